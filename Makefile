@@ -1,0 +1,139 @@
+# vggtop build. `make help` lists the documented targets.
+#
+# Sources live in one folder per module under src/ (src/nn, src/data, ...), one header per module under
+# include/vggtop/. Every variant (release, asan, tsan) builds the same sources into its own folder under
+# build/, so `make test` can run the unit tests both optimised and under the sanitizers.
+
+VARIANT ?= release
+BUILD   ?= build
+OUT     := $(BUILD)/$(VARIANT)
+
+CC      ?= cc
+PKGS    := openblas ncursesw zlib libcjson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+WARN    := -Wall -Wextra -Werror
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude $(PKG_CFLAGS) -MMD -MP
+ifeq ($(VARIANT),release)
+  OPT := -O2 -g
+else ifeq ($(VARIANT),asan)
+  OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+else ifeq ($(VARIANT),tsan)
+  OPT := -O1 -g -fsanitize=thread
+else ifeq ($(VARIANT),debug)
+  OPT := -O0 -g
+else
+  $(error VARIANT must be release, asan, tsan or debug)
+endif
+CFLAGS  ?=
+LDFLAGS ?=
+ALL_CFLAGS := $(BASE_CFLAGS) $(OPT) $(CFLAGS)
+LIBS    := $(PKG_LIBS) -lpthread -lm
+
+# Modules, lowest first. A test binary tests/test_<module>[_<part>].c links the objects of its module and
+# of the modules that module builds on, so a half-written module elsewhere never breaks another's tests.
+MODULES := util nn data metrics train tui cli
+DEPS_util    := util
+DEPS_nn      := nn util
+DEPS_data    := data util
+DEPS_metrics := metrics util
+DEPS_train   := train nn data metrics util
+DEPS_tui     := tui train nn data metrics util
+DEPS_cli     := $(MODULES)
+
+srcs_of = $(wildcard src/$(1)/*.c)
+objs_of = $(patsubst src/%.c,$(OUT)/obj/%.o,$(call srcs_of,$(1)))
+mod_objs = $(foreach m,$(DEPS_$(1)),$(call objs_of,$(m)))
+
+ALL_OBJS := $(foreach m,$(MODULES),$(call objs_of,$(m)))
+LIB      := $(OUT)/libvggtop.a
+BIN      := $(OUT)/vggtop
+
+TEST_SRCS := $(wildcard tests/test_*.c)
+TEST_BINS := $(patsubst tests/%.c,$(OUT)/tests/%,$(TEST_SRCS))
+test_module = $(word 2,$(subst _, ,$(notdir $(1))))
+
+.DEFAULT_GOAL := all
+.SECONDARY:
+.PHONY: all help deps run test unit unit-asan unit-tsan e2e fuzz bench clean FORCE
+
+## all: build the vggtop binary (build/release/vggtop, linked to ./vggtop)
+all: $(BIN)
+ifeq ($(VARIANT),release)
+	@ln -sf $(BIN) vggtop
+endif
+
+$(LIB): $(ALL_OBJS)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(BIN): $(OUT)/obj/main.o $(LIB)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LIBS)
+
+$(OUT)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(OUT)/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+.SECONDEXPANSION:
+$(OUT)/tests/test_%: $(OUT)/tests/test_%.o $$(call mod_objs,$$(call test_module,$$@))
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBS)
+
+## deps: install the Debian packages the build and tests need (apt-get only for what is missing)
+deps:
+	@sh src/install-deps.sh
+
+## run: install what is missing, build, and start vggtop
+run: deps
+	@$(MAKE) --no-print-directory all
+	./vggtop
+
+## test: install what is missing, build, run every test (release, then ASan+UBSan, then end-to-end)
+test: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory VARIANT=asan unit
+	@$(MAKE) --no-print-directory VARIANT=tsan unit-tsan
+	@$(MAKE) --no-print-directory e2e
+	@echo "make test: all tests passed"
+
+# T=nn limits the unit tests to one module (test_nn*.c); the default runs them all.
+T ?=
+UNIT_BINS = $(if $(T),$(filter $(OUT)/tests/test_$(T) $(OUT)/tests/test_$(T)_%,$(TEST_BINS)),$(TEST_BINS))
+
+## unit: build and run the cmocka unit tests in this VARIANT (T=module for one module)
+unit: $$(UNIT_BINS)
+	@sh tests/run-unit.sh $(UNIT_BINS)
+
+# The threaded code (the training engine) also runs under ThreadSanitizer.
+TSAN_BINS = $(filter $(OUT)/tests/test_train%,$(TEST_BINS))
+## unit-tsan: run the threaded tests under ThreadSanitizer (use with VARIANT=tsan)
+unit-tsan: $$(TSAN_BINS)
+	@sh tests/run-unit.sh $(TSAN_BINS)
+
+## e2e: end-to-end tests of the CLI (golden outputs) and of the front end (tmux)
+e2e: all
+	@sh tests/run-e2e.sh
+
+## fuzz: run the libFuzzer harnesses of the data loaders (FUZZ_SECONDS=N each, default 60)
+fuzz:
+	@sh tests/fuzz/run-fuzz.sh $${FUZZ_SECONDS:-60}
+
+## bench: build and run `vggtop bench` (speed and memory of this machine)
+bench: all
+	./vggtop bench
+
+## clean: remove build outputs
+clean:
+	rm -rf $(BUILD) vggtop
+
+## help: list the documented targets
+help:
+	@grep -E '^## ' Makefile | sed 's/^## /  make /'
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,78 @@
+/* data: data set loaders (CIFAR-100, CIFAR-10, IDX/Fashion-MNIST), OpenCV-equivalent bicubic resize,
+ * shuffling and batch assembly. Images are kept as uint8, (N, H, W, C) interleaved (HWC per image), already
+ * resized to the size the model needs; a batch is made float (N, H, W, C) only when it is assembled. */
+#ifndef VGGTOP_DATA_H
+#define VGGTOP_DATA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vggtop/util.h"
+
+typedef enum { DATA_CIFAR100 = 1, DATA_CIFAR10, DATA_IDX } data_format;
+typedef enum { DATA_TRAIN = 0, DATA_TEST = 1 } data_split;
+
+/* Where the data set came from, in the order they are tried. */
+typedef enum { DATA_FROM_FLAG = 1, DATA_FROM_ENV, DATA_FROM_DEFAULT_DIR, DATA_FROM_PACKAGE } data_source;
+
+typedef struct data_options {
+    const char *path;  /* --data; NULL: $VGGTOP_DATA, ./data/cifar-100-binary, then Debian's Fashion-MNIST */
+    int coarse;        /* CIFAR-100: 1 = 20 coarse labels, 0 = 100 fine labels */
+    int resize;        /* 0: native size; N: bicubic resize to N x N at load time */
+    int min_size;      /* a model's minimum side (32 for vgg16/vgg19): smaller images are upscaled to it,
+                          and data_open says so in dataset.notice */
+    long limit_train;  /* 0: all; N: the first N */
+    long limit_test;
+} data_options;
+
+typedef struct dataset {
+    char name[32];        /* "CIFAR-100", "CIFAR-10", "Fashion-MNIST", "MNIST", "IDX" */
+    char path[4096];      /* the directory loaded */
+    data_format format;
+    data_source source;
+    char notice[512];     /* what the user should be told: the data set in use, an upscale, and how to
+                             get CIFAR-100 when it is not the one loaded; "" when nothing to say */
+    int orig_height, orig_width;
+    int height, width, channels; /* after resizing: what the model gets */
+    int classes;
+    char **class_names;   /* classes strings, from the data set's files or assets/ */
+    /* CIFAR-100 only (else 0/NULL): the 20 superclasses and each fine class's superclass, for folding
+     * a fine confusion matrix into a coarse one. */
+    int coarse_classes;
+    char **coarse_names;
+    int *fine_to_coarse;
+    long n_train, n_test;
+    uint8_t *train_x, *test_x; /* (n, height, width, channels) */
+    int *train_y, *test_y;     /* in [0, classes) */
+} dataset;
+
+/* Finds, checks and loads a data set. Every problem (missing directory, truncated file, bad IDX magic,
+ * labels out of range, corrupt gzip, ...) is one line in err naming the file, VT_EUSAGE, nothing leaked. */
+int data_open(const data_options *opt, dataset **out, vt_err *err);
+void data_destroy(dataset *ds);
+/* The directory data_open would use for opt, and where it came from, without loading anything. */
+int data_locate(const data_options *opt, char *dir, size_t size, data_source *source, vt_err *err);
+const char *data_source_name(data_source source); /* "--data", "$VGGTOP_DATA", ... */
+
+/* Bicubic resampling equal to OpenCV's cv2.resize(..., interpolation=INTER_CUBIC) on uint8 images
+ * (HWC interleaved, c channels): within +-1 grey level. */
+void image_resize_bicubic(const uint8_t *src, int sh, int sw, int c, uint8_t *dst, int dh, int dw);
+
+/* The order of the training set in one epoch: a permutation of [0, n) that depends only on (seed, epoch),
+ * so a resumed run sees the same batches. */
+void data_shuffle(long *order, long n, uint64_t seed, int epoch);
+
+typedef struct preprocess {
+    int standardize;        /* 0: x / 255 (the seed's); 1: per-channel (x/255 - mean) / std */
+    float mean[4], std[4];  /* per channel, of the training set, from data_channel_stats */
+    int augment;            /* random crop with 4-pixel padding and horizontal flip (training only) */
+} preprocess;
+
+void data_channel_stats(const dataset *ds, float *mean, float *std);
+
+/* Assembles a batch: x gets (n, height, width, channels) floats, y the n labels of the images idx[0..n)
+ * of split. rng drives augmentation (may be NULL when pp->augment is 0). Allocates nothing. */
+void data_fill_batch(const dataset *ds, data_split split, const long *idx, int n, const preprocess *pp,
+                     vt_rng *rng, float *x, int *y);
+
+#endif

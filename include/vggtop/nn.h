@@ -1,0 +1,119 @@
+/* nn: the neural-network core. Layers (forward and backward), the five models as data tables, SGD,
+ * Keras-style summaries, and checkpoints. float32 throughout; activations are NHWC (Keras' channels_last):
+ * an input batch is (N, H, W, C) row-major, so a Keras output shape (None, 48, 48, 64) is literally the
+ * memory layout. Backward passes compute true gradients (dL/dx, not negated) and accumulate them into
+ * the model's gradient block, which a step zeroes first.
+ *
+ * The model owns a few large blocks (parameters, gradients, optimiser state, activations, one im2col
+ * workspace sized for the largest layer); layers own nothing. Nothing allocates inside a training step. */
+#ifndef VGGTOP_NN_H
+#define VGGTOP_NN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vggtop/util.h"
+
+/* ---- models ---------------------------------------------------------------------------------------- */
+
+typedef enum { NN_POOL_NONE = 0, NN_POOL_AVG, NN_POOL_MAX } nn_pooling;
+
+typedef struct model_config {
+    char name[32];   /* "vgg16", "vgg19", "vgg16-nopool", "cnn", "mlp" */
+    int height, width, channels;
+    int classes;
+    int include_top; /* 1: Flatten + fc1 + fc2 + predictions (keras.applications' default) */
+    nn_pooling pooling; /* with include_top == 0: none, global avg or global max; then a softmax
+                           Dense(classes) head is still added so the model can train (documented) */
+    uint64_t seed;   /* weight initialisation: same seed, same weights, bit for bit */
+} model_config;
+
+/* The model names, in the order the UI lists them; NULL-terminated. */
+extern const char *const model_names[];
+
+/* Fills cfg with a model's defaults: 48x48x3 for vgg16/vgg19, 32x32x3 for the others; 100 classes,
+ * include_top 1, seed 1. Returns VT_EUSAGE for an unknown name. */
+int model_config_default(model_config *cfg, const char *name, vt_err *err);
+/* Checks a config without allocating: unknown model, input below a model's minimum (32x32 for the VGGs),
+ * an input that pooling would shrink to nothing, classes < 1, channels not 1..4. One line in err. */
+int model_config_check(const model_config *cfg, vt_err *err);
+
+/* One row of the Keras summary table. */
+typedef struct layer_info {
+    char name[40];  /* Keras layer name: "input_1", "block1_conv1", "fc1", "predictions" */
+    char type[32];  /* Keras class: "InputLayer", "Conv2D", "MaxPooling2D", "Flatten", "Dense", ... */
+    int rank;       /* 4: (None, h, w, c); 2: (None, c) */
+    int h, w, c;
+    long long params;
+} layer_info;
+
+/* Plans a model without allocating its weights: fills up to max rows, returns the number of rows
+ * (which may exceed max), or a negative vt error code. total may be NULL. */
+int model_plan(const model_config *cfg, layer_info *rows, int max, long long *total, vt_err *err);
+/* The Keras `model.summary()` text (Model: "vgg16", the table, Total/Trainable/Non-trainable params with
+ * thousands separators), malloc'ed. */
+int model_summary_text(const model_config *cfg, char **text, vt_err *err);
+/* Forward FLOPs of one image (a multiply-add counts 2). Training is taken as 3x this. */
+double model_flops_per_image(const model_config *cfg);
+
+typedef struct model model;
+
+/* Allocates and initialises parameters like Keras (glorot_uniform kernels, zero biases) from cfg->seed. */
+int model_create(const model_config *cfg, model **out, vt_err *err);
+void model_destroy(model *m);
+const model_config *model_get_config(const model *m);
+long long model_param_count(const model *m);
+/* Sizes activations and the workspace for batches of up to max_batch (call again to change it). */
+int model_set_batch(model *m, int max_batch, vt_err *err);
+
+/* ---- training -------------------------------------------------------------------------------------- */
+
+/* SGD as Keras: lr 0.01, momentum 0, no Nesterov by default. weight_decay is Keras' decoupled form
+ * (w -= lr * wd * w each step). */
+typedef struct sgd_config {
+    float lr;
+    float momentum;
+    int nesterov;
+    float weight_decay;
+} sgd_config;
+
+void sgd_config_default(sgd_config *sgd);
+
+/* Sums over the batch, so callers can average over an epoch exactly as Keras' running means do. */
+typedef struct step_stats {
+    double loss_sum; /* categorical cross-entropy, natural log, probabilities clipped to [1e-7, 1-1e-7] */
+    double mse_sum;  /* per sample: mean over classes of (onehot - p)^2 */
+    long long correct; /* argmax(p) == y */
+    long long n;
+} step_stats;
+
+/* One SGD step on a batch. x: (n, H, W, C) float, y: n labels in [0, classes), n <= max_batch.
+ * Adds this batch into *stats (which the caller zeroes). Returns VT_OK, or VT_EUSAGE with a message when
+ * the loss is not finite (the weights are then left as they were before the step). */
+int model_train_step(model *m, const float *x, const int *y, int n, const sgd_config *sgd, step_stats *stats,
+                     vt_err *err);
+/* Inference. probs: (n, classes) softmax outputs. */
+int model_predict(model *m, const float *x, int n, float *probs, vt_err *err);
+
+/* ---- checkpoints ----------------------------------------------------------------------------------- */
+
+/* A checkpoint holds the config, parameters, optimiser state and an opaque blob of the caller's (the
+ * training engine's epoch, RNG state, ...). Header: magic "VGGTOPCK", format version, sizes; a CRC-32 over
+ * everything; written atomically. */
+int checkpoint_save(const char *path, const model *m, const void *extra, size_t extra_len, vt_err *err);
+/* Reads the config stored in a checkpoint (to create the right model before loading). */
+int checkpoint_read_config(const char *path, model_config *cfg, vt_err *err);
+/* Loads into m, which must have the same config; extra gets at most extra_cap bytes, *extra_len the
+ * stored length. Truncated, corrupt, other-version or other-model files give VT_EUSAGE and leave m as
+ * it was. */
+int checkpoint_load(const char *path, model *m, void *extra, size_t extra_cap, size_t *extra_len, vt_err *err);
+
+/* ---- BLAS threads ---------------------------------------------------------------------------------- */
+
+/* Threads for OpenBLAS (0: as many as cores). */
+void nn_set_threads(int n);
+int nn_get_threads(void);
+/* The OpenBLAS kernel in use, e.g. "SkylakeX" (openblas_get_corename). */
+const char *nn_blas_core(void);
+
+#endif

@@ -1,0 +1,75 @@
+/* util: what every module shares: error reporting, a seeded random generator, atomic file writes,
+ * time, and number formatting. Nothing here knows about tensors, data sets or terminals. */
+#ifndef VGGTOP_UTIL_H
+#define VGGTOP_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Error codes returned by library functions; main turns them into exit statuses. */
+enum {
+    VT_OK = 0,
+    VT_EIO = 1,       /* the system failed us: cannot write, out of memory */
+    VT_EUSAGE = 2,    /* the user's input is wrong: a flag, a file, a checkpoint (exit status 2) */
+    VT_EINTERNAL = 3, /* a bug */
+};
+
+/* One error: a code and a single line that names what is wrong (a file, a flag) and, where it helps, a hint. */
+typedef struct vt_err {
+    int code;
+    char msg[512];
+} vt_err;
+
+/* Fills err (which may be NULL) with code and a printf-style message; returns code. */
+int vt_fail(vt_err *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void vt_err_clear(vt_err *err);
+
+/* xoshiro256** seeded through splitmix64: the same seed gives the same stream on every machine. */
+typedef struct vt_rng {
+    uint64_t s[4];
+} vt_rng;
+
+void vt_rng_seed(vt_rng *rng, uint64_t seed);
+uint64_t vt_rng_next(vt_rng *rng);
+/* Uniform double in [0, 1) with 53 random bits. */
+double vt_rng_uniform(vt_rng *rng);
+/* Uniform integer in [0, n), n > 0, without modulo bias. */
+uint32_t vt_rng_below(vt_rng *rng, uint32_t n);
+/* A seed derived from a base seed and a stream number (an epoch, a layer), for independent streams. */
+uint64_t vt_seed_mix(uint64_t seed, uint64_t stream);
+
+/* Atomic file writes: everything goes to "<path>.tmp.<pid>", which is fsync'ed and renamed over path only
+ * on commit, so a reader (or a crash) sees either the old file whole or the new one whole. */
+typedef struct vt_afile {
+    FILE *f;
+    char path[4096];
+    char tmp[4200];
+} vt_afile;
+
+int vt_afile_open(vt_afile *af, const char *path, vt_err *err);
+/* Flushes, fsyncs, renames over the target, fsyncs the directory. Closes af whether it succeeds or not. */
+int vt_afile_commit(vt_afile *af, vt_err *err);
+/* Closes and removes the temporary file; the target is untouched. Safe to call after a failed commit. */
+void vt_afile_abort(vt_afile *af);
+/* Whole-buffer convenience over the three calls above. */
+int vt_write_file_atomic(const char *path, const void *data, size_t len, vt_err *err);
+
+/* Reads a whole file into a NUL-terminated malloc'ed buffer (caller frees); len may be NULL. */
+int vt_read_file(const char *path, char **data, size_t *len, vt_err *err);
+
+/* Monotonic seconds, for rates and ETAs. */
+double vt_now(void);
+
+/* 34006948 -> "34,006,948". Returns buf. */
+char *vt_fmt_thousands(char *buf, size_t size, long long value);
+
+/* Parses a whole decimal integer or float; returns 0 on success, -1 when s is not entirely a number
+ * or out of [lo, hi]. */
+int vt_parse_long(const char *s, long lo, long hi, long *out);
+int vt_parse_double(const char *s, double lo, double hi, double *out);
+
+/* mkdir -p; 0 on success. */
+int vt_mkdirs(const char *path, vt_err *err);
+
+#endif

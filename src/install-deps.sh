@@ -1,0 +1,30 @@
+#!/bin/sh
+# Installs the Debian packages that building and testing vggtop need, and only those that are missing.
+# Called by `make deps` (and so by `make run` and `make test`). Not root: prints the apt-get line and stops.
+set -u
+
+# build: compiler, make, pkg-config and the libraries the binary links
+# tests: cmocka, tmux (front-end tests), clang's runtimes (fuzzing), valgrind (leak checks)
+# data:  Fashion-MNIST, the data set a new user gets when no CIFAR-100 is on the machine
+PACKAGES="gcc make pkg-config libc6-dev libncursesw5-dev libopenblas-dev zlib1g-dev libcjson-dev
+libcmocka-dev tmux clang libclang-rt-14-dev valgrind locales dataset-fashion-mnist"
+
+missing=""
+for p in $PACKAGES; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "vggtop: missing Debian packages:$missing"
+if [ "$(id -u)" -ne 0 ]; then
+    echo "vggtop: run as root:  apt-get update && apt-get install -y$missing" >&2
+    exit 1
+fi
+echo "vggtop: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq || { echo "vggtop: apt-get update failed" >&2; exit 1; }
+# shellcheck disable=SC2086
+apt-get install -y -qq $missing >/dev/null || { echo "vggtop: apt-get install failed for:$missing" >&2; exit 1; }
+echo "vggtop: installed:$missing"

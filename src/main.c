@@ -1,0 +1,59 @@
+/* main: dispatches `vggtop COMMAND ...` to the subcommands in src/cli; with no command it opens the
+ * front end. Only main decides the exit status. */
+#include <stdio.h>
+#include <string.h>
+
+#include "vggtop/cli.h"
+
+const char vggtop_version[] = "0.1.0";
+
+struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *help;
+};
+
+static const struct command commands[] = {
+    {"train", cli_train, "train a model headless (Keras-style progress), writing a run directory"},
+    {"watch", cli_watch, "open the front end on a run directory, following it live"},
+    {"summary", cli_summary, "print the Keras-style summary of a model"},
+    {"data", cli_data, "show which data set is found and what it holds"},
+    {"evaluate", cli_evaluate, "re-evaluate a run's checkpoint on the test set"},
+    {"report", cli_report, "print a run's per-class classification report"},
+    {"confusion", cli_confusion, "print a run's most confused pairs or its confusion matrix"},
+    {"roc", cli_roc, "print a run's per-class, micro and macro ROC AUC"},
+    {"history", cli_history, "print a run's per-epoch history"},
+    {"compare", cli_compare, "compare the histories of several runs"},
+    {"bench", cli_bench, "measure training and inference speed on this machine"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: vggtop [--ascii] [--runs DIR]      open the terminal front end\n"
+                 "       vggtop COMMAND [OPTIONS]          (vggtop COMMAND --help for its options)\n\n"
+                 "commands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
+    fprintf(out, "\nexit status: 0 success, 1 system error, 2 usage or data error, 130/143 stopped by a signal\n"
+                 "see man vggtop for the screens, keys and files\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && argv[1][0] != '-') {
+        for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+            if (strcmp(argv[1], commands[i].name) == 0)
+                return commands[i].run(argc - 1, argv + 1);
+        fprintf(stderr, "vggtop: unknown command '%s' (try vggtop --help)\n", argv[1]);
+        return 2;
+    }
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        usage(stdout);
+        return 0;
+    }
+    if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
+        printf("vggtop %s\n", vggtop_version);
+        return 0;
+    }
+    return cli_ui(argc, argv);
+}

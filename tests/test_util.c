@@ -1,0 +1,127 @@
+/* Unit tests of util: the random generator, atomic files, parsing and formatting. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "vggtop/util.h"
+
+static void rng_same_seed_same_stream(void **state)
+{
+    (void)state;
+    vt_rng a, b, c;
+    vt_rng_seed(&a, 42);
+    vt_rng_seed(&b, 42);
+    vt_rng_seed(&c, 43);
+    int differs = 0;
+    for (int i = 0; i < 100; i++) {
+        uint64_t x = vt_rng_next(&a);
+        assert_int_equal(x, vt_rng_next(&b));
+        differs |= x != vt_rng_next(&c);
+    }
+    assert_true(differs);
+}
+
+static void rng_below_is_in_range_and_covers(void **state)
+{
+    (void)state;
+    vt_rng r;
+    vt_rng_seed(&r, 7);
+    int seen[10] = {0};
+    for (int i = 0; i < 10000; i++) {
+        uint32_t v = vt_rng_below(&r, 10);
+        assert_true(v < 10);
+        seen[v]++;
+    }
+    for (int i = 0; i < 10; i++)
+        assert_in_range(seen[i], 850, 1150);
+    double u = vt_rng_uniform(&r);
+    assert_true(u >= 0.0 && u < 1.0);
+}
+
+static void atomic_write_replaces_whole_file(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/vggtop-util-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/a.txt", dir);
+    vt_err err;
+    assert_int_equal(vt_write_file_atomic(path, "first", 5, &err), VT_OK);
+    vt_afile af;
+    assert_int_equal(vt_afile_open(&af, path, &err), VT_OK);
+    fputs("second", af.f);
+    /* Before commit the old content is still whole. */
+    char *data;
+    size_t len;
+    assert_int_equal(vt_read_file(path, &data, &len, &err), VT_OK);
+    assert_string_equal(data, "first");
+    free(data);
+    vt_afile_abort(&af);
+    assert_int_equal(access(af.tmp, F_OK), -1);
+    assert_int_equal(vt_read_file(path, &data, &len, &err), VT_OK);
+    assert_string_equal(data, "first");
+    free(data);
+    assert_int_equal(vt_write_file_atomic(path, "second", 6, &err), VT_OK);
+    assert_int_equal(vt_read_file(path, &data, &len, &err), VT_OK);
+    assert_string_equal(data, "second");
+    assert_int_equal(len, 6);
+    free(data);
+    unlink(path);
+    rmdir(dir);
+}
+
+static void read_missing_file_names_it(void **state)
+{
+    (void)state;
+    vt_err err;
+    char *data;
+    assert_int_equal(vt_read_file("/nonexistent/x.bin", &data, NULL, &err), VT_EUSAGE);
+    assert_non_null(strstr(err.msg, "/nonexistent/x.bin"));
+    assert_null(data);
+}
+
+static void thousands_separators(void **state)
+{
+    (void)state;
+    char buf[32];
+    assert_string_equal(vt_fmt_thousands(buf, sizeof buf, 34006948), "34,006,948");
+    assert_string_equal(vt_fmt_thousands(buf, sizeof buf, 0), "0");
+    assert_string_equal(vt_fmt_thousands(buf, sizeof buf, 999), "999");
+    assert_string_equal(vt_fmt_thousands(buf, sizeof buf, 1000), "1,000");
+    assert_string_equal(vt_fmt_thousands(buf, sizeof buf, -1234567), "-1,234,567");
+}
+
+static void parsing_rejects_garbage(void **state)
+{
+    (void)state;
+    long l;
+    double d;
+    assert_int_equal(vt_parse_long("32", 1, 100, &l), 0);
+    assert_int_equal(l, 32);
+    assert_int_equal(vt_parse_long("32x", 1, 100, &l), -1);
+    assert_int_equal(vt_parse_long("", 1, 100, &l), -1);
+    assert_int_equal(vt_parse_long("0", 1, 100, &l), -1);
+    assert_int_equal(vt_parse_double("0.01", 0, 10, &d), 0);
+    assert_true(d == 0.01);
+    assert_int_equal(vt_parse_double("nan", 0, 10, &d), -1);
+    assert_int_equal(vt_parse_double("-1", 0, 10, &d), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(rng_same_seed_same_stream),
+        cmocka_unit_test(rng_below_is_in_range_and_covers),
+        cmocka_unit_test(atomic_write_replaces_whole_file),
+        cmocka_unit_test(read_missing_file_names_it),
+        cmocka_unit_test(thousands_separators),
+        cmocka_unit_test(parsing_rejects_garbage),
+    };
+    return cmocka_run_group_tests_name("util", tests, NULL, NULL);
+}
