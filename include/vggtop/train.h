@@ -1,0 +1,282 @@
+/* train: the training engine on its own thread, run directories, checkpoints and resume.
+ *
+ * Everything here is plain data: the front end and the CLI include this header and never see a tensor
+ * (they never include nn.h). The engine publishes its state as a fixed-size snapshot copied under a
+ * mutex (cmus style); commands go back as flags read between batches; a self-pipe wakes a poll() loop.
+ *
+ * A run directory is the durable record of a run, with fixed file names:
+ *   config.json      every setting, the data set (shape, class names, CIFAR-100 coarse names and map)
+ *   history.csv      epoch,loss,acc,mse,val_loss,val_acc,val_mse,lr,seconds  (one row per finished epoch)
+ *   progress.json    the latest per-batch state (rewritten atomically at most ~2x per second)
+ *   checkpoint.bin   weights, optimiser state, position, RNG state, history (nn.h checkpoint format)
+ *   predictions.csv  index,true,pred,p0,...,p{C-1} of the test set at the last evaluation
+ *   report.txt       the classification report of that evaluation
+ *   confusion.csv    C x C counts, rows = true class
+ * Every file is written atomically (util.h vt_afile_*). */
+#ifndef VGGTOP_TRAIN_H
+#define VGGTOP_TRAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vggtop/util.h"
+
+#define TRAIN_MAX_EPOCHS 1000 /* bounded history in snapshots and checkpoints */
+#define TRAIN_CURVE_MAX 512   /* points of the in-epoch running curve */
+
+/* Fixed file names inside a run directory. */
+#define RUN_CONFIG "config.json"
+#define RUN_HISTORY "history.csv"
+#define RUN_PROGRESS "progress.json"
+#define RUN_CHECKPOINT "checkpoint.bin"
+#define RUN_PREDICTIONS "predictions.csv"
+#define RUN_REPORT "report.txt"
+#define RUN_CONFUSION "confusion.csv"
+
+/* ---- settings ------------------------------------------------------------------------------------ */
+
+/* Every setting of `vggtop train`. Strings are fixed arrays so a config can be copied by value. */
+typedef struct train_config {
+    char model[32];        /* "vgg16", "vgg19", "vgg16-nopool", "cnn", "mlp" */
+    char data[4096];       /* --data; "": $VGGTOP_DATA, ./data/cifar-100-binary, then Fashion-MNIST */
+    int coarse;            /* --labels coarse: CIFAR-100's 20 superclasses */
+    int resize;            /* -1: the model's default (48 for vgg16/vgg19, native otherwise); 0: native */
+    int epochs;            /* 10 */
+    int batch_size;        /* 32 */
+    double lr;             /* 0.01 */
+    double momentum;       /* 0 */
+    int nesterov;          /* 0 */
+    double weight_decay;   /* 0 */
+    int augment;           /* random crop + horizontal flip of training images */
+    long limit_train;      /* 0: all */
+    long limit_test;       /* 0: all */
+    uint64_t seed;         /* 1: weights, shuffling and augmentation all follow from it */
+    int threads;           /* OpenBLAS threads; 0: one per core */
+    char runs[4096];       /* parent of new run directories ("runs") */
+    char run_dir[4096];    /* an exact run directory; "": <runs>/<UTC timestamp>-<model> */
+    int resume;            /* 1: continue the run in run_dir from its checkpoint (config from config.json) */
+} train_config;
+
+/* The seed's defaults: epochs 10, batch 32, SGD lr 0.01, momentum 0, seed 1, resize -1 (the model's
+ * default), threads 0, runs "runs"; model "cnn" (the CLI requires --model; the front end starts there). */
+void train_config_default(train_config *cfg);
+
+/* One editable setting, for a form and for --help. name is the long flag without dashes. */
+typedef enum { TRAIN_FIELD_TEXT, TRAIN_FIELD_INT, TRAIN_FIELD_FLOAT, TRAIN_FIELD_BOOL, TRAIN_FIELD_CHOICE } train_field_kind;
+
+typedef struct train_field {
+    const char *name;    /* "batch-size" */
+    const char *label;   /* "Batch size" */
+    train_field_kind kind;
+    const char *choices; /* TRAIN_FIELD_CHOICE: "fine|coarse"; else NULL */
+    const char *help;    /* one line */
+} train_field;
+
+/* The settings in form order, terminated by a row whose name is NULL: model, data, labels, resize, epochs,
+ * batch-size, lr, momentum, nesterov, weight-decay, augment, limit-train, limit-test, seed, threads,
+ * runs, run-dir. */
+extern const train_field train_fields[];
+
+/* Parses value into the field name of cfg (the validator of a form, one field at a time, and of the CLI).
+ * On a bad value cfg is unchanged and err holds one line naming the field ("--epochs: 0 is not in
+ * 1..1000"); VT_EUSAGE. Booleans accept 1/0, yes/no, on/off, true/false; resize accepts "auto". */
+int train_config_set(train_config *cfg, const char *name, const char *value, vt_err *err);
+/* The field's current value as text (what a form shows); returns 0, or -1 for an unknown name. */
+int train_config_get(const train_config *cfg, const char *name, char *buf, size_t size);
+/* Checks the whole config, including what depends on several fields (e.g. --resize below a VGG's 32). */
+int train_config_check(const train_config *cfg, vt_err *err);
+/* Reads a run directory's config.json into cfg (resume = 0, run_dir = dir). */
+int train_config_load(const char *run_dir, train_config *cfg, vt_err *err);
+
+/* The model names in the order to list them (nn's table), NULL-terminated. */
+const char *const *train_model_names(void);
+
+/* The Keras model summary (malloc'ed text) and parameter count of cfg's model for a data set whose
+ * native images are height x width x channels with `classes` classes (cfg->resize and the VGGs'
+ * 32-pixel minimum applied as training would). params may be NULL. */
+int train_model_summary(const train_config *cfg, int height, int width, int channels, int classes, char **text,
+                        long long *params, vt_err *err);
+/* Estimated seconds of one epoch of n_train images: builds the model and times a few training steps on
+ * random data (blocks for those steps: about a second for the small models, several for the VGGs). */
+int train_estimate_epoch_seconds(const train_config *cfg, int height, int width, int channels, int classes,
+                                 long n_train, double *seconds, vt_err *err);
+
+/* ---- the engine -------------------------------------------------------------------------------------- */
+
+typedef enum {
+    TRAIN_IDLE = 0,   /* created, not started */
+    TRAIN_LOADING,    /* loading the data set, building the model, reading a checkpoint */
+    TRAIN_TRAINING,
+    TRAIN_EVALUATING, /* predicting the test set at an epoch end, writing the run files */
+    TRAIN_PAUSED,
+    TRAIN_STOPPING,   /* a stop was asked: finishing the batch, writing the checkpoint */
+    TRAIN_STOPPED,    /* stopped before the last epoch; the checkpoint allows --resume */
+    TRAIN_FINISHED,   /* every epoch done */
+    TRAIN_FAILED,     /* message holds the error (e.g. a non-finite loss, with a hint) */
+} train_state;
+
+/* "idle", "loading", "training", ... */
+const char *train_state_name(train_state state);
+
+/* One finished epoch: the seed's Keras history row. */
+typedef struct train_epoch {
+    double loss, acc, mse;             /* means over the epoch's training samples */
+    double val_loss, val_acc, val_mse; /* on the test set after the epoch */
+    double lr;                         /* the learning rate at the end of the epoch */
+    double seconds;                    /* wall time of the epoch, evaluation included */
+} train_epoch;
+
+/* Everything the UI shows, as plain data. Fixed size (about 80 KB): copy it once per UI loop. */
+typedef struct train_snapshot {
+    train_state state;
+    char message[512];     /* the latest status or error line ("" when nothing to say) */
+    char model[32];
+    char dataset[32];      /* "CIFAR-100", "Fashion-MNIST", ... ("" until loaded) */
+    char notice[512];      /* the data set's notice (what is in use, how to get CIFAR-100) */
+    char run_dir[4096];
+    int height, width, channels, classes; /* the model's input and outputs (0 until loaded) */
+    long long params;
+    long n_train, n_test;
+
+    int epoch;             /* 1-based epoch in progress (epochs_done when none is) */
+    int epochs;
+    int epochs_done;
+    long batch;            /* batches done in the current epoch */
+    long batches;          /* batches per epoch */
+    long samples;          /* samples done in the current epoch */
+    double loss, acc, mse; /* running means of the current epoch */
+    double img_per_s;      /* training throughput of the current epoch */
+    double ms_per_step;
+    double elapsed;        /* seconds since the run (or the resume) started */
+    double epoch_elapsed;  /* seconds into the current epoch */
+    double eta;            /* seconds left in the current epoch */
+    double lr;             /* the learning rate in use */
+
+    int n_history;         /* == epochs_done */
+    train_epoch history[TRAIN_MAX_EPOCHS];
+
+    /* The running curve of the current epoch: a point every curve_every batches (the stride doubles
+     * when the array fills), reset at each epoch start. */
+    int n_curve;
+    long curve_every;
+    long curve_batch[TRAIN_CURVE_MAX];
+    float curve_loss[TRAIN_CURVE_MAX];
+    float curve_acc[TRAIN_CURVE_MAX];
+
+    /* Incremented each time predictions.csv, report.txt and confusion.csv are rewritten: reload them. */
+    unsigned long eval_generation;
+    double last_val_acc, best_val_acc;
+} train_snapshot;
+
+typedef struct trainer trainer;
+
+/* Checks cfg and prepares an engine; loads nothing yet (that happens on the thread, state LOADING).
+ * With cfg->resume, cfg->run_dir must hold config.json and checkpoint.bin. */
+int trainer_create(const train_config *cfg, trainer **out, vt_err *err);
+/* Starts the training thread (signals are blocked on it: the process's handlers run on the caller's). */
+int trainer_start(trainer *t, vt_err *err);
+/* Asks the thread to stop (as trainer_stop), waits for it, frees everything. NULL is fine. */
+void trainer_destroy(trainer *t);
+
+/* Copies the current state (and drains the wake pipe). Never blocks for longer than a copy. */
+void trainer_snapshot(trainer *t, train_snapshot *snap);
+/* The read end of a non-blocking self-pipe that becomes readable when the snapshot changed (at most
+ * ~20 times per second for batch progress, at once for state changes). Poll it with the terminal. */
+int trainer_wake_fd(const trainer *t);
+/* Waits until the thread has ended; returns its final state (STOPPED, FINISHED or FAILED). */
+train_state trainer_join(trainer *t);
+/* The error of a FAILED run (a copy of vt_err), VT_OK otherwise. */
+int trainer_error(trainer *t, vt_err *err);
+
+/* Commands, taken between batches. */
+void trainer_pause(trainer *t);
+void trainer_resume(trainer *t);
+/* Stops after the current batch, writing the checkpoint (with the position inside the epoch, so
+ * `--resume` continues from that batch) and the run files. */
+void trainer_stop(trainer *t);
+/* Changes the learning rate from the next batch on (kept in the checkpoint). VT_EUSAGE when lr is not
+ * in (0, 10]. */
+int trainer_set_lr(trainer *t, double lr, vt_err *err);
+
+/* ---- run directories (read side: the UI, `vggtop watch` and the CLI commands) ----------------------- */
+
+/* The latest per-batch state of a run, from progress.json. */
+typedef struct run_progress {
+    train_state state;
+    char message[512];
+    int epoch, epochs, epochs_done;
+    long batch, batches, samples;
+    double loss, acc, mse, img_per_s, ms_per_step, elapsed, eta, lr;
+    long pid;              /* the training process */
+    char updated[32];      /* UTC ISO 8601 time of the write */
+} run_progress;
+
+enum {
+    RUN_PART_CONFIG = 1,
+    RUN_PART_HISTORY = 2,
+    RUN_PART_PROGRESS = 4,
+    RUN_PART_PREDICTIONS = 8,
+    RUN_PART_ALL = 15,
+};
+
+typedef struct run_data {
+    char dir[4096];
+    int parts;             /* RUN_PART_* bits of the files found and read */
+    int has_checkpoint;
+
+    /* config.json */
+    train_config config;
+    char version[32];      /* of the program that wrote it */
+    char created[32];      /* UTC ISO 8601 */
+    char dataset[32];
+    char dataset_path[4096];
+    int height, width, channels; /* the model's input */
+    int classes;
+    long long params;
+    long n_train, n_test;
+    char **class_names;    /* classes strings */
+    int coarse_classes;    /* CIFAR-100 fine labels only (else 0/NULL) */
+    char **coarse_names;
+    int *fine_to_coarse;
+
+    /* history.csv */
+    int n_history;
+    train_epoch *history;
+
+    /* progress.json */
+    run_progress progress;
+
+    /* predictions.csv: n_pred rows, probs (n_pred, pred_classes) row-major */
+    long n_pred;
+    int pred_classes;
+    int *y_true, *y_pred;
+    float *probs;
+} run_data;
+
+/* Reads the parts asked for (RUN_PART_* bits) of a run directory. A missing file is not an error (its
+ * bit stays clear in out->parts); a malformed one is VT_EUSAGE with one line naming the file and line.
+ * A directory that does not exist, or has none of the files, is VT_EUSAGE. run_free out afterwards even
+ * on error (what was read stays usable). */
+int run_load(const char *dir, int parts, run_data *out, vt_err *err);
+void run_free(run_data *run);
+
+/* One run of a runs directory, for the Compare screen. */
+typedef struct run_entry {
+    char name[256];        /* the directory name: "20261127T201500Z-cnn" */
+    char path[4096];
+    char model[32];
+    char dataset[32];
+    int epochs_done, epochs;
+    double best_val_acc, last_val_acc; /* NaN with no finished epoch */
+    double last_val_loss;
+    int has_checkpoint;
+} run_entry;
+
+/* Lists the run directories (those holding a config.json) of runs_dir, sorted by name (oldest first).
+ * A missing runs_dir gives 0 entries. *entries is malloc'ed (free with free). */
+int run_list(const char *runs_dir, run_entry **entries, int *n, vt_err *err);
+
+/* "<runs>/<YYYYMMDDTHHMMSSZ>-<model>" for now, UTC. */
+void run_default_dir(const train_config *cfg, char *buf, size_t size);
+
+#endif
