@@ -1,0 +1,339 @@
+/* report: sklearn's classification_report from a confusion matrix, as a struct and as text, CSV and
+ * JSON. The text is byte for byte what scikit-learn 1.2.1 prints, widths and rounding included. */
+#include "vggtop/metrics.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metrics_internal.h"
+
+/* precision_recall_fscore_support's division: 0 where the denominator is 0 (zero_division="warn"). */
+static double prf_divide(long num, long den) { return den == 0 ? 0.0 : (double)num / (double)den; }
+
+/* F1 exactly as sklearn writes it with beta = 1: (1 + beta2) * p * r / (beta2 * p + r), 0 when p = r = 0. */
+static double f1_of(double p, double r)
+{
+    double denom = 1.0 * p + r;
+    if (denom == 0.0)
+        denom = 1.0;
+    return 2.0 * p * r / denom;
+}
+
+int metrics_report(const long *cm, int C, int all_labels, report *out)
+{
+    memset(out, 0, sizeof *out);
+    long *tp = calloc((size_t)C, sizeof *tp), *pred = calloc((size_t)C, sizeof *pred);
+    long *truth = calloc((size_t)C, sizeof *truth);
+    out->labels = malloc((size_t)C * sizeof *out->labels);
+    out->rows = malloc((size_t)C * sizeof *out->rows);
+    double *buf = malloc(4 * (size_t)C * sizeof *buf);
+    if (!tp || !pred || !truth || !out->labels || !out->rows || !buf)
+        goto oom;
+
+    for (int t = 0; t < C; t++)
+        for (int p = 0; p < C; p++) {
+            long v = cm[(long)t * C + p];
+            truth[t] += v;
+            pred[p] += v;
+            if (t == p)
+                tp[t] = v;
+        }
+    int present = 0;
+    for (int c = 0; c < C; c++)
+        present += truth[c] > 0 || pred[c] > 0;
+    /* sklearn's labels: unique_labels(y_true, y_pred), or range(C) when all_labels. */
+    long tp_sum = 0, pred_sum = 0, true_sum = 0;
+    for (int c = 0; c < C; c++) {
+        if (!all_labels && truth[c] == 0 && pred[c] == 0)
+            continue;
+        int i = out->n_labels++;
+        out->labels[i] = c;
+        class_scores *s = &out->rows[i];
+        s->precision = prf_divide(tp[c], pred[c]);
+        s->recall = prf_divide(tp[c], truth[c]);
+        s->f1 = f1_of(s->precision, s->recall);
+        s->support = truth[c];
+        out->ill_defined_precision += pred[c] == 0;
+        out->ill_defined_recall += truth[c] == 0;
+        tp_sum += tp[c];
+        pred_sum += pred[c];
+        true_sum += truth[c];
+    }
+    out->total = true_sum;
+    out->micro_is_accuracy = out->n_labels == present;
+    /* The "accuracy" of output_dict is the micro precision, tp / predicted samples. */
+    out->accuracy = prf_divide(tp_sum, pred_sum);
+
+    /* Averages as np.average does them: pairwise sums of the per-class values (weighted: of value *
+     * support) divided by the count (weighted: by the total support). */
+    int L = out->n_labels;
+    double *pv = buf, *rv = buf + C, *fv = buf + 2 * C, *sv = buf + 3 * C;
+    for (int i = 0; i < L; i++) {
+        pv[i] = out->rows[i].precision;
+        rv[i] = out->rows[i].recall;
+        fv[i] = out->rows[i].f1;
+    }
+    out->macro.precision = L ? metrics_pairwise_sum(pv, L) / L : 0.0;
+    out->macro.recall = L ? metrics_pairwise_sum(rv, L) / L : 0.0;
+    out->macro.f1 = L ? metrics_pairwise_sum(fv, L) / L : 0.0;
+    out->macro.support = true_sum;
+    out->weighted.support = true_sum;
+    if (true_sum > 0) {
+        double *vals[3] = {pv, rv, fv};
+        double *dst[3] = {&out->weighted.precision, &out->weighted.recall, &out->weighted.f1};
+        for (int k = 0; k < 3; k++) {
+            for (int i = 0; i < L; i++)
+                sv[i] = vals[k][i] * (double)out->rows[i].support;
+            *dst[k] = metrics_pairwise_sum(sv, L) / (double)true_sum;
+        }
+    }
+    free(tp);
+    free(pred);
+    free(truth);
+    free(buf);
+    return 0;
+oom:
+    free(tp);
+    free(pred);
+    free(truth);
+    free(buf);
+    metrics_report_free(out);
+    return -1;
+}
+
+void metrics_report_free(report *r)
+{
+    free(r->labels);
+    free(r->rows);
+    r->labels = NULL;
+    r->rows = NULL;
+    r->n_labels = 0;
+}
+
+/* ---- a growing string ---------------------------------------------------------------------------- */
+
+typedef struct sbuf {
+    char *s;
+    size_t len, cap;
+    int oom;
+} sbuf;
+
+static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void sb_printf(sbuf *b, const char *fmt, ...)
+{
+    if (b->oom)
+        return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            b->oom = 1;
+            return;
+        }
+        if (b->s && b->len + (size_t)n < b->cap) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap <= b->len + (size_t)n)
+            cap *= 2;
+        char *s = realloc(b->s, cap);
+        if (!s) {
+            b->oom = 1;
+            return;
+        }
+        b->s = s;
+        b->cap = cap;
+    }
+}
+
+static char *sb_finish(sbuf *b)
+{
+    if (b->oom || !b->s) {
+        free(b->s);
+        return NULL;
+    }
+    return b->s;
+}
+
+/* Characters of a UTF-8 string as Python's len counts them (code points: bytes not of form 10xxxxxx). */
+static int utf8_width(const char *s)
+{
+    int w = 0;
+    for (; *s; s++)
+        w += ((unsigned char)*s & 0xC0) != 0x80;
+    return w;
+}
+
+/* Python's "{:>{width}s}": the name right-aligned in width code points. */
+static void sb_right(sbuf *b, const char *s, int width)
+{
+    int pad = width - utf8_width(s);
+    sb_printf(b, "%*s%s", pad > 0 ? pad : 0, "", s);
+}
+
+/* The row heading of class index c: its name, or the number as sklearn's "%s" % label. */
+static const char *row_name(const char *const *names, int c, char *num, size_t size)
+{
+    if (names && names[c])
+        return names[c];
+    snprintf(num, size, "%d", c);
+    return num;
+}
+
+/* One row: heading, then " {:>9.{digits}f}" three times and " {:>9}" for the support. */
+static void text_row(sbuf *b, const char *name, int width, int digits, const class_scores *s)
+{
+    sb_right(b, name, width);
+    sb_printf(b, "  %9.*f %9.*f %9.*f %9ld\n", digits, s->precision, digits, s->recall, digits, s->f1, s->support);
+}
+
+char *metrics_report_text(const report *r, const char *const *names, int digits)
+{
+    if (digits < 0)
+        digits = 0;
+    char num[16];
+    int width = (int)strlen("weighted avg");
+    for (int i = 0; i < r->n_labels; i++) {
+        int w = utf8_width(row_name(names, r->labels[i], num, sizeof num));
+        if (w > width)
+            width = w;
+    }
+    if (digits > width)
+        width = digits;
+
+    sbuf b = {0};
+    sb_printf(&b, "%*s  %9s %9s %9s %9s\n\n", width, "", "precision", "recall", "f1-score", "support");
+    for (int i = 0; i < r->n_labels; i++)
+        text_row(&b, row_name(names, r->labels[i], num, sizeof num), width, digits, &r->rows[i]);
+    sb_printf(&b, "\n");
+    if (r->micro_is_accuracy) {
+        /* sklearn prints the micro F1, which is the accuracy up to the last bit of 2pr / (p + r). */
+        sb_right(&b, "accuracy", width);
+        sb_printf(&b, "  %9s %9s %9.*f %9ld\n", "", "", digits, f1_of(r->accuracy, r->accuracy), r->total);
+    } else {
+        class_scores micro = {r->accuracy, r->accuracy, f1_of(r->accuracy, r->accuracy), r->total};
+        text_row(&b, "micro avg", width, digits, &micro);
+    }
+    text_row(&b, "macro avg", width, digits, &r->macro);
+    text_row(&b, "weighted avg", width, digits, &r->weighted);
+    if (r->ill_defined_precision || r->ill_defined_recall)
+        sb_printf(&b, "\n");
+    if (r->ill_defined_precision)
+        sb_printf(&b, "note: precision and F-score are ill-defined and set to 0.0 for %d %s with no predicted samples\n",
+                  r->ill_defined_precision, r->ill_defined_precision == 1 ? "class" : "classes");
+    if (r->ill_defined_recall)
+        sb_printf(&b, "note: recall and F-score are ill-defined and set to 0.0 for %d %s with no true samples\n",
+                  r->ill_defined_recall, r->ill_defined_recall == 1 ? "class" : "classes");
+    return sb_finish(&b);
+}
+
+/* The shortest "%.*g" that reads back as the same double, as Python's repr chooses. */
+static void sb_number(sbuf *b, double v)
+{
+    char tmp[40];
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*g", prec, v);
+        if (strtod(tmp, NULL) == v || isnan(v))
+            break;
+    }
+    sb_printf(b, "%s", tmp);
+}
+
+/* A CSV field, quoted (RFC 4180) when it holds a comma, a quote or a line break. */
+static void sb_csv_field(sbuf *b, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        sb_printf(b, "%s", s);
+        return;
+    }
+    sb_printf(b, "\"");
+    for (; *s; s++)
+        sb_printf(b, *s == '"' ? "\"\"" : "%c", *s);
+    sb_printf(b, "\"");
+}
+
+static void csv_row(sbuf *b, const char *name, const class_scores *s)
+{
+    sb_csv_field(b, name);
+    sb_printf(b, ",");
+    sb_number(b, s->precision);
+    sb_printf(b, ",");
+    sb_number(b, s->recall);
+    sb_printf(b, ",");
+    sb_number(b, s->f1);
+    sb_printf(b, ",%ld\n", s->support);
+}
+
+char *metrics_report_csv(const report *r, const char *const *names)
+{
+    char num[16];
+    sbuf b = {0};
+    sb_printf(&b, "class,precision,recall,f1-score,support\n");
+    for (int i = 0; i < r->n_labels; i++)
+        csv_row(&b, row_name(names, r->labels[i], num, sizeof num), &r->rows[i]);
+    if (r->micro_is_accuracy) {
+        sb_printf(&b, "accuracy,,,");
+        sb_number(&b, r->accuracy);
+        sb_printf(&b, ",%ld\n", r->total);
+    } else {
+        class_scores micro = {r->accuracy, r->accuracy, f1_of(r->accuracy, r->accuracy), r->total};
+        csv_row(&b, "micro avg", &micro);
+    }
+    csv_row(&b, "macro avg", &r->macro);
+    csv_row(&b, "weighted avg", &r->weighted);
+    return sb_finish(&b);
+}
+
+/* {"precision": p, "recall": r, "f1-score": f, "support": n}; NULL when out of memory. */
+static cJSON *json_scores(const class_scores *s)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o || !cJSON_AddNumberToObject(o, "precision", s->precision) ||
+        !cJSON_AddNumberToObject(o, "recall", s->recall) || !cJSON_AddNumberToObject(o, "f1-score", s->f1) ||
+        !cJSON_AddNumberToObject(o, "support", (double)s->support)) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+char *metrics_report_json(const report *r, const char *const *names)
+{
+    char num[16];
+    cJSON *root = cJSON_CreateObject();
+    int ok = root != NULL;
+    for (int i = 0; ok && i < r->n_labels; i++) {
+        cJSON *row = json_scores(&r->rows[i]);
+        ok = row && cJSON_AddItemToObject(root, row_name(names, r->labels[i], num, sizeof num), row);
+        if (!ok)
+            cJSON_Delete(row);
+    }
+    if (ok && r->micro_is_accuracy) {
+        ok = cJSON_AddNumberToObject(root, "accuracy", r->accuracy) != NULL;
+    } else if (ok) {
+        class_scores micro = {r->accuracy, r->accuracy, f1_of(r->accuracy, r->accuracy), r->total};
+        cJSON *row = json_scores(&micro);
+        ok = row && cJSON_AddItemToObject(root, "micro avg", row);
+        if (!ok)
+            cJSON_Delete(row);
+    }
+    const class_scores *avg[2] = {&r->macro, &r->weighted};
+    const char *avg_name[2] = {"macro avg", "weighted avg"};
+    for (int k = 0; ok && k < 2; k++) {
+        cJSON *row = json_scores(avg[k]);
+        ok = row && cJSON_AddItemToObject(root, avg_name[k], row);
+        if (!ok)
+            cJSON_Delete(row);
+    }
+    char *text = ok ? cJSON_Print(root) : NULL;
+    cJSON_Delete(root);
+    return text;
+}
