@@ -108,6 +108,90 @@ int checkpoint_read_config(const char *path, model_config *cfg, vt_err *err);
  * it was. */
 int checkpoint_load(const char *path, model *m, void *extra, size_t extra_cap, size_t *extra_len, vt_err *err);
 
+/* ---- lower-level access (tests, tools) -------------------------------------------------------------- */
+
+/* The parameter and gradient blocks: every layer's kernel then bias, in layer order, Keras' layouts
+ * (Conv2D kernel (kh, kw, cin, cout), Dense kernel (in, out)). */
+float *model_params(model *m);
+float *model_grads(model *m);
+/* The SGD velocity block (same layout; zero until a step with momentum > 0). */
+float *model_velocity(model *m);
+/* Forward and backward without an update: zeroes the gradient block, fills it with the gradient of the
+ * mean loss over the batch, and (when dx is not NULL) writes dL/dx, (n, H, W, C), too. *loss gets the
+ * mean categorical cross-entropy (may be NULL). Non-finite loss gives VT_EUSAGE. */
+int model_loss_grad(model *m, const float *x, const int *y, int n, float *dx, double *loss, vt_err *err);
+
+/* ---- layers ---------------------------------------------------------------------------------------- */
+/* Plain kernels over float *: outputs first, then inputs, then sizes. Activations are NHWC. Backward
+ * kernels ADD their weight and bias gradients into dw/db (so a step zeroes them once) and OVERWRITE dx.
+ * Flatten has no kernel: an NHWC (n, h, w, c) block already is the (n, h*w*c) matrix Keras' Flatten gives. */
+
+/* Geometry of a 2-D convolution: input (n, h, w, c), kernel (kh, kw, c, oc), output (n, oh, ow, oc). */
+typedef struct conv_geom {
+    int n, h, w, c;
+    int oc, kh, kw, stride;
+    int pad_top, pad_left; /* zero padding before the first row / column */
+    int oh, ow;
+} conv_geom;
+
+/* Fills g; same != 0 is Keras' padding='same' (output ceil(h / stride)), else 'valid'. */
+void conv_geom_init(conv_geom *g, int n, int h, int w, int c, int oc, int kh, int kw, int stride, int same);
+/* Floats of the im2col matrix for g: (n*oh*ow, kh*kw*c). */
+size_t conv_col_size(const conv_geom *g);
+
+/* col: (n*oh*ow, kh*kw*c), a row per output pixel, columns in kernel order (ky, kx, ci); x: (n, h, w, c). */
+void im2col(float *col, const float *x, const conv_geom *g);
+/* dx (n, h, w, c) += the columns of col scattered back to their pixels (the adjoint of im2col). */
+void col2im_add(float *dx, const float *col, const conv_geom *g);
+
+/* out: (n, oh, ow, oc) = x (*) w + b, then max(0, .) when relu. col is the im2col workspace
+ * (conv_col_size floats). One sgemm over the whole batch. */
+void conv2d_forward(float *out, float *col, const float *x, const float *w, const float *b, const conv_geom *g,
+                    int relu);
+/* dout: (n, oh, ow, oc) (masked in place by out > 0 when relu); dw (kh, kw, c, oc) += ; db (oc) += ;
+ * dx (n, h, w, c) = (skipped when NULL, as for a first layer). */
+void conv2d_backward(float *dx, float *dw, float *db, float *col, float *dout, const float *out, const float *x,
+                     const float *w, const conv_geom *g, int relu);
+/* The slow, obviously correct loops the tests compare the fast pair against (same contract, no workspace). */
+void conv2d_forward_naive(float *out, const float *x, const float *w, const float *b, const conv_geom *g,
+                          int relu);
+void conv2d_backward_naive(float *dx, float *dw, float *db, float *dout, const float *out, const float *x,
+                           const float *w, const conv_geom *g, int relu);
+
+/* Max pooling, 'valid': x (n, h, w, c) -> out (n, (h-size)/stride+1, (w-size)/stride+1, c). */
+void maxpool2d_forward(float *out, const float *x, int n, int h, int w, int c, int size, int stride);
+/* The gradient goes to the first maximum of each window (row-major), as TensorFlow's MaxPoolGrad. */
+void maxpool2d_backward(float *dx, const float *dout, const float *x, int n, int h, int w, int c, int size,
+                        int stride);
+
+/* out (n, out_dim) = x (n, in_dim) . w (in_dim, out_dim) + b, then max(0, .) when relu. */
+void dense_forward(float *out, const float *x, const float *w, const float *b, int n, int in_dim, int out_dim,
+                   int relu);
+/* dout (n, out_dim) masked in place when relu; dw += x^T . dout; db += column sums; dx = dout . w^T (or NULL). */
+void dense_backward(float *dx, float *dw, float *db, float *dout, const float *out, const float *x, const float *w,
+                    int n, int in_dim, int out_dim, int relu);
+
+/* out = max(0, x) over count floats; dx = dout where out > 0, else 0. */
+void relu_forward(float *out, const float *x, size_t count);
+void relu_backward(float *dx, const float *dout, const float *out, size_t count);
+
+/* probs (n, classes) = softmax of logits (n, classes), max-subtracted. */
+void softmax_forward(float *probs, const float *logits, int n, int classes);
+/* Categorical cross-entropy on softmax outputs with Keras' clipping to [1e-7, 1 - 1e-7]; adds the loss,
+ * the mse metric and the count of correct argmaxes into *stats (n too). Returns 0 when every loss is finite. */
+int crossentropy_stats(step_stats *stats, const float *probs, const int *y, int n, int classes);
+/* The fused softmax + cross-entropy backward for the MEAN loss over the batch: dlogits = (p - onehot(y)) / n.
+ * (The clipping only guards the log; the gradient is that of the unclipped loss, as TensorFlow's
+ * softmax_cross_entropy_with_logits.) */
+void softmax_crossentropy_backward(float *dlogits, const float *probs, const int *y, int n, int classes);
+
+/* Global pooling over the pixels: x (n, h, w, c) -> out (n, c). */
+void global_avgpool_forward(float *out, const float *x, int n, int h, int w, int c);
+void global_avgpool_backward(float *dx, const float *dout, int n, int h, int w, int c);
+void global_maxpool_forward(float *out, const float *x, int n, int h, int w, int c);
+/* The gradient goes to the first maximum of each channel. */
+void global_maxpool_backward(float *dx, const float *dout, const float *x, int n, int h, int w, int c);
+
 /* ---- BLAS threads ---------------------------------------------------------------------------------- */
 
 /* Threads for OpenBLAS (0: as many as cores). */

@@ -1,0 +1,453 @@
+/* layers: the forward/backward kernels of every layer the models use, over plain float arrays (NHWC
+ * activations, Keras weight layouts). Backward kernels add into dw/db and overwrite dx. The fast
+ * convolution is im2col + one sgemm over the batch; the naive loops next to it are the reference the
+ * tests hold it to. Nothing here allocates. */
+#include <cblas.h>
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#include "vggtop/nn.h"
+
+/* ---- convolution geometry ------------------------------------------------------------------------- */
+
+void conv_geom_init(conv_geom *g, int n, int h, int w, int c, int oc, int kh, int kw, int stride, int same)
+{
+    g->n = n;
+    g->h = h;
+    g->w = w;
+    g->c = c;
+    g->oc = oc;
+    g->kh = kh;
+    g->kw = kw;
+    g->stride = stride;
+    if (same) {
+        /* Keras/TensorFlow 'same': output ceil(in / stride), total padding split with the extra row or
+         * column at the bottom/right. */
+        g->oh = (h + stride - 1) / stride;
+        g->ow = (w + stride - 1) / stride;
+        int pad_h = (g->oh - 1) * stride + kh - h;
+        int pad_w = (g->ow - 1) * stride + kw - w;
+        g->pad_top = pad_h > 0 ? pad_h / 2 : 0;
+        g->pad_left = pad_w > 0 ? pad_w / 2 : 0;
+    } else {
+        g->oh = (h - kh) / stride + 1;
+        g->ow = (w - kw) / stride + 1;
+        g->pad_top = 0;
+        g->pad_left = 0;
+    }
+}
+
+size_t conv_col_size(const conv_geom *g)
+{
+    return (size_t)g->n * g->oh * g->ow * g->kh * g->kw * g->c;
+}
+
+/* A 1x1, stride 1, unpadded convolution's im2col matrix is its input itself. */
+static int conv_is_pointwise(const conv_geom *g)
+{
+    return g->kh == 1 && g->kw == 1 && g->stride == 1 && g->pad_top == 0 && g->pad_left == 0;
+}
+
+/* ---- im2col / col2im ------------------------------------------------------------------------------ */
+
+/* For output column ox, the kernel columns kx whose input column lies inside the image: [*kx0, *kx1). */
+static void valid_kx(const conv_geom *g, int ox, int *kx0, int *kx1)
+{
+    int ix0 = ox * g->stride - g->pad_left;
+    int lo = ix0 < 0 ? -ix0 : 0;
+    int hi = g->w - ix0;
+    if (hi > g->kw)
+        hi = g->kw;
+    if (hi < lo)
+        hi = lo;
+    *kx0 = lo;
+    *kx1 = hi;
+}
+
+/* col: (n*oh*ow, kh*kw*c); x: (n, h, w, c). For a fixed kernel row ky the kernel's columns read
+ * consecutive pixels of one input row, which NHWC stores contiguously: one memcpy per (pixel, ky). */
+void im2col(float *col, const float *x, const conv_geom *g)
+{
+    const int c = g->c, kw = g->kw;
+    const size_t row_len = (size_t)g->kh * kw * c;
+    float *row = col;
+    for (int n = 0; n < g->n; n++) {
+        const float *img = x + (size_t)n * g->h * g->w * c;
+        for (int oy = 0; oy < g->oh; oy++) {
+            for (int ox = 0; ox < g->ow; ox++, row += row_len) {
+                int kx0, kx1;
+                valid_kx(g, ox, &kx0, &kx1);
+                int ix0 = ox * g->stride - g->pad_left;
+                for (int ky = 0; ky < g->kh; ky++) {
+                    float *dst = row + (size_t)ky * kw * c;
+                    int iy = oy * g->stride - g->pad_top + ky;
+                    if (iy < 0 || iy >= g->h || kx1 <= kx0) {
+                        memset(dst, 0, sizeof(float) * kw * c);
+                        continue;
+                    }
+                    if (kx0 > 0)
+                        memset(dst, 0, sizeof(float) * kx0 * c);
+                    memcpy(dst + (size_t)kx0 * c, img + ((size_t)iy * g->w + ix0 + kx0) * c,
+                           sizeof(float) * (kx1 - kx0) * c);
+                    if (kx1 < kw)
+                        memset(dst + (size_t)kx1 * c, 0, sizeof(float) * (kw - kx1) * c);
+                }
+            }
+        }
+    }
+}
+
+/* The adjoint of im2col: every column entry is added back onto the input pixel it was copied from. */
+void col2im_add(float *dx, const float *col, const conv_geom *g)
+{
+    const int c = g->c, kw = g->kw;
+    const size_t row_len = (size_t)g->kh * kw * c;
+    const float *row = col;
+    for (int n = 0; n < g->n; n++) {
+        float *img = dx + (size_t)n * g->h * g->w * c;
+        for (int oy = 0; oy < g->oh; oy++) {
+            for (int ox = 0; ox < g->ow; ox++, row += row_len) {
+                int kx0, kx1;
+                valid_kx(g, ox, &kx0, &kx1);
+                int ix0 = ox * g->stride - g->pad_left;
+                for (int ky = 0; ky < g->kh; ky++) {
+                    int iy = oy * g->stride - g->pad_top + ky;
+                    if (iy < 0 || iy >= g->h)
+                        continue;
+                    const float *src = row + ((size_t)ky * kw + kx0) * c;
+                    float *dst = img + ((size_t)iy * g->w + ix0 + kx0) * c;
+                    size_t len = (size_t)(kx1 - kx0) * c;
+                    for (size_t i = 0; i < len; i++)
+                        dst[i] += src[i];
+                }
+            }
+        }
+    }
+}
+
+/* ---- bias, ReLU ----------------------------------------------------------------------------------- */
+
+/* out (rows, cols) += b (cols) broadcast over rows, then max(0, .) when relu. */
+static void bias_act(float *out, const float *b, size_t rows, int cols, int relu)
+{
+    for (size_t r = 0; r < rows; r++) {
+        float *o = out + r * cols;
+        if (relu) {
+            for (int j = 0; j < cols; j++) {
+                float v = o[j] + b[j];
+                o[j] = v > 0.0f ? v : 0.0f;
+            }
+        } else {
+            for (int j = 0; j < cols; j++)
+                o[j] += b[j];
+        }
+    }
+}
+
+/* dout (rows, cols): zeroed where the ReLU was off (out <= 0) when relu; db (cols) += column sums. */
+static void bias_act_backward(float *db, float *dout, const float *out, size_t rows, int cols, int relu)
+{
+    for (size_t r = 0; r < rows; r++) {
+        float *d = dout + r * cols;
+        if (relu) {
+            const float *o = out + r * cols;
+            for (int j = 0; j < cols; j++)
+                d[j] = o[j] > 0.0f ? d[j] : 0.0f;
+        }
+        for (int j = 0; j < cols; j++)
+            db[j] += d[j];
+    }
+}
+
+void relu_forward(float *out, const float *x, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        out[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+void relu_backward(float *dx, const float *dout, const float *out, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        dx[i] = out[i] > 0.0f ? dout[i] : 0.0f;
+}
+
+/* ---- Conv2D --------------------------------------------------------------------------------------- */
+
+/* out: (n, oh, ow, oc) = col (P, K) . w (K, oc) with P = n*oh*ow, K = kh*kw*c; bias and ReLU in one pass. */
+void conv2d_forward(float *out, float *col, const float *x, const float *w, const float *b, const conv_geom *g,
+                    int relu)
+{
+    const int P = g->n * g->oh * g->ow, K = g->kh * g->kw * g->c, N = g->oc;
+    const float *a = x;
+    if (!conv_is_pointwise(g)) {
+        im2col(col, x, g);
+        a = col;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, P, N, K, 1.0f, a, K, w, N, 0.0f, out, N);
+    bias_act(out, b, (size_t)P, N, relu);
+}
+
+/* dout: (P, oc); dw (K, oc) += col^T . dout; dcol (P, K) = dout . w^T (in the workspace), then col2im. */
+void conv2d_backward(float *dx, float *dw, float *db, float *col, float *dout, const float *out, const float *x,
+                     const float *w, const conv_geom *g, int relu)
+{
+    const int P = g->n * g->oh * g->ow, K = g->kh * g->kw * g->c, N = g->oc;
+    bias_act_backward(db, dout, out, (size_t)P, N, relu);
+    if (conv_is_pointwise(g)) {
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, P, 1.0f, x, K, dout, N, 1.0f, dw, N);
+        if (dx)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, P, K, N, 1.0f, dout, N, w, N, 0.0f, dx, K);
+        return;
+    }
+    /* The workspace was reused by later layers since the forward pass: rebuild this layer's columns. */
+    im2col(col, x, g);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, P, 1.0f, col, K, dout, N, 1.0f, dw, N);
+    if (!dx)
+        return;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, P, K, N, 1.0f, dout, N, w, N, 0.0f, col, K);
+    memset(dx, 0, sizeof(float) * (size_t)g->n * g->h * g->w * g->c);
+    col2im_add(dx, col, g);
+}
+
+/* The definition, loop by loop: out[n,oy,ox,o] = b[o] + sum_{ky,kx,ci} x[n,iy,ix,ci] * w[ky,kx,ci,o]. */
+void conv2d_forward_naive(float *out, const float *x, const float *w, const float *b, const conv_geom *g,
+                          int relu)
+{
+    for (int n = 0; n < g->n; n++)
+        for (int oy = 0; oy < g->oh; oy++)
+            for (int ox = 0; ox < g->ow; ox++)
+                for (int o = 0; o < g->oc; o++) {
+                    double s = b[o];
+                    for (int ky = 0; ky < g->kh; ky++)
+                        for (int kx = 0; kx < g->kw; kx++) {
+                            int iy = oy * g->stride - g->pad_top + ky;
+                            int ix = ox * g->stride - g->pad_left + kx;
+                            if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w)
+                                continue;
+                            for (int ci = 0; ci < g->c; ci++)
+                                s += (double)x[(((size_t)n * g->h + iy) * g->w + ix) * g->c + ci] *
+                                     w[(((size_t)ky * g->kw + kx) * g->c + ci) * g->oc + o];
+                        }
+                    float v = (float)s;
+                    out[(((size_t)n * g->oh + oy) * g->ow + ox) * g->oc + o] = relu && v < 0.0f ? 0.0f : v;
+                }
+}
+
+void conv2d_backward_naive(float *dx, float *dw, float *db, float *dout, const float *out, const float *x,
+                           const float *w, const conv_geom *g, int relu)
+{
+    if (dx)
+        memset(dx, 0, sizeof(float) * (size_t)g->n * g->h * g->w * g->c);
+    for (int n = 0; n < g->n; n++)
+        for (int oy = 0; oy < g->oh; oy++)
+            for (int ox = 0; ox < g->ow; ox++)
+                for (int o = 0; o < g->oc; o++) {
+                    size_t oi = (((size_t)n * g->oh + oy) * g->ow + ox) * g->oc + o;
+                    if (relu && out[oi] <= 0.0f)
+                        dout[oi] = 0.0f;
+                    float d = dout[oi];
+                    db[o] += d;
+                    for (int ky = 0; ky < g->kh; ky++)
+                        for (int kx = 0; kx < g->kw; kx++) {
+                            int iy = oy * g->stride - g->pad_top + ky;
+                            int ix = ox * g->stride - g->pad_left + kx;
+                            if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w)
+                                continue;
+                            for (int ci = 0; ci < g->c; ci++) {
+                                size_t xi = (((size_t)n * g->h + iy) * g->w + ix) * g->c + ci;
+                                size_t wi = (((size_t)ky * g->kw + kx) * g->c + ci) * g->oc + o;
+                                dw[wi] += x[xi] * d;
+                                if (dx)
+                                    dx[xi] += w[wi] * d;
+                            }
+                        }
+                }
+}
+
+/* ---- MaxPooling2D --------------------------------------------------------------------------------- */
+
+/* x: (n, h, w, c) -> out: (n, oh, ow, c), each output the maximum of a size x size window. */
+void maxpool2d_forward(float *out, const float *x, int n, int h, int w, int c, int size, int stride)
+{
+    const int oh = (h - size) / stride + 1, ow = (w - size) / stride + 1;
+    for (int b = 0; b < n; b++)
+        for (int oy = 0; oy < oh; oy++)
+            for (int ox = 0; ox < ow; ox++) {
+                float *o = out + (((size_t)b * oh + oy) * ow + ox) * c;
+                const float *first = x + (((size_t)b * h + oy * stride) * w + ox * stride) * c;
+                memcpy(o, first, sizeof(float) * c);
+                for (int ky = 0; ky < size; ky++)
+                    for (int kx = 0; kx < size; kx++) {
+                        const float *p = x + (((size_t)b * h + oy * stride + ky) * w + ox * stride + kx) * c;
+                        for (int ch = 0; ch < c; ch++)
+                            o[ch] = p[ch] > o[ch] ? p[ch] : o[ch];
+                    }
+            }
+}
+
+/* dx (n, h, w, c) = 0, then each dout goes to the first (row-major) maximum of its window in x. */
+void maxpool2d_backward(float *dx, const float *dout, const float *x, int n, int h, int w, int c, int size,
+                        int stride)
+{
+    const int oh = (h - size) / stride + 1, ow = (w - size) / stride + 1;
+    memset(dx, 0, sizeof(float) * (size_t)n * h * w * c);
+    for (int b = 0; b < n; b++)
+        for (int oy = 0; oy < oh; oy++)
+            for (int ox = 0; ox < ow; ox++) {
+                const float *d = dout + (((size_t)b * oh + oy) * ow + ox) * c;
+                size_t base = (((size_t)b * h + oy * stride) * w + ox * stride) * c;
+                for (int ch = 0; ch < c; ch++) {
+                    size_t best = base + ch;
+                    for (int ky = 0; ky < size; ky++)
+                        for (int kx = 0; kx < size; kx++) {
+                            size_t i = base + ((size_t)ky * w + kx) * c + ch;
+                            if (x[i] > x[best])
+                                best = i;
+                        }
+                    dx[best] += d[ch];
+                }
+            }
+}
+
+/* ---- Dense ---------------------------------------------------------------------------------------- */
+
+void dense_forward(float *out, const float *x, const float *w, const float *b, int n, int in_dim, int out_dim,
+                   int relu)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, out_dim, in_dim, 1.0f, x, in_dim, w, out_dim, 0.0f,
+                out, out_dim);
+    bias_act(out, b, (size_t)n, out_dim, relu);
+}
+
+void dense_backward(float *dx, float *dw, float *db, float *dout, const float *out, const float *x, const float *w,
+                    int n, int in_dim, int out_dim, int relu)
+{
+    bias_act_backward(db, dout, out, (size_t)n, out_dim, relu);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in_dim, out_dim, n, 1.0f, x, in_dim, dout, out_dim, 1.0f,
+                dw, out_dim);
+    if (dx)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, in_dim, out_dim, 1.0f, dout, out_dim, w, out_dim,
+                    0.0f, dx, in_dim);
+}
+
+/* ---- Softmax and categorical cross-entropy -------------------------------------------------------- */
+
+void softmax_forward(float *probs, const float *logits, int n, int classes)
+{
+    for (int i = 0; i < n; i++) {
+        const float *z = logits + (size_t)i * classes;
+        float *p = probs + (size_t)i * classes;
+        float mx = z[0];
+        for (int j = 1; j < classes; j++)
+            mx = z[j] > mx ? z[j] : mx;
+        double sum = 0.0;
+        for (int j = 0; j < classes; j++) {
+            p[j] = expf(z[j] - mx);
+            sum += p[j];
+        }
+        float inv = (float)(1.0 / sum);
+        for (int j = 0; j < classes; j++)
+            p[j] *= inv;
+    }
+}
+
+int crossentropy_stats(step_stats *stats, const float *probs, const int *y, int n, int classes)
+{
+    const float eps = 1e-7f;
+    int bad = 0;
+    for (int i = 0; i < n; i++) {
+        const float *p = probs + (size_t)i * classes;
+        int best = 0;
+        double se = 0.0;
+        for (int j = 0; j < classes; j++) {
+            if (!isfinite(p[j]))
+                bad = 1;
+            if (p[j] > p[best])
+                best = j;
+            double t = (j == y[i] ? 1.0 : 0.0) - p[j];
+            se += t * t;
+        }
+        float pt = p[y[i]];
+        pt = pt < eps ? eps : pt > 1.0f - eps ? 1.0f - eps : pt;
+        double loss = -log((double)pt);
+        if (!isfinite(loss))
+            bad = 1;
+        stats->loss_sum += loss;
+        stats->mse_sum += se / classes;
+        stats->correct += best == y[i];
+    }
+    stats->n += n;
+    return bad;
+}
+
+void softmax_crossentropy_backward(float *dlogits, const float *probs, const int *y, int n, int classes)
+{
+    const float scale = 1.0f / (float)n;
+    for (int i = 0; i < n; i++) {
+        const float *p = probs + (size_t)i * classes;
+        float *d = dlogits + (size_t)i * classes;
+        for (int j = 0; j < classes; j++)
+            d[j] = (p[j] - (j == y[i] ? 1.0f : 0.0f)) * scale;
+    }
+}
+
+/* ---- global pooling ------------------------------------------------------------------------------- */
+
+void global_avgpool_forward(float *out, const float *x, int n, int h, int w, int c)
+{
+    const int hw = h * w;
+    for (int b = 0; b < n; b++) {
+        float *o = out + (size_t)b * c;
+        for (int ch = 0; ch < c; ch++)
+            o[ch] = 0.0f;
+        for (int p = 0; p < hw; p++) {
+            const float *px = x + ((size_t)b * hw + p) * c;
+            for (int ch = 0; ch < c; ch++)
+                o[ch] += px[ch];
+        }
+        for (int ch = 0; ch < c; ch++)
+            o[ch] /= (float)hw;
+    }
+}
+
+void global_avgpool_backward(float *dx, const float *dout, int n, int h, int w, int c)
+{
+    const int hw = h * w;
+    for (int b = 0; b < n; b++)
+        for (int p = 0; p < hw; p++) {
+            float *d = dx + ((size_t)b * hw + p) * c;
+            for (int ch = 0; ch < c; ch++)
+                d[ch] = dout[(size_t)b * c + ch] / (float)hw;
+        }
+}
+
+void global_maxpool_forward(float *out, const float *x, int n, int h, int w, int c)
+{
+    const int hw = h * w;
+    for (int b = 0; b < n; b++) {
+        float *o = out + (size_t)b * c;
+        memcpy(o, x + (size_t)b * hw * c, sizeof(float) * c);
+        for (int p = 1; p < hw; p++) {
+            const float *px = x + ((size_t)b * hw + p) * c;
+            for (int ch = 0; ch < c; ch++)
+                o[ch] = px[ch] > o[ch] ? px[ch] : o[ch];
+        }
+    }
+}
+
+void global_maxpool_backward(float *dx, const float *dout, const float *x, int n, int h, int w, int c)
+{
+    const int hw = h * w;
+    memset(dx, 0, sizeof(float) * (size_t)n * hw * c);
+    for (int b = 0; b < n; b++)
+        for (int ch = 0; ch < c; ch++) {
+            size_t best = (size_t)b * hw * c + ch;
+            for (int p = 1; p < hw; p++) {
+                size_t i = ((size_t)b * hw + p) * c + ch;
+                if (x[i] > x[best])
+                    best = i;
+            }
+            dx[best] += dout[(size_t)b * c + ch];
+        }
+}

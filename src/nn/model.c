@@ -1,0 +1,689 @@
+/* model: the five architectures as data tables, their Keras-style plan and summary, and the model object
+ * that owns parameters, gradients, SGD velocity, activations and the im2col workspace; the forward and
+ * backward passes over the layer list, the SGD step and inference. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vggtop/nn.h"
+
+/* ---- architectures as data ------------------------------------------------------------------------ */
+
+#define POOL 0  /* a 2x2 stride-2 max pooling in a features table */
+#define END (-1)
+
+typedef struct arch {
+    const char *name;
+    int default_side; /* default input: side x side x 3 */
+    int min_side;     /* Keras' minimum input for the VGGs; for the others what the pooling needs */
+    int has_base;     /* a convolutional base: include_top 0 and pooling are allowed */
+    const int *features; /* filters of each 3x3 'same' ReLU Conv2D, POOL markers, END */
+    int hidden[2];    /* the top's hidden Dense ReLU widths (fc1, fc2), 0 for none */
+} arch;
+
+static const int vgg16_features[] = {64,  64,  POOL, 128, 128, POOL, 256, 256, 256, POOL,
+                                     512, 512, 512,  POOL, 512, 512, 512, POOL, END};
+static const int vgg19_features[] = {64,  64,  POOL, 128, 128, POOL, 256, 256, 256, 256, POOL, 512, 512,
+                                     512, 512, POOL, 512, 512, 512, 512, POOL, END};
+static const int vgg16_nopool_features[] = {64,  64,  POOL, 128, 128, POOL, 256, 256, 256, POOL,
+                                            512, 512, 512,  POOL, 512, 512, 512, END};
+static const int cnn_features[] = {32, 32, POOL, 64, 64, POOL, END};
+static const int mlp_features[] = {END};
+
+static const arch archs[] = {
+    {"vgg16", 48, 32, 1, vgg16_features, {4096, 4096}},
+    {"vgg19", 48, 32, 1, vgg19_features, {4096, 4096}},
+    {"vgg16-nopool", 32, 32, 1, vgg16_nopool_features, {4096, 4096}},
+    {"cnn", 32, 4, 1, cnn_features, {512, 0}},
+    {"mlp", 32, 1, 0, mlp_features, {512, 256}},
+};
+
+const char *const model_names[] = {"vgg16", "vgg19", "vgg16-nopool", "cnn", "mlp", NULL};
+
+#define MAX_SIDE 4096
+#define MAX_CLASSES 100000
+#define MAX_LAYERS 64
+
+static const arch *find_arch(const char *name)
+{
+    for (size_t i = 0; i < sizeof archs / sizeof archs[0]; i++)
+        if (strcmp(archs[i].name, name) == 0)
+            return &archs[i];
+    return NULL;
+}
+
+/* ---- the layer list ------------------------------------------------------------------------------- */
+
+typedef enum { L_INPUT, L_CONV, L_POOL, L_FLATTEN, L_DENSE, L_GAP, L_GMP } layer_kind;
+
+typedef struct nn_layer {
+    layer_kind kind;
+    char name[40];
+    int in_h, in_w, in_c; /* input, NHWC (rank 2 layers: in_h = in_w = 1) */
+    int h, w, c;          /* output */
+    int rank;             /* Keras output rank: 4 or 2 */
+    int relu;
+    size_t w_off, b_off, w_count, b_count; /* in the parameter block */
+    size_t act_off;       /* this layer's output in the activation block, per image (L_CONV, L_POOL, ...) */
+} nn_layer;
+
+static void add_layer(nn_layer *ls, int *count, layer_kind kind, const char *name, int h, int w, int c, int rank)
+{
+    if (*count < MAX_LAYERS) {
+        nn_layer *l = &ls[*count];
+        memset(l, 0, sizeof *l);
+        l->kind = kind;
+        snprintf(l->name, sizeof l->name, "%s", name);
+        if (*count > 0) {
+            l->in_h = ls[*count - 1].h;
+            l->in_w = ls[*count - 1].w;
+            l->in_c = ls[*count - 1].c;
+        }
+        l->h = h;
+        l->w = w;
+        l->c = c;
+        l->rank = rank;
+    }
+    (*count)++;
+}
+
+/* Builds the layer list of a checked config. Returns the number of layers. */
+static int build_layers(const model_config *cfg, nn_layer *ls)
+{
+    const arch *a = find_arch(cfg->name);
+    int count = 0, h = cfg->height, w = cfg->width, c = cfg->channels;
+    char name[40];
+    add_layer(ls, &count, L_INPUT, "input_1", h, w, c, 4);
+    int block = 1, conv = 1;
+    for (const int *f = a->features; *f != END; f++) {
+        if (*f == POOL) {
+            h /= 2;
+            w /= 2;
+            snprintf(name, sizeof name, "block%d_pool", block);
+            add_layer(ls, &count, L_POOL, name, h, w, c, 4);
+            block++;
+            conv = 1;
+        } else {
+            c = *f;
+            snprintf(name, sizeof name, "block%d_conv%d", block, conv++);
+            add_layer(ls, &count, L_CONV, name, h, w, c, 4);
+            ls[count - 1].relu = 1;
+        }
+    }
+    if (cfg->include_top || cfg->pooling == NN_POOL_NONE) {
+        add_layer(ls, &count, L_FLATTEN, "flatten", 1, 1, h * w * c, 2);
+        c = h * w * c;
+    } else if (cfg->pooling == NN_POOL_AVG) {
+        add_layer(ls, &count, L_GAP, "global_average_pooling2d", 1, 1, c, 2);
+    } else {
+        add_layer(ls, &count, L_GMP, "global_max_pooling2d", 1, 1, c, 2);
+    }
+    if (cfg->include_top) {
+        for (int i = 0; i < 2 && a->hidden[i]; i++) {
+            snprintf(name, sizeof name, "fc%d", i + 1);
+            add_layer(ls, &count, L_DENSE, name, 1, 1, a->hidden[i], 2);
+            ls[count - 1].relu = 1;
+        }
+    }
+    add_layer(ls, &count, L_DENSE, "predictions", 1, 1, cfg->classes, 2);
+
+    /* Parameter and activation offsets. */
+    size_t poff = 0, aoff = 0;
+    for (int i = 0; i < count; i++) {
+        nn_layer *l = &ls[i];
+        if (l->kind == L_CONV) {
+            l->w_count = (size_t)9 * l->in_c * l->c;
+            l->b_count = (size_t)l->c;
+        } else if (l->kind == L_DENSE) {
+            l->w_count = (size_t)l->in_h * l->in_w * l->in_c * l->c;
+            l->b_count = (size_t)l->c;
+        }
+        l->w_off = poff;
+        l->b_off = poff + l->w_count;
+        poff += l->w_count + l->b_count;
+        if (l->kind != L_INPUT && l->kind != L_FLATTEN) {
+            l->act_off = aoff;
+            aoff += (size_t)l->h * l->w * l->c;
+        }
+    }
+    return count;
+}
+
+static size_t layers_param_count(const nn_layer *ls, int count)
+{
+    size_t total = 0;
+    for (int i = 0; i < count; i++)
+        total += ls[i].w_count + ls[i].b_count;
+    return total;
+}
+
+/* ---- configs -------------------------------------------------------------------------------------- */
+
+int model_config_default(model_config *cfg, const char *name, vt_err *err)
+{
+    memset(cfg, 0, sizeof *cfg);
+    const arch *a = find_arch(name);
+    if (!a)
+        return vt_fail(err, VT_EUSAGE, "unknown model '%s' (models: vgg16, vgg19, vgg16-nopool, cnn, mlp)", name);
+    snprintf(cfg->name, sizeof cfg->name, "%s", name);
+    cfg->height = cfg->width = a->default_side;
+    cfg->channels = 3;
+    cfg->classes = 100;
+    cfg->include_top = 1;
+    cfg->pooling = NN_POOL_NONE;
+    cfg->seed = 1;
+    return VT_OK;
+}
+
+int model_config_check(const model_config *cfg, vt_err *err)
+{
+    if (memchr(cfg->name, '\0', sizeof cfg->name) == NULL)
+        return vt_fail(err, VT_EUSAGE, "model name is not terminated");
+    const arch *a = find_arch(cfg->name);
+    if (!a)
+        return vt_fail(err, VT_EUSAGE, "unknown model '%s' (models: vgg16, vgg19, vgg16-nopool, cnn, mlp)",
+                       cfg->name);
+    if (cfg->channels < 1 || cfg->channels > 4)
+        return vt_fail(err, VT_EUSAGE, "%s: %d input channels; 1 to 4 are supported", cfg->name, cfg->channels);
+    if (cfg->height < 1 || cfg->width < 1 || cfg->height > MAX_SIDE || cfg->width > MAX_SIDE)
+        return vt_fail(err, VT_EUSAGE, "%s: input %dx%d is out of range (1 to %d pixels a side)", cfg->name,
+                       cfg->height, cfg->width, MAX_SIDE);
+    if (cfg->height < a->min_side || cfg->width < a->min_side)
+        return vt_fail(err, VT_EUSAGE, "%s: input %dx%d is too small; the minimum is %dx%d%s", cfg->name,
+                       cfg->height, cfg->width, a->min_side, a->min_side,
+                       a->min_side == 32 ? " (keras.applications' rule)" : " (its pooling would leave nothing)");
+    if (cfg->classes < 1 || cfg->classes > MAX_CLASSES)
+        return vt_fail(err, VT_EUSAGE, "%s: %d classes; 1 to %d are supported", cfg->name, cfg->classes,
+                       MAX_CLASSES);
+    if (cfg->include_top != 0 && cfg->include_top != 1)
+        return vt_fail(err, VT_EUSAGE, "%s: include_top must be 0 or 1", cfg->name);
+    if (cfg->pooling != NN_POOL_NONE && cfg->pooling != NN_POOL_AVG && cfg->pooling != NN_POOL_MAX)
+        return vt_fail(err, VT_EUSAGE, "%s: unknown pooling %d", cfg->name, (int)cfg->pooling);
+    if (!a->has_base && !cfg->include_top)
+        return vt_fail(err, VT_EUSAGE, "%s has no convolutional base, so it always has its top (no --no-top)",
+                       cfg->name);
+    if (cfg->include_top && cfg->pooling != NN_POOL_NONE)
+        return vt_fail(err, VT_EUSAGE, "%s: global pooling replaces the top; use it with --no-top", cfg->name);
+    /* Every dense kernel must stay addressable: in * out below 2^31 keeps sgemm's int sizes valid. */
+    nn_layer ls[MAX_LAYERS];
+    int count = build_layers(cfg, ls);
+    for (int i = 0; i < count; i++) {
+        size_t in = (size_t)ls[i].in_h * ls[i].in_w * ls[i].in_c;
+        if (ls[i].kind == L_DENSE && in * (size_t)ls[i].c >= (size_t)1 << 31)
+            return vt_fail(err, VT_EUSAGE, "%s: input %dx%dx%d makes %s too large (%zu x %d weights); use a "
+                           "smaller input", cfg->name, cfg->height, cfg->width, cfg->channels, ls[i].name, in,
+                           ls[i].c);
+    }
+    return VT_OK;
+}
+
+/* ---- plan, summary, FLOPs ------------------------------------------------------------------------- */
+
+static const char *kind_class(layer_kind k)
+{
+    switch (k) {
+    case L_INPUT: return "InputLayer";
+    case L_CONV: return "Conv2D";
+    case L_POOL: return "MaxPooling2D";
+    case L_FLATTEN: return "Flatten";
+    case L_DENSE: return "Dense";
+    case L_GAP: return "GlobalAveragePooling2D";
+    case L_GMP: return "GlobalMaxPooling2D";
+    }
+    return "?";
+}
+
+int model_plan(const model_config *cfg, layer_info *rows, int max, long long *total, vt_err *err)
+{
+    int rc = model_config_check(cfg, err);
+    if (rc)
+        return -rc;
+    nn_layer ls[MAX_LAYERS];
+    int count = build_layers(cfg, ls);
+    for (int i = 0; i < count && i < max; i++) {
+        layer_info *r = &rows[i];
+        memset(r, 0, sizeof *r);
+        snprintf(r->name, sizeof r->name, "%s", ls[i].name);
+        snprintf(r->type, sizeof r->type, "%s", kind_class(ls[i].kind));
+        r->rank = ls[i].rank;
+        r->h = ls[i].h;
+        r->w = ls[i].w;
+        r->c = ls[i].c;
+        r->params = (long long)(ls[i].w_count + ls[i].b_count);
+    }
+    if (total)
+        *total = (long long)layers_param_count(ls, count);
+    return count;
+}
+
+/* Appends to a growing string; on allocation failure the buffer is dropped and later appends do nothing. */
+typedef struct sbuf {
+    char *s;
+    size_t len, cap;
+    int failed;
+} sbuf;
+
+static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void sb_printf(sbuf *b, const char *fmt, ...)
+{
+    if (b->failed)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (b->len + (size_t)n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 1024;
+        while (b->len + (size_t)n + 1 > cap)
+            cap *= 2;
+        char *s = realloc(b->s, cap);
+        if (!s) {
+            free(b->s);
+            b->s = NULL;
+            b->failed = 1;
+            return;
+        }
+        b->s = s;
+        b->cap = cap;
+    }
+    va_start(ap, fmt);
+    vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+/* Keras' sequential-like layout: 65 columns, fields ending at 29, 55 and 65, a leading space, a blank
+ * row between layers (TensorFlow 2.9 - 2.12). */
+#define SUMMARY_WIDTH 65
+
+static void sb_row(sbuf *b, const char *name, const char *shape, const char *params)
+{
+    sb_printf(b, " %-27.27s %-25.25s %-10.10s\n", name, shape, params);
+}
+
+int model_summary_text(const model_config *cfg, char **text, vt_err *err)
+{
+    *text = NULL;
+    int rc = model_config_check(cfg, err);
+    if (rc)
+        return rc;
+    nn_layer ls[MAX_LAYERS];
+    int count = build_layers(cfg, ls);
+    char rule[SUMMARY_WIDTH + 1], dbl[SUMMARY_WIDTH + 1];
+    memset(rule, '_', SUMMARY_WIDTH);
+    memset(dbl, '=', SUMMARY_WIDTH);
+    rule[SUMMARY_WIDTH] = dbl[SUMMARY_WIDTH] = '\0';
+
+    sbuf b = {0};
+    sb_printf(&b, "Model: \"%s\"\n%s\n", cfg->name, rule);
+    sb_row(&b, "Layer (type)", "Output Shape", "Param #");
+    sb_printf(&b, "%s\n", dbl);
+    for (int i = 0; i < count; i++) {
+        const nn_layer *l = &ls[i];
+        char name[96], shape[64], params[32];
+        snprintf(name, sizeof name, "%s (%s)", l->name, kind_class(l->kind));
+        if (l->kind == L_INPUT)
+            snprintf(shape, sizeof shape, "[(None, %d, %d, %d)]", l->h, l->w, l->c);
+        else if (l->rank == 4)
+            snprintf(shape, sizeof shape, "(None, %d, %d, %d)", l->h, l->w, l->c);
+        else
+            snprintf(shape, sizeof shape, "(None, %d)", l->c);
+        snprintf(params, sizeof params, "%zu", l->w_count + l->b_count);
+        if (i > 0)
+            sb_printf(&b, "%*s\n", SUMMARY_WIDTH, "");
+        sb_row(&b, name, shape, params);
+    }
+    char num[32];
+    long long total = (long long)layers_param_count(ls, count);
+    sb_printf(&b, "%s\n", dbl);
+    sb_printf(&b, "Total params: %s\n", vt_fmt_thousands(num, sizeof num, total));
+    sb_printf(&b, "Trainable params: %s\n", vt_fmt_thousands(num, sizeof num, total));
+    sb_printf(&b, "Non-trainable params: 0\n%s\n", rule);
+    if (b.failed)
+        return vt_fail(err, VT_EIO, "out of memory formatting the summary of %s", cfg->name);
+    *text = b.s;
+    return VT_OK;
+}
+
+double model_flops_per_image(const model_config *cfg)
+{
+    if (model_config_check(cfg, NULL))
+        return 0.0;
+    nn_layer ls[MAX_LAYERS];
+    int count = build_layers(cfg, ls);
+    double flops = 0.0;
+    for (int i = 0; i < count; i++)
+        if (ls[i].kind == L_CONV || ls[i].kind == L_DENSE)
+            flops += 2.0 * (double)ls[i].w_count * ls[i].h * ls[i].w;
+    return flops;
+}
+
+/* ---- the model object ----------------------------------------------------------------------------- */
+
+struct model {
+    model_config cfg;
+    int nlayers;
+    nn_layer layers[MAX_LAYERS];
+    size_t nparams;
+    float *params, *grads, *velocity;
+    int max_batch;
+    size_t act_per_image;  /* floats of all layer outputs of one image */
+    size_t max_per_image;  /* floats of the largest activation (input included) of one image */
+    float *acts;           /* (max_batch, act_per_image): every layer's output, layer after layer */
+    float *dbuf[2];        /* ping-pong gradient buffers, max_batch * max_per_image each */
+    float *col;            /* the im2col workspace, sized for the largest convolution */
+    float *probs;          /* (max_batch, classes) */
+    const float *outs[MAX_LAYERS]; /* this pass's output of each layer (input and Flatten alias others) */
+};
+
+/* Glorot uniform: U(-limit, limit), limit = sqrt(6 / (fan_in + fan_out)); each layer draws from its own
+ * stream of the seed, so one layer's weights do not depend on the sizes of the others. */
+static void init_params(model *m)
+{
+    memset(m->params, 0, sizeof(float) * m->nparams);
+    for (int i = 0; i < m->nlayers; i++) {
+        const nn_layer *l = &m->layers[i];
+        if (!l->w_count)
+            continue;
+        double fan_in, fan_out;
+        if (l->kind == L_CONV) {
+            fan_in = 9.0 * l->in_c;
+            fan_out = 9.0 * l->c;
+        } else {
+            fan_in = (double)l->in_h * l->in_w * l->in_c;
+            fan_out = l->c;
+        }
+        double limit = sqrt(6.0 / (fan_in + fan_out));
+        vt_rng rng;
+        vt_rng_seed(&rng, vt_seed_mix(m->cfg.seed, (uint64_t)i));
+        float *w = m->params + l->w_off;
+        for (size_t k = 0; k < l->w_count; k++)
+            w[k] = (float)((2.0 * vt_rng_uniform(&rng) - 1.0) * limit);
+    }
+}
+
+int model_create(const model_config *cfg, model **out, vt_err *err)
+{
+    *out = NULL;
+    int rc = model_config_check(cfg, err);
+    if (rc)
+        return rc;
+    model *m = calloc(1, sizeof *m);
+    if (!m)
+        return vt_fail(err, VT_EIO, "out of memory creating %s", cfg->name);
+    m->cfg = *cfg;
+    m->nlayers = build_layers(cfg, m->layers);
+    m->nparams = layers_param_count(m->layers, m->nlayers);
+    m->params = malloc(sizeof(float) * m->nparams);
+    m->grads = calloc(m->nparams, sizeof(float));
+    m->velocity = calloc(m->nparams, sizeof(float));
+    if (!m->params || !m->grads || !m->velocity) {
+        size_t count = m->nparams;
+        model_destroy(m);
+        return vt_fail(err, VT_EIO, "out of memory allocating the %zu parameters of %s", count, cfg->name);
+    }
+    for (int i = 0; i < m->nlayers; i++) {
+        const nn_layer *l = &m->layers[i];
+        size_t sz = (size_t)l->h * l->w * l->c;
+        if (l->kind != L_INPUT && l->kind != L_FLATTEN)
+            m->act_per_image += sz;
+        if (sz > m->max_per_image)
+            m->max_per_image = sz;
+    }
+    init_params(m);
+    *out = m;
+    return VT_OK;
+}
+
+static void free_batch_buffers(model *m)
+{
+    free(m->acts);
+    free(m->dbuf[0]);
+    free(m->dbuf[1]);
+    free(m->col);
+    free(m->probs);
+    m->acts = m->dbuf[0] = m->dbuf[1] = m->col = m->probs = NULL;
+    m->max_batch = 0;
+}
+
+void model_destroy(model *m)
+{
+    if (!m)
+        return;
+    free_batch_buffers(m);
+    free(m->params);
+    free(m->grads);
+    free(m->velocity);
+    free(m);
+}
+
+const model_config *model_get_config(const model *m) { return &m->cfg; }
+long long model_param_count(const model *m) { return (long long)m->nparams; }
+float *model_params(model *m) { return m->params; }
+float *model_grads(model *m) { return m->grads; }
+float *model_velocity(model *m) { return m->velocity; }
+
+static void layer_conv_geom(const nn_layer *l, int n, conv_geom *g)
+{
+    conv_geom_init(g, n, l->in_h, l->in_w, l->in_c, l->c, 3, 3, 1, 1);
+}
+
+int model_set_batch(model *m, int max_batch, vt_err *err)
+{
+    if (max_batch < 1 || max_batch > 65536)
+        return vt_fail(err, VT_EUSAGE, "batch size %d is out of range (1 to 65536)", max_batch);
+    if (max_batch == m->max_batch)
+        return VT_OK;
+    free_batch_buffers(m);
+    size_t col = 0;
+    for (int i = 0; i < m->nlayers; i++) {
+        if (m->layers[i].kind != L_CONV)
+            continue;
+        conv_geom g;
+        layer_conv_geom(&m->layers[i], max_batch, &g);
+        if (conv_col_size(&g) > col)
+            col = conv_col_size(&g);
+    }
+    size_t b = (size_t)max_batch;
+    m->acts = malloc(sizeof(float) * b * m->act_per_image);
+    m->dbuf[0] = malloc(sizeof(float) * b * m->max_per_image);
+    m->dbuf[1] = malloc(sizeof(float) * b * m->max_per_image);
+    m->col = malloc(sizeof(float) * (col ? col : 1));
+    m->probs = malloc(sizeof(float) * b * m->cfg.classes);
+    if (!m->acts || !m->dbuf[0] || !m->dbuf[1] || !m->col || !m->probs) {
+        free_batch_buffers(m);
+        return vt_fail(err, VT_EIO, "out of memory sizing %s for batches of %d (try a smaller --batch)",
+                       m->cfg.name, max_batch);
+    }
+    m->max_batch = max_batch;
+    return VT_OK;
+}
+
+/* Runs the layers on x (n, H, W, C); leaves each output in m->outs and the softmax in m->probs. */
+static void forward(model *m, const float *x, int n)
+{
+    m->outs[0] = x;
+    for (int i = 1; i < m->nlayers; i++) {
+        const nn_layer *l = &m->layers[i];
+        const float *in = m->outs[i - 1];
+        float *out = m->acts + (size_t)n * l->act_off;
+        const float *w = m->params + l->w_off, *b = m->params + l->b_off;
+        switch (l->kind) {
+        case L_CONV: {
+            conv_geom g;
+            layer_conv_geom(l, n, &g);
+            conv2d_forward(out, m->col, in, w, b, &g, l->relu);
+            break;
+        }
+        case L_POOL:
+            maxpool2d_forward(out, in, n, l->in_h, l->in_w, l->in_c, 2, 2);
+            break;
+        case L_FLATTEN:
+            out = (float *)in; /* NHWC is already flat; the pointer is never written through */
+            break;
+        case L_DENSE:
+            dense_forward(out, in, w, b, n, l->in_h * l->in_w * l->in_c, l->c, l->relu);
+            break;
+        case L_GAP:
+            global_avgpool_forward(out, in, n, l->in_h, l->in_w, l->in_c);
+            break;
+        case L_GMP:
+            global_maxpool_forward(out, in, n, l->in_h, l->in_w, l->in_c);
+            break;
+        case L_INPUT:
+            break;
+        }
+        m->outs[i] = out;
+    }
+    softmax_forward(m->probs, m->outs[m->nlayers - 1], n, m->cfg.classes);
+}
+
+/* Back from the loss to the first layer, adding into m->grads (which the caller zeroed). dx (n, H, W, C)
+ * gets dL/dx when not NULL; otherwise the first layer skips its input gradient. */
+static void backward(model *m, const int *y, int n, float *dx)
+{
+    float *d = m->dbuf[0];
+    softmax_crossentropy_backward(d, m->probs, y, n, m->cfg.classes);
+    for (int i = m->nlayers - 1; i >= 1; i--) {
+        const nn_layer *l = &m->layers[i];
+        const float *in = m->outs[i - 1];
+        float *target = i == 1 ? dx : (d == m->dbuf[0] ? m->dbuf[1] : m->dbuf[0]);
+        float *gw = m->grads + l->w_off, *gb = m->grads + l->b_off;
+        const float *w = m->params + l->w_off;
+        switch (l->kind) {
+        case L_CONV: {
+            conv_geom g;
+            layer_conv_geom(l, n, &g);
+            conv2d_backward(target, gw, gb, m->col, d, m->outs[i], in, w, &g, l->relu);
+            break;
+        }
+        case L_POOL:
+            if (target)
+                maxpool2d_backward(target, d, in, n, l->in_h, l->in_w, l->in_c, 2, 2);
+            break;
+        case L_FLATTEN:
+            if (i == 1 && dx)
+                memcpy(dx, d, sizeof(float) * (size_t)n * l->c);
+            target = d; /* the same memory, read as (n, h, w, c) */
+            break;
+        case L_DENSE:
+            dense_backward(target, gw, gb, d, m->outs[i], in, w, n, l->in_h * l->in_w * l->in_c, l->c, l->relu);
+            break;
+        case L_GAP:
+            if (target)
+                global_avgpool_backward(target, d, n, l->in_h, l->in_w, l->in_c);
+            break;
+        case L_GMP:
+            if (target)
+                global_maxpool_backward(target, d, in, n, l->in_h, l->in_w, l->in_c);
+            break;
+        case L_INPUT:
+            break;
+        }
+        d = target;
+    }
+}
+
+static int check_batch(model *m, const int *y, int n, vt_err *err)
+{
+    if (m->max_batch == 0)
+        return vt_fail(err, VT_EINTERNAL, "%s: model_set_batch was not called", m->cfg.name);
+    if (n < 1 || n > m->max_batch)
+        return vt_fail(err, VT_EINTERNAL, "%s: batch of %d outside 1..%d", m->cfg.name, n, m->max_batch);
+    for (int i = 0; y && i < n; i++)
+        if (y[i] < 0 || y[i] >= m->cfg.classes)
+            return vt_fail(err, VT_EUSAGE, "label %d is outside 0..%d for %s with %d classes", y[i],
+                           m->cfg.classes - 1, m->cfg.name, m->cfg.classes);
+    return VT_OK;
+}
+
+/* Forward, loss check, zeroed gradients, backward. */
+static int loss_and_grads(model *m, const float *x, const int *y, int n, float *dx, step_stats *local, vt_err *err)
+{
+    int rc = check_batch(m, y, n, err);
+    if (rc)
+        return rc;
+    forward(m, x, n);
+    if (crossentropy_stats(local, m->probs, y, n, m->cfg.classes))
+        return vt_fail(err, VT_EUSAGE, "%s: the loss is not finite (training diverged); lower the learning "
+                       "rate (--lr)", m->cfg.name);
+    memset(m->grads, 0, sizeof(float) * m->nparams);
+    backward(m, y, n, dx);
+    return VT_OK;
+}
+
+int model_loss_grad(model *m, const float *x, const int *y, int n, float *dx, double *loss, vt_err *err)
+{
+    step_stats local = {0};
+    int rc = loss_and_grads(m, x, y, n, dx, &local, err);
+    if (loss)
+        *loss = rc ? NAN : local.loss_sum / n;
+    return rc;
+}
+
+/* ---- SGD ------------------------------------------------------------------------------------------ */
+
+void sgd_config_default(sgd_config *sgd)
+{
+    sgd->lr = 0.01f;
+    sgd->momentum = 0.0f;
+    sgd->nesterov = 0;
+    sgd->weight_decay = 0.0f;
+}
+
+/* Keras' SGD (tf.keras.optimizers.SGD, TF >= 2.11): with decay first w -= lr * wd * w, then
+ *   momentum 0:  w -= lr * g
+ *   momentum:    v = momentum * v - lr * g;  w += v                      (classic)
+ *                                            w += momentum * v - lr * g  (Nesterov) */
+static void sgd_update(float *w, const float *g, float *v, size_t count, const sgd_config *s)
+{
+    const float lr = s->lr, mom = s->momentum, decay = s->lr * s->weight_decay;
+    for (size_t i = 0; i < count; i++) {
+        float wi = w[i];
+        if (decay != 0.0f)
+            wi -= decay * wi;
+        if (mom == 0.0f) {
+            wi -= lr * g[i];
+        } else {
+            float vi = mom * v[i] - lr * g[i];
+            v[i] = vi;
+            wi += s->nesterov ? mom * vi - lr * g[i] : vi;
+        }
+        w[i] = wi;
+    }
+}
+
+int model_train_step(model *m, const float *x, const int *y, int n, const sgd_config *sgd, step_stats *stats,
+                     vt_err *err)
+{
+    if (!isfinite(sgd->lr) || sgd->lr < 0.0f || !isfinite(sgd->momentum) || sgd->momentum < 0.0f ||
+        sgd->momentum >= 1.0f || !isfinite(sgd->weight_decay) || sgd->weight_decay < 0.0f)
+        return vt_fail(err, VT_EUSAGE, "SGD settings out of range: lr %g, momentum %g (0 to <1), weight decay %g",
+                       (double)sgd->lr, (double)sgd->momentum, (double)sgd->weight_decay);
+    step_stats local = {0};
+    int rc = loss_and_grads(m, x, y, n, NULL, &local, err);
+    if (rc)
+        return rc;
+    sgd_update(m->params, m->grads, m->velocity, m->nparams, sgd);
+    stats->loss_sum += local.loss_sum;
+    stats->mse_sum += local.mse_sum;
+    stats->correct += local.correct;
+    stats->n += local.n;
+    return VT_OK;
+}
+
+int model_predict(model *m, const float *x, int n, float *probs, vt_err *err)
+{
+    if (m->max_batch == 0)
+        return vt_fail(err, VT_EINTERNAL, "%s: model_set_batch was not called", m->cfg.name);
+    const size_t image = (size_t)m->cfg.height * m->cfg.width * m->cfg.channels;
+    for (int start = 0; start < n; start += m->max_batch) {
+        int k = n - start < m->max_batch ? n - start : m->max_batch;
+        forward(m, x + (size_t)start * image, k);
+        memcpy(probs + (size_t)start * m->cfg.classes, m->probs, sizeof(float) * (size_t)k * m->cfg.classes);
+    }
+    return VT_OK;
+}
