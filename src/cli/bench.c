@@ -1,12 +1,620 @@
-/* Placeholder until its issue lands: each command here reports that it is not built yet. */
+/* vggtop bench: how fast this machine trains and evaluates, in one run.
+ *
+ * 1. the reference: cblas_sgemm GFLOP/s on a large square product (what the BLAS can do here);
+ * 2. per model, on random inputs: training img/s (forward + backward + SGD step), inference img/s, the
+ *    achieved GFLOP/s (model_flops_per_image, a multiply-add = 2 FLOPs, training = 3x forward) and that as
+ *    a share of the sgemm reference, and the peak resident memory while the model ran;
+ * 3. the data pipeline on the data set `vggtop train` would use: load, load + bicubic resize, and batch
+ *    assembly (data_fill_batch);
+ * 4. the metrics: confusion matrix, classification report and every ROC curve on 10,000 x 100 random
+ *    probabilities.
+ * Every rate is a median over repeated timings, so a brief stall on a shared machine does not move it. */
+#include <cblas.h>
+#include <getopt.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
 
 #include "vggtop/cli.h"
+#include "vggtop/data.h"
+#include "vggtop/metrics.h"
+#include "vggtop/nn.h"
+#include "vggtop/util.h"
+
+/* The parts of a bench run, for --skip. */
+enum { PART_SGEMM = 1, PART_MODELS = 2, PART_DATA = 4, PART_METRICS = 8 };
+
+typedef struct bench_opts {
+    const char *model; /* one model name, or NULL for all of them */
+    int batch;
+    int steps;  /* timed steps per model; 0: each model's default (default_steps) */
+    int warmup; /* untimed steps before them */
+    int threads; /* OpenBLAS threads; 0: as many as cores */
+    const char *data; /* --data DIR, NULL: the default search */
+    int skip;   /* PART_* bits */
+} bench_opts;
+
+/* Side of the square sgemm reference product and how many times it is timed (after one warm-up). */
+enum { SGEMM_N = 2048, SGEMM_REPS = 5 };
+/* Metrics workload: random probabilities for this many samples and classes, timed this many times. */
+enum { METRICS_N = 10000, METRICS_C = 100, METRICS_REPS = 3 };
+/* Images batched when timing data_fill_batch (at most: fewer when the training set is smaller). */
+enum { DATA_BATCH_IMAGES = 20000 };
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: vggtop bench [--model NAME|all] [--batch-size N] [--steps N] [--warmup N] [--threads N]\n"
+            "                    [--data DIR] [--skip PART[,PART...]]\n"
+            "Measures this machine: the cblas_sgemm reference, training and inference speed of each model on\n"
+            "random inputs, the data pipeline and the metrics.\n\n"
+            "  --model NAME|all   vgg16, vgg19, vgg16-nopool, cnn, mlp, or all (default all)\n"
+            "  --batch-size N     images per step (default 32)\n"
+            "  --steps N          timed steps per model (default: 8 for the VGGs, 30 cnn, 100 mlp)\n"
+            "  --warmup N         untimed steps before them (default 1)\n"
+            "  --threads N        OpenBLAS threads (default 0: as many as cores)\n"
+            "  --data DIR         the data set for the pipeline timing (default: as vggtop train finds it)\n"
+            "  --skip PARTS       leave out some of: sgemm, models, data, metrics (comma-separated)\n");
+}
+
+/* Default timed steps: enough for a stable median, few enough that `vggtop bench` takes about a minute. */
+static int default_steps(const char *name)
+{
+    if (strcmp(name, "mlp") == 0)
+        return 100;
+    if (strcmp(name, "cnn") == 0)
+        return 30;
+    return 8;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median of v[0..n), n >= 1; sorts v. */
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* ---- memory ------------------------------------------------------------------------------------------ */
+
+/* Peak resident memory is read as VmHWM from /proc/self/status, which the kernel lets a process reset
+ * (writing 5 to /proc/self/clear_refs), so each model gets its own peak. Where that is not possible the
+ * fallback is getrusage's ru_maxrss: the process's peak so far, which only grows. */
+static int hwm_resettable = -1;
+
+static void peak_reset(void)
+{
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    int ok = f && fputs("5", f) >= 0;
+    if (f && fclose(f) != 0)
+        ok = 0;
+    if (hwm_resettable != 0)
+        hwm_resettable = ok;
+}
+
+static long status_kib(const char *field)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return -1;
+    char line[256];
+    long kib = -1;
+    size_t len = strlen(field);
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, field, len) == 0 && line[len] == ':') {
+            kib = strtol(line + len + 1, NULL, 10);
+            break;
+        }
+    fclose(f);
+    return kib;
+}
+
+/* Peak RSS in MiB since the last peak_reset (or since the start, see above). */
+static double peak_mib(void)
+{
+    long kib = hwm_resettable == 1 ? status_kib("VmHWM") : -1;
+    if (kib < 0) {
+        struct rusage ru;
+        hwm_resettable = 0;
+        kib = getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : 0; /* Linux: KiB */
+    }
+    return kib / 1024.0;
+}
+
+/* ---- 1. the sgemm reference --------------------------------------------------------------------------- */
+
+/* GFLOP/s of C = A * B with n x n float matrices (2 n^3 FLOPs), median of SGEMM_REPS; -1 when out of memory. */
+static double bench_sgemm(int n)
+{
+    size_t nn = (size_t)n * n;
+    float *a = malloc(nn * sizeof *a), *b = malloc(nn * sizeof *b), *c = malloc(nn * sizeof *c);
+    double gflops = -1;
+    if (a && b && c) {
+        vt_rng rng;
+        vt_rng_seed(&rng, 7);
+        for (size_t i = 0; i < nn; i++) {
+            a[i] = (float)vt_rng_uniform(&rng) - 0.5f;
+            b[i] = (float)vt_rng_uniform(&rng) - 0.5f;
+        }
+        double t[SGEMM_REPS];
+        for (int r = -1; r < SGEMM_REPS; r++) { /* r == -1: warm-up (thread start, page faults) */
+            double t0 = vt_now();
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+            if (r >= 0)
+                t[r] = vt_now() - t0;
+        }
+        gflops = 2.0 * n * n * (double)n / median(t, SGEMM_REPS) / 1e9;
+    }
+    free(a);
+    free(b);
+    free(c);
+    return gflops;
+}
+
+/* ---- 2. the models ----------------------------------------------------------------------------------- */
+
+typedef struct model_result {
+    model_config cfg;
+    long long params;
+    double flops;     /* forward FLOPs per image */
+    int steps;
+    double train_ips, infer_ips; /* images per second, medians */
+    double peak_mib;
+} model_result;
+
+/* Times one model on random inputs; returns a vt code with err filled. */
+static int bench_model(const char *name, const bench_opts *o, model_result *res, vt_err *err)
+{
+    memset(res, 0, sizeof *res);
+    int rc = model_config_default(&res->cfg, name, err);
+    if (rc != VT_OK)
+        return rc;
+    const model_config *cfg = &res->cfg;
+    res->steps = o->steps > 0 ? o->steps : default_steps(name);
+    res->flops = model_flops_per_image(cfg);
+
+    peak_reset();
+    size_t per_image = (size_t)cfg->height * cfg->width * cfg->channels;
+    float *x = malloc((size_t)o->batch * per_image * sizeof *x);
+    float *probs = malloc((size_t)o->batch * cfg->classes * sizeof *probs);
+    int *y = malloc((size_t)o->batch * sizeof *y);
+    double *t = malloc((size_t)res->steps * sizeof *t);
+    model *m = NULL;
+    if (!x || !probs || !y || !t) {
+        rc = vt_fail(err, VT_EIO, "bench: %s: out of memory for a batch of %d", name, o->batch);
+        goto done;
+    }
+    vt_rng rng;
+    vt_rng_seed(&rng, vt_seed_mix(1, (uint64_t)o->batch));
+    for (size_t i = 0; i < (size_t)o->batch * per_image; i++)
+        x[i] = (float)vt_rng_uniform(&rng); /* the range of x / 255 */
+    for (int i = 0; i < o->batch; i++)
+        y[i] = (int)vt_rng_below(&rng, (uint32_t)cfg->classes);
+
+    if ((rc = model_create(cfg, &m, err)) != VT_OK || (rc = model_set_batch(m, o->batch, err)) != VT_OK)
+        goto done;
+    res->params = model_param_count(m);
+
+    sgd_config sgd;
+    sgd_config_default(&sgd);
+    for (int s = -o->warmup; s < res->steps; s++) {
+        step_stats st = {0};
+        double t0 = vt_now();
+        if ((rc = model_train_step(m, x, y, o->batch, &sgd, &st, err)) != VT_OK)
+            goto done;
+        if (s >= 0)
+            t[s] = vt_now() - t0;
+    }
+    res->train_ips = o->batch / median(t, res->steps);
+
+    for (int s = -o->warmup; s < res->steps; s++) {
+        double t0 = vt_now();
+        if ((rc = model_predict(m, x, o->batch, probs, err)) != VT_OK)
+            goto done;
+        if (s >= 0)
+            t[s] = vt_now() - t0;
+    }
+    res->infer_ips = o->batch / median(t, res->steps);
+    res->peak_mib = peak_mib();
+
+done:
+    model_destroy(m);
+    free(x);
+    free(probs);
+    free(y);
+    free(t);
+    return rc;
+}
+
+static void print_model_header(void)
+{
+    printf("%-13s %-9s %11s %9s %5s %11s %7s %6s %11s %7s %6s %8s\n", "model", "input", "params", "GFLOP/img",
+           "steps", "train_img/s", "GFLOP/s", "%sgemm", "infer_img/s", "GFLOP/s", "%sgemm", "peak_MiB");
+}
+
+static void print_model_row(const model_result *r, double sgemm)
+{
+    char input[32], params[32], pct_t[16] = "-", pct_i[16] = "-";
+    snprintf(input, sizeof input, "%dx%dx%d", r->cfg.height, r->cfg.width, r->cfg.channels);
+    vt_fmt_thousands(params, sizeof params, r->params);
+    double gt = 3.0 * r->flops * r->train_ips / 1e9, gi = r->flops * r->infer_ips / 1e9;
+    if (sgemm > 0) {
+        snprintf(pct_t, sizeof pct_t, "%.1f", 100.0 * gt / sgemm);
+        snprintf(pct_i, sizeof pct_i, "%.1f", 100.0 * gi / sgemm);
+    }
+    printf("%-13s %-9s %11s %9.4f %5d %11.1f %7.1f %6s %11.1f %7.1f %6s %8.1f\n", r->cfg.name, input, params,
+           r->flops / 1e9, r->steps, r->train_ips, gt, pct_t, r->infer_ips, gi, pct_i, r->peak_mib);
+    fflush(stdout);
+}
+
+/* ---- 3. the data pipeline ---------------------------------------------------------------------------- */
+
+/* Seconds to assemble `count` training images in batches of o->batch with preprocessing pp. */
+static double time_fill(const dataset *ds, const bench_opts *o, const preprocess *pp, long count)
+{
+    long *order = malloc((size_t)ds->n_train * sizeof *order);
+    size_t per_image = (size_t)ds->height * ds->width * ds->channels;
+    float *x = malloc((size_t)o->batch * per_image * sizeof *x);
+    int *y = malloc((size_t)o->batch * sizeof *y);
+    double secs = -1;
+    if (order && x && y) {
+        vt_rng rng;
+        vt_rng_seed(&rng, 3);
+        data_shuffle(order, ds->n_train, 1, 0);
+        double t0 = vt_now();
+        for (long i = 0; i < count; i += o->batch) {
+            int n = count - i < o->batch ? (int)(count - i) : o->batch;
+            data_fill_batch(ds, DATA_TRAIN, order + i, n, pp, &rng, x, y);
+        }
+        secs = vt_now() - t0;
+    }
+    free(order);
+    free(x);
+    free(y);
+    return secs;
+}
+
+static void print_stage(const char *what, double secs, double images)
+{
+    char rate[32] = "-";
+    if (secs > 0)
+        vt_fmt_thousands(rate, sizeof rate, llround(images / secs));
+    printf("  %-44s %9.3f %12s\n", what, secs, rate);
+}
+
+/* The pipeline of `vggtop train`: data_open (load), data_open with the resize the models need (load +
+ * bicubic resize), then data_fill_batch (normalise + batch). `side` is the largest model input benched.
+ * Returns VT_OK, or the code of a data set that cannot be opened (then err says why). */
+static int bench_data(const bench_opts *o, int side, vt_err *err)
+{
+    data_options opt = {0};
+    opt.path = o->data;
+    dataset *ds = NULL;
+    double t0 = vt_now();
+    int rc = data_open(&opt, &ds, err);
+    double t_load = vt_now() - t0;
+    if (rc != VT_OK)
+        return rc;
+    char ntr[32], nte[32];
+    double images = (double)(ds->n_train + ds->n_test);
+    printf("data: %s (%s) from %s: %s train + %s test images, %dx%dx%d\n", ds->name, data_source_name(ds->source),
+           ds->path, vt_fmt_thousands(ntr, sizeof ntr, ds->n_train), vt_fmt_thousands(nte, sizeof nte, ds->n_test),
+           ds->height, ds->width, ds->channels);
+    printf("  %-44s %9s %12s\n", "stage", "seconds", "img/s");
+    print_stage("load (data_open, default options)", t_load, images);
+    data_destroy(ds);
+    ds = NULL;
+
+    opt.resize = side;
+    t0 = vt_now();
+    rc = data_open(&opt, &ds, err);
+    double t_resize = vt_now() - t0;
+    if (rc != VT_OK)
+        return rc;
+    char what[96];
+    snprintf(what, sizeof what, "load + bicubic resize to %dx%d", side, side);
+    print_stage(what, t_resize, images);
+
+    long count = ds->n_train < DATA_BATCH_IMAGES ? ds->n_train : DATA_BATCH_IMAGES;
+    preprocess plain = {0};
+    double t_plain = time_fill(ds, o, &plain, count);
+    snprintf(what, sizeof what, "batch %dx%d, x/255 (data_fill_batch)", side, side);
+    print_stage(what, t_plain, (double)count);
+
+    preprocess full = {0};
+    full.standardize = 1;
+    full.augment = 1;
+    data_channel_stats(ds, full.mean, full.std);
+    double t_full = time_fill(ds, o, &full, count);
+    snprintf(what, sizeof what, "batch %dx%d, standardize + augment", side, side);
+    print_stage(what, t_full, (double)count);
+
+    /* One epoch of the whole pipeline: every image loaded and resized, the training set batched. */
+    if (t_plain > 0) {
+        double epoch = t_resize + t_plain * (double)ds->n_train / (double)count;
+        print_stage("pipeline: load + resize + one epoch of batches", epoch, (double)ds->n_train);
+    }
+    if (ds->notice[0])
+        printf("  note: %s\n", ds->notice);
+    data_destroy(ds);
+    return VT_OK;
+}
+
+/* ---- 4. the metrics ---------------------------------------------------------------------------------- */
+
+enum { MS_CONFUSION, MS_REPORT, MS_ROC_CLASS, MS_ROC_MICRO, MS_ROC_MACRO, MS_COUNT };
+
+/* One timed pass of the metrics on probs (n, c); secs[MS_*] gets each stage's seconds. */
+static int metrics_pass(const float *probs, const int *y, long n, int c, int *pred, long *cm, roc_curve *curves,
+                        double secs[MS_COUNT])
+{
+    double t0 = vt_now();
+    metrics_argmax(probs, n, c, pred);
+    metrics_confusion(y, pred, n, c, cm);
+    double t1 = vt_now();
+    report r;
+    if (metrics_report(cm, c, 1, &r) != 0)
+        return -1;
+    char *text = metrics_report_text(&r, NULL, 2);
+    metrics_report_free(&r);
+    if (!text)
+        return -1;
+    free(text);
+    double t2 = vt_now();
+    int rc = 0;
+    int made = 0;
+    for (; made < c && rc == 0; made++)
+        rc = metrics_roc_class(probs, y, n, c, made, &curves[made]);
+    double t3 = vt_now();
+    roc_curve micro = {0}, macro = {0};
+    if (rc == 0)
+        rc = metrics_roc_micro(probs, y, n, c, &micro);
+    double t4 = vt_now();
+    if (rc == 0)
+        rc = metrics_roc_macro(curves, c, &macro);
+    double t5 = vt_now();
+    metrics_roc_free(&micro);
+    metrics_roc_free(&macro);
+    for (int k = 0; k < made; k++)
+        metrics_roc_free(&curves[k]);
+    secs[MS_CONFUSION] = t1 - t0;
+    secs[MS_REPORT] = t2 - t1;
+    secs[MS_ROC_CLASS] = t3 - t2;
+    secs[MS_ROC_MICRO] = t4 - t3;
+    secs[MS_ROC_MACRO] = t5 - t4;
+    return rc;
+}
+
+static int bench_metrics(vt_err *err)
+{
+    const long n = METRICS_N;
+    const int c = METRICS_C;
+    float *probs = malloc((size_t)n * c * sizeof *probs);
+    int *y = malloc((size_t)n * sizeof *y), *pred = malloc((size_t)n * sizeof *pred);
+    long *cm = malloc((size_t)c * c * sizeof *cm);
+    roc_curve *curves = calloc((size_t)c, sizeof *curves);
+    int rc = VT_OK;
+    if (!probs || !y || !pred || !cm || !curves) {
+        rc = vt_fail(err, VT_EIO, "bench: out of memory for the metrics workload");
+        goto done;
+    }
+    /* Each row: positive random scores scaled to sum to 1, like a softmax output. */
+    vt_rng rng;
+    vt_rng_seed(&rng, 11);
+    for (long i = 0; i < n; i++) {
+        double sum = 0;
+        for (int k = 0; k < c; k++)
+            sum += probs[i * c + k] = (float)(vt_rng_uniform(&rng) + 1e-6);
+        for (int k = 0; k < c; k++)
+            probs[i * c + k] = (float)(probs[i * c + k] / sum);
+        y[i] = (int)vt_rng_below(&rng, (uint32_t)c);
+    }
+    double secs[MS_COUNT][METRICS_REPS];
+    for (int r = 0; r < METRICS_REPS; r++) {
+        double one[MS_COUNT];
+        if (metrics_pass(probs, y, n, c, pred, cm, curves, one) != 0) {
+            rc = vt_fail(err, VT_EIO, "bench: the metrics failed (out of memory)");
+            goto done;
+        }
+        for (int s = 0; s < MS_COUNT; s++)
+            secs[s][r] = one[s];
+    }
+    char ns[32];
+    printf("metrics: %s samples x %d classes, random probabilities, median of %d\n",
+           vt_fmt_thousands(ns, sizeof ns, n), c, METRICS_REPS);
+    printf("  %-44s %9s\n", "stage", "seconds");
+    static const char *const names[MS_COUNT] = {
+        "argmax + confusion matrix", "classification report (+ text)", "ROC curves, one per class",
+        "ROC micro average", "ROC macro average"};
+    double total = 0;
+    for (int s = 0; s < MS_COUNT; s++) {
+        double med = median(secs[s], METRICS_REPS);
+        total += med;
+        printf("  %-44s %9.3f\n", names[s], med);
+    }
+    printf("  %-44s %9.3f\n", "total", total);
+done:
+    free(probs);
+    free(y);
+    free(pred);
+    free(cm);
+    free(curves);
+    return rc;
+}
+
+/* ---- the command ------------------------------------------------------------------------------------- */
+
+static int parse_int_flag(const char *flag, const char *arg, long lo, long hi, int *out)
+{
+    long v;
+    if (vt_parse_long(arg, lo, hi, &v) != 0) {
+        fprintf(stderr, "vggtop bench: %s: expected an integer in %ld..%ld, got '%s'\n", flag, lo, hi, arg);
+        return VT_EUSAGE;
+    }
+    *out = (int)v;
+    return VT_OK;
+}
+
+static int parse_skip(const char *arg, int *skip)
+{
+    static const struct { const char *name; int bit; } parts[] = {
+        {"sgemm", PART_SGEMM}, {"models", PART_MODELS}, {"data", PART_DATA}, {"metrics", PART_METRICS}};
+    const char *p = arg;
+    while (*p) {
+        size_t len = strcspn(p, ",");
+        int found = 0;
+        for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+            if (strlen(parts[i].name) == len && strncmp(p, parts[i].name, len) == 0) {
+                *skip |= parts[i].bit;
+                found = 1;
+            }
+        if (!found) {
+            fprintf(stderr, "vggtop bench: --skip: unknown part '%.*s' (sgemm, models, data or metrics)\n",
+                    (int)len, p);
+            return VT_EUSAGE;
+        }
+        p += len + (p[len] == ',');
+    }
+    return VT_OK;
+}
+
+static int check_model_name(const char *name)
+{
+    for (int i = 0; model_names[i]; i++)
+        if (strcmp(name, model_names[i]) == 0)
+            return VT_OK;
+    char list[256] = "";
+    for (int i = 0; model_names[i]; i++) {
+        strncat(list, model_names[i], sizeof list - strlen(list) - 1);
+        strncat(list, ", ", sizeof list - strlen(list) - 1);
+    }
+    fprintf(stderr, "vggtop bench: --model: unknown model '%s' (one of %sall)\n", name, list);
+    return VT_EUSAGE;
+}
+
+/* Parses argv into o; returns VT_OK, VT_EUSAGE after printing one line, or -1 for --help (printed). */
+static int parse_args(int argc, char **argv, bench_opts *o)
+{
+    static const struct option longs[] = {
+        {"model", required_argument, NULL, 'm'},   {"batch-size", required_argument, NULL, 'b'},
+        {"steps", required_argument, NULL, 's'},   {"warmup", required_argument, NULL, 'w'},
+        {"threads", required_argument, NULL, 't'}, {"data", required_argument, NULL, 'd'},
+        {"skip", required_argument, NULL, 'k'},    {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    memset(o, 0, sizeof *o);
+    o->batch = 32;
+    o->warmup = 1;
+    opterr = 0;
+    optind = 0; /* GNU: rescan from argv[1], so the command can run more than once in a process */
+    int ch, rc = VT_OK;
+    while (rc == VT_OK && (ch = getopt_long(argc, argv, ":h", longs, NULL)) != -1) {
+        switch (ch) {
+        case 'm':
+            if (strcmp(optarg, "all") == 0)
+                o->model = NULL;
+            else if ((rc = check_model_name(optarg)) == VT_OK)
+                o->model = optarg;
+            break;
+        case 'b': rc = parse_int_flag("--batch-size", optarg, 1, 4096, &o->batch); break;
+        case 's': rc = parse_int_flag("--steps", optarg, 1, 100000, &o->steps); break;
+        case 'w': rc = parse_int_flag("--warmup", optarg, 0, 100000, &o->warmup); break;
+        case 't': rc = parse_int_flag("--threads", optarg, 0, 1024, &o->threads); break;
+        case 'd': o->data = optarg; break;
+        case 'k': rc = parse_skip(optarg, &o->skip); break;
+        case 'h': usage(stdout); return -1;
+        case ':':
+            fprintf(stderr, "vggtop bench: %s needs a value (try vggtop bench --help)\n", argv[optind - 1]);
+            return VT_EUSAGE;
+        default:
+            fprintf(stderr, "vggtop bench: unknown option '%s' (try vggtop bench --help)\n", argv[optind - 1]);
+            return VT_EUSAGE;
+        }
+    }
+    if (rc == VT_OK && optind < argc) {
+        fprintf(stderr, "vggtop bench: unexpected argument '%s' (try vggtop bench --help)\n", argv[optind]);
+        return VT_EUSAGE;
+    }
+    return rc;
+}
+
+/* Exit status for a vt error code from the library. */
+static int exit_status(const vt_err *err)
+{
+    fprintf(stderr, "vggtop bench: %s\n", err->msg);
+    return err->code == VT_EUSAGE ? 2 : 1;
+}
 
 int cli_bench(int argc, char **argv)
 {
-    (void)argc;
-    fprintf(stderr, "vggtop: %s: not implemented yet\n", argv[0]);
-    return 2;
-}
+    bench_opts o;
+    int rc = parse_args(argc, argv, &o);
+    if (rc != VT_OK)
+        return rc < 0 ? 0 : 2;
 
+    nn_set_threads(o.threads);
+    printf("vggtop bench: OpenBLAS %s, %d threads; batch %d; random inputs; medians after %d warm-up step%s\n",
+           nn_blas_core(), nn_get_threads(), o.batch, o.warmup, o.warmup == 1 ? "" : "s");
+    double sgemm = -1;
+    if (!(o.skip & PART_SGEMM)) {
+        sgemm = bench_sgemm(SGEMM_N);
+        if (sgemm < 0) {
+            fprintf(stderr, "vggtop bench: out of memory for the %dx%d sgemm\n", SGEMM_N, SGEMM_N);
+            return 1;
+        }
+        printf("reference: cblas_sgemm %dx%dx%d: %.1f GFLOP/s (median of %d)\n\n", SGEMM_N, SGEMM_N, SGEMM_N,
+               sgemm, SGEMM_REPS);
+    }
+
+    vt_err err;
+    vt_err_clear(&err);
+    int side = 0; /* largest model input: what the data pipeline resizes to */
+    if (!(o.skip & PART_MODELS)) {
+        print_model_header();
+        for (int i = 0; model_names[i]; i++) {
+            if (o.model && strcmp(o.model, model_names[i]) != 0)
+                continue;
+            model_result res;
+            if (bench_model(model_names[i], &o, &res, &err) != VT_OK)
+                return exit_status(&err);
+            print_model_row(&res, sgemm);
+            if (res.cfg.height > side)
+                side = res.cfg.height;
+        }
+        printf("GFLOP/s: model_flops_per_image x img/s (a multiply-add = 2 FLOPs, training = 3x forward); "
+               "%%sgemm: share of the reference.\n");
+        printf("peak_MiB: %s\n\n",
+               hwm_resettable == 1
+                   ? "the process's VmHWM (/proc/self/status) while the model ran, reset before each model"
+                   : "getrusage ru_maxrss, the process's peak so far (not per model: no /proc/self/clear_refs)");
+    }
+
+    if (!(o.skip & PART_DATA)) {
+        if (side == 0) { /* models skipped: resize for the models that were asked for */
+            for (int i = 0; model_names[i]; i++) {
+                model_config cfg;
+                if ((!o.model || strcmp(o.model, model_names[i]) == 0) &&
+                    model_config_default(&cfg, model_names[i], NULL) == VT_OK && cfg.height > side)
+                    side = cfg.height;
+            }
+        }
+        if (bench_data(&o, side, &err) != VT_OK) {
+            if (o.data) /* the set asked for by name is broken: a data error */
+                return exit_status(&err);
+            /* No data set found is not a failure of the bench: say why, measure the rest. */
+            printf("data: not measured: %s\n", err.msg);
+            vt_err_clear(&err);
+        }
+        printf("\n");
+    }
+
+    if (!(o.skip & PART_METRICS) && bench_metrics(&err) != VT_OK)
+        return exit_status(&err);
+    return 0;
+}
