@@ -1,0 +1,245 @@
+/* tui: the ncurses front end. Everything that draws does so into a character grid (a glyph, a colour role
+ * and attributes per cell) through pure functions, so charts, the heatmap, tables, images and the
+ * progress bar are unit-tested without a terminal; one function (tui_grid_blit, in src/tui/term.c) copies a
+ * grid to curses. The keys live in ONE table (tui_keys) that drives dispatch, the footer, the `?` screen and
+ * the man page. The front end reads the engine only through train.h and never touches tensors. */
+#ifndef VGGTOP_TUI_H
+#define VGGTOP_TUI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vggtop/util.h"
+
+/* ---- colour roles and schemes ------------------------------------------------------------------------ */
+
+/* Semantic roles; a scheme maps each to colours for 256-colour, 8-colour and monochrome terminals. */
+typedef enum tui_role {
+    ROLE_DEFAULT = 0,
+    ROLE_TITLE,      /* screen titles */
+    ROLE_FRAME,      /* axes, rules, borders */
+    ROLE_LABEL,      /* field names, axis labels */
+    ROLE_VALUE,      /* numbers worth reading */
+    ROLE_DIM,        /* hints, disabled things */
+    ROLE_GOOD,       /* strong classes, success */
+    ROLE_BAD,        /* weak classes, errors */
+    ROLE_WARN,       /* warnings, paused */
+    ROLE_SELECT,     /* the selected row */
+    ROLE_CURSOR,     /* a cursor cell (heatmap) or the field being edited */
+    ROLE_KEY,        /* a key in the footer */
+    ROLE_KEYLABEL,   /* what a key does, in the footer */
+    ROLE_TAB,        /* a screen tab */
+    ROLE_TAB_ACTIVE, /* the current screen's tab */
+    ROLE_HEADER,     /* table headers */
+    ROLE_SERIES0,    /* chart series 0..7 */
+    ROLE_SERIES7 = ROLE_SERIES0 + 7,
+    ROLE_HEAT0,      /* heatmap levels 0..9, 0 = empty */
+    ROLE_HEAT9 = ROLE_HEAT0 + 9,
+    ROLE_COUNT
+} tui_role;
+
+/* Colour depth in use: decided once from the terminal, NO_COLOR and --ascii (which keeps colour). */
+typedef enum { TUI_COLOR_NONE = 0, TUI_COLOR_8 = 8, TUI_COLOR_256 = 256 } tui_color_depth;
+
+enum { TUI_BOLD = 1, TUI_REVERSE = 2, TUI_UNDERLINE = 4 };
+
+/* How a role looks: palette colours (-1 = the terminal's default) and attributes, per depth. */
+typedef struct tui_style {
+    int16_t fg256, bg256;
+    int16_t fg8, bg8;
+    uint8_t attr_color; /* attributes used with either colour depth */
+    uint8_t attr_mono;  /* attributes used without colour: the only way a role shows there */
+} tui_style;
+
+extern const tui_style tui_scheme[ROLE_COUNT];
+
+/* ---- the character grid ------------------------------------------------------------------------------- */
+
+/* One cell: a Unicode code point drawn one column wide, a role, attributes, and optional explicit palette
+ * colours (images) that override the role's (-1 = use the role's). */
+typedef struct tui_cell {
+    uint32_t ch;
+    uint8_t role;
+    uint8_t attr;
+    int16_t fg, bg;
+} tui_cell;
+
+typedef struct tui_grid {
+    int rows, cols;
+    tui_cell *cells; /* rows * cols, row-major */
+} tui_grid;
+
+/* A rectangle inside a grid; drawing outside it (or outside the grid) is clipped. */
+typedef struct tui_rect {
+    int top, left, height, width;
+} tui_rect;
+
+int tui_grid_init(tui_grid *g, int rows, int cols);   /* 0, or -1 out of memory */
+int tui_grid_resize(tui_grid *g, int rows, int cols); /* keeps nothing; cleared */
+void tui_grid_free(tui_grid *g);
+void tui_grid_clear(tui_grid *g);
+/* Sets one cell (clipped). */
+void tui_grid_put(tui_grid *g, int row, int col, uint32_t ch, int role, int attr);
+tui_cell *tui_grid_at(tui_grid *g, int row, int col); /* NULL outside */
+/* Writes UTF-8 text from (row, col), one column per code point, at most maxw columns (maxw < 0: to the
+ * grid's edge); returns the columns written. Invalid bytes show as '?'. */
+int tui_grid_text(tui_grid *g, int row, int col, int maxw, int role, int attr, const char *utf8);
+/* printf into the grid. */
+int tui_grid_printf(tui_grid *g, int row, int col, int maxw, int role, int attr, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+/* Fills a rectangle with a glyph and role. */
+void tui_grid_fill(tui_grid *g, tui_rect r, uint32_t ch, int role, int attr);
+/* One row as UTF-8 (for tests and for text dumps): out must hold cols * 4 + 1 bytes. */
+char *tui_grid_row_utf8(const tui_grid *g, int row, char *out);
+/* Encodes one code point as UTF-8 into out (>= 5 bytes); returns the byte count. */
+int tui_utf8_encode(uint32_t cp, char *out);
+
+/* ---- renderers: pure functions into a grid ----------------------------------------------------------- */
+
+/* Line chart. x may be NULL: the points are at x = 1, 2, ..., n (epochs). NaN y values are gaps. */
+typedef struct tui_series {
+    const char *name;
+    const double *x, *y;
+    int n;
+    int role;     /* ROLE_SERIESk */
+    char marker;  /* the ASCII-mode glyph, e.g. '*' */
+} tui_series;
+
+typedef struct tui_chart {
+    const char *title;       /* NULL: no title row */
+    const tui_series *series;
+    int n_series;
+    int fixed_x, fixed_y;    /* 1: use the bounds below; 0: fit the data */
+    double xmin, xmax, ymin, ymax;
+    int y_decimals;          /* digits of the y axis labels */
+    int legend;              /* 1: a legend row at the bottom */
+} tui_chart;
+
+/* Layout inside r: [title row] plot rows, an axis row with x labels, [legend row]. The y labels take the
+ * left columns (as wide as the widest label), then a '|' axis. UTF-8 mode plots with braille dots (2x4 per
+ * cell), ASCII mode with each series' marker, one point per cell, segments joined. */
+void tui_chart_draw(tui_grid *g, tui_rect r, const tui_chart *c, int utf8);
+
+/* Heatmap of a rows x cols matrix, one character per cell. Level of a value v: 0 when v <= 0, else
+ * min(9, 1 + floor(9 v / vmax)). 256 colours: a space on the level's background; 8 colours: the density
+ * glyph in the level's colour; no colour: the density glyph " .:-=+*#%@"[level]. The cursor cell is
+ * reversed. The view starts at (row0, col0); labels (may be NULL) are drawn left of each row, clipped to
+ * label_width columns. */
+typedef struct tui_heatmap {
+    const double *v; /* rows * cols */
+    int rows, cols;
+    double vmax;     /* <= 0: the largest value */
+    int cursor_row, cursor_col; /* -1: no cursor */
+    int row0, col0;
+    const char *const *row_labels;
+    int label_width;
+} tui_heatmap;
+
+extern const char tui_density_ramp[11]; /* " .:-=+*#%@" */
+int tui_heat_level(double v, double vmax);
+/* Draws into r; returns how many matrix rows and columns are visible (so the caller can scroll). */
+void tui_heatmap_draw(tui_grid *g, tui_rect r, const tui_heatmap *h, tui_color_depth depth, int *vis_rows,
+                      int *vis_cols);
+/* Moves row0/col0 so the cursor is visible in a view of vis_rows x vis_cols. */
+void tui_heatmap_follow(tui_heatmap *h, int vis_rows, int vis_cols);
+
+/* A scrollable, sortable table. cells[r * n_cols + c] are the texts; pinned rows stay under the body. */
+typedef struct tui_column {
+    const char *title;
+    int width;
+    int align_right;
+} tui_column;
+
+typedef struct tui_table {
+    const tui_column *cols;
+    int n_cols;
+    const char *const *cells;   /* n_rows * n_cols */
+    const int *row_roles;       /* per row, may be NULL */
+    int n_rows;
+    const char *const *pinned;  /* n_pinned * n_cols */
+    int n_pinned;
+    int sort_col, sort_desc;    /* sort_col < 0: no sort marker */
+    int top;                    /* first body row shown */
+    int selected;               /* -1: none */
+} tui_table;
+
+/* Layout: header row, body rows, a rule, the pinned rows. Columns separated by one space. Returns the
+ * number of body rows visible. The sort marker (UTF-8 "▲"/"▼", ASCII "^"/"v") follows the column title. */
+int tui_table_draw(tui_grid *g, tui_rect r, const tui_table *t, int utf8);
+/* Keeps selected inside [0, n_rows) and visible in `visible` rows by moving top. */
+void tui_table_follow(tui_table *t, int visible);
+
+/* An image, uint8 (h, w, channels) interleaved, channels 1 or 3. With 256 colours and UTF-8: upper
+ * half blocks '▀' whose foreground is the upper pixel and background the lower (two pixels per cell);
+ * 256 colours in ASCII mode: a space on the mean colour of the two pixels; otherwise the density ramp of the
+ * two pixels' mean grey level. Each pixel takes `scale` columns and scale half-rows. */
+void tui_image_draw(tui_grid *g, int top, int left, const uint8_t *img, int h, int w, int channels, int scale,
+                    tui_color_depth depth, int utf8);
+/* The xterm 256-colour palette index nearest to an RGB colour (6x6x6 cube or the grey ramp). */
+int tui_rgb_to_256(int r, int g, int b);
+
+/* The Keras progress line: "%*d/%d [bar] - " then "ETA: 12s" while running or "173s 3ms/step" when done.
+ * bar_width as Keras' width (30). Returns buf. */
+char *tui_progress_text(char *buf, size_t size, long current, long target, int bar_width, double elapsed,
+                        double eta);
+/* Keras' duration and per-step formats: "1:02:03", "2:03" or "12s"; "3ms/step", "2s/step", "800us/step". */
+char *tui_fmt_eta(char *buf, size_t size, double seconds);
+char *tui_fmt_per_step(char *buf, size_t size, double seconds_per_step);
+
+/* A block of text (lines split at '\n'), starting at line `first`, clipped to r. Returns the line count. */
+int tui_text_draw(tui_grid *g, tui_rect r, const char *text, int first, int role);
+
+/* ---- the key table ------------------------------------------------------------------------------------ */
+
+typedef enum tui_action {
+    ACT_NONE = 0,
+    ACT_SCREEN1, ACT_SCREEN2, ACT_SCREEN3, ACT_SCREEN4, ACT_SCREEN5, ACT_SCREEN6, ACT_SCREEN7, ACT_SCREEN8,
+    ACT_NEXT_SCREEN, ACT_PREV_SCREEN, ACT_HELP, ACT_QUIT,
+    ACT_UP, ACT_DOWN, ACT_LEFT, ACT_RIGHT, ACT_PGUP, ACT_PGDN, ACT_HOME, ACT_END,
+    ACT_ENTER, ACT_EDIT_LEFT, ACT_EDIT_RIGHT,
+    ACT_PAUSE, ACT_STOP, ACT_LR_UP, ACT_LR_DOWN, ACT_RUNS,
+    ACT_SORT, ACT_REVERSE, ACT_SEARCH, ACT_SEARCH_NEXT,
+    ACT_NORMALIZE, ACT_FOLD, ACT_ZOOM, ACT_TOGGLE, ACT_ALL, ACT_MISSED,
+    ACT_METRIC, ACT_REFRESH,
+    ACT_COUNT
+} tui_action;
+
+/* Where a key works: a bit per screen (1 << (n - 1)), TUI_ALL_SCREENS everywhere. */
+enum { TUI_ALL_SCREENS = 0xff };
+
+typedef struct tui_key {
+    int key;            /* a curses key code or character */
+    tui_action action;
+    const char *label;  /* as shown: "q", "Tab", "PgUp" */
+    const char *brief;  /* the footer's word ("Quit"), NULL: not in the footer */
+    const char *help;   /* one line */
+    unsigned screens;   /* bit n-1 for screen n */
+} tui_key;
+
+extern const tui_key tui_keys[];
+extern const int tui_n_keys;
+extern const char *const tui_screen_names[8]; /* "Setup", "Dashboard", ... */
+
+/* The action of key on screen (1..8), ACT_NONE when the key does nothing there. */
+tui_action tui_key_action(int key, int screen);
+/* The man page's key list (roff), generated from the table: the same text is in man/vggtop.1 (a test
+ * checks). malloc'ed. */
+char *tui_keys_man(void);
+/* The help screen's lines for a screen: every key, global first. malloc'ed, '\n'-separated. */
+char *tui_keys_help(void);
+/* Draws the footer: the keys of this screen that fit in one row ("F1 Help  q Quit ..."). */
+void tui_footer_draw(tui_grid *g, int row, int screen);
+
+/* ---- the front end --------------------------------------------------------------------------------- */
+
+typedef struct tui_options {
+    int ascii;             /* --ascii: no UTF-8 glyphs */
+    const char *runs_dir;  /* --runs: where new runs go and the Compare screen looks ("runs") */
+    const char *watch_dir; /* vggtop watch RUN_DIR: follow this run, no Setup */
+} tui_options;
+
+/* Runs the front end until the user quits. On SIGHUP it leaves the terminal, lets a live run finish and
+ * returns. Returns a vt error code (VT_EUSAGE: e.g. not a terminal, a bad run directory). */
+int tui_run(const tui_options *opt, vt_err *err);
+
+#endif

@@ -1,0 +1,212 @@
+/* tui/keys: the ONE key table. Dispatch (tui_key_action), the footer, the `?` help screen and the man page's
+ * key list (tui_keys_man, checked against man/vggtop.1 by a test) all read it, so they cannot drift. */
+#include "vggtop/tui.h"
+
+#include <curses.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S(n) (1u << ((n) - 1))
+#define ALL TUI_ALL_SCREENS
+#define SCROLLING (S(1) | S(3) | S(6) | S(8))
+
+const char *const tui_screen_names[8] = {"Setup", "Dashboard", "Report", "Confusion",
+                                         "ROC", "Compare", "Samples", "Summary"};
+
+const tui_key tui_keys[] = {
+    /* everywhere */
+    {'1', ACT_SCREEN1, "1", NULL, "Setup: pick the model and its settings, start a run", ALL},
+    {'2', ACT_SCREEN2, "2", NULL, "Dashboard: live charts and progress of the run", ALL},
+    {'3', ACT_SCREEN3, "3", NULL, "Report: per-class precision, recall, F1 and support", ALL},
+    {'4', ACT_SCREEN4, "4", NULL, "Confusion: the confusion matrix as a heatmap", ALL},
+    {'5', ACT_SCREEN5, "5", NULL, "ROC: per-class, micro and macro ROC curves and AUC", ALL},
+    {'6', ACT_SCREEN6, "6", NULL, "Compare: validation curves of several runs", ALL},
+    {'7', ACT_SCREEN7, "7", NULL, "Samples: test images with their predictions", ALL},
+    {'8', ACT_SCREEN8, "8", NULL, "Summary: the Keras summary of the model", ALL},
+    {'\t', ACT_NEXT_SCREEN, "Tab", "Next", "next screen", ALL},
+    {KEY_BTAB, ACT_PREV_SCREEN, "S-Tab", NULL, "previous screen", ALL},
+    {'?', ACT_HELP, "?", "Help", "show every key (any key closes it)", ALL},
+    {KEY_F(1), ACT_HELP, "F1", NULL, "show every key", ALL},
+    {'q', ACT_QUIT, "q", "Quit", "quit (asks first while a run is live)", ALL},
+    /* moving */
+    {KEY_UP, ACT_UP, "Up", NULL, "previous field, row, class or run", ALL & ~S(7)},
+    {'k', ACT_UP, "k", NULL, "the same as Up", ALL & ~S(7)},
+    {KEY_DOWN, ACT_DOWN, "Down", NULL, "next field, row, class or run", ALL & ~S(7)},
+    {'j', ACT_DOWN, "j", NULL, "the same as Down", ALL & ~S(7)},
+    {KEY_PPAGE, ACT_PGUP, "PgUp", NULL, "one page up (Samples: 10 images back)", ALL & ~S(2)},
+    {KEY_NPAGE, ACT_PGDN, "PgDn", NULL, "one page down (Samples: 10 images on)", ALL & ~S(2)},
+    {KEY_HOME, ACT_HOME, "Home", NULL, "the first row, cell or image", ALL & ~S(2)},
+    {KEY_END, ACT_END, "End", NULL, "the last row, cell or image", ALL & ~S(2)},
+    {KEY_MOUSE, ACT_NONE, "Wheel", NULL, "the mouse wheel scrolls as Up and Down", SCROLLING | S(4) | S(5)},
+    /* Setup */
+    {KEY_LEFT, ACT_LEFT, "Left", NULL, "Setup: previous choice of the field (model, labels, yes/no)", S(1)},
+    {KEY_RIGHT, ACT_RIGHT, "Right", NULL, "Setup: next choice of the field", S(1)},
+    {' ', ACT_RIGHT, "Space", NULL, "Setup: next choice of the field", S(1)},
+    {'e', ACT_TOGGLE, "e", "Edit", "Setup: edit the field: type, Enter accepts a valid value, Esc cancels", S(1)},
+    {'\n', ACT_ENTER, "Enter", "Train", "Setup: start training with these settings", S(1)},
+    {'t', ACT_REFRESH, "t", "Time", "Setup: measure the time per epoch of these settings now", S(1)},
+    /* Dashboard */
+    {'p', ACT_PAUSE, "p", "Pause", "Dashboard: pause or resume training", S(2)},
+    {'S', ACT_STOP, "S", "Stop", "Dashboard: stop after this batch and save a checkpoint", S(2)},
+    {'+', ACT_LR_UP, "+", "LR*2", "Dashboard: double the learning rate", S(2)},
+    {'-', ACT_LR_DOWN, "-", "LR/2", "Dashboard: halve the learning rate", S(2)},
+    /* Report */
+    {'s', ACT_SORT, "s", "Sort", "Report: sort by the next column", S(3)},
+    {'r', ACT_REVERSE, "r", "Reverse", "Report: reverse the sort order", S(3)},
+    {'/', ACT_SEARCH, "/", "Search", "Report: find a class by name (Enter keeps, Esc cancels)", S(3)},
+    {'n', ACT_SEARCH_NEXT, "n", "Next", "Report: the next class matching the search", S(3)},
+    /* Confusion */
+    {KEY_LEFT, ACT_LEFT, "Left", NULL, "Confusion: move the cursor left; Samples: previous image", S(4) | S(7)},
+    {KEY_RIGHT, ACT_RIGHT, "Right", NULL, "Confusion: move the cursor right; Samples: next image", S(4) | S(7)},
+    {'h', ACT_LEFT, "h", NULL, "the same as Left", S(4) | S(7)},
+    {'l', ACT_RIGHT, "l", NULL, "the same as Right", S(4) | S(7)},
+    {'n', ACT_NORMALIZE, "n", "Norm", "Confusion: counts or row-normalised shares", S(4)},
+    {'f', ACT_FOLD, "f", "Fold", "Confusion: fold CIFAR-100 to its 20 superclasses", S(4)},
+    /* ROC */
+    {' ', ACT_TOGGLE, "Space", "Draw", "ROC: draw or hide the selected class; Compare: the selected run", S(5) | S(6)},
+    {'a', ACT_ALL, "a", "None", "ROC: hide every class curve (micro and macro stay)", S(5)},
+    {'z', ACT_ZOOM, "z", "Zoom", "ROC: zoom on the upper-left corner (FPR 0-0.2, TPR 0.8-1)", S(5)},
+    /* Compare */
+    {'m', ACT_METRIC, "m", "Metric", "Compare: chart val_acc, val_loss or val_mse", S(6)},
+    {'\n', ACT_ENTER, "Enter", "Open", "Compare: open the selected run on every screen", S(6)},
+    {'r', ACT_REFRESH, "r", "Rescan", "Compare: read the runs directory again", S(6)},
+    /* Samples */
+    {'m', ACT_MISSED, "m", "Missed", "Samples: step through every image or only the misclassified", S(7)},
+};
+
+const int tui_n_keys = (int)(sizeof tui_keys / sizeof tui_keys[0]);
+
+tui_action tui_key_action(int key, int screen)
+{
+    if (key == KEY_ENTER || key == '\r')
+        key = '\n';
+    for (int i = 0; i < tui_n_keys; i++)
+        if (tui_keys[i].key == key && (tui_keys[i].screens & S(screen)))
+            return tui_keys[i].action;
+    return ACT_NONE;
+}
+
+/* A growing string. */
+typedef struct sbuf {
+    char *s;
+    size_t len, cap;
+    int failed;
+} sbuf;
+
+static void sb_add(sbuf *b, const char *text)
+{
+    size_t n = strlen(text);
+    if (b->failed)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = (b->cap ? b->cap * 2 : 1024) + n;
+        char *s = realloc(b->s, cap);
+        if (!s) {
+            b->failed = 1;
+            return;
+        }
+        b->s = s;
+        b->cap = cap;
+    }
+    memcpy(b->s + b->len, text, n + 1);
+    b->len += n;
+}
+
+static char *sb_done(sbuf *b)
+{
+    if (b->failed) {
+        free(b->s);
+        return NULL;
+    }
+    if (!b->s)
+        sb_add(b, "");
+    return b->s;
+}
+
+/* The groups of the help screen and the man page: keys that work everywhere, then each screen's own. */
+static int in_group(const tui_key *k, int group)
+{
+    if (group == 0)
+        return k->screens == ALL;
+    return k->screens != ALL && (k->screens & S(group));
+}
+
+static const char *group_title(int group) { return group == 0 ? "Everywhere" : tui_screen_names[group - 1]; }
+
+/* roff: a '-' must be "\-" and a backslash "\e"; a leading '.' or '\'' is protected by "\&". */
+static void roff_add(sbuf *b, const char *text)
+{
+    char one[2] = {0, 0};
+    if (text[0] == '.' || text[0] == '\'')
+        sb_add(b, "\\&");
+    for (const char *p = text; *p; p++) {
+        if (*p == '-')
+            sb_add(b, "\\-");
+        else if (*p == '\\')
+            sb_add(b, "\\e");
+        else {
+            one[0] = *p;
+            sb_add(b, one);
+        }
+    }
+}
+
+char *tui_keys_man(void)
+{
+    sbuf b = {0};
+    for (int group = 0; group <= 8; group++) {
+        sb_add(&b, ".SS ");
+        sb_add(&b, group_title(group));
+        sb_add(&b, group ? " screen\n" : "\n");
+        for (int i = 0; i < tui_n_keys; i++) {
+            if (!in_group(&tui_keys[i], group))
+                continue;
+            sb_add(&b, ".TP\n.B ");
+            roff_add(&b, tui_keys[i].label);
+            sb_add(&b, "\n");
+            roff_add(&b, tui_keys[i].help);
+            sb_add(&b, "\n");
+        }
+    }
+    return sb_done(&b);
+}
+
+char *tui_keys_help(void)
+{
+    sbuf b = {0};
+    char line[256];
+    for (int group = 0; group <= 8; group++) {
+        snprintf(line, sizeof line, "%s%s\n", group_title(group), group ? " screen" : "");
+        sb_add(&b, line);
+        for (int i = 0; i < tui_n_keys; i++) {
+            if (!in_group(&tui_keys[i], group))
+                continue;
+            snprintf(line, sizeof line, "  %-6s %s\n", tui_keys[i].label, tui_keys[i].help);
+            sb_add(&b, line);
+        }
+        sb_add(&b, "\n");
+    }
+    return sb_done(&b);
+}
+
+void tui_footer_draw(tui_grid *g, int row, int screen)
+{
+    tui_grid_fill(g, (tui_rect){row, 0, 1, g->cols}, ' ', ROLE_KEYLABEL, 0);
+    int x = 0;
+    /* This screen's own keys first (they matter most), then the global ones that have a word. */
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < tui_n_keys; i++) {
+            const tui_key *k = &tui_keys[i];
+            int global = k->screens == ALL;
+            if (!k->brief || !(k->screens & S(screen)) || global != (pass == 1))
+                continue;
+            int need = (int)(strlen(k->label) + strlen(k->brief)) + 2;
+            if (x + need > g->cols)
+                continue;
+            x += tui_grid_text(g, row, x, -1, ROLE_KEY, 0, k->label);
+            x += tui_grid_text(g, row, x, -1, ROLE_KEYLABEL, 0, " ");
+            x += tui_grid_text(g, row, x, -1, ROLE_KEYLABEL, 0, k->brief);
+            x += 1;
+        }
+}

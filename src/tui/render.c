@@ -1,0 +1,485 @@
+/* tui/render: the pure renderers: line charts (braille or ASCII markers), the confusion heatmap, tables,
+ * images in half blocks, the Keras progress line and text blocks. Each draws into a tui_grid only. */
+#include "vggtop/tui.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char tui_density_ramp[11] = " .:-=+*#%@";
+
+/* ---- line chart --------------------------------------------------------------------------------------- */
+
+static double series_x(const tui_series *s, int i) { return s->x ? s->x[i] : (double)(i + 1); }
+
+/* Braille dot bits: column 0 rows 0..3, then column 1 rows 0..3 (Unicode's dot order 1,2,3,7 / 4,5,6,8). */
+static const uint8_t braille_bit[2][4] = {{0x01, 0x02, 0x04, 0x40}, {0x08, 0x10, 0x20, 0x80}};
+
+typedef struct plot_area {
+    tui_grid *g;
+    int top, left, h, w; /* in cells */
+    int utf8;
+} plot_area;
+
+/* Sets one point in plot units: dots (w*2 x h*4) in UTF-8 mode, cells otherwise. */
+static void plot_point(plot_area *p, int px, int py, const tui_series *s)
+{
+    if (p->utf8) {
+        int cx = px / 2, cy = py / 4;
+        tui_cell *c = tui_grid_at(p->g, p->top + cy, p->left + cx);
+        if (!c || cx >= p->w || cy >= p->h || px < 0 || py < 0)
+            return;
+        uint32_t bits = (c->ch >= 0x2800 && c->ch <= 0x28ff) ? c->ch - 0x2800 : 0;
+        bits |= braille_bit[px % 2][py % 4];
+        *c = (tui_cell){0x2800 + bits, (uint8_t)s->role, 0, -1, -1};
+    } else {
+        if (px < 0 || py < 0 || px >= p->w || py >= p->h)
+            return;
+        tui_grid_put(p->g, p->top + py, p->left + px, (uint32_t)(unsigned char)s->marker, s->role, 0);
+    }
+}
+
+/* Bresenham between two points, inclusive. */
+static void plot_line(plot_area *p, int x0, int y0, int x1, int y1, const tui_series *s)
+{
+    int dx = abs(x1 - x0), sx = x0 < x1 ? 1 : -1;
+    int dy = -abs(y1 - y0), sy = y0 < y1 ? 1 : -1;
+    int e = dx + dy;
+    for (;;) {
+        plot_point(p, x0, y0, s);
+        if (x0 == x1 && y0 == y1)
+            break;
+        int e2 = 2 * e;
+        if (e2 >= dy) {
+            e += dy;
+            x0 += sx;
+        }
+        if (e2 <= dx) {
+            e += dx;
+            y0 += sy;
+        }
+    }
+}
+
+static void fmt_axis(char *buf, size_t size, double v, int decimals)
+{
+    snprintf(buf, size, "%.*f", decimals, v);
+    if (strcmp(buf, "-0") == 0 || strncmp(buf, "-0.", 3) == 0) {
+        /* "-0.00" is a rounding artefact: show "0.00" */
+        int zero = 1;
+        for (const char *q = buf + 1; *q; q++)
+            zero &= *q == '0' || *q == '.';
+        if (zero)
+            memmove(buf, buf + 1, strlen(buf));
+    }
+}
+
+void tui_chart_draw(tui_grid *g, tui_rect r, const tui_chart *c, int utf8)
+{
+    tui_grid_fill(g, r, ' ', ROLE_DEFAULT, 0);
+    int row = r.top;
+    if (c->title) {
+        tui_grid_text(g, row, r.left, r.width, ROLE_TITLE, TUI_BOLD, c->title);
+        row++;
+    }
+    int ph = r.top + r.height - row - 2 - (c->legend ? 1 : 0);
+    if (ph < 1 || r.width < 8)
+        return;
+
+    double xmin = c->xmin, xmax = c->xmax, ymin = c->ymin, ymax = c->ymax;
+    if (!c->fixed_x || !c->fixed_y) {
+        double ax = INFINITY, bx = -INFINITY, ay = INFINITY, by = -INFINITY;
+        for (int k = 0; k < c->n_series; k++)
+            for (int i = 0; i < c->series[k].n; i++) {
+                double x = series_x(&c->series[k], i), y = c->series[k].y[i];
+                if (!isfinite(x) || !isfinite(y))
+                    continue;
+                ax = fmin(ax, x);
+                bx = fmax(bx, x);
+                ay = fmin(ay, y);
+                by = fmax(by, y);
+            }
+        if (!isfinite(ax)) {
+            ax = ay = 0;
+            bx = by = 1;
+        }
+        if (!c->fixed_x) {
+            xmin = ax;
+            xmax = bx;
+        }
+        if (!c->fixed_y) {
+            ymin = ay;
+            ymax = by;
+        }
+    }
+    if (ymax - ymin < 1e-12) {
+        ymin -= 0.5;
+        ymax += 0.5;
+    }
+
+    /* y labels: top, bottom and (tall enough) middle row, right-aligned in the widest label's width. */
+    char top_l[32], bot_l[32], mid_l[32];
+    fmt_axis(top_l, sizeof top_l, ymax, c->y_decimals);
+    fmt_axis(bot_l, sizeof bot_l, ymin, c->y_decimals);
+    fmt_axis(mid_l, sizeof mid_l, (ymin + ymax) / 2, c->y_decimals);
+    int lw = (int)strlen(top_l);
+    if ((int)strlen(bot_l) > lw)
+        lw = (int)strlen(bot_l);
+    if (ph >= 5 && (int)strlen(mid_l) > lw)
+        lw = (int)strlen(mid_l);
+    int pw = r.width - lw - 1;
+    if (pw < 2)
+        return;
+    int axis_col = r.left + lw, plot_left = axis_col + 1;
+    tui_grid_printf(g, row, r.left, lw, ROLE_LABEL, 0, "%*s", lw, top_l);
+    tui_grid_printf(g, row + ph - 1, r.left, lw, ROLE_LABEL, 0, "%*s", lw, bot_l);
+    if (ph >= 5)
+        tui_grid_printf(g, row + (ph - 1) / 2, r.left, lw, ROLE_LABEL, 0, "%*s", lw, mid_l);
+    for (int y = 0; y < ph; y++)
+        tui_grid_put(g, row + y, axis_col, utf8 ? 0x2502 : '|', ROLE_FRAME, 0);
+    tui_grid_put(g, row + ph, axis_col, utf8 ? 0x2514 : '+', ROLE_FRAME, 0);
+    for (int x = 0; x < pw; x++)
+        tui_grid_put(g, row + ph, plot_left + x, utf8 ? 0x2500 : '-', ROLE_FRAME, 0);
+
+    /* x labels under the axis: the first at the left, the last right-aligned at the right. */
+    char xl[32], xr[32];
+    snprintf(xl, sizeof xl, "%g", xmin);
+    snprintf(xr, sizeof xr, "%g", xmax);
+    tui_grid_text(g, row + ph + 1, plot_left, pw, ROLE_LABEL, 0, xl);
+    if (xmax != xmin && (int)(strlen(xl) + strlen(xr)) < pw)
+        tui_grid_text(g, row + ph + 1, plot_left + pw - (int)strlen(xr), -1, ROLE_LABEL, 0, xr);
+
+    plot_area p = {g, row, plot_left, ph, pw, utf8};
+    int ux = utf8 ? pw * 2 : pw, uy = utf8 ? ph * 4 : ph; /* plot units */
+    for (int k = 0; k < c->n_series; k++) {
+        const tui_series *s = &c->series[k];
+        int have = 0, lx = 0, ly = 0;
+        for (int i = 0; i < s->n; i++) {
+            double x = series_x(s, i), y = s->y[i];
+            if (!isfinite(x) || !isfinite(y) || x < xmin || x > xmax) {
+                have = 0;
+                continue;
+            }
+            if (y < ymin)
+                y = ymin;
+            if (y > ymax)
+                y = ymax;
+            int px = xmax > xmin ? (int)lround((x - xmin) / (xmax - xmin) * (ux - 1)) : 0;
+            int py = (int)lround((ymax - y) / (ymax - ymin) * (uy - 1));
+            if (have)
+                plot_line(&p, lx, ly, px, py, s);
+            else
+                plot_point(&p, px, py, s);
+            have = 1;
+            lx = px;
+            ly = py;
+        }
+    }
+
+    if (c->legend) {
+        int x = r.left, ly = row + ph + 2;
+        for (int k = 0; k < c->n_series && x < r.left + r.width; k++) {
+            const tui_series *s = &c->series[k];
+            tui_grid_put(g, ly, x, utf8 ? 0x25a0 : (uint32_t)(unsigned char)s->marker, s->role, 0);
+            x += 2;
+            x += tui_grid_text(g, ly, x, r.left + r.width - x, ROLE_DEFAULT, 0, s->name ? s->name : "");
+            x += 2;
+        }
+    }
+}
+
+/* ---- heatmap ---------------------------------------------------------------------------------------- */
+
+int tui_heat_level(double v, double vmax)
+{
+    if (!(v > 0) || !(vmax > 0))
+        return 0;
+    double l = 1 + floor(9 * v / vmax);
+    return l > 9 ? 9 : (int)l;
+}
+
+void tui_heatmap_draw(tui_grid *g, tui_rect r, const tui_heatmap *h, tui_color_depth depth, int *vis_rows,
+                      int *vis_cols)
+{
+    tui_grid_fill(g, r, ' ', ROLE_DEFAULT, 0);
+    double vmax = h->vmax;
+    if (!(vmax > 0)) {
+        vmax = 0;
+        for (long i = 0; i < (long)h->rows * h->cols; i++)
+            if (h->v[i] > vmax)
+                vmax = h->v[i];
+    }
+    int lw = h->row_labels && h->label_width > 0 ? h->label_width + 1 : 0;
+    int vr = h->rows - h->row0, vc = h->cols - h->col0;
+    if (vr > r.height)
+        vr = r.height;
+    if (vc > r.width - lw)
+        vc = r.width - lw;
+    if (vr < 0)
+        vr = 0;
+    if (vc < 0)
+        vc = 0;
+    for (int i = 0; i < vr; i++) {
+        int mr = h->row0 + i, y = r.top + i;
+        if (lw)
+            tui_grid_text(g, y, r.left, lw - 1, mr == h->cursor_row ? ROLE_CURSOR : ROLE_LABEL, 0,
+                          h->row_labels[mr]);
+        for (int j = 0; j < vc; j++) {
+            int mc = h->col0 + j;
+            int level = tui_heat_level(h->v[(long)mr * h->cols + mc], vmax);
+            uint32_t ch = depth == TUI_COLOR_256 ? ' ' : (uint32_t)tui_density_ramp[level];
+            int attr = (mr == h->cursor_row && mc == h->cursor_col) ? TUI_REVERSE : 0;
+            tui_grid_put(g, y, r.left + lw + j, ch, ROLE_HEAT0 + level, attr);
+        }
+    }
+    if (vis_rows)
+        *vis_rows = vr;
+    if (vis_cols)
+        *vis_cols = vc;
+}
+
+void tui_heatmap_follow(tui_heatmap *h, int vis_rows, int vis_cols)
+{
+    if (h->cursor_row >= 0 && vis_rows > 0) {
+        if (h->cursor_row < h->row0)
+            h->row0 = h->cursor_row;
+        if (h->cursor_row >= h->row0 + vis_rows)
+            h->row0 = h->cursor_row - vis_rows + 1;
+    }
+    if (h->cursor_col >= 0 && vis_cols > 0) {
+        if (h->cursor_col < h->col0)
+            h->col0 = h->cursor_col;
+        if (h->cursor_col >= h->col0 + vis_cols)
+            h->col0 = h->cursor_col - vis_cols + 1;
+    }
+    if (h->row0 < 0)
+        h->row0 = 0;
+    if (h->col0 < 0)
+        h->col0 = 0;
+}
+
+/* ---- table ----------------------------------------------------------------------------------------- */
+
+/* Writes text aligned in width columns (truncated when longer). */
+static void cell_text(tui_grid *g, int y, int x, int width, int right, int role, int attr, const char *text)
+{
+    int n = 0;
+    for (const unsigned char *s = (const unsigned char *)text; *s; s++)
+        n += (*s & 0xc0) != 0x80;
+    int pad = right && n < width ? width - n : 0;
+    tui_grid_text(g, y, x + pad, width - pad, role, attr, text);
+}
+
+static void table_row(tui_grid *g, tui_rect r, int y, const tui_table *t, const char *const *cells, int role)
+{
+    if (role != ROLE_DEFAULT)
+        tui_grid_fill(g, (tui_rect){y, r.left, 1, r.width}, ' ', role, 0);
+    int x = r.left;
+    for (int c = 0; c < t->n_cols && x < r.left + r.width; c++) {
+        int w = t->cols[c].width;
+        if (x + w > r.left + r.width)
+            w = r.left + r.width - x;
+        cell_text(g, y, x, w, t->cols[c].align_right, role, 0, cells[c] ? cells[c] : "");
+        x += t->cols[c].width + 1;
+    }
+}
+
+int tui_table_draw(tui_grid *g, tui_rect r, const tui_table *t, int utf8)
+{
+    tui_grid_fill(g, r, ' ', ROLE_DEFAULT, 0);
+    if (r.height < 1)
+        return 0;
+    tui_grid_fill(g, (tui_rect){r.top, r.left, 1, r.width}, ' ', ROLE_HEADER, 0);
+    int x = r.left;
+    for (int c = 0; c < t->n_cols && x < r.left + r.width; c++) {
+        int w = t->cols[c].width;
+        char title[128];
+        const char *mark = "";
+        if (c == t->sort_col)
+            mark = utf8 ? (t->sort_desc ? "\u25bc" : "\u25b2") : (t->sort_desc ? "v" : "^");
+        snprintf(title, sizeof title, "%s%s", t->cols[c].title, mark);
+        if (x + w > r.left + r.width)
+            w = r.left + r.width - x;
+        cell_text(g, r.top, x, w, t->cols[c].align_right, ROLE_HEADER, 0, title);
+        x += t->cols[c].width + 1;
+    }
+    int pinned_rows = t->n_pinned > 0 ? t->n_pinned + 1 : 0;
+    int visible = r.height - 1 - pinned_rows;
+    if (visible < 0)
+        visible = 0;
+    for (int i = 0; i < visible && t->top + i < t->n_rows; i++) {
+        int row = t->top + i;
+        int role = row == t->selected ? ROLE_SELECT : t->row_roles ? t->row_roles[row] : ROLE_DEFAULT;
+        table_row(g, r, r.top + 1 + i, t, t->cells + (long)row * t->n_cols, role);
+    }
+    if (pinned_rows && r.height > 1 + visible) {
+        int y = r.top + 1 + visible;
+        for (int xx = 0; xx < r.width; xx++)
+            tui_grid_put(g, y, r.left + xx, utf8 ? 0x2500 : '-', ROLE_FRAME, 0);
+        for (int p = 0; p < t->n_pinned && y + 1 + p < r.top + r.height; p++)
+            table_row(g, r, y + 1 + p, t, t->pinned + (long)p * t->n_cols, ROLE_DEFAULT);
+    }
+    return visible;
+}
+
+void tui_table_follow(tui_table *t, int visible)
+{
+    if (t->n_rows <= 0) {
+        t->selected = -1;
+        t->top = 0;
+        return;
+    }
+    if (t->selected >= t->n_rows)
+        t->selected = t->n_rows - 1;
+    if (t->selected < 0)
+        t->selected = 0;
+    if (visible < 1)
+        visible = 1;
+    if (t->selected < t->top)
+        t->top = t->selected;
+    if (t->selected >= t->top + visible)
+        t->top = t->selected - visible + 1;
+    if (t->top > t->n_rows - visible)
+        t->top = t->n_rows - visible;
+    if (t->top < 0)
+        t->top = 0;
+}
+
+/* ---- images ------------------------------------------------------------------------------------------ */
+
+static int cube_level(int v) { return v < 48 ? 0 : v < 115 ? 1 : (v - 35) / 40; }
+
+int tui_rgb_to_256(int r, int g, int b)
+{
+    static const int steps[6] = {0, 95, 135, 175, 215, 255};
+    int cr = cube_level(r), cg = cube_level(g), cb = cube_level(b);
+    int dr = steps[cr] - r, dg = steps[cg] - g, db = steps[cb] - b;
+    long cube_d = (long)dr * dr + (long)dg * dg + (long)db * db;
+    /* grey ramp 232..255 is 8, 18, ..., 238 */
+    int mean = (r + g + b) / 3;
+    int gi = mean < 8 ? 0 : (mean - 8 + 5) / 10;
+    if (gi > 23)
+        gi = 23;
+    int gv = 8 + 10 * gi;
+    long grey_d = (long)(gv - r) * (gv - r) + (long)(gv - g) * (gv - g) + (long)(gv - b) * (gv - b);
+    if (grey_d < cube_d)
+        return 232 + gi;
+    return 16 + 36 * cr + 6 * cg + cb;
+}
+
+static void pixel_rgb(const uint8_t *img, int w, int ch, int y, int x, int *r, int *g, int *b)
+{
+    const uint8_t *p = img + ((long)y * w + x) * ch;
+    *r = p[0];
+    *g = ch >= 3 ? p[1] : p[0];
+    *b = ch >= 3 ? p[2] : p[0];
+}
+
+static int grey_of(int r, int g, int b) { return (299 * r + 587 * g + 114 * b + 500) / 1000; }
+
+void tui_image_draw(tui_grid *g, int top, int left, const uint8_t *img, int h, int w, int channels, int scale,
+                    tui_color_depth depth, int utf8)
+{
+    if (scale < 1)
+        scale = 1;
+    int half_rows = h * scale, cols = w * scale;
+    for (int cy = 0; cy * 2 < half_rows; cy++)
+        for (int cx = 0; cx < cols; cx++) {
+            int px = cx / scale, y0 = (cy * 2) / scale;
+            int has_low = cy * 2 + 1 < half_rows;
+            int y1 = has_low ? (cy * 2 + 1) / scale : y0;
+            int r0, g0, b0, r1, g1, b1;
+            pixel_rgb(img, w, channels, y0, px, &r0, &g0, &b0);
+            pixel_rgb(img, w, channels, y1, px, &r1, &g1, &b1);
+            tui_cell *c = tui_grid_at(g, top + cy, left + cx);
+            if (!c)
+                continue;
+            if (depth == TUI_COLOR_256 && utf8) {
+                *c = (tui_cell){0x2580, ROLE_DEFAULT, 0, (int16_t)tui_rgb_to_256(r0, g0, b0),
+                                has_low ? (int16_t)tui_rgb_to_256(r1, g1, b1) : -1};
+            } else if (depth == TUI_COLOR_256) {
+                *c = (tui_cell){' ', ROLE_DEFAULT, 0, -1,
+                                (int16_t)tui_rgb_to_256((r0 + r1) / 2, (g0 + g1) / 2, (b0 + b1) / 2)};
+            } else {
+                int grey = (grey_of(r0, g0, b0) + grey_of(r1, g1, b1)) / 2;
+                *c = (tui_cell){(uint32_t)tui_density_ramp[grey * 10 / 256], ROLE_DEFAULT, 0, -1, -1};
+            }
+        }
+}
+
+/* ---- Keras progress line --------------------------------------------------------------------------- */
+
+char *tui_fmt_eta(char *buf, size_t size, double s)
+{
+    long t = s > 0 ? (long)s : 0;
+    if (t > 3600)
+        snprintf(buf, size, "%ld:%02ld:%02ld", t / 3600, (t % 3600) / 60, t % 60);
+    else if (t > 60)
+        snprintf(buf, size, "%ld:%02ld", t / 60, t % 60);
+    else
+        snprintf(buf, size, "%lds", t);
+    return buf;
+}
+
+char *tui_fmt_per_step(char *buf, size_t size, double s)
+{
+    if (s >= 1)
+        snprintf(buf, size, "%.0fs/step", s);
+    else if (s >= 1e-3)
+        snprintf(buf, size, "%.0fms/step", s * 1e3);
+    else
+        snprintf(buf, size, "%.0fus/step", s * 1e6);
+    return buf;
+}
+
+char *tui_progress_text(char *buf, size_t size, long current, long target, int bar_width, double elapsed,
+                        double eta)
+{
+    char digits[24];
+    int nd = snprintf(digits, sizeof digits, "%ld", target);
+    size_t n = (size_t)snprintf(buf, size, "%*ld/%ld [", nd, current, target);
+    /* Keras: prog_width = int(width * current / target); '=' * (prog_width - 1), then '>' while running
+     * or '=' when done, then '.' to the full width. */
+    int pw = target > 0 ? (int)((double)bar_width * (double)current / (double)target) : 0;
+    if (pw > bar_width)
+        pw = bar_width;
+    for (int i = 0; i < bar_width && n + 1 < size; i++) {
+        char ch = i < pw - 1 ? '=' : i == pw - 1 ? (current < target ? '>' : '=') : '.';
+        buf[n++] = ch;
+    }
+    buf[n < size ? n : size - 1] = '\0';
+    char t[32], ps[32];
+    if (current < target)
+        snprintf(buf + strlen(buf), size - strlen(buf), "] - ETA: %s", tui_fmt_eta(t, sizeof t, eta));
+    else
+        snprintf(buf + strlen(buf), size - strlen(buf), "] - %.0fs %s", elapsed,
+                 tui_fmt_per_step(ps, sizeof ps, current > 0 ? elapsed / (double)current : 0));
+    return buf;
+}
+
+/* ---- text -------------------------------------------------------------------------------------------- */
+
+int tui_text_draw(tui_grid *g, tui_rect r, const char *text, int first, int role)
+{
+    int line = 0;
+    const char *p = text ? text : "";
+    while (*p || line == 0) {
+        const char *e = strchr(p, '\n');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        int y = line - first;
+        if (y >= 0 && y < r.height) {
+            char buf[1024];
+            if (len >= sizeof buf)
+                len = sizeof buf - 1;
+            memcpy(buf, p, len);
+            buf[len] = '\0';
+            tui_grid_text(g, r.top + y, r.left, r.width, role, 0, buf);
+        }
+        line++;
+        if (!e)
+            break;
+        p = e + 1;
+    }
+    return line;
+}

@@ -1,0 +1,487 @@
+/* Unit tests of the tui renderers: exact character grids for small inputs in ASCII and UTF-8 modes,
+ * derived by hand (the point positions of the charts follow from the mapping documented in tui.h and
+ * Bresenham's algorithm, worked out on paper), and the key table against the man page. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <curses.h>
+
+#include "vggtop/tui.h"
+
+/* main.c defines it in the binary; the engine objects linked here refer to it. */
+const char vggtop_version[] = "test";
+
+static void assert_row(const tui_grid *g, int row, const char *expected)
+{
+    char buf[4096];
+    tui_grid_row_utf8(g, row, buf);
+    if (strcmp(buf, expected) != 0) {
+        print_error("row %d:\n  got      [%s]\n  expected [%s]\n", row, buf, expected);
+        fail();
+    }
+}
+
+static void assert_rows(const tui_grid *g, int first_row, const char *const *rows, int n)
+{
+    for (int i = 0; i < n; i++)
+        assert_row(g, first_row + i, rows[i]);
+}
+
+/* ---- grid ----------------------------------------------------------------------------------------------- */
+
+static void grid_text_clips_and_decodes_utf8(void **state)
+{
+    (void)state;
+    tui_grid g;
+    assert_int_equal(tui_grid_init(&g, 2, 6), 0);
+    assert_int_equal(tui_grid_text(&g, 0, 1, -1, ROLE_VALUE, 0, "a\xc3\xa9\xe2\x96\xb2z"), 4); /* aé▲z */
+    assert_row(&g, 0, " a\xc3\xa9\xe2\x96\xb2z ");
+    assert_int_equal(tui_grid_at(&g, 0, 3)->ch, 0x25b2);
+    assert_int_equal(tui_grid_at(&g, 0, 3)->role, ROLE_VALUE);
+    /* clipped at the grid's edge and at maxw */
+    assert_int_equal(tui_grid_text(&g, 1, 3, -1, 0, 0, "abcdef"), 3);
+    assert_row(&g, 1, "   abc");
+    assert_int_equal(tui_grid_text(&g, 1, 0, 2, 0, 0, "xyz"), 2);
+    assert_row(&g, 1, "xy abc");
+    /* outside the grid: nothing happens */
+    tui_grid_put(&g, 5, 5, 'q', 0, 0);
+    tui_grid_put(&g, -1, 0, 'q', 0, 0);
+    assert_null(tui_grid_at(&g, 2, 0));
+    /* an invalid byte shows as '?' */
+    tui_grid_text(&g, 0, 0, -1, 0, 0, "\xff!");
+    assert_int_equal(tui_grid_at(&g, 0, 0)->ch, '?');
+    tui_grid_free(&g);
+}
+
+/* ---- chart ---------------------------------------------------------------------------------------------- */
+
+/* One series y = 0, 0.5, 1 at x = 1, 2, 3 on a fixed y range [0, 1], 12 x 6 cells with a legend:
+ * 3 plot rows, y labels "1.0"/"0.0" (3 wide), axis at column 3, plot columns 4..11 (8 wide).
+ * ASCII: cells px = round((x-1)/2 * 7) = 0, 4 (3.5 rounds up), 7; py = round((1-y) * 2) = 2, 1, 0;
+ * Bresenham (0,2)->(4,1) visits (0,2) (1,2) (2,1) (3,1) (4,1); (4,1)->(7,0) visits (5,1) (6,0) (7,0). */
+static const double chart_y[3] = {0, 0.5, 1};
+
+static tui_chart one_series_chart(tui_series *s)
+{
+    *s = (tui_series){"acc", NULL, chart_y, 3, ROLE_SERIES0, '*'};
+    return (tui_chart){NULL, s, 1, 0, 1, 0, 0, 0, 1, 1, 1};
+}
+
+static void chart_ascii_exact(void **state)
+{
+    (void)state;
+    tui_grid g;
+    tui_grid_init(&g, 6, 12);
+    tui_series s;
+    tui_chart c = one_series_chart(&s);
+    tui_chart_draw(&g, (tui_rect){0, 0, 6, 12}, &c, 0);
+    static const char *const want[6] = {
+        "1.0|      **",
+        "   |  ****  ",
+        "0.0|**      ",
+        "   +--------",
+        "    1      3",
+        "* acc       ",
+    };
+    assert_rows(&g, 0, want, 6);
+    assert_int_equal(tui_grid_at(&g, 0, 10)->role, ROLE_SERIES0);
+    tui_grid_free(&g);
+}
+
+/* UTF-8: dots 16 x 12; px = 0, 8 (7.5 up), 15; py = 11, 6 (5.5 up), 0. Bresenham on dots gives
+ * (0,11) (1,10) (2,10) (3,9) (4,8) (5,8) (6,7) (7,7) (8,6) then (9,5) (10,4) (11,3) (12,3) (13,2) (14,1)
+ * (15,0). Cell (px/2, py/4), dot bits: left column rows 0-3 = 01 02 04 40, right column = 08 10 20 80.
+ * Row 2: col0 = 40|20 = U+2860, col1 = 04|10 = U+2814, col2 = 01|08 = U+2809.
+ * Row 1: col3 = 40|80 = U+28C0, col4 = 04|10 = U+2814, col5 = 01 = U+2801.
+ * Row 0: col5 = 80 = U+2880, col6 = 40|20 = U+2860, col7 = 02|08 = U+280A. */
+static void chart_braille_exact(void **state)
+{
+    (void)state;
+    tui_grid g;
+    tui_grid_init(&g, 6, 12);
+    tui_series s;
+    tui_chart c = one_series_chart(&s);
+    tui_chart_draw(&g, (tui_rect){0, 0, 6, 12}, &c, 1);
+    static const char *const want[6] = {
+        "1.0\u2502     \u2880\u2860\u280a",
+        "   \u2502   \u28c0\u2814\u2801  ",
+        "0.0\u2502\u2860\u2814\u2809     ",
+        "   \u2514\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500",
+        "    1      3",
+        "\u25a0 acc       ",
+    };
+    assert_rows(&g, 0, want, 6);
+    tui_grid_free(&g);
+}
+
+/* Two series, a title, a NaN gap, auto y range [0, 2] with the middle label (5 plot rows), no legend.
+ * 10 x 8 cells: title row, plot rows 1..5, axis row 6, x labels row 7. Labels "2", "1", "0" (1 wide),
+ * axis column 1, plot columns 2..9 (8 wide). Series a (x = 1..2, y = 2, 2): py = 0, cells px 0 and 7 joined.
+ * Series b (x = 1, 2; y = 0, NaN): a single point at (0, 4). */
+static void chart_two_series_title_and_gap(void **state)
+{
+    (void)state;
+    tui_grid g;
+    tui_grid_init(&g, 8, 10);
+    static const double ya[2] = {2, 2};
+    const double yb[2] = {0, 0.0 / 0.0};
+    tui_series s[2] = {{"a", NULL, ya, 2, ROLE_SERIES0, 'a'}, {"b", NULL, yb, 2, ROLE_SERIES0 + 1, 'b'}};
+    tui_chart c = {"T", s, 2, 0, 0, 0, 0, 0, 0, 0, 0};
+    tui_chart_draw(&g, (tui_rect){0, 0, 8, 10}, &c, 0);
+    static const char *const want[8] = {
+        "T         ",
+        "2|aaaaaaaa",
+        " |        ",
+        "1|        ",
+        " |        ",
+        "0|b       ",
+        " +--------",
+        "  1      2",
+    };
+    assert_rows(&g, 0, want, 8);
+    assert_int_equal(tui_grid_at(&g, 5, 2)->role, ROLE_SERIES0 + 1);
+    tui_grid_free(&g);
+}
+
+/* ---- heatmap -------------------------------------------------------------------------------------------- */
+
+static void heat_levels(void **state)
+{
+    (void)state;
+    assert_int_equal(tui_heat_level(0, 9), 0);
+    assert_int_equal(tui_heat_level(-1, 9), 0);
+    assert_int_equal(tui_heat_level(0.001, 9), 1);
+    assert_int_equal(tui_heat_level(1, 9), 2);
+    assert_int_equal(tui_heat_level(4.5, 9), 5);
+    assert_int_equal(tui_heat_level(8.99, 9), 9);
+    assert_int_equal(tui_heat_level(9, 9), 9);
+    assert_int_equal(tui_heat_level(3, 0), 0);
+    assert_string_equal(tui_density_ramp, " .:-=+*#%@");
+}
+
+/* v = [[0, 1, 9], [4.5, 2, 0]], vmax 9: levels [[0, 2, 9], [5, 3, 0]] -> " :@" and "+- ". */
+static const double heat_v[6] = {0, 1, 9, 4.5, 2, 0};
+static const char *const heat_labels[2] = {"abc", "de"};
+
+static void heatmap_density_with_labels_and_cursor(void **state)
+{
+    (void)state;
+    tui_grid g;
+    tui_grid_init(&g, 3, 7);
+    tui_heatmap h = {heat_v, 2, 3, 0, 1, 1, 0, 0, heat_labels, 2};
+    int vr, vc;
+    tui_heatmap_draw(&g, (tui_rect){0, 0, 3, 7}, &h, TUI_COLOR_NONE, &vr, &vc);
+    static const char *const want[3] = {"ab  :@ ", "de +-  ", "       "};
+    assert_rows(&g, 0, want, 3);
+    assert_int_equal(vr, 2);
+    assert_int_equal(vc, 3);
+    assert_int_equal(tui_grid_at(&g, 1, 4)->attr, TUI_REVERSE);
+    assert_int_equal(tui_grid_at(&g, 1, 3)->attr, 0);
+    assert_int_equal(tui_grid_at(&g, 1, 0)->role, ROLE_CURSOR);
+    assert_int_equal(tui_grid_at(&g, 0, 5)->role, ROLE_HEAT0 + 9);
+    tui_grid_free(&g);
+}
+
+static void heatmap_256_uses_background_and_8_uses_glyphs(void **state)
+{
+    (void)state;
+    tui_grid g;
+    tui_grid_init(&g, 2, 3);
+    tui_heatmap h = {heat_v, 2, 3, 0, -1, -1, 0, 0, NULL, 0};
+    tui_heatmap_draw(&g, (tui_rect){0, 0, 2, 3}, &h, TUI_COLOR_256, NULL, NULL);
+    assert_row(&g, 0, "   ");
+    static const int roles[6] = {0, 2, 9, 5, 3, 0};
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(tui_grid_at(&g, i / 3, i % 3)->role, ROLE_HEAT0 + roles[i]);
+    assert_int_equal(tui_scheme[ROLE_HEAT0 + 9].bg256, 196);
+    tui_heatmap_draw(&g, (tui_rect){0, 0, 2, 3}, &h, TUI_COLOR_8, NULL, NULL);
+    assert_row(&g, 0, " :@");
+    assert_row(&g, 1, "+- ");
+    tui_grid_free(&g);
+}
+
+/* A view narrower than the matrix: scrolled so the cursor (row 1, col 2) is visible. */
+static void heatmap_scrolls_to_cursor(void **state)
+{
+    (void)state;
+    tui_grid g;
+    tui_grid_init(&g, 1, 4);
+    tui_heatmap h = {heat_v, 2, 3, 0, 1, 2, 0, 0, heat_labels, 2};
+    int vr, vc;
+    tui_heatmap_draw(&g, (tui_rect){0, 0, 1, 4}, &h, TUI_COLOR_NONE, &vr, &vc);
+    assert_int_equal(vr, 1);
+    assert_int_equal(vc, 1);
+    tui_heatmap_follow(&h, vr, vc);
+    assert_int_equal(h.row0, 1);
+    assert_int_equal(h.col0, 2);
+    tui_heatmap_draw(&g, (tui_rect){0, 0, 1, 4}, &h, TUI_COLOR_NONE, &vr, &vc);
+    assert_row(&g, 0, "de  ");
+    assert_int_equal(tui_grid_at(&g, 0, 3)->attr, TUI_REVERSE);
+    tui_grid_free(&g);
+}
+
+/* ---- table ---------------------------------------------------------------------------------------------- */
+
+static const tui_column tcols[2] = {{"class", 6, 0}, {"f1", 5, 1}};
+static const char *const tcells[6] = {"cat", "0.50", "dog", "1.00", "fish", "0.25"};
+static const char *const tpinned[2] = {"macro", "0.58"};
+
+static void table_ascii_scrolled_selected_pinned(void **state)
+{
+    (void)state;
+    tui_grid g;
+    tui_grid_init(&g, 5, 12);
+    tui_table t = {tcols, 2, tcells, NULL, 3, tpinned, 1, 1, 1, 1, 2};
+    int visible = tui_table_draw(&g, (tui_rect){0, 0, 5, 12}, &t, 0);
+    assert_int_equal(visible, 2);
+    static const char *const want[5] = {
+        "class    f1v",
+        "dog     1.00",
+        "fish    0.25",
+        "------------",
+        "macro   0.58",
+    };
+    assert_rows(&g, 0, want, 5);
+    assert_int_equal(tui_grid_at(&g, 2, 11)->role, ROLE_SELECT);
+    assert_int_equal(tui_grid_at(&g, 1, 11)->role, ROLE_DEFAULT);
+    assert_int_equal(tui_grid_at(&g, 0, 0)->role, ROLE_HEADER);
+    tui_grid_free(&g);
+}
+
+static void table_utf8_marker_and_follow(void **state)
+{
+    (void)state;
+    tui_grid g;
+    tui_grid_init(&g, 3, 12);
+    tui_table t = {tcols, 2, tcells, NULL, 3, NULL, 0, 0, 0, 0, 0};
+    int visible = tui_table_draw(&g, (tui_rect){0, 0, 3, 12}, &t, 1);
+    assert_int_equal(visible, 2);
+    assert_row(&g, 0, "class\u25b2    f1");
+    assert_row(&g, 1, "cat     0.50");
+    /* selecting the last row scrolls so it is the bottom visible row; past the end clamps */
+    t.selected = 7;
+    tui_table_follow(&t, visible);
+    assert_int_equal(t.selected, 2);
+    assert_int_equal(t.top, 1);
+    t.selected = 0;
+    tui_table_follow(&t, visible);
+    assert_int_equal(t.top, 0);
+    tui_grid_free(&g);
+}
+
+/* ---- image ---------------------------------------------------------------------------------------------- */
+
+/* A 2 x 2 grey image [[0, 255], [128, 64]]: one cell row of two columns. */
+static const uint8_t grey_img[4] = {0, 255, 128, 64};
+
+static void image_density_ramp(void **state)
+{
+    (void)state;
+    tui_grid g;
+    tui_grid_init(&g, 1, 3);
+    tui_image_draw(&g, 0, 0, grey_img, 2, 2, 1, 1, TUI_COLOR_NONE, 1);
+    /* column 0: mean of 0 and 128 = 64 -> 64 * 10 / 256 = 2 ':'; column 1: (255 + 64) / 2 = 159 -> 6 '*' */
+    assert_row(&g, 0, ":* ");
+    tui_grid_free(&g);
+}
+
+static void image_half_blocks_256(void **state)
+{
+    (void)state;
+    tui_grid g;
+    tui_grid_init(&g, 1, 2);
+    tui_image_draw(&g, 0, 0, grey_img, 2, 2, 1, 1, TUI_COLOR_256, 1);
+    assert_row(&g, 0, "\u2580\u2580");
+    /* xterm palette: 16 = black, 231 = white, 244 = grey 128, 238 = grey 68 */
+    assert_int_equal(tui_grid_at(&g, 0, 0)->fg, 16);
+    assert_int_equal(tui_grid_at(&g, 0, 0)->bg, 244);
+    assert_int_equal(tui_grid_at(&g, 0, 1)->fg, 231);
+    assert_int_equal(tui_grid_at(&g, 0, 1)->bg, 238);
+    /* ASCII mode with colour: a space on the mean colour */
+    tui_image_draw(&g, 0, 0, grey_img, 2, 2, 1, 1, TUI_COLOR_256, 0);
+    assert_row(&g, 0, "  ");
+    assert_int_equal(tui_grid_at(&g, 0, 0)->bg, tui_rgb_to_256(64, 64, 64));
+    tui_grid_free(&g);
+}
+
+static void image_scale_and_odd_height(void **state)
+{
+    (void)state;
+    /* A 1 x 2 RGB image at scale 2: 2 half-rows -> 1 cell row, 4 columns; red then blue. */
+    static const uint8_t rgb[6] = {255, 0, 0, 0, 0, 255};
+    tui_grid g;
+    tui_grid_init(&g, 2, 4);
+    tui_image_draw(&g, 0, 0, rgb, 1, 2, 3, 2, TUI_COLOR_256, 1);
+    assert_int_equal(tui_grid_at(&g, 0, 0)->fg, 196);
+    assert_int_equal(tui_grid_at(&g, 0, 1)->bg, 196);
+    assert_int_equal(tui_grid_at(&g, 0, 2)->fg, 21);
+    assert_int_equal(tui_grid_at(&g, 0, 3)->bg, 21);
+    assert_row(&g, 1, "    ");
+    /* at scale 1 the single pixel row has no lower half: the default background */
+    tui_grid_clear(&g);
+    tui_image_draw(&g, 0, 0, rgb, 1, 2, 3, 1, TUI_COLOR_256, 1);
+    assert_int_equal(tui_grid_at(&g, 0, 0)->bg, -1);
+    tui_grid_free(&g);
+}
+
+static void rgb_to_256_palette(void **state)
+{
+    (void)state;
+    assert_int_equal(tui_rgb_to_256(0, 0, 0), 16);
+    assert_int_equal(tui_rgb_to_256(255, 255, 255), 231);
+    assert_int_equal(tui_rgb_to_256(255, 0, 0), 196);
+    assert_int_equal(tui_rgb_to_256(0, 255, 0), 46);
+    assert_int_equal(tui_rgb_to_256(95, 135, 175), 16 + 36 * 1 + 6 * 2 + 3);
+    assert_int_equal(tui_rgb_to_256(128, 128, 128), 244);
+    assert_int_equal(tui_rgb_to_256(238, 238, 238), 255);
+}
+
+/* ---- progress line ------------------------------------------------------------------------------------- */
+
+static void progress_like_keras(void **state)
+{
+    (void)state;
+    char buf[256];
+    /* int(30 * 64 / 2000) = 0: no '>' yet, 30 dots */
+    assert_string_equal(tui_progress_text(buf, sizeof buf, 64, 2000, 30, 1, 12.4),
+                        "  64/2000 [..............................] - ETA: 12s");
+    /* int(30 * 1000 / 2000) = 15: 14 '=', '>', 15 '.' */
+    assert_string_equal(tui_progress_text(buf, sizeof buf, 1000, 2000, 30, 3, 125),
+                        "1000/2000 [==============>...............] - ETA: 2:05");
+    assert_string_equal(tui_progress_text(buf, sizeof buf, 2000, 2000, 30, 6, 0),
+                        "2000/2000 [==============================] - 6s 3ms/step");
+    assert_string_equal(tui_progress_text(buf, sizeof buf, 1, 3, 6, 0, 3725),
+                        "1/3 [=>....] - ETA: 1:02:05");
+    assert_string_equal(tui_fmt_eta(buf, sizeof buf, 60), "60s");
+    assert_string_equal(tui_fmt_eta(buf, sizeof buf, 61), "1:01");
+    assert_string_equal(tui_fmt_per_step(buf, sizeof buf, 2.2), "2s/step");
+    assert_string_equal(tui_fmt_per_step(buf, sizeof buf, 0.0008), "800us/step");
+}
+
+static void text_block_scrolls_and_clips(void **state)
+{
+    (void)state;
+    tui_grid g;
+    tui_grid_init(&g, 2, 4);
+    int n = tui_text_draw(&g, (tui_rect){0, 0, 2, 4}, "one\ntwo\nthree", 1, ROLE_DEFAULT);
+    assert_int_equal(n, 3);
+    assert_row(&g, 0, "two ");
+    assert_row(&g, 1, "thre");
+    tui_grid_free(&g);
+}
+
+/* ---- keys --------------------------------------------------------------------------------------------- */
+
+static void key_dispatch(void **state)
+{
+    (void)state;
+    for (int s = 1; s <= 8; s++) {
+        assert_int_equal(tui_key_action('q', s), ACT_QUIT);
+        assert_int_equal(tui_key_action('?', s), ACT_HELP);
+        assert_int_equal(tui_key_action('\t', s), ACT_NEXT_SCREEN);
+        assert_int_equal(tui_key_action('1' + s - 1, 1), ACT_SCREEN1 + s - 1);
+    }
+    assert_int_equal(tui_key_action('s', 3), ACT_SORT);
+    assert_int_equal(tui_key_action('s', 2), ACT_NONE);
+    assert_int_equal(tui_key_action('S', 2), ACT_STOP);
+    assert_int_equal(tui_key_action('p', 2), ACT_PAUSE);
+    assert_int_equal(tui_key_action('\r', 1), ACT_ENTER);
+    assert_int_equal(tui_key_action(KEY_ENTER, 6), ACT_ENTER);
+    assert_int_equal(tui_key_action(KEY_LEFT, 4), ACT_LEFT);
+    assert_int_equal(tui_key_action('n', 4), ACT_NORMALIZE);
+    assert_int_equal(tui_key_action('n', 3), ACT_SEARCH_NEXT);
+    assert_int_equal(tui_key_action('x', 3), ACT_NONE);
+}
+
+/* No key may mean two things on the same screen: the first entry would silently win. */
+static void key_table_has_no_conflicts(void **state)
+{
+    (void)state;
+    for (int i = 0; i < tui_n_keys; i++) {
+        assert_non_null(tui_keys[i].label);
+        assert_non_null(tui_keys[i].help);
+        assert_true(tui_keys[i].screens != 0);
+        for (int j = i + 1; j < tui_n_keys; j++)
+            if (tui_keys[i].key == tui_keys[j].key && (tui_keys[i].screens & tui_keys[j].screens)) {
+                print_error("key %s is in the table twice for one screen\n", tui_keys[i].label);
+                fail();
+            }
+    }
+}
+
+/* The man page's tui section holds exactly the generated key list. */
+static void man_page_keys_match_table(void **state)
+{
+    (void)state;
+    FILE *f = fopen("man/vggtop.1", "r");
+    assert_non_null(f);
+    static char man[1 << 17];
+    size_t n = fread(man, 1, sizeof man - 1, f);
+    fclose(f);
+    man[n] = '\0';
+    const char *begin = strstr(man, ".\\\" keys: generated by tui_keys_man\n");
+    const char *end = strstr(man, ".\\\" end of keys\n");
+    assert_non_null(begin);
+    assert_non_null(end);
+    begin = strchr(begin, '\n') + 1;
+    char *want = tui_keys_man();
+    assert_non_null(want);
+    size_t len = (size_t)(end - begin);
+    if (len != strlen(want) || memcmp(begin, want, len) != 0) {
+        print_error("man/vggtop.1 keys differ from the table; regenerate with tests/gen-man-keys.sh\n");
+        free(want);
+        fail();
+    }
+    free(want);
+}
+
+static void help_and_footer_come_from_table(void **state)
+{
+    (void)state;
+    char *help = tui_keys_help();
+    assert_non_null(help);
+    for (int i = 0; i < tui_n_keys; i++)
+        assert_non_null(strstr(help, tui_keys[i].help));
+    assert_non_null(strstr(help, "  S      Dashboard: stop after this batch and save a checkpoint\n"));
+    free(help);
+    tui_grid g;
+    tui_grid_init(&g, 1, 40);
+    tui_footer_draw(&g, 0, 2);
+    assert_row(&g, 0, "p Pause S Stop + LR*2 - LR/2 Tab Next   ");
+    assert_int_equal(tui_grid_at(&g, 0, 0)->role, ROLE_KEY);
+    assert_int_equal(tui_grid_at(&g, 0, 2)->role, ROLE_KEYLABEL);
+    tui_grid_free(&g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(grid_text_clips_and_decodes_utf8),
+        cmocka_unit_test(chart_ascii_exact),
+        cmocka_unit_test(chart_braille_exact),
+        cmocka_unit_test(chart_two_series_title_and_gap),
+        cmocka_unit_test(heat_levels),
+        cmocka_unit_test(heatmap_density_with_labels_and_cursor),
+        cmocka_unit_test(heatmap_256_uses_background_and_8_uses_glyphs),
+        cmocka_unit_test(heatmap_scrolls_to_cursor),
+        cmocka_unit_test(table_ascii_scrolled_selected_pinned),
+        cmocka_unit_test(table_utf8_marker_and_follow),
+        cmocka_unit_test(image_density_ramp),
+        cmocka_unit_test(image_half_blocks_256),
+        cmocka_unit_test(image_scale_and_odd_height),
+        cmocka_unit_test(rgb_to_256_palette),
+        cmocka_unit_test(progress_like_keras),
+        cmocka_unit_test(text_block_scrolls_and_clips),
+        cmocka_unit_test(key_dispatch),
+        cmocka_unit_test(key_table_has_no_conflicts),
+        cmocka_unit_test(man_page_keys_match_table),
+        cmocka_unit_test(help_and_footer_come_from_table),
+    };
+    return cmocka_run_group_tests_name("tui", tests, NULL, NULL);
+}
