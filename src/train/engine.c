@@ -1,0 +1,729 @@
+/* train/engine: the training thread. It loads the data set, builds (or restores) the model, runs the epochs
+ * batch by batch, evaluates on the test set after each epoch, and keeps the run directory current. The
+ * outside world sees it only through a snapshot copied under a mutex, a wake-up pipe, and four commands
+ * (pause, resume, stop, learning rate) read between batches. The thread never exits the process. */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "train_internal.h"
+
+struct trainer {
+    train_config cfg;
+    pthread_t thread;
+    int started, joined;
+    int wake[2];            /* self-pipe: [0] for the UI's poll, [1] written by the engine */
+
+    pthread_mutex_t mu;     /* guards everything below */
+    pthread_cond_t cond;    /* signalled when a command arrives (wakes a paused engine) */
+    train_snapshot snap;
+    int want_pause, want_stop;
+    double want_lr;         /* > 0: apply before the next batch */
+    int wake_pending;
+    double last_wake;
+    vt_err error;
+    train_state final_state;
+};
+
+/* ---- the checkpoint's extra blob: where the engine is, so a resumed run continues exactly ---------- */
+
+#define BLOB_MAGIC "VTENGIN1"
+#define BLOB_VERSION 1
+
+/* All 8-byte fields: no padding, the same layout on every 64-bit and 32-bit target. */
+typedef struct blob_header {
+    char magic[8];
+    int64_t version;
+    int64_t epochs_done;   /* finished epochs; history rows that follow */
+    int64_t batch_pos;     /* batches done of epoch epochs_done + 1 (0 at an epoch boundary) */
+    double loss_sum, mse_sum;
+    int64_t correct, n;    /* the partial epoch's step_stats */
+    uint64_t rng[4];       /* augmentation generator */
+    double lr;             /* the learning rate in use (trainer_set_lr may have changed it) */
+    double epoch_seconds;  /* time already spent in the partial epoch */
+    uint64_t seed;
+    int64_t batch_size;
+    int64_t n_train;
+    int64_t classes;
+} blob_header;
+
+#define BLOB_MAX (sizeof(blob_header) + sizeof(train_epoch) * TRAIN_MAX_EPOCHS)
+
+/* Engine-private state of one run. */
+typedef struct job {
+    trainer *t;
+    train_config cfg;
+    dataset *ds;
+    model *m;
+    model_config mc;
+    sgd_config sgd;
+    preprocess pp;
+    long *order;
+    float *x;
+    int *y;
+    float *probs;
+    long batches;
+    int epochs_done;
+    long batch_pos;
+    step_stats sums;
+    vt_rng aug;
+    double epoch_seconds;
+    train_epoch history[TRAIN_MAX_EPOCHS];
+    double last_progress;
+    double run_start;
+    train_snapshot progress_copy;   /* the engine's copy for progress.json */
+    unsigned char blob[BLOB_MAX];   /* the checkpoint's extra blob */
+} job;
+
+/* ---- publishing ---------------------------------------------------------------------------------------- */
+
+/* Writes one byte to the wake pipe unless one is pending; batch progress at most every 50 ms. mu held. */
+static void wake_locked(trainer *t, int force)
+{
+    double now = vt_now();
+    if (t->wake_pending || (!force && now - t->last_wake < 0.05))
+        return;
+    char c = 1;
+    if (write(t->wake[1], &c, 1) == 1) {
+        t->wake_pending = 1;
+        t->last_wake = now;
+    }
+}
+
+static void set_state(trainer *t, train_state state, const char *message)
+{
+    pthread_mutex_lock(&t->mu);
+    t->snap.state = state;
+    if (message)
+        snprintf(t->snap.message, sizeof t->snap.message, "%s", message);
+    wake_locked(t, 1);
+    pthread_mutex_unlock(&t->mu);
+}
+
+/* A copy of the snapshot for the engine's own file writes. */
+static void snapshot_copy(trainer *t, train_snapshot *s)
+{
+    pthread_mutex_lock(&t->mu);
+    *s = t->snap;
+    pthread_mutex_unlock(&t->mu);
+}
+
+/* progress.json, at most every 0.5 s unless forced. A failed write is reported in the message but does not
+ * stop training (the checkpoint write would catch a full disk). */
+static void write_progress(job *j, int force)
+{
+    double now = vt_now();
+    if (!force && now - j->last_progress < 0.5)
+        return;
+    j->last_progress = now;
+    snapshot_copy(j->t, &j->progress_copy);
+    vt_err err;
+    if (run_write_progress(j->cfg.run_dir, &j->progress_copy, &err) != VT_OK) {
+        pthread_mutex_lock(&j->t->mu);
+        snprintf(j->t->snap.message, sizeof j->t->snap.message, "%s", err.msg);
+        pthread_mutex_unlock(&j->t->mu);
+    }
+}
+
+/* ---- checkpoints --------------------------------------------------------------------------------------- */
+
+static int save_checkpoint(job *j, vt_err *err)
+{
+    unsigned char *buf = j->blob;
+    blob_header h;
+    memset(&h, 0, sizeof h);
+    memcpy(h.magic, BLOB_MAGIC, 8);
+    h.version = BLOB_VERSION;
+    h.epochs_done = j->epochs_done;
+    h.batch_pos = j->batch_pos;
+    h.loss_sum = j->sums.loss_sum;
+    h.mse_sum = j->sums.mse_sum;
+    h.correct = j->sums.correct;
+    h.n = j->sums.n;
+    memcpy(h.rng, j->aug.s, sizeof h.rng);
+    h.lr = j->sgd.lr;
+    h.epoch_seconds = j->epoch_seconds;
+    h.seed = j->cfg.seed;
+    h.batch_size = j->cfg.batch_size;
+    h.n_train = j->ds->n_train;
+    h.classes = j->ds->classes;
+    memcpy(buf, &h, sizeof h);
+    memcpy(buf + sizeof h, j->history, sizeof(train_epoch) * (size_t)j->epochs_done);
+    char path[4200];
+    int rc = run_path(path, sizeof path, j->cfg.run_dir, RUN_CHECKPOINT, err);
+    if (rc)
+        return rc;
+    return checkpoint_save(path, j->m, buf, sizeof h + sizeof(train_epoch) * (size_t)j->epochs_done, err);
+}
+
+/* Restores the model and the engine's position from checkpoint.bin, checking it belongs to this run. */
+static int load_checkpoint(job *j, vt_err *err)
+{
+    unsigned char *buf = j->blob;
+    char path[4200];
+    int rc = run_path(path, sizeof path, j->cfg.run_dir, RUN_CHECKPOINT, err);
+    if (rc)
+        return rc;
+    model_config stored;
+    if ((rc = checkpoint_read_config(path, &stored, err)))
+        return rc;
+    if (strcmp(stored.name, j->mc.name) != 0 || stored.height != j->mc.height || stored.width != j->mc.width ||
+        stored.channels != j->mc.channels || stored.classes != j->mc.classes)
+        return vt_fail(err, VT_EUSAGE, "%s: holds a %s for %dx%dx%d input and %d classes, but the run is a %s for "
+                       "%dx%dx%d and %d classes",
+                       path, stored.name, stored.height, stored.width, stored.channels, stored.classes, j->mc.name,
+                       j->mc.height, j->mc.width, j->mc.channels, j->mc.classes);
+    size_t len = 0;
+    if ((rc = checkpoint_load(path, j->m, buf, BLOB_MAX, &len, err)))
+        return rc;
+    blob_header h;
+    if (len < sizeof h)
+        return vt_fail(err, VT_EUSAGE, "%s: no training state in it (not written by vggtop train?)", path);
+    memcpy(&h, buf, sizeof h);
+    if (memcmp(h.magic, BLOB_MAGIC, 8) != 0)
+        return vt_fail(err, VT_EUSAGE, "%s: its training state is not vggtop's", path);
+    if (h.version != BLOB_VERSION)
+        return vt_fail(err, VT_EUSAGE, "%s: training state version %lld, this vggtop reads %d", path,
+                       (long long)h.version, BLOB_VERSION);
+    if (h.epochs_done < 0 || h.epochs_done > TRAIN_MAX_EPOCHS ||
+        len != sizeof h + sizeof(train_epoch) * (size_t)h.epochs_done)
+        return vt_fail(err, VT_EUSAGE, "%s: training state has a bad length", path);
+    if (h.seed != j->cfg.seed || h.batch_size != j->cfg.batch_size || h.n_train != j->ds->n_train ||
+        h.classes != j->ds->classes)
+        return vt_fail(err, VT_EUSAGE, "%s: made with seed %llu, batch size %lld, %lld training images, %lld classes; "
+                       "the run now has %llu, %d, %ld, %d (same data and settings are needed to resume)",
+                       path, (unsigned long long)h.seed, (long long)h.batch_size, (long long)h.n_train,
+                       (long long)h.classes, (unsigned long long)j->cfg.seed, j->cfg.batch_size, j->ds->n_train,
+                       j->ds->classes);
+    if (h.batch_pos < 0 || h.batch_pos >= j->batches || !(h.lr > 0) || h.n < 0)
+        return vt_fail(err, VT_EUSAGE, "%s: training state out of range", path);
+    if (h.epochs_done > j->cfg.epochs)
+        return vt_fail(err, VT_EUSAGE, "--epochs: %d, but the run has already done %lld (give at least that many)",
+                       j->cfg.epochs, (long long)h.epochs_done);
+    j->epochs_done = (int)h.epochs_done;
+    j->batch_pos = (long)h.batch_pos;
+    j->sums = (step_stats){h.loss_sum, h.mse_sum, h.correct, h.n};
+    memcpy(j->aug.s, h.rng, sizeof h.rng);
+    j->sgd.lr = (float)h.lr;
+    j->epoch_seconds = h.epoch_seconds;
+    memcpy(j->history, buf + sizeof h, sizeof(train_epoch) * (size_t)j->epochs_done);
+    return VT_OK;
+}
+
+/* ---- evaluation ------------------------------------------------------------------------------------------ */
+
+void train_val_metrics(const float *probs, const int *y, long n, int C, double *loss, double *acc, double *mse)
+{
+    /* Keras: cross-entropy with probabilities clipped to [1e-7, 1 - 1e-7]; accuracy of the argmax (first
+     * maximum on ties); mse as the mean over samples and classes of (onehot - p)^2. */
+    double l = 0, m = 0;
+    long correct = 0;
+    for (long i = 0; i < n; i++) {
+        const float *p = probs + (size_t)i * (size_t)C;
+        double q = p[y[i]];
+        q = q < 1e-7 ? 1e-7 : q > 1 - 1e-7 ? 1 - 1e-7 : q;
+        l -= log(q);
+        int best = 0;
+        double row = 0;
+        for (int c = 0; c < C; c++) {
+            if (p[c] > p[best])
+                best = c;
+            double d = (c == y[i]) - (double)p[c];
+            row += d * d;
+        }
+        m += row / C;
+        correct += best == y[i];
+    }
+    *loss = n ? l / n : NAN;
+    *acc = n ? (double)correct / n : NAN;
+    *mse = n ? m / n : NAN;
+}
+
+int train_predict_test(model *m, const dataset *ds, int batch, float *x_buf, float *probs, vt_err *err)
+{
+    long idx[4096];
+    int y[4096];
+    preprocess pp = {0};
+    if (batch > 4096)
+        batch = 4096;
+    for (long start = 0; start < ds->n_test; start += batch) {
+        int n = (int)(ds->n_test - start < batch ? ds->n_test - start : batch);
+        for (int i = 0; i < n; i++)
+            idx[i] = start + i;
+        data_fill_batch(ds, DATA_TEST, idx, n, &pp, NULL, x_buf, y);
+        int rc = model_predict(m, x_buf, n, probs + (size_t)start * (size_t)ds->classes, err);
+        if (rc)
+            return rc;
+    }
+    return VT_OK;
+}
+
+/* After an epoch: predict the test set, write the evaluation files, append the history row, checkpoint. */
+static int finish_epoch(job *j, int e, double epoch_start, vt_err *err)
+{
+    trainer *t = j->t;
+    set_state(t, TRAIN_EVALUATING, "evaluating on the test set");
+    const dataset *ds = j->ds;
+    int rc = train_predict_test(j->m, ds, j->cfg.batch_size, j->x, j->probs, err);
+    if (rc)
+        return rc;
+    train_epoch row;
+    train_val_metrics(j->probs, ds->test_y, ds->n_test, ds->classes, &row.val_loss, &row.val_acc, &row.val_mse);
+    row.loss = j->sums.loss_sum / (double)j->sums.n;
+    row.acc = (double)j->sums.correct / (double)j->sums.n;
+    row.mse = j->sums.mse_sum / (double)j->sums.n;
+    row.lr = j->sgd.lr;
+    if ((rc = run_write_evaluation(j->cfg.run_dir, ds->test_y, j->probs, ds->n_test, ds->classes,
+                                   (const char *const *)ds->class_names, err)))
+        return rc;
+    row.seconds = j->epoch_seconds + (vt_now() - epoch_start);
+    j->history[e] = row;
+    j->epochs_done = e + 1;
+    j->batch_pos = 0;
+    j->sums = (step_stats){0};
+    j->epoch_seconds = 0;
+    /* The checkpoint carries the history, so it goes first: history.csv can always be rebuilt from it. */
+    if ((rc = save_checkpoint(j, err)) || (rc = run_write_history(j->cfg.run_dir, j->history, j->epochs_done, err)))
+        return rc;
+    pthread_mutex_lock(&t->mu);
+    t->snap.history[e] = row;
+    t->snap.n_history = t->snap.epochs_done = j->epochs_done;
+    t->snap.eval_generation++;
+    t->snap.last_val_acc = row.val_acc;
+    if (e == 0 || row.val_acc > t->snap.best_val_acc || isnan(t->snap.best_val_acc))
+        t->snap.best_val_acc = row.val_acc;
+    snprintf(t->snap.message, sizeof t->snap.message, "epoch %d: val_loss %.4f, val_acc %.4f", e + 1, row.val_loss,
+             row.val_acc);
+    wake_locked(t, 1);
+    pthread_mutex_unlock(&t->mu);
+    return VT_OK;
+}
+
+/* ---- the run --------------------------------------------------------------------------------------------- */
+
+/* Loads data and model, creates or restores the run directory. */
+static int job_prepare(job *j, vt_err *err)
+{
+    trainer *t = j->t;
+    train_config *cfg = &j->cfg;
+    nn_set_threads(cfg->threads);
+    data_options opt;
+    train_data_options(cfg, &opt);
+    int rc = data_open(&opt, &j->ds, err);
+    if (rc)
+        return rc;
+    dataset *ds = j->ds;
+    if (ds->n_train < 1 || ds->n_test < 1)
+        return vt_fail(err, VT_EUSAGE, "%s: no training or no test images", ds->path);
+    if ((rc = train_model_config(cfg, ds->height, ds->width, ds->channels, ds->classes, &j->mc, err)) ||
+        (rc = model_create(&j->mc, &j->m, err)) || (rc = model_set_batch(j->m, cfg->batch_size, err)))
+        return rc;
+    j->batches = (ds->n_train + cfg->batch_size - 1) / cfg->batch_size;
+    size_t per = (size_t)ds->height * (size_t)ds->width * (size_t)ds->channels;
+    j->order = malloc(sizeof(long) * (size_t)ds->n_train);
+    j->x = malloc(sizeof(float) * per * (size_t)cfg->batch_size);
+    j->y = malloc(sizeof(int) * (size_t)cfg->batch_size);
+    j->probs = malloc(sizeof(float) * (size_t)ds->n_test * (size_t)ds->classes);
+    if (!j->order || !j->x || !j->y || !j->probs)
+        return vt_fail(err, VT_EIO, "out of memory for a batch of %d and %ld test predictions", cfg->batch_size,
+                       ds->n_test);
+    sgd_config_default(&j->sgd);
+    j->sgd.lr = (float)cfg->lr;
+    j->sgd.momentum = (float)cfg->momentum;
+    j->sgd.nesterov = cfg->nesterov;
+    j->sgd.weight_decay = (float)cfg->weight_decay;
+    j->pp.augment = cfg->augment;
+    vt_rng_seed(&j->aug, vt_seed_mix(cfg->seed, 0xa06));
+
+    if (cfg->resume) {
+        run_clean_temporaries(cfg->run_dir);
+        if ((rc = load_checkpoint(j, err)) ||
+            (rc = run_write_history(cfg->run_dir, j->history, j->epochs_done, err)))
+            return rc;
+    }
+    if ((rc = train_write_config(cfg->run_dir, cfg, ds, &j->mc, model_param_count(j->m), err)))
+        return rc;
+
+    pthread_mutex_lock(&t->mu);
+    train_snapshot *s = &t->snap;
+    snprintf(s->dataset, sizeof s->dataset, "%s", ds->name);
+    snprintf(s->notice, sizeof s->notice, "%s", ds->notice);
+    s->height = ds->height;
+    s->width = ds->width;
+    s->channels = ds->channels;
+    s->classes = ds->classes;
+    s->params = model_param_count(j->m);
+    s->n_train = ds->n_train;
+    s->n_test = ds->n_test;
+    s->batches = j->batches;
+    s->lr = j->sgd.lr;
+    s->epochs_done = s->n_history = j->epochs_done;
+    memcpy(s->history, j->history, sizeof(train_epoch) * (size_t)j->epochs_done);
+    for (int e = 0; e < j->epochs_done; e++)
+        if (e == 0 || j->history[e].val_acc > s->best_val_acc)
+            s->best_val_acc = j->history[e].val_acc;
+    if (j->epochs_done)
+        s->last_val_acc = j->history[j->epochs_done - 1].val_acc;
+    pthread_mutex_unlock(&t->mu);
+    return VT_OK;
+}
+
+/* Takes the commands between two batches. Returns 1 when a stop was asked. Blocks while paused. */
+static int take_commands(job *j, double *paused_for)
+{
+    trainer *t = j->t;
+    pthread_mutex_lock(&t->mu);
+    if (t->want_lr > 0) {
+        j->sgd.lr = (float)t->want_lr;
+        t->snap.lr = j->sgd.lr;
+        t->want_lr = 0;
+        snprintf(t->snap.message, sizeof t->snap.message, "learning rate set to %g", (double)j->sgd.lr);
+        wake_locked(t, 1);
+    }
+    if (t->want_pause && !t->want_stop) {
+        train_state before = t->snap.state;
+        double since = vt_now();
+        t->snap.state = TRAIN_PAUSED;
+        snprintf(t->snap.message, sizeof t->snap.message, "paused");
+        wake_locked(t, 1);
+        pthread_mutex_unlock(&t->mu);
+        write_progress(j, 1);
+        pthread_mutex_lock(&t->mu);
+        while (t->want_pause && !t->want_stop)
+            pthread_cond_wait(&t->cond, &t->mu);
+        t->snap.state = before;
+        snprintf(t->snap.message, sizeof t->snap.message, "%s", t->want_stop ? "" : "resumed");
+        *paused_for += vt_now() - since;
+        wake_locked(t, 1);
+    }
+    int stop = t->want_stop;
+    pthread_mutex_unlock(&t->mu);
+    return stop;
+}
+
+/* Runs the epochs. Returns the final state; err filled when FAILED. */
+static train_state job_train(job *j, vt_err *err)
+{
+    trainer *t = j->t;
+    train_config *cfg = &j->cfg;
+    const dataset *ds = j->ds;
+    int bs = cfg->batch_size;
+    for (int e = j->epochs_done; e < cfg->epochs; e++) {
+        double epoch_start = vt_now(), paused = 0;
+        long first = j->batch_pos;
+        if (first == 0) {
+            j->sums = (step_stats){0};
+            j->epoch_seconds = 0;
+        }
+        long n0 = j->sums.n; /* samples of this epoch done before this session (a resumed epoch) */
+        data_shuffle(j->order, ds->n_train, cfg->seed, e);
+        pthread_mutex_lock(&t->mu);
+        train_snapshot *s = &t->snap;
+        s->state = TRAIN_TRAINING;
+        s->epoch = e + 1;
+        s->batch = first;
+        s->samples = j->sums.n;
+        s->loss = s->acc = s->mse = NAN;
+        s->img_per_s = s->ms_per_step = s->eta = 0;
+        s->n_curve = 0;
+        s->curve_every = 1;
+        snprintf(s->message, sizeof s->message, "epoch %d/%d", e + 1, cfg->epochs);
+        wake_locked(t, 1);
+        pthread_mutex_unlock(&t->mu);
+
+        double busy = 0; /* time in training steps this session: rates and the ETA */
+        for (long b = first; b < j->batches; b++) {
+            if (take_commands(j, &paused)) {
+                /* Stop mid-epoch: the checkpoint records the position, so --resume continues from here. */
+                j->batch_pos = b;
+                j->epoch_seconds += vt_now() - epoch_start - paused;
+                int rc = save_checkpoint(j, err);
+                return rc ? TRAIN_FAILED : TRAIN_STOPPED;
+            }
+            long start = b * bs;
+            int n = (int)(ds->n_train - start < bs ? ds->n_train - start : bs);
+            data_fill_batch(ds, DATA_TRAIN, j->order + start, n, &j->pp, cfg->augment ? &j->aug : NULL, j->x, j->y);
+            double t0 = vt_now();
+            int rc = model_train_step(j->m, j->x, j->y, n, &j->sgd, &j->sums, err);
+            busy += vt_now() - t0;
+            if (!rc && !isfinite(j->sums.loss_sum))
+                rc = vt_fail(err, VT_EUSAGE, "the loss is not finite (%g)", j->sums.loss_sum);
+            if (rc) {
+                char why[512];
+                snprintf(why, sizeof why, "%s", err->msg);
+                vt_fail(err, rc, "epoch %d, batch %ld: %s; stopped (the last good checkpoint is kept): try a lower "
+                        "--lr than %g", e + 1, b + 1, why, (double)j->sgd.lr);
+                return TRAIN_FAILED;
+            }
+            long done_here = b + 1 - first;
+            pthread_mutex_lock(&t->mu);
+            s->batch = b + 1;
+            s->samples = j->sums.n;
+            s->loss = j->sums.loss_sum / (double)j->sums.n;
+            s->acc = (double)j->sums.correct / (double)j->sums.n;
+            s->mse = j->sums.mse_sum / (double)j->sums.n;
+            s->ms_per_step = 1000.0 * busy / (double)done_here;
+            s->img_per_s = busy > 0 ? (double)(j->sums.n - n0) / busy : 0;
+            s->eta = (double)(j->batches - b - 1) * busy / (double)done_here;
+            s->elapsed = vt_now() - j->run_start;
+            s->epoch_elapsed = j->epoch_seconds + vt_now() - epoch_start - paused;
+            if ((b + 1) % s->curve_every == 0) {
+                if (s->n_curve == TRAIN_CURVE_MAX) {
+                    /* Full: keep every other point and halve the sampling rate. */
+                    for (int i = 0; i < TRAIN_CURVE_MAX / 2; i++) {
+                        s->curve_batch[i] = s->curve_batch[2 * i + 1];
+                        s->curve_loss[i] = s->curve_loss[2 * i + 1];
+                        s->curve_acc[i] = s->curve_acc[2 * i + 1];
+                    }
+                    s->n_curve = TRAIN_CURVE_MAX / 2;
+                    s->curve_every *= 2;
+                }
+                if ((b + 1) % s->curve_every == 0) {
+                    s->curve_batch[s->n_curve] = b + 1;
+                    s->curve_loss[s->n_curve] = (float)s->loss;
+                    s->curve_acc[s->n_curve] = (float)s->acc;
+                    s->n_curve++;
+                }
+            }
+            wake_locked(t, b + 1 == j->batches);
+            pthread_mutex_unlock(&t->mu);
+            write_progress(j, 0);
+        }
+        j->epoch_seconds -= paused;
+        int rc = finish_epoch(j, e, epoch_start, err);
+        if (rc)
+            return TRAIN_FAILED;
+        write_progress(j, 1);
+        pthread_mutex_lock(&t->mu);
+        int stop = t->want_stop;
+        pthread_mutex_unlock(&t->mu);
+        if (stop && e + 1 < cfg->epochs)
+            return TRAIN_STOPPED;
+    }
+    return TRAIN_FINISHED;
+}
+
+static void *engine_main(void *arg)
+{
+    job *j = arg;
+    trainer *t = j->t;
+    vt_err err;
+    vt_err_clear(&err);
+    j->run_start = vt_now();
+    set_state(t, TRAIN_LOADING, "loading the data set");
+    write_progress(j, 1);
+    train_state final = job_prepare(j, &err) ? TRAIN_FAILED : job_train(j, &err);
+
+    pthread_mutex_lock(&t->mu);
+    if (final == TRAIN_FAILED) {
+        t->error = err;
+        snprintf(t->snap.message, sizeof t->snap.message, "%s", err.msg);
+    } else if (final == TRAIN_STOPPED)
+        snprintf(t->snap.message, sizeof t->snap.message, "stopped after %d epochs and %ld batches; continue with "
+                 "vggtop train --resume %.400s", j->epochs_done, j->batch_pos, j->cfg.run_dir);
+    else
+        snprintf(t->snap.message, sizeof t->snap.message, "finished %d epochs", j->epochs_done);
+    t->snap.state = final;
+    t->snap.elapsed = vt_now() - j->run_start;
+    t->final_state = final;
+    pthread_mutex_unlock(&t->mu);
+    write_progress(j, 1);
+    pthread_mutex_lock(&t->mu);
+    wake_locked(t, 1);
+    pthread_mutex_unlock(&t->mu);
+
+    if (j->m)
+        model_destroy(j->m);
+    if (j->ds)
+        data_destroy(j->ds);
+    free(j->order);
+    free(j->x);
+    free(j->y);
+    free(j->probs);
+    free(j);
+    return NULL;
+}
+
+/* ---- the public side --------------------------------------------------------------------------------- */
+
+/* Picks and creates the run directory of a new run; refuses one that already holds a run. */
+static int make_run_dir(train_config *cfg, vt_err *err)
+{
+    char cfgpath[4200], ckpath[4200];
+    if (cfg->resume) {
+        if (run_path(cfgpath, sizeof cfgpath, cfg->run_dir, RUN_CONFIG, err) ||
+            run_path(ckpath, sizeof ckpath, cfg->run_dir, RUN_CHECKPOINT, err))
+            return VT_EUSAGE;
+        if (access(cfgpath, R_OK) != 0)
+            return vt_fail(err, VT_EUSAGE, "--resume: %s: no readable %s (not a run directory?)", cfg->run_dir,
+                           RUN_CONFIG);
+        if (access(ckpath, R_OK) != 0)
+            return vt_fail(err, VT_EUSAGE, "--resume: %s: no %s yet (the run never finished an epoch or stopped)",
+                           cfg->run_dir, RUN_CHECKPOINT);
+        return VT_OK;
+    }
+    if (!cfg->run_dir[0]) {
+        char base[4096];
+        run_default_dir(cfg, base, sizeof base);
+        snprintf(cfg->run_dir, sizeof cfg->run_dir, "%s", base);
+        /* Two runs started in the same second get -2, -3, ... */
+        for (int i = 2; access(cfg->run_dir, F_OK) == 0 && i < 1000; i++)
+            if (snprintf(cfg->run_dir, sizeof cfg->run_dir, "%s-%d", base, i) >= (int)sizeof cfg->run_dir)
+                return vt_fail(err, VT_EUSAGE, "--runs: %s: path too long", cfg->runs);
+    }
+    if (run_path(cfgpath, sizeof cfgpath, cfg->run_dir, RUN_CONFIG, err) ||
+        run_path(ckpath, sizeof ckpath, cfg->run_dir, RUN_CHECKPOINT, err))
+        return VT_EUSAGE;
+    if (access(cfgpath, F_OK) == 0 || access(ckpath, F_OK) == 0)
+        return vt_fail(err, VT_EUSAGE, "--run-dir: %s already holds a run (continue it with --resume %s, or pick "
+                       "another directory)", cfg->run_dir, cfg->run_dir);
+    vt_err mk;
+    if (vt_mkdirs(cfg->run_dir, &mk) != VT_OK)
+        return vt_fail(err, VT_EUSAGE, "--run-dir: %s", mk.msg);
+    return VT_OK;
+}
+
+int trainer_create(const train_config *cfg, trainer **out, vt_err *err)
+{
+    *out = NULL;
+    int rc = train_config_check(cfg, err);
+    if (rc)
+        return rc;
+    trainer *t = calloc(1, sizeof *t);
+    if (!t)
+        return vt_fail(err, VT_EIO, "out of memory for the trainer");
+    t->cfg = *cfg;
+    if ((rc = make_run_dir(&t->cfg, err))) {
+        free(t);
+        return rc;
+    }
+    if (pipe(t->wake) != 0) {
+        free(t);
+        return vt_fail(err, VT_EIO, "cannot create the wake-up pipe: %s", strerror(errno));
+    }
+    for (int i = 0; i < 2; i++) {
+        fcntl(t->wake[i], F_SETFL, fcntl(t->wake[i], F_GETFL) | O_NONBLOCK);
+        fcntl(t->wake[i], F_SETFD, FD_CLOEXEC);
+    }
+    pthread_mutex_init(&t->mu, NULL);
+    pthread_cond_init(&t->cond, NULL);
+    train_snapshot *s = &t->snap;
+    s->state = TRAIN_IDLE;
+    snprintf(s->model, sizeof s->model, "%s", t->cfg.model);
+    snprintf(s->run_dir, sizeof s->run_dir, "%s", t->cfg.run_dir);
+    s->epochs = t->cfg.epochs;
+    s->lr = t->cfg.lr;
+    s->loss = s->acc = s->mse = NAN;
+    s->best_val_acc = s->last_val_acc = NAN;
+    s->curve_every = 1;
+    t->final_state = TRAIN_IDLE;
+    *out = t;
+    return VT_OK;
+}
+
+int trainer_start(trainer *t, vt_err *err)
+{
+    if (t->started)
+        return vt_fail(err, VT_EINTERNAL, "the trainer was already started");
+    job *j = calloc(1, sizeof *j);
+    if (!j)
+        return vt_fail(err, VT_EIO, "out of memory for the training job");
+    j->t = t;
+    j->cfg = t->cfg;
+    /* Signals go to the caller's thread (the CLI's handlers, the UI's loop), never to the engine. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int rc = pthread_create(&t->thread, NULL, engine_main, j);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        free(j);
+        return vt_fail(err, VT_EIO, "cannot start the training thread: %s", strerror(rc));
+    }
+    t->started = 1;
+    return VT_OK;
+}
+
+train_state trainer_join(trainer *t)
+{
+    if (t->started && !t->joined) {
+        pthread_join(t->thread, NULL);
+        t->joined = 1;
+    }
+    pthread_mutex_lock(&t->mu);
+    train_state s = t->final_state;
+    pthread_mutex_unlock(&t->mu);
+    return s;
+}
+
+void trainer_destroy(trainer *t)
+{
+    if (!t)
+        return;
+    trainer_stop(t);
+    trainer_join(t);
+    pthread_mutex_destroy(&t->mu);
+    pthread_cond_destroy(&t->cond);
+    close(t->wake[0]);
+    close(t->wake[1]);
+    free(t);
+}
+
+void trainer_snapshot(trainer *t, train_snapshot *snap)
+{
+    pthread_mutex_lock(&t->mu);
+    *snap = t->snap;
+    char drain[64];
+    while (read(t->wake[0], drain, sizeof drain) > 0)
+        ;
+    t->wake_pending = 0;
+    pthread_mutex_unlock(&t->mu);
+}
+
+int trainer_wake_fd(const trainer *t) { return t->wake[0]; }
+
+int trainer_error(trainer *t, vt_err *err)
+{
+    pthread_mutex_lock(&t->mu);
+    vt_err e = t->error;
+    pthread_mutex_unlock(&t->mu);
+    if (err)
+        *err = e;
+    return e.code;
+}
+
+static void command(trainer *t, int *flag, int value, const char *message)
+{
+    pthread_mutex_lock(&t->mu);
+    *flag = value;
+    if (message && t->snap.state != TRAIN_FINISHED && t->snap.state != TRAIN_FAILED &&
+        t->snap.state != TRAIN_STOPPED) {
+        if (flag == &t->want_stop)
+            t->snap.state = TRAIN_STOPPING;
+        snprintf(t->snap.message, sizeof t->snap.message, "%s", message);
+        wake_locked(t, 1);
+    }
+    pthread_cond_broadcast(&t->cond);
+    pthread_mutex_unlock(&t->mu);
+}
+
+void trainer_pause(trainer *t) { command(t, &t->want_pause, 1, "pausing after this batch"); }
+void trainer_resume(trainer *t) { command(t, &t->want_pause, 0, NULL); }
+void trainer_stop(trainer *t) { command(t, &t->want_stop, 1, "stopping after this batch"); }
+
+int trainer_set_lr(trainer *t, double lr, vt_err *err)
+{
+    if (!(lr > 0 && lr <= 10))
+        return vt_fail(err, VT_EUSAGE, "learning rate %g is not in (0, 10]", lr);
+    pthread_mutex_lock(&t->mu);
+    t->want_lr = lr;
+    pthread_cond_broadcast(&t->cond);
+    pthread_mutex_unlock(&t->mu);
+    return VT_OK;
+}

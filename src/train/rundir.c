@@ -1,0 +1,544 @@
+/* train/rundir: the files of a run directory other than config.json: writing history.csv, progress.json,
+ * predictions.csv, confusion.csv and report.txt (atomically), reading them back for the front end, `vggtop
+ * watch` and the CLI commands, and listing the runs of a runs directory. */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+
+#include "train_internal.h"
+#include "vggtop/metrics.h"
+
+static const char *const state_names[] = {
+    "idle", "loading", "training", "evaluating", "paused", "stopping", "stopped", "finished", "failed",
+};
+
+const char *train_state_name(train_state state)
+{
+    if ((int)state < 0 || (size_t)state >= sizeof state_names / sizeof state_names[0])
+        return "unknown";
+    return state_names[state];
+}
+
+static int state_from_name(const char *name, train_state *out)
+{
+    for (size_t i = 0; i < sizeof state_names / sizeof state_names[0]; i++)
+        if (strcmp(state_names[i], name) == 0)
+            return *out = (train_state)i, 0;
+    return -1;
+}
+
+/* ---- writers ----------------------------------------------------------------------------------------- */
+
+static const char history_header[] = "epoch,loss,acc,mse,val_loss,val_acc,val_mse,lr,seconds";
+
+int run_write_history(const char *dir, const train_epoch *rows, int n, vt_err *err)
+{
+    char path[4200];
+    int rc = run_path(path, sizeof path, dir, RUN_HISTORY, err);
+    vt_afile af;
+    if (rc || (rc = vt_afile_open(&af, path, err)))
+        return rc;
+    fprintf(af.f, "%s\n", history_header);
+    for (int i = 0; i < n; i++) {
+        const train_epoch *r = &rows[i];
+        fprintf(af.f, "%d,%.8f,%.8f,%.8f,%.8f,%.8f,%.8f,%.8g,%.3f\n", i + 1, r->loss, r->acc, r->mse, r->val_loss,
+                r->val_acc, r->val_mse, r->lr, r->seconds);
+    }
+    return vt_afile_commit(&af, err);
+}
+
+int run_write_progress(const char *dir, const train_snapshot *s, vt_err *err)
+{
+    char path[4200], stamp[32];
+    int rc = run_path(path, sizeof path, dir, RUN_PROGRESS, err);
+    if (rc)
+        return rc;
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "state", train_state_name(s->state));
+    cJSON_AddStringToObject(o, "message", s->message);
+    cJSON_AddNumberToObject(o, "epoch", s->epoch);
+    cJSON_AddNumberToObject(o, "epochs", s->epochs);
+    cJSON_AddNumberToObject(o, "epochs_done", s->epochs_done);
+    cJSON_AddNumberToObject(o, "batch", (double)s->batch);
+    cJSON_AddNumberToObject(o, "batches", (double)s->batches);
+    cJSON_AddNumberToObject(o, "samples", (double)s->samples);
+    /* JSON has no NaN: a missing running mean (no batch yet) is written as 0. */
+    cJSON_AddNumberToObject(o, "loss", isfinite(s->loss) ? s->loss : 0);
+    cJSON_AddNumberToObject(o, "acc", isfinite(s->acc) ? s->acc : 0);
+    cJSON_AddNumberToObject(o, "mse", isfinite(s->mse) ? s->mse : 0);
+    cJSON_AddNumberToObject(o, "img_per_s", s->img_per_s);
+    cJSON_AddNumberToObject(o, "ms_per_step", s->ms_per_step);
+    cJSON_AddNumberToObject(o, "elapsed", s->elapsed);
+    cJSON_AddNumberToObject(o, "eta", s->eta);
+    cJSON_AddNumberToObject(o, "lr", s->lr);
+    cJSON_AddNumberToObject(o, "pid", (double)getpid());
+    cJSON_AddStringToObject(o, "updated", stamp);
+    char *text = cJSON_Print(o);
+    cJSON_Delete(o);
+    if (!text)
+        return vt_fail(err, VT_EIO, "%s: out of memory", path);
+    size_t len = strlen(text);
+    text[len] = '\n';
+    rc = vt_write_file_atomic(path, text, len + 1, err);
+    free(text);
+    return rc;
+}
+
+int run_write_evaluation(const char *dir, const int *y_true, const float *probs, long n, int C,
+                         const char *const *names, vt_err *err)
+{
+    char path[4200];
+    int rc = VT_OK;
+    int *y_pred = malloc(sizeof(int) * (size_t)(n ? n : 1));
+    long *cm = calloc((size_t)C * (size_t)C, sizeof *cm);
+    if (!y_pred || !cm) {
+        free(y_pred);
+        free(cm);
+        return vt_fail(err, VT_EIO, "%s: out of memory for the evaluation", dir);
+    }
+    metrics_argmax(probs, n, C, y_pred);
+    metrics_confusion(y_true, y_pred, n, C, cm);
+
+    vt_afile af;
+    if (!(rc = run_path(path, sizeof path, dir, RUN_PREDICTIONS, err)) && !(rc = vt_afile_open(&af, path, err))) {
+        fputs("index,true,pred", af.f);
+        for (int c = 0; c < C; c++)
+            fprintf(af.f, ",p%d", c);
+        fputc('\n', af.f);
+        for (long i = 0; i < n; i++) {
+            fprintf(af.f, "%ld,%d,%d", i, y_true[i], y_pred[i]);
+            /* %.9g: every float32 reads back bit for bit, so ROC curves from the file equal the in-memory ones. */
+            for (int c = 0; c < C; c++)
+                fprintf(af.f, ",%.9g", (double)probs[(size_t)i * (size_t)C + (size_t)c]);
+            fputc('\n', af.f);
+        }
+        rc = vt_afile_commit(&af, err);
+    }
+    if (!rc && !(rc = run_path(path, sizeof path, dir, RUN_CONFUSION, err)) && !(rc = vt_afile_open(&af, path, err))) {
+        for (int t = 0; t < C; t++)
+            for (int p = 0; p < C; p++)
+                fprintf(af.f, "%ld%c", cm[(size_t)t * (size_t)C + (size_t)p], p + 1 < C ? ',' : '\n');
+        rc = vt_afile_commit(&af, err);
+    }
+    if (!rc && !(rc = run_path(path, sizeof path, dir, RUN_REPORT, err))) {
+        report r;
+        char *text = NULL;
+        if (metrics_report(cm, C, 1, &r) == 0) {
+            text = metrics_report_text(&r, names, 2);
+            metrics_report_free(&r);
+        }
+        if (!text)
+            rc = vt_fail(err, VT_EIO, "%s: out of memory for the report", path);
+        else {
+            rc = vt_write_file_atomic(path, text, strlen(text), err);
+            free(text);
+        }
+    }
+    free(y_pred);
+    free(cm);
+    return rc;
+}
+
+void run_clean_temporaries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *tmp = strstr(e->d_name, ".tmp.");
+        if (!tmp)
+            continue;
+        char *end;
+        long pid = strtol(tmp + 5, &end, 10);
+        if (*end || pid <= 0 || pid == (long)getpid())
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue; /* its writer may still be alive */
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    closedir(d);
+}
+
+/* ---- readers ----------------------------------------------------------------------------------------- */
+
+/* Reads a whole file when it exists: VT_OK with *text NULL when it does not. */
+static int read_optional(const char *dir, const char *name, char *path, size_t size, char **text, vt_err *err)
+{
+    *text = NULL;
+    int rc = run_path(path, size, dir, name, err);
+    if (rc)
+        return rc;
+    if (access(path, F_OK) != 0)
+        return VT_OK;
+    return vt_read_file(path, text, NULL, err);
+}
+
+/* Splits the next line off *cursor (NUL-terminating it); NULL at the end. */
+static char *next_line(char **cursor)
+{
+    char *s = *cursor;
+    if (!s || !*s)
+        return NULL;
+    char *nl = strchr(s, '\n');
+    if (nl) {
+        *nl = '\0';
+        *cursor = nl + 1;
+    } else
+        *cursor = s + strlen(s);
+    size_t len = strlen(s);
+    if (len && s[len - 1] == '\r')
+        s[len - 1] = '\0';
+    return s;
+}
+
+static int read_history(const char *dir, run_data *run, vt_err *err)
+{
+    char path[4200], *text;
+    int rc = read_optional(dir, RUN_HISTORY, path, sizeof path, &text, err);
+    if (rc || !text)
+        return rc;
+    char *cursor = text, *line = next_line(&cursor);
+    if (!line || strcmp(line, history_header) != 0) {
+        free(text);
+        return vt_fail(err, VT_EUSAGE, "%s: line 1: expected the header \"%s\"", path, history_header);
+    }
+    int cap = 16, n = 0, lineno = 1;
+    train_epoch *rows = malloc(sizeof *rows * (size_t)cap);
+    while (!rc && rows && (line = next_line(&cursor))) {
+        lineno++;
+        if (!*line)
+            continue;
+        double v[9];
+        char *p = line, *end;
+        int k = 0;
+        for (; k < 9; k++) {
+            errno = 0;
+            v[k] = strtod(p, &end);
+            if (end == p || errno)
+                break;
+            p = end;
+            if (k < 8 && *p++ != ',')
+                break;
+        }
+        if (k < 9 || *p) {
+            rc = vt_fail(err, VT_EUSAGE, "%s: line %d: expected 9 comma-separated numbers", path, lineno);
+            break;
+        }
+        if (v[0] != n + 1) {
+            rc = vt_fail(err, VT_EUSAGE, "%s: line %d: epoch %g out of sequence (expected %d)", path, lineno, v[0], n + 1);
+            break;
+        }
+        if (n == TRAIN_MAX_EPOCHS) {
+            rc = vt_fail(err, VT_EUSAGE, "%s: more than %d epochs", path, TRAIN_MAX_EPOCHS);
+            break;
+        }
+        if (n == cap) {
+            train_epoch *bigger = realloc(rows, sizeof *rows * (size_t)(cap *= 2));
+            if (!bigger) {
+                free(rows);
+                rows = NULL;
+                break;
+            }
+            rows = bigger;
+        }
+        rows[n++] = (train_epoch){v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]};
+    }
+    free(text);
+    if (!rows)
+        return vt_fail(err, VT_EIO, "%s: out of memory", path);
+    if (rc) {
+        free(rows);
+        return rc;
+    }
+    run->history = rows;
+    run->n_history = n;
+    run->parts |= RUN_PART_HISTORY;
+    return VT_OK;
+}
+
+static int read_progress(const char *dir, run_data *run, vt_err *err)
+{
+    char path[4200], *text;
+    int rc = read_optional(dir, RUN_PROGRESS, path, sizeof path, &text, err);
+    if (rc || !text)
+        return rc;
+    cJSON *o = cJSON_Parse(text);
+    free(text);
+    if (!cJSON_IsObject(o)) {
+        cJSON_Delete(o);
+        return vt_fail(err, VT_EUSAGE, "%s: not a JSON object (truncated or edited?)", path);
+    }
+    run_progress *p = &run->progress;
+    memset(p, 0, sizeof *p);
+    cJSON *state = cJSON_GetObjectItemCaseSensitive(o, "state");
+    if (!cJSON_IsString(state) || state_from_name(state->valuestring, &p->state) != 0) {
+        cJSON_Delete(o);
+        return vt_fail(err, VT_EUSAGE, "%s: \"state\" is missing or not a known state", path);
+    }
+    struct {
+        const char *key;
+        double *d;
+        long *l;
+        int *i;
+    } nums[] = {
+        {"epoch", NULL, NULL, &p->epoch},   {"epochs", NULL, NULL, &p->epochs},
+        {"epochs_done", NULL, NULL, &p->epochs_done}, {"batch", NULL, &p->batch, NULL},
+        {"batches", NULL, &p->batches, NULL}, {"samples", NULL, &p->samples, NULL},
+        {"loss", &p->loss, NULL, NULL},     {"acc", &p->acc, NULL, NULL},
+        {"mse", &p->mse, NULL, NULL},       {"img_per_s", &p->img_per_s, NULL, NULL},
+        {"ms_per_step", &p->ms_per_step, NULL, NULL}, {"elapsed", &p->elapsed, NULL, NULL},
+        {"eta", &p->eta, NULL, NULL},       {"lr", &p->lr, NULL, NULL},
+        {"pid", NULL, &p->pid, NULL},
+    };
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+        cJSON *v = cJSON_GetObjectItemCaseSensitive(o, nums[i].key);
+        if (!cJSON_IsNumber(v)) {
+            cJSON_Delete(o);
+            return vt_fail(err, VT_EUSAGE, "%s: \"%s\" is missing or not a number", path, nums[i].key);
+        }
+        if (nums[i].d)
+            *nums[i].d = v->valuedouble;
+        else if (nums[i].l)
+            *nums[i].l = (long)v->valuedouble;
+        else
+            *nums[i].i = (int)v->valuedouble;
+    }
+    cJSON *msg = cJSON_GetObjectItemCaseSensitive(o, "message");
+    if (cJSON_IsString(msg))
+        snprintf(p->message, sizeof p->message, "%s", msg->valuestring);
+    cJSON *upd = cJSON_GetObjectItemCaseSensitive(o, "updated");
+    if (cJSON_IsString(upd))
+        snprintf(p->updated, sizeof p->updated, "%s", upd->valuestring);
+    cJSON_Delete(o);
+    run->parts |= RUN_PART_PROGRESS;
+    return VT_OK;
+}
+
+static int read_predictions(const char *dir, run_data *run, vt_err *err)
+{
+    char path[4200], *text;
+    int rc = read_optional(dir, RUN_PREDICTIONS, path, sizeof path, &text, err);
+    if (rc || !text)
+        return rc;
+    char *cursor = text, *line = next_line(&cursor);
+    /* The header names the classes: index,true,pred,p0,...,p{C-1}. */
+    int C = 0;
+    if (line && strncmp(line, "index,true,pred", 15) == 0) {
+        const char *p = line + 15;
+        while (*p == ',') {
+            char want[24];
+            int len = snprintf(want, sizeof want, ",p%d", C);
+            if (strncmp(p, want, (size_t)len) != 0 || (p[len] != ',' && p[len] != '\0'))
+                break;
+            p += len;
+            C++;
+        }
+        if (*p)
+            C = 0;
+    }
+    if (C < 1) {
+        free(text);
+        return vt_fail(err, VT_EUSAGE, "%s: line 1: expected the header index,true,pred,p0,...", path);
+    }
+    /* Rows: count the lines first so the arrays are allocated once. */
+    long cap = 0;
+    for (const char *s = cursor; *s; s++)
+        cap += *s == '\n';
+    cap += 1;
+    int *yt = malloc(sizeof(int) * (size_t)cap), *yp = malloc(sizeof(int) * (size_t)cap);
+    float *probs = malloc(sizeof(float) * (size_t)cap * (size_t)C);
+    if (!yt || !yp || !probs) {
+        free(yt);
+        free(yp);
+        free(probs);
+        free(text);
+        return vt_fail(err, VT_EIO, "%s: out of memory", path);
+    }
+    long n = 0;
+    int lineno = 1;
+    while (!rc && (line = next_line(&cursor))) {
+        lineno++;
+        if (!*line)
+            continue;
+        char *p = line, *end;
+        errno = 0;
+        long idx = strtol(p, &end, 10);
+        int ok = end != p && *end == ',' && idx == n;
+        long t = ok ? strtol(p = end + 1, &end, 10) : -1;
+        ok = ok && end != p && *end == ',' && t >= 0 && t < C;
+        long pr = ok ? strtol(p = end + 1, &end, 10) : -1;
+        ok = ok && end != p && pr >= 0 && pr < C;
+        for (int c = 0; ok && c < C; c++) {
+            ok = *end == ',';
+            p = end + 1;
+            float v = strtof(p, &end);
+            ok = ok && end != p && v >= 0.0f && v <= 1.0f;
+            probs[(size_t)n * (size_t)C + (size_t)c] = v;
+        }
+        if (!ok || *end || errno) {
+            rc = vt_fail(err, VT_EUSAGE, "%s: line %d: expected %ld,true,pred and %d probabilities in [0, 1]", path,
+                         lineno, n, C);
+            break;
+        }
+        yt[n] = (int)t;
+        yp[n] = (int)pr;
+        n++;
+    }
+    free(text);
+    if (rc) {
+        free(yt);
+        free(yp);
+        free(probs);
+        return rc;
+    }
+    run->y_true = yt;
+    run->y_pred = yp;
+    run->probs = probs;
+    run->n_pred = n;
+    run->pred_classes = C;
+    run->parts |= RUN_PART_PREDICTIONS;
+    return VT_OK;
+}
+
+int run_load(const char *dir, int parts, run_data *out, vt_err *err)
+{
+    memset(out, 0, sizeof *out);
+    struct stat st;
+    if (stat(dir, &st) != 0)
+        return vt_fail(err, VT_EUSAGE, "%s: %s", dir, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return vt_fail(err, VT_EUSAGE, "%s: not a directory", dir);
+    if (strlen(dir) >= sizeof out->dir)
+        return vt_fail(err, VT_EUSAGE, "%s: path too long", dir);
+    strcpy(out->dir, dir);
+    char path[4200];
+    int rc = run_path(path, sizeof path, dir, RUN_CHECKPOINT, err);
+    if (rc)
+        return rc;
+    out->has_checkpoint = access(path, R_OK) == 0;
+    if ((parts & RUN_PART_CONFIG) && !(rc = run_path(path, sizeof path, dir, RUN_CONFIG, err)) &&
+        access(path, F_OK) == 0) {
+        rc = run_read_config(dir, out, err);
+        if (!rc)
+            out->parts |= RUN_PART_CONFIG;
+    }
+    if (!rc && (parts & RUN_PART_HISTORY))
+        rc = read_history(dir, out, err);
+    if (!rc && (parts & RUN_PART_PROGRESS))
+        rc = read_progress(dir, out, err);
+    if (!rc && (parts & RUN_PART_PREDICTIONS))
+        rc = read_predictions(dir, out, err);
+    if (rc)
+        return rc;
+    /* Predictions must agree with the config's class count (an edited or foreign file otherwise). */
+    if ((out->parts & RUN_PART_CONFIG) && (out->parts & RUN_PART_PREDICTIONS) && out->pred_classes != out->classes)
+        return vt_fail(err, VT_EUSAGE, "%s/%s: %d classes, but %s says %d", dir, RUN_PREDICTIONS, out->pred_classes,
+                       RUN_CONFIG, out->classes);
+    if (!out->parts && !out->has_checkpoint)
+        return vt_fail(err, VT_EUSAGE, "%s: no %s, %s or %s here: not a run directory", dir, RUN_CONFIG, RUN_HISTORY,
+                       RUN_PROGRESS);
+    return VT_OK;
+}
+
+void run_free(run_data *run)
+{
+    if (!run)
+        return;
+    if (run->class_names)
+        for (int i = 0; i < run->classes; i++)
+            free(run->class_names[i]);
+    free(run->class_names);
+    if (run->coarse_names)
+        for (int i = 0; i < run->coarse_classes; i++)
+            free(run->coarse_names[i]);
+    free(run->coarse_names);
+    free(run->fine_to_coarse);
+    free(run->history);
+    free(run->y_true);
+    free(run->y_pred);
+    free(run->probs);
+    memset(run, 0, sizeof *run);
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+    return strcmp(((const run_entry *)a)->name, ((const run_entry *)b)->name);
+}
+
+int run_list(const char *runs_dir, run_entry **entries, int *n, vt_err *err)
+{
+    *entries = NULL;
+    *n = 0;
+    DIR *d = opendir(runs_dir);
+    if (!d) {
+        if (errno == ENOENT)
+            return VT_OK;
+        return vt_fail(err, VT_EUSAGE, "%s: %s", runs_dir, strerror(errno));
+    }
+    int cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.' || strlen(e->d_name) >= sizeof((run_entry *)0)->name)
+            continue;
+        char path[4096], cfgpath[4200];
+        if (snprintf(path, sizeof path, "%s/%s", runs_dir, e->d_name) >= (int)sizeof path)
+            continue;
+        snprintf(cfgpath, sizeof cfgpath, "%s/%s", path, RUN_CONFIG);
+        if (access(cfgpath, F_OK) != 0)
+            continue;
+        run_data run;
+        vt_err ignored;
+        /* A run whose files cannot be read is still listed (model "?"), so it can be inspected. */
+        int bad = run_load(path, RUN_PART_CONFIG | RUN_PART_HISTORY, &run, &ignored);
+        if (*n == cap) {
+            run_entry *bigger = realloc(*entries, sizeof **entries * (size_t)(cap = cap ? cap * 2 : 16));
+            if (!bigger) {
+                run_free(&run);
+                closedir(d);
+                free(*entries);
+                *entries = NULL;
+                *n = 0;
+                return vt_fail(err, VT_EIO, "%s: out of memory listing runs", runs_dir);
+            }
+            *entries = bigger;
+        }
+        run_entry *r = &(*entries)[(*n)++];
+        memset(r, 0, sizeof *r);
+        strcpy(r->name, e->d_name);
+        strcpy(r->path, path);
+        snprintf(r->model, sizeof r->model, "%s", (run.parts & RUN_PART_CONFIG) && !bad ? run.config.model : "?");
+        snprintf(r->dataset, sizeof r->dataset, "%s", run.dataset);
+        r->epochs = run.config.epochs;
+        r->epochs_done = run.n_history;
+        r->has_checkpoint = run.has_checkpoint;
+        r->best_val_acc = r->last_val_acc = r->last_val_loss = NAN;
+        for (int i = 0; i < run.n_history; i++)
+            if (isnan(r->best_val_acc) || run.history[i].val_acc > r->best_val_acc)
+                r->best_val_acc = run.history[i].val_acc;
+        if (run.n_history) {
+            r->last_val_acc = run.history[run.n_history - 1].val_acc;
+            r->last_val_loss = run.history[run.n_history - 1].val_loss;
+        }
+        run_free(&run);
+    }
+    closedir(d);
+    if (*n > 1)
+        qsort(*entries, (size_t)*n, sizeof **entries, entry_cmp);
+    return VT_OK;
+}

@@ -1,0 +1,48 @@
+/* train_internal: what the files of src/train share and nobody else needs. Includes nn.h and data.h,
+ * which the public train.h never does. */
+#ifndef VGGTOP_TRAIN_INTERNAL_H
+#define VGGTOP_TRAIN_INTERNAL_H
+
+#include <stdio.h>
+
+#include "vggtop/data.h"
+#include "vggtop/nn.h"
+#include "vggtop/train.h"
+
+/* "<dir>/<name>" into buf; VT_EUSAGE when it does not fit. */
+int run_path(char *buf, size_t size, const char *dir, const char *name, vt_err *err);
+
+/* The data options a config asks for: resize resolved ("auto": 48 for vgg16/vgg19, native otherwise) and
+ * the model's minimum side (32 for vgg16/vgg19). path points into cfg. */
+void train_data_options(const train_config *cfg, data_options *opt);
+/* The side a data set of native side n is given to cfg's model (resize and minimum applied). */
+int train_input_side(const train_config *cfg, int native);
+/* The model config of cfg for images of height x width x channels and `classes` classes. */
+int train_model_config(const train_config *cfg, int height, int width, int channels, int classes, model_config *mc,
+                       vt_err *err);
+
+/* Parses config.json into run->config and the data set's description in run. */
+int run_read_config(const char *dir, run_data *run, vt_err *err);
+
+/* Writes config.json: every setting, the data set and the model's input. */
+int train_write_config(const char *dir, const train_config *cfg, const dataset *ds, const model_config *mc,
+                       long long params, vt_err *err);
+
+/* Run-directory writers (all atomic). */
+int run_write_history(const char *dir, const train_epoch *rows, int n, vt_err *err);
+int run_write_progress(const char *dir, const train_snapshot *snap, vt_err *err);
+/* predictions.csv, confusion.csv and report.txt from n test predictions of C classes. */
+int run_write_evaluation(const char *dir, const int *y_true, const float *probs, long n, int C,
+                         const char *const *names, vt_err *err);
+
+/* Keras' categorical cross-entropy, accuracy and mse of n predictions, as val_loss, val_acc, val_mse. */
+void train_val_metrics(const float *probs, const int *y, long n, int C, double *loss, double *acc, double *mse);
+
+/* Predicts split DATA_TEST of ds with m in batches of batch (m sized for it). probs: (n_test, classes). */
+int train_predict_test(model *m, const dataset *ds, int batch, float *x_buf, float *probs, vt_err *err);
+
+/* Removes "<name>.tmp.<pid>" leftovers of a process killed while writing (never another live writer's:
+ * only files whose pid is not running). */
+void run_clean_temporaries(const char *dir);
+
+#endif
