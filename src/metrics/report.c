@@ -2,7 +2,6 @@
  * JSON. The text is byte for byte what scikit-learn 1.2.1 prints, widths and rounding included. */
 #include "vggtop/metrics.h"
 
-#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -292,48 +291,54 @@ char *metrics_report_csv(const report *r, const char *const *names)
     return sb_finish(&b);
 }
 
-/* {"precision": p, "recall": r, "f1-score": f, "support": n}; NULL when out of memory. */
-static cJSON *json_scores(const class_scores *s)
+/* A JSON string: quotes, backslashes and control characters escaped; UTF-8 passes through. */
+static void sb_json_string(sbuf *b, const char *s)
 {
-    cJSON *o = cJSON_CreateObject();
-    if (!o || !cJSON_AddNumberToObject(o, "precision", s->precision) ||
-        !cJSON_AddNumberToObject(o, "recall", s->recall) || !cJSON_AddNumberToObject(o, "f1-score", s->f1) ||
-        !cJSON_AddNumberToObject(o, "support", (double)s->support)) {
-        cJSON_Delete(o);
-        return NULL;
+    sb_printf(b, "\"");
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            sb_printf(b, "\\%c", c);
+        else if (c < 0x20)
+            sb_printf(b, "\\u%04x", c);
+        else
+            sb_printf(b, "%c", c);
     }
-    return o;
+    sb_printf(b, "\"");
+}
+
+/* "name": {"precision": p, "recall": r, "f1-score": f, "support": n} (cJSON's printer rounds the last
+ * digit away, so the numbers are written here, exactly). */
+static void json_row(sbuf *b, const char *name, const class_scores *s, int last)
+{
+    sb_printf(b, "  ");
+    sb_json_string(b, name);
+    sb_printf(b, ": {\"precision\": ");
+    sb_number(b, s->precision);
+    sb_printf(b, ", \"recall\": ");
+    sb_number(b, s->recall);
+    sb_printf(b, ", \"f1-score\": ");
+    sb_number(b, s->f1);
+    sb_printf(b, ", \"support\": %ld}%s\n", s->support, last ? "" : ",");
 }
 
 char *metrics_report_json(const report *r, const char *const *names)
 {
     char num[16];
-    cJSON *root = cJSON_CreateObject();
-    int ok = root != NULL;
-    for (int i = 0; ok && i < r->n_labels; i++) {
-        cJSON *row = json_scores(&r->rows[i]);
-        ok = row && cJSON_AddItemToObject(root, row_name(names, r->labels[i], num, sizeof num), row);
-        if (!ok)
-            cJSON_Delete(row);
-    }
-    if (ok && r->micro_is_accuracy) {
-        ok = cJSON_AddNumberToObject(root, "accuracy", r->accuracy) != NULL;
-    } else if (ok) {
+    sbuf b = {0};
+    sb_printf(&b, "{\n");
+    for (int i = 0; i < r->n_labels; i++)
+        json_row(&b, row_name(names, r->labels[i], num, sizeof num), &r->rows[i], 0);
+    if (r->micro_is_accuracy) {
+        sb_printf(&b, "  \"accuracy\": ");
+        sb_number(&b, r->accuracy);
+        sb_printf(&b, ",\n");
+    } else {
         class_scores micro = {r->accuracy, r->accuracy, f1_of(r->accuracy, r->accuracy), r->total};
-        cJSON *row = json_scores(&micro);
-        ok = row && cJSON_AddItemToObject(root, "micro avg", row);
-        if (!ok)
-            cJSON_Delete(row);
+        json_row(&b, "micro avg", &micro, 0);
     }
-    const class_scores *avg[2] = {&r->macro, &r->weighted};
-    const char *avg_name[2] = {"macro avg", "weighted avg"};
-    for (int k = 0; ok && k < 2; k++) {
-        cJSON *row = json_scores(avg[k]);
-        ok = row && cJSON_AddItemToObject(root, avg_name[k], row);
-        if (!ok)
-            cJSON_Delete(row);
-    }
-    char *text = ok ? cJSON_Print(root) : NULL;
-    cJSON_Delete(root);
-    return text;
+    json_row(&b, "macro avg", &r->macro, 0);
+    json_row(&b, "weighted avg", &r->weighted, 1);
+    sb_printf(&b, "}\n");
+    return sb_finish(&b);
 }
