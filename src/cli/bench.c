@@ -128,6 +128,28 @@ static double peak_mib(void)
     return kib / 1024.0;
 }
 
+/* OpenBLAS picks its kernel from the CPU model at load time; a CPU newer than the library falls back to a
+ * generic kernel without AVX2/AVX-512 that runs several times slower. Say so, with the way out, because the
+ * model speeds below depend on it more than on anything in vggtop. NULL when there is nothing to say. */
+static const char *blas_core_hint(const char *core)
+{
+    static const char *const generic[] = {"Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom",
+                                          "Sandybridge", NULL};
+    int is_generic = 0;
+    for (int i = 0; generic[i]; i++)
+        is_generic |= strcmp(core, generic[i]) == 0;
+    if (!is_generic)
+        return NULL;
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f"))
+        return "this CPU has AVX-512 but OpenBLAS chose a generic kernel (it does not know this CPU model); "
+               "OPENBLAS_CORETYPE=SkylakeX in the environment selects its AVX-512 kernel";
+    if (__builtin_cpu_supports("avx2"))
+        return "this CPU has AVX2 but OpenBLAS chose a generic kernel (it does not know this CPU model); "
+               "OPENBLAS_CORETYPE=Haswell in the environment selects its AVX2 kernel";
+    return NULL;
+}
+
 /* ---- 1. the sgemm reference --------------------------------------------------------------------------- */
 
 /* GFLOP/s of C = A * B with n x n float matrices (2 n^3 FLOPs), median of SGEMM_REPS; -1 when out of memory. */
@@ -558,9 +580,26 @@ int cli_bench(int argc, char **argv)
     if (rc != VT_OK)
         return rc < 0 ? 0 : 2;
 
+    if (o.data && !(o.skip & PART_DATA)) { /* a wrong --data is a usage error: say so before measuring */
+        data_options opt = {0};
+        opt.path = o.data;
+        char dir[4096];
+        data_source source;
+        vt_err err;
+        if (data_locate(&opt, dir, sizeof dir, &source, &err) != VT_OK) {
+            fprintf(stderr, "vggtop bench: %s\n", err.msg);
+            return 2;
+        }
+    }
     nn_set_threads(o.threads);
-    printf("vggtop bench: OpenBLAS %s, %d threads; batch %d; random inputs; medians after %d warm-up step%s\n",
-           nn_blas_core(), nn_get_threads(), o.batch, o.warmup, o.warmup == 1 ? "" : "s");
+    const char *coretype = getenv("OPENBLAS_CORETYPE");
+    printf("vggtop bench: OpenBLAS core %s (OPENBLAS_CORETYPE %s%s), %d threads; batch %d; random inputs; "
+           "medians after %d warm-up step%s\n",
+           nn_blas_core(), coretype ? "=" : "unset", coretype ? coretype : "", nn_get_threads(), o.batch, o.warmup,
+           o.warmup == 1 ? "" : "s");
+    const char *hint = blas_core_hint(nn_blas_core());
+    if (hint)
+        printf("note: %s\n", hint);
     double sgemm = -1;
     if (!(o.skip & PART_SGEMM)) {
         sgemm = bench_sgemm(SGEMM_N);

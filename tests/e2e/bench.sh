@@ -1,0 +1,109 @@
+#!/bin/sh
+# End-to-end test of `vggtop bench`: a quick run on the small mlp model prints every section with the
+# documented columns and positive numbers, and bad flags exit 2 with exactly one line on stderr.
+# Never asserts on speeds: only that the numbers are there and make sense.
+set -u
+VG="${VGGTOP:-./vggtop}"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+fail() { echo "bench.sh: FAIL: $*" >&2; fails=$((fails + 1)); }
+
+# ---- a quick full run ------------------------------------------------------------------------------------
+if ! "$VG" bench --model mlp --steps 2 --warmup 1 --threads 1 >"$tmp/out" 2>"$tmp/err"; then
+    fail "vggtop bench --model mlp --steps 2 exited $? ($(head -c 300 "$tmp/err"))"
+fi
+[ -s "$tmp/err" ] && fail "bench wrote to stderr: $(head -c 300 "$tmp/err")"
+
+grep -q '^vggtop bench: OpenBLAS core [A-Za-z0-9_]* (OPENBLAS_CORETYPE .*), 1 threads; batch 32;' "$tmp/out" ||
+    fail "no header line naming the OpenBLAS core and 1 thread"
+
+# reference: cblas_sgemm 2048x2048x2048: X GFLOP/s (median of 5)
+awk '/^reference: cblas_sgemm 2048x2048x2048: / { found = 1; if (!($4 + 0 > 0) || $5 != "GFLOP/s") bad = 1 }
+     END { exit !(found && !bad) }' "$tmp/out" || fail "sgemm reference line missing or not positive"
+
+header='model         input          params GFLOP/img steps train_img/s GFLOP/s %sgemm infer_img/s GFLOP/s %sgemm peak_MiB'
+grep -qxF "$header" "$tmp/out" || fail "model table header differs from: $header"
+
+# The mlp row: 12 fields; params with thousands separators; every number positive; steps is what we asked.
+awk '$1 == "mlp" {
+        found++
+        if (NF != 12) { print "mlp row has " NF " fields"; bad = 1 }
+        if ($2 != "32x32x3") { print "mlp input is " $2; bad = 1 }
+        if ($3 !~ /^[1-9][0-9]?[0-9]?(,[0-9][0-9][0-9])*$/) { print "params not like 1,730,404: " $3; bad = 1 }
+        if ($5 != 2) { print "steps " $5 " != 2"; bad = 1 }
+        for (i = 4; i <= 12; i++)
+            if ($i !~ /^[0-9]+(\.[0-9]+)?$/ || !($i + 0 > 0)) { print "field " i " not a positive number: " $i; bad = 1 }
+     }
+     END { if (found != 1) { print "mlp rows: " found + 0; bad = 1 }; exit bad }' "$tmp/out" >"$tmp/awk" ||
+    fail "mlp row: $(cat "$tmp/awk")"
+# No other model was benched.
+awk '$1 ~ /^(vgg16|vgg19|vgg16-nopool|cnn)$/ { exit 1 }' "$tmp/out" || fail "--model mlp benched other models"
+grep -q '^peak_MiB: ' "$tmp/out" || fail "no line saying how peak memory is measured"
+
+# Data: measured on the data set found (then every stage positive), or one line saying why not.
+if grep -q '^data: not measured: ' "$tmp/out"; then
+    echo "bench.sh: note: $(grep '^data: not measured: ' "$tmp/out")"
+else
+    grep -q '^data: .* train + .* test images, [0-9]*x[0-9]*x[0-9]*$' "$tmp/out" || fail "no data set line"
+    for stage in 'load (data_open, default options)' 'load + bicubic resize to 32x32' \
+                 'batch 32x32, x/255 (data_fill_batch)' 'batch 32x32, standardize + augment' \
+                 'pipeline: load + resize + one epoch of batches'; do
+        awk -v s="  $stage" 'index($0, s) == 1 { n = split(substr($0, length(s) + 1), f, " ")
+                                                  if (n == 2 && f[1] + 0 > 0 && f[2] ~ /^[0-9,]+$/) ok = 1 }
+                             END { exit !ok }' "$tmp/out" || fail "data stage '$stage' missing or not positive"
+    done
+fi
+
+# Metrics: the 10,000 x 100 workload; every stage a number, the total positive.
+grep -q '^metrics: 10,000 samples x 100 classes' "$tmp/out" || fail "no metrics line"
+for stage in 'argmax + confusion matrix' 'classification report (+ text)' 'ROC curves, one per class' \
+             'ROC micro average' 'ROC macro average'; do
+    awk -v s="  $stage" 'index($0, s) == 1 { v = substr($0, length(s) + 1); gsub(/ /, "", v)
+                                              if (v ~ /^[0-9]+\.[0-9]+$/) ok = 1 }
+                         END { exit !ok }' "$tmp/out" || fail "metrics stage '$stage' missing"
+done
+awk '$1 == "total" && NF == 2 && $2 + 0 > 0 { ok = 1 } END { exit !ok }' "$tmp/out" || fail "metrics total not positive"
+
+# ---- --skip: without the reference, the %sgemm columns say "-" -----------------------------------------
+if "$VG" bench --model mlp --steps 1 --warmup 0 --skip sgemm,data,metrics >"$tmp/skip" 2>"$tmp/err"; then
+    grep -q '^reference:' "$tmp/skip" && fail "--skip sgemm still ran the reference"
+    grep -q '^data:\|^metrics:' "$tmp/skip" && fail "--skip data,metrics still ran them"
+    awk '$1 == "mlp" && $8 == "-" && $11 == "-" { ok = 1 } END { exit !ok }' "$tmp/skip" ||
+        fail "--skip sgemm: %sgemm columns are not '-'"
+else
+    fail "vggtop bench --skip sgemm,data,metrics exited $?"
+fi
+
+# ---- --help --------------------------------------------------------------------------------------------
+"$VG" bench --help >"$tmp/help" 2>&1 || fail "bench --help exited $?"
+grep -q '^usage: vggtop bench' "$tmp/help" || fail "bench --help prints no usage"
+
+# ---- bad flags: exit 2, one line on stderr naming the problem, nothing on stdout -------------------------
+bad() { # expected-substring args...
+    want=$1; shift
+    "$VG" bench "$@" >"$tmp/bo" 2>"$tmp/be"
+    rc=$?
+    [ "$rc" -eq 2 ] || fail "bench $* exited $rc, want 2"
+    [ "$(wc -l <"$tmp/be")" -eq 1 ] || fail "bench $*: stderr has $(wc -l <"$tmp/be") lines, want 1"
+    [ -s "$tmp/bo" ] && fail "bench $*: wrote to stdout"
+    grep -qF -- "$want" "$tmp/be" || fail "bench $*: stderr does not mention '$want': $(cat "$tmp/be")"
+}
+bad "--bogus" --bogus
+bad "--model" --model nosuch
+bad "--batch-size" --batch-size 0
+bad "--batch-size" --batch-size 12x
+bad "--steps" --steps -1
+bad "--threads" --threads many
+bad "--warmup" --warmup ''
+bad "--steps" --steps
+bad "--skip" --skip models,everything
+bad "extra" extra
+bad "no-such-dir" --model mlp --skip sgemm,models,metrics --data "$tmp/no-such-dir"
+
+if [ "$fails" -ne 0 ]; then
+    echo "bench.sh: $fails check(s) failed; output was:" >&2
+    cat "$tmp/out" >&2
+    exit 1
+fi
+echo "bench.sh: ok"
