@@ -15,6 +15,10 @@ typedef enum { DATA_TRAIN = 0, DATA_TEST = 1 } data_split;
 /* Where the data set came from, in the order they are tried. */
 typedef enum { DATA_FROM_FLAG = 1, DATA_FROM_ENV, DATA_FROM_DEFAULT_DIR, DATA_FROM_PACKAGE } data_source;
 
+/* The directories tried after --data and $VGGTOP_DATA. */
+#define DATA_DEFAULT_DIR "./data/cifar-100-binary"
+#define DATA_PACKAGE_DIR "/usr/share/datasets/fashion-mnist" /* Debian's dataset-fashion-mnist */
+
 typedef struct data_options {
     const char *path;  /* --data; NULL: $VGGTOP_DATA, ./data/cifar-100-binary, then Debian's Fashion-MNIST */
     int coarse;        /* CIFAR-100: 1 = 20 coarse labels, 0 = 100 fine labels */
@@ -30,33 +34,41 @@ typedef struct dataset {
     char path[4096];      /* the directory loaded */
     data_format format;
     data_source source;
-    char notice[512];     /* what the user should be told: the data set in use, an upscale, and how to
-                             get CIFAR-100 when it is not the one loaded; "" when nothing to say */
+    char notice[1024];    /* what the user should be told, one line: an upscale, and how to get
+                             CIFAR-100 when it is not the one loaded; "" when nothing to say */
     int orig_height, orig_width;
     int height, width, channels; /* after resizing: what the model gets */
     int classes;
-    char **class_names;   /* classes strings, from the data set's files or assets/ */
+    int coarse;           /* CIFAR-100: the labels are the 20 superclasses (--labels coarse) */
+    char **class_names;   /* classes strings, from the data set's files or the lists built in (assets/) */
     /* CIFAR-100 only (else 0/NULL): the 20 superclasses and each fine class's superclass, for folding
      * a fine confusion matrix into a coarse one. */
     int coarse_classes;
     char **coarse_names;
     int *fine_to_coarse;
-    long n_train, n_test;
+    long n_train, n_test;           /* images kept, after --limit-train / --limit-test */
+    long n_train_file, n_test_file; /* images the files hold */
     uint8_t *train_x, *test_x; /* (n, height, width, channels) */
     int *train_y, *test_y;     /* in [0, classes) */
 } dataset;
 
 /* Finds, checks and loads a data set. Every problem (missing directory, truncated file, bad IDX magic,
- * labels out of range, corrupt gzip, ...) is one line in err naming the file, VT_EUSAGE, nothing leaked. */
+ * labels out of range, corrupt gzip, ...) is one line in err naming the file, VT_EUSAGE, nothing leaked
+ * (VT_EIO when out of memory). The format is judged by the files a directory holds (train.bin + test.bin,
+ * data_batch_N.bin + test_batch.bin, *-images-idx3-ubyte[.gz]); a directory holding exactly one known
+ * data set folder (cifar-100-binary, cifar-10-batches-bin) stands for it. Resizing runs on a few threads,
+ * joined before returning. */
 int data_open(const data_options *opt, dataset **out, vt_err *err);
 void data_destroy(dataset *ds);
 /* The directory data_open would use for opt, and where it came from, without loading anything. */
 int data_locate(const data_options *opt, char *dir, size_t size, data_source *source, vt_err *err);
 const char *data_source_name(data_source source); /* "--data", "$VGGTOP_DATA", ... */
+const char *data_format_name(data_format format);  /* "CIFAR-100 binary", "CIFAR-10 binary", "IDX" */
 
 /* Bicubic resampling equal to OpenCV's cv2.resize(..., interpolation=INTER_CUBIC) on uint8 images
- * (HWC interleaved, c channels): within +-1 grey level. */
-void image_resize_bicubic(const uint8_t *src, int sh, int sw, int c, uint8_t *dst, int dh, int dw);
+ * (HWC interleaved, c channels): within +-1 grey level (bit-exact on the test fixtures). 0, or -1 when
+ * out of memory for its coefficient tables (dst untouched). */
+int image_resize_bicubic(const uint8_t *src, int sh, int sw, int c, uint8_t *dst, int dh, int dw);
 
 /* The order of the training set in one epoch: a permutation of [0, n) that depends only on (seed, epoch),
  * so a resumed run sees the same batches. */
@@ -68,10 +80,14 @@ typedef struct preprocess {
     int augment;            /* random crop with 4-pixel padding and horizontal flip (training only) */
 } preprocess;
 
+/* Per-channel mean and (population) standard deviation of the training images scaled to [0, 1]. */
 void data_channel_stats(const dataset *ds, float *mean, float *std);
 
 /* Assembles a batch: x gets (n, height, width, channels) floats, y the n labels of the images idx[0..n)
- * of split. rng drives augmentation (may be NULL when pp->augment is 0). Allocates nothing. */
+ * of split (y may be NULL). pp NULL means x / 255. Augmentation applies to DATA_TRAIN only: per image,
+ * 3 draws from rng in this order: crop row offset and column offset in [0, 8] of the image zero-padded
+ * by 4 pixels, then a flip bit (vt_rng_below(rng, 2)). rng may be NULL when pp->augment is 0.
+ * Allocates nothing; reads ds only, so threads may fill batches of one data set at once. */
 void data_fill_batch(const dataset *ds, data_split split, const long *idx, int n, const preprocess *pp,
                      vt_rng *rng, float *x, int *y);
 

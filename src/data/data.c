@@ -1,0 +1,471 @@
+/* data: which data set runs (--data, $VGGTOP_DATA, ./data/cifar-100-binary, Debian's Fashion-MNIST),
+ * format detection, opening a data set (load, check, name the classes, resize once), and the per-epoch
+ * work of training: the shuffle, channel statistics and batch assembly. The file formats themselves
+ * live in cifar.c and idx.c, the resampling in resize.c. */
+#include "data_internal.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CIFAR100_URL "https://www.cs.toronto.edu/~kriz/cifar.html"
+
+static int is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int exists(const char *dir, const char *name)
+{
+    char path[4200];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return stat(path, &st) == 0;
+}
+
+const char *data_source_name(data_source source)
+{
+    switch (source) {
+    case DATA_FROM_FLAG: return "--data";
+    case DATA_FROM_ENV: return "$VGGTOP_DATA";
+    case DATA_FROM_DEFAULT_DIR: return "the default directory " DATA_DEFAULT_DIR;
+    case DATA_FROM_PACKAGE: return "Debian's dataset-fashion-mnist package";
+    }
+    return "?";
+}
+
+const char *data_format_name(data_format format)
+{
+    switch (format) {
+    case DATA_CIFAR100: return "CIFAR-100 binary";
+    case DATA_CIFAR10: return "CIFAR-10 binary";
+    case DATA_IDX: return "IDX";
+    }
+    return "?";
+}
+
+/* A directory named by the user must be one; say which setting named it. */
+static int check_dir(const char *what, const char *path, vt_err *err)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return vt_fail(err, VT_EUSAGE, "%s %s: %s", what, path, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return vt_fail(err, VT_EUSAGE, "%s %s: not a directory (give the folder that holds the data files)", what,
+                       path);
+    return VT_OK;
+}
+
+int data_locate(const data_options *opt, char *dir, size_t size, data_source *source, vt_err *err)
+{
+    const char *env = getenv("VGGTOP_DATA");
+    const char *path;
+    int rc = VT_OK;
+    if (opt && opt->path && *opt->path) {
+        path = opt->path;
+        *source = DATA_FROM_FLAG;
+        rc = check_dir("--data", path, err);
+    } else if (env && *env) {
+        path = env;
+        *source = DATA_FROM_ENV;
+        rc = check_dir("$VGGTOP_DATA", path, err);
+    } else if (is_dir(DATA_DEFAULT_DIR)) {
+        path = DATA_DEFAULT_DIR;
+        *source = DATA_FROM_DEFAULT_DIR;
+    } else if (is_dir(DATA_PACKAGE_DIR)) {
+        path = DATA_PACKAGE_DIR;
+        *source = DATA_FROM_PACKAGE;
+    } else {
+        return vt_fail(err, VT_EUSAGE,
+                       "no data set: no --data, no $VGGTOP_DATA, no " DATA_DEFAULT_DIR " and no " DATA_PACKAGE_DIR
+                       " (apt-get install dataset-fashion-mnist, or unpack cifar-100-binary.tar.gz into ./data)");
+    }
+    if (rc)
+        return rc;
+    if ((size_t)snprintf(dir, size, "%s", path) >= size)
+        return vt_fail(err, VT_EUSAGE, "%s: path too long", path);
+    return VT_OK;
+}
+
+data_format data_detect(const char *dir)
+{
+    if (exists(dir, "train.bin") && exists(dir, "test.bin"))
+        return DATA_CIFAR100;
+    if (exists(dir, "data_batch_1.bin") && exists(dir, "test_batch.bin"))
+        return DATA_CIFAR10;
+    static const char *const idx_names[] = {"train-images-idx3-ubyte.gz", "train-images-idx3-ubyte",
+                                            "train-images.idx3-ubyte.gz", "train-images.idx3-ubyte"};
+    for (size_t i = 0; i < sizeof idx_names / sizeof idx_names[0]; i++)
+        if (exists(dir, idx_names[i]))
+            return DATA_IDX;
+    return 0;
+}
+
+/* A directory that holds no data set itself but exactly one known data set folder (the parent of an
+ * unpacked archive, e.g. ./data) stands for that folder. */
+static void descend_into_known_folder(char *dir, size_t size)
+{
+    static const char *const folders[] = {"cifar-100-binary", "cifar-10-batches-bin", "fashion-mnist"};
+    if (data_detect(dir))
+        return;
+    char found[4200] = "", path[4200];
+    int count = 0;
+    for (size_t i = 0; i < sizeof folders / sizeof folders[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, folders[i]);
+        if (is_dir(path) && data_detect(path)) {
+            count++;
+            snprintf(found, sizeof found, "%s", path);
+        }
+    }
+    if (count == 1 && strlen(found) < size)
+        snprintf(dir, size, "%s", found);
+}
+
+/* MNIST and Fashion-MNIST share a format; only the folder name tells them apart (and gives the names). */
+static const char *idx_identity(const char *dir)
+{
+    char lower[4096];
+    size_t i = 0;
+    for (; dir[i] && i < sizeof lower - 1; i++)
+        lower[i] = (char)tolower((unsigned char)dir[i]);
+    lower[i] = '\0';
+    if (strstr(lower, "fashion"))
+        return "Fashion-MNIST";
+    if (strstr(lower, "mnist"))
+        return "MNIST";
+    return "IDX";
+}
+
+void data_destroy(dataset *ds)
+{
+    if (!ds)
+        return;
+    names_free(ds->class_names, ds->classes);
+    names_free(ds->coarse_names, ds->coarse_classes);
+    free(ds->fine_to_coarse);
+    free(ds->train_x);
+    free(ds->test_x);
+    free(ds->train_y);
+    free(ds->test_y);
+    free(ds);
+}
+
+static int online_cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 4 ? 4 : (int)n;
+}
+
+/* Resizes a split in place of its pixels (the native copy is freed). */
+static int resize_split(raw_split *s, int h, int w, const char *dir, vt_err *err)
+{
+    if (s->h == h && s->w == w)
+        return VT_OK;
+    size_t per = (size_t)h * (size_t)w * (size_t)s->c;
+    uint8_t *dst = malloc((size_t)s->n * per);
+    if (!dst || resize_images(s->x, s->n, s->h, s->w, s->c, dst, h, w, online_cpus()) != 0) {
+        free(dst);
+        return vt_fail(err, VT_EIO, "%s: out of memory resizing %ld images to %dx%d", dir, s->n, h, w);
+    }
+    free(s->x);
+    s->x = dst;
+    s->h = h;
+    s->w = w;
+    return VT_OK;
+}
+
+/* CIFAR-100's fine -> coarse map, from the records themselves (both labels are in every record); fine
+ * classes no kept record shows take the published table's superclass. A fine class seen under two
+ * superclasses means the file is not CIFAR-100 as published. */
+static int derive_fine_to_coarse(const raw_split *tr, const raw_split *te, const char *dir, int *map, vt_err *err)
+{
+    int seen[100];
+    for (int f = 0; f < 100; f++)
+        seen[f] = -1;
+    const raw_split *splits[2] = {tr, te};
+    const char *files[2] = {"train.bin", "test.bin"};
+    for (int k = 0; k < 2; k++)
+        for (long i = 0; i < splits[k]->n; i++) {
+            int f = splits[k]->y[i], c = splits[k]->coarse[i];
+            if (seen[f] < 0)
+                seen[f] = c;
+            else if (seen[f] != c)
+                return vt_fail(err, VT_EUSAGE,
+                               "%s/%s: record %ld puts fine class %d (%s) in superclass %d, earlier records in %d",
+                               dir, files[k], i, f, names_cifar100_fine[f], c, seen[f]);
+        }
+    for (int f = 0; f < 100; f++)
+        map[f] = seen[f] >= 0 ? seen[f] : names_cifar100_fine_to_coarse[f];
+    return VT_OK;
+}
+
+/* Class names: the data set's own file when it has one, else the built-in list. */
+static int class_names(const char *dir, const char *file, const char *const *builtin, int n, char ***out,
+                       vt_err *err)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    int rc = names_read(path, n, out, err);
+    if (rc)
+        return rc;
+    if (!*out && !(*out = names_copy(builtin, n)))
+        return vt_fail(err, VT_EIO, "out of memory for class names");
+    return VT_OK;
+}
+
+static char **numbered_names(int n)
+{
+    char **names = calloc((size_t)n, sizeof *names);
+    for (int i = 0; names && i < n; i++) {
+        char buf[16];
+        snprintf(buf, sizeof buf, "%d", i);
+        if (!(names[i] = strdup(buf))) {
+            names_free(names, i);
+            return NULL;
+        }
+    }
+    return names;
+}
+
+static int open_checked(const data_options *opt, dataset *ds, raw_split *tr, raw_split *te, vt_err *err)
+{
+    data_options none = {0};
+    if (!opt)
+        opt = &none;
+    if (opt->resize < 0 || opt->resize > 1024)
+        return vt_fail(err, VT_EUSAGE, "--resize %d: expected 0 (native size) or a side of 1..1024 pixels",
+                       opt->resize);
+    if (opt->resize > 0 && opt->resize < opt->min_size)
+        return vt_fail(err, VT_EUSAGE, "--resize %d: below the model's minimum input of %dx%d", opt->resize,
+                       opt->min_size, opt->min_size);
+    if (opt->limit_train < 0 || opt->limit_test < 0)
+        return vt_fail(err, VT_EUSAGE, "--limit-%s %ld: expected 0 (all) or a positive count",
+                       opt->limit_train < 0 ? "train" : "test",
+                       opt->limit_train < 0 ? opt->limit_train : opt->limit_test);
+    int rc = data_locate(opt, ds->path, sizeof ds->path, &ds->source, err);
+    if (rc)
+        return rc;
+    descend_into_known_folder(ds->path, sizeof ds->path);
+    const char *dir = ds->path;
+    ds->format = data_detect(dir);
+    ds->coarse = 0;
+    if (opt->coarse && ds->format && ds->format != DATA_CIFAR100)
+        return vt_fail(err, VT_EUSAGE, "--labels coarse: only CIFAR-100 has coarse labels, and %s is %s", dir,
+                       data_format_name(ds->format));
+    switch (ds->format) {
+    case DATA_CIFAR100:
+        snprintf(ds->name, sizeof ds->name, "CIFAR-100");
+        if ((rc = cifar100_load(dir, DATA_TRAIN, opt->limit_train, tr, err)) ||
+            (rc = cifar100_load(dir, DATA_TEST, opt->limit_test, te, err)))
+            return rc;
+        ds->coarse_classes = 20;
+        if (!(ds->fine_to_coarse = malloc(100 * sizeof *ds->fine_to_coarse)))
+            return vt_fail(err, VT_EIO, "out of memory");
+        if ((rc = derive_fine_to_coarse(tr, te, dir, ds->fine_to_coarse, err)))
+            return rc;
+        if ((rc = class_names(dir, "coarse_label_names.txt", names_cifar100_coarse, 20, &ds->coarse_names, err)))
+            return rc;
+        if (opt->coarse) {
+            ds->coarse = 1;
+            ds->classes = 20;
+            for (long i = 0; i < tr->n; i++)
+                tr->y[i] = tr->coarse[i];
+            for (long i = 0; i < te->n; i++)
+                te->y[i] = te->coarse[i];
+            if (!(ds->class_names = names_copy((const char *const *)ds->coarse_names, 20)))
+                return vt_fail(err, VT_EIO, "out of memory");
+        } else {
+            ds->classes = 100;
+            if ((rc = class_names(dir, "fine_label_names.txt", names_cifar100_fine, 100, &ds->class_names, err)))
+                return rc;
+        }
+        break;
+    case DATA_CIFAR10:
+        snprintf(ds->name, sizeof ds->name, "CIFAR-10");
+        if ((rc = cifar10_load(dir, DATA_TRAIN, opt->limit_train, tr, err)) ||
+            (rc = cifar10_load(dir, DATA_TEST, opt->limit_test, te, err)))
+            return rc;
+        ds->classes = 10;
+        if ((rc = class_names(dir, "batches.meta.txt", names_cifar10, 10, &ds->class_names, err)))
+            return rc;
+        break;
+    case DATA_IDX: {
+        const char *id = idx_identity(dir);
+        snprintf(ds->name, sizeof ds->name, "%s", id);
+        int known = strcmp(id, "IDX") != 0; /* MNIST and Fashion-MNIST have 10 classes */
+        if ((rc = idx_load(dir, DATA_TRAIN, opt->limit_train, known ? 10 : 0, tr, err)))
+            return rc;
+        if (known) {
+            ds->classes = 10;
+        } else {
+            /* An unknown IDX set has as many classes as its training labels show. */
+            int top = 0;
+            for (long i = 0; i < tr->n; i++)
+                top = tr->y[i] > top ? tr->y[i] : top;
+            ds->classes = top + 1;
+        }
+        if ((rc = idx_load(dir, DATA_TEST, opt->limit_test, ds->classes, te, err)))
+            return rc;
+        ds->class_names = !known                        ? numbered_names(ds->classes)
+                          : strcmp(id, "MNIST") == 0    ? names_copy(names_mnist, 10)
+                                                        : names_copy(names_fashion_mnist, 10);
+        if (!ds->class_names)
+            return vt_fail(err, VT_EIO, "out of memory for class names");
+        break;
+    }
+    default:
+        return vt_fail(err, VT_EUSAGE,
+                       "%s (from %s): no data set here: expected CIFAR-100 (train.bin, test.bin), CIFAR-10 "
+                       "(data_batch_1..5.bin, test_batch.bin) or IDX (train-images-idx3-ubyte[.gz] ...)",
+                       dir, data_source_name(ds->source));
+    }
+    if (te->h != tr->h || te->w != tr->w || te->c != tr->c)
+        return vt_fail(err, VT_EUSAGE, "%s: the test images are %dx%dx%d but the training images %dx%dx%d", dir,
+                       te->h, te->w, te->c, tr->h, tr->w, tr->c);
+
+    /* The size the model gets: --resize, else native, upscaled to the model's minimum when smaller. */
+    ds->orig_height = tr->h;
+    ds->orig_width = tr->w;
+    ds->channels = tr->c;
+    int h = tr->h, w = tr->w;
+    char upscale[200] = "";
+    if (opt->resize > 0) {
+        h = w = opt->resize;
+    } else if (h < opt->min_size || w < opt->min_size) {
+        h = h < opt->min_size ? opt->min_size : h;
+        w = w < opt->min_size ? opt->min_size : w;
+        snprintf(upscale, sizeof upscale, "%s images are upscaled from %dx%d to %dx%d (bicubic), the model's minimum. ",
+                 ds->name, tr->h, tr->w, h, w);
+    }
+    if ((rc = resize_split(tr, h, w, dir, err)) || (rc = resize_split(te, h, w, dir, err)))
+        return rc;
+    ds->height = h;
+    ds->width = w;
+    if (ds->format != DATA_CIFAR100)
+        snprintf(ds->notice, sizeof ds->notice,
+                 "%sUsing %s from %.200s, not CIFAR-100: for CIFAR-100, unpack cifar-100-binary.tar.gz "
+                 "(" CIFAR100_URL ") into ./data, or pass --data DIR.",
+                 upscale, ds->name, ds->source == DATA_FROM_PACKAGE ? data_source_name(ds->source) : dir);
+    else
+        snprintf(ds->notice, sizeof ds->notice, "%.*s", upscale[0] ? (int)strlen(upscale) - 1 : 0, upscale);
+    return VT_OK;
+}
+
+int data_open(const data_options *opt, dataset **out, vt_err *err)
+{
+    *out = NULL;
+    dataset *ds = calloc(1, sizeof *ds);
+    if (!ds)
+        return vt_fail(err, VT_EIO, "out of memory");
+    raw_split tr = {0}, te = {0};
+    int rc = open_checked(opt, ds, &tr, &te, err);
+    if (rc) {
+        raw_split_free(&tr);
+        raw_split_free(&te);
+        data_destroy(ds);
+        return rc;
+    }
+    ds->n_train = tr.n;
+    ds->n_test = te.n;
+    ds->n_train_file = tr.n_file;
+    ds->n_test_file = te.n_file;
+    ds->train_x = tr.x;
+    ds->train_y = tr.y;
+    ds->test_x = te.x;
+    ds->test_y = te.y;
+    free(tr.coarse);
+    free(te.coarse);
+    *out = ds;
+    return VT_OK;
+}
+
+/* ---- training-time work ---------------------------------------------------------------------------- */
+
+void data_shuffle(long *order, long n, uint64_t seed, int epoch)
+{
+    vt_rng rng;
+    vt_rng_seed(&rng, vt_seed_mix(seed, (uint64_t)(unsigned)epoch));
+    for (long i = 0; i < n; i++)
+        order[i] = i;
+    /* Fisher-Yates from the end: each of the n! orders equally likely. */
+    for (long i = n - 1; i > 0; i--) {
+        long j = (long)vt_rng_below(&rng, (uint32_t)(i + 1));
+        long t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+}
+
+void data_channel_stats(const dataset *ds, float *mean, float *std)
+{
+    /* Exact integer sums of v and v^2 per channel; only the final division is floating point. */
+    uint64_t sum[4] = {0}, sq[4] = {0};
+    const int c = ds->channels;
+    const size_t pixels = (size_t)ds->n_train * (size_t)ds->height * (size_t)ds->width;
+    const uint8_t *x = ds->train_x;
+    for (size_t p = 0; p < pixels; p++)
+        for (int k = 0; k < c; k++) {
+            unsigned v = x[p * (size_t)c + (size_t)k];
+            sum[k] += v;
+            sq[k] += v * v;
+        }
+    for (int k = 0; k < c; k++) {
+        double n = pixels ? (double)pixels : 1.0;
+        double m = (double)sum[k] / n / 255.0;
+        double var = (double)sq[k] / n / (255.0 * 255.0) - m * m;
+        mean[k] = (float)m;
+        std[k] = (float)(var > 0 ? sqrt(var) : 0.0);
+    }
+}
+
+void data_fill_batch(const dataset *ds, data_split split, const long *idx, int n, const preprocess *pp,
+                     vt_rng *rng, float *x, int *y)
+{
+    const int H = ds->height, W = ds->width, C = ds->channels;
+    const size_t image = (size_t)H * (size_t)W * (size_t)C;
+    const uint8_t *base = split == DATA_TRAIN ? ds->train_x : ds->test_x;
+    const int *labels = split == DATA_TRAIN ? ds->train_y : ds->test_y;
+    /* The value of every byte in every channel, so the per-pixel work is one lookup. x / 255 is divided,
+     * not multiplied by 1/255, to be the same float as the seed's x.astype('float32') / 255. */
+    float lut[4][256];
+    for (int k = 0; k < C; k++)
+        for (int v = 0; v < 256; v++) {
+            float f = (float)v / 255.0f;
+            if (pp && pp->standardize)
+                f = pp->std[k] > 0 ? (f - pp->mean[k]) / pp->std[k] : f - pp->mean[k];
+            lut[k][v] = f;
+        }
+    const int augment = pp && pp->augment && split == DATA_TRAIN && rng;
+    enum { PAD = 4 };
+    for (int i = 0; i < n; i++) {
+        const uint8_t *src = base + (size_t)idx[i] * image;
+        float *dst = x + (size_t)i * image;
+        if (y)
+            y[i] = labels[idx[i]];
+        if (!augment) {
+            for (size_t p = 0; p < (size_t)H * (size_t)W; p++)
+                for (int k = 0; k < C; k++)
+                    dst[p * (size_t)C + (size_t)k] = lut[k][src[p * (size_t)C + (size_t)k]];
+            continue;
+        }
+        /* Crop an H x W window at (dy, dx) of the image padded by PAD zero pixels on every side, then
+         * mirror it left-right with probability 1/2. */
+        int dy = (int)vt_rng_below(rng, 2 * PAD + 1) - PAD;
+        int dx = (int)vt_rng_below(rng, 2 * PAD + 1) - PAD;
+        int flip = (int)vt_rng_below(rng, 2);
+        for (int r = 0; r < H; r++)
+            for (int col = 0; col < W; col++) {
+                int sy = r + dy, sx = (flip ? W - 1 - col : col) + dx;
+                int inside = sy >= 0 && sy < H && sx >= 0 && sx < W;
+                const uint8_t *s = src + ((size_t)(inside ? sy : 0) * (size_t)W + (size_t)(inside ? sx : 0)) * (size_t)C;
+                float *d = dst + ((size_t)r * (size_t)W + (size_t)col) * (size_t)C;
+                for (int k = 0; k < C; k++)
+                    d[k] = lut[k][inside ? s[k] : 0];
+            }
+    }
+}

@@ -1,0 +1,73 @@
+/* data_internal: what the files of src/data share and nothing outside needs: the loaders' common
+ * result, the resampling plan, and the embedded class-name tables. */
+#ifndef VGGTOP_DATA_INTERNAL_H
+#define VGGTOP_DATA_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vggtop/data.h"
+
+/* ---- resize.c ------------------------------------------------------------------------------------ */
+
+/* OpenCV's INTER_CUBIC on uint8, planned once for a (sh, sw) -> (dh, dw) shape and reused for every
+ * image of a data set. Coefficients are 11-bit fixed point as OpenCV's uint8 path uses them. */
+typedef struct resize_plan {
+    int sh, sw, c, dh, dw;
+    int *xcol;     /* (dw, 4): the clamped source column of each tap, times c */
+    short *alpha;  /* (dw, 4): horizontal tap weights, sum ~ 2048 */
+    int *yrow;     /* (dh, 4): the clamped source row of each tap */
+    short *beta;   /* (dh, 4): vertical tap weights */
+    int *rows;     /* (sh, dw * c): the horizontally resampled rows of the current image */
+} resize_plan;
+
+int resize_plan_init(resize_plan *p, int sh, int sw, int c, int dh, int dw);
+void resize_plan_free(resize_plan *p);
+/* src: (sh, sw, c), dst: (dh, dw, c). Uses p->rows, so one plan per thread. */
+void resize_plan_run(resize_plan *p, const uint8_t *src, uint8_t *dst);
+/* Resizes n images, on up to `threads` threads (1: the calling thread only). 0, or -1 when out of memory. */
+int resize_images(const uint8_t *src, long n, int sh, int sw, int c, uint8_t *dst, int dh, int dw, int threads);
+
+/* ---- names.c ------------------------------------------------------------------------------------- */
+
+/* The class names of the known data sets, embedded so the binary finds them from anywhere. The text
+ * files under assets/ hold the same lists for people (a test checks they agree). */
+extern const char *const names_cifar100_fine[100];
+extern const char *const names_cifar100_coarse[20];
+extern const int names_cifar100_fine_to_coarse[100];
+extern const char *const names_cifar10[10];
+extern const char *const names_fashion_mnist[10];
+extern const char *const names_mnist[10];
+
+/* ---- loaders ------------------------------------------------------------------------------------- */
+
+/* One split as a loader returns it: native-size images (n, h, w, c), labels, and for CIFAR-100 the coarse
+ * label of each record too. */
+typedef struct raw_split {
+    long n;          /* images kept (after the limit) */
+    long n_file;     /* images in the file(s) */
+    int h, w, c;
+    uint8_t *x;
+    int *y;          /* fine label for CIFAR-100 */
+    uint8_t *coarse; /* CIFAR-100 only */
+} raw_split;
+
+void raw_split_free(raw_split *s);
+
+/* Each loader reads split `split` of the data set in dir, keeping the first `limit` images (0: all), and
+ * checks every label it keeps. On error: one line in err naming the file, s left empty. */
+int cifar100_load(const char *dir, data_split split, long limit, raw_split *s, vt_err *err);
+int cifar10_load(const char *dir, data_split split, long limit, raw_split *s, vt_err *err);
+/* classes: labels must be below it (0: any byte). */
+int idx_load(const char *dir, data_split split, long limit, int classes, raw_split *s, vt_err *err);
+
+/* Which format dir holds (0 when none), judged by the files present. */
+data_format data_detect(const char *dir);
+
+/* Reads a names file (one name per line, blank lines at the end ignored) and checks it has `expect`
+ * names. *names is NULL when the file does not exist (then the embedded list is used). */
+int names_read(const char *path, int expect, char ***names, vt_err *err);
+char **names_copy(const char *const *names, int n);
+void names_free(char **names, int n);
+
+#endif
