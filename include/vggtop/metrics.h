@@ -46,7 +46,7 @@ typedef struct report {
 
 /* The report of sklearn's classification_report(y_true, y_pred) from a confusion matrix.
  * all_labels = 1: every class 0..C-1 is a row (labels=range(C)); 0: only the classes present in y_true or
- * y_pred (sklearn's default). Returns 0, or -1 when out of memory. */
+ * y_pred (sklearn's default). Returns 0, or -1 when out of memory or C < 1. */
 int metrics_report(const long *cm, int C, int all_labels, report *out);
 void metrics_report_free(report *r);
 /* The same text as sklearn's classification_report(..., digits=digits, target_names=names), byte for

@@ -25,6 +25,8 @@ static double f1_of(double p, double r)
 int metrics_report(const long *cm, int C, int all_labels, report *out)
 {
     memset(out, 0, sizeof *out);
+    if (C < 1)
+        return -1;
     long *tp = calloc((size_t)C, sizeof *tp), *pred = calloc((size_t)C, sizeof *pred);
     long *truth = calloc((size_t)C, sizeof *truth);
     out->labels = malloc((size_t)C * sizeof *out->labels);
