@@ -132,12 +132,14 @@ typedef struct train_snapshot {
     char message[512];     /* the latest status or error line ("" when nothing to say) */
     char model[32];
     char dataset[32];      /* "CIFAR-100", "Fashion-MNIST", ... ("" until loaded) */
-    char notice[512];      /* the data set's notice (what is in use, how to get CIFAR-100) */
+    char notice[1024];     /* the data set's notice (what is in use, how to get CIFAR-100) */
     char run_dir[4096];
     int height, width, channels, classes; /* the model's input and outputs (0 until loaded) */
     long long params;
     long n_train, n_test;
 
+    int resumed_epochs;    /* epochs already done when this session started (a --resume; else 0) */
+    long resumed_batch;    /* and batches done of the next epoch */
     int epoch;             /* 1-based epoch in progress (epochs_done when none is) */
     int epochs;
     int epochs_done;
@@ -275,6 +277,11 @@ typedef struct run_entry {
 /* Lists the run directories (those holding a config.json) of runs_dir, sorted by name (oldest first).
  * A missing runs_dir gives 0 entries. *entries is malloc'ed (free with free). */
 int run_list(const char *runs_dir, run_entry **entries, int *n, vt_err *err);
+
+/* Re-evaluates a run's checkpoint on its test set (`vggtop evaluate`): loads config.json, the data set
+ * and checkpoint.bin, predicts, rewrites predictions.csv, report.txt and confusion.csv, and fills the
+ * val_loss, val_acc and val_mse of *out (the other fields 0). threads < 0: the run's own setting. */
+int run_evaluate(const char *dir, int threads, train_epoch *out, long *n_test, vt_err *err);
 
 /* "<runs>/<YYYYMMDDTHHMMSSZ>-<model>" for now, UTC. */
 void run_default_dir(const train_config *cfg, char *buf, size_t size);

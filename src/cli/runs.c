@@ -1,47 +1,556 @@
-/* Placeholder until its issue lands: each command here reports that it is not built yet. */
+/* cli/runs: the commands that read run directories: evaluate (re-predict the test set from the
+ * checkpoint), report, confusion, roc, history and compare. Everything but evaluate works from the run
+ * directory's files alone (predictions.csv, config.json, history.csv), so a run can be inspected on a
+ * machine without its data set. */
+#include <getopt.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "vggtop/cli.h"
+#include "vggtop/metrics.h"
+#include "vggtop/train.h"
+
+/* Options shared by the run commands; each command says which it accepts. */
+typedef struct run_opts {
+    int digits;
+    int csv, json, coarse, all;
+    int top;
+    int threads;
+    const char *metric;
+} run_opts;
+
+enum { O_DIGITS = 256, O_CSV, O_JSON, O_COARSE, O_TOP, O_THREADS, O_METRIC, O_ALL };
+
+static const struct option run_options[] = {
+    {"digits", required_argument, NULL, O_DIGITS}, {"csv", no_argument, NULL, O_CSV},
+    {"json", no_argument, NULL, O_JSON},           {"coarse", no_argument, NULL, O_COARSE},
+    {"top", required_argument, NULL, O_TOP},       {"threads", required_argument, NULL, O_THREADS},
+    {"metric", required_argument, NULL, O_METRIC}, {"all", no_argument, NULL, O_ALL},
+    {"help", no_argument, NULL, 'h'},              {NULL, 0, NULL, 0},
+};
+
+/* Parses argv for a command accepting the options in `allowed` (their names, space-separated) and
+ * between min_dirs and max_dirs run directories. Returns -1 to go on, else the exit status. */
+static int parse_run_args(int argc, char **argv, const char *allowed, const char *help, int min_dirs, int max_dirs,
+                          run_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->digits = -1; /* each command's own default */
+    o->top = 20;
+    o->threads = -1;
+    o->metric = "val_acc";
+    opterr = 0;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, ":h", run_options, NULL)) != -1) {
+        if (c == 'h') {
+            fputs(help, stdout);
+            return 0;
+        }
+        if (c == ':') {
+            fprintf(stderr, "vggtop %s: %s needs a value (see vggtop %s --help)\n", argv[0], argv[optind - 1], argv[0]);
+            return 2;
+        }
+        const char *name = NULL;
+        for (int i = 0; run_options[i].name; i++)
+            if (run_options[i].val == c)
+                name = run_options[i].name;
+        char word[32];
+        snprintf(word, sizeof word, " %s ", name ? name : "");
+        char list[128];
+        snprintf(list, sizeof list, " %s ", allowed);
+        if (c == '?' || !name || !strstr(list, word)) {
+            fprintf(stderr, "vggtop %s: unknown option '%s' (see vggtop %s --help)\n", argv[0], argv[optind - 1],
+                    argv[0]);
+            return 2;
+        }
+        long l;
+        switch (c) {
+        case O_DIGITS:
+            if (vt_parse_long(optarg, 0, 10, &l) != 0) {
+                fprintf(stderr, "vggtop %s: --digits: '%s' is not a whole number in 0..10\n", argv[0], optarg);
+                return 2;
+            }
+            o->digits = (int)l;
+            break;
+        case O_TOP:
+            if (vt_parse_long(optarg, 1, 100000, &l) != 0) {
+                fprintf(stderr, "vggtop %s: --top: '%s' is not a whole number in 1..100000\n", argv[0], optarg);
+                return 2;
+            }
+            o->top = (int)l;
+            break;
+        case O_THREADS:
+            if (vt_parse_long(optarg, 0, 256, &l) != 0) {
+                fprintf(stderr, "vggtop %s: --threads: '%s' is not a whole number in 0..256\n", argv[0], optarg);
+                return 2;
+            }
+            o->threads = (int)l;
+            break;
+        case O_METRIC: {
+            static const char *const metrics[] = {"loss", "acc", "mse", "val_loss", "val_acc", "val_mse", NULL};
+            int ok = 0;
+            for (int i = 0; metrics[i]; i++)
+                ok |= strcmp(optarg, metrics[i]) == 0;
+            if (!ok) {
+                fprintf(stderr, "vggtop %s: --metric: '%s' is not one of loss, acc, mse, val_loss, val_acc, val_mse\n",
+                        argv[0], optarg);
+                return 2;
+            }
+            o->metric = optarg;
+            break;
+        }
+        case O_CSV: o->csv = 1; break;
+        case O_JSON: o->json = 1; break;
+        case O_COARSE: o->coarse = 1; break;
+        case O_ALL: o->all = 1; break;
+        }
+    }
+    if (o->csv && o->json) {
+        fprintf(stderr, "vggtop %s: --csv and --json exclude each other\n", argv[0]);
+        return 2;
+    }
+    int dirs = argc - optind;
+    if (dirs < min_dirs || dirs > max_dirs) {
+        fprintf(stderr, "vggtop %s: expected %s (see vggtop %s --help)\n", argv[0],
+                max_dirs == 1 ? "one RUN_DIR" : "one or more RUN_DIRs", argv[0]);
+        return 2;
+    }
+    return -1;
+}
+
+/* Loads parts of a run, printing the error; predictions are required when asked for. */
+static int load_run(const char *cmd, const char *dir, int parts, run_data *run)
+{
+    vt_err err;
+    if (run_load(dir, parts, run, &err) != VT_OK) {
+        fprintf(stderr, "vggtop %s: %s\n", cmd, err.msg);
+        run_free(run);
+        return 2;
+    }
+    if ((parts & RUN_PART_PREDICTIONS) && !(run->parts & RUN_PART_PREDICTIONS)) {
+        fprintf(stderr, "vggtop %s: %s: no %s yet (it appears after the first epoch; or run vggtop evaluate %s)\n",
+                cmd, dir, RUN_PREDICTIONS, dir);
+        run_free(run);
+        return 2;
+    }
+    if ((parts & RUN_PART_HISTORY) && (!(run->parts & RUN_PART_HISTORY) || run->n_history == 0)) {
+        fprintf(stderr, "vggtop %s: %s: no %s yet (it appears after the first epoch)\n", cmd, dir, RUN_HISTORY);
+        run_free(run);
+        return 2;
+    }
+    return 0;
+}
+
+static const char *class_name(const run_data *run, int c, char *buf, size_t size)
+{
+    if (run->class_names && c < run->classes && run->class_names[c] && run->class_names[c][0])
+        return run->class_names[c];
+    snprintf(buf, size, "%d", c);
+    return buf;
+}
+
+/* ---- evaluate ------------------------------------------------------------------------------------------- */
+
+static const char evaluate_help[] =
+    "usage: vggtop evaluate RUN_DIR [--threads N]\n\n"
+    "Loads the run's checkpoint and data set, predicts the test set again, rewrites predictions.csv,\n"
+    "report.txt and confusion.csv, and prints val_loss, val_acc and val_mse.\n\n"
+    "  --threads N   OpenBLAS threads (default: the run's setting)\n";
 
 int cli_evaluate(int argc, char **argv)
 {
-    (void)argc;
-    fprintf(stderr, "vggtop: %s: not implemented yet\n", argv[0]);
-    return 2;
+    run_opts o;
+    int rc = parse_run_args(argc, argv, "threads", evaluate_help, 1, 1, &o);
+    if (rc >= 0)
+        return rc;
+    const char *dir = argv[optind];
+    train_epoch m;
+    long n;
+    vt_err err;
+    if ((rc = run_evaluate(dir, o.threads, &m, &n, &err)) != VT_OK) {
+        fprintf(stderr, "vggtop evaluate: %s\n", err.msg);
+        return rc == VT_EIO ? 1 : 2;
+    }
+    printf("%ld test images - val_loss: %.4f - val_acc: %.4f - val_mse: %.4f\n", n, m.val_loss, m.val_acc, m.val_mse);
+    return 0;
+}
+
+/* ---- report ------------------------------------------------------------------------------------------------ */
+
+static const char report_help[] =
+    "usage: vggtop report RUN_DIR [--digits N] [--csv | --json] [--all]\n\n"
+    "The classification report of the run's last evaluation (predictions.csv), as scikit-learn's\n"
+    "classification_report prints it, with the class names of config.json.\n\n"
+    "  --digits N   decimals of the text report (default 2)\n"
+    "  --csv        class,precision,recall,f1-score,support\n"
+    "  --json       scikit-learn's output_dict shape\n"
+    "  --all        a row for every class, even one absent from the test set (labels=range(C))\n";
+
+/* The confusion matrix of a run's predictions (malloc'ed C*C). */
+static long *run_confusion(const run_data *run)
+{
+    int C = run->pred_classes;
+    long *cm = calloc((size_t)C * (size_t)C, sizeof *cm);
+    if (cm)
+        metrics_confusion(run->y_true, run->y_pred, run->n_pred, C, cm);
+    return cm;
 }
 
 int cli_report(int argc, char **argv)
 {
-    (void)argc;
-    fprintf(stderr, "vggtop: %s: not implemented yet\n", argv[0]);
-    return 2;
+    run_opts o;
+    int rc = parse_run_args(argc, argv, "digits csv json all", report_help, 1, 1, &o);
+    if (rc >= 0)
+        return rc;
+    run_data run;
+    if ((rc = load_run(argv[0], argv[optind], RUN_PART_CONFIG | RUN_PART_PREDICTIONS, &run)))
+        return rc;
+    long *cm = run_confusion(&run);
+    report r;
+    char *text = NULL;
+    if (cm && metrics_report(cm, run.pred_classes, o.all, &r) == 0) {
+        const char *const *names = (const char *const *)run.class_names;
+        text = o.csv ? metrics_report_csv(&r, names) : o.json ? metrics_report_json(&r, names)
+                                                             : metrics_report_text(&r, names, o.digits < 0 ? 2 : o.digits);
+        metrics_report_free(&r);
+    }
+    free(cm);
+    run_free(&run);
+    if (!text) {
+        fprintf(stderr, "vggtop report: out of memory\n");
+        return 1;
+    }
+    fputs(text, stdout);
+    if (*text && text[strlen(text) - 1] != '\n')
+        putchar('\n');
+    free(text);
+    return 0;
 }
+
+/* ---- confusion --------------------------------------------------------------------------------------------- */
+
+static const char confusion_help[] =
+    "usage: vggtop confusion RUN_DIR [--top N] [--csv] [--coarse]\n\n"
+    "The most confused pairs of the run's last evaluation (true -> predicted, count, share of the true\n"
+    "class), or with --csv the whole matrix (rows = true class, columns = predicted, as confusion.csv).\n\n"
+    "  --top N    pairs to list (default 20)\n"
+    "  --csv      the C x C matrix of counts\n"
+    "  --coarse   CIFAR-100: fold the 100 fine classes into the 20 superclasses first\n";
 
 int cli_confusion(int argc, char **argv)
 {
-    (void)argc;
-    fprintf(stderr, "vggtop: %s: not implemented yet\n", argv[0]);
-    return 2;
+    run_opts o;
+    int rc = parse_run_args(argc, argv, "top csv coarse", confusion_help, 1, 1, &o);
+    if (rc >= 0)
+        return rc;
+    run_data run;
+    if ((rc = load_run(argv[0], argv[optind], RUN_PART_CONFIG | RUN_PART_PREDICTIONS, &run)))
+        return rc;
+    int C = run.pred_classes;
+    long *cm = run_confusion(&run);
+    char **names = run.class_names;
+    if (cm && o.coarse) {
+        if (!run.fine_to_coarse || run.classes != C) {
+            fprintf(stderr, "vggtop confusion: --coarse: %s has no superclasses (only CIFAR-100 with fine labels)\n",
+                    argv[optind]);
+            free(cm);
+            run_free(&run);
+            return 2;
+        }
+        long *folded = calloc((size_t)run.coarse_classes * (size_t)run.coarse_classes, sizeof *folded);
+        if (folded)
+            metrics_confusion_fold(cm, C, run.fine_to_coarse, run.coarse_classes, folded);
+        free(cm);
+        cm = folded;
+        C = run.coarse_classes;
+        names = run.coarse_names;
+    }
+    confused_pair *pairs = cm ? malloc(sizeof *pairs * (size_t)o.top) : NULL;
+    if (!cm || !pairs) {
+        fprintf(stderr, "vggtop confusion: out of memory\n");
+        free(cm);
+        free(pairs);
+        run_free(&run);
+        return 1;
+    }
+    if (o.csv) {
+        for (int t = 0; t < C; t++)
+            for (int p = 0; p < C; p++)
+                printf("%ld%c", cm[(size_t)t * (size_t)C + (size_t)p], p + 1 < C ? ',' : '\n');
+    } else {
+        int n = metrics_confused_pairs(cm, C, pairs, o.top);
+        long total = 0, right = 0;
+        for (int t = 0; t < C; t++)
+            for (int p = 0; p < C; p++) {
+                total += cm[(size_t)t * (size_t)C + (size_t)p];
+                right += t == p ? cm[(size_t)t * (size_t)C + (size_t)p] : 0;
+            }
+        printf("%ld test images, %ld misclassified; most confused pairs (true -> predicted):\n", total, total - right);
+        int width = 4;
+        for (int i = 0; i < n; i++) {
+            char b[16];
+            const char *tn = names ? names[pairs[i].true_class] : NULL;
+            int len = (int)strlen(tn ? tn : (snprintf(b, sizeof b, "%d", pairs[i].true_class), b));
+            if (len > width)
+                width = len;
+        }
+        for (int i = 0; i < n; i++) {
+            char b1[16], b2[16];
+            const char *tn = names ? names[pairs[i].true_class] : (snprintf(b1, sizeof b1, "%d", pairs[i].true_class), b1);
+            const char *pn = names ? names[pairs[i].pred_class] : (snprintf(b2, sizeof b2, "%d", pairs[i].pred_class), b2);
+            printf("%4ld  %*s -> %-*s %5.1f%% of %s\n", pairs[i].count, width, tn, width, pn, 100.0 * pairs[i].share,
+                   tn);
+        }
+        if (n == 0)
+            printf("  (none: every test image is classified correctly)\n");
+    }
+    free(pairs);
+    free(cm);
+    run_free(&run);
+    return 0;
 }
+
+/* ---- roc ------------------------------------------------------------------------------------------------------ */
+
+static const char roc_help[] =
+    "usage: vggtop roc RUN_DIR [--digits N]\n\n"
+    "One-vs-rest ROC AUC of every class from the run's last evaluation (predictions.csv), the micro\n"
+    "average (all class/score pairs pooled), the macro average of the interpolated curves (the seed's\n"
+    "recipe), and the mean of the per-class AUCs (roc_auc_score's macro).\n\n"
+    "  --digits N   decimals (default 4)\n";
 
 int cli_roc(int argc, char **argv)
 {
-    (void)argc;
-    fprintf(stderr, "vggtop: %s: not implemented yet\n", argv[0]);
-    return 2;
+    run_opts o;
+    int rc = parse_run_args(argc, argv, "digits", roc_help, 1, 1, &o);
+    if (rc >= 0)
+        return rc;
+    int digits = o.digits < 0 ? 4 : o.digits;
+    run_data run;
+    if ((rc = load_run(argv[0], argv[optind], RUN_PART_CONFIG | RUN_PART_PREDICTIONS, &run)))
+        return rc;
+    int C = run.pred_classes;
+    roc_curve *curves = calloc((size_t)C, sizeof *curves);
+    roc_curve micro = {0}, macro = {0};
+    int bad = !curves;
+    for (int c = 0; !bad && c < C; c++)
+        bad = metrics_roc_class(run.probs, run.y_true, run.n_pred, C, c, &curves[c]) != 0;
+    bad = bad || metrics_roc_micro(run.probs, run.y_true, run.n_pred, C, &micro) != 0 ||
+          metrics_roc_macro(curves, C, &macro) != 0;
+    if (bad) {
+        fprintf(stderr, "vggtop roc: out of memory\n");
+        rc = 1;
+    } else {
+        int width = 5;
+        char b[16];
+        for (int c = 0; c < C; c++) {
+            int len = (int)strlen(class_name(&run, c, b, sizeof b));
+            if (len > width)
+                width = len;
+        }
+        printf("%5s  %-*s  %s\n", "class", width, "name", "auc");
+        for (int c = 0; c < C; c++) {
+            if (isnan(curves[c].auc))
+                printf("%5d  %-*s  n/a (no positive or no negative samples)\n", c, width, class_name(&run, c, b, sizeof b));
+            else
+                printf("%5d  %-*s  %.*f\n", c, width, class_name(&run, c, b, sizeof b), digits, curves[c].auc);
+        }
+        printf("\nmicro-average AUC:              %.*f\n", digits, micro.auc);
+        printf("macro-average AUC (curves):     %.*f\n", digits, macro.auc);
+        printf("mean of per-class AUCs:         %.*f\n", digits, metrics_auc_macro_mean(curves, C));
+    }
+    for (int c = 0; curves && c < C; c++)
+        metrics_roc_free(&curves[c]);
+    free(curves);
+    metrics_roc_free(&micro);
+    metrics_roc_free(&macro);
+    run_free(&run);
+    return rc;
+}
+
+/* ---- history ------------------------------------------------------------------------------------------------ */
+
+static const char history_help[] =
+    "usage: vggtop history RUN_DIR [--csv]\n\n"
+    "The run's per-epoch history (history.csv): loss, acc, mse and their val_ twins, learning rate, seconds.\n\n"
+    "  --csv   print history.csv as it is\n";
+
+int cli_history(int argc, char **argv)
+{
+    run_opts o;
+    int rc = parse_run_args(argc, argv, "csv", history_help, 1, 1, &o);
+    if (rc >= 0)
+        return rc;
+    run_data run;
+    if ((rc = load_run(argv[0], argv[optind], RUN_PART_CONFIG | RUN_PART_HISTORY | RUN_PART_PROGRESS, &run)))
+        return rc;
+    if (o.csv) {
+        printf("epoch,loss,acc,mse,val_loss,val_acc,val_mse,lr,seconds\n");
+        for (int i = 0; i < run.n_history; i++) {
+            const train_epoch *r = &run.history[i];
+            printf("%d,%.8f,%.8f,%.8f,%.8f,%.8f,%.8f,%.8g,%.3f\n", i + 1, r->loss, r->acc, r->mse, r->val_loss,
+                   r->val_acc, r->val_mse, r->lr, r->seconds);
+        }
+    } else {
+        if (run.parts & RUN_PART_CONFIG)
+            printf("%s on %s: %d of %d epochs\n", run.config.model, run.dataset, run.n_history, run.config.epochs);
+        printf("%5s %8s %7s %7s %9s %8s %8s %9s %8s\n", "epoch", "loss", "acc", "mse", "val_loss", "val_acc",
+               "val_mse", "lr", "seconds");
+        for (int i = 0; i < run.n_history; i++) {
+            const train_epoch *r = &run.history[i];
+            printf("%5d %8.4f %7.4f %7.4f %9.4f %8.4f %8.4f %9.3g %8.1f\n", i + 1, r->loss, r->acc, r->mse,
+                   r->val_loss, r->val_acc, r->val_mse, r->lr, r->seconds);
+        }
+        if ((run.parts & RUN_PART_PROGRESS) && run.progress.state != TRAIN_FINISHED)
+            printf("state: %s%s%s\n", train_state_name(run.progress.state), run.progress.message[0] ? ": " : "",
+                   run.progress.message);
+    }
+    run_free(&run);
+    return 0;
+}
+
+/* ---- compare ------------------------------------------------------------------------------------------------- */
+
+static const char compare_help[] =
+    "usage: vggtop compare RUN_DIR... [--metric NAME]\n\n"
+    "A table of each run's best and last val_acc and val_loss, then an ASCII chart of one metric per epoch\n"
+    "for all runs (one symbol per run, with a legend), as the seed's final comparison charts.\n\n"
+    "  --metric NAME   the charted metric: val_acc (default), val_loss, val_mse, acc, loss or mse\n";
+
+static double metric_of(const train_epoch *r, const char *metric)
+{
+    if (strcmp(metric, "loss") == 0)
+        return r->loss;
+    if (strcmp(metric, "acc") == 0)
+        return r->acc;
+    if (strcmp(metric, "mse") == 0)
+        return r->mse;
+    if (strcmp(metric, "val_loss") == 0)
+        return r->val_loss;
+    if (strcmp(metric, "val_mse") == 0)
+        return r->val_mse;
+    return r->val_acc;
+}
+
+#define CHART_H 15
+#define CHART_W 60
+
+/* A plain-ASCII line chart: each run's points joined by its symbol, y labels on the left, epochs below. */
+static void print_chart(run_data *runs, int n, const char *metric)
+{
+    static const char symbols[] = "*+ox#@%&=~";
+    double lo = INFINITY, hi = -INFINITY;
+    int epochs = 0;
+    for (int i = 0; i < n; i++) {
+        if (runs[i].n_history > epochs)
+            epochs = runs[i].n_history;
+        for (int e = 0; e < runs[i].n_history; e++) {
+            double v = metric_of(&runs[i].history[e], metric);
+            if (isfinite(v)) {
+                lo = v < lo ? v : lo;
+                hi = v > hi ? v : hi;
+            }
+        }
+    }
+    if (epochs == 0 || !isfinite(lo))
+        return;
+    if (hi - lo < 1e-9) {
+        hi += 0.5 * (fabs(hi) > 0 ? fabs(hi) * 0.1 : 1);
+        lo -= 0.5 * (fabs(lo) > 0 ? fabs(lo) * 0.1 : 1);
+    }
+    int width = epochs == 1 ? 1 : CHART_W;
+    char grid[CHART_H][CHART_W + 1];
+    memset(grid, ' ', sizeof grid);
+    for (int i = 0; i < n; i++) {
+        char sym = symbols[i % (sizeof symbols - 1)];
+        int prev_x = -1, prev_y = -1;
+        for (int e = 0; e < runs[i].n_history; e++) {
+            double v = metric_of(&runs[i].history[e], metric);
+            if (!isfinite(v))
+                continue;
+            int x = epochs == 1 ? 0 : (int)lround((double)e * (width - 1) / (epochs - 1));
+            int y = (int)lround((v - lo) / (hi - lo) * (CHART_H - 1));
+            if (prev_x >= 0) {
+                /* Join to the previous point column by column. */
+                for (int cx = prev_x + 1; cx < x; cx++) {
+                    int cy = (int)lround(prev_y + (double)(y - prev_y) * (cx - prev_x) / (x - prev_x));
+                    grid[CHART_H - 1 - cy][cx] = sym;
+                }
+            }
+            grid[CHART_H - 1 - y][x] = sym;
+            prev_x = x;
+            prev_y = y;
+        }
+    }
+    printf("\n%s per epoch\n", metric);
+    for (int r = 0; r < CHART_H; r++) {
+        double v = hi - (hi - lo) * r / (CHART_H - 1);
+        grid[r][width] = '\0';
+        if (r == 0 || r == CHART_H - 1 || r == CHART_H / 2)
+            printf("%8.4f |%s\n", v, grid[r]);
+        else
+            printf("%8s |%s\n", "", grid[r]);
+    }
+    printf("%8s +", "");
+    for (int x = 0; x < width; x++)
+        putchar('-');
+    printf("\n%8s  1", "");
+    if (epochs > 1) {
+        char last[16];
+        int len = snprintf(last, sizeof last, "%d", epochs);
+        printf("%*s", width - 1, last);
+        (void)len;
+    }
+    printf("  (epoch)\n");
+    for (int i = 0; i < n; i++)
+        printf("  %c  %s\n", symbols[i % (sizeof symbols - 1)], runs[i].dir);
 }
 
 int cli_compare(int argc, char **argv)
 {
-    (void)argc;
-    fprintf(stderr, "vggtop: %s: not implemented yet\n", argv[0]);
-    return 2;
+    run_opts o;
+    int rc = parse_run_args(argc, argv, "metric", compare_help, 1, 64, &o);
+    if (rc >= 0)
+        return rc;
+    rc = 0;
+    int n = argc - optind;
+    run_data *runs = calloc((size_t)n, sizeof *runs);
+    if (!runs) {
+        fprintf(stderr, "vggtop compare: out of memory\n");
+        return 1;
+    }
+    for (int i = 0; i < n && !rc; i++)
+        rc = load_run(argv[0], argv[optind + i], RUN_PART_CONFIG | RUN_PART_HISTORY, &runs[i]);
+    if (!rc) {
+        int width = 3;
+        for (int i = 0; i < n; i++)
+            if ((int)strlen(runs[i].dir) > width)
+                width = (int)strlen(runs[i].dir);
+        printf("%-*s  %-12s %6s  %14s %8s  %15s %8s\n", width, "run", "model", "epochs", "best val_acc", "last",
+               "best val_loss", "last");
+        for (int i = 0; i < n; i++) {
+            run_data *r = &runs[i];
+            int ba = 0, bl = 0;
+            for (int e = 1; e < r->n_history; e++) {
+                if (r->history[e].val_acc > r->history[ba].val_acc)
+                    ba = e;
+                if (r->history[e].val_loss < r->history[bl].val_loss)
+                    bl = e;
+            }
+            const train_epoch *last = &r->history[r->n_history - 1];
+            char epochs[24];
+            snprintf(epochs, sizeof epochs, "%d/%d", r->n_history, r->config.epochs);
+            printf("%-*s  %-12s %6s  %8.4f (%3d) %8.4f  %9.4f (%3d) %8.4f\n", width, r->dir,
+                   (r->parts & RUN_PART_CONFIG) ? r->config.model : "?", epochs, r->history[ba].val_acc, ba + 1,
+                   last->val_acc, r->history[bl].val_loss, bl + 1, last->val_loss);
+        }
+        print_chart(runs, n, o.metric);
+    }
+    for (int i = 0; i < n; i++)
+        run_free(&runs[i]);
+    free(runs);
+    return rc;
 }
-
-int cli_history(int argc, char **argv)
-{
-    (void)argc;
-    fprintf(stderr, "vggtop: %s: not implemented yet\n", argv[0]);
-    return 2;
-}
-

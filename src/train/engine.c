@@ -63,6 +63,7 @@ typedef struct job {
     model *m;
     model_config mc;
     sgd_config sgd;
+    double lr;              /* the learning rate in use, exactly as given (sgd.lr is its float) */
     preprocess pp;
     long *order;
     float *x;
@@ -147,7 +148,7 @@ static int save_checkpoint(job *j, vt_err *err)
     h.correct = j->sums.correct;
     h.n = j->sums.n;
     memcpy(h.rng, j->aug.s, sizeof h.rng);
-    h.lr = j->sgd.lr;
+    h.lr = j->lr;
     h.epoch_seconds = j->epoch_seconds;
     h.seed = j->cfg.seed;
     h.batch_size = j->cfg.batch_size;
@@ -210,6 +211,7 @@ static int load_checkpoint(job *j, vt_err *err)
     j->batch_pos = (long)h.batch_pos;
     j->sums = (step_stats){h.loss_sum, h.mse_sum, h.correct, h.n};
     memcpy(j->aug.s, h.rng, sizeof h.rng);
+    j->lr = h.lr;
     j->sgd.lr = (float)h.lr;
     j->epoch_seconds = h.epoch_seconds;
     memcpy(j->history, buf + sizeof h, sizeof(train_epoch) * (size_t)j->epochs_done);
@@ -278,7 +280,7 @@ static int finish_epoch(job *j, int e, double epoch_start, vt_err *err)
     row.loss = j->sums.loss_sum / (double)j->sums.n;
     row.acc = (double)j->sums.correct / (double)j->sums.n;
     row.mse = j->sums.mse_sum / (double)j->sums.n;
-    row.lr = j->sgd.lr;
+    row.lr = j->lr;
     if ((rc = run_write_evaluation(j->cfg.run_dir, ds->test_y, j->probs, ds->n_test, ds->classes,
                                    (const char *const *)ds->class_names, err)))
         return rc;
@@ -334,6 +336,7 @@ static int job_prepare(job *j, vt_err *err)
         return vt_fail(err, VT_EIO, "out of memory for a batch of %d and %ld test predictions", cfg->batch_size,
                        ds->n_test);
     sgd_config_default(&j->sgd);
+    j->lr = cfg->lr;
     j->sgd.lr = (float)cfg->lr;
     j->sgd.momentum = (float)cfg->momentum;
     j->sgd.nesterov = cfg->nesterov;
@@ -362,8 +365,11 @@ static int job_prepare(job *j, vt_err *err)
     s->n_train = ds->n_train;
     s->n_test = ds->n_test;
     s->batches = j->batches;
-    s->lr = j->sgd.lr;
+    s->lr = j->lr;
     s->epochs_done = s->n_history = j->epochs_done;
+    s->resumed_epochs = j->epochs_done;
+    s->resumed_batch = j->batch_pos;
+    s->epoch = j->epochs_done;
     memcpy(s->history, j->history, sizeof(train_epoch) * (size_t)j->epochs_done);
     for (int e = 0; e < j->epochs_done; e++)
         if (e == 0 || j->history[e].val_acc > s->best_val_acc)
@@ -380,10 +386,11 @@ static int take_commands(job *j, double *paused_for)
     trainer *t = j->t;
     pthread_mutex_lock(&t->mu);
     if (t->want_lr > 0) {
-        j->sgd.lr = (float)t->want_lr;
-        t->snap.lr = j->sgd.lr;
+        j->lr = t->want_lr;
+        j->sgd.lr = (float)j->lr;
+        t->snap.lr = j->lr;
         t->want_lr = 0;
-        snprintf(t->snap.message, sizeof t->snap.message, "learning rate set to %g", (double)j->sgd.lr);
+        snprintf(t->snap.message, sizeof t->snap.message, "learning rate set to %g", j->lr);
         wake_locked(t, 1);
     }
     if (t->want_pause && !t->want_stop) {
@@ -458,7 +465,7 @@ static train_state job_train(job *j, vt_err *err)
                 char why[512];
                 snprintf(why, sizeof why, "%s", err->msg);
                 vt_fail(err, rc, "epoch %d, batch %ld: %s; stopped (the last good checkpoint is kept): try a lower "
-                        "--lr than %g", e + 1, b + 1, why, (double)j->sgd.lr);
+                        "--lr than %g", e + 1, b + 1, why, j->lr);
                 return TRAIN_FAILED;
             }
             long done_here = b + 1 - first;

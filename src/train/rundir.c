@@ -136,7 +136,7 @@ int run_write_evaluation(const char *dir, const int *y_true, const float *probs,
     if (!rc && !(rc = run_path(path, sizeof path, dir, RUN_REPORT, err))) {
         report r;
         char *text = NULL;
-        if (metrics_report(cm, C, 1, &r) == 0) {
+        if (metrics_report(cm, C, 0, &r) == 0) {
             text = metrics_report_text(&r, names, 2);
             metrics_report_free(&r);
         }

@@ -1,0 +1,78 @@
+/* train/evaluate: `vggtop evaluate RUN_DIR`: the checkpoint of a run, predicted again on its test set. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "train_internal.h"
+
+int run_evaluate(const char *dir, int threads, train_epoch *out, long *n_test, vt_err *err)
+{
+    memset(out, 0, sizeof *out);
+    *n_test = 0;
+    run_data run;
+    int rc = run_load(dir, RUN_PART_CONFIG, &run, err);
+    if (!rc && !(run.parts & RUN_PART_CONFIG))
+        rc = vt_fail(err, VT_EUSAGE, "%s: no %s: not a run directory", dir, RUN_CONFIG);
+    if (!rc && !run.has_checkpoint)
+        rc = vt_fail(err, VT_EUSAGE, "%s: no %s yet (the run has not finished an epoch)", dir, RUN_CHECKPOINT);
+    train_config cfg = run.config;
+    long expect_test = run.n_test;
+    run_free(&run);
+    if (rc)
+        return rc;
+    nn_set_threads(threads >= 0 ? threads : cfg.threads);
+
+    data_options opt;
+    train_data_options(&cfg, &opt);
+    dataset *ds = NULL;
+    model *m = NULL;
+    float *x = NULL, *probs = NULL;
+    model_config mc, stored;
+    char path[4200];
+    if ((rc = data_open(&opt, &ds, err)))
+        return rc;
+    if (ds->n_test != expect_test)
+        rc = vt_fail(err, VT_EUSAGE, "%s: %ld test images now, %ld when the run was made (was --data or the data set "
+                     "changed?)", ds->path, ds->n_test, expect_test);
+    if (!rc)
+        rc = train_model_config(&cfg, ds->height, ds->width, ds->channels, ds->classes, &mc, err);
+    if (!rc)
+        rc = run_path(path, sizeof path, dir, RUN_CHECKPOINT, err);
+    if (!rc)
+        rc = checkpoint_read_config(path, &stored, err);
+    if (!rc && (strcmp(stored.name, mc.name) != 0 || stored.height != mc.height || stored.width != mc.width ||
+                stored.channels != mc.channels || stored.classes != mc.classes))
+        rc = vt_fail(err, VT_EUSAGE, "%s: holds a %s for %dx%dx%d and %d classes, but %s describes a %s for %dx%dx%d "
+                     "and %d classes", path, stored.name, stored.height, stored.width, stored.channels, stored.classes,
+                     RUN_CONFIG, mc.name, mc.height, mc.width, mc.channels, mc.classes);
+    if (!rc)
+        rc = model_create(&mc, &m, err);
+    if (!rc)
+        rc = model_set_batch(m, cfg.batch_size, err);
+    if (!rc) {
+        /* The engine's blob is not needed here; a small buffer is enough to satisfy the loader. */
+        size_t len;
+        unsigned char extra[8];
+        rc = checkpoint_load(path, m, extra, sizeof extra, &len, err);
+    }
+    if (!rc) {
+        size_t per = (size_t)ds->height * (size_t)ds->width * (size_t)ds->channels;
+        x = malloc(sizeof(float) * per * (size_t)cfg.batch_size);
+        probs = malloc(sizeof(float) * (size_t)ds->n_test * (size_t)ds->classes);
+        if (!x || !probs)
+            rc = vt_fail(err, VT_EIO, "out of memory for %ld test predictions", ds->n_test);
+    }
+    if (!rc)
+        rc = train_predict_test(m, ds, cfg.batch_size, x, probs, err);
+    if (!rc) {
+        train_val_metrics(probs, ds->test_y, ds->n_test, ds->classes, &out->val_loss, &out->val_acc, &out->val_mse);
+        *n_test = ds->n_test;
+        rc = run_write_evaluation(dir, ds->test_y, probs, ds->n_test, ds->classes,
+                                  (const char *const *)ds->class_names, err);
+    }
+    free(x);
+    free(probs);
+    if (m)
+        model_destroy(m);
+    data_destroy(ds);
+    return rc;
+}
