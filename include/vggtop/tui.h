@@ -239,7 +239,8 @@ typedef struct tui_options {
 } tui_options;
 
 /* Runs the front end until the user quits. On SIGHUP it leaves the terminal, lets a live run finish and
- * returns. Returns a vt error code (VT_EUSAGE: e.g. not a terminal, a bad run directory). */
-int tui_run(const tui_options *opt, vt_err *err);
+ * returns. Returns a vt error code (VT_EUSAGE: e.g. not a terminal, a bad run directory); on VT_OK
+ * *exit_status is what the process should exit with (0, or 143 after SIGTERM). */
+int tui_run(const tui_options *opt, int *exit_status, vt_err *err);
 
 #endif

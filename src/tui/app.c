@@ -1,0 +1,703 @@
+/* tui/app: the screen manager. One event loop (poll on the terminal, the engine's wake pipe and the Setup
+ * probe's pipe), the snapshot copied once per loop and every screen drawn from that copy into one grid,
+ * which term_blit puts on the terminal. Also what feeds the screens: a live run of this process, or a run
+ * directory followed from its files (vggtop watch, or a finished run opened for browsing). */
+#include <curses.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tui_internal.h"
+
+#define MIN_ROWS 24
+#define MIN_COLS 80
+
+void app_set_status(app *a, int role, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(a->status, sizeof a->status, fmt, ap);
+    va_end(ap);
+    a->status_role = role;
+}
+
+/* Rows: 0 tabs, 1 status, body, footer. */
+int app_body_top(void) { return 2; }
+int app_body_height(const app *a) { return a->rows - 3; }
+
+const char *app_class_name(const app *a, int cls)
+{
+    if (a->names && cls >= 0 && cls < a->C)
+        return a->names[cls];
+    return "?";
+}
+
+/* ---- derived data: confusion matrix, report, ROC from the run's predictions ---- */
+
+static void free_derived(app *a)
+{
+    free(a->cm);
+    a->cm = NULL;
+    if (a->have_rep)
+        metrics_report_free(&a->rep);
+    a->have_rep = 0;
+    if (a->roc) {
+        for (int i = 0; i < a->C; i++)
+            metrics_roc_free(&a->roc[i]);
+        free(a->roc);
+        a->roc = NULL;
+    }
+    if (a->have_roc) {
+        metrics_roc_free(&a->micro);
+        metrics_roc_free(&a->macro);
+    }
+    a->have_roc = 0;
+    if (a->owned_names) {
+        for (int i = 0; i < a->C; i++)
+            free(a->owned_names[i]);
+        free(a->owned_names);
+        a->owned_names = NULL;
+    }
+    a->names = NULL;
+}
+
+static void compute_derived(app *a)
+{
+    int oldC = a->C;
+    free_derived(a);
+    a->C = 0;
+    if (!a->have_run || !(a->run.parts & RUN_PART_PREDICTIONS) || a->run.n_pred <= 0)
+        return;
+    int C = a->run.pred_classes;
+    a->C = C;
+    a->cm = calloc((size_t)C * (size_t)C, sizeof *a->cm);
+    if (!a->cm) {
+        a->C = 0;
+        return;
+    }
+    metrics_confusion(a->run.y_true, a->run.y_pred, a->run.n_pred, C, a->cm);
+    a->have_rep = metrics_report(a->cm, C, 1, &a->rep) == 0;
+    if (a->run.class_names && a->run.classes == C) {
+        a->names = a->run.class_names;
+    } else {
+        a->owned_names = calloc((size_t)C, sizeof *a->owned_names);
+        for (int i = 0; a->owned_names && i < C; i++) {
+            char b[16];
+            snprintf(b, sizeof b, "%d", i);
+            a->owned_names[i] = strdup(b);
+        }
+        a->names = a->owned_names;
+    }
+    if (C != oldC) {
+        free(a->roc_drawn);
+        a->roc_drawn = calloc((size_t)C, 1);
+        for (int i = 0; a->roc_drawn && i < C && i < 3; i++)
+            a->roc_drawn[i] = 1;
+        a->cm_row = a->cm_col = a->cm_row0 = a->cm_col0 = 0;
+        a->roc_sel = a->roc_top = 0;
+        a->sample = 0;
+    }
+    report_reset(a);
+}
+
+/* The ROC curves take a sort per class: computed when the ROC screen first needs them. */
+static void ensure_roc(app *a)
+{
+    if (a->have_roc || a->C <= 0)
+        return;
+    a->roc = calloc((size_t)a->C, sizeof *a->roc);
+    if (!a->roc)
+        return;
+    for (int c = 0; c < a->C; c++)
+        metrics_roc_class(a->run.probs, a->run.y_true, a->run.n_pred, a->C, c, &a->roc[c]);
+    metrics_roc_micro(a->run.probs, a->run.y_true, a->run.n_pred, a->C, &a->micro);
+    metrics_roc_macro(a->roc, a->C, &a->macro);
+    a->have_roc = 1;
+}
+
+/* ---- following a run directory ---- */
+
+static struct timespec mtime_of(const char *dir, const char *name)
+{
+    char path[4200];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (stat(path, &st) != 0)
+        return (struct timespec){0, 0};
+    return st.st_mtim;
+}
+
+static int ts_differs(struct timespec a, struct timespec b) { return a.tv_sec != b.tv_sec || a.tv_nsec != b.tv_nsec; }
+
+/* Fills the dashboard's snapshot from the files (progress.json, history.csv, config.json). */
+static void synthesise_snapshot(app *a)
+{
+    train_snapshot *s = a->snap;
+    const run_data *r = &a->run;
+    const run_progress *p = &r->progress;
+    snprintf(s->model, sizeof s->model, "%s", r->config.model);
+    snprintf(s->dataset, sizeof s->dataset, "%s", r->dataset);
+    snprintf(s->run_dir, sizeof s->run_dir, "%s", a->dir);
+    s->height = r->height;
+    s->width = r->width;
+    s->channels = r->channels;
+    s->classes = r->classes;
+    s->params = r->params;
+    s->n_train = r->n_train;
+    s->n_test = r->n_test;
+    s->n_history = r->n_history < TRAIN_MAX_EPOCHS ? r->n_history : TRAIN_MAX_EPOCHS;
+    for (int i = 0; i < s->n_history; i++)
+        s->history[i] = r->history[i];
+    s->epochs_done = s->n_history;
+    if (r->parts & RUN_PART_PROGRESS) {
+        s->state = p->state;
+        snprintf(s->message, sizeof s->message, "%s", p->message);
+        s->epoch = p->epoch;
+        s->epochs = p->epochs;
+        s->batch = p->batch;
+        s->batches = p->batches;
+        s->samples = p->samples;
+        s->loss = p->loss;
+        s->acc = p->acc;
+        s->mse = p->mse;
+        s->img_per_s = p->img_per_s;
+        s->ms_per_step = p->ms_per_step;
+        s->elapsed = p->elapsed;
+        s->eta = p->eta;
+        s->lr = p->lr;
+        /* The in-epoch curve: one point per progress.json seen, restarted with each epoch. */
+        if (p->epoch != a->curve_epoch) {
+            s->n_curve = 0;
+            a->curve_epoch = p->epoch;
+        }
+        if (p->batch > 0 && (s->n_curve == 0 || s->curve_batch[s->n_curve - 1] < p->batch) &&
+            s->n_curve < TRAIN_CURVE_MAX) {
+            s->curve_batch[s->n_curve] = p->batch;
+            s->curve_loss[s->n_curve] = (float)p->loss;
+            s->curve_acc[s->n_curve] = (float)p->acc;
+            s->n_curve++;
+        }
+    } else {
+        s->state = r->n_history > 0 ? TRAIN_FINISHED : TRAIN_IDLE;
+        s->epochs = r->config.epochs;
+        s->epoch = s->epochs_done;
+        s->lr = r->n_history > 0 ? r->history[r->n_history - 1].lr : r->config.lr;
+    }
+    if (s->epochs == 0)
+        s->epochs = r->config.epochs;
+}
+
+/* Re-reads the files of the followed directory that changed since the last look. */
+static void poll_dir(app *a)
+{
+    struct timespec c = mtime_of(a->dir, RUN_CONFIG), h = mtime_of(a->dir, RUN_HISTORY),
+                    p = mtime_of(a->dir, RUN_PROGRESS), q = mtime_of(a->dir, RUN_PREDICTIONS);
+    int parts = 0;
+    if (ts_differs(c, a->mt_config))
+        parts |= RUN_PART_CONFIG;
+    if (ts_differs(h, a->mt_history))
+        parts |= RUN_PART_HISTORY;
+    if (ts_differs(p, a->mt_progress))
+        parts |= RUN_PART_PROGRESS;
+    if (ts_differs(q, a->mt_pred))
+        parts |= RUN_PART_PREDICTIONS;
+    if (!parts)
+        return;
+    /* Read everything asked for into a fresh run_data, then keep the old parts that did not change. */
+    run_data fresh;
+    vt_err err;
+    int rc = run_load(a->dir, parts, &fresh, &err);
+    if (rc != VT_OK) {
+        app_set_status(a, ROLE_BAD, "%s", err.msg);
+        run_free(&fresh);
+        return; /* a half-written file: the next look will retry */
+    }
+    a->mt_config = c;
+    a->mt_history = h;
+    a->mt_progress = p;
+    a->mt_pred = q;
+    if (a->have_run) {
+        run_data *old = &a->run;
+        if (!(fresh.parts & RUN_PART_CONFIG) && (old->parts & RUN_PART_CONFIG)) {
+            /* move the config part over */
+            fresh.config = old->config;
+            memcpy(fresh.version, old->version, sizeof fresh.version);
+            memcpy(fresh.created, old->created, sizeof fresh.created);
+            memcpy(fresh.dataset, old->dataset, sizeof fresh.dataset);
+            memcpy(fresh.dataset_path, old->dataset_path, sizeof fresh.dataset_path);
+            fresh.height = old->height;
+            fresh.width = old->width;
+            fresh.channels = old->channels;
+            fresh.classes = old->classes;
+            fresh.params = old->params;
+            fresh.n_train = old->n_train;
+            fresh.n_test = old->n_test;
+            fresh.class_names = old->class_names;
+            fresh.coarse_classes = old->coarse_classes;
+            fresh.coarse_names = old->coarse_names;
+            fresh.fine_to_coarse = old->fine_to_coarse;
+            old->class_names = old->coarse_names = NULL;
+            old->fine_to_coarse = NULL;
+            fresh.parts |= RUN_PART_CONFIG;
+        }
+        if (!(parts & RUN_PART_HISTORY) && (old->parts & RUN_PART_HISTORY)) {
+            fresh.n_history = old->n_history;
+            fresh.history = old->history;
+            old->history = NULL;
+            old->n_history = 0;
+            fresh.parts |= RUN_PART_HISTORY;
+        }
+        if (!(parts & RUN_PART_PROGRESS) && (old->parts & RUN_PART_PROGRESS)) {
+            fresh.progress = old->progress;
+            fresh.parts |= RUN_PART_PROGRESS;
+        }
+        if (!(parts & RUN_PART_PREDICTIONS) && (old->parts & RUN_PART_PREDICTIONS)) {
+            fresh.n_pred = old->n_pred;
+            fresh.pred_classes = old->pred_classes;
+            fresh.y_true = old->y_true;
+            fresh.y_pred = old->y_pred;
+            fresh.probs = old->probs;
+            old->y_true = old->y_pred = NULL;
+            old->probs = NULL;
+            fresh.parts |= RUN_PART_PREDICTIONS;
+        }
+        fresh.has_checkpoint = fresh.has_checkpoint || old->has_checkpoint;
+        run_free(old);
+    }
+    a->run = fresh;
+    a->have_run = 1;
+    if (!a->live)
+        synthesise_snapshot(a);
+    if (parts & (RUN_PART_PREDICTIONS | RUN_PART_CONFIG))
+        compute_derived(a);
+}
+
+int app_open_dir(app *a, const char *dir, int follow, vt_err *err)
+{
+    run_data probe_run;
+    int rc = run_load(dir, RUN_PART_CONFIG, &probe_run, err);
+    int ok = rc == VT_OK && (probe_run.parts & RUN_PART_CONFIG);
+    run_free(&probe_run);
+    if (rc != VT_OK)
+        return rc;
+    if (!ok)
+        return vt_fail(err, VT_EUSAGE, "%s: no %s: not a run directory", dir, RUN_CONFIG);
+    if (a->have_run)
+        run_free(&a->run);
+    a->have_run = 0;
+    free_derived(a);
+    a->C = 0;
+    snprintf(a->dir, sizeof a->dir, "%s", dir);
+    a->following = follow;
+    a->mt_config = a->mt_history = a->mt_progress = a->mt_pred = (struct timespec){0, 0};
+    a->curve_epoch = -1;
+    memset(a->snap, 0, sizeof *a->snap);
+    poll_dir(a);
+    return VT_OK;
+}
+
+/* ---- a live run of this process ---- */
+
+int app_start_training(app *a)
+{
+    if (a->live) {
+        app_set_status(a, ROLE_WARN, "a run is live: stop it first (Dashboard, S)");
+        return H_REDRAW;
+    }
+    vt_err err;
+    if (train_config_check(&a->cfg, &err) != VT_OK) {
+        app_set_status(a, ROLE_BAD, "%s", err.msg);
+        return H_REDRAW;
+    }
+    if (a->tr) {
+        trainer_destroy(a->tr);
+        a->tr = NULL;
+    }
+    if (trainer_create(&a->cfg, &a->tr, &err) != VT_OK || trainer_start(a->tr, &err) != VT_OK) {
+        trainer_destroy(a->tr);
+        a->tr = NULL;
+        app_set_status(a, ROLE_BAD, "%s", err.msg);
+        return H_REDRAW;
+    }
+    a->live = 1;
+    a->following = 0;
+    a->dir[0] = '\0';
+    if (a->have_run)
+        run_free(&a->run);
+    a->have_run = 0;
+    free_derived(a);
+    a->C = 0;
+    a->eval_seen = 0;
+    a->screen = 2;
+    app_set_status(a, ROLE_GOOD, "training %s: p pauses, S stops with a checkpoint", a->cfg.model);
+    return H_REDRAW;
+}
+
+static int is_running(train_state s)
+{
+    return s == TRAIN_LOADING || s == TRAIN_TRAINING || s == TRAIN_EVALUATING || s == TRAIN_PAUSED ||
+           s == TRAIN_STOPPING || s == TRAIN_IDLE;
+}
+
+/* Takes the engine's snapshot; reloads the run files when an evaluation rewrote them. */
+static void update_live(app *a)
+{
+    trainer_snapshot(a->tr, a->snap);
+    if (a->snap->run_dir[0] && strcmp(a->dir, a->snap->run_dir) != 0)
+        snprintf(a->dir, sizeof a->dir, "%s", a->snap->run_dir);
+    if (a->dir[0] && (a->snap->eval_generation != a->eval_seen || !a->have_run)) {
+        run_data fresh;
+        vt_err err;
+        int rc = run_load(a->dir, RUN_PART_CONFIG | RUN_PART_PREDICTIONS, &fresh, &err);
+        if (rc == VT_OK && (fresh.parts & RUN_PART_CONFIG)) {
+            if (a->have_run)
+                run_free(&a->run);
+            a->run = fresh;
+            a->have_run = 1;
+            a->eval_seen = a->snap->eval_generation;
+            compute_derived(a);
+        } else {
+            run_free(&fresh);
+        }
+    }
+    if (!is_running(a->snap->state)) {
+        a->live = 0;
+        if (a->snap->state == TRAIN_FAILED)
+            app_set_status(a, ROLE_BAD, "%s", a->snap->message[0] ? a->snap->message : "the run failed");
+        else
+            app_set_status(a, ROLE_GOOD, "run %s: %s", train_state_name(a->snap->state), a->dir);
+        compare_scan(a);
+    }
+}
+
+/* ---- drawing the frame: tabs, status line, footer, help, "enlarge" ---- */
+
+static void draw_tabs(app *a)
+{
+    tui_grid *g = &a->grid;
+    tui_grid_fill(g, (tui_rect){0, 0, 1, g->cols}, ' ', ROLE_TAB, 0);
+    int x = 0;
+    for (int i = 0; i < 8; i++) {
+        int active = a->screen == i + 1;
+        x += tui_grid_printf(g, 0, x, -1, active ? ROLE_TAB_ACTIVE : ROLE_TAB, 0, "%d%s", i + 1,
+                             tui_screen_names[i]);
+        x += 1;
+    }
+    const char *name = "vggtop";
+    if ((int)strlen(name) + x + 1 < g->cols)
+        tui_grid_text(g, 0, g->cols - (int)strlen(name), -1, ROLE_TAB, TUI_BOLD, name);
+}
+
+static void draw_status(app *a)
+{
+    tui_grid *g = &a->grid;
+    int row = 1;
+    if (a->confirm_quit) {
+        tui_grid_text(g, row, 0, -1, ROLE_WARN, TUI_BOLD,
+                      "A run is live. Quit and stop it (a checkpoint is saved)? y/n");
+        return;
+    }
+    if (a->searching) {
+        tui_grid_printf(g, row, 0, -1, ROLE_CURSOR, 0, "/%s", a->search);
+        tui_grid_text(g, row, (int)strlen(a->search) + 2, -1, ROLE_DIM, 0, "(type a class name, Enter keeps, Esc cancels)");
+        return;
+    }
+    if (a->status[0]) {
+        tui_grid_text(g, row, 0, -1, a->status_role, 0, a->status);
+        return;
+    }
+    const train_snapshot *s = a->snap;
+    char line[4300];
+    if (a->live || a->dir[0])
+        snprintf(line, sizeof line, "%s%s  %s  %s  %s", a->live ? "live " : a->following ? "watching " : "",
+                 train_state_name(s->state), s->model, s->dataset, a->dir);
+    else
+        snprintf(line, sizeof line, "no run yet: pick a model and press Enter to train (? lists every key)");
+    tui_grid_text(g, row, 0, -1, ROLE_DIM, 0, line);
+}
+
+static void draw_help(app *a, tui_rect body)
+{
+    char *text = tui_keys_help();
+    tui_grid_fill(&a->grid, body, ' ', ROLE_DEFAULT, 0);
+    tui_grid_text(&a->grid, body.top, body.left, -1, ROLE_TITLE, TUI_BOLD,
+                  "Keys (Up/Down/PgUp/PgDn scroll, any other key closes)");
+    tui_rect r = {body.top + 1, body.left + 1, body.height - 1, body.width - 1};
+    int n = tui_text_draw(&a->grid, r, text, a->help_top, ROLE_DEFAULT);
+    if (a->help_top > n - r.height)
+        a->help_top = n - r.height > 0 ? n - r.height : 0;
+    free(text);
+}
+
+static void draw(app *a)
+{
+    tui_grid *g = &a->grid;
+    if (g->rows != a->rows || g->cols != a->cols)
+        tui_grid_resize(g, a->rows, a->cols);
+    tui_grid_clear(g);
+    if (a->rows < MIN_ROWS || a->cols < MIN_COLS) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "enlarge the terminal to at least %dx%d (now %dx%d)", MIN_COLS, MIN_ROWS,
+                 a->cols, a->rows);
+        int len = (int)strlen(msg);
+        int x = a->cols > len ? (a->cols - len) / 2 : 0;
+        tui_grid_text(g, a->rows / 2, x, -1, ROLE_WARN, TUI_BOLD, msg);
+        term_blit(g, a->depth);
+        return;
+    }
+    draw_tabs(a);
+    draw_status(a);
+    tui_rect body = {app_body_top(), 0, app_body_height(a), a->cols};
+    if (a->help) {
+        draw_help(a, body);
+    } else {
+        switch (a->screen) {
+        case 1: setup_draw(a, body); break;
+        case 2: dash_draw(a, body); break;
+        case 3: report_draw(a, body); break;
+        case 4: confusion_draw(a, body); break;
+        case 5: ensure_roc(a); roc_draw(a, body); break;
+        case 6: compare_draw(a, body); break;
+        case 7: samples_draw(a, body); break;
+        default: summary_draw(a, body); break;
+        }
+    }
+    tui_footer_draw(g, a->rows - 1, a->screen);
+    term_blit(g, a->depth);
+}
+
+/* ---- keys ---- */
+
+static int screen_key(app *a, int key, tui_action act)
+{
+    switch (a->screen) {
+    case 1: return setup_key(a, key, act);
+    case 2: return dash_key(a, act);
+    case 3: return report_key(a, key, act);
+    case 4: return confusion_key(a, act);
+    case 5: return roc_key(a, act);
+    case 6: return compare_key(a, act);
+    case 7: return samples_key(a, act);
+    default: return summary_key(a, act);
+    }
+}
+
+static int ask_quit(app *a)
+{
+    if (a->live) {
+        a->confirm_quit = 1;
+        return H_REDRAW;
+    }
+    return H_QUIT;
+}
+
+static int handle_key(app *a, int key)
+{
+    if (key == KEY_RESIZE)
+        return H_REDRAW;
+    if (a->confirm_quit) {
+        a->confirm_quit = 0;
+        if (key == 'y' || key == 'Y')
+            return H_QUIT;
+        app_set_status(a, ROLE_DIM, "not quitting");
+        return H_REDRAW;
+    }
+    /* A field being edited (Setup) or a search being typed (Report) takes every key. */
+    if ((a->screen == 1 && a->editing) || (a->screen == 3 && a->searching))
+        return screen_key(a, key, ACT_NONE) | H_REDRAW;
+    if (key == KEY_MOUSE) {
+        MEVENT ev;
+        if (getmouse(&ev) != OK)
+            return H_NONE;
+        tui_action act = ev.bstate & BUTTON4_PRESSED ? ACT_UP : ev.bstate & BUTTON5_PRESSED ? ACT_DOWN : ACT_NONE;
+        if (act == ACT_NONE)
+            return H_NONE;
+        int r = H_NONE;
+        for (int i = 0; i < 3; i++)
+            r |= screen_key(a, key, act);
+        return r | H_REDRAW;
+    }
+    if (a->help) {
+        tui_action act = tui_key_action(key, a->screen);
+        if (act == ACT_UP || act == ACT_DOWN || act == ACT_PGUP || act == ACT_PGDN) {
+            int page = app_body_height(a) - 2;
+            a->help_top += act == ACT_UP ? -1 : act == ACT_DOWN ? 1 : act == ACT_PGUP ? -page : page;
+            if (a->help_top < 0)
+                a->help_top = 0;
+        } else {
+            a->help = 0;
+        }
+        return H_REDRAW;
+    }
+    a->status[0] = '\0';
+    tui_action act = tui_key_action(key, a->screen);
+    if (act >= ACT_SCREEN1 && act <= ACT_SCREEN8) {
+        a->screen = act - ACT_SCREEN1 + 1;
+        return H_REDRAW;
+    }
+    switch (act) {
+    case ACT_NEXT_SCREEN: a->screen = a->screen % 8 + 1; return H_REDRAW;
+    case ACT_PREV_SCREEN: a->screen = (a->screen + 6) % 8 + 1; return H_REDRAW;
+    case ACT_HELP: a->help = 1; a->help_top = 0; return H_REDRAW;
+    case ACT_QUIT: return ask_quit(a);
+    default: break;
+    }
+    return screen_key(a, key, act) | H_REDRAW;
+}
+
+/* ---- the loop ---- */
+
+/* SIGHUP: the terminal is gone. Leave curses without touching it again, let a live run finish (its run
+ * directory stays current), then return. */
+static void hang_up(app *a)
+{
+    term_close();
+    int fd = open("/dev/null", O_RDWR);
+    if (fd >= 0) {
+        dup2(fd, STDIN_FILENO);
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+        if (fd > 2)
+            close(fd);
+    }
+    if (a->tr && a->live)
+        trainer_join(a->tr);
+}
+
+static int run_loop(app *a)
+{
+    int redraw = 1;
+    for (;;) {
+        if (term_got_hup) {
+            hang_up(a);
+            return 0;
+        }
+        if (term_got_term) {
+            if (a->tr && a->live)
+                trainer_stop(a->tr);
+            return 143;
+        }
+        if (term_got_int) {
+            term_got_int = 0;
+            if (ask_quit(a) & H_QUIT)
+                return 0;
+            redraw = 1;
+        }
+        if (a->tr && (a->live || redraw)) {
+            update_live(a);
+            redraw = 1;
+        }
+        if (a->following && !a->live && vt_now() >= a->next_poll) {
+            poll_dir(a);
+            a->next_poll = vt_now() + 0.5;
+            redraw = 1;
+        }
+        if (a->pr && a->facts.generation != a->probe_gen) {
+            probe_get(a->pr, &a->facts);
+            redraw = 1;
+        }
+        term_size(&a->rows, &a->cols);
+        if (redraw)
+            draw(a);
+        redraw = 0;
+
+        struct pollfd fds[3];
+        int n = 0;
+        fds[n++] = (struct pollfd){STDIN_FILENO, POLLIN, 0};
+        if (a->tr && a->live)
+            fds[n++] = (struct pollfd){trainer_wake_fd(a->tr), POLLIN, 0};
+        if (a->pr)
+            fds[n++] = (struct pollfd){probe_wake_fd(a->pr), POLLIN, 0};
+        int timeout = a->following ? 500 : a->live ? 250 : 1000;
+        int pr = poll(fds, (nfds_t)n, timeout);
+        if (pr < 0 && errno != EINTR)
+            return 1;
+        for (int i = 1; i < n; i++)
+            if (fds[i].revents)
+                redraw = 1;
+        if (a->pr && fds[n - 1].revents) {
+            probe_get(a->pr, &a->facts);
+            redraw = 1;
+        }
+        int key;
+        while ((key = getch()) != ERR) {
+            int r = handle_key(a, key);
+            if (r & H_QUIT) {
+                if (a->tr && a->live) {
+                    app_set_status(a, ROLE_WARN, "stopping: finishing the batch and saving a checkpoint...");
+                    a->confirm_quit = 0;
+                    draw(a);
+                    trainer_stop(a->tr);
+                }
+                return 0;
+            }
+            if (r & H_REDRAW)
+                redraw = 1;
+        }
+        if (pr == 0 && a->live)
+            redraw = 1; /* elapsed time moves on */
+    }
+}
+
+int tui_run(const tui_options *opt, int *exit_status, vt_err *err)
+{
+    *exit_status = 0;
+    app *a = calloc(1, sizeof *a);
+    if (!a)
+        return vt_fail(err, VT_EIO, "out of memory");
+    a->opt = *opt;
+    a->snap = calloc(1, sizeof *a->snap);
+    a->screen = 1;
+    a->curve_epoch = -1;
+    int rc = a->snap ? VT_OK : vt_fail(err, VT_EIO, "out of memory");
+    setup_init(a);
+    if (!rc && opt->watch_dir) {
+        rc = app_open_dir(a, opt->watch_dir, 1, err);
+        a->screen = 2;
+        if (!rc) {
+            a->cfg = a->run.config;
+            a->cfg.resume = 0;
+        }
+    }
+    if (!rc && !opt->watch_dir)
+        rc = probe_create(&a->pr, err);
+    if (!rc)
+        rc = term_open(opt->ascii, &a->depth, &a->utf8, err);
+    int status = 0;
+    if (!rc) {
+        term_signals_install();
+        tui_grid_init(&a->grid, 0, 0);
+        compare_scan(a);
+        if (a->pr) {
+            a->probe_gen++;
+            probe_request(a->pr, &a->cfg, 1);
+        }
+        status = run_loop(a);
+        term_close();
+        tui_grid_free(&a->grid);
+    }
+    /* Waits for a stopping run to write its checkpoint. */
+    trainer_destroy(a->tr);
+    probe_destroy(a->pr);
+    free(a->facts.summary);
+    if (a->have_run)
+        run_free(&a->run);
+    free_derived(a);
+    free(a->roc_drawn);
+    free(a->rep_order);
+    compare_free(a);
+    if (a->test)
+        data_destroy(a->test);
+    free(a->model_text);
+    free(a->snap);
+    free(a);
+    *exit_status = status;
+    return rc;
+}

@@ -1,0 +1,303 @@
+/* tui/setup: screen 1, the form of every `vggtop train` setting (validated as typed through train.h's
+ * validator, a bad value marked and explained, never accepted), with the data set in use, the model's
+ * summary and parameter count, and the measured time per epoch from the probe thread. */
+#include <curses.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tui_internal.h"
+
+/* The defaults a new user sees: a first finished epoch within a few minutes on Fashion-MNIST or CIFAR. */
+void setup_init(app *a)
+{
+    train_config_default(&a->cfg);
+    a->cfg.epochs = 5;
+    a->cfg.limit_train = 5000;
+    a->cfg.limit_test = 1000;
+    if (a->opt.runs_dir)
+        snprintf(a->cfg.runs, sizeof a->cfg.runs, "%s", a->opt.runs_dir);
+    a->facts.seconds = NAN;
+}
+
+static int n_fields(void)
+{
+    int n = 0;
+    while (train_fields[n].name)
+        n++;
+    return n;
+}
+
+static int read_only(const app *a) { return a->opt.watch_dir != NULL; }
+
+static void reprobe(app *a)
+{
+    if (!a->pr)
+        return;
+    a->probe_gen++;
+    probe_request(a->pr, &a->cfg, !a->live);
+}
+
+/* Word-wraps text into r; returns the rows used. */
+static int draw_wrapped(tui_grid *g, tui_rect r, const char *text, int role)
+{
+    int row = 0;
+    const char *p = text;
+    while (*p && row < r.height) {
+        while (*p == ' ')
+            p++;
+        int len = (int)strlen(p), take = len;
+        const char *nl = strchr(p, '\n');
+        if (nl && nl - p < take)
+            take = (int)(nl - p);
+        if (take > r.width) {
+            take = r.width;
+            while (take > 0 && p[take] != ' ')
+                take--;
+            if (take == 0)
+                take = r.width;
+        }
+        char line[512];
+        snprintf(line, sizeof line, "%.*s", take, p);
+        tui_grid_text(g, r.top + row, r.left, r.width, role, 0, line);
+        row++;
+        p += take;
+        if (*p == '\n')
+            p++;
+    }
+    return row;
+}
+
+static void fmt_seconds(char *buf, size_t size, double s)
+{
+    if (s < 90)
+        snprintf(buf, size, "%.0f s", s);
+    else if (s < 5400)
+        snprintf(buf, size, "%.0f min", s / 60);
+    else
+        snprintf(buf, size, "%.1f h", s / 3600);
+}
+
+void setup_draw(app *a, tui_rect body)
+{
+    tui_grid *g = &a->grid;
+    int nf = n_fields();
+    int lw = body.width / 2 < 44 ? body.width / 2 : 44;
+    tui_grid_text(g, body.top, 1, lw, ROLE_TITLE, TUI_BOLD,
+                  read_only(a) ? "Settings of the watched run (read-only)" : "Model and settings");
+    int rows = body.height - 4; /* title, then fields, then two lines of help/error */
+    if (a->field < a->field_top)
+        a->field_top = a->field;
+    if (a->field >= a->field_top + rows)
+        a->field_top = a->field - rows + 1;
+    for (int i = 0; i < rows && a->field_top + i < nf; i++) {
+        int f = a->field_top + i, y = body.top + 1 + i;
+        const train_field *tf = &train_fields[f];
+        int sel = f == a->field;
+        tui_grid_printf(g, y, 1, 15, sel ? ROLE_SELECT : ROLE_LABEL, 0, "%-15s", tf->label);
+        char value[4300];
+        int role = ROLE_VALUE;
+        if (sel && a->editing) {
+            snprintf(value, sizeof value, "%s_", a->edit);
+            role = a->edit_err[0] ? ROLE_BAD : ROLE_CURSOR;
+        } else {
+            train_config_get(&a->cfg, tf->name, value, 4200);
+            if (!value[0])
+                snprintf(value, sizeof value, "%s", strcmp(tf->name, "data") == 0 ? "(default)" :
+                                                    strcmp(tf->name, "run-dir") == 0 ? "(new)" : "");
+            if (tf->kind == TRAIN_FIELD_CHOICE || tf->kind == TRAIN_FIELD_BOOL) {
+                char tmp[4300];
+                snprintf(tmp, sizeof tmp, "%s %.4200s %s", a->utf8 ? "\u25c2" : "<", value, a->utf8 ? "\u25b8" : ">");
+                snprintf(value, sizeof value, "%.4290s", tmp);
+            }
+            if (sel)
+                role = ROLE_SELECT;
+        }
+        int w = lw - 17;
+        /* Long values (paths) show their end, where the interesting part is. */
+        int len = (int)strlen(value);
+        const char *shown = len > w ? value + len - w : value;
+        tui_grid_printf(g, y, 17, w, role, 0, "%-*s", w, shown);
+    }
+    /* The help of the field, or why the typed value is refused. */
+    tui_rect msg = {body.top + body.height - 3, 1, 3, lw - 1};
+    if (a->editing && a->edit_err[0])
+        draw_wrapped(g, msg, a->edit_err, ROLE_BAD);
+    else if (a->editing)
+        draw_wrapped(g, msg, "Enter accepts, Esc cancels", ROLE_DIM);
+    else
+        draw_wrapped(g, msg, train_fields[a->field].help, ROLE_DIM);
+
+    /* Right: the data set, the model and the estimate. */
+    int x = lw + 1, w = body.width - x - 1, y = body.top;
+    tui_rect right = {y, x, body.height, w};
+    const probe_result *f = &a->facts;
+    int fresh = f->generation == a->probe_gen;
+    if (read_only(a)) {
+        tui_grid_printf(g, y++, x, w, ROLE_LABEL, 0, "Run: %s", a->dir);
+        tui_grid_printf(g, y++, x, w, ROLE_DEFAULT, 0, "Data: %s %dx%dx%d, %d classes", a->run.dataset,
+                        a->run.height, a->run.width, a->run.channels, a->run.classes);
+        tui_grid_printf(g, y++, x, w, ROLE_DEFAULT, 0, "%lld parameters", a->run.params);
+        tui_grid_text(g, y + 1, x, w, ROLE_DIM, 0, "Screen 8 shows the model summary.");
+        return;
+    }
+    if (!f->done_data) {
+        tui_grid_text(g, y++, x, w, ROLE_DIM, 0, "looking for the data set...");
+    } else if (f->error[0] && !f->dataset[0]) {
+        y += draw_wrapped(g, (tui_rect){y, x, 4, w}, f->error, ROLE_BAD);
+    } else {
+        tui_grid_printf(g, y++, x, w, ROLE_LABEL, 0, "Data: %s %dx%dx%d, %d classes", f->dataset, f->height,
+                        f->width, f->channels, f->classes);
+        tui_grid_printf(g, y++, x, w, ROLE_DEFAULT, 0, "%ld training images%s", f->n_train,
+                        a->cfg.limit_train ? " (limited)" : "");
+        if (f->notice[0])
+            y += draw_wrapped(g, (tui_rect){y, x, 4, w}, f->notice, ROLE_DIM);
+    }
+    if (f->done_summary && f->summary) {
+        char pc[32];
+        vt_fmt_thousands(pc, sizeof pc, f->params);
+        tui_grid_printf(g, y++, x, w, ROLE_LABEL, 0, "Model: %s, %s parameters", a->cfg.model, pc);
+    } else if (f->done_summary && f->error[0]) {
+        y += draw_wrapped(g, (tui_rect){y, x, 3, w}, f->error, ROLE_BAD);
+    }
+    if (a->live) {
+        tui_grid_text(g, y++, x, w, ROLE_WARN, 0, "Estimate: paused while a run trains");
+    } else if (!fresh || !f->done_estimate) {
+        tui_grid_text(g, y++, x, w, ROLE_DIM, 0, "Estimate: measuring a few training steps...");
+    } else if (isfinite(f->seconds)) {
+        char one[32], all[32];
+        fmt_seconds(one, sizeof one, f->seconds);
+        fmt_seconds(all, sizeof all, f->seconds * a->cfg.epochs);
+        tui_grid_printf(g, y++, x, w, f->seconds > 600 ? ROLE_WARN : ROLE_GOOD, 0,
+                        "Estimate: %s per epoch, %s for %d epochs", one, all, a->cfg.epochs);
+    }
+    tui_grid_text(g, y++, x, w, ROLE_DIM, 0,
+                  read_only(a) ? "" : "Enter trains; e edits a field; Left/Right change a choice");
+    y++;
+    if (f->summary && y < right.top + right.height) {
+        tui_rect sr = {y, x, right.top + right.height - y, w};
+        int n = tui_text_draw(g, sr, f->summary, a->summary_top, ROLE_DEFAULT);
+        if (a->summary_top > n - 1)
+            a->summary_top = n > 0 ? n - 1 : 0;
+    }
+}
+
+/* Cycles a choice or yes/no field by dir (+1/-1). */
+static void cycle(app *a, int dir)
+{
+    const train_field *tf = &train_fields[a->field];
+    char value[64];
+    vt_err err;
+    if (tf->kind == TRAIN_FIELD_BOOL) {
+        train_config_get(&a->cfg, tf->name, value, sizeof value);
+        train_config_set(&a->cfg, tf->name, strcmp(value, "yes") == 0 ? "no" : "yes", &err);
+    } else if (tf->kind == TRAIN_FIELD_CHOICE) {
+        char choices[256], *opts[16];
+        int n = 0;
+        snprintf(choices, sizeof choices, "%s", tf->choices);
+        for (char *save, *t = strtok_r(choices, "|", &save); t && n < 16; t = strtok_r(NULL, "|", &save))
+            opts[n++] = t;
+        train_config_get(&a->cfg, tf->name, value, sizeof value);
+        int cur = 0;
+        for (int i = 0; i < n; i++)
+            if (strcmp(opts[i], value) == 0)
+                cur = i;
+        train_config_set(&a->cfg, tf->name, opts[(cur + dir + n) % n], &err);
+    } else {
+        app_set_status(a, ROLE_DIM, "e edits this field");
+        return;
+    }
+    a->summary_top = 0;
+    reprobe(a);
+}
+
+static void validate_edit(app *a)
+{
+    train_config tmp = a->cfg;
+    vt_err err;
+    vt_err_clear(&err);
+    if (train_config_set(&tmp, train_fields[a->field].name, a->edit, &err) != VT_OK)
+        snprintf(a->edit_err, sizeof a->edit_err, "%s", err.msg);
+    else
+        a->edit_err[0] = '\0';
+}
+
+static int edit_key(app *a, int key)
+{
+    size_t len = strlen(a->edit);
+    if (key == 27) {
+        a->editing = 0;
+        app_set_status(a, ROLE_DIM, "edit cancelled");
+        return H_REDRAW;
+    }
+    if (key == '\n' || key == '\r' || key == KEY_ENTER) {
+        validate_edit(a);
+        if (a->edit_err[0])
+            return H_REDRAW; /* refused: the reason stays on screen */
+        vt_err err;
+        train_config_set(&a->cfg, train_fields[a->field].name, a->edit, &err);
+        a->editing = 0;
+        a->summary_top = 0;
+        reprobe(a);
+        return H_REDRAW;
+    }
+    if (key == KEY_BACKSPACE || key == 127 || key == 8) {
+        if (len > 0)
+            a->edit[len - 1] = '\0';
+    } else if (key == 21) { /* Ctrl-U */
+        a->edit[0] = '\0';
+    } else if (key >= 32 && key < 127 && len + 1 < sizeof a->edit) {
+        a->edit[len] = (char)key;
+        a->edit[len + 1] = '\0';
+    } else {
+        return H_NONE;
+    }
+    validate_edit(a);
+    return H_REDRAW;
+}
+
+int setup_key(app *a, int key, tui_action act)
+{
+    if (a->editing)
+        return edit_key(a, key);
+    int nf = n_fields();
+    switch (act) {
+    case ACT_UP: a->field = (a->field + nf - 1) % nf; break;
+    case ACT_DOWN: a->field = (a->field + 1) % nf; break;
+    case ACT_HOME: a->field = 0; break;
+    case ACT_END: a->field = nf - 1; break;
+    case ACT_PGUP: a->summary_top = a->summary_top > 10 ? a->summary_top - 10 : 0; break;
+    case ACT_PGDN: a->summary_top += 10; break;
+    case ACT_LEFT:
+    case ACT_RIGHT:
+        if (read_only(a))
+            break;
+        cycle(a, act == ACT_LEFT ? -1 : 1);
+        break;
+    case ACT_TOGGLE: {
+        if (read_only(a)) {
+            app_set_status(a, ROLE_DIM, "watching a run: its settings cannot change");
+            break;
+        }
+        const train_field *tf = &train_fields[a->field];
+        if (tf->kind == TRAIN_FIELD_CHOICE || tf->kind == TRAIN_FIELD_BOOL) {
+            cycle(a, 1);
+            break;
+        }
+        train_config_get(&a->cfg, tf->name, a->edit, sizeof a->edit);
+        a->editing = 1;
+        validate_edit(a);
+        break;
+    }
+    case ACT_REFRESH: reprobe(a); break;
+    case ACT_ENTER:
+        if (read_only(a)) {
+            app_set_status(a, ROLE_DIM, "watching a run: start new runs from vggtop without watch");
+            break;
+        }
+        return app_start_training(a);
+    default: return H_NONE;
+    }
+    return H_REDRAW;
+}

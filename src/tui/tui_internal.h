@@ -1,0 +1,160 @@
+/* tui internals: the front end's state (one struct app), the terminal layer (term.c), the Setup probe
+ * thread (probe.c) and the screens (setup.c, views.c). Not a public header: only src/tui includes it. */
+#ifndef VGGTOP_TUI_INTERNAL_H
+#define VGGTOP_TUI_INTERNAL_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
+
+#include "vggtop/data.h"
+#include "vggtop/metrics.h"
+#include "vggtop/train.h"
+#include "vggtop/tui.h"
+
+/* Handler results, htop style. */
+enum { H_NONE = 0, H_HANDLED = 1, H_REDRAW = 2, H_QUIT = 4 };
+
+/* ---- term.c: curses and signals ---- */
+int term_open(int ascii, tui_color_depth *depth, int *utf8, vt_err *err);
+void term_close(void); /* restores the terminal; safe to call twice */
+void term_blit(const tui_grid *g, tui_color_depth depth);
+void term_size(int *rows, int *cols);
+/* Flags set by signal handlers (and only there). */
+extern volatile sig_atomic_t term_got_hup, term_got_int, term_got_term;
+void term_signals_install(void);
+
+/* ---- probe.c: data set facts, model summary and epoch time for the Setup screen, off the UI thread ---- */
+typedef struct probe_result {
+    unsigned long generation; /* of the request this answers */
+    int done_data, done_summary, done_estimate;
+    char dataset[64], notice[1024], error[512];
+    int height, width, channels, classes;
+    long n_train, n_test;
+    char *summary;            /* malloc'ed, owned by the probe until copied */
+    long long params;
+    double seconds;           /* NaN until measured */
+} probe_result;
+
+typedef struct probe probe;
+int probe_create(probe **out, vt_err *err);
+void probe_destroy(probe *p);
+/* Asks for the facts of cfg (a newer request supersedes an older one); estimate: time a few steps too. */
+void probe_request(probe *p, const train_config *cfg, int estimate);
+/* Copies the latest result (the summary text is strdup'ed into *out; free the old one first). */
+void probe_get(probe *p, probe_result *out);
+int probe_wake_fd(const probe *p);
+
+/* ---- the front end's state ---- */
+typedef struct app {
+    tui_options opt;
+    int utf8;
+    tui_color_depth depth;
+    int rows, cols;
+    tui_grid grid;
+    int screen;           /* 1..8 */
+    int help, help_top;   /* the ? overlay and its scroll */
+    int confirm_quit;
+    char status[512];     /* one line for the user, shown until the next key */
+    int status_role;
+
+    /* What is shown: a live run of this process, or a run directory (watch or browse). */
+    trainer *tr;
+    int live;             /* tr is running (not yet finished) */
+    train_snapshot *snap; /* the copy the screens draw from (synthesised from files in watch mode) */
+    char dir[4096];       /* the run directory shown ("" before any run) */
+    int following;        /* dir is re-read when its files change */
+    struct timespec mt_config, mt_history, mt_progress, mt_pred;
+    double next_poll;
+    run_data run;         /* config and predictions (and in watch mode history and progress) of dir */
+    int have_run;
+    unsigned long eval_seen;
+    int curve_epoch;      /* watch mode: the epoch the synthesised curve belongs to */
+
+    /* Derived from the predictions. */
+    int C;
+    long *cm;             /* C x C */
+    report rep;
+    int have_rep;
+    roc_curve *roc, micro, macro;
+    int have_roc;
+    char **names;         /* C class names (the run's, or "0".."C-1") */
+    char **owned_names;   /* the fallback names we allocated */
+
+    /* Setup. */
+    train_config cfg;
+    int field, editing, field_top;
+    char edit[4200];
+    char edit_err[512];
+    probe *pr;
+    unsigned long probe_gen;
+    probe_result facts;
+    int summary_top;
+
+    /* Report. */
+    int rep_sort, rep_desc, rep_sel, rep_top;
+    int *rep_order;
+    int searching;
+    char search[64];
+    int search_saved_sel;
+
+    /* Confusion. */
+    int cm_row, cm_col, cm_row0, cm_col0, cm_norm, cm_fold;
+
+    /* ROC. */
+    int roc_sel, roc_top, roc_zoom;
+    unsigned char *roc_drawn; /* C flags */
+
+    /* Compare. */
+    run_entry *runs;
+    int n_runs, run_sel, run_top, cmp_metric;
+    unsigned char *run_shown;
+    train_epoch **run_hist;
+    int *run_hist_n;
+
+    /* Samples. */
+    dataset *test;
+    char test_dir[4096];
+    char test_err[512];
+    long sample;
+    int missed_only;
+
+    /* Summary. */
+    char *model_text;
+    char model_text_for[64];
+    int text_top;
+} app;
+
+/* app.c */
+void app_set_status(app *a, int role, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int app_open_dir(app *a, const char *dir, int follow, vt_err *err);
+int app_start_training(app *a);
+const char *app_class_name(const app *a, int cls);
+int app_body_top(void);
+int app_body_height(const app *a);
+
+/* setup.c */
+void setup_init(app *a);
+void setup_draw(app *a, tui_rect body);
+int setup_key(app *a, int key, tui_action act);
+
+/* views.c: screens 2..8 */
+void dash_draw(app *a, tui_rect body);
+int dash_key(app *a, tui_action act);
+void report_draw(app *a, tui_rect body);
+int report_key(app *a, int key, tui_action act);
+void report_reset(app *a);
+void confusion_draw(app *a, tui_rect body);
+int confusion_key(app *a, tui_action act);
+void roc_draw(app *a, tui_rect body);
+int roc_key(app *a, tui_action act);
+void compare_draw(app *a, tui_rect body);
+int compare_key(app *a, tui_action act);
+void compare_scan(app *a);
+void compare_free(app *a);
+void samples_draw(app *a, tui_rect body);
+int samples_key(app *a, tui_action act);
+void summary_draw(app *a, tui_rect body);
+int summary_key(app *a, tui_action act);
+
+#endif
