@@ -13,7 +13,10 @@
 #include <cJSON.h>
 
 #include "train_internal.h"
-#include "vggtop/cli.h"
+
+/* The program's version lives in main.c (cli.h); the unit tests link train without main, so the reference
+ * is weak and config.json says "unknown" there. */
+extern const char vggtop_version[] __attribute__((weak));
 
 #define SEED_MAX 9007199254740991.0 /* 2^53 - 1: exact in a JSON number */
 
@@ -327,7 +330,7 @@ int train_write_config(const char *dir, const train_config *cfg, const dataset *
 
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "program", "vggtop");
-    cJSON_AddStringToObject(root, "version", vggtop_version);
+    cJSON_AddStringToObject(root, "version", vggtop_version ? vggtop_version : "unknown");
     cJSON_AddStringToObject(root, "created", stamp);
     cJSON_AddStringToObject(root, "model", cfg->model);
     int shape[3] = {mc->height, mc->width, mc->channels};

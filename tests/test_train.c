@@ -1,0 +1,469 @@
+/* Unit tests of train's settings and run-directory reading: the field validator (every field, good and bad
+ * values, the message naming the field), config.json round trips, and run_load / run_list on run
+ * directories written by hand here (expected values are the ones written, never the reader's output),
+ * including every kind of malformed file. The engine itself is tested in test_train_engine.c. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "vggtop/train.h"
+
+static char tmpdir[64];
+
+static int make_tmp(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/vggtop-train-XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int remove_tmp(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void write_text(const char *dir, const char *name, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void make_dir(char *out, size_t size, const char *name)
+{
+    snprintf(out, size, "%s/%s", tmpdir, name);
+    mkdir(out, 0755);
+}
+
+/* ---- settings ---------------------------------------------------------------------------------------- */
+
+static void defaults_are_the_seeds(void **state)
+{
+    (void)state;
+    train_config c;
+    train_config_default(&c);
+    /* The seed's fit(batch_size=32, epochs=10) with Keras' SGD defaults (lr 0.01, no momentum). */
+    assert_int_equal(c.epochs, 10);
+    assert_int_equal(c.batch_size, 32);
+    assert_true(c.lr == 0.01);
+    assert_true(c.momentum == 0.0);
+    assert_int_equal(c.nesterov, 0);
+    assert_true(c.weight_decay == 0.0);
+    assert_int_equal(c.resize, -1);
+    assert_string_equal(c.runs, "runs");
+    assert_string_equal(c.run_dir, "");
+    vt_err err;
+    assert_int_equal(train_config_check(&c, &err), VT_OK);
+}
+
+static void every_field_round_trips(void **state)
+{
+    (void)state;
+    /* A value for every field, as a user would type it, and what the form shows afterwards. */
+    static const char *const cases[][3] = {
+        {"model", "vgg19", "vgg19"},          {"data", "/tmp", "/tmp"},
+        {"labels", "coarse", "coarse"},       {"resize", "64", "64"},
+        {"epochs", "3", "3"},                 {"batch-size", "128", "128"},
+        {"lr", "0.05", "0.05"},               {"momentum", "0.9", "0.9"},
+        {"nesterov", "yes", "yes"},           {"weight-decay", "0.0005", "0.0005"},
+        {"augment", "on", "yes"},             {"limit-train", "5000", "5000"},
+        {"limit-test", "1000", "1000"},       {"seed", "9007199254740991", "9007199254740991"},
+        {"threads", "2", "2"},                {"runs", "elsewhere", "elsewhere"},
+        {"run-dir", "r/one", "r/one"},        {"resize", "auto", "auto"},
+    };
+    train_config c;
+    train_config_default(&c);
+    vt_err err;
+    int covered = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_int_equal(train_config_set(&c, cases[i][0], cases[i][1], &err), VT_OK);
+        char buf[128];
+        assert_int_equal(train_config_get(&c, cases[i][0], buf, sizeof buf), 0);
+        assert_string_equal(buf, cases[i][2]);
+    }
+    /* Every field of the form table is among the cases. */
+    for (int f = 0; train_fields[f].name; f++) {
+        int found = 0;
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+            found |= strcmp(cases[i][0], train_fields[f].name) == 0;
+        assert_true(found);
+        assert_non_null(train_fields[f].label);
+        assert_non_null(train_fields[f].help);
+        covered++;
+    }
+    assert_int_equal(covered, 17);
+    assert_int_equal(c.coarse, 1);
+    assert_int_equal(c.nesterov, 1);
+    assert_int_equal(c.augment, 1);
+    assert_true(c.seed == 9007199254740991ULL);
+    char buf[8];
+    assert_int_equal(train_config_get(&c, "no-such-field", buf, sizeof buf), -1);
+}
+
+static void bad_values_are_refused_and_named(void **state)
+{
+    (void)state;
+    static const char *const bad[][2] = {
+        {"model", "vgg17"},     {"labels", "medium"},   {"resize", "4"},        {"resize", "-3"},
+        {"resize", "600"},      {"epochs", "0"},        {"epochs", "1001"},     {"epochs", "2.5"},
+        {"epochs", ""},         {"batch-size", "0"},    {"batch-size", "x"},    {"lr", "0"},
+        {"lr", "-0.1"},         {"lr", "11"},           {"lr", "nan"},          {"lr", "0.01x"},
+        {"momentum", "1"},      {"momentum", "-0.5"},   {"nesterov", "maybe"},  {"weight-decay", "2"},
+        {"augment", "2"},       {"limit-train", "-1"},  {"limit-test", "1e3"},  {"seed", "-1"},
+        {"seed", "9007199254740992"}, {"threads", "257"}, {"runs", ""},
+        {"data", "/nonexistent/vggtop-data"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        train_config c, before;
+        train_config_default(&c);
+        before = c;
+        vt_err err;
+        vt_err_clear(&err);
+        assert_int_equal(train_config_set(&c, bad[i][0], bad[i][1], &err), VT_EUSAGE);
+        /* One line, naming the flag; the config untouched. */
+        char flag[40];
+        snprintf(flag, sizeof flag, "--%s", bad[i][0]);
+        if (!strstr(err.msg, flag))
+            fail_msg("%s=%s: message \"%s\" does not name %s", bad[i][0], bad[i][1], err.msg, flag);
+        assert_null(strchr(err.msg, '\n'));
+        assert_memory_equal(&c, &before, sizeof c);
+    }
+    vt_err err;
+    train_config c;
+    train_config_default(&c);
+    assert_int_equal(train_config_set(&c, "colour", "red", &err), VT_EUSAGE);
+}
+
+static void check_catches_cross_field_errors(void **state)
+{
+    (void)state;
+    train_config c;
+    train_config_default(&c);
+    vt_err err;
+    /* 24x24 is fine for the small models, below the VGGs' 32x32 minimum. */
+    c.resize = 24;
+    assert_int_equal(train_config_check(&c, &err), VT_OK);
+    strcpy(c.model, "vgg16");
+    assert_int_equal(train_config_check(&c, &err), VT_EUSAGE);
+    assert_non_null(strstr(err.msg, "--resize"));
+    c.resize = -1;
+    assert_int_equal(train_config_check(&c, &err), VT_OK);
+    /* A config built in code gets the validator's messages too. */
+    c.epochs = 0;
+    assert_int_equal(train_config_check(&c, &err), VT_EUSAGE);
+    assert_non_null(strstr(err.msg, "--epochs"));
+    c.epochs = 1;
+    strcpy(c.model, "resnet");
+    assert_int_equal(train_config_check(&c, &err), VT_EUSAGE);
+    assert_non_null(strstr(err.msg, "--model"));
+    strcpy(c.model, "mlp");
+    c.resume = 1;
+    assert_int_equal(train_config_check(&c, &err), VT_EUSAGE);
+    assert_non_null(strstr(err.msg, "--resume"));
+}
+
+static void model_names_listed(void **state)
+{
+    (void)state;
+    const char *const *names = train_model_names();
+    const char *want[] = {"vgg16", "vgg19", "vgg16-nopool", "cnn", "mlp"};
+    int n = 0;
+    for (; names[n]; n++) {
+        int found = 0;
+        for (int i = 0; i < 5; i++)
+            found |= strcmp(names[n], want[i]) == 0;
+        assert_true(found);
+    }
+    assert_int_equal(n, 5);
+    assert_string_equal(train_state_name(TRAIN_PAUSED), "paused");
+    assert_string_equal(train_state_name(TRAIN_FAILED), "failed");
+}
+
+static void summary_for_the_setup_screen(void **state)
+{
+    (void)state;
+    train_config c;
+    train_config_default(&c);
+    strcpy(c.model, "vgg16");
+    char *text = NULL;
+    long long params = 0;
+    vt_err err;
+    /* keras.applications.VGG16(weights=None, input_shape=(48, 48, 3), classes=100): the seed's model.
+     * Conv blocks 14,714,688 + fc1 (512*4096+4096) + fc2 (4096*4096+4096) + predictions (4096*100+100). */
+    assert_int_equal(train_model_summary(&c, 32, 32, 3, 100, &text, &params, &err), VT_OK);
+    assert_true(params == 14714688LL + 2101248 + 16781312 + 409700);
+    assert_non_null(strstr(text, "(None, 48, 48, 64)")); /* "auto" resizes 32x32 CIFAR to the seed's 48 */
+    free(text);
+    /* The cnn on 28x28x1 Fashion-MNIST: native size. */
+    strcpy(c.model, "mlp");
+    assert_int_equal(train_model_summary(&c, 28, 28, 1, 10, &text, &params, &err), VT_OK);
+    assert_non_null(strstr(text, "28"));
+    free(text);
+}
+
+/* ---- run directories --------------------------------------------------------------------------------- */
+
+static const char config_json[] =
+    "{\"program\": \"vggtop\", \"version\": \"0.1.0\", \"created\": \"2026-11-27T20:00:00Z\",\n"
+    " \"model\": \"cnn\", \"input_shape\": [32, 32, 3], \"classes\": 3, \"params\": 1234,\n"
+    " \"data\": {\"flag\": \"\", \"name\": \"CIFAR-100\", \"path\": \"/d\", \"labels\": \"fine\", \"resize\": -1,\n"
+    "          \"native_size\": [32, 32], \"augment\": true, \"limit_train\": 100, \"limit_test\": 4,\n"
+    "          \"n_train\": 100, \"n_test\": 4, \"class_names\": [\"apple\", \"bed\", \"cattle\"],\n"
+    "          \"coarse_names\": [\"fruit\", \"things\"], \"fine_to_coarse\": [0, 1, 1]},\n"
+    " \"training\": {\"epochs\": 5, \"batch_size\": 16, \"optimizer\": {\"name\": \"SGD\", \"lr\": 0.02,\n"
+    "              \"momentum\": 0.9, \"nesterov\": true, \"weight_decay\": 0.001}, \"seed\": 77, \"threads\": 1,\n"
+    "              \"runs\": \"runs\"}}\n";
+
+static const char history_csv[] = "epoch,loss,acc,mse,val_loss,val_acc,val_mse,lr,seconds\n"
+                                  "1,1.5,0.25,0.3,1.4,0.5,0.28,0.02,10.5\n"
+                                  "2,1.1,0.5,0.2,1.2,0.75,0.22,0.01,9.25\n";
+
+static const char progress_json[] = "{\"state\": \"training\", \"message\": \"epoch 3/5\", \"epoch\": 3, \"epochs\": 5,"
+                                    " \"epochs_done\": 2, \"batch\": 4, \"batches\": 7, \"samples\": 64,"
+                                    " \"loss\": 0.9, \"acc\": 0.6, \"mse\": 0.1, \"img_per_s\": 120.5,"
+                                    " \"ms_per_step\": 130, \"elapsed\": 33, \"eta\": 4.5, \"lr\": 0.01, \"pid\": 4242,"
+                                    " \"updated\": \"2026-11-27T20:01:00Z\"}\n";
+
+static const char predictions_csv[] = "index,true,pred,p0,p1,p2\n"
+                                      "0,0,0,0.7,0.2,0.1\n"
+                                      "1,1,2,0.1,0.3,0.6\n"
+                                      "2,2,2,0,0.25,0.75\n"
+                                      "3,1,1,0.125,0.5,0.375\n";
+
+static void write_good_run(const char *dir)
+{
+    write_text(dir, "config.json", config_json);
+    write_text(dir, "history.csv", history_csv);
+    write_text(dir, "progress.json", progress_json);
+    write_text(dir, "predictions.csv", predictions_csv);
+}
+
+static void run_load_reads_every_part(void **state)
+{
+    (void)state;
+    char dir[256];
+    make_dir(dir, sizeof dir, "good");
+    write_good_run(dir);
+    run_data r;
+    vt_err err;
+    assert_int_equal(run_load(dir, RUN_PART_ALL, &r, &err), VT_OK);
+    assert_int_equal(r.parts, RUN_PART_ALL);
+    assert_int_equal(r.has_checkpoint, 0);
+    /* config.json */
+    assert_string_equal(r.config.model, "cnn");
+    assert_string_equal(r.dataset, "CIFAR-100");
+    assert_int_equal(r.height, 32);
+    assert_int_equal(r.channels, 3);
+    assert_int_equal(r.classes, 3);
+    assert_int_equal(r.config.epochs, 5);
+    assert_int_equal(r.config.batch_size, 16);
+    assert_true(r.config.lr == 0.02);
+    assert_true(r.config.momentum == 0.9);
+    assert_int_equal(r.config.nesterov, 1);
+    assert_int_equal(r.config.augment, 1);
+    assert_true(r.config.seed == 77);
+    assert_int_equal(r.config.limit_test, 4);
+    assert_string_equal(r.config.run_dir, dir);
+    assert_string_equal(r.class_names[2], "cattle");
+    assert_int_equal(r.coarse_classes, 2);
+    assert_string_equal(r.coarse_names[1], "things");
+    assert_int_equal(r.fine_to_coarse[2], 1);
+    /* history.csv */
+    assert_int_equal(r.n_history, 2);
+    assert_true(r.history[0].loss == 1.5 && r.history[0].val_acc == 0.5 && r.history[0].seconds == 10.5);
+    assert_true(r.history[1].acc == 0.5 && r.history[1].val_mse == 0.22 && r.history[1].lr == 0.01);
+    /* progress.json */
+    assert_int_equal(r.progress.state, TRAIN_TRAINING);
+    assert_int_equal(r.progress.epoch, 3);
+    assert_int_equal(r.progress.batch, 4);
+    assert_int_equal(r.progress.batches, 7);
+    assert_true(r.progress.img_per_s == 120.5);
+    assert_int_equal(r.progress.pid, 4242);
+    assert_string_equal(r.progress.message, "epoch 3/5");
+    /* predictions.csv */
+    assert_int_equal(r.n_pred, 4);
+    assert_int_equal(r.pred_classes, 3);
+    assert_int_equal(r.y_true[1], 1);
+    assert_int_equal(r.y_pred[1], 2);
+    assert_true(r.probs[1 * 3 + 2] == 0.6f);
+    assert_true(r.probs[3 * 3 + 0] == 0.125f);
+    run_free(&r);
+
+    /* Only the parts asked for. */
+    assert_int_equal(run_load(dir, RUN_PART_HISTORY, &r, &err), VT_OK);
+    assert_int_equal(r.parts, RUN_PART_HISTORY);
+    assert_null(r.y_true);
+    run_free(&r);
+    /* train_config_load gives the settings alone. */
+    train_config c;
+    assert_int_equal(train_config_load(dir, &c, &err), VT_OK);
+    assert_int_equal(c.batch_size, 16);
+    assert_int_equal(c.resume, 0);
+}
+
+static void missing_files_are_absent_parts(void **state)
+{
+    (void)state;
+    char dir[256];
+    make_dir(dir, sizeof dir, "partial");
+    write_text(dir, "history.csv", "epoch,loss,acc,mse,val_loss,val_acc,val_mse,lr,seconds\n");
+    run_data r;
+    vt_err err;
+    assert_int_equal(run_load(dir, RUN_PART_ALL, &r, &err), VT_OK);
+    assert_int_equal(r.parts, RUN_PART_HISTORY);
+    assert_int_equal(r.n_history, 0);
+    run_free(&r);
+
+    char empty[256];
+    make_dir(empty, sizeof empty, "empty");
+    assert_int_equal(run_load(empty, RUN_PART_ALL, &r, &err), VT_EUSAGE);
+    assert_non_null(strstr(err.msg, "not a run directory"));
+    run_free(&r);
+    assert_int_equal(run_load("/nonexistent/vggtop-run", RUN_PART_ALL, &r, &err), VT_EUSAGE);
+    assert_non_null(strstr(err.msg, "/nonexistent/vggtop-run"));
+    run_free(&r);
+    train_config c;
+    assert_int_equal(train_config_load(dir, &c, &err), VT_EUSAGE);
+    assert_non_null(strstr(err.msg, "config.json"));
+}
+
+static void malformed_files_give_one_clear_line(void **state)
+{
+    (void)state;
+    /* file, content, a fragment the message must hold */
+    static const char *const cases[][3] = {
+        {"history.csv", "epoch,loss\n1,2\n", "line 1"},
+        {"history.csv", "epoch,loss,acc,mse,val_loss,val_acc,val_mse,lr,seconds\n1,1,1,1,1,1,1,1\n", "line 2"},
+        {"history.csv", "epoch,loss,acc,mse,val_loss,val_acc,val_mse,lr,seconds\n1,1,1,1,1,1,1,1,x\n", "line 2"},
+        {"history.csv", "epoch,loss,acc,mse,val_loss,val_acc,val_mse,lr,seconds\n1,1,1,1,1,1,1,1,1,1\n", "line 2"},
+        {"history.csv", "epoch,loss,acc,mse,val_loss,val_acc,val_mse,lr,seconds\n2,1,1,1,1,1,1,1,1\n", "sequence"},
+        {"predictions.csv", "index,true,pred\n", "line 1"},
+        {"predictions.csv", "index,true,pred,p0,p2\n", "line 1"},
+        {"predictions.csv", "index,true,pred,p0,p1\n0,0,0,0.5,0.5\n1,2,0,0.5,0.5\n", "line 3"},
+        {"predictions.csv", "index,true,pred,p0,p1\n0,0,0,0.5,1.5\n", "line 2"},
+        {"predictions.csv", "index,true,pred,p0,p1\n0,0,0,0.5\n", "line 2"},
+        {"predictions.csv", "index,true,pred,p0,p1\n5,0,0,0.5,0.5\n", "line 2"},
+        {"progress.json", "{\"state\": \"training\", \"epoch\": 1", "progress.json"},
+        {"progress.json", "{\"state\": \"dancing\"}", "state"},
+        {"progress.json", "{\"state\": \"training\", \"epoch\": \"one\"}", "epoch"},
+        {"config.json", "{\"model\": \"cnn\"", "config.json"},
+        {"config.json", "[1, 2]", "config.json"},
+        {"config.json", "{\"model\": \"alexnet\"}", "alexnet"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char dir[256], name[32];
+        snprintf(name, sizeof name, "bad%zu", i);
+        make_dir(dir, sizeof dir, name);
+        write_text(dir, cases[i][0], cases[i][1]);
+        run_data r;
+        vt_err err;
+        vt_err_clear(&err);
+        int rc = run_load(dir, RUN_PART_ALL, &r, &err);
+        run_free(&r);
+        if (rc != VT_EUSAGE || !strstr(err.msg, cases[i][0]) || !strstr(err.msg, cases[i][2]) ||
+            strchr(err.msg, '\n'))
+            fail_msg("case %zu (%s): rc %d, message \"%s\"", i, cases[i][0], rc, err.msg);
+    }
+    /* A config.json missing a key names the key. */
+    char dir[256];
+    make_dir(dir, sizeof dir, "nokey");
+    char text[sizeof config_json];
+    strcpy(text, config_json);
+    char *key = strstr(text, "\"batch_size\"");
+    memcpy(key, "\"batch_sixe\"", 12);
+    write_text(dir, "config.json", text);
+    run_data r;
+    vt_err err;
+    assert_int_equal(run_load(dir, RUN_PART_CONFIG, &r, &err), VT_EUSAGE);
+    assert_non_null(strstr(err.msg, "batch_size"));
+    run_free(&r);
+    /* Predictions with another class count than config.json. */
+    make_dir(dir, sizeof dir, "mismatch");
+    write_text(dir, "config.json", config_json);
+    write_text(dir, "predictions.csv", "index,true,pred,p0,p1\n0,0,0,0.5,0.5\n");
+    assert_int_equal(run_load(dir, RUN_PART_ALL, &r, &err), VT_EUSAGE);
+    assert_non_null(strstr(err.msg, "classes"));
+    run_free(&r);
+}
+
+static void run_list_sorts_and_summarises(void **state)
+{
+    (void)state;
+    char runs[256], a[300], b[300], junk[300];
+    make_dir(runs, sizeof runs, "runs");
+    snprintf(b, sizeof b, "%s/20261127T210000Z-cnn", runs);
+    snprintf(a, sizeof a, "%s/20261127T200000Z-mlp", runs);
+    snprintf(junk, sizeof junk, "%s/notes", runs);
+    mkdir(a, 0755);
+    mkdir(b, 0755);
+    mkdir(junk, 0755);
+    write_good_run(b);
+    write_text(a, "config.json", config_json);
+    write_text(a, "history.csv", "epoch,loss,acc,mse,val_loss,val_acc,val_mse,lr,seconds\n");
+    run_entry *e;
+    int n;
+    vt_err err;
+    assert_int_equal(run_list(runs, &e, &n, &err), VT_OK);
+    assert_int_equal(n, 2); /* "notes" has no config.json */
+    assert_string_equal(e[0].name, "20261127T200000Z-mlp");
+    assert_string_equal(e[1].name, "20261127T210000Z-cnn");
+    assert_int_equal(e[0].epochs_done, 0);
+    assert_true(e[0].best_val_acc != e[0].best_val_acc); /* NaN: no epoch */
+    assert_int_equal(e[1].epochs_done, 2);
+    assert_int_equal(e[1].epochs, 5);
+    assert_true(e[1].best_val_acc == 0.75 && e[1].last_val_acc == 0.75 && e[1].last_val_loss == 1.2);
+    assert_string_equal(e[1].model, "cnn");
+    assert_string_equal(e[1].dataset, "CIFAR-100");
+    free(e);
+    assert_int_equal(run_list("/nonexistent/vggtop-runs", &e, &n, &err), VT_OK);
+    assert_int_equal(n, 0);
+}
+
+static void default_dir_is_utc_stamp_and_model(void **state)
+{
+    (void)state;
+    train_config c;
+    train_config_default(&c);
+    strcpy(c.model, "vgg19");
+    strcpy(c.runs, "/x/runs");
+    char buf[256];
+    run_default_dir(&c, buf, sizeof buf);
+    /* /x/runs/YYYYMMDDTHHMMSSZ-vgg19 */
+    assert_int_equal(strlen(buf), strlen("/x/runs/") + 16 + strlen("-vgg19"));
+    assert_memory_equal(buf, "/x/runs/20", 10);
+    assert_int_equal(buf[8 + 8], 'T');
+    assert_int_equal(buf[8 + 15], 'Z');
+    assert_string_equal(buf + 8 + 16, "-vgg19");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(defaults_are_the_seeds),
+        cmocka_unit_test(every_field_round_trips),
+        cmocka_unit_test(bad_values_are_refused_and_named),
+        cmocka_unit_test(check_catches_cross_field_errors),
+        cmocka_unit_test(model_names_listed),
+        cmocka_unit_test(summary_for_the_setup_screen),
+        cmocka_unit_test(run_load_reads_every_part),
+        cmocka_unit_test(missing_files_are_absent_parts),
+        cmocka_unit_test(malformed_files_give_one_clear_line),
+        cmocka_unit_test(run_list_sorts_and_summarises),
+        cmocka_unit_test(default_dir_is_utc_stamp_and_model),
+    };
+    return cmocka_run_group_tests_name("train", tests, make_tmp, remove_tmp);
+}
