@@ -136,7 +136,7 @@ static void bias_act(float *out, const float *b, size_t rows, int cols, int relu
         if (relu) {
             for (int j = 0; j < cols; j++) {
                 float v = o[j] + b[j];
-                o[j] = v > 0.0f ? v : 0.0f;
+                o[j] = v < 0.0f ? 0.0f : v; /* NaN passes through, so a diverged run is seen */
             }
         } else {
             for (int j = 0; j < cols; j++)
@@ -163,7 +163,7 @@ static void bias_act_backward(float *db, float *dout, const float *out, size_t r
 void relu_forward(float *out, const float *x, size_t count)
 {
     for (size_t i = 0; i < count; i++)
-        out[i] = x[i] > 0.0f ? x[i] : 0.0f;
+        out[i] = x[i] < 0.0f ? 0.0f : x[i];
 }
 
 void relu_backward(float *dx, const float *dout, const float *out, size_t count)

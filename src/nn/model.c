@@ -295,13 +295,24 @@ static void sb_printf(sbuf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
-/* Keras' sequential-like layout: 65 columns, fields ending at 29, 55 and 65, a leading space, a blank
- * row between layers (TensorFlow 2.9 - 2.12). */
+/* Keras' layout for a sequential-like model (tf.keras 2.9 - 2.12): 65 columns, fields ending at 29, 55
+ * and 65, each cut to its width less 2 (the last to its full width); text that does not fit continues on
+ * the next line; a leading space; a blank line between layers. */
 #define SUMMARY_WIDTH 65
 
 static void sb_row(sbuf *b, const char *name, const char *shape, const char *params)
 {
-    sb_printf(b, " %-27.27s %-25.25s %-10.10s\n", name, shape, params);
+    static const int cut[3] = {27, 24, 10};
+    const char *left[3] = {name, shape, params};
+    while (*left[0] || *left[1] || *left[2]) {
+        int len[3];
+        for (int i = 0; i < 3; i++)
+            len[i] = (int)strnlen(left[i], (size_t)cut[i]);
+        /* Columns: a space, the name in 1..28, the shape in 29..54, the parameters in 55..64. */
+        sb_printf(b, " %-28.*s%-26.*s%-10.*s\n", len[0], left[0], len[1], left[1], len[2], left[2]);
+        for (int i = 0; i < 3; i++)
+            left[i] += len[i];
+    }
 }
 
 int model_summary_text(const model_config *cfg, char **text, vt_err *err)
