@@ -1,12 +1,113 @@
-/* Placeholder until its issue lands: each command here reports that it is not built yet. */
+/* vggtop data: which data set the program finds and what it holds. It loads the whole set, so it also
+ * checks every file (a bad file gives the same one-line error training would). */
+#include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "vggtop/cli.h"
+#include "vggtop/data.h"
+
+enum { SHOWN_NAMES = 10 };
+
+static void data_usage(FILE *out)
+{
+    fprintf(out, "usage: vggtop data [--data DIR] [--labels fine|coarse] [--resize N]\n"
+                 "\n"
+                 "Shows which data set vggtop finds and what it holds: format, path, where the path came from,\n"
+                 "image shape, classes, training and test sizes and the first class names. It reads every file,\n"
+                 "so it also checks them.\n"
+                 "\n"
+                 "  -d, --data DIR       a CIFAR-100, CIFAR-10 or IDX (Fashion-MNIST, MNIST) folder; without it:\n"
+                 "                       $VGGTOP_DATA, then " DATA_DEFAULT_DIR ", then\n"
+                 "                       " DATA_PACKAGE_DIR " (Debian's dataset-fashion-mnist)\n"
+                 "  -l, --labels L       CIFAR-100 only: fine (100 classes, the default) or coarse (20 superclasses)\n"
+                 "  -r, --resize N       show the images as resized to N x N (bicubic, as OpenCV's INTER_CUBIC)\n"
+                 "  -h, --help           this help\n");
+}
+
+/* "apple, aquarium_fish, ... (90 more)" */
+static void print_names(const char *label, char **names, int n)
+{
+    printf("%-13s", label);
+    for (int i = 0; i < n && i < SHOWN_NAMES; i++)
+        printf("%s%s", i ? ", " : "", names[i]);
+    if (n > SHOWN_NAMES)
+        printf(", ... (%d more)", n - SHOWN_NAMES);
+    printf("\n");
+}
 
 int cli_data(int argc, char **argv)
 {
-    (void)argc;
-    fprintf(stderr, "vggtop: %s: not implemented yet\n", argv[0]);
-    return 2;
-}
+    static const struct option opts[] = {
+        {"data", required_argument, NULL, 'd'},
+        {"labels", required_argument, NULL, 'l'},
+        {"resize", required_argument, NULL, 'r'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    data_options o = {0};
+    long resize = 0;
+    int opt;
+    optind = 1;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":d:l:r:h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'd': o.path = optarg; break;
+        case 'l':
+            if (strcmp(optarg, "fine") != 0 && strcmp(optarg, "coarse") != 0) {
+                fprintf(stderr, "vggtop data: --labels '%s': expected fine or coarse\n", optarg);
+                return 2;
+            }
+            o.coarse = strcmp(optarg, "coarse") == 0;
+            break;
+        case 'r':
+            if (vt_parse_long(optarg, 1, 1024, &resize) != 0) {
+                fprintf(stderr, "vggtop data: --resize '%s': expected a side in pixels from 1 to 1024\n", optarg);
+                return 2;
+            }
+            o.resize = (int)resize;
+            break;
+        case 'h': data_usage(stdout); return 0;
+        case ':':
+            fprintf(stderr, "vggtop data: %s needs a value (try vggtop data --help)\n", argv[optind - 1]);
+            return 2;
+        default:
+            fprintf(stderr, "vggtop data: unknown option '%s' (try vggtop data --help)\n", argv[optind - 1]);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "vggtop data: unexpected argument '%s' (the folder goes after --data)\n", argv[optind]);
+        return 2;
+    }
 
+    dataset *ds;
+    vt_err err;
+    vt_err_clear(&err);
+    int rc = data_open(&o, &ds, &err);
+    if (rc) {
+        fprintf(stderr, "vggtop data: %s\n", err.msg);
+        return rc == VT_EUSAGE ? 2 : 1;
+    }
+    char a[32], b[32];
+    printf("%-13s%s", "data set", ds->name);
+    if (ds->format == DATA_CIFAR100)
+        printf(", %s labels", ds->coarse ? "coarse" : "fine");
+    printf("\n%-13s%s\n", "format", data_format_name(ds->format));
+    printf("%-13s%s\n", "path", ds->path);
+    printf("%-13s%s\n", "found by", data_source_name(ds->source));
+    printf("%-13s%dx%dx%d (%s)", "image shape", ds->height, ds->width, ds->channels,
+           ds->channels == 1 ? "grey" : ds->channels == 3 ? "RGB" : "channels");
+    if (ds->height != ds->orig_height || ds->width != ds->orig_width)
+        printf(", resized from %dx%d (bicubic)", ds->orig_height, ds->orig_width);
+    printf("\n%-13s%d\n", "classes", ds->classes);
+    printf("%-13s%s images\n", "train", vt_fmt_thousands(a, sizeof a, ds->n_train));
+    printf("%-13s%s images\n", "test", vt_fmt_thousands(b, sizeof b, ds->n_test));
+    print_names("class names", ds->class_names, ds->classes);
+    if (ds->format == DATA_CIFAR100 && !ds->coarse)
+        print_names("superclasses", ds->coarse_names, ds->coarse_classes);
+    if (ds->notice[0])
+        printf("\nnote: %s\n", ds->notice);
+    data_destroy(ds);
+    return 0;
+}

@@ -348,8 +348,9 @@ static int open_checked(const data_options *opt, dataset *ds, raw_split *tr, raw
     ds->width = w;
     if (ds->format != DATA_CIFAR100)
         snprintf(ds->notice, sizeof ds->notice,
-                 "%sUsing %s from %.200s, not CIFAR-100: for CIFAR-100, unpack cifar-100-binary.tar.gz "
-                 "(" CIFAR100_URL ") into ./data, or pass --data DIR.",
+                 "%sUsing %s from %.200s, not CIFAR-100. For CIFAR-100, download cifar-100-binary.tar.gz "
+                 "from " CIFAR100_URL " and unpack it in ./data (mkdir -p data && tar xzf cifar-100-binary.tar.gz -C data "
+                 "gives " DATA_DEFAULT_DIR "), or pass --data DIR.",
                  upscale, ds->name, ds->source == DATA_FROM_PACKAGE ? data_source_name(ds->source) : dir);
     else
         snprintf(ds->notice, sizeof ds->notice, "%.*s", upscale[0] ? (int)strlen(upscale) - 1 : 0, upscale);
