@@ -75,6 +75,18 @@ else
     fail "vggtop bench --skip sgemm,data,metrics exited $?"
 fi
 
+# ---- --layers: the per-layer profile lists every layer with a kernel and the whole step ------------------
+if "$VG" bench --model mlp --steps 2 --warmup 0 --layers --skip sgemm,data,metrics >"$tmp/layers" 2>"$tmp/err"; then
+    grep -q '^layers of mlp, batch 32: ' "$tmp/layers" || fail "--layers: no 'layers of mlp' title"
+    for layer in fc1 fc2 predictions; do
+        awk -v l="$layer" '$1 == l && $2 == "Dense" && NF == 8 && $4 + 0 > 0 && $5 + 0 > 0 { ok = 1 }
+                           END { exit !ok }' "$tmp/layers" || fail "--layers: no timed row for $layer"
+    done
+    grep -q '^  training step (model_train_step, median) *[0-9.]*$' "$tmp/layers" || fail "--layers: no step line"
+else
+    fail "vggtop bench --layers exited $?"
+fi
+
 # ---- --help --------------------------------------------------------------------------------------------
 "$VG" bench --help >"$tmp/help" 2>&1 || fail "bench --help exited $?"
 grep -q '^usage: vggtop bench' "$tmp/help" || fail "bench --help prints no usage"
