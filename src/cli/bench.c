@@ -508,7 +508,7 @@ static void print_stage(const char *what, double secs, double images)
     char rate[32] = "-";
     if (secs > 0)
         vt_fmt_thousands(rate, sizeof rate, llround(images / secs));
-    printf("  %-44s %9.3f %12s\n", what, secs, rate);
+    printf("  %-48s %9.3f %12s\n", what, secs, rate);
 }
 
 /* The pipeline of `vggtop train`: data_open (load), data_open with the resize the models need (load +
@@ -529,7 +529,7 @@ static int bench_data(const bench_opts *o, int side, vt_err *err)
     printf("data: %s (%s) from %s: %s train + %s test images, %dx%dx%d\n", ds->name, data_source_name(ds->source),
            ds->path, vt_fmt_thousands(ntr, sizeof ntr, ds->n_train), vt_fmt_thousands(nte, sizeof nte, ds->n_test),
            ds->height, ds->width, ds->channels);
-    printf("  %-44s %9s %12s\n", "stage", "seconds", "img/s");
+    printf("  %-48s %9s %12s\n", "stage", "seconds", "img/s");
     print_stage("load (data_open, default options)", t_load, images);
     data_destroy(ds);
     ds = NULL;
@@ -651,7 +651,7 @@ static int bench_metrics(vt_err *err)
     char ns[32];
     printf("metrics: %s samples x %d classes, random probabilities, median of %d\n",
            vt_fmt_thousands(ns, sizeof ns, n), c, METRICS_REPS);
-    printf("  %-44s %9s\n", "stage", "seconds");
+    printf("  %-48s %9s\n", "stage", "seconds");
     static const char *const names[MS_COUNT] = {
         "argmax + confusion matrix", "classification report (+ text)", "ROC curves, one per class",
         "ROC micro average", "ROC macro average"};
@@ -659,9 +659,9 @@ static int bench_metrics(vt_err *err)
     for (int s = 0; s < MS_COUNT; s++) {
         double med = median(secs[s], METRICS_REPS);
         total += med;
-        printf("  %-44s %9.3f\n", names[s], med);
+        printf("  %-48s %9.3f\n", names[s], med);
     }
-    printf("  %-44s %9.3f\n", "total", total);
+    printf("  %-48s %9.3f\n", "total", total);
 done:
     free(probs);
     free(y);
