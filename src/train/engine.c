@@ -281,6 +281,12 @@ static int finish_epoch(job *j, int e, double epoch_start, vt_err *err)
     row.acc = (double)j->sums.correct / (double)j->sums.n;
     row.mse = j->sums.mse_sum / (double)j->sums.n;
     row.lr = j->lr;
+    /* Weights that overflowed give NaN outputs on the test set even when the clipped training loss stayed
+     * finite: that is divergence too, and the checkpoint of the last good epoch must not be replaced. */
+    if (!isfinite(row.val_loss) || !isfinite(row.loss))
+        return vt_fail(err, VT_EUSAGE, "epoch %d (lr %g): the %s loss is not finite (training diverged); lower the "
+                       "learning rate (--lr); the run stopped, its last good checkpoint is kept", e + 1, j->lr,
+                       isfinite(row.loss) ? "validation" : "training");
     if ((rc = run_write_evaluation(j->cfg.run_dir, ds->test_y, j->probs, ds->n_test, ds->classes,
                                    (const char *const *)ds->class_names, err)))
         return rc;
@@ -460,12 +466,13 @@ static train_state job_train(job *j, vt_err *err)
             int rc = model_train_step(j->m, j->x, j->y, n, &j->sgd, &j->sums, err);
             busy += vt_now() - t0;
             if (!rc && !isfinite(j->sums.loss_sum))
-                rc = vt_fail(err, VT_EUSAGE, "the loss is not finite (%g)", j->sums.loss_sum);
+                rc = vt_fail(err, VT_EUSAGE, "the loss is not finite (%g): lower the learning rate (--lr)",
+                             j->sums.loss_sum);
             if (rc) {
                 char why[512];
                 snprintf(why, sizeof why, "%s", err->msg);
-                vt_fail(err, rc, "epoch %d, batch %ld: %s; stopped (the last good checkpoint is kept): try a lower "
-                        "--lr than %g", e + 1, b + 1, why, j->lr);
+                vt_fail(err, rc, "epoch %d, batch %ld (lr %g): %s; the run stopped, its last good checkpoint is "
+                        "kept", e + 1, b + 1, j->lr, why);
                 return TRAIN_FAILED;
             }
             long done_here = b + 1 - first;

@@ -1,0 +1,481 @@
+/* Unit tests of the training engine on its thread (also run under ThreadSanitizer): a tiny mlp on the
+ * first images of Fashion-MNIST (Debian's dataset-fashion-mnist). Checked against independent
+ * computations: the history's val_acc and val_loss recomputed here from predictions.csv, confusion.csv
+ * against the predictions, a stopped-and-resumed run against the same run left alone, commands (pause,
+ * learning rate, stop) through the snapshot, and clear failures for bad checkpoints and run directories. */
+#include <math.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "vggtop/nn.h"
+#include "vggtop/train.h"
+
+#define FASHION "/usr/share/datasets/fashion-mnist"
+
+static char tmpdir[64];
+static train_snapshot snap; /* 80 KB: static, not on the stack */
+
+static int setup(void **state)
+{
+    (void)state;
+    nn_set_threads(1); /* OpenBLAS's own threads would only confuse ThreadSanitizer */
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/vggtop-engine-XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void tiny_config(train_config *c, const char *name)
+{
+    train_config_default(c);
+    strcpy(c->model, "mlp");
+    strcpy(c->data, FASHION);
+    c->limit_train = 256;
+    c->limit_test = 100;
+    c->epochs = 2;
+    c->batch_size = 32;
+    c->threads = 1;
+    c->seed = 5;
+    snprintf(c->run_dir, sizeof c->run_dir, "%s/%s", tmpdir, name);
+}
+
+/* Runs a config to its end; returns the final state. */
+static train_state run_to_end(const train_config *c, vt_err *err)
+{
+    trainer *t;
+    assert_int_equal(trainer_create(c, &t, err), VT_OK);
+    assert_int_equal(trainer_start(t, err), VT_OK);
+    train_state s = trainer_join(t);
+    trainer_error(t, err);
+    trainer_destroy(t);
+    return s;
+}
+
+/* Waits on the wake pipe until pred holds for the snapshot (or the run has ended). */
+static void wait_for(trainer *t, int (*pred)(const train_snapshot *))
+{
+    struct pollfd p = {trainer_wake_fd(t), POLLIN, 0};
+    for (;;) {
+        trainer_snapshot(t, &snap);
+        if (pred(&snap) || snap.state == TRAIN_FINISHED || snap.state == TRAIN_FAILED || snap.state == TRAIN_STOPPED)
+            return;
+        poll(&p, 1, 5); /* not only on wakes: batch progress wakes at most every 50 ms */
+    }
+}
+
+static void read_file(const char *dir, const char *name, char **text)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    vt_err err;
+    if (vt_read_file(path, text, NULL, &err) != VT_OK)
+        fail_msg("%s", err.msg);
+}
+
+static void a_run_writes_a_complete_run_directory(void **state)
+{
+    (void)state;
+    train_config c;
+    tiny_config(&c, "complete");
+    vt_err err;
+    assert_int_equal(run_to_end(&c, &err), TRAIN_FINISHED);
+
+    run_data r;
+    assert_int_equal(run_load(c.run_dir, RUN_PART_ALL, &r, &err), VT_OK);
+    assert_int_equal(r.parts, RUN_PART_ALL);
+    assert_true(r.has_checkpoint);
+    assert_string_equal(r.dataset, "Fashion-MNIST");
+    assert_int_equal(r.classes, 10);
+    assert_int_equal(r.height, 28);
+    assert_int_equal(r.channels, 1);
+    assert_int_equal(r.n_train, 256);
+    assert_int_equal(r.n_test, 100);
+    assert_string_equal(r.class_names[9], "Ankle boot");
+    assert_int_equal(r.n_history, 2);
+    assert_int_equal(r.progress.state, TRAIN_FINISHED);
+    assert_int_equal(r.progress.epochs_done, 2);
+    assert_int_equal(r.n_pred, 100);
+    assert_int_equal(r.pred_classes, 10);
+
+    /* val_acc and val_loss of the last epoch, recomputed from predictions.csv: Keras' accuracy and its
+     * cross-entropy with probabilities clipped to [1e-7, 1 - 1e-7]. */
+    long correct = 0;
+    double loss = 0, mse = 0;
+    for (long i = 0; i < r.n_pred; i++) {
+        const float *p = r.probs + i * 10;
+        int best = 0;
+        double sum = 0;
+        for (int k = 0; k < 10; k++) {
+            best = p[k] > p[best] ? k : best;
+            sum += p[k];
+            mse += ((k == r.y_true[i]) - p[k]) * ((k == r.y_true[i]) - p[k]) / 10.0;
+        }
+        assert_true(fabs(sum - 1) < 1e-5); /* softmax rows */
+        assert_int_equal(best, r.y_pred[i]);
+        correct += best == r.y_true[i];
+        double q = fmin(fmax(p[r.y_true[i]], 1e-7), 1 - 1e-7);
+        loss -= log(q);
+    }
+    const train_epoch *last = &r.history[1];
+    assert_true(fabs(last->val_acc - (double)correct / 100) < 1e-7);
+    assert_true(fabs(last->val_loss - loss / 100) < 1e-6);
+    assert_true(fabs(last->val_mse - mse / 100) < 1e-6);
+    /* Training metrics are means over the epoch's samples: in range, and the seed's lr. */
+    for (int e = 0; e < 2; e++) {
+        assert_true(r.history[e].loss > 0 && r.history[e].loss < 20);
+        assert_true(r.history[e].acc >= 0 && r.history[e].acc <= 1);
+        assert_true(r.history[e].lr == 0.01);
+        assert_true(r.history[e].seconds >= 0);
+    }
+    /* The labels are the data set's: the first 100 test labels of Fashion-MNIST, in order. */
+    assert_true(r.y_true[0] == 9 && r.y_true[1] == 2 && r.y_true[2] == 1); /* t10k: ankle boot, pullover, trouser */
+
+    /* confusion.csv: 10 rows of 10 counts, rows = true class, from the same predictions. */
+    char *text;
+    read_file(c.run_dir, "confusion.csv", &text);
+    long cm[100] = {0}, expect[100] = {0};
+    char *p = text;
+    for (int k = 0; k < 100; k++) {
+        cm[k] = strtol(p, &p, 10);
+        assert_true(*p == (k % 10 == 9 ? '\n' : ','));
+        p++;
+    }
+    assert_int_equal(*p, '\0');
+    free(text);
+    for (long i = 0; i < r.n_pred; i++)
+        expect[r.y_true[i] * 10 + r.y_pred[i]]++;
+    assert_memory_equal(cm, expect, sizeof cm);
+    /* report.txt: the classification report with the class names. */
+    read_file(c.run_dir, "report.txt", &text);
+    assert_non_null(strstr(text, "precision"));
+    assert_non_null(strstr(text, "Ankle boot"));
+    assert_non_null(strstr(text, "weighted avg"));
+    free(text);
+    run_free(&r);
+
+    /* A second run into the same directory is refused. */
+    trainer *t;
+    assert_int_equal(trainer_create(&c, &t, &err), VT_EUSAGE);
+    assert_non_null(strstr(err.msg, "already holds a run"));
+    assert_non_null(strstr(err.msg, "--resume"));
+}
+
+static int mid_epoch_two(const train_snapshot *s) { return s->epoch == 2 && s->batch >= 5; }
+static int is_paused(const train_snapshot *s) { return s->state == TRAIN_PAUSED; }
+
+static void stopped_and_resumed_equals_uninterrupted(void **state)
+{
+    (void)state;
+    vt_err err;
+    train_config whole, part;
+    tiny_config(&whole, "whole");
+    whole.epochs = 3;
+    whole.limit_train = 2048;
+    whole.augment = 1; /* the augmentation generator must be restored too */
+    whole.momentum = 0.9; /* and the optimiser's velocity */
+    assert_int_equal(run_to_end(&whole, &err), TRAIN_FINISHED);
+
+    part = whole;
+    snprintf(part.run_dir, sizeof part.run_dir, "%s/part", tmpdir);
+    trainer *t;
+    assert_int_equal(trainer_create(&part, &t, &err), VT_OK);
+    assert_int_equal(trainer_start(t, &err), VT_OK);
+    /* Pause somewhere in epoch 2, then stop there: the checkpoint records the position in the epoch. */
+    wait_for(t, mid_epoch_two);
+    trainer_pause(t);
+    wait_for(t, is_paused);
+    assert_int_equal(snap.state, TRAIN_PAUSED);
+    trainer_stop(t);
+    assert_int_equal(trainer_join(t), TRAIN_STOPPED);
+    trainer_snapshot(t, &snap);
+    long stopped_at = snap.batch;
+    int stopped_epochs = snap.epochs_done; /* 1 unless the pause landed after epoch 2's last batch */
+    assert_true(stopped_epochs == 1 || stopped_epochs == 2);
+    trainer_destroy(t);
+
+    train_config again;
+    assert_int_equal(train_config_load(part.run_dir, &again, &err), VT_OK);
+    again.resume = 1;
+    assert_int_equal(trainer_create(&again, &t, &err), VT_OK);
+    assert_int_equal(trainer_start(t, &err), VT_OK);
+    assert_int_equal(trainer_join(t), TRAIN_FINISHED);
+    trainer_snapshot(t, &snap);
+    print_message("stopped after %d epochs and %ld batches, resumed\n", stopped_epochs, stopped_at);
+    assert_int_equal(snap.resumed_epochs, stopped_epochs);
+    assert_int_equal(snap.resumed_batch, stopped_at == snap.batches ? 0 : stopped_at);
+    trainer_destroy(t);
+
+    run_data a, b;
+    assert_int_equal(run_load(whole.run_dir, RUN_PART_HISTORY | RUN_PART_PREDICTIONS, &a, &err), VT_OK);
+    assert_int_equal(run_load(part.run_dir, RUN_PART_HISTORY | RUN_PART_PREDICTIONS, &b, &err), VT_OK);
+    assert_int_equal(a.n_history, 3);
+    assert_int_equal(b.n_history, 3);
+    for (int e = 0; e < 3; e++) {
+        /* Every column but seconds, bit for bit (same seed, same thread count). */
+        const train_epoch *x = &a.history[e], *y = &b.history[e];
+        if (x->loss != y->loss || x->acc != y->acc || x->mse != y->mse || x->val_loss != y->val_loss ||
+            x->val_acc != y->val_acc || x->val_mse != y->val_mse || x->lr != y->lr)
+            fail_msg("epoch %d differs after a stop at batch %ld: loss %.9f vs %.9f, val_loss %.9f vs %.9f", e + 1,
+                     stopped_at, x->loss, y->loss, x->val_loss, y->val_loss);
+    }
+    assert_memory_equal(a.probs, b.probs, sizeof(float) * 100 * 10);
+    run_free(&a);
+    run_free(&b);
+
+    /* Resuming a finished run with no more epochs does nothing and says so; asking for fewer is refused. */
+    again.epochs = 3;
+    assert_int_equal(run_to_end(&again, &err), TRAIN_FINISHED);
+    again.epochs = 2;
+    assert_int_equal(run_to_end(&again, &err), TRAIN_FAILED);
+    assert_non_null(strstr(err.msg, "--epochs"));
+}
+
+static void commands_reach_the_engine(void **state)
+{
+    (void)state;
+    vt_err err;
+    train_config c;
+    tiny_config(&c, "commands");
+    trainer *t;
+    assert_int_equal(trainer_create(&c, &t, &err), VT_OK);
+    trainer_snapshot(t, &snap);
+    assert_int_equal(snap.state, TRAIN_IDLE);
+    assert_string_equal(snap.model, "mlp");
+    assert_string_equal(snap.run_dir, c.run_dir);
+    assert_int_equal(snap.epochs, 2);
+    /* Paused before the first batch: the learning rate changes while nothing trains. */
+    trainer_pause(t);
+    assert_int_equal(trainer_start(t, &err), VT_OK);
+    wait_for(t, is_paused);
+    assert_int_equal(snap.state, TRAIN_PAUSED);
+    assert_int_equal(snap.batch, 0);
+    assert_int_equal(snap.samples, 0);
+    assert_int_equal(trainer_set_lr(t, 0, &err), VT_EUSAGE);
+    assert_int_equal(trainer_set_lr(t, 11, &err), VT_EUSAGE);
+    assert_int_equal(trainer_set_lr(t, 0.005, &err), VT_OK);
+    trainer_resume(t);
+    assert_int_equal(trainer_join(t), TRAIN_FINISHED);
+    trainer_snapshot(t, &snap);
+    assert_int_equal(snap.state, TRAIN_FINISHED);
+    assert_int_equal(snap.n_history, 2);
+    assert_int_equal(snap.epochs_done, 2);
+    assert_int_equal(snap.batches, 8);
+    assert_int_equal(snap.batch, 8);
+    assert_int_equal(snap.samples, 256);
+    assert_true(snap.lr == 0.005);
+    assert_true(snap.history[0].lr == 0.005 && snap.history[1].lr == 0.005);
+    assert_int_equal(snap.eval_generation, 2);
+    assert_true(snap.best_val_acc >= snap.history[0].val_acc && snap.best_val_acc >= snap.history[1].val_acc);
+    assert_true(snap.last_val_acc == snap.history[1].val_acc);
+    assert_true(snap.n_curve >= 1 && snap.n_curve <= TRAIN_CURVE_MAX);
+    assert_int_equal(snap.curve_batch[snap.n_curve - 1], 8);
+    assert_int_equal(snap.classes, 10);
+    assert_string_equal(snap.dataset, "Fashion-MNIST");
+    assert_true(snap.params > 0);
+    assert_int_equal(trainer_error(t, &err), VT_OK);
+    trainer_destroy(t);
+
+    /* A stop before the first batch still leaves a checkpoint to resume from. */
+    tiny_config(&c, "stop-at-once");
+    assert_int_equal(trainer_create(&c, &t, &err), VT_OK);
+    trainer_stop(t);
+    assert_int_equal(trainer_start(t, &err), VT_OK);
+    assert_int_equal(trainer_join(t), TRAIN_STOPPED);
+    trainer_destroy(t);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/checkpoint.bin", c.run_dir);
+    assert_int_equal(access(path, R_OK), 0);
+    trainer_destroy(NULL);
+}
+
+static void copy_file(const char *from, const char *to)
+{
+    char *data;
+    size_t len;
+    vt_err err;
+    assert_int_equal(vt_read_file(from, &data, &len, &err), VT_OK);
+    assert_int_equal(vt_write_file_atomic(to, data, len, &err), VT_OK);
+    free(data);
+}
+
+static void bad_checkpoints_fail_clearly(void **state)
+{
+    (void)state;
+    vt_err err;
+    train_config c, other;
+    tiny_config(&c, "victim");
+    c.epochs = 1;
+    assert_int_equal(run_to_end(&c, &err), TRAIN_FINISHED);
+    tiny_config(&other, "other");
+    other.epochs = 1;
+    strcpy(other.model, "cnn");
+    other.limit_train = 32;
+    other.limit_test = 10;
+    assert_int_equal(run_to_end(&other, &err), TRAIN_FINISHED);
+
+    char ck[4200], saved[512], other_ck[4200];
+    snprintf(ck, sizeof ck, "%s/checkpoint.bin", c.run_dir);
+    snprintf(saved, sizeof saved, "%s/saved.bin", tmpdir);
+    snprintf(other_ck, sizeof other_ck, "%s/checkpoint.bin", other.run_dir);
+    copy_file(ck, saved);
+    train_config r;
+    assert_int_equal(train_config_load(c.run_dir, &r, &err), VT_OK);
+    r.resume = 1;
+    r.epochs = 2;
+
+    /* Truncated: half the file. */
+    struct stat st;
+    assert_int_equal(stat(saved, &st), 0);
+    assert_int_equal(truncate(ck, st.st_size / 2), 0);
+    assert_int_equal(run_to_end(&r, &err), TRAIN_FAILED);
+    assert_int_equal(err.code, VT_EUSAGE);
+    assert_non_null(strstr(err.msg, "checkpoint.bin"));
+
+    /* Another model's checkpoint. */
+    copy_file(other_ck, ck);
+    assert_int_equal(run_to_end(&r, &err), TRAIN_FAILED);
+    assert_int_equal(err.code, VT_EUSAGE);
+    assert_non_null(strstr(err.msg, "cnn"));
+    assert_non_null(strstr(err.msg, "mlp"));
+
+    /* A flipped byte in the middle (the CRC catches it). */
+    copy_file(saved, ck);
+    FILE *f = fopen(ck, "r+b");
+    assert_non_null(f);
+    fseek(f, st.st_size / 2, SEEK_SET);
+    int byte = fgetc(f);
+    fseek(f, st.st_size / 2, SEEK_SET);
+    fputc(byte ^ 0x40, f);
+    fclose(f);
+    assert_int_equal(run_to_end(&r, &err), TRAIN_FAILED);
+    assert_non_null(strstr(err.msg, "checkpoint.bin"));
+
+    /* Settings that changed since the checkpoint (another batch size) are refused, not trained on. */
+    copy_file(saved, ck);
+    train_config changed = r;
+    changed.batch_size = 16;
+    assert_int_equal(run_to_end(&changed, &err), TRAIN_FAILED);
+    assert_non_null(strstr(err.msg, "batch size"));
+
+    /* The whole file again: the run continues. */
+    assert_int_equal(run_to_end(&r, &err), TRAIN_FINISHED);
+    run_data d;
+    assert_int_equal(run_load(c.run_dir, RUN_PART_HISTORY, &d, &err), VT_OK);
+    assert_int_equal(d.n_history, 2);
+    run_free(&d);
+
+    /* No checkpoint, or not a run directory at all. */
+    train_config none;
+    tiny_config(&none, "never-ran");
+    none.resume = 1;
+    trainer *t;
+    assert_int_equal(trainer_create(&none, &t, &err), VT_EUSAGE);
+    assert_non_null(strstr(err.msg, "--resume"));
+}
+
+static void bad_data_and_divergence_fail_clearly(void **state)
+{
+    (void)state;
+    vt_err err;
+    train_config c;
+    tiny_config(&c, "no-data");
+    strcpy(c.data, tmpdir); /* a directory with no data set in it */
+    assert_int_equal(run_to_end(&c, &err), TRAIN_FAILED);
+    assert_int_equal(err.code, VT_EUSAGE);
+    assert_true(strlen(err.msg) > 0);
+    assert_null(strchr(err.msg, '\n'));
+
+    /* After a good first epoch, a learning rate far too high makes the cnn diverge: the run fails with a
+     * hint, the checkpoint of the last finished epoch is kept whole, and a resume with a sane learning
+     * rate carries on from it. */
+    tiny_config(&c, "diverge");
+    strcpy(c.model, "cnn");
+    c.limit_train = 128;
+    c.limit_test = 20;
+    c.epochs = 1;
+    assert_int_equal(run_to_end(&c, &err), TRAIN_FINISHED);
+    train_config again;
+    assert_int_equal(train_config_load(c.run_dir, &again, &err), VT_OK);
+    again.resume = 1;
+    again.epochs = 3;
+    trainer *t;
+    assert_int_equal(trainer_create(&again, &t, &err), VT_OK);
+    trainer_pause(t); /* taken before the first batch: the new rate applies from epoch 2's first batch */
+    assert_int_equal(trainer_set_lr(t, 10, &err), VT_OK);
+    assert_int_equal(trainer_start(t, &err), VT_OK);
+    trainer_resume(t);
+    assert_int_equal(trainer_join(t), TRAIN_FAILED);
+    trainer_error(t, &err);
+    trainer_snapshot(t, &snap);
+    trainer_destroy(t);
+    print_message("lr 10: %s\n", err.msg);
+    assert_int_equal(err.code, VT_EUSAGE);
+    assert_non_null(strstr(err.msg, "not finite"));
+    assert_non_null(strstr(err.msg, "--lr"));
+    assert_null(strchr(err.msg, '\n'));
+    assert_int_equal(snap.state, TRAIN_FAILED);
+    assert_string_equal(snap.message, err.msg);
+    assert_true(snap.epochs_done >= 1 && snap.epochs_done < 3);
+    run_data d;
+    assert_int_equal(run_load(c.run_dir, RUN_PART_HISTORY | RUN_PART_PROGRESS, &d, &err), VT_OK);
+    assert_int_equal(d.n_history, snap.epochs_done);
+    assert_int_equal(d.progress.state, TRAIN_FAILED);
+    run_free(&d);
+
+    /* The kept checkpoint is the last finished epoch's: evaluating it gives that epoch's val_ numbers. */
+    train_epoch ev;
+    long n_test;
+    assert_int_equal(run_load(c.run_dir, RUN_PART_HISTORY, &d, &err), VT_OK);
+    assert_int_equal(run_evaluate(c.run_dir, 1, &ev, &n_test, &err), VT_OK);
+    assert_int_equal(n_test, 20);
+    print_message("evaluate: %.9f %.9f, history: %.9f %.9f\n", ev.val_loss, ev.val_acc, d.history[d.n_history - 1].val_loss, d.history[d.n_history - 1].val_acc);
+    assert_true(fabs(ev.val_loss - d.history[d.n_history - 1].val_loss) < 1e-7); /* csv: 8 decimals */
+    assert_true(fabs(ev.val_acc - d.history[d.n_history - 1].val_acc) < 1e-9);
+    run_free(&d);
+
+    /* And it carries on with a sane learning rate. */
+    assert_int_equal(trainer_create(&again, &t, &err), VT_OK);
+    trainer_pause(t);
+    assert_int_equal(trainer_set_lr(t, 0.01, &err), VT_OK);
+    assert_int_equal(trainer_start(t, &err), VT_OK);
+    trainer_resume(t);
+    assert_int_equal(trainer_join(t), TRAIN_FINISHED);
+    trainer_destroy(t);
+    assert_int_equal(run_load(c.run_dir, RUN_PART_HISTORY, &d, &err), VT_OK);
+    assert_int_equal(d.n_history, 3);
+    assert_true(d.history[2].lr == 0.01 && isfinite(d.history[2].val_loss));
+    run_free(&d);
+}
+
+int main(void)
+{
+    if (access(FASHION "/train-images-idx3-ubyte.gz", R_OK) != 0) {
+        fprintf(stderr, "test_train_engine: %s is missing: apt-get install dataset-fashion-mnist (make deps)\n",
+                FASHION);
+        return 1;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(a_run_writes_a_complete_run_directory),
+        cmocka_unit_test(stopped_and_resumed_equals_uninterrupted),
+        cmocka_unit_test(commands_reach_the_engine),
+        cmocka_unit_test(bad_checkpoints_fail_clearly),
+        cmocka_unit_test(bad_data_and_divergence_fail_clearly),
+    };
+    return cmocka_run_group_tests_name("train", tests, setup, teardown);
+}
