@@ -124,15 +124,38 @@ static char *sb_done(sbuf *b)
     return b->s;
 }
 
-/* The groups of the help screen and the man page: keys that work everywhere, then each screen's own. */
+/* The groups of the help screen and the man page: keys that work everywhere, the moving keys that work on
+ * most screens, then each screen's own keys. */
+enum { GROUP_ALL = 0, GROUP_MOVING = 9, N_GROUPS = 10 };
+
+static int is_moving(const tui_key *k) { return k->screens != ALL && __builtin_popcount(k->screens) >= 4; }
+
 static int in_group(const tui_key *k, int group)
 {
-    if (group == 0)
+    if (group == GROUP_ALL)
         return k->screens == ALL;
-    return k->screens != ALL && (k->screens & S(group));
+    if (group == GROUP_MOVING)
+        return is_moving(k);
+    return k->screens != ALL && !is_moving(k) && (k->screens & S(group));
 }
 
-static const char *group_title(int group) { return group == 0 ? "Everywhere" : tui_screen_names[group - 1]; }
+/* Groups in the order shown: everywhere, moving, then screens 1..8. */
+static int group_at(int i) { return i == 0 ? GROUP_ALL : i == 1 ? GROUP_MOVING : i - 1; }
+
+static const char *group_title(int group)
+{
+    return group == GROUP_ALL ? "Everywhere" : group == GROUP_MOVING ? "Moving" : tui_screen_names[group - 1];
+}
+
+static int group_empty(int group)
+{
+    for (int i = 0; i < tui_n_keys; i++)
+        if (in_group(&tui_keys[i], group))
+            return 0;
+    return 1;
+}
+
+static const char *group_suffix(int group) { return group == GROUP_ALL || group == GROUP_MOVING ? "" : " screen"; }
 
 /* roff: a '-' must be "\-" and a backslash "\e"; a leading '.' or '\'' is protected by "\&". */
 static void roff_add(sbuf *b, const char *text)
@@ -155,10 +178,14 @@ static void roff_add(sbuf *b, const char *text)
 char *tui_keys_man(void)
 {
     sbuf b = {0};
-    for (int group = 0; group <= 8; group++) {
+    for (int gi = 0; gi < N_GROUPS; gi++) {
+        int group = group_at(gi);
+        if (group_empty(group))
+            continue;
         sb_add(&b, ".SS ");
         sb_add(&b, group_title(group));
-        sb_add(&b, group ? " screen\n" : "\n");
+        sb_add(&b, group_suffix(group));
+        sb_add(&b, "\n");
         for (int i = 0; i < tui_n_keys; i++) {
             if (!in_group(&tui_keys[i], group))
                 continue;
@@ -176,8 +203,11 @@ char *tui_keys_help(void)
 {
     sbuf b = {0};
     char line[256];
-    for (int group = 0; group <= 8; group++) {
-        snprintf(line, sizeof line, "%s%s\n", group_title(group), group ? " screen" : "");
+    for (int gi = 0; gi < N_GROUPS; gi++) {
+        int group = group_at(gi);
+        if (group_empty(group))
+            continue;
+        snprintf(line, sizeof line, "%s%s\n", group_title(group), group_suffix(group));
         sb_add(&b, line);
         for (int i = 0; i < tui_n_keys; i++) {
             if (!in_group(&tui_keys[i], group))

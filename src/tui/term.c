@@ -81,6 +81,14 @@ int term_open(int ascii, tui_color_depth *depth, int *utf8, vt_err *err)
     nodelay(stdscr, TRUE);
     set_escdelay(25);
     curs_set(0);
+    /* Home and End arrive in several spellings (tmux and screen send \e[1~ and \e[4~ whatever TERM says;
+     * xterm sends \eOH or \e[H): accept them all, as htop does. */
+    static const char *const home[] = {"\033[1~", "\033[7~", "\033[H", "\033OH"};
+    static const char *const end[] = {"\033[4~", "\033[8~", "\033[F", "\033OF"};
+    for (size_t i = 0; i < sizeof home / sizeof home[0]; i++) {
+        define_key(home[i], KEY_HOME);
+        define_key(end[i], KEY_END);
+    }
     mousemask(BUTTON4_PRESSED | BUTTON5_PRESSED, NULL);
     mouseinterval(0);
     *depth = TUI_COLOR_NONE;

@@ -1,0 +1,113 @@
+#!/bin/sh
+# End-to-end test of the front end through tmux, at 120x40 and at 80x24: set up a tiny run on the default
+# data (mlp, 2 epochs, 500/200 images) through the Setup form (a bad value is refused), start it, wait for the
+# first epoch, visit every screen, resize mid-run (and below 80x24), sort and scroll the report, move the
+# heatmap cursor, step through samples, quit; then check the run directory.
+set -u
+. "$(dirname "$0")/tui_lib.inc"
+tui_setup
+
+scenario() {
+    s=$1 w=$2 h=$3
+    runs="$TMP/runs-$s"
+    tui_start "$s" "$w" "$h" --runs "$runs"
+    tui_wait "$s" "Model and settings" 10
+    tui_wait "$s" "Estimate:" 30
+
+    # The form: mlp, a refused value (explained, not accepted), then the tiny settings.
+    tui_keys "$s" Right
+    tui_expect "$s" "mlp ▸"
+    tui_keys "$s" Down Down Down Down e C-u 0
+    tui_expect "$s" "--epochs: '0' is not a whole number"
+    tui_keys "$s" Enter
+    tui_expect "$s" "--epochs: '0' is not a whole number"
+    tui_keys "$s" Escape
+    sleep 0.3
+    tui_keys "$s" Home
+    tui_field "$s" 4 2
+    tui_field "$s" 11 500
+    tui_field "$s" 12 200
+    tui_expect "$s" "Epochs          2"
+    tui_expect "$s" "Limit train     500"
+    tui_expect "$s" "Limit test      200"
+
+    # Train, and look at the dashboard while it runs.
+    tui_keys "$s" Enter
+    tui_wait "$s" "Loss per epoch" 10
+    tui_wait "$s" "Epoch 1/2" 30
+    tui_expect "$s" "img/s"
+
+    # Resize mid-run: smaller than 80x24 asks to enlarge; back to the test's size redraws everything.
+    tmux -L "$SOCK" resize-window -t "$s" -x 70 -y 20
+    tui_expect "$s" "enlarge the terminal to at least 80x24"
+    tmux -L "$SOCK" resize-window -t "$s" -x "$w" -y "$h"
+    tui_expect "$s" "Accuracy per epoch"
+    tui_reject "$s" "enlarge the terminal"
+
+    tui_wait "$s" "1/2 epochs done" 90
+
+    # Report: sorted by class name, the pinned averages, scrolling to the end and back.
+    tui_keys "$s" 3
+    tui_wait "$s" "Report: 10 classes, 200 images" 10
+    tui_expect "$s" "weighted avg"
+    tui_keys "$s" s
+    tui_expect "$s" "sorted by class"
+    # Fashion-MNIST's names sorted: "Ankle boot" first, "Trouser" last.
+    tui_screen "$s" | grep -A1 "precision" | grep -q "Ankle boot" || tui_fail "$s" "sorting by class does not put Ankle boot first"
+    tui_keys "$s" End PgUp Down Home
+    tui_keys "$s" / s h i r
+    tui_expect "$s" "/shir"
+    tui_keys "$s" Enter
+    tui_reject "$s" "/shir"
+
+    # Confusion: the cursor names the cell it is on.
+    tui_keys "$s" 4
+    tui_expect "$s" "true T-shirt/top → predicted T-shirt/top"
+    tui_keys "$s" Right Right Down
+    tui_expect "$s" "true Trouser → predicted Pullover"
+    tui_keys "$s" n
+    tui_expect "$s" "row-normalised"
+    tui_expect "$s" "Most confused"
+
+    tui_keys "$s" 5
+    tui_expect "$s" "micro-average AUC"
+    tui_keys "$s" z
+    tui_expect "$s" "zoomed"
+
+    tui_keys "$s" 7
+    tui_expect "$s" "Test image 1 of 200"
+    tui_keys "$s" Right
+    tui_expect "$s" "Test image 2 of 200"
+    tui_expect "$s" "top 5:"
+
+    tui_keys "$s" 8
+    tui_expect "$s" "Total params"
+    tui_keys "$s" '?'
+    tui_expect "$s" "Keys (Up/Down/PgUp/PgDn scroll"
+    tui_keys "$s" x
+    tui_keys "$s" 1
+    tui_expect "$s" "Model and settings"
+
+    # Wait for the end of the run; Compare lists it; quit.
+    tui_keys "$s" 2
+    tui_wait "$s" "2/2 epochs done" 90
+    tui_keys "$s" 6
+    tui_expect "$s" "val_acc per epoch"
+    tui_expect "$s" "1:mlp"
+    tui_keys "$s" q
+    end=$(($(date +%s) + 20))
+    while [ ! -s "$TMP/$s.exit" ] && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
+    [ "$(cat "$TMP/$s.exit" 2>/dev/null)" = 0 ] || tui_fail "$s" "vggtop did not exit 0 after q"
+
+    # The run directory holds the finished run.
+    dir=$(ls -d "$runs"/*-mlp 2>/dev/null | head -1)
+    [ -n "$dir" ] || { echo "FAIL: no run directory in $runs" >&2; exit 1; }
+    [ "$(wc -l < "$dir/history.csv")" -eq 3 ] || { echo "FAIL: $dir/history.csv should have 2 epochs" >&2; exit 1; }
+    grep -q '"mlp"' "$dir/config.json" || { echo "FAIL: config.json does not name mlp" >&2; exit 1; }
+    [ "$(wc -l < "$dir/predictions.csv")" -eq 201 ] || { echo "FAIL: predictions.csv should have 200 rows" >&2; exit 1; }
+    echo "ok: front end at ${w}x${h}"
+}
+
+scenario big 120 40
+scenario small 80 24
+echo "tui: all passed"

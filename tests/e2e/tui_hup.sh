@@ -1,0 +1,60 @@
+#!/bin/sh
+# End-to-end test of a dropped SSH session: start a run in the front end inside tmux, kill the tmux server
+# mid-run (the process gets SIGHUP as it would from sshd), check that the run goes on to its last epoch with
+# its run directory kept current and the process exits 0, then that `vggtop watch RUN_DIR` shows it.
+set -u
+. "$(dirname "$0")/tui_lib.inc"
+tui_setup
+
+runs="$TMP/runs"
+TUI_EXEC=1 tui_start ui 100 30 --runs "$runs"
+tui_wait ui "Model and settings" 10
+tui_keys ui Right
+tui_expect ui "mlp ▸"
+tui_field ui 4 3
+tui_field ui 11 10000
+tui_field ui 12 200
+tui_expect ui "Epochs          3"
+tui_keys ui Enter
+tui_wait ui "Epoch 1/3" 30
+pid=$(cat "$TMP/ui.pid")
+kill -0 "$pid" 2>/dev/null || tui_fail ui "no vggtop process"
+dir=$(ls -d "$runs"/*-mlp 2>/dev/null | head -1)
+[ -n "$dir" ] || { echo "FAIL: no run directory in $runs" >&2; exit 1; }
+# The run must still be on its way when the terminal goes.
+[ ! -f "$dir/history.csv" ] || [ "$(wc -l < "$dir/history.csv")" -lt 4 ] || tui_fail ui "the run ended before the hang-up: make it longer"
+
+# The connection drops.
+tmux -L "$SOCK" kill-server
+sleep 1
+kill -0 "$pid" 2>/dev/null || { echo "FAIL: vggtop died with its terminal" >&2; exit 1; }
+end=$(($(date +%s) + 180))
+while kill -0 "$pid" 2>/dev/null && [ "$(date +%s)" -le "$end" ]; do sleep 0.5; done
+kill -0 "$pid" 2>/dev/null && { echo "FAIL: the run did not finish within 180 s after SIGHUP" >&2; kill "$pid"; exit 1; }
+[ "$(wc -l < "$dir/history.csv")" -eq 4 ] || { echo "FAIL: history.csv should hold 3 epochs:" >&2; cat "$dir/history.csv" >&2; exit 1; }
+grep -q '"finished"' "$dir/progress.json" || { echo "FAIL: progress.json does not say finished:" >&2; cat "$dir/progress.json" >&2; exit 1; }
+[ -s "$dir/predictions.csv" ] || { echo "FAIL: no predictions.csv" >&2; exit 1; }
+
+# vggtop watch shows the finished run on its screens.
+tui_start w 100 30 watch "$dir"
+tui_wait w "3/3 epochs done" 15
+tui_expect w "watching finished"
+tui_keys w 3
+tui_expect w "Report: 10 classes, 200 images"
+tui_keys w 4
+tui_expect w "Most confused"
+tui_keys w 7
+tui_expect w "Test image 1 of 200"
+tui_keys w 1
+tui_expect w "Settings of the watched run (read-only)"
+tui_keys w q
+end=$(($(date +%s) + 10))
+while [ ! -s "$TMP/w.exit" ] && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
+[ "$(cat "$TMP/w.exit" 2>/dev/null)" = 0 ] || tui_fail w "vggtop watch did not exit 0 after q"
+
+# A bad run directory is one clear line and exit status 2.
+out=$("$VGGTOP" watch "$TMP/nope" 2>&1 </dev/null)
+rc=$?
+[ "$rc" -eq 2 ] || { echo "FAIL: vggtop watch on a missing directory exited $rc, not 2" >&2; exit 1; }
+echo "$out" | grep -q "nope" || { echo "FAIL: the error does not name the directory: $out" >&2; exit 1; }
+echo "tui_hup: all passed"
