@@ -1,0 +1,67 @@
+#!/bin/sh
+# End-to-end: the run-reading commands against a committed run directory (tests/fixtures/train/run) and
+# the outputs scikit-learn gives for it (tests/train_fixture.py wrote both): report (2 and 3 digits),
+# confusion --csv, roc AUCs; then history, compare, and the usage and data errors of these commands.
+set -u
+VGGTOP="${VGGTOP:-./vggtop}"
+FIX=tests/fixtures/train
+RUN=$FIX/run
+tmp=$(mktemp -d /tmp/vggtop-e2e-runs-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "runs.sh: FAIL: $*" >&2; exit 1; }
+
+"$VGGTOP" report "$RUN" >"$tmp/r2" || fail "report exited $?"
+diff -u "$FIX/report2.txt" "$tmp/r2" || fail "report differs from scikit-learn's"
+"$VGGTOP" report "$RUN" --digits 3 >"$tmp/r3" || fail "report --digits 3 exited $?"
+diff -u "$FIX/report3.txt" "$tmp/r3" || fail "report --digits 3 differs from scikit-learn's"
+"$VGGTOP" confusion --csv "$RUN" >"$tmp/cm" || fail "confusion --csv exited $?"
+diff -u "$FIX/confusion.csv" "$tmp/cm" || fail "confusion matrix differs from scikit-learn's"
+
+# roc: "<class> <auc>" lines and the three averages, as the golden file lists them.
+"$VGGTOP" roc "$RUN" >"$tmp/roc" || fail "roc exited $?"
+awk '/^ *[0-9]+  /{print $1, $NF} /^micro/{print "micro", $NF} /^macro/{print "macro", $NF}
+     /^mean/{print "mean", $NF}' "$tmp/roc" >"$tmp/roc.short"
+diff -u "$FIX/roc.txt" "$tmp/roc.short" || fail "roc AUCs differ from scikit-learn's"
+
+# report --csv/--json carry the class names; confusion's text lists the largest off-diagonal cell first.
+"$VGGTOP" report "$RUN" --csv | grep -q '^red fox,' || fail "report --csv lacks the class names"
+"$VGGTOP" report "$RUN" --json | grep -q '"weighted avg"' || fail "report --json lacks weighted avg"
+big=$(awk -F, '{for (i = 1; i <= NF; i++) if (i != NR && $i > m) m = $i} END {print m}' "$FIX/confusion.csv")
+"$VGGTOP" confusion "$RUN" --top 1 | sed -n 2p | grep -q "^ *$big " || fail "confusion's first pair is not the largest ($big)"
+
+# history and compare (three finished epochs of four; best val_acc 0.6167 at epoch 2).
+"$VGGTOP" history "$RUN" >"$tmp/h" || fail "history exited $?"
+grep -q '3 of 4 epochs' "$tmp/h" || fail "history header"
+[ "$(grep -c '^ *[123] ' "$tmp/h")" -eq 3 ] || fail "history rows"
+"$VGGTOP" history --csv "$RUN" | diff -u "$RUN/history.csv" - || fail "history --csv differs from history.csv"
+"$VGGTOP" compare "$RUN" "$RUN" >"$tmp/c" || fail "compare exited $?"
+grep -q '0.6167 (  2)' "$tmp/c" || fail "compare: best val_acc"
+grep -q 'val_acc per epoch' "$tmp/c" || fail "compare: chart"
+"$VGGTOP" compare "$RUN" --metric val_loss | grep -q 'val_loss per epoch' || fail "compare --metric"
+
+# Usage and data errors: exit 2, one line on stderr naming the problem.
+expect_error() { # expected-fragment command...
+    want="$1"; shift
+    "$@" >"$tmp/out" 2>"$tmp/err"; rc=$?
+    [ "$rc" -eq 2 ] || fail "'$*' exited $rc, expected 2"
+    [ "$(wc -l <"$tmp/err")" -eq 1 ] || fail "'$*' printed $(wc -l <"$tmp/err") lines on stderr"
+    grep -q -- "$want" "$tmp/err" || fail "'$*': '$(cat "$tmp/err")' does not mention $want"
+}
+expect_error "RUN_DIR" "$VGGTOP" report
+expect_error "/nonexistent" "$VGGTOP" report /nonexistent/run
+expect_error "--digits" "$VGGTOP" report "$RUN" --digits 11
+expect_error "--bogus" "$VGGTOP" roc "$RUN" --bogus
+expect_error "exclude" "$VGGTOP" report "$RUN" --csv --json
+expect_error "--metric" "$VGGTOP" compare "$RUN" --metric speed
+expect_error "--coarse" "$VGGTOP" confusion "$RUN" --coarse
+mkdir "$tmp/bad"
+cp "$RUN/config.json" "$tmp/bad/"
+expect_error "predictions.csv" "$VGGTOP" report "$tmp/bad"
+expect_error "history.csv" "$VGGTOP" compare "$tmp/bad"
+head -c 100 "$RUN/predictions.csv" >"$tmp/bad/predictions.csv"
+expect_error "predictions.csv: line 3" "$VGGTOP" roc "$tmp/bad"
+expect_error "checkpoint.bin" "$VGGTOP" evaluate "$RUN"
+for cmd in evaluate report confusion roc history compare; do
+    "$VGGTOP" "$cmd" --help | grep -q "usage: vggtop $cmd" || fail "$cmd --help"
+done
+echo "runs.sh: ok"
