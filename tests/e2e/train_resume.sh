@@ -1,0 +1,96 @@
+#!/bin/sh
+# End-to-end: resume and signals. A run killed with SIGKILL mid-epoch and resumed ends with the same
+# history.csv (every column but seconds) as the same run left alone; SIGINT stops after the batch with a
+# whole checkpoint and exit 130 (SIGTERM: 143), and the stopped run resumes to the same history too; a
+# second SIGINT exits at once without half-written files; SIGHUP does not end a run.
+set -u
+VGGTOP="${VGGTOP:-./vggtop}"
+tmp=$(mktemp -d /tmp/vggtop-e2e-resume-XXXXXX)
+pids=""
+trap 'for p in $pids; do kill -9 $p 2>/dev/null; done; rm -rf "$tmp"' EXIT
+fail() { echo "train_resume.sh: FAIL: $*" >&2; exit 1; }
+unset VGGTOP_DATA
+cd "$tmp" || exit 1
+case "$VGGTOP" in /*) ;; *) VGGTOP="$OLDPWD/$VGGTOP" ;; esac
+
+# A small mlp on Fashion-MNIST: about a second per epoch, long enough to be killed inside one.
+ARGS="--model mlp --limit-train 4000 --limit-test 500 --epochs 3 --batch-size 32 --seed 7 --threads 1 --augment --momentum 0.9"
+
+# Waits (at most 60 s) until progress.json shows the run training inside epoch $2 with at least one batch.
+wait_mid_epoch() { # dir epoch
+    i=0
+    while [ $i -lt 600 ]; do
+        if [ -f "$1/progress.json" ] && grep -q '"state":.*"training"' "$1/progress.json" &&
+            grep -q "\"epoch\":.*$2," "$1/progress.json" && ! grep -q '"batch":[[:space:]]*0,' "$1/progress.json"; then
+            return 0
+        fi
+        sleep 0.1
+        i=$((i + 1))
+    done
+    fail "$1 never reached epoch $2"
+}
+# history.csv without its seconds column
+strip() { cut -d, -f1-8 "$1/history.csv"; }
+
+"$VGGTOP" train $ARGS --run-dir whole >/dev/null 2>&1 || fail "uninterrupted run exited $?"
+[ "$(wc -l <whole/history.csv)" -eq 4 ] || fail "uninterrupted run: $(wc -l <whole/history.csv) history lines"
+
+# SIGKILL mid-epoch 2, then --resume.
+"$VGGTOP" train $ARGS --run-dir killed >killed.out 2>&1 &
+pid=$!; pids="$pids $pid"
+wait_mid_epoch killed 2
+kill -9 $pid
+wait $pid 2>/dev/null
+# Killed inside epoch 2 (or 3 on a slow machine), never after the last one.
+[ "$(wc -l <killed/history.csv)" -lt 4 ] || fail "the run finished before it was killed"
+"$VGGTOP" train --resume killed >resumed.out 2>&1 || fail "resume exited $?: $(tail -1 resumed.out)"
+grep -q 'Resuming after epoch [12]' resumed.out || fail "resume does not say where it continues"
+strip whole >a; strip killed >b
+diff -u a b || fail "killed + resumed history differs from the uninterrupted run"
+cmp -s whole/predictions.csv killed/predictions.csv || fail "killed + resumed predictions differ"
+ls killed | grep -q '\.tmp\.' && fail "temporary files left after resume"
+
+# SIGINT mid-epoch: exit 130 after the batch, a whole checkpoint (resumable from that batch), same history.
+"$VGGTOP" train $ARGS --run-dir int >int.out 2>int.err &
+pid=$!; pids="$pids $pid"
+wait_mid_epoch int 2
+kill -INT $pid
+wait $pid; rc=$?
+[ $rc -eq 130 ] || fail "SIGINT: exit $rc, expected 130 ($(cat int.err))"
+grep -q 'resume' int.err || fail "SIGINT: no hint to resume: $(cat int.err)"
+grep -q '"state":.*"stopped"' int/progress.json || fail "SIGINT: progress.json does not say stopped"
+"$VGGTOP" train --resume int >/dev/null 2>&1 || fail "resume after SIGINT exited $?"
+strip int >c
+diff -u a c || fail "SIGINT + resumed history differs from the uninterrupted run"
+
+# SIGTERM: exit 143.
+"$VGGTOP" train $ARGS --run-dir term >/dev/null 2>term.err &
+pid=$!; pids="$pids $pid"
+wait_mid_epoch term 1
+kill -TERM $pid
+wait $pid; rc=$?
+[ $rc -eq 143 ] || fail "SIGTERM: exit $rc, expected 143 ($(cat term.err))"
+[ -s term/checkpoint.bin ] || fail "SIGTERM: no checkpoint"
+
+# Two SIGINTs: the second exits at once (130); every file that exists is whole.
+"$VGGTOP" train $ARGS --run-dir twice >/dev/null 2>&1 &
+pid=$!; pids="$pids $pid"
+wait_mid_epoch twice 2
+kill -INT $pid; kill -INT $pid
+wait $pid; rc=$?
+[ $rc -eq 130 ] || fail "two SIGINTs: exit $rc, expected 130"
+"$VGGTOP" history twice >/dev/null 2>&1 || fail "two SIGINTs: history.csv unreadable"
+"$VGGTOP" report twice >/dev/null 2>&1 || fail "two SIGINTs: predictions.csv unreadable"
+"$VGGTOP" train --resume twice >/dev/null 2>&1 || fail "two SIGINTs: the run does not resume"
+strip twice >d
+diff -u a d || fail "two SIGINTs + resumed history differs"
+
+# SIGHUP (a dropped SSH session) does not end the run: it finishes with exit 0 and a full history.
+setsid "$VGGTOP" train $ARGS --run-dir hup >hup.out 2>&1 &
+pid=$!; pids="$pids $pid"
+wait_mid_epoch hup 1
+kill -HUP $pid
+wait $pid; rc=$?
+[ $rc -eq 0 ] || fail "SIGHUP: exit $rc, expected 0"
+[ "$(wc -l <hup/history.csv)" -eq 4 ] || fail "SIGHUP: the run did not finish its epochs"
+echo "train_resume.sh: ok"
