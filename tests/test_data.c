@@ -719,6 +719,14 @@ static void bad_gzip_streams(void **state)
     /* truncated: the stream cut short */
     write_bytes(at("train-images-idx3-ubyte.gz"), gz, len - 40);
     expect_dir_failure(root, "train-images-idx3-ubyte.gz", NULL);
+    /* a tiny gzip file whose header promises 784 MB: refused before allocating */
+    uint32_t many[3] = {1000000, 28, 28};
+    write_idx(at("train-images-idx3-ubyte.gz"), 0x08, 3, many, (const uint8_t *)"0123456789abcdef", 16, 1);
+    write_idx(at("train-labels-idx1-ubyte.gz"), 0x08, 1, many, (const uint8_t *)"0123", 4, 1);
+    expect_dir_failure(root, "train-images-idx3-ubyte.gz", "compressed bytes can hold");
+    /* not gzip at all under a .gz name: read as it is, so its header is judged */
+    write_text(at("train-images-idx3-ubyte.gz"), "PK\3\4 a zip file");
+    expect_dir_failure(root, "train-images-idx3-ubyte.gz", "not an IDX file");
     free(bad);
     free(gz);
 }

@@ -23,6 +23,7 @@ enum {
 typedef struct idx_file {
     char path[4200];
     gzFile gz;
+    long long size; /* bytes on disk */
     int ndims;
     long dims[4];
 } idx_file;
@@ -84,6 +85,7 @@ static int idx_open(idx_file *f, const char *path, int ndims, int allow_channels
         return vt_fail(err, VT_EUSAGE, "%s: not a regular file", path);
     if (st.st_size == 0)
         return vt_fail(err, VT_EUSAGE, "%s: the file is empty", path);
+    f->size = (long long)st.st_size;
     f->gz = gzopen(path, "rb");
     if (!f->gz)
         return vt_fail(err, VT_EUSAGE, "%s: cannot open: %s", path, errno ? strerror(errno) : "out of memory");
@@ -126,6 +128,27 @@ static int idx_open(idx_file *f, const char *path, int ndims, int allow_channels
     return VT_OK;
 }
 
+/* Before allocating for `items` items of `item` bytes: a raw file must be exactly that long, and a gzip
+ * file cannot hold more than deflate's best ratio (1032:1) allows, so a 30-byte file cannot make us
+ * allocate gigabytes. */
+static int idx_check_size(const idx_file *f, long items, size_t item, vt_err *err)
+{
+    double need = 4.0 + 4.0 * f->ndims + (double)items * (double)item;
+    if (gzdirect(f->gz)) {
+        if ((double)f->size < need)
+            return vt_fail(err, VT_EUSAGE, "%s: truncated: the header says %ld items (%.0f bytes), the file has %lld",
+                           f->path, items, need, f->size);
+        if ((double)f->size > need)
+            return vt_fail(err, VT_EUSAGE, "%s: longer than its header says (%ld items, %.0f bytes): the file has %lld",
+                           f->path, items, need, f->size);
+    } else if (need > (double)f->size * 1032.0 + 1024.0) {
+        return vt_fail(err, VT_EUSAGE,
+                       "%s: truncated: the header says %ld items (%.0f bytes), more than %lld compressed bytes can hold",
+                       f->path, items, need, f->size);
+    }
+    return VT_OK;
+}
+
 static void idx_close(idx_file *f)
 {
     if (f->gz)
@@ -165,6 +188,11 @@ int idx_load(const char *dir, data_split split, long limit, int classes, raw_spl
         rc = idx_open(&lb, lpath, 1, 0, err);
     if (rc == VT_OK && lb.dims[0] != im.dims[0])
         rc = vt_fail(err, VT_EUSAGE, "%s: %ld labels, but %s holds %ld images", lpath, lb.dims[0], ipath, im.dims[0]);
+    size_t image = (size_t)im.dims[1] * (size_t)im.dims[2] * (size_t)(im.ndims == 4 ? im.dims[3] : 1);
+    if (rc == VT_OK)
+        rc = idx_check_size(&im, im.dims[0], image, err);
+    if (rc == VT_OK)
+        rc = idx_check_size(&lb, lb.dims[0], 1, err);
     if (rc) {
         idx_close(&im);
         idx_close(&lb);
@@ -177,7 +205,6 @@ int idx_load(const char *dir, data_split split, long limit, int classes, raw_spl
     s->h = (int)im.dims[1];
     s->w = (int)im.dims[2];
     s->c = im.ndims == 4 ? (int)im.dims[3] : 1;
-    size_t image = (size_t)s->h * (size_t)s->w * (size_t)s->c;
     s->x = malloc((size_t)n * image);
     s->y = malloc((size_t)n * sizeof *s->y);
     uint8_t *labels = malloc((size_t)n);
