@@ -374,6 +374,11 @@ static void idx_raw_and_gzip_fashion_names_and_upscale(void **state)
     assert_memory_equal(b->train_x + 5 * 1024, want, sizeof want);
     data_destroy(a);
     data_destroy(b);
+    /* A VGG's default 48x48 on 28x28 images: still said, since the model could not take them as they are. */
+    dataset *c = open_dir(at("fashion-gz"), 0, 48, 32);
+    assert_int_equal(c->height, 48);
+    assert_non_null(strstr(c->notice, "upscaled from 28x28 to 48x48 (bicubic): the model needs at least 32x32"));
+    data_destroy(c);
 }
 
 static void idx_unknown_set_counts_its_classes(void **state)

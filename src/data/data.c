@@ -339,9 +339,11 @@ static int open_checked(const data_options *opt, dataset *ds, raw_split *tr, raw
     } else if (h < opt->min_size || w < opt->min_size) {
         h = h < opt->min_size ? opt->min_size : h;
         w = w < opt->min_size ? opt->min_size : w;
-        snprintf(upscale, sizeof upscale, "%s images are upscaled from %dx%d to %dx%d (bicubic), the model's minimum. ",
-                 ds->name, tr->h, tr->w, h, w);
     }
+    /* Said whether the resize was asked for or not: the model could not take these images as they are. */
+    if (tr->h < opt->min_size || tr->w < opt->min_size)
+        snprintf(upscale, sizeof upscale, "%s images are upscaled from %dx%d to %dx%d (bicubic): the model needs at "
+                 "least %dx%d. ", ds->name, tr->h, tr->w, h, w, opt->min_size, opt->min_size);
     if ((rc = resize_split(tr, h, w, dir, err)) || (rc = resize_split(te, h, w, dir, err)))
         return rc;
     ds->height = h;
