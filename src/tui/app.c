@@ -170,6 +170,7 @@ static void synthesise_snapshot(app *a)
         s->img_per_s = p->img_per_s;
         s->ms_per_step = p->ms_per_step;
         s->elapsed = p->elapsed;
+        s->epoch_elapsed = p->ms_per_step * (double)p->batch / 1000; /* progress.json has no epoch clock */
         s->eta = p->eta;
         s->lr = p->lr;
         /* The in-epoch curve: one point per progress.json seen, restarted with each epoch. */
@@ -590,8 +591,8 @@ static int run_loop(app *a)
                 return 0;
             redraw = 1;
         }
-        if (a->tr && (a->live || redraw)) {
-            update_live(a);
+        if (a->tr && a->live) {
+            update_live(a); /* the one copy of the engine's state this loop draws from */
             redraw = 1;
         }
         if (a->following && !a->live && vt_now() >= a->next_poll) {

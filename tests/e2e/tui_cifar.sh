@@ -1,0 +1,62 @@
+#!/bin/sh
+# End-to-end test of the 100-class screens at 80x24: a CIFAR-100-shaped data set made on the fly (random
+# pixels, fine label i % 100, superclass fine / 5), a one-epoch headless run on it, then `vggtop watch` on
+# that run: the report scrolls to its last class, the 100x100 heatmap scrolls with its cursor and folds to
+# 20 superclasses, and the samples show 32x32 colour images.
+set -u
+. "$(dirname "$0")/tui_lib.inc"
+tui_setup
+
+data="$TMP/cifar-100-binary"
+mkdir -p "$data"
+make_split() { # FILE RECORDS
+    i=0
+    while [ "$i" -lt "$2" ]; do
+        fine=$((i % 100))
+        printf "$(printf '\\%03o\\%03o' $((fine / 5)) "$fine")"
+        head -c 3072 /dev/urandom
+        i=$((i + 1))
+    done > "$1"
+}
+make_split "$data/train.bin" 200
+make_split "$data/test.bin" 100
+
+run="$TMP/run"
+"$VGGTOP" train --model mlp --data "$data" --epochs 1 --limit-train 200 --limit-test 100 --run-dir "$run" \
+    > "$TMP/train.log" 2>&1 || { echo "FAIL: vggtop train on the made-up CIFAR-100:" >&2; cat "$TMP/train.log" >&2; exit 1; }
+
+tui_start w 80 24 watch "$run"
+tui_wait w "1/1 epochs done" 15
+
+tui_keys w 3
+tui_expect w "Report: 100 classes, 100 images"
+tui_expect w "apple"
+tui_reject w "worm"
+tui_keys w End
+tui_expect w " 99 worm"
+tui_reject w "  0 apple"
+tui_keys w Home
+tui_expect w "  0 apple"
+
+tui_keys w 4
+tui_expect w "true apple → predicted apple"
+tui_keys w End
+tui_expect w "true worm → predicted worm"
+tui_expect w "pred 64.."   # scrolled: 36 columns fit at 80x24, so the first shown is 99 - 35
+tui_keys w Left Left Up
+tui_expect w "true woman → predicted wolf"
+tui_keys w f
+tui_expect w "20 superclasses"
+tui_keys w f
+tui_reject w "20 superclasses"
+
+tui_keys w 7
+tui_expect w "Test image 1 of 100"
+tui_keys w m
+tui_expect w "showing only the misclassified"
+
+tui_keys w q
+end=$(($(date +%s) + 10))
+while [ ! -s "$TMP/w.exit" ] && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
+[ "$(cat "$TMP/w.exit" 2>/dev/null)" = 0 ] || tui_fail w "vggtop watch did not exit 0 after q"
+echo "tui_cifar: all passed"
