@@ -149,6 +149,24 @@ static void chart_two_series_title_and_gap(void **state)
     tui_grid_free(&g);
 }
 
+/* One value: the y range is centred on it with a 10% margin, [3.6, 4.4] for 4; five plot rows put it on the
+ * middle row (round((4.4 - 4) / 0.8 * 4) = 2); a single x has no right-hand label. */
+static void chart_single_point_is_centred(void **state)
+{
+    (void)state;
+    tui_grid g;
+    tui_grid_init(&g, 7, 10);
+    static const double y[1] = {4};
+    tui_series s = {"v", NULL, y, 1, ROLE_SERIES0, '*'};
+    tui_chart c = {NULL, &s, 1, 0, 0, 0, 0, 0, 0, 1, 0};
+    tui_chart_draw(&g, (tui_rect){0, 0, 7, 10}, &c, 0);
+    static const char *const want[7] = {
+        "4.4|      ", "   |      ", "4.0|*     ", "   |      ", "3.6|      ", "   +------", "    1     ",
+    };
+    assert_rows(&g, 0, want, 7);
+    tui_grid_free(&g);
+}
+
 /* ---- heatmap -------------------------------------------------------------------------------------------- */
 
 static void heat_levels(void **state)
@@ -466,6 +484,7 @@ int main(void)
         cmocka_unit_test(chart_ascii_exact),
         cmocka_unit_test(chart_braille_exact),
         cmocka_unit_test(chart_two_series_title_and_gap),
+        cmocka_unit_test(chart_single_point_is_centred),
         cmocka_unit_test(heat_levels),
         cmocka_unit_test(heatmap_density_with_labels_and_cursor),
         cmocka_unit_test(heatmap_256_uses_background_and_8_uses_glyphs),

@@ -658,6 +658,22 @@ int tui_run(const tui_options *opt, int *exit_status, vt_err *err)
     a->screen = 1;
     a->curve_epoch = -1;
     int rc = a->snap ? VT_OK : vt_fail(err, VT_EIO, "out of memory");
+    /* Watching runs/<run> without --runs: compare it with its siblings. */
+    static char parent[4096];
+    if (opt->watch_dir && !opt->runs_dir) {
+        snprintf(parent, sizeof parent, "%s", opt->watch_dir);
+        size_t len = strlen(parent);
+        while (len > 1 && parent[len - 1] == '/')
+            parent[--len] = '\0';
+        char *slash = strrchr(parent, '/');
+        if (!slash)
+            snprintf(parent, sizeof parent, ".");
+        else if (slash == parent)
+            parent[1] = '\0';
+        else
+            *slash = '\0';
+        a->opt.runs_dir = parent;
+    }
     setup_init(a);
     if (!rc && opt->watch_dir) {
         rc = app_open_dir(a, opt->watch_dir, 1, err);

@@ -114,8 +114,10 @@ void tui_chart_draw(tui_grid *g, tui_rect r, const tui_chart *c, int utf8)
         }
     }
     if (ymax - ymin < 1e-12) {
-        ymin -= 0.5;
-        ymax += 0.5;
+        /* one value (a single epoch): centre it, with a margin in proportion to it */
+        double pad = fabs(ymax) > 1e-12 ? fabs(ymax) * 0.1 : 0.5;
+        ymin -= pad;
+        ymax += pad;
     }
 
     /* y labels: top, bottom and (tall enough) middle row, right-aligned in the widest label's width. */
