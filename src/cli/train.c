@@ -143,9 +143,10 @@ static void print_epoch_line(const train_snapshot *s, const train_epoch *r, int 
         fmt_metric(part, sizeof part, names[i], values[i]);
         n += snprintf(line + n, sizeof line - (size_t)n, "%s", part);
     }
-    printf("%s%s\n", tty ? "\r" : "", line);
     if (tty)
-        printf("\033[K");
+        printf("\r%s\033[K\n", line); /* over the in-place bar, clearing what is left of it */
+    else
+        printf("%s\n", line);
     fflush(stdout);
 }
 
@@ -347,7 +348,7 @@ int cli_train(int argc, char **argv)
         fprintf(stderr, "vggtop train: %s\n", s->message);
         rc = got_int ? 130 : 143;
     } else
-        printf("Finished: %d epochs in %s\n", s->n_history, s->run_dir);
+        printf("Finished: %d epoch%s in %s\n", s->n_history, s->n_history == 1 ? "" : "s", s->run_dir);
     fflush(stdout);
     free(s);
     trainer_destroy(t);
