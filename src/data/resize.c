@@ -19,6 +19,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The vertical pass uses SSE2 on x86-64, else GCC/clang vector extensions (same arithmetic). */
+#if defined(__SSE2__) && !defined(VT_RESIZE_PORTABLE)
+#define RESIZE_SSE2 1
+#include <emmintrin.h>
+#else
+#define RESIZE_SSE2 0
+#endif
+
 enum { COEF_BITS = 11, COEF_SCALE = 1 << COEF_BITS };
 
 /* Keys' kernel weights of the 4 taps at offsets -1, 0, 1, 2 for a fraction x in [0, 1), in float as
@@ -83,30 +91,36 @@ void resize_plan_free(resize_plan *p)
     memset(p, 0, sizeof *p);
 }
 
-/* One source row (sw, c) -> (dw, c) ints scaled by 2048. Inlined with c a constant for the common
- * channel counts, so the channel loop unrolls. */
-static inline void hresize_row_c(const resize_plan *p, const uint8_t *s, int *d, const int c)
-{
-    for (int dx = 0; dx < p->dw; dx++) {
-        const int *col = p->xcol + dx * 4;
-        const int a0 = p->alpha[dx * 4 + 0], a1 = p->alpha[dx * 4 + 1];
-        const int a2 = p->alpha[dx * 4 + 2], a3 = p->alpha[dx * 4 + 3];
-        const uint8_t *s0 = s + col[0], *s1 = s + col[1], *s2 = s + col[2], *s3 = s + col[3];
-        for (int ch = 0; ch < c; ch++)
-            d[dx * c + ch] = s0[ch] * a0 + s1[ch] * a1 + s2[ch] * a2 + s3[ch] * a3;
+/* One source row (sw, c) -> (dw, c) ints scaled by 2048. Written out for 1 and 3 channels (grey, RGB)
+ * so the compiler unrolls them; the general loop serves 2 and 4. */
+#define HRESIZE_ROW(name, C)                                                                                 \
+    static void name(const resize_plan *p, const uint8_t *s, int *d)                                          \
+    {                                                                                                         \
+        const int c = (C);                                                                                    \
+        for (int dx = 0; dx < p->dw; dx++, d += c) {                                                          \
+            const int *col = p->xcol + dx * 4;                                                                \
+            const short *a = p->alpha + dx * 4;                                                               \
+            const uint8_t *s0 = s + col[0], *s1 = s + col[1], *s2 = s + col[2], *s3 = s + col[3];             \
+            for (int ch = 0; ch < c; ch++)                                                                    \
+                d[ch] = s0[ch] * a[0] + s1[ch] * a[1] + s2[ch] * a[2] + s3[ch] * a[3];                        \
+        }                                                                                                     \
     }
-}
+HRESIZE_ROW(hresize_row1, 1)
+HRESIZE_ROW(hresize_row3, 3)
+HRESIZE_ROW(hresize_rowc, p->c)
 
 static void hresize_row(const resize_plan *p, const uint8_t *s, int *d)
 {
-    switch (p->c) {
-    case 1: hresize_row_c(p, s, d, 1); break;
-    case 3: hresize_row_c(p, s, d, 3); break;
-    default: hresize_row_c(p, s, d, p->c); break;
-    }
+    if (p->c == 3)
+        hresize_row3(p, s, d);
+    else if (p->c == 1)
+        hresize_row1(p, s, d);
+    else
+        hresize_rowc(p, s, d);
 }
 
-/* Four lanes of float through GCC/clang vector extensions (plain SSE2 on x86-64, NEON on arm64). */
+#if !RESIZE_SSE2
+/* Four lanes of float through GCC/clang vector extensions (NEON on arm64, scalar code elsewhere). */
 typedef float v4f __attribute__((vector_size(16)));
 typedef int v4i __attribute__((vector_size(16)));
 typedef uint8_t v4b __attribute__((vector_size(4)));
@@ -117,6 +131,7 @@ static inline v4f load4(const int *p)
     memcpy(&v, p, sizeof v);
     return __builtin_convertvector(v, v4f);
 }
+#endif
 
 void resize_plan_run(resize_plan *p, const uint8_t *src, uint8_t *dst)
 {
@@ -138,10 +153,27 @@ void resize_plan_run(resize_plan *p, const uint8_t *src, uint8_t *dst)
         const float sc = 1.f / (float)(COEF_SCALE * COEF_SCALE);
         const float f0 = (float)b0 * sc, f1 = (float)b1 * sc, f2 = (float)b2 * sc, f3 = (float)b3 * sc;
         const int simd_end = n / 16 * 16;
+        int i = 0;
+#if RESIZE_SSE2
+        /* x86-64: OpenCV's own instructions (cvtps2dq rounds half to even; the packs saturate to 0..255). */
+        const __m128 w0 = _mm_set1_ps(f0), w1 = _mm_set1_ps(f1), w2 = _mm_set1_ps(f2), w3 = _mm_set1_ps(f3);
+        for (; i < simd_end; i += 16) {
+            __m128i q[4];
+            for (int k = 0; k < 4; k++) {
+                const int j = i + 4 * k;
+                __m128 v = _mm_add_ps(_mm_mul_ps(_mm_cvtepi32_ps(_mm_loadu_si128((const __m128i *)(r0 + j))), w0),
+                                      _mm_mul_ps(_mm_cvtepi32_ps(_mm_loadu_si128((const __m128i *)(r1 + j))), w1));
+                v = _mm_add_ps(v, _mm_mul_ps(_mm_cvtepi32_ps(_mm_loadu_si128((const __m128i *)(r2 + j))), w2));
+                v = _mm_add_ps(v, _mm_mul_ps(_mm_cvtepi32_ps(_mm_loadu_si128((const __m128i *)(r3 + j))), w3));
+                q[k] = _mm_cvtps_epi32(v);
+            }
+            __m128i bytes = _mm_packus_epi16(_mm_packs_epi32(q[0], q[1]), _mm_packs_epi32(q[2], q[3]));
+            _mm_storeu_si128((__m128i *)(out + i), bytes);
+        }
+#else
         /* Adding and subtracting 1.5 * 2^23 rounds a float below 2^22 to an integer, half to even (in the
          * default rounding mode), like rintf and cvRound; our sums stay within -100..400. */
         const float magic = 12582912.0f;
-        int i = 0;
         for (; i < simd_end; i += 4) {
             v4f v = load4(r0 + i) * f0 + load4(r1 + i) * f1;
             v = v + load4(r2 + i) * f2;
@@ -154,6 +186,7 @@ void resize_plan_run(resize_plan *p, const uint8_t *src, uint8_t *dst)
             v4b bytes = __builtin_convertvector(q, v4b);
             memcpy(out + i, &bytes, sizeof bytes);
         }
+#endif
         for (; i < n; i++) {
             /* |sum| <= 255 * 2816 * 2816 < 2^31: the weights' absolute sum peaks at 1.375 * 2048. GCC
              * shifts negative ints arithmetically (floor), as OpenCV's FixedPtCast relies on. */
