@@ -28,6 +28,36 @@ void app_set_status(app *a, int role, const char *fmt, ...)
     a->status_role = role;
 }
 
+/* Word-wraps text into r; returns the rows used. */
+int app_draw_wrapped(tui_grid *g, tui_rect r, const char *text, int role)
+{
+    int row = 0;
+    const char *p = text;
+    while (*p && row < r.height) {
+        while (*p == ' ')
+            p++;
+        int len = (int)strlen(p), take = len;
+        const char *nl = strchr(p, '\n');
+        if (nl && nl - p < take)
+            take = (int)(nl - p);
+        if (take > r.width) {
+            take = r.width;
+            while (take > 0 && p[take] != ' ')
+                take--;
+            if (take == 0)
+                take = r.width;
+        }
+        char line[512];
+        snprintf(line, sizeof line, "%.*s", take, p);
+        tui_grid_text(g, r.top + row, r.left, r.width, role, 0, line);
+        row++;
+        p += take;
+        if (*p == '\n')
+            p++;
+    }
+    return row;
+}
+
 /* Rows: 0 tabs, 1 status, body, footer. */
 int app_body_top(void) { return 2; }
 int app_body_height(const app *a) { return a->rows - 3; }

@@ -39,36 +39,6 @@ static void reprobe(app *a)
     probe_request(a->pr, &a->cfg, !a->live);
 }
 
-/* Word-wraps text into r; returns the rows used. */
-static int draw_wrapped(tui_grid *g, tui_rect r, const char *text, int role)
-{
-    int row = 0;
-    const char *p = text;
-    while (*p && row < r.height) {
-        while (*p == ' ')
-            p++;
-        int len = (int)strlen(p), take = len;
-        const char *nl = strchr(p, '\n');
-        if (nl && nl - p < take)
-            take = (int)(nl - p);
-        if (take > r.width) {
-            take = r.width;
-            while (take > 0 && p[take] != ' ')
-                take--;
-            if (take == 0)
-                take = r.width;
-        }
-        char line[512];
-        snprintf(line, sizeof line, "%.*s", take, p);
-        tui_grid_text(g, r.top + row, r.left, r.width, role, 0, line);
-        row++;
-        p += take;
-        if (*p == '\n')
-            p++;
-    }
-    return row;
-}
-
 static void fmt_seconds(char *buf, size_t size, double s)
 {
     if (s < 90)
@@ -83,7 +53,7 @@ void setup_draw(app *a, tui_rect body)
 {
     tui_grid *g = &a->grid;
     int nf = n_fields();
-    int lw = body.width / 2 < 44 ? body.width / 2 : 44;
+    int lw = body.width * 9 / 20 < 44 ? body.width * 9 / 20 : 44; /* 36 columns at 80 */
     tui_grid_text(g, body.top, 1, lw, ROLE_TITLE, TUI_BOLD,
                   read_only(a) ? "Settings of the watched run (read-only)" : "Model and settings");
     int rows = body.height - 4; /* title, then fields, then two lines of help/error */
@@ -123,11 +93,11 @@ void setup_draw(app *a, tui_rect body)
     /* The help of the field, or why the typed value is refused. */
     tui_rect msg = {body.top + body.height - 3, 1, 3, lw - 1};
     if (a->editing && a->edit_err[0])
-        draw_wrapped(g, msg, a->edit_err, ROLE_BAD);
+        app_draw_wrapped(g, msg, a->edit_err, ROLE_BAD);
     else if (a->editing)
-        draw_wrapped(g, msg, "Enter accepts, Esc cancels", ROLE_DIM);
+        app_draw_wrapped(g, msg, "Enter accepts, Esc cancels", ROLE_DIM);
     else
-        draw_wrapped(g, msg, train_fields[a->field].help, ROLE_DIM);
+        app_draw_wrapped(g, msg, train_fields[a->field].help, ROLE_DIM);
 
     /* Right: the data set, the model and the estimate. */
     int x = lw + 1, w = body.width - x - 1, y = body.top;
@@ -142,24 +112,25 @@ void setup_draw(app *a, tui_rect body)
         tui_grid_text(g, y + 1, x, w, ROLE_DIM, 0, "Screen 8 shows the model summary.");
         return;
     }
+    int bottom = right.top + right.height;
+    char line[1200];
     if (!f->done_data) {
         tui_grid_text(g, y++, x, w, ROLE_DIM, 0, "looking for the data set...");
     } else if (f->error[0] && !f->dataset[0]) {
-        y += draw_wrapped(g, (tui_rect){y, x, 4, w}, f->error, ROLE_BAD);
+        y += app_draw_wrapped(g, (tui_rect){y, x, 5, w}, f->error, ROLE_BAD);
     } else {
-        tui_grid_printf(g, y++, x, w, ROLE_LABEL, 0, "Data: %s %dx%dx%d, %d classes", f->dataset, f->height,
-                        f->width, f->channels, f->classes);
-        tui_grid_printf(g, y++, x, w, ROLE_DEFAULT, 0, "%ld training images%s", f->n_train,
-                        a->cfg.limit_train ? " (limited)" : "");
+        snprintf(line, sizeof line, "Data: %s %dx%dx%d, %d classes, %ld training images%s", f->dataset, f->height,
+                 f->width, f->channels, f->classes, f->n_train, a->cfg.limit_train ? " (limited)" : "");
+        y += app_draw_wrapped(g, (tui_rect){y, x, 2, w}, line, ROLE_LABEL);
         if (f->notice[0])
-            y += draw_wrapped(g, (tui_rect){y, x, 4, w}, f->notice, ROLE_DIM);
+            y += app_draw_wrapped(g, (tui_rect){y, x, 7, w}, f->notice, ROLE_DIM);
     }
     if (f->done_summary && f->summary) {
         char pc[32];
         vt_fmt_thousands(pc, sizeof pc, f->params);
         tui_grid_printf(g, y++, x, w, ROLE_LABEL, 0, "Model: %s, %s parameters", a->cfg.model, pc);
     } else if (f->done_summary && f->error[0]) {
-        y += draw_wrapped(g, (tui_rect){y, x, 3, w}, f->error, ROLE_BAD);
+        y += app_draw_wrapped(g, (tui_rect){y, x, 3, w}, f->error, ROLE_BAD);
     }
     if (a->live) {
         tui_grid_text(g, y++, x, w, ROLE_WARN, 0, "Estimate: paused while a run trains");
@@ -169,14 +140,15 @@ void setup_draw(app *a, tui_rect body)
         char one[32], all[32];
         fmt_seconds(one, sizeof one, f->seconds);
         fmt_seconds(all, sizeof all, f->seconds * a->cfg.epochs);
-        tui_grid_printf(g, y++, x, w, f->seconds > 600 ? ROLE_WARN : ROLE_GOOD, 0,
-                        "Estimate: %s per epoch, %s for %d epochs", one, all, a->cfg.epochs);
+        snprintf(line, sizeof line, "Estimate: %s per epoch, %s for %d epochs", one, all, a->cfg.epochs);
+        y += app_draw_wrapped(g, (tui_rect){y, x, 2, w}, line, f->seconds > 600 ? ROLE_WARN : ROLE_GOOD);
     }
-    tui_grid_text(g, y++, x, w, ROLE_DIM, 0,
-                  read_only(a) ? "" : "Enter trains; e edits a field; Left/Right change a choice");
+    if (y < bottom)
+        y += app_draw_wrapped(g, (tui_rect){y, x, 2, w}, "Enter trains, e edits a field, Left/Right change a choice",
+                              ROLE_DIM);
     y++;
-    if (f->summary && y < right.top + right.height) {
-        tui_rect sr = {y, x, right.top + right.height - y, w};
+    if (f->summary && y < bottom) {
+        tui_rect sr = {y, x, bottom - y, w};
         int n = tui_text_draw(g, sr, f->summary, a->summary_top, ROLE_DEFAULT);
         if (a->summary_top > n - 1)
             a->summary_top = n > 0 ? n - 1 : 0;

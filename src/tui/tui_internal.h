@@ -132,6 +132,8 @@ int app_start_training(app *a);
 const char *app_class_name(const app *a, int cls);
 int app_body_top(void);
 int app_body_height(const app *a);
+/* Word-wraps text (at spaces, and at '\n') into r; returns the rows used. */
+int app_draw_wrapped(tui_grid *g, tui_rect r, const char *text, int role);
 
 /* setup.c */
 void setup_init(app *a);

@@ -18,7 +18,7 @@ static void no_data(app *a, tui_rect body, const char *what)
                       : a->dir[0] ? "this run has no predictions yet (no finished epoch)"
                                   : "no run yet: start one on the Setup screen (1), or open one on Compare (6)";
     snprintf(line, sizeof line, "%s: %s.", what, why);
-    tui_grid_text(&a->grid, body.top + 1, 2, body.width - 4, ROLE_DIM, 0, line);
+    app_draw_wrapped(&a->grid, (tui_rect){body.top + 1, 2, 3, body.width - 4}, line, ROLE_DIM);
 }
 
 /* ---- 2 Dashboard ---------------------------------------------------------------------------------------- */
