@@ -455,7 +455,7 @@ static void debian_fashion_mnist_package(void **state)
     assert_float_equal(std[0], 0.35307930282808875, 1e-6);
     data_destroy(ds);
     opt.min_size = 32;
-    opt.limit_train = 1;
+    opt.limit_train = 600; /* enough images for the resize to use more than one thread */
     assert_int_equal(data_open(&opt, &ds, &err), VT_OK);
     const uint8_t row16[10] = {0, 0, 0, 61, 250, 227, 218, 222, 223, 221}; /* cv2 row 16, columns 10..19 */
     for (int x = 0; x < 10; x++)
