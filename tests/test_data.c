@@ -527,7 +527,12 @@ static void parent_folder_stands_for_the_unpacked_archive(void **state)
     dataset *ds = open_dir(root, 0, 0, 0);
     assert_string_equal(ds->name, "CIFAR-100");
     assert_string_equal(ds->path, at("cifar-100-binary"));
+    assert_string_equal(data_format_name(ds->format), "CIFAR-100 binary");
     data_destroy(ds);
+    /* Two data sets below: which one is meant is not clear, so neither is taken. */
+    mkdir_at("cifar-10-batches-bin");
+    make_cifar10(at("cifar-10-batches-bin"), 1, 1);
+    expect_dir_failure(root, "no data set here", NULL);
 }
 
 /* ---- bad input: one line naming the file, VT_EUSAGE, nothing half-made ------------------------------- */

@@ -170,7 +170,8 @@ static int resize_split(raw_split *s, int h, int w, const char *dir, vt_err *err
     uint8_t *dst = malloc((size_t)s->n * per);
     if (!dst || resize_images(s->x, s->n, s->h, s->w, s->c, dst, h, w, online_cpus()) != 0) {
         free(dst);
-        return vt_fail(err, VT_EIO, "%s: out of memory resizing %ld images to %dx%d", dir, s->n, h, w);
+        return vt_fail(err, VT_EIO, "%s: out of memory resizing %ld images to %dx%d (%.1f GiB; try a smaller --resize "
+                       "or --limit-train)", dir, s->n, h, w, (double)s->n * (double)per / (1024.0 * 1024 * 1024));
     }
     free(s->x);
     s->x = dst;
