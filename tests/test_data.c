@@ -390,6 +390,13 @@ static void idx_unknown_set_counts_its_classes(void **state)
     assert_int_equal(ds->classes, 4);
     assert_string_equal(ds->class_names[3], "3");
     data_destroy(ds);
+    /* The first 2 training images show labels 0 and 1 only; the set still has 4 classes. */
+    data_options opt = {.path = root, .limit_train = 2};
+    vt_err err;
+    assert_int_equal(data_open(&opt, &ds, &err), VT_OK);
+    assert_int_equal(ds->n_train, 2);
+    assert_int_equal(ds->classes, 4);
+    data_destroy(ds);
     /* MNIST by its folder name: digits. */
     mkdir_at("mnist");
     make_idx(at("mnist"), 3, 2, 10, 0);

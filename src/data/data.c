@@ -304,11 +304,9 @@ static int open_checked(const data_options *opt, dataset *ds, raw_split *tr, raw
         if (known) {
             ds->classes = 10;
         } else {
-            /* An unknown IDX set has as many classes as its training labels show. */
-            int top = 0;
-            for (long i = 0; i < tr->n; i++)
-                top = tr->y[i] > top ? tr->y[i] : top;
-            ds->classes = top + 1;
+            /* An unknown IDX set has as many classes as its training labels show (all of them, not only
+             * the first --limit-train). */
+            ds->classes = tr->label_max + 1;
         }
         if ((rc = idx_load(dir, DATA_TEST, opt->limit_test, ds->classes, te, err)))
             return rc;

@@ -50,6 +50,7 @@ typedef struct raw_split {
     uint8_t *x;
     int *y;          /* fine label for CIFAR-100 */
     uint8_t *coarse; /* CIFAR-100 only */
+    int label_max;   /* IDX: the largest label in the whole file, limit or not */
 } raw_split;
 
 void raw_split_free(raw_split *s);

@@ -207,23 +207,27 @@ int idx_load(const char *dir, data_split split, long limit, int classes, raw_spl
     s->c = im.ndims == 4 ? (int)im.dims[3] : 1;
     s->x = malloc((size_t)n * image);
     s->y = malloc((size_t)n * sizeof *s->y);
-    uint8_t *labels = malloc((size_t)n);
+    /* Every label is read and checked, even under a limit (they are small), so the classes an unknown IDX
+     * set has do not depend on --limit-train. */
+    uint8_t *labels = malloc((size_t)total);
     if (!s->x || !s->y || !labels)
         rc = vt_fail(err, VT_EIO, "%s: out of memory for %ld images", ipath, n);
     if (rc == VT_OK)
         rc = gz_read_exact(&im, s->x, (size_t)n * image, "images", err);
     if (rc == VT_OK)
-        rc = gz_read_exact(&lb, labels, (size_t)n, "labels", err);
-    /* Only when the whole file was wanted do we insist on its exact end (a limit reads a prefix). */
+        rc = gz_read_exact(&lb, labels, (size_t)total, "labels", err);
+    /* Only when all images were wanted do we insist on the image file's exact end (a limit reads a prefix). */
     if (rc == VT_OK && n == total)
         rc = idx_expect_end(&im, err);
-    if (rc == VT_OK && n == total)
+    if (rc == VT_OK)
         rc = idx_expect_end(&lb, err);
-    for (long i = 0; rc == VT_OK && i < n; i++) {
+    s->label_max = 0;
+    for (long i = 0; rc == VT_OK && i < total; i++) {
         if (classes > 0 && labels[i] >= classes)
             rc = vt_fail(err, VT_EUSAGE, "%s: label %d of image %ld is out of range 0..%d", lpath, labels[i], i,
                          classes - 1);
-        else
+        s->label_max = labels[i] > s->label_max ? labels[i] : s->label_max;
+        if (i < n)
             s->y[i] = labels[i];
     }
     free(labels);
