@@ -1,8 +1,9 @@
 #!/bin/sh
-# End-to-end test of the front end through tmux, at 120x40 and at 80x24: set up a tiny run on the default
-# data (mlp, 2 epochs, 500/200 images) through the Setup form (a bad value is refused), start it, wait for the
-# first epoch, visit every screen, resize mid-run (and below 80x24), sort and scroll the report, move the
-# heatmap cursor, step through samples, quit; then check the run directory.
+# End-to-end test of the front end through tmux, at 120x40 and at 80x24: set up a small run on the default
+# data through the Setup form (mlp, 2 epochs, 10000/200 images: long enough for the resize and the screen
+# visits to happen mid-run; a bad value is refused on the way), start it, wait for the first epoch, visit
+# every screen, resize mid-run (also below 80x24), sort and scroll the report, search it, move the heatmap
+# cursor, step through samples, quit; then check the run directory.
 set -u
 . "$(dirname "$0")/tui_lib.inc"
 tui_setup
@@ -25,10 +26,10 @@ scenario() {
     sleep 0.3
     tui_keys "$s" Home
     tui_field "$s" 4 2
-    tui_field "$s" 11 500
+    tui_field "$s" 11 10000
     tui_field "$s" 12 200
     tui_expect "$s" "Epochs          2"
-    tui_expect "$s" "Limit train     500"
+    tui_expect "$s" "Limit train     10000"
     tui_expect "$s" "Limit test      200"
 
     # Train, and look at the dashboard while it runs.
