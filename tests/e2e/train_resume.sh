@@ -54,6 +54,8 @@ ls killed | grep -q '\.tmp\.' && fail "temporary files left after resume"
 "$VGGTOP" train $ARGS --run-dir int >int.out 2>int.err &
 pid=$!; pids="$pids $pid"
 wait_mid_epoch int 2
+"$VGGTOP" train --resume int >/dev/null 2>live.err; rc=$?
+[ $rc -eq 2 ] && grep -q 'being trained by process' live.err || fail "resume of a live run: exit $rc, $(cat live.err)"
 kill -INT $pid
 wait $pid; rc=$?
 [ $rc -eq 130 ] || fail "SIGINT: exit $rc, expected 130 ($(cat int.err))"
