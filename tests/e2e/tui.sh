@@ -38,6 +38,18 @@ scenario() {
     tui_wait "$s" "Epoch 1/2" 30
     tui_expect "$s" "img/s"
 
+    # While it runs: q asks first; pause and resume; a learning-rate change.
+    tui_keys "$s" q
+    tui_expect "$s" "A run is live. Quit and stop it (a checkpoint is saved)? y/n"
+    tui_keys "$s" n
+    tui_expect "$s" "not quitting"
+    tui_keys "$s" p
+    tui_wait "$s" "paused - " 20
+    tui_keys "$s" p
+    tui_expect "$s" "resumed"
+    tui_keys "$s" +
+    tui_expect "$s" "learning rate 0.02 from the next batch"
+
     # Resize mid-run: smaller than 80x24 asks to enlarge; back to the test's size redraws everything.
     tmux -L "$SOCK" resize-window -t "$s" -x 70 -y 20
     tui_expect "$s" "enlarge the terminal to at least 80x24"
