@@ -347,7 +347,9 @@ int cli_train(int argc, char **argv)
     } else if (final == TRAIN_STOPPED) {
         fprintf(stderr, "vggtop train: %s\n", s->message);
         rc = got_int ? 130 : 143;
-    } else
+    } else if (cfg.resume && s->resumed_epochs == s->n_history)
+        printf("Nothing to do: %s\n", s->message);
+    else
         printf("Finished: %d epoch%s in %s\n", s->n_history, s->n_history == 1 ? "" : "s", s->run_dir);
     fflush(stdout);
     free(s);

@@ -541,6 +541,9 @@ static void *engine_main(void *arg)
     } else if (final == TRAIN_STOPPED)
         snprintf(t->snap.message, sizeof t->snap.message, "stopped after %d epochs and %ld batches; continue with "
                  "vggtop train --resume %.400s", j->epochs_done, j->batch_pos, j->cfg.run_dir);
+    else if (j->cfg.resume && t->snap.resumed_epochs == j->epochs_done)
+        snprintf(t->snap.message, sizeof t->snap.message, "the run had already done its %d epochs (give --epochs "
+                 "with --resume to train further)", j->epochs_done);
     else
         snprintf(t->snap.message, sizeof t->snap.message, "finished %d epochs", j->epochs_done);
     t->snap.state = final;

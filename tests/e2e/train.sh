@@ -90,6 +90,13 @@ expect_error "checkpoint.bin" "$VGGTOP" evaluate bad
 expect_error "checkpoint.bin" "$VGGTOP" train --resume bad --epochs 3
 "$VGGTOP" train --model mlp --limit-train 64 --limit-test 20 --epochs 1 --threads 1 --run-dir other >/dev/null 2>&1 ||
     fail "mlp run failed"
+# --resume of a finished run: nothing to do without --epochs; with it, more epochs on the same history.
+"$VGGTOP" train --resume other >o 2>e || fail "resume of a finished run exited $?"
+grep -q 'Nothing to do' o || fail "resume of a finished run: $(tail -1 o)"
+"$VGGTOP" train --resume other --epochs 2 >o 2>e || fail "resume --epochs 2 exited $?: $(cat e)"
+grep -q 'Resuming after epoch 1' o && grep -q '^Epoch 2/2$' o || fail "resume --epochs 2 output: $(cat o)"
+[ "$(wc -l <other/history.csv)" -eq 3 ] || fail "resume --epochs 2: history has $(wc -l <other/history.csv) lines"
+grep -q '"epochs":[[:space:]]*2' other/config.json || fail "resume --epochs 2: config.json not updated"
 cp other/checkpoint.bin bad/checkpoint.bin
 expect_error "checkpoint.bin" "$VGGTOP" evaluate bad
 expect_error "checkpoint.bin" "$VGGTOP" train --resume bad --epochs 3
