@@ -41,11 +41,11 @@ typedef struct dataset {
     int classes;
     int coarse;           /* CIFAR-100: the labels are the 20 superclasses (--labels coarse) */
     char **class_names;   /* classes strings, from the data set's files or the lists built in (assets/) */
-    /* CIFAR-100 only (else 0/NULL): the 20 superclasses and each fine class's superclass, for folding
-     * a fine confusion matrix into a coarse one. */
+    /* CIFAR-100 only (else 0/NULL), with fine or coarse labels alike: the 20 superclasses and each fine
+     * class's superclass, for folding a fine confusion matrix into a coarse one. */
     int coarse_classes;
-    char **coarse_names;
-    int *fine_to_coarse;
+    char **coarse_names;  /* coarse_classes strings */
+    int *fine_to_coarse;  /* 100 entries, indexed by fine class (not by `classes` when coarse is 1) */
     long n_train, n_test;           /* images kept, after --limit-train / --limit-test */
     long n_train_file, n_test_file; /* images the files hold */
     uint8_t *train_x, *test_x; /* (n, height, width, channels) */
@@ -56,8 +56,8 @@ typedef struct dataset {
  * labels out of range, corrupt gzip, ...) is one line in err naming the file, VT_EUSAGE, nothing leaked
  * (VT_EIO when out of memory). The format is judged by the files a directory holds (train.bin + test.bin,
  * data_batch_N.bin + test_batch.bin, *-images-idx3-ubyte[.gz]); a directory holding exactly one known
- * data set folder (cifar-100-binary, cifar-10-batches-bin) stands for it. Resizing runs on a few threads,
- * joined before returning. */
+ * data set folder (cifar-100-binary, cifar-10-batches-bin, fashion-mnist) stands for it. Resizing runs on
+ * a few threads, joined before returning. A limit reads only the first N records of a CIFAR file. */
 int data_open(const data_options *opt, dataset **out, vt_err *err);
 void data_destroy(dataset *ds);
 /* The directory data_open would use for opt, and where it came from, without loading anything. */
