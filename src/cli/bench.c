@@ -53,7 +53,7 @@ static void usage(FILE *out)
             "random inputs, the data pipeline and the metrics.\n\n"
             "  --model NAME|all   vgg16, vgg19, vgg16-nopool, cnn, mlp, or all (default all)\n"
             "  --batch-size N     images per step (default 32)\n"
-            "  --steps N          timed steps per model (default: 8 for the VGGs, 30 cnn, 100 mlp)\n"
+            "  --steps N          timed steps per model (default: 5 for the VGGs, 30 cnn, 100 mlp)\n"
             "  --warmup N         untimed steps before them (default 1)\n"
             "  --threads N        OpenBLAS threads (default 0: as many as cores)\n"
             "  --data DIR         the data set for the pipeline timing (default: as vggtop train finds it)\n"
@@ -68,7 +68,7 @@ static int default_steps(const char *name)
         return 100;
     if (strcmp(name, "cnn") == 0)
         return 30;
-    return 8;
+    return 5;
 }
 
 static int cmp_double(const void *a, const void *b)
