@@ -572,6 +572,13 @@ static void bad_cifar_sizes(void **state)
     unlink(at("test.bin"));
     mkdir_at("test.bin");
     expect_dir_failure(root, "test.bin", "not a regular file");
+    /* unreadable: no permission (root reads anything, so only as another user) */
+    if (geteuid() != 0) {
+        rmdir(at("test.bin"));
+        make_cifar100(root, 3, 2);
+        assert_int_equal(chmod(at("train.bin"), 0), 0);
+        expect_dir_failure(root, "train.bin", "Permission denied");
+    }
 }
 
 static void bad_cifar_labels(void **state)
