@@ -317,7 +317,7 @@ static cJSON *string_array(char *const *names, int n)
 }
 
 int train_write_config(const char *dir, const train_config *cfg, const dataset *ds, const model_config *mc,
-                       long long params, vt_err *err)
+                       long long params, const char *created, vt_err *err)
 {
     char path[4200], stamp[32];
     int rc = run_path(path, sizeof path, dir, RUN_CONFIG, err);
@@ -331,7 +331,7 @@ int train_write_config(const char *dir, const train_config *cfg, const dataset *
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "program", "vggtop");
     cJSON_AddStringToObject(root, "version", vggtop_version ? vggtop_version : "unknown");
-    cJSON_AddStringToObject(root, "created", stamp);
+    cJSON_AddStringToObject(root, "created", created && *created ? created : stamp);
     cJSON_AddStringToObject(root, "model", cfg->model);
     int shape[3] = {mc->height, mc->width, mc->channels};
     cJSON_AddItemToObject(root, "input_shape", cJSON_CreateIntArray(shape, 3));

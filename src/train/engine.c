@@ -350,13 +350,19 @@ static int job_prepare(job *j, vt_err *err)
     j->pp.augment = cfg->augment;
     vt_rng_seed(&j->aug, vt_seed_mix(cfg->seed, 0xa06));
 
+    char created[32] = "";
     if (cfg->resume) {
         run_clean_temporaries(cfg->run_dir);
         if ((rc = load_checkpoint(j, err)) ||
             (rc = run_write_history(cfg->run_dir, j->history, j->epochs_done, err)))
             return rc;
+        run_data old;
+        vt_err ignored;
+        if (run_load(cfg->run_dir, RUN_PART_CONFIG, &old, &ignored) == VT_OK)
+            snprintf(created, sizeof created, "%s", old.created);
+        run_free(&old);
     }
-    if ((rc = train_write_config(cfg->run_dir, cfg, ds, &j->mc, model_param_count(j->m), err)))
+    if ((rc = train_write_config(cfg->run_dir, cfg, ds, &j->mc, model_param_count(j->m), created, err)))
         return rc;
 
     pthread_mutex_lock(&t->mu);

@@ -24,9 +24,10 @@ int train_model_config(const train_config *cfg, int height, int width, int chann
 /* Parses config.json into run->config and the data set's description in run. */
 int run_read_config(const char *dir, run_data *run, vt_err *err);
 
-/* Writes config.json: every setting, the data set and the model's input. */
+/* Writes config.json: every setting, the data set and the model's input. created: the run's creation time
+ * (kept on --resume), NULL for now. */
 int train_write_config(const char *dir, const train_config *cfg, const dataset *ds, const model_config *mc,
-                       long long params, vt_err *err);
+                       long long params, const char *created, vt_err *err);
 
 /* Run-directory writers (all atomic). */
 int run_write_history(const char *dir, const train_epoch *rows, int n, vt_err *err);
