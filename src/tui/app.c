@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,6 +167,12 @@ static struct timespec mtime_of(const char *dir, const char *name)
 
 static int ts_differs(struct timespec a, struct timespec b) { return a.tv_sec != b.tv_sec || a.tv_nsec != b.tv_nsec; }
 
+static int is_running(train_state s)
+{
+    return s == TRAIN_LOADING || s == TRAIN_TRAINING || s == TRAIN_EVALUATING || s == TRAIN_PAUSED ||
+           s == TRAIN_STOPPING || s == TRAIN_IDLE;
+}
+
 /* Fills the dashboard's snapshot from the files (progress.json, history.csv, config.json). */
 static void synthesise_snapshot(app *a)
 {
@@ -189,6 +196,12 @@ static void synthesise_snapshot(app *a)
     if (r->parts & RUN_PART_PROGRESS) {
         s->state = p->state;
         snprintf(s->message, sizeof s->message, "%s", p->message);
+        /* A run that says it is training but whose process is gone was killed: say so, and how to go on. */
+        if (is_running(p->state) && p->pid > 0 && kill((pid_t)p->pid, 0) != 0 && errno == ESRCH) {
+            s->state = TRAIN_STOPPED;
+            snprintf(s->message, sizeof s->message, "its process %ld is gone: vggtop train --resume %.400s",
+                     p->pid, a->dir);
+        }
         s->epoch = p->epoch;
         s->epochs = p->epochs;
         s->batch = p->batch;
@@ -239,8 +252,11 @@ static void poll_dir(app *a)
         parts |= RUN_PART_PROGRESS;
     if (ts_differs(q, a->mt_pred))
         parts |= RUN_PART_PREDICTIONS;
-    if (!parts)
+    if (!parts) {
+        if (a->have_run && !a->live)
+            synthesise_snapshot(a); /* a killed trainer changes no file: look at its pid again */
         return;
+    }
     /* Read everything asked for into a fresh run_data, then keep the old parts that did not change. */
     run_data fresh;
     vt_err err;
@@ -369,12 +385,6 @@ int app_start_training(app *a)
     a->screen = 2;
     app_set_status(a, ROLE_GOOD, "training %s: p pauses, S stops with a checkpoint", a->cfg.model);
     return H_REDRAW;
-}
-
-static int is_running(train_state s)
-{
-    return s == TRAIN_LOADING || s == TRAIN_TRAINING || s == TRAIN_EVALUATING || s == TRAIN_PAUSED ||
-           s == TRAIN_STOPPING || s == TRAIN_IDLE;
 }
 
 /* Takes the engine's snapshot; reloads the run files when an evaluation rewrote them. */

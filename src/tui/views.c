@@ -47,9 +47,11 @@ void dash_draw(app *a, tui_rect body)
     tui_fmt_eta(ela, sizeof ela, s->elapsed);
     tui_fmt_eta(eta, sizeof eta, s->eta);
     int role = s->state == TRAIN_FAILED ? ROLE_BAD : s->state == TRAIN_PAUSED ? ROLE_WARN : ROLE_LABEL;
-    tui_grid_printf(g, y++, 1, w - 2, role, 0, "%s - %.1f ms/step - %.0f img/s - elapsed %s - %d/%d epochs done%s%s",
-                    train_state_name(s->state), s->ms_per_step, s->img_per_s, ela, s->epochs_done, s->epochs,
-                    s->message[0] ? " - " : "", s->message);
+    tui_grid_printf(g, y++, 1, w - 2, role, 0, "%s - %.1f ms/step - %.0f img/s - elapsed %s - %d/%d epochs done",
+                    train_state_name(s->state), s->ms_per_step, s->img_per_s, ela, s->epochs_done, s->epochs);
+    /* The engine's last word (a hint after a failure, where a stopped run can resume). */
+    tui_grid_text(g, y++, 1, w - 2, s->state == TRAIN_FAILED || s->state == TRAIN_STOPPED ? ROLE_WARN : ROLE_DIM, 0,
+                  s->message);
 
     int h = body.top + body.height - y;
     int top_h = h * 3 / 5, bot_h = h - top_h;
