@@ -29,6 +29,15 @@ grep -q '^Epoch 1/2$' out && grep -q '^Epoch 2/2$' out || fail "no Epoch N/2 lin
     fail "epoch lines are not Keras-style: $(grep '^500/500' out)"
 grep -q "$(printf '\r')" out && fail "carriage returns in non-terminal output"
 
+# On a terminal the bar is redrawn in place: carriage returns, ETA, and each epoch's line over it.
+if command -v script >/dev/null; then
+    script -qec "'$VGGTOP' train --model cnn --limit-train 300 --limit-test 50 --epochs 1 --threads 1 --run-dir tty" \
+        /dev/null >tty.out 2>&1 || fail "train on a terminal exited $?"
+    grep -q "$(printf '\r')" tty.out || fail "no carriage returns on a terminal"
+    grep -q ' - ETA: ' tty.out || fail "no ETA on a terminal"
+    grep -q '300/300 \[==============================\] - .* - val_acc: ' tty.out || fail "no epoch line on a terminal"
+fi
+
 # The files: exact headers, one history row per epoch, one prediction per test image.
 [ "$(head -1 "$run/history.csv")" = "epoch,loss,acc,mse,val_loss,val_acc,val_mse,lr,seconds" ] || fail "history header"
 [ "$(wc -l <"$run/history.csv")" -eq 3 ] || fail "history rows"
