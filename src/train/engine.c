@@ -456,7 +456,7 @@ static train_state job_train(job *j, vt_err *err)
         wake_locked(t, 1);
         pthread_mutex_unlock(&t->mu);
 
-        double busy = 0; /* time in training steps this session: rates and the ETA */
+        double busy = 0; /* time in batches (assembly and step) this session: rates and the ETA */
         for (long b = first; b < j->batches; b++) {
             if (take_commands(j, &paused)) {
                 /* Stop mid-epoch: the checkpoint records the position, so --resume continues from here. */
@@ -467,8 +467,8 @@ static train_state job_train(job *j, vt_err *err)
             }
             long start = b * bs;
             int n = (int)(ds->n_train - start < bs ? ds->n_train - start : bs);
+            double t0 = vt_now(); /* batch assembly counts: img/s is what the user gets */
             data_fill_batch(ds, DATA_TRAIN, j->order + start, n, &j->pp, cfg->augment ? &j->aug : NULL, j->x, j->y);
-            double t0 = vt_now();
             int rc = model_train_step(j->m, j->x, j->y, n, &j->sgd, &j->sums, err);
             busy += vt_now() - t0;
             if (!rc && !isfinite(j->sums.loss_sum))
