@@ -43,7 +43,10 @@ static const char *fuzz_dir(const char *name)
 {
     static char dir[256];
     if (!dir[0]) {
-        char base[] = "/tmp/vggtop-fuzz-XXXXXX";
+        /* run-fuzz.sh points TMPDIR into its build folder and empties it, so nothing piles up in /tmp. */
+        const char *tmp = getenv("TMPDIR");
+        char base[200];
+        snprintf(base, sizeof base, "%s/vggtop-fuzz-XXXXXX", tmp && *tmp ? tmp : "/tmp");
         if (!mkdtemp(base))
             abort();
         snprintf(dir, sizeof dir, "%s/%s", base, name);

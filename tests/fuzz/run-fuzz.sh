@@ -38,6 +38,11 @@ for h in $harnesses; do
 done
 
 failed=0
+# The harnesses write their data set folders under TMPDIR.
+TMPDIR=$(cd "$out" && pwd)/tmp
+export TMPDIR
+rm -rf "$TMPDIR"
+mkdir -p "$TMPDIR"
 for h in $harnesses; do
     # FUZZ_SMOKE=1 (make test's short run) starts from the seeds alone, so it takes the same time every day.
     corpus=tests/fuzz/corpus-$h
