@@ -29,7 +29,7 @@ static int parse(int argc, char **argv, tui_options *opt, int watch)
     optind = 1;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "+h", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+:h", longs, NULL)) != -1) {
         switch (c) {
         case 'a': opt->ascii = 1; break;
         case 'r': opt->runs_dir = optarg; break;
@@ -43,6 +43,10 @@ static int parse(int argc, char **argv, tui_options *opt, int watch)
             free(text);
             return 0;
         }
+        case ':':
+            fprintf(stderr, "vggtop: %s: %s needs a value (try vggtop --help)\n", watch ? "watch" : "front end",
+                    argv[optind - 1]);
+            return 2;
         default:
             fprintf(stderr, "vggtop: %s: unknown option '%s' (try vggtop --help)\n", watch ? "watch" : "front end",
                     argv[optind - 1]);
