@@ -637,6 +637,15 @@ static void bad_names_files(void **state)
     expect_dir_failure(root, "fine_label_names.txt", "blank line");
     write_bytes(at("fine_label_names.txt"), "a\0b\n", 4);
     expect_dir_failure(root, "fine_label_names.txt", "NUL");
+    char *big = malloc(70000);
+    assert_non_null(big);
+    memset(big, 'x', 70000);
+    write_bytes(at("fine_label_names.txt"), big, 70000);
+    free(big);
+    expect_dir_failure(root, "fine_label_names.txt", "too large");
+    unlink(at("fine_label_names.txt"));
+    mkdir_at("fine_label_names.txt");
+    expect_dir_failure(root, "fine_label_names.txt", "not a regular file");
 }
 
 static void bad_idx_headers(void **state)

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 const char *const names_cifar100_fine[100] = {
     "apple", "aquarium_fish", "baby", "bear", "beaver", "bed", "bee", "beetle", "bicycle", "bottle", "bowl",
@@ -76,10 +77,14 @@ void names_free(char **names, int n)
 int names_read(const char *path, int expect, char ***names, vt_err *err)
 {
     *names = NULL;
-    FILE *probe = fopen(path, "rb");
-    if (!probe)
+    struct stat st;
+    if (stat(path, &st) != 0)
         return errno == ENOENT ? VT_OK : vt_fail(err, VT_EUSAGE, "%s: cannot open: %s", path, strerror(errno));
-    fclose(probe);
+    if (!S_ISREG(st.st_mode))
+        return vt_fail(err, VT_EUSAGE, "%s: not a regular file", path);
+    if (st.st_size > 64 * 1024)
+        return vt_fail(err, VT_EUSAGE, "%s: %lld bytes, too large for a file of class names", path,
+                       (long long)st.st_size);
     char *text;
     size_t len;
     int rc = vt_read_file(path, &text, &len, err);
