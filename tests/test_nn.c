@@ -284,6 +284,7 @@ static void maxpool_grad(void **state)
     (void)state;
     pool_case_run(0, 2, 4, 6, 3);
     pool_case_run(0, 1, 5, 5, 2); /* odd sides: the last row and column are dropped ('valid') */
+    pool_case_run(0, 2, 4, 5, 9); /* 9 channels: four at a time, then one */
 }
 
 static void maxpool_hand_values(void **state)
@@ -303,12 +304,21 @@ static void maxpool_hand_values(void **state)
     const float expect[16] = {0, 0, 0, 0, 1, 0, 0, 2, 0, 0, 0, 0, 3, 0, 0, 4};
     for (int i = 0; i < 16; i++)
         assert_float_equal(dx[i], expect[i], 0);
-    /* Ties go to the first maximum in row-major order. */
+    /* Ties go to the first maximum in row-major order, one channel at a time or four. */
     const float t[4] = {2, 2, 2, 2};
     float tdx[4];
     maxpool2d_backward(tdx, d, t, 1, 2, 2, 1, 2, 2);
     assert_float_equal(tdx[0], 1, 0);
     assert_float_equal(tdx[1] + tdx[2] + tdx[3], 0, 0);
+    /* (1, 2, 2, 4): channel k has its maximum 5 at pixels k.. (ties from pixel k on), so it goes to pixel k. */
+    float t4[16], d4[4] = {1, 2, 3, 4}, dx4[16];
+    for (int p = 0; p < 4; p++)
+        for (int k = 0; k < 4; k++)
+            t4[p * 4 + k] = p >= k ? 5.0f : (float)p;
+    maxpool2d_backward(dx4, d4, t4, 1, 2, 2, 4, 2, 2);
+    for (int p = 0; p < 4; p++)
+        for (int k = 0; k < 4; k++)
+            assert_float_equal(dx4[p * 4 + k], p == k ? d4[k] : 0.0f, 0);
 }
 
 static void global_pool_grad(void **state)
