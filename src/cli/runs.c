@@ -144,12 +144,18 @@ static int load_run(const char *cmd, const char *dir, int parts, run_data *run)
     return 0;
 }
 
-static const char *class_name(const run_data *run, int c, char *buf, size_t size)
+/* names[c] when there is one, else the class number written into buf. */
+static const char *name_or_number(char *const *names, int c, char *buf, size_t size)
 {
-    if (run->class_names && c < run->classes && run->class_names[c] && run->class_names[c][0])
-        return run->class_names[c];
+    if (names && names[c] && names[c][0])
+        return names[c];
     snprintf(buf, size, "%d", c);
     return buf;
+}
+
+static const char *class_name(const run_data *run, int c, char *buf, size_t size)
+{
+    return name_or_number(c < run->classes ? run->class_names : NULL, c, buf, size);
 }
 
 /* ---- evaluate ------------------------------------------------------------------------------------------- */
@@ -290,17 +296,14 @@ int cli_confusion(int argc, char **argv)
             }
         printf("%ld test images, %ld misclassified; most confused pairs (true -> predicted):\n", total, total - right);
         int width = 4;
+        char b1[16], b2[16];
         for (int i = 0; i < n; i++) {
-            char b[16];
-            const char *tn = names ? names[pairs[i].true_class] : NULL;
-            int len = (int)strlen(tn ? tn : (snprintf(b, sizeof b, "%d", pairs[i].true_class), b));
-            if (len > width)
-                width = len;
+            int len = (int)strlen(name_or_number(names, pairs[i].true_class, b1, sizeof b1));
+            width = len > width ? len : width;
         }
         for (int i = 0; i < n; i++) {
-            char b1[16], b2[16];
-            const char *tn = names ? names[pairs[i].true_class] : (snprintf(b1, sizeof b1, "%d", pairs[i].true_class), b1);
-            const char *pn = names ? names[pairs[i].pred_class] : (snprintf(b2, sizeof b2, "%d", pairs[i].pred_class), b2);
+            const char *tn = name_or_number(names, pairs[i].true_class, b1, sizeof b1);
+            const char *pn = name_or_number(names, pairs[i].pred_class, b2, sizeof b2);
             printf("%4ld  %*s -> %-*s %5.1f%% of %s\n", pairs[i].count, width, tn, width, pn, 100.0 * pairs[i].share,
                    tn);
         }
