@@ -120,11 +120,14 @@ typedef struct tui_chart {
  * cell), ASCII mode with each series' marker, one point per cell, segments joined. */
 void tui_chart_draw(tui_grid *g, tui_rect r, const tui_chart *c, int utf8);
 
-/* Heatmap of a rows x cols matrix, one character per cell. Level of a value v: 0 when v <= 0, else
- * min(9, 1 + floor(9 v / vmax)). 256 colours: a space on the level's background; 8 colours: the density
- * glyph in the level's colour; no colour: the density glyph " .:-=+*#%@"[level]. The cursor cell is
- * reversed. The view starts at (row0, col0); labels (may be NULL) are drawn left of each row, clipped to
- * label_width columns. */
+/* Heatmap of a rows x cols matrix, one character per cell (cell_width characters when it is > 1, so a
+ * small matrix is not a speck). Level of a value v: 0 when v <= 0, else min(9, 1 + floor(9 v / vmax)).
+ * 256 colours: spaces on the level's background; 8 colours: the density glyph in the level's colour; no
+ * colour: the density glyph " .:-=+*#%@"[level]. With show_values each non-zero cell also holds its value
+ * (a whole number, or a percentage of 1 with percent), right-aligned after a space; without 256 colours
+ * the level's glyph stays in the cell's first column. A number that does not fit is left out. The
+ * cursor cell is reversed. The view starts at (row0, col0); labels (may be NULL) are drawn left of each row,
+ * clipped to label_width columns. */
 typedef struct tui_heatmap {
     const double *v; /* rows * cols */
     int rows, cols;
@@ -133,6 +136,8 @@ typedef struct tui_heatmap {
     int row0, col0;
     const char *const *row_labels;
     int label_width;
+    int cell_width;  /* characters per cell; 0 means 1 */
+    int show_values, percent;
 } tui_heatmap;
 
 extern const char tui_density_ramp[11]; /* " .:-=+*#%@" */

@@ -213,11 +213,12 @@ void tui_heatmap_draw(tui_grid *g, tui_rect r, const tui_heatmap *h, tui_color_d
                 vmax = h->v[i];
     }
     int lw = h->row_labels && h->label_width > 0 ? h->label_width + 1 : 0;
+    int cw = h->cell_width > 1 ? h->cell_width : 1;
     int vr = h->rows - h->row0, vc = h->cols - h->col0;
     if (vr > r.height)
         vr = r.height;
-    if (vc > r.width - lw)
-        vc = r.width - lw;
+    if (vc > (r.width - lw) / cw)
+        vc = (r.width - lw) / cw;
     if (vr < 0)
         vr = 0;
     if (vc < 0)
@@ -229,10 +230,24 @@ void tui_heatmap_draw(tui_grid *g, tui_rect r, const tui_heatmap *h, tui_color_d
                           h->row_labels[mr]);
         for (int j = 0; j < vc; j++) {
             int mc = h->col0 + j;
-            int level = tui_heat_level(h->v[(long)mr * h->cols + mc], vmax);
+            double v = h->v[(long)mr * h->cols + mc];
+            int level = tui_heat_level(v, vmax);
             uint32_t ch = depth == TUI_COLOR_256 ? ' ' : (uint32_t)tui_density_ramp[level];
             int attr = (mr == h->cursor_row && mc == h->cursor_col) ? TUI_REVERSE : 0;
-            tui_grid_put(g, y, r.left + lw + j, ch, ROLE_HEAT0 + level, attr);
+            int x = r.left + lw + j * cw;
+            for (int k = 0; k < cw; k++)
+                tui_grid_put(g, y, x + k, ch, ROLE_HEAT0 + level, attr);
+            if (h->show_values) {
+                /* the level's glyph stays in the first column (without 256 colours it is the only cue), the
+                 * number is right-aligned after at least one space; zeros stay blank, as empty cells */
+                char num[32];
+                int n = snprintf(num, sizeof num, "%.0f", h->percent ? v * 100 : v);
+                int room = depth == TUI_COLOR_256 ? cw - 1 : cw - 2;
+                for (int k = depth == TUI_COLOR_256 ? 0 : 1; k < cw; k++)
+                    tui_grid_put(g, y, x + k, ' ', ROLE_HEAT0 + level, attr);
+                if (level > 0 && n <= room)
+                    tui_grid_text(g, y, x + cw - n, n, ROLE_HEAT0 + level, attr, num);
+            }
         }
     }
     if (vis_rows)

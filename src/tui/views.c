@@ -418,18 +418,34 @@ void confusion_draw(app *a, tui_rect body)
     tui_grid_printf(g, body.top + 1, 1, body.width - 2, ROLE_VALUE, 0, "true %s %s predicted %s: %ld, %.0f%% of %s",
                     names[a->cm_row], a->utf8 ? "\u2192" : "->", names[a->cm_col], count,
                     support ? 100.0 * (double)count / (double)support : 0.0, names[a->cm_row]);
+    /* Cells as wide as the room allows (up to 6 characters), with their numbers when those fit. */
     int avail = body.width - CM_PANEL - 1;
-    int need = CM_LABEL + 1 + K;
+    int cw = (avail - CM_LABEL - 1) / K;
+    if (cw > 6)
+        cw = 6;
+    if (cw < 1)
+        cw = 1;
+    long maxc = 0;
+    for (long i = 0; i < (long)K * K; i++)
+        if (cm[i] > maxc)
+            maxc = cm[i];
+    char digits[32];
+    int nd = a->cm_norm ? 3 : snprintf(digits, sizeof digits, "%ld", maxc);
+    int need = CM_LABEL + 1 + K * cw;
     tui_rect hr = {body.top + 3, 0, body.height - 3, need < avail ? need : avail};
-    tui_heatmap h = {v, K, K, 0, a->cm_row, a->cm_col, a->cm_row0, a->cm_col0, names, CM_LABEL};
-    int vis_r = K < hr.height ? K : hr.height, vis_c = K < hr.width - CM_LABEL - 1 ? K : hr.width - CM_LABEL - 1;
+    int room = a->depth == TUI_COLOR_256 ? cw - 1 : cw - 2;
+    tui_heatmap h = {v, K, K, 0, a->cm_row, a->cm_col, a->cm_row0, a->cm_col0, names, CM_LABEL, cw, nd <= room,
+                     a->cm_norm};
+    int vis_r = K < hr.height ? K : hr.height;
+    int vis_c = K < (hr.width - CM_LABEL - 1) / cw ? K : (hr.width - CM_LABEL - 1) / cw;
     tui_heatmap_follow(&h, vis_r, vis_c);
     a->cm_row0 = h.row0;
     a->cm_col0 = h.col0;
     tui_heatmap_draw(g, hr, &h, a->depth, &vis_r, &vis_c);
     /* A marker over the cursor's column, and the first visible column's number. */
     tui_grid_printf(g, body.top + 2, 0, CM_LABEL, ROLE_DIM, 0, "pred %d..", h.col0);
-    tui_grid_put(g, body.top + 2, CM_LABEL + 1 + a->cm_col - h.col0, a->utf8 ? 0x25bc : 'v', ROLE_CURSOR, 0);
+    tui_grid_put(g, body.top + 2, CM_LABEL + 1 + (a->cm_col - h.col0) * cw + cw - 1, a->utf8 ? 0x25bc : 'v',
+                 ROLE_CURSOR, 0);
 
     int px = hr.left + hr.width + 2, pw = body.width - px - 1;
     tui_grid_text(g, body.top + 3, px, pw, ROLE_LABEL, TUI_BOLD, "Most confused (true > pred)");
