@@ -152,6 +152,7 @@ typedef struct train_snapshot {
     double elapsed;        /* seconds since the run (or the resume) started */
     double epoch_elapsed;  /* seconds into the current epoch */
     double eta;            /* seconds left in the current epoch */
+    double eta_run;        /* seconds left in the whole run (later epochs at the last epoch's pace) */
     double lr;             /* the learning rate in use */
 
     int n_history;         /* == epochs_done */
@@ -209,6 +210,7 @@ typedef struct run_progress {
     int epoch, epochs, epochs_done;
     long batch, batches, samples;
     double loss, acc, mse, img_per_s, ms_per_step, elapsed, eta, lr;
+    double eta_run;        /* seconds left in the whole run */
     long pid;              /* the training process */
     char updated[32];      /* UTC ISO 8601 time of the write */
 } run_progress;

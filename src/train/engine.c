@@ -449,7 +449,7 @@ static train_state job_train(job *j, vt_err *err)
         s->batch = first;
         s->samples = j->sums.n;
         s->loss = s->acc = s->mse = NAN;
-        s->img_per_s = s->ms_per_step = s->eta = 0;
+        s->img_per_s = s->ms_per_step = s->eta = s->eta_run = 0;
         s->n_curve = 0;
         s->curve_every = 1;
         snprintf(s->message, sizeof s->message, "epoch %d/%d", e + 1, cfg->epochs);
@@ -491,6 +491,8 @@ static train_state job_train(job *j, vt_err *err)
             s->ms_per_step = 1000.0 * busy / (double)done_here;
             s->img_per_s = busy > 0 ? (double)(j->sums.n - n0) / busy : 0;
             s->eta = (double)(j->batches - b - 1) * busy / (double)done_here;
+            double per_epoch = e > 0 ? j->history[e - 1].seconds : (double)j->batches * busy / (double)done_here;
+            s->eta_run = s->eta + (double)(cfg->epochs - e - 1) * per_epoch;
             s->elapsed = vt_now() - j->run_start;
             s->epoch_elapsed = j->epoch_seconds + vt_now() - epoch_start - paused;
             if ((b + 1) % s->curve_every == 0) {

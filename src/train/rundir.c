@@ -83,6 +83,7 @@ int run_write_progress(const char *dir, const train_snapshot *s, vt_err *err)
     cJSON_AddNumberToObject(o, "ms_per_step", s->ms_per_step);
     cJSON_AddNumberToObject(o, "elapsed", s->elapsed);
     cJSON_AddNumberToObject(o, "eta", s->eta);
+    cJSON_AddNumberToObject(o, "eta_run", s->eta_run);
     cJSON_AddNumberToObject(o, "lr", s->lr);
     cJSON_AddNumberToObject(o, "pid", (double)getpid());
     cJSON_AddStringToObject(o, "updated", stamp);
@@ -319,6 +320,8 @@ static int read_progress(const char *dir, run_data *run, vt_err *err)
         else
             *nums[i].i = (int)v->valuedouble;
     }
+    cJSON *eta_run = cJSON_GetObjectItemCaseSensitive(o, "eta_run"); /* optional: later than the rest */
+    p->eta_run = cJSON_IsNumber(eta_run) ? eta_run->valuedouble : p->eta;
     cJSON *msg = cJSON_GetObjectItemCaseSensitive(o, "message");
     if (cJSON_IsString(msg))
         snprintf(p->message, sizeof p->message, "%s", msg->valuestring);
