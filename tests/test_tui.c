@@ -167,6 +167,30 @@ static void chart_single_point_is_centred(void **state)
     tui_grid_free(&g);
 }
 
+/* A fixed box x in [0, 2], y in [0, 1] and the segment (0, 0) -> (4, 1): clipped at x = 2, y = 0.5. In cells
+ * (6 x 3): (0, 2) -> (round(5 * 2 / 2), round(2 * 0.5)) = (5, 1); Bresenham visits (0,2) (1,2) (2,2) (3,1)
+ * (4,1) (5,1). Without clipping the second point would be dropped and only (0, 2) drawn. */
+static void chart_clips_to_fixed_range(void **state)
+{
+    (void)state;
+    tui_grid g;
+    tui_grid_init(&g, 5, 8);
+    static const double x[2] = {0, 4}, y[2] = {0, 1};
+    tui_series s = {"v", x, y, 2, ROLE_SERIES0, '*'};
+    tui_chart c = {NULL, &s, 1, 1, 1, 0, 2, 0, 1, 0, 0};
+    tui_chart_draw(&g, (tui_rect){0, 0, 5, 8}, &c, 0);
+    static const char *const want[5] = {"1|      ", " |   ***", "0|***   ", " +------", "  0    2"};
+    assert_rows(&g, 0, want, 5);
+    /* a segment wholly outside the box draws nothing */
+    static const double xo[2] = {3, 4};
+    tui_series so = {"o", xo, y, 2, ROLE_SERIES0, '*'};
+    c.series = &so;
+    tui_chart_draw(&g, (tui_rect){0, 0, 5, 8}, &c, 0);
+    assert_row(&g, 1, " |      ");
+    assert_row(&g, 2, "0|      ");
+    tui_grid_free(&g);
+}
+
 /* ---- heatmap -------------------------------------------------------------------------------------------- */
 
 static void heat_levels(void **state)
@@ -525,6 +549,7 @@ int main(void)
         cmocka_unit_test(chart_braille_exact),
         cmocka_unit_test(chart_two_series_title_and_gap),
         cmocka_unit_test(chart_single_point_is_centred),
+        cmocka_unit_test(chart_clips_to_fixed_range),
         cmocka_unit_test(heat_levels),
         cmocka_unit_test(heatmap_density_with_labels_and_cursor),
         cmocka_unit_test(heatmap_256_uses_background_and_8_uses_glyphs),

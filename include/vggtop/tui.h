@@ -96,7 +96,8 @@ int tui_utf8_encode(uint32_t cp, char *out);
 
 /* ---- renderers: pure functions into a grid ----------------------------------------------------------- */
 
-/* Line chart. x may be NULL: the points are at x = 1, 2, ..., n (epochs). NaN y values are gaps. */
+/* Line chart. x may be NULL: the points are at x = 1, 2, ..., n (epochs). NaN y values are gaps. Segments
+ * are clipped to the chart's box, so a fixed range (a zoom) cuts curves at its edges. */
 typedef struct tui_series {
     const char *name;
     const double *x, *y;

@@ -62,6 +62,48 @@ static void plot_line(plot_area *p, int x0, int y0, int x1, int y1, const tui_se
     }
 }
 
+/* A data value's position in plot units (n of them): x from the left, y (flip) from the top. */
+static int to_unit(double v, double lo, double hi, int n, int flip)
+{
+    if (!(hi > lo))
+        return 0;
+    double f = (v - lo) / (hi - lo);
+    return (int)lround((flip ? 1 - f : f) * (n - 1));
+}
+
+/* Liang-Barsky: clips the segment to box = {xmin, xmax, ymin, ymax}; 0 when nothing of it is inside. */
+static int clip_segment(double *x0, double *y0, double *x1, double *y1, const double box[4])
+{
+    double dx = *x1 - *x0, dy = *y1 - *y0, t0 = 0, t1 = 1;
+    const double p[4] = {-dx, dx, -dy, dy};
+    const double q[4] = {*x0 - box[0], box[1] - *x0, *y0 - box[2], box[3] - *y0};
+    for (int i = 0; i < 4; i++) {
+        if (p[i] == 0) {
+            if (q[i] < 0)
+                return 0;
+            continue;
+        }
+        double t = q[i] / p[i];
+        if (p[i] < 0) {
+            if (t > t1)
+                return 0;
+            if (t > t0)
+                t0 = t;
+        } else {
+            if (t < t0)
+                return 0;
+            if (t < t1)
+                t1 = t;
+        }
+    }
+    double ax = *x0 + t0 * dx, ay = *y0 + t0 * dy;
+    *x1 = *x0 + t1 * dx;
+    *y1 = *y0 + t1 * dy;
+    *x0 = ax;
+    *y0 = ay;
+    return 1;
+}
+
 static void fmt_axis(char *buf, size_t size, double v, int decimals)
 {
     snprintf(buf, size, "%.*f", decimals, v);
@@ -154,28 +196,29 @@ void tui_chart_draw(tui_grid *g, tui_rect r, const tui_chart *c, int utf8)
 
     plot_area p = {g, row, plot_left, ph, pw, utf8};
     int ux = utf8 ? pw * 2 : pw, uy = utf8 ? ph * 4 : ph; /* plot units */
+    const double box[4] = {xmin, xmax, ymin, ymax};
     for (int k = 0; k < c->n_series; k++) {
         const tui_series *s = &c->series[k];
-        int have = 0, lx = 0, ly = 0;
+        int have = 0;
+        double lx = 0, ly = 0; /* the previous point, in data units */
         for (int i = 0; i < s->n; i++) {
             double x = series_x(s, i), y = s->y[i];
-            if (!isfinite(x) || !isfinite(y) || x < xmin || x > xmax) {
+            if (!isfinite(x) || !isfinite(y)) {
                 have = 0;
                 continue;
             }
-            if (y < ymin)
-                y = ymin;
-            if (y > ymax)
-                y = ymax;
-            int px = xmax > xmin ? (int)lround((x - xmin) / (xmax - xmin) * (ux - 1)) : 0;
-            int py = (int)lround((ymax - y) / (ymax - ymin) * (uy - 1));
-            if (have)
-                plot_line(&p, lx, ly, px, py, s);
-            else
-                plot_point(&p, px, py, s);
+            if (have) {
+                /* the segment from the previous point, clipped to the visible box (a zoom cuts curves) */
+                double x0 = lx, y0 = ly, x1 = x, y1 = y;
+                if (clip_segment(&x0, &y0, &x1, &y1, box))
+                    plot_line(&p, to_unit(x0, xmin, xmax, ux, 0), to_unit(y0, ymin, ymax, uy, 1),
+                              to_unit(x1, xmin, xmax, ux, 0), to_unit(y1, ymin, ymax, uy, 1), s);
+            } else if (x >= xmin && x <= xmax && y >= ymin && y <= ymax) {
+                plot_point(&p, to_unit(x, xmin, xmax, ux, 0), to_unit(y, ymin, ymax, uy, 1), s);
+            }
             have = 1;
-            lx = px;
-            ly = py;
+            lx = x;
+            ly = y;
         }
     }
 
