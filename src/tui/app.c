@@ -523,7 +523,7 @@ static int screen_key(app *a, int key, tui_action act)
     case 2: return dash_key(a, act);
     case 3: return report_key(a, key, act);
     case 4: return confusion_key(a, act);
-    case 5: return roc_key(a, act);
+    case 5: ensure_roc(a); return roc_key(a, act); /* keys may come before the first draw */
     case 6: return compare_key(a, act);
     case 7: return samples_key(a, act);
     default: return summary_key(a, act);
