@@ -292,6 +292,7 @@ static void run_load_reads_every_part(void **state)
     assert_int_equal(r.progress.batch, 4);
     assert_int_equal(r.progress.batches, 7);
     assert_true(r.progress.img_per_s == 120.5);
+    assert_true(r.progress.eta == 4.5 && r.progress.eta_run == 4.5); /* no eta_run: the epoch's */
     assert_int_equal(r.progress.pid, 4242);
     assert_string_equal(r.progress.message, "epoch 3/5");
     /* predictions.csv */
