@@ -194,7 +194,8 @@ void global_maxpool_backward(float *dx, const float *dout, const float *x, int n
 
 /* ---- BLAS threads ---------------------------------------------------------------------------------- */
 
-/* Threads for OpenBLAS (0: as many as cores). */
+/* Threads for OpenBLAS (0: as many as cores), process-wide; call it while no BLAS work is running. nn's
+ * only parallelism is inside sgemm: its other loops run on the calling thread. */
 void nn_set_threads(int n);
 int nn_get_threads(void);
 /* The OpenBLAS kernel in use, e.g. "SkylakeX" (openblas_get_corename). */

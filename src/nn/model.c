@@ -1,6 +1,7 @@
 /* model: the five architectures as data tables, their Keras-style plan and summary, and the model object
  * that owns parameters, gradients, SGD velocity, activations and the im2col workspace; the forward and
  * backward passes over the layer list, the SGD step and inference. */
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -488,6 +489,16 @@ int model_set_batch(model *m, int max_batch, vt_err *err)
         return vt_fail(err, VT_EUSAGE, "batch size %d is out of range (1 to 65536)", max_batch);
     if (max_batch == m->max_batch)
         return VT_OK;
+    /* sgemm takes int sizes: the rows of every layer's matrices (batch x pixels) and its im2col columns
+     * times rows must stay below 2^31. */
+    for (int i = 0; i < m->nlayers; i++) {
+        const nn_layer *l = &m->layers[i];
+        size_t rows = (size_t)max_batch * l->h * l->w, cols = (size_t)9 * l->in_c + l->c;
+        if (rows * cols >= (size_t)INT_MAX)
+            return vt_fail(err, VT_EUSAGE, "batch size %d is too large for %s at %dx%dx%d (layer %s); use a "
+                           "smaller batch", max_batch, m->cfg.name, m->cfg.height, m->cfg.width, m->cfg.channels,
+                           l->name);
+    }
     free_batch_buffers(m);
     size_t col = 0;
     for (int i = 0; i < m->nlayers; i++) {
