@@ -603,12 +603,13 @@ static void predict_in_chunks_equals_whole(void **state)
     free(x);
     model_destroy(m);
     /* A batch whose im2col matrix would pass sgemm's int sizes is refused before anything is allocated:
-     * block1_conv2 at 1024x1024 has 2^20 pixels an image, times 640 columns, times 4 images > 2^31. */
+     * block1_conv2 at 1024x1024 has 2^20 pixels an image, times 9*32 + 32 = 320 columns, times 8 images
+     * > 2^31. */
     model_config big = config("cnn", 1024, 1024, 3, 10);
     big.include_top = 0;
     big.pooling = NN_POOL_AVG;
     assert_int_equal(model_create(&big, &m, NULL), VT_OK);
-    assert_int_equal(model_set_batch(m, 4, &err), VT_EUSAGE);
+    assert_int_equal(model_set_batch(m, 8, &err), VT_EUSAGE);
     assert_non_null(strstr(err.msg, "smaller batch"));
     model_destroy(m);
 }
