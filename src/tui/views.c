@@ -810,6 +810,10 @@ void samples_draw(app *a, tui_rect body)
         return;
     }
     long n = samples_count(a);
+    if (n <= 0) {
+        tui_grid_text(g, body.top + 1, 2, body.width - 4, ROLE_DIM, 0, "no test images in this run");
+        return;
+    }
     if (a->sample >= n)
         a->sample = n - 1;
     if (a->sample < 0)
@@ -866,6 +870,8 @@ int samples_key(app *a, tui_action act)
     if (a->C <= 0 || !a->test)
         return act == ACT_MISSED ? (a->missed_only = !a->missed_only, H_REDRAW) : H_NONE;
     long n = samples_count(a);
+    if (n <= 0)
+        return H_NONE;
     long step = 0;
     switch (act) {
     case ACT_LEFT: step = -1; break;
