@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "vggtop/cli.h"
 #include "vggtop/data.h"
@@ -150,6 +151,13 @@ static const char *blas_core_hint(const char *core)
         return "this CPU has AVX2 but OpenBLAS chose a generic kernel (it does not know this CPU model); "
                "OPENBLAS_CORETYPE=Haswell in the environment selects its AVX2 kernel";
     return NULL;
+}
+
+/* The 1-minute load average, -1 when unknown: a bench on a busy machine should say so. */
+static double load_average(void)
+{
+    double l;
+    return getloadavg(&l, 1) == 1 ? l : -1.0;
 }
 
 /* ---- 1. the sgemm reference --------------------------------------------------------------------------- */
@@ -802,6 +810,11 @@ int cli_bench(int argc, char **argv)
     const char *hint = blas_core_hint(nn_blas_core());
     if (hint)
         printf("note: %s\n", hint);
+    double load_start = load_average();
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cores > 0 && load_start > 0.5 * (double)cores)
+        printf("note: load average %.2f on %ld cores: other processes compete for the CPUs, so the rates are "
+               "lower and noisier than on an idle machine\n", load_start, cores);
     double sgemm = -1;
     if (!(o.skip & PART_SGEMM)) {
         sgemm = bench_sgemm(SGEMM_N);
@@ -860,5 +873,6 @@ int cli_bench(int argc, char **argv)
 
     if (!(o.skip & PART_METRICS) && bench_metrics(&err) != VT_OK)
         return exit_status(&err);
+    printf("load average: %.2f at the start, %.2f at the end (%ld cores)\n", load_start, load_average(), cores);
     return 0;
 }

@@ -64,6 +64,8 @@ for stage in 'argmax + confusion matrix' 'classification report (+ text)' 'ROC c
                          END { exit !ok }' "$tmp/out" || fail "metrics stage '$stage' missing"
 done
 awk '$1 == "total" && NF == 2 && $2 + 0 > 0 { ok = 1 } END { exit !ok }' "$tmp/out" || fail "metrics total not positive"
+grep -q '^load average: [0-9.]* at the start, [0-9.]* at the end ([0-9]* cores)$' "$tmp/out" ||
+    fail "no closing load-average line"
 
 # ---- --skip: without the reference, the %sgemm columns say "-" -----------------------------------------
 if "$VG" bench --model mlp --steps 1 --warmup 0 --skip sgemm,data,metrics >"$tmp/skip" 2>"$tmp/err"; then
