@@ -414,6 +414,8 @@ static void sgd_case(const sgd_config *s, int steps)
         step_stats st = {0};
         assert_int_equal(model_train_step(m, x, y, 5, s, &st, NULL), VT_OK);
         assert_int_equal(st.n, 5);
+        for (size_t i = 0; i < P; i++) /* the update consumed the gradients */
+            assert_true(model_grads(m)[i] == 0.0f);
         for (size_t i = 0; i < P; i++)
             assert_float_equal(model_params(m)[i], w[i], 1e-6 * (1.0 + fabs(w[i])));
         if (s->momentum != 0.0f)

@@ -2,7 +2,7 @@
  * Keras-style summaries, and checkpoints. float32 throughout; activations are NHWC (Keras' channels_last):
  * an input batch is (N, H, W, C) row-major, so a Keras output shape (None, 48, 48, 64) is literally the
  * memory layout. Backward passes compute true gradients (dL/dx, not negated) and accumulate them into
- * the model's gradient block, which a step zeroes first.
+ * the model's gradient block, which is zero when each pass starts.
  *
  * The model owns a few large blocks (parameters, gradients, optimiser state, activations, one im2col
  * workspace sized for the largest layer); layers own nothing. Nothing allocates inside a training step. */
@@ -87,7 +87,8 @@ typedef struct step_stats {
     long long n;
 } step_stats;
 
-/* One SGD step on a batch. x: (n, H, W, C) float, y: n labels in [0, classes), n <= max_batch.
+/* One SGD step on a batch (the update consumes the gradients: afterwards the gradient block reads zero).
+ * x: (n, H, W, C) float, y: n labels in [0, classes), n <= max_batch.
  * Adds this batch into *stats (which the caller zeroes). Returns VT_OK, or VT_EUSAGE with a message when
  * the loss is not finite (the weights are then left as they were before the step). */
 int model_train_step(model *m, const float *x, const int *y, int n, const sgd_config *sgd, step_stats *stats,

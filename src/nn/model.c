@@ -381,6 +381,7 @@ struct model {
     nn_layer layers[MAX_LAYERS];
     size_t nparams;
     float *params, *grads, *velocity;
+    int grads_zero;        /* the gradient block is all zero (fresh, or cleared by the last SGD update) */
     int max_batch;
     size_t act_per_image;  /* floats of all layer outputs of one image */
     size_t max_per_image;  /* floats of the largest activation (input included) of one image */
@@ -432,6 +433,7 @@ int model_create(const model_config *cfg, model **out, vt_err *err)
     m->params = malloc(sizeof(float) * m->nparams);
     m->grads = calloc(m->nparams, sizeof(float));
     m->velocity = calloc(m->nparams, sizeof(float));
+    m->grads_zero = 1;
     if (!m->params || !m->grads || !m->velocity) {
         size_t count = m->nparams;
         model_destroy(m);
@@ -632,8 +634,10 @@ static int loss_and_grads(model *m, const float *x, const int *y, int n, float *
     if (crossentropy_stats(local, m->probs, y, n, m->cfg.classes))
         return vt_fail(err, VT_EUSAGE, "%s: the loss is not finite (training diverged); lower the learning "
                        "rate (--lr)", m->cfg.name);
-    memset(m->grads, 0, sizeof(float) * m->nparams);
+    if (!m->grads_zero)
+        memset(m->grads, 0, sizeof(float) * m->nparams);
     backward(m, y, n, dx);
+    m->grads_zero = 0;
     return VT_OK;
 }
 
@@ -660,26 +664,30 @@ void sgd_config_default(sgd_config *sgd)
  *   momentum 0:  w -= lr * g
  *   momentum:    v = momentum * v - lr * g;  w += v                      (classic)
  *                                            w += momentum * v - lr * g  (Nesterov)
- * One loop per case, free of branches, so the compiler vectorises it; it is bound by memory bandwidth. */
-static void sgd_update(float *restrict w, const float *restrict g, float *restrict v, size_t count,
-                       const sgd_config *s)
+ * One loop per case, free of branches so the compiler can vectorise it. It is bound by memory bandwidth,
+ * so it also zeroes each gradient once used: the next step then needs no separate pass to clear them. */
+static void sgd_update(float *restrict w, float *restrict g, float *restrict v, size_t count, const sgd_config *s)
 {
     const float lr = s->lr, mom = s->momentum, decay = s->lr * s->weight_decay;
     if (decay != 0.0f)
         for (size_t i = 0; i < count; i++)
             w[i] -= decay * w[i];
     if (mom == 0.0f) {
-        for (size_t i = 0; i < count; i++)
+        for (size_t i = 0; i < count; i++) {
             w[i] -= lr * g[i];
+            g[i] = 0.0f;
+        }
     } else if (!s->nesterov) {
         for (size_t i = 0; i < count; i++) {
             v[i] = mom * v[i] - lr * g[i];
             w[i] += v[i];
+            g[i] = 0.0f;
         }
     } else {
         for (size_t i = 0; i < count; i++) {
             v[i] = mom * v[i] - lr * g[i];
             w[i] += mom * v[i] - lr * g[i];
+            g[i] = 0.0f;
         }
     }
 }
@@ -696,6 +704,7 @@ int model_train_step(model *m, const float *x, const int *y, int n, const sgd_co
     if (rc)
         return rc;
     sgd_update(m->params, m->grads, m->velocity, m->nparams, sgd);
+    m->grads_zero = 1;
     stats->loss_sum += local.loss_sum;
     stats->mse_sum += local.mse_sum;
     stats->correct += local.correct;
