@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <zlib.h>
 
 #include "vggtop/nn.h"
 #include "vggtop/train.h"
@@ -314,6 +315,29 @@ static void copy_file(const char *from, const char *to)
     free(data);
 }
 
+/* Rewrites the int64 at byte `at` of the engine's blob inside a checkpoint and fixes the CRC, so the file
+ * passes nn's checks and only the engine's own validation can refuse it. Layout (nn/checkpoint.c): extra
+ * length E at offset 88, the blob just before the 4-byte CRC-32 of everything before it. */
+static void patch_blob(const char *path, size_t at, int64_t value)
+{
+    char *data;
+    size_t len;
+    vt_err err;
+    assert_int_equal(vt_read_file(path, &data, &len, &err), VT_OK);
+    uint64_t extra = 0;
+    for (int i = 7; i >= 0; i--)
+        extra = extra << 8 | (unsigned char)data[88 + i];
+    assert_true(extra >= at + 8 && extra + 4 + 96 <= len);
+    unsigned char *blob = (unsigned char *)data + len - 4 - extra;
+    for (int i = 0; i < 8; i++)
+        blob[at + (size_t)i] = (unsigned char)((uint64_t)value >> (8 * i));
+    uLong crc = crc32(crc32(0L, Z_NULL, 0), (const Bytef *)data, (uInt)(len - 4));
+    for (int i = 0; i < 4; i++)
+        data[len - 4 + (size_t)i] = (char)(crc >> (8 * i));
+    assert_int_equal(vt_write_file_atomic(path, data, len, &err), VT_OK);
+    free(data);
+}
+
 static void bad_checkpoints_fail_clearly(void **state)
 {
     (void)state;
@@ -365,6 +389,29 @@ static void bad_checkpoints_fail_clearly(void **state)
     fclose(f);
     assert_int_equal(run_to_end(&r, &err), TRAIN_FAILED);
     assert_non_null(strstr(err.msg, "checkpoint.bin"));
+
+    /* A whole file whose training state is wrong: the engine's own checks (blob offsets: 0 magic, 8 version,
+     * 16 epochs done, 24 batch position). */
+    static const struct {
+        size_t at;
+        int64_t value;
+        const char *says;
+    } blob_cases[] = {
+        {0, 0x4b434f4c42544f4eLL, "not vggtop's"}, {8, 2, "version 2"}, {16, 5, "bad length"},
+        {24, 1000, "out of range"}, {24, -1, "out of range"},
+    };
+    for (size_t i = 0; i < sizeof blob_cases / sizeof blob_cases[0]; i++) {
+        copy_file(saved, ck);
+        patch_blob(ck, blob_cases[i].at, blob_cases[i].value);
+        if (run_to_end(&r, &err) != TRAIN_FAILED || !strstr(err.msg, blob_cases[i].says) ||
+            !strstr(err.msg, "checkpoint.bin"))
+            fail_msg("blob case %zu: \"%s\"", i, err.msg);
+    }
+    /* The same patch with the blob's own value again is accepted: the helper itself is sound. */
+    copy_file(saved, ck);
+    patch_blob(ck, 8, 1);
+    assert_int_equal(run_to_end(&r, &err), TRAIN_FINISHED);
+    copy_file(saved, ck);
 
     /* Settings that changed since the checkpoint (another batch size) are refused, not trained on. */
     copy_file(saved, ck);
