@@ -595,9 +595,10 @@ static int handle_key(app *a, int key)
 
 /* ---- the loop ---- */
 
-/* SIGHUP: the terminal is gone. Leave curses without touching it again, let a live run finish (its run
- * directory stays current), then return. */
-static void hang_up(app *a)
+/* SIGHUP: the terminal is gone. Leave curses without touching it again and let a live run finish (its run
+ * directory stays current). SIGTERM or SIGINT still stop it the clean way: after the batch, with a
+ * checkpoint. Returns the exit status. */
+static int hang_up(app *a)
 {
     term_close();
     int fd = open("/dev/null", O_RDWR);
@@ -608,18 +609,30 @@ static void hang_up(app *a)
         if (fd > 2)
             close(fd);
     }
-    if (a->tr && a->live)
-        trainer_join(a->tr);
+    if (!(a->tr && a->live))
+        return 0;
+    int status = 0;
+    for (;;) {
+        if (term_got_term || term_got_int) {
+            status = term_got_term ? 143 : 130;
+            trainer_stop(a->tr);
+        }
+        struct pollfd p = {trainer_wake_fd(a->tr), POLLIN, 0};
+        poll(&p, 1, 500);
+        trainer_snapshot(a->tr, a->snap);
+        if (a->snap->state >= TRAIN_STOPPED)
+            break;
+    }
+    trainer_join(a->tr);
+    return status;
 }
 
 static int run_loop(app *a)
 {
     int redraw = 1;
     for (;;) {
-        if (term_got_hup) {
-            hang_up(a);
-            return 0;
-        }
+        if (term_got_hup)
+            return hang_up(a);
         if (term_got_term) {
             if (a->tr && a->live)
                 trainer_stop(a->tr);

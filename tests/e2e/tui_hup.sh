@@ -52,6 +52,28 @@ end=$(($(date +%s) + 10))
 while [ ! -s "$TMP/w.exit" ] && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
 [ "$(cat "$TMP/w.exit" 2>/dev/null)" = 0 ] || tui_fail w "vggtop watch did not exit 0 after q"
 
+# After the hang-up, SIGTERM still stops the headless run the clean way: after the batch, with a checkpoint.
+runs2="$TMP/runs2"
+TUI_EXEC=1 tui_start ui2 100 30 --runs "$runs2"
+tui_wait ui2 "Model and settings" 10
+tui_keys ui2 Right
+tui_field ui2 4 50
+tui_field ui2 11 10000
+tui_field ui2 12 200
+tui_keys ui2 Enter
+tui_wait ui2 "Epoch 1/50" 30
+pid2=$(cat "$TMP/ui2.pid")
+dir2=$(ls -d "$runs2"/*-mlp 2>/dev/null | head -1)
+tmux -L "$SOCK" kill-server
+sleep 1
+kill -0 "$pid2" 2>/dev/null || { echo "FAIL: vggtop died with its terminal (second run)" >&2; exit 1; }
+kill -TERM "$pid2"
+end=$(($(date +%s) + 60))
+while kill -0 "$pid2" 2>/dev/null && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
+kill -0 "$pid2" 2>/dev/null && { echo "FAIL: SIGTERM after a hang-up did not stop the run within 60 s" >&2; kill -9 "$pid2"; exit 1; }
+grep -q '"stopped"' "$dir2/progress.json" || { echo "FAIL: progress.json does not say stopped:" >&2; cat "$dir2/progress.json" >&2; exit 1; }
+[ -s "$dir2/checkpoint.bin" ] || { echo "FAIL: no checkpoint after SIGTERM" >&2; exit 1; }
+
 # A bad run directory is one clear line and exit status 2.
 out=$("$VGGTOP" watch "$TMP/nope" 2>&1 </dev/null)
 rc=$?
