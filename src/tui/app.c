@@ -114,7 +114,8 @@ static void compute_derived(app *a)
         return;
     }
     metrics_confusion(a->run.y_true, a->run.y_pred, a->run.n_pred, C, a->cm);
-    a->have_rep = metrics_report(a->cm, C, 1, &a->rep) == 0;
+    /* The classes present in y_true or y_pred, as sklearn's default and report.txt: the same numbers everywhere. */
+    a->have_rep = metrics_report(a->cm, C, 0, &a->rep) == 0;
     if (a->run.class_names && a->run.classes == C) {
         a->names = a->run.class_names;
     } else {
