@@ -214,6 +214,60 @@ static void conv_fast_equals_naive(void **state)
     }
 }
 
+/* The fused SGD variants give what the plain backward plus the update formula give: w' = keep * w - lr * dw,
+ * b' = keep * b - lr * db, and the same dx (from the weights before the step). */
+static void backward_sgd_equals_backward_then_step(void **state)
+{
+    (void)state;
+    const float lr = 0.1f, keep = 1.0f - 0.1f * 0.02f;
+    for (int pointwise = 0; pointwise <= 1; pointwise++) {
+        conv_geom g;
+        if (pointwise)
+            conv_geom_init(&g, 2, 3, 4, 5, 6, 1, 1, 1, 0);
+        else
+            conv_geom_init(&g, 2, 5, 4, 3, 6, 3, 3, 1, 1);
+        size_t xs = (size_t)g.n * g.h * g.w * g.c, ws = (size_t)g.kh * g.kw * g.c * g.oc;
+        size_t os = (size_t)g.n * g.oh * g.ow * g.oc;
+        float *x = randf(xs, 1, -1, 1), *w = randf(ws, 2, -1, 1), *b = randf(g.oc, 3, -1, 1);
+        float *r = randf(os, 4, -1, 1), *col = zerof(conv_col_size(&g)), *out = zerof(os);
+        float *d1 = zerof(os), *d2 = zerof(os), *dx1 = zerof(xs), *dx2 = zerof(xs), *dw = zerof(ws);
+        float *db = zerof(g.oc), *scratch = zerof(g.oc), *w2 = malloc(sizeof(float) * ws);
+        float *b2 = malloc(sizeof(float) * g.oc);
+        conv2d_forward(out, col, x, w, b, &g, 1);
+        memcpy(d1, r, sizeof(float) * os);
+        memcpy(d2, r, sizeof(float) * os);
+        conv2d_backward(dx1, dw, db, col, d1, out, x, w, &g, 1);
+        memcpy(w2, w, sizeof(float) * ws);
+        memcpy(b2, b, sizeof(float) * g.oc);
+        conv2d_backward_sgd(dx2, w2, b2, scratch, col, d2, out, x, &g, 1, lr, keep);
+        for (size_t i = 0; i < xs; i++)
+            assert_float_equal(dx2[i], dx1[i], 1e-6);
+        for (size_t i = 0; i < ws; i++)
+            assert_float_equal(w2[i], keep * w[i] - lr * dw[i], 1e-6);
+        for (int i = 0; i < g.oc; i++)
+            assert_float_equal(b2[i], keep * b[i] - lr * db[i], 1e-6);
+        free(x), free(w), free(b), free(r), free(col), free(out), free(d1), free(d2), free(dx1), free(dx2);
+        free(dw), free(db), free(scratch), free(w2), free(b2);
+    }
+    /* Dense: (3, 7) -> (3, 5). */
+    float *x = randf(21, 5, -1, 1), *w = randf(35, 6, -1, 1), *b = randf(5, 7, -1, 1), *r = randf(15, 8, -1, 1);
+    float out[15], d1[15], d2[15], dx1[21], dx2[21], dw[35] = {0}, db[5] = {0}, scratch[5], w2[35], b2[5];
+    dense_forward(out, x, w, b, 3, 7, 5, 1);
+    memcpy(d1, r, sizeof d1);
+    memcpy(d2, r, sizeof d2);
+    dense_backward(dx1, dw, db, d1, out, x, w, 3, 7, 5, 1);
+    memcpy(w2, w, sizeof w2);
+    memcpy(b2, b, sizeof b2);
+    dense_backward_sgd(dx2, w2, b2, scratch, d2, out, x, 3, 7, 5, 1, lr, keep);
+    for (int i = 0; i < 21; i++)
+        assert_float_equal(dx2[i], dx1[i], 1e-6);
+    for (int i = 0; i < 35; i++)
+        assert_float_equal(w2[i], keep * w[i] - lr * dw[i], 1e-6);
+    for (int i = 0; i < 5; i++)
+        assert_float_equal(b2[i], keep * b[i] - lr * db[i], 1e-6);
+    free(x), free(w), free(b), free(r);
+}
+
 /* A hand-computed convolution: 3x3 input 1..9, one 3x3 kernel of ones, 'same' → each output the sum of
  * its 3x3 neighbourhood; corner (0,0) = 1+2+4+5 = 12, centre = 45. */
 static void conv_hand_values(void **state)
@@ -560,6 +614,7 @@ int main(void)
         cmocka_unit_test(conv_grad_general_shapes),
         cmocka_unit_test(conv_fast_equals_naive),
         cmocka_unit_test(conv_hand_values),
+        cmocka_unit_test(backward_sgd_equals_backward_then_step),
         cmocka_unit_test(maxpool_grad),
         cmocka_unit_test(maxpool_hand_values),
         cmocka_unit_test(global_pool_grad),

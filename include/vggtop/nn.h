@@ -153,6 +153,11 @@ void conv2d_forward(float *out, float *col, const float *x, const float *w, cons
  * dx (n, h, w, c) = (skipped when NULL, as for a first layer). */
 void conv2d_backward(float *dx, float *dw, float *db, float *col, float *dout, const float *out, const float *x,
                      const float *w, const conv_geom *g, int relu);
+/* conv2d_backward fused with a plain SGD step (no momentum): w = keep * w - lr * dL/dw and b likewise, with
+ * keep = 1 - lr * weight_decay, inside the gemm that computes the kernel gradient; dx comes from the
+ * weights before the step. db is scratch for the bias gradient (oc floats, overwritten). */
+void conv2d_backward_sgd(float *dx, float *w, float *b, float *db, float *col, float *dout, const float *out,
+                         const float *x, const conv_geom *g, int relu, float lr, float keep);
 /* The slow, obviously correct loops the tests compare the fast pair against (same contract, no workspace). */
 void conv2d_forward_naive(float *out, const float *x, const float *w, const float *b, const conv_geom *g,
                           int relu);
@@ -171,6 +176,10 @@ void dense_forward(float *out, const float *x, const float *w, const float *b, i
 /* dout (n, out_dim) masked in place when relu; dw += x^T . dout; db += column sums; dx = dout . w^T (or NULL). */
 void dense_backward(float *dx, float *dw, float *db, float *dout, const float *out, const float *x, const float *w,
                     int n, int in_dim, int out_dim, int relu);
+
+/* dense_backward fused with a plain SGD step, as conv2d_backward_sgd (db: out_dim floats of scratch). */
+void dense_backward_sgd(float *dx, float *w, float *b, float *db, float *dout, const float *out, const float *x,
+                        int n, int in_dim, int out_dim, int relu, float lr, float keep);
 
 /* out = max(0, x) over count floats; dx = dout where out > 0, else 0. */
 void relu_forward(float *out, const float *x, size_t count);

@@ -3,7 +3,6 @@
  * convolution is im2col + one sgemm over the batch; the naive loops next to it are the reference the
  * tests hold it to. Nothing here allocates. */
 #include <cblas.h>
-#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -226,26 +225,47 @@ void conv2d_forward(float *out, float *col, const float *x, const float *w, cons
     bias_act(out, b, (size_t)P, N, relu);
 }
 
-/* dout: (P, oc); dw (K, oc) += col^T . dout; dcol (P, K) = dout . w^T (in the workspace), then col2im. */
+/* The weight part of the backward pass, after the bias: dx (n, h, w, c) = col2im(dout . w^T), computed
+ * first, from w as it is; then dw (K, oc) = dw_beta * dw + dw_alpha * col^T . dout. dw may be w itself
+ * (the fused SGD step), which is why dx comes first. */
+static void conv_backward_weights(float *dx, float *dw, float dw_alpha, float dw_beta, float *col,
+                                  const float *dout, const float *x, const float *w, const conv_geom *g)
+{
+    const int P = g->n * g->oh * g->ow, K = g->kh * g->kw * g->c, N = g->oc;
+    if (conv_is_pointwise(g)) {
+        if (dx)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, P, K, N, 1.0f, dout, N, w, N, 0.0f, dx, K);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, P, dw_alpha, x, K, dout, N, dw_beta, dw, N);
+        return;
+    }
+    if (dx) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, P, K, N, 1.0f, dout, N, w, N, 0.0f, col, K);
+        memset(dx, 0, sizeof(float) * (size_t)g->n * g->h * g->w * g->c);
+        col2im_add(dx, col, g);
+    }
+    /* The workspace was reused since the forward pass: rebuild this layer's columns. */
+    im2col(col, x, g);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, P, dw_alpha, col, K, dout, N, dw_beta, dw, N);
+}
+
+/* dout: (P, oc); db += column sums; dx = col2im(dout . w^T) (im2col's adjoint); dw (K, oc) += col^T . dout. */
 void conv2d_backward(float *dx, float *dw, float *db, float *col, float *dout, const float *out, const float *x,
                      const float *w, const conv_geom *g, int relu)
 {
-    const int P = g->n * g->oh * g->ow, K = g->kh * g->kw * g->c, N = g->oc;
-    bias_act_backward(db, dout, out, (size_t)P, N, relu);
-    if (conv_is_pointwise(g)) {
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, P, 1.0f, x, K, dout, N, 1.0f, dw, N);
-        if (dx)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, P, K, N, 1.0f, dout, N, w, N, 0.0f, dx, K);
-        return;
-    }
-    /* The workspace was reused by later layers since the forward pass: rebuild this layer's columns. */
-    im2col(col, x, g);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, P, 1.0f, col, K, dout, N, 1.0f, dw, N);
-    if (!dx)
-        return;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, P, K, N, 1.0f, dout, N, w, N, 0.0f, col, K);
-    memset(dx, 0, sizeof(float) * (size_t)g->n * g->h * g->w * g->c);
-    col2im_add(dx, col, g);
+    bias_act_backward(db, dout, out, (size_t)g->n * g->oh * g->ow, g->oc, relu);
+    conv_backward_weights(dx, dw, 1.0f, 1.0f, col, dout, x, w, g);
+}
+
+/* The SGD step w = keep * w - lr * dL/dw (keep = 1 - lr * decay) applied inside the gemm that computes the
+ * gradient, and likewise for b: no gradient block, no separate update pass. */
+void conv2d_backward_sgd(float *dx, float *w, float *b, float *db, float *col, float *dout, const float *out,
+                         const float *x, const conv_geom *g, int relu, float lr, float keep)
+{
+    memset(db, 0, sizeof(float) * g->oc);
+    bias_act_backward(db, dout, out, (size_t)g->n * g->oh * g->ow, g->oc, relu);
+    for (int j = 0; j < g->oc; j++)
+        b[j] = keep * b[j] - lr * db[j];
+    conv_backward_weights(dx, w, -lr, keep, col, dout, x, w, g);
 }
 
 /* The definition, loop by loop: out[n,oy,ox,o] = b[o] + sum_{ky,kx,ci} x[n,iy,ix,ci] * w[ky,kx,ci,o]. */
@@ -408,11 +428,26 @@ void dense_backward(float *dx, float *dw, float *db, float *dout, const float *o
                     int n, int in_dim, int out_dim, int relu)
 {
     bias_act_backward(db, dout, out, (size_t)n, out_dim, relu);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in_dim, out_dim, n, 1.0f, x, in_dim, dout, out_dim, 1.0f,
-                dw, out_dim);
     if (dx)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, in_dim, out_dim, 1.0f, dout, out_dim, w, out_dim,
                     0.0f, dx, in_dim);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in_dim, out_dim, n, 1.0f, x, in_dim, dout, out_dim, 1.0f,
+                dw, out_dim);
+}
+
+void dense_backward_sgd(float *dx, float *w, float *b, float *db, float *dout, const float *out, const float *x,
+                        int n, int in_dim, int out_dim, int relu, float lr, float keep)
+{
+    memset(db, 0, sizeof(float) * out_dim);
+    bias_act_backward(db, dout, out, (size_t)n, out_dim, relu);
+    for (int j = 0; j < out_dim; j++)
+        b[j] = keep * b[j] - lr * db[j];
+    /* dx from the weights before the step, then the step inside the gradient's gemm. */
+    if (dx)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, in_dim, out_dim, 1.0f, dout, out_dim, w, out_dim,
+                    0.0f, dx, in_dim);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in_dim, out_dim, n, -lr, x, in_dim, dout, out_dim, keep, w,
+                out_dim);
 }
 
 /* ---- Softmax and categorical cross-entropy -------------------------------------------------------- */

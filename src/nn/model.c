@@ -565,10 +565,13 @@ static void forward(model *m, const float *x, int n)
     softmax_forward(m->probs, m->outs[m->nlayers - 1], n, m->cfg.classes);
 }
 
-/* Back from the loss to the first layer, adding into m->grads (which the caller zeroed). dx (n, H, W, C)
- * gets dL/dx when not NULL; otherwise the first layer skips its input gradient. */
-static void backward(model *m, const int *y, int n, float *dx)
+/* Back from the loss to the first layer. Without step: adds the gradients into m->grads (which the caller
+ * zeroed). With a momentum-free step: applies it layer by layer inside the kernels' gradient gemms (using
+ * the bias slots of m->grads as scratch, cleared again after use). dx (n, H, W, C) gets dL/dx when not
+ * NULL; otherwise the first layer skips its input gradient. */
+static void backward(model *m, const int *y, int n, float *dx, const sgd_config *step)
 {
+    const float lr = step ? step->lr : 0.0f, keep = step ? 1.0f - step->lr * step->weight_decay : 1.0f;
     float *d = m->dbuf[0];
     softmax_crossentropy_backward(d, m->probs, y, n, m->cfg.classes);
     for (int i = m->nlayers - 1; i >= 1; i--) {
@@ -576,12 +579,15 @@ static void backward(model *m, const int *y, int n, float *dx)
         const float *in = m->outs[i - 1];
         float *target = i == 1 ? dx : (d == m->dbuf[0] ? m->dbuf[1] : m->dbuf[0]);
         float *gw = m->grads + l->w_off, *gb = m->grads + l->b_off;
-        const float *w = m->params + l->w_off;
+        float *w = m->params + l->w_off, *b = m->params + l->b_off;
         switch (l->kind) {
         case L_CONV: {
             conv_geom g;
             layer_conv_geom(l, n, &g);
-            conv2d_backward(target, gw, gb, m->col, d, m->outs[i], in, w, &g, l->relu);
+            if (step)
+                conv2d_backward_sgd(target, w, b, gb, m->col, d, m->outs[i], in, &g, l->relu, lr, keep);
+            else
+                conv2d_backward(target, gw, gb, m->col, d, m->outs[i], in, w, &g, l->relu);
             break;
         }
         case L_POOL:
@@ -594,7 +600,12 @@ static void backward(model *m, const int *y, int n, float *dx)
             target = d; /* the same memory, read as (n, h, w, c) */
             break;
         case L_DENSE:
-            dense_backward(target, gw, gb, d, m->outs[i], in, w, n, l->in_h * l->in_w * l->in_c, l->c, l->relu);
+            if (step)
+                dense_backward_sgd(target, w, b, gb, d, m->outs[i], in, n, l->in_h * l->in_w * l->in_c, l->c,
+                                   l->relu, lr, keep);
+            else
+                dense_backward(target, gw, gb, d, m->outs[i], in, w, n, l->in_h * l->in_w * l->in_c, l->c,
+                               l->relu);
             break;
         case L_GAP:
             if (target)
@@ -607,6 +618,8 @@ static void backward(model *m, const int *y, int n, float *dx)
         case L_INPUT:
             break;
         }
+        if (step && l->b_count)
+            memset(gb, 0, sizeof(float) * l->b_count);
         d = target;
     }
 }
@@ -624,8 +637,8 @@ static int check_batch(model *m, const int *y, int n, vt_err *err)
     return VT_OK;
 }
 
-/* Forward, loss check, zeroed gradients, backward. */
-static int loss_and_grads(model *m, const float *x, const int *y, int n, float *dx, step_stats *local, vt_err *err)
+/* Checks the batch, runs forward and adds the loss into *local; a non-finite loss is an error. */
+static int forward_checked(model *m, const float *x, const int *y, int n, step_stats *local, vt_err *err)
 {
     int rc = check_batch(m, y, n, err);
     if (rc)
@@ -634,9 +647,18 @@ static int loss_and_grads(model *m, const float *x, const int *y, int n, float *
     if (crossentropy_stats(local, m->probs, y, n, m->cfg.classes))
         return vt_fail(err, VT_EUSAGE, "%s: the loss is not finite (training diverged); lower the learning "
                        "rate (--lr)", m->cfg.name);
+    return VT_OK;
+}
+
+/* Forward, loss check, zeroed gradients, backward. */
+static int loss_and_grads(model *m, const float *x, const int *y, int n, float *dx, step_stats *local, vt_err *err)
+{
+    int rc = forward_checked(m, x, y, n, local, err);
+    if (rc)
+        return rc;
     if (!m->grads_zero)
         memset(m->grads, 0, sizeof(float) * m->nparams);
-    backward(m, y, n, dx);
+    backward(m, y, n, dx, NULL);
     m->grads_zero = 0;
     return VT_OK;
 }
@@ -700,11 +722,22 @@ int model_train_step(model *m, const float *x, const int *y, int n, const sgd_co
         return vt_fail(err, VT_EUSAGE, "SGD settings out of range: lr %g, momentum %g (0 to <1), weight decay %g",
                        (double)sgd->lr, (double)sgd->momentum, (double)sgd->weight_decay);
     step_stats local = {0};
-    int rc = loss_and_grads(m, x, y, n, NULL, &local, err);
-    if (rc)
-        return rc;
-    sgd_update(m->params, m->grads, m->velocity, m->nparams, sgd);
-    m->grads_zero = 1;
+    int rc;
+    if (sgd->momentum == 0.0f) {
+        /* Plain SGD needs no velocity and no gradient block: each layer steps inside its backward pass. */
+        if ((rc = forward_checked(m, x, y, n, &local, err)) != VT_OK)
+            return rc;
+        backward(m, y, n, NULL, sgd);
+        if (!m->grads_zero) { /* left over from a model_loss_grad */
+            memset(m->grads, 0, sizeof(float) * m->nparams);
+            m->grads_zero = 1;
+        }
+    } else {
+        if ((rc = loss_and_grads(m, x, y, n, NULL, &local, err)) != VT_OK)
+            return rc;
+        sgd_update(m->params, m->grads, m->velocity, m->nparams, sgd);
+        m->grads_zero = 1;
+    }
     stats->loss_sum += local.loss_sum;
     stats->mse_sum += local.mse_sum;
     stats->correct += local.correct;
