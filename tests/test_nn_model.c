@@ -586,6 +586,34 @@ static void same_seed_same_run(void **state)
     model_destroy(c);
 }
 
+/* At a fixed thread count above one, too: OpenBLAS gives each thread a fixed block of the output. */
+static void same_seed_same_run_two_threads(void **state)
+{
+    (void)state;
+    nn_set_threads(2);
+    model_config cfg = config("cnn", 16, 16, 3, 10);
+    model *a, *b;
+    assert_int_equal(model_create(&cfg, &a, NULL), VT_OK);
+    assert_int_equal(model_create(&cfg, &b, NULL), VT_OK);
+    assert_int_equal(model_set_batch(a, 16, NULL), VT_OK);
+    assert_int_equal(model_set_batch(b, 16, NULL), VT_OK);
+    float *x = randf(16 * 16 * 16 * 3, 15, 0, 1);
+    int *y = randlabels(16, 10, 16);
+    sgd_config s;
+    sgd_config_default(&s);
+    step_stats sa = {0}, sb = {0};
+    for (int t = 0; t < 3; t++) {
+        assert_int_equal(model_train_step(a, x, y, 16, &s, &sa, NULL), VT_OK);
+        assert_int_equal(model_train_step(b, x, y, 16, &s, &sb, NULL), VT_OK);
+    }
+    assert_memory_equal(model_params(a), model_params(b), sizeof(float) * (size_t)model_param_count(a));
+    free(x);
+    free(y);
+    model_destroy(a);
+    model_destroy(b);
+    nn_set_threads(1);
+}
+
 static void predict_in_chunks_equals_whole(void **state)
 {
     (void)state;
@@ -647,6 +675,7 @@ int main(void)
         cmocka_unit_test(mlp_overfits_64_samples),
         cmocka_unit_test(cnn_overfits_64_samples),
         cmocka_unit_test(same_seed_same_run),
+        cmocka_unit_test(same_seed_same_run_two_threads),
         cmocka_unit_test(predict_in_chunks_equals_whole),
         cmocka_unit_test(threads_and_core),
     };
