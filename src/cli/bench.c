@@ -288,9 +288,10 @@ static void print_model_row(const model_result *r, double sgemm)
 
 /* ---- 2b. per-layer profile (--layers) ----------------------------------------------------------------- */
 
-/* Each layer of the model's plan is run alone through the nn kernels (the same ones model_train_step
- * calls) on random inputs of its shapes, forward and backward, and timed; the rest of a training step
- * (softmax + loss, zeroing the gradients, the SGD update) is the measured step time minus the layers. */
+/* Each layer of the model's plan is run alone through the nn kernels that model_train_step calls with
+ * Keras' default SGD (momentum 0: the backward kernels fused with the weight update) on random inputs of
+ * its shapes, forward and backward, and timed; the rest of a training step (softmax and loss, batch checks)
+ * is the measured step time minus the layers. */
 
 enum { LT_CONV, LT_POOL, LT_DENSE, LT_COUNT };
 static const char *const layer_type_names[LT_COUNT] = {"Conv2D", "MaxPooling2D", "Dense"};
@@ -373,11 +374,11 @@ static int bench_layers(const model_config *cfg, const bench_opts *o, int steps,
     double *tstep = malloc((size_t)steps * sizeof *tstep);
     float *x = malloc(max_act * sizeof *x), *out = malloc(max_act * sizeof *out);
     float *dout = malloc(max_act * sizeof *dout), *dx = malloc(max_act * sizeof *dx);
-    float *w = malloc((max_w + 1) * sizeof *w), *dw = calloc(max_w + 1, sizeof *dw);
+    float *w = malloc((max_w + 1) * sizeof *w);
     float *b = calloc(max_bias + 1, sizeof *b), *db = calloc(max_bias + 1, sizeof *db);
     float *col = malloc((max_col + 1) * sizeof *col);
     double *times = calloc((size_t)2 * nrows * steps, sizeof *times);
-    if (!y || !tstep || !x || !out || !dout || !dx || !w || !dw || !b || !db || !col || !times) {
+    if (!y || !tstep || !x || !out || !dout || !dx || !w || !b || !db || !col || !times) {
         rc = vt_fail(err, VT_EIO, "bench --layers: %s: out of memory", cfg->name);
         goto done;
     }
@@ -421,11 +422,11 @@ static int bench_layers(const model_config *cfg, const bench_opts *o, int steps,
             float *target = p->first ? NULL : dx;
             double t0 = vt_now();
             if (p->type == LT_CONV)
-                conv2d_backward(target, dw, db, col, dout, out, x, w, &p->g, p->relu);
+                conv2d_backward_sgd(target, w, b, db, col, dout, out, x, &p->g, p->relu, sgd.lr, 1.0f);
             else if (p->type == LT_POOL)
                 maxpool2d_backward(dx, dout, x, n, p->in->h, p->in->w, p->in->c, 2, 2);
             else if (p->type == LT_DENSE)
-                dense_backward(target, dw, db, dout, out, x, w, n, p->in_dim, p->row->c, p->relu);
+                dense_backward_sgd(target, w, b, db, dout, out, x, n, p->in_dim, p->row->c, p->relu, sgd.lr, 1.0f);
             if (s >= 0)
                 p->tb[s] = vt_now() - t0;
         }
@@ -463,7 +464,7 @@ static int bench_layers(const model_config *cfg, const bench_opts *o, int steps,
             printf("  %-14s %-13s %-15s %9.2f %9.2f %8s %8s %7.1f\n", "", layer_type_names[t], "", 1e3 * by_type[t][0],
                    1e3 * by_type[t][1], "", "", 100 * (by_type[t][0] + by_type[t][1]) / step_secs);
     printf("  %-44s %9.2f %28s %7.1f\n", "layers, forward + backward", 1e3 * sum, "", 100 * sum / step_secs);
-    printf("  %-44s %9.2f %28s %7.1f\n", "rest of the step (loss, zeroing grads, SGD)", 1e3 * (step_secs - sum), "",
+    printf("  %-44s %9.2f %28s %7.1f\n", "rest of the step (softmax, loss, checks)", 1e3 * (step_secs - sum), "",
            100 * (step_secs - sum) / step_secs);
     printf("  %-44s %9.2f\n", "training step (model_train_step, median)", 1e3 * step_secs);
     fflush(stdout);
@@ -476,7 +477,6 @@ done:
     free(dout);
     free(dx);
     free(w);
-    free(dw);
     free(b);
     free(db);
     free(col);
@@ -803,10 +803,10 @@ int cli_bench(int argc, char **argv)
     }
     nn_set_threads(o.threads);
     const char *coretype = getenv("OPENBLAS_CORETYPE");
-    printf("vggtop bench: OpenBLAS core %s (OPENBLAS_CORETYPE %s%s), %d threads; batch %d; random inputs; "
+    printf("vggtop bench: OpenBLAS core %s (OPENBLAS_CORETYPE%s%s), %d threads; batch %d; random inputs; "
            "medians after %d warm-up step%s\n",
-           nn_blas_core(), coretype ? "=" : "unset", coretype ? coretype : "", nn_get_threads(), o.batch, o.warmup,
-           o.warmup == 1 ? "" : "s");
+           nn_blas_core(), coretype ? "=" : " unset", coretype ? coretype : "", nn_get_threads(), o.batch,
+           o.warmup, o.warmup == 1 ? "" : "s");
     const char *hint = blas_core_hint(nn_blas_core());
     if (hint)
         printf("note: %s\n", hint);
