@@ -399,6 +399,16 @@ static void malformed_files_give_one_clear_line(void **state)
     assert_int_equal(run_load(dir, RUN_PART_ALL, &r, &err), VT_EUSAGE);
     assert_non_null(strstr(err.msg, "classes"));
     run_free(&r);
+    /* Predictions cut at a line end: 3 rows where config.json says 4 test images. */
+    make_dir(dir, sizeof dir, "shortpred");
+    write_text(dir, "config.json", config_json);
+    write_text(dir, "predictions.csv", "index,true,pred,p0,p1,p2\n0,0,0,0.7,0.2,0.1\n1,1,2,0.1,0.3,0.6\n"
+                                       "2,2,2,0,0.25,0.75\n");
+    assert_int_equal(run_load(dir, RUN_PART_ALL, &r, &err), VT_EUSAGE);
+    assert_non_null(strstr(err.msg, "predictions.csv"));
+    assert_non_null(strstr(err.msg, "3 rows"));
+    assert_null(strchr(err.msg, '\n'));
+    run_free(&r);
 }
 
 static void run_list_sorts_and_summarises(void **state)

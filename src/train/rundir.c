@@ -453,6 +453,11 @@ int run_load(const char *dir, int parts, run_data *out, vt_err *err)
     if ((out->parts & RUN_PART_CONFIG) && (out->parts & RUN_PART_PREDICTIONS) && out->pred_classes != out->classes)
         return vt_fail(err, VT_EUSAGE, "%s/%s: %d classes, but %s says %d", dir, RUN_PREDICTIONS, out->pred_classes,
                        RUN_CONFIG, out->classes);
+    /* A file cut at a line end parses cleanly: only the test-set size in config.json catches it. */
+    if ((out->parts & RUN_PART_CONFIG) && (out->parts & RUN_PART_PREDICTIONS) && out->n_test > 0 &&
+        out->n_pred != out->n_test)
+        return vt_fail(err, VT_EUSAGE, "%s/%s: %ld rows, but %s says %ld test images (truncated? vggtop evaluate %s "
+                       "writes it again)", dir, RUN_PREDICTIONS, out->n_pred, RUN_CONFIG, out->n_test, dir);
     if (!out->parts && !out->has_checkpoint)
         return vt_fail(err, VT_EUSAGE, "%s: no %s, %s or %s here: not a run directory", dir, RUN_CONFIG, RUN_HISTORY,
                        RUN_PROGRESS);
