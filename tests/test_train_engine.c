@@ -447,6 +447,33 @@ static void bad_data_and_divergence_fail_clearly(void **state)
     assert_int_equal(err.code, VT_EUSAGE);
     assert_true(strlen(err.msg) > 0);
     assert_null(strchr(err.msg, '\n'));
+    /* A new run that never started leaves no directory behind (it would show in Compare as a broken run);
+     * an empty directory the user made stays, emptied again. */
+    struct stat st;
+    assert_int_equal(stat(c.run_dir, &st), -1);
+    char made[300], prog[340];
+    snprintf(made, sizeof made, "%s/made-by-user", tmpdir);
+    assert_int_equal(mkdir(made, 0755), 0);
+    strcpy(c.run_dir, made);
+    assert_int_equal(run_to_end(&c, &err), TRAIN_FAILED);
+    snprintf(prog, sizeof prog, "%s/progress.json", made);
+    assert_int_equal(stat(made, &st), 0);
+    assert_int_equal(stat(prog, &st), -1);
+    /* A default directory under runs/: the same, and a runs folder that cannot be made names --runs. */
+    c.run_dir[0] = '\0';
+    snprintf(c.runs, sizeof c.runs, "%s/runs-parent", tmpdir);
+    assert_int_equal(run_to_end(&c, &err), TRAIN_FAILED);
+    assert_int_equal(rmdir(c.runs), 0); /* empty: the run's own folder is gone */
+    trainer *bad;
+    snprintf(c.runs, sizeof c.runs, "/proc/vggtop-no-such/runs");
+    assert_int_equal(trainer_create(&c, &bad, &err), VT_EUSAGE);
+    assert_true(strncmp(err.msg, "--runs:", 7) == 0);
+    /* An exact run directory must be new or empty: the runs folder itself is refused. */
+    tiny_config(&c, "");
+    c.run_dir[strlen(c.run_dir) - 1] = '\0'; /* tmpdir, which holds the other tests' runs */
+    assert_int_equal(trainer_create(&c, &bad, &err), VT_EUSAGE);
+    assert_non_null(strstr(err.msg, "not empty"));
+    assert_non_null(strstr(err.msg, "--runs"));
 
     /* After a good first epoch, a learning rate far too high makes the cnn diverge: the run fails with a
      * hint, the checkpoint of the last finished epoch is kept whole, and a resume with a sane learning

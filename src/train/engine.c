@@ -2,6 +2,7 @@
  * batch by batch, evaluates on the test set after each epoch, and keeps the run directory current. The
  * outside world sees it only through a snapshot copied under a mutex, a wake-up pipe, and four commands
  * (pause, resume, stop, learning rate) read between batches. The thread never exits the process. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -29,6 +30,7 @@ struct trainer {
     double last_wake;
     vt_err error;
     train_state final_state;
+    int made_dir;           /* make_run_dir created the run directory (a failed start removes it again) */
 };
 
 /* ---- the checkpoint's extra blob: where the engine is, so a resumed run continues exactly ---------- */
@@ -559,6 +561,17 @@ static void *engine_main(void *arg)
     t->final_state = final;
     pthread_mutex_unlock(&t->mu);
     write_progress(j, 1);
+    /* A new run that failed before writing config.json (no data set, a model too big) is no run: leave no
+     * directory behind to clutter the runs folder and the Compare screen. */
+    char cfgpath[4200], progpath[4200];
+    vt_err ignored;
+    if (final == TRAIN_FAILED && !j->cfg.resume &&
+        !run_path(cfgpath, sizeof cfgpath, j->cfg.run_dir, RUN_CONFIG, &ignored) &&
+        !run_path(progpath, sizeof progpath, j->cfg.run_dir, RUN_PROGRESS, &ignored) && access(cfgpath, F_OK) != 0) {
+        unlink(progpath);
+        if (t->made_dir)
+            rmdir(j->cfg.run_dir);
+    }
     pthread_mutex_lock(&t->mu);
     wake_locked(t, 1);
     pthread_mutex_unlock(&t->mu);
@@ -577,9 +590,11 @@ static void *engine_main(void *arg)
 
 /* ---- the public side --------------------------------------------------------------------------------- */
 
-/* Picks and creates the run directory of a new run; refuses one that already holds a run. */
-static int make_run_dir(train_config *cfg, vt_err *err)
+/* Picks and creates the run directory of a new run; refuses one that already holds a run. *made says
+ * whether the directory itself is new. */
+static int make_run_dir(train_config *cfg, int *made, vt_err *err)
 {
+    *made = 0;
     char cfgpath[4200], ckpath[4200];
     if (cfg->resume) {
         if (run_path(cfgpath, sizeof cfgpath, cfg->run_dir, RUN_CONFIG, err) ||
@@ -608,6 +623,7 @@ static int make_run_dir(train_config *cfg, vt_err *err)
         run_free(&live);
         return VT_OK;
     }
+    const char *flag = cfg->run_dir[0] ? "--run-dir" : "--runs";
     if (!cfg->run_dir[0]) {
         char base[4096];
         run_default_dir(cfg, base, sizeof base);
@@ -624,8 +640,23 @@ static int make_run_dir(train_config *cfg, vt_err *err)
         return vt_fail(err, VT_EUSAGE, "--run-dir: %s already holds a run (continue it with --resume %s, or pick "
                        "another directory)", cfg->run_dir, cfg->run_dir);
     vt_err mk;
+    int existed = access(cfg->run_dir, F_OK) == 0;
+    /* An exact directory must be new or empty: `--run-dir runs` (meant as --runs) would otherwise mix a run's
+     * files with the runs beside it. */
+    DIR *d = existed ? opendir(cfg->run_dir) : NULL;
+    if (d) {
+        struct dirent *e;
+        int entries = 0;
+        while ((e = readdir(d)))
+            entries += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+        closedir(d);
+        if (entries)
+            return vt_fail(err, VT_EUSAGE, "%s: %s is not empty (a new run needs a new or empty directory; --runs %s "
+                           "puts each run in its own folder under it)", flag, cfg->run_dir, cfg->run_dir);
+    }
     if (vt_mkdirs(cfg->run_dir, &mk) != VT_OK)
-        return vt_fail(err, VT_EUSAGE, "--run-dir: %s", mk.msg);
+        return vt_fail(err, VT_EUSAGE, "%s: %s", flag, mk.msg);
+    *made = !existed;
     return VT_OK;
 }
 
@@ -639,7 +670,7 @@ int trainer_create(const train_config *cfg, trainer **out, vt_err *err)
     if (!t)
         return vt_fail(err, VT_EIO, "out of memory for the trainer");
     t->cfg = *cfg;
-    if ((rc = make_run_dir(&t->cfg, err))) {
+    if ((rc = make_run_dir(&t->cfg, &t->made_dir, err))) {
         free(t);
         return rc;
     }
