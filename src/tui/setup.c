@@ -161,25 +161,32 @@ static void cycle(app *a, int dir)
     const train_field *tf = &train_fields[a->field];
     char value[64];
     vt_err err;
+    train_config next = a->cfg;
     if (tf->kind == TRAIN_FIELD_BOOL) {
-        train_config_get(&a->cfg, tf->name, value, sizeof value);
-        train_config_set(&a->cfg, tf->name, strcmp(value, "yes") == 0 ? "no" : "yes", &err);
+        train_config_get(&next, tf->name, value, sizeof value);
+        train_config_set(&next, tf->name, strcmp(value, "yes") == 0 ? "no" : "yes", &err);
     } else if (tf->kind == TRAIN_FIELD_CHOICE) {
         char choices[256], *opts[16];
         int n = 0;
         snprintf(choices, sizeof choices, "%s", tf->choices);
         for (char *save, *t = strtok_r(choices, "|", &save); t && n < 16; t = strtok_r(NULL, "|", &save))
             opts[n++] = t;
-        train_config_get(&a->cfg, tf->name, value, sizeof value);
+        train_config_get(&next, tf->name, value, sizeof value);
         int cur = 0;
         for (int i = 0; i < n; i++)
             if (strcmp(opts[i], value) == 0)
                 cur = i;
-        train_config_set(&a->cfg, tf->name, opts[(cur + dir + n) % n], &err);
+        train_config_set(&next, tf->name, opts[(cur + dir + n) % n], &err);
     } else {
         app_set_status(a, ROLE_DIM, "e edits this field");
         return;
     }
+    /* A choice that clashes with another field (vgg16 with a resize below 32) is refused with the reason. */
+    if (train_config_check(&next, &err) != VT_OK) {
+        app_set_status(a, ROLE_BAD, "%s", err.msg);
+        return;
+    }
+    a->cfg = next;
     a->summary_top = 0;
     reprobe(a);
 }
@@ -189,7 +196,9 @@ static void validate_edit(app *a)
     train_config tmp = a->cfg;
     vt_err err;
     vt_err_clear(&err);
-    if (train_config_set(&tmp, train_fields[a->field].name, a->edit, &err) != VT_OK)
+    /* The field's own rule, then the rules between fields (a resize below a VGG's 32x32 minimum). */
+    if (train_config_set(&tmp, train_fields[a->field].name, a->edit, &err) != VT_OK ||
+        train_config_check(&tmp, &err) != VT_OK)
         snprintf(a->edit_err, sizeof a->edit_err, "%s", err.msg);
     else
         a->edit_err[0] = '\0';
