@@ -167,6 +167,8 @@ static void conv_grad_general_shapes(void **state)
     conv_case_run(2, 6, 7, 3, 2, 2, 3, 1, 0, 0, 41); /* 'valid' */
     conv_case_run(2, 3, 3, 4, 5, 1, 1, 1, 0, 1, 51); /* 1x1: the no-im2col path */
     conv_case_run(1, 2, 2, 1, 2, 3, 3, 1, 1, 0, 61); /* kernel wider than the image */
+    conv_case_run(5, 20, 20, 2, 3, 3, 3, 1, 1, 0, 71); /* in chunks of 3 and 2 images (linear: a bias
+                                                       * step would cross many of 6000 ReLU kinks) */
 }
 
 /* The fast (im2col + sgemm) pair and the naive loops agree on outputs and on every gradient. */
@@ -177,6 +179,9 @@ static void conv_fast_equals_naive(void **state)
         /* n h w c oc kh kw stride same */
         {3, 8, 8, 3, 16, 3, 3, 1, 1}, {2, 9, 7, 4, 8, 3, 3, 2, 1}, {2, 6, 6, 5, 7, 2, 2, 2, 0},
         {1, 5, 5, 64, 3, 3, 3, 1, 1}, {2, 4, 4, 3, 6, 1, 1, 1, 0}, {1, 7, 5, 2, 3, 5, 3, 1, 1},
+        /* Big enough images to be processed in chunks: 1056 pixels (one image a chunk), and 400 pixels
+         * (three images a chunk, the last chunk one image). */
+        {3, 32, 33, 2, 3, 3, 3, 1, 1}, {7, 20, 20, 2, 4, 3, 3, 1, 1},
     };
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         const int *v = shapes[s];
@@ -220,12 +225,14 @@ static void backward_sgd_equals_backward_then_step(void **state)
 {
     (void)state;
     const float lr = 0.1f, keep = 1.0f - 0.1f * 0.02f;
-    for (int pointwise = 0; pointwise <= 1; pointwise++) {
+    for (int shape = 0; shape < 3; shape++) {
         conv_geom g;
-        if (pointwise)
-            conv_geom_init(&g, 2, 3, 4, 5, 6, 1, 1, 1, 0);
-        else
+        if (shape == 0)
+            conv_geom_init(&g, 2, 3, 4, 5, 6, 1, 1, 1, 0); /* 1x1: no im2col */
+        else if (shape == 1)
             conv_geom_init(&g, 2, 5, 4, 3, 6, 3, 3, 1, 1);
+        else
+            conv_geom_init(&g, 7, 20, 20, 2, 3, 3, 3, 1, 1); /* in chunks of 3, 3 and 1 images */
         size_t xs = (size_t)g.n * g.h * g.w * g.c, ws = (size_t)g.kh * g.kw * g.c * g.oc;
         size_t os = (size_t)g.n * g.oh * g.ow * g.oc;
         float *x = randf(xs, 1, -1, 1), *w = randf(ws, 2, -1, 1), *b = randf(g.oc, 3, -1, 1);

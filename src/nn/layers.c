@@ -61,15 +61,38 @@ void conv_geom_init(conv_geom *g, int n, int h, int w, int c, int oc, int kh, in
     }
 }
 
-size_t conv_col_size(const conv_geom *g)
-{
-    return (size_t)g->n * g->oh * g->ow * g->kh * g->kw * g->c;
-}
-
 /* A 1x1, stride 1, unpadded convolution's im2col matrix is its input itself. */
 static int conv_is_pointwise(const conv_geom *g)
 {
     return g->kh == 1 && g->kw == 1 && g->stride == 1 && g->pad_top == 0 && g->pad_left == 0;
+}
+
+/* The batch goes through im2col and sgemm a few whole images at a time: enough images for 1024 matrix rows
+ * (output pixels), so sgemm stays efficient, and no more, so the columns just written are still in cache
+ * when sgemm reads them. Memory bandwidth is what limits the wide early layers: for VGG's block1_conv2 at
+ * 32x32 the whole batch's columns are 75 MB, one image's 2.4 MB, and the chunked forward pass measured
+ * 1.7x faster on the 2-core development machine; from block4 on (16 pixels an image) a chunk of 64 images
+ * is more than a batch of 32. */
+#define CONV_CHUNK_ROWS 1024
+
+static int conv_chunk_images(const conv_geom *g)
+{
+    int pixels = g->oh * g->ow;
+    int k = pixels > 0 ? (CONV_CHUNK_ROWS + pixels - 1) / pixels : g->n;
+    return k < 1 ? 1 : k > g->n ? g->n : k;
+}
+
+/* The geometry of k images of g. */
+static conv_geom conv_chunk(const conv_geom *g, int k)
+{
+    conv_geom c = *g;
+    c.n = k;
+    return c;
+}
+
+size_t conv_col_size(const conv_geom *g)
+{
+    return (size_t)conv_chunk_images(g) * g->oh * g->ow * g->kh * g->kw * g->c;
 }
 
 /* ---- im2col / col2im ------------------------------------------------------------------------------ */
@@ -211,41 +234,60 @@ void relu_backward(float *dx, const float *dout, const float *out, size_t count)
 
 /* ---- Conv2D --------------------------------------------------------------------------------------- */
 
-/* out: (n, oh, ow, oc) = col (P, K) . w (K, oc) with P = n*oh*ow, K = kh*kw*c; bias and ReLU in one pass. */
+/* out: (n, oh, ow, oc) = col (P, K) . w (K, oc) with P = n*oh*ow, K = kh*kw*c, a chunk of images at a
+ * time; bias and ReLU in one pass over the whole output. */
 void conv2d_forward(float *out, float *col, const float *x, const float *w, const float *b, const conv_geom *g,
                     int relu)
 {
-    const int P = g->n * g->oh * g->ow, K = g->kh * g->kw * g->c, N = g->oc;
-    const float *a = x;
-    if (!conv_is_pointwise(g)) {
-        im2col(col, x, g);
-        a = col;
+    const int K = g->kh * g->kw * g->c, N = g->oc;
+    const size_t in_img = (size_t)g->h * g->w * g->c, out_img = (size_t)g->oh * g->ow * g->oc;
+    if (conv_is_pointwise(g)) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->n * g->oh * g->ow, N, K, 1.0f, x, K, w, N, 0.0f,
+                    out, N);
+    } else {
+        const int per = conv_chunk_images(g);
+        for (int i = 0; i < g->n; i += per) {
+            conv_geom c = conv_chunk(g, g->n - i < per ? g->n - i : per);
+            im2col(col, x + i * in_img, &c);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c.n * c.oh * c.ow, N, K, 1.0f, col, K, w, N,
+                        0.0f, out + i * out_img, N);
+        }
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, P, N, K, 1.0f, a, K, w, N, 0.0f, out, N);
-    bias_act(out, b, (size_t)P, N, relu);
+    bias_act(out, b, (size_t)g->n * g->oh * g->ow, N, relu);
 }
 
-/* The weight part of the backward pass, after the bias: dx (n, h, w, c) = col2im(dout . w^T), computed
- * first, from w as it is; then dw (K, oc) = dw_beta * dw + dw_alpha * col^T . dout. dw may be w itself
- * (the fused SGD step), which is why dx comes first. */
+/* The weight part of the backward pass, after the bias, a chunk of images at a time: first
+ * dx (n, h, w, c) = col2im(dout . w^T) from w as it is, then dw (K, oc) = dw_beta * dw + dw_alpha *
+ * col^T . dout. dw may be w itself (the fused SGD step), which is why every dx chunk comes first. */
 static void conv_backward_weights(float *dx, float *dw, float dw_alpha, float dw_beta, float *col,
                                   const float *dout, const float *x, const float *w, const conv_geom *g)
 {
-    const int P = g->n * g->oh * g->ow, K = g->kh * g->kw * g->c, N = g->oc;
+    const int K = g->kh * g->kw * g->c, N = g->oc;
     if (conv_is_pointwise(g)) {
+        const int P = g->n * g->oh * g->ow;
         if (dx)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, P, K, N, 1.0f, dout, N, w, N, 0.0f, dx, K);
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, P, dw_alpha, x, K, dout, N, dw_beta, dw, N);
         return;
     }
+    const size_t in_img = (size_t)g->h * g->w * g->c, out_img = (size_t)g->oh * g->ow * g->oc;
+    const int per = conv_chunk_images(g);
     if (dx) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, P, K, N, 1.0f, dout, N, w, N, 0.0f, col, K);
-        memset(dx, 0, sizeof(float) * (size_t)g->n * g->h * g->w * g->c);
-        col2im_add(dx, col, g);
+        memset(dx, 0, sizeof(float) * g->n * in_img);
+        for (int i = 0; i < g->n; i += per) {
+            conv_geom c = conv_chunk(g, g->n - i < per ? g->n - i : per);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c.n * c.oh * c.ow, K, N, 1.0f, dout + i * out_img,
+                        N, w, N, 0.0f, col, K);
+            col2im_add(dx + i * in_img, col, &c);
+        }
     }
-    /* The workspace was reused since the forward pass: rebuild this layer's columns. */
-    im2col(col, x, g);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, P, dw_alpha, col, K, dout, N, dw_beta, dw, N);
+    /* The workspace was reused since the forward pass: rebuild the columns, chunk by chunk. */
+    for (int i = 0; i < g->n; i += per) {
+        conv_geom c = conv_chunk(g, g->n - i < per ? g->n - i : per);
+        im2col(col, x + i * in_img, &c);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, c.n * c.oh * c.ow, dw_alpha, col, K,
+                    dout + i * out_img, N, i == 0 ? dw_beta : 1.0f, dw, N);
+    }
 }
 
 /* dout: (P, oc); db += column sums; dx = col2im(dout . w^T) (im2col's adjoint); dw (K, oc) += col^T . dout. */
