@@ -2,6 +2,7 @@
  * values, the message naming the field), config.json round trips, and run_load / run_list on run
  * directories written by hand here (expected values are the ones written, never the reader's output),
  * including every kind of malformed file. The engine itself is tested in test_train_engine.c. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -213,6 +214,43 @@ static void summary_for_the_setup_screen(void **state)
     assert_int_equal(train_model_summary(&c, 28, 28, 1, 10, &text, &params, &err), VT_OK);
     assert_non_null(strstr(text, "28"));
     free(text);
+}
+
+/* The Setup screen's epoch-time estimate stops as soon as its request is superseded (or the front end
+ * quits): a cancelled estimate is NaN and asks before every step, an uncancelled one is a time. */
+static int calls;
+static int cancel_now(void *arg)
+{
+    (void)arg;
+    calls++;
+    return 1;
+}
+static int cancel_never(void *arg)
+{
+    (void)arg;
+    calls++;
+    return 0;
+}
+
+static void estimate_can_be_cancelled(void **state)
+{
+    (void)state;
+    train_config c;
+    train_config_default(&c);
+    strcpy(c.model, "mlp");
+    c.batch_size = 4;
+    double s = 0;
+    vt_err err;
+    calls = 0;
+    assert_int_equal(train_estimate_epoch_seconds(&c, 8, 8, 1, 3, 100, cancel_now, NULL, &s, &err), VT_OK);
+    assert_true(isnan(s));
+    assert_int_equal(calls, 1); /* asked before the first (warm-up) step, and it stopped there */
+    calls = 0;
+    assert_int_equal(train_estimate_epoch_seconds(&c, 8, 8, 1, 3, 100, cancel_never, NULL, &s, &err), VT_OK);
+    assert_true(isfinite(s) && s > 0);
+    assert_true(calls >= 3); /* before the warm-up step and before each of at least two timed steps */
+    assert_int_equal(train_estimate_epoch_seconds(&c, 8, 8, 1, 3, 100, NULL, NULL, &s, &err), VT_OK);
+    assert_true(isfinite(s) && s > 0);
 }
 
 /* ---- run directories --------------------------------------------------------------------------------- */
@@ -470,6 +508,7 @@ int main(void)
         cmocka_unit_test(check_catches_cross_field_errors),
         cmocka_unit_test(model_names_listed),
         cmocka_unit_test(summary_for_the_setup_screen),
+        cmocka_unit_test(estimate_can_be_cancelled),
         cmocka_unit_test(run_load_reads_every_part),
         cmocka_unit_test(missing_files_are_absent_parts),
         cmocka_unit_test(malformed_files_give_one_clear_line),

@@ -623,7 +623,7 @@ int train_model_summary(const train_config *cfg, int height, int width, int chan
 }
 
 int train_estimate_epoch_seconds(const train_config *cfg, int height, int width, int channels, int classes,
-                                 long n_train, double *seconds, vt_err *err)
+                                 long n_train, int (*cancelled)(void *), void *arg, double *seconds, vt_err *err)
 {
     *seconds = NAN;
     model_config mc;
@@ -654,14 +654,16 @@ int train_estimate_epoch_seconds(const train_config *cfg, int height, int width,
         sgd.lr = 1e-4f;
         step_stats st = {0};
         /* The first step pays for page faults and OpenBLAS warm-up: time the following ones. */
-        rc = model_train_step(m, x, y, batch, &sgd, &st, err);
+        int steps = 0, stop = cancelled && cancelled(arg);
+        if (!stop)
+            rc = model_train_step(m, x, y, batch, &sgd, &st, err);
         double t0 = vt_now();
-        int steps = 0;
-        while (!rc && (steps < 2 || vt_now() - t0 < 0.5) && steps < 20) {
+        while (!rc && !stop && !(stop = cancelled && cancelled(arg)) && (steps < 2 || vt_now() - t0 < 0.5) &&
+               steps < 20) {
             rc = model_train_step(m, x, y, batch, &sgd, &st, err);
             steps++;
         }
-        if (!rc) {
+        if (!rc && !stop) {
             double per_step = (vt_now() - t0) / steps;
             *seconds = per_step * ceil((double)n_train / batch);
         }

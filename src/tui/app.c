@@ -753,6 +753,12 @@ int tui_run(const tui_options *opt, int *exit_status, vt_err *err)
         status = run_loop(a);
         term_close();
         tui_grid_free(&a->grid);
+        /* The screen is gone: say what the seconds until exit are for (a VGG step can take many). */
+        if (!term_got_hup && a->tr && a->live)
+            fprintf(stderr, "vggtop: stopping the run after its batch and saving a checkpoint; continue it with "
+                    "vggtop train --resume %s\n", a->dir);
+        else if (!term_got_hup && a->pr && probe_busy(a->pr))
+            fprintf(stderr, "vggtop: finishing the Setup screen's timing step...\n");
     }
     /* Waits for a stopping run to write its checkpoint. */
     trainer_destroy(a->tr);

@@ -16,6 +16,7 @@ struct probe {
     pthread_cond_t cv;
     int quit;
     int pending;           /* a request waits */
+    int busy;              /* answering a request */
     train_config cfg;      /* the pending request */
     int estimate;
     unsigned long gen;     /* of the pending request */
@@ -44,6 +45,16 @@ static int publish(probe *p, unsigned long gen, const probe_result *r)
     if (!stale)
         wake(p);
     return stale;
+}
+
+/* The estimate's cancel test: a newer request or quitting makes the running one pointless. */
+static int superseded(void *arg)
+{
+    probe *p = arg;
+    pthread_mutex_lock(&p->mu);
+    int stop = p->quit || p->pending;
+    pthread_mutex_unlock(&p->mu);
+    return stop;
 }
 
 static void answer(probe *p, const train_config *cfg, int estimate, unsigned long gen)
@@ -80,8 +91,9 @@ static void answer(probe *p, const train_config *cfg, int estimate, unsigned lon
     int stale = publish(p, gen, &r);
     if (!stale && estimate && !r.error[0]) {
         double s = NAN;
-        if (train_estimate_epoch_seconds(cfg, r.height, r.width, r.channels, r.classes, r.n_train, &s, &err) !=
-            VT_OK)
+        int rc = train_estimate_epoch_seconds(cfg, r.height, r.width, r.channels, r.classes, r.n_train, superseded,
+                                              p, &s, &err);
+        if (rc != VT_OK)
             snprintf(r.error, sizeof r.error, "%s", err.msg);
         r.seconds = s;
     }
@@ -104,9 +116,11 @@ static void *probe_main(void *arg)
         int estimate = p->estimate;
         unsigned long gen = p->gen;
         p->pending = 0;
+        p->busy = 1;
         pthread_mutex_unlock(&p->mu);
         answer(p, &cfg, estimate, gen);
         pthread_mutex_lock(&p->mu);
+        p->busy = 0;
     }
     pthread_mutex_unlock(&p->mu);
     return NULL;
@@ -157,6 +171,14 @@ void probe_destroy(probe *p)
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
     free(p);
+}
+
+int probe_busy(probe *p)
+{
+    pthread_mutex_lock(&p->mu);
+    int busy = p->busy;
+    pthread_mutex_unlock(&p->mu);
+    return busy;
 }
 
 void probe_request(probe *p, const train_config *cfg, int estimate)

@@ -39,6 +39,8 @@ typedef struct probe_result {
 typedef struct probe probe;
 int probe_create(probe **out, vt_err *err);
 void probe_destroy(probe *p);
+/* 1 while the helper works on a request (probe_destroy then waits for at most one training step). */
+int probe_busy(probe *p);
 /* Asks for the facts of cfg (a newer request supersedes an older one); estimate: time a few steps too. */
 void probe_request(probe *p, const train_config *cfg, int estimate);
 /* Copies the latest result (the summary text is strdup'ed into *out; free the old one first). */
