@@ -161,8 +161,19 @@ static void check_catches_cross_field_errors(void **state)
     strcpy(c.model, "vgg16");
     assert_int_equal(train_config_check(&c, &err), VT_EUSAGE);
     assert_non_null(strstr(err.msg, "--resize"));
+    /* vgg16-nopool is a VGG too: the same 32x32 minimum (Fashion-MNIST's 28x28 used to fail to build). */
+    strcpy(c.model, "vgg16-nopool");
+    assert_int_equal(train_config_check(&c, &err), VT_EUSAGE);
+    assert_non_null(strstr(err.msg, "--resize"));
     c.resize = -1;
     assert_int_equal(train_config_check(&c, &err), VT_OK);
+    assert_int_equal(train_input_side(&c, 28), 32); /* upscaled to the minimum */
+    assert_int_equal(train_input_side(&c, 32), 32); /* CIFAR: native, not the 48 of vgg16 and vgg19 */
+    strcpy(c.model, "vgg16");
+    assert_int_equal(train_input_side(&c, 28), 48);
+    strcpy(c.model, "cnn");
+    assert_int_equal(train_input_side(&c, 28), 28);
+    strcpy(c.model, "vgg16");
     /* A config built in code gets the validator's messages too. */
     c.epochs = 0;
     assert_int_equal(train_config_check(&c, &err), VT_EUSAGE);

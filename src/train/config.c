@@ -66,6 +66,10 @@ static int is_model(const char *name)
 
 static int is_vgg(const char *model) { return strcmp(model, "vgg16") == 0 || strcmp(model, "vgg19") == 0; }
 
+/* The smallest input side a model accepts: keras.applications' 32 for every VGG, vgg16-nopool included
+ * (the seed's upscaling default of 48 is vgg16's and vgg19's alone). */
+static int min_side(const char *model) { return is_vgg(model) || strcmp(model, "vgg16-nopool") == 0 ? 32 : 0; }
+
 static int parse_bool(const char *s, int *out)
 {
     static const char *const yes[] = {"1", "yes", "on", "true", NULL};
@@ -249,7 +253,7 @@ int train_config_check(const train_config *cfg, vt_err *err)
         if (rc)
             return rc;
     }
-    if (cfg->resize > 0 && cfg->resize < 32 && is_vgg(cfg->model))
+    if (cfg->resize > 0 && cfg->resize < min_side(cfg->model))
         return vt_fail(err, VT_EUSAGE, "--resize: %d is below %s's minimum input of 32x32", cfg->resize, cfg->model);
     if (cfg->resume && !cfg->run_dir[0])
         return vt_fail(err, VT_EUSAGE, "--resume: no run directory given");
@@ -269,7 +273,7 @@ void train_data_options(const train_config *cfg, data_options *opt)
     opt->path = cfg->data[0] ? cfg->data : NULL;
     opt->coarse = cfg->coarse;
     opt->resize = cfg->resize >= 0 ? cfg->resize : (is_vgg(cfg->model) ? 48 : 0);
-    opt->min_size = is_vgg(cfg->model) ? 32 : 0;
+    opt->min_size = min_side(cfg->model);
     opt->limit_train = cfg->limit_train;
     opt->limit_test = cfg->limit_test;
 }
