@@ -684,8 +684,12 @@ void compare_draw(app *a, tui_rect body)
     tui_chart c = {title, s, n, 0, 0, 0, 0, 0, 0, a->cmp_metric == 2 ? 4 : 3, 1};
     tui_chart_draw(g, (tui_rect){body.top, 0, chart_h, body.width}, &c, a->utf8);
     int y = body.top + chart_h;
-    tui_grid_printf(g, y++, 1, body.width - 2, ROLE_HEADER, 0, "    #  %-28s %-12s %-13s %7s %8s %8s", "run", "model",
-                    "data", "epochs", "best acc", "last acc");
+    /* The run's name takes what the fixed columns leave (61 of them): at 80 columns the last ones used to be
+     * cut off. Its first 17 characters, the UTC stamp, are what tells runs apart. */
+    int name_w = body.width - 2 - 61;
+    name_w = name_w < 17 ? 17 : name_w > 40 ? 40 : name_w;
+    tui_grid_printf(g, y++, 1, body.width - 2, ROLE_HEADER, 0, "     #  %-*s %-12s %-13s %7s %8s %8s", name_w, "run",
+                    "model", "data", "epochs", "best acc", "last acc");
     int rows = list_h - 1;
     if (a->run_sel < a->run_top)
         a->run_top = a->run_sel;
@@ -695,8 +699,8 @@ void compare_draw(app *a, tui_rect body)
         int i = a->run_top + k;
         const run_entry *e = &a->runs[i];
         int role = i == a->run_sel ? ROLE_SELECT : strcmp(e->path, a->dir) == 0 ? ROLE_VALUE : ROLE_DEFAULT;
-        tui_grid_printf(g, y++, 1, body.width - 2, role, 0, "[%c] %2d  %-28.28s %-12.12s %-13.13s %3d/%-3d %8.4f %8.4f",
-                        a->run_shown[i] ? 'x' : ' ', i + 1, e->name, e->model, e->dataset, e->epochs_done, e->epochs,
+        tui_grid_printf(g, y++, 1, body.width - 2, role, 0, "[%c] %2d  %-*.*s %-12.12s %-13.13s %3d/%-3d %8.4f %8.4f",
+                        a->run_shown[i] ? 'x' : ' ', i + 1, name_w, name_w, e->name, e->model, e->dataset, e->epochs_done, e->epochs,
                         e->best_val_acc, e->last_val_acc);
     }
 }

@@ -1,0 +1,30 @@
+#!/bin/sh
+# End-to-end (tmux): the Compare screen at 80x24 with three runs of different models keeps every column
+# on screen (the run-name column used to push "best acc" and "last acc" off the right edge), with its
+# header over its columns, under LANG=C and NO_COLOR (ASCII drawing, no colour).
+set -u
+. "$(dirname "$0")/tui_lib.inc"
+tui_setup
+
+runs="$TMP/runs"
+for m in mlp cnn vgg16-nopool; do
+    "$VGGTOP" train --model "$m" --limit-train 32 --limit-test 16 --epochs 1 --threads 1 --runs "$runs" \
+        >"$TMP/train-$m.log" 2>&1 || { echo "FAIL: vggtop train --model $m:" >&2; cat "$TMP/train-$m.log" >&2; exit 1; }
+done
+
+s=cmp
+tmux -L "$SOCK" new-session -d -s "$s" -x 80 -y 24 \
+    "cd '$TMP' && TERM=xterm-256color LANG=C LC_ALL=C NO_COLOR=1 '$VGGTOP' --runs '$runs' 2> '$TMP/$s.err'; sleep 600"
+tui_wait "$s" "Model and settings" 10
+tui_keys "$s" 6
+tui_wait "$s" "last acc" 5
+tui_expect "$s" "3:vgg16-nopool"
+# Every run's row ends with its last val_acc (a number in [0, 1] with 4 decimals) inside the 80 columns.
+rows=$(tui_screen "$s" | grep -c -E '^ \[x\] +[123] .* [01]\.[0-9]{4} +[01]\.[0-9]{4} *$')
+[ "$rows" -eq 3 ] || tui_fail "$s" "$rows of 3 run rows show both accuracies"
+# The header's "#" sits over the runs' numbers.
+hcol=$(tui_screen "$s" | grep -E '^ +# +run' | awk '{print index($0, "#")}')
+rcol=$(tui_screen "$s" | grep -E '^ \[x\] +1 ' | awk '{print index($0, "1")}')
+[ "$hcol" = "$rcol" ] || tui_fail "$s" "header # at column $hcol, run number at column $rcol"
+tui_keys "$s" q
+echo "qa_compare.sh: ok"
