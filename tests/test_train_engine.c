@@ -274,6 +274,7 @@ static void commands_reach_the_engine(void **state)
     assert_int_equal(trainer_join(t), TRAIN_FINISHED);
     trainer_snapshot(t, &snap);
     assert_int_equal(snap.state, TRAIN_FINISHED);
+    assert_string_equal(snap.message, "finished 2 epochs");
     assert_int_equal(snap.n_history, 2);
     assert_int_equal(snap.epochs_done, 2);
     assert_int_equal(snap.batches, 8);
@@ -298,6 +299,17 @@ static void commands_reach_the_engine(void **state)
     trainer_stop(t);
     assert_int_equal(trainer_start(t, &err), VT_OK);
     assert_int_equal(trainer_join(t), TRAIN_STOPPED);
+    trainer_snapshot(t, &snap);
+    assert_non_null(strstr(snap.message, "stopped after 0 epochs and 0 batches;")); /* plurals by hand */
+    trainer_destroy(t);
+    tiny_config(&c, "one-epoch");
+    c.limit_train = 32;
+    c.epochs = 1;
+    assert_int_equal(trainer_create(&c, &t, &err), VT_OK);
+    assert_int_equal(trainer_start(t, &err), VT_OK);
+    assert_int_equal(trainer_join(t), TRAIN_FINISHED);
+    trainer_snapshot(t, &snap);
+    assert_string_equal(snap.message, "finished 1 epoch"); /* not "1 epochs" */
     trainer_destroy(t);
     char path[4200];
     snprintf(path, sizeof path, "%s/checkpoint.bin", c.run_dir);

@@ -549,13 +549,15 @@ static void *engine_main(void *arg)
         t->error = err;
         snprintf(t->snap.message, sizeof t->snap.message, "%s", err.msg);
     } else if (final == TRAIN_STOPPED)
-        snprintf(t->snap.message, sizeof t->snap.message, "stopped after %d epochs and %ld batches; continue with "
-                 "vggtop train --resume %.400s", j->epochs_done, j->batch_pos, j->cfg.run_dir);
+        snprintf(t->snap.message, sizeof t->snap.message, "stopped after %d epoch%s and %ld batch%s; continue with "
+                 "vggtop train --resume %.400s", j->epochs_done, j->epochs_done == 1 ? "" : "s", j->batch_pos,
+                 j->batch_pos == 1 ? "" : "es", j->cfg.run_dir);
     else if (j->cfg.resume && t->snap.resumed_epochs == j->epochs_done)
-        snprintf(t->snap.message, sizeof t->snap.message, "the run had already done its %d epochs (give --epochs "
-                 "with --resume to train further)", j->epochs_done);
+        snprintf(t->snap.message, sizeof t->snap.message, "the run had already done its %d epoch%s (give --epochs "
+                 "with --resume to train further)", j->epochs_done, j->epochs_done == 1 ? "" : "s");
     else
-        snprintf(t->snap.message, sizeof t->snap.message, "finished %d epochs", j->epochs_done);
+        snprintf(t->snap.message, sizeof t->snap.message, "finished %d epoch%s", j->epochs_done,
+                 j->epochs_done == 1 ? "" : "s");
     t->snap.state = final;
     t->snap.elapsed = vt_now() - j->run_start;
     t->final_state = final;
