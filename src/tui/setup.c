@@ -55,7 +55,7 @@ void setup_draw(app *a, tui_rect body)
     int nf = n_fields();
     int lw = body.width * 9 / 20 < 44 ? body.width * 9 / 20 : 44; /* 36 columns at 80 */
     tui_grid_text(g, body.top, 1, lw, ROLE_TITLE, TUI_BOLD,
-                  read_only(a) ? "Settings of the watched run (read-only)" : "Model and settings");
+                  read_only(a) ? "The run's settings (read-only)" : "Model and settings"); /* fits 36 */
     int rows = body.height - 4; /* title, then fields, then two lines of help/error */
     if (a->field < a->field_top)
         a->field_top = a->field;
@@ -108,7 +108,9 @@ void setup_draw(app *a, tui_rect body)
         tui_grid_printf(g, y++, x, w, ROLE_LABEL, 0, "Run: %s", a->dir);
         tui_grid_printf(g, y++, x, w, ROLE_DEFAULT, 0, "Data: %s %dx%dx%d, %d classes", a->run.dataset,
                         a->run.height, a->run.width, a->run.channels, a->run.classes);
-        tui_grid_printf(g, y++, x, w, ROLE_DEFAULT, 0, "%lld parameters", a->run.params);
+        char pc[32];
+        vt_fmt_thousands(pc, sizeof pc, a->run.params);
+        tui_grid_printf(g, y++, x, w, ROLE_DEFAULT, 0, "Model: %s, %s parameters", a->run.config.model, pc);
         tui_grid_text(g, y + 1, x, w, ROLE_DIM, 0, "Screen 8 shows the model summary.");
         return;
     }

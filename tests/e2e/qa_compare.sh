@@ -1,7 +1,8 @@
 #!/bin/sh
 # End-to-end (tmux): the Compare screen at 80x24 with three runs of different models keeps every column
 # on screen (the run-name column used to push "best acc" and "last acc" off the right edge), with its
-# header over its columns, under LANG=C and NO_COLOR (ASCII drawing, no colour).
+# header over its columns, under LANG=C and NO_COLOR (ASCII drawing, no colour); vggtop watch shows a run's
+# read-only settings with the title whole and the parameter count as everywhere else (1,234,567).
 set -u
 . "$(dirname "$0")/tui_lib.inc"
 tui_setup
@@ -14,7 +15,7 @@ done
 
 s=cmp
 tmux -L "$SOCK" new-session -d -s "$s" -x 80 -y 24 \
-    "cd '$TMP' && TERM=xterm-256color LANG=C LC_ALL=C NO_COLOR=1 '$VGGTOP' --runs '$runs' 2> '$TMP/$s.err'; sleep 600"
+    "cd '$TMP' && TERM=xterm-256color LANG=C LC_ALL=C NO_COLOR=1 '$VGGTOP' --runs '$runs' 2> '$TMP/$s.err'; echo \$? > '$TMP/$s.exit'; sleep 600"
 tui_wait "$s" "Model and settings" 10
 tui_keys "$s" 6
 tui_wait "$s" "last acc" 5
@@ -27,4 +28,19 @@ hcol=$(tui_screen "$s" | grep -E '^ +# +run' | awk '{print index($0, "#")}')
 rcol=$(tui_screen "$s" | grep -E '^ \[x\] +1 ' | awk '{print index($0, "1")}')
 [ "$hcol" = "$rcol" ] || tui_fail "$s" "header # at column $hcol, run number at column $rcol"
 tui_keys "$s" q
+wait_exit() { # NAME: vggtop in that session has exited (so the cleanup does not race its shutdown)
+    end=$(($(date +%s) + 60))
+    while [ ! -s "$TMP/$1.exit" ] && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
+    [ "$(cat "$TMP/$1.exit" 2>/dev/null)" = 0 ] || tui_fail "$1" "vggtop did not exit 0 after q"
+}
+wait_exit "$s"
+
+# vggtop watch on the mlp run: its settings at 80 columns, the title whole, the parameters with separators.
+tui_start w 80 24 watch "$runs"/*-mlp
+tui_wait w "watching finished" 10
+tui_keys w 1
+tui_expect w "The run's settings (read-only)"
+tui_expect w "Model: mlp, 535,818 parameters"
+tui_keys w q
+wait_exit w
 echo "qa_compare.sh: ok"

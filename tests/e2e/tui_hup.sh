@@ -46,7 +46,7 @@ tui_expect w "Most confused"
 tui_keys w 7
 tui_expect w "Test image 1 of 200"
 tui_keys w 1
-tui_expect w "Settings of the watched run (read-only)"
+tui_expect w "The run's settings (read-only)"
 tui_keys w q
 end=$(($(date +%s) + 10))
 while [ ! -s "$TMP/w.exit" ] && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
