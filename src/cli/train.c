@@ -60,7 +60,9 @@ static void usage(FILE *out)
             "exits at once. SIGHUP is ignored: the run survives a dropped SSH session.\n");
 }
 
-/* Keras' ETA and per-step formats. */
+/* Keras' ETA and per-sample formats. The epoch line's bar counts samples, and so does its time: Keras 2.2
+ * wrote that per-sample time as "us/step", Keras 2.3 as "us/sample"; "sample" it is here, since the
+ * Dashboard's ms/step is per batch and the two must not be confused. */
 static void fmt_eta(char *buf, size_t size, double s)
 {
     long e = (long)(s + 0.5);
@@ -72,14 +74,14 @@ static void fmt_eta(char *buf, size_t size, double s)
         snprintf(buf, size, "%lds", e);
 }
 
-static void fmt_per_step(char *buf, size_t size, double s)
+static void fmt_per_sample(char *buf, size_t size, double s)
 {
     if (s >= 1)
-        snprintf(buf, size, "%.0fs/step", s);
+        snprintf(buf, size, "%.0fs/sample", s);
     else if (s >= 1e-3)
-        snprintf(buf, size, "%.0fms/step", s * 1e3);
+        snprintf(buf, size, "%.0fms/sample", s * 1e3);
     else
-        snprintf(buf, size, "%.0fus/step", s * 1e6);
+        snprintf(buf, size, "%.0fus/sample", s * 1e6);
 }
 
 static void fmt_metric(char *buf, size_t size, const char *name, double v)
@@ -135,7 +137,7 @@ static void print_epoch_line(const train_snapshot *s, const train_epoch *r, int 
 {
     char line[768], part[64];
     int n = fmt_bar(line, sizeof line, s->n_train, s->n_train);
-    fmt_per_step(part, sizeof part, s->n_train ? r->seconds / (double)s->n_train : 0);
+    fmt_per_sample(part, sizeof part, s->n_train ? r->seconds / (double)s->n_train : 0);
     n += snprintf(line + n, sizeof line - (size_t)n, " - %.0fs %s", r->seconds, part);
     const char *names[] = {"loss", "acc", "mse", "val_loss", "val_acc", "val_mse"};
     double values[] = {r->loss, r->acc, r->mse, r->val_loss, r->val_acc, r->val_mse};
