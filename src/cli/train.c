@@ -207,12 +207,20 @@ static int parse(int argc, char **argv, train_config *cfg)
     vt_err err;
     opterr = 0;
     optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+    int c, li = -1;
+    while ((c = getopt_long(argc, argv, ":h", options, &li)) != -1) {
         if (c == 'h') {
             usage(stdout);
             return 0;
         }
+        /* "--model --epochs 2": getopt takes "--epochs" as the model, and "2" would be blamed instead. */
+        if (optarg && li >= 0 && options[li].has_arg == required_argument && strncmp(optarg, "--", 2) == 0 &&
+            optarg[2]) {
+            fprintf(stderr, "vggtop train: --%s needs a value, not the option '%s' (see vggtop train --help)\n",
+                    options[li].name, optarg);
+            return 2;
+        }
+        li = -1;
         if (c == 'R') {
             resume = optarg;
             continue;

@@ -83,6 +83,8 @@ expect_error "--colour" "$VGGTOP" train --model mlp --colour red
 expect_error "extra" "$VGGTOP" train --model mlp extra
 expect_error "--resize" "$VGGTOP" train --model vgg16 --resize 16
 expect_error "exclude" "$VGGTOP" train --model mlp --runs a --run-dir b
+expect_error "--model needs a value, not the option '--epochs'" "$VGGTOP" train --model --epochs 2
+expect_error "not empty" "$VGGTOP" train --model mlp --run-dir "$(dirname "$run")"
 expect_error "--data" "$VGGTOP" train --model mlp --data /nonexistent/data
 expect_error "already holds a run" "$VGGTOP" train --model mlp --run-dir "$run"
 expect_error "--resume" "$VGGTOP" train --resume /nonexistent/run
