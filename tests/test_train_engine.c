@@ -270,6 +270,18 @@ static void commands_reach_the_engine(void **state)
     assert_int_equal(trainer_set_lr(t, 0, &err), VT_EUSAGE);
     assert_int_equal(trainer_set_lr(t, 11, &err), VT_EUSAGE);
     assert_int_equal(trainer_set_lr(t, 0.005, &err), VT_OK);
+    /* Scaling starts from the change not yet applied (the Dashboard's + used to double the rate in use,
+     * so two presses before the next batch doubled it once): x2, x2 give 0.02; out of range is refused
+     * and leaves the pending rate alone; x1/4 brings it back to 0.005. */
+    double lr = 0;
+    assert_int_equal(trainer_scale_lr(t, 2, &lr, &err), VT_OK);
+    assert_true(lr == 0.01);
+    assert_int_equal(trainer_scale_lr(t, 2, &lr, &err), VT_OK);
+    assert_true(lr == 0.02);
+    assert_int_equal(trainer_scale_lr(t, 1000, &lr, &err), VT_EUSAGE);
+    assert_non_null(strstr(err.msg, "learning rate"));
+    assert_int_equal(trainer_scale_lr(t, 0.25, &lr, &err), VT_OK);
+    assert_true(lr == 0.005);
     trainer_resume(t);
     assert_int_equal(trainer_join(t), TRAIN_FINISHED);
     trainer_snapshot(t, &snap);

@@ -202,6 +202,10 @@ void trainer_stop(trainer *t);
 /* Changes the learning rate from the next batch on (kept in the checkpoint). VT_EUSAGE when lr is not
  * in (0, 10]. */
 int trainer_set_lr(trainer *t, double lr, vt_err *err);
+/* Multiplies the learning rate by factor, starting from a change not yet applied if there is one (two
+ * presses of the Dashboard's + before the next batch give 4x, not 2x); the new rate goes to *lr. VT_EUSAGE
+ * when the result is not in (0, 10]. */
+int trainer_scale_lr(trainer *t, double factor, double *lr, vt_err *err);
 
 /* ---- run directories (read side: the UI, `vggtop watch` and the CLI commands) ----------------------- */
 

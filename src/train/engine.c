@@ -790,6 +790,20 @@ void trainer_pause(trainer *t) { command(t, &t->want_pause, 1, "pausing after th
 void trainer_resume(trainer *t) { command(t, &t->want_pause, 0, NULL); }
 void trainer_stop(trainer *t) { command(t, &t->want_stop, 1, "stopping after this batch"); }
 
+int trainer_scale_lr(trainer *t, double factor, double *lr, vt_err *err)
+{
+    pthread_mutex_lock(&t->mu);
+    double next = (t->want_lr > 0 ? t->want_lr : t->snap.lr) * factor;
+    int ok = next > 0 && next <= 10;
+    if (ok) {
+        t->want_lr = next;
+        pthread_cond_broadcast(&t->cond);
+    }
+    pthread_mutex_unlock(&t->mu);
+    *lr = next;
+    return ok ? VT_OK : vt_fail(err, VT_EUSAGE, "learning rate %g is not in (0, 10]", next);
+}
+
 int trainer_set_lr(trainer *t, double lr, vt_err *err)
 {
     if (!(lr > 0 && lr <= 10))

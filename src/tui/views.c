@@ -116,8 +116,8 @@ int dash_key(app *a, tui_action act)
                        a->dir);
         break;
     default: {
-        double lr = a->snap->lr * (act == ACT_LR_UP ? 2.0 : 0.5);
-        if (trainer_set_lr(a->tr, lr, &err) != VT_OK)
+        double lr;
+        if (trainer_scale_lr(a->tr, act == ACT_LR_UP ? 2.0 : 0.5, &lr, &err) != VT_OK)
             app_set_status(a, ROLE_BAD, "%s", err.msg);
         else
             app_set_status(a, ROLE_GOOD, "learning rate %g from the next batch", lr);
