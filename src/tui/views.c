@@ -866,7 +866,9 @@ void samples_draw(app *a, tui_rect body)
                         app_class_name(a, best));
     }
     y++;
-    tui_grid_text(g, y++, x, tw, ROLE_DIM, 0, "Left/Right: previous/next, m: only the misclassified");
+    /* Two short lines: one long one lost its end at 80 columns. */
+    tui_grid_text(g, y++, x, tw, ROLE_DIM, 0, "Left/Right: previous/next image");
+    tui_grid_text(g, y++, x, tw, ROLE_DIM, 0, a->missed_only ? "m: every image" : "m: only the misclassified");
 }
 
 int samples_key(app *a, tui_action act)

@@ -2,7 +2,8 @@
 # End-to-end (tmux): the Compare screen at 80x24 with three runs of different models keeps every column
 # on screen (the run-name column used to push "best acc" and "last acc" off the right edge), with its
 # header over its columns, under LANG=C and NO_COLOR (ASCII drawing, no colour); vggtop watch shows a run's
-# read-only settings with the title whole and the parameter count as everywhere else (1,234,567).
+# read-only settings with the title whole and the parameter count as everywhere else (1,234,567), and
+# the Samples screen's key hints whole.
 set -u
 . "$(dirname "$0")/tui_lib.inc"
 tui_setup
@@ -41,6 +42,12 @@ tui_wait w "watching finished" 10
 tui_keys w 1
 tui_expect w "The run's settings (read-only)"
 tui_expect w "Model: mlp, 535,818 parameters"
+# Samples at 80 columns: the key hints whole, and m's hint follows the mode.
+tui_keys w 7
+tui_expect w "Left/Right: previous/next image"
+tui_expect w "m: only the misclassified"
+tui_keys w m
+tui_expect w "m: every image"
 tui_keys w q
 wait_exit w
 echo "qa_compare.sh: ok"
