@@ -86,6 +86,9 @@ if [ -f "$run/checkpoint.bin" ]; then
     expect 'val_acc per epoch' "$tmp/out" "compare"
     vg 0 evaluate "$run"
     expect 'val_acc' "$tmp/out" "evaluate"
+    # Resuming for a second epoch, on OpenBLAS's default thread pool this time.
+    vg 0 train --resume "$tmp/run2" --epochs 2
+    expect '^Finished: 2 epochs' "$tmp/out" "train --resume"
 
     # Corrupt checkpoints are refused (exit 2) without leaking what was read so far.
     bad="$tmp/bad"
@@ -98,6 +101,8 @@ if [ -f "$run/checkpoint.bin" ]; then
     printf '\377' | dd of="$bad/checkpoint.bin" bs=1 seek=5000 conv=notrunc 2>/dev/null
     vg 2 evaluate "$bad"
     expect 'checkpoint.bin' "$tmp/err" "evaluate of a corrupt checkpoint"
+    vg 2 train --resume "$bad"
+    expect 'checkpoint.bin' "$tmp/err" "train --resume from a corrupt checkpoint"
 else
     fail "train wrote no $run/checkpoint.bin: the run-directory commands were not checked"
 fi
