@@ -1,5 +1,6 @@
 /* blas: the OpenBLAS thread count and kernel name. All of nn's parallelism is inside sgemm. */
 #include <cblas.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "vggtop/nn.h"
@@ -19,4 +20,27 @@ const char *nn_blas_core(void)
 {
     const char *name = openblas_get_corename();
     return name ? name : "unknown";
+}
+
+/* OpenBLAS falls back to one of these when it does not know the CPU model (0.3.21 does not know Sapphire
+ * or Emerald Rapids, for one): kernels from before AVX2. */
+static const char *const generic_cores[] = {"Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom", NULL};
+
+const char *nn_blas_suggest_core(void)
+{
+    const char *core = nn_blas_core();
+    int generic = 0;
+    for (int i = 0; generic_cores[i]; i++)
+        generic |= strcmp(core, generic_cores[i]) == 0;
+    if (!generic)
+        return NULL;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+        return "SkylakeX";
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return "Haswell";
+#endif
+    return NULL;
 }
