@@ -247,6 +247,59 @@ static void stopped_and_resumed_equals_uninterrupted(void **state)
     assert_non_null(strstr(err.msg, "--epochs"));
 }
 
+static int is_evaluating(const train_snapshot *s) { return s->state == TRAIN_EVALUATING; }
+
+/* A stop during the test-set evaluation takes effect there (it used to wait for the whole evaluation:
+ * many minutes for a VGG on CIFAR-100's 10,000 test images): the epoch's training is checkpointed, and
+ * --resume evaluates it and ends with the history of the run left alone. */
+static void a_stop_during_evaluation_is_prompt_and_resumable(void **state)
+{
+    (void)state;
+    vt_err err;
+    train_config whole, part;
+    tiny_config(&whole, "eval-whole");
+    whole.limit_test = 10000; /* hundreds of prediction batches: time to stop between two of them */
+    whole.epochs = 1;
+    assert_int_equal(run_to_end(&whole, &err), TRAIN_FINISHED);
+
+    part = whole;
+    snprintf(part.run_dir, sizeof part.run_dir, "%s/eval-stop", tmpdir);
+    trainer *t;
+    assert_int_equal(trainer_create(&part, &t, &err), VT_OK);
+    assert_int_equal(trainer_start(t, &err), VT_OK);
+    wait_for(t, is_evaluating);
+    assert_int_equal(snap.state, TRAIN_EVALUATING);
+    trainer_stop(t);
+    assert_int_equal(trainer_join(t), TRAIN_STOPPED);
+    trainer_snapshot(t, &snap);
+    assert_int_equal(snap.epochs_done, 0);
+    trainer_destroy(t);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/predictions.csv", part.run_dir);
+    assert_int_equal(access(path, F_OK), -1); /* the evaluation was left, not written half */
+
+    train_config again;
+    assert_int_equal(train_config_load(part.run_dir, &again, &err), VT_OK);
+    again.resume = 1;
+    assert_int_equal(trainer_create(&again, &t, &err), VT_OK);
+    assert_int_equal(trainer_start(t, &err), VT_OK);
+    assert_int_equal(trainer_join(t), TRAIN_FINISHED);
+    trainer_snapshot(t, &snap);
+    assert_int_equal(snap.resumed_epochs, 0);
+    assert_int_equal(snap.n_history, 1);
+    trainer_destroy(t);
+    run_data a, b;
+    assert_int_equal(run_load(whole.run_dir, RUN_PART_HISTORY, &a, &err), VT_OK);
+    assert_int_equal(run_load(part.run_dir, RUN_PART_HISTORY, &b, &err), VT_OK);
+    assert_int_equal(a.n_history, 1);
+    assert_int_equal(b.n_history, 1);
+    assert_true(a.history[0].loss == b.history[0].loss && a.history[0].acc == b.history[0].acc);
+    assert_true(a.history[0].val_loss == b.history[0].val_loss && a.history[0].val_acc == b.history[0].val_acc);
+    assert_true(a.history[0].val_mse == b.history[0].val_mse && a.history[0].lr == b.history[0].lr);
+    run_free(&a);
+    run_free(&b);
+}
+
 static void commands_reach_the_engine(void **state)
 {
     (void)state;
@@ -571,6 +624,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_run_writes_a_complete_run_directory),
         cmocka_unit_test(stopped_and_resumed_equals_uninterrupted),
+        cmocka_unit_test(a_stop_during_evaluation_is_prompt_and_resumable),
         cmocka_unit_test(commands_reach_the_engine),
         cmocka_unit_test(bad_checkpoints_fail_clearly),
         cmocka_unit_test(bad_data_and_divergence_fail_clearly),

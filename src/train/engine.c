@@ -204,7 +204,8 @@ static int load_checkpoint(job *j, vt_err *err)
                        path, (unsigned long long)h.seed, (long long)h.batch_size, (long long)h.n_train,
                        (long long)h.classes, (unsigned long long)j->cfg.seed, j->cfg.batch_size, j->ds->n_train,
                        j->ds->classes);
-    if (h.batch_pos < 0 || h.batch_pos >= j->batches || !(h.lr > 0) || h.n < 0)
+    /* batch_pos == batches: the epoch trained, stopped during its evaluation (resuming evaluates it). */
+    if (h.batch_pos < 0 || h.batch_pos > j->batches || !(h.lr > 0) || h.n < 0)
         return vt_fail(err, VT_EUSAGE, "%s: training state out of range", path);
     if (h.epochs_done > j->cfg.epochs)
         return vt_fail(err, VT_EUSAGE, "--epochs: %d, but the run has already done %lld (give at least that many)",
@@ -249,14 +250,21 @@ void train_val_metrics(const float *probs, const int *y, long n, int C, double *
     *mse = n ? m / n : NAN;
 }
 
-int train_predict_test(model *m, const dataset *ds, int batch, float *x_buf, float *probs, vt_err *err)
+int train_predict_test(model *m, const dataset *ds, int batch, float *x_buf, float *probs, int (*stop)(void *),
+                       void *arg, int *stopped, vt_err *err)
 {
+    if (stopped)
+        *stopped = 0;
     long idx[4096];
     int y[4096];
     preprocess pp = {0};
     if (batch > 4096)
         batch = 4096;
     for (long start = 0; start < ds->n_test; start += batch) {
+        if (stop && stop(arg)) {
+            *stopped = 1;
+            return VT_OK;
+        }
         int n = (int)(ds->n_test - start < batch ? ds->n_test - start : batch);
         for (int i = 0; i < n; i++)
             idx[i] = start + i;
@@ -268,14 +276,25 @@ int train_predict_test(model *m, const dataset *ds, int batch, float *x_buf, flo
     return VT_OK;
 }
 
-/* After an epoch: predict the test set, write the evaluation files, append the history row, checkpoint. */
-static int finish_epoch(job *j, int e, double epoch_start, vt_err *err)
+static int stop_wanted(void *arg)
+{
+    trainer *t = arg;
+    pthread_mutex_lock(&t->mu);
+    int stop = t->want_stop;
+    pthread_mutex_unlock(&t->mu);
+    return stop;
+}
+
+/* After an epoch: predict the test set, write the evaluation files, append the history row, checkpoint.
+ * A stop asked for during the prediction (the whole test set through a VGG can take many minutes) leaves
+ * it: *stopped is set, and the caller checkpoints the epoch's training so --resume only evaluates. */
+static int finish_epoch(job *j, int e, double epoch_start, int *stopped, vt_err *err)
 {
     trainer *t = j->t;
     set_state(t, TRAIN_EVALUATING, "evaluating on the test set");
     const dataset *ds = j->ds;
-    int rc = train_predict_test(j->m, ds, j->cfg.batch_size, j->x, j->probs, err);
-    if (rc)
+    int rc = train_predict_test(j->m, ds, j->cfg.batch_size, j->x, j->probs, stop_wanted, t, stopped, err);
+    if (rc || *stopped)
         return rc;
     train_epoch row;
     train_val_metrics(j->probs, ds->test_y, ds->n_test, ds->classes, &row.val_loss, &row.val_acc, &row.val_mse);
@@ -520,9 +539,15 @@ static train_state job_train(job *j, vt_err *err)
             write_progress(j, 0);
         }
         j->epoch_seconds -= paused;
-        int rc = finish_epoch(j, e, epoch_start, err);
+        int stopped = 0;
+        int rc = finish_epoch(j, e, epoch_start, &stopped, err);
         if (rc)
             return TRAIN_FAILED;
+        if (stopped) {
+            j->batch_pos = j->batches;
+            j->epoch_seconds += vt_now() - epoch_start; /* paused already taken off above */
+            return save_checkpoint(j, err) ? TRAIN_FAILED : TRAIN_STOPPED;
+        }
         write_progress(j, 1);
         pthread_mutex_lock(&t->mu);
         int stop = t->want_stop;

@@ -62,7 +62,7 @@ int run_evaluate(const char *dir, int threads, train_epoch *out, long *n_test, v
             rc = vt_fail(err, VT_EIO, "out of memory for %ld test predictions", ds->n_test);
     }
     if (!rc)
-        rc = train_predict_test(m, ds, cfg.batch_size, x, probs, err);
+        rc = train_predict_test(m, ds, cfg.batch_size, x, probs, NULL, NULL, NULL, err);
     if (!rc) {
         train_val_metrics(probs, ds->test_y, ds->n_test, ds->classes, &out->val_loss, &out->val_acc, &out->val_mse);
         *n_test = ds->n_test;

@@ -39,8 +39,10 @@ int run_write_evaluation(const char *dir, const int *y_true, const float *probs,
 /* Keras' categorical cross-entropy, accuracy and mse of n predictions, as val_loss, val_acc, val_mse. */
 void train_val_metrics(const float *probs, const int *y, long n, int C, double *loss, double *acc, double *mse);
 
-/* Predicts split DATA_TEST of ds with m in batches of batch (m sized for it). probs: (n_test, classes). */
-int train_predict_test(model *m, const dataset *ds, int batch, float *x_buf, float *probs, vt_err *err);
+/* Predicts split DATA_TEST of ds with m in batches of batch (m sized for it). probs: (n_test, classes).
+ * stop (may be NULL) is asked before every batch; when it says so, *stopped is set and the rest is left. */
+int train_predict_test(model *m, const dataset *ds, int batch, float *x_buf, float *probs, int (*stop)(void *),
+                       void *arg, int *stopped, vt_err *err);
 
 /* Removes "<name>.tmp.<pid>" leftovers of a process killed while writing (never another live writer's:
  * only files whose pid is not running). */
