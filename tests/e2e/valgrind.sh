@@ -12,6 +12,7 @@ set -u
 VGGTOP="${VGGTOP:-./vggtop}"
 tmp=$(mktemp -d /tmp/vggtop-e2e-valgrind-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' HUP INT TERM # so that the EXIT trap cleans up when the test is stopped
 fails=0
 fail() { echo "valgrind.sh: FAIL: $*" >&2; fails=$((fails + 1)); }
 
