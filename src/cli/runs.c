@@ -2,10 +2,12 @@
  * checkpoint), report, confusion, roc, history and compare. Everything but evaluate works from the run
  * directory's files alone (predictions.csv, config.json, history.csv), so a run can be inspected on a
  * machine without its data set. */
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 
 #include "vggtop/cli.h"
@@ -121,7 +123,9 @@ static int parse_run_args(int argc, char **argv, const char *allowed, const char
     return -1;
 }
 
-/* Loads parts of a run, printing the error; predictions are required when asked for. */
+/* Loads parts of a run, printing the error; predictions are required when asked for. A progress.json that
+ * says the run is busy while its process is gone (killed) reads as stopped, with the command that resumes
+ * it, as the front end shows it. */
 static int load_run(const char *cmd, const char *dir, int parts, run_data *run)
 {
     vt_err err;
@@ -130,6 +134,17 @@ static int load_run(const char *cmd, const char *dir, int parts, run_data *run)
         run_free(run);
         return 2;
     }
+    run_progress *p = &run->progress;
+    if ((run->parts & RUN_PART_PROGRESS) && p->state != TRAIN_STOPPED && p->state != TRAIN_FINISHED &&
+        p->state != TRAIN_FAILED && p->pid > 0 && kill((pid_t)p->pid, 0) != 0 && errno == ESRCH) {
+        p->state = TRAIN_STOPPED;
+        if (run->has_checkpoint)
+            snprintf(p->message, sizeof p->message, "its process %ld is gone: vggtop train --resume %.400s", p->pid,
+                     dir);
+        else /* killed before its first checkpoint: nothing to resume from */
+            snprintf(p->message, sizeof p->message, "its process %ld is gone before writing a checkpoint; start "
+                     "the run again", p->pid);
+    }
     if ((parts & RUN_PART_PREDICTIONS) && !(run->parts & RUN_PART_PREDICTIONS)) {
         fprintf(stderr, "vggtop %s: %s: no %s yet (it appears after the first epoch; or run vggtop evaluate %s)\n",
                 cmd, dir, RUN_PREDICTIONS, dir);
@@ -137,7 +152,11 @@ static int load_run(const char *cmd, const char *dir, int parts, run_data *run)
         return 2;
     }
     if ((parts & RUN_PART_HISTORY) && (!(run->parts & RUN_PART_HISTORY) || run->n_history == 0)) {
-        fprintf(stderr, "vggtop %s: %s: no %s yet (it appears after the first epoch)\n", cmd, dir, RUN_HISTORY);
+        if ((run->parts & RUN_PART_PROGRESS) && p->state == TRAIN_STOPPED)
+            fprintf(stderr, "vggtop %s: %s: no epoch finished before the run stopped (%s)\n", cmd, dir,
+                    p->message[0] ? p->message : "vggtop train --resume continues it");
+        else
+            fprintf(stderr, "vggtop %s: %s: no %s yet (it appears after the first epoch)\n", cmd, dir, RUN_HISTORY);
         run_free(run);
         return 2;
     }
