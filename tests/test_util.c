@@ -86,6 +86,39 @@ static void read_missing_file_names_it(void **state)
     assert_null(data);
 }
 
+static void file_size_names_what_is_wrong(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/vggtop-util-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256];
+    long long size = -1;
+    vt_err err;
+    assert_int_equal(vt_file_size(dir, &size, &err), VT_EUSAGE);
+    assert_non_null(strstr(err.msg, "not a regular file"));
+    snprintf(path, sizeof path, "%s/empty", dir);
+    assert_int_equal(vt_write_file_atomic(path, "", 0, &err), VT_OK);
+    assert_int_equal(vt_file_size(path, &size, &err), VT_EUSAGE);
+    assert_non_null(strstr(err.msg, "empty"));
+    assert_int_equal(vt_write_file_atomic(path, "12345", 5, &err), VT_OK);
+    assert_int_equal(vt_file_size(path, &size, &err), VT_OK);
+    assert_int_equal(size, 5);
+    unlink(path);
+    assert_int_equal(vt_file_size(path, &size, &err), VT_EUSAGE);
+    assert_non_null(strstr(err.msg, path));
+    rmdir(dir);
+}
+
+static void utc_stamp_has_the_format(void **state)
+{
+    (void)state;
+    char buf[32];
+    vt_utc_stamp(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ");
+    assert_int_equal(strlen(buf), 20);
+    assert_true(buf[4] == '-' && buf[10] == 'T' && buf[19] == 'Z');
+    assert_true(strncmp(buf, "20", 2) == 0);
+}
+
 static void thousands_separators(void **state)
 {
     (void)state;
@@ -120,6 +153,8 @@ int main(void)
         cmocka_unit_test(rng_below_is_in_range_and_covers),
         cmocka_unit_test(atomic_write_replaces_whole_file),
         cmocka_unit_test(read_missing_file_names_it),
+        cmocka_unit_test(file_size_names_what_is_wrong),
+        cmocka_unit_test(utc_stamp_has_the_format),
         cmocka_unit_test(thousands_separators),
         cmocka_unit_test(parsing_rejects_garbage),
     };

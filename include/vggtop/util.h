@@ -58,6 +58,13 @@ int vt_write_file_atomic(const char *path, const void *data, size_t len, vt_err 
 /* Reads a whole file into a NUL-terminated malloc'ed buffer (caller frees); len may be NULL. */
 int vt_read_file(const char *path, char **data, size_t *len, vt_err *err);
 
+/* The size of a regular, non-empty file; VT_EUSAGE naming the file when it is missing, unreadable, not a
+ * regular file or empty. */
+int vt_file_size(const char *path, long long *size, vt_err *err);
+
+/* The current UTC time through strftime's fmt, e.g. "%Y-%m-%dT%H:%M:%SZ". Returns buf. */
+char *vt_utc_stamp(char *buf, size_t size, const char *fmt);
+
 /* Monotonic seconds, for rates and ETAs. */
 double vt_now(void);
 

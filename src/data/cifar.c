@@ -38,22 +38,19 @@ void raw_split_free(raw_split *s)
 /* Checks a file's size and returns how many records it holds. */
 static int cifar_count(const char *path, const cifar_kind *k, long max_records, long *records, vt_err *err)
 {
-    struct stat st;
     const long rec = k->label_bytes + PIXELS;
-    if (stat(path, &st) != 0)
-        return vt_fail(err, VT_EUSAGE, "%s: cannot open: %s", path, strerror(errno));
-    if (!S_ISREG(st.st_mode))
-        return vt_fail(err, VT_EUSAGE, "%s: not a regular file", path);
-    if (st.st_size == 0)
-        return vt_fail(err, VT_EUSAGE, "%s: the file is empty", path);
-    if (st.st_size % rec != 0)
+    long long size;
+    int rc = vt_file_size(path, &size, err);
+    if (rc)
+        return rc;
+    if (size % rec != 0)
         return vt_fail(err, VT_EUSAGE,
                        "%s: %lld bytes is not a whole number of %ld-byte %s records (truncated or not %s?)", path,
-                       (long long)st.st_size, rec, k->set, k->set);
-    if (st.st_size / rec > max_records)
+                       size, rec, k->set, k->set);
+    if (size / rec > max_records)
         return vt_fail(err, VT_EUSAGE, "%s: %lld records, more than the %ld of %s's file (not a %s file?)", path,
-                       (long long)(st.st_size / rec), max_records, k->set, k->set);
-    *records = (long)(st.st_size / rec);
+                       size / rec, max_records, k->set, k->set);
+    *records = (long)(size / rec);
     return VT_OK;
 }
 

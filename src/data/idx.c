@@ -78,20 +78,15 @@ static int idx_open(idx_file *f, const char *path, int ndims, int allow_channels
 {
     memset(f, 0, sizeof *f);
     snprintf(f->path, sizeof f->path, "%s", path);
-    struct stat st;
-    if (stat(path, &st) != 0)
-        return vt_fail(err, VT_EUSAGE, "%s: cannot open: %s", path, strerror(errno));
-    if (!S_ISREG(st.st_mode))
-        return vt_fail(err, VT_EUSAGE, "%s: not a regular file", path);
-    if (st.st_size == 0)
-        return vt_fail(err, VT_EUSAGE, "%s: the file is empty", path);
-    f->size = (long long)st.st_size;
+    int rc = vt_file_size(path, &f->size, err);
+    if (rc)
+        return rc;
     f->gz = gzopen(path, "rb");
     if (!f->gz)
         return vt_fail(err, VT_EUSAGE, "%s: cannot open: %s", path, errno ? strerror(errno) : "out of memory");
     gzbuffer(f->gz, 256 * 1024);
     uint8_t magic[4];
-    int rc = gz_read_exact(f, magic, 4, "header", err);
+    rc = gz_read_exact(f, magic, 4, "header", err);
     if (rc)
         return rc;
     if (magic[0] != 0 || magic[1] != 0)

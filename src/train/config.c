@@ -302,11 +302,8 @@ int train_model_config(const train_config *cfg, int height, int width, int chann
 
 void run_default_dir(const train_config *cfg, char *buf, size_t size)
 {
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
     char stamp[32];
-    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+    vt_utc_stamp(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ");
     snprintf(buf, size, "%s/%s-%s", cfg->runs, stamp, cfg->model);
 }
 
@@ -327,10 +324,7 @@ int train_write_config(const char *dir, const train_config *cfg, const dataset *
     int rc = run_path(path, sizeof path, dir, RUN_CONFIG, err);
     if (rc)
         return rc;
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    vt_utc_stamp(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ");
 
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "program", "vggtop");

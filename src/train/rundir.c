@@ -62,10 +62,7 @@ int run_write_progress(const char *dir, const train_snapshot *s, vt_err *err)
     int rc = run_path(path, sizeof path, dir, RUN_PROGRESS, err);
     if (rc)
         return rc;
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    vt_utc_stamp(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ");
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "state", train_state_name(s->state));
     cJSON_AddStringToObject(o, "message", s->message);

@@ -202,6 +202,29 @@ int vt_read_file(const char *path, char **data, size_t *len, vt_err *err)
     return VT_OK;
 }
 
+int vt_file_size(const char *path, long long *size, vt_err *err)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return vt_fail(err, VT_EUSAGE, "%s: cannot open: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return vt_fail(err, VT_EUSAGE, "%s: not a regular file", path);
+    if (st.st_size == 0)
+        return vt_fail(err, VT_EUSAGE, "%s: the file is empty", path);
+    *size = (long long)st.st_size;
+    return VT_OK;
+}
+
+char *vt_utc_stamp(char *buf, size_t size, const char *fmt)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    if (strftime(buf, size, fmt, &tm) == 0 && size)
+        buf[0] = '\0';
+    return buf;
+}
+
 double vt_now(void)
 {
     struct timespec ts;
