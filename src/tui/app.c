@@ -200,8 +200,12 @@ static void synthesise_snapshot(app *a)
         /* A run that says it is training but whose process is gone was killed: say so, and how to go on. */
         if (is_running(p->state) && p->pid > 0 && kill((pid_t)p->pid, 0) != 0 && errno == ESRCH) {
             s->state = TRAIN_STOPPED;
-            snprintf(s->message, sizeof s->message, "its process %ld is gone: vggtop train --resume %.400s",
-                     p->pid, a->dir);
+            if (r->has_checkpoint)
+                snprintf(s->message, sizeof s->message, "its process %ld is gone: vggtop train --resume %.400s",
+                         p->pid, a->dir);
+            else /* killed before its first checkpoint: --resume would be refused */
+                snprintf(s->message, sizeof s->message, "its process %ld is gone before writing a checkpoint; start "
+                         "the run again", p->pid);
         }
         s->epoch = p->epoch;
         s->epochs = p->epochs;
