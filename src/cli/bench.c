@@ -131,28 +131,6 @@ static double peak_mib(void)
     return kib / 1024.0;
 }
 
-/* OpenBLAS picks its kernel from the CPU model at load time; a CPU newer than the library falls back to a
- * generic kernel without AVX2/AVX-512 that runs several times slower. Say so, with the way out, because the
- * model speeds below depend on it more than on anything in vggtop. NULL when there is nothing to say. */
-static const char *blas_core_hint(const char *core)
-{
-    static const char *const generic[] = {"Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom",
-                                          "Sandybridge", NULL};
-    int is_generic = 0;
-    for (int i = 0; generic[i]; i++)
-        is_generic |= strcmp(core, generic[i]) == 0;
-    if (!is_generic)
-        return NULL;
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f"))
-        return "this CPU has AVX-512 but OpenBLAS chose a generic kernel (it does not know this CPU model); "
-               "OPENBLAS_CORETYPE=SkylakeX in the environment selects its AVX-512 kernel";
-    if (__builtin_cpu_supports("avx2"))
-        return "this CPU has AVX2 but OpenBLAS chose a generic kernel (it does not know this CPU model); "
-               "OPENBLAS_CORETYPE=Haswell in the environment selects its AVX2 kernel";
-    return NULL;
-}
-
 /* The 1-minute load average, -1 when unknown: a bench on a busy machine should say so. */
 static double load_average(void)
 {
@@ -802,14 +780,21 @@ int cli_bench(int argc, char **argv)
         }
     }
     nn_set_threads(o.threads);
-    const char *coretype = getenv("OPENBLAS_CORETYPE");
-    printf("vggtop bench: OpenBLAS core %s (OPENBLAS_CORETYPE%s%s), %d threads; batch %d; random inputs; "
-           "medians after %d warm-up step%s\n",
-           nn_blas_core(), coretype ? "=" : " unset", coretype ? coretype : "", nn_get_threads(), o.batch,
-           o.warmup, o.warmup == 1 ? "" : "s");
-    const char *hint = blas_core_hint(nn_blas_core());
-    if (hint)
-        printf("note: %s\n", hint);
+    /* The kernel decides the model speeds more than anything in vggtop: say which one runs and who chose it
+     * (main restarts with OPENBLAS_CORETYPE set, VGGTOP_BLAS_AUTO=chosen, when OpenBLAS fell back to a
+     * generic kernel; VGGTOP_BLAS_AUTO=0 keeps OpenBLAS's choice). */
+    const char *coretype = getenv("OPENBLAS_CORETYPE"), *automatic = getenv("VGGTOP_BLAS_AUTO");
+    const char *chooser = !coretype ? "OPENBLAS_CORETYPE unset"
+                          : automatic && strcmp(automatic, "chosen") == 0 ? "chosen by vggtop from the CPU's features"
+                                                                           : "from OPENBLAS_CORETYPE";
+    printf("vggtop bench: OpenBLAS core %s (%s), %d threads; batch %d; random inputs; medians after %d warm-up "
+           "step%s\n",
+           nn_blas_core(), chooser, nn_get_threads(), o.batch, o.warmup, o.warmup == 1 ? "" : "s");
+    const char *better = nn_blas_suggest_core();
+    if (better)
+        printf("note: OpenBLAS runs its generic %s kernel, but this CPU can run %s, several times faster: "
+               "unset VGGTOP_BLAS_AUTO (vggtop then picks it) or set OPENBLAS_CORETYPE=%s\n",
+               nn_blas_core(), better, better);
     double load_start = load_average();
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     if (cores > 0 && load_start > 0.5 * (double)cores)

@@ -15,7 +15,7 @@ if ! "$VG" bench --model mlp --steps 2 --warmup 1 --threads 1 >"$tmp/out" 2>"$tm
 fi
 [ -s "$tmp/err" ] && fail "bench wrote to stderr: $(head -c 300 "$tmp/err")"
 
-grep -q '^vggtop bench: OpenBLAS core [A-Za-z0-9_]* (OPENBLAS_CORETYPE[ =].*), 1 threads; batch 32;' "$tmp/out" ||
+grep -q '^vggtop bench: OpenBLAS core [A-Za-z0-9_]* (.*), 1 threads; batch 32;' "$tmp/out" ||
     fail "no header line naming the OpenBLAS core and 1 thread"
 
 # reference: cblas_sgemm 2048x2048x2048: X GFLOP/s (median of 5)
