@@ -26,6 +26,10 @@ static void no_data(app *a, tui_rect body, const char *what)
 static double hist_buf[6][TRAIN_MAX_EPOCHS];
 static double curve_x[TRAIN_CURVE_MAX], curve_l[TRAIN_CURVE_MAX], curve_a[TRAIN_CURVE_MAX];
 
+/* Charts in braille tell their series apart by colour alone (every legend mark is a block): without colour
+ * they draw with each series' own ASCII marker (*, o, +, ...) so the legend still says which is which. */
+static int chart_utf8(const app *a) { return a->utf8 && a->depth != TUI_COLOR_NONE; }
+
 void dash_draw(app *a, tui_rect body)
 {
     tui_grid *g = &a->grid;
@@ -69,8 +73,8 @@ void dash_draw(app *a, tui_rect body)
     tui_chart cl = {"Loss per epoch", loss, 2, 0, 0, 0, 0, 0, 0, 3, 1};
     tui_chart ca = {"Accuracy per epoch", acc, 2, 0, 0, 0, 0, 0, 0, 3, 1};
     int half = w / 2;
-    tui_chart_draw(g, (tui_rect){y, 0, top_h, half - 1}, &cl, a->utf8);
-    tui_chart_draw(g, (tui_rect){y, half, top_h, w - half}, &ca, a->utf8);
+    tui_chart_draw(g, (tui_rect){y, 0, top_h, half - 1}, &cl, chart_utf8(a));
+    tui_chart_draw(g, (tui_rect){y, half, top_h, w - half}, &ca, chart_utf8(a));
     y += top_h;
 
     int m = s->n_curve;
@@ -86,8 +90,8 @@ void dash_draw(app *a, tui_rect body)
     tui_series ra = {"acc", curve_x, curve_a, m, ROLE_SERIES0 + 2, '*'};
     tui_chart cr1 = {tl, &rl, 1, 1, 0, 0, (double)batches, 0, 0, 3, 0};
     tui_chart cr2 = {ta, &ra, 1, 1, 0, 0, (double)batches, 0, 0, 3, 0};
-    tui_chart_draw(g, (tui_rect){y, 0, bot_h, half - 1}, &cr1, a->utf8);
-    tui_chart_draw(g, (tui_rect){y, half, bot_h, w - half}, &cr2, a->utf8);
+    tui_chart_draw(g, (tui_rect){y, 0, bot_h, half - 1}, &cr1, chart_utf8(a));
+    tui_chart_draw(g, (tui_rect){y, half, bot_h, w - half}, &cr2, chart_utf8(a));
 }
 
 int dash_key(app *a, tui_action act)
@@ -550,7 +554,7 @@ void roc_draw(app *a, tui_rect body)
     s[n++] = (tui_series){"chance", diag, diag, 2, ROLE_FRAME, '.'};
     tui_chart c = {a->roc_zoom ? "ROC, zoomed: FPR 0-0.2, TPR 0.8-1 (z: whole)" : "ROC: TPR against FPR (z zooms)",
                    s, n, 1, 1, 0, a->roc_zoom ? 0.2 : 1, a->roc_zoom ? 0.8 : 0, 1, 2, 1};
-    tui_chart_draw(g, (tui_rect){body.top, ROC_LIST + 2, body.height, body.width - ROC_LIST - 2}, &c, a->utf8);
+    tui_chart_draw(g, (tui_rect){body.top, ROC_LIST + 2, body.height, body.width - ROC_LIST - 2}, &c, chart_utf8(a));
 }
 
 int roc_key(app *a, tui_action act)
@@ -682,7 +686,7 @@ void compare_draw(app *a, tui_rect body)
     char title[96];
     snprintf(title, sizeof title, "%s per epoch (m: metric)", cmp_metric_name[a->cmp_metric]);
     tui_chart c = {title, s, n, 0, 0, 0, 0, 0, 0, a->cmp_metric == 2 ? 4 : 3, 1};
-    tui_chart_draw(g, (tui_rect){body.top, 0, chart_h, body.width}, &c, a->utf8);
+    tui_chart_draw(g, (tui_rect){body.top, 0, chart_h, body.width}, &c, chart_utf8(a));
     int y = body.top + chart_h;
     /* The run's name takes what the fixed columns leave (61 of them): at 80 columns the last ones used to be
      * cut off. Its first 17 characters, the UTC stamp, are what tells runs apart. */

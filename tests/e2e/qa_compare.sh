@@ -1,7 +1,8 @@
 #!/bin/sh
 # End-to-end (tmux): the Compare screen at 80x24 with three runs of different models keeps every column
 # on screen (the run-name column used to push "best acc" and "last acc" off the right edge), with its
-# header over its columns, under LANG=C and NO_COLOR (ASCII drawing, no colour); vggtop watch shows a run's
+# header over its columns, under LANG=C and NO_COLOR (ASCII drawing, no colour), and NO_COLOR in
+# UTF-8 charts with distinguishable series; vggtop watch shows a run's
 # read-only settings with the title whole and the parameter count as everywhere else (1,234,567), and
 # the Samples screen's key hints whole.
 set -u
@@ -35,6 +36,17 @@ wait_exit() { # NAME: vggtop in that session has exited (so the cleanup does not
     [ "$(cat "$TMP/$1.exit" 2>/dev/null)" = 0 ] || tui_fail "$1" "vggtop did not exit 0 after q"
 }
 wait_exit "$s"
+
+# NO_COLOR in a UTF-8 locale: the charts use the series' markers, so the legend tells loss from val_loss
+# (in braille every legend mark was the same block).
+tmux -L "$SOCK" new-session -d -s nc -x 80 -y 24 \
+    "cd '$TMP' && TERM=xterm-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 NO_COLOR=1 '$VGGTOP' watch $runs/*-mlp 2> '$TMP/nc.err'; echo \$? > '$TMP/nc.exit'; sleep 600"
+tui_wait nc "watching finished" 10
+tui_keys nc 2
+tui_expect nc "* loss  o val_loss"
+tui_expect nc "* acc  o val_acc"
+tui_keys nc q
+wait_exit nc
 
 # vggtop watch on the mlp run: its settings at 80 columns, the title whole, the parameters with separators.
 tui_start w 80 24 watch "$runs"/*-mlp
