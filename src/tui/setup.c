@@ -131,7 +131,7 @@ void setup_draw(app *a, tui_rect body)
         char pc[32];
         vt_fmt_thousands(pc, sizeof pc, f->params);
         tui_grid_printf(g, y++, x, w, ROLE_LABEL, 0, "Model: %s, %s parameters", a->cfg.model, pc);
-    } else if (f->done_summary && f->error[0]) {
+    } else if (f->done_summary && f->error[0] && f->dataset[0]) { /* a data error is shown above already */
         y += app_draw_wrapped(g, (tui_rect){y, x, 3, w}, f->error, ROLE_BAD);
     }
     if (a->live) {
@@ -277,6 +277,12 @@ int setup_key(app *a, int key, tui_action act)
     case ACT_ENTER:
         if (read_only(a)) {
             app_set_status(a, ROLE_DIM, "watching a run: start new runs from vggtop without watch");
+            break;
+        }
+        /* Settings the helper already found unusable (no data set, coarse labels without CIFAR-100) would
+         * start a run that fails at once and show an empty Dashboard: say why here instead. */
+        if (a->facts.generation == a->probe_gen && a->facts.done_data && a->facts.error[0]) {
+            app_set_status(a, ROLE_BAD, "cannot train: %s", a->facts.error);
             break;
         }
         return app_start_training(a);

@@ -2,7 +2,7 @@
 # End-to-end (tmux): the Setup form applies the rules between fields as the command line does. A resize
 # below 32 is refused for vgg16 while typing (it used to be accepted and the run to fail later), and
 # switching the model to vgg16 while such a resize is set is refused with the reason, leaving the model as
-# it was.
+# it was. Settings the Setup screen already knows to be unusable are refused by Enter with the reason.
 set -u
 . "$(dirname "$0")/tui_lib.inc"
 tui_setup
@@ -32,6 +32,18 @@ tui_expect "$s" "Resize          16"
 tui_keys "$s" Right Right
 tui_expect "$s" "--resize: 16 is below vgg16's minimum"
 tui_expect "$s" "◂ mlp ▸" # cnn → mlp taken, mlp → vgg16 refused
+# Coarse labels on Fashion-MNIST: explained once, and Enter says why it cannot train instead of starting a
+# run that fails at once (it used to switch to an empty Dashboard reading "loss: nan").
+tui_keys "$s" Home Down Down Right
+tui_expect "$s" "◂ coarse ▸"
+tui_wait "$s" "only CIFAR-100 has coarse labels" 10
+n=$(tui_screen "$s" | grep -c "only CIFAR-100 has coarse labels")
+[ "$n" -eq 1 ] || tui_fail "$s" "the data error is shown $n times"
+tui_keys "$s" Enter
+tui_expect "$s" "cannot train: --labels coarse"
+tui_expect "$s" "Model and settings"
+tui_reject "$s" "loss: nan"
+[ -z "$(ls "$TMP/runs" 2>/dev/null)" ] || tui_fail "$s" "a run directory was made: $(ls "$TMP/runs")"
 tui_keys "$s" q
 sleep 0.5
 echo "qa_setup.sh: ok"
