@@ -60,7 +60,11 @@ static int parse(int argc, char **argv, tui_options *opt, int watch)
         }
         opt->watch_dir = argv[optind];
     } else if (optind != argc) {
-        fprintf(stderr, "vggtop: unexpected argument '%s' (try vggtop --help)\n", argv[optind]);
+        /* `vggtop --ascii watch RUN_DIR`: the front end's options before the command are as good after it. */
+        if (strcmp(argv[optind], "watch") == 0)
+            return parse(argc - optind, argv + optind, opt, 1);
+        fprintf(stderr, "vggtop: unexpected argument '%s' (a command comes first and takes its options after it; "
+                "try vggtop --help)\n", argv[optind]);
         return 2;
     }
     return -1;
