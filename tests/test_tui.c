@@ -149,6 +149,25 @@ static void chart_two_series_title_and_gap(void **state)
     tui_grid_free(&g);
 }
 
+/* The legend names the named series in order, each as its marker, a space, the name and two spaces; a
+ * series without a name (ROC's class curves, named by the class list) is drawn but not listed. Series c
+ * lies between a and b, so skipping it must not leave a gap: "a one  b two". */
+static void chart_legend_skips_unnamed_series(void **state)
+{
+    (void)state;
+    tui_grid g;
+    tui_grid_init(&g, 7, 16);
+    static const double y[2] = {1, 2};
+    tui_series s[3] = {{"one", NULL, y, 2, ROLE_SERIES0, 'a'},
+                       {NULL, NULL, y, 2, ROLE_SERIES0 + 1, 'c'},
+                       {"two", NULL, y, 2, ROLE_SERIES0 + 2, 'b'}};
+    tui_chart c = {NULL, s, 3, 0, 0, 0, 0, 0, 0, 0, 1};
+    tui_chart_draw(&g, (tui_rect){0, 0, 7, 16}, &c, 0);
+    assert_row(&g, 6, "a one  b two    ");
+    assert_int_equal(tui_grid_at(&g, 6, 7)->role, ROLE_SERIES0 + 2);
+    tui_grid_free(&g);
+}
+
 /* One value: the y range is centred on it with a 10% margin, [3.6, 4.4] for 4; five plot rows put it on the
  * middle row (round((4.4 - 4) / 0.8 * 4) = 2); a single x has no right-hand label. */
 static void chart_single_point_is_centred(void **state)
@@ -548,6 +567,7 @@ int main(void)
         cmocka_unit_test(chart_ascii_exact),
         cmocka_unit_test(chart_braille_exact),
         cmocka_unit_test(chart_two_series_title_and_gap),
+        cmocka_unit_test(chart_legend_skips_unnamed_series),
         cmocka_unit_test(chart_single_point_is_centred),
         cmocka_unit_test(chart_clips_to_fixed_range),
         cmocka_unit_test(heat_levels),

@@ -99,7 +99,7 @@ int tui_utf8_encode(uint32_t cp, char *out);
 /* Line chart. x may be NULL: the points are at x = 1, 2, ..., n (epochs). NaN y values are gaps. Segments
  * are clipped to the chart's box, so a fixed range (a zoom) cuts curves at its edges. */
 typedef struct tui_series {
-    const char *name;
+    const char *name;   /* NULL: drawn, but left out of the legend (named elsewhere, e.g. ROC's class list) */
     const double *x, *y;
     int n;
     int role;     /* ROLE_SERIESk */

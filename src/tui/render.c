@@ -226,9 +226,11 @@ void tui_chart_draw(tui_grid *g, tui_rect r, const tui_chart *c, int utf8)
         int x = r.left, ly = row + ph + 2;
         for (int k = 0; k < c->n_series && x < r.left + r.width; k++) {
             const tui_series *s = &c->series[k];
+            if (!s->name)
+                continue;
             tui_grid_put(g, ly, x, utf8 ? 0x25a0 : (uint32_t)(unsigned char)s->marker, s->role, 0);
             x += 2;
-            x += tui_grid_text(g, ly, x, r.left + r.width - x, ROLE_DEFAULT, 0, s->name ? s->name : "");
+            x += tui_grid_text(g, ly, x, r.left + r.width - x, ROLE_DEFAULT, 0, s->name);
             x += 2;
         }
     }

@@ -529,11 +529,20 @@ void roc_draw(app *a, tui_rect body)
         a->roc_top = a->roc_sel;
     if (a->roc_sel >= a->roc_top + list_h)
         a->roc_top = a->roc_sel - list_h + 1;
+    /* The list is the classes' legend: a drawn class shows its curve's letter (in its colour), so the chart's
+     * own legend keeps to micro, macro and chance and fits 80 columns. */
+    static const char markers[ROC_MAX_DRAWN] = {'a', 'b', 'c', 'd', 'e'};
+    int letter_of[4096];
+    for (int c = 0, k = 0; c < a->C && c < 4096; c++)
+        letter_of[c] = a->roc_drawn[c] && k < ROC_MAX_DRAWN ? k++ : -1;
     for (int i = 0; i < list_h && a->roc_top + i < a->C; i++) {
         int c = a->roc_top + i;
         int role = c == a->roc_sel ? ROLE_SELECT : a->roc_drawn[c] ? ROLE_VALUE : ROLE_DEFAULT;
-        tui_grid_printf(g, body.top + 3 + i, 1, ROC_LIST, role, 0, "[%c] %-17.17s %6.4f", a->roc_drawn[c] ? 'x' : ' ',
+        int k = c < 4096 ? letter_of[c] : -1;
+        tui_grid_printf(g, body.top + 3 + i, 1, ROC_LIST, role, 0, "[%c] %-17.17s %6.4f", k >= 0 ? markers[k] : ' ',
                         app_class_name(a, c), a->roc[c].auc);
+        if (k >= 0 && c != a->roc_sel)
+            tui_grid_put(g, body.top + 3 + i, 2, (uint32_t)(unsigned char)markers[k], ROLE_SERIES0 + 2 + k, 0);
     }
     tui_series s[ROC_MAX_DRAWN + 3];
     char names[ROC_MAX_DRAWN + 2][48];
@@ -543,11 +552,9 @@ void roc_draw(app *a, tui_rect body)
     snprintf(names[1], sizeof names[1], "macro %.3f", a->macro.auc);
     s[n++] = (tui_series){names[0], a->micro.fpr, a->micro.tpr, (int)a->micro.n, ROLE_SERIES0, '*'};
     s[n++] = (tui_series){names[1], a->macro.fpr, a->macro.tpr, (int)a->macro.n, ROLE_SERIES0 + 1, '+'};
-    static const char markers[ROC_MAX_DRAWN] = {'a', 'b', 'c', 'd', 'e'};
     for (int c = 0; c < a->C && n < ROC_MAX_DRAWN + 2; c++)
         if (a->roc_drawn[c]) {
-            snprintf(names[n], sizeof names[n], "%.12s %.3f", app_class_name(a, c), a->roc[c].auc);
-            s[n] = (tui_series){names[n], a->roc[c].fpr, a->roc[c].tpr, (int)a->roc[c].n, ROLE_SERIES0 + n,
+            s[n] = (tui_series){NULL, a->roc[c].fpr, a->roc[c].tpr, (int)a->roc[c].n, ROLE_SERIES0 + n,
                                 markers[n - 2]};
             n++;
         }
