@@ -99,8 +99,11 @@ int dash_key(app *a, tui_action act)
     if (act != ACT_PAUSE && act != ACT_STOP && act != ACT_LR_UP && act != ACT_LR_DOWN)
         return H_NONE;
     if (!a->tr || !a->live) {
-        app_set_status(a, ROLE_WARN, a->following ? "watching: control the run from the vggtop that trains it"
-                                                  : "no live run: start one on the Setup screen (1)");
+        train_state st = a->snap->state;
+        int ended = st == TRAIN_STOPPED || st == TRAIN_FINISHED || st == TRAIN_FAILED;
+        app_set_status(a, ROLE_WARN, "%s", !a->following ? "no live run: start one on the Setup screen (1)"
+                                           : ended ? "the watched run has ended: there is nothing to control"
+                                                   : "watching: control the run from the vggtop that trains it");
         return H_REDRAW;
     }
     vt_err err;
@@ -711,8 +714,8 @@ void compare_draw(app *a, tui_rect body)
         const run_entry *e = &a->runs[i];
         int role = i == a->run_sel ? ROLE_SELECT : strcmp(e->path, a->dir) == 0 ? ROLE_VALUE : ROLE_DEFAULT;
         tui_grid_printf(g, y++, 1, body.width - 2, role, 0, "[%c] %2d  %-*.*s %-12.12s %-13.13s %3d/%-3d %8.4f %8.4f",
-                        a->run_shown[i] ? 'x' : ' ', i + 1, name_w, name_w, e->name, e->model, e->dataset, e->epochs_done, e->epochs,
-                        e->best_val_acc, e->last_val_acc);
+                        a->run_shown[i] ? 'x' : ' ', i + 1, name_w, name_w, e->name, e->model, e->dataset,
+                        e->epochs_done, e->epochs, e->best_val_acc, e->last_val_acc);
     }
 }
 
