@@ -11,18 +11,18 @@ TUI_EXEC=1 tui_start ui 100 30 --runs "$runs"
 tui_wait ui "Model and settings" 10
 tui_keys ui Right
 tui_expect ui "mlp ▸"
-tui_field ui 4 3
+tui_field ui 4 20
 tui_field ui 11 10000
 tui_field ui 12 200
-tui_expect ui "Epochs          3"
+tui_expect ui "Epochs          20"
 tui_keys ui Enter
-tui_wait ui "Epoch 1/3" 30
+tui_wait ui "/20 " 30
 pid=$(cat "$TMP/ui.pid")
 kill -0 "$pid" 2>/dev/null || tui_fail ui "no vggtop process"
 dir=$(ls -d "$runs"/*-mlp 2>/dev/null | head -1)
 [ -n "$dir" ] || { echo "FAIL: no run directory in $runs" >&2; exit 1; }
 # The run must still be on its way when the terminal goes.
-[ ! -f "$dir/history.csv" ] || [ "$(wc -l < "$dir/history.csv")" -lt 4 ] || tui_fail ui "the run ended before the hang-up: make it longer"
+[ ! -f "$dir/history.csv" ] || [ "$(wc -l < "$dir/history.csv")" -lt 21 ] || tui_fail ui "the run ended before the hang-up: make it longer"
 
 # The connection drops.
 tmux -L "$SOCK" kill-server
@@ -31,13 +31,13 @@ kill -0 "$pid" 2>/dev/null || { echo "FAIL: vggtop died with its terminal" >&2; 
 end=$(($(date +%s) + 180))
 while kill -0 "$pid" 2>/dev/null && [ "$(date +%s)" -le "$end" ]; do sleep 0.5; done
 kill -0 "$pid" 2>/dev/null && { echo "FAIL: the run did not finish within 180 s after SIGHUP" >&2; kill "$pid"; exit 1; }
-[ "$(wc -l < "$dir/history.csv")" -eq 4 ] || { echo "FAIL: history.csv should hold 3 epochs:" >&2; cat "$dir/history.csv" >&2; exit 1; }
+[ "$(wc -l < "$dir/history.csv")" -eq 21 ] || { echo "FAIL: history.csv should hold 20 epochs:" >&2; cat "$dir/history.csv" >&2; exit 1; }
 grep -q '"finished"' "$dir/progress.json" || { echo "FAIL: progress.json does not say finished:" >&2; cat "$dir/progress.json" >&2; exit 1; }
 [ -s "$dir/predictions.csv" ] || { echo "FAIL: no predictions.csv" >&2; exit 1; }
 
 # vggtop watch shows the finished run on its screens.
 tui_start w 100 30 watch "$dir"
-tui_wait w "3/3 epochs done" 15
+tui_wait w "20/20 epochs done" 15
 tui_expect w "watching finished"
 tui_keys w 3
 tui_expect w "Report: 10 classes, 200 images"
