@@ -476,6 +476,9 @@ static train_state job_train(job *j, vt_err *err)
         snprintf(s->message, sizeof s->message, "epoch %d/%d", e + 1, cfg->epochs);
         wake_locked(t, 1);
         pthread_mutex_unlock(&t->mu);
+        /* Each epoch's start is written at once: with epochs shorter than the 0.5 s between writes, progress.json
+         * would otherwise keep saying "evaluating" for the whole run. */
+        write_progress(j, 1);
 
         double busy = 0; /* time in batches (assembly and step) this session: rates and the ETA */
         for (long b = first; b < j->batches; b++) {
@@ -548,7 +551,6 @@ static train_state job_train(job *j, vt_err *err)
             j->epoch_seconds += vt_now() - epoch_start; /* paused already taken off above */
             return save_checkpoint(j, err) ? TRAIN_FAILED : TRAIN_STOPPED;
         }
-        write_progress(j, 1);
         pthread_mutex_lock(&t->mu);
         int stop = t->want_stop;
         pthread_mutex_unlock(&t->mu);
