@@ -32,20 +32,12 @@ LDFLAGS ?=
 ALL_CFLAGS := $(BASE_CFLAGS) $(OPT) $(CFLAGS)
 LIBS    := $(PKG_LIBS) -lpthread -lm
 
-# Modules, lowest first. A test binary tests/test_<module>[_<part>].c links the objects of its module and
-# of the modules that module builds on, so a half-written module elsewhere never breaks another's tests.
+# Modules, lowest first. Every module goes into one static library, libvggtop.a, which the binary (main.o)
+# and each cmocka test binary tests/test_<module>[_<part>].c link.
 MODULES := util nn data metrics train tui cli
-DEPS_util    := util
-DEPS_nn      := nn util
-DEPS_data    := data util
-DEPS_metrics := metrics util
-DEPS_train   := train nn data metrics util
-DEPS_tui     := tui train nn data metrics util
-DEPS_cli     := $(MODULES)
 
 srcs_of = $(wildcard src/$(1)/*.c)
 objs_of = $(patsubst src/%.c,$(OUT)/obj/%.o,$(call srcs_of,$(1)))
-mod_objs = $(foreach m,$(DEPS_$(1)),$(call objs_of,$(m)))
 
 ALL_OBJS := $(foreach m,$(MODULES),$(call objs_of,$(m)))
 LIB      := $(OUT)/libvggtop.a
@@ -53,7 +45,6 @@ BIN      := $(OUT)/vggtop
 
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(patsubst tests/%.c,$(OUT)/tests/%,$(TEST_SRCS))
-test_module = $(word 2,$(subst _, ,$(notdir $(1))))
 
 .DEFAULT_GOAL := all
 .SECONDARY:
@@ -84,8 +75,7 @@ $(OUT)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-.SECONDEXPANSION:
-$(OUT)/tests/test_%: $(OUT)/tests/test_%.o $$(call mod_objs,$$(call test_module,$$@))
+$(OUT)/tests/test_%: $(OUT)/tests/test_%.o $(LIB)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBS)
 
 ## deps: install the Debian packages the build and tests need (apt-get only for what is missing)
@@ -111,13 +101,13 @@ T ?=
 UNIT_BINS = $(if $(T),$(filter $(OUT)/tests/test_$(T) $(OUT)/tests/test_$(T)_%,$(TEST_BINS)),$(TEST_BINS))
 
 ## unit: build and run the cmocka unit tests in this VARIANT (T=module for one module)
-unit: $$(UNIT_BINS)
+unit: $(UNIT_BINS)
 	@sh tests/run-unit.sh $(UNIT_BINS)
 
 # The threaded code (the training engine) also runs under ThreadSanitizer.
 TSAN_BINS = $(filter $(OUT)/tests/test_train%,$(TEST_BINS))
 ## unit-tsan: run the threaded tests under ThreadSanitizer (use with VARIANT=tsan)
-unit-tsan: $$(TSAN_BINS)
+unit-tsan: $(TSAN_BINS)
 	@sh tests/run-unit.sh $(TSAN_BINS)
 
 ## e2e: end-to-end tests of the CLI (golden outputs) and of the front end (tmux)
