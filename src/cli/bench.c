@@ -734,7 +734,7 @@ static int parse_args(int argc, char **argv, bench_opts *o)
         case 'b': rc = parse_int_flag("--batch-size", optarg, 1, 4096, &o->batch); break;
         case 's': rc = parse_int_flag("--steps", optarg, 1, 100000, &o->steps); break;
         case 'w': rc = parse_int_flag("--warmup", optarg, 0, 100000, &o->warmup); break;
-        case 't': rc = parse_int_flag("--threads", optarg, 0, 1024, &o->threads); break;
+        case 't': rc = parse_int_flag("--threads", optarg, 0, 256, &o->threads); break;
         case 'd': o->data = optarg; break;
         case 'k': rc = parse_skip(optarg, &o->skip); break;
         case 'l': o->layers = 1; break;

@@ -61,8 +61,8 @@ int cli_data(int argc, char **argv)
             o.coarse = strcmp(optarg, "coarse") == 0;
             break;
         case 'r':
-            if (vt_parse_long(optarg, 1, 1024, &resize) != 0) {
-                fprintf(stderr, "vggtop data: --resize '%s': expected a side in pixels from 1 to 1024\n", optarg);
+            if (vt_parse_long(optarg, 8, 512, &resize) != 0) {
+                fprintf(stderr, "vggtop data: --resize '%s': expected a side in pixels from 8 to 512, as vggtop train takes\n", optarg);
                 return 2;
             }
             o.resize = (int)resize;

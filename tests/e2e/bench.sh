@@ -109,6 +109,7 @@ bad "--batch-size" --batch-size 0
 bad "--batch-size" --batch-size 12x
 bad "--steps" --steps -1
 bad "--threads" --threads many
+bad "--threads" --threads 300
 bad "--warmup" --warmup ''
 bad "--steps" --steps
 bad "--skip" --skip models,everything
