@@ -637,19 +637,10 @@ static int make_run_dir(train_config *cfg, int *made, vt_err *err)
                            cfg->run_dir, RUN_CHECKPOINT);
         /* Two processes writing one run directory would interleave their files: refuse while the process
          * that progress.json names is alive and still training (a killed one leaves "training" behind). */
-        run_data live;
-        vt_err ignored;
-        if (run_load(cfg->run_dir, RUN_PART_PROGRESS, &live, &ignored) == VT_OK && (live.parts & RUN_PART_PROGRESS)) {
-            train_state st = live.progress.state;
-            long pid = live.progress.pid;
-            int busy = st != TRAIN_STOPPED && st != TRAIN_FINISHED && st != TRAIN_FAILED && st != TRAIN_IDLE;
-            if (busy && pid > 0 && pid != (long)getpid() && kill((pid_t)pid, 0) == 0) {
-                run_free(&live);
-                return vt_fail(err, VT_EUSAGE, "--resume: %s is being trained by process %ld (stop it first)",
-                               cfg->run_dir, pid);
-            }
-        }
-        run_free(&live);
+        long pid = run_live_writer(cfg->run_dir);
+        if (pid)
+            return vt_fail(err, VT_EUSAGE, "--resume: %s is being trained by process %ld (stop it first)",
+                           cfg->run_dir, pid);
         return VT_OK;
     }
     const char *flag = cfg->run_dir[0] ? "--run-dir" : "--runs";

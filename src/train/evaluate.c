@@ -12,6 +12,10 @@ int run_evaluate(const char *dir, int threads, train_epoch *out, long *n_test, v
     int rc = run_load(dir, RUN_PART_CONFIG, &run, err);
     if (!rc && !(run.parts & RUN_PART_CONFIG))
         rc = vt_fail(err, VT_EUSAGE, "%s: no %s: not a run directory", dir, RUN_CONFIG);
+    long writer = rc ? 0 : run_live_writer(dir);
+    if (writer)
+        rc = vt_fail(err, VT_EUSAGE, "%s is being trained by process %ld: it evaluates each epoch itself (stop it "
+                     "first to evaluate its checkpoint)", dir, writer);
     if (!rc && !run.has_checkpoint)
         rc = vt_fail(err, VT_EUSAGE, "%s: no %s yet (the run has not finished an epoch)", dir, RUN_CHECKPOINT);
     train_config cfg = run.config;

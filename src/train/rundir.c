@@ -547,3 +547,21 @@ int run_list(const char *runs_dir, run_entry **entries, int *n, vt_err *err)
         qsort(*entries, (size_t)*n, sizeof **entries, entry_cmp);
     return VT_OK;
 }
+
+long run_live_writer(const char *dir)
+{
+    run_data live;
+    vt_err ignored;
+    long writer = 0;
+    if (run_load(dir, RUN_PART_PROGRESS, &live, &ignored) != VT_OK)
+        return 0;
+    if (live.parts & RUN_PART_PROGRESS) {
+        train_state st = live.progress.state;
+        long pid = live.progress.pid;
+        int busy = st != TRAIN_STOPPED && st != TRAIN_FINISHED && st != TRAIN_FAILED && st != TRAIN_IDLE;
+        if (busy && pid > 0 && pid != (long)getpid() && kill((pid_t)pid, 0) == 0)
+            writer = pid;
+    }
+    run_free(&live);
+    return writer;
+}

@@ -57,6 +57,8 @@ pid=$!; pids="$pids $pid"
 wait_mid_epoch int 2
 "$VGGTOP" train --resume int >/dev/null 2>live.err; rc=$?
 [ $rc -eq 2 ] && grep -q 'being trained by process' live.err || fail "resume of a live run: exit $rc, $(cat live.err)"
+"$VGGTOP" evaluate int >/dev/null 2>live.err; rc=$?
+[ $rc -eq 2 ] && grep -q 'being trained by process' live.err || fail "evaluate of a live run: exit $rc, $(cat live.err)"
 kill -INT $pid
 wait $pid; rc=$?
 [ $rc -eq 130 ] || fail "SIGINT: exit $rc, expected 130 ($(cat int.err))"
