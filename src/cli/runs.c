@@ -35,6 +35,18 @@ static const struct option run_options[] = {
 
 /* Parses argv for a command accepting the options in `allowed` (their names, space-separated) and
  * between min_dirs and max_dirs run directories. Returns -1 to go on, else the exit status. */
+/* A whole number flag in [lo, hi] into *out; 0, or 2 after one line on stderr. */
+static int int_flag(const char *cmd, const char *flag, const char *value, long lo, long hi, int *out)
+{
+    long l;
+    if (vt_parse_long(value, lo, hi, &l) != 0) {
+        fprintf(stderr, "vggtop %s: %s: '%s' is not a whole number in %ld..%ld\n", cmd, flag, value, lo, hi);
+        return 2;
+    }
+    *out = (int)l;
+    return 0;
+}
+
 static int parse_run_args(int argc, char **argv, const char *allowed, const char *help, int min_dirs, int max_dirs,
                           run_opts *o)
 {
@@ -68,28 +80,18 @@ static int parse_run_args(int argc, char **argv, const char *allowed, const char
                     argv[0]);
             return 2;
         }
-        long l;
         switch (c) {
         case O_DIGITS:
-            if (vt_parse_long(optarg, 0, 10, &l) != 0) {
-                fprintf(stderr, "vggtop %s: --digits: '%s' is not a whole number in 0..10\n", argv[0], optarg);
+            if (int_flag(argv[0], "--digits", optarg, 0, 10, &o->digits))
                 return 2;
-            }
-            o->digits = (int)l;
             break;
         case O_TOP:
-            if (vt_parse_long(optarg, 1, 100000, &l) != 0) {
-                fprintf(stderr, "vggtop %s: --top: '%s' is not a whole number in 1..100000\n", argv[0], optarg);
+            if (int_flag(argv[0], "--top", optarg, 1, 100000, &o->top))
                 return 2;
-            }
-            o->top = (int)l;
             break;
         case O_THREADS:
-            if (vt_parse_long(optarg, 0, 256, &l) != 0) {
-                fprintf(stderr, "vggtop %s: --threads: '%s' is not a whole number in 0..256\n", argv[0], optarg);
+            if (int_flag(argv[0], "--threads", optarg, 0, 256, &o->threads))
                 return 2;
-            }
-            o->threads = (int)l;
             break;
         case O_METRIC: {
             static const char *const metrics[] = {"loss", "acc", "mse", "val_loss", "val_acc", "val_mse", NULL};
