@@ -179,9 +179,12 @@ static void conv_fast_equals_naive(void **state)
         /* n h w c oc kh kw stride same */
         {3, 8, 8, 3, 16, 3, 3, 1, 1}, {2, 9, 7, 4, 8, 3, 3, 2, 1}, {2, 6, 6, 5, 7, 2, 2, 2, 0},
         {1, 5, 5, 64, 3, 3, 3, 1, 1}, {2, 4, 4, 3, 6, 1, 1, 1, 0}, {1, 7, 5, 2, 3, 5, 3, 1, 1},
-        /* Big enough images to be processed in chunks: 1056 pixels (one image a chunk), and 400 pixels
-         * (three images a chunk, the last chunk one image). */
-        {3, 32, 33, 2, 3, 3, 3, 1, 1}, {7, 20, 20, 2, 4, 3, 3, 1, 1},
+        /* Big enough to be processed in chunks of output lines (about 512 pixels when oc <= 64, else 1024):
+         * chunks of 15 lines over 32-line images, 25 over 20, a stride-2 case (24 lines over 20, the last
+         * chunk short) and a wide one (oc 65: 42 lines over 24), so chunks end inside images and span
+         * image boundaries. */
+        {3, 32, 33, 2, 3, 3, 3, 1, 1}, {7, 20, 20, 2, 4, 3, 3, 1, 1}, {3, 40, 41, 2, 3, 3, 3, 2, 1},
+        {2, 24, 24, 2, 65, 3, 3, 1, 1},
     };
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         const int *v = shapes[s];

@@ -137,9 +137,9 @@ typedef struct conv_geom {
 
 /* Fills g; same != 0 is Keras' padding='same' (output ceil(h / stride)), else 'valid'. */
 void conv_geom_init(conv_geom *g, int n, int h, int w, int c, int oc, int kh, int kw, int stride, int same);
-/* Floats of the im2col workspace for g. The convolution kernels run im2col and sgemm a few whole images at
- * a time (enough for about 1024 output pixels, so the columns are still in cache when sgemm reads them):
- * this is (k*oh*ow, kh*kw*c) for that chunk of k images. */
+/* Floats of the im2col workspace for g. The convolution kernels run im2col and sgemm a chunk of output
+ * lines (rows of oh, image after image) at a time (about 512 output pixels when oc <= 64, else 1024, so the
+ * columns are still in cache when sgemm reads them): this is (k*ow, kh*kw*c) for that chunk of k lines. */
 size_t conv_col_size(const conv_geom *g);
 
 /* col: (n*oh*ow, kh*kw*c) for all g->n images of x, a row per output pixel, columns in kernel order
@@ -149,7 +149,7 @@ void im2col(float *col, const float *x, const conv_geom *g);
 void col2im_add(float *dx, const float *col, const conv_geom *g);
 
 /* out: (n, oh, ow, oc) = x (*) w + b, then max(0, .) when relu. col is the im2col workspace
- * (conv_col_size floats); im2col and sgemm run a chunk of images at a time. */
+ * (conv_col_size floats); im2col and sgemm run a chunk of output lines at a time. */
 void conv2d_forward(float *out, float *col, const float *x, const float *w, const float *b, const conv_geom *g,
                     int relu);
 /* dout: (n, oh, ow, oc) (masked in place by out > 0 when relu); dw (kh, kw, c, oc) += ; db (oc) += ;

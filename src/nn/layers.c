@@ -67,32 +67,29 @@ static int conv_is_pointwise(const conv_geom *g)
     return g->kh == 1 && g->kw == 1 && g->stride == 1 && g->pad_top == 0 && g->pad_left == 0;
 }
 
-/* The batch goes through im2col and sgemm a few whole images at a time: enough images for 1024 matrix rows
- * (output pixels), so sgemm stays efficient, and no more, so the columns just written are still in cache
- * when sgemm reads them. Memory bandwidth is what limits the wide early layers: for VGG's block1_conv2 at
- * 32x32 the whole batch's columns are 75 MB, one image's 2.4 MB, and the chunked forward pass measured
- * 1.7x faster on the 2-core development machine; from block4 on (16 pixels an image) a chunk of 64 images
- * is more than a batch of 32. */
+/* The batch goes through im2col and sgemm a chunk of output lines at a time (a line is one output row
+ * of one image; the lines of the batch, image after image, are contiguous in NHWC): enough lines for about
+ * CONV_CHUNK_ROWS matrix rows (output pixels), so sgemm stays efficient, and no more, so the columns just
+ * written are still in cache when sgemm reads them. Memory bandwidth is what limits the wide early layers:
+ * for VGG's block1_conv2 at 32x32 the whole batch's columns are 75 MB. A chunk may end inside an image
+ * and the next one start there; from block4 on (a few pixels an image) a chunk spans many images. */
+#ifndef CONV_CHUNK_ROWS
 #define CONV_CHUNK_ROWS 1024
+#endif
+#ifndef CONV_CHUNK_ROWS_NARROW
+#define CONV_CHUNK_ROWS_NARROW 512
+#endif
 
-static int conv_chunk_images(const conv_geom *g)
+static int conv_chunk_lines(const conv_geom *g)
 {
-    int pixels = g->oh * g->ow;
-    int k = pixels > 0 ? (CONV_CHUNK_ROWS + pixels - 1) / pixels : g->n;
-    return k < 1 ? 1 : k > g->n ? g->n : k;
-}
-
-/* The geometry of k images of g. */
-static conv_geom conv_chunk(const conv_geom *g, int k)
-{
-    conv_geom c = *g;
-    c.n = k;
-    return c;
+    int lines = g->n * g->oh, rows = g->oc <= 64 ? CONV_CHUNK_ROWS_NARROW : CONV_CHUNK_ROWS;
+    int k = g->ow > 0 ? rows / g->ow : lines;
+    return k < 1 ? 1 : k > lines ? lines : k;
 }
 
 size_t conv_col_size(const conv_geom *g)
 {
-    return (size_t)conv_chunk_images(g) * g->oh * g->ow * g->kh * g->kw * g->c;
+    return (size_t)conv_chunk_lines(g) * g->ow * g->kh * g->kw * g->c;
 }
 
 /* ---- im2col / col2im ------------------------------------------------------------------------------ */
@@ -111,67 +108,75 @@ static void valid_kx(const conv_geom *g, int ox, int *kx0, int *kx1)
     *kx1 = hi;
 }
 
-/* col: (n*oh*ow, kh*kw*c); x: (n, h, w, c). For a fixed kernel row ky the kernel's columns read
- * consecutive pixels of one input row, which NHWC stores contiguously: one memcpy per (pixel, ky). */
-void im2col(float *col, const float *x, const conv_geom *g)
+/* col: (count*ow, kh*kw*c), the rows of output lines [first, first + count) of the batch (line l is
+ * output row l % oh of image l / oh); x: (n, h, w, c), the whole batch. For a fixed kernel row ky the
+ * kernel's columns read consecutive pixels of one input row, which NHWC stores contiguously: one memcpy
+ * per (pixel, ky). */
+static void im2col_lines(float *col, const float *x, const conv_geom *g, int first, int count)
 {
     const int c = g->c, kw = g->kw;
     const size_t row_len = (size_t)g->kh * kw * c;
     float *row = col;
-    for (int n = 0; n < g->n; n++) {
+    for (int l = first; l < first + count; l++) {
+        const int n = l / g->oh, oy = l % g->oh;
         const float *img = x + (size_t)n * g->h * g->w * c;
-        for (int oy = 0; oy < g->oh; oy++) {
-            for (int ox = 0; ox < g->ow; ox++, row += row_len) {
-                int kx0, kx1;
-                valid_kx(g, ox, &kx0, &kx1);
-                int ix0 = ox * g->stride - g->pad_left;
-                for (int ky = 0; ky < g->kh; ky++) {
-                    float *dst = row + (size_t)ky * kw * c;
-                    int iy = oy * g->stride - g->pad_top + ky;
-                    if (iy < 0 || iy >= g->h || kx1 <= kx0) {
-                        memset(dst, 0, sizeof(float) * kw * c);
-                        continue;
-                    }
-                    if (kx0 > 0)
-                        memset(dst, 0, sizeof(float) * kx0 * c);
-                    memcpy(dst + (size_t)kx0 * c, img + ((size_t)iy * g->w + ix0 + kx0) * c,
-                           sizeof(float) * (kx1 - kx0) * c);
-                    if (kx1 < kw)
-                        memset(dst + (size_t)kx1 * c, 0, sizeof(float) * (kw - kx1) * c);
+        for (int ox = 0; ox < g->ow; ox++, row += row_len) {
+            int kx0, kx1;
+            valid_kx(g, ox, &kx0, &kx1);
+            int ix0 = ox * g->stride - g->pad_left;
+            for (int ky = 0; ky < g->kh; ky++) {
+                float *dst = row + (size_t)ky * kw * c;
+                int iy = oy * g->stride - g->pad_top + ky;
+                if (iy < 0 || iy >= g->h || kx1 <= kx0) {
+                    memset(dst, 0, sizeof(float) * kw * c);
+                    continue;
                 }
+                if (kx0 > 0)
+                    memset(dst, 0, sizeof(float) * kx0 * c);
+                memcpy(dst + (size_t)kx0 * c, img + ((size_t)iy * g->w + ix0 + kx0) * c,
+                       sizeof(float) * (kx1 - kx0) * c);
+                if (kx1 < kw)
+                    memset(dst + (size_t)kx1 * c, 0, sizeof(float) * (kw - kx1) * c);
             }
         }
     }
 }
 
-/* The adjoint of im2col: every column entry is added back onto the input pixel it was copied from. */
-void col2im_add(float *dx, const float *col, const conv_geom *g)
+/* The adjoint of im2col_lines: every column entry of lines [first, first + count) is added back onto the
+ * input pixel it was copied from; dx is the whole batch's. */
+static void col2im_add_lines(float *dx, const float *col, const conv_geom *g, int first, int count)
 {
     const int c = g->c, kw = g->kw;
     const size_t row_len = (size_t)g->kh * kw * c;
     const float *row = col;
-    for (int n = 0; n < g->n; n++) {
+    for (int l = first; l < first + count; l++) {
+        const int n = l / g->oh, oy = l % g->oh;
         float *img = dx + (size_t)n * g->h * g->w * c;
-        for (int oy = 0; oy < g->oh; oy++) {
-            for (int ox = 0; ox < g->ow; ox++, row += row_len) {
-                int kx0, kx1;
-                valid_kx(g, ox, &kx0, &kx1);
-                int ix0 = ox * g->stride - g->pad_left;
-                for (int ky = 0; ky < g->kh; ky++) {
-                    int iy = oy * g->stride - g->pad_top + ky;
-                    if (iy < 0 || iy >= g->h)
-                        continue;
-                    const float *src = row + ((size_t)ky * kw + kx0) * c;
-                    float *dst = img + ((size_t)iy * g->w + ix0 + kx0) * c;
-                    size_t len = (size_t)(kx1 - kx0) * c, i = 0;
-                    for (; i + 4 <= len; i += 4)
-                        v4_store(dst + i, v4_load(dst + i) + v4_load(src + i));
-                    for (; i < len; i++)
-                        dst[i] += src[i];
-                }
+        for (int ox = 0; ox < g->ow; ox++, row += row_len) {
+            int kx0, kx1;
+            valid_kx(g, ox, &kx0, &kx1);
+            int ix0 = ox * g->stride - g->pad_left;
+            for (int ky = 0; ky < g->kh; ky++) {
+                int iy = oy * g->stride - g->pad_top + ky;
+                if (iy < 0 || iy >= g->h)
+                    continue;
+                const float *src = row + ((size_t)ky * kw + kx0) * c;
+                float *dst = img + ((size_t)iy * g->w + ix0 + kx0) * c;
+                size_t len = (size_t)(kx1 - kx0) * c, i = 0;
+                for (; i + 4 <= len; i += 4)
+                    v4_store(dst + i, v4_load(dst + i) + v4_load(src + i));
+                for (; i < len; i++)
+                    dst[i] += src[i];
             }
         }
     }
+}
+
+void im2col(float *col, const float *x, const conv_geom *g) { im2col_lines(col, x, g, 0, g->n * g->oh); }
+
+void col2im_add(float *dx, const float *col, const conv_geom *g)
+{
+    col2im_add_lines(dx, col, g, 0, g->n * g->oh);
 }
 
 /* ---- bias, ReLU ----------------------------------------------------------------------------------- */
@@ -234,29 +239,30 @@ void relu_backward(float *dx, const float *dout, const float *out, size_t count)
 
 /* ---- Conv2D --------------------------------------------------------------------------------------- */
 
-/* out: (n, oh, ow, oc) = col (P, K) . w (K, oc) with P = n*oh*ow, K = kh*kw*c, a chunk of images at a
- * time; bias and ReLU in one pass over the whole output. */
+/* out: (n, oh, ow, oc) = col (P, K) . w (K, oc) with P = n*oh*ow, K = kh*kw*c, a chunk of lines at a
+ * time, each chunk's bias and ReLU right after its sgemm, while its output is still in cache. */
 void conv2d_forward(float *out, float *col, const float *x, const float *w, const float *b, const conv_geom *g,
                     int relu)
 {
     const int K = g->kh * g->kw * g->c, N = g->oc;
-    const size_t in_img = (size_t)g->h * g->w * g->c, out_img = (size_t)g->oh * g->ow * g->oc;
     if (conv_is_pointwise(g)) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->n * g->oh * g->ow, N, K, 1.0f, x, K, w, N, 0.0f,
                     out, N);
-    } else {
-        const int per = conv_chunk_images(g);
-        for (int i = 0; i < g->n; i += per) {
-            conv_geom c = conv_chunk(g, g->n - i < per ? g->n - i : per);
-            im2col(col, x + i * in_img, &c);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c.n * c.oh * c.ow, N, K, 1.0f, col, K, w, N,
-                        0.0f, out + i * out_img, N);
-        }
+        bias_act(out, b, (size_t)g->n * g->oh * g->ow, N, relu);
+        return;
     }
-    bias_act(out, b, (size_t)g->n * g->oh * g->ow, N, relu);
+    const int lines = g->n * g->oh, per = conv_chunk_lines(g);
+    const size_t line_out = (size_t)g->ow * N;
+    for (int l = 0; l < lines; l += per) {
+        const int cnt = lines - l < per ? lines - l : per;
+        float *o = out + l * line_out;
+        im2col_lines(col, x, g, l, cnt);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cnt * g->ow, N, K, 1.0f, col, K, w, N, 0.0f, o, N);
+        bias_act(o, b, (size_t)cnt * g->ow, N, relu);
+    }
 }
 
-/* The weight part of the backward pass, after the bias, a chunk of images at a time: first
+/* The weight part of the backward pass, after the bias, a chunk of lines at a time: first
  * dx (n, h, w, c) = col2im(dout . w^T) from w as it is, then dw (K, oc) = dw_beta * dw + dw_alpha *
  * col^T . dout. dw may be w itself (the fused SGD step), which is why every dx chunk comes first. */
 static void conv_backward_weights(float *dx, float *dw, float dw_alpha, float dw_beta, float *col,
@@ -270,23 +276,23 @@ static void conv_backward_weights(float *dx, float *dw, float dw_alpha, float dw
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, P, dw_alpha, x, K, dout, N, dw_beta, dw, N);
         return;
     }
-    const size_t in_img = (size_t)g->h * g->w * g->c, out_img = (size_t)g->oh * g->ow * g->oc;
-    const int per = conv_chunk_images(g);
+    const int lines = g->n * g->oh, per = conv_chunk_lines(g);
+    const size_t line_out = (size_t)g->ow * N;
     if (dx) {
-        memset(dx, 0, sizeof(float) * g->n * in_img);
-        for (int i = 0; i < g->n; i += per) {
-            conv_geom c = conv_chunk(g, g->n - i < per ? g->n - i : per);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c.n * c.oh * c.ow, K, N, 1.0f, dout + i * out_img,
-                        N, w, N, 0.0f, col, K);
-            col2im_add(dx + i * in_img, col, &c);
+        memset(dx, 0, sizeof(float) * g->n * g->h * g->w * g->c);
+        for (int l = 0; l < lines; l += per) {
+            const int cnt = lines - l < per ? lines - l : per;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cnt * g->ow, K, N, 1.0f, dout + l * line_out, N,
+                        w, N, 0.0f, col, K);
+            col2im_add_lines(dx, col, g, l, cnt);
         }
     }
     /* The workspace was reused since the forward pass: rebuild the columns, chunk by chunk. */
-    for (int i = 0; i < g->n; i += per) {
-        conv_geom c = conv_chunk(g, g->n - i < per ? g->n - i : per);
-        im2col(col, x + i * in_img, &c);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, c.n * c.oh * c.ow, dw_alpha, col, K,
-                    dout + i * out_img, N, i == 0 ? dw_beta : 1.0f, dw, N);
+    for (int l = 0; l < lines; l += per) {
+        const int cnt = lines - l < per ? lines - l : per;
+        im2col_lines(col, x, g, l, cnt);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, cnt * g->ow, dw_alpha, col, K,
+                    dout + l * line_out, N, l == 0 ? dw_beta : 1.0f, dw, N);
     }
 }
 
