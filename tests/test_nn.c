@@ -185,6 +185,9 @@ static void conv_fast_equals_naive(void **state)
          * image boundaries. */
         {3, 32, 33, 2, 3, 3, 3, 1, 1}, {7, 20, 20, 2, 4, 3, 3, 1, 1}, {3, 40, 41, 2, 3, 3, 3, 2, 1},
         {2, 24, 24, 2, 65, 3, 3, 1, 1},
+        /* The shifted forward pass (stride 1, c >= 32, at least 1024 output pixels): 'same' 3x3 in two
+         * chunks of images (8 + 1), 'valid', and an even kernel padded only at the bottom/right. */
+        {9, 32, 32, 32, 2, 3, 3, 1, 1}, {1, 36, 34, 32, 3, 3, 3, 1, 0}, {2, 33, 32, 33, 3, 2, 2, 1, 1},
     };
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         const int *v = shapes[s];
