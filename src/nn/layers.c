@@ -111,9 +111,23 @@ static int conv_shift_images(const conv_geom *g)
     return k < 1 ? 1 : k > g->n ? g->n : k;
 }
 
+/* The kernel gradient's chunk: the same, except where the shifted pass does forward and dx, where im2col
+ * is left only for dw and sgemm's sum over pixels wants longer chunks. */
+#ifndef CONV_DW_ROWS
+#define CONV_DW_ROWS 1024
+#endif
+
+static int conv_dw_chunk_lines(const conv_geom *g)
+{
+    if (!conv_use_shift(g))
+        return conv_chunk_lines(g);
+    int lines = g->n * g->oh, k = CONV_DW_ROWS / g->ow;
+    return k < 1 ? 1 : k > lines ? lines : k;
+}
+
 size_t conv_col_size(const conv_geom *g)
 {
-    size_t col = (size_t)conv_chunk_lines(g) * g->ow * g->kh * g->kw * g->c;
+    size_t col = (size_t)conv_dw_chunk_lines(g) * g->ow * g->kh * g->kw * g->c;
     if (conv_use_shift(g)) {
         size_t grid = (size_t)(g->oh + g->kh - 1) * (g->ow + g->kw - 1);
         size_t shift = (size_t)conv_shift_images(g) * grid * (g->c + g->oc);
@@ -407,8 +421,9 @@ static void conv_backward_weights(float *dx, float *dw, float dw_alpha, float dw
         }
     }
     /* The workspace was reused since the forward pass: rebuild the columns, chunk by chunk. */
-    for (int l = 0; l < lines; l += per) {
-        const int cnt = lines - l < per ? lines - l : per;
+    const int dper = conv_dw_chunk_lines(g);
+    for (int l = 0; l < lines; l += dper) {
+        const int cnt = lines - l < dper ? lines - l : dper;
         im2col_lines(col, x, g, l, cnt);
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, cnt * g->ow, dw_alpha, col, K,
                     dout + l * line_out, N, l == 0 ? dw_beta : 1.0f, dw, N);
