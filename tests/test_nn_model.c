@@ -13,17 +13,8 @@
 #include <cmocka.h>
 
 #include "vggtop/nn.h"
+#include "nn_testing.h"
 
-static float *randf(size_t n, uint64_t seed, float lo, float hi)
-{
-    float *p = malloc(sizeof(float) * (n ? n : 1));
-    assert_non_null(p);
-    vt_rng r;
-    vt_rng_seed(&r, seed);
-    for (size_t i = 0; i < n; i++)
-        p[i] = lo + (hi - lo) * (float)vt_rng_uniform(&r);
-    return p;
-}
 
 static int *randlabels(int n, int classes, uint64_t seed)
 {
