@@ -15,6 +15,8 @@
 
 #include "vggtop/nn.h"
 
+#include "nn_testing.h"
+
 typedef struct fixture {
     char dir[64];
     char path[128];
@@ -255,8 +257,10 @@ static void save_failure_leaves_old_file(void **state)
     assert_int_not_equal(access(tmp, F_OK), 0);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    (void)argc;
+    nn_testing_start(argv);
     nn_set_threads(1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(round_trip),

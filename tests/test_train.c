@@ -17,6 +17,8 @@
 
 #include "vggtop/train.h"
 
+#include "nn_testing.h"
+
 static char tmpdir[64];
 
 static int make_tmp(void **state)
@@ -509,8 +511,10 @@ static void default_dir_is_utc_stamp_and_model(void **state)
     assert_string_equal(buf + 8 + 16, "-vgg19");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    (void)argc;
+    nn_testing_start(argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(defaults_are_the_seeds),
         cmocka_unit_test(every_field_round_trips),

@@ -21,6 +21,8 @@
 #include "vggtop/nn.h"
 #include "vggtop/train.h"
 
+#include "nn_testing.h"
+
 #define FASHION "/usr/share/datasets/fashion-mnist"
 
 static char tmpdir[64];
@@ -614,8 +616,10 @@ static void bad_data_and_divergence_fail_clearly(void **state)
     run_free(&d);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    (void)argc;
+    nn_testing_start(argv);
     if (access(FASHION "/train-images-idx3-ubyte.gz", R_OK) != 0) {
         fprintf(stderr, "test_train_engine: %s is missing: apt-get install dataset-fashion-mnist (make deps)\n",
                 FASHION);

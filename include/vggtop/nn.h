@@ -217,5 +217,13 @@ const char *nn_blas_core(void);
  * that matches the CPU's features ("SkylakeX" with AVX-512, "Haswell" with AVX2 and FMA); else NULL. The
  * kernel is chosen when the library loads, so only a restart with OPENBLAS_CORETYPE set can apply it. */
 const char *nn_blas_suggest_core(void);
+/* Applies nn_blas_suggest_core: when OPENBLAS_CORETYPE is unset (and VGGTOP_BLAS_AUTO is not "0") and
+ * OpenBLAS runs a generic kernel on a CPU that has better, restarts the program (execv of /proc/self/exe
+ * with argv) with OPENBLAS_CORETYPE set and VGGTOP_BLAS_AUTO=chosen. Returns when nothing is to be done or
+ * the restart failed. The binary and every test binary call it first, so the tests run what users run. */
+void nn_blas_choose_kernel(char **argv);
+/* Who chose the kernel in use, for bench's header: "OPENBLAS_CORETYPE unset", "from OPENBLAS_CORETYPE" or
+ * "chosen by vggtop from the CPU's features". */
+const char *nn_blas_chooser(void);
 
 #endif

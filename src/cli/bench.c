@@ -780,13 +780,8 @@ int cli_bench(int argc, char **argv)
         }
     }
     nn_set_threads(o.threads);
-    /* The kernel decides the model speeds more than anything in vggtop: say which one runs and who chose it
-     * (main restarts with OPENBLAS_CORETYPE set, VGGTOP_BLAS_AUTO=chosen, when OpenBLAS fell back to a
-     * generic kernel; VGGTOP_BLAS_AUTO=0 keeps OpenBLAS's choice). */
-    const char *coretype = getenv("OPENBLAS_CORETYPE"), *automatic = getenv("VGGTOP_BLAS_AUTO");
-    const char *chooser = !coretype ? "OPENBLAS_CORETYPE unset"
-                          : automatic && strcmp(automatic, "chosen") == 0 ? "chosen by vggtop from the CPU's features"
-                                                                           : "from OPENBLAS_CORETYPE";
+    /* The kernel decides the model speeds more than anything in vggtop: say which one runs and who chose it. */
+    const char *chooser = nn_blas_chooser();
     printf("vggtop bench: OpenBLAS core %s (%s), %d threads; batch %d; random inputs; medians after %d warm-up "
            "step%s\n",
            nn_blas_core(), chooser, nn_get_threads(), o.batch, o.warmup, o.warmup == 1 ? "" : "s");
