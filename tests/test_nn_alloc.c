@@ -59,6 +59,7 @@ static int note_object(struct dl_phdr_info *info, size_t size, void *arg)
     return 0;
 }
 
+#if COUNTING
 static void count(const void *caller)
 {
     uintptr_t a = (uintptr_t)caller;
@@ -70,7 +71,6 @@ static void count(const void *caller)
     __atomic_add_fetch(&allocations, 1, __ATOMIC_RELAXED);
 }
 
-#if COUNTING
 extern void *__libc_malloc(size_t size);
 extern void *__libc_calloc(size_t n, size_t size);
 extern void *__libc_realloc(void *p, size_t size);

@@ -31,6 +31,14 @@ typedef struct model_config {
 /* The model names, in the order the UI lists them; NULL-terminated. */
 extern const char *const model_names[];
 
+/* "vgg16, vgg19, vgg16-nopool, cnn<last>mlp" into buf (last: ", " or " or "), for messages and help. */
+void model_names_join(char *buf, size_t size, const char *last);
+/* A model's smallest input side (32 for the VGGs: keras.applications' rule; what pooling needs for the
+ * others), and the side the seed resizes its images to (48 for vgg16 and vgg19; 0: native). 0 for an
+ * unknown name. */
+int model_min_side(const char *name);
+int model_default_resize(const char *name);
+
 /* Fills cfg with a model's defaults: 48x48x3 for vgg16/vgg19, 32x32x3 for the others; 100 classes,
  * include_top 1, seed 1. Returns VT_EUSAGE for an unknown name. */
 int model_config_default(model_config *cfg, const char *name, vt_err *err);

@@ -22,6 +22,7 @@
 #include "vggtop/data.h"
 #include "vggtop/metrics.h"
 #include "vggtop/nn.h"
+#include "vggtop/train.h"
 #include "vggtop/util.h"
 
 /* The parts of a bench run, for --skip. */
@@ -659,11 +660,26 @@ done:
 
 /* ---- the command ------------------------------------------------------------------------------------- */
 
+/* A whole-number flag into an int, with vt_flag_long's message; --batch-size and --threads take the rules of
+ * vggtop train's settings of the same name. */
 static int parse_int_flag(const char *flag, const char *arg, long lo, long hi, int *out)
 {
     long v;
-    if (vt_parse_long(arg, lo, hi, &v) != 0) {
-        fprintf(stderr, "vggtop bench: %s: expected an integer in %ld..%ld, got '%s'\n", flag, lo, hi, arg);
+    vt_err err;
+    if (vt_flag_long(flag, arg, lo, hi, &v, &err) != VT_OK) {
+        fprintf(stderr, "vggtop bench: %s\n", err.msg);
+        return VT_EUSAGE;
+    }
+    *out = (int)v;
+    return VT_OK;
+}
+
+static int parse_setting_flag(const char *setting, const char *flag, const char *arg, int *out)
+{
+    double v;
+    vt_err err;
+    if (train_setting_parse(setting, flag, arg, &v, &err) != VT_OK) {
+        fprintf(stderr, "vggtop bench: %s\n", err.msg);
         return VT_EUSAGE;
     }
     *out = (int)v;
@@ -731,10 +747,10 @@ static int parse_args(int argc, char **argv, bench_opts *o)
             else if ((rc = check_model_name(optarg)) == VT_OK)
                 o->model = optarg;
             break;
-        case 'b': rc = parse_int_flag("--batch-size", optarg, 1, 4096, &o->batch); break;
+        case 'b': rc = parse_setting_flag("batch-size", "--batch-size", optarg, &o->batch); break;
         case 's': rc = parse_int_flag("--steps", optarg, 1, 100000, &o->steps); break;
         case 'w': rc = parse_int_flag("--warmup", optarg, 0, 100000, &o->warmup); break;
-        case 't': rc = parse_int_flag("--threads", optarg, 0, 256, &o->threads); break;
+        case 't': rc = parse_setting_flag("threads", "--threads", optarg, &o->threads); break;
         case 'd': o->data = optarg; break;
         case 'k': rc = parse_skip(optarg, &o->skip); break;
         case 'l': o->layers = 1; break;
@@ -754,11 +770,11 @@ static int parse_args(int argc, char **argv, bench_opts *o)
     return rc;
 }
 
-/* Exit status for a vt error code from the library. */
+/* Says what went wrong and gives the exit status of its code. */
 static int exit_status(const vt_err *err)
 {
     fprintf(stderr, "vggtop bench: %s\n", err->msg);
-    return err->code == VT_EUSAGE ? 2 : 1;
+    return vt_exit_status(err->code);
 }
 
 int cli_bench(int argc, char **argv)

@@ -13,6 +13,7 @@
 #include "vggtop/cli.h"
 #include "vggtop/metrics.h"
 #include "vggtop/train.h"
+#include "vggtop/tui.h"
 
 /* Options shared by the run commands; each command says which it accepts. */
 typedef struct run_opts {
@@ -39,11 +40,25 @@ static const struct option run_options[] = {
 static int int_flag(const char *cmd, const char *flag, const char *value, long lo, long hi, int *out)
 {
     long l;
-    if (vt_parse_long(value, lo, hi, &l) != 0) {
-        fprintf(stderr, "vggtop %s: %s: '%s' is not a whole number in %ld..%ld\n", cmd, flag, value, lo, hi);
+    vt_err err;
+    if (vt_flag_long(flag, value, lo, hi, &l, &err) != VT_OK) {
+        fprintf(stderr, "vggtop %s: %s\n", cmd, err.msg);
         return 2;
     }
     *out = (int)l;
+    return 0;
+}
+
+/* --threads and the like take the rule of vggtop train's setting of the same name. */
+static int setting_flag(const char *cmd, const char *setting, const char *flag, const char *value, int *out)
+{
+    double v;
+    vt_err err;
+    if (train_setting_parse(setting, flag, value, &v, &err) != VT_OK) {
+        fprintf(stderr, "vggtop %s: %s\n", cmd, err.msg);
+        return 2;
+    }
+    *out = (int)v;
     return 0;
 }
 
@@ -90,7 +105,7 @@ static int parse_run_args(int argc, char **argv, const char *allowed, const char
                 return 2;
             break;
         case O_THREADS:
-            if (int_flag(argv[0], "--threads", optarg, 0, 256, &o->threads))
+            if (setting_flag(argv[0], "threads", "--threads", optarg, &o->threads))
                 return 2;
             break;
         case O_METRIC: {
@@ -199,7 +214,7 @@ int cli_evaluate(int argc, char **argv)
     vt_err err;
     if ((rc = run_evaluate(dir, o.threads, &m, &n, &err)) != VT_OK) {
         fprintf(stderr, "vggtop evaluate: %s\n", err.msg);
-        return rc == VT_EIO ? 1 : 2;
+        return vt_exit_status(rc);
     }
     printf("%ld test images - val_loss: %.4f - val_acc: %.4f - val_mse: %.4f\n", n, m.val_loss, m.val_acc, m.val_mse);
     return 0;
@@ -459,78 +474,49 @@ static double metric_of(const train_epoch *r, const char *metric)
     return r->val_acc;
 }
 
-#define CHART_H 15
-#define CHART_W 60
+#define CHART_H 18
+#define CHART_W 70
 
-/* A plain-ASCII line chart: each run's points joined by its symbol, y labels on the left, epochs below. */
+/* The front end's line chart (tui_chart_draw, ASCII mode: each run's points joined by its marker), printed
+ * as text, then a legend line per run with its whole directory. */
 static void print_chart(run_data *runs, int n, const char *metric)
 {
     static const char symbols[] = "*+ox#@%&=~";
-    double lo = INFINITY, hi = -INFINITY;
     int epochs = 0;
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n; i++)
         if (runs[i].n_history > epochs)
             epochs = runs[i].n_history;
-        for (int e = 0; e < runs[i].n_history; e++) {
-            double v = metric_of(&runs[i].history[e], metric);
-            if (isfinite(v)) {
-                lo = v < lo ? v : lo;
-                hi = v > hi ? v : hi;
-            }
-        }
-    }
-    if (epochs == 0 || !isfinite(lo))
+    tui_series *series = calloc((size_t)n, sizeof *series);
+    double *values = calloc((size_t)n * (size_t)(epochs ? epochs : 1), sizeof *values);
+    tui_grid g = {0};
+    if (epochs == 0 || !series || !values || tui_grid_init(&g, CHART_H, CHART_W) != 0) {
+        free(series);
+        free(values);
         return;
-    if (hi - lo < 1e-9) {
-        hi += 0.5 * (fabs(hi) > 0 ? fabs(hi) * 0.1 : 1);
-        lo -= 0.5 * (fabs(lo) > 0 ? fabs(lo) * 0.1 : 1);
     }
-    int width = epochs == 1 ? 1 : CHART_W;
-    char grid[CHART_H][CHART_W + 1];
-    memset(grid, ' ', sizeof grid);
     for (int i = 0; i < n; i++) {
-        char sym = symbols[i % (sizeof symbols - 1)];
-        int prev_x = -1, prev_y = -1;
-        for (int e = 0; e < runs[i].n_history; e++) {
-            double v = metric_of(&runs[i].history[e], metric);
-            if (!isfinite(v))
-                continue;
-            int x = epochs == 1 ? 0 : (int)lround((double)e * (width - 1) / (epochs - 1));
-            int y = (int)lround((v - lo) / (hi - lo) * (CHART_H - 1));
-            if (prev_x >= 0) {
-                /* Join to the previous point column by column. */
-                for (int cx = prev_x + 1; cx < x; cx++) {
-                    int cy = (int)lround(prev_y + (double)(y - prev_y) * (cx - prev_x) / (x - prev_x));
-                    grid[CHART_H - 1 - cy][cx] = sym;
-                }
-            }
-            grid[CHART_H - 1 - y][x] = sym;
-            prev_x = x;
-            prev_y = y;
-        }
+        double *y = values + (size_t)i * (size_t)epochs;
+        for (int e = 0; e < runs[i].n_history; e++)
+            y[e] = metric_of(&runs[i].history[e], metric);
+        series[i] = (tui_series){NULL, NULL, y, runs[i].n_history, ROLE_DEFAULT, symbols[i % (sizeof symbols - 1)]};
     }
+    tui_chart chart = {NULL, series, n, 1, 0, 1, epochs > 1 ? epochs : 2, 0, 0, 4, 0};
+    tui_chart_draw(&g, (tui_rect){0, 0, CHART_H, CHART_W}, &chart, 0);
     printf("\n%s per epoch\n", metric);
-    for (int r = 0; r < CHART_H; r++) {
-        double v = hi - (hi - lo) * r / (CHART_H - 1);
-        grid[r][width] = '\0';
-        if (r == 0 || r == CHART_H - 1 || r == CHART_H / 2)
-            printf("%8.4f |%s\n", v, grid[r]);
-        else
-            printf("%8s |%s\n", "", grid[r]);
+    char *line = malloc((size_t)CHART_W * 4 + 1);
+    for (int r = 0; line && r < CHART_H; r++) {
+        tui_grid_row_utf8(&g, r, line);
+        size_t len = strlen(line);
+        while (len > 0 && line[len - 1] == ' ')
+            line[--len] = '\0';
+        printf("%s%s\n", line, r == CHART_H - 1 ? "  (epoch)" : "");
     }
-    printf("%8s +", "");
-    for (int x = 0; x < width; x++)
-        putchar('-');
-    printf("\n%8s  1", "");
-    if (epochs > 1) {
-        char last[16];
-        int len = snprintf(last, sizeof last, "%d", epochs);
-        printf("%*s", width - 1, last);
-        (void)len;
-    }
-    printf("  (epoch)\n");
+    free(line);
     for (int i = 0; i < n; i++)
         printf("  %c  %s\n", symbols[i % (sizeof symbols - 1)], runs[i].dir);
+    tui_grid_free(&g);
+    free(series);
+    free(values);
 }
 
 int cli_compare(int argc, char **argv)

@@ -114,7 +114,7 @@ int cli_summary(int argc, char **argv)
     char *text;
     if (model_summary_text(&cfg, &text, &err) != VT_OK) {
         fprintf(stderr, "vggtop summary: %s\n", err.msg);
-        return err.code == VT_EUSAGE ? 2 : 1;
+        return vt_exit_status(err.code);
     }
     fputs(text, stdout);
     free(text);

@@ -92,8 +92,7 @@ static void wake_locked(trainer *t, int force)
     double now = vt_now();
     if (t->wake_pending || (!force && now - t->last_wake < 0.05))
         return;
-    char c = 1;
-    if (write(t->wake[1], &c, 1) == 1) {
+    if (vt_wake_signal(t->wake)) {
         t->wake_pending = 1;
         t->last_wake = now;
     }
@@ -694,13 +693,9 @@ int trainer_create(const train_config *cfg, trainer **out, vt_err *err)
         free(t);
         return rc;
     }
-    if (pipe(t->wake) != 0) {
+    if ((rc = vt_wake_open(t->wake, err)) != VT_OK) {
         free(t);
-        return vt_fail(err, VT_EIO, "cannot create the wake-up pipe: %s", strerror(errno));
-    }
-    for (int i = 0; i < 2; i++) {
-        fcntl(t->wake[i], F_SETFL, fcntl(t->wake[i], F_GETFL) | O_NONBLOCK);
-        fcntl(t->wake[i], F_SETFD, FD_CLOEXEC);
+        return rc;
     }
     pthread_mutex_init(&t->mu, NULL);
     pthread_cond_init(&t->cond, NULL);
@@ -728,11 +723,7 @@ int trainer_start(trainer *t, vt_err *err)
     j->t = t;
     j->cfg = t->cfg;
     /* Signals go to the caller's thread (the CLI's handlers, the UI's loop), never to the engine. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    int rc = pthread_create(&t->thread, NULL, engine_main, j);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    int rc = vt_thread_start(&t->thread, engine_main, j);
     if (rc != 0) {
         free(j);
         return vt_fail(err, VT_EIO, "cannot start the training thread: %s", strerror(rc));
@@ -761,8 +752,7 @@ void trainer_destroy(trainer *t)
     trainer_join(t);
     pthread_mutex_destroy(&t->mu);
     pthread_cond_destroy(&t->cond);
-    close(t->wake[0]);
-    close(t->wake[1]);
+    vt_wake_close(t->wake);
     free(t);
 }
 
@@ -770,9 +760,7 @@ void trainer_snapshot(trainer *t, train_snapshot *snap)
 {
     pthread_mutex_lock(&t->mu);
     *snap = t->snap;
-    char drain[64];
-    while (read(t->wake[0], drain, sizeof drain) > 0)
-        ;
+    vt_wake_drain(t->wake);
     t->wake_pending = 0;
     pthread_mutex_unlock(&t->mu);
 }
@@ -812,20 +800,27 @@ int trainer_scale_lr(trainer *t, double factor, double *lr, vt_err *err)
 {
     pthread_mutex_lock(&t->mu);
     double next = (t->want_lr > 0 ? t->want_lr : t->snap.lr) * factor;
-    int ok = next > 0 && next <= 10;
+    const train_field *rule = train_field_find("lr");
+    int ok = train_field_in_range(rule, next);
     if (ok) {
         t->want_lr = next;
         pthread_cond_broadcast(&t->cond);
     }
     pthread_mutex_unlock(&t->mu);
     *lr = next;
-    return ok ? VT_OK : vt_fail(err, VT_EUSAGE, "learning rate %g is not in (0, 10]", next);
+    char what[256];
+    train_field_describe(rule, what, sizeof what);
+    return ok ? VT_OK : vt_fail(err, VT_EUSAGE, "learning rate %g is not %s", next, what);
 }
 
 int trainer_set_lr(trainer *t, double lr, vt_err *err)
 {
-    if (!(lr > 0 && lr <= 10))
-        return vt_fail(err, VT_EUSAGE, "learning rate %g is not in (0, 10]", lr);
+    const train_field *rule = train_field_find("lr");
+    if (!train_field_in_range(rule, lr)) {
+        char what[256];
+        train_field_describe(rule, what, sizeof what);
+        return vt_fail(err, VT_EUSAGE, "learning rate %g is not %s", lr, what);
+    }
     pthread_mutex_lock(&t->mu);
     t->want_lr = lr;
     pthread_cond_broadcast(&t->cond);

@@ -24,6 +24,13 @@ int train_input_side(const train_config *cfg, int native);
 int train_model_config(const train_config *cfg, int height, int width, int channels, int classes, model_config *mc,
                        vt_err *err);
 
+/* The settings' part of config.json: every row of train_fields with a JSON key, at that key (objects on the
+ * path are created). -1 when out of memory. */
+struct cJSON;
+int train_settings_to_json(const train_config *cfg, struct cJSON *root);
+/* Reads every row's key back into cfg through the row's own validator; VT_EUSAGE naming path and the key. */
+int train_settings_from_json(const struct cJSON *root, train_config *cfg, const char *path, vt_err *err);
+
 /* Parses config.json into run->config and the data set's description in run. */
 int run_read_config(const char *dir, run_data *run, vt_err *err);
 

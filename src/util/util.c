@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -297,4 +299,167 @@ int vt_mkdirs(const char *path, vt_err *err)
     if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
         return vt_fail(err, VT_EUSAGE, "%s: not a directory", path);
     return VT_OK;
+}
+
+/* ---- growing strings ------------------------------------------------------------------------------------ */
+
+static int buf_reserve(vt_buf *b, size_t more)
+{
+    if (b->failed)
+        return -1;
+    if (b->len + more + 1 <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + more + 1)
+        cap *= 2;
+    char *s = realloc(b->s, cap);
+    if (!s) {
+        free(b->s);
+        b->s = NULL;
+        b->len = b->cap = 0;
+        b->failed = 1;
+        return -1;
+    }
+    b->s = s;
+    b->cap = cap;
+    return 0;
+}
+
+void vt_buf_printf(vt_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || buf_reserve(b, (size_t)n) != 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+void vt_buf_add(vt_buf *b, const char *text)
+{
+    size_t n = strlen(text);
+    if (buf_reserve(b, n) != 0)
+        return;
+    memcpy(b->s + b->len, text, n + 1);
+    b->len += n;
+}
+
+char *vt_buf_take(vt_buf *b)
+{
+    if (!b->s && buf_reserve(b, 0) == 0)
+        b->s[0] = '\0';
+    char *s = b->failed ? NULL : b->s;
+    b->s = NULL;
+    b->len = b->cap = 0;
+    b->failed = 0;
+    return s;
+}
+
+/* ---- exit statuses and flags ---------------------------------------------------------------------------- */
+
+int vt_exit_status(int code)
+{
+    switch (code) {
+    case VT_OK: return 0;
+    case VT_EUSAGE: return 2;
+    default: return 1; /* VT_EIO, VT_EINTERNAL and anything unknown: not the user's input */
+    }
+}
+
+int vt_flag_long(const char *flag, const char *value, long lo, long hi, long *out, vt_err *err)
+{
+    if (vt_parse_long(value, lo, hi, out) != 0)
+        return vt_fail(err, VT_EUSAGE, "%s: '%.200s' is not a whole number in %ld..%ld", flag, value, lo, hi);
+    return VT_OK;
+}
+
+/* ---- Keras' progress formats ------------------------------------------------------------------------------ */
+
+char *vt_fmt_eta(char *buf, size_t size, double s)
+{
+    if (!(s > 0))
+        s = 0;
+    long t = s < 1e12 ? (long)s : 999999999999L; /* Python's '%d' of a float truncates */
+    if (s > 3600)
+        snprintf(buf, size, "%ld:%02ld:%02ld", t / 3600, (t % 3600) / 60, t % 60);
+    else if (s > 60)
+        snprintf(buf, size, "%ld:%02ld", t / 60, t % 60);
+    else
+        snprintf(buf, size, "%lds", t);
+    return buf;
+}
+
+char *vt_fmt_per_unit(char *buf, size_t size, double s, const char *unit)
+{
+    if (s >= 1 || s == 0)
+        snprintf(buf, size, "%.0fs/%s", s, unit);
+    else if (s >= 1e-3)
+        snprintf(buf, size, "%.0fms/%s", s * 1e3, unit);
+    else
+        snprintf(buf, size, "%.0fus/%s", s * 1e6, unit);
+    return buf;
+}
+
+int vt_fmt_progbar(char *buf, size_t size, long current, long target, int width)
+{
+    if (size == 0)
+        return 0;
+    int digits = snprintf(NULL, 0, "%ld", target);
+    int n = snprintf(buf, size, "%*ld/%ld [", digits, current, target);
+    if (n < 0 || (size_t)n >= size)
+        return (int)strlen(buf);
+    /* Keras: prog_width = int(width * current / target); '=' * (prog_width - 1), then '>' while running or
+     * '=' when done, then '.' to the full width. */
+    int pw = target > 0 ? (int)((double)width * (double)current / (double)target) : 0;
+    if (pw > width)
+        pw = width;
+    for (int i = 0; i < width && (size_t)n + 2 < size; i++)
+        buf[n++] = i < pw - 1 ? '=' : i == pw - 1 ? (current < target ? '>' : '=') : '.';
+    if ((size_t)n + 1 < size)
+        buf[n++] = ']';
+    buf[n] = '\0';
+    return n;
+}
+
+/* ---- worker threads and their wake-up pipes ---------------------------------------------------------------- */
+
+int vt_wake_open(int fds[2], vt_err *err)
+{
+    if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0)
+        return vt_fail(err, VT_EIO, "cannot create a wake-up pipe: %s", strerror(errno));
+    return VT_OK;
+}
+
+void vt_wake_close(int fds[2])
+{
+    close(fds[0]);
+    close(fds[1]);
+    fds[0] = fds[1] = -1;
+}
+
+int vt_wake_signal(const int fds[2])
+{
+    char b = 1;
+    return write(fds[1], &b, 1) == 1;
+}
+
+void vt_wake_drain(const int fds[2])
+{
+    char drain[64];
+    while (read(fds[0], drain, sizeof drain) > 0)
+        ;
+}
+
+int vt_thread_start(void *thread, void *(*fn)(void *), void *arg)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int rc = pthread_create((pthread_t *)thread, NULL, fn, arg);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
 }
