@@ -48,19 +48,22 @@ enum { DATA_BATCH_IMAGES = 20000 };
 
 static void usage(FILE *out)
 {
+    char names[128];
+    model_names_join(names, sizeof names, ", ");
     fprintf(out,
             "usage: vggtop bench [--model NAME|all] [--batch-size N] [--steps N] [--warmup N] [--threads N]\n"
             "                    [--data DIR] [--skip PART[,PART...]] [--layers]\n"
             "Measures this machine: the cblas_sgemm reference, training and inference speed of each model on\n"
             "random inputs, the data pipeline and the metrics.\n\n"
-            "  --model NAME|all   vgg16, vgg19, vgg16-nopool, cnn, mlp, or all (default all)\n"
+            "  --model NAME|all   %s, or all (default all)\n"
             "  --batch-size N     images per step (default 32)\n"
             "  --steps N          timed steps per model (default: 5 for the VGGs, 30 cnn, 100 mlp)\n"
             "  --warmup N         untimed steps before them (default 1)\n"
             "  --threads N        OpenBLAS threads (default 0: as many as cores)\n"
             "  --data DIR         the data set for the pipeline timing (default: as vggtop train finds it)\n"
             "  --skip PARTS       leave out some of: sgemm, models, data, metrics (comma-separated)\n"
-            "  --layers           also time every layer of each model, forward and backward (a profile)\n");
+            "  --layers           also time every layer of each model, forward and backward (a profile)\n",
+            names);
 }
 
 /* Default timed steps: enough for a stable median, few enough that `vggtop bench` takes about a minute. */
@@ -714,12 +717,9 @@ static int check_model_name(const char *name)
     for (int i = 0; model_names[i]; i++)
         if (strcmp(name, model_names[i]) == 0)
             return VT_OK;
-    char list[256] = "";
-    for (int i = 0; model_names[i]; i++) {
-        strncat(list, model_names[i], sizeof list - strlen(list) - 1);
-        strncat(list, ", ", sizeof list - strlen(list) - 1);
-    }
-    fprintf(stderr, "vggtop bench: --model: unknown model '%s' (one of %sall)\n", name, list);
+    char list[128];
+    model_names_join(list, sizeof list, ", ");
+    fprintf(stderr, "vggtop bench: --model: unknown model '%s' (one of %s, all)\n", name, list);
     return VT_EUSAGE;
 }
 

@@ -189,8 +189,11 @@ int model_config_default(model_config *cfg, const char *name, vt_err *err)
 {
     memset(cfg, 0, sizeof *cfg);
     const arch *a = find_arch(name);
-    if (!a)
-        return vt_fail(err, VT_EUSAGE, "unknown model '%s' (models: vgg16, vgg19, vgg16-nopool, cnn, mlp)", name);
+    if (!a) {
+        char names[128];
+        model_names_join(names, sizeof names, ", ");
+        return vt_fail(err, VT_EUSAGE, "unknown model '%s' (models: %s)", name, names);
+    }
     snprintf(cfg->name, sizeof cfg->name, "%s", name);
     cfg->height = cfg->width = a->default_side;
     cfg->channels = 3;
