@@ -14,13 +14,6 @@
 /* Model facts (default resize, minimum input) come from nn's tables. */
 static int min_side(const char *model) { return model_min_side(model); }
 
-int run_path(char *buf, size_t size, const char *dir, const char *name, vt_err *err)
-{
-    if (snprintf(buf, size, "%s/%s", dir, name) >= (int)size)
-        return vt_fail(err, VT_EUSAGE, "%s: path too long", dir);
-    return VT_OK;
-}
-
 void train_data_options(const train_config *cfg, data_options *opt)
 {
     memset(opt, 0, sizeof *opt);

@@ -21,6 +21,13 @@
  * is weak and config.json says "unknown" there. */
 extern const char vggtop_version[] __attribute__((weak));
 
+int run_path(char *buf, size_t size, const char *dir, const char *name, vt_err *err)
+{
+    if (snprintf(buf, size, "%s/%s", dir, name) >= (int)size)
+        return vt_fail(err, VT_EUSAGE, "%s: path too long", dir);
+    return VT_OK;
+}
+
 static const char *const state_names[] = {
     "idle", "loading", "training", "evaluating", "paused", "stopping", "stopped", "finished", "failed",
 };
