@@ -61,16 +61,16 @@ static void atomic_write_replaces_whole_file(void **state)
     /* Before commit the old content is still whole. */
     char *data;
     size_t len;
-    assert_int_equal(vt_read_file(path, &data, &len, &err), VT_OK);
+    assert_int_equal(vt_read_file(path, 0, &data, &len, &err), VT_OK);
     assert_string_equal(data, "first");
     free(data);
     vt_afile_abort(&af);
     assert_int_equal(access(af.tmp, F_OK), -1);
-    assert_int_equal(vt_read_file(path, &data, &len, &err), VT_OK);
+    assert_int_equal(vt_read_file(path, 0, &data, &len, &err), VT_OK);
     assert_string_equal(data, "first");
     free(data);
     assert_int_equal(vt_write_file_atomic(path, "second", 6, &err), VT_OK);
-    assert_int_equal(vt_read_file(path, &data, &len, &err), VT_OK);
+    assert_int_equal(vt_read_file(path, 0, &data, &len, &err), VT_OK);
     assert_string_equal(data, "second");
     assert_int_equal(len, 6);
     free(data);
@@ -83,7 +83,7 @@ static void read_missing_file_names_it(void **state)
     (void)state;
     vt_err err;
     char *data;
-    assert_int_equal(vt_read_file("/nonexistent/x.bin", &data, NULL, &err), VT_EUSAGE);
+    assert_int_equal(vt_read_file("/nonexistent/x.bin", 0, &data, NULL, &err), VT_EUSAGE);
     assert_non_null(strstr(err.msg, "/nonexistent/x.bin"));
     assert_null(data);
 }
