@@ -707,8 +707,12 @@ static int make_run_dir(train_config *cfg, int *made, int *lock_fd, vt_err *err)
     if (existed && holds_files(cfg->run_dir))
         return vt_fail(err, VT_EUSAGE, "%s: %s is not empty (a new run needs a new or empty directory; --runs %s "
                        "puts each run in its own folder under it)", flag, cfg->run_dir, cfg->run_dir);
-    if (vt_mkdirs(cfg->run_dir, &mk) != VT_OK)
-        return vt_fail(err, mk.code, "%s: %s", flag, mk.msg);
+    if (vt_mkdirs(cfg->run_dir, &mk) != VT_OK) {
+        /* A full disk or a read-only one is the system's failure (exit 1); a bad path is the user's (2). */
+        int e = errno;
+        return vt_fail(err, e == ENOSPC || e == EDQUOT || e == EROFS || e == EIO ? VT_EIO : VT_EUSAGE, "%s: %s", flag,
+                       mk.msg);
+    }
     *made = !existed;
     int rc = run_lock_take(cfg->run_dir, lock_fd, NULL, err);
     /* Checked again under the lock: another process may have started a run there since. */
