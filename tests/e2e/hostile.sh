@@ -236,6 +236,28 @@ else
         st=$?
         [ $st -eq 1 ] || fail "run directory deleted: exit $st, expected 1 ($(tail -2 gone.out))"
     fi
+
+    # Replaced while training (another run moved into its place): the run stops with one clear line and
+    # writes nothing into the newcomer.
+    "$VGGTOP" train --model mlp --limit-train 20000 --limit-test 100 --epochs 50 --threads 1 --run-dir small/moved \
+        >moved.out 2>&1 &
+    g=$!
+    pids="$pids $g"
+    i=0
+    while [ $i -lt 200 ] && ! grep -q '"state":.*"training"' small/moved/progress.json 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+    mv small/moved small/moved.old
+    cp -r "$tmp/base" small/moved
+    i=0
+    while [ $i -lt 300 ] && kill -0 $g 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+    if kill -0 $g 2>/dev/null; then
+        fail "run directory replaced: the run still goes on after 30 s"
+    else
+        wait $g
+        st=$?
+        [ $st -eq 1 ] && grep -q "removed or replaced while training" moved.out ||
+            fail "run directory replaced: exit $st ($(tail -1 moved.out))"
+    fi
+    diff -r "$tmp/base" small/moved >/dev/null || fail "run directory replaced: the newcomer's files were changed"
     umount small
     mounts=""
 fi
