@@ -754,7 +754,7 @@ static int make_run_dir(train_config *cfg, int *made, int *lock_fd, vt_err *err)
             return vt_fail(err, VT_EUSAGE, "--resume: %s: no %s yet (the run never finished an epoch or stopped)",
                            cfg->run_dir, RUN_CHECKPOINT);
         /* Two processes writing one run directory would interleave their files: the lock lets one in. */
-        int rc = run_lock_take(cfg->run_dir, lock_fd, NULL, err);
+        int rc = run_lock_take(cfg->run_dir, "trained", lock_fd, NULL, err);
         if (rc)
             return rc;
         return VT_OK;
@@ -789,7 +789,7 @@ static int make_run_dir(train_config *cfg, int *made, int *lock_fd, vt_err *err)
                        mk.msg);
     }
     *made = !existed;
-    int rc = run_lock_take(cfg->run_dir, lock_fd, NULL, err);
+    int rc = run_lock_take(cfg->run_dir, "trained", lock_fd, NULL, err);
     /* Checked again under the lock: another process may have started a run there since. */
     if (!rc && holds_files(cfg->run_dir)) {
         run_lock_release(*lock_fd);

@@ -19,7 +19,7 @@ int run_evaluate(const char *dir, int threads, const char *checkpoint, train_epo
      * or another evaluate holds the lock, and is named. */
     int lock_fd = -1;
     if (!rc)
-        rc = run_lock_take(dir, &lock_fd, NULL, err);
+        rc = run_lock_take(dir, "evaluated", &lock_fd, NULL, err);
     char path[4200];
     struct stat st;
     if (!rc)
