@@ -6,7 +6,8 @@
  *
  * A run directory is the durable record of a run, with fixed file names:
  *   config.json      every setting, the data set (shape, class names, CIFAR-100 coarse names and map)
- *   history.csv      epoch,loss,acc,mse,val_loss,val_acc,val_mse,lr,seconds  (one row per finished epoch)
+ *   history.csv      epoch,loss,acc,mse,val_loss,val_acc,val_mse,lr,seconds,top_k_categorical_accuracy,
+ *                    val_top_k_categorical_accuracy (one row per finished epoch; the first 9 columns in older runs)
  *   progress.json    the latest per-batch state (rewritten atomically at most ~2x per second)
  *   checkpoint.bin   weights, optimiser state, position, RNG state, history (nn.h checkpoint format)
  *   predictions.csv  index,true,pred,p0,...,p{C-1} of the test set at the last evaluation
@@ -17,6 +18,7 @@
 #define VGGTOP_TRAIN_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "vggtop/util.h"
@@ -52,6 +54,8 @@ typedef struct train_epoch {
     double val_loss, val_acc, val_mse; /* on the test set after the epoch */
     double lr;                         /* the learning rate at the end of the epoch */
     double seconds;                    /* wall time of the epoch, evaluation included */
+    double top5, val_top5;             /* Keras' top_k_categorical_accuracy (k = 5), train and test; NaN in
+                                          runs made before vggtop measured it */
 } train_epoch;
 
 /* ---- callbacks (Keras' EarlyStopping, ReduceLROnPlateau, ModelCheckpoint and a schedule) ------------- */
@@ -276,6 +280,7 @@ typedef struct train_snapshot {
     long batches;          /* batches per epoch */
     long samples;          /* samples done in the current epoch */
     double loss, acc, mse; /* running means of the current epoch */
+    double top5;           /* and its running top-5 accuracy */
     double img_per_s;      /* training throughput of the current epoch */
     double ms_per_step;
     double elapsed;        /* seconds since the run (or the resume) started */
@@ -425,6 +430,10 @@ long run_live_pid(const char *dir);
  * holds its lock): 1, with msg saying how to go on (resume, or start again when it never wrote a
  * checkpoint); the caller shows it as stopped. */
 int run_is_dead(const run_data *run, char *msg, size_t size);
+
+/* history.csv's text for n rows: what run directories hold and `vggtop history --csv` prints (the top-5
+ * columns when any row has them). */
+void run_history_csv(FILE *f, const train_epoch *rows, int n);
 
 /* Lists the run directories (those holding a config.json) of runs_dir, sorted by name (oldest first).
  * A missing runs_dir gives 0 entries. *entries is malloc'ed (free with free). */

@@ -221,7 +221,8 @@ int cli_evaluate(int argc, char **argv)
         fprintf(stderr, "vggtop evaluate: %s\n", err.msg);
         return vt_exit_status(rc);
     }
-    printf("%ld test images - val_loss: %.4f - val_acc: %.4f - val_mse: %.4f\n", n, m.val_loss, m.val_acc, m.val_mse);
+    printf("%ld test images - val_loss: %.4f - val_acc: %.4f - val_mse: %.4f - val_top_k_categorical_accuracy: %.4f\n",
+           n, m.val_loss, m.val_acc, m.val_mse, m.val_top5);
     return 0;
 }
 
@@ -437,21 +438,21 @@ int cli_history(int argc, char **argv)
     if ((rc = load_run(argv[0], argv[optind], RUN_PART_CONFIG | RUN_PART_HISTORY | RUN_PART_PROGRESS, &run)))
         return rc;
     if (o.csv) {
-        printf("epoch,loss,acc,mse,val_loss,val_acc,val_mse,lr,seconds\n");
-        for (int i = 0; i < run.n_history; i++) {
-            const train_epoch *r = &run.history[i];
-            printf("%d,%.8f,%.8f,%.8f,%.8f,%.8f,%.8f,%.8g,%.3f\n", i + 1, r->loss, r->acc, r->mse, r->val_loss,
-                   r->val_acc, r->val_mse, r->lr, r->seconds);
-        }
+        run_history_csv(stdout, run.history, run.n_history);
     } else {
         if (run.parts & RUN_PART_CONFIG)
             printf("%s on %s: %d of %d epochs\n", run.config.model, run.dataset, run.n_history, run.config.epochs);
-        printf("%5s %8s %7s %7s %9s %8s %8s %9s %8s\n", "epoch", "loss", "acc", "mse", "val_loss", "val_acc",
-               "val_mse", "lr", "seconds");
+        printf("%5s %8s %7s %7s %7s %9s %8s %8s %8s %9s %8s\n", "epoch", "loss", "acc", "mse", "top5", "val_loss",
+               "val_acc", "val_mse", "val_top5", "lr", "seconds");
         for (int i = 0; i < run.n_history; i++) {
             const train_epoch *r = &run.history[i];
-            printf("%5d %8.4f %7.4f %7.4f %9.4f %8.4f %8.4f %9.3g %8.1f\n", i + 1, r->loss, r->acc, r->mse,
-                   r->val_loss, r->val_acc, r->val_mse, r->lr, r->seconds);
+            char t5[16] = "-", v5[16] = "-"; /* "-": an epoch from before vggtop measured top-5 */
+            if (!isnan(r->top5))
+                snprintf(t5, sizeof t5, "%.4f", r->top5);
+            if (!isnan(r->val_top5))
+                snprintf(v5, sizeof v5, "%.4f", r->val_top5);
+            printf("%5d %8.4f %7.4f %7.4f %7s %9.4f %8.4f %8.4f %8s %9.3g %8.1f\n", i + 1, r->loss, r->acc, r->mse, t5,
+                   r->val_loss, r->val_acc, r->val_mse, v5, r->lr, r->seconds);
         }
         if ((run.parts & RUN_PART_PROGRESS) && run.progress.state != TRAIN_FINISHED)
             printf("state: %s%s%s\n", train_state_name(run.progress.state), run.progress.message[0] ? ": " : "",

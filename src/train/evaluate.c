@@ -80,7 +80,7 @@ int run_evaluate(const char *dir, int threads, const char *checkpoint, train_epo
     if (!rc)
         rc = train_predict_test(m, ds, cfg.batch_size, x, probs, NULL, NULL, NULL, err);
     if (!rc) {
-        train_val_metrics(probs, ds->test_y, ds->n_test, ds->classes, &out->val_loss, &out->val_acc, &out->val_mse);
+        train_val_metrics(probs, ds->test_y, ds->n_test, ds->classes, out);
         *n_test = ds->n_test;
         /* Good files are never replaced by bad ones: predictions that are not finite stay unwritten. */
         if (!isfinite(out->val_loss) || !isfinite(out->val_mse))

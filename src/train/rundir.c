@@ -49,7 +49,25 @@ static int state_from_name(const char *name, train_state *out)
 
 /* ---- writers ----------------------------------------------------------------------------------------- */
 
-static const char history_header[] = "epoch,loss,acc,mse,val_loss,val_acc,val_mse,lr,seconds";
+/* The columns of history.csv; runs made before top-5 accuracy have the first nine only. */
+#define HISTORY_V1 "epoch,loss,acc,mse,val_loss,val_acc,val_mse,lr,seconds"
+static const char history_header[] = HISTORY_V1 ",top_k_categorical_accuracy,val_top_k_categorical_accuracy";
+
+void run_history_csv(FILE *f, const train_epoch *rows, int n)
+{
+    int top5 = 0; /* the top-5 columns, unless no row has them (a run from before them stays as it was) */
+    for (int i = 0; i < n; i++)
+        top5 |= !isnan(rows[i].top5) || !isnan(rows[i].val_top5);
+    fprintf(f, "%s\n", top5 || n == 0 ? history_header : HISTORY_V1);
+    for (int i = 0; i < n; i++) {
+        const train_epoch *r = &rows[i];
+        fprintf(f, "%d,%.8f,%.8f,%.8f,%.8f,%.8f,%.8f,%.8g,%.3f", i + 1, r->loss, r->acc, r->mse, r->val_loss,
+                r->val_acc, r->val_mse, r->lr, r->seconds);
+        if (top5)
+            fprintf(f, ",%.8f,%.8f", r->top5, r->val_top5);
+        fputc('\n', f);
+    }
+}
 
 int run_write_history(const char *dir, const train_epoch *rows, int n, vt_err *err)
 {
@@ -58,12 +76,7 @@ int run_write_history(const char *dir, const train_epoch *rows, int n, vt_err *e
     vt_afile af;
     if (rc || (rc = vt_afile_open(&af, path, err)))
         return rc;
-    fprintf(af.f, "%s\n", history_header);
-    for (int i = 0; i < n; i++) {
-        const train_epoch *r = &rows[i];
-        fprintf(af.f, "%d,%.8f,%.8f,%.8f,%.8f,%.8f,%.8f,%.8g,%.3f\n", i + 1, r->loss, r->acc, r->mse, r->val_loss,
-                r->val_acc, r->val_mse, r->lr, r->seconds);
-    }
+    run_history_csv(af.f, rows, n);
     return vt_afile_commit(&af, err);
 }
 
@@ -245,7 +258,8 @@ static int read_history(const char *dir, run_data *run, vt_err *err)
     if (rc || !text)
         return rc;
     char *cursor = text, *line = next_line(&cursor);
-    if (!line || strcmp(line, history_header) != 0) {
+    int cols = line && strcmp(line, history_header) == 0 ? 11 : line && strcmp(line, HISTORY_V1) == 0 ? 9 : 0;
+    if (!cols) {
         free(text);
         return vt_fail(err, VT_EUSAGE, "%s: line 1: expected the header \"%s\"", path, history_header);
     }
@@ -255,20 +269,20 @@ static int read_history(const char *dir, run_data *run, vt_err *err)
         lineno++;
         if (!*line)
             continue;
-        double v[9];
+        double v[11] = {0, 0, 0, 0, 0, 0, 0, 0, 0, NAN, NAN};
         char *p = line, *end;
         int k = 0;
-        for (; k < 9; k++) {
+        for (; k < cols; k++) {
             errno = 0;
             v[k] = strtod(p, &end);
             if (end == p || errno)
                 break;
             p = end;
-            if (k < 8 && *p++ != ',')
+            if (k < cols - 1 && *p++ != ',')
                 break;
         }
-        if (k < 9 || *p) {
-            rc = vt_fail(err, VT_EUSAGE, "%s: line %d: expected 9 comma-separated numbers", path, lineno);
+        if (k < cols || *p) {
+            rc = vt_fail(err, VT_EUSAGE, "%s: line %d: expected %d comma-separated numbers", path, lineno, cols);
             break;
         }
         if (v[0] != n + 1) {
@@ -288,7 +302,7 @@ static int read_history(const char *dir, run_data *run, vt_err *err)
             }
             rows = bigger;
         }
-        rows[n++] = (train_epoch){v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]};
+        rows[n++] = (train_epoch){v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10]};
     }
     free(text);
     if (!rows)

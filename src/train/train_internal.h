@@ -49,8 +49,9 @@ int run_write_progress(const char *dir, const train_snapshot *snap, vt_err *err)
 int run_write_evaluation(const char *dir, const int *y_true, const float *probs, long n, int C,
                          const char *const *names, vt_err *err);
 
-/* Keras' categorical cross-entropy, accuracy and mse of n predictions, as val_loss, val_acc, val_mse. */
-void train_val_metrics(const float *probs, const int *y, long n, int C, double *loss, double *acc, double *mse);
+/* Keras' categorical cross-entropy, accuracy, mse and top-5 accuracy of n predictions, into row's val_loss,
+ * val_acc, val_mse and val_top5. */
+void train_val_metrics(const float *probs, const int *y, long n, int C, train_epoch *row);
 
 /* Predicts split DATA_TEST of ds with m in batches of batch (m sized for it). probs: (n_test, classes).
  * stop (may be NULL) is asked before every batch; when it says so, *stopped is set and the rest is left. */

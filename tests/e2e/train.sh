@@ -39,7 +39,8 @@ if command -v script >/dev/null; then
 fi
 
 # The files: exact headers, one history row per epoch, one prediction per test image.
-[ "$(head -1 "$run/history.csv")" = "epoch,loss,acc,mse,val_loss,val_acc,val_mse,lr,seconds" ] || fail "history header"
+[ "$(head -1 "$run/history.csv")" = "epoch,loss,acc,mse,val_loss,val_acc,val_mse,lr,seconds,top_k_categorical_accuracy,val_top_k_categorical_accuracy" ] ||
+    fail "history header"
 [ "$(wc -l <"$run/history.csv")" -eq 3 ] || fail "history rows"
 [ "$(head -1 "$run/predictions.csv")" = "index,true,pred,p0,p1,p2,p3,p4,p5,p6,p7,p8,p9" ] || fail "predictions header"
 [ "$(wc -l <"$run/predictions.csv")" -eq 201 ] || fail "predictions rows"
