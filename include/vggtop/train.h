@@ -35,6 +35,8 @@
 #define RUN_REPORT "report.txt"
 #define RUN_CONFUSION "confusion.csv"
 #define RUN_LOCK "run.lock"
+#define RUN_PER_CLASS "per_class.csv" /* epoch,class,precision,recall,f1,support after every epoch */
+#define PER_CLASS_HEADER "epoch,class,precision,recall,f1,support"
 #define RUN_BEST "best.bin"               /* --save-best: the checkpoint of the best epoch */
 #define RUN_ES_BEST "early_stop_best.bin" /* --restore-best: the weights early stopping goes back to */
 
@@ -43,6 +45,7 @@
 #define RUN_MAX_HISTORY_BYTES (4LL << 20)
 #define RUN_MAX_PROGRESS_BYTES (1LL << 20)
 #define RUN_MAX_PREDICTIONS_BYTES (1LL << 30)
+#define RUN_MAX_PER_CLASS_BYTES (256LL << 20)
 
 /* ---- settings ------------------------------------------------------------------------------------ */
 
@@ -430,6 +433,16 @@ long run_live_pid(const char *dir);
  * holds its lock): 1, with msg saying how to go on (resume, or start again when it never wrote a
  * checkpoint); the caller shows it as stopped. */
 int run_is_dead(const run_data *run, char *msg, size_t size);
+
+/* One row of per_class.csv: a class's scores after an epoch (sklearn's definitions, zero_division = 0). */
+typedef struct run_class_row {
+    int epoch, cls;
+    double precision, recall, f1;
+    long support;
+} run_class_row;
+
+/* Reads per_class.csv (absent: 0 rows); *rows malloc'ed. */
+int run_read_per_class(const char *dir, run_class_row **rows, long *n, vt_err *err);
 
 /* history.csv's text for n rows: what run directories hold and `vggtop history --csv` prints (the top-5
  * columns when any row has them). */

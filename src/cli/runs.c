@@ -19,19 +19,22 @@
 typedef struct run_opts {
     int digits;
     int csv, json, coarse, all, best;
+    int epoch;             /* report --epoch N: 0 when not given */
+    const char *history;   /* report --history CLASS */
     int top;
     int threads;
     const char *metric;
 } run_opts;
 
-enum { O_DIGITS = 256, O_CSV, O_JSON, O_COARSE, O_TOP, O_THREADS, O_METRIC, O_ALL, O_BEST };
+enum { O_DIGITS = 256, O_CSV, O_JSON, O_COARSE, O_TOP, O_THREADS, O_METRIC, O_ALL, O_BEST, O_EPOCH, O_HISTORY };
 
 static const struct option run_options[] = {
     {"digits", required_argument, NULL, O_DIGITS}, {"csv", no_argument, NULL, O_CSV},
     {"json", no_argument, NULL, O_JSON},           {"coarse", no_argument, NULL, O_COARSE},
     {"top", required_argument, NULL, O_TOP},       {"threads", required_argument, NULL, O_THREADS},
     {"metric", required_argument, NULL, O_METRIC}, {"all", no_argument, NULL, O_ALL},
-    {"best", no_argument, NULL, O_BEST},
+    {"best", no_argument, NULL, O_BEST},           {"epoch", required_argument, NULL, O_EPOCH},
+    {"history", required_argument, NULL, O_HISTORY},
     {"help", no_argument, NULL, 'h'},              {NULL, 0, NULL, 0},
 };
 
@@ -132,6 +135,11 @@ static int parse_run_args(int argc, char **argv, const char *allowed, const char
         case O_COARSE: o->coarse = 1; break;
         case O_ALL: o->all = 1; break;
         case O_BEST: o->best = 1; break;
+        case O_EPOCH:
+            if (int_flag(argv[0], "--epoch", optarg, 1, TRAIN_MAX_EPOCHS, &o->epoch))
+                return 2;
+            break;
+        case O_HISTORY: o->history = optarg; break;
         }
     }
     if (o->csv && o->json) {
@@ -229,13 +237,15 @@ int cli_evaluate(int argc, char **argv)
 /* ---- report ------------------------------------------------------------------------------------------------ */
 
 static const char report_help[] =
-    "usage: vggtop report RUN_DIR [--digits N] [--csv | --json] [--all]\n\n"
+    "usage: vggtop report RUN_DIR [--digits N] [--csv | --json] [--all] [--epoch N | --history CLASS]\n\n"
     "The classification report of the run's last evaluation (predictions.csv), as scikit-learn's\n"
     "classification_report prints it, with the class names of config.json.\n\n"
-    "  --digits N   decimals of the text report (default 2)\n"
-    "  --csv        class,precision,recall,f1-score,support\n"
-    "  --json       scikit-learn's output_dict shape\n"
-    "  --all        a row for every class, even one absent from the test set (labels=range(C))\n";
+    "  --digits N       decimals of the text report (default 2)\n"
+    "  --csv            class,precision,recall,f1-score,support\n"
+    "  --json           scikit-learn's output_dict shape\n"
+    "  --all            a row for every class, even one absent from the test set (labels=range(C))\n"
+    "  --epoch N        the report of epoch N's evaluation, from per_class.csv (every class: labels=range(C))\n"
+    "  --history CLASS  one class (its name or number) epoch by epoch: precision, recall, F1, support\n";
 
 /* The confusion matrix of a run's predictions (malloc'ed C*C). */
 static long *run_confusion(const run_data *run)
@@ -247,12 +257,102 @@ static long *run_confusion(const run_data *run)
     return cm;
 }
 
+/* A class by name or number. -1 when it is neither. */
+static int find_class(const run_data *run, const char *what)
+{
+    for (int c = 0; run->class_names && c < run->classes; c++)
+        if (strcmp(run->class_names[c], what) == 0)
+            return c;
+    long v;
+    return vt_parse_long(what, 0, run->classes - 1, &v) == 0 ? (int)v : -1;
+}
+
+/* report --epoch N and --history CLASS, from per_class.csv. */
+static int report_per_class(const char *cmd, const char *dir, const run_opts *o)
+{
+    if (o->epoch && o->history) {
+        fprintf(stderr, "vggtop %s: --epoch and --history exclude each other\n", cmd);
+        return 2;
+    }
+    run_data run;
+    int rc = load_run(cmd, dir, RUN_PART_CONFIG, &run);
+    if (rc)
+        return rc;
+    run_class_row *rows;
+    long n;
+    vt_err err;
+    if (run_read_per_class(dir, &rows, &n, &err) != VT_OK) {
+        fprintf(stderr, "vggtop %s: %s\n", cmd, err.msg);
+        run_free(&run);
+        return 2;
+    }
+    int cls = o->history ? find_class(&run, o->history) : -1;
+    rc = 0;
+    if (o->history && cls < 0) {
+        fprintf(stderr, "vggtop %s: --history: '%s' is neither a class name of %s nor a number in 0..%d\n", cmd,
+                o->history, dir, run.classes - 1);
+        rc = 2;
+    } else if (o->history) {
+        char b[16];
+        printf("%s (class %d) by epoch\n%5s %9s %9s %9s %9s\n", class_name(&run, cls, b, sizeof b), cls, "epoch",
+               "precision", "recall", "f1-score", "support");
+        double prev = NAN;
+        for (long i = 0; i < n; i++) {
+            if (rows[i].cls != cls)
+                continue;
+            const char *trend = isnan(prev) || rows[i].f1 == prev ? "" : rows[i].f1 > prev ? " up" : " down";
+            printf("%5d %9.*f %9.*f %9.*f %9ld%s\n", rows[i].epoch, o->digits < 0 ? 4 : o->digits, rows[i].precision,
+                   o->digits < 0 ? 4 : o->digits, rows[i].recall, o->digits < 0 ? 4 : o->digits, rows[i].f1,
+                   rows[i].support, trend);
+            prev = rows[i].f1;
+        }
+    } else {
+        class_scores *sc = malloc(sizeof *sc * (size_t)(n ? n : 1));
+        int *labels = malloc(sizeof *labels * (size_t)(n ? n : 1));
+        int k = 0;
+        for (long i = 0; sc && labels && i < n; i++)
+            if (rows[i].epoch == o->epoch && rows[i].cls < run.classes) {
+                sc[k] = (class_scores){rows[i].precision, rows[i].recall, rows[i].f1, rows[i].support};
+                labels[k++] = rows[i].cls;
+            }
+        report r;
+        char *text = NULL;
+        if (!sc || !labels) {
+            fprintf(stderr, "vggtop %s: out of memory\n", cmd);
+            rc = 1;
+        } else if (k == 0) {
+            fprintf(stderr, "vggtop %s: %s: no evaluation of epoch %d in %s\n", cmd, dir, o->epoch, RUN_PER_CLASS);
+            rc = 2;
+        } else if (metrics_report_from_scores(sc, labels, k, &r) == 0) {
+            const char *const *names = (const char *const *)run.class_names;
+            text = o->csv ? metrics_report_csv(&r, names) : o->json ? metrics_report_json(&r, names)
+                                                                    : metrics_report_text(&r, names, o->digits < 0 ? 2 : o->digits);
+            metrics_report_free(&r);
+            if (text && !o->csv && !o->json)
+                printf("epoch %d\n", o->epoch);
+            if (text)
+                fputs(text, stdout);
+            else
+                rc = 1;
+            free(text);
+        } else
+            rc = 1;
+        free(sc);
+        free(labels);
+    }
+    free(rows);
+    run_free(&run);
+    return rc;
+}
+
 int cli_report(int argc, char **argv)
 {
     run_opts o;
-    int rc = parse_run_args(argc, argv, "digits csv json all", report_help, 1, 1, &o);
+    int rc = parse_run_args(argc, argv, "digits csv json all epoch history", report_help, 1, 1, &o);
     if (rc >= 0)
         return rc;
+    if (o.epoch || o.history)
+        return report_per_class(argv[0], argv[optind], &o);
     run_data run;
     if ((rc = load_run(argv[0], argv[optind], RUN_PART_CONFIG | RUN_PART_PREDICTIONS, &run)))
         return rc;

@@ -373,7 +373,7 @@ static int finish_epoch(job *j, int e, double epoch_start, int *stopped, vt_err 
         return vt_fail(err, VT_EUSAGE, "epoch %d (lr %g): the %s loss is not finite (training diverged); lower the "
                        "learning rate (--lr); the run stopped, its last good checkpoint is kept", e + 1, j->lr,
                        isfinite(row.loss) ? "validation" : "training");
-    if ((rc = dir_check(j, err)) || (rc = run_write_evaluation(j->cfg.run_dir, ds->test_y, j->probs, ds->n_test, ds->classes,
+    if ((rc = dir_check(j, err)) || (rc = run_write_evaluation(j->cfg.run_dir, e + 1, ds->test_y, j->probs, ds->n_test, ds->classes,
                                    (const char *const *)ds->class_names, err)))
         return rc;
     row.seconds = j->epoch_seconds + (vt_now() - epoch_start);

@@ -87,7 +87,7 @@ int run_evaluate(const char *dir, int threads, const char *checkpoint, train_epo
             rc = vt_fail(err, VT_EUSAGE, "%s: its predictions are not finite numbers (the weights overflow); %s, "
                          "%s and %s were left as they were", path, RUN_PREDICTIONS, RUN_REPORT, RUN_CONFUSION);
         else
-            rc = run_write_evaluation(dir, ds->test_y, probs, ds->n_test, ds->classes,
+            rc = run_write_evaluation(dir, 0, ds->test_y, probs, ds->n_test, ds->classes,
                                       (const char *const *)ds->class_names, err);
     }
     free(x);
