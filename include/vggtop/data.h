@@ -65,6 +65,75 @@ int data_locate(const data_options *opt, char *dir, size_t size, data_source *so
 const char *data_source_name(data_source source); /* "--data", "$VGGTOP_DATA", ... */
 const char *data_format_name(data_format format);  /* "CIFAR-100 binary", "CIFAR-10 binary", "IDX" */
 
+/* ---- download.c: getting CIFAR-100 (vggtop data --download, the Setup screen's d key) ---------------- */
+
+#define DATA_CIFAR100_URL "https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz"
+#define DATA_CIFAR100_MD5 "03b5dce01913d631647c71ecec9e9cb8" /* published on the CIFAR page */
+#define DATA_CIFAR100_BYTES 168513733LL
+
+typedef enum {
+    FETCH_CHECKING_TARGET = 1, /* is the data set already there? */
+    FETCH_CONNECTING,
+    FETCH_DOWNLOADING,
+    FETCH_RETRYING,            /* waiting before the next attempt; message says why */
+    FETCH_VERIFYING,           /* size and MD5 */
+    FETCH_EXTRACTING,
+    FETCH_CHECKING_DATA,       /* the data_open check of the unpacked files */
+    FETCH_DONE,
+} data_fetch_phase;
+
+/* What a download reports as it goes (plain data, copied by the caller). */
+typedef struct data_fetch_progress {
+    data_fetch_phase phase;
+    long long done, total;  /* bytes of the tarball on disk, and its full size (0 while unknown) */
+    long long resumed_from; /* bytes a previous attempt or run had left, 0 when starting afresh */
+    double rate;            /* bytes per second over the last few seconds (0 while unknown) */
+    double eta;             /* seconds left, < 0 while unknown */
+    int attempt, attempts;  /* attempt of attempts in a row without progress */
+    char message[256];      /* the phase in words: "retrying in 2 s: connection cut (attempt 2 of 3)" */
+} data_fetch_progress;
+
+typedef struct data_fetch_options {
+    const char *dir;     /* the data set folder to create; NULL: DATA_DEFAULT_DIR */
+    const char *url;     /* NULL: DATA_CIFAR100_URL (http, https or file) */
+    const char *md5;     /* 32 hex digits; NULL: DATA_CIFAR100_MD5, and then the size is checked too */
+    int timeout;         /* seconds to connect and without a byte before giving up an attempt; 0: 30 */
+    /* Called from the downloading thread, at most about 10 times a second and at each phase change. */
+    void (*progress)(const data_fetch_progress *p, void *arg);
+    /* Polled as it goes; nonzero stops the download (the partial file is kept for a resume). */
+    int (*cancelled)(void *arg);
+    void *arg;
+} data_fetch_options;
+
+/* Downloads the CIFAR-100 binary tarball to "<dir>.tar.gz.part" (resuming what a previous run left, with an
+ * HTTP Range request), checks its size and MD5, unpacks it into "<dir>.tmp.<pid>" refusing every member
+ * that is not one of the data set's files (absolute paths, "..", links, anything else), checks the result
+ * as data_open does and only then renames it to dir and deletes the tarball. A dir that already holds
+ * CIFAR-100 is left alone (VT_OK, nothing fetched). installed gets dir. Errors: VT_EUSAGE for a bad option,
+ * an HTTP error, a wrong checksum or tarball (nothing installed, the tarball deleted); VT_EIO for network
+ * failures after the retries, a cancel and the disk (the partial file is kept); one line in err. */
+int data_fetch(const data_fetch_options *opt, char *installed, size_t size, vt_err *err);
+
+/* The same on a thread of its own, for the front end: it copies opt's strings (progress, cancelled and arg
+ * are ignored) and publishes its progress under a mutex; the UI polls a snapshot. A self-pipe wakes it. */
+typedef struct data_fetch_job data_fetch_job;
+typedef struct data_fetch_status {
+    data_fetch_progress progress;
+    int finished;        /* the thread is done: rc, err and installed are final */
+    int rc;
+    vt_err err;
+    char installed[4096];
+} data_fetch_status;
+
+int data_fetch_start(const data_fetch_options *opt, data_fetch_job **out, vt_err *err);
+void data_fetch_poll(data_fetch_job *job, data_fetch_status *st); /* drains the wake pipe, copies the state */
+void data_fetch_cancel(data_fetch_job *job);                      /* returns at once; poll until finished */
+int data_fetch_wake_fd(const data_fetch_job *job);
+void data_fetch_destroy(data_fetch_job *job);                     /* cancels, joins and frees */
+
+/* Formats a byte count the way the progress shows it: "812 B", "40.2 kB", "168.5 MB" (SI units). */
+char *data_fmt_bytes(char *buf, size_t size, long long bytes);
+
 /* Bicubic resampling equal to OpenCV's cv2.resize(..., interpolation=INTER_CUBIC) on uint8 images
  * (HWC interleaved, c channels): within +-1 grey level (bit-exact on the test fixtures). 0, or -1 when
  * out of memory for its coefficient tables (dst untouched). */

@@ -192,6 +192,11 @@ char *tui_progress_text(char *buf, size_t size, long current, long target, int b
 char *tui_fmt_eta(char *buf, size_t size, double seconds);
 char *tui_fmt_per_step(char *buf, size_t size, double seconds_per_step);
 
+/* A download's progress: "[=====>....]  25%  42.1 MB of 168.5 MB, 5.2 MB/s, ETA: 24s"; bar_width 0: no
+ * bar; total 0 (unknown): "42.1 MB, 5.2 MB/s"; rate <= 0 or eta < 0 leave those parts out. Returns buf. */
+char *tui_transfer_text(char *buf, size_t size, long long done, long long total, double rate, double eta,
+                        int bar_width);
+
 /* A block of text (lines split at '\n'), starting at line `first`, clipped to r. Returns the line count. */
 int tui_text_draw(tui_grid *g, tui_rect r, const char *text, int first, int role);
 

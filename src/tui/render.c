@@ -1,5 +1,6 @@
 /* tui/render: the pure renderers: line charts (braille or ASCII markers), the confusion heatmap, tables,
  * images in half blocks, the Keras progress line and text blocks. Each draws into a tui_grid only. */
+#include "vggtop/data.h"
 #include "vggtop/tui.h"
 
 #include <math.h>
@@ -517,6 +518,42 @@ char *tui_progress_text(char *buf, size_t size, long current, long target, int b
     else
         snprintf(buf + strlen(buf), size - strlen(buf), "] - %.0fs %s", elapsed,
                  tui_fmt_per_step(ps, sizeof ps, current > 0 ? elapsed / (double)current : 0));
+    return buf;
+}
+
+/* A download's line, the Keras bar over bytes: "[=====>........]  25%  42.1 MB of 168.5 MB, 5.2 MB/s, ETA: 24s".
+ * bar_width 0 leaves the bar out (plain lines for a log); an unknown total (0) shows bytes and rate only. */
+char *tui_transfer_text(char *buf, size_t size, long long done, long long total, double rate, double eta,
+                        int bar_width)
+{
+    char a[32], b[32], r[32], t[32];
+    size_t n = 0;
+    buf[0] = '\0';
+    if (total > 0 && bar_width > 0) {
+        int pw = (int)((double)bar_width * (double)done / (double)total);
+        pw = pw > bar_width ? bar_width : pw;
+        if (n + 1 < size)
+            buf[n++] = '[';
+        for (int i = 0; i < bar_width && n + 1 < size; i++)
+            buf[n++] = i < pw - 1 ? '=' : i == pw - 1 ? (done < total ? '>' : '=') : '.';
+        if (n + 1 < size)
+            buf[n++] = ']';
+        buf[n < size ? n : size - 1] = '\0';
+        n = strlen(buf);
+        snprintf(buf + n, size - n, " ");
+    }
+    n = strlen(buf);
+    if (total > 0)
+        snprintf(buf + n, size - n, "%3d%%  %s of %s", (int)(100.0 * (double)done / (double)total),
+                 data_fmt_bytes(a, sizeof a, done), data_fmt_bytes(b, sizeof b, total));
+    else
+        snprintf(buf + n, size - n, "%s", data_fmt_bytes(a, sizeof a, done));
+    n = strlen(buf);
+    if (rate > 0)
+        snprintf(buf + n, size - n, ", %s/s", data_fmt_bytes(r, sizeof r, (long long)rate));
+    n = strlen(buf);
+    if (eta >= 0 && total > 0 && done < total)
+        snprintf(buf + n, size - n, ", ETA: %s", tui_fmt_eta(t, sizeof t, eta));
     return buf;
 }
 
