@@ -419,19 +419,25 @@ static int member_index(const char *name)
         return -2;
     if (rest[0] != '/')
         return -1;
+    rest++;
+    size_t n = strlen(rest);
+    while (n > 0 && rest[n - 1] == '/') /* a folder named like a file is caught as not a regular file */
+        n--;
     for (int i = 0; i < N_MEMBERS; i++)
-        if (strcmp(rest + 1, members[i].name) == 0)
+        if (strlen(members[i].name) == n && strncmp(rest, members[i].name, n) == 0)
             return i;
     return -1;
 }
 
 /* Writes the current member's data to path, at most max bytes. */
-static int write_member(struct archive *ar, const char *path, const char *name, long long max, vt_err *err)
+static int write_member(struct archive *ar, const char *label, const char *path, const char *name, long long max,
+                        vt_err *err)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644);
+    if (fd < 0 && errno == EEXIST)
+        return vt_fail(err, VT_EUSAGE, "%s: member '%s' appears twice: refused", label, name);
     if (fd < 0)
-        return vt_fail(err, errno == EEXIST ? VT_EUSAGE : VT_EIO, "%s: member '%s' %s", path, name,
-                       errno == EEXIST ? "appears twice: refused" : strerror(errno));
+        return vt_fail(err, VT_EIO, "%s: cannot create: %s", path, strerror(errno));
     char buf[1 << 16];
     long long total = 0;
     int rc = VT_OK;
@@ -440,13 +446,13 @@ static int write_member(struct archive *ar, const char *path, const char *name, 
         if (n == 0)
             break;
         if (n < 0) {
-            rc = vt_fail(err, VT_EUSAGE, "member '%s': %s", name, archive_error_string(ar));
+            rc = vt_fail(err, VT_EUSAGE, "%s: member '%s': %s", label, name, archive_error_string(ar));
             break;
         }
         total += n;
         if (total > max) {
-            rc = vt_fail(err, VT_EUSAGE, "member '%s': more than %lld bytes, larger than CIFAR-100's: refused", name,
-                         max);
+            rc = vt_fail(err, VT_EUSAGE, "%s: member '%s': more than %lld bytes, larger than CIFAR-100's: refused",
+                         label, name, max);
             break;
         }
         for (la_ssize_t off = 0; off < n;) {
@@ -531,7 +537,7 @@ int data_unpack_cifar100(const char *tarball, const char *label, const char *dir
         }
         char path[4400];
         snprintf(path, sizeof path, "%s/%s", dir, members[idx].name);
-        if ((rc = write_member(ar, path, name, members[idx].max, err)))
+        if ((rc = write_member(ar, label, path, name, members[idx].max, err)))
             break;
         seen |= 1u << idx;
     }
