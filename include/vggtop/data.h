@@ -9,18 +9,26 @@
 
 #include "vggtop/util.h"
 
-typedef enum { DATA_CIFAR100 = 1, DATA_CIFAR10, DATA_IDX } data_format;
+typedef enum { DATA_CIFAR100 = 1, DATA_CIFAR10, DATA_IDX, DATA_CIFAR100_PYTHON } data_format;
 typedef enum { DATA_TRAIN = 0, DATA_TEST = 1 } data_split;
 
 /* Where the data set came from, in the order they are tried. */
-typedef enum { DATA_FROM_FLAG = 1, DATA_FROM_ENV, DATA_FROM_DEFAULT_DIR, DATA_FROM_PACKAGE } data_source;
+typedef enum {
+    DATA_FROM_FLAG = 1, DATA_FROM_ENV, DATA_FROM_DEFAULT_DIR, DATA_FROM_PACKAGE,
+    DATA_FROM_KERAS,      /* keras.datasets.cifar100's cache under $HOME */
+    DATA_FROM_TORCHVISION /* torchvision.datasets.CIFAR100(root="./data") */
+} data_source;
 
-/* The directories tried after --data and $VGGTOP_DATA. */
+/* The places tried after --data and $VGGTOP_DATA, in this order: the binary version, the python version
+ * (unpacked, in Keras's cache then torchvision's folder; then the tarball of either), then Fashion-MNIST. */
 #define DATA_DEFAULT_DIR "./data/cifar-100-binary"
+#define DATA_KERAS_DIR "~/.keras/datasets/cifar-100-python"       /* ~ is $HOME */
+#define DATA_TORCHVISION_DIR "./data/cifar-100-python"
+#define DATA_PYTHON_TARBALL "cifar-100-python.tar.gz"               /* in ~/.keras/datasets or ./data */
 #define DATA_PACKAGE_DIR "/usr/share/datasets/fashion-mnist" /* Debian's dataset-fashion-mnist */
 
 typedef struct data_options {
-    const char *path;  /* --data; NULL: $VGGTOP_DATA, ./data/cifar-100-binary, then Debian's Fashion-MNIST */
+    const char *path;  /* --data; NULL: $VGGTOP_DATA, then the places above */
     int coarse;        /* CIFAR-100: 1 = 20 coarse labels, 0 = 100 fine labels */
     int resize;        /* 0: native size; N: bicubic resize to N x N at load time */
     int min_size;      /* a model's minimum side (32 for vgg16/vgg19): smaller images are upscaled to it,
@@ -31,7 +39,7 @@ typedef struct data_options {
 
 typedef struct dataset {
     char name[32];        /* "CIFAR-100", "CIFAR-10", "Fashion-MNIST", "MNIST", "IDX" */
-    char path[4096];      /* the directory loaded */
+    char path[4096];      /* the directory loaded (or cifar-100-python.tar.gz) */
     data_format format;
     data_source source;
     char notice[1024];    /* what the user should be told, one line: an upscale, and how to get
@@ -53,17 +61,18 @@ typedef struct dataset {
 } dataset;
 
 /* Finds, checks and loads a data set. Every problem (missing directory, truncated file, bad IDX magic,
- * labels out of range, corrupt gzip, ...) is one line in err naming the file, VT_EUSAGE, nothing leaked
- * (VT_EIO when out of memory). The format is judged by the files a directory holds (train.bin + test.bin,
- * data_batch_N.bin + test_batch.bin, *-images-idx3-ubyte[.gz]); a directory holding exactly one known
- * data set folder (cifar-100-binary, cifar-10-batches-bin, fashion-mnist) stands for it. Resizing runs on
+ * labels out of range, corrupt gzip, a pickle that is not plain data, ...) is one line in err naming the
+ * file, VT_EUSAGE, nothing leaked (VT_EIO when out of memory). The format is judged by the files a directory
+ * holds (train.bin + test.bin, train + test + meta, data_batch_N.bin + test_batch.bin,
+ * *-images-idx3-ubyte[.gz]) or by a file named cifar-100-python.tar.gz; a directory holding exactly one known
+ * data set folder (cifar-100-binary, cifar-100-python, cifar-10-batches-bin, fashion-mnist) stands for it. Resizing runs on
  * a few threads, joined before returning. A limit reads only the first N records of a CIFAR file. */
 int data_open(const data_options *opt, dataset **out, vt_err *err);
 void data_destroy(dataset *ds);
 /* The directory data_open would use for opt, and where it came from, without loading anything. */
 int data_locate(const data_options *opt, char *dir, size_t size, data_source *source, vt_err *err);
 const char *data_source_name(data_source source); /* "--data", "$VGGTOP_DATA", ... */
-const char *data_format_name(data_format format);  /* "CIFAR-100 binary", "CIFAR-10 binary", "IDX" */
+const char *data_format_name(data_format format);  /* "CIFAR-100 binary", "CIFAR-100 python", ... */
 
 /* ---- download.c: getting CIFAR-100 (vggtop data --download, the Setup screen's d key) ---------------- */
 

@@ -230,7 +230,7 @@ int cli_data(int argc, char **argv)
     }
     char a[32], b[32];
     printf("%-13s%s", "data set", ds->name);
-    if (ds->format == DATA_CIFAR100)
+    if (ds->coarse_classes > 0)
         printf(", %s labels", ds->coarse ? "coarse" : "fine");
     printf("\n%-13s%s\n", "format", data_format_name(ds->format));
     printf("%-13s%s\n", "path", ds->path);
@@ -243,7 +243,7 @@ int cli_data(int argc, char **argv)
     printf("%-13s%s images\n", "train", vt_fmt_thousands(a, sizeof a, ds->n_train));
     printf("%-13s%s images\n", "test", vt_fmt_thousands(b, sizeof b, ds->n_test));
     print_names("class names", ds->class_names, ds->classes);
-    if (ds->format == DATA_CIFAR100 && !ds->coarse)
+    if (ds->coarse_classes > 0 && !ds->coarse)
         print_names("superclasses", ds->coarse_names, ds->coarse_classes);
     if (ds->notice[0])
         printf("\nnote: %s\n", ds->notice);

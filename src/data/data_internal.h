@@ -59,6 +59,11 @@ void raw_split_free(raw_split *s);
  * checks every label it keeps. On error: one line in err naming the file, s left empty. */
 int cifar100_load(const char *dir, data_split split, long limit, raw_split *s, vt_err *err);
 int cifar10_load(const char *dir, data_split split, long limit, raw_split *s, vt_err *err);
+/* The CIFAR-100 python version (pickle.c): path is a folder holding train, test and meta, or a
+ * cifar-100-python.tar.gz (read in memory, nothing unpacked). Also returns meta's class names (100 fine,
+ * 20 coarse). Checked as strictly as the binary files; on error everything is freed. */
+int cifar100_python_load(const char *path, long limit_train, long limit_test, raw_split *tr, raw_split *te,
+                         char ***fine, char ***coarse, vt_err *err);
 /* classes: labels must be below it (0: any byte). */
 int idx_load(const char *dir, data_split split, long limit, int classes, raw_split *s, vt_err *err);
 

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.." || exit 1
 secs=${1:-60}
 out=${FUZZ_BUILD:-build/fuzz}
 cc=${FUZZ_CC:-clang}
-harnesses="cifar100 cifar10 idx"
+harnesses="cifar100 cifar100_python cifar10 idx"
 
 if ! command -v "$cc" >/dev/null 2>&1; then
     echo "run-fuzz.sh: $cc not found (apt-get install clang libclang-rt-14-dev)" >&2
