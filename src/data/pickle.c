@@ -266,8 +266,10 @@ static int memo_put(unpickler *u, uint64_t key)
 {
     if (u->sp == 0 || u->stack[u->sp - 1] == MARK_SLOT)
         return bad(u, "memoizing an empty stack");
-    if (key >= MAX_MEMO)
-        return bad(u, "memo key %llu is too large", (unsigned long long)key);
+    /* Picklers number the memo from 0 up, one key per value at most: a key far beyond the values read is
+     * not a pickler's (and would make a 5-byte opcode allocate megabytes). */
+    if (key >= MAX_MEMO || key > u->n_nodes + 256)
+        return bad(u, "memo key %llu is beyond the values read", (unsigned long long)key);
     if (key >= u->n_memo) {
         size_t cap = u->n_memo, need = (size_t)key + 1;
         if (grow((void **)&u->memo, &cap, need, sizeof *u->memo))
