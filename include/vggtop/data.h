@@ -104,8 +104,9 @@ typedef struct data_fetch_progress {
 
 typedef struct data_fetch_options {
     const char *dir;     /* the data set folder to create; NULL: DATA_DEFAULT_DIR */
-    const char *url;     /* NULL: DATA_CIFAR100_URL (http, https or file) */
-    const char *md5;     /* 32 hex digits; NULL: DATA_CIFAR100_MD5, and then the size is checked too */
+    const char *url;     /* NULL: $VGGTOP_CIFAR100_URL, else DATA_CIFAR100_URL (http, https or file) */
+    const char *md5;     /* 32 hex digits; NULL: $VGGTOP_CIFAR100_MD5, else DATA_CIFAR100_MD5 (and then the
+                            size is checked too) */
     int timeout;         /* seconds to connect and without a byte before giving up an attempt; 0: 30 */
     /* Called from the downloading thread, at most about 10 times a second and at each phase change. */
     void (*progress)(const data_fetch_progress *p, void *arg);

@@ -550,14 +550,14 @@ int data_unpack_cifar100(const char *tarball, const char *label, const char *dir
 
 /* ---- the whole job ----------------------------------------------------------------------------------- */
 
-static int parse_md5(const char *s, char *out, vt_err *err)
+static int parse_md5(const char *s, const char *what, char *out, vt_err *err)
 {
     size_t n = strlen(s);
     int ok = n == 32;
     for (size_t i = 0; ok && i < n; i++)
         ok = isxdigit((unsigned char)s[i]) != 0;
     if (!ok)
-        return vt_fail(err, VT_EUSAGE, "--md5 '%s': expected 32 hexadecimal digits", s);
+        return vt_fail(err, VT_EUSAGE, "%s '%s': expected 32 hexadecimal digits", what, s);
     for (size_t i = 0; i < n; i++)
         out[i] = (char)tolower((unsigned char)s[i]);
     out[n] = '\0';
@@ -720,12 +720,15 @@ int data_fetch(const data_fetch_options *opt, char *installed, size_t size, vt_e
     if (!F)
         return vt_fail(err, VT_EIO, "out of memory");
     F->opt = opt;
-    F->url = opt->url && *opt->url ? opt->url : DATA_CIFAR100_URL;
+    /* A mirror for every download of this environment (the front end's too), unless the caller names one. */
+    const char *env_url = getenv("VGGTOP_CIFAR100_URL"), *env_md5 = getenv("VGGTOP_CIFAR100_MD5");
+    const char *md5 = opt->md5 && *opt->md5 ? opt->md5 : env_md5 && *env_md5 ? env_md5 : NULL;
+    F->url = opt->url && *opt->url ? opt->url : env_url && *env_url ? env_url : DATA_CIFAR100_URL;
     F->timeout = opt->timeout > 0 ? opt->timeout : DEFAULT_TIMEOUT;
     F->p.eta = -1;
     int rc = VT_OK;
-    if (opt->md5 && *opt->md5) {
-        rc = parse_md5(opt->md5, F->md5, err);
+    if (md5) {
+        rc = parse_md5(md5, md5 == env_md5 ? "$VGGTOP_CIFAR100_MD5" : "--md5", F->md5, err);
         F->expect_size = strcmp(F->md5, DATA_CIFAR100_MD5) == 0 ? DATA_CIFAR100_BYTES : 0;
     } else {
         snprintf(F->md5, sizeof F->md5, "%s", DATA_CIFAR100_MD5);
