@@ -40,7 +40,8 @@ static void data_usage(FILE *out)
                  "  -m, --md5 HEX        the tarball's MD5 when a mirror repackaged it (then its size is not\n"
                  "                       checked); default " DATA_CIFAR100_MD5 "\n"
                  "  -t, --timeout S      give an attempt up after S seconds without connecting or without a byte\n"
-                 "                       (default 30); transient failures are retried 3 times\n"
+                 "                       (default 30); a timeout, a cut connection or an HTTP 5xx is tried\n"
+                 "                       again, 3 attempts in a row without progress in all\n"
                  "Proxies: libcurl's http_proxy, https_proxy, ALL_PROXY and NO_PROXY variables.\n");
 }
 
