@@ -631,13 +631,15 @@ static void unpickler_free(unpickler *u)
 
 /* ---- from values to a data set --------------------------------------------------------------------------- */
 
-/* The value of key in dict d (bytes or str keys alike), NULL when absent. */
+/* The value of key in dict d (bytes or str keys alike), NULL when absent; the last one set wins, as in a
+ * Python dict. */
 static const pnode *dict_get(const unpickler *u, const pnode *d, const char *key)
 {
+    const pnode *v = NULL;
     for (size_t k = 0; k + 1 < d->n; k += 2)
         if (text_is(at_(u, d->items[k]), key))
-            return at_(u, d->items[k + 1]);
-    return NULL;
+            v = at_(u, d->items[k + 1]);
+    return v;
 }
 
 static int want_dict(unpickler *u, uint32_t top, const pnode **d)
