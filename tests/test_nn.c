@@ -609,8 +609,10 @@ static void matches_pytorch_stack(void **state)
     free(da2), free(da1), free(dx), free(dw1), free(db1), free(dw2), free(db2);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    (void)argc;
+    nn_testing_start(argv);
     nn_set_threads(1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(conv_grad_3x3_same_relu),

@@ -459,27 +459,10 @@ static void progress_like_keras(void **state)
                         "2000/2000 [==============================] - 6s 3ms/step");
     assert_string_equal(tui_progress_text(buf, sizeof buf, 1, 3, 6, 0, 3725),
                         "1/3 [=>....] - ETA: 1:02:05");
-    assert_string_equal(tui_fmt_eta(buf, sizeof buf, 60), "60s");
-    assert_string_equal(tui_fmt_eta(buf, sizeof buf, 61), "1:01");
-    assert_string_equal(tui_fmt_per_step(buf, sizeof buf, 2.2), "2s/step");
-    assert_string_equal(tui_fmt_per_step(buf, sizeof buf, 0.0008), "800us/step");
-}
-
-static void transfer_line_bytes_rate_eta(void **state)
-{
-    (void)state;
-    char buf[256];
-    /* 42,128,434 of 168,513,733 bytes (a quarter, rounded up; percent and bar truncate): 2 cells, so '=', '>' then 8 dots; 25% */
-    assert_string_equal(tui_transfer_text(buf, sizeof buf, 42128434, 168513733, 5.2e6, 24.3, 10),
-                        "[=>........]  25%  42.1 MB of 168.5 MB, 5.2 MB/s, ETA: 24s");
-    assert_string_equal(tui_transfer_text(buf, sizeof buf, 168513733, 168513733, 5.2e6, 0, 4),
-                        "[====] 100%  168.5 MB of 168.5 MB, 5.2 MB/s");
-    /* No bar for a log; no total known; no rate yet. */
-    assert_string_equal(tui_transfer_text(buf, sizeof buf, 500, 1000, 0, -1, 0), " 50%  500 B of 1.0 kB");
-    assert_string_equal(tui_transfer_text(buf, sizeof buf, 2500000, 0, 1e6, 3, 10), "2.5 MB, 1.0 MB/s");
-    /* A small buffer is cut, never overrun. */
-    char small[8];
-    assert_int_equal(strlen(tui_transfer_text(small, sizeof small, 1, 2, 1, 1, 30)), 7);
+    assert_string_equal(vt_fmt_eta(buf, sizeof buf, 60), "60s");
+    assert_string_equal(vt_fmt_eta(buf, sizeof buf, 61), "1:01");
+    assert_string_equal(vt_fmt_per_unit(buf, sizeof buf, 2.2, "step"), "2s/step");
+    assert_string_equal(vt_fmt_per_unit(buf, sizeof buf, 0.0008, "step"), "800us/step");
 }
 
 static void text_block_scrolls_and_clips(void **state)
@@ -552,7 +535,7 @@ static void man_page_keys_match_table(void **state)
     assert_non_null(want);
     size_t len = (size_t)(end - begin);
     if (len != strlen(want) || memcmp(begin, want, len) != 0) {
-        print_error("man/vggtop.1 keys differ from the table; regenerate with tests/gen-man-keys.sh\n");
+        print_error("man/vggtop.1 keys differ from the table; regenerate with tests/gen-man.sh\n");
         free(want);
         fail();
     }
@@ -599,7 +582,6 @@ int main(void)
         cmocka_unit_test(image_scale_and_odd_height),
         cmocka_unit_test(rgb_to_256_palette),
         cmocka_unit_test(progress_like_keras),
-        cmocka_unit_test(transfer_line_bytes_rate_eta),
         cmocka_unit_test(text_block_scrolls_and_clips),
         cmocka_unit_test(key_dispatch),
         cmocka_unit_test(key_table_has_no_conflicts),

@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -59,16 +61,16 @@ static void atomic_write_replaces_whole_file(void **state)
     /* Before commit the old content is still whole. */
     char *data;
     size_t len;
-    assert_int_equal(vt_read_file(path, &data, &len, &err), VT_OK);
+    assert_int_equal(vt_read_file(path, 0, &data, &len, &err), VT_OK);
     assert_string_equal(data, "first");
     free(data);
     vt_afile_abort(&af);
     assert_int_equal(access(af.tmp, F_OK), -1);
-    assert_int_equal(vt_read_file(path, &data, &len, &err), VT_OK);
+    assert_int_equal(vt_read_file(path, 0, &data, &len, &err), VT_OK);
     assert_string_equal(data, "first");
     free(data);
     assert_int_equal(vt_write_file_atomic(path, "second", 6, &err), VT_OK);
-    assert_int_equal(vt_read_file(path, &data, &len, &err), VT_OK);
+    assert_int_equal(vt_read_file(path, 0, &data, &len, &err), VT_OK);
     assert_string_equal(data, "second");
     assert_int_equal(len, 6);
     free(data);
@@ -81,7 +83,7 @@ static void read_missing_file_names_it(void **state)
     (void)state;
     vt_err err;
     char *data;
-    assert_int_equal(vt_read_file("/nonexistent/x.bin", &data, NULL, &err), VT_EUSAGE);
+    assert_int_equal(vt_read_file("/nonexistent/x.bin", 0, &data, NULL, &err), VT_EUSAGE);
     assert_non_null(strstr(err.msg, "/nonexistent/x.bin"));
     assert_null(data);
 }
@@ -146,6 +148,101 @@ static void parsing_rejects_garbage(void **state)
     assert_int_equal(vt_parse_double("-1", 0, 10, &d), -1);
 }
 
+
+/* The statuses the man page documents: 0 success, 1 a system or internal error, 2 a usage or data error. */
+static void exit_statuses_as_documented(void **state)
+{
+    (void)state;
+    assert_int_equal(vt_exit_status(VT_OK), 0);
+    assert_int_equal(vt_exit_status(VT_EIO), 1);
+    assert_int_equal(vt_exit_status(VT_EUSAGE), 2);
+    assert_int_equal(vt_exit_status(VT_EINTERNAL), 1);
+    vt_err err;
+    long v;
+    assert_int_equal(vt_flag_long("--top", "7", 1, 10, &v, &err), VT_OK);
+    assert_int_equal(v, 7);
+    assert_int_equal(vt_flag_long("--top", "x", 1, 10, &v, &err), VT_EUSAGE);
+    assert_string_equal(err.msg, "--top: 'x' is not a whole number in 1..10");
+}
+
+/* Keras' Progbar, by hand from its source: '%d' of a float truncates, the ranges compare the float. */
+static void keras_progress_formats(void **state)
+{
+    (void)state;
+    char buf[128];
+    assert_string_equal(vt_fmt_eta(buf, sizeof buf, 59.7), "59s");
+    assert_string_equal(vt_fmt_eta(buf, sizeof buf, 60.5), "1:00");
+    assert_string_equal(vt_fmt_eta(buf, sizeof buf, 3600.5), "1:00:00");
+    assert_string_equal(vt_fmt_eta(buf, sizeof buf, -3), "0s");
+    assert_string_equal(vt_fmt_per_unit(buf, sizeof buf, 0.035, "sample"), "35ms/sample");
+    assert_string_equal(vt_fmt_per_unit(buf, sizeof buf, 0, "step"), "0s/step");
+    assert_int_equal(vt_fmt_progbar(buf, sizeof buf, 5, 10, 10), (int)strlen(" 5/10 [====>.....]"));
+    assert_string_equal(buf, " 5/10 [====>.....]");
+    vt_fmt_progbar(buf, sizeof buf, 10, 10, 4);
+    assert_string_equal(buf, "10/10 [====]");
+    /* A buffer too small is cut, never overrun. */
+    char tiny[8];
+    vt_fmt_progbar(tiny, sizeof tiny, 5, 10, 10);
+    assert_true(strlen(tiny) < sizeof tiny);
+}
+
+static void bytes_and_transfer_lines(void **state)
+{
+    (void)state;
+    char b[32], buf[256];
+    assert_string_equal(vt_fmt_bytes(b, sizeof b, 0), "0 B");
+    assert_string_equal(vt_fmt_bytes(b, sizeof b, 999), "999 B");
+    assert_string_equal(vt_fmt_bytes(b, sizeof b, 40200), "40.2 kB");
+    assert_string_equal(vt_fmt_bytes(b, sizeof b, 168513733), "168.5 MB");
+    assert_string_equal(vt_fmt_bytes(b, sizeof b, 1500000000LL), "1.50 GB");
+    /* 42,128,434 of 168,513,733 bytes (a quarter, rounded up; percent and bar truncate): 2 cells of 10, so
+     * '=', '>' then 8 dots, as Keras' bar. */
+    assert_string_equal(vt_fmt_transfer(buf, sizeof buf, 42128434, 168513733, 5.2e6, 24.3, 10),
+                        "[=>........]  25%  42.1 MB of 168.5 MB, 5.2 MB/s, ETA: 24s");
+    assert_string_equal(vt_fmt_transfer(buf, sizeof buf, 168513733, 168513733, 5.2e6, 0, 4),
+                        "[====] 100%  168.5 MB of 168.5 MB, 5.2 MB/s");
+    /* No bar for a log; no total known; no rate yet. */
+    assert_string_equal(vt_fmt_transfer(buf, sizeof buf, 500, 1000, 0, -1, 0), " 50%  500 B of 1.0 kB");
+    assert_string_equal(vt_fmt_transfer(buf, sizeof buf, 2500000, 0, 1e6, 3, 10), "2.5 MB, 1.0 MB/s");
+    /* A small buffer is cut, never overrun. */
+    char small[8];
+    assert_true(strlen(vt_fmt_transfer(small, sizeof small, 1, 2, 1, 1, 30)) < sizeof small);
+}
+
+static void growing_strings(void **state)
+{
+    (void)state;
+    vt_buf b = {0};
+    char *empty = vt_buf_take(&b);
+    assert_string_equal(empty, "");
+    free(empty);
+    for (int i = 0; i < 1000; i++)
+        vt_buf_printf(&b, "%d,", i % 10);
+    vt_buf_add(&b, "end");
+    char *s = vt_buf_take(&b);
+    assert_int_equal(strlen(s), 2003);
+    assert_memory_equal(s, "0,1,2,", 6);
+    assert_string_equal(s + 2000, "end");
+    free(s);
+    assert_null(b.s);
+}
+
+static void wake_pipe_wakes_and_drains(void **state)
+{
+    (void)state;
+    int fds[2];
+    vt_err err;
+    assert_int_equal(vt_wake_open(fds, &err), VT_OK);
+    assert_true(fcntl(fds[0], F_GETFD) & FD_CLOEXEC);
+    assert_true(fcntl(fds[1], F_GETFL) & O_NONBLOCK);
+    assert_int_equal(vt_wake_signal(fds), 1);
+    struct pollfd p = {fds[0], POLLIN, 0};
+    assert_int_equal(poll(&p, 1, 0), 1);
+    vt_wake_drain(fds);
+    assert_int_equal(poll(&p, 1, 0), 0);
+    vt_wake_close(fds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -157,6 +254,11 @@ int main(void)
         cmocka_unit_test(utc_stamp_has_the_format),
         cmocka_unit_test(thousands_separators),
         cmocka_unit_test(parsing_rejects_garbage),
+        cmocka_unit_test(exit_statuses_as_documented),
+        cmocka_unit_test(keras_progress_formats),
+        cmocka_unit_test(bytes_and_transfer_lines),
+        cmocka_unit_test(growing_strings),
+        cmocka_unit_test(wake_pipe_wakes_and_drains),
     };
     return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }

@@ -141,8 +141,6 @@ void data_fetch_cancel(data_fetch_job *job);                      /* returns at 
 int data_fetch_wake_fd(const data_fetch_job *job);
 void data_fetch_destroy(data_fetch_job *job);                     /* cancels, joins and frees */
 
-/* Formats a byte count the way the progress shows it: "812 B", "40.2 kB", "168.5 MB" (SI units). */
-char *data_fmt_bytes(char *buf, size_t size, long long bytes);
 
 /* Bicubic resampling equal to OpenCV's cv2.resize(..., interpolation=INTER_CUBIC) on uint8 images
  * (HWC interleaved, c channels): within +-1 grey level (bit-exact on the test fixtures). 0, or -1 when

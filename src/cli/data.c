@@ -10,7 +10,7 @@
 
 #include "vggtop/cli.h"
 #include "vggtop/data.h"
-#include "vggtop/tui.h"
+#include "vggtop/train.h"
 
 enum { SHOWN_NAMES = 10 };
 
@@ -83,7 +83,7 @@ static void show_progress(const data_fetch_progress *p, void *arg)
     s->phase = p->phase;
     if (p->phase == FETCH_DOWNLOADING) {
         if (s->tty) {
-            tui_transfer_text(line, sizeof line, p->done, p->total, p->rate, p->eta, 30);
+            vt_fmt_transfer(line, sizeof line, p->done, p->total, p->rate, p->eta, 30);
             printf("\r%s\033[K", line);
             s->bar_open = 1;
             fflush(stdout);
@@ -95,7 +95,7 @@ static void show_progress(const data_fetch_progress *p, void *arg)
             return;
         s->tenth = tenth;
         s->next = now + 10;
-        tui_transfer_text(line, sizeof line, p->done, p->total, p->rate, p->eta, 0);
+        vt_fmt_transfer(line, sizeof line, p->done, p->total, p->rate, p->eta, 0);
         printf("downloading: %s\n", line);
         fflush(stdout);
         return;
@@ -138,7 +138,7 @@ static int data_download(const data_fetch_options *fo)
         fprintf(stderr, "vggtop data: %s\n", err.msg);
         if (got_signal)
             return got_signal == SIGTERM ? 143 : 130;
-        return rc == VT_EUSAGE ? 2 : 1;
+        return vt_exit_status(rc);
     }
     return 0;
 }
@@ -161,6 +161,7 @@ int cli_data(int argc, char **argv)
     int download = 0;
     const char *fetch_only = NULL, *view_only = NULL; /* a flag of one mode, for the mix-up message */
     long resize = 0, timeout = 0;
+    vt_err err;
     int opt;
     optind = 1;
     opterr = 0;
@@ -171,29 +172,34 @@ int cli_data(int argc, char **argv)
         case 'u': fo.url = optarg; fetch_only = "--url"; break;
         case 'm': fo.md5 = optarg; fetch_only = "--md5"; break;
         case 't':
-            if (vt_parse_long(optarg, 1, 3600, &timeout) != 0) {
-                fprintf(stderr, "vggtop data: --timeout '%s': expected seconds from 1 to 3600\n", optarg);
+            if (vt_flag_long("--timeout", optarg, 1, 3600, &timeout, &err) != VT_OK) {
+                fprintf(stderr, "vggtop data: %s (seconds)\n", err.msg);
                 return 2;
             }
             fo.timeout = (int)timeout;
             fetch_only = "--timeout";
             break;
-        case 'l':
-            if (strcmp(optarg, "fine") != 0 && strcmp(optarg, "coarse") != 0) {
-                fprintf(stderr, "vggtop data: --labels '%s': expected fine or coarse\n", optarg);
+        case 'l': {
+            double coarse;
+            if (train_setting_parse("labels", "--labels", optarg, &coarse, &err) != VT_OK) {
+                fprintf(stderr, "vggtop data: %s\n", err.msg);
                 return 2;
             }
-            o.coarse = strcmp(optarg, "coarse") == 0;
+            o.coarse = coarse != 0;
             view_only = "--labels";
             break;
-        case 'r':
-            if (vt_parse_long(optarg, 8, 512, &resize) != 0) {
-                fprintf(stderr, "vggtop data: --resize '%s': expected a side in pixels from 8 to 512, as vggtop train takes\n", optarg);
+        }
+        case 'r': {
+            /* A side in vggtop train's range for --resize (without a model, auto and 0 mean nothing here). */
+            const train_field *rule = train_field_find("resize");
+            if (vt_flag_long("--resize", optarg, (long)rule->lo, (long)rule->hi, &resize, &err) != VT_OK) {
+                fprintf(stderr, "vggtop data: %s\n", err.msg);
                 return 2;
             }
             o.resize = (int)resize;
             view_only = "--resize";
             break;
+        }
         case 'h': data_usage(stdout); return 0;
         case ':':
             fprintf(stderr, "vggtop data: %s needs a value (try vggtop data --help)\n", argv[optind - 1]);
@@ -222,12 +228,11 @@ int cli_data(int argc, char **argv)
     }
 
     dataset *ds;
-    vt_err err;
     vt_err_clear(&err);
     int rc = data_open(&o, &ds, &err);
     if (rc) {
         fprintf(stderr, "vggtop data: %s\n", err.msg);
-        return rc == VT_EUSAGE ? 2 : 1;
+        return vt_exit_status(rc);
     }
     char a[32], b[32];
     printf("%-13s%s", "data set", ds->name);

@@ -17,7 +17,6 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,19 +42,6 @@ static const struct member {
 };
 enum { N_MEMBERS = sizeof members / sizeof members[0] };
 #define TOP_FOLDER "cifar-100-binary"
-
-char *data_fmt_bytes(char *buf, size_t size, long long b)
-{
-    if (b < 1000)
-        snprintf(buf, size, "%lld B", b);
-    else if (b < 1000000)
-        snprintf(buf, size, "%.1f kB", (double)b / 1e3);
-    else if (b < 1000000000)
-        snprintf(buf, size, "%.1f MB", (double)b / 1e6);
-    else
-        snprintf(buf, size, "%.2f GB", (double)b / 1e9);
-    return buf;
-}
 
 /* ---- one download ------------------------------------------------------------------------------------ */
 
@@ -181,7 +167,7 @@ static CURLcode attempt(fetch *F, long *http)
     char at[32];
     if (F->offset > 0)
         report(F, FETCH_CONNECTING, "connecting to %s (resuming at %s)", F->url,
-               data_fmt_bytes(at, sizeof at, F->offset));
+               vt_fmt_bytes(at, sizeof at, F->offset));
     else
         report(F, FETCH_CONNECTING, "connecting to %s", F->url);
     CURLcode rc = curl_easy_perform(c);
@@ -293,7 +279,7 @@ static int download(fetch *F, vt_err *err)
             continue;
         }
         if (cancelled(F) || rc == CURLE_ABORTED_BY_CALLBACK) {
-            data_fmt_bytes(kept, sizeof kept, file_size_or_0(F->part));
+            vt_fmt_bytes(kept, sizeof kept, file_size_or_0(F->part));
             drop_part_if_empty(F);
             return vt_fail(err, VT_EIO, "download interrupted: %s kept in %s; run vggtop data --download again to "
                            "resume", kept, F->part);
@@ -302,7 +288,7 @@ static int download(fetch *F, vt_err *err)
             return vt_fail(err, VT_EIO, "%s: cannot write: %s", F->part, strerror(F->write_errno));
         if (F->too_big) {
             drop_part(F);
-            data_fmt_bytes(kept, sizeof kept, F->expect_size ? F->expect_size : MAX_UNKNOWN_SIZE);
+            vt_fmt_bytes(kept, sizeof kept, F->expect_size ? F->expect_size : MAX_UNKNOWN_SIZE);
             return vt_fail(err, VT_EUSAGE, "%s: the server sends more than %s%s: not cifar-100-binary.tar.gz "
                            "(deleted)", F->url, kept, F->expect_size ? ", the size of the published tarball" : "");
         }
@@ -322,7 +308,7 @@ static int download(fetch *F, vt_err *err)
             drop_part_if_empty(F);
             if (have > 0)
                 return vt_fail(err, VT_EIO, "%s: %s (%d attempts); %s kept in %s: run vggtop data --download "
-                               "again to resume", F->url, why, ATTEMPTS, data_fmt_bytes(kept, sizeof kept, have),
+                               "again to resume", F->url, why, ATTEMPTS, vt_fmt_bytes(kept, sizeof kept, have),
                                F->part);
             return vt_fail(err, VT_EIO, "%s: %s (%d attempts)", F->url, why, ATTEMPTS);
         }
@@ -330,7 +316,7 @@ static int download(fetch *F, vt_err *err)
         F->p.attempt = fails + 1;
         report(F, FETCH_RETRYING, "%s; retrying in %d s (attempt %d of %d)", why, delay, fails + 1, ATTEMPTS);
         if (wait_or_cancel(F, delay)) {
-            data_fmt_bytes(kept, sizeof kept, file_size_or_0(F->part));
+            vt_fmt_bytes(kept, sizeof kept, file_size_or_0(F->part));
             drop_part_if_empty(F);
             return vt_fail(err, VT_EIO, "download interrupted: %s kept in %s; run vggtop data --download again to "
                            "resume", kept, F->part);
@@ -348,7 +334,7 @@ static int verify(fetch *F, vt_err *err)
     if (F->expect_size && size != F->expect_size) {
         drop_part(F);
         return vt_fail(err, VT_EUSAGE, "%s: %s downloaded, not the %s of cifar-100-binary.tar.gz (deleted; run "
-                       "again)", F->url, data_fmt_bytes(a, sizeof a, size), data_fmt_bytes(b, sizeof b, F->expect_size));
+                       "again)", F->url, vt_fmt_bytes(a, sizeof a, size), vt_fmt_bytes(b, sizeof b, F->expect_size));
     }
     FILE *f = fopen(F->part, "rb");
     if (!f)
@@ -763,12 +749,7 @@ struct data_fetch_job {
     int pipe_fd[2];
 };
 
-static void job_wake(data_fetch_job *j)
-{
-    char b = 1;
-    ssize_t n = write(j->pipe_fd[1], &b, 1);
-    (void)n; /* a full pipe already wakes the reader */
-}
+static void job_wake(data_fetch_job *j) { vt_wake_signal(j->pipe_fd); }
 
 static void job_progress(const data_fetch_progress *p, void *arg)
 {
@@ -816,22 +797,15 @@ int data_fetch_start(const data_fetch_options *opt, data_fetch_job **out, vt_err
     snprintf(j->md5, sizeof j->md5, "%s", opt->md5 ? opt->md5 : "");
     j->opt = (data_fetch_options){j->dir, j->url, j->md5, opt->timeout, job_progress, job_cancelled, j};
     j->st.progress.eta = -1;
-    if (pipe(j->pipe_fd) != 0) {
+    int rc = vt_wake_open(j->pipe_fd, err);
+    if (rc) {
         free(j);
-        return vt_fail(err, VT_EIO, "cannot create a pipe");
+        return rc;
     }
-    for (int i = 0; i < 2; i++)
-        fcntl(j->pipe_fd[i], F_SETFL, fcntl(j->pipe_fd[i], F_GETFL) | O_NONBLOCK);
     pthread_mutex_init(&j->mu, NULL);
-    /* The caller's thread owns the signals. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    int rc = pthread_create(&j->thread, NULL, job_main, j);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc != 0) {
-        close(j->pipe_fd[0]);
-        close(j->pipe_fd[1]);
+    /* The caller's thread (the UI's) keeps the signals. */
+    if (vt_thread_start(&j->thread, job_main, j) != 0) {
+        vt_wake_close(j->pipe_fd);
         pthread_mutex_destroy(&j->mu);
         free(j);
         return vt_fail(err, VT_EIO, "cannot start the download thread");
@@ -842,9 +816,7 @@ int data_fetch_start(const data_fetch_options *opt, data_fetch_job **out, vt_err
 
 void data_fetch_poll(data_fetch_job *j, data_fetch_status *st)
 {
-    char drain[64];
-    while (read(j->pipe_fd[0], drain, sizeof drain) > 0)
-        ;
+    vt_wake_drain(j->pipe_fd);
     pthread_mutex_lock(&j->mu);
     *st = j->st;
     pthread_mutex_unlock(&j->mu);
@@ -865,8 +837,7 @@ void data_fetch_destroy(data_fetch_job *j)
         return;
     data_fetch_cancel(j);
     pthread_join(j->thread, NULL);
-    close(j->pipe_fd[0]);
-    close(j->pipe_fd[1]);
+    vt_wake_close(j->pipe_fd);
     pthread_mutex_destroy(&j->mu);
     free(j);
 }

@@ -890,7 +890,7 @@ int cifar100_python_load(const char *path, long limit_train, long limit_test, ra
                 rc = vt_fail(err, VT_EUSAGE, "%s: larger than 512 MB: not a CIFAR-100 python file", file);
                 break;
             }
-            if ((rc = vt_read_file(file, &buf, &len, err)))
+            if ((rc = vt_read_file(file, 512LL << 20, &buf, &len, err)))
                 break;
             rc = py_take(&ps, k, file, (const uint8_t *)buf, len, err);
             free(buf);

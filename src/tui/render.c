@@ -1,6 +1,5 @@
 /* tui/render: the pure renderers: line charts (braille or ASCII markers), the confusion heatmap, tables,
  * images in half blocks, the Keras progress line and text blocks. Each draws into a tui_grid only. */
-#include "vggtop/data.h"
 #include "vggtop/tui.h"
 
 #include <math.h>
@@ -473,87 +472,16 @@ void tui_image_draw(tui_grid *g, int top, int left, const uint8_t *img, int h, i
 
 /* ---- Keras progress line --------------------------------------------------------------------------- */
 
-char *tui_fmt_eta(char *buf, size_t size, double s)
-{
-    long t = s > 0 ? (long)s : 0;
-    if (t > 3600)
-        snprintf(buf, size, "%ld:%02ld:%02ld", t / 3600, (t % 3600) / 60, t % 60);
-    else if (t > 60)
-        snprintf(buf, size, "%ld:%02ld", t / 60, t % 60);
-    else
-        snprintf(buf, size, "%lds", t);
-    return buf;
-}
-
-char *tui_fmt_per_step(char *buf, size_t size, double s)
-{
-    if (s >= 1)
-        snprintf(buf, size, "%.0fs/step", s);
-    else if (s >= 1e-3)
-        snprintf(buf, size, "%.0fms/step", s * 1e3);
-    else
-        snprintf(buf, size, "%.0fus/step", s * 1e6);
-    return buf;
-}
-
 char *tui_progress_text(char *buf, size_t size, long current, long target, int bar_width, double elapsed,
                         double eta)
 {
-    char digits[24];
-    int nd = snprintf(digits, sizeof digits, "%ld", target);
-    size_t n = (size_t)snprintf(buf, size, "%*ld/%ld [", nd, current, target);
-    /* Keras: prog_width = int(width * current / target); '=' * (prog_width - 1), then '>' while running
-     * or '=' when done, then '.' to the full width. */
-    int pw = target > 0 ? (int)((double)bar_width * (double)current / (double)target) : 0;
-    if (pw > bar_width)
-        pw = bar_width;
-    for (int i = 0; i < bar_width && n + 1 < size; i++) {
-        char ch = i < pw - 1 ? '=' : i == pw - 1 ? (current < target ? '>' : '=') : '.';
-        buf[n++] = ch;
-    }
-    buf[n < size ? n : size - 1] = '\0';
-    char t[32], ps[32];
+    int n = vt_fmt_progbar(buf, size, current, target, bar_width);
+    char t[32];
     if (current < target)
-        snprintf(buf + strlen(buf), size - strlen(buf), "] - ETA: %s", tui_fmt_eta(t, sizeof t, eta));
+        snprintf(buf + n, size - (size_t)n, " - ETA: %s", vt_fmt_eta(t, sizeof t, eta));
     else
-        snprintf(buf + strlen(buf), size - strlen(buf), "] - %.0fs %s", elapsed,
-                 tui_fmt_per_step(ps, sizeof ps, current > 0 ? elapsed / (double)current : 0));
-    return buf;
-}
-
-/* A download's line, the Keras bar over bytes: "[=====>........]  25%  42.1 MB of 168.5 MB, 5.2 MB/s, ETA: 24s".
- * bar_width 0 leaves the bar out (plain lines for a log); an unknown total (0) shows bytes and rate only. */
-char *tui_transfer_text(char *buf, size_t size, long long done, long long total, double rate, double eta,
-                        int bar_width)
-{
-    char a[32], b[32], r[32], t[32];
-    size_t n = 0;
-    buf[0] = '\0';
-    if (total > 0 && bar_width > 0) {
-        int pw = (int)((double)bar_width * (double)done / (double)total);
-        pw = pw > bar_width ? bar_width : pw;
-        if (n + 1 < size)
-            buf[n++] = '[';
-        for (int i = 0; i < bar_width && n + 1 < size; i++)
-            buf[n++] = i < pw - 1 ? '=' : i == pw - 1 ? (done < total ? '>' : '=') : '.';
-        if (n + 1 < size)
-            buf[n++] = ']';
-        buf[n < size ? n : size - 1] = '\0';
-        n = strlen(buf);
-        snprintf(buf + n, size - n, " ");
-    }
-    n = strlen(buf);
-    if (total > 0)
-        snprintf(buf + n, size - n, "%3d%%  %s of %s", (int)(100.0 * (double)done / (double)total),
-                 data_fmt_bytes(a, sizeof a, done), data_fmt_bytes(b, sizeof b, total));
-    else
-        snprintf(buf + n, size - n, "%s", data_fmt_bytes(a, sizeof a, done));
-    n = strlen(buf);
-    if (rate > 0)
-        snprintf(buf + n, size - n, ", %s/s", data_fmt_bytes(r, sizeof r, (long long)rate));
-    n = strlen(buf);
-    if (eta >= 0 && total > 0 && done < total)
-        snprintf(buf + n, size - n, ", ETA: %s", tui_fmt_eta(t, sizeof t, eta));
+        snprintf(buf + n, size - (size_t)n, " - %.0fs %s", elapsed,
+                 vt_fmt_per_unit(t, sizeof t, current > 0 ? elapsed / (double)current : 0, "step"));
     return buf;
 }
 

@@ -98,8 +98,11 @@ void setup_draw(app *a, tui_rect body)
         app_draw_wrapped(g, msg, a->edit_err, ROLE_BAD);
     else if (a->editing)
         app_draw_wrapped(g, msg, "Enter accepts, Esc cancels", ROLE_DIM);
-    else
-        app_draw_wrapped(g, msg, train_fields[a->field].help, ROLE_DIM);
+    else {
+        char doc[800];
+        train_field_doc(&train_fields[a->field], doc, sizeof doc);
+        app_draw_wrapped(g, msg, doc, ROLE_DIM);
+    }
 
     /* Right: the data set, the model and the estimate. */
     int x = lw + 1, w = body.width - x - 1, y = body.top;
@@ -125,7 +128,7 @@ void setup_draw(app *a, tui_rect body)
         tui_grid_text(g, y++, x, w, ROLE_TITLE, TUI_BOLD, "Downloading CIFAR-100 (c cancels)");
         if (p->phase == FETCH_DOWNLOADING) {
             int bar = w - 4 > 30 ? 30 : w - 4 > 8 ? w - 4 : 0; /* the numbers wrap under it when narrow */
-            tui_transfer_text(line, sizeof line, p->done, p->total, p->rate, p->eta, bar);
+            vt_fmt_transfer(line, sizeof line, p->done, p->total, p->rate, p->eta, bar);
             y += app_draw_wrapped(g, (tui_rect){y, x, 2, w}, line, ROLE_VALUE);
         } else {
             y += app_draw_wrapped(g, (tui_rect){y, x, 3, w}, p->message[0] ? p->message : "starting...",
@@ -212,17 +215,15 @@ static void cycle(app *a, int dir)
         train_config_get(&next, tf->name, value, sizeof value);
         train_config_set(&next, tf->name, strcmp(value, "yes") == 0 ? "no" : "yes", &err);
     } else if (tf->kind == TRAIN_FIELD_CHOICE) {
-        char choices[256], *opts[16];
         int n = 0;
-        snprintf(choices, sizeof choices, "%s", tf->choices);
-        for (char *save, *t = strtok_r(choices, "|", &save); t && n < 16; t = strtok_r(NULL, "|", &save))
-            opts[n++] = t;
+        while (tf->choices[n])
+            n++;
         train_config_get(&next, tf->name, value, sizeof value);
         int cur = 0;
         for (int i = 0; i < n; i++)
-            if (strcmp(opts[i], value) == 0)
+            if (strcmp(tf->choices[i], value) == 0)
                 cur = i;
-        train_config_set(&next, tf->name, opts[(cur + dir + n) % n], &err);
+        train_config_set(&next, tf->name, tf->choices[(cur + dir + n) % n], &err);
     } else {
         app_set_status(a, ROLE_DIM, "e edits this field");
         return;
