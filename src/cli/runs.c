@@ -373,6 +373,11 @@ int cli_roc(int argc, char **argv)
     run_data run;
     if ((rc = load_run(argv[0], argv[optind], RUN_PART_CONFIG | RUN_PART_PREDICTIONS, &run)))
         return rc;
+    if (run.n_pred == 0) { /* an empty test set: nothing to score is a normal answer, not an error */
+        printf("no test predictions in %s: no ROC curve to compute\n", argv[optind]);
+        run_free(&run);
+        return 0;
+    }
     int C = run.pred_classes;
     roc_curve *curves = calloc((size_t)C, sizeof *curves);
     roc_curve micro = {0}, macro = {0};

@@ -192,9 +192,9 @@ int vt_open_regular(const char *path, long long max, int *fd, long long *size, v
     if (f < 0) {
         int e = errno;
         if (e == ENOENT)
-            return vt_fail(err, VT_EUSAGE, "%s: no such file", path);
+            return vt_fail(err, VT_EUSAGE, "%s: cannot open: no such file", path);
         if (e == ELOOP)
-            return vt_fail(err, VT_EUSAGE, "%s: a loop of symbolic links", path);
+            return vt_fail(err, VT_EUSAGE, "%s: cannot open: a loop of symbolic links", path);
         return vt_fail(err, VT_EUSAGE, "%s: cannot open: %s", path, strerror(e));
     }
     struct stat st;
@@ -214,8 +214,8 @@ int vt_open_regular(const char *path, long long max, int *fd, long long *size, v
     }
     if (max > 0 && (long long)st.st_size > max) {
         close(f);
-        return vt_fail(err, VT_EUSAGE, "%s: %lld bytes, more than the %lld this kind of file may have", path,
-                       (long long)st.st_size, max);
+        return vt_fail(err, VT_EUSAGE, "%s: too large: %lld bytes, more than the %lld this kind of file may have",
+                       path, (long long)st.st_size, max);
     }
     fcntl(f, F_SETFL, fcntl(f, F_GETFL) & ~O_NONBLOCK);
     *fd = f;
