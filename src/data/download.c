@@ -336,9 +336,10 @@ static int verify(fetch *F, vt_err *err)
         return vt_fail(err, VT_EUSAGE, "%s: %s downloaded, not the %s of cifar-100-binary.tar.gz (deleted; run "
                        "again)", F->url, vt_fmt_bytes(a, sizeof a, size), vt_fmt_bytes(b, sizeof b, F->expect_size));
     }
-    FILE *f = fopen(F->part, "rb");
-    if (!f)
-        return vt_fail(err, VT_EIO, "%s: cannot read: %s", F->part, strerror(errno));
+    FILE *f;
+    int rc = vt_fopen_regular(F->part, 0, &f, NULL, err);
+    if (rc)
+        return rc;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     unsigned char *buf = malloc(1 << 16);
     int ok = ctx && buf && EVP_DigestInit_ex(ctx, EVP_md5(), NULL) == 1;
@@ -466,10 +467,16 @@ int data_unpack_cifar100(const char *tarball, const char *label, const char *dir
         return vt_fail(err, VT_EIO, "out of memory");
     archive_read_support_filter_gzip(ar);
     archive_read_support_format_tar(ar);
-    int rc = VT_OK;
-    if (archive_read_open_filename(ar, tarball, 1 << 16) != ARCHIVE_OK) {
+    int fd;
+    int rc = vt_open_regular(tarball, 0, &fd, NULL, err);
+    if (rc) {
+        archive_read_free(ar);
+        return rc;
+    }
+    if (archive_read_open_fd(ar, fd, 1 << 16) != ARCHIVE_OK) {
         rc = vt_fail(err, VT_EUSAGE, "%s: not a gzip'ed tar file: %s", label, archive_error_string(ar));
         archive_read_free(ar);
+        close(fd);
         return rc;
     }
     unsigned seen = 0;
@@ -528,6 +535,7 @@ int data_unpack_cifar100(const char *tarball, const char *label, const char *dir
         seen |= 1u << idx;
     }
     archive_read_free(ar);
+    close(fd);
     if (rc == VT_OK && (seen & 3u) != 3u)
         rc = vt_fail(err, VT_EUSAGE, "%s: no " TOP_FOLDER "/%s in it: not the CIFAR-100 binary version", label,
                      (seen & 1u) ? "test.bin" : "train.bin");

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 enum { SIDE = 32, PLANE = SIDE * SIDE, PIXELS = 3 * PLANE };
 #define MARK_SLOT UINT32_MAX
@@ -742,17 +743,19 @@ static int name_list(unpickler *u, const pnode *d, const char *key, int n, char 
         return oom(u);
     for (int k = 0; k < n; k++) {
         const pnode *x = at_(u, l->items[k]);
-        int ok = (x->kind == PV_BYTES || x->kind == PV_STR) && x->len > 0 && x->len < 100;
-        for (size_t j = 0; ok && j < x->len; j++)
-            ok = x->p[j] >= 32 && x->p[j] != 127;
-        if (!ok) {
+        if ((x->kind != PV_BYTES && x->kind != PV_STR) || x->len == 0 || memchr(x->p, '\0', x->len)) {
             names_free(names, n);
-            return vt_fail(u->err, VT_EUSAGE, "%s: '%s'[%d] is not a name (1 to 99 printable characters)", u->label,
-                           key, k);
+            return vt_fail(u->err, VT_EUSAGE, "%s: '%s'[%d] is not a name", u->label, key, k);
         }
         if (!(names[k] = strndup((const char *)x->p, x->len))) {
             names_free(names, n);
             return oom(u);
+        }
+        /* Printed and written to config.json: printable UTF-8 only, as every names file. */
+        char why[128];
+        if (vt_check_label(names[k], why, sizeof why) != 0) {
+            names_free(names, n);
+            return vt_fail(u->err, VT_EUSAGE, "%s: '%s'[%d]: %s", u->label, key, k, why);
         }
     }
     *out = names;
@@ -800,10 +803,16 @@ static int from_tarball(const char *path, py_set *ps, vt_err *err)
         return vt_fail(err, VT_EIO, "out of memory");
     archive_read_support_filter_gzip(ar);
     archive_read_support_format_tar(ar);
-    int rc = VT_OK;
-    if (archive_read_open_filename(ar, path, 1 << 16) != ARCHIVE_OK) {
+    int fd;
+    int rc = vt_open_regular(path, 0, &fd, NULL, err);
+    if (rc) {
+        archive_read_free(ar);
+        return rc;
+    }
+    if (archive_read_open_fd(ar, fd, 1 << 16) != ARCHIVE_OK) {
         rc = vt_fail(err, VT_EUSAGE, "%s: not a gzip'ed tar file: %s", path, archive_error_string(ar));
         archive_read_free(ar);
+        close(fd);
         return rc;
     }
     for (;;) {
@@ -859,6 +868,7 @@ static int from_tarball(const char *path, py_set *ps, vt_err *err)
             break;
     }
     archive_read_free(ar);
+    close(fd);
     return rc;
 }
 

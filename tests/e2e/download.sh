@@ -178,7 +178,7 @@ expect_error 2 "busy/cifar-100-binary exists and does not hold CIFAR-100" data -
 expect_error 2 "--md5 'abc': expected 32 hexadecimal digits" data --download --md5 abc
 expect_error 2 "--url goes with --download" data --url "$url/x"
 expect_error 2 "--labels does not go with --download" data --download --labels coarse
-expect_error 2 "--timeout '0': expected seconds from 1 to 3600" data --download --timeout 0
+expect_error 2 "--timeout: '0' is not a whole number in 1..3600 (seconds)" data --download --timeout 0
 expect_error 2 "not supported" data --download --url "ftp://127.0.0.1/x" --data ftp/cifar-100-binary
 "$bin" data --help | grep -q -- "--download" || fail "vggtop data --help does not mention --download"
 
