@@ -18,19 +18,20 @@
 /* Options shared by the run commands; each command says which it accepts. */
 typedef struct run_opts {
     int digits;
-    int csv, json, coarse, all;
+    int csv, json, coarse, all, best;
     int top;
     int threads;
     const char *metric;
 } run_opts;
 
-enum { O_DIGITS = 256, O_CSV, O_JSON, O_COARSE, O_TOP, O_THREADS, O_METRIC, O_ALL };
+enum { O_DIGITS = 256, O_CSV, O_JSON, O_COARSE, O_TOP, O_THREADS, O_METRIC, O_ALL, O_BEST };
 
 static const struct option run_options[] = {
     {"digits", required_argument, NULL, O_DIGITS}, {"csv", no_argument, NULL, O_CSV},
     {"json", no_argument, NULL, O_JSON},           {"coarse", no_argument, NULL, O_COARSE},
     {"top", required_argument, NULL, O_TOP},       {"threads", required_argument, NULL, O_THREADS},
     {"metric", required_argument, NULL, O_METRIC}, {"all", no_argument, NULL, O_ALL},
+    {"best", no_argument, NULL, O_BEST},
     {"help", no_argument, NULL, 'h'},              {NULL, 0, NULL, 0},
 };
 
@@ -130,6 +131,7 @@ static int parse_run_args(int argc, char **argv, const char *allowed, const char
         case O_JSON: o->json = 1; break;
         case O_COARSE: o->coarse = 1; break;
         case O_ALL: o->all = 1; break;
+        case O_BEST: o->best = 1; break;
         }
     }
     if (o->csv && o->json) {
@@ -199,22 +201,23 @@ static const char *class_name(const run_data *run, int c, char *buf, size_t size
 /* ---- evaluate ------------------------------------------------------------------------------------------- */
 
 static const char evaluate_help[] =
-    "usage: vggtop evaluate RUN_DIR [--threads N]\n\n"
+    "usage: vggtop evaluate RUN_DIR [--threads N] [--best]\n\n"
     "Loads the run's checkpoint and data set, predicts the test set again, rewrites predictions.csv,\n"
     "report.txt and confusion.csv, and prints val_loss, val_acc and val_mse.\n\n"
-    "  --threads N   OpenBLAS threads (default: the run's setting)\n";
+    "  --threads N   OpenBLAS threads (default: the run's setting)\n"
+    "  --best        the best epoch's checkpoint (best.bin, kept by vggtop train --save-best) instead of the last\n";
 
 int cli_evaluate(int argc, char **argv)
 {
     run_opts o;
-    int rc = parse_run_args(argc, argv, "threads", evaluate_help, 1, 1, &o);
+    int rc = parse_run_args(argc, argv, "threads best", evaluate_help, 1, 1, &o);
     if (rc >= 0)
         return rc;
     const char *dir = argv[optind];
     train_epoch m;
     long n;
     vt_err err;
-    if ((rc = run_evaluate(dir, o.threads, &m, &n, &err)) != VT_OK) {
+    if ((rc = run_evaluate(dir, o.threads, o.best ? RUN_BEST : RUN_CHECKPOINT, &m, &n, &err)) != VT_OK) {
         fprintf(stderr, "vggtop evaluate: %s\n", err.msg);
         return vt_exit_status(rc);
     }

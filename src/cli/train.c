@@ -267,6 +267,8 @@ int cli_train(int argc, char **argv)
                     printf("Epoch %d/%d\n", ++header, s->epochs);
                 print_epoch_line(s, &s->history[printed_rows], tty);
                 printed_rows++;
+                if (s->note_epoch == printed_rows && s->note[0])
+                    printf("%s\n", s->note);
             }
             if (!done && s->epoch > printed_rows && s->epoch > header) {
                 header = s->epoch;
@@ -295,6 +297,9 @@ int cli_train(int argc, char **argv)
         rc = got_int ? 130 : 143;
     } else if (cfg.resume && s->resumed_epochs == s->n_history)
         printf("Nothing to do: %s\n", s->message);
+    else if (s->n_history < s->epochs)
+        printf("Finished: %d of %d epochs in %s (stopped early, as the line above says)\n", s->n_history, s->epochs,
+               s->run_dir);
     else
         printf("Finished: %d epoch%s in %s\n", s->n_history, s->n_history == 1 ? "" : "s", s->run_dir);
     fflush(stdout);

@@ -66,6 +66,9 @@ typedef struct job {
     dev_t dir_dev;          /* the run directory this job locked: every write checks it is still the one */
     ino_t dir_ino;
     int dir_lost;           /* it was removed or replaced: nothing more is written, the run fails */
+    callbacks_state cbs;    /* the callbacks' state (replayed from the history on --resume) */
+    int early_stopped;      /* early stopping ended the run */
+    char cb_reason[256];
     dataset *ds;
     model *m;
     model_config mc;
@@ -155,7 +158,7 @@ static void write_progress(job *j, int force)
 
 /* ---- checkpoints --------------------------------------------------------------------------------------- */
 
-static int save_checkpoint(job *j, vt_err *err)
+static int save_checkpoint_as(job *j, const char *name, vt_err *err)
 {
     if (dir_check(j, err) != VT_OK)
         return VT_EIO;
@@ -180,11 +183,13 @@ static int save_checkpoint(job *j, vt_err *err)
     memcpy(buf, &h, sizeof h);
     memcpy(buf + sizeof h, j->history, sizeof(train_epoch) * (size_t)j->epochs_done);
     char path[4200];
-    int rc = run_path(path, sizeof path, j->cfg.run_dir, RUN_CHECKPOINT, err);
+    int rc = run_path(path, sizeof path, j->cfg.run_dir, name, err);
     if (rc)
         return rc;
     return checkpoint_save(path, j->m, buf, sizeof h + sizeof(train_epoch) * (size_t)j->epochs_done, err);
 }
+
+static int save_checkpoint(job *j, vt_err *err) { return save_checkpoint_as(j, RUN_CHECKPOINT, err); }
 
 /* Restores the model and the engine's position from checkpoint.bin, checking it belongs to this run. */
 static int load_checkpoint(job *j, vt_err *err)
@@ -354,6 +359,30 @@ static int finish_epoch(job *j, int e, double epoch_start, int *stopped, vt_err 
     j->batch_pos = 0;
     j->sums = (step_stats){0};
     j->epoch_seconds = 0;
+    /* The callbacks, as Keras runs them at the epoch's end: best.bin, the early-stopping best, a cut rate,
+     * a stop. The new rate goes into the checkpoint, so a resume carries on with it. */
+    callbacks_actions act;
+    callbacks_epoch_end(&j->cfg.cb, &j->cbs, e, &row, j->lr, &act);
+    if (act.save_best && (rc = save_checkpoint_as(j, RUN_BEST, err)))
+        return rc;
+    if (act.es_improved && j->cfg.cb.es_restore && (rc = save_checkpoint_as(j, RUN_ES_BEST, err)))
+        return rc;
+    if (act.lr != j->lr) {
+        j->lr = act.lr;
+        j->sgd.lr = (float)act.lr;
+    }
+    if (act.stop && act.restore_best) {
+        /* Keras' restore_best_weights: the weights of the best epoch, from the copy kept when it was the best. */
+        char path[4200];
+        unsigned char *scratch = j->blob;
+        size_t len;
+        if ((rc = run_path(path, sizeof path, j->cfg.run_dir, RUN_ES_BEST, err)) ||
+            (rc = checkpoint_load(path, j->m, scratch, BLOB_MAX, &len, err)))
+            return rc;
+    }
+    if (act.stop)
+        j->early_stopped = 1;
+    snprintf(j->cb_reason, sizeof j->cb_reason, "%s", act.reason);
     /* The checkpoint carries the history, so it goes first: history.csv can always be rebuilt from it. */
     if ((rc = save_checkpoint(j, err)) || (rc = run_write_history(j->cfg.run_dir, j->history, j->epochs_done, err)))
         return rc;
@@ -364,8 +393,15 @@ static int finish_epoch(job *j, int e, double epoch_start, int *stopped, vt_err 
     t->snap.last_val_acc = row.val_acc;
     if (e == 0 || row.val_acc > t->snap.best_val_acc || isnan(t->snap.best_val_acc))
         t->snap.best_val_acc = row.val_acc;
-    snprintf(t->snap.message, sizeof t->snap.message, "epoch %d: val_loss %.4f, val_acc %.4f", e + 1, row.val_loss,
-             row.val_acc);
+    if (j->cb_reason[0]) {
+        snprintf(t->snap.message, sizeof t->snap.message, "%s", j->cb_reason);
+        snprintf(t->snap.note, sizeof t->snap.note, "%s", j->cb_reason);
+        t->snap.note_epoch = e + 1;
+    }
+    else
+        snprintf(t->snap.message, sizeof t->snap.message, "epoch %d: val_loss %.4f, val_acc %.4f", e + 1, row.val_loss,
+                 row.val_acc);
+    t->snap.lr = j->lr;
     wake_locked(t, 1);
     pthread_mutex_unlock(&t->mu);
     return VT_OK;
@@ -407,6 +443,7 @@ static int job_prepare(job *j, vt_err *err)
     j->sgd.weight_decay = (float)cfg->weight_decay;
     j->pp.augment = cfg->augment;
     vt_rng_seed(&j->aug, vt_seed_mix(cfg->seed, 0xa06));
+    callbacks_begin(&cfg->cb, &j->cbs);
 
     char created[32] = "";
     if (cfg->resume) {
@@ -415,6 +452,7 @@ static int job_prepare(job *j, vt_err *err)
         if ((rc = load_checkpoint(j, err)))
             return rc;
         j->may_write = 1;
+        callbacks_replay(&cfg->cb, &j->cbs, j->history, j->epochs_done);
         run_clean_temporaries(cfg->run_dir);
         if ((rc = run_write_history(cfg->run_dir, j->history, j->epochs_done, err)))
             return rc;
@@ -503,6 +541,10 @@ static train_state job_train(job *j, vt_err *err)
             j->epoch_seconds = 0;
         }
         long n0 = j->sums.n; /* samples of this epoch done before this session (a resumed epoch) */
+        if (first == 0 && cfg->cb.schedule) { /* Keras' LearningRateScheduler, at the epoch's beginning */
+            j->lr = callbacks_epoch_lr(&cfg->cb, cfg->lr, j->lr, e, cfg->epochs);
+            j->sgd.lr = (float)j->lr;
+        }
         data_shuffle(j->order, ds->n_train, cfg->seed, e);
         pthread_mutex_lock(&t->mu);
         train_snapshot *s = &t->snap;
@@ -596,6 +638,8 @@ static train_state job_train(job *j, vt_err *err)
             j->epoch_seconds += vt_now() - epoch_start; /* paused already taken off above */
             return save_checkpoint(j, err) ? TRAIN_FAILED : TRAIN_STOPPED;
         }
+        if (j->early_stopped)
+            return TRAIN_FINISHED; /* a normal end, with its reason in the message */
         pthread_mutex_lock(&t->mu);
         int stop = t->want_stop;
         pthread_mutex_unlock(&t->mu);
@@ -631,6 +675,9 @@ static void *engine_main(void *arg)
         snprintf(t->snap.message, sizeof t->snap.message, "stopped after %d epoch%s and %ld batch%s; continue with "
                  "vggtop train --resume %.400s", j->epochs_done, j->epochs_done == 1 ? "" : "s", j->batch_pos,
                  j->batch_pos == 1 ? "" : "es", j->cfg.run_dir);
+    else if (j->early_stopped)
+        snprintf(t->snap.message, sizeof t->snap.message, "finished after %d epoch%s: %s", j->epochs_done,
+                 j->epochs_done == 1 ? "" : "s", j->cb_reason);
     else if (j->cfg.resume && t->snap.resumed_epochs == j->epochs_done)
         snprintf(t->snap.message, sizeof t->snap.message, "the run had already done its %d epoch%s (give --epochs "
                  "with --resume to train further)", j->epochs_done, j->epochs_done == 1 ? "" : "s");
@@ -707,7 +754,7 @@ static int make_run_dir(train_config *cfg, int *made, int *lock_fd, vt_err *err)
             return vt_fail(err, VT_EUSAGE, "--resume: %s: no %s yet (the run never finished an epoch or stopped)",
                            cfg->run_dir, RUN_CHECKPOINT);
         /* Two processes writing one run directory would interleave their files: the lock lets one in. */
-        int rc = run_lock_take(cfg->run_dir, lock_fd, NULL, err);
+        int rc = run_lock_take(cfg->run_dir, "trained", lock_fd, NULL, err);
         if (rc)
             return rc;
         return VT_OK;
@@ -742,7 +789,7 @@ static int make_run_dir(train_config *cfg, int *made, int *lock_fd, vt_err *err)
                        mk.msg);
     }
     *made = !existed;
-    int rc = run_lock_take(cfg->run_dir, lock_fd, NULL, err);
+    int rc = run_lock_take(cfg->run_dir, "trained", lock_fd, NULL, err);
     /* Checked again under the lock: another process may have started a run there since. */
     if (!rc && holds_files(cfg->run_dir)) {
         run_lock_release(*lock_fd);
