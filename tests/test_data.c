@@ -30,6 +30,7 @@ static int setup(void **state)
     if (!mkdtemp(root))
         return -1;
     unsetenv("VGGTOP_DATA");
+    setenv("HOME", root, 1); /* the machine's Keras cache (~/.keras/datasets) must not be found */
     return 0;
 }
 

@@ -127,7 +127,7 @@ double callbacks_epoch_lr(const train_callbacks *cb, double lr0, double lr_now, 
 /* Every setting of `vggtop train`. Strings are fixed arrays so a config can be copied by value. */
 typedef struct train_config {
     char model[32];        /* "vgg16", "vgg19", "vgg16-nopool", "cnn", "mlp" */
-    char data[4096];       /* --data; "": $VGGTOP_DATA, ./data/cifar-100-binary, then Fashion-MNIST */
+    char data[4096];       /* --data; "": $VGGTOP_DATA, then the places of data.h's search */
     int coarse;            /* --labels coarse: CIFAR-100's 20 superclasses */
     int resize;            /* -1: the model's default (48 for vgg16/vgg19, native otherwise); 0: native */
     int epochs;            /* 10 */
