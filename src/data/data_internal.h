@@ -72,6 +72,10 @@ int idx_load(const char *dir, data_split split, long limit, int classes, raw_spl
  * than CIFAR-100's) is refused with one line. On error dir may hold some of the files (the caller removes
  * it). */
 int data_unpack_cifar100(const char *tarball, const char *label, const char *dir, vt_err *err);
+/* Opens a gzip'ed tar file for reading with libarchive, through vt_open_regular (never a FIFO or a device):
+ * *out and *fd (the caller closes both: archive_read_free, then close). label names it in messages. */
+struct archive;
+int data_tar_open(const char *path, const char *label, struct archive **out, int *fd, vt_err *err);
 
 /* Which format dir holds (0 when none), judged by the files present. */
 data_format data_detect(const char *dir);

@@ -460,25 +460,36 @@ static int write_member(struct archive *ar, const char *label, const char *path,
     return rc;
 }
 
-int data_unpack_cifar100(const char *tarball, const char *label, const char *dir, vt_err *err)
+int data_tar_open(const char *path, const char *label, struct archive **out, int *fd, vt_err *err)
 {
+    *out = NULL;
     struct archive *ar = archive_read_new();
     if (!ar)
         return vt_fail(err, VT_EIO, "out of memory");
     archive_read_support_filter_gzip(ar);
     archive_read_support_format_tar(ar);
-    int fd;
-    int rc = vt_open_regular(tarball, 0, &fd, NULL, err);
+    int rc = vt_open_regular(path, 0, fd, NULL, err);
     if (rc) {
         archive_read_free(ar);
         return rc;
     }
-    if (archive_read_open_fd(ar, fd, 1 << 16) != ARCHIVE_OK) {
+    if (archive_read_open_fd(ar, *fd, 1 << 16) != ARCHIVE_OK) {
         rc = vt_fail(err, VT_EUSAGE, "%s: not a gzip'ed tar file: %s", label, archive_error_string(ar));
         archive_read_free(ar);
-        close(fd);
+        close(*fd);
         return rc;
     }
+    *out = ar;
+    return VT_OK;
+}
+
+int data_unpack_cifar100(const char *tarball, const char *label, const char *dir, vt_err *err)
+{
+    struct archive *ar;
+    int fd;
+    int rc = data_tar_open(tarball, label, &ar, &fd, err);
+    if (rc)
+        return rc;
     unsigned seen = 0;
     for (;;) {
         struct archive_entry *e;

@@ -798,23 +798,11 @@ static int py_take(py_set *ps, int which, const char *label, const uint8_t *buf,
  * skipped (nothing is written anywhere). */
 static int from_tarball(const char *path, py_set *ps, vt_err *err)
 {
-    struct archive *ar = archive_read_new();
-    if (!ar)
-        return vt_fail(err, VT_EIO, "out of memory");
-    archive_read_support_filter_gzip(ar);
-    archive_read_support_format_tar(ar);
+    struct archive *ar;
     int fd;
-    int rc = vt_open_regular(path, 0, &fd, NULL, err);
-    if (rc) {
-        archive_read_free(ar);
+    int rc = data_tar_open(path, path, &ar, &fd, err);
+    if (rc)
         return rc;
-    }
-    if (archive_read_open_fd(ar, fd, 1 << 16) != ARCHIVE_OK) {
-        rc = vt_fail(err, VT_EUSAGE, "%s: not a gzip'ed tar file: %s", path, archive_error_string(ar));
-        archive_read_free(ar);
-        close(fd);
-        return rc;
-    }
     for (;;) {
         struct archive_entry *e;
         int r = archive_read_next_header(ar, &e);

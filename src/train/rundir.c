@@ -166,6 +166,27 @@ static int write_per_class(const char *dir, int epoch, const long *cm, int C, vt
     return rc;
 }
 
+/* The prologue of a rows file (layers.csv, per_class.csv): read it (absent: *text NULL), check its header,
+ * count the lines after it (at most one row each: the file bounds the allocation). */
+static int open_rows(const char *dir, const char *name, const char *header, char *path, size_t size, char **text,
+                     char **cursor, long *lines, vt_err *err)
+{
+    int rc = read_optional(dir, name, path, size, text, err);
+    if (rc || !*text)
+        return rc;
+    *cursor = *text;
+    char *line = next_line(cursor);
+    if (!line || strcmp(line, header) != 0) {
+        free(*text);
+        *text = NULL;
+        return vt_fail(err, VT_EUSAGE, "%s: line 1: expected the header \"%s\"", path, header);
+    }
+    *lines = 1;
+    for (const char *p = *cursor; *p; p++)
+        *lines += *p == '\n';
+    return VT_OK;
+}
+
 int run_write_layers(const char *dir, int epoch, const run_layer_row *rows, int n, vt_err *err)
 {
     vt_buf b = {0};
@@ -184,18 +205,11 @@ int run_read_layers(const char *dir, run_layer_row **rows, long *n, vt_err *err)
 {
     *rows = NULL;
     *n = 0;
-    char path[4200], *text;
-    int rc = read_optional(dir, RUN_LAYERS, path, sizeof path, &text, err);
+    char path[4200], *text, *cursor, *line;
+    long cap;
+    int rc = open_rows(dir, RUN_LAYERS, LAYERS_HEADER, path, sizeof path, &text, &cursor, &cap, err);
     if (rc || !text)
         return rc;
-    char *cursor = text, *line = next_line(&cursor);
-    if (!line || strcmp(line, LAYERS_HEADER) != 0) {
-        free(text);
-        return vt_fail(err, VT_EUSAGE, "%s: line 1: expected the header \"%s\"", path, LAYERS_HEADER);
-    }
-    long cap = 1;
-    for (const char *p = cursor; *p; p++)
-        cap += *p == '\n';
     run_layer_row *out = malloc(sizeof *out * (size_t)cap);
     if (!out) {
         free(text);
@@ -759,18 +773,11 @@ int run_read_per_class(const char *dir, run_class_row **rows, long *n, vt_err *e
 {
     *rows = NULL;
     *n = 0;
-    char path[4200], *text;
-    int rc = read_optional(dir, RUN_PER_CLASS, path, sizeof path, &text, err);
+    char path[4200], *text, *cursor, *line;
+    long cap;
+    int rc = open_rows(dir, RUN_PER_CLASS, PER_CLASS_HEADER, path, sizeof path, &text, &cursor, &cap, err);
     if (rc || !text)
         return rc;
-    char *cursor = text, *line = next_line(&cursor);
-    if (!line || strcmp(line, PER_CLASS_HEADER) != 0) {
-        free(text);
-        return vt_fail(err, VT_EUSAGE, "%s: line 1: expected the header \"%s\"", path, PER_CLASS_HEADER);
-    }
-    long cap = 1; /* one row a line at most: the file bounds the allocation */
-    for (const char *p = cursor; *p; p++)
-        cap += *p == '\n';
     run_class_row *out = malloc(sizeof *out * (size_t)cap);
     if (!out) {
         free(text);
