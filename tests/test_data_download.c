@@ -25,30 +25,12 @@
 #include "../src/data/data_internal.h"
 #include "vggtop/data.h"
 
-static char root[64];
+#include "data_testing.h"
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(root, sizeof root, "/tmp/vggtop-dl-XXXXXX");
-    return mkdtemp(root) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static const char *at(const char *name)
-{
-    static char paths[4][512];
-    static int turn;
-    char *p = paths[turn++ % 4];
-    snprintf(p, 512, "%s/%s", root, name);
-    return p;
+    return tmp_root_make("/tmp/vggtop-dl-XXXXXX");
 }
 
 static int exists(const char *path)
