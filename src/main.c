@@ -1,5 +1,6 @@
 /* main: dispatches `vggtop COMMAND ...` to the subcommands in src/cli; with no command it opens the
  * front end. Only main decides the exit status. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,29 +42,25 @@ static void usage(FILE *out)
                  "see man vggtop for the screens, keys and files\n");
 }
 
-/* OpenBLAS picks its kernel when the library loads, before main, and Debian 12's OpenBLAS 0.3.21 falls back
- * to a generic SSE3 kernel on CPUs newer than it knows, 3-4x slower than the AVX-512 one. When nobody chose a
- * kernel (OPENBLAS_CORETYPE unset) and the CPU has better, restart once with the kernel its features allow.
- * VGGTOP_BLAS_AUTO=0 keeps OpenBLAS's own choice; after the restart it reads "chosen" so bench can say so. */
-static void blas_pick_kernel(char **argv)
+/* Output that could not be written is a failure, never a success: every command's standard output goes
+ * through here at the end (a full disk, a closed pipe, /dev/full), and a lost write turns status 0 into 1. */
+static int finish_output(int status)
 {
-    const char *automatic = getenv("VGGTOP_BLAS_AUTO");
-    if (getenv("OPENBLAS_CORETYPE") || (automatic && strcmp(automatic, "0") == 0))
-        return;
-    const char *core = nn_blas_suggest_core();
-    if (!core)
-        return;
-    setenv("OPENBLAS_CORETYPE", core, 1);
-    setenv("VGGTOP_BLAS_AUTO", "chosen", 1);
-    execv("/proc/self/exe", argv);
-    /* No restart possible: carry on with OpenBLAS's kernel. */
-    unsetenv("OPENBLAS_CORETYPE");
-    unsetenv("VGGTOP_BLAS_AUTO");
+    int bad = fflush(stdout) != 0 || ferror(stdout);
+    int e = errno;
+    if (fclose(stdout) != 0 && !bad) {
+        bad = 1;
+        e = errno;
+    }
+    if (bad && status == 0) {
+        fprintf(stderr, "vggtop: cannot write the output: %s\n", strerror(e));
+        return 1;
+    }
+    return status;
 }
 
-int main(int argc, char **argv)
+static int run_command(int argc, char **argv)
 {
-    blas_pick_kernel(argv);
     if (argc >= 2 && argv[1][0] != '-') {
         for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
             if (strcmp(argv[1], commands[i].name) == 0)
@@ -80,4 +77,10 @@ int main(int argc, char **argv)
         return 0;
     }
     return cli_ui(argc, argv);
+}
+
+int main(int argc, char **argv)
+{
+    nn_blas_choose_kernel(argv);
+    return finish_output(run_command(argc, argv));
 }

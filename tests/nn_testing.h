@@ -1,12 +1,23 @@
-/* Helpers shared by the nn test binaries (tests/test_nn*.c); include after <cmocka.h>. */
+/* Helpers shared by the test binaries that run nn (tests/test_nn*.c, tests/test_train*.c); include after
+ * <cmocka.h>. */
 #ifndef VGGTOP_TESTS_NN_TESTING_H
 #define VGGTOP_TESTS_NN_TESTING_H
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
+#include "vggtop/nn.h"
 #include "vggtop/util.h"
 #include "../src/nn/nn_internal.h"
+
+/* First thing in main: the OpenBLAS kernel the binary would run (nn_blas_choose_kernel may restart the test
+ * binary with OPENBLAS_CORETYPE set), named on stderr so tests/e2e/blas_kernels.sh can check which ran. */
+static inline void nn_testing_start(char **argv)
+{
+    nn_blas_choose_kernel(argv);
+    fprintf(stderr, "OpenBLAS core: %s (%s)\n", nn_blas_core(), nn_blas_chooser());
+}
 
 /* n floats uniform in [lo, hi) from seed; the caller frees. */
 static inline float *randf(size_t n, uint64_t seed, float lo, float hi)
@@ -38,7 +49,7 @@ typedef struct conv_variant {
  * 5.25 / 8 and back, which multiplies the rounding error by about 10 to 100 (Lavin & Gray 2016, and oneDNN's
  * own test tolerances for it): 2e-3. A wrong kernel (an offset, a transpose, a missed tap) is off by the
  * order of the values themselves. */
-static const conv_variant conv_variants[] = {
+static const conv_variant conv_variants[] __attribute__((unused)) = {
     {"gemm", "gemm", CONV_ALGO_ANY, 1e-4},
     {"onednn:direct", "onednn", CONV_ALGO_DIRECT, 1e-4},
     {"onednn:winograd", "onednn", CONV_ALGO_WINOGRAD, 2e-3},

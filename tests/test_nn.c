@@ -631,8 +631,10 @@ static void matches_pytorch_stack(void **state)
     free(tdw2), free(tdb2), free(tdx);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    (void)argc;
+    nn_testing_start(argv);
     nn_set_threads(1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(conv_grad_3x3_same_relu),

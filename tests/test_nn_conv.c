@@ -479,8 +479,10 @@ static void same_bits_at_fixed_backend_and_threads(void **state)
     nn_set_threads(1);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    (void)argc;
+    nn_testing_start(argv);
     nn_set_threads(1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(backends_match_naive_model_shapes),

@@ -688,8 +688,10 @@ static void threads_and_core(void **state)
     nn_set_threads(1);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    (void)argc;
+    nn_testing_start(argv);
     nn_set_threads(1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(keras_published_param_counts),

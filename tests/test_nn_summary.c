@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "../src/cli/summary.c"
+#include "nn_testing.h"
 
 typedef struct result {
     int status;
@@ -126,8 +127,10 @@ static void invalid_input_exits_2(void **state)
     }
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    (void)argc;
+    nn_testing_start(argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(reference_models),
         cmocka_unit_test(invalid_input_exits_2),

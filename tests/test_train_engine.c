@@ -21,6 +21,8 @@
 #include "vggtop/nn.h"
 #include "vggtop/train.h"
 
+#include "nn_testing.h"
+
 #define FASHION "/usr/share/datasets/fashion-mnist"
 
 static char tmpdir[64];
@@ -85,7 +87,7 @@ static void read_file(const char *dir, const char *name, char **text)
     char path[512];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     vt_err err;
-    if (vt_read_file(path, text, NULL, &err) != VT_OK)
+    if (vt_read_file(path, 0, text, NULL, &err) != VT_OK)
         fail_msg("%s", err.msg);
 }
 
@@ -387,7 +389,7 @@ static void copy_file(const char *from, const char *to)
     char *data;
     size_t len;
     vt_err err;
-    assert_int_equal(vt_read_file(from, &data, &len, &err), VT_OK);
+    assert_int_equal(vt_read_file(from, 0, &data, &len, &err), VT_OK);
     assert_int_equal(vt_write_file_atomic(to, data, len, &err), VT_OK);
     free(data);
 }
@@ -400,7 +402,7 @@ static void patch_blob(const char *path, size_t at, int64_t value)
     char *data;
     size_t len;
     vt_err err;
-    assert_int_equal(vt_read_file(path, &data, &len, &err), VT_OK);
+    assert_int_equal(vt_read_file(path, 0, &data, &len, &err), VT_OK);
     uint64_t extra = 0;
     for (int i = 7; i >= 0; i--)
         extra = extra << 8 | (unsigned char)data[88 + i];
@@ -614,8 +616,10 @@ static void bad_data_and_divergence_fail_clearly(void **state)
     run_free(&d);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    (void)argc;
+    nn_testing_start(argv);
     if (access(FASHION "/train-images-idx3-ubyte.gz", R_OK) != 0) {
         fprintf(stderr, "test_train_engine: %s is missing: apt-get install dataset-fashion-mnist (make deps)\n",
                 FASHION);

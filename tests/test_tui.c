@@ -459,10 +459,10 @@ static void progress_like_keras(void **state)
                         "2000/2000 [==============================] - 6s 3ms/step");
     assert_string_equal(tui_progress_text(buf, sizeof buf, 1, 3, 6, 0, 3725),
                         "1/3 [=>....] - ETA: 1:02:05");
-    assert_string_equal(tui_fmt_eta(buf, sizeof buf, 60), "60s");
-    assert_string_equal(tui_fmt_eta(buf, sizeof buf, 61), "1:01");
-    assert_string_equal(tui_fmt_per_step(buf, sizeof buf, 2.2), "2s/step");
-    assert_string_equal(tui_fmt_per_step(buf, sizeof buf, 0.0008), "800us/step");
+    assert_string_equal(vt_fmt_eta(buf, sizeof buf, 60), "60s");
+    assert_string_equal(vt_fmt_eta(buf, sizeof buf, 61), "1:01");
+    assert_string_equal(vt_fmt_per_unit(buf, sizeof buf, 2.2, "step"), "2s/step");
+    assert_string_equal(vt_fmt_per_unit(buf, sizeof buf, 0.0008, "step"), "800us/step");
 }
 
 static void text_block_scrolls_and_clips(void **state)
@@ -535,7 +535,7 @@ static void man_page_keys_match_table(void **state)
     assert_non_null(want);
     size_t len = (size_t)(end - begin);
     if (len != strlen(want) || memcmp(begin, want, len) != 0) {
-        print_error("man/vggtop.1 keys differ from the table; regenerate with tests/gen-man-keys.sh\n");
+        print_error("man/vggtop.1 keys differ from the table; regenerate with tests/gen-man.sh\n");
         free(want);
         fail();
     }

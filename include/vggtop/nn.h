@@ -31,6 +31,14 @@ typedef struct model_config {
 /* The model names, in the order the UI lists them; NULL-terminated. */
 extern const char *const model_names[];
 
+/* "vgg16, vgg19, vgg16-nopool, cnn<last>mlp" into buf (last: ", " or " or "), for messages and help. */
+void model_names_join(char *buf, size_t size, const char *last);
+/* A model's smallest input side (32 for the VGGs: keras.applications' rule; what pooling needs for the
+ * others), and the side the seed resizes its images to (48 for vgg16 and vgg19; 0: native). 0 for an
+ * unknown name. */
+int model_min_side(const char *name);
+int model_default_resize(const char *name);
+
 /* Fills cfg with a model's defaults: 48x48x3 for vgg16/vgg19, 32x32x3 for the others; 100 classes,
  * include_top 1, seed 1. Returns VT_EUSAGE for an unknown name. */
 int model_config_default(model_config *cfg, const char *name, vt_err *err);
@@ -262,5 +270,13 @@ const char *nn_blas_core(void);
  * that matches the CPU's features ("SkylakeX" with AVX-512, "Haswell" with AVX2 and FMA); else NULL. The
  * kernel is chosen when the library loads, so only a restart with OPENBLAS_CORETYPE set can apply it. */
 const char *nn_blas_suggest_core(void);
+/* Applies nn_blas_suggest_core: when OPENBLAS_CORETYPE is unset (and VGGTOP_BLAS_AUTO is not "0") and
+ * OpenBLAS runs a generic kernel on a CPU that has better, restarts the program (execv of /proc/self/exe
+ * with argv) with OPENBLAS_CORETYPE set and VGGTOP_BLAS_AUTO=chosen. Returns when nothing is to be done or
+ * the restart failed. The binary and every test binary call it first, so the tests run what users run. */
+void nn_blas_choose_kernel(char **argv);
+/* Who chose the kernel in use, for bench's header: "OPENBLAS_CORETYPE unset", "from OPENBLAS_CORETYPE" or
+ * "chosen by vggtop from the CPU's features". */
+const char *nn_blas_chooser(void);
 
 #endif

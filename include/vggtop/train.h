@@ -32,6 +32,13 @@
 #define RUN_PREDICTIONS "predictions.csv"
 #define RUN_REPORT "report.txt"
 #define RUN_CONFUSION "confusion.csv"
+#define RUN_LOCK "run.lock"
+
+/* The largest run-directory files vggtop reads; a larger one is refused before anything is allocated. */
+#define RUN_MAX_CONFIG_BYTES (16LL << 20)
+#define RUN_MAX_HISTORY_BYTES (4LL << 20)
+#define RUN_MAX_PROGRESS_BYTES (1LL << 20)
+#define RUN_MAX_PREDICTIONS_BYTES (1LL << 30)
 
 /* ---- settings ------------------------------------------------------------------------------------ */
 
@@ -57,19 +64,45 @@ typedef struct train_config {
     int resume;            /* 1: continue the run in run_dir from its checkpoint (config from config.json) */
 } train_config;
 
-/* The seed's defaults: epochs 10, batch 32, SGD lr 0.01, momentum 0, seed 1, resize -1 (the model's
- * default), threads 0, runs "runs"; model "cnn" (the CLI requires --model; the front end starts there). */
-void train_config_default(train_config *cfg);
+/* ---- the settings table ------------------------------------------------------------------------------ */
 
-/* One editable setting, for a form and for --help. name is the long flag without dashes. */
+/* What a setting is to a form: free text, a number, yes/no, or one of a list. */
 typedef enum { TRAIN_FIELD_TEXT, TRAIN_FIELD_INT, TRAIN_FIELD_FLOAT, TRAIN_FIELD_BOOL, TRAIN_FIELD_CHOICE } train_field_kind;
+/* How it is stored in train_config: a char array, int, long, uint64_t, double, or a CHOICE's index (int). */
+typedef enum {
+    TRAIN_STORE_TEXT,
+    TRAIN_STORE_INT,
+    TRAIN_STORE_LONG,
+    TRAIN_STORE_U64,
+    TRAIN_STORE_DOUBLE,
+    TRAIN_STORE_INDEX,
+} train_store;
 
+#define TRAIN_F_RESUMABLE 1u /* --resume may change it */
+#define TRAIN_F_LO_OPEN 2u   /* the range excludes lo: (lo, hi] */
+#define TRAIN_F_HI_OPEN 4u   /* the range excludes hi */
+#define TRAIN_F_AUTO 8u      /* "auto" (or empty) stores -1, and 0 is allowed below lo */
+#define TRAIN_F_NONEMPTY 16u /* text that must not be empty */
+#define TRAIN_F_EXISTS 32u   /* a path that must exist when given (on the command line and in the form) */
+#define TRAIN_F_LATER 64u    /* not part of train_config_check: checked when used */
+
+/* One setting of `vggtop train`: one row of train_fields drives its flag, its validation, its form field,
+ * its place in config.json, its --help line and its man-page entry. */
 typedef struct train_field {
-    const char *name;    /* "batch-size" */
-    const char *label;   /* "Batch size" */
+    const char *name;    /* the long flag without dashes: "batch-size" */
+    const char *label;   /* the form's label: "Batch size" */
     train_field_kind kind;
-    const char *choices; /* TRAIN_FIELD_CHOICE: "fine|coarse"; else NULL */
-    const char *help;    /* one line */
+    const char *const *choices; /* TRAIN_FIELD_CHOICE: NULL-terminated names; else NULL */
+    const char *metavar; /* "N", "F", "PATH"; NULL for a BOOL (a bare flag) or a CHOICE (its names) */
+    const char *help;    /* one line, without range or default */
+    train_store store;
+    size_t offset, size; /* of the field in train_config */
+    double lo, hi;       /* INT and FLOAT: the range */
+    unsigned flags;      /* TRAIN_F_* */
+    const char *def;     /* the default, as a user would type it */
+    const char *json;    /* its key path in config.json ("training.optimizer.lr"); NULL: not stored there */
+    const char *doc_default; /* what --help and the man page say of the default, when def is not it */
+    const char *more;    /* a further sentence for the man page, or NULL */
 } train_field;
 
 /* The settings in form order, terminated by a row whose name is NULL: model, data, labels, resize, epochs,
@@ -77,13 +110,39 @@ typedef struct train_field {
  * runs, run-dir. */
 extern const train_field train_fields[];
 
+/* The row of a setting, or NULL. */
+const train_field *train_field_find(const char *name);
+/* What a valid value of f is, as messages say it: "a whole number in 1..1000", "a number in (0, 10]". */
+int train_field_describe(const train_field *f, char *buf, size_t size);
+/* Parses value for another command's flag by the rule of the setting named setting (bench --threads by
+ * "threads", data --resize by "resize"): the same check and message, naming flag. *out: the number (-1 for
+ * resize's auto). VT_EUSAGE with one line. */
+int train_setting_parse(const char *setting, const char *flag, const char *value, double *out, vt_err *err);
+/* Whether v is inside f's range (INT and FLOAT rows). Other flags than train's (bench --threads, evaluate
+ * --threads, data --resize) take their ranges from here too. */
+int train_field_in_range(const train_field *f, double v);
+/* The flags --resume may change (TRAIN_F_RESUMABLE rows), as text: "--epochs and --threads". */
+void train_resumable_names(char *buf, size_t size);
+/* A setting's one-line documentation: its help, range and default ("passes over the training set, 1 to 1000
+ * (default 10)"), as --help, the man page and the Setup form show it. */
+int train_field_doc(const train_field *f, char *buf, size_t size);
+/* The option lines of `vggtop train --help` and the man page's option list (roff), from the table, --resume
+ * included; malloc'ed, NULL when out of memory. */
+char *train_fields_help(void);
+char *train_fields_man(void);
+
+/* Every row's default: the seed's (epochs 10, batch 32, SGD lr 0.01, momentum 0, seed 1, resize auto,
+ * threads 0, runs "runs"), and model "cnn" (the CLI requires --model; the front end starts there). */
+void train_config_default(train_config *cfg);
+
 /* Parses value into the field name of cfg (the validator of a form, one field at a time, and of the CLI).
- * On a bad value cfg is unchanged and err holds one line naming the field ("--epochs: 0 is not in
- * 1..1000"); VT_EUSAGE. Booleans accept 1/0, yes/no, on/off, true/false; resize accepts "auto". */
+ * On a bad value cfg is unchanged and err holds one line naming the field ("--epochs: '0' is not a whole
+ * number in 1..1000"); VT_EUSAGE. Booleans accept 1/0, yes/no, on/off, true/false; resize accepts "auto". */
 int train_config_set(train_config *cfg, const char *name, const char *value, vt_err *err);
 /* The field's current value as text (what a form shows); returns 0, or -1 for an unknown name. */
 int train_config_get(const train_config *cfg, const char *name, char *buf, size_t size);
-/* Checks the whole config, including what depends on several fields (e.g. --resize below a VGG's 32). */
+/* Checks the whole config against the table, and what depends on several fields (--resize below a VGG's
+ * 32). */
 int train_config_check(const train_config *cfg, vt_err *err);
 /* Reads a run directory's config.json into cfg (resume = 0, run_dir = dir). */
 int train_config_load(const char *run_dir, train_config *cfg, vt_err *err);
@@ -280,7 +339,19 @@ typedef struct run_entry {
     double best_val_acc, last_val_acc; /* NaN with no finished epoch */
     double last_val_loss;
     int has_checkpoint;
+    char damage[512];      /* "" for a readable run; else why it could not be read (it is listed, not shown) */
 } run_entry;
+
+/* Whether a process writes the run right now (trains or evaluates it): it holds <dir>/run.lock. The pid it
+ * wrote there (> 0), -1 when held with no pid to show, 0 when nobody holds it (finished, stopped, or its
+ * process was killed: the kernel drops the lock with the process). This, never a pid from progress.json,
+ * decides whether a run is live. */
+long run_live_pid(const char *dir);
+
+/* Whether a run whose progress.json says it is loading, training, evaluating or paused was killed (nobody
+ * holds its lock): 1, with msg saying how to go on (resume, or start again when it never wrote a
+ * checkpoint); the caller shows it as stopped. */
+int run_is_dead(const run_data *run, char *msg, size_t size);
 
 /* Lists the run directories (those holding a config.json) of runs_dir, sorted by name (oldest first).
  * A missing runs_dir gives 0 entries. *entries is malloc'ed (free with free). */

@@ -185,12 +185,10 @@ void tui_image_draw(tui_grid *g, int top, int left, const uint8_t *img, int h, i
 int tui_rgb_to_256(int r, int g, int b);
 
 /* The Keras progress line: "%*d/%d [bar] - " then "ETA: 12s" while running or "173s 3ms/step" when done.
- * bar_width as Keras' width (30). Returns buf. */
+ * bar_width as Keras' width (30). Returns buf. (The parts are util's vt_fmt_progbar, vt_fmt_eta and
+ * vt_fmt_per_unit, which the CLI's log uses too.) */
 char *tui_progress_text(char *buf, size_t size, long current, long target, int bar_width, double elapsed,
                         double eta);
-/* Keras' duration and per-step formats: "1:02:03", "2:03" or "12s"; "3ms/step", "2s/step", "800us/step". */
-char *tui_fmt_eta(char *buf, size_t size, double seconds);
-char *tui_fmt_per_step(char *buf, size_t size, double seconds_per_step);
 
 /* A block of text (lines split at '\n'), starting at line `first`, clipped to r. Returns the line count. */
 int tui_text_draw(tui_grid *g, tui_rect r, const char *text, int first, int role);

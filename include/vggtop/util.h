@@ -25,6 +25,14 @@ typedef struct vt_err {
 int vt_fail(vt_err *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void vt_err_clear(vt_err *err);
 
+/* The process exit status of an error code, as the man page documents it: VT_OK 0, VT_EUSAGE 2 (a usage or
+ * data error), VT_EIO and VT_EINTERNAL 1 (the system failed us, or a bug did). Every command maps through it. */
+int vt_exit_status(int code);
+
+/* Parses a whole number for a command-line flag: VT_EUSAGE with one line, "--top: 'x' is not a whole number
+ * in 1..100000", when value is not one in [lo, hi]. */
+int vt_flag_long(const char *flag, const char *value, long lo, long hi, long *out, vt_err *err);
+
 /* xoshiro256** seeded through splitmix64: the same seed gives the same stream on every machine. */
 typedef struct vt_rng {
     uint64_t s[4];
@@ -55,8 +63,31 @@ void vt_afile_abort(vt_afile *af);
 /* Whole-buffer convenience over the three calls above. */
 int vt_write_file_atomic(const char *path, const void *data, size_t len, vt_err *err);
 
-/* Reads a whole file into a NUL-terminated malloc'ed buffer (caller frees); len may be NULL. */
-int vt_read_file(const char *path, char **data, size_t *len, vt_err *err);
+/* Every file vggtop reads is opened through these: never blocking (a FIFO returns at once), never anything
+ * but a regular file (a FIFO, device, socket or directory is refused, naming what it is), and never larger
+ * than max bytes (max <= 0: no limit), all checked before anything is allocated from it. *size (may be NULL)
+ * gets the size. VT_EUSAGE with one line naming the file and the real reason (no such file, a loop of
+ * symbolic links, permission denied, ...). */
+int vt_open_regular(const char *path, long long max, int *fd, long long *size, vt_err *err);
+int vt_fopen_regular(const char *path, long long max, FILE **f, long long *size, vt_err *err);
+
+/* A label (a class name) fit to print and to write as JSON: valid UTF-8 without control characters (C0,
+ * DEL, C1), at most VT_MAX_LABEL bytes. 0, or -1 with the reason in why ("byte 3 is a control character
+ * (0x1b)"). */
+#define VT_MAX_LABEL 256
+int vt_check_label(const char *s, char *why, size_t size);
+/* The same for any text read from a file that will be printed (a data set's name, a path): at most max
+ * bytes. */
+int vt_check_text(const char *s, size_t max, char *why, size_t size);
+/* Replaces every byte that is not part of printable UTF-8 with '?', in place: for text that is only shown
+ * (a status message read back from progress.json), so a file cannot drive the terminal. */
+void vt_scrub_text(char *s);
+/* The most classes any data set, model or run file may have. */
+#define VT_MAX_CLASSES 1000
+
+/* Reads a whole regular file of at most max bytes into a NUL-terminated malloc'ed buffer (caller frees);
+ * len may be NULL. */
+int vt_read_file(const char *path, long long max, char **data, size_t *len, vt_err *err);
 
 /* The size of a regular, non-empty file; VT_EUSAGE naming the file when it is missing, unreadable, not a
  * regular file or empty. */
@@ -68,6 +99,15 @@ char *vt_utc_stamp(char *buf, size_t size, const char *fmt);
 /* Monotonic seconds, for rates and ETAs. */
 double vt_now(void);
 
+/* Keras' Progbar formats, for the CLI's log and the front end alike. The ETA: "1:02:05" above an hour,
+ * "2:05" above a minute, else "59s" (whole seconds truncated, as Keras' '%d'). */
+char *vt_fmt_eta(char *buf, size_t size, double seconds);
+/* The time per unit: "2s/step", "35ms/sample", "800us/step" (Keras' three ranges). */
+char *vt_fmt_per_unit(char *buf, size_t size, double seconds, const char *unit);
+/* The bar: "  64/2000 [=>............................]" (the count right-aligned to the target's digits,
+ * width characters inside the brackets, '>' at the head while current < target). Returns the length. */
+int vt_fmt_progbar(char *buf, size_t size, long current, long target, int width);
+
 /* 34006948 -> "34,006,948". Returns buf. */
 char *vt_fmt_thousands(char *buf, size_t size, long long value);
 
@@ -75,6 +115,30 @@ char *vt_fmt_thousands(char *buf, size_t size, long long value);
  * or out of [lo, hi]. */
 int vt_parse_long(const char *s, long lo, long hi, long *out);
 int vt_parse_double(const char *s, double lo, double hi, double *out);
+
+/* A growing string: start from {0}, append, then take the malloc'ed text (the caller frees it). Out of
+ * memory sticks: later appends do nothing and vt_buf_take gives NULL. */
+typedef struct vt_buf {
+    char *s;
+    size_t len, cap;
+    int failed;
+} vt_buf;
+
+void vt_buf_printf(vt_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void vt_buf_add(vt_buf *b, const char *text);
+/* The text ("" when nothing was appended), or NULL after a failed allocation; b is empty afterwards. */
+char *vt_buf_take(vt_buf *b);
+
+/* A background thread that wakes a poll() loop (the training engine, the Setup screen's helper): a
+ * self-pipe, both ends non-blocking and close-on-exec; the worker writes a byte, the poller drains. */
+int vt_wake_open(int fds[2], vt_err *err);
+void vt_wake_close(int fds[2]);
+/* Writes one byte to fds[1]; a full pipe already wakes the reader. Returns 1 when the byte went in. */
+int vt_wake_signal(const int fds[2]);
+void vt_wake_drain(const int fds[2]);
+/* pthread_create with every signal blocked in the new thread, so the process's handlers run on the caller's
+ * (the UI's or the CLI's) thread and never on a worker. 0 or the pthread error number. */
+int vt_thread_start(void *thread /* pthread_t * */, void *(*fn)(void *), void *arg);
 
 /* mkdir -p; 0 on success. */
 int vt_mkdirs(const char *path, vt_err *err);

@@ -22,6 +22,7 @@
 #include "vggtop/data.h"
 #include "vggtop/metrics.h"
 #include "vggtop/nn.h"
+#include "vggtop/train.h"
 #include "vggtop/util.h"
 
 /* The parts of a bench run, for --skip. */
@@ -48,22 +49,25 @@ enum { DATA_BATCH_IMAGES = 20000 };
 
 static void usage(FILE *out)
 {
+    char names[128];
+    model_names_join(names, sizeof names, ", ");
     fprintf(out,
             "usage: vggtop bench [--model NAME|all] [--batch-size N] [--steps N] [--warmup N] [--threads N]\n"
             "                    [--data DIR] [--skip PART[,PART...]] [--layers] [--conv BACKENDS]\n"
             "Measures this machine: the cblas_sgemm reference, training and inference speed of each model on\n"
             "random inputs, the data pipeline and the metrics.\n\n"
-            "  --model NAME|all   vgg16, vgg19, vgg16-nopool, cnn, mlp, or all (default all)\n"
+            "  --model NAME|all   %s, or all (default all)\n"
             "  --batch-size N     images per step (default 32)\n"
             "  --steps N          timed steps per model (default: 5 for the VGGs, 30 cnn, 100 mlp)\n"
             "  --warmup N         untimed steps before them (default 1)\n"
-            "  --threads N        OpenBLAS threads (default 0: as many as cores)\n"
+            "  --threads N        OpenBLAS and oneDNN threads (default 0: as many as cores)\n"
             "  --data DIR         the data set for the pipeline timing (default: as vggtop train finds it)\n"
             "  --skip PARTS       leave out some of: sgemm, models, data, metrics (comma-separated)\n"
             "  --layers           also time every layer of each model, forward and backward (a profile)\n"
-            "  --conv BACKENDS    convolution backends: auto, onednn, onednn:direct, onednn:winograd, gemm,\n"
-            "                     naive, or one per Conv2D layer, comma-separated (default: $VGGTOP_CONV, else\n"
-            "                     auto)\n");
+            "  --conv BACKENDS    convolution backends: auto, timed, onednn, onednn:direct, onednn:winograd,\n"
+            "                     gemm, naive, or one per Conv2D layer, comma-separated (default:\n"
+            "                     $VGGTOP_CONV, else auto)\n",
+            names);
 }
 
 /* Default timed steps: enough for a stable median, few enough that `vggtop bench` takes about a minute. */
@@ -591,11 +595,26 @@ done:
 
 /* ---- the command ------------------------------------------------------------------------------------- */
 
+/* A whole-number flag into an int, with vt_flag_long's message; --batch-size and --threads take the rules of
+ * vggtop train's settings of the same name. */
 static int parse_int_flag(const char *flag, const char *arg, long lo, long hi, int *out)
 {
     long v;
-    if (vt_parse_long(arg, lo, hi, &v) != 0) {
-        fprintf(stderr, "vggtop bench: %s: expected an integer in %ld..%ld, got '%s'\n", flag, lo, hi, arg);
+    vt_err err;
+    if (vt_flag_long(flag, arg, lo, hi, &v, &err) != VT_OK) {
+        fprintf(stderr, "vggtop bench: %s\n", err.msg);
+        return VT_EUSAGE;
+    }
+    *out = (int)v;
+    return VT_OK;
+}
+
+static int parse_setting_flag(const char *setting, const char *flag, const char *arg, int *out)
+{
+    double v;
+    vt_err err;
+    if (train_setting_parse(setting, flag, arg, &v, &err) != VT_OK) {
+        fprintf(stderr, "vggtop bench: %s\n", err.msg);
         return VT_EUSAGE;
     }
     *out = (int)v;
@@ -630,12 +649,9 @@ static int check_model_name(const char *name)
     for (int i = 0; model_names[i]; i++)
         if (strcmp(name, model_names[i]) == 0)
             return VT_OK;
-    char list[256] = "";
-    for (int i = 0; model_names[i]; i++) {
-        strncat(list, model_names[i], sizeof list - strlen(list) - 1);
-        strncat(list, ", ", sizeof list - strlen(list) - 1);
-    }
-    fprintf(stderr, "vggtop bench: --model: unknown model '%s' (one of %sall)\n", name, list);
+    char list[128];
+    model_names_join(list, sizeof list, ", ");
+    fprintf(stderr, "vggtop bench: --model: unknown model '%s' (one of %s, all)\n", name, list);
     return VT_EUSAGE;
 }
 
@@ -664,10 +680,10 @@ static int parse_args(int argc, char **argv, bench_opts *o)
             else if ((rc = check_model_name(optarg)) == VT_OK)
                 o->model = optarg;
             break;
-        case 'b': rc = parse_int_flag("--batch-size", optarg, 1, 4096, &o->batch); break;
+        case 'b': rc = parse_setting_flag("batch-size", "--batch-size", optarg, &o->batch); break;
         case 's': rc = parse_int_flag("--steps", optarg, 1, 100000, &o->steps); break;
         case 'w': rc = parse_int_flag("--warmup", optarg, 0, 100000, &o->warmup); break;
-        case 't': rc = parse_int_flag("--threads", optarg, 0, 256, &o->threads); break;
+        case 't': rc = parse_setting_flag("threads", "--threads", optarg, &o->threads); break;
         case 'd': o->data = optarg; break;
         case 'k': rc = parse_skip(optarg, &o->skip); break;
         case 'l': o->layers = 1; break;
@@ -688,11 +704,11 @@ static int parse_args(int argc, char **argv, bench_opts *o)
     return rc;
 }
 
-/* Exit status for a vt error code from the library. */
+/* Says what went wrong and gives the exit status of its code. */
 static int exit_status(const vt_err *err)
 {
     fprintf(stderr, "vggtop bench: %s\n", err->msg);
-    return err->code == VT_EUSAGE ? 2 : 1;
+    return vt_exit_status(err->code);
 }
 
 int cli_bench(int argc, char **argv)
@@ -714,13 +730,8 @@ int cli_bench(int argc, char **argv)
         }
     }
     nn_set_threads(o.threads);
-    /* The kernel decides the model speeds more than anything in vggtop: say which one runs and who chose it
-     * (main restarts with OPENBLAS_CORETYPE set, VGGTOP_BLAS_AUTO=chosen, when OpenBLAS fell back to a
-     * generic kernel; VGGTOP_BLAS_AUTO=0 keeps OpenBLAS's choice). */
-    const char *coretype = getenv("OPENBLAS_CORETYPE"), *automatic = getenv("VGGTOP_BLAS_AUTO");
-    const char *chooser = !coretype ? "OPENBLAS_CORETYPE unset"
-                          : automatic && strcmp(automatic, "chosen") == 0 ? "chosen by vggtop from the CPU's features"
-                                                                           : "from OPENBLAS_CORETYPE";
+    /* The kernel decides the model speeds more than anything in vggtop: say which one runs and who chose it. */
+    const char *chooser = nn_blas_chooser();
     printf("vggtop bench: OpenBLAS core %s (%s), %d threads; batch %d; random inputs; medians after %d warm-up "
            "step%s\n",
            nn_blas_core(), chooser, nn_get_threads(), o.batch, o.warmup, o.warmup == 1 ? "" : "s");

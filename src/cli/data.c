@@ -6,6 +6,7 @@
 
 #include "vggtop/cli.h"
 #include "vggtop/data.h"
+#include "vggtop/train.h"
 
 enum { SHOWN_NAMES = 10 };
 
@@ -47,26 +48,32 @@ int cli_data(int argc, char **argv)
     };
     data_options o = {0};
     long resize = 0;
+    vt_err err;
     int opt;
     optind = 1;
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":d:l:r:h", opts, NULL)) != -1) {
         switch (opt) {
         case 'd': o.path = optarg; break;
-        case 'l':
-            if (strcmp(optarg, "fine") != 0 && strcmp(optarg, "coarse") != 0) {
-                fprintf(stderr, "vggtop data: --labels '%s': expected fine or coarse\n", optarg);
+        case 'l': {
+            double coarse;
+            if (train_setting_parse("labels", "--labels", optarg, &coarse, &err) != VT_OK) {
+                fprintf(stderr, "vggtop data: %s\n", err.msg);
                 return 2;
             }
-            o.coarse = strcmp(optarg, "coarse") == 0;
+            o.coarse = coarse != 0;
             break;
-        case 'r':
-            if (vt_parse_long(optarg, 8, 512, &resize) != 0) {
-                fprintf(stderr, "vggtop data: --resize '%s': expected a side in pixels from 8 to 512, as vggtop train takes\n", optarg);
+        }
+        case 'r': {
+            /* A side in vggtop train's range for --resize (without a model, auto and 0 mean nothing here). */
+            const train_field *rule = train_field_find("resize");
+            if (vt_flag_long("--resize", optarg, (long)rule->lo, (long)rule->hi, &resize, &err) != VT_OK) {
+                fprintf(stderr, "vggtop data: %s\n", err.msg);
                 return 2;
             }
             o.resize = (int)resize;
             break;
+        }
         case 'h': data_usage(stdout); return 0;
         case ':':
             fprintf(stderr, "vggtop data: %s needs a value (try vggtop data --help)\n", argv[optind - 1]);
@@ -82,12 +89,11 @@ int cli_data(int argc, char **argv)
     }
 
     dataset *ds;
-    vt_err err;
     vt_err_clear(&err);
     int rc = data_open(&o, &ds, &err);
     if (rc) {
         fprintf(stderr, "vggtop data: %s\n", err.msg);
-        return rc == VT_EUSAGE ? 2 : 1;
+        return vt_exit_status(rc);
     }
     char a[32], b[32];
     printf("%-13s%s", "data set", ds->name);

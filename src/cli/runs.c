@@ -13,6 +13,7 @@
 #include "vggtop/cli.h"
 #include "vggtop/metrics.h"
 #include "vggtop/train.h"
+#include "vggtop/tui.h"
 
 /* Options shared by the run commands; each command says which it accepts. */
 typedef struct run_opts {
@@ -33,20 +34,34 @@ static const struct option run_options[] = {
     {"help", no_argument, NULL, 'h'},              {NULL, 0, NULL, 0},
 };
 
-/* Parses argv for a command accepting the options in `allowed` (their names, space-separated) and
- * between min_dirs and max_dirs run directories. Returns -1 to go on, else the exit status. */
 /* A whole number flag in [lo, hi] into *out; 0, or 2 after one line on stderr. */
 static int int_flag(const char *cmd, const char *flag, const char *value, long lo, long hi, int *out)
 {
     long l;
-    if (vt_parse_long(value, lo, hi, &l) != 0) {
-        fprintf(stderr, "vggtop %s: %s: '%s' is not a whole number in %ld..%ld\n", cmd, flag, value, lo, hi);
+    vt_err err;
+    if (vt_flag_long(flag, value, lo, hi, &l, &err) != VT_OK) {
+        fprintf(stderr, "vggtop %s: %s\n", cmd, err.msg);
         return 2;
     }
     *out = (int)l;
     return 0;
 }
 
+/* --threads and the like take the rule of vggtop train's setting of the same name. */
+static int setting_flag(const char *cmd, const char *setting, const char *flag, const char *value, int *out)
+{
+    double v;
+    vt_err err;
+    if (train_setting_parse(setting, flag, value, &v, &err) != VT_OK) {
+        fprintf(stderr, "vggtop %s: %s\n", cmd, err.msg);
+        return 2;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+/* Parses argv for a command accepting the options in `allowed` (their names, space-separated) and
+ * between min_dirs and max_dirs run directories. Returns -1 to go on, else the exit status. */
 static int parse_run_args(int argc, char **argv, const char *allowed, const char *help, int min_dirs, int max_dirs,
                           run_opts *o)
 {
@@ -75,8 +90,13 @@ static int parse_run_args(int argc, char **argv, const char *allowed, const char
         snprintf(word, sizeof word, " %s ", name ? name : "");
         char list[128];
         snprintf(list, sizeof list, " %s ", allowed);
-        if (c == '?' || !name || !strstr(list, word)) {
+        if (c == '?' || !name) {
             fprintf(stderr, "vggtop %s: unknown option '%s' (see vggtop %s --help)\n", argv[0], argv[optind - 1],
+                    argv[0]);
+            return 2;
+        }
+        if (!strstr(list, word)) { /* an option of another command: name it, not its value */
+            fprintf(stderr, "vggtop %s: --%s is not an option of %s (see vggtop %s --help)\n", argv[0], name, argv[0],
                     argv[0]);
             return 2;
         }
@@ -90,7 +110,7 @@ static int parse_run_args(int argc, char **argv, const char *allowed, const char
                 return 2;
             break;
         case O_THREADS:
-            if (int_flag(argv[0], "--threads", optarg, 0, 256, &o->threads))
+            if (setting_flag(argv[0], "threads", "--threads", optarg, &o->threads))
                 return 2;
             break;
         case O_METRIC: {
@@ -117,6 +137,11 @@ static int parse_run_args(int argc, char **argv, const char *allowed, const char
         return 2;
     }
     int dirs = argc - optind;
+    if (dirs > max_dirs && max_dirs > 1) {
+        fprintf(stderr, "vggtop %s: %d run directories, more than the %d it compares at once\n", argv[0], dirs,
+                max_dirs);
+        return 2;
+    }
     if (dirs < min_dirs || dirs > max_dirs) {
         fprintf(stderr, "vggtop %s: expected %s (see vggtop %s --help)\n", argv[0],
                 max_dirs == 1 ? "one RUN_DIR" : "one or more RUN_DIRs", argv[0]);
@@ -137,16 +162,8 @@ static int load_run(const char *cmd, const char *dir, int parts, run_data *run)
         return 2;
     }
     run_progress *p = &run->progress;
-    if ((run->parts & RUN_PART_PROGRESS) && p->state != TRAIN_STOPPED && p->state != TRAIN_FINISHED &&
-        p->state != TRAIN_FAILED && p->pid > 0 && kill((pid_t)p->pid, 0) != 0 && errno == ESRCH) {
+    if (run_is_dead(run, p->message, sizeof p->message))
         p->state = TRAIN_STOPPED;
-        if (run->has_checkpoint)
-            snprintf(p->message, sizeof p->message, "its process %ld is gone: vggtop train --resume %.400s", p->pid,
-                     dir);
-        else /* killed before its first checkpoint: nothing to resume from */
-            snprintf(p->message, sizeof p->message, "its process %ld is gone before writing a checkpoint; start "
-                     "the run again", p->pid);
-    }
     if ((parts & RUN_PART_PREDICTIONS) && !(run->parts & RUN_PART_PREDICTIONS)) {
         fprintf(stderr, "vggtop %s: %s: no %s yet (it appears after the first epoch; or run vggtop evaluate %s)\n",
                 cmd, dir, RUN_PREDICTIONS, dir);
@@ -199,7 +216,7 @@ int cli_evaluate(int argc, char **argv)
     vt_err err;
     if ((rc = run_evaluate(dir, o.threads, &m, &n, &err)) != VT_OK) {
         fprintf(stderr, "vggtop evaluate: %s\n", err.msg);
-        return rc == VT_EIO ? 1 : 2;
+        return vt_exit_status(rc);
     }
     printf("%ld test images - val_loss: %.4f - val_acc: %.4f - val_mse: %.4f\n", n, m.val_loss, m.val_acc, m.val_mse);
     return 0;
@@ -356,6 +373,11 @@ int cli_roc(int argc, char **argv)
     run_data run;
     if ((rc = load_run(argv[0], argv[optind], RUN_PART_CONFIG | RUN_PART_PREDICTIONS, &run)))
         return rc;
+    if (run.n_pred == 0) { /* an empty test set: nothing to score is a normal answer, not an error */
+        printf("no test predictions in %s: no ROC curve to compute\n", argv[optind]);
+        run_free(&run);
+        return 0;
+    }
     int C = run.pred_classes;
     roc_curve *curves = calloc((size_t)C, sizeof *curves);
     roc_curve micro = {0}, macro = {0};
@@ -459,78 +481,49 @@ static double metric_of(const train_epoch *r, const char *metric)
     return r->val_acc;
 }
 
-#define CHART_H 15
-#define CHART_W 60
+#define CHART_H 18
+#define CHART_W 70
 
-/* A plain-ASCII line chart: each run's points joined by its symbol, y labels on the left, epochs below. */
+/* The front end's line chart (tui_chart_draw, ASCII mode: each run's points joined by its marker), printed
+ * as text, then a legend line per run with its whole directory. */
 static void print_chart(run_data *runs, int n, const char *metric)
 {
     static const char symbols[] = "*+ox#@%&=~";
-    double lo = INFINITY, hi = -INFINITY;
     int epochs = 0;
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n; i++)
         if (runs[i].n_history > epochs)
             epochs = runs[i].n_history;
-        for (int e = 0; e < runs[i].n_history; e++) {
-            double v = metric_of(&runs[i].history[e], metric);
-            if (isfinite(v)) {
-                lo = v < lo ? v : lo;
-                hi = v > hi ? v : hi;
-            }
-        }
-    }
-    if (epochs == 0 || !isfinite(lo))
+    tui_series *series = calloc((size_t)n, sizeof *series);
+    double *values = calloc((size_t)n * (size_t)(epochs ? epochs : 1), sizeof *values);
+    tui_grid g = {0};
+    if (epochs == 0 || !series || !values || tui_grid_init(&g, CHART_H, CHART_W) != 0) {
+        free(series);
+        free(values);
         return;
-    if (hi - lo < 1e-9) {
-        hi += 0.5 * (fabs(hi) > 0 ? fabs(hi) * 0.1 : 1);
-        lo -= 0.5 * (fabs(lo) > 0 ? fabs(lo) * 0.1 : 1);
     }
-    int width = epochs == 1 ? 1 : CHART_W;
-    char grid[CHART_H][CHART_W + 1];
-    memset(grid, ' ', sizeof grid);
     for (int i = 0; i < n; i++) {
-        char sym = symbols[i % (sizeof symbols - 1)];
-        int prev_x = -1, prev_y = -1;
-        for (int e = 0; e < runs[i].n_history; e++) {
-            double v = metric_of(&runs[i].history[e], metric);
-            if (!isfinite(v))
-                continue;
-            int x = epochs == 1 ? 0 : (int)lround((double)e * (width - 1) / (epochs - 1));
-            int y = (int)lround((v - lo) / (hi - lo) * (CHART_H - 1));
-            if (prev_x >= 0) {
-                /* Join to the previous point column by column. */
-                for (int cx = prev_x + 1; cx < x; cx++) {
-                    int cy = (int)lround(prev_y + (double)(y - prev_y) * (cx - prev_x) / (x - prev_x));
-                    grid[CHART_H - 1 - cy][cx] = sym;
-                }
-            }
-            grid[CHART_H - 1 - y][x] = sym;
-            prev_x = x;
-            prev_y = y;
-        }
+        double *y = values + (size_t)i * (size_t)epochs;
+        for (int e = 0; e < runs[i].n_history; e++)
+            y[e] = metric_of(&runs[i].history[e], metric);
+        series[i] = (tui_series){NULL, NULL, y, runs[i].n_history, ROLE_DEFAULT, symbols[i % (sizeof symbols - 1)]};
     }
+    tui_chart chart = {NULL, series, n, 1, 0, 1, epochs > 1 ? epochs : 2, 0, 0, 4, 0};
+    tui_chart_draw(&g, (tui_rect){0, 0, CHART_H, CHART_W}, &chart, 0);
     printf("\n%s per epoch\n", metric);
-    for (int r = 0; r < CHART_H; r++) {
-        double v = hi - (hi - lo) * r / (CHART_H - 1);
-        grid[r][width] = '\0';
-        if (r == 0 || r == CHART_H - 1 || r == CHART_H / 2)
-            printf("%8.4f |%s\n", v, grid[r]);
-        else
-            printf("%8s |%s\n", "", grid[r]);
+    char *line = malloc((size_t)CHART_W * 4 + 1);
+    for (int r = 0; line && r < CHART_H; r++) {
+        tui_grid_row_utf8(&g, r, line);
+        size_t len = strlen(line);
+        while (len > 0 && line[len - 1] == ' ')
+            line[--len] = '\0';
+        printf("%s%s\n", line, r == CHART_H - 1 ? "  (epoch)" : "");
     }
-    printf("%8s +", "");
-    for (int x = 0; x < width; x++)
-        putchar('-');
-    printf("\n%8s  1", "");
-    if (epochs > 1) {
-        char last[16];
-        int len = snprintf(last, sizeof last, "%d", epochs);
-        printf("%*s", width - 1, last);
-        (void)len;
-    }
-    printf("  (epoch)\n");
+    free(line);
     for (int i = 0; i < n; i++)
         printf("  %c  %s\n", symbols[i % (sizeof symbols - 1)], runs[i].dir);
+    tui_grid_free(&g);
+    free(series);
+    free(values);
 }
 
 int cli_compare(int argc, char **argv)

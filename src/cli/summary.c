@@ -9,17 +9,20 @@
 
 static void summary_usage(FILE *out)
 {
+    char names[128];
+    model_names_join(names, sizeof names, " or ");
     fprintf(out, "usage: vggtop summary --model NAME [--input HxWxC] [--classes N] [--no-top] [--pooling avg|max]\n"
                  "\n"
                  "Prints the Keras-style summary of a model: each layer, its output shape and parameters.\n"
                  "\n"
-                 "  -m, --model NAME     vgg16, vgg19, vgg16-nopool, cnn or mlp\n"
+                 "  -m, --model NAME     %s\n"
                  "  -i, --input HxWxC    input size (default 48x48x3 for vgg16/vgg19, 32x32x3 otherwise;\n"
                  "                       the VGGs need at least 32x32, channels 1 to 4)\n"
                  "  -c, --classes N      classes of the softmax output (default 100)\n"
                  "      --no-top         drop fc1 and fc2 (a Dense softmax output is kept so it can train)\n"
                  "      --pooling P      with --no-top: avg or max global pooling instead of Flatten\n"
-                 "  -h, --help           this help\n");
+                 "  -h, --help           this help\n",
+            names);
 }
 
 /* "48x48x3" -> h, w, c; -1 unless it is exactly three positive decimal numbers joined by 'x'. */
@@ -86,7 +89,9 @@ int cli_summary(int argc, char **argv)
         return 2;
     }
     if (!name) {
-        fprintf(stderr, "vggtop summary: --model is required (vgg16, vgg19, vgg16-nopool, cnn, mlp)\n");
+        char names[128];
+        model_names_join(names, sizeof names, ", ");
+        fprintf(stderr, "vggtop summary: --model is required (%s)\n", names);
         return 2;
     }
     model_config cfg;
@@ -114,7 +119,7 @@ int cli_summary(int argc, char **argv)
     char *text;
     if (model_summary_text(&cfg, &text, &err) != VT_OK) {
         fprintf(stderr, "vggtop summary: %s\n", err.msg);
-        return err.code == VT_EUSAGE ? 2 : 1;
+        return vt_exit_status(err.code);
     }
     fputs(text, stdout);
     free(text);

@@ -31,59 +31,22 @@ static void on_signal(int sig)
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: vggtop train --model NAME [OPTIONS]\n"
-            "       vggtop train --resume RUN_DIR [--epochs N] [--threads N]\n\n"
-            "Trains a model with SGD, evaluating on the test set after every epoch, and writes a run directory\n"
-            "(config.json, history.csv, progress.json, checkpoint.bin, predictions.csv, report.txt, confusion.csv).\n\n"
-            "options:\n"
-            "  --model NAME        vgg16, vgg19, vgg16-nopool, cnn or mlp (required for a new run)\n"
-            "  --data PATH         data directory (default: $VGGTOP_DATA, ./data/cifar-100-binary, then Fashion-MNIST)\n"
-            "  --labels fine|coarse  CIFAR-100 labels (default fine)\n"
-            "  --epochs N          passes over the training set (default 10)\n"
-            "  --batch-size N      images per step (default 32)\n"
-            "  --lr F              SGD learning rate (default 0.01)\n"
-            "  --momentum F        SGD momentum (default 0)\n"
-            "  --nesterov          Nesterov momentum\n"
-            "  --weight-decay F    decoupled weight decay (default 0)\n"
-            "  --resize N          image side for the model: 0 native (default: 48 for vgg16/vgg19, else native)\n"
-            "  --augment           random crop and horizontal flip of training images\n"
-            "  --limit-train N     use the first N training images (default all)\n"
-            "  --limit-test N      use the first N test images (default all)\n"
-            "  --seed N            weights, shuffling and augmentation (default 1)\n"
-            "  --threads N         OpenBLAS threads (default 0: one per core)\n"
-            "  --runs DIR          parent of the run directory (default runs)\n"
-            "  --run-dir DIR       the exact run directory\n"
-            "  --resume RUN_DIR    continue a stopped or killed run from its checkpoint\n"
-            "  -h, --help          this help\n\n"
-            "Ctrl-C or SIGTERM stops after the current batch with a checkpoint (exit 130/143); a second Ctrl-C\n"
-            "exits at once. SIGHUP is ignored: the run survives a dropped SSH session.\n");
+    fprintf(out, "usage: vggtop train --model NAME [OPTIONS]\n"
+                 "       vggtop train --resume RUN_DIR [--epochs N] [--threads N]\n\n"
+                 "Trains a model with SGD, evaluating on the test set after every epoch, and writes a run directory\n"
+                 "(config.json, history.csv, progress.json, checkpoint.bin, predictions.csv, report.txt, confusion.csv).\n\n"
+                 "options:\n");
+    char *options = train_fields_help();
+    fputs(options ? options : "  (out of memory listing the options)\n", out);
+    free(options);
+    fprintf(out, "  -h, --help           this help\n\n"
+                 "Ctrl-C or SIGTERM stops after the current batch with a checkpoint (exit 130/143); a second Ctrl-C\n"
+                 "exits at once. SIGHUP is ignored: the run survives a dropped SSH session.\n");
 }
 
-/* Keras' ETA and per-sample formats. The epoch line's bar counts samples, and so does its time: Keras 2.2
- * wrote that per-sample time as "us/step", Keras 2.3 as "us/sample"; "sample" it is here, since the
- * Dashboard's ms/step is per batch and the two must not be confused. */
-static void fmt_eta(char *buf, size_t size, double s)
-{
-    long e = (long)(s + 0.5);
-    if (e > 3600)
-        snprintf(buf, size, "%ld:%02ld:%02ld", e / 3600, e % 3600 / 60, e % 60);
-    else if (e > 60)
-        snprintf(buf, size, "%ld:%02ld", e / 60, e % 60);
-    else
-        snprintf(buf, size, "%lds", e);
-}
-
-static void fmt_per_sample(char *buf, size_t size, double s)
-{
-    if (s >= 1)
-        snprintf(buf, size, "%.0fs/sample", s);
-    else if (s >= 1e-3)
-        snprintf(buf, size, "%.0fms/sample", s * 1e3);
-    else
-        snprintf(buf, size, "%.0fus/sample", s * 1e6);
-}
-
+/* The epoch line's bar counts samples, and so does its time: Keras 2.2 wrote that per-sample time as
+ * "us/step", Keras 2.3 as "us/sample"; "sample" it is here, since the Dashboard's ms/step is per batch and the
+ * two must not be confused. */
 static void fmt_metric(char *buf, size_t size, const char *name, double v)
 {
     if (fabs(v) > 1e-3 || v == 0)
@@ -92,32 +55,11 @@ static void fmt_metric(char *buf, size_t size, const char *name, double v)
         snprintf(buf, size, " - %s: %.4e", name, v);
 }
 
-/* "  64/2000 [=====>........................]" as Keras' Progbar draws it (30 columns). */
-static int fmt_bar(char *buf, size_t size, long current, long target)
-{
-    int digits = snprintf(NULL, 0, "%ld", target);
-    int n = snprintf(buf, size, "%*ld/%ld [", digits, current, target);
-    int width = target > 0 ? (int)(30.0 * (double)current / (double)target) : 30;
-    if (width > 30)
-        width = 30;
-    for (int i = 0; i < 30 && n + 2 < (int)size; i++) {
-        char c = '.';
-        if (i < width - 1)
-            c = '=';
-        else if (i == width - 1)
-            c = current < target ? '>' : '=';
-        buf[n++] = c;
-    }
-    buf[n++] = ']';
-    buf[n] = '\0';
-    return n;
-}
-
 static void print_progress(const train_snapshot *s, int tty)
 {
     char line[512], part[64];
-    int n = fmt_bar(line, sizeof line, s->samples, s->n_train);
-    fmt_eta(part, sizeof part, s->eta);
+    int n = vt_fmt_progbar(line, sizeof line, s->samples, s->n_train, 30);
+    vt_fmt_eta(part, sizeof part, s->eta);
     n += snprintf(line + n, sizeof line - (size_t)n, " - ETA: %s", part);
     if (s->samples > 0) {
         fmt_metric(part, sizeof part, "loss", s->loss);
@@ -136,8 +78,8 @@ static void print_progress(const train_snapshot *s, int tty)
 static void print_epoch_line(const train_snapshot *s, const train_epoch *r, int tty)
 {
     char line[768], part[64];
-    int n = fmt_bar(line, sizeof line, s->n_train, s->n_train);
-    fmt_per_sample(part, sizeof part, s->n_train ? r->seconds / (double)s->n_train : 0);
+    int n = vt_fmt_progbar(line, sizeof line, s->n_train, s->n_train, 30);
+    vt_fmt_per_unit(part, sizeof part, s->n_train ? r->seconds / (double)s->n_train : 0, "sample");
     n += snprintf(line + n, sizeof line - (size_t)n, " - %.0fs %s", r->seconds, part);
     const char *names[] = {"loss", "acc", "mse", "val_loss", "val_acc", "val_mse"};
     double values[] = {r->loss, r->acc, r->mse, r->val_loss, r->val_acc, r->val_mse};
@@ -172,38 +114,30 @@ static void print_start(const train_config *cfg, const train_snapshot *s)
     fflush(stdout);
 }
 
-/* The option table; each long option's index into it is its getopt value minus OPT_BASE. */
-enum { OPT_BASE = 256 };
-static const struct option options[] = {
-    {"model", required_argument, NULL, OPT_BASE + 0},
-    {"data", required_argument, NULL, OPT_BASE + 1},
-    {"labels", required_argument, NULL, OPT_BASE + 2},
-    {"epochs", required_argument, NULL, OPT_BASE + 3},
-    {"batch-size", required_argument, NULL, OPT_BASE + 4},
-    {"lr", required_argument, NULL, OPT_BASE + 5},
-    {"momentum", required_argument, NULL, OPT_BASE + 6},
-    {"nesterov", no_argument, NULL, OPT_BASE + 7},
-    {"weight-decay", required_argument, NULL, OPT_BASE + 8},
-    {"resize", required_argument, NULL, OPT_BASE + 9},
-    {"augment", no_argument, NULL, OPT_BASE + 10},
-    {"limit-train", required_argument, NULL, OPT_BASE + 11},
-    {"limit-test", required_argument, NULL, OPT_BASE + 12},
-    {"seed", required_argument, NULL, OPT_BASE + 13},
-    {"threads", required_argument, NULL, OPT_BASE + 14},
-    {"runs", required_argument, NULL, OPT_BASE + 15},
-    {"run-dir", required_argument, NULL, OPT_BASE + 16},
-    {"resume", required_argument, NULL, 'R'},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
-};
+/* The getopt table, one long option per row of train_fields (BOOL rows are bare flags), then --resume and
+ * --help. A row's getopt value is OPT_BASE plus its index in train_fields. */
+enum { OPT_BASE = 256, MAX_OPTIONS = 64 };
+
+static void build_options(struct option *opts)
+{
+    int n = 0;
+    for (int i = 0; train_fields[i].name && n < MAX_OPTIONS - 3; i++)
+        opts[n++] = (struct option){train_fields[i].name,
+                                    train_fields[i].kind == TRAIN_FIELD_BOOL ? no_argument : required_argument, NULL,
+                                    OPT_BASE + i};
+    opts[n++] = (struct option){"resume", required_argument, NULL, 'R'};
+    opts[n++] = (struct option){"help", no_argument, NULL, 'h'};
+    opts[n] = (struct option){NULL, 0, NULL, 0};
+}
 
 /* Parses argv into cfg. Returns -1 to go on, else the exit status. */
 static int parse(int argc, char **argv, train_config *cfg)
 {
     train_config_default(cfg);
+    struct option options[MAX_OPTIONS];
+    build_options(options);
     const char *resume = NULL;
-    int given[OPT_BASE + 32] = {0};
-    const char *values[OPT_BASE + 32] = {0};
+    const char *values[MAX_OPTIONS] = {0}; /* by train_fields index: the value given, NULL when not given */
     vt_err err;
     opterr = 0;
     optind = 1;
@@ -229,29 +163,30 @@ static int parse(int argc, char **argv, train_config *cfg)
             fprintf(stderr, "vggtop train: %s needs a value (see vggtop train --help)\n", argv[optind - 1]);
             return 2;
         }
-        if (c == '?' || c < OPT_BASE) {
+        if (c == '?' || c < OPT_BASE || c >= OPT_BASE + MAX_OPTIONS) {
             fprintf(stderr, "vggtop train: unknown option '%s' (see vggtop train --help)\n", argv[optind - 1]);
             return 2;
         }
-        given[c] = 1;
-        values[c] = optarg ? optarg : "yes";
+        values[c - OPT_BASE] = optarg ? optarg : "yes";
     }
     if (optind < argc) {
         fprintf(stderr, "vggtop train: unexpected argument '%s' (see vggtop train --help)\n", argv[optind]);
         return 2;
     }
-    if (given[OPT_BASE + 15] && given[OPT_BASE + 16]) {
+    const train_field *runs = train_field_find("runs"), *run_dir = train_field_find("run-dir");
+    if (values[runs - train_fields] && values[run_dir - train_fields]) {
         fprintf(stderr, "vggtop train: --runs and --run-dir exclude each other\n");
         return 2;
     }
     if (resume) {
-        /* A resumed run keeps its settings; only more epochs or another thread count make sense. */
-        for (int i = 0; options[i].name; i++) {
-            int v = options[i].val;
-            if (v >= OPT_BASE && given[v] && strcmp(options[i].name, "epochs") != 0 &&
-                strcmp(options[i].name, "threads") != 0) {
-                fprintf(stderr, "vggtop train: --%s cannot change a resumed run (only --epochs and --threads can)\n",
-                        options[i].name);
+        /* A resumed run keeps its settings; only the rows marked resumable (more epochs, another thread count)
+         * may change. */
+        for (int i = 0; train_fields[i].name; i++) {
+            if (values[i] && !(train_fields[i].flags & TRAIN_F_RESUMABLE)) {
+                char list[256];
+                train_resumable_names(list, sizeof list);
+                fprintf(stderr, "vggtop train: --%s cannot change a resumed run (only %s can)\n",
+                        train_fields[i].name, list);
                 return 2;
             }
         }
@@ -260,13 +195,14 @@ static int parse(int argc, char **argv, train_config *cfg)
             return 2;
         }
         cfg->resume = 1;
-    } else if (!given[OPT_BASE + 0]) {
-        fprintf(stderr, "vggtop train: --model is required (vgg16, vgg19, vgg16-nopool, cnn, mlp)\n");
+    } else if (!values[train_field_find("model") - train_fields]) {
+        char names[256];
+        train_field_describe(train_field_find("model"), names, sizeof names);
+        fprintf(stderr, "vggtop train: --model is required (%s)\n", names);
         return 2;
     }
-    for (int i = 0; options[i].name; i++) {
-        int v = options[i].val;
-        if (v >= OPT_BASE && given[v] && train_config_set(cfg, options[i].name, values[v], &err) != VT_OK) {
+    for (int i = 0; train_fields[i].name; i++) {
+        if (values[i] && train_config_set(cfg, train_fields[i].name, values[i], &err) != VT_OK) {
             fprintf(stderr, "vggtop train: %s\n", err.msg);
             return 2;
         }
@@ -298,7 +234,7 @@ int cli_train(int argc, char **argv)
     trainer *t;
     if (trainer_create(&cfg, &t, &err) != VT_OK || trainer_start(t, &err) != VT_OK) {
         fprintf(stderr, "vggtop train: %s\n", err.msg);
-        return err.code == VT_EIO ? 1 : 2;
+        return vt_exit_status(err.code);
     }
     int tty = isatty(STDOUT_FILENO);
     train_snapshot *s = malloc(sizeof *s);
@@ -353,7 +289,7 @@ int cli_train(int argc, char **argv)
     int rc = 0;
     if (final == TRAIN_FAILED) {
         fprintf(stderr, "vggtop train: %s\n", err.msg);
-        rc = err.code == VT_EIO ? 1 : 2;
+        rc = vt_exit_status(err.code);
     } else if (final == TRAIN_STOPPED) {
         fprintf(stderr, "vggtop train: %s\n", s->message);
         rc = got_int ? 130 : 143;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "vggtop/cli.h"
+#include "vggtop/train.h"
 #include "vggtop/tui.h"
 
 static void ui_usage(FILE *out)
@@ -24,6 +25,7 @@ static int parse(int argc, char **argv, tui_options *opt, int watch)
     static const struct option longs[] = {
         {"ascii", no_argument, NULL, 'a'},   {"runs", required_argument, NULL, 'r'},
         {"help", no_argument, NULL, 'h'},    {"man-keys", no_argument, NULL, 'm'},
+        {"man-options", no_argument, NULL, 'o'},
         {NULL, 0, NULL, 0},
     };
     optind = 1;
@@ -34,9 +36,11 @@ static int parse(int argc, char **argv, tui_options *opt, int watch)
         case 'a': opt->ascii = 1; break;
         case 'r': opt->runs_dir = optarg; break;
         case 'h': ui_usage(stdout); return 0;
-        case 'm': {
-            /* Prints the man page's key list from the key table (how man/vggtop.1 is regenerated). */
-            char *text = tui_keys_man();
+        case 'm':
+        case 'o': {
+            /* Prints the man page's key list from the key table, or its list of vggtop train's options from the
+             * settings table (how man/vggtop.1 is regenerated: tests/gen-man.sh). */
+            char *text = c == 'm' ? tui_keys_man() : train_fields_man();
             if (!text)
                 return 1;
             fputs(text, stdout);
@@ -78,7 +82,7 @@ static int run(tui_options *opt)
     int rc = tui_run(opt, &status, &err);
     if (rc != VT_OK) {
         fprintf(stderr, "vggtop: %s\n", err.msg);
-        return rc == VT_EUSAGE ? 2 : 1;
+        return vt_exit_status(rc);
     }
     return status;
 }

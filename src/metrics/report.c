@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "metrics_internal.h"
+#include "vggtop/util.h"
 
 /* precision_recall_fscore_support's division: 0 where the denominator is 0 (zero_division="warn"). */
 static double prf_divide(long num, long den) { return den == 0 ? 0.0 : (double)num / (double)den; }
@@ -115,55 +116,6 @@ void metrics_report_free(report *r)
     r->n_labels = 0;
 }
 
-/* ---- a growing string ---------------------------------------------------------------------------- */
-
-typedef struct sbuf {
-    char *s;
-    size_t len, cap;
-    int oom;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    if (b->oom)
-        return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->oom = 1;
-            return;
-        }
-        if (b->s && b->len + (size_t)n < b->cap) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap <= b->len + (size_t)n)
-            cap *= 2;
-        char *s = realloc(b->s, cap);
-        if (!s) {
-            b->oom = 1;
-            return;
-        }
-        b->s = s;
-        b->cap = cap;
-    }
-}
-
-static char *sb_finish(sbuf *b)
-{
-    if (b->oom || !b->s) {
-        free(b->s);
-        return NULL;
-    }
-    return b->s;
-}
-
 /* Characters of a UTF-8 string as Python's len counts them (code points: bytes not of form 10xxxxxx). */
 static int utf8_width(const char *s)
 {
@@ -174,10 +126,10 @@ static int utf8_width(const char *s)
 }
 
 /* Python's "{:>{width}s}": the name right-aligned in width code points. */
-static void sb_right(sbuf *b, const char *s, int width)
+static void sb_right(vt_buf *b, const char *s, int width)
 {
     int pad = width - utf8_width(s);
-    sb_printf(b, "%*s%s", pad > 0 ? pad : 0, "", s);
+    vt_buf_printf(b, "%*s%s", pad > 0 ? pad : 0, "", s);
 }
 
 /* The row heading of class index c: its name, or the number as sklearn's "%s" % label. */
@@ -190,10 +142,10 @@ static const char *row_name(const char *const *names, int c, char *num, size_t s
 }
 
 /* One row: heading, then " {:>9.{digits}f}" three times and " {:>9}" for the support. */
-static void text_row(sbuf *b, const char *name, int width, int digits, const class_scores *s)
+static void text_row(vt_buf *b, const char *name, int width, int digits, const class_scores *s)
 {
     sb_right(b, name, width);
-    sb_printf(b, "  %9.*f %9.*f %9.*f %9ld\n", digits, s->precision, digits, s->recall, digits, s->f1, s->support);
+    vt_buf_printf(b, "  %9.*f %9.*f %9.*f %9ld\n", digits, s->precision, digits, s->recall, digits, s->f1, s->support);
 }
 
 char *metrics_report_text(const report *r, const char *const *names, int digits)
@@ -210,15 +162,15 @@ char *metrics_report_text(const report *r, const char *const *names, int digits)
     if (digits > width)
         width = digits;
 
-    sbuf b = {0};
-    sb_printf(&b, "%*s  %9s %9s %9s %9s\n\n", width, "", "precision", "recall", "f1-score", "support");
+    vt_buf b = {0};
+    vt_buf_printf(&b, "%*s  %9s %9s %9s %9s\n\n", width, "", "precision", "recall", "f1-score", "support");
     for (int i = 0; i < r->n_labels; i++)
         text_row(&b, row_name(names, r->labels[i], num, sizeof num), width, digits, &r->rows[i]);
-    sb_printf(&b, "\n");
+    vt_buf_printf(&b, "\n");
     if (r->micro_is_accuracy) {
         /* sklearn prints the micro F1, which is the accuracy up to the last bit of 2pr / (p + r). */
         sb_right(&b, "accuracy", width);
-        sb_printf(&b, "  %9s %9s %9.*f %9ld\n", "", "", digits, f1_of(r->accuracy, r->accuracy), r->total);
+        vt_buf_printf(&b, "  %9s %9s %9.*f %9ld\n", "", "", digits, f1_of(r->accuracy, r->accuracy), r->total);
     } else {
         class_scores micro = {r->accuracy, r->accuracy, f1_of(r->accuracy, r->accuracy), r->total};
         text_row(&b, "micro avg", width, digits, &micro);
@@ -226,18 +178,18 @@ char *metrics_report_text(const report *r, const char *const *names, int digits)
     text_row(&b, "macro avg", width, digits, &r->macro);
     text_row(&b, "weighted avg", width, digits, &r->weighted);
     if (r->ill_defined_precision || r->ill_defined_recall)
-        sb_printf(&b, "\n");
+        vt_buf_printf(&b, "\n");
     if (r->ill_defined_precision)
-        sb_printf(&b, "note: precision and F-score are ill-defined and set to 0.0 for %d %s with no predicted samples\n",
+        vt_buf_printf(&b, "note: precision and F-score are ill-defined and set to 0.0 for %d %s with no predicted samples\n",
                   r->ill_defined_precision, r->ill_defined_precision == 1 ? "class" : "classes");
     if (r->ill_defined_recall)
-        sb_printf(&b, "note: recall and F-score are ill-defined and set to 0.0 for %d %s with no true samples\n",
+        vt_buf_printf(&b, "note: recall and F-score are ill-defined and set to 0.0 for %d %s with no true samples\n",
                   r->ill_defined_recall, r->ill_defined_recall == 1 ? "class" : "classes");
-    return sb_finish(&b);
+    return vt_buf_take(&b);
 }
 
 /* The shortest "%.*g" that reads back as the same double, as Python's repr chooses. */
-static void sb_number(sbuf *b, double v)
+static void sb_number(vt_buf *b, double v)
 {
     char tmp[40];
     for (int prec = 1; prec <= 17; prec++) {
@@ -245,102 +197,102 @@ static void sb_number(sbuf *b, double v)
         if (strtod(tmp, NULL) == v || isnan(v))
             break;
     }
-    sb_printf(b, "%s", tmp);
+    vt_buf_printf(b, "%s", tmp);
 }
 
 /* A CSV field, quoted (RFC 4180) when it holds a comma, a quote or a line break. */
-static void sb_csv_field(sbuf *b, const char *s)
+static void sb_csv_field(vt_buf *b, const char *s)
 {
     if (!strpbrk(s, ",\"\r\n")) {
-        sb_printf(b, "%s", s);
+        vt_buf_printf(b, "%s", s);
         return;
     }
-    sb_printf(b, "\"");
+    vt_buf_printf(b, "\"");
     for (; *s; s++)
-        sb_printf(b, *s == '"' ? "\"\"" : "%c", *s);
-    sb_printf(b, "\"");
+        vt_buf_printf(b, *s == '"' ? "\"\"" : "%c", *s);
+    vt_buf_printf(b, "\"");
 }
 
-static void csv_row(sbuf *b, const char *name, const class_scores *s)
+static void csv_row(vt_buf *b, const char *name, const class_scores *s)
 {
     sb_csv_field(b, name);
-    sb_printf(b, ",");
+    vt_buf_printf(b, ",");
     sb_number(b, s->precision);
-    sb_printf(b, ",");
+    vt_buf_printf(b, ",");
     sb_number(b, s->recall);
-    sb_printf(b, ",");
+    vt_buf_printf(b, ",");
     sb_number(b, s->f1);
-    sb_printf(b, ",%ld\n", s->support);
+    vt_buf_printf(b, ",%ld\n", s->support);
 }
 
 char *metrics_report_csv(const report *r, const char *const *names)
 {
     char num[16];
-    sbuf b = {0};
-    sb_printf(&b, "class,precision,recall,f1-score,support\n");
+    vt_buf b = {0};
+    vt_buf_printf(&b, "class,precision,recall,f1-score,support\n");
     for (int i = 0; i < r->n_labels; i++)
         csv_row(&b, row_name(names, r->labels[i], num, sizeof num), &r->rows[i]);
     if (r->micro_is_accuracy) {
-        sb_printf(&b, "accuracy,,,");
+        vt_buf_printf(&b, "accuracy,,,");
         sb_number(&b, r->accuracy);
-        sb_printf(&b, ",%ld\n", r->total);
+        vt_buf_printf(&b, ",%ld\n", r->total);
     } else {
         class_scores micro = {r->accuracy, r->accuracy, f1_of(r->accuracy, r->accuracy), r->total};
         csv_row(&b, "micro avg", &micro);
     }
     csv_row(&b, "macro avg", &r->macro);
     csv_row(&b, "weighted avg", &r->weighted);
-    return sb_finish(&b);
+    return vt_buf_take(&b);
 }
 
 /* A JSON string: quotes, backslashes and control characters escaped; UTF-8 passes through. */
-static void sb_json_string(sbuf *b, const char *s)
+static void sb_json_string(vt_buf *b, const char *s)
 {
-    sb_printf(b, "\"");
+    vt_buf_printf(b, "\"");
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
         if (c == '"' || c == '\\')
-            sb_printf(b, "\\%c", c);
+            vt_buf_printf(b, "\\%c", c);
         else if (c < 0x20)
-            sb_printf(b, "\\u%04x", c);
+            vt_buf_printf(b, "\\u%04x", c);
         else
-            sb_printf(b, "%c", c);
+            vt_buf_printf(b, "%c", c);
     }
-    sb_printf(b, "\"");
+    vt_buf_printf(b, "\"");
 }
 
 /* "name": {"precision": p, "recall": r, "f1-score": f, "support": n} (cJSON's printer rounds the last
  * digit away, so the numbers are written here, exactly). */
-static void json_row(sbuf *b, const char *name, const class_scores *s, int last)
+static void json_row(vt_buf *b, const char *name, const class_scores *s, int last)
 {
-    sb_printf(b, "  ");
+    vt_buf_printf(b, "  ");
     sb_json_string(b, name);
-    sb_printf(b, ": {\"precision\": ");
+    vt_buf_printf(b, ": {\"precision\": ");
     sb_number(b, s->precision);
-    sb_printf(b, ", \"recall\": ");
+    vt_buf_printf(b, ", \"recall\": ");
     sb_number(b, s->recall);
-    sb_printf(b, ", \"f1-score\": ");
+    vt_buf_printf(b, ", \"f1-score\": ");
     sb_number(b, s->f1);
-    sb_printf(b, ", \"support\": %ld}%s\n", s->support, last ? "" : ",");
+    vt_buf_printf(b, ", \"support\": %ld}%s\n", s->support, last ? "" : ",");
 }
 
 char *metrics_report_json(const report *r, const char *const *names)
 {
     char num[16];
-    sbuf b = {0};
-    sb_printf(&b, "{\n");
+    vt_buf b = {0};
+    vt_buf_printf(&b, "{\n");
     for (int i = 0; i < r->n_labels; i++)
         json_row(&b, row_name(names, r->labels[i], num, sizeof num), &r->rows[i], 0);
     if (r->micro_is_accuracy) {
-        sb_printf(&b, "  \"accuracy\": ");
+        vt_buf_printf(&b, "  \"accuracy\": ");
         sb_number(&b, r->accuracy);
-        sb_printf(&b, ",\n");
+        vt_buf_printf(&b, ",\n");
     } else {
         class_scores micro = {r->accuracy, r->accuracy, f1_of(r->accuracy, r->accuracy), r->total};
         json_row(&b, "micro avg", &micro, 0);
     }
     json_row(&b, "macro avg", &r->macro, 0);
     json_row(&b, "weighted avg", &r->weighted, 1);
-    sb_printf(&b, "}\n");
-    return sb_finish(&b);
+    vt_buf_printf(&b, "}\n");
+    return vt_buf_take(&b);
 }

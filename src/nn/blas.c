@@ -1,6 +1,7 @@
-/* blas: the thread count of nn's two pools (OpenBLAS's, oneDNN's OpenMP) and the OpenBLAS kernel name.
- * All of nn's parallelism is inside sgemm and oneDNN's primitives. */
+/* blas: the thread count of nn's two pools (OpenBLAS's, oneDNN's OpenMP), the OpenBLAS kernel name and
+ * kernel choice. All of nn's parallelism is inside sgemm and oneDNN's primitives. */
 #include <cblas.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -59,4 +60,33 @@ const char *nn_blas_suggest_core(void)
         return "Haswell";
 #endif
     return NULL;
+}
+
+/* OpenBLAS picks its kernel when the library loads, before main, so the only way to apply a better one is to
+ * start the program again with OPENBLAS_CORETYPE set. The binary, the unit tests and bench all call this
+ * first thing, so the tests run the kernel users run. */
+void nn_blas_choose_kernel(char **argv)
+{
+    const char *automatic = getenv("VGGTOP_BLAS_AUTO");
+    if (getenv("OPENBLAS_CORETYPE") || (automatic && strcmp(automatic, "0") == 0))
+        return;
+    const char *core = nn_blas_suggest_core();
+    if (!core || !argv)
+        return;
+    setenv("OPENBLAS_CORETYPE", core, 1);
+    setenv("VGGTOP_BLAS_AUTO", "chosen", 1);
+    execv("/proc/self/exe", argv);
+    /* No restart possible: carry on with OpenBLAS's kernel. */
+    unsetenv("OPENBLAS_CORETYPE");
+    unsetenv("VGGTOP_BLAS_AUTO");
+}
+
+const char *nn_blas_chooser(void)
+{
+    const char *coretype = getenv("OPENBLAS_CORETYPE"), *automatic = getenv("VGGTOP_BLAS_AUTO");
+    if (!coretype)
+        return "OPENBLAS_CORETYPE unset";
+    if (automatic && strcmp(automatic, "chosen") == 0)
+        return "chosen by vggtop from the CPU's features";
+    return "from OPENBLAS_CORETYPE";
 }

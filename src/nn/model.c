@@ -19,6 +19,7 @@ typedef struct arch {
     const char *name;
     int default_side; /* default input: side x side x 3 */
     int min_side;     /* Keras' minimum input for the VGGs; for the others what the pooling needs */
+    int resize;       /* the side the seed upscales images to for this model (48 for VGG-16/19), 0: native */
     int has_base;     /* a convolutional base: include_top 0 and pooling are allowed */
     const int *features; /* filters of each 3x3 'same' ReLU Conv2D, POOL markers, END */
     int hidden[2];    /* the top's hidden Dense ReLU widths (fc1, fc2), 0 for none */
@@ -34,17 +35,17 @@ static const int cnn_features[] = {32, 32, POOL, 64, 64, POOL, END};
 static const int mlp_features[] = {END};
 
 static const arch archs[] = {
-    {"vgg16", 48, 32, 1, vgg16_features, {4096, 4096}},
-    {"vgg19", 48, 32, 1, vgg19_features, {4096, 4096}},
-    {"vgg16-nopool", 32, 32, 1, vgg16_nopool_features, {4096, 4096}},
-    {"cnn", 32, 4, 1, cnn_features, {512, 0}},
-    {"mlp", 32, 1, 0, mlp_features, {512, 256}},
+    {"vgg16", 48, 32, 48, 1, vgg16_features, {4096, 4096}},
+    {"vgg19", 48, 32, 48, 1, vgg19_features, {4096, 4096}},
+    {"vgg16-nopool", 32, 32, 0, 1, vgg16_nopool_features, {4096, 4096}},
+    {"cnn", 32, 4, 0, 1, cnn_features, {512, 0}},
+    {"mlp", 32, 1, 0, 0, mlp_features, {512, 256}},
 };
 
 const char *const model_names[] = {"vgg16", "vgg19", "vgg16-nopool", "cnn", "mlp", NULL};
 
 #define MAX_SIDE 4096
-#define MAX_CLASSES 100000
+#define MAX_CLASSES VT_MAX_CLASSES
 #define MAX_LAYERS 64
 #define CONV_CHOICE_MAX 1024
 
@@ -54,6 +55,28 @@ static const arch *find_arch(const char *name)
         if (strcmp(archs[i].name, name) == 0)
             return &archs[i];
     return NULL;
+}
+
+int model_min_side(const char *name)
+{
+    const arch *a = find_arch(name);
+    return a ? a->min_side : 0;
+}
+
+int model_default_resize(const char *name)
+{
+    const arch *a = find_arch(name);
+    return a ? a->resize : 0;
+}
+
+void model_names_join(char *buf, size_t size, const char *last)
+{
+    size_t n = 0;
+    if (size)
+        buf[0] = '\0';
+    for (int i = 0; model_names[i] && n < size; i++)
+        n += (size_t)snprintf(buf + n, size - n, "%s%s", i == 0 ? "" : model_names[i + 1] ? ", " : last,
+                              model_names[i]);
 }
 
 /* ---- the layer list ------------------------------------------------------------------------------- */
@@ -167,8 +190,11 @@ int model_config_default(model_config *cfg, const char *name, vt_err *err)
 {
     memset(cfg, 0, sizeof *cfg);
     const arch *a = find_arch(name);
-    if (!a)
-        return vt_fail(err, VT_EUSAGE, "unknown model '%s' (models: vgg16, vgg19, vgg16-nopool, cnn, mlp)", name);
+    if (!a) {
+        char names[128];
+        model_names_join(names, sizeof names, ", ");
+        return vt_fail(err, VT_EUSAGE, "unknown model '%s' (models: %s)", name, names);
+    }
     snprintf(cfg->name, sizeof cfg->name, "%s", name);
     cfg->height = cfg->width = a->default_side;
     cfg->channels = 3;
@@ -184,9 +210,11 @@ int model_config_check(const model_config *cfg, vt_err *err)
     if (memchr(cfg->name, '\0', sizeof cfg->name) == NULL)
         return vt_fail(err, VT_EUSAGE, "model name is not terminated");
     const arch *a = find_arch(cfg->name);
-    if (!a)
-        return vt_fail(err, VT_EUSAGE, "unknown model '%s' (models: vgg16, vgg19, vgg16-nopool, cnn, mlp)",
-                       cfg->name);
+    if (!a) {
+        char names[128];
+        model_names_join(names, sizeof names, ", ");
+        return vt_fail(err, VT_EUSAGE, "unknown model '%s' (models: %s)", cfg->name, names);
+    }
     if (cfg->channels < 1 || cfg->channels > 4)
         return vt_fail(err, VT_EUSAGE, "%s: %d input channels; 1 to 4 are supported", cfg->name, cfg->channels);
     if (cfg->height < 1 || cfg->width < 1 || cfg->height > MAX_SIDE || cfg->width > MAX_SIDE)
@@ -261,48 +289,12 @@ int model_plan(const model_config *cfg, layer_info *rows, int max, long long *to
 }
 
 /* Appends to a growing string; on allocation failure the buffer is dropped and later appends do nothing. */
-typedef struct sbuf {
-    char *s;
-    size_t len, cap;
-    int failed;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    if (b->failed)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (b->len + (size_t)n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 1024;
-        while (b->len + (size_t)n + 1 > cap)
-            cap *= 2;
-        char *s = realloc(b->s, cap);
-        if (!s) {
-            free(b->s);
-            b->s = NULL;
-            b->failed = 1;
-            return;
-        }
-        b->s = s;
-        b->cap = cap;
-    }
-    va_start(ap, fmt);
-    vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
-
 /* Keras' layout for a sequential-like model (tf.keras 2.9 - 2.12): 65 columns, fields ending at 29, 55
  * and 65, each cut to its width less 2 (the last to its full width); text that does not fit continues on
  * the next line; a leading space; a blank line between layers. */
 #define SUMMARY_WIDTH 65
 
-static void sb_row(sbuf *b, const char *name, const char *shape, const char *params)
+static void sb_row(vt_buf *b, const char *name, const char *shape, const char *params)
 {
     static const int cut[3] = {27, 24, 10};
     const char *left[3] = {name, shape, params};
@@ -311,7 +303,7 @@ static void sb_row(sbuf *b, const char *name, const char *shape, const char *par
         for (int i = 0; i < 3; i++)
             len[i] = (int)strnlen(left[i], (size_t)cut[i]);
         /* Columns: a space, the name in 1..28, the shape in 29..54, the parameters in 55..64. */
-        sb_printf(b, " %-28.*s%-26.*s%-10.*s\n", len[0], left[0], len[1], left[1], len[2], left[2]);
+        vt_buf_printf(b, " %-28.*s%-26.*s%-10.*s\n", len[0], left[0], len[1], left[1], len[2], left[2]);
         for (int i = 0; i < 3; i++)
             left[i] += len[i];
     }
@@ -330,10 +322,10 @@ int model_summary_text(const model_config *cfg, char **text, vt_err *err)
     memset(dbl, '=', SUMMARY_WIDTH);
     rule[SUMMARY_WIDTH] = dbl[SUMMARY_WIDTH] = '\0';
 
-    sbuf b = {0};
-    sb_printf(&b, "Model: \"%s\"\n%s\n", cfg->name, rule);
+    vt_buf b = {0};
+    vt_buf_printf(&b, "Model: \"%s\"\n%s\n", cfg->name, rule);
     sb_row(&b, "Layer (type)", "Output Shape", "Param #");
-    sb_printf(&b, "%s\n", dbl);
+    vt_buf_printf(&b, "%s\n", dbl);
     for (int i = 0; i < count; i++) {
         const nn_layer *l = &ls[i];
         char name[96], shape[64], params[32];
@@ -346,18 +338,18 @@ int model_summary_text(const model_config *cfg, char **text, vt_err *err)
             snprintf(shape, sizeof shape, "(None, %d)", l->c);
         snprintf(params, sizeof params, "%zu", l->w_count + l->b_count);
         if (i > 0)
-            sb_printf(&b, "%*s\n", SUMMARY_WIDTH, "");
+            vt_buf_printf(&b, "%*s\n", SUMMARY_WIDTH, "");
         sb_row(&b, name, shape, params);
     }
     char num[32];
     long long total = (long long)layers_param_count(ls, count);
-    sb_printf(&b, "%s\n", dbl);
-    sb_printf(&b, "Total params: %s\n", vt_fmt_thousands(num, sizeof num, total));
-    sb_printf(&b, "Trainable params: %s\n", vt_fmt_thousands(num, sizeof num, total));
-    sb_printf(&b, "Non-trainable params: 0\n%s\n", rule);
-    if (b.failed)
+    vt_buf_printf(&b, "%s\n", dbl);
+    vt_buf_printf(&b, "Total params: %s\n", vt_fmt_thousands(num, sizeof num, total));
+    vt_buf_printf(&b, "Trainable params: %s\n", vt_fmt_thousands(num, sizeof num, total));
+    vt_buf_printf(&b, "Non-trainable params: 0\n%s\n", rule);
+    *text = vt_buf_take(&b);
+    if (!*text)
         return vt_fail(err, VT_EIO, "out of memory formatting the summary of %s", cfg->name);
-    *text = b.s;
     return VT_OK;
 }
 

@@ -31,6 +31,7 @@ struct trainer {
     vt_err error;
     train_state final_state;
     int made_dir;           /* make_run_dir created the run directory (a failed start removes it again) */
+    int lock_fd;            /* run.lock, held while this trainer exists: the run is ours alone */
 };
 
 /* ---- the checkpoint's extra blob: where the engine is, so a resumed run continues exactly ---------- */
@@ -61,6 +62,10 @@ typedef struct blob_header {
 typedef struct job {
     trainer *t;
     train_config cfg;
+    int may_write;          /* 0 until the run actually starts (a resume: its checkpoint loaded and checked) */
+    dev_t dir_dev;          /* the run directory this job locked: every write checks it is still the one */
+    ino_t dir_ino;
+    int dir_lost;           /* it was removed or replaced: nothing more is written, the run fails */
     dataset *ds;
     model *m;
     model_config mc;
@@ -92,8 +97,7 @@ static void wake_locked(trainer *t, int force)
     double now = vt_now();
     if (t->wake_pending || (!force && now - t->last_wake < 0.05))
         return;
-    char c = 1;
-    if (write(t->wake[1], &c, 1) == 1) {
+    if (vt_wake_signal(t->wake)) {
         t->wake_pending = 1;
         t->last_wake = now;
     }
@@ -119,8 +123,23 @@ static void snapshot_copy(trainer *t, train_snapshot *s)
 
 /* progress.json, at most every 0.5 s unless forced. A failed write is reported in the message but does not
  * stop training (the checkpoint write would catch a full disk). */
+/* The run directory must still be the one whose lock this job holds: one deleted or replaced (another run
+ * moved into its place) while training is never written into. */
+static int dir_check(job *j, vt_err *err)
+{
+    struct stat st;
+    if (!j->dir_lost && stat(j->cfg.run_dir, &st) == 0 && st.st_dev == j->dir_dev && st.st_ino == j->dir_ino)
+        return VT_OK;
+    j->dir_lost = 1;
+    return vt_fail(err, VT_EIO, "%s: the run directory was removed or replaced while training; nothing more is "
+                   "written to it (the run stops)", j->cfg.run_dir);
+}
+
 static void write_progress(job *j, int force)
 {
+    vt_err lost;
+    if (!j->may_write || dir_check(j, &lost) != VT_OK)
+        return;
     double now = vt_now();
     if (!force && now - j->last_progress < 0.5)
         return;
@@ -138,6 +157,8 @@ static void write_progress(job *j, int force)
 
 static int save_checkpoint(job *j, vt_err *err)
 {
+    if (dir_check(j, err) != VT_OK)
+        return VT_EIO;
     unsigned char *buf = j->blob;
     blob_header h;
     memset(&h, 0, sizeof h);
@@ -205,8 +226,24 @@ static int load_checkpoint(job *j, vt_err *err)
                        (long long)h.classes, (unsigned long long)j->cfg.seed, j->cfg.batch_size, j->ds->n_train,
                        j->ds->classes);
     /* batch_pos == batches: the epoch trained, stopped during its evaluation (resuming evaluates it). */
-    if (h.batch_pos < 0 || h.batch_pos > j->batches || !(h.lr > 0) || h.n < 0)
-        return vt_fail(err, VT_EUSAGE, "%s: training state out of range", path);
+    if (h.batch_pos < 0 || h.batch_pos > j->batches || h.n < 0 || h.correct < 0 || h.correct > h.n ||
+        !isfinite(h.loss_sum) || !isfinite(h.mse_sum) || !(h.epoch_seconds >= 0 && h.epoch_seconds < 1e12))
+        return vt_fail(err, VT_EUSAGE, "%s: training state out of range (position, sums or time)", path);
+    const train_field *lr_rule = train_field_find("lr");
+    if (!train_field_in_range(lr_rule, h.lr)) {
+        char what[256];
+        train_field_describe(lr_rule, what, sizeof what);
+        return vt_fail(err, VT_EUSAGE, "%s: its learning rate %g is not %s", path, h.lr, what);
+    }
+    for (int64_t e = 0; e < h.epochs_done; e++) {
+        train_epoch row;
+        memcpy(&row, buf + sizeof h + sizeof row * (size_t)e, sizeof row);
+        const double v[] = {row.loss, row.acc, row.mse, row.val_loss, row.val_acc, row.val_mse, row.lr, row.seconds};
+        for (size_t k = 0; k < sizeof v / sizeof v[0]; k++)
+            if (!isfinite(v[k]))
+                return vt_fail(err, VT_EUSAGE, "%s: the history of epoch %lld holds a value that is not finite", path,
+                               (long long)e + 1);
+    }
     if (h.epochs_done > j->cfg.epochs)
         return vt_fail(err, VT_EUSAGE, "--epochs: %d, but the run has already done %lld (give at least that many)",
                        j->cfg.epochs, (long long)h.epochs_done);
@@ -308,7 +345,7 @@ static int finish_epoch(job *j, int e, double epoch_start, int *stopped, vt_err 
         return vt_fail(err, VT_EUSAGE, "epoch %d (lr %g): the %s loss is not finite (training diverged); lower the "
                        "learning rate (--lr); the run stopped, its last good checkpoint is kept", e + 1, j->lr,
                        isfinite(row.loss) ? "validation" : "training");
-    if ((rc = run_write_evaluation(j->cfg.run_dir, ds->test_y, j->probs, ds->n_test, ds->classes,
+    if ((rc = dir_check(j, err)) || (rc = run_write_evaluation(j->cfg.run_dir, ds->test_y, j->probs, ds->n_test, ds->classes,
                                    (const char *const *)ds->class_names, err)))
         return rc;
     row.seconds = j->epoch_seconds + (vt_now() - epoch_start);
@@ -373,9 +410,13 @@ static int job_prepare(job *j, vt_err *err)
 
     char created[32] = "";
     if (cfg->resume) {
+        /* Nothing is written to a run being resumed until its checkpoint is known good: a refused resume
+         * (wrong --epochs, a damaged checkpoint) leaves the run as it was. */
+        if ((rc = load_checkpoint(j, err)))
+            return rc;
+        j->may_write = 1;
         run_clean_temporaries(cfg->run_dir);
-        if ((rc = load_checkpoint(j, err)) ||
-            (rc = run_write_history(cfg->run_dir, j->history, j->epochs_done, err)))
+        if ((rc = run_write_history(cfg->run_dir, j->history, j->epochs_done, err)))
             return rc;
         run_data old;
         vt_err ignored;
@@ -540,6 +581,10 @@ static train_state job_train(job *j, vt_err *err)
             wake_locked(t, b + 1 == j->batches);
             pthread_mutex_unlock(&t->mu);
             write_progress(j, 0);
+            if (j->dir_lost) {
+                dir_check(j, err); /* says what happened */
+                return TRAIN_FAILED;
+            }
         }
         j->epoch_seconds -= paused;
         int stopped = 0;
@@ -567,6 +612,13 @@ static void *engine_main(void *arg)
     vt_err err;
     vt_err_clear(&err);
     j->run_start = vt_now();
+    j->may_write = !j->cfg.resume; /* a new run's directory is its own from the start */
+    struct stat dir_st;
+    if (stat(j->cfg.run_dir, &dir_st) == 0) { /* locked by trainer_create already: this is the run's own */
+        j->dir_dev = dir_st.st_dev;
+        j->dir_ino = dir_st.st_ino;
+    } else
+        j->dir_lost = 1;
     set_state(t, TRAIN_LOADING, "loading the data set");
     write_progress(j, 1);
     train_state final = job_prepare(j, &err) ? TRAIN_FAILED : job_train(j, &err);
@@ -594,10 +646,13 @@ static void *engine_main(void *arg)
      * directory behind to clutter the runs folder and the Compare screen. */
     char cfgpath[4200], progpath[4200];
     vt_err ignored;
-    if (final == TRAIN_FAILED && !j->cfg.resume &&
+    if (final == TRAIN_FAILED && !j->cfg.resume && !j->dir_lost &&
         !run_path(cfgpath, sizeof cfgpath, j->cfg.run_dir, RUN_CONFIG, &ignored) &&
         !run_path(progpath, sizeof progpath, j->cfg.run_dir, RUN_PROGRESS, &ignored) && access(cfgpath, F_OK) != 0) {
+        char lockpath[4200];
         unlink(progpath);
+        if (!run_path(lockpath, sizeof lockpath, j->cfg.run_dir, RUN_LOCK, &ignored))
+            unlink(lockpath); /* still held by this process until the trainer goes; nobody else can want it */
         if (t->made_dir)
             rmdir(j->cfg.run_dir);
     }
@@ -619,11 +674,26 @@ static void *engine_main(void *arg)
 
 /* ---- the public side --------------------------------------------------------------------------------- */
 
-/* Picks and creates the run directory of a new run; refuses one that already holds a run. *made says
+/* Whether dir holds anything but the run's lock. */
+static int holds_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int entries = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        entries += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 && strcmp(e->d_name, RUN_LOCK) != 0;
+    if (d)
+        closedir(d);
+    return entries;
+}
+
+/* Picks and creates the run directory of a new run (refusing one that already holds a run), or checks the one
+ * to resume, and takes its lock before anything is written: one process per run directory. *made says
  * whether the directory itself is new. */
-static int make_run_dir(train_config *cfg, int *made, vt_err *err)
+static int make_run_dir(train_config *cfg, int *made, int *lock_fd, vt_err *err)
 {
     *made = 0;
+    *lock_fd = -1;
     char cfgpath[4200], ckpath[4200];
     if (cfg->resume) {
         if (run_path(cfgpath, sizeof cfgpath, cfg->run_dir, RUN_CONFIG, err) ||
@@ -632,15 +702,14 @@ static int make_run_dir(train_config *cfg, int *made, vt_err *err)
         if (access(cfgpath, R_OK) != 0)
             return vt_fail(err, VT_EUSAGE, "--resume: %s: no readable %s (not a run directory?)", cfg->run_dir,
                            RUN_CONFIG);
-        if (access(ckpath, R_OK) != 0)
+        struct stat st;
+        if (lstat(ckpath, &st) != 0 && errno == ENOENT)
             return vt_fail(err, VT_EUSAGE, "--resume: %s: no %s yet (the run never finished an epoch or stopped)",
                            cfg->run_dir, RUN_CHECKPOINT);
-        /* Two processes writing one run directory would interleave their files: refuse while the process
-         * that progress.json names is alive and still training (a killed one leaves "training" behind). */
-        long pid = run_live_writer(cfg->run_dir);
-        if (pid)
-            return vt_fail(err, VT_EUSAGE, "--resume: %s is being trained by process %ld (stop it first)",
-                           cfg->run_dir, pid);
+        /* Two processes writing one run directory would interleave their files: the lock lets one in. */
+        int rc = run_lock_take(cfg->run_dir, lock_fd, NULL, err);
+        if (rc)
+            return rc;
         return VT_OK;
     }
     const char *flag = cfg->run_dir[0] ? "--run-dir" : "--runs";
@@ -663,21 +732,30 @@ static int make_run_dir(train_config *cfg, int *made, vt_err *err)
     int existed = access(cfg->run_dir, F_OK) == 0;
     /* An exact directory must be new or empty: `--run-dir runs` (meant as --runs) would otherwise mix a run's
      * files with the runs beside it. */
-    DIR *d = existed ? opendir(cfg->run_dir) : NULL;
-    if (d) {
-        struct dirent *e;
-        int entries = 0;
-        while ((e = readdir(d)))
-            entries += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
-        closedir(d);
-        if (entries)
-            return vt_fail(err, VT_EUSAGE, "%s: %s is not empty (a new run needs a new or empty directory; --runs %s "
-                           "puts each run in its own folder under it)", flag, cfg->run_dir, cfg->run_dir);
+    if (existed && holds_files(cfg->run_dir))
+        return vt_fail(err, VT_EUSAGE, "%s: %s is not empty (a new run needs a new or empty directory; --runs %s "
+                       "puts each run in its own folder under it)", flag, cfg->run_dir, cfg->run_dir);
+    if (vt_mkdirs(cfg->run_dir, &mk) != VT_OK) {
+        /* A full disk or a read-only one is the system's failure (exit 1); a bad path is the user's (2). */
+        int e = errno;
+        return vt_fail(err, e == ENOSPC || e == EDQUOT || e == EROFS || e == EIO ? VT_EIO : VT_EUSAGE, "%s: %s", flag,
+                       mk.msg);
     }
-    if (vt_mkdirs(cfg->run_dir, &mk) != VT_OK)
-        return vt_fail(err, VT_EUSAGE, "%s: %s", flag, mk.msg);
     *made = !existed;
-    return VT_OK;
+    int rc = run_lock_take(cfg->run_dir, lock_fd, NULL, err);
+    /* Checked again under the lock: another process may have started a run there since. */
+    if (!rc && holds_files(cfg->run_dir)) {
+        run_lock_release(*lock_fd);
+        *lock_fd = -1;
+        rc = vt_fail(err, VT_EUSAGE, "%s: %s was taken by another run just now", flag, cfg->run_dir);
+    }
+    if (rc && *made) {
+        char lockpath[4200];
+        if (!run_path(lockpath, sizeof lockpath, cfg->run_dir, RUN_LOCK, &mk) && !holds_files(cfg->run_dir))
+            unlink(lockpath), rmdir(cfg->run_dir);
+        *made = 0;
+    }
+    return rc;
 }
 
 int trainer_create(const train_config *cfg, trainer **out, vt_err *err)
@@ -690,17 +768,14 @@ int trainer_create(const train_config *cfg, trainer **out, vt_err *err)
     if (!t)
         return vt_fail(err, VT_EIO, "out of memory for the trainer");
     t->cfg = *cfg;
-    if ((rc = make_run_dir(&t->cfg, &t->made_dir, err))) {
+    if ((rc = make_run_dir(&t->cfg, &t->made_dir, &t->lock_fd, err))) {
         free(t);
         return rc;
     }
-    if (pipe(t->wake) != 0) {
+    if ((rc = vt_wake_open(t->wake, err)) != VT_OK) {
+        run_lock_release(t->lock_fd);
         free(t);
-        return vt_fail(err, VT_EIO, "cannot create the wake-up pipe: %s", strerror(errno));
-    }
-    for (int i = 0; i < 2; i++) {
-        fcntl(t->wake[i], F_SETFL, fcntl(t->wake[i], F_GETFL) | O_NONBLOCK);
-        fcntl(t->wake[i], F_SETFD, FD_CLOEXEC);
+        return rc;
     }
     pthread_mutex_init(&t->mu, NULL);
     pthread_cond_init(&t->cond, NULL);
@@ -728,11 +803,7 @@ int trainer_start(trainer *t, vt_err *err)
     j->t = t;
     j->cfg = t->cfg;
     /* Signals go to the caller's thread (the CLI's handlers, the UI's loop), never to the engine. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    int rc = pthread_create(&t->thread, NULL, engine_main, j);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    int rc = vt_thread_start(&t->thread, engine_main, j);
     if (rc != 0) {
         free(j);
         return vt_fail(err, VT_EIO, "cannot start the training thread: %s", strerror(rc));
@@ -761,8 +832,8 @@ void trainer_destroy(trainer *t)
     trainer_join(t);
     pthread_mutex_destroy(&t->mu);
     pthread_cond_destroy(&t->cond);
-    close(t->wake[0]);
-    close(t->wake[1]);
+    vt_wake_close(t->wake);
+    run_lock_release(t->lock_fd);
     free(t);
 }
 
@@ -770,9 +841,7 @@ void trainer_snapshot(trainer *t, train_snapshot *snap)
 {
     pthread_mutex_lock(&t->mu);
     *snap = t->snap;
-    char drain[64];
-    while (read(t->wake[0], drain, sizeof drain) > 0)
-        ;
+    vt_wake_drain(t->wake);
     t->wake_pending = 0;
     pthread_mutex_unlock(&t->mu);
 }
@@ -812,20 +881,27 @@ int trainer_scale_lr(trainer *t, double factor, double *lr, vt_err *err)
 {
     pthread_mutex_lock(&t->mu);
     double next = (t->want_lr > 0 ? t->want_lr : t->snap.lr) * factor;
-    int ok = next > 0 && next <= 10;
+    const train_field *rule = train_field_find("lr");
+    int ok = train_field_in_range(rule, next);
     if (ok) {
         t->want_lr = next;
         pthread_cond_broadcast(&t->cond);
     }
     pthread_mutex_unlock(&t->mu);
     *lr = next;
-    return ok ? VT_OK : vt_fail(err, VT_EUSAGE, "learning rate %g is not in (0, 10]", next);
+    char what[256];
+    train_field_describe(rule, what, sizeof what);
+    return ok ? VT_OK : vt_fail(err, VT_EUSAGE, "learning rate %g is not %s", next, what);
 }
 
 int trainer_set_lr(trainer *t, double lr, vt_err *err)
 {
-    if (!(lr > 0 && lr <= 10))
-        return vt_fail(err, VT_EUSAGE, "learning rate %g is not in (0, 10]", lr);
+    const train_field *rule = train_field_find("lr");
+    if (!train_field_in_range(rule, lr)) {
+        char what[256];
+        train_field_describe(rule, what, sizeof what);
+        return vt_fail(err, VT_EUSAGE, "learning rate %g is not %s", lr, what);
+    }
     pthread_mutex_lock(&t->mu);
     t->want_lr = lr;
     pthread_cond_broadcast(&t->cond);

@@ -1,6 +1,6 @@
-/* train/rundir: the files of a run directory other than config.json: writing history.csv, progress.json,
- * predictions.csv, confusion.csv and report.txt (atomically), reading them back for the front end, `vggtop
- * watch` and the CLI commands, and listing the runs of a runs directory. */
+/* train/rundir: the files of a run directory, both ways: writing config.json, history.csv, progress.json,
+ * predictions.csv, confusion.csv and report.txt (atomically), reading them back for --resume, the front end,
+ * `vggtop watch` and the CLI commands, and listing the runs of a runs directory. */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -16,6 +16,17 @@
 
 #include "train_internal.h"
 #include "vggtop/metrics.h"
+
+/* The program's version lives in main.c (cli.h); the unit tests link train without main, so the reference
+ * is weak and config.json says "unknown" there. */
+extern const char vggtop_version[] __attribute__((weak));
+
+int run_path(char *buf, size_t size, const char *dir, const char *name, vt_err *err)
+{
+    if (snprintf(buf, size, "%s/%s", dir, name) >= (int)size)
+        return vt_fail(err, VT_EUSAGE, "%s: path too long", dir);
+    return VT_OK;
+}
 
 static const char *const state_names[] = {
     "idle", "loading", "training", "evaluating", "paused", "stopping", "stopped", "finished", "failed",
@@ -176,15 +187,37 @@ void run_clean_temporaries(const char *dir)
 /* ---- readers ----------------------------------------------------------------------------------------- */
 
 /* Reads a whole file when it exists: VT_OK with *text NULL when it does not. */
+/* The largest each run-directory file may be (the README's Checks and the man page give them): far above
+ * what vggtop writes, so that a file past it is something else, refused before anything is allocated. */
+static long long run_file_max(const char *name)
+{
+    static const struct {
+        const char *name;
+        long long max;
+    } limits[] = {
+        {RUN_CONFIG, RUN_MAX_CONFIG_BYTES},
+        {RUN_HISTORY, RUN_MAX_HISTORY_BYTES},
+        {RUN_PROGRESS, RUN_MAX_PROGRESS_BYTES},
+        {RUN_PREDICTIONS, RUN_MAX_PREDICTIONS_BYTES},
+    };
+    for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++)
+        if (strcmp(limits[i].name, name) == 0)
+            return limits[i].max;
+    return RUN_MAX_PROGRESS_BYTES;
+}
+
+/* Reads a run file that may be absent (*text stays NULL). Present means anything lstat sees, so a dangling
+ * link or a loop is reported as what it is, not taken for "no such file yet". */
 static int read_optional(const char *dir, const char *name, char *path, size_t size, char **text, vt_err *err)
 {
     *text = NULL;
     int rc = run_path(path, size, dir, name, err);
     if (rc)
         return rc;
-    if (access(path, F_OK) != 0)
+    struct stat st;
+    if (lstat(path, &st) != 0 && errno == ENOENT)
         return VT_OK;
-    return vt_read_file(path, text, NULL, err);
+    return vt_read_file(path, run_file_max(name), text, NULL, err);
 }
 
 /* Splits the next line off *cursor (NUL-terminating it); NULL at the end. */
@@ -289,20 +322,31 @@ static int read_progress(const char *dir, run_data *run, vt_err *err)
         cJSON_Delete(o);
         return vt_fail(err, VT_EUSAGE, "%s: \"state\" is missing or not a known state", path);
     }
+    /* Every number with the range it can have, checked before it reaches arithmetic or formatting (a
+     * progress.json edited to hold 1e300 must not overflow a renderer). */
+    const double big = 1e15, forever = 1e10; /* counts; seconds (300 years) */
     struct {
         const char *key;
         double *d;
         long *l;
         int *i;
+        double lo, hi;
     } nums[] = {
-        {"epoch", NULL, NULL, &p->epoch},   {"epochs", NULL, NULL, &p->epochs},
-        {"epochs_done", NULL, NULL, &p->epochs_done}, {"batch", NULL, &p->batch, NULL},
-        {"batches", NULL, &p->batches, NULL}, {"samples", NULL, &p->samples, NULL},
-        {"loss", &p->loss, NULL, NULL},     {"acc", &p->acc, NULL, NULL},
-        {"mse", &p->mse, NULL, NULL},       {"img_per_s", &p->img_per_s, NULL, NULL},
-        {"ms_per_step", &p->ms_per_step, NULL, NULL}, {"elapsed", &p->elapsed, NULL, NULL},
-        {"eta", &p->eta, NULL, NULL},       {"lr", &p->lr, NULL, NULL},
-        {"pid", NULL, &p->pid, NULL},
+        {"epoch", NULL, NULL, &p->epoch, 0, TRAIN_MAX_EPOCHS},
+        {"epochs", NULL, NULL, &p->epochs, 0, TRAIN_MAX_EPOCHS},
+        {"epochs_done", NULL, NULL, &p->epochs_done, 0, TRAIN_MAX_EPOCHS},
+        {"batch", NULL, &p->batch, NULL, 0, big},
+        {"batches", NULL, &p->batches, NULL, 0, big},
+        {"samples", NULL, &p->samples, NULL, 0, big},
+        {"loss", &p->loss, NULL, NULL, 0, 1e30},
+        {"acc", &p->acc, NULL, NULL, 0, 1},
+        {"mse", &p->mse, NULL, NULL, 0, 1e30},
+        {"img_per_s", &p->img_per_s, NULL, NULL, 0, 1e12},
+        {"ms_per_step", &p->ms_per_step, NULL, NULL, 0, forever},
+        {"elapsed", &p->elapsed, NULL, NULL, 0, forever},
+        {"eta", &p->eta, NULL, NULL, 0, forever},
+        {"lr", &p->lr, NULL, NULL, 0, 10},
+        {"pid", NULL, &p->pid, NULL, 0, 4194304}, /* Linux's PID_MAX_LIMIT */
     };
     for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
         cJSON *v = cJSON_GetObjectItemCaseSensitive(o, nums[i].key);
@@ -310,21 +354,32 @@ static int read_progress(const char *dir, run_data *run, vt_err *err)
             cJSON_Delete(o);
             return vt_fail(err, VT_EUSAGE, "%s: \"%s\" is missing or not a number", path, nums[i].key);
         }
+        double x = v->valuedouble;
+        if (!(x >= nums[i].lo && x <= nums[i].hi) || (!nums[i].d && x != floor(x))) {
+            cJSON_Delete(o);
+            return vt_fail(err, VT_EUSAGE, "%s: \"%s\" is %g, not %s in %g..%g", path, nums[i].key, x,
+                           nums[i].d ? "a number" : "a whole number", nums[i].lo, nums[i].hi);
+        }
         if (nums[i].d)
-            *nums[i].d = v->valuedouble;
+            *nums[i].d = x;
         else if (nums[i].l)
-            *nums[i].l = (long)v->valuedouble;
+            *nums[i].l = (long)x;
         else
-            *nums[i].i = (int)v->valuedouble;
+            *nums[i].i = (int)x;
     }
     cJSON *eta_run = cJSON_GetObjectItemCaseSensitive(o, "eta_run"); /* optional: later than the rest */
-    p->eta_run = cJSON_IsNumber(eta_run) ? eta_run->valuedouble : p->eta;
+    p->eta_run = cJSON_IsNumber(eta_run) && eta_run->valuedouble >= 0 && eta_run->valuedouble <= forever
+                     ? eta_run->valuedouble
+                     : p->eta;
     cJSON *msg = cJSON_GetObjectItemCaseSensitive(o, "message");
     if (cJSON_IsString(msg))
         snprintf(p->message, sizeof p->message, "%s", msg->valuestring);
     cJSON *upd = cJSON_GetObjectItemCaseSensitive(o, "updated");
     if (cJSON_IsString(upd))
         snprintf(p->updated, sizeof p->updated, "%s", upd->valuestring);
+    /* Shown as they are, so nothing in them may drive the terminal. */
+    vt_scrub_text(p->message);
+    vt_scrub_text(p->updated);
     cJSON_Delete(o);
     run->parts |= RUN_PART_PROGRESS;
     return VT_OK;
@@ -341,7 +396,7 @@ static int read_predictions(const char *dir, run_data *run, vt_err *err)
     int C = 0;
     if (line && strncmp(line, "index,true,pred", 15) == 0) {
         const char *p = line + 15;
-        while (*p == ',') {
+        while (*p == ',' && C <= VT_MAX_CLASSES) {
             char want[24];
             int len = snprintf(want, sizeof want, ",p%d", C);
             if (strncmp(p, want, (size_t)len) != 0 || (p[len] != ',' && p[len] != '\0'))
@@ -352,9 +407,10 @@ static int read_predictions(const char *dir, run_data *run, vt_err *err)
         if (*p)
             C = 0;
     }
-    if (C < 1) {
+    if (C < 1 || C > VT_MAX_CLASSES) {
         free(text);
-        return vt_fail(err, VT_EUSAGE, "%s: line 1: expected the header index,true,pred,p0,...", path);
+        return vt_fail(err, VT_EUSAGE, "%s: line 1: expected the header index,true,pred,p0,... with 1 to %d classes",
+                       path, VT_MAX_CLASSES);
     }
     /* Rows: count the lines first so the arrays are allocated once. */
     long cap = 0;
@@ -431,7 +487,10 @@ int run_load(const char *dir, int parts, run_data *out, vt_err *err)
     int rc = run_path(path, sizeof path, dir, RUN_CHECKPOINT, err);
     if (rc)
         return rc;
-    out->has_checkpoint = access(path, R_OK) == 0;
+    /* Present is what lstat sees: an unreadable or odd checkpoint.bin is reported as what it is when it is
+     * read, not taken for "no checkpoint yet". */
+    struct stat ck;
+    out->has_checkpoint = lstat(path, &ck) == 0;
     if ((parts & RUN_PART_CONFIG) && !(rc = run_path(path, sizeof path, dir, RUN_CONFIG, err)) &&
         access(path, F_OK) == 0) {
         rc = run_read_config(dir, out, err);
@@ -508,9 +567,11 @@ int run_list(const char *runs_dir, run_entry **entries, int *n, vt_err *err)
         if (access(cfgpath, F_OK) != 0)
             continue;
         run_data run;
-        vt_err ignored;
-        /* A run whose files cannot be read is still listed (model "?"), so it can be inspected. */
-        int bad = run_load(path, RUN_PART_CONFIG | RUN_PART_HISTORY, &run, &ignored);
+        vt_err why;
+        vt_err_clear(&why);
+        /* A damaged run is listed as damaged (model "?", the reason in damage) and nothing else is read from
+         * it, so one bad folder never stops the others from showing. */
+        int bad = run_load(path, RUN_PART_CONFIG | RUN_PART_HISTORY, &run, &why);
         if (*n == cap) {
             run_entry *bigger = realloc(*entries, sizeof **entries * (size_t)(cap = cap ? cap * 2 : 16));
             if (!bigger) {
@@ -528,7 +589,9 @@ int run_list(const char *runs_dir, run_entry **entries, int *n, vt_err *err)
         strcpy(r->name, e->d_name);
         strcpy(r->path, path);
         snprintf(r->model, sizeof r->model, "%s", (run.parts & RUN_PART_CONFIG) && !bad ? run.config.model : "?");
-        snprintf(r->dataset, sizeof r->dataset, "%s", run.dataset);
+        snprintf(r->dataset, sizeof r->dataset, "%s", bad ? "" : run.dataset);
+        if (bad)
+            snprintf(r->damage, sizeof r->damage, "%s", why.msg);
         r->epochs = run.config.epochs;
         r->epochs_done = run.n_history;
         r->has_checkpoint = run.has_checkpoint;
@@ -548,20 +611,281 @@ int run_list(const char *runs_dir, run_entry **entries, int *n, vt_err *err)
     return VT_OK;
 }
 
-long run_live_writer(const char *dir)
+int run_is_dead(const run_data *run, char *msg, size_t size)
 {
-    run_data live;
-    vt_err ignored;
-    long writer = 0;
-    if (run_load(dir, RUN_PART_PROGRESS, &live, &ignored) != VT_OK)
+    const run_progress *p = &run->progress;
+    if (!(run->parts & RUN_PART_PROGRESS) || p->state == TRAIN_STOPPED || p->state == TRAIN_FINISHED ||
+        p->state == TRAIN_FAILED || p->state == TRAIN_IDLE || run_live_pid(run->dir) != 0)
         return 0;
-    if (live.parts & RUN_PART_PROGRESS) {
-        train_state st = live.progress.state;
-        long pid = live.progress.pid;
-        int busy = st != TRAIN_STOPPED && st != TRAIN_FINISHED && st != TRAIN_FAILED && st != TRAIN_IDLE;
-        if (busy && pid > 0 && pid != (long)getpid() && kill((pid_t)pid, 0) == 0)
-            writer = pid;
-    }
-    run_free(&live);
-    return writer;
+    if (run->has_checkpoint)
+        snprintf(msg, size, "its process %ld is gone: vggtop train --resume %.400s", p->pid, run->dir);
+    else /* killed before its first checkpoint: nothing to resume from */
+        snprintf(msg, size, "its process %ld is gone before writing a checkpoint; start the run again", p->pid);
+    return 1;
 }
+
+/* ---- config.json ---------------------------------------------------------------------------------- */
+
+static cJSON *string_array(char *const *names, int n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; a && i < n; i++)
+        cJSON_AddItemToArray(a, cJSON_CreateString(names && names[i] ? names[i] : ""));
+    return a;
+}
+
+int train_write_config(const char *dir, const train_config *cfg, const dataset *ds, const model_config *mc,
+                       long long params, const char *created, vt_err *err)
+{
+    char path[4200], stamp[32];
+    int rc = run_path(path, sizeof path, dir, RUN_CONFIG, err);
+    if (rc)
+        return rc;
+    vt_utc_stamp(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ");
+
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "program", "vggtop");
+    cJSON_AddStringToObject(root, "version", vggtop_version ? vggtop_version : "unknown");
+    cJSON_AddStringToObject(root, "created", created && *created ? created : stamp);
+    /* Every setting at its key of the settings table (model, data.*, training.*), then what the run found. */
+    if (train_settings_to_json(cfg, root) != 0) {
+        cJSON_Delete(root);
+        return vt_fail(err, VT_EIO, "%s: out of memory", path);
+    }
+    int shape[3] = {mc->height, mc->width, mc->channels};
+    cJSON_AddItemToObject(root, "input_shape", cJSON_CreateIntArray(shape, 3));
+    cJSON_AddNumberToObject(root, "classes", mc->classes);
+    cJSON_AddNumberToObject(root, "params", (double)params);
+
+    cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "data");
+    cJSON_AddStringToObject(data, "name", ds->name);
+    cJSON_AddStringToObject(data, "path", ds->path);
+    int orig[2] = {ds->orig_height, ds->orig_width};
+    cJSON_AddItemToObject(data, "native_size", cJSON_CreateIntArray(orig, 2));
+    cJSON_AddNumberToObject(data, "n_train", (double)ds->n_train);
+    cJSON_AddNumberToObject(data, "n_test", (double)ds->n_test);
+    cJSON_AddItemToObject(data, "class_names", string_array(ds->class_names, ds->classes));
+    if (ds->coarse_classes > 0 && ds->coarse_names && ds->fine_to_coarse && !cfg->coarse) {
+        cJSON_AddItemToObject(data, "coarse_names", string_array(ds->coarse_names, ds->coarse_classes));
+        cJSON_AddItemToObject(data, "fine_to_coarse", cJSON_CreateIntArray(ds->fine_to_coarse, ds->classes));
+    }
+    cJSON *opt = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "training"), "optimizer");
+    cJSON_AddStringToObject(opt, "name", "SGD");
+
+    char *text = cJSON_Print(root);
+    cJSON_Delete(root);
+    if (!text)
+        return vt_fail(err, VT_EIO, "%s: out of memory", path);
+    size_t len = strlen(text);
+    text[len] = '\n'; /* cJSON's buffer has room for its NUL: swap it for a newline */
+    rc = vt_write_file_atomic(path, text, len + 1, err);
+    free(text);
+    return rc;
+}
+
+/* Typed getters that name the file and the key when something is missing or of the wrong type. */
+typedef struct jctx {
+    const char *path;
+    vt_err *err;
+    int rc;
+} jctx;
+
+static cJSON *jget(jctx *c, const cJSON *obj, const char *key, int (*is)(const cJSON *), const char *what)
+{
+    if (c->rc)
+        return NULL;
+    cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!item || !is(item)) {
+        c->rc = vt_fail(c->err, VT_EUSAGE, "%s: \"%s\" is %s, expected %s", c->path, key,
+                        item ? "of the wrong type" : "missing", what);
+        return NULL;
+    }
+    return item;
+}
+
+static double jnum(jctx *c, const cJSON *obj, const char *key, double lo, double hi)
+{
+    cJSON *item = jget(c, obj, key, cJSON_IsNumber, "a number");
+    if (!item)
+        return 0;
+    double v = item->valuedouble;
+    if (!(v >= lo && v <= hi)) {
+        c->rc = vt_fail(c->err, VT_EUSAGE, "%s: \"%s\" is %g, outside %g..%g", c->path, key, v, lo, hi);
+        return 0;
+    }
+    return v;
+}
+
+static const char *jstr(jctx *c, const cJSON *obj, const char *key)
+{
+    cJSON *item = jget(c, obj, key, cJSON_IsString, "a string");
+    return item ? item->valuestring : "";
+}
+
+static void jcopy(jctx *c, char *dst, size_t size, const char *src, const char *key)
+{
+    if (c->rc)
+        return;
+    if (strlen(src) >= size) {
+        c->rc = vt_fail(c->err, VT_EUSAGE, "%s: \"%s\" is too long", c->path, key);
+        return;
+    }
+    strcpy(dst, src);
+}
+
+static char **jnames(jctx *c, const cJSON *obj, const char *key, int n)
+{
+    cJSON *a = jget(c, obj, key, cJSON_IsArray, "an array of names");
+    if (!a)
+        return NULL;
+    if (cJSON_GetArraySize(a) != n) {
+        c->rc = vt_fail(c->err, VT_EUSAGE, "%s: \"%s\" has %d names, expected %d", c->path, key, cJSON_GetArraySize(a),
+                        n);
+        return NULL;
+    }
+    char **names = calloc((size_t)n, sizeof *names);
+    if (!names) {
+        c->rc = vt_fail(c->err, VT_EIO, "%s: out of memory", c->path);
+        return NULL;
+    }
+    int i = 0;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, a)
+    {
+        char why[128] = "";
+        names[i] = strdup(cJSON_IsString(item) ? item->valuestring : "");
+        if (!names[i] || !cJSON_IsString(item) || vt_check_label(names[i], why, sizeof why) != 0) {
+            c->rc = vt_fail(c->err, VT_EUSAGE, "%s: \"%s\"[%d] is not a class name%s%s", c->path, key, i,
+                            why[0] ? ": " : "", why);
+            for (int j = 0; j <= i; j++)
+                free(names[j]);
+            free(names);
+            return NULL;
+        }
+        i++;
+    }
+    return names;
+}
+
+static void free_names(char **names, int n)
+{
+    if (!names)
+        return;
+    for (int i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+/* Parses config.json into run (the config and the data set's description). */
+int run_read_config(const char *dir, run_data *run, vt_err *err)
+{
+    char path[4200];
+    int rc = run_path(path, sizeof path, dir, RUN_CONFIG, err);
+    if (rc)
+        return rc;
+    char *text;
+    rc = vt_read_file(path, run_file_max(RUN_CONFIG), &text, NULL, err);
+    if (rc)
+        return rc;
+    cJSON *root = cJSON_Parse(text);
+    free(text);
+    if (!root || !cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return vt_fail(err, VT_EUSAGE, "%s: not a JSON object (truncated or edited?)", path);
+    }
+    jctx c = {path, err, VT_OK};
+    train_config *cfg = &run->config;
+    train_config_default(cfg);
+    c.rc = train_settings_from_json(root, cfg, path, err);
+    jcopy(&c, run->version, sizeof run->version, jstr(&c, root, "version"), "version");
+    jcopy(&c, run->created, sizeof run->created, jstr(&c, root, "created"), "created");
+    cJSON *shape = jget(&c, root, "input_shape", cJSON_IsArray, "[height, width, channels]");
+    if (shape) {
+        if (cJSON_GetArraySize(shape) != 3)
+            c.rc = vt_fail(err, VT_EUSAGE, "%s: \"input_shape\" must have 3 numbers", path);
+        else {
+            int dims[3];
+            for (int i = 0; i < 3; i++) {
+                cJSON *d = cJSON_GetArrayItem(shape, i);
+                double v = cJSON_IsNumber(d) ? d->valuedouble : 0;
+                dims[i] = v >= 1 && v <= 4096 ? (int)v : 0;
+                if (dims[i] < 1 || dims[i] > 4096)
+                    c.rc = vt_fail(err, VT_EUSAGE, "%s: \"input_shape\" holds a bad size", path);
+            }
+            run->height = dims[0];
+            run->width = dims[1];
+            run->channels = dims[2];
+        }
+    }
+    run->classes = (int)jnum(&c, root, "classes", 1, VT_MAX_CLASSES);
+    run->params = (long long)jnum(&c, root, "params", 0, 1e13);
+
+    cJSON *data = jget(&c, root, "data", cJSON_IsObject, "an object");
+    jcopy(&c, run->dataset, sizeof run->dataset, jstr(&c, data, "name"), "data.name");
+    jcopy(&c, run->dataset_path, sizeof run->dataset_path, jstr(&c, data, "path"), "data.path");
+    char why[128];
+    if (!c.rc && vt_check_text(run->dataset, sizeof run->dataset, why, sizeof why) != 0)
+        c.rc = vt_fail(err, VT_EUSAGE, "%s: \"data.name\": %s", path, why);
+    if (!c.rc && vt_check_text(run->dataset_path, sizeof run->dataset_path, why, sizeof why) != 0)
+        c.rc = vt_fail(err, VT_EUSAGE, "%s: \"data.path\": %s", path, why);
+    run->n_train = (long)jnum(&c, data, "n_train", 0, 1e10);
+    run->n_test = (long)jnum(&c, data, "n_test", 0, 1e10);
+    if (!c.rc)
+        run->class_names = jnames(&c, data, "class_names", run->classes);
+    if (!c.rc && data && cJSON_GetObjectItemCaseSensitive(data, "coarse_names")) {
+        cJSON *names = cJSON_GetObjectItemCaseSensitive(data, "coarse_names");
+        int k = cJSON_IsArray(names) ? cJSON_GetArraySize(names) : 0;
+        if (k < 1 || k > VT_MAX_CLASSES)
+            c.rc = vt_fail(err, VT_EUSAGE, "%s: \"coarse_names\" is not an array of 1 to %d names", path,
+                           VT_MAX_CLASSES);
+        else if ((run->coarse_names = jnames(&c, data, "coarse_names", k)))
+            run->coarse_classes = k; /* so that a failure below frees every name */
+        cJSON *map = jget(&c, data, "fine_to_coarse", cJSON_IsArray, "an array of superclass numbers");
+        if (map && cJSON_GetArraySize(map) != run->classes)
+            c.rc = vt_fail(err, VT_EUSAGE, "%s: \"fine_to_coarse\" has %d entries, expected %d", path,
+                           cJSON_GetArraySize(map), run->classes);
+        if (!c.rc) {
+            run->fine_to_coarse = malloc(sizeof(int) * (size_t)run->classes);
+            if (!run->fine_to_coarse)
+                c.rc = vt_fail(err, VT_EIO, "%s: out of memory", path);
+            for (int i = 0; !c.rc && i < run->classes; i++) {
+                cJSON *v = cJSON_GetArrayItem(map, i);
+                double d = cJSON_IsNumber(v) ? v->valuedouble : -1;
+                int x = d >= 0 && d < k && d == floor(d) ? (int)d : -1;
+                if (x < 0)
+                    c.rc = vt_fail(err, VT_EUSAGE, "%s: \"fine_to_coarse\"[%d] is not a superclass 0..%d", path, i,
+                                   k - 1);
+                else
+                    run->fine_to_coarse[i] = x;
+            }
+            if (!c.rc)
+                run->coarse_classes = k;
+        }
+    }
+
+    cJSON_Delete(root);
+    if (!c.rc)
+        jcopy(&c, cfg->run_dir, sizeof cfg->run_dir, dir, "run_dir");
+    if (c.rc) {
+        free_names(run->class_names, run->classes);
+        free_names(run->coarse_names, run->coarse_classes);
+        free(run->fine_to_coarse);
+        run->class_names = run->coarse_names = NULL;
+        run->fine_to_coarse = NULL;
+        run->coarse_classes = 0;
+    }
+    return c.rc;
+}
+
+int train_config_load(const char *run_dir, train_config *cfg, vt_err *err)
+{
+    run_data run;
+    int rc = run_load(run_dir, RUN_PART_CONFIG, &run, err);
+    if (!rc && !(run.parts & RUN_PART_CONFIG))
+        rc = vt_fail(err, VT_EUSAGE, "%s: no %s here: not a run directory", run_dir, RUN_CONFIG);
+    if (!rc)
+        *cfg = run.config;
+    run_free(&run);
+    return rc;
+}
+

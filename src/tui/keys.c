@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vggtop/util.h"
+
 #define S(n) (1u << ((n) - 1))
 #define ALL TUI_ALL_SCREENS
 #define SCROLLING (S(1) | S(3) | S(6) | S(8))
@@ -87,43 +89,6 @@ tui_action tui_key_action(int key, int screen)
     return ACT_NONE;
 }
 
-/* A growing string. */
-typedef struct sbuf {
-    char *s;
-    size_t len, cap;
-    int failed;
-} sbuf;
-
-static void sb_add(sbuf *b, const char *text)
-{
-    size_t n = strlen(text);
-    if (b->failed)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = (b->cap ? b->cap * 2 : 1024) + n;
-        char *s = realloc(b->s, cap);
-        if (!s) {
-            b->failed = 1;
-            return;
-        }
-        b->s = s;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, text, n + 1);
-    b->len += n;
-}
-
-static char *sb_done(sbuf *b)
-{
-    if (b->failed) {
-        free(b->s);
-        return NULL;
-    }
-    if (!b->s)
-        sb_add(b, "");
-    return b->s;
-}
-
 /* The groups of the help screen and the man page: keys that work everywhere, the moving keys that work on
  * most screens, then each screen's own keys. */
 enum { GROUP_ALL = 0, GROUP_MOVING = 9, N_GROUPS = 10 };
@@ -158,66 +123,66 @@ static int group_empty(int group)
 static const char *group_suffix(int group) { return group == GROUP_ALL || group == GROUP_MOVING ? "" : " screen"; }
 
 /* roff: a '-' must be "\-" and a backslash "\e"; a leading '.' or '\'' is protected by "\&". */
-static void roff_add(sbuf *b, const char *text)
+static void roff_add(vt_buf *b, const char *text)
 {
     char one[2] = {0, 0};
     if (text[0] == '.' || text[0] == '\'')
-        sb_add(b, "\\&");
+        vt_buf_add(b, "\\&");
     for (const char *p = text; *p; p++) {
         if (*p == '-')
-            sb_add(b, "\\-");
+            vt_buf_add(b, "\\-");
         else if (*p == '\\')
-            sb_add(b, "\\e");
+            vt_buf_add(b, "\\e");
         else {
             one[0] = *p;
-            sb_add(b, one);
+            vt_buf_add(b, one);
         }
     }
 }
 
 char *tui_keys_man(void)
 {
-    sbuf b = {0};
+    vt_buf b = {0};
     for (int gi = 0; gi < N_GROUPS; gi++) {
         int group = group_at(gi);
         if (group_empty(group))
             continue;
-        sb_add(&b, ".SS ");
-        sb_add(&b, group_title(group));
-        sb_add(&b, group_suffix(group));
-        sb_add(&b, "\n");
+        vt_buf_add(&b, ".SS ");
+        vt_buf_add(&b, group_title(group));
+        vt_buf_add(&b, group_suffix(group));
+        vt_buf_add(&b, "\n");
         for (int i = 0; i < tui_n_keys; i++) {
             if (!in_group(&tui_keys[i], group))
                 continue;
-            sb_add(&b, ".TP\n.B ");
+            vt_buf_add(&b, ".TP\n.B ");
             roff_add(&b, tui_keys[i].label);
-            sb_add(&b, "\n");
+            vt_buf_add(&b, "\n");
             roff_add(&b, tui_keys[i].help);
-            sb_add(&b, "\n");
+            vt_buf_add(&b, "\n");
         }
     }
-    return sb_done(&b);
+    return vt_buf_take(&b);
 }
 
 char *tui_keys_help(void)
 {
-    sbuf b = {0};
+    vt_buf b = {0};
     char line[256];
     for (int gi = 0; gi < N_GROUPS; gi++) {
         int group = group_at(gi);
         if (group_empty(group))
             continue;
         snprintf(line, sizeof line, "%s%s\n", group_title(group), group_suffix(group));
-        sb_add(&b, line);
+        vt_buf_add(&b, line);
         for (int i = 0; i < tui_n_keys; i++) {
             if (!in_group(&tui_keys[i], group))
                 continue;
             snprintf(line, sizeof line, "  %-6s %s\n", tui_keys[i].label, tui_keys[i].help);
-            sb_add(&b, line);
+            vt_buf_add(&b, line);
         }
-        sb_add(&b, "\n");
+        vt_buf_add(&b, "\n");
     }
-    return sb_done(&b);
+    return vt_buf_take(&b);
 }
 
 void tui_footer_draw(tui_grid *g, int row, int screen)

@@ -24,12 +24,7 @@ struct probe {
     int pipe_fd[2];
 };
 
-static void wake(probe *p)
-{
-    char b = 1;
-    ssize_t n = write(p->pipe_fd[1], &b, 1);
-    (void)n; /* a full pipe already wakes the reader */
-}
+static void wake(probe *p) { vt_wake_signal(p->pipe_fd); }
 
 /* Publishes part of an answer, unless a newer request came in meanwhile. Returns 1 when superseded. */
 static int publish(probe *p, unsigned long gen, const probe_result *r)
@@ -131,24 +126,16 @@ int probe_create(probe **out, vt_err *err)
     probe *p = calloc(1, sizeof *p);
     if (!p)
         return vt_fail(err, VT_EIO, "out of memory");
-    if (pipe(p->pipe_fd) != 0) {
+    if (vt_wake_open(p->pipe_fd, err) != VT_OK) {
         free(p);
-        return vt_fail(err, VT_EIO, "cannot create a pipe");
+        return err ? err->code : VT_EIO;
     }
-    for (int i = 0; i < 2; i++)
-        fcntl(p->pipe_fd[i], F_SETFL, fcntl(p->pipe_fd[i], F_GETFL) | O_NONBLOCK);
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     p->res.seconds = NAN;
-    /* The UI thread owns the signals: block them here so handlers run there. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    int rc = pthread_create(&p->thread, NULL, probe_main, p);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc != 0) {
-        close(p->pipe_fd[0]);
-        close(p->pipe_fd[1]);
+    /* The UI thread owns the signals: the helper runs with them blocked. */
+    if (vt_thread_start(&p->thread, probe_main, p) != 0) {
+        vt_wake_close(p->pipe_fd);
         free(p);
         return vt_fail(err, VT_EIO, "cannot start the setup helper thread");
     }
@@ -166,8 +153,7 @@ void probe_destroy(probe *p)
     pthread_mutex_unlock(&p->mu);
     pthread_join(p->thread, NULL);
     free(p->res.summary);
-    close(p->pipe_fd[0]);
-    close(p->pipe_fd[1]);
+    vt_wake_close(p->pipe_fd);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
     free(p);
@@ -194,9 +180,7 @@ void probe_request(probe *p, const train_config *cfg, int estimate)
 
 void probe_get(probe *p, probe_result *out)
 {
-    char drain[64];
-    while (read(p->pipe_fd[0], drain, sizeof drain) > 0)
-        ;
+    vt_wake_drain(p->pipe_fd);
     pthread_mutex_lock(&p->mu);
     free(out->summary);
     *out = p->res;

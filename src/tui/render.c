@@ -472,51 +472,16 @@ void tui_image_draw(tui_grid *g, int top, int left, const uint8_t *img, int h, i
 
 /* ---- Keras progress line --------------------------------------------------------------------------- */
 
-char *tui_fmt_eta(char *buf, size_t size, double s)
-{
-    long t = s > 0 ? (long)s : 0;
-    if (t > 3600)
-        snprintf(buf, size, "%ld:%02ld:%02ld", t / 3600, (t % 3600) / 60, t % 60);
-    else if (t > 60)
-        snprintf(buf, size, "%ld:%02ld", t / 60, t % 60);
-    else
-        snprintf(buf, size, "%lds", t);
-    return buf;
-}
-
-char *tui_fmt_per_step(char *buf, size_t size, double s)
-{
-    if (s >= 1)
-        snprintf(buf, size, "%.0fs/step", s);
-    else if (s >= 1e-3)
-        snprintf(buf, size, "%.0fms/step", s * 1e3);
-    else
-        snprintf(buf, size, "%.0fus/step", s * 1e6);
-    return buf;
-}
-
 char *tui_progress_text(char *buf, size_t size, long current, long target, int bar_width, double elapsed,
                         double eta)
 {
-    char digits[24];
-    int nd = snprintf(digits, sizeof digits, "%ld", target);
-    size_t n = (size_t)snprintf(buf, size, "%*ld/%ld [", nd, current, target);
-    /* Keras: prog_width = int(width * current / target); '=' * (prog_width - 1), then '>' while running
-     * or '=' when done, then '.' to the full width. */
-    int pw = target > 0 ? (int)((double)bar_width * (double)current / (double)target) : 0;
-    if (pw > bar_width)
-        pw = bar_width;
-    for (int i = 0; i < bar_width && n + 1 < size; i++) {
-        char ch = i < pw - 1 ? '=' : i == pw - 1 ? (current < target ? '>' : '=') : '.';
-        buf[n++] = ch;
-    }
-    buf[n < size ? n : size - 1] = '\0';
-    char t[32], ps[32];
+    int n = vt_fmt_progbar(buf, size, current, target, bar_width);
+    char t[32];
     if (current < target)
-        snprintf(buf + strlen(buf), size - strlen(buf), "] - ETA: %s", tui_fmt_eta(t, sizeof t, eta));
+        snprintf(buf + n, size - (size_t)n, " - ETA: %s", vt_fmt_eta(t, sizeof t, eta));
     else
-        snprintf(buf + strlen(buf), size - strlen(buf), "] - %.0fs %s", elapsed,
-                 tui_fmt_per_step(ps, sizeof ps, current > 0 ? elapsed / (double)current : 0));
+        snprintf(buf + n, size - (size_t)n, " - %.0fs %s", elapsed,
+                 vt_fmt_per_unit(t, sizeof t, current > 0 ? elapsed / (double)current : 0, "step"));
     return buf;
 }
 

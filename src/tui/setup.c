@@ -96,8 +96,11 @@ void setup_draw(app *a, tui_rect body)
         app_draw_wrapped(g, msg, a->edit_err, ROLE_BAD);
     else if (a->editing)
         app_draw_wrapped(g, msg, "Enter accepts, Esc cancels", ROLE_DIM);
-    else
-        app_draw_wrapped(g, msg, train_fields[a->field].help, ROLE_DIM);
+    else {
+        char doc[800];
+        train_field_doc(&train_fields[a->field], doc, sizeof doc);
+        app_draw_wrapped(g, msg, doc, ROLE_DIM);
+    }
 
     /* Right: the data set, the model and the estimate. */
     int x = lw + 1, w = body.width - x - 1, y = body.top;
@@ -168,17 +171,15 @@ static void cycle(app *a, int dir)
         train_config_get(&next, tf->name, value, sizeof value);
         train_config_set(&next, tf->name, strcmp(value, "yes") == 0 ? "no" : "yes", &err);
     } else if (tf->kind == TRAIN_FIELD_CHOICE) {
-        char choices[256], *opts[16];
         int n = 0;
-        snprintf(choices, sizeof choices, "%s", tf->choices);
-        for (char *save, *t = strtok_r(choices, "|", &save); t && n < 16; t = strtok_r(NULL, "|", &save))
-            opts[n++] = t;
+        while (tf->choices[n])
+            n++;
         train_config_get(&next, tf->name, value, sizeof value);
         int cur = 0;
         for (int i = 0; i < n; i++)
-            if (strcmp(opts[i], value) == 0)
+            if (strcmp(tf->choices[i], value) == 0)
                 cur = i;
-        train_config_set(&next, tf->name, opts[(cur + dir + n) % n], &err);
+        train_config_set(&next, tf->name, tf->choices[(cur + dir + n) % n], &err);
     } else {
         app_set_status(a, ROLE_DIM, "e edits this field");
         return;

@@ -48,8 +48,8 @@ void dash_draw(app *a, tui_rect body)
     y++;
     tui_grid_printf(g, y++, 1, w - 2, ROLE_DEFAULT, 0, "loss: %.4f - acc: %.4f - mse: %.4f - lr: %g", s->loss, s->acc,
                     s->mse, s->lr);
-    tui_fmt_eta(ela, sizeof ela, s->elapsed);
-    tui_fmt_eta(eta, sizeof eta, s->eta);
+    vt_fmt_eta(ela, sizeof ela, s->elapsed);
+    vt_fmt_eta(eta, sizeof eta, s->eta);
     int role = s->state == TRAIN_FAILED ? ROLE_BAD : s->state == TRAIN_PAUSED ? ROLE_WARN : ROLE_LABEL;
     tui_grid_printf(g, y++, 1, w - 2, role, 0, "%s - %.1f ms/step - %.0f img/s - elapsed %s - %d/%d epochs done",
                     train_state_name(s->state), s->ms_per_step, s->img_per_s, ela, s->epochs_done, s->epochs);

@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -166,17 +168,91 @@ int vt_write_file_atomic(const char *path, const void *data, size_t len, vt_err 
     return vt_afile_commit(&af, err);
 }
 
-int vt_read_file(const char *path, char **data, size_t *len, vt_err *err)
+/* What a file that is not a regular one is, for the messages. */
+static const char *file_kind(mode_t mode)
+{
+    if (S_ISDIR(mode))
+        return "a directory";
+    if (S_ISFIFO(mode))
+        return "a FIFO";
+    if (S_ISCHR(mode))
+        return "a character device";
+    if (S_ISBLK(mode))
+        return "a block device";
+    if (S_ISSOCK(mode))
+        return "a socket";
+    return "not a regular file";
+}
+
+int vt_open_regular(const char *path, long long max, int *fd, long long *size, vt_err *err)
+{
+    *fd = -1;
+    /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever. */
+    int f = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (f < 0) {
+        int e = errno;
+        if (e == ENOENT)
+            return vt_fail(err, VT_EUSAGE, "%s: cannot open: no such file", path);
+        if (e == ELOOP)
+            return vt_fail(err, VT_EUSAGE, "%s: cannot open: a loop of symbolic links", path);
+        return vt_fail(err, VT_EUSAGE, "%s: cannot open: %s", path, strerror(e));
+    }
+    struct stat st;
+    if (fstat(f, &st) != 0) {
+        int e = errno;
+        close(f);
+        return vt_fail(err, VT_EUSAGE, "%s: cannot read: %s", path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(f);
+        return vt_fail(err, VT_EUSAGE, "%s: %s%s, not a regular file", path,
+                       S_ISDIR(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ||
+                               S_ISSOCK(st.st_mode)
+                           ? "is "
+                           : "",
+                       file_kind(st.st_mode));
+    }
+    if (max > 0 && (long long)st.st_size > max) {
+        close(f);
+        return vt_fail(err, VT_EUSAGE, "%s: too large: %lld bytes, more than the %lld this kind of file may have",
+                       path, (long long)st.st_size, max);
+    }
+    fcntl(f, F_SETFL, fcntl(f, F_GETFL) & ~O_NONBLOCK);
+    *fd = f;
+    if (size)
+        *size = (long long)st.st_size;
+    return VT_OK;
+}
+
+int vt_fopen_regular(const char *path, long long max, FILE **out, long long *size, vt_err *err)
+{
+    *out = NULL;
+    int fd;
+    int rc = vt_open_regular(path, max, &fd, size, err);
+    if (rc)
+        return rc;
+    *out = fdopen(fd, "rb");
+    if (!*out) {
+        close(fd);
+        return vt_fail(err, VT_EIO, "%s: out of memory opening it", path);
+    }
+    return VT_OK;
+}
+
+int vt_read_file(const char *path, long long max, char **data, size_t *len, vt_err *err)
 {
     *data = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return vt_fail(err, VT_EUSAGE, "%s: cannot open: %s", path, strerror(errno));
-    size_t cap = 4096, n = 0;
+    FILE *f;
+    long long size;
+    int rc = vt_fopen_regular(path, max, &f, &size, err);
+    if (rc)
+        return rc;
+    /* The size fstat gave, plus what a file still being appended to adds, up to max: never more. */
+    size_t cap = (size_t)size + 1, n = 0;
     char *buf = malloc(cap + 1);
     while (buf) {
         n += fread(buf + n, 1, cap - n, f);
-        if (n < cap)
+        if (n < cap || (max > 0 && (long long)n > max))
             break;
         char *bigger = realloc(buf, cap * 2 + 1);
         if (!bigger) {
@@ -195,6 +271,10 @@ int vt_read_file(const char *path, char **data, size_t *len, vt_err *err)
         free(buf);
         return vt_fail(err, VT_EUSAGE, "%s: read error", path);
     }
+    if (max > 0 && (long long)n > max) {
+        free(buf);
+        return vt_fail(err, VT_EUSAGE, "%s: grew past the %lld bytes this kind of file may have", path, max);
+    }
     buf[n] = '\0';
     *data = buf;
     if (len)
@@ -204,14 +284,13 @@ int vt_read_file(const char *path, char **data, size_t *len, vt_err *err)
 
 int vt_file_size(const char *path, long long *size, vt_err *err)
 {
-    struct stat st;
-    if (stat(path, &st) != 0)
-        return vt_fail(err, VT_EUSAGE, "%s: cannot open: %s", path, strerror(errno));
-    if (!S_ISREG(st.st_mode))
-        return vt_fail(err, VT_EUSAGE, "%s: not a regular file", path);
-    if (st.st_size == 0)
+    int fd;
+    int rc = vt_open_regular(path, 0, &fd, size, err);
+    if (rc)
+        return rc;
+    close(fd);
+    if (*size == 0)
         return vt_fail(err, VT_EUSAGE, "%s: the file is empty", path);
-    *size = (long long)st.st_size;
     return VT_OK;
 }
 
@@ -298,3 +377,219 @@ int vt_mkdirs(const char *path, vt_err *err)
         return vt_fail(err, VT_EUSAGE, "%s: not a directory", path);
     return VT_OK;
 }
+
+/* ---- growing strings ------------------------------------------------------------------------------------ */
+
+static int buf_reserve(vt_buf *b, size_t more)
+{
+    if (b->failed)
+        return -1;
+    if (b->len + more + 1 <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + more + 1)
+        cap *= 2;
+    char *s = realloc(b->s, cap);
+    if (!s) {
+        free(b->s);
+        b->s = NULL;
+        b->len = b->cap = 0;
+        b->failed = 1;
+        return -1;
+    }
+    b->s = s;
+    b->cap = cap;
+    return 0;
+}
+
+void vt_buf_printf(vt_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || buf_reserve(b, (size_t)n) != 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+void vt_buf_add(vt_buf *b, const char *text)
+{
+    size_t n = strlen(text);
+    if (buf_reserve(b, n) != 0)
+        return;
+    memcpy(b->s + b->len, text, n + 1);
+    b->len += n;
+}
+
+char *vt_buf_take(vt_buf *b)
+{
+    if (!b->s && buf_reserve(b, 0) == 0)
+        b->s[0] = '\0';
+    char *s = b->failed ? NULL : b->s;
+    b->s = NULL;
+    b->len = b->cap = 0;
+    b->failed = 0;
+    return s;
+}
+
+/* ---- exit statuses and flags ---------------------------------------------------------------------------- */
+
+int vt_exit_status(int code)
+{
+    switch (code) {
+    case VT_OK: return 0;
+    case VT_EUSAGE: return 2;
+    default: return 1; /* VT_EIO, VT_EINTERNAL and anything unknown: not the user's input */
+    }
+}
+
+int vt_flag_long(const char *flag, const char *value, long lo, long hi, long *out, vt_err *err)
+{
+    if (vt_parse_long(value, lo, hi, out) != 0)
+        return vt_fail(err, VT_EUSAGE, "%s: '%.200s' is not a whole number in %ld..%ld", flag, value, lo, hi);
+    return VT_OK;
+}
+
+/* ---- Keras' progress formats ------------------------------------------------------------------------------ */
+
+char *vt_fmt_eta(char *buf, size_t size, double s)
+{
+    if (!(s > 0))
+        s = 0;
+    long t = s < 1e12 ? (long)s : 999999999999L; /* Python's '%d' of a float truncates */
+    if (s > 3600)
+        snprintf(buf, size, "%ld:%02ld:%02ld", t / 3600, (t % 3600) / 60, t % 60);
+    else if (s > 60)
+        snprintf(buf, size, "%ld:%02ld", t / 60, t % 60);
+    else
+        snprintf(buf, size, "%lds", t);
+    return buf;
+}
+
+char *vt_fmt_per_unit(char *buf, size_t size, double s, const char *unit)
+{
+    if (s >= 1 || s == 0)
+        snprintf(buf, size, "%.0fs/%s", s, unit);
+    else if (s >= 1e-3)
+        snprintf(buf, size, "%.0fms/%s", s * 1e3, unit);
+    else
+        snprintf(buf, size, "%.0fus/%s", s * 1e6, unit);
+    return buf;
+}
+
+int vt_fmt_progbar(char *buf, size_t size, long current, long target, int width)
+{
+    if (size == 0)
+        return 0;
+    int digits = snprintf(NULL, 0, "%ld", target);
+    int n = snprintf(buf, size, "%*ld/%ld [", digits, current, target);
+    if (n < 0 || (size_t)n >= size)
+        return (int)strlen(buf);
+    /* Keras: prog_width = int(width * current / target); '=' * (prog_width - 1), then '>' while running or
+     * '=' when done, then '.' to the full width. */
+    int pw = target > 0 ? (int)((double)width * (double)current / (double)target) : 0;
+    if (pw > width)
+        pw = width;
+    for (int i = 0; i < width && (size_t)n + 2 < size; i++)
+        buf[n++] = i < pw - 1 ? '=' : i == pw - 1 ? (current < target ? '>' : '=') : '.';
+    if ((size_t)n + 1 < size)
+        buf[n++] = ']';
+    buf[n] = '\0';
+    return n;
+}
+
+/* ---- worker threads and their wake-up pipes ---------------------------------------------------------------- */
+
+int vt_wake_open(int fds[2], vt_err *err)
+{
+    if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0)
+        return vt_fail(err, VT_EIO, "cannot create a wake-up pipe: %s", strerror(errno));
+    return VT_OK;
+}
+
+void vt_wake_close(int fds[2])
+{
+    close(fds[0]);
+    close(fds[1]);
+    fds[0] = fds[1] = -1;
+}
+
+int vt_wake_signal(const int fds[2])
+{
+    char b = 1;
+    return write(fds[1], &b, 1) == 1;
+}
+
+void vt_wake_drain(const int fds[2])
+{
+    char drain[64];
+    while (read(fds[0], drain, sizeof drain) > 0)
+        ;
+}
+
+int vt_thread_start(void *thread, void *(*fn)(void *), void *arg)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int rc = pthread_create((pthread_t *)thread, NULL, fn, arg);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
+
+/* ---- labels -------------------------------------------------------------------------------------------- */
+
+/* The length of the valid, printable UTF-8 sequence at p (1 to 4), or 0 with the reason in why. */
+static int printable_at(const unsigned char *p, size_t i, char *why, size_t size)
+{
+    unsigned c = p[i];
+    int len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    if (len == 0)
+        return snprintf(why, size, "byte %zu (0x%02x) is not UTF-8", i + 1, c), 0;
+    unsigned cp = len == 1 ? c : c & (0x7F >> len);
+    for (int k = 1; k < len; k++) {
+        if ((p[i + k] & 0xC0) != 0x80)
+            return snprintf(why, size, "byte %zu starts a broken UTF-8 sequence", i + 1), 0;
+        cp = cp << 6 | (p[i + k] & 0x3F);
+    }
+    static const unsigned min_of[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min_of[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return snprintf(why, size, "byte %zu starts an invalid UTF-8 sequence", i + 1), 0;
+    if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F))
+        return snprintf(why, size, "byte %zu is a control character (0x%02x)", i + 1, cp), 0;
+    return len;
+}
+
+int vt_check_text(const char *s, size_t max, char *why, size_t size)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; p[i];) {
+        int len = printable_at(p, i, why, size);
+        if (!len)
+            return -1;
+        i += (size_t)len;
+        if (i > max)
+            return snprintf(why, size, "longer than %zu bytes", max), -1;
+    }
+    return 0;
+}
+
+void vt_scrub_text(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+    char why[8];
+    for (size_t i = 0; p[i];) {
+        int len = printable_at(p, i, why, sizeof why);
+        if (len) {
+            i += (size_t)len;
+        } else
+            p[i++] = '?';
+    }
+}
+
+int vt_check_label(const char *s, char *why, size_t size) { return vt_check_text(s, VT_MAX_LABEL, why, size); }
+

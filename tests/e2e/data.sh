@@ -109,10 +109,10 @@ touch plain
 expect_error 2 "not a directory" data --data plain
 mkdir empty
 expect_error 2 "no data set here" data --data empty
-expect_error 2 "--labels 'medium': expected fine or coarse" data --labels medium
-expect_error 2 "--resize '0'" data --resize 0
-expect_error 2 "--resize '4'" data --resize 4
-expect_error 2 "--resize '513'" data --resize 513
+expect_error 2 "--labels: 'medium' is not fine or coarse" data --labels medium
+expect_error 2 "--resize: '0'" data --resize 0
+expect_error 2 "--resize: '4'" data --resize 4
+expect_error 2 "--resize: '513'" data --resize 513
 expect_error 2 "unknown option '--bogus'" data --bogus
 expect_error 2 "--labels coarse: only CIFAR-100" data --data c10 --labels coarse
 head -c 5000 data/cifar-100-binary/train.bin >short.bin && mv short.bin data/cifar-100-binary/train.bin

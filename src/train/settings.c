@@ -1,0 +1,616 @@
+/* train/settings: the table of `vggtop train`'s settings, one row each, and everything derived from it:
+ * defaults, the one-field-at-a-time validator (the CLI's flags, the Setup form, config.json), the text a
+ * form shows, the whole-config check, the settings' part of config.json both ways, `--help`'s option list
+ * and the man page's. A new setting is a row here plus the code that uses it. */
+#include <errno.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include <cJSON.h>
+
+#include "train_internal.h"
+
+#define SEED_MAX 9007199254740991.0 /* 2^53 - 1: exact in a JSON number */
+
+static const char *const label_choices[] = {"fine", "coarse", NULL};
+
+#define AT(member) offsetof(train_config, member), sizeof(((train_config *)0)->member)
+
+/* Form order. lo/hi bound numbers (TRAIN_F_LO_OPEN / _HI_OPEN exclude the bound) and text lengths come from
+ * the field's size. */
+const train_field train_fields[] = {
+    {"model", "Model", TRAIN_FIELD_CHOICE, model_names, "NAME", "the network to train", TRAIN_STORE_TEXT, AT(model),
+     0, 0, 0, "cnn", "model", "required for a new run", NULL},
+    {"data", "Data set", TRAIN_FIELD_TEXT, NULL, "PATH", "the data directory", TRAIN_STORE_TEXT, AT(data), 0, 0,
+     TRAIN_F_EXISTS | TRAIN_F_LATER, "", "data.flag", "$VGGTOP_DATA, ./data/cifar-100-binary, then Fashion-MNIST",
+     NULL},
+    {"labels", "Labels", TRAIN_FIELD_CHOICE, label_choices, NULL, "CIFAR-100's 100 fine classes or 20 superclasses",
+     TRAIN_STORE_INDEX, AT(coarse), 0, 0, 0, "fine", "data.labels", NULL, NULL},
+    {"resize", "Resize", TRAIN_FIELD_INT, NULL, "N", "the image side given to the model",
+     TRAIN_STORE_INT, AT(resize), 8, 512, TRAIN_F_AUTO, "auto", "data.resize",
+     "auto, 48 for vgg16 and vgg19 as the seed, native for the others",
+     "The VGGs need at least 32; smaller images are upscaled to that."},
+    {"epochs", "Epochs", TRAIN_FIELD_INT, NULL, "N", "passes over the training set", TRAIN_STORE_INT, AT(epochs), 1,
+     TRAIN_MAX_EPOCHS, TRAIN_F_RESUMABLE, "10", "training.epochs", NULL, NULL},
+    {"batch-size", "Batch size", TRAIN_FIELD_INT, NULL, "N", "images per SGD step", TRAIN_STORE_INT, AT(batch_size),
+     1, 4096, 0, "32", "training.batch_size", NULL, NULL},
+    {"lr", "Learning rate", TRAIN_FIELD_FLOAT, NULL, "F", "the SGD learning rate", TRAIN_STORE_DOUBLE, AT(lr), 0, 10,
+     TRAIN_F_LO_OPEN, "0.01", "training.optimizer.lr", NULL, NULL},
+    {"momentum", "Momentum", TRAIN_FIELD_FLOAT, NULL, "F", "SGD momentum", TRAIN_STORE_DOUBLE, AT(momentum), 0, 1,
+     TRAIN_F_HI_OPEN, "0", "training.optimizer.momentum", NULL, NULL},
+    {"nesterov", "Nesterov", TRAIN_FIELD_BOOL, NULL, NULL, "Nesterov momentum", TRAIN_STORE_INT, AT(nesterov), 0, 1,
+     0, "no", "training.optimizer.nesterov", NULL, NULL},
+    {"weight-decay", "Weight decay", TRAIN_FIELD_FLOAT, NULL, "F", "decoupled weight decay", TRAIN_STORE_DOUBLE,
+     AT(weight_decay), 0, 1, 0, "0", "training.optimizer.weight_decay", NULL, NULL},
+    {"augment", "Augment", TRAIN_FIELD_BOOL, NULL, NULL,
+     "random crop with 4-pixel padding and horizontal flip of the training images", TRAIN_STORE_INT, AT(augment), 0,
+     1, 0, "no", "data.augment", NULL, NULL},
+    {"limit-train", "Limit train", TRAIN_FIELD_INT, NULL, "N", "use only the first N training images",
+     TRAIN_STORE_LONG, AT(limit_train), 0, 1e9, 0, "0", "data.limit_train", "0, all", NULL},
+    {"limit-test", "Limit test", TRAIN_FIELD_INT, NULL, "N", "use only the first N test images", TRAIN_STORE_LONG,
+     AT(limit_test), 0, 1e9, 0, "0", "data.limit_test", "0, all", NULL},
+    {"seed", "Seed", TRAIN_FIELD_INT, NULL, "N", "the seed of the weights, the shuffling and the augmentation",
+     TRAIN_STORE_U64, AT(seed), 0, SEED_MAX, 0, "1", "training.seed", NULL, NULL},
+    {"threads", "Threads", TRAIN_FIELD_INT, NULL, "N", "OpenBLAS threads", TRAIN_STORE_INT, AT(threads), 0, 256,
+     TRAIN_F_RESUMABLE, "0", "training.threads", "0, one per core", NULL},
+    {"runs", "Runs directory", TRAIN_FIELD_TEXT, NULL, "DIR", "the parent of new run directories", TRAIN_STORE_TEXT,
+     AT(runs), 0, 0, TRAIN_F_NONEMPTY, "runs", "training.runs", NULL, NULL},
+    {"run-dir", "Run directory", TRAIN_FIELD_TEXT, NULL, "DIR", "the exact run directory, new or empty",
+     TRAIN_STORE_TEXT, AT(run_dir), 0, 0, TRAIN_F_LATER, "", NULL, "<runs>/<UTC time>-<model>",
+     "A run that fails before it starts, such as one without data, leaves no directory behind."},
+    {NULL, NULL, 0, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
+};
+
+const train_field *train_field_find(const char *name)
+{
+    for (int i = 0; name && train_fields[i].name; i++)
+        if (strcmp(train_fields[i].name, name) == 0)
+            return &train_fields[i];
+    return NULL;
+}
+
+static void *slot(train_config *cfg, const train_field *f) { return (char *)cfg + f->offset; }
+static const void *cslot(const train_config *cfg, const train_field *f) { return (const char *)cfg + f->offset; }
+
+static int choice_index(const train_field *f, const char *value)
+{
+    for (int i = 0; f->choices[i]; i++)
+        if (strcmp(f->choices[i], value) == 0)
+            return i;
+    return -1;
+}
+
+/* "a, b or c" */
+static void join_choices(char *buf, size_t size, const char *const *choices, const char *last)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int i = 0; choices[i] && n < size; i++) {
+        const char *sep = i == 0 ? "" : choices[i + 1] ? ", " : last;
+        n += (size_t)snprintf(buf + n, size - n, "%s%s", sep, choices[i]);
+    }
+}
+
+/* A number of the row's kind as the messages write it: whole numbers without a fraction. */
+static void fmt_bound(char *buf, size_t size, const train_field *f, double v)
+{
+    if (f->kind == TRAIN_FIELD_FLOAT)
+        snprintf(buf, size, "%g", v);
+    else
+        snprintf(buf, size, "%.0f", v);
+}
+
+int train_field_describe(const train_field *f, char *buf, size_t size)
+{
+    char lo[32], hi[32];
+    fmt_bound(lo, sizeof lo, f, f->lo);
+    fmt_bound(hi, sizeof hi, f, f->hi);
+    switch (f->kind) {
+    case TRAIN_FIELD_CHOICE: {
+        char list[256];
+        join_choices(list, sizeof list, f->choices, " or ");
+        return snprintf(buf, size, "%s", list);
+    }
+    case TRAIN_FIELD_BOOL: return snprintf(buf, size, "yes or no");
+    case TRAIN_FIELD_TEXT: return snprintf(buf, size, "%s", f->flags & TRAIN_F_NONEMPTY ? "a non-empty name" : "text");
+    case TRAIN_FIELD_FLOAT:
+        return snprintf(buf, size, "a number in %c%s, %s%c", f->flags & TRAIN_F_LO_OPEN ? '(' : '[', lo, hi,
+                        f->flags & TRAIN_F_HI_OPEN ? ')' : ']');
+    case TRAIN_FIELD_INT:
+        if (f->flags & TRAIN_F_AUTO)
+            return snprintf(buf, size, "auto, 0 (native) or a whole number in %s..%s", lo, hi);
+        return snprintf(buf, size, "a whole number in %s..%s", lo, hi);
+    }
+    return snprintf(buf, size, "?");
+}
+
+static int parse_bool(const char *s, int *out)
+{
+    static const char *const yes[] = {"1", "yes", "on", "true", NULL};
+    static const char *const no[] = {"0", "no", "off", "false", NULL};
+    for (int i = 0; yes[i]; i++)
+        if (strcasecmp(s, yes[i]) == 0)
+            return *out = 1, 0;
+    for (int i = 0; no[i]; i++)
+        if (strcasecmp(s, no[i]) == 0)
+            return *out = 0, 0;
+    return -1;
+}
+
+/* Whole numbers: digits only (an optional '-'), no exponent or fraction. */
+static int parse_whole(const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    if (!*s || (s[0] != '-' && (s[0] < '0' || s[0] > '9')))
+        return -1;
+    if (s[0] == '-') {
+        long long v = strtoll(s, &end, 10);
+        if (*end || errno || (double)v < lo || (double)v > hi)
+            return -1;
+        *out = (double)v;
+        return 0;
+    }
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end || errno || (double)v < lo || (double)v > hi)
+        return -1;
+    *out = (double)v;
+    return 0;
+}
+
+int train_field_in_range(const train_field *f, double v)
+{
+    if (!(v >= f->lo && v <= f->hi))
+        return 0;
+    if ((f->flags & TRAIN_F_LO_OPEN) && v == f->lo)
+        return 0;
+    if ((f->flags & TRAIN_F_HI_OPEN) && v == f->hi)
+        return 0;
+    return 1;
+}
+
+static void store_number(train_config *cfg, const train_field *f, double v)
+{
+    switch (f->store) {
+    case TRAIN_STORE_INT: *(int *)slot(cfg, f) = (int)v; break;
+    case TRAIN_STORE_LONG: *(long *)slot(cfg, f) = (long)v; break;
+    case TRAIN_STORE_U64: *(uint64_t *)slot(cfg, f) = (uint64_t)v; break;
+    case TRAIN_STORE_DOUBLE: *(double *)slot(cfg, f) = v; break;
+    case TRAIN_STORE_INDEX: *(int *)slot(cfg, f) = (int)v; break;
+    case TRAIN_STORE_TEXT: break;
+    }
+}
+
+/* Parses value into f's field of cfg. On a bad value cfg is unchanged and why holds the reason without the
+ * field's name ("'0' is not a whole number in 1..1000"). check_path: a TRAIN_F_EXISTS path must exist (the
+ * CLI and the form; not config.json, whose data set may have moved since). */
+static int parse_into(train_config *cfg, const train_field *f, const char *value, int check_path, char *why,
+                      size_t size)
+{
+    char what[256];
+    train_field_describe(f, what, sizeof what);
+    double v;
+    int b;
+    switch (f->kind) {
+    case TRAIN_FIELD_TEXT:
+        if (strlen(value) >= f->size)
+            return snprintf(why, size, "longer than %zu characters", f->size - 1), -1;
+        if ((f->flags & TRAIN_F_NONEMPTY) && !*value)
+            return snprintf(why, size, "'' is not %s", what), -1;
+        char bad[128];
+        if (vt_check_text(value, f->size, bad, sizeof bad) != 0)
+            return snprintf(why, size, "not printable text (%s)", bad), -1;
+        if ((f->flags & TRAIN_F_EXISTS) && check_path && *value) {
+            struct stat st;
+            if (stat(value, &st) != 0)
+                return snprintf(why, size, "%.300s: %s", value, strerror(errno)), -1;
+        }
+        strcpy(slot(cfg, f), value);
+        return 0;
+    case TRAIN_FIELD_CHOICE: {
+        int i = choice_index(f, value);
+        if (i < 0)
+            return snprintf(why, size, "'%.200s' is not %s", value, what), -1;
+        if (f->store == TRAIN_STORE_INDEX)
+            store_number(cfg, f, i);
+        else if (strlen(value) < f->size)
+            strcpy(slot(cfg, f), value);
+        return 0;
+    }
+    case TRAIN_FIELD_BOOL:
+        if (parse_bool(value, &b) != 0)
+            return snprintf(why, size, "'%.200s' is not %s", value, what), -1;
+        store_number(cfg, f, b);
+        return 0;
+    case TRAIN_FIELD_INT:
+        if ((f->flags & TRAIN_F_AUTO) && (!*value || strcmp(value, "auto") == 0)) {
+            store_number(cfg, f, -1);
+            return 0;
+        }
+        if (parse_whole(value, (f->flags & TRAIN_F_AUTO) ? 0 : f->lo, f->hi, &v) != 0 ||
+            (!((f->flags & TRAIN_F_AUTO) && v == 0) && !train_field_in_range(f, v)))
+            return snprintf(why, size, "'%.200s' is not %s", value, what), -1;
+        store_number(cfg, f, v);
+        return 0;
+    case TRAIN_FIELD_FLOAT:
+        if (vt_parse_double(value, f->lo, f->hi, &v) != 0 || !train_field_in_range(f, v))
+            return snprintf(why, size, "'%.200s' is not %s", value, what), -1;
+        store_number(cfg, f, v);
+        return 0;
+    }
+    return snprintf(why, size, "unknown kind of setting"), -1;
+}
+
+int train_config_set(train_config *cfg, const char *name, const char *value, vt_err *err)
+{
+    const train_field *f = train_field_find(name);
+    if (!f)
+        return vt_fail(err, VT_EUSAGE, "--%s: no such setting", name ? name : "");
+    char why[480];
+    if (parse_into(cfg, f, value ? value : "", 1, why, sizeof why) != 0)
+        return vt_fail(err, VT_EUSAGE, "--%s: %s", f->name, why);
+    return VT_OK;
+}
+
+/* The number in f's field, as a double (exact for every stored kind within the rows' ranges). */
+static double number_of(const train_config *cfg, const train_field *f)
+{
+    switch (f->store) {
+    case TRAIN_STORE_INT:
+    case TRAIN_STORE_INDEX: return *(const int *)cslot(cfg, f);
+    case TRAIN_STORE_LONG: return (double)*(const long *)cslot(cfg, f);
+    case TRAIN_STORE_U64: return (double)*(const uint64_t *)cslot(cfg, f);
+    case TRAIN_STORE_DOUBLE: return *(const double *)cslot(cfg, f);
+    case TRAIN_STORE_TEXT: break;
+    }
+    return NAN;
+}
+
+static int format_field(const train_config *cfg, const train_field *f, char *buf, size_t size)
+{
+    double v = number_of(cfg, f);
+    switch (f->kind) {
+    case TRAIN_FIELD_TEXT: return snprintf(buf, size, "%s", (const char *)cslot(cfg, f));
+    case TRAIN_FIELD_CHOICE:
+        if (f->store == TRAIN_STORE_TEXT)
+            return snprintf(buf, size, "%s", (const char *)cslot(cfg, f));
+        for (int i = 0; f->choices[i]; i++)
+            if (i == (int)v)
+                return snprintf(buf, size, "%s", f->choices[i]);
+        return snprintf(buf, size, "?");
+    case TRAIN_FIELD_BOOL: return snprintf(buf, size, "%s", v != 0 ? "yes" : "no");
+    case TRAIN_FIELD_INT:
+        if ((f->flags & TRAIN_F_AUTO) && v < 0)
+            return snprintf(buf, size, "auto");
+        return snprintf(buf, size, "%.0f", v);
+    case TRAIN_FIELD_FLOAT: return snprintf(buf, size, "%g", v);
+    }
+    return snprintf(buf, size, "?");
+}
+
+int train_config_get(const train_config *cfg, const char *name, char *buf, size_t size)
+{
+    const train_field *f = train_field_find(name);
+    if (!f)
+        return -1;
+    format_field(cfg, f, buf, size);
+    return 0;
+}
+
+void train_config_default(train_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    char why[480];
+    for (int i = 0; train_fields[i].name; i++)
+        parse_into(cfg, &train_fields[i], train_fields[i].def, 0, why, sizeof why);
+}
+
+/* A field's stored value against its row, without a round trip through text (which %g would round). */
+static int check_field(const train_config *cfg, const train_field *f, char *why, size_t size)
+{
+    char text[4200];
+    if (f->kind == TRAIN_FIELD_FLOAT || (f->kind == TRAIN_FIELD_INT && f->store != TRAIN_STORE_INDEX)) {
+        double v = number_of(cfg, f);
+        int ok = train_field_in_range(f, v) || ((f->flags & TRAIN_F_AUTO) && (v == -1 || v == 0));
+        if (!ok) {
+            char what[256];
+            train_field_describe(f, what, sizeof what);
+            format_field(cfg, f, text, sizeof text);
+            return snprintf(why, size, "'%.200s' is not %s", text, what), -1;
+        }
+        return 0;
+    }
+    if (f->store == TRAIN_STORE_TEXT && !memchr(cslot(cfg, f), '\0', f->size))
+        return snprintf(why, size, "not terminated"), -1;
+    train_config scratch = *cfg;
+    format_field(cfg, f, text, sizeof text);
+    return parse_into(&scratch, f, text, 0, why, size);
+}
+
+int train_config_check(const train_config *cfg, vt_err *err)
+{
+    char why[480];
+    for (int i = 0; train_fields[i].name; i++) {
+        const train_field *f = &train_fields[i];
+        if (!(f->flags & TRAIN_F_LATER) && check_field(cfg, f, why, sizeof why) != 0)
+            return vt_fail(err, VT_EUSAGE, "--%s: %s", f->name, why);
+    }
+    int min = model_min_side(cfg->model);
+    if (cfg->resize > 0 && cfg->resize < min)
+        return vt_fail(err, VT_EUSAGE, "--resize: %d is below %s's minimum input of %dx%d", cfg->resize, cfg->model,
+                       min, min);
+    if (cfg->resume && !cfg->run_dir[0])
+        return vt_fail(err, VT_EUSAGE, "--resume: no run directory given");
+    return VT_OK;
+}
+
+/* ---- config.json ---------------------------------------------------------------------------------------- */
+
+/* The object that holds key path's last part ("training.optimizer.lr": root.training.optimizer), created
+ * when create is set; *leaf gets the last part. */
+static cJSON *json_parent(cJSON *root, const char *path, int create, const char **leaf)
+{
+    cJSON *obj = root;
+    const char *p = path;
+    for (const char *dot; obj && (dot = strchr(p, '.')); p = dot + 1) {
+        char key[64];
+        snprintf(key, sizeof key, "%.*s", (int)(dot - p), p);
+        cJSON *next = cJSON_GetObjectItemCaseSensitive(obj, key);
+        if (!next && create)
+            next = cJSON_AddObjectToObject(obj, key);
+        obj = cJSON_IsObject(next) ? next : NULL;
+    }
+    *leaf = p;
+    return obj;
+}
+
+int train_settings_to_json(const train_config *cfg, cJSON *root)
+{
+    for (int i = 0; train_fields[i].name; i++) {
+        const train_field *f = &train_fields[i];
+        const char *leaf;
+        if (!f->json)
+            continue;
+        cJSON *obj = json_parent(root, f->json, 1, &leaf);
+        if (!obj)
+            return -1;
+        char text[4200];
+        cJSON *item;
+        switch (f->kind) {
+        case TRAIN_FIELD_TEXT:
+        case TRAIN_FIELD_CHOICE:
+            format_field(cfg, f, text, sizeof text);
+            item = cJSON_AddStringToObject(obj, leaf, text);
+            break;
+        case TRAIN_FIELD_BOOL: item = cJSON_AddBoolToObject(obj, leaf, number_of(cfg, f) != 0); break;
+        default: item = cJSON_AddNumberToObject(obj, leaf, number_of(cfg, f)); break;
+        }
+        if (!item)
+            return -1;
+    }
+    return 0;
+}
+
+int train_settings_from_json(const cJSON *root, train_config *cfg, const char *path, vt_err *err)
+{
+    char why[480];
+    for (int i = 0; train_fields[i].name; i++) {
+        const train_field *f = &train_fields[i];
+        const char *leaf;
+        if (!f->json)
+            continue;
+        cJSON *obj = json_parent((cJSON *)root, f->json, 0, &leaf);
+        cJSON *item = obj ? cJSON_GetObjectItemCaseSensitive(obj, leaf) : NULL;
+        const char *expected = f->kind == TRAIN_FIELD_BOOL                               ? "true or false"
+                               : f->kind == TRAIN_FIELD_TEXT || f->kind == TRAIN_FIELD_CHOICE ? "a string"
+                                                                                          : "a number";
+        int ok = f->kind == TRAIN_FIELD_BOOL ? cJSON_IsBool(item)
+                 : f->kind == TRAIN_FIELD_TEXT || f->kind == TRAIN_FIELD_CHOICE ? cJSON_IsString(item)
+                                                                             : cJSON_IsNumber(item);
+        if (!ok)
+            return vt_fail(err, VT_EUSAGE, "%s: \"%s\" is %s, expected %s", path, f->json,
+                           item ? "of the wrong type" : "missing", expected);
+        char text[64];
+        const char *value = text;
+        if (cJSON_IsBool(item))
+            value = cJSON_IsTrue(item) ? "yes" : "no";
+        else if (cJSON_IsString(item))
+            value = item->valuestring;
+        else if ((f->flags & TRAIN_F_AUTO) && item->valuedouble == -1)
+            value = "auto";
+        else if (isfinite(item->valuedouble))
+            snprintf(text, sizeof text, f->kind == TRAIN_FIELD_FLOAT ? "%.17g" : "%.0f", item->valuedouble);
+        else
+            value = "a non-finite number";
+        if (f->kind == TRAIN_FIELD_INT && cJSON_IsNumber(item) && item->valuedouble != floor(item->valuedouble))
+            snprintf(text, sizeof text, "%.17g", item->valuedouble); /* refused below as not whole */
+        if (parse_into(cfg, f, value, 0, why, sizeof why) != 0)
+            return vt_fail(err, VT_EUSAGE, "%s: \"%s\": %s", path, f->json, why);
+    }
+    return VT_OK;
+}
+
+/* ---- --help and the man page ------------------------------------------------------------------------------ */
+
+/* What a row says of its range and default, after its help: ", 1 to 1000 (default 10)". */
+static void range_and_default(const train_field *f, char *buf, size_t size)
+{
+    char lo[32], hi[32], range[300] = "";
+    fmt_bound(lo, sizeof lo, f, f->lo);
+    fmt_bound(hi, sizeof hi, f, f->hi);
+    if (f->kind == TRAIN_FIELD_INT && !(f->flags & TRAIN_F_AUTO))
+        snprintf(range, sizeof range, ", %s to %s", lo, hi);
+    else if (f->kind == TRAIN_FIELD_INT)
+        snprintf(range, sizeof range, ": auto, 0 (native) or %s to %s", lo, hi);
+    else if (f->kind == TRAIN_FIELD_FLOAT)
+        snprintf(range, sizeof range, ", in %c%s, %s%c", f->flags & TRAIN_F_LO_OPEN ? '(' : '[', lo, hi,
+                 f->flags & TRAIN_F_HI_OPEN ? ')' : ']');
+    else if (f->kind == TRAIN_FIELD_CHOICE && f->store == TRAIN_STORE_TEXT) {
+        char list[256];
+        join_choices(list, sizeof list, f->choices, " or ");
+        snprintf(range, sizeof range, ": %s", list);
+    }
+    if (f->kind == TRAIN_FIELD_BOOL)
+        snprintf(buf, size, "%s", range);
+    else if (f->doc_default)
+        snprintf(buf, size, "%s (%s%s)", range, strncmp(f->doc_default, "required", 8) == 0 ? "" : "default ",
+                 f->doc_default);
+    else
+        snprintf(buf, size, "%s (default %s)", range, f->def);
+}
+
+/* "--labels fine|coarse", "--epochs N", "--nesterov" */
+static void flag_text(const train_field *f, char *buf, size_t size)
+{
+    if (f->kind == TRAIN_FIELD_BOOL)
+        snprintf(buf, size, "--%s", f->name);
+    else if (f->metavar)
+        snprintf(buf, size, "--%s %s", f->name, f->metavar);
+    else {
+        char list[256];
+        join_choices(list, sizeof list, f->choices, "|");
+        for (char *p = list; (p = strstr(p, ", ")); )
+            memmove(p + 1, p + 2, strlen(p + 2) + 1), *p = '|';
+        snprintf(buf, size, "--%s %s", f->name, list);
+    }
+}
+
+/* "--epochs and --threads" */
+static void resumable_list(char *buf, size_t size, const char *bold_open, const char *bold_close)
+{
+    const char *names[32];
+    int n = 0;
+    for (int i = 0; train_fields[i].name && n < 32; i++)
+        if (train_fields[i].flags & TRAIN_F_RESUMABLE)
+            names[n++] = train_fields[i].name;
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n && len < size; i++)
+        len += (size_t)snprintf(buf + len, size - len, "%s%s--%s%s", i == 0 ? "" : i == n - 1 ? " and " : ", ",
+                                bold_open, names[i], bold_close);
+}
+
+void train_resumable_names(char *buf, size_t size) { resumable_list(buf, size, "", ""); }
+
+/* One option of --help: the flag in 20 columns, then the text wrapped at word ends to 100 columns. */
+#define HELP_INDENT 23
+#define HELP_WIDTH 100
+
+static void help_entry(vt_buf *b, const char *flag, const char *text)
+{
+    int col = HELP_INDENT;
+    vt_buf_printf(b, "  %-20s", flag);
+    if ((int)strlen(flag) > 20)
+        vt_buf_printf(b, "\n%*s", HELP_INDENT, "");
+    else
+        vt_buf_add(b, " ");
+    for (const char *p = text; *p;) {
+        size_t word = strcspn(p, " ");
+        if (col > HELP_INDENT && col + 1 + (int)word > HELP_WIDTH) {
+            vt_buf_printf(b, "\n%*s", HELP_INDENT, "");
+            col = HELP_INDENT;
+        } else if (col > HELP_INDENT) {
+            vt_buf_add(b, " ");
+            col++;
+        }
+        vt_buf_printf(b, "%.*s", (int)word, p);
+        col += (int)word;
+        p += word;
+        while (*p == ' ')
+            p++;
+    }
+    vt_buf_add(b, "\n");
+}
+
+int train_field_doc(const train_field *f, char *buf, size_t size)
+{
+    char tail[400];
+    range_and_default(f, tail, sizeof tail);
+    return snprintf(buf, size, "%s%s", f->help, tail);
+}
+
+char *train_fields_help(void)
+{
+    vt_buf b = {0};
+    char flag[300], list[256], text[800];
+    for (int i = 0; train_fields[i].name; i++) {
+        flag_text(&train_fields[i], flag, sizeof flag);
+        train_field_doc(&train_fields[i], text, sizeof text);
+        help_entry(&b, flag, text);
+    }
+    train_resumable_names(list, sizeof list);
+    snprintf(text, sizeof text, "continue a stopped or killed run from its checkpoint (only %s may be given with it)",
+             list);
+    help_entry(&b, "--resume RUN_DIR", text);
+    return vt_buf_take(&b);
+}
+
+/* roff: every '-' escaped, so man prints a minus the user can type. */
+static void roff(vt_buf *b, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '-')
+            vt_buf_printf(b, "\\-");
+        else if (*s == '\\')
+            vt_buf_printf(b, "\\e");
+        else
+            vt_buf_printf(b, "%c", *s);
+    }
+}
+
+char *train_fields_man(void)
+{
+    vt_buf b = {0};
+    char text[800], list[256];
+    for (int i = 0; train_fields[i].name; i++) {
+        const train_field *f = &train_fields[i];
+        vt_buf_printf(&b, ".TP\n");
+        if (f->kind == TRAIN_FIELD_BOOL) {
+            vt_buf_printf(&b, ".B \\-\\-");
+            roff(&b, f->name);
+        } else {
+            char flag[300];
+            flag_text(f, flag, sizeof flag);
+            vt_buf_printf(&b, ".BI \\-\\-");
+            roff(&b, f->name);
+            vt_buf_printf(&b, " \" ");
+            roff(&b, strchr(flag, ' ') + 1);
+            vt_buf_printf(&b, "\"");
+        }
+        vt_buf_printf(&b, "\n");
+        train_field_doc(f, text, sizeof text);
+        roff(&b, text);
+        vt_buf_printf(&b, "\n");
+        if (f->more) {
+            roff(&b, f->more);
+            vt_buf_printf(&b, "\n");
+        }
+    }
+    resumable_list(list, sizeof list, "\\fB", "\\fR");
+    vt_buf_printf(&b, ".TP\n.BI \\-\\-resume \" RUN_DIR\"\n");
+    vt_buf_printf(&b, "continue a stopped or killed run from its checkpoint with its own settings; only ");
+    for (const char *p = list; *p; p++)
+        vt_buf_printf(&b, *p == '-' ? "\\-" : "%c", *p);
+    vt_buf_printf(&b, " may be given with it\n");
+    return vt_buf_take(&b);
+}
+
+const char *const *train_model_names(void) { return model_names; }
+
+int train_setting_parse(const char *setting, const char *flag, const char *value, double *out, vt_err *err)
+{
+    const train_field *f = train_field_find(setting);
+    if (!f)
+        return vt_fail(err, VT_EINTERNAL, "%s: no setting '%s'", flag, setting);
+    train_config scratch;
+    train_config_default(&scratch);
+    char why[480];
+    if (parse_into(&scratch, f, value ? value : "", 1, why, sizeof why) != 0)
+        return vt_fail(err, VT_EUSAGE, "%s: %s", flag, why);
+    *out = number_of(&scratch, f);
+    return VT_OK;
+}
