@@ -67,8 +67,8 @@ typedef struct dn_boundary {
 
 typedef struct dn_plan {
     dnnl_stream_t stream;
-    dnnl_primitive_desc_t fwd_pd, bwdd_pd, bwdw_pd, pfwd_pd, pbwd_pd;
-    dnnl_primitive_t fwd, bwdd, bwdw, pfwd, pbwd;
+    dnnl_primitive_desc_t fwd_pd, bwdd_pd, bwdw_pd, pfwd_pd, pbwd_pd, relu_pd;
+    dnnl_primitive_t fwd, bwdd, bwdw, pfwd, pbwd, relu_bwd;
     /* Memories; *_own says this plan created it (others belong to the neighbour in the chain). */
     dnnl_memory_t src, dst, diff_dst, diff_src, wei, bwdd_wei, diff_wei, bias, diff_bias, scratch;
     dnnl_memory_t pool_dst, pool_ws, pool_diff_dst;
@@ -83,7 +83,7 @@ typedef struct dn_plan {
     float *dw;                     /* kernel gradient in Keras' layout (kh, kw, c, oc) */
     size_t w_count;
     int n;                         /* the batch the primitives are for */
-    size_t dst_floats, src_bytes;  /* the blocked conv output's floats (padding included), src bytes */
+    size_t src_bytes;              /* of the blocked input */
 } dn_plan;
 
 #define TRY(call)                                                                                             \
@@ -394,10 +394,30 @@ static int onednn_plan(conv_layer *cl, vt_err *err)
         goto fail;
     }
 
+    /* The ReLU's gradient, in place on the output gradient and from the output (dst > 0), on oneDNN's
+     * threads. oneDNN wants a forward eltwise descriptor as the hint. */
+    if (cl->relu) {
+        dnnl_eltwise_desc_t edesc;
+        dnnl_primitive_desc_t hint = NULL;
+        TRY(dnnl_eltwise_forward_desc_init(&edesc, dnnl_forward_training, dnnl_eltwise_relu_use_dst_for_bwd, dst_md,
+                                           0.0f, 0.0f));
+        TRY(dnnl_primitive_desc_create(&hint, &edesc, NULL, get_engine(), NULL));
+        dnnl_status_t s = dnnl_eltwise_backward_desc_init(&edesc, dnnl_eltwise_relu_use_dst_for_bwd, dst_md, dst_md,
+                                                          0.0f, 0.0f);
+        if (s == dnnl_success) {
+            TRY(dnnl_primitive_attr_create(&attr));
+            dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
+            s = dnnl_primitive_desc_create(&p->relu_pd, &edesc, attr, get_engine(), hint);
+            dnnl_primitive_attr_destroy(attr);
+        }
+        dnnl_primitive_desc_destroy(hint);
+        TRY(s);
+        TRY(dnnl_primitive_create(&p->relu_bwd, p->relu_pd));
+    }
+
     /* Memories: the output, its gradient, the kernel copies, the bias, the scratchpad. */
     TRY(new_memory(&p->dst, dst_md));
     TRY(new_memory(&p->diff_dst, dst_md));
-    p->dst_floats = dnnl_memory_desc_get_size(dst_md) / sizeof(float);
     TRY(new_memory(&p->wei, wei_md));
     const dnnl_memory_desc_t *bwdd_wei_md = pd_md(p->bwdd_pd, dnnl_query_weights_md);
     dnnl_memory_desc_t hwio;
@@ -499,8 +519,8 @@ static int onednn_plan(conv_layer *cl, vt_err *err)
 
     /* One scratchpad for all of the layer's primitives (they run one after another). */
     size_t scratch = scratch_size(p->fwd_pd);
-    const_dnnl_primitive_desc_t pds[4] = {p->bwdd_pd, p->bwdw_pd, p->pfwd_pd, p->pbwd_pd};
-    for (int k = 0; k < 4; k++)
+    const_dnnl_primitive_desc_t pds[5] = {p->bwdd_pd, p->bwdw_pd, p->pfwd_pd, p->pbwd_pd, p->relu_pd};
+    for (int k = 0; k < 5; k++)
         if (scratch_size(pds[k]) > scratch)
             scratch = scratch_size(pds[k]);
     dnnl_dims_t sdims = {(dnnl_dim_t)(scratch ? scratch : 1)};
@@ -521,11 +541,11 @@ static void onednn_release(conv_layer *cl)
     dn_plan *p = cl->state;
     if (!p)
         return;
-    dnnl_primitive_t prims[] = {p->fwd, p->bwdd, p->bwdw, p->pfwd, p->pbwd, p->w_reorder, p->bwdd_w_reorder,
-                                p->dw_reorder, p->link_in, p->link_back};
+    dnnl_primitive_t prims[] = {p->fwd, p->bwdd, p->bwdw, p->pfwd, p->pbwd, p->relu_bwd, p->w_reorder,
+                                p->bwdd_w_reorder, p->dw_reorder, p->link_in, p->link_back};
     for (size_t k = 0; k < sizeof prims / sizeof prims[0]; k++)
         dnnl_primitive_destroy(prims[k]);
-    dnnl_primitive_desc_t pds[] = {p->fwd_pd, p->bwdd_pd, p->bwdw_pd, p->pfwd_pd, p->pbwd_pd};
+    dnnl_primitive_desc_t pds[] = {p->fwd_pd, p->bwdd_pd, p->bwdw_pd, p->pfwd_pd, p->pbwd_pd, p->relu_pd};
     for (size_t k = 0; k < sizeof pds / sizeof pds[0]; k++)
         dnnl_primitive_desc_destroy(pds[k]);
     boundary_release(&p->in);
@@ -602,14 +622,11 @@ static void onednn_backward(conv_layer *cl, float *dx, float *w, float *b, float
     onednn_apply_threads();
     if (p->has_dout && !cl->pool_after)
         boundary_run(p, &p->dout, dout, n);
-    /* The ReLU's gradient: zero where the output was not positive (the output and its gradient share a
-     * layout, so this is element-wise over the blocked memory, padding included: padding is zero). */
+    /* The ReLU's gradient: zero where the output was not positive (in place; padding stays zero). */
     if (cl->relu) {
-        float *d, *o;
-        dnnl_memory_get_data_handle(p->diff_dst, (void **)&d);
-        dnnl_memory_get_data_handle(p->dst, (void **)&o);
-        for (size_t i = 0; i < p->dst_floats; i++)
-            d[i] = o[i] > 0.0f ? d[i] : 0.0f;
+        dnnl_exec_arg_t args[] = {{DNNL_ARG_DST, p->dst}, {DNNL_ARG_DIFF_DST, p->diff_dst},
+                                  {DNNL_ARG_DIFF_SRC, p->diff_dst}, {DNNL_ARG_SCRATCHPAD, p->scratch}};
+        dnnl_primitive_execute(p->relu_bwd, p->stream, 4, args);
     }
     /* The input gradient from the kernel as it was in the forward pass, before any step. */
     if (dx || cl->chain_in) {
