@@ -10,8 +10,9 @@
  *
  * Weights stay in Keras' layout (kh, kw, cin, cout) in the model's parameter block, which is what
  * checkpoints hold: each forward reorders them into a blocked copy (a few MB, small beside the
- * activations), and the kernel gradient comes back through a reorder into Keras' layout before the SGD
- * step or the gradient sum, so the parameters, gradients and velocity never depend on the backend.
+ * activations), and the kernel gradient comes back through a reorder into the model's gradient block in
+ * Keras' layout (added to it, or as the scratch of a fused SGD step), so the parameters, gradients and
+ * velocity never depend on the backend.
  *
  * A batch smaller than N (the last of an epoch) runs through the same primitives: its images are
  * reordered one by one into the first n image slots of the blocked memories, the remaining slots get zero
@@ -72,15 +73,16 @@ typedef struct dn_plan {
     /* Memories; *_own says this plan created it (others belong to the neighbour in the chain). */
     dnnl_memory_t src, dst, diff_dst, diff_src, wei, bwdd_wei, diff_wei, bias, diff_bias, scratch;
     dnnl_memory_t pool_dst, pool_ws, pool_diff_dst;
-    dnnl_memory_t user_w, user_dw; /* the Keras kernel and the gradient scratch in Keras' layout */
+    dnnl_memory_t user_w, user_dw; /* the Keras kernel and its gradient (the model's block; handles per call) */
     int src_own, diff_src_own, pool_diff_dst_own;
-    dnnl_primitive_t w_reorder, bwdd_w_reorder, dw_reorder; /* kernel to blocked (fwd, bwd data), back */
+    /* Kernel to blocked (forward, backward data) and its gradient back to Keras' layout: overwriting (a
+     * step's scratch) or adding (a sum post-op: model_loss_grad's accumulated gradients). */
+    dnnl_primitive_t w_reorder, bwdd_w_reorder, dw_reorder, dw_add_reorder;
     /* Links within a chain where the neighbour's layout differs from ours (NULL when equal). */
     dnnl_primitive_t link_in, link_back;
     dnnl_memory_t link_in_from, link_back_to;
     dn_boundary in, out, dout, dx; /* at the ends of a chain */
     int has_in, has_out, has_dout, has_dx;
-    float *dw;                     /* kernel gradient in Keras' layout (kh, kw, c, oc) */
     size_t w_count;
     int n;                         /* the batch the primitives are for */
     size_t src_bytes;              /* of the blocked input */
@@ -430,11 +432,25 @@ static int onednn_plan(conv_layer *cl, vt_err *err)
     }
     const dnnl_memory_desc_t *dwei_md = pd_md(p->bwdw_pd, dnnl_query_diff_weights_md);
     TRY(new_memory(&p->diff_wei, dwei_md));
-    p->dw = malloc(sizeof(float) * p->w_count);
-    if (!p->dw)
-        goto fail;
-    TRY(dnnl_memory_create(&p->user_dw, &hwio, get_engine(), p->dw));
+    TRY(dnnl_memory_create(&p->user_dw, &hwio, get_engine(), DNNL_MEMORY_NONE));
     TRY(new_reorder(&p->dw_reorder, dwei_md, &hwio));
+    {
+        dnnl_primitive_attr_t sum_attr;
+        dnnl_post_ops_t po;
+        dnnl_primitive_desc_t rpd;
+        TRY(dnnl_primitive_attr_create(&sum_attr));
+        dnnl_post_ops_create(&po);
+        dnnl_post_ops_append_sum(po, 1.0f);
+        dnnl_primitive_attr_set_post_ops(sum_attr, po);
+        dnnl_status_t s = dnnl_reorder_primitive_desc_create(&rpd, dwei_md, get_engine(), &hwio, get_engine(),
+                                                             sum_attr);
+        dnnl_post_ops_destroy(po);
+        dnnl_primitive_attr_destroy(sum_attr);
+        TRY(s);
+        s = dnnl_primitive_create(&p->dw_add_reorder, rpd);
+        dnnl_primitive_desc_destroy(rpd);
+        TRY(s);
+    }
     TRY(dnnl_memory_create(&p->bias, &bias_md, get_engine(), DNNL_MEMORY_NONE));
     TRY(new_memory(&p->diff_bias, &bias_md));
 
@@ -542,7 +558,7 @@ static void onednn_release(conv_layer *cl)
     if (!p)
         return;
     dnnl_primitive_t prims[] = {p->fwd, p->bwdd, p->bwdw, p->pfwd, p->pbwd, p->relu_bwd, p->w_reorder,
-                                p->bwdd_w_reorder, p->dw_reorder, p->link_in, p->link_back};
+                                p->bwdd_w_reorder, p->dw_reorder, p->dw_add_reorder, p->link_in, p->link_back};
     for (size_t k = 0; k < sizeof prims / sizeof prims[0]; k++)
         dnnl_primitive_destroy(prims[k]);
     dnnl_primitive_desc_t pds[] = {p->fwd_pd, p->bwdd_pd, p->bwdw_pd, p->pfwd_pd, p->pbwd_pd, p->relu_pd};
@@ -559,7 +575,6 @@ static void onednn_release(conv_layer *cl)
     for (size_t k = 0; k < sizeof mems / sizeof mems[0]; k++)
         dnnl_memory_destroy(mems[k]);
     dnnl_stream_destroy(p->stream);
-    free(p->dw);
     free(p);
     cl->state = NULL;
 }
@@ -650,20 +665,23 @@ static void onednn_backward(conv_layer *cl, float *dx, float *w, float *b, float
                               {DNNL_ARG_DIFF_BIAS, p->diff_bias},
                               {DNNL_ARG_SCRATCHPAD, p->scratch}};
     dnnl_primitive_execute(p->bwdw, p->stream, 5, args);
-    exec_reorder(p->stream, p->dw_reorder, p->diff_wei, p->user_dw);
+    /* The kernel gradient into the model's block in Keras' layout: added to it, or (a step) into the
+     * scratch that the step then consumes and clears. */
+    dnnl_memory_set_data_handle(p->user_dw, dw);
+    exec_reorder(p->stream, step ? p->dw_reorder : p->dw_add_reorder, p->diff_wei, p->user_dw);
     dnnl_stream_wait(p->stream);
     const float *gb;
     dnnl_memory_get_data_handle(p->diff_bias, (void **)&gb);
     const int oc = cl->g.oc;
     if (step) {
         const float lr = step->lr, keep = step->keep;
-        for (size_t i = 0; i < p->w_count; i++)
-            w[i] = keep * w[i] - lr * p->dw[i];
+        for (size_t i = 0; i < p->w_count; i++) {
+            w[i] = keep * w[i] - lr * dw[i];
+            dw[i] = 0.0f;
+        }
         for (int i = 0; i < oc; i++)
             b[i] = keep * b[i] - lr * gb[i];
     } else {
-        for (size_t i = 0; i < p->w_count; i++)
-            dw[i] += p->dw[i];
         for (int i = 0; i < oc; i++)
             db[i] += gb[i];
     }
