@@ -361,6 +361,14 @@ static void choice_api(void **state)
     }
     model_destroy(m);
 
+    /* Names checked without a model, as flags are. */
+    assert_int_equal(nn_conv_check("auto", &err), VT_OK);
+    assert_int_equal(nn_conv_check("onednn:direct,gemm,naive,timed", &err), VT_OK);
+    assert_int_equal(nn_conv_check("gemm,cudnn", &err), VT_EUSAGE);
+    assert_non_null(strstr(err.msg, "'cudnn'"));
+    assert_int_equal(nn_conv_check("", &err), VT_EUSAGE);
+    assert_int_equal(nn_conv_check("onednn:", &err), VT_EUSAGE);
+
     /* A model without convolutions has an empty list. */
     model_config mlp = config("mlp", 4, 3);
     assert_int_equal(model_create(&mlp, &m, NULL), VT_OK);

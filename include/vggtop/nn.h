@@ -105,6 +105,9 @@ const char *nn_conv_default(void);
  * model_conv_choice gives: reuse it on resume). A sized model is planned again at once. VT_EUSAGE with a
  * message naming the bad entry; then the model keeps its previous choice. */
 int model_set_conv(model *m, const char *choice, vt_err *err);
+/* Checks a choice's names without a model (a list's length is checked against a model by model_set_conv):
+ * VT_EUSAGE with the message model_set_conv would give. For flags and settings files. */
+int nn_conv_check(const char *choice, vt_err *err);
 /* The choice in effect as that list ("onednn:direct,onednn:direct,gemm,..."; "" for a model without
  * convolutions), after model_set_batch; before it, the choice as set. Returns the length written (or
  * needed, like snprintf). */

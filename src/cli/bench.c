@@ -687,7 +687,15 @@ static int parse_args(int argc, char **argv, bench_opts *o)
         case 'd': o->data = optarg; break;
         case 'k': rc = parse_skip(optarg, &o->skip); break;
         case 'l': o->layers = 1; break;
-        case 'c': o->conv = optarg; break;
+        case 'c': {
+            vt_err err;
+            if (nn_conv_check(optarg, &err) != VT_OK) {
+                fprintf(stderr, "vggtop bench: --conv: %s\n", err.msg);
+                return VT_EUSAGE;
+            }
+            o->conv = optarg;
+            break;
+        }
         case 'h': usage(stdout); return -1;
         case ':':
             fprintf(stderr, "vggtop bench: %s needs a value (try vggtop bench --help)\n", argv[optind - 1]);

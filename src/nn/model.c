@@ -577,6 +577,23 @@ static int parse_choice(const model *m, const char *choice, conv_pick *picks, vt
     return VT_OK;
 }
 
+int nn_conv_check(const char *choice, vt_err *err)
+{
+    if (strlen(choice) >= CONV_CHOICE_MAX)
+        return vt_fail(err, VT_EUSAGE, "convolution backend list is too long (%zu characters)", strlen(choice));
+    const char *p = choice;
+    for (;;) {
+        size_t len = strcspn(p, ",");
+        conv_pick pick;
+        if (parse_pick(p, len, &pick) != 0)
+            return vt_fail(err, VT_EUSAGE, "unknown convolution backend '%.*s' (%s)", (int)len, p,
+                           CONV_CHOICE_HELP);
+        if (!p[len])
+            return VT_OK;
+        p += len + 1;
+    }
+}
+
 static void layer_conv_setup(const model *m, int i, conv_layer *cl)
 {
     const nn_layer *l = &m->layers[i];
