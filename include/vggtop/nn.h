@@ -134,6 +134,8 @@ typedef struct step_stats {
     double loss_sum; /* categorical cross-entropy, natural log, probabilities clipped to [1e-7, 1-1e-7] */
     double mse_sum;  /* per sample: mean over classes of (onehot - p)^2 */
     long long correct; /* argmax(p) == y */
+    long long correct5; /* y among the 5 highest probabilities: fewer than 5 classes above p[y] (Keras'
+                           top_k_categorical_accuracy with k = 5, in_top_k: ties at the boundary count in) */
     long long n;
 } step_stats;
 
@@ -150,6 +152,23 @@ int model_train_step_timed(model *m, const float *x, const int *y, int n, const 
                            step_stats *stats, double *fwd, double *bwd, vt_err *err);
 /* Inference. probs: (n, classes) softmax outputs. */
 int model_predict(model *m, const float *x, int n, float *probs, vt_err *err);
+
+/* ---- layer health ---------------------------------------------------------------------------------- */
+
+/* One weighted layer (Conv2D, Dense) after a pass: why a deep net without batch norm learns or not. */
+typedef struct layer_stats {
+    char name[40];      /* Keras' layer name */
+    double w_norm;      /* L2 norm of its kernel */
+    double g_norm;      /* L2 norm of the kernel's gradient of the mean loss (NaN unless the last call was
+                           model_loss_grad: the fused plain-SGD step never forms the gradient) */
+    int relu;
+    double dead;        /* share of its ReLU outputs that are 0 over the pass's images (NaN without ReLU) */
+    double act_mean, act_std; /* of its output over the pass's images */
+} layer_stats;
+
+/* The stats of every weighted layer, in order, from the last pass of n images; fills up to max, returns how
+ * many layers there are. */
+int model_layer_stats(const model *m, int n, layer_stats *out, int max);
 
 /* ---- checkpoints ----------------------------------------------------------------------------------- */
 
@@ -246,7 +265,7 @@ void relu_backward(float *dx, const float *dout, const float *out, size_t count)
 /* probs (n, classes) = softmax of logits (n, classes), max-subtracted. */
 void softmax_forward(float *probs, const float *logits, int n, int classes);
 /* Categorical cross-entropy on softmax outputs with Keras' clipping to [1e-7, 1 - 1e-7]; adds the loss,
- * the mse metric and the count of correct argmaxes into *stats (n too). Returns 0 when every loss is finite. */
+ * the mse metric and the counts of correct argmaxes and of top-5 hits into *stats (n too). Returns 0 when every loss is finite. */
 int crossentropy_stats(step_stats *stats, const float *probs, const int *y, int n, int classes);
 /* The fused softmax + cross-entropy backward for the MEAN loss over the batch: dlogits = (p - onehot(y)) / n.
  * (The clipping only guards the log; the gradient is that of the unclipped loss, as TensorFlow's

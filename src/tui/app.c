@@ -661,9 +661,14 @@ static int run_loop(app *a)
             draw(a);
         redraw = 0;
 
-        struct pollfd fds[3];
+        struct pollfd fds[4];
         int n = 0;
         fds[n++] = (struct pollfd){STDIN_FILENO, POLLIN, 0};
+        int fetch_at = -1;
+        if (a->fetch) {
+            fetch_at = n;
+            fds[n++] = (struct pollfd){data_fetch_wake_fd(a->fetch), POLLIN, 0};
+        }
         if (a->tr && a->live)
             fds[n++] = (struct pollfd){trainer_wake_fd(a->tr), POLLIN, 0};
         if (a->pr)
@@ -679,6 +684,8 @@ static int run_loop(app *a)
             probe_get(a->pr, &a->facts);
             redraw = 1;
         }
+        if (fetch_at >= 0 && fds[fetch_at].revents)
+            setup_fetch_update(a); /* the snapshot the next draw shows */
         int key;
         while ((key = getch()) != ERR) {
             int r = handle_key(a, key);
@@ -758,6 +765,8 @@ int tui_run(const tui_options *opt, int *exit_status, vt_err *err)
         else if (!term_got_hup && a->pr && probe_busy(a->pr))
             fprintf(stderr, "vggtop: finishing the Setup screen's timing step...\n");
     }
+    /* A download still running is cancelled (its partial file kept for the next one) and joined. */
+    data_fetch_destroy(a->fetch);
     /* Waits for a stopping run to write its checkpoint. */
     trainer_destroy(a->tr);
     probe_destroy(a->pr);

@@ -48,6 +48,8 @@ const tui_key tui_keys[] = {
     {'e', ACT_TOGGLE, "e", "Edit", "Setup: edit the field: type, Enter accepts a valid value, Esc cancels", S(1)},
     {'\n', ACT_ENTER, "Enter", "Train", "Setup: start training with these settings", S(1)},
     {'t', ACT_REFRESH, "t", "Time", "Setup: measure the time per epoch of these settings now", S(1)},
+    {'d', ACT_DOWNLOAD, "d", "Get CIFAR", "Setup: download CIFAR-100 into ./data/cifar-100-binary and switch to it", S(1)},
+    {'c', ACT_CANCEL, "c", NULL, "Setup: cancel the download (the next d resumes it)", S(1)},
     /* Dashboard */
     {'p', ACT_PAUSE, "p", "Pause", "Dashboard: pause or resume training", S(2)},
     {'S', ACT_STOP, "S", "Stop", "Dashboard: stop after this batch and save a checkpoint", S(2)},
