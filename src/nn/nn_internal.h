@@ -69,6 +69,10 @@ extern const conv_backend conv_backend_onednn;
  * cl's blocked diff_dst. */
 void onednn_pool_forward(conv_layer *cl, float *out, int n);
 void onednn_pool_backward(conv_layer *cl, const float *dout, int n);
+/* The last forward's output of cl (n images) into out (n, oh, ow, oc) where the chain keeps it blocked
+ * (chain_out or pool_after); returns 0 when forward wrote out itself already. Not for training steps: for
+ * model_layer_stats. */
+int onednn_output_nhwc(conv_layer *cl, float *out, int n);
 /* oneDNN's OpenMP threads for the calling thread (nn_set_threads records the count; every oneDNN call
  * applies it, since OpenMP's thread count is per calling thread). */
 void onednn_apply_threads(void);

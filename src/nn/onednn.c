@@ -82,7 +82,8 @@ typedef struct dn_plan {
     dnnl_primitive_t link_in, link_back;
     dnnl_memory_t link_in_from, link_back_to;
     dn_boundary in, out, dout, dx; /* at the ends of a chain */
-    int has_in, has_out, has_dout, has_dx;
+    dn_boundary peek;              /* the conv's own output to NHWC where it stays blocked (for stats) */
+    int has_in, has_out, has_dout, has_dx, has_peek;
     size_t w_count;
     int n;                         /* the batch the primitives are for */
     size_t src_bytes;              /* of the blocked input */
@@ -532,6 +533,10 @@ static int onednn_plan(conv_layer *cl, vt_err *err)
         p->has_dout = 1;
     }
     (void)out_md;
+    if (cl->chain_out || cl->pool_after) {
+        TRY(boundary_init(&p->peek, p->dst, dd, 4, dnnl_nhwc, 0, 1));
+        p->has_peek = 1;
+    }
 
     /* One scratchpad for all of the layer's primitives (they run one after another). */
     size_t scratch = scratch_size(p->fwd_pd);
@@ -568,6 +573,7 @@ static void onednn_release(conv_layer *cl)
     boundary_release(&p->out);
     boundary_release(&p->dout);
     boundary_release(&p->dx);
+    boundary_release(&p->peek);
     dnnl_memory_t mems[] = {p->dst, p->diff_dst, p->wei, p->bwdd_wei, p->diff_wei, p->bias, p->diff_bias,
                             p->scratch, p->pool_dst, p->pool_ws, p->user_w, p->user_dw,
                             p->src_own ? p->src : NULL, p->diff_src_own ? p->diff_src : NULL,
@@ -601,6 +607,17 @@ static void onednn_forward(conv_layer *cl, float *out, float *ws, const float *x
     if (p->has_out && !cl->pool_after)
         boundary_run(p, &p->out, out, n);
     dnnl_stream_wait(p->stream);
+}
+
+int onednn_output_nhwc(conv_layer *cl, float *out, int n)
+{
+    dn_plan *p = cl->state;
+    if (!p->has_peek)
+        return 0;
+    onednn_apply_threads();
+    boundary_run(p, &p->peek, out, n);
+    dnnl_stream_wait(p->stream);
+    return 1;
 }
 
 void onednn_pool_forward(conv_layer *cl, float *out, int n)
