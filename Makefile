@@ -30,7 +30,10 @@ endif
 CFLAGS  ?=
 LDFLAGS ?=
 ALL_CFLAGS := $(BASE_CFLAGS) $(OPT) $(CFLAGS)
-LIBS    := $(PKG_LIBS) -lpthread -lm
+# oneDNN (Debian's libdnnl-dev) ships no pkg-config file; it runs its threads on libgomp (OpenMP), whose
+# omp_set_num_threads nn calls itself.
+DNNL_LIBS := -ldnnl -lgomp
+LIBS    := $(PKG_LIBS) $(DNNL_LIBS) -lpthread -lm
 
 # Modules, lowest first. Every module goes into one static library, libvggtop.a, which the binary (main.o)
 # and each cmocka test binary tests/test_<module>[_<part>].c link.
@@ -77,6 +80,9 @@ $(OUT)/tests/%.o: tests/%.c
 
 $(OUT)/tests/test_%: $(OUT)/tests/test_%.o $(LIB)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBS)
+
+# The allocation test counts oneDNN's own allocations apart (see tests/test_nn_alloc.c).
+$(OUT)/tests/test_nn_alloc: LDFLAGS += -Wl,--wrap=dnnl_primitive_execute
 
 ## deps: install the Debian packages the build and tests need (apt-get only for what is missing)
 deps:

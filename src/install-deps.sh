@@ -3,12 +3,12 @@
 # Called by `make deps` (and so by `make run` and `make test`). Not root: prints the apt-get line and stops.
 set -u
 
-# build: compiler, make, pkg-config and the libraries the binary links
+# build: compiler, make, pkg-config and the libraries the binary links (libdnnl-dev: oneDNN, the convolutions)
 # tests: cmocka, tmux (front-end tests), clang's runtimes (fuzzing), valgrind (leak checks)
 # download: libcurl (HTTP), libarchive (tar.gz), libcrypto (MD5) for vggtop data --download and the
 #           Keras cache; python3 runs the tests' local HTTP server and fixture scripts
 # data:  Fashion-MNIST, the data set a new user gets when no CIFAR-100 is on the machine
-PACKAGES="gcc make pkg-config libc6-dev libncursesw5-dev libopenblas-dev zlib1g-dev libcjson-dev
+PACKAGES="gcc make pkg-config libc6-dev libncursesw5-dev libopenblas-dev libdnnl-dev zlib1g-dev libcjson-dev
 libcurl4-openssl-dev libarchive-dev libssl-dev python3
 libcmocka-dev tmux clang libclang-rt-14-dev valgrind locales dataset-fashion-mnist"
 

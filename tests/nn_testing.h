@@ -3,11 +3,13 @@
 #ifndef VGGTOP_TESTS_NN_TESTING_H
 #define VGGTOP_TESTS_NN_TESTING_H
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "vggtop/nn.h"
 #include "vggtop/util.h"
+#include "../src/nn/nn_internal.h"
 
 /* First thing in main: the OpenBLAS kernel the binary would run (nn_blas_choose_kernel may restart the test
  * binary with OPENBLAS_CORETYPE set), named on stderr so tests/e2e/blas_kernels.sh can check which ran. */
@@ -27,6 +29,50 @@ static inline float *randf(size_t n, uint64_t seed, float lo, float hi)
     for (size_t i = 0; i < n; i++)
         p[i] = lo + (hi - lo) * (float)vt_rng_uniform(&r);
     return p;
+}
+
+/* The convolution backends and variants every backend test runs: each that this machine supports at g
+ * (oneDNN's Winograd only with AVX-512). The naive reference is not in the list: it is what they are held
+ * to. */
+typedef struct conv_variant {
+    const char *label; /* as model_set_conv takes it */
+    const char *backend;
+    int algo;
+    double tol; /* allowed error, times the largest |value| of the reference */
+} conv_variant;
+
+/* The tolerances, relative to the largest magnitude of the reference array: gemm and oneDNN's direct
+ * convolution sum the same products as the naive loops in float, in another order (blocked over channels,
+ * split across threads), and the reference sums in double: their difference is float rounding over sums of
+ * up to 9 * 512 terms for an output, or batch * pixels (thousands) for a kernel gradient entry, a few 1e-6
+ * of the largest value, so 1e-4 leaves room. Winograd F(4x4, 3x3) transforms tiles with coefficients up to
+ * 5.25 / 8 and back, which multiplies the rounding error by about 10 to 100 (Lavin & Gray 2016, and oneDNN's
+ * own test tolerances for it): 2e-3. A wrong kernel (an offset, a transpose, a missed tap) is off by the
+ * order of the values themselves. */
+static const conv_variant conv_variants[] __attribute__((unused)) = {
+    {"gemm", "gemm", CONV_ALGO_ANY, 1e-4},
+    {"onednn:direct", "onednn", CONV_ALGO_DIRECT, 1e-4},
+    {"onednn:winograd", "onednn", CONV_ALGO_WINOGRAD, 2e-3},
+};
+#define CONV_VARIANTS ((int)(sizeof conv_variants / sizeof conv_variants[0]))
+
+static inline const conv_backend *conv_variant_backend(const conv_variant *v, const conv_geom *g)
+{
+    const conv_backend *be = conv_backend_find(v->backend);
+    assert_non_null(be);
+    return be->supports(g, v->algo) ? be : NULL;
+}
+
+/* Fails unless |got - want| <= tol * max |want| entry by entry. */
+static inline void assert_close(const char *what, const float *got, const float *want, size_t n, double tol)
+{
+    double mx = 0.0;
+    for (size_t i = 0; i < n; i++)
+        mx = fabs(want[i]) > mx ? fabs(want[i]) : mx;
+    for (size_t i = 0; i < n; i++)
+        if (!(fabs((double)got[i] - want[i]) <= tol * mx))
+            fail_msg("%s[%zu]: %.7g, expected %.7g (allowed %.3g: %.1e of the largest, %.3g)", what, i,
+                     (double)got[i], (double)want[i], tol * mx, tol, mx);
 }
 
 #endif

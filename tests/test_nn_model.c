@@ -300,11 +300,14 @@ static void check_array(grad_ctx *c, float *p, const float *g, size_t len, int k
     free(work);
 }
 
-static void check_model_grads(const model_config *cfg, int n, uint64_t seed)
+/* conv: the convolution backends (model_set_conv), NULL for the default the binary would use. */
+static void check_model_grads_on(const model_config *cfg, int n, uint64_t seed, const char *conv)
 {
     model *m;
     vt_err err;
     assert_int_equal(model_create(cfg, &m, &err), VT_OK);
+    if (conv)
+        assert_int_equal(model_set_conv(m, conv, &err), VT_OK);
     assert_int_equal(model_set_batch(m, n, &err), VT_OK);
     size_t image = (size_t)cfg->height * cfg->width * cfg->channels;
     float *x = randf(image * n, seed, 0.0f, 1.0f);
@@ -325,11 +328,13 @@ static void check_model_grads(const model_config *cfg, int n, uint64_t seed)
         if (!rows[r].params)
             continue;
         size_t bias = (size_t)rows[r].c, kernel = (size_t)rows[r].params - bias;
-        char what[160];
-        snprintf(what, sizeof what, "%.31s %.39s kernel", cfg->name, rows[r].name);
+        char what[200];
+        snprintf(what, sizeof what, "%.31s (%.40s) %.39s kernel", cfg->name, conv ? conv : nn_conv_default(),
+                 rows[r].name);
         check_array(&c, model_params(m) + off, g + off, kernel, 4, seed + off, what);
         off += kernel;
-        snprintf(what, sizeof what, "%.31s %.39s bias", cfg->name, rows[r].name);
+        snprintf(what, sizeof what, "%.31s (%.40s) %.39s bias", cfg->name, conv ? conv : nn_conv_default(),
+                 rows[r].name);
         check_array(&c, model_params(m) + off, g + off, bias, 4, seed + off, what);
         off += bias;
     }
@@ -345,11 +350,33 @@ static void check_model_grads(const model_config *cfg, int n, uint64_t seed)
     model_destroy(m);
 }
 
+static void check_model_grads(const model_config *cfg, int n, uint64_t seed)
+{
+    check_model_grads_on(cfg, n, seed, NULL);
+}
+
 static void model_grad_cnn(void **state)
 {
     (void)state;
     model_config cfg = config("cnn", 8, 8, 3, 5);
     check_model_grads(&cfg, 3, 101);
+}
+
+/* The same checks through every convolution backend this machine has (for oneDNN: its blocked layout
+ * from the input to Flatten, with the max pooling inside the chain). */
+static void model_grad_cnn_every_backend(void **state)
+{
+    (void)state;
+    model_config cfg = config("cnn", 8, 8, 3, 5);
+    conv_geom g;
+    conv_geom_init(&g, 3, 8, 8, 3, 32, 3, 3, 1, 1);
+    for (int v = 0; v < CONV_VARIANTS; v++)
+        if (conv_variant_backend(&conv_variants[v], &g))
+            check_model_grads_on(&cfg, 3, 101, conv_variants[v].label); /* model_grad_cnn's data */
+    model_config gap = config("cnn", 6, 6, 2, 4);
+    gap.include_top = 0;
+    gap.pooling = NN_POOL_MAX;
+    check_model_grads_on(&gap, 2, 121, "onednn");
 }
 
 static void model_grad_cnn_global_pooling(void **state)
@@ -532,6 +559,17 @@ static void cnn_overfits_64_samples(void **state)
     overfit_64("cnn", 8, 60, 0.02f);
 }
 
+/* "auto" times the convolution backends of each model it sizes, so two models may choose differently:
+ * runs are repeatable at a fixed choice, which b takes from a here as `vggtop train --resume` does. */
+static void same_conv_choice(model *b, const model *a)
+{
+    char choice[1024];
+    vt_err err;
+    model_conv_choice(a, choice, sizeof choice);
+    if (model_set_conv(b, choice, &err) != VT_OK)
+        fail_msg("model_set_conv(%s): %s", choice, err.msg);
+}
+
 static void same_seed_same_run(void **state)
 {
     (void)state;
@@ -554,6 +592,7 @@ static void same_seed_same_run(void **state)
 
     assert_int_equal(model_set_batch(a, 8, NULL), VT_OK);
     assert_int_equal(model_set_batch(b, 8, NULL), VT_OK);
+    same_conv_choice(b, a);
     float *x = randf(8 * 8 * 8 * 3, 5, 0, 1);
     int *y = randlabels(8, 10, 6);
     sgd_config s;
@@ -588,6 +627,7 @@ static void same_seed_same_run_two_threads(void **state)
     assert_int_equal(model_create(&cfg, &b, NULL), VT_OK);
     assert_int_equal(model_set_batch(a, 16, NULL), VT_OK);
     assert_int_equal(model_set_batch(b, 16, NULL), VT_OK);
+    same_conv_choice(b, a);
     float *x = randf(16 * 16 * 16 * 3, 15, 0, 1);
     int *y = randlabels(16, 10, 16);
     sgd_config s;
@@ -732,6 +772,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(flops_by_hand),
         cmocka_unit_test(config_defaults_and_errors),
         cmocka_unit_test(model_grad_cnn),
+        cmocka_unit_test(model_grad_cnn_every_backend),
         cmocka_unit_test(model_grad_cnn_global_pooling),
         cmocka_unit_test(model_grad_mlp),
         cmocka_unit_test(sgd_matches_keras_formulas),

@@ -31,7 +31,10 @@ static train_snapshot snap; /* 80 KB: static, not on the stack */
 static int setup(void **state)
 {
     (void)state;
-    nn_set_threads(1); /* OpenBLAS's own threads would only confuse ThreadSanitizer */
+    /* One thread: OpenBLAS's own threads would only confuse ThreadSanitizer, and so would oneDNN's OpenMP
+     * team (libgomp is not built with TSan, so its barriers look like races); at one thread nn_set_threads
+     * keeps oneDNN on the calling thread, where TSan sees every access. */
+    nn_set_threads(1);
     snprintf(tmpdir, sizeof tmpdir, "/tmp/vggtop-engine-XXXXXX");
     return mkdtemp(tmpdir) ? 0 : -1;
 }

@@ -74,6 +74,48 @@ long long model_param_count(const model *m);
 /* Sizes activations and the workspace for batches of up to max_batch (call again to change it). */
 int model_set_batch(model *m, int max_batch, vt_err *err);
 
+/* ---- convolution backends ------------------------------------------------------------------------ */
+/* Each Conv2D layer runs on one of a table of backends, chosen when the model is sized (model_set_batch):
+ *   naive   the reference loops (slow; for tests);
+ *   gemm    im2col / shifted sgemm over OpenBLAS;
+ *   onednn  oneDNN (Intel's deep-learning library): consecutive oneDNN layers, and the max pooling
+ *           between them, keep their activations in oneDNN's blocked layout, reordered only where the
+ *           chain starts and ends; the algorithm is "direct" or "winograd" (Winograd needs AVX-512 in
+ *           oneDNN 2.x), "onednn" alone lets vggtop choose per layer.
+ * Parameters, gradients and SGD velocity stay in Keras' layout whatever the backend, so checkpoints move
+ * freely between them. */
+
+/* The backend names, "naive", "gemm", "onednn"; NULL-terminated. */
+extern const char *const conv_backend_names[];
+/* The choice a new model starts with: the VGGTOP_CONV environment variable when set, else "auto". The one
+ * place nn reads that variable. */
+const char *nn_conv_default(void);
+/* Chooses the convolutions' backends, per Conv2D layer:
+ *   "auto"   a fixed rule, the same on every run: oneDNN's Winograd where oneDNN has it (AVX-512) and the
+ *            output map is 8x8 or larger, else oneDNN's direct convolution where it has optimised kernels
+ *            for the forward and both backward passes, else gemm;
+ *   "timed"  gemm and oneDNN's variants each timed on the layer for a few iterations at model_set_batch
+ *            (a few seconds for a VGG), the fastest kept: the choice then varies between runs, so record it
+ *            (model_conv_choice) and set it again on resume;
+ *   "onednn" oneDNN wherever it has optimised kernels (Winograd or direct as "auto" picks them), gemm
+ *            on the other layers (today the same as "auto");
+ *   "onednn:direct", "onednn:winograd", "gemm", "naive": exactly that, an error if it cannot run a layer
+ *            here;
+ * one entry for every layer, or a comma-separated list with one entry per Conv2D layer in order (what
+ * model_conv_choice gives: reuse it on resume). A sized model is planned again at once. VT_EUSAGE with a
+ * message naming the bad entry; then the model keeps its previous choice. */
+int model_set_conv(model *m, const char *choice, vt_err *err);
+/* Checks a choice's names without a model (a list's length is checked against a model by model_set_conv):
+ * VT_EUSAGE with the message model_set_conv would give. For flags and settings files. */
+int nn_conv_check(const char *choice, vt_err *err);
+/* The choice in effect as that list ("onednn:direct,onednn:direct,gemm,..."; "" for a model without
+ * convolutions), after model_set_batch; before it, the choice as set. Returns the length written (or
+ * needed, like snprintf). */
+int model_conv_choice(const model *m, char *buf, size_t cap);
+/* The backend of row `layer` of model_plan ("onednn:direct", "gemm", ...), NULL for a row that is not a
+ * Conv2D or before model_set_batch. */
+const char *model_layer_backend(const model *m, int layer);
+
 /* ---- training -------------------------------------------------------------------------------------- */
 
 /* SGD as Keras: lr 0.01, momentum 0, no Nesterov by default. weight_decay is Keras' decoupled form
@@ -103,6 +145,11 @@ typedef struct step_stats {
  * the loss is not finite (the weights are then left as they were before the step). */
 int model_train_step(model *m, const float *x, const int *y, int n, const sgd_config *sgd, step_stats *stats,
                      vt_err *err);
+/* model_train_step that also records how long each layer took: fwd[i] and bwd[i] get the seconds of row
+ * i of model_plan (rows without a kernel, and the input, get 0; a chained backend's reorders count in the
+ * layer that does them). fwd and bwd hold model_plan's row count each. */
+int model_train_step_timed(model *m, const float *x, const int *y, int n, const sgd_config *sgd,
+                           step_stats *stats, double *fwd, double *bwd, vt_err *err);
 /* Inference. probs: (n, classes) softmax outputs. */
 int model_predict(model *m, const float *x, int n, float *probs, vt_err *err);
 
@@ -232,10 +279,11 @@ void global_maxpool_forward(float *out, const float *x, int n, int h, int w, int
 /* The gradient goes to the first maximum of each channel. */
 void global_maxpool_backward(float *dx, const float *dout, const float *x, int n, int h, int w, int c);
 
-/* ---- BLAS threads ---------------------------------------------------------------------------------- */
+/* ---- threads ------------------------------------------------------------------------------------- */
 
-/* Threads for OpenBLAS (0: as many as cores), process-wide; call it while no BLAS work is running. nn's
- * only parallelism is inside sgemm: its other loops run on the calling thread. */
+/* Threads for OpenBLAS and for oneDNN's OpenMP pool alike (0: as many as cores); call it while no nn work
+ * is running. nn's only parallelism is inside sgemm and oneDNN's primitives: its other loops run on the
+ * calling thread. OpenMP's count is per calling thread, so nn applies it on each thread that runs a model. */
 void nn_set_threads(int n);
 int nn_get_threads(void);
 /* The OpenBLAS kernel in use, e.g. "SkylakeX" (openblas_get_corename). */

@@ -37,6 +37,7 @@ typedef struct bench_opts {
     const char *data; /* --data DIR, NULL: the default search */
     int skip;   /* PART_* bits */
     int layers; /* --layers: also time each layer of the models, forward and backward */
+    const char *conv; /* --conv: the convolution backends (model_set_conv); NULL: nn_conv_default() */
 } bench_opts;
 
 /* Side of the square sgemm reference product and how many times it is timed (after one warm-up). */
@@ -52,17 +53,20 @@ static void usage(FILE *out)
     model_names_join(names, sizeof names, ", ");
     fprintf(out,
             "usage: vggtop bench [--model NAME|all] [--batch-size N] [--steps N] [--warmup N] [--threads N]\n"
-            "                    [--data DIR] [--skip PART[,PART...]] [--layers]\n"
+            "                    [--data DIR] [--skip PART[,PART...]] [--layers] [--conv BACKENDS]\n"
             "Measures this machine: the cblas_sgemm reference, training and inference speed of each model on\n"
             "random inputs, the data pipeline and the metrics.\n\n"
             "  --model NAME|all   %s, or all (default all)\n"
             "  --batch-size N     images per step (default 32)\n"
             "  --steps N          timed steps per model (default: 5 for the VGGs, 30 cnn, 100 mlp)\n"
             "  --warmup N         untimed steps before them (default 1)\n"
-            "  --threads N        OpenBLAS threads (default 0: as many as cores)\n"
+            "  --threads N        OpenBLAS and oneDNN threads (default 0: as many as cores)\n"
             "  --data DIR         the data set for the pipeline timing (default: as vggtop train finds it)\n"
             "  --skip PARTS       leave out some of: sgemm, models, data, metrics (comma-separated)\n"
-            "  --layers           also time every layer of each model, forward and backward (a profile)\n",
+            "  --layers           also time every layer of each model, forward and backward (a profile)\n"
+            "  --conv BACKENDS    convolution backends: auto, timed, onednn, onednn:direct, onednn:winograd,\n"
+            "                     gemm, naive, or one per Conv2D layer, comma-separated (default:\n"
+            "                     $VGGTOP_CONV, else auto)\n",
             names);
 }
 
@@ -181,10 +185,17 @@ typedef struct model_result {
     int steps;
     double train_ips, infer_ips; /* images per second, medians */
     double peak_mib;
+    double plan_secs; /* model_set_batch: planning, and with "auto" timing the backends per layer */
+    char conv[1024];  /* the convolution backend of each Conv2D layer (model_conv_choice) */
 } model_result;
 
-/* Times one model on random inputs; returns a vt code with err filled. */
-static int bench_model(const char *name, const bench_opts *o, model_result *res, vt_err *err)
+static void print_model_row(const model_result *r, double sgemm);
+static int bench_layers(model *m, const model_config *cfg, const bench_opts *o, int steps, const float *x,
+                        const int *y, vt_err *err);
+
+/* Times one model on random inputs and prints its row (and with --layers its profile); returns a vt code
+ * with err filled. */
+static int bench_model(const char *name, const bench_opts *o, double sgemm, model_result *res, vt_err *err)
 {
     memset(res, 0, sizeof *res);
     int rc = model_config_default(&res->cfg, name, err);
@@ -212,8 +223,15 @@ static int bench_model(const char *name, const bench_opts *o, model_result *res,
     for (int i = 0; i < o->batch; i++)
         y[i] = (int)vt_rng_below(&rng, (uint32_t)cfg->classes);
 
-    if ((rc = model_create(cfg, &m, err)) != VT_OK || (rc = model_set_batch(m, o->batch, err)) != VT_OK)
+    if ((rc = model_create(cfg, &m, err)) != VT_OK)
         goto done;
+    if (o->conv && (rc = model_set_conv(m, o->conv, err)) != VT_OK)
+        goto done;
+    double t_plan = vt_now();
+    if ((rc = model_set_batch(m, o->batch, err)) != VT_OK)
+        goto done;
+    res->plan_secs = vt_now() - t_plan;
+    model_conv_choice(m, res->conv, sizeof res->conv);
     res->params = model_param_count(m);
 
     sgd_config sgd;
@@ -237,6 +255,9 @@ static int bench_model(const char *name, const bench_opts *o, model_result *res,
     }
     res->infer_ips = o->batch / median(t, res->steps);
     res->peak_mib = peak_mib();
+    print_model_row(res, sgemm);
+    if (o->layers)
+        rc = bench_layers(m, cfg, o, res->steps, x, y, err);
 
 done:
     model_destroy(m);
@@ -265,39 +286,40 @@ static void print_model_row(const model_result *r, double sgemm)
     }
     printf("%-13s %-9s %11s %9.4f %5d %11.1f %7.1f %6s %11.1f %7.1f %6s %8.1f\n", r->cfg.name, input, params,
            r->flops / 1e9, r->steps, r->train_ips, gt, pct_t, r->infer_ips, gi, pct_i, r->peak_mib);
+    if (r->conv[0])
+        printf("  conv: %s (planned in %.2f s)\n", r->conv, r->plan_secs);
     fflush(stdout);
 }
 
 /* ---- 2b. per-layer profile (--layers) ----------------------------------------------------------------- */
 
-/* Each layer of the model's plan is run alone through the nn kernels that model_train_step calls with
- * Keras' default SGD (momentum 0: the backward kernels fused with the weight update) on random inputs of
- * its shapes, forward and backward, and timed; the rest of a training step (softmax and loss, batch checks)
- * is the measured step time minus the layers. */
+/* Whole training steps (model_train_step_timed, Keras' default SGD: with momentum 0 the backward passes
+ * include the weight update) on random inputs, with nn timing each layer, forward and backward, on the
+ * backends the model chose; the rest of the step (softmax and loss, batch checks) is the step minus the
+ * layers. */
 
-enum { LT_CONV, LT_POOL, LT_DENSE, LT_COUNT };
-static const char *const layer_type_names[LT_COUNT] = {"Conv2D", "MaxPooling2D", "Dense"};
+enum { LT_CONV, LT_POOL, LT_DENSE, LT_OTHER, LT_COUNT };
+static const char *const layer_type_names[LT_COUNT] = {"Conv2D", "MaxPooling2D", "Dense", "other"};
 
-typedef struct layer_prof {
-    const layer_info *row, *in; /* the layer and the one feeding it */
-    int type;                   /* LT_*, or -1 for a layer without a kernel (Flatten) */
-    conv_geom g;
-    int in_dim, relu, first;    /* Dense sizes; relu; first: no input gradient (as model_train_step) */
-    double fwd_flops, bwd_flops; /* per batch */
-    double *tf, *tb;            /* per timed step */
-} layer_prof;
-
-static size_t row_size(const layer_info *r) { return r->rank == 4 ? (size_t)r->h * r->w * r->c : (size_t)r->c; }
-
-static void fill_uniform(float *v, size_t n, float lo, float hi, vt_rng *rng)
+static int layer_type(const char *type)
 {
-    for (size_t i = 0; i < n; i++)
-        v[i] = lo + (hi - lo) * (float)vt_rng_uniform(rng);
+    return strcmp(type, "Conv2D") == 0 ? LT_CONV : strcmp(type, "MaxPooling2D") == 0 ? LT_POOL
+           : strcmp(type, "Dense") == 0 ? LT_DENSE : LT_OTHER;
 }
 
-/* Each repetition runs one whole training step of the model and then every layer alone, so the shares are
- * measured under the same load even on a shared machine. */
-static int bench_layers(const model_config *cfg, const bench_opts *o, int steps, vt_err *err)
+/* Multiply-adds of a layer's forward pass per image: what its GFLOP/s columns count. */
+static double layer_macs(const layer_info *row, const layer_info *in)
+{
+    size_t in_sz = in->rank == 4 ? (size_t)in->h * in->w * in->c : (size_t)in->c;
+    if (strcmp(row->type, "Conv2D") == 0)
+        return (double)row->h * row->w * row->c * 9.0 * in->c;
+    if (strcmp(row->type, "Dense") == 0)
+        return (double)in_sz * row->c;
+    return 0.0;
+}
+
+static int bench_layers(model *m, const model_config *cfg, const bench_opts *o, int steps, const float *x,
+                        const int *y, vt_err *err)
 {
     enum { MAX_ROWS = 64 };
     layer_info rows[MAX_ROWS];
@@ -307,162 +329,72 @@ static int bench_layers(const model_config *cfg, const bench_opts *o, int steps,
     if (nrows > MAX_ROWS)
         return vt_fail(err, VT_EINTERNAL, "bench: %s has %d layers, more than %d", cfg->name, nrows, MAX_ROWS);
     const int n = o->batch;
-    layer_prof lp[MAX_ROWS] = {0};
-    size_t max_act = 0, max_w = 0, max_col = 0, max_bias = 0;
-    for (int i = 1; i < nrows; i++) {
-        layer_prof *p = &lp[i];
-        p->row = &rows[i];
-        p->in = &rows[i - 1];
-        p->type = -1;
-        p->first = i == 1;
-        size_t in_sz = row_size(p->in), out_sz = row_size(p->row);
-        if (strcmp(p->row->type, "Conv2D") == 0) {
-            p->type = LT_CONV;
-            p->relu = 1;
-            conv_geom_init(&p->g, n, p->in->h, p->in->w, p->in->c, p->row->c, 3, 3, 1, 1);
-            double macs = (double)n * p->g.oh * p->g.ow * p->g.oc * 9.0 * p->g.c;
-            p->fwd_flops = 2 * macs;
-            p->bwd_flops = (p->first ? 2 : 4) * macs; /* dW, and dX unless first */
-            if (conv_col_size(&p->g) > max_col)
-                max_col = conv_col_size(&p->g);
-            if ((size_t)9 * p->g.c * p->g.oc > max_w)
-                max_w = (size_t)9 * p->g.c * p->g.oc;
-        } else if (strcmp(p->row->type, "MaxPooling2D") == 0) {
-            p->type = LT_POOL;
-        } else if (strcmp(p->row->type, "Dense") == 0) {
-            p->type = LT_DENSE;
-            p->in_dim = (int)in_sz;
-            p->relu = strcmp(p->row->name, "predictions") != 0;
-            double macs = (double)n * p->in_dim * p->row->c;
-            p->fwd_flops = 2 * macs;
-            p->bwd_flops = (p->first ? 2 : 4) * macs;
-            if ((size_t)p->in_dim * p->row->c > max_w)
-                max_w = (size_t)p->in_dim * p->row->c;
-        } else if (strcmp(p->row->type, "Flatten") != 0) {
-            return vt_fail(err, VT_EINTERNAL, "bench --layers: no timing for %s layers (%s)", p->row->type,
-                           p->row->name);
-        }
-        if (in_sz * n > max_act)
-            max_act = in_sz * n;
-        if (out_sz * n > max_act)
-            max_act = out_sz * n;
-        if ((size_t)p->row->c > max_bias)
-            max_bias = (size_t)p->row->c;
-    }
-
+    double *tf = calloc((size_t)nrows * steps, sizeof *tf), *tb = calloc((size_t)nrows * steps, sizeof *tb);
+    double *tstep = calloc((size_t)steps, sizeof *tstep), *col = calloc((size_t)steps, sizeof *col);
+    double fwd[MAX_ROWS], bwd[MAX_ROWS];
     int rc = VT_OK;
-    model *m = NULL;
-    int *y = malloc((size_t)n * sizeof *y);
-    double *tstep = malloc((size_t)steps * sizeof *tstep);
-    float *x = malloc(max_act * sizeof *x), *out = malloc(max_act * sizeof *out);
-    float *dout = malloc(max_act * sizeof *dout), *dx = malloc(max_act * sizeof *dx);
-    float *w = malloc((max_w + 1) * sizeof *w);
-    float *b = calloc(max_bias + 1, sizeof *b), *db = calloc(max_bias + 1, sizeof *db);
-    float *col = malloc((max_col + 1) * sizeof *col);
-    double *times = calloc((size_t)2 * nrows * steps, sizeof *times);
-    if (!y || !tstep || !x || !out || !dout || !dx || !w || !b || !db || !col || !times) {
+    if (!tf || !tb || !tstep || !col) {
         rc = vt_fail(err, VT_EIO, "bench --layers: %s: out of memory", cfg->name);
         goto done;
     }
-    for (int i = 1; i < nrows; i++) {
-        lp[i].tf = times + (size_t)2 * i * steps;
-        lp[i].tb = lp[i].tf + steps;
-    }
-    vt_rng rng;
-    vt_rng_seed(&rng, 5);
-    fill_uniform(x, max_act, 0.0f, 1.0f, &rng);
-    fill_uniform(w, max_w + 1, -0.05f, 0.05f, &rng);
-    for (int i = 0; i < n; i++)
-        y[i] = (int)vt_rng_below(&rng, (uint32_t)cfg->classes);
-    if ((rc = model_create(cfg, &m, err)) != VT_OK || (rc = model_set_batch(m, n, err)) != VT_OK)
-        goto done;
     sgd_config sgd;
     sgd_config_default(&sgd);
-
     for (int s = -o->warmup; s < steps; s++) {
         step_stats st = {0};
         double t0 = vt_now();
-        if ((rc = model_train_step(m, x, y, n, &sgd, &st, err)) != VT_OK)
+        if ((rc = model_train_step_timed(m, x, y, n, &sgd, &st, fwd, bwd, err)) != VT_OK)
             goto done;
-        if (s >= 0)
-            tstep[s] = vt_now() - t0;
-        for (int i = 1; i < nrows; i++) { /* forward, input to output */
-            layer_prof *p = &lp[i];
-            double t0 = vt_now();
-            if (p->type == LT_CONV)
-                conv2d_forward(out, col, x, w, b, &p->g, p->relu);
-            else if (p->type == LT_POOL)
-                maxpool2d_forward(out, x, n, p->in->h, p->in->w, p->in->c, 2, 2);
-            else if (p->type == LT_DENSE)
-                dense_forward(out, x, w, b, n, p->in_dim, p->row->c, p->relu);
-            if (s >= 0)
-                p->tf[s] = vt_now() - t0;
-        }
-        for (int i = nrows - 1; i >= 1; i--) { /* backward, output to input */
-            layer_prof *p = &lp[i];
-            fill_uniform(dout, row_size(p->row) * n, -1e-3f, 1e-3f, &rng);
-            float *target = p->first ? NULL : dx;
-            double t0 = vt_now();
-            if (p->type == LT_CONV)
-                conv2d_backward_sgd(target, w, b, db, col, dout, out, x, &p->g, p->relu, sgd.lr, 1.0f);
-            else if (p->type == LT_POOL)
-                maxpool2d_backward(dx, dout, x, n, p->in->h, p->in->w, p->in->c, 2, 2);
-            else if (p->type == LT_DENSE)
-                dense_backward_sgd(target, w, b, db, dout, out, x, n, p->in_dim, p->row->c, p->relu, sgd.lr, 1.0f);
-            if (s >= 0)
-                p->tb[s] = vt_now() - t0;
+        if (s < 0)
+            continue;
+        tstep[s] = vt_now() - t0;
+        for (int i = 0; i < nrows; i++) {
+            tf[(size_t)i * steps + s] = fwd[i];
+            tb[(size_t)i * steps + s] = bwd[i];
         }
     }
 
     double step_secs = median(tstep, steps);
-    printf("\nlayers of %s, batch %d: milliseconds per batch, median of %d; GFLOP/s of the layer's sgemms\n",
-           cfg->name, n, steps);
-    printf("  %-14s %-13s %-15s %9s %9s %8s %8s %7s\n", "layer", "type", "output", "fwd_ms", "bwd_ms", "fwd_GF/s",
-           "bwd_GF/s", "%step");
+    printf("\nlayers of %s, batch %d: milliseconds per batch, median of %d training steps; GFLOP/s of the "
+           "layer's multiply-adds (backward: 2x forward, 1x for the first layer)\n", cfg->name, n, steps);
+    printf("  %-14s %-13s %-15s %-16s %9s %9s %8s %8s %7s\n", "layer", "type", "output", "backend", "fwd_ms",
+           "bwd_ms", "fwd_GF/s", "bwd_GF/s", "%step");
     double by_type[LT_COUNT][2] = {{0}}, sum = 0;
     for (int i = 1; i < nrows; i++) {
-        layer_prof *p = &lp[i];
-        if (p->type < 0)
-            continue;
-        double f = median(p->tf, steps), bk = median(p->tb, steps);
-        by_type[p->type][0] += f;
-        by_type[p->type][1] += bk;
+        const layer_info *r = &rows[i];
+        double f = median(tf + (size_t)i * steps, steps), bk = median(tb + (size_t)i * steps, steps);
+        int type = layer_type(r->type);
+        by_type[type][0] += f;
+        by_type[type][1] += bk;
         sum += f + bk;
         char shape[48], gf[16] = "-", gb[16] = "-";
-        if (p->row->rank == 4)
-            snprintf(shape, sizeof shape, "(%d,%d,%d)", p->row->h, p->row->w, p->row->c);
+        if (r->rank == 4)
+            snprintf(shape, sizeof shape, "(%d,%d,%d)", r->h, r->w, r->c);
         else
-            snprintf(shape, sizeof shape, "(%d)", p->row->c);
-        if (p->fwd_flops > 0) {
-            snprintf(gf, sizeof gf, "%.1f", p->fwd_flops / f / 1e9);
-            snprintf(gb, sizeof gb, "%.1f", p->bwd_flops / bk / 1e9);
+            snprintf(shape, sizeof shape, "(%d)", r->c);
+        double macs = layer_macs(r, &rows[i - 1]) * n;
+        if (macs > 0 && f > 0 && bk > 0) {
+            snprintf(gf, sizeof gf, "%.1f", 2 * macs / f / 1e9);
+            snprintf(gb, sizeof gb, "%.1f", (i == 1 ? 2 : 4) * macs / bk / 1e9);
         }
-        printf("  %-14s %-13s %-15s %9.2f %9.2f %8s %8s %7.1f\n", p->row->name, p->row->type, shape, 1e3 * f,
-               1e3 * bk, gf, gb, 100 * (f + bk) / step_secs);
+        const char *be = model_layer_backend(m, i);
+        printf("  %-14s %-13s %-15s %-16s %9.2f %9.2f %8s %8s %7.1f\n", r->name, r->type, shape, be ? be : "-",
+               1e3 * f, 1e3 * bk, gf, gb, 100 * (f + bk) / step_secs);
     }
     printf("  by type:\n");
     for (int t = 0; t < LT_COUNT; t++)
         if (by_type[t][0] + by_type[t][1] > 0)
-            printf("  %-14s %-13s %-15s %9.2f %9.2f %8s %8s %7.1f\n", "", layer_type_names[t], "", 1e3 * by_type[t][0],
-                   1e3 * by_type[t][1], "", "", 100 * (by_type[t][0] + by_type[t][1]) / step_secs);
-    printf("  %-44s %9.2f %28s %7.1f\n", "layers, forward + backward", 1e3 * sum, "", 100 * sum / step_secs);
-    printf("  %-44s %9.2f %28s %7.1f\n", "rest of the step (softmax, loss, checks)", 1e3 * (step_secs - sum), "",
+            printf("  %-14s %-13s %-15s %-16s %9.2f %9.2f %8s %8s %7.1f\n", "", layer_type_names[t], "", "",
+                   1e3 * by_type[t][0], 1e3 * by_type[t][1], "", "", 100 * (by_type[t][0] + by_type[t][1]) / step_secs);
+    printf("  %-61s %9.2f %28s %7.1f\n", "layers, forward + backward", 1e3 * sum, "", 100 * sum / step_secs);
+    printf("  %-61s %9.2f %28s %7.1f\n", "rest of the step (softmax, loss, checks)", 1e3 * (step_secs - sum), "",
            100 * (step_secs - sum) / step_secs);
-    printf("  %-44s %9.2f\n", "training step (model_train_step, median)", 1e3 * step_secs);
+    printf("  %-61s %9.2f\n", "training step (model_train_step, median)", 1e3 * step_secs);
     fflush(stdout);
 done:
-    model_destroy(m);
-    free(y);
+    free(tf);
+    free(tb);
     free(tstep);
-    free(x);
-    free(out);
-    free(dout);
-    free(dx);
-    free(w);
-    free(b);
-    free(db);
     free(col);
-    free(times);
     return rc;
 }
 
@@ -731,6 +663,7 @@ static int parse_args(int argc, char **argv, bench_opts *o)
         {"steps", required_argument, NULL, 's'},   {"warmup", required_argument, NULL, 'w'},
         {"threads", required_argument, NULL, 't'}, {"data", required_argument, NULL, 'd'},
         {"skip", required_argument, NULL, 'k'},    {"layers", no_argument, NULL, 'l'},
+        {"conv", required_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof *o);
@@ -754,6 +687,15 @@ static int parse_args(int argc, char **argv, bench_opts *o)
         case 'd': o->data = optarg; break;
         case 'k': rc = parse_skip(optarg, &o->skip); break;
         case 'l': o->layers = 1; break;
+        case 'c': {
+            vt_err err;
+            if (nn_conv_check(optarg, &err) != VT_OK) {
+                fprintf(stderr, "vggtop bench: --conv: %s\n", err.msg);
+                return VT_EUSAGE;
+            }
+            o->conv = optarg;
+            break;
+        }
         case 'h': usage(stdout); return -1;
         case ':':
             fprintf(stderr, "vggtop bench: %s needs a value (try vggtop bench --help)\n", argv[optind - 1]);
@@ -832,10 +774,7 @@ int cli_bench(int argc, char **argv)
             if (o.model && strcmp(o.model, model_names[i]) != 0)
                 continue;
             model_result res;
-            if (bench_model(model_names[i], &o, &res, &err) != VT_OK)
-                return exit_status(&err);
-            print_model_row(&res, sgemm);
-            if (o.layers && bench_layers(&res.cfg, &o, res.steps, &err) != VT_OK)
+            if (bench_model(model_names[i], &o, sgemm, &res, &err) != VT_OK)
                 return exit_status(&err);
             if (res.cfg.height > side)
                 side = res.cfg.height;

@@ -1,18 +1,34 @@
-/* blas: the OpenBLAS thread count, kernel name and kernel choice. All of nn's parallelism is inside sgemm. */
+/* blas: the thread count of nn's two pools (OpenBLAS's, oneDNN's OpenMP), the OpenBLAS kernel name and
+ * kernel choice. All of nn's parallelism is inside sgemm and oneDNN's primitives. */
 #include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "vggtop/nn.h"
+#include "nn_internal.h"
+
+static int cores(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+/* What nn_set_threads last chose; 0 until then (OpenBLAS and OpenMP both start with one per core). */
+static int threads_chosen;
 
 void nn_set_threads(int n)
 {
-    if (n <= 0) {
-        long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        n = cores > 0 ? (int)cores : 1;
-    }
+    if (n <= 0)
+        n = cores();
     openblas_set_num_threads(n);
+    __atomic_store_n(&threads_chosen, n, __ATOMIC_RELAXED);
+    onednn_apply_threads();
+}
+
+int nn_threads(void)
+{
+    int n = __atomic_load_n(&threads_chosen, __ATOMIC_RELAXED);
+    return n > 0 ? n : cores();
 }
 
 int nn_get_threads(void) { return openblas_get_num_threads(); }

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vggtop/nn.h"
+#include "nn_internal.h"
 
 /* ---- architectures as data ------------------------------------------------------------------------ */
 
@@ -47,6 +47,7 @@ const char *const model_names[] = {"vgg16", "vgg19", "vgg16-nopool", "cnn", "mlp
 #define MAX_SIDE 4096
 #define MAX_CLASSES VT_MAX_CLASSES
 #define MAX_LAYERS 64
+#define CONV_CHOICE_MAX 1024
 
 static const arch *find_arch(const char *name)
 {
@@ -379,9 +380,14 @@ struct model {
     size_t max_per_image;  /* floats of the largest activation (input included) of one image */
     float *acts;           /* (max_batch, act_per_image): every layer's output, layer after layer */
     float *dbuf[2];        /* ping-pong gradient buffers, max_batch * max_per_image each */
-    float *col;            /* the im2col workspace, sized for the largest convolution */
+    float *col;            /* the shared convolution workspace (im2col), for the largest layer */
+    size_t col_floats;
     float *probs;          /* (max_batch, classes) */
     const float *outs[MAX_LAYERS]; /* this pass's output of each layer (input and Flatten alias others) */
+    char conv_req[CONV_CHOICE_MAX]; /* the convolution backends as asked for (model_set_conv) */
+    conv_layer convs[MAX_LAYERS];   /* per layer index: be is NULL but for planned Conv2D layers */
+    char conv_label[MAX_LAYERS][24]; /* each planned Conv2D's backend, "onednn:direct" */
+    double *prof_fwd, *prof_bwd;    /* model_train_step_timed's per-layer seconds, NULL otherwise */
 };
 
 /* Glorot uniform: U(-limit, limit), limit = sqrt(6 / (fan_in + fan_out)); each layer draws from its own
@@ -440,18 +446,32 @@ int model_create(const model_config *cfg, model **out, vt_err *err)
             m->max_per_image = sz;
     }
     init_params(m);
+    snprintf(m->conv_req, sizeof m->conv_req, "%s", nn_conv_default());
     *out = m;
     return VT_OK;
 }
 
+static void release_convs(model *m)
+{
+    for (int i = 0; i < m->nlayers; i++) {
+        conv_layer *cl = &m->convs[i];
+        if (cl->be)
+            cl->be->release(cl);
+        memset(cl, 0, sizeof *cl);
+        m->conv_label[i][0] = '\0';
+    }
+}
+
 static void free_batch_buffers(model *m)
 {
+    release_convs(m);
     free(m->acts);
     free(m->dbuf[0]);
     free(m->dbuf[1]);
     free(m->col);
     free(m->probs);
     m->acts = m->dbuf[0] = m->dbuf[1] = m->col = m->probs = NULL;
+    m->col_floats = 0;
     m->max_batch = 0;
 }
 
@@ -477,6 +497,343 @@ static void layer_conv_geom(const nn_layer *l, int n, conv_geom *g)
     conv_geom_init(g, n, l->in_h, l->in_w, l->in_c, l->c, 3, 3, 1, 1);
 }
 
+/* ---- convolution backends per layer ------------------------------------------------------------- */
+
+/* One entry of a choice: a backend and its variant, or (be NULL) "auto" or "timed". */
+typedef struct conv_pick {
+    const conv_backend *be;
+    int algo;
+    int timed; /* with be NULL: "timed" rather than "auto" */
+} conv_pick;
+
+static const char *const algo_names[] = {"", "direct", "winograd"};
+
+/* Parses one entry, "auto", "gemm", "onednn", "onednn:direct", ... of length len. */
+static int parse_pick(const char *p, size_t len, conv_pick *out)
+{
+    char name[32];
+    if (len == 0 || len >= sizeof name)
+        return -1;
+    memcpy(name, p, len);
+    name[len] = '\0';
+    out->be = NULL;
+    out->algo = CONV_ALGO_ANY;
+    out->timed = strcmp(name, "timed") == 0;
+    if (out->timed || strcmp(name, "auto") == 0)
+        return 0;
+    char *colon = strchr(name, ':');
+    if (colon) {
+        *colon = '\0';
+        if (strcmp(colon + 1, "direct") == 0)
+            out->algo = CONV_ALGO_DIRECT;
+        else if (strcmp(colon + 1, "winograd") == 0)
+            out->algo = CONV_ALGO_WINOGRAD;
+        else
+            return -1;
+        if (strcmp(name, "onednn") != 0) /* only oneDNN has variants */
+            return -1;
+    }
+    out->be = conv_backend_find(name);
+    return out->be ? 0 : -1;
+}
+
+static int conv_count(const model *m)
+{
+    int k = 0;
+    for (int i = 0; i < m->nlayers; i++)
+        k += m->layers[i].kind == L_CONV;
+    return k;
+}
+
+#define CONV_CHOICE_HELP "auto, timed, naive, gemm, onednn, onednn:direct or onednn:winograd"
+
+/* picks[k] for the k-th Conv2D layer from a choice string: one entry for all, or one per layer. */
+static int parse_choice(const model *m, const char *choice, conv_pick *picks, vt_err *err)
+{
+    const int want = conv_count(m);
+    if (strlen(choice) >= CONV_CHOICE_MAX)
+        return vt_fail(err, VT_EUSAGE, "convolution backend list is too long (%zu characters)", strlen(choice));
+    int k = 0;
+    const char *p = choice;
+    for (;;) {
+        size_t len = strcspn(p, ",");
+        conv_pick pick;
+        if (parse_pick(p, len, &pick) != 0)
+            return vt_fail(err, VT_EUSAGE, "unknown convolution backend '%.*s' (%s)", (int)len, p,
+                           CONV_CHOICE_HELP);
+        if (k < MAX_LAYERS)
+            picks[k] = pick;
+        k++;
+        if (!p[len])
+            break;
+        p += len + 1;
+    }
+    if (k == 1)
+        for (int i = 1; i < want; i++)
+            picks[i] = picks[0];
+    else if (k != want)
+        return vt_fail(err, VT_EUSAGE, "%d convolution backends listed for the %d Conv2D layers of %s (one "
+                       "for all, or one per layer)", k, want, m->cfg.name);
+    return VT_OK;
+}
+
+int nn_conv_check(const char *choice, vt_err *err)
+{
+    if (strlen(choice) >= CONV_CHOICE_MAX)
+        return vt_fail(err, VT_EUSAGE, "convolution backend list is too long (%zu characters)", strlen(choice));
+    const char *p = choice;
+    for (;;) {
+        size_t len = strcspn(p, ",");
+        conv_pick pick;
+        if (parse_pick(p, len, &pick) != 0)
+            return vt_fail(err, VT_EUSAGE, "unknown convolution backend '%.*s' (%s)", (int)len, p,
+                           CONV_CHOICE_HELP);
+        if (!p[len])
+            return VT_OK;
+        p += len + 1;
+    }
+}
+
+static void layer_conv_setup(const model *m, int i, conv_layer *cl)
+{
+    const nn_layer *l = &m->layers[i];
+    memset(cl, 0, sizeof *cl);
+    layer_conv_geom(l, m->max_batch, &cl->g);
+    cl->relu = l->relu;
+}
+
+/* Seconds of one forward + backward (with a fused step) of a standalone plan of be/algo at layer i, the
+ * best of a few runs on random data, or -1 when it cannot run. Called only at model_set_batch. */
+static double time_candidate(model *m, int i, const conv_backend *be, int algo)
+{
+    conv_layer cl;
+    layer_conv_setup(m, i, &cl);
+    cl.be = be;
+    cl.algo = algo;
+    if (!be->supports(&cl.g, algo) || be->plan(&cl, NULL) != VT_OK)
+        return -1.0;
+    const conv_geom *g = &cl.g;
+    size_t xs = (size_t)g->n * g->h * g->w * g->c, os = (size_t)g->n * g->oh * g->ow * g->oc;
+    size_t ws = (size_t)9 * g->c * g->oc, wsz = be->workspace(g);
+    float *x = malloc(sizeof(float) * xs), *dx = malloc(sizeof(float) * xs), *out = malloc(sizeof(float) * os);
+    float *dout = malloc(sizeof(float) * os), *w = malloc(sizeof(float) * ws), *dw = calloc(ws, sizeof(float));
+    float *b = calloc((size_t)g->oc, sizeof(float)), *db = calloc((size_t)g->oc, sizeof(float));
+    float *col = malloc(sizeof(float) * (wsz ? wsz : 1));
+    double best = -1.0;
+    if (x && dx && out && dout && w && dw && b && db && col) {
+        vt_rng rng;
+        vt_rng_seed(&rng, 99);
+        for (size_t k = 0; k < xs; k++)
+            x[k] = (float)vt_rng_uniform(&rng);
+        for (size_t k = 0; k < ws; k++)
+            w[k] = 0.05f * ((float)vt_rng_uniform(&rng) - 0.5f);
+        const conv_step step = {0.0f, 1.0f}; /* lr 0: the timing leaves the weights as they are */
+        const double budget = 0.25;          /* seconds per candidate, at most a few runs */
+        double spent = 0.0;
+        for (int r = 0; r < 4 && spent < budget; r++) {
+            for (size_t k = 0; k < os; k++)
+                dout[k] = 1e-3f * (float)((k * 2654435761u) % 1000) - 0.5e-3f;
+            double t0 = vt_now();
+            be->forward(&cl, out, col, x, w, b, g->n);
+            be->backward(&cl, i == 1 ? NULL : dx, w, b, dw, db, col, dout, out, x, g->n, &step);
+            double t = vt_now() - t0;
+            spent += t;
+            if (r > 0 && (best < 0 || t < best)) /* r == 0 warms up */
+                best = t;
+        }
+        if (best < 0)
+            best = spent;
+    }
+    free(x);
+    free(dx);
+    free(out);
+    free(dout);
+    free(w);
+    free(dw);
+    free(b);
+    free(db);
+    free(col);
+    be->release(&cl);
+    return best;
+}
+
+/* Winograd F(4x4, 3x3) works on 4x4 output tiles, 6x6 input tiles: on small maps most of a tile is
+ * padding. The issue's measurement with oneDNN 2.6 on AVX-512 (2-core Xeon, vgg16-nopool, batch 32):
+ * Winograd 2-3x faster than direct from 32x32 down to 8x8 maps, 3x slower on 2x2. "auto" uses it from 8x8
+ * up; 4x4 and below stay direct. */
+#define WINOGRAD_MIN_SIDE 8
+
+/* Resolves a pick for layer i into a backend and variant.
+ *   "auto", a fixed rule (the same choice on every run, so a resumed run computes what the first did):
+ *     oneDNN's Winograd where it has it and the output map is at least WINOGRAD_MIN_SIDE a side, else
+ *     oneDNN's direct convolution where it has an optimised (not reference) kernel for all three passes,
+ *     else gemm;
+ *   "onednn": the same without gemm, except where oneDNN has only its reference kernels;
+ *   "timed": each candidate (gemm, oneDNN's direct and Winograd) timed on the layer for a few iterations,
+ *     the fastest kept (noisy on a shared machine: record the result and reuse it). */
+static int resolve_pick(model *m, int i, conv_pick *p, vt_err *err)
+{
+    conv_geom g;
+    layer_conv_geom(&m->layers[i], m->max_batch, &g);
+    const conv_backend *onednn = conv_backend_find("onednn"), *gemm = conv_backend_find("gemm");
+    if (!p->be && !p->timed) {
+        int side = g.oh < g.ow ? g.oh : g.ow;
+        if (side >= WINOGRAD_MIN_SIDE && onednn->supports(&g, CONV_ALGO_WINOGRAD))
+            *p = (conv_pick){onednn, CONV_ALGO_WINOGRAD, 0};
+        else if (onednn->supports(&g, CONV_ALGO_DIRECT))
+            *p = (conv_pick){onednn, CONV_ALGO_DIRECT, 0};
+        else
+            *p = (conv_pick){gemm, CONV_ALGO_ANY, 0};
+        return VT_OK;
+    }
+    if (p->be == onednn && p->algo == CONV_ALGO_ANY) {
+        int side = g.oh < g.ow ? g.oh : g.ow;
+        if (side >= WINOGRAD_MIN_SIDE && onednn->supports(&g, CONV_ALGO_WINOGRAD))
+            *p = (conv_pick){onednn, CONV_ALGO_WINOGRAD, 0};
+        else if (onednn->supports(&g, CONV_ALGO_DIRECT))
+            *p = (conv_pick){onednn, CONV_ALGO_DIRECT, 0};
+        else /* "onednn": gemm where it has no optimised kernel */
+            *p = (conv_pick){gemm, CONV_ALGO_ANY, 0};
+        return VT_OK;
+    }
+    if (p->be) {
+        if (!p->be->supports(&g, p->algo))
+            return vt_fail(err, VT_EUSAGE, "%s: the %s%s%s convolution backend cannot run layer %s here%s",
+                           m->cfg.name, p->be->name, p->algo ? ":" : "", algo_names[p->algo], m->layers[i].name,
+                           p->algo == CONV_ALGO_WINOGRAD
+                               ? " (oneDNN 2.x has Winograd only with AVX-512; try onednn:direct or auto)"
+                               : p->be == onednn ? " (oneDNN has only its reference kernels for it; try auto)" : "");
+        return VT_OK;
+    }
+    const conv_pick cands[] = {{gemm, CONV_ALGO_ANY, 0}, {onednn, CONV_ALGO_DIRECT, 0},
+                               {onednn, CONV_ALGO_WINOGRAD, 0}};
+    double best = -1.0;
+    *p = cands[0];
+    for (size_t k = 0; k < sizeof cands / sizeof cands[0]; k++) {
+        double t = time_candidate(m, i, cands[k].be, cands[k].algo);
+        if (t >= 0 && (best < 0 || t < best)) {
+            best = t;
+            *p = cands[k];
+        }
+    }
+    return VT_OK;
+}
+
+/* Plans every Conv2D layer for m->max_batch from m->conv_req: resolves the picks, links consecutive
+ * layers of a backend that chains (oneDNN) and the max pooling between them, then plans in layer order. */
+static int plan_convs(model *m, vt_err *err)
+{
+    conv_pick picks[MAX_LAYERS];
+    int rc = parse_choice(m, m->conv_req, picks, err);
+    if (rc)
+        return rc;
+    release_convs(m);
+    const conv_backend *onednn = conv_backend_find("onednn");
+    int k = 0;
+    for (int i = 0; i < m->nlayers; i++) {
+        if (m->layers[i].kind != L_CONV)
+            continue;
+        conv_pick p = picks[k++];
+        if ((rc = resolve_pick(m, i, &p, err)) != VT_OK)
+            return rc;
+        conv_layer *cl = &m->convs[i];
+        layer_conv_setup(m, i, cl);
+        cl->be = p.be;
+        cl->algo = p.algo;
+    }
+    /* Chains: a oneDNN layer whose output (or that of the max pooling right after it) feeds another oneDNN
+     * layer hands it over in the blocked layout. */
+    for (int i = 0; i < m->nlayers; i++) {
+        conv_layer *cl = &m->convs[i];
+        if (!cl->be || cl->be != onednn)
+            continue;
+        int j = i + 1;
+        if (j < m->nlayers && m->layers[j].kind == L_POOL) {
+            cl->pool_after = 1;
+            j++;
+        }
+        if (j < m->nlayers && m->convs[j].be == onednn) {
+            cl->chain_out = 1;
+            cl->next = &m->convs[j];
+            m->convs[j].chain_in = 1;
+            m->convs[j].prev = cl;
+        }
+    }
+    size_t ws = 0;
+    for (int i = 0; i < m->nlayers; i++) {
+        conv_layer *cl = &m->convs[i];
+        if (!cl->be)
+            continue;
+        if ((rc = cl->be->plan(cl, err)) != VT_OK) {
+            cl->be = NULL; /* not planned: nothing to release */
+            release_convs(m);
+            return rc;
+        }
+        snprintf(m->conv_label[i], sizeof m->conv_label[i], "%s%s%s", cl->be->name, cl->algo ? ":" : "",
+                 algo_names[cl->algo]);
+        if (cl->be->workspace(&cl->g) > ws)
+            ws = cl->be->workspace(&cl->g);
+    }
+    /* The shared workspace, for the largest layer of the backends chosen. */
+    if (!m->col || ws > m->col_floats) {
+        free(m->col);
+        m->col_floats = 0;
+        if (!(m->col = malloc(sizeof(float) * (ws ? ws : 1)))) {
+            release_convs(m);
+            return vt_fail(err, VT_EIO, "out of memory for the %zu-float convolution workspace of %s", ws,
+                           m->cfg.name);
+        }
+        m->col_floats = ws;
+    }
+    return VT_OK;
+}
+
+int model_set_conv(model *m, const char *choice, vt_err *err)
+{
+    conv_pick picks[MAX_LAYERS];
+    int rc = parse_choice(m, choice, picks, err);
+    if (rc)
+        return rc;
+    char old[CONV_CHOICE_MAX];
+    snprintf(old, sizeof old, "%s", m->conv_req);
+    snprintf(m->conv_req, sizeof m->conv_req, "%s", choice);
+    if (m->max_batch == 0)
+        return VT_OK;
+    if ((rc = plan_convs(m, err)) != VT_OK) {
+        vt_err ignore;
+        snprintf(m->conv_req, sizeof m->conv_req, "%s", old);
+        if (plan_convs(m, &ignore) != VT_OK) /* the old choice planned before: only memory can fail it */
+            free_batch_buffers(m);
+    }
+    return rc;
+}
+
+int model_conv_choice(const model *m, char *buf, size_t cap)
+{
+    if (m->max_batch == 0)
+        return snprintf(buf, cap, "%s", m->conv_req);
+    size_t len = 0;
+    int first = 1;
+    for (int i = 0; i < m->nlayers; i++) {
+        if (m->layers[i].kind != L_CONV)
+            continue;
+        int w = snprintf(len < cap ? buf + len : NULL, len < cap ? cap - len : 0, "%s%s", first ? "" : ",",
+                         m->conv_label[i]);
+        len += (size_t)w;
+        first = 0;
+    }
+    if (first && cap)
+        buf[0] = '\0';
+    return (int)len;
+}
+
+const char *model_layer_backend(const model *m, int layer)
+{
+    if (layer < 0 || layer >= m->nlayers || !m->convs[layer].be)
+        return NULL;
+    return m->conv_label[layer];
+}
+
 int model_set_batch(model *m, int max_batch, vt_err *err)
 {
     if (max_batch < 1 || max_batch > 65536)
@@ -493,28 +850,26 @@ int model_set_batch(model *m, int max_batch, vt_err *err)
                            "smaller batch", max_batch, m->cfg.name, m->cfg.height, m->cfg.width, m->cfg.channels,
                            l->name);
     }
+    conv_pick picks[MAX_LAYERS];
+    int rc = parse_choice(m, m->conv_req, picks, err);
+    if (rc)
+        return rc;
     free_batch_buffers(m);
-    size_t col = 0;
-    for (int i = 0; i < m->nlayers; i++) {
-        if (m->layers[i].kind != L_CONV)
-            continue;
-        conv_geom g;
-        layer_conv_geom(&m->layers[i], max_batch, &g);
-        if (conv_col_size(&g) > col)
-            col = conv_col_size(&g);
-    }
     size_t b = (size_t)max_batch;
     m->acts = malloc(sizeof(float) * b * m->act_per_image);
     m->dbuf[0] = malloc(sizeof(float) * b * m->max_per_image);
     m->dbuf[1] = malloc(sizeof(float) * b * m->max_per_image);
-    m->col = malloc(sizeof(float) * (col ? col : 1));
     m->probs = malloc(sizeof(float) * b * m->cfg.classes);
-    if (!m->acts || !m->dbuf[0] || !m->dbuf[1] || !m->col || !m->probs) {
+    if (!m->acts || !m->dbuf[0] || !m->dbuf[1] || !m->probs) {
         free_batch_buffers(m);
         return vt_fail(err, VT_EIO, "out of memory sizing %s for batches of %d (try a smaller --batch)",
                        m->cfg.name, max_batch);
     }
     m->max_batch = max_batch;
+    if ((rc = plan_convs(m, err)) != VT_OK) {
+        free_batch_buffers(m);
+        return rc;
+    }
     return VT_OK;
 }
 
@@ -527,15 +882,18 @@ static void forward(model *m, const float *x, int n)
         const float *in = m->outs[i - 1];
         float *out = m->acts + (size_t)n * l->act_off;
         const float *w = m->params + l->w_off, *b = m->params + l->b_off;
+        double t0 = m->prof_fwd ? vt_now() : 0.0;
         switch (l->kind) {
         case L_CONV: {
-            conv_geom g;
-            layer_conv_geom(l, n, &g);
-            conv2d_forward(out, m->col, in, w, b, &g, l->relu);
+            conv_layer *cl = &m->convs[i];
+            cl->be->forward(cl, out, m->col, in, w, b, n);
             break;
         }
         case L_POOL:
-            maxpool2d_forward(out, in, n, l->in_h, l->in_w, l->in_c, 2, 2);
+            if (m->convs[i - 1].pool_after) /* the pooling runs in the convolution's backend */
+                onednn_pool_forward(&m->convs[i - 1], out, n);
+            else
+                maxpool2d_forward(out, in, n, l->in_h, l->in_w, l->in_c, 2, 2);
             break;
         case L_FLATTEN:
             out = (float *)in; /* NHWC is already flat; the pointer is never written through */
@@ -552,6 +910,8 @@ static void forward(model *m, const float *x, int n)
         case L_INPUT:
             break;
         }
+        if (m->prof_fwd)
+            m->prof_fwd[i] = vt_now() - t0;
         m->outs[i] = out;
     }
     softmax_forward(m->probs, m->outs[m->nlayers - 1], n, m->cfg.classes);
@@ -564,6 +924,7 @@ static void forward(model *m, const float *x, int n)
 static void backward(model *m, const int *y, int n, float *dx, const sgd_config *step)
 {
     const float lr = step ? step->lr : 0.0f, keep = step ? 1.0f - step->lr * step->weight_decay : 1.0f;
+    const conv_step cstep = {lr, keep};
     float *d = m->dbuf[0];
     softmax_crossentropy_backward(d, m->probs, y, n, m->cfg.classes);
     for (int i = m->nlayers - 1; i >= 1; i--) {
@@ -572,18 +933,17 @@ static void backward(model *m, const int *y, int n, float *dx, const sgd_config 
         float *target = i == 1 ? dx : (d == m->dbuf[0] ? m->dbuf[1] : m->dbuf[0]);
         float *gw = m->grads + l->w_off, *gb = m->grads + l->b_off;
         float *w = m->params + l->w_off, *b = m->params + l->b_off;
+        double t0 = m->prof_bwd ? vt_now() : 0.0;
         switch (l->kind) {
         case L_CONV: {
-            conv_geom g;
-            layer_conv_geom(l, n, &g);
-            if (step)
-                conv2d_backward_sgd(target, w, b, gb, m->col, d, m->outs[i], in, &g, l->relu, lr, keep);
-            else
-                conv2d_backward(target, gw, gb, m->col, d, m->outs[i], in, w, &g, l->relu);
+            conv_layer *cl = &m->convs[i];
+            cl->be->backward(cl, target, w, b, gw, gb, m->col, d, m->outs[i], in, n, step ? &cstep : NULL);
             break;
         }
         case L_POOL:
-            if (target)
+            if (m->convs[i - 1].pool_after)
+                onednn_pool_backward(&m->convs[i - 1], d, n);
+            else if (target)
                 maxpool2d_backward(target, d, in, n, l->in_h, l->in_w, l->in_c, 2, 2);
             break;
         case L_FLATTEN:
@@ -610,8 +970,10 @@ static void backward(model *m, const int *y, int n, float *dx, const sgd_config 
         case L_INPUT:
             break;
         }
-        if (step && l->b_count)
-            memset(gb, 0, sizeof(float) * l->b_count);
+        if (step && l->kind == L_DENSE)
+            memset(gb, 0, sizeof(float) * l->b_count); /* the bias scratch (a backend clears its own) */
+        if (m->prof_bwd)
+            m->prof_bwd[i] = vt_now() - t0;
         d = target;
     }
 }
@@ -738,6 +1100,18 @@ int model_train_step(model *m, const float *x, const int *y, int n, const sgd_co
     return VT_OK;
 }
 
+int model_train_step_timed(model *m, const float *x, const int *y, int n, const sgd_config *sgd,
+                           step_stats *stats, double *fwd, double *bwd, vt_err *err)
+{
+    memset(fwd, 0, sizeof(double) * m->nlayers);
+    memset(bwd, 0, sizeof(double) * m->nlayers);
+    m->prof_fwd = fwd;
+    m->prof_bwd = bwd;
+    int rc = model_train_step(m, x, y, n, sgd, stats, err);
+    m->prof_fwd = m->prof_bwd = NULL;
+    return rc;
+}
+
 int model_predict(model *m, const float *x, int n, float *probs, vt_err *err)
 {
     if (m->max_batch == 0)
@@ -774,9 +1148,14 @@ int model_layer_stats(const model *m, int n, layer_stats *out, int max)
             }
             s->w_norm = sqrt(ww);
             s->g_norm = m->grads_zero ? NAN : sqrt(gg); /* only after model_loss_grad */
-            /* The layer's output for the last pass's n images: (n, h, w, c). */
+            /* The layer's output for the last pass's n images: (n, h, w, c). A oneDNN layer inside a chain
+             * left it in its blocked layout: it is reordered into the layer's slot of the activation block
+             * (scratch that no pass reads for such a layer, hence the cast). */
             size_t count = (size_t)n * (size_t)l->h * (size_t)l->w * (size_t)l->c;
             const float *o = m->outs[i];
+            const conv_layer *cl = &m->convs[i];
+            if (o && cl->be && cl->be == conv_backend_find("onednn") && (cl->chain_out || cl->pool_after))
+                onednn_output_nhwc((conv_layer *)cl, (float *)o, n);
             double sum = 0, sq = 0;
             size_t zeros = 0;
             for (size_t j = 0; o && j < count; j++) {

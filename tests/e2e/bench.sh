@@ -81,13 +81,29 @@ fi
 if "$VG" bench --model mlp --steps 2 --warmup 0 --layers --skip sgemm,data,metrics >"$tmp/layers" 2>"$tmp/err"; then
     grep -q '^layers of mlp, batch 32: ' "$tmp/layers" || fail "--layers: no 'layers of mlp' title"
     for layer in fc1 fc2 predictions; do
-        awk -v l="$layer" '$1 == l && $2 == "Dense" && NF == 8 && $4 + 0 > 0 && $5 + 0 > 0 { ok = 1 }
+        awk -v l="$layer" '$1 == l && $2 == "Dense" && NF == 9 && $4 == "-" && $5 + 0 > 0 && $6 + 0 > 0 { ok = 1 }
                            END { exit !ok }' "$tmp/layers" || fail "--layers: no timed row for $layer"
     done
     grep -q '^  training step (model_train_step, median) *[0-9.]*$' "$tmp/layers" || fail "--layers: no step line"
 else
     fail "vggtop bench --layers exited $?"
 fi
+
+# ---- --conv: the backend of each Conv2D layer, in the conv: line and the profile's backend column --------
+for conv in gemm onednn; do
+    if "$VG" bench --model cnn --steps 1 --warmup 0 --layers --conv "$conv" --skip sgemm,data,metrics \
+        >"$tmp/conv" 2>"$tmp/err"; then
+        grep -q "^  conv: $conv,$conv,$conv,$conv (planned in [0-9.]* s)\$" "$tmp/conv" ||
+            grep -q "^  conv: onednn:direct,onednn:direct,onednn:direct,onednn:direct (planned in" "$tmp/conv" ||
+            fail "--conv $conv: no conv: line with the four layers' backend"
+        awk -v c="$conv" '$1 == "block1_conv1" && $2 == "Conv2D" && NF == 9 && index($4, c) == 1 && $5 + 0 > 0 { ok = 1 }
+                          END { exit !ok }' "$tmp/conv" || fail "--conv $conv: no block1_conv1 row on $conv"
+    else
+        fail "vggtop bench --conv $conv exited $? ($(head -c 300 "$tmp/err"))"
+    fi
+done
+VGGTOP_CONV=gemm "$VG" bench --model cnn --steps 1 --warmup 0 --skip sgemm,data,metrics >"$tmp/conv" 2>&1
+grep -q '^  conv: gemm,gemm,gemm,gemm ' "$tmp/conv" || fail "VGGTOP_CONV=gemm: the conv: line does not say gemm"
 
 # ---- --help --------------------------------------------------------------------------------------------
 "$VG" bench --help >"$tmp/help" 2>&1 || fail "bench --help exited $?"
@@ -113,6 +129,8 @@ bad "--threads" --threads 300
 bad "--warmup" --warmup ''
 bad "--steps" --steps
 bad "--skip" --skip models,everything
+bad "unknown convolution backend 'cudnn'" --conv cudnn
+bad "--conv" --conv gemm,fast
 bad "extra" extra
 bad "no-such-dir" --model mlp --skip sgemm,models,metrics --data "$tmp/no-such-dir"
 
