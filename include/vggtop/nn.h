@@ -292,10 +292,12 @@ const char *nn_blas_core(void);
  * that matches the CPU's features ("SkylakeX" with AVX-512, "Haswell" with AVX2 and FMA); else NULL. The
  * kernel is chosen when the library loads, so only a restart with OPENBLAS_CORETYPE set can apply it. */
 const char *nn_blas_suggest_core(void);
-/* Applies nn_blas_suggest_core: when OPENBLAS_CORETYPE is unset (and VGGTOP_BLAS_AUTO is not "0") and
- * OpenBLAS runs a generic kernel on a CPU that has better, restarts the program (execv of /proc/self/exe
- * with argv) with OPENBLAS_CORETYPE set and VGGTOP_BLAS_AUTO=chosen. Returns when nothing is to be done or
- * the restart failed. The binary and every test binary call it first, so the tests run what users run. */
+/* Starts the program once more (execv of /proc/self/exe with argv) with the environment its libraries
+ * read only when they load, where it is unset: OPENBLAS_CORETYPE from nn_blas_suggest_core (unless
+ * VGGTOP_BLAS_AUTO is "0"; VGGTOP_BLAS_AUTO=chosen then says vggtop chose it), and passive idle waits for
+ * both thread pools, OMP_WAIT_POLICY=PASSIVE (libgomp, under oneDNN) and OPENBLAS_THREAD_TIMEOUT=4.
+ * VGGTOP_RESTARTED=1 marks the restarted program. Returns when nothing is to be done or the restart failed.
+ * The binary and every test binary call it first, so the tests run what users run. */
 void nn_blas_choose_kernel(char **argv);
 /* Who chose the kernel in use, for bench's header: "OPENBLAS_CORETYPE unset", "from OPENBLAS_CORETYPE" or
  * "chosen by vggtop from the CPU's features". */

@@ -140,7 +140,9 @@ typedef struct train_config {
     long limit_train;      /* 0: all */
     long limit_test;       /* 0: all */
     uint64_t seed;         /* 1: weights, shuffling and augmentation all follow from it */
-    int threads;           /* OpenBLAS threads; 0: one per core */
+    int threads;           /* OpenBLAS and oneDNN threads; 0: one per core */
+    char conv[512];        /* the convolution backends (nn's model_set_conv): "" for $VGGTOP_CONV or auto; after
+                              the run starts, the choice per layer it resolved to (what --resume reuses) */
     char runs[4096];       /* parent of new run directories ("runs") */
     char run_dir[4096];    /* an exact run directory; "": <runs>/<UTC timestamp>-<model> */
     int resume;            /* 1: continue the run in run_dir from its checkpoint (config from config.json) */
@@ -187,6 +189,9 @@ typedef struct train_field {
     const char *json;    /* its key path in config.json ("training.optimizer.lr"); NULL: not stored there */
     const char *doc_default; /* what --help and the man page say of the default, when def is not it */
     const char *more;    /* a further sentence for the man page, or NULL */
+    /* A further rule the row's kind cannot say (the convolution backends' names), or NULL: 0, or -1 with the
+     * reason in why. */
+    int (*check)(const char *value, char *why, size_t size);
 } train_field;
 
 /* The settings in form order, terminated by a row whose name is NULL: model, data, labels, resize, epochs,
@@ -207,6 +212,8 @@ int train_setting_parse(const char *setting, const char *flag, const char *value
 int train_field_in_range(const train_field *f, double v);
 /* The flags --resume may change (TRAIN_F_RESUMABLE rows), as text: "--epochs and --threads". */
 void train_resumable_names(char *buf, size_t size);
+/* The same as a usage synopsis: "[--epochs N] [--threads N] [--conv LIST]". */
+void train_resume_usage(char *buf, size_t size);
 /* A setting's one-line documentation: its help, range and default ("passes over the training set, 1 to 1000
  * (default 10)"), as --help, the man page and the Setup form show it. */
 int train_field_doc(const train_field *f, char *buf, size_t size);
@@ -270,6 +277,7 @@ typedef struct train_snapshot {
     char message[512];     /* the latest status or error line ("" when nothing to say) */
     char model[32];
     char dataset[32];      /* "CIFAR-100", "Fashion-MNIST", ... ("" until loaded) */
+    char conv[512];        /* the convolution backend of each Conv2D layer ("" until loaded) */
     char notice[1024];     /* the data set's notice (what is in use, how to get CIFAR-100) */
     char run_dir[4096];
     int height, width, channels, classes; /* the model's input and outputs (0 until loaded) */

@@ -31,11 +31,14 @@ static void on_signal(int sig)
 
 static void usage(FILE *out)
 {
+    char resume[256];
+    train_resume_usage(resume, sizeof resume);
     fprintf(out, "usage: vggtop train --model NAME [OPTIONS]\n"
-                 "       vggtop train --resume RUN_DIR [--epochs N] [--threads N]\n\n"
+                 "       vggtop train --resume RUN_DIR %s\n\n"
                  "Trains a model with SGD, evaluating on the test set after every epoch, and writes a run directory\n"
                  "(config.json, history.csv, progress.json, checkpoint.bin, predictions.csv, report.txt, confusion.csv).\n\n"
-                 "options:\n");
+                 "options:\n",
+            resume);
     char *options = train_fields_help();
     fputs(options ? options : "  (out of memory listing the options)\n", out);
     free(options);
@@ -114,6 +117,8 @@ static void print_start(const train_config *cfg, const train_snapshot *s)
             putchar('\n');
     }
     free(summary);
+    if (s->conv[0])
+        printf("Convolutions: %s\n", s->conv);
     printf("Run directory: %s\n", s->run_dir);
     if (s->resumed_epochs || s->resumed_batch)
         printf("Resuming after epoch %d%s\n", s->resumed_epochs, s->resumed_batch ? " (mid-epoch)" : "");

@@ -496,8 +496,14 @@ static int job_prepare(job *j, vt_err *err)
     if (ds->n_train < 1 || ds->n_test < 1)
         return vt_fail(err, VT_EUSAGE, "%s: no training or no test images", ds->path);
     if ((rc = train_model_config(cfg, ds->height, ds->width, ds->channels, ds->classes, &j->mc, err)) ||
-        (rc = model_create(&j->mc, &j->m, err)) || (rc = model_set_batch(j->m, cfg->batch_size, err)))
+        (rc = model_create(&j->mc, &j->m, err)) ||
+        (rc = model_set_conv(j->m, cfg->conv[0] ? cfg->conv : nn_conv_default(), err)) ||
+        (rc = model_set_batch(j->m, cfg->batch_size, err)))
         return rc;
+    /* The choice each layer resolved to: config.json records it, --resume sets it again (bit for bit). */
+    char choice[sizeof cfg->conv];
+    if (model_conv_choice(j->m, choice, sizeof choice) < (int)sizeof choice)
+        snprintf(cfg->conv, sizeof cfg->conv, "%s", choice);
     j->batches = (ds->n_train + cfg->batch_size - 1) / cfg->batch_size;
     size_t per = (size_t)ds->height * (size_t)ds->width * (size_t)ds->channels;
     j->order = malloc(sizeof(long) * (size_t)ds->n_train);
@@ -539,6 +545,7 @@ static int job_prepare(job *j, vt_err *err)
     pthread_mutex_lock(&t->mu);
     train_snapshot *s = &t->snap;
     snprintf(s->dataset, sizeof s->dataset, "%s", ds->name);
+    snprintf(s->conv, sizeof s->conv, "%s", cfg->conv);
     snprintf(s->notice, sizeof s->notice, "%s", ds->notice);
     s->height = ds->height;
     s->width = ds->width;

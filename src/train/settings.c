@@ -17,6 +17,16 @@
 #define SEED_MAX 9007199254740991.0 /* 2^53 - 1: exact in a JSON number */
 
 static const char *const label_choices[] = {"fine", "coarse", NULL};
+
+/* --conv: nn's own check of a backend choice (a name, or one per Conv2D layer). */
+static int conv_check(const char *value, char *why, size_t size)
+{
+    vt_err err;
+    if (!*value || nn_conv_check(value, &err) == VT_OK)
+        return 0;
+    snprintf(why, size, "%s", err.msg);
+    return -1;
+}
 static const char *const mode_choices[] = {"auto", "min", "max", NULL};
 static const char *const schedule_choices[] = {"none", "step", "exponential", "cosine", NULL};
 
@@ -26,102 +36,110 @@ static const char *const schedule_choices[] = {"none", "step", "exponential", "c
  * the field's size. */
 const train_field train_fields[] = {
     {"model", "Model", TRAIN_FIELD_CHOICE, model_names, "NAME", "the network to train", TRAIN_STORE_TEXT, AT(model),
-     0, 0, 0, "cnn", "model", "required for a new run", NULL},
+     0, 0, 0, "cnn", "model", "required for a new run", NULL, NULL},
     {"data", "Data set", TRAIN_FIELD_TEXT, NULL, "PATH", "the data directory", TRAIN_STORE_TEXT, AT(data), 0, 0,
      TRAIN_F_EXISTS | TRAIN_F_LATER, "", "data.flag",
      "$VGGTOP_DATA, ./data/cifar-100-binary, Keras's and torchvision's cifar-100-python, then Fashion-MNIST",
-     NULL},
+     NULL, NULL},
     {"labels", "Labels", TRAIN_FIELD_CHOICE, label_choices, NULL, "CIFAR-100's 100 fine classes or 20 superclasses",
-     TRAIN_STORE_INDEX, AT(coarse), 0, 0, 0, "fine", "data.labels", NULL, NULL},
+     TRAIN_STORE_INDEX, AT(coarse), 0, 0, 0, "fine", "data.labels", NULL, NULL, NULL},
     {"resize", "Resize", TRAIN_FIELD_INT, NULL, "N", "the image side given to the model",
      TRAIN_STORE_INT, AT(resize), 8, 512, TRAIN_F_AUTO, "auto", "data.resize",
      "auto, 48 for vgg16 and vgg19 as the seed, native for the others",
-     "The VGGs need at least 32; smaller images are upscaled to that."},
+     "The VGGs need at least 32; smaller images are upscaled to that.", NULL},
     {"epochs", "Epochs", TRAIN_FIELD_INT, NULL, "N", "passes over the training set", TRAIN_STORE_INT, AT(epochs), 1,
-     TRAIN_MAX_EPOCHS, TRAIN_F_RESUMABLE, "10", "training.epochs", NULL, NULL},
+     TRAIN_MAX_EPOCHS, TRAIN_F_RESUMABLE, "10", "training.epochs", NULL, NULL, NULL},
     {"batch-size", "Batch size", TRAIN_FIELD_INT, NULL, "N", "images per SGD step", TRAIN_STORE_INT, AT(batch_size),
-     1, 4096, 0, "32", "training.batch_size", NULL, NULL},
+     1, 4096, 0, "32", "training.batch_size", NULL, NULL, NULL},
     {"lr", "Learning rate", TRAIN_FIELD_FLOAT, NULL, "F", "the SGD learning rate", TRAIN_STORE_DOUBLE, AT(lr), 0, 10,
-     TRAIN_F_LO_OPEN, "0.01", "training.optimizer.lr", NULL, NULL},
+     TRAIN_F_LO_OPEN, "0.01", "training.optimizer.lr", NULL, NULL, NULL},
     {"momentum", "Momentum", TRAIN_FIELD_FLOAT, NULL, "F", "SGD momentum", TRAIN_STORE_DOUBLE, AT(momentum), 0, 1,
-     TRAIN_F_HI_OPEN, "0", "training.optimizer.momentum", NULL, NULL},
+     TRAIN_F_HI_OPEN, "0", "training.optimizer.momentum", NULL, NULL, NULL},
     {"nesterov", "Nesterov", TRAIN_FIELD_BOOL, NULL, NULL, "Nesterov momentum", TRAIN_STORE_INT, AT(nesterov), 0, 1,
-     0, "no", "training.optimizer.nesterov", NULL, NULL},
+     0, "no", "training.optimizer.nesterov", NULL, NULL, NULL},
     {"weight-decay", "Weight decay", TRAIN_FIELD_FLOAT, NULL, "F", "decoupled weight decay", TRAIN_STORE_DOUBLE,
-     AT(weight_decay), 0, 1, 0, "0", "training.optimizer.weight_decay", NULL, NULL},
+     AT(weight_decay), 0, 1, 0, "0", "training.optimizer.weight_decay", NULL, NULL, NULL},
     {"augment", "Augment", TRAIN_FIELD_BOOL, NULL, NULL,
      "random crop with 4-pixel padding and horizontal flip of the training images", TRAIN_STORE_INT, AT(augment), 0,
-     1, 0, "no", "data.augment", NULL, NULL},
+     1, 0, "no", "data.augment", NULL, NULL, NULL},
     {"limit-train", "Limit train", TRAIN_FIELD_INT, NULL, "N", "use only the first N training images",
-     TRAIN_STORE_LONG, AT(limit_train), 0, 1e9, 0, "0", "data.limit_train", "0, all", NULL},
+     TRAIN_STORE_LONG, AT(limit_train), 0, 1e9, 0, "0", "data.limit_train", "0, all", NULL, NULL},
     {"limit-test", "Limit test", TRAIN_FIELD_INT, NULL, "N", "use only the first N test images", TRAIN_STORE_LONG,
-     AT(limit_test), 0, 1e9, 0, "0", "data.limit_test", "0, all", NULL},
+     AT(limit_test), 0, 1e9, 0, "0", "data.limit_test", "0, all", NULL, NULL},
     {"seed", "Seed", TRAIN_FIELD_INT, NULL, "N", "the seed of the weights, the shuffling and the augmentation",
-     TRAIN_STORE_U64, AT(seed), 0, SEED_MAX, 0, "1", "training.seed", NULL, NULL},
+     TRAIN_STORE_U64, AT(seed), 0, SEED_MAX, 0, "1", "training.seed", NULL, NULL, NULL},
     {"threads", "Threads", TRAIN_FIELD_INT, NULL, "N", "OpenBLAS threads", TRAIN_STORE_INT, AT(threads), 0, 256,
-     TRAIN_F_RESUMABLE, "0", "training.threads", "0, one per core", NULL},
+     TRAIN_F_RESUMABLE, "0", "training.threads", "0, one per core", NULL, NULL},
+    {"conv", "Convolutions", TRAIN_FIELD_TEXT, NULL, "LIST",
+     "the convolution backends: auto, timed, onednn, onednn:direct, onednn:winograd, gemm or naive, or one a "
+     "Conv2D layer, comma-separated",
+     TRAIN_STORE_TEXT, AT(conv), 0, 0, TRAIN_F_NEWER | TRAIN_F_RESUMABLE, "", "training.conv",
+     "$VGGTOP_CONV, else auto",
+     "A run records the choice each layer resolved to, and --resume uses it again unless --conv is given, so a "
+     "run stays bit for bit reproducible; checkpoints move between backends.",
+     conv_check},
     {"runs", "Runs directory", TRAIN_FIELD_TEXT, NULL, "DIR", "the parent of new run directories", TRAIN_STORE_TEXT,
-     AT(runs), 0, 0, TRAIN_F_NONEMPTY, "runs", "training.runs", NULL, NULL},
+     AT(runs), 0, 0, TRAIN_F_NONEMPTY, "runs", "training.runs", NULL, NULL, NULL},
     {"run-dir", "Run directory", TRAIN_FIELD_TEXT, NULL, "DIR", "the exact run directory, new or empty",
      TRAIN_STORE_TEXT, AT(run_dir), 0, 0, TRAIN_F_LATER, "", NULL, "<runs>/<UTC time>-<model>",
-     "A run that fails before it starts, such as one without data, leaves no directory behind."},
+     "A run that fails before it starts, such as one without data, leaves no directory behind.", NULL},
     /* Callbacks: Keras' names and defaults (src/train/callbacks.c); absent from runs made before them. */
     {"early-stop", "Early stop", TRAIN_FIELD_CHOICE, train_monitor_names, NULL,
      "stop when this value stops improving (Keras' EarlyStopping)", TRAIN_STORE_INDEX, AT(cb.es_monitor), 0, 0,
-     TRAIN_F_NEWER, "none", "training.callbacks.early_stopping.monitor", NULL, NULL},
+     TRAIN_F_NEWER, "none", "training.callbacks.early_stopping.monitor", NULL, NULL, NULL},
     {"patience", "Patience", TRAIN_FIELD_INT, NULL, "N", "epochs without improvement before early stopping",
      TRAIN_STORE_INT, AT(cb.es_patience), 0, TRAIN_MAX_EPOCHS, TRAIN_F_NEWER, "0",
-     "training.callbacks.early_stopping.patience", NULL, NULL},
+     "training.callbacks.early_stopping.patience", NULL, NULL, NULL},
     {"min-delta", "Min delta", TRAIN_FIELD_FLOAT, NULL, "F", "the smallest change early stopping counts as better",
      TRAIN_STORE_DOUBLE, AT(cb.es_min_delta), 0, 1e6, TRAIN_F_NEWER, "0",
-     "training.callbacks.early_stopping.min_delta", NULL, NULL},
+     "training.callbacks.early_stopping.min_delta", NULL, NULL, NULL},
     {"mode", "Stop mode", TRAIN_FIELD_CHOICE, mode_choices, NULL,
      "whether lower or higher is better for early stopping (auto: higher for acc)", TRAIN_STORE_INDEX,
-     AT(cb.es_mode), 0, 0, TRAIN_F_NEWER, "auto", "training.callbacks.early_stopping.mode", NULL, NULL},
+     AT(cb.es_mode), 0, 0, TRAIN_F_NEWER, "auto", "training.callbacks.early_stopping.mode", NULL, NULL, NULL},
     {"restore-best", "Restore best", TRAIN_FIELD_BOOL, NULL, NULL,
      "when early stopping ends the run, go back to the weights of its best epoch", TRAIN_STORE_INT,
      AT(cb.es_restore), 0, 1, TRAIN_F_NEWER, "no", "training.callbacks.early_stopping.restore_best_weights", NULL,
-     NULL},
+     NULL, NULL},
     {"reduce-lr", "Reduce LR on", TRAIN_FIELD_CHOICE, train_monitor_names, NULL,
      "cut the learning rate when this value stalls (Keras' ReduceLROnPlateau)", TRAIN_STORE_INDEX,
-     AT(cb.rp_monitor), 0, 0, TRAIN_F_NEWER, "none", "training.callbacks.reduce_lr.monitor", NULL, NULL},
+     AT(cb.rp_monitor), 0, 0, TRAIN_F_NEWER, "none", "training.callbacks.reduce_lr.monitor", NULL, NULL, NULL},
     {"lr-factor", "LR factor", TRAIN_FIELD_FLOAT, NULL, "F", "what each cut multiplies the rate by",
      TRAIN_STORE_DOUBLE, AT(cb.rp_factor), 0, 1, TRAIN_F_NEWER | TRAIN_F_LO_OPEN | TRAIN_F_HI_OPEN, "0.1",
-     "training.callbacks.reduce_lr.factor", NULL, NULL},
+     "training.callbacks.reduce_lr.factor", NULL, NULL, NULL},
     {"lr-patience", "LR patience", TRAIN_FIELD_INT, NULL, "N", "epochs without improvement before a cut",
      TRAIN_STORE_INT, AT(cb.rp_patience), 0, TRAIN_MAX_EPOCHS, TRAIN_F_NEWER, "10",
-     "training.callbacks.reduce_lr.patience", NULL, NULL},
+     "training.callbacks.reduce_lr.patience", NULL, NULL, NULL},
     {"lr-min-delta", "LR min delta", TRAIN_FIELD_FLOAT, NULL, "F", "the smallest change a cut counts as better",
      TRAIN_STORE_DOUBLE, AT(cb.rp_min_delta), 0, 1e6, TRAIN_F_NEWER, "0.0001",
-     "training.callbacks.reduce_lr.min_delta", NULL, NULL},
+     "training.callbacks.reduce_lr.min_delta", NULL, NULL, NULL},
     {"lr-cooldown", "LR cooldown", TRAIN_FIELD_INT, NULL, "N", "epochs after a cut before waiting again",
      TRAIN_STORE_INT, AT(cb.rp_cooldown), 0, TRAIN_MAX_EPOCHS, TRAIN_F_NEWER, "0",
-     "training.callbacks.reduce_lr.cooldown", NULL, NULL},
+     "training.callbacks.reduce_lr.cooldown", NULL, NULL, NULL},
     {"min-lr", "Min LR", TRAIN_FIELD_FLOAT, NULL, "F", "the lowest rate a cut goes to", TRAIN_STORE_DOUBLE,
-     AT(cb.rp_min_lr), 0, 10, TRAIN_F_NEWER, "0", "training.callbacks.reduce_lr.min_lr", NULL, NULL},
+     AT(cb.rp_min_lr), 0, 10, TRAIN_F_NEWER, "0", "training.callbacks.reduce_lr.min_lr", NULL, NULL, NULL},
     {"lr-mode", "LR mode", TRAIN_FIELD_CHOICE, mode_choices, NULL,
      "whether lower or higher is better for the cuts (auto: higher for acc)", TRAIN_STORE_INDEX, AT(cb.rp_mode), 0,
-     0, TRAIN_F_NEWER, "auto", "training.callbacks.reduce_lr.mode", NULL, NULL},
+     0, TRAIN_F_NEWER, "auto", "training.callbacks.reduce_lr.mode", NULL, NULL, NULL},
     {"schedule", "LR schedule", TRAIN_FIELD_CHOICE, schedule_choices, NULL,
      "the rate of each epoch: step (times the factor every N epochs), exponential (factor^(epoch/N)) or cosine "
      "(down to its minimum, after a warm-up)",
      TRAIN_STORE_INDEX, AT(cb.schedule), 0, 0, TRAIN_F_NEWER, "none", "training.callbacks.schedule.name", NULL,
-     NULL},
+     NULL, NULL},
     {"schedule-every", "Sched. every", TRAIN_FIELD_INT, NULL, "N", "step and exponential: epochs per factor",
      TRAIN_STORE_INT, AT(cb.sched_every), 1, TRAIN_MAX_EPOCHS, TRAIN_F_NEWER, "10", "training.callbacks.schedule.every",
-     NULL, NULL},
+     NULL, NULL, NULL},
     {"schedule-factor", "Sched. factor", TRAIN_FIELD_FLOAT, NULL, "F", "step and exponential: the factor",
      TRAIN_STORE_DOUBLE, AT(cb.sched_factor), 0, 1, TRAIN_F_NEWER | TRAIN_F_LO_OPEN, "0.5",
-     "training.callbacks.schedule.factor", NULL, NULL},
+     "training.callbacks.schedule.factor", NULL, NULL, NULL},
     {"warmup", "Warm-up", TRAIN_FIELD_INT, NULL, "N", "cosine: epochs of linear warm-up first", TRAIN_STORE_INT,
-     AT(cb.sched_warmup), 0, TRAIN_MAX_EPOCHS, TRAIN_F_NEWER, "0", "training.callbacks.schedule.warmup", NULL, NULL},
+     AT(cb.sched_warmup), 0, TRAIN_MAX_EPOCHS, TRAIN_F_NEWER, "0", "training.callbacks.schedule.warmup", NULL, NULL, NULL},
     {"schedule-min-lr", "Sched. min LR", TRAIN_FIELD_FLOAT, NULL, "F", "cosine: the rate of the last epoch",
      TRAIN_STORE_DOUBLE, AT(cb.sched_min_lr), 0, 10, TRAIN_F_NEWER, "0", "training.callbacks.schedule.min_lr", NULL,
-     NULL},
+     NULL, NULL},
     {"save-best", "Save best", TRAIN_FIELD_CHOICE, train_monitor_names, NULL,
      "keep best.bin, the checkpoint of the best epoch by this value (Keras' ModelCheckpoint)", TRAIN_STORE_INDEX,
-     AT(cb.best_monitor), 0, 0, TRAIN_F_NEWER, "none", "training.callbacks.model_checkpoint.monitor", NULL, NULL},
-    {NULL, NULL, 0, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
+     AT(cb.best_monitor), 0, 0, TRAIN_F_NEWER, "none", "training.callbacks.model_checkpoint.monitor", NULL, NULL, NULL},
+    {NULL, NULL, 0, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL},
 };
 
 const train_field *train_field_find(const char *name)
@@ -263,6 +281,8 @@ static int parse_into(train_config *cfg, const train_field *f, const char *value
         char bad[128];
         if (vt_check_text(value, f->size, bad, sizeof bad) != 0)
             return snprintf(why, size, "not printable text (%s)", bad), -1;
+        if (f->check && f->check(value, why, size) != 0)
+            return -1;
         if ((f->flags & TRAIN_F_EXISTS) && check_path && *value) {
             struct stat st;
             if (stat(value, &st) != 0)
@@ -559,7 +579,21 @@ static void resumable_list(char *buf, size_t size, const char *bold_open, const 
                                 bold_open, names[i], bold_close);
 }
 
+static void flag_text(const train_field *f, char *buf, size_t size);
+
 void train_resumable_names(char *buf, size_t size) { resumable_list(buf, size, "", ""); }
+
+void train_resume_usage(char *buf, size_t size)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int i = 0; train_fields[i].name && n < size; i++)
+        if (train_fields[i].flags & TRAIN_F_RESUMABLE) {
+            char flag[300];
+            flag_text(&train_fields[i], flag, sizeof flag);
+            n += (size_t)snprintf(buf + n, size - n, "%s[%s]", n ? " " : "", flag);
+        }
+}
 
 /* One option of --help: the flag in 20 columns, then the text wrapped at word ends to 100 columns. */
 #define HELP_INDENT 23

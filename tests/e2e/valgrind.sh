@@ -30,13 +30,16 @@ supp=
 # kernel it would pick makes a step some 15 times slower); the SSE3 Prescott kernel runs on any x86-64.
 coretype=
 [ "$(uname -m)" = x86_64 ] && coretype=OPENBLAS_CORETYPE=Prescott
+# vggtop restarts itself once to set its libraries' environment (nn_blas_choose_kernel), which would leave
+# valgrind behind: the environment is set here as the restart would set it, and VGGTOP_RESTARTED says so.
+restart="VGGTOP_RESTARTED=1 OMP_WAIT_POLICY=PASSIVE OPENBLAS_THREAD_TIMEOUT=4"
 n=0
 vg() {
     want=$1; shift
     n=$((n + 1))
     log="$tmp/vg.$n.log"
-    # shellcheck disable=SC2086 # $coretype and $supp are empty or one word
-    env -u OPENBLAS_CORETYPE $coretype valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+    # shellcheck disable=SC2086 # $coretype and $supp are empty or one word, $restart three
+    env -u OPENBLAS_CORETYPE $coretype $restart valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
         --error-exitcode=99 --track-fds=yes $supp --log-file="$log" "$VGGTOP" "$@" >"$tmp/out" 2>"$tmp/err"
     rc=$?
     if [ "$rc" -eq 99 ]; then
