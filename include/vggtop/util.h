@@ -85,6 +85,13 @@ char *vt_fmt_per_unit(char *buf, size_t size, double seconds, const char *unit);
  * width characters inside the brackets, '>' at the head while current < target). Returns the length. */
 int vt_fmt_progbar(char *buf, size_t size, long current, long target, int width);
 
+/* A metric as the log and the front end print it: "0.1234" (4 decimals), "3.8000e-05" when that would show
+ * only zeros (|v| < 1e-3, v != 0), "-" when v is NaN (no batch yet). Returns buf. */
+char *vt_fmt_metric(char *buf, size_t size, double v);
+/* A long duration for people: "45 s", "12 min", "1 h 20 min", "2 d 3 h" ("-" for a negative or NaN).
+ * Returns buf. */
+char *vt_fmt_duration(char *buf, size_t size, double seconds);
+
 /* 34006948 -> "34,006,948". Returns buf. */
 char *vt_fmt_thousands(char *buf, size_t size, long long value);
 

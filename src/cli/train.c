@@ -49,10 +49,8 @@ static void usage(FILE *out)
  * two must not be confused. */
 static void fmt_metric(char *buf, size_t size, const char *name, double v)
 {
-    if (fabs(v) > 1e-3 || v == 0)
-        snprintf(buf, size, " - %s: %.4f", name, v);
-    else
-        snprintf(buf, size, " - %s: %.4e", name, v);
+    char num[32];
+    snprintf(buf, size, " - %s: %s", name, vt_fmt_metric(num, sizeof num, v));
 }
 
 static void print_progress(const train_snapshot *s, int tty)

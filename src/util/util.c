@@ -425,6 +425,40 @@ int vt_fmt_progbar(char *buf, size_t size, long current, long target, int width)
     return n;
 }
 
+char *vt_fmt_metric(char *buf, size_t size, double v)
+{
+    if (isnan(v))
+        snprintf(buf, size, "-");
+    else if (fabs(v) >= 1e-3 || v == 0 || !isfinite(v))
+        snprintf(buf, size, "%.4f", v);
+    else
+        snprintf(buf, size, "%.4e", v);
+    return buf;
+}
+
+char *vt_fmt_duration(char *buf, size_t size, double s)
+{
+    if (!(s >= 0) || !isfinite(s)) {
+        snprintf(buf, size, "-");
+        return buf;
+    }
+    long t = s < 1e12 ? lround(s) : 999999999999L;
+    long m = (t + 30) / 60; /* whole minutes, rounded */
+    if (t < 60)
+        snprintf(buf, size, "%ld s", t);
+    else if (m < 60)
+        snprintf(buf, size, "%ld min", m);
+    else if (m < 24 * 60 && m % 60)
+        snprintf(buf, size, "%ld h %ld min", m / 60, m % 60);
+    else if (m < 24 * 60)
+        snprintf(buf, size, "%ld h", m / 60);
+    else if ((m + 30) / 60 % 24)
+        snprintf(buf, size, "%ld d %ld h", (m + 30) / 60 / 24, (m + 30) / 60 % 24);
+    else
+        snprintf(buf, size, "%ld d", (m + 30) / 60 / 24);
+    return buf;
+}
+
 /* ---- worker threads and their wake-up pipes ---------------------------------------------------------------- */
 
 int vt_wake_open(int fds[2], vt_err *err)
