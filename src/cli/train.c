@@ -290,7 +290,8 @@ int cli_train(int argc, char **argv)
         rc = vt_exit_status(err.code);
     } else if (final == TRAIN_STOPPED) {
         fprintf(stderr, "vggtop train: %s\n", s->message);
-        rc = got_int ? 130 : 143;
+        /* A stop asked for through the run directory (vggtop ctl, vggtop watch) is no signal: it succeeded. */
+        rc = got_int ? 130 : got_term ? 143 : 0;
     } else if (cfg.resume && s->resumed_epochs == s->n_history)
         printf("Nothing to do: %s\n", s->message);
     else
