@@ -549,14 +549,44 @@ static void help_and_footer_come_from_table(void **state)
     assert_non_null(help);
     for (int i = 0; i < tui_n_keys; i++)
         assert_non_null(strstr(help, tui_keys[i].help));
-    assert_non_null(strstr(help, "  S      Dashboard: stop after this batch and save a checkpoint\n"));
+    assert_non_null(strstr(help, "  S      Dashboard: stop after this step and save a checkpoint (asks first)\n"));
     free(help);
     tui_grid g;
     tui_grid_init(&g, 1, 40);
-    tui_footer_draw(&g, 0, 2);
-    assert_row(&g, 0, "p Pause S Stop + LR*2 - LR/2 Tab Next   ");
+    tui_footer_draw(&g, 0, 2, NULL, NULL);
+    assert_row(&g, 0, "p Pause S Stop Enter Resume + LR*2      ");
     assert_int_equal(tui_grid_at(&g, 0, 0)->role, ROLE_KEY);
     assert_int_equal(tui_grid_at(&g, 0, 2)->role, ROLE_KEYLABEL);
+    tui_grid_free(&g);
+}
+
+/* The footer in a mode: a paused run offers "p Resume", a run nobody can control offers none of p, S, + and
+ * - (watch used to advertise them and refuse them), and Enter only where it resumes. */
+static int footer_mode; /* 0: paused and controllable, 1: nothing to control, resumable */
+
+static const char *mode_brief(const tui_key *k, void *ctx)
+{
+    assert_ptr_equal(ctx, &footer_mode);
+    int control = footer_mode == 0;
+    switch (k->action) {
+    case ACT_PAUSE: return control ? "Resume" : NULL;
+    case ACT_STOP: case ACT_LR_UP: case ACT_LR_DOWN: return control ? k->brief : NULL;
+    case ACT_RESUME_RUN: return control ? NULL : k->brief;
+    default: return k->brief;
+    }
+}
+
+static void footer_follows_the_mode(void **state)
+{
+    (void)state;
+    tui_grid g;
+    tui_grid_init(&g, 1, 60);
+    footer_mode = 0;
+    tui_footer_draw(&g, 0, 2, mode_brief, &footer_mode);
+    assert_row(&g, 0, "p Resume S Stop + LR*2 - LR/2 Tab Next ? Help q Quit        ");
+    footer_mode = 1;
+    tui_footer_draw(&g, 0, 2, mode_brief, &footer_mode);
+    assert_row(&g, 0, "Enter Resume Tab Next ? Help q Quit d Detach                ");
     tui_grid_free(&g);
 }
 
@@ -587,6 +617,7 @@ int main(void)
         cmocka_unit_test(key_table_has_no_conflicts),
         cmocka_unit_test(man_page_keys_match_table),
         cmocka_unit_test(help_and_footer_come_from_table),
+        cmocka_unit_test(footer_follows_the_mode),
     };
     return cmocka_run_group_tests_name("tui", tests, NULL, NULL);
 }

@@ -204,7 +204,7 @@ typedef enum tui_action {
     ACT_PAUSE, ACT_STOP, ACT_LR_UP, ACT_LR_DOWN, ACT_RUNS,
     ACT_SORT, ACT_REVERSE, ACT_SEARCH, ACT_SEARCH_NEXT,
     ACT_NORMALIZE, ACT_FOLD, ACT_ZOOM, ACT_TOGGLE, ACT_ALL, ACT_MISSED,
-    ACT_METRIC, ACT_REFRESH,
+    ACT_METRIC, ACT_REFRESH, ACT_DETACH, ACT_RESUME_RUN,
     ACT_COUNT
 } tui_action;
 
@@ -231,8 +231,10 @@ tui_action tui_key_action(int key, int screen);
 char *tui_keys_man(void);
 /* The help screen's lines for a screen: every key, global first. malloc'ed, '\n'-separated. */
 char *tui_keys_help(void);
-/* Draws the footer: the keys of this screen that fit in one row ("F1 Help  q Quit ..."). */
-void tui_footer_draw(tui_grid *g, int row, int screen);
+/* Draws the footer: the keys of this screen that fit in one row ("F1 Help  q Quit ..."). brief (may be NULL)
+ * gives each key's word in the current mode, or NULL to leave out a key that would do nothing now (p says
+ * "Resume" on a paused run; no p/S/+/- without a run to control). */
+void tui_footer_draw(tui_grid *g, int row, int screen, const char *(*brief)(const tui_key *k, void *ctx), void *ctx);
 
 /* ---- the front end --------------------------------------------------------------------------------- */
 

@@ -20,6 +20,9 @@
 #define MIN_ROWS 24
 #define MIN_COLS 80
 
+#define STATUS_SECONDS 5.0 /* a transient message's life (errors twice that) */
+#define STATUS_MAX_ROWS 3
+
 void app_set_status(app *a, int role, const char *fmt, ...)
 {
     va_list ap;
@@ -27,9 +30,19 @@ void app_set_status(app *a, int role, const char *fmt, ...)
     vsnprintf(a->status, sizeof a->status, fmt, ap);
     va_end(ap);
     a->status_role = role;
+    a->status_until = vt_now() + (role == ROLE_BAD ? 2 : 1) * STATUS_SECONDS;
 }
 
-/* Word-wraps text into r; returns the rows used. */
+/* Clears a message whose time is up; 1 when one was cleared (a redraw is due). */
+static int expire_status(app *a, double now)
+{
+    if (!a->status[0] || now < a->status_until)
+        return 0;
+    a->status[0] = '\0';
+    return 1;
+}
+
+/* Word-wraps text into r; returns the rows used. g NULL: only counts them. */
 int app_draw_wrapped(tui_grid *g, tui_rect r, const char *text, int role)
 {
     int row = 0;
@@ -50,7 +63,8 @@ int app_draw_wrapped(tui_grid *g, tui_rect r, const char *text, int role)
         }
         char line[512];
         snprintf(line, sizeof line, "%.*s", take, p);
-        tui_grid_text(g, r.top + row, r.left, r.width, role, 0, line);
+        if (g)
+            tui_grid_text(g, r.top + row, r.left, r.width, role, 0, line);
         row++;
         p += take;
         if (*p == '\n')
@@ -59,9 +73,18 @@ int app_draw_wrapped(tui_grid *g, tui_rect r, const char *text, int role)
     return row;
 }
 
-/* Rows: 0 tabs, 1 status, body, footer. */
-int app_body_top(void) { return 2; }
-int app_body_height(const app *a) { return a->rows - 3; }
+/* Rows: 0 tabs, 1 the header naming the run, 2.. the status line (a long message wraps onto up to three
+ * rows, never cut), body, footer. */
+static int status_rows(const app *a)
+{
+    const char *text = a->status;
+    if (!a->status[0] || a->confirm || a->searching)
+        return 1;
+    int n = app_draw_wrapped(NULL, (tui_rect){0, 0, STATUS_MAX_ROWS, a->cols > 0 ? a->cols : 80}, text, 0);
+    return n < 1 ? 1 : n;
+}
+int app_body_top(const app *a) { return 2 + status_rows(a); }
+int app_body_height(const app *a) { return a->rows - app_body_top(a) - 1; }
 
 const char *app_class_name(const app *a, int cls)
 {
@@ -220,8 +243,17 @@ static void synthesise_snapshot(app *a)
         s->elapsed = p->elapsed;
         s->epoch_elapsed = p->ms_per_step * (double)p->batch / 1000; /* progress.json has no epoch clock */
         s->eta = p->eta;
+        s->eta_run = p->eta_run;
+        s->eval_batch = p->eval_batch;
+        s->eval_batches = p->eval_batches;
+        s->eval_eta = p->eval_eta;
+        s->command_ack = p->command_ack;
         s->lr = p->lr;
-        /* The in-epoch curve: one point per progress.json seen, restarted with each epoch. */
+        /* progress.json writes no NaN: before the first batch of an epoch its means are not there yet. */
+        if (p->batch == 0)
+            s->loss = s->acc = s->mse = NAN;
+        /* The in-epoch curve: curve.csv holds the whole epoch so far (read by poll_dir); between two of its
+         * writes, the latest progress.json point is added. */
         if (p->epoch != a->curve_epoch) {
             s->n_curve = 0;
             a->curve_epoch = p->epoch;
@@ -325,6 +357,17 @@ static void poll_dir(app *a)
     }
     a->run = fresh;
     a->have_run = 1;
+    if (!a->live && (parts & RUN_PART_PROGRESS) && (a->run.parts & RUN_PART_PROGRESS)) {
+        /* The whole epoch's curve so far, as the engine last wrote it. */
+        int epoch = 0, n = 0;
+        train_snapshot *sn = a->snap;
+        vt_err cerr;
+        if (run_read_curve(a->dir, &epoch, sn->curve_batch, sn->curve_loss, sn->curve_acc, TRAIN_CURVE_MAX, &n,
+                           &cerr) == VT_OK && n > 0 && epoch == a->run.progress.epoch) {
+            sn->n_curve = n;
+            a->curve_epoch = epoch;
+        }
+    }
     if (!a->live)
         synthesise_snapshot(a);
     if (parts & (RUN_PART_PREDICTIONS | RUN_PART_CONFIG))
@@ -357,14 +400,16 @@ int app_open_dir(app *a, const char *dir, int follow, vt_err *err)
 
 /* ---- a live run of this process ---- */
 
-int app_start_training(app *a)
+int app_start_training(app *a) { return app_start_run(a, &a->cfg); }
+
+int app_start_run(app *a, const train_config *cfg)
 {
     if (a->live) {
         app_set_status(a, ROLE_WARN, "a run is live: stop it first (Dashboard, S)");
         return H_REDRAW;
     }
     vt_err err;
-    if (train_config_check(&a->cfg, &err) != VT_OK) {
+    if (train_config_check(cfg, &err) != VT_OK) {
         app_set_status(a, ROLE_BAD, "%s", err.msg);
         return H_REDRAW;
     }
@@ -372,7 +417,7 @@ int app_start_training(app *a)
         trainer_destroy(a->tr);
         a->tr = NULL;
     }
-    if (trainer_create(&a->cfg, &a->tr, &err) != VT_OK || trainer_start(a->tr, &err) != VT_OK) {
+    if (trainer_create(cfg, &a->tr, &err) != VT_OK || trainer_start(a->tr, &err) != VT_OK) {
         trainer_destroy(a->tr);
         a->tr = NULL;
         app_set_status(a, ROLE_BAD, "%s", err.msg);
@@ -388,8 +433,48 @@ int app_start_training(app *a)
     a->C = 0;
     a->eval_seen = 0;
     a->screen = 2;
-    app_set_status(a, ROLE_GOOD, "training %s: p pauses, S stops with a checkpoint", a->cfg.model);
+    a->cmd_seq = 0;
+    app_set_status(a, ROLE_GOOD, "%s %s: p pauses, S stops with a checkpoint, d detaches",
+                   cfg->resume ? "resuming" : "training", cfg->model);
     return H_REDRAW;
+}
+
+void app_send_command(app *a, run_command *c)
+{
+    vt_err err;
+    if (run_command_send(a->dir, c, &err) != VT_OK) {
+        app_set_status(a, ROLE_BAD, "%s", err.msg);
+        return;
+    }
+    a->cmd_seq = c->seq;
+    snprintf(a->cmd_name, sizeof a->cmd_name, "%s", run_command_name(c->kind));
+    app_set_status(a, ROLE_DIM, "sent %s to process %ld: it takes it between two steps", a->cmd_name,
+                   a->run.progress.pid);
+}
+
+/* Watch mode: says so once the run's progress.json acknowledges the command sent. */
+static void check_ack(app *a)
+{
+    if (!a->cmd_seq || a->live || a->snap->command_ack < a->cmd_seq)
+        return;
+    app_set_status(a, ROLE_GOOD, "the run took %s (now %s)", a->cmd_name, train_state_name(a->snap->state));
+    a->cmd_seq = 0;
+}
+
+int app_can_control(const app *a)
+{
+    if (a->tr && a->live)
+        return 1;
+    /* A followed run: its progress.json names a live process in a running state. */
+    return a->following && a->have_run && (a->run.parts & RUN_PART_PROGRESS) && is_running(a->snap->state) &&
+           a->snap->state != TRAIN_IDLE;
+}
+
+int app_can_resume(const app *a)
+{
+    if (a->live || !a->dir[0] || !a->have_run || !(a->run.parts & RUN_PART_CONFIG))
+        return 0;
+    return a->snap->state == TRAIN_STOPPED && a->run.has_checkpoint;
 }
 
 /* Takes the engine's snapshot; reloads the run files when an evaluation rewrote them. */
@@ -441,13 +526,52 @@ static void draw_tabs(app *a)
         tui_grid_text(g, 0, g->cols - (int)strlen(name), -1, ROLE_TAB, TUI_BOLD, name);
 }
 
+/* Row 1, always: which run the screens show (its folder, data set, state and process), so a message on the
+ * status line never hides it. */
+static void draw_header(app *a)
+{
+    tui_grid *g = &a->grid;
+    const train_snapshot *s = a->snap;
+    if (!a->live && !a->dir[0]) {
+        tui_grid_text(g, 1, 0, -1, ROLE_DIM, 0, "no run yet: pick a model and press Enter to train (? lists every key)");
+        return;
+    }
+    long pid = a->live ? (long)getpid() : (a->have_run && (a->run.parts & RUN_PART_PROGRESS)) ? a->run.progress.pid : 0;
+    char facts[256], pidtext[48] = "";
+    if (pid > 0 && (a->live || is_running(s->state)))
+        snprintf(pidtext, sizeof pidtext, " · pid %ld", pid);
+    snprintf(facts, sizeof facts, "%s%s · %s · %s%s", a->live ? "live " : a->following ? "watching " : "",
+             train_state_name(s->state), s->model[0] ? s->model : "?", s->dataset[0] ? s->dataset : "data set ?",
+             pidtext);
+    int role = s->state == TRAIN_FAILED ? ROLE_BAD : s->state == TRAIN_PAUSED || s->state == TRAIN_STOPPED
+                                                        ? ROLE_WARN : ROLE_LABEL;
+    /* The folder first; when it and the facts do not fit, its head gives way ("…" marks the cut). */
+    int fw = (int)strlen(facts) + 3, room = g->cols - fw;
+    const char *dir = a->dir[0] ? a->dir : s->run_dir;
+    int len = (int)strlen(dir), x = 0;
+    if (len <= room) {
+        x += tui_grid_text(g, 1, 0, -1, ROLE_VALUE, TUI_BOLD, dir);
+    } else if (room > 4) {
+        x += tui_grid_text(g, 1, 0, -1, ROLE_VALUE, TUI_BOLD, a->utf8 ? "\xe2\x80\xa6" : "~");
+        x += tui_grid_text(g, 1, x, room - 1, ROLE_VALUE, TUI_BOLD, dir + len - (room - 1));
+    }
+    x += tui_grid_text(g, 1, x, -1, ROLE_DIM, 0, " · ");
+    tui_grid_text(g, 1, x, -1, role, 0, facts);
+}
+
+/* Rows 2..: a question, the search being typed, or the latest message (wrapped, never cut). */
 static void draw_status(app *a)
 {
     tui_grid *g = &a->grid;
-    int row = 1;
-    if (a->confirm_quit) {
+    int row = 2;
+    if (a->confirm == CONFIRM_QUIT) {
         tui_grid_text(g, row, 0, -1, ROLE_WARN, TUI_BOLD,
-                      "A run is live. Quit and stop it (a checkpoint is saved)? y/n");
+                      "A run is live. Quit and stop it (a checkpoint is saved)? y/n  (d detaches instead)");
+        return;
+    }
+    if (a->confirm == CONFIRM_STOP) {
+        tui_grid_text(g, row, 0, -1, ROLE_WARN, TUI_BOLD,
+                      "Stop the run after this step and save a checkpoint? y/n");
         return;
     }
     if (a->searching) {
@@ -455,18 +579,8 @@ static void draw_status(app *a)
         tui_grid_text(g, row, (int)strlen(a->search) + 2, -1, ROLE_DIM, 0, "(type a class name, Enter keeps, Esc cancels)");
         return;
     }
-    if (a->status[0]) {
-        tui_grid_text(g, row, 0, -1, a->status_role, 0, a->status);
-        return;
-    }
-    const train_snapshot *s = a->snap;
-    char line[4300];
-    if (a->live || a->dir[0])
-        snprintf(line, sizeof line, "%s%s  %s  %s  %s", a->live ? "live " : a->following ? "watching " : "",
-                 train_state_name(s->state), s->model, s->dataset, a->dir);
-    else
-        snprintf(line, sizeof line, "no run yet: pick a model and press Enter to train (? lists every key)");
-    tui_grid_text(g, row, 0, -1, ROLE_DIM, 0, line);
+    if (a->status[0])
+        app_draw_wrapped(g, (tui_rect){row, 0, STATUS_MAX_ROWS, g->cols}, a->status, a->status_role);
 }
 
 static void draw_help(app *a, tui_rect body)
@@ -480,6 +594,28 @@ static void draw_help(app *a, tui_rect body)
     if (a->help_top > n - r.height)
         a->help_top = n - r.height > 0 ? n - r.height : 0;
     free(text);
+}
+
+/* The footer's word for a key in the current mode, or NULL to leave the key out (it would do nothing). */
+static const char *footer_brief(const tui_key *k, void *ctx)
+{
+    const app *a = ctx;
+    switch (k->action) {
+    case ACT_PAUSE:
+        return !app_can_control(a) ? NULL : a->snap->state == TRAIN_PAUSED ? "Resume" : k->brief;
+    case ACT_STOP:
+    case ACT_LR_UP:
+    case ACT_LR_DOWN:
+        return app_can_control(a) ? k->brief : NULL;
+    case ACT_RESUME_RUN:
+        return app_can_resume(a) ? k->brief : NULL;
+    case ACT_DETACH:
+        return a->live || a->following ? k->brief : NULL;
+    case ACT_ENTER:
+        return a->screen == 1 && a->following ? NULL : k->brief; /* Setup is read-only when watching */
+    default:
+        return k->brief;
+    }
 }
 
 static void draw(app *a)
@@ -499,8 +635,9 @@ static void draw(app *a)
         return;
     }
     draw_tabs(a);
+    draw_header(a);
     draw_status(a);
-    tui_rect body = {app_body_top(), 0, app_body_height(a), a->cols};
+    tui_rect body = {app_body_top(a), 0, app_body_height(a), a->cols};
     if (a->help) {
         draw_help(a, body);
     } else {
@@ -515,7 +652,7 @@ static void draw(app *a)
         default: summary_draw(a, body); break;
         }
     }
-    tui_footer_draw(g, a->rows - 1, a->screen);
+    tui_footer_draw(g, a->rows - 1, a->screen, footer_brief, a);
     term_blit(g, a->depth);
 }
 
@@ -538,21 +675,40 @@ static int screen_key(app *a, int key, tui_action act)
 static int ask_quit(app *a)
 {
     if (a->live) {
-        a->confirm_quit = 1;
+        a->confirm = CONFIRM_QUIT;
         return H_REDRAW;
     }
     return H_QUIT;
+}
+
+/* Stops the run shown: this process's engine, or another process's through commands.json. */
+static void stop_run(app *a)
+{
+    if (a->tr && a->live) {
+        trainer_stop(a->tr);
+        app_set_status(a, ROLE_WARN, "stopping after this step; the checkpoint allows vggtop train --resume %s", a->dir);
+        return;
+    }
+    run_command c = {0, RUN_CMD_STOP, 0};
+    app_send_command(a, &c);
 }
 
 static int handle_key(app *a, int key)
 {
     if (key == KEY_RESIZE)
         return H_REDRAW;
-    if (a->confirm_quit) {
-        a->confirm_quit = 0;
-        if (key == 'y' || key == 'Y')
+    if (a->confirm) {
+        int what = a->confirm;
+        a->confirm = CONFIRM_NONE;
+        int yes = key == 'y' || key == 'Y';
+        if (what == CONFIRM_QUIT && (key == 'd' || key == 'D'))
+            return H_DETACH;
+        if (what == CONFIRM_QUIT && yes)
             return H_QUIT;
-        app_set_status(a, ROLE_DIM, "not quitting");
+        if (what == CONFIRM_STOP && yes && app_can_control(a))
+            stop_run(a);
+        else
+            app_set_status(a, ROLE_DIM, "%s", what == CONFIRM_QUIT ? "not quitting" : "not stopping");
         return H_REDRAW;
     }
     /* A field being edited (Setup) or a search being typed (Report) takes every key. */
@@ -584,6 +740,10 @@ static int handle_key(app *a, int key)
     }
     a->status[0] = '\0';
     tui_action act = tui_key_action(key, a->screen);
+    if (act == ACT_STOP && a->screen == 2 && app_can_control(a)) {
+        a->confirm = CONFIRM_STOP; /* as q asks before it stops a run */
+        return H_REDRAW;
+    }
     if (act >= ACT_SCREEN1 && act <= ACT_SCREEN8) {
         a->screen = act - ACT_SCREEN1 + 1;
         return H_REDRAW;
@@ -593,6 +753,11 @@ static int handle_key(app *a, int key)
     case ACT_PREV_SCREEN: a->screen = (a->screen + 6) % 8 + 1; return H_REDRAW;
     case ACT_HELP: a->help = 1; a->help_top = 0; return H_REDRAW;
     case ACT_QUIT: return ask_quit(a);
+    case ACT_DETACH:
+        if (a->live || a->following)
+            return H_DETACH;
+        app_set_status(a, ROLE_DIM, "no run to detach from: d leaves a run training and quits");
+        return H_REDRAW;
     default: break;
     }
     return screen_key(a, key, act) | H_REDRAW;
@@ -632,6 +797,45 @@ static int hang_up(app *a)
     return status;
 }
 
+/* d: leave the run training and give the terminal back. A run of this process stops after its step with a
+ * checkpoint and goes on at once in a background `vggtop train --resume` (its log in the run directory's
+ * train.log), which resumes it exactly; a followed run simply goes on. tui_run then prints the `vggtop watch`
+ * line to come back with. */
+static int detach(app *a)
+{
+    a->detached = 1;
+    if (!(a->tr && a->live))
+        return 0;
+    app_set_status(a, ROLE_WARN, "detaching: finishing the step and saving a checkpoint...");
+    a->confirm = CONFIRM_NONE;
+    draw(a);
+    trainer_stop(a->tr);
+    train_state st = trainer_join(a->tr);
+    trainer_snapshot(a->tr, a->snap);
+    a->live = 0;
+    if (st != TRAIN_STOPPED)
+        return 0; /* it finished (or failed) in that step: nothing goes on */
+    char log[4200];
+    snprintf(log, sizeof log, "%s/train.log", a->dir);
+    const char *dir = a->dir;
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* The child: only async-signal-safe calls until exec (the parent has threads). */
+        setsid();
+        int in = open("/dev/null", O_RDONLY), out = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (in >= 0)
+            dup2(in, STDIN_FILENO);
+        if (out >= 0) {
+            dup2(out, STDOUT_FILENO);
+            dup2(out, STDERR_FILENO);
+        }
+        execl("/proc/self/exe", "vggtop", "train", "--resume", dir, (char *)NULL);
+        _exit(127);
+    }
+    a->detached_pid = pid > 0 ? (long)pid : -1;
+    return 0;
+}
+
 static int run_loop(app *a)
 {
     int redraw = 1;
@@ -655,9 +859,13 @@ static int run_loop(app *a)
         }
         if (a->following && !a->live && vt_now() >= a->next_poll) {
             poll_dir(a);
-            a->next_poll = vt_now() + 0.5;
+            check_ack(a);
+            /* Faster while a command waits for its acknowledgement. */
+            a->next_poll = vt_now() + (a->cmd_seq ? 0.2 : 0.5);
             redraw = 1;
         }
+        if (expire_status(a, vt_now()))
+            redraw = 1;
         if (a->pr && a->facts.generation != a->probe_gen) {
             probe_get(a->pr, &a->facts);
             redraw = 1;
@@ -688,10 +896,12 @@ static int run_loop(app *a)
         int key;
         while ((key = getch()) != ERR) {
             int r = handle_key(a, key);
+            if (r & H_DETACH)
+                return detach(a);
             if (r & H_QUIT) {
                 if (a->tr && a->live) {
-                    app_set_status(a, ROLE_WARN, "stopping: finishing the batch and saving a checkpoint...");
-                    a->confirm_quit = 0;
+                    app_set_status(a, ROLE_WARN, "stopping: finishing the step and saving a checkpoint...");
+                    a->confirm = CONFIRM_NONE;
                     draw(a);
                     trainer_stop(a->tr);
                 }
@@ -758,8 +968,18 @@ int tui_run(const tui_options *opt, int *exit_status, vt_err *err)
         term_close();
         tui_grid_free(&a->grid);
         /* The screen is gone: say what the seconds until exit are for (a VGG step can take many). */
-        if (!term_got_hup && a->tr && a->live)
-            fprintf(stderr, "vggtop: stopping the run after its batch and saving a checkpoint; continue it with "
+        if (a->detached && a->detached_pid > 0)
+            fprintf(stderr, "vggtop: the run goes on in process %ld (log: %s/train.log); come back with:\n"
+                    "  vggtop watch %s\n", a->detached_pid, a->dir, a->dir);
+        else if (a->detached && a->detached_pid < 0)
+            fprintf(stderr, "vggtop: could not start the background process; continue the run with vggtop train "
+                    "--resume %s\n", a->dir);
+        else if (a->detached && a->dir[0] && a->following)
+            fprintf(stderr, "vggtop: the run goes on; come back with:\n  vggtop watch %s\n", a->dir);
+        else if (a->detached && a->dir[0])
+            fprintf(stderr, "vggtop: the run %s: %s\n", train_state_name(a->snap->state), a->snap->message);
+        else if (!term_got_hup && a->tr && a->live)
+            fprintf(stderr, "vggtop: stopping the run after its step and saving a checkpoint; continue it with "
                     "vggtop train --resume %s\n", a->dir);
         else if (!term_got_hup && a->pr && probe_busy(a->pr))
             fprintf(stderr, "vggtop: finishing the Setup screen's timing step...\n");

@@ -13,7 +13,10 @@
 #include "vggtop/tui.h"
 
 /* Handler results, htop style. */
-enum { H_NONE = 0, H_HANDLED = 1, H_REDRAW = 2, H_QUIT = 4 };
+enum { H_NONE = 0, H_HANDLED = 1, H_REDRAW = 2, H_QUIT = 4, H_DETACH = 8 };
+
+/* A question on the status line, answered with y (anything else says no). */
+enum { CONFIRM_NONE = 0, CONFIRM_QUIT, CONFIRM_STOP };
 
 /* ---- term.c: curses and signals ---- */
 int term_open(int ascii, tui_color_depth *depth, int *utf8, vt_err *err);
@@ -56,9 +59,10 @@ typedef struct app {
     tui_grid grid;
     int screen;           /* 1..8 */
     int help, help_top;   /* the ? overlay and its scroll */
-    int confirm_quit;
-    char status[512];     /* one line for the user, shown until the next key */
+    int confirm;          /* CONFIRM_*: the question the next key answers */
+    char status[1024];    /* a message for the user, shown until the next key or for a few seconds */
     int status_role;
+    double status_until;  /* vt_now() when it expires */
 
     /* What is shown: a live run of this process, or a run directory (watch or browse). */
     trainer *tr;
@@ -72,6 +76,10 @@ typedef struct app {
     int have_run;
     unsigned long eval_seen;
     int curve_epoch;      /* watch mode: the epoch the synthesised curve belongs to */
+    long cmd_seq;         /* watch mode: the last command sent through commands.json (0: none), */
+    char cmd_name[16];    /* its name, until progress.json acknowledges it */
+    int detached;         /* d was pressed: the run goes on without this front end */
+    long detached_pid;    /* the background vggtop train --resume (-1: could not start it) */
 
     /* Derived from the predictions. */
     int C;
@@ -132,7 +140,16 @@ void app_set_status(app *a, int role, const char *fmt, ...) __attribute__((forma
 int app_open_dir(app *a, const char *dir, int follow, vt_err *err);
 int app_start_training(app *a);
 const char *app_class_name(const app *a, int cls);
-int app_body_top(void);
+int app_body_top(const app *a);
+/* Whether the Dashboard's p, S, + and - act on the run shown: a live run of this process, or a followed run
+ * that another live process trains (through commands.json). */
+int app_can_control(const app *a);
+/* Sends c to the followed run's process through commands.json (status line says what happened). */
+void app_send_command(app *a, run_command *c);
+/* Whether the run shown has stopped (or its process was killed) with a checkpoint to resume from. */
+int app_can_resume(const app *a);
+/* Starts training cfg (a new run, or cfg->resume). */
+int app_start_run(app *a, const train_config *cfg);
 int app_body_height(const app *a);
 /* Word-wraps text (at spaces, and at '\n') into r; returns the rows used. */
 int app_draw_wrapped(tui_grid *g, tui_rect r, const char *text, int role);
