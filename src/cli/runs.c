@@ -532,8 +532,34 @@ int cli_compare(int argc, char **argv)
         fprintf(stderr, "vggtop compare: out of memory\n");
         return 1;
     }
-    for (int i = 0; i < n && !rc; i++)
-        rc = load_run(argv[0], argv[optind + i], RUN_PART_CONFIG | RUN_PART_HISTORY, &runs[i]);
+    /* `vggtop compare runs/<all>` meets runs that have no finished epoch yet (just started, or stopped early):
+     * they are left out with a note, not a failure of the whole comparison. */
+    int kept = 0;
+    for (int i = 0; i < n && !rc; i++) {
+        const char *dir = argv[optind + i];
+        rc = load_run(argv[0], dir, RUN_PART_CONFIG, &runs[kept]);
+        if (rc)
+            break;
+        run_free(&runs[kept]);
+        vt_err err;
+        if (run_load(dir, RUN_PART_CONFIG | RUN_PART_HISTORY, &runs[kept], &err) != VT_OK) {
+            fprintf(stderr, "vggtop compare: %s\n", err.msg);
+            run_free(&runs[kept]);
+            rc = 2;
+            break;
+        }
+        if (runs[kept].n_history == 0) {
+            fprintf(stderr, "vggtop compare: note: %s has no finished epoch yet; left out\n", dir);
+            run_free(&runs[kept]);
+            continue;
+        }
+        kept++;
+    }
+    if (!rc && kept == 0) {
+        fprintf(stderr, "vggtop compare: none of the runs has a finished epoch yet\n");
+        rc = 2;
+    }
+    n = kept;
     if (!rc) {
         int width = 3;
         for (int i = 0; i < n; i++)

@@ -133,7 +133,7 @@ void dash_draw(app *a, tui_rect body)
     if (started && s->ms_per_step > 0)
         snprintf(ms, sizeof ms, "%.1f ms/step - %.0f img/s", s->ms_per_step, s->img_per_s);
     else
-        snprintf(ms, sizeof ms, "- ms/step");
+        snprintf(ms, sizeof ms, "- ms/step - - img/s");
     int role = s->state == TRAIN_FAILED ? ROLE_BAD : s->state == TRAIN_PAUSED || s->state == TRAIN_STOPPED ? ROLE_WARN
                                                                                                             : ROLE_LABEL;
     tui_grid_printf(g, y++, 1, w - 2, role, 0, "%s - %s - elapsed %s", train_state_name(s->state), ms, ela);
@@ -203,9 +203,9 @@ void dash_draw(app *a, tui_rect body)
         tui_chart_draw(g, (tui_rect){y, 0, bot_h, half - 1}, &cr1, chart_utf8(a));
         tui_chart_draw(g, (tui_rect){y, half, bot_h, w - half}, &cr2, chart_utf8(a));
     } else if (top_h >= 5) {
-        /* Short terminals: the epoch's loss and accuracy per epoch (or, before the first epoch, running). */
-        tui_chart_draw(g, (tui_rect){y, 0, top_h, half - 1}, n_h > 0 ? &cl : &cr1, chart_utf8(a));
-        tui_chart_draw(g, (tui_rect){y, half, top_h, w - half}, n_h > 0 ? &ca : &cr2, chart_utf8(a));
+        /* Short terminals: loss and accuracy per epoch (the running curves need the room of a taller one). */
+        tui_chart_draw(g, (tui_rect){y, 0, top_h, half - 1}, &cl, chart_utf8(a));
+        tui_chart_draw(g, (tui_rect){y, half, top_h, w - half}, &ca, chart_utf8(a));
     }
 }
 

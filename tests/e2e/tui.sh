@@ -48,7 +48,7 @@ scenario() {
     tui_keys "$s" n
     tui_expect "$s" "not quitting"
     tui_keys "$s" +
-    tui_expect "$s" "learning rate 0.02 from the next batch"
+    tui_expect "$s" "learning rate 0.02 from the next step"
     tmux -L "$SOCK" resize-window -t "$s" -x 70 -y 20
     tui_expect "$s" "enlarge the terminal to at least 80x24"
     tmux -L "$SOCK" resize-window -t "$s" -x "$w" -y "$h"
