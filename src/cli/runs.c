@@ -482,6 +482,8 @@ static double metric_of(const train_epoch *r, const char *metric)
 static void print_chart(run_data *runs, int n, const char *metric)
 {
     static const char symbols[] = "*+ox#@%&=~";
+    if (n < 1)
+        return;
     int epochs = 0;
     for (int i = 0; i < n; i++)
         if (runs[i].n_history > epochs)

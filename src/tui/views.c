@@ -154,7 +154,7 @@ void dash_draw(app *a, tui_rect body)
     }
     tui_grid_text(g, y++, 1, w - 2, ROLE_VALUE, 0, line);
     /* The engine's last word (a hint after a failure, how a stopped run resumes): wrapped, never cut. */
-    y += app_draw_wrapped(g, (tui_rect){y, 1, 2, w - 2}, s->message,
+    y += app_draw_wrapped(g, (tui_rect){y, 1, 3, w - 2}, s->message,
                           s->state == TRAIN_FAILED || s->state == TRAIN_STOPPED ? ROLE_WARN : ROLE_DIM);
 
     int h = body.top + body.height - y;

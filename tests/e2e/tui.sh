@@ -104,6 +104,11 @@ scenario() {
     # Stop the run (unless it has already finished all 30 epochs); Compare lists it; quit.
     tui_keys "$s" 2
     tui_keys "$s" S
+    # S asks first, as q does (unless the run has finished meanwhile: then there is nothing to stop).
+    if ! grep -q '"finished"' "$(ls -d "$runs"/*-mlp | head -1)/progress.json"; then
+        tui_expect "$s" "Stop the run after this step and save a checkpoint? y/n"
+    fi
+    tui_keys "$s" y
     dir=$(ls -d "$runs"/*-mlp 2>/dev/null | head -1)
     [ -n "$dir" ] || { echo "FAIL: no run directory in $runs" >&2; exit 1; }
     end=$(($(date +%s) + 30))

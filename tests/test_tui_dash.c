@@ -1,0 +1,181 @@
+/* Unit tests of the Dashboard against a fake front-end context (an app struct filled by hand, no terminal,
+ * no engine): what it shows before an epoch's first step, the whole-run time left, the test-set pass, the
+ * table of the last epochs with the best val_acc, the absence of an ETA on an ended run, and what its keys
+ * say when there is nothing to control. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../src/tui/tui_internal.h"
+
+const char vggtop_version[] = "test";
+
+static app *fake(train_state st)
+{
+    app *a = calloc(1, sizeof *a);
+    assert_non_null(a);
+    a->snap = calloc(1, sizeof *a->snap);
+    assert_non_null(a->snap);
+    a->utf8 = 1;
+    a->depth = TUI_COLOR_256;
+    a->rows = 40;
+    a->cols = 100;
+    assert_int_equal(tui_grid_init(&a->grid, a->rows, a->cols), 0);
+    snprintf(a->dir, sizeof a->dir, "runs/x-mlp");
+    a->following = 1;
+    train_snapshot *s = a->snap;
+    s->state = st;
+    snprintf(s->model, sizeof s->model, "mlp");
+    s->epoch = 2;
+    s->epochs = 5;
+    s->batches = 40;
+    s->lr = 0.01;
+    return a;
+}
+
+static void done(app *a)
+{
+    tui_grid_free(&a->grid);
+    free(a->snap);
+    free(a);
+}
+
+/* The whole grid as text, rows joined by '\n'. */
+static char screen[40 * (100 * 4 + 1) + 1];
+static const char *text_of(app *a)
+{
+    char row[100 * 4 + 1];
+    screen[0] = '\0';
+    for (int r = 0; r < a->grid.rows; r++) {
+        tui_grid_row_utf8(&a->grid, r, row);
+        strcat(screen, row);
+        strcat(screen, "\n");
+    }
+    return screen;
+}
+
+static void draw(app *a)
+{
+    tui_grid_clear(&a->grid);
+    dash_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+}
+
+static void expect(app *a, const char *want)
+{
+    const char *t = text_of(a);
+    if (!strstr(t, want)) {
+        print_error("'%s' is not on the Dashboard:\n%s", want, t);
+        fail();
+    }
+}
+
+static void reject(app *a, const char *bad)
+{
+    const char *t = text_of(a);
+    if (strstr(t, bad)) {
+        print_error("'%s' should not be on the Dashboard:\n%s", bad, t);
+        fail();
+    }
+}
+
+static void before_the_first_step_shows_dashes_and_the_time_left(void **state)
+{
+    (void)state;
+    app *a = fake(TRAIN_TRAINING);
+    train_snapshot *s = a->snap;
+    s->batch = 0;
+    s->loss = s->acc = s->mse = NAN;
+    s->eta_run = 4800;
+    s->epochs_done = 1;
+    draw(a);
+    expect(a, "loss: - - acc: - - mse: - - lr: 0.01");
+    expect(a, "- ms/step");
+    expect(a, "1/5 epochs done - 1 h 20 min left · done ≈ ");
+    reject(a, "nan");
+    done(a);
+}
+
+static void the_table_marks_the_best_val_acc_and_keeps_small_mse(void **state)
+{
+    (void)state;
+    app *a = fake(TRAIN_TRAINING);
+    train_snapshot *s = a->snap;
+    double va[3] = {0.5, 0.7, 0.6};
+    for (int i = 0; i < 3; i++)
+        s->history[i] = (train_epoch){1.0 - 0.1 * i, 0.4, 3.8e-05, 1.1, va[i], 0.02, 0.01, 12.5};
+    s->n_history = s->epochs_done = 3;
+    s->epoch = 4;
+    s->batch = 5;
+    s->loss = 0.5;
+    s->acc = 0.75;
+    s->mse = 3.8e-05;
+    s->ms_per_step = 12.5;
+    s->img_per_s = 2560;
+    draw(a);
+    expect(a, "best val_acc 0.7000 at epoch 2 (*)");
+    expect(a, "0.7000*");
+    expect(a, "3.8000e-05");
+    expect(a, "mse: 3.8000e-05");
+    expect(a, "12.5 ms/step - 2560 img/s");
+    done(a);
+}
+
+static void the_test_set_pass_shows_its_progress(void **state)
+{
+    (void)state;
+    app *a = fake(TRAIN_EVALUATING);
+    train_snapshot *s = a->snap;
+    s->batch = 40;
+    s->eval_batch = 120;
+    s->eval_batches = 313;
+    s->eval_eta = 31;
+    s->eta_run = 600;
+    draw(a);
+    expect(a, "test set: 120/313 [");
+    expect(a, "] steps - ETA: 31s");
+    expect(a, "10 min left");
+    done(a);
+}
+
+static void an_ended_run_has_no_eta_and_nothing_to_control(void **state)
+{
+    (void)state;
+    app *a = fake(TRAIN_STOPPED);
+    train_snapshot *s = a->snap;
+    s->batch = 10;
+    s->loss = 0.5;
+    s->eta = 12;
+    s->eta_run = 999;
+    snprintf(s->message, sizeof s->message, "stopped after 1 epoch and 10 steps; continue with vggtop train --resume "
+             "runs/a-very-long-folder-name-that-does-not-fit-on-one-row-of-a-small-terminal-at-all/x-mlp-2");
+    a->cols = 80;
+    tui_grid_resize(&a->grid, a->rows, a->cols);
+    draw(a);
+    reject(a, "ETA");
+    reject(a, "left");
+    /* the long command wraps onto the next row instead of being cut */
+    expect(a, "x-mlp-2");
+    assert_false(app_can_control(a));
+    assert_int_equal(dash_key(a, ACT_PAUSE), H_REDRAW);
+    assert_non_null(strstr(a->status, "the run has ended"));
+    assert_int_equal(dash_key(a, ACT_SORT), H_NONE);
+    done(a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(before_the_first_step_shows_dashes_and_the_time_left),
+        cmocka_unit_test(the_table_marks_the_best_val_acc_and_keeps_small_mse),
+        cmocka_unit_test(the_test_set_pass_shows_its_progress),
+        cmocka_unit_test(an_ended_run_has_no_eta_and_nothing_to_control),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
