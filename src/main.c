@@ -1,5 +1,6 @@
 /* main: dispatches `vggtop COMMAND ...` to the subcommands in src/cli; with no command it opens the
  * front end. Only main decides the exit status. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,9 +43,25 @@ static void usage(FILE *out)
                  "see man vggtop for the screens, keys and files\n");
 }
 
-int main(int argc, char **argv)
+/* Output that could not be written is a failure, never a success: every command's standard output goes
+ * through here at the end (a full disk, a closed pipe, /dev/full), and a lost write turns status 0 into 1. */
+static int finish_output(int status)
 {
-    nn_blas_choose_kernel(argv);
+    int bad = fflush(stdout) != 0 || ferror(stdout);
+    int e = errno;
+    if (fclose(stdout) != 0 && !bad) {
+        bad = 1;
+        e = errno;
+    }
+    if (bad && status == 0) {
+        fprintf(stderr, "vggtop: cannot write the output: %s\n", strerror(e));
+        return 1;
+    }
+    return status;
+}
+
+static int run_command(int argc, char **argv)
+{
     if (argc >= 2 && argv[1][0] != '-') {
         for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
             if (strcmp(argv[1], commands[i].name) == 0)
@@ -61,4 +78,10 @@ int main(int argc, char **argv)
         return 0;
     }
     return cli_ui(argc, argv);
+}
+
+int main(int argc, char **argv)
+{
+    nn_blas_choose_kernel(argv);
+    return finish_output(run_command(argc, argv));
 }

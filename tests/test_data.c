@@ -734,7 +734,7 @@ static void bad_gzip_streams(void **state)
     char *gz;
     size_t len;
     vt_err err;
-    assert_int_equal(vt_read_file(at("train-images-idx3-ubyte.gz"), &gz, &len, &err), VT_OK);
+    assert_int_equal(vt_read_file(at("train-images-idx3-ubyte.gz"), 0, &gz, &len, &err), VT_OK);
     assert_true(len > 200);
     /* corrupt: bytes changed inside the deflate stream */
     char *bad = malloc(len);
@@ -783,7 +783,7 @@ static void check_asset(const char *file, const char *const *names, int n)
     char path[256], *text;
     vt_err err;
     snprintf(path, sizeof path, "assets/%s", file);
-    assert_int_equal(vt_read_file(path, &text, NULL, &err), VT_OK);
+    assert_int_equal(vt_read_file(path, 0, &text, NULL, &err), VT_OK);
     char *save = NULL, *line = strtok_r(text, "\n", &save);
     for (int i = 0; i < n; i++) {
         assert_non_null(line);

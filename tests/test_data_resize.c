@@ -23,7 +23,7 @@ static void resize_matches_opencv_within_one_level(void **state)
     char *buf;
     size_t len;
     vt_err err;
-    assert_int_equal(vt_read_file(FIXTURE, &buf, &len, &err), VT_OK);
+    assert_int_equal(vt_read_file(FIXTURE, 0, &buf, &len, &err), VT_OK);
     const unsigned char *p = (const unsigned char *)buf, *end = p + len;
     assert_true(len >= 12 && memcmp(p, "VTRSZ1\0\0", 8) == 0);
     unsigned cases = (unsigned)p[8] | (unsigned)p[9] << 8 | (unsigned)p[10] << 16 | (unsigned)p[11] << 24;

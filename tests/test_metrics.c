@@ -77,7 +77,7 @@ static cJSON *read_json(const char *path)
 {
     char *text;
     vt_err err;
-    if (vt_read_file(path, &text, NULL, &err) != VT_OK)
+    if (vt_read_file(path, 0, &text, NULL, &err) != VT_OK)
         fail_msg("%s", err.msg);
     cJSON *j = cJSON_Parse(text);
     free(text);

@@ -64,7 +64,7 @@ static int setup(void **state)
         return -1;
     }
     char *data;
-    if (vt_read_file(f->path, &data, &f->len, NULL))
+    if (vt_read_file(f->path, 0, &data, &f->len, NULL))
         return -1;
     f->bytes = (unsigned char *)data;
     *state = f;
@@ -248,7 +248,7 @@ static void save_failure_leaves_old_file(void **state)
     assert_int_equal(checkpoint_save(f->path, f->m, blob, sizeof blob, &err), VT_OK);
     char *data;
     size_t len;
-    assert_int_equal(vt_read_file(f->path, &data, &len, NULL), VT_OK);
+    assert_int_equal(vt_read_file(f->path, 0, &data, &len, NULL), VT_OK);
     assert_int_equal(len, f->len);
     assert_memory_equal(data, f->bytes, len);
     free(data);

@@ -670,6 +670,37 @@ static void settings_round_trip_through_config_json(void **state)
     cJSON_Delete(root);
 }
 
+/* One process per run: the lock is taken once, a second taker is refused with the holder's pid, and "live" is
+ * the lock being held, whatever progress.json says. */
+static void the_run_lock_lets_one_in(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/vggtop-lock-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(run_live_pid(dir), 0);
+    int fd, fd2;
+    long holder;
+    vt_err err;
+    assert_int_equal(run_lock_take(dir, &fd, NULL, &err), VT_OK);
+    assert_int_equal(run_live_pid(dir), (long)getpid());
+    assert_int_equal(run_lock_take(dir, &fd2, &holder, &err), VT_EUSAGE);
+    assert_int_equal(holder, (long)getpid());
+    assert_non_null(strstr(err.msg, "in use by process"));
+    run_lock_release(fd);
+    assert_int_equal(run_live_pid(dir), 0);
+    assert_int_equal(run_lock_take(dir, &fd2, NULL, &err), VT_OK);
+    run_lock_release(fd2);
+    /* A FIFO in its place is refused, not waited on. */
+    char lock[64];
+    snprintf(lock, sizeof lock, "%s/run.lock", dir);
+    unlink(lock);
+    assert_int_equal(mkfifo(lock, 0600), 0);
+    assert_int_equal(run_lock_take(dir, &fd, NULL, &err), VT_EUSAGE);
+    assert_int_equal(run_live_pid(dir), 0);
+    unlink(lock);
+    rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -682,6 +713,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(help_lists_every_setting),
         cmocka_unit_test(man_page_options_match_table),
         cmocka_unit_test(settings_round_trip_through_config_json),
+        cmocka_unit_test(the_run_lock_lets_one_in),
         cmocka_unit_test(check_catches_cross_field_errors),
         cmocka_unit_test(model_names_listed),
         cmocka_unit_test(summary_for_the_setup_screen),

@@ -87,7 +87,7 @@ static void read_file(const char *dir, const char *name, char **text)
     char path[512];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     vt_err err;
-    if (vt_read_file(path, text, NULL, &err) != VT_OK)
+    if (vt_read_file(path, 0, text, NULL, &err) != VT_OK)
         fail_msg("%s", err.msg);
 }
 
@@ -429,8 +429,9 @@ static void the_commands_file_reaches_the_engine(void **state)
     tiny_config(&cfg, "ctl-file");
     cfg.epochs = 50;
     trainer *t;
+    assert_int_equal(run_command_send(cfg.run_dir, &c, &err), VT_EUSAGE); /* no run there yet */
+    assert_non_null(strstr(err.msg, cfg.run_dir));
     assert_int_equal(trainer_create(&cfg, &t, &err), VT_OK);
-    assert_int_equal(run_command_send(cfg.run_dir, &c, &err), VT_EUSAGE); /* not live: nothing trains it yet */
     trainer_pause(t);
     assert_int_equal(trainer_start(t, &err), VT_OK);
     wait_for(t, is_paused);
@@ -474,7 +475,7 @@ static void copy_file(const char *from, const char *to)
     char *data;
     size_t len;
     vt_err err;
-    assert_int_equal(vt_read_file(from, &data, &len, &err), VT_OK);
+    assert_int_equal(vt_read_file(from, 0, &data, &len, &err), VT_OK);
     assert_int_equal(vt_write_file_atomic(to, data, len, &err), VT_OK);
     free(data);
 }
@@ -487,7 +488,7 @@ static void patch_blob(const char *path, size_t at, int64_t value)
     char *data;
     size_t len;
     vt_err err;
-    assert_int_equal(vt_read_file(path, &data, &len, &err), VT_OK);
+    assert_int_equal(vt_read_file(path, 0, &data, &len, &err), VT_OK);
     uint64_t extra = 0;
     for (int i = 7; i >= 0; i--)
         extra = extra << 8 | (unsigned char)data[88 + i];

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -62,16 +63,16 @@ static void atomic_write_replaces_whole_file(void **state)
     /* Before commit the old content is still whole. */
     char *data;
     size_t len;
-    assert_int_equal(vt_read_file(path, &data, &len, &err), VT_OK);
+    assert_int_equal(vt_read_file(path, 0, &data, &len, &err), VT_OK);
     assert_string_equal(data, "first");
     free(data);
     vt_afile_abort(&af);
     assert_int_equal(access(af.tmp, F_OK), -1);
-    assert_int_equal(vt_read_file(path, &data, &len, &err), VT_OK);
+    assert_int_equal(vt_read_file(path, 0, &data, &len, &err), VT_OK);
     assert_string_equal(data, "first");
     free(data);
     assert_int_equal(vt_write_file_atomic(path, "second", 6, &err), VT_OK);
-    assert_int_equal(vt_read_file(path, &data, &len, &err), VT_OK);
+    assert_int_equal(vt_read_file(path, 0, &data, &len, &err), VT_OK);
     assert_string_equal(data, "second");
     assert_int_equal(len, 6);
     free(data);
@@ -84,7 +85,7 @@ static void read_missing_file_names_it(void **state)
     (void)state;
     vt_err err;
     char *data;
-    assert_int_equal(vt_read_file("/nonexistent/x.bin", &data, NULL, &err), VT_EUSAGE);
+    assert_int_equal(vt_read_file("/nonexistent/x.bin", 0, &data, NULL, &err), VT_EUSAGE);
     assert_non_null(strstr(err.msg, "/nonexistent/x.bin"));
     assert_null(data);
 }
@@ -233,6 +234,66 @@ static void wake_pipe_wakes_and_drains(void **state)
     vt_wake_close(fds);
 }
 
+
+static void special_files_are_refused_at_once(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/vggtop-util-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char fifo[64], big[64], loop[64];
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    snprintf(big, sizeof big, "%s/big", dir);
+    snprintf(loop, sizeof loop, "%s/loop", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    assert_int_equal(symlink(loop, loop), 0);
+    assert_int_equal(vt_write_file_atomic(big, "0123456789", 10, NULL), VT_OK);
+    vt_err err;
+    char *data;
+    /* A FIFO with no writer would block a plain open forever: this returns at once, naming it. */
+    assert_int_equal(vt_read_file(fifo, 0, &data, NULL, &err), VT_EUSAGE);
+    assert_non_null(strstr(err.msg, "is a FIFO"));
+    assert_int_equal(vt_read_file("/dev/zero", 0, &data, NULL, &err), VT_EUSAGE);
+    assert_non_null(strstr(err.msg, "character device"));
+    assert_int_equal(vt_read_file(dir, 0, &data, NULL, &err), VT_EUSAGE);
+    assert_non_null(strstr(err.msg, "is a directory"));
+    assert_int_equal(vt_read_file(loop, 0, &data, NULL, &err), VT_EUSAGE);
+    assert_non_null(strstr(err.msg, "loop of symbolic links"));
+    assert_int_equal(vt_read_file(big, 9, &data, NULL, &err), VT_EUSAGE);
+    assert_non_null(strstr(err.msg, "too large: 10 bytes"));
+    size_t len;
+    assert_int_equal(vt_read_file(big, 10, &data, &len, &err), VT_OK);
+    assert_int_equal(len, 10);
+    free(data);
+    unlink(fifo);
+    unlink(big);
+    unlink(loop);
+    rmdir(dir);
+}
+
+static void labels_must_be_printable_utf8(void **state)
+{
+    (void)state;
+    char why[128];
+    assert_int_equal(vt_check_label("apple", why, sizeof why), 0);
+    assert_int_equal(vt_check_label("caf\xc3\xa9 \xe2\x86\x92 \xf0\x9f\x8d\x8e", why, sizeof why), 0);
+    assert_int_equal(vt_check_label("x\x1b]0;t\x07", why, sizeof why), -1);
+    assert_string_equal(why, "byte 2 is a control character (0x1b)");
+    assert_int_equal(vt_check_label("\x7f", why, sizeof why), -1);
+    assert_int_equal(vt_check_label("\xc2\x9b", why, sizeof why), -1); /* C1 CSI */
+    assert_int_equal(vt_check_label("ab\xff", why, sizeof why), -1);
+    assert_string_equal(why, "byte 3 (0xff) is not UTF-8");
+    assert_int_equal(vt_check_label("\xc3", why, sizeof why), -1);     /* cut short */
+    assert_int_equal(vt_check_label("\xc0\xaf", why, sizeof why), -1); /* overlong '/' */
+    assert_int_equal(vt_check_label("\xed\xa0\x80", why, sizeof why), -1); /* a surrogate */
+    char longer[VT_MAX_LABEL + 2];
+    memset(longer, 'a', sizeof longer - 1);
+    longer[sizeof longer - 1] = '\0';
+    assert_int_equal(vt_check_label(longer, why, sizeof why), -1);
+    char shown[] = "ok\x1b[2J\xff!";
+    vt_scrub_text(shown);
+    assert_string_equal(shown, "ok?[2J?!");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -248,6 +309,8 @@ int main(void)
         cmocka_unit_test(keras_progress_formats),
         cmocka_unit_test(growing_strings),
         cmocka_unit_test(wake_pipe_wakes_and_drains),
+        cmocka_unit_test(special_files_are_refused_at_once),
+        cmocka_unit_test(labels_must_be_printable_utf8),
     };
     return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }

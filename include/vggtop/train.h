@@ -38,6 +38,13 @@
 #define RUN_CONFUSION "confusion.csv"
 #define RUN_CURVE "curve.csv"
 #define RUN_COMMANDS "commands.json"
+#define RUN_LOCK "run.lock"
+
+/* The largest run-directory files vggtop reads; a larger one is refused before anything is allocated. */
+#define RUN_MAX_CONFIG_BYTES (16LL << 20)
+#define RUN_MAX_HISTORY_BYTES (4LL << 20)
+#define RUN_MAX_PROGRESS_BYTES (1LL << 20)
+#define RUN_MAX_PREDICTIONS_BYTES (1LL << 30)
 
 /* ---- settings ------------------------------------------------------------------------------------ */
 
@@ -347,7 +354,19 @@ typedef struct run_entry {
     double best_val_acc, last_val_acc; /* NaN with no finished epoch */
     double last_val_loss;
     int has_checkpoint;
+    char damage[512];      /* "" for a readable run; else why it could not be read (it is listed, not shown) */
 } run_entry;
+
+/* Whether a process writes the run right now (trains or evaluates it): it holds <dir>/run.lock. The pid it
+ * wrote there (> 0), -1 when held with no pid to show, 0 when nobody holds it (finished, stopped, or its
+ * process was killed: the kernel drops the lock with the process). This, never a pid from progress.json,
+ * decides whether a run is live. */
+long run_live_pid(const char *dir);
+
+/* Whether a run whose progress.json says it is loading, training, evaluating or paused was killed (nobody
+ * holds its lock): 1, with msg saying how to go on (resume, or start again when it never wrote a
+ * checkpoint); the caller shows it as stopped. */
+int run_is_dead(const run_data *run, char *msg, size_t size);
 
 /* Lists the run directories (those holding a config.json) of runs_dir, sorted by name (oldest first).
  * A missing runs_dir gives 0 entries. *entries is malloc'ed (free with free). */

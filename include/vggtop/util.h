@@ -63,8 +63,31 @@ void vt_afile_abort(vt_afile *af);
 /* Whole-buffer convenience over the three calls above. */
 int vt_write_file_atomic(const char *path, const void *data, size_t len, vt_err *err);
 
-/* Reads a whole file into a NUL-terminated malloc'ed buffer (caller frees); len may be NULL. */
-int vt_read_file(const char *path, char **data, size_t *len, vt_err *err);
+/* Every file vggtop reads is opened through these: never blocking (a FIFO returns at once), never anything
+ * but a regular file (a FIFO, device, socket or directory is refused, naming what it is), and never larger
+ * than max bytes (max <= 0: no limit), all checked before anything is allocated from it. *size (may be NULL)
+ * gets the size. VT_EUSAGE with one line naming the file and the real reason (no such file, a loop of
+ * symbolic links, permission denied, ...). */
+int vt_open_regular(const char *path, long long max, int *fd, long long *size, vt_err *err);
+int vt_fopen_regular(const char *path, long long max, FILE **f, long long *size, vt_err *err);
+
+/* A label (a class name) fit to print and to write as JSON: valid UTF-8 without control characters (C0,
+ * DEL, C1), at most VT_MAX_LABEL bytes. 0, or -1 with the reason in why ("byte 3 is a control character
+ * (0x1b)"). */
+#define VT_MAX_LABEL 256
+int vt_check_label(const char *s, char *why, size_t size);
+/* The same for any text read from a file that will be printed (a data set's name, a path): at most max
+ * bytes. */
+int vt_check_text(const char *s, size_t max, char *why, size_t size);
+/* Replaces every byte that is not part of printable UTF-8 with '?', in place: for text that is only shown
+ * (a status message read back from progress.json), so a file cannot drive the terminal. */
+void vt_scrub_text(char *s);
+/* The most classes any data set, model or run file may have. */
+#define VT_MAX_CLASSES 1000
+
+/* Reads a whole regular file of at most max bytes into a NUL-terminated malloc'ed buffer (caller frees);
+ * len may be NULL. */
+int vt_read_file(const char *path, long long max, char **data, size_t *len, vt_err *err);
 
 /* The size of a regular, non-empty file; VT_EUSAGE naming the file when it is missing, unreadable, not a
  * regular file or empty. */

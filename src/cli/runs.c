@@ -34,8 +34,6 @@ static const struct option run_options[] = {
     {"help", no_argument, NULL, 'h'},              {NULL, 0, NULL, 0},
 };
 
-/* Parses argv for a command accepting the options in `allowed` (their names, space-separated) and
- * between min_dirs and max_dirs run directories. Returns -1 to go on, else the exit status. */
 /* A whole number flag in [lo, hi] into *out; 0, or 2 after one line on stderr. */
 static int int_flag(const char *cmd, const char *flag, const char *value, long lo, long hi, int *out)
 {
@@ -62,6 +60,8 @@ static int setting_flag(const char *cmd, const char *setting, const char *flag, 
     return 0;
 }
 
+/* Parses argv for a command accepting the options in `allowed` (their names, space-separated) and
+ * between min_dirs and max_dirs run directories. Returns -1 to go on, else the exit status. */
 static int parse_run_args(int argc, char **argv, const char *allowed, const char *help, int min_dirs, int max_dirs,
                           run_opts *o)
 {
@@ -90,8 +90,13 @@ static int parse_run_args(int argc, char **argv, const char *allowed, const char
         snprintf(word, sizeof word, " %s ", name ? name : "");
         char list[128];
         snprintf(list, sizeof list, " %s ", allowed);
-        if (c == '?' || !name || !strstr(list, word)) {
+        if (c == '?' || !name) {
             fprintf(stderr, "vggtop %s: unknown option '%s' (see vggtop %s --help)\n", argv[0], argv[optind - 1],
+                    argv[0]);
+            return 2;
+        }
+        if (!strstr(list, word)) { /* an option of another command: name it, not its value */
+            fprintf(stderr, "vggtop %s: --%s is not an option of %s (see vggtop %s --help)\n", argv[0], name, argv[0],
                     argv[0]);
             return 2;
         }
@@ -132,6 +137,11 @@ static int parse_run_args(int argc, char **argv, const char *allowed, const char
         return 2;
     }
     int dirs = argc - optind;
+    if (dirs > max_dirs && max_dirs > 1) {
+        fprintf(stderr, "vggtop %s: %d run directories, more than the %d it compares at once\n", argv[0], dirs,
+                max_dirs);
+        return 2;
+    }
     if (dirs < min_dirs || dirs > max_dirs) {
         fprintf(stderr, "vggtop %s: expected %s (see vggtop %s --help)\n", argv[0],
                 max_dirs == 1 ? "one RUN_DIR" : "one or more RUN_DIRs", argv[0]);
@@ -152,16 +162,8 @@ static int load_run(const char *cmd, const char *dir, int parts, run_data *run)
         return 2;
     }
     run_progress *p = &run->progress;
-    if ((run->parts & RUN_PART_PROGRESS) && p->state != TRAIN_STOPPED && p->state != TRAIN_FINISHED &&
-        p->state != TRAIN_FAILED && p->pid > 0 && kill((pid_t)p->pid, 0) != 0 && errno == ESRCH) {
+    if (run_is_dead(run, p->message, sizeof p->message))
         p->state = TRAIN_STOPPED;
-        if (run->has_checkpoint)
-            snprintf(p->message, sizeof p->message, "its process %ld is gone: vggtop train --resume %.400s", p->pid,
-                     dir);
-        else /* killed before its first checkpoint: nothing to resume from */
-            snprintf(p->message, sizeof p->message, "its process %ld is gone before writing a checkpoint; start "
-                     "the run again", p->pid);
-    }
     if ((parts & RUN_PART_PREDICTIONS) && !(run->parts & RUN_PART_PREDICTIONS)) {
         fprintf(stderr, "vggtop %s: %s: no %s yet (it appears after the first epoch; or run vggtop evaluate %s)\n",
                 cmd, dir, RUN_PREDICTIONS, dir);
@@ -371,6 +373,11 @@ int cli_roc(int argc, char **argv)
     run_data run;
     if ((rc = load_run(argv[0], argv[optind], RUN_PART_CONFIG | RUN_PART_PREDICTIONS, &run)))
         return rc;
+    if (run.n_pred == 0) { /* an empty test set: nothing to score is a normal answer, not an error */
+        printf("no test predictions in %s: no ROC curve to compute\n", argv[optind]);
+        run_free(&run);
+        return 0;
+    }
     int C = run.pred_classes;
     roc_curve *curves = calloc((size_t)C, sizeof *curves);
     roc_curve micro = {0}, macro = {0};

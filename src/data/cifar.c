@@ -60,15 +60,15 @@ static int cifar_read(const char *path, const cifar_kind *k, long count, uint8_t
                       vt_err *err)
 {
     const size_t rec = (size_t)k->label_bytes + PIXELS;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return vt_fail(err, VT_EUSAGE, "%s: cannot open: %s", path, strerror(errno));
+    FILE *f;
+    int rc = vt_fopen_regular(path, 0, &f, NULL, err); /* its size was checked by cifar_count */
+    if (rc)
+        return rc;
     uint8_t *buf = malloc(rec * CHUNK);
     if (!buf) {
         fclose(f);
         return vt_fail(err, VT_EIO, "%s: out of memory", path);
     }
-    int rc = VT_OK;
     for (long done = 0; done < count && rc == VT_OK;) {
         size_t want = (size_t)(count - done < CHUNK ? count - done : CHUNK);
         size_t got = fread(buf, rec, want, f);

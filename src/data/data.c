@@ -20,12 +20,14 @@ static int is_dir(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* Present is what lstat sees: a dangling link or a loop in place of a data file is the data set's broken file,
+ * which its loader then names, not a sign that no data set is there. */
 static int exists(const char *dir, const char *name)
 {
     char path[4200];
     struct stat st;
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    return stat(path, &st) == 0;
+    return lstat(path, &st) == 0;
 }
 
 const char *data_source_name(data_source source)

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <zlib.h>
 
@@ -78,12 +79,19 @@ static int idx_open(idx_file *f, const char *path, int ndims, int allow_channels
 {
     memset(f, 0, sizeof *f);
     snprintf(f->path, sizeof f->path, "%s", path);
-    int rc = vt_file_size(path, &f->size, err);
+    int fd;
+    int rc = vt_open_regular(path, 0, &fd, &f->size, err);
     if (rc)
         return rc;
-    f->gz = gzopen(path, "rb");
-    if (!f->gz)
-        return vt_fail(err, VT_EUSAGE, "%s: cannot open: %s", path, errno ? strerror(errno) : "out of memory");
+    if (f->size == 0) {
+        close(fd);
+        return vt_fail(err, VT_EUSAGE, "%s: the file is empty", path);
+    }
+    f->gz = gzdopen(fd, "rb");
+    if (!f->gz) {
+        close(fd);
+        return vt_fail(err, VT_EIO, "%s: out of memory opening it", path);
+    }
     gzbuffer(f->gz, 256 * 1024);
     uint8_t magic[4];
     rc = gz_read_exact(f, magic, 4, "header", err);

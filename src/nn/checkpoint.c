@@ -17,6 +17,7 @@
  * the first checks the header, the size and the checksum, the second copies into the model, so a bad
  * file never touches it. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,12 +139,10 @@ static int fail_ck(ck_file *ck, vt_err *err, const char *path, const char *what)
 static int ck_open(ck_file *ck, const char *path, vt_err *err)
 {
     memset(ck, 0, sizeof *ck);
-    ck->f = fopen(path, "rb");
-    if (!ck->f)
-        return vt_fail(err, VT_EUSAGE, "%s: cannot open checkpoint: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(ck->f), &st) != 0 || !S_ISREG(st.st_mode))
-        return fail_ck(ck, err, path, "not a regular file");
+    long long file_size;
+    int rc = vt_fopen_regular(path, 0, &ck->f, &file_size, err);
+    if (rc)
+        return rc;
     unsigned char h[CK_HEADER];
     if (fread(h, 1, CK_HEADER, ck->f) != CK_HEADER)
         return fail_ck(ck, err, path, "truncated header");
@@ -183,9 +182,9 @@ static int ck_open(ck_file *ck, const char *path, vt_err *err)
     if (ck->extra > ((uint64_t)1 << 40))
         return fail_ck(ck, err, path, "implausible extra length");
     uint64_t size = CK_HEADER + 8 * ck->params + ck->extra + 4;
-    if ((uint64_t)st.st_size < size)
+    if ((uint64_t)file_size < size)
         return fail_ck(ck, err, path, "truncated");
-    if ((uint64_t)st.st_size > size)
+    if ((uint64_t)file_size > size)
         return fail_ck(ck, err, path, "trailing bytes after the checksum");
 
     /* Pass 1: the checksum over everything before the last 4 bytes. */
@@ -198,7 +197,7 @@ static int ck_open(ck_file *ck, const char *path, vt_err *err)
         ck->f = NULL;
         return vt_fail(err, VT_EIO, "%s: out of memory", path);
     }
-    uint64_t left = size - CK_HEADER - 4;
+    uint64_t left = size - CK_HEADER - 4, floats = 2 * ck->params, at = 0, bad = UINT64_MAX;
     while (left > 0) {
         size_t want = left < chunk ? (size_t)left : chunk;
         if (fread(buf, 1, want, ck->f) != want) {
@@ -206,6 +205,14 @@ static int ck_open(ck_file *ck, const char *path, vt_err *err)
             return fail_ck(ck, err, path, "read error or truncated");
         }
         crc = crc32(crc, buf, (uInt)want);
+        /* The parameters and the velocity (floats from the header on; chunks are whole floats) must be
+         * finite: a file that passes its checksum can still hold NaN weights a diverged run wrote by hand. */
+        for (size_t i = 0; i + 4 <= want && at < floats && bad == UINT64_MAX; i += 4, at++) {
+            float v;
+            memcpy(&v, buf + i, 4);
+            if (!isfinite(v))
+                bad = at;
+        }
         left -= want;
     }
     free(buf);
@@ -214,6 +221,13 @@ static int ck_open(ck_file *ck, const char *path, vt_err *err)
         return fail_ck(ck, err, path, "truncated checksum");
     if (get_u32(tail) != (uint32_t)crc)
         return fail_ck(ck, err, path, "checksum mismatch (the file is corrupt)");
+    if (bad != UINT64_MAX) {
+        char what[128];
+        snprintf(what, sizeof what, "%s %llu is not a finite number (NaN or infinite)",
+                 bad < ck->params ? "parameter" : "velocity value",
+                 (unsigned long long)(bad < ck->params ? bad : bad - ck->params));
+        return fail_ck(ck, err, path, what);
+    }
     return VT_OK;
 }
 

@@ -64,7 +64,7 @@ int run_command_read(const char *dir, run_command *out, vt_err *err)
         return vt_fail(err, VT_EUSAGE, "%s: %lld bytes, a command is a few dozen (not written by vggtop?)", path,
                        (long long)st.st_size);
     char *text = NULL;
-    if ((rc = vt_read_file(path, &text, NULL, err)))
+    if ((rc = vt_read_file(path, 4096, &text, NULL, err)))
         return rc;
     cJSON *o = cJSON_Parse(text);
     free(text);
@@ -99,7 +99,7 @@ int run_command_send(const char *dir, run_command *cmd, vt_err *err)
         return rc;
     if (access(path, F_OK) != 0)
         return vt_fail(err, VT_EUSAGE, "%s: no %s: not a run directory", dir, RUN_PROGRESS);
-    if (run_live_writer(dir) == 0)
+    if (run_live_pid(dir) <= 0)
         return vt_fail(err, VT_EUSAGE, "%s: no process is training this run (it ended or was killed; a stopped run "
                        "continues with vggtop train --resume %s)", dir, dir);
     /* The next number after the last one sent; an unreadable old file starts again after the engine's ack. */

@@ -31,6 +31,7 @@ struct trainer {
     vt_err error;
     train_state final_state;
     int made_dir;           /* make_run_dir created the run directory (a failed start removes it again) */
+    int lock_fd;            /* run.lock, held while this trainer exists: the run is ours alone */
 };
 
 /* ---- the checkpoint's extra blob: where the engine is, so a resumed run continues exactly ---------- */
@@ -61,6 +62,7 @@ typedef struct blob_header {
 typedef struct job {
     trainer *t;
     train_config cfg;
+    int may_write;          /* 0 until the run actually starts (a resume: its checkpoint loaded and checked) */
     dataset *ds;
     model *m;
     model_config mc;
@@ -126,6 +128,8 @@ static void snapshot_copy(trainer *t, train_snapshot *s)
  * stop training (the checkpoint write would catch a full disk). */
 static void write_progress(job *j, int force)
 {
+    if (!j->may_write)
+        return;
     double now = vt_now();
     if (!force && now - j->last_progress < 0.5)
         return;
@@ -243,8 +247,24 @@ static int load_checkpoint(job *j, vt_err *err)
                        (long long)h.classes, (unsigned long long)j->cfg.seed, j->cfg.batch_size, j->ds->n_train,
                        j->ds->classes);
     /* batch_pos == batches: the epoch trained, stopped during its evaluation (resuming evaluates it). */
-    if (h.batch_pos < 0 || h.batch_pos > j->batches || !(h.lr > 0) || h.n < 0)
-        return vt_fail(err, VT_EUSAGE, "%s: training state out of range", path);
+    if (h.batch_pos < 0 || h.batch_pos > j->batches || h.n < 0 || h.correct < 0 || h.correct > h.n ||
+        !isfinite(h.loss_sum) || !isfinite(h.mse_sum) || !(h.epoch_seconds >= 0 && h.epoch_seconds < 1e12))
+        return vt_fail(err, VT_EUSAGE, "%s: training state out of range (position, sums or time)", path);
+    const train_field *lr_rule = train_field_find("lr");
+    if (!train_field_in_range(lr_rule, h.lr)) {
+        char what[256];
+        train_field_describe(lr_rule, what, sizeof what);
+        return vt_fail(err, VT_EUSAGE, "%s: its learning rate %g is not %s", path, h.lr, what);
+    }
+    for (int64_t e = 0; e < h.epochs_done; e++) {
+        train_epoch row;
+        memcpy(&row, buf + sizeof h + sizeof row * (size_t)e, sizeof row);
+        const double v[] = {row.loss, row.acc, row.mse, row.val_loss, row.val_acc, row.val_mse, row.lr, row.seconds};
+        for (size_t k = 0; k < sizeof v / sizeof v[0]; k++)
+            if (!isfinite(v[k]))
+                return vt_fail(err, VT_EUSAGE, "%s: the history of epoch %lld holds a value that is not finite", path,
+                               (long long)e + 1);
+    }
     if (h.epochs_done > j->cfg.epochs)
         return vt_fail(err, VT_EUSAGE, "--epochs: %d, but the run has already done %lld (give at least that many)",
                        j->cfg.epochs, (long long)h.epochs_done);
@@ -448,9 +468,13 @@ static int job_prepare(job *j, vt_err *err)
     if (run_command_read(cfg->run_dir, &old_cmd, &cmd_err) == VT_OK)
         j->cmd_seen = old_cmd.seq;
     if (cfg->resume) {
+        /* Nothing is written to a run being resumed until its checkpoint is known good: a refused resume
+         * (wrong --epochs, a damaged checkpoint) leaves the run as it was. */
+        if ((rc = load_checkpoint(j, err)))
+            return rc;
+        j->may_write = 1;
         run_clean_temporaries(cfg->run_dir);
-        if ((rc = load_checkpoint(j, err)) ||
-            (rc = run_write_history(cfg->run_dir, j->history, j->epochs_done, err)))
+        if ((rc = run_write_history(cfg->run_dir, j->history, j->epochs_done, err)))
             return rc;
         run_data old;
         vt_err ignored;
@@ -681,6 +705,7 @@ static void *engine_main(void *arg)
     vt_err err;
     vt_err_clear(&err);
     j->run_start = vt_now();
+    j->may_write = !j->cfg.resume; /* a new run's directory is its own from the start */
     set_state(t, TRAIN_LOADING, "loading the data set");
     write_progress(j, 1);
     train_state final = job_prepare(j, &err) ? TRAIN_FAILED : job_train(j, &err);
@@ -712,10 +737,13 @@ static void *engine_main(void *arg)
     if (final == TRAIN_FAILED && !j->cfg.resume &&
         !run_path(cfgpath, sizeof cfgpath, j->cfg.run_dir, RUN_CONFIG, &ignored) &&
         !run_path(progpath, sizeof progpath, j->cfg.run_dir, RUN_PROGRESS, &ignored) && access(cfgpath, F_OK) != 0) {
+        char lockpath[4200];
         unlink(progpath);
         char curvepath[4200];
         if (!run_path(curvepath, sizeof curvepath, j->cfg.run_dir, RUN_CURVE, &ignored))
             unlink(curvepath);
+        if (!run_path(lockpath, sizeof lockpath, j->cfg.run_dir, RUN_LOCK, &ignored))
+            unlink(lockpath); /* still held by this process until the trainer goes; nobody else can want it */
         if (t->made_dir)
             rmdir(j->cfg.run_dir);
     }
@@ -737,11 +765,26 @@ static void *engine_main(void *arg)
 
 /* ---- the public side --------------------------------------------------------------------------------- */
 
-/* Picks and creates the run directory of a new run; refuses one that already holds a run. *made says
+/* Whether dir holds anything but the run's lock. */
+static int holds_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int entries = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        entries += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 && strcmp(e->d_name, RUN_LOCK) != 0;
+    if (d)
+        closedir(d);
+    return entries;
+}
+
+/* Picks and creates the run directory of a new run (refusing one that already holds a run), or checks the one
+ * to resume, and takes its lock before anything is written: one process per run directory. *made says
  * whether the directory itself is new. */
-static int make_run_dir(train_config *cfg, int *made, vt_err *err)
+static int make_run_dir(train_config *cfg, int *made, int *lock_fd, vt_err *err)
 {
     *made = 0;
+    *lock_fd = -1;
     char cfgpath[4200], ckpath[4200];
     if (cfg->resume) {
         if (run_path(cfgpath, sizeof cfgpath, cfg->run_dir, RUN_CONFIG, err) ||
@@ -750,15 +793,14 @@ static int make_run_dir(train_config *cfg, int *made, vt_err *err)
         if (access(cfgpath, R_OK) != 0)
             return vt_fail(err, VT_EUSAGE, "--resume: %s: no readable %s (not a run directory?)", cfg->run_dir,
                            RUN_CONFIG);
-        if (access(ckpath, R_OK) != 0)
+        struct stat st;
+        if (lstat(ckpath, &st) != 0 && errno == ENOENT)
             return vt_fail(err, VT_EUSAGE, "--resume: %s: no %s yet (the run never finished an epoch or stopped)",
                            cfg->run_dir, RUN_CHECKPOINT);
-        /* Two processes writing one run directory would interleave their files: refuse while the process
-         * that progress.json names is alive and still training (a killed one leaves "training" behind). */
-        long pid = run_live_writer(cfg->run_dir);
-        if (pid)
-            return vt_fail(err, VT_EUSAGE, "--resume: %s is being trained by process %ld (stop it first)",
-                           cfg->run_dir, pid);
+        /* Two processes writing one run directory would interleave their files: the lock lets one in. */
+        int rc = run_lock_take(cfg->run_dir, lock_fd, NULL, err);
+        if (rc)
+            return rc;
         return VT_OK;
     }
     const char *flag = cfg->run_dir[0] ? "--run-dir" : "--runs";
@@ -781,21 +823,30 @@ static int make_run_dir(train_config *cfg, int *made, vt_err *err)
     int existed = access(cfg->run_dir, F_OK) == 0;
     /* An exact directory must be new or empty: `--run-dir runs` (meant as --runs) would otherwise mix a run's
      * files with the runs beside it. */
-    DIR *d = existed ? opendir(cfg->run_dir) : NULL;
-    if (d) {
-        struct dirent *e;
-        int entries = 0;
-        while ((e = readdir(d)))
-            entries += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
-        closedir(d);
-        if (entries)
-            return vt_fail(err, VT_EUSAGE, "%s: %s is not empty (a new run needs a new or empty directory; --runs %s "
-                           "puts each run in its own folder under it)", flag, cfg->run_dir, cfg->run_dir);
+    if (existed && holds_files(cfg->run_dir))
+        return vt_fail(err, VT_EUSAGE, "%s: %s is not empty (a new run needs a new or empty directory; --runs %s "
+                       "puts each run in its own folder under it)", flag, cfg->run_dir, cfg->run_dir);
+    if (vt_mkdirs(cfg->run_dir, &mk) != VT_OK) {
+        /* A full disk or a read-only one is the system's failure (exit 1); a bad path is the user's (2). */
+        int e = errno;
+        return vt_fail(err, e == ENOSPC || e == EDQUOT || e == EROFS || e == EIO ? VT_EIO : VT_EUSAGE, "%s: %s", flag,
+                       mk.msg);
     }
-    if (vt_mkdirs(cfg->run_dir, &mk) != VT_OK)
-        return vt_fail(err, VT_EUSAGE, "%s: %s", flag, mk.msg);
     *made = !existed;
-    return VT_OK;
+    int rc = run_lock_take(cfg->run_dir, lock_fd, NULL, err);
+    /* Checked again under the lock: another process may have started a run there since. */
+    if (!rc && holds_files(cfg->run_dir)) {
+        run_lock_release(*lock_fd);
+        *lock_fd = -1;
+        rc = vt_fail(err, VT_EUSAGE, "%s: %s was taken by another run just now", flag, cfg->run_dir);
+    }
+    if (rc && *made) {
+        char lockpath[4200];
+        if (!run_path(lockpath, sizeof lockpath, cfg->run_dir, RUN_LOCK, &mk) && !holds_files(cfg->run_dir))
+            unlink(lockpath), rmdir(cfg->run_dir);
+        *made = 0;
+    }
+    return rc;
 }
 
 int trainer_create(const train_config *cfg, trainer **out, vt_err *err)
@@ -808,11 +859,12 @@ int trainer_create(const train_config *cfg, trainer **out, vt_err *err)
     if (!t)
         return vt_fail(err, VT_EIO, "out of memory for the trainer");
     t->cfg = *cfg;
-    if ((rc = make_run_dir(&t->cfg, &t->made_dir, err))) {
+    if ((rc = make_run_dir(&t->cfg, &t->made_dir, &t->lock_fd, err))) {
         free(t);
         return rc;
     }
     if ((rc = vt_wake_open(t->wake, err)) != VT_OK) {
+        run_lock_release(t->lock_fd);
         free(t);
         return rc;
     }
@@ -872,6 +924,7 @@ void trainer_destroy(trainer *t)
     pthread_mutex_destroy(&t->mu);
     pthread_cond_destroy(&t->cond);
     vt_wake_close(t->wake);
+    run_lock_release(t->lock_fd);
     free(t);
 }
 

@@ -1,4 +1,5 @@
 /* train/evaluate: `vggtop evaluate RUN_DIR`: the checkpoint of a run, predicted again on its test set. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,17 +13,20 @@ int run_evaluate(const char *dir, int threads, train_epoch *out, long *n_test, v
     int rc = run_load(dir, RUN_PART_CONFIG, &run, err);
     if (!rc && !(run.parts & RUN_PART_CONFIG))
         rc = vt_fail(err, VT_EUSAGE, "%s: no %s: not a run directory", dir, RUN_CONFIG);
-    long writer = rc ? 0 : run_live_writer(dir);
-    if (writer)
-        rc = vt_fail(err, VT_EUSAGE, "%s is being trained by process %ld: it evaluates each epoch itself (stop it "
-                     "first to evaluate its checkpoint)", dir, writer);
+    /* The run is this process's while it evaluates: a training process (which evaluates each epoch itself)
+     * or another evaluate holds the lock, and is named. */
+    int lock_fd = -1;
+    if (!rc)
+        rc = run_lock_take(dir, &lock_fd, NULL, err);
     if (!rc && !run.has_checkpoint)
         rc = vt_fail(err, VT_EUSAGE, "%s: no %s yet (the run has not finished an epoch)", dir, RUN_CHECKPOINT);
     train_config cfg = run.config;
     long expect_test = run.n_test;
     run_free(&run);
-    if (rc)
+    if (rc) {
+        run_lock_release(lock_fd);
         return rc;
+    }
     nn_set_threads(threads >= 0 ? threads : cfg.threads);
 
     data_options opt;
@@ -32,8 +36,10 @@ int run_evaluate(const char *dir, int threads, train_epoch *out, long *n_test, v
     float *x = NULL, *probs = NULL;
     model_config mc, stored;
     char path[4200];
-    if ((rc = data_open(&opt, &ds, err)))
+    if ((rc = data_open(&opt, &ds, err))) {
+        run_lock_release(lock_fd);
         return rc;
+    }
     if (ds->n_test != expect_test)
         rc = vt_fail(err, VT_EUSAGE, "%s: %ld test images now, %ld when the run was made (was --data or the data set "
                      "changed?)", ds->path, ds->n_test, expect_test);
@@ -70,13 +76,19 @@ int run_evaluate(const char *dir, int threads, train_epoch *out, long *n_test, v
     if (!rc) {
         train_val_metrics(probs, ds->test_y, ds->n_test, ds->classes, &out->val_loss, &out->val_acc, &out->val_mse);
         *n_test = ds->n_test;
-        rc = run_write_evaluation(dir, ds->test_y, probs, ds->n_test, ds->classes,
-                                  (const char *const *)ds->class_names, err);
+        /* Good files are never replaced by bad ones: predictions that are not finite stay unwritten. */
+        if (!isfinite(out->val_loss) || !isfinite(out->val_mse))
+            rc = vt_fail(err, VT_EUSAGE, "%s: its predictions are not finite numbers (the weights overflow); %s, "
+                         "%s and %s were left as they were", path, RUN_PREDICTIONS, RUN_REPORT, RUN_CONFUSION);
+        else
+            rc = run_write_evaluation(dir, ds->test_y, probs, ds->n_test, ds->classes,
+                                      (const char *const *)ds->class_names, err);
     }
     free(x);
     free(probs);
     if (m)
         model_destroy(m);
     data_destroy(ds);
+    run_lock_release(lock_fd);
     return rc;
 }

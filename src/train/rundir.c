@@ -191,15 +191,37 @@ void run_clean_temporaries(const char *dir)
 /* ---- readers ----------------------------------------------------------------------------------------- */
 
 /* Reads a whole file when it exists: VT_OK with *text NULL when it does not. */
+/* The largest each run-directory file may be (the README's Checks and the man page give them): far above
+ * what vggtop writes, so that a file past it is something else, refused before anything is allocated. */
+static long long run_file_max(const char *name)
+{
+    static const struct {
+        const char *name;
+        long long max;
+    } limits[] = {
+        {RUN_CONFIG, RUN_MAX_CONFIG_BYTES},
+        {RUN_HISTORY, RUN_MAX_HISTORY_BYTES},
+        {RUN_PROGRESS, RUN_MAX_PROGRESS_BYTES},
+        {RUN_PREDICTIONS, RUN_MAX_PREDICTIONS_BYTES},
+    };
+    for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++)
+        if (strcmp(limits[i].name, name) == 0)
+            return limits[i].max;
+    return RUN_MAX_PROGRESS_BYTES;
+}
+
+/* Reads a run file that may be absent (*text stays NULL). Present means anything lstat sees, so a dangling
+ * link or a loop is reported as what it is, not taken for "no such file yet". */
 static int read_optional(const char *dir, const char *name, char *path, size_t size, char **text, vt_err *err)
 {
     *text = NULL;
     int rc = run_path(path, size, dir, name, err);
     if (rc)
         return rc;
-    if (access(path, F_OK) != 0)
+    struct stat st;
+    if (lstat(path, &st) != 0 && errno == ENOENT)
         return VT_OK;
-    return vt_read_file(path, text, NULL, err);
+    return vt_read_file(path, run_file_max(name), text, NULL, err);
 }
 
 /* Splits the next line off *cursor (NUL-terminating it); NULL at the end. */
@@ -304,20 +326,31 @@ static int read_progress(const char *dir, run_data *run, vt_err *err)
         cJSON_Delete(o);
         return vt_fail(err, VT_EUSAGE, "%s: \"state\" is missing or not a known state", path);
     }
+    /* Every number with the range it can have, checked before it reaches arithmetic or formatting (a
+     * progress.json edited to hold 1e300 must not overflow a renderer). */
+    const double big = 1e15, forever = 1e10; /* counts; seconds (300 years) */
     struct {
         const char *key;
         double *d;
         long *l;
         int *i;
+        double lo, hi;
     } nums[] = {
-        {"epoch", NULL, NULL, &p->epoch},   {"epochs", NULL, NULL, &p->epochs},
-        {"epochs_done", NULL, NULL, &p->epochs_done}, {"batch", NULL, &p->batch, NULL},
-        {"batches", NULL, &p->batches, NULL}, {"samples", NULL, &p->samples, NULL},
-        {"loss", &p->loss, NULL, NULL},     {"acc", &p->acc, NULL, NULL},
-        {"mse", &p->mse, NULL, NULL},       {"img_per_s", &p->img_per_s, NULL, NULL},
-        {"ms_per_step", &p->ms_per_step, NULL, NULL}, {"elapsed", &p->elapsed, NULL, NULL},
-        {"eta", &p->eta, NULL, NULL},       {"lr", &p->lr, NULL, NULL},
-        {"pid", NULL, &p->pid, NULL},
+        {"epoch", NULL, NULL, &p->epoch, 0, TRAIN_MAX_EPOCHS},
+        {"epochs", NULL, NULL, &p->epochs, 0, TRAIN_MAX_EPOCHS},
+        {"epochs_done", NULL, NULL, &p->epochs_done, 0, TRAIN_MAX_EPOCHS},
+        {"batch", NULL, &p->batch, NULL, 0, big},
+        {"batches", NULL, &p->batches, NULL, 0, big},
+        {"samples", NULL, &p->samples, NULL, 0, big},
+        {"loss", &p->loss, NULL, NULL, 0, 1e30},
+        {"acc", &p->acc, NULL, NULL, 0, 1},
+        {"mse", &p->mse, NULL, NULL, 0, 1e30},
+        {"img_per_s", &p->img_per_s, NULL, NULL, 0, 1e12},
+        {"ms_per_step", &p->ms_per_step, NULL, NULL, 0, forever},
+        {"elapsed", &p->elapsed, NULL, NULL, 0, forever},
+        {"eta", &p->eta, NULL, NULL, 0, forever},
+        {"lr", &p->lr, NULL, NULL, 0, 10},
+        {"pid", NULL, &p->pid, NULL, 0, 4194304}, /* Linux's PID_MAX_LIMIT */
     };
     for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
         cJSON *v = cJSON_GetObjectItemCaseSensitive(o, nums[i].key);
@@ -325,22 +358,33 @@ static int read_progress(const char *dir, run_data *run, vt_err *err)
             cJSON_Delete(o);
             return vt_fail(err, VT_EUSAGE, "%s: \"%s\" is missing or not a number", path, nums[i].key);
         }
+        double x = v->valuedouble;
+        if (!(x >= nums[i].lo && x <= nums[i].hi) || (!nums[i].d && x != floor(x))) {
+            cJSON_Delete(o);
+            return vt_fail(err, VT_EUSAGE, "%s: \"%s\" is %g, not %s in %g..%g", path, nums[i].key, x,
+                           nums[i].d ? "a number" : "a whole number", nums[i].lo, nums[i].hi);
+        }
         if (nums[i].d)
-            *nums[i].d = v->valuedouble;
+            *nums[i].d = x;
         else if (nums[i].l)
-            *nums[i].l = (long)v->valuedouble;
+            *nums[i].l = (long)x;
         else
-            *nums[i].i = (int)v->valuedouble;
+            *nums[i].i = (int)x;
     }
     cJSON *eta_run = cJSON_GetObjectItemCaseSensitive(o, "eta_run"); /* optional: later than the rest */
-    p->eta_run = cJSON_IsNumber(eta_run) ? eta_run->valuedouble : p->eta;
+    p->eta_run = cJSON_IsNumber(eta_run) && eta_run->valuedouble >= 0 && eta_run->valuedouble <= forever
+                     ? eta_run->valuedouble
+                     : p->eta;
     /* Optional too (written since the evaluation progress and the command channel came). */
     cJSON *v;
-    if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(o, "eval_batch")) && v->valuedouble >= 0)
+    if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(o, "eval_batch")) && v->valuedouble >= 0 &&
+        v->valuedouble < 1e15)
         p->eval_batch = (long)v->valuedouble;
-    if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(o, "eval_batches")) && v->valuedouble >= 0)
+    if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(o, "eval_batches")) && v->valuedouble >= 0 &&
+        v->valuedouble < 1e15)
         p->eval_batches = (long)v->valuedouble;
-    if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(o, "eval_eta")) && v->valuedouble >= 0)
+    if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(o, "eval_eta")) && v->valuedouble >= 0 &&
+        v->valuedouble <= forever)
         p->eval_eta = v->valuedouble;
     if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(o, "command_ack")) && v->valuedouble >= 0 &&
         v->valuedouble < 1e15)
@@ -351,6 +395,9 @@ static int read_progress(const char *dir, run_data *run, vt_err *err)
     cJSON *upd = cJSON_GetObjectItemCaseSensitive(o, "updated");
     if (cJSON_IsString(upd))
         snprintf(p->updated, sizeof p->updated, "%s", upd->valuestring);
+    /* Shown as they are, so nothing in them may drive the terminal. */
+    vt_scrub_text(p->message);
+    vt_scrub_text(p->updated);
     cJSON_Delete(o);
     run->parts |= RUN_PART_PROGRESS;
     return VT_OK;
@@ -367,7 +414,7 @@ static int read_predictions(const char *dir, run_data *run, vt_err *err)
     int C = 0;
     if (line && strncmp(line, "index,true,pred", 15) == 0) {
         const char *p = line + 15;
-        while (*p == ',') {
+        while (*p == ',' && C <= VT_MAX_CLASSES) {
             char want[24];
             int len = snprintf(want, sizeof want, ",p%d", C);
             if (strncmp(p, want, (size_t)len) != 0 || (p[len] != ',' && p[len] != '\0'))
@@ -378,9 +425,10 @@ static int read_predictions(const char *dir, run_data *run, vt_err *err)
         if (*p)
             C = 0;
     }
-    if (C < 1) {
+    if (C < 1 || C > VT_MAX_CLASSES) {
         free(text);
-        return vt_fail(err, VT_EUSAGE, "%s: line 1: expected the header index,true,pred,p0,...", path);
+        return vt_fail(err, VT_EUSAGE, "%s: line 1: expected the header index,true,pred,p0,... with 1 to %d classes",
+                       path, VT_MAX_CLASSES);
     }
     /* Rows: count the lines first so the arrays are allocated once. */
     long cap = 0;
@@ -457,7 +505,10 @@ int run_load(const char *dir, int parts, run_data *out, vt_err *err)
     int rc = run_path(path, sizeof path, dir, RUN_CHECKPOINT, err);
     if (rc)
         return rc;
-    out->has_checkpoint = access(path, R_OK) == 0;
+    /* Present is what lstat sees: an unreadable or odd checkpoint.bin is reported as what it is when it is
+     * read, not taken for "no checkpoint yet". */
+    struct stat ck;
+    out->has_checkpoint = lstat(path, &ck) == 0;
     if ((parts & RUN_PART_CONFIG) && !(rc = run_path(path, sizeof path, dir, RUN_CONFIG, err)) &&
         access(path, F_OK) == 0) {
         rc = run_read_config(dir, out, err);
@@ -534,9 +585,11 @@ int run_list(const char *runs_dir, run_entry **entries, int *n, vt_err *err)
         if (access(cfgpath, F_OK) != 0)
             continue;
         run_data run;
-        vt_err ignored;
-        /* A run whose files cannot be read is still listed (model "?"), so it can be inspected. */
-        int bad = run_load(path, RUN_PART_CONFIG | RUN_PART_HISTORY, &run, &ignored);
+        vt_err why;
+        vt_err_clear(&why);
+        /* A damaged run is listed as damaged (model "?", the reason in damage) and nothing else is read from
+         * it, so one bad folder never stops the others from showing. */
+        int bad = run_load(path, RUN_PART_CONFIG | RUN_PART_HISTORY, &run, &why);
         if (*n == cap) {
             run_entry *bigger = realloc(*entries, sizeof **entries * (size_t)(cap = cap ? cap * 2 : 16));
             if (!bigger) {
@@ -554,7 +607,9 @@ int run_list(const char *runs_dir, run_entry **entries, int *n, vt_err *err)
         strcpy(r->name, e->d_name);
         strcpy(r->path, path);
         snprintf(r->model, sizeof r->model, "%s", (run.parts & RUN_PART_CONFIG) && !bad ? run.config.model : "?");
-        snprintf(r->dataset, sizeof r->dataset, "%s", run.dataset);
+        snprintf(r->dataset, sizeof r->dataset, "%s", bad ? "" : run.dataset);
+        if (bad)
+            snprintf(r->damage, sizeof r->damage, "%s", why.msg);
         r->epochs = run.config.epochs;
         r->epochs_done = run.n_history;
         r->has_checkpoint = run.has_checkpoint;
@@ -574,22 +629,17 @@ int run_list(const char *runs_dir, run_entry **entries, int *n, vt_err *err)
     return VT_OK;
 }
 
-long run_live_writer(const char *dir)
+int run_is_dead(const run_data *run, char *msg, size_t size)
 {
-    run_data live;
-    vt_err ignored;
-    long writer = 0;
-    if (run_load(dir, RUN_PART_PROGRESS, &live, &ignored) != VT_OK)
+    const run_progress *p = &run->progress;
+    if (!(run->parts & RUN_PART_PROGRESS) || p->state == TRAIN_STOPPED || p->state == TRAIN_FINISHED ||
+        p->state == TRAIN_FAILED || p->state == TRAIN_IDLE || run_live_pid(run->dir) != 0)
         return 0;
-    if (live.parts & RUN_PART_PROGRESS) {
-        train_state st = live.progress.state;
-        long pid = live.progress.pid;
-        int busy = st != TRAIN_STOPPED && st != TRAIN_FINISHED && st != TRAIN_FAILED && st != TRAIN_IDLE;
-        if (busy && pid > 0 && pid != (long)getpid() && kill((pid_t)pid, 0) == 0)
-            writer = pid;
-    }
-    run_free(&live);
-    return writer;
+    if (run->has_checkpoint)
+        snprintf(msg, size, "its process %ld is gone: vggtop train --resume %.400s", p->pid, run->dir);
+    else /* killed before its first checkpoint: nothing to resume from */
+        snprintf(msg, size, "its process %ld is gone before writing a checkpoint; start the run again", p->pid);
+    return 1;
 }
 
 /* ---- config.json ---------------------------------------------------------------------------------- */
@@ -720,9 +770,11 @@ static char **jnames(jctx *c, const cJSON *obj, const char *key, int n)
     const cJSON *item;
     cJSON_ArrayForEach(item, a)
     {
+        char why[128] = "";
         names[i] = strdup(cJSON_IsString(item) ? item->valuestring : "");
-        if (!names[i] || !cJSON_IsString(item)) {
-            c->rc = vt_fail(c->err, VT_EUSAGE, "%s: \"%s\"[%d] is not a string", c->path, key, i);
+        if (!names[i] || !cJSON_IsString(item) || vt_check_label(names[i], why, sizeof why) != 0) {
+            c->rc = vt_fail(c->err, VT_EUSAGE, "%s: \"%s\"[%d] is not a class name%s%s", c->path, key, i,
+                            why[0] ? ": " : "", why);
             for (int j = 0; j <= i; j++)
                 free(names[j]);
             free(names);
@@ -750,7 +802,7 @@ int run_read_config(const char *dir, run_data *run, vt_err *err)
     if (rc)
         return rc;
     char *text;
-    rc = vt_read_file(path, &text, NULL, err);
+    rc = vt_read_file(path, run_file_max(RUN_CONFIG), &text, NULL, err);
     if (rc)
         return rc;
     cJSON *root = cJSON_Parse(text);
@@ -773,7 +825,8 @@ int run_read_config(const char *dir, run_data *run, vt_err *err)
             int dims[3];
             for (int i = 0; i < 3; i++) {
                 cJSON *d = cJSON_GetArrayItem(shape, i);
-                dims[i] = cJSON_IsNumber(d) ? (int)d->valuedouble : 0;
+                double v = cJSON_IsNumber(d) ? d->valuedouble : 0;
+                dims[i] = v >= 1 && v <= 4096 ? (int)v : 0;
                 if (dims[i] < 1 || dims[i] > 4096)
                     c.rc = vt_fail(err, VT_EUSAGE, "%s: \"input_shape\" holds a bad size", path);
             }
@@ -782,12 +835,17 @@ int run_read_config(const char *dir, run_data *run, vt_err *err)
             run->channels = dims[2];
         }
     }
-    run->classes = (int)jnum(&c, root, "classes", 1, 100000);
+    run->classes = (int)jnum(&c, root, "classes", 1, VT_MAX_CLASSES);
     run->params = (long long)jnum(&c, root, "params", 0, 1e13);
 
     cJSON *data = jget(&c, root, "data", cJSON_IsObject, "an object");
     jcopy(&c, run->dataset, sizeof run->dataset, jstr(&c, data, "name"), "data.name");
     jcopy(&c, run->dataset_path, sizeof run->dataset_path, jstr(&c, data, "path"), "data.path");
+    char why[128];
+    if (!c.rc && vt_check_text(run->dataset, sizeof run->dataset, why, sizeof why) != 0)
+        c.rc = vt_fail(err, VT_EUSAGE, "%s: \"data.name\": %s", path, why);
+    if (!c.rc && vt_check_text(run->dataset_path, sizeof run->dataset_path, why, sizeof why) != 0)
+        c.rc = vt_fail(err, VT_EUSAGE, "%s: \"data.path\": %s", path, why);
     run->n_train = (long)jnum(&c, data, "n_train", 0, 1e10);
     run->n_test = (long)jnum(&c, data, "n_test", 0, 1e10);
     if (!c.rc)
@@ -795,10 +853,11 @@ int run_read_config(const char *dir, run_data *run, vt_err *err)
     if (!c.rc && data && cJSON_GetObjectItemCaseSensitive(data, "coarse_names")) {
         cJSON *names = cJSON_GetObjectItemCaseSensitive(data, "coarse_names");
         int k = cJSON_IsArray(names) ? cJSON_GetArraySize(names) : 0;
-        if (k < 1)
-            c.rc = vt_fail(err, VT_EUSAGE, "%s: \"coarse_names\" is not a non-empty array", path);
-        else
-            run->coarse_names = jnames(&c, data, "coarse_names", k);
+        if (k < 1 || k > VT_MAX_CLASSES)
+            c.rc = vt_fail(err, VT_EUSAGE, "%s: \"coarse_names\" is not an array of 1 to %d names", path,
+                           VT_MAX_CLASSES);
+        else if ((run->coarse_names = jnames(&c, data, "coarse_names", k)))
+            run->coarse_classes = k; /* so that a failure below frees every name */
         cJSON *map = jget(&c, data, "fine_to_coarse", cJSON_IsArray, "an array of superclass numbers");
         if (map && cJSON_GetArraySize(map) != run->classes)
             c.rc = vt_fail(err, VT_EUSAGE, "%s: \"fine_to_coarse\" has %d entries, expected %d", path,
@@ -809,8 +868,9 @@ int run_read_config(const char *dir, run_data *run, vt_err *err)
                 c.rc = vt_fail(err, VT_EIO, "%s: out of memory", path);
             for (int i = 0; !c.rc && i < run->classes; i++) {
                 cJSON *v = cJSON_GetArrayItem(map, i);
-                int x = cJSON_IsNumber(v) ? (int)v->valuedouble : -1;
-                if (x < 0 || x >= k)
+                double d = cJSON_IsNumber(v) ? v->valuedouble : -1;
+                int x = d >= 0 && d < k && d == floor(d) ? (int)d : -1;
+                if (x < 0)
                     c.rc = vt_fail(err, VT_EUSAGE, "%s: \"fine_to_coarse\"[%d] is not a superclass 0..%d", path, i,
                                    k - 1);
                 else

@@ -201,6 +201,9 @@ static int parse_into(train_config *cfg, const train_field *f, const char *value
             return snprintf(why, size, "longer than %zu characters", f->size - 1), -1;
         if ((f->flags & TRAIN_F_NONEMPTY) && !*value)
             return snprintf(why, size, "'' is not %s", what), -1;
+        char bad[128];
+        if (vt_check_text(value, f->size, bad, sizeof bad) != 0)
+            return snprintf(why, size, "not printable text (%s)", bad), -1;
         if ((f->flags & TRAIN_F_EXISTS) && check_path && *value) {
             struct stat st;
             if (stat(value, &st) != 0)

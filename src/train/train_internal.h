@@ -11,9 +11,11 @@
 
 /* "<dir>/<name>" into buf; VT_EUSAGE when it does not fit. */
 int run_path(char *buf, size_t size, const char *dir, const char *name, vt_err *err);
-/* The pid of another process that is training dir right now (progress.json names it, it is alive and its
- * state is not an ended one), or 0. A killed process leaves "training" behind: that counts as 0. */
-long run_live_writer(const char *dir);
+/* Takes the run's lock (<dir>/run.lock, created when missing) for this process: VT_OK with *fd to keep open
+ * for as long as the process writes the run; VT_EUSAGE naming the holder's pid (in *holder, -1 when unknown)
+ * when another process holds it. */
+int run_lock_take(const char *dir, int *fd, long *holder, vt_err *err);
+void run_lock_release(int fd);
 
 /* The data options a config asks for: resize resolved ("auto": 48 for vgg16/vgg19, native otherwise) and
  * the model's minimum side (32 for vgg16/vgg19). path points into cfg. */

@@ -221,15 +221,8 @@ static void synthesise_snapshot(app *a)
         s->state = p->state;
         snprintf(s->message, sizeof s->message, "%s", p->message);
         /* A run that says it is training but whose process is gone was killed: say so, and how to go on. */
-        if (is_running(p->state) && p->pid > 0 && kill((pid_t)p->pid, 0) != 0 && errno == ESRCH) {
+        if (run_is_dead(r, s->message, sizeof s->message))
             s->state = TRAIN_STOPPED;
-            if (r->has_checkpoint)
-                snprintf(s->message, sizeof s->message, "its process %ld is gone: vggtop train --resume %.400s",
-                         p->pid, a->dir);
-            else /* killed before its first checkpoint: --resume would be refused */
-                snprintf(s->message, sizeof s->message, "its process %ld is gone before writing a checkpoint; start "
-                         "the run again", p->pid);
-        }
         s->epoch = p->epoch;
         s->epochs = p->epochs;
         s->batch = p->batch;
@@ -377,8 +370,9 @@ static void poll_dir(app *a)
 int app_open_dir(app *a, const char *dir, int follow, vt_err *err)
 {
     run_data probe_run;
-    int rc = run_load(dir, RUN_PART_CONFIG, &probe_run, err);
-    int ok = rc == VT_OK && (probe_run.parts & RUN_PART_CONFIG);
+    int rc = run_load(dir, RUN_PART_CONFIG | RUN_PART_PROGRESS, &probe_run, err);
+    /* A run still loading its data set has written progress.json but no config.json yet: follow it. */
+    int ok = rc == VT_OK && (probe_run.parts & (RUN_PART_CONFIG | RUN_PART_PROGRESS));
     run_free(&probe_run);
     if (rc != VT_OK)
         return rc;
@@ -813,6 +807,8 @@ static int detach(app *a)
     train_state st = trainer_join(a->tr);
     trainer_snapshot(a->tr, a->snap);
     a->live = 0;
+    trainer_destroy(a->tr); /* and with it the run's lock, which the background process takes */
+    a->tr = NULL;
     if (st != TRAIN_STOPPED)
         return 0; /* it finished (or failed) in that step: nothing goes on */
     char log[4200];

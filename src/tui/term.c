@@ -72,6 +72,17 @@ int term_open(int ascii, tui_color_depth *depth, int *utf8, vt_err *err)
         return vt_fail(err, VT_EUSAGE, "cannot use terminal type '%s' (set TERM, e.g. TERM=xterm-256color)",
                        getenv("TERM") ? getenv("TERM") : "");
     set_term(term_screen);
+    /* A terminal that cannot address the cursor (TERM=dumb, an emacs shell) would get one unreadable line:
+     * refuse it with what to do instead. */
+    const char *cup = tigetstr("cup");
+    if (!cup || cup == (const char *)-1) {
+        endwin();
+        delscreen(term_screen);
+        term_screen = NULL;
+        return vt_fail(err, VT_EUSAGE, "terminal type '%s' cannot move the cursor, so the front end cannot draw "
+                       "(use a terminal that can, e.g. TERM=xterm-256color, or the headless commands: vggtop train, "
+                       "vggtop history/report RUN_DIR)", getenv("TERM") ? getenv("TERM") : "");
+    }
     term_is_open = 1;
     atexit(term_close);
     cbreak();

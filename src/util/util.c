@@ -168,17 +168,91 @@ int vt_write_file_atomic(const char *path, const void *data, size_t len, vt_err 
     return vt_afile_commit(&af, err);
 }
 
-int vt_read_file(const char *path, char **data, size_t *len, vt_err *err)
+/* What a file that is not a regular one is, for the messages. */
+static const char *file_kind(mode_t mode)
+{
+    if (S_ISDIR(mode))
+        return "a directory";
+    if (S_ISFIFO(mode))
+        return "a FIFO";
+    if (S_ISCHR(mode))
+        return "a character device";
+    if (S_ISBLK(mode))
+        return "a block device";
+    if (S_ISSOCK(mode))
+        return "a socket";
+    return "not a regular file";
+}
+
+int vt_open_regular(const char *path, long long max, int *fd, long long *size, vt_err *err)
+{
+    *fd = -1;
+    /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever. */
+    int f = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (f < 0) {
+        int e = errno;
+        if (e == ENOENT)
+            return vt_fail(err, VT_EUSAGE, "%s: cannot open: no such file", path);
+        if (e == ELOOP)
+            return vt_fail(err, VT_EUSAGE, "%s: cannot open: a loop of symbolic links", path);
+        return vt_fail(err, VT_EUSAGE, "%s: cannot open: %s", path, strerror(e));
+    }
+    struct stat st;
+    if (fstat(f, &st) != 0) {
+        int e = errno;
+        close(f);
+        return vt_fail(err, VT_EUSAGE, "%s: cannot read: %s", path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(f);
+        return vt_fail(err, VT_EUSAGE, "%s: %s%s, not a regular file", path,
+                       S_ISDIR(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ||
+                               S_ISSOCK(st.st_mode)
+                           ? "is "
+                           : "",
+                       file_kind(st.st_mode));
+    }
+    if (max > 0 && (long long)st.st_size > max) {
+        close(f);
+        return vt_fail(err, VT_EUSAGE, "%s: too large: %lld bytes, more than the %lld this kind of file may have",
+                       path, (long long)st.st_size, max);
+    }
+    fcntl(f, F_SETFL, fcntl(f, F_GETFL) & ~O_NONBLOCK);
+    *fd = f;
+    if (size)
+        *size = (long long)st.st_size;
+    return VT_OK;
+}
+
+int vt_fopen_regular(const char *path, long long max, FILE **out, long long *size, vt_err *err)
+{
+    *out = NULL;
+    int fd;
+    int rc = vt_open_regular(path, max, &fd, size, err);
+    if (rc)
+        return rc;
+    *out = fdopen(fd, "rb");
+    if (!*out) {
+        close(fd);
+        return vt_fail(err, VT_EIO, "%s: out of memory opening it", path);
+    }
+    return VT_OK;
+}
+
+int vt_read_file(const char *path, long long max, char **data, size_t *len, vt_err *err)
 {
     *data = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return vt_fail(err, VT_EUSAGE, "%s: cannot open: %s", path, strerror(errno));
-    size_t cap = 4096, n = 0;
+    FILE *f;
+    long long size;
+    int rc = vt_fopen_regular(path, max, &f, &size, err);
+    if (rc)
+        return rc;
+    /* The size fstat gave, plus what a file still being appended to adds, up to max: never more. */
+    size_t cap = (size_t)size + 1, n = 0;
     char *buf = malloc(cap + 1);
     while (buf) {
         n += fread(buf + n, 1, cap - n, f);
-        if (n < cap)
+        if (n < cap || (max > 0 && (long long)n > max))
             break;
         char *bigger = realloc(buf, cap * 2 + 1);
         if (!bigger) {
@@ -197,6 +271,10 @@ int vt_read_file(const char *path, char **data, size_t *len, vt_err *err)
         free(buf);
         return vt_fail(err, VT_EUSAGE, "%s: read error", path);
     }
+    if (max > 0 && (long long)n > max) {
+        free(buf);
+        return vt_fail(err, VT_EUSAGE, "%s: grew past the %lld bytes this kind of file may have", path, max);
+    }
     buf[n] = '\0';
     *data = buf;
     if (len)
@@ -206,14 +284,13 @@ int vt_read_file(const char *path, char **data, size_t *len, vt_err *err)
 
 int vt_file_size(const char *path, long long *size, vt_err *err)
 {
-    struct stat st;
-    if (stat(path, &st) != 0)
-        return vt_fail(err, VT_EUSAGE, "%s: cannot open: %s", path, strerror(errno));
-    if (!S_ISREG(st.st_mode))
-        return vt_fail(err, VT_EUSAGE, "%s: not a regular file", path);
-    if (st.st_size == 0)
+    int fd;
+    int rc = vt_open_regular(path, 0, &fd, size, err);
+    if (rc)
+        return rc;
+    close(fd);
+    if (*size == 0)
         return vt_fail(err, VT_EUSAGE, "%s: the file is empty", path);
-    *size = (long long)st.st_size;
     return VT_OK;
 }
 
@@ -497,3 +574,56 @@ int vt_thread_start(void *thread, void *(*fn)(void *), void *arg)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return rc;
 }
+
+/* ---- labels -------------------------------------------------------------------------------------------- */
+
+/* The length of the valid, printable UTF-8 sequence at p (1 to 4), or 0 with the reason in why. */
+static int printable_at(const unsigned char *p, size_t i, char *why, size_t size)
+{
+    unsigned c = p[i];
+    int len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    if (len == 0)
+        return snprintf(why, size, "byte %zu (0x%02x) is not UTF-8", i + 1, c), 0;
+    unsigned cp = len == 1 ? c : c & (0x7F >> len);
+    for (int k = 1; k < len; k++) {
+        if ((p[i + k] & 0xC0) != 0x80)
+            return snprintf(why, size, "byte %zu starts a broken UTF-8 sequence", i + 1), 0;
+        cp = cp << 6 | (p[i + k] & 0x3F);
+    }
+    static const unsigned min_of[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min_of[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return snprintf(why, size, "byte %zu starts an invalid UTF-8 sequence", i + 1), 0;
+    if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F))
+        return snprintf(why, size, "byte %zu is a control character (0x%02x)", i + 1, cp), 0;
+    return len;
+}
+
+int vt_check_text(const char *s, size_t max, char *why, size_t size)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; p[i];) {
+        int len = printable_at(p, i, why, size);
+        if (!len)
+            return -1;
+        i += (size_t)len;
+        if (i > max)
+            return snprintf(why, size, "longer than %zu bytes", max), -1;
+    }
+    return 0;
+}
+
+void vt_scrub_text(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+    char why[8];
+    for (size_t i = 0; p[i];) {
+        int len = printable_at(p, i, why, sizeof why);
+        if (len) {
+            i += (size_t)len;
+        } else
+            p[i++] = '?';
+    }
+}
+
+int vt_check_label(const char *s, char *why, size_t size) { return vt_check_text(s, VT_MAX_LABEL, why, size); }
+

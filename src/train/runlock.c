@@ -1,0 +1,104 @@
+/* train/runlock: exactly one process writes a run directory. The writer (a new run, a resume, `vggtop
+ * evaluate`) holds an exclusive flock on <run>/run.lock for as long as it lives: the kernel drops it when the
+ * process ends, however it ends, so a killed run is free at once and a recycled pid means nothing. "Is this
+ * run live?" is the same question asked without taking it: the lock is held. The file holds the holder's pid
+ * for the messages only; the lock, not the pid, decides. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "train_internal.h"
+
+/* The pid written in an open lock file, 0 when there is none to read. */
+static long lock_pid(int fd)
+{
+    char buf[32];
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    char *end;
+    long pid = strtol(buf, &end, 10);
+    return pid > 0 && (*end == '\n' || *end == '\0') ? pid : 0;
+}
+
+static int open_lock(const char *dir, int create, int *fd, vt_err *err)
+{
+    char path[4200];
+    int rc = run_path(path, sizeof path, dir, RUN_LOCK, err);
+    if (rc)
+        return rc;
+    /* O_NOFOLLOW and O_NONBLOCK: a link or a FIFO put in its place is refused, never followed or waited on. */
+    int f = open(path, (create ? O_RDWR | O_CREAT : O_RDONLY) | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0644);
+    if (f < 0)
+        return errno == ENOENT && !create ? (*fd = -1, VT_OK)
+                                          : vt_fail(err, errno == EACCES || errno == EROFS ? VT_EIO : VT_EUSAGE,
+                                                    "%s: cannot open the run's lock: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(f, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(f);
+        return vt_fail(err, VT_EUSAGE, "%s: not a regular file (the run's lock must be one)", path);
+    }
+    *fd = f;
+    return VT_OK;
+}
+
+int run_lock_take(const char *dir, int *fd, long *holder, vt_err *err)
+{
+    *fd = -1;
+    if (holder)
+        *holder = 0;
+    int f;
+    int rc = open_lock(dir, 1, &f, err);
+    if (rc)
+        return rc;
+    if (flock(f, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        long pid = lock_pid(f);
+        close(f);
+        if (e != EWOULDBLOCK)
+            return vt_fail(err, VT_EIO, "%s: cannot lock the run: %s", dir, strerror(e));
+        if (holder)
+            *holder = pid ? pid : -1;
+        if (pid)
+            return vt_fail(err, VT_EUSAGE, "%s is in use by process %ld (another vggtop trains or evaluates it; stop "
+                           "it first)", dir, pid);
+        return vt_fail(err, VT_EUSAGE, "%s is in use by another vggtop (stop it first)", dir);
+    }
+    char line[32];
+    int len = snprintf(line, sizeof line, "%ld\n", (long)getpid());
+    if (ftruncate(f, 0) != 0 || pwrite(f, line, (size_t)len, 0) != len) {
+        int e = errno;
+        close(f);
+        return vt_fail(err, VT_EIO, "%s: cannot write the run's lock: %s", dir, strerror(e));
+    }
+    *fd = f;
+    return VT_OK;
+}
+
+void run_lock_release(int fd)
+{
+    if (fd >= 0)
+        close(fd); /* closing the last descriptor drops the flock */
+}
+
+long run_live_pid(const char *dir)
+{
+    int f;
+    vt_err ignored;
+    if (open_lock(dir, 0, &f, &ignored) != VT_OK || f < 0)
+        return 0;
+    long live = 0;
+    if (flock(f, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
+        live = lock_pid(f);
+        if (!live)
+            live = -1; /* held, by a process that has not written its pid yet */
+    }
+    close(f); /* also drops the shared lock, if it was taken */
+    return live;
+}

@@ -1,0 +1,244 @@
+#!/bin/sh
+# Adversarial end-to-end tests (issue 15): hostile files, lying run directories and faults. Each case is
+# a row of a table: a way to damage a copy of a real run (or a data set), the command to run against it, the
+# exit status it must give and a phrase its one-line message must hold, within a time limit (a hang fails).
+# The table runs against the release binary and again against the ASan+UBSan one (any sanitizer report is
+# a failure there). Faults that need a small file system (a full disk, no inodes, read-only) mount a tmpfs
+# of their own, which needs root (as CI runs); elsewhere those cases are skipped and said so.
+set -u
+VGGTOP="${VGGTOP:-./vggtop}"
+top=$(pwd)
+tmp=$(mktemp -d /tmp/vggtop-e2e-hostile-XXXXXX)
+pids=""
+mounts=""
+cleanup() {
+    for p in $pids; do kill -9 "$p" 2>/dev/null; done
+    for m in $mounts; do umount "$m" 2>/dev/null; done
+    [ -n "${KEEP:-}" ] && echo "kept $tmp" || rm -rf "$tmp"
+}
+trap cleanup EXIT
+fails=0
+fail() { echo "hostile.sh: FAIL: $*" >&2; fails=$((fails + 1)); }
+unset VGGTOP_DATA
+case "$VGGTOP" in /*) ;; *) VGGTOP="$top/$VGGTOP" ;; esac
+ASAN_BIN="$top/build/asan/vggtop"
+make --no-print-directory -s VARIANT=asan build/asan/vggtop >/dev/null || { echo "hostile.sh: FAIL: cannot build $ASAN_BIN" >&2; exit 1; }
+cd "$tmp" || exit 1
+
+ARGS="--model mlp --limit-train 600 --limit-test 100 --batch-size 50 --threads 1"
+"$VGGTOP" train $ARGS --epochs 2 --run-dir base >/dev/null 2>&1 || { echo "hostile.sh: FAIL: base run exited $?" >&2; exit 1; }
+
+# ---- the table ----------------------------------------------------------------------------------------------
+# expect STATUS PHRASE SETUP -- COMMAND...: SETUP (a shell function) damages a fresh copy of the base run in
+# ./r, then COMMAND runs (RUN stands for the copy) with at most 20 s; its status and message are checked, and
+# files the case marks as precious (precious FILE...) must be byte-identical afterwards.
+precious_files=""
+precious() { precious_files="$*"; for f in $*; do cp "r/$f" "keep.$f"; done; }
+run_case() { # bin status phrase setup command...
+    bin=$1 want=$2 phrase=$3 setup=$4
+    shift 5 # and the "--"
+    rm -rf r keep.*
+    cp -r base r
+    precious_files=""
+    $setup
+    set -- $(echo "$@" | sed "s#RUN#$tmp/r#g")
+    timeout 20 "$bin" "$@" >out 2>err </dev/null
+    got=$?
+    what="[$bin] $setup: vggtop $*"
+    [ "$got" -eq 124 ] && { fail "$what: hung (killed after 20 s)"; return; }
+    [ "$got" -eq "$want" ] || fail "$what: exit $got, expected $want ($(head -c 300 err))"
+    [ "$want" -eq 0 ] || [ "$(grep -c . err)" -eq 1 ] || fail "$what: stderr is not one line: $(head -c 400 err)"
+    grep -q -- "$phrase" err out || fail "$what: no '$phrase' in: $(head -c 300 err)"
+    grep -q -E 'Sanitizer|runtime error' err && fail "$what: sanitizer report: $(grep -m2 -E 'Sanitizer|runtime error' err)"
+    for f in $precious_files; do cmp -s "r/$f" "keep.$f" || fail "$what: changed $f"; done
+}
+
+# Damages. Each works on ./r, a copy of a finished 2-epoch run.
+fifo_config() { rm r/config.json; mkfifo r/config.json; }
+fifo_history() { rm r/history.csv; mkfifo r/history.csv; }
+fifo_progress() { rm r/progress.json; mkfifo r/progress.json; }
+fifo_predictions() { rm r/predictions.csv; mkfifo r/predictions.csv; }
+fifo_checkpoint() { rm r/checkpoint.bin; mkfifo r/checkpoint.bin; }
+zero_predictions() { rm r/predictions.csv; ln -s /dev/zero r/predictions.csv; }
+dir_checkpoint() { rm r/checkpoint.bin; mkdir r/checkpoint.bin; precious predictions.csv; }
+loop_history() { rm r/history.csv; ln -s history.csv r/history.csv; }
+huge_config() { head -c $((17 * 1024 * 1024)) /dev/zero | tr '\0' ' ' >>r/config.json; }
+classes_20000() {
+    { printf 'index,true,pred'; i=0; while [ $i -lt 20000 ]; do printf ',p%d' $i; i=$((i + 1)); done; echo; } >r/predictions.csv
+}
+progress_huge() { sed -i 's/"epoch":[^,]*/"epoch": 1e300/' r/progress.json; }
+progress_pid_max() { sed -i 's/"pid":[^,]*/"pid": 4294967295/' r/progress.json; }
+# (The base run is on Fashion-MNIST, whose first class is "T-shirt/top".)
+escape_names() { sed -i 's#"T-shirt/top"#"\\u001b]0;owned\\u0007"#' r/config.json; }
+bad_utf8_name() { sed -i 's#"T-shirt/top"#"T-shirt\xff"#' r/config.json; }
+bad_fine_to_coarse() {
+    sed -i 's/"n_test":/"coarse_names": ["a", "b"], "fine_to_coarse": [0, 0, 0, 0, 0, 0, 0, 0, 0, 7], &/' r/config.json
+}
+# A checkpoint whose CRC is right but whose first weight is NaN, or whose learning rate is infinite.
+recrc() { head -c -4 r/checkpoint.bin >ck.body; gzip -c ck.body | tail -c 8 | head -c 4 >ck.crc; cat ck.body ck.crc >r/checkpoint.bin; }
+nan_weight() {
+    printf '\000\000\300\177' | dd of=r/checkpoint.bin bs=1 seek=96 conv=notrunc 2>/dev/null
+    recrc
+    precious predictions.csv report.txt confusion.csv progress.json history.csv
+}
+inf_lr() {
+    p=$(od -An -tu8 -j80 -N8 r/checkpoint.bin | tr -d ' ')
+    printf '\000\000\000\000\000\000\360\177' | dd of=r/checkpoint.bin bs=1 seek=$((96 + 8 * p + 96)) conv=notrunc 2>/dev/null
+    recrc
+    precious progress.json history.csv
+}
+finished() { precious progress.json history.csv checkpoint.bin; }
+nothing() { :; }
+
+table() { # the binary
+    b=$1
+    # 5. special files never hang a reader, and are named for what they are
+    run_case "$b" 2 "FIFO" fifo_config -- report RUN
+    run_case "$b" 2 "FIFO" fifo_history -- history RUN
+    run_case "$b" 2 "FIFO" fifo_progress -- history RUN
+    run_case "$b" 2 "FIFO" fifo_predictions -- roc RUN
+    run_case "$b" 2 "FIFO" fifo_checkpoint -- evaluate RUN
+    run_case "$b" 2 "FIFO" fifo_checkpoint -- train --resume RUN --epochs 3
+    run_case "$b" 2 "character device" zero_predictions -- report RUN
+    run_case "$b" 2 "more than the" huge_config -- history RUN
+    # 6. sizes are not taken on trust
+    run_case "$b" 2 "1 to 1000 classes" classes_20000 -- report RUN
+    # 8. numbers from files are checked before arithmetic
+    run_case "$b" 2 '"epoch" is 1e+300' progress_huge -- history RUN
+    run_case "$b" 2 '"pid" is 4.29497e+09' progress_pid_max -- history RUN
+    # 9. class names that would drive a terminal or break JSON
+    run_case "$b" 2 "control character" escape_names -- report RUN
+    run_case "$b" 2 "not UTF-8" bad_utf8_name -- report RUN
+    # 13. a bad superclass map is refused without a leak (LeakSanitizer in the ASan binary)
+    run_case "$b" 2 "fine_to_coarse" bad_fine_to_coarse -- report RUN
+    # 4. checkpoints that pass the CRC but hold nonsense, named, with nothing replaced
+    run_case "$b" 2 "checkpoint.bin: not a usable vggtop checkpoint: parameter 0 is not a finite" nan_weight -- evaluate RUN
+    run_case "$b" 2 "checkpoint.bin: not a usable vggtop checkpoint: parameter 0" nan_weight -- train --resume RUN --epochs 3
+    run_case "$b" 2 "learning rate inf" inf_lr -- train --resume RUN --epochs 3
+    # 3. a refused resume writes nothing
+    run_case "$b" 2 "already done 2" finished -- train --resume RUN --epochs 1
+    # 12. messages that name the real cause
+    run_case "$b" 2 "is a directory" dir_checkpoint -- evaluate RUN
+    run_case "$b" 2 "loop of symbolic links" loop_history -- history RUN
+    run_case "$b" 2 "--digits is not an option of history" nothing -- history RUN --digits 3
+}
+table "$VGGTOP"
+table "$ASAN_BIN"
+
+# 12. compare names its limit
+set --
+i=0
+while [ $i -lt 65 ]; do set -- "$@" base; i=$((i + 1)); done
+"$VGGTOP" compare "$@" >out 2>err
+[ $? -eq 2 ] && grep -q "more than the 64" err || fail "compare of 65 runs: $(cat err)"
+
+# 10. lost output is a failure
+for cmd in "report base" "confusion base" "roc base" "history base" "compare base"; do
+    $VGGTOP $cmd >/dev/full 2>err
+    st=$?
+    [ $st -eq 1 ] && grep -q "cannot write the output" err || fail "$cmd >/dev/full: exit $st ($(cat err))"
+done
+
+# 9. names files: an escape sequence in a data set's names is refused at load, naming the file (a made-up
+# CIFAR-100 of 10 black images a split, every label 0, with its own fine_label_names.txt)
+mkdir -p esc
+head -c $((10 * 3074)) /dev/zero >esc/train.bin
+head -c $((10 * 3074)) /dev/zero >esc/test.bin
+i=1
+while [ $i -le 100 ]; do
+    if [ $i -eq 10 ]; then printf 'x\033[2Jy\n'; else echo "class$i"; fi
+    i=$((i + 1))
+done >esc/fine_label_names.txt
+"$VGGTOP" data --data esc >out 2>err
+st=$?
+[ $st -eq 2 ] && grep -q "fine_label_names.txt: line 10: byte 2 is a control character" err ||
+    fail "fine_label_names.txt with ESC [2J: exit $st ($(cat err))"
+grep -q "$(printf '\033')" out err && fail "fine_label_names.txt: the escape sequence reached the terminal"
+
+# A FIFO in place of a data file is refused at once.
+mkdir -p ff && mkfifo ff/train.bin && : >ff/test.bin
+timeout 20 "$VGGTOP" data --data ff >out 2>err
+st=$?
+[ $st -eq 2 ] && grep -q "FIFO" err || fail "FIFO train.bin: exit $st ($(cat err))"
+
+# ---- 1 and 2: one process per run, liveness by the lock -----------------------------------------------------
+"$VGGTOP" train $ARGS --epochs 1 --run-dir two >/dev/null 2>&1 || fail "run 'two' exited $?"
+"$VGGTOP" train --resume two --epochs 400 >first.out 2>&1 &
+first=$!
+pids="$pids $first"
+i=0
+while [ $i -lt 200 ] && ! grep -q '"state":.*"training"' two/progress.json 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+"$VGGTOP" train --resume two --epochs 500 >second.out 2>&1
+st=$?
+[ $st -eq 2 ] && grep -q "in use by process $first" second.out || fail "second resume: exit $st ($(cat second.out))"
+"$VGGTOP" evaluate two >ev.out 2>&1
+st=$?
+[ $st -eq 2 ] && grep -q "in use by process $first" ev.out || fail "evaluate of a live run: exit $st ($(cat ev.out))"
+kill -9 $first
+wait $first 2>/dev/null
+# The killed run's pid now names nothing (or, later, someone else): the lock decides, so resume goes on.
+sed -i "s/\"pid\":[^,]*/\"pid\": $$/" two/progress.json
+"$VGGTOP" history two >hist.out 2>&1 || fail "history of the killed run: $(cat hist.out)"
+grep -q "is gone" hist.out || fail "history does not say the killed run's process is gone: $(head -3 hist.out)"
+done_epochs=$(($(wc -l <two/history.csv) - 1))
+"$VGGTOP" train --resume two --epochs $((done_epochs + 1)) >third.out 2>&1 ||
+    fail "resume after kill -9 (pid reused): $(tail -2 third.out)"
+
+# ---- faults on a small file system ----------------------------------------------------------------------------
+if [ "$(id -u)" -ne 0 ] || ! mkdir -p small || ! mount -t tmpfs -o size=6m tmpfs small 2>/dev/null; then
+    echo "hostile.sh: skip the disk-full, inode and read-only cases: mounting a tmpfs needs root"
+else
+    mounts="$tmp/small $mounts"
+    # Disk full at a checkpoint write: exit 1 with the reason, the previous checkpoint whole, and resumable
+    # once there is room again. (mlp on 28x28 images: a checkpoint of about 4.3 MB; two do not fit in 6 MB.)
+    "$VGGTOP" train $ARGS --epochs 3 --run-dir small/run >full.out 2>&1
+    st=$?
+    [ $st -eq 1 ] || fail "disk full: exit $st, expected 1 ($(tail -2 full.out))"
+    grep -q "No space left on device" full.out || fail "disk full: no reason given: $(tail -2 full.out)"
+    ls small/run/*.tmp.* >/dev/null 2>&1 && fail "disk full: temporary files left behind"
+    mount -o remount,size=40m small
+    "$VGGTOP" evaluate small/run >/dev/null 2>&1 || fail "disk full: the kept checkpoint does not evaluate"
+    "$VGGTOP" train --resume small/run >resumed.out 2>&1 || fail "disk full: resume with room again: $(tail -2 resumed.out)"
+    [ "$(wc -l <small/run/history.csv)" -eq 4 ] || fail "disk full: the resumed run did not finish its 3 epochs"
+
+    # Read-only: a resume is refused with the reason and changes nothing.
+    cp small/run/progress.json ro.progress
+    mount -o remount,ro small
+    "$VGGTOP" train --resume small/run --epochs 4 >ro.out 2>&1
+    st=$?
+    [ $st -eq 1 ] && grep -q "Read-only file system" ro.out || fail "read-only: exit $st ($(tail -2 ro.out))"
+    cmp -s small/run/progress.json ro.progress || fail "read-only: progress.json changed"
+    umount small
+
+    # Out of inodes: a new run says so.
+    mount -t tmpfs -o size=20m,nr_inodes=3 tmpfs small
+    "$VGGTOP" train $ARGS --epochs 1 --run-dir small/a/b/c >inode.out 2>&1
+    st=$?
+    [ $st -eq 1 ] && [ "$(grep -c . inode.out)" -eq 1 ] && grep -q "No space left on device" inode.out ||
+        fail "out of inodes: exit $st ($(tail -2 inode.out))"
+    umount small
+
+    # The run directory deleted while training: the run ends with one clear line, no crash, no hang.
+    mount -t tmpfs -o size=40m tmpfs small
+    "$VGGTOP" train --model mlp --limit-train 20000 --limit-test 100 --epochs 50 --threads 1 --run-dir small/gone \
+        >gone.out 2>&1 &
+    g=$!
+    pids="$pids $g"
+    i=0
+    while [ $i -lt 200 ] && ! grep -q '"state":.*"training"' small/gone/progress.json 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+    rm -rf small/gone
+    i=0
+    while [ $i -lt 300 ] && kill -0 $g 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+    if kill -0 $g 2>/dev/null; then
+        fail "run directory deleted: the run still goes on after 30 s"
+    else
+        wait $g
+        st=$?
+        [ $st -eq 1 ] || fail "run directory deleted: exit $st, expected 1 ($(tail -2 gone.out))"
+    fi
+    umount small
+    mounts=""
+fi
+
+[ "$fails" -eq 0 ] && echo "hostile.sh: all passed"
+[ "$fails" -eq 0 ]

@@ -1,0 +1,69 @@
+#!/bin/sh
+# Adversarial front-end cases (issue 15), through tmux: a damaged run beside the one being watched does not
+# stop it from showing; a run still loading its data set (progress.json, no config.json yet) can be
+# watched; a terminal that cannot move the cursor is refused with one clear line; a run directory deleted
+# while it is watched leaves the front end responsive.
+set -u
+. tests/e2e/tui_lib.inc
+tui_setup
+unset VGGTOP_DATA
+mkdir -p "$TMP/runs"
+"$VGGTOP" train --model mlp --limit-train 300 --limit-test 60 --epochs 1 --threads 1 --run-dir "$TMP/runs/good" \
+    >/dev/null 2>&1 || { echo "FAIL: the good run exited $?" >&2; exit 1; }
+
+# A damaged sibling: its config.json is a FIFO (which used to hang every reader) and its progress.json claims
+# absurd numbers.
+mkdir -p "$TMP/runs/bad"
+mkfifo "$TMP/runs/bad/config.json"
+cp "$TMP/runs/good/progress.json" "$TMP/runs/bad/progress.json"
+tui_start sib 100 30 watch runs/good
+tui_wait sib "runs/good" 10
+tui_send() { tmux -L "$SOCK" send-keys -t "$1" "$2"; }
+tui_send sib 6 # Compare lists the runs folder, the damaged one too
+tui_wait sib "good" 10
+tui_send sib 2
+tui_wait sib "Dashboard" 10
+tui_send sib q
+sleep 1
+tui_screen sib | grep -q "Quit" && tui_send sib y
+end=$(($(date +%s) + 10))
+while [ ! -s "$TMP/sib.exit" ] && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
+[ -s "$TMP/sib.exit" ] || tui_fail sib "the front end did not quit beside a damaged run"
+
+# A run still loading: progress.json only, its lock held by a live process.
+mkdir -p "$TMP/runs/loading"
+sed 's/"state":[^,]*/"state": "loading"/' "$TMP/runs/good/progress.json" >"$TMP/runs/loading/progress.json"
+flock "$TMP/runs/loading/run.lock" sleep 30 >/dev/null 2>&1 &
+holder=$!
+trap 'pkill -P $holder 2>/dev/null; kill $holder 2>/dev/null; tmux -L "$SOCK" kill-server 2>/dev/null; rm -rf "$TMP"' EXIT
+sleep 0.3
+tui_start load 100 30 watch runs/loading
+tui_wait load "loading" 10
+tui_screen load | grep -q "not a run directory" && tui_fail load "a loading run was refused"
+pkill -P $holder 2>/dev/null
+kill $holder 2>/dev/null
+
+# TERM=dumb: one line that says why and what to use instead, status 2.
+tmux -L "$SOCK" new-session -d -s dumb -x 100 -y 30 \
+    "cd '$TMP' && TERM=dumb '$VGGTOP' watch runs/good 2> '$TMP/dumb.err'; echo \$? > '$TMP/dumb.exit'; sleep 600"
+end=$(($(date +%s) + 10))
+while [ ! -s "$TMP/dumb.exit" ] && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
+[ "$(cat "$TMP/dumb.exit" 2>/dev/null)" = 2 ] || tui_fail dumb "TERM=dumb: exit $(cat "$TMP/dumb.exit" 2>/dev/null)"
+grep -q "cannot move the cursor" "$TMP/dumb.err" || tui_fail dumb "TERM=dumb: $(cat "$TMP/dumb.err")"
+[ "$(grep -c . "$TMP/dumb.err")" -eq 1 ] || tui_fail dumb "TERM=dumb: more than one line"
+
+# The watched run's directory deleted: the front end says so and still answers keys.
+cp -r "$TMP/runs/good" "$TMP/runs/doomed"
+tui_start doomed 100 30 watch runs/doomed
+tui_wait doomed "runs/doomed" 10
+rm -rf "$TMP/runs/doomed"
+sleep 2
+tui_send doomed 8
+tui_wait doomed "Summary" 10
+tui_send doomed q
+sleep 1
+tui_screen doomed | grep -q "Quit" && tui_send doomed y
+end=$(($(date +%s) + 10))
+while [ ! -s "$TMP/doomed.exit" ] && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
+[ -s "$TMP/doomed.exit" ] || tui_fail doomed "the front end did not quit after its run directory went"
+echo "hostile_tui: all passed"
