@@ -114,6 +114,10 @@ typedef struct tui_chart {
     double xmin, xmax, ymin, ymax;
     int y_decimals;          /* digits of the y axis labels */
     int legend;              /* 1: a legend row at the bottom */
+    int x_ticks;             /* 1: a label at every whole x (every 2nd, 5th, 10th, ... when they do not fit) */
+    const char *x_title;     /* NULL, or the x axis' name, at the right end of the label row ("epoch") */
+    int overlap;             /* 1: a cell where two series meet is marked (ROLE_VALUE; '&' in ASCII) and the
+                              * legend says so, so no series hides another unseen */
 } tui_chart;
 
 /* Layout inside r: [title row] plot rows, an axis row with x labels, [legend row]. The y labels take the

@@ -488,7 +488,7 @@ static double metric_of(const train_epoch *r, const char *metric)
  * as text, then a legend line per run with its whole directory. */
 static void print_chart(run_data *runs, int n, const char *metric)
 {
-    static const char symbols[] = "*+ox#@%&=~";
+    static const char symbols[] = "*+ox#@%=~^"; /* '&' is the chart's mark where runs meet */
     if (n < 1)
         return;
     int epochs = 0;
@@ -509,7 +509,7 @@ static void print_chart(run_data *runs, int n, const char *metric)
             y[e] = metric_of(&runs[i].history[e], metric);
         series[i] = (tui_series){NULL, NULL, y, runs[i].n_history, ROLE_DEFAULT, symbols[i % (sizeof symbols - 1)]};
     }
-    tui_chart chart = {NULL, series, n, 1, 0, 1, epochs > 1 ? epochs : 2, 0, 0, 4, 0};
+    tui_chart chart = {NULL, series, n, 1, 0, 1, epochs > 1 ? epochs : 2, 0, 0, 4, 0, 1, NULL, 1};
     tui_chart_draw(&g, (tui_rect){0, 0, CHART_H, CHART_W}, &chart, 0);
     printf("\n%s per epoch\n", metric);
     char *line = malloc((size_t)CHART_W * 4 + 1);
@@ -520,9 +520,16 @@ static void print_chart(run_data *runs, int n, const char *metric)
             line[--len] = '\0';
         printf("%s%s\n", line, r == CHART_H - 1 ? "  (epoch)" : "");
     }
+    /* Where two runs' curves meet the chart draws '&' (the later one would hide the earlier): say so. */
+    int met = 0;
+    for (int r = 0; r < CHART_H; r++)
+        for (int col = 0; col < CHART_W; col++)
+            met |= tui_grid_at(&g, r, col)->ch == '&';
     free(line);
     for (int i = 0; i < n; i++)
         printf("  %c  %s\n", symbols[i % (sizeof symbols - 1)], runs[i].dir);
+    if (met)
+        printf("  &  two or more runs in the same place\n");
     tui_grid_free(&g);
     free(series);
     free(values);

@@ -179,8 +179,8 @@ void dash_draw(app *a, tui_rect body)
                           {"val_loss", NULL, hist_buf[1], n_h, ROLE_SERIES0 + 1, 'o'}};
     tui_series acc[2] = {{"acc", NULL, hist_buf[2], n_h, ROLE_SERIES0, '*'},
                          {"val_acc", NULL, hist_buf[3], n_h, ROLE_SERIES0 + 1, 'o'}};
-    tui_chart cl = {"Loss per epoch", loss, 2, 0, 0, 0, 0, 0, 0, 3, 1};
-    tui_chart ca = {"Accuracy per epoch", acc, 2, 0, 1, 0, 0, 0, 1, 2, 1};
+    tui_chart cl = {"Loss per epoch", loss, 2, 0, 0, 0, 0, 0, 0, 3, 1, 1, "epoch", 1};
+    tui_chart ca = {"Accuracy per epoch", acc, 2, 0, 1, 0, 0, 0, 1, 2, 1, 1, "epoch", 1};
     int m = s->n_curve;
     for (int i = 0; i < m; i++) {
         curve_x[i] = (double)s->curve_batch[i];
@@ -192,9 +192,9 @@ void dash_draw(app *a, tui_rect body)
     snprintf(ta, sizeof ta, "Epoch %d: running acc by step", s->epoch);
     tui_series rl = {"loss", curve_x, curve_l, m, ROLE_SERIES0 + 2, '*'};
     tui_series ra = {"acc", curve_x, curve_a, m, ROLE_SERIES0 + 2, '*'};
-    tui_chart cr1 = {tl, &rl, 1, 1, 0, 0, (double)batches, 0, 0, 3, 0};
+    tui_chart cr1 = {tl, &rl, 1, 1, 0, 0, (double)batches, 0, 0, 3, 0, 0, "step", 0};
     /* Accuracy lives in [0, 1]: a fixed range, so one point does not get an axis of 0.900..1.100. */
-    tui_chart cr2 = {ta, &ra, 1, 1, 1, 0, (double)batches, 0, 1, 2, 0};
+    tui_chart cr2 = {ta, &ra, 1, 1, 1, 0, (double)batches, 0, 1, 2, 0, 0, "step", 0};
     int half = w / 2;
     if (two_rows) {
         tui_chart_draw(g, (tui_rect){y, 0, top_h, half - 1}, &cl, chart_utf8(a));
@@ -713,7 +713,7 @@ void roc_draw(app *a, tui_rect body)
         }
     s[n++] = (tui_series){"chance", diag, diag, 2, ROLE_FRAME, '.'};
     tui_chart c = {a->roc_zoom ? "ROC, zoomed: FPR 0-0.2, TPR 0.8-1 (z: whole)" : "ROC: TPR against FPR (z zooms)",
-                   s, n, 1, 1, 0, a->roc_zoom ? 0.2 : 1, a->roc_zoom ? 0.8 : 0, 1, 2, 1};
+                   s, n, 1, 1, 0, a->roc_zoom ? 0.2 : 1, a->roc_zoom ? 0.8 : 0, 1, 2, 1, 0, "FPR", 0};
     tui_chart_draw(g, (tui_rect){body.top, ROC_LIST + 2, body.height, body.width - ROC_LIST - 2}, &c, chart_utf8(a));
 }
 
@@ -845,7 +845,7 @@ void compare_draw(app *a, tui_rect body)
     }
     char title[96];
     snprintf(title, sizeof title, "%s per epoch (m: metric)", cmp_metric_name[a->cmp_metric]);
-    tui_chart c = {title, s, n, 0, 0, 0, 0, 0, 0, a->cmp_metric == 2 ? 4 : 3, 1};
+    tui_chart c = {title, s, n, 0, 0, 0, 0, 0, 0, a->cmp_metric == 2 ? 4 : 3, 1, 1, "epoch", 1};
     tui_chart_draw(g, (tui_rect){body.top, 0, chart_h, body.width}, &c, chart_utf8(a));
     int y = body.top + chart_h;
     /* The run's name takes what the fixed columns leave (61 of them): at 80 columns the last ones used to be

@@ -37,6 +37,9 @@ grep -q '3 of 4 epochs' "$tmp/h" || fail "history header"
 "$VGGTOP" compare "$RUN" "$RUN" >"$tmp/c" || fail "compare exited $?"
 grep -q '0.6167 (  2)' "$tmp/c" || fail "compare: best val_acc"
 grep -q 'val_acc per epoch' "$tmp/c" || fail "compare: chart"
+# The same run twice: the second curve lies on the first; the chart marks that instead of hiding the first.
+grep -q '^ *&  two or more runs in the same place' "$tmp/c" || fail "compare: overlapping runs are not marked"
+grep -q '^ *[0-9.]*|.*&' "$tmp/c" || fail "compare: no '&' where the runs meet"
 "$VGGTOP" compare "$RUN" --metric val_loss | grep -q 'val_loss per epoch' || fail "compare --metric"
 
 # Usage and data errors: exit 2, one line on stderr naming the problem.
