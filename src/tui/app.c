@@ -73,6 +73,39 @@ int app_draw_wrapped(tui_grid *g, tui_rect r, const char *text, int role)
     return row;
 }
 
+int app_count_lines(const char *text)
+{
+    int n = 0;
+    const char *p = text ? text : "";
+    do {
+        n++;
+        const char *e = strchr(p, '\n');
+        if (!e)
+            break;
+        p = e + 1;
+    } while (*p);
+    return n;
+}
+
+int app_scroll(int *top, tui_action act, int n, int visible)
+{
+    int page = visible > 2 ? visible - 1 : 1, last = n - visible > 0 ? n - visible : 0;
+    switch (act) {
+    case ACT_UP: *top -= 1; break;
+    case ACT_DOWN: *top += 1; break;
+    case ACT_PGUP: *top -= page; break;
+    case ACT_PGDN: *top += page; break;
+    case ACT_HOME: *top = 0; break;
+    case ACT_END: *top = last; break;
+    default: return H_NONE;
+    }
+    if (*top > last)
+        *top = last;
+    if (*top < 0)
+        *top = 0;
+    return H_REDRAW;
+}
+
 /* Rows: 0 tabs, 1 the header naming the run, 2.. the status line (a long message wraps onto up to three
  * rows, never cut), body, footer. */
 static int status_rows(const app *a)
@@ -584,9 +617,7 @@ static void draw_help(app *a, tui_rect body)
     tui_grid_text(&a->grid, body.top, body.left, -1, ROLE_TITLE, TUI_BOLD,
                   "Keys (Up/Down/PgUp/PgDn scroll, any other key closes)");
     tui_rect r = {body.top + 1, body.left + 1, body.height - 1, body.width - 1};
-    int n = tui_text_draw(&a->grid, r, text, a->help_top, ROLE_DEFAULT);
-    if (a->help_top > n - r.height)
-        a->help_top = n - r.height > 0 ? n - r.height : 0;
+    tui_text_draw(&a->grid, r, text, a->help_top, ROLE_DEFAULT);
     free(text);
 }
 
@@ -643,7 +674,7 @@ static void draw(app *a)
         case 5: ensure_roc(a); roc_draw(a, body); break;
         case 6: compare_draw(a, body); break;
         case 7: samples_draw(a, body); break;
-        default: summary_draw(a, body); break;
+        default: summary_prepare(a); summary_draw(a, body); break;
         }
     }
     tui_footer_draw(g, a->rows - 1, a->screen, footer_brief, a);
@@ -687,7 +718,7 @@ static void stop_run(app *a)
     app_send_command(a, &c);
 }
 
-static int handle_key(app *a, int key)
+int app_handle_key(app *a, int key)
 {
     if (key == KEY_RESIZE)
         return H_REDRAW;
@@ -721,12 +752,14 @@ static int handle_key(app *a, int key)
         return r | H_REDRAW;
     }
     if (a->help) {
-        tui_action act = tui_key_action(key, a->screen);
+        /* The overlay is a text: it scrolls as the Summary's text does, whatever screen is under it (the
+         * Dashboard has no PgUp/PgDn of its own, Samples no Up/Down). */
+        tui_action act = tui_key_action(key, 8);
         if (act == ACT_UP || act == ACT_DOWN || act == ACT_PGUP || act == ACT_PGDN) {
-            int page = app_body_height(a) - 2;
-            a->help_top += act == ACT_UP ? -1 : act == ACT_DOWN ? 1 : act == ACT_PGUP ? -page : page;
-            if (a->help_top < 0)
-                a->help_top = 0;
+            /* Not past the last line: the overlay used to scroll on into blank pages. */
+            char *text = tui_keys_help();
+            app_scroll(&a->help_top, act, app_count_lines(text), app_body_height(a) - 1);
+            free(text);
         } else {
             a->help = 0;
         }
@@ -891,7 +924,7 @@ static int run_loop(app *a)
         }
         int key;
         while ((key = getch()) != ERR) {
-            int r = handle_key(a, key);
+            int r = app_handle_key(a, key);
             if (r & H_DETACH)
                 return detach(a);
             if (r & H_QUIT) {

@@ -151,6 +151,13 @@ int app_can_resume(const app *a);
 /* Starts training cfg (a new run, or cfg->resume). */
 int app_start_run(app *a, const train_config *cfg);
 int app_body_height(const app *a);
+/* Handles one key (the loop's dispatch: confirmations, editing, help, screens); H_* flags. */
+int app_handle_key(app *a, int key);
+/* Lines of a text as tui_text_draw counts them. */
+int app_count_lines(const char *text);
+/* The one scrolling rule of lists and texts: moves *top by act (a line, a page, Home, End) within
+ * [0, n - visible]; H_REDRAW, or H_NONE when act does not scroll. */
+int app_scroll(int *top, tui_action act, int n, int visible);
 /* Word-wraps text (at spaces, and at '\n') into r; returns the rows used. */
 int app_draw_wrapped(tui_grid *g, tui_rect r, const char *text, int role);
 
@@ -175,6 +182,8 @@ void compare_scan(app *a);
 void compare_free(app *a);
 void samples_draw(app *a, tui_rect body);
 int samples_key(app *a, tui_action act);
+/* Builds (once per model) the summary text of the run shown; called before drawing and on keys. */
+void summary_prepare(app *a);
 void summary_draw(app *a, tui_rect body);
 int summary_key(app *a, tui_action act);
 

@@ -1,7 +1,8 @@
-/* Unit tests of the Dashboard against a fake front-end context (an app struct filled by hand, no terminal,
- * no engine): what it shows before an epoch's first step, the whole-run time left, the test-set pass, the
- * table of the last epochs with the best val_acc, the absence of an ETA on an ended run, and what its keys
- * say when there is nothing to control. */
+/* Unit tests of screens and key handlers against a fake front-end context (an app struct filled by hand, no
+ * terminal, no engine). Dashboard: what it shows before an epoch's first step, the whole-run time left, the
+ * test-set pass, the table of the last epochs with the best val_acc, the absence of an ETA on an ended run,
+ * and what its keys say when there is nothing to control. Keys: the help overlay and the Summary stop at
+ * their last line; S asks before it stops. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <curses.h>
 
 #include "../src/tui/tui_internal.h"
 
@@ -29,6 +31,7 @@ static app *fake(train_state st)
     a->cols = 100;
     assert_int_equal(tui_grid_init(&a->grid, a->rows, a->cols), 0);
     snprintf(a->dir, sizeof a->dir, "runs/x-mlp");
+    a->screen = 2;
     a->following = 1;
     train_snapshot *s = a->snap;
     s->state = st;
@@ -169,6 +172,56 @@ static void an_ended_run_has_no_eta_and_nothing_to_control(void **state)
     done(a);
 }
 
+static void help_and_summary_stop_at_their_last_line(void **state)
+{
+    (void)state;
+    app *a = fake(TRAIN_FINISHED);
+    a->rows = 24; /* body: rows 3..22 (tabs, header, status above, footer below): 20 rows, 19 of text */
+    a->cols = 80;
+    a->help = 1;
+    char *help = tui_keys_help();
+    int lines = 0;
+    for (const char *p = help; *p; p++)
+        lines += *p == '\n';
+    free(help);
+    for (int i = 0; i < 40; i++)
+        app_handle_key(a, KEY_NPAGE);
+    assert_int_equal(a->help_top, lines - 19);
+    app_handle_key(a, KEY_UP);
+    assert_int_equal(a->help_top, lines - 20);
+    app_handle_key(a, 'x'); /* any other key closes it */
+    assert_int_equal(a->help, 0);
+
+    /* Summary: 30 lines in 19 rows: the last page starts at line 11 (0-based). */
+    char text[400] = "";
+    for (int i = 1; i <= 30; i++)
+        snprintf(text + strlen(text), sizeof text - strlen(text), "line %d\n", i);
+    a->facts.summary = strdup(text);
+    a->screen = 8;
+    for (int i = 0; i < 5; i++)
+        app_handle_key(a, KEY_NPAGE);
+    assert_int_equal(a->text_top, 11);
+    app_handle_key(a, KEY_HOME);
+    assert_int_equal(a->text_top, 0);
+    app_handle_key(a, KEY_END);
+    assert_int_equal(a->text_top, 11);
+    app_handle_key(a, KEY_DOWN);
+    assert_int_equal(a->text_top, 11);
+    free(a->facts.summary);
+    done(a);
+}
+
+static void stop_asks_first(void **state)
+{
+    (void)state;
+    app *a = fake(TRAIN_STOPPED); /* nothing to control: S says so and asks nothing */
+    a->screen = 2;
+    app_handle_key(a, 'S');
+    assert_int_equal(a->confirm, CONFIRM_NONE);
+    assert_non_null(strstr(a->status, "the run has ended"));
+    done(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -176,6 +229,8 @@ int main(void)
         cmocka_unit_test(the_table_marks_the_best_val_acc_and_keeps_small_mse),
         cmocka_unit_test(the_test_set_pass_shows_its_progress),
         cmocka_unit_test(an_ended_run_has_no_eta_and_nothing_to_control),
+        cmocka_unit_test(help_and_summary_stop_at_their_last_line),
+        cmocka_unit_test(stop_asks_first),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
