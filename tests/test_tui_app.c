@@ -222,6 +222,34 @@ static void stop_asks_first(void **state)
     done(a);
 }
 
+/* Compare: a run with no finished epoch shows "-" (it showed "nan nan"). */
+static void compare_shows_dashes_for_a_run_without_epochs(void **state)
+{
+    (void)state;
+    app *a = fake(TRAIN_FINISHED);
+    a->n_runs = 2;
+    a->runs = calloc(2, sizeof *a->runs);
+    a->run_hist = calloc(2, sizeof *a->run_hist);
+    a->run_hist_n = calloc(2, sizeof *a->run_hist_n);
+    a->run_shown = calloc(2, 1);
+    assert_true(a->runs && a->run_hist && a->run_hist_n && a->run_shown);
+    snprintf(a->runs[0].name, sizeof a->runs[0].name, "20261201T100000Z-cnn");
+    snprintf(a->runs[0].model, sizeof a->runs[0].model, "cnn");
+    a->runs[0].epochs = 5;
+    a->runs[0].best_val_acc = a->runs[0].last_val_acc = NAN;
+    snprintf(a->runs[1].name, sizeof a->runs[1].name, "20261201T110000Z-mlp");
+    snprintf(a->runs[1].model, sizeof a->runs[1].model, "mlp");
+    a->runs[1].epochs = a->runs[1].epochs_done = 1;
+    a->runs[1].best_val_acc = a->runs[1].last_val_acc = 0.8125;
+    tui_grid_clear(&a->grid);
+    compare_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    expect(a, "  0/5          -        -");
+    expect(a, "  1/1     0.8125   0.8125");
+    reject(a, "nan");
+    compare_free(a);
+    done(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -231,6 +259,7 @@ int main(void)
         cmocka_unit_test(an_ended_run_has_no_eta_and_nothing_to_control),
         cmocka_unit_test(help_and_summary_stop_at_their_last_line),
         cmocka_unit_test(stop_asks_first),
+        cmocka_unit_test(compare_shows_dashes_for_a_run_without_epochs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -521,6 +521,7 @@ static void update_live(app *a)
             a->have_run = 1;
             a->eval_seen = a->snap->eval_generation;
             compute_derived(a);
+            compare_scan(a); /* the live run is on Compare with its new epoch, without r */
         } else {
             run_free(&fresh);
         }

@@ -786,12 +786,19 @@ static void compare_load(app *a, int i)
 
 void compare_scan(app *a)
 {
+    /* A rescan (r, or the live run's new epoch) keeps the user's choice of runs on the chart. */
+    int n_kept = 0;
+    char (*kept)[256] = a->n_runs > 0 ? calloc((size_t)a->n_runs, sizeof *kept) : NULL;
+    for (int i = 0; kept && i < a->n_runs; i++)
+        if (a->run_shown && a->run_shown[i])
+            snprintf(kept[n_kept++], sizeof kept[0], "%s", a->runs[i].name);
     compare_free(a);
     vt_err err;
     const char *dir = a->opt.runs_dir ? a->opt.runs_dir : "runs";
     if (run_list(dir, &a->runs, &a->n_runs, &err) != VT_OK) {
         a->runs = NULL;
         a->n_runs = 0;
+        free(kept);
         return;
     }
     int n = a->n_runs > 0 ? a->n_runs : 1;
@@ -800,11 +807,25 @@ void compare_scan(app *a)
     a->run_shown = calloc((size_t)n, 1);
     if (!a->run_hist || !a->run_hist_n || !a->run_shown) {
         compare_free(a);
+        free(kept);
         return;
     }
-    /* the newest five are on the chart to begin with */
-    for (int i = a->n_runs - 1, k = 0; i >= 0 && k < 5; i--, k++)
+    /* The newest five with a finished epoch are on the chart to begin with (an empty run draws nothing and
+     * would push one with a curve off it); their histories are read now, not while drawing. */
+    for (int i = 0; i < a->n_runs; i++)
+        for (int k = 0; k < n_kept; k++)
+            if (strcmp(a->runs[i].name, kept[k]) == 0) {
+                a->run_shown[i] = 1;
+                compare_load(a, i);
+            }
+    free(kept);
+    for (int i = a->n_runs - 1, k = 0; i >= 0 && k < 5 && n_kept == 0; i--) {
+        if (a->runs[i].epochs_done <= 0)
+            continue;
         a->run_shown[i] = 1;
+        compare_load(a, i);
+        k++;
+    }
     if (a->run_sel >= a->n_runs)
         a->run_sel = a->n_runs > 0 ? a->n_runs - 1 : 0;
 }
@@ -833,7 +854,6 @@ void compare_draw(app *a, tui_rect body)
     for (int i = 0; i < a->n_runs && n < CMP_MAX_SHOWN; i++) {
         if (!a->run_shown[i])
             continue;
-        compare_load(a, i);
         int m = a->run_hist_n[i] < TRAIN_MAX_EPOCHS ? a->run_hist_n[i] : TRAIN_MAX_EPOCHS;
         for (int e = 0; e < m; e++) {
             const train_epoch *h = &a->run_hist[i][e];
@@ -863,9 +883,11 @@ void compare_draw(app *a, tui_rect body)
         int i = a->run_top + k;
         const run_entry *e = &a->runs[i];
         int role = i == a->run_sel ? ROLE_SELECT : strcmp(e->path, a->dir) == 0 ? ROLE_VALUE : ROLE_DEFAULT;
-        tui_grid_printf(g, y++, 1, body.width - 2, role, 0, "[%c] %2d  %-*.*s %-12.12s %-13.13s %3d/%-3d %8.4f %8.4f",
+        char best[32], last[32]; /* "-" for a run with no finished epoch, not "nan" */
+        tui_grid_printf(g, y++, 1, body.width - 2, role, 0, "[%c] %2d  %-*.*s %-12.12s %-13.13s %3d/%-3d %8s %8s",
                         a->run_shown[i] ? 'x' : ' ', i + 1, name_w, name_w, e->name, e->model, e->dataset,
-                        e->epochs_done, e->epochs, e->best_val_acc, e->last_val_acc);
+                        e->epochs_done, e->epochs, vt_fmt_metric(best, sizeof best, e->best_val_acc),
+                        vt_fmt_metric(last, sizeof last, e->last_val_acc));
     }
 }
 
@@ -898,6 +920,8 @@ int compare_key(app *a, tui_action act)
             app_set_status(a, ROLE_WARN, "at most %d runs on the chart", CMP_MAX_SHOWN);
         else
             a->run_shown[a->run_sel] = !a->run_shown[a->run_sel];
+        if (a->run_shown[a->run_sel])
+            compare_load(a, a->run_sel);
         break;
     }
     case ACT_ENTER: {
