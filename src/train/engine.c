@@ -63,6 +63,9 @@ typedef struct job {
     trainer *t;
     train_config cfg;
     int may_write;          /* 0 until the run actually starts (a resume: its checkpoint loaded and checked) */
+    dev_t dir_dev;          /* the run directory this job locked: every write checks it is still the one */
+    ino_t dir_ino;
+    int dir_lost;           /* it was removed or replaced: nothing more is written, the run fails */
     dataset *ds;
     model *m;
     model_config mc;
@@ -126,9 +129,22 @@ static void snapshot_copy(trainer *t, train_snapshot *s)
 
 /* progress.json, at most every 0.5 s unless forced. A failed write is reported in the message but does not
  * stop training (the checkpoint write would catch a full disk). */
+/* The run directory must still be the one whose lock this job holds: one deleted or replaced (another run
+ * moved into its place) while training is never written into. */
+static int dir_check(job *j, vt_err *err)
+{
+    struct stat st;
+    if (!j->dir_lost && stat(j->cfg.run_dir, &st) == 0 && st.st_dev == j->dir_dev && st.st_ino == j->dir_ino)
+        return VT_OK;
+    j->dir_lost = 1;
+    return vt_fail(err, VT_EIO, "%s: the run directory was removed or replaced while training; nothing more is "
+                   "written to it (the run stops)", j->cfg.run_dir);
+}
+
 static void write_progress(job *j, int force)
 {
-    if (!j->may_write)
+    vt_err lost;
+    if (!j->may_write || dir_check(j, &lost) != VT_OK)
         return;
     double now = vt_now();
     if (!force && now - j->last_progress < 0.5)
@@ -180,6 +196,8 @@ static int take_command_file(job *j)
 
 static int save_checkpoint(job *j, vt_err *err)
 {
+    if (dir_check(j, err) != VT_OK)
+        return VT_EIO;
     unsigned char *buf = j->blob;
     blob_header h;
     memset(&h, 0, sizeof h);
@@ -396,7 +414,7 @@ static int finish_epoch(job *j, int e, double epoch_start, int *stopped, vt_err 
         return vt_fail(err, VT_EUSAGE, "epoch %d (lr %g): the %s loss is not finite (training diverged); lower the "
                        "learning rate (--lr); the run stopped, its last good checkpoint is kept", e + 1, j->lr,
                        isfinite(row.loss) ? "validation" : "training");
-    if ((rc = run_write_evaluation(j->cfg.run_dir, ds->test_y, j->probs, ds->n_test, ds->classes,
+    if ((rc = dir_check(j, err)) || (rc = run_write_evaluation(j->cfg.run_dir, ds->test_y, j->probs, ds->n_test, ds->classes,
                                    (const char *const *)ds->class_names, err)))
         return rc;
     row.seconds = j->epoch_seconds + (vt_now() - epoch_start);
@@ -678,6 +696,10 @@ static train_state job_train(job *j, vt_err *err)
             wake_locked(t, b + 1 == j->batches);
             pthread_mutex_unlock(&t->mu);
             write_progress(j, 0);
+            if (j->dir_lost) {
+                dir_check(j, err); /* says what happened */
+                return TRAIN_FAILED;
+            }
         }
         j->epoch_seconds -= paused;
         int stopped = 0;
@@ -706,6 +728,12 @@ static void *engine_main(void *arg)
     vt_err_clear(&err);
     j->run_start = vt_now();
     j->may_write = !j->cfg.resume; /* a new run's directory is its own from the start */
+    struct stat dir_st;
+    if (stat(j->cfg.run_dir, &dir_st) == 0) { /* locked by trainer_create already: this is the run's own */
+        j->dir_dev = dir_st.st_dev;
+        j->dir_ino = dir_st.st_ino;
+    } else
+        j->dir_lost = 1;
     set_state(t, TRAIN_LOADING, "loading the data set");
     write_progress(j, 1);
     train_state final = job_prepare(j, &err) ? TRAIN_FAILED : job_train(j, &err);
@@ -734,7 +762,7 @@ static void *engine_main(void *arg)
      * directory behind to clutter the runs folder and the Compare screen. */
     char cfgpath[4200], progpath[4200];
     vt_err ignored;
-    if (final == TRAIN_FAILED && !j->cfg.resume &&
+    if (final == TRAIN_FAILED && !j->cfg.resume && !j->dir_lost &&
         !run_path(cfgpath, sizeof cfgpath, j->cfg.run_dir, RUN_CONFIG, &ignored) &&
         !run_path(progpath, sizeof progpath, j->cfg.run_dir, RUN_PROGRESS, &ignored) && access(cfgpath, F_OK) != 0) {
         char lockpath[4200];

@@ -218,24 +218,35 @@ else
         fail "out of inodes: exit $st ($(tail -2 inode.out))"
     umount small
 
-    # The run directory deleted while training: the run ends with one clear line, no crash, no hang.
+    # The run directory deleted, or replaced by another run moved into its place, while training: the run
+    # stops within seconds with status 1 and one clear line, and writes nothing into a newcomer.
     mount -t tmpfs -o size=40m tmpfs small
-    "$VGGTOP" train --model mlp --limit-train 20000 --limit-test 100 --epochs 50 --threads 1 --run-dir small/gone \
-        >gone.out 2>&1 &
-    g=$!
-    pids="$pids $g"
-    i=0
-    while [ $i -lt 200 ] && ! grep -q '"state":.*"training"' small/gone/progress.json 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
-    rm -rf small/gone
-    i=0
-    while [ $i -lt 300 ] && kill -0 $g 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
-    if kill -0 $g 2>/dev/null; then
-        fail "run directory deleted: the run still goes on after 30 s"
-    else
+    disturb_training() { # name, then a command that does the damage to small/NAME
+        "$VGGTOP" train --model mlp --limit-train 20000 --limit-test 100 --epochs 50 --threads 1 \
+            --run-dir "small/$1" >"$1.out" 2>&1 &
+        g=$!
+        pids="$pids $g"
+        i=0
+        while [ $i -lt 200 ] && ! grep -q '"state":.*"training"' "small/$1/progress.json" 2>/dev/null; do
+            sleep 0.1
+            i=$((i + 1))
+        done
+        $2
+        i=0
+        while [ $i -lt 300 ] && kill -0 $g 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+        if kill -0 $g 2>/dev/null; then
+            fail "$1: the run still goes on 30 s after its directory went"
+            return
+        fi
         wait $g
         st=$?
-        [ $st -eq 1 ] || fail "run directory deleted: exit $st, expected 1 ($(tail -2 gone.out))"
-    fi
+        [ $st -eq 1 ] && grep -q "removed or replaced while training" "$1.out" || fail "$1: exit $st ($(tail -1 "$1.out"))"
+    }
+    remove_it() { rm -rf small/gone; }
+    replace_it() { mv small/moved small/moved.old && cp -r "$tmp/base" small/moved; }
+    disturb_training gone remove_it
+    disturb_training moved replace_it
+    diff -r "$tmp/base" small/moved >/dev/null || fail "moved: the newcomer's files were changed"
     umount small
     mounts=""
 fi

@@ -16,19 +16,23 @@ mkdir -p "$TMP/runs"
 mkdir -p "$TMP/runs/bad"
 mkfifo "$TMP/runs/bad/config.json"
 cp "$TMP/runs/good/progress.json" "$TMP/runs/bad/progress.json"
+tui_send() { tmux -L "$SOCK" send-keys -t "$1" "$2"; }
+# tui_quit NAME WHY: q (and y when asked) ends the front end within 10 s, or the test fails saying WHY.
+tui_quit() {
+    tui_send "$1" q
+    sleep 1
+    tui_screen "$1" | grep -q "Quit" && tui_send "$1" y
+    end=$(($(date +%s) + 10))
+    while [ ! -s "$TMP/$1.exit" ] && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
+    [ -s "$TMP/$1.exit" ] || tui_fail "$1" "the front end did not quit $2"
+}
 tui_start sib 100 30 watch runs/good
 tui_wait sib "runs/good" 10
-tui_send() { tmux -L "$SOCK" send-keys -t "$1" "$2"; }
 tui_send sib 6 # Compare lists the runs folder, the damaged one too
 tui_wait sib "good" 10
 tui_send sib 2
 tui_wait sib "Dashboard" 10
-tui_send sib q
-sleep 1
-tui_screen sib | grep -q "Quit" && tui_send sib y
-end=$(($(date +%s) + 10))
-while [ ! -s "$TMP/sib.exit" ] && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
-[ -s "$TMP/sib.exit" ] || tui_fail sib "the front end did not quit beside a damaged run"
+tui_quit sib "beside a damaged run"
 
 # A run still loading: progress.json only, its lock held by a live process.
 mkdir -p "$TMP/runs/loading"
@@ -60,10 +64,5 @@ rm -rf "$TMP/runs/doomed"
 sleep 2
 tui_send doomed 8
 tui_wait doomed "Summary" 10
-tui_send doomed q
-sleep 1
-tui_screen doomed | grep -q "Quit" && tui_send doomed y
-end=$(($(date +%s) + 10))
-while [ ! -s "$TMP/doomed.exit" ] && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
-[ -s "$TMP/doomed.exit" ] || tui_fail doomed "the front end did not quit after its run directory went"
+tui_quit doomed "after its run directory went"
 echo "hostile_tui: all passed"
