@@ -264,6 +264,10 @@ train_state trainer_join(trainer *t);
 /* The error of a FAILED run (a copy of vt_err), VT_OK otherwise. */
 int trainer_error(trainer *t, vt_err *err);
 
+/* The process was stopped (Ctrl-Z) for about seconds: that time is taken off the step times, the ETAs and
+ * elapsed. The owner's loop reports it (util.h vt_stop_watch_tick). */
+void trainer_suspended(trainer *t, double seconds);
+
 /* Commands, taken between batches. */
 void trainer_pause(trainer *t);
 void trainer_resume(trainer *t);

@@ -99,6 +99,14 @@ char *vt_utc_stamp(char *buf, size_t size, const char *fmt);
 /* Monotonic seconds, for rates and ETAs. */
 double vt_now(void);
 
+/* Ctrl-Z: the time a process spent stopped (SIGTSTP/SIGSTOP until SIGCONT), which must count neither as step
+ * time nor as elapsed. vt_stop_watch_install sets a SIGCONT handler (it only sets a flag); a loop calls
+ * vt_stop_watch_tick once per iteration with the longest it can have waited since its previous call: after a
+ * SIGCONT it returns the seconds beyond that wait (the time stopped, give or take the wait), else 0. *last
+ * holds the previous call's time (0 before the first). */
+void vt_stop_watch_install(void);
+double vt_stop_watch_tick(double *last, double max_wait);
+
 /* Keras' Progbar formats, for the CLI's log and the front end alike. The ETA: "1:02:05" above an hour,
  * "2:05" above a minute, else "59s" (whole seconds truncated, as Keras' '%d'). */
 char *vt_fmt_eta(char *buf, size_t size, double seconds);

@@ -259,8 +259,11 @@ int cli_train(int argc, char **argv)
     int started = 0, printed_rows = 0, header = 0, stop_sent = 0;
     double last_bar = 0, last_eval_line = 0;
     struct pollfd pfd = {trainer_wake_fd(t), POLLIN, 0};
+    vt_stop_watch_install();
+    double tick = 0;
     for (;;) {
         poll(&pfd, 1, 250);
+        trainer_suspended(t, vt_stop_watch_tick(&tick, 0.5)); /* Ctrl-Z: no step time */
         if ((got_int || got_term) && !stop_sent) {
             trainer_stop(t);
             stop_sent = 1;

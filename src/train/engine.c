@@ -28,6 +28,7 @@ struct trainer {
     double want_lr;         /* > 0: apply before the next batch */
     int wake_pending;
     double last_wake;
+    double suspended;       /* seconds the process was stopped (trainer_suspended), in all */
     vt_err error;
     train_state final_state;
     int made_dir;           /* make_run_dir created the run directory (a failed start removes it again) */
@@ -90,6 +91,7 @@ typedef struct job {
     double eval_seconds;    /* the last test-set pass, for the whole-run ETA (0: none yet) */
     double per_epoch;       /* the ETA's seconds per later epoch, evaluation included */
     long cmd_seen;          /* the last commands.json seq taken */
+    double suspended_seen;  /* of t->suspended, what was already taken off */
     double cmd_next;        /* when to look at commands.json again */
     train_snapshot progress_copy;   /* the engine's copy for progress.json */
     unsigned char blob[BLOB_MAX];   /* the checkpoint's extra blob */
@@ -158,6 +160,18 @@ static void write_progress(job *j, int force)
         snprintf(j->t->snap.message, sizeof j->t->snap.message, "%s", err.msg);
         pthread_mutex_unlock(&j->t->mu);
     }
+}
+
+/* The time the process was stopped since the last call (Ctrl-Z): it leaves elapsed, and the caller takes it
+ * off its own clocks. mu not held. */
+static double take_suspended(job *j)
+{
+    pthread_mutex_lock(&j->t->mu);
+    double d = j->t->suspended - j->suspended_seen;
+    j->suspended_seen = j->t->suspended;
+    pthread_mutex_unlock(&j->t->mu);
+    j->paused_total += d;
+    return d;
 }
 
 /* Seconds the run has worked: earlier sessions, then this one without its pauses. */
@@ -367,6 +381,7 @@ static int stop_wanted(void *arg)
     job *j = ev->j;
     trainer *t = j->t;
     int took = take_command_file(j);
+    ev->start += take_suspended(j);
     double now = vt_now(), spent = now - ev->start;
     pthread_mutex_lock(&t->mu);
     train_snapshot *s = &t->snap;
@@ -647,6 +662,10 @@ static train_state job_train(job *j, vt_err *err)
             data_fill_batch(ds, DATA_TRAIN, j->order + start, n, &j->pp, cfg->augment ? &j->aug : NULL, j->x, j->y);
             int rc = model_train_step(j->m, j->x, j->y, n, &j->sgd, &j->sums, err);
             busy += vt_now() - t0;
+            /* A Ctrl-Z during a step (reported once the process runs again) is no step time. */
+            double stopped = take_suspended(j);
+            busy = busy > stopped ? busy - stopped : 0;
+            paused += stopped;
             if (!rc && !isfinite(j->sums.loss_sum))
                 rc = vt_fail(err, VT_EUSAGE, "the loss is not finite (%g): lower the learning rate (--lr)",
                              j->sums.loss_sum);
@@ -988,6 +1007,16 @@ static void command(trainer *t, int *flag, int value, const char *message)
         snprintf(t->snap.message, sizeof t->snap.message, "%s", message);
         wake_locked(t, 1);
     }
+    pthread_cond_broadcast(&t->cond);
+    pthread_mutex_unlock(&t->mu);
+}
+
+void trainer_suspended(trainer *t, double seconds)
+{
+    if (!(seconds > 0))
+        return;
+    pthread_mutex_lock(&t->mu);
+    t->suspended += seconds;
     pthread_cond_broadcast(&t->cond);
     pthread_mutex_unlock(&t->mu);
 }

@@ -883,6 +883,9 @@ static int run_loop(app *a)
                 return 0;
             redraw = 1;
         }
+        double stopped = vt_stop_watch_tick(&a->tick, a->live ? 0.5 : 1.25); /* Ctrl-Z */
+        if (a->tr && a->live)
+            trainer_suspended(a->tr, stopped);
         if (a->tr && a->live) {
             update_live(a); /* the one copy of the engine's state this loop draws from */
             redraw = 1;
@@ -988,6 +991,7 @@ int tui_run(const tui_options *opt, int *exit_status, vt_err *err)
     int status = 0;
     if (!rc) {
         term_signals_install();
+        vt_stop_watch_install();
         tui_grid_init(&a->grid, 0, 0);
         compare_scan(a);
         if (a->pr) {

@@ -72,6 +72,7 @@ typedef struct app {
     int following;        /* dir is re-read when its files change */
     struct timespec mt_config, mt_history, mt_progress, mt_pred;
     double next_poll;
+    double tick;          /* the loop's last turn, for vt_stop_watch_tick (Ctrl-Z) */
     run_data run;         /* config and predictions (and in watch mode history and progress) of dir */
     int have_run;
     unsigned long eval_seen;

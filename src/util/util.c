@@ -502,6 +502,36 @@ int vt_fmt_progbar(char *buf, size_t size, long current, long target, int width)
     return n;
 }
 
+static volatile sig_atomic_t got_cont;
+
+static void on_cont(int sig)
+{
+    (void)sig;
+    got_cont = 1;
+}
+
+void vt_stop_watch_install(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_cont;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGCONT, &sa, NULL);
+}
+
+double vt_stop_watch_tick(double *last, double max_wait)
+{
+    double now = vt_now(), gap = 0;
+    if (got_cont) {
+        got_cont = 0;
+        if (*last > 0 && now - *last > max_wait)
+            gap = now - *last - max_wait;
+    }
+    *last = now;
+    return gap;
+}
+
 char *vt_fmt_metric(char *buf, size_t size, double v)
 {
     if (isnan(v))
