@@ -168,6 +168,11 @@ int train_model_summary(const train_config *cfg, int height, int width, int chan
 int train_estimate_epoch_seconds(const train_config *cfg, int height, int width, int channels, int classes,
                                  long n_train, int (*cancelled)(void *), void *arg, double *seconds, vt_err *err);
 
+/* The test-set pass of an epoch, estimated from the epoch's training time (train_seconds for n_train images):
+ * predicting takes about a third of a training step per image (forward only). The engine's whole-run ETA
+ * before the first evaluation and the Setup screen's estimate both use it. */
+double train_eval_seconds(double train_seconds, long n_train, long n_test);
+
 /* ---- the engine -------------------------------------------------------------------------------------- */
 
 typedef enum {

@@ -688,8 +688,8 @@ static train_state job_train(job *j, vt_err *err)
             s->eta = (double)(j->batches - b - 1) * busy / (double)done_here;
             /* The test-set pass counts: the last one's time, or before the first a prediction at a third of a
              * training step per image (forward only). */
-            double per_image = busy / (double)(j->sums.n - n0 > 0 ? j->sums.n - n0 : 1);
-            double eval = j->eval_seconds > 0 ? j->eval_seconds : (double)ds->n_test * per_image / 3;
+            double eval = j->eval_seconds > 0 ? j->eval_seconds
+                                              : train_eval_seconds(busy, j->sums.n - n0, ds->n_test);
             j->per_epoch = e > 0 ? j->history[e - 1].seconds : (double)j->batches * busy / (double)done_here + eval;
             s->eta_run = s->eta + eval + (double)(cfg->epochs - e - 1) * j->per_epoch;
             s->elapsed = run_elapsed(j);
