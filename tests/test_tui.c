@@ -621,6 +621,24 @@ static void footer_follows_the_mode(void **state)
     tui_grid_free(&g);
 }
 
+/* A sorted column whose title fills its width keeps its marker, in the gap before it (it used to be cut off:
+ * "precision" is 9 wide in 9 columns). */
+static void table_marker_of_a_full_title(void **state)
+{
+    (void)state;
+    tui_grid g;
+    tui_grid_init(&g, 2, 13);
+    static const tui_column cols[2] = {{"a", 3, 0}, {"precision", 9, 1}};
+    tui_table t = {cols, 2, NULL, NULL, 0, NULL, 0, 1, 1, 0, -1};
+    tui_table_draw(&g, (tui_rect){0, 0, 2, 13}, &t, 1);
+    assert_row(&g, 0, "a  \xe2\x96\xbcprecision");
+    t.sort_col = 0; /* a short title: the marker follows it */
+    t.sort_desc = 0;
+    tui_table_draw(&g, (tui_rect){0, 0, 2, 13}, &t, 0);
+    assert_row(&g, 0, "a^  precision");
+    tui_grid_free(&g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -640,6 +658,7 @@ int main(void)
         cmocka_unit_test(heatmap_wide_cells_and_values),
         cmocka_unit_test(table_ascii_scrolled_selected_pinned),
         cmocka_unit_test(table_utf8_marker_and_follow),
+        cmocka_unit_test(table_marker_of_a_full_title),
         cmocka_unit_test(image_density_ramp),
         cmocka_unit_test(image_half_blocks_256),
         cmocka_unit_test(image_scale_and_odd_height),

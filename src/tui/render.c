@@ -442,10 +442,15 @@ int tui_table_draw(tui_grid *g, tui_rect r, const tui_table *t, int utf8)
         const char *mark = "";
         if (c == t->sort_col)
             mark = utf8 ? (t->sort_desc ? "\u25bc" : "\u25b2") : (t->sort_desc ? "v" : "^");
-        snprintf(title, sizeof title, "%s%s", t->cols[c].title, mark);
+        /* A title that fills its column keeps its marker in the gap before it ("precision" in 9 columns
+         * used to lose its ▼); only the first column, with no gap, cuts the title for it. */
+        int gap_mark = mark[0] && c > 0 && (int)strlen(t->cols[c].title) + 1 > w;
+        snprintf(title, sizeof title, "%s%s", t->cols[c].title, gap_mark ? "" : mark);
         if (x + w > r.left + r.width)
             w = r.left + r.width - x;
         cell_text(g, r.top, x, w, t->cols[c].align_right, ROLE_HEADER, 0, title);
+        if (gap_mark)
+            tui_grid_text(g, r.top, x - 1, 1, ROLE_HEADER, TUI_BOLD, mark);
         x += t->cols[c].width + 1;
     }
     int pinned_rows = t->n_pinned > 0 ? t->n_pinned + 1 : 0;

@@ -355,9 +355,12 @@ void report_draw(app *a, tui_rect body)
     }
     const report *r = &a->rep;
     int n = r->n_labels;
-    tui_grid_printf(g, body.top, 1, body.width - 2, ROLE_TITLE, TUI_BOLD,
-                    "Report: %d classes, %ld images, accuracy %.4f, sorted by %s%s", n, r->total, r->accuracy,
-                    rep_cols[a->rep_sort].title, a->rep_desc ? " (desc)" : "");
+    /* Which evaluation this is: the predictions are rewritten after every epoch (accuracy is pinned below). */
+    char which[32] = "";
+    if (a->snap->epochs_done > 0)
+        snprintf(which, sizeof which, " (epoch %d)", a->snap->epochs_done);
+    tui_grid_printf(g, body.top, 1, body.width - 2, ROLE_TITLE, TUI_BOLD, "Report: %d classes, %ld images%s, sorted by %s%s",
+                    n, r->total, which, rep_cols[a->rep_sort].title, a->rep_desc ? " (desc)" : "");
     char(*text)[6][24] = malloc(sizeof *text * (size_t)(n > 0 ? n : 1));
     const char **cells = malloc(sizeof *cells * 6 * (size_t)(n > 0 ? n : 1));
     int *roles = malloc(sizeof *roles * (size_t)(n > 0 ? n : 1));
