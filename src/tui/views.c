@@ -1023,11 +1023,18 @@ void samples_draw(app *a, tui_rect body)
     tui_image_draw(g, body.top + 1, 1, img, h, w, ch, scale, a->depth, a->utf8);
     int x = w * scale + 3, tw = body.width - x - 1, y = body.top + 1;
     int t = a->run.y_true[i], p = a->run.y_pred[i];
-    long nm = 0;
-    for (long k = 0; k < n; k++)
+    long nm = 0, before = 0; /* misclassified in all, and up to this image */
+    for (long k = 0; k < n; k++) {
         nm += missed(a, k);
-    tui_grid_printf(g, body.top, 1, body.width - 2, ROLE_TITLE, TUI_BOLD, "Test image %ld of %ld (%ld misclassified)%s",
-                    i + 1, n, nm, a->missed_only ? ", showing only the misclassified" : "");
+        before += k <= i && missed(a, k);
+    }
+    if (a->missed_only && missed(a, i))
+        /* counted among the misclassified (it said "14 of 500" for the 14th of 448) */
+        tui_grid_printf(g, body.top, 1, body.width - 2, ROLE_TITLE, TUI_BOLD,
+                        "Misclassified image %ld of %ld (test image %ld of %ld)", before, nm, i + 1, n);
+    else
+        tui_grid_printf(g, body.top, 1, body.width - 2, ROLE_TITLE, TUI_BOLD, "Test image %ld of %ld (%ld misclassified)",
+                        i + 1, n, nm);
     tui_grid_printf(g, y++, x, tw, ROLE_LABEL, 0, "true:      %s (%d)", app_class_name(a, t), t);
     tui_grid_printf(g, y++, x, tw, t == p ? ROLE_GOOD : ROLE_BAD, TUI_BOLD, "predicted: %s (%d)%s", app_class_name(a, p),
                     p, t == p ? "" : "  - wrong");
@@ -1045,15 +1052,18 @@ void samples_draw(app *a, tui_rect body)
                 best = c;
         }
         top[k] = best;
-        char bar[32];
-        int len = (int)lrint(pr[best] * 20);
+        char bar[3 * 20 + 5 + 20]; /* full blocks in UTF-8 mode, '#' in ASCII; padded to 20 columns */
+        int len = (int)lrint(pr[best] * 20), at = 0;
         if (len < 0)
             len = 0;
         if (len > 20)
             len = 20;
-        memset(bar, '#', (size_t)len);
-        bar[len] = '\0';
-        tui_grid_printf(g, y++, x, tw, best == t ? ROLE_GOOD : ROLE_DEFAULT, 0, "%6.4f %-20s %s", pr[best], bar,
+        for (int b = 0; b < len; b++)
+            at += a->utf8 ? tui_utf8_encode(0x2588, bar + at) : (bar[at] = '#', 1);
+        for (int b = len; b < 20; b++)
+            bar[at++] = ' ';
+        bar[at] = '\0';
+        tui_grid_printf(g, y++, x, tw, best == t ? ROLE_GOOD : ROLE_DEFAULT, 0, "%6.4f %s %s", pr[best], bar,
                         app_class_name(a, best));
     }
     y++;
