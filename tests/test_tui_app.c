@@ -166,9 +166,9 @@ static void an_ended_run_has_no_eta_and_nothing_to_control(void **state)
     /* the long command wraps onto the next row instead of being cut */
     expect(a, "x-mlp-2");
     assert_false(app_can_control(a));
-    assert_int_equal(dash_key(a, ACT_PAUSE), H_REDRAW);
+    assert_int_equal(dash_key(a, 0, ACT_PAUSE), H_REDRAW);
     assert_non_null(strstr(a->status, "the run has ended"));
-    assert_int_equal(dash_key(a, ACT_SORT), H_NONE);
+    assert_int_equal(dash_key(a, 0, ACT_SORT), H_NONE);
     done(a);
 }
 

@@ -106,6 +106,18 @@ int app_scroll(int *top, tui_action act, int n, int visible)
     return H_REDRAW;
 }
 
+void app_no_data(app *a, tui_rect body, const char *what)
+{
+    char line[256];
+    const char *why = a->live ? "it appears after the first epoch's evaluation"
+                      : a->dir[0] ? "this run has no predictions yet (no finished epoch)"
+                                  : "no run yet: start one on the Setup screen (1), or open one on Compare (6)";
+    snprintf(line, sizeof line, "%s: %s.", what, why);
+    app_draw_wrapped(&a->grid, (tui_rect){body.top + 1, 2, 3, body.width - 4}, line, ROLE_DIM);
+}
+
+int app_chart_utf8(const app *a) { return a->utf8 && a->depth != TUI_COLOR_NONE; }
+
 /* Rows: 0 tabs, 1 the header naming the run, 2.. the status line (a long message wraps onto up to three
  * rows, never cut), body, footer. */
 static int status_rows(const app *a)
@@ -195,8 +207,8 @@ static void compute_derived(app *a)
     report_reset(a);
 }
 
-/* The ROC curves take a sort per class: computed when the ROC screen first needs them. */
-static void ensure_roc(app *a)
+/* The ROC curves take a sort per class: computed when the ROC screen first needs them (its enter). */
+void roc_enter(app *a)
 {
     if (a->have_roc || a->C <= 0)
         return;
@@ -667,16 +679,10 @@ static void draw(app *a)
     if (a->help) {
         draw_help(a, body);
     } else {
-        switch (a->screen) {
-        case 1: setup_draw(a, body); break;
-        case 2: dash_draw(a, body); break;
-        case 3: report_draw(a, body); break;
-        case 4: confusion_draw(a, body); break;
-        case 5: ensure_roc(a); roc_draw(a, body); break;
-        case 6: compare_draw(a, body); break;
-        case 7: samples_draw(a, body); break;
-        default: summary_prepare(a); summary_draw(a, body); break;
-        }
+        const screen_ops *sc = &app_screens[a->screen - 1];
+        if (sc->enter)
+            sc->enter(a);
+        sc->draw(a, body);
     }
     tui_footer_draw(g, a->rows - 1, a->screen, footer_brief, a);
     term_blit(g, a->depth);
@@ -684,18 +690,27 @@ static void draw(app *a)
 
 /* ---- keys ---- */
 
+/* The screens in tab order (their names: tui_screen_names). */
+const screen_ops app_screens[8] = {
+    {setup_draw, setup_key, NULL},
+    {dash_draw, dash_key, NULL},
+    {report_draw, report_key, NULL},
+    {confusion_draw, confusion_key, NULL},
+    {roc_draw, roc_key, roc_enter},
+    {compare_draw, compare_key, NULL},
+    {samples_draw, samples_key, NULL},
+    {summary_draw, summary_key, summary_prepare},
+};
+
 static int screen_key(app *a, int key, tui_action act)
 {
-    switch (a->screen) {
-    case 1: return setup_key(a, key, act);
-    case 2: return dash_key(a, act);
-    case 3: return report_key(a, key, act);
-    case 4: return confusion_key(a, act);
-    case 5: ensure_roc(a); return roc_key(a, act); /* keys may come before the first draw */
-    case 6: return compare_key(a, act);
-    case 7: return samples_key(a, act);
-    default: return summary_key(a, act);
-    }
+    const screen_ops *sc = &app_screens[a->screen - 1];
+    if (sc->enter)
+        sc->enter(a); /* keys may come before the first draw */
+    int r = sc->key(a, key, act);
+    if (r & H_DASHBOARD) /* a reaction: the screen asks, the app switches */
+        a->screen = 2;
+    return r & ~H_DASHBOARD;
 }
 
 static int ask_quit(app *a)

@@ -1,5 +1,5 @@
 /* tui internals: the front end's state (one struct app), the terminal layer (term.c), the Setup probe
- * thread (probe.c) and the screens (setup.c, views.c). Not a public header: only src/tui includes it. */
+ * thread (probe.c) and the screens (one file each, an entry each in app_screens). Not a public header: only src/tui includes it. */
 #ifndef VGGTOP_TUI_INTERNAL_H
 #define VGGTOP_TUI_INTERNAL_H
 
@@ -13,7 +13,7 @@
 #include "vggtop/tui.h"
 
 /* Handler results, htop style. */
-enum { H_NONE = 0, H_HANDLED = 1, H_REDRAW = 2, H_QUIT = 4, H_DETACH = 8 };
+enum { H_NONE = 0, H_HANDLED = 1, H_REDRAW = 2, H_QUIT = 4, H_DETACH = 8, H_DASHBOARD = 16 /* show screen 2 */ };
 
 /* A question on the status line, answered with y (anything else says no). */
 enum { CONFIRM_NONE = 0, CONFIRM_QUIT, CONFIRM_STOP };
@@ -167,25 +167,41 @@ void setup_init(app *a);
 void setup_draw(app *a, tui_rect body);
 int setup_key(app *a, int key, tui_action act);
 
-/* views.c: screens 2..8 */
+/* The screens, one file each (setup.c, dash.c, report.c, confusion.c, roc.c, compare.c, samples.c,
+ * summary.c), one entry each in app_screens (names: tui_screen_names). draw only draws from what the app
+ * holds; key returns H_* reactions (H_DASHBOARD asks the app to show the Dashboard: a screen never switches
+ * screens itself); enter (may be NULL) prepares what the screen shows before it is drawn or gets a key. */
+typedef struct screen_ops {
+    void (*draw)(app *a, tui_rect body);
+    int (*key)(app *a, int key, tui_action act);
+    void (*enter)(app *a);
+} screen_ops;
+extern const screen_ops app_screens[8];
+
+/* Shared by the screens (app.c): the "nothing to show yet" line, and whether charts use braille (which tells
+ * series apart by colour alone, so not without colour). */
+void app_no_data(app *a, tui_rect body, const char *what);
+int app_chart_utf8(const app *a);
+
 void dash_draw(app *a, tui_rect body);
-int dash_key(app *a, tui_action act);
+int dash_key(app *a, int key, tui_action act);
 void report_draw(app *a, tui_rect body);
 int report_key(app *a, int key, tui_action act);
 void report_reset(app *a);
 void confusion_draw(app *a, tui_rect body);
-int confusion_key(app *a, tui_action act);
+int confusion_key(app *a, int key, tui_action act);
+void roc_enter(app *a);
 void roc_draw(app *a, tui_rect body);
-int roc_key(app *a, tui_action act);
+int roc_key(app *a, int key, tui_action act);
 void compare_draw(app *a, tui_rect body);
-int compare_key(app *a, tui_action act);
+int compare_key(app *a, int key, tui_action act);
 void compare_scan(app *a);
 void compare_free(app *a);
 void samples_draw(app *a, tui_rect body);
-int samples_key(app *a, tui_action act);
-/* Builds (once per model) the summary text of the run shown; called before drawing and on keys. */
+int samples_key(app *a, int key, tui_action act);
+/* Builds (once per model) the summary text of the run shown. */
 void summary_prepare(app *a);
 void summary_draw(app *a, tui_rect body);
-int summary_key(app *a, tui_action act);
+int summary_key(app *a, int key, tui_action act);
 
 #endif
