@@ -74,7 +74,7 @@ static void expect(app *a, const char *want)
 {
     const char *t = text_of(a);
     if (!strstr(t, want)) {
-        print_error("'%s' is not on the Dashboard:\n%s", want, t);
+        print_error("'%s' is not on the screen:\n%s", want, t);
         fail();
     }
 }
@@ -83,7 +83,7 @@ static void reject(app *a, const char *bad)
 {
     const char *t = text_of(a);
     if (strstr(t, bad)) {
-        print_error("'%s' should not be on the Dashboard:\n%s", bad, t);
+        print_error("'%s' should not be on the screen:\n%s", bad, t);
         fail();
     }
 }
@@ -250,6 +250,36 @@ static void compare_shows_dashes_for_a_run_without_epochs(void **state)
     done(a);
 }
 
+/* Confusion: the most confused pairs with whole names and the share of the true class (names were cut at 11
+ * characters), and the scale's legend. 3 classes; row 0 (support 4): 2 right, 2 predicted as class 2. */
+static void confusion_names_shares_and_scale(void **state)
+{
+    (void)state;
+    app *a = fake(TRAIN_FINISHED);
+    a->depth = TUI_COLOR_NONE;
+    a->utf8 = 0;
+    static long cm[9] = {2, 0, 2, 0, 3, 1, 0, 0, 4};
+    static char n0[] = "aquarium_fish_long", n1[] = "bee", n2[] = "sweet_pepper_red";
+    static char *names[3] = {n0, n1, n2};
+    a->cm = cm;
+    a->C = 3;
+    a->names = names;
+    tui_grid_clear(&a->grid);
+    confusion_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    expect(a, "aquarium_fish_long > sweet_pepper_red 2 (50%)");
+    expect(a, "bee > sweet_pepper_red 1 (25%)");
+    /* the ramp of the nine levels, two columns each, between 0 and the largest count (4) */
+    expect(a, "0 ..::--==++**##%%@@ 4");
+    a->cm_norm = 1;
+    tui_grid_clear(&a->grid);
+    confusion_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    expect(a, "row-normalised (%)");
+    expect(a, "@@ 100%");
+    a->cm = NULL; /* static: not the app's to free */
+    a->names = NULL;
+    done(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -260,6 +290,7 @@ int main(void)
         cmocka_unit_test(help_and_summary_stop_at_their_last_line),
         cmocka_unit_test(stop_asks_first),
         cmocka_unit_test(compare_shows_dashes_for_a_run_without_epochs),
+        cmocka_unit_test(confusion_names_shares_and_scale),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -65,7 +65,7 @@ void confusion_draw(app *a, tui_rect body)
         for (long i = 0; i < (long)K * K; i++)
             v[i] = (double)cm[i];
     tui_grid_printf(g, body.top, 1, body.width - 2, ROLE_TITLE, TUI_BOLD,
-                    "Confusion matrix: rows true, columns predicted, %s%s", a->cm_norm ? "row-normalised" : "counts",
+                    "Confusion matrix: rows true, columns predicted, %s%s", a->cm_norm ? "row-normalised (%)" : "counts",
                     K != a->C ? ", 20 superclasses" : "");
     /* The cell under the cursor, in words. */
     long support = 0;
@@ -87,7 +87,9 @@ void confusion_draw(app *a, tui_rect body)
         if (cm[i] > maxc)
             maxc = cm[i];
     char digits[32];
-    int nd = a->cm_norm ? 3 : snprintf(digits, sizeof digits, "%ld", maxc);
+    /* Row-normalised cells hold whole percents: two digits (a 100 that does not fit is left out, the colour
+     * says it), so they keep their numbers where counts would. */
+    int nd = a->cm_norm ? 2 : snprintf(digits, sizeof digits, "%ld", maxc);
     int need = CM_LABEL + 1 + K * cw;
     tui_rect hr = {body.top + 3, 0, body.height - 3, need < avail ? need : avail};
     int room = a->depth == TUI_COLOR_256 ? cw - 1 : cw - 2;
@@ -106,13 +108,31 @@ void confusion_draw(app *a, tui_rect body)
 
     int px = hr.left + hr.width + 2, pw = body.width - px - 1;
     tui_grid_text(g, body.top + 3, px, pw, ROLE_LABEL, TUI_BOLD, "Most confused (true > pred)");
+    /* Whole names (a long pair wraps onto a second row) and the share of the true class, as the CLI's
+     * vggtop confusion prints it; the scale's legend under them. */
+    int bottom = body.top + body.height - 2, y = body.top + 4;
     int np = metrics_confused_pairs(cm, K, pairs, body.height - 5);
-    for (int i = 0; i < np; i++) {
-        char line[128];
-        snprintf(line, sizeof line, "%-11.11s>%-11.11s %4ld", names[pairs[i].true_class], names[pairs[i].pred_class],
-                 pairs[i].count);
-        tui_grid_text(g, body.top + 4 + i, px, pw, ROLE_DEFAULT, 0, line);
+    for (int i = 0; i < np && y < bottom; i++) {
+        long row_sum = 0;
+        for (int j = 0; j < K; j++)
+            row_sum += cm[(long)pairs[i].true_class * K + j];
+        char line[600];
+        snprintf(line, sizeof line, "%s > %s %ld (%.0f%%)", names[pairs[i].true_class], names[pairs[i].pred_class],
+                 pairs[i].count, row_sum ? 100.0 * (double)pairs[i].count / (double)row_sum : 0.0);
+        y += app_draw_wrapped(g, (tui_rect){y, px, bottom - y, pw}, line, ROLE_DEFAULT);
     }
+    /* The scale: the nine levels, from the least to the most (the largest cell). */
+    static const double levels[9] = {0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5, 7.5, 8.5}; /* levels 1..9 of 9 */
+    tui_heatmap scale = {levels, 1, 9, 9, -1, -1, 0, 0, NULL, 0, 2, 0, 0};
+    char top_label[48];
+    if (a->cm_norm)
+        snprintf(top_label, sizeof top_label, "100%%");
+    else
+        snprintf(top_label, sizeof top_label, "%ld", maxc);
+    tui_grid_text(g, bottom, px, pw, ROLE_DIM, 0, "0");
+    int sr, sc;
+    tui_heatmap_draw(g, (tui_rect){bottom, px + 2, 1, 18}, &scale, a->depth, &sr, &sc);
+    tui_grid_text(g, bottom, px + 21, pw - 21, ROLE_DIM, 0, top_label);
     free(v);
     free(pairs);
     if (cm != a->cm)
