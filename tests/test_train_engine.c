@@ -378,7 +378,7 @@ static void commands_reach_the_engine(void **state)
     assert_int_equal(trainer_start(t, &err), VT_OK);
     assert_int_equal(trainer_join(t), TRAIN_STOPPED);
     trainer_snapshot(t, &snap);
-    assert_non_null(strstr(snap.message, "stopped after 0 epochs and 0 batches;")); /* plurals by hand */
+    assert_non_null(strstr(snap.message, "stopped after 0 epochs and 0 steps;")); /* plurals by hand */
     trainer_destroy(t);
     tiny_config(&c, "one-epoch");
     c.limit_train = 32;

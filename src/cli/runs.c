@@ -405,7 +405,7 @@ int cli_roc(int argc, char **argv)
                 printf("%5d  %-*s  %.*f\n", c, width, class_name(&run, c, b, sizeof b), digits, curves[c].auc);
         }
         printf("\nmicro-average AUC:              %.*f\n", digits, micro.auc);
-        printf("macro-average AUC (curves):     %.*f\n", digits, macro.auc);
+        printf("macro-average AUC:              %.*f\n", digits, macro.auc);
         printf("mean of per-class AUCs:         %.*f\n", digits, metrics_auc_macro_mean(curves, C));
     }
     for (int c = 0; curves && c < C; c++)

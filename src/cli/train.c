@@ -40,13 +40,12 @@ static void usage(FILE *out)
     fputs(options ? options : "  (out of memory listing the options)\n", out);
     free(options);
     fprintf(out, "  -h, --help           this help\n\n"
-                 "Ctrl-C or SIGTERM stops after the current batch with a checkpoint (exit 130/143); a second Ctrl-C\n"
+                 "Ctrl-C or SIGTERM stops after the current step with a checkpoint (exit 130/143); a second Ctrl-C\n"
                  "exits at once. SIGHUP is ignored: the run survives a dropped SSH session.\n");
 }
 
-/* The epoch line's bar counts samples, and so does its time: Keras 2.2 wrote that per-sample time as
- * "us/step", Keras 2.3 as "us/sample"; "sample" it is here, since the Dashboard's ms/step is per batch and the
- * two must not be confused. */
+/* Keras' current progress bar counts steps (batches) and gives the time per step, "62ms/step"; so do this
+ * log and the Dashboard, in the same words (they used to disagree: samples and us/sample here). */
 static void fmt_metric(char *buf, size_t size, const char *name, double v)
 {
     char num[32];
@@ -56,7 +55,7 @@ static void fmt_metric(char *buf, size_t size, const char *name, double v)
 static void print_progress(const train_snapshot *s, int tty)
 {
     char line[512], part[64];
-    int n = vt_fmt_progbar(line, sizeof line, s->samples, s->n_train, 30);
+    int n = vt_fmt_progbar(line, sizeof line, s->batch, s->batches, 30);
     vt_fmt_eta(part, sizeof part, s->eta);
     n += snprintf(line + n, sizeof line - (size_t)n, " - ETA: %s", part);
     if (s->samples > 0) {
@@ -91,8 +90,8 @@ static void print_eval_progress(const train_snapshot *s, int tty)
 static void print_epoch_line(const train_snapshot *s, const train_epoch *r, int tty)
 {
     char line[768], part[64];
-    int n = vt_fmt_progbar(line, sizeof line, s->n_train, s->n_train, 30);
-    vt_fmt_per_unit(part, sizeof part, s->n_train ? r->seconds / (double)s->n_train : 0, "sample");
+    int n = vt_fmt_progbar(line, sizeof line, s->batches, s->batches, 30);
+    vt_fmt_per_unit(part, sizeof part, s->batches ? r->seconds / (double)s->batches : 0, "step");
     n += snprintf(line + n, sizeof line - (size_t)n, " - %.0fs %s", r->seconds, part);
     const char *names[] = {"loss", "acc", "mse", "val_loss", "val_acc", "val_mse"};
     double values[] = {r->loss, r->acc, r->mse, r->val_loss, r->val_acc, r->val_mse};
@@ -267,7 +266,7 @@ int cli_train(int argc, char **argv)
         if ((got_int || got_term) && !stop_sent) {
             trainer_stop(t);
             stop_sent = 1;
-            fprintf(stderr, "%svggtop train: stopping after this batch and saving a checkpoint%s\n", tty ? "\n" : "",
+            fprintf(stderr, "%svggtop train: stopping after this step and saving a checkpoint%s\n", tty ? "\n" : "",
                     got_int ? " (Ctrl-C again quits at once)" : "");
         }
         trainer_snapshot(t, s);

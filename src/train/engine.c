@@ -762,9 +762,9 @@ static void *engine_main(void *arg)
         t->error = err;
         snprintf(t->snap.message, sizeof t->snap.message, "%s", err.msg);
     } else if (final == TRAIN_STOPPED)
-        snprintf(t->snap.message, sizeof t->snap.message, "stopped after %d epoch%s and %ld batch%s; continue with "
+        snprintf(t->snap.message, sizeof t->snap.message, "stopped after %d epoch%s and %ld step%s; continue with "
                  "vggtop train --resume %.400s", j->epochs_done, j->epochs_done == 1 ? "" : "s", j->batch_pos,
-                 j->batch_pos == 1 ? "" : "es", j->cfg.run_dir);
+                 j->batch_pos == 1 ? "" : "s", j->cfg.run_dir);
     else if (j->cfg.resume && t->snap.resumed_epochs == j->epochs_done)
         snprintf(t->snap.message, sizeof t->snap.message, "the run had already done its %d epoch%s (give --epochs "
                  "with --resume to train further)", j->epochs_done, j->epochs_done == 1 ? "" : "s");
@@ -1021,9 +1021,9 @@ void trainer_suspended(trainer *t, double seconds)
     pthread_mutex_unlock(&t->mu);
 }
 
-void trainer_pause(trainer *t) { command(t, &t->want_pause, 1, "pausing after this batch"); }
+void trainer_pause(trainer *t) { command(t, &t->want_pause, 1, "pausing after this step"); }
 void trainer_resume(trainer *t) { command(t, &t->want_pause, 0, NULL); }
-void trainer_stop(trainer *t) { command(t, &t->want_stop, 1, "stopping after this batch"); }
+void trainer_stop(trainer *t) { command(t, &t->want_stop, 1, "stopping after this step"); }
 
 int trainer_scale_lr(trainer *t, double factor, double *lr, vt_err *err)
 {
