@@ -1,0 +1,21 @@
+#!/bin/sh
+# End-to-end test of the Setup screen's facts: "(limited)" only when the limit cuts the data set (a limit
+# above Fashion-MNIST's 60,000 training images says it changes nothing), and the estimate counts the
+# test-set pass after each epoch.
+set -u
+. "$(dirname "$0")/tui_lib.inc"
+tui_setup
+
+tui_start s 120 30 --runs "$TMP/runs"
+tui_wait s "Model and settings" 10
+tui_field s 11 500
+tui_wait s "500 training images (limited)" 20
+tui_wait s "per epoch with its test-set pass" 60
+tui_field s 11 100000
+tui_wait s "60000 training images (all of" 30
+tui_reject s "(limited)"
+tui_keys s q
+end=$(($(date +%s) + 20))
+while [ ! -s "$TMP/s.exit" ] && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
+[ "$(cat "$TMP/s.exit" 2>/dev/null)" = 0 ] || tui_fail s "vggtop did not exit 0 after q"
+echo "tui_setup: all passed"
