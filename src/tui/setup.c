@@ -134,7 +134,11 @@ void setup_draw(app *a, tui_rect body)
         if (f->notice[0])
             y += app_draw_wrapped(g, (tui_rect){y, x, 7, w}, f->notice, ROLE_DIM);
     }
-    if (f->done_summary && f->summary) {
+    /* Facts of an earlier request (another model, until the probe answers the new one) are not shown under the
+     * new name: they said the previous model's parameter count for up to a second. */
+    if (!fresh) {
+        tui_grid_printf(g, y++, x, w, ROLE_DIM, 0, "Model: %s, counting its parameters...", a->cfg.model);
+    } else if (f->done_summary && f->summary) {
         char pc[32];
         vt_fmt_thousands(pc, sizeof pc, f->params);
         tui_grid_printf(g, y++, x, w, ROLE_LABEL, 0, "Model: %s, %s parameters", a->cfg.model, pc);
@@ -161,7 +165,7 @@ void setup_draw(app *a, tui_rect body)
         y += app_draw_wrapped(g, (tui_rect){y, x, 2, w}, "Enter trains, e edits a field, Left/Right change a choice",
                               ROLE_DIM);
     y++;
-    if (f->summary && y < bottom) {
+    if (fresh && f->summary && y < bottom) {
         tui_rect sr = {y, x, bottom - y, w};
         int n = tui_text_draw(g, sr, f->summary, a->summary_top, ROLE_DEFAULT);
         if (a->summary_top > n - 1)

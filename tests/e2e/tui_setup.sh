@@ -1,7 +1,7 @@
 #!/bin/sh
 # End-to-end test of the Setup screen's facts: "(limited)" only when the limit cuts the data set (a limit
 # above Fashion-MNIST's 60,000 training images says it changes nothing), and the estimate counts the
-# test-set pass after each epoch.
+# test-set pass after each epoch; switching the model shows no stale facts under the new name.
 set -u
 . "$(dirname "$0")/tui_lib.inc"
 tui_setup
@@ -14,6 +14,17 @@ tui_wait s "per epoch with its test-set pass" 60
 tui_field s 11 100000
 tui_wait s "60000 training images (all of" 30
 tui_reject s "(limited)"
+# Switching the model never shows the previous model's parameter count under the new name (it did for up
+# to a second, until the probe answered).
+tui_field s 11 500
+tui_wait s "Model: cnn, 1,676,266 parameters" 30
+tui_keys s Right
+end=$(($(date +%s) + 3))
+while [ "$(date +%s)" -le "$end" ]; do
+    tui_screen s | grep -q "Model: mlp, 1,676,266" && tui_fail s "mlp shown with cnn's parameter count"
+    sleep 0.05
+done
+tui_wait s "Model: mlp, 535,818 parameters" 30
 tui_keys s q
 end=$(($(date +%s) + 20))
 while [ ! -s "$TMP/s.exit" ] && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
