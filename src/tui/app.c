@@ -1014,6 +1014,8 @@ int tui_run(const tui_options *opt, int *exit_status, vt_err *err)
             probe_request(a->pr, &a->cfg, 1);
         }
         status = run_loop(a);
+        if (!term_got_hup)
+            term_clear();
         term_close();
         tui_grid_free(&a->grid);
         /* The screen is gone: say what the seconds until exit are for (a VGG step can take many). */

@@ -21,6 +21,7 @@ enum { CONFIRM_NONE = 0, CONFIRM_QUIT, CONFIRM_STOP };
 /* ---- term.c: curses and signals ---- */
 int term_open(int ascii, tui_color_depth *depth, int *utf8, vt_err *err);
 void term_close(void); /* restores the terminal; safe to call twice */
+void term_clear(void); /* blanks the screen before a normal exit (not after a hang-up: no terminal then) */
 void term_blit(const tui_grid *g, tui_color_depth depth);
 void term_size(int *rows, int *cols);
 /* Flags set by signal handlers (and only there). */
