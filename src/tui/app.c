@@ -698,7 +698,7 @@ const screen_ops app_screens[8] = {
     {confusion_draw, confusion_key, NULL},
     {roc_draw, roc_key, roc_enter},
     {compare_draw, compare_key, NULL},
-    {samples_draw, samples_key, NULL},
+    {samples_draw, samples_key, samples_enter},
     {summary_draw, summary_key, summary_prepare},
 };
 

@@ -12,7 +12,9 @@
 /* ---- 7 Samples ------------------------------------------------------------------------------------------- */
 
 /* Loads the run's test images (native size: what a person looks at, not what the model was fed). */
-static void samples_load(app *a)
+/* The screen's enter: loads the run's test images (once per run). Called before a key too, so keys typed
+ * right after 7, before the first frame, move through the images instead of being dropped. */
+void samples_enter(app *a)
 {
     if (!a->have_run || !(a->run.parts & RUN_PART_CONFIG))
         return;
@@ -51,7 +53,6 @@ void samples_draw(app *a, tui_rect body)
         app_no_data(a, body, "Samples");
         return;
     }
-    samples_load(a);
     if (!a->test) {
         tui_grid_text(g, body.top + 1, 2, body.width - 4, ROLE_BAD, 0, a->test_err[0] ? a->test_err : "no test images");
         return;

@@ -198,6 +198,7 @@ void compare_draw(app *a, tui_rect body);
 int compare_key(app *a, int key, tui_action act);
 void compare_scan(app *a);
 void compare_free(app *a);
+void samples_enter(app *a);
 void samples_draw(app *a, tui_rect body);
 int samples_key(app *a, int key, tui_action act);
 /* Builds (once per model) the summary text of the run shown. */

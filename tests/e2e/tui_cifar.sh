@@ -50,7 +50,10 @@ tui_expect w "20 superclasses"
 tui_keys w f
 tui_reject w "20 superclasses"
 
-tui_keys w 7
+# Keys typed with 7, before the test images are loaded, are kept (they were dropped).
+tui_keys w 7 Right Right
+tui_expect w "Test image 3 of 100"
+tui_keys w Home
 tui_expect w "Test image 1 of 100"
 # Only the misclassified: counted among them (it said "1 of 100" where 1 of the misclassified was meant).
 missed=$(awk -F, 'NR > 1 && $2 != $3' "$run/predictions.csv" | wc -l)
