@@ -1044,6 +1044,9 @@ int tui_run(const tui_options *opt, int *exit_status, vt_err *err)
     free_derived(a);
     free(a->roc_drawn);
     free(a->rep_order);
+    free(a->rep_text);
+    free(a->rep_cells);
+    free(a->rep_roles);
     compare_free(a);
     if (a->test)
         data_destroy(a->test);

@@ -55,12 +55,26 @@ static void rep_sort_rows(app *a)
 void report_reset(app *a)
 {
     free(a->rep_order);
+    free(a->rep_text);
+    free(a->rep_cells);
+    free(a->rep_roles);
     a->rep_order = NULL;
+    a->rep_text = NULL;
+    a->rep_cells = NULL;
+    a->rep_roles = NULL;
     if (!a->have_rep)
         return;
-    a->rep_order = malloc(sizeof *a->rep_order * (size_t)(a->rep.n_labels > 0 ? a->rep.n_labels : 1));
-    if (!a->rep_order)
+    /* Everything the table needs, sized once per report (the draw used to malloc it every frame). */
+    size_t n = (size_t)(a->rep.n_labels > 0 ? a->rep.n_labels : 1);
+    a->rep_order = malloc(sizeof *a->rep_order * n);
+    a->rep_text = malloc(sizeof *a->rep_text * n);
+    a->rep_cells = malloc(sizeof *a->rep_cells * 6 * n);
+    a->rep_roles = malloc(sizeof *a->rep_roles * n);
+    if (!a->rep_order || !a->rep_text || !a->rep_cells || !a->rep_roles) {
+        free(a->rep_order);
+        a->rep_order = NULL;
         return;
+    }
     for (int i = 0; i < a->rep.n_labels; i++)
         a->rep_order[i] = i;
     rep_sort_rows(a);
@@ -87,15 +101,9 @@ void report_draw(app *a, tui_rect body)
         snprintf(which, sizeof which, " (epoch %d)", a->snap->epochs_done);
     tui_grid_printf(g, body.top, 1, body.width - 2, ROLE_TITLE, TUI_BOLD, "Report: %d classes, %ld images%s, sorted by %s%s",
                     n, r->total, which, rep_cols[a->rep_sort].title, a->rep_desc ? " (desc)" : "");
-    char(*text)[6][24] = malloc(sizeof *text * (size_t)(n > 0 ? n : 1));
-    const char **cells = malloc(sizeof *cells * 6 * (size_t)(n > 0 ? n : 1));
-    int *roles = malloc(sizeof *roles * (size_t)(n > 0 ? n : 1));
-    if (!text || !cells || !roles) {
-        free(text);
-        free(cells);
-        free(roles);
-        return;
-    }
+    char(*text)[6][24] = a->rep_text;
+    const char **cells = a->rep_cells;
+    int *roles = a->rep_roles;
     double macro = r->macro.f1;
     for (int i = 0; i < n; i++) {
         int row = a->rep_order[i];
@@ -136,9 +144,6 @@ void report_draw(app *a, tui_rect body)
         a->rep_top = t.top;
         tui_table_draw(g, tr, &t, a->utf8);
     }
-    free(text);
-    free(cells);
-    free(roles);
 }
 
 /* Display position of the first class whose name contains the search, from position `from` on. */

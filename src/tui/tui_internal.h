@@ -106,6 +106,9 @@ typedef struct app {
     /* Report. */
     int rep_sort, rep_desc, rep_sel, rep_top;
     int *rep_order;
+    char (*rep_text)[6][24]; /* the table's texts, cells and roles: sized by report_reset, filled by the draw */
+    const char **rep_cells;
+    int *rep_roles;
     int searching;
     char search[64];
     int search_saved_sel;
