@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <cjson/cJSON.h>
@@ -15,6 +16,9 @@
 
 #include "vggtop/metrics.h"
 #include "vggtop/util.h"
+#include "vggtop/train.h"
+
+#include "../src/train/train_internal.h"
 
 #define FIXTURES "tests/fixtures/metrics/"
 
@@ -193,6 +197,41 @@ static void expect_json_report(const char *ours, const cJSON *want, const char *
     cJSON_Delete(got);
 }
 
+/* per_class.csv, as the engine writes it after an epoch, holds sklearn's classification_report(labels=range(C))
+ * per-class values (to its 8 decimals). */
+static void per_class_equals_sklearn(const int *y, const float *probs, long n, int C, const cJSON *dict,
+                                     const char *name)
+{
+    char dir[] = "/tmp/vggtop-per-class-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    vt_err err;
+    assert_int_equal(run_write_evaluation(dir, 3, y, probs, n, C, NULL, &err), VT_OK);
+    run_class_row *rows;
+    long k;
+    assert_int_equal(run_read_per_class(dir, &rows, &k, &err), VT_OK);
+    assert_int_equal(k, C);
+    for (long i = 0; i < k; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "%d", rows[i].cls);
+        const cJSON *want = cJSON_GetObjectItemCaseSensitive(dict, key);
+        assert_non_null(want);
+        assert_int_equal(rows[i].epoch, 3);
+        double p = json_num(want, "precision"), r = json_num(want, "recall"), f = json_num(want, "f1-score");
+        if (fabs(rows[i].precision - p) > 5e-9 || fabs(rows[i].recall - r) > 5e-9 || fabs(rows[i].f1 - f) > 5e-9 ||
+            rows[i].support != (long)json_num(want, "support"))
+            fail_msg("%s: per_class.csv class %d: %g %g %g %ld, sklearn %g %g %g", name, rows[i].cls,
+                     rows[i].precision, rows[i].recall, rows[i].f1, rows[i].support, p, r, f);
+    }
+    free(rows);
+    static const char *const files[] = {"per_class.csv", "predictions.csv", "confusion.csv", "report.txt"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char path[128];
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
 /* ---- one fixture case -------------------------------------------------------------------------------- */
 
 static void fixture_case(void **state)
@@ -289,6 +328,8 @@ static void fixture_case(void **state)
         char *json = metrics_report_json(&rp, nm);
         expect_json_report(json, cJSON_GetObjectItemCaseSensitive(rep, "dict"), what);
         free(json);
+        if (all_labels && !use_names) /* the dict is keyed by class number */
+            per_class_equals_sklearn(y, probs, n, C, cJSON_GetObjectItemCaseSensitive(rep, "dict"), name);
         free(want);
         free(text);
         metrics_report_free(&rp);

@@ -487,6 +487,29 @@ static void softmax_hand_values(void **state)
     assert_float_equal(st.mse_sum, m1 + m2, 1e-5);
     assert_int_equal(st.correct, 1);
     assert_int_equal(st.n, 2);
+    /* With 3 classes every label is in the top 5. */
+    assert_int_equal(st.correct5, 2);
+}
+
+/* Top-5 by hand, as tf.math.in_top_k: the true class counts when fewer than 5 classes are strictly above it,
+ * so ties at the boundary count in. */
+static void top5_like_in_top_k(void **state)
+{
+    (void)state;
+    /* 7 classes: probabilities .30 .20 .15 .10 .10 .10 .05 */
+    const float p[7] = {0.30f, 0.20f, 0.15f, 0.10f, 0.10f, 0.10f, 0.05f};
+    const int y[4] = {0, 5, 6, 3};
+    step_stats st = {0};
+    crossentropy_stats(&st, p, y, 1, 7);
+    assert_int_equal(st.correct5, 1); /* class 0: nobody above */
+    /* class 5 (0.10): 3 above it, so in; class 3 too (a tie with 4 and 5 straddles the boundary) */
+    float q[21];
+    for (int i = 0; i < 21; i++)
+        q[i] = p[i % 7];
+    step_stats s2 = {0};
+    crossentropy_stats(&s2, q, y + 1, 3, 7);
+    assert_int_equal(s2.correct5, 2); /* 5 in, 6 out (6 classes above 0.05), 3 in */
+    assert_int_equal(s2.correct, 0);
 }
 
 static void crossentropy_clips_like_keras(void **state)
@@ -629,6 +652,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(relu_grad),
         cmocka_unit_test(softmax_hand_values),
         cmocka_unit_test(crossentropy_clips_like_keras),
+        cmocka_unit_test(top5_like_in_top_k),
         cmocka_unit_test(softmax_crossentropy_grad),
         cmocka_unit_test(matches_pytorch_stack),
     };

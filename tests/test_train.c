@@ -91,6 +91,15 @@ static void every_field_round_trips(void **state)
         {"limit-test", "1000", "1000"},       {"seed", "9007199254740991", "9007199254740991"},
         {"threads", "2", "2"},                {"runs", "elsewhere", "elsewhere"},
         {"run-dir", "r/one", "r/one"},        {"resize", "auto", "auto"},
+        {"early-stop", "val_acc", "val_acc"}, {"patience", "3", "3"},
+        {"min-delta", "0.001", "0.001"},      {"mode", "max", "max"},
+        {"restore-best", "yes", "yes"},       {"reduce-lr", "loss", "loss"},
+        {"lr-factor", "0.2", "0.2"},          {"lr-patience", "4", "4"},
+        {"lr-min-delta", "0", "0"},           {"lr-cooldown", "2", "2"},
+        {"min-lr", "1e-05", "1e-05"},         {"lr-mode", "min", "min"},
+        {"schedule", "cosine", "cosine"},     {"schedule-every", "5", "5"},
+        {"schedule-factor", "0.9", "0.9"},    {"warmup", "2", "2"},
+        {"schedule-min-lr", "0.0001", "0.0001"}, {"save-best", "val_loss", "val_loss"},
     };
     train_config c;
     train_config_default(&c);
@@ -112,7 +121,7 @@ static void every_field_round_trips(void **state)
         assert_non_null(train_fields[f].help);
         covered++;
     }
-    assert_int_equal(covered, 17);
+    assert_int_equal(covered, 35); /* the 17 of the first version and the callbacks' 18 */
     assert_int_equal(c.coarse, 1);
     assert_int_equal(c.nesterov, 1);
     assert_int_equal(c.augment, 1);
@@ -663,21 +672,21 @@ static void the_run_lock_lets_one_in(void **state)
     int fd, fd2;
     long holder;
     vt_err err;
-    assert_int_equal(run_lock_take(dir, &fd, NULL, &err), VT_OK);
+    assert_int_equal(run_lock_take(dir, "trained", &fd, NULL, &err), VT_OK);
     assert_int_equal(run_live_pid(dir), (long)getpid());
-    assert_int_equal(run_lock_take(dir, &fd2, &holder, &err), VT_EUSAGE);
+    assert_int_equal(run_lock_take(dir, "trained", &fd2, &holder, &err), VT_EUSAGE);
     assert_int_equal(holder, (long)getpid());
-    assert_non_null(strstr(err.msg, "in use by process"));
+    assert_non_null(strstr(err.msg, "is being trained by process"));
     run_lock_release(fd);
     assert_int_equal(run_live_pid(dir), 0);
-    assert_int_equal(run_lock_take(dir, &fd2, NULL, &err), VT_OK);
+    assert_int_equal(run_lock_take(dir, "trained", &fd2, NULL, &err), VT_OK);
     run_lock_release(fd2);
     /* A FIFO in its place is refused, not waited on. */
     char lock[64];
     snprintf(lock, sizeof lock, "%s/run.lock", dir);
     unlink(lock);
     assert_int_equal(mkfifo(lock, 0600), 0);
-    assert_int_equal(run_lock_take(dir, &fd, NULL, &err), VT_EUSAGE);
+    assert_int_equal(run_lock_take(dir, "trained", &fd, NULL, &err), VT_EUSAGE);
     assert_int_equal(run_live_pid(dir), 0);
     unlink(lock);
     rmdir(dir);

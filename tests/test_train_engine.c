@@ -503,6 +503,43 @@ static void patch_blob(const char *path, size_t at, int64_t value)
     free(data);
 }
 
+/* Rewrites a checkpoint's training state in the version 1 layout: the header without its last 8 bytes
+ * (correct5), each history row without its last two doubles (the top-5 columns), version 1, a new extra
+ * length and CRC. */
+static void to_blob_version_1(const char *path)
+{
+    char *data;
+    size_t len;
+    vt_err err;
+    assert_int_equal(vt_read_file(path, 0, &data, &len, &err), VT_OK);
+    uint64_t extra = 0;
+    for (int i = 7; i >= 0; i--)
+        extra = extra << 8 | (unsigned char)data[88 + i];
+    size_t start = len - 4 - extra, head = 19 * 8, row = 10 * 8, old_row = 8 * 8; /* blob_header: 19 fields of 8 */
+    int64_t epochs;
+    memcpy(&epochs, data + start + 16, 8);
+    assert_int_equal(extra, head + (size_t)epochs * row);
+    char *out = malloc(len);
+    assert_non_null(out);
+    memcpy(out, data, start);
+    size_t n = start;
+    memcpy(out + n, data + start, head - 8);
+    int64_t one = 1;
+    memcpy(out + n + 8, &one, 8);
+    n += head - 8;
+    for (int64_t e = 0; e < epochs; e++, n += old_row)
+        memcpy(out + n, data + start + head + (size_t)e * row, old_row);
+    uint64_t new_extra = n - start;
+    for (int i = 0; i < 8; i++)
+        out[88 + i] = (char)(new_extra >> (8 * i));
+    uLong crc = crc32(crc32(0L, Z_NULL, 0), (const Bytef *)out, (uInt)n);
+    for (int i = 0; i < 4; i++)
+        out[n + (size_t)i] = (char)(crc >> (8 * i));
+    assert_int_equal(vt_write_file_atomic(path, out, n + 4, &err), VT_OK);
+    free(out);
+    free(data);
+}
+
 static void bad_checkpoints_fail_clearly(void **state)
 {
     (void)state;
@@ -562,7 +599,7 @@ static void bad_checkpoints_fail_clearly(void **state)
         int64_t value;
         const char *says;
     } blob_cases[] = {
-        {0, 0x4b434f4c42544f4eLL, "not vggtop's"}, {8, 2, "version 2"}, {16, 5, "bad length"},
+        {0, 0x4b434f4c42544f4eLL, "not vggtop's"}, {8, 3, "version 3"}, {16, 5, "bad length"},
         {24, 1000, "out of range"}, {24, -1, "out of range"},
     };
     for (size_t i = 0; i < sizeof blob_cases / sizeof blob_cases[0]; i++) {
@@ -574,8 +611,20 @@ static void bad_checkpoints_fail_clearly(void **state)
     }
     /* The same patch with the blob's own value again is accepted: the helper itself is sound. */
     copy_file(saved, ck);
-    patch_blob(ck, 8, 1);
+    patch_blob(ck, 8, 2);
     assert_int_equal(run_to_end(&r, &err), TRAIN_FINISHED);
+    /* A version 1 training state (before top-5 accuracy: a header 8 bytes shorter, rows of 8 doubles) is
+     * still read: the run resumes, its old epochs with NaN top-5. */
+    copy_file(saved, ck);
+    to_blob_version_1(ck);
+    assert_int_equal(run_to_end(&r, &err), TRAIN_FINISHED);
+    run_data after;
+    assert_int_equal(run_load(r.run_dir, RUN_PART_HISTORY, &after, &err), VT_OK);
+    assert_int_equal(after.n_history, 2);
+    assert_true(isnan(after.history[0].top5));
+    assert_true(after.history[1].top5 >= after.history[1].acc && after.history[1].top5 <= 1);
+    assert_true(after.history[1].val_top5 >= after.history[1].val_acc);
+    run_free(&after);
     copy_file(saved, ck);
 
     /* Settings that changed since the checkpoint (another batch size) are refused, not trained on. */
@@ -681,7 +730,7 @@ static void bad_data_and_divergence_fail_clearly(void **state)
     train_epoch ev;
     long n_test;
     assert_int_equal(run_load(c.run_dir, RUN_PART_HISTORY, &d, &err), VT_OK);
-    assert_int_equal(run_evaluate(c.run_dir, 1, &ev, &n_test, &err), VT_OK);
+    assert_int_equal(run_evaluate(c.run_dir, 1, RUN_CHECKPOINT, &ev, &n_test, &err), VT_OK);
     assert_int_equal(n_test, 20);
     print_message("evaluate: %.9f %.9f, history: %.9f %.9f\n", ev.val_loss, ev.val_acc, d.history[d.n_history - 1].val_loss, d.history[d.n_history - 1].val_acc);
     assert_true(fabs(ev.val_loss - d.history[d.n_history - 1].val_loss) < 1e-7); /* csv: 8 decimals */

@@ -112,7 +112,7 @@ static void the_table_marks_the_best_val_acc_and_keeps_small_mse(void **state)
     train_snapshot *s = a->snap;
     double va[3] = {0.5, 0.7, 0.6};
     for (int i = 0; i < 3; i++)
-        s->history[i] = (train_epoch){1.0 - 0.1 * i, 0.4, 3.8e-05, 1.1, va[i], 0.02, 0.01, 12.5};
+        s->history[i] = (train_epoch){1.0 - 0.1 * i, 0.4, 3.8e-05, 1.1, va[i], 0.02, 0.01, 12.5, NAN, NAN};
     s->n_history = s->epochs_done = 3;
     s->epoch = 4;
     s->batch = 5;

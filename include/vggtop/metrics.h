@@ -49,6 +49,10 @@ typedef struct report {
  * y_pred (sklearn's default). Returns 0, or -1 when out of memory or C < 1. */
 int metrics_report(const long *cm, int C, int all_labels, report *out);
 void metrics_report_free(report *r);
+/* A report from stored per-class scores (per_class.csv of one epoch: every class, labels=range(C)): the rows
+ * as given, macro and weighted averages as metrics_report computes them, accuracy = sum of recall x support
+ * over the total support. Returns 0, or -1 when out of memory or n < 1. */
+int metrics_report_from_scores(const class_scores *rows, const int *labels, int n, report *out);
 /* The same text as sklearn's classification_report(..., digits=digits, target_names=names), byte for
  * byte. names: NULL (the class numbers) or C names indexed by class (names[r->labels[i]] heads row i);
  * UTF-8, widths counted in code points as Python does. Where sklearn would warn (UndefinedMetricWarning)

@@ -92,6 +92,8 @@ typedef struct step_stats {
     double loss_sum; /* categorical cross-entropy, natural log, probabilities clipped to [1e-7, 1-1e-7] */
     double mse_sum;  /* per sample: mean over classes of (onehot - p)^2 */
     long long correct; /* argmax(p) == y */
+    long long correct5; /* y among the 5 highest probabilities: fewer than 5 classes above p[y] (Keras'
+                           top_k_categorical_accuracy with k = 5, in_top_k: ties at the boundary count in) */
     long long n;
 } step_stats;
 
@@ -199,7 +201,7 @@ void relu_backward(float *dx, const float *dout, const float *out, size_t count)
 /* probs (n, classes) = softmax of logits (n, classes), max-subtracted. */
 void softmax_forward(float *probs, const float *logits, int n, int classes);
 /* Categorical cross-entropy on softmax outputs with Keras' clipping to [1e-7, 1 - 1e-7]; adds the loss,
- * the mse metric and the count of correct argmaxes into *stats (n too). Returns 0 when every loss is finite. */
+ * the mse metric and the counts of correct argmaxes and of top-5 hits into *stats (n too). Returns 0 when every loss is finite. */
 int crossentropy_stats(step_stats *stats, const float *probs, const int *y, int n, int classes);
 /* The fused softmax + cross-entropy backward for the MEAN loss over the batch: dlogits = (p - onehot(y)) / n.
  * (The clipping only guards the log; the gradient is that of the unclipped loss, as TensorFlow's

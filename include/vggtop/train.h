@@ -6,7 +6,8 @@
  *
  * A run directory is the durable record of a run, with fixed file names:
  *   config.json      every setting, the data set (shape, class names, CIFAR-100 coarse names and map)
- *   history.csv      epoch,loss,acc,mse,val_loss,val_acc,val_mse,lr,seconds  (one row per finished epoch)
+ *   history.csv      epoch,loss,acc,mse,val_loss,val_acc,val_mse,lr,seconds,top_k_categorical_accuracy,
+ *                    val_top_k_categorical_accuracy (one row per finished epoch; the first 9 columns in older runs)
  *   progress.json    the latest per-batch state (rewritten atomically at most ~2x per second)
  *   checkpoint.bin   weights, optimiser state, position, RNG state, history (nn.h checkpoint format)
  *   predictions.csv  index,true,pred,p0,...,p{C-1} of the test set at the last evaluation
@@ -21,6 +22,7 @@
 #define VGGTOP_TRAIN_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "vggtop/util.h"
@@ -39,14 +41,92 @@
 #define RUN_CURVE "curve.csv"
 #define RUN_COMMANDS "commands.json"
 #define RUN_LOCK "run.lock"
+#define RUN_PER_CLASS "per_class.csv" /* epoch,class,precision,recall,f1,support after every epoch */
+#define PER_CLASS_HEADER "epoch,class,precision,recall,f1,support"
+#define RUN_BEST "best.bin"               /* --save-best: the checkpoint of the best epoch */
+#define RUN_ES_BEST "early_stop_best.bin" /* --restore-best: the weights early stopping goes back to */
 
 /* The largest run-directory files vggtop reads; a larger one is refused before anything is allocated. */
 #define RUN_MAX_CONFIG_BYTES (16LL << 20)
 #define RUN_MAX_HISTORY_BYTES (4LL << 20)
 #define RUN_MAX_PROGRESS_BYTES (1LL << 20)
 #define RUN_MAX_PREDICTIONS_BYTES (1LL << 30)
+#define RUN_MAX_PER_CLASS_BYTES (256LL << 20)
 
 /* ---- settings ------------------------------------------------------------------------------------ */
+
+/* ---- history ------------------------------------------------------------------------------------------- */
+
+/* One finished epoch: the seed's Keras history row. */
+typedef struct train_epoch {
+    double loss, acc, mse;             /* means over the epoch's training samples */
+    double val_loss, val_acc, val_mse; /* on the test set after the epoch */
+    double lr;                         /* the learning rate at the end of the epoch */
+    double seconds;                    /* wall time of the epoch, evaluation included */
+    double top5, val_top5;             /* Keras' top_k_categorical_accuracy (k = 5), train and test; NaN in
+                                          runs made before vggtop measured it */
+} train_epoch;
+
+/* ---- callbacks (Keras' EarlyStopping, ReduceLROnPlateau, ModelCheckpoint and a schedule) ------------- */
+
+/* What a callback watches: 0 is off. */
+typedef enum { TRAIN_MON_NONE = 0, TRAIN_MON_VAL_LOSS, TRAIN_MON_VAL_ACC, TRAIN_MON_LOSS, TRAIN_MON_ACC } train_monitor;
+/* "none", "val_loss", "val_acc", "loss", "acc", by train_monitor; NULL-terminated. */
+extern const char *const train_monitor_names[];
+typedef enum { TRAIN_MODE_AUTO = 0, TRAIN_MODE_MIN, TRAIN_MODE_MAX } train_mode;
+typedef enum { TRAIN_SCHEDULE_NONE = 0, TRAIN_SCHEDULE_STEP, TRAIN_SCHEDULE_EXPONENTIAL, TRAIN_SCHEDULE_COSINE } train_schedule;
+
+typedef struct train_callbacks {
+    int es_monitor;        /* train_monitor; 0: no early stopping */
+    int es_patience;       /* 0 */
+    double es_min_delta;   /* 0 */
+    int es_mode;           /* train_mode */
+    int es_restore;        /* restore the best epoch's weights when it stops */
+    int rp_monitor;        /* ReduceLROnPlateau; 0: off */
+    double rp_factor;      /* 0.1 */
+    int rp_patience;       /* 10 */
+    double rp_min_delta;   /* 1e-4 */
+    int rp_cooldown;       /* 0 */
+    double rp_min_lr;      /* 0 */
+    int rp_mode;           /* train_mode */
+    int schedule;          /* train_schedule */
+    int sched_every;       /* step and exponential: epochs per factor (10) */
+    double sched_factor;   /* 0.5 */
+    int sched_warmup;      /* cosine: epochs of linear warm-up (0) */
+    double sched_min_lr;   /* cosine: the rate it ends at (0) */
+    int best_monitor;      /* ModelCheckpoint(save_best_only) into best.bin; 0: off */
+} train_callbacks;
+
+/* The callbacks' state. It is a function of the history alone (callbacks_replay), so a resumed run gets it
+ * back exactly without storing it. */
+typedef struct callbacks_state {
+    double es_best;
+    int es_wait, es_best_epoch, es_stopped_epoch;
+    double rp_best;
+    int rp_wait, rp_cooldown;
+    double best_value;
+    int best_epoch;
+} callbacks_state;
+
+/* What an epoch's end asks for. */
+typedef struct callbacks_actions {
+    int stop;              /* early stopping: end the run (a normal end) */
+    int restore_best;      /* ... with the weights of es_best_epoch */
+    int es_improved;       /* this epoch is early stopping's new best (keep its weights for restore_best) */
+    int save_best;         /* write best.bin: this epoch is the best of best_monitor so far */
+    double lr;             /* the learning rate from the next epoch on */
+    char reason[256];      /* why it stopped or changed the rate ("" when nothing happened) */
+} callbacks_actions;
+
+void callbacks_begin(const train_callbacks *cb, callbacks_state *st);
+/* After epoch `epoch` (0-based) with its history row, trained at rate lr. */
+void callbacks_epoch_end(const train_callbacks *cb, callbacks_state *st, int epoch, const train_epoch *row,
+                         double lr, callbacks_actions *out);
+/* The state after the first n history rows, as if they had just been trained (resume). */
+void callbacks_replay(const train_callbacks *cb, callbacks_state *st, const train_epoch *rows, int n);
+/* The rate of epoch `epoch` (0-based) of `epochs` under the schedule (lr0: the configured rate); lr_now when
+ * there is no schedule. */
+double callbacks_epoch_lr(const train_callbacks *cb, double lr0, double lr_now, int epoch, int epochs);
 
 /* Every setting of `vggtop train`. Strings are fixed arrays so a config can be copied by value. */
 typedef struct train_config {
@@ -68,6 +148,7 @@ typedef struct train_config {
     char runs[4096];       /* parent of new run directories ("runs") */
     char run_dir[4096];    /* an exact run directory; "": <runs>/<UTC timestamp>-<model> */
     int resume;            /* 1: continue the run in run_dir from its checkpoint (config from config.json) */
+    train_callbacks cb;    /* all off by default */
 } train_config;
 
 /* ---- the settings table ------------------------------------------------------------------------------ */
@@ -91,6 +172,7 @@ typedef enum {
 #define TRAIN_F_NONEMPTY 16u /* text that must not be empty */
 #define TRAIN_F_EXISTS 32u   /* a path that must exist when given (on the command line and in the form) */
 #define TRAIN_F_LATER 64u    /* not part of train_config_check: checked when used */
+#define TRAIN_F_NEWER 128u   /* added after the first config.json files: a file without it means the default */
 
 /* One setting of `vggtop train`: one row of train_fields drives its flag, its validation, its form field,
  * its place in config.json, its --help line and its man-page entry. */
@@ -190,13 +272,6 @@ typedef enum {
 /* "idle", "loading", "training", ... */
 const char *train_state_name(train_state state);
 
-/* One finished epoch: the seed's Keras history row. */
-typedef struct train_epoch {
-    double loss, acc, mse;             /* means over the epoch's training samples */
-    double val_loss, val_acc, val_mse; /* on the test set after the epoch */
-    double lr;                         /* the learning rate at the end of the epoch */
-    double seconds;                    /* wall time of the epoch, evaluation included */
-} train_epoch;
 
 /* Everything the UI shows, as plain data. Fixed size (about 80 KB): copy it once per UI loop. */
 typedef struct train_snapshot {
@@ -219,6 +294,7 @@ typedef struct train_snapshot {
     long batches;          /* batches per epoch */
     long samples;          /* samples done in the current epoch */
     double loss, acc, mse; /* running means of the current epoch */
+    double top5;           /* and its running top-5 accuracy */
     double img_per_s;      /* training throughput of the current epoch */
     double ms_per_step;
     double elapsed;        /* seconds the run has worked, over every session (--resume continues it; time
@@ -243,6 +319,11 @@ typedef struct train_snapshot {
     long curve_batch[TRAIN_CURVE_MAX];
     float curve_loss[TRAIN_CURVE_MAX];
     float curve_acc[TRAIN_CURVE_MAX];
+
+    /* What a callback did at the end of epoch note_epoch (1-based; 0: nothing yet): a cut learning rate, an
+     * early stop. The CLI prints it after that epoch's line. */
+    int note_epoch;
+    char note[256];
 
     /* Incremented each time predictions.csv, report.txt and confusion.csv are rewritten: reload them. */
     unsigned long eval_generation;
@@ -377,14 +458,28 @@ long run_live_pid(const char *dir);
  * checkpoint); the caller shows it as stopped. */
 int run_is_dead(const run_data *run, char *msg, size_t size);
 
+/* One row of per_class.csv: a class's scores after an epoch (sklearn's definitions, zero_division = 0). */
+typedef struct run_class_row {
+    int epoch, cls;
+    double precision, recall, f1;
+    long support;
+} run_class_row;
+
+/* Reads per_class.csv (absent: 0 rows); *rows malloc'ed. */
+int run_read_per_class(const char *dir, run_class_row **rows, long *n, vt_err *err);
+
+/* history.csv's text for n rows: what run directories hold and `vggtop history --csv` prints (the top-5
+ * columns when any row has them). */
+void run_history_csv(FILE *f, const train_epoch *rows, int n);
+
 /* Lists the run directories (those holding a config.json) of runs_dir, sorted by name (oldest first).
  * A missing runs_dir gives 0 entries. *entries is malloc'ed (free with free). */
 int run_list(const char *runs_dir, run_entry **entries, int *n, vt_err *err);
 
-/* Re-evaluates a run's checkpoint on its test set (`vggtop evaluate`): loads config.json, the data set
+/* Re-evaluates a run's checkpoint (RUN_CHECKPOINT, or RUN_BEST for --best) on its test set (`vggtop evaluate`): loads config.json, the data set
  * and checkpoint.bin, predicts, rewrites predictions.csv, report.txt and confusion.csv, and fills the
  * val_loss, val_acc and val_mse of *out (the other fields 0). threads < 0: the run's own setting. */
-int run_evaluate(const char *dir, int threads, train_epoch *out, long *n_test, vt_err *err);
+int run_evaluate(const char *dir, int threads, const char *checkpoint, train_epoch *out, long *n_test, vt_err *err);
 
 /* The running curve of the epoch in progress from curve.csv: at most max points into batch/loss/acc, *n of
  * them, and the epoch they belong to. A missing file gives *n = 0 and VT_OK; a malformed one VT_EUSAGE. */

@@ -64,6 +64,8 @@ static void print_progress(const train_snapshot *s, int tty)
         fmt_metric(part, sizeof part, "acc", s->acc);
         n += snprintf(line + n, sizeof line - (size_t)n, "%s", part);
         fmt_metric(part, sizeof part, "mse", s->mse);
+        n += snprintf(line + n, sizeof line - (size_t)n, "%s", part);
+        fmt_metric(part, sizeof part, "top_k_categorical_accuracy", s->top5);
         snprintf(line + n, sizeof line - (size_t)n, "%s", part);
     }
     if (tty) {
@@ -93,9 +95,13 @@ static void print_epoch_line(const train_snapshot *s, const train_epoch *r, int 
     int n = vt_fmt_progbar(line, sizeof line, s->batches, s->batches, 30);
     vt_fmt_per_unit(part, sizeof part, s->batches ? r->seconds / (double)s->batches : 0, "step");
     n += snprintf(line + n, sizeof line - (size_t)n, " - %.0fs %s", r->seconds, part);
-    const char *names[] = {"loss", "acc", "mse", "val_loss", "val_acc", "val_mse"};
-    double values[] = {r->loss, r->acc, r->mse, r->val_loss, r->val_acc, r->val_mse};
-    for (int i = 0; i < 6; i++) {
+    /* Keras' order: loss, then the compiled metrics (acc, mse, top-5), then the same with val_. */
+    const char *names[] = {"loss",     "acc",     "mse",     "top_k_categorical_accuracy",
+                           "val_loss", "val_acc", "val_mse", "val_top_k_categorical_accuracy"};
+    double values[] = {r->loss, r->acc, r->mse, r->top5, r->val_loss, r->val_acc, r->val_mse, r->val_top5};
+    for (int i = 0; i < 8; i++) {
+        if (isnan(values[i]) && (i == 3 || i == 7))
+            continue; /* an epoch from before top-5 was measured */
         fmt_metric(part, sizeof part, names[i], values[i]);
         n += snprintf(line + n, sizeof line - (size_t)n, "%s", part);
     }
@@ -282,6 +288,8 @@ int cli_train(int argc, char **argv)
                     printf("Epoch %d/%d\n", ++header, s->epochs);
                 print_epoch_line(s, &s->history[printed_rows], tty);
                 printed_rows++;
+                if (s->note_epoch == printed_rows && s->note[0])
+                    printf("%s\n", s->note);
             }
             if (!done && s->epoch > printed_rows && s->epoch > header) {
                 header = s->epoch;
@@ -320,6 +328,9 @@ int cli_train(int argc, char **argv)
         rc = got_int ? 130 : got_term ? 143 : 0;
     } else if (cfg.resume && s->resumed_epochs == s->n_history)
         printf("Nothing to do: %s\n", s->message);
+    else if (s->n_history < s->epochs)
+        printf("Finished: %d of %d epochs in %s (stopped early, as the line above says)\n", s->n_history, s->epochs,
+               s->run_dir);
     else
         printf("Finished: %d epoch%s in %s\n", s->n_history, s->n_history == 1 ? "" : "s", s->run_dir);
     fflush(stdout);

@@ -107,6 +107,49 @@ oom:
     return -1;
 }
 
+int metrics_report_from_scores(const class_scores *rows, const int *labels, int n, report *out)
+{
+    memset(out, 0, sizeof *out);
+    if (n < 1)
+        return -1;
+    out->labels = malloc((size_t)n * sizeof *out->labels);
+    out->rows = malloc((size_t)n * sizeof *out->rows);
+    double *buf = malloc(4 * (size_t)n * sizeof *buf);
+    if (!out->labels || !out->rows || !buf) {
+        free(buf);
+        metrics_report_free(out);
+        return -1;
+    }
+    out->n_labels = n;
+    memcpy(out->labels, labels, (size_t)n * sizeof *labels);
+    memcpy(out->rows, rows, (size_t)n * sizeof *rows);
+    double *pv = buf, *rv = buf + n, *fv = buf + 2 * n, *sv = buf + 3 * n;
+    double hits = 0;
+    long total = 0;
+    for (int i = 0; i < n; i++) {
+        pv[i] = rows[i].precision;
+        rv[i] = rows[i].recall;
+        fv[i] = rows[i].f1;
+        hits += round(rows[i].recall * (double)rows[i].support); /* true positives: recall x support, whole */
+        total += rows[i].support;
+    }
+    out->total = total;
+    out->micro_is_accuracy = 1;
+    out->accuracy = total ? hits / (double)total : 0.0;
+    out->macro = (class_scores){metrics_pairwise_sum(pv, n) / n, metrics_pairwise_sum(rv, n) / n,
+                                metrics_pairwise_sum(fv, n) / n, total};
+    out->weighted.support = total;
+    double *vals[3] = {pv, rv, fv};
+    double *dst[3] = {&out->weighted.precision, &out->weighted.recall, &out->weighted.f1};
+    for (int k = 0; total > 0 && k < 3; k++) {
+        for (int i = 0; i < n; i++)
+            sv[i] = vals[k][i] * (double)rows[i].support;
+        *dst[k] = metrics_pairwise_sum(sv, n) / (double)total;
+    }
+    free(buf);
+    return 0;
+}
+
 void metrics_report_free(report *r)
 {
     free(r->labels);

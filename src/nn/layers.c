@@ -669,6 +669,10 @@ int crossentropy_stats(step_stats *stats, const float *probs, const int *y, int 
             double t = (j == y[i] ? 1.0 : 0.0) - p[j];
             se += t * t;
         }
+        int above = 0;
+        for (int j = 0; j < classes; j++)
+            above += p[j] > p[y[i]];
+        stats->correct5 += above < 5;
         float pt = p[y[i]];
         pt = pt < eps ? eps : pt > 1.0f - eps ? 1.0f - eps : pt;
         double loss = -log((double)pt);

@@ -733,6 +733,7 @@ int model_train_step(model *m, const float *x, const int *y, int n, const sgd_co
     stats->loss_sum += local.loss_sum;
     stats->mse_sum += local.mse_sum;
     stats->correct += local.correct;
+    stats->correct5 += local.correct5;
     stats->n += local.n;
     return VT_OK;
 }

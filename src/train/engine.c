@@ -38,7 +38,7 @@ struct trainer {
 /* ---- the checkpoint's extra blob: where the engine is, so a resumed run continues exactly ---------- */
 
 #define BLOB_MAGIC "VTENGIN1"
-#define BLOB_VERSION 1
+#define BLOB_VERSION 2 /* 2 added correct5 to the header and the top-5 columns to the rows; 1 is still read */
 
 /* All 8-byte fields: no padding, the same layout on every 64-bit and 32-bit target. */
 typedef struct blob_header {
@@ -55,7 +55,12 @@ typedef struct blob_header {
     int64_t batch_size;
     int64_t n_train;
     int64_t classes;
+    int64_t correct5;      /* the partial epoch's top-5 hits (version 2 on) */
 } blob_header;
+
+/* Version 1: the header without correct5, history rows of 8 doubles (no top-5 columns). */
+#define BLOB_V1_HEADER (sizeof(blob_header) - sizeof(int64_t))
+#define BLOB_V1_ROW (8 * sizeof(double))
 
 #define BLOB_MAX (sizeof(blob_header) + sizeof(train_epoch) * TRAIN_MAX_EPOCHS)
 
@@ -67,6 +72,10 @@ typedef struct job {
     dev_t dir_dev;          /* the run directory this job locked: every write checks it is still the one */
     ino_t dir_ino;
     int dir_lost;           /* it was removed or replaced: nothing more is written, the run fails */
+    callbacks_state cbs;    /* the callbacks' state (replayed from the history on --resume) */
+    int top5_unknown;       /* the partial epoch resumed from a version 1 checkpoint: its top-5 is NaN */
+    int early_stopped;      /* early stopping ended the run */
+    char cb_reason[256];
     dataset *ds;
     model *m;
     model_config mc;
@@ -208,7 +217,7 @@ static int take_command_file(job *j)
 
 /* ---- checkpoints --------------------------------------------------------------------------------------- */
 
-static int save_checkpoint(job *j, vt_err *err)
+static int save_checkpoint_as(job *j, const char *name, vt_err *err)
 {
     if (dir_check(j, err) != VT_OK)
         return VT_EIO;
@@ -222,6 +231,7 @@ static int save_checkpoint(job *j, vt_err *err)
     h.loss_sum = j->sums.loss_sum;
     h.mse_sum = j->sums.mse_sum;
     h.correct = j->sums.correct;
+    h.correct5 = j->sums.correct5;
     h.n = j->sums.n;
     memcpy(h.rng, j->aug.s, sizeof h.rng);
     h.lr = j->lr;
@@ -233,11 +243,13 @@ static int save_checkpoint(job *j, vt_err *err)
     memcpy(buf, &h, sizeof h);
     memcpy(buf + sizeof h, j->history, sizeof(train_epoch) * (size_t)j->epochs_done);
     char path[4200];
-    int rc = run_path(path, sizeof path, j->cfg.run_dir, RUN_CHECKPOINT, err);
+    int rc = run_path(path, sizeof path, j->cfg.run_dir, name, err);
     if (rc)
         return rc;
     return checkpoint_save(path, j->m, buf, sizeof h + sizeof(train_epoch) * (size_t)j->epochs_done, err);
 }
+
+static int save_checkpoint(job *j, vt_err *err) { return save_checkpoint_as(j, RUN_CHECKPOINT, err); }
 
 /* Restores the model and the engine's position from checkpoint.bin, checking it belongs to this run. */
 static int load_checkpoint(job *j, vt_err *err)
@@ -260,17 +272,28 @@ static int load_checkpoint(job *j, vt_err *err)
     if ((rc = checkpoint_load(path, j->m, buf, BLOB_MAX, &len, err)))
         return rc;
     blob_header h;
-    if (len < sizeof h)
+    memset(&h, 0, sizeof h);
+    if (len < 16)
         return vt_fail(err, VT_EUSAGE, "%s: no training state in it (not written by vggtop train?)", path);
-    memcpy(&h, buf, sizeof h);
+    memcpy(&h, buf, 16);
     if (memcmp(h.magic, BLOB_MAGIC, 8) != 0)
         return vt_fail(err, VT_EUSAGE, "%s: its training state is not vggtop's", path);
-    if (h.version != BLOB_VERSION)
-        return vt_fail(err, VT_EUSAGE, "%s: training state version %lld, this vggtop reads %d", path,
+    if (h.version != BLOB_VERSION && h.version != 1)
+        return vt_fail(err, VT_EUSAGE, "%s: training state version %lld, this vggtop reads 1 and %d", path,
                        (long long)h.version, BLOB_VERSION);
-    if (h.epochs_done < 0 || h.epochs_done > TRAIN_MAX_EPOCHS ||
-        len != sizeof h + sizeof(train_epoch) * (size_t)h.epochs_done)
+    size_t hsize = h.version == 1 ? BLOB_V1_HEADER : sizeof h, rsize = h.version == 1 ? BLOB_V1_ROW : sizeof(train_epoch);
+    if (len < hsize)
         return vt_fail(err, VT_EUSAGE, "%s: training state has a bad length", path);
+    memcpy(&h, buf, hsize);
+    if (h.epochs_done < 0 || h.epochs_done > TRAIN_MAX_EPOCHS || len != hsize + rsize * (size_t)h.epochs_done)
+        return vt_fail(err, VT_EUSAGE, "%s: training state has a bad length", path);
+    /* The rows, in this version's layout (a version 1 row has no top-5: NaN). */
+    for (int64_t e = 0; e < h.epochs_done; e++) {
+        train_epoch row;
+        row.top5 = row.val_top5 = NAN;
+        memcpy(&row, buf + hsize + rsize * (size_t)e, rsize);
+        j->history[e] = row;
+    }
     if (h.seed != j->cfg.seed || h.batch_size != j->cfg.batch_size || h.n_train != j->ds->n_train ||
         h.classes != j->ds->classes)
         return vt_fail(err, VT_EUSAGE, "%s: made with seed %llu, batch size %lld, %lld training images, %lld classes; "
@@ -289,8 +312,7 @@ static int load_checkpoint(job *j, vt_err *err)
         return vt_fail(err, VT_EUSAGE, "%s: its learning rate %g is not %s", path, h.lr, what);
     }
     for (int64_t e = 0; e < h.epochs_done; e++) {
-        train_epoch row;
-        memcpy(&row, buf + sizeof h + sizeof row * (size_t)e, sizeof row);
+        const train_epoch row = j->history[e];
         const double v[] = {row.loss, row.acc, row.mse, row.val_loss, row.val_acc, row.val_mse, row.lr, row.seconds};
         for (size_t k = 0; k < sizeof v / sizeof v[0]; k++)
             if (!isfinite(v[k]))
@@ -302,42 +324,46 @@ static int load_checkpoint(job *j, vt_err *err)
                        j->cfg.epochs, (long long)h.epochs_done);
     j->epochs_done = (int)h.epochs_done;
     j->batch_pos = (long)h.batch_pos;
-    j->sums = (step_stats){h.loss_sum, h.mse_sum, h.correct, h.n};
+    j->sums = (step_stats){h.loss_sum, h.mse_sum, h.correct, h.correct5, h.n};
+    j->top5_unknown = h.version == 1 && h.n > 0; /* a version 1 partial epoch never counted its top-5 hits */
     memcpy(j->aug.s, h.rng, sizeof h.rng);
     j->lr = h.lr;
     j->sgd.lr = (float)h.lr;
     j->epoch_seconds = h.epoch_seconds;
-    memcpy(j->history, buf + sizeof h, sizeof(train_epoch) * (size_t)j->epochs_done);
     return VT_OK;
 }
 
 /* ---- evaluation ------------------------------------------------------------------------------------------ */
 
-void train_val_metrics(const float *probs, const int *y, long n, int C, double *loss, double *acc, double *mse)
+void train_val_metrics(const float *probs, const int *y, long n, int C, train_epoch *row)
 {
     /* Keras: cross-entropy with probabilities clipped to [1e-7, 1 - 1e-7]; accuracy of the argmax (first
-     * maximum on ties); mse as the mean over samples and classes of (onehot - p)^2. */
+     * maximum on ties); mse as the mean over samples and classes of (onehot - p)^2; top-5 as in_top_k (fewer
+     * than 5 classes strictly above the true one). */
     double l = 0, m = 0;
-    long correct = 0;
+    long correct = 0, correct5 = 0;
     for (long i = 0; i < n; i++) {
         const float *p = probs + (size_t)i * (size_t)C;
         double q = p[y[i]];
         q = q < 1e-7 ? 1e-7 : q > 1 - 1e-7 ? 1 - 1e-7 : q;
         l -= log(q);
-        int best = 0;
-        double row = 0;
+        int best = 0, above = 0;
+        double row_se = 0;
         for (int c = 0; c < C; c++) {
             if (p[c] > p[best])
                 best = c;
+            above += p[c] > p[y[i]];
             double d = (c == y[i]) - (double)p[c];
-            row += d * d;
+            row_se += d * d;
         }
-        m += row / C;
+        m += row_se / C;
         correct += best == y[i];
+        correct5 += above < 5;
     }
-    *loss = n ? l / n : NAN;
-    *acc = n ? (double)correct / n : NAN;
-    *mse = n ? m / n : NAN;
+    row->val_loss = n ? l / n : NAN;
+    row->val_acc = n ? (double)correct / n : NAN;
+    row->val_mse = n ? m / n : NAN;
+    row->val_top5 = n ? (double)correct5 / n : NAN;
 }
 
 int train_predict_test(model *m, const dataset *ds, int batch, float *x_buf, float *probs, int (*stop)(void *),
@@ -418,10 +444,12 @@ static int finish_epoch(job *j, int e, double epoch_start, int *stopped, vt_err 
         return rc;
     j->eval_seconds = vt_now() - ev.start;
     train_epoch row;
-    train_val_metrics(j->probs, ds->test_y, ds->n_test, ds->classes, &row.val_loss, &row.val_acc, &row.val_mse);
+    train_val_metrics(j->probs, ds->test_y, ds->n_test, ds->classes, &row);
     row.loss = j->sums.loss_sum / (double)j->sums.n;
     row.acc = (double)j->sums.correct / (double)j->sums.n;
     row.mse = j->sums.mse_sum / (double)j->sums.n;
+    row.top5 = j->top5_unknown ? NAN : (double)j->sums.correct5 / (double)j->sums.n;
+    j->top5_unknown = 0;
     row.lr = j->lr;
     /* Weights that overflowed give NaN outputs on the test set even when the clipped training loss stayed
      * finite: that is divergence too, and the checkpoint of the last good epoch must not be replaced. */
@@ -429,7 +457,7 @@ static int finish_epoch(job *j, int e, double epoch_start, int *stopped, vt_err 
         return vt_fail(err, VT_EUSAGE, "epoch %d (lr %g): the %s loss is not finite (training diverged); lower the "
                        "learning rate (--lr); the run stopped, its last good checkpoint is kept", e + 1, j->lr,
                        isfinite(row.loss) ? "validation" : "training");
-    if ((rc = dir_check(j, err)) || (rc = run_write_evaluation(j->cfg.run_dir, ds->test_y, j->probs, ds->n_test, ds->classes,
+    if ((rc = dir_check(j, err)) || (rc = run_write_evaluation(j->cfg.run_dir, e + 1, ds->test_y, j->probs, ds->n_test, ds->classes,
                                    (const char *const *)ds->class_names, err)))
         return rc;
     row.seconds = j->epoch_seconds + (vt_now() - epoch_start);
@@ -438,6 +466,30 @@ static int finish_epoch(job *j, int e, double epoch_start, int *stopped, vt_err 
     j->batch_pos = 0;
     j->sums = (step_stats){0};
     j->epoch_seconds = 0;
+    /* The callbacks, as Keras runs them at the epoch's end: best.bin, the early-stopping best, a cut rate,
+     * a stop. The new rate goes into the checkpoint, so a resume carries on with it. */
+    callbacks_actions act;
+    callbacks_epoch_end(&j->cfg.cb, &j->cbs, e, &row, j->lr, &act);
+    if (act.save_best && (rc = save_checkpoint_as(j, RUN_BEST, err)))
+        return rc;
+    if (act.es_improved && j->cfg.cb.es_restore && (rc = save_checkpoint_as(j, RUN_ES_BEST, err)))
+        return rc;
+    if (act.lr != j->lr) {
+        j->lr = act.lr;
+        j->sgd.lr = (float)act.lr;
+    }
+    if (act.stop && act.restore_best) {
+        /* Keras' restore_best_weights: the weights of the best epoch, from the copy kept when it was the best. */
+        char path[4200];
+        unsigned char *scratch = j->blob;
+        size_t len;
+        if ((rc = run_path(path, sizeof path, j->cfg.run_dir, RUN_ES_BEST, err)) ||
+            (rc = checkpoint_load(path, j->m, scratch, BLOB_MAX, &len, err)))
+            return rc;
+    }
+    if (act.stop)
+        j->early_stopped = 1;
+    snprintf(j->cb_reason, sizeof j->cb_reason, "%s", act.reason);
     /* The checkpoint carries the history, so it goes first: history.csv can always be rebuilt from it. */
     if ((rc = save_checkpoint(j, err)) || (rc = run_write_history(j->cfg.run_dir, j->history, j->epochs_done, err)))
         return rc;
@@ -450,8 +502,15 @@ static int finish_epoch(job *j, int e, double epoch_start, int *stopped, vt_err 
     t->snap.last_val_acc = row.val_acc;
     if (e == 0 || row.val_acc > t->snap.best_val_acc || isnan(t->snap.best_val_acc))
         t->snap.best_val_acc = row.val_acc;
-    snprintf(t->snap.message, sizeof t->snap.message, "epoch %d: val_loss %.4f, val_acc %.4f", e + 1, row.val_loss,
-             row.val_acc);
+    if (j->cb_reason[0]) {
+        snprintf(t->snap.message, sizeof t->snap.message, "%s", j->cb_reason);
+        snprintf(t->snap.note, sizeof t->snap.note, "%s", j->cb_reason);
+        t->snap.note_epoch = e + 1;
+    }
+    else
+        snprintf(t->snap.message, sizeof t->snap.message, "epoch %d: val_loss %.4f, val_acc %.4f", e + 1, row.val_loss,
+                 row.val_acc);
+    t->snap.lr = j->lr;
     wake_locked(t, 1);
     pthread_mutex_unlock(&t->mu);
     return VT_OK;
@@ -493,6 +552,7 @@ static int job_prepare(job *j, vt_err *err)
     j->sgd.weight_decay = (float)cfg->weight_decay;
     j->pp.augment = cfg->augment;
     vt_rng_seed(&j->aug, vt_seed_mix(cfg->seed, 0xa06));
+    callbacks_begin(&cfg->cb, &j->cbs);
 
     char created[32] = "";
     /* A command left from an earlier session was taken then (or superseded): only newer ones count. */
@@ -506,6 +566,7 @@ static int job_prepare(job *j, vt_err *err)
         if ((rc = load_checkpoint(j, err)))
             return rc;
         j->may_write = 1;
+        callbacks_replay(&cfg->cb, &j->cbs, j->history, j->epochs_done);
         run_clean_temporaries(cfg->run_dir);
         if ((rc = run_write_history(cfg->run_dir, j->history, j->epochs_done, err)))
             return rc;
@@ -629,6 +690,10 @@ static train_state job_train(job *j, vt_err *err)
             j->epoch_seconds = 0;
         }
         long n0 = j->sums.n; /* samples of this epoch done before this session (a resumed epoch) */
+        if (first == 0 && cfg->cb.schedule) { /* Keras' LearningRateScheduler, at the epoch's beginning */
+            j->lr = callbacks_epoch_lr(&cfg->cb, cfg->lr, j->lr, e, cfg->epochs);
+            j->sgd.lr = (float)j->lr;
+        }
         data_shuffle(j->order, ds->n_train, cfg->seed, e);
         pthread_mutex_lock(&t->mu);
         train_snapshot *s = &t->snap;
@@ -636,7 +701,7 @@ static train_state job_train(job *j, vt_err *err)
         s->epoch = e + 1;
         s->batch = first;
         s->samples = j->sums.n;
-        s->loss = s->acc = s->mse = NAN;
+        s->loss = s->acc = s->mse = s->top5 = NAN;
         s->img_per_s = s->ms_per_step = s->eta = s->eta_run = 0;
         s->n_curve = 0;
         s->curve_every = 1;
@@ -683,6 +748,7 @@ static train_state job_train(job *j, vt_err *err)
             s->loss = j->sums.loss_sum / (double)j->sums.n;
             s->acc = (double)j->sums.correct / (double)j->sums.n;
             s->mse = j->sums.mse_sum / (double)j->sums.n;
+            s->top5 = j->top5_unknown ? NAN : (double)j->sums.correct5 / (double)j->sums.n;
             s->ms_per_step = 1000.0 * busy / (double)done_here;
             s->img_per_s = busy > 0 ? (double)(j->sums.n - n0) / busy : 0;
             s->eta = (double)(j->batches - b - 1) * busy / (double)done_here;
@@ -730,6 +796,8 @@ static train_state job_train(job *j, vt_err *err)
             j->epoch_seconds += vt_now() - epoch_start; /* paused already taken off above */
             return save_checkpoint(j, err) ? TRAIN_FAILED : TRAIN_STOPPED;
         }
+        if (j->early_stopped)
+            return TRAIN_FINISHED; /* a normal end, with its reason in the message */
         pthread_mutex_lock(&t->mu);
         int stop = t->want_stop;
         pthread_mutex_unlock(&t->mu);
@@ -765,6 +833,9 @@ static void *engine_main(void *arg)
         snprintf(t->snap.message, sizeof t->snap.message, "stopped after %d epoch%s and %ld step%s; continue with "
                  "vggtop train --resume %.400s", j->epochs_done, j->epochs_done == 1 ? "" : "s", j->batch_pos,
                  j->batch_pos == 1 ? "" : "s", j->cfg.run_dir);
+    else if (j->early_stopped)
+        snprintf(t->snap.message, sizeof t->snap.message, "finished after %d epoch%s: %s", j->epochs_done,
+                 j->epochs_done == 1 ? "" : "s", j->cb_reason);
     else if (j->cfg.resume && t->snap.resumed_epochs == j->epochs_done)
         snprintf(t->snap.message, sizeof t->snap.message, "the run had already done its %d epoch%s (give --epochs "
                  "with --resume to train further)", j->epochs_done, j->epochs_done == 1 ? "" : "s");
@@ -845,7 +916,7 @@ static int make_run_dir(train_config *cfg, int *made, int *lock_fd, vt_err *err)
             return vt_fail(err, VT_EUSAGE, "--resume: %s: no %s yet (the run never finished an epoch or stopped)",
                            cfg->run_dir, RUN_CHECKPOINT);
         /* Two processes writing one run directory would interleave their files: the lock lets one in. */
-        int rc = run_lock_take(cfg->run_dir, lock_fd, NULL, err);
+        int rc = run_lock_take(cfg->run_dir, "trained", lock_fd, NULL, err);
         if (rc)
             return rc;
         return VT_OK;
@@ -880,7 +951,7 @@ static int make_run_dir(train_config *cfg, int *made, int *lock_fd, vt_err *err)
                        mk.msg);
     }
     *made = !existed;
-    int rc = run_lock_take(cfg->run_dir, lock_fd, NULL, err);
+    int rc = run_lock_take(cfg->run_dir, "trained", lock_fd, NULL, err);
     /* Checked again under the lock: another process may have started a run there since. */
     if (!rc && holds_files(cfg->run_dir)) {
         run_lock_release(*lock_fd);
@@ -923,7 +994,7 @@ int trainer_create(const train_config *cfg, trainer **out, vt_err *err)
     snprintf(s->run_dir, sizeof s->run_dir, "%s", t->cfg.run_dir);
     s->epochs = t->cfg.epochs;
     s->lr = t->cfg.lr;
-    s->loss = s->acc = s->mse = NAN;
+    s->loss = s->acc = s->mse = s->top5 = NAN;
     s->best_val_acc = s->last_val_acc = NAN;
     s->curve_every = 1;
     t->final_state = TRAIN_IDLE;

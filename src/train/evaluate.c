@@ -1,11 +1,13 @@
 /* train/evaluate: `vggtop evaluate RUN_DIR`: the checkpoint of a run, predicted again on its test set. */
 #include <math.h>
+#include <errno.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 
 #include "train_internal.h"
 
-int run_evaluate(const char *dir, int threads, train_epoch *out, long *n_test, vt_err *err)
+int run_evaluate(const char *dir, int threads, const char *checkpoint, train_epoch *out, long *n_test, vt_err *err)
 {
     memset(out, 0, sizeof *out);
     *n_test = 0;
@@ -17,9 +19,16 @@ int run_evaluate(const char *dir, int threads, train_epoch *out, long *n_test, v
      * or another evaluate holds the lock, and is named. */
     int lock_fd = -1;
     if (!rc)
-        rc = run_lock_take(dir, &lock_fd, NULL, err);
-    if (!rc && !run.has_checkpoint)
-        rc = vt_fail(err, VT_EUSAGE, "%s: no %s yet (the run has not finished an epoch)", dir, RUN_CHECKPOINT);
+        rc = run_lock_take(dir, "evaluated", &lock_fd, NULL, err);
+    char path[4200];
+    struct stat st;
+    if (!rc)
+        rc = run_path(path, sizeof path, dir, checkpoint, err);
+    if (!rc && lstat(path, &st) != 0 && errno == ENOENT)
+        rc = strcmp(checkpoint, RUN_BEST) == 0
+                 ? vt_fail(err, VT_EUSAGE, "%s: no %s (the run was not trained with --save-best, or has no epoch yet)",
+                           dir, RUN_BEST)
+                 : vt_fail(err, VT_EUSAGE, "%s: no %s yet (the run has not finished an epoch)", dir, checkpoint);
     train_config cfg = run.config;
     long expect_test = run.n_test;
     run_free(&run);
@@ -35,7 +44,6 @@ int run_evaluate(const char *dir, int threads, train_epoch *out, long *n_test, v
     model *m = NULL;
     float *x = NULL, *probs = NULL;
     model_config mc, stored;
-    char path[4200];
     if ((rc = data_open(&opt, &ds, err))) {
         run_lock_release(lock_fd);
         return rc;
@@ -45,8 +53,6 @@ int run_evaluate(const char *dir, int threads, train_epoch *out, long *n_test, v
                      "changed?)", ds->path, ds->n_test, expect_test);
     if (!rc)
         rc = train_model_config(&cfg, ds->height, ds->width, ds->channels, ds->classes, &mc, err);
-    if (!rc)
-        rc = run_path(path, sizeof path, dir, RUN_CHECKPOINT, err);
     if (!rc)
         rc = checkpoint_read_config(path, &stored, err);
     if (!rc && (strcmp(stored.name, mc.name) != 0 || stored.height != mc.height || stored.width != mc.width ||
@@ -74,14 +80,14 @@ int run_evaluate(const char *dir, int threads, train_epoch *out, long *n_test, v
     if (!rc)
         rc = train_predict_test(m, ds, cfg.batch_size, x, probs, NULL, NULL, NULL, err);
     if (!rc) {
-        train_val_metrics(probs, ds->test_y, ds->n_test, ds->classes, &out->val_loss, &out->val_acc, &out->val_mse);
+        train_val_metrics(probs, ds->test_y, ds->n_test, ds->classes, out);
         *n_test = ds->n_test;
         /* Good files are never replaced by bad ones: predictions that are not finite stay unwritten. */
         if (!isfinite(out->val_loss) || !isfinite(out->val_mse))
             rc = vt_fail(err, VT_EUSAGE, "%s: its predictions are not finite numbers (the weights overflow); %s, "
                          "%s and %s were left as they were", path, RUN_PREDICTIONS, RUN_REPORT, RUN_CONFUSION);
         else
-            rc = run_write_evaluation(dir, ds->test_y, probs, ds->n_test, ds->classes,
+            rc = run_write_evaluation(dir, 0, ds->test_y, probs, ds->n_test, ds->classes,
                                       (const char *const *)ds->class_names, err);
     }
     free(x);

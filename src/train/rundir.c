@@ -49,7 +49,25 @@ static int state_from_name(const char *name, train_state *out)
 
 /* ---- writers ----------------------------------------------------------------------------------------- */
 
-static const char history_header[] = "epoch,loss,acc,mse,val_loss,val_acc,val_mse,lr,seconds";
+/* The columns of history.csv; runs made before top-5 accuracy have the first nine only. */
+#define HISTORY_V1 "epoch,loss,acc,mse,val_loss,val_acc,val_mse,lr,seconds"
+static const char history_header[] = HISTORY_V1 ",top_k_categorical_accuracy,val_top_k_categorical_accuracy";
+
+void run_history_csv(FILE *f, const train_epoch *rows, int n)
+{
+    int top5 = 0; /* the top-5 columns, unless no row has them (a run from before them stays as it was) */
+    for (int i = 0; i < n; i++)
+        top5 |= !isnan(rows[i].top5) || !isnan(rows[i].val_top5);
+    fprintf(f, "%s\n", top5 || n == 0 ? history_header : HISTORY_V1);
+    for (int i = 0; i < n; i++) {
+        const train_epoch *r = &rows[i];
+        fprintf(f, "%d,%.8f,%.8f,%.8f,%.8f,%.8f,%.8f,%.8g,%.3f", i + 1, r->loss, r->acc, r->mse, r->val_loss,
+                r->val_acc, r->val_mse, r->lr, r->seconds);
+        if (top5)
+            fprintf(f, ",%.8f,%.8f", r->top5, r->val_top5);
+        fputc('\n', f);
+    }
+}
 
 int run_write_history(const char *dir, const train_epoch *rows, int n, vt_err *err)
 {
@@ -58,12 +76,7 @@ int run_write_history(const char *dir, const train_epoch *rows, int n, vt_err *e
     vt_afile af;
     if (rc || (rc = vt_afile_open(&af, path, err)))
         return rc;
-    fprintf(af.f, "%s\n", history_header);
-    for (int i = 0; i < n; i++) {
-        const train_epoch *r = &rows[i];
-        fprintf(af.f, "%d,%.8f,%.8f,%.8f,%.8f,%.8f,%.8f,%.8g,%.3f\n", i + 1, r->loss, r->acc, r->mse, r->val_loss,
-                r->val_acc, r->val_mse, r->lr, r->seconds);
-    }
+    run_history_csv(af.f, rows, n);
     return vt_afile_commit(&af, err);
 }
 
@@ -110,7 +123,43 @@ int run_write_progress(const char *dir, const train_snapshot *s, vt_err *err)
     return rc;
 }
 
-int run_write_evaluation(const char *dir, const int *y_true, const float *probs, long n, int C,
+static int read_optional(const char *dir, const char *name, char *path, size_t size, char **text, vt_err *err);
+static char *next_line(char **cursor);
+
+/* per_class.csv: the rows of earlier epochs kept (later ones, left by a run killed after writing them, go),
+ * this epoch's appended: sklearn's precision, recall, F1 and support of every class (labels=range(C),
+ * zero_division=0), from the confusion matrix. */
+static int write_per_class(const char *dir, int epoch, const long *cm, int C, vt_err *err)
+{
+    char path[4200], *old = NULL;
+    int rc = read_optional(dir, RUN_PER_CLASS, path, sizeof path, &old, err);
+    if (rc)
+        return rc;
+    report r;
+    if (metrics_report(cm, C, 1, &r) != 0) {
+        free(old);
+        return vt_fail(err, VT_EIO, "%s: out of memory", path);
+    }
+    vt_afile af;
+    if ((rc = vt_afile_open(&af, path, err))) {
+        free(old);
+        metrics_report_free(&r);
+        return rc;
+    }
+    fputs(PER_CLASS_HEADER "\n", af.f);
+    char *cursor = old, *line = old ? next_line(&cursor) : NULL; /* the old header */
+    while (line && (line = next_line(&cursor)))
+        if (atoi(line) >= 1 && atoi(line) < epoch)
+            fprintf(af.f, "%s\n", line);
+    for (int i = 0; i < r.n_labels; i++)
+        fprintf(af.f, "%d,%d,%.8f,%.8f,%.8f,%ld\n", epoch, r.labels[i], r.rows[i].precision, r.rows[i].recall,
+                r.rows[i].f1, r.rows[i].support);
+    free(old);
+    metrics_report_free(&r);
+    return vt_afile_commit(&af, err);
+}
+
+int run_write_evaluation(const char *dir, int epoch, const int *y_true, const float *probs, long n, int C,
                          const char *const *names, vt_err *err)
 {
     char path[4200];
@@ -146,6 +195,8 @@ int run_write_evaluation(const char *dir, const int *y_true, const float *probs,
                 fprintf(af.f, "%ld%c", cm[(size_t)t * (size_t)C + (size_t)p], p + 1 < C ? ',' : '\n');
         rc = vt_afile_commit(&af, err);
     }
+    if (!rc && epoch > 0)
+        rc = write_per_class(dir, epoch, cm, C, err);
     if (!rc && !(rc = run_path(path, sizeof path, dir, RUN_REPORT, err))) {
         report r;
         char *text = NULL;
@@ -203,6 +254,7 @@ static long long run_file_max(const char *name)
         {RUN_HISTORY, RUN_MAX_HISTORY_BYTES},
         {RUN_PROGRESS, RUN_MAX_PROGRESS_BYTES},
         {RUN_PREDICTIONS, RUN_MAX_PREDICTIONS_BYTES},
+        {RUN_PER_CLASS, RUN_MAX_PER_CLASS_BYTES},
     };
     for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++)
         if (strcmp(limits[i].name, name) == 0)
@@ -249,7 +301,8 @@ static int read_history(const char *dir, run_data *run, vt_err *err)
     if (rc || !text)
         return rc;
     char *cursor = text, *line = next_line(&cursor);
-    if (!line || strcmp(line, history_header) != 0) {
+    int cols = line && strcmp(line, history_header) == 0 ? 11 : line && strcmp(line, HISTORY_V1) == 0 ? 9 : 0;
+    if (!cols) {
         free(text);
         return vt_fail(err, VT_EUSAGE, "%s: line 1: expected the header \"%s\"", path, history_header);
     }
@@ -259,20 +312,20 @@ static int read_history(const char *dir, run_data *run, vt_err *err)
         lineno++;
         if (!*line)
             continue;
-        double v[9];
+        double v[11] = {0, 0, 0, 0, 0, 0, 0, 0, 0, NAN, NAN};
         char *p = line, *end;
         int k = 0;
-        for (; k < 9; k++) {
+        for (; k < cols; k++) {
             errno = 0;
             v[k] = strtod(p, &end);
             if (end == p || errno)
                 break;
             p = end;
-            if (k < 8 && *p++ != ',')
+            if (k < cols - 1 && *p++ != ',')
                 break;
         }
-        if (k < 9 || *p) {
-            rc = vt_fail(err, VT_EUSAGE, "%s: line %d: expected 9 comma-separated numbers", path, lineno);
+        if (k < cols || *p) {
+            rc = vt_fail(err, VT_EUSAGE, "%s: line %d: expected %d comma-separated numbers", path, lineno, cols);
             break;
         }
         if (v[0] != n + 1) {
@@ -292,7 +345,7 @@ static int read_history(const char *dir, run_data *run, vt_err *err)
             }
             rows = bigger;
         }
-        rows[n++] = (train_epoch){v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]};
+        rows[n++] = (train_epoch){v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10]};
     }
     free(text);
     if (!rows)
@@ -626,6 +679,52 @@ int run_list(const char *runs_dir, run_entry **entries, int *n, vt_err *err)
     closedir(d);
     if (*n > 1)
         qsort(*entries, (size_t)*n, sizeof **entries, entry_cmp);
+    return VT_OK;
+}
+
+int run_read_per_class(const char *dir, run_class_row **rows, long *n, vt_err *err)
+{
+    *rows = NULL;
+    *n = 0;
+    char path[4200], *text;
+    int rc = read_optional(dir, RUN_PER_CLASS, path, sizeof path, &text, err);
+    if (rc || !text)
+        return rc;
+    char *cursor = text, *line = next_line(&cursor);
+    if (!line || strcmp(line, PER_CLASS_HEADER) != 0) {
+        free(text);
+        return vt_fail(err, VT_EUSAGE, "%s: line 1: expected the header \"%s\"", path, PER_CLASS_HEADER);
+    }
+    long cap = 1; /* one row a line at most: the file bounds the allocation */
+    for (const char *p = cursor; *p; p++)
+        cap += *p == '\n';
+    run_class_row *out = malloc(sizeof *out * (size_t)cap);
+    if (!out) {
+        free(text);
+        return vt_fail(err, VT_EIO, "%s: out of memory", path);
+    }
+    long k = 0;
+    int lineno = 1;
+    while ((line = next_line(&cursor))) {
+        lineno++;
+        if (!*line)
+            continue;
+        run_class_row r;
+        int used = 0;
+        if (sscanf(line, "%d,%d,%lf,%lf,%lf,%ld%n", &r.epoch, &r.cls, &r.precision, &r.recall, &r.f1, &r.support,
+                   &used) != 6 || line[used] || r.epoch < 1 || r.epoch > TRAIN_MAX_EPOCHS || r.cls < 0 ||
+            r.cls >= VT_MAX_CLASSES || !(r.precision >= 0 && r.precision <= 1) || !(r.recall >= 0 && r.recall <= 1) ||
+            !(r.f1 >= 0 && r.f1 <= 1) || r.support < 0 || k == cap) {
+            free(out);
+            free(text);
+            return vt_fail(err, VT_EUSAGE, "%s: line %d: expected epoch,class,precision,recall,f1,support", path,
+                           lineno);
+        }
+        out[k++] = r;
+    }
+    free(text);
+    *rows = out;
+    *n = k;
     return VT_OK;
 }
 

@@ -14,17 +14,28 @@
 
 #include "train_internal.h"
 
-/* The pid written in an open lock file, 0 when there is none to read. */
-static long lock_pid(int fd)
+/* The pid written in an open lock file ("<pid> <what it does>\n"), 0 when there is none to read; what it does
+ * ("trained", "evaluated") into role. */
+static long lock_pid(int fd, char *role, size_t size)
 {
-    char buf[32];
+    char buf[64];
+    snprintf(role, size, "used");
     ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
     if (n <= 0)
         return 0;
     buf[n] = '\0';
     char *end;
     long pid = strtol(buf, &end, 10);
-    return pid > 0 && (*end == '\n' || *end == '\0') ? pid : 0;
+    if (pid <= 0 || (*end != ' ' && *end != '\n'))
+        return 0;
+    if (*end == ' ') {
+        size_t len = strcspn(end + 1, "\n");
+        if (len > 0 && len < size && strncmp(end + 1, "trained", len) == 0)
+            snprintf(role, size, "trained");
+        else if (len > 0 && len < size && strncmp(end + 1, "evaluated", len) == 0)
+            snprintf(role, size, "evaluated");
+    }
+    return pid;
 }
 
 static int open_lock(const char *dir, int create, int *fd, vt_err *err)
@@ -48,7 +59,7 @@ static int open_lock(const char *dir, int create, int *fd, vt_err *err)
     return VT_OK;
 }
 
-int run_lock_take(const char *dir, int *fd, long *holder, vt_err *err)
+int run_lock_take(const char *dir, const char *role, int *fd, long *holder, vt_err *err)
 {
     *fd = -1;
     if (holder)
@@ -59,19 +70,20 @@ int run_lock_take(const char *dir, int *fd, long *holder, vt_err *err)
         return rc;
     if (flock(f, LOCK_EX | LOCK_NB) != 0) {
         int e = errno;
-        long pid = lock_pid(f);
+        char what[16];
+        long pid = lock_pid(f, what, sizeof what);
         close(f);
         if (e != EWOULDBLOCK)
             return vt_fail(err, VT_EIO, "%s: cannot lock the run: %s", dir, strerror(e));
         if (holder)
             *holder = pid ? pid : -1;
         if (pid)
-            return vt_fail(err, VT_EUSAGE, "%s is in use by process %ld (another vggtop trains or evaluates it; stop "
-                           "it first)", dir, pid);
-        return vt_fail(err, VT_EUSAGE, "%s is in use by another vggtop (stop it first)", dir);
+            return vt_fail(err, VT_EUSAGE, "%s is being %s by process %ld (one process at a time: stop it first)", dir,
+                           what, pid);
+        return vt_fail(err, VT_EUSAGE, "%s is in use by another vggtop (one process at a time: stop it first)", dir);
     }
-    char line[32];
-    int len = snprintf(line, sizeof line, "%ld\n", (long)getpid());
+    char line[64];
+    int len = snprintf(line, sizeof line, "%ld %s\n", (long)getpid(), role);
     if (ftruncate(f, 0) != 0 || pwrite(f, line, (size_t)len, 0) != len) {
         int e = errno;
         close(f);
@@ -94,8 +106,9 @@ long run_live_pid(const char *dir)
     if (open_lock(dir, 0, &f, &ignored) != VT_OK || f < 0)
         return 0;
     long live = 0;
+    char what[16];
     if (flock(f, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
-        live = lock_pid(f);
+        live = lock_pid(f, what, sizeof what);
         if (!live)
             live = -1; /* held, by a process that has not written its pid yet */
     }

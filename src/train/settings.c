@@ -17,6 +17,8 @@
 #define SEED_MAX 9007199254740991.0 /* 2^53 - 1: exact in a JSON number */
 
 static const char *const label_choices[] = {"fine", "coarse", NULL};
+static const char *const mode_choices[] = {"auto", "min", "max", NULL};
+static const char *const schedule_choices[] = {"none", "step", "exponential", "cosine", NULL};
 
 #define AT(member) offsetof(train_config, member), sizeof(((train_config *)0)->member)
 
@@ -62,6 +64,62 @@ const train_field train_fields[] = {
     {"run-dir", "Run directory", TRAIN_FIELD_TEXT, NULL, "DIR", "the exact run directory, new or empty",
      TRAIN_STORE_TEXT, AT(run_dir), 0, 0, TRAIN_F_LATER, "", NULL, "<runs>/<UTC time>-<model>",
      "A run that fails before it starts, such as one without data, leaves no directory behind."},
+    /* Callbacks: Keras' names and defaults (src/train/callbacks.c); absent from runs made before them. */
+    {"early-stop", "Early stop", TRAIN_FIELD_CHOICE, train_monitor_names, NULL,
+     "stop when this value stops improving (Keras' EarlyStopping)", TRAIN_STORE_INDEX, AT(cb.es_monitor), 0, 0,
+     TRAIN_F_NEWER, "none", "training.callbacks.early_stopping.monitor", NULL, NULL},
+    {"patience", "Patience", TRAIN_FIELD_INT, NULL, "N", "epochs without improvement before early stopping",
+     TRAIN_STORE_INT, AT(cb.es_patience), 0, TRAIN_MAX_EPOCHS, TRAIN_F_NEWER, "0",
+     "training.callbacks.early_stopping.patience", NULL, NULL},
+    {"min-delta", "Min delta", TRAIN_FIELD_FLOAT, NULL, "F", "the smallest change early stopping counts as better",
+     TRAIN_STORE_DOUBLE, AT(cb.es_min_delta), 0, 1e6, TRAIN_F_NEWER, "0",
+     "training.callbacks.early_stopping.min_delta", NULL, NULL},
+    {"mode", "Stop mode", TRAIN_FIELD_CHOICE, mode_choices, NULL,
+     "whether lower or higher is better for early stopping (auto: higher for acc)", TRAIN_STORE_INDEX,
+     AT(cb.es_mode), 0, 0, TRAIN_F_NEWER, "auto", "training.callbacks.early_stopping.mode", NULL, NULL},
+    {"restore-best", "Restore best", TRAIN_FIELD_BOOL, NULL, NULL,
+     "when early stopping ends the run, go back to the weights of its best epoch", TRAIN_STORE_INT,
+     AT(cb.es_restore), 0, 1, TRAIN_F_NEWER, "no", "training.callbacks.early_stopping.restore_best_weights", NULL,
+     NULL},
+    {"reduce-lr", "Reduce LR on", TRAIN_FIELD_CHOICE, train_monitor_names, NULL,
+     "cut the learning rate when this value stalls (Keras' ReduceLROnPlateau)", TRAIN_STORE_INDEX,
+     AT(cb.rp_monitor), 0, 0, TRAIN_F_NEWER, "none", "training.callbacks.reduce_lr.monitor", NULL, NULL},
+    {"lr-factor", "LR factor", TRAIN_FIELD_FLOAT, NULL, "F", "what each cut multiplies the rate by",
+     TRAIN_STORE_DOUBLE, AT(cb.rp_factor), 0, 1, TRAIN_F_NEWER | TRAIN_F_LO_OPEN | TRAIN_F_HI_OPEN, "0.1",
+     "training.callbacks.reduce_lr.factor", NULL, NULL},
+    {"lr-patience", "LR patience", TRAIN_FIELD_INT, NULL, "N", "epochs without improvement before a cut",
+     TRAIN_STORE_INT, AT(cb.rp_patience), 0, TRAIN_MAX_EPOCHS, TRAIN_F_NEWER, "10",
+     "training.callbacks.reduce_lr.patience", NULL, NULL},
+    {"lr-min-delta", "LR min delta", TRAIN_FIELD_FLOAT, NULL, "F", "the smallest change a cut counts as better",
+     TRAIN_STORE_DOUBLE, AT(cb.rp_min_delta), 0, 1e6, TRAIN_F_NEWER, "0.0001",
+     "training.callbacks.reduce_lr.min_delta", NULL, NULL},
+    {"lr-cooldown", "LR cooldown", TRAIN_FIELD_INT, NULL, "N", "epochs after a cut before waiting again",
+     TRAIN_STORE_INT, AT(cb.rp_cooldown), 0, TRAIN_MAX_EPOCHS, TRAIN_F_NEWER, "0",
+     "training.callbacks.reduce_lr.cooldown", NULL, NULL},
+    {"min-lr", "Min LR", TRAIN_FIELD_FLOAT, NULL, "F", "the lowest rate a cut goes to", TRAIN_STORE_DOUBLE,
+     AT(cb.rp_min_lr), 0, 10, TRAIN_F_NEWER, "0", "training.callbacks.reduce_lr.min_lr", NULL, NULL},
+    {"lr-mode", "LR mode", TRAIN_FIELD_CHOICE, mode_choices, NULL,
+     "whether lower or higher is better for the cuts (auto: higher for acc)", TRAIN_STORE_INDEX, AT(cb.rp_mode), 0,
+     0, TRAIN_F_NEWER, "auto", "training.callbacks.reduce_lr.mode", NULL, NULL},
+    {"schedule", "LR schedule", TRAIN_FIELD_CHOICE, schedule_choices, NULL,
+     "the rate of each epoch: step (times the factor every N epochs), exponential (factor^(epoch/N)) or cosine "
+     "(down to its minimum, after a warm-up)",
+     TRAIN_STORE_INDEX, AT(cb.schedule), 0, 0, TRAIN_F_NEWER, "none", "training.callbacks.schedule.name", NULL,
+     NULL},
+    {"schedule-every", "Sched. every", TRAIN_FIELD_INT, NULL, "N", "step and exponential: epochs per factor",
+     TRAIN_STORE_INT, AT(cb.sched_every), 1, TRAIN_MAX_EPOCHS, TRAIN_F_NEWER, "10", "training.callbacks.schedule.every",
+     NULL, NULL},
+    {"schedule-factor", "Sched. factor", TRAIN_FIELD_FLOAT, NULL, "F", "step and exponential: the factor",
+     TRAIN_STORE_DOUBLE, AT(cb.sched_factor), 0, 1, TRAIN_F_NEWER | TRAIN_F_LO_OPEN, "0.5",
+     "training.callbacks.schedule.factor", NULL, NULL},
+    {"warmup", "Warm-up", TRAIN_FIELD_INT, NULL, "N", "cosine: epochs of linear warm-up first", TRAIN_STORE_INT,
+     AT(cb.sched_warmup), 0, TRAIN_MAX_EPOCHS, TRAIN_F_NEWER, "0", "training.callbacks.schedule.warmup", NULL, NULL},
+    {"schedule-min-lr", "Sched. min LR", TRAIN_FIELD_FLOAT, NULL, "F", "cosine: the rate of the last epoch",
+     TRAIN_STORE_DOUBLE, AT(cb.sched_min_lr), 0, 10, TRAIN_F_NEWER, "0", "training.callbacks.schedule.min_lr", NULL,
+     NULL},
+    {"save-best", "Save best", TRAIN_FIELD_CHOICE, train_monitor_names, NULL,
+     "keep best.bin, the checkpoint of the best epoch by this value (Keras' ModelCheckpoint)", TRAIN_STORE_INDEX,
+     AT(cb.best_monitor), 0, 0, TRAIN_F_NEWER, "none", "training.callbacks.model_checkpoint.monitor", NULL, NULL},
     {NULL, NULL, 0, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
 };
 
@@ -345,6 +403,10 @@ int train_config_check(const train_config *cfg, vt_err *err)
                        min, min);
     if (cfg->resume && !cfg->run_dir[0])
         return vt_fail(err, VT_EUSAGE, "--resume: no run directory given");
+    if (cfg->cb.schedule && cfg->cb.rp_monitor)
+        return vt_fail(err, VT_EUSAGE, "--schedule and --reduce-lr exclude each other (both set the learning rate)");
+    if (cfg->cb.es_restore && !cfg->cb.es_monitor)
+        return vt_fail(err, VT_EUSAGE, "--restore-best: only with --early-stop");
     return VT_OK;
 }
 
@@ -405,6 +467,8 @@ int train_settings_from_json(const cJSON *root, train_config *cfg, const char *p
             continue;
         cJSON *obj = json_parent((cJSON *)root, f->json, 0, &leaf);
         cJSON *item = obj ? cJSON_GetObjectItemCaseSensitive(obj, leaf) : NULL;
+        if (!item && (f->flags & TRAIN_F_NEWER))
+            continue; /* a run made before the setting existed: its default, which is what that run had */
         const char *expected = f->kind == TRAIN_FIELD_BOOL                               ? "true or false"
                                : f->kind == TRAIN_FIELD_TEXT || f->kind == TRAIN_FIELD_CHOICE ? "a string"
                                                                                           : "a number";

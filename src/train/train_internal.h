@@ -11,10 +11,11 @@
 
 /* "<dir>/<name>" into buf; VT_EUSAGE when it does not fit. */
 int run_path(char *buf, size_t size, const char *dir, const char *name, vt_err *err);
-/* Takes the run's lock (<dir>/run.lock, created when missing) for this process: VT_OK with *fd to keep open
- * for as long as the process writes the run; VT_EUSAGE naming the holder's pid (in *holder, -1 when unknown)
- * when another process holds it. */
-int run_lock_take(const char *dir, int *fd, long *holder, vt_err *err);
+/* Takes the run's lock (<dir>/run.lock, created when missing) for this process, which will have the run
+ * `role` ("trained" or "evaluated", for the messages): VT_OK with *fd to keep open for as long as the process
+ * writes the run; VT_EUSAGE naming the holder's pid and role ("is being trained by process 123") when another
+ * process holds it (*holder: its pid, -1 when unknown). */
+int run_lock_take(const char *dir, const char *role, int *fd, long *holder, vt_err *err);
 void run_lock_release(int fd);
 
 /* The data options a config asks for: resize resolved ("auto": 48 for vgg16/vgg19, native otherwise) and
@@ -46,12 +47,14 @@ int run_write_history(const char *dir, const train_epoch *rows, int n, vt_err *e
 int run_write_progress(const char *dir, const train_snapshot *snap, vt_err *err);
 /* curve.csv from the snapshot's running curve (src/train/curve.c). */
 int run_write_curve(const char *dir, const train_snapshot *snap, vt_err *err);
-/* predictions.csv, confusion.csv and report.txt from n test predictions of C classes. */
-int run_write_evaluation(const char *dir, const int *y_true, const float *probs, long n, int C,
+/* predictions.csv, confusion.csv and report.txt from n test predictions of C classes; with epoch > 0 (an
+ * epoch's own evaluation, not `vggtop evaluate`) that epoch's rows of per_class.csv too. */
+int run_write_evaluation(const char *dir, int epoch, const int *y_true, const float *probs, long n, int C,
                          const char *const *names, vt_err *err);
 
-/* Keras' categorical cross-entropy, accuracy and mse of n predictions, as val_loss, val_acc, val_mse. */
-void train_val_metrics(const float *probs, const int *y, long n, int C, double *loss, double *acc, double *mse);
+/* Keras' categorical cross-entropy, accuracy, mse and top-5 accuracy of n predictions, into row's val_loss,
+ * val_acc, val_mse and val_top5. */
+void train_val_metrics(const float *probs, const int *y, long n, int C, train_epoch *row);
 
 /* Predicts split DATA_TEST of ds with m in batches of batch (m sized for it). probs: (n_test, classes).
  * stop (may be NULL) is asked before every batch; when it says so, *stopped is set and the rest is left. */

@@ -170,10 +170,10 @@ i=0
 while [ $i -lt 200 ] && ! grep -q '"state":.*"training"' two/progress.json 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
 "$VGGTOP" train --resume two --epochs 500 >second.out 2>&1
 st=$?
-[ $st -eq 2 ] && grep -q "in use by process $first" second.out || fail "second resume: exit $st ($(cat second.out))"
+[ $st -eq 2 ] && grep -q "being trained by process $first" second.out || fail "second resume: exit $st ($(cat second.out))"
 "$VGGTOP" evaluate two >ev.out 2>&1
 st=$?
-[ $st -eq 2 ] && grep -q "in use by process $first" ev.out || fail "evaluate of a live run: exit $st ($(cat ev.out))"
+[ $st -eq 2 ] && grep -q "being trained by process $first" ev.out || fail "evaluate of a live run: exit $st ($(cat ev.out))"
 kill -9 $first
 wait $first 2>/dev/null
 # The killed run's pid now names nothing (or, later, someone else): the lock decides, so resume goes on.

@@ -26,7 +26,7 @@ grep -q 'Model: "cnn"' out || fail "no model summary"
 grep -q 'Fashion-MNIST' out || fail "the data set in use is not named"
 grep -q '^Epoch 1/2$' out && grep -q '^Epoch 2/2$' out || fail "no Epoch N/2 lines"
 # Keras' current words: the bar counts steps (500 images in batches of 32: 16) and the time is per step.
-[ "$(grep -c '^16/16 \[==============================\] - [0-9]*s [0-9]*[mu]*s/step - loss: [0-9.]* - acc: [0-9.]* - mse: [0-9.]* - val_loss: [0-9.]* - val_acc: [0-9.]* - val_mse: [0-9.]*$' out)" -eq 2 ] ||
+[ "$(grep -c '^16/16 \[==============================\] - [0-9]*s [0-9]*[mu]*s/step - loss: [0-9.]* - acc: [0-9.]* - mse: [0-9.]* - top_k_categorical_accuracy: [0-9.]* - val_loss: [0-9.]* - val_acc: [0-9.]* - val_mse: [0-9.]* - val_top_k_categorical_accuracy: [0-9.]*$' out)" -eq 2 ] ||
     fail "epoch lines are not Keras-style: $(grep '^16/16' out)"
 grep -q "$(printf '\r')" out && fail "carriage returns in non-terminal output"
 
@@ -40,7 +40,8 @@ if command -v script >/dev/null; then
 fi
 
 # The files: exact headers, one history row per epoch, one prediction per test image.
-[ "$(head -1 "$run/history.csv")" = "epoch,loss,acc,mse,val_loss,val_acc,val_mse,lr,seconds" ] || fail "history header"
+[ "$(head -1 "$run/history.csv")" = "epoch,loss,acc,mse,val_loss,val_acc,val_mse,lr,seconds,top_k_categorical_accuracy,val_top_k_categorical_accuracy" ] ||
+    fail "history header"
 [ "$(wc -l <"$run/history.csv")" -eq 3 ] || fail "history rows"
 [ "$(head -1 "$run/predictions.csv")" = "index,true,pred,p0,p1,p2,p3,p4,p5,p6,p7,p8,p9" ] || fail "predictions header"
 [ "$(wc -l <"$run/predictions.csv")" -eq 201 ] || fail "predictions rows"
