@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <poll.h>
+#include <spawn.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -862,20 +863,28 @@ static int detach(app *a)
         return 0; /* it finished (or failed) in that step: nothing goes on */
     char log[4200];
     snprintf(log, sizeof log, "%s/train.log", a->dir);
-    const char *dir = a->dir;
-    pid_t pid = fork();
-    if (pid == 0) {
-        /* The child: only async-signal-safe calls until exec (the parent has threads). */
-        setsid();
-        int in = open("/dev/null", O_RDONLY), out = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (in >= 0)
-            dup2(in, STDIN_FILENO);
-        if (out >= 0) {
-            dup2(out, STDOUT_FILENO);
-            dup2(out, STDERR_FILENO);
+    /* posix_spawn, not fork: no atfork handlers run (OpenBLAS's would stop its thread pool), and the child
+     * starts in its own session (no terminal, so no SIGHUP), stdin from /dev/null, output to train.log. */
+    char *argv[] = {"vggtop", "train", "--resume", a->dir, NULL};
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    pid_t pid = -1;
+    if (posix_spawn_file_actions_init(&fa) == 0) {
+        if (posix_spawnattr_init(&at) == 0) {
+            sigset_t all, none;
+            sigfillset(&all);
+            sigemptyset(&none);
+            posix_spawnattr_setsigdefault(&at, &all);
+            posix_spawnattr_setsigmask(&at, &none);
+            posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+            posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+            posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+            posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
+            if (posix_spawn(&pid, "/proc/self/exe", &fa, &at, argv, environ) != 0)
+                pid = -1;
+            posix_spawnattr_destroy(&at);
         }
-        execl("/proc/self/exe", "vggtop", "train", "--resume", dir, (char *)NULL);
-        _exit(127);
+        posix_spawn_file_actions_destroy(&fa);
     }
     a->detached_pid = pid > 0 ? (long)pid : -1;
     return 0;
