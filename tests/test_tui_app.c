@@ -280,6 +280,40 @@ static void confusion_names_shares_and_scale(void **state)
     done(a);
 }
 
+/* Samples without the images (the data set moved): true, predicted and top-5 still come from the run's
+ * predictions, with a line saying why there is no picture (it showed only the error). */
+static void samples_without_images_show_the_predictions(void **state)
+{
+    (void)state;
+    app *a = fake(TRAIN_FINISHED);
+    a->screen = 7;
+    static int yt[2] = {1, 2}, yp[2] = {1, 0};
+    static float probs[6] = {0.1f, 0.7f, 0.2f, 0.5f, 0.2f, 0.3f};
+    static char n0[] = "apple", n1[] = "bee", n2[] = "camel";
+    static char *names[3] = {n0, n1, n2};
+    a->C = 3;
+    a->names = names;
+    a->run.n_pred = 2;
+    a->run.y_true = yt;
+    a->run.y_pred = yp;
+    a->run.probs = probs;
+    snprintf(a->test_err, sizeof a->test_err, "/gone/data: no such directory");
+    tui_grid_clear(&a->grid);
+    samples_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    expect(a, "Test image 1 of 2 (1 misclassified)");
+    expect(a, "true:      bee (1)");
+    expect(a, "0.7000");
+    expect(a, "No image: /gone/data: no such directory");
+    assert_int_equal(samples_key(a, 0, ACT_RIGHT), H_REDRAW); /* keys move through them too */
+    tui_grid_clear(&a->grid);
+    samples_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    expect(a, "predicted: apple (0)  - wrong");
+    a->names = NULL;
+    a->run.y_true = a->run.y_pred = NULL;
+    a->run.probs = NULL;
+    done(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -291,6 +325,7 @@ int main(void)
         cmocka_unit_test(stop_asks_first),
         cmocka_unit_test(compare_shows_dashes_for_a_run_without_epochs),
         cmocka_unit_test(confusion_names_shares_and_scale),
+        cmocka_unit_test(samples_without_images_show_the_predictions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

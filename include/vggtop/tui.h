@@ -246,6 +246,7 @@ typedef struct tui_options {
     int ascii;             /* --ascii: no UTF-8 glyphs */
     const char *runs_dir;  /* --runs: where new runs go and the Compare screen looks ("runs") */
     const char *watch_dir; /* vggtop watch RUN_DIR: follow this run, no Setup */
+    const char *data_dir;  /* --data DIR: where the runs' test images are now (Samples), when they moved */
 } tui_options;
 
 /* Runs the front end until the user quits. On SIGHUP it leaves the terminal, lets a live run finish and

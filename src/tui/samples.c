@@ -27,8 +27,9 @@ void samples_enter(app *a)
     a->test = NULL;
     a->test_err[0] = '\0';
     snprintf(a->test_dir, sizeof a->test_dir, "%s", a->dir);
-    data_options opt = {a->run.dataset_path[0] ? a->run.dataset_path : NULL, a->run.config.coarse, 0, 0, 1,
-                        a->run.config.limit_test};
+    /* --data says where the data set is now, when it has moved since the run was trained. */
+    const char *path = a->opt.data_dir ? a->opt.data_dir : a->run.dataset_path[0] ? a->run.dataset_path : NULL;
+    data_options opt = {path, a->run.config.coarse, 0, 0, 1, a->run.config.limit_test};
     vt_err err;
     if (data_open(&opt, &a->test, &err) != VT_OK) {
         a->test = NULL;
@@ -53,10 +54,8 @@ void samples_draw(app *a, tui_rect body)
         app_no_data(a, body, "Samples");
         return;
     }
-    if (!a->test) {
-        tui_grid_text(g, body.top + 1, 2, body.width - 4, ROLE_BAD, 0, a->test_err[0] ? a->test_err : "no test images");
-        return;
-    }
+    /* Without its images (the data set moved, or this machine has none) a run still has its predictions:
+     * true, predicted and top-5 come from predictions.csv, and a line says why there is no picture. */
     long n = samples_count(a);
     if (n <= 0) {
         tui_grid_text(g, body.top + 1, 2, body.width - 4, ROLE_DIM, 0, "no test images in this run");
@@ -68,13 +67,17 @@ void samples_draw(app *a, tui_rect body)
         a->sample = 0;
     long i = a->sample;
     const dataset *ds = a->test;
-    int h = ds->height, w = ds->width, ch = ds->channels;
-    int scale = 1;
-    while ((scale + 1) * w <= body.width / 2 && ((scale + 1) * h + 1) / 2 <= body.height - 1)
-        scale++;
-    const uint8_t *img = ds->test_x + (size_t)i * (size_t)h * (size_t)w * (size_t)ch;
-    tui_image_draw(g, body.top + 1, 1, img, h, w, ch, scale, a->depth, a->utf8);
-    int x = w * scale + 3, tw = body.width - x - 1, y = body.top + 1;
+    int x = 2;
+    if (ds) {
+        int h = ds->height, w = ds->width, ch = ds->channels;
+        int scale = 1;
+        while ((scale + 1) * w <= body.width / 2 && ((scale + 1) * h + 1) / 2 <= body.height - 1)
+            scale++;
+        const uint8_t *img = ds->test_x + (size_t)i * (size_t)h * (size_t)w * (size_t)ch;
+        tui_image_draw(g, body.top + 1, 1, img, h, w, ch, scale, a->depth, a->utf8);
+        x = w * scale + 3;
+    }
+    int tw = body.width - x - 1, y = body.top + 1;
     int t = a->run.y_true[i], p = a->run.y_pred[i];
     long nm = 0, before = 0; /* misclassified in all, and up to this image */
     for (long k = 0; k < n; k++) {
@@ -123,12 +126,17 @@ void samples_draw(app *a, tui_rect body)
     /* Two short lines: one long one lost its end at 80 columns. */
     tui_grid_text(g, y++, x, tw, ROLE_DIM, 0, "Left/Right: previous/next image");
     tui_grid_text(g, y++, x, tw, ROLE_DIM, 0, a->missed_only ? "m: every image" : "m: only the misclassified");
+    if (!ds) {
+        char why[700];
+        snprintf(why, sizeof why, "No image: %s", a->test_err[0] ? a->test_err : "the run's test images are not here");
+        app_draw_wrapped(g, (tui_rect){y + 1, x, body.top + body.height - y - 1, tw}, why, ROLE_WARN);
+    }
 }
 
 int samples_key(app *a, int key, tui_action act)
 {
     (void)key;
-    if (a->C <= 0 || !a->test)
+    if (a->C <= 0)
         return act == ACT_MISSED ? (a->missed_only = !a->missed_only, H_REDRAW) : H_NONE;
     long n = samples_count(a);
     if (n <= 0)
