@@ -243,8 +243,12 @@ static void compare_shows_dashes_for_a_run_without_epochs(void **state)
     a->runs[1].best_val_acc = a->runs[1].last_val_acc = 0.8125;
     tui_grid_clear(&a->grid);
     compare_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
-    expect(a, "  0/5          -        -");
-    expect(a, "  1/1     0.8125   0.8125");
+    a->runs[1].seconds = 125;
+    tui_grid_clear(&a->grid);
+    compare_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    expect(a, "     -      -   0/5          -        -");
+    /* the time column: seconds per epoch and in all (Keras' ETA format) */
+    expect(a, "   125   2:05   1/1     0.8125   0.8125");
     reject(a, "nan");
     compare_free(a);
     done(a);

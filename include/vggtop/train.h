@@ -443,6 +443,7 @@ typedef struct run_entry {
     int epochs_done, epochs;
     double best_val_acc, last_val_acc; /* NaN with no finished epoch */
     double last_val_loss;
+    double seconds;        /* the finished epochs' time, in all (0 with none) */
     int has_checkpoint;
     char damage[512];      /* "" for a readable run; else why it could not be read (it is listed, not shown) */
 } run_entry;

@@ -685,8 +685,8 @@ int cli_compare(int argc, char **argv)
         for (int i = 0; i < n; i++)
             if ((int)strlen(runs[i].dir) > width)
                 width = (int)strlen(runs[i].dir);
-        printf("%-*s  %-12s %6s  %14s %8s  %15s %8s\n", width, "run", "model", "epochs", "best val_acc", "last",
-               "best val_loss", "last");
+        printf("%-*s  %-12s %6s  %14s %8s  %15s %8s  %7s %8s\n", width, "run", "model", "epochs", "best val_acc",
+               "last", "best val_loss", "last", "s/epoch", "total");
         for (int i = 0; i < n; i++) {
             run_data *r = &runs[i];
             int ba = 0, bl = 0;
@@ -699,9 +699,15 @@ int cli_compare(int argc, char **argv)
             const train_epoch *last = &r->history[r->n_history - 1];
             char epochs[24];
             snprintf(epochs, sizeof epochs, "%d/%d", r->n_history, r->config.epochs);
-            printf("%-*s  %-12s %6s  %8.4f (%3d) %8.4f  %9.4f (%3d) %8.4f\n", width, r->dir,
+            /* The time per epoch and in all: the other half of the seed's comparison. */
+            double seconds = 0;
+            for (int e = 0; e < r->n_history; e++)
+                seconds += r->history[e].seconds;
+            char total[32];
+            vt_fmt_eta(total, sizeof total, seconds);
+            printf("%-*s  %-12s %6s  %8.4f (%3d) %8.4f  %9.4f (%3d) %8.4f  %7.1f %8s\n", width, r->dir,
                    (r->parts & RUN_PART_CONFIG) ? r->config.model : "?", epochs, r->history[ba].val_acc, ba + 1,
-                   last->val_acc, r->history[bl].val_loss, bl + 1, last->val_loss);
+                   last->val_acc, r->history[bl].val_loss, bl + 1, last->val_loss, seconds / r->n_history, total);
         }
         print_chart(runs, n, o.metric);
     }

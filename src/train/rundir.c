@@ -667,9 +667,12 @@ int run_list(const char *runs_dir, run_entry **entries, int *n, vt_err *err)
         r->epochs_done = run.n_history;
         r->has_checkpoint = run.has_checkpoint;
         r->best_val_acc = r->last_val_acc = r->last_val_loss = NAN;
-        for (int i = 0; i < run.n_history; i++)
+        r->seconds = 0;
+        for (int i = 0; i < run.n_history; i++) {
             if (isnan(r->best_val_acc) || run.history[i].val_acc > r->best_val_acc)
                 r->best_val_acc = run.history[i].val_acc;
+            r->seconds += run.history[i].seconds;
+        }
         if (run.n_history) {
             r->last_val_acc = run.history[run.n_history - 1].val_acc;
             r->last_val_loss = run.history[run.n_history - 1].val_loss;

@@ -130,8 +130,10 @@ void compare_draw(app *a, tui_rect body)
      * cut off. Its first 17 characters, the UTC stamp, are what tells runs apart. */
     int name_w = body.width - 2 - 61;
     name_w = name_w < 17 ? 17 : name_w > 40 ? 40 : name_w;
-    tui_grid_printf(g, y++, 1, body.width - 2, ROLE_HEADER, 0, "     #  %-*s %-12s %-13s %7s %8s %8s", name_w, "run",
-                    "model", "data", "epochs", "best acc", "last acc");
+    /* Time per epoch and in all (half of the seed's comparison) where the data set's name was: runs of one
+     * comparison share their data set, and the header names the one shown. */
+    tui_grid_printf(g, y++, 1, body.width - 2, ROLE_HEADER, 0, "     #  %-*s %-12s %6s %6s %7s %8s %8s", name_w, "run",
+                    "model", "s/ep", "total", "epochs", "best acc", "last acc");
     int rows = list_h - 1;
     if (a->run_sel < a->run_top)
         a->run_top = a->run_sel;
@@ -142,8 +144,16 @@ void compare_draw(app *a, tui_rect body)
         const run_entry *e = &a->runs[i];
         int role = i == a->run_sel ? ROLE_SELECT : strcmp(e->path, a->dir) == 0 ? ROLE_VALUE : ROLE_DEFAULT;
         char best[32], last[32]; /* "-" for a run with no finished epoch, not "nan" */
-        tui_grid_printf(g, y++, 1, body.width - 2, role, 0, "[%c] %2d  %-*.*s %-12.12s %-13.13s %3d/%-3d %8s %8s",
-                        a->run_shown[i] ? 'x' : ' ', i + 1, name_w, name_w, e->name, e->model, e->dataset,
+        char per[16], total[16];
+        if (e->epochs_done > 0) {
+            snprintf(per, sizeof per, "%.0f", e->seconds / e->epochs_done);
+            vt_fmt_eta(total, sizeof total, e->seconds);
+        } else {
+            snprintf(per, sizeof per, "-");
+            snprintf(total, sizeof total, "-");
+        }
+        tui_grid_printf(g, y++, 1, body.width - 2, role, 0, "[%c] %2d  %-*.*s %-12.12s %6s %6s %3d/%-3d %8s %8s",
+                        a->run_shown[i] ? 'x' : ' ', i + 1, name_w, name_w, e->name, e->model, per, total,
                         e->epochs_done, e->epochs, vt_fmt_metric(best, sizeof best, e->best_val_acc),
                         vt_fmt_metric(last, sizeof last, e->last_val_acc));
     }

@@ -36,6 +36,9 @@ grep -q '3 of 4 epochs' "$tmp/h" || fail "history header"
 "$VGGTOP" history --csv "$RUN" | diff -u "$RUN/history.csv" - || fail "history --csv differs from history.csv"
 "$VGGTOP" compare "$RUN" "$RUN" >"$tmp/c" || fail "compare exited $?"
 grep -q '0.6167 (  2)' "$tmp/c" || fail "compare: best val_acc"
+# The time per epoch and in all, from history.csv's seconds column.
+want=$(awk -F, 'NR > 1 { s += $9; n++ } END { printf "%.1f", s / n }' "$RUN/history.csv")
+grep -q "s/epoch" "$tmp/c" && grep -q " $want " "$tmp/c" || fail "compare: no s/epoch $want: $(head -3 "$tmp/c")"
 grep -q 'val_acc per epoch' "$tmp/c" || fail "compare: chart"
 # The same run twice: the second curve lies on the first; the chart marks that instead of hiding the first.
 grep -q '^ *&  two or more runs in the same place' "$tmp/c" || fail "compare: overlapping runs are not marked"
