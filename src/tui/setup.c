@@ -197,6 +197,13 @@ static void cycle(app *a, int dir)
         app_set_status(a, ROLE_DIM, "e edits this field");
         return;
     }
+    /* Coarse labels are CIFAR-100's 20 superclasses: not offered for a data set without them (they were, and
+     * training then refused them). */
+    const probe_result *f = &a->facts;
+    if (next.coarse && !a->cfg.coarse && f->done_data && f->dataset[0] && f->classes != 100) {
+        app_set_status(a, ROLE_WARN, "coarse labels are CIFAR-100's 20 superclasses: %s has none", f->dataset);
+        return;
+    }
     /* A choice that clashes with another field (vgg16 with a resize below 32) is refused with the reason. */
     if (train_config_check(&next, &err) != VT_OK) {
         app_set_status(a, ROLE_BAD, "%s", err.msg);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # End-to-end test of the Setup screen's facts: "(limited)" only when the limit cuts the data set (a limit
 # above Fashion-MNIST's 60,000 training images says it changes nothing), and the estimate counts the
-# test-set pass after each epoch; switching the model shows no stale facts under the new name.
+# test-set pass after each epoch; switching the model shows no stale facts under the new name; coarse labels
+# are not offered for a data set without superclasses.
 set -u
 . "$(dirname "$0")/tui_lib.inc"
 tui_setup
@@ -25,6 +26,10 @@ while [ "$(date +%s)" -le "$end" ]; do
     sleep 0.05
 done
 tui_wait s "Model: mlp, 535,818 parameters" 30
+# Coarse labels are not offered on Fashion-MNIST (they were, and training refused them).
+tui_keys s Home Down Down Right
+tui_expect s "coarse labels are CIFAR-100's 20 superclasses: Fashion-MNIST has none"
+tui_expect s "Labels          ◂ fine ▸"
 tui_keys s q
 end=$(($(date +%s) + 20))
 while [ ! -s "$TMP/s.exit" ] && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
