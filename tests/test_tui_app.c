@@ -318,6 +318,26 @@ static void samples_without_images_show_the_predictions(void **state)
     done(a);
 }
 
+/* The one line editor: printable keys append within the size, Backspace and Ctrl-U edit, others are left. */
+static void line_editor(void **state)
+{
+    (void)state;
+    char buf[4] = "";
+    assert_int_equal(app_line_edit(buf, sizeof buf, 'a'), 1);
+    assert_int_equal(app_line_edit(buf, sizeof buf, 'b'), 1);
+    assert_int_equal(app_line_edit(buf, sizeof buf, 'c'), 1);
+    assert_int_equal(app_line_edit(buf, sizeof buf, 'd'), 1); /* full: taken, unchanged */
+    assert_string_equal(buf, "abc");
+    assert_int_equal(app_line_edit(buf, sizeof buf, KEY_BACKSPACE), 1);
+    assert_string_equal(buf, "ab");
+    assert_int_equal(app_line_edit(buf, sizeof buf, '\n'), 0);
+    assert_int_equal(app_line_edit(buf, sizeof buf, 27), 0);
+    assert_int_equal(app_line_edit(buf, sizeof buf, 21), 1);
+    assert_string_equal(buf, "");
+    assert_int_equal(app_line_edit(buf, sizeof buf, 127), 1); /* nothing to delete */
+    assert_string_equal(buf, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -330,6 +350,7 @@ int main(void)
         cmocka_unit_test(compare_shows_dashes_for_a_run_without_epochs),
         cmocka_unit_test(confusion_names_shares_and_scale),
         cmocka_unit_test(samples_without_images_show_the_predictions),
+        cmocka_unit_test(line_editor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

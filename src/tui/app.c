@@ -88,6 +88,25 @@ int app_count_lines(const char *text)
     return n;
 }
 
+int app_line_edit(char *buf, size_t size, int key)
+{
+    size_t len = strlen(buf);
+    if (key == KEY_BACKSPACE || key == 127 || key == 8) {
+        if (len > 0)
+            buf[len - 1] = '\0';
+    } else if (key == 21) { /* Ctrl-U */
+        buf[0] = '\0';
+    } else if (key >= 32 && key < 127) {
+        if (len + 1 >= size)
+            return 1; /* full: taken, and nothing changes */
+        buf[len] = (char)key;
+        buf[len + 1] = '\0';
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 int app_scroll(int *top, tui_action act, int n, int visible)
 {
     int page = visible > 2 ? visible - 1 : 1, last = n - visible > 0 ? n - visible : 0;

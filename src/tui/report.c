@@ -180,18 +180,13 @@ int report_key(app *a, int key, tui_action act)
         return H_NONE;
     }
     if (a->searching) {
-        size_t len = strlen(a->search);
         if (key == 27) {
             a->searching = 0;
             a->rep_sel = a->search_saved_sel;
         } else if (key == '\n' || key == '\r' || key == KEY_ENTER) {
             a->searching = 0;
-        } else if (key == KEY_BACKSPACE || key == 127 || key == 8) {
-            if (len)
-                a->search[len - 1] = '\0';
-        } else if (key >= 32 && key < 127 && len + 1 < sizeof a->search) {
-            a->search[len] = (char)key;
-            a->search[len + 1] = '\0';
+        } else {
+            app_line_edit(a->search, sizeof a->search, key);
         }
         if (a->searching && a->search[0]) {
             int i = rep_find(a, 0);

@@ -229,7 +229,6 @@ static void validate_edit(app *a)
 
 static int edit_key(app *a, int key)
 {
-    size_t len = strlen(a->edit);
     if (key == 27) {
         a->editing = 0;
         app_set_status(a, ROLE_DIM, "edit cancelled");
@@ -246,17 +245,8 @@ static int edit_key(app *a, int key)
         reprobe(a);
         return H_REDRAW;
     }
-    if (key == KEY_BACKSPACE || key == 127 || key == 8) {
-        if (len > 0)
-            a->edit[len - 1] = '\0';
-    } else if (key == 21) { /* Ctrl-U */
-        a->edit[0] = '\0';
-    } else if (key >= 32 && key < 127 && len + 1 < sizeof a->edit) {
-        a->edit[len] = (char)key;
-        a->edit[len + 1] = '\0';
-    } else {
+    if (!app_line_edit(a->edit, sizeof a->edit, key))
         return H_NONE;
-    }
     validate_edit(a);
     return H_REDRAW;
 }

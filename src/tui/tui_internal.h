@@ -158,6 +158,9 @@ int app_start_run(app *a, const train_config *cfg);
 int app_body_height(const app *a);
 /* Handles one key (the loop's dispatch: confirmations, editing, help, screens); H_* flags. */
 int app_handle_key(app *a, int key);
+/* The one line editor (Setup's fields, Report's search): Backspace, Ctrl-U (clear) and printable ASCII,
+ * within size bytes. Returns 1 when it took the key, 0 for a key it leaves to the caller (Enter, Esc, ...). */
+int app_line_edit(char *buf, size_t size, int key);
 /* Lines of a text as tui_text_draw counts them. */
 int app_count_lines(const char *text);
 /* The one scrolling rule of lists and texts: moves *top by act (a line, a page, Home, End) within
