@@ -9,7 +9,7 @@ BUILD   ?= build
 OUT     := $(BUILD)/$(VARIANT)
 
 CC      ?= cc
-PKGS    := openblas ncursesw zlib libcjson
+PKGS    := openblas ncursesw zlib libcjson libcurl libarchive libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -104,8 +104,8 @@ UNIT_BINS = $(if $(T),$(filter $(OUT)/tests/test_$(T) $(OUT)/tests/test_$(T)_%,$
 unit: $(UNIT_BINS)
 	@sh tests/run-unit.sh $(UNIT_BINS)
 
-# The threaded code (the training engine) also runs under ThreadSanitizer.
-TSAN_BINS = $(filter $(OUT)/tests/test_train%,$(TEST_BINS))
+# The threaded code (the training engine, the download job) also runs under ThreadSanitizer.
+TSAN_BINS = $(filter $(OUT)/tests/test_train% $(OUT)/tests/test_data_download,$(TEST_BINS))
 ## unit-tsan: run the threaded tests under ThreadSanitizer (use with VARIANT=tsan)
 unit-tsan: $(TSAN_BINS)
 	@sh tests/run-unit.sh $(TSAN_BINS)

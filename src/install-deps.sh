@@ -5,8 +5,11 @@ set -u
 
 # build: compiler, make, pkg-config and the libraries the binary links
 # tests: cmocka, tmux (front-end tests), clang's runtimes (fuzzing), valgrind (leak checks)
+# download: libcurl (HTTP), libarchive (tar.gz), libcrypto (MD5) for vggtop data --download and the
+#           Keras cache; python3 runs the tests' local HTTP server and fixture scripts
 # data:  Fashion-MNIST, the data set a new user gets when no CIFAR-100 is on the machine
 PACKAGES="gcc make pkg-config libc6-dev libncursesw5-dev libopenblas-dev zlib1g-dev libcjson-dev
+libcurl4-openssl-dev libarchive-dev libssl-dev python3
 libcmocka-dev tmux clang libclang-rt-14-dev valgrind locales dataset-fashion-mnist"
 
 missing=""

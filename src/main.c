@@ -29,6 +29,7 @@ static const struct command commands[] = {
     {"roc", cli_roc, "print a run's per-class, micro and macro ROC AUC"},
     {"history", cli_history, "print a run's per-epoch history"},
     {"compare", cli_compare, "compare the histories of several runs"},
+    {"layers", cli_layers, "print a run's layer health per epoch (gradient norms, dead ReLUs)"},
     {"bench", cli_bench, "measure training and inference speed on this machine"},
 };
 

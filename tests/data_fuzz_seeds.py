@@ -4,11 +4,14 @@
 Layout of an input (tests/fuzz/fuzz_common.h): one option byte, three little-endian uint16 lengths of
 parts 0-2, then the parts' bytes (part 3 is the rest). Each seed is a small valid data set, so the
 fuzzer starts from inputs that load, and mutates towards every way a file can be wrong.
-Standard library only: /usr/bin/python3 tests/data_fuzz_seeds.py
+Standard library only: /usr/bin/python3 tests/data_fuzz_seeds.py (cifar100_python's seeds come from
+tests/cifar100_pickles.py: the Python 2 protocol 2 format and a protocol 5 re-pickle)
 """
 import gzip
 import os
 import struct
+
+import cifar100_pickles
 
 OUT = "tests/fuzz/seeds"
 
@@ -53,6 +56,11 @@ def main():
     names20 = "".join(f"coarse{i}\n" for i in range(20)).encode()
     write("cifar100", "two_records", pack(0, [cifar100(2, 0), cifar100(1, 5)]))
     write("cifar100", "coarse_resized_names", pack(1 | 4 | 24, [cifar100(1, 3), cifar100(1, 7), names100, names20]))
+    p = cifar100_pickles
+    one, two = p.split(0, 1, b"training batch"), p.split(7, 1, b"testing batch")
+    write("cifar100_python", "py2_protocol2", pack(0, [p.py2_dumps(one), p.py2_dumps(two), p.py2_dumps(p.META)]))
+    write("cifar100_python", "protocol5_coarse_resized",
+          pack(1 | 2 | 24, [p.py3_dumps(one, 5), p.py3_dumps(two, 4, str_keys=True), p.py3_dumps(p.META, 3)]))
     write("cifar10", "one_record_batches", pack(0, [cifar10(1, 0), cifar10(1, 9)]))
     write("cifar10", "meta_limited", pack(2 | 4 | 8, [cifar10(1, 2), cifar10(1, 4), b"a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n\n"]))
     img = pixels(1, 3 * 6 * 5)

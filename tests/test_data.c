@@ -19,35 +19,18 @@
 #include "../src/data/data_internal.h"
 #include "vggtop/data.h"
 
-/* ---- helpers ----------------------------------------------------------------------------------------- */
+#include "data_testing.h"
 
-static char root[64]; /* a fresh temporary directory per test */
+/* ---- helpers ----------------------------------------------------------------------------------------- */
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(root, sizeof root, "/tmp/vggtop-data-XXXXXX");
-    if (!mkdtemp(root))
+    if (tmp_root_make("/tmp/vggtop-data-XXXXXX") != 0)
         return -1;
     unsetenv("VGGTOP_DATA");
+    setenv("HOME", root, 1); /* the machine's Keras cache (~/.keras/datasets) must not be found */
     return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static const char *at(const char *name)
-{
-    static char paths[4][512];
-    static int turn;
-    char *p = paths[turn++ % 4];
-    snprintf(p, 512, "%s/%s", root, name);
-    return p;
 }
 
 static void mkdir_at(const char *name) { assert_int_equal(mkdir(at(name), 0755), 0); }

@@ -636,6 +636,77 @@ static void predict_in_chunks_equals_whole(void **state)
     model_destroy(m);
 }
 
+
+/* Layer health against a naive reference: the norms from the parameter and gradient blocks directly, and the
+ * first convolution's dead-ReLU share, mean and std from conv2d_forward_naive on the same input. */
+static void layer_stats_equal_naive_reference(void **state)
+{
+    (void)state;
+    model_config cfg;
+    assert_int_equal(model_config_default(&cfg, "cnn", NULL), VT_OK);
+    cfg.height = cfg.width = 12;
+    cfg.classes = 7;
+    model *m;
+    assert_int_equal(model_create(&cfg, &m, NULL), VT_OK);
+    assert_int_equal(model_set_batch(m, 4, NULL), VT_OK);
+    const int n = 4, side = 12;
+    float *x = randf((size_t)n * side * side * 3, 11, -1, 1);
+    const int y[4] = {0, 3, 6, 2};
+    layer_stats st[16];
+    /* Before any gradient: no gradient norm to give. */
+    assert_int_equal(model_predict(m, x, n, (float[28]){0}, NULL), VT_OK);
+    int k = model_layer_stats(m, n, st, 16);
+    assert_true(isnan(st[0].g_norm));
+    assert_int_equal(model_loss_grad(m, x, y, n, NULL, NULL, NULL), VT_OK);
+    assert_int_equal(model_layer_stats(m, n, st, 16), k);
+    layer_info rows[32];
+    int nrows = model_plan(&cfg, rows, 32, NULL, NULL);
+    const float *p = model_params(m), *g = model_grads(m);
+    int w = 0;
+    for (int r = 0; r < nrows; r++) {
+        if (rows[r].params == 0)
+            continue;
+        size_t kernel = (size_t)rows[r].params - (size_t)rows[r].c;
+        double ww = 0, gg = 0;
+        for (size_t j = 0; j < kernel; j++) {
+            ww += (double)p[j] * p[j];
+            gg += (double)g[j] * g[j];
+        }
+        assert_string_equal(st[w].name, rows[r].name);
+        assert_float_equal(st[w].w_norm, sqrt(ww), 1e-9 * sqrt(ww));
+        assert_float_equal(st[w].g_norm, sqrt(gg), 1e-9 * sqrt(gg) + 1e-30);
+        assert_true(st[w].g_norm > 0);
+        p += rows[r].params;
+        g += rows[r].params;
+        w++;
+    }
+    assert_int_equal(w, k);
+    /* block1_conv1: 3x3 'same' ReLU, 3 -> 32 channels */
+    conv_geom geo;
+    conv_geom_init(&geo, n, side, side, 3, 32, 3, 3, 1, 1);
+    float *out = malloc(sizeof(float) * (size_t)n * side * side * 32);
+    assert_non_null(out);
+    conv2d_forward_naive(out, x, model_params(m), model_params(m) + 3 * 3 * 3 * 32, &geo, 1);
+    size_t count = (size_t)n * side * side * 32, zeros = 0;
+    double sum = 0, sq = 0;
+    for (size_t j = 0; j < count; j++) {
+        zeros += out[j] == 0.0f;
+        sum += out[j];
+        sq += (double)out[j] * out[j];
+    }
+    double mean = sum / count, sd = sqrt(sq / count - mean * mean);
+    assert_true(st[0].relu);
+    /* a few outputs within rounding of 0 may fall either side between the fast and the naive convolution */
+    assert_float_equal(st[0].dead, (double)zeros / count, 4.0 / count);
+    assert_float_equal(st[0].act_mean, mean, 1e-5);
+    assert_float_equal(st[0].act_std, sd, 1e-5);
+    assert_true(st[0].dead > 0.05 && st[0].dead < 0.95); /* the test data exercises both sides of the ReLU */
+    assert_true(isnan(st[k - 1].dead)); /* predictions: softmax, no ReLU */
+    free(out);
+    free(x);
+    model_destroy(m);
+}
+
 static void threads_and_core(void **state)
 {
     (void)state;
@@ -671,6 +742,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(same_seed_same_run_two_threads),
         cmocka_unit_test(predict_in_chunks_equals_whole),
         cmocka_unit_test(threads_and_core),
+        cmocka_unit_test(layer_stats_equal_naive_reference),
     };
     return cmocka_run_group_tests_name("nn", tests, NULL, NULL);
 }

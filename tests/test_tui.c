@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <curses.h>
@@ -617,7 +618,7 @@ static void footer_follows_the_mode(void **state)
     assert_row(&g, 0, "p Resume S Stop + LR*2 - LR/2 Tab Next ? Help q Quit        ");
     footer_mode = 1;
     tui_footer_draw(&g, 0, 2, mode_brief, &footer_mode);
-    assert_row(&g, 0, "Enter Resume Tab Next ? Help q Quit d Detach                ");
+    assert_row(&g, 0, "Enter Resume Tab Next ? Help q Quit D Detach                ");
     tui_grid_free(&g);
 }
 
@@ -639,10 +640,52 @@ static void table_marker_of_a_full_title(void **state)
     tui_grid_free(&g);
 }
 
+/* The system line's parsers on texts in proc(5)'s format (a comm with a space and a parenthesis), and a
+ * sample of this very process. */
+static void sysinfo_parses_proc(void **state)
+{
+    (void)state;
+    long long ticks;
+    int cpu;
+    const char *line = "4242 (vggtop (x) 1) R 1 4242 4242 0 -1 4194304 100 0 0 0 1500 250 0 0 20 0 3 0 12345 "
+                       "100000 2000 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0";
+    assert_int_equal(tui_parse_stat(line, &ticks, &cpu), 0);
+    assert_int_equal(ticks, 1750);
+    assert_int_equal(cpu, 1);
+    assert_int_equal(tui_parse_stat("4242 (no close", &ticks, &cpu), -1);
+    assert_int_equal(tui_parse_stat("4242 (short) R 1 2", &ticks, &cpu), -1);
+    long rss;
+    int threads;
+    assert_int_equal(tui_parse_status("Name:\tvggtop\nVmRSS:\t  421376 kB\nThreads:\t5\n", &rss, &threads), 0);
+    assert_int_equal(rss, 421376);
+    assert_int_equal(threads, 5);
+    assert_int_equal(tui_parse_status("Name:\tx\n", &rss, &threads), -1);
+    tui_sysinfo_prev prev = {0};
+    tui_sysinfo s;
+    assert_int_equal(tui_sysinfo_sample((long)getpid(), &prev, &s), 0);
+    assert_false(s.has_cpu); /* the first sample has nothing to compare with */
+    assert_true(s.rss_kb > 0 && s.threads >= 1);
+    volatile double spin = 0;
+    for (long i = 0; i < 60000000; i++) /* well over one clock tick of CPU time */
+        spin += (double)i;
+    assert_int_equal(tui_sysinfo_sample((long)getpid(), &prev, &s), 0);
+    assert_true(s.has_cpu && s.cpu_total > 0 && s.cpu_total <= s.cores);
+    char buf[256];
+    s.cores = 2;
+    s.cpu[0] = 0.98;
+    s.cpu[1] = 0.5;
+    s.rss_kb = 421376;
+    s.threads = 5;
+    assert_string_equal(tui_sysinfo_line(buf, sizeof buf, &s, 41.2),
+                        "cpu 98% 50% - rss 412 MiB - 5 threads - 41 img/s over the last minute");
+    assert_int_equal(tui_sysinfo_sample(-5, &prev, &s), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(grid_text_clips_and_decodes_utf8),
+        cmocka_unit_test(sysinfo_parses_proc),
         cmocka_unit_test(chart_ascii_exact),
         cmocka_unit_test(chart_braille_exact),
         cmocka_unit_test(chart_two_series_title_and_gap),

@@ -200,6 +200,29 @@ static void keras_progress_formats(void **state)
     assert_true(strlen(tiny) < sizeof tiny);
 }
 
+static void bytes_and_transfer_lines(void **state)
+{
+    (void)state;
+    char b[32], buf[256];
+    assert_string_equal(vt_fmt_bytes(b, sizeof b, 0), "0 B");
+    assert_string_equal(vt_fmt_bytes(b, sizeof b, 999), "999 B");
+    assert_string_equal(vt_fmt_bytes(b, sizeof b, 40200), "40.2 kB");
+    assert_string_equal(vt_fmt_bytes(b, sizeof b, 168513733), "168.5 MB");
+    assert_string_equal(vt_fmt_bytes(b, sizeof b, 1500000000LL), "1.50 GB");
+    /* 42,128,434 of 168,513,733 bytes (a quarter, rounded up; percent and bar truncate): 2 cells of 10, so
+     * '=', '>' then 8 dots, as Keras' bar. */
+    assert_string_equal(vt_fmt_transfer(buf, sizeof buf, 42128434, 168513733, 5.2e6, 24.3, 10),
+                        "[=>........]  25%  42.1 MB of 168.5 MB, 5.2 MB/s, ETA: 24s");
+    assert_string_equal(vt_fmt_transfer(buf, sizeof buf, 168513733, 168513733, 5.2e6, 0, 4),
+                        "[====] 100%  168.5 MB of 168.5 MB, 5.2 MB/s");
+    /* No bar for a log; no total known; no rate yet. */
+    assert_string_equal(vt_fmt_transfer(buf, sizeof buf, 500, 1000, 0, -1, 0), " 50%  500 B of 1.0 kB");
+    assert_string_equal(vt_fmt_transfer(buf, sizeof buf, 2500000, 0, 1e6, 3, 10), "2.5 MB, 1.0 MB/s");
+    /* A small buffer is cut, never overrun. */
+    char small[8];
+    assert_true(strlen(vt_fmt_transfer(small, sizeof small, 1, 2, 1, 1, 30)) < sizeof small);
+}
+
 static void growing_strings(void **state)
 {
     (void)state;
@@ -307,6 +330,7 @@ int main(void)
         cmocka_unit_test(parsing_rejects_garbage),
         cmocka_unit_test(exit_statuses_as_documented),
         cmocka_unit_test(keras_progress_formats),
+        cmocka_unit_test(bytes_and_transfer_lines),
         cmocka_unit_test(growing_strings),
         cmocka_unit_test(wake_pipe_wakes_and_drains),
         cmocka_unit_test(special_files_are_refused_at_once),

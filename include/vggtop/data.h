@@ -9,18 +9,26 @@
 
 #include "vggtop/util.h"
 
-typedef enum { DATA_CIFAR100 = 1, DATA_CIFAR10, DATA_IDX } data_format;
+typedef enum { DATA_CIFAR100 = 1, DATA_CIFAR10, DATA_IDX, DATA_CIFAR100_PYTHON } data_format;
 typedef enum { DATA_TRAIN = 0, DATA_TEST = 1 } data_split;
 
 /* Where the data set came from, in the order they are tried. */
-typedef enum { DATA_FROM_FLAG = 1, DATA_FROM_ENV, DATA_FROM_DEFAULT_DIR, DATA_FROM_PACKAGE } data_source;
+typedef enum {
+    DATA_FROM_FLAG = 1, DATA_FROM_ENV, DATA_FROM_DEFAULT_DIR, DATA_FROM_PACKAGE,
+    DATA_FROM_KERAS,      /* keras.datasets.cifar100's cache under $HOME */
+    DATA_FROM_TORCHVISION /* torchvision.datasets.CIFAR100(root="./data") */
+} data_source;
 
-/* The directories tried after --data and $VGGTOP_DATA. */
+/* The places tried after --data and $VGGTOP_DATA, in this order: the binary version, the python version
+ * (unpacked, in Keras's cache then torchvision's folder; then the tarball of either), then Fashion-MNIST. */
 #define DATA_DEFAULT_DIR "./data/cifar-100-binary"
+#define DATA_KERAS_DIR "~/.keras/datasets/cifar-100-python"       /* ~ is $HOME */
+#define DATA_TORCHVISION_DIR "./data/cifar-100-python"
+#define DATA_PYTHON_TARBALL "cifar-100-python.tar.gz"               /* in ~/.keras/datasets or ./data */
 #define DATA_PACKAGE_DIR "/usr/share/datasets/fashion-mnist" /* Debian's dataset-fashion-mnist */
 
 typedef struct data_options {
-    const char *path;  /* --data; NULL: $VGGTOP_DATA, ./data/cifar-100-binary, then Debian's Fashion-MNIST */
+    const char *path;  /* --data; NULL: $VGGTOP_DATA, then the places above */
     int coarse;        /* CIFAR-100: 1 = 20 coarse labels, 0 = 100 fine labels */
     int resize;        /* 0: native size; N: bicubic resize to N x N at load time */
     int min_size;      /* a model's minimum side (32 for vgg16/vgg19): smaller images are upscaled to it,
@@ -31,7 +39,7 @@ typedef struct data_options {
 
 typedef struct dataset {
     char name[32];        /* "CIFAR-100", "CIFAR-10", "Fashion-MNIST", "MNIST", "IDX" */
-    char path[4096];      /* the directory loaded */
+    char path[4096];      /* the directory loaded (or cifar-100-python.tar.gz) */
     data_format format;
     data_source source;
     char notice[1024];    /* what the user should be told, one line: an upscale, and how to get
@@ -53,17 +61,86 @@ typedef struct dataset {
 } dataset;
 
 /* Finds, checks and loads a data set. Every problem (missing directory, truncated file, bad IDX magic,
- * labels out of range, corrupt gzip, ...) is one line in err naming the file, VT_EUSAGE, nothing leaked
- * (VT_EIO when out of memory). The format is judged by the files a directory holds (train.bin + test.bin,
- * data_batch_N.bin + test_batch.bin, *-images-idx3-ubyte[.gz]); a directory holding exactly one known
- * data set folder (cifar-100-binary, cifar-10-batches-bin, fashion-mnist) stands for it. Resizing runs on
+ * labels out of range, corrupt gzip, a pickle that is not plain data, ...) is one line in err naming the
+ * file, VT_EUSAGE, nothing leaked (VT_EIO when out of memory). The format is judged by the files a directory
+ * holds (train.bin + test.bin, train + test + meta, data_batch_N.bin + test_batch.bin,
+ * *-images-idx3-ubyte[.gz]) or by a file named cifar-100-python.tar.gz; a directory holding exactly one known
+ * data set folder (cifar-100-binary, cifar-100-python, cifar-10-batches-bin, fashion-mnist) stands for it. Resizing runs on
  * a few threads, joined before returning. A limit reads only the first N records of a CIFAR file. */
 int data_open(const data_options *opt, dataset **out, vt_err *err);
 void data_destroy(dataset *ds);
 /* The directory data_open would use for opt, and where it came from, without loading anything. */
 int data_locate(const data_options *opt, char *dir, size_t size, data_source *source, vt_err *err);
 const char *data_source_name(data_source source); /* "--data", "$VGGTOP_DATA", ... */
-const char *data_format_name(data_format format);  /* "CIFAR-100 binary", "CIFAR-10 binary", "IDX" */
+const char *data_format_name(data_format format);  /* "CIFAR-100 binary", "CIFAR-100 python", ... */
+
+/* ---- download.c: getting CIFAR-100 (vggtop data --download, the Setup screen's d key) ---------------- */
+
+#define DATA_CIFAR100_URL "https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz"
+#define DATA_CIFAR100_MD5 "03b5dce01913d631647c71ecec9e9cb8" /* published on the CIFAR page */
+#define DATA_CIFAR100_BYTES 168513733LL
+
+typedef enum {
+    FETCH_CHECKING_TARGET = 1, /* is the data set already there? */
+    FETCH_CONNECTING,
+    FETCH_DOWNLOADING,
+    FETCH_RETRYING,            /* waiting before the next attempt; message says why */
+    FETCH_VERIFYING,           /* size and MD5 */
+    FETCH_EXTRACTING,
+    FETCH_CHECKING_DATA,       /* the data_open check of the unpacked files */
+    FETCH_DONE,
+} data_fetch_phase;
+
+/* What a download reports as it goes (plain data, copied by the caller). */
+typedef struct data_fetch_progress {
+    data_fetch_phase phase;
+    long long done, total;  /* bytes of the tarball on disk, and its full size (0 while unknown) */
+    long long resumed_from; /* bytes a previous attempt or run had left, 0 when starting afresh */
+    double rate;            /* bytes per second over the last few seconds (0 while unknown) */
+    double eta;             /* seconds left, < 0 while unknown */
+    int attempt, attempts;  /* attempt of attempts in a row without progress */
+    char message[256];      /* the phase in words: "retrying in 2 s: connection cut (attempt 2 of 3)" */
+} data_fetch_progress;
+
+typedef struct data_fetch_options {
+    const char *dir;     /* the data set folder to create; NULL: DATA_DEFAULT_DIR */
+    const char *url;     /* NULL: $VGGTOP_CIFAR100_URL, else DATA_CIFAR100_URL (http, https or file) */
+    const char *md5;     /* 32 hex digits; NULL: $VGGTOP_CIFAR100_MD5, else DATA_CIFAR100_MD5 (and then the
+                            size is checked too) */
+    int timeout;         /* seconds to connect and without a byte before giving up an attempt; 0: 30 */
+    /* Called from the downloading thread, at most about 10 times a second and at each phase change. */
+    void (*progress)(const data_fetch_progress *p, void *arg);
+    /* Polled as it goes; nonzero stops the download (the partial file is kept for a resume). */
+    int (*cancelled)(void *arg);
+    void *arg;
+} data_fetch_options;
+
+/* Downloads the CIFAR-100 binary tarball to "<dir>.tar.gz.part" (resuming what a previous run left, with an
+ * HTTP Range request), checks its size and MD5, unpacks it into "<dir>.tmp.<pid>" refusing every member
+ * that is not one of the data set's files (absolute paths, "..", links, anything else), checks the result
+ * as data_open does and only then renames it to dir and deletes the tarball. A dir that already holds
+ * CIFAR-100 is left alone (VT_OK, nothing fetched). installed gets dir. Errors: VT_EUSAGE for a bad option,
+ * an HTTP error, a wrong checksum or tarball (nothing installed, the tarball deleted); VT_EIO for network
+ * failures after the retries, a cancel and the disk (the partial file is kept); one line in err. */
+int data_fetch(const data_fetch_options *opt, char *installed, size_t size, vt_err *err);
+
+/* The same on a thread of its own, for the front end: it copies opt's strings (progress, cancelled and arg
+ * are ignored) and publishes its progress under a mutex; the UI polls a snapshot. A self-pipe wakes it. */
+typedef struct data_fetch_job data_fetch_job;
+typedef struct data_fetch_status {
+    data_fetch_progress progress;
+    int finished;        /* the thread is done: rc, err and installed are final */
+    int rc;
+    vt_err err;
+    char installed[4096];
+} data_fetch_status;
+
+int data_fetch_start(const data_fetch_options *opt, data_fetch_job **out, vt_err *err);
+void data_fetch_poll(data_fetch_job *job, data_fetch_status *st); /* drains the wake pipe, copies the state */
+void data_fetch_cancel(data_fetch_job *job);                      /* returns at once; poll until finished */
+int data_fetch_wake_fd(const data_fetch_job *job);
+void data_fetch_destroy(data_fetch_job *job);                     /* cancels, joins and frees */
+
 
 /* Bicubic resampling equal to OpenCV's cv2.resize(..., interpolation=INTER_CUBIC) on uint8 images
  * (HWC interleaved, c channels): within +-1 grey level (bit-exact on the test fixtures). 0, or -1 when

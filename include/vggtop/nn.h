@@ -106,6 +106,23 @@ int model_train_step(model *m, const float *x, const int *y, int n, const sgd_co
 /* Inference. probs: (n, classes) softmax outputs. */
 int model_predict(model *m, const float *x, int n, float *probs, vt_err *err);
 
+/* ---- layer health ---------------------------------------------------------------------------------- */
+
+/* One weighted layer (Conv2D, Dense) after a pass: why a deep net without batch norm learns or not. */
+typedef struct layer_stats {
+    char name[40];      /* Keras' layer name */
+    double w_norm;      /* L2 norm of its kernel */
+    double g_norm;      /* L2 norm of the kernel's gradient of the mean loss (NaN unless the last call was
+                           model_loss_grad: the fused plain-SGD step never forms the gradient) */
+    int relu;
+    double dead;        /* share of its ReLU outputs that are 0 over the pass's images (NaN without ReLU) */
+    double act_mean, act_std; /* of its output over the pass's images */
+} layer_stats;
+
+/* The stats of every weighted layer, in order, from the last pass of n images; fills up to max, returns how
+ * many layers there are. */
+int model_layer_stats(const model *m, int n, layer_stats *out, int max);
+
 /* ---- checkpoints ----------------------------------------------------------------------------------- */
 
 /* A checkpoint holds the config, parameters, optimiser state and an opaque blob of the caller's (the

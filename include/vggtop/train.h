@@ -43,6 +43,8 @@
 #define RUN_LOCK "run.lock"
 #define RUN_PER_CLASS "per_class.csv" /* epoch,class,precision,recall,f1,support after every epoch */
 #define PER_CLASS_HEADER "epoch,class,precision,recall,f1,support"
+#define RUN_LAYERS "layers.csv"       /* per weighted layer and epoch: norms, update ratio, dead ReLUs */
+#define LAYERS_HEADER "epoch,layer,weight_norm,grad_norm,update_ratio,dead_relu,act_mean,act_std"
 #define RUN_BEST "best.bin"               /* --save-best: the checkpoint of the best epoch */
 #define RUN_ES_BEST "early_stop_best.bin" /* --restore-best: the weights early stopping goes back to */
 
@@ -131,7 +133,7 @@ double callbacks_epoch_lr(const train_callbacks *cb, double lr0, double lr_now, 
 /* Every setting of `vggtop train`. Strings are fixed arrays so a config can be copied by value. */
 typedef struct train_config {
     char model[32];        /* "vgg16", "vgg19", "vgg16-nopool", "cnn", "mlp" */
-    char data[4096];       /* --data; "": $VGGTOP_DATA, ./data/cifar-100-binary, then Fashion-MNIST */
+    char data[4096];       /* --data; "": $VGGTOP_DATA, then the places of data.h's search */
     int coarse;            /* --labels coarse: CIFAR-100's 20 superclasses */
     int resize;            /* -1: the model's default (48 for vgg16/vgg19, native otherwise); 0: native */
     int epochs;            /* 10 */
@@ -468,6 +470,21 @@ typedef struct run_class_row {
 
 /* Reads per_class.csv (absent: 0 rows); *rows malloc'ed. */
 int run_read_per_class(const char *dir, run_class_row **rows, long *n, vt_err *err);
+
+/* One row of layers.csv: a weighted layer (Keras' name) over an epoch. weight_norm: the L2 norm of its kernel
+ * at the epoch's end; grad_norm: of the gradient of the mean loss, averaged over the sampled batches (one in
+ * 200 and each epoch's first); update_ratio: lr x grad_norm / weight_norm, the relative size of a plain SGD
+ * step; dead_relu: the share of its ReLU outputs that are 0 (NaN without ReLU); act_mean and act_std of its
+ * outputs. */
+typedef struct run_layer_row {
+    int epoch;
+    char layer[40];
+    double weight_norm, grad_norm, update_ratio, dead_relu, act_mean, act_std;
+} run_layer_row;
+
+/* Writes epoch's rows into layers.csv (rows of later epochs are dropped); reads it back (absent: 0 rows). */
+int run_write_layers(const char *dir, int epoch, const run_layer_row *rows, int n, vt_err *err);
+int run_read_layers(const char *dir, run_layer_row **rows, long *n, vt_err *err);
 
 /* history.csv's text for n rows: what run directories hold and `vggtop history --csv` prints (the top-5
  * columns when any row has them). */

@@ -208,7 +208,7 @@ typedef enum tui_action {
     ACT_PAUSE, ACT_STOP, ACT_LR_UP, ACT_LR_DOWN, ACT_RUNS,
     ACT_SORT, ACT_REVERSE, ACT_SEARCH, ACT_SEARCH_NEXT,
     ACT_NORMALIZE, ACT_FOLD, ACT_ZOOM, ACT_TOGGLE, ACT_ALL, ACT_MISSED,
-    ACT_METRIC, ACT_REFRESH, ACT_DETACH, ACT_RESUME_RUN,
+    ACT_METRIC, ACT_REFRESH, ACT_DETACH, ACT_RESUME_RUN, ACT_DOWNLOAD, ACT_CANCEL,
     ACT_COUNT
 } tui_action;
 
@@ -253,5 +253,35 @@ typedef struct tui_options {
  * returns. Returns a vt error code (VT_EUSAGE: e.g. not a terminal, a bad run directory); on VT_OK
  * *exit_status is what the process should exit with (0, or 143 after SIGTERM). */
 int tui_run(const tui_options *opt, int *exit_status, vt_err *err);
+
+/* ---- the machine beside the run (the Dashboard's system line) ---------------------------------------- */
+
+#define TUI_SYS_MAX_CORES 256
+
+typedef struct tui_sysinfo {
+    int cores;                     /* online CPUs */
+    int has_cpu;                   /* cpu[] holds shares (from the second sample of a process on) */
+    double cpu[TUI_SYS_MAX_CORES]; /* the share of each core the process used since the last sample, 0..1 */
+    double cpu_total;              /* cores' worth: 1.9 is nearly two cores busy */
+    long rss_kb;                   /* resident memory */
+    int threads;
+} tui_sysinfo;
+
+/* What the next sample measures against. Start from {0}. */
+typedef struct tui_sysinfo_prev {
+    long long ticks[TUI_SYS_MAX_CORES];
+    double t;
+    long pid;
+    int valid;
+} tui_sysinfo_prev;
+
+/* Samples process pid from /proc. 0, or -1 when it is gone or /proc cannot be read. */
+int tui_sysinfo_sample(long pid, tui_sysinfo_prev *prev, tui_sysinfo *out);
+/* "cpu 98% 95% - rss 412 MiB - 5 threads - 41 img/s over the last minute" (img_per_s < 0: left out). */
+char *tui_sysinfo_line(char *buf, size_t size, const tui_sysinfo *s, double img_per_s);
+/* The parsers: a /proc/<pid>/task/<tid>/stat line (utime + stime in ticks, the core it last ran on) and a
+ * /proc/<pid>/status text (VmRSS in KiB, Threads). 0, or -1 when malformed. */
+int tui_parse_stat(const char *line, long long *ticks, int *cpu);
+int tui_parse_status(const char *text, long *rss_kb, int *threads);
 
 #endif

@@ -115,6 +115,13 @@ char *vt_fmt_per_unit(char *buf, size_t size, double seconds, const char *unit);
 /* The bar: "  64/2000 [=>............................]" (the count right-aligned to the target's digits,
  * width characters inside the brackets, '>' at the head while current < target). Returns the length. */
 int vt_fmt_progbar(char *buf, size_t size, long current, long target, int width);
+/* A byte count as a download shows it: "812 B", "40.2 kB", "168.5 MB", "1.50 GB" (SI units). Returns buf. */
+char *vt_fmt_bytes(char *buf, size_t size, long long bytes);
+/* A download's progress, the same bar over bytes: "[=====>....]  25%  42.1 MB of 168.5 MB, 5.2 MB/s, ETA: 24s";
+ * bar_width 0: no bar (plain lines for a log); total 0 (unknown): "42.1 MB, 5.2 MB/s"; rate <= 0 or eta < 0
+ * leave those parts out. Returns buf. */
+char *vt_fmt_transfer(char *buf, size_t size, long long done, long long total, double rate, double eta,
+                      int bar_width);
 
 /* A metric as the log and the front end print it: "0.1234" (4 decimals), "3.8000e-05" when that would show
  * only zeros (|v| < 1e-3, v != 0), "-" when v is NaN (no batch yet). Returns buf. */

@@ -716,3 +716,84 @@ int cli_compare(int argc, char **argv)
     free(runs);
     return rc;
 }
+
+/* ---- layers -------------------------------------------------------------------------------------------------- */
+
+static const char layers_help[] =
+    "usage: vggtop layers RUN_DIR [--epoch N] [--csv]\n\n"
+    "Layer health of an epoch (default the last) from layers.csv: per weighted layer its weight and gradient\n"
+    "norms, the update ratio (lr x gradient / weight), the share of dead (zero) ReLU outputs and the mean and\n"
+    "std of its outputs. A layer is flagged as vanishing when its gradient norm is below 1% of the largest\n"
+    "layer's that epoch, or below 1% of its own in the first epoch.\n\n"
+    "  --epoch N   that epoch's rows\n"
+    "  --csv       the rows of layers.csv as they are (every epoch, or the one asked for)\n";
+
+#define VANISHING 0.01
+
+int cli_layers(int argc, char **argv)
+{
+    run_opts o;
+    int rc = parse_run_args(argc, argv, "epoch csv", layers_help, 1, 1, &o);
+    if (rc >= 0)
+        return rc;
+    const char *dir = argv[optind];
+    run_data run;
+    if ((rc = load_run(argv[0], dir, RUN_PART_CONFIG, &run)))
+        return rc;
+    run_free(&run);
+    run_layer_row *rows;
+    long n;
+    vt_err err;
+    if (run_read_layers(dir, &rows, &n, &err) != VT_OK) {
+        fprintf(stderr, "vggtop layers: %s\n", err.msg);
+        return 2;
+    }
+    int last = 0;
+    for (long i = 0; i < n; i++)
+        last = rows[i].epoch > last ? rows[i].epoch : last;
+    int epoch = o.epoch ? o.epoch : last;
+    if (n == 0 || (o.epoch && o.epoch > last)) {
+        fprintf(stderr, "vggtop layers: %s: no layer statistics%s in %s yet (they are written after each epoch)\n", dir,
+                o.epoch ? " of that epoch" : "", RUN_LAYERS);
+        free(rows);
+        return 2;
+    }
+    if (o.csv) {
+        printf("%s\n", LAYERS_HEADER);
+        for (long i = 0; i < n; i++)
+            if (!o.epoch || rows[i].epoch == epoch)
+                printf("%d,%s,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g\n", rows[i].epoch, rows[i].layer, rows[i].weight_norm,
+                       rows[i].grad_norm, rows[i].update_ratio, rows[i].dead_relu, rows[i].act_mean, rows[i].act_std);
+        free(rows);
+        return 0;
+    }
+    double top = 0;
+    for (long i = 0; i < n; i++)
+        if (rows[i].epoch == epoch && rows[i].grad_norm > top)
+            top = rows[i].grad_norm;
+    printf("epoch %d of %s\n%-16s %10s %10s %10s %8s %10s %10s  %s\n", epoch, dir, "layer", "weight", "gradient",
+           "update", "dead", "act mean", "act std", "");
+    int flagged = 0;
+    for (long i = 0; i < n; i++) {
+        if (rows[i].epoch != epoch)
+            continue;
+        double first = NAN; /* the layer's gradient in its first epoch */
+        for (long k = 0; k < n && isnan(first); k++)
+            if (strcmp(rows[k].layer, rows[i].layer) == 0)
+                first = rows[k].grad_norm;
+        int vanishing = rows[i].grad_norm < VANISHING * top || rows[i].grad_norm < VANISHING * first;
+        flagged += vanishing;
+        char dead[16] = "-";
+        if (!isnan(rows[i].dead_relu))
+            snprintf(dead, sizeof dead, "%.1f%%", 100 * rows[i].dead_relu);
+        printf("%-16s %10.4g %10.4g %10.3g %8s %10.4g %10.4g  %s\n", rows[i].layer, rows[i].weight_norm,
+               rows[i].grad_norm, rows[i].update_ratio, dead, rows[i].act_mean, rows[i].act_std,
+               vanishing ? "vanishing" : "");
+    }
+    if (flagged)
+        printf("\n%d layer%s receive%s almost no gradient. Without batch normalisation a deep VGG often starts so: "
+               "try fewer layers (vgg16-nopool, or cnn), --momentum 0.9, or another --lr.\n",
+               flagged, flagged == 1 ? "" : "s", flagged == 1 ? "s" : "");
+    free(rows);
+    return 0;
+}

@@ -1,7 +1,8 @@
-/* data: which data set runs (--data, $VGGTOP_DATA, ./data/cifar-100-binary, Debian's Fashion-MNIST),
+/* data: which data set runs (--data, $VGGTOP_DATA, ./data/cifar-100-binary, the python version in Keras's
+ * cache or torchvision's folder, Debian's Fashion-MNIST),
  * format detection, opening a data set (load, check, name the classes, resize once), and the per-epoch
  * work of training: the shuffle, channel statistics and batch assembly. The file formats themselves
- * live in cifar.c and idx.c, the resampling in resize.c. */
+ * live in cifar.c, pickle.c and idx.c, the resampling in resize.c, the download in download.c. */
 #include "data_internal.h"
 
 #include <ctype.h>
@@ -12,12 +13,33 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CIFAR100_URL "https://www.cs.toronto.edu/~kriz/cifar.html"
-
 static int is_dir(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int is_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* A file named cifar-100-python.tar.gz (the python version's tarball, read without unpacking). */
+static int is_python_tarball(const char *path)
+{
+    size_t n = strlen(path), t = strlen(DATA_PYTHON_TARBALL);
+    return n >= t && strcmp(path + n - t, DATA_PYTHON_TARBALL) == 0 && (n == t || path[n - t - 1] == '/') &&
+           is_file(path);
+}
+
+/* "~/x" with $HOME; 0 when there is no $HOME. */
+static int home_path(char *out, size_t size, const char *tilde)
+{
+    const char *home = getenv("HOME");
+    if (!home || !*home || tilde[0] != '~')
+        return 0;
+    return (size_t)snprintf(out, size, "%s%s", home, tilde + 1) < size;
 }
 
 /* Present is what lstat sees: a dangling link or a loop in place of a data file is the data set's broken file,
@@ -37,6 +59,8 @@ const char *data_source_name(data_source source)
     case DATA_FROM_ENV: return "$VGGTOP_DATA";
     case DATA_FROM_DEFAULT_DIR: return "the default directory " DATA_DEFAULT_DIR;
     case DATA_FROM_PACKAGE: return "Debian's dataset-fashion-mnist package";
+    case DATA_FROM_KERAS: return "Keras's cache ~/.keras/datasets";
+    case DATA_FROM_TORCHVISION: return "torchvision's folder ./data";
     }
     return "?";
 }
@@ -46,6 +70,7 @@ const char *data_format_name(data_format format)
     switch (format) {
     case DATA_CIFAR100: return "CIFAR-100 binary";
     case DATA_CIFAR10: return "CIFAR-10 binary";
+    case DATA_CIFAR100_PYTHON: return "CIFAR-100 python";
     case DATA_IDX: return "IDX";
     }
     return "?";
@@ -57,6 +82,8 @@ static int check_dir(const char *what, const char *path, vt_err *err)
     struct stat st;
     if (stat(path, &st) != 0)
         return vt_fail(err, VT_EUSAGE, "%s %s: %s", what, path, strerror(errno));
+    if (is_python_tarball(path))
+        return VT_OK;
     if (!S_ISDIR(st.st_mode))
         return vt_fail(err, VT_EUSAGE, "%s %s: not a directory (give the folder that holds the data files)", what,
                        path);
@@ -79,13 +106,33 @@ int data_locate(const data_options *opt, char *dir, size_t size, data_source *so
     } else if (is_dir(DATA_DEFAULT_DIR)) {
         path = DATA_DEFAULT_DIR;
         *source = DATA_FROM_DEFAULT_DIR;
-    } else if (is_dir(DATA_PACKAGE_DIR)) {
-        path = DATA_PACKAGE_DIR;
-        *source = DATA_FROM_PACKAGE;
     } else {
-        return vt_fail(err, VT_EUSAGE,
-                       "no data set: no --data, no $VGGTOP_DATA, no " DATA_DEFAULT_DIR " and no " DATA_PACKAGE_DIR
-                       " (apt-get install dataset-fashion-mnist, or unpack cifar-100-binary.tar.gz into ./data)");
+        /* The python version: unpacked first (Keras's cache, torchvision's folder), then either's tarball. */
+        static char keras_dir[4096], keras_tar[4096];
+        int home = home_path(keras_dir, sizeof keras_dir, DATA_KERAS_DIR) &&
+                   home_path(keras_tar, sizeof keras_tar, "~/.keras/datasets/" DATA_PYTHON_TARBALL);
+        path = NULL;
+        if (home && is_dir(keras_dir)) {
+            path = keras_dir;
+            *source = DATA_FROM_KERAS;
+        } else if (is_dir(DATA_TORCHVISION_DIR)) {
+            path = DATA_TORCHVISION_DIR;
+            *source = DATA_FROM_TORCHVISION;
+        } else if (home && is_python_tarball(keras_tar)) {
+            path = keras_tar;
+            *source = DATA_FROM_KERAS;
+        } else if (is_python_tarball("./data/" DATA_PYTHON_TARBALL)) {
+            path = "./data/" DATA_PYTHON_TARBALL;
+            *source = DATA_FROM_TORCHVISION;
+        } else if (is_dir(DATA_PACKAGE_DIR)) {
+            path = DATA_PACKAGE_DIR;
+            *source = DATA_FROM_PACKAGE;
+        } else {
+            return vt_fail(err, VT_EUSAGE,
+                           "no data set: no --data, no $VGGTOP_DATA, no CIFAR-100 in " DATA_DEFAULT_DIR ", "
+                           DATA_KERAS_DIR " or " DATA_TORCHVISION_DIR ", and no " DATA_PACKAGE_DIR
+                           " (vggtop data --download fetches CIFAR-100)");
+        }
     }
     if (rc)
         return rc;
@@ -96,8 +143,12 @@ int data_locate(const data_options *opt, char *dir, size_t size, data_source *so
 
 data_format data_detect(const char *dir)
 {
+    if (is_python_tarball(dir))
+        return DATA_CIFAR100_PYTHON;
     if (exists(dir, "train.bin") && exists(dir, "test.bin"))
         return DATA_CIFAR100;
+    if (exists(dir, "train") && exists(dir, "test") && exists(dir, "meta"))
+        return DATA_CIFAR100_PYTHON;
     if (exists(dir, "data_batch_1.bin") && exists(dir, "test_batch.bin"))
         return DATA_CIFAR10;
     static const char *const idx_names[] = {"train-images-idx3-ubyte.gz", "train-images-idx3-ubyte",
@@ -112,7 +163,8 @@ data_format data_detect(const char *dir)
  * unpacked archive, e.g. ./data) stands for that folder. */
 static void descend_into_known_folder(char *dir, size_t size)
 {
-    static const char *const folders[] = {"cifar-100-binary", "cifar-10-batches-bin", "fashion-mnist"};
+    static const char *const folders[] = {"cifar-100-binary", "cifar-100-python", "cifar-10-batches-bin",
+                                          "fashion-mnist"};
     if (data_detect(dir))
         return;
     char found[4200] = "", path[4200];
@@ -185,13 +237,14 @@ static int resize_split(raw_split *s, int h, int w, const char *dir, vt_err *err
 /* CIFAR-100's fine -> coarse map, from the records themselves (both labels are in every record); fine
  * classes no kept record shows take the published table's superclass. A fine class seen under two
  * superclasses means the file is not CIFAR-100 as published. */
-static int derive_fine_to_coarse(const raw_split *tr, const raw_split *te, const char *dir, int *map, vt_err *err)
+static int derive_fine_to_coarse(const raw_split *tr, const raw_split *te, const char *dir, int python, int *map,
+                                 vt_err *err)
 {
     int seen[100];
     for (int f = 0; f < 100; f++)
         seen[f] = -1;
     const raw_split *splits[2] = {tr, te};
-    const char *files[2] = {"train.bin", "test.bin"};
+    const char *files[2] = {python ? "train" : "train.bin", python ? "test" : "test.bin"};
     for (int k = 0; k < 2; k++)
         for (long i = 0; i < splits[k]->n; i++) {
             int f = splits[k]->y[i], c = splits[k]->coarse[i];
@@ -257,22 +310,31 @@ static int open_checked(const data_options *opt, dataset *ds, raw_split *tr, raw
     const char *dir = ds->path;
     ds->format = data_detect(dir);
     ds->coarse = 0;
-    if (opt->coarse && ds->format && ds->format != DATA_CIFAR100)
+    if (opt->coarse && ds->format && ds->format != DATA_CIFAR100 && ds->format != DATA_CIFAR100_PYTHON)
         return vt_fail(err, VT_EUSAGE, "--labels coarse: only CIFAR-100 has coarse labels, and %s is %s", dir,
                        data_format_name(ds->format));
     switch (ds->format) {
     case DATA_CIFAR100:
+    case DATA_CIFAR100_PYTHON: {
+        int python = ds->format == DATA_CIFAR100_PYTHON;
+        char **fine = NULL; /* the python version's meta names */
         snprintf(ds->name, sizeof ds->name, "CIFAR-100");
-        if ((rc = cifar100_load(dir, DATA_TRAIN, opt->limit_train, tr, err)) ||
-            (rc = cifar100_load(dir, DATA_TEST, opt->limit_test, te, err)))
+        if (python) {
+            if ((rc = cifar100_python_load(dir, opt->limit_train, opt->limit_test, tr, te, &fine, &ds->coarse_names,
+                                           err)))
+                return rc;
+        } else if ((rc = cifar100_load(dir, DATA_TRAIN, opt->limit_train, tr, err)) ||
+                   (rc = cifar100_load(dir, DATA_TEST, opt->limit_test, te, err))) {
             return rc;
+        }
         ds->coarse_classes = 20;
-        if (!(ds->fine_to_coarse = malloc(100 * sizeof *ds->fine_to_coarse)))
-            return vt_fail(err, VT_EIO, "out of memory");
-        if ((rc = derive_fine_to_coarse(tr, te, dir, ds->fine_to_coarse, err)))
-            return rc;
-        if ((rc = class_names(dir, "coarse_label_names.txt", names_cifar100_coarse, 20, &ds->coarse_names, err)))
-            return rc;
+        if (!(ds->fine_to_coarse = malloc(100 * sizeof *ds->fine_to_coarse)) ||
+            (rc = derive_fine_to_coarse(tr, te, dir, python, ds->fine_to_coarse, err)) ||
+            (!python &&
+             (rc = class_names(dir, "coarse_label_names.txt", names_cifar100_coarse, 20, &ds->coarse_names, err)))) {
+            names_free(fine, fine ? 100 : 0);
+            return rc ? rc : vt_fail(err, VT_EIO, "out of memory");
+        }
         if (opt->coarse) {
             ds->coarse = 1;
             ds->classes = 20;
@@ -280,14 +342,18 @@ static int open_checked(const data_options *opt, dataset *ds, raw_split *tr, raw
                 tr->y[i] = tr->coarse[i];
             for (long i = 0; i < te->n; i++)
                 te->y[i] = te->coarse[i];
+            names_free(fine, fine ? 100 : 0);
             if (!(ds->class_names = names_copy((const char *const *)ds->coarse_names, 20)))
                 return vt_fail(err, VT_EIO, "out of memory");
         } else {
             ds->classes = 100;
-            if ((rc = class_names(dir, "fine_label_names.txt", names_cifar100_fine, 100, &ds->class_names, err)))
+            if (python)
+                ds->class_names = fine;
+            else if ((rc = class_names(dir, "fine_label_names.txt", names_cifar100_fine, 100, &ds->class_names, err)))
                 return rc;
         }
         break;
+    }
     case DATA_CIFAR10:
         snprintf(ds->name, sizeof ds->name, "CIFAR-10");
         if ((rc = cifar10_load(dir, DATA_TRAIN, opt->limit_train, tr, err)) ||
@@ -349,11 +415,10 @@ static int open_checked(const data_options *opt, dataset *ds, raw_split *tr, raw
         return rc;
     ds->height = h;
     ds->width = w;
-    if (ds->format != DATA_CIFAR100)
+    if (ds->format != DATA_CIFAR100 && ds->format != DATA_CIFAR100_PYTHON)
         snprintf(ds->notice, sizeof ds->notice,
-                 "%sUsing %s from %.200s, not CIFAR-100. For CIFAR-100, download cifar-100-binary.tar.gz "
-                 "from " CIFAR100_URL " and unpack it in ./data (mkdir -p data && tar xzf cifar-100-binary.tar.gz -C data "
-                 "gives " DATA_DEFAULT_DIR "), or pass --data DIR.",
+                 "%sUsing %s from %.200s, not CIFAR-100. For CIFAR-100, run vggtop data --download (it fetches "
+                 "and checks cifar-100-binary.tar.gz into " DATA_DEFAULT_DIR "), or pass --data DIR.",
                  upscale, ds->name, ds->source == DATA_FROM_PACKAGE ? data_source_name(ds->source) : dir);
     else
         snprintf(ds->notice, sizeof ds->notice, "%.*s", upscale[0] ? (int)strlen(upscale) - 1 : 0, upscale);

@@ -59,8 +59,23 @@ void raw_split_free(raw_split *s);
  * checks every label it keeps. On error: one line in err naming the file, s left empty. */
 int cifar100_load(const char *dir, data_split split, long limit, raw_split *s, vt_err *err);
 int cifar10_load(const char *dir, data_split split, long limit, raw_split *s, vt_err *err);
+/* The CIFAR-100 python version (pickle.c): path is a folder holding train, test and meta, or a
+ * cifar-100-python.tar.gz (read in memory, nothing unpacked). Also returns meta's class names (100 fine,
+ * 20 coarse). Checked as strictly as the binary files; on error everything is freed. */
+int cifar100_python_load(const char *path, long limit_train, long limit_test, raw_split *tr, raw_split *te,
+                         char ***fine, char ***coarse, vt_err *err);
 /* classes: labels must be below it (0: any byte). */
 int idx_load(const char *dir, data_split split, long limit, int classes, raw_split *s, vt_err *err);
+
+/* download.c: unpacks a cifar-100-binary.tar.gz into dir (an empty folder), writing only the data set's
+ * files (messages name the tarball as label, e.g. its URL); every other member (absolute, "..", a link, an unexpected name or type, a duplicate, one larger
+ * than CIFAR-100's) is refused with one line. On error dir may hold some of the files (the caller removes
+ * it). */
+int data_unpack_cifar100(const char *tarball, const char *label, const char *dir, vt_err *err);
+/* Opens a gzip'ed tar file for reading with libarchive, through vt_open_regular (never a FIFO or a device):
+ * *out and *fd (the caller closes both: archive_read_free, then close). label names it in messages. */
+struct archive;
+int data_tar_open(const char *path, const char *label, struct archive **out, int *fd, vt_err *err);
 
 /* Which format dir holds (0 when none), judged by the files present. */
 data_format data_detect(const char *dir);

@@ -750,3 +750,47 @@ int model_predict(model *m, const float *x, int n, float *probs, vt_err *err)
     }
     return VT_OK;
 }
+
+/* ---- layer health --------------------------------------------------------------------------------- */
+
+int model_layer_stats(const model *m, int n, layer_stats *out, int max)
+{
+    int k = 0;
+    if (n > m->max_batch)
+        n = m->max_batch;
+    for (int i = 0; i < m->nlayers; i++) {
+        const nn_layer *l = &m->layers[i];
+        if (!l->w_count)
+            continue;
+        if (k < max) {
+            layer_stats *s = &out[k];
+            memset(s, 0, sizeof *s);
+            snprintf(s->name, sizeof s->name, "%s", l->name);
+            const float *w = m->params + l->w_off, *g = m->grads + l->w_off;
+            double ww = 0, gg = 0;
+            for (size_t j = 0; j < l->w_count; j++) {
+                ww += (double)w[j] * w[j];
+                gg += (double)g[j] * g[j];
+            }
+            s->w_norm = sqrt(ww);
+            s->g_norm = m->grads_zero ? NAN : sqrt(gg); /* only after model_loss_grad */
+            /* The layer's output for the last pass's n images: (n, h, w, c). */
+            size_t count = (size_t)n * (size_t)l->h * (size_t)l->w * (size_t)l->c;
+            const float *o = m->outs[i];
+            double sum = 0, sq = 0;
+            size_t zeros = 0;
+            for (size_t j = 0; o && j < count; j++) {
+                sum += o[j];
+                sq += (double)o[j] * o[j];
+                zeros += o[j] == 0.0f;
+            }
+            s->relu = l->relu;
+            s->dead = l->relu && count ? (double)zeros / (double)count : NAN;
+            s->act_mean = count ? sum / (double)count : NAN;
+            double var = count ? sq / (double)count - s->act_mean * s->act_mean : NAN;
+            s->act_std = var > 0 ? sqrt(var) : 0;
+        }
+        k++;
+    }
+    return k;
+}

@@ -74,6 +74,12 @@ typedef struct job {
     int dir_lost;           /* it was removed or replaced: nothing more is written, the run fails */
     callbacks_state cbs;    /* the callbacks' state (replayed from the history on --resume) */
     int top5_unknown;       /* the partial epoch resumed from a version 1 checkpoint: its top-5 is NaN */
+    /* Layer health: every LAYER_SAMPLE_EVERY batches (and the epoch's first) one extra forward and backward
+     * without an update measures each weighted layer; the epoch's means go to layers.csv. */
+    int n_layers;
+    int layer_samples;
+    layer_stats layer_now[64];
+    double layer_sum[64][4]; /* grad norm, dead share, activation mean, activation std */
     int early_stopped;      /* early stopping ended the run */
     char cb_reason[256];
     dataset *ds;
@@ -333,6 +339,50 @@ static int load_checkpoint(job *j, vt_err *err)
     return VT_OK;
 }
 
+/* ---- layer health ---------------------------------------------------------------------------------------- */
+
+#define LAYER_SAMPLE_EVERY 200
+
+/* Measures the layers on the batch in j->x (gradients of the mean loss, the ReLU outputs) and adds it to the
+ * epoch's sums. Changes nothing the step after it computes: the model_loss_grad gradients are cleared by it. */
+static void sample_layers(job *j, int n)
+{
+    vt_err ignored;
+    if (model_loss_grad(j->m, j->x, j->y, n, NULL, NULL, &ignored) != VT_OK)
+        return; /* a non-finite loss: the step itself says so */
+    int k = model_layer_stats(j->m, n, j->layer_now, 64);
+    j->n_layers = k < 64 ? k : 64;
+    for (int i = 0; i < j->n_layers; i++) {
+        const layer_stats *s = &j->layer_now[i];
+        const double v[4] = {s->g_norm, s->dead, s->act_mean, s->act_std};
+        for (int q = 0; q < 4; q++)
+            j->layer_sum[i][q] += v[q];
+    }
+    j->layer_samples++;
+}
+
+/* The epoch's layers.csv rows: weight norms at its end, the sampled means of the rest. */
+static int write_layers(job *j, int epoch, vt_err *err)
+{
+    if (!j->layer_samples)
+        return VT_OK;
+    layer_stats end[64];
+    int k = model_layer_stats(j->m, 0, end, 64);
+    run_layer_row rows[64];
+    for (int i = 0; i < j->n_layers && i < k; i++) {
+        double d = j->layer_samples;
+        rows[i] = (run_layer_row){epoch, "", end[i].w_norm, j->layer_sum[i][0] / d, 0, j->layer_sum[i][1] / d,
+                                  j->layer_sum[i][2] / d, j->layer_sum[i][3] / d};
+        memcpy(rows[i].layer, end[i].name, sizeof rows[i].layer); /* both 40 bytes, NUL-terminated */
+        rows[i].layer[sizeof rows[i].layer - 1] = '\0';
+        rows[i].update_ratio = end[i].w_norm > 0 ? j->lr * rows[i].grad_norm / end[i].w_norm : NAN;
+    }
+    int rc = run_write_layers(j->cfg.run_dir, epoch, rows, j->n_layers < k ? j->n_layers : k, err);
+    j->layer_samples = 0;
+    memset(j->layer_sum, 0, sizeof j->layer_sum);
+    return rc;
+}
+
 /* ---- evaluation ------------------------------------------------------------------------------------------ */
 
 void train_val_metrics(const float *probs, const int *y, long n, int C, train_epoch *row)
@@ -457,7 +507,8 @@ static int finish_epoch(job *j, int e, double epoch_start, int *stopped, vt_err 
         return vt_fail(err, VT_EUSAGE, "epoch %d (lr %g): the %s loss is not finite (training diverged); lower the "
                        "learning rate (--lr); the run stopped, its last good checkpoint is kept", e + 1, j->lr,
                        isfinite(row.loss) ? "validation" : "training");
-    if ((rc = dir_check(j, err)) || (rc = run_write_evaluation(j->cfg.run_dir, e + 1, ds->test_y, j->probs, ds->n_test, ds->classes,
+    if ((rc = dir_check(j, err)) || (rc = write_layers(j, e + 1, err)) ||
+        (rc = run_write_evaluation(j->cfg.run_dir, e + 1, ds->test_y, j->probs, ds->n_test, ds->classes,
                                    (const char *const *)ds->class_names, err)))
         return rc;
     row.seconds = j->epoch_seconds + (vt_now() - epoch_start);
@@ -725,6 +776,10 @@ static train_state job_train(job *j, vt_err *err)
             int n = (int)(ds->n_train - start < bs ? ds->n_train - start : bs);
             double t0 = vt_now(); /* batch assembly counts: img/s is what the user gets */
             data_fill_batch(ds, DATA_TRAIN, j->order + start, n, &j->pp, cfg->augment ? &j->aug : NULL, j->x, j->y);
+            busy += vt_now() - t0;
+            if ((b - first) % LAYER_SAMPLE_EVERY == 0)
+                sample_layers(j, n); /* outside the timed part: rates stay the training's own */
+            t0 = vt_now();
             int rc = model_train_step(j->m, j->x, j->y, n, &j->sgd, &j->sums, err);
             busy += vt_now() - t0;
             /* A Ctrl-Z during a step (reported once the process runs again) is no step time. */

@@ -126,37 +126,139 @@ int run_write_progress(const char *dir, const train_snapshot *s, vt_err *err)
 static int read_optional(const char *dir, const char *name, char *path, size_t size, char **text, vt_err *err);
 static char *next_line(char **cursor);
 
-/* per_class.csv: the rows of earlier epochs kept (later ones, left by a run killed after writing them, go),
- * this epoch's appended: sklearn's precision, recall, F1 and support of every class (labels=range(C),
- * zero_division=0), from the confusion matrix. */
-static int write_per_class(const char *dir, int epoch, const long *cm, int C, vt_err *err)
+/* A per-epoch file (per_class.csv, layers.csv): header, the rows of earlier epochs kept (later ones, left by a
+ * run killed after writing them, go), then this epoch's rows; written atomically. */
+static int write_epoch_rows(const char *dir, const char *name, const char *header, int epoch, const char *rows,
+                            vt_err *err)
 {
     char path[4200], *old = NULL;
-    int rc = read_optional(dir, RUN_PER_CLASS, path, sizeof path, &old, err);
+    int rc = read_optional(dir, name, path, sizeof path, &old, err);
     if (rc)
         return rc;
-    report r;
-    if (metrics_report(cm, C, 1, &r) != 0) {
-        free(old);
-        return vt_fail(err, VT_EIO, "%s: out of memory", path);
-    }
     vt_afile af;
     if ((rc = vt_afile_open(&af, path, err))) {
         free(old);
-        metrics_report_free(&r);
         return rc;
     }
-    fputs(PER_CLASS_HEADER "\n", af.f);
+    fprintf(af.f, "%s\n", header);
     char *cursor = old, *line = old ? next_line(&cursor) : NULL; /* the old header */
     while (line && (line = next_line(&cursor)))
         if (atoi(line) >= 1 && atoi(line) < epoch)
             fprintf(af.f, "%s\n", line);
-    for (int i = 0; i < r.n_labels; i++)
-        fprintf(af.f, "%d,%d,%.8f,%.8f,%.8f,%ld\n", epoch, r.labels[i], r.rows[i].precision, r.rows[i].recall,
-                r.rows[i].f1, r.rows[i].support);
+    fputs(rows, af.f);
     free(old);
-    metrics_report_free(&r);
     return vt_afile_commit(&af, err);
+}
+
+/* per_class.csv's rows of an epoch: sklearn's precision, recall, F1 and support of every class
+ * (labels=range(C), zero_division=0), from the confusion matrix. */
+static int write_per_class(const char *dir, int epoch, const long *cm, int C, vt_err *err)
+{
+    report r;
+    if (metrics_report(cm, C, 1, &r) != 0)
+        return vt_fail(err, VT_EIO, "%s/%s: out of memory", dir, RUN_PER_CLASS);
+    vt_buf b = {0};
+    for (int i = 0; i < r.n_labels; i++)
+        vt_buf_printf(&b, "%d,%d,%.8f,%.8f,%.8f,%ld\n", epoch, r.labels[i], r.rows[i].precision, r.rows[i].recall,
+                      r.rows[i].f1, r.rows[i].support);
+    metrics_report_free(&r);
+    char *rows = vt_buf_take(&b);
+    if (!rows)
+        return vt_fail(err, VT_EIO, "%s/%s: out of memory", dir, RUN_PER_CLASS);
+    int rc = write_epoch_rows(dir, RUN_PER_CLASS, PER_CLASS_HEADER, epoch, rows, err);
+    free(rows);
+    return rc;
+}
+
+/* The prologue of a rows file (layers.csv, per_class.csv): read it (absent: *text NULL), check its header,
+ * count the lines after it (at most one row each: the file bounds the allocation). */
+static int open_rows(const char *dir, const char *name, const char *header, char *path, size_t size, char **text,
+                     char **cursor, long *lines, vt_err *err)
+{
+    int rc = read_optional(dir, name, path, size, text, err);
+    if (rc || !*text)
+        return rc;
+    *cursor = *text;
+    char *line = next_line(cursor);
+    if (!line || strcmp(line, header) != 0) {
+        free(*text);
+        *text = NULL;
+        return vt_fail(err, VT_EUSAGE, "%s: line 1: expected the header \"%s\"", path, header);
+    }
+    *lines = 1;
+    for (const char *p = *cursor; *p; p++)
+        *lines += *p == '\n';
+    return VT_OK;
+}
+
+int run_write_layers(const char *dir, int epoch, const run_layer_row *rows, int n, vt_err *err)
+{
+    vt_buf b = {0};
+    for (int i = 0; i < n; i++)
+        vt_buf_printf(&b, "%d,%s,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g\n", epoch, rows[i].layer, rows[i].weight_norm,
+                      rows[i].grad_norm, rows[i].update_ratio, rows[i].dead_relu, rows[i].act_mean, rows[i].act_std);
+    char *text = vt_buf_take(&b);
+    if (!text)
+        return vt_fail(err, VT_EIO, "%s/%s: out of memory", dir, RUN_LAYERS);
+    int rc = write_epoch_rows(dir, RUN_LAYERS, LAYERS_HEADER, epoch, text, err);
+    free(text);
+    return rc;
+}
+
+int run_read_layers(const char *dir, run_layer_row **rows, long *n, vt_err *err)
+{
+    *rows = NULL;
+    *n = 0;
+    char path[4200], *text, *cursor, *line;
+    long cap;
+    int rc = open_rows(dir, RUN_LAYERS, LAYERS_HEADER, path, sizeof path, &text, &cursor, &cap, err);
+    if (rc || !text)
+        return rc;
+    run_layer_row *out = malloc(sizeof *out * (size_t)cap);
+    if (!out) {
+        free(text);
+        return vt_fail(err, VT_EIO, "%s: out of memory", path);
+    }
+    long k = 0;
+    int lineno = 1;
+    while ((line = next_line(&cursor))) {
+        lineno++;
+        if (!*line)
+            continue;
+        run_layer_row r;
+        int used = 0;
+        /* NaN is a value here (no ReLU, no gradient yet): read the numbers with strtod, which takes "nan". */
+        char *p = line, *end;
+        r.epoch = (int)strtol(p, &end, 10);
+        int ok = end != p && *end == ',' && r.epoch >= 1 && r.epoch <= TRAIN_MAX_EPOCHS;
+        p = end + 1;
+        size_t len = ok ? strcspn(p, ",") : 0;
+        ok = ok && len > 0 && len < sizeof r.layer && p[len] == ',';
+        if (ok) {
+            memcpy(r.layer, p, len);
+            r.layer[len] = '\0';
+            char why[64];
+            ok = vt_check_label(r.layer, why, sizeof why) == 0;
+            p += len + 1;
+        }
+        double *v[6] = {&r.weight_norm, &r.grad_norm, &r.update_ratio, &r.dead_relu, &r.act_mean, &r.act_std};
+        for (int q = 0; ok && q < 6; q++) {
+            *v[q] = strtod(p, &end);
+            ok = end != p && (q == 5 ? *end == '\0' : *end == ',') && !isinf(*v[q]);
+            p = end + 1;
+        }
+        (void)used;
+        if (!ok || k == cap) {
+            free(out);
+            free(text);
+            return vt_fail(err, VT_EUSAGE, "%s: line %d: expected %s", path, lineno, LAYERS_HEADER);
+        }
+        out[k++] = r;
+    }
+    free(text);
+    *rows = out;
+    *n = k;
+    return VT_OK;
 }
 
 int run_write_evaluation(const char *dir, int epoch, const int *y_true, const float *probs, long n, int C,
@@ -230,8 +332,10 @@ void run_clean_temporaries(const char *dir)
         long pid = strtol(tmp + 5, &end, 10);
         if (*end || pid <= 0 || pid == (long)getpid())
             continue;
-        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
-            continue; /* its writer may still be alive */
+        /* Called by the run lock's holder, the only writer of the run's own files; a pid past Linux's limit
+         * is nobody (and kill() of it would mean something else), a live one may be a vggtop ctl's. */
+        if (pid <= 4194304 && (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+            continue;
         char path[4400];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         unlink(path);
@@ -255,6 +359,7 @@ static long long run_file_max(const char *name)
         {RUN_PROGRESS, RUN_MAX_PROGRESS_BYTES},
         {RUN_PREDICTIONS, RUN_MAX_PREDICTIONS_BYTES},
         {RUN_PER_CLASS, RUN_MAX_PER_CLASS_BYTES},
+        {RUN_LAYERS, RUN_MAX_PER_CLASS_BYTES},
     };
     for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++)
         if (strcmp(limits[i].name, name) == 0)
@@ -689,18 +794,11 @@ int run_read_per_class(const char *dir, run_class_row **rows, long *n, vt_err *e
 {
     *rows = NULL;
     *n = 0;
-    char path[4200], *text;
-    int rc = read_optional(dir, RUN_PER_CLASS, path, sizeof path, &text, err);
+    char path[4200], *text, *cursor, *line;
+    long cap;
+    int rc = open_rows(dir, RUN_PER_CLASS, PER_CLASS_HEADER, path, sizeof path, &text, &cursor, &cap, err);
     if (rc || !text)
         return rc;
-    char *cursor = text, *line = next_line(&cursor);
-    if (!line || strcmp(line, PER_CLASS_HEADER) != 0) {
-        free(text);
-        return vt_fail(err, VT_EUSAGE, "%s: line 1: expected the header \"%s\"", path, PER_CLASS_HEADER);
-    }
-    long cap = 1; /* one row a line at most: the file bounds the allocation */
-    for (const char *p = cursor; *p; p++)
-        cap += *p == '\n';
     run_class_row *out = malloc(sizeof *out * (size_t)cap);
     if (!out) {
         free(text);

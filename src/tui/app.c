@@ -493,7 +493,7 @@ int app_start_run(app *a, const train_config *cfg)
     a->eval_seen = 0;
     a->screen = 2;
     a->cmd_seq = 0;
-    app_set_status(a, ROLE_GOOD, "%s %s: p pauses, S stops with a checkpoint, d detaches",
+    app_set_status(a, ROLE_GOOD, "%s %s: p pauses, S stops with a checkpoint, D detaches",
                    cfg->resume ? "resuming" : "training", cfg->model);
     return H_REDRAW;
 }
@@ -626,7 +626,7 @@ static void draw_status(app *a)
     int row = 2;
     if (a->confirm == CONFIRM_QUIT) {
         tui_grid_text(g, row, 0, -1, ROLE_WARN, TUI_BOLD,
-                      "A run is live. Quit and stop it (a checkpoint is saved)? y/n  (d detaches instead)");
+                      "A run is live. Quit and stop it (a checkpoint is saved)? y/n  (D detaches instead)");
         return;
     }
     if (a->confirm == CONFIRM_STOP) {
@@ -762,7 +762,7 @@ int app_handle_key(app *a, int key)
         int what = a->confirm;
         a->confirm = CONFIRM_NONE;
         int yes = key == 'y' || key == 'Y';
-        if (what == CONFIRM_QUIT && (key == 'd' || key == 'D'))
+        if (what == CONFIRM_QUIT && key == 'D')
             return H_DETACH;
         if (what == CONFIRM_QUIT && yes)
             return H_QUIT;
@@ -819,7 +819,7 @@ int app_handle_key(app *a, int key)
     case ACT_DETACH:
         if (a->live || a->following)
             return H_DETACH;
-        app_set_status(a, ROLE_DIM, "no run to detach from: d leaves a run training and quits");
+        app_set_status(a, ROLE_DIM, "no run to detach from: D leaves a run training and quits");
         return H_REDRAW;
     default: break;
     }
@@ -860,7 +860,7 @@ static int hang_up(app *a)
     return status;
 }
 
-/* d: leave the run training and give the terminal back. A run of this process stops after its step with a
+/* D: leave the run training and give the terminal back. A run of this process stops after its step with a
  * checkpoint and goes on at once in a background `vggtop train --resume` (its log in the run directory's
  * train.log), which resumes it exactly; a followed run simply goes on. tui_run then prints the `vggtop watch`
  * line to come back with. */
@@ -951,9 +951,14 @@ static int run_loop(app *a)
             draw(a);
         redraw = 0;
 
-        struct pollfd fds[3];
+        struct pollfd fds[4];
         int n = 0;
         fds[n++] = (struct pollfd){STDIN_FILENO, POLLIN, 0};
+        int fetch_at = -1;
+        if (a->fetch) {
+            fetch_at = n;
+            fds[n++] = (struct pollfd){data_fetch_wake_fd(a->fetch), POLLIN, 0};
+        }
         if (a->tr && a->live)
             fds[n++] = (struct pollfd){trainer_wake_fd(a->tr), POLLIN, 0};
         if (a->pr)
@@ -969,6 +974,8 @@ static int run_loop(app *a)
             probe_get(a->pr, &a->facts);
             redraw = 1;
         }
+        if (fetch_at >= 0 && fds[fetch_at].revents)
+            setup_fetch_update(a); /* the snapshot the next draw shows */
         int key;
         while ((key = getch()) != ERR) {
             int r = app_handle_key(a, key);
@@ -1063,6 +1070,8 @@ int tui_run(const tui_options *opt, int *exit_status, vt_err *err)
         else if (!term_got_hup && a->pr && probe_busy(a->pr))
             fprintf(stderr, "vggtop: finishing the Setup screen's timing step...\n");
     }
+    /* A download still running is cancelled (its partial file kept for the next one) and joined. */
+    data_fetch_destroy(a->fetch);
     /* Waits for a stopping run to write its checkpoint. */
     trainer_destroy(a->tr);
     probe_destroy(a->pr);

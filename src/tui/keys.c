@@ -31,7 +31,7 @@ const tui_key tui_keys[] = {
     {'?', ACT_HELP, "?", "Help", "show every key (any key closes it)", ALL},
     {KEY_F(1), ACT_HELP, "F1", NULL, "show every key", ALL},
     {'q', ACT_QUIT, "q", "Quit", "quit (asks first while a run is live)", ALL},
-    {'d', ACT_DETACH, "d", "Detach", "quit and leave the run training (in the background), printing the vggtop watch "
+    {'D', ACT_DETACH, "D", "Detach", "quit and leave the run training (in the background), printing the vggtop watch "
      "line to come back with", ALL},
     /* moving */
     {KEY_UP, ACT_UP, "Up", NULL, "previous field, row, class or run", ALL & ~S(7)},
@@ -50,6 +50,8 @@ const tui_key tui_keys[] = {
     {'e', ACT_TOGGLE, "e", "Edit", "Setup: edit the field: type, Enter accepts a valid value, Esc cancels", S(1)},
     {'\n', ACT_ENTER, "Enter", "Train", "Setup: start training with these settings", S(1)},
     {'t', ACT_REFRESH, "t", "Time", "Setup: measure the time per epoch of these settings now", S(1)},
+    {'d', ACT_DOWNLOAD, "d", "Get CIFAR", "Setup: download CIFAR-100 into ./data/cifar-100-binary and switch to it", S(1)},
+    {'c', ACT_CANCEL, "c", NULL, "Setup: cancel the download (the next d resumes it)", S(1)},
     /* Dashboard */
     {'p', ACT_PAUSE, "p", "Pause", "Dashboard: pause or resume training (also a run another vggtop trains)", S(2)},
     {'S', ACT_STOP, "S", "Stop", "Dashboard: stop after this step and save a checkpoint (asks first)", S(2)},

@@ -1,6 +1,8 @@
 /* tui/setup: screen 1, the form of every `vggtop train` setting (validated as typed through train.h's
  * validator, a bad value marked and explained, never accepted), with the data set in use, the model's
- * summary and parameter count, and the measured time per epoch from the probe thread. */
+ * summary and parameter count, and the measured time per epoch from the probe thread. When the data set
+ * is not CIFAR-100, d downloads it on the data module's download thread (data_fetch_start); the screen
+ * draws the job's snapshot and switches to CIFAR-100 when it is in place. */
 #include <curses.h>
 #include <math.h>
 #include <stdio.h>
@@ -119,6 +121,21 @@ void setup_draw(app *a, tui_rect body)
     }
     int bottom = right.top + right.height;
     char line[1200];
+    const data_fetch_status *fs = &a->fetch_st;
+    if (a->fetch) {
+        /* The download's progress, from the snapshot setup_fetch_update took. */
+        const data_fetch_progress *p = &fs->progress;
+        tui_grid_text(g, y++, x, w, ROLE_TITLE, TUI_BOLD, "Downloading CIFAR-100 (c cancels)");
+        if (p->phase == FETCH_DOWNLOADING) {
+            int bar = w - 4 > 30 ? 30 : w - 4 > 8 ? w - 4 : 0; /* the numbers wrap under it when narrow */
+            vt_fmt_transfer(line, sizeof line, p->done, p->total, p->rate, p->eta, bar);
+            y += app_draw_wrapped(g, (tui_rect){y, x, 2, w}, line, ROLE_VALUE);
+        } else {
+            y += app_draw_wrapped(g, (tui_rect){y, x, 3, w}, p->message[0] ? p->message : "starting...",
+                                  p->phase == FETCH_RETRYING ? ROLE_WARN : ROLE_DIM);
+        }
+        y++;
+    }
     if (!f->done_data) {
         tui_grid_text(g, y++, x, w, ROLE_DIM, 0, "looking for the data set...");
     } else if (f->error[0] && !f->dataset[0]) {
@@ -134,6 +151,9 @@ void setup_draw(app *a, tui_rect body)
         if (f->notice[0])
             y += app_draw_wrapped(g, (tui_rect){y, x, 7, w}, f->notice, ROLE_DIM);
     }
+    if (!a->fetch && f->done_data && strcmp(f->dataset, "CIFAR-100") != 0)
+        y += app_draw_wrapped(g, (tui_rect){y, x, 2, w}, "d downloads CIFAR-100 (168.5 MB) and switches to it",
+                              ROLE_KEY);
     /* Facts of an earlier request (another model, until the probe answers the new one) are not shown under the
      * new name: they said the previous model's parameter count for up to a second. */
     if (!fresh) {
@@ -171,6 +191,30 @@ void setup_draw(app *a, tui_rect body)
         if (a->summary_top > n - 1)
             a->summary_top = n > 0 ? n - 1 : 0;
     }
+}
+
+void setup_fetch_update(app *a)
+{
+    if (!a->fetch)
+        return;
+    data_fetch_poll(a->fetch, &a->fetch_st);
+    if (!a->fetch_st.finished)
+        return;
+    data_fetch_destroy(a->fetch);
+    a->fetch = NULL;
+    const data_fetch_status *st = &a->fetch_st;
+    if (st->rc != VT_OK) {
+        app_set_status(a, ROLE_BAD, "%s", st->err.msg);
+        return;
+    }
+    /* Switch to it: by the default search when that finds it first, else by naming the folder. */
+    vt_err err;
+    const char *env = getenv("VGGTOP_DATA");
+    if (a->cfg.data[0] || (env && *env))
+        train_config_set(&a->cfg, "data", st->installed, &err);
+    app_set_status(a, ROLE_GOOD, "CIFAR-100 is in %s: Setup uses it now", st->installed);
+    a->summary_top = 0;
+    reprobe(a);
 }
 
 /* Cycles a choice or yes/no field by dir (+1/-1). */
@@ -285,6 +329,37 @@ int setup_key(app *a, int key, tui_action act)
         break;
     }
     case ACT_REFRESH: reprobe(a); break;
+    case ACT_DOWNLOAD: {
+        if (read_only(a)) {
+            app_set_status(a, ROLE_DIM, "watching a run: download CIFAR-100 from vggtop without watch");
+            break;
+        }
+        if (a->fetch) {
+            app_set_status(a, ROLE_DIM, "CIFAR-100 is downloading already (c cancels)");
+            break;
+        }
+        if (a->facts.done_data && strcmp(a->facts.dataset, "CIFAR-100") == 0) {
+            app_set_status(a, ROLE_DIM, "the data set in use is CIFAR-100 already");
+            break;
+        }
+        data_fetch_options o = {0}; /* the default: ./data/cifar-100-binary, the published tarball */
+        vt_err err;
+        vt_err_clear(&err);
+        memset(&a->fetch_st, 0, sizeof a->fetch_st);
+        if (data_fetch_start(&o, &a->fetch, &err) != VT_OK)
+            app_set_status(a, ROLE_BAD, "cannot download: %s", err.msg);
+        else
+            app_set_status(a, ROLE_DIM, "downloading CIFAR-100 into " DATA_DEFAULT_DIR "...");
+        break;
+    }
+    case ACT_CANCEL:
+        if (!a->fetch) {
+            app_set_status(a, ROLE_DIM, "no download to cancel");
+            break;
+        }
+        data_fetch_cancel(a->fetch);
+        app_set_status(a, ROLE_DIM, "cancelling the download...");
+        break;
     case ACT_ENTER:
         if (read_only(a)) {
             app_set_status(a, ROLE_DIM, "watching a run: start new runs from vggtop without watch");

@@ -102,6 +102,8 @@ typedef struct app {
     unsigned long probe_gen;
     probe_result facts;
     int summary_top;
+    data_fetch_job *fetch;       /* the d key's download, NULL when none runs */
+    data_fetch_status fetch_st;  /* its latest snapshot, the one setup_draw draws */
 
     /* Report. */
     int rep_sort, rep_desc, rep_sel, rep_top;
@@ -173,6 +175,9 @@ int app_draw_wrapped(tui_grid *g, tui_rect r, const char *text, int role);
 void setup_init(app *a);
 void setup_draw(app *a, tui_rect body);
 int setup_key(app *a, int key, tui_action act);
+/* Takes the download's latest snapshot (after its wake fd fired); when it has finished, joins it and
+ * switches Setup to the CIFAR-100 it installed, or says why it failed. */
+void setup_fetch_update(app *a);
 
 /* The screens, one file each (setup.c, dash.c, report.c, confusion.c, roc.c, compare.c, samples.c,
  * summary.c), one entry each in app_screens (names: tui_screen_names). draw only draws from what the app

@@ -481,19 +481,15 @@ char *vt_fmt_per_unit(char *buf, size_t size, double s, const char *unit)
     return buf;
 }
 
-int vt_fmt_progbar(char *buf, size_t size, long current, long target, int width)
+/* Keras' bar inside brackets, at n of buf: prog_width = int(width * current / target); '=' * (prog_width - 1),
+ * then '>' while running or '=' when done, then '.' to the full width. Returns the new length. */
+static int fmt_bar(char *buf, size_t size, int n, double current, double target, int width)
 {
-    if (size == 0)
-        return 0;
-    int digits = snprintf(NULL, 0, "%ld", target);
-    int n = snprintf(buf, size, "%*ld/%ld [", digits, current, target);
-    if (n < 0 || (size_t)n >= size)
-        return (int)strlen(buf);
-    /* Keras: prog_width = int(width * current / target); '=' * (prog_width - 1), then '>' while running or
-     * '=' when done, then '.' to the full width. */
-    int pw = target > 0 ? (int)((double)width * (double)current / (double)target) : 0;
+    int pw = target > 0 ? (int)((double)width * current / target) : 0;
     if (pw > width)
         pw = width;
+    if ((size_t)n + 1 < size)
+        buf[n++] = '[';
     for (int i = 0; i < width && (size_t)n + 2 < size; i++)
         buf[n++] = i < pw - 1 ? '=' : i == pw - 1 ? (current < target ? '>' : '=') : '.';
     if ((size_t)n + 1 < size)
@@ -563,6 +559,57 @@ char *vt_fmt_duration(char *buf, size_t size, double s)
         snprintf(buf, size, "%ld d %ld h", (m + 30) / 60 / 24, (m + 30) / 60 % 24);
     else
         snprintf(buf, size, "%ld d", (m + 30) / 60 / 24);
+    return buf;
+}
+
+int vt_fmt_progbar(char *buf, size_t size, long current, long target, int width)
+{
+    if (size == 0)
+        return 0;
+    int digits = snprintf(NULL, 0, "%ld", target);
+    int n = snprintf(buf, size, "%*ld/%ld ", digits, current, target);
+    if (n < 0 || (size_t)n >= size)
+        return (int)strlen(buf);
+    return fmt_bar(buf, size, n, (double)current, (double)target, width);
+}
+
+char *vt_fmt_bytes(char *buf, size_t size, long long b)
+{
+    if (b < 1000)
+        snprintf(buf, size, "%lld B", b);
+    else if (b < 1000000)
+        snprintf(buf, size, "%.1f kB", (double)b / 1e3);
+    else if (b < 1000000000)
+        snprintf(buf, size, "%.1f MB", (double)b / 1e6);
+    else
+        snprintf(buf, size, "%.2f GB", (double)b / 1e9);
+    return buf;
+}
+
+char *vt_fmt_transfer(char *buf, size_t size, long long done, long long total, double rate, double eta,
+                      int bar_width)
+{
+    char a[32], b[32], r[32], t[32];
+    if (size == 0)
+        return buf;
+    buf[0] = '\0';
+    size_t n = 0;
+    if (total > 0 && bar_width > 0) {
+        n = (size_t)fmt_bar(buf, size, 0, (double)done, (double)total, bar_width);
+        snprintf(buf + n, size - n, " ");
+    }
+    n = strlen(buf);
+    if (total > 0)
+        snprintf(buf + n, size - n, "%3d%%  %s of %s", (int)(100.0 * (double)done / (double)total),
+                 vt_fmt_bytes(a, sizeof a, done), vt_fmt_bytes(b, sizeof b, total));
+    else
+        snprintf(buf + n, size - n, "%s", vt_fmt_bytes(a, sizeof a, done));
+    n = strlen(buf);
+    if (rate > 0)
+        snprintf(buf + n, size - n, ", %s/s", vt_fmt_bytes(r, sizeof r, (long long)rate));
+    n = strlen(buf);
+    if (eta >= 0 && total > 0 && done < total)
+        snprintf(buf + n, size - n, ", ETA: %s", vt_fmt_eta(t, sizeof t, eta));
     return buf;
 }
 

@@ -8,8 +8,12 @@ case $bin in /*) ;; *) bin=$(pwd)/$bin ;; esac
 [ -x "$bin" ] || { echo "data.sh: $bin is not built" >&2; exit 1; }
 tmp=$(mktemp -d /tmp/vggtop-e2e-data-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
+src=$(pwd)
 cd "$tmp" || exit 1
 unset VGGTOP_DATA
+# A $HOME of our own: a Keras cache of the machine's user must not be found.
+export HOME="$tmp/home"
+mkdir -p "$HOME"
 fails=0
 fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
 
@@ -42,14 +46,47 @@ train        60,000 images
 test         10,000 images
 class names  T-shirt/top, Trouser, Pullover, Dress, Coat, Sandal, Shirt, Sneaker, Bag, Ankle boot
 
-note: Using Fashion-MNIST from Debian's dataset-fashion-mnist package, not CIFAR-100. For CIFAR-100, download cifar-100-binary.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html and unpack it in ./data (mkdir -p data && tar xzf cifar-100-binary.tar.gz -C data gives ./data/cifar-100-binary), or pass --data DIR.
+note: Using Fashion-MNIST from Debian's dataset-fashion-mnist package, not CIFAR-100. For CIFAR-100, run vggtop data --download (it fetches and checks cifar-100-binary.tar.gz into ./data/cifar-100-binary), or pass --data DIR.
 GOLD
     diff want.txt out.txt >/dev/null || { fail "Fashion-MNIST fallback output differs:"; diff want.txt out.txt >&2; }
 else
     echo "data.sh: dataset-fashion-mnist is not installed; skipping the fallback check"
 fi
 
-# 2. ./data/cifar-100-binary: 5 training records (cattle, apple, worm, cattle, maple_tree), 2 test.
+# 2. The copies Keras and torchvision users have (the python version, tests/cifar100_pickles.py's fixtures),
+# found after ./data/cifar-100-binary in this order: Keras's cache, torchvision's ./data, then either's tarball.
+fix=$src/tests/fixtures/data
+mkdir -p data "$HOME/.keras/datasets"
+cp "$fix/cifar-100-python.tar.gz" data/
+"$bin" data >out.txt 2>err.txt || fail "vggtop data on ./data/cifar-100-python.tar.gz: exit $? ($(cat err.txt))"
+cat >want.txt <<'GOLD'
+data set     CIFAR-100, fine labels
+format       CIFAR-100 python
+path         ./data/cifar-100-python.tar.gz
+found by     torchvision's folder ./data
+image shape  32x32x3 (RGB)
+classes      100
+train        3 images
+test         2 images
+class names  apple, aquarium_fish, baby, bear, beaver, bed, bee, beetle, bicycle, bottle, ... (90 more)
+superclasses aquatic_mammals, fish, flowers, food_containers, fruit_and_vegetables, household_electrical_devices, household_furniture, insects, large_carnivores, large_man-made_outdoor_things, ... (10 more)
+GOLD
+diff want.txt out.txt >/dev/null || { fail "python tarball output differs:"; diff want.txt out.txt >&2; }
+cp "$fix/cifar-100-python.tar.gz" "$HOME/.keras/datasets/"
+"$bin" data 2>&1 | grep -q "^path         $HOME/.keras/datasets/cifar-100-python.tar.gz$" || fail "Keras's tarball not found"
+cp -r "$fix/cifar-100-python" data/
+"$bin" data 2>&1 | grep -q "^path         ./data/cifar-100-python$" || fail "torchvision's folder not found"
+cp -r "$fix/cifar-100-python-p4" "$HOME/.keras/datasets/cifar-100-python"
+"$bin" data >out.txt 2>&1 || fail "vggtop data on Keras's cache: exit $?"
+grep -q "^path         $HOME/.keras/datasets/cifar-100-python$" out.txt || fail "Keras's cache not found: $(cat out.txt)"
+grep -q "^found by     Keras's cache ~/.keras/datasets$" out.txt || fail "Keras's cache: source not said"
+grep -q "^format       CIFAR-100 python$" out.txt || fail "Keras's cache: format not said"
+# A pickle that calls code is refused, naming the file.
+cp "$fix/pickle-bad/global_os_system" "$HOME/.keras/datasets/cifar-100-python/train"
+expect_error 2 "$HOME/.keras/datasets/cifar-100-python/train: not a CIFAR-100 python pickle: byte 2: global 'os.system' is refused" data
+rm -rf data "$HOME/.keras"
+
+# 3. ./data/cifar-100-binary: 5 training records (cattle, apple, worm, cattle, maple_tree), 2 test.
 mkdir -p data/cifar-100-binary
 {
     record '\013\023' '\001'; record '\004\000' '\002'; record '\015\143' '\003'
@@ -90,7 +127,7 @@ diff want.txt out.txt >/dev/null || { fail "CIFAR-100 coarse output differs:"; d
 i=0; while [ $i -lt 100 ]; do echo "class$i"; i=$((i + 1)); done >data/cifar-100-binary/fine_label_names.txt
 "$bin" data | grep -q '^class names  class0, class1, class2' || fail "fine_label_names.txt not used"
 
-# 3. $VGGTOP_DATA beats ./data; a CIFAR-10 folder (5 batches of 1 record, labels 3 = cat).
+# 4. $VGGTOP_DATA beats ./data; a CIFAR-10 folder (5 batches of 1 record, labels 3 = cat).
 mkdir c10
 for b in 1 2 3 4 5; do record '\003' '\011' >c10/data_batch_$b.bin; done
 record '\003' '\011' >c10/test_batch.bin
@@ -100,7 +137,7 @@ grep -q '^found by     \$VGGTOP_DATA$' out.txt || fail "\$VGGTOP_DATA: source no
 grep -q '^class names  airplane, automobile, bird, cat, deer' out.txt || fail "CIFAR-10 names missing"
 grep -q '^note: Using CIFAR-10 from c10, not CIFAR-100' out.txt || fail "CIFAR-10: no CIFAR-100 notice"
 
-# 4. Bad folders, files and flags: exit 2 and one line naming what is wrong.
+# 5. Bad folders, files and flags: exit 2 and one line naming what is wrong.
 expect_error 2 "--data nowhere: No such file or directory" data --data nowhere
 export VGGTOP_DATA=nowhere
 expect_error 2 "\$VGGTOP_DATA nowhere" data

@@ -19,10 +19,10 @@ tui_field ui 11 10000
 tui_field ui 12 200
 tui_keys ui Enter
 tui_wait ui "live training" 30
-tui_expect ui "d Detach"
+tui_expect ui "D Detach"
 dir=$(ls -d "$runs"/*-mlp 2>/dev/null | head -1)
 [ -n "$dir" ] || tui_fail ui "no run directory in $runs"
-tui_keys ui d
+tui_keys ui D
 end=$(($(date +%s) + 60))
 while [ ! -s "$TMP/ui.exit" ] && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
 [ "$(cat "$TMP/ui.exit" 2>/dev/null)" = 0 ] || tui_fail ui "the front end did not exit 0 after d"
@@ -41,11 +41,11 @@ tui_wait w "watching training" 20
 tui_expect w "pid $bg"
 "$VGGTOP" ctl "$dir" pause > "$TMP/ctl.out" 2>&1 || { echo "FAIL: ctl pause: $(cat "$TMP/ctl.out")" >&2; exit 1; }
 tui_wait w "watching paused" 20
-tui_keys w d
+tui_keys w D
 end=$(($(date +%s) + 20))
 while [ ! -s "$TMP/w.exit" ] && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
 [ "$(cat "$TMP/w.exit" 2>/dev/null)" = 0 ] || tui_fail w "vggtop watch did not exit 0 after d"
-grep -q "vggtop watch $dir" "$TMP/w.err" || tui_fail w "watch's d does not print the line to come back with"
+grep -q "vggtop watch $dir" "$TMP/w.err" || tui_fail w "watch's D does not print the line to come back with"
 kill -0 "$bg" 2>/dev/null || { echo "FAIL: the run ended when the watcher detached" >&2; exit 1; }
 "$VGGTOP" ctl "$dir" stop > "$TMP/ctl.out" 2>&1 || { echo "FAIL: ctl stop: $(cat "$TMP/ctl.out")" >&2; exit 1; }
 end=$(($(date +%s) + 30))

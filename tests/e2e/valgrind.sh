@@ -69,6 +69,26 @@ vg 0 data
 expect '^classes ' "$tmp/out" "data"
 vg 2 data --data "$tmp/no-such-dir"
 expect 'no-such-dir' "$tmp/err" "data --data with a missing folder"
+# The CIFAR-100 python version (the pickle reader, and the tarball through libarchive), good and refused.
+fix=$(pwd)/tests/fixtures/data
+vg 0 data --data "$fix/cifar-100-python.tar.gz"
+expect '^format       CIFAR-100 python$' "$tmp/out" "data on the python tarball"
+vg 0 data --data "$fix/cifar-100-python-p5" --labels coarse
+expect '^classes      20$' "$tmp/out" "data on a protocol 5 copy"
+mkdir "$tmp/evil" && cp "$fix/cifar-100-python/"* "$tmp/evil/" && cp "$fix/pickle-bad/global_os_system" "$tmp/evil/train"
+vg 2 data --data "$tmp/evil"
+expect "global 'os.system' is refused" "$tmp/err" "data on a pickle that calls code"
+# A download (libcurl, libcrypto, libarchive) from a local file:// tarball, then one with a wrong MD5.
+if command -v python3 >/dev/null 2>&1 && python3 tests/cifar100_tarballs.py "$tmp/www"; then
+    md5=$(md5sum "$tmp/www/cifar-100-binary.tar.gz" | cut -d' ' -f1)
+    vg 0 data --download --url "file://$tmp/www/cifar-100-binary.tar.gz" --md5 "$md5" --data "$tmp/dl/cifar-100-binary"
+    expect 'CIFAR-100 is in' "$tmp/out" "data --download"
+    vg 2 data --download --url "file://$tmp/www/evil-dotdot.tar.gz" --md5 "$(md5sum "$tmp/www/evil-dotdot.tar.gz" |
+        cut -d' ' -f1)" --data "$tmp/dl2/cifar-100-binary"
+    expect 'leaves the directory' "$tmp/err" "data --download of a tarball with ../"
+else
+    fail "python3 tests/cifar100_tarballs.py failed: the download was not checked"
+fi
 
 # ---- a tiny training run, then every command that reads its run directory ---------------------------------
 run="$tmp/run"

@@ -1,0 +1,862 @@
+/* data/download: getting CIFAR-100 the way keras.datasets does, without hand-written HTTP, tar or MD5:
+ * libcurl fetches the tarball into "<dir>.tar.gz.part" (resuming with a Range request what an earlier
+ * attempt or run left), libcrypto's EVP checks its MD5, libarchive reads it, and the members are written
+ * into a temporary folder next to dir that becomes dir (one rename) only once everything checked out.
+ * data_fetch runs on the caller's thread (the CLI); data_fetch_start runs it on a thread of its own and
+ * publishes its progress under a mutex (the front end). */
+#include "data_internal.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <curl/curl.h>
+#include <openssl/evp.h>
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { ATTEMPTS = 3, DEFAULT_TIMEOUT = 30 };
+#define MAX_UNKNOWN_SIZE (1LL << 30) /* a mirror's tarball of unknown size: no CIFAR-100 copy is near 1 GiB */
+
+/* The members a CIFAR-100 binary tarball may hold (under its cifar-100-binary/ folder), with the most bytes
+ * each may have: the records of the official files, and a few kB of names. */
+static const struct member {
+    const char *name;
+    long long max;
+} members[] = {
+    {"train.bin", 50000LL * 3074},
+    {"test.bin", 10000LL * 3074},
+    {"fine_label_names.txt", 65536},
+    {"coarse_label_names.txt", 65536},
+};
+enum { N_MEMBERS = sizeof members / sizeof members[0] };
+#define TOP_FOLDER "cifar-100-binary"
+
+/* ---- one download ------------------------------------------------------------------------------------ */
+
+typedef struct fetch {
+    const data_fetch_options *opt;
+    const char *url;
+    char md5[33];            /* expected, lower case */
+    long long expect_size;   /* 0: unknown (a --md5 of a mirror's own tarball) */
+    int timeout;
+    char target[4096], part[4200], tmpdir[4200];
+    CURL *curl;
+    FILE *f;
+    long long offset;        /* bytes on disk when this attempt started */
+    long long written;       /* bytes this attempt wrote */
+    int write_errno, too_big;
+    data_fetch_progress p;
+    double last_report, rate_t, started;
+    long long rate_b;
+    char curl_err[CURL_ERROR_SIZE];
+} fetch;
+
+static void report(fetch *F, data_fetch_phase phase, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void report(fetch *F, data_fetch_phase phase, const char *fmt, ...)
+{
+    F->p.phase = phase;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(F->p.message, sizeof F->p.message, fmt, ap);
+    va_end(ap);
+    if (F->opt->progress)
+        F->opt->progress(&F->p, F->opt->arg);
+    F->last_report = vt_now();
+}
+
+static int cancelled(const fetch *F) { return F->opt->cancelled && F->opt->cancelled(F->opt->arg); }
+
+static size_t on_data(char *ptr, size_t sz, size_t n, void *arg)
+{
+    fetch *F = arg;
+    size_t len = sz * n;
+    long long limit = F->expect_size ? F->expect_size : MAX_UNKNOWN_SIZE;
+    if (F->offset + F->written + (long long)len > limit) {
+        F->too_big = 1;
+        return 0;
+    }
+    /* Flushed at once: what arrived is on disk for a resume even if the process is killed next. */
+    if (fwrite(ptr, 1, len, F->f) != len || fflush(F->f) != 0) {
+        F->write_errno = errno ? errno : EIO;
+        return 0;
+    }
+    F->written += (long long)len;
+    return len;
+}
+
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    fetch *F = arg;
+    if (cancelled(F))
+        return 1;
+    double now = vt_now();
+    if (now - F->last_report < 0.1)
+        return 0;
+    F->p.done = F->offset + F->written;
+    F->p.total = dltotal > 0 ? F->offset + (long long)dltotal : F->expect_size;
+    /* The rate over windows of about two seconds, smoothed so the ETA does not jump. */
+    if (now - F->rate_t >= 2.0 || (F->p.rate == 0 && now - F->rate_t >= 0.5)) {
+        double r = (double)(F->p.done - F->rate_b) / (now - F->rate_t);
+        F->p.rate = F->p.rate > 0 ? 0.6 * F->p.rate + 0.4 * r : r;
+        F->rate_t = now;
+        F->rate_b = F->p.done;
+    }
+    F->p.eta = F->p.rate > 0 && F->p.total > 0 ? (double)(F->p.total - F->p.done) / F->p.rate : -1;
+    if (F->written > 0 || dltotal > 0)
+        report(F, FETCH_DOWNLOADING, "downloading %s", F->url);
+    else
+        report(F, FETCH_CONNECTING, "connecting to %s", F->url);
+    return 0;
+}
+
+/* One transfer of the rest of the file (from the size on disk). Returns libcurl's code; *http the status. */
+static CURLcode attempt(fetch *F, long *http)
+{
+    struct stat st;
+    F->offset = stat(F->part, &st) == 0 ? (long long)st.st_size : 0;
+    F->written = 0;
+    F->write_errno = F->too_big = 0;
+    F->curl_err[0] = '\0';
+    F->p.resumed_from = F->offset;
+    F->p.done = F->offset;
+    F->p.rate = 0;
+    F->rate_t = vt_now();
+    F->rate_b = F->offset;
+    *http = 0;
+    if (!(F->f = fopen(F->part, "ab"))) {
+        F->write_errno = errno;
+        return CURLE_WRITE_ERROR;
+    }
+    CURL *c = F->curl;
+    curl_easy_reset(c);
+    curl_easy_setopt(c, CURLOPT_URL, F->url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, F);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, F);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, F->curl_err);
+    curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https,file");
+    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "vggtop");
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM for DNS timeouts */
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)F->timeout);
+    /* A stall: under 1 byte/s for `timeout` seconds ends the attempt. */
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)F->timeout);
+    curl_easy_setopt(c, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)F->offset);
+    /* Proxies: libcurl reads http_proxy, https_proxy, ALL_PROXY and NO_PROXY itself. */
+    char at[32];
+    if (F->offset > 0)
+        report(F, FETCH_CONNECTING, "connecting to %s (resuming at %s)", F->url,
+               vt_fmt_bytes(at, sizeof at, F->offset));
+    else
+        report(F, FETCH_CONNECTING, "connecting to %s", F->url);
+    CURLcode rc = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, http);
+    if (fflush(F->f) != 0 || fsync(fileno(F->f)) != 0) {
+        if (rc == CURLE_OK && !F->write_errno) {
+            F->write_errno = errno;
+            rc = CURLE_WRITE_ERROR;
+        }
+    }
+    if (fclose(F->f) != 0 && rc == CURLE_OK) {
+        F->write_errno = errno;
+        rc = CURLE_WRITE_ERROR;
+    }
+    F->f = NULL;
+    return rc;
+}
+
+static int transient(CURLcode rc, long http)
+{
+    switch (rc) {
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+        return 1;
+    case CURLE_HTTP_RETURNED_ERROR: return http == 408 || http == 429 || http >= 500;
+    default: return 0;
+    }
+}
+
+/* Why an attempt failed, in words. */
+static void describe(const fetch *F, CURLcode rc, long http, char *buf, size_t size)
+{
+    const char *detail = F->curl_err[0] ? F->curl_err : curl_easy_strerror(rc);
+    if (rc == CURLE_OPERATION_TIMEDOUT) {
+        curl_off_t connect = 0;
+        curl_easy_getinfo(F->curl, CURLINFO_CONNECT_TIME_T, &connect);
+        if (connect == 0 && F->written == 0 && http == 0)
+            snprintf(buf, size, "could not connect within %d s (offline, or a proxy needed? libcurl reads "
+                     "https_proxy)", F->timeout);
+        else
+            snprintf(buf, size, "the download stalled: nothing received for %d s", F->timeout);
+    } else if (rc == CURLE_HTTP_RETURNED_ERROR) {
+        snprintf(buf, size, "the server answered HTTP %ld", http);
+    } else if (rc == CURLE_PARTIAL_FILE || rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING) {
+        snprintf(buf, size, "the connection was cut (%s)", detail);
+    } else {
+        snprintf(buf, size, "%s", detail);
+    }
+}
+
+/* Sleeps s seconds in slices, so a cancel is seen. Returns 1 when cancelled. */
+static int wait_or_cancel(const fetch *F, double s)
+{
+    double end = vt_now() + s;
+    while (vt_now() < end) {
+        if (cancelled(F))
+            return 1;
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return cancelled(F);
+}
+
+static long long file_size_or_0(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long long)st.st_size : 0;
+}
+
+/* The tarball's part file, after it is of no use (an HTTP error, a bad checksum): gone. An empty one
+ * (created only for the lock) goes too. */
+static void drop_part(const fetch *F) { unlink(F->part); }
+static void drop_part_if_empty(const fetch *F)
+{
+    if (file_size_or_0(F->part) == 0)
+        unlink(F->part);
+}
+
+/* Downloads until the part file holds the whole tarball (as far as the server says). */
+static int download(fetch *F, vt_err *err)
+{
+    int fails = 0;
+    char why[600], kept[32];
+    for (;;) {
+        long http = 0;
+        F->p.attempt = fails + 1;
+        F->p.attempts = ATTEMPTS;
+        CURLcode rc = attempt(F, &http);
+        if (rc == CURLE_OK) {
+            F->p.done = F->offset + F->written;
+            F->p.total = F->p.done;
+            F->p.eta = 0;
+            report(F, FETCH_DOWNLOADING, "downloaded %s", F->url);
+            return VT_OK;
+        }
+        /* A server that answers a Range with the whole file: start the file over, at once. */
+        if (rc == CURLE_RANGE_ERROR && F->offset > 0) {
+            if (truncate(F->part, 0) != 0)
+                return vt_fail(err, VT_EIO, "%s: cannot truncate: %s", F->part, strerror(errno));
+            report(F, FETCH_RETRYING, "the server does not resume downloads: starting over");
+            continue;
+        }
+        if (cancelled(F) || rc == CURLE_ABORTED_BY_CALLBACK) {
+            vt_fmt_bytes(kept, sizeof kept, file_size_or_0(F->part));
+            drop_part_if_empty(F);
+            return vt_fail(err, VT_EIO, "download interrupted: %s kept in %s; run vggtop data --download again to "
+                           "resume", kept, F->part);
+        }
+        if (F->write_errno)
+            return vt_fail(err, VT_EIO, "%s: cannot write: %s", F->part, strerror(F->write_errno));
+        if (F->too_big) {
+            drop_part(F);
+            vt_fmt_bytes(kept, sizeof kept, F->expect_size ? F->expect_size : MAX_UNKNOWN_SIZE);
+            return vt_fail(err, VT_EUSAGE, "%s: the server sends more than %s%s: not cifar-100-binary.tar.gz "
+                           "(deleted)", F->url, kept, F->expect_size ? ", the size of the published tarball" : "");
+        }
+        /* 416 to a Range from the end of the file: an earlier run got it all; the checksum tells. */
+        if (rc == CURLE_HTTP_RETURNED_ERROR && http == 416 && F->offset > 0)
+            return VT_OK;
+        describe(F, rc, http, why, sizeof why);
+        if (!transient(rc, http)) {
+            drop_part_if_empty(F);
+            return vt_fail(err, VT_EUSAGE, "%s: %s%s", F->url, why,
+                           rc == CURLE_HTTP_RETURNED_ERROR || rc == CURLE_FILE_COULDNT_READ_FILE
+                               ? " (check --url)" : "");
+        }
+        fails = F->written > 0 ? 1 : fails + 1;
+        if (fails >= ATTEMPTS) {
+            long long have = file_size_or_0(F->part);
+            drop_part_if_empty(F);
+            if (have > 0)
+                return vt_fail(err, VT_EIO, "%s: %s (%d attempts); %s kept in %s: run vggtop data --download "
+                               "again to resume", F->url, why, ATTEMPTS, vt_fmt_bytes(kept, sizeof kept, have),
+                               F->part);
+            return vt_fail(err, VT_EIO, "%s: %s (%d attempts)", F->url, why, ATTEMPTS);
+        }
+        int delay = 1 << (fails - 1);
+        F->p.attempt = fails + 1;
+        report(F, FETCH_RETRYING, "%s; retrying in %d s (attempt %d of %d)", why, delay, fails + 1, ATTEMPTS);
+        if (wait_or_cancel(F, delay)) {
+            vt_fmt_bytes(kept, sizeof kept, file_size_or_0(F->part));
+            drop_part_if_empty(F);
+            return vt_fail(err, VT_EIO, "download interrupted: %s kept in %s; run vggtop data --download again to "
+                           "resume", kept, F->part);
+        }
+    }
+}
+
+/* Size and MD5 of the part file against what is expected. VT_EUSAGE (and the file deleted) when wrong. */
+static int verify(fetch *F, vt_err *err)
+{
+    long long size = file_size_or_0(F->part);
+    char a[32], b[32];
+    F->p.done = F->p.total = size;
+    report(F, FETCH_VERIFYING, "checking the MD5 of %s", F->part);
+    if (F->expect_size && size != F->expect_size) {
+        drop_part(F);
+        return vt_fail(err, VT_EUSAGE, "%s: %s downloaded, not the %s of cifar-100-binary.tar.gz (deleted; run "
+                       "again)", F->url, vt_fmt_bytes(a, sizeof a, size), vt_fmt_bytes(b, sizeof b, F->expect_size));
+    }
+    FILE *f;
+    int rc = vt_fopen_regular(F->part, 0, &f, NULL, err);
+    if (rc)
+        return rc;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned char *buf = malloc(1 << 16);
+    int ok = ctx && buf && EVP_DigestInit_ex(ctx, EVP_md5(), NULL) == 1;
+    size_t got;
+    while (ok && (got = fread(buf, 1, 1 << 16, f)) > 0)
+        ok = EVP_DigestUpdate(ctx, buf, got) == 1;
+    int read_error = ferror(f);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    ok = ok && !read_error && EVP_DigestFinal_ex(ctx, md, &mdlen) == 1 && mdlen == 16;
+    EVP_MD_CTX_free(ctx);
+    free(buf);
+    fclose(f);
+    if (!ok)
+        return vt_fail(err, VT_EIO, "%s: cannot compute its MD5%s", F->part, read_error ? " (read error)" : "");
+    char hex[33];
+    for (int i = 0; i < 16; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    if (strcmp(hex, F->md5) != 0) {
+        drop_part(F);
+        return vt_fail(err, VT_EUSAGE, "%s: MD5 %s, expected %s: not the tarball asked for (deleted; a mirror "
+                       "that repackaged it needs --md5)", F->url, hex, F->md5);
+    }
+    return VT_OK;
+}
+
+/* ---- unpacking --------------------------------------------------------------------------------------- */
+
+/* Removes what unpacking may have written (only the members' names) and the folder. */
+static void remove_tmpdir(const char *dir)
+{
+    char path[4400];
+    for (int i = 0; i < N_MEMBERS; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, members[i].name);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
+static int has_dotdot(const char *path)
+{
+    for (const char *p = path; *p;) {
+        const char *end = strchr(p, '/');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (n == 2 && p[0] == '.' && p[1] == '.')
+            return 1;
+        p += n;
+        while (*p == '/')
+            p++;
+    }
+    return 0;
+}
+
+/* Which of the expected files a member is: its index, -2 for the top folder itself, -1 for none. */
+static int member_index(const char *name)
+{
+    while (name[0] == '.' && name[1] == '/')
+        name += 2;
+    size_t top = strlen(TOP_FOLDER);
+    if (strncmp(name, TOP_FOLDER, top) != 0)
+        return -1;
+    const char *rest = name + top;
+    if (rest[0] == '\0' || (rest[0] == '/' && rest[1] == '\0'))
+        return -2;
+    if (rest[0] != '/')
+        return -1;
+    rest++;
+    size_t n = strlen(rest);
+    while (n > 0 && rest[n - 1] == '/') /* a folder named like a file is caught as not a regular file */
+        n--;
+    for (int i = 0; i < N_MEMBERS; i++)
+        if (strlen(members[i].name) == n && strncmp(rest, members[i].name, n) == 0)
+            return i;
+    return -1;
+}
+
+/* Writes the current member's data to path, at most max bytes. */
+static int write_member(struct archive *ar, const char *label, const char *path, const char *name, long long max,
+                        vt_err *err)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644);
+    if (fd < 0 && errno == EEXIST)
+        return vt_fail(err, VT_EUSAGE, "%s: member '%s' appears twice: refused", label, name);
+    if (fd < 0)
+        return vt_fail(err, VT_EIO, "%s: cannot create: %s", path, strerror(errno));
+    char buf[1 << 16];
+    long long total = 0;
+    int rc = VT_OK;
+    for (;;) {
+        la_ssize_t n = archive_read_data(ar, buf, sizeof buf);
+        if (n == 0)
+            break;
+        if (n < 0) {
+            rc = vt_fail(err, VT_EUSAGE, "%s: member '%s': %s", label, name, archive_error_string(ar));
+            break;
+        }
+        total += n;
+        if (total > max) {
+            rc = vt_fail(err, VT_EUSAGE, "%s: member '%s': more than %lld bytes, larger than CIFAR-100's: refused",
+                         label, name, max);
+            break;
+        }
+        for (la_ssize_t off = 0; off < n;) {
+            ssize_t w = write(fd, buf + off, (size_t)(n - off));
+            if (w < 0) {
+                rc = vt_fail(err, VT_EIO, "%s: cannot write: %s", path, strerror(errno));
+                break;
+            }
+            off += w;
+        }
+        if (rc)
+            break;
+    }
+    if (rc == VT_OK && fsync(fd) != 0)
+        rc = vt_fail(err, VT_EIO, "%s: cannot write: %s", path, strerror(errno));
+    if (close(fd) != 0 && rc == VT_OK)
+        rc = vt_fail(err, VT_EIO, "%s: cannot write: %s", path, strerror(errno));
+    return rc;
+}
+
+int data_tar_open(const char *path, const char *label, struct archive **out, int *fd, vt_err *err)
+{
+    *out = NULL;
+    struct archive *ar = archive_read_new();
+    if (!ar)
+        return vt_fail(err, VT_EIO, "out of memory");
+    archive_read_support_filter_gzip(ar);
+    archive_read_support_format_tar(ar);
+    int rc = vt_open_regular(path, 0, fd, NULL, err);
+    if (rc) {
+        archive_read_free(ar);
+        return rc;
+    }
+    if (archive_read_open_fd(ar, *fd, 1 << 16) != ARCHIVE_OK) {
+        rc = vt_fail(err, VT_EUSAGE, "%s: not a gzip'ed tar file: %s", label, archive_error_string(ar));
+        archive_read_free(ar);
+        close(*fd);
+        return rc;
+    }
+    *out = ar;
+    return VT_OK;
+}
+
+int data_unpack_cifar100(const char *tarball, const char *label, const char *dir, vt_err *err)
+{
+    struct archive *ar;
+    int fd;
+    int rc = data_tar_open(tarball, label, &ar, &fd, err);
+    if (rc)
+        return rc;
+    unsigned seen = 0;
+    for (;;) {
+        struct archive_entry *e;
+        int r = archive_read_next_header(ar, &e);
+        if (r == ARCHIVE_EOF)
+            break;
+        if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
+            rc = vt_fail(err, VT_EUSAGE, "%s: not a valid gzip'ed tar file: %s", label, archive_error_string(ar));
+            break;
+        }
+        const char *name = archive_entry_pathname(e);
+        if (!name || !*name) {
+            rc = vt_fail(err, VT_EUSAGE, "%s: a member without a name: refused", label);
+            break;
+        }
+        if (name[0] == '/') {
+            rc = vt_fail(err, VT_EUSAGE, "%s: member '%s' has an absolute path: refused", label, name);
+            break;
+        }
+        if (has_dotdot(name)) {
+            rc = vt_fail(err, VT_EUSAGE, "%s: member '%s' leaves the directory (..): refused", label, name);
+            break;
+        }
+        const char *link = archive_entry_hardlink(e);
+        if (!link && archive_entry_filetype(e) == AE_IFLNK)
+            link = archive_entry_symlink(e);
+        if (link) {
+            int leaves = link[0] == '/' || has_dotdot(link);
+            rc = vt_fail(err, VT_EUSAGE, "%s: member '%s' is a link to '%s'%s: refused", label, name, link,
+                         leaves ? ", which leaves the directory" : " (CIFAR-100 holds plain files only)");
+            break;
+        }
+        int idx = member_index(name);
+        if (idx == -2 && archive_entry_filetype(e) == AE_IFDIR)
+            continue;
+        if (idx < 0) {
+            rc = vt_fail(err, VT_EUSAGE, "%s: member '%s' is not one of CIFAR-100's files (" TOP_FOLDER "/train.bin, "
+                         "test.bin, fine_label_names.txt, coarse_label_names.txt): refused", label, name);
+            break;
+        }
+        if (archive_entry_filetype(e) != AE_IFREG) {
+            rc = vt_fail(err, VT_EUSAGE, "%s: member '%s' is not a regular file: refused", label, name);
+            break;
+        }
+        if (archive_entry_size_is_set(e) && archive_entry_size(e) > members[idx].max) {
+            rc = vt_fail(err, VT_EUSAGE, "%s: member '%s' is %lld bytes, more than CIFAR-100's %lld: refused",
+                         label, name, (long long)archive_entry_size(e), members[idx].max);
+            break;
+        }
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%s", dir, members[idx].name);
+        if ((rc = write_member(ar, label, path, name, members[idx].max, err)))
+            break;
+        seen |= 1u << idx;
+    }
+    archive_read_free(ar);
+    close(fd);
+    if (rc == VT_OK && (seen & 3u) != 3u)
+        rc = vt_fail(err, VT_EUSAGE, "%s: no " TOP_FOLDER "/%s in it: not the CIFAR-100 binary version", label,
+                     (seen & 1u) ? "test.bin" : "train.bin");
+    return rc;
+}
+
+/* ---- the whole job ----------------------------------------------------------------------------------- */
+
+static int parse_md5(const char *s, const char *what, char *out, vt_err *err)
+{
+    size_t n = strlen(s);
+    int ok = n == 32;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = isxdigit((unsigned char)s[i]) != 0;
+    if (!ok)
+        return vt_fail(err, VT_EUSAGE, "%s '%s': expected 32 hexadecimal digits", what, s);
+    for (size_t i = 0; i < n; i++)
+        out[i] = (char)tolower((unsigned char)s[i]);
+    out[n] = '\0';
+    return VT_OK;
+}
+
+static int dir_is_empty(const char *path)
+{
+    DIR *d = opendir(path);
+    if (!d)
+        return 0;
+    struct dirent *e;
+    int empty = 1;
+    while (empty && (e = readdir(d)))
+        empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+    closedir(d);
+    return empty;
+}
+
+/* Checks an unpacked or existing folder the way vggtop data does. */
+static int check_cifar100(const char *dir, long *n_train, vt_err *err)
+{
+    data_options o = {.path = dir};
+    dataset *ds;
+    int rc = data_open(&o, &ds, err);
+    if (rc)
+        return rc;
+    int ok = ds->format == DATA_CIFAR100 && strcmp(ds->path, dir) == 0;
+    if (n_train)
+        *n_train = ds->n_train;
+    data_destroy(ds);
+    return ok ? VT_OK : vt_fail(err, VT_EUSAGE, "%s: not the CIFAR-100 binary version", dir);
+}
+
+/* Is the target free to be created? VT_OK with *present 1 when it already holds a CIFAR-100 that loads. */
+static int check_target(fetch *F, int *present, vt_err *err)
+{
+    struct stat st;
+    *present = 0;
+    if (stat(F->target, &st) != 0)
+        return errno == ENOENT ? VT_OK : vt_fail(err, VT_EIO, "%s: %s", F->target, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return vt_fail(err, VT_EUSAGE, "%s exists and is not a folder: move it away or give another --data",
+                       F->target);
+    if (dir_is_empty(F->target))
+        return VT_OK;
+    if (data_detect(F->target) != DATA_CIFAR100)
+        return vt_fail(err, VT_EUSAGE, "%s exists and does not hold CIFAR-100 (train.bin, test.bin): move it away "
+                       "or give another --data", F->target);
+    report(F, FETCH_CHECKING_TARGET, "checking the CIFAR-100 already in %s", F->target);
+    vt_err why;
+    vt_err_clear(&why);
+    if (check_cifar100(F->target, NULL, &why) != VT_OK)
+        return vt_fail(err, VT_EUSAGE, "%s holds a CIFAR-100 that does not load (%.300s): move it away and run "
+                       "again", F->target, why.msg);
+    *present = 1;
+    return VT_OK;
+}
+
+static void curl_init_once(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+static int fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+static int fetch_run(fetch *F, vt_err *err)
+{
+    int present;
+    int rc = check_target(F, &present, err);
+    if (rc)
+        return rc;
+    if (present) {
+        report(F, FETCH_DONE, "%s already holds CIFAR-100: nothing to download", F->target);
+        return VT_OK;
+    }
+    char copy[4096], parent[4096];
+    snprintf(copy, sizeof copy, "%s", F->target);
+    snprintf(parent, sizeof parent, "%s", dirname(copy));
+    if ((rc = vt_mkdirs(parent, err)))
+        return rc;
+    /* One vggtop at a time per target: the lock is on the part file itself. */
+    int lock = open(F->part, O_RDWR | O_CREAT, 0644);
+    if (lock < 0)
+        return vt_fail(err, VT_EIO, "%s: cannot create: %s", F->part, strerror(errno));
+    if (flock(lock, LOCK_EX | LOCK_NB) != 0) {
+        close(lock);
+        return vt_fail(err, VT_EUSAGE, "%s: another vggtop is downloading into it", F->part);
+    }
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, curl_init_once);
+    if (!(F->curl = curl_easy_init())) {
+        close(lock);
+        return vt_fail(err, VT_EIO, "cannot start libcurl");
+    }
+    F->started = vt_now();
+    /* A resumed download that does not verify may have resumed someone else's file: once more from zero. */
+    for (int round = 0; round < 2; round++) {
+        long long had = file_size_or_0(F->part);
+        if ((rc = download(F, err)))
+            break;
+        vt_err why;
+        vt_err_clear(&why);
+        if ((rc = verify(F, &why)) == VT_OK)
+            break;
+        if (rc != VT_EUSAGE || had == 0 || round == 1) {
+            *err = why;
+            break;
+        }
+        report(F, FETCH_RETRYING, "the resumed download did not verify; starting over");
+    }
+    curl_easy_cleanup(F->curl);
+    F->curl = NULL;
+    if (rc) {
+        close(lock);
+        return rc;
+    }
+    report(F, FETCH_EXTRACTING, "unpacking %s", F->part);
+    snprintf(F->tmpdir, sizeof F->tmpdir, "%s.tmp.%ld", F->target, (long)getpid());
+    remove_tmpdir(F->tmpdir);
+    if (mkdir(F->tmpdir, 0755) != 0) {
+        close(lock);
+        return vt_fail(err, VT_EIO, "%s: cannot create: %s", F->tmpdir, strerror(errno));
+    }
+    vt_err why;
+    vt_err_clear(&why);
+    rc = data_unpack_cifar100(F->part, F->url, F->tmpdir, &why);
+    if (rc == VT_OK) {
+        report(F, FETCH_CHECKING_DATA, "checking the unpacked files");
+        long n_train = 0;
+        if ((rc = check_cifar100(F->tmpdir, &n_train, &why)) == VT_OK) {
+            /* An empty target folder is replaced by the rename. */
+            if (rename(F->tmpdir, F->target) != 0)
+                rc = vt_fail(&why, VT_EIO, "%s: cannot rename %s to it: %s", F->target, F->tmpdir, strerror(errno));
+            else
+                fsync_dir(parent);
+        }
+    }
+    if (rc) {
+        remove_tmpdir(F->tmpdir);
+        if (rc == VT_EUSAGE)
+            drop_part(F); /* a tarball that does not unpack or load will not get better */
+        close(lock);
+        return vt_fail(err, rc, "%.500s", why.msg);
+    }
+    drop_part(F);
+    close(lock);
+    report(F, FETCH_DONE, "CIFAR-100 is in %s", F->target);
+    return VT_OK;
+}
+
+int data_fetch(const data_fetch_options *opt, char *installed, size_t size, vt_err *err)
+{
+    fetch *F = calloc(1, sizeof *F);
+    if (!F)
+        return vt_fail(err, VT_EIO, "out of memory");
+    F->opt = opt;
+    /* A mirror for every download of this environment (the front end's too), unless the caller names one. */
+    const char *env_url = getenv("VGGTOP_CIFAR100_URL"), *env_md5 = getenv("VGGTOP_CIFAR100_MD5");
+    const char *md5 = opt->md5 && *opt->md5 ? opt->md5 : env_md5 && *env_md5 ? env_md5 : NULL;
+    F->url = opt->url && *opt->url ? opt->url : env_url && *env_url ? env_url : DATA_CIFAR100_URL;
+    F->timeout = opt->timeout > 0 ? opt->timeout : DEFAULT_TIMEOUT;
+    F->p.eta = -1;
+    int rc = VT_OK;
+    if (md5) {
+        rc = parse_md5(md5, md5 == env_md5 ? "$VGGTOP_CIFAR100_MD5" : "--md5", F->md5, err);
+        F->expect_size = strcmp(F->md5, DATA_CIFAR100_MD5) == 0 ? DATA_CIFAR100_BYTES : 0;
+    } else {
+        snprintf(F->md5, sizeof F->md5, "%s", DATA_CIFAR100_MD5);
+        F->expect_size = DATA_CIFAR100_BYTES;
+    }
+    const char *dir = opt->dir && *opt->dir ? opt->dir : DATA_DEFAULT_DIR;
+    size_t len = strlen(dir);
+    while (len > 1 && dir[len - 1] == '/')
+        len--;
+    if (rc == VT_OK && (len >= 4000 || len == 0))
+        rc = vt_fail(err, VT_EUSAGE, "--data '%s': path too long", dir);
+    if (rc == VT_OK) {
+        snprintf(F->target, sizeof F->target, "%.*s", (int)len, dir);
+        snprintf(F->part, sizeof F->part, "%s.tar.gz.part", F->target);
+        rc = fetch_run(F, err);
+    }
+    if (rc == VT_OK && installed)
+        snprintf(installed, size, "%s", F->target);
+    free(F);
+    return rc;
+}
+
+/* ---- on a thread: the front end's download ----------------------------------------------------------- */
+
+struct data_fetch_job {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    int cancel;
+    data_fetch_status st;    /* what the thread publishes */
+    char dir[4096], url[4096], md5[64];
+    data_fetch_options opt;
+    int pipe_fd[2];
+};
+
+static void job_wake(data_fetch_job *j) { vt_wake_signal(j->pipe_fd); }
+
+static void job_progress(const data_fetch_progress *p, void *arg)
+{
+    data_fetch_job *j = arg;
+    pthread_mutex_lock(&j->mu);
+    j->st.progress = *p;
+    pthread_mutex_unlock(&j->mu);
+    job_wake(j);
+}
+
+static int job_cancelled(void *arg)
+{
+    data_fetch_job *j = arg;
+    pthread_mutex_lock(&j->mu);
+    int c = j->cancel;
+    pthread_mutex_unlock(&j->mu);
+    return c;
+}
+
+static void *job_main(void *arg)
+{
+    data_fetch_job *j = arg;
+    vt_err err;
+    vt_err_clear(&err);
+    char installed[4096] = "";
+    int rc = data_fetch(&j->opt, installed, sizeof installed, &err);
+    pthread_mutex_lock(&j->mu);
+    j->st.rc = rc;
+    j->st.err = err;
+    snprintf(j->st.installed, sizeof j->st.installed, "%s", installed);
+    j->st.finished = 1;
+    pthread_mutex_unlock(&j->mu);
+    job_wake(j);
+    return NULL;
+}
+
+int data_fetch_start(const data_fetch_options *opt, data_fetch_job **out, vt_err *err)
+{
+    *out = NULL;
+    data_fetch_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return vt_fail(err, VT_EIO, "out of memory");
+    snprintf(j->dir, sizeof j->dir, "%s", opt->dir ? opt->dir : "");
+    snprintf(j->url, sizeof j->url, "%s", opt->url ? opt->url : "");
+    snprintf(j->md5, sizeof j->md5, "%s", opt->md5 ? opt->md5 : "");
+    j->opt = (data_fetch_options){j->dir, j->url, j->md5, opt->timeout, job_progress, job_cancelled, j};
+    j->st.progress.eta = -1;
+    int rc = vt_wake_open(j->pipe_fd, err);
+    if (rc) {
+        free(j);
+        return rc;
+    }
+    pthread_mutex_init(&j->mu, NULL);
+    /* The caller's thread (the UI's) keeps the signals. */
+    if (vt_thread_start(&j->thread, job_main, j) != 0) {
+        vt_wake_close(j->pipe_fd);
+        pthread_mutex_destroy(&j->mu);
+        free(j);
+        return vt_fail(err, VT_EIO, "cannot start the download thread");
+    }
+    *out = j;
+    return VT_OK;
+}
+
+void data_fetch_poll(data_fetch_job *j, data_fetch_status *st)
+{
+    vt_wake_drain(j->pipe_fd);
+    pthread_mutex_lock(&j->mu);
+    *st = j->st;
+    pthread_mutex_unlock(&j->mu);
+}
+
+void data_fetch_cancel(data_fetch_job *j)
+{
+    pthread_mutex_lock(&j->mu);
+    j->cancel = 1;
+    pthread_mutex_unlock(&j->mu);
+}
+
+int data_fetch_wake_fd(const data_fetch_job *j) { return j->pipe_fd[0]; }
+
+void data_fetch_destroy(data_fetch_job *j)
+{
+    if (!j)
+        return;
+    data_fetch_cancel(j);
+    pthread_join(j->thread, NULL);
+    vt_wake_close(j->pipe_fd);
+    pthread_mutex_destroy(&j->mu);
+    free(j);
+}
