@@ -48,14 +48,11 @@ static void usage(FILE *out)
  * through here at the end (a full disk, a closed pipe, /dev/full), and a lost write turns status 0 into 1. */
 static int finish_output(int status)
 {
+    /* fflush, not fclose: atexit handlers (the front end's terminal reset) may still write to stdout. */
+    errno = 0;
     int bad = fflush(stdout) != 0 || ferror(stdout);
-    int e = errno;
-    if (fclose(stdout) != 0 && !bad) {
-        bad = 1;
-        e = errno;
-    }
     if (bad && status == 0) {
-        fprintf(stderr, "vggtop: cannot write the output: %s\n", strerror(e));
+        fprintf(stderr, "vggtop: cannot write the output: %s\n", errno ? strerror(errno) : "write error");
         return 1;
     }
     return status;

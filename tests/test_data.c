@@ -898,7 +898,7 @@ static void fill_batch_scales_and_standardizes(void **state)
     long idx[3] = {1, 0, 1};
     float x[3 * 12];
     int y[3];
-    data_fill_batch(ds, DATA_TEST, idx, 3, NULL, NULL, x, y);
+    data_fill_batch(ds, DATA_TEST, idx, 3, NULL, x, y);
     assert_int_equal(y[0], 0);
     assert_int_equal(y[1], 1);
     assert_true(x[0] == 1.0f);            /* image 1, pixel 0, channel 0 = 255 */
@@ -906,7 +906,7 @@ static void fill_batch_scales_and_standardizes(void **state)
     assert_true(x[12 + 2] == 10.0f / 255.0f);
     assert_true(x[24 + 11] == 10.0f / 255.0f);
     preprocess pp = {.standardize = 1, .mean = {0.5f, 0.25f}, .std = {0.5f, 2.0f}};
-    data_fill_batch(ds, DATA_TRAIN, idx, 1, &pp, NULL, x, NULL);
+    data_fill_batch(ds, DATA_TRAIN, idx, 1, &pp, x, NULL);
     assert_float_equal(x[0], (1.0 - 0.5) / 0.5, 1e-6);
     assert_float_equal(x[1], (0.0 - 0.25) / 2.0, 1e-6);
     assert_float_equal(x[5], (4.0 / 255 - 0.25) / 2.0, 1e-6);
@@ -929,14 +929,14 @@ static void fill_batch_augments_training_images_only(void **state)
     long idx[N];
     for (int i = 0; i < N; i++)
         idx[i] = (i * 7) % N;
-    preprocess pp = {.augment = 1};
-    vt_rng rng, mirror;
-    vt_rng_seed(&rng, 99);
-    vt_rng_seed(&mirror, 99);
+    preprocess pp = {.augment = 1, .aug_stream = 99};
     float x[N * H * W];
-    data_fill_batch(&ds, DATA_TRAIN, idx, N, &pp, &rng, x, NULL);
+    data_fill_batch(&ds, DATA_TRAIN, idx, N, &pp, x, NULL);
     int flips = 0, shifted = 0;
     for (int i = 0; i < N; i++) {
+        /* image idx[i]'s own generator: the stream mixed with its index, 3 draws */
+        vt_rng mirror;
+        vt_rng_seed(&mirror, vt_seed_mix(99, (uint64_t)idx[i]));
         int dy = (int)vt_rng_below(&mirror, 9) - 4, dx = (int)vt_rng_below(&mirror, 9) - 4;
         int flip = (int)vt_rng_below(&mirror, 2);
         flips += flip;
@@ -950,11 +950,24 @@ static void fill_batch_augments_training_images_only(void **state)
     }
     assert_in_range(flips, 8, 32);
     assert_true(shifted > 30);
-    /* The test split is never augmented, and draws nothing from rng. */
-    vt_rng before = rng;
-    data_fill_batch(&ds, DATA_TEST, idx, 2, &pp, &rng, x, NULL);
-    assert_memory_equal(&before, &rng, sizeof rng);
-    assert_true(x[0] == (float)img[idx[0] * H * W] / 255.0f);
+    /* An image's augmentation does not depend on its batch: the same images in another order and split
+     * into two batches of other sizes come out the same. */
+    long rev[N];
+    float y[N * H * W];
+    for (int i = 0; i < N; i++)
+        rev[i] = idx[N - 1 - i];
+    data_fill_batch(&ds, DATA_TRAIN, rev, 13, &pp, y, NULL);
+    data_fill_batch(&ds, DATA_TRAIN, rev + 13, N - 13, &pp, y + 13 * H * W, NULL);
+    for (int i = 0; i < N; i++)
+        assert_memory_equal(y + (size_t)i * H * W, x + (size_t)(N - 1 - i) * H * W, sizeof(float) * H * W);
+    /* Another stream (another epoch) augments differently. */
+    pp.aug_stream = 100;
+    data_fill_batch(&ds, DATA_TRAIN, idx, N, &pp, y, NULL);
+    assert_true(memcmp(x, y, sizeof x) != 0);
+    /* The test split is never augmented. */
+    data_fill_batch(&ds, DATA_TEST, idx, 2, &pp, x, NULL);
+    for (int k = 0; k < H * W; k++)
+        assert_true(x[k] == (float)img[idx[0] * H * W + k] / 255.0f);
 }
 
 int main(void)

@@ -155,17 +155,21 @@ typedef struct preprocess {
     int standardize;        /* 0: x / 255 (the seed's); 1: per-channel (x/255 - mean) / std */
     float mean[4], std[4];  /* per channel, of the training set, from data_channel_stats */
     int augment;            /* random crop with 4-pixel padding and horizontal flip (training only) */
+    uint64_t aug_stream;    /* with augment: the epoch's stream (vt_seed_mix(seed, epoch) or the like); each
+                               image's draws come from vt_seed_mix(aug_stream, its index) alone */
 } preprocess;
 
 /* Per-channel mean and (population) standard deviation of the training images scaled to [0, 1]. */
 void data_channel_stats(const dataset *ds, float *mean, float *std);
 
 /* Assembles a batch: x gets (n, height, width, channels) floats, y the n labels of the images idx[0..n)
- * of split (y may be NULL). pp NULL means x / 255. Augmentation applies to DATA_TRAIN only: per image,
- * 3 draws from rng in this order: crop row offset and column offset in [0, 8] of the image zero-padded
- * by 4 pixels, then a flip bit (vt_rng_below(rng, 2)). rng may be NULL when pp->augment is 0.
- * Allocates nothing; reads ds only, so threads may fill batches of one data set at once. */
-void data_fill_batch(const dataset *ds, data_split split, const long *idx, int n, const preprocess *pp,
-                     vt_rng *rng, float *x, int *y);
+ * of split (y may be NULL). pp NULL means x / 255. Augmentation applies to DATA_TRAIN only: image idx[i]
+ * draws 3 numbers from a generator seeded with vt_seed_mix(pp->aug_stream, idx[i]), in this order: crop
+ * row offset and column offset in [0, 8] of the image zero-padded by 4 pixels, then a flip bit
+ * (vt_rng_below(rng, 2)). So an image's augmentation depends on the stream and its index only, never on
+ * the batch it lands in, the batch size or how a batch is split between processes; nothing carries over
+ * from one batch to the next. Allocates nothing; reads ds only, so threads may fill batches at once. */
+void data_fill_batch(const dataset *ds, data_split split, const long *idx, int n, const preprocess *pp, float *x,
+                     int *y);
 
 #endif

@@ -483,7 +483,7 @@ static double time_fill(const dataset *ds, const bench_opts *o, const preprocess
         double t0 = vt_now();
         for (long i = 0; i < count; i += o->batch) {
             int n = count - i < o->batch ? (int)(count - i) : o->batch;
-            data_fill_batch(ds, DATA_TRAIN, order + i, n, pp, &rng, x, y);
+            data_fill_batch(ds, DATA_TRAIN, order + i, n, pp, x, y);
         }
         secs = vt_now() - t0;
     }

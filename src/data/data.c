@@ -492,8 +492,8 @@ void data_channel_stats(const dataset *ds, float *mean, float *std)
     }
 }
 
-void data_fill_batch(const dataset *ds, data_split split, const long *idx, int n, const preprocess *pp,
-                     vt_rng *rng, float *x, int *y)
+void data_fill_batch(const dataset *ds, data_split split, const long *idx, int n, const preprocess *pp, float *x,
+                     int *y)
 {
     const int H = ds->height, W = ds->width, C = ds->channels;
     const size_t image = (size_t)H * (size_t)W * (size_t)C;
@@ -509,7 +509,7 @@ void data_fill_batch(const dataset *ds, data_split split, const long *idx, int n
                 f = pp->std[k] > 0 ? (f - pp->mean[k]) / pp->std[k] : f - pp->mean[k];
             lut[k][v] = f;
         }
-    const int augment = pp && pp->augment && split == DATA_TRAIN && rng;
+    const int augment = pp && pp->augment && split == DATA_TRAIN;
     enum { PAD = 4 };
     for (int i = 0; i < n; i++) {
         const uint8_t *src = base + (size_t)idx[i] * image;
@@ -524,9 +524,11 @@ void data_fill_batch(const dataset *ds, data_split split, const long *idx, int n
         }
         /* Crop an H x W window at (dy, dx) of the image padded by PAD zero pixels on every side, then
          * mirror it left-right with probability 1/2. */
-        int dy = (int)vt_rng_below(rng, 2 * PAD + 1) - PAD;
-        int dx = (int)vt_rng_below(rng, 2 * PAD + 1) - PAD;
-        int flip = (int)vt_rng_below(rng, 2);
+        vt_rng rng;
+        vt_rng_seed(&rng, vt_seed_mix(pp->aug_stream, (uint64_t)idx[i]));
+        int dy = (int)vt_rng_below(&rng, 2 * PAD + 1) - PAD;
+        int dx = (int)vt_rng_below(&rng, 2 * PAD + 1) - PAD;
+        int flip = (int)vt_rng_below(&rng, 2);
         for (int r = 0; r < H; r++)
             for (int col = 0; col < W; col++) {
                 int sy = r + dy, sx = (flip ? W - 1 - col : col) + dx;

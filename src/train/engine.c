@@ -48,7 +48,7 @@ typedef struct blob_header {
     int64_t batch_pos;     /* batches done of epoch epochs_done + 1 (0 at an epoch boundary) */
     double loss_sum, mse_sum;
     int64_t correct, n;    /* the partial epoch's step_stats */
-    uint64_t rng[4];       /* augmentation generator */
+    uint64_t rng[4];       /* unused since augmentation follows from (seed, epoch, image): written as 0 */
     double lr;             /* the learning rate in use (trainer_set_lr may have changed it) */
     double epoch_seconds;  /* time already spent in the partial epoch */
     uint64_t seed;
@@ -96,7 +96,6 @@ typedef struct job {
     int epochs_done;
     long batch_pos;
     step_stats sums;
-    vt_rng aug;
     double epoch_seconds;
     train_epoch history[TRAIN_MAX_EPOCHS];
     double last_progress;
@@ -239,7 +238,7 @@ static int save_checkpoint_as(job *j, const char *name, vt_err *err)
     h.correct = j->sums.correct;
     h.correct5 = j->sums.correct5;
     h.n = j->sums.n;
-    memcpy(h.rng, j->aug.s, sizeof h.rng);
+    /* h.rng stays zero: augmentation no longer has a generator that runs on (see data_fill_batch) */
     h.lr = j->lr;
     h.epoch_seconds = j->epoch_seconds;
     h.seed = j->cfg.seed;
@@ -332,7 +331,6 @@ static int load_checkpoint(job *j, vt_err *err)
     j->batch_pos = (long)h.batch_pos;
     j->sums = (step_stats){h.loss_sum, h.mse_sum, h.correct, h.correct5, h.n};
     j->top5_unknown = h.version == 1 && h.n > 0; /* a version 1 partial epoch never counted its top-5 hits */
-    memcpy(j->aug.s, h.rng, sizeof h.rng);
     j->lr = h.lr;
     j->sgd.lr = (float)h.lr;
     j->epoch_seconds = h.epoch_seconds;
@@ -434,7 +432,7 @@ int train_predict_test(model *m, const dataset *ds, int batch, float *x_buf, flo
         int n = (int)(ds->n_test - start < batch ? ds->n_test - start : batch);
         for (int i = 0; i < n; i++)
             idx[i] = start + i;
-        data_fill_batch(ds, DATA_TEST, idx, n, &pp, NULL, x_buf, y);
+        data_fill_batch(ds, DATA_TEST, idx, n, &pp, x_buf, y);
         int rc = model_predict(m, x_buf, n, probs + (size_t)start * (size_t)ds->classes, err);
         if (rc)
             return rc;
@@ -602,7 +600,6 @@ static int job_prepare(job *j, vt_err *err)
     j->sgd.nesterov = cfg->nesterov;
     j->sgd.weight_decay = (float)cfg->weight_decay;
     j->pp.augment = cfg->augment;
-    vt_rng_seed(&j->aug, vt_seed_mix(cfg->seed, 0xa06));
     callbacks_begin(&cfg->cb, &j->cbs);
 
     char created[32] = "";
@@ -746,6 +743,9 @@ static train_state job_train(job *j, vt_err *err)
             j->sgd.lr = (float)j->lr;
         }
         data_shuffle(j->order, ds->n_train, cfg->seed, e);
+        /* Like the order, the augmentation follows from the seed and the epoch alone (and each image's
+         * index): nothing of it needs to be in the checkpoint. */
+        j->pp.aug_stream = vt_seed_mix(vt_seed_mix(cfg->seed, 0xa06), (uint64_t)e);
         pthread_mutex_lock(&t->mu);
         train_snapshot *s = &t->snap;
         s->state = TRAIN_TRAINING;
@@ -775,7 +775,7 @@ static train_state job_train(job *j, vt_err *err)
             long start = b * bs;
             int n = (int)(ds->n_train - start < bs ? ds->n_train - start : bs);
             double t0 = vt_now(); /* batch assembly counts: img/s is what the user gets */
-            data_fill_batch(ds, DATA_TRAIN, j->order + start, n, &j->pp, cfg->augment ? &j->aug : NULL, j->x, j->y);
+            data_fill_batch(ds, DATA_TRAIN, j->order + start, n, &j->pp, j->x, j->y);
             busy += vt_now() - t0;
             if ((b - first) % LAYER_SAMPLE_EVERY == 0)
                 sample_layers(j, n); /* outside the timed part: rates stay the training's own */

@@ -112,7 +112,7 @@ static void fuzz_open(const data_options *opt)
         vt_rng_seed(&rng, 1);
         if (!x)
             abort();
-        data_fill_batch(ds, DATA_TRAIN, idx, 2, &pp, &rng, x, y);
+        data_fill_batch(ds, DATA_TRAIN, idx, 2, &pp, x, y);
         free(x);
         data_destroy(ds);
     } else {
