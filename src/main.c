@@ -20,6 +20,7 @@ struct command {
 static const struct command commands[] = {
     {"train", cli_train, "train a model headless (Keras-style progress), writing a run directory"},
     {"watch", cli_watch, "open the front end on a run directory, following it live"},
+    {"ctl", cli_ctl, "pause, resume, stop or change the learning rate of a live run"},
     {"summary", cli_summary, "print the Keras-style summary of a model"},
     {"data", cli_data, "show which data set is found and what it holds"},
     {"evaluate", cli_evaluate, "re-evaluate a run's checkpoint on the test set"},

@@ -698,6 +698,48 @@ static void the_run_lock_lets_one_in(void **state)
     rmdir(dir);
 }
 
+/* The test-set pass's estimate (Setup and the whole-run ETA before the first evaluation): 60 s for 1000
+ * training images is 60 ms an image; 500 test images at a third of that: 60 / 1000 * 500 / 3 = 10 s.
+ * Nothing to estimate from gives 0. */
+static void eval_estimate_counts_the_test_set(void **state)
+{
+    (void)state;
+    assert_true(fabs(train_eval_seconds(60, 1000, 500) - 10) < 1e-9);
+    assert_true(train_eval_seconds(0, 1000, 500) == 0);
+    assert_true(train_eval_seconds(60, 0, 500) == 0);
+    assert_true(train_eval_seconds(NAN, 1000, 500) == 0);
+}
+
+/* curve.csv: read back as the engine writes it; a damaged one is one clear line. */
+static void curve_file_reads_back(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/vggtop-curve-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[128];
+    snprintf(path, sizeof path, "%s/curve.csv", dir);
+    long b[4];
+    float l[4], a[4];
+    int epoch, n;
+    vt_err err;
+    assert_int_equal(run_read_curve(dir, &epoch, b, l, a, 4, &n, &err), VT_OK); /* no file: no points */
+    assert_int_equal(n, 0);
+    const char *good = "epoch,batch,loss,acc\n3,1,2.5,0.125\n3,2,2.25,0.25\n3,4,2,0.5\n";
+    assert_int_equal(vt_write_file_atomic(path, good, strlen(good), &err), VT_OK);
+    assert_int_equal(run_read_curve(dir, &epoch, b, l, a, 4, &n, &err), VT_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(epoch, 3);
+    assert_true(b[0] == 1 && b[1] == 2 && b[2] == 4);
+    assert_true(l[1] == 2.25f && a[2] == 0.5f);
+    const char *bad = "epoch,batch,loss,acc\n3,2,2.5,0.125\n3,1,2.25,0.25\n";
+    assert_int_equal(vt_write_file_atomic(path, bad, strlen(bad), &err), VT_OK);
+    assert_int_equal(run_read_curve(dir, &epoch, b, l, a, 4, &n, &err), VT_EUSAGE);
+    assert_non_null(strstr(err.msg, "curve.csv: line 3"));
+    assert_int_equal(n, 0);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -720,6 +762,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(malformed_files_give_one_clear_line),
         cmocka_unit_test(run_list_sorts_and_summarises),
         cmocka_unit_test(default_dir_is_utc_stamp_and_model),
+        cmocka_unit_test(eval_estimate_counts_the_test_set),
+        cmocka_unit_test(curve_file_reads_back),
     };
     return cmocka_run_group_tests_name("train", tests, make_tmp, remove_tmp);
 }

@@ -225,6 +225,10 @@ static void stopped_and_resumed_equals_uninterrupted(void **state)
     print_message("stopped after %d epochs and %ld batches, resumed\n", stopped_epochs, stopped_at);
     assert_int_equal(snap.resumed_epochs, stopped_epochs);
     assert_int_equal(snap.resumed_batch, stopped_at == snap.batches ? 0 : stopped_at);
+    /* elapsed goes on across the resume: at least the time of the three epochs (it restarted at 0). */
+    double epochs_time = snap.history[0].seconds + snap.history[1].seconds + snap.history[2].seconds;
+    assert_true(snap.elapsed >= epochs_time - 1e-6);
+    assert_true(snap.eta == 0 && snap.eta_run == 0); /* nothing is left of an ended run */
     trainer_destroy(t);
 
     run_data a, b;
@@ -253,6 +257,7 @@ static void stopped_and_resumed_equals_uninterrupted(void **state)
 }
 
 static int is_evaluating(const train_snapshot *s) { return s->state == TRAIN_EVALUATING; }
+static int eval_moved(const train_snapshot *s) { return s->state == TRAIN_EVALUATING && s->eval_batch >= 2; }
 
 /* A stop during the test-set evaluation takes effect there (it used to wait for the whole evaluation:
  * many minutes for a VGG on CIFAR-100's 10,000 test images): the epoch's training is checkpointed, and
@@ -274,6 +279,12 @@ static void a_stop_during_evaluation_is_prompt_and_resumable(void **state)
     assert_int_equal(trainer_start(t, &err), VT_OK);
     wait_for(t, is_evaluating);
     assert_int_equal(snap.state, TRAIN_EVALUATING);
+    /* The test-set pass publishes its progress: 10000 images in steps of 32. */
+    wait_for(t, eval_moved);
+    assert_int_equal(snap.eval_batches, (10000 + 31) / 32);
+    assert_true(snap.eval_batch >= 1 && snap.eval_batch < snap.eval_batches);
+    assert_true(snap.eval_eta > 0);
+    assert_true(snap.eta_run >= snap.eval_eta);
     trainer_stop(t);
     assert_int_equal(trainer_join(t), TRAIN_STOPPED);
     trainer_snapshot(t, &snap);
@@ -370,7 +381,7 @@ static void commands_reach_the_engine(void **state)
     assert_int_equal(trainer_start(t, &err), VT_OK);
     assert_int_equal(trainer_join(t), TRAIN_STOPPED);
     trainer_snapshot(t, &snap);
-    assert_non_null(strstr(snap.message, "stopped after 0 epochs and 0 batches;")); /* plurals by hand */
+    assert_non_null(strstr(snap.message, "stopped after 0 epochs and 0 steps;")); /* plurals by hand */
     trainer_destroy(t);
     tiny_config(&c, "one-epoch");
     c.limit_train = 32;
@@ -385,6 +396,81 @@ static void commands_reach_the_engine(void **state)
     snprintf(path, sizeof path, "%s/checkpoint.bin", c.run_dir);
     assert_int_equal(access(path, R_OK), 0);
     trainer_destroy(NULL);
+}
+
+static void write_text(const char *dir, const char *name, const char *text)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    vt_err err;
+    if (vt_write_file_atomic(path, text, strlen(text), &err) != VT_OK)
+        fail_msg("%s", err.msg);
+}
+
+static long ack_of(const train_snapshot *s) { return s->command_ack; }
+static long want_ack;
+static int acked(const train_snapshot *s) { return ack_of(s) >= want_ack; }
+
+/* commands.json, as vggtop ctl writes it (this process cannot send through run_command_send: it refuses a run
+ * no other process trains), reaches the engine while it is paused and is acknowledged; an old seq is not taken
+ * twice, and a malformed file is ignored by the engine and refused clearly by the reader. */
+static void the_commands_file_reaches_the_engine(void **state)
+{
+    (void)state;
+    vt_err err;
+    run_command c;
+    assert_int_equal(run_command_parse("lr", "0.5", &c, &err), VT_OK);
+    assert_true(c.kind == RUN_CMD_LR && c.lr == 0.5);
+    assert_int_equal(run_command_parse("lr", "11", &c, &err), VT_EUSAGE);
+    assert_non_null(strstr(err.msg, "lr: '11'"));
+    assert_int_equal(run_command_parse("pause", "3", &c, &err), VT_EUSAGE);
+    assert_int_equal(run_command_parse("fly", NULL, &c, &err), VT_EUSAGE);
+    assert_int_equal(run_command_parse("stop", NULL, &c, &err), VT_OK);
+    assert_int_equal(c.kind, RUN_CMD_STOP);
+
+    train_config cfg;
+    tiny_config(&cfg, "ctl-file");
+    cfg.epochs = 50;
+    trainer *t;
+    assert_int_equal(run_command_send(cfg.run_dir, &c, &err), VT_EUSAGE); /* no run there yet */
+    assert_non_null(strstr(err.msg, cfg.run_dir));
+    assert_int_equal(trainer_create(&cfg, &t, &err), VT_OK);
+    trainer_pause(t);
+    assert_int_equal(trainer_start(t, &err), VT_OK);
+    wait_for(t, is_paused);
+    write_text(cfg.run_dir, RUN_COMMANDS, "{\"seq\": 1, \"command\": \"lr\", \"lr\": 0.0625}\n");
+    want_ack = 1;
+    wait_for(t, acked);
+    assert_int_equal(snap.command_ack, 1);
+    assert_true(snap.lr == 0.0625); /* taken while paused */
+    assert_int_equal(snap.state, TRAIN_PAUSED);
+    assert_int_equal(run_command_read(cfg.run_dir, &c, &err), VT_OK);
+    assert_int_equal(c.seq, 1);
+    /* A malformed file: the reader says what is wrong, the engine stays paused. */
+    write_text(cfg.run_dir, RUN_COMMANDS, "{\"seq\": 2, \"command\": \"dance\"}");
+    assert_int_equal(run_command_read(cfg.run_dir, &c, &err), VT_EUSAGE);
+    assert_non_null(strstr(err.msg, RUN_COMMANDS));
+    usleep(700000);
+    trainer_snapshot(t, &snap);
+    assert_int_equal(snap.command_ack, 1);
+    assert_int_equal(snap.state, TRAIN_PAUSED);
+    /* progress.json carries the acknowledgement for other processes. */
+    run_data r;
+    assert_int_equal(run_load(cfg.run_dir, RUN_PART_PROGRESS, &r, &err), VT_OK);
+    assert_int_equal(r.progress.command_ack, 1);
+    run_free(&r);
+    write_text(cfg.run_dir, RUN_COMMANDS, "{\"seq\": 3, \"command\": \"stop\"}");
+    assert_int_equal(trainer_join(t), TRAIN_STOPPED);
+    trainer_snapshot(t, &snap);
+    assert_int_equal(snap.command_ack, 3);
+    trainer_destroy(t);
+
+    /* Resumed, the engine does not take the old command again (it would stop at once). */
+    train_config again;
+    assert_int_equal(train_config_load(cfg.run_dir, &again, &err), VT_OK);
+    again.resume = 1;
+    again.epochs = 1;
+    assert_int_equal(run_to_end(&again, &err), TRAIN_FINISHED);
 }
 
 static void copy_file(const char *from, const char *to)
@@ -682,6 +768,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(stopped_and_resumed_equals_uninterrupted),
         cmocka_unit_test(a_stop_during_evaluation_is_prompt_and_resumable),
         cmocka_unit_test(commands_reach_the_engine),
+        cmocka_unit_test(the_commands_file_reaches_the_engine),
         cmocka_unit_test(bad_checkpoints_fail_clearly),
         cmocka_unit_test(bad_data_and_divergence_fail_clearly),
     };

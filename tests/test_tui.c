@@ -73,7 +73,7 @@ static const double chart_y[3] = {0, 0.5, 1};
 static tui_chart one_series_chart(tui_series *s)
 {
     *s = (tui_series){"acc", NULL, chart_y, 3, ROLE_SERIES0, '*'};
-    return (tui_chart){NULL, s, 1, 0, 1, 0, 0, 0, 1, 1, 1};
+    return (tui_chart){NULL, s, 1, 0, 1, 0, 0, 0, 1, 1, 1, 0, NULL, 0};
 }
 
 static void chart_ascii_exact(void **state)
@@ -135,7 +135,7 @@ static void chart_two_series_title_and_gap(void **state)
     static const double ya[2] = {2, 2};
     const double yb[2] = {0, 0.0 / 0.0};
     tui_series s[2] = {{"a", NULL, ya, 2, ROLE_SERIES0, 'a'}, {"b", NULL, yb, 2, ROLE_SERIES0 + 1, 'b'}};
-    tui_chart c = {"T", s, 2, 0, 0, 0, 0, 0, 0, 0, 0};
+    tui_chart c = {"T", s, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, 0};
     tui_chart_draw(&g, (tui_rect){0, 0, 8, 10}, &c, 0);
     static const char *const want[8] = {
         "T         ",
@@ -164,7 +164,7 @@ static void chart_legend_skips_unnamed_series(void **state)
     tui_series s[3] = {{"one", NULL, y, 2, ROLE_SERIES0, 'a'},
                        {NULL, NULL, y, 2, ROLE_SERIES0 + 1, 'c'},
                        {"two", NULL, y, 2, ROLE_SERIES0 + 2, 'b'}};
-    tui_chart c = {NULL, s, 3, 0, 0, 0, 0, 0, 0, 0, 1};
+    tui_chart c = {NULL, s, 3, 0, 0, 0, 0, 0, 0, 0, 1, 0, NULL, 0};
     tui_chart_draw(&g, (tui_rect){0, 0, 7, 16}, &c, 0);
     assert_row(&g, 6, "a one  b two    ");
     assert_int_equal(tui_grid_at(&g, 6, 7)->role, ROLE_SERIES0 + 2);
@@ -180,12 +180,60 @@ static void chart_single_point_is_centred(void **state)
     tui_grid_init(&g, 7, 10);
     static const double y[1] = {4};
     tui_series s = {"v", NULL, y, 1, ROLE_SERIES0, '*'};
-    tui_chart c = {NULL, &s, 1, 0, 0, 0, 0, 0, 0, 1, 0};
+    tui_chart c = {NULL, &s, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0, NULL, 0};
     tui_chart_draw(&g, (tui_rect){0, 0, 7, 10}, &c, 0);
     static const char *const want[7] = {
         "4.4|      ", "   |      ", "4.0|*     ", "   |      ", "3.6|      ", "   +------", "    1     ",
     };
     assert_rows(&g, 0, want, 7);
+    tui_grid_free(&g);
+}
+
+/* Per-epoch ticks, the x title and where two series meet. x = 1..5 on 16 plot columns: px = round((x - 1) / 4
+ * * 15) = 0, 4, 8, 11, 15; a (y = 0) fills the bottom row; b (0, .5, 1, .5, 0) at py 2, 1, 0, 1, 2, by
+ * Bresenham (0,2) (1,2) (2,1) (3,1) (4,1) | (5,1) (6,0) (7,0) (8,0) | (9,0) (10,1) (11,1) | (12,1) (13,2) (14,2)
+ * (15,2). Where b meets a's bottom row (px 0, 1, 13, 14, 15) the cell is '&', and the legend says "both".
+ * Labels 2, 3, 4 sit at their columns (with a tick on the axis), since 3.75 columns per epoch leave room;
+ * the title "ep" finds no free place on the label row and goes to the legend row's right end. */
+static void chart_epoch_ticks_title_and_overlaps(void **state)
+{
+    (void)state;
+    tui_grid g;
+    tui_grid_init(&g, 6, 20);
+    static const double a[5] = {0, 0, 0, 0, 0}, b[5] = {0, 0.5, 1, 0.5, 0};
+    tui_series s[2] = {{"a", NULL, a, 5, ROLE_SERIES0, '*'}, {"b", NULL, b, 5, ROLE_SERIES0 + 1, 'o'}};
+    tui_chart c = {NULL, s, 2, 0, 1, 0, 0, 0, 1, 1, 1, 1, "ep", 1};
+    tui_chart_draw(&g, (tui_rect){0, 0, 6, 20}, &c, 0);
+    static const char *const want[6] = {
+        "1.0|      oooo      ", "   |  oooo    ooo   ", "0.0|&&***********&&&",
+        "   +----+---+--+----", "    1   2   3  4   5", "* a  o b  & both  ep",
+    };
+    assert_rows(&g, 0, want, 6);
+    assert_int_equal(tui_grid_at(&g, 2, 4)->role, ROLE_VALUE);
+    assert_int_equal(tui_grid_at(&g, 2, 5)->role, ROLE_VALUE);
+    assert_int_equal(tui_grid_at(&g, 2, 6)->role, ROLE_SERIES0);
+    /* Without overlap marking (the old drawing) b's markers hide a's there. */
+    c.overlap = 0;
+    tui_chart_draw(&g, (tui_rect){0, 0, 6, 20}, &c, 0);
+    assert_row(&g, 2, "0.0|oo***********ooo");
+    tui_grid_free(&g);
+}
+
+/* One epoch with ticks: the x range becomes [0, 2] so the point sits in the middle (px round(0.5 * 7) = 4,
+ * py round(0.5 * 3) = 2 of 4 rows), labelled "1" under it with a tick. */
+static void chart_one_epoch_is_readable(void **state)
+{
+    (void)state;
+    tui_grid g;
+    tui_grid_init(&g, 6, 12);
+    static const double y[1] = {0.5};
+    tui_series s = {"v", NULL, y, 1, ROLE_SERIES0, '*'};
+    tui_chart c = {NULL, &s, 1, 0, 1, 0, 0, 0, 1, 1, 0, 1, NULL, 1};
+    tui_chart_draw(&g, (tui_rect){0, 0, 6, 12}, &c, 0);
+    static const char *const want[6] = {
+        "1.0|        ", "   |        ", "   |    *   ", "0.0|        ", "   +----+---", "        1   ",
+    };
+    assert_rows(&g, 0, want, 6);
     tui_grid_free(&g);
 }
 
@@ -199,7 +247,7 @@ static void chart_clips_to_fixed_range(void **state)
     tui_grid_init(&g, 5, 8);
     static const double x[2] = {0, 4}, y[2] = {0, 1};
     tui_series s = {"v", x, y, 2, ROLE_SERIES0, '*'};
-    tui_chart c = {NULL, &s, 1, 1, 1, 0, 2, 0, 1, 0, 0};
+    tui_chart c = {NULL, &s, 1, 1, 1, 0, 2, 0, 1, 0, 0, 0, NULL, 0};
     tui_chart_draw(&g, (tui_rect){0, 0, 5, 8}, &c, 0);
     static const char *const want[5] = {"1|      ", " |   ***", "0|***   ", " +------", "  0    2"};
     assert_rows(&g, 0, want, 5);
@@ -533,17 +581,64 @@ static void help_and_footer_come_from_table(void **state)
     assert_non_null(help);
     for (int i = 0; i < tui_n_keys; i++)
         assert_non_null(strstr(help, tui_keys[i].help));
-    assert_non_null(strstr(help, "  S      Dashboard: stop after this batch and save a checkpoint\n"));
+    assert_non_null(strstr(help, "  S      Dashboard: stop after this step and save a checkpoint (asks first)\n"));
     free(help);
     tui_grid g;
     tui_grid_init(&g, 1, 40);
-    tui_footer_draw(&g, 0, 2);
-    assert_row(&g, 0, "p Pause S Stop + LR*2 - LR/2 Tab Next   ");
+    tui_footer_draw(&g, 0, 2, NULL, NULL);
+    assert_row(&g, 0, "p Pause S Stop Enter Resume + LR*2      ");
     assert_int_equal(tui_grid_at(&g, 0, 0)->role, ROLE_KEY);
     assert_int_equal(tui_grid_at(&g, 0, 2)->role, ROLE_KEYLABEL);
     tui_grid_free(&g);
 }
 
+/* The footer in a mode: a paused run offers "p Resume", a run nobody can control offers none of p, S, + and
+ * - (watch used to advertise them and refuse them), and Enter only where it resumes. */
+static int footer_mode; /* 0: paused and controllable, 1: nothing to control, resumable */
+
+static const char *mode_brief(const tui_key *k, void *ctx)
+{
+    assert_ptr_equal(ctx, &footer_mode);
+    int control = footer_mode == 0;
+    switch (k->action) {
+    case ACT_PAUSE: return control ? "Resume" : NULL;
+    case ACT_STOP: case ACT_LR_UP: case ACT_LR_DOWN: return control ? k->brief : NULL;
+    case ACT_RESUME_RUN: return control ? NULL : k->brief;
+    default: return k->brief;
+    }
+}
+
+static void footer_follows_the_mode(void **state)
+{
+    (void)state;
+    tui_grid g;
+    tui_grid_init(&g, 1, 60);
+    footer_mode = 0;
+    tui_footer_draw(&g, 0, 2, mode_brief, &footer_mode);
+    assert_row(&g, 0, "p Resume S Stop + LR*2 - LR/2 Tab Next ? Help q Quit        ");
+    footer_mode = 1;
+    tui_footer_draw(&g, 0, 2, mode_brief, &footer_mode);
+    assert_row(&g, 0, "Enter Resume Tab Next ? Help q Quit D Detach                ");
+    tui_grid_free(&g);
+}
+
+/* A sorted column whose title fills its width keeps its marker, in the gap before it (it used to be cut off:
+ * "precision" is 9 wide in 9 columns). */
+static void table_marker_of_a_full_title(void **state)
+{
+    (void)state;
+    tui_grid g;
+    tui_grid_init(&g, 2, 13);
+    static const tui_column cols[2] = {{"a", 3, 0}, {"precision", 9, 1}};
+    tui_table t = {cols, 2, NULL, NULL, 0, NULL, 0, 1, 1, 0, -1};
+    tui_table_draw(&g, (tui_rect){0, 0, 2, 13}, &t, 1);
+    assert_row(&g, 0, "a  \xe2\x96\xbcprecision");
+    t.sort_col = 0; /* a short title: the marker follows it */
+    t.sort_desc = 0;
+    tui_table_draw(&g, (tui_rect){0, 0, 2, 13}, &t, 0);
+    assert_row(&g, 0, "a^  precision");
+    tui_grid_free(&g);
+}
 
 /* The system line's parsers on texts in proc(5)'s format (a comm with a space and a parenthesis), and a
  * sample of this very process. */
@@ -597,6 +692,8 @@ int main(void)
         cmocka_unit_test(chart_legend_skips_unnamed_series),
         cmocka_unit_test(chart_single_point_is_centred),
         cmocka_unit_test(chart_clips_to_fixed_range),
+        cmocka_unit_test(chart_epoch_ticks_title_and_overlaps),
+        cmocka_unit_test(chart_one_epoch_is_readable),
         cmocka_unit_test(heat_levels),
         cmocka_unit_test(heatmap_density_with_labels_and_cursor),
         cmocka_unit_test(heatmap_256_uses_background_and_8_uses_glyphs),
@@ -604,6 +701,7 @@ int main(void)
         cmocka_unit_test(heatmap_wide_cells_and_values),
         cmocka_unit_test(table_ascii_scrolled_selected_pinned),
         cmocka_unit_test(table_utf8_marker_and_follow),
+        cmocka_unit_test(table_marker_of_a_full_title),
         cmocka_unit_test(image_density_ramp),
         cmocka_unit_test(image_half_blocks_256),
         cmocka_unit_test(image_scale_and_odd_height),
@@ -614,6 +712,7 @@ int main(void)
         cmocka_unit_test(key_table_has_no_conflicts),
         cmocka_unit_test(man_page_keys_match_table),
         cmocka_unit_test(help_and_footer_come_from_table),
+        cmocka_unit_test(footer_follows_the_mode),
     };
     return cmocka_run_group_tests_name("tui", tests, NULL, NULL);
 }

@@ -1,4 +1,5 @@
 /* Unit tests of util: the random generator, atomic files, parsing and formatting. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -177,6 +178,18 @@ static void keras_progress_formats(void **state)
     assert_string_equal(vt_fmt_eta(buf, sizeof buf, -3), "0s");
     assert_string_equal(vt_fmt_per_unit(buf, sizeof buf, 0.035, "sample"), "35ms/sample");
     assert_string_equal(vt_fmt_per_unit(buf, sizeof buf, 0, "step"), "0s/step");
+    /* metrics: 4 decimals, scientific where 4 decimals would say 0.0000, "-" before the first batch */
+    assert_string_equal(vt_fmt_metric(buf, sizeof buf, 0.12345), "0.1235");
+    assert_string_equal(vt_fmt_metric(buf, sizeof buf, 3.8e-05), "3.8000e-05");
+    assert_string_equal(vt_fmt_metric(buf, sizeof buf, 0), "0.0000");
+    assert_string_equal(vt_fmt_metric(buf, sizeof buf, NAN), "-");
+    /* durations for the whole-run time left */
+    assert_string_equal(vt_fmt_duration(buf, sizeof buf, 44.6), "45 s");
+    assert_string_equal(vt_fmt_duration(buf, sizeof buf, 12 * 60 + 10), "12 min");
+    assert_string_equal(vt_fmt_duration(buf, sizeof buf, 3599), "1 h");
+    assert_string_equal(vt_fmt_duration(buf, sizeof buf, 4800), "1 h 20 min");
+    assert_string_equal(vt_fmt_duration(buf, sizeof buf, 2 * 86400 + 3 * 3600 + 100), "2 d 3 h");
+    assert_string_equal(vt_fmt_duration(buf, sizeof buf, NAN), "-");
     assert_int_equal(vt_fmt_progbar(buf, sizeof buf, 5, 10, 10), (int)strlen(" 5/10 [====>.....]"));
     assert_string_equal(buf, " 5/10 [====>.....]");
     vt_fmt_progbar(buf, sizeof buf, 10, 10, 4);

@@ -15,6 +15,7 @@ int cli_confusion(int argc, char **argv);/* vggtop confusion RUN_DIR (src/cli/ru
 int cli_roc(int argc, char **argv);      /* vggtop roc RUN_DIR (src/cli/runs.c) */
 int cli_compare(int argc, char **argv);  /* vggtop compare RUN_DIR... (src/cli/runs.c) */
 int cli_history(int argc, char **argv);  /* vggtop history RUN_DIR (src/cli/runs.c) */
+int cli_ctl(int argc, char **argv);      /* vggtop ctl RUN_DIR pause|resume|stop|lr RATE (src/cli/ctl.c) */
 int cli_layers(int argc, char **argv);   /* vggtop layers RUN_DIR (src/cli/runs.c) */
 int cli_ui(int argc, char **argv);       /* vggtop [--ascii] with no command: the front end (src/cli/ui.c) */
 int cli_watch(int argc, char **argv);    /* vggtop watch RUN_DIR: the front end following a run (src/cli/ui.c) */

@@ -13,6 +13,10 @@
  *   predictions.csv  index,true,pred,p0,...,p{C-1} of the test set at the last evaluation
  *   report.txt       the classification report of that evaluation
  *   confusion.csv    C x C counts, rows = true class
+ *   curve.csv        epoch,batch,loss,acc: the running curve of the epoch in progress (at most
+ *                    TRAIN_CURVE_MAX rows, thinned as the epoch grows), so a watcher sees the whole epoch
+ *   commands.json    written by other processes (vggtop ctl, vggtop watch): a command for the engine, which
+ *                    reads it between batches and acknowledges its "seq" in progress.json's "command_ack"
  * Every file is written atomically (util.h vt_afile_*). */
 #ifndef VGGTOP_TRAIN_H
 #define VGGTOP_TRAIN_H
@@ -34,6 +38,8 @@
 #define RUN_PREDICTIONS "predictions.csv"
 #define RUN_REPORT "report.txt"
 #define RUN_CONFUSION "confusion.csv"
+#define RUN_CURVE "curve.csv"
+#define RUN_COMMANDS "commands.json"
 #define RUN_LOCK "run.lock"
 #define RUN_PER_CLASS "per_class.csv" /* epoch,class,precision,recall,f1,support after every epoch */
 #define PER_CLASS_HEADER "epoch,class,precision,recall,f1,support"
@@ -253,6 +259,11 @@ int train_model_summary(const train_config *cfg, int height, int width, int chan
 int train_estimate_epoch_seconds(const train_config *cfg, int height, int width, int channels, int classes,
                                  long n_train, int (*cancelled)(void *), void *arg, double *seconds, vt_err *err);
 
+/* The test-set pass of an epoch, estimated from the epoch's training time (train_seconds for n_train images):
+ * predicting takes about a third of a training step per image (forward only). The engine's whole-run ETA
+ * before the first evaluation and the Setup screen's estimate both use it. */
+double train_eval_seconds(double train_seconds, long n_train, long n_test);
+
 /* ---- the engine -------------------------------------------------------------------------------------- */
 
 typedef enum {
@@ -296,10 +307,16 @@ typedef struct train_snapshot {
     double top5;           /* and its running top-5 accuracy */
     double img_per_s;      /* training throughput of the current epoch */
     double ms_per_step;
-    double elapsed;        /* seconds since the run (or the resume) started */
+    double elapsed;        /* seconds the run has worked, over every session (--resume continues it; time
+                            * paused does not count) */
     double epoch_elapsed;  /* seconds into the current epoch */
     double eta;            /* seconds left in the current epoch */
-    double eta_run;        /* seconds left in the whole run (later epochs at the last epoch's pace) */
+    double eta_run;        /* seconds left in the whole run, test-set passes included (later epochs at the
+                            * last epoch's pace) */
+    long eval_batch;       /* EVALUATING: test-set steps done, of eval_batches, and the seconds left */
+    long eval_batches;
+    double eval_eta;
+    long command_ack;      /* the "seq" of the last commands.json the engine took (0: none) */
     double lr;             /* the learning rate in use */
 
     int n_history;         /* == epochs_done */
@@ -343,6 +360,10 @@ train_state trainer_join(trainer *t);
 /* The error of a FAILED run (a copy of vt_err), VT_OK otherwise. */
 int trainer_error(trainer *t, vt_err *err);
 
+/* The process was stopped (Ctrl-Z) for about seconds: that time is taken off the step times, the ETAs and
+ * elapsed. The owner's loop reports it (util.h vt_stop_watch_tick). */
+void trainer_suspended(trainer *t, double seconds);
+
 /* Commands, taken between batches. */
 void trainer_pause(trainer *t);
 void trainer_resume(trainer *t);
@@ -367,6 +388,9 @@ typedef struct run_progress {
     long batch, batches, samples;
     double loss, acc, mse, img_per_s, ms_per_step, elapsed, eta, lr;
     double eta_run;        /* seconds left in the whole run */
+    long eval_batch, eval_batches; /* test-set steps done and in all, while evaluating (else 0) */
+    double eval_eta;
+    long command_ack;      /* the last command taken from commands.json */
     long pid;              /* the training process */
     char updated[32];      /* UTC ISO 8601 time of the write */
 } run_progress;
@@ -429,6 +453,7 @@ typedef struct run_entry {
     int epochs_done, epochs;
     double best_val_acc, last_val_acc; /* NaN with no finished epoch */
     double last_val_loss;
+    double seconds;        /* the finished epochs' time, in all (0 with none) */
     int has_checkpoint;
     char damage[512];      /* "" for a readable run; else why it could not be read (it is listed, not shown) */
 } run_entry;
@@ -481,6 +506,31 @@ int run_list(const char *runs_dir, run_entry **entries, int *n, vt_err *err);
  * and checkpoint.bin, predicts, rewrites predictions.csv, report.txt and confusion.csv, and fills the
  * val_loss, val_acc and val_mse of *out (the other fields 0). threads < 0: the run's own setting. */
 int run_evaluate(const char *dir, int threads, const char *checkpoint, train_epoch *out, long *n_test, vt_err *err);
+
+/* The running curve of the epoch in progress from curve.csv: at most max points into batch/loss/acc, *n of
+ * them, and the epoch they belong to. A missing file gives *n = 0 and VT_OK; a malformed one VT_EUSAGE. */
+int run_read_curve(const char *dir, int *epoch, long *batch, float *loss, float *acc, int max, int *n, vt_err *err);
+
+/* ---- the command channel (src/train/control.c): control a run from any process ---------------------- */
+
+typedef enum { RUN_CMD_NONE = 0, RUN_CMD_PAUSE, RUN_CMD_RESUME, RUN_CMD_STOP, RUN_CMD_LR } run_command_kind;
+
+typedef struct run_command {
+    long seq;              /* 1, 2, ...: each new command has the next number */
+    run_command_kind kind;
+    double lr;             /* RUN_CMD_LR: the new learning rate */
+} run_command;
+
+/* "pause", "resume", "stop", "lr" ("" for NONE). */
+const char *run_command_name(run_command_kind kind);
+/* Parses a command as `vggtop ctl` takes it: verb "pause", "resume", "stop", or "lr" with value (the lr
+ * setting's rule). VT_EUSAGE with one line otherwise. */
+int run_command_parse(const char *verb, const char *value, run_command *out, vt_err *err);
+/* Sends cmd to the run training in dir: VT_EUSAGE when no live process trains it (ended, killed, or not a
+ * run directory); otherwise writes commands.json atomically with the next seq (also set in cmd). */
+int run_command_send(const char *dir, run_command *cmd, vt_err *err);
+/* Reads commands.json; a missing file gives kind NONE and seq 0. VT_EUSAGE when it is malformed. */
+int run_command_read(const char *dir, run_command *out, vt_err *err);
 
 /* "<runs>/<YYYYMMDDTHHMMSSZ>-<model>" for now, UTC. */
 void run_default_dir(const train_config *cfg, char *buf, size_t size);

@@ -114,6 +114,10 @@ typedef struct tui_chart {
     double xmin, xmax, ymin, ymax;
     int y_decimals;          /* digits of the y axis labels */
     int legend;              /* 1: a legend row at the bottom */
+    int x_ticks;             /* 1: a label at every whole x (every 2nd, 5th, 10th, ... when they do not fit) */
+    const char *x_title;     /* NULL, or the x axis' name, at the right end of the label row ("epoch") */
+    int overlap;             /* 1: a cell where two series meet is marked (ROLE_VALUE; '&' in ASCII) and the
+                              * legend says so, so no series hides another unseen */
 } tui_chart;
 
 /* Layout inside r: [title row] plot rows, an axis row with x labels, [legend row]. The y labels take the
@@ -204,7 +208,7 @@ typedef enum tui_action {
     ACT_PAUSE, ACT_STOP, ACT_LR_UP, ACT_LR_DOWN, ACT_RUNS,
     ACT_SORT, ACT_REVERSE, ACT_SEARCH, ACT_SEARCH_NEXT,
     ACT_NORMALIZE, ACT_FOLD, ACT_ZOOM, ACT_TOGGLE, ACT_ALL, ACT_MISSED,
-    ACT_METRIC, ACT_REFRESH, ACT_DOWNLOAD, ACT_CANCEL,
+    ACT_METRIC, ACT_REFRESH, ACT_DETACH, ACT_RESUME_RUN, ACT_DOWNLOAD, ACT_CANCEL,
     ACT_COUNT
 } tui_action;
 
@@ -231,8 +235,10 @@ tui_action tui_key_action(int key, int screen);
 char *tui_keys_man(void);
 /* The help screen's lines for a screen: every key, global first. malloc'ed, '\n'-separated. */
 char *tui_keys_help(void);
-/* Draws the footer: the keys of this screen that fit in one row ("F1 Help  q Quit ..."). */
-void tui_footer_draw(tui_grid *g, int row, int screen);
+/* Draws the footer: the keys of this screen that fit in one row ("F1 Help  q Quit ..."). brief (may be NULL)
+ * gives each key's word in the current mode, or NULL to leave out a key that would do nothing now (p says
+ * "Resume" on a paused run; no p/S/+/- without a run to control). */
+void tui_footer_draw(tui_grid *g, int row, int screen, const char *(*brief)(const tui_key *k, void *ctx), void *ctx);
 
 /* ---- the front end --------------------------------------------------------------------------------- */
 
@@ -240,6 +246,7 @@ typedef struct tui_options {
     int ascii;             /* --ascii: no UTF-8 glyphs */
     const char *runs_dir;  /* --runs: where new runs go and the Compare screen looks ("runs") */
     const char *watch_dir; /* vggtop watch RUN_DIR: follow this run, no Setup */
+    const char *data_dir;  /* --data DIR: where the runs' test images are now (Samples), when they moved */
 } tui_options;
 
 /* Runs the front end until the user quits. On SIGHUP it leaves the terminal, lets a live run finish and

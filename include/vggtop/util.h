@@ -99,6 +99,14 @@ char *vt_utc_stamp(char *buf, size_t size, const char *fmt);
 /* Monotonic seconds, for rates and ETAs. */
 double vt_now(void);
 
+/* Ctrl-Z: the time a process spent stopped (SIGTSTP/SIGSTOP until SIGCONT), which must count neither as step
+ * time nor as elapsed. vt_stop_watch_install sets a SIGCONT handler (it only sets a flag); a loop calls
+ * vt_stop_watch_tick once per iteration with the longest it can have waited since its previous call: after a
+ * SIGCONT it returns the seconds beyond that wait (the time stopped, give or take the wait), else 0. *last
+ * holds the previous call's time (0 before the first). */
+void vt_stop_watch_install(void);
+double vt_stop_watch_tick(double *last, double max_wait);
+
 /* Keras' Progbar formats, for the CLI's log and the front end alike. The ETA: "1:02:05" above an hour,
  * "2:05" above a minute, else "59s" (whole seconds truncated, as Keras' '%d'). */
 char *vt_fmt_eta(char *buf, size_t size, double seconds);
@@ -114,6 +122,13 @@ char *vt_fmt_bytes(char *buf, size_t size, long long bytes);
  * leave those parts out. Returns buf. */
 char *vt_fmt_transfer(char *buf, size_t size, long long done, long long total, double rate, double eta,
                       int bar_width);
+
+/* A metric as the log and the front end print it: "0.1234" (4 decimals), "3.8000e-05" when that would show
+ * only zeros (|v| < 1e-3, v != 0), "-" when v is NaN (no batch yet). Returns buf. */
+char *vt_fmt_metric(char *buf, size_t size, double v);
+/* A long duration for people: "45 s", "12 min", "1 h 20 min", "2 d 3 h" ("-" for a negative or NaN).
+ * Returns buf. */
+char *vt_fmt_duration(char *buf, size_t size, double seconds);
 
 /* 34006948 -> "34,006,948". Returns buf. */
 char *vt_fmt_thousands(char *buf, size_t size, long long value);

@@ -509,7 +509,7 @@ int cli_roc(int argc, char **argv)
                 printf("%5d  %-*s  %.*f\n", c, width, class_name(&run, c, b, sizeof b), digits, curves[c].auc);
         }
         printf("\nmicro-average AUC:              %.*f\n", digits, micro.auc);
-        printf("macro-average AUC (curves):     %.*f\n", digits, macro.auc);
+        printf("macro-average AUC:              %.*f\n", digits, macro.auc);
         printf("mean of per-class AUCs:         %.*f\n", digits, metrics_auc_macro_mean(curves, C));
     }
     for (int c = 0; curves && c < C; c++)
@@ -592,7 +592,9 @@ static double metric_of(const train_epoch *r, const char *metric)
  * as text, then a legend line per run with its whole directory. */
 static void print_chart(run_data *runs, int n, const char *metric)
 {
-    static const char symbols[] = "*+ox#@%&=~";
+    static const char symbols[] = "*+ox#@%=~^"; /* '&' is the chart's mark where runs meet */
+    if (n < 1)
+        return;
     int epochs = 0;
     for (int i = 0; i < n; i++)
         if (runs[i].n_history > epochs)
@@ -611,7 +613,7 @@ static void print_chart(run_data *runs, int n, const char *metric)
             y[e] = metric_of(&runs[i].history[e], metric);
         series[i] = (tui_series){NULL, NULL, y, runs[i].n_history, ROLE_DEFAULT, symbols[i % (sizeof symbols - 1)]};
     }
-    tui_chart chart = {NULL, series, n, 1, 0, 1, epochs > 1 ? epochs : 2, 0, 0, 4, 0};
+    tui_chart chart = {NULL, series, n, 1, 0, 1, epochs > 1 ? epochs : 2, 0, 0, 4, 0, 1, NULL, 1};
     tui_chart_draw(&g, (tui_rect){0, 0, CHART_H, CHART_W}, &chart, 0);
     printf("\n%s per epoch\n", metric);
     char *line = malloc((size_t)CHART_W * 4 + 1);
@@ -622,9 +624,16 @@ static void print_chart(run_data *runs, int n, const char *metric)
             line[--len] = '\0';
         printf("%s%s\n", line, r == CHART_H - 1 ? "  (epoch)" : "");
     }
+    /* Where two runs' curves meet the chart draws '&' (the later one would hide the earlier): say so. */
+    int met = 0;
+    for (int r = 0; r < CHART_H; r++)
+        for (int col = 0; col < CHART_W; col++)
+            met |= tui_grid_at(&g, r, col)->ch == '&';
     free(line);
     for (int i = 0; i < n; i++)
         printf("  %c  %s\n", symbols[i % (sizeof symbols - 1)], runs[i].dir);
+    if (met)
+        printf("  &  two or more runs in the same place\n");
     tui_grid_free(&g);
     free(series);
     free(values);
@@ -643,15 +652,41 @@ int cli_compare(int argc, char **argv)
         fprintf(stderr, "vggtop compare: out of memory\n");
         return 1;
     }
-    for (int i = 0; i < n && !rc; i++)
-        rc = load_run(argv[0], argv[optind + i], RUN_PART_CONFIG | RUN_PART_HISTORY, &runs[i]);
+    /* `vggtop compare runs/<all>` meets runs that have no finished epoch yet (just started, or stopped early):
+     * they are left out with a note, not a failure of the whole comparison. */
+    int kept = 0;
+    for (int i = 0; i < n && !rc; i++) {
+        const char *dir = argv[optind + i];
+        rc = load_run(argv[0], dir, RUN_PART_CONFIG, &runs[kept]);
+        if (rc)
+            break;
+        run_free(&runs[kept]);
+        vt_err err;
+        if (run_load(dir, RUN_PART_CONFIG | RUN_PART_HISTORY, &runs[kept], &err) != VT_OK) {
+            fprintf(stderr, "vggtop compare: %s\n", err.msg);
+            run_free(&runs[kept]);
+            rc = 2;
+            break;
+        }
+        if (runs[kept].n_history == 0) {
+            fprintf(stderr, "vggtop compare: note: %s has no finished epoch yet; left out\n", dir);
+            run_free(&runs[kept]);
+            continue;
+        }
+        kept++;
+    }
+    if (!rc && kept == 0) {
+        fprintf(stderr, "vggtop compare: none of the runs has a finished epoch yet\n");
+        rc = 2;
+    }
+    n = kept;
     if (!rc) {
         int width = 3;
         for (int i = 0; i < n; i++)
             if ((int)strlen(runs[i].dir) > width)
                 width = (int)strlen(runs[i].dir);
-        printf("%-*s  %-12s %6s  %14s %8s  %15s %8s\n", width, "run", "model", "epochs", "best val_acc", "last",
-               "best val_loss", "last");
+        printf("%-*s  %-12s %6s  %14s %8s  %15s %8s  %7s %8s\n", width, "run", "model", "epochs", "best val_acc",
+               "last", "best val_loss", "last", "s/epoch", "total");
         for (int i = 0; i < n; i++) {
             run_data *r = &runs[i];
             int ba = 0, bl = 0;
@@ -664,9 +699,15 @@ int cli_compare(int argc, char **argv)
             const train_epoch *last = &r->history[r->n_history - 1];
             char epochs[24];
             snprintf(epochs, sizeof epochs, "%d/%d", r->n_history, r->config.epochs);
-            printf("%-*s  %-12s %6s  %8.4f (%3d) %8.4f  %9.4f (%3d) %8.4f\n", width, r->dir,
+            /* The time per epoch and in all: the other half of the seed's comparison. */
+            double seconds = 0;
+            for (int e = 0; e < r->n_history; e++)
+                seconds += r->history[e].seconds;
+            char total[32];
+            vt_fmt_eta(total, sizeof total, seconds);
+            printf("%-*s  %-12s %6s  %8.4f (%3d) %8.4f  %9.4f (%3d) %8.4f  %7.1f %8s\n", width, r->dir,
                    (r->parts & RUN_PART_CONFIG) ? r->config.model : "?", epochs, r->history[ba].val_acc, ba + 1,
-                   last->val_acc, r->history[bl].val_loss, bl + 1, last->val_loss);
+                   last->val_acc, r->history[bl].val_loss, bl + 1, last->val_loss, seconds / r->n_history, total);
         }
         print_chart(runs, n, o.metric);
     }

@@ -43,25 +43,22 @@ static void usage(FILE *out)
     fputs(options ? options : "  (out of memory listing the options)\n", out);
     free(options);
     fprintf(out, "  -h, --help           this help\n\n"
-                 "Ctrl-C or SIGTERM stops after the current batch with a checkpoint (exit 130/143); a second Ctrl-C\n"
+                 "Ctrl-C or SIGTERM stops after the current step with a checkpoint (exit 130/143); a second Ctrl-C\n"
                  "exits at once. SIGHUP is ignored: the run survives a dropped SSH session.\n");
 }
 
-/* The epoch line's bar counts samples, and so does its time: Keras 2.2 wrote that per-sample time as
- * "us/step", Keras 2.3 as "us/sample"; "sample" it is here, since the Dashboard's ms/step is per batch and the
- * two must not be confused. */
+/* Keras' current progress bar counts steps (batches) and gives the time per step, "62ms/step"; so do this
+ * log and the Dashboard, in the same words (they used to disagree: samples and us/sample here). */
 static void fmt_metric(char *buf, size_t size, const char *name, double v)
 {
-    if (fabs(v) > 1e-3 || v == 0)
-        snprintf(buf, size, " - %s: %.4f", name, v);
-    else
-        snprintf(buf, size, " - %s: %.4e", name, v);
+    char num[32];
+    snprintf(buf, size, " - %s: %s", name, vt_fmt_metric(num, sizeof num, v));
 }
 
 static void print_progress(const train_snapshot *s, int tty)
 {
     char line[512], part[64];
-    int n = vt_fmt_progbar(line, sizeof line, s->samples, s->n_train, 30);
+    int n = vt_fmt_progbar(line, sizeof line, s->batch, s->batches, 30);
     vt_fmt_eta(part, sizeof part, s->eta);
     n += snprintf(line + n, sizeof line - (size_t)n, " - ETA: %s", part);
     if (s->samples > 0) {
@@ -80,11 +77,26 @@ static void print_progress(const train_snapshot *s, int tty)
     }
 }
 
+/* The test-set pass after an epoch (minutes for a VGG on 10,000 images): its steps and ETA, in place on a
+ * terminal, and in a log one line every 10 s of it, so neither looks hung. */
+static void print_eval_progress(const train_snapshot *s, int tty)
+{
+    char line[256], eta[32];
+    int n = snprintf(line, sizeof line, "evaluating on the test set: ");
+    n += vt_fmt_progbar(line + n, sizeof line - (size_t)n, s->eval_batch, s->eval_batches, 30);
+    snprintf(line + n, sizeof line - (size_t)n, " steps - ETA: %s", vt_fmt_eta(eta, sizeof eta, s->eval_eta));
+    if (tty)
+        printf("\r%s\033[K", line);
+    else
+        printf("%s\n", line);
+    fflush(stdout);
+}
+
 static void print_epoch_line(const train_snapshot *s, const train_epoch *r, int tty)
 {
     char line[768], part[64];
-    int n = vt_fmt_progbar(line, sizeof line, s->n_train, s->n_train, 30);
-    vt_fmt_per_unit(part, sizeof part, s->n_train ? r->seconds / (double)s->n_train : 0, "sample");
+    int n = vt_fmt_progbar(line, sizeof line, s->batches, s->batches, 30);
+    vt_fmt_per_unit(part, sizeof part, s->batches ? r->seconds / (double)s->batches : 0, "step");
     n += snprintf(line + n, sizeof line - (size_t)n, " - %.0fs %s", r->seconds, part);
     /* Keras' order: loss, then the compiled metrics (acc, mse, top-5), then the same with val_. */
     const char *names[] = {"loss",     "acc",     "mse",     "top_k_categorical_accuracy",
@@ -255,14 +267,17 @@ int cli_train(int argc, char **argv)
         return 1;
     }
     int started = 0, printed_rows = 0, header = 0, stop_sent = 0;
-    double last_bar = 0;
+    double last_bar = 0, last_eval_line = 0;
     struct pollfd pfd = {trainer_wake_fd(t), POLLIN, 0};
+    vt_stop_watch_install();
+    double tick = 0;
     for (;;) {
         poll(&pfd, 1, 250);
+        trainer_suspended(t, vt_stop_watch_tick(&tick, 0.5)); /* Ctrl-Z: no step time */
         if ((got_int || got_term) && !stop_sent) {
             trainer_stop(t);
             stop_sent = 1;
-            fprintf(stderr, "%svggtop train: stopping after this batch and saving a checkpoint%s\n", tty ? "\n" : "",
+            fprintf(stderr, "%svggtop train: stopping after this step and saving a checkpoint%s\n", tty ? "\n" : "",
                     got_int ? " (Ctrl-C again quits at once)" : "");
         }
         trainer_snapshot(t, s);
@@ -286,7 +301,16 @@ int cli_train(int argc, char **argv)
                 printf("Epoch %d/%d\n", header, s->epochs);
                 fflush(stdout);
             }
-            if (tty && !done && s->epoch == header && s->epoch > printed_rows && vt_now() - last_bar > 0.1) {
+            int evaluating = s->state == TRAIN_EVALUATING && s->eval_batches > 0;
+            if (!evaluating)
+                last_eval_line = 0;
+            if (evaluating && !tty && last_eval_line == 0)
+                last_eval_line = vt_now(); /* the first log line after 10 s: short passes print none */
+            if (evaluating && (tty ? vt_now() - last_bar > 0.1 : vt_now() - last_eval_line >= 10)) {
+                print_eval_progress(s, tty);
+                last_bar = last_eval_line = vt_now();
+            } else if (tty && !done && !evaluating && s->epoch == header && s->epoch > printed_rows &&
+                       vt_now() - last_bar > 0.1) {
                 print_progress(s, tty);
                 last_bar = vt_now();
             }
@@ -305,7 +329,8 @@ int cli_train(int argc, char **argv)
         rc = vt_exit_status(err.code);
     } else if (final == TRAIN_STOPPED) {
         fprintf(stderr, "vggtop train: %s\n", s->message);
-        rc = got_int ? 130 : 143;
+        /* A stop asked for through the run directory (vggtop ctl, vggtop watch) is no signal: it succeeded. */
+        rc = got_int ? 130 : got_term ? 143 : 0;
     } else if (cfg.resume && s->resumed_epochs == s->n_history)
         printf("Nothing to do: %s\n", s->message);
     else if (s->n_history < s->epochs)

@@ -12,10 +12,12 @@
 
 static void ui_usage(FILE *out)
 {
-    fprintf(out, "usage: vggtop [--ascii] [--runs DIR]\n"
-                 "       vggtop watch [--ascii] [--runs DIR] RUN_DIR\n"
+    fprintf(out, "usage: vggtop [--ascii] [--runs DIR] [--data DIR]\n"
+                 "       vggtop watch [--ascii] [--runs DIR] [--data DIR] RUN_DIR\n"
                  "  --ascii      plain ASCII drawing (no UTF-8 blocks or braille)\n"
                  "  --runs DIR   where new runs go and the Compare screen looks (default runs)\n"
+                 "  --data DIR   the data set of the runs shown, when it is no longer where they were trained\n"
+                 "               (the Samples screen's images)\n"
                  "Keys: ? in the front end lists them all; see man vggtop.\n");
 }
 
@@ -24,6 +26,7 @@ static int parse(int argc, char **argv, tui_options *opt, int watch)
 {
     static const struct option longs[] = {
         {"ascii", no_argument, NULL, 'a'},   {"runs", required_argument, NULL, 'r'},
+        {"data", required_argument, NULL, 'd'},
         {"help", no_argument, NULL, 'h'},    {"man-keys", no_argument, NULL, 'm'},
         {"man-options", no_argument, NULL, 'o'},
         {NULL, 0, NULL, 0},
@@ -35,6 +38,7 @@ static int parse(int argc, char **argv, tui_options *opt, int watch)
         switch (c) {
         case 'a': opt->ascii = 1; break;
         case 'r': opt->runs_dir = optarg; break;
+        case 'd': opt->data_dir = optarg; break;
         case 'h': ui_usage(stdout); return 0;
         case 'm':
         case 'o': {
@@ -89,14 +93,14 @@ static int run(tui_options *opt)
 
 int cli_ui(int argc, char **argv)
 {
-    tui_options opt = {0, NULL, NULL};
+    tui_options opt = {0, NULL, NULL, NULL};
     int rc = parse(argc, argv, &opt, 0);
     return rc >= 0 ? rc : run(&opt);
 }
 
 int cli_watch(int argc, char **argv)
 {
-    tui_options opt = {0, NULL, NULL};
+    tui_options opt = {0, NULL, NULL, NULL};
     int rc = parse(argc, argv, &opt, 1);
     return rc >= 0 ? rc : run(&opt);
 }

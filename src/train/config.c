@@ -73,6 +73,13 @@ int train_model_summary(const train_config *cfg, int height, int width, int chan
     return model_summary_text(&mc, text, err);
 }
 
+double train_eval_seconds(double train_seconds, long n_train, long n_test)
+{
+    if (!(train_seconds > 0) || n_train <= 0 || n_test <= 0)
+        return 0;
+    return train_seconds / (double)n_train * (double)n_test / 3;
+}
+
 int train_estimate_epoch_seconds(const train_config *cfg, int height, int width, int channels, int classes,
                                  long n_train, int (*cancelled)(void *), void *arg, double *seconds, vt_err *err)
 {

@@ -28,6 +28,7 @@ struct trainer {
     double want_lr;         /* > 0: apply before the next batch */
     int wake_pending;
     double last_wake;
+    double suspended;       /* seconds the process was stopped (trainer_suspended), in all */
     vt_err error;
     train_state final_state;
     int made_dir;           /* make_run_dir created the run directory (a failed start removes it again) */
@@ -99,6 +100,13 @@ typedef struct job {
     train_epoch history[TRAIN_MAX_EPOCHS];
     double last_progress;
     double run_start;
+    double elapsed_before;  /* seconds the run worked in earlier sessions (a --resume) */
+    double paused_total;    /* seconds paused in this session: not part of elapsed */
+    double eval_seconds;    /* the last test-set pass, for the whole-run ETA (0: none yet) */
+    double per_epoch;       /* the ETA's seconds per later epoch, evaluation included */
+    long cmd_seen;          /* the last commands.json seq taken */
+    double suspended_seen;  /* of t->suspended, what was already taken off */
+    double cmd_next;        /* when to look at commands.json again */
     train_snapshot progress_copy;   /* the engine's copy for progress.json */
     unsigned char blob[BLOB_MAX];   /* the checkpoint's extra blob */
 } job;
@@ -160,11 +168,56 @@ static void write_progress(job *j, int force)
     j->last_progress = now;
     snapshot_copy(j->t, &j->progress_copy);
     vt_err err;
-    if (run_write_progress(j->cfg.run_dir, &j->progress_copy, &err) != VT_OK) {
+    if (run_write_progress(j->cfg.run_dir, &j->progress_copy, &err) != VT_OK ||
+        run_write_curve(j->cfg.run_dir, &j->progress_copy, &err) != VT_OK) {
         pthread_mutex_lock(&j->t->mu);
         snprintf(j->t->snap.message, sizeof j->t->snap.message, "%s", err.msg);
         pthread_mutex_unlock(&j->t->mu);
     }
+}
+
+/* The time the process was stopped since the last call (Ctrl-Z): it leaves elapsed, and the caller takes it
+ * off its own clocks. mu not held. */
+static double take_suspended(job *j)
+{
+    pthread_mutex_lock(&j->t->mu);
+    double d = j->t->suspended - j->suspended_seen;
+    j->suspended_seen = j->t->suspended;
+    pthread_mutex_unlock(&j->t->mu);
+    j->paused_total += d;
+    return d;
+}
+
+/* Seconds the run has worked: earlier sessions, then this one without its pauses. */
+static double run_elapsed(const job *j) { return j->elapsed_before + vt_now() - j->run_start - j->paused_total; }
+
+/* Takes a command another process left in commands.json (vggtop ctl, vggtop watch), at most every 0.2 s,
+ * through the same calls the front end of this process uses. mu not held. Returns 1 when one was taken
+ * (the caller writes progress.json at once, so the sender sees the acknowledgement). */
+static int take_command_file(job *j)
+{
+    double now = vt_now();
+    if (now < j->cmd_next)
+        return 0;
+    j->cmd_next = now + 0.2;
+    run_command c;
+    vt_err err;
+    if (run_command_read(j->cfg.run_dir, &c, &err) != VT_OK || c.seq <= j->cmd_seen)
+        return 0;
+    j->cmd_seen = c.seq;
+    trainer *t = j->t;
+    switch (c.kind) {
+    case RUN_CMD_PAUSE: trainer_pause(t); break;
+    case RUN_CMD_RESUME: trainer_resume(t); break;
+    case RUN_CMD_STOP: trainer_stop(t); break;
+    case RUN_CMD_LR: trainer_set_lr(t, c.lr, &err); break; /* checked by run_command_read */
+    default: break;
+    }
+    pthread_mutex_lock(&t->mu);
+    t->snap.command_ack = c.seq;
+    wake_locked(t, 1);
+    pthread_mutex_unlock(&t->mu);
+    return 1;
 }
 
 /* ---- checkpoints --------------------------------------------------------------------------------------- */
@@ -387,12 +440,35 @@ int train_predict_test(model *m, const dataset *ds, int batch, float *x_buf, flo
     return VT_OK;
 }
 
+/* The test-set pass of an epoch end: train_predict_test asks stop_wanted before every step, which is where
+ * its progress (steps done, the pass's ETA) is published and commands.json is looked at. */
+typedef struct eval_pass {
+    job *j;
+    int e;          /* 0-based epoch evaluated */
+    long done, total;
+    double start;
+} eval_pass;
+
 static int stop_wanted(void *arg)
 {
-    trainer *t = arg;
+    eval_pass *ev = arg;
+    job *j = ev->j;
+    trainer *t = j->t;
+    int took = take_command_file(j);
+    ev->start += take_suspended(j);
+    double now = vt_now(), spent = now - ev->start;
     pthread_mutex_lock(&t->mu);
+    train_snapshot *s = &t->snap;
+    s->eval_batch = ev->done;
+    s->eval_batches = ev->total;
+    s->eval_eta = ev->done > 0 ? spent * (double)(ev->total - ev->done) / (double)ev->done : s->eval_eta;
+    s->eta_run = s->eval_eta + (double)(j->cfg.epochs - ev->e - 1) * j->per_epoch;
+    s->elapsed = run_elapsed(j);
+    wake_locked(t, took);
     int stop = t->want_stop;
     pthread_mutex_unlock(&t->mu);
+    write_progress(j, took);
+    ev->done++;
     return stop;
 }
 
@@ -402,11 +478,19 @@ static int stop_wanted(void *arg)
 static int finish_epoch(job *j, int e, double epoch_start, int *stopped, vt_err *err)
 {
     trainer *t = j->t;
-    set_state(t, TRAIN_EVALUATING, "evaluating on the test set");
     const dataset *ds = j->ds;
-    int rc = train_predict_test(j->m, ds, j->cfg.batch_size, j->x, j->probs, stop_wanted, t, stopped, err);
+    eval_pass ev = {j, e, 0, (ds->n_test + j->cfg.batch_size - 1) / j->cfg.batch_size, vt_now()};
+    pthread_mutex_lock(&t->mu);
+    t->snap.eval_batch = 0;
+    t->snap.eval_batches = ev.total;
+    t->snap.eval_eta = j->eval_seconds;
+    pthread_mutex_unlock(&t->mu);
+    set_state(t, TRAIN_EVALUATING, "evaluating on the test set");
+    write_progress(j, 1);
+    int rc = train_predict_test(j->m, ds, j->cfg.batch_size, j->x, j->probs, stop_wanted, &ev, stopped, err);
     if (rc || *stopped)
         return rc;
+    j->eval_seconds = vt_now() - ev.start;
     train_epoch row;
     train_val_metrics(j->probs, ds->test_y, ds->n_test, ds->classes, &row);
     row.loss = j->sums.loss_sum / (double)j->sums.n;
@@ -462,6 +546,8 @@ static int finish_epoch(job *j, int e, double epoch_start, int *stopped, vt_err 
     t->snap.history[e] = row;
     t->snap.n_history = t->snap.epochs_done = j->epochs_done;
     t->snap.eval_generation++;
+    t->snap.eval_batch = t->snap.eval_batches = 0;
+    t->snap.eval_eta = 0;
     t->snap.last_val_acc = row.val_acc;
     if (e == 0 || row.val_acc > t->snap.best_val_acc || isnan(t->snap.best_val_acc))
         t->snap.best_val_acc = row.val_acc;
@@ -523,6 +609,11 @@ static int job_prepare(job *j, vt_err *err)
     callbacks_begin(&cfg->cb, &j->cbs);
 
     char created[32] = "";
+    /* A command left from an earlier session was taken then (or superseded): only newer ones count. */
+    run_command old_cmd;
+    vt_err cmd_err;
+    if (run_command_read(cfg->run_dir, &old_cmd, &cmd_err) == VT_OK)
+        j->cmd_seen = old_cmd.seq;
     if (cfg->resume) {
         /* Nothing is written to a run being resumed until its checkpoint is known good: a refused resume
          * (wrong --epochs, a damaged checkpoint) leaves the run as it was. */
@@ -561,6 +652,12 @@ static int job_prepare(job *j, vt_err *err)
     s->resumed_batch = j->batch_pos;
     s->epoch = j->epochs_done;
     memcpy(s->history, j->history, sizeof(train_epoch) * (size_t)j->epochs_done);
+    s->command_ack = j->cmd_seen;
+    /* elapsed goes on from where the earlier sessions left it: their epochs and the partial one. */
+    j->elapsed_before = j->epoch_seconds;
+    for (int e = 0; e < j->epochs_done; e++)
+        j->elapsed_before += j->history[e].seconds;
+    s->elapsed = run_elapsed(j);
     for (int e = 0; e < j->epochs_done; e++)
         if (e == 0 || j->history[e].val_acc > s->best_val_acc)
             s->best_val_acc = j->history[e].val_acc;
@@ -570,11 +667,10 @@ static int job_prepare(job *j, vt_err *err)
     return VT_OK;
 }
 
-/* Takes the commands between two batches. Returns 1 when a stop was asked. Blocks while paused. */
-static int take_commands(job *j, double *paused_for)
+/* A new learning rate, from the next batch on (also taken while paused, so the rate shows at once). mu held. */
+static void take_lr_locked(job *j)
 {
     trainer *t = j->t;
-    pthread_mutex_lock(&t->mu);
     if (t->want_lr > 0) {
         j->lr = t->want_lr;
         j->sgd.lr = (float)j->lr;
@@ -583,6 +679,16 @@ static int take_commands(job *j, double *paused_for)
         snprintf(t->snap.message, sizeof t->snap.message, "learning rate set to %g", j->lr);
         wake_locked(t, 1);
     }
+}
+
+/* Takes the commands between two batches. Returns 1 when a stop was asked. Blocks while paused. */
+static int take_commands(job *j, double *paused_for)
+{
+    trainer *t = j->t;
+    if (take_command_file(j))
+        write_progress(j, 1);
+    pthread_mutex_lock(&t->mu);
+    take_lr_locked(j);
     if (t->want_pause && !t->want_stop) {
         train_state before = t->snap.state;
         double since = vt_now();
@@ -592,11 +698,31 @@ static int take_commands(job *j, double *paused_for)
         pthread_mutex_unlock(&t->mu);
         write_progress(j, 1);
         pthread_mutex_lock(&t->mu);
-        while (t->want_pause && !t->want_stop)
-            pthread_cond_wait(&t->cond, &t->mu);
+        while (t->want_pause && !t->want_stop) {
+            /* Woken by this process's commands at once, and every 0.3 s to look at commands.json. */
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += 300000000L;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&t->cond, &t->mu, &until);
+            take_lr_locked(j);
+            pthread_mutex_unlock(&t->mu);
+            int took = take_command_file(j);
+            pthread_mutex_lock(&t->mu);
+            take_lr_locked(j);
+            if (took) {
+                pthread_mutex_unlock(&t->mu);
+                write_progress(j, 1);
+                pthread_mutex_lock(&t->mu);
+            }
+        }
         t->snap.state = before;
         snprintf(t->snap.message, sizeof t->snap.message, "%s", t->want_stop ? "" : "resumed");
         *paused_for += vt_now() - since;
+        j->paused_total += vt_now() - since;
         wake_locked(t, 1);
     }
     int stop = t->want_stop;
@@ -663,6 +789,10 @@ static train_state job_train(job *j, vt_err *err)
             t0 = vt_now();
             int rc = model_train_step(j->m, j->x, j->y, n, &j->sgd, &j->sums, err);
             busy += vt_now() - t0;
+            /* A Ctrl-Z during a step (reported once the process runs again) is no step time. */
+            double stopped = take_suspended(j);
+            busy = busy > stopped ? busy - stopped : 0;
+            paused += stopped;
             if (!rc && !isfinite(j->sums.loss_sum))
                 rc = vt_fail(err, VT_EUSAGE, "the loss is not finite (%g): lower the learning rate (--lr)",
                              j->sums.loss_sum);
@@ -684,9 +814,13 @@ static train_state job_train(job *j, vt_err *err)
             s->ms_per_step = 1000.0 * busy / (double)done_here;
             s->img_per_s = busy > 0 ? (double)(j->sums.n - n0) / busy : 0;
             s->eta = (double)(j->batches - b - 1) * busy / (double)done_here;
-            double per_epoch = e > 0 ? j->history[e - 1].seconds : (double)j->batches * busy / (double)done_here;
-            s->eta_run = s->eta + (double)(cfg->epochs - e - 1) * per_epoch;
-            s->elapsed = vt_now() - j->run_start;
+            /* The test-set pass counts: the last one's time, or before the first a prediction at a third of a
+             * training step per image (forward only). */
+            double eval = j->eval_seconds > 0 ? j->eval_seconds
+                                              : train_eval_seconds(busy, j->sums.n - n0, ds->n_test);
+            j->per_epoch = e > 0 ? j->history[e - 1].seconds : (double)j->batches * busy / (double)done_here + eval;
+            s->eta_run = s->eta + eval + (double)(cfg->epochs - e - 1) * j->per_epoch;
+            s->elapsed = run_elapsed(j);
             s->epoch_elapsed = j->epoch_seconds + vt_now() - epoch_start - paused;
             if ((b + 1) % s->curve_every == 0) {
                 if (s->n_curve == TRAIN_CURVE_MAX) {
@@ -758,9 +892,9 @@ static void *engine_main(void *arg)
         t->error = err;
         snprintf(t->snap.message, sizeof t->snap.message, "%s", err.msg);
     } else if (final == TRAIN_STOPPED)
-        snprintf(t->snap.message, sizeof t->snap.message, "stopped after %d epoch%s and %ld batch%s; continue with "
+        snprintf(t->snap.message, sizeof t->snap.message, "stopped after %d epoch%s and %ld step%s; continue with "
                  "vggtop train --resume %.400s", j->epochs_done, j->epochs_done == 1 ? "" : "s", j->batch_pos,
-                 j->batch_pos == 1 ? "" : "es", j->cfg.run_dir);
+                 j->batch_pos == 1 ? "" : "s", j->cfg.run_dir);
     else if (j->early_stopped)
         snprintf(t->snap.message, sizeof t->snap.message, "finished after %d epoch%s: %s", j->epochs_done,
                  j->epochs_done == 1 ? "" : "s", j->cb_reason);
@@ -771,7 +905,8 @@ static void *engine_main(void *arg)
         snprintf(t->snap.message, sizeof t->snap.message, "finished %d epoch%s", j->epochs_done,
                  j->epochs_done == 1 ? "" : "s");
     t->snap.state = final;
-    t->snap.elapsed = vt_now() - j->run_start;
+    t->snap.elapsed = run_elapsed(j);
+    t->snap.eta = t->snap.eta_run = t->snap.eval_eta = 0;
     t->final_state = final;
     pthread_mutex_unlock(&t->mu);
     write_progress(j, 1);
@@ -784,6 +919,9 @@ static void *engine_main(void *arg)
         !run_path(progpath, sizeof progpath, j->cfg.run_dir, RUN_PROGRESS, &ignored) && access(cfgpath, F_OK) != 0) {
         char lockpath[4200];
         unlink(progpath);
+        char curvepath[4200];
+        if (!run_path(curvepath, sizeof curvepath, j->cfg.run_dir, RUN_CURVE, &ignored))
+            unlink(curvepath);
         if (!run_path(lockpath, sizeof lockpath, j->cfg.run_dir, RUN_LOCK, &ignored))
             unlink(lockpath); /* still held by this process until the trainer goes; nobody else can want it */
         if (t->made_dir)
@@ -1006,9 +1144,19 @@ static void command(trainer *t, int *flag, int value, const char *message)
     pthread_mutex_unlock(&t->mu);
 }
 
-void trainer_pause(trainer *t) { command(t, &t->want_pause, 1, "pausing after this batch"); }
+void trainer_suspended(trainer *t, double seconds)
+{
+    if (!(seconds > 0))
+        return;
+    pthread_mutex_lock(&t->mu);
+    t->suspended += seconds;
+    pthread_cond_broadcast(&t->cond);
+    pthread_mutex_unlock(&t->mu);
+}
+
+void trainer_pause(trainer *t) { command(t, &t->want_pause, 1, "pausing after this step"); }
 void trainer_resume(trainer *t) { command(t, &t->want_pause, 0, NULL); }
-void trainer_stop(trainer *t) { command(t, &t->want_stop, 1, "stopping after this batch"); }
+void trainer_stop(trainer *t) { command(t, &t->want_stop, 1, "stopping after this step"); }
 
 int trainer_scale_lr(trainer *t, double factor, double *lr, vt_err *err)
 {

@@ -106,6 +106,10 @@ int run_write_progress(const char *dir, const train_snapshot *s, vt_err *err)
     cJSON_AddNumberToObject(o, "eta", s->eta);
     cJSON_AddNumberToObject(o, "eta_run", s->eta_run);
     cJSON_AddNumberToObject(o, "lr", s->lr);
+    cJSON_AddNumberToObject(o, "eval_batch", (double)s->eval_batch);
+    cJSON_AddNumberToObject(o, "eval_batches", (double)s->eval_batches);
+    cJSON_AddNumberToObject(o, "eval_eta", s->eval_eta);
+    cJSON_AddNumberToObject(o, "command_ack", (double)s->command_ack);
     cJSON_AddNumberToObject(o, "pid", (double)getpid());
     cJSON_AddStringToObject(o, "updated", stamp);
     char *text = cJSON_Print(o);
@@ -529,6 +533,20 @@ static int read_progress(const char *dir, run_data *run, vt_err *err)
     p->eta_run = cJSON_IsNumber(eta_run) && eta_run->valuedouble >= 0 && eta_run->valuedouble <= forever
                      ? eta_run->valuedouble
                      : p->eta;
+    /* Optional too (written since the evaluation progress and the command channel came). */
+    cJSON *v;
+    if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(o, "eval_batch")) && v->valuedouble >= 0 &&
+        v->valuedouble < 1e15)
+        p->eval_batch = (long)v->valuedouble;
+    if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(o, "eval_batches")) && v->valuedouble >= 0 &&
+        v->valuedouble < 1e15)
+        p->eval_batches = (long)v->valuedouble;
+    if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(o, "eval_eta")) && v->valuedouble >= 0 &&
+        v->valuedouble <= forever)
+        p->eval_eta = v->valuedouble;
+    if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(o, "command_ack")) && v->valuedouble >= 0 &&
+        v->valuedouble < 1e15)
+        p->command_ack = (long)v->valuedouble;
     cJSON *msg = cJSON_GetObjectItemCaseSensitive(o, "message");
     if (cJSON_IsString(msg))
         snprintf(p->message, sizeof p->message, "%s", msg->valuestring);
@@ -754,9 +772,12 @@ int run_list(const char *runs_dir, run_entry **entries, int *n, vt_err *err)
         r->epochs_done = run.n_history;
         r->has_checkpoint = run.has_checkpoint;
         r->best_val_acc = r->last_val_acc = r->last_val_loss = NAN;
-        for (int i = 0; i < run.n_history; i++)
+        r->seconds = 0;
+        for (int i = 0; i < run.n_history; i++) {
             if (isnan(r->best_val_acc) || run.history[i].val_acc > r->best_val_acc)
                 r->best_val_acc = run.history[i].val_acc;
+            r->seconds += run.history[i].seconds;
+        }
         if (run.n_history) {
             r->last_val_acc = run.history[run.n_history - 1].val_acc;
             r->last_val_loss = run.history[run.n_history - 1].val_loss;

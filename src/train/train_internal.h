@@ -45,6 +45,8 @@ int train_write_config(const char *dir, const train_config *cfg, const dataset *
 /* Run-directory writers (all atomic). */
 int run_write_history(const char *dir, const train_epoch *rows, int n, vt_err *err);
 int run_write_progress(const char *dir, const train_snapshot *snap, vt_err *err);
+/* curve.csv from the snapshot's running curve (src/train/curve.c). */
+int run_write_curve(const char *dir, const train_snapshot *snap, vt_err *err);
 /* predictions.csv, confusion.csv and report.txt from n test predictions of C classes; with epoch > 0 (an
  * epoch's own evaluation, not `vggtop evaluate`) that epoch's rows of per_class.csv too. */
 int run_write_evaluation(const char *dir, int epoch, const int *y_true, const float *probs, long n, int C,

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <poll.h>
+#include <spawn.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,6 +21,9 @@
 #define MIN_ROWS 24
 #define MIN_COLS 80
 
+#define STATUS_SECONDS 5.0 /* a transient message's life (errors twice that) */
+#define STATUS_MAX_ROWS 3
+
 void app_set_status(app *a, int role, const char *fmt, ...)
 {
     va_list ap;
@@ -27,9 +31,19 @@ void app_set_status(app *a, int role, const char *fmt, ...)
     vsnprintf(a->status, sizeof a->status, fmt, ap);
     va_end(ap);
     a->status_role = role;
+    a->status_until = vt_now() + (role == ROLE_BAD ? 2 : 1) * STATUS_SECONDS;
 }
 
-/* Word-wraps text into r; returns the rows used. */
+/* Clears a message whose time is up; 1 when one was cleared (a redraw is due). */
+static int expire_status(app *a, double now)
+{
+    if (!a->status[0] || now < a->status_until)
+        return 0;
+    a->status[0] = '\0';
+    return 1;
+}
+
+/* Word-wraps text into r; returns the rows used. g NULL: only counts them. */
 int app_draw_wrapped(tui_grid *g, tui_rect r, const char *text, int role)
 {
     int row = 0;
@@ -50,7 +64,8 @@ int app_draw_wrapped(tui_grid *g, tui_rect r, const char *text, int role)
         }
         char line[512];
         snprintf(line, sizeof line, "%.*s", take, p);
-        tui_grid_text(g, r.top + row, r.left, r.width, role, 0, line);
+        if (g)
+            tui_grid_text(g, r.top + row, r.left, r.width, role, 0, line);
         row++;
         p += take;
         if (*p == '\n')
@@ -59,9 +74,82 @@ int app_draw_wrapped(tui_grid *g, tui_rect r, const char *text, int role)
     return row;
 }
 
-/* Rows: 0 tabs, 1 status, body, footer. */
-int app_body_top(void) { return 2; }
-int app_body_height(const app *a) { return a->rows - 3; }
+int app_count_lines(const char *text)
+{
+    int n = 0;
+    const char *p = text ? text : "";
+    do {
+        n++;
+        const char *e = strchr(p, '\n');
+        if (!e)
+            break;
+        p = e + 1;
+    } while (*p);
+    return n;
+}
+
+int app_line_edit(char *buf, size_t size, int key)
+{
+    size_t len = strlen(buf);
+    if (key == KEY_BACKSPACE || key == 127 || key == 8) {
+        if (len > 0)
+            buf[len - 1] = '\0';
+    } else if (key == 21) { /* Ctrl-U */
+        buf[0] = '\0';
+    } else if (key >= 32 && key < 127) {
+        if (len + 1 >= size)
+            return 1; /* full: taken, and nothing changes */
+        buf[len] = (char)key;
+        buf[len + 1] = '\0';
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+int app_scroll(int *top, tui_action act, int n, int visible)
+{
+    int page = visible > 2 ? visible - 1 : 1, last = n - visible > 0 ? n - visible : 0;
+    switch (act) {
+    case ACT_UP: *top -= 1; break;
+    case ACT_DOWN: *top += 1; break;
+    case ACT_PGUP: *top -= page; break;
+    case ACT_PGDN: *top += page; break;
+    case ACT_HOME: *top = 0; break;
+    case ACT_END: *top = last; break;
+    default: return H_NONE;
+    }
+    if (*top > last)
+        *top = last;
+    if (*top < 0)
+        *top = 0;
+    return H_REDRAW;
+}
+
+void app_no_data(app *a, tui_rect body, const char *what)
+{
+    char line[256];
+    const char *why = a->live ? "it appears after the first epoch's evaluation"
+                      : a->dir[0] ? "this run has no predictions yet (no finished epoch)"
+                                  : "no run yet: start one on the Setup screen (1), or open one on Compare (6)";
+    snprintf(line, sizeof line, "%s: %s.", what, why);
+    app_draw_wrapped(&a->grid, (tui_rect){body.top + 1, 2, 3, body.width - 4}, line, ROLE_DIM);
+}
+
+int app_chart_utf8(const app *a) { return a->utf8 && a->depth != TUI_COLOR_NONE; }
+
+/* Rows: 0 tabs, 1 the header naming the run, 2.. the status line (a long message wraps onto up to three
+ * rows, never cut), body, footer. */
+static int status_rows(const app *a)
+{
+    const char *text = a->status;
+    if (!a->status[0] || a->confirm || a->searching)
+        return 1;
+    int n = app_draw_wrapped(NULL, (tui_rect){0, 0, STATUS_MAX_ROWS, a->cols > 0 ? a->cols : 80}, text, 0);
+    return n < 1 ? 1 : n;
+}
+int app_body_top(const app *a) { return 2 + status_rows(a); }
+int app_body_height(const app *a) { return a->rows - app_body_top(a) - 1; }
 
 const char *app_class_name(const app *a, int cls)
 {
@@ -139,8 +227,8 @@ static void compute_derived(app *a)
     report_reset(a);
 }
 
-/* The ROC curves take a sort per class: computed when the ROC screen first needs them. */
-static void ensure_roc(app *a)
+/* The ROC curves take a sort per class: computed when the ROC screen first needs them (its enter). */
+void roc_enter(app *a)
 {
     if (a->have_roc || a->C <= 0)
         return;
@@ -213,8 +301,17 @@ static void synthesise_snapshot(app *a)
         s->elapsed = p->elapsed;
         s->epoch_elapsed = p->ms_per_step * (double)p->batch / 1000; /* progress.json has no epoch clock */
         s->eta = p->eta;
+        s->eta_run = p->eta_run;
+        s->eval_batch = p->eval_batch;
+        s->eval_batches = p->eval_batches;
+        s->eval_eta = p->eval_eta;
+        s->command_ack = p->command_ack;
         s->lr = p->lr;
-        /* The in-epoch curve: one point per progress.json seen, restarted with each epoch. */
+        /* progress.json writes no NaN: before the first batch of an epoch its means are not there yet. */
+        if (p->batch == 0)
+            s->loss = s->acc = s->mse = NAN;
+        /* The in-epoch curve: curve.csv holds the whole epoch so far (read by poll_dir); between two of its
+         * writes, the latest progress.json point is added. */
         if (p->epoch != a->curve_epoch) {
             s->n_curve = 0;
             a->curve_epoch = p->epoch;
@@ -318,6 +415,17 @@ static void poll_dir(app *a)
     }
     a->run = fresh;
     a->have_run = 1;
+    if (!a->live && (parts & RUN_PART_PROGRESS) && (a->run.parts & RUN_PART_PROGRESS)) {
+        /* The whole epoch's curve so far, as the engine last wrote it. */
+        int epoch = 0, n = 0;
+        train_snapshot *sn = a->snap;
+        vt_err cerr;
+        if (run_read_curve(a->dir, &epoch, sn->curve_batch, sn->curve_loss, sn->curve_acc, TRAIN_CURVE_MAX, &n,
+                           &cerr) == VT_OK && n > 0 && epoch == a->run.progress.epoch) {
+            sn->n_curve = n;
+            a->curve_epoch = epoch;
+        }
+    }
     if (!a->live)
         synthesise_snapshot(a);
     if (parts & (RUN_PART_PREDICTIONS | RUN_PART_CONFIG))
@@ -351,14 +459,16 @@ int app_open_dir(app *a, const char *dir, int follow, vt_err *err)
 
 /* ---- a live run of this process ---- */
 
-int app_start_training(app *a)
+int app_start_training(app *a) { return app_start_run(a, &a->cfg); }
+
+int app_start_run(app *a, const train_config *cfg)
 {
     if (a->live) {
         app_set_status(a, ROLE_WARN, "a run is live: stop it first (Dashboard, S)");
         return H_REDRAW;
     }
     vt_err err;
-    if (train_config_check(&a->cfg, &err) != VT_OK) {
+    if (train_config_check(cfg, &err) != VT_OK) {
         app_set_status(a, ROLE_BAD, "%s", err.msg);
         return H_REDRAW;
     }
@@ -366,7 +476,7 @@ int app_start_training(app *a)
         trainer_destroy(a->tr);
         a->tr = NULL;
     }
-    if (trainer_create(&a->cfg, &a->tr, &err) != VT_OK || trainer_start(a->tr, &err) != VT_OK) {
+    if (trainer_create(cfg, &a->tr, &err) != VT_OK || trainer_start(a->tr, &err) != VT_OK) {
         trainer_destroy(a->tr);
         a->tr = NULL;
         app_set_status(a, ROLE_BAD, "%s", err.msg);
@@ -382,8 +492,48 @@ int app_start_training(app *a)
     a->C = 0;
     a->eval_seen = 0;
     a->screen = 2;
-    app_set_status(a, ROLE_GOOD, "training %s: p pauses, S stops with a checkpoint", a->cfg.model);
+    a->cmd_seq = 0;
+    app_set_status(a, ROLE_GOOD, "%s %s: p pauses, S stops with a checkpoint, D detaches",
+                   cfg->resume ? "resuming" : "training", cfg->model);
     return H_REDRAW;
+}
+
+void app_send_command(app *a, run_command *c)
+{
+    vt_err err;
+    if (run_command_send(a->dir, c, &err) != VT_OK) {
+        app_set_status(a, ROLE_BAD, "%s", err.msg);
+        return;
+    }
+    a->cmd_seq = c->seq;
+    snprintf(a->cmd_name, sizeof a->cmd_name, "%s", run_command_name(c->kind));
+    app_set_status(a, ROLE_DIM, "sent %s to process %ld: it takes it between two steps", a->cmd_name,
+                   a->run.progress.pid);
+}
+
+/* Watch mode: says so once the run's progress.json acknowledges the command sent. */
+static void check_ack(app *a)
+{
+    if (!a->cmd_seq || a->live || a->snap->command_ack < a->cmd_seq)
+        return;
+    app_set_status(a, ROLE_GOOD, "the run took %s (now %s)", a->cmd_name, train_state_name(a->snap->state));
+    a->cmd_seq = 0;
+}
+
+int app_can_control(const app *a)
+{
+    if (a->tr && a->live)
+        return 1;
+    /* A followed run: its progress.json names a live process in a running state. */
+    return a->following && a->have_run && (a->run.parts & RUN_PART_PROGRESS) && is_running(a->snap->state) &&
+           a->snap->state != TRAIN_IDLE;
+}
+
+int app_can_resume(const app *a)
+{
+    if (a->live || !a->dir[0] || !a->have_run || !(a->run.parts & RUN_PART_CONFIG))
+        return 0;
+    return a->snap->state == TRAIN_STOPPED && a->run.has_checkpoint;
 }
 
 /* Takes the engine's snapshot; reloads the run files when an evaluation rewrote them. */
@@ -403,6 +553,7 @@ static void update_live(app *a)
             a->have_run = 1;
             a->eval_seen = a->snap->eval_generation;
             compute_derived(a);
+            compare_scan(a); /* the live run is on Compare with its new epoch, without r */
         } else {
             run_free(&fresh);
         }
@@ -435,13 +586,52 @@ static void draw_tabs(app *a)
         tui_grid_text(g, 0, g->cols - (int)strlen(name), -1, ROLE_TAB, TUI_BOLD, name);
 }
 
+/* Row 1, always: which run the screens show (its folder, data set, state and process), so a message on the
+ * status line never hides it. */
+static void draw_header(app *a)
+{
+    tui_grid *g = &a->grid;
+    const train_snapshot *s = a->snap;
+    if (!a->live && !a->dir[0]) {
+        tui_grid_text(g, 1, 0, -1, ROLE_DIM, 0, "no run yet: pick a model and press Enter to train (? lists every key)");
+        return;
+    }
+    long pid = a->live ? (long)getpid() : (a->have_run && (a->run.parts & RUN_PART_PROGRESS)) ? a->run.progress.pid : 0;
+    char facts[256], pidtext[48] = "";
+    if (pid > 0 && (a->live || is_running(s->state)))
+        snprintf(pidtext, sizeof pidtext, " · pid %ld", pid);
+    snprintf(facts, sizeof facts, "%s%s · %s · %s%s", a->live ? "live " : a->following ? "watching " : "",
+             train_state_name(s->state), s->model[0] ? s->model : "?", s->dataset[0] ? s->dataset : "data set ?",
+             pidtext);
+    int role = s->state == TRAIN_FAILED ? ROLE_BAD : s->state == TRAIN_PAUSED || s->state == TRAIN_STOPPED
+                                                        ? ROLE_WARN : ROLE_LABEL;
+    /* The folder first; when it and the facts do not fit, its head gives way ("…" marks the cut). */
+    int fw = (int)strlen(facts) + 3, room = g->cols - fw;
+    const char *dir = a->dir[0] ? a->dir : s->run_dir;
+    int len = (int)strlen(dir), x = 0;
+    if (len <= room) {
+        x += tui_grid_text(g, 1, 0, -1, ROLE_VALUE, TUI_BOLD, dir);
+    } else if (room > 4) {
+        x += tui_grid_text(g, 1, 0, -1, ROLE_VALUE, TUI_BOLD, a->utf8 ? "\xe2\x80\xa6" : "~");
+        x += tui_grid_text(g, 1, x, room - 1, ROLE_VALUE, TUI_BOLD, dir + len - (room - 1));
+    }
+    x += tui_grid_text(g, 1, x, -1, ROLE_DIM, 0, " · ");
+    tui_grid_text(g, 1, x, -1, role, 0, facts);
+}
+
+/* Rows 2..: a question, the search being typed, or the latest message (wrapped, never cut). */
 static void draw_status(app *a)
 {
     tui_grid *g = &a->grid;
-    int row = 1;
-    if (a->confirm_quit) {
+    int row = 2;
+    if (a->confirm == CONFIRM_QUIT) {
         tui_grid_text(g, row, 0, -1, ROLE_WARN, TUI_BOLD,
-                      "A run is live. Quit and stop it (a checkpoint is saved)? y/n");
+                      "A run is live. Quit and stop it (a checkpoint is saved)? y/n  (D detaches instead)");
+        return;
+    }
+    if (a->confirm == CONFIRM_STOP) {
+        tui_grid_text(g, row, 0, -1, ROLE_WARN, TUI_BOLD,
+                      "Stop the run after this step and save a checkpoint? y/n");
         return;
     }
     if (a->searching) {
@@ -449,18 +639,8 @@ static void draw_status(app *a)
         tui_grid_text(g, row, (int)strlen(a->search) + 2, -1, ROLE_DIM, 0, "(type a class name, Enter keeps, Esc cancels)");
         return;
     }
-    if (a->status[0]) {
-        tui_grid_text(g, row, 0, -1, a->status_role, 0, a->status);
-        return;
-    }
-    const train_snapshot *s = a->snap;
-    char line[4300];
-    if (a->live || a->dir[0])
-        snprintf(line, sizeof line, "%s%s  %s  %s  %s", a->live ? "live " : a->following ? "watching " : "",
-                 train_state_name(s->state), s->model, s->dataset, a->dir);
-    else
-        snprintf(line, sizeof line, "no run yet: pick a model and press Enter to train (? lists every key)");
-    tui_grid_text(g, row, 0, -1, ROLE_DIM, 0, line);
+    if (a->status[0])
+        app_draw_wrapped(g, (tui_rect){row, 0, STATUS_MAX_ROWS, g->cols}, a->status, a->status_role);
 }
 
 static void draw_help(app *a, tui_rect body)
@@ -470,10 +650,30 @@ static void draw_help(app *a, tui_rect body)
     tui_grid_text(&a->grid, body.top, body.left, -1, ROLE_TITLE, TUI_BOLD,
                   "Keys (Up/Down/PgUp/PgDn scroll, any other key closes)");
     tui_rect r = {body.top + 1, body.left + 1, body.height - 1, body.width - 1};
-    int n = tui_text_draw(&a->grid, r, text, a->help_top, ROLE_DEFAULT);
-    if (a->help_top > n - r.height)
-        a->help_top = n - r.height > 0 ? n - r.height : 0;
+    tui_text_draw(&a->grid, r, text, a->help_top, ROLE_DEFAULT);
     free(text);
+}
+
+/* The footer's word for a key in the current mode, or NULL to leave the key out (it would do nothing). */
+static const char *footer_brief(const tui_key *k, void *ctx)
+{
+    const app *a = ctx;
+    switch (k->action) {
+    case ACT_PAUSE:
+        return !app_can_control(a) ? NULL : a->snap->state == TRAIN_PAUSED ? "Resume" : k->brief;
+    case ACT_STOP:
+    case ACT_LR_UP:
+    case ACT_LR_DOWN:
+        return app_can_control(a) ? k->brief : NULL;
+    case ACT_RESUME_RUN:
+        return app_can_resume(a) ? k->brief : NULL;
+    case ACT_DETACH:
+        return a->live || a->following ? k->brief : NULL;
+    case ACT_ENTER:
+        return a->screen == 1 && a->following ? NULL : k->brief; /* Setup is read-only when watching */
+    default:
+        return k->brief;
+    }
 }
 
 static void draw(app *a)
@@ -493,60 +693,83 @@ static void draw(app *a)
         return;
     }
     draw_tabs(a);
+    draw_header(a);
     draw_status(a);
-    tui_rect body = {app_body_top(), 0, app_body_height(a), a->cols};
+    tui_rect body = {app_body_top(a), 0, app_body_height(a), a->cols};
     if (a->help) {
         draw_help(a, body);
     } else {
-        switch (a->screen) {
-        case 1: setup_draw(a, body); break;
-        case 2: dash_draw(a, body); break;
-        case 3: report_draw(a, body); break;
-        case 4: confusion_draw(a, body); break;
-        case 5: ensure_roc(a); roc_draw(a, body); break;
-        case 6: compare_draw(a, body); break;
-        case 7: samples_draw(a, body); break;
-        default: summary_draw(a, body); break;
-        }
+        const screen_ops *sc = &app_screens[a->screen - 1];
+        if (sc->enter)
+            sc->enter(a);
+        sc->draw(a, body);
     }
-    tui_footer_draw(g, a->rows - 1, a->screen);
+    tui_footer_draw(g, a->rows - 1, a->screen, footer_brief, a);
     term_blit(g, a->depth);
 }
 
 /* ---- keys ---- */
 
+/* The screens in tab order (their names: tui_screen_names). */
+const screen_ops app_screens[8] = {
+    {setup_draw, setup_key, NULL},
+    {dash_draw, dash_key, NULL},
+    {report_draw, report_key, NULL},
+    {confusion_draw, confusion_key, NULL},
+    {roc_draw, roc_key, roc_enter},
+    {compare_draw, compare_key, NULL},
+    {samples_draw, samples_key, samples_enter},
+    {summary_draw, summary_key, summary_prepare},
+};
+
 static int screen_key(app *a, int key, tui_action act)
 {
-    switch (a->screen) {
-    case 1: return setup_key(a, key, act);
-    case 2: return dash_key(a, act);
-    case 3: return report_key(a, key, act);
-    case 4: return confusion_key(a, act);
-    case 5: ensure_roc(a); return roc_key(a, act); /* keys may come before the first draw */
-    case 6: return compare_key(a, act);
-    case 7: return samples_key(a, act);
-    default: return summary_key(a, act);
-    }
+    const screen_ops *sc = &app_screens[a->screen - 1];
+    if (sc->enter)
+        sc->enter(a); /* keys may come before the first draw */
+    int r = sc->key(a, key, act);
+    if (r & H_DASHBOARD) /* a reaction: the screen asks, the app switches */
+        a->screen = 2;
+    return r & ~H_DASHBOARD;
 }
 
 static int ask_quit(app *a)
 {
     if (a->live) {
-        a->confirm_quit = 1;
+        a->confirm = CONFIRM_QUIT;
         return H_REDRAW;
     }
     return H_QUIT;
 }
 
-static int handle_key(app *a, int key)
+/* Stops the run shown: this process's engine, or another process's through commands.json. */
+static void stop_run(app *a)
+{
+    if (a->tr && a->live) {
+        trainer_stop(a->tr);
+        app_set_status(a, ROLE_WARN, "stopping after this step; the checkpoint allows vggtop train --resume %s", a->dir);
+        return;
+    }
+    run_command c = {0, RUN_CMD_STOP, 0};
+    app_send_command(a, &c);
+}
+
+int app_handle_key(app *a, int key)
 {
     if (key == KEY_RESIZE)
         return H_REDRAW;
-    if (a->confirm_quit) {
-        a->confirm_quit = 0;
-        if (key == 'y' || key == 'Y')
+    if (a->confirm) {
+        int what = a->confirm;
+        a->confirm = CONFIRM_NONE;
+        int yes = key == 'y' || key == 'Y';
+        if (what == CONFIRM_QUIT && key == 'D')
+            return H_DETACH;
+        if (what == CONFIRM_QUIT && yes)
             return H_QUIT;
-        app_set_status(a, ROLE_DIM, "not quitting");
+        if (what == CONFIRM_STOP && yes && app_can_control(a))
+            stop_run(a);
+        else
+            app_set_status(a, ROLE_DIM, "%s", what == CONFIRM_QUIT ? "not quitting" : "not stopping");
         return H_REDRAW;
     }
     /* A field being edited (Setup) or a search being typed (Report) takes every key. */
@@ -565,12 +788,14 @@ static int handle_key(app *a, int key)
         return r | H_REDRAW;
     }
     if (a->help) {
-        tui_action act = tui_key_action(key, a->screen);
+        /* The overlay is a text: it scrolls as the Summary's text does, whatever screen is under it (the
+         * Dashboard has no PgUp/PgDn of its own, Samples no Up/Down). */
+        tui_action act = tui_key_action(key, 8);
         if (act == ACT_UP || act == ACT_DOWN || act == ACT_PGUP || act == ACT_PGDN) {
-            int page = app_body_height(a) - 2;
-            a->help_top += act == ACT_UP ? -1 : act == ACT_DOWN ? 1 : act == ACT_PGUP ? -page : page;
-            if (a->help_top < 0)
-                a->help_top = 0;
+            /* Not past the last line: the overlay used to scroll on into blank pages. */
+            char *text = tui_keys_help();
+            app_scroll(&a->help_top, act, app_count_lines(text), app_body_height(a) - 1);
+            free(text);
         } else {
             a->help = 0;
         }
@@ -578,6 +803,10 @@ static int handle_key(app *a, int key)
     }
     a->status[0] = '\0';
     tui_action act = tui_key_action(key, a->screen);
+    if (act == ACT_STOP && a->screen == 2 && app_can_control(a)) {
+        a->confirm = CONFIRM_STOP; /* as q asks before it stops a run */
+        return H_REDRAW;
+    }
     if (act >= ACT_SCREEN1 && act <= ACT_SCREEN8) {
         a->screen = act - ACT_SCREEN1 + 1;
         return H_REDRAW;
@@ -587,6 +816,11 @@ static int handle_key(app *a, int key)
     case ACT_PREV_SCREEN: a->screen = (a->screen + 6) % 8 + 1; return H_REDRAW;
     case ACT_HELP: a->help = 1; a->help_top = 0; return H_REDRAW;
     case ACT_QUIT: return ask_quit(a);
+    case ACT_DETACH:
+        if (a->live || a->following)
+            return H_DETACH;
+        app_set_status(a, ROLE_DIM, "no run to detach from: D leaves a run training and quits");
+        return H_REDRAW;
     default: break;
     }
     return screen_key(a, key, act) | H_REDRAW;
@@ -626,6 +860,55 @@ static int hang_up(app *a)
     return status;
 }
 
+/* D: leave the run training and give the terminal back. A run of this process stops after its step with a
+ * checkpoint and goes on at once in a background `vggtop train --resume` (its log in the run directory's
+ * train.log), which resumes it exactly; a followed run simply goes on. tui_run then prints the `vggtop watch`
+ * line to come back with. */
+static int detach(app *a)
+{
+    a->detached = 1;
+    if (!(a->tr && a->live))
+        return 0;
+    app_set_status(a, ROLE_WARN, "detaching: finishing the step and saving a checkpoint...");
+    a->confirm = CONFIRM_NONE;
+    draw(a);
+    trainer_stop(a->tr);
+    train_state st = trainer_join(a->tr);
+    trainer_snapshot(a->tr, a->snap);
+    a->live = 0;
+    trainer_destroy(a->tr); /* and with it the run's lock, which the background process takes */
+    a->tr = NULL;
+    if (st != TRAIN_STOPPED)
+        return 0; /* it finished (or failed) in that step: nothing goes on */
+    char log[4200];
+    snprintf(log, sizeof log, "%s/train.log", a->dir);
+    /* posix_spawn, not fork: no atfork handlers run (OpenBLAS's would stop its thread pool), and the child
+     * starts in its own session (no terminal, so no SIGHUP), stdin from /dev/null, output to train.log. */
+    char *argv[] = {"vggtop", "train", "--resume", a->dir, NULL};
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    pid_t pid = -1;
+    if (posix_spawn_file_actions_init(&fa) == 0) {
+        if (posix_spawnattr_init(&at) == 0) {
+            sigset_t all, none;
+            sigfillset(&all);
+            sigemptyset(&none);
+            posix_spawnattr_setsigdefault(&at, &all);
+            posix_spawnattr_setsigmask(&at, &none);
+            posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+            posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+            posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+            posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
+            if (posix_spawn(&pid, "/proc/self/exe", &fa, &at, argv, environ) != 0)
+                pid = -1;
+            posix_spawnattr_destroy(&at);
+        }
+        posix_spawn_file_actions_destroy(&fa);
+    }
+    a->detached_pid = pid > 0 ? (long)pid : -1;
+    return 0;
+}
+
 static int run_loop(app *a)
 {
     int redraw = 1;
@@ -643,15 +926,22 @@ static int run_loop(app *a)
                 return 0;
             redraw = 1;
         }
+        double stopped = vt_stop_watch_tick(&a->tick, a->live ? 0.5 : 1.25); /* Ctrl-Z */
+        if (a->tr && a->live)
+            trainer_suspended(a->tr, stopped);
         if (a->tr && a->live) {
             update_live(a); /* the one copy of the engine's state this loop draws from */
             redraw = 1;
         }
         if (a->following && !a->live && vt_now() >= a->next_poll) {
             poll_dir(a);
-            a->next_poll = vt_now() + 0.5;
+            check_ack(a);
+            /* Faster while a command waits for its acknowledgement. */
+            a->next_poll = vt_now() + (a->cmd_seq ? 0.2 : 0.5);
             redraw = 1;
         }
+        if (expire_status(a, vt_now()))
+            redraw = 1;
         if (a->pr && a->facts.generation != a->probe_gen) {
             probe_get(a->pr, &a->facts);
             redraw = 1;
@@ -688,11 +978,13 @@ static int run_loop(app *a)
             setup_fetch_update(a); /* the snapshot the next draw shows */
         int key;
         while ((key = getch()) != ERR) {
-            int r = handle_key(a, key);
+            int r = app_handle_key(a, key);
+            if (r & H_DETACH)
+                return detach(a);
             if (r & H_QUIT) {
                 if (a->tr && a->live) {
-                    app_set_status(a, ROLE_WARN, "stopping: finishing the batch and saving a checkpoint...");
-                    a->confirm_quit = 0;
+                    app_set_status(a, ROLE_WARN, "stopping: finishing the step and saving a checkpoint...");
+                    a->confirm = CONFIRM_NONE;
                     draw(a);
                     trainer_stop(a->tr);
                 }
@@ -749,6 +1041,7 @@ int tui_run(const tui_options *opt, int *exit_status, vt_err *err)
     int status = 0;
     if (!rc) {
         term_signals_install();
+        vt_stop_watch_install();
         tui_grid_init(&a->grid, 0, 0);
         compare_scan(a);
         if (a->pr) {
@@ -756,11 +1049,23 @@ int tui_run(const tui_options *opt, int *exit_status, vt_err *err)
             probe_request(a->pr, &a->cfg, 1);
         }
         status = run_loop(a);
+        if (!term_got_hup)
+            term_clear();
         term_close();
         tui_grid_free(&a->grid);
         /* The screen is gone: say what the seconds until exit are for (a VGG step can take many). */
-        if (!term_got_hup && a->tr && a->live)
-            fprintf(stderr, "vggtop: stopping the run after its batch and saving a checkpoint; continue it with "
+        if (a->detached && a->detached_pid > 0)
+            fprintf(stderr, "vggtop: the run goes on in process %ld (log: %s/train.log); come back with:\n"
+                    "  vggtop watch %s\n", a->detached_pid, a->dir, a->dir);
+        else if (a->detached && a->detached_pid < 0)
+            fprintf(stderr, "vggtop: could not start the background process; continue the run with vggtop train "
+                    "--resume %s\n", a->dir);
+        else if (a->detached && a->dir[0] && a->following)
+            fprintf(stderr, "vggtop: the run goes on; come back with:\n  vggtop watch %s\n", a->dir);
+        else if (a->detached && a->dir[0])
+            fprintf(stderr, "vggtop: the run %s: %s\n", train_state_name(a->snap->state), a->snap->message);
+        else if (!term_got_hup && a->tr && a->live)
+            fprintf(stderr, "vggtop: stopping the run after its step and saving a checkpoint; continue it with "
                     "vggtop train --resume %s\n", a->dir);
         else if (!term_got_hup && a->pr && probe_busy(a->pr))
             fprintf(stderr, "vggtop: finishing the Setup screen's timing step...\n");
@@ -776,6 +1081,9 @@ int tui_run(const tui_options *opt, int *exit_status, vt_err *err)
     free_derived(a);
     free(a->roc_drawn);
     free(a->rep_order);
+    free(a->rep_text);
+    free(a->rep_cells);
+    free(a->rep_roles);
     compare_free(a);
     if (a->test)
         data_destroy(a->test);

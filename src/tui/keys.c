@@ -31,6 +31,8 @@ const tui_key tui_keys[] = {
     {'?', ACT_HELP, "?", "Help", "show every key (any key closes it)", ALL},
     {KEY_F(1), ACT_HELP, "F1", NULL, "show every key", ALL},
     {'q', ACT_QUIT, "q", "Quit", "quit (asks first while a run is live)", ALL},
+    {'D', ACT_DETACH, "D", "Detach", "quit and leave the run training (in the background), printing the vggtop watch "
+     "line to come back with", ALL},
     /* moving */
     {KEY_UP, ACT_UP, "Up", NULL, "previous field, row, class or run", ALL & ~S(7)},
     {'k', ACT_UP, "k", NULL, "the same as Up", ALL & ~S(7)},
@@ -51,8 +53,9 @@ const tui_key tui_keys[] = {
     {'d', ACT_DOWNLOAD, "d", "Get CIFAR", "Setup: download CIFAR-100 into ./data/cifar-100-binary and switch to it", S(1)},
     {'c', ACT_CANCEL, "c", NULL, "Setup: cancel the download (the next d resumes it)", S(1)},
     /* Dashboard */
-    {'p', ACT_PAUSE, "p", "Pause", "Dashboard: pause or resume training", S(2)},
-    {'S', ACT_STOP, "S", "Stop", "Dashboard: stop after this batch and save a checkpoint", S(2)},
+    {'p', ACT_PAUSE, "p", "Pause", "Dashboard: pause or resume training (also a run another vggtop trains)", S(2)},
+    {'S', ACT_STOP, "S", "Stop", "Dashboard: stop after this step and save a checkpoint (asks first)", S(2)},
+    {'\n', ACT_RESUME_RUN, "Enter", "Resume", "Dashboard: resume a stopped or killed run from its checkpoint", S(2)},
     {'+', ACT_LR_UP, "+", "LR*2", "Dashboard: double the learning rate", S(2)},
     {'-', ACT_LR_DOWN, "-", "LR/2", "Dashboard: halve the learning rate", S(2)},
     /* Report */
@@ -187,7 +190,7 @@ char *tui_keys_help(void)
     return vt_buf_take(&b);
 }
 
-void tui_footer_draw(tui_grid *g, int row, int screen)
+void tui_footer_draw(tui_grid *g, int row, int screen, const char *(*brief)(const tui_key *k, void *ctx), void *ctx)
 {
     tui_grid_fill(g, (tui_rect){row, 0, 1, g->cols}, ' ', ROLE_KEYLABEL, 0);
     int x = 0;
@@ -198,12 +201,15 @@ void tui_footer_draw(tui_grid *g, int row, int screen)
             int global = k->screens == ALL;
             if (!k->brief || !(k->screens & S(screen)) || global != (pass == 1))
                 continue;
-            int need = (int)(strlen(k->label) + strlen(k->brief)) + 2;
+            const char *word = brief ? brief(k, ctx) : k->brief;
+            if (!word)
+                continue;
+            int need = (int)(strlen(k->label) + strlen(word)) + 2;
             if (x + need > g->cols)
                 continue;
             x += tui_grid_text(g, row, x, -1, ROLE_KEY, 0, k->label);
             x += tui_grid_text(g, row, x, -1, ROLE_KEYLABEL, 0, " ");
-            x += tui_grid_text(g, row, x, -1, ROLE_KEYLABEL, 0, k->brief);
+            x += tui_grid_text(g, row, x, -1, ROLE_KEYLABEL, 0, word);
             x += 1;
         }
 }

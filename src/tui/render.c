@@ -20,7 +20,24 @@ typedef struct plot_area {
     tui_grid *g;
     int top, left, h, w; /* in cells */
     int utf8;
+    int overlap;         /* mark cells two series share */
+    int overlaps;        /* how many were marked */
 } plot_area;
+
+#define OVERLAP_ROLE ROLE_VALUE
+#define OVERLAP_MARK '&'
+
+/* Whether drawing series s into cell c meets another series there (a cell already marked stays marked). */
+static int meets_other(const plot_area *p, const tui_cell *c, const tui_series *s)
+{
+    if (!p->overlap || c->ch == ' ' || c->ch == 0)
+        return 0;
+    if (c->role == OVERLAP_ROLE && (c->ch == OVERLAP_MARK || (c->ch >= 0x2800 && c->ch <= 0x28ff)))
+        return 1;
+    if (!p->utf8) /* ASCII: the plot holds only markers; another series' marker, or the same in another role */
+        return c->ch != (uint32_t)(unsigned char)s->marker || c->role != s->role;
+    return c->role >= ROLE_SERIES0 && c->role <= ROLE_SERIES7 && c->role != s->role;
+}
 
 /* Sets one point in plot units: dots (w*2 x h*4) in UTF-8 mode, cells otherwise. */
 static void plot_point(plot_area *p, int px, int py, const tui_series *s)
@@ -31,11 +48,19 @@ static void plot_point(plot_area *p, int px, int py, const tui_series *s)
         if (!c || cx >= p->w || cy >= p->h || px < 0 || py < 0)
             return;
         uint32_t bits = (c->ch >= 0x2800 && c->ch <= 0x28ff) ? c->ch - 0x2800 : 0;
+        int both = meets_other(p, c, s);
         bits |= braille_bit[px % 2][py % 4];
-        *c = (tui_cell){0x2800 + bits, (uint8_t)s->role, 0, -1, -1};
+        p->overlaps += both && c->role != OVERLAP_ROLE;
+        *c = (tui_cell){0x2800 + bits, (uint8_t)(both ? OVERLAP_ROLE : s->role), both ? TUI_BOLD : 0, -1, -1};
     } else {
         if (px < 0 || py < 0 || px >= p->w || py >= p->h)
             return;
+        tui_cell *c = tui_grid_at(p->g, p->top + py, p->left + px);
+        if (c && meets_other(p, c, s)) {
+            p->overlaps += c->role != OVERLAP_ROLE;
+            tui_grid_put(p->g, p->top + py, p->left + px, OVERLAP_MARK, OVERLAP_ROLE, TUI_BOLD);
+            return;
+        }
         tui_grid_put(p->g, p->top + py, p->left + px, (uint32_t)(unsigned char)s->marker, s->role, 0);
     }
 }
@@ -117,6 +142,17 @@ static void fmt_axis(char *buf, size_t size, double v, int decimals)
     }
 }
 
+/* Whether len cells of a row from col are blank (and inside the grid). */
+static int span_free(tui_grid *g, int row, int col, int len)
+{
+    for (int i = 0; i < len; i++) {
+        tui_cell *c = tui_grid_at(g, row, col + i);
+        if (!c || c->ch != ' ')
+            return 0;
+    }
+    return 1;
+}
+
 void tui_chart_draw(tui_grid *g, tui_rect r, const tui_chart *c, int utf8)
 {
     tui_grid_fill(g, r, ' ', ROLE_DEFAULT, 0);
@@ -186,15 +222,47 @@ void tui_chart_draw(tui_grid *g, tui_rect r, const tui_chart *c, int utf8)
     for (int x = 0; x < pw; x++)
         tui_grid_put(g, row + ph, plot_left + x, utf8 ? 0x2500 : '-', ROLE_FRAME, 0);
 
-    /* x labels under the axis: the first at the left, the last right-aligned at the right. */
+    /* x labels under the axis: the first at the left, the last right-aligned at the right; with x_ticks a
+     * label (and a tick on the axis) at every whole x whose place is free, and one x alone (a one-epoch
+     * chart) in the middle, under its point. */
     char xl[32], xr[32];
-    snprintf(xl, sizeof xl, "%g", xmin);
-    snprintf(xr, sizeof xr, "%g", xmax);
-    tui_grid_text(g, row + ph + 1, plot_left, pw, ROLE_LABEL, 0, xl);
-    if (xmax != xmin && (int)(strlen(xl) + strlen(xr)) < pw)
-        tui_grid_text(g, row + ph + 1, plot_left + pw - (int)strlen(xr), -1, ROLE_LABEL, 0, xr);
+    int lrow = row + ph + 1;
+    if (c->x_ticks && !(xmax > xmin)) {
+        double v = xmin;
+        xmin = v - 1;
+        xmax = v + 1;
+        snprintf(xl, sizeof xl, "%g", v);
+        int col = plot_left + to_unit(v, xmin, xmax, pw, 0) - (int)strlen(xl) / 2;
+        tui_grid_text(g, lrow, col > plot_left ? col : plot_left, pw, ROLE_LABEL, 0, xl);
+        tui_grid_put(g, row + ph, plot_left + to_unit(v, xmin, xmax, pw, 0), utf8 ? 0x252c : '+', ROLE_FRAME, 0);
+    } else {
+        snprintf(xl, sizeof xl, "%g", xmin);
+        snprintf(xr, sizeof xr, "%g", xmax);
+        tui_grid_text(g, lrow, plot_left, pw, ROLE_LABEL, 0, xl);
+        int right_at = plot_left + pw - (int)strlen(xr);
+        if (xmax != xmin && (int)(strlen(xl) + strlen(xr)) < pw)
+            tui_grid_text(g, lrow, right_at, -1, ROLE_LABEL, 0, xr);
+        if (c->x_ticks) {
+            /* The step: 1, 2, 5, 10, 20, 50, ... whole x, the smallest that leaves a free column between two. */
+            int widest = (int)strlen(xr) > (int)strlen(xl) ? (int)strlen(xr) : (int)strlen(xl);
+            double cols_per_x = (double)(pw - 1) / (xmax - xmin), step = 1;
+            for (int k = 0; k < 30 && step * cols_per_x < widest + 1; k++)
+                step *= k % 3 == 1 ? 2.5 : 2;
+            int last_end = plot_left + (int)strlen(xl);
+            for (double v = ceil(xmin / step) * step; v < xmax; v += step) {
+                char t[32];
+                snprintf(t, sizeof t, "%g", v);
+                int at = plot_left + to_unit(v, xmin, xmax, pw, 0), col = at - (int)strlen(t) / 2;
+                if (v <= xmin || col <= last_end || col + (int)strlen(t) >= right_at)
+                    continue;
+                tui_grid_text(g, lrow, col, -1, ROLE_LABEL, 0, t);
+                tui_grid_put(g, row + ph, at, utf8 ? 0x252c : '+', ROLE_FRAME, 0);
+                last_end = col + (int)strlen(t);
+            }
+        }
+    }
 
-    plot_area p = {g, row, plot_left, ph, pw, utf8};
+    plot_area p = {g, row, plot_left, ph, pw, utf8, c->overlap, 0};
     int ux = utf8 ? pw * 2 : pw, uy = utf8 ? ph * 4 : ph; /* plot units */
     const double box[4] = {xmin, xmax, ymin, ymax};
     for (int k = 0; k < c->n_series; k++) {
@@ -222,6 +290,7 @@ void tui_chart_draw(tui_grid *g, tui_rect r, const tui_chart *c, int utf8)
         }
     }
 
+    int legend_end = r.left;
     if (c->legend) {
         int x = r.left, ly = row + ph + 2;
         for (int k = 0; k < c->n_series && x < r.left + r.width; k++) {
@@ -233,6 +302,19 @@ void tui_chart_draw(tui_grid *g, tui_rect r, const tui_chart *c, int utf8)
             x += tui_grid_text(g, ly, x, r.left + r.width - x, ROLE_DEFAULT, 0, s->name);
             x += 2;
         }
+        if (p.overlaps && x + 6 <= r.left + r.width) {
+            tui_grid_put(g, ly, x, utf8 ? 0x25a0 : OVERLAP_MARK, OVERLAP_ROLE, TUI_BOLD);
+            x += 2 + tui_grid_text(g, ly, x + 2, r.left + r.width - x - 2, ROLE_DEFAULT, 0, "both");
+        }
+        legend_end = x;
+    }
+    /* The x axis' title: centred on the label row when that is free, else at the legend row's right end. */
+    if (c->x_title) {
+        int len = (int)strlen(c->x_title), at = plot_left + (pw - len) / 2;
+        if (span_free(g, lrow, at - 1, len + 2))
+            tui_grid_text(g, lrow, at, len, ROLE_DIM, 0, c->x_title);
+        else if (c->legend && r.left + r.width - len - 1 >= legend_end)
+            tui_grid_text(g, row + ph + 2, r.left + r.width - len, len, ROLE_DIM, 0, c->x_title);
     }
 }
 
@@ -360,10 +442,15 @@ int tui_table_draw(tui_grid *g, tui_rect r, const tui_table *t, int utf8)
         const char *mark = "";
         if (c == t->sort_col)
             mark = utf8 ? (t->sort_desc ? "\u25bc" : "\u25b2") : (t->sort_desc ? "v" : "^");
-        snprintf(title, sizeof title, "%s%s", t->cols[c].title, mark);
+        /* A title that fills its column keeps its marker in the gap before it ("precision" in 9 columns
+         * used to lose its ▼); only the first column, with no gap, cuts the title for it. */
+        int gap_mark = mark[0] && c > 0 && (int)strlen(t->cols[c].title) + 1 > w;
+        snprintf(title, sizeof title, "%s%s", t->cols[c].title, gap_mark ? "" : mark);
         if (x + w > r.left + r.width)
             w = r.left + r.width - x;
         cell_text(g, r.top, x, w, t->cols[c].align_right, ROLE_HEADER, 0, title);
+        if (gap_mark)
+            tui_grid_text(g, r.top, x - 1, 1, ROLE_HEADER, TUI_BOLD, mark);
         x += t->cols[c].width + 1;
     }
     int pinned_rows = t->n_pinned > 0 ? t->n_pinned + 1 : 0;

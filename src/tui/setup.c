@@ -141,8 +141,12 @@ void setup_draw(app *a, tui_rect body)
     } else if (f->error[0] && !f->dataset[0]) {
         y += app_draw_wrapped(g, (tui_rect){y, x, 5, w}, f->error, ROLE_BAD);
     } else {
+        /* "(limited)" only when the limit cuts the data set: a limit above its size (the probe then finds
+         * fewer images than the limit) changes nothing, and says so. */
+        const char *lim = !a->cfg.limit_train ? "" : f->n_train < a->cfg.limit_train ? " (all of them)"
+                                                                                     : " (limited)";
         snprintf(line, sizeof line, "Data: %s %dx%dx%d, %d classes, %ld training images%s", f->dataset, f->height,
-                 f->width, f->channels, f->classes, f->n_train, a->cfg.limit_train ? " (limited)" : "");
+                 f->width, f->channels, f->classes, f->n_train, lim);
         y += app_draw_wrapped(g, (tui_rect){y, x, 2, w}, line, ROLE_LABEL);
         if (f->notice[0])
             y += app_draw_wrapped(g, (tui_rect){y, x, 7, w}, f->notice, ROLE_DIM);
@@ -150,7 +154,11 @@ void setup_draw(app *a, tui_rect body)
     if (!a->fetch && f->done_data && strcmp(f->dataset, "CIFAR-100") != 0)
         y += app_draw_wrapped(g, (tui_rect){y, x, 2, w}, "d downloads CIFAR-100 (168.5 MB) and switches to it",
                               ROLE_KEY);
-    if (f->done_summary && f->summary) {
+    /* Facts of an earlier request (another model, until the probe answers the new one) are not shown under the
+     * new name: they said the previous model's parameter count for up to a second. */
+    if (!fresh) {
+        tui_grid_printf(g, y++, x, w, ROLE_DIM, 0, "Model: %s, counting its parameters...", a->cfg.model);
+    } else if (f->done_summary && f->summary) {
         char pc[32];
         vt_fmt_thousands(pc, sizeof pc, f->params);
         tui_grid_printf(g, y++, x, w, ROLE_LABEL, 0, "Model: %s, %s parameters", a->cfg.model, pc);
@@ -162,17 +170,22 @@ void setup_draw(app *a, tui_rect body)
     } else if (!fresh || !f->done_estimate) {
         tui_grid_text(g, y++, x, w, ROLE_DIM, 0, "Estimate: measuring a few training steps...");
     } else if (isfinite(f->seconds)) {
+        /* The test-set pass after each epoch counts too (minutes for a VGG on 10,000 images). */
         char one[32], all[32];
-        fmt_seconds(one, sizeof one, f->seconds);
-        fmt_seconds(all, sizeof all, f->seconds * a->cfg.epochs);
-        snprintf(line, sizeof line, "Estimate: %s per epoch, %s for %d epochs", one, all, a->cfg.epochs);
-        y += app_draw_wrapped(g, (tui_rect){y, x, 2, w}, line, f->seconds > 600 ? ROLE_WARN : ROLE_GOOD);
+        long n_train = a->cfg.limit_train > 0 && a->cfg.limit_train < f->n_train ? a->cfg.limit_train : f->n_train;
+        long n_test = a->cfg.limit_test > 0 && a->cfg.limit_test < f->n_test ? a->cfg.limit_test : f->n_test;
+        double epoch = f->seconds + train_eval_seconds(f->seconds, n_train, n_test);
+        fmt_seconds(one, sizeof one, epoch);
+        fmt_seconds(all, sizeof all, epoch * a->cfg.epochs);
+        snprintf(line, sizeof line, "Estimate: %s per epoch with its test-set pass, %s for %d epochs", one, all,
+                 a->cfg.epochs);
+        y += app_draw_wrapped(g, (tui_rect){y, x, 2, w}, line, epoch > 600 ? ROLE_WARN : ROLE_GOOD);
     }
     if (y < bottom)
         y += app_draw_wrapped(g, (tui_rect){y, x, 2, w}, "Enter trains, e edits a field, Left/Right change a choice",
                               ROLE_DIM);
     y++;
-    if (f->summary && y < bottom) {
+    if (fresh && f->summary && y < bottom) {
         tui_rect sr = {y, x, bottom - y, w};
         int n = tui_text_draw(g, sr, f->summary, a->summary_top, ROLE_DEFAULT);
         if (a->summary_top > n - 1)
@@ -228,6 +241,13 @@ static void cycle(app *a, int dir)
         app_set_status(a, ROLE_DIM, "e edits this field");
         return;
     }
+    /* Coarse labels are CIFAR-100's 20 superclasses: not offered for a data set without them (they were, and
+     * training then refused them). */
+    const probe_result *f = &a->facts;
+    if (next.coarse && !a->cfg.coarse && f->done_data && f->dataset[0] && f->classes != 100) {
+        app_set_status(a, ROLE_WARN, "coarse labels are CIFAR-100's 20 superclasses: %s has none", f->dataset);
+        return;
+    }
     /* A choice that clashes with another field (vgg16 with a resize below 32) is refused with the reason. */
     if (train_config_check(&next, &err) != VT_OK) {
         app_set_status(a, ROLE_BAD, "%s", err.msg);
@@ -253,7 +273,6 @@ static void validate_edit(app *a)
 
 static int edit_key(app *a, int key)
 {
-    size_t len = strlen(a->edit);
     if (key == 27) {
         a->editing = 0;
         app_set_status(a, ROLE_DIM, "edit cancelled");
@@ -270,17 +289,8 @@ static int edit_key(app *a, int key)
         reprobe(a);
         return H_REDRAW;
     }
-    if (key == KEY_BACKSPACE || key == 127 || key == 8) {
-        if (len > 0)
-            a->edit[len - 1] = '\0';
-    } else if (key == 21) { /* Ctrl-U */
-        a->edit[0] = '\0';
-    } else if (key >= 32 && key < 127 && len + 1 < sizeof a->edit) {
-        a->edit[len] = (char)key;
-        a->edit[len + 1] = '\0';
-    } else {
+    if (!app_line_edit(a->edit, sizeof a->edit, key))
         return H_NONE;
-    }
     validate_edit(a);
     return H_REDRAW;
 }

@@ -15,6 +15,15 @@ volatile sig_atomic_t term_got_hup, term_got_int, term_got_term;
 static volatile sig_atomic_t term_is_open;
 static SCREEN *term_screen;
 
+void term_clear(void)
+{
+    /* A terminal without an alternate screen (vt100) would keep the last frame after endwin. */
+    if (term_is_open) {
+        erase();
+        refresh();
+    }
+}
+
 void term_close(void)
 {
     if (term_is_open) {

@@ -1,5 +1,5 @@
 /* tui internals: the front end's state (one struct app), the terminal layer (term.c), the Setup probe
- * thread (probe.c) and the screens (setup.c, views.c). Not a public header: only src/tui includes it. */
+ * thread (probe.c) and the screens (one file each, an entry each in app_screens). Not a public header: only src/tui includes it. */
 #ifndef VGGTOP_TUI_INTERNAL_H
 #define VGGTOP_TUI_INTERNAL_H
 
@@ -13,11 +13,15 @@
 #include "vggtop/tui.h"
 
 /* Handler results, htop style. */
-enum { H_NONE = 0, H_HANDLED = 1, H_REDRAW = 2, H_QUIT = 4 };
+enum { H_NONE = 0, H_HANDLED = 1, H_REDRAW = 2, H_QUIT = 4, H_DETACH = 8, H_DASHBOARD = 16 /* show screen 2 */ };
+
+/* A question on the status line, answered with y (anything else says no). */
+enum { CONFIRM_NONE = 0, CONFIRM_QUIT, CONFIRM_STOP };
 
 /* ---- term.c: curses and signals ---- */
 int term_open(int ascii, tui_color_depth *depth, int *utf8, vt_err *err);
 void term_close(void); /* restores the terminal; safe to call twice */
+void term_clear(void); /* blanks the screen before a normal exit (not after a hang-up: no terminal then) */
 void term_blit(const tui_grid *g, tui_color_depth depth);
 void term_size(int *rows, int *cols);
 /* Flags set by signal handlers (and only there). */
@@ -56,9 +60,10 @@ typedef struct app {
     tui_grid grid;
     int screen;           /* 1..8 */
     int help, help_top;   /* the ? overlay and its scroll */
-    int confirm_quit;
-    char status[512];     /* one line for the user, shown until the next key */
+    int confirm;          /* CONFIRM_*: the question the next key answers */
+    char status[1024];    /* a message for the user, shown until the next key or for a few seconds */
     int status_role;
+    double status_until;  /* vt_now() when it expires */
 
     /* What is shown: a live run of this process, or a run directory (watch or browse). */
     trainer *tr;
@@ -68,10 +73,15 @@ typedef struct app {
     int following;        /* dir is re-read when its files change */
     struct timespec mt_config, mt_history, mt_progress, mt_pred;
     double next_poll;
+    double tick;          /* the loop's last turn, for vt_stop_watch_tick (Ctrl-Z) */
     run_data run;         /* config and predictions (and in watch mode history and progress) of dir */
     int have_run;
     unsigned long eval_seen;
     int curve_epoch;      /* watch mode: the epoch the synthesised curve belongs to */
+    long cmd_seq;         /* watch mode: the last command sent through commands.json (0: none), */
+    char cmd_name[16];    /* its name, until progress.json acknowledges it */
+    int detached;         /* d was pressed: the run goes on without this front end */
+    long detached_pid;    /* the background vggtop train --resume (-1: could not start it) */
 
     /* Derived from the predictions. */
     int C;
@@ -98,6 +108,9 @@ typedef struct app {
     /* Report. */
     int rep_sort, rep_desc, rep_sel, rep_top;
     int *rep_order;
+    char (*rep_text)[6][24]; /* the table's texts, cells and roles: sized by report_reset, filled by the draw */
+    const char **rep_cells;
+    int *rep_roles;
     int searching;
     char search[64];
     int search_saved_sel;
@@ -134,8 +147,27 @@ void app_set_status(app *a, int role, const char *fmt, ...) __attribute__((forma
 int app_open_dir(app *a, const char *dir, int follow, vt_err *err);
 int app_start_training(app *a);
 const char *app_class_name(const app *a, int cls);
-int app_body_top(void);
+int app_body_top(const app *a);
+/* Whether the Dashboard's p, S, + and - act on the run shown: a live run of this process, or a followed run
+ * that another live process trains (through commands.json). */
+int app_can_control(const app *a);
+/* Sends c to the followed run's process through commands.json (status line says what happened). */
+void app_send_command(app *a, run_command *c);
+/* Whether the run shown has stopped (or its process was killed) with a checkpoint to resume from. */
+int app_can_resume(const app *a);
+/* Starts training cfg (a new run, or cfg->resume). */
+int app_start_run(app *a, const train_config *cfg);
 int app_body_height(const app *a);
+/* Handles one key (the loop's dispatch: confirmations, editing, help, screens); H_* flags. */
+int app_handle_key(app *a, int key);
+/* The one line editor (Setup's fields, Report's search): Backspace, Ctrl-U (clear) and printable ASCII,
+ * within size bytes. Returns 1 when it took the key, 0 for a key it leaves to the caller (Enter, Esc, ...). */
+int app_line_edit(char *buf, size_t size, int key);
+/* Lines of a text as tui_text_draw counts them. */
+int app_count_lines(const char *text);
+/* The one scrolling rule of lists and texts: moves *top by act (a line, a page, Home, End) within
+ * [0, n - visible]; H_REDRAW, or H_NONE when act does not scroll. */
+int app_scroll(int *top, tui_action act, int n, int visible);
 /* Word-wraps text (at spaces, and at '\n') into r; returns the rows used. */
 int app_draw_wrapped(tui_grid *g, tui_rect r, const char *text, int role);
 
@@ -147,23 +179,42 @@ int setup_key(app *a, int key, tui_action act);
  * switches Setup to the CIFAR-100 it installed, or says why it failed. */
 void setup_fetch_update(app *a);
 
-/* views.c: screens 2..8 */
+/* The screens, one file each (setup.c, dash.c, report.c, confusion.c, roc.c, compare.c, samples.c,
+ * summary.c), one entry each in app_screens (names: tui_screen_names). draw only draws from what the app
+ * holds; key returns H_* reactions (H_DASHBOARD asks the app to show the Dashboard: a screen never switches
+ * screens itself); enter (may be NULL) prepares what the screen shows before it is drawn or gets a key. */
+typedef struct screen_ops {
+    void (*draw)(app *a, tui_rect body);
+    int (*key)(app *a, int key, tui_action act);
+    void (*enter)(app *a);
+} screen_ops;
+extern const screen_ops app_screens[8];
+
+/* Shared by the screens (app.c): the "nothing to show yet" line, and whether charts use braille (which tells
+ * series apart by colour alone, so not without colour). */
+void app_no_data(app *a, tui_rect body, const char *what);
+int app_chart_utf8(const app *a);
+
 void dash_draw(app *a, tui_rect body);
-int dash_key(app *a, tui_action act);
+int dash_key(app *a, int key, tui_action act);
 void report_draw(app *a, tui_rect body);
 int report_key(app *a, int key, tui_action act);
 void report_reset(app *a);
 void confusion_draw(app *a, tui_rect body);
-int confusion_key(app *a, tui_action act);
+int confusion_key(app *a, int key, tui_action act);
+void roc_enter(app *a);
 void roc_draw(app *a, tui_rect body);
-int roc_key(app *a, tui_action act);
+int roc_key(app *a, int key, tui_action act);
 void compare_draw(app *a, tui_rect body);
-int compare_key(app *a, tui_action act);
+int compare_key(app *a, int key, tui_action act);
 void compare_scan(app *a);
 void compare_free(app *a);
+void samples_enter(app *a);
 void samples_draw(app *a, tui_rect body);
-int samples_key(app *a, tui_action act);
+int samples_key(app *a, int key, tui_action act);
+/* Builds (once per model) the summary text of the run shown. */
+void summary_prepare(app *a);
 void summary_draw(app *a, tui_rect body);
-int summary_key(app *a, tui_action act);
+int summary_key(app *a, int key, tui_action act);
 
 #endif

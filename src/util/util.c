@@ -498,6 +498,70 @@ static int fmt_bar(char *buf, size_t size, int n, double current, double target,
     return n;
 }
 
+static volatile sig_atomic_t got_cont;
+
+static void on_cont(int sig)
+{
+    (void)sig;
+    got_cont = 1;
+}
+
+void vt_stop_watch_install(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_cont;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGCONT, &sa, NULL);
+}
+
+double vt_stop_watch_tick(double *last, double max_wait)
+{
+    double now = vt_now(), gap = 0;
+    if (got_cont) {
+        got_cont = 0;
+        if (*last > 0 && now - *last > max_wait)
+            gap = now - *last - max_wait;
+    }
+    *last = now;
+    return gap;
+}
+
+char *vt_fmt_metric(char *buf, size_t size, double v)
+{
+    if (isnan(v))
+        snprintf(buf, size, "-");
+    else if (fabs(v) >= 1e-3 || v == 0 || !isfinite(v))
+        snprintf(buf, size, "%.4f", v);
+    else
+        snprintf(buf, size, "%.4e", v);
+    return buf;
+}
+
+char *vt_fmt_duration(char *buf, size_t size, double s)
+{
+    if (!(s >= 0) || !isfinite(s)) {
+        snprintf(buf, size, "-");
+        return buf;
+    }
+    long t = s < 1e12 ? lround(s) : 999999999999L;
+    long m = (t + 30) / 60; /* whole minutes, rounded */
+    if (t < 60)
+        snprintf(buf, size, "%ld s", t);
+    else if (m < 60)
+        snprintf(buf, size, "%ld min", m);
+    else if (m < 24 * 60 && m % 60)
+        snprintf(buf, size, "%ld h %ld min", m / 60, m % 60);
+    else if (m < 24 * 60)
+        snprintf(buf, size, "%ld h", m / 60);
+    else if ((m + 30) / 60 % 24)
+        snprintf(buf, size, "%ld d %ld h", (m + 30) / 60 / 24, (m + 30) / 60 % 24);
+    else
+        snprintf(buf, size, "%ld d", (m + 30) / 60 / 24);
+    return buf;
+}
+
 int vt_fmt_progbar(char *buf, size_t size, long current, long target, int width)
 {
     if (size == 0)

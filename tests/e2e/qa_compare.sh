@@ -56,7 +56,7 @@ tui_expect w "The run's settings (read-only)"
 tui_expect w "Model: mlp, 535,818 parameters"
 # The Dashboard's controls on a finished watched run say that it has ended.
 tui_keys w 2 p
-tui_expect w "the watched run has ended"
+tui_expect w "the run has ended: there is nothing to control"
 # Samples at 80 columns: the key hints whole, and m's hint follows the mode.
 tui_keys w 7
 tui_expect w "Left/Right: previous/next image"

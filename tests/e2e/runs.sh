@@ -36,7 +36,13 @@ grep -q '3 of 4 epochs' "$tmp/h" || fail "history header"
 "$VGGTOP" history --csv "$RUN" | diff -u "$RUN/history.csv" - || fail "history --csv differs from history.csv"
 "$VGGTOP" compare "$RUN" "$RUN" >"$tmp/c" || fail "compare exited $?"
 grep -q '0.6167 (  2)' "$tmp/c" || fail "compare: best val_acc"
+# The time per epoch and in all, from history.csv's seconds column.
+want=$(awk -F, 'NR > 1 { s += $9; n++ } END { printf "%.1f", s / n }' "$RUN/history.csv")
+grep -q "s/epoch" "$tmp/c" && grep -q " $want " "$tmp/c" || fail "compare: no s/epoch $want: $(head -3 "$tmp/c")"
 grep -q 'val_acc per epoch' "$tmp/c" || fail "compare: chart"
+# The same run twice: the second curve lies on the first; the chart marks that instead of hiding the first.
+grep -q '^ *&  two or more runs in the same place' "$tmp/c" || fail "compare: overlapping runs are not marked"
+grep -q '^ *[0-9.]*|.*&' "$tmp/c" || fail "compare: no '&' where the runs meet"
 "$VGGTOP" compare "$RUN" --metric val_loss | grep -q 'val_loss per epoch' || fail "compare --metric"
 
 # Usage and data errors: exit 2, one line on stderr naming the problem.
@@ -57,7 +63,14 @@ expect_error "--coarse" "$VGGTOP" confusion "$RUN" --coarse
 mkdir "$tmp/bad"
 cp "$RUN/config.json" "$tmp/bad/"
 expect_error "predictions.csv" "$VGGTOP" report "$tmp/bad"
-expect_error "history.csv" "$VGGTOP" compare "$tmp/bad"
+# A run with no finished epoch yet is left out of a comparison with a note (runs/* meets such runs), not an
+# error of the whole command; with nothing left to compare it is one.
+"$VGGTOP" compare "$RUN" "$tmp/bad" >"$tmp/out" 2>"$tmp/err" || fail "compare with an epoch-less run exited $?"
+grep -q "note: $tmp/bad has no finished epoch yet; left out" "$tmp/err" || fail "compare: no note: $(cat "$tmp/err")"
+grep -q '0.6167 (  2)' "$tmp/out" || fail "compare left out the run with epochs"
+grep -q "^ *[*+ox#] *$tmp/bad" "$tmp/out" && fail "compare charted the epoch-less run"
+"$VGGTOP" compare "$tmp/bad" >"$tmp/out" 2>"$tmp/err"; rc=$?
+[ "$rc" -eq 2 ] && grep -q "none of the runs has a finished epoch" "$tmp/err" || fail "compare of epoch-less runs only: exit $rc"
 head -c 100 "$RUN/predictions.csv" >"$tmp/bad/predictions.csv"
 expect_error "predictions.csv: line 3" "$VGGTOP" roc "$tmp/bad"
 expect_error "checkpoint.bin" "$VGGTOP" evaluate "$RUN"

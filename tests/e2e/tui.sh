@@ -48,7 +48,7 @@ scenario() {
     tui_keys "$s" n
     tui_expect "$s" "not quitting"
     tui_keys "$s" +
-    tui_expect "$s" "learning rate 0.02 from the next batch"
+    tui_expect "$s" "learning rate 0.02 from the next step"
     tmux -L "$SOCK" resize-window -t "$s" -x 70 -y 20
     tui_expect "$s" "enlarge the terminal to at least 80x24"
     tmux -L "$SOCK" resize-window -t "$s" -x "$w" -y "$h"
@@ -104,6 +104,11 @@ scenario() {
     # Stop the run (unless it has already finished all 30 epochs); Compare lists it; quit.
     tui_keys "$s" 2
     tui_keys "$s" S
+    # S asks first, as q does (unless the run has finished meanwhile: then there is nothing to stop).
+    if ! grep -q '"finished"' "$(ls -d "$runs"/*-mlp | head -1)/progress.json"; then
+        tui_expect "$s" "Stop the run after this step and save a checkpoint? y/n"
+    fi
+    tui_keys "$s" y
     dir=$(ls -d "$runs"/*-mlp 2>/dev/null | head -1)
     [ -n "$dir" ] || { echo "FAIL: no run directory in $runs" >&2; exit 1; }
     end=$(($(date +%s) + 30))

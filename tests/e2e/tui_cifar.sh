@@ -50,13 +50,34 @@ tui_expect w "20 superclasses"
 tui_keys w f
 tui_reject w "20 superclasses"
 
-tui_keys w 7
+# Keys typed with 7, before the test images are loaded, are kept (they were dropped).
+tui_keys w 7 Right Right
+tui_expect w "Test image 3 of 100"
+tui_keys w Home
 tui_expect w "Test image 1 of 100"
+# Only the misclassified: counted among them (it said "1 of 100" where 1 of the misclassified was meant).
+missed=$(awk -F, 'NR > 1 && $2 != $3' "$run/predictions.csv" | wc -l)
+first=$(awk -F, 'NR > 1 && $2 != $3 { print $1 + 1; exit }' "$run/predictions.csv")
 tui_keys w m
-tui_expect w "showing only the misclassified"
+tui_expect w "Misclassified image 1 of $missed (test image $first of 100)"
 
 tui_keys w q
 end=$(($(date +%s) + 10))
 while [ ! -s "$TMP/w.exit" ] && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
 [ "$(cat "$TMP/w.exit" 2>/dev/null)" = 0 ] || tui_fail w "vggtop watch did not exit 0 after q"
+# The data set moves: Samples still shows the predictions and says why there is no image; --data finds it.
+mv "$data" "$data.moved"
+tui_start m 80 24 watch "$run"
+tui_wait m "watching finished" 10
+tui_keys m 7
+tui_wait m "Test image 1 of 100" 10
+tui_expect m "No image:"
+tui_expect m "top 5:"
+tui_keys m q
+tui_start d 80 24 watch --data "$data.moved" "$run"
+tui_wait d "watching finished" 10
+tui_keys d 7
+tui_wait d "Test image 1 of 100" 10
+tui_reject d "No image:"
+tui_keys d q
 echo "tui_cifar: all passed"

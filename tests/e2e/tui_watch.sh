@@ -1,13 +1,17 @@
 #!/bin/sh
 # End-to-end test of `vggtop watch` on a run that another process is training: the dashboard follows it
-# live from the run directory (progress, then each epoch), the report appears once an epoch has been
-# evaluated, and the end of the run (stopped by Ctrl-C) shows as stopped.
+# live from the run directory, its fixed header names the run (folder, state, process), it controls the run
+# through commands.json (pause, learning rate, resume, stop after asking), the footer offers only what works,
+# messages expire, the per-step curve of the epoch is in curve.csv for a later reattach, and a stopped run
+# resumes from the watcher's Dashboard (Enter). Independent of the machine's speed: the run has far more
+# epochs than the test lets it train, and it is paused before anything is compared.
 set -u
 . "$(dirname "$0")/tui_lib.inc"
 tui_setup
+trainer=
+trap '[ -n "$trainer" ] && kill "$trainer" 2>/dev/null; tmux -L "$SOCK" kill-server 2>/dev/null; rm -rf "$TMP"' EXIT
 
 run="$TMP/run"
-# Many epochs, so the run is still going whatever the machine's speed; the test ends it with SIGINT.
 "$VGGTOP" train --model mlp --epochs 500 --limit-train 10000 --limit-test 200 --run-dir "$run" > "$TMP/train.log" 2>&1 &
 trainer=$!
 end=$(($(date +%s) + 30))
@@ -16,24 +20,59 @@ while [ ! -f "$run/config.json" ] && [ "$(date +%s)" -le "$end" ]; do sleep 0.2;
 
 tui_start w 100 30 watch "$run"
 tui_wait w "/500 epochs done" 20
-tui_expect w "watching "
+tui_expect w "watching training"
+tui_expect w "$run · watching"
+tui_expect w "pid $trainer"
+tui_expect w "left · done ≈ "
+tui_expect w "p Pause"
 
-# Pause and stop belong to the process that trains: the watcher says so instead of pretending.
+# Pause through the run directory: acknowledged, the footer now offers Resume, the clock says it stopped.
 tui_keys w p
-tui_expect w "control the run from the vggtop that trains it"
+tui_wait w "the run took pause" 30
+tui_expect w "p Resume"
+tui_expect w "paused: no time passes"
+grep -q '"paused"' "$run/progress.json" || tui_fail w "progress.json does not say paused"
+# The epoch's whole curve so far is in curve.csv, from its first step.
+[ "$(sed -n 2p "$run/curve.csv" | cut -d, -f2)" = 1 ] || tui_fail w "curve.csv does not start at step 1: $(head -3 "$run/curve.csv")"
+# A message expires (it used to stay for good).
+sleep 6
+tui_reject w "the run took pause"
+tui_keys w +
+tui_wait w "the run took lr" 30
+tui_expect w "lr: 0.02"
+tui_keys w p
+tui_wait w "the run took resume" 30
 tui_keys w 3
 tui_wait w "Report: 10 classes, 200 images" 90
 tui_keys w 2
-# The training process stops (Ctrl-C): the watcher follows it to the end.
-kill -INT "$trainer"
+tui_wait w "best val_acc" 10
+
+# Stop asks first; n keeps the run going.
+tui_keys w S
+tui_expect w "Stop the run after this step and save a checkpoint? y/n"
+tui_keys w n
+tui_expect w "not stopping"
+kill -0 "$trainer" || tui_fail w "the run ended after n"
+tui_keys w S
+tui_keys w y
 wait "$trainer"
 rc=$?
-[ "$rc" -eq 130 ] || { echo "FAIL: the headless run exited $rc after SIGINT, not 130:" >&2; cat "$TMP/train.log" >&2; exit 1; }
+trainer=
+[ "$rc" -eq 0 ] || { echo "FAIL: the headless run exited $rc after a stop from watch, not 0:" >&2; cat "$TMP/train.log" >&2; exit 1; }
 tui_wait w "watching stopped" 30
+tui_reject w "p Pause"
+tui_reject w "ETA"
 tui_keys w p
-tui_expect w "the watched run has ended"
+tui_expect w "the run has ended: Enter resumes it"
+
+# Enter resumes the stopped run in this front end; q asks, y stops it again with a checkpoint.
+tui_keys w Enter
+tui_wait w "live training" 60
 tui_keys w q
-end=$(($(date +%s) + 10))
+tui_expect w "Quit and stop it"
+tui_keys w y
+end=$(($(date +%s) + 60))
 while [ ! -s "$TMP/w.exit" ] && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
 [ "$(cat "$TMP/w.exit" 2>/dev/null)" = 0 ] || tui_fail w "vggtop watch did not exit 0 after q"
+grep -q '"stopped"' "$run/progress.json" || { echo "FAIL: the resumed run did not stop with q:" >&2; cat "$run/progress.json" >&2; exit 1; }
 echo "tui_watch: all passed"

@@ -1,0 +1,221 @@
+/* tui/compare: screen 6, the runs of the runs directory: a table and one chart of a validation metric. */
+#include <curses.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "tui_internal.h"
+
+/* ---- 6 Compare ----------------------------------------------------------------------------------------- */
+
+#define CMP_MAX_SHOWN 8
+
+void compare_free(app *a)
+{
+    for (int i = 0; i < a->n_runs; i++)
+        free(a->run_hist ? a->run_hist[i] : NULL);
+    free(a->run_hist);
+    free(a->run_hist_n);
+    free(a->run_shown);
+    free(a->runs);
+    a->run_hist = NULL;
+    a->run_hist_n = NULL;
+    a->run_shown = NULL;
+    a->runs = NULL;
+    a->n_runs = 0;
+}
+
+static void compare_load(app *a, int i)
+{
+    if (a->run_hist[i])
+        return;
+    run_data r;
+    vt_err err;
+    if (run_load(a->runs[i].path, RUN_PART_HISTORY, &r, &err) == VT_OK && r.n_history > 0) {
+        a->run_hist[i] = r.history;
+        a->run_hist_n[i] = r.n_history;
+        r.history = NULL;
+    }
+    run_free(&r);
+}
+
+void compare_scan(app *a)
+{
+    /* A rescan (r, or the live run's new epoch) keeps the user's choice of runs on the chart. */
+    int n_kept = 0;
+    char (*kept)[256] = a->n_runs > 0 ? calloc((size_t)a->n_runs, sizeof *kept) : NULL;
+    for (int i = 0; kept && i < a->n_runs; i++)
+        if (a->run_shown && a->run_shown[i])
+            snprintf(kept[n_kept++], sizeof kept[0], "%s", a->runs[i].name);
+    compare_free(a);
+    vt_err err;
+    const char *dir = a->opt.runs_dir ? a->opt.runs_dir : "runs";
+    if (run_list(dir, &a->runs, &a->n_runs, &err) != VT_OK) {
+        a->runs = NULL;
+        a->n_runs = 0;
+        free(kept);
+        return;
+    }
+    int n = a->n_runs > 0 ? a->n_runs : 1;
+    a->run_hist = calloc((size_t)n, sizeof *a->run_hist);
+    a->run_hist_n = calloc((size_t)n, sizeof *a->run_hist_n);
+    a->run_shown = calloc((size_t)n, 1);
+    if (!a->run_hist || !a->run_hist_n || !a->run_shown) {
+        compare_free(a);
+        free(kept);
+        return;
+    }
+    /* The newest five with a finished epoch are on the chart to begin with (an empty run draws nothing and
+     * would push one with a curve off it); their histories are read now, not while drawing. */
+    for (int i = 0; i < a->n_runs; i++)
+        for (int k = 0; k < n_kept; k++)
+            if (strcmp(a->runs[i].name, kept[k]) == 0) {
+                a->run_shown[i] = 1;
+                compare_load(a, i);
+            }
+    free(kept);
+    for (int i = a->n_runs - 1, k = 0; i >= 0 && k < 5 && n_kept == 0; i--) {
+        if (a->runs[i].epochs_done <= 0)
+            continue;
+        a->run_shown[i] = 1;
+        compare_load(a, i);
+        k++;
+    }
+    if (a->run_sel >= a->n_runs)
+        a->run_sel = a->n_runs > 0 ? a->n_runs - 1 : 0;
+}
+
+static const char *const cmp_metric_name[3] = {"val_acc", "val_loss", "val_mse"};
+
+void compare_draw(app *a, tui_rect body)
+{
+    tui_grid *g = &a->grid;
+    const char *dir = a->opt.runs_dir ? a->opt.runs_dir : "runs";
+    if (a->n_runs == 0) {
+        char line[4200];
+        snprintf(line, sizeof line, "No runs in %s yet (r rescans).", dir);
+        tui_grid_text(g, body.top + 1, 2, body.width - 4, ROLE_DIM, 0, line);
+        return;
+    }
+    int list_h = a->n_runs + 1 < body.height / 3 ? a->n_runs + 1 : body.height / 3;
+    if (list_h < 4)
+        list_h = 4;
+    int chart_h = body.height - list_h;
+    static double ys[CMP_MAX_SHOWN][TRAIN_MAX_EPOCHS];
+    static char names[CMP_MAX_SHOWN][48];
+    tui_series s[CMP_MAX_SHOWN];
+    static const char markers[CMP_MAX_SHOWN] = {'*', 'o', '+', 'x', '#', '@', '%', '&'};
+    int n = 0;
+    for (int i = 0; i < a->n_runs && n < CMP_MAX_SHOWN; i++) {
+        if (!a->run_shown[i])
+            continue;
+        int m = a->run_hist_n[i] < TRAIN_MAX_EPOCHS ? a->run_hist_n[i] : TRAIN_MAX_EPOCHS;
+        for (int e = 0; e < m; e++) {
+            const train_epoch *h = &a->run_hist[i][e];
+            ys[n][e] = a->cmp_metric == 0 ? h->val_acc : a->cmp_metric == 1 ? h->val_loss : h->val_mse;
+        }
+        snprintf(names[n], sizeof names[n], "%d:%s", i + 1, a->runs[i].model);
+        s[n] = (tui_series){names[n], NULL, ys[n], m, ROLE_SERIES0 + n, markers[n]};
+        n++;
+    }
+    char title[96];
+    snprintf(title, sizeof title, "%s per epoch (m: metric)", cmp_metric_name[a->cmp_metric]);
+    tui_chart c = {title, s, n, 0, 0, 0, 0, 0, 0, a->cmp_metric == 2 ? 4 : 3, 1, 1, "epoch", 1};
+    tui_chart_draw(g, (tui_rect){body.top, 0, chart_h, body.width}, &c, app_chart_utf8(a));
+    int y = body.top + chart_h;
+    /* The run's name takes what the fixed columns leave (61 of them): at 80 columns the last ones used to be
+     * cut off. Its first 17 characters, the UTC stamp, are what tells runs apart. */
+    int name_w = body.width - 2 - 61;
+    name_w = name_w < 17 ? 17 : name_w > 40 ? 40 : name_w;
+    /* Time per epoch and in all (half of the seed's comparison) where the data set's name was: runs of one
+     * comparison share their data set, and the header names the one shown. */
+    tui_grid_printf(g, y++, 1, body.width - 2, ROLE_HEADER, 0, "     #  %-*s %-12s %6s %6s %7s %8s %8s", name_w, "run",
+                    "model", "s/ep", "total", "epochs", "best acc", "last acc");
+    int rows = list_h - 1;
+    if (a->run_sel < a->run_top)
+        a->run_top = a->run_sel;
+    if (a->run_sel >= a->run_top + rows)
+        a->run_top = a->run_sel - rows + 1;
+    for (int k = 0; k < rows && a->run_top + k < a->n_runs; k++) {
+        int i = a->run_top + k;
+        const run_entry *e = &a->runs[i];
+        int role = i == a->run_sel ? ROLE_SELECT : strcmp(e->path, a->dir) == 0 ? ROLE_VALUE : ROLE_DEFAULT;
+        char best[32], last[32]; /* "-" for a run with no finished epoch, not "nan" */
+        char per[16], total[16];
+        if (e->epochs_done > 0) {
+            snprintf(per, sizeof per, "%.0f", e->seconds / e->epochs_done);
+            vt_fmt_eta(total, sizeof total, e->seconds);
+        } else {
+            snprintf(per, sizeof per, "-");
+            snprintf(total, sizeof total, "-");
+        }
+        tui_grid_printf(g, y++, 1, body.width - 2, role, 0, "[%c] %2d  %-*.*s %-12.12s %6s %6s %3d/%-3d %8s %8s",
+                        a->run_shown[i] ? 'x' : ' ', i + 1, name_w, name_w, e->name, e->model, per, total,
+                        e->epochs_done, e->epochs, vt_fmt_metric(best, sizeof best, e->best_val_acc),
+                        vt_fmt_metric(last, sizeof last, e->last_val_acc));
+    }
+}
+
+int compare_key(app *a, int key, tui_action act)
+{
+    (void)key;
+    if (act == ACT_REFRESH) {
+        compare_scan(a);
+        app_set_status(a, ROLE_DIM, "%d runs", a->n_runs);
+        return H_REDRAW;
+    }
+    if (act == ACT_METRIC) {
+        a->cmp_metric = (a->cmp_metric + 1) % 3;
+        return H_REDRAW;
+    }
+    if (a->n_runs == 0)
+        return H_NONE;
+    int page = app_body_height(a) / 3 - 1;
+    switch (act) {
+    case ACT_UP: a->run_sel--; break;
+    case ACT_DOWN: a->run_sel++; break;
+    case ACT_PGUP: a->run_sel -= page; break;
+    case ACT_PGDN: a->run_sel += page; break;
+    case ACT_HOME: a->run_sel = 0; break;
+    case ACT_END: a->run_sel = a->n_runs - 1; break;
+    case ACT_TOGGLE: {
+        int shown = 0;
+        for (int i = 0; i < a->n_runs; i++)
+            shown += a->run_shown[i];
+        if (!a->run_shown[a->run_sel] && shown >= CMP_MAX_SHOWN)
+            app_set_status(a, ROLE_WARN, "at most %d runs on the chart", CMP_MAX_SHOWN);
+        else
+            a->run_shown[a->run_sel] = !a->run_shown[a->run_sel];
+        if (a->run_shown[a->run_sel])
+            compare_load(a, a->run_sel);
+        break;
+    }
+    case ACT_ENTER: {
+        const run_entry *e = &a->runs[a->run_sel];
+        if (a->live && strcmp(e->path, a->dir) == 0)
+            return H_REDRAW | H_DASHBOARD;
+        if (a->live) {
+            app_set_status(a, ROLE_WARN, "a run is live here: browse other runs when it has finished");
+            return H_REDRAW;
+        }
+        vt_err err;
+        char path[4096];
+        snprintf(path, sizeof path, "%s", e->path);
+        if (app_open_dir(a, path, 1, &err) != VT_OK) {
+            app_set_status(a, ROLE_BAD, "%s", err.msg);
+            return H_REDRAW;
+        }
+        app_set_status(a, ROLE_GOOD, "opened %s", path);
+        return H_REDRAW | H_DASHBOARD; /* the app switches; a screen never does */
+    }
+    default: return H_NONE;
+    }
+    if (a->run_sel < 0)
+        a->run_sel = 0;
+    if (a->run_sel >= a->n_runs)
+        a->run_sel = a->n_runs - 1;
+    return H_REDRAW;
+}

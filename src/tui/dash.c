@@ -1,0 +1,271 @@
+/* tui/dash: screen 2, the Dashboard: the epoch's Keras progress line, the whole run's time left and finish, the
+ * test-set pass, the table of the last epochs, the per-epoch and running charts; p/S/+/- control the run
+ * shown (this process's engine, or another's through commands.json), Enter resumes a stopped one. */
+#include <curses.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "tui_internal.h"
+
+/* ---- 2 Dashboard ---------------------------------------------------------------------------------------- */
+
+static double hist_buf[6][TRAIN_MAX_EPOCHS];
+static double curve_x[TRAIN_CURVE_MAX], curve_l[TRAIN_CURVE_MAX], curve_a[TRAIN_CURVE_MAX];
+
+
+static int state_running(train_state st)
+{
+    return st == TRAIN_LOADING || st == TRAIN_TRAINING || st == TRAIN_EVALUATING || st == TRAIN_PAUSED ||
+           st == TRAIN_STOPPING;
+}
+
+/* "1 h 20 min left · done ≈ 14:05" (a date when it is not today). */
+static void fmt_time_left(char *buf, size_t size, double left, int utf8)
+{
+    char d[32], when[32];
+    time_t end = time(NULL) + (time_t)left;
+    struct tm now_tm, end_tm;
+    time_t now = time(NULL);
+    localtime_r(&now, &now_tm);
+    localtime_r(&end, &end_tm);
+    strftime(when, sizeof when, end_tm.tm_yday == now_tm.tm_yday && end_tm.tm_year == now_tm.tm_year ? "%H:%M"
+                                                                                                      : "%a %d %b %H:%M",
+             &end_tm);
+    snprintf(buf, size, "%s left %s done %s %s", vt_fmt_duration(d, sizeof d, left), utf8 ? "\xc2\xb7" : "-",
+             utf8 ? "\xe2\x89\x88" : "~", when);
+}
+
+/* The table of the last epochs: as many as fit in `rows` (header included), the best val_acc marked. */
+static const tui_column dash_cols[9] = {
+    {"epoch", 5, 1}, {"loss", 7, 1}, {"acc", 6, 1}, {"mse", 10, 1}, {"val_loss", 8, 1},
+    {"val_acc", 8, 1}, {"val_mse", 10, 1}, {"lr", 8, 1}, {"seconds", 7, 1},
+};
+static char dash_text[8][9][24];
+
+static int dash_best(const train_snapshot *s)
+{
+    int best = -1;
+    for (int i = 0; i < s->n_history; i++)
+        if (isfinite(s->history[i].val_acc) && (best < 0 || s->history[i].val_acc > s->history[best].val_acc))
+            best = i;
+    return best;
+}
+
+static void dash_table(app *a, tui_rect r)
+{
+    const train_snapshot *s = a->snap;
+    int best = dash_best(s), shown = r.height - 2;
+    if (shown > 8)
+        shown = 8;
+    if (shown > s->n_history)
+        shown = s->n_history;
+    if (shown < 1 || best < 0)
+        return;
+    tui_grid_printf(&a->grid, r.top, r.left, r.width, ROLE_TITLE, TUI_BOLD,
+                    "Last %d epoch%s - best val_acc %.4f at epoch %d (*)", shown, shown == 1 ? "" : "s",
+                    s->history[best].val_acc, best + 1);
+    const char *cells[8 * 9];
+    int roles[8];
+    for (int k = 0; k < shown; k++) {
+        int e = s->n_history - shown + k;
+        const train_epoch *h = &s->history[e];
+        double v[9] = {e + 1, h->loss, h->acc, h->mse, h->val_loss, h->val_acc, h->val_mse, h->lr, h->seconds};
+        snprintf(dash_text[k][0], 24, "%d", e + 1);
+        for (int c = 1; c < 7; c++)
+            vt_fmt_metric(dash_text[k][c], 24, v[c]);
+        if (e == best)
+            snprintf(dash_text[k][5], 24, "%.4f*", h->val_acc);
+        snprintf(dash_text[k][7], 24, "%g", h->lr);
+        snprintf(dash_text[k][8], 24, "%.1f", h->seconds);
+        for (int c = 0; c < 9; c++)
+            cells[k * 9 + c] = dash_text[k][c];
+        roles[k] = e == best ? ROLE_GOOD : ROLE_DEFAULT;
+    }
+    tui_table t = {dash_cols, 9, cells, roles, shown, NULL, 0, -1, 0, 0, -1};
+    tui_table_draw(&a->grid, (tui_rect){r.top + 1, r.left, shown + 1, r.width}, &t, a->utf8);
+}
+
+void dash_draw(app *a, tui_rect body)
+{
+    tui_grid *g = &a->grid;
+    const train_snapshot *s = a->snap;
+    if (!a->live && !a->dir[0]) {
+        app_no_data(a, body, "Dashboard");
+        return;
+    }
+    int y = body.top, w = body.width, running = state_running(s->state);
+    int started = s->batch > 0 && isfinite(s->loss);
+    char prog[256], eta[32], ela[32], l[32], ac[32], ms[32], line[512];
+    long batches = s->batches > 0 ? s->batches : 1;
+    int bar = w >= 100 ? 30 : 20;
+    if (running && s->state != TRAIN_PAUSED) {
+        tui_progress_text(prog, sizeof prog, s->batch, batches, bar, s->epoch_elapsed, s->eta);
+    } else {
+        vt_fmt_progbar(prog, sizeof prog, s->batch, batches, bar); /* no ETA: the clock does not run */
+    }
+    tui_grid_printf(g, y, 1, w - 2, ROLE_VALUE, 0, "Epoch %d/%d", s->epoch, s->epochs);
+    tui_grid_text(g, y, 14, w - 15, ROLE_DEFAULT, 0, prog);
+    y++;
+    /* Before the first step of an epoch there is no mean yet: "-", not nan (which reads as divergence). */
+    char mse[32];
+    tui_grid_printf(g, y++, 1, w - 2, ROLE_DEFAULT, 0, "loss: %s - acc: %s - mse: %s - lr: %g",
+                    vt_fmt_metric(l, sizeof l, started ? s->loss : NAN), vt_fmt_metric(ac, sizeof ac, started ? s->acc : NAN),
+                    vt_fmt_metric(mse, sizeof mse, started ? s->mse : NAN), s->lr);
+    vt_fmt_eta(ela, sizeof ela, s->elapsed);
+    if (started && s->ms_per_step > 0)
+        snprintf(ms, sizeof ms, "%.1f ms/step - %.0f img/s", s->ms_per_step, s->img_per_s);
+    else
+        snprintf(ms, sizeof ms, "- ms/step - - img/s");
+    int role = s->state == TRAIN_FAILED ? ROLE_BAD : s->state == TRAIN_PAUSED || s->state == TRAIN_STOPPED ? ROLE_WARN
+                                                                                                            : ROLE_LABEL;
+    tui_grid_printf(g, y++, 1, w - 2, role, 0, "%s - %s - elapsed %s", train_state_name(s->state), ms, ela);
+    /* The whole run: the test-set pass while it runs, the time left and the wall-clock finish. */
+    int n = 0;
+    if (s->state == TRAIN_EVALUATING && s->eval_batches > 0) {
+        n += snprintf(line + n, sizeof line - (size_t)n, "test set: ");
+        n += vt_fmt_progbar(line + n, sizeof line - (size_t)n, s->eval_batch, s->eval_batches, 20);
+        n += snprintf(line + n, sizeof line - (size_t)n, " steps - ETA: %s - ", vt_fmt_eta(eta, sizeof eta, s->eval_eta));
+    }
+    n += snprintf(line + n, sizeof line - (size_t)n, "%d/%d epochs done", s->epochs_done, s->epochs);
+    if (running && s->state != TRAIN_PAUSED && s->eta_run > 0) {
+        char left[128];
+        fmt_time_left(left, sizeof left, s->eta_run, a->utf8);
+        snprintf(line + n, sizeof line - (size_t)n, " - %s", left);
+    } else if (s->state == TRAIN_PAUSED) {
+        snprintf(line + n, sizeof line - (size_t)n, " - paused: no time passes");
+    }
+    tui_grid_text(g, y++, 1, w - 2, ROLE_VALUE, 0, line);
+    /* The engine's last word (a hint after a failure, how a stopped run resumes): wrapped, never cut. */
+    y += app_draw_wrapped(g, (tui_rect){y, 1, 3, w - 2}, s->message,
+                          s->state == TRAIN_FAILED || s->state == TRAIN_STOPPED ? ROLE_WARN : ROLE_DIM);
+
+    int h = body.top + body.height - y;
+    int table_rows = s->n_history > 0 ? (h >= 24 ? 8 : h >= 18 ? 5 : 4) : 0;
+    if (table_rows > s->n_history + 2)
+        table_rows = s->n_history + 2;
+    if (table_rows) {
+        dash_table(a, (tui_rect){y, 1, table_rows, w - 2});
+        y += table_rows;
+        h -= table_rows;
+    }
+    int two_rows = h >= 16;
+    int top_h = two_rows ? h * 1 / 2 : h, bot_h = h - top_h;
+    int n_h = s->n_history;
+    for (int i = 0; i < n_h; i++) {
+        hist_buf[0][i] = s->history[i].loss;
+        hist_buf[1][i] = s->history[i].val_loss;
+        hist_buf[2][i] = s->history[i].acc;
+        hist_buf[3][i] = s->history[i].val_acc;
+    }
+    tui_series loss[2] = {{"loss", NULL, hist_buf[0], n_h, ROLE_SERIES0, '*'},
+                          {"val_loss", NULL, hist_buf[1], n_h, ROLE_SERIES0 + 1, 'o'}};
+    tui_series acc[2] = {{"acc", NULL, hist_buf[2], n_h, ROLE_SERIES0, '*'},
+                         {"val_acc", NULL, hist_buf[3], n_h, ROLE_SERIES0 + 1, 'o'}};
+    tui_chart cl = {"Loss per epoch", loss, 2, 0, 0, 0, 0, 0, 0, 3, 1, 1, "epoch", 1};
+    tui_chart ca = {"Accuracy per epoch", acc, 2, 0, 1, 0, 0, 0, 1, 2, 1, 1, "epoch", 1};
+    int m = s->n_curve;
+    for (int i = 0; i < m; i++) {
+        curve_x[i] = (double)s->curve_batch[i];
+        curve_l[i] = s->curve_loss[i];
+        curve_a[i] = s->curve_acc[i];
+    }
+    char tl[64], ta[64];
+    snprintf(tl, sizeof tl, "Epoch %d: running loss by step", s->epoch);
+    snprintf(ta, sizeof ta, "Epoch %d: running acc by step", s->epoch);
+    tui_series rl = {"loss", curve_x, curve_l, m, ROLE_SERIES0 + 2, '*'};
+    tui_series ra = {"acc", curve_x, curve_a, m, ROLE_SERIES0 + 2, '*'};
+    tui_chart cr1 = {tl, &rl, 1, 1, 0, 0, (double)batches, 0, 0, 3, 0, 0, "step", 0};
+    /* Accuracy lives in [0, 1]: a fixed range, so one point does not get an axis of 0.900..1.100. */
+    tui_chart cr2 = {ta, &ra, 1, 1, 1, 0, (double)batches, 0, 1, 2, 0, 0, "step", 0};
+    int half = w / 2;
+    if (two_rows) {
+        tui_chart_draw(g, (tui_rect){y, 0, top_h, half - 1}, &cl, app_chart_utf8(a));
+        tui_chart_draw(g, (tui_rect){y, half, top_h, w - half}, &ca, app_chart_utf8(a));
+        y += top_h;
+        tui_chart_draw(g, (tui_rect){y, 0, bot_h, half - 1}, &cr1, app_chart_utf8(a));
+        tui_chart_draw(g, (tui_rect){y, half, bot_h, w - half}, &cr2, app_chart_utf8(a));
+    } else if (top_h >= 5) {
+        /* Short terminals: loss and accuracy per epoch (the running curves need the room of a taller one). */
+        tui_chart_draw(g, (tui_rect){y, 0, top_h, half - 1}, &cl, app_chart_utf8(a));
+        tui_chart_draw(g, (tui_rect){y, half, top_h, w - half}, &ca, app_chart_utf8(a));
+    }
+}
+
+int dash_key(app *a, int key, tui_action act)
+{
+    (void)key;
+    const train_snapshot *s = a->snap;
+    if (act == ACT_RESUME_RUN) {
+        if (!app_can_resume(a)) {
+            app_set_status(a, ROLE_DIM, "Enter resumes a stopped or killed run from its checkpoint; this run is %s%s",
+                           a->live ? "live" : train_state_name(s->state),
+                           s->state == TRAIN_STOPPED && !a->run.has_checkpoint ? " without a checkpoint" : "");
+            return H_REDRAW;
+        }
+        train_config cfg = a->run.config;
+        cfg.resume = 1;
+        snprintf(cfg.run_dir, sizeof cfg.run_dir, "%s", a->dir);
+        return app_start_run(a, &cfg);
+    }
+    if (act != ACT_PAUSE && act != ACT_STOP && act != ACT_LR_UP && act != ACT_LR_DOWN)
+        return H_NONE;
+    if (!app_can_control(a)) {
+        train_state st = s->state;
+        int ended = st == TRAIN_STOPPED || st == TRAIN_FINISHED || st == TRAIN_FAILED;
+        app_set_status(a, ROLE_WARN, "%s", !a->dir[0] ? "no live run: start one on the Setup screen (1)"
+                                           : ended ? (app_can_resume(a) ? "the run has ended: Enter resumes it"
+                                                                        : "the run has ended: there is nothing to control")
+                                                   : "no process trains this run now: there is nothing to control");
+        return H_REDRAW;
+    }
+    vt_err err;
+    if (!(a->tr && a->live)) {
+        /* Another process trains it: through its run directory's commands.json. */
+        run_command c = {0, RUN_CMD_NONE, 0};
+        if (act == ACT_PAUSE)
+            c.kind = s->state == TRAIN_PAUSED ? RUN_CMD_RESUME : RUN_CMD_PAUSE;
+        else if (act == ACT_STOP)
+            c.kind = RUN_CMD_STOP;
+        else {
+            const train_field *rule = train_field_find("lr");
+            c.kind = RUN_CMD_LR;
+            c.lr = s->lr * (act == ACT_LR_UP ? 2.0 : 0.5);
+            if (!train_field_in_range(rule, c.lr)) {
+                char what[128];
+                train_field_describe(rule, what, sizeof what);
+                app_set_status(a, ROLE_BAD, "learning rate %g is not %s", c.lr, what);
+                return H_REDRAW;
+            }
+        }
+        app_send_command(a, &c);
+        return H_REDRAW;
+    }
+    switch (act) {
+    case ACT_PAUSE:
+        if (s->state == TRAIN_PAUSED) {
+            trainer_resume(a->tr);
+            app_set_status(a, ROLE_GOOD, "resumed");
+        } else {
+            trainer_pause(a->tr);
+            app_set_status(a, ROLE_WARN, "pausing after this step (p resumes)");
+        }
+        break;
+    case ACT_STOP:
+        trainer_stop(a->tr);
+        app_set_status(a, ROLE_WARN, "stopping after this step; the checkpoint allows vggtop train --resume %s",
+                       a->dir);
+        break;
+    default: {
+        double lr;
+        if (trainer_scale_lr(a->tr, act == ACT_LR_UP ? 2.0 : 0.5, &lr, &err) != VT_OK)
+            app_set_status(a, ROLE_BAD, "%s", err.msg);
+        else
+            app_set_status(a, ROLE_GOOD, "learning rate %g from the next step", lr);
+    }
+    }
+    return H_REDRAW;
+}

@@ -1,0 +1,181 @@
+/* tui/samples: screen 7, test images with their true and predicted class and the top-5 probabilities. */
+#include <curses.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "tui_internal.h"
+
+/* ---- 7 Samples ------------------------------------------------------------------------------------------- */
+
+/* Loads the run's test images (native size: what a person looks at, not what the model was fed). */
+/* The screen's enter: loads the run's test images (once per run). Called before a key too, so keys typed
+ * right after 7, before the first frame, move through the images instead of being dropped. */
+void samples_enter(app *a)
+{
+    if (!a->have_run || !(a->run.parts & RUN_PART_CONFIG))
+        return;
+    if (a->test && strcmp(a->test_dir, a->dir) == 0)
+        return;
+    if (a->test_err[0] && strcmp(a->test_dir, a->dir) == 0)
+        return;
+    if (a->test)
+        data_destroy(a->test);
+    a->test = NULL;
+    a->test_err[0] = '\0';
+    snprintf(a->test_dir, sizeof a->test_dir, "%s", a->dir);
+    /* --data says where the data set is now, when it has moved since the run was trained. */
+    const char *path = a->opt.data_dir ? a->opt.data_dir : a->run.dataset_path[0] ? a->run.dataset_path : NULL;
+    data_options opt = {path, a->run.config.coarse, 0, 0, 1, a->run.config.limit_test};
+    vt_err err;
+    if (data_open(&opt, &a->test, &err) != VT_OK) {
+        a->test = NULL;
+        snprintf(a->test_err, sizeof a->test_err, "%s", err.msg);
+    }
+}
+
+static long samples_count(const app *a)
+{
+    long n = a->run.n_pred;
+    if (a->test && a->test->n_test < n)
+        n = a->test->n_test;
+    return n;
+}
+
+static int missed(const app *a, long i) { return a->run.y_true[i] != a->run.y_pred[i]; }
+
+void samples_draw(app *a, tui_rect body)
+{
+    tui_grid *g = &a->grid;
+    if (a->C <= 0) {
+        app_no_data(a, body, "Samples");
+        return;
+    }
+    /* Without its images (the data set moved, or this machine has none) a run still has its predictions:
+     * true, predicted and top-5 come from predictions.csv, and a line says why there is no picture. */
+    long n = samples_count(a);
+    if (n <= 0) {
+        tui_grid_text(g, body.top + 1, 2, body.width - 4, ROLE_DIM, 0, "no test images in this run");
+        return;
+    }
+    if (a->sample >= n)
+        a->sample = n - 1;
+    if (a->sample < 0)
+        a->sample = 0;
+    long i = a->sample;
+    const dataset *ds = a->test;
+    int x = 2;
+    if (ds) {
+        int h = ds->height, w = ds->width, ch = ds->channels;
+        int scale = 1;
+        while ((scale + 1) * w <= body.width / 2 && ((scale + 1) * h + 1) / 2 <= body.height - 1)
+            scale++;
+        const uint8_t *img = ds->test_x + (size_t)i * (size_t)h * (size_t)w * (size_t)ch;
+        tui_image_draw(g, body.top + 1, 1, img, h, w, ch, scale, a->depth, a->utf8);
+        x = w * scale + 3;
+    }
+    int tw = body.width - x - 1, y = body.top + 1;
+    int t = a->run.y_true[i], p = a->run.y_pred[i];
+    long nm = 0, before = 0; /* misclassified in all, and up to this image */
+    for (long k = 0; k < n; k++) {
+        nm += missed(a, k);
+        before += k <= i && missed(a, k);
+    }
+    if (a->missed_only && missed(a, i))
+        /* counted among the misclassified (it said "14 of 500" for the 14th of 448) */
+        tui_grid_printf(g, body.top, 1, body.width - 2, ROLE_TITLE, TUI_BOLD,
+                        "Misclassified image %ld of %ld (test image %ld of %ld)", before, nm, i + 1, n);
+    else
+        tui_grid_printf(g, body.top, 1, body.width - 2, ROLE_TITLE, TUI_BOLD, "Test image %ld of %ld (%ld misclassified)",
+                        i + 1, n, nm);
+    tui_grid_printf(g, y++, x, tw, ROLE_LABEL, 0, "true:      %s (%d)", app_class_name(a, t), t);
+    tui_grid_printf(g, y++, x, tw, t == p ? ROLE_GOOD : ROLE_BAD, TUI_BOLD, "predicted: %s (%d)%s", app_class_name(a, p),
+                    p, t == p ? "" : "  - wrong");
+    y++;
+    tui_grid_text(g, y++, x, tw, ROLE_LABEL, 0, "top 5:");
+    const float *pr = a->run.probs + (size_t)i * (size_t)a->C;
+    int top[5], k5 = a->C < 5 ? a->C : 5;
+    for (int k = 0; k < k5; k++) {
+        int best = -1;
+        for (int c = 0; c < a->C; c++) {
+            int used = 0;
+            for (int j = 0; j < k; j++)
+                used |= top[j] == c;
+            if (!used && (best < 0 || pr[c] > pr[best]))
+                best = c;
+        }
+        top[k] = best;
+        char bar[3 * 20 + 5 + 20]; /* full blocks in UTF-8 mode, '#' in ASCII; padded to 20 columns */
+        int len = (int)lrint(pr[best] * 20), at = 0;
+        if (len < 0)
+            len = 0;
+        if (len > 20)
+            len = 20;
+        for (int b = 0; b < len; b++)
+            at += a->utf8 ? tui_utf8_encode(0x2588, bar + at) : (bar[at] = '#', 1);
+        for (int b = len; b < 20; b++)
+            bar[at++] = ' ';
+        bar[at] = '\0';
+        tui_grid_printf(g, y++, x, tw, best == t ? ROLE_GOOD : ROLE_DEFAULT, 0, "%6.4f %s %s", pr[best], bar,
+                        app_class_name(a, best));
+    }
+    y++;
+    /* Two short lines: one long one lost its end at 80 columns. */
+    tui_grid_text(g, y++, x, tw, ROLE_DIM, 0, "Left/Right: previous/next image");
+    tui_grid_text(g, y++, x, tw, ROLE_DIM, 0, a->missed_only ? "m: every image" : "m: only the misclassified");
+    if (!ds) {
+        char why[700];
+        snprintf(why, sizeof why, "No image: %s", a->test_err[0] ? a->test_err : "the run's test images are not here");
+        app_draw_wrapped(g, (tui_rect){y + 1, x, body.top + body.height - y - 1, tw}, why, ROLE_WARN);
+    }
+}
+
+int samples_key(app *a, int key, tui_action act)
+{
+    (void)key;
+    if (a->C <= 0)
+        return act == ACT_MISSED ? (a->missed_only = !a->missed_only, H_REDRAW) : H_NONE;
+    long n = samples_count(a);
+    if (n <= 0)
+        return H_NONE;
+    long step = 0;
+    switch (act) {
+    case ACT_LEFT: step = -1; break;
+    case ACT_RIGHT: step = 1; break;
+    case ACT_PGUP: step = -10; break;
+    case ACT_PGDN: step = 10; break;
+    case ACT_HOME: a->sample = 0; step = a->missed_only && n > 0 && !missed(a, 0) ? 1 : 0; break;
+    case ACT_END: a->sample = n - 1; step = a->missed_only && n > 0 && !missed(a, n - 1) ? -1 : 0; break;
+    case ACT_MISSED:
+        a->missed_only = !a->missed_only;
+        step = a->missed_only && n > 0 && !missed(a, a->sample) ? 1 : 0;
+        break;
+    default: return H_NONE;
+    }
+    if (step && a->missed_only) {
+        /* move |step| misclassified images in that direction */
+        long dir = step > 0 ? 1 : -1, left = step > 0 ? step : -step, i = a->sample, found = a->sample;
+        while (left > 0) {
+            i += dir;
+            if (i < 0 || i >= n)
+                break;
+            if (missed(a, i)) {
+                found = i;
+                left--;
+            }
+        }
+        if (found == a->sample && left > 0)
+            app_set_status(a, ROLE_DIM, "no more misclassified images that way");
+        a->sample = found;
+    } else {
+        a->sample += step;
+    }
+    if (a->sample >= n)
+        a->sample = n - 1;
+    if (a->sample < 0)
+        a->sample = 0;
+    return H_REDRAW;
+}

@@ -1,0 +1,64 @@
+#!/bin/sh
+# End-to-end test of `vggtop ctl`: a headless `vggtop train` controlled from another process through its run
+# directory. Pause holds the step count still, lr changes the rate (the next history rows say so), resume goes
+# on, stop ends the run with a checkpoint (exit 0, no signal). A run no process trains, a bad command and a bad
+# rate are one line each and exit 2. Independent of the machine's speed: the run has far more epochs than
+# the test lets it train.
+set -u
+VGGTOP=${VGGTOP:-./vggtop}
+case $VGGTOP in /*) ;; *) VGGTOP=$(pwd)/$VGGTOP ;; esac
+TMP=$(mktemp -d)
+trainer=
+trap '[ -n "$trainer" ] && kill "$trainer" 2>/dev/null; rm -rf "$TMP"' EXIT
+fail() { echo "FAIL: $*" >&2; [ -f "$TMP/train.log" ] && tail -5 "$TMP/train.log" >&2; exit 1; }
+field() { sed -n "s/.*\"$1\":[[:space:]]*\\([^,]*\\),*\$/\\1/p" "$run/progress.json" | tr -d '"' | head -1; }
+
+run="$TMP/run"
+"$VGGTOP" train --model mlp --epochs 500 --limit-train 10000 --limit-test 200 --run-dir "$run" > "$TMP/train.log" 2>&1 &
+trainer=$!
+end=$(($(date +%s) + 60))
+while [ "$(field state 2>/dev/null)" != training ] && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
+[ "$(field state)" = training ] || fail "the run did not start training"
+
+out=$("$VGGTOP" ctl "$run" pause) || fail "ctl pause exited $?: $out"
+echo "$out" | grep -q "paused" || fail "ctl pause says: $out"
+[ "$(field state)" = paused ] || fail "progress.json says $(field state) after ctl pause"
+b1=$(field batch)
+sleep 1.5
+b2=$(field batch)
+[ "$b1" = "$b2" ] || fail "the batch moved from $b1 to $b2 while paused"
+[ "$(field command_ack)" -ge 1 ] || fail "no command_ack in progress.json"
+
+out=$("$VGGTOP" ctl "$run" lr 0.037) || fail "ctl lr exited $?: $out"
+echo "$out" | grep -q "0.037" || fail "ctl lr says: $out"
+[ "$(field lr)" = 0.037 ] || fail "progress.json's lr is $(field lr), not 0.037"
+
+# Bad commands: one line, exit 2, nothing sent.
+ack=$(field command_ack)
+"$VGGTOP" ctl "$run" lr 50 > "$TMP/out" 2>&1; rc=$?
+[ "$rc" -eq 2 ] && [ "$(wc -l < "$TMP/out")" -eq 1 ] && grep -q "lr: '50'" "$TMP/out" || fail "ctl lr 50: exit $rc: $(cat "$TMP/out")"
+"$VGGTOP" ctl "$run" jump > "$TMP/out" 2>&1; rc=$?
+[ "$rc" -eq 2 ] && grep -q "unknown command 'jump'" "$TMP/out" || fail "ctl jump: exit $rc: $(cat "$TMP/out")"
+"$VGGTOP" ctl "$run" > "$TMP/out" 2>&1; rc=$?
+[ "$rc" -eq 2 ] || fail "ctl without a command exited $rc"
+[ "$(field command_ack)" = "$ack" ] || fail "a refused command reached the run"
+
+out=$("$VGGTOP" ctl "$run" resume) || fail "ctl resume exited $?: $out"
+end=$(($(date +%s) + 30))
+while [ "$(field batch)" = "$b2" ] && [ "$(field state)" = training ] && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
+[ "$(field state)" != paused ] || fail "still paused after ctl resume"
+
+out=$("$VGGTOP" ctl "$run" stop) || fail "ctl stop exited $?: $out"
+echo "$out" | grep -q "vggtop train --resume $run" || fail "ctl stop does not say how to continue: $out"
+wait "$trainer"; rc=$?
+trainer=
+[ "$rc" -eq 0 ] || fail "vggtop train exited $rc after ctl stop, not 0"
+[ -s "$run/checkpoint.bin" ] || fail "no checkpoint after ctl stop"
+[ "$(field state)" = stopped ] || fail "progress.json says $(field state) after ctl stop"
+
+# The run has ended: refused, naming the directory and the way on.
+"$VGGTOP" ctl "$run" pause > "$TMP/out" 2>&1; rc=$?
+[ "$rc" -eq 2 ] && [ "$(wc -l < "$TMP/out")" -eq 1 ] && grep -q "no process is training" "$TMP/out" || fail "ctl on an ended run: exit $rc: $(cat "$TMP/out")"
+"$VGGTOP" ctl "$TMP/nope" pause > "$TMP/out" 2>&1; rc=$?
+[ "$rc" -eq 2 ] && grep -q "nope" "$TMP/out" || fail "ctl on a missing directory: exit $rc: $(cat "$TMP/out")"
+echo "ctl: all passed"

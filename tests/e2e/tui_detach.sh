@@ -1,0 +1,55 @@
+#!/bin/sh
+# End-to-end test of the detach key: a run started in the front end goes on after d in a background
+# `vggtop train --resume` (the front end exits 0 and prints the `vggtop watch` line to come back with), and
+# `vggtop watch` on it shows the epoch's running curve from the start of the epoch (curve.csv), then stops
+# it. Independent of the machine's speed: the run has far more epochs than the test lets it train.
+set -u
+. "$(dirname "$0")/tui_lib.inc"
+tui_setup
+bg=
+trap '[ -n "$bg" ] && kill "$bg" 2>/dev/null; tmux -L "$SOCK" kill-server 2>/dev/null; rm -rf "$TMP"' EXIT
+
+runs="$TMP/runs"
+tui_start ui 100 30 --runs "$runs"
+tui_wait ui "Model and settings" 10
+tui_keys ui Right
+tui_expect ui "mlp ▸"
+tui_field ui 4 500
+tui_field ui 11 10000
+tui_field ui 12 200
+tui_keys ui Enter
+tui_wait ui "live training" 30
+tui_expect ui "D Detach"
+dir=$(ls -d "$runs"/*-mlp 2>/dev/null | head -1)
+[ -n "$dir" ] || tui_fail ui "no run directory in $runs"
+tui_keys ui D
+end=$(($(date +%s) + 60))
+while [ ! -s "$TMP/ui.exit" ] && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
+[ "$(cat "$TMP/ui.exit" 2>/dev/null)" = 0 ] || tui_fail ui "the front end did not exit 0 after d"
+grep -q "come back with:" "$TMP/ui.err" || tui_fail ui "no line to come back with"
+grep -q "vggtop watch $dir" "$TMP/ui.err" || tui_fail ui "the watch line does not name $dir"
+bg=$(sed -n 's/.*the run goes on in process \([0-9]*\).*/\1/p' "$TMP/ui.err")
+[ -n "$bg" ] && kill -0 "$bg" 2>/dev/null || tui_fail ui "no background process goes on with the run"
+end=$(($(date +%s) + 60))
+while ! grep -q '"training"' "$dir/progress.json" && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
+grep -q '"training"' "$dir/progress.json" || { echo "FAIL: the background run does not train:" >&2; cat "$dir/train.log" >&2; exit 1; }
+grep "\"pid\":" "$dir/progress.json" | grep -q "$bg" || { echo "FAIL: progress.json names another process" >&2; exit 1; }
+
+# Reattach: the watcher controls it, and ctl from a script works on it too.
+tui_start w 100 30 watch "$dir"
+tui_wait w "watching training" 20
+tui_expect w "pid $bg"
+"$VGGTOP" ctl "$dir" pause > "$TMP/ctl.out" 2>&1 || { echo "FAIL: ctl pause: $(cat "$TMP/ctl.out")" >&2; exit 1; }
+tui_wait w "watching paused" 20
+tui_keys w D
+end=$(($(date +%s) + 20))
+while [ ! -s "$TMP/w.exit" ] && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
+[ "$(cat "$TMP/w.exit" 2>/dev/null)" = 0 ] || tui_fail w "vggtop watch did not exit 0 after d"
+grep -q "vggtop watch $dir" "$TMP/w.err" || tui_fail w "watch's D does not print the line to come back with"
+kill -0 "$bg" 2>/dev/null || { echo "FAIL: the run ended when the watcher detached" >&2; exit 1; }
+"$VGGTOP" ctl "$dir" stop > "$TMP/ctl.out" 2>&1 || { echo "FAIL: ctl stop: $(cat "$TMP/ctl.out")" >&2; exit 1; }
+end=$(($(date +%s) + 30))
+while kill -0 "$bg" 2>/dev/null && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
+kill -0 "$bg" 2>/dev/null && { echo "FAIL: the background run did not stop" >&2; exit 1; }
+bg=
+echo "tui_detach: all passed"

@@ -1,0 +1,356 @@
+/* Unit tests of screens and key handlers against a fake front-end context (an app struct filled by hand, no
+ * terminal, no engine). Dashboard: what it shows before an epoch's first step, the whole-run time left, the
+ * test-set pass, the table of the last epochs with the best val_acc, the absence of an ETA on an ended run,
+ * and what its keys say when there is nothing to control. Keys: the help overlay and the Summary stop at
+ * their last line; S asks before it stops. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <curses.h>
+
+#include "../src/tui/tui_internal.h"
+
+const char vggtop_version[] = "test";
+
+static app *fake(train_state st)
+{
+    app *a = calloc(1, sizeof *a);
+    assert_non_null(a);
+    a->snap = calloc(1, sizeof *a->snap);
+    assert_non_null(a->snap);
+    a->utf8 = 1;
+    a->depth = TUI_COLOR_256;
+    a->rows = 40;
+    a->cols = 100;
+    assert_int_equal(tui_grid_init(&a->grid, a->rows, a->cols), 0);
+    snprintf(a->dir, sizeof a->dir, "runs/x-mlp");
+    a->screen = 2;
+    a->following = 1;
+    train_snapshot *s = a->snap;
+    s->state = st;
+    snprintf(s->model, sizeof s->model, "mlp");
+    s->epoch = 2;
+    s->epochs = 5;
+    s->batches = 40;
+    s->lr = 0.01;
+    return a;
+}
+
+static void done(app *a)
+{
+    tui_grid_free(&a->grid);
+    free(a->snap);
+    free(a);
+}
+
+/* The whole grid as text, rows joined by '\n'. */
+static char screen[40 * (100 * 4 + 1) + 1];
+static const char *text_of(app *a)
+{
+    char row[100 * 4 + 1];
+    screen[0] = '\0';
+    for (int r = 0; r < a->grid.rows; r++) {
+        tui_grid_row_utf8(&a->grid, r, row);
+        strcat(screen, row);
+        strcat(screen, "\n");
+    }
+    return screen;
+}
+
+static void draw(app *a)
+{
+    tui_grid_clear(&a->grid);
+    dash_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+}
+
+static void expect(app *a, const char *want)
+{
+    const char *t = text_of(a);
+    if (!strstr(t, want)) {
+        print_error("'%s' is not on the screen:\n%s", want, t);
+        fail();
+    }
+}
+
+static void reject(app *a, const char *bad)
+{
+    const char *t = text_of(a);
+    if (strstr(t, bad)) {
+        print_error("'%s' should not be on the screen:\n%s", bad, t);
+        fail();
+    }
+}
+
+static void before_the_first_step_shows_dashes_and_the_time_left(void **state)
+{
+    (void)state;
+    app *a = fake(TRAIN_TRAINING);
+    train_snapshot *s = a->snap;
+    s->batch = 0;
+    s->loss = s->acc = s->mse = NAN;
+    s->eta_run = 4800;
+    s->epochs_done = 1;
+    draw(a);
+    expect(a, "loss: - - acc: - - mse: - - lr: 0.01");
+    expect(a, "- ms/step");
+    expect(a, "1/5 epochs done - 1 h 20 min left · done ≈ ");
+    reject(a, "nan");
+    done(a);
+}
+
+static void the_table_marks_the_best_val_acc_and_keeps_small_mse(void **state)
+{
+    (void)state;
+    app *a = fake(TRAIN_TRAINING);
+    train_snapshot *s = a->snap;
+    double va[3] = {0.5, 0.7, 0.6};
+    for (int i = 0; i < 3; i++)
+        s->history[i] = (train_epoch){1.0 - 0.1 * i, 0.4, 3.8e-05, 1.1, va[i], 0.02, 0.01, 12.5, NAN, NAN};
+    s->n_history = s->epochs_done = 3;
+    s->epoch = 4;
+    s->batch = 5;
+    s->loss = 0.5;
+    s->acc = 0.75;
+    s->mse = 3.8e-05;
+    s->ms_per_step = 12.5;
+    s->img_per_s = 2560;
+    draw(a);
+    expect(a, "best val_acc 0.7000 at epoch 2 (*)");
+    expect(a, "0.7000*");
+    expect(a, "3.8000e-05");
+    expect(a, "mse: 3.8000e-05");
+    expect(a, "12.5 ms/step - 2560 img/s");
+    done(a);
+}
+
+static void the_test_set_pass_shows_its_progress(void **state)
+{
+    (void)state;
+    app *a = fake(TRAIN_EVALUATING);
+    train_snapshot *s = a->snap;
+    s->batch = 40;
+    s->eval_batch = 120;
+    s->eval_batches = 313;
+    s->eval_eta = 31;
+    s->eta_run = 600;
+    draw(a);
+    expect(a, "test set: 120/313 [");
+    expect(a, "] steps - ETA: 31s");
+    expect(a, "10 min left");
+    done(a);
+}
+
+static void an_ended_run_has_no_eta_and_nothing_to_control(void **state)
+{
+    (void)state;
+    app *a = fake(TRAIN_STOPPED);
+    train_snapshot *s = a->snap;
+    s->batch = 10;
+    s->loss = 0.5;
+    s->eta = 12;
+    s->eta_run = 999;
+    snprintf(s->message, sizeof s->message, "stopped after 1 epoch and 10 steps; continue with vggtop train --resume "
+             "runs/a-very-long-folder-name-that-does-not-fit-on-one-row-of-a-small-terminal-at-all/x-mlp-2");
+    a->cols = 80;
+    tui_grid_resize(&a->grid, a->rows, a->cols);
+    draw(a);
+    reject(a, "ETA");
+    reject(a, "left");
+    /* the long command wraps onto the next row instead of being cut */
+    expect(a, "x-mlp-2");
+    assert_false(app_can_control(a));
+    assert_int_equal(dash_key(a, 0, ACT_PAUSE), H_REDRAW);
+    assert_non_null(strstr(a->status, "the run has ended"));
+    assert_int_equal(dash_key(a, 0, ACT_SORT), H_NONE);
+    done(a);
+}
+
+static void help_and_summary_stop_at_their_last_line(void **state)
+{
+    (void)state;
+    app *a = fake(TRAIN_FINISHED);
+    a->rows = 24; /* body: rows 3..22 (tabs, header, status above, footer below): 20 rows, 19 of text */
+    a->cols = 80;
+    a->help = 1;
+    char *help = tui_keys_help();
+    int lines = 0;
+    for (const char *p = help; *p; p++)
+        lines += *p == '\n';
+    free(help);
+    for (int i = 0; i < 40; i++)
+        app_handle_key(a, KEY_NPAGE);
+    assert_int_equal(a->help_top, lines - 19);
+    app_handle_key(a, KEY_UP);
+    assert_int_equal(a->help_top, lines - 20);
+    app_handle_key(a, 'x'); /* any other key closes it */
+    assert_int_equal(a->help, 0);
+
+    /* Summary: 30 lines in 19 rows: the last page starts at line 11 (0-based). */
+    char text[400] = "";
+    for (int i = 1; i <= 30; i++)
+        snprintf(text + strlen(text), sizeof text - strlen(text), "line %d\n", i);
+    a->facts.summary = strdup(text);
+    a->screen = 8;
+    for (int i = 0; i < 5; i++)
+        app_handle_key(a, KEY_NPAGE);
+    assert_int_equal(a->text_top, 11);
+    app_handle_key(a, KEY_HOME);
+    assert_int_equal(a->text_top, 0);
+    app_handle_key(a, KEY_END);
+    assert_int_equal(a->text_top, 11);
+    app_handle_key(a, KEY_DOWN);
+    assert_int_equal(a->text_top, 11);
+    free(a->facts.summary);
+    done(a);
+}
+
+static void stop_asks_first(void **state)
+{
+    (void)state;
+    app *a = fake(TRAIN_STOPPED); /* nothing to control: S says so and asks nothing */
+    a->screen = 2;
+    app_handle_key(a, 'S');
+    assert_int_equal(a->confirm, CONFIRM_NONE);
+    assert_non_null(strstr(a->status, "the run has ended"));
+    done(a);
+}
+
+/* Compare: a run with no finished epoch shows "-" (it showed "nan nan"). */
+static void compare_shows_dashes_for_a_run_without_epochs(void **state)
+{
+    (void)state;
+    app *a = fake(TRAIN_FINISHED);
+    a->n_runs = 2;
+    a->runs = calloc(2, sizeof *a->runs);
+    a->run_hist = calloc(2, sizeof *a->run_hist);
+    a->run_hist_n = calloc(2, sizeof *a->run_hist_n);
+    a->run_shown = calloc(2, 1);
+    assert_true(a->runs && a->run_hist && a->run_hist_n && a->run_shown);
+    snprintf(a->runs[0].name, sizeof a->runs[0].name, "20261201T100000Z-cnn");
+    snprintf(a->runs[0].model, sizeof a->runs[0].model, "cnn");
+    a->runs[0].epochs = 5;
+    a->runs[0].best_val_acc = a->runs[0].last_val_acc = NAN;
+    snprintf(a->runs[1].name, sizeof a->runs[1].name, "20261201T110000Z-mlp");
+    snprintf(a->runs[1].model, sizeof a->runs[1].model, "mlp");
+    a->runs[1].epochs = a->runs[1].epochs_done = 1;
+    a->runs[1].best_val_acc = a->runs[1].last_val_acc = 0.8125;
+    tui_grid_clear(&a->grid);
+    compare_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    a->runs[1].seconds = 125;
+    tui_grid_clear(&a->grid);
+    compare_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    expect(a, "     -      -   0/5          -        -");
+    /* the time column: seconds per epoch and in all (Keras' ETA format) */
+    expect(a, "   125   2:05   1/1     0.8125   0.8125");
+    reject(a, "nan");
+    compare_free(a);
+    done(a);
+}
+
+/* Confusion: the most confused pairs with whole names and the share of the true class (names were cut at 11
+ * characters), and the scale's legend. 3 classes; row 0 (support 4): 2 right, 2 predicted as class 2. */
+static void confusion_names_shares_and_scale(void **state)
+{
+    (void)state;
+    app *a = fake(TRAIN_FINISHED);
+    a->depth = TUI_COLOR_NONE;
+    a->utf8 = 0;
+    static long cm[9] = {2, 0, 2, 0, 3, 1, 0, 0, 4};
+    static char n0[] = "aquarium_fish_long", n1[] = "bee", n2[] = "sweet_pepper_red";
+    static char *names[3] = {n0, n1, n2};
+    a->cm = cm;
+    a->C = 3;
+    a->names = names;
+    tui_grid_clear(&a->grid);
+    confusion_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    expect(a, "aquarium_fish_long > sweet_pepper_red 2 (50%)");
+    expect(a, "bee > sweet_pepper_red 1 (25%)");
+    /* the ramp of the nine levels, two columns each, between 0 and the largest count (4) */
+    expect(a, "0 ..::--==++**##%%@@ 4");
+    a->cm_norm = 1;
+    tui_grid_clear(&a->grid);
+    confusion_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    expect(a, "row-normalised (%)");
+    expect(a, "@@ 100%");
+    a->cm = NULL; /* static: not the app's to free */
+    a->names = NULL;
+    done(a);
+}
+
+/* Samples without the images (the data set moved): true, predicted and top-5 still come from the run's
+ * predictions, with a line saying why there is no picture (it showed only the error). */
+static void samples_without_images_show_the_predictions(void **state)
+{
+    (void)state;
+    app *a = fake(TRAIN_FINISHED);
+    a->screen = 7;
+    static int yt[2] = {1, 2}, yp[2] = {1, 0};
+    static float probs[6] = {0.1f, 0.7f, 0.2f, 0.5f, 0.2f, 0.3f};
+    static char n0[] = "apple", n1[] = "bee", n2[] = "camel";
+    static char *names[3] = {n0, n1, n2};
+    a->C = 3;
+    a->names = names;
+    a->run.n_pred = 2;
+    a->run.y_true = yt;
+    a->run.y_pred = yp;
+    a->run.probs = probs;
+    snprintf(a->test_err, sizeof a->test_err, "/gone/data: no such directory");
+    tui_grid_clear(&a->grid);
+    samples_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    expect(a, "Test image 1 of 2 (1 misclassified)");
+    expect(a, "true:      bee (1)");
+    expect(a, "0.7000");
+    expect(a, "No image: /gone/data: no such directory");
+    assert_int_equal(samples_key(a, 0, ACT_RIGHT), H_REDRAW); /* keys move through them too */
+    tui_grid_clear(&a->grid);
+    samples_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    expect(a, "predicted: apple (0)  - wrong");
+    a->names = NULL;
+    a->run.y_true = a->run.y_pred = NULL;
+    a->run.probs = NULL;
+    done(a);
+}
+
+/* The one line editor: printable keys append within the size, Backspace and Ctrl-U edit, others are left. */
+static void line_editor(void **state)
+{
+    (void)state;
+    char buf[4] = "";
+    assert_int_equal(app_line_edit(buf, sizeof buf, 'a'), 1);
+    assert_int_equal(app_line_edit(buf, sizeof buf, 'b'), 1);
+    assert_int_equal(app_line_edit(buf, sizeof buf, 'c'), 1);
+    assert_int_equal(app_line_edit(buf, sizeof buf, 'd'), 1); /* full: taken, unchanged */
+    assert_string_equal(buf, "abc");
+    assert_int_equal(app_line_edit(buf, sizeof buf, KEY_BACKSPACE), 1);
+    assert_string_equal(buf, "ab");
+    assert_int_equal(app_line_edit(buf, sizeof buf, '\n'), 0);
+    assert_int_equal(app_line_edit(buf, sizeof buf, 27), 0);
+    assert_int_equal(app_line_edit(buf, sizeof buf, 21), 1);
+    assert_string_equal(buf, "");
+    assert_int_equal(app_line_edit(buf, sizeof buf, 127), 1); /* nothing to delete */
+    assert_string_equal(buf, "");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(before_the_first_step_shows_dashes_and_the_time_left),
+        cmocka_unit_test(the_table_marks_the_best_val_acc_and_keeps_small_mse),
+        cmocka_unit_test(the_test_set_pass_shows_its_progress),
+        cmocka_unit_test(an_ended_run_has_no_eta_and_nothing_to_control),
+        cmocka_unit_test(help_and_summary_stop_at_their_last_line),
+        cmocka_unit_test(stop_asks_first),
+        cmocka_unit_test(compare_shows_dashes_for_a_run_without_epochs),
+        cmocka_unit_test(confusion_names_shares_and_scale),
+        cmocka_unit_test(samples_without_images_show_the_predictions),
+        cmocka_unit_test(line_editor),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
