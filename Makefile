@@ -59,8 +59,10 @@ ifeq ($(VARIANT),release)
 	@ln -sf $(BIN) vggtop
 endif
 
+# Made anew each time: `ar r` into an old archive would keep the objects of deleted sources.
 $(LIB): $(ALL_OBJS)
 	@mkdir -p $(dir $@)
+	@rm -f $@
 	$(AR) rcs $@ $^
 
 $(BIN): $(OUT)/obj/main.o $(LIB)
