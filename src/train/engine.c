@@ -191,6 +191,8 @@ static double take_suspended(job *j)
 /* Seconds the run has worked: earlier sessions, then this one without its pauses. */
 static double run_elapsed(const job *j) { return j->elapsed_before + vt_now() - j->run_start - j->paused_total; }
 
+static void take_lr_locked(job *j);
+
 /* Takes a command another process left in commands.json (vggtop ctl, vggtop watch), at most every 0.2 s,
  * through the same calls the front end of this process uses. mu not held. Returns 1 when one was taken
  * (the caller writes progress.json at once, so the sender sees the acknowledgement). */
@@ -214,6 +216,7 @@ static int take_command_file(job *j)
     default: break;
     }
     pthread_mutex_lock(&t->mu);
+    take_lr_locked(j); /* a new rate is in force by the time the acknowledgement says the command was taken */
     t->snap.command_ack = c.seq;
     wake_locked(t, 1);
     pthread_mutex_unlock(&t->mu);
