@@ -226,7 +226,6 @@ int run_read_layers(const char *dir, run_layer_row **rows, long *n, vt_err *err)
         if (!*line)
             continue;
         run_layer_row r;
-        int used = 0;
         /* NaN is a value here (no ReLU, no gradient yet): read the numbers with strtod, which takes "nan". */
         char *p = line, *end;
         r.epoch = (int)strtol(p, &end, 10);
@@ -247,7 +246,6 @@ int run_read_layers(const char *dir, run_layer_row **rows, long *n, vt_err *err)
             ok = end != p && (q == 5 ? *end == '\0' : *end == ',') && !isinf(*v[q]);
             p = end + 1;
         }
-        (void)used;
         if (!ok || k == cap) {
             free(out);
             free(text);
