@@ -256,6 +256,40 @@ static void stopped_and_resumed_equals_uninterrupted(void **state)
     assert_non_null(strstr(err.msg, "--epochs"));
 }
 
+/* The whole run's time left is known from the second epoch's first moment on, before any of its batches
+ * (watchers of a run used to read no time left at the start of every epoch). */
+static void the_time_left_survives_an_epoch_start(void **state)
+{
+    (void)state;
+    vt_err err;
+    train_config c;
+    tiny_config(&c, "eta-start");
+    c.epochs = 1;
+    assert_int_equal(run_to_end(&c, &err), TRAIN_FINISHED);
+    train_config again;
+    assert_int_equal(train_config_load(c.run_dir, &again, &err), VT_OK);
+    again.resume = 1;
+    again.epochs = 3;
+    trainer *t;
+    assert_int_equal(trainer_create(&again, &t, &err), VT_OK);
+    trainer_pause(t); /* taken before the first batch of epoch 2 */
+    assert_int_equal(trainer_start(t, &err), VT_OK);
+    wait_for(t, is_paused);
+    assert_int_equal(snap.state, TRAIN_PAUSED);
+    assert_int_equal(snap.epoch, 2);
+    assert_int_equal(snap.batch, 0);
+    run_data r;
+    assert_int_equal(run_load(c.run_dir, RUN_PART_HISTORY, &r, &err), VT_OK);
+    assert_int_equal(r.n_history, 1);
+    /* Two epochs to go, each as long as the one done. */
+    assert_true(r.history[0].seconds > 0);
+    assert_true(fabs(snap.eta_run - 2 * r.history[0].seconds) <= 2 * 0.0005 + 1e-9); /* history.csv: ms */
+    run_free(&r);
+    trainer_stop(t);
+    assert_int_equal(trainer_join(t), TRAIN_STOPPED);
+    trainer_destroy(t);
+}
+
 static int is_evaluating(const train_snapshot *s) { return s->state == TRAIN_EVALUATING; }
 static int eval_moved(const train_snapshot *s) { return s->state == TRAIN_EVALUATING && s->eval_batch >= 2; }
 
@@ -767,6 +801,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(a_run_writes_a_complete_run_directory),
         cmocka_unit_test(stopped_and_resumed_equals_uninterrupted),
         cmocka_unit_test(a_stop_during_evaluation_is_prompt_and_resumable),
+        cmocka_unit_test(the_time_left_survives_an_epoch_start),
         cmocka_unit_test(commands_reach_the_engine),
         cmocka_unit_test(the_commands_file_reaches_the_engine),
         cmocka_unit_test(bad_checkpoints_fail_clearly),

@@ -763,7 +763,10 @@ static train_state job_train(job *j, vt_err *err)
         s->batch = first;
         s->samples = j->sums.n;
         s->loss = s->acc = s->mse = s->top5 = NAN;
-        s->img_per_s = s->ms_per_step = s->eta = s->eta_run = 0;
+        s->img_per_s = s->ms_per_step = s->eta = 0;
+        /* Until this epoch's first batch, the whole run's time left follows from the last epoch's length: the
+         * header must not lose it for the first moments of every epoch. */
+        s->eta_run = e > 0 ? (double)(cfg->epochs - e) * j->history[e - 1].seconds : 0;
         s->n_curve = 0;
         s->curve_every = 1;
         snprintf(s->message, sizeof s->message, "epoch %d/%d", e + 1, cfg->epochs);

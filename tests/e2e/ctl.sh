@@ -9,7 +9,7 @@ VGGTOP=${VGGTOP:-./vggtop}
 case $VGGTOP in /*) ;; *) VGGTOP=$(pwd)/$VGGTOP ;; esac
 TMP=$(mktemp -d)
 trainer=
-trap '[ -n "$trainer" ] && kill "$trainer" 2>/dev/null; rm -rf "$TMP"' EXIT
+trap '[ -n "$trainer" ] && kill "$trainer" 2>/dev/null && wait "$trainer"; rm -rf "$TMP"' EXIT
 fail() { echo "FAIL: $*" >&2; [ -f "$TMP/train.log" ] && tail -5 "$TMP/train.log" >&2; exit 1; }
 field() { sed -n "s/.*\"$1\":[[:space:]]*\\([^,]*\\),*\$/\\1/p" "$run/progress.json" | tr -d '"' | head -1; }
 

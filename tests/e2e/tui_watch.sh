@@ -9,7 +9,7 @@ set -u
 . "$(dirname "$0")/tui_lib.inc"
 tui_setup
 trainer=
-trap '[ -n "$trainer" ] && kill "$trainer" 2>/dev/null; tmux -L "$SOCK" kill-server 2>/dev/null; rm -rf "$TMP"' EXIT
+trap '[ -n "$trainer" ] && kill "$trainer" 2>/dev/null && wait "$trainer"; tmux -L "$SOCK" kill-server 2>/dev/null; rm -rf "$TMP"' EXIT
 
 run="$TMP/run"
 "$VGGTOP" train --model mlp --epochs 500 --limit-train 10000 --limit-test 200 --run-dir "$run" > "$TMP/train.log" 2>&1 &
@@ -23,7 +23,7 @@ tui_wait w "/500 epochs done" 20
 tui_expect w "watching training"
 tui_expect w "$run · watching"
 tui_expect w "pid $trainer"
-tui_expect w "left · done ≈ "
+tui_wait w "left · done ≈ " 20
 tui_expect w "p Pause"
 
 # Pause through the run directory: acknowledged, the footer now offers Resume, the clock says it stopped.
@@ -32,8 +32,13 @@ tui_wait w "the run took pause" 30
 tui_expect w "p Resume"
 tui_expect w "paused: no time passes"
 grep -q '"paused"' "$run/progress.json" || tui_fail w "progress.json does not say paused"
-# The epoch's whole curve so far is in curve.csv, from its first step.
-[ "$(sed -n 2p "$run/curve.csv" | cut -d, -f2)" = 1 ] || tui_fail w "curve.csv does not start at step 1: $(head -3 "$run/curve.csv")"
+# The epoch's whole curve so far is in curve.csv, from its first step (none when the pause came first).
+at=$(sed -n 's/^[[:space:]]*"batch":[[:space:]]*\([0-9]*\),$/\1/p' "$run/progress.json")
+case "$at" in
+'') tui_fail w "progress.json has no batch: $(cat "$run/progress.json")" ;;
+0) [ "$(wc -l < "$run/curve.csv")" -le 1 ] || tui_fail w "curve.csv has steps before the epoch's first: $(head -3 "$run/curve.csv")" ;;
+*) [ "$(sed -n 2p "$run/curve.csv" | cut -d, -f2)" = 1 ] || tui_fail w "curve.csv does not start at step 1: $(head -3 "$run/curve.csv")" ;;
+esac
 # A message expires (it used to stay for good).
 sleep 6
 tui_reject w "the run took pause"
