@@ -9,7 +9,7 @@ BUILD   ?= build
 OUT     := $(BUILD)/$(VARIANT)
 
 CC      ?= cc
-PKGS    := openblas ncursesw zlib libcjson libcurl libarchive libcrypto
+PKGS    := openblas ncursesw zlib libcjson libcurl libarchive libcrypto ompi-c
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)

@@ -10,6 +10,7 @@ set -u
 # data:  Fashion-MNIST, the data set a new user gets when no CIFAR-100 is on the machine
 PACKAGES="gcc make pkg-config libc6-dev libncursesw5-dev libopenblas-dev libdnnl-dev zlib1g-dev libcjson-dev
 libcurl4-openssl-dev libarchive-dev libssl-dev python3
+libopenmpi-dev openmpi-bin
 libcmocka-dev tmux clang libclang-rt-14-dev valgrind locales dataset-fashion-mnist"
 
 missing=""

@@ -851,7 +851,7 @@ static cJSON *string_array(char *const *names, int n)
 }
 
 int train_write_config(const char *dir, const train_config *cfg, const dataset *ds, const model_config *mc,
-                       long long params, const char *created, vt_err *err)
+                       long long params, const char *created, const run_ranks *ranks, vt_err *err)
 {
     char path[4200], stamp[32];
     int rc = run_path(path, sizeof path, dir, RUN_CONFIG, err);
@@ -887,6 +887,14 @@ int train_write_config(const char *dir, const train_config *cfg, const dataset *
     }
     cJSON *opt = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "training"), "optimizer");
     cJSON_AddStringToObject(opt, "name", "SGD");
+    if (ranks) {
+        cJSON *dist = cJSON_AddObjectToObject(root, "distributed");
+        cJSON_AddNumberToObject(dist, "ranks", ranks->n);
+        cJSON *hosts = cJSON_AddArrayToObject(dist, "hosts");
+        for (int r = 0; r < ranks->n; r++)
+            cJSON_AddItemToArray(hosts, cJSON_CreateString(ranks->hosts[r]));
+        cJSON_AddItemToObject(dist, "threads_per_rank", cJSON_CreateIntArray(ranks->threads, ranks->n));
+    }
 
     char *text = cJSON_Print(root);
     cJSON_Delete(root);
