@@ -7,10 +7,12 @@
  * The gradient allreduce is bucketed and overlapped with the backward pass: nn calls grads_ready as each
  * layer's gradients are final; a bucket (split.c) goes out as a non-blocking MPI_Iallreduce at once, and
  * each later call drives Open MPI's progress (it has no progress thread) while the earlier layers run. */
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <mpi.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,7 +24,7 @@
 #define DIST_MAX_REQ 256                  /* in-flight requests of one step: buckets and the metric sums */
 #define DIST_BUCKET_FLOATS ((size_t)1 << 20) /* 4 MB: large enough to amortise a message, small enough to overlap */
 #define DIST_TIMEOUT 60.0                 /* seconds a collective may wait beyond 10 of the slowest steps */
-#define DIST_STOP_GRACE 3.0               /* after a stop was asked (SIGTERM), beyond 2 of the slowest steps */
+#define DIST_STOP_GRACE 0.5 /* after a stop was asked, beyond 2 of the slowest steps: mpirun sends SIGKILL 1 s after its SIGTERM */
 
 struct train_dist {
     MPI_Comm comm;        /* a copy of MPI_COMM_WORLD whose errors return instead of aborting */
@@ -38,12 +40,25 @@ struct train_dist {
     float *grads;
     int failed;           /* an MPI call of the step returned an error */
     dist_timing timing;
+    /* Open MPI 4.1 does not tell a rank that a peer died: the waits watch the processes of the ranks on this
+     * host themselves (pid 0: another host, where mpirun's SIGTERM after the death has to do). */
+    int *peer_pid;
+    double next_peer_check;
 };
+
+/* A rank on this host whose process is gone, or -1. */
+static int dead_peer(train_dist *d)
+{
+    for (int r = 0; r < d->size; r++)
+        if (r != d->rank && d->peer_pid[r] > 0 && kill((pid_t)d->peer_pid[r], 0) != 0 && errno == ESRCH)
+            return r;
+    return -1;
+}
 
 static int lost(train_dist *d, const char *what, const char *why, vt_err *err)
 {
     d->broken = 1;
-    return vt_fail(err, VT_EIO, "rank %d of %d: %s during %s (another rank died or hangs); this rank stops",
+    return vt_fail(err, VT_EIO, "rank %d of %d: %s during %s (a rank died or hangs); this rank stops",
                    d->rank, d->size, why, what);
 }
 
@@ -59,6 +74,15 @@ static int dist_wait(train_dist *d, MPI_Request *reqs, int n, const char *what, 
         if (done)
             return VT_OK;
         double now = vt_now(), limit = start + DIST_TIMEOUT + 10 * d->slowest;
+        if (now >= d->next_peer_check) {
+            d->next_peer_check = now + 0.1;
+            int dead = dead_peer(d);
+            if (dead >= 0) {
+                char why[96];
+                snprintf(why, sizeof why, "rank %d (process %d on this host) is gone", dead, d->peer_pid[dead]);
+                return lost(d, what, why, err);
+            }
+        }
         if (d->stop_asked && d->stop_asked(d->stop_arg)) {
             if (stop_at == 0)
                 stop_at = now;
@@ -113,6 +137,21 @@ int train_dist_start(train_dist **out, vt_err *err)
     MPI_Comm local;
     MPI_Comm_split_type(d->comm, MPI_COMM_TYPE_SHARED, d->rank, MPI_INFO_NULL, &local);
     MPI_Comm_size(local, &d->local_size);
+    /* The pids of the ranks on this host, by world rank. */
+    int local_size = d->local_size;
+    int *mine = calloc((size_t)local_size, 2 * sizeof(int));
+    d->peer_pid = calloc((size_t)d->size, sizeof(int));
+    if (!mine || !d->peer_pid) {
+        free(mine);
+        train_dist_end(d);
+        return vt_fail(err, VT_EIO, "out of memory for the MPI state");
+    }
+    int me[2] = {d->rank, (int)getpid()};
+    MPI_Allgather(me, 2, MPI_INT, mine, 2, MPI_INT, local);
+    for (int i = 0; i < local_size; i++)
+        if (mine[2 * i] >= 0 && mine[2 * i] < d->size)
+            d->peer_pid[mine[2 * i]] = mine[2 * i + 1];
+    free(mine);
     MPI_Comm_free(&local);
     *out = d;
     return VT_OK;
@@ -127,6 +166,7 @@ void train_dist_end(train_dist *d)
         MPI_Comm_free(&d->comm);
         MPI_Finalize();
     }
+    free(d->peer_pid);
     free(d);
 }
 
@@ -336,6 +376,7 @@ int dist_train_step(train_dist *d, model *m, const float *x, const int *y, int n
 }
 
 dist_timing dist_get_timing(const train_dist *d) { return d->timing; }
+int dist_broken(const train_dist *d) { return d->broken; }
 
 int train_dist_share_config(train_dist *d, int *status, train_config *cfg, vt_err *err)
 {

@@ -1061,6 +1061,12 @@ static void *engine_main(void *arg)
     set_state(t, TRAIN_LOADING, "loading the data set");
     write_progress(j, 1);
     train_state final = job_prepare(j, &err) ? TRAIN_FAILED : job_train(j, &err);
+    if (final == TRAIN_FAILED && j->d && dist_broken(j->d) && j->owner) {
+        char why[sizeof err.msg];
+        snprintf(why, sizeof why, "%s", err.msg);
+        vt_fail(&err, err.code, "%s; continue from the last checkpoint with vggtop train --resume %s", why,
+                j->cfg.run_dir);
+    }
 
     pthread_mutex_lock(&t->mu);
     if (final == TRAIN_FAILED) {

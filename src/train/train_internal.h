@@ -123,5 +123,7 @@ typedef struct dist_timing {
     double step_seconds, wait_seconds;
 } dist_timing;
 dist_timing dist_get_timing(const train_dist *d);
+/* Whether the ranks lost each other (a collective failed or timed out). */
+int dist_broken(const train_dist *d);
 
 #endif
