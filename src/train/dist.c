@@ -33,6 +33,7 @@ struct train_dist {
     int (*stop_asked)(void *);
     void *stop_arg;
     double slowest;       /* the slowest step so far (the deadlines grow with it) */
+    size_t bucket_floats; /* DIST_BUCKET_FLOATS unless a test asks for smaller buckets */
     /* the step in flight */
     MPI_Request req[DIST_MAX_REQ];
     int nreq;
@@ -130,6 +131,7 @@ int train_dist_start(train_dist **out, vt_err *err)
         MPI_Finalize();
         return vt_fail(err, VT_EIO, "out of memory for the MPI state");
     }
+    d->bucket_floats = DIST_BUCKET_FLOATS;
     MPI_Comm_dup(MPI_COMM_WORLD, &d->comm);
     MPI_Comm_set_errhandler(d->comm, MPI_ERRORS_RETURN);
     MPI_Comm_rank(d->comm, &d->rank);
@@ -330,7 +332,7 @@ int dist_train_step(train_dist *d, model *m, const float *x, const int *y, int n
     d->nreq = 0;
     d->failed = 0;
     const size_t nparams = (size_t)model_param_count(m);
-    grad_buckets_begin(&d->buckets, nparams, DIST_BUCKET_FLOATS);
+    grad_buckets_begin(&d->buckets, nparams, d->bucket_floats);
     step_stats local = {0};
     /* Every rank goes through the allreduces even when its own loss is not finite: the others would wait for it.
      * The sums then carry the NaN to every rank, and each stops with the same message. */
@@ -376,6 +378,7 @@ int dist_train_step(train_dist *d, model *m, const float *x, const int *y, int n
 }
 
 dist_timing dist_get_timing(const train_dist *d) { return d->timing; }
+void dist_set_bucket_floats(train_dist *d, size_t floats) { d->bucket_floats = floats; }
 int dist_broken(const train_dist *d) { return d->broken; }
 
 int train_dist_share_config(train_dist *d, int *status, train_config *cfg, vt_err *err)

@@ -123,6 +123,8 @@ typedef struct dist_timing {
     double step_seconds, wait_seconds;
 } dist_timing;
 dist_timing dist_get_timing(const train_dist *d);
+/* The floats an allreduce bucket gathers (1 Mi floats, 4 MB, by default; tests make them small). */
+void dist_set_bucket_floats(train_dist *d, size_t floats);
 /* Whether the ranks lost each other (a collective failed or timed out). */
 int dist_broken(const train_dist *d);
 
