@@ -59,7 +59,7 @@ static int dead_peer(train_dist *d)
 static int lost(train_dist *d, const char *what, const char *why, vt_err *err)
 {
     d->broken = 1;
-    return vt_fail(err, VT_EIO, "rank %d of %d: %s during %s (a rank died or hangs); this rank stops",
+    return vt_fail(err, VT_EIO, "rank %d of %d: %s during %s (a rank died or hangs)",
                    d->rank, d->size, why, what);
 }
 
