@@ -404,6 +404,12 @@ int train_dist_share_config(train_dist *d, int *status, train_config *cfg, vt_er
  * message: rank 0 says why). */
 int trainer_create_dist(const train_config *cfg, train_dist *d, trainer **out, vt_err *err);
 
+/* Seconds a ring allreduce of bytes takes over ranks joined by links of gbit_s, with latency seconds per
+ * hop: 2 (N - 1) steps, each sending bytes / N (reduce-scatter, then allgather). 0 for one rank. */
+double train_ring_seconds(double bytes, int ranks, double gbit_s, double latency);
+/* The hop latency `vggtop bench --dist` assumes: TCP over Ethernet, as Open MPI's tcp transport runs. */
+#define TRAIN_RING_HOP_LATENCY 25e-6
+
 /* ---- run directories (read side: the UI, `vggtop watch` and the CLI commands) ----------------------- */
 
 /* The latest per-batch state of a run, from progress.json. */

@@ -263,7 +263,8 @@ int dist_ranks_describe(train_dist *d, int threads, char (*hosts)[DIST_HOST_MAX]
     char name[MPI_MAX_PROCESSOR_NAME + 1] = "";
     int len = 0;
     MPI_Get_processor_name(name, &len);
-    snprintf(mine, sizeof mine, "%s", name);
+    size_t n = strnlen(name, sizeof mine - 1); /* a longer name is cut: it only labels config.json */
+    memcpy(mine, name, n);
     MPI_Request req[2];
     if (MPI_Igather(mine, DIST_HOST_MAX, MPI_CHAR, hosts, DIST_HOST_MAX, MPI_CHAR, 0, d->comm, &req[0]) !=
             MPI_SUCCESS ||

@@ -33,3 +33,11 @@ size_t grad_buckets_ready(grad_buckets *b, size_t from, size_t *off)
     b->unsent = from;
     return count;
 }
+
+double train_ring_seconds(double bytes, int ranks, double gbit_s, double latency)
+{
+    if (ranks < 2)
+        return 0;
+    double steps = 2.0 * (ranks - 1);
+    return steps * (bytes / ranks / (gbit_s * 1e9 / 8) + latency);
+}
