@@ -801,6 +801,15 @@ static void threads_split_the_host(void **state)
     assert_int_equal(dist_threads_per_rank(2, 0), 2);
 }
 
+/* By hand: 2 (N - 1) steps of bytes / N each, plus a latency per step. */
+static void ring_allreduce_time(void **state)
+{
+    (void)state;
+    assert_true(fabs(train_ring_seconds(1e9, 4, 8, 0) - 1.5) < 1e-12); /* 8 Gbit/s: 1 GB/s */
+    assert_true(fabs(train_ring_seconds(1e9, 4, 8, 1e-3) - 1.506) < 1e-12);
+    assert_true(train_ring_seconds(1e9, 1, 8, 1e-3) == 0);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -828,6 +837,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(slices_cover_the_batch_once),
         cmocka_unit_test(buckets_send_each_gradient_once),
         cmocka_unit_test(threads_split_the_host),
+        cmocka_unit_test(ring_allreduce_time),
     };
     return cmocka_run_group_tests_name("train", tests, make_tmp, remove_tmp);
 }
