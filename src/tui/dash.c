@@ -51,21 +51,13 @@ static char dash_text[8][11][24];
 
 /* ---- the system line ---- */
 
-void dash_rate_add(dash_rate *r, double t, int epoch, long samples)
+void dash_rate_add(dash_rate *r, double t, double images)
 {
-    double total = 0;
-    if (r->n > 0) {
-        /* The samples done since the last point; a new epoch (or a resumed one) counts from its start. */
-        long done = epoch == r->last_epoch && samples >= r->last_samples ? samples - r->last_samples : samples;
-        total = r->images[(r->head + DASH_RATE_POINTS - 1) % DASH_RATE_POINTS] + (double)done;
-    }
     r->t[r->head] = t;
-    r->images[r->head] = total;
+    r->images[r->head] = images;
     r->head = (r->head + 1) % DASH_RATE_POINTS;
     if (r->n < DASH_RATE_POINTS)
         r->n++;
-    r->last_samples = samples;
-    r->last_epoch = epoch;
 }
 
 double dash_rate_get(const dash_rate *r)
@@ -98,7 +90,8 @@ int dash_sample(app *a, double now)
         a->rate.n = 0;
         return 0;
     }
-    dash_rate_add(&a->rate, now, s->epoch, s->samples);
+    /* The images trained so far: the epochs before this one (their size is the training set's) and this one's. */
+    dash_rate_add(&a->rate, now, (double)(s->epoch > 1 ? s->epoch - 1 : 0) * (double)s->n_train + (double)s->samples);
     a->have_sys = tui_sysinfo_sample(pid, &a->sys_prev, &a->sys) == 0;
     return a->screen == 2;
 }

@@ -134,19 +134,19 @@ void layers_draw(app *a, tui_rect body)
     int flagged = 0;
     for (int r = 0; r < k; r++) {
         const run_layer_row *row = &a->lay_rows[first + r];
-        char(*t)[48] = a->lay_text[r];
-        snprintf(t[0], 48, "%s", row->layer);
-        snprintf(t[1], 48, "%.3g", row->grad_norm);
+        char(*t)[128] = a->lay_text[r];
+        snprintf(t[0], 128, "%s", row->layer);
+        snprintf(t[1], 128, "%.3g", row->grad_norm);
         double share = top > 0 && row->grad_norm > 0 ? 1 + log10(row->grad_norm / top) / GRAD_DECADES : 0;
-        bar_text(t[2], 48, share, gw, a->utf8);
+        bar_text(t[2], 128, share, gw, a->utf8);
         if (isnan(row->dead_relu)) {
-            snprintf(t[3], 48, "-");
+            snprintf(t[3], 128, "-");
             t[4][0] = '\0';
         } else {
-            snprintf(t[3], 48, "%.1f%%", 100 * row->dead_relu);
-            bar_text(t[4], 48, row->dead_relu, dw, a->utf8);
+            snprintf(t[3], 128, "%.1f%%", 100 * row->dead_relu);
+            bar_text(t[4], 128, row->dead_relu, dw, a->utf8);
         }
-        snprintf(t[5], 48, "%s", a->lay_flag[first + r] ? "vanishing" : "");
+        snprintf(t[5], 128, "%s", a->lay_flag[first + r] ? "vanishing" : "");
         flagged += a->lay_flag[first + r];
         for (int c = 0; c < 6; c++)
             a->lay_cells[r * 6 + c] = t[c];

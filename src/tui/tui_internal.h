@@ -54,15 +54,11 @@ int probe_wake_fd(const probe *p);
 /* Images per second over the last minute, from (time, images trained so far) points of about one a second. */
 #define DASH_RATE_POINTS 64
 typedef struct dash_rate {
-    double t[DASH_RATE_POINTS];
-    double images[DASH_RATE_POINTS]; /* cumulative: each point adds the samples done since the last */
-    long last_samples;               /* the snapshot's samples (of its epoch) at the last point */
-    int last_epoch;
-    int n, head;                     /* points held; the slot of the next */
+    double t[DASH_RATE_POINTS], images[DASH_RATE_POINTS];
+    int n, head; /* points held; the slot of the next */
 } dash_rate;
-/* Adds the point of time t where the run's epoch has done `samples` (a new epoch starts again from 0). */
-void dash_rate_add(dash_rate *r, double t, int epoch, long samples);
-/* Images per second between the oldest point of the last 60 s and the newest; -1 with fewer than 2 points. */
+void dash_rate_add(dash_rate *r, double t, double images);
+/* Images per second from the oldest point of the last 60 s to the newest; -1 with fewer than 2 points. */
 double dash_rate_get(const dash_rate *r);
 
 /* ---- the front end's state ---- */
@@ -172,7 +168,7 @@ typedef struct app {
     unsigned char *lay_flag;  /* per row: run_layer_vanishing */
     int lay_epoch, lay_last;  /* the epoch shown (Left/Right), the latest in the file */
     int lay_sel, lay_top;
-    char (*lay_text)[6][48];  /* the table's texts, cells and roles: sized by layers_load, filled by the draw */
+    char (*lay_text)[6][128];  /* the table's texts, cells and roles: sized by layers_load, filled by the draw */
     const char **lay_cells;
     int *lay_roles;
     struct timespec mt_per_class, mt_layers;
