@@ -545,8 +545,8 @@ static void dashboard_system_line_and_top5(void **state)
     dash_rate_add(&r, 0, 0);
     assert_true(dash_rate_get(&r) < 0);
     dash_rate_add(&r, 30, 3000);
-    dash_rate_add(&r, 70, 7000); /* t = 0 is more than a minute old: (7000 - 3000) / 40 */
-    assert_true(fabs(dash_rate_get(&r) - 100) < 1e-9);
+    dash_rate_add(&r, 70, 11000); /* t = 0 is more than a minute old: (11000 - 3000) / 40 */
+    assert_true(fabs(dash_rate_get(&r) - 200) < 1e-9);
 
     app *a = fake(TRAIN_TRAINING);
     train_snapshot *s = a->snap;
@@ -562,7 +562,7 @@ static void dashboard_system_line_and_top5(void **state)
     a->sys = (tui_sysinfo){.cores = 2, .has_cpu = 1, .cpu = {0.5, 0.25}, .cpu_total = 0.75, .rss_kb = 2048, .threads = 7};
     a->rate = r;
     draw(a);
-    expect(a, "system: cpu 50% 25% - rss 2 MiB - 7 threads - 100 img/s over the last minute");
+    expect(a, "system: cpu 50% 25% - rss 2 MiB - 7 threads - 200 img/s over the last minute");
     expect(a, "top5: 0.6250");
     expect(a, "top5 val_top5");
     expect(a, "0.3750   0.7500");
