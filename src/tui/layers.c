@@ -82,7 +82,8 @@ static void bar_text(char *buf, size_t size, double share, int width, int utf8)
     buf[n] = '\0';
 }
 
-/* The rows of the epoch shown, in the file's (the model's) order: how many; *first: the index of the first. */
+/* The rows of the epoch shown, in the file's (the model's) order: how many; *first: the index of the first
+ * (run_write_layers keeps an epoch's rows together). */
 static int epoch_rows(const app *a, long *first)
 {
     int k = 0;

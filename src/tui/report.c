@@ -206,7 +206,7 @@ static void heat_draw(app *a, tui_rect body)
     tui_grid_printf(g, body.top, 1, body.width - 2, ROLE_TITLE, TUI_BOLD, "History: %s per class and epoch, sorted by %s%s",
                     metric, rep_cols[a->rep_sort].title, a->rep_desc ? " (desc)" : "");
     int E = a->pc_epochs, n = a->rep.n_labels;
-    if (!a->pc_heat || E < 1) {
+    if (!a->pc_heat || E < 1 || n < 1) {
         app_draw_wrapped(g, (tui_rect){body.top + 2, 2, 3, body.width - 4},
                          "No per-class history: per_class.csv is written after each epoch's evaluation (runs made "
                          "before vggtop kept it have none). v shows the table.", ROLE_DIM);
