@@ -67,10 +67,10 @@ const tui_key tui_keys[] = {
     {'n', ACT_SEARCH_NEXT, "n", "Next", "Report: the next class matching the search", S(3)},
     {'v', ACT_VIEW, "v", "Heatmap", "Report: the table or the class x epoch heatmap (from per_class.csv)", S(3)},
     {'m', ACT_METRIC, "m", "Metric", "Report: the heatmap and the trend marks show F1 or recall", S(3)},
-    /* Confusion */
-    {KEY_LEFT, ACT_LEFT, "Left", NULL, "the cursor left (Confusion, Report's heatmap), the previous image (Samples) "
-     "or epoch (Layers)", CURSOR},
-    {KEY_RIGHT, ACT_RIGHT, "Right", NULL, "the cursor right, the next image or epoch", CURSOR},
+    /* Confusion, Samples, Report's heatmap, Layers */
+    {KEY_LEFT, ACT_LEFT, "Left", NULL, "previous cell, image or epoch (Confusion, Samples, Report's heatmap, Layers)",
+     CURSOR},
+    {KEY_RIGHT, ACT_RIGHT, "Right", NULL, "next cell, image or epoch", CURSOR},
     {'h', ACT_LEFT, "h", NULL, "the same as Left", CURSOR},
     {'l', ACT_RIGHT, "l", NULL, "the same as Right", CURSOR},
     {'n', ACT_NORMALIZE, "n", "Norm", "Confusion: counts or row-normalised shares", S(4)},
