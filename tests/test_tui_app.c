@@ -531,6 +531,12 @@ static void layers_table_flags_vanishing_gradients(void **state)
     layers_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
     const char *r = row_with(a, "block1_conv1");
     assert_non_null(strstr(r, "vanishing"));
+    /* a malformed file: the screen says what is wrong with it */
+    write_run_file(a, RUN_LAYERS, "garbage\n");
+    layers_load(a);
+    tui_grid_clear(&a->grid);
+    layers_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    expect(a, "layers.csv: line 1: expected the header");
     remove_run_dir(a, RUN_LAYERS);
     layers_free(a);
     done(a);

@@ -456,6 +456,7 @@ static void forget_epoch_files(app *a)
     a->mt_per_class = a->mt_layers = (struct timespec){-1, 0};
     report_free_history(a);
     layers_free(a);
+    a->pc_err[0] = a->lay_err[0] = '\0';
     a->have_sys = 0;
     a->rate.n = 0;
     a->sys_prev.valid = 0;

@@ -36,8 +36,9 @@ void layers_load(app *a)
     vt_err err;
     if (!a->dir[0])
         return;
+    a->lay_err[0] = '\0';
     if (run_read_layers(a->dir, &a->lay_rows, &a->n_lay, &err) != VT_OK) {
-        app_set_status(a, ROLE_BAD, "%s", err.msg);
+        snprintf(a->lay_err, sizeof a->lay_err, "%s", err.msg);
         a->n_lay = 0;
         return;
     }
@@ -105,11 +106,12 @@ void layers_draw(app *a, tui_rect body)
     long first;
     int k = a->lay_rows ? epoch_rows(a, &first) : 0;
     if (k == 0) {
-        app_draw_wrapped(g, (tui_rect){body.top + 1, 2, 3, body.width - 4},
-                         a->dir[0] ? "Layers: no layer statistics yet: layers.csv is written after each epoch (runs "
-                                     "made before vggtop kept it have none)."
-                                   : "Layers: no run yet: start one on the Setup screen (1), or open one on Compare (6).",
-                         ROLE_DIM);
+        app_draw_wrapped(g, (tui_rect){body.top + 1, 2, 4, body.width - 4},
+                         a->lay_err[0] ? a->lay_err
+                         : a->dir[0]   ? "Layers: no layer statistics yet: layers.csv is written after each epoch (runs "
+                                         "made before vggtop kept it have none)."
+                                       : "Layers: no run yet: start one on the Setup screen (1), or open one on Compare (6).",
+                         a->lay_err[0] ? ROLE_BAD : ROLE_DIM);
         return;
     }
     tui_grid_printf(g, body.top, 1, body.width - 2, ROLE_TITLE, TUI_BOLD, "Layers: epoch %d of %d (Left/Right), %d layers",

@@ -80,8 +80,9 @@ void report_load_history(app *a)
     vt_err err;
     if (!a->dir[0])
         return;
+    a->pc_err[0] = '\0';
     if (run_read_per_class(a->dir, &rows, &n, &err) != VT_OK) {
-        app_set_status(a, ROLE_BAD, "%s", err.msg);
+        snprintf(a->pc_err, sizeof a->pc_err, "%s", err.msg);
         return;
     }
     int E = 0, C = 0;
@@ -207,9 +208,11 @@ static void heat_draw(app *a, tui_rect body)
                     metric, rep_cols[a->rep_sort].title, a->rep_desc ? " (desc)" : "");
     int E = a->pc_epochs, n = a->rep.n_labels;
     if (!a->pc_heat || E < 1 || n < 1) {
-        app_draw_wrapped(g, (tui_rect){body.top + 2, 2, 3, body.width - 4},
-                         "No per-class history: per_class.csv is written after each epoch's evaluation (runs made "
-                         "before vggtop kept it have none). v shows the table.", ROLE_DIM);
+        app_draw_wrapped(g, (tui_rect){body.top + 2, 2, 4, body.width - 4},
+                         a->pc_err[0] ? a->pc_err
+                                      : "No per-class history: per_class.csv is written after each epoch's evaluation "
+                                        "(runs made before vggtop kept it have none). v shows the table.",
+                         a->pc_err[0] ? ROLE_BAD : ROLE_DIM);
         return;
     }
     int cls = a->rep.labels[a->rep_order[a->rep_sel]], col = a->heat_col;

@@ -135,6 +135,7 @@ typedef struct app {
     int rep_recall;           /* the heatmap and trends show recall, not F1 (m) */
     int heat_col, heat_row0, heat_col0; /* the heatmap's cursor epoch (0-based) and view */
     const char **pc_labels;   /* the heatmap's row labels, in display order */
+    char pc_err[512];         /* why per_class.csv could not be read ("" when it could, or is absent) */
 
     /* Confusion. */
     int cm_row, cm_col, cm_row0, cm_col0, cm_norm, cm_fold;
@@ -168,6 +169,7 @@ typedef struct app {
     unsigned char *lay_flag;  /* per row: run_layer_vanishing */
     int lay_epoch, lay_last;  /* the epoch shown (Left/Right), the latest in the file */
     int lay_sel, lay_top;
+    char lay_err[512];        /* why layers.csv could not be read */
     char (*lay_text)[6][128];  /* the table's texts, cells and roles: sized by layers_load, filled by the draw */
     const char **lay_cells;
     int *lay_roles;
