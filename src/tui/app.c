@@ -702,6 +702,8 @@ static const char *footer_brief(const tui_key *k, void *ctx)
         return app_can_resume(a) ? k->brief : NULL;
     case ACT_DETACH:
         return a->live || a->following ? k->brief : NULL;
+    case ACT_VIEW:
+        return a->rep_view ? "Table" : k->brief; /* Report: what v goes to */
     case ACT_ENTER:
         return a->screen == 1 && a->following ? NULL : k->brief; /* Setup is read-only when watching */
     default:

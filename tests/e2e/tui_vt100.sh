@@ -31,6 +31,7 @@ ups=$(awk -F, '$1 == 2 { f[$2] = $5 } $1 == 3 && $5 > f[$2] + 0.00005 { n++ } EN
 [ "$(tui_screen h | grep -c -E '[01]\.[0-9]{4} \^ +[0-9]+ *$')" -eq "$ups" ] || tui_fail h "not $ups classes marked ^"
 tui_keys h v
 tui_expect h "History: F1 per class and epoch, sorted by #"
+tui_expect h "v Table"
 tui_expect h "epoch            1  2  3"
 tui_expect h "0 ..::--==++**##%%@@ 1"
 tui_expect h "T-shirt/top, epoch 3: F1 "
