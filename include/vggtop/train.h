@@ -424,7 +424,8 @@ typedef struct run_progress {
     long eval_batch, eval_batches; /* test-set steps done and in all, while evaluating (else 0) */
     double eval_eta;
     long command_ack;      /* the last command taken from commands.json */
-    long pid;              /* the training process */
+    int ranks;             /* processes of a data-parallel run (1 when absent) */
+    long pid;              /* the training process (rank 0's) */
     char updated[32];      /* UTC ISO 8601 time of the write */
 } run_progress;
 

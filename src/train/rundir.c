@@ -104,6 +104,8 @@ int run_write_progress(const char *dir, const train_snapshot *s, vt_err *err)
         cJSON_AddNumberToObject(o, "top5", s->top5); /* optional: left out before the epoch's first step */
     cJSON_AddNumberToObject(o, "img_per_s", s->img_per_s);
     cJSON_AddNumberToObject(o, "ms_per_step", s->ms_per_step);
+    if (s->ranks > 1)
+        cJSON_AddNumberToObject(o, "ranks", s->ranks); /* optional: a data-parallel run */
     cJSON_AddNumberToObject(o, "elapsed", s->elapsed);
     cJSON_AddNumberToObject(o, "eta", s->eta);
     cJSON_AddNumberToObject(o, "eta_run", s->eta_run);
@@ -558,6 +560,10 @@ static int read_progress(const char *dir, run_data *run, vt_err *err)
     p->top5 = NAN;
     if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(o, "top5")) && v->valuedouble >= 0 && v->valuedouble <= 1)
         p->top5 = v->valuedouble;
+    p->ranks = 1;
+    if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(o, "ranks")) && v->valuedouble >= 1 &&
+        v->valuedouble <= 1 << 20 && v->valuedouble == floor(v->valuedouble))
+        p->ranks = (int)v->valuedouble;
     if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(o, "eval_batch")) && v->valuedouble >= 0 &&
         v->valuedouble < 1e15)
         p->eval_batch = (long)v->valuedouble;

@@ -76,6 +76,7 @@ close one two || { strip one >&2; strip two >&2; fail "2 ranks end away from the
 grep -q '"ranks":[[:space:]]*2' two/config.json || fail "config.json does not record the ranks"
 grep -q '"threads_per_rank":[[:space:]]*\[1, 1\]' two/config.json ||
     fail "config.json: not 1 thread per rank by default on this 2-core machine ($(grep threads_per two/config.json))"
+grep -q '"ranks":[[:space:]]*2,' two/progress.json || fail "progress.json does not say the run has 2 ranks"
 grep -q "^Ranks: 2" two.out || fail "rank 0 does not say it runs with 2 ranks"
 [ "$(grep -c '^Epoch 1/3' two.out)" -eq 1 ] || fail "more than rank 0 printed the run"
 $MPIRUN "$VGGTOP" train $ARGS --run-dir again >again.out 2>&1 || fail "repeated 2-rank run exited $?"
