@@ -44,7 +44,9 @@ static void usage(FILE *out)
     free(options);
     fprintf(out, "  -h, --help           this help\n\n"
                  "Ctrl-C or SIGTERM stops after the current step with a checkpoint (exit 130/143); a second Ctrl-C\n"
-                 "exits at once. SIGHUP is ignored: the run survives a dropped SSH session.\n");
+                 "exits at once. SIGHUP is ignored: the run survives a dropped SSH session.\n\n"
+                 "Under Open MPI (mpirun -np N vggtop train ...) the N processes train one run data-parallel:\n"
+                 "--batch-size is the global batch, rank 0 writes the run directory (see man vggtop, TRAINING).\n");
 }
 
 /* Keras' current progress bar counts steps (batches) and gives the time per step, "62ms/step"; so do this
