@@ -63,12 +63,11 @@ static int lost(train_dist *d, const char *what, const char *why, vt_err *err)
                    d->rank, d->size, why, what);
 }
 
-/* Waits for n requests, polling (Open MPI progresses only inside its calls): spinning briefly, then sleeping
- * up to 1 ms between tests so the waiting rank leaves the cores to the others. */
+/* Waits for n requests, polling (Open MPI progresses only inside its calls) with a deadline. */
 static int dist_wait(train_dist *d, MPI_Request *reqs, int n, const char *what, vt_err *err)
 {
     double start = vt_now(), stop_at = 0;
-    for (long spins = 0;; spins++) {
+    for (;;) {
         int done = 0;
         if (MPI_Testall(n, reqs, &done, MPI_STATUSES_IGNORE) != MPI_SUCCESS)
             return lost(d, what, "Open MPI lost the connection", err);
@@ -95,10 +94,12 @@ static int dist_wait(train_dist *d, MPI_Request *reqs, int n, const char *what, 
             snprintf(why, sizeof why, "no answer for %.0f s", now - start);
             return lost(d, what, why, err);
         }
-        if (spins < 200)
+        /* Open MPI moves a large message a fragment per test: yield (free when the core is idle, and it
+         * lets another process have it when not) for the first half second, then sleep between tests. */
+        if (now - start < 0.5)
             sched_yield();
         else {
-            struct timespec ts = {0, spins < 1000 ? 50000L : 1000000L};
+            struct timespec ts = {0, 200000L};
             nanosleep(&ts, NULL);
         }
     }
