@@ -9,6 +9,7 @@ BUILD   ?= build
 OUT     := $(BUILD)/$(VARIANT)
 
 CC      ?= cc
+# ompi-c: Open MPI, for data-parallel training (src/train/dist.c; MPI is only initialised under mpirun).
 PKGS    := openblas ncursesw zlib libcjson libcurl libarchive libcrypto ompi-c
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
