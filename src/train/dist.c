@@ -83,7 +83,9 @@ static int dist_wait(train_dist *d, MPI_Request *reqs, int n, const char *what, 
                 return lost(d, what, why, err);
             }
         }
-        if (d->stop_asked && d->stop_asked(d->stop_arg)) {
+        /* A stop asked (SIGTERM, which mpirun sends when a rank died, then SIGKILL 1 s later) shortens the
+         * wait to what a live rank could still need, once a step has shown how long that is. */
+        if (d->timing.steps > 0 && d->stop_asked && d->stop_asked(d->stop_arg)) {
             if (stop_at == 0)
                 stop_at = now;
             double grace = stop_at + DIST_STOP_GRACE + 2 * d->slowest;

@@ -1092,9 +1092,9 @@ static void *engine_main(void *arg)
     pthread_mutex_unlock(&t->mu);
     write_progress(j, 1);
     /* The others end once rank 0 has written everything: mpirun ends the job when the first rank exits
-     * with a non-zero status. */
+     * with a non-zero status. A failed rank does not wait: its exit makes mpirun stop the others. */
     vt_err ignored;
-    if (j->d)
+    if (j->d && final != TRAIN_FAILED)
         dist_barrier(j->d, "the end of the run", &ignored);
     /* A new run that failed before writing config.json (no data set, a model too big) is no run: leave no
      * directory behind to clutter the runs folder and the Compare screen. */
