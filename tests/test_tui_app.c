@@ -254,6 +254,114 @@ static void compare_shows_dashes_for_a_run_without_epochs(void **state)
     done(a);
 }
 
+/* Compare at 80x24: the runs chosen for the chart at first are on the table's 5 rows, the newest selected
+ * (the newest five sat below the rows shown, off screen). A runs folder of 9 copies of the fixture run, runs
+ * 3, 6 and 8 without an epoch. */
+static void compare_shows_its_first_choice_at_80x24(void **state)
+{
+    (void)state;
+    char runs[] = "/tmp/vggtop-cmp-XXXXXX";
+    assert_non_null(mkdtemp(runs));
+    char cmd[8300];
+    for (int i = 1; i <= 9; i++) {
+        snprintf(cmd, sizeof cmd, "cp -r tests/fixtures/train/run %s/2026120%dT000000Z-mlp%s", runs, i,
+                 i == 3 || i == 6 || i == 8 ? " && rm %s/2026120%dT000000Z-mlp/history.csv" : "");
+        char full[8400];
+        snprintf(full, sizeof full, cmd, runs, i);
+        assert_int_equal(system(full), 0);
+    }
+    app *a = fake(TRAIN_FINISHED);
+    a->rows = 24;
+    a->cols = 80;
+    tui_grid_resize(&a->grid, a->rows, a->cols);
+    a->opt.runs_dir = runs;
+    compare_scan(a);
+    assert_int_equal(a->n_runs, 9);
+    int chosen = 0;
+    for (int i = 0; i < a->n_runs; i++)
+        chosen += a->run_shown[i];
+    assert_true(chosen >= 3);
+    assert_int_equal(a->run_sel, 8); /* the newest with an epoch (index 8: run 9) */
+    tui_grid_clear(&a->grid);
+    compare_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    const char *t = text_of(a);
+    int on_screen = 0;
+    for (const char *p = t; (p = strstr(p, "[x]")); p++)
+        on_screen++;
+    assert_int_equal(on_screen, chosen);
+    expect(a, "[x]  9  20261209T000000Z"); /* the stamp: the name's first 17 columns at 80 */
+    compare_free(a);
+    done(a);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", runs);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* Compare's Enter on another run while this process trains one: the other run's files are shown and the live
+ * run is parked, training on (it was refused: "browse other runs when it has finished"); Enter on the live
+ * run's row brings it back. The trainer is created, not started: it stays in a running state (idle). */
+static void compare_opens_another_run_while_one_trains(void **state)
+{
+    (void)state;
+    char runs[] = "/tmp/vggtop-browse-XXXXXX";
+    assert_non_null(mkdtemp(runs));
+    app *a = fake(TRAIN_TRAINING);
+    a->following = 0;
+    train_config cfg;
+    train_config_default(&cfg);
+    snprintf(cfg.model, sizeof cfg.model, "mlp");
+    snprintf(cfg.runs, sizeof cfg.runs, "%s", runs);
+    vt_err err;
+    assert_int_equal(trainer_create(&cfg, &a->tr, &err), VT_OK);
+    a->live = 1;
+    trainer_snapshot(a->tr, a->snap);
+    snprintf(a->dir, sizeof a->dir, "%s", a->snap->run_dir);
+    a->n_runs = 2;
+    a->runs = calloc(2, sizeof *a->runs);
+    a->run_hist = calloc(2, sizeof *a->run_hist);
+    a->run_hist_n = calloc(2, sizeof *a->run_hist_n);
+    a->run_shown = calloc(2, 1);
+    assert_true(a->runs && a->run_hist && a->run_hist_n && a->run_shown);
+    snprintf(a->runs[0].path, sizeof a->runs[0].path, "tests/fixtures/train/run");
+    snprintf(a->runs[1].path, sizeof a->runs[1].path, "%s", a->dir);
+    a->screen = 6;
+    a->run_sel = 0;
+    app_handle_key(a, '\n');
+    assert_int_equal(a->screen, 2);
+    assert_string_equal(a->dir, "tests/fixtures/train/run");
+    assert_int_equal(a->live, 0);
+    assert_non_null(a->parked);
+    assert_true(app_training(a));
+    assert_int_equal(a->C, 4); /* the fixture's predictions */
+    assert_non_null(strstr(a->status, "the live run trains on"));
+    /* a new run is refused while the parked one trains */
+    app_start_run(a, &cfg);
+    assert_non_null(strstr(a->status, "a run is live"));
+    a->screen = 6;
+    a->run_sel = 1;
+    app_handle_key(a, '\n');
+    assert_int_equal(a->screen, 2);
+    assert_int_equal(a->live, 1);
+    assert_null(a->parked);
+    assert_string_equal(a->dir, a->runs[1].path);
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", a->dir);
+    trainer_destroy(a->tr);
+    compare_free(a);
+    if (a->have_run)
+        run_free(&a->run);
+    free(a->parked_snap);
+    free(a->cm);
+    free(a->roc_drawn);
+    free(a->rep_order);
+    free(a->rep_text);
+    free(a->rep_cells);
+    free(a->rep_roles);
+    done(a);
+    char cmd[8300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", runs);
+    assert_int_equal(system(cmd), 0);
+}
+
 /* Confusion: the most confused pairs with whole names and the share of the true class (names were cut at 11
  * characters), and the scale's legend. 3 classes; row 0 (support 4): 2 right, 2 predicted as class 2. */
 static void confusion_names_shares_and_scale(void **state)
@@ -348,6 +456,8 @@ int main(void)
         cmocka_unit_test(help_and_summary_stop_at_their_last_line),
         cmocka_unit_test(stop_asks_first),
         cmocka_unit_test(compare_shows_dashes_for_a_run_without_epochs),
+        cmocka_unit_test(compare_opens_another_run_while_one_trains),
+        cmocka_unit_test(compare_shows_its_first_choice_at_80x24),
         cmocka_unit_test(confusion_names_shares_and_scale),
         cmocka_unit_test(samples_without_images_show_the_predictions),
         cmocka_unit_test(line_editor),

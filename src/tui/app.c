@@ -459,11 +459,64 @@ int app_open_dir(app *a, const char *dir, int follow, vt_err *err)
 
 /* ---- a live run of this process ---- */
 
+static void update_live(app *a);
+
+int app_training(const app *a) { return (a->tr && a->live) || a->parked; }
+
+int app_browse(app *a, const char *dir, vt_err *err)
+{
+    int park = a->tr && a->live;
+    if (park && !a->parked_snap && !(a->parked_snap = calloc(1, sizeof *a->parked_snap)))
+        return vt_fail(err, VT_EIO, "out of memory");
+    if (park) {
+        snprintf(a->parked_dir, sizeof a->parked_dir, "%s", a->dir);
+        a->parked = a->tr;
+        a->tr = NULL;
+        a->live = 0;
+    }
+    int rc = app_open_dir(a, dir, 1, err);
+    if (rc != VT_OK)
+        app_return_live(a);
+    return rc;
+}
+
+void app_return_live(app *a)
+{
+    if (!a->parked)
+        return;
+    a->tr = a->parked;
+    a->parked = NULL;
+    a->live = 1;
+    a->following = 0;
+    a->cmd_seq = 0;
+    snprintf(a->dir, sizeof a->dir, "%s", a->parked_dir);
+    if (a->have_run)
+        run_free(&a->run);
+    a->have_run = 0;
+    free_derived(a);
+    a->C = 0;
+    update_live(a); /* its snapshot, and its files read again */
+}
+
+/* The parked run trains on unseen: its snapshot keeps its wake pipe drained, and its end is said (and the
+ * trainer given back) when it comes. */
+static void watch_parked(app *a)
+{
+    trainer_snapshot(a->parked, a->parked_snap);
+    if (is_running(a->parked_snap->state))
+        return;
+    app_set_status(a, a->parked_snap->state == TRAIN_FAILED ? ROLE_BAD : ROLE_GOOD, "the live run %s: %s",
+                   train_state_name(a->parked_snap->state), a->parked_dir);
+    trainer_destroy(a->parked);
+    a->parked = NULL;
+    compare_scan(a);
+}
+
 int app_start_training(app *a) { return app_start_run(a, &a->cfg); }
 
 int app_start_run(app *a, const train_config *cfg)
 {
-    if (a->live) {
+    if (app_training(a)) {
         app_set_status(a, ROLE_WARN, "a run is live: stop it first (Dashboard, S)");
         return H_REDRAW;
     }
@@ -564,6 +617,7 @@ static void update_live(app *a)
             app_set_status(a, ROLE_BAD, "%s", a->snap->message[0] ? a->snap->message : "the run failed");
         else
             app_set_status(a, ROLE_GOOD, "run %s: %s", train_state_name(a->snap->state), a->dir);
+        term_size(&a->rows, &a->cols); /* Compare places its first choice of runs in the rows there are */
         compare_scan(a);
     }
 }
@@ -600,9 +654,10 @@ static void draw_header(app *a)
     char facts[256], pidtext[48] = "";
     if (pid > 0 && (a->live || is_running(s->state)))
         snprintf(pidtext, sizeof pidtext, " · pid %ld", pid);
-    snprintf(facts, sizeof facts, "%s%s · %s · %s%s", a->live ? "live " : a->following ? "watching " : "",
-             train_state_name(s->state), s->model[0] ? s->model : "?", s->dataset[0] ? s->dataset : "data set ?",
-             pidtext);
+    /* Browsing another run: the parked live run stays one key away (6, Enter on its row). */
+    snprintf(facts, sizeof facts, "%s%s · %s · %s%s%s", a->live ? "live " : a->parked ? "browsing " :
+             a->following ? "watching " : "", train_state_name(s->state), s->model[0] ? s->model : "?",
+             s->dataset[0] ? s->dataset : "data set ?", pidtext, a->parked ? " · live run: 6, Enter" : "");
     int role = s->state == TRAIN_FAILED ? ROLE_BAD : s->state == TRAIN_PAUSED || s->state == TRAIN_STOPPED
                                                         ? ROLE_WARN : ROLE_LABEL;
     /* The folder first; when it and the facts do not fit, its head gives way ("…" marks the cut). */
@@ -735,7 +790,7 @@ static int screen_key(app *a, int key, tui_action act)
 
 static int ask_quit(app *a)
 {
-    if (a->live) {
+    if (app_training(a)) {
         a->confirm = CONFIRM_QUIT;
         return H_REDRAW;
     }
@@ -834,6 +889,7 @@ int app_handle_key(app *a, int key)
 static int hang_up(app *a)
 {
     term_close();
+    app_return_live(a);
     int fd = open("/dev/null", O_RDWR);
     if (fd >= 0) {
         dup2(fd, STDIN_FILENO);
@@ -867,6 +923,7 @@ static int hang_up(app *a)
 static int detach(app *a)
 {
     a->detached = 1;
+    app_return_live(a); /* D leaves this process's run training, shown or parked */
     if (!(a->tr && a->live))
         return 0;
     app_set_status(a, ROLE_WARN, "detaching: finishing the step and saving a checkpoint...");
@@ -916,6 +973,7 @@ static int run_loop(app *a)
         if (term_got_hup)
             return hang_up(a);
         if (term_got_term) {
+            app_return_live(a);
             if (a->tr && a->live)
                 trainer_stop(a->tr);
             return 143;
@@ -929,6 +987,10 @@ static int run_loop(app *a)
         double stopped = vt_stop_watch_tick(&a->tick, a->live ? 0.5 : 1.25); /* Ctrl-Z */
         if (a->tr && a->live)
             trainer_suspended(a->tr, stopped);
+        if (a->parked) {
+            trainer_suspended(a->parked, stopped);
+            watch_parked(a);
+        }
         if (a->tr && a->live) {
             update_live(a); /* the one copy of the engine's state this loop draws from */
             redraw = 1;
@@ -982,6 +1044,7 @@ static int run_loop(app *a)
             if (r & H_DETACH)
                 return detach(a);
             if (r & H_QUIT) {
+                app_return_live(a);
                 if (a->tr && a->live) {
                     app_set_status(a, ROLE_WARN, "stopping: finishing the step and saving a checkpoint...");
                     a->confirm = CONFIRM_NONE;
@@ -1043,6 +1106,7 @@ int tui_run(const tui_options *opt, int *exit_status, vt_err *err)
         term_signals_install();
         vt_stop_watch_install();
         tui_grid_init(&a->grid, 0, 0);
+        term_size(&a->rows, &a->cols); /* Compare places its first choice of runs in the rows there are */
         compare_scan(a);
         if (a->pr) {
             a->probe_gen++;
@@ -1074,6 +1138,8 @@ int tui_run(const tui_options *opt, int *exit_status, vt_err *err)
     data_fetch_destroy(a->fetch);
     /* Waits for a stopping run to write its checkpoint. */
     trainer_destroy(a->tr);
+    trainer_destroy(a->parked);
+    free(a->parked_snap);
     probe_destroy(a->pr);
     free(a->facts.summary);
     if (a->have_run)

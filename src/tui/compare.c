@@ -28,6 +28,23 @@ void compare_free(app *a)
     a->n_runs = 0;
 }
 
+/* The table's height in rows (its header and the runs) for a body of body_h rows; the chart takes the rest. */
+static int list_height(const app *a, int body_h)
+{
+    int list_h = a->n_runs + 1 < body_h / 3 ? a->n_runs + 1 : body_h / 3;
+    return list_h < 4 ? 4 : list_h;
+}
+
+/* The first row shown so that sel is on screen, moving top as little as possible. */
+static int follow(int top, int sel, int rows)
+{
+    if (sel < top)
+        top = sel;
+    if (sel >= top + rows)
+        top = sel - rows + 1;
+    return top < 0 ? 0 : top;
+}
+
 static void compare_load(app *a, int i)
 {
     if (a->run_hist[i])
@@ -77,15 +94,28 @@ void compare_scan(app *a)
                 compare_load(a, i);
             }
     free(kept);
+    /* ... and on the table too: at 80x24 it has 5 rows, and the newest runs (the list is oldest first) were
+     * below them, off screen. The chosen ones fit in the rows together, the newest selected, the table
+     * scrolled to show them all. */
+    int rows = list_height(a, app_body_height(a)) - 1, newest = -1;
     for (int i = a->n_runs - 1, k = 0; i >= 0 && k < 5 && n_kept == 0; i--) {
         if (a->runs[i].epochs_done <= 0)
             continue;
+        if (newest >= 0 && newest - i + 1 > rows)
+            break;
+        if (newest < 0)
+            newest = i;
         a->run_shown[i] = 1;
         compare_load(a, i);
         k++;
     }
+    if (newest >= 0) {
+        a->run_sel = newest;
+        a->run_top = newest - rows + 1 > 0 ? newest - rows + 1 : 0;
+    }
     if (a->run_sel >= a->n_runs)
         a->run_sel = a->n_runs > 0 ? a->n_runs - 1 : 0;
+    a->run_top = follow(a->run_top, a->run_sel, rows);
 }
 
 static const char *const cmp_metric_name[3] = {"val_acc", "val_loss", "val_mse"};
@@ -100,9 +130,7 @@ void compare_draw(app *a, tui_rect body)
         tui_grid_text(g, body.top + 1, 2, body.width - 4, ROLE_DIM, 0, line);
         return;
     }
-    int list_h = a->n_runs + 1 < body.height / 3 ? a->n_runs + 1 : body.height / 3;
-    if (list_h < 4)
-        list_h = 4;
+    int list_h = list_height(a, body.height);
     int chart_h = body.height - list_h;
     static double ys[CMP_MAX_SHOWN][TRAIN_MAX_EPOCHS];
     static char names[CMP_MAX_SHOWN][48];
@@ -134,15 +162,12 @@ void compare_draw(app *a, tui_rect body)
      * comparison share their data set, and the header names the one shown. */
     tui_grid_printf(g, y++, 1, body.width - 2, ROLE_HEADER, 0, "     #  %-*s %-12s %6s %6s %7s %8s %8s", name_w, "run",
                     "model", "s/ep", "total", "epochs", "best acc", "last acc");
-    int rows = list_h - 1;
-    if (a->run_sel < a->run_top)
-        a->run_top = a->run_sel;
-    if (a->run_sel >= a->run_top + rows)
-        a->run_top = a->run_sel - rows + 1;
-    for (int k = 0; k < rows && a->run_top + k < a->n_runs; k++) {
-        int i = a->run_top + k;
+    int rows = list_h - 1, top = follow(a->run_top, a->run_sel, rows); /* the keys keep run_top; a resize may not */
+    for (int k = 0; k < rows && top + k < a->n_runs; k++) {
+        int i = top + k;
         const run_entry *e = &a->runs[i];
-        int role = i == a->run_sel ? ROLE_SELECT : strcmp(e->path, a->dir) == 0 ? ROLE_VALUE : ROLE_DEFAULT;
+        int role = i == a->run_sel ? ROLE_SELECT : strcmp(e->path, a->dir) == 0 ? ROLE_VALUE
+                   : a->parked && strcmp(e->path, a->parked_dir) == 0 ? ROLE_GOOD : ROLE_DEFAULT;
         char best[32], last[32]; /* "-" for a run with no finished epoch, not "nan" */
         char per[16], total[16];
         if (e->epochs_done > 0) {
@@ -173,7 +198,7 @@ int compare_key(app *a, int key, tui_action act)
     }
     if (a->n_runs == 0)
         return H_NONE;
-    int page = app_body_height(a) / 3 - 1;
+    int rows = list_height(a, app_body_height(a)) - 1, page = rows;
     switch (act) {
     case ACT_UP: a->run_sel--; break;
     case ACT_DOWN: a->run_sel++; break;
@@ -195,20 +220,25 @@ int compare_key(app *a, int key, tui_action act)
     }
     case ACT_ENTER: {
         const run_entry *e = &a->runs[a->run_sel];
+        if (a->parked && strcmp(e->path, a->parked_dir) == 0) {
+            app_return_live(a);
+            return H_REDRAW | H_DASHBOARD;
+        }
         if (a->live && strcmp(e->path, a->dir) == 0)
             return H_REDRAW | H_DASHBOARD;
-        if (a->live) {
-            app_set_status(a, ROLE_WARN, "a run is live here: browse other runs when it has finished");
-            return H_REDRAW;
-        }
+        /* Another run, even while this process trains one: its files are shown read-only and the live run
+         * trains on, parked (Enter on its row brings it back). */
         vt_err err;
         char path[4096];
         snprintf(path, sizeof path, "%s", e->path);
-        if (app_open_dir(a, path, 1, &err) != VT_OK) {
+        if (app_browse(a, path, &err) != VT_OK) {
             app_set_status(a, ROLE_BAD, "%s", err.msg);
             return H_REDRAW;
         }
-        app_set_status(a, ROLE_GOOD, "opened %s", path);
+        if (a->parked)
+            app_set_status(a, ROLE_GOOD, "opened %s; the live run trains on (6, Enter on its row returns)", path);
+        else
+            app_set_status(a, ROLE_GOOD, "opened %s", path);
         return H_REDRAW | H_DASHBOARD; /* the app switches; a screen never does */
     }
     default: return H_NONE;
@@ -217,5 +247,6 @@ int compare_key(app *a, int key, tui_action act)
         a->run_sel = 0;
     if (a->run_sel >= a->n_runs)
         a->run_sel = a->n_runs - 1;
+    a->run_top = follow(a->run_top, a->run_sel, rows);
     return H_REDRAW;
 }

@@ -38,7 +38,7 @@ static void reprobe(app *a)
     if (!a->pr)
         return;
     a->probe_gen++;
-    probe_request(a->pr, &a->cfg, !a->live);
+    probe_request(a->pr, &a->cfg, !app_training(a));
 }
 
 static void fmt_seconds(char *buf, size_t size, double s)
@@ -165,7 +165,7 @@ void setup_draw(app *a, tui_rect body)
     } else if (f->done_summary && f->error[0] && f->dataset[0]) { /* a data error is shown above already */
         y += app_draw_wrapped(g, (tui_rect){y, x, 3, w}, f->error, ROLE_BAD);
     }
-    if (a->live) {
+    if (app_training(a)) {
         tui_grid_text(g, y++, x, w, ROLE_WARN, 0, "Estimate: paused while a run trains");
     } else if (!fresh || !f->done_estimate) {
         tui_grid_text(g, y++, x, w, ROLE_DIM, 0, "Estimate: measuring a few training steps...");

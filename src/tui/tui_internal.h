@@ -81,6 +81,11 @@ typedef struct app {
     long cmd_seq;         /* watch mode: the last command sent through commands.json (0: none), */
     char cmd_name[16];    /* its name, until progress.json acknowledges it */
     int detached;         /* d was pressed: the run goes on without this front end */
+    /* Parked: this process's live run while the screens show another run's files (Compare's Enter on it):
+     * it trains on, and app_return_live (Compare's Enter on its row, or quitting) brings it back. */
+    trainer *parked;
+    train_snapshot *parked_snap;
+    char parked_dir[4096];
     long detached_pid;    /* the background vggtop train --resume (-1: could not start it) */
 
     /* Derived from the predictions. */
@@ -145,6 +150,13 @@ typedef struct app {
 /* app.c */
 void app_set_status(app *a, int role, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int app_open_dir(app *a, const char *dir, int follow, vt_err *err);
+/* Shows dir's files (followed, read-only as vggtop watch shows them); a live run of this process is parked
+ * meanwhile and trains on. */
+int app_browse(app *a, const char *dir, vt_err *err);
+/* Shows the parked live run again (nothing when none is parked). */
+void app_return_live(app *a);
+/* Whether this process trains a run, shown or parked. */
+int app_training(const app *a);
 int app_start_training(app *a);
 const char *app_class_name(const app *a, int cls);
 int app_body_top(const app *a);
