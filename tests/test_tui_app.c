@@ -376,18 +376,62 @@ static void confusion_names_shares_and_scale(void **state)
     a->cm = cm;
     a->C = 3;
     a->names = names;
+    a->screen = 4;
+    confusion_enter(a);
     tui_grid_clear(&a->grid);
     confusion_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
     expect(a, "aquarium_fish_long > sweet_pepper_red 2 (50%)");
     expect(a, "bee > sweet_pepper_red 1 (25%)");
     /* the ramp of the nine levels, two columns each, between 0 and the largest count (4) */
     expect(a, "0 ..::--==++**##%%@@ 4");
-    a->cm_norm = 1;
+    /* column labels: 6-column cells at 100 columns, names cut to 5 (the sixth holds the cursor's marker) */
+    expect(a, "predicted    aquar");
+    expect(a, "bee   sweet");
+    app_handle_key(a, 'n');
     tui_grid_clear(&a->grid);
     confusion_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
     expect(a, "row-normalised (%)");
     expect(a, "@@ 100%");
+    expect(a, "50"); /* row 0's share of class 2, in its cell */
+    confusion_reset(a);
     a->cm = NULL; /* static: not the app's to free */
+    a->names = NULL;
+    done(a);
+}
+
+/* Confusion at 80 columns with 10 classes: 3-column cells, the columns numbered (no room for names); the
+ * cells are built on entering the screen, never in the draw. */
+static void confusion_numbers_its_columns_when_names_do_not_fit(void **state)
+{
+    (void)state;
+    app *a = fake(TRAIN_FINISHED);
+    a->cols = 80;
+    a->rows = 24;
+    tui_grid_resize(&a->grid, a->rows, a->cols);
+    static long cm[100];
+    static char buf[10][16];
+    static char *names[10];
+    for (int i = 0; i < 10; i++) {
+        cm[i * 10 + i] = 5;
+        snprintf(buf[i], sizeof buf[i], "class_%d", i);
+        names[i] = buf[i];
+    }
+    a->cm = cm;
+    a->C = 10;
+    a->names = names;
+    tui_grid_clear(&a->grid);
+    confusion_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    expect(a, "no predictions yet"); /* not built: the draw does not build it */
+    a->screen = 4;
+    app_handle_key(a, KEY_RIGHT);
+    tui_grid_clear(&a->grid);
+    confusion_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    expect(a, "predicted");
+    expect(a, " 7  8  9");
+    reject(a, "pred 0..");
+    expect(a, "true class_0 → predicted class_1");
+    confusion_reset(a);
+    a->cm = NULL;
     a->names = NULL;
     done(a);
 }
@@ -459,6 +503,7 @@ int main(void)
         cmocka_unit_test(compare_opens_another_run_while_one_trains),
         cmocka_unit_test(compare_shows_its_first_choice_at_80x24),
         cmocka_unit_test(confusion_names_shares_and_scale),
+        cmocka_unit_test(confusion_numbers_its_columns_when_names_do_not_fit),
         cmocka_unit_test(samples_without_images_show_the_predictions),
         cmocka_unit_test(line_editor),
     };

@@ -162,6 +162,7 @@ const char *app_class_name(const app *a, int cls)
 
 static void free_derived(app *a)
 {
+    confusion_reset(a);
     free(a->cm);
     a->cm = NULL;
     if (a->have_rep)
@@ -220,7 +221,7 @@ static void compute_derived(app *a)
         a->roc_drawn = calloc((size_t)C, 1);
         for (int i = 0; a->roc_drawn && i < C && i < 3; i++)
             a->roc_drawn[i] = 1;
-        a->cm_row = a->cm_col = a->cm_row0 = a->cm_col0 = 0;
+        a->conf.row = a->conf.col = a->conf.row0 = a->conf.col0 = 0;
         a->roc_sel = a->roc_top = 0;
         a->sample = 0;
     }
@@ -770,7 +771,7 @@ const screen_ops app_screens[8] = {
     {setup_draw, setup_key, NULL},
     {dash_draw, dash_key, NULL},
     {report_draw, report_key, NULL},
-    {confusion_draw, confusion_key, NULL},
+    {confusion_draw, confusion_key, confusion_enter},
     {roc_draw, roc_key, roc_enter},
     {compare_draw, compare_key, NULL},
     {samples_draw, samples_key, samples_enter},

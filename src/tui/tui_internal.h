@@ -51,6 +51,23 @@ void probe_request(probe *p, const train_config *cfg, int estimate);
 void probe_get(probe *p, probe_result *out);
 int probe_wake_fd(const probe *p);
 
+/* ---- the screens' own state ---- */
+
+#define CM_MAX_PAIRS 64
+
+/* Confusion (confusion.c): the cursor and the view's options, and what the draw shows, built by
+ * confusion_enter when the predictions, the fold or the normalisation changed (confusion_reset drops it). */
+typedef struct confusion_view {
+    int row, col, row0, col0, norm, fold;
+    int built, K;           /* K x K: the matrix shown (0: nothing) */
+    const long *counts;     /* the app's matrix, or folded */
+    long *folded;           /* the 20 superclasses' counts, when folding */
+    double *cells;          /* the heatmap's values: counts or row shares */
+    long maxc;              /* the largest count (the scale's top) */
+    confused_pair pairs[CM_MAX_PAIRS];
+    int n_pairs;
+} confusion_view;
+
 /* ---- the front end's state ---- */
 typedef struct app {
     tui_options opt;
@@ -120,8 +137,7 @@ typedef struct app {
     char search[64];
     int search_saved_sel;
 
-    /* Confusion. */
-    int cm_row, cm_col, cm_row0, cm_col0, cm_norm, cm_fold;
+    confusion_view conf;
 
     /* ROC. */
     int roc_sel, roc_top, roc_zoom;
@@ -212,6 +228,8 @@ int dash_key(app *a, int key, tui_action act);
 void report_draw(app *a, tui_rect body);
 int report_key(app *a, int key, tui_action act);
 void report_reset(app *a);
+void confusion_enter(app *a);
+void confusion_reset(app *a);
 void confusion_draw(app *a, tui_rect body);
 int confusion_key(app *a, int key, tui_action act);
 void roc_enter(app *a);
