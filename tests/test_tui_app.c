@@ -409,7 +409,7 @@ static void confusion_numbers_its_columns_when_names_do_not_fit(void **state)
     a->rows = 24;
     tui_grid_resize(&a->grid, a->rows, a->cols);
     static long cm[100];
-    static char buf[10][16];
+    static char buf[10][24];
     static char *names[10];
     for (int i = 0; i < 10; i++) {
         cm[i * 10 + i] = 5;
@@ -470,6 +470,84 @@ static void samples_without_images_show_the_predictions(void **state)
     done(a);
 }
 
+/* Setup: a long value keeps its end, cut at whole characters with "…" for its head (cut by bytes, a split
+ * 'ß' showed as ??, and the head went without a mark); at 80 columns the value has 19 columns. */
+static void setup_cuts_values_by_columns(void **state)
+{
+    (void)state;
+    app *a = fake(TRAIN_IDLE);
+    a->cols = 80;
+    a->rows = 24;
+    tui_grid_resize(&a->grid, a->rows, a->cols);
+    a->dir[0] = '\0';
+    a->following = 0;
+    setup_init(a);
+    snprintf(a->cfg.data, sizeof a->cfg.data, "/mnt/ßßßßßßßßßßßßßßßßßßßß/cifar-100-binary");
+    a->screen = 1;
+    tui_grid_clear(&a->grid);
+    setup_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    expect(a, "…ß/cifar-100-binary");
+    reject(a, "?");
+    done(a);
+}
+
+/* Setup's run-directory field refuses, as it is typed, a file and a folder with files in it (they were taken
+ * and refused only when Enter started the run); a new folder is fine. */
+static void setup_refuses_a_used_run_dir_as_you_type(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/vggtop-rundir-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char file[64], cmd[128];
+    snprintf(file, sizeof file, "%s/notes.txt", dir);
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fputs("x\n", f);
+    fclose(f);
+    app *a = fake(TRAIN_IDLE);
+    a->dir[0] = '\0';
+    a->following = 0;
+    setup_init(a);
+    a->screen = 1;
+    while (strcmp(train_fields[a->field].name, "run-dir") != 0)
+        a->field++;
+    app_handle_key(a, 'e');
+    assert_int_equal(a->editing, 1);
+    for (const char *p = dir; *p; p++)
+        app_handle_key(a, *p);
+    assert_non_null(strstr(a->edit_err, "is not empty"));
+    app_handle_key(a, '\n'); /* refused: still editing */
+    assert_int_equal(a->editing, 1);
+    for (const char *p = "/notes.txt"; *p; p++)
+        app_handle_key(a, *p);
+    assert_non_null(strstr(a->edit_err, "is a file"));
+    for (int i = 0; i < 10; i++)
+        app_handle_key(a, KEY_BACKSPACE);
+    for (const char *p = "/new"; *p; p++)
+        app_handle_key(a, *p);
+    assert_string_equal(a->edit_err, "");
+    done(a);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* Wrapping: a word longer than the row (a URL) breaks after a '/' or '-', not at the width mid-word. */
+static void wrapping_breaks_a_url_at_a_slash(void **state)
+{
+    (void)state;
+    app *a = fake(TRAIN_IDLE);
+    tui_grid_clear(&a->grid);
+    int n = app_draw_wrapped(&a->grid, (tui_rect){0, 0, 5, 30},
+                             "cannot download https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz", 0);
+    assert_int_equal(n, 3);
+    char row[30 * 4 + 1];
+    tui_grid_row_utf8(&a->grid, 1, row);
+    assert_non_null(strstr(row, "https://www.cs.toronto.edu/ "));
+    tui_grid_row_utf8(&a->grid, 2, row);
+    assert_non_null(strstr(row, "~kriz/cifar-100-binary.tar.gz"));
+    done(a);
+}
+
 /* The one line editor: printable keys append within the size, Backspace and Ctrl-U edit, others are left. */
 static void line_editor(void **state)
 {
@@ -506,6 +584,9 @@ int main(void)
         cmocka_unit_test(confusion_numbers_its_columns_when_names_do_not_fit),
         cmocka_unit_test(samples_without_images_show_the_predictions),
         cmocka_unit_test(line_editor),
+        cmocka_unit_test(setup_cuts_values_by_columns),
+        cmocka_unit_test(setup_refuses_a_used_run_dir_as_you_type),
+        cmocka_unit_test(wrapping_breaks_a_url_at_a_slash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -345,6 +345,9 @@ typedef struct trainer trainer;
 /* Checks cfg and prepares an engine; loads nothing yet (that happens on the thread, state LOADING).
  * With cfg->resume, cfg->run_dir must hold config.json and checkpoint.bin. */
 int trainer_create(const train_config *cfg, trainer **out, vt_err *err);
+/* Whether dir can take a new run: new, or an empty directory (not a file, not a folder with files, not a
+ * run); the error names flag ("--run-dir"). trainer_create checks it; the Setup screen checks as you type. */
+int train_check_new_run_dir(const char *dir, const char *flag, vt_err *err);
 /* Starts the training thread (signals are blocked on it: the process's handlers run on the caller's). */
 int trainer_start(trainer *t, vt_err *err);
 /* Asks the thread to stop (as trainer_stop), waits for it, frees everything. NULL is fine. */

@@ -56,11 +56,16 @@ int app_draw_wrapped(tui_grid *g, tui_rect r, const char *text, int role)
         if (nl && nl - p < take)
             take = (int)(nl - p);
         if (take > r.width) {
+            /* At a space; in a word longer than the row (a URL, a path) after its last '/' or '-' that fits;
+             * else at the width, never inside a character. */
             take = r.width;
             while (take > 0 && p[take] != ' ')
                 take--;
-            if (take == 0)
-                take = r.width;
+            for (int k = r.width - 1; take == 0 && k > 0; k--)
+                if (p[k] == '/' || p[k] == '-')
+                    take = k + 1;
+            for (take = take ? take : r.width; take > 1 && ((unsigned char)p[take] & 0xc0) == 0x80;)
+                take--;
         }
         char line[512];
         snprintf(line, sizeof line, "%.*s", take, p);
@@ -72,6 +77,30 @@ int app_draw_wrapped(tui_grid *g, tui_rect r, const char *text, int role)
             p++;
     }
     return row;
+}
+
+/* Columns of a UTF-8 text: one per character, as the grid counts them. */
+static int text_columns(const char *text)
+{
+    int n = 0;
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+        n += (*p & 0xc0) != 0x80;
+    return n;
+}
+
+int app_draw_tail(app *a, int row, int col, int w, int role, int attr, const char *text)
+{
+    int n = text_columns(text);
+    if (n <= w)
+        return tui_grid_text(&a->grid, row, col, w, role, attr, text);
+    if (w < 2)
+        return 0;
+    const unsigned char *p = (const unsigned char *)text;
+    for (int skip = n - (w - 1); skip > 0; skip--) /* whole characters: a split one showed as ?? */
+        for (p++; (*p & 0xc0) == 0x80; p++)
+            ;
+    int x = tui_grid_text(&a->grid, row, col, 1, role, attr, a->utf8 ? "\u2026" : "~");
+    return x + tui_grid_text(&a->grid, row, col + x, w - x, role, attr, (const char *)p);
 }
 
 int app_count_lines(const char *text)
@@ -662,15 +691,8 @@ static void draw_header(app *a)
     int role = s->state == TRAIN_FAILED ? ROLE_BAD : s->state == TRAIN_PAUSED || s->state == TRAIN_STOPPED
                                                         ? ROLE_WARN : ROLE_LABEL;
     /* The folder first; when it and the facts do not fit, its head gives way ("…" marks the cut). */
-    int fw = (int)strlen(facts) + 3, room = g->cols - fw;
-    const char *dir = a->dir[0] ? a->dir : s->run_dir;
-    int len = (int)strlen(dir), x = 0;
-    if (len <= room) {
-        x += tui_grid_text(g, 1, 0, -1, ROLE_VALUE, TUI_BOLD, dir);
-    } else if (room > 4) {
-        x += tui_grid_text(g, 1, 0, -1, ROLE_VALUE, TUI_BOLD, a->utf8 ? "\xe2\x80\xa6" : "~");
-        x += tui_grid_text(g, 1, x, room - 1, ROLE_VALUE, TUI_BOLD, dir + len - (room - 1));
-    }
+    int fw = text_columns(facts) + 3, room = g->cols - fw;
+    int x = room > 4 ? app_draw_tail(a, 1, 0, room, ROLE_VALUE, TUI_BOLD, a->dir[0] ? a->dir : s->run_dir) : 0;
     x += tui_grid_text(g, 1, x, -1, ROLE_DIM, 0, " · ");
     tui_grid_text(g, 1, x, -1, role, 0, facts);
 }

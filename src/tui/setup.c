@@ -86,11 +86,9 @@ void setup_draw(app *a, tui_rect body)
             if (sel)
                 role = ROLE_SELECT;
         }
-        int w = lw - 17;
-        /* Long values (paths) show their end, where the interesting part is. */
-        int len = (int)strlen(value);
-        const char *shown = len > w ? value + len - w : value;
-        tui_grid_printf(g, y, 17, w, role, 0, "%-*s", w, shown);
+        /* Long values (paths) show their end, where the interesting part is, cut by columns with "…". */
+        tui_grid_fill(g, (tui_rect){y, 17, 1, lw - 17}, ' ', role, 0);
+        app_draw_tail(a, y, 17, lw - 17, role, 0, value);
     }
     /* The help of the field, or why the typed value is refused. */
     tui_rect msg = {body.top + body.height - 3, 1, 3, lw - 1};
@@ -264,8 +262,11 @@ static void validate_edit(app *a)
     vt_err err;
     vt_err_clear(&err);
     /* The field's own rule, then the rules between fields (a resize below a VGG's 32x32 minimum). */
+    /* A run directory must be new or empty: a file or a folder with files is refused now, not when Enter
+     * starts the run. */
+    int run_dir = strcmp(train_fields[a->field].name, "run-dir") == 0 && a->edit[0];
     if (train_config_set(&tmp, train_fields[a->field].name, a->edit, &err) != VT_OK ||
-        train_config_check(&tmp, &err) != VT_OK)
+        train_config_check(&tmp, &err) != VT_OK || (run_dir && train_check_new_run_dir(a->edit, "--run-dir", &err)))
         snprintf(a->edit_err, sizeof a->edit_err, "%s", err.msg);
     else
         a->edit_err[0] = '\0';

@@ -191,6 +191,9 @@ int app_handle_key(app *a, int key);
 /* The one line editor (Setup's fields, Report's search): Backspace, Ctrl-U (clear) and printable ASCII,
  * within size bytes. Returns 1 when it took the key, 0 for a key it leaves to the caller (Enter, Esc, ...). */
 int app_line_edit(char *buf, size_t size, int key);
+/* Draws text in w columns at (row, col); a text too long keeps its end, cut at a whole character, with "…"
+ * ("~" in ASCII) for the lost head (paths: their end is what tells them apart). Returns the columns used. */
+int app_draw_tail(app *a, int row, int col, int w, int role, int attr, const char *text);
 /* Lines of a text as tui_text_draw counts them. */
 int app_count_lines(const char *text);
 /* The one scrolling rule of lists and texts: moves *top by act (a line, a page, Home, End) within
