@@ -767,7 +767,7 @@ static void bad_data_and_divergence_fail_clearly(void **state)
     train_epoch ev;
     long n_test;
     assert_int_equal(run_load(c.run_dir, RUN_PART_HISTORY, &d, &err), VT_OK);
-    assert_int_equal(run_evaluate(c.run_dir, 1, RUN_CHECKPOINT, &ev, &n_test, &err), VT_OK);
+    assert_int_equal(run_evaluate(c.run_dir, NULL, 1, RUN_CHECKPOINT, &ev, &n_test, &err), VT_OK);
     assert_int_equal(n_test, 20);
     print_message("evaluate: %.9f %.9f, history: %.9f %.9f\n", ev.val_loss, ev.val_acc, d.history[d.n_history - 1].val_loss, d.history[d.n_history - 1].val_acc);
     assert_true(fabs(ev.val_loss - d.history[d.n_history - 1].val_loss) < 1e-7); /* csv: 8 decimals */

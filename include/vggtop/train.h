@@ -507,8 +507,10 @@ int run_list(const char *runs_dir, run_entry **entries, int *n, vt_err *err);
 
 /* Re-evaluates a run's checkpoint (RUN_CHECKPOINT, or RUN_BEST for --best) on its test set (`vggtop evaluate`): loads config.json, the data set
  * and checkpoint.bin, predicts, rewrites predictions.csv, report.txt and confusion.csv, and fills the
- * val_loss, val_acc and val_mse of *out (the other fields 0). threads < 0: the run's own setting. */
-int run_evaluate(const char *dir, int threads, const char *checkpoint, train_epoch *out, long *n_test, vt_err *err);
+ * val_loss, val_acc and val_mse of *out (the other fields 0). threads < 0: the run's own setting. data: where
+ * the data set is now (--data), NULL: where the run found it. */
+int run_evaluate(const char *dir, const char *data, int threads, const char *checkpoint, train_epoch *out,
+                 long *n_test, vt_err *err);
 
 /* The running curve of the epoch in progress from curve.csv: at most max points into batch/loss/acc, *n of
  * them, and the epoch they belong to. A missing file gives *n = 0 and VT_OK; a malformed one VT_EUSAGE. */
