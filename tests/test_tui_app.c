@@ -548,6 +548,50 @@ static void wrapping_breaks_a_url_at_a_slash(void **state)
     done(a);
 }
 
+/* Samples at 120x40: a 32x32 image twice its size (64 columns, 32 rows), the text beside it; it stayed at
+ * 32 columns there (half the width was its limit). */
+static void samples_scale_the_image_up_on_a_large_terminal(void **state)
+{
+    (void)state;
+    app *a = fake(TRAIN_FINISHED);
+    a->rows = 40;
+    a->cols = 120;
+    tui_grid_free(&a->grid);
+    assert_int_equal(tui_grid_init(&a->grid, a->rows, a->cols), 0);
+    static int yt[1] = {1}, yp[1] = {1};
+    static float probs[3] = {0.1f, 0.7f, 0.2f};
+    static char n0[] = "apple", n1[] = "bee", n2[] = "camel";
+    static char *names[3] = {n0, n1, n2};
+    static uint8_t pixels[32 * 32 * 3];
+    static dataset ds;
+    ds.height = ds.width = 32;
+    ds.channels = 3;
+    ds.n_test = 1;
+    ds.test_x = pixels;
+    a->test = &ds;
+    a->C = 3;
+    a->names = names;
+    a->run.n_pred = 1;
+    a->run.y_true = yt;
+    a->run.y_pred = yp;
+    a->run.probs = probs;
+    tui_grid_clear(&a->grid);
+    samples_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    char row[120 * 4 + 1];
+    tui_grid_row_utf8(&a->grid, 4, row);
+    const char *t = strstr(row, "true:");
+    assert_non_null(t);
+    int col = 0; /* the column of "true:": characters before it */
+    for (const char *p = row; p < t; p++)
+        col += ((unsigned char)*p & 0xc0) != 0x80;
+    assert_int_equal(col, 2 * 32 + 3);
+    a->test = NULL;
+    a->names = NULL;
+    a->run.y_true = a->run.y_pred = NULL;
+    a->run.probs = NULL;
+    done(a);
+}
+
 /* The one line editor: printable keys append within the size, Backspace and Ctrl-U edit, others are left. */
 static void line_editor(void **state)
 {
@@ -584,6 +628,7 @@ int main(void)
         cmocka_unit_test(confusion_numbers_its_columns_when_names_do_not_fit),
         cmocka_unit_test(samples_without_images_show_the_predictions),
         cmocka_unit_test(line_editor),
+        cmocka_unit_test(samples_scale_the_image_up_on_a_large_terminal),
         cmocka_unit_test(setup_cuts_values_by_columns),
         cmocka_unit_test(setup_refuses_a_used_run_dir_as_you_type),
         cmocka_unit_test(wrapping_breaks_a_url_at_a_slash),

@@ -11,6 +11,8 @@
 
 /* ---- 7 Samples ------------------------------------------------------------------------------------------- */
 
+#define SAMPLES_TEXT 43 /* the columns right of the image: a margin and "0.1234 <20-column bar> class name" */
+
 /* Loads the run's test images (native size: what a person looks at, not what the model was fed). */
 /* The screen's enter: loads the run's test images (once per run). Called before a key too, so keys typed
  * right after 7, before the first frame, move through the images instead of being dropped. */
@@ -70,8 +72,10 @@ void samples_draw(app *a, tui_rect body)
     int x = 2;
     if (ds) {
         int h = ds->height, w = ds->width, ch = ds->channels;
+        /* As large as the body allows beside the 43 columns of the text (a 32x32 image at 120x40 is 64
+         * columns wide: half the width used to be its limit, which kept it at 32 columns there). */
         int scale = 1;
-        while ((scale + 1) * w <= body.width / 2 && ((scale + 1) * h + 1) / 2 <= body.height - 1)
+        while ((scale + 1) * w + SAMPLES_TEXT <= body.width && ((scale + 1) * h + 1) / 2 <= body.height - 1)
             scale++;
         const uint8_t *img = ds->test_x + (size_t)i * (size_t)h * (size_t)w * (size_t)ch;
         tui_image_draw(g, body.top + 1, 1, img, h, w, ch, scale, a->depth, a->utf8);
