@@ -254,8 +254,8 @@ int train_model_summary(const train_config *cfg, int height, int width, int chan
                         long long *params, vt_err *err);
 /* Estimated seconds of one epoch of n_train images: builds the model and times a few training steps on
  * random data (blocks for those steps: about a second for the small models, several for the VGGs).
- * cancelled (may be NULL) is asked between steps; when it returns non-zero the estimate stops early,
- * returning VT_OK with *seconds NaN (a superseded request, or a quitting front end, waits one step at most). */
+ * cancelled (may be NULL) is asked before each layer of a step; when it returns non-zero the estimate stops early,
+ * returning VT_OK with *seconds NaN (a superseded request, or a quitting front end, waits one layer at most). */
 int train_estimate_epoch_seconds(const train_config *cfg, int height, int width, int channels, int classes,
                                  long n_train, int (*cancelled)(void *), void *arg, double *seconds, vt_err *err);
 
