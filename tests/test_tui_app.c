@@ -491,6 +491,32 @@ static void setup_cuts_values_by_columns(void **state)
     done(a);
 }
 
+/* Setup's "(limited)": only when the limit cuts the training split. A limit of exactly its size cuts
+ * nothing (it said "(limited)" for --limit-train 60000 on Fashion-MNIST's 60000). */
+static void setup_says_limited_only_when_the_limit_cuts(void **state)
+{
+    (void)state;
+    app *a = fake(TRAIN_IDLE);
+    a->dir[0] = '\0';
+    a->following = 0;
+    setup_init(a);
+    a->facts.done_data = 1;
+    snprintf(a->facts.dataset, sizeof a->facts.dataset, "Fashion-MNIST");
+    a->facts.n_train = a->facts.n_train_file = 60000;
+    a->facts.classes = 10;
+    a->cfg.limit_train = 60000;
+    tui_grid_clear(&a->grid);
+    setup_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    expect(a, "(all of them)");
+    reject(a, "(limited)");
+    a->cfg.limit_train = 5000;
+    a->facts.n_train = 5000;
+    tui_grid_clear(&a->grid);
+    setup_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    expect(a, "(limited)");
+    done(a);
+}
+
 /* Setup's run-directory field refuses, as it is typed, a file and a folder with files in it (they were taken
  * and refused only when Enter started the run); a new folder is fine. */
 static void setup_refuses_a_used_run_dir_as_you_type(void **state)
@@ -630,6 +656,7 @@ int main(void)
         cmocka_unit_test(line_editor),
         cmocka_unit_test(samples_scale_the_image_up_on_a_large_terminal),
         cmocka_unit_test(setup_cuts_values_by_columns),
+        cmocka_unit_test(setup_says_limited_only_when_the_limit_cuts),
         cmocka_unit_test(setup_refuses_a_used_run_dir_as_you_type),
         cmocka_unit_test(wrapping_breaks_a_url_at_a_slash),
     };

@@ -139,10 +139,10 @@ void setup_draw(app *a, tui_rect body)
     } else if (f->error[0] && !f->dataset[0]) {
         y += app_draw_wrapped(g, (tui_rect){y, x, 5, w}, f->error, ROLE_BAD);
     } else {
-        /* "(limited)" only when the limit cuts the data set: a limit above its size (the probe then finds
-         * fewer images than the limit) changes nothing, and says so. */
-        const char *lim = !a->cfg.limit_train ? "" : f->n_train < a->cfg.limit_train ? " (all of them)"
-                                                                                     : " (limited)";
+        /* "(limited)" only when the limit cuts the data set: a limit of its size or above changes nothing,
+         * and says so. */
+        const char *lim = !a->cfg.limit_train ? "" : f->n_train_file <= a->cfg.limit_train ? " (all of them)"
+                                                                                           : " (limited)";
         snprintf(line, sizeof line, "Data: %s %dx%dx%d, %d classes, %ld training images%s", f->dataset, f->height,
                  f->width, f->channels, f->classes, f->n_train, lim);
         y += app_draw_wrapped(g, (tui_rect){y, x, 2, w}, line, ROLE_LABEL);

@@ -35,6 +35,7 @@ typedef struct probe_result {
     char dataset[64], notice[1024], error[512];
     int height, width, channels, classes;
     long n_train, n_test;
+    long n_train_file;        /* training images the files hold (n_train: those kept after the limit) */
     char *summary;            /* malloc'ed, owned by the probe until copied */
     long long params;
     double seconds;           /* NaN until measured */
