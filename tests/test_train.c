@@ -359,6 +359,7 @@ static void run_load_reads_every_part(void **state)
     assert_true(r.progress.eta == 4.5 && r.progress.eta_run == 4.5); /* no eta_run: the epoch's */
     assert_int_equal(r.progress.pid, 4242);
     assert_string_equal(r.progress.message, "epoch 3/5");
+    assert_true(isnan(r.progress.top5)); /* a progress.json from before the running top-5: none */
     /* predictions.csv */
     assert_int_equal(r.n_pred, 4);
     assert_int_equal(r.pred_classes, 3);
@@ -378,6 +379,50 @@ static void run_load_reads_every_part(void **state)
     assert_int_equal(train_config_load(dir, &c, &err), VT_OK);
     assert_int_equal(c.batch_size, 16);
     assert_int_equal(c.resume, 0);
+}
+
+/* progress.json carries the running top-5 accuracy once the epoch has it, and leaves it out before. */
+static void progress_carries_the_running_top5(void **state)
+{
+    (void)state;
+    char dir[256];
+    make_dir(dir, sizeof dir, "top5");
+    train_snapshot *s = calloc(1, sizeof *s);
+    assert_non_null(s);
+    s->state = TRAIN_TRAINING;
+    s->epoch = s->epochs = 1;
+    s->batch = 3;
+    s->loss = 1;
+    s->acc = 0.25;
+    s->top5 = 0.625;
+    vt_err err;
+    assert_int_equal(run_write_progress(dir, s, &err), VT_OK);
+    run_data r;
+    assert_int_equal(run_load(dir, RUN_PART_PROGRESS, &r, &err), VT_OK);
+    assert_true(r.progress.top5 == 0.625);
+    run_free(&r);
+    s->top5 = NAN;
+    assert_int_equal(run_write_progress(dir, s, &err), VT_OK);
+    assert_int_equal(run_load(dir, RUN_PART_PROGRESS, &r, &err), VT_OK);
+    assert_true(isnan(r.progress.top5));
+    run_free(&r);
+    free(s);
+}
+
+/* The vanishing rule of vggtop layers and the Layers screen: below 1% of the epoch's largest gradient, or of
+ * the layer's own in its first epoch; exactly 1% is not below. */
+static void layer_vanishing_rule(void **state)
+{
+    (void)state;
+    run_layer_row rows[6] = {
+        {1, "a", 1, 1, 0, 0, 0, 0},     {1, "b", 1, 2, 0, 0, 0, 0},    {1, "c", 1, 100, 0, 0, 0, 0},
+        {2, "a", 1, 0.005, 0, 0, 0, 0}, {2, "b", 1, 0.01, 0, 0, 0, 0}, {2, "c", 1, 1, 0, 0, 0, 0},
+    };
+    int want[6] = {0, 0, 0, 1, 1, 0}; /* epoch 1: a is 1% of c's 100, not below; epoch 2: b is below 1% of 2 */
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(run_layer_vanishing(rows, 6, i), want[i]);
+    rows[0].grad_norm = 0.99; /* now below 1% of 100 */
+    assert_int_equal(run_layer_vanishing(rows, 6, 0), 1);
 }
 
 static void missing_files_are_absent_parts(void **state)
@@ -758,6 +803,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(summary_for_the_setup_screen),
         cmocka_unit_test(estimate_can_be_cancelled),
         cmocka_unit_test(run_load_reads_every_part),
+        cmocka_unit_test(progress_carries_the_running_top5),
+        cmocka_unit_test(layer_vanishing_rule),
         cmocka_unit_test(missing_files_are_absent_parts),
         cmocka_unit_test(malformed_files_give_one_clear_line),
         cmocka_unit_test(run_list_sorts_and_summarises),

@@ -192,7 +192,7 @@ static void stopped_and_resumed_equals_uninterrupted(void **state)
     train_config whole, part;
     tiny_config(&whole, "whole");
     whole.epochs = 3;
-    whole.limit_train = 2048;
+    whole.limit_train = 1024;
     whole.augment = 1; /* the augmentation generator must be restored too */
     whole.momentum = 0.9; /* and the optimiser's velocity */
     assert_int_equal(run_to_end(&whole, &err), TRAIN_FINISHED);

@@ -533,7 +533,7 @@ static void text_block_scrolls_and_clips(void **state)
 static void key_dispatch(void **state)
 {
     (void)state;
-    for (int s = 1; s <= 8; s++) {
+    for (int s = 1; s <= TUI_N_SCREENS; s++) {
         assert_int_equal(tui_key_action('q', s), ACT_QUIT);
         assert_int_equal(tui_key_action('?', s), ACT_HELP);
         assert_int_equal(tui_key_action('\t', s), ACT_NEXT_SCREEN);
@@ -549,6 +549,11 @@ static void key_dispatch(void **state)
     assert_int_equal(tui_key_action('n', 4), ACT_NORMALIZE);
     assert_int_equal(tui_key_action('n', 3), ACT_SEARCH_NEXT);
     assert_int_equal(tui_key_action('x', 3), ACT_NONE);
+    assert_int_equal(tui_key_action('9', 4), ACT_SCREEN9);
+    assert_int_equal(tui_key_action('v', 3), ACT_VIEW);
+    assert_int_equal(tui_key_action('m', 3), ACT_METRIC);
+    assert_int_equal(tui_key_action(KEY_LEFT, 9), ACT_LEFT);
+    assert_int_equal(tui_key_action(KEY_LEFT, 3), ACT_LEFT);
 }
 
 /* No key may mean two things on the same screen: the first entry would silently win. */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <curses.h>
@@ -98,7 +99,7 @@ static void before_the_first_step_shows_dashes_and_the_time_left(void **state)
     s->eta_run = 4800;
     s->epochs_done = 1;
     draw(a);
-    expect(a, "loss: - - acc: - - mse: - - lr: 0.01");
+    expect(a, "loss: - - acc: - - top5: - - mse: - - lr: 0.01");
     expect(a, "- ms/step");
     expect(a, "1/5 epochs done - 1 h 20 min left · done ≈ ");
     reject(a, "nan");
@@ -638,6 +639,260 @@ static void line_editor(void **state)
     assert_string_equal(buf, "");
 }
 
+/* ---- Report's history, Layers, the system line ---- */
+
+/* The row of the grid holding `word` (the first), as text. */
+static char row_text[100 * 4 + 1];
+static const char *row_with(app *a, const char *word)
+{
+    for (int r = 0; r < a->grid.rows; r++)
+        if (strstr(tui_grid_row_utf8(&a->grid, r, row_text), word))
+            return row_text;
+    print_error("no row holds '%s':\n%s", word, text_of(a));
+    fail();
+    return NULL;
+}
+
+/* A temporary run directory holding one file. */
+static void write_run_file(app *a, const char *name, const char *text)
+{
+    if (!a->dir[0] || strncmp(a->dir, "/tmp/", 5) != 0) {
+        snprintf(a->dir, sizeof a->dir, "/tmp/vggtop-test-tui-XXXXXX");
+        assert_non_null(mkdtemp(a->dir));
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", a->dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void remove_run_dir(app *a, const char *name)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", a->dir, name);
+    unlink(path);
+    rmdir(a->dir);
+}
+
+/* Three classes; the report (of the latest predictions) from a confusion matrix, the history of two epochs. */
+static app *fake_report(void)
+{
+    app *a = fake(TRAIN_FINISHED);
+    a->screen = 3;
+    static long cm[9] = {2, 1, 0, 0, 3, 1, 1, 0, 2};
+    static char n0[] = "apple", n1[] = "bee", n2[] = "camel";
+    static char *names[3] = {n0, n1, n2};
+    a->cm = cm;
+    a->C = 3;
+    a->names = names;
+    assert_int_equal(metrics_report(cm, 3, 0, &a->rep), 0);
+    a->have_rep = 1;
+    report_reset(a);
+    /* F1: apple 0.2 -> 0.5 (up), bee 0.6 -> 0.4 (down), camel 0.5 -> 0.5; recall: apple down, camel up. */
+    write_run_file(a, RUN_PER_CLASS, PER_CLASS_HEADER "\n"
+                   "1,0,0.1,0.3,0.2,3\n1,1,0.7,0.5,0.6,4\n1,2,0.5,0.5,0.5,3\n"
+                   "2,0,0.9,0.25,0.5,3\n2,1,0.4,0.5,0.4,4\n2,2,0.3,0.9,0.5,3\n");
+    report_load_history(a);
+    return a;
+}
+
+static void done_report(app *a)
+{
+    remove_run_dir(a, RUN_PER_CLASS);
+    report_free_history(a);
+    metrics_report_free(&a->rep);
+    free(a->rep_order);
+    free(a->rep_text);
+    free(a->rep_cells);
+    free(a->rep_roles);
+    a->cm = NULL;
+    a->names = NULL;
+    done(a);
+}
+
+static void draw_report(app *a)
+{
+    report_enter(a);
+    tui_grid_clear(&a->grid);
+    report_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+}
+
+/* The table marks F1 (or, with m, recall) up or down since the previous epoch; ASCII without UTF-8. */
+static void report_marks_each_class_trend(void **state)
+{
+    (void)state;
+    app *a = fake_report();
+    draw_report(a);
+    /* apple's F1 in the table is 2/3 (the report of the predictions), bee's 3/4, camel's 2/3 */
+    assert_non_null(strstr(row_with(a, "apple"), "0.6667 \u25b2"));
+    assert_non_null(strstr(row_with(a, "bee"), "0.7500 \u25bc"));
+    assert_null(strstr(row_with(a, "camel"), "\u25b2"));
+    assert_null(strstr(row_with(a, "camel"), "\u25bc"));
+    /* the pinned rows keep the column aligned: a blank where a mark would be */
+    assert_non_null(strstr(row_with(a, "macro avg"), "0.6944   "));
+    assert_int_equal(report_key(a, 'm', ACT_METRIC), H_REDRAW);
+    a->utf8 = 0;
+    draw_report(a);
+    assert_non_null(strstr(row_with(a, "apple"), "0.6667 v"));
+    assert_non_null(strstr(row_with(a, "camel"), "0.6667 ^"));
+    assert_null(strstr(row_with(a, "bee"), " ^"));
+    done_report(a);
+}
+
+/* v: the class x epoch heatmap in the table's order, its cursor named; Left/Right move it, m switches metric. */
+static void report_heatmap_of_the_history(void **state)
+{
+    (void)state;
+    app *a = fake_report();
+    a->depth = TUI_COLOR_NONE; /* the density ramp, so the levels are characters */
+    assert_int_equal(report_key(a, 'v', ACT_VIEW), H_REDRAW);
+    draw_report(a);
+    expect(a, "History: F1 per class and epoch, sorted by #");
+    expect(a, "apple, epoch 2: F1 0.5000 (+0.3000 since epoch 1)");
+    /* three columns a cell; F1 0.2 is level 1 + floor(9 x 0.2) = 2 (':'), 0.5 level 5 ('+'), 0.6 level 6
+     * ('*'), 0.4 level 4 ('=') */
+    expect(a, " apple            :::+++");
+    expect(a, " bee              ***===");
+    expect(a, "epoch            1  2");
+    assert_int_equal(report_key(a, KEY_LEFT, ACT_LEFT), H_REDRAW);
+    assert_int_equal(report_key(a, KEY_LEFT, ACT_LEFT), H_REDRAW); /* stays on the first epoch */
+    assert_int_equal(report_key(a, 'm', ACT_METRIC), H_REDRAW);
+    draw_report(a);
+    expect(a, "apple, epoch 1: recall 0.3000");
+    reject(a, "since epoch");
+    /* sorted by F1, highest first: bee (0.75), then apple and camel (2/3, by their number) */
+    for (int i = 0; i < 4; i++)
+        report_key(a, 's', ACT_SORT);
+    report_key(a, KEY_DOWN, ACT_DOWN);
+    draw_report(a);
+    char row[400];
+    assert_non_null(strstr(tui_grid_row_utf8(&a->grid, 3 + 3, row), " bee "));
+    assert_non_null(strstr(tui_grid_row_utf8(&a->grid, 3 + 4, row), " apple "));
+    expect(a, "apple, epoch 1: recall 0.3000"); /* the cursor follows the selected class */
+    /* the table's Left/Right do nothing */
+    report_key(a, 'v', ACT_VIEW);
+    assert_int_equal(report_key(a, KEY_RIGHT, ACT_RIGHT), H_NONE);
+    done_report(a);
+}
+
+/* Layers: the epoch's rows with numbers and bars, the vanishing flag by train's rule, the advice; Left goes
+ * back an epoch. */
+static void layers_table_flags_vanishing_gradients(void **state)
+{
+    (void)state;
+    app *a = fake(TRAIN_FINISHED);
+    a->screen = 9;
+    /* epoch 2: block1_conv1 is below 1% of the largest (predictions, 1.0) and of its own first epoch;
+     * block2_conv1 at 0.01 is not below 1% of 1.0 but is below 1% of its own 2.0 in epoch 1. */
+    write_run_file(a, RUN_LAYERS, LAYERS_HEADER "\n"
+                   "1,block1_conv1,10,1,0.001,0.25,0.1,0.2\n1,block2_conv1,10,2,0.002,0.125,0.1,0.2\n"
+                   "1,predictions,5,4,0.01,nan,0,1\n"
+                   "2,block1_conv1,10,0.005,0.001,0.5,0.1,0.2\n2,block2_conv1,10,0.01,0.002,0,0.1,0.2\n"
+                   "2,predictions,5,1,0.01,nan,0,1\n");
+    layers_load(a);
+    tui_grid_clear(&a->grid);
+    layers_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    expect(a, "Layers: epoch 2 of 2 (Left/Right), 3 layers");
+    /* 100 columns: the bars share 53, 35 for the gradient (a log scale of 4 decades), 18 for dead ReLUs */
+    char full[35 * 3 + 1] = "", want[400];
+    for (int i = 0; i < 35; i++)
+        strcat(full, "\u2588");
+    snprintf(want, sizeof want, "predictions              1 %s      -", full);
+    expect(a, want);
+    /* 0.01 of 1.0 is 2 decades down: half the bar, 17.5 cells (17 blocks and a half block) */
+    assert_non_null(strstr(row_with(a, "block2_conv1"), "0.01 \u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588"
+                           "\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u258c "));
+    assert_non_null(strstr(row_with(a, "block2_conv1"), "vanishing"));
+    assert_non_null(strstr(row_with(a, "block1_conv1"), "50.0% \u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588 "));
+    assert_non_null(strstr(row_with(a, "block1_conv1"), "vanishing"));
+    assert_null(strstr(row_with(a, "predictions"), "vanishing"));
+    expect(a, "2 layers receive almost no gradient");
+    expect(a, "vgg16-nopool");
+    expect(a, "--momentum 0.9");
+    /* epoch 1: nothing vanishes, no advice; ASCII bars */
+    a->utf8 = 0;
+    assert_int_equal(layers_key(a, KEY_LEFT, ACT_LEFT), H_REDRAW);
+    tui_grid_clear(&a->grid);
+    layers_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    expect(a, "Layers: epoch 1 of 2");
+    reject(a, "vanishing ");
+    reject(a, "almost no gradient");
+    /* block1_conv1's 1 of 4 is 0.6 decades down: 1 - 0.602/4 of 35 cells, 29.7 rounded to 30 '#' */
+    assert_non_null(strstr(row_with(a, "block1_conv1"), " ############################## "));
+    /* 80 columns: the flag still shows */
+    a->utf8 = 1;
+    a->cols = 80;
+    a->rows = 24;
+    tui_grid_resize(&a->grid, a->rows, a->cols);
+    layers_key(a, KEY_RIGHT, ACT_RIGHT);
+    tui_grid_clear(&a->grid);
+    layers_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    const char *r = row_with(a, "block1_conv1");
+    assert_non_null(strstr(r, "vanishing"));
+    /* a malformed file: the screen says what is wrong with it */
+    write_run_file(a, RUN_LAYERS, "garbage\n");
+    layers_load(a);
+    tui_grid_clear(&a->grid);
+    layers_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    expect(a, "layers.csv: line 1: expected the header");
+    remove_run_dir(a, RUN_LAYERS);
+    layers_free(a);
+    done(a);
+}
+
+/* The system line: CPU per core, memory, threads and the last minute's images per second. */
+static void dashboard_system_line_and_top5(void **state)
+{
+    (void)state;
+    dash_rate r = {0};
+    assert_true(dash_rate_get(&r) < 0);
+    dash_rate_add(&r, 0, 0);
+    assert_true(dash_rate_get(&r) < 0);
+    dash_rate_add(&r, 30, 3000);
+    dash_rate_add(&r, 70, 11000); /* t = 0 is more than a minute old: (11000 - 3000) / 40 */
+    assert_true(fabs(dash_rate_get(&r) - 200) < 1e-9);
+
+    app *a = fake(TRAIN_TRAINING);
+    train_snapshot *s = a->snap;
+    s->batch = 5;
+    s->loss = 0.5;
+    s->acc = 0.25;
+    s->top5 = 0.625;
+    s->mse = 0.01;
+    for (int i = 0; i < 2; i++)
+        s->history[i] = (train_epoch){1, 0.1, 0.02, 1.1, 0.2, 0.02, 0.01, 3, 0.375, 0.5 + 0.25 * i};
+    s->n_history = s->epochs_done = 2;
+    a->have_sys = 1;
+    a->sys = (tui_sysinfo){.cores = 2, .has_cpu = 1, .cpu = {0.5, 0.25}, .cpu_total = 0.75, .rss_kb = 2048, .threads = 7};
+    a->rate = r;
+    draw(a);
+    expect(a, "system: cpu 50% 25% - rss 2 MiB - 7 threads - 200 img/s over the last minute");
+    expect(a, "top5: 0.6250");
+    expect(a, "top5 val_top5");
+    expect(a, "0.3750   0.7500");
+    a->cols = 80;
+    tui_grid_resize(&a->grid, a->rows, a->cols);
+    draw(a);
+    reject(a, "val_top5"); /* no room at 80 columns */
+
+    /* Sampling a followed run's process (this one): at most once a second. */
+    a->have_sys = 0;
+    a->have_run = 1;
+    a->run.parts = RUN_PART_PROGRESS;
+    a->run.progress.pid = (long)getpid();
+    a->sys_next = 0;
+    assert_int_equal(dash_sample(a, 100.0), 1);
+    assert_int_equal(a->have_sys, 1);
+    assert_true(a->sys.threads >= 1 && a->sys.rss_kb > 0);
+    assert_int_equal(dash_sample(a, 100.5), 0);
+    s->state = TRAIN_FINISHED; /* nobody trains it: no line */
+    dash_sample(a, 101.0);
+    assert_int_equal(a->have_sys, 0);
+    done(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -659,6 +914,10 @@ int main(void)
         cmocka_unit_test(setup_says_limited_only_when_the_limit_cuts),
         cmocka_unit_test(setup_refuses_a_used_run_dir_as_you_type),
         cmocka_unit_test(wrapping_breaks_a_url_at_a_slash),
+        cmocka_unit_test(report_marks_each_class_trend),
+        cmocka_unit_test(report_heatmap_of_the_history),
+        cmocka_unit_test(layers_table_flags_vanishing_gradients),
+        cmocka_unit_test(dashboard_system_line_and_top5),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -390,6 +390,7 @@ typedef struct run_progress {
     int epoch, epochs, epochs_done;
     long batch, batches, samples;
     double loss, acc, mse, img_per_s, ms_per_step, elapsed, eta, lr;
+    double top5;           /* the running top-5 accuracy (NaN when progress.json has none) */
     double eta_run;        /* seconds left in the whole run */
     long eval_batch, eval_batches; /* test-set steps done and in all, while evaluating (else 0) */
     double eval_eta;
@@ -496,6 +497,14 @@ typedef struct run_layer_row {
 /* Writes epoch's rows into layers.csv (rows of later epochs are dropped); reads it back (absent: 0 rows). */
 int run_write_layers(const char *dir, int epoch, const run_layer_row *rows, int n, vt_err *err);
 int run_read_layers(const char *dir, run_layer_row **rows, long *n, vt_err *err);
+
+/* The vanishing-gradient rule of `vggtop layers` and the Layers screen: row i's gradient norm is below
+ * RUN_VANISHING (1%) of the largest layer's in its epoch, or of the same layer's in its first epoch (rows
+ * as run_read_layers returns them, in epoch order). */
+#define RUN_VANISHING 0.01
+int run_layer_vanishing(const run_layer_row *rows, long n, long i);
+/* What to try when `flagged` layers vanish: "2 layers receive almost no gradient. ... try ..." */
+char *run_layers_advice(char *buf, size_t size, int flagged);
 
 /* history.csv's text for n rows: what run directories hold and `vggtop history --csv` prints (the top-5
  * columns when any row has them). */

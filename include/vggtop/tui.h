@@ -201,19 +201,20 @@ int tui_text_draw(tui_grid *g, tui_rect r, const char *text, int first, int role
 
 typedef enum tui_action {
     ACT_NONE = 0,
-    ACT_SCREEN1, ACT_SCREEN2, ACT_SCREEN3, ACT_SCREEN4, ACT_SCREEN5, ACT_SCREEN6, ACT_SCREEN7, ACT_SCREEN8,
+    ACT_SCREEN1, ACT_SCREEN2, ACT_SCREEN3, ACT_SCREEN4, ACT_SCREEN5, ACT_SCREEN6, ACT_SCREEN7, ACT_SCREEN8, ACT_SCREEN9,
     ACT_NEXT_SCREEN, ACT_PREV_SCREEN, ACT_HELP, ACT_QUIT,
     ACT_UP, ACT_DOWN, ACT_LEFT, ACT_RIGHT, ACT_PGUP, ACT_PGDN, ACT_HOME, ACT_END,
     ACT_ENTER, ACT_EDIT_LEFT, ACT_EDIT_RIGHT,
     ACT_PAUSE, ACT_STOP, ACT_LR_UP, ACT_LR_DOWN, ACT_RUNS,
     ACT_SORT, ACT_REVERSE, ACT_SEARCH, ACT_SEARCH_NEXT,
     ACT_NORMALIZE, ACT_FOLD, ACT_ZOOM, ACT_TOGGLE, ACT_ALL, ACT_MISSED,
-    ACT_METRIC, ACT_REFRESH, ACT_DETACH, ACT_RESUME_RUN, ACT_DOWNLOAD, ACT_CANCEL,
+    ACT_METRIC, ACT_VIEW, ACT_REFRESH, ACT_DETACH, ACT_RESUME_RUN, ACT_DOWNLOAD, ACT_CANCEL,
     ACT_COUNT
 } tui_action;
 
-/* Where a key works: a bit per screen (1 << (n - 1)), TUI_ALL_SCREENS everywhere. */
-enum { TUI_ALL_SCREENS = 0xff };
+/* The screens, numbered 1..TUI_N_SCREENS (their number keys); where a key works: a bit per screen
+ * (1 << (n - 1)), TUI_ALL_SCREENS everywhere. */
+enum { TUI_N_SCREENS = 9, TUI_ALL_SCREENS = (1 << TUI_N_SCREENS) - 1 };
 
 typedef struct tui_key {
     int key;            /* a curses key code or character */
@@ -226,9 +227,9 @@ typedef struct tui_key {
 
 extern const tui_key tui_keys[];
 extern const int tui_n_keys;
-extern const char *const tui_screen_names[8]; /* "Setup", "Dashboard", ... */
+extern const char *const tui_screen_names[TUI_N_SCREENS]; /* "Setup", "Dashboard", ... */
 
-/* The action of key on screen (1..8), ACT_NONE when the key does nothing there. */
+/* The action of key on screen (1..TUI_N_SCREENS), ACT_NONE when the key does nothing there. */
 tui_action tui_key_action(int key, int screen);
 /* The man page's key list (roff), generated from the table: the same text is in man/vggtop.1 (a test
  * checks). malloc'ed. */

@@ -731,8 +731,6 @@ static const char layers_help[] =
     "  --epoch N   that epoch's rows\n"
     "  --csv       the rows of layers.csv as they are (every epoch, or the one asked for)\n";
 
-#define VANISHING 0.01
-
 int cli_layers(int argc, char **argv)
 {
     run_opts o;
@@ -770,21 +768,13 @@ int cli_layers(int argc, char **argv)
         free(rows);
         return 0;
     }
-    double top = 0;
-    for (long i = 0; i < n; i++)
-        if (rows[i].epoch == epoch && rows[i].grad_norm > top)
-            top = rows[i].grad_norm;
     printf("epoch %d of %s\n%-16s %10s %10s %10s %8s %10s %10s  %s\n", epoch, dir, "layer", "weight", "gradient",
            "update", "dead", "act mean", "act std", "");
     int flagged = 0;
     for (long i = 0; i < n; i++) {
         if (rows[i].epoch != epoch)
             continue;
-        double first = NAN; /* the layer's gradient in its first epoch */
-        for (long k = 0; k < n && isnan(first); k++)
-            if (strcmp(rows[k].layer, rows[i].layer) == 0)
-                first = rows[k].grad_norm;
-        int vanishing = rows[i].grad_norm < VANISHING * top || rows[i].grad_norm < VANISHING * first;
+        int vanishing = run_layer_vanishing(rows, n, i);
         flagged += vanishing;
         char dead[16] = "-";
         if (!isnan(rows[i].dead_relu))
@@ -793,10 +783,9 @@ int cli_layers(int argc, char **argv)
                rows[i].grad_norm, rows[i].update_ratio, dead, rows[i].act_mean, rows[i].act_std,
                vanishing ? "vanishing" : "");
     }
+    char advice[512];
     if (flagged)
-        printf("\n%d layer%s receive%s almost no gradient. Without batch normalisation a deep VGG often starts so: "
-               "try fewer layers (vgg16-nopool, or cnn), --momentum 0.9, or another --lr.\n",
-               flagged, flagged == 1 ? "" : "s", flagged == 1 ? "s" : "");
+        printf("\n%s\n", run_layers_advice(advice, sizeof advice, flagged));
     free(rows);
     return 0;
 }

@@ -100,6 +100,8 @@ int run_write_progress(const char *dir, const train_snapshot *s, vt_err *err)
     cJSON_AddNumberToObject(o, "loss", isfinite(s->loss) ? s->loss : 0);
     cJSON_AddNumberToObject(o, "acc", isfinite(s->acc) ? s->acc : 0);
     cJSON_AddNumberToObject(o, "mse", isfinite(s->mse) ? s->mse : 0);
+    if (isfinite(s->top5))
+        cJSON_AddNumberToObject(o, "top5", s->top5); /* optional: left out before the epoch's first step */
     cJSON_AddNumberToObject(o, "img_per_s", s->img_per_s);
     cJSON_AddNumberToObject(o, "ms_per_step", s->ms_per_step);
     cJSON_AddNumberToObject(o, "elapsed", s->elapsed);
@@ -257,6 +259,26 @@ int run_read_layers(const char *dir, run_layer_row **rows, long *n, vt_err *err)
     *rows = out;
     *n = k;
     return VT_OK;
+}
+
+int run_layer_vanishing(const run_layer_row *rows, long n, long i)
+{
+    double top = 0, first = NAN; /* the largest gradient of row i's epoch; the layer's in its first epoch */
+    for (long k = 0; k < n; k++) {
+        if (rows[k].epoch == rows[i].epoch && rows[k].grad_norm > top)
+            top = rows[k].grad_norm;
+        if (isnan(first) && strcmp(rows[k].layer, rows[i].layer) == 0)
+            first = rows[k].grad_norm;
+    }
+    return rows[i].grad_norm < RUN_VANISHING * top || rows[i].grad_norm < RUN_VANISHING * first;
+}
+
+char *run_layers_advice(char *buf, size_t size, int flagged)
+{
+    snprintf(buf, size, "%d layer%s receive%s almost no gradient. Without batch normalisation a deep VGG often "
+             "starts so: try fewer layers (vgg16 for vgg19, or cnn), the custom VGG (vgg16-nopool), --momentum 0.9, "
+             "or another --lr.", flagged, flagged == 1 ? "" : "s", flagged == 1 ? "s" : "");
+    return buf;
 }
 
 int run_write_evaluation(const char *dir, int epoch, const int *y_true, const float *probs, long n, int C,
@@ -533,6 +555,9 @@ static int read_progress(const char *dir, run_data *run, vt_err *err)
                      : p->eta;
     /* Optional too (written since the evaluation progress and the command channel came). */
     cJSON *v;
+    p->top5 = NAN;
+    if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(o, "top5")) && v->valuedouble >= 0 && v->valuedouble <= 1)
+        p->top5 = v->valuedouble;
     if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(o, "eval_batch")) && v->valuedouble >= 0 &&
         v->valuedouble < 1e15)
         p->eval_batch = (long)v->valuedouble;

@@ -326,6 +326,7 @@ static void synthesise_snapshot(app *a)
         s->loss = p->loss;
         s->acc = p->acc;
         s->mse = p->mse;
+        s->top5 = p->top5;
         s->img_per_s = p->img_per_s;
         s->ms_per_step = p->ms_per_step;
         s->elapsed = p->elapsed;
@@ -339,7 +340,7 @@ static void synthesise_snapshot(app *a)
         s->lr = p->lr;
         /* progress.json writes no NaN: before the first batch of an epoch its means are not there yet. */
         if (p->batch == 0)
-            s->loss = s->acc = s->mse = NAN;
+            s->loss = s->acc = s->mse = s->top5 = NAN;
         /* The in-epoch curve: curve.csv holds the whole epoch so far (read by poll_dir); between two of its
          * writes, the latest progress.json point is added. */
         if (p->epoch != a->curve_epoch) {
@@ -462,6 +463,35 @@ static void poll_dir(app *a)
         compute_derived(a);
 }
 
+/* Report's history and the Layers screen: per_class.csv and layers.csv, re-read when they change (the
+ * evaluation after each epoch rewrites them). */
+static void poll_epoch_files(app *a)
+{
+    if (!a->dir[0])
+        return;
+    struct timespec pc = mtime_of(a->dir, RUN_PER_CLASS), ly = mtime_of(a->dir, RUN_LAYERS);
+    if (ts_differs(pc, a->mt_per_class)) {
+        a->mt_per_class = pc;
+        report_load_history(a);
+    }
+    if (ts_differs(ly, a->mt_layers)) {
+        a->mt_layers = ly;
+        layers_load(a);
+    }
+}
+
+/* Another run is shown: what was read of the last one's per-epoch files goes. */
+static void forget_epoch_files(app *a)
+{
+    a->mt_per_class = a->mt_layers = (struct timespec){-1, 0};
+    report_free_history(a);
+    layers_free(a);
+    a->pc_err[0] = a->lay_err[0] = '\0';
+    a->have_sys = 0;
+    a->rate.n = 0;
+    a->sys_prev.valid = 0;
+}
+
 int app_open_dir(app *a, const char *dir, int follow, vt_err *err)
 {
     run_data probe_run;
@@ -483,7 +513,9 @@ int app_open_dir(app *a, const char *dir, int follow, vt_err *err)
     a->mt_config = a->mt_history = a->mt_progress = a->mt_pred = (struct timespec){0, 0};
     a->curve_epoch = -1;
     memset(a->snap, 0, sizeof *a->snap);
+    forget_epoch_files(a);
     poll_dir(a);
+    poll_epoch_files(a);
     return VT_OK;
 }
 
@@ -574,6 +606,7 @@ int app_start_run(app *a, const train_config *cfg)
     free_derived(a);
     a->C = 0;
     a->eval_seen = 0;
+    forget_epoch_files(a);
     a->screen = 2;
     a->cmd_seq = 0;
     app_set_status(a, ROLE_GOOD, "%s %s: p pauses, S stops with a checkpoint, D detaches",
@@ -659,7 +692,7 @@ static void draw_tabs(app *a)
     tui_grid *g = &a->grid;
     tui_grid_fill(g, (tui_rect){0, 0, 1, g->cols}, ' ', ROLE_TAB, 0);
     int x = 0;
-    for (int i = 0; i < 8; i++) {
+    for (int i = 0; i < TUI_N_SCREENS; i++) {
         int active = a->screen == i + 1;
         x += tui_grid_printf(g, 0, x, -1, active ? ROLE_TAB_ACTIVE : ROLE_TAB, 0, "%d%s", i + 1,
                              tui_screen_names[i]);
@@ -747,6 +780,8 @@ static const char *footer_brief(const tui_key *k, void *ctx)
         return app_can_resume(a) ? k->brief : NULL;
     case ACT_DETACH:
         return a->live || a->following ? k->brief : NULL;
+    case ACT_VIEW:
+        return a->rep_view ? "Table" : k->brief; /* Report: what v goes to */
     case ACT_ENTER:
         return a->screen == 1 && a->following ? NULL : k->brief; /* Setup is read-only when watching */
     default:
@@ -789,15 +824,16 @@ static void draw(app *a)
 /* ---- keys ---- */
 
 /* The screens in tab order (their names: tui_screen_names). */
-const screen_ops app_screens[8] = {
+const screen_ops app_screens[TUI_N_SCREENS] = {
     {setup_draw, setup_key, NULL},
     {dash_draw, dash_key, NULL},
-    {report_draw, report_key, NULL},
+    {report_draw, report_key, report_enter},
     {confusion_draw, confusion_key, confusion_enter},
     {roc_draw, roc_key, roc_enter},
     {compare_draw, compare_key, NULL},
     {samples_draw, samples_key, samples_enter},
     {summary_draw, summary_key, summary_prepare},
+    {layers_draw, layers_key, NULL},
 };
 
 static int screen_key(app *a, int key, tui_action act)
@@ -885,13 +921,13 @@ int app_handle_key(app *a, int key)
         a->confirm = CONFIRM_STOP; /* as q asks before it stops a run */
         return H_REDRAW;
     }
-    if (act >= ACT_SCREEN1 && act <= ACT_SCREEN8) {
+    if (act >= ACT_SCREEN1 && act <= ACT_SCREEN9) {
         a->screen = act - ACT_SCREEN1 + 1;
         return H_REDRAW;
     }
     switch (act) {
-    case ACT_NEXT_SCREEN: a->screen = a->screen % 8 + 1; return H_REDRAW;
-    case ACT_PREV_SCREEN: a->screen = (a->screen + 6) % 8 + 1; return H_REDRAW;
+    case ACT_NEXT_SCREEN: a->screen = a->screen % TUI_N_SCREENS + 1; return H_REDRAW;
+    case ACT_PREV_SCREEN: a->screen = (a->screen + TUI_N_SCREENS - 2) % TUI_N_SCREENS + 1; return H_REDRAW;
     case ACT_HELP: a->help = 1; a->help_top = 0; return H_REDRAW;
     case ACT_QUIT: return ask_quit(a);
     case ACT_DETACH:
@@ -1018,6 +1054,10 @@ static int run_loop(app *a)
             update_live(a); /* the one copy of the engine's state this loop draws from */
             redraw = 1;
         }
+        if (a->live || a->following)
+            poll_epoch_files(a);
+        if (dash_sample(a, vt_now()))
+            redraw = 1;
         if (a->following && !a->live && vt_now() >= a->next_poll) {
             poll_dir(a);
             check_ack(a);
@@ -1173,6 +1213,8 @@ int tui_run(const tui_options *opt, int *exit_status, vt_err *err)
     free(a->rep_text);
     free(a->rep_cells);
     free(a->rep_roles);
+    report_free_history(a);
+    layers_free(a);
     compare_free(a);
     if (a->test)
         data_destroy(a->test);

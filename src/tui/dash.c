@@ -1,5 +1,6 @@
 /* tui/dash: screen 2, the Dashboard: the epoch's Keras progress line, the whole run's time left and finish, the
- * test-set pass, the table of the last epochs, the per-epoch and running charts; p/S/+/- control the run
+ * test-set pass, the system line of the training process (sysinfo.c, sampled by dash_sample from the loop),
+ * the table of the last epochs, the per-epoch and running charts; p/S/+/- control the run
  * shown (this process's engine, or another's through commands.json), Enter resumes a stopped one. */
 #include <curses.h>
 #include <math.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "tui_internal.h"
 
@@ -39,12 +41,60 @@ static void fmt_time_left(char *buf, size_t size, double left, int utf8)
              utf8 ? "\xe2\x89\x88" : "~", when);
 }
 
-/* The table of the last epochs: as many as fit in `rows` (header included), the best val_acc marked. */
-static const tui_column dash_cols[9] = {
+/* The table of the last epochs: as many as fit in `rows` (header included), the best val_acc marked; the
+ * top-5 columns where the width allows. */
+static const tui_column dash_cols[11] = {
     {"epoch", 5, 1}, {"loss", 7, 1}, {"acc", 6, 1}, {"mse", 10, 1}, {"val_loss", 8, 1},
-    {"val_acc", 8, 1}, {"val_mse", 10, 1}, {"lr", 8, 1}, {"seconds", 7, 1},
+    {"val_acc", 8, 1}, {"val_mse", 10, 1}, {"lr", 8, 1}, {"seconds", 7, 1}, {"top5", 6, 1}, {"val_top5", 8, 1},
 };
-static char dash_text[8][9][24];
+static char dash_text[8][11][24];
+
+/* ---- the system line ---- */
+
+void dash_rate_add(dash_rate *r, double t, double images)
+{
+    r->t[r->head] = t;
+    r->images[r->head] = images;
+    r->head = (r->head + 1) % DASH_RATE_POINTS;
+    if (r->n < DASH_RATE_POINTS)
+        r->n++;
+}
+
+double dash_rate_get(const dash_rate *r)
+{
+    if (r->n < 2)
+        return -1;
+    int newest = (r->head + DASH_RATE_POINTS - 1) % DASH_RATE_POINTS, oldest = newest;
+    for (int k = 1; k < r->n; k++) {
+        int i = (newest + DASH_RATE_POINTS - k) % DASH_RATE_POINTS;
+        if (r->t[i] < r->t[newest] - 60)
+            break;
+        oldest = i;
+    }
+    double dt = r->t[newest] - r->t[oldest];
+    return oldest == newest || dt <= 0 ? -1 : (r->images[newest] - r->images[oldest]) / dt;
+}
+
+int dash_sample(app *a, double now)
+{
+    if (now < a->sys_next)
+        return 0;
+    a->sys_next = now + 1.0;
+    const train_snapshot *s = a->snap;
+    /* The training process: this one for a live run; a watched run's from progress.json while it runs. */
+    long pid = a->tr && a->live ? (long)getpid()
+               : a->following && a->have_run && (a->run.parts & RUN_PART_PROGRESS) && state_running(s->state)
+                   ? a->run.progress.pid : 0;
+    if (pid <= 0) {
+        a->have_sys = 0;
+        a->rate.n = 0;
+        return 0;
+    }
+    /* The images trained so far: the epochs before this one (their size is the training set's) and this one's. */
+    dash_rate_add(&a->rate, now, (double)(s->epoch > 1 ? s->epoch - 1 : 0) * (double)s->n_train + (double)s->samples);
+    a->have_sys = tui_sysinfo_sample(pid, &a->sys_prev, &a->sys) == 0;
+    return a->screen == 2;
+}
 
 static int dash_best(const train_snapshot *s)
 {
@@ -68,12 +118,14 @@ static void dash_table(app *a, tui_rect r)
     tui_grid_printf(&a->grid, r.top, r.left, r.width, ROLE_TITLE, TUI_BOLD,
                     "Last %d epoch%s - best val_acc %.4f at epoch %d (*)", shown, shown == 1 ? "" : "s",
                     s->history[best].val_acc, best + 1);
-    const char *cells[8 * 9];
+    int nc = r.width >= 93 ? 11 : 9; /* the width of all eleven columns and their gaps */
+    const char *cells[8 * 11];
     int roles[8];
     for (int k = 0; k < shown; k++) {
         int e = s->n_history - shown + k;
         const train_epoch *h = &s->history[e];
-        double v[9] = {e + 1, h->loss, h->acc, h->mse, h->val_loss, h->val_acc, h->val_mse, h->lr, h->seconds};
+        double v[11] = {e + 1, h->loss, h->acc, h->mse, h->val_loss, h->val_acc, h->val_mse, h->lr, h->seconds,
+                        h->top5, h->val_top5};
         snprintf(dash_text[k][0], 24, "%d", e + 1);
         for (int c = 1; c < 7; c++)
             vt_fmt_metric(dash_text[k][c], 24, v[c]);
@@ -81,11 +133,13 @@ static void dash_table(app *a, tui_rect r)
             snprintf(dash_text[k][5], 24, "%.4f*", h->val_acc);
         snprintf(dash_text[k][7], 24, "%g", h->lr);
         snprintf(dash_text[k][8], 24, "%.1f", h->seconds);
-        for (int c = 0; c < 9; c++)
-            cells[k * 9 + c] = dash_text[k][c];
+        for (int c = 9; c < 11; c++)
+            vt_fmt_metric(dash_text[k][c], 24, v[c]);
+        for (int c = 0; c < nc; c++)
+            cells[k * nc + c] = dash_text[k][c];
         roles[k] = e == best ? ROLE_GOOD : ROLE_DEFAULT;
     }
-    tui_table t = {dash_cols, 9, cells, roles, shown, NULL, 0, -1, 0, 0, -1};
+    tui_table t = {dash_cols, nc, cells, roles, shown, NULL, 0, -1, 0, 0, -1};
     tui_table_draw(&a->grid, (tui_rect){r.top + 1, r.left, shown + 1, r.width}, &t, a->utf8);
 }
 
@@ -111,9 +165,10 @@ void dash_draw(app *a, tui_rect body)
     tui_grid_text(g, y, 14, w - 15, ROLE_DEFAULT, 0, prog);
     y++;
     /* Before the first step of an epoch there is no mean yet: "-", not nan (which reads as divergence). */
-    char mse[32];
-    tui_grid_printf(g, y++, 1, w - 2, ROLE_DEFAULT, 0, "loss: %s - acc: %s - mse: %s - lr: %g",
+    char mse[32], t5[32];
+    tui_grid_printf(g, y++, 1, w - 2, ROLE_DEFAULT, 0, "loss: %s - acc: %s - top5: %s - mse: %s - lr: %g",
                     vt_fmt_metric(l, sizeof l, started ? s->loss : NAN), vt_fmt_metric(ac, sizeof ac, started ? s->acc : NAN),
+                    vt_fmt_metric(t5, sizeof t5, started ? s->top5 : NAN),
                     vt_fmt_metric(mse, sizeof mse, started ? s->mse : NAN), s->lr);
     vt_fmt_eta(ela, sizeof ela, s->elapsed);
     if (started && s->ms_per_step > 0)
@@ -139,6 +194,12 @@ void dash_draw(app *a, tui_rect body)
         snprintf(line + n, sizeof line - (size_t)n, " - paused: no time passes");
     }
     tui_grid_text(g, y++, 1, w - 2, ROLE_VALUE, 0, line);
+    /* The training process beside it (while one runs), sampled outside the draw. */
+    if (a->have_sys) {
+        char sys[512];
+        tui_grid_text(g, y, 1, w - 2, ROLE_LABEL, 0, "system:");
+        tui_grid_text(g, y++, 9, w - 10, ROLE_DIM, 0, tui_sysinfo_line(sys, sizeof sys, &a->sys, dash_rate_get(&a->rate)));
+    }
     /* The engine's last word (a hint after a failure, how a stopped run resumes): wrapped, never cut. */
     y += app_draw_wrapped(g, (tui_rect){y, 1, 3, w - 2}, s->message,
                           s->state == TRAIN_FAILED || s->state == TRAIN_STOPPED ? ROLE_WARN : ROLE_DIM);

@@ -11,10 +11,11 @@
 
 #define S(n) (1u << ((n) - 1))
 #define ALL TUI_ALL_SCREENS
-#define SCROLLING (S(1) | S(3) | S(6) | S(8))
+#define SCROLLING (S(1) | S(3) | S(6) | S(8) | S(9))
+#define CURSOR (S(3) | S(4) | S(7) | S(9)) /* Left/Right move a cursor, an image or an epoch */
 
-const char *const tui_screen_names[8] = {"Setup", "Dashboard", "Report", "Confusion",
-                                         "ROC", "Compare", "Samples", "Summary"};
+const char *const tui_screen_names[TUI_N_SCREENS] = {"Setup", "Dashboard", "Report", "Confusion", "ROC",
+                                                     "Compare", "Samples", "Summary", "Layers"};
 
 const tui_key tui_keys[] = {
     /* everywhere */
@@ -26,6 +27,7 @@ const tui_key tui_keys[] = {
     {'6', ACT_SCREEN6, "6", NULL, "Compare: validation curves of several runs", ALL},
     {'7', ACT_SCREEN7, "7", NULL, "Samples: test images with their predictions", ALL},
     {'8', ACT_SCREEN8, "8", NULL, "Summary: the Keras summary of the model", ALL},
+    {'9', ACT_SCREEN9, "9", NULL, "Layers: gradient norm and dead ReLUs per layer, vanishing gradients flagged", ALL},
     {'\t', ACT_NEXT_SCREEN, "Tab", "Next", "next screen", ALL},
     {KEY_BTAB, ACT_PREV_SCREEN, "S-Tab", NULL, "previous screen", ALL},
     {'?', ACT_HELP, "?", "Help", "show every key (any key closes it)", ALL},
@@ -63,11 +65,14 @@ const tui_key tui_keys[] = {
     {'r', ACT_REVERSE, "r", "Reverse", "Report: reverse the sort order", S(3)},
     {'/', ACT_SEARCH, "/", "Search", "Report: find a class by name (Enter keeps, Esc cancels)", S(3)},
     {'n', ACT_SEARCH_NEXT, "n", "Next", "Report: the next class matching the search", S(3)},
-    /* Confusion */
-    {KEY_LEFT, ACT_LEFT, "Left", NULL, "Confusion: move the cursor left; Samples: previous image", S(4) | S(7)},
-    {KEY_RIGHT, ACT_RIGHT, "Right", NULL, "Confusion: move the cursor right; Samples: next image", S(4) | S(7)},
-    {'h', ACT_LEFT, "h", NULL, "the same as Left", S(4) | S(7)},
-    {'l', ACT_RIGHT, "l", NULL, "the same as Right", S(4) | S(7)},
+    {'v', ACT_VIEW, "v", "Heatmap", "Report: the table or the class x epoch heatmap (from per_class.csv)", S(3)},
+    {'m', ACT_METRIC, "m", "Metric", "Report: the heatmap and the trend marks show F1 or recall", S(3)},
+    /* Confusion, Samples, Report's heatmap, Layers */
+    {KEY_LEFT, ACT_LEFT, "Left", NULL, "previous cell, image or epoch (Confusion, Samples, Report's heatmap, Layers)",
+     CURSOR},
+    {KEY_RIGHT, ACT_RIGHT, "Right", NULL, "next cell, image or epoch", CURSOR},
+    {'h', ACT_LEFT, "h", NULL, "the same as Left", CURSOR},
+    {'l', ACT_RIGHT, "l", NULL, "the same as Right", CURSOR},
     {'n', ACT_NORMALIZE, "n", "Norm", "Confusion: counts or row-normalised shares", S(4)},
     {'f', ACT_FOLD, "f", "Fold", "Confusion: fold CIFAR-100 to its 20 superclasses", S(4)},
     /* ROC */
@@ -96,7 +101,7 @@ tui_action tui_key_action(int key, int screen)
 
 /* The groups of the help screen and the man page: keys that work everywhere, the moving keys that work on
  * most screens, then each screen's own keys. */
-enum { GROUP_ALL = 0, GROUP_MOVING = 9, N_GROUPS = 10 };
+enum { GROUP_ALL = 0, GROUP_MOVING = TUI_N_SCREENS + 1, N_GROUPS = TUI_N_SCREENS + 2 };
 
 static int is_moving(const tui_key *k) { return k->screens != ALL && __builtin_popcount(k->screens) >= 4; }
 
@@ -109,7 +114,7 @@ static int in_group(const tui_key *k, int group)
     return k->screens != ALL && !is_moving(k) && (k->screens & S(group));
 }
 
-/* Groups in the order shown: everywhere, moving, then screens 1..8. */
+/* Groups in the order shown: everywhere, moving, then screens 1..TUI_N_SCREENS. */
 static int group_at(int i) { return i == 0 ? GROUP_ALL : i == 1 ? GROUP_MOVING : i - 1; }
 
 static const char *group_title(int group)

@@ -1,4 +1,6 @@
-/* tui/report: screen 3, the per-class classification report: sortable, searchable, with the averages pinned. */
+/* tui/report: screen 3, the per-class classification report: sortable, searchable, with the averages pinned,
+ * each class's F1 (or recall) marked up or down since the previous epoch; v turns it into a class x epoch
+ * heatmap of F1 or recall (m) from per_class.csv, its rows in the table's order. */
 #include <curses.h>
 #include <math.h>
 #include <stdio.h>
@@ -50,6 +52,114 @@ static void rep_sort_rows(app *a)
         return;
     sort_app = a;
     qsort(a->rep_order, (size_t)a->rep.n_labels, sizeof *a->rep_order, rep_cmp);
+    a->pc_dirty = 1; /* the heatmap's rows follow the table's */
+}
+
+/* ---- the history: per_class.csv ---- */
+
+void report_free_history(app *a)
+{
+    free(a->pc_f1);
+    free(a->pc_recall);
+    free(a->pc_heat);
+    free(a->pc_trend);
+    free(a->pc_labels);
+    a->pc_f1 = a->pc_recall = a->pc_heat = NULL;
+    a->pc_trend = NULL;
+    a->pc_labels = NULL;
+    a->pc_epochs = a->pc_classes = 0;
+}
+
+void report_load_history(app *a)
+{
+    int was_last = a->heat_col >= a->pc_epochs - 1; /* the cursor on the latest epoch stays on the latest */
+    report_free_history(a);
+    a->pc_dirty = 1;
+    run_class_row *rows = NULL;
+    long n = 0;
+    vt_err err;
+    if (!a->dir[0])
+        return;
+    a->pc_err[0] = '\0';
+    if (run_read_per_class(a->dir, &rows, &n, &err) != VT_OK) {
+        snprintf(a->pc_err, sizeof a->pc_err, "%s", err.msg);
+        return;
+    }
+    int E = 0, C = 0;
+    for (long i = 0; i < n; i++) {
+        E = rows[i].epoch > E ? rows[i].epoch : E;
+        C = rows[i].cls + 1 > C ? rows[i].cls + 1 : C;
+    }
+    size_t cells = (size_t)E * (size_t)C;
+    a->pc_f1 = malloc(sizeof *a->pc_f1 * (cells ? cells : 1));
+    a->pc_recall = malloc(sizeof *a->pc_recall * (cells ? cells : 1));
+    if (n > 0 && a->pc_f1 && a->pc_recall) {
+        for (size_t i = 0; i < cells; i++)
+            a->pc_f1[i] = a->pc_recall[i] = NAN;
+        for (long i = 0; i < n; i++) {
+            size_t at = (size_t)(rows[i].epoch - 1) * (size_t)C + (size_t)rows[i].cls;
+            a->pc_f1[at] = rows[i].f1;
+            a->pc_recall[at] = rows[i].recall;
+        }
+        a->pc_epochs = E;
+        a->pc_classes = C;
+    }
+    free(rows);
+    if (was_last || a->heat_col >= E)
+        a->heat_col = E > 0 ? E - 1 : 0;
+}
+
+/* A class's score after epoch (1-based) in the metric shown, NaN when per_class.csv has none. */
+static double pc_score(const app *a, int epoch, int cls)
+{
+    if (epoch < 1 || epoch > a->pc_epochs || cls < 0 || cls >= a->pc_classes)
+        return NAN;
+    return (a->rep_recall ? a->pc_recall : a->pc_f1)[(size_t)(epoch - 1) * (size_t)a->pc_classes + (size_t)cls];
+}
+
+/* Rebuilds what the heatmap and the trend marks show, after a load, a sort or m (never in the draw). */
+void report_enter(app *a)
+{
+    if (!a->pc_dirty)
+        return;
+    a->pc_dirty = 0;
+    free(a->pc_heat);
+    free(a->pc_trend);
+    free(a->pc_labels);
+    a->pc_heat = NULL;
+    a->pc_trend = NULL;
+    a->pc_labels = NULL;
+    if (!a->have_rep || !a->rep_order || a->pc_epochs < 1)
+        return;
+    int n = a->rep.n_labels, E = a->pc_epochs;
+    a->pc_heat = malloc(sizeof *a->pc_heat * (size_t)(n > 0 ? n : 1) * (size_t)E);
+    a->pc_trend = calloc((size_t)(n > 0 ? n : 1), sizeof *a->pc_trend);
+    a->pc_labels = malloc(sizeof *a->pc_labels * (size_t)(n > 0 ? n : 1));
+    if (!a->pc_heat || !a->pc_trend || !a->pc_labels) {
+        report_free_history(a);
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        int cls = a->rep.labels[a->rep_order[i]];
+        a->pc_labels[i] = app_class_name(a, cls);
+        for (int e = 0; e < E; e++) {
+            double v = pc_score(a, e + 1, cls);
+            a->pc_heat[(size_t)i * (size_t)E + (size_t)e] = isnan(v) ? 0 : v;
+        }
+        /* Up or down by at least the table's last digit: 0.4000 to 0.4000 is no change. */
+        double now = pc_score(a, E, cls), before = pc_score(a, E - 1, cls);
+        a->pc_trend[i] = now > before + 5e-5 ? 1 : now < before - 5e-5 ? -1 : 0;
+    }
+}
+
+/* A score as the table shows it; with trends, followed by the mark (or a blank), so the column stays aligned. */
+static void score_cell(const app *a, char *buf, size_t size, double v, int trend, int marked)
+{
+    const char *mark = trend > 0 ? (a->utf8 ? "\u25b2" : "^") : trend < 0 ? (a->utf8 ? "\u25bc" : "v") : " ";
+    if (marked)
+        snprintf(buf, size, "%.4f %s", v, mark);
+    else
+        snprintf(buf, size, "%.4f", v);
 }
 
 void report_reset(app *a)
@@ -86,11 +196,75 @@ void report_reset(app *a)
 
 static int rep_visible(const app *a) { return app_body_height(a) - 1 - 1 - 4; }
 
+#define HEAT_LABEL 16 /* the class names' columns */
+
+/* v: one row per class (the table's order and selection), one column per epoch, the cursor in words above
+ * it, the epochs numbered over the columns and the scale under them. */
+static void heat_draw(app *a, tui_rect body)
+{
+    tui_grid *g = &a->grid;
+    const char *metric = a->rep_recall ? "recall" : "F1";
+    tui_grid_printf(g, body.top, 1, body.width - 2, ROLE_TITLE, TUI_BOLD, "History: %s per class and epoch, sorted by %s%s",
+                    metric, rep_cols[a->rep_sort].title, a->rep_desc ? " (desc)" : "");
+    int E = a->pc_epochs, n = a->rep.n_labels;
+    if (!a->pc_heat || E < 1 || n < 1) {
+        app_draw_wrapped(g, (tui_rect){body.top + 2, 2, 4, body.width - 4},
+                         a->pc_err[0] ? a->pc_err
+                                      : "No per-class history: per_class.csv is written after each epoch's evaluation "
+                                        "(runs made before vggtop kept it have none). v shows the table.",
+                         a->pc_err[0] ? ROLE_BAD : ROLE_DIM);
+        return;
+    }
+    int cls = a->rep.labels[a->rep_order[a->rep_sel]], col = a->heat_col;
+    double v = pc_score(a, col + 1, cls), before = pc_score(a, col, cls);
+    char now[32] = "-", prev[64] = "";
+    if (!isnan(v))
+        snprintf(now, sizeof now, "%.4f", v);
+    if (!isnan(v) && !isnan(before))
+        snprintf(prev, sizeof prev, " (%+.4f since epoch %d)", v - before, col);
+    tui_grid_printf(g, body.top + 1, 1, body.width - 2, ROLE_VALUE, 0, "%s, epoch %d: %s %s%s", app_class_name(a, cls),
+                    col + 1, metric, now, prev);
+    int avail = body.width - 2 - HEAT_LABEL - 1;
+    int cw = E * 3 <= avail ? 3 : E * 2 <= avail ? 2 : 1;
+    tui_rect hr = {body.top + 3, 1, body.height - 4, body.width - 2};
+    tui_heatmap h = {a->pc_heat, n, E, 1, a->rep_sel, col, a->heat_row0, a->heat_col0, a->pc_labels, HEAT_LABEL, cw, 0, 0};
+    int vis_r = n < hr.height ? n : hr.height, vis_c = E < avail / cw ? E : avail / cw;
+    tui_heatmap_follow(&h, vis_r, vis_c);
+    a->heat_row0 = h.row0;
+    a->heat_col0 = h.col0;
+    tui_heatmap_draw(g, hr, &h, a->depth, &vis_r, &vis_c);
+    /* The epochs over their columns: every 1st, 2nd, 5th, 10th, ... as the numbers fit, and the cursor's. */
+    static const int steps[] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000};
+    char num[16];
+    int x0 = hr.left + HEAT_LABEL + 1, len = snprintf(num, sizeof num, "%d", E), step = 1;
+    for (int k = 0; k < 10 && steps[k] * cw < len + 1; k++)
+        step = steps[k + 1 < 10 ? k + 1 : k];
+    tui_grid_text(g, body.top + 2, hr.left, HEAT_LABEL, ROLE_DIM, 0, "epoch");
+    for (int j = 0; j < vis_c; j++) {
+        int e = h.col0 + j;
+        if ((e + 1) % step == 0 || e == 0)
+            tui_grid_printf(g, body.top + 2, x0 + j * cw, len, ROLE_DIM, 0, "%d", e + 1);
+    }
+    tui_grid_printf(g, body.top + 2, x0 + (col - h.col0) * cw, len, ROLE_CURSOR, 0, "%d", col + 1);
+    /* The scale: the nine levels from 0 to 1. */
+    static const double levels[9] = {0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5, 7.5, 8.5};
+    tui_heatmap scale = {levels, 1, 9, 9, -1, -1, 0, 0, NULL, 0, 2, 0, 0};
+    int bottom = body.top + body.height - 1;
+    tui_grid_text(g, bottom, 1, 2, ROLE_DIM, 0, "0");
+    tui_heatmap_draw(g, (tui_rect){bottom, 3, 1, 18}, &scale, a->depth, NULL, NULL);
+    tui_grid_printf(g, bottom, 22, body.width - 23, ROLE_DIM, 0, "1   %s; Left/Right: epoch, m: %s, v: the table", metric,
+                    a->rep_recall ? "F1" : "recall");
+}
+
 void report_draw(app *a, tui_rect body)
 {
     tui_grid *g = &a->grid;
     if (!a->have_rep || !a->rep_order) {
         app_no_data(a, body, "Report");
+        return;
+    }
+    if (a->rep_view) {
+        heat_draw(a, body);
         return;
     }
     const report *r = &a->rep;
@@ -105,14 +279,16 @@ void report_draw(app *a, tui_rect body)
     const char **cells = a->rep_cells;
     int *roles = a->rep_roles;
     double macro = r->macro.f1;
+    int marked = a->pc_trend && a->pc_epochs >= 2; /* a mark per class: up or down since the previous epoch */
     for (int i = 0; i < n; i++) {
         int row = a->rep_order[i];
         const class_scores *c = &r->rows[row];
         snprintf(text[i][0], 24, "%d", r->labels[row]);
         snprintf(text[i][1], 24, "%s", app_class_name(a, r->labels[row]));
         snprintf(text[i][2], 24, "%.4f", c->precision);
-        snprintf(text[i][3], 24, "%.4f", c->recall);
-        snprintf(text[i][4], 24, "%.4f", c->f1);
+        int trend = marked ? a->pc_trend[i] : 0;
+        score_cell(a, text[i][3], 24, c->recall, trend, marked && a->rep_recall);
+        score_cell(a, text[i][4], 24, c->f1, trend, marked && !a->rep_recall);
         snprintf(text[i][5], 24, "%ld", c->support);
         for (int k = 0; k < 6; k++)
             cells[i * 6 + k] = text[i][k];
@@ -122,15 +298,15 @@ void report_draw(app *a, tui_rect body)
     char pin[3][6][24];
     snprintf(pin[0][1], 24, "accuracy");
     pin[0][0][0] = pin[0][2][0] = pin[0][3][0] = '\0';
-    snprintf(pin[0][4], 24, "%.4f", r->accuracy);
+    score_cell(a, pin[0][4], 24, r->accuracy, 0, marked && !a->rep_recall);
     snprintf(pin[0][5], 24, "%ld", r->total);
     const class_scores *avg[2] = {&r->macro, &r->weighted};
     for (int k = 0; k < 2; k++) {
         pin[k + 1][0][0] = '\0';
         snprintf(pin[k + 1][1], 24, "%s", k ? "weighted avg" : "macro avg");
         snprintf(pin[k + 1][2], 24, "%.4f", avg[k]->precision);
-        snprintf(pin[k + 1][3], 24, "%.4f", avg[k]->recall);
-        snprintf(pin[k + 1][4], 24, "%.4f", avg[k]->f1);
+        score_cell(a, pin[k + 1][3], 24, avg[k]->recall, 0, marked && a->rep_recall);
+        score_cell(a, pin[k + 1][4], 24, avg[k]->f1, 0, marked && !a->rep_recall);
         snprintf(pin[k + 1][5], 24, "%ld", avg[k]->support);
     }
     const char *pinned[18];
@@ -214,6 +390,21 @@ int report_key(app *a, int key, tui_action act)
     case ACT_REVERSE:
         a->rep_desc = !a->rep_desc;
         rep_sort_rows(a);
+        break;
+    case ACT_VIEW: a->rep_view = !a->rep_view; break;
+    case ACT_METRIC:
+        a->rep_recall = !a->rep_recall;
+        a->pc_dirty = 1;
+        break;
+    case ACT_LEFT:
+    case ACT_RIGHT:
+        if (!a->rep_view)
+            return H_NONE;
+        a->heat_col += act == ACT_LEFT ? -1 : 1;
+        if (a->heat_col >= a->pc_epochs)
+            a->heat_col = a->pc_epochs - 1;
+        if (a->heat_col < 0)
+            a->heat_col = 0;
         break;
     case ACT_SEARCH:
         a->searching = 1;

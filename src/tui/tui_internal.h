@@ -69,6 +69,16 @@ typedef struct confusion_view {
     int n_pairs;
 } confusion_view;
 
+/* Images per second over the last minute, from (time, images trained so far) points of about one a second. */
+#define DASH_RATE_POINTS 64
+typedef struct dash_rate {
+    double t[DASH_RATE_POINTS], images[DASH_RATE_POINTS];
+    int n, head; /* points held; the slot of the next */
+} dash_rate;
+void dash_rate_add(dash_rate *r, double t, double images);
+/* Images per second from the oldest point of the last 60 s to the newest; -1 with fewer than 2 points. */
+double dash_rate_get(const dash_rate *r);
+
 /* ---- the front end's state ---- */
 typedef struct app {
     tui_options opt;
@@ -76,7 +86,7 @@ typedef struct app {
     tui_color_depth depth;
     int rows, cols;
     tui_grid grid;
-    int screen;           /* 1..8 */
+    int screen;           /* 1..TUI_N_SCREENS */
     int help, help_top;   /* the ? overlay and its scroll */
     int confirm;          /* CONFIRM_*: the question the next key answers */
     char status[1024];    /* a message for the user, shown until the next key or for a few seconds */
@@ -137,6 +147,18 @@ typedef struct app {
     int searching;
     char search[64];
     int search_saved_sel;
+    /* Report's history, from per_class.csv (loaded when the file changes: report_load_history): pc_f1 and
+     * pc_recall hold pc_epochs x pc_classes scores (epoch-major), NaN where a class has no row. */
+    int pc_epochs, pc_classes;
+    double *pc_f1, *pc_recall;
+    double *pc_heat;          /* the heatmap's matrix: report rows in display order x epochs (report_enter) */
+    signed char *pc_trend;    /* per report row, in display order: +1 up, -1 down, 0 since the previous epoch */
+    int pc_dirty;             /* pc_heat and pc_trend are to be rebuilt before the next draw */
+    int rep_view;             /* 0 the table, 1 the heatmap (v) */
+    int rep_recall;           /* the heatmap and trends show recall, not F1 (m) */
+    int heat_col, heat_row0, heat_col0; /* the heatmap's cursor epoch (0-based) and view */
+    const char **pc_labels;   /* the heatmap's row labels, in display order */
+    char pc_err[512];         /* why per_class.csv could not be read ("" when it could, or is absent) */
 
     confusion_view conf;
 
@@ -162,6 +184,26 @@ typedef struct app {
     char *model_text;
     char model_text_for[64];
     int text_top;
+
+    /* Layers, from layers.csv (loaded when the file changes: layers_load). */
+    run_layer_row *lay_rows;
+    long n_lay;
+    unsigned char *lay_flag;  /* per row: run_layer_vanishing */
+    int lay_epoch, lay_last;  /* the epoch shown (Left/Right), the latest in the file */
+    int lay_sel, lay_top;
+    char lay_err[512];        /* why layers.csv could not be read */
+    char (*lay_text)[6][128];  /* the table's texts, cells and roles: sized by layers_load, filled by the draw */
+    const char **lay_cells;
+    int *lay_roles;
+    struct timespec mt_per_class, mt_layers;
+
+    /* The Dashboard's system line: the training process sampled from /proc about once a second (dash_sample,
+     * from the loop, never in a draw), and the images it trained in the last minute. */
+    tui_sysinfo sys;
+    tui_sysinfo_prev sys_prev;
+    int have_sys;
+    double sys_next;
+    dash_rate rate;
 } app;
 
 /* app.c */
@@ -212,7 +254,7 @@ int setup_key(app *a, int key, tui_action act);
 void setup_fetch_update(app *a);
 
 /* The screens, one file each (setup.c, dash.c, report.c, confusion.c, roc.c, compare.c, samples.c,
- * summary.c), one entry each in app_screens (names: tui_screen_names). draw only draws from what the app
+ * summary.c, layers.c), one entry each in app_screens (names: tui_screen_names). draw only draws from what the app
  * holds; key returns H_* reactions (H_DASHBOARD asks the app to show the Dashboard: a screen never switches
  * screens itself); enter (may be NULL) prepares what the screen shows before it is drawn or gets a key. */
 typedef struct screen_ops {
@@ -220,7 +262,7 @@ typedef struct screen_ops {
     int (*key)(app *a, int key, tui_action act);
     void (*enter)(app *a);
 } screen_ops;
-extern const screen_ops app_screens[8];
+extern const screen_ops app_screens[TUI_N_SCREENS];
 
 /* Shared by the screens (app.c): the "nothing to show yet" line, and whether charts use braille (which tells
  * series apart by colour alone, so not without colour). */
@@ -234,6 +276,19 @@ int report_key(app *a, int key, tui_action act);
 void report_reset(app *a);
 void confusion_enter(app *a);
 void confusion_reset(app *a);
+
+void report_enter(app *a);
+/* (Re)reads per_class.csv of the run shown (an absent file: no history). */
+void report_load_history(app *a);
+void report_free_history(app *a);
+/* (Re)reads layers.csv of the run shown. */
+void layers_load(app *a);
+void layers_free(app *a);
+void layers_draw(app *a, tui_rect body);
+int layers_key(app *a, int key, tui_action act);
+/* Samples the process training the run shown (when due: at most once a second) for the system line; 1 when
+ * the Dashboard shows something new. */
+int dash_sample(app *a, double now);
 void confusion_draw(app *a, tui_rect body);
 int confusion_key(app *a, int key, tui_action act);
 void roc_enter(app *a);

@@ -5,9 +5,11 @@
 set -u
 VGGTOP="${VGGTOP:-./vggtop}"
 FIX=tests/fixtures/train
-RUN=$FIX/run
 tmp=$(mktemp -d /tmp/vggtop-e2e-runs-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
+# A copy: the commands lock the run directory they read (run.lock), and the checkout stays as committed.
+cp -R "$FIX/run" "$tmp/run"
+RUN=$tmp/run
 fail() { echo "runs.sh: FAIL: $*" >&2; exit 1; }
 
 "$VGGTOP" report "$RUN" >"$tmp/r2" || fail "report exited $?"

@@ -3,7 +3,7 @@
 # data through the Setup form (mlp, 30 epochs, 10000/200 images; a bad value is refused on the way), start
 # it, pause it so the mid-run checks do not race the training speed (which differs several times between
 # BLAS kernels), resize mid-run (also below 80x24), resume, wait for the first evaluation, visit every
-# screen, sort and scroll the report, search it, move the heatmap cursor, step through samples, stop the run
+# screen, sort and scroll the report, search it, see its history heatmap, move the confusion heatmap's cursor, step through samples, stop the run
 # (S), quit; then check the run directory. Mid-run, an earlier run is opened from Compare and the live one
 # comes back.
 set -u
@@ -74,6 +74,12 @@ scenario() {
     tui_expect "$s" "/shir"
     tui_keys "$s" Enter
     tui_reject "$s" "/shir"
+    # The history of the evaluations so far as a class x epoch heatmap, its cursor named; back to the table.
+    tui_keys "$s" v
+    tui_expect "$s" "History: F1 per class and epoch"
+    tui_expect "$s" "Shirt, epoch "
+    tui_keys "$s" v
+    tui_expect "$s" "weighted avg"
 
     # Another run opens while this one trains: its files are shown and the live run trains on, parked; q
     # still asks about the live run; Enter on the live run's row (the newest, last) shows it again.
@@ -109,6 +115,10 @@ scenario() {
 
     tui_keys "$s" 8
     tui_expect "$s" "Total params"
+    tui_keys "$s" 9
+    tui_expect "$s" "Layers: epoch "
+    tui_expect "$s" "predictions"
+    tui_expect "$s" "dead ReLU = 0"
     tui_keys "$s" '?'
     tui_expect "$s" "Keys (Up/Down/PgUp/PgDn scroll"
     tui_keys "$s" x

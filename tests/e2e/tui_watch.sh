@@ -1,6 +1,6 @@
 #!/bin/sh
 # End-to-end test of `vggtop watch` on a run that another process is training: the dashboard follows it
-# live from the run directory, its fixed header names the run (folder, state, process), it controls the run
+# live from the run directory (the trainer's CPU, memory, threads and img/s on its system line), its fixed header names the run (folder, state, process), it controls the run
 # through commands.json (pause, learning rate, resume, stop after asking), the footer offers only what works,
 # messages expire, the per-step curve of the epoch is in curve.csv for a later reattach, and a stopped run
 # resumes from the watcher's Dashboard (Enter). Independent of the machine's speed: the run has far more
@@ -25,6 +25,10 @@ tui_expect w "$run · watching"
 tui_expect w "pid $trainer"
 tui_wait w "left · done ≈ " 20
 tui_expect w "p Pause"
+# The trainer's process beside it, from /proc: its CPU per core, memory, threads and throughput.
+tui_wait w "img/s over the last minute" 10
+tui_expect w "system: cpu "
+tui_expect w " threads - "
 
 # Pause through the run directory: acknowledged, the footer now offers Resume, the clock says it stopped.
 tui_keys w p
