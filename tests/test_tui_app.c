@@ -46,6 +46,7 @@ static app *fake(train_state st)
 
 static void done(app *a)
 {
+    free(a->help_text);
     tui_grid_free(&a->grid);
     free(a->snap);
     free(a);

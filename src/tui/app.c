@@ -754,15 +754,21 @@ static void draw_status(app *a)
         app_draw_wrapped(g, (tui_rect){row, 0, STATUS_MAX_ROWS, g->cols}, a->status, a->status_role);
 }
 
+/* The overlay's text, made once when ? is first pressed (a key handler: the draw only reads it). */
+static const char *help_text(app *a)
+{
+    if (!a->help_text)
+        a->help_text = tui_keys_help();
+    return a->help_text ? a->help_text : "";
+}
+
 static void draw_help(app *a, tui_rect body)
 {
-    char *text = tui_keys_help();
     tui_grid_fill(&a->grid, body, ' ', ROLE_DEFAULT, 0);
     tui_grid_text(&a->grid, body.top, body.left, -1, ROLE_TITLE, TUI_BOLD,
                   "Keys (Up/Down/PgUp/PgDn scroll, any other key closes)");
     tui_rect r = {body.top + 1, body.left + 1, body.height - 1, body.width - 1};
-    tui_text_draw(&a->grid, r, text, a->help_top, ROLE_DEFAULT);
-    free(text);
+    tui_text_draw(&a->grid, r, a->help_text ? a->help_text : "", a->help_top, ROLE_DEFAULT);
 }
 
 /* The footer's word for a key in the current mode, or NULL to leave the key out (it would do nothing). */
@@ -907,9 +913,7 @@ int app_handle_key(app *a, int key)
         tui_action act = tui_key_action(key, 8);
         if (act == ACT_UP || act == ACT_DOWN || act == ACT_PGUP || act == ACT_PGDN) {
             /* Not past the last line: the overlay used to scroll on into blank pages. */
-            char *text = tui_keys_help();
-            app_scroll(&a->help_top, act, app_count_lines(text), app_body_height(a) - 1);
-            free(text);
+            app_scroll(&a->help_top, act, app_count_lines(help_text(a)), app_body_height(a) - 1);
         } else {
             a->help = 0;
         }
@@ -928,7 +932,7 @@ int app_handle_key(app *a, int key)
     switch (act) {
     case ACT_NEXT_SCREEN: a->screen = a->screen % TUI_N_SCREENS + 1; return H_REDRAW;
     case ACT_PREV_SCREEN: a->screen = (a->screen + TUI_N_SCREENS - 2) % TUI_N_SCREENS + 1; return H_REDRAW;
-    case ACT_HELP: a->help = 1; a->help_top = 0; return H_REDRAW;
+    case ACT_HELP: a->help = 1; a->help_top = 0; help_text(a); return H_REDRAW;
     case ACT_QUIT: return ask_quit(a);
     case ACT_DETACH:
         if (a->live || a->following)
@@ -1203,6 +1207,7 @@ int tui_run(const tui_options *opt, int *exit_status, vt_err *err)
     trainer_destroy(a->tr);
     trainer_destroy(a->parked);
     free(a->parked_snap);
+    free(a->help_text);
     probe_destroy(a->pr);
     free(a->facts.summary);
     if (a->have_run)
