@@ -680,7 +680,6 @@ static void update_live(app *a)
             app_set_status(a, ROLE_BAD, "%s", a->snap->message[0] ? a->snap->message : "the run failed");
         else
             app_set_status(a, ROLE_GOOD, "run %s: %s", train_state_name(a->snap->state), a->dir);
-        term_size(&a->rows, &a->cols); /* Compare places its first choice of runs in the rows there are */
         compare_scan(a);
     }
 }
