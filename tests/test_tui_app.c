@@ -229,23 +229,23 @@ static void compare_shows_dashes_for_a_run_without_epochs(void **state)
 {
     (void)state;
     app *a = fake(TRAIN_FINISHED);
-    a->n_runs = 2;
-    a->runs = calloc(2, sizeof *a->runs);
-    a->run_hist = calloc(2, sizeof *a->run_hist);
-    a->run_hist_n = calloc(2, sizeof *a->run_hist_n);
-    a->run_shown = calloc(2, 1);
-    assert_true(a->runs && a->run_hist && a->run_hist_n && a->run_shown);
-    snprintf(a->runs[0].name, sizeof a->runs[0].name, "20261201T100000Z-cnn");
-    snprintf(a->runs[0].model, sizeof a->runs[0].model, "cnn");
-    a->runs[0].epochs = 5;
-    a->runs[0].best_val_acc = a->runs[0].last_val_acc = NAN;
-    snprintf(a->runs[1].name, sizeof a->runs[1].name, "20261201T110000Z-mlp");
-    snprintf(a->runs[1].model, sizeof a->runs[1].model, "mlp");
-    a->runs[1].epochs = a->runs[1].epochs_done = 1;
-    a->runs[1].best_val_acc = a->runs[1].last_val_acc = 0.8125;
+    a->cmp.n = 2;
+    a->cmp.runs = calloc(2, sizeof *a->cmp.runs);
+    a->cmp.hist = calloc(2, sizeof *a->cmp.hist);
+    a->cmp.hist_n = calloc(2, sizeof *a->cmp.hist_n);
+    a->cmp.shown = calloc(2, 1);
+    assert_true(a->cmp.runs && a->cmp.hist && a->cmp.hist_n && a->cmp.shown);
+    snprintf(a->cmp.runs[0].name, sizeof a->cmp.runs[0].name, "20261201T100000Z-cnn");
+    snprintf(a->cmp.runs[0].model, sizeof a->cmp.runs[0].model, "cnn");
+    a->cmp.runs[0].epochs = 5;
+    a->cmp.runs[0].best_val_acc = a->cmp.runs[0].last_val_acc = NAN;
+    snprintf(a->cmp.runs[1].name, sizeof a->cmp.runs[1].name, "20261201T110000Z-mlp");
+    snprintf(a->cmp.runs[1].model, sizeof a->cmp.runs[1].model, "mlp");
+    a->cmp.runs[1].epochs = a->cmp.runs[1].epochs_done = 1;
+    a->cmp.runs[1].best_val_acc = a->cmp.runs[1].last_val_acc = 0.8125;
     tui_grid_clear(&a->grid);
     compare_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
-    a->runs[1].seconds = 125;
+    a->cmp.runs[1].seconds = 125;
     tui_grid_clear(&a->grid);
     compare_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
     expect(a, "     -      -   0/5          -        -");
@@ -278,12 +278,12 @@ static void compare_shows_its_first_choice_at_80x24(void **state)
     tui_grid_resize(&a->grid, a->rows, a->cols);
     a->opt.runs_dir = runs;
     compare_scan(a);
-    assert_int_equal(a->n_runs, 9);
+    assert_int_equal(a->cmp.n, 9);
     int chosen = 0;
-    for (int i = 0; i < a->n_runs; i++)
-        chosen += a->run_shown[i];
+    for (int i = 0; i < a->cmp.n; i++)
+        chosen += a->cmp.shown[i];
     assert_true(chosen >= 3);
-    assert_int_equal(a->run_sel, 8); /* the newest with an epoch (index 8: run 9) */
+    assert_int_equal(a->cmp.sel, 8); /* the newest with an epoch (index 8: run 9) */
     tui_grid_clear(&a->grid);
     compare_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
     const char *t = text_of(a);
@@ -317,16 +317,16 @@ static void compare_opens_another_run_while_one_trains(void **state)
     a->live = 1;
     trainer_snapshot(a->tr, a->snap);
     snprintf(a->dir, sizeof a->dir, "%s", a->snap->run_dir);
-    a->n_runs = 2;
-    a->runs = calloc(2, sizeof *a->runs);
-    a->run_hist = calloc(2, sizeof *a->run_hist);
-    a->run_hist_n = calloc(2, sizeof *a->run_hist_n);
-    a->run_shown = calloc(2, 1);
-    assert_true(a->runs && a->run_hist && a->run_hist_n && a->run_shown);
-    snprintf(a->runs[0].path, sizeof a->runs[0].path, "tests/fixtures/train/run");
-    snprintf(a->runs[1].path, sizeof a->runs[1].path, "%s", a->dir);
+    a->cmp.n = 2;
+    a->cmp.runs = calloc(2, sizeof *a->cmp.runs);
+    a->cmp.hist = calloc(2, sizeof *a->cmp.hist);
+    a->cmp.hist_n = calloc(2, sizeof *a->cmp.hist_n);
+    a->cmp.shown = calloc(2, 1);
+    assert_true(a->cmp.runs && a->cmp.hist && a->cmp.hist_n && a->cmp.shown);
+    snprintf(a->cmp.runs[0].path, sizeof a->cmp.runs[0].path, "tests/fixtures/train/run");
+    snprintf(a->cmp.runs[1].path, sizeof a->cmp.runs[1].path, "%s", a->dir);
     a->screen = 6;
-    a->run_sel = 0;
+    a->cmp.sel = 0;
     app_handle_key(a, '\n');
     assert_int_equal(a->screen, 2);
     assert_string_equal(a->dir, "tests/fixtures/train/run");
@@ -339,12 +339,12 @@ static void compare_opens_another_run_while_one_trains(void **state)
     app_start_run(a, &cfg);
     assert_non_null(strstr(a->status, "a run is live"));
     a->screen = 6;
-    a->run_sel = 1;
+    a->cmp.sel = 1;
     app_handle_key(a, '\n');
     assert_int_equal(a->screen, 2);
     assert_int_equal(a->live, 1);
     assert_null(a->parked);
-    assert_string_equal(a->dir, a->runs[1].path);
+    assert_string_equal(a->dir, a->cmp.runs[1].path);
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", a->dir);
     trainer_destroy(a->tr);

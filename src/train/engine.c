@@ -967,7 +967,8 @@ static int holds_files(const char *dir)
 int train_check_new_run_dir(const char *dir, const char *flag, vt_err *err)
 {
     char cfgpath[4200], ckpath[4200];
-    if (run_path(cfgpath, sizeof cfgpath, dir, RUN_CONFIG, err) || run_path(ckpath, sizeof ckpath, dir, RUN_CHECKPOINT, err))
+    if (run_path(cfgpath, sizeof cfgpath, dir, RUN_CONFIG, err) ||
+        run_path(ckpath, sizeof ckpath, dir, RUN_CHECKPOINT, err))
         return VT_EUSAGE;
     if (access(cfgpath, F_OK) == 0 || access(ckpath, F_OK) == 0)
         return vt_fail(err, VT_EUSAGE, "%s: %s already holds a run (continue it with --resume %s, or pick another "

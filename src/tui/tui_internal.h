@@ -69,6 +69,16 @@ typedef struct confusion_view {
     int n_pairs;
 } confusion_view;
 
+/* Compare (compare.c): the runs of the runs directory, the ones on the chart and their histories (read when
+ * a run is put on the chart, never in the draw), the cursor, the first row shown and the metric charted. */
+typedef struct compare_view {
+    run_entry *runs;
+    int n, sel, top, metric;
+    unsigned char *shown;
+    train_epoch **hist;
+    int *hist_n;
+} compare_view;
+
 /* Images per second over the last minute, from (time, images trained so far) points of about one a second. */
 #define DASH_RATE_POINTS 64
 typedef struct dash_rate {
@@ -167,12 +177,7 @@ typedef struct app {
     int roc_sel, roc_top, roc_zoom;
     unsigned char *roc_drawn; /* C flags */
 
-    /* Compare. */
-    run_entry *runs;
-    int n_runs, run_sel, run_top, cmp_metric;
-    unsigned char *run_shown;
-    train_epoch **run_hist;
-    int *run_hist_n;
+    compare_view cmp;
 
     /* Samples. */
     dataset *test;
