@@ -455,7 +455,7 @@ static void samples_without_images_show_the_predictions(void **state)
     a->run.y_true = yt;
     a->run.y_pred = yp;
     a->run.probs = probs;
-    snprintf(a->test_err, sizeof a->test_err, "/gone/data: no such directory");
+    snprintf(a->smp.test_err, sizeof a->smp.test_err, "/gone/data: no such directory");
     tui_grid_clear(&a->grid);
     samples_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
     expect(a, "Test image 1 of 2 (1 misclassified)");
@@ -596,7 +596,7 @@ static void samples_scale_the_image_up_on_a_large_terminal(void **state)
     ds.channels = 3;
     ds.n_test = 1;
     ds.test_x = pixels;
-    a->test = &ds;
+    a->smp.test = &ds;
     a->C = 3;
     a->names = names;
     a->run.n_pred = 1;
@@ -613,7 +613,7 @@ static void samples_scale_the_image_up_on_a_large_terminal(void **state)
     for (const char *p = row; p < t; p++)
         col += ((unsigned char)*p & 0xc0) != 0x80;
     assert_int_equal(col, 2 * 32 + 3);
-    a->test = NULL;
+    a->smp.test = NULL;
     a->names = NULL;
     a->run.y_true = a->run.y_pred = NULL;
     a->run.probs = NULL;

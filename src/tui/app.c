@@ -252,7 +252,7 @@ static void compute_derived(app *a)
             a->roc_drawn[i] = 1;
         a->conf.row = a->conf.col = a->conf.row0 = a->conf.col0 = 0;
         a->roc_sel = a->roc_top = 0;
-        a->sample = 0;
+        a->smp.sample = 0;
     }
     report_reset(a);
 }
@@ -1220,8 +1220,8 @@ int tui_run(const tui_options *opt, int *exit_status, vt_err *err)
     report_free_history(a);
     layers_free(a);
     compare_free(a);
-    if (a->test)
-        data_destroy(a->test);
+    if (a->smp.test)
+        data_destroy(a->smp.test);
     free(a->model_text);
     free(a->snap);
     free(a);

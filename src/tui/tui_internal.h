@@ -79,6 +79,16 @@ typedef struct compare_view {
     int *hist_n;
 } compare_view;
 
+/* Samples (samples.c): the run's test images (loaded by its enter, once per run), or why they are not here;
+ * the image shown and whether only the misclassified are stepped through. */
+typedef struct samples_view {
+    dataset *test;
+    char test_dir[4096]; /* the run they belong to */
+    char test_err[512];
+    long sample;
+    int missed_only;
+} samples_view;
+
 /* Images per second over the last minute, from (time, images trained so far) points of about one a second. */
 #define DASH_RATE_POINTS 64
 typedef struct dash_rate {
@@ -179,12 +189,7 @@ typedef struct app {
 
     compare_view cmp;
 
-    /* Samples. */
-    dataset *test;
-    char test_dir[4096];
-    char test_err[512];
-    long sample;
-    int missed_only;
+    samples_view smp;
 
     /* Summary. */
     char *model_text;
