@@ -353,7 +353,7 @@ static void compare_opens_another_run_while_one_trains(void **state)
         run_free(&a->run);
     free(a->parked_snap);
     free(a->cm);
-    free(a->roc_drawn);
+    free(a->rv.drawn);
     free(a->rep_order);
     free(a->rep_text);
     free(a->rep_cells);

@@ -246,12 +246,12 @@ static void compute_derived(app *a)
         a->names = a->owned_names;
     }
     if (C != oldC) {
-        free(a->roc_drawn);
-        a->roc_drawn = calloc((size_t)C, 1);
-        for (int i = 0; a->roc_drawn && i < C && i < 3; i++)
-            a->roc_drawn[i] = 1;
+        free(a->rv.drawn);
+        a->rv.drawn = calloc((size_t)C, 1);
+        for (int i = 0; a->rv.drawn && i < C && i < 3; i++)
+            a->rv.drawn[i] = 1;
         a->conf.row = a->conf.col = a->conf.row0 = a->conf.col0 = 0;
-        a->roc_sel = a->roc_top = 0;
+        a->rv.sel = a->rv.top = 0;
         a->smp.sample = 0;
     }
     report_reset(a);
@@ -1212,7 +1212,7 @@ int tui_run(const tui_options *opt, int *exit_status, vt_err *err)
     if (a->have_run)
         run_free(&a->run);
     free_derived(a);
-    free(a->roc_drawn);
+    free(a->rv.drawn);
     free(a->rep_order);
     free(a->rep_text);
     free(a->rep_cells);

@@ -89,6 +89,13 @@ typedef struct samples_view {
     int missed_only;
 } samples_view;
 
+/* ROC (roc.c): the class list's cursor and first row, the zoom, and which classes' curves are drawn (C flags,
+ * the first three when the classes change). */
+typedef struct roc_view {
+    int sel, top, zoom;
+    unsigned char *drawn;
+} roc_view;
+
 /* Images per second over the last minute, from (time, images trained so far) points of about one a second. */
 #define DASH_RATE_POINTS 64
 typedef struct dash_rate {
@@ -183,9 +190,7 @@ typedef struct app {
 
     confusion_view conf;
 
-    /* ROC. */
-    int roc_sel, roc_top, roc_zoom;
-    unsigned char *roc_drawn; /* C flags */
+    roc_view rv;
 
     compare_view cmp;
 
