@@ -620,6 +620,60 @@ static void samples_scale_the_image_up_on_a_large_terminal(void **state)
     done(a);
 }
 
+/* ROC: the class list follows its cursor through the key handler, and its draw changes no state (it moved
+ * the list's first row itself). 40 classes at 80x24: 17 rows of the list in the body of 20. */
+static void roc_list_follows_the_cursor_in_the_keys(void **state)
+{
+    (void)state;
+    enum { C = 40, N = 80 };
+    app *a = fake(TRAIN_FINISHED);
+    a->rows = 24;
+    a->cols = 80;
+    tui_grid_resize(&a->grid, a->rows, a->cols);
+    static float probs[N * C];
+    static int yt[N], yp[N];
+    for (int i = 0; i < N; i++) {
+        yt[i] = yp[i] = i % C;
+        for (int c = 0; c < C; c++)
+            probs[i * C + c] = c == yt[i] ? 0.5f : 0.5f / (C - 1);
+    }
+    a->run.probs = probs;
+    a->run.y_true = yt;
+    a->run.y_pred = yp;
+    a->run.n_pred = N;
+    static char buf[C][8];
+    static char *names[C];
+    for (int c = 0; c < C; c++) {
+        snprintf(buf[c], sizeof buf[c], "c%d", c);
+        names[c] = buf[c];
+    }
+    a->names = names;
+    a->C = C;
+    a->rv.drawn = calloc(C, 1);
+    assert_non_null(a->rv.drawn);
+    a->screen = 5;
+    for (int i = 0; i < 25; i++)
+        app_handle_key(a, KEY_DOWN);
+    assert_int_equal(a->rv.sel, 25);
+    int top = a->rv.top;
+    assert_true(top > 0 && top <= 25 && 25 < top + a->rows - 7);
+    a->rv.top = 0; /* a draw shows row 25 from a copy, and leaves rv.top alone */
+    tui_grid_clear(&a->grid);
+    roc_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    assert_int_equal(a->rv.top, 0);
+    expect(a, "[ ] c25 ");
+    for (int c = 0; c < C; c++)
+        metrics_roc_free(&a->roc[c]);
+    free(a->roc);
+    metrics_roc_free(&a->micro);
+    metrics_roc_free(&a->macro);
+    free(a->rv.drawn);
+    a->names = NULL;
+    a->run.probs = NULL;
+    a->run.y_true = a->run.y_pred = NULL;
+    done(a);
+}
+
 /* The one line editor: printable keys append within the size, Backspace and Ctrl-U edit, others are left. */
 static void line_editor(void **state)
 {
@@ -910,6 +964,7 @@ int main(void)
         cmocka_unit_test(confusion_numbers_its_columns_when_names_do_not_fit),
         cmocka_unit_test(samples_without_images_show_the_predictions),
         cmocka_unit_test(line_editor),
+        cmocka_unit_test(roc_list_follows_the_cursor_in_the_keys),
         cmocka_unit_test(samples_scale_the_image_up_on_a_large_terminal),
         cmocka_unit_test(setup_cuts_values_by_columns),
         cmocka_unit_test(setup_says_limited_only_when_the_limit_cuts),

@@ -136,6 +136,15 @@ int app_line_edit(char *buf, size_t size, int key)
     return 1;
 }
 
+int app_follow(int top, int sel, int rows)
+{
+    if (sel < top)
+        top = sel;
+    if (sel >= top + rows)
+        top = sel - rows + 1;
+    return top < 0 ? 0 : top;
+}
+
 int app_scroll(int *top, tui_action act, int n, int visible)
 {
     int page = visible > 2 ? visible - 1 : 1, last = n - visible > 0 ? n - visible : 0;

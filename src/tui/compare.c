@@ -35,16 +35,6 @@ static int list_height(const app *a, int body_h)
     return list_h < 4 ? 4 : list_h;
 }
 
-/* The first row shown so that sel is on screen, moving top as little as possible. */
-static int follow(int top, int sel, int rows)
-{
-    if (sel < top)
-        top = sel;
-    if (sel >= top + rows)
-        top = sel - rows + 1;
-    return top < 0 ? 0 : top;
-}
-
 static void compare_load(app *a, int i)
 {
     if (a->cmp.hist[i])
@@ -115,7 +105,7 @@ void compare_scan(app *a)
     }
     if (a->cmp.sel >= a->cmp.n)
         a->cmp.sel = a->cmp.n > 0 ? a->cmp.n - 1 : 0;
-    a->cmp.top = follow(a->cmp.top, a->cmp.sel, rows);
+    a->cmp.top = app_follow(a->cmp.top, a->cmp.sel, rows);
 }
 
 static const char *const cmp_metric_name[3] = {"val_acc", "val_loss", "val_mse"};
@@ -162,7 +152,7 @@ void compare_draw(app *a, tui_rect body)
      * comparison share their data set, and the header names the one shown. */
     tui_grid_printf(g, y++, 1, body.width - 2, ROLE_HEADER, 0, "     #  %-*s %-12s %6s %6s %7s %8s %8s", name_w, "run",
                     "model", "s/ep", "total", "epochs", "best acc", "last acc");
-    int rows = list_h - 1, top = follow(a->cmp.top, a->cmp.sel, rows); /* the keys keep run_top; a resize may not */
+    int rows = list_h - 1, top = app_follow(a->cmp.top, a->cmp.sel, rows); /* the keys keep cmp.top */
     for (int k = 0; k < rows && top + k < a->cmp.n; k++) {
         int i = top + k;
         const run_entry *e = &a->cmp.runs[i];
@@ -247,6 +237,6 @@ int compare_key(app *a, int key, tui_action act)
         a->cmp.sel = 0;
     if (a->cmp.sel >= a->cmp.n)
         a->cmp.sel = a->cmp.n - 1;
-    a->cmp.top = follow(a->cmp.top, a->cmp.sel, rows);
+    a->cmp.top = app_follow(a->cmp.top, a->cmp.sel, rows);
     return H_REDRAW;
 }

@@ -23,19 +23,15 @@ void roc_draw(app *a, tui_rect body)
     }
     tui_grid_printf(g, body.top, 1, ROC_LIST, ROLE_LABEL, 0, "micro-average AUC %.4f", a->micro.auc);
     tui_grid_printf(g, body.top + 1, 1, ROC_LIST, ROLE_LABEL, 0, "macro-average AUC %.4f", a->macro.auc);
-    int list_h = body.height - 3;
-    if (a->rv.sel < a->rv.top)
-        a->rv.top = a->rv.sel;
-    if (a->rv.sel >= a->rv.top + list_h)
-        a->rv.top = a->rv.sel - list_h + 1;
+    int list_h = body.height - 3, top = app_follow(a->rv.top, a->rv.sel, list_h); /* the keys keep rv.top */
     /* The list is the classes' legend: a drawn class shows its curve's letter (in its colour), so the chart's
      * own legend keeps to micro, macro and chance and fits 80 columns. */
     static const char markers[ROC_MAX_DRAWN] = {'a', 'b', 'c', 'd', 'e'};
     int letter_of[4096];
     for (int c = 0, k = 0; c < a->C && c < 4096; c++)
         letter_of[c] = a->rv.drawn[c] && k < ROC_MAX_DRAWN ? k++ : -1;
-    for (int i = 0; i < list_h && a->rv.top + i < a->C; i++) {
-        int c = a->rv.top + i;
+    for (int i = 0; i < list_h && top + i < a->C; i++) {
+        int c = top + i;
         int role = c == a->rv.sel ? ROLE_SELECT : a->rv.drawn[c] ? ROLE_VALUE : ROLE_DEFAULT;
         int k = c < 4096 ? letter_of[c] : -1;
         tui_grid_printf(g, body.top + 3 + i, 1, ROC_LIST, role, 0, "[%c] %-17.17s %6.4f", k >= 0 ? markers[k] : ' ',
@@ -95,5 +91,6 @@ int roc_key(app *a, int key, tui_action act)
         a->rv.sel = 0;
     if (a->rv.sel >= a->C)
         a->rv.sel = a->C - 1;
+    a->rv.top = app_follow(a->rv.top, a->rv.sel, app_body_height(a) - 3);
     return H_REDRAW;
 }

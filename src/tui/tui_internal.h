@@ -258,6 +258,9 @@ int app_count_lines(const char *text);
 /* The one scrolling rule of lists and texts: moves *top by act (a line, a page, Home, End) within
  * [0, n - visible]; H_REDRAW, or H_NONE when act does not scroll. */
 int app_scroll(int *top, tui_action act, int n, int visible);
+/* The first row of a list to show so that row sel is among its rows rows, moving top as little as possible
+ * (the keys keep it; a draw uses it as is, or a resize's copy). */
+int app_follow(int top, int sel, int rows);
 /* Word-wraps text (at spaces, and at '\n') into r; returns the rows used. */
 int app_draw_wrapped(tui_grid *g, tui_rect r, const char *text, int role);
 
