@@ -1,6 +1,9 @@
 /* Unit tests of screens and key handlers against a fake front-end context (an app struct filled by hand, no
- * terminal, no engine). Dashboard: what it shows before an epoch's first step, the whole-run time left, the
- * test-set pass, the table of the last epochs with the best val_acc, the absence of an ETA on an ended run,
+ * terminal, no engine; a trainer created but not started where one must be live). Compare (browsing another
+ * run while one trains, the first choice of runs at 80x24), Confusion (column labels, cells built on enter),
+ * Setup (values cut by columns, the run directory checked as typed, "(limited)"), Samples (scaled image), ROC
+ * (the list follows in the keys), wrapping. Dashboard: what it shows before an epoch's first step, the
+ * whole-run time left, the test-set pass, the table of the last epochs with the best val_acc, the absence of an ETA on an ended run,
  * and what its keys say when there is nothing to control. Keys: the help overlay and the Summary stop at
  * their last line; S asks before it stops. */
 #include <math.h>
@@ -349,6 +352,8 @@ static void compare_opens_another_run_while_one_trains(void **state)
     snprintf(dir, sizeof dir, "%s", a->dir);
     trainer_destroy(a->tr);
     compare_free(a);
+    layers_free(a);
+    report_free_history(a);
     if (a->have_run)
         run_free(&a->run);
     free(a->parked_snap);
@@ -641,7 +646,7 @@ static void roc_list_follows_the_cursor_in_the_keys(void **state)
     a->run.y_true = yt;
     a->run.y_pred = yp;
     a->run.n_pred = N;
-    static char buf[C][8];
+    static char buf[C][16];
     static char *names[C];
     for (int c = 0; c < C; c++) {
         snprintf(buf[c], sizeof buf[c], "c%d", c);
