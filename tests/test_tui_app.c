@@ -542,23 +542,23 @@ static void setup_refuses_a_used_run_dir_as_you_type(void **state)
     a->following = 0;
     setup_init(a);
     a->screen = 1;
-    while (strcmp(train_fields[a->field].name, "run-dir") != 0)
-        a->field++;
+    while (strcmp(train_fields[a->form.field].name, "run-dir") != 0)
+        a->form.field++;
     app_handle_key(a, 'e');
-    assert_int_equal(a->editing, 1);
+    assert_int_equal(a->form.editing, 1);
     for (const char *p = dir; *p; p++)
         app_handle_key(a, *p);
-    assert_non_null(strstr(a->edit_err, "is not empty"));
+    assert_non_null(strstr(a->form.edit_err, "is not empty"));
     app_handle_key(a, '\n'); /* refused: still editing */
-    assert_int_equal(a->editing, 1);
+    assert_int_equal(a->form.editing, 1);
     for (const char *p = "/notes.txt"; *p; p++)
         app_handle_key(a, *p);
-    assert_non_null(strstr(a->edit_err, "is a file"));
+    assert_non_null(strstr(a->form.edit_err, "is a file"));
     for (int i = 0; i < 10; i++)
         app_handle_key(a, KEY_BACKSPACE);
     for (const char *p = "/new"; *p; p++)
         app_handle_key(a, *p);
-    assert_string_equal(a->edit_err, "");
+    assert_string_equal(a->form.edit_err, "");
     done(a);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     assert_int_equal(system(cmd), 0);

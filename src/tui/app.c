@@ -902,7 +902,7 @@ int app_handle_key(app *a, int key)
         return H_REDRAW;
     }
     /* A field being edited (Setup) or a search being typed (Report) takes every key. */
-    if ((a->screen == 1 && a->editing) || (a->screen == 3 && a->searching))
+    if ((a->screen == 1 && a->form.editing) || (a->screen == 3 && a->searching))
         return screen_key(a, key, ACT_NONE) | H_REDRAW;
     if (key == KEY_MOUSE) {
         MEVENT ev;

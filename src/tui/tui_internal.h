@@ -69,6 +69,15 @@ typedef struct confusion_view {
     int n_pairs;
 } confusion_view;
 
+/* Setup (setup.c): the form's cursor and first row, the field being edited (its text and why it is refused,
+ * "" when it is fine) and the model summary's scroll. */
+typedef struct setup_view {
+    int field, editing, field_top;
+    char edit[4200];
+    char edit_err[512];
+    int summary_top;
+} setup_view;
+
 /* Compare (compare.c): the runs of the runs directory, the ones on the chart and their histories (read when
  * a run is put on the chart, never in the draw), the cursor, the first row shown and the metric charted. */
 typedef struct compare_view {
@@ -154,15 +163,12 @@ typedef struct app {
     char **names;         /* C class names (the run's, or "0".."C-1") */
     char **owned_names;   /* the fallback names we allocated */
 
-    /* Setup. */
+    /* Setup: the settings of the next run, the form (its own struct), the probe's facts and a download. */
     train_config cfg;
-    int field, editing, field_top;
-    char edit[4200];
-    char edit_err[512];
+    setup_view form;
     probe *pr;
     unsigned long probe_gen;
     probe_result facts;
-    int summary_top;
     data_fetch_job *fetch;       /* the d key's download, NULL when none runs */
     data_fetch_status fetch_st;  /* its latest snapshot, the one setup_draw draws */
 
