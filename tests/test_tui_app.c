@@ -205,13 +205,13 @@ static void help_and_summary_stop_at_their_last_line(void **state)
     a->screen = 8;
     for (int i = 0; i < 5; i++)
         app_handle_key(a, KEY_NPAGE);
-    assert_int_equal(a->text_top, 11);
+    assert_int_equal(a->sum.text_top, 11);
     app_handle_key(a, KEY_HOME);
-    assert_int_equal(a->text_top, 0);
+    assert_int_equal(a->sum.text_top, 0);
     app_handle_key(a, KEY_END);
-    assert_int_equal(a->text_top, 11);
+    assert_int_equal(a->sum.text_top, 11);
     app_handle_key(a, KEY_DOWN);
-    assert_int_equal(a->text_top, 11);
+    assert_int_equal(a->sum.text_top, 11);
     free(a->facts.summary);
     done(a);
 }

@@ -1232,7 +1232,7 @@ int tui_run(const tui_options *opt, int *exit_status, vt_err *err)
     compare_free(a);
     if (a->smp.test)
         data_destroy(a->smp.test);
-    free(a->model_text);
+    free(a->sum.model_text);
     free(a->snap);
     free(a);
     *exit_status = status;

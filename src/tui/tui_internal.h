@@ -78,6 +78,14 @@ typedef struct setup_view {
     int summary_top;
 } setup_view;
 
+/* Summary (summary.c): the model summary of the run shown (built by its enter, once per model) and its
+ * scroll. */
+typedef struct summary_view {
+    char *model_text;
+    char model_text_for[64];
+    int text_top;
+} summary_view;
+
 /* Compare (compare.c): the runs of the runs directory, the ones on the chart and their histories (read when
  * a run is put on the chart, never in the draw), the cursor, the first row shown and the metric charted. */
 typedef struct compare_view {
@@ -202,10 +210,7 @@ typedef struct app {
 
     samples_view smp;
 
-    /* Summary. */
-    char *model_text;
-    char model_text_for[64];
-    int text_top;
+    summary_view sum;
 
     /* Layers, from layers.csv (loaded when the file changes: layers_load). */
     run_layer_row *lay_rows;
