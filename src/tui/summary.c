@@ -25,8 +25,8 @@ void summary_prepare(app *a)
     vt_err err;
     train_config cfg = a->run.config;
     cfg.resize = 0; /* run.height is already the model's input */
-    if (train_model_summary(&cfg, a->run.height, a->run.width, a->run.channels, a->run.classes, &a->sum.model_text, NULL,
-                            &err) != VT_OK) {
+    if (train_model_summary(&cfg, a->run.height, a->run.width, a->run.channels, a->run.classes, &a->sum.model_text,
+                            NULL, &err) != VT_OK) {
         free(a->sum.model_text);
         a->sum.model_text = strdup(err.msg);
     }
