@@ -498,6 +498,33 @@ static void setup_cuts_values_by_columns(void **state)
     done(a);
 }
 
+/* Setup at 80x24: End moves to the last field and the keys scroll the form to it (16 rows of fields); the
+ * draw shows it without changing the form's first row (it scrolled the form itself). */
+static void setup_form_scrolls_in_the_keys(void **state)
+{
+    (void)state;
+    app *a = fake(TRAIN_IDLE);
+    a->rows = 24;
+    a->cols = 80;
+    tui_grid_resize(&a->grid, a->rows, a->cols);
+    a->dir[0] = '\0';
+    a->following = 0;
+    setup_init(a);
+    a->screen = 1;
+    int nf = 0;
+    while (train_fields[nf].name)
+        nf++;
+    app_handle_key(a, KEY_END);
+    assert_int_equal(a->form.field, nf - 1);
+    assert_int_equal(a->form.field_top, nf - 16);
+    a->form.field_top = 0; /* the draw follows the cursor in a copy */
+    tui_grid_clear(&a->grid);
+    setup_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    assert_int_equal(a->form.field_top, 0);
+    expect(a, train_fields[nf - 1].label);
+    done(a);
+}
+
 /* Setup's "(limited)": only when the limit cuts the training split. A limit of exactly its size cuts
  * nothing (it said "(limited)" for --limit-train 60000 on Fashion-MNIST's 60000). */
 static void setup_says_limited_only_when_the_limit_cuts(void **state)
@@ -972,6 +999,7 @@ int main(void)
         cmocka_unit_test(roc_list_follows_the_cursor_in_the_keys),
         cmocka_unit_test(samples_scale_the_image_up_on_a_large_terminal),
         cmocka_unit_test(setup_cuts_values_by_columns),
+        cmocka_unit_test(setup_form_scrolls_in_the_keys),
         cmocka_unit_test(setup_says_limited_only_when_the_limit_cuts),
         cmocka_unit_test(setup_refuses_a_used_run_dir_as_you_type),
         cmocka_unit_test(wrapping_breaks_a_url_at_a_slash),

@@ -63,11 +63,7 @@ void samples_draw(app *a, tui_rect body)
         tui_grid_text(g, body.top + 1, 2, body.width - 4, ROLE_DIM, 0, "no test images in this run");
         return;
     }
-    if (a->smp.sample >= n)
-        a->smp.sample = n - 1;
-    if (a->smp.sample < 0)
-        a->smp.sample = 0;
-    long i = a->smp.sample;
+    long i = a->smp.sample < 0 ? 0 : a->smp.sample >= n ? n - 1 : a->smp.sample; /* the keys keep it in range */
     const dataset *ds = a->smp.test;
     int x = 2;
     if (ds) {

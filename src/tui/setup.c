@@ -59,12 +59,9 @@ void setup_draw(app *a, tui_rect body)
     tui_grid_text(g, body.top, 1, lw, ROLE_TITLE, TUI_BOLD,
                   read_only(a) ? "The run's settings (read-only)" : "Model and settings"); /* fits 36 */
     int rows = body.height - 4; /* title, then fields, then two lines of help/error */
-    if (a->form.field < a->form.field_top)
-        a->form.field_top = a->form.field;
-    if (a->form.field >= a->form.field_top + rows)
-        a->form.field_top = a->form.field - rows + 1;
-    for (int i = 0; i < rows && a->form.field_top + i < nf; i++) {
-        int f = a->form.field_top + i, y = body.top + 1 + i;
+    int top = app_follow(a->form.field_top, a->form.field, rows); /* the keys keep field_top */
+    for (int i = 0; i < rows && top + i < nf; i++) {
+        int f = top + i, y = body.top + 1 + i;
         const train_field *tf = &train_fields[f];
         int sel = f == a->form.field;
         tui_grid_printf(g, y, 1, 15, sel ? ROLE_SELECT : ROLE_LABEL, 0, "%-15s", tf->label);
@@ -185,9 +182,7 @@ void setup_draw(app *a, tui_rect body)
     y++;
     if (fresh && f->summary && y < bottom) {
         tui_rect sr = {y, x, bottom - y, w};
-        int n = tui_text_draw(g, sr, f->summary, a->form.summary_top, ROLE_DEFAULT);
-        if (a->form.summary_top > n - 1)
-            a->form.summary_top = n > 0 ? n - 1 : 0;
+        tui_text_draw(g, sr, f->summary, a->form.summary_top, ROLE_DEFAULT);
     }
 }
 
@@ -308,7 +303,11 @@ int setup_key(app *a, int key, tui_action act)
     case ACT_HOME: a->form.field = 0; break;
     case ACT_END: a->form.field = nf - 1; break;
     case ACT_PGUP: a->form.summary_top = a->form.summary_top > 10 ? a->form.summary_top - 10 : 0; break;
-    case ACT_PGDN: a->form.summary_top += 10; break;
+    case ACT_PGDN: {
+        int last = app_count_lines(a->facts.summary) - 1; /* not past the summary's last line */
+        a->form.summary_top = a->form.summary_top + 10 < last ? a->form.summary_top + 10 : last > 0 ? last : 0;
+        break;
+    }
     case ACT_LEFT:
     case ACT_RIGHT:
         if (read_only(a))
@@ -376,5 +375,6 @@ int setup_key(app *a, int key, tui_action act)
         return app_start_training(a);
     default: return H_NONE;
     }
+    a->form.field_top = app_follow(a->form.field_top, a->form.field, app_body_height(a) - 4);
     return H_REDRAW;
 }
