@@ -52,7 +52,7 @@ TEST_BINS := $(patsubst tests/%.c,$(OUT)/tests/%,$(TEST_SRCS))
 
 .DEFAULT_GOAL := all
 .SECONDARY:
-.PHONY: all help deps run test unit unit-asan unit-tsan e2e fuzz bench clean FORCE
+.PHONY: all help deps run test unit-all unit unit-bins unit-asan unit-tsan tsan-bins e2e fuzz bench clean FORCE
 
 ## all: build the vggtop binary (build/release/vggtop, linked to ./vggtop)
 all: $(BIN)
@@ -101,14 +101,27 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	./vggtop
 
-## test: install what is missing, build, run every test (release, then ASan+UBSan, then end-to-end)
+# make test builds with, and runs its unit binaries, JOBS at a time (the machine's cores by default).
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+# The unit binaries make test runs, slowest variant first so the two lanes end together: every test under
+# ASan+UBSan, the threaded ones under ThreadSanitizer, every test optimised.
+VARIANT_BINS = $(patsubst tests/%.c,$(BUILD)/$(1)/tests/%,$(TEST_SRCS))
+ALL_UNIT_BINS = $(call VARIANT_BINS,asan) \
+                $(filter $(BUILD)/tsan/tests/test_train% $(BUILD)/tsan/tests/test_data_download,$(call VARIANT_BINS,tsan)) \
+                $(call VARIANT_BINS,release)
+
+## test: install what is missing, build, run every test (release, ASan+UBSan and TSan unit tests, end-to-end)
 test: deps
-	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory unit
-	@$(MAKE) --no-print-directory VARIANT=asan unit
-	@$(MAKE) --no-print-directory VARIANT=tsan unit-tsan
+	@$(MAKE) --no-print-directory unit-all
 	@$(MAKE) --no-print-directory e2e
 	@echo "make test: all tests passed"
+
+## unit-all: build the binary and every variant's unit tests, and run those JOBS at a time (make test's first half)
+unit-all:
+	@$(MAKE) --no-print-directory -j$(JOBS) all unit-bins
+	@$(MAKE) --no-print-directory -j$(JOBS) VARIANT=asan unit-bins
+	@$(MAKE) --no-print-directory -j$(JOBS) VARIANT=tsan tsan-bins
+	@sh tests/run-unit.sh -j $(JOBS) $(ALL_UNIT_BINS)
 
 # T=nn limits the unit tests to one module (test_nn*.c); the default runs them all.
 T ?=
@@ -117,12 +130,14 @@ UNIT_BINS = $(if $(T),$(filter $(OUT)/tests/test_$(T) $(OUT)/tests/test_$(T)_%,$
 ## unit: build and run the cmocka unit tests in this VARIANT (T=module for one module)
 unit: $(UNIT_BINS)
 	@sh tests/run-unit.sh $(UNIT_BINS)
+unit-bins: $(UNIT_BINS)
 
 # The threaded code (the training engine, the download job) also runs under ThreadSanitizer.
 TSAN_BINS = $(filter $(OUT)/tests/test_train% $(OUT)/tests/test_data_download,$(TEST_BINS))
 ## unit-tsan: run the threaded tests under ThreadSanitizer (use with VARIANT=tsan)
 unit-tsan: $(TSAN_BINS)
 	@sh tests/run-unit.sh $(TSAN_BINS)
+tsan-bins: $(TSAN_BINS)
 
 ## e2e: end-to-end tests of the CLI (golden outputs) and of the front end (tmux)
 e2e: all $(MPI_STEP)

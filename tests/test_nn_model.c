@@ -837,6 +837,57 @@ static void threads_and_core(void **state)
     nn_set_threads(1);
 }
 
+/* model_set_cancel: the question is asked before each layer; a step told to stop before its first layer
+ * leaves the weights and the statistics as they were (with momentum too: no update from stale gradients);
+ * asked to stop at the third question, the step ends there (no more questions). Without it, the step
+ * trains. */
+static int questions;
+static int stop_at;
+static int stop_when(void *arg)
+{
+    (void)arg;
+    return ++questions >= stop_at;
+}
+
+static void a_step_stops_at_a_layer_when_cancelled(void **state)
+{
+    (void)state;
+    model_config cfg = config("mlp", 3, 3, 1, 4);
+    model *m;
+    assert_int_equal(model_create(&cfg, &m, NULL), VT_OK);
+    assert_int_equal(model_set_batch(m, 5, NULL), VT_OK);
+    size_t P = (size_t)model_param_count(m);
+    float *x = randf(5 * 9, 9, 0, 1);
+    int *y = randlabels(5, 4, 10);
+    float *before = malloc(sizeof(float) * P);
+    memcpy(before, model_params(m), sizeof(float) * P);
+    sgd_config s;
+    sgd_config_default(&s);
+    s.lr = 0.1f;
+    s.momentum = 0.9f;
+    model_set_cancel(m, stop_when, NULL);
+    questions = 0;
+    stop_at = 1;
+    step_stats st = {0};
+    assert_int_equal(model_train_step(m, x, y, 5, &s, &st, NULL), VT_OK);
+    assert_int_equal(questions, 1);
+    assert_int_equal(st.n, 0);
+    assert_memory_equal(model_params(m), before, sizeof(float) * P);
+    questions = 0;
+    stop_at = 3;
+    assert_int_equal(model_train_step(m, x, y, 5, &s, &st, NULL), VT_OK);
+    assert_int_equal(questions, 3);
+    assert_int_equal(st.n, 0);
+    model_set_cancel(m, NULL, NULL);
+    assert_int_equal(model_train_step(m, x, y, 5, &s, &st, NULL), VT_OK);
+    assert_int_equal(st.n, 5);
+    assert_true(memcmp(model_params(m), before, sizeof(float) * P) != 0);
+    free(before);
+    free(x);
+    free(y);
+    model_destroy(m);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -864,6 +915,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(predict_in_chunks_equals_whole),
         cmocka_unit_test(threads_and_core),
         cmocka_unit_test(layer_stats_equal_naive_reference),
+        cmocka_unit_test(a_step_stops_at_a_layer_when_cancelled),
     };
     return cmocka_run_group_tests_name("nn", tests, NULL, NULL);
 }

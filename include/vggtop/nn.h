@@ -145,6 +145,11 @@ typedef struct step_stats {
  * the loss is not finite (the weights are then left as they were before the step). */
 int model_train_step(model *m, const float *x, const int *y, int n, const sgd_config *sgd, step_stats *stats,
                      vt_err *err);
+/* A question asked before each layer of a pass, forward or backward (NULL: none). When it answers non-zero the step
+ * ends there and model_train_step returns VT_OK without adding to the statistics, the weights partly
+ * updated: for a model that is thrown away after (the Setup screen's timing, which must stop within a layer,
+ * not a whole VGG step, when the user quits). */
+void model_set_cancel(model *m, int (*cancelled)(void *), void *arg);
 /* model_train_step that also records how long each layer took: fwd[i] and bwd[i] get the seconds of row
  * i of model_plan (rows without a kernel, and the input, get 0; a chained backend's reorders count in the
  * layer that does them). fwd and bwd hold model_plan's row count each. */

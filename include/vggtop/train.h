@@ -254,8 +254,8 @@ int train_model_summary(const train_config *cfg, int height, int width, int chan
                         long long *params, vt_err *err);
 /* Estimated seconds of one epoch of n_train images: builds the model and times a few training steps on
  * random data (blocks for those steps: about a second for the small models, several for the VGGs).
- * cancelled (may be NULL) is asked between steps; when it returns non-zero the estimate stops early,
- * returning VT_OK with *seconds NaN (a superseded request, or a quitting front end, waits one step at most). */
+ * cancelled (may be NULL) is asked before each layer of a step; when it returns non-zero the estimate stops early,
+ * returning VT_OK with *seconds NaN (a superseded request, or a quitting front end, waits one layer at most). */
 int train_estimate_epoch_seconds(const train_config *cfg, int height, int width, int channels, int classes,
                                  long n_train, int (*cancelled)(void *), void *arg, double *seconds, vt_err *err);
 
@@ -348,6 +348,9 @@ typedef struct trainer trainer;
 /* Checks cfg and prepares an engine; loads nothing yet (that happens on the thread, state LOADING).
  * With cfg->resume, cfg->run_dir must hold config.json and checkpoint.bin. */
 int trainer_create(const train_config *cfg, trainer **out, vt_err *err);
+/* Whether dir can take a new run: new, or an empty directory (not a file, not a folder with files, not a
+ * run); the error names flag ("--run-dir"). trainer_create checks it; the Setup screen checks as you type. */
+int train_check_new_run_dir(const char *dir, const char *flag, vt_err *err);
 /* Starts the training thread (signals are blocked on it: the process's handlers run on the caller's). */
 int trainer_start(trainer *t, vt_err *err);
 /* Asks the thread to stop (as trainer_stop), waits for it, frees everything. NULL is fine. */
@@ -546,8 +549,10 @@ int run_list(const char *runs_dir, run_entry **entries, int *n, vt_err *err);
 
 /* Re-evaluates a run's checkpoint (RUN_CHECKPOINT, or RUN_BEST for --best) on its test set (`vggtop evaluate`): loads config.json, the data set
  * and checkpoint.bin, predicts, rewrites predictions.csv, report.txt and confusion.csv, and fills the
- * val_loss, val_acc and val_mse of *out (the other fields 0). threads < 0: the run's own setting. */
-int run_evaluate(const char *dir, int threads, const char *checkpoint, train_epoch *out, long *n_test, vt_err *err);
+ * val_loss, val_acc and val_mse of *out (the other fields 0). threads < 0: the run's own setting. data: where
+ * the data set is now (--data), NULL: where the run found it. */
+int run_evaluate(const char *dir, const char *data, int threads, const char *checkpoint, train_epoch *out,
+                 long *n_test, vt_err *err);
 
 /* The running curve of the epoch in progress from curve.csv: at most max points into batch/loss/acc, *n of
  * them, and the epoch they belong to. A missing file gives *n = 0 and VT_OK; a malformed one VT_EUSAGE. */

@@ -21,12 +21,13 @@ typedef struct run_opts {
     int csv, json, coarse, all, best;
     int epoch;             /* report --epoch N: 0 when not given */
     const char *history;   /* report --history CLASS */
+    const char *data;      /* evaluate --data DIR */
     int top;
     int threads;
     const char *metric;
 } run_opts;
 
-enum { O_DIGITS = 256, O_CSV, O_JSON, O_COARSE, O_TOP, O_THREADS, O_METRIC, O_ALL, O_BEST, O_EPOCH, O_HISTORY };
+enum { O_DIGITS = 256, O_CSV, O_JSON, O_COARSE, O_TOP, O_THREADS, O_METRIC, O_ALL, O_BEST, O_EPOCH, O_HISTORY, O_DATA };
 
 static const struct option run_options[] = {
     {"digits", required_argument, NULL, O_DIGITS}, {"csv", no_argument, NULL, O_CSV},
@@ -34,7 +35,7 @@ static const struct option run_options[] = {
     {"top", required_argument, NULL, O_TOP},       {"threads", required_argument, NULL, O_THREADS},
     {"metric", required_argument, NULL, O_METRIC}, {"all", no_argument, NULL, O_ALL},
     {"best", no_argument, NULL, O_BEST},           {"epoch", required_argument, NULL, O_EPOCH},
-    {"history", required_argument, NULL, O_HISTORY},
+    {"history", required_argument, NULL, O_HISTORY}, {"data", required_argument, NULL, O_DATA},
     {"help", no_argument, NULL, 'h'},              {NULL, 0, NULL, 0},
 };
 
@@ -140,6 +141,7 @@ static int parse_run_args(int argc, char **argv, const char *allowed, const char
                 return 2;
             break;
         case O_HISTORY: o->history = optarg; break;
+        case O_DATA: o->data = optarg; break;
         }
     }
     if (o->csv && o->json) {
@@ -209,23 +211,24 @@ static const char *class_name(const run_data *run, int c, char *buf, size_t size
 /* ---- evaluate ------------------------------------------------------------------------------------------- */
 
 static const char evaluate_help[] =
-    "usage: vggtop evaluate RUN_DIR [--threads N] [--best]\n\n"
+    "usage: vggtop evaluate RUN_DIR [--threads N] [--best] [--data DIR]\n\n"
     "Loads the run's checkpoint and data set, predicts the test set again, rewrites predictions.csv,\n"
     "report.txt and confusion.csv, and prints val_loss, val_acc and val_mse.\n\n"
     "  --threads N   OpenBLAS threads (default: the run's setting)\n"
-    "  --best        the best epoch's checkpoint (best.bin, kept by vggtop train --save-best) instead of the last\n";
+    "  --best        the best epoch's checkpoint (best.bin, kept by vggtop train --save-best) instead of the last\n"
+    "  --data DIR    the run's data set at another path (it moved, or this machine keeps it elsewhere)\n";
 
 int cli_evaluate(int argc, char **argv)
 {
     run_opts o;
-    int rc = parse_run_args(argc, argv, "threads best", evaluate_help, 1, 1, &o);
+    int rc = parse_run_args(argc, argv, "threads best data", evaluate_help, 1, 1, &o);
     if (rc >= 0)
         return rc;
     const char *dir = argv[optind];
     train_epoch m;
     long n;
     vt_err err;
-    if ((rc = run_evaluate(dir, o.threads, o.best ? RUN_BEST : RUN_CHECKPOINT, &m, &n, &err)) != VT_OK) {
+    if ((rc = run_evaluate(dir, o.data, o.threads, o.best ? RUN_BEST : RUN_CHECKPOINT, &m, &n, &err)) != VT_OK) {
         fprintf(stderr, "vggtop evaluate: %s\n", err.msg);
         return vt_exit_status(rc);
     }

@@ -450,44 +450,22 @@ void conv2d_backward_sgd(float *dx, float *w, float *b, float *db, float *col, f
     conv_backward_weights(dx, w, -lr, keep, col, dout, x, w, g);
 }
 
-/* The definition, loop by loop: out[n,oy,ox,o] = b[o] + sum_{ky,kx,ci} x[n,iy,ix,ci] * w[ky,kx,ci,o]. */
+/* The definition, loop by loop: out[n,oy,ox,o] = b[o] + sum_{ky,kx,ci} x[n,iy,ix,ci] * w[ky,kx,ci,o], each sum
+ * in double in the order ky, kx, ci. Blocks of output channels are the innermost loop (running sums on the
+ * stack: a step allocates nothing) only so that the kernel is read in its stored order: every sum sees its
+ * terms in the same order as the plain nest. */
 void conv2d_forward_naive(float *out, const float *x, const float *w, const float *b, const conv_geom *g,
                           int relu)
 {
+    enum { BLOCK = 64 };
+    double s[BLOCK];
     for (int n = 0; n < g->n; n++)
         for (int oy = 0; oy < g->oh; oy++)
             for (int ox = 0; ox < g->ow; ox++)
-                for (int o = 0; o < g->oc; o++) {
-                    double s = b[o];
-                    for (int ky = 0; ky < g->kh; ky++)
-                        for (int kx = 0; kx < g->kw; kx++) {
-                            int iy = oy * g->stride - g->pad_top + ky;
-                            int ix = ox * g->stride - g->pad_left + kx;
-                            if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w)
-                                continue;
-                            for (int ci = 0; ci < g->c; ci++)
-                                s += (double)x[(((size_t)n * g->h + iy) * g->w + ix) * g->c + ci] *
-                                     w[(((size_t)ky * g->kw + kx) * g->c + ci) * g->oc + o];
-                        }
-                    float v = (float)s;
-                    out[(((size_t)n * g->oh + oy) * g->ow + ox) * g->oc + o] = relu && v < 0.0f ? 0.0f : v;
-                }
-}
-
-void conv2d_backward_naive(float *dx, float *dw, float *db, float *dout, const float *out, const float *x,
-                           const float *w, const conv_geom *g, int relu)
-{
-    if (dx)
-        memset(dx, 0, sizeof(float) * (size_t)g->n * g->h * g->w * g->c);
-    for (int n = 0; n < g->n; n++)
-        for (int oy = 0; oy < g->oh; oy++)
-            for (int ox = 0; ox < g->ow; ox++)
-                for (int o = 0; o < g->oc; o++) {
-                    size_t oi = (((size_t)n * g->oh + oy) * g->ow + ox) * g->oc + o;
-                    if (relu && out[oi] <= 0.0f)
-                        dout[oi] = 0.0f;
-                    float d = dout[oi];
-                    db[o] += d;
+                for (int o0 = 0; o0 < g->oc; o0 += BLOCK) {
+                    int m = g->oc - o0 < BLOCK ? g->oc - o0 : BLOCK;
+                    for (int o = 0; o < m; o++)
+                        s[o] = b[o0 + o];
                     for (int ky = 0; ky < g->kh; ky++)
                         for (int kx = 0; kx < g->kw; kx++) {
                             int iy = oy * g->stride - g->pad_top + ky;
@@ -495,14 +473,57 @@ void conv2d_backward_naive(float *dx, float *dw, float *db, float *dout, const f
                             if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w)
                                 continue;
                             for (int ci = 0; ci < g->c; ci++) {
-                                size_t xi = (((size_t)n * g->h + iy) * g->w + ix) * g->c + ci;
-                                size_t wi = (((size_t)ky * g->kw + kx) * g->c + ci) * g->oc + o;
-                                dw[wi] += x[xi] * d;
-                                if (dx)
-                                    dx[xi] += w[wi] * d;
+                                double xv = x[(((size_t)n * g->h + iy) * g->w + ix) * g->c + ci];
+                                const float *wr = w + (((size_t)ky * g->kw + kx) * g->c + ci) * g->oc + o0;
+                                for (int o = 0; o < m; o++)
+                                    s[o] += xv * wr[o];
                             }
                         }
+                    float *orow = out + (((size_t)n * g->oh + oy) * g->ow + ox) * g->oc + o0;
+                    for (int o = 0; o < m; o++) {
+                        float v = (float)s[o];
+                        orow[o] = relu && v < 0.0f ? 0.0f : v;
+                    }
                 }
+}
+
+/* dL/dx (overwritten; NULL: not wanted), dL/dw and dL/db (accumulated) from dout, which the ReLU's mask
+ * (from out) zeroes in place. Each accumulator receives its terms in the order of the plain nest over
+ * (n, oy, ox, o, ky, kx, ci); the output channel is innermost so the kernel is read in its stored order. */
+void conv2d_backward_naive(float *dx, float *dw, float *db, float *dout, const float *out, const float *x,
+                           const float *w, const conv_geom *g, int relu)
+{
+    if (dx)
+        memset(dx, 0, sizeof(float) * (size_t)g->n * g->h * g->w * g->c);
+    for (int n = 0; n < g->n; n++)
+        for (int oy = 0; oy < g->oh; oy++)
+            for (int ox = 0; ox < g->ow; ox++) {
+                size_t oi = (((size_t)n * g->oh + oy) * g->ow + ox) * g->oc;
+                float *d = dout + oi;
+                for (int o = 0; o < g->oc; o++) {
+                    if (relu && out[oi + o] <= 0.0f)
+                        d[o] = 0.0f;
+                    db[o] += d[o];
+                }
+                for (int ky = 0; ky < g->kh; ky++)
+                    for (int kx = 0; kx < g->kw; kx++) {
+                        int iy = oy * g->stride - g->pad_top + ky;
+                        int ix = ox * g->stride - g->pad_left + kx;
+                        if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w)
+                            continue;
+                        for (int ci = 0; ci < g->c; ci++) {
+                            size_t xi = (((size_t)n * g->h + iy) * g->w + ix) * g->c + ci;
+                            size_t wi = (((size_t)ky * g->kw + kx) * g->c + ci) * g->oc;
+                            float xv = x[xi], acc = dx ? dx[xi] : 0.0f;
+                            for (int o = 0; o < g->oc; o++) {
+                                dw[wi + o] += xv * d[o];
+                                acc += w[wi + o] * d[o];
+                            }
+                            if (dx)
+                                dx[xi] = acc;
+                        }
+                    }
+            }
 }
 
 /* ---- MaxPooling2D --------------------------------------------------------------------------------- */

@@ -391,6 +391,9 @@ struct model {
     int slice_of;                   /* model_grad_slice: the whole batch the pass's images are a slice of */
     nn_grads_ready ready;           /* and its hook, called as each layer's gradients are final */
     void *ready_ctx;
+    int (*cancelled)(void *);       /* model_set_cancel's question, asked before each layer of a step */
+    void *cancel_arg;
+    int was_cancelled;              /* the step in progress was cancelled */
 };
 
 /* Glorot uniform: U(-limit, limit), limit = sqrt(6 / (fan_in + fan_out)); each layer draws from its own
@@ -877,10 +880,27 @@ int model_set_batch(model *m, int max_batch, vt_err *err)
 }
 
 /* Runs the layers on x (n, H, W, C); leaves each output in m->outs and the softmax in m->probs. */
+/* Whether the step in progress is to end now (model_set_cancel). */
+static int cancel_now(model *m)
+{
+    if (m->cancelled && !m->was_cancelled)
+        m->was_cancelled = m->cancelled(m->cancel_arg) != 0;
+    return m->was_cancelled;
+}
+
+void model_set_cancel(model *m, int (*cancelled)(void *), void *arg)
+{
+    m->cancelled = cancelled;
+    m->cancel_arg = arg;
+}
+
 static void forward(model *m, const float *x, int n)
 {
+    m->was_cancelled = 0; /* a pass starts: forward, then the backward of the same step */
     m->outs[0] = x;
     for (int i = 1; i < m->nlayers; i++) {
+        if (cancel_now(m))
+            return;
         const nn_layer *l = &m->layers[i];
         const float *in = m->outs[i - 1];
         float *out = m->acts + (size_t)n * l->act_off;
@@ -936,6 +956,8 @@ static void backward(model *m, const int *y, int n, float *dx, const sgd_config 
             d[k] *= share;
     }
     for (int i = m->nlayers - 1; i >= 1; i--) {
+        if (cancel_now(m))
+            return;
         const nn_layer *l = &m->layers[i];
         const float *in = m->outs[i - 1];
         float *target = i == 1 ? dx : (d == m->dbuf[0] ? m->dbuf[1] : m->dbuf[0]);
@@ -1008,6 +1030,8 @@ static int forward_checked(model *m, const float *x, const int *y, int n, step_s
     if (rc)
         return rc;
     forward(m, x, n);
+    if (m->was_cancelled)
+        return VT_OK; /* no loss to check: the step ends */
     if (crossentropy_stats(local, m->probs, y, n, m->cfg.classes))
         return vt_fail(err, VT_EUSAGE, "%s: the loss is not finite (training diverged); lower the learning "
                        "rate (--lr)", m->cfg.name);
@@ -1140,6 +1164,8 @@ int model_train_step(model *m, const float *x, const int *y, int n, const sgd_co
     } else {
         if ((rc = loss_and_grads(m, x, y, n, NULL, &local, err)) != VT_OK)
             return rc;
+        if (m->was_cancelled)
+            return VT_OK;
         sgd_update(m->params, m->grads, m->velocity, m->nparams, sgd);
         m->grads_zero = 1;
     }

@@ -1143,6 +1143,26 @@ static int holds_files(const char *dir)
     return entries;
 }
 
+int train_check_new_run_dir(const char *dir, const char *flag, vt_err *err)
+{
+    char cfgpath[4200], ckpath[4200];
+    if (run_path(cfgpath, sizeof cfgpath, dir, RUN_CONFIG, err) ||
+        run_path(ckpath, sizeof ckpath, dir, RUN_CHECKPOINT, err))
+        return VT_EUSAGE;
+    if (access(cfgpath, F_OK) == 0 || access(ckpath, F_OK) == 0)
+        return vt_fail(err, VT_EUSAGE, "%s: %s already holds a run (continue it with --resume %s, or pick another "
+                       "directory)", flag, dir, dir);
+    struct stat st;
+    if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode))
+        return vt_fail(err, VT_EUSAGE, "%s: %s is a file, not a directory", flag, dir);
+    /* An exact directory must be new or empty: `--run-dir runs` (meant as --runs) would otherwise mix a run's
+     * files with the runs beside it. */
+    if (access(dir, F_OK) == 0 && holds_files(dir))
+        return vt_fail(err, VT_EUSAGE, "%s: %s is not empty (a new run needs a new or empty directory; --runs %s "
+                       "puts each run in its own folder under it)", flag, dir, dir);
+    return VT_OK;
+}
+
 /* Picks and creates the run directory of a new run (refusing one that already holds a run), or checks the one
  * to resume, and takes its lock before anything is written: one process per run directory. *made says
  * whether the directory itself is new. */
@@ -1178,19 +1198,11 @@ static int make_run_dir(train_config *cfg, int *made, int *lock_fd, vt_err *err)
             if (snprintf(cfg->run_dir, sizeof cfg->run_dir, "%s-%d", base, i) >= (int)sizeof cfg->run_dir)
                 return vt_fail(err, VT_EUSAGE, "--runs: %s: path too long", cfg->runs);
     }
-    if (run_path(cfgpath, sizeof cfgpath, cfg->run_dir, RUN_CONFIG, err) ||
-        run_path(ckpath, sizeof ckpath, cfg->run_dir, RUN_CHECKPOINT, err))
-        return VT_EUSAGE;
-    if (access(cfgpath, F_OK) == 0 || access(ckpath, F_OK) == 0)
-        return vt_fail(err, VT_EUSAGE, "--run-dir: %s already holds a run (continue it with --resume %s, or pick "
-                       "another directory)", cfg->run_dir, cfg->run_dir);
+    int rc = train_check_new_run_dir(cfg->run_dir, flag, err);
+    if (rc)
+        return rc;
     vt_err mk;
     int existed = access(cfg->run_dir, F_OK) == 0;
-    /* An exact directory must be new or empty: `--run-dir runs` (meant as --runs) would otherwise mix a run's
-     * files with the runs beside it. */
-    if (existed && holds_files(cfg->run_dir))
-        return vt_fail(err, VT_EUSAGE, "%s: %s is not empty (a new run needs a new or empty directory; --runs %s "
-                       "puts each run in its own folder under it)", flag, cfg->run_dir, cfg->run_dir);
     if (vt_mkdirs(cfg->run_dir, &mk) != VT_OK) {
         /* A full disk or a read-only one is the system's failure (exit 1); a bad path is the user's (2). */
         int e = errno;
@@ -1198,7 +1210,7 @@ static int make_run_dir(train_config *cfg, int *made, int *lock_fd, vt_err *err)
                        mk.msg);
     }
     *made = !existed;
-    int rc = run_lock_take(cfg->run_dir, "trained", lock_fd, NULL, err);
+    rc = run_lock_take(cfg->run_dir, "trained", lock_fd, NULL, err);
     /* Checked again under the lock: another process may have started a run there since. */
     if (!rc && holds_files(cfg->run_dir)) {
         run_lock_release(*lock_fd);

@@ -7,7 +7,8 @@
 
 #include "train_internal.h"
 
-int run_evaluate(const char *dir, int threads, const char *checkpoint, train_epoch *out, long *n_test, vt_err *err)
+int run_evaluate(const char *dir, const char *data, int threads, const char *checkpoint, train_epoch *out,
+                 long *n_test, vt_err *err)
 {
     memset(out, 0, sizeof *out);
     *n_test = 0;
@@ -37,6 +38,10 @@ int run_evaluate(const char *dir, int threads, const char *checkpoint, train_epo
         return rc;
     }
     nn_set_threads(threads >= 0 ? threads : cfg.threads);
+    if (data && snprintf(cfg.data, sizeof cfg.data, "%s", data) >= (int)sizeof cfg.data) {
+        run_lock_release(lock_fd);
+        return vt_fail(err, VT_EUSAGE, "--data: path too long");
+    }
 
     data_options opt;
     train_data_options(&cfg, &opt);

@@ -56,11 +56,16 @@ int app_draw_wrapped(tui_grid *g, tui_rect r, const char *text, int role)
         if (nl && nl - p < take)
             take = (int)(nl - p);
         if (take > r.width) {
+            /* At a space; in a word longer than the row (a URL, a path) after its last '/' or '-' that fits;
+             * else at the width, never inside a character. */
             take = r.width;
             while (take > 0 && p[take] != ' ')
                 take--;
-            if (take == 0)
-                take = r.width;
+            for (int k = r.width - 1; take == 0 && k > 0; k--)
+                if (p[k] == '/' || p[k] == '-')
+                    take = k + 1;
+            for (take = take ? take : r.width; take > 1 && ((unsigned char)p[take] & 0xc0) == 0x80;)
+                take--;
         }
         char line[512];
         snprintf(line, sizeof line, "%.*s", take, p);
@@ -72,6 +77,30 @@ int app_draw_wrapped(tui_grid *g, tui_rect r, const char *text, int role)
             p++;
     }
     return row;
+}
+
+/* Columns of a UTF-8 text: one per character, as the grid counts them. */
+static int text_columns(const char *text)
+{
+    int n = 0;
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+        n += (*p & 0xc0) != 0x80;
+    return n;
+}
+
+int app_draw_tail(app *a, int row, int col, int w, int role, int attr, const char *text)
+{
+    int n = text_columns(text);
+    if (n <= w)
+        return tui_grid_text(&a->grid, row, col, w, role, attr, text);
+    if (w < 2)
+        return 0;
+    const unsigned char *p = (const unsigned char *)text;
+    for (int skip = n - (w - 1); skip > 0; skip--) /* whole characters: a split one showed as ?? */
+        for (p++; (*p & 0xc0) == 0x80; p++)
+            ;
+    int x = tui_grid_text(&a->grid, row, col, 1, role, attr, a->utf8 ? "\u2026" : "~");
+    return x + tui_grid_text(&a->grid, row, col + x, w - x, role, attr, (const char *)p);
 }
 
 int app_count_lines(const char *text)
@@ -105,6 +134,15 @@ int app_line_edit(char *buf, size_t size, int key)
         return 0;
     }
     return 1;
+}
+
+int app_follow(int top, int sel, int rows)
+{
+    if (sel < top)
+        top = sel;
+    if (sel >= top + rows)
+        top = sel - rows + 1;
+    return top < 0 ? 0 : top;
 }
 
 int app_scroll(int *top, tui_action act, int n, int visible)
@@ -162,6 +200,7 @@ const char *app_class_name(const app *a, int cls)
 
 static void free_derived(app *a)
 {
+    confusion_reset(a);
     free(a->cm);
     a->cm = NULL;
     if (a->have_rep)
@@ -216,13 +255,13 @@ static void compute_derived(app *a)
         a->names = a->owned_names;
     }
     if (C != oldC) {
-        free(a->roc_drawn);
-        a->roc_drawn = calloc((size_t)C, 1);
-        for (int i = 0; a->roc_drawn && i < C && i < 3; i++)
-            a->roc_drawn[i] = 1;
-        a->cm_row = a->cm_col = a->cm_row0 = a->cm_col0 = 0;
-        a->roc_sel = a->roc_top = 0;
-        a->sample = 0;
+        free(a->rv.drawn);
+        a->rv.drawn = calloc((size_t)C, 1);
+        for (int i = 0; a->rv.drawn && i < C && i < 3; i++)
+            a->rv.drawn[i] = 1;
+        a->conf.row = a->conf.col = a->conf.row0 = a->conf.col0 = 0;
+        a->rv.sel = a->rv.top = 0;
+        a->smp.sample = 0;
     }
     report_reset(a);
 }
@@ -492,12 +531,66 @@ int app_open_dir(app *a, const char *dir, int follow, vt_err *err)
 
 /* ---- a live run of this process ---- */
 
+static void update_live(app *a);
+
+int app_training(const app *a) { return (a->tr && a->live) || a->parked; }
+
+int app_browse(app *a, const char *dir, vt_err *err)
+{
+    int park = a->tr && a->live;
+    if (park && !a->parked_snap && !(a->parked_snap = calloc(1, sizeof *a->parked_snap)))
+        return vt_fail(err, VT_EIO, "out of memory");
+    if (park) {
+        snprintf(a->parked_dir, sizeof a->parked_dir, "%s", a->dir);
+        a->parked = a->tr;
+        a->tr = NULL;
+        a->live = 0;
+    }
+    int rc = app_open_dir(a, dir, 1, err);
+    if (rc != VT_OK)
+        app_return_live(a);
+    return rc;
+}
+
+void app_return_live(app *a)
+{
+    if (!a->parked)
+        return;
+    a->tr = a->parked;
+    a->parked = NULL;
+    a->live = 1;
+    a->following = 0;
+    a->cmd_seq = 0;
+    snprintf(a->dir, sizeof a->dir, "%s", a->parked_dir);
+    if (a->have_run)
+        run_free(&a->run);
+    a->have_run = 0;
+    free_derived(a);
+    a->C = 0;
+    update_live(a); /* its snapshot, and its files read again */
+}
+
+/* The parked run trains on unseen: its snapshot keeps its wake pipe drained, and its end is said (and the
+ * trainer given back) when it comes. */
+static void watch_parked(app *a)
+{
+    trainer_snapshot(a->parked, a->parked_snap);
+    if (is_running(a->parked_snap->state))
+        return;
+    app_set_status(a, a->parked_snap->state == TRAIN_FAILED ? ROLE_BAD : ROLE_GOOD, "the live run %s: %s",
+                   train_state_name(a->parked_snap->state), a->parked_dir);
+    trainer_destroy(a->parked);
+    a->parked = NULL;
+    compare_scan(a);
+}
+
 int app_start_training(app *a) { return app_start_run(a, &a->cfg); }
 
 int app_start_run(app *a, const train_config *cfg)
 {
-    if (a->live) {
-        app_set_status(a, ROLE_WARN, "a run is live: stop it first (Dashboard, S)");
+    if (app_training(a)) {
+        app_set_status(a, ROLE_WARN, "%s", a->parked ? "a run is live: stop it first (6, Enter on its row, then S)"
+                                                     : "a run is live: stop it first (Dashboard, S)");
         return H_REDRAW;
     }
     vt_err err;
@@ -634,21 +727,15 @@ static void draw_header(app *a)
     char facts[256], pidtext[48] = "";
     if (pid > 0 && (a->live || is_running(s->state)))
         snprintf(pidtext, sizeof pidtext, " · pid %ld", pid);
-    snprintf(facts, sizeof facts, "%s%s · %s · %s%s", a->live ? "live " : a->following ? "watching " : "",
-             train_state_name(s->state), s->model[0] ? s->model : "?", s->dataset[0] ? s->dataset : "data set ?",
-             pidtext);
+    /* Browsing another run: the parked live run stays one key away (6, Enter on its row). */
+    snprintf(facts, sizeof facts, "%s%s · %s · %s%s%s", a->live ? "live " : a->parked ? "browsing " :
+             a->following ? "watching " : "", train_state_name(s->state), s->model[0] ? s->model : "?",
+             s->dataset[0] ? s->dataset : "data set ?", pidtext, a->parked ? " · live run: 6, Enter" : "");
     int role = s->state == TRAIN_FAILED ? ROLE_BAD : s->state == TRAIN_PAUSED || s->state == TRAIN_STOPPED
                                                         ? ROLE_WARN : ROLE_LABEL;
     /* The folder first; when it and the facts do not fit, its head gives way ("…" marks the cut). */
-    int fw = (int)strlen(facts) + 3, room = g->cols - fw;
-    const char *dir = a->dir[0] ? a->dir : s->run_dir;
-    int len = (int)strlen(dir), x = 0;
-    if (len <= room) {
-        x += tui_grid_text(g, 1, 0, -1, ROLE_VALUE, TUI_BOLD, dir);
-    } else if (room > 4) {
-        x += tui_grid_text(g, 1, 0, -1, ROLE_VALUE, TUI_BOLD, a->utf8 ? "\xe2\x80\xa6" : "~");
-        x += tui_grid_text(g, 1, x, room - 1, ROLE_VALUE, TUI_BOLD, dir + len - (room - 1));
-    }
+    int fw = text_columns(facts) + 3, room = g->cols - fw;
+    int x = room > 4 ? app_draw_tail(a, 1, 0, room, ROLE_VALUE, TUI_BOLD, a->dir[0] ? a->dir : s->run_dir) : 0;
     x += tui_grid_text(g, 1, x, -1, ROLE_DIM, 0, " · ");
     tui_grid_text(g, 1, x, -1, role, 0, facts);
 }
@@ -677,15 +764,21 @@ static void draw_status(app *a)
         app_draw_wrapped(g, (tui_rect){row, 0, STATUS_MAX_ROWS, g->cols}, a->status, a->status_role);
 }
 
+/* The overlay's text, made once when ? is first pressed (a key handler: the draw only reads it). */
+static const char *help_text(app *a)
+{
+    if (!a->help_text)
+        a->help_text = tui_keys_help();
+    return a->help_text ? a->help_text : "";
+}
+
 static void draw_help(app *a, tui_rect body)
 {
-    char *text = tui_keys_help();
     tui_grid_fill(&a->grid, body, ' ', ROLE_DEFAULT, 0);
     tui_grid_text(&a->grid, body.top, body.left, -1, ROLE_TITLE, TUI_BOLD,
                   "Keys (Up/Down/PgUp/PgDn scroll, any other key closes)");
     tui_rect r = {body.top + 1, body.left + 1, body.height - 1, body.width - 1};
-    tui_text_draw(&a->grid, r, text, a->help_top, ROLE_DEFAULT);
-    free(text);
+    tui_text_draw(&a->grid, r, a->help_text ? a->help_text : "", a->help_top, ROLE_DEFAULT);
 }
 
 /* The footer's word for a key in the current mode, or NULL to leave the key out (it would do nothing). */
@@ -751,7 +844,7 @@ const screen_ops app_screens[TUI_N_SCREENS] = {
     {setup_draw, setup_key, NULL},
     {dash_draw, dash_key, NULL},
     {report_draw, report_key, report_enter},
-    {confusion_draw, confusion_key, NULL},
+    {confusion_draw, confusion_key, confusion_enter},
     {roc_draw, roc_key, roc_enter},
     {compare_draw, compare_key, NULL},
     {samples_draw, samples_key, samples_enter},
@@ -772,7 +865,7 @@ static int screen_key(app *a, int key, tui_action act)
 
 static int ask_quit(app *a)
 {
-    if (a->live) {
+    if (app_training(a)) {
         a->confirm = CONFIRM_QUIT;
         return H_REDRAW;
     }
@@ -810,7 +903,7 @@ int app_handle_key(app *a, int key)
         return H_REDRAW;
     }
     /* A field being edited (Setup) or a search being typed (Report) takes every key. */
-    if ((a->screen == 1 && a->editing) || (a->screen == 3 && a->searching))
+    if ((a->screen == 1 && a->form.editing) || (a->screen == 3 && a->searching))
         return screen_key(a, key, ACT_NONE) | H_REDRAW;
     if (key == KEY_MOUSE) {
         MEVENT ev;
@@ -830,9 +923,7 @@ int app_handle_key(app *a, int key)
         tui_action act = tui_key_action(key, 8);
         if (act == ACT_UP || act == ACT_DOWN || act == ACT_PGUP || act == ACT_PGDN) {
             /* Not past the last line: the overlay used to scroll on into blank pages. */
-            char *text = tui_keys_help();
-            app_scroll(&a->help_top, act, app_count_lines(text), app_body_height(a) - 1);
-            free(text);
+            app_scroll(&a->help_top, act, app_count_lines(help_text(a)), app_body_height(a) - 1);
         } else {
             a->help = 0;
         }
@@ -851,7 +942,7 @@ int app_handle_key(app *a, int key)
     switch (act) {
     case ACT_NEXT_SCREEN: a->screen = a->screen % TUI_N_SCREENS + 1; return H_REDRAW;
     case ACT_PREV_SCREEN: a->screen = (a->screen + TUI_N_SCREENS - 2) % TUI_N_SCREENS + 1; return H_REDRAW;
-    case ACT_HELP: a->help = 1; a->help_top = 0; return H_REDRAW;
+    case ACT_HELP: a->help = 1; a->help_top = 0; help_text(a); return H_REDRAW;
     case ACT_QUIT: return ask_quit(a);
     case ACT_DETACH:
         if (a->live || a->following)
@@ -871,6 +962,7 @@ int app_handle_key(app *a, int key)
 static int hang_up(app *a)
 {
     term_close();
+    app_return_live(a);
     int fd = open("/dev/null", O_RDWR);
     if (fd >= 0) {
         dup2(fd, STDIN_FILENO);
@@ -904,6 +996,7 @@ static int hang_up(app *a)
 static int detach(app *a)
 {
     a->detached = 1;
+    app_return_live(a); /* D leaves this process's run training, shown or parked */
     if (!(a->tr && a->live))
         return 0;
     app_set_status(a, ROLE_WARN, "detaching: finishing the step and saving a checkpoint...");
@@ -953,6 +1046,7 @@ static int run_loop(app *a)
         if (term_got_hup)
             return hang_up(a);
         if (term_got_term) {
+            app_return_live(a);
             if (a->tr && a->live)
                 trainer_stop(a->tr);
             return 143;
@@ -966,6 +1060,10 @@ static int run_loop(app *a)
         double stopped = vt_stop_watch_tick(&a->tick, a->live ? 0.5 : 1.25); /* Ctrl-Z */
         if (a->tr && a->live)
             trainer_suspended(a->tr, stopped);
+        if (a->parked) {
+            trainer_suspended(a->parked, stopped);
+            watch_parked(a);
+        }
         if (a->tr && a->live) {
             update_live(a); /* the one copy of the engine's state this loop draws from */
             redraw = 1;
@@ -1023,6 +1121,7 @@ static int run_loop(app *a)
             if (r & H_DETACH)
                 return detach(a);
             if (r & H_QUIT) {
+                app_return_live(a);
                 if (a->tr && a->live) {
                     app_set_status(a, ROLE_WARN, "stopping: finishing the step and saving a checkpoint...");
                     a->confirm = CONFIRM_NONE;
@@ -1084,6 +1183,7 @@ int tui_run(const tui_options *opt, int *exit_status, vt_err *err)
         term_signals_install();
         vt_stop_watch_install();
         tui_grid_init(&a->grid, 0, 0);
+        term_size(&a->rows, &a->cols); /* Compare places its first choice of runs in the rows there are */
         compare_scan(a);
         if (a->pr) {
             a->probe_gen++;
@@ -1115,12 +1215,15 @@ int tui_run(const tui_options *opt, int *exit_status, vt_err *err)
     data_fetch_destroy(a->fetch);
     /* Waits for a stopping run to write its checkpoint. */
     trainer_destroy(a->tr);
+    trainer_destroy(a->parked);
+    free(a->parked_snap);
+    free(a->help_text);
     probe_destroy(a->pr);
     free(a->facts.summary);
     if (a->have_run)
         run_free(&a->run);
     free_derived(a);
-    free(a->roc_drawn);
+    free(a->rv.drawn);
     free(a->rep_order);
     free(a->rep_text);
     free(a->rep_cells);
@@ -1128,9 +1231,9 @@ int tui_run(const tui_options *opt, int *exit_status, vt_err *err)
     report_free_history(a);
     layers_free(a);
     compare_free(a);
-    if (a->test)
-        data_destroy(a->test);
-    free(a->model_text);
+    if (a->smp.test)
+        data_destroy(a->smp.test);
+    free(a->sum.model_text);
     free(a->snap);
     free(a);
     *exit_status = status;

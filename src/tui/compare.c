@@ -15,28 +15,35 @@
 
 void compare_free(app *a)
 {
-    for (int i = 0; i < a->n_runs; i++)
-        free(a->run_hist ? a->run_hist[i] : NULL);
-    free(a->run_hist);
-    free(a->run_hist_n);
-    free(a->run_shown);
-    free(a->runs);
-    a->run_hist = NULL;
-    a->run_hist_n = NULL;
-    a->run_shown = NULL;
-    a->runs = NULL;
-    a->n_runs = 0;
+    for (int i = 0; i < a->cmp.n; i++)
+        free(a->cmp.hist ? a->cmp.hist[i] : NULL);
+    free(a->cmp.hist);
+    free(a->cmp.hist_n);
+    free(a->cmp.shown);
+    free(a->cmp.runs);
+    a->cmp.hist = NULL;
+    a->cmp.hist_n = NULL;
+    a->cmp.shown = NULL;
+    a->cmp.runs = NULL;
+    a->cmp.n = 0;
+}
+
+/* The table's height in rows (its header and the runs) for a body of body_h rows; the chart takes the rest. */
+static int list_height(const app *a, int body_h)
+{
+    int list_h = a->cmp.n + 1 < body_h / 3 ? a->cmp.n + 1 : body_h / 3;
+    return list_h < 4 ? 4 : list_h;
 }
 
 static void compare_load(app *a, int i)
 {
-    if (a->run_hist[i])
+    if (a->cmp.hist[i])
         return;
     run_data r;
     vt_err err;
-    if (run_load(a->runs[i].path, RUN_PART_HISTORY, &r, &err) == VT_OK && r.n_history > 0) {
-        a->run_hist[i] = r.history;
-        a->run_hist_n[i] = r.n_history;
+    if (run_load(a->cmp.runs[i].path, RUN_PART_HISTORY, &r, &err) == VT_OK && r.n_history > 0) {
+        a->cmp.hist[i] = r.history;
+        a->cmp.hist_n[i] = r.n_history;
         r.history = NULL;
     }
     run_free(&r);
@@ -46,46 +53,59 @@ void compare_scan(app *a)
 {
     /* A rescan (r, or the live run's new epoch) keeps the user's choice of runs on the chart. */
     int n_kept = 0;
-    char (*kept)[256] = a->n_runs > 0 ? calloc((size_t)a->n_runs, sizeof *kept) : NULL;
-    for (int i = 0; kept && i < a->n_runs; i++)
-        if (a->run_shown && a->run_shown[i])
-            snprintf(kept[n_kept++], sizeof kept[0], "%s", a->runs[i].name);
+    char (*kept)[256] = a->cmp.n > 0 ? calloc((size_t)a->cmp.n, sizeof *kept) : NULL;
+    for (int i = 0; kept && i < a->cmp.n; i++)
+        if (a->cmp.shown && a->cmp.shown[i])
+            snprintf(kept[n_kept++], sizeof kept[0], "%s", a->cmp.runs[i].name);
     compare_free(a);
     vt_err err;
     const char *dir = a->opt.runs_dir ? a->opt.runs_dir : "runs";
-    if (run_list(dir, &a->runs, &a->n_runs, &err) != VT_OK) {
-        a->runs = NULL;
-        a->n_runs = 0;
+    if (run_list(dir, &a->cmp.runs, &a->cmp.n, &err) != VT_OK) {
+        a->cmp.runs = NULL;
+        a->cmp.n = 0;
         free(kept);
         return;
     }
-    int n = a->n_runs > 0 ? a->n_runs : 1;
-    a->run_hist = calloc((size_t)n, sizeof *a->run_hist);
-    a->run_hist_n = calloc((size_t)n, sizeof *a->run_hist_n);
-    a->run_shown = calloc((size_t)n, 1);
-    if (!a->run_hist || !a->run_hist_n || !a->run_shown) {
+    int n = a->cmp.n > 0 ? a->cmp.n : 1;
+    a->cmp.hist = calloc((size_t)n, sizeof *a->cmp.hist);
+    a->cmp.hist_n = calloc((size_t)n, sizeof *a->cmp.hist_n);
+    a->cmp.shown = calloc((size_t)n, 1);
+    if (!a->cmp.hist || !a->cmp.hist_n || !a->cmp.shown) {
         compare_free(a);
         free(kept);
         return;
     }
     /* The newest five with a finished epoch are on the chart to begin with (an empty run draws nothing and
      * would push one with a curve off it); their histories are read now, not while drawing. */
-    for (int i = 0; i < a->n_runs; i++)
+    for (int i = 0; i < a->cmp.n; i++)
         for (int k = 0; k < n_kept; k++)
-            if (strcmp(a->runs[i].name, kept[k]) == 0) {
-                a->run_shown[i] = 1;
+            if (strcmp(a->cmp.runs[i].name, kept[k]) == 0) {
+                a->cmp.shown[i] = 1;
                 compare_load(a, i);
             }
     free(kept);
-    for (int i = a->n_runs - 1, k = 0; i >= 0 && k < 5 && n_kept == 0; i--) {
-        if (a->runs[i].epochs_done <= 0)
+    /* ... and on the table too: at 80x24 it has 5 rows, and the newest runs (the list is oldest first) were
+     * below them, off screen. The chosen ones fit in the rows together, the newest selected, the table
+     * scrolled to show them all. */
+    int rows = list_height(a, app_body_height(a)) - 1, newest = -1;
+    for (int i = a->cmp.n - 1, k = 0; i >= 0 && k < 5 && n_kept == 0; i--) {
+        if (a->cmp.runs[i].epochs_done <= 0)
             continue;
-        a->run_shown[i] = 1;
+        if (newest >= 0 && newest - i + 1 > rows)
+            break;
+        if (newest < 0)
+            newest = i;
+        a->cmp.shown[i] = 1;
         compare_load(a, i);
         k++;
     }
-    if (a->run_sel >= a->n_runs)
-        a->run_sel = a->n_runs > 0 ? a->n_runs - 1 : 0;
+    if (newest >= 0) {
+        a->cmp.sel = newest;
+        a->cmp.top = newest - rows + 1 > 0 ? newest - rows + 1 : 0;
+    }
+    if (a->cmp.sel >= a->cmp.n)
+        a->cmp.sel = a->cmp.n > 0 ? a->cmp.n - 1 : 0;
+    a->cmp.top = app_follow(a->cmp.top, a->cmp.sel, rows);
 }
 
 static const char *const cmp_metric_name[3] = {"val_acc", "val_loss", "val_mse"};
@@ -94,36 +114,34 @@ void compare_draw(app *a, tui_rect body)
 {
     tui_grid *g = &a->grid;
     const char *dir = a->opt.runs_dir ? a->opt.runs_dir : "runs";
-    if (a->n_runs == 0) {
+    if (a->cmp.n == 0) {
         char line[4200];
         snprintf(line, sizeof line, "No runs in %s yet (r rescans).", dir);
         tui_grid_text(g, body.top + 1, 2, body.width - 4, ROLE_DIM, 0, line);
         return;
     }
-    int list_h = a->n_runs + 1 < body.height / 3 ? a->n_runs + 1 : body.height / 3;
-    if (list_h < 4)
-        list_h = 4;
+    int list_h = list_height(a, body.height);
     int chart_h = body.height - list_h;
     static double ys[CMP_MAX_SHOWN][TRAIN_MAX_EPOCHS];
     static char names[CMP_MAX_SHOWN][48];
     tui_series s[CMP_MAX_SHOWN];
     static const char markers[CMP_MAX_SHOWN] = {'*', 'o', '+', 'x', '#', '@', '%', '&'};
     int n = 0;
-    for (int i = 0; i < a->n_runs && n < CMP_MAX_SHOWN; i++) {
-        if (!a->run_shown[i])
+    for (int i = 0; i < a->cmp.n && n < CMP_MAX_SHOWN; i++) {
+        if (!a->cmp.shown[i])
             continue;
-        int m = a->run_hist_n[i] < TRAIN_MAX_EPOCHS ? a->run_hist_n[i] : TRAIN_MAX_EPOCHS;
+        int m = a->cmp.hist_n[i] < TRAIN_MAX_EPOCHS ? a->cmp.hist_n[i] : TRAIN_MAX_EPOCHS;
         for (int e = 0; e < m; e++) {
-            const train_epoch *h = &a->run_hist[i][e];
-            ys[n][e] = a->cmp_metric == 0 ? h->val_acc : a->cmp_metric == 1 ? h->val_loss : h->val_mse;
+            const train_epoch *h = &a->cmp.hist[i][e];
+            ys[n][e] = a->cmp.metric == 0 ? h->val_acc : a->cmp.metric == 1 ? h->val_loss : h->val_mse;
         }
-        snprintf(names[n], sizeof names[n], "%d:%s", i + 1, a->runs[i].model);
+        snprintf(names[n], sizeof names[n], "%d:%s", i + 1, a->cmp.runs[i].model);
         s[n] = (tui_series){names[n], NULL, ys[n], m, ROLE_SERIES0 + n, markers[n]};
         n++;
     }
     char title[96];
-    snprintf(title, sizeof title, "%s per epoch (m: metric)", cmp_metric_name[a->cmp_metric]);
-    tui_chart c = {title, s, n, 0, 0, 0, 0, 0, 0, a->cmp_metric == 2 ? 4 : 3, 1, 1, "epoch", 1};
+    snprintf(title, sizeof title, "%s per epoch (m: metric)", cmp_metric_name[a->cmp.metric]);
+    tui_chart c = {title, s, n, 0, 0, 0, 0, 0, 0, a->cmp.metric == 2 ? 4 : 3, 1, 1, "epoch", 1};
     tui_chart_draw(g, (tui_rect){body.top, 0, chart_h, body.width}, &c, app_chart_utf8(a));
     int y = body.top + chart_h;
     /* The run's name takes what the fixed columns leave (61 of them): at 80 columns the last ones used to be
@@ -134,15 +152,12 @@ void compare_draw(app *a, tui_rect body)
      * comparison share their data set, and the header names the one shown. */
     tui_grid_printf(g, y++, 1, body.width - 2, ROLE_HEADER, 0, "     #  %-*s %-12s %6s %6s %7s %8s %8s", name_w, "run",
                     "model", "s/ep", "total", "epochs", "best acc", "last acc");
-    int rows = list_h - 1;
-    if (a->run_sel < a->run_top)
-        a->run_top = a->run_sel;
-    if (a->run_sel >= a->run_top + rows)
-        a->run_top = a->run_sel - rows + 1;
-    for (int k = 0; k < rows && a->run_top + k < a->n_runs; k++) {
-        int i = a->run_top + k;
-        const run_entry *e = &a->runs[i];
-        int role = i == a->run_sel ? ROLE_SELECT : strcmp(e->path, a->dir) == 0 ? ROLE_VALUE : ROLE_DEFAULT;
+    int rows = list_h - 1, top = app_follow(a->cmp.top, a->cmp.sel, rows); /* the keys keep cmp.top */
+    for (int k = 0; k < rows && top + k < a->cmp.n; k++) {
+        int i = top + k;
+        const run_entry *e = &a->cmp.runs[i];
+        int role = i == a->cmp.sel ? ROLE_SELECT : strcmp(e->path, a->dir) == 0 ? ROLE_VALUE
+                   : a->parked && strcmp(e->path, a->parked_dir) == 0 ? ROLE_GOOD : ROLE_DEFAULT;
         char best[32], last[32]; /* "-" for a run with no finished epoch, not "nan" */
         char per[16], total[16];
         if (e->epochs_done > 0) {
@@ -153,7 +168,7 @@ void compare_draw(app *a, tui_rect body)
             snprintf(total, sizeof total, "-");
         }
         tui_grid_printf(g, y++, 1, body.width - 2, role, 0, "[%c] %2d  %-*.*s %-12.12s %6s %6s %3d/%-3d %8s %8s",
-                        a->run_shown[i] ? 'x' : ' ', i + 1, name_w, name_w, e->name, e->model, per, total,
+                        a->cmp.shown[i] ? 'x' : ' ', i + 1, name_w, name_w, e->name, e->model, per, total,
                         e->epochs_done, e->epochs, vt_fmt_metric(best, sizeof best, e->best_val_acc),
                         vt_fmt_metric(last, sizeof last, e->last_val_acc));
     }
@@ -164,58 +179,64 @@ int compare_key(app *a, int key, tui_action act)
     (void)key;
     if (act == ACT_REFRESH) {
         compare_scan(a);
-        app_set_status(a, ROLE_DIM, "%d runs", a->n_runs);
+        app_set_status(a, ROLE_DIM, "%d runs", a->cmp.n);
         return H_REDRAW;
     }
     if (act == ACT_METRIC) {
-        a->cmp_metric = (a->cmp_metric + 1) % 3;
+        a->cmp.metric = (a->cmp.metric + 1) % 3;
         return H_REDRAW;
     }
-    if (a->n_runs == 0)
+    if (a->cmp.n == 0)
         return H_NONE;
-    int page = app_body_height(a) / 3 - 1;
+    int rows = list_height(a, app_body_height(a)) - 1, page = rows;
     switch (act) {
-    case ACT_UP: a->run_sel--; break;
-    case ACT_DOWN: a->run_sel++; break;
-    case ACT_PGUP: a->run_sel -= page; break;
-    case ACT_PGDN: a->run_sel += page; break;
-    case ACT_HOME: a->run_sel = 0; break;
-    case ACT_END: a->run_sel = a->n_runs - 1; break;
+    case ACT_UP: a->cmp.sel--; break;
+    case ACT_DOWN: a->cmp.sel++; break;
+    case ACT_PGUP: a->cmp.sel -= page; break;
+    case ACT_PGDN: a->cmp.sel += page; break;
+    case ACT_HOME: a->cmp.sel = 0; break;
+    case ACT_END: a->cmp.sel = a->cmp.n - 1; break;
     case ACT_TOGGLE: {
         int shown = 0;
-        for (int i = 0; i < a->n_runs; i++)
-            shown += a->run_shown[i];
-        if (!a->run_shown[a->run_sel] && shown >= CMP_MAX_SHOWN)
+        for (int i = 0; i < a->cmp.n; i++)
+            shown += a->cmp.shown[i];
+        if (!a->cmp.shown[a->cmp.sel] && shown >= CMP_MAX_SHOWN)
             app_set_status(a, ROLE_WARN, "at most %d runs on the chart", CMP_MAX_SHOWN);
         else
-            a->run_shown[a->run_sel] = !a->run_shown[a->run_sel];
-        if (a->run_shown[a->run_sel])
-            compare_load(a, a->run_sel);
+            a->cmp.shown[a->cmp.sel] = !a->cmp.shown[a->cmp.sel];
+        if (a->cmp.shown[a->cmp.sel])
+            compare_load(a, a->cmp.sel);
         break;
     }
     case ACT_ENTER: {
-        const run_entry *e = &a->runs[a->run_sel];
+        const run_entry *e = &a->cmp.runs[a->cmp.sel];
+        if (a->parked && strcmp(e->path, a->parked_dir) == 0) {
+            app_return_live(a);
+            return H_REDRAW | H_DASHBOARD;
+        }
         if (a->live && strcmp(e->path, a->dir) == 0)
             return H_REDRAW | H_DASHBOARD;
-        if (a->live) {
-            app_set_status(a, ROLE_WARN, "a run is live here: browse other runs when it has finished");
-            return H_REDRAW;
-        }
+        /* Another run, even while this process trains one: its files are shown read-only and the live run
+         * trains on, parked (Enter on its row brings it back). */
         vt_err err;
         char path[4096];
         snprintf(path, sizeof path, "%s", e->path);
-        if (app_open_dir(a, path, 1, &err) != VT_OK) {
+        if (app_browse(a, path, &err) != VT_OK) {
             app_set_status(a, ROLE_BAD, "%s", err.msg);
             return H_REDRAW;
         }
-        app_set_status(a, ROLE_GOOD, "opened %s", path);
+        if (a->parked)
+            app_set_status(a, ROLE_GOOD, "opened %s; the live run trains on (6, Enter on its row returns)", path);
+        else
+            app_set_status(a, ROLE_GOOD, "opened %s", path);
         return H_REDRAW | H_DASHBOARD; /* the app switches; a screen never does */
     }
     default: return H_NONE;
     }
-    if (a->run_sel < 0)
-        a->run_sel = 0;
-    if (a->run_sel >= a->n_runs)
-        a->run_sel = a->n_runs - 1;
+    if (a->cmp.sel < 0)
+        a->cmp.sel = 0;
+    if (a->cmp.sel >= a->cmp.n)
+        a->cmp.sel = a->cmp.n - 1;
+    a->cmp.top = app_follow(a->cmp.top, a->cmp.sel, rows);
     return H_REDRAW;
 }

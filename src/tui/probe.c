@@ -77,6 +77,7 @@ static void answer(probe *p, const train_config *cfg, int estimate, unsigned lon
     r.channels = ds->channels;
     r.classes = ds->classes;
     r.n_train = ds->n_train;
+    r.n_train_file = ds->n_train_file;
     r.n_test = ds->n_test;
     data_destroy(ds);
     r.done_data = 1;

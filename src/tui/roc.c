@@ -23,24 +23,20 @@ void roc_draw(app *a, tui_rect body)
     }
     tui_grid_printf(g, body.top, 1, ROC_LIST, ROLE_LABEL, 0, "micro-average AUC %.4f", a->micro.auc);
     tui_grid_printf(g, body.top + 1, 1, ROC_LIST, ROLE_LABEL, 0, "macro-average AUC %.4f", a->macro.auc);
-    int list_h = body.height - 3;
-    if (a->roc_sel < a->roc_top)
-        a->roc_top = a->roc_sel;
-    if (a->roc_sel >= a->roc_top + list_h)
-        a->roc_top = a->roc_sel - list_h + 1;
+    int list_h = body.height - 3, top = app_follow(a->rv.top, a->rv.sel, list_h); /* the keys keep rv.top */
     /* The list is the classes' legend: a drawn class shows its curve's letter (in its colour), so the chart's
      * own legend keeps to micro, macro and chance and fits 80 columns. */
     static const char markers[ROC_MAX_DRAWN] = {'a', 'b', 'c', 'd', 'e'};
     int letter_of[4096];
     for (int c = 0, k = 0; c < a->C && c < 4096; c++)
-        letter_of[c] = a->roc_drawn[c] && k < ROC_MAX_DRAWN ? k++ : -1;
-    for (int i = 0; i < list_h && a->roc_top + i < a->C; i++) {
-        int c = a->roc_top + i;
-        int role = c == a->roc_sel ? ROLE_SELECT : a->roc_drawn[c] ? ROLE_VALUE : ROLE_DEFAULT;
+        letter_of[c] = a->rv.drawn[c] && k < ROC_MAX_DRAWN ? k++ : -1;
+    for (int i = 0; i < list_h && top + i < a->C; i++) {
+        int c = top + i;
+        int role = c == a->rv.sel ? ROLE_SELECT : a->rv.drawn[c] ? ROLE_VALUE : ROLE_DEFAULT;
         int k = c < 4096 ? letter_of[c] : -1;
         tui_grid_printf(g, body.top + 3 + i, 1, ROC_LIST, role, 0, "[%c] %-17.17s %6.4f", k >= 0 ? markers[k] : ' ',
                         app_class_name(a, c), a->roc[c].auc);
-        if (k >= 0 && c != a->roc_sel)
+        if (k >= 0 && c != a->rv.sel)
             tui_grid_put(g, body.top + 3 + i, 2, (uint32_t)(unsigned char)markers[k], ROLE_SERIES0 + 2 + k, 0);
     }
     tui_series s[ROC_MAX_DRAWN + 3];
@@ -52,14 +48,14 @@ void roc_draw(app *a, tui_rect body)
     s[n++] = (tui_series){names[0], a->micro.fpr, a->micro.tpr, (int)a->micro.n, ROLE_SERIES0, '*'};
     s[n++] = (tui_series){names[1], a->macro.fpr, a->macro.tpr, (int)a->macro.n, ROLE_SERIES0 + 1, '+'};
     for (int c = 0; c < a->C && n < ROC_MAX_DRAWN + 2; c++)
-        if (a->roc_drawn[c]) {
+        if (a->rv.drawn[c]) {
             s[n] = (tui_series){NULL, a->roc[c].fpr, a->roc[c].tpr, (int)a->roc[c].n, ROLE_SERIES0 + n,
                                 markers[n - 2]};
             n++;
         }
     s[n++] = (tui_series){"chance", diag, diag, 2, ROLE_FRAME, '.'};
-    tui_chart c = {a->roc_zoom ? "ROC, zoomed: FPR 0-0.2, TPR 0.8-1 (z: whole)" : "ROC: TPR against FPR (z zooms)",
-                   s, n, 1, 1, 0, a->roc_zoom ? 0.2 : 1, a->roc_zoom ? 0.8 : 0, 1, 2, 1, 0, "FPR", 0};
+    tui_chart c = {a->rv.zoom ? "ROC, zoomed: FPR 0-0.2, TPR 0.8-1 (z: whole)" : "ROC: TPR against FPR (z zooms)",
+                   s, n, 1, 1, 0, a->rv.zoom ? 0.2 : 1, a->rv.zoom ? 0.8 : 0, 1, 2, 1, 0, "FPR", 0};
     tui_chart_draw(g, (tui_rect){body.top, ROC_LIST + 2, body.height, body.width - ROC_LIST - 2}, &c, app_chart_utf8(a));
 }
 
@@ -70,30 +66,31 @@ int roc_key(app *a, int key, tui_action act)
         return H_NONE;
     int page = app_body_height(a) - 4;
     switch (act) {
-    case ACT_UP: a->roc_sel--; break;
-    case ACT_DOWN: a->roc_sel++; break;
-    case ACT_PGUP: a->roc_sel -= page; break;
-    case ACT_PGDN: a->roc_sel += page; break;
-    case ACT_HOME: a->roc_sel = 0; break;
-    case ACT_END: a->roc_sel = a->C - 1; break;
-    case ACT_ZOOM: a->roc_zoom = !a->roc_zoom; break;
-    case ACT_ALL: memset(a->roc_drawn, 0, (size_t)a->C); break;
+    case ACT_UP: a->rv.sel--; break;
+    case ACT_DOWN: a->rv.sel++; break;
+    case ACT_PGUP: a->rv.sel -= page; break;
+    case ACT_PGDN: a->rv.sel += page; break;
+    case ACT_HOME: a->rv.sel = 0; break;
+    case ACT_END: a->rv.sel = a->C - 1; break;
+    case ACT_ZOOM: a->rv.zoom = !a->rv.zoom; break;
+    case ACT_ALL: memset(a->rv.drawn, 0, (size_t)a->C); break;
     case ACT_TOGGLE: {
         int drawn = 0;
         for (int c = 0; c < a->C; c++)
-            drawn += a->roc_drawn[c];
-        int sel = a->roc_sel;
-        if (!a->roc_drawn[sel] && drawn >= ROC_MAX_DRAWN)
+            drawn += a->rv.drawn[c];
+        int sel = a->rv.sel;
+        if (!a->rv.drawn[sel] && drawn >= ROC_MAX_DRAWN)
             app_set_status(a, ROLE_WARN, "at most %d classes at once: hide one first (a hides all)", ROC_MAX_DRAWN);
         else
-            a->roc_drawn[sel] = !a->roc_drawn[sel];
+            a->rv.drawn[sel] = !a->rv.drawn[sel];
         break;
     }
     default: return H_NONE;
     }
-    if (a->roc_sel < 0)
-        a->roc_sel = 0;
-    if (a->roc_sel >= a->C)
-        a->roc_sel = a->C - 1;
+    if (a->rv.sel < 0)
+        a->rv.sel = 0;
+    if (a->rv.sel >= a->C)
+        a->rv.sel = a->C - 1;
+    a->rv.top = app_follow(a->rv.top, a->rv.sel, app_body_height(a) - 3);
     return H_REDRAW;
 }

@@ -11,37 +11,39 @@
 
 /* ---- 7 Samples ------------------------------------------------------------------------------------------- */
 
-/* Loads the run's test images (native size: what a person looks at, not what the model was fed). */
-/* The screen's enter: loads the run's test images (once per run). Called before a key too, so keys typed
- * right after 7, before the first frame, move through the images instead of being dropped. */
+#define SAMPLES_TEXT 43 /* the columns right of the image: a margin and "0.1234 <20-column bar> class name" */
+
+/* The screen's enter: loads the run's test images (once per run; native size: what a person looks at, not
+ * what the model was fed). Called before a key too, so keys typed right after 7, before the first frame, move
+ * through the images instead of being dropped. */
 void samples_enter(app *a)
 {
     if (!a->have_run || !(a->run.parts & RUN_PART_CONFIG))
         return;
-    if (a->test && strcmp(a->test_dir, a->dir) == 0)
+    if (a->smp.test && strcmp(a->smp.test_dir, a->dir) == 0)
         return;
-    if (a->test_err[0] && strcmp(a->test_dir, a->dir) == 0)
+    if (a->smp.test_err[0] && strcmp(a->smp.test_dir, a->dir) == 0)
         return;
-    if (a->test)
-        data_destroy(a->test);
-    a->test = NULL;
-    a->test_err[0] = '\0';
-    snprintf(a->test_dir, sizeof a->test_dir, "%s", a->dir);
+    if (a->smp.test)
+        data_destroy(a->smp.test);
+    a->smp.test = NULL;
+    a->smp.test_err[0] = '\0';
+    snprintf(a->smp.test_dir, sizeof a->smp.test_dir, "%s", a->dir);
     /* --data says where the data set is now, when it has moved since the run was trained. */
     const char *path = a->opt.data_dir ? a->opt.data_dir : a->run.dataset_path[0] ? a->run.dataset_path : NULL;
     data_options opt = {path, a->run.config.coarse, 0, 0, 1, a->run.config.limit_test};
     vt_err err;
-    if (data_open(&opt, &a->test, &err) != VT_OK) {
-        a->test = NULL;
-        snprintf(a->test_err, sizeof a->test_err, "%s", err.msg);
+    if (data_open(&opt, &a->smp.test, &err) != VT_OK) {
+        a->smp.test = NULL;
+        snprintf(a->smp.test_err, sizeof a->smp.test_err, "%s", err.msg);
     }
 }
 
 static long samples_count(const app *a)
 {
     long n = a->run.n_pred;
-    if (a->test && a->test->n_test < n)
-        n = a->test->n_test;
+    if (a->smp.test && a->smp.test->n_test < n)
+        n = a->smp.test->n_test;
     return n;
 }
 
@@ -61,17 +63,15 @@ void samples_draw(app *a, tui_rect body)
         tui_grid_text(g, body.top + 1, 2, body.width - 4, ROLE_DIM, 0, "no test images in this run");
         return;
     }
-    if (a->sample >= n)
-        a->sample = n - 1;
-    if (a->sample < 0)
-        a->sample = 0;
-    long i = a->sample;
-    const dataset *ds = a->test;
+    long i = a->smp.sample < 0 ? 0 : a->smp.sample >= n ? n - 1 : a->smp.sample; /* the keys keep it in range */
+    const dataset *ds = a->smp.test;
     int x = 2;
     if (ds) {
         int h = ds->height, w = ds->width, ch = ds->channels;
+        /* As large as the body allows beside the 43 columns of the text (a 32x32 image at 120x40 is 64
+         * columns wide: half the width used to be its limit, which kept it at 32 columns there). */
         int scale = 1;
-        while ((scale + 1) * w <= body.width / 2 && ((scale + 1) * h + 1) / 2 <= body.height - 1)
+        while ((scale + 1) * w + SAMPLES_TEXT <= body.width && ((scale + 1) * h + 1) / 2 <= body.height - 1)
             scale++;
         const uint8_t *img = ds->test_x + (size_t)i * (size_t)h * (size_t)w * (size_t)ch;
         tui_image_draw(g, body.top + 1, 1, img, h, w, ch, scale, a->depth, a->utf8);
@@ -84,7 +84,7 @@ void samples_draw(app *a, tui_rect body)
         nm += missed(a, k);
         before += k <= i && missed(a, k);
     }
-    if (a->missed_only && missed(a, i))
+    if (a->smp.missed_only && missed(a, i))
         /* counted among the misclassified (it said "14 of 500" for the 14th of 448) */
         tui_grid_printf(g, body.top, 1, body.width - 2, ROLE_TITLE, TUI_BOLD,
                         "Misclassified image %ld of %ld (test image %ld of %ld)", before, nm, i + 1, n);
@@ -125,10 +125,10 @@ void samples_draw(app *a, tui_rect body)
     y++;
     /* Two short lines: one long one lost its end at 80 columns. */
     tui_grid_text(g, y++, x, tw, ROLE_DIM, 0, "Left/Right: previous/next image");
-    tui_grid_text(g, y++, x, tw, ROLE_DIM, 0, a->missed_only ? "m: every image" : "m: only the misclassified");
+    tui_grid_text(g, y++, x, tw, ROLE_DIM, 0, a->smp.missed_only ? "m: every image" : "m: only the misclassified");
     if (!ds) {
         char why[700];
-        snprintf(why, sizeof why, "No image: %s", a->test_err[0] ? a->test_err : "the run's test images are not here");
+        snprintf(why, sizeof why, "No image: %s", a->smp.test_err[0] ? a->smp.test_err : "the run's test images are not here");
         app_draw_wrapped(g, (tui_rect){y + 1, x, body.top + body.height - y - 1, tw}, why, ROLE_WARN);
     }
 }
@@ -137,7 +137,7 @@ int samples_key(app *a, int key, tui_action act)
 {
     (void)key;
     if (a->C <= 0)
-        return act == ACT_MISSED ? (a->missed_only = !a->missed_only, H_REDRAW) : H_NONE;
+        return act == ACT_MISSED ? (a->smp.missed_only = !a->smp.missed_only, H_REDRAW) : H_NONE;
     long n = samples_count(a);
     if (n <= 0)
         return H_NONE;
@@ -147,17 +147,17 @@ int samples_key(app *a, int key, tui_action act)
     case ACT_RIGHT: step = 1; break;
     case ACT_PGUP: step = -10; break;
     case ACT_PGDN: step = 10; break;
-    case ACT_HOME: a->sample = 0; step = a->missed_only && n > 0 && !missed(a, 0) ? 1 : 0; break;
-    case ACT_END: a->sample = n - 1; step = a->missed_only && n > 0 && !missed(a, n - 1) ? -1 : 0; break;
+    case ACT_HOME: a->smp.sample = 0; step = a->smp.missed_only && n > 0 && !missed(a, 0) ? 1 : 0; break;
+    case ACT_END: a->smp.sample = n - 1; step = a->smp.missed_only && n > 0 && !missed(a, n - 1) ? -1 : 0; break;
     case ACT_MISSED:
-        a->missed_only = !a->missed_only;
-        step = a->missed_only && n > 0 && !missed(a, a->sample) ? 1 : 0;
+        a->smp.missed_only = !a->smp.missed_only;
+        step = a->smp.missed_only && n > 0 && !missed(a, a->smp.sample) ? 1 : 0;
         break;
     default: return H_NONE;
     }
-    if (step && a->missed_only) {
+    if (step && a->smp.missed_only) {
         /* move |step| misclassified images in that direction */
-        long dir = step > 0 ? 1 : -1, left = step > 0 ? step : -step, i = a->sample, found = a->sample;
+        long dir = step > 0 ? 1 : -1, left = step > 0 ? step : -step, i = a->smp.sample, found = a->smp.sample;
         while (left > 0) {
             i += dir;
             if (i < 0 || i >= n)
@@ -167,15 +167,15 @@ int samples_key(app *a, int key, tui_action act)
                 left--;
             }
         }
-        if (found == a->sample && left > 0)
+        if (found == a->smp.sample && left > 0)
             app_set_status(a, ROLE_DIM, "no more misclassified images that way");
-        a->sample = found;
+        a->smp.sample = found;
     } else {
-        a->sample += step;
+        a->smp.sample += step;
     }
-    if (a->sample >= n)
-        a->sample = n - 1;
-    if (a->sample < 0)
-        a->sample = 0;
+    if (a->smp.sample >= n)
+        a->smp.sample = n - 1;
+    if (a->smp.sample < 0)
+        a->smp.sample = 0;
     return H_REDRAW;
 }

@@ -38,7 +38,7 @@ static void reprobe(app *a)
     if (!a->pr)
         return;
     a->probe_gen++;
-    probe_request(a->pr, &a->cfg, !a->live);
+    probe_request(a->pr, &a->cfg, !app_training(a));
 }
 
 static void fmt_seconds(char *buf, size_t size, double s)
@@ -59,20 +59,17 @@ void setup_draw(app *a, tui_rect body)
     tui_grid_text(g, body.top, 1, lw, ROLE_TITLE, TUI_BOLD,
                   read_only(a) ? "The run's settings (read-only)" : "Model and settings"); /* fits 36 */
     int rows = body.height - 4; /* title, then fields, then two lines of help/error */
-    if (a->field < a->field_top)
-        a->field_top = a->field;
-    if (a->field >= a->field_top + rows)
-        a->field_top = a->field - rows + 1;
-    for (int i = 0; i < rows && a->field_top + i < nf; i++) {
-        int f = a->field_top + i, y = body.top + 1 + i;
+    int top = app_follow(a->form.field_top, a->form.field, rows); /* the keys keep field_top */
+    for (int i = 0; i < rows && top + i < nf; i++) {
+        int f = top + i, y = body.top + 1 + i;
         const train_field *tf = &train_fields[f];
-        int sel = f == a->field;
+        int sel = f == a->form.field;
         tui_grid_printf(g, y, 1, 15, sel ? ROLE_SELECT : ROLE_LABEL, 0, "%-15s", tf->label);
         char value[4300];
         int role = ROLE_VALUE;
-        if (sel && a->editing) {
-            snprintf(value, sizeof value, "%s_", a->edit);
-            role = a->edit_err[0] ? ROLE_BAD : ROLE_CURSOR;
+        if (sel && a->form.editing) {
+            snprintf(value, sizeof value, "%s_", a->form.edit);
+            role = a->form.edit_err[0] ? ROLE_BAD : ROLE_CURSOR;
         } else {
             train_config_get(&a->cfg, tf->name, value, 4200);
             if (!value[0])
@@ -86,21 +83,19 @@ void setup_draw(app *a, tui_rect body)
             if (sel)
                 role = ROLE_SELECT;
         }
-        int w = lw - 17;
-        /* Long values (paths) show their end, where the interesting part is. */
-        int len = (int)strlen(value);
-        const char *shown = len > w ? value + len - w : value;
-        tui_grid_printf(g, y, 17, w, role, 0, "%-*s", w, shown);
+        /* Long values (paths) show their end, where the interesting part is, cut by columns with "…". */
+        tui_grid_fill(g, (tui_rect){y, 17, 1, lw - 17}, ' ', role, 0);
+        app_draw_tail(a, y, 17, lw - 17, role, 0, value);
     }
     /* The help of the field, or why the typed value is refused. */
     tui_rect msg = {body.top + body.height - 3, 1, 3, lw - 1};
-    if (a->editing && a->edit_err[0])
-        app_draw_wrapped(g, msg, a->edit_err, ROLE_BAD);
-    else if (a->editing)
+    if (a->form.editing && a->form.edit_err[0])
+        app_draw_wrapped(g, msg, a->form.edit_err, ROLE_BAD);
+    else if (a->form.editing)
         app_draw_wrapped(g, msg, "Enter accepts, Esc cancels", ROLE_DIM);
     else {
         char doc[800];
-        train_field_doc(&train_fields[a->field], doc, sizeof doc);
+        train_field_doc(&train_fields[a->form.field], doc, sizeof doc);
         app_draw_wrapped(g, msg, doc, ROLE_DIM);
     }
 
@@ -141,10 +136,10 @@ void setup_draw(app *a, tui_rect body)
     } else if (f->error[0] && !f->dataset[0]) {
         y += app_draw_wrapped(g, (tui_rect){y, x, 5, w}, f->error, ROLE_BAD);
     } else {
-        /* "(limited)" only when the limit cuts the data set: a limit above its size (the probe then finds
-         * fewer images than the limit) changes nothing, and says so. */
-        const char *lim = !a->cfg.limit_train ? "" : f->n_train < a->cfg.limit_train ? " (all of them)"
-                                                                                     : " (limited)";
+        /* "(limited)" only when the limit cuts the data set: a limit of its size or above changes nothing,
+         * and says so. */
+        const char *lim = !a->cfg.limit_train ? "" : f->n_train_file <= a->cfg.limit_train ? " (all of them)"
+                                                                                           : " (limited)";
         snprintf(line, sizeof line, "Data: %s %dx%dx%d, %d classes, %ld training images%s", f->dataset, f->height,
                  f->width, f->channels, f->classes, f->n_train, lim);
         y += app_draw_wrapped(g, (tui_rect){y, x, 2, w}, line, ROLE_LABEL);
@@ -165,7 +160,7 @@ void setup_draw(app *a, tui_rect body)
     } else if (f->done_summary && f->error[0] && f->dataset[0]) { /* a data error is shown above already */
         y += app_draw_wrapped(g, (tui_rect){y, x, 3, w}, f->error, ROLE_BAD);
     }
-    if (a->live) {
+    if (app_training(a)) {
         tui_grid_text(g, y++, x, w, ROLE_WARN, 0, "Estimate: paused while a run trains");
     } else if (!fresh || !f->done_estimate) {
         tui_grid_text(g, y++, x, w, ROLE_DIM, 0, "Estimate: measuring a few training steps...");
@@ -187,9 +182,7 @@ void setup_draw(app *a, tui_rect body)
     y++;
     if (fresh && f->summary && y < bottom) {
         tui_rect sr = {y, x, bottom - y, w};
-        int n = tui_text_draw(g, sr, f->summary, a->summary_top, ROLE_DEFAULT);
-        if (a->summary_top > n - 1)
-            a->summary_top = n > 0 ? n - 1 : 0;
+        tui_text_draw(g, sr, f->summary, a->form.summary_top, ROLE_DEFAULT);
     }
 }
 
@@ -213,14 +206,14 @@ void setup_fetch_update(app *a)
     if (a->cfg.data[0] || (env && *env))
         train_config_set(&a->cfg, "data", st->installed, &err);
     app_set_status(a, ROLE_GOOD, "CIFAR-100 is in %s: Setup uses it now", st->installed);
-    a->summary_top = 0;
+    a->form.summary_top = 0;
     reprobe(a);
 }
 
 /* Cycles a choice or yes/no field by dir (+1/-1). */
 static void cycle(app *a, int dir)
 {
-    const train_field *tf = &train_fields[a->field];
+    const train_field *tf = &train_fields[a->form.field];
     char value[64];
     vt_err err;
     train_config next = a->cfg;
@@ -254,7 +247,7 @@ static void cycle(app *a, int dir)
         return;
     }
     a->cfg = next;
-    a->summary_top = 0;
+    a->form.summary_top = 0;
     reprobe(a);
 }
 
@@ -264,32 +257,36 @@ static void validate_edit(app *a)
     vt_err err;
     vt_err_clear(&err);
     /* The field's own rule, then the rules between fields (a resize below a VGG's 32x32 minimum). */
-    if (train_config_set(&tmp, train_fields[a->field].name, a->edit, &err) != VT_OK ||
-        train_config_check(&tmp, &err) != VT_OK)
-        snprintf(a->edit_err, sizeof a->edit_err, "%s", err.msg);
+    /* A run directory must be new or empty: a file or a folder with files is refused now, not when Enter
+     * starts the run. */
+    int run_dir = strcmp(train_fields[a->form.field].name, "run-dir") == 0 && a->form.edit[0];
+    if (train_config_set(&tmp, train_fields[a->form.field].name, a->form.edit, &err) != VT_OK ||
+        train_config_check(&tmp, &err) != VT_OK ||
+        (run_dir && train_check_new_run_dir(a->form.edit, "--run-dir", &err)))
+        snprintf(a->form.edit_err, sizeof a->form.edit_err, "%s", err.msg);
     else
-        a->edit_err[0] = '\0';
+        a->form.edit_err[0] = '\0';
 }
 
 static int edit_key(app *a, int key)
 {
     if (key == 27) {
-        a->editing = 0;
+        a->form.editing = 0;
         app_set_status(a, ROLE_DIM, "edit cancelled");
         return H_REDRAW;
     }
     if (key == '\n' || key == '\r' || key == KEY_ENTER) {
         validate_edit(a);
-        if (a->edit_err[0])
+        if (a->form.edit_err[0])
             return H_REDRAW; /* refused: the reason stays on screen */
         vt_err err;
-        train_config_set(&a->cfg, train_fields[a->field].name, a->edit, &err);
-        a->editing = 0;
-        a->summary_top = 0;
+        train_config_set(&a->cfg, train_fields[a->form.field].name, a->form.edit, &err);
+        a->form.editing = 0;
+        a->form.summary_top = 0;
         reprobe(a);
         return H_REDRAW;
     }
-    if (!app_line_edit(a->edit, sizeof a->edit, key))
+    if (!app_line_edit(a->form.edit, sizeof a->form.edit, key))
         return H_NONE;
     validate_edit(a);
     return H_REDRAW;
@@ -297,16 +294,20 @@ static int edit_key(app *a, int key)
 
 int setup_key(app *a, int key, tui_action act)
 {
-    if (a->editing)
+    if (a->form.editing)
         return edit_key(a, key);
     int nf = n_fields();
     switch (act) {
-    case ACT_UP: a->field = (a->field + nf - 1) % nf; break;
-    case ACT_DOWN: a->field = (a->field + 1) % nf; break;
-    case ACT_HOME: a->field = 0; break;
-    case ACT_END: a->field = nf - 1; break;
-    case ACT_PGUP: a->summary_top = a->summary_top > 10 ? a->summary_top - 10 : 0; break;
-    case ACT_PGDN: a->summary_top += 10; break;
+    case ACT_UP: a->form.field = (a->form.field + nf - 1) % nf; break;
+    case ACT_DOWN: a->form.field = (a->form.field + 1) % nf; break;
+    case ACT_HOME: a->form.field = 0; break;
+    case ACT_END: a->form.field = nf - 1; break;
+    case ACT_PGUP: a->form.summary_top = a->form.summary_top > 10 ? a->form.summary_top - 10 : 0; break;
+    case ACT_PGDN: {
+        int last = app_count_lines(a->facts.summary) - 1; /* not past the summary's last line */
+        a->form.summary_top = a->form.summary_top + 10 < last ? a->form.summary_top + 10 : last > 0 ? last : 0;
+        break;
+    }
     case ACT_LEFT:
     case ACT_RIGHT:
         if (read_only(a))
@@ -318,13 +319,13 @@ int setup_key(app *a, int key, tui_action act)
             app_set_status(a, ROLE_DIM, "watching a run: its settings cannot change");
             break;
         }
-        const train_field *tf = &train_fields[a->field];
+        const train_field *tf = &train_fields[a->form.field];
         if (tf->kind == TRAIN_FIELD_CHOICE || tf->kind == TRAIN_FIELD_BOOL) {
             cycle(a, 1);
             break;
         }
-        train_config_get(&a->cfg, tf->name, a->edit, sizeof a->edit);
-        a->editing = 1;
+        train_config_get(&a->cfg, tf->name, a->form.edit, sizeof a->form.edit);
+        a->form.editing = 1;
         validate_edit(a);
         break;
     }
@@ -374,5 +375,6 @@ int setup_key(app *a, int key, tui_action act)
         return app_start_training(a);
     default: return H_NONE;
     }
+    a->form.field_top = app_follow(a->form.field_top, a->form.field, app_body_height(a) - 4);
     return H_REDRAW;
 }

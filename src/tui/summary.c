@@ -18,26 +18,26 @@ void summary_prepare(app *a)
     char key[64];
     snprintf(key, sizeof key, "%s/%d/%d/%d/%d", a->run.config.model, a->run.height, a->run.width, a->run.channels,
              a->run.classes);
-    if (a->model_text && strcmp(key, a->model_text_for) == 0)
+    if (a->sum.model_text && strcmp(key, a->sum.model_text_for) == 0)
         return;
-    free(a->model_text);
-    a->model_text = NULL;
+    free(a->sum.model_text);
+    a->sum.model_text = NULL;
     vt_err err;
     train_config cfg = a->run.config;
     cfg.resize = 0; /* run.height is already the model's input */
-    if (train_model_summary(&cfg, a->run.height, a->run.width, a->run.channels, a->run.classes, &a->model_text, NULL,
-                            &err) != VT_OK) {
-        free(a->model_text);
-        a->model_text = strdup(err.msg);
+    if (train_model_summary(&cfg, a->run.height, a->run.width, a->run.channels, a->run.classes, &a->sum.model_text,
+                            NULL, &err) != VT_OK) {
+        free(a->sum.model_text);
+        a->sum.model_text = strdup(err.msg);
     }
-    snprintf(a->model_text_for, sizeof a->model_text_for, "%s", key);
+    snprintf(a->sum.model_text_for, sizeof a->sum.model_text_for, "%s", key);
 }
 
 /* The text shown: the run's model (summary_prepare), else the Setup screen's choice. */
 static const char *summary_current(const app *a)
 {
     if (a->have_run && (a->run.parts & RUN_PART_CONFIG))
-        return a->model_text;
+        return a->sum.model_text;
     return a->facts.summary;
 }
 
@@ -52,12 +52,12 @@ void summary_draw(app *a, tui_rect body)
     }
     tui_grid_printf(g, body.top, 1, body.width - 2, ROLE_TITLE, TUI_BOLD, "Model summary (%s)",
                     a->have_run ? a->run.config.model : a->cfg.model);
-    tui_text_draw(g, (tui_rect){body.top + 1, 1, body.height - 1, body.width - 2}, text, a->text_top, ROLE_DEFAULT);
+    tui_text_draw(g, (tui_rect){body.top + 1, 1, body.height - 1, body.width - 2}, text, a->sum.text_top, ROLE_DEFAULT);
 }
 
 int summary_key(app *a, int key, tui_action act)
 {
     (void)key;
     /* Not past the last line (it used to scroll into blank pages). */
-    return app_scroll(&a->text_top, act, app_count_lines(summary_current(a)), app_body_height(a) - 1);
+    return app_scroll(&a->sum.text_top, act, app_count_lines(summary_current(a)), app_body_height(a) - 1);
 }

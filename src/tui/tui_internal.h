@@ -35,6 +35,7 @@ typedef struct probe_result {
     char dataset[64], notice[1024], error[512];
     int height, width, channels, classes;
     long n_train, n_test;
+    long n_train_file;        /* training images the files hold (n_train: those kept after the limit) */
     char *summary;            /* malloc'ed, owned by the probe until copied */
     long long params;
     double seconds;           /* NaN until measured */
@@ -50,6 +51,67 @@ void probe_request(probe *p, const train_config *cfg, int estimate);
 /* Copies the latest result (the summary text is strdup'ed into *out; free the old one first). */
 void probe_get(probe *p, probe_result *out);
 int probe_wake_fd(const probe *p);
+
+/* ---- the screens' own state ---- */
+
+#define CM_MAX_PAIRS 64
+
+/* Confusion (confusion.c): the cursor and the view's options, and what the draw shows, built by
+ * confusion_enter when the predictions, the fold or the normalisation changed (confusion_reset drops it). */
+typedef struct confusion_view {
+    int row, col, row0, col0, norm, fold;
+    int built, K;           /* K x K: the matrix shown (0: nothing) */
+    const long *counts;     /* the app's matrix, or folded */
+    long *folded;           /* the 20 superclasses' counts, when folding */
+    double *cells;          /* the heatmap's values: counts or row shares */
+    long maxc;              /* the largest count (the scale's top) */
+    confused_pair pairs[CM_MAX_PAIRS];
+    int n_pairs;
+} confusion_view;
+
+/* Setup (setup.c): the form's cursor and first row, the field being edited (its text and why it is refused,
+ * "" when it is fine) and the model summary's scroll. */
+typedef struct setup_view {
+    int field, editing, field_top;
+    char edit[4200];
+    char edit_err[512];
+    int summary_top;
+} setup_view;
+
+/* Summary (summary.c): the model summary of the run shown (built by its enter, once per model) and its
+ * scroll. */
+typedef struct summary_view {
+    char *model_text;
+    char model_text_for[64];
+    int text_top;
+} summary_view;
+
+/* Compare (compare.c): the runs of the runs directory, the ones on the chart and their histories (read when
+ * a run is put on the chart, never in the draw), the cursor, the first row shown and the metric charted. */
+typedef struct compare_view {
+    run_entry *runs;
+    int n, sel, top, metric;
+    unsigned char *shown;
+    train_epoch **hist;
+    int *hist_n;
+} compare_view;
+
+/* Samples (samples.c): the run's test images (loaded by its enter, once per run), or why they are not here;
+ * the image shown and whether only the misclassified are stepped through. */
+typedef struct samples_view {
+    dataset *test;
+    char test_dir[4096]; /* the run they belong to */
+    char test_err[512];
+    long sample;
+    int missed_only;
+} samples_view;
+
+/* ROC (roc.c): the class list's cursor and first row, the zoom, and which classes' curves are drawn (C flags,
+ * the first three when the classes change). */
+typedef struct roc_view {
+    int sel, top, zoom;
+    unsigned char *drawn;
+} roc_view;
 
 /* Images per second over the last minute, from (time, images trained so far) points of about one a second. */
 #define DASH_RATE_POINTS 64
@@ -70,6 +132,7 @@ typedef struct app {
     tui_grid grid;
     int screen;           /* 1..TUI_N_SCREENS */
     int help, help_top;   /* the ? overlay and its scroll */
+    char *help_text;      /* its text, made by the first ? (tui_keys_help), for the process's life */
     int confirm;          /* CONFIRM_*: the question the next key answers */
     char status[1024];    /* a message for the user, shown until the next key or for a few seconds */
     int status_role;
@@ -91,6 +154,11 @@ typedef struct app {
     long cmd_seq;         /* watch mode: the last command sent through commands.json (0: none), */
     char cmd_name[16];    /* its name, until progress.json acknowledges it */
     int detached;         /* d was pressed: the run goes on without this front end */
+    /* Parked: this process's live run while the screens show another run's files (Compare's Enter on it):
+     * it trains on, and app_return_live (Compare's Enter on its row, or quitting) brings it back. */
+    trainer *parked;
+    train_snapshot *parked_snap;
+    char parked_dir[4096];
     long detached_pid;    /* the background vggtop train --resume (-1: could not start it) */
 
     /* Derived from the predictions. */
@@ -103,15 +171,12 @@ typedef struct app {
     char **names;         /* C class names (the run's, or "0".."C-1") */
     char **owned_names;   /* the fallback names we allocated */
 
-    /* Setup. */
+    /* Setup: the settings of the next run, the form (its own struct), the probe's facts and a download. */
     train_config cfg;
-    int field, editing, field_top;
-    char edit[4200];
-    char edit_err[512];
+    setup_view form;
     probe *pr;
     unsigned long probe_gen;
     probe_result facts;
-    int summary_top;
     data_fetch_job *fetch;       /* the d key's download, NULL when none runs */
     data_fetch_status fetch_st;  /* its latest snapshot, the one setup_draw draws */
 
@@ -137,31 +202,15 @@ typedef struct app {
     const char **pc_labels;   /* the heatmap's row labels, in display order */
     char pc_err[512];         /* why per_class.csv could not be read ("" when it could, or is absent) */
 
-    /* Confusion. */
-    int cm_row, cm_col, cm_row0, cm_col0, cm_norm, cm_fold;
+    confusion_view conf;
 
-    /* ROC. */
-    int roc_sel, roc_top, roc_zoom;
-    unsigned char *roc_drawn; /* C flags */
+    roc_view rv;
 
-    /* Compare. */
-    run_entry *runs;
-    int n_runs, run_sel, run_top, cmp_metric;
-    unsigned char *run_shown;
-    train_epoch **run_hist;
-    int *run_hist_n;
+    compare_view cmp;
 
-    /* Samples. */
-    dataset *test;
-    char test_dir[4096];
-    char test_err[512];
-    long sample;
-    int missed_only;
+    samples_view smp;
 
-    /* Summary. */
-    char *model_text;
-    char model_text_for[64];
-    int text_top;
+    summary_view sum;
 
     /* Layers, from layers.csv (loaded when the file changes: layers_load). */
     run_layer_row *lay_rows;
@@ -187,6 +236,13 @@ typedef struct app {
 /* app.c */
 void app_set_status(app *a, int role, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int app_open_dir(app *a, const char *dir, int follow, vt_err *err);
+/* Shows dir's files (followed, read-only as vggtop watch shows them); a live run of this process is parked
+ * meanwhile and trains on. */
+int app_browse(app *a, const char *dir, vt_err *err);
+/* Shows the parked live run again (nothing when none is parked). */
+void app_return_live(app *a);
+/* Whether this process trains a run, shown or parked. */
+int app_training(const app *a);
 int app_start_training(app *a);
 const char *app_class_name(const app *a, int cls);
 int app_body_top(const app *a);
@@ -205,11 +261,17 @@ int app_handle_key(app *a, int key);
 /* The one line editor (Setup's fields, Report's search): Backspace, Ctrl-U (clear) and printable ASCII,
  * within size bytes. Returns 1 when it took the key, 0 for a key it leaves to the caller (Enter, Esc, ...). */
 int app_line_edit(char *buf, size_t size, int key);
+/* Draws text in w columns at (row, col); a text too long keeps its end, cut at a whole character, with "…"
+ * ("~" in ASCII) for the lost head (paths: their end is what tells them apart). Returns the columns used. */
+int app_draw_tail(app *a, int row, int col, int w, int role, int attr, const char *text);
 /* Lines of a text as tui_text_draw counts them. */
 int app_count_lines(const char *text);
 /* The one scrolling rule of lists and texts: moves *top by act (a line, a page, Home, End) within
  * [0, n - visible]; H_REDRAW, or H_NONE when act does not scroll. */
 int app_scroll(int *top, tui_action act, int n, int visible);
+/* The first row of a list to show so that row sel is among its rows rows, moving top as little as possible
+ * (the keys keep it; a draw uses it as is, or a resize's copy). */
+int app_follow(int top, int sel, int rows);
 /* Word-wraps text (at spaces, and at '\n') into r; returns the rows used. */
 int app_draw_wrapped(tui_grid *g, tui_rect r, const char *text, int role);
 
@@ -242,6 +304,9 @@ int dash_key(app *a, int key, tui_action act);
 void report_draw(app *a, tui_rect body);
 int report_key(app *a, int key, tui_action act);
 void report_reset(app *a);
+void confusion_enter(app *a);
+void confusion_reset(app *a);
+
 void report_enter(app *a);
 /* (Re)reads per_class.csv of the run shown (an absent file: no history). */
 void report_load_history(app *a);

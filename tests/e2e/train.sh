@@ -67,6 +67,14 @@ last=$(awk -F, 'END {printf "%.4f", $6}' "$run/history.csv")
 # evaluate: the checkpoint predicts the test set again and gives the history's last val_acc.
 "$VGGTOP" evaluate "$run" >ev || fail "evaluate exited $?"
 grep -q "200 test images - .* - val_acc: $last " ev || fail "evaluate: $(cat ev), expected val_acc $last"
+# evaluate --data: the data set at another path (a link to where the run found it) gives the same numbers;
+# a --data that holds no data set is exit 2, naming it.
+path=$(sed -n 's/^[[:space:]]*"path":[[:space:]]*"\(.*\)",*$/\1/p' "$run/config.json" | head -1)
+[ -d "$path" ] && ln -s "$path" moved || fail "config.json names no data set folder ($path)"
+"$VGGTOP" evaluate "$run" --data moved >ev2 || fail "evaluate --data exited $?"
+grep -q "200 test images - .* - val_acc: $last " ev2 || fail "evaluate --data: $(cat ev2), expected val_acc $last"
+"$VGGTOP" evaluate "$run" --data nowhere >/dev/null 2>ev.err; rc=$?
+[ "$rc" -eq 2 ] && grep -q "nowhere" ev.err || fail "evaluate --data nowhere: exit $rc, $(cat ev.err)"
 
 # Usage errors: exit 2, one line naming the flag.
 expect_error() { # expected-fragment command...

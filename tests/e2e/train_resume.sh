@@ -33,8 +33,9 @@ wait_mid_epoch() { # dir epoch
 # history.csv without its seconds column
 strip() { cut -d, -f1-8 "$1/history.csv"; }
 
-"$VGGTOP" train $ARGS --run-dir whole >/dev/null 2>&1 || fail "uninterrupted run exited $?"
-[ "$(wc -l <whole/history.csv)" -eq 4 ] || fail "uninterrupted run: $(wc -l <whole/history.csv) history lines"
+# The uninterrupted run trains beside the first interrupted one (one thread each, on two cores).
+"$VGGTOP" train $ARGS --run-dir whole >/dev/null 2>&1 &
+whole=$!; pids="$pids $whole"
 
 # SIGKILL mid-epoch 2, then --resume.
 "$VGGTOP" train $ARGS --run-dir killed >killed.out 2>&1 &
@@ -45,6 +46,8 @@ wait $pid 2>/dev/null
 # Killed inside epoch 2 (or 3 on a slow machine), never after the last one.
 [ "$(wc -l <killed/history.csv)" -lt 4 ] || fail "the run finished before it was killed"
 "$VGGTOP" train --resume killed >resumed.out 2>&1 || fail "resume exited $?: $(tail -1 resumed.out)"
+wait $whole || fail "uninterrupted run exited $?"
+[ "$(wc -l <whole/history.csv)" -eq 4 ] || fail "uninterrupted run: $(wc -l <whole/history.csv) history lines"
 grep -q 'Resuming after epoch [12]' resumed.out || fail "resume does not say where it continues"
 strip whole >a; strip killed >b
 diff -u a b || fail "killed + resumed history differs from the uninterrupted run"
@@ -77,6 +80,13 @@ wait $pid; rc=$?
 [ $rc -eq 143 ] || fail "SIGTERM: exit $rc, expected 143 ($(cat term.err))"
 [ -s term/checkpoint.bin ] || fail "SIGTERM: no checkpoint"
 
+# SIGHUP (a dropped SSH session) does not end the run: it finishes with exit 0 and a full history. It trains
+# beside the two-SIGINT run below.
+setsid "$VGGTOP" train $ARGS --run-dir hup >hup.out 2>&1 &
+hup=$!; pids="$pids $hup"
+wait_mid_epoch hup 1
+kill -HUP $hup
+
 # Two SIGINTs: the second exits at once (130); every file that exists is whole.
 "$VGGTOP" train $ARGS --run-dir twice >/dev/null 2>&1 &
 pid=$!; pids="$pids $pid"
@@ -90,12 +100,7 @@ wait $pid; rc=$?
 strip twice >d
 diff -u a d || fail "two SIGINTs + resumed history differs"
 
-# SIGHUP (a dropped SSH session) does not end the run: it finishes with exit 0 and a full history.
-setsid "$VGGTOP" train $ARGS --run-dir hup >hup.out 2>&1 &
-pid=$!; pids="$pids $pid"
-wait_mid_epoch hup 1
-kill -HUP $pid
-wait $pid; rc=$?
+wait $hup; rc=$?
 [ $rc -eq 0 ] || fail "SIGHUP: exit $rc, expected 0"
 [ "$(wc -l <hup/history.csv)" -eq 4 ] || fail "SIGHUP: the run did not finish its epochs"
 echo "train_resume.sh: ok"

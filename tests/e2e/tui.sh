@@ -4,7 +4,8 @@
 # it, pause it so the mid-run checks do not race the training speed (which differs several times between
 # BLAS kernels), resize mid-run (also below 80x24), resume, wait for the first evaluation, visit every
 # screen, sort and scroll the report, search it, see its history heatmap, move the confusion heatmap's cursor, step through samples, stop the run
-# (S), quit; then check the run directory.
+# (S), quit; then check the run directory. Mid-run, an earlier run is opened from Compare and the live one
+# comes back.
 set -u
 . "$(dirname "$0")/tui_lib.inc"
 tui_setup
@@ -12,6 +13,7 @@ tui_setup
 scenario() {
     s=$1 w=$2 h=$3
     runs="$TMP/runs-$s"
+    mkdir -p "$runs" && cp -r tests/fixtures/train/run "$runs/20200101T000000Z-old" # an earlier run to browse
     tui_start "$s" "$w" "$h" --runs "$runs"
     tui_wait "$s" "Model and settings" 10
     tui_wait "$s" "Estimate:" 30
@@ -78,6 +80,18 @@ scenario() {
     tui_expect "$s" "Shirt, epoch "
     tui_keys "$s" v
     tui_expect "$s" "weighted avg"
+
+    # Another run opens while this one trains: its files are shown and the live run trains on, parked; q
+    # still asks about the live run; Enter on the live run's row (the newest, last) shows it again.
+    tui_keys "$s" 6 Home Enter
+    tui_expect "$s" "browsing finished"
+    tui_expect "$s" "live run: 6, Enter"
+    tui_keys "$s" q
+    tui_expect "$s" "A run is live. Quit and stop it"
+    tui_keys "$s" n
+    tui_keys "$s" 6 End Enter
+    tui_expect "$s" " · live "
+    tui_reject "$s" "browsing"
 
     # Confusion: the cursor names the cell it is on.
     tui_keys "$s" 4

@@ -37,10 +37,10 @@ n=0
 vg() {
     want=$1; shift
     n=$((n + 1))
-    log="$tmp/vg.$n.log"
+    log="$tmp/vg.$lane.$n.log"
     # shellcheck disable=SC2086 # $coretype and $supp are empty or one word, $restart three
     env -u OPENBLAS_CORETYPE $coretype $restart valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
-        --error-exitcode=99 --track-fds=yes $supp --log-file="$log" "$VGGTOP" "$@" >"$tmp/out" 2>"$tmp/err"
+        --error-exitcode=99 --track-fds=yes $supp --log-file="$log" "$VGGTOP" "$@" >"$out" 2>"$err"
     rc=$?
     if [ "$rc" -eq 99 ]; then
         fail "vggtop $*: valgrind reports errors or leaks:"
@@ -48,7 +48,7 @@ vg() {
         return
     fi
     if [ "$rc" -ne "$want" ]; then
-        fail "vggtop $* exited $rc, expected $want; stderr: $(head -c 400 "$tmp/err")"
+        fail "vggtop $* exited $rc, expected $want; stderr: $(head -c 400 "$err")"
         grep -v -e 'FILE DESCRIPTORS' -e 'Open file descriptor' -e 'inherited from parent' -e '^==[0-9]*== *$' \
             "$log" | head -n 40 >&2
         return
@@ -56,63 +56,73 @@ vg() {
     # --track-fds lists every descriptor open at exit; one not "<inherited from parent>" is ours, leaked.
     awk '/Open file descriptor/ { pending = $0; next }
          pending != "" { if ($0 !~ /inherited from parent/) { print pending; print; bad = 1 }; pending = "" }
-         END { exit bad }' "$log" >"$tmp/fds" || { fail "vggtop $*: file descriptor left open at exit:"; cat "$tmp/fds" >&2; }
+         END { exit bad }' "$log" >"$tmp/fds.$lane" || { fail "vggtop $*: file descriptor left open at exit:"; cat "$tmp/fds.$lane" >&2; }
 }
 # expect PATTERN FILE WHAT: the command did what it is for (so a clean run is not an empty one).
 expect() { grep -q -- "$1" "$2" || fail "$3: no '$1' in its output: $(head -c 300 "$2")"; }
 
+# Two lanes of commands run at once (memcheck runs a program on one core): those without a run directory,
+# and a training run with the commands that read it. Each lane has its own output files and counts.
+lane_plain() {
 # ---- commands without a run directory ---------------------------------------------------------------------
 vg 0 --help
-expect '^usage: vggtop' "$tmp/out" "--help"
+expect '^usage: vggtop' "$out" "--help"
 vg 0 summary --model vgg16
-expect '^Total params: 34,006,948$' "$tmp/out" "summary --model vgg16"
+expect '^Total params: 34,006,948$' "$out" "summary --model vgg16"
 vg 2 summary --model vgg16 --input 16x16x3
-expect 'too small' "$tmp/err" "summary of a 16x16 vgg16"
+expect 'too small' "$err" "summary of a 16x16 vgg16"
 vg 0 data
-expect '^classes ' "$tmp/out" "data"
+expect '^classes ' "$out" "data"
 vg 2 data --data "$tmp/no-such-dir"
-expect 'no-such-dir' "$tmp/err" "data --data with a missing folder"
+expect 'no-such-dir' "$err" "data --data with a missing folder"
 # The CIFAR-100 python version (the pickle reader, and the tarball through libarchive), good and refused.
 fix=$(pwd)/tests/fixtures/data
 vg 0 data --data "$fix/cifar-100-python.tar.gz"
-expect '^format       CIFAR-100 python$' "$tmp/out" "data on the python tarball"
+expect '^format       CIFAR-100 python$' "$out" "data on the python tarball"
 vg 0 data --data "$fix/cifar-100-python-p5" --labels coarse
-expect '^classes      20$' "$tmp/out" "data on a protocol 5 copy"
+expect '^classes      20$' "$out" "data on a protocol 5 copy"
 mkdir "$tmp/evil" && cp "$fix/cifar-100-python/"* "$tmp/evil/" && cp "$fix/pickle-bad/global_os_system" "$tmp/evil/train"
 vg 2 data --data "$tmp/evil"
-expect "global 'os.system' is refused" "$tmp/err" "data on a pickle that calls code"
+expect "global 'os.system' is refused" "$err" "data on a pickle that calls code"
 # A download (libcurl, libcrypto, libarchive) from a local file:// tarball, then one with a wrong MD5.
 if command -v python3 >/dev/null 2>&1 && python3 tests/cifar100_tarballs.py "$tmp/www"; then
     md5=$(md5sum "$tmp/www/cifar-100-binary.tar.gz" | cut -d' ' -f1)
     vg 0 data --download --url "file://$tmp/www/cifar-100-binary.tar.gz" --md5 "$md5" --data "$tmp/dl/cifar-100-binary"
-    expect 'CIFAR-100 is in' "$tmp/out" "data --download"
+    expect 'CIFAR-100 is in' "$out" "data --download"
     vg 2 data --download --url "file://$tmp/www/evil-dotdot.tar.gz" --md5 "$(md5sum "$tmp/www/evil-dotdot.tar.gz" |
         cut -d' ' -f1)" --data "$tmp/dl2/cifar-100-binary"
-    expect 'leaves the directory' "$tmp/err" "data --download of a tarball with ../"
+    expect 'leaves the directory' "$err" "data --download of a tarball with ../"
 else
     fail "python3 tests/cifar100_tarballs.py failed: the download was not checked"
 fi
 
+# ---- bench: one step of mlp, and the metrics workload (the sgemm reference is too big for valgrind) ---------
+vg 0 bench --model mlp --steps 1 --warmup 0 --threads 1 --skip sgemm,data
+expect '^mlp ' "$out" "bench"
+
+}
+
+lane_run() {
 # ---- a tiny training run, then every command that reads its run directory ---------------------------------
 run="$tmp/run"
 vg 0 train --model mlp --limit-train 64 --limit-test 32 --epochs 1 --threads 1 --run-dir "$run"
-expect '^Finished: 1 epoch' "$tmp/out" "train"
+expect '^Finished: 1 epoch' "$out" "train"
 if [ -f "$run/checkpoint.bin" ]; then
     cp -R "$run" "$tmp/run2"
     vg 0 history "$run"
-    expect '1 of 1 epoch' "$tmp/out" "history"
+    expect '1 of 1 epoch' "$out" "history"
     vg 0 report "$run"
-    expect 'weighted avg' "$tmp/out" "report"
+    expect 'weighted avg' "$out" "report"
     vg 0 confusion "$run"
     vg 0 roc "$run"
-    expect '^macro' "$tmp/out" "roc"
+    expect '^macro' "$out" "roc"
     vg 0 compare "$run" "$tmp/run2"
-    expect 'val_acc per epoch' "$tmp/out" "compare"
+    expect 'val_acc per epoch' "$out" "compare"
     vg 0 evaluate "$run"
-    expect 'val_acc' "$tmp/out" "evaluate"
+    expect 'val_acc' "$out" "evaluate"
     # Resuming for a second epoch, on OpenBLAS's default thread pool this time.
     vg 0 train --resume "$tmp/run2" --epochs 2
-    expect '^Finished: 2 epochs' "$tmp/out" "train --resume"
+    expect '^Finished: 2 epochs' "$out" "train --resume"
 
     # Corrupt checkpoints are refused (exit 2) without leaking what was read so far.
     bad="$tmp/bad"
@@ -120,21 +130,33 @@ if [ -f "$run/checkpoint.bin" ]; then
     cp "$run/config.json" "$run/history.csv" "$bad/"
     head -c 1000 "$run/checkpoint.bin" >"$bad/checkpoint.bin"
     vg 2 evaluate "$bad"
-    expect 'checkpoint.bin' "$tmp/err" "evaluate of a truncated checkpoint"
+    expect 'checkpoint.bin' "$err" "evaluate of a truncated checkpoint"
     cp "$run/checkpoint.bin" "$bad/checkpoint.bin"
     printf '\377' | dd of="$bad/checkpoint.bin" bs=1 seek=5000 conv=notrunc 2>/dev/null
     vg 2 evaluate "$bad"
-    expect 'checkpoint.bin' "$tmp/err" "evaluate of a corrupt checkpoint"
+    expect 'checkpoint.bin' "$err" "evaluate of a corrupt checkpoint"
     vg 2 train --resume "$bad"
-    expect 'checkpoint.bin' "$tmp/err" "train --resume from a corrupt checkpoint"
+    expect 'checkpoint.bin' "$err" "train --resume from a corrupt checkpoint"
 else
     fail "train wrote no $run/checkpoint.bin: the run-directory commands were not checked"
 fi
 
-# ---- bench: one step of mlp, and the metrics workload (the sgemm reference is too big for valgrind) ---------
-vg 0 bench --model mlp --steps 1 --warmup 0 --threads 1 --skip sgemm,data
-expect '^mlp ' "$tmp/out" "bench"
+}
 
+for lane in plain run; do
+    (
+        out="$tmp/$lane.out" err="$tmp/$lane.err"
+        "lane_$lane"
+        echo "$n" >"$tmp/$lane.count"
+        exit "$fails"
+    ) &
+    eval "pid_$lane=\$!"
+done
+# shellcheck disable=SC2154 # set by the eval above
+wait "$pid_plain" || fails=$((fails + $?))
+# shellcheck disable=SC2154
+wait "$pid_run" || fails=$((fails + $?))
+n=$(($(cat "$tmp/plain.count" 2>/dev/null || echo 0) + $(cat "$tmp/run.count" 2>/dev/null || echo 0)))
 if [ "$fails" -ne 0 ]; then
     echo "valgrind.sh: $fails check(s) failed" >&2
     exit 1
