@@ -879,7 +879,6 @@ int model_set_batch(model *m, int max_batch, vt_err *err)
     return VT_OK;
 }
 
-/* Runs the layers on x (n, H, W, C); leaves each output in m->outs and the softmax in m->probs. */
 /* Whether the step in progress is to end now (model_set_cancel). */
 static int cancel_now(model *m)
 {
@@ -894,6 +893,7 @@ void model_set_cancel(model *m, int (*cancelled)(void *), void *arg)
     m->cancel_arg = arg;
 }
 
+/* Runs the layers on x (n, H, W, C); leaves each output in m->outs and the softmax in m->probs. */
 static void forward(model *m, const float *x, int n)
 {
     m->was_cancelled = 0; /* a pass starts: forward, then the backward of the same step */
