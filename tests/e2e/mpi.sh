@@ -10,7 +10,8 @@
 # - Ctrl-C (SIGINT) to mpirun during a run: Open MPI sends the ranks SIGTERM, they stop after the batch with a checkpoint
 #   (mpirun itself exits 1, its own status: Open MPI gives no way to pass 130 on), and a resume with another
 #   rank count (one process) finishes it, its first 3 epochs within 1e-3 of the 2-rank run's.
-# About 25 s on a 2-core machine.
+# - a stop (vggtop ctl) during the test-set evaluation is taken there by both ranks.
+# About 30 s on a 2-core machine.
 # Runs the release binary: under ASan, Open MPI reports leaks of its own.
 set -u
 VGGTOP="${VGGTOP:-./vggtop}"
@@ -114,4 +115,27 @@ grep -q "stopped after [1-7] epochs* and [0-9]* steps*" int.out || { cat int.out
 [ "$(wc -l <int/history.csv)" -eq 9 ] || fail "the resumed run has $(wc -l <int/history.csv) history lines"
 head -4 int/history.csv >int3.csv && mkdir -p int3 && mv int3.csv int3/history.csv
 close two int3 || { strip int >&2; fail "the run resumed by one process is away from the 2-rank history"; }
+# A stop asked for (vggtop ctl) during the test-set evaluation is taken there by both ranks, not after it:
+# 10,000 test images at 96x96 through cnn take 2 ranks tens of seconds; the run ends with its checkpoint,
+# no epoch in history.csv and no predictions.csv, as in one process.
+$MPIRUN "$VGGTOP" train --model cnn --resize 96 --limit-train 64 --limit-test 10000 --epochs 1 --run-dir ev \
+    >ev.out 2>&1 &
+mp=$!
+pids="$pids $mp"
+i=0
+while ! grep -q '"state":[[:space:]]*"evaluating"' ev/progress.json 2>/dev/null && [ $i -lt 600 ]; do
+    sleep 0.05
+    i=$((i + 1))
+done
+grep -q '"state":[[:space:]]*"evaluating"' ev/progress.json || { cat ev.out >&2; fail "the 2-rank run never evaluated"; }
+"$VGGTOP" ctl ev stop >ctl.out 2>&1 || fail "vggtop ctl stop exited $?: $(cat ctl.out)"
+start=$(date +%s)
+wait $mp
+status=$?
+[ "$status" -eq 0 ] || { cat ev.out >&2; fail "a stop during the evaluation: mpirun exited $status, not 0"; }
+[ $(($(date +%s) - start)) -le 15 ] || fail "the ranks took over 15 s to stop during the evaluation"
+grep -q '"state":[[:space:]]*"stopped"' ev/progress.json || fail "after the stop: $(grep '"state"' ev/progress.json)"
+[ -f ev/checkpoint.bin ] || fail "no checkpoint after a stop during the evaluation"
+[ ! -f ev/predictions.csv ] || fail "the evaluation went on to its end after the stop"
+[ ! -f ev/history.csv ] || [ "$(wc -l <ev/history.csv)" -eq 1 ] || fail "history.csv has an epoch after a stop during its evaluation"
 echo "mpi.sh: ok"
