@@ -2,7 +2,7 @@
  * terminal, no engine; a trainer created but not started where one must be live). Compare (browsing another
  * run while one trains, the first choice of runs at 80x24), Confusion (column labels, cells built on enter),
  * Setup (values cut by columns, the run directory checked as typed, "(limited)"), Samples (scaled image), ROC
- * (the list follows in the keys), wrapping. Dashboard: what it shows before an epoch's first step, the
+ * (the list follows in the keys), Report (the keys keep the cursor in view, the draw changes no state), wrapping. Dashboard: what it shows before an epoch's first step, the
  * whole-run time left, the test-set pass, the table of the last epochs with the best val_acc, the absence of an ETA on an ended run,
  * and what its keys say when there is nothing to control. Keys: the help overlay and the Summary stop at
  * their last line; S asks before it stops. */
@@ -359,10 +359,10 @@ static void compare_opens_another_run_while_one_trains(void **state)
     free(a->parked_snap);
     free(a->cm);
     free(a->rv.drawn);
-    free(a->rep_order);
-    free(a->rep_text);
-    free(a->rep_cells);
-    free(a->rep_roles);
+    free(a->rpt.order);
+    free(a->rpt.text);
+    free(a->rpt.cells);
+    free(a->rpt.roles);
     done(a);
     char cmd[8300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", runs);
@@ -790,10 +790,10 @@ static void done_report(app *a)
     remove_run_dir(a, RUN_PER_CLASS);
     report_free_history(a);
     metrics_report_free(&a->rep);
-    free(a->rep_order);
-    free(a->rep_text);
-    free(a->rep_cells);
-    free(a->rep_roles);
+    free(a->rpt.order);
+    free(a->rpt.text);
+    free(a->rpt.cells);
+    free(a->rpt.roles);
     a->cm = NULL;
     a->names = NULL;
     done(a);
@@ -861,6 +861,67 @@ static void report_heatmap_of_the_history(void **state)
     /* the table's Left/Right do nothing */
     report_key(a, 'v', ACT_VIEW);
     assert_int_equal(report_key(a, KEY_RIGHT, ACT_RIGHT), H_NONE);
+    done_report(a);
+}
+
+/* Report's keys keep the cursor visible in the table and in the heatmap; its draw changes none of the
+ * screen's state (a first row left behind by the keys is only the draw's copy). 40 classes at 80x24. */
+static void report_keys_follow_and_the_draw_changes_nothing(void **state)
+{
+    (void)state;
+    enum { C = 40 };
+    app *a = fake(TRAIN_FINISHED);
+    a->screen = 3;
+    a->rows = 24;
+    a->cols = 80;
+    tui_grid_resize(&a->grid, a->rows, a->cols);
+    static long cm[C * C];
+    static char buf[C][16];
+    static char *names[C];
+    for (int c = 0; c < C; c++) {
+        cm[c * C + c] = 3;
+        cm[c * C + (c + 1) % C] = 1;
+        snprintf(buf[c], sizeof buf[c], "k%02d", c);
+        names[c] = buf[c];
+    }
+    a->cm = cm;
+    a->C = C;
+    a->names = names;
+    assert_int_equal(metrics_report(cm, C, 0, &a->rep), 0);
+    a->have_rep = 1;
+    report_reset(a);
+    static char csv[C * 2 * 64 + 256];
+    int len = snprintf(csv, sizeof csv, "%s\n", PER_CLASS_HEADER);
+    for (int e = 1; e <= 2; e++)
+        for (int c = 0; c < C; c++)
+            len += snprintf(csv + len, sizeof csv - (size_t)len, "%d,%d,0.5,0.5,0.%d,4\n", e, c, e + 2);
+    write_run_file(a, RUN_PER_CLASS, csv);
+    report_load_history(a);
+    for (int i = 0; i < 30; i++)
+        app_handle_key(a, KEY_DOWN);
+    assert_int_equal(a->rpt.sel, 30);
+    int visible = app_body_height(a) - 6;
+    assert_true(a->rpt.top > 0 && a->rpt.top <= 30 && 30 < a->rpt.top + visible);
+    a->rpt.top = 0; /* as a resize could leave it: the draw shows row 30 from a copy */
+    report_view before = a->rpt;
+    tui_grid_clear(&a->grid);
+    report_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    assert_memory_equal(&before, &a->rpt, sizeof before);
+    expect(a, " 30 k30 ");
+    /* the heatmap: Down moves its first row in the key, the draw leaves it */
+    app_handle_key(a, 'v');
+    assert_int_equal(a->rpt.heatmap, 1);
+    app_handle_key(a, KEY_DOWN);
+    int rows = a->rows - 4 - 4; /* the body less the title, the cursor line, the epochs and the scale */
+    assert_true(a->rpt.heat_row0 > 0 && a->rpt.heat_row0 <= 31 && 31 < a->rpt.heat_row0 + rows);
+    a->rpt.heat_row0 = 0;
+    before = a->rpt;
+    tui_grid_clear(&a->grid);
+    report_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    assert_memory_equal(&before, &a->rpt, sizeof before);
+    expect(a, "k31, epoch 2: F1 0.4000");
+    expect(a, " k31 ");
+    a->cm = NULL;
     done_report(a);
 }
 
@@ -1005,6 +1066,7 @@ int main(void)
         cmocka_unit_test(wrapping_breaks_a_url_at_a_slash),
         cmocka_unit_test(report_marks_each_class_trend),
         cmocka_unit_test(report_heatmap_of_the_history),
+        cmocka_unit_test(report_keys_follow_and_the_draw_changes_nothing),
         cmocka_unit_test(layers_table_flags_vanishing_gradients),
         cmocka_unit_test(dashboard_system_line_and_top5),
     };

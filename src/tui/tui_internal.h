@@ -113,6 +113,31 @@ typedef struct roc_view {
     unsigned char *drawn;
 } roc_view;
 
+/* Report (report.c): the table's sort, cursor and first row, the row order and what the table shows (sized by
+ * report_reset, filled by report_enter), the search being typed; the history from per_class.csv (loaded when
+ * the file changes: report_load_history): f1 and recall hold epochs x classes scores (epoch-major), NaN where
+ * a class has no row; and what the heatmap and the trend marks show (built by report_enter when dirty). */
+typedef struct report_view {
+    int sort, desc, sel, top;
+    int *order;
+    char (*text)[6][24];
+    const char **cells;
+    int *roles;
+    int searching;
+    char search[64];
+    int saved_sel;            /* the cursor before the search, for Esc */
+    int epochs, classes;
+    double *f1, *recall;
+    double *heat;             /* the heatmap's matrix: report rows in display order x epochs */
+    signed char *trend;       /* per report row, in display order: +1 up, -1 down, 0 since the previous epoch */
+    int dirty;                /* heat, trend and the table's texts are to be rebuilt before the next draw */
+    int heatmap;              /* 0 the table, 1 the heatmap (v) */
+    int show_recall;          /* the heatmap and trends show recall, not F1 (m) */
+    int heat_col, heat_row0, heat_col0; /* the heatmap's cursor epoch (0-based) and first row and column */
+    const char **labels;      /* the heatmap's row labels, in display order */
+    char err[512];            /* why per_class.csv could not be read ("" when it could, or is absent) */
+} report_view;
+
 /* Images per second over the last minute, from (time, images trained so far) points of about one a second. */
 #define DASH_RATE_POINTS 64
 typedef struct dash_rate {
@@ -180,27 +205,7 @@ typedef struct app {
     data_fetch_job *fetch;       /* the d key's download, NULL when none runs */
     data_fetch_status fetch_st;  /* its latest snapshot, the one setup_draw draws */
 
-    /* Report. */
-    int rep_sort, rep_desc, rep_sel, rep_top;
-    int *rep_order;
-    char (*rep_text)[6][24]; /* the table's texts, cells and roles: sized by report_reset, filled by the draw */
-    const char **rep_cells;
-    int *rep_roles;
-    int searching;
-    char search[64];
-    int search_saved_sel;
-    /* Report's history, from per_class.csv (loaded when the file changes: report_load_history): pc_f1 and
-     * pc_recall hold pc_epochs x pc_classes scores (epoch-major), NaN where a class has no row. */
-    int pc_epochs, pc_classes;
-    double *pc_f1, *pc_recall;
-    double *pc_heat;          /* the heatmap's matrix: report rows in display order x epochs (report_enter) */
-    signed char *pc_trend;    /* per report row, in display order: +1 up, -1 down, 0 since the previous epoch */
-    int pc_dirty;             /* pc_heat and pc_trend are to be rebuilt before the next draw */
-    int rep_view;             /* 0 the table, 1 the heatmap (v) */
-    int rep_recall;           /* the heatmap and trends show recall, not F1 (m) */
-    int heat_col, heat_row0, heat_col0; /* the heatmap's cursor epoch (0-based) and view */
-    const char **pc_labels;   /* the heatmap's row labels, in display order */
-    char pc_err[512];         /* why per_class.csv could not be read ("" when it could, or is absent) */
+    report_view rpt;
 
     confusion_view conf;
 
