@@ -2,7 +2,8 @@
  * terminal, no engine; a trainer created but not started where one must be live). Compare (browsing another
  * run while one trains, the first choice of runs at 80x24), Confusion (column labels, cells built on enter),
  * Setup (values cut by columns, the run directory checked as typed, "(limited)"), Samples (scaled image), ROC
- * (the list follows in the keys), Report (the keys keep the cursor in view, the draw changes no state), wrapping. Dashboard: what it shows before an epoch's first step, the
+ * (the list follows in the keys), Report (the keys keep the cursor in view, the draw changes no state),
+ * wrapping. Dashboard: what it shows before an epoch's first step, the
  * whole-run time left, the test-set pass, the table of the last epochs with the best val_acc, the absence of an ETA on an ended run,
  * and what its keys say when there is nothing to control. Keys: the help overlay and the Summary stop at
  * their last line; S asks before it stops. */
