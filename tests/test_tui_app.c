@@ -865,6 +865,24 @@ static void report_heatmap_of_the_history(void **state)
     done_report(a);
 }
 
+/* The title names the epoch of the predictions: predictions.json's (vggtop evaluate --best), else the last. */
+static void report_title_names_the_predictions_epoch(void **state)
+{
+    (void)state;
+    app *a = fake_report();
+    a->snap->epochs_done = 5;
+    a->run.pred_epoch = -1; /* no predictions.json: a run made before it */
+    draw_report(a);
+    expect(a, "Report: 3 classes, 10 images (epoch 5), sorted by #");
+    a->run.pred_epoch = 2;
+    draw_report(a);
+    expect(a, "Report: 3 classes, 10 images (epoch 2), sorted by #");
+    a->run.pred_batch = 7; /* a checkpoint of an interrupted epoch */
+    draw_report(a);
+    expect(a, "(epoch 2 + 7 batches)");
+    done_report(a);
+}
+
 /* Report's keys keep the cursor visible in the table and in the heatmap; its draw changes none of the
  * screen's state (a first row left behind by the keys is only the draw's copy). 40 classes at 80x24. */
 static void report_keys_follow_and_the_draw_changes_nothing(void **state)
@@ -1068,6 +1086,7 @@ int main(void)
         cmocka_unit_test(report_marks_each_class_trend),
         cmocka_unit_test(report_heatmap_of_the_history),
         cmocka_unit_test(report_keys_follow_and_the_draw_changes_nothing),
+        cmocka_unit_test(report_title_names_the_predictions_epoch),
         cmocka_unit_test(layers_table_flags_vanishing_gradients),
         cmocka_unit_test(dashboard_system_line_and_top5),
     };

@@ -446,6 +446,8 @@ static void poll_dir(app *a)
             fresh.y_true = old->y_true;
             fresh.y_pred = old->y_pred;
             fresh.probs = old->probs;
+            fresh.pred_epoch = old->pred_epoch;
+            fresh.pred_batch = old->pred_batch;
             old->y_true = old->y_pred = NULL;
             old->probs = NULL;
             fresh.parts |= RUN_PART_PREDICTIONS;

@@ -336,10 +336,15 @@ void report_draw(app *a, tui_rect body)
     }
     const report *r = &a->rep;
     int n = r->n_labels;
-    /* Which evaluation this is: the predictions are rewritten after every epoch (accuracy is pinned below). */
-    char which[32] = "";
-    if (a->snap->epochs_done > 0)
-        snprintf(which, sizeof which, " (epoch %d)", a->snap->epochs_done);
+    /* Which weights made the predictions (accuracy is pinned below): training rewrites them after every epoch,
+     * vggtop evaluate --best with best.bin's; predictions.json says which (without it: the last epoch). */
+    int epoch = a->run.pred_epoch < 0 ? a->snap->epochs_done : a->run.pred_epoch;
+    long batch = a->run.pred_epoch < 0 ? 0 : a->run.pred_batch;
+    char which[64] = "";
+    if (batch > 0)
+        snprintf(which, sizeof which, " (epoch %d + %ld batches)", epoch, batch);
+    else if (epoch > 0)
+        snprintf(which, sizeof which, " (epoch %d)", epoch);
     tui_grid_printf(g, body.top, 1, body.width - 2, ROLE_TITLE, TUI_BOLD, "Report: %d classes, %ld images%s, sorted by %s%s",
                     n, r->total, which, rep_cols[a->rpt.sort].title, a->rpt.desc ? " (desc)" : "");
     int marked = rep_marked(a);
