@@ -2,8 +2,8 @@
  * terminal, no engine; a trainer created but not started where one must be live). Compare (browsing another
  * run while one trains, the first choice of runs at 80x24), Confusion (column labels, cells built on enter),
  * Setup (values cut by columns, the run directory checked as typed, "(limited)"), Samples (scaled image), ROC
- * (the list follows in the keys), Report (the keys keep the cursor in view, the draw changes no state),
- * wrapping. Dashboard: what it shows before an epoch's first step, the
+ * (the list follows in the keys), Report and Layers (the keys keep the cursor in view, the draw changes no
+ * state; Report's title names the predictions' epoch), wrapping. Dashboard: what it shows before an epoch's first step, the
  * whole-run time left, the test-set pass, the table of the last epochs with the best val_acc, the absence of an ETA on an ended run,
  * and what its keys say when there is nothing to control. Keys: the help overlay and the Summary stop at
  * their last line; S asks before it stops. */
@@ -1009,6 +1009,38 @@ static void layers_table_flags_vanishing_gradients(void **state)
     done(a);
 }
 
+/* Layers' keys keep the cursor visible, its draw changes none of the screen's state. 30 layers at 80x24. */
+static void layers_keys_follow_and_the_draw_changes_nothing(void **state)
+{
+    (void)state;
+    app *a = fake(TRAIN_FINISHED);
+    a->screen = 9;
+    a->rows = 24;
+    a->cols = 80;
+    tui_grid_resize(&a->grid, a->rows, a->cols);
+    static char csv[30 * 64 + 128];
+    int len = snprintf(csv, sizeof csv, "%s\n", LAYERS_HEADER);
+    for (int i = 0; i < 30; i++)
+        len += snprintf(csv + len, sizeof csv - (size_t)len, "1,dense_%02d,10,1,0.001,0.25,0.1,0.2\n", i);
+    write_run_file(a, RUN_LAYERS, csv);
+    layers_load(a);
+    for (int i = 0; i < 25; i++)
+        app_handle_key(a, KEY_DOWN);
+    assert_int_equal(a->lay.sel, 25);
+    int visible = app_body_height(a) - 2 - 1; /* the title lines and the header; nothing flagged, no advice */
+    assert_true(a->lay.top > 0 && a->lay.top <= 25 && 25 < a->lay.top + visible);
+    assert_int_equal(a->lay.top, 25 - visible + 1); /* as far as it must, no further */
+    a->lay.top = 0;
+    layers_view before = a->lay;
+    tui_grid_clear(&a->grid);
+    layers_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    assert_memory_equal(&before, &a->lay, sizeof before);
+    expect(a, "dense_25 ");
+    remove_run_dir(a, RUN_LAYERS);
+    layers_free(a);
+    done(a);
+}
+
 /* The system line: CPU per core, memory, threads and the last minute's images per second. */
 static void dashboard_system_line_and_top5(void **state)
 {
@@ -1031,9 +1063,9 @@ static void dashboard_system_line_and_top5(void **state)
     for (int i = 0; i < 2; i++)
         s->history[i] = (train_epoch){1, 0.1, 0.02, 1.1, 0.2, 0.02, 0.01, 3, 0.375, 0.5 + 0.25 * i};
     s->n_history = s->epochs_done = 2;
-    a->have_sys = 1;
-    a->sys = (tui_sysinfo){.cores = 2, .has_cpu = 1, .cpu = {0.5, 0.25}, .cpu_total = 0.75, .rss_kb = 2048, .threads = 7};
-    a->rate = r;
+    a->dash.have_sys = 1;
+    a->dash.sys = (tui_sysinfo){.cores = 2, .has_cpu = 1, .cpu = {0.5, 0.25}, .cpu_total = 0.75, .rss_kb = 2048, .threads = 7};
+    a->dash.rate = r;
     draw(a);
     expect(a, "system: cpu 50% 25% - rss 2 MiB - 7 threads - 200 img/s over the last minute");
     expect(a, "top5: 0.6250");
@@ -1045,18 +1077,18 @@ static void dashboard_system_line_and_top5(void **state)
     reject(a, "val_top5"); /* no room at 80 columns */
 
     /* Sampling a followed run's process (this one): at most once a second. */
-    a->have_sys = 0;
+    a->dash.have_sys = 0;
     a->have_run = 1;
     a->run.parts = RUN_PART_PROGRESS;
     a->run.progress.pid = (long)getpid();
-    a->sys_next = 0;
+    a->dash.next = 0;
     assert_int_equal(dash_sample(a, 100.0), 1);
-    assert_int_equal(a->have_sys, 1);
-    assert_true(a->sys.threads >= 1 && a->sys.rss_kb > 0);
+    assert_int_equal(a->dash.have_sys, 1);
+    assert_true(a->dash.sys.threads >= 1 && a->dash.sys.rss_kb > 0);
     assert_int_equal(dash_sample(a, 100.5), 0);
     s->state = TRAIN_FINISHED; /* nobody trains it: no line */
     dash_sample(a, 101.0);
-    assert_int_equal(a->have_sys, 0);
+    assert_int_equal(a->dash.have_sys, 0);
     done(a);
 }
 
@@ -1088,6 +1120,7 @@ int main(void)
         cmocka_unit_test(report_keys_follow_and_the_draw_changes_nothing),
         cmocka_unit_test(report_title_names_the_predictions_epoch),
         cmocka_unit_test(layers_table_flags_vanishing_gradients),
+        cmocka_unit_test(layers_keys_follow_and_the_draw_changes_nothing),
         cmocka_unit_test(dashboard_system_line_and_top5),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -145,6 +145,14 @@ int app_follow(int top, int sel, int rows)
     return top < 0 ? 0 : top;
 }
 
+void app_draw_table(app *a, tui_rect r, tui_table t)
+{
+    int visible = tui_table_draw(&a->grid, r, &t, a->utf8), top = t.top;
+    tui_table_follow(&t, visible);
+    if (t.top != top)
+        tui_table_draw(&a->grid, r, &t, a->utf8);
+}
+
 int app_scroll(int *top, tui_action act, int n, int visible)
 {
     int page = visible > 2 ? visible - 1 : 1, last = n - visible > 0 ? n - visible : 0;
@@ -497,10 +505,10 @@ static void forget_epoch_files(app *a)
     a->mt_per_class = a->mt_layers = (struct timespec){-1, 0};
     report_free_history(a);
     layers_free(a);
-    a->rpt.err[0] = a->lay_err[0] = '\0';
-    a->have_sys = 0;
-    a->rate.n = 0;
-    a->sys_prev.valid = 0;
+    a->rpt.err[0] = a->lay.err[0] = '\0';
+    a->dash.have_sys = 0;
+    a->dash.rate.n = 0;
+    a->dash.prev.valid = 0;
 }
 
 int app_open_dir(app *a, const char *dir, int follow, vt_err *err)

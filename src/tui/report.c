@@ -367,11 +367,7 @@ void report_draw(app *a, tui_rect body)
         pinned[i] = pin[i / 6][i % 6];
     tui_table t = {rep_cols, 6, a->rpt.cells, a->rpt.roles, n, pinned, 3, a->rpt.sort, a->rpt.desc, a->rpt.top,
                    a->rpt.sel};
-    tui_rect tr = {body.top + 1, 1, body.height - 1, body.width - 2};
-    int visible = tui_table_draw(g, tr, &t, a->utf8), top = t.top;
-    tui_table_follow(&t, visible); /* the keys keep rpt.top; after a resize, this copy */
-    if (t.top != top)
-        tui_table_draw(g, tr, &t, a->utf8);
+    app_draw_table(a, (tui_rect){body.top + 1, 1, body.height - 1, body.width - 2}, t);
 }
 
 /* Display position of the first class whose name contains the search, from position `from` on. */

@@ -148,6 +148,32 @@ void dash_rate_add(dash_rate *r, double t, double images);
 /* Images per second from the oldest point of the last 60 s to the newest; -1 with fewer than 2 points. */
 double dash_rate_get(const dash_rate *r);
 
+/* Layers (layers.c), from layers.csv (loaded when the file changes: layers_load): its rows, the epoch shown
+ * (Left/Right) and the latest in the file, the table's cursor and first row (the keys keep it), why the file
+ * could not be read. */
+typedef struct layers_view {
+    run_layer_row *rows;
+    long n;
+    unsigned char *flag;      /* per row: run_layer_vanishing */
+    int epoch, last;
+    int sel, top;
+    char err[512];
+    char (*text)[6][128];     /* the table's texts, cells and roles: sized by layers_load, filled by the draw */
+    const char **cells;
+    int *roles;
+} layers_view;
+
+/* The Dashboard's system line (dash.c): the training process sampled from /proc about once a second
+ * (dash_sample, from the loop, never in a draw), when the next sample is due, and the images it trained in
+ * the last minute. */
+typedef struct dash_view {
+    tui_sysinfo sys;
+    tui_sysinfo_prev prev;
+    int have_sys;
+    double next;
+    dash_rate rate;
+} dash_view;
+
 /* ---- the front end's state ---- */
 typedef struct app {
     tui_options opt;
@@ -217,25 +243,10 @@ typedef struct app {
 
     summary_view sum;
 
-    /* Layers, from layers.csv (loaded when the file changes: layers_load). */
-    run_layer_row *lay_rows;
-    long n_lay;
-    unsigned char *lay_flag;  /* per row: run_layer_vanishing */
-    int lay_epoch, lay_last;  /* the epoch shown (Left/Right), the latest in the file */
-    int lay_sel, lay_top;
-    char lay_err[512];        /* why layers.csv could not be read */
-    char (*lay_text)[6][128];  /* the table's texts, cells and roles: sized by layers_load, filled by the draw */
-    const char **lay_cells;
-    int *lay_roles;
+    layers_view lay;
     struct timespec mt_per_class, mt_layers;
 
-    /* The Dashboard's system line: the training process sampled from /proc about once a second (dash_sample,
-     * from the loop, never in a draw), and the images it trained in the last minute. */
-    tui_sysinfo sys;
-    tui_sysinfo_prev sys_prev;
-    int have_sys;
-    double sys_next;
-    dash_rate rate;
+    dash_view dash;
 } app;
 
 /* app.c */
@@ -277,6 +288,9 @@ int app_scroll(int *top, tui_action act, int n, int visible);
 /* The first row of a list to show so that row sel is among its rows rows, moving top as little as possible
  * (the keys keep it; a draw uses it as is, or a resize's copy). */
 int app_follow(int top, int sel, int rows);
+/* Draws table t into r, its first row moved to show the selection on t, a copy (the keys keep the first row;
+ * after a resize the copy shows the selection). */
+void app_draw_table(app *a, tui_rect r, tui_table t);
 /* Word-wraps text (at spaces, and at '\n') into r; returns the rows used. */
 int app_draw_wrapped(tui_grid *g, tui_rect r, const char *text, int role);
 
