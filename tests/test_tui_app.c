@@ -3,7 +3,8 @@
  * run while one trains, the first choice of runs at 80x24), Confusion (column labels, cells built on enter),
  * Setup (values cut by columns, the run directory checked as typed, "(limited)"), Samples (scaled image), ROC
  * (the list follows in the keys), Report and Layers (the keys keep the cursor in view, the draw changes no
- * state; Report's title names the predictions' epoch), wrapping. Dashboard: what it shows before an epoch's first step, the
+ * state; Report's title names the predictions' epoch), wrapping. Dashboard: what it shows before an epoch's
+ * first step, the
  * whole-run time left, the test-set pass, the table of the last epochs with the best val_acc, the absence of an ETA on an ended run,
  * and what its keys say when there is nothing to control. Keys: the help overlay and the Summary stop at
  * their last line; S asks before it stops. */
@@ -1064,7 +1065,8 @@ static void dashboard_system_line_and_top5(void **state)
         s->history[i] = (train_epoch){1, 0.1, 0.02, 1.1, 0.2, 0.02, 0.01, 3, 0.375, 0.5 + 0.25 * i};
     s->n_history = s->epochs_done = 2;
     a->dash.have_sys = 1;
-    a->dash.sys = (tui_sysinfo){.cores = 2, .has_cpu = 1, .cpu = {0.5, 0.25}, .cpu_total = 0.75, .rss_kb = 2048, .threads = 7};
+    a->dash.sys =
+        (tui_sysinfo){.cores = 2, .has_cpu = 1, .cpu = {0.5, 0.25}, .cpu_total = 0.75, .rss_kb = 2048, .threads = 7};
     a->dash.rate = r;
     draw(a);
     expect(a, "system: cpu 50% 25% - rss 2 MiB - 7 threads - 200 img/s over the last minute");

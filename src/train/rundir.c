@@ -298,11 +298,13 @@ int run_write_evaluation(const char *dir, int epoch, long batch, int history, co
 
     /* Which weights the predictions are of, first: a reader that sees predictions.csv change reads both. */
     char pos[64];
-    int len = snprintf(pos, sizeof pos, "{\"epoch\": %d, \"batch\": %ld}\n", epoch < 0 ? -1 : epoch, epoch < 0 ? 0 : batch);
+    int len = snprintf(pos, sizeof pos, "{\"epoch\": %d, \"batch\": %ld}\n", epoch < 0 ? -1 : epoch,
+                       epoch < 0 ? 0 : batch);
     if (!(rc = run_path(path, sizeof path, dir, RUN_PRED_EPOCH, err)))
         rc = vt_write_file_atomic(path, pos, (size_t)len, err);
     vt_afile af;
-    if (!rc && !(rc = run_path(path, sizeof path, dir, RUN_PREDICTIONS, err)) && !(rc = vt_afile_open(&af, path, err))) {
+    if (!rc && !(rc = run_path(path, sizeof path, dir, RUN_PREDICTIONS, err)) &&
+        !(rc = vt_afile_open(&af, path, err))) {
         fputs("index,true,pred", af.f);
         for (int c = 0; c < C; c++)
             fprintf(af.f, ",p%d", c);

@@ -91,7 +91,8 @@ int dash_sample(app *a, double now)
         return 0;
     }
     /* The images trained so far: the epochs before this one (their size is the training set's) and this one's. */
-    dash_rate_add(&a->dash.rate, now, (double)(s->epoch > 1 ? s->epoch - 1 : 0) * (double)s->n_train + (double)s->samples);
+    dash_rate_add(&a->dash.rate, now,
+                  (double)(s->epoch > 1 ? s->epoch - 1 : 0) * (double)s->n_train + (double)s->samples);
     a->dash.have_sys = tui_sysinfo_sample(pid, &a->dash.prev, &a->dash.sys) == 0;
     return a->screen == 2;
 }
@@ -198,7 +199,8 @@ void dash_draw(app *a, tui_rect body)
     if (a->dash.have_sys) {
         char sys[512];
         tui_grid_text(g, y, 1, w - 2, ROLE_LABEL, 0, "system:");
-        tui_grid_text(g, y++, 9, w - 10, ROLE_DIM, 0, tui_sysinfo_line(sys, sizeof sys, &a->dash.sys, dash_rate_get(&a->dash.rate)));
+        tui_grid_text(g, y++, 9, w - 10, ROLE_DIM, 0,
+                      tui_sysinfo_line(sys, sizeof sys, &a->dash.sys, dash_rate_get(&a->dash.rate)));
     }
     /* The engine's last word (a hint after a failure, how a stopped run resumes): wrapped, never cut. */
     y += app_draw_wrapped(g, (tui_rect){y, 1, 3, w - 2}, s->message,
