@@ -9,7 +9,8 @@ BUILD   ?= build
 OUT     := $(BUILD)/$(VARIANT)
 
 CC      ?= cc
-PKGS    := openblas ncursesw zlib libcjson libcurl libarchive libcrypto
+# ompi-c: Open MPI, for data-parallel training (src/train/dist.c; MPI is only initialised under mpirun).
+PKGS    := openblas ncursesw zlib libcjson libcurl libarchive libcrypto ompi-c
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -83,6 +84,11 @@ $(OUT)/tests/%.o: tests/%.c
 $(OUT)/tests/test_%: $(OUT)/tests/test_%.o $(LIB)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBS)
 
+# One data-parallel step against one process, run under mpirun by tests/e2e/mpi.sh (no cmocka: it needs ranks).
+MPI_STEP := $(OUT)/tests/mpi_step
+$(MPI_STEP): $(OUT)/tests/mpi_step.o $(LIB)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 # The allocation test counts oneDNN's own allocations apart (see tests/test_nn_alloc.c).
 $(OUT)/tests/test_nn_alloc: LDFLAGS += -Wl,--wrap=dnnl_primitive_execute
 
@@ -134,7 +140,7 @@ unit-tsan: $(TSAN_BINS)
 tsan-bins: $(TSAN_BINS)
 
 ## e2e: end-to-end tests of the CLI (golden outputs) and of the front end (tmux)
-e2e: all
+e2e: all $(MPI_STEP)
 	@sh tests/run-e2e.sh
 
 ## fuzz: run the libFuzzer harnesses of the data loaders (FUZZ_SECONDS=N each, default 60)

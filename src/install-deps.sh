@@ -8,8 +8,10 @@ set -u
 # download: libcurl (HTTP), libarchive (tar.gz), libcrypto (MD5) for vggtop data --download and the
 #           Keras cache; python3 runs the tests' local HTTP server and fixture scripts
 # data:  Fashion-MNIST, the data set a new user gets when no CIFAR-100 is on the machine
+# mpi:   Open MPI's library and mpirun, for data-parallel training (mpirun -np N vggtop train) and its test
 PACKAGES="gcc make pkg-config libc6-dev libncursesw5-dev libopenblas-dev libdnnl-dev zlib1g-dev libcjson-dev
 libcurl4-openssl-dev libarchive-dev libssl-dev python3
+libopenmpi-dev openmpi-bin
 libcmocka-dev tmux clang libclang-rt-14-dev valgrind locales dataset-fashion-mnist"
 
 missing=""

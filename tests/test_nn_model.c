@@ -399,6 +399,84 @@ static void model_grad_mlp(void **state)
     check_model_grads(&cfg, 4, 505);
 }
 
+/* ---- slices of a batch (data-parallel training) ----------------------------------------------------- */
+
+typedef struct ready_log {
+    size_t from[64];
+    int n;
+} ready_log;
+
+static void log_ready(void *ctx, size_t from)
+{
+    ready_log *log = ctx;
+    assert_true(log->n < 64);
+    log->from[log->n++] = from;
+}
+
+/* The gradients of the slices [0, 3), [3, 5), [5, 7) of a batch of 7, summed, are the gradient of the batch's
+ * mean loss (relative L2 error below 1e-6: float32 summation order), and the hook reports the block complete
+ * from ever lower offsets, ending at 0. */
+static void slices_sum_to_the_batch_gradient(const char *name, int side, int channels)
+{
+    model_config cfg = config(name, side, side, channels, 5);
+    model *m;
+    assert_int_equal(model_create(&cfg, &m, NULL), VT_OK);
+    assert_int_equal(model_set_batch(m, 7, NULL), VT_OK);
+    size_t P = (size_t)model_param_count(m), image = (size_t)side * side * channels;
+    float *x = randf(7 * image, 31, 0, 1);
+    int *y = randlabels(7, 5, 32);
+    assert_int_equal(model_loss_grad(m, x, y, 7, NULL, NULL, NULL), VT_OK);
+    double *whole = malloc(sizeof(double) * P), *sum = calloc(P, sizeof(double));
+    for (size_t i = 0; i < P; i++)
+        whole[i] = model_grads(m)[i];
+    const int cuts[] = {0, 3, 5, 7};
+    step_stats st = {0};
+    for (int k = 0; k < 3; k++) {
+        ready_log log = {{0}, 0};
+        int n = cuts[k + 1] - cuts[k];
+        assert_int_equal(model_grad_slice(m, x + cuts[k] * image, y + cuts[k], n, 7, log_ready, &log, &st, NULL),
+                         VT_OK);
+        assert_true(log.n >= 1);
+        for (int i = 1; i < log.n; i++)
+            assert_true(log.from[i] < log.from[i - 1]);
+        assert_int_equal(log.from[log.n - 1], 0);
+        for (size_t i = 0; i < P; i++)
+            sum[i] += model_grads(m)[i];
+    }
+    assert_int_equal(st.n, 7);
+    double diff = 0, norm = 0;
+    for (size_t i = 0; i < P; i++) {
+        diff += (sum[i] - whole[i]) * (sum[i] - whole[i]);
+        norm += whole[i] * whole[i];
+    }
+    assert_true(norm > 0);
+    assert_true(sqrt(diff / norm) < 1e-6);
+    /* An empty slice: a zero share, ready at once. */
+    ready_log log = {{0}, 0};
+    assert_int_equal(model_grad_slice(m, x, y, 0, 7, log_ready, &log, &st, NULL), VT_OK);
+    assert_int_equal(log.n, 1);
+    assert_int_equal(log.from[0], 0);
+    for (size_t i = 0; i < P; i++)
+        assert_true(model_grads(m)[i] == 0.0f);
+    free(whole);
+    free(sum);
+    free(x);
+    free(y);
+    model_destroy(m);
+}
+
+static void slices_sum_mlp(void **state)
+{
+    (void)state;
+    slices_sum_to_the_batch_gradient("mlp", 4, 1);
+}
+
+static void slices_sum_cnn(void **state)
+{
+    (void)state;
+    slices_sum_to_the_batch_gradient("cnn", 8, 3);
+}
+
 /* ---- SGD ------------------------------------------------------------------------------------------ */
 
 /* One step of model_train_step against Keras' formulas applied by hand in double to the gradient the
@@ -826,6 +904,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(model_grad_cnn_every_backend),
         cmocka_unit_test(model_grad_cnn_global_pooling),
         cmocka_unit_test(model_grad_mlp),
+        cmocka_unit_test(slices_sum_mlp),
+        cmocka_unit_test(slices_sum_cnn),
         cmocka_unit_test(sgd_matches_keras_formulas),
         cmocka_unit_test(nonfinite_loss_leaves_weights),
         cmocka_unit_test(mlp_overfits_64_samples),

@@ -818,6 +818,76 @@ static void curve_file_reads_back(void **state)
     rmdir(dir);
 }
 
+/* ---- data-parallel arithmetic (split.c) ------------------------------------------------------------- */
+
+/* Every image of a batch goes to exactly one rank, in order, the shares differing by at most one. */
+static void slices_cover_the_batch_once(void **state)
+{
+    (void)state;
+    const long sizes[] = {0, 1, 5, 32, 33, 10000};
+    for (int ranks = 1; ranks <= 7; ranks++)
+        for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+            long next = 0, smallest = sizes[k], largest = 0;
+            for (int r = 0; r < ranks; r++) {
+                long lo, hi;
+                dist_slice(sizes[k], ranks, r, &lo, &hi);
+                assert_int_equal(lo, next);
+                assert_true(hi >= lo);
+                next = hi;
+                smallest = hi - lo < smallest ? hi - lo : smallest;
+                largest = hi - lo > largest ? hi - lo : largest;
+            }
+            assert_int_equal(next, sizes[k]);
+            assert_true(largest - smallest <= 1);
+        }
+    long lo, hi;
+    dist_slice(33, 2, 0, &lo, &hi);
+    assert_true(lo == 0 && hi == 17);
+    dist_slice(33, 2, 1, &lo, &hi);
+    assert_true(lo == 17 && hi == 33);
+}
+
+/* Layers finishing from the end of a block of 100 floats (kernels and biases at 90, 60, 55, 10, 0): buckets
+ * of at least 30 go as soon as they fill, the rest when the first layer is done; every float exactly once. */
+static void buckets_send_each_gradient_once(void **state)
+{
+    (void)state;
+    grad_buckets b;
+    grad_buckets_begin(&b, 100, 30);
+    const size_t ready[] = {90, 60, 55, 10, 0, 0};
+    const size_t want_count[] = {0, 40, 0, 50, 10, 0}, want_off[] = {0, 60, 0, 10, 0, 0};
+    for (int i = 0; i < 6; i++) {
+        size_t off = 12345, n = grad_buckets_ready(&b, ready[i], &off);
+        assert_int_equal(n, want_count[i]);
+        if (n)
+            assert_int_equal(off, want_off[i]);
+    }
+    /* A cap above the block: one bucket, all of it, at the end. */
+    grad_buckets_begin(&b, 100, 1000);
+    size_t off = 0;
+    assert_int_equal(grad_buckets_ready(&b, 50, &off), 0);
+    assert_int_equal(grad_buckets_ready(&b, 0, &off), 100);
+    assert_int_equal(off, 0);
+}
+
+static void threads_split_the_host(void **state)
+{
+    (void)state;
+    assert_int_equal(dist_threads_per_rank(8, 2), 4);
+    assert_int_equal(dist_threads_per_rank(8, 3), 2);
+    assert_int_equal(dist_threads_per_rank(2, 4), 1); /* oversubscribed: one each */
+    assert_int_equal(dist_threads_per_rank(2, 0), 2);
+}
+
+/* By hand: 2 (N - 1) steps of bytes / N each, plus a latency per step. */
+static void ring_allreduce_time(void **state)
+{
+    (void)state;
+    assert_true(fabs(train_ring_seconds(1e9, 4, 8, 0) - 1.5) < 1e-12); /* 8 Gbit/s: 1 GB/s */
+    assert_true(fabs(train_ring_seconds(1e9, 4, 8, 1e-3) - 1.506) < 1e-12);
+    assert_true(train_ring_seconds(1e9, 1, 8, 1e-3) == 0);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -845,6 +915,10 @@ int main(int argc, char **argv)
         cmocka_unit_test(default_dir_is_utc_stamp_and_model),
         cmocka_unit_test(eval_estimate_counts_the_test_set),
         cmocka_unit_test(curve_file_reads_back),
+        cmocka_unit_test(slices_cover_the_batch_once),
+        cmocka_unit_test(buckets_send_each_gradient_once),
+        cmocka_unit_test(threads_split_the_host),
+        cmocka_unit_test(ring_allreduce_time),
     };
     return cmocka_run_group_tests_name("train", tests, make_tmp, remove_tmp);
 }

@@ -134,6 +134,10 @@ static void the_table_marks_the_best_val_acc_and_keeps_small_mse(void **state)
     expect(a, "3.8000e-05");
     expect(a, "mse: 3.8000e-05");
     expect(a, "12.5 ms/step - 2560 img/s");
+    reject(a, "ranks");
+    s->ranks = 4; /* a data-parallel run: the rate is the ranks' together */
+    draw(a);
+    expect(a, "12.5 ms/step - 2560 img/s on 4 ranks");
     done(a);
 }
 

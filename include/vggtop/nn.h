@@ -155,6 +155,26 @@ void model_set_cancel(model *m, int (*cancelled)(void *), void *arg);
  * layer that does them). fwd and bwd hold model_plan's row count each. */
 int model_train_step_timed(model *m, const float *x, const int *y, int n, const sgd_config *sgd,
                            step_stats *stats, double *fwd, double *bwd, vt_err *err);
+/* Adds part into sum. */
+void step_stats_add(step_stats *sum, const step_stats *part);
+
+/* ---- data-parallel steps (the engine's MPI side lives in train; nn knows nothing of it) ------------- */
+
+/* Called during a backward pass each time a layer's gradients are final: the gradient block from float
+ * `from` to its end is then complete (layers finish last to first, and each layer's kernel and bias come
+ * after those of the layers before it), so it may be sent while the earlier layers run. */
+typedef void (*nn_grads_ready)(void *ctx, size_t from);
+/* Forward and backward of a slice of n images of a batch of total (0 <= n <= total): zeroes the gradient
+ * block and fills it with this slice's share of the gradient of the mean loss over the whole batch, so the
+ * slices' blocks sum to that gradient. ready (may be NULL) is called as the layers finish, from(0) last;
+ * with n == 0 the block is zero and ready(ctx, 0) is called at once. Adds the slice into *stats. A
+ * non-finite loss gives VT_EUSAGE. */
+int model_grad_slice(model *m, const float *x, const int *y, int n, int total, nn_grads_ready ready, void *ctx,
+                     step_stats *stats, vt_err *err);
+/* The SGD update from the gradient block as it stands (summed over the slices), as model_train_step's;
+ * consumes the block (zero afterwards). VT_EUSAGE for settings out of range. */
+int model_apply_grads(model *m, const sgd_config *sgd, vt_err *err);
+
 /* Inference. probs: (n, classes) softmax outputs. */
 int model_predict(model *m, const float *x, int n, float *probs, vt_err *err);
 

@@ -306,7 +306,10 @@ typedef struct train_snapshot {
     long samples;          /* samples done in the current epoch */
     double loss, acc, mse; /* running means of the current epoch */
     double top5;           /* and its running top-5 accuracy */
-    double img_per_s;      /* training throughput of the current epoch */
+    double img_per_s;      /* training throughput of the current epoch (of all ranks together) */
+    int ranks;             /* processes of a data-parallel run (mpirun -np N); 1 alone */
+    double allreduce_wait; /* with ranks: the share of the step time spent waiting for the gradient allreduce
+                              after the backward pass (what overlapping did not hide); NaN alone */
     double ms_per_step;
     double elapsed;        /* seconds the run has worked, over every session (--resume continues it; time
                             * paused does not count) */
@@ -382,6 +385,35 @@ int trainer_set_lr(trainer *t, double lr, vt_err *err);
  * when the result is not in (0, 10]. */
 int trainer_scale_lr(trainer *t, double factor, double *lr, vt_err *err);
 
+/* ---- data-parallel training (src/train/dist.c, Open MPI) ------------------------------------------- */
+/* `mpirun -np N vggtop train ...` runs N ranks of one run: --batch-size is the global batch, each rank takes
+ * a slice of every batch, the gradients are summed by allreduce and every rank takes the same step. Rank 0
+ * owns the run directory and takes the commands; the others write nothing. */
+typedef struct train_dist train_dist;
+
+/* Under mpirun (OMPI_COMM_WORLD_SIZE set) initialises MPI (MPI_THREAD_SERIALIZED: the training thread makes
+ * the calls) and gives this rank's state; otherwise *out = NULL and MPI is never touched. Call on the main
+ * thread before any other thread exists. */
+int train_dist_start(train_dist **out, vt_err *err);
+/* Finalises MPI (skipped after a lost rank, which would make MPI_Finalize wait forever); NULL is fine. */
+void train_dist_end(train_dist *d);
+/* This rank and the number of ranks (0 and 1 for NULL). */
+int train_dist_rank(const train_dist *d);
+int train_dist_size(const train_dist *d);
+/* Rank 0's *status (-1: go on, else the exit status every rank returns) and, to go on, its config to every
+ * rank (only rank 0 reads the command line and, on --resume, config.json). */
+int train_dist_share_config(train_dist *d, int *status, train_config *cfg, vt_err *err);
+/* trainer_create for one rank of d (NULL: trainer_create): rank 0 picks, creates and locks the run
+ * directory and tells the others its name. A failure on rank 0 fails every rank (the others with an empty
+ * message: rank 0 says why). */
+int trainer_create_dist(const train_config *cfg, train_dist *d, trainer **out, vt_err *err);
+
+/* Seconds a ring allreduce of bytes takes over ranks joined by links of gbit_s, with latency seconds per
+ * hop: 2 (N - 1) steps, each sending bytes / N (reduce-scatter, then allgather). 0 for one rank. */
+double train_ring_seconds(double bytes, int ranks, double gbit_s, double latency);
+/* The hop latency `vggtop bench --dist` assumes: TCP over Ethernet, as Open MPI's tcp transport runs. */
+#define TRAIN_RING_HOP_LATENCY 25e-6
+
 /* ---- run directories (read side: the UI, `vggtop watch` and the CLI commands) ----------------------- */
 
 /* The latest per-batch state of a run, from progress.json. */
@@ -396,7 +428,8 @@ typedef struct run_progress {
     long eval_batch, eval_batches; /* test-set steps done and in all, while evaluating (else 0) */
     double eval_eta;
     long command_ack;      /* the last command taken from commands.json */
-    long pid;              /* the training process */
+    int ranks;             /* processes of a data-parallel run (1 when absent) */
+    long pid;              /* the training process (rank 0's) */
     char updated[32];      /* UTC ISO 8601 time of the write */
 } run_progress;
 

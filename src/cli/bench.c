@@ -38,6 +38,7 @@ typedef struct bench_opts {
     int skip;   /* PART_* bits */
     int layers; /* --layers: also time each layer of the models, forward and backward */
     const char *conv; /* --conv: the convolution backends (model_set_conv); NULL: nn_conv_default() */
+    int dist;   /* --dist: project data-parallel scaling from each model's measured step */
 } bench_opts;
 
 /* Side of the square sgemm reference product and how many times it is timed (after one warm-up). */
@@ -53,7 +54,7 @@ static void usage(FILE *out)
     model_names_join(names, sizeof names, ", ");
     fprintf(out,
             "usage: vggtop bench [--model NAME|all] [--batch-size N] [--steps N] [--warmup N] [--threads N]\n"
-            "                    [--data DIR] [--skip PART[,PART...]] [--layers] [--conv BACKENDS]\n"
+            "                    [--data DIR] [--skip PART[,PART...]] [--layers] [--conv BACKENDS] [--dist]\n"
             "Measures this machine: the cblas_sgemm reference, training and inference speed of each model on\n"
             "random inputs, the data pipeline and the metrics.\n\n"
             "  --model NAME|all   %s, or all (default all)\n"
@@ -66,7 +67,9 @@ static void usage(FILE *out)
             "  --layers           also time every layer of each model, forward and backward (a profile)\n"
             "  --conv BACKENDS    convolution backends: auto, timed, onednn, onednn:direct, onednn:winograd,\n"
             "                     gemm, naive, or one per Conv2D layer, comma-separated (default:\n"
-            "                     $VGGTOP_CONV, else auto)\n",
+            "                     $VGGTOP_CONV, else auto)\n"
+            "  --dist             also project each model's data-parallel efficiency (ring allreduce) at 8, 32\n"
+            "                     and 128 ranks on 10, 25 and 100 Gbit/s links from its measured step\n",
             names);
 }
 
@@ -190,6 +193,7 @@ typedef struct model_result {
 } model_result;
 
 static void print_model_row(const model_result *r, double sgemm);
+static void print_dist_projection(const model_result *r, int batch);
 static int bench_layers(model *m, const model_config *cfg, const bench_opts *o, int steps, const float *x,
                         const int *y, vt_err *err);
 
@@ -256,6 +260,8 @@ static int bench_model(const char *name, const bench_opts *o, double sgemm, mode
     res->infer_ips = o->batch / median(t, res->steps);
     res->peak_mib = peak_mib();
     print_model_row(res, sgemm);
+    if (o->dist)
+        print_dist_projection(res, o->batch);
     if (o->layers)
         rc = bench_layers(m, cfg, o, res->steps, x, y, err);
 
@@ -288,6 +294,37 @@ static void print_model_row(const model_result *r, double sgemm)
            r->flops / 1e9, r->steps, r->train_ips, gt, pct_t, r->infer_ips, gi, pct_i, r->peak_mib);
     if (r->conv[0])
         printf("  conv: %s (planned in %.2f s)\n", r->conv, r->plan_secs);
+    fflush(stdout);
+}
+
+/* ---- 2a. data-parallel projection (--dist) ------------------------------------------------------------ */
+
+/* What `mpirun -np N vggtop train` would make of this model on a cluster: each rank computes the measured
+ * step on --batch-size images (the global batch grows with N), then the gradients (params x 4 bytes) are
+ * summed by ring allreduce (train_ring_seconds). Without overlap the allreduce adds to the step; vggtop
+ * starts it during the backward pass, about two thirds of the step, so at best only what exceeds that
+ * shows. */
+static void print_dist_projection(const model_result *r, int batch)
+{
+    static const int ranks[] = {8, 32, 128};
+    static const double gbits[] = {10, 25, 100};
+    const double step = batch / r->train_ips, bytes = 4.0 * (double)r->params, backward = step * 2.0 / 3.0;
+    printf("  dist: %.1f MB of gradients, %.1f ms per step of %d images per rank; ring allreduce at %.0f us per "
+           "hop; efficiency without / with overlap:\n",
+           bytes / 1e6, 1e3 * step, batch, 1e6 * TRAIN_RING_HOP_LATENCY);
+    printf("  %-6s", "ranks");
+    for (size_t g = 0; g < sizeof gbits / sizeof gbits[0]; g++)
+        printf(" %10.0f Gbit/s", gbits[g]);
+    printf("\n");
+    for (size_t k = 0; k < sizeof ranks / sizeof ranks[0]; k++) {
+        printf("  %-6d", ranks[k]);
+        for (size_t g = 0; g < sizeof gbits / sizeof gbits[0]; g++) {
+            double t = train_ring_seconds(bytes, ranks[k], gbits[g], TRAIN_RING_HOP_LATENCY);
+            double hidden = t > backward ? t - backward : 0;
+            printf("   %5.1f%% / %5.1f%%", 100.0 * step / (step + t), 100.0 * step / (step + hidden));
+        }
+        printf("\n");
+    }
     fflush(stdout);
 }
 
@@ -663,7 +700,7 @@ static int parse_args(int argc, char **argv, bench_opts *o)
         {"steps", required_argument, NULL, 's'},   {"warmup", required_argument, NULL, 'w'},
         {"threads", required_argument, NULL, 't'}, {"data", required_argument, NULL, 'd'},
         {"skip", required_argument, NULL, 'k'},    {"layers", no_argument, NULL, 'l'},
-        {"conv", required_argument, NULL, 'c'},
+        {"conv", required_argument, NULL, 'c'},    {"dist", no_argument, NULL, 'D'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof *o);
@@ -687,6 +724,7 @@ static int parse_args(int argc, char **argv, bench_opts *o)
         case 'd': o->data = optarg; break;
         case 'k': rc = parse_skip(optarg, &o->skip); break;
         case 'l': o->layers = 1; break;
+        case 'D': o->dist = 1; break;
         case 'c': {
             vt_err err;
             if (nn_conv_check(optarg, &err) != VT_OK) {

@@ -44,7 +44,9 @@ static void usage(FILE *out)
     free(options);
     fprintf(out, "  -h, --help           this help\n\n"
                  "Ctrl-C or SIGTERM stops after the current step with a checkpoint (exit 130/143); a second Ctrl-C\n"
-                 "exits at once. SIGHUP is ignored: the run survives a dropped SSH session.\n");
+                 "exits at once. SIGHUP is ignored: the run survives a dropped SSH session.\n\n"
+                 "Under Open MPI (mpirun -np N vggtop train ...) the N processes train one run data-parallel:\n"
+                 "--batch-size is the global batch, rank 0 writes the run directory (see man vggtop, TRAINING).\n");
 }
 
 /* Keras' current progress bar counts steps (batches) and gives the time per step, "62ms/step"; so do this
@@ -132,6 +134,9 @@ static void print_start(const train_config *cfg, const train_snapshot *s)
     if (s->conv[0])
         printf("Convolutions: %s\n", s->conv);
     printf("Run directory: %s\n", s->run_dir);
+    if (s->ranks > 1)
+        printf("Ranks: %d (global batch %d, about %d images per rank and step)\n", s->ranks, cfg->batch_size,
+               (cfg->batch_size + s->ranks - 1) / s->ranks);
     if (s->resumed_epochs || s->resumed_batch)
         printf("Resuming after epoch %d%s\n", s->resumed_epochs, s->resumed_batch ? " (mid-epoch)" : "");
     fflush(stdout);
@@ -237,13 +242,11 @@ static int parse(int argc, char **argv, train_config *cfg)
     return -1;
 }
 
+static int train_run(train_config *cfg, train_dist *d);
+
+/* Under mpirun every rank runs this; rank 0 reads the command line for all, and alone prints. */
 int cli_train(int argc, char **argv)
 {
-    train_config cfg;
-    int status = parse(argc, argv, &cfg);
-    if (status >= 0)
-        return status;
-
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -254,12 +257,36 @@ int cli_train(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     vt_err err;
-    trainer *t;
-    if (trainer_create(&cfg, &t, &err) != VT_OK || trainer_start(t, &err) != VT_OK) {
+    train_dist *d;
+    if (train_dist_start(&d, &err) != VT_OK) {
         fprintf(stderr, "vggtop train: %s\n", err.msg);
+        return 1;
+    }
+    train_config cfg;
+    int status = train_dist_rank(d) == 0 ? parse(argc, argv, &cfg) : -1;
+    if (d && train_dist_share_config(d, &status, &cfg, &err) != VT_OK) {
+        fprintf(stderr, "vggtop train: %s\n", err.msg);
+        status = 1;
+    }
+    if (status < 0)
+        status = train_run(&cfg, d);
+    train_dist_end(d);
+    return status;
+}
+
+static int train_run(train_config *cfg_in, train_dist *d)
+{
+    train_config cfg = *cfg_in;
+    vt_err err;
+    trainer *t;
+    /* The other ranks print only their errors; rank 0 prints the run. */
+    int quiet = train_dist_rank(d) > 0;
+    if (trainer_create_dist(&cfg, d, &t, &err) != VT_OK || trainer_start(t, &err) != VT_OK) {
+        if (err.msg[0])
+            fprintf(stderr, "vggtop train: %s\n", err.msg);
         return vt_exit_status(err.code);
     }
-    int tty = isatty(STDOUT_FILENO);
+    int tty = !quiet && isatty(STDOUT_FILENO);
     train_snapshot *s = malloc(sizeof *s);
     if (!s) {
         trainer_destroy(t);
@@ -277,17 +304,20 @@ int cli_train(int argc, char **argv)
         if ((got_int || got_term) && !stop_sent) {
             trainer_stop(t);
             stop_sent = 1;
-            fprintf(stderr, "%svggtop train: stopping after this step and saving a checkpoint%s\n", tty ? "\n" : "",
+            if (!quiet)
+                fprintf(stderr, "%svggtop train: stopping after this step and saving a checkpoint%s\n", tty ? "\n" : "",
                     got_int ? " (Ctrl-C again quits at once)" : "");
         }
         trainer_snapshot(t, s);
         int done = s->state == TRAIN_FINISHED || s->state == TRAIN_STOPPED || s->state == TRAIN_FAILED;
-        if (!started && s->classes > 0) {
+        if (quiet)
+            ; /* nothing to print */
+        else if (!started && s->classes > 0) {
             print_start(&cfg, s);
             started = 1;
             printed_rows = header = s->resumed_epochs;
         }
-        if (started) {
+        if (started && !quiet) {
             while (printed_rows < s->n_history) {
                 if (header < printed_rows + 1)
                     printf("Epoch %d/%d\n", ++header, s->epochs);
@@ -324,10 +354,16 @@ int cli_train(int argc, char **argv)
     if (tty && header > printed_rows)
         printf("\n");
     int rc = 0;
+    if (s->ranks > 1 && !quiet && !isnan(s->allreduce_wait))
+        printf("Ranks: %d; waiting for the gradient allreduce after the backward pass: %.1f%% of the step time\n",
+               s->ranks, 100.0 * s->allreduce_wait);
     if (final == TRAIN_FAILED) {
-        fprintf(stderr, "vggtop train: %s\n", err.msg);
+        if (err.msg[0]) /* empty on a rank that failed because another did: that one says why */
+            fprintf(stderr, "vggtop train: %s\n", err.msg);
         rc = vt_exit_status(err.code);
-    } else if (final == TRAIN_STOPPED) {
+    } else if (quiet)
+        rc = final == TRAIN_STOPPED ? (got_int ? 130 : got_term ? 143 : 0) : 0;
+    else if (final == TRAIN_STOPPED) {
         fprintf(stderr, "vggtop train: %s\n", s->message);
         /* A stop asked for through the run directory (vggtop ctl, vggtop watch) is no signal: it succeeded. */
         rc = got_int ? 130 : got_term ? 143 : 0;

@@ -388,6 +388,9 @@ struct model {
     conv_layer convs[MAX_LAYERS];   /* per layer index: be is NULL but for planned Conv2D layers */
     char conv_label[MAX_LAYERS][24]; /* each planned Conv2D's backend, "onednn:direct" */
     double *prof_fwd, *prof_bwd;    /* model_train_step_timed's per-layer seconds, NULL otherwise */
+    int slice_of;                   /* model_grad_slice: the whole batch the pass's images are a slice of */
+    nn_grads_ready ready;           /* and its hook, called as each layer's gradients are final */
+    void *ready_ctx;
     int (*cancelled)(void *);       /* model_set_cancel's question, asked before each layer of a step */
     void *cancel_arg;
     int was_cancelled;              /* the step in progress was cancelled */
@@ -876,7 +879,6 @@ int model_set_batch(model *m, int max_batch, vt_err *err)
     return VT_OK;
 }
 
-/* Runs the layers on x (n, H, W, C); leaves each output in m->outs and the softmax in m->probs. */
 /* Whether the step in progress is to end now (model_set_cancel). */
 static int cancel_now(model *m)
 {
@@ -891,6 +893,7 @@ void model_set_cancel(model *m, int (*cancelled)(void *), void *arg)
     m->cancel_arg = arg;
 }
 
+/* Runs the layers on x (n, H, W, C); leaves each output in m->outs and the softmax in m->probs. */
 static void forward(model *m, const float *x, int n)
 {
     m->was_cancelled = 0; /* a pass starts: forward, then the backward of the same step */
@@ -947,6 +950,11 @@ static void backward(model *m, const int *y, int n, float *dx, const sgd_config 
     const conv_step cstep = {lr, keep};
     float *d = m->dbuf[0];
     softmax_crossentropy_backward(d, m->probs, y, n, m->cfg.classes);
+    if (m->slice_of > n) { /* a slice of a larger batch: the gradient of its share of that batch's mean loss */
+        const float share = (float)n / (float)m->slice_of;
+        for (size_t k = 0; k < (size_t)n * m->cfg.classes; k++)
+            d[k] *= share;
+    }
     for (int i = m->nlayers - 1; i >= 1; i--) {
         if (cancel_now(m))
             return;
@@ -996,6 +1004,8 @@ static void backward(model *m, const int *y, int n, float *dx, const sgd_config 
             memset(gb, 0, sizeof(float) * l->b_count); /* the bias scratch (a backend clears its own) */
         if (m->prof_bwd)
             m->prof_bwd[i] = vt_now() - t0;
+        if (m->ready && l->w_count + l->b_count > 0)
+            m->ready(m->ready_ctx, l->w_off); /* this layer's kernel and bias, and every later layer's, are final */
         d = target;
     }
 }
@@ -1050,7 +1060,32 @@ int model_loss_grad(model *m, const float *x, const int *y, int n, float *dx, do
     return rc;
 }
 
-/* ---- SGD ------------------------------------------------------------------------------------------ */
+int model_grad_slice(model *m, const float *x, const int *y, int n, int total, nn_grads_ready ready, void *ctx,
+                     step_stats *stats, vt_err *err)
+{
+    if (n < 0 || total < 1 || n > total)
+        return vt_fail(err, VT_EINTERNAL, "%s: a slice of %d images of a batch of %d", m->cfg.name, n, total);
+    step_stats local = {0};
+    int rc = VT_OK;
+    if (n == 0) { /* nothing of this batch here: a zero share, ready at once */
+        memset(m->grads, 0, sizeof(float) * m->nparams);
+        m->grads_zero = 0;
+        if (ready)
+            ready(ctx, 0);
+    } else {
+        m->slice_of = total;
+        m->ready = ready;
+        m->ready_ctx = ctx;
+        rc = loss_and_grads(m, x, y, n, NULL, &local, err);
+        m->slice_of = 0;
+        m->ready = NULL;
+        m->ready_ctx = NULL;
+    }
+    if (!rc)
+        step_stats_add(stats, &local);
+    return rc;
+}
+
 
 void sgd_config_default(sgd_config *sgd)
 {
@@ -1092,15 +1127,31 @@ static void sgd_update(float *restrict w, float *restrict g, float *restrict v, 
     }
 }
 
-int model_train_step(model *m, const float *x, const int *y, int n, const sgd_config *sgd, step_stats *stats,
-                     vt_err *err)
+static int sgd_check(const sgd_config *sgd, vt_err *err)
 {
     if (!isfinite(sgd->lr) || sgd->lr < 0.0f || !isfinite(sgd->momentum) || sgd->momentum < 0.0f ||
         sgd->momentum >= 1.0f || !isfinite(sgd->weight_decay) || sgd->weight_decay < 0.0f)
         return vt_fail(err, VT_EUSAGE, "SGD settings out of range: lr %g, momentum %g (0 to <1), weight decay %g",
                        (double)sgd->lr, (double)sgd->momentum, (double)sgd->weight_decay);
+    return VT_OK;
+}
+
+void step_stats_add(step_stats *sum, const step_stats *part)
+{
+    sum->loss_sum += part->loss_sum;
+    sum->mse_sum += part->mse_sum;
+    sum->correct += part->correct;
+    sum->correct5 += part->correct5;
+    sum->n += part->n;
+}
+
+int model_train_step(model *m, const float *x, const int *y, int n, const sgd_config *sgd, step_stats *stats,
+                     vt_err *err)
+{
     step_stats local = {0};
-    int rc;
+    int rc = sgd_check(sgd, err);
+    if (rc)
+        return rc;
     if (sgd->momentum == 0.0f) {
         /* Plain SGD needs no velocity and no gradient block: each layer steps inside its backward pass. */
         if ((rc = forward_checked(m, x, y, n, &local, err)) != VT_OK)
@@ -1118,11 +1169,17 @@ int model_train_step(model *m, const float *x, const int *y, int n, const sgd_co
         sgd_update(m->params, m->grads, m->velocity, m->nparams, sgd);
         m->grads_zero = 1;
     }
-    stats->loss_sum += local.loss_sum;
-    stats->mse_sum += local.mse_sum;
-    stats->correct += local.correct;
-    stats->correct5 += local.correct5;
-    stats->n += local.n;
+    step_stats_add(stats, &local);
+    return VT_OK;
+}
+
+int model_apply_grads(model *m, const sgd_config *sgd, vt_err *err)
+{
+    int rc = sgd_check(sgd, err);
+    if (rc)
+        return rc;
+    sgd_update(m->params, m->grads, m->velocity, m->nparams, sgd);
+    m->grads_zero = 1;
     return VT_OK;
 }
 

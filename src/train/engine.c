@@ -34,6 +34,7 @@ struct trainer {
     train_state final_state;
     int made_dir;           /* make_run_dir created the run directory (a failed start removes it again) */
     int lock_fd;            /* run.lock, held while this trainer exists: the run is ours alone */
+    train_dist *dist;       /* one rank of a data-parallel run (NULL: the process trains alone) */
 };
 
 /* ---- the checkpoint's extra blob: where the engine is, so a resumed run continues exactly ---------- */
@@ -69,6 +70,8 @@ typedef struct blob_header {
 typedef struct job {
     trainer *t;
     train_config cfg;
+    train_dist *d;          /* NULL when training alone */
+    int owner;              /* this process writes the run directory and takes the commands (rank 0) */
     int may_write;          /* 0 until the run actually starts (a resume: its checkpoint loaded and checked) */
     dev_t dir_dev;          /* the run directory this job locked: every write checks it is still the one */
     ino_t dir_ino;
@@ -110,6 +113,7 @@ typedef struct job {
     double cmd_next;        /* when to look at commands.json again */
     train_snapshot progress_copy;   /* the engine's copy for progress.json */
     unsigned char blob[BLOB_MAX];   /* the checkpoint's extra blob */
+    size_t blob_len;                /* as loaded by load_checkpoint */
 } job;
 
 /* ---- publishing ---------------------------------------------------------------------------------------- */
@@ -200,7 +204,7 @@ static void take_lr_locked(job *j);
 static int take_command_file(job *j)
 {
     double now = vt_now();
-    if (now < j->cmd_next)
+    if (!j->owner || now < j->cmd_next)
         return 0;
     j->cmd_next = now + 0.2;
     run_command c;
@@ -228,6 +232,8 @@ static int take_command_file(job *j)
 
 static int save_checkpoint_as(job *j, const char *name, vt_err *err)
 {
+    if (!j->owner)
+        return VT_OK;
     if (dir_check(j, err) != VT_OK)
         return VT_EIO;
     unsigned char *buf = j->blob;
@@ -275,6 +281,8 @@ int train_blob_position(const void *blob, size_t len, int *epochs_done, long *ba
     return 0;
 }
 
+static int take_blob(job *j, const char *path, vt_err *err);
+
 /* Restores the model and the engine's position from checkpoint.bin, checking it belongs to this run. */
 static int load_checkpoint(job *j, vt_err *err)
 {
@@ -295,6 +303,15 @@ static int load_checkpoint(job *j, vt_err *err)
     size_t len = 0;
     if ((rc = checkpoint_load(path, j->m, buf, BLOB_MAX, &len, err)))
         return rc;
+    j->blob_len = len;
+    return take_blob(j, path, err);
+}
+
+/* The engine's position from the checkpoint's blob (j->blob, j->blob_len bytes), checked against the run. */
+static int take_blob(job *j, const char *path, vt_err *err)
+{
+    const unsigned char *buf = j->blob;
+    size_t len = j->blob_len;
     blob_header h;
     memset(&h, 0, sizeof h);
     if (len < 16)
@@ -359,6 +376,7 @@ static int load_checkpoint(job *j, vt_err *err)
 /* ---- layer health ---------------------------------------------------------------------------------------- */
 
 #define LAYER_SAMPLE_EVERY 200
+#define DIST_CHECK_EVERY 200 /* steps between the ranks' comparisons of their weights */
 
 /* Measures the layers on the batch in j->x (gradients of the mean loss, the ReLU outputs) and adds it to the
  * epoch's sums. Changes nothing the step after it computes: the model_loss_grad gradients are cleared by it. */
@@ -400,6 +418,56 @@ static int write_layers(job *j, int epoch, vt_err *err)
     return rc;
 }
 
+/* ---- ranks ------------------------------------------------------------------------------------------------- */
+
+/* Rank 0's weights and SGD velocity to every rank (after it read them from a checkpoint). */
+static int share_weights(job *j, vt_err *err)
+{
+    size_t bytes = sizeof(float) * (size_t)model_param_count(j->m);
+    int rc = dist_bcast(j->d, model_params(j->m), bytes, "the sharing of the weights", err);
+    return rc ? rc : dist_bcast(j->d, model_velocity(j->m), bytes, "the sharing of the weights", err);
+}
+
+/* Whether every rank got here without error: a failure on one (rank 0 refusing a checkpoint) fails all, the
+ * others with an empty message (the failing rank says why). */
+static int ranks_agree(job *j, int rc, vt_err *err)
+{
+    if (!j->d)
+        return rc;
+    double v = rc ? 1 : 0;
+    vt_err lost;
+    if (dist_allreduce(j->d, &v, 1, 1, "the start", &lost))
+        return rc ? rc : (*err = lost, lost.code);
+    if (!rc && v > 0)
+        return vt_fail(err, VT_EUSAGE, "%s", "");
+    return rc;
+}
+
+/* Rank 0's position in the run (from its checkpoint) to the others, who check it as rank 0 did. */
+static int share_position(job *j, vt_err *err)
+{
+    uint64_t len = j->blob_len;
+    int rc = dist_bcast(j->d, &len, sizeof len, "the sharing of the checkpoint", err);
+    if (rc)
+        return rc;
+    if (len > BLOB_MAX)
+        return vt_fail(err, VT_EINTERNAL, "rank 0 sent a training state of %llu bytes", (unsigned long long)len);
+    j->blob_len = (size_t)len;
+    if ((rc = dist_bcast(j->d, j->blob, j->blob_len, "the sharing of the checkpoint", err)) ||
+        (rc = share_weights(j, err)))
+        return rc;
+    return j->owner ? VT_OK : take_blob(j, "rank 0's " RUN_CHECKPOINT, err);
+}
+
+static int stop_probe(void *arg)
+{
+    trainer *t = arg;
+    pthread_mutex_lock(&t->mu);
+    int stop = t->want_stop;
+    pthread_mutex_unlock(&t->mu);
+    return stop;
+}
+
 /* ---- evaluation ------------------------------------------------------------------------------------------ */
 
 void train_val_metrics(const float *probs, const int *y, long n, int C, train_epoch *row)
@@ -433,8 +501,8 @@ void train_val_metrics(const float *probs, const int *y, long n, int C, train_ep
     row->val_top5 = n ? (double)correct5 / n : NAN;
 }
 
-int train_predict_test(model *m, const dataset *ds, int batch, float *x_buf, float *probs, int (*stop)(void *),
-                       void *arg, int *stopped, vt_err *err)
+int train_predict_test(model *m, const dataset *ds, long from, long to, int batch, float *x_buf, float *probs,
+                       int (*stop)(void *), void *arg, int *stopped, vt_err *err)
 {
     if (stopped)
         *stopped = 0;
@@ -443,12 +511,12 @@ int train_predict_test(model *m, const dataset *ds, int batch, float *x_buf, flo
     preprocess pp = {0};
     if (batch > 4096)
         batch = 4096;
-    for (long start = 0; start < ds->n_test; start += batch) {
+    for (long start = from; start < to; start += batch) {
         if (stop && stop(arg)) {
             *stopped = 1;
             return VT_OK;
         }
-        int n = (int)(ds->n_test - start < batch ? ds->n_test - start : batch);
+        int n = (int)(to - start < batch ? to - start : batch);
         for (int i = 0; i < n; i++)
             idx[i] = start + i;
         data_fill_batch(ds, DATA_TEST, idx, n, &pp, x_buf, y);
@@ -488,7 +556,7 @@ static int stop_wanted(void *arg)
     pthread_mutex_unlock(&t->mu);
     write_progress(j, took);
     ev->done++;
-    return stop;
+    return j->d ? 0 : stop; /* ranks stop together, at a batch of the next epoch (take_commands) */
 }
 
 /* After an epoch: predict the test set, write the evaluation files, append the history row, checkpoint.
@@ -498,7 +566,11 @@ static int finish_epoch(job *j, int e, double epoch_start, int *stopped, vt_err 
 {
     trainer *t = j->t;
     const dataset *ds = j->ds;
-    eval_pass ev = {j, e, 0, (ds->n_test + j->cfg.batch_size - 1) / j->cfg.batch_size, vt_now()};
+    /* Each rank predicts its slice of the test set; rank 0 gathers them and judges the epoch for all. */
+    long from = 0, to = ds->n_test;
+    if (j->d)
+        dist_slice(ds->n_test, train_dist_size(j->d), train_dist_rank(j->d), &from, &to);
+    eval_pass ev = {j, e, 0, (to - from + j->cfg.batch_size - 1) / j->cfg.batch_size, vt_now()};
     pthread_mutex_lock(&t->mu);
     t->snap.eval_batch = 0;
     t->snap.eval_batches = ev.total;
@@ -506,12 +578,18 @@ static int finish_epoch(job *j, int e, double epoch_start, int *stopped, vt_err 
     pthread_mutex_unlock(&t->mu);
     set_state(t, TRAIN_EVALUATING, "evaluating on the test set");
     write_progress(j, 1);
-    int rc = train_predict_test(j->m, ds, j->cfg.batch_size, j->x, j->probs, stop_wanted, &ev, stopped, err);
+    int rc = train_predict_test(j->m, ds, from, to, j->cfg.batch_size, j->x, j->probs, stop_wanted, &ev, stopped,
+                                err);
     if (rc || *stopped)
+        return rc;
+    if (j->d && (rc = dist_gather_rows(j->d, j->probs, ds->n_test, ds->classes, err)))
         return rc;
     j->eval_seconds = vt_now() - ev.start;
     train_epoch row;
     train_val_metrics(j->probs, ds->test_y, ds->n_test, ds->classes, &row);
+    /* Rank 0's metrics for every rank: the callbacks then decide the same on each. */
+    if (j->d && (rc = dist_bcast(j->d, &row, sizeof row, "the epoch's evaluation", err)))
+        return rc;
     row.loss = j->sums.loss_sum / (double)j->sums.n;
     row.acc = (double)j->sums.correct / (double)j->sums.n;
     row.mse = j->sums.mse_sum / (double)j->sums.n;
@@ -524,9 +602,9 @@ static int finish_epoch(job *j, int e, double epoch_start, int *stopped, vt_err 
         return vt_fail(err, VT_EUSAGE, "epoch %d (lr %g): the %s loss is not finite (training diverged); lower the "
                        "learning rate (--lr); the run stopped, its last good checkpoint is kept", e + 1, j->lr,
                        isfinite(row.loss) ? "validation" : "training");
-    if ((rc = dir_check(j, err)) || (rc = write_layers(j, e + 1, err)) ||
-        (rc = run_write_evaluation(j->cfg.run_dir, e + 1, 0, 1, ds->test_y, j->probs, ds->n_test, ds->classes,
-                                   (const char *const *)ds->class_names, err)))
+    if (j->owner && ((rc = dir_check(j, err)) || (rc = write_layers(j, e + 1, err)) ||
+                     (rc = run_write_evaluation(j->cfg.run_dir, e + 1, 0, 1, ds->test_y, j->probs, ds->n_test,
+                                                ds->classes, (const char *const *)ds->class_names, err))))
         return rc;
     row.seconds = j->epoch_seconds + (vt_now() - epoch_start);
     j->history[e] = row;
@@ -551,15 +629,18 @@ static int finish_epoch(job *j, int e, double epoch_start, int *stopped, vt_err 
         char path[4200];
         unsigned char *scratch = j->blob;
         size_t len;
-        if ((rc = run_path(path, sizeof path, j->cfg.run_dir, RUN_ES_BEST, err)) ||
-            (rc = checkpoint_load(path, j->m, scratch, BLOB_MAX, &len, err)))
+        if (j->owner && ((rc = run_path(path, sizeof path, j->cfg.run_dir, RUN_ES_BEST, err)) ||
+                         (rc = checkpoint_load(path, j->m, scratch, BLOB_MAX, &len, err))))
+            return rc;
+        if (j->d && (rc = share_weights(j, err)))
             return rc;
     }
     if (act.stop)
         j->early_stopped = 1;
     snprintf(j->cb_reason, sizeof j->cb_reason, "%s", act.reason);
     /* The checkpoint carries the history, so it goes first: history.csv can always be rebuilt from it. */
-    if ((rc = save_checkpoint(j, err)) || (rc = run_write_history(j->cfg.run_dir, j->history, j->epochs_done, err)))
+    if ((rc = save_checkpoint(j, err)) ||
+        (j->owner && (rc = run_write_history(j->cfg.run_dir, j->history, j->epochs_done, err))))
         return rc;
     pthread_mutex_lock(&t->mu);
     t->snap.history[e] = row;
@@ -586,12 +667,31 @@ static int finish_epoch(job *j, int e, double epoch_start, int *stopped, vt_err 
 
 /* ---- the run --------------------------------------------------------------------------------------------- */
 
-/* Loads data and model, creates or restores the run directory. */
-static int job_prepare(job *j, vt_err *err)
+/* config.json (rank 0), with the ranks' hosts and threads in a data-parallel run. */
+static int write_config(job *j, const char *created, vt_err *err)
 {
-    trainer *t = j->t;
+    int n = j->d ? train_dist_size(j->d) : 0, rc = VT_OK;
+    char (*hosts)[DIST_HOST_MAX] = n ? calloc((size_t)n, DIST_HOST_MAX) : NULL;
+    int *threads = n ? calloc((size_t)n, sizeof(int)) : NULL;
+    if (n && (!hosts || !threads))
+        rc = vt_fail(err, VT_EIO, "out of memory for the ranks' host names");
+    rc = ranks_agree(j, rc, err);
+    if (!rc && n)
+        rc = dist_ranks_describe(j->d, nn_get_threads(), hosts, threads, err);
+    run_ranks ranks = {n, (const char (*)[DIST_HOST_MAX])hosts, threads};
+    if (!rc && j->owner)
+        rc = train_write_config(j->cfg.run_dir, &j->cfg, j->ds, &j->mc, model_param_count(j->m), created,
+                                n ? &ranks : NULL, err);
+    free(hosts);
+    free(threads);
+    return rc;
+}
+
+/* The data set, the model and the buffers. */
+static int prepare_model(job *j, vt_err *err)
+{
     train_config *cfg = &j->cfg;
-    nn_set_threads(cfg->threads);
+    nn_set_threads(cfg->threads ? cfg->threads : j->d ? dist_threads_default(j->d) : 0);
     data_options opt;
     train_data_options(cfg, &opt);
     int rc = data_open(&opt, &j->ds, err);
@@ -605,10 +705,14 @@ static int job_prepare(job *j, vt_err *err)
         (rc = model_set_conv(j->m, cfg->conv[0] ? cfg->conv : nn_conv_default(), err)) ||
         (rc = model_set_batch(j->m, cfg->batch_size, err)))
         return rc;
-    /* The choice each layer resolved to: config.json records it, --resume sets it again (bit for bit). */
+    /* The choice each layer resolved to: config.json records it, --resume sets it again (bit for bit), and
+     * every rank takes rank 0's (a timed choice may differ between ranks, and so would their arithmetic). */
     char choice[sizeof cfg->conv];
     if (model_conv_choice(j->m, choice, sizeof choice) < (int)sizeof choice)
         snprintf(cfg->conv, sizeof cfg->conv, "%s", choice);
+    if (j->d && ((rc = dist_bcast(j->d, cfg->conv, sizeof cfg->conv, "the start", err)) ||
+                 (!j->owner && cfg->conv[0] && (rc = model_set_conv(j->m, cfg->conv, err)))))
+        return rc;
     j->batches = (ds->n_train + cfg->batch_size - 1) / cfg->batch_size;
     size_t per = (size_t)ds->height * (size_t)ds->width * (size_t)ds->channels;
     j->order = malloc(sizeof(long) * (size_t)ds->n_train);
@@ -625,31 +729,47 @@ static int job_prepare(job *j, vt_err *err)
     j->sgd.nesterov = cfg->nesterov;
     j->sgd.weight_decay = (float)cfg->weight_decay;
     j->pp.augment = cfg->augment;
+    return VT_OK;
+}
+
+/* Loads data and model, creates or restores the run directory. */
+static int job_prepare(job *j, vt_err *err)
+{
+    trainer *t = j->t;
+    train_config *cfg = &j->cfg;
+    int rc = ranks_agree(j, prepare_model(j, err), err);
+    if (rc)
+        return rc;
+    dataset *ds = j->ds;
     callbacks_begin(&cfg->cb, &j->cbs);
 
     char created[32] = "";
     /* A command left from an earlier session was taken then (or superseded): only newer ones count. */
     run_command old_cmd;
     vt_err cmd_err;
-    if (run_command_read(cfg->run_dir, &old_cmd, &cmd_err) == VT_OK)
+    if (j->owner && run_command_read(cfg->run_dir, &old_cmd, &cmd_err) == VT_OK)
         j->cmd_seen = old_cmd.seq;
     if (cfg->resume) {
         /* Nothing is written to a run being resumed until its checkpoint is known good: a refused resume
-         * (wrong --epochs, a damaged checkpoint) leaves the run as it was. */
-        if ((rc = load_checkpoint(j, err)))
+         * (wrong --epochs, a damaged checkpoint) leaves the run as it was. Rank 0 reads it, for every rank:
+         * the position is in global batches, so any number of ranks continues it. */
+        if ((rc = ranks_agree(j, j->owner ? load_checkpoint(j, err) : VT_OK, err)) ||
+            (j->d && (rc = ranks_agree(j, share_position(j, err), err))))
             return rc;
-        j->may_write = 1;
+        j->may_write = j->owner;
         callbacks_replay(&cfg->cb, &j->cbs, j->history, j->epochs_done);
-        run_clean_temporaries(cfg->run_dir);
-        if ((rc = run_write_history(cfg->run_dir, j->history, j->epochs_done, err)))
-            return rc;
-        run_data old;
-        vt_err ignored;
-        if (run_load(cfg->run_dir, RUN_PART_CONFIG, &old, &ignored) == VT_OK)
-            snprintf(created, sizeof created, "%s", old.created);
-        run_free(&old);
+        if (j->owner) {
+            run_clean_temporaries(cfg->run_dir);
+            if ((rc = run_write_history(cfg->run_dir, j->history, j->epochs_done, err)))
+                return rc;
+            run_data old;
+            vt_err ignored;
+            if (run_load(cfg->run_dir, RUN_PART_CONFIG, &old, &ignored) == VT_OK)
+                snprintf(created, sizeof created, "%s", old.created);
+            run_free(&old);
+        }
     }
-    if ((rc = train_write_config(cfg->run_dir, cfg, ds, &j->mc, model_param_count(j->m), created, err)))
+    if ((rc = write_config(j, created, err)))
         return rc;
 
     pthread_mutex_lock(&t->mu);
@@ -700,25 +820,60 @@ static void take_lr_locked(job *j)
     }
 }
 
-/* Takes the commands between two batches. Returns 1 when a stop was asked. Blocks while paused. */
-static int take_commands(job *j, double *paused_for)
+/* Whether to pause and to stop, and the rate, as this process's commands have them or, in a data-parallel
+ * run, as the ranks agree: rank 0's pause and rate, a stop asked of any rank (SIGTERM may reach only one).
+ * Every rank calls it at the same batch boundaries. */
+static int sync_commands(job *j, int *pause, int *stop, vt_err *err)
+{
+    trainer *t = j->t;
+    pthread_mutex_lock(&t->mu);
+    take_lr_locked(j);
+    *stop = t->want_stop;
+    *pause = t->want_pause && !t->want_stop;
+    pthread_mutex_unlock(&t->mu);
+    if (!j->d)
+        return VT_OK;
+    double v[3] = {*stop, *pause, j->owner ? j->lr : 0};
+    int rc = dist_allreduce(j->d, v, 3, 1, "the exchange of commands", err);
+    if (rc)
+        return rc;
+    *stop = v[0] > 0;
+    *pause = v[1] > 0 && !*stop;
+    if (!j->owner && v[2] != j->lr) {
+        j->lr = v[2];
+        j->sgd.lr = (float)v[2];
+        pthread_mutex_lock(&t->mu);
+        t->snap.lr = v[2];
+        pthread_mutex_unlock(&t->mu);
+    }
+    return VT_OK;
+}
+
+/* Takes the commands between two batches. Returns 1 when a stop was asked, -1 with err when the ranks lost
+ * each other. Blocks while paused (every rank, while rank 0 is). */
+static int take_commands(job *j, double *paused_for, vt_err *err)
 {
     trainer *t = j->t;
     if (take_command_file(j))
         write_progress(j, 1);
+    int pause, stop;
+    if (sync_commands(j, &pause, &stop, err))
+        return -1;
+    if (!pause)
+        return stop;
     pthread_mutex_lock(&t->mu);
-    take_lr_locked(j);
-    if (t->want_pause && !t->want_stop) {
-        train_state before = t->snap.state;
-        double since = vt_now();
-        t->snap.state = TRAIN_PAUSED;
-        snprintf(t->snap.message, sizeof t->snap.message, "paused");
-        wake_locked(t, 1);
-        pthread_mutex_unlock(&t->mu);
-        write_progress(j, 1);
+    train_state before = t->snap.state;
+    double since = vt_now();
+    t->snap.state = TRAIN_PAUSED;
+    snprintf(t->snap.message, sizeof t->snap.message, "paused");
+    wake_locked(t, 1);
+    pthread_mutex_unlock(&t->mu);
+    write_progress(j, 1);
+    while (pause) {
+        /* Woken by this process's commands at once, and every 0.3 s to look at commands.json (and, with ranks,
+         * to tell them the run is still paused). */
         pthread_mutex_lock(&t->mu);
-        while (t->want_pause && !t->want_stop) {
-            /* Woken by this process's commands at once, and every 0.3 s to look at commands.json. */
+        if (t->want_pause && !t->want_stop) {
             struct timespec until;
             clock_gettime(CLOCK_REALTIME, &until);
             until.tv_nsec += 300000000L;
@@ -727,24 +882,19 @@ static int take_commands(job *j, double *paused_for)
                 until.tv_nsec -= 1000000000L;
             }
             pthread_cond_timedwait(&t->cond, &t->mu, &until);
-            take_lr_locked(j);
-            pthread_mutex_unlock(&t->mu);
-            int took = take_command_file(j);
-            pthread_mutex_lock(&t->mu);
-            take_lr_locked(j);
-            if (took) {
-                pthread_mutex_unlock(&t->mu);
-                write_progress(j, 1);
-                pthread_mutex_lock(&t->mu);
-            }
         }
-        t->snap.state = before;
-        snprintf(t->snap.message, sizeof t->snap.message, "%s", t->want_stop ? "" : "resumed");
-        *paused_for += vt_now() - since;
-        j->paused_total += vt_now() - since;
-        wake_locked(t, 1);
+        pthread_mutex_unlock(&t->mu);
+        if (take_command_file(j))
+            write_progress(j, 1);
+        if (sync_commands(j, &pause, &stop, err))
+            return -1;
     }
-    int stop = t->want_stop;
+    pthread_mutex_lock(&t->mu);
+    t->snap.state = before;
+    snprintf(t->snap.message, sizeof t->snap.message, "%s", stop ? "" : "resumed");
+    *paused_for += vt_now() - since;
+    j->paused_total += vt_now() - since;
+    wake_locked(t, 1);
     pthread_mutex_unlock(&t->mu);
     return stop;
 }
@@ -794,7 +944,10 @@ static train_state job_train(job *j, vt_err *err)
 
         double busy = 0; /* time in batches (assembly and step) this session: rates and the ETA */
         for (long b = first; b < j->batches; b++) {
-            if (take_commands(j, &paused)) {
+            int cmd = take_commands(j, &paused, err);
+            if (cmd < 0)
+                return TRAIN_FAILED;
+            if (cmd) {
                 /* Stop mid-epoch: the checkpoint records the position, so --resume continues from here. */
                 j->batch_pos = b;
                 j->epoch_seconds += vt_now() - epoch_start - paused;
@@ -803,13 +956,21 @@ static train_state job_train(job *j, vt_err *err)
             }
             long start = b * bs;
             int n = (int)(ds->n_train - start < bs ? ds->n_train - start : bs);
+            long lo = 0, hi = n; /* this rank's slice of the batch (all of it when training alone) */
+            if (j->d)
+                dist_slice(n, train_dist_size(j->d), train_dist_rank(j->d), &lo, &hi);
             double t0 = vt_now(); /* batch assembly counts: img/s is what the user gets */
-            data_fill_batch(ds, DATA_TRAIN, j->order + start, n, &j->pp, j->x, j->y);
+            if (hi > lo)
+                data_fill_batch(ds, DATA_TRAIN, j->order + start + lo, (int)(hi - lo), &j->pp, j->x, j->y);
             busy += vt_now() - t0;
-            if ((b - first) % LAYER_SAMPLE_EVERY == 0)
-                sample_layers(j, n); /* outside the timed part: rates stay the training's own */
+            if (j->owner && hi > lo && (b - first) % LAYER_SAMPLE_EVERY == 0)
+                sample_layers(j, (int)(hi - lo)); /* outside the timed part: rates stay the training's own */
             t0 = vt_now();
-            int rc = model_train_step(j->m, j->x, j->y, n, &j->sgd, &j->sums, err);
+            int rc = j->d ? dist_train_step(j->d, j->m, j->x, j->y, (int)(hi - lo), n, &j->sgd, &j->sums, err)
+                          : model_train_step(j->m, j->x, j->y, n, &j->sgd, &j->sums, err);
+            long step = (long)e * j->batches + b + 1;
+            if (!rc && j->d && step % DIST_CHECK_EVERY == 0)
+                rc = dist_check_weights(j->d, model_params(j->m), (size_t)model_param_count(j->m), step, err);
             busy += vt_now() - t0;
             /* A Ctrl-Z during a step (reported once the process runs again) is no step time. */
             double stopped = take_suspended(j);
@@ -834,6 +995,10 @@ static train_state job_train(job *j, vt_err *err)
             s->mse = j->sums.mse_sum / (double)j->sums.n;
             s->top5 = j->top5_unknown ? NAN : (double)j->sums.correct5 / (double)j->sums.n;
             s->ms_per_step = 1000.0 * busy / (double)done_here;
+            if (j->d) {
+                dist_timing tm = dist_get_timing(j->d);
+                s->allreduce_wait = tm.step_seconds > 0 ? tm.wait_seconds / tm.step_seconds : NAN;
+            }
             s->img_per_s = busy > 0 ? (double)(j->sums.n - n0) / busy : 0;
             s->eta = (double)(j->batches - b - 1) * busy / (double)done_here;
             /* The test-set pass counts: the last one's time, or before the first a prediction at a third of a
@@ -882,9 +1047,9 @@ static train_state job_train(job *j, vt_err *err)
         }
         if (j->early_stopped)
             return TRAIN_FINISHED; /* a normal end, with its reason in the message */
-        pthread_mutex_lock(&t->mu);
-        int stop = t->want_stop;
-        pthread_mutex_unlock(&t->mu);
+        int pause, stop;
+        if (sync_commands(j, &pause, &stop, err))
+            return TRAIN_FAILED;
         if (stop && e + 1 < cfg->epochs)
             return TRAIN_STOPPED;
     }
@@ -898,9 +1063,13 @@ static void *engine_main(void *arg)
     vt_err err;
     vt_err_clear(&err);
     j->run_start = vt_now();
-    j->may_write = !j->cfg.resume; /* a new run's directory is its own from the start */
+    j->may_write = j->owner && !j->cfg.resume; /* a new run's directory is its own from the start */
+    if (j->d)
+        dist_set_stop_probe(j->d, stop_probe, t);
     struct stat dir_st;
-    if (stat(j->cfg.run_dir, &dir_st) == 0) { /* locked by trainer_create already: this is the run's own */
+    if (!j->owner)
+        ; /* another rank's: it never writes there, and may not even see it (another host) */
+    else if (stat(j->cfg.run_dir, &dir_st) == 0) { /* locked by trainer_create already: this is the run's own */
         j->dir_dev = dir_st.st_dev;
         j->dir_ino = dir_st.st_ino;
     } else
@@ -908,6 +1077,12 @@ static void *engine_main(void *arg)
     set_state(t, TRAIN_LOADING, "loading the data set");
     write_progress(j, 1);
     train_state final = job_prepare(j, &err) ? TRAIN_FAILED : job_train(j, &err);
+    if (final == TRAIN_FAILED && j->d && dist_broken(j->d) && j->owner) {
+        char why[sizeof err.msg];
+        snprintf(why, sizeof why, "%s", err.msg);
+        vt_fail(&err, err.code, "%s; continue from the last checkpoint with vggtop train --resume %s", why,
+                j->cfg.run_dir);
+    }
 
     pthread_mutex_lock(&t->mu);
     if (final == TRAIN_FAILED) {
@@ -932,11 +1107,15 @@ static void *engine_main(void *arg)
     t->final_state = final;
     pthread_mutex_unlock(&t->mu);
     write_progress(j, 1);
+    /* The others end once rank 0 has written everything: mpirun ends the job when the first rank exits
+     * with a non-zero status. A failed rank does not wait: its exit makes mpirun stop the others. */
+    vt_err ignored;
+    if (j->d && final != TRAIN_FAILED)
+        dist_barrier(j->d, "the end of the run", &ignored);
     /* A new run that failed before writing config.json (no data set, a model too big) is no run: leave no
      * directory behind to clutter the runs folder and the Compare screen. */
     char cfgpath[4200], progpath[4200];
-    vt_err ignored;
-    if (final == TRAIN_FAILED && !j->cfg.resume && !j->dir_lost &&
+    if (final == TRAIN_FAILED && j->owner && !j->cfg.resume && !j->dir_lost &&
         !run_path(cfgpath, sizeof cfgpath, j->cfg.run_dir, RUN_CONFIG, &ignored) &&
         !run_path(progpath, sizeof progpath, j->cfg.run_dir, RUN_PROGRESS, &ignored) && access(cfgpath, F_OK) != 0) {
         char lockpath[4200];
@@ -1063,17 +1242,50 @@ static int make_run_dir(train_config *cfg, int *made, int *lock_fd, vt_err *err)
     return rc;
 }
 
+/* Rank 0's run directory (or its failure to make one) to the other ranks. */
+static int share_run_dir(trainer *t, int rc, vt_err *err)
+{
+    struct {
+        int32_t rc;
+        char dir[sizeof t->cfg.run_dir];
+    } msg = {rc, ""};
+    snprintf(msg.dir, sizeof msg.dir, "%s", t->cfg.run_dir);
+    vt_err lost;
+    if (dist_bcast(t->dist, &msg, sizeof msg, "the start", &lost))
+        return rc ? rc : (*err = lost, lost.code);
+    if (train_dist_rank(t->dist) == 0 || rc)
+        return rc;
+    if (msg.rc)
+        return vt_fail(err, msg.rc, "%s", ""); /* rank 0 says why */
+    memcpy(t->cfg.run_dir, msg.dir, sizeof msg.dir);
+    return VT_OK;
+}
+
 int trainer_create(const train_config *cfg, trainer **out, vt_err *err)
 {
+    return trainer_create_dist(cfg, NULL, out, err);
+}
+
+int trainer_create_dist(const train_config *cfg, train_dist *d, trainer **out, vt_err *err)
+{
     *out = NULL;
-    int rc = train_config_check(cfg, err);
-    if (rc)
-        return rc;
+    /* The other ranks have rank 0's config, which rank 0 checks: one verdict for all. */
+    int rank = train_dist_rank(d), rc = rank == 0 ? train_config_check(cfg, err) : VT_OK;
     trainer *t = calloc(1, sizeof *t);
-    if (!t)
-        return vt_fail(err, VT_EIO, "out of memory for the trainer");
-    t->cfg = *cfg;
-    if ((rc = make_run_dir(&t->cfg, &t->made_dir, &t->lock_fd, err))) {
+    if (!t && !rc)
+        rc = vt_fail(err, VT_EIO, "out of memory for the trainer");
+    if (t) {
+        t->cfg = *cfg;
+        t->dist = d;
+        t->lock_fd = -1;
+    }
+    if (!rc && rank == 0)
+        rc = make_run_dir(&t->cfg, &t->made_dir, &t->lock_fd, err);
+    if (d && t)
+        rc = share_run_dir(t, rc, err);
+    if (rc) {
+        if (t)
+            run_lock_release(t->lock_fd);
         free(t);
         return rc;
     }
@@ -1093,6 +1305,8 @@ int trainer_create(const train_config *cfg, trainer **out, vt_err *err)
     s->loss = s->acc = s->mse = s->top5 = NAN;
     s->best_val_acc = s->last_val_acc = NAN;
     s->curve_every = 1;
+    s->ranks = train_dist_size(t->dist);
+    s->allreduce_wait = NAN;
     t->final_state = TRAIN_IDLE;
     *out = t;
     return VT_OK;
@@ -1107,6 +1321,8 @@ int trainer_start(trainer *t, vt_err *err)
         return vt_fail(err, VT_EIO, "out of memory for the training job");
     j->t = t;
     j->cfg = t->cfg;
+    j->d = t->dist;
+    j->owner = train_dist_rank(t->dist) == 0;
     /* Signals go to the caller's thread (the CLI's handlers, the UI's loop), never to the engine. */
     int rc = vt_thread_start(&t->thread, engine_main, j);
     if (rc != 0) {

@@ -88,7 +88,7 @@ int run_evaluate(const char *dir, const char *data, int threads, const char *che
             rc = vt_fail(err, VT_EIO, "out of memory for %ld test predictions", ds->n_test);
     }
     if (!rc)
-        rc = train_predict_test(m, ds, cfg.batch_size, x, probs, NULL, NULL, NULL, err);
+        rc = train_predict_test(m, ds, 0, ds->n_test, cfg.batch_size, x, probs, NULL, NULL, NULL, err);
     if (!rc) {
         train_val_metrics(probs, ds->test_y, ds->n_test, ds->classes, out);
         *n_test = ds->n_test;

@@ -104,6 +104,8 @@ int run_write_progress(const char *dir, const train_snapshot *s, vt_err *err)
         cJSON_AddNumberToObject(o, "top5", s->top5); /* optional: left out before the epoch's first step */
     cJSON_AddNumberToObject(o, "img_per_s", s->img_per_s);
     cJSON_AddNumberToObject(o, "ms_per_step", s->ms_per_step);
+    if (s->ranks > 1)
+        cJSON_AddNumberToObject(o, "ranks", s->ranks); /* optional: a data-parallel run */
     cJSON_AddNumberToObject(o, "elapsed", s->elapsed);
     cJSON_AddNumberToObject(o, "eta", s->eta);
     cJSON_AddNumberToObject(o, "eta_run", s->eta_run);
@@ -565,6 +567,10 @@ static int read_progress(const char *dir, run_data *run, vt_err *err)
     p->top5 = NAN;
     if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(o, "top5")) && v->valuedouble >= 0 && v->valuedouble <= 1)
         p->top5 = v->valuedouble;
+    p->ranks = 1;
+    if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(o, "ranks")) && v->valuedouble >= 1 &&
+        v->valuedouble <= 1 << 20 && v->valuedouble == floor(v->valuedouble))
+        p->ranks = (int)v->valuedouble;
     if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(o, "eval_batch")) && v->valuedouble >= 0 &&
         v->valuedouble < 1e15)
         p->eval_batch = (long)v->valuedouble;
@@ -906,7 +912,7 @@ static cJSON *string_array(char *const *names, int n)
 }
 
 int train_write_config(const char *dir, const train_config *cfg, const dataset *ds, const model_config *mc,
-                       long long params, const char *created, vt_err *err)
+                       long long params, const char *created, const run_ranks *ranks, vt_err *err)
 {
     char path[4200], stamp[32];
     int rc = run_path(path, sizeof path, dir, RUN_CONFIG, err);
@@ -942,6 +948,14 @@ int train_write_config(const char *dir, const train_config *cfg, const dataset *
     }
     cJSON *opt = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "training"), "optimizer");
     cJSON_AddStringToObject(opt, "name", "SGD");
+    if (ranks) {
+        cJSON *dist = cJSON_AddObjectToObject(root, "distributed");
+        cJSON_AddNumberToObject(dist, "ranks", ranks->n);
+        cJSON *hosts = cJSON_AddArrayToObject(dist, "hosts");
+        for (int r = 0; r < ranks->n; r++)
+            cJSON_AddItemToArray(hosts, cJSON_CreateString(ranks->hosts[r]));
+        cJSON_AddItemToObject(dist, "threads_per_rank", cJSON_CreateIntArray(ranks->threads, ranks->n));
+    }
 
     char *text = cJSON_Print(root);
     cJSON_Delete(root);

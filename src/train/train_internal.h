@@ -37,10 +37,19 @@ int train_settings_from_json(const struct cJSON *root, train_config *cfg, const 
 /* Parses config.json into run->config and the data set's description in run. */
 int run_read_config(const char *dir, run_data *run, vt_err *err);
 
-/* Writes config.json: every setting, the data set and the model's input. created: the run's creation time
- * (kept on --resume), NULL for now. */
+/* The ranks of a data-parallel run, for config.json: n of them, each one's host and threads. */
+#define DIST_HOST_MAX 64
+typedef struct run_ranks {
+    int n;
+    const char (*hosts)[DIST_HOST_MAX];
+    const int *threads;
+} run_ranks;
+
+/* Writes config.json: every setting, the data set and the model's input; with ranks (NULL when training
+ * alone) a "distributed" object: {"ranks": n, "hosts": [...], "threads_per_rank": [...]}. created: the run's
+ * creation time (kept on --resume), NULL for now. */
 int train_write_config(const char *dir, const train_config *cfg, const dataset *ds, const model_config *mc,
-                       long long params, const char *created, vt_err *err);
+                       long long params, const char *created, const run_ranks *ranks, vt_err *err);
 
 /* Run-directory writers (all atomic). */
 int run_write_history(const char *dir, const train_epoch *rows, int n, vt_err *err);
@@ -60,13 +69,67 @@ int train_blob_position(const void *blob, size_t len, int *epochs_done, long *ba
  * val_acc, val_mse and val_top5. */
 void train_val_metrics(const float *probs, const int *y, long n, int C, train_epoch *row);
 
-/* Predicts split DATA_TEST of ds with m in batches of batch (m sized for it). probs: (n_test, classes).
- * stop (may be NULL) is asked before every batch; when it says so, *stopped is set and the rest is left. */
-int train_predict_test(model *m, const dataset *ds, int batch, float *x_buf, float *probs, int (*stop)(void *),
-                       void *arg, int *stopped, vt_err *err);
+/* Predicts images [from, to) of split DATA_TEST of ds with m in batches of batch (m sized for it) into their
+ * rows of probs (n_test, classes). stop (may be NULL) is asked before every batch; when it says so,
+ * *stopped is set and the rest is left. */
+int train_predict_test(model *m, const dataset *ds, long from, long to, int batch, float *x_buf, float *probs,
+                       int (*stop)(void *), void *arg, int *stopped, vt_err *err);
 
 /* Removes "<name>.tmp.<pid>" leftovers of a process killed while writing (never another live writer's:
  * only files whose pid is not running). */
 void run_clean_temporaries(const char *dir);
+
+/* ---- data-parallel training: the arithmetic (split.c, no MPI) -------------------------------------- */
+
+/* Rank `rank`'s share [*lo, *hi) of n items over size ranks: contiguous, in rank order, the first n % size
+ * ranks one item more. */
+void dist_slice(long n, int size, int rank, long *lo, long *hi);
+/* The default threads of a rank: the host's cores over the ranks on the host, at least 1. */
+int dist_threads_per_rank(int cores, int local_ranks);
+
+/* The gradient block cut into allreduce buckets as a backward pass completes it from its end: floats from
+ * `unsent` on are sent. */
+typedef struct grad_buckets {
+    size_t cap;     /* floats a bucket gathers before it goes (the last may be smaller) */
+    size_t unsent;
+} grad_buckets;
+void grad_buckets_begin(grad_buckets *b, size_t total, size_t cap);
+/* The block from `from` on is final: the size of the bucket to send now, starting at *off, or 0 to wait for
+ * more. from == 0 sends all that is left. */
+size_t grad_buckets_ready(grad_buckets *b, size_t from, size_t *off);
+
+/* ---- data-parallel training: the MPI side (dist.c) -------------------------------------------------- */
+
+/* The threads a rank takes by default (dist_threads_per_rank of this host; d may be NULL). */
+int dist_threads_default(const train_dist *d);
+/* stop_asked(arg) says a stop was asked (SIGTERM): the waits then give up sooner. */
+void dist_set_stop_probe(train_dist *d, int (*stop_asked)(void *), void *arg);
+/* The collectives, each waited for with a deadline (VT_EIO with one line naming what when a rank is lost):
+ * rank 0's bytes to all; v[0..n) summed (or their maximum) over the ranks, in place; a barrier; each rank's
+ * dist_slice of n rows of width floats gathered into rows on rank 0; every rank's host name and threads
+ * into hosts and thread_counts on rank 0 (size entries). what names the moment for the message. */
+int dist_bcast(train_dist *d, void *buf, size_t bytes, const char *what, vt_err *err);
+int dist_allreduce(train_dist *d, double *v, int n, int max, const char *what, vt_err *err);
+int dist_barrier(train_dist *d, const char *what, vt_err *err);
+int dist_gather_rows(train_dist *d, float *rows, long n, int width, vt_err *err);
+int dist_ranks_describe(train_dist *d, int threads, char (*hosts)[DIST_HOST_MAX], int *thread_counts, vt_err *err);
+/* Compares a checksum of the weights over the ranks: VT_EINTERNAL with a clear line when they differ. */
+int dist_check_weights(train_dist *d, const float *params, size_t count, long step, vt_err *err);
+/* One SGD step of a global batch of total images of which x, y hold this rank's n: the slice's gradient,
+ * its buckets allreduced as the backward pass completes them, the update; *stats gets the whole batch's
+ * sums (the same on every rank). */
+int dist_train_step(train_dist *d, model *m, const float *x, const int *y, int n, int total, const sgd_config *sgd,
+                    step_stats *stats, vt_err *err);
+/* Where the steps' time went: the share spent waiting for the allreduce after the backward pass is what
+ * the overlap did not hide. */
+typedef struct dist_timing {
+    long steps;
+    double step_seconds, wait_seconds;
+} dist_timing;
+dist_timing dist_get_timing(const train_dist *d);
+/* The floats an allreduce bucket gathers (1 Mi floats, 4 MB, by default; tests make them small). */
+void dist_set_bucket_floats(train_dist *d, size_t floats);
+/* Whether the ranks lost each other (a collective failed or timed out). */
+int dist_broken(const train_dist *d);
 
 #endif

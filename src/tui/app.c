@@ -346,6 +346,7 @@ static void synthesise_snapshot(app *a)
         s->top5 = p->top5;
         s->img_per_s = p->img_per_s;
         s->ms_per_step = p->ms_per_step;
+        s->ranks = p->ranks;
         s->elapsed = p->elapsed;
         s->epoch_elapsed = p->ms_per_step * (double)p->batch / 1000; /* progress.json has no epoch clock */
         s->eta = p->eta;

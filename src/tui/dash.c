@@ -154,7 +154,7 @@ void dash_draw(app *a, tui_rect body)
     }
     int y = body.top, w = body.width, running = state_running(s->state);
     int started = s->batch > 0 && isfinite(s->loss);
-    char prog[256], eta[32], ela[32], l[32], ac[32], ms[32], line[512];
+    char prog[256], eta[32], ela[32], l[32], ac[32], ms[64], line[512];
     long batches = s->batches > 0 ? s->batches : 1;
     int bar = w >= 100 ? 30 : 20;
     if (running && s->state != TRAIN_PAUSED) {
@@ -172,8 +172,11 @@ void dash_draw(app *a, tui_rect body)
                     vt_fmt_metric(t5, sizeof t5, started ? s->top5 : NAN),
                     vt_fmt_metric(mse, sizeof mse, started ? s->mse : NAN), s->lr);
     vt_fmt_eta(ela, sizeof ela, s->elapsed);
+    char ranks[32] = ""; /* a data-parallel run: the rate is all ranks' together */
+    if (s->ranks > 1)
+        snprintf(ranks, sizeof ranks, " on %d ranks", s->ranks);
     if (started && s->ms_per_step > 0)
-        snprintf(ms, sizeof ms, "%.1f ms/step - %.0f img/s", s->ms_per_step, s->img_per_s);
+        snprintf(ms, sizeof ms, "%.1f ms/step - %.0f img/s%s", s->ms_per_step, s->img_per_s, ranks);
     else
         snprintf(ms, sizeof ms, "- ms/step - - img/s");
     int role = s->state == TRAIN_FAILED ? ROLE_BAD : s->state == TRAIN_PAUSED || s->state == TRAIN_STOPPED ? ROLE_WARN

@@ -1,0 +1,43 @@
+/* train/split: the arithmetic of data-parallel training, free of MPI so the unit tests run it under the
+ * sanitizers: which images of a batch a rank takes, how the gradient block is cut into allreduce buckets
+ * as the backward pass completes it, and how many threads a rank gets. dist.c does the MPI side. */
+#include "train_internal.h"
+
+void dist_slice(long n, int size, int rank, long *lo, long *hi)
+{
+    long base = n / size, extra = n % size;
+    *lo = rank * base + (rank < extra ? rank : extra);
+    *hi = *lo + base + (rank < extra);
+}
+
+int dist_threads_per_rank(int cores, int local_ranks)
+{
+    if (local_ranks < 1)
+        local_ranks = 1;
+    int per = cores / local_ranks;
+    return per > 0 ? per : 1;
+}
+
+void grad_buckets_begin(grad_buckets *b, size_t total, size_t cap)
+{
+    b->cap = cap > 0 ? cap : 1;
+    b->unsent = total;
+}
+
+size_t grad_buckets_ready(grad_buckets *b, size_t from, size_t *off)
+{
+    if (from >= b->unsent || (b->unsent - from < b->cap && from > 0))
+        return 0; /* nothing new, or too little to be worth a message yet (the rest of the block flushes it) */
+    size_t count = b->unsent - from;
+    *off = from;
+    b->unsent = from;
+    return count;
+}
+
+double train_ring_seconds(double bytes, int ranks, double gbit_s, double latency)
+{
+    if (ranks < 2)
+        return 0;
+    double steps = 2.0 * (ranks - 1);
+    return steps * (bytes / ranks / (gbit_s * 1e9 / 8) + latency);
+}
