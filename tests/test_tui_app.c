@@ -949,6 +949,13 @@ static void report_keys_follow_and_the_draw_changes_nothing(void **state)
     done_report(a);
 }
 
+static void draw_layers(app *a)
+{
+    layers_enter(a);
+    tui_grid_clear(&a->grid);
+    layers_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+}
+
 /* Layers: the epoch's rows with numbers and bars, the vanishing flag by train's rule, the advice; Left goes
  * back an epoch. */
 static void layers_table_flags_vanishing_gradients(void **state)
@@ -964,8 +971,7 @@ static void layers_table_flags_vanishing_gradients(void **state)
                    "2,block1_conv1,10,0.005,0.001,0.5,0.1,0.2\n2,block2_conv1,10,0.01,0.002,0,0.1,0.2\n"
                    "2,predictions,5,1,0.01,nan,0,1\n");
     layers_load(a);
-    tui_grid_clear(&a->grid);
-    layers_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    draw_layers(a);
     expect(a, "Layers: epoch 2 of 2 (Left/Right), 3 layers");
     /* 100 columns: the bars share 53, 35 for the gradient (a log scale of 4 decades), 18 for dead ReLUs */
     char full[35 * 3 + 1] = "", want[400];
@@ -986,8 +992,7 @@ static void layers_table_flags_vanishing_gradients(void **state)
     /* epoch 1: nothing vanishes, no advice; ASCII bars */
     a->utf8 = 0;
     assert_int_equal(layers_key(a, KEY_LEFT, ACT_LEFT), H_REDRAW);
-    tui_grid_clear(&a->grid);
-    layers_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    draw_layers(a);
     expect(a, "Layers: epoch 1 of 2");
     reject(a, "vanishing ");
     reject(a, "almost no gradient");
@@ -999,15 +1004,13 @@ static void layers_table_flags_vanishing_gradients(void **state)
     a->rows = 24;
     tui_grid_resize(&a->grid, a->rows, a->cols);
     layers_key(a, KEY_RIGHT, ACT_RIGHT);
-    tui_grid_clear(&a->grid);
-    layers_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    draw_layers(a);
     const char *r = row_with(a, "block1_conv1");
     assert_non_null(strstr(r, "vanishing"));
     /* a malformed file: the screen says what is wrong with it */
     write_run_file(a, RUN_LAYERS, "garbage\n");
     layers_load(a);
-    tui_grid_clear(&a->grid);
-    layers_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    draw_layers(a);
     expect(a, "layers.csv: line 1: expected the header");
     remove_run_dir(a, RUN_LAYERS);
     layers_free(a);
@@ -1035,6 +1038,7 @@ static void layers_keys_follow_and_the_draw_changes_nothing(void **state)
     int visible = app_body_height(a) - 2 - 1; /* the title lines and the header; nothing flagged, no advice */
     assert_true(a->lay.top > 0 && a->lay.top <= 25 && 25 < a->lay.top + visible);
     assert_int_equal(a->lay.top, 25 - visible + 1); /* as far as it must, no further */
+    layers_enter(a); /* the texts, as the app builds them before every draw */
     a->lay.top = 0;
     layers_view before = a->lay;
     tui_grid_clear(&a->grid);

@@ -859,7 +859,7 @@ const screen_ops app_screens[TUI_N_SCREENS] = {
     {compare_draw, compare_key, NULL},
     {samples_draw, samples_key, samples_enter},
     {summary_draw, summary_key, summary_prepare},
-    {layers_draw, layers_key, NULL},
+    {layers_draw, layers_key, layers_enter},
 };
 
 static int screen_key(app *a, int key, tui_action act)

@@ -98,16 +98,66 @@ static int epoch_rows(const app *a, long *first)
     return k;
 }
 
+/* The bars' widths in a body width columns: what the numbers leave, two thirds for the gradient, a third for
+ * dead ReLUs. */
+static void bar_widths(int width, int *gw, int *dw)
+{
+    int room = width - 2 - (16 + 1 + 9 + 1 + 1 + 6 + 1 + 1 + 9);
+    *gw = room * 2 / 3;
+    *dw = room - *gw;
+    if (*gw > 40)
+        *gw = 40;
+    if (*dw > 20)
+        *dw = 20;
+}
+
+/* How many of the epoch's k rows from first are flagged vanishing. */
+static int flagged_rows(const app *a, long first, int k)
+{
+    int flagged = 0;
+    for (int r = 0; r < k; r++)
+        flagged += a->lay.flag[first + r];
+    return flagged;
+}
+
+/* The table's texts and roles of the epoch shown, for the terminal's width (before every draw, never in it). */
+void layers_enter(app *a)
+{
+    long first;
+    int k = a->lay.rows ? epoch_rows(a, &first) : 0, gw, dw;
+    bar_widths(a->cols, &gw, &dw);
+    double top = 0;
+    for (int r = 0; r < k; r++)
+        if (a->lay.rows[first + r].grad_norm > top)
+            top = a->lay.rows[first + r].grad_norm;
+    for (int r = 0; r < k; r++) {
+        const run_layer_row *row = &a->lay.rows[first + r];
+        char(*t)[128] = a->lay.text[r];
+        snprintf(t[0], 128, "%s", row->layer);
+        snprintf(t[1], 128, "%.3g", row->grad_norm);
+        double share = top > 0 && row->grad_norm > 0 ? 1 + log10(row->grad_norm / top) / GRAD_DECADES : 0;
+        bar_text(t[2], 128, share, gw, a->utf8);
+        if (isnan(row->dead_relu)) {
+            snprintf(t[3], 128, "-");
+            t[4][0] = '\0';
+        } else {
+            snprintf(t[3], 128, "%.1f%%", 100 * row->dead_relu);
+            bar_text(t[4], 128, row->dead_relu, dw, a->utf8);
+        }
+        snprintf(t[5], 128, "%s", a->lay.flag[first + r] ? "vanishing" : "");
+        for (int c = 0; c < 6; c++)
+            a->lay.cells[r * 6 + c] = t[c];
+        a->lay.roles[r] = a->lay.flag[first + r] ? ROLE_BAD : ROLE_DEFAULT;
+    }
+}
+
 static int lay_visible(const app *a) { return app_body_height(a) - 2 - 1 - 3; }
 
 /* The table's rows that the draw shows of the epoch's k rows from first: the advice takes 3 when one is
  * flagged. */
 static int table_rows(const app *a, long first, int k)
 {
-    int flagged = 0;
-    for (int r = 0; r < k; r++)
-        flagged |= a->lay.flag[first + r];
-    return app_body_height(a) - 2 - (flagged ? 3 : 0) - 1;
+    return app_body_height(a) - 2 - (flagged_rows(a, first, k) ? 3 : 0) - 1;
 }
 
 void layers_draw(app *a, tui_rect body)
@@ -129,43 +179,13 @@ void layers_draw(app *a, tui_rect body)
     tui_grid_printf(g, body.top + 1, 1, body.width - 2, ROLE_DIM, 0,
                     "vanishing: gradient below %g%% of the largest layer's or of its own in epoch 1",
                     100 * RUN_VANISHING);
-    /* The bars take what the numbers leave: two thirds for the gradient, a third for dead ReLUs. */
-    int room = body.width - 2 - (16 + 1 + 9 + 1 + 1 + 6 + 1 + 1 + 9);
-    int gw = room * 2 / 3, dw = room - gw;
-    if (gw > 40)
-        gw = 40;
-    if (dw > 20)
-        dw = 20;
+    int gw, dw;
+    bar_widths(body.width, &gw, &dw);
     char scale[32];
     snprintf(scale, sizeof scale, "log scale, %g decades", GRAD_DECADES);
     tui_column cols[6] = {{"layer", 16, 0}, {"gradient", 9, 1}, {scale, gw, 0}, {"dead", 6, 1}, {"ReLU = 0", dw, 0},
                           {"", 9, 0}};
-    double top = 0;
-    for (int r = 0; r < k; r++)
-        if (a->lay.rows[first + r].grad_norm > top)
-            top = a->lay.rows[first + r].grad_norm;
-    int flagged = 0;
-    for (int r = 0; r < k; r++) {
-        const run_layer_row *row = &a->lay.rows[first + r];
-        char(*t)[128] = a->lay.text[r];
-        snprintf(t[0], 128, "%s", row->layer);
-        snprintf(t[1], 128, "%.3g", row->grad_norm);
-        double share = top > 0 && row->grad_norm > 0 ? 1 + log10(row->grad_norm / top) / GRAD_DECADES : 0;
-        bar_text(t[2], 128, share, gw, a->utf8);
-        if (isnan(row->dead_relu)) {
-            snprintf(t[3], 128, "-");
-            t[4][0] = '\0';
-        } else {
-            snprintf(t[3], 128, "%.1f%%", 100 * row->dead_relu);
-            bar_text(t[4], 128, row->dead_relu, dw, a->utf8);
-        }
-        snprintf(t[5], 128, "%s", a->lay.flag[first + r] ? "vanishing" : "");
-        flagged += a->lay.flag[first + r];
-        for (int c = 0; c < 6; c++)
-            a->lay.cells[r * 6 + c] = t[c];
-        a->lay.roles[r] = a->lay.flag[first + r] ? ROLE_BAD : ROLE_DEFAULT;
-    }
-    int hint = flagged ? 3 : 0;
+    int flagged = flagged_rows(a, first, k), hint = flagged ? 3 : 0;
     tui_table t = {cols, 6, a->lay.cells, a->lay.roles, k, NULL, 0, -1, 0, a->lay.top, a->lay.sel};
     app_draw_table(a, (tui_rect){body.top + 2, 1, body.height - 2 - hint, body.width - 2}, t);
     if (flagged) {

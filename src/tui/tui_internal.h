@@ -158,7 +158,7 @@ typedef struct layers_view {
     int epoch, last;
     int sel, top;
     char err[512];
-    char (*text)[6][128];     /* the table's texts, cells and roles: sized by layers_load, filled by the draw */
+    char (*text)[6][128];     /* the table's texts, cells and roles: sized by layers_load, filled by layers_enter */
     const char **cells;
     int *roles;
 } layers_view;
@@ -333,6 +333,7 @@ void report_free_history(app *a);
 /* (Re)reads layers.csv of the run shown. */
 void layers_load(app *a);
 void layers_free(app *a);
+void layers_enter(app *a);
 void layers_draw(app *a, tui_rect body);
 int layers_key(app *a, int key, tui_action act);
 /* Samples the process training the run shown (when due: at most once a second) for the system line; 1 when
