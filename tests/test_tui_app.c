@@ -49,6 +49,15 @@ static app *fake(train_state st)
     return a;
 }
 
+/* The fake at 80x24. */
+static app *small(app *a)
+{
+    a->rows = 24;
+    a->cols = 80;
+    tui_grid_resize(&a->grid, a->rows, a->cols);
+    return a;
+}
+
 static void done(app *a)
 {
     free(a->help_text);
@@ -805,11 +814,14 @@ static void done_report(app *a)
     done(a);
 }
 
-static void draw_report(app *a)
+/* Draws the screen shown as the app does: its enter first. */
+static void draw_screen(app *a)
 {
-    report_enter(a);
+    const screen_ops *sc = &app_screens[a->screen - 1];
+    if (sc->enter)
+        sc->enter(a);
     tui_grid_clear(&a->grid);
-    report_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    sc->draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
 }
 
 /* The table marks F1 (or, with m, recall) up or down since the previous epoch; ASCII without UTF-8. */
@@ -817,7 +829,7 @@ static void report_marks_each_class_trend(void **state)
 {
     (void)state;
     app *a = fake_report();
-    draw_report(a);
+    draw_screen(a);
     /* apple's F1 in the table is 2/3 (the report of the predictions), bee's 3/4, camel's 2/3 */
     assert_non_null(strstr(row_with(a, "apple"), "0.6667 \u25b2"));
     assert_non_null(strstr(row_with(a, "bee"), "0.7500 \u25bc"));
@@ -827,7 +839,7 @@ static void report_marks_each_class_trend(void **state)
     assert_non_null(strstr(row_with(a, "macro avg"), "0.6944   "));
     assert_int_equal(report_key(a, 'm', ACT_METRIC), H_REDRAW);
     a->utf8 = 0;
-    draw_report(a);
+    draw_screen(a);
     assert_non_null(strstr(row_with(a, "apple"), "0.6667 v"));
     assert_non_null(strstr(row_with(a, "camel"), "0.6667 ^"));
     assert_null(strstr(row_with(a, "bee"), " ^"));
@@ -841,7 +853,7 @@ static void report_heatmap_of_the_history(void **state)
     app *a = fake_report();
     a->depth = TUI_COLOR_NONE; /* the density ramp, so the levels are characters */
     assert_int_equal(report_key(a, 'v', ACT_VIEW), H_REDRAW);
-    draw_report(a);
+    draw_screen(a);
     expect(a, "History: F1 per class and epoch, sorted by #");
     expect(a, "apple, epoch 2: F1 0.5000 (+0.3000 since epoch 1)");
     /* three columns a cell; F1 0.2 is level 1 + floor(9 x 0.2) = 2 (':'), 0.5 level 5 ('+'), 0.6 level 6
@@ -852,14 +864,14 @@ static void report_heatmap_of_the_history(void **state)
     assert_int_equal(report_key(a, KEY_LEFT, ACT_LEFT), H_REDRAW);
     assert_int_equal(report_key(a, KEY_LEFT, ACT_LEFT), H_REDRAW); /* stays on the first epoch */
     assert_int_equal(report_key(a, 'm', ACT_METRIC), H_REDRAW);
-    draw_report(a);
+    draw_screen(a);
     expect(a, "apple, epoch 1: recall 0.3000");
     reject(a, "since epoch");
     /* sorted by F1, highest first: bee (0.75), then apple and camel (2/3, by their number) */
     for (int i = 0; i < 4; i++)
         report_key(a, 's', ACT_SORT);
     report_key(a, KEY_DOWN, ACT_DOWN);
-    draw_report(a);
+    draw_screen(a);
     char row[400];
     assert_non_null(strstr(tui_grid_row_utf8(&a->grid, 3 + 3, row), " bee "));
     assert_non_null(strstr(tui_grid_row_utf8(&a->grid, 3 + 4, row), " apple "));
@@ -877,13 +889,13 @@ static void report_title_names_the_predictions_epoch(void **state)
     app *a = fake_report();
     a->snap->epochs_done = 5;
     a->run.pred_epoch = -1; /* no predictions.json: a run made before it */
-    draw_report(a);
+    draw_screen(a);
     expect(a, "Report: 3 classes, 10 images (epoch 5), sorted by #");
     a->run.pred_epoch = 2;
-    draw_report(a);
+    draw_screen(a);
     expect(a, "Report: 3 classes, 10 images (epoch 2), sorted by #");
     a->run.pred_batch = 7; /* a checkpoint of an interrupted epoch */
-    draw_report(a);
+    draw_screen(a);
     expect(a, "(epoch 2 + 7 batches)");
     done_report(a);
 }
@@ -894,11 +906,8 @@ static void report_keys_follow_and_the_draw_changes_nothing(void **state)
 {
     (void)state;
     enum { C = 40 };
-    app *a = fake(TRAIN_FINISHED);
+    app *a = small(fake(TRAIN_FINISHED));
     a->screen = 3;
-    a->rows = 24;
-    a->cols = 80;
-    tui_grid_resize(&a->grid, a->rows, a->cols);
     static long cm[C * C];
     static char buf[C][16];
     static char *names[C];
@@ -949,13 +958,6 @@ static void report_keys_follow_and_the_draw_changes_nothing(void **state)
     done_report(a);
 }
 
-static void draw_layers(app *a)
-{
-    layers_enter(a);
-    tui_grid_clear(&a->grid);
-    layers_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
-}
-
 /* Layers: the epoch's rows with numbers and bars, the vanishing flag by train's rule, the advice; Left goes
  * back an epoch. */
 static void layers_table_flags_vanishing_gradients(void **state)
@@ -971,7 +973,7 @@ static void layers_table_flags_vanishing_gradients(void **state)
                    "2,block1_conv1,10,0.005,0.001,0.5,0.1,0.2\n2,block2_conv1,10,0.01,0.002,0,0.1,0.2\n"
                    "2,predictions,5,1,0.01,nan,0,1\n");
     layers_load(a);
-    draw_layers(a);
+    draw_screen(a);
     expect(a, "Layers: epoch 2 of 2 (Left/Right), 3 layers");
     /* 100 columns: the bars share 53, 35 for the gradient (a log scale of 4 decades), 18 for dead ReLUs */
     char full[35 * 3 + 1] = "", want[400];
@@ -992,7 +994,7 @@ static void layers_table_flags_vanishing_gradients(void **state)
     /* epoch 1: nothing vanishes, no advice; ASCII bars */
     a->utf8 = 0;
     assert_int_equal(layers_key(a, KEY_LEFT, ACT_LEFT), H_REDRAW);
-    draw_layers(a);
+    draw_screen(a);
     expect(a, "Layers: epoch 1 of 2");
     reject(a, "vanishing ");
     reject(a, "almost no gradient");
@@ -1004,13 +1006,13 @@ static void layers_table_flags_vanishing_gradients(void **state)
     a->rows = 24;
     tui_grid_resize(&a->grid, a->rows, a->cols);
     layers_key(a, KEY_RIGHT, ACT_RIGHT);
-    draw_layers(a);
+    draw_screen(a);
     const char *r = row_with(a, "block1_conv1");
     assert_non_null(strstr(r, "vanishing"));
     /* a malformed file: the screen says what is wrong with it */
     write_run_file(a, RUN_LAYERS, "garbage\n");
     layers_load(a);
-    draw_layers(a);
+    draw_screen(a);
     expect(a, "layers.csv: line 1: expected the header");
     remove_run_dir(a, RUN_LAYERS);
     layers_free(a);
@@ -1021,11 +1023,8 @@ static void layers_table_flags_vanishing_gradients(void **state)
 static void layers_keys_follow_and_the_draw_changes_nothing(void **state)
 {
     (void)state;
-    app *a = fake(TRAIN_FINISHED);
+    app *a = small(fake(TRAIN_FINISHED));
     a->screen = 9;
-    a->rows = 24;
-    a->cols = 80;
-    tui_grid_resize(&a->grid, a->rows, a->cols);
     static char csv[30 * 64 + 128];
     int len = snprintf(csv, sizeof csv, "%s\n", LAYERS_HEADER);
     for (int i = 0; i < 30; i++)
