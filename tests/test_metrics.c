@@ -205,7 +205,7 @@ static void per_class_equals_sklearn(const int *y, const float *probs, long n, i
     char dir[] = "/tmp/vggtop-per-class-XXXXXX";
     assert_non_null(mkdtemp(dir));
     vt_err err;
-    assert_int_equal(run_write_evaluation(dir, 3, y, probs, n, C, NULL, &err), VT_OK);
+    assert_int_equal(run_write_evaluation(dir, 3, 0, 1, y, probs, n, C, NULL, &err), VT_OK);
     run_class_row *rows;
     long k;
     assert_int_equal(run_read_per_class(dir, &rows, &k, &err), VT_OK);
@@ -223,7 +223,8 @@ static void per_class_equals_sklearn(const int *y, const float *probs, long n, i
                      rows[i].precision, rows[i].recall, rows[i].f1, rows[i].support, p, r, f);
     }
     free(rows);
-    static const char *const files[] = {"per_class.csv", "predictions.csv", "confusion.csv", "report.txt"};
+    static const char *const files[] = {"per_class.csv", "predictions.csv", "predictions.json", "confusion.csv",
+                                        "report.txt"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char path[128];
         snprintf(path, sizeof path, "%s/%s", dir, files[i]);

@@ -409,6 +409,39 @@ static void progress_carries_the_running_top5(void **state)
     free(s);
 }
 
+/* predictions.json says which weights predictions.csv is of (vggtop evaluate --best: best.bin's epoch, no
+ * per_class.csv rows); a run without the file (made before it) reads as an unknown epoch, a bad one is refused. */
+static void predictions_record_their_epoch(void **state)
+{
+    (void)state;
+    char dir[256];
+    make_dir(dir, sizeof dir, "predepoch");
+    static const int y[4] = {0, 1, 2, 1};
+    static const float probs[12] = {0.7f, 0.2f, 0.1f, 0.1f, 0.3f, 0.6f, 0, 0.25f, 0.75f, 0.125f, 0.5f, 0.375f};
+    vt_err err;
+    assert_int_equal(run_write_evaluation(dir, 7, 5, 0, y, probs, 4, 3, NULL, &err), VT_OK);
+    run_data r;
+    assert_int_equal(run_load(dir, RUN_PART_PREDICTIONS, &r, &err), VT_OK);
+    assert_int_equal(r.n_pred, 4);
+    assert_int_equal(r.pred_epoch, 7);
+    assert_int_equal(r.pred_batch, 5);
+    run_free(&r);
+    char path[512];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, RUN_PER_CLASS);
+    assert_int_not_equal(stat(path, &st), 0); /* evaluate adds no history */
+    snprintf(path, sizeof path, "%s/%s", dir, RUN_PRED_EPOCH);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(run_load(dir, RUN_PART_PREDICTIONS, &r, &err), VT_OK);
+    assert_int_equal(r.n_pred, 4);
+    assert_int_equal(r.pred_epoch, -1);
+    run_free(&r);
+    write_text(dir, RUN_PRED_EPOCH, "{\"epoch\": \"seven\"}\n");
+    assert_int_equal(run_load(dir, RUN_PART_PREDICTIONS, &r, &err), VT_EUSAGE);
+    assert_non_null(strstr(err.msg, "predictions.json"));
+    run_free(&r);
+}
+
 /* The vanishing rule of vggtop layers and the Layers screen: below 1% of the epoch's largest gradient, or of
  * the layer's own in its first epoch; exactly 1% is not below. */
 static void layer_vanishing_rule(void **state)
@@ -874,6 +907,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(estimate_can_be_cancelled),
         cmocka_unit_test(run_load_reads_every_part),
         cmocka_unit_test(progress_carries_the_running_top5),
+        cmocka_unit_test(predictions_record_their_epoch),
         cmocka_unit_test(layer_vanishing_rule),
         cmocka_unit_test(missing_files_are_absent_parts),
         cmocka_unit_test(malformed_files_give_one_clear_line),

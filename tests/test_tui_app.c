@@ -2,7 +2,9 @@
  * terminal, no engine; a trainer created but not started where one must be live). Compare (browsing another
  * run while one trains, the first choice of runs at 80x24), Confusion (column labels, cells built on enter),
  * Setup (values cut by columns, the run directory checked as typed, "(limited)"), Samples (scaled image), ROC
- * (the list follows in the keys), wrapping. Dashboard: what it shows before an epoch's first step, the
+ * (the list follows in the keys), Report and Layers (the keys keep the cursor in view, the draw changes no
+ * state; Report's title names the predictions' epoch), wrapping. Dashboard: what it shows before an epoch's
+ * first step, the
  * whole-run time left, the test-set pass, the table of the last epochs with the best val_acc, the absence of an ETA on an ended run,
  * and what its keys say when there is nothing to control. Keys: the help overlay and the Summary stop at
  * their last line; S asks before it stops. */
@@ -44,6 +46,15 @@ static app *fake(train_state st)
     s->epochs = 5;
     s->batches = 40;
     s->lr = 0.01;
+    return a;
+}
+
+/* The fake at 80x24. */
+static app *small(app *a)
+{
+    a->rows = 24;
+    a->cols = 80;
+    tui_grid_resize(&a->grid, a->rows, a->cols);
     return a;
 }
 
@@ -363,10 +374,10 @@ static void compare_opens_another_run_while_one_trains(void **state)
     free(a->parked_snap);
     free(a->cm);
     free(a->rv.drawn);
-    free(a->rep_order);
-    free(a->rep_text);
-    free(a->rep_cells);
-    free(a->rep_roles);
+    free(a->rpt.order);
+    free(a->rpt.text);
+    free(a->rpt.cells);
+    free(a->rpt.roles);
     done(a);
     char cmd[8300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", runs);
@@ -794,20 +805,23 @@ static void done_report(app *a)
     remove_run_dir(a, RUN_PER_CLASS);
     report_free_history(a);
     metrics_report_free(&a->rep);
-    free(a->rep_order);
-    free(a->rep_text);
-    free(a->rep_cells);
-    free(a->rep_roles);
+    free(a->rpt.order);
+    free(a->rpt.text);
+    free(a->rpt.cells);
+    free(a->rpt.roles);
     a->cm = NULL;
     a->names = NULL;
     done(a);
 }
 
-static void draw_report(app *a)
+/* Draws the screen shown as the app does: its enter first. */
+static void draw_screen(app *a)
 {
-    report_enter(a);
+    const screen_ops *sc = &app_screens[a->screen - 1];
+    if (sc->enter)
+        sc->enter(a);
     tui_grid_clear(&a->grid);
-    report_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    sc->draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
 }
 
 /* The table marks F1 (or, with m, recall) up or down since the previous epoch; ASCII without UTF-8. */
@@ -815,7 +829,7 @@ static void report_marks_each_class_trend(void **state)
 {
     (void)state;
     app *a = fake_report();
-    draw_report(a);
+    draw_screen(a);
     /* apple's F1 in the table is 2/3 (the report of the predictions), bee's 3/4, camel's 2/3 */
     assert_non_null(strstr(row_with(a, "apple"), "0.6667 \u25b2"));
     assert_non_null(strstr(row_with(a, "bee"), "0.7500 \u25bc"));
@@ -825,7 +839,7 @@ static void report_marks_each_class_trend(void **state)
     assert_non_null(strstr(row_with(a, "macro avg"), "0.6944   "));
     assert_int_equal(report_key(a, 'm', ACT_METRIC), H_REDRAW);
     a->utf8 = 0;
-    draw_report(a);
+    draw_screen(a);
     assert_non_null(strstr(row_with(a, "apple"), "0.6667 v"));
     assert_non_null(strstr(row_with(a, "camel"), "0.6667 ^"));
     assert_null(strstr(row_with(a, "bee"), " ^"));
@@ -839,7 +853,7 @@ static void report_heatmap_of_the_history(void **state)
     app *a = fake_report();
     a->depth = TUI_COLOR_NONE; /* the density ramp, so the levels are characters */
     assert_int_equal(report_key(a, 'v', ACT_VIEW), H_REDRAW);
-    draw_report(a);
+    draw_screen(a);
     expect(a, "History: F1 per class and epoch, sorted by #");
     expect(a, "apple, epoch 2: F1 0.5000 (+0.3000 since epoch 1)");
     /* three columns a cell; F1 0.2 is level 1 + floor(9 x 0.2) = 2 (':'), 0.5 level 5 ('+'), 0.6 level 6
@@ -850,14 +864,14 @@ static void report_heatmap_of_the_history(void **state)
     assert_int_equal(report_key(a, KEY_LEFT, ACT_LEFT), H_REDRAW);
     assert_int_equal(report_key(a, KEY_LEFT, ACT_LEFT), H_REDRAW); /* stays on the first epoch */
     assert_int_equal(report_key(a, 'm', ACT_METRIC), H_REDRAW);
-    draw_report(a);
+    draw_screen(a);
     expect(a, "apple, epoch 1: recall 0.3000");
     reject(a, "since epoch");
     /* sorted by F1, highest first: bee (0.75), then apple and camel (2/3, by their number) */
     for (int i = 0; i < 4; i++)
         report_key(a, 's', ACT_SORT);
     report_key(a, KEY_DOWN, ACT_DOWN);
-    draw_report(a);
+    draw_screen(a);
     char row[400];
     assert_non_null(strstr(tui_grid_row_utf8(&a->grid, 3 + 3, row), " bee "));
     assert_non_null(strstr(tui_grid_row_utf8(&a->grid, 3 + 4, row), " apple "));
@@ -865,6 +879,82 @@ static void report_heatmap_of_the_history(void **state)
     /* the table's Left/Right do nothing */
     report_key(a, 'v', ACT_VIEW);
     assert_int_equal(report_key(a, KEY_RIGHT, ACT_RIGHT), H_NONE);
+    done_report(a);
+}
+
+/* The title names the epoch of the predictions: predictions.json's (vggtop evaluate --best), else the last. */
+static void report_title_names_the_predictions_epoch(void **state)
+{
+    (void)state;
+    app *a = fake_report();
+    a->snap->epochs_done = 5;
+    a->run.pred_epoch = -1; /* no predictions.json: a run made before it */
+    draw_screen(a);
+    expect(a, "Report: 3 classes, 10 images (epoch 5), sorted by #");
+    a->run.pred_epoch = 2;
+    draw_screen(a);
+    expect(a, "Report: 3 classes, 10 images (epoch 2), sorted by #");
+    a->run.pred_batch = 7; /* a checkpoint of an interrupted epoch */
+    draw_screen(a);
+    expect(a, "(epoch 2 + 7 batches)");
+    done_report(a);
+}
+
+/* Report's keys keep the cursor visible in the table and in the heatmap; its draw changes none of the
+ * screen's state (a first row left behind by the keys is only the draw's copy). 40 classes at 80x24. */
+static void report_keys_follow_and_the_draw_changes_nothing(void **state)
+{
+    (void)state;
+    enum { C = 40 };
+    app *a = small(fake(TRAIN_FINISHED));
+    a->screen = 3;
+    static long cm[C * C];
+    static char buf[C][16];
+    static char *names[C];
+    for (int c = 0; c < C; c++) {
+        cm[c * C + c] = 3;
+        cm[c * C + (c + 1) % C] = 1;
+        snprintf(buf[c], sizeof buf[c], "k%02d", c);
+        names[c] = buf[c];
+    }
+    a->cm = cm;
+    a->C = C;
+    a->names = names;
+    assert_int_equal(metrics_report(cm, C, 0, &a->rep), 0);
+    a->have_rep = 1;
+    report_reset(a);
+    static char csv[C * 2 * 64 + 256];
+    int len = snprintf(csv, sizeof csv, "%s\n", PER_CLASS_HEADER);
+    for (int e = 1; e <= 2; e++)
+        for (int c = 0; c < C; c++)
+            len += snprintf(csv + len, sizeof csv - (size_t)len, "%d,%d,0.5,0.5,0.%d,4\n", e, c, e + 2);
+    write_run_file(a, RUN_PER_CLASS, csv);
+    report_load_history(a);
+    for (int i = 0; i < 30; i++)
+        app_handle_key(a, KEY_DOWN);
+    assert_int_equal(a->rpt.sel, 30);
+    int visible = app_body_height(a) - 6;
+    assert_true(a->rpt.top > 0 && a->rpt.top <= 30 && 30 < a->rpt.top + visible);
+    a->rpt.top = 0; /* as a resize could leave it: the draw shows row 30 from a copy */
+    report_view before = a->rpt;
+    tui_grid_clear(&a->grid);
+    report_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    assert_memory_equal(&before, &a->rpt, sizeof before);
+    expect(a, " 30 k30 ");
+    /* the heatmap: Down moves its first row in the key, the draw leaves it */
+    app_handle_key(a, 'v');
+    assert_int_equal(a->rpt.heatmap, 1);
+    app_handle_key(a, KEY_DOWN);
+    int rows = a->rows - 4 - 4; /* the body less the title, the cursor line, the epochs and the scale */
+    assert_true(a->rpt.heat_row0 > 0 && a->rpt.heat_row0 <= 31 && 31 < a->rpt.heat_row0 + rows);
+    a->rpt.heat_row0 = 0;
+    before = a->rpt;
+    tui_grid_clear(&a->grid);
+    report_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    assert_memory_equal(&before, &a->rpt, sizeof before);
+    expect(a, "k31, epoch 2: F1 0.4000");
+    expect(a, " k31 ");
+    a->cm = NULL;
     done_report(a);
 }
 
@@ -883,8 +973,7 @@ static void layers_table_flags_vanishing_gradients(void **state)
                    "2,block1_conv1,10,0.005,0.001,0.5,0.1,0.2\n2,block2_conv1,10,0.01,0.002,0,0.1,0.2\n"
                    "2,predictions,5,1,0.01,nan,0,1\n");
     layers_load(a);
-    tui_grid_clear(&a->grid);
-    layers_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    draw_screen(a);
     expect(a, "Layers: epoch 2 of 2 (Left/Right), 3 layers");
     /* 100 columns: the bars share 53, 35 for the gradient (a log scale of 4 decades), 18 for dead ReLUs */
     char full[35 * 3 + 1] = "", want[400];
@@ -905,8 +994,7 @@ static void layers_table_flags_vanishing_gradients(void **state)
     /* epoch 1: nothing vanishes, no advice; ASCII bars */
     a->utf8 = 0;
     assert_int_equal(layers_key(a, KEY_LEFT, ACT_LEFT), H_REDRAW);
-    tui_grid_clear(&a->grid);
-    layers_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    draw_screen(a);
     expect(a, "Layers: epoch 1 of 2");
     reject(a, "vanishing ");
     reject(a, "almost no gradient");
@@ -918,16 +1006,44 @@ static void layers_table_flags_vanishing_gradients(void **state)
     a->rows = 24;
     tui_grid_resize(&a->grid, a->rows, a->cols);
     layers_key(a, KEY_RIGHT, ACT_RIGHT);
-    tui_grid_clear(&a->grid);
-    layers_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    draw_screen(a);
     const char *r = row_with(a, "block1_conv1");
     assert_non_null(strstr(r, "vanishing"));
     /* a malformed file: the screen says what is wrong with it */
     write_run_file(a, RUN_LAYERS, "garbage\n");
     layers_load(a);
+    draw_screen(a);
+    expect(a, "layers.csv: line 1: expected the header");
+    remove_run_dir(a, RUN_LAYERS);
+    layers_free(a);
+    done(a);
+}
+
+/* Layers' keys keep the cursor visible, its draw changes none of the screen's state. 30 layers at 80x24. */
+static void layers_keys_follow_and_the_draw_changes_nothing(void **state)
+{
+    (void)state;
+    app *a = small(fake(TRAIN_FINISHED));
+    a->screen = 9;
+    static char csv[30 * 64 + 128];
+    int len = snprintf(csv, sizeof csv, "%s\n", LAYERS_HEADER);
+    for (int i = 0; i < 30; i++)
+        len += snprintf(csv + len, sizeof csv - (size_t)len, "1,dense_%02d,10,1,0.001,0.25,0.1,0.2\n", i);
+    write_run_file(a, RUN_LAYERS, csv);
+    layers_load(a);
+    for (int i = 0; i < 25; i++)
+        app_handle_key(a, KEY_DOWN);
+    assert_int_equal(a->lay.sel, 25);
+    int visible = app_body_height(a) - 2 - 1; /* the title lines and the header; nothing flagged, no advice */
+    assert_true(a->lay.top > 0 && a->lay.top <= 25 && 25 < a->lay.top + visible);
+    assert_int_equal(a->lay.top, 25 - visible + 1); /* as far as it must, no further */
+    layers_enter(a); /* the texts, as the app builds them before every draw */
+    a->lay.top = 0;
+    layers_view before = a->lay;
     tui_grid_clear(&a->grid);
     layers_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
-    expect(a, "layers.csv: line 1: expected the header");
+    assert_memory_equal(&before, &a->lay, sizeof before);
+    expect(a, "dense_25 ");
     remove_run_dir(a, RUN_LAYERS);
     layers_free(a);
     done(a);
@@ -955,9 +1071,10 @@ static void dashboard_system_line_and_top5(void **state)
     for (int i = 0; i < 2; i++)
         s->history[i] = (train_epoch){1, 0.1, 0.02, 1.1, 0.2, 0.02, 0.01, 3, 0.375, 0.5 + 0.25 * i};
     s->n_history = s->epochs_done = 2;
-    a->have_sys = 1;
-    a->sys = (tui_sysinfo){.cores = 2, .has_cpu = 1, .cpu = {0.5, 0.25}, .cpu_total = 0.75, .rss_kb = 2048, .threads = 7};
-    a->rate = r;
+    a->dash.have_sys = 1;
+    a->dash.sys =
+        (tui_sysinfo){.cores = 2, .has_cpu = 1, .cpu = {0.5, 0.25}, .cpu_total = 0.75, .rss_kb = 2048, .threads = 7};
+    a->dash.rate = r;
     draw(a);
     expect(a, "system: cpu 50% 25% - rss 2 MiB - 7 threads - 200 img/s over the last minute");
     expect(a, "top5: 0.6250");
@@ -969,18 +1086,18 @@ static void dashboard_system_line_and_top5(void **state)
     reject(a, "val_top5"); /* no room at 80 columns */
 
     /* Sampling a followed run's process (this one): at most once a second. */
-    a->have_sys = 0;
+    a->dash.have_sys = 0;
     a->have_run = 1;
     a->run.parts = RUN_PART_PROGRESS;
     a->run.progress.pid = (long)getpid();
-    a->sys_next = 0;
+    a->dash.next = 0;
     assert_int_equal(dash_sample(a, 100.0), 1);
-    assert_int_equal(a->have_sys, 1);
-    assert_true(a->sys.threads >= 1 && a->sys.rss_kb > 0);
+    assert_int_equal(a->dash.have_sys, 1);
+    assert_true(a->dash.sys.threads >= 1 && a->dash.sys.rss_kb > 0);
     assert_int_equal(dash_sample(a, 100.5), 0);
     s->state = TRAIN_FINISHED; /* nobody trains it: no line */
     dash_sample(a, 101.0);
-    assert_int_equal(a->have_sys, 0);
+    assert_int_equal(a->dash.have_sys, 0);
     done(a);
 }
 
@@ -1009,7 +1126,10 @@ int main(void)
         cmocka_unit_test(wrapping_breaks_a_url_at_a_slash),
         cmocka_unit_test(report_marks_each_class_trend),
         cmocka_unit_test(report_heatmap_of_the_history),
+        cmocka_unit_test(report_keys_follow_and_the_draw_changes_nothing),
+        cmocka_unit_test(report_title_names_the_predictions_epoch),
         cmocka_unit_test(layers_table_flags_vanishing_gradients),
+        cmocka_unit_test(layers_keys_follow_and_the_draw_changes_nothing),
         cmocka_unit_test(dashboard_system_line_and_top5),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

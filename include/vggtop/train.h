@@ -36,6 +36,7 @@
 #define RUN_PROGRESS "progress.json"
 #define RUN_CHECKPOINT "checkpoint.bin"
 #define RUN_PREDICTIONS "predictions.csv"
+#define RUN_PRED_EPOCH "predictions.json" /* {"epoch": N, "batch": B}: the weights predictions.csv is of */
 #define RUN_REPORT "report.txt"
 #define RUN_CONFUSION "confusion.csv"
 #define RUN_CURVE "curve.csv"
@@ -472,6 +473,10 @@ typedef struct run_data {
     int pred_classes;
     int *y_true, *y_pred;
     float *probs;
+    /* predictions.json: the weights they are of, after pred_epoch finished epochs and pred_batch batches of
+     * the next (pred_epoch -1: unknown, as in runs made before vggtop wrote the file) */
+    int pred_epoch;
+    long pred_batch;
 } run_data;
 
 /* Reads the parts asked for (RUN_PART_* bits) of a run directory. A missing file is not an error (its

@@ -213,7 +213,8 @@ static const char *class_name(const run_data *run, int c, char *buf, size_t size
 static const char evaluate_help[] =
     "usage: vggtop evaluate RUN_DIR [--threads N] [--best] [--data DIR]\n\n"
     "Loads the run's checkpoint and data set, predicts the test set again, rewrites predictions.csv,\n"
-    "report.txt and confusion.csv, and prints val_loss, val_acc and val_mse.\n\n"
+    "predictions.json (the epoch of the weights), report.txt and confusion.csv, and prints val_loss, val_acc\n"
+    "and val_mse.\n\n"
     "  --threads N   OpenBLAS threads (default: the run's setting)\n"
     "  --best        the best epoch's checkpoint (best.bin, kept by vggtop train --save-best) instead of the last\n"
     "  --data DIR    the run's data set at another path (it moved, or this machine keeps it elsewhere)\n";

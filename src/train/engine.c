@@ -8,6 +8,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -264,6 +265,21 @@ static int save_checkpoint_as(job *j, const char *name, vt_err *err)
 }
 
 static int save_checkpoint(job *j, vt_err *err) { return save_checkpoint_as(j, RUN_CHECKPOINT, err); }
+
+int train_blob_position(const void *blob, size_t len, int *epochs_done, long *batch_pos)
+{
+    blob_header h;
+    size_t need = offsetof(blob_header, batch_pos) + sizeof h.batch_pos; /* the same in versions 1 and 2 */
+    if (len < need)
+        return -1;
+    memcpy(&h, blob, need);
+    if (memcmp(h.magic, BLOB_MAGIC, 8) != 0 || (h.version != BLOB_VERSION && h.version != 1) || h.epochs_done < 0 ||
+        h.epochs_done > TRAIN_MAX_EPOCHS || h.batch_pos < 0)
+        return -1;
+    *epochs_done = (int)h.epochs_done;
+    *batch_pos = (long)h.batch_pos;
+    return 0;
+}
 
 static int take_blob(job *j, const char *path, vt_err *err);
 
@@ -607,8 +623,8 @@ static int finish_epoch(job *j, int e, double epoch_start, int *stopped, vt_err 
                        "learning rate (--lr); the run stopped, its last good checkpoint is kept", e + 1, j->lr,
                        isfinite(row.loss) ? "validation" : "training");
     if (j->owner && ((rc = dir_check(j, err)) || (rc = write_layers(j, e + 1, err)) ||
-                     (rc = run_write_evaluation(j->cfg.run_dir, e + 1, ds->test_y, j->probs, ds->n_test, ds->classes,
-                                                (const char *const *)ds->class_names, err))))
+                     (rc = run_write_evaluation(j->cfg.run_dir, e + 1, 0, 1, ds->test_y, j->probs, ds->n_test,
+                                                ds->classes, (const char *const *)ds->class_names, err))))
         return rc;
     row.seconds = j->epoch_seconds + (vt_now() - epoch_start);
     j->history[e] = row;

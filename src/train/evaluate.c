@@ -49,6 +49,8 @@ int run_evaluate(const char *dir, const char *data, int threads, const char *che
     model *m = NULL;
     float *x = NULL, *probs = NULL;
     model_config mc, stored;
+    int epoch = -1;
+    long batch = 0;
     if ((rc = data_open(&opt, &ds, err))) {
         run_lock_release(lock_fd);
         return rc;
@@ -72,8 +74,11 @@ int run_evaluate(const char *dir, const char *data, int threads, const char *che
     if (!rc) {
         /* The engine's blob is not needed here; a small buffer is enough to satisfy the loader. */
         size_t len;
-        unsigned char extra[8];
+        unsigned char extra[32];
         rc = checkpoint_load(path, m, extra, sizeof extra, &len, err);
+        /* Which weights these are (best.bin's epoch is not the last): recorded in predictions.json. */
+        if (!rc && train_blob_position(extra, len < sizeof extra ? len : sizeof extra, &epoch, &batch) != 0)
+            epoch = -1;
     }
     if (!rc) {
         size_t per = (size_t)ds->height * (size_t)ds->width * (size_t)ds->channels;
@@ -92,7 +97,7 @@ int run_evaluate(const char *dir, const char *data, int threads, const char *che
             rc = vt_fail(err, VT_EUSAGE, "%s: its predictions are not finite numbers (the weights overflow); %s, "
                          "%s and %s were left as they were", path, RUN_PREDICTIONS, RUN_REPORT, RUN_CONFUSION);
         else
-            rc = run_write_evaluation(dir, 0, ds->test_y, probs, ds->n_test, ds->classes,
+            rc = run_write_evaluation(dir, epoch, batch, 0, ds->test_y, probs, ds->n_test, ds->classes,
                                       (const char *const *)ds->class_names, err);
     }
     free(x);

@@ -283,8 +283,8 @@ char *run_layers_advice(char *buf, size_t size, int flagged)
     return buf;
 }
 
-int run_write_evaluation(const char *dir, int epoch, const int *y_true, const float *probs, long n, int C,
-                         const char *const *names, vt_err *err)
+int run_write_evaluation(const char *dir, int epoch, long batch, int history, const int *y_true, const float *probs,
+                         long n, int C, const char *const *names, vt_err *err)
 {
     char path[4200];
     int rc = VT_OK;
@@ -298,8 +298,15 @@ int run_write_evaluation(const char *dir, int epoch, const int *y_true, const fl
     metrics_argmax(probs, n, C, y_pred);
     metrics_confusion(y_true, y_pred, n, C, cm);
 
+    /* Which weights the predictions are of, first: a reader that sees predictions.csv change reads both. */
+    char pos[64];
+    int len = snprintf(pos, sizeof pos, "{\"epoch\": %d, \"batch\": %ld}\n", epoch < 0 ? -1 : epoch,
+                       epoch < 0 ? 0 : batch);
+    if (!(rc = run_path(path, sizeof path, dir, RUN_PRED_EPOCH, err)))
+        rc = vt_write_file_atomic(path, pos, (size_t)len, err);
     vt_afile af;
-    if (!(rc = run_path(path, sizeof path, dir, RUN_PREDICTIONS, err)) && !(rc = vt_afile_open(&af, path, err))) {
+    if (!rc && !(rc = run_path(path, sizeof path, dir, RUN_PREDICTIONS, err)) &&
+        !(rc = vt_afile_open(&af, path, err))) {
         fputs("index,true,pred", af.f);
         for (int c = 0; c < C; c++)
             fprintf(af.f, ",p%d", c);
@@ -319,7 +326,7 @@ int run_write_evaluation(const char *dir, int epoch, const int *y_true, const fl
                 fprintf(af.f, "%ld%c", cm[(size_t)t * (size_t)C + (size_t)p], p + 1 < C ? ',' : '\n');
         rc = vt_afile_commit(&af, err);
     }
-    if (!rc && epoch > 0)
+    if (!rc && history)
         rc = write_per_class(dir, epoch, cm, C, err);
     if (!rc && !(rc = run_path(path, sizeof path, dir, RUN_REPORT, err))) {
         report r;
@@ -590,6 +597,29 @@ static int read_progress(const char *dir, run_data *run, vt_err *err)
     return VT_OK;
 }
 
+/* predictions.json: absent (runs made before it) is an unknown epoch. */
+static int read_pred_epoch(const char *dir, run_data *run, vt_err *err)
+{
+    char path[4200], *text;
+    run->pred_epoch = -1;
+    run->pred_batch = 0;
+    int rc = read_optional(dir, RUN_PRED_EPOCH, path, sizeof path, &text, err);
+    if (rc || !text)
+        return rc;
+    cJSON *o = cJSON_Parse(text), *e = cJSON_GetObjectItemCaseSensitive(o, "epoch"),
+          *b = cJSON_GetObjectItemCaseSensitive(o, "batch");
+    free(text);
+    int ok = cJSON_IsNumber(e) && cJSON_IsNumber(b) && e->valuedouble >= -1 && e->valuedouble <= TRAIN_MAX_EPOCHS &&
+             e->valuedouble == (int)e->valuedouble && b->valuedouble >= 0 && b->valuedouble < 1e15 &&
+             b->valuedouble == (long)b->valuedouble;
+    if (ok) {
+        run->pred_epoch = (int)e->valuedouble;
+        run->pred_batch = (long)b->valuedouble;
+    }
+    cJSON_Delete(o);
+    return ok ? VT_OK : vt_fail(err, VT_EUSAGE, "%s: not {\"epoch\": N, \"batch\": B} (truncated or edited?)", path);
+}
+
 static int read_predictions(const char *dir, run_data *run, vt_err *err)
 {
     char path[4200], *text;
@@ -674,7 +704,7 @@ static int read_predictions(const char *dir, run_data *run, vt_err *err)
     run->n_pred = n;
     run->pred_classes = C;
     run->parts |= RUN_PART_PREDICTIONS;
-    return VT_OK;
+    return read_pred_epoch(dir, run, err);
 }
 
 int run_load(const char *dir, int parts, run_data *out, vt_err *err)

@@ -56,10 +56,14 @@ int run_write_history(const char *dir, const train_epoch *rows, int n, vt_err *e
 int run_write_progress(const char *dir, const train_snapshot *snap, vt_err *err);
 /* curve.csv from the snapshot's running curve (src/train/curve.c). */
 int run_write_curve(const char *dir, const train_snapshot *snap, vt_err *err);
-/* predictions.csv, confusion.csv and report.txt from n test predictions of C classes; with epoch > 0 (an
- * epoch's own evaluation, not `vggtop evaluate`) that epoch's rows of per_class.csv too. */
-int run_write_evaluation(const char *dir, int epoch, const int *y_true, const float *probs, long n, int C,
-                         const char *const *names, vt_err *err);
+/* predictions.csv, confusion.csv and report.txt from n test predictions of C classes, and predictions.json:
+ * the weights' position (after epoch finished epochs and batch batches of the next; epoch < 0: unknown); with
+ * history (an epoch's own evaluation, not `vggtop evaluate`) that epoch's rows of per_class.csv too. */
+int run_write_evaluation(const char *dir, int epoch, long batch, int history, const int *y_true, const float *probs,
+                         long n, int C, const char *const *names, vt_err *err);
+/* The position a checkpoint's extra blob records (its first 32 bytes are enough): finished epochs and batches
+ * of the next. -1 when the blob is not the engine's. */
+int train_blob_position(const void *blob, size_t len, int *epochs_done, long *batch_pos);
 
 /* Keras' categorical cross-entropy, accuracy, mse and top-5 accuracy of n predictions, into row's val_loss,
  * val_acc, val_mse and val_top5. */

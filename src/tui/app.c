@@ -145,6 +145,14 @@ int app_follow(int top, int sel, int rows)
     return top < 0 ? 0 : top;
 }
 
+void app_draw_table(app *a, tui_rect r, tui_table t)
+{
+    int visible = tui_table_draw(&a->grid, r, &t, a->utf8), top = t.top;
+    tui_table_follow(&t, visible);
+    if (t.top != top)
+        tui_table_draw(&a->grid, r, &t, a->utf8);
+}
+
 int app_scroll(int *top, tui_action act, int n, int visible)
 {
     int page = visible > 2 ? visible - 1 : 1, last = n - visible > 0 ? n - visible : 0;
@@ -181,7 +189,7 @@ int app_chart_utf8(const app *a) { return a->utf8 && a->depth != TUI_COLOR_NONE;
 static int status_rows(const app *a)
 {
     const char *text = a->status;
-    if (!a->status[0] || a->confirm || a->searching)
+    if (!a->status[0] || a->confirm || a->rpt.searching)
         return 1;
     int n = app_draw_wrapped(NULL, (tui_rect){0, 0, STATUS_MAX_ROWS, a->cols > 0 ? a->cols : 80}, text, 0);
     return n < 1 ? 1 : n;
@@ -447,6 +455,8 @@ static void poll_dir(app *a)
             fresh.y_true = old->y_true;
             fresh.y_pred = old->y_pred;
             fresh.probs = old->probs;
+            fresh.pred_epoch = old->pred_epoch;
+            fresh.pred_batch = old->pred_batch;
             old->y_true = old->y_pred = NULL;
             old->probs = NULL;
             fresh.parts |= RUN_PART_PREDICTIONS;
@@ -496,10 +506,10 @@ static void forget_epoch_files(app *a)
     a->mt_per_class = a->mt_layers = (struct timespec){-1, 0};
     report_free_history(a);
     layers_free(a);
-    a->pc_err[0] = a->lay_err[0] = '\0';
-    a->have_sys = 0;
-    a->rate.n = 0;
-    a->sys_prev.valid = 0;
+    a->rpt.err[0] = a->lay.err[0] = '\0';
+    a->dash.have_sys = 0;
+    a->dash.rate.n = 0;
+    a->dash.prev.valid = 0;
 }
 
 int app_open_dir(app *a, const char *dir, int follow, vt_err *err)
@@ -755,9 +765,9 @@ static void draw_status(app *a)
                       "Stop the run after this step and save a checkpoint? y/n");
         return;
     }
-    if (a->searching) {
-        tui_grid_printf(g, row, 0, -1, ROLE_CURSOR, 0, "/%s", a->search);
-        tui_grid_text(g, row, (int)strlen(a->search) + 2, -1, ROLE_DIM, 0, "(type a class name, Enter keeps, Esc cancels)");
+    if (a->rpt.searching) {
+        tui_grid_printf(g, row, 0, -1, ROLE_CURSOR, 0, "/%s", a->rpt.search);
+        tui_grid_text(g, row, (int)strlen(a->rpt.search) + 2, -1, ROLE_DIM, 0, "(type a class name, Enter keeps, Esc cancels)");
         return;
     }
     if (a->status[0])
@@ -797,7 +807,7 @@ static const char *footer_brief(const tui_key *k, void *ctx)
     case ACT_DETACH:
         return a->live || a->following ? k->brief : NULL;
     case ACT_VIEW:
-        return a->rep_view ? "Table" : k->brief; /* Report: what v goes to */
+        return a->rpt.heatmap ? "Table" : k->brief; /* Report: what v goes to */
     case ACT_ENTER:
         return a->screen == 1 && a->following ? NULL : k->brief; /* Setup is read-only when watching */
     default:
@@ -849,7 +859,7 @@ const screen_ops app_screens[TUI_N_SCREENS] = {
     {compare_draw, compare_key, NULL},
     {samples_draw, samples_key, samples_enter},
     {summary_draw, summary_key, summary_prepare},
-    {layers_draw, layers_key, NULL},
+    {layers_draw, layers_key, layers_enter},
 };
 
 static int screen_key(app *a, int key, tui_action act)
@@ -903,7 +913,7 @@ int app_handle_key(app *a, int key)
         return H_REDRAW;
     }
     /* A field being edited (Setup) or a search being typed (Report) takes every key. */
-    if ((a->screen == 1 && a->form.editing) || (a->screen == 3 && a->searching))
+    if ((a->screen == 1 && a->form.editing) || (a->screen == 3 && a->rpt.searching))
         return screen_key(a, key, ACT_NONE) | H_REDRAW;
     if (key == KEY_MOUSE) {
         MEVENT ev;
@@ -1224,10 +1234,10 @@ int tui_run(const tui_options *opt, int *exit_status, vt_err *err)
         run_free(&a->run);
     free_derived(a);
     free(a->rv.drawn);
-    free(a->rep_order);
-    free(a->rep_text);
-    free(a->rep_cells);
-    free(a->rep_roles);
+    free(a->rpt.order);
+    free(a->rpt.text);
+    free(a->rpt.cells);
+    free(a->rpt.roles);
     report_free_history(a);
     layers_free(a);
     compare_free(a);

@@ -77,22 +77,23 @@ double dash_rate_get(const dash_rate *r)
 
 int dash_sample(app *a, double now)
 {
-    if (now < a->sys_next)
+    if (now < a->dash.next)
         return 0;
-    a->sys_next = now + 1.0;
+    a->dash.next = now + 1.0;
     const train_snapshot *s = a->snap;
     /* The training process: this one for a live run; a watched run's from progress.json while it runs. */
     long pid = a->tr && a->live ? (long)getpid()
                : a->following && a->have_run && (a->run.parts & RUN_PART_PROGRESS) && state_running(s->state)
                    ? a->run.progress.pid : 0;
     if (pid <= 0) {
-        a->have_sys = 0;
-        a->rate.n = 0;
+        a->dash.have_sys = 0;
+        a->dash.rate.n = 0;
         return 0;
     }
     /* The images trained so far: the epochs before this one (their size is the training set's) and this one's. */
-    dash_rate_add(&a->rate, now, (double)(s->epoch > 1 ? s->epoch - 1 : 0) * (double)s->n_train + (double)s->samples);
-    a->have_sys = tui_sysinfo_sample(pid, &a->sys_prev, &a->sys) == 0;
+    dash_rate_add(&a->dash.rate, now,
+                  (double)(s->epoch > 1 ? s->epoch - 1 : 0) * (double)s->n_train + (double)s->samples);
+    a->dash.have_sys = tui_sysinfo_sample(pid, &a->dash.prev, &a->dash.sys) == 0;
     return a->screen == 2;
 }
 
@@ -198,10 +199,11 @@ void dash_draw(app *a, tui_rect body)
     }
     tui_grid_text(g, y++, 1, w - 2, ROLE_VALUE, 0, line);
     /* The training process beside it (while one runs), sampled outside the draw. */
-    if (a->have_sys) {
+    if (a->dash.have_sys) {
         char sys[512];
         tui_grid_text(g, y, 1, w - 2, ROLE_LABEL, 0, "system:");
-        tui_grid_text(g, y++, 9, w - 10, ROLE_DIM, 0, tui_sysinfo_line(sys, sizeof sys, &a->sys, dash_rate_get(&a->rate)));
+        tui_grid_text(g, y++, 9, w - 10, ROLE_DIM, 0,
+                      tui_sysinfo_line(sys, sizeof sys, &a->dash.sys, dash_rate_get(&a->dash.rate)));
     }
     /* The engine's last word (a hint after a failure, how a stopped run resumes): wrapped, never cut. */
     y += app_draw_wrapped(g, (tui_rect){y, 1, 3, w - 2}, s->message,

@@ -15,49 +15,49 @@
 
 void layers_free(app *a)
 {
-    free(a->lay_rows);
-    free(a->lay_flag);
-    free(a->lay_text);
-    free(a->lay_cells);
-    free(a->lay_roles);
-    a->lay_rows = NULL;
-    a->lay_flag = NULL;
-    a->lay_text = NULL;
-    a->lay_cells = NULL;
-    a->lay_roles = NULL;
-    a->n_lay = 0;
+    free(a->lay.rows);
+    free(a->lay.flag);
+    free(a->lay.text);
+    free(a->lay.cells);
+    free(a->lay.roles);
+    a->lay.rows = NULL;
+    a->lay.flag = NULL;
+    a->lay.text = NULL;
+    a->lay.cells = NULL;
+    a->lay.roles = NULL;
+    a->lay.n = 0;
 }
 
 void layers_load(app *a)
 {
-    int was_last = a->lay_epoch >= a->lay_last; /* showing the latest epoch: go on showing the latest */
+    int was_last = a->lay.epoch >= a->lay.last; /* showing the latest epoch: go on showing the latest */
     layers_free(a);
-    a->lay_last = 0;
+    a->lay.last = 0;
     vt_err err;
     if (!a->dir[0])
         return;
-    a->lay_err[0] = '\0';
-    if (run_read_layers(a->dir, &a->lay_rows, &a->n_lay, &err) != VT_OK) {
-        snprintf(a->lay_err, sizeof a->lay_err, "%s", err.msg);
-        a->n_lay = 0;
+    a->lay.err[0] = '\0';
+    if (run_read_layers(a->dir, &a->lay.rows, &a->lay.n, &err) != VT_OK) {
+        snprintf(a->lay.err, sizeof a->lay.err, "%s", err.msg);
+        a->lay.n = 0;
         return;
     }
-    size_t n = (size_t)(a->n_lay > 0 ? a->n_lay : 1);
-    a->lay_flag = calloc(n, 1);
-    a->lay_text = malloc(sizeof *a->lay_text * n);
-    a->lay_cells = malloc(sizeof *a->lay_cells * 6 * n);
-    a->lay_roles = malloc(sizeof *a->lay_roles * n);
-    if (!a->lay_flag || !a->lay_text || !a->lay_cells || !a->lay_roles) {
+    size_t n = (size_t)(a->lay.n > 0 ? a->lay.n : 1);
+    a->lay.flag = calloc(n, 1);
+    a->lay.text = malloc(sizeof *a->lay.text * n);
+    a->lay.cells = malloc(sizeof *a->lay.cells * 6 * n);
+    a->lay.roles = malloc(sizeof *a->lay.roles * n);
+    if (!a->lay.flag || !a->lay.text || !a->lay.cells || !a->lay.roles) {
         layers_free(a);
         return;
     }
-    for (long i = 0; i < a->n_lay; i++) {
-        a->lay_flag[i] = (unsigned char)run_layer_vanishing(a->lay_rows, a->n_lay, i);
-        if (a->lay_rows[i].epoch > a->lay_last)
-            a->lay_last = a->lay_rows[i].epoch;
+    for (long i = 0; i < a->lay.n; i++) {
+        a->lay.flag[i] = (unsigned char)run_layer_vanishing(a->lay.rows, a->lay.n, i);
+        if (a->lay.rows[i].epoch > a->lay.last)
+            a->lay.last = a->lay.rows[i].epoch;
     }
-    if (was_last || a->lay_epoch > a->lay_last || a->lay_epoch < 1)
-        a->lay_epoch = a->lay_last;
+    if (was_last || a->lay.epoch > a->lay.last || a->lay.epoch < 1)
+        a->lay.epoch = a->lay.last;
 }
 
 /* A bar of share (0..1) of width cells: whole blocks, then an eighth block for the rest (UTF-8), or '#'s. */
@@ -89,8 +89,8 @@ static int epoch_rows(const app *a, long *first)
 {
     int k = 0;
     *first = -1;
-    for (long i = 0; i < a->n_lay; i++)
-        if (a->lay_rows[i].epoch == a->lay_epoch) {
+    for (long i = 0; i < a->lay.n; i++)
+        if (a->lay.rows[i].epoch == a->lay.epoch) {
             if (*first < 0)
                 *first = i;
             k++;
@@ -98,46 +98,41 @@ static int epoch_rows(const app *a, long *first)
     return k;
 }
 
-static int lay_visible(const app *a) { return app_body_height(a) - 2 - 1 - 3; }
-
-void layers_draw(app *a, tui_rect body)
+/* The bars' widths in a body width columns: what the numbers leave, two thirds for the gradient, a third for
+ * dead ReLUs. */
+static void bar_widths(int width, int *gw, int *dw)
 {
-    tui_grid *g = &a->grid;
+    int room = width - 2 - (16 + 1 + 9 + 1 + 1 + 6 + 1 + 1 + 9);
+    *gw = room * 2 / 3;
+    *dw = room - *gw;
+    if (*gw > 40)
+        *gw = 40;
+    if (*dw > 20)
+        *dw = 20;
+}
+
+/* How many of the epoch's k rows from first are flagged vanishing. */
+static int flagged_rows(const app *a, long first, int k)
+{
+    int flagged = 0;
+    for (int r = 0; r < k; r++)
+        flagged += a->lay.flag[first + r];
+    return flagged;
+}
+
+/* The table's texts and roles of the epoch shown, for the terminal's width (before every draw, never in it). */
+void layers_enter(app *a)
+{
     long first;
-    int k = a->lay_rows ? epoch_rows(a, &first) : 0;
-    if (k == 0) {
-        app_draw_wrapped(g, (tui_rect){body.top + 1, 2, 4, body.width - 4},
-                         a->lay_err[0] ? a->lay_err
-                         : a->dir[0]   ? "Layers: no layer statistics yet: layers.csv is written after each epoch (runs "
-                                         "made before vggtop kept it have none)."
-                                       : "Layers: no run yet: start one on the Setup screen (1), or open one on Compare (6).",
-                         a->lay_err[0] ? ROLE_BAD : ROLE_DIM);
-        return;
-    }
-    tui_grid_printf(g, body.top, 1, body.width - 2, ROLE_TITLE, TUI_BOLD, "Layers: epoch %d of %d (Left/Right), %d layers",
-                    a->lay_epoch, a->lay_last, k);
-    tui_grid_printf(g, body.top + 1, 1, body.width - 2, ROLE_DIM, 0,
-                    "vanishing: gradient below %g%% of the largest layer's or of its own in epoch 1",
-                    100 * RUN_VANISHING);
-    /* The bars take what the numbers leave: two thirds for the gradient, a third for dead ReLUs. */
-    int room = body.width - 2 - (16 + 1 + 9 + 1 + 1 + 6 + 1 + 1 + 9);
-    int gw = room * 2 / 3, dw = room - gw;
-    if (gw > 40)
-        gw = 40;
-    if (dw > 20)
-        dw = 20;
-    char scale[32];
-    snprintf(scale, sizeof scale, "log scale, %g decades", GRAD_DECADES);
-    tui_column cols[6] = {{"layer", 16, 0}, {"gradient", 9, 1}, {scale, gw, 0}, {"dead", 6, 1}, {"ReLU = 0", dw, 0},
-                          {"", 9, 0}};
+    int k = a->lay.rows ? epoch_rows(a, &first) : 0, gw, dw;
+    bar_widths(a->cols, &gw, &dw);
     double top = 0;
     for (int r = 0; r < k; r++)
-        if (a->lay_rows[first + r].grad_norm > top)
-            top = a->lay_rows[first + r].grad_norm;
-    int flagged = 0;
+        if (a->lay.rows[first + r].grad_norm > top)
+            top = a->lay.rows[first + r].grad_norm;
     for (int r = 0; r < k; r++) {
-        const run_layer_row *row = &a->lay_rows[first + r];
-        char(*t)[128] = a->lay_text[r];
+        const run_layer_row *row = &a->lay.rows[first + r];
+        char(*t)[128] = a->lay.text[r];
         snprintf(t[0], 128, "%s", row->layer);
         snprintf(t[1], 128, "%.3g", row->grad_norm);
         double share = top > 0 && row->grad_norm > 0 ? 1 + log10(row->grad_norm / top) / GRAD_DECADES : 0;
@@ -149,21 +144,50 @@ void layers_draw(app *a, tui_rect body)
             snprintf(t[3], 128, "%.1f%%", 100 * row->dead_relu);
             bar_text(t[4], 128, row->dead_relu, dw, a->utf8);
         }
-        snprintf(t[5], 128, "%s", a->lay_flag[first + r] ? "vanishing" : "");
-        flagged += a->lay_flag[first + r];
+        snprintf(t[5], 128, "%s", a->lay.flag[first + r] ? "vanishing" : "");
         for (int c = 0; c < 6; c++)
-            a->lay_cells[r * 6 + c] = t[c];
-        a->lay_roles[r] = a->lay_flag[first + r] ? ROLE_BAD : ROLE_DEFAULT;
+            a->lay.cells[r * 6 + c] = t[c];
+        a->lay.roles[r] = a->lay.flag[first + r] ? ROLE_BAD : ROLE_DEFAULT;
     }
-    int hint = flagged ? 3 : 0;
-    tui_table t = {cols, 6, a->lay_cells, a->lay_roles, k, NULL, 0, -1, 0, a->lay_top, a->lay_sel};
-    tui_rect tr = {body.top + 2, 1, body.height - 2 - hint, body.width - 2};
-    int visible = tui_table_draw(g, tr, &t, a->utf8);
-    tui_table_follow(&t, visible);
-    if (t.top != a->lay_top) {
-        a->lay_top = t.top;
-        tui_table_draw(g, tr, &t, a->utf8);
+}
+
+static int lay_visible(const app *a) { return app_body_height(a) - 2 - 1 - 3; }
+
+/* The table's rows that the draw shows of the epoch's k rows from first: the advice takes 3 when one is
+ * flagged. */
+static int table_rows(const app *a, long first, int k)
+{
+    return app_body_height(a) - 2 - (flagged_rows(a, first, k) ? 3 : 0) - 1;
+}
+
+void layers_draw(app *a, tui_rect body)
+{
+    tui_grid *g = &a->grid;
+    long first;
+    int k = a->lay.rows ? epoch_rows(a, &first) : 0;
+    if (k == 0) {
+        app_draw_wrapped(g, (tui_rect){body.top + 1, 2, 4, body.width - 4},
+                         a->lay.err[0] ? a->lay.err
+                         : a->dir[0]   ? "Layers: no layer statistics yet: layers.csv is written after each epoch (runs "
+                                         "made before vggtop kept it have none)."
+                                       : "Layers: no run yet: start one on the Setup screen (1), or open one on Compare (6).",
+                         a->lay.err[0] ? ROLE_BAD : ROLE_DIM);
+        return;
     }
+    tui_grid_printf(g, body.top, 1, body.width - 2, ROLE_TITLE, TUI_BOLD, "Layers: epoch %d of %d (Left/Right), %d layers",
+                    a->lay.epoch, a->lay.last, k);
+    tui_grid_printf(g, body.top + 1, 1, body.width - 2, ROLE_DIM, 0,
+                    "vanishing: gradient below %g%% of the largest layer's or of its own in epoch 1",
+                    100 * RUN_VANISHING);
+    int gw, dw;
+    bar_widths(body.width, &gw, &dw);
+    char scale[32];
+    snprintf(scale, sizeof scale, "log scale, %g decades", GRAD_DECADES);
+    tui_column cols[6] = {{"layer", 16, 0}, {"gradient", 9, 1}, {scale, gw, 0}, {"dead", 6, 1}, {"ReLU = 0", dw, 0},
+                          {"", 9, 0}};
+    int flagged = flagged_rows(a, first, k), hint = flagged ? 3 : 0;
+    tui_table t = {cols, 6, a->lay.cells, a->lay.roles, k, NULL, 0, -1, 0, a->lay.top, a->lay.sel};
+    app_draw_table(a, (tui_rect){body.top + 2, 1, body.height - 2 - hint, body.width - 2}, t);
     if (flagged) {
         char advice[512];
         app_draw_wrapped(g, (tui_rect){body.top + body.height - hint, 1, hint, body.width - 2},
@@ -175,35 +199,36 @@ int layers_key(app *a, int key, tui_action act)
 {
     (void)key;
     long first;
-    int k = a->lay_rows ? epoch_rows(a, &first) : 0;
+    int k = a->lay.rows ? epoch_rows(a, &first) : 0;
     if (k == 0)
         return H_NONE;
     int page = lay_visible(a) > 1 ? lay_visible(a) - 1 : 1;
     switch (act) {
-    case ACT_UP: a->lay_sel--; break;
-    case ACT_DOWN: a->lay_sel++; break;
-    case ACT_PGUP: a->lay_sel -= page; break;
-    case ACT_PGDN: a->lay_sel += page; break;
-    case ACT_HOME: a->lay_sel = 0; break;
-    case ACT_END: a->lay_sel = k - 1; break;
+    case ACT_UP: a->lay.sel--; break;
+    case ACT_DOWN: a->lay.sel++; break;
+    case ACT_PGUP: a->lay.sel -= page; break;
+    case ACT_PGDN: a->lay.sel += page; break;
+    case ACT_HOME: a->lay.sel = 0; break;
+    case ACT_END: a->lay.sel = k - 1; break;
     case ACT_LEFT:
     case ACT_RIGHT: {
         /* The nearest epoch with rows that way (a resumed run's file may skip none, an edited one may). */
-        int step = act == ACT_LEFT ? -1 : 1, best = a->lay_epoch;
-        for (long i = 0; i < a->n_lay; i++) {
-            int e = a->lay_rows[i].epoch;
-            if ((e - a->lay_epoch) * step > 0 && (best == a->lay_epoch || (e - best) * step < 0))
+        int step = act == ACT_LEFT ? -1 : 1, best = a->lay.epoch;
+        for (long i = 0; i < a->lay.n; i++) {
+            int e = a->lay.rows[i].epoch;
+            if ((e - a->lay.epoch) * step > 0 && (best == a->lay.epoch || (e - best) * step < 0))
                 best = e;
         }
-        a->lay_epoch = best;
+        a->lay.epoch = best;
         break;
     }
     default: return H_NONE;
     }
     k = epoch_rows(a, &first);
-    if (a->lay_sel >= k)
-        a->lay_sel = k - 1;
-    if (a->lay_sel < 0)
-        a->lay_sel = 0;
+    if (a->lay.sel >= k)
+        a->lay.sel = k - 1;
+    if (a->lay.sel < 0)
+        a->lay.sel = 0;
+    a->lay.top = app_follow(a->lay.top, a->lay.sel, table_rows(a, first, k));
     return H_REDRAW;
 }

@@ -35,54 +35,54 @@ static int rep_cmp(const void *pa, const void *pb)
 {
     const app *a = sort_app;
     int ra = *(const int *)pa, rb = *(const int *)pb, r;
-    if (a->rep_sort == 1) {
+    if (a->rpt.sort == 1) {
         r = strcasecmp(app_class_name(a, a->rep.labels[ra]), app_class_name(a, a->rep.labels[rb]));
     } else {
-        double x = rep_value(a, ra, a->rep_sort), y = rep_value(a, rb, a->rep_sort);
+        double x = rep_value(a, ra, a->rpt.sort), y = rep_value(a, rb, a->rpt.sort);
         r = x < y ? -1 : x > y ? 1 : 0;
     }
-    if (a->rep_desc)
+    if (a->rpt.desc)
         r = -r;
     return r ? r : ra - rb;
 }
 
 static void rep_sort_rows(app *a)
 {
-    if (!a->have_rep || !a->rep_order)
+    if (!a->have_rep || !a->rpt.order)
         return;
     sort_app = a;
-    qsort(a->rep_order, (size_t)a->rep.n_labels, sizeof *a->rep_order, rep_cmp);
-    a->pc_dirty = 1; /* the heatmap's rows follow the table's */
+    qsort(a->rpt.order, (size_t)a->rep.n_labels, sizeof *a->rpt.order, rep_cmp);
+    a->rpt.dirty = 1; /* the heatmap's rows follow the table's */
 }
 
 /* ---- the history: per_class.csv ---- */
 
 void report_free_history(app *a)
 {
-    free(a->pc_f1);
-    free(a->pc_recall);
-    free(a->pc_heat);
-    free(a->pc_trend);
-    free(a->pc_labels);
-    a->pc_f1 = a->pc_recall = a->pc_heat = NULL;
-    a->pc_trend = NULL;
-    a->pc_labels = NULL;
-    a->pc_epochs = a->pc_classes = 0;
+    free(a->rpt.f1);
+    free(a->rpt.recall);
+    free(a->rpt.heat);
+    free(a->rpt.trend);
+    free(a->rpt.labels);
+    a->rpt.f1 = a->rpt.recall = a->rpt.heat = NULL;
+    a->rpt.trend = NULL;
+    a->rpt.labels = NULL;
+    a->rpt.epochs = a->rpt.classes = 0;
 }
 
 void report_load_history(app *a)
 {
-    int was_last = a->heat_col >= a->pc_epochs - 1; /* the cursor on the latest epoch stays on the latest */
+    int was_last = a->rpt.heat_col >= a->rpt.epochs - 1; /* the cursor on the latest epoch stays on the latest */
     report_free_history(a);
-    a->pc_dirty = 1;
+    a->rpt.dirty = 1;
     run_class_row *rows = NULL;
     long n = 0;
     vt_err err;
     if (!a->dir[0])
         return;
-    a->pc_err[0] = '\0';
+    a->rpt.err[0] = '\0';
     if (run_read_per_class(a->dir, &rows, &n, &err) != VT_OK) {
-        snprintf(a->pc_err, sizeof a->pc_err, "%s", err.msg);
+        snprintf(a->rpt.err, sizeof a->rpt.err, "%s", err.msg);
         return;
     }
     int E = 0, C = 0;
@@ -91,65 +91,30 @@ void report_load_history(app *a)
         C = rows[i].cls + 1 > C ? rows[i].cls + 1 : C;
     }
     size_t cells = (size_t)E * (size_t)C;
-    a->pc_f1 = malloc(sizeof *a->pc_f1 * (cells ? cells : 1));
-    a->pc_recall = malloc(sizeof *a->pc_recall * (cells ? cells : 1));
-    if (n > 0 && a->pc_f1 && a->pc_recall) {
+    a->rpt.f1 = malloc(sizeof *a->rpt.f1 * (cells ? cells : 1));
+    a->rpt.recall = malloc(sizeof *a->rpt.recall * (cells ? cells : 1));
+    if (n > 0 && a->rpt.f1 && a->rpt.recall) {
         for (size_t i = 0; i < cells; i++)
-            a->pc_f1[i] = a->pc_recall[i] = NAN;
+            a->rpt.f1[i] = a->rpt.recall[i] = NAN;
         for (long i = 0; i < n; i++) {
             size_t at = (size_t)(rows[i].epoch - 1) * (size_t)C + (size_t)rows[i].cls;
-            a->pc_f1[at] = rows[i].f1;
-            a->pc_recall[at] = rows[i].recall;
+            a->rpt.f1[at] = rows[i].f1;
+            a->rpt.recall[at] = rows[i].recall;
         }
-        a->pc_epochs = E;
-        a->pc_classes = C;
+        a->rpt.epochs = E;
+        a->rpt.classes = C;
     }
     free(rows);
-    if (was_last || a->heat_col >= E)
-        a->heat_col = E > 0 ? E - 1 : 0;
+    if (was_last || a->rpt.heat_col >= E)
+        a->rpt.heat_col = E > 0 ? E - 1 : 0;
 }
 
 /* A class's score after epoch (1-based) in the metric shown, NaN when per_class.csv has none. */
 static double pc_score(const app *a, int epoch, int cls)
 {
-    if (epoch < 1 || epoch > a->pc_epochs || cls < 0 || cls >= a->pc_classes)
+    if (epoch < 1 || epoch > a->rpt.epochs || cls < 0 || cls >= a->rpt.classes)
         return NAN;
-    return (a->rep_recall ? a->pc_recall : a->pc_f1)[(size_t)(epoch - 1) * (size_t)a->pc_classes + (size_t)cls];
-}
-
-/* Rebuilds what the heatmap and the trend marks show, after a load, a sort or m (never in the draw). */
-void report_enter(app *a)
-{
-    if (!a->pc_dirty)
-        return;
-    a->pc_dirty = 0;
-    free(a->pc_heat);
-    free(a->pc_trend);
-    free(a->pc_labels);
-    a->pc_heat = NULL;
-    a->pc_trend = NULL;
-    a->pc_labels = NULL;
-    if (!a->have_rep || !a->rep_order || a->pc_epochs < 1)
-        return;
-    int n = a->rep.n_labels, E = a->pc_epochs;
-    a->pc_heat = malloc(sizeof *a->pc_heat * (size_t)(n > 0 ? n : 1) * (size_t)E);
-    a->pc_trend = calloc((size_t)(n > 0 ? n : 1), sizeof *a->pc_trend);
-    a->pc_labels = malloc(sizeof *a->pc_labels * (size_t)(n > 0 ? n : 1));
-    if (!a->pc_heat || !a->pc_trend || !a->pc_labels) {
-        report_free_history(a);
-        return;
-    }
-    for (int i = 0; i < n; i++) {
-        int cls = a->rep.labels[a->rep_order[i]];
-        a->pc_labels[i] = app_class_name(a, cls);
-        for (int e = 0; e < E; e++) {
-            double v = pc_score(a, e + 1, cls);
-            a->pc_heat[(size_t)i * (size_t)E + (size_t)e] = isnan(v) ? 0 : v;
-        }
-        /* Up or down by at least the table's last digit: 0.4000 to 0.4000 is no change. */
-        double now = pc_score(a, E, cls), before = pc_score(a, E - 1, cls);
-        a->pc_trend[i] = now > before + 5e-5 ? 1 : now < before - 5e-5 ? -1 : 0;
-    }
+    return (a->rpt.show_recall ? a->rpt.recall : a->rpt.f1)[(size_t)(epoch - 1) * (size_t)a->rpt.classes + (size_t)cls];
 }
 
 /* A score as the table shows it; with trends, followed by the mark (or a blank), so the column stays aligned. */
@@ -164,58 +129,165 @@ static void score_cell(const app *a, char *buf, size_t size, double v, int trend
 
 void report_reset(app *a)
 {
-    free(a->rep_order);
-    free(a->rep_text);
-    free(a->rep_cells);
-    free(a->rep_roles);
-    a->rep_order = NULL;
-    a->rep_text = NULL;
-    a->rep_cells = NULL;
-    a->rep_roles = NULL;
+    free(a->rpt.order);
+    free(a->rpt.text);
+    free(a->rpt.cells);
+    free(a->rpt.roles);
+    a->rpt.order = NULL;
+    a->rpt.text = NULL;
+    a->rpt.cells = NULL;
+    a->rpt.roles = NULL;
     if (!a->have_rep)
         return;
     /* Everything the table needs, sized once per report (the draw used to malloc it every frame). */
     size_t n = (size_t)(a->rep.n_labels > 0 ? a->rep.n_labels : 1);
-    a->rep_order = malloc(sizeof *a->rep_order * n);
-    a->rep_text = malloc(sizeof *a->rep_text * n);
-    a->rep_cells = malloc(sizeof *a->rep_cells * 6 * n);
-    a->rep_roles = malloc(sizeof *a->rep_roles * n);
-    if (!a->rep_order || !a->rep_text || !a->rep_cells || !a->rep_roles) {
-        free(a->rep_order);
-        a->rep_order = NULL;
+    a->rpt.order = malloc(sizeof *a->rpt.order * n);
+    a->rpt.text = malloc(sizeof *a->rpt.text * n);
+    a->rpt.cells = malloc(sizeof *a->rpt.cells * 6 * n);
+    a->rpt.roles = malloc(sizeof *a->rpt.roles * n);
+    if (!a->rpt.order || !a->rpt.text || !a->rpt.cells || !a->rpt.roles) {
+        free(a->rpt.order);
+        a->rpt.order = NULL;
         return;
     }
     for (int i = 0; i < a->rep.n_labels; i++)
-        a->rep_order[i] = i;
+        a->rpt.order[i] = i;
     rep_sort_rows(a);
-    if (a->rep_sel >= a->rep.n_labels)
-        a->rep_sel = a->rep.n_labels - 1;
-    if (a->rep_sel < 0)
-        a->rep_sel = 0;
+    if (a->rpt.sel >= a->rep.n_labels)
+        a->rpt.sel = a->rep.n_labels - 1;
+    if (a->rpt.sel < 0)
+        a->rpt.sel = 0;
+}
+
+/* Rebuilds what the heatmap and the trend marks show, after a load, a sort or m (never in the draw). */
+static void history_build(app *a)
+{
+    free(a->rpt.heat);
+    free(a->rpt.trend);
+    free(a->rpt.labels);
+    a->rpt.heat = NULL;
+    a->rpt.trend = NULL;
+    a->rpt.labels = NULL;
+    if (!a->have_rep || !a->rpt.order || a->rpt.epochs < 1)
+        return;
+    int n = a->rep.n_labels, E = a->rpt.epochs;
+    a->rpt.heat = malloc(sizeof *a->rpt.heat * (size_t)(n > 0 ? n : 1) * (size_t)E);
+    a->rpt.trend = calloc((size_t)(n > 0 ? n : 1), sizeof *a->rpt.trend);
+    a->rpt.labels = malloc(sizeof *a->rpt.labels * (size_t)(n > 0 ? n : 1));
+    if (!a->rpt.heat || !a->rpt.trend || !a->rpt.labels) {
+        report_free_history(a);
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        int cls = a->rep.labels[a->rpt.order[i]];
+        a->rpt.labels[i] = app_class_name(a, cls);
+        for (int e = 0; e < E; e++) {
+            double v = pc_score(a, e + 1, cls);
+            a->rpt.heat[(size_t)i * (size_t)E + (size_t)e] = isnan(v) ? 0 : v;
+        }
+        /* Up or down by at least the table's last digit: 0.4000 to 0.4000 is no change. */
+        double now = pc_score(a, E, cls), before = pc_score(a, E - 1, cls);
+        a->rpt.trend[i] = now > before + 5e-5 ? 1 : now < before - 5e-5 ? -1 : 0;
+    }
+}
+
+/* Whether the table marks each class up or down since the previous epoch. */
+static int rep_marked(const app *a) { return a->rpt.trend && a->rpt.epochs >= 2; }
+
+/* The table's texts and roles, in display order, with the trend marks (never in the draw). */
+static void table_build(app *a)
+{
+    const report *r = &a->rep;
+    int n = r->n_labels;
+    char(*text)[6][24] = a->rpt.text;
+    const char **cells = a->rpt.cells;
+    int *roles = a->rpt.roles;
+    double macro = r->macro.f1;
+    int marked = rep_marked(a);
+    for (int i = 0; i < n; i++) {
+        int row = a->rpt.order[i];
+        const class_scores *c = &r->rows[row];
+        snprintf(text[i][0], 24, "%d", r->labels[row]);
+        snprintf(text[i][1], 24, "%s", app_class_name(a, r->labels[row]));
+        snprintf(text[i][2], 24, "%.4f", c->precision);
+        int trend = marked ? a->rpt.trend[i] : 0;
+        score_cell(a, text[i][3], 24, c->recall, trend, marked && a->rpt.show_recall);
+        score_cell(a, text[i][4], 24, c->f1, trend, marked && !a->rpt.show_recall);
+        snprintf(text[i][5], 24, "%ld", c->support);
+        for (int k = 0; k < 6; k++)
+            cells[i * 6 + k] = text[i][k];
+        /* weak: F1 below half the macro F1; strong: above the midpoint between the macro F1 and 1 */
+        roles[i] = c->f1 < 0.5 * macro ? ROLE_BAD : c->f1 > (macro + 1) / 2 ? ROLE_GOOD : ROLE_DEFAULT;
+    }
 }
 
 static int rep_visible(const app *a) { return app_body_height(a) - 1 - 1 - 4; }
 
 #define HEAT_LABEL 16 /* the class names' columns */
 
+/* The heatmap in body: its cells' width, the rows and columns that fit (*vis_r, *vis_c) and its first row and
+ * column moved to show the cursor (the keys keep them; the draw uses this copy). */
+static tui_heatmap heat_fit(const app *a, tui_rect body, int *vis_r, int *vis_c)
+{
+    int E = a->rpt.epochs, n = a->rep.n_labels, avail = body.width - 2 - HEAT_LABEL - 1, height = body.height - 4;
+    int cw = E * 3 <= avail ? 3 : E * 2 <= avail ? 2 : 1;
+    *vis_r = n < height ? n : height;
+    *vis_c = E < avail / cw ? E : avail / cw;
+    tui_heatmap h = {a->rpt.heat, n, E, 1, a->rpt.sel, a->rpt.heat_col, a->rpt.heat_row0, a->rpt.heat_col0,
+                     a->rpt.labels, HEAT_LABEL, cw, 0, 0};
+    tui_heatmap_follow(&h, *vis_r, *vis_c);
+    return h;
+}
+
+/* Keeps the cursor inside the table and visible in the table and the heatmap (after a key, and on enter:
+ * a resize or a new report). */
+static void rep_follow(app *a)
+{
+    int n = a->rep.n_labels;
+    if (a->rpt.sel >= n)
+        a->rpt.sel = n - 1;
+    if (a->rpt.sel < 0)
+        a->rpt.sel = 0;
+    a->rpt.top = app_follow(a->rpt.top, a->rpt.sel, rep_visible(a));
+    if (a->rpt.heat) {
+        int vis_r, vis_c;
+        tui_heatmap h = heat_fit(a, (tui_rect){app_body_top(a), 0, app_body_height(a), a->cols}, &vis_r, &vis_c);
+        a->rpt.heat_row0 = h.row0;
+        a->rpt.heat_col0 = h.col0;
+    }
+}
+
+/* Rebuilds what the screen shows when dirty, and keeps the cursor in view. */
+void report_enter(app *a)
+{
+    if (a->rpt.dirty) {
+        a->rpt.dirty = 0;
+        history_build(a);
+        if (a->have_rep && a->rpt.order)
+            table_build(a);
+    }
+    if (a->have_rep && a->rpt.order)
+        rep_follow(a);
+}
+
 /* v: one row per class (the table's order and selection), one column per epoch, the cursor in words above
  * it, the epochs numbered over the columns and the scale under them. */
 static void heat_draw(app *a, tui_rect body)
 {
     tui_grid *g = &a->grid;
-    const char *metric = a->rep_recall ? "recall" : "F1";
+    const char *metric = a->rpt.show_recall ? "recall" : "F1";
     tui_grid_printf(g, body.top, 1, body.width - 2, ROLE_TITLE, TUI_BOLD, "History: %s per class and epoch, sorted by %s%s",
-                    metric, rep_cols[a->rep_sort].title, a->rep_desc ? " (desc)" : "");
-    int E = a->pc_epochs, n = a->rep.n_labels;
-    if (!a->pc_heat || E < 1 || n < 1) {
+                    metric, rep_cols[a->rpt.sort].title, a->rpt.desc ? " (desc)" : "");
+    int E = a->rpt.epochs, n = a->rep.n_labels;
+    if (!a->rpt.heat || E < 1 || n < 1) {
         app_draw_wrapped(g, (tui_rect){body.top + 2, 2, 4, body.width - 4},
-                         a->pc_err[0] ? a->pc_err
+                         a->rpt.err[0] ? a->rpt.err
                                       : "No per-class history: per_class.csv is written after each epoch's evaluation "
                                         "(runs made before vggtop kept it have none). v shows the table.",
-                         a->pc_err[0] ? ROLE_BAD : ROLE_DIM);
+                         a->rpt.err[0] ? ROLE_BAD : ROLE_DIM);
         return;
     }
-    int cls = a->rep.labels[a->rep_order[a->rep_sel]], col = a->heat_col;
+    int cls = a->rep.labels[a->rpt.order[a->rpt.sel]], col = a->rpt.heat_col, vis_r, vis_c;
     double v = pc_score(a, col + 1, cls), before = pc_score(a, col, cls);
     char now[32] = "-", prev[64] = "";
     if (!isnan(v))
@@ -224,14 +296,9 @@ static void heat_draw(app *a, tui_rect body)
         snprintf(prev, sizeof prev, " (%+.4f since epoch %d)", v - before, col);
     tui_grid_printf(g, body.top + 1, 1, body.width - 2, ROLE_VALUE, 0, "%s, epoch %d: %s %s%s", app_class_name(a, cls),
                     col + 1, metric, now, prev);
-    int avail = body.width - 2 - HEAT_LABEL - 1;
-    int cw = E * 3 <= avail ? 3 : E * 2 <= avail ? 2 : 1;
     tui_rect hr = {body.top + 3, 1, body.height - 4, body.width - 2};
-    tui_heatmap h = {a->pc_heat, n, E, 1, a->rep_sel, col, a->heat_row0, a->heat_col0, a->pc_labels, HEAT_LABEL, cw, 0, 0};
-    int vis_r = n < hr.height ? n : hr.height, vis_c = E < avail / cw ? E : avail / cw;
-    tui_heatmap_follow(&h, vis_r, vis_c);
-    a->heat_row0 = h.row0;
-    a->heat_col0 = h.col0;
+    tui_heatmap h = heat_fit(a, body, &vis_r, &vis_c);
+    int cw = h.cell_width;
     tui_heatmap_draw(g, hr, &h, a->depth, &vis_r, &vis_c);
     /* The epochs over their columns: every 1st, 2nd, 5th, 10th, ... as the numbers fit, and the cursor's. */
     static const int steps[] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000};
@@ -253,73 +320,54 @@ static void heat_draw(app *a, tui_rect body)
     tui_grid_text(g, bottom, 1, 2, ROLE_DIM, 0, "0");
     tui_heatmap_draw(g, (tui_rect){bottom, 3, 1, 18}, &scale, a->depth, NULL, NULL);
     tui_grid_printf(g, bottom, 22, body.width - 23, ROLE_DIM, 0, "1   %s; Left/Right: epoch, m: %s, v: the table", metric,
-                    a->rep_recall ? "F1" : "recall");
+                    a->rpt.show_recall ? "F1" : "recall");
 }
 
 void report_draw(app *a, tui_rect body)
 {
     tui_grid *g = &a->grid;
-    if (!a->have_rep || !a->rep_order) {
+    if (!a->have_rep || !a->rpt.order) {
         app_no_data(a, body, "Report");
         return;
     }
-    if (a->rep_view) {
+    if (a->rpt.heatmap) {
         heat_draw(a, body);
         return;
     }
     const report *r = &a->rep;
     int n = r->n_labels;
-    /* Which evaluation this is: the predictions are rewritten after every epoch (accuracy is pinned below). */
-    char which[32] = "";
-    if (a->snap->epochs_done > 0)
-        snprintf(which, sizeof which, " (epoch %d)", a->snap->epochs_done);
+    /* Which weights made the predictions (accuracy is pinned below): training rewrites them after every epoch,
+     * vggtop evaluate --best with best.bin's; predictions.json says which (without it: the last epoch). */
+    int epoch = a->run.pred_epoch < 0 ? a->snap->epochs_done : a->run.pred_epoch;
+    long batch = a->run.pred_epoch < 0 ? 0 : a->run.pred_batch;
+    char which[64] = "";
+    if (batch > 0)
+        snprintf(which, sizeof which, " (epoch %d + %ld batches)", epoch, batch);
+    else if (epoch > 0)
+        snprintf(which, sizeof which, " (epoch %d)", epoch);
     tui_grid_printf(g, body.top, 1, body.width - 2, ROLE_TITLE, TUI_BOLD, "Report: %d classes, %ld images%s, sorted by %s%s",
-                    n, r->total, which, rep_cols[a->rep_sort].title, a->rep_desc ? " (desc)" : "");
-    char(*text)[6][24] = a->rep_text;
-    const char **cells = a->rep_cells;
-    int *roles = a->rep_roles;
-    double macro = r->macro.f1;
-    int marked = a->pc_trend && a->pc_epochs >= 2; /* a mark per class: up or down since the previous epoch */
-    for (int i = 0; i < n; i++) {
-        int row = a->rep_order[i];
-        const class_scores *c = &r->rows[row];
-        snprintf(text[i][0], 24, "%d", r->labels[row]);
-        snprintf(text[i][1], 24, "%s", app_class_name(a, r->labels[row]));
-        snprintf(text[i][2], 24, "%.4f", c->precision);
-        int trend = marked ? a->pc_trend[i] : 0;
-        score_cell(a, text[i][3], 24, c->recall, trend, marked && a->rep_recall);
-        score_cell(a, text[i][4], 24, c->f1, trend, marked && !a->rep_recall);
-        snprintf(text[i][5], 24, "%ld", c->support);
-        for (int k = 0; k < 6; k++)
-            cells[i * 6 + k] = text[i][k];
-        /* weak: F1 below half the macro F1; strong: above the midpoint between the macro F1 and 1 */
-        roles[i] = c->f1 < 0.5 * macro ? ROLE_BAD : c->f1 > (macro + 1) / 2 ? ROLE_GOOD : ROLE_DEFAULT;
-    }
+                    n, r->total, which, rep_cols[a->rpt.sort].title, a->rpt.desc ? " (desc)" : "");
+    int marked = rep_marked(a);
     char pin[3][6][24];
     snprintf(pin[0][1], 24, "accuracy");
     pin[0][0][0] = pin[0][2][0] = pin[0][3][0] = '\0';
-    score_cell(a, pin[0][4], 24, r->accuracy, 0, marked && !a->rep_recall);
+    score_cell(a, pin[0][4], 24, r->accuracy, 0, marked && !a->rpt.show_recall);
     snprintf(pin[0][5], 24, "%ld", r->total);
     const class_scores *avg[2] = {&r->macro, &r->weighted};
     for (int k = 0; k < 2; k++) {
         pin[k + 1][0][0] = '\0';
         snprintf(pin[k + 1][1], 24, "%s", k ? "weighted avg" : "macro avg");
         snprintf(pin[k + 1][2], 24, "%.4f", avg[k]->precision);
-        score_cell(a, pin[k + 1][3], 24, avg[k]->recall, 0, marked && a->rep_recall);
-        score_cell(a, pin[k + 1][4], 24, avg[k]->f1, 0, marked && !a->rep_recall);
+        score_cell(a, pin[k + 1][3], 24, avg[k]->recall, 0, marked && a->rpt.show_recall);
+        score_cell(a, pin[k + 1][4], 24, avg[k]->f1, 0, marked && !a->rpt.show_recall);
         snprintf(pin[k + 1][5], 24, "%ld", avg[k]->support);
     }
     const char *pinned[18];
     for (int i = 0; i < 18; i++)
         pinned[i] = pin[i / 6][i % 6];
-    tui_table t = {rep_cols, 6, cells, roles, n, pinned, 3, a->rep_sort, a->rep_desc, a->rep_top, a->rep_sel};
-    tui_rect tr = {body.top + 1, 1, body.height - 1, body.width - 2};
-    int visible = tui_table_draw(g, tr, &t, a->utf8);
-    tui_table_follow(&t, visible);
-    if (t.top != a->rep_top) {
-        a->rep_top = t.top;
-        tui_table_draw(g, tr, &t, a->utf8);
-    }
+    tui_table t = {rep_cols, 6, a->rpt.cells, a->rpt.roles, n, pinned, 3, a->rpt.sort, a->rpt.desc, a->rpt.top,
+                   a->rpt.sel};
+    app_draw_table(a, (tui_rect){body.top + 1, 1, body.height - 1, body.width - 2}, t);
 }
 
 /* Display position of the first class whose name contains the search, from position `from` on. */
@@ -328,104 +376,89 @@ static int rep_find(const app *a, int from)
     int n = a->rep.n_labels;
     for (int k = 0; k < n; k++) {
         int i = (from + k) % n;
-        if (strcasestr(app_class_name(a, a->rep.labels[a->rep_order[i]]), a->search))
+        if (strcasestr(app_class_name(a, a->rep.labels[a->rpt.order[i]]), a->rpt.search))
             return i;
     }
     return -1;
 }
 
-static void rep_clamp(app *a)
-{
-    int n = a->rep.n_labels;
-    if (a->rep_sel >= n)
-        a->rep_sel = n - 1;
-    if (a->rep_sel < 0)
-        a->rep_sel = 0;
-    tui_table t = {0};
-    t.n_rows = n;
-    t.selected = a->rep_sel;
-    t.top = a->rep_top;
-    tui_table_follow(&t, rep_visible(a));
-    a->rep_top = t.top;
-}
-
 int report_key(app *a, int key, tui_action act)
 {
-    if (!a->have_rep || !a->rep_order) {
-        a->searching = 0;
+    if (!a->have_rep || !a->rpt.order) {
+        a->rpt.searching = 0;
         return H_NONE;
     }
-    if (a->searching) {
+    if (a->rpt.searching) {
         if (key == 27) {
-            a->searching = 0;
-            a->rep_sel = a->search_saved_sel;
+            a->rpt.searching = 0;
+            a->rpt.sel = a->rpt.saved_sel;
         } else if (key == '\n' || key == '\r' || key == KEY_ENTER) {
-            a->searching = 0;
+            a->rpt.searching = 0;
         } else {
-            app_line_edit(a->search, sizeof a->search, key);
+            app_line_edit(a->rpt.search, sizeof a->rpt.search, key);
         }
-        if (a->searching && a->search[0]) {
+        if (a->rpt.searching && a->rpt.search[0]) {
             int i = rep_find(a, 0);
             if (i >= 0)
-                a->rep_sel = i;
+                a->rpt.sel = i;
         }
-        if (!a->searching && a->search[0] && rep_find(a, 0) < 0)
-            app_set_status(a, ROLE_WARN, "no class matches '%s'", a->search);
-        rep_clamp(a);
+        if (!a->rpt.searching && a->rpt.search[0] && rep_find(a, 0) < 0)
+            app_set_status(a, ROLE_WARN, "no class matches '%s'", a->rpt.search);
+        rep_follow(a);
         return H_REDRAW;
     }
     int page = rep_visible(a) > 1 ? rep_visible(a) - 1 : 1;
     switch (act) {
-    case ACT_UP: a->rep_sel--; break;
-    case ACT_DOWN: a->rep_sel++; break;
-    case ACT_PGUP: a->rep_sel -= page; break;
-    case ACT_PGDN: a->rep_sel += page; break;
-    case ACT_HOME: a->rep_sel = 0; break;
-    case ACT_END: a->rep_sel = a->rep.n_labels - 1; break;
+    case ACT_UP: a->rpt.sel--; break;
+    case ACT_DOWN: a->rpt.sel++; break;
+    case ACT_PGUP: a->rpt.sel -= page; break;
+    case ACT_PGDN: a->rpt.sel += page; break;
+    case ACT_HOME: a->rpt.sel = 0; break;
+    case ACT_END: a->rpt.sel = a->rep.n_labels - 1; break;
     case ACT_SORT:
-        a->rep_sort = (a->rep_sort + 1) % 6;
-        a->rep_desc = a->rep_sort >= 2; /* numbers: the largest first */
+        a->rpt.sort = (a->rpt.sort + 1) % 6;
+        a->rpt.desc = a->rpt.sort >= 2; /* numbers: the largest first */
         rep_sort_rows(a);
         break;
     case ACT_REVERSE:
-        a->rep_desc = !a->rep_desc;
+        a->rpt.desc = !a->rpt.desc;
         rep_sort_rows(a);
         break;
-    case ACT_VIEW: a->rep_view = !a->rep_view; break;
+    case ACT_VIEW: a->rpt.heatmap = !a->rpt.heatmap; break;
     case ACT_METRIC:
-        a->rep_recall = !a->rep_recall;
-        a->pc_dirty = 1;
+        a->rpt.show_recall = !a->rpt.show_recall;
+        a->rpt.dirty = 1;
         break;
     case ACT_LEFT:
     case ACT_RIGHT:
-        if (!a->rep_view)
+        if (!a->rpt.heatmap)
             return H_NONE;
-        a->heat_col += act == ACT_LEFT ? -1 : 1;
-        if (a->heat_col >= a->pc_epochs)
-            a->heat_col = a->pc_epochs - 1;
-        if (a->heat_col < 0)
-            a->heat_col = 0;
+        a->rpt.heat_col += act == ACT_LEFT ? -1 : 1;
+        if (a->rpt.heat_col >= a->rpt.epochs)
+            a->rpt.heat_col = a->rpt.epochs - 1;
+        if (a->rpt.heat_col < 0)
+            a->rpt.heat_col = 0;
         break;
     case ACT_SEARCH:
-        a->searching = 1;
-        a->search[0] = '\0';
-        a->search_saved_sel = a->rep_sel;
+        a->rpt.searching = 1;
+        a->rpt.search[0] = '\0';
+        a->rpt.saved_sel = a->rpt.sel;
         break;
     case ACT_SEARCH_NEXT:
-        if (!a->search[0]) {
+        if (!a->rpt.search[0]) {
             app_set_status(a, ROLE_DIM, "/ starts a search");
             break;
         }
         {
-            int i = rep_find(a, a->rep_sel + 1);
+            int i = rep_find(a, a->rpt.sel + 1);
             if (i >= 0)
-                a->rep_sel = i;
+                a->rpt.sel = i;
             else
-                app_set_status(a, ROLE_WARN, "no class matches '%s'", a->search);
+                app_set_status(a, ROLE_WARN, "no class matches '%s'", a->rpt.search);
         }
         break;
     default: return H_NONE;
     }
-    rep_clamp(a);
+    rep_follow(a);
     return H_REDRAW;
 }

@@ -113,6 +113,31 @@ typedef struct roc_view {
     unsigned char *drawn;
 } roc_view;
 
+/* Report (report.c): the table's sort, cursor and first row, the row order and what the table shows (sized by
+ * report_reset, filled by report_enter), the search being typed; the history from per_class.csv (loaded when
+ * the file changes: report_load_history): f1 and recall hold epochs x classes scores (epoch-major), NaN where
+ * a class has no row; and what the heatmap and the trend marks show (built by report_enter when dirty). */
+typedef struct report_view {
+    int sort, desc, sel, top;
+    int *order;
+    char (*text)[6][24];
+    const char **cells;
+    int *roles;
+    int searching;
+    char search[64];
+    int saved_sel;            /* the cursor before the search, for Esc */
+    int epochs, classes;
+    double *f1, *recall;
+    double *heat;             /* the heatmap's matrix: report rows in display order x epochs */
+    signed char *trend;       /* per report row, in display order: +1 up, -1 down, 0 since the previous epoch */
+    int dirty;                /* heat, trend and the table's texts are to be rebuilt before the next draw */
+    int heatmap;              /* 0 the table, 1 the heatmap (v) */
+    int show_recall;          /* the heatmap and trends show recall, not F1 (m) */
+    int heat_col, heat_row0, heat_col0; /* the heatmap's cursor epoch (0-based) and first row and column */
+    const char **labels;      /* the heatmap's row labels, in display order */
+    char err[512];            /* why per_class.csv could not be read ("" when it could, or is absent) */
+} report_view;
+
 /* Images per second over the last minute, from (time, images trained so far) points of about one a second. */
 #define DASH_RATE_POINTS 64
 typedef struct dash_rate {
@@ -122,6 +147,32 @@ typedef struct dash_rate {
 void dash_rate_add(dash_rate *r, double t, double images);
 /* Images per second from the oldest point of the last 60 s to the newest; -1 with fewer than 2 points. */
 double dash_rate_get(const dash_rate *r);
+
+/* Layers (layers.c), from layers.csv (loaded when the file changes: layers_load): its rows, the epoch shown
+ * (Left/Right) and the latest in the file, the table's cursor and first row (the keys keep it), why the file
+ * could not be read. */
+typedef struct layers_view {
+    run_layer_row *rows;
+    long n;
+    unsigned char *flag;      /* per row: run_layer_vanishing */
+    int epoch, last;
+    int sel, top;
+    char err[512];
+    char (*text)[6][128];     /* the table's texts, cells and roles: sized by layers_load, filled by layers_enter */
+    const char **cells;
+    int *roles;
+} layers_view;
+
+/* The Dashboard's system line (dash.c): the training process sampled from /proc about once a second
+ * (dash_sample, from the loop, never in a draw), when the next sample is due, and the images it trained in
+ * the last minute. */
+typedef struct dash_view {
+    tui_sysinfo sys;
+    tui_sysinfo_prev prev;
+    int have_sys;
+    double next;
+    dash_rate rate;
+} dash_view;
 
 /* ---- the front end's state ---- */
 typedef struct app {
@@ -180,27 +231,7 @@ typedef struct app {
     data_fetch_job *fetch;       /* the d key's download, NULL when none runs */
     data_fetch_status fetch_st;  /* its latest snapshot, the one setup_draw draws */
 
-    /* Report. */
-    int rep_sort, rep_desc, rep_sel, rep_top;
-    int *rep_order;
-    char (*rep_text)[6][24]; /* the table's texts, cells and roles: sized by report_reset, filled by the draw */
-    const char **rep_cells;
-    int *rep_roles;
-    int searching;
-    char search[64];
-    int search_saved_sel;
-    /* Report's history, from per_class.csv (loaded when the file changes: report_load_history): pc_f1 and
-     * pc_recall hold pc_epochs x pc_classes scores (epoch-major), NaN where a class has no row. */
-    int pc_epochs, pc_classes;
-    double *pc_f1, *pc_recall;
-    double *pc_heat;          /* the heatmap's matrix: report rows in display order x epochs (report_enter) */
-    signed char *pc_trend;    /* per report row, in display order: +1 up, -1 down, 0 since the previous epoch */
-    int pc_dirty;             /* pc_heat and pc_trend are to be rebuilt before the next draw */
-    int rep_view;             /* 0 the table, 1 the heatmap (v) */
-    int rep_recall;           /* the heatmap and trends show recall, not F1 (m) */
-    int heat_col, heat_row0, heat_col0; /* the heatmap's cursor epoch (0-based) and view */
-    const char **pc_labels;   /* the heatmap's row labels, in display order */
-    char pc_err[512];         /* why per_class.csv could not be read ("" when it could, or is absent) */
+    report_view rpt;
 
     confusion_view conf;
 
@@ -212,25 +243,10 @@ typedef struct app {
 
     summary_view sum;
 
-    /* Layers, from layers.csv (loaded when the file changes: layers_load). */
-    run_layer_row *lay_rows;
-    long n_lay;
-    unsigned char *lay_flag;  /* per row: run_layer_vanishing */
-    int lay_epoch, lay_last;  /* the epoch shown (Left/Right), the latest in the file */
-    int lay_sel, lay_top;
-    char lay_err[512];        /* why layers.csv could not be read */
-    char (*lay_text)[6][128];  /* the table's texts, cells and roles: sized by layers_load, filled by the draw */
-    const char **lay_cells;
-    int *lay_roles;
+    layers_view lay;
     struct timespec mt_per_class, mt_layers;
 
-    /* The Dashboard's system line: the training process sampled from /proc about once a second (dash_sample,
-     * from the loop, never in a draw), and the images it trained in the last minute. */
-    tui_sysinfo sys;
-    tui_sysinfo_prev sys_prev;
-    int have_sys;
-    double sys_next;
-    dash_rate rate;
+    dash_view dash;
 } app;
 
 /* app.c */
@@ -272,6 +288,9 @@ int app_scroll(int *top, tui_action act, int n, int visible);
 /* The first row of a list to show so that row sel is among its rows rows, moving top as little as possible
  * (the keys keep it; a draw uses it as is, or a resize's copy). */
 int app_follow(int top, int sel, int rows);
+/* Draws table t into r, its first row moved to show the selection on t, a copy (the keys keep the first row;
+ * after a resize the copy shows the selection). */
+void app_draw_table(app *a, tui_rect r, tui_table t);
 /* Word-wraps text (at spaces, and at '\n') into r; returns the rows used. */
 int app_draw_wrapped(tui_grid *g, tui_rect r, const char *text, int role);
 
@@ -314,6 +333,7 @@ void report_free_history(app *a);
 /* (Re)reads layers.csv of the run shown. */
 void layers_load(app *a);
 void layers_free(app *a);
+void layers_enter(app *a);
 void layers_draw(app *a, tui_rect body);
 int layers_key(app *a, int key, tui_action act);
 /* Samples the process training the run shown (when due: at most once a second) for the system line; 1 when

@@ -30,6 +30,10 @@ grep -q "learning rate" whole.out || fail "the log does not say the rate was cut
 best=$(sed 1d whole/history.csv | cut -d, -f6 | sort -g | tail -1)
 got=$(sed 's/.*val_acc: \([0-9.]*\).*/\1/' best.out)
 awk -v a="$best" -v b="$got" 'BEGIN { exit !((a - b) ^ 2 < 1e-8) }' || fail "evaluate --best: val_acc $got, the best epoch had $best"
+# predictions.json names best.bin's epoch (the first with the highest val_acc), not the last one trained.
+want=$(sed 1d whole/history.csv | awk -F, -v b="$best" '$6 == b { print NR; exit }')
+grep -q "\"epoch\": $want," whole/predictions.json ||
+    fail "evaluate --best: predictions.json says $(cat whole/predictions.json), best.bin is of epoch $want"
 # Settings that exclude each other are refused with one line.
 "$VGGTOP" train --model mlp --schedule step --reduce-lr val_loss >x.out 2>&1
 [ $? -eq 2 ] && grep -q "exclude each other" x.out || fail "--schedule with --reduce-lr: $(cat x.out)"
