@@ -23,7 +23,8 @@
 
 #define DIST_MAX_REQ 256                  /* in-flight requests of one step: buckets and the metric sums */
 #define DIST_BUCKET_FLOATS ((size_t)1 << 20) /* 4 MB: large enough to amortise a message, small enough to overlap */
-#define DIST_TIMEOUT 60.0                 /* seconds a collective may wait beyond 10 of the slowest steps */
+#define DIST_TIMEOUT 60.0                 /* seconds a collective may wait beyond 10 of the slowest steps
+                                             (VGGTOP_DIST_TIMEOUT sets another) */
 #define DIST_STOP_GRACE 0.5 /* after a stop was asked, beyond 2 of the slowest steps: mpirun sends SIGKILL 1 s after its SIGTERM */
 
 struct train_dist {
@@ -33,6 +34,7 @@ struct train_dist {
     int (*stop_asked)(void *);
     void *stop_arg;
     double slowest;       /* the slowest step so far (the deadlines grow with it) */
+    double timeout;       /* DIST_TIMEOUT or VGGTOP_DIST_TIMEOUT */
     size_t bucket_floats; /* DIST_BUCKET_FLOATS unless a test asks for smaller buckets */
     /* the step in flight */
     MPI_Request req[DIST_MAX_REQ];
@@ -66,14 +68,23 @@ static int lost(train_dist *d, const char *what, const char *why, vt_err *err)
 /* Waits for n requests, polling (Open MPI progresses only inside its calls) with a deadline. */
 static int dist_wait(train_dist *d, MPI_Request *reqs, int n, const char *what, vt_err *err)
 {
-    double start = vt_now(), stop_at = 0;
+    double start = vt_now(), stop_at = 0, last = start;
     for (;;) {
         int done = 0;
         if (MPI_Testall(n, reqs, &done, MPI_STATUSES_IGNORE) != MPI_SUCCESS)
             return lost(d, what, "Open MPI lost the connection", err);
         if (done)
             return VT_OK;
-        double now = vt_now(), limit = start + DIST_TIMEOUT + 10 * d->slowest;
+        double now = vt_now();
+        /* Polls come a fraction of a millisecond apart: a gap of a second is a process stopped (Ctrl-Z on
+         * mpirun stops every rank), whose time is no rank's silence. */
+        if (now - last > 1.0) {
+            start += now - last;
+            if (stop_at > 0)
+                stop_at += now - last;
+        }
+        last = now;
+        double limit = start + d->timeout + 10 * d->slowest;
         if (now >= d->next_peer_check) {
             d->next_peer_check = now + 0.1;
             int dead = dead_peer(d);
@@ -121,6 +132,15 @@ int train_dist_start(train_dist **out, vt_err *err)
     const char *size = getenv("OMPI_COMM_WORLD_SIZE");
     if (!size || !*size)
         return VT_OK; /* not under mpirun: MPI is never touched */
+    double timeout = DIST_TIMEOUT;
+    const char *t = getenv("VGGTOP_DIST_TIMEOUT");
+    if (t && *t) {
+        char *end;
+        errno = 0;
+        timeout = strtod(t, &end);
+        if (errno || *end || !(timeout >= 1 && timeout <= 86400))
+            return vt_fail(err, VT_EUSAGE, "VGGTOP_DIST_TIMEOUT: '%.40s' is not a number of seconds in 1..86400", t);
+    }
     int provided = 0;
     if (MPI_Init_thread(NULL, NULL, MPI_THREAD_SERIALIZED, &provided) != MPI_SUCCESS)
         return vt_fail(err, VT_EIO, "MPI_Init_thread failed (OMPI_COMM_WORLD_SIZE=%s)", size);
@@ -135,6 +155,7 @@ int train_dist_start(train_dist **out, vt_err *err)
         return vt_fail(err, VT_EIO, "out of memory for the MPI state");
     }
     d->bucket_floats = DIST_BUCKET_FLOATS;
+    d->timeout = timeout;
     MPI_Comm_dup(MPI_COMM_WORLD, &d->comm);
     MPI_Comm_set_errhandler(d->comm, MPI_ERRORS_RETURN);
     MPI_Comm_rank(d->comm, &d->rank);

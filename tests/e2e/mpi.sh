@@ -10,6 +10,7 @@
 # - Ctrl-C (SIGINT) to mpirun during a run: Open MPI sends the ranks SIGTERM, they stop after the batch with a checkpoint
 #   (mpirun itself exits 1, its own status: Open MPI gives no way to pass 130 on), and a resume with another
 #   rank count (one process) finishes it, its first 3 epochs within 1e-3 of the 2-rank run's.
+# - both ranks stopped (Ctrl-Z) for longer than their timeout and continued finish the run;
 # - a stop (vggtop ctl) during the test-set evaluation is taken there by both ranks.
 # About 30 s on a 2-core machine.
 # Runs the release binary: under ASan, Open MPI reports leaks of its own.
@@ -115,6 +116,24 @@ grep -q "stopped after [1-7] epochs* and [0-9]* steps*" int.out || { cat int.out
 [ "$(wc -l <int/history.csv)" -eq 9 ] || fail "the resumed run has $(wc -l <int/history.csv) history lines"
 head -4 int/history.csv >int3.csv && mkdir -p int3 && mv int3.csv int3/history.csv
 close two int3 || { strip int >&2; fail "the run resumed by one process is away from the 2-rank history"; }
+# Ctrl-Z: both ranks stopped (SIGSTOP) for longer than their wait for each other (VGGTOP_DIST_TIMEOUT=3),
+# then continued, go on as if nothing happened: stopped time is no rank's silence.
+VGGTOP_DIST_TIMEOUT=3 $MPIRUN -x VGGTOP_DIST_TIMEOUT "$VGGTOP" train $ARGS --run-dir stopped >stopped.out 2>&1 &
+mp=$!
+pids="$pids $mp"
+wait_epoch_1 stopped
+r0=$(rank_pid $mp 0) && r1=$(rank_pid $mp 1) || fail "no ranks under mpirun"
+kill -STOP "$r0" "$r1"
+sleep 5
+kill -CONT "$r0" "$r1"
+wait $mp
+status=$?
+[ "$status" -eq 0 ] || { cat stopped.out >&2; fail "2 ranks stopped for 5 s and continued: mpirun exited $status"; }
+[ "$(strip two)" = "$(strip stopped)" ] || fail "the run stopped and continued has another history"
+VGGTOP_DIST_TIMEOUT=0 $MPIRUN -x VGGTOP_DIST_TIMEOUT "$VGGTOP" train $ARGS --run-dir badenv >badenv.out 2>&1 &&
+    fail "VGGTOP_DIST_TIMEOUT=0 was taken"
+grep -q "VGGTOP_DIST_TIMEOUT: '0' is not a number of seconds" badenv.out || { cat badenv.out >&2; fail "no line on a bad VGGTOP_DIST_TIMEOUT"; }
+
 # A stop asked for (vggtop ctl) during the test-set evaluation is taken there by both ranks, not after it:
 # 10,000 test images at 96x96 through cnn take 2 ranks tens of seconds; the run ends with its checkpoint,
 # no epoch in history.csv and no predictions.csv, as in one process.
