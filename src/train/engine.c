@@ -72,6 +72,8 @@ typedef struct job {
     train_config cfg;
     train_dist *d;          /* NULL when training alone */
     int owner;              /* this process writes the run directory and takes the commands (rank 0) */
+    int step_batch;         /* the images one step of this process holds: the batch, or a rank's largest slice
+                               of it (the model is sized for that: oneDNN runs a smaller batch at full cost) */
     int may_write;          /* 0 until the run actually starts (a resume: its checkpoint loaded and checked) */
     dev_t dir_dev;          /* the run directory this job locked: every write checks it is still the one */
     ino_t dir_ino;
@@ -583,7 +585,7 @@ static int finish_epoch(job *j, int e, double epoch_start, int *stopped, vt_err 
     long from = 0, to = ds->n_test;
     if (j->d)
         dist_slice(ds->n_test, train_dist_size(j->d), train_dist_rank(j->d), &from, &to);
-    const long bs = j->cfg.batch_size, smallest = ds->n_test / train_dist_size(j->d);
+    const long bs = j->step_batch, smallest = ds->n_test / train_dist_size(j->d);
     eval_pass ev = {.j = j, .e = e, .total = (to - from + bs - 1) / bs, .start = vt_now(),
                     .agreed = (smallest + bs - 1) / bs};
     pthread_mutex_lock(&t->mu);
@@ -593,7 +595,7 @@ static int finish_epoch(job *j, int e, double epoch_start, int *stopped, vt_err 
     pthread_mutex_unlock(&t->mu);
     set_state(t, TRAIN_EVALUATING, "evaluating on the test set");
     write_progress(j, 1);
-    int rc = train_predict_test(j->m, ds, from, to, j->cfg.batch_size, j->x, j->probs, stop_wanted, &ev, stopped,
+    int rc = train_predict_test(j->m, ds, from, to, j->step_batch, j->x, j->probs, stop_wanted, &ev, stopped,
                                 err);
     if (!rc && ev.rc) {
         *err = ev.err;
@@ -720,10 +722,12 @@ static int prepare_model(job *j, vt_err *err)
     dataset *ds = j->ds;
     if (ds->n_train < 1 || ds->n_test < 1)
         return vt_fail(err, VT_EUSAGE, "%s: no training or no test images", ds->path);
+    const int ranks = train_dist_size(j->d);
+    j->step_batch = (cfg->batch_size + ranks - 1) / ranks;
     if ((rc = train_model_config(cfg, ds->height, ds->width, ds->channels, ds->classes, &j->mc, err)) ||
         (rc = model_create(&j->mc, &j->m, err)) ||
         (rc = model_set_conv(j->m, cfg->conv[0] ? cfg->conv : nn_conv_default(), err)) ||
-        (rc = model_set_batch(j->m, cfg->batch_size, err)))
+        (rc = model_set_batch(j->m, j->step_batch, err)))
         return rc;
     /* The choice each layer resolved to: config.json records it, --resume sets it again (bit for bit), and
      * every rank takes rank 0's (a timed choice may differ between ranks, and so would their arithmetic). */
