@@ -183,7 +183,7 @@ void layers_draw(app *a, tui_rect body)
     bar_widths(body.width, &gw, &dw);
     char scale[32];
     snprintf(scale, sizeof scale, "log scale, %g decades", GRAD_DECADES);
-    tui_column cols[6] = {{"layer", 16, 0}, {"gradient", 9, 1}, {scale, gw, 0}, {"dead", 6, 1}, {"ReLU outputs at 0", dw, 0},
+    tui_column cols[6] = {{"layer", 16, 0}, {"gradient", 9, 1}, {scale, gw, 0}, {"dead", 6, 1}, {"ReLUs at 0", dw, 0},
                           {"", 9, 0}};
     int flagged = flagged_rows(a, first, k), hint = flagged ? 3 : 0;
     tui_table t = {cols, 6, a->lay.cells, a->lay.roles, k, NULL, 0, -1, 0, a->lay.top, a->lay.sel};

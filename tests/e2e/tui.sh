@@ -118,7 +118,7 @@ scenario() {
     tui_keys "$s" 9
     tui_expect "$s" "Layers: epoch "
     tui_expect "$s" "predictions"
-    tui_expect "$s" "dead ReLU outputs at 0"
+    tui_expect "$s" "dead ReLUs at 0"
     tui_keys "$s" '?'
     tui_expect "$s" "Keys (Up/Down/PgUp/PgDn scroll"
     tui_keys "$s" x
