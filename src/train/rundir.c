@@ -195,6 +195,42 @@ static int open_rows(const char *dir, const char *name, const char *header, char
     return VT_OK;
 }
 
+/* Reads a rows file (open_rows' header, then one row per line; blank lines skipped) into *rows, an array of
+ * row_size-byte rows that parse fills from one line, returning 0 for a line that is not a row. */
+static int read_rows(const char *dir, const char *name, const char *header, size_t row_size,
+                     int (*parse)(char *line, void *row), void **rows, long *n, vt_err *err)
+{
+    *rows = NULL;
+    *n = 0;
+    char path[4200], *text, *cursor, *line;
+    long cap = 0;
+    int rc = open_rows(dir, name, header, path, sizeof path, &text, &cursor, &cap, err);
+    if (rc || !text)
+        return rc;
+    char *out = malloc(row_size * (size_t)cap);
+    if (!out) {
+        free(text);
+        return vt_fail(err, VT_EIO, "%s: out of memory", path);
+    }
+    long k = 0;
+    int lineno = 1;
+    while ((line = next_line(&cursor))) {
+        lineno++;
+        if (!*line)
+            continue;
+        if (k == cap || !parse(line, out + (size_t)k * row_size)) {
+            free(out);
+            free(text);
+            return vt_fail(err, VT_EUSAGE, "%s: line %d: expected %s", path, lineno, header);
+        }
+        k++;
+    }
+    free(text);
+    *rows = out;
+    *n = k;
+    return VT_OK;
+}
+
 int run_write_layers(const char *dir, int epoch, const run_layer_row *rows, int n, vt_err *err)
 {
     vt_buf b = {0};
@@ -209,58 +245,41 @@ int run_write_layers(const char *dir, int epoch, const run_layer_row *rows, int 
     return rc;
 }
 
+/* One layers.csv row. */
+static int parse_layer_row(char *line, void *row)
+{
+    run_layer_row *rp = row, r;
+    /* NaN is a value here (no ReLU, no gradient yet): read the numbers with strtod, which takes "nan". */
+    char *p = line, *end;
+    r.epoch = (int)strtol(p, &end, 10);
+    int ok = end != p && *end == ',' && r.epoch >= 1 && r.epoch <= TRAIN_MAX_EPOCHS;
+    p = end + 1;
+    size_t len = ok ? strcspn(p, ",") : 0;
+    ok = ok && len > 0 && len < sizeof r.layer && p[len] == ',';
+    if (ok) {
+        memcpy(r.layer, p, len);
+        r.layer[len] = '\0';
+        char why[64];
+        ok = vt_check_label(r.layer, why, sizeof why) == 0;
+        p += len + 1;
+    }
+    double *v[6] = {&r.weight_norm, &r.grad_norm, &r.update_ratio, &r.dead_relu, &r.act_mean, &r.act_std};
+    for (int q = 0; ok && q < 6; q++) {
+        *v[q] = strtod(p, &end);
+        ok = end != p && (q == 5 ? *end == '\0' : *end == ',') && !isinf(*v[q]);
+        p = end + 1;
+    }
+    if (ok)
+        *rp = r;
+    return ok;
+}
+
 int run_read_layers(const char *dir, run_layer_row **rows, long *n, vt_err *err)
 {
-    *rows = NULL;
-    *n = 0;
-    char path[4200], *text, *cursor, *line;
-    long cap;
-    int rc = open_rows(dir, RUN_LAYERS, LAYERS_HEADER, path, sizeof path, &text, &cursor, &cap, err);
-    if (rc || !text)
-        return rc;
-    run_layer_row *out = malloc(sizeof *out * (size_t)cap);
-    if (!out) {
-        free(text);
-        return vt_fail(err, VT_EIO, "%s: out of memory", path);
-    }
-    long k = 0;
-    int lineno = 1;
-    while ((line = next_line(&cursor))) {
-        lineno++;
-        if (!*line)
-            continue;
-        run_layer_row r;
-        /* NaN is a value here (no ReLU, no gradient yet): read the numbers with strtod, which takes "nan". */
-        char *p = line, *end;
-        r.epoch = (int)strtol(p, &end, 10);
-        int ok = end != p && *end == ',' && r.epoch >= 1 && r.epoch <= TRAIN_MAX_EPOCHS;
-        p = end + 1;
-        size_t len = ok ? strcspn(p, ",") : 0;
-        ok = ok && len > 0 && len < sizeof r.layer && p[len] == ',';
-        if (ok) {
-            memcpy(r.layer, p, len);
-            r.layer[len] = '\0';
-            char why[64];
-            ok = vt_check_label(r.layer, why, sizeof why) == 0;
-            p += len + 1;
-        }
-        double *v[6] = {&r.weight_norm, &r.grad_norm, &r.update_ratio, &r.dead_relu, &r.act_mean, &r.act_std};
-        for (int q = 0; ok && q < 6; q++) {
-            *v[q] = strtod(p, &end);
-            ok = end != p && (q == 5 ? *end == '\0' : *end == ',') && !isinf(*v[q]);
-            p = end + 1;
-        }
-        if (!ok || k == cap) {
-            free(out);
-            free(text);
-            return vt_fail(err, VT_EUSAGE, "%s: line %d: expected %s", path, lineno, LAYERS_HEADER);
-        }
-        out[k++] = r;
-    }
-    free(text);
+    void *out;
+    int rc = read_rows(dir, RUN_LAYERS, LAYERS_HEADER, sizeof **rows, parse_layer_row, &out, n, err);
     *rows = out;
-    *n = k;
-    return VT_OK;
+    return rc;
 }
 
 int run_layer_vanishing(const run_layer_row *rows, long n, long i)
@@ -849,43 +868,26 @@ int run_list(const char *runs_dir, run_entry **entries, int *n, vt_err *err)
     return VT_OK;
 }
 
+/* One per_class.csv row. */
+static int parse_class_row(char *line, void *row)
+{
+    run_class_row r;
+    int used = 0;
+    if (sscanf(line, "%d,%d,%lf,%lf,%lf,%ld%n", &r.epoch, &r.cls, &r.precision, &r.recall, &r.f1, &r.support,
+               &used) != 6 || line[used] || r.epoch < 1 || r.epoch > TRAIN_MAX_EPOCHS || r.cls < 0 ||
+        r.cls >= VT_MAX_CLASSES || !(r.precision >= 0 && r.precision <= 1) || !(r.recall >= 0 && r.recall <= 1) ||
+        !(r.f1 >= 0 && r.f1 <= 1) || r.support < 0)
+        return 0;
+    *(run_class_row *)row = r;
+    return 1;
+}
+
 int run_read_per_class(const char *dir, run_class_row **rows, long *n, vt_err *err)
 {
-    *rows = NULL;
-    *n = 0;
-    char path[4200], *text, *cursor, *line;
-    long cap;
-    int rc = open_rows(dir, RUN_PER_CLASS, PER_CLASS_HEADER, path, sizeof path, &text, &cursor, &cap, err);
-    if (rc || !text)
-        return rc;
-    run_class_row *out = malloc(sizeof *out * (size_t)cap);
-    if (!out) {
-        free(text);
-        return vt_fail(err, VT_EIO, "%s: out of memory", path);
-    }
-    long k = 0;
-    int lineno = 1;
-    while ((line = next_line(&cursor))) {
-        lineno++;
-        if (!*line)
-            continue;
-        run_class_row r;
-        int used = 0;
-        if (sscanf(line, "%d,%d,%lf,%lf,%lf,%ld%n", &r.epoch, &r.cls, &r.precision, &r.recall, &r.f1, &r.support,
-                   &used) != 6 || line[used] || r.epoch < 1 || r.epoch > TRAIN_MAX_EPOCHS || r.cls < 0 ||
-            r.cls >= VT_MAX_CLASSES || !(r.precision >= 0 && r.precision <= 1) || !(r.recall >= 0 && r.recall <= 1) ||
-            !(r.f1 >= 0 && r.f1 <= 1) || r.support < 0 || k == cap) {
-            free(out);
-            free(text);
-            return vt_fail(err, VT_EUSAGE, "%s: line %d: expected epoch,class,precision,recall,f1,support", path,
-                           lineno);
-        }
-        out[k++] = r;
-    }
-    free(text);
+    void *out;
+    int rc = read_rows(dir, RUN_PER_CLASS, PER_CLASS_HEADER, sizeof **rows, parse_class_row, &out, n, err);
     *rows = out;
-    *n = k;
-    return VT_OK;
+    return rc;
 }
 
 int run_is_dead(const run_data *run, char *msg, size_t size)
