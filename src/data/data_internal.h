@@ -76,6 +76,10 @@ int data_unpack_cifar100(const char *tarball, const char *label, const char *dir
  * *out and *fd (the caller closes both: archive_read_free, then close). label names it in messages. */
 struct archive;
 int data_tar_open(const char *path, const char *label, struct archive **out, int *fd, vt_err *err);
+/* The next member of a data_tar_open'ed tarball: 1 with *e, 0 at its end, or minus the error code with err
+ * filled (not a valid tarball). */
+struct archive_entry;
+int data_tar_next(struct archive *ar, const char *label, struct archive_entry **e, vt_err *err);
 
 /* Which format dir holds (0 when none), judged by the files present. */
 data_format data_detect(const char *dir);

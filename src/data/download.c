@@ -483,6 +483,16 @@ int data_tar_open(const char *path, const char *label, struct archive **out, int
     return VT_OK;
 }
 
+int data_tar_next(struct archive *ar, const char *label, struct archive_entry **e, vt_err *err)
+{
+    int r = archive_read_next_header(ar, e);
+    if (r == ARCHIVE_EOF)
+        return 0;
+    if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
+        return -vt_fail(err, VT_EUSAGE, "%s: not a valid gzip'ed tar file: %s", label, archive_error_string(ar));
+    return 1;
+}
+
 int data_unpack_cifar100(const char *tarball, const char *label, const char *dir, vt_err *err)
 {
     struct archive *ar;
@@ -493,11 +503,9 @@ int data_unpack_cifar100(const char *tarball, const char *label, const char *dir
     unsigned seen = 0;
     for (;;) {
         struct archive_entry *e;
-        int r = archive_read_next_header(ar, &e);
-        if (r == ARCHIVE_EOF)
-            break;
-        if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-            rc = vt_fail(err, VT_EUSAGE, "%s: not a valid gzip'ed tar file: %s", label, archive_error_string(ar));
+        int r = data_tar_next(ar, label, &e, err);
+        if (r <= 0) {
+            rc = -r;
             break;
         }
         const char *name = archive_entry_pathname(e);

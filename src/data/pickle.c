@@ -805,11 +805,9 @@ static int from_tarball(const char *path, py_set *ps, vt_err *err)
         return rc;
     for (;;) {
         struct archive_entry *e;
-        int r = archive_read_next_header(ar, &e);
-        if (r == ARCHIVE_EOF)
-            break;
-        if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-            rc = vt_fail(err, VT_EUSAGE, "%s: not a valid gzip'ed tar file: %s", path, archive_error_string(ar));
+        int r = data_tar_next(ar, path, &e, err);
+        if (r <= 0) {
+            rc = -r;
             break;
         }
         const char *name = archive_entry_pathname(e);
