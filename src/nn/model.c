@@ -553,10 +553,9 @@ static int conv_count(const model *m)
 
 #define CONV_CHOICE_HELP "auto, timed, naive, gemm, onednn, onednn:direct or onednn:winograd"
 
-/* picks[k] for the k-th Conv2D layer from a choice string: one entry for all, or one per layer. */
-static int parse_choice(const model *m, const char *choice, conv_pick *picks, vt_err *err)
+/* The entries of a comma-separated choice string: the first MAX_LAYERS into picks, their count in *count. */
+static int parse_list(const char *choice, conv_pick *picks, int *count, vt_err *err)
 {
-    const int want = conv_count(m);
     if (strlen(choice) >= CONV_CHOICE_MAX)
         return vt_fail(err, VT_EUSAGE, "convolution backend list is too long (%zu characters)", strlen(choice));
     int k = 0;
@@ -574,6 +573,17 @@ static int parse_choice(const model *m, const char *choice, conv_pick *picks, vt
             break;
         p += len + 1;
     }
+    *count = k;
+    return VT_OK;
+}
+
+/* picks[k] for the k-th Conv2D layer from a choice string: one entry for all, or one per layer. */
+static int parse_choice(const model *m, const char *choice, conv_pick *picks, vt_err *err)
+{
+    const int want = conv_count(m);
+    int k, rc = parse_list(choice, picks, &k, err);
+    if (rc)
+        return rc;
     if (k == 1)
         for (int i = 1; i < want; i++)
             picks[i] = picks[0];
@@ -585,19 +595,9 @@ static int parse_choice(const model *m, const char *choice, conv_pick *picks, vt
 
 int nn_conv_check(const char *choice, vt_err *err)
 {
-    if (strlen(choice) >= CONV_CHOICE_MAX)
-        return vt_fail(err, VT_EUSAGE, "convolution backend list is too long (%zu characters)", strlen(choice));
-    const char *p = choice;
-    for (;;) {
-        size_t len = strcspn(p, ",");
-        conv_pick pick;
-        if (parse_pick(p, len, &pick) != 0)
-            return vt_fail(err, VT_EUSAGE, "unknown convolution backend '%.*s' (%s)", (int)len, p,
-                           CONV_CHOICE_HELP);
-        if (!p[len])
-            return VT_OK;
-        p += len + 1;
-    }
+    conv_pick picks[MAX_LAYERS];
+    int k;
+    return parse_list(choice, picks, &k, err);
 }
 
 static void layer_conv_setup(const model *m, int i, conv_layer *cl)
