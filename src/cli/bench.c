@@ -66,8 +66,8 @@ static void usage(FILE *out)
             "  --skip PARTS       leave out some of: sgemm, models, data, metrics (comma-separated)\n"
             "  --layers           also time every layer of each model, forward and backward (a profile)\n"
             "  --conv BACKENDS    convolution backends: auto, timed, onednn, onednn:direct, onednn:winograd,\n"
-            "                     gemm, naive, or one per Conv2D layer, comma-separated (default:\n"
-            "                     $VGGTOP_CONV, else auto)\n"
+            "                     winograd, winograd:f2, winograd:f4, gemm, naive, or one per Conv2D layer,\n"
+            "                     comma-separated (default: $VGGTOP_CONV, else auto)\n"
             "  --dist             also project each model's data-parallel efficiency (ring allreduce) at 8, 32\n"
             "                     and 128 ranks on 10, 25 and 100 Gbit/s links from its measured step\n",
             names);

@@ -215,7 +215,7 @@ static const char evaluate_help[] =
     "Loads the run's checkpoint and data set, predicts the test set again, rewrites predictions.csv,\n"
     "predictions.json (the epoch of the weights), report.txt and confusion.csv, and prints val_loss, val_acc\n"
     "and val_mse.\n\n"
-    "  --threads N   OpenBLAS threads (default: the run's setting)\n"
+    "  --threads N   threads of the computation (default: the run's setting)\n"
     "  --best        the best epoch's checkpoint (best.bin, kept by vggtop train --save-best) instead of the last\n"
     "  --data DIR    the run's data set at another path (it moved, or this machine keeps it elsewhere)\n";
 

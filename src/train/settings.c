@@ -68,11 +68,11 @@ const train_field train_fields[] = {
      AT(limit_test), 0, 1e9, 0, "0", "data.limit_test", "0, all", NULL, NULL},
     {"seed", "Seed", TRAIN_FIELD_INT, NULL, "N", "the seed of the weights, the shuffling and the augmentation",
      TRAIN_STORE_U64, AT(seed), 0, SEED_MAX, 0, "1", "training.seed", NULL, NULL, NULL},
-    {"threads", "Threads", TRAIN_FIELD_INT, NULL, "N", "OpenBLAS threads", TRAIN_STORE_INT, AT(threads), 0, 256,
+    {"threads", "Threads", TRAIN_FIELD_INT, NULL, "N", "threads of the computation (OpenBLAS, oneDNN, nn's own)", TRAIN_STORE_INT, AT(threads), 0, 256,
      TRAIN_F_RESUMABLE, "0", "training.threads", "0, one per core", NULL, NULL},
     {"conv", "Convolutions", TRAIN_FIELD_TEXT, NULL, "LIST",
-     "the convolution backends: auto, timed, onednn, onednn:direct, onednn:winograd, gemm or naive, or one a "
-     "Conv2D layer, comma-separated",
+     "the convolution backends: auto, timed, onednn, onednn:direct, onednn:winograd, winograd, winograd:f2, "
+     "winograd:f4, gemm or naive, or one a Conv2D layer, comma-separated",
      TRAIN_STORE_TEXT, AT(conv), 0, 0, TRAIN_F_NEWER | TRAIN_F_RESUMABLE, "", "training.conv",
      "$VGGTOP_CONV, else auto",
      "A run records the choice each layer resolved to, and --resume uses it again unless --conv is given, so a "
