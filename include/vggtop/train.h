@@ -54,7 +54,9 @@
 #define RUN_MAX_HISTORY_BYTES (4LL << 20)
 #define RUN_MAX_PROGRESS_BYTES (1LL << 20)
 #define RUN_MAX_PREDICTIONS_BYTES (1LL << 30)
-#define RUN_MAX_PER_CLASS_BYTES (256LL << 20)
+#define RUN_MAX_PER_CLASS_BYTES (256LL << 20) /* per_class.csv and layers.csv */
+/* The most test images of one class per_class.csv may count (so an epoch's VT_MAX_CLASSES sum in a long). */
+#define RUN_MAX_SUPPORT 1000000000000000L
 
 /* ---- settings ------------------------------------------------------------------------------------ */
 

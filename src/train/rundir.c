@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -130,13 +131,20 @@ int run_write_progress(const char *dir, const train_snapshot *s, vt_err *err)
 static int read_optional(const char *dir, const char *name, char *path, size_t size, char **text, vt_err *err);
 static char *next_line(char **cursor);
 
-/* A per-epoch file (per_class.csv, layers.csv): header, the rows of earlier epochs kept (later ones, left by a
- * run killed after writing them, go), then this epoch's rows; written atomically. */
-static int write_epoch_rows(const char *dir, const char *name, const char *header, int epoch, const char *rows,
-                            vt_err *err)
+/* A rows file (per_class.csv, layers.csv): its header, and the parser of one of its lines into a row (0 with the
+ * reason in why for a line that is not one). Every row struct starts with its epoch. */
+typedef struct rows_kind {
+    const char *name, *header;
+    size_t row_size;
+    int (*parse)(const char *line, void *row, char *why, size_t size);
+} rows_kind;
+
+/* A per-epoch file: header, the rows of earlier epochs kept (later ones, left by a run killed after writing
+ * them, go, and so does a line that is not a row), then this epoch's rows; written atomically. */
+static int write_epoch_rows(const char *dir, const rows_kind *k, int epoch, const char *rows, vt_err *err)
 {
     char path[4200], *old = NULL;
-    int rc = read_optional(dir, name, path, sizeof path, &old, err);
+    int rc = read_optional(dir, k->name, path, sizeof path, &old, err);
     if (rc)
         return rc;
     vt_afile af;
@@ -144,15 +152,22 @@ static int write_epoch_rows(const char *dir, const char *name, const char *heade
         free(old);
         return rc;
     }
-    fprintf(af.f, "%s\n", header);
+    fprintf(af.f, "%s\n", k->header);
     char *cursor = old, *line = old ? next_line(&cursor) : NULL; /* the old header */
+    union {
+        run_class_row c;
+        run_layer_row l;
+    } row;
+    char why[128];
     while (line && (line = next_line(&cursor)))
-        if (atoi(line) >= 1 && atoi(line) < epoch)
+        if (k->parse(line, &row, why, sizeof why) && row.c.epoch < epoch)
             fprintf(af.f, "%s\n", line);
     fputs(rows, af.f);
     free(old);
     return vt_afile_commit(&af, err);
 }
+
+static const rows_kind per_class_rows, layer_rows;
 
 /* per_class.csv's rows of an epoch: sklearn's precision, recall, F1 and support of every class
  * (labels=range(C), zero_division=0), from the confusion matrix. */
@@ -169,66 +184,81 @@ static int write_per_class(const char *dir, int epoch, const long *cm, int C, vt
     char *rows = vt_buf_take(&b);
     if (!rows)
         return vt_fail(err, VT_EIO, "%s/%s: out of memory", dir, RUN_PER_CLASS);
-    int rc = write_epoch_rows(dir, RUN_PER_CLASS, PER_CLASS_HEADER, epoch, rows, err);
+    int rc = write_epoch_rows(dir, &per_class_rows, epoch, rows, err);
     free(rows);
     return rc;
 }
 
-/* The prologue of a rows file (layers.csv, per_class.csv): read it (absent: *text NULL), check its header,
- * count the lines after it (at most one row each: the file bounds the allocation). */
-static int open_rows(const char *dir, const char *name, const char *header, char *path, size_t size, char **text,
-                     char **cursor, long *lines, vt_err *err)
-{
-    int rc = read_optional(dir, name, path, size, text, err);
-    if (rc || !*text)
-        return rc;
-    *cursor = *text;
-    char *line = next_line(cursor);
-    if (!line || strcmp(line, header) != 0) {
-        free(*text);
-        *text = NULL;
-        return vt_fail(err, VT_EUSAGE, "%s: line 1: expected the header \"%s\"", path, header);
-    }
-    *lines = 1;
-    for (const char *p = *cursor; *p; p++)
-        *lines += *p == '\n';
-    return VT_OK;
-}
-
-/* Reads a rows file (open_rows' header, then one row per line; blank lines skipped) into *rows, an array of
- * row_size-byte rows that parse fills from one line, returning 0 for a line that is not a row. */
-static int read_rows(const char *dir, const char *name, const char *header, size_t row_size,
-                     int (*parse)(char *line, void *row), void **rows, long *n, vt_err *err)
+/* Reads a rows file (its header, then one row per line; blank lines skipped) into *rows, malloc'ed: at most one
+ * row a line, so the file bounds the allocation. Absent: 0 rows. */
+static int read_rows(const char *dir, const rows_kind *k, void **rows, long *n, vt_err *err)
 {
     *rows = NULL;
     *n = 0;
     char path[4200], *text, *cursor, *line;
-    long cap = 0;
-    int rc = open_rows(dir, name, header, path, sizeof path, &text, &cursor, &cap, err);
+    int rc = read_optional(dir, k->name, path, sizeof path, &text, err);
     if (rc || !text)
         return rc;
-    char *out = malloc(row_size * (size_t)cap);
+    cursor = text;
+    line = next_line(&cursor);
+    if (!line || strcmp(line, k->header) != 0) {
+        free(text);
+        return vt_fail(err, VT_EUSAGE, "%s: line 1: expected the header \"%s\"", path, k->header);
+    }
+    long cap = 1;
+    for (const char *p = cursor; *p; p++)
+        cap += *p == '\n';
+    char *out = malloc(k->row_size * (size_t)cap);
     if (!out) {
         free(text);
         return vt_fail(err, VT_EIO, "%s: out of memory", path);
     }
-    long k = 0;
+    long count = 0;
     int lineno = 1;
+    char why[160];
     while ((line = next_line(&cursor))) {
         lineno++;
         if (!*line)
             continue;
-        if (k == cap || !parse(line, out + (size_t)k * row_size)) {
+        if (count == cap || !k->parse(line, out + (size_t)count * k->row_size, why, sizeof why)) {
             free(out);
             free(text);
-            return vt_fail(err, VT_EUSAGE, "%s: line %d: expected %s", path, lineno, header);
+            return vt_fail(err, VT_EUSAGE, "%s: line %d: %s", path, lineno, why);
         }
-        k++;
+        count++;
     }
     free(text);
     *rows = out;
-    *n = k;
+    *n = count;
     return VT_OK;
+}
+
+/* The fields of a row, left to right, each range-checked before anything computes with it: *p moves past the
+ * field and its comma (the last field must end the line). 0 with the reason in why. */
+static int field_whole(const char **p, int last, const char *name, long lo, long hi, long *out, char *why,
+                       size_t size)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(*p, &end, 10);
+    if (end == *p || errno || *end != (last ? '\0' : ',') || v < lo || v > hi)
+        return snprintf(why, size, "%s is not a whole number in %ld..%ld", name, lo, hi), 0;
+    *out = v;
+    *p = end + !last;
+    return 1;
+}
+
+/* A number in [lo, hi], or NaN ("nan", what the writer prints for "none") when nan_ok. */
+static int field_number(const char **p, int last, const char *name, double lo, double hi, int nan_ok, double *out,
+                        char *why, size_t size)
+{
+    char *end;
+    double v = strtod(*p, &end); /* underflow (a subnormal) is a number, not an error: errno is not asked */
+    if (end == *p || *end != (last ? '\0' : ',') || (isnan(v) ? !nan_ok : !(v >= lo && v <= hi)))
+        return snprintf(why, size, "%s is not a number in %g..%g%s", name, lo, hi, nan_ok ? " (or nan)" : ""), 0;
+    *out = v;
+    *p = end + !last;
+    return 1;
 }
 
 int run_write_layers(const char *dir, int epoch, const run_layer_row *rows, int n, vt_err *err)
@@ -240,44 +270,47 @@ int run_write_layers(const char *dir, int epoch, const run_layer_row *rows, int 
     char *text = vt_buf_take(&b);
     if (!text)
         return vt_fail(err, VT_EIO, "%s/%s: out of memory", dir, RUN_LAYERS);
-    int rc = write_epoch_rows(dir, RUN_LAYERS, LAYERS_HEADER, epoch, text, err);
+    int rc = write_epoch_rows(dir, &layer_rows, epoch, text, err);
     free(text);
     return rc;
 }
 
-/* One layers.csv row. */
-static int parse_layer_row(char *line, void *row)
+/* One layers.csv row: norms and ratios at least 0, a share of dead ReLUs in 0..1, NaN where there is none. */
+static int parse_layer_row(const char *line, void *row, char *why, size_t size)
 {
-    run_layer_row *rp = row, r;
-    /* NaN is a value here (no ReLU, no gradient yet): read the numbers with strtod, which takes "nan". */
-    char *p = line, *end;
-    r.epoch = (int)strtol(p, &end, 10);
-    int ok = end != p && *end == ',' && r.epoch >= 1 && r.epoch <= TRAIN_MAX_EPOCHS;
-    p = end + 1;
-    size_t len = ok ? strcspn(p, ",") : 0;
-    ok = ok && len > 0 && len < sizeof r.layer && p[len] == ',';
-    if (ok) {
-        memcpy(r.layer, p, len);
-        r.layer[len] = '\0';
-        char why[64];
-        ok = vt_check_label(r.layer, why, sizeof why) == 0;
-        p += len + 1;
-    }
-    double *v[6] = {&r.weight_norm, &r.grad_norm, &r.update_ratio, &r.dead_relu, &r.act_mean, &r.act_std};
-    for (int q = 0; ok && q < 6; q++) {
-        *v[q] = strtod(p, &end);
-        ok = end != p && (q == 5 ? *end == '\0' : *end == ',') && !isinf(*v[q]);
-        p = end + 1;
-    }
-    if (ok)
-        *rp = r;
-    return ok;
+    run_layer_row r;
+    const char *p = line;
+    long epoch;
+    if (!field_whole(&p, 0, "the epoch", 1, TRAIN_MAX_EPOCHS, &epoch, why, size))
+        return 0;
+    r.epoch = (int)epoch;
+    size_t len = strcspn(p, ",");
+    if (len == 0 || len >= sizeof r.layer || p[len] != ',')
+        return snprintf(why, size, "the layer name is not 1 to %zu bytes", sizeof r.layer - 1), 0;
+    memcpy(r.layer, p, len);
+    r.layer[len] = '\0';
+    char bad[96];
+    if (vt_check_label(r.layer, bad, sizeof bad) != 0)
+        return snprintf(why, size, "the layer name: %s", bad), 0;
+    p += len + 1;
+    const double big = DBL_MAX;
+    if (!field_number(&p, 0, "weight_norm", 0, big, 1, &r.weight_norm, why, size) ||
+        !field_number(&p, 0, "grad_norm", 0, big, 1, &r.grad_norm, why, size) ||
+        !field_number(&p, 0, "update_ratio", 0, big, 1, &r.update_ratio, why, size) ||
+        !field_number(&p, 0, "dead_relu", 0, 1, 1, &r.dead_relu, why, size) ||
+        !field_number(&p, 0, "act_mean", -big, big, 1, &r.act_mean, why, size) ||
+        !field_number(&p, 1, "act_std", 0, big, 1, &r.act_std, why, size))
+        return 0;
+    *(run_layer_row *)row = r;
+    return 1;
 }
+
+static const rows_kind layer_rows = {RUN_LAYERS, LAYERS_HEADER, sizeof(run_layer_row), parse_layer_row};
 
 int run_read_layers(const char *dir, run_layer_row **rows, long *n, vt_err *err)
 {
     void *out;
-    int rc = read_rows(dir, RUN_LAYERS, LAYERS_HEADER, sizeof **rows, parse_layer_row, &out, n, err);
+    int rc = read_rows(dir, &layer_rows, &out, n, err);
     *rows = out;
     return rc;
 }
@@ -686,8 +719,9 @@ static int read_predictions(const char *dir, run_data *run, vt_err *err)
         lineno++;
         if (!*line)
             continue;
+        /* errno is not asked: the ranges catch an overflow, and a subnormal probability (ERANGE from strtof)
+         * is one the softmax gave. */
         char *p = line, *end;
-        errno = 0;
         long idx = strtol(p, &end, 10);
         int ok = end != p && *end == ',' && idx == n;
         long t = ok ? strtol(p = end + 1, &end, 10) : -1;
@@ -701,7 +735,7 @@ static int read_predictions(const char *dir, run_data *run, vt_err *err)
             ok = ok && end != p && v >= 0.0f && v <= 1.0f;
             probs[(size_t)n * (size_t)C + (size_t)c] = v;
         }
-        if (!ok || *end || errno) {
+        if (!ok || *end) {
             rc = vt_fail(err, VT_EUSAGE, "%s: line %d: expected %ld,true,pred and %d probabilities in [0, 1]", path,
                          lineno, n, C);
             break;
@@ -868,25 +902,49 @@ int run_list(const char *runs_dir, run_entry **entries, int *n, vt_err *err)
     return VT_OK;
 }
 
-/* One per_class.csv row. */
-static int parse_class_row(char *line, void *row)
+/* One per_class.csv row: scores in 0..1 and a support of at most RUN_MAX_SUPPORT images. */
+static int parse_class_row(const char *line, void *row, char *why, size_t size)
 {
     run_class_row r;
-    int used = 0;
-    if (sscanf(line, "%d,%d,%lf,%lf,%lf,%ld%n", &r.epoch, &r.cls, &r.precision, &r.recall, &r.f1, &r.support,
-               &used) != 6 || line[used] || r.epoch < 1 || r.epoch > TRAIN_MAX_EPOCHS || r.cls < 0 ||
-        r.cls >= VT_MAX_CLASSES || !(r.precision >= 0 && r.precision <= 1) || !(r.recall >= 0 && r.recall <= 1) ||
-        !(r.f1 >= 0 && r.f1 <= 1) || r.support < 0)
+    const char *p = line;
+    long epoch, cls;
+    if (!field_whole(&p, 0, "the epoch", 1, TRAIN_MAX_EPOCHS, &epoch, why, size) ||
+        !field_whole(&p, 0, "the class", 0, VT_MAX_CLASSES - 1, &cls, why, size) ||
+        !field_number(&p, 0, "precision", 0, 1, 0, &r.precision, why, size) ||
+        !field_number(&p, 0, "recall", 0, 1, 0, &r.recall, why, size) ||
+        !field_number(&p, 0, "f1", 0, 1, 0, &r.f1, why, size) ||
+        !field_whole(&p, 1, "support", 0, RUN_MAX_SUPPORT, &r.support, why, size))
         return 0;
+    r.epoch = (int)epoch;
+    r.cls = (int)cls;
     *(run_class_row *)row = r;
     return 1;
 }
 
+static const rows_kind per_class_rows = {RUN_PER_CLASS, PER_CLASS_HEADER, sizeof(run_class_row), parse_class_row};
+
+/* An epoch's report sums its classes' supports: each class once (at most VT_MAX_CLASSES of RUN_MAX_SUPPORT). */
 int run_read_per_class(const char *dir, run_class_row **rows, long *n, vt_err *err)
 {
     void *out;
-    int rc = read_rows(dir, RUN_PER_CLASS, PER_CLASS_HEADER, sizeof **rows, parse_class_row, &out, n, err);
+    int rc = read_rows(dir, &per_class_rows, &out, n, err);
     *rows = out;
+    unsigned char *seen = rc ? NULL : calloc((size_t)(TRAIN_MAX_EPOCHS + 1) * VT_MAX_CLASSES / 8 + 1, 1);
+    if (!rc && !seen)
+        rc = vt_fail(err, VT_EIO, "%s/%s: out of memory", dir, RUN_PER_CLASS);
+    for (long i = 0; !rc && i < *n; i++) {
+        size_t bit = (size_t)(*rows)[i].epoch * VT_MAX_CLASSES + (size_t)(*rows)[i].cls;
+        if (seen[bit / 8] & (1u << (bit % 8)))
+            rc = vt_fail(err, VT_EUSAGE, "%s/%s: epoch %d has class %d twice", dir, RUN_PER_CLASS, (*rows)[i].epoch,
+                         (*rows)[i].cls);
+        seen[bit / 8] |= (unsigned char)(1u << (bit % 8));
+    }
+    free(seen);
+    if (rc) {
+        free(*rows);
+        *rows = NULL;
+        *n = 0;
+    }
     return rc;
 }
 
