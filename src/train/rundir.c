@@ -1067,15 +1067,18 @@ static const char *jstr(jctx *c, const cJSON *obj, const char *key)
     return item ? item->valuestring : "";
 }
 
+/* A string of the file into dst: it fits, and is printable text (it may be shown, and is written back as JSON). */
 static void jcopy(jctx *c, char *dst, size_t size, const char *src, const char *key)
 {
     if (c->rc)
         return;
-    if (strlen(src) >= size) {
+    char why[128];
+    if (strlen(src) >= size)
         c->rc = vt_fail(c->err, VT_EUSAGE, "%s: \"%s\" is too long", c->path, key);
-        return;
-    }
-    strcpy(dst, src);
+    else if (vt_check_text(src, size, why, sizeof why) != 0)
+        c->rc = vt_fail(c->err, VT_EUSAGE, "%s: \"%s\": %s", c->path, key, why);
+    else
+        strcpy(dst, src);
 }
 
 static char **jnames(jctx *c, const cJSON *obj, const char *key, int n)
@@ -1168,11 +1171,6 @@ int run_read_config(const char *dir, run_data *run, vt_err *err)
     cJSON *data = jget(&c, root, "data", cJSON_IsObject, "an object");
     jcopy(&c, run->dataset, sizeof run->dataset, jstr(&c, data, "name"), "data.name");
     jcopy(&c, run->dataset_path, sizeof run->dataset_path, jstr(&c, data, "path"), "data.path");
-    char why[128];
-    if (!c.rc && vt_check_text(run->dataset, sizeof run->dataset, why, sizeof why) != 0)
-        c.rc = vt_fail(err, VT_EUSAGE, "%s: \"data.name\": %s", path, why);
-    if (!c.rc && vt_check_text(run->dataset_path, sizeof run->dataset_path, why, sizeof why) != 0)
-        c.rc = vt_fail(err, VT_EUSAGE, "%s: \"data.path\": %s", path, why);
     run->n_train = (long)jnum(&c, data, "n_train", 0, 1e10);
     run->n_test = (long)jnum(&c, data, "n_test", 0, 1e10);
     if (!c.rc)
@@ -1209,8 +1207,8 @@ int run_read_config(const char *dir, run_data *run, vt_err *err)
     }
 
     cJSON_Delete(root);
-    if (!c.rc)
-        jcopy(&c, cfg->run_dir, sizeof cfg->run_dir, dir, "run_dir");
+    if (!c.rc && snprintf(cfg->run_dir, sizeof cfg->run_dir, "%s", dir) >= (int)sizeof cfg->run_dir)
+        c.rc = vt_fail(err, VT_EUSAGE, "%s: path too long", dir);
     if (c.rc) {
         free_names(run->class_names, run->classes);
         free_names(run->coarse_names, run->coarse_classes);

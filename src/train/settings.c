@@ -268,8 +268,11 @@ static void store_number(train_config *cfg, const train_field *f, double v)
 static int parse_into(train_config *cfg, const train_field *f, const char *value, int check_path, char *why,
                       size_t size)
 {
-    char what[256];
+    char what[256], bad[128];
     train_field_describe(f, what, sizeof what);
+    /* Printable text before a message quotes it: config.json's values reach the terminal this way. */
+    if (vt_check_text(value, strlen(value), bad, sizeof bad) != 0)
+        return snprintf(why, size, "not printable text (%s)", bad), -1;
     double v;
     int b;
     switch (f->kind) {
@@ -278,9 +281,6 @@ static int parse_into(train_config *cfg, const train_field *f, const char *value
             return snprintf(why, size, "longer than %zu characters", f->size - 1), -1;
         if ((f->flags & TRAIN_F_NONEMPTY) && !*value)
             return snprintf(why, size, "'' is not %s", what), -1;
-        char bad[128];
-        if (vt_check_text(value, f->size, bad, sizeof bad) != 0)
-            return snprintf(why, size, "not printable text (%s)", bad), -1;
         if (f->check && f->check(value, why, size) != 0)
             return -1;
         if ((f->flags & TRAIN_F_EXISTS) && check_path && *value) {

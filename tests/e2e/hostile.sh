@@ -94,6 +94,7 @@ fifo_pred_epoch() { rm r/predictions.json; mkfifo r/predictions.json; }
 # Supports whose sum overflows a long (a signed overflow, UBSan's report, before they were bounded).
 per_class_huge() { sed -i '2s/[0-9]*$/9223372036854775807/; 3s/[0-9]*$/9223372036854775807/' r/per_class.csv; }
 layers_dead_share() { sed -i '2s/^\(1,[^,]*,[^,]*,[^,]*,[^,]*\),[^,]*,/\1,-5,/' r/layers.csv; }
+escape_model() { sed -i 's#"mlp"#"m\\u001b[2J"#' r/config.json; }
 finished() { precious progress.json history.csv checkpoint.bin; }
 nothing() { :; }
 
@@ -116,6 +117,7 @@ table() { # the binary
     # 9. class names that would drive a terminal or break JSON
     run_case "$b" 2 "control character" escape_names -- report RUN
     run_case "$b" 2 "not UTF-8" bad_utf8_name -- report RUN
+    run_case "$b" 2 '"model": not printable text' escape_model -- history RUN
     # 13. a bad superclass map is refused without a leak (LeakSanitizer in the ASan binary)
     run_case "$b" 2 "fine_to_coarse" bad_fine_to_coarse -- report RUN
     # 4. checkpoints that pass the CRC but hold nonsense, named, with nothing replaced
