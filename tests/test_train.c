@@ -900,6 +900,19 @@ static void curve_file_reads_back(void **state)
     assert_int_equal(run_read_curve(dir, &epoch, b, l, a, 4, &n, &err), VT_EUSAGE);
     assert_non_null(strstr(err.msg, "curve.csv: line 3"));
     assert_int_equal(n, 0);
+    /* Numbers are checked before they reach a float (1e300 would not fit one). */
+    const char *huge = "epoch,batch,loss,acc\n3,1,1e300,0.125\n";
+    assert_int_equal(vt_write_file_atomic(path, huge, strlen(huge), &err), VT_OK);
+    assert_int_equal(run_read_curve(dir, &epoch, b, l, a, 4, &n, &err), VT_EUSAGE);
+    assert_non_null(strstr(err.msg, "curve.csv: line 2: loss is not a number"));
+    /* A FIFO in its place (vggtop watch reads it) is refused at once, not waited on; the alarm fails the test
+     * instead of hanging it if it ever is. */
+    unlink(path);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    alarm(20);
+    assert_int_equal(run_read_curve(dir, &epoch, b, l, a, 4, &n, &err), VT_EUSAGE);
+    alarm(0);
+    assert_non_null(strstr(err.msg, "FIFO"));
     unlink(path);
     rmdir(dir);
 }

@@ -131,14 +131,6 @@ int run_write_progress(const char *dir, const train_snapshot *s, vt_err *err)
 static int read_optional(const char *dir, const char *name, char *path, size_t size, char **text, vt_err *err);
 static char *next_line(char **cursor);
 
-/* A rows file (per_class.csv, layers.csv): its header, and the parser of one of its lines into a row (0 with the
- * reason in why for a line that is not one). Every row struct starts with its epoch. */
-typedef struct rows_kind {
-    const char *name, *header;
-    size_t row_size;
-    int (*parse)(const char *line, void *row, char *why, size_t size);
-} rows_kind;
-
 /* A per-epoch file: header, the rows of earlier epochs kept (later ones, left by a run killed after writing
  * them, go, and so does a line that is not a row), then this epoch's rows; written atomically. */
 static int write_epoch_rows(const char *dir, const rows_kind *k, int epoch, const char *rows, vt_err *err)
@@ -189,9 +181,7 @@ static int write_per_class(const char *dir, int epoch, const long *cm, int C, vt
     return rc;
 }
 
-/* Reads a rows file (its header, then one row per line; blank lines skipped) into *rows, malloc'ed: at most one
- * row a line, so the file bounds the allocation. Absent: 0 rows. */
-static int read_rows(const char *dir, const rows_kind *k, void **rows, long *n, vt_err *err)
+int run_read_rows(const char *dir, const rows_kind *k, void **rows, long *n, vt_err *err)
 {
     *rows = NULL;
     *n = 0;
@@ -233,9 +223,7 @@ static int read_rows(const char *dir, const rows_kind *k, void **rows, long *n, 
     return VT_OK;
 }
 
-/* The fields of a row, left to right, each range-checked before anything computes with it: *p moves past the
- * field and its comma (the last field must end the line). 0 with the reason in why. */
-static int field_whole(const char **p, int last, const char *name, long lo, long hi, long *out, char *why,
+int run_field_whole(const char **p, int last, const char *name, long lo, long hi, long *out, char *why,
                        size_t size)
 {
     char *end;
@@ -248,8 +236,7 @@ static int field_whole(const char **p, int last, const char *name, long lo, long
     return 1;
 }
 
-/* A number in [lo, hi], or NaN ("nan", what the writer prints for "none") when nan_ok. */
-static int field_number(const char **p, int last, const char *name, double lo, double hi, int nan_ok, double *out,
+int run_field_number(const char **p, int last, const char *name, double lo, double hi, int nan_ok, double *out,
                         char *why, size_t size)
 {
     char *end;
@@ -281,7 +268,7 @@ static int parse_layer_row(const char *line, void *row, char *why, size_t size)
     run_layer_row r;
     const char *p = line;
     long epoch;
-    if (!field_whole(&p, 0, "the epoch", 1, TRAIN_MAX_EPOCHS, &epoch, why, size))
+    if (!run_field_whole(&p, 0, "the epoch", 1, TRAIN_MAX_EPOCHS, &epoch, why, size))
         return 0;
     r.epoch = (int)epoch;
     size_t len = strcspn(p, ",");
@@ -294,12 +281,12 @@ static int parse_layer_row(const char *line, void *row, char *why, size_t size)
         return snprintf(why, size, "the layer name: %s", bad), 0;
     p += len + 1;
     const double big = DBL_MAX;
-    if (!field_number(&p, 0, "weight_norm", 0, big, 1, &r.weight_norm, why, size) ||
-        !field_number(&p, 0, "grad_norm", 0, big, 1, &r.grad_norm, why, size) ||
-        !field_number(&p, 0, "update_ratio", 0, big, 1, &r.update_ratio, why, size) ||
-        !field_number(&p, 0, "dead_relu", 0, 1, 1, &r.dead_relu, why, size) ||
-        !field_number(&p, 0, "act_mean", -big, big, 1, &r.act_mean, why, size) ||
-        !field_number(&p, 1, "act_std", 0, big, 1, &r.act_std, why, size))
+    if (!run_field_number(&p, 0, "weight_norm", 0, big, 1, &r.weight_norm, why, size) ||
+        !run_field_number(&p, 0, "grad_norm", 0, big, 1, &r.grad_norm, why, size) ||
+        !run_field_number(&p, 0, "update_ratio", 0, big, 1, &r.update_ratio, why, size) ||
+        !run_field_number(&p, 0, "dead_relu", 0, 1, 1, &r.dead_relu, why, size) ||
+        !run_field_number(&p, 0, "act_mean", -big, big, 1, &r.act_mean, why, size) ||
+        !run_field_number(&p, 1, "act_std", 0, big, 1, &r.act_std, why, size))
         return 0;
     *(run_layer_row *)row = r;
     return 1;
@@ -310,7 +297,7 @@ static const rows_kind layer_rows = {RUN_LAYERS, LAYERS_HEADER, sizeof(run_layer
 int run_read_layers(const char *dir, run_layer_row **rows, long *n, vt_err *err)
 {
     void *out;
-    int rc = read_rows(dir, &layer_rows, &out, n, err);
+    int rc = run_read_rows(dir, &layer_rows, &out, n, err);
     *rows = out;
     return rc;
 }
@@ -908,12 +895,12 @@ static int parse_class_row(const char *line, void *row, char *why, size_t size)
     run_class_row r;
     const char *p = line;
     long epoch, cls;
-    if (!field_whole(&p, 0, "the epoch", 1, TRAIN_MAX_EPOCHS, &epoch, why, size) ||
-        !field_whole(&p, 0, "the class", 0, VT_MAX_CLASSES - 1, &cls, why, size) ||
-        !field_number(&p, 0, "precision", 0, 1, 0, &r.precision, why, size) ||
-        !field_number(&p, 0, "recall", 0, 1, 0, &r.recall, why, size) ||
-        !field_number(&p, 0, "f1", 0, 1, 0, &r.f1, why, size) ||
-        !field_whole(&p, 1, "support", 0, RUN_MAX_SUPPORT, &r.support, why, size))
+    if (!run_field_whole(&p, 0, "the epoch", 1, TRAIN_MAX_EPOCHS, &epoch, why, size) ||
+        !run_field_whole(&p, 0, "the class", 0, VT_MAX_CLASSES - 1, &cls, why, size) ||
+        !run_field_number(&p, 0, "precision", 0, 1, 0, &r.precision, why, size) ||
+        !run_field_number(&p, 0, "recall", 0, 1, 0, &r.recall, why, size) ||
+        !run_field_number(&p, 0, "f1", 0, 1, 0, &r.f1, why, size) ||
+        !run_field_whole(&p, 1, "support", 0, RUN_MAX_SUPPORT, &r.support, why, size))
         return 0;
     r.epoch = (int)epoch;
     r.cls = (int)cls;
@@ -927,7 +914,7 @@ static const rows_kind per_class_rows = {RUN_PER_CLASS, PER_CLASS_HEADER, sizeof
 int run_read_per_class(const char *dir, run_class_row **rows, long *n, vt_err *err)
 {
     void *out;
-    int rc = read_rows(dir, &per_class_rows, &out, n, err);
+    int rc = run_read_rows(dir, &per_class_rows, &out, n, err);
     *rows = out;
     unsigned char *seen = rc ? NULL : calloc((size_t)(TRAIN_MAX_EPOCHS + 1) * VT_MAX_CLASSES / 8 + 1, 1);
     if (!rc && !seen)
