@@ -348,11 +348,12 @@ static int take_blob(job *j, const char *path, vt_err *err)
     if (h.batch_pos < 0 || h.batch_pos > j->batches || h.n < 0 || h.correct < 0 || h.correct > h.n ||
         !isfinite(h.loss_sum) || !isfinite(h.mse_sum) || !(h.epoch_seconds >= 0 && h.epoch_seconds < 1e12))
         return vt_fail(err, VT_EUSAGE, "%s: training state out of range (position, sums or time)", path);
+    /* The rate now, not the one set: the setting's range, but 0 too, where a cosine schedule ends. */
     const train_field *lr_rule = train_field_find("lr");
-    if (!train_field_in_range(lr_rule, h.lr)) {
+    if (!(h.lr == 0 || train_field_in_range(lr_rule, h.lr))) {
         char what[256];
         train_field_describe(lr_rule, what, sizeof what);
-        return vt_fail(err, VT_EUSAGE, "%s: its learning rate %g is not %s", path, h.lr, what);
+        return vt_fail(err, VT_EUSAGE, "%s: its learning rate %g is neither 0 nor %s", path, h.lr, what);
     }
     for (int64_t e = 0; e < h.epochs_done; e++) {
         const train_epoch row = j->history[e];
