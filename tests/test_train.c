@@ -510,6 +510,19 @@ static void epoch_rows_files_check_their_numbers(void **state)
         }
         free(rows);
     }
+    /* At most RUN_MAX_LAYERS rows an epoch (what the engine writes), so a file of many small rows cannot make
+     * the reader and the Layers screen allocate for all of them. */
+    char many[RUN_MAX_LAYERS * 40 + 200];
+    int len = snprintf(many, sizeof many, "%s\n", LAYERS_HEADER);
+    for (int i = 0; i <= RUN_MAX_LAYERS; i++)
+        len += snprintf(many + len, sizeof many - (size_t)len, "1,l%d,1,1,0,0.5,0,1\n", i);
+    write_text(dir, RUN_LAYERS, many);
+    run_layer_row *lrows = NULL;
+    long ln;
+    vt_err lerr;
+    assert_int_equal(run_read_layers(dir, &lrows, &ln, &lerr), VT_EUSAGE);
+    assert_non_null(strstr(lerr.msg, "line 66: more than 64 rows of epoch 1"));
+    assert_null(lrows);
     /* The next epoch's write keeps the good rows of earlier epochs and drops a damaged one. */
     write_text(dir, RUN_LAYERS, LAYERS_HEADER "\n1,fc1,1,1,0,0.5,0,1\n1,fc2,1,1,0,-7,0,1\n2,fc1,1,1,0,0.5,0,1\n");
     run_layer_row now = {2, "fc1", 3, 2, 0.01, 0.25, 0, 1};

@@ -54,7 +54,10 @@
 #define RUN_MAX_HISTORY_BYTES (4LL << 20)
 #define RUN_MAX_PROGRESS_BYTES (1LL << 20)
 #define RUN_MAX_PREDICTIONS_BYTES (1LL << 30)
-#define RUN_MAX_PER_CLASS_BYTES (256LL << 20) /* per_class.csv and layers.csv */
+#define RUN_MAX_PER_CLASS_BYTES (64LL << 20) /* 1000 epochs of 1000 classes */
+#define RUN_MAX_LAYERS_BYTES (16LL << 20)    /* 1000 epochs of RUN_MAX_LAYERS layers */
+/* The most weighted layers of a model that layers.csv has a row of, each epoch. */
+#define RUN_MAX_LAYERS 64
 /* The most test images of one class per_class.csv may count (so an epoch's VT_MAX_CLASSES sum in a long). */
 #define RUN_MAX_SUPPORT 1000000000000000L
 

@@ -47,7 +47,8 @@ static int parse_curve_row(const char *line, void *row, char *why, size_t size)
     return 1;
 }
 
-static const rows_kind curve_rows = {RUN_CURVE, curve_header, sizeof(curve_row), parse_curve_row};
+static const rows_kind curve_rows = {RUN_CURVE, curve_header, sizeof(curve_row), TRAIN_CURVE_MAX,
+                                     parse_curve_row};
 
 int run_read_curve(const char *dir, int *epoch, long *batch, float *loss, float *acc, int max, int *n, vt_err *err)
 {

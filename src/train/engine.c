@@ -84,8 +84,8 @@ typedef struct job {
      * without an update measures each weighted layer; the epoch's means go to layers.csv. */
     int n_layers;
     int layer_samples;
-    layer_stats layer_now[64];
-    double layer_sum[64][4]; /* grad norm, dead share, activation mean, activation std */
+    layer_stats layer_now[RUN_MAX_LAYERS];
+    double layer_sum[RUN_MAX_LAYERS][4]; /* grad norm, dead share, activation mean, activation std */
     int early_stopped;      /* early stopping ended the run */
     char cb_reason[256];
     dataset *ds;
@@ -388,8 +388,8 @@ static void sample_layers(job *j, int n)
     vt_err ignored;
     if (model_loss_grad(j->m, j->x, j->y, n, NULL, NULL, &ignored) != VT_OK)
         return; /* a non-finite loss: the step itself says so */
-    int k = model_layer_stats(j->m, n, j->layer_now, 64);
-    j->n_layers = k < 64 ? k : 64;
+    int k = model_layer_stats(j->m, n, j->layer_now, RUN_MAX_LAYERS);
+    j->n_layers = k < RUN_MAX_LAYERS ? k : RUN_MAX_LAYERS;
     for (int i = 0; i < j->n_layers; i++) {
         const layer_stats *s = &j->layer_now[i];
         const double v[4] = {s->g_norm, s->dead, s->act_mean, s->act_std};
@@ -404,9 +404,9 @@ static int write_layers(job *j, int epoch, vt_err *err)
 {
     if (!j->layer_samples)
         return VT_OK;
-    layer_stats end[64];
-    int k = model_layer_stats(j->m, 0, end, 64);
-    run_layer_row rows[64];
+    layer_stats end[RUN_MAX_LAYERS];
+    int k = model_layer_stats(j->m, 0, end, RUN_MAX_LAYERS);
+    run_layer_row rows[RUN_MAX_LAYERS];
     for (int i = 0; i < j->n_layers && i < k; i++) {
         double d = j->layer_samples;
         rows[i] = (run_layer_row){epoch, "", end[i].w_norm, j->layer_sum[i][0] / d, 0, j->layer_sum[i][1] / d,

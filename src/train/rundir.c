@@ -195,29 +195,39 @@ int run_read_rows(const char *dir, const rows_kind *k, void **rows, long *n, vt_
         free(text);
         return vt_fail(err, VT_EUSAGE, "%s: line 1: expected the header \"%s\"", path, k->header);
     }
-    long cap = 1;
+    /* At most a row a line, and at most per_epoch rows of each epoch: the lesser bounds the allocation. */
+    long cap = 1, most = (long)k->per_epoch * TRAIN_MAX_EPOCHS;
     for (const char *p = cursor; *p; p++)
         cap += *p == '\n';
+    cap = cap < most ? cap : most;
     char *out = malloc(k->row_size * (size_t)cap);
-    if (!out) {
-        free(text);
-        return vt_fail(err, VT_EIO, "%s: out of memory", path);
-    }
+    int *per = calloc(TRAIN_MAX_EPOCHS + 1, sizeof *per);
     long count = 0;
     int lineno = 1;
     char why[160];
-    while ((line = next_line(&cursor))) {
+    while (!rc && out && per && (line = next_line(&cursor))) {
         lineno++;
         if (!*line)
             continue;
-        if (count == cap || !k->parse(line, out + (size_t)count * k->row_size, why, sizeof why)) {
-            free(out);
-            free(text);
-            return vt_fail(err, VT_EUSAGE, "%s: line %d: %s", path, lineno, why);
-        }
-        count++;
+        char *row = out + (size_t)count * k->row_size;
+        if (count == cap)
+            rc = vt_fail(err, VT_EUSAGE, "%s: line %d: more than %ld rows", path, lineno, cap);
+        else if (!k->parse(line, row, why, sizeof why))
+            rc = vt_fail(err, VT_EUSAGE, "%s: line %d: %s", path, lineno, why);
+        else if (++per[*(const int *)row] > k->per_epoch)
+            rc = vt_fail(err, VT_EUSAGE, "%s: line %d: more than %d rows of epoch %d", path, lineno, k->per_epoch,
+                         *(const int *)row);
+        else
+            count++;
     }
+    if (!rc && (!out || !per))
+        rc = vt_fail(err, VT_EIO, "%s: out of memory", path);
+    free(per);
     free(text);
+    if (rc) {
+        free(out);
+        return rc;
+    }
     *rows = out;
     *n = count;
     return VT_OK;
@@ -292,7 +302,8 @@ static int parse_layer_row(const char *line, void *row, char *why, size_t size)
     return 1;
 }
 
-static const rows_kind layer_rows = {RUN_LAYERS, LAYERS_HEADER, sizeof(run_layer_row), parse_layer_row};
+static const rows_kind layer_rows = {RUN_LAYERS, LAYERS_HEADER, sizeof(run_layer_row), RUN_MAX_LAYERS,
+                                     parse_layer_row};
 
 int run_read_layers(const char *dir, run_layer_row **rows, long *n, vt_err *err)
 {
@@ -427,7 +438,7 @@ static long long run_file_max(const char *name)
         {RUN_PROGRESS, RUN_MAX_PROGRESS_BYTES},
         {RUN_PREDICTIONS, RUN_MAX_PREDICTIONS_BYTES},
         {RUN_PER_CLASS, RUN_MAX_PER_CLASS_BYTES},
-        {RUN_LAYERS, RUN_MAX_PER_CLASS_BYTES},
+        {RUN_LAYERS, RUN_MAX_LAYERS_BYTES},
     };
     for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++)
         if (strcmp(limits[i].name, name) == 0)
@@ -908,7 +919,8 @@ static int parse_class_row(const char *line, void *row, char *why, size_t size)
     return 1;
 }
 
-static const rows_kind per_class_rows = {RUN_PER_CLASS, PER_CLASS_HEADER, sizeof(run_class_row), parse_class_row};
+static const rows_kind per_class_rows = {RUN_PER_CLASS, PER_CLASS_HEADER, sizeof(run_class_row), VT_MAX_CLASSES,
+                                         parse_class_row};
 
 /* An epoch's report sums its classes' supports: each class once (at most VT_MAX_CLASSES of RUN_MAX_SUPPORT). */
 int run_read_per_class(const char *dir, run_class_row **rows, long *n, vt_err *err)

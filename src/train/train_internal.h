@@ -40,10 +40,12 @@ int train_settings_from_json(const struct cJSON *root, train_config *cfg, const 
 typedef struct rows_kind {
     const char *name, *header;
     size_t row_size;
+    int per_epoch; /* the most rows an epoch may have */
     int (*parse)(const char *line, void *row, char *why, size_t size);
 } rows_kind;
 /* Reads one (absent: 0 rows) into *rows, malloc'ed: the header, then at most one row a line (blank lines
- * skipped), so the file bounds the allocation; VT_EUSAGE naming the file, the line and the parser's reason. */
+ * skipped) and per_epoch rows an epoch, so both the file and the limit bound the allocation; VT_EUSAGE naming
+ * the file, the line and the reason. */
 int run_read_rows(const char *dir, const rows_kind *k, void **rows, long *n, vt_err *err);
 /* A row's fields, left to right, each range-checked before anything computes with it: *p moves past the field
  * and its comma (the last field must end the line); 0 with "NAME is not a ... in LO..HI" in why. A whole
