@@ -53,6 +53,8 @@ static const conv_variant conv_variants[] __attribute__((unused)) = {
     {"gemm", "gemm", CONV_ALGO_ANY, 1e-4},
     {"onednn:direct", "onednn", CONV_ALGO_DIRECT, 1e-4},
     {"onednn:winograd", "onednn", CONV_ALGO_WINOGRAD, 2e-3},
+    {"winograd:f2", "winograd", CONV_ALGO_F2, 2e-3},
+    {"winograd:f4", "winograd", CONV_ALGO_F4, 2e-3},
 };
 #define CONV_VARIANTS ((int)(sizeof conv_variants / sizeof conv_variants[0]))
 

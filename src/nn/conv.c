@@ -94,8 +94,9 @@ static const conv_backend gemm_row = {"gemm", naive_supports, gemm_workspace, no
                                       gemm_forward, gemm_backward};
 
 /* The order is the order of conv_backend_names. */
-const conv_backend *const conv_backends[] = {&naive_row, &gemm_row, &conv_backend_onednn, NULL};
-const char *const conv_backend_names[] = {"naive", "gemm", "onednn", NULL};
+const conv_backend *const conv_backends[] = {&naive_row, &gemm_row, &conv_backend_onednn, &conv_backend_winograd,
+                                             NULL};
+const char *const conv_backend_names[] = {"naive", "gemm", "onednn", "winograd", NULL};
 
 const conv_backend *conv_backend_find(const char *name)
 {

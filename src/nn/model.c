@@ -512,7 +512,7 @@ typedef struct conv_pick {
     int timed; /* with be NULL: "timed" rather than "auto" */
 } conv_pick;
 
-static const char *const algo_names[] = {"", "direct", "winograd"};
+static const char *const algo_names[] = {"", "direct", "winograd", "f2", "f4"};
 
 /* Parses one entry, "auto", "gemm", "onednn", "onednn:direct", ... of length len. */
 static int parse_pick(const char *p, size_t len, conv_pick *out)
@@ -528,15 +528,18 @@ static int parse_pick(const char *p, size_t len, conv_pick *out)
     if (out->timed || strcmp(name, "auto") == 0)
         return 0;
     char *colon = strchr(name, ':');
-    if (colon) {
+    if (colon) { /* oneDNN's algorithms, the winograd backend's tile sizes */
         *colon = '\0';
-        if (strcmp(colon + 1, "direct") == 0)
+        const int onednn = strcmp(name, "onednn") == 0, wino = strcmp(name, "winograd") == 0;
+        if (onednn && strcmp(colon + 1, "direct") == 0)
             out->algo = CONV_ALGO_DIRECT;
-        else if (strcmp(colon + 1, "winograd") == 0)
+        else if (onednn && strcmp(colon + 1, "winograd") == 0)
             out->algo = CONV_ALGO_WINOGRAD;
+        else if (wino && strcmp(colon + 1, "f2") == 0)
+            out->algo = CONV_ALGO_F2;
+        else if (wino && strcmp(colon + 1, "f4") == 0)
+            out->algo = CONV_ALGO_F4;
         else
-            return -1;
-        if (strcmp(name, "onednn") != 0) /* only oneDNN has variants */
             return -1;
     }
     out->be = conv_backend_find(name);
@@ -551,7 +554,8 @@ static int conv_count(const model *m)
     return k;
 }
 
-#define CONV_CHOICE_HELP "auto, timed, naive, gemm, onednn, onednn:direct or onednn:winograd"
+#define CONV_CHOICE_HELP                                                                                        \
+    "auto, timed, naive, gemm, onednn, onednn:direct, onednn:winograd, winograd, winograd:f2 or winograd:f4"
 
 /* The entries of a comma-separated choice string: the first MAX_LAYERS into picks, their count in *count. */
 static int parse_list(const char *choice, conv_pick *picks, int *count, vt_err *err)

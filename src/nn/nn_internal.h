@@ -37,7 +37,9 @@ typedef struct conv_layer {
     void *state;       /* the backend's plan */
 } conv_layer;
 
-enum { CONV_ALGO_ANY = 0, CONV_ALGO_DIRECT = 1, CONV_ALGO_WINOGRAD = 2 };
+/* Variants: oneDNN's direct and Winograd algorithms; the winograd backend's output tile sides (F(2x2, 3x3)
+ * and F(4x4, 3x3)). */
+enum { CONV_ALGO_ANY = 0, CONV_ALGO_DIRECT = 1, CONV_ALGO_WINOGRAD = 2, CONV_ALGO_F2 = 3, CONV_ALGO_F4 = 4 };
 
 typedef struct conv_backend {
     const char *name;
@@ -76,6 +78,16 @@ int onednn_output_nhwc(conv_layer *cl, float *out, int n);
 /* oneDNN's OpenMP threads for the calling thread (nn_set_threads records the count; every oneDNN call
  * applies it, since OpenMP's thread count is per calling thread). */
 void onednn_apply_threads(void);
+
+/* The Winograd backend's row (src/nn/winograd.c). */
+extern const conv_backend conv_backend_winograd;
+
+/* nn's own worker threads (src/nn/pool.c). nn_pool_start makes sure workers - 1 threads run beside the
+ * caller (call it when planning, not in a step); nn_pool_run runs fn(arg, worker, n) on the caller (worker
+ * 0) and n - 1 of them at once, n = min(workers, threads started + 1), and returns n when all are done. */
+typedef void (*nn_task)(void *arg, int worker, int workers);
+int nn_pool_start(int workers, vt_err *err);
+int nn_pool_run(nn_task fn, void *arg, int workers);
 
 /* The thread count nn_set_threads chose (blas.c). */
 int nn_threads(void);
