@@ -233,6 +233,9 @@ int train_field_doc(const train_field *f, char *buf, size_t size);
  * included; malloc'ed, NULL when out of memory. */
 char *train_fields_help(void);
 char *train_fields_man(void);
+/* One option line of a --help in that layout: the flag in 20 columns, the text wrapped to 100 (for the other
+ * commands whose options are settings, so a setting's text is written once). */
+void train_help_entry(vt_buf *b, const char *flag, const char *text);
 
 /* Every row's default: the seed's (epochs 10, batch 32, SGD lr 0.01, momentum 0, seed 1, resize auto,
  * threads 0, runs "runs"), and model "cnn" (the CLI requires --model; the front end starts there). */

@@ -599,7 +599,7 @@ void train_resume_usage(char *buf, size_t size)
 #define HELP_INDENT 23
 #define HELP_WIDTH 100
 
-static void help_entry(vt_buf *b, const char *flag, const char *text)
+void train_help_entry(vt_buf *b, const char *flag, const char *text)
 {
     int col = HELP_INDENT;
     vt_buf_printf(b, "  %-20s", flag);
@@ -639,12 +639,12 @@ char *train_fields_help(void)
     for (int i = 0; train_fields[i].name; i++) {
         flag_text(&train_fields[i], flag, sizeof flag);
         train_field_doc(&train_fields[i], text, sizeof text);
-        help_entry(&b, flag, text);
+        train_help_entry(&b, flag, text);
     }
     train_resumable_names(list, sizeof list);
     snprintf(text, sizeof text, "continue a stopped or killed run from its checkpoint (only %s may be given with it)",
              list);
-    help_entry(&b, "--resume RUN_DIR", text);
+    train_help_entry(&b, "--resume RUN_DIR", text);
     return vt_buf_take(&b);
 }
 
