@@ -1,4 +1,4 @@
-/* Unit tests of the convolution backends (src/nn/conv.c, src/nn/onednn.c): every backend and variant this
+/* Unit tests of the convolution backends (src/nn/conv.c, src/nn/onednn.c, src/nn/winograd.c): every backend and variant this
  * machine supports against the naive loops, forward and both backward passes, on the Conv2D shapes of all
  * five models and odd ones; then whole models on oneDNN (its blocked chains and pooling) against gemm,
  * partial batches, the choice API (model_set_conv, VGGTOP_CONV), checkpoints moving between backends, and
@@ -57,6 +57,11 @@ static void variant_case(const conv_variant *v, const layer_ref *c, int N)
     cl.algo = v->algo;
     cl.relu = c->relu;
     vt_err err;
+    /* The winograd backend splits images and channels over nn's workers and sums their kernel gradients:
+     * planned at two threads, so that split is what is checked (batch 1 leaves a worker without images). */
+    const int split = strcmp(v->backend, "winograd") == 0;
+    if (split)
+        nn_set_threads(2);
     if (cl.be->plan(&cl, &err) != VT_OK)
         fail_msg("%s: %dx%dx%d -> %d: %s", v->label, g->h, g->w, g->c, g->oc, err.msg);
     const int n = g->n, oc = g->oc;
@@ -119,6 +124,8 @@ static void variant_case(const conv_variant *v, const layer_ref *c, int N)
             fail_msg("%s: the bias-gradient scratch was left non-zero at %d", v->label, i);
 #undef WHAT
     cl.be->release(&cl);
+    if (split)
+        nn_set_threads(1);
     free(out), free(col), free(dout), free(dx), free(dxr), free(dw), free(dwr), free(db), free(dbr), free(w2);
     free(b2);
 }
@@ -313,6 +320,11 @@ static void models_on_onednn_match_gemm(void **state)
     model_matches_gemm(&cnn, "gemm,onednn,onednn,gemm", 2e-3);
     model_matches_gemm(&cnn, "onednn,gemm,onednn,onednn", 2e-3);
     model_matches_gemm(&cnn, "naive,onednn,naive,onednn", 2e-3);
+    /* The winograd backend on whole models (its two tiles by map size), and beside oneDNN's chains. */
+    model_matches_gemm(&cnn, "winograd", 2e-3);
+    model_matches_gemm(&cfgs[3], "winograd", 2e-2); /* vgg16-nopool: 13 layers of F(4x4) and F(2x2) */
+    model_matches_gemm(&cnn, "winograd,onednn,onednn,winograd", 2e-3);
+    model_matches_gemm(&cnn, "onednn,winograd:f2,onednn,gemm", 2e-3);
 }
 
 /* ---- the choice API --------------------------------------------------------------------------------- */
@@ -382,6 +394,26 @@ static void choice_api(void **state)
         model_conv_choice(m, buf, sizeof buf);
         assert_string_equal(buf, resolved);
     }
+
+    /* The winograd backend: F(4x4) from 8x8 maps up, F(2x2) below; "auto" takes it where the input has
+     * 16 channels or more (not the first layer's 3), unless oneDNN's own Winograd is there. */
+    assert_int_equal(model_set_conv(m, "winograd", &err), VT_OK);
+    model_conv_choice(m, buf, sizeof buf);
+    assert_string_equal(buf, "winograd:f4,winograd:f4,winograd:f2,winograd:f2");
+    assert_int_equal(model_set_conv(m, "auto", &err), VT_OK);
+    model_conv_choice(m, buf, sizeof buf);
+    char first[256], want[300];
+    snprintf(first, sizeof first, "%s", resolved);
+    snprintf(want, sizeof want, "%s,%s,winograd:f2,winograd:f2", strtok(first, ","),
+             wino ? "onednn:winograd" : "winograd:f4");
+    assert_string_equal(buf, want);
+    assert_null(strstr(strtok(buf, ","), "winograd:")); /* the first layer: 3 channels */
+    assert_int_equal(model_set_conv(m, "winograd:f2,winograd:f4,gemm,winograd:f4", &err), VT_OK);
+    model_conv_choice(m, buf, sizeof buf);
+    assert_string_equal(buf, "winograd:f2,winograd:f4,gemm,winograd:f4");
+    assert_int_equal(model_set_conv(m, "winograd:f3", &err), VT_EUSAGE);
+    assert_non_null(strstr(err.msg, "'winograd:f3'"));
+    assert_int_equal(model_set_conv(m, "onednn:f4", &err), VT_EUSAGE);
     model_destroy(m);
 
     /* Names checked without a model, as flags are. */
@@ -438,7 +470,7 @@ static void conv_environment_variable(void **state)
 static void checkpoint_moves_between_backends(void **state)
 {
     (void)state;
-    const char *pairs[][2] = {{"onednn", "gemm"}, {"gemm", "onednn"}};
+    const char *pairs[][2] = {{"onednn", "gemm"}, {"gemm", "onednn"}, {"winograd", "onednn"}, {"gemm", "winograd"}};
     model_config cfg = config("cnn", 16, 10);
     const int N = 8;
     float *x = randf((size_t)N * 16 * 16 * 3, 41, 0, 1);
@@ -446,7 +478,7 @@ static void checkpoint_moves_between_backends(void **state)
     sgd_config s;
     sgd_config_default(&s);
     s.momentum = 0.9f; /* so the velocity is saved too */
-    for (int k = 0; k < 2; k++) {
+    for (size_t k = 0; k < sizeof pairs / sizeof pairs[0]; k++) {
         char path[] = "/tmp/vggtop-test-conv-XXXXXX";
         int fd = mkstemp(path);
         assert_true(fd >= 0);
@@ -476,11 +508,10 @@ static void checkpoint_moves_between_backends(void **state)
     free(y);
 }
 
-/* Resume on oneDNN at a fixed thread count: two steps, a checkpoint, a fresh model loading it and a third
- * step give the bits of three steps left alone (momentum on, so the velocity must round-trip too). */
-static void resume_is_bit_identical_on_onednn(void **state)
+/* Resume on a backend at a fixed thread count: two steps, a checkpoint, a fresh model loading it and a
+ * third step give the bits of three steps left alone (momentum on, so the velocity must round-trip too). */
+static void resume_is_bit_identical_on(const char *conv)
 {
-    (void)state;
     nn_set_threads(2);
     model_config cfg = config("cnn", 16, 10);
     const int N = 8;
@@ -493,7 +524,7 @@ static void resume_is_bit_identical_on_onednn(void **state)
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     close(fd);
-    model *a = sized(&cfg, "onednn", N), *b = sized(&cfg, "onednn", N);
+    model *a = sized(&cfg, conv, N), *b = sized(&cfg, conv, N);
     step_stats st = {0};
     for (int t = 0; t < 2; t++) {
         assert_int_equal(model_train_step(a, x, y, N, &s, &st, NULL), VT_OK);
@@ -502,7 +533,7 @@ static void resume_is_bit_identical_on_onednn(void **state)
     vt_err err;
     assert_int_equal(checkpoint_save(path, b, NULL, 0, &err), VT_OK);
     model_destroy(b);
-    b = sized(&cfg, "onednn", N);
+    b = sized(&cfg, conv, N);
     size_t len;
     assert_int_equal(checkpoint_load(path, b, NULL, 0, &len, &err), VT_OK);
     step_stats sa = {0}, sb = {0};
@@ -520,11 +551,23 @@ static void resume_is_bit_identical_on_onednn(void **state)
     nn_set_threads(1);
 }
 
-/* Two identical runs at a fixed backend and thread count give the same bits: oneDNN's direct
- * convolution splits its work over threads by a fixed rule and sums in a fixed order. */
-static void same_bits_at_fixed_backend_and_threads(void **state)
+static void resume_is_bit_identical_on_onednn(void **state)
 {
     (void)state;
+    resume_is_bit_identical_on("onednn");
+}
+
+static void resume_is_bit_identical_on_winograd(void **state)
+{
+    (void)state;
+    resume_is_bit_identical_on("winograd");
+}
+
+/* Two identical runs at a fixed backend and thread count give the same bits: oneDNN's direct
+ * convolution and the winograd backend split their work over threads by a fixed rule and sum in a fixed
+ * order. */
+static void same_bits_on(const char *conv)
+{
     nn_set_threads(2);
     model_config cfg = config("vgg16", 32, 10);
     const int N = 6;
@@ -532,7 +575,7 @@ static void same_bits_at_fixed_backend_and_threads(void **state)
     int *y = labels(N, 10, 52);
     sgd_config s;
     sgd_config_default(&s);
-    model *a = sized(&cfg, "onednn", N), *b = sized(&cfg, "onednn", N);
+    model *a = sized(&cfg, conv, N), *b = sized(&cfg, conv, N);
     char ca[512], cb[512];
     model_conv_choice(a, ca, sizeof ca);
     model_conv_choice(b, cb, sizeof cb);
@@ -554,6 +597,13 @@ static void same_bits_at_fixed_backend_and_threads(void **state)
     nn_set_threads(1);
 }
 
+static void same_bits_at_fixed_backend_and_threads(void **state)
+{
+    (void)state;
+    same_bits_on("onednn");
+    same_bits_on("winograd");
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -568,6 +618,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(conv_environment_variable),
         cmocka_unit_test(checkpoint_moves_between_backends),
         cmocka_unit_test(resume_is_bit_identical_on_onednn),
+        cmocka_unit_test(resume_is_bit_identical_on_winograd),
         cmocka_unit_test(same_bits_at_fixed_backend_and_threads),
     };
     return cmocka_run_group_tests_name("nn_conv", tests, NULL, NULL);

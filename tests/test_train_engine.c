@@ -588,6 +588,7 @@ static void bad_checkpoints_fail_clearly(void **state)
     tiny_config(&other, "other");
     other.epochs = 1;
     strcpy(other.model, "cnn");
+    strcpy(other.conv, "onednn"); /* see the diverging run below */
     other.limit_train = 32;
     other.limit_test = 10;
     assert_int_equal(run_to_end(&other, &err), TRAIN_FINISHED);
@@ -731,6 +732,10 @@ static void bad_data_and_divergence_fail_clearly(void **state)
      * rate carries on from it. */
     tiny_config(&c, "diverge");
     strcpy(c.model, "cnn");
+    /* oneDNN's convolutions, not "auto"'s winograd backend: these runs are about the engine, and the
+     * winograd backend's loops under ThreadSanitizer took this binary from 28 s to 80 s. Its threads are
+     * checked under ThreadSanitizer by test_nn_pool. */
+    strcpy(c.conv, "onednn");
     c.limit_train = 128;
     c.limit_test = 20;
     c.epochs = 1;

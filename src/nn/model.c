@@ -673,23 +673,44 @@ static double time_candidate(model *m, int i, const conv_backend *be, int algo)
  * up; 4x4 and below stay direct. */
 #define WINOGRAD_MIN_SIDE 8
 
+/* The winograd backend (src/nn/winograd.c) on this project's AVX2 machine (2-core Zen 3, batch 32, with
+ * OpenBLAS's Zen sgemm): F(4x4) 1.6-2.6x faster than oneDNN's direct convolution on 8x8 to 48x48 maps,
+ * F(2x2) 1.5-2x on 6x6 down to 2x2 (where F(4x4)'s tile is mostly padding, and its transformed kernel,
+ * 36 c x k floats, outweighs the few tiles). Inputs of few channels (the first layer's 3) leave its
+ * products no depth: oneDNN's direct convolution or gemm there. */
+#define WINOGRAD_F4_MIN_SIDE 8
+#define WINOGRAD_MIN_CHANNELS 16
+
+static conv_pick winograd_pick(const conv_geom *g)
+{
+    int side = g->oh < g->ow ? g->oh : g->ow;
+    return (conv_pick){conv_backend_find("winograd"), side >= WINOGRAD_F4_MIN_SIDE ? CONV_ALGO_F4 : CONV_ALGO_F2, 0};
+}
+
 /* Resolves a pick for layer i into a backend and variant.
  *   "auto", a fixed rule (the same choice on every run, so a resumed run computes what the first did):
  *     oneDNN's Winograd where it has it and the output map is at least WINOGRAD_MIN_SIDE a side, else
- *     oneDNN's direct convolution where it has an optimised (not reference) kernel for all three passes,
- *     else gemm;
- *   "onednn": the same without gemm, except where oneDNN has only its reference kernels;
- *   "timed": each candidate (gemm, oneDNN's direct and Winograd) timed on the layer for a few iterations,
- *     the fastest kept (noisy on a shared machine: record the result and reuse it). */
+ *     the winograd backend where the input has at least WINOGRAD_MIN_CHANNELS channels (F(4x4) from
+ *     WINOGRAD_F4_MIN_SIDE up, else F(2x2)), else oneDNN's direct convolution where it has an optimised
+ *     (not reference) kernel for all three passes, else gemm;
+ *   "onednn": oneDNN's Winograd or direct convolution as above, gemm where oneDNN has only its reference
+ *     kernels;
+ *   "winograd": F(4x4) or F(2x2) by the output side, as above;
+ *   "timed": each candidate (gemm, oneDNN's direct and Winograd, the winograd backend's two tiles) timed
+ *     on the layer for a few iterations, the fastest kept (noisy on a shared machine: record the result
+ *     and reuse it). */
 static int resolve_pick(model *m, int i, conv_pick *p, vt_err *err)
 {
     conv_geom g;
     layer_conv_geom(&m->layers[i], m->max_batch, &g);
     const conv_backend *onednn = conv_backend_find("onednn"), *gemm = conv_backend_find("gemm");
+    const conv_backend *wino = conv_backend_find("winograd");
     if (!p->be && !p->timed) {
         int side = g.oh < g.ow ? g.oh : g.ow;
         if (side >= WINOGRAD_MIN_SIDE && onednn->supports(&g, CONV_ALGO_WINOGRAD))
             *p = (conv_pick){onednn, CONV_ALGO_WINOGRAD, 0};
+        else if (g.c >= WINOGRAD_MIN_CHANNELS && wino->supports(&g, CONV_ALGO_ANY))
+            *p = winograd_pick(&g);
         else if (onednn->supports(&g, CONV_ALGO_DIRECT))
             *p = (conv_pick){onednn, CONV_ALGO_DIRECT, 0};
         else
@@ -706,6 +727,10 @@ static int resolve_pick(model *m, int i, conv_pick *p, vt_err *err)
             *p = (conv_pick){gemm, CONV_ALGO_ANY, 0};
         return VT_OK;
     }
+    if (p->be == wino && p->algo == CONV_ALGO_ANY && wino->supports(&g, CONV_ALGO_ANY)) {
+        *p = winograd_pick(&g);
+        return VT_OK;
+    }
     if (p->be) {
         if (!p->be->supports(&g, p->algo))
             return vt_fail(err, VT_EUSAGE, "%s: the %s%s%s convolution backend cannot run layer %s here%s",
@@ -715,8 +740,8 @@ static int resolve_pick(model *m, int i, conv_pick *p, vt_err *err)
                                : p->be == onednn ? " (oneDNN has only its reference kernels for it; try auto)" : "");
         return VT_OK;
     }
-    const conv_pick cands[] = {{gemm, CONV_ALGO_ANY, 0}, {onednn, CONV_ALGO_DIRECT, 0},
-                               {onednn, CONV_ALGO_WINOGRAD, 0}};
+    const conv_pick cands[] = {{gemm, CONV_ALGO_ANY, 0},  {onednn, CONV_ALGO_DIRECT, 0}, {onednn, CONV_ALGO_WINOGRAD, 0},
+                               {wino, CONV_ALGO_F2, 0}, {wino, CONV_ALGO_F4, 0}};
     double best = -1.0;
     *p = cands[0];
     for (size_t k = 0; k < sizeof cands / sizeof cands[0]; k++) {

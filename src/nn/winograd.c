@@ -54,8 +54,6 @@ static const wino_mats F4 = {4, 6,
                               {0, 0, 1}},
                              {{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}}};
 
-/* Channels per block of the transforms: their inner loops run over a block, which the compiler vectorises. */
-#define CB 16
 /* Tiles per chunk a worker aims for: the gemms want rows, the cache wants few. */
 #define CHUNK_TILES 192
 
@@ -135,317 +133,201 @@ static void wino_release(conv_layer *cl)
     cl->state = NULL;
 }
 
-/* ---- the transforms, a block of nc <= CB channels at a time ------------------------------------------ */
+/* ---- the transforms, four channels at a time ------------------------------------------------------- */
 
-/* Each takes the matrices as a compile-time constant (the callers pass &F2 or &F4 to an inlined copy), so
- * the small loops unroll and the zero coefficients drop out. */
+/* Four channels, one SSE register on any x86-64 (and what the compiler makes of it elsewhere). */
+typedef float vf __attribute__((vector_size(16)));
+typedef int vi __attribute__((vector_size(16)));
+#define VL 4
+
+/* Each transform is inlined into callers that pass the matrices (&F2 or &F4) and the channel count as
+ * compile-time constants, so the small loops unroll, zero coefficients drop out and the tile lives in
+ * registers. */
 #define TF static inline __attribute__((always_inline))
 
-/* V[xi * vstride] (nc floats each) = B^T d B of the tile whose rows and columns start at y0, x0 in image
- * img (n, h, w, c) of x, channels c0.., zero outside the image. */
-TF void tile_in(const wino_mats *f, float *V, size_t vstride, const float *img, const conv_geom *g, int y0, int x0,
-                int c0, int nc, const float *zeros)
+TF vf vload(const float *p, int nc)
 {
-    const int a = f->a;
-    const float *src[6][6];
-    for (int p = 0; p < a; p++)
-        for (int q = 0; q < a; q++) {
-            int y = y0 + p, x = x0 + q;
-            src[p][q] = y >= 0 && y < g->h && x >= 0 && x < g->w ? img + ((size_t)y * g->w + x) * g->c + c0 : zeros;
-        }
-    float t[6][6][CB];
-#pragma GCC unroll 6
-    for (int i = 0; i < a; i++)
-#pragma GCC unroll 6
-        for (int q = 0; q < a; q++) {
-            float *o = t[i][q];
-            for (int c = 0; c < nc; c++)
-                o[c] = 0.0f;
-#pragma GCC unroll 6
-            for (int p = 0; p < a; p++) {
-                const float s = f->bt[i][p];
-                if (s == 0.0f)
-                    continue;
-                const float *d = src[p][q];
-                for (int c = 0; c < nc; c++)
-                    o[c] += s * d[c];
-            }
-        }
-#pragma GCC unroll 6
-    for (int i = 0; i < a; i++)
-#pragma GCC unroll 6
-        for (int j = 0; j < a; j++) {
-            float acc[CB];
-            for (int c = 0; c < nc; c++)
-                acc[c] = 0.0f;
-#pragma GCC unroll 6
-            for (int q = 0; q < a; q++) {
-                const float s = f->bt[j][q];
-                if (s == 0.0f)
-                    continue;
-                for (int c = 0; c < nc; c++)
-                    acc[c] += s * t[i][q][c];
-            }
-            memcpy(V + (size_t)(i * a + j) * vstride, acc, sizeof(float) * nc);
-        }
+    vf v = {0.0f, 0.0f, 0.0f, 0.0f};
+    memcpy(&v, p, sizeof(float) * (size_t)nc);
+    return v;
 }
 
-/* The adjoint of tile_in: the tile's input gradient B dV B^T added into dimg (n, h, w, c) where it lies in
- * the image. */
-TF void tile_in_adjoint(const wino_mats *f, float *dimg, const float *dV, size_t vstride, const conv_geom *g, int y0,
-                        int x0, int c0, int nc)
+TF void vstore(float *p, vf v, int nc) { memcpy(p, &v, sizeof(float) * (size_t)nc); }
+
+/* v where keep > 0, else 0 (the ReLU and its gradient's mask). */
+TF vf vpositive(vf v, vf keep)
 {
-    const int a = f->a;
-    float t[6][6][CB];
+    const vf zero = {0.0f, 0.0f, 0.0f, 0.0f};
+    return (vf)((vi)v & (keep > zero));
+}
+
+/* o[r] = sum_c M[r][c] x[c], r < rows, c < cols, where M[r][c] is m[r * ld + c], or (t) m[c * ld + r]. */
+TF void tf1(const float *m, int ld, int rows, int cols, int t, vf *o, const vf *x)
+{
 #pragma GCC unroll 6
-    for (int p = 0; p < a; p++)
+    for (int r = 0; r < rows; r++) {
+        vf acc = {0.0f, 0.0f, 0.0f, 0.0f};
+        int any = 0;
 #pragma GCC unroll 6
-        for (int j = 0; j < a; j++) {
-            float *o = t[p][j];
-            for (int c = 0; c < nc; c++)
-                o[c] = 0.0f;
-#pragma GCC unroll 6
-            for (int i = 0; i < a; i++) {
-                const float s = f->bt[i][p];
-                if (s == 0.0f)
-                    continue;
-                const float *d = dV + (size_t)(i * a + j) * vstride;
-                for (int c = 0; c < nc; c++)
-                    o[c] += s * d[c];
-            }
+        for (int c = 0; c < cols; c++) {
+            const float e = t ? m[c * ld + r] : m[r * ld + c];
+            if (e == 0.0f)
+                continue;
+            const vf term = e == 1.0f ? x[c] : e == -1.0f ? -x[c] : e * x[c];
+            acc = any ? acc + term : term;
+            any = 1;
         }
+        o[r] = acc;
+    }
+}
+
+/* o (rows x rows) = M x M^T for x (cols x cols), M as in tf1: o[i][j] = sum_p,q M[i][p] M[j][q] x[p][q].
+ * Every transform here is one of these: B^T d B, A^T M A, G g G^T and their adjoints. */
+TF void tf2(const float *m, int ld, int rows, int cols, int t, vf *o, const vf *x)
+{
+    vf u[6 * 6], col[6], res[6];
 #pragma GCC unroll 6
-    for (int p = 0; p < a; p++) {
-        const int y = y0 + p;
-        if (y < 0 || y >= g->h)
+    for (int p = 0; p < cols; p++) /* u[p][j] = sum_q M[j][q] x[p][q] */
+        tf1(m, ld, rows, cols, t, u + p * rows, x + p * cols);
+#pragma GCC unroll 6
+    for (int j = 0; j < rows; j++) {
+#pragma GCC unroll 6
+        for (int p = 0; p < cols; p++)
+            col[p] = u[p * rows + j];
+        tf1(m, ld, rows, cols, t, res, col);
+#pragma GCC unroll 6
+        for (int i = 0; i < rows; i++)
+            o[i * rows + j] = res[i];
+    }
+}
+
+#define TF_IN(f) &(f)->bt[0][0], 6, (f)->a, (f)->a, 0
+#define TF_IN_ADJ(f) &(f)->bt[0][0], 6, (f)->a, (f)->a, 1
+#define TF_OUT(f) &(f)->at[0][0], 6, (f)->m, (f)->a, 0
+#define TF_OUT_ADJ(f) &(f)->at[0][0], 6, (f)->a, (f)->m, 1
+#define TF_KER(f) &(f)->g[0][0], 3, (f)->a, 3, 0
+#define TF_KER_ADJ(f) &(f)->g[0][0], 3, 3, (f)->a, 1
+
+/* V[xi * C] (nc floats each, xi < a*a) = B^T d B of the tile whose a x a pixels are src[] (NULL outside the
+ * image), at channel c0. */
+TF void tile_in(const wino_mats *f, float *V, size_t C, const float *const *src, int c0, int nc)
+{
+    const int a2 = f->a * f->a;
+    vf d[36], v[36];
+#pragma GCC unroll 36
+    for (int e = 0; e < a2; e++)
+        d[e] = src[e] ? vload(src[e] + c0, nc) : (vf){0.0f, 0.0f, 0.0f, 0.0f};
+    tf2(TF_IN(f), v, d);
+#pragma GCC unroll 36
+    for (int e = 0; e < a2; e++)
+        vstore(V + e * C, v[e], nc);
+}
+
+/* The adjoint of tile_in: B dV B^T added into the tile's pixels dst[] (NULL outside the image). */
+TF void tile_in_adjoint(const wino_mats *f, float *const *dst, const float *dV, size_t C, int c0, int nc)
+{
+    const int a2 = f->a * f->a;
+    vf d[36], v[36];
+#pragma GCC unroll 36
+    for (int e = 0; e < a2; e++)
+        v[e] = vload(dV + e * C, nc);
+    tf2(TF_IN_ADJ(f), d, v);
+#pragma GCC unroll 36
+    for (int e = 0; e < a2; e++)
+        if (dst[e])
+            vstore(dst[e] + c0, vload(dst[e] + c0, nc) + d[e], nc);
+}
+
+/* The output tile from M[xi * K] (xi < a*a): A^T M A + b, then the ReLU, into dst[] (m x m pixels, NULL
+ * outside the image), at channel k0. */
+TF void tile_out(const wino_mats *f, float *const *dst, const float *M, size_t K, const float *b, int relu, int k0,
+                 int nk)
+{
+    const int a2 = f->a * f->a, m2 = f->m * f->m;
+    vf v[36], y[16];
+#pragma GCC unroll 36
+    for (int e = 0; e < a2; e++)
+        v[e] = vload(M + e * K, nk);
+    tf2(TF_OUT(f), y, v);
+    const vf bias = vload(b + k0, nk);
+#pragma GCC unroll 16
+    for (int e = 0; e < m2; e++) {
+        if (!dst[e])
             continue;
-#pragma GCC unroll 6
-        for (int q = 0; q < a; q++) {
-            const int x = x0 + q;
-            if (x < 0 || x >= g->w)
-                continue;
-            float *o = dimg + ((size_t)y * g->w + x) * g->c + c0;
-#pragma GCC unroll 6
-            for (int j = 0; j < a; j++) {
-                const float s = f->bt[j][q];
-                if (s == 0.0f)
-                    continue;
-                for (int c = 0; c < nc; c++)
-                    o[c] += s * t[p][j][c];
-            }
-        }
+        vf o = y[e] + bias;
+        if (relu)
+            o = vpositive(o, o);
+        vstore(dst[e] + k0, o, nk);
     }
 }
 
-/* The output tile at y0, x0 of image img (n, h, w, k), channels k0.. (nk of them): A^T M A + b, then the
- * ReLU, written where it lies in the image. */
-TF void tile_out(const wino_mats *f, float *img, const float *M, size_t mstride, const float *b, const conv_geom *g,
-                 int y0, int x0, int k0, int nk, int relu)
+/* The adjoint of tile_out: dM = A dY A^T into dM[xi * K], dY the gradient at the tile's pixels dy[] (NULL
+ * outside the image), masked where out[] was not positive when relu; dY's sum over the tile added to db. */
+TF void tile_out_adjoint(const wino_mats *f, float *dM, size_t K, vf *db, const float *const *dy,
+                         const float *const *out, int relu, int k0, int nk)
 {
-    const int a = f->a, m = f->m;
-    float t[4][6][CB];
-#pragma GCC unroll 4
-    for (int r = 0; r < m; r++)
-#pragma GCC unroll 6
-        for (int j = 0; j < a; j++) {
-            float *o = t[r][j];
-            for (int c = 0; c < nk; c++)
-                o[c] = 0.0f;
-#pragma GCC unroll 6
-            for (int i = 0; i < a; i++) {
-                const float s = f->at[r][i];
-                if (s == 0.0f)
-                    continue;
-                const float *d = M + (size_t)(i * a + j) * mstride;
-                for (int c = 0; c < nk; c++)
-                    o[c] += s * d[c];
-            }
+    const int a2 = f->a * f->a, m2 = f->m * f->m;
+    vf g[16], v[36];
+    const vf zero = {0.0f, 0.0f, 0.0f, 0.0f};
+#pragma GCC unroll 16
+    for (int e = 0; e < m2; e++) {
+        if (!dy[e]) {
+            g[e] = zero;
+            continue;
         }
-#pragma GCC unroll 4
-    for (int r = 0; r < m; r++) {
-        const int y = y0 + r;
-        if (y >= g->oh)
-            break;
-#pragma GCC unroll 4
-        for (int s = 0; s < m; s++) {
-            const int x = x0 + s;
-            if (x >= g->ow)
-                break;
-            float acc[CB];
-            for (int c = 0; c < nk; c++)
-                acc[c] = b[c];
-#pragma GCC unroll 6
-            for (int j = 0; j < a; j++) {
-                const float e = f->at[s][j];
-                if (e == 0.0f)
-                    continue;
-                for (int c = 0; c < nk; c++)
-                    acc[c] += e * t[r][j][c];
-            }
-            float *o = img + ((size_t)y * g->ow + x) * g->oc + k0;
-            if (relu)
-                for (int c = 0; c < nk; c++)
-                    o[c] = acc[c] > 0.0f ? acc[c] : 0.0f;
-            else
-                memcpy(o, acc, sizeof(float) * nk);
-        }
+        vf d = vload(dy[e] + k0, nk);
+        if (relu)
+            d = vpositive(d, vload(out[e] + k0, nk));
+        g[e] = d;
+        *db += d;
     }
+    tf2(TF_OUT_ADJ(f), v, g);
+#pragma GCC unroll 36
+    for (int e = 0; e < a2; e++)
+        vstore(dM + e * K, v[e], nk);
 }
 
-/* The adjoint of tile_out: dM = A dY A^T for the tile, dY the output gradient (masked where the output was
- * not positive when relu, zero outside the image); its sum over the tile's pixels is added to db. */
-TF void tile_out_adjoint(const wino_mats *f, float *dM, size_t mstride, float *db, const float *dimg,
-                         const float *oimg, const conv_geom *g, int y0, int x0, int k0, int nk, int relu)
+/* U[xi * CK] = G g G^T for the kernel taps w[t * CK] (t < 9, (kh, kw) order), at one (c, k0..) spot. */
+TF void kernel_in(const wino_mats *f, float *U, const float *w, size_t CK, int nk)
 {
-    const int a = f->a, m = f->m;
-    float dy[4][4][CB];
-#pragma GCC unroll 4
-    for (int r = 0; r < m; r++)
-#pragma GCC unroll 4
-        for (int s = 0; s < m; s++) {
-            const int y = y0 + r, x = x0 + s;
-            float *o = dy[r][s];
-            if (y >= g->oh || x >= g->ow) {
-                for (int c = 0; c < nk; c++)
-                    o[c] = 0.0f;
-                continue;
-            }
-            const size_t at = ((size_t)y * g->ow + x) * g->oc + k0;
-            const float *d = dimg + at;
-            if (relu) {
-                const float *out = oimg + at;
-                for (int c = 0; c < nk; c++)
-                    o[c] = out[c] > 0.0f ? d[c] : 0.0f;
-            } else {
-                memcpy(o, d, sizeof(float) * nk);
-            }
-            for (int c = 0; c < nk; c++)
-                db[c] += o[c];
-        }
-    float t[6][4][CB];
-#pragma GCC unroll 6
-    for (int i = 0; i < a; i++)
-#pragma GCC unroll 4
-        for (int s = 0; s < m; s++) {
-            float *o = t[i][s];
-            for (int c = 0; c < nk; c++)
-                o[c] = 0.0f;
-#pragma GCC unroll 4
-            for (int r = 0; r < m; r++) {
-                const float e = f->at[r][i];
-                if (e == 0.0f)
-                    continue;
-                for (int c = 0; c < nk; c++)
-                    o[c] += e * dy[r][s][c];
-            }
-        }
-#pragma GCC unroll 6
-    for (int i = 0; i < a; i++)
-#pragma GCC unroll 6
-        for (int j = 0; j < a; j++) {
-            float acc[CB];
-            for (int c = 0; c < nk; c++)
-                acc[c] = 0.0f;
-#pragma GCC unroll 4
-            for (int s = 0; s < m; s++) {
-                const float e = f->at[s][j];
-                if (e == 0.0f)
-                    continue;
-                for (int c = 0; c < nk; c++)
-                    acc[c] += e * t[i][s][c];
-            }
-            memcpy(dM + (size_t)(i * a + j) * mstride, acc, sizeof(float) * nk);
-        }
+    const int a2 = f->a * f->a;
+    vf g[9], v[36];
+#pragma GCC unroll 9
+    for (int t = 0; t < 9; t++)
+        g[t] = vload(w + t * CK, nk);
+    tf2(TF_KER(f), v, g);
+#pragma GCC unroll 36
+    for (int e = 0; e < a2; e++)
+        vstore(U + e * CK, v[e], nk);
 }
 
-/* U[xi][c][k0..] = G g G^T for input channel c, output channels k0.. (nk of them); w: (3, 3, C, K). */
-TF void kernel_in(const wino_mats *f, float *U, const float *w, size_t ck, size_t ustride)
+/* The adjoint of kernel_in over the workers' parts: dg = G^T (sum of dU[i][xi * CK]) G, at one spot. */
+TF void kernel_in_adjoint(const wino_mats *f, vf *dg, float *const *dU, int parts, size_t CK, int nk)
 {
-    const int a = f->a;
-    float t[6][3][CB];
-#pragma GCC unroll 6
-    for (int i = 0; i < a; i++)
-#pragma GCC unroll 3
-        for (int q = 0; q < 3; q++) {
-            float *o = t[i][q];
-            for (int c = 0; c < CB; c++)
-                o[c] = 0.0f;
-#pragma GCC unroll 3
-            for (int p = 0; p < 3; p++) {
-                const float s = f->g[i][p];
-                if (s == 0.0f)
-                    continue;
-                const float *d = w + (size_t)(p * 3 + q) * ck;
-                for (int c = 0; c < CB; c++)
-                    o[c] += s * d[c];
-            }
-        }
-#pragma GCC unroll 6
-    for (int i = 0; i < a; i++)
-#pragma GCC unroll 6
-        for (int j = 0; j < a; j++) {
-            float acc[CB];
-            for (int c = 0; c < CB; c++)
-                acc[c] = 0.0f;
-#pragma GCC unroll 3
-            for (int q = 0; q < 3; q++) {
-                const float s = f->g[j][q];
-                if (s == 0.0f)
-                    continue;
-                for (int c = 0; c < CB; c++)
-                    acc[c] += s * t[i][q][c];
-            }
-            memcpy(U + (size_t)(i * a + j) * ustride, acc, sizeof acc);
-        }
+    const int a2 = f->a * f->a;
+    vf v[36];
+#pragma GCC unroll 36
+    for (int e = 0; e < a2; e++) {
+        vf s = vload(dU[0] + e * CK, nk);
+        for (int i = 1; i < parts; i++)
+            s += vload(dU[i] + e * CK, nk);
+        v[e] = s;
+    }
+    tf2(TF_KER_ADJ(f), dg, v);
 }
 
-/* The adjoint of kernel_in, summed over the workers' dU: dg[p][q] = G^T (sum dU) G for one (c, k0..)
- * block, into dg[(p * 3 + q) * ck]. */
-TF void kernel_in_adjoint(const wino_mats *f, float dg[9][CB], float *const *dU, int parts, size_t ustride)
-{
-    const int a = f->a;
-    float t[3][6][CB];
-    for (int p = 0; p < 3; p++)
-        for (int j = 0; j < a; j++)
-            for (int c = 0; c < CB; c++)
-                t[p][j][c] = 0.0f;
-#pragma GCC unroll 6
-    for (int i = 0; i < a; i++)
-#pragma GCC unroll 6
-        for (int j = 0; j < a; j++) {
-            float s[CB];
-            memcpy(s, dU[0] + (size_t)(i * a + j) * ustride, sizeof s);
-            for (int w = 1; w < parts; w++) {
-                const float *d = dU[w] + (size_t)(i * a + j) * ustride;
-                for (int c = 0; c < CB; c++)
-                    s[c] += d[c];
-            }
-#pragma GCC unroll 3
-            for (int p = 0; p < 3; p++) {
-                const float e = f->g[i][p];
-                if (e == 0.0f)
-                    continue;
-                for (int c = 0; c < CB; c++)
-                    t[p][j][c] += e * s[c];
-            }
-        }
-#pragma GCC unroll 3
-    for (int p = 0; p < 3; p++)
-#pragma GCC unroll 3
-        for (int q = 0; q < 3; q++) {
-            float *o = dg[p * 3 + q];
-            for (int c = 0; c < CB; c++)
-                o[c] = 0.0f;
-#pragma GCC unroll 6
-            for (int j = 0; j < a; j++) {
-                const float e = f->g[j][q];
-                if (e == 0.0f)
-                    continue;
-                for (int c = 0; c < CB; c++)
-                    o[c] += e * t[p][j][c];
-            }
-        }
-}
+/* Calls fn's inlined copy for the layer's matrices and a whole or partial channel block (nc, last). */
+#define DISPATCH(f, nc, fn, ...)                                                                                \
+    do {                                                                                                     \
+        if ((f) == &F4 && (nc) == VL)                                                                        \
+            fn(&F4, __VA_ARGS__, VL);                                                                        \
+        else if ((f) == &F4)                                                                                 \
+            fn(&F4, __VA_ARGS__, nc);                                                                        \
+        else if ((nc) == VL)                                                                                 \
+            fn(&F2, __VA_ARGS__, VL);                                                                        \
+        else                                                                                                 \
+            fn(&F2, __VA_ARGS__, nc);                                                                        \
+    } while (0)
 
 /* ---- a layer's passes ------------------------------------------------------------------------------- */
 
@@ -478,58 +360,50 @@ static void share(int count, int wk, int nw, int *lo, int *hi)
     *hi = (int)((long)count * (wk + 1) / nw);
 }
 
-/* U for input channels of this worker's share; the kernel's channel blocks of CB (k is a multiple of CB
- * when the layer is planned, see kernel_blocks; the rest goes through a padded copy). */
+/* The pixels of tile r (row-major over th x tw) of an image (h, w, c) at base, from its corner y0, x0 =
+ * (tile position) * m - pad: side x side pointers, NULL outside the image. */
+static void tile_pixels(const float **px, const float *base, const conv_geom *g, int h, int w, int c, int y0, int x0,
+                        int side)
+{
+    for (int p = 0; p < side; p++)
+        for (int q = 0; q < side; q++) {
+            const int y = y0 + p, x = x0 + q;
+            px[p * side + q] = y >= 0 && y < h && x >= 0 && x < w ? base + ((size_t)y * w + x) * c : NULL;
+        }
+    (void)g;
+}
+
+/* U (a*a, c, k) for the input channels of this worker's share. */
 static void kernel_task(void *arg, int wk, int nw)
 {
     const wino_job *J = arg;
     const conv_geom *g = &J->cl->g;
-    const size_t ck = (size_t)g->c * g->oc;
+    const size_t CK = (size_t)g->c * g->oc;
     int c0, c1;
     share(g->c, wk, nw, &c0, &c1);
-    float *U = ws_u(J);
     for (int c = c0; c < c1; c++)
-        for (int k0 = 0; k0 < g->oc; k0 += CB) {
-            const int nk = g->oc - k0 < CB ? g->oc - k0 : CB;
-            const float *src = J->w + (size_t)c * g->oc + k0;
-            float pad[9][CB], blk[36][CB];
-            size_t stride = ck;
-            if (nk < CB) { /* a partial block: through a zero-padded copy */
-                memset(pad, 0, sizeof pad);
-                for (int t = 0; t < 9; t++)
-                    memcpy(pad[t], src + t * ck, sizeof(float) * nk);
-                src = pad[0];
-                stride = CB;
-            }
-            if (J->p->f == &F4)
-                kernel_in(&F4, blk[0], src, stride, CB);
-            else
-                kernel_in(&F2, blk[0], src, stride, CB);
-            const int a2 = J->p->f->a * J->p->f->a;
-            for (int xi = 0; xi < a2; xi++)
-                memcpy(U + ((size_t)xi * g->c + c) * g->oc + k0, blk[xi], sizeof(float) * nk);
+        for (int k0 = 0; k0 < g->oc; k0 += VL) {
+            const int nk = g->oc - k0 < VL ? g->oc - k0 : VL;
+            const size_t at = (size_t)c * g->oc + k0;
+            DISPATCH(J->p->f, nk, kernel_in, ws_u(J) + at, J->w + at, CK);
         }
 }
 
-/* Every tile of images n0..n0+cnt-1 of x into V (a*a, tiles, c). */
+/* Every tile of images n0..n0+cnt-1 of x into V (tiles, a*a, c). */
 static void chunk_in(const wino_job *J, float *V, int n0, int cnt)
 {
     const conv_geom *g = &J->cl->g;
     const wino_plan *p = J->p;
-    const int tiles = cnt * p->th * p->tw, m = p->f->m;
-    static const float zeros[CB];
-    const size_t vstride = (size_t)tiles * g->c;
-    for (int t = 0; t < tiles; t++) {
-        const int img = n0 + t / (p->th * p->tw), r = t % (p->th * p->tw);
-        const int y0 = (r / p->tw) * m - g->pad_top, x0 = (r % p->tw) * m - g->pad_left;
-        const float *src = J->x + (size_t)img * g->h * g->w * g->c;
-        for (int c0 = 0; c0 < g->c; c0 += CB) {
-            const int nc = g->c - c0 < CB ? g->c - c0 : CB;
-            float *dst = V + (size_t)t * g->c + c0;
-            if (p->f == &F4)
-                tile_in(&F4, dst, vstride, src, g, y0, x0, c0, nc, zeros);
-            else
-                tile_in(&F2, dst, vstride, src, g, y0, x0, c0, nc, zeros);
+    const int per_image = p->th * p->tw, m = p->f->m, a = p->f->a;
+    const size_t tile = (size_t)a * a * g->c;
+    for (int t = 0; t < cnt * per_image; t++) {
+        const int r = t % per_image;
+        const float *px[36];
+        tile_pixels(px, J->x + (size_t)(n0 + t / per_image) * g->h * g->w * g->c, g, g->h, g->w, g->c,
+                    (r / p->tw) * m - g->pad_top, (r % p->tw) * m - g->pad_left, a);
+        for (int c0 = 0; c0 < g->c; c0 += VL) {
+            const int nc = g->c - c0 < VL ? g->c - c0 : VL;
+            DISPATCH(p->f, nc, tile_in, V + t * tile + c0, (size_t)g->c, px, c0);
         }
     }
 }
@@ -549,21 +423,17 @@ static void forward_task(void *arg, int wk, int nw)
         float *M = V + (size_t)a2 * tiles * g->c;
         chunk_in(J, V, n0, cnt);
         for (int xi = 0; xi < a2; xi++)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, tiles, g->oc, g->c, 1.0f,
-                        V + (size_t)xi * tiles * g->c, g->c, U + (size_t)xi * g->c * g->oc, g->oc, 0.0f,
-                        M + (size_t)xi * tiles * g->oc, g->oc);
-        const size_t mstride = (size_t)tiles * g->oc;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, tiles, g->oc, g->c, 1.0f, V + (size_t)xi * g->c,
+                        a2 * g->c, U + (size_t)xi * g->c * g->oc, g->oc, 0.0f, M + (size_t)xi * g->oc, a2 * g->oc);
         for (int t = 0; t < tiles; t++) {
-            const int img = n0 + t / per_image, r = t % per_image;
-            const int y0 = (r / p->tw) * m, x0 = (r % p->tw) * m;
-            float *dst = J->y + (size_t)img * g->oh * g->ow * g->oc;
-            for (int k0 = 0; k0 < g->oc; k0 += CB) {
-                const int nk = g->oc - k0 < CB ? g->oc - k0 : CB;
-                const float *src = M + (size_t)t * g->oc + k0;
-                if (p->f == &F4)
-                    tile_out(&F4, dst, src, mstride, J->b + k0, g, y0, x0, k0, nk, J->cl->relu);
-                else
-                    tile_out(&F2, dst, src, mstride, J->b + k0, g, y0, x0, k0, nk, J->cl->relu);
+            const int r = t % per_image;
+            float *px[16];
+            tile_pixels((const float **)px, J->y + (size_t)(n0 + t / per_image) * g->oh * g->ow * g->oc, g, g->oh,
+                        g->ow, g->oc, (r / p->tw) * m, (r % p->tw) * m, m);
+            const float *src = M + (size_t)t * a2 * g->oc;
+            for (int k0 = 0; k0 < g->oc; k0 += VL) {
+                const int nk = g->oc - k0 < VL ? g->oc - k0 : VL;
+                DISPATCH(p->f, nk, tile_out, px, src + k0, (size_t)g->oc, J->b, J->cl->relu, k0);
             }
         }
     }
@@ -574,58 +444,53 @@ static void backward_task(void *arg, int wk, int nw)
     wino_job *J = arg;
     const conv_geom *g = &J->cl->g;
     const wino_plan *p = J->p;
-    const int a2 = p->f->a * p->f->a, m = p->f->m, per_image = p->th * p->tw;
+    const int a2 = p->f->a * p->f->a, m = p->f->m, a = p->f->a, per_image = p->th * p->tw;
     int lo, hi;
     share(J->n, wk, nw, &lo, &hi);
     float *V = ws_chunk(J, wk), *dU = ws_du(J, wk), *db = ws_db(J, wk);
     const float *U = ws_u(J);
-    memset(db, 0, sizeof(float) * g->oc);
+    memset(db, 0, sizeof(float) * p->kpad);
     J->used[wk] = lo < hi;
     if (J->dx && lo < hi)
         memset(J->dx + (size_t)lo * g->h * g->w * g->c, 0, sizeof(float) * (size_t)(hi - lo) * g->h * g->w * g->c);
     for (int n0 = lo; n0 < hi; n0 += p->ipc) {
         const int cnt = hi - n0 < p->ipc ? hi - n0 : p->ipc, tiles = cnt * per_image;
         float *dM = V + (size_t)a2 * tiles * g->c;
-        const size_t mstride = (size_t)tiles * g->oc;
         chunk_in(J, V, n0, cnt);
         for (int t = 0; t < tiles; t++) {
-            const int img = n0 + t / per_image, r = t % per_image;
+            const int r = t % per_image;
+            const size_t img = (size_t)(n0 + t / per_image) * g->oh * g->ow * g->oc;
+            const float *dy[16], *out[16];
             const int y0 = (r / p->tw) * m, x0 = (r % p->tw) * m;
-            const size_t at = (size_t)img * g->oh * g->ow * g->oc;
-            for (int k0 = 0; k0 < g->oc; k0 += CB) {
-                const int nk = g->oc - k0 < CB ? g->oc - k0 : CB;
-                float *dst = dM + (size_t)t * g->oc + k0;
-                if (p->f == &F4)
-                    tile_out_adjoint(&F4, dst, mstride, db + k0, J->dout + at, J->out + at, g, y0, x0, k0, nk,
-                                     J->cl->relu);
-                else
-                    tile_out_adjoint(&F2, dst, mstride, db + k0, J->dout + at, J->out + at, g, y0, x0, k0, nk,
-                                     J->cl->relu);
+            tile_pixels(dy, J->dout + img, g, g->oh, g->ow, g->oc, y0, x0, m);
+            tile_pixels(out, J->out + img, g, g->oh, g->ow, g->oc, y0, x0, m);
+            float *dst = dM + (size_t)t * a2 * g->oc;
+            for (int k0 = 0; k0 < g->oc; k0 += VL) {
+                const int nk = g->oc - k0 < VL ? g->oc - k0 : VL;
+                vf s = vload(db + k0, VL);
+                DISPATCH(p->f, nk, tile_out_adjoint, dst + k0, (size_t)g->oc, &s, dy, out, J->cl->relu, k0);
+                vstore(db + k0, s, VL);
             }
         }
         const float beta = n0 == lo ? 0.0f : 1.0f;
         for (int xi = 0; xi < a2; xi++)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g->c, g->oc, tiles, 1.0f,
-                        V + (size_t)xi * tiles * g->c, g->c, dM + (size_t)xi * mstride, g->oc, beta,
-                        dU + (size_t)xi * g->c * g->oc, g->oc);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g->c, g->oc, tiles, 1.0f, V + (size_t)xi * g->c,
+                        a2 * g->c, dM + (size_t)xi * g->oc, a2 * g->oc, beta, dU + (size_t)xi * g->c * g->oc, g->oc);
         if (!J->dx)
             continue;
         /* dV overwrites V, whose last use was the kernel gradient above. */
         for (int xi = 0; xi < a2; xi++)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, tiles, g->c, g->oc, 1.0f, dM + (size_t)xi * mstride,
-                        g->oc, U + (size_t)xi * g->c * g->oc, g->oc, 0.0f, V + (size_t)xi * tiles * g->c, g->c);
-        const size_t vstride = (size_t)tiles * g->c;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, tiles, g->c, g->oc, 1.0f, dM + (size_t)xi * g->oc,
+                        a2 * g->oc, U + (size_t)xi * g->c * g->oc, g->oc, 0.0f, V + (size_t)xi * g->c, a2 * g->c);
         for (int t = 0; t < tiles; t++) {
-            const int img = n0 + t / per_image, r = t % per_image;
-            const int y0 = (r / p->tw) * m - g->pad_top, x0 = (r % p->tw) * m - g->pad_left;
-            float *dst = J->dx + (size_t)img * g->h * g->w * g->c;
-            for (int c0 = 0; c0 < g->c; c0 += CB) {
-                const int nc = g->c - c0 < CB ? g->c - c0 : CB;
-                const float *src = V + (size_t)t * g->c + c0;
-                if (p->f == &F4)
-                    tile_in_adjoint(&F4, dst, src, vstride, g, y0, x0, c0, nc);
-                else
-                    tile_in_adjoint(&F2, dst, src, vstride, g, y0, x0, c0, nc);
+            const int r = t % per_image;
+            float *px[36];
+            tile_pixels((const float **)px, J->dx + (size_t)(n0 + t / per_image) * g->h * g->w * g->c, g, g->h, g->w,
+                        g->c, (r / p->tw) * m - g->pad_top, (r % p->tw) * m - g->pad_left, a);
+            const float *src = V + (size_t)t * a2 * g->c;
+            for (int c0 = 0; c0 < g->c; c0 += VL) {
+                const int nc = g->c - c0 < VL ? g->c - c0 : VL;
+                DISPATCH(p->f, nc, tile_in_adjoint, px, src + c0, (size_t)g->c, c0);
             }
         }
     }
@@ -644,46 +509,32 @@ static void finish_task(void *arg, int wk, int nw)
     const wino_finish *F = arg;
     const wino_job *J = F->J;
     const conv_geom *g = &J->cl->g;
-    const size_t ck = (size_t)g->c * g->oc;
-    float *parts[64];
+    const size_t CK = (size_t)g->c * g->oc;
+    float *parts[64], *src[64];
     int np = 0;
     for (int i = 0; i < J->p->workers; i++)
         if (J->used[i])
             parts[np++] = ws_du(J, i);
+    if (np == 0)
+        return;
     int c0, c1;
     share(g->c, wk, nw, &c0, &c1);
-    const int a2 = J->p->f->a * J->p->f->a;
     for (int c = c0; c < c1; c++)
-        for (int k0 = 0; k0 < g->oc; k0 += CB) {
-            const int nk = g->oc - k0 < CB ? g->oc - k0 : CB;
-            float in[64][36][CB], dg[9][CB];
-            float *src[64];
-            size_t stride = ck;
+        for (int k0 = 0; k0 < g->oc; k0 += VL) {
+            const int nk = g->oc - k0 < VL ? g->oc - k0 : VL;
+            const size_t at = (size_t)c * g->oc + k0;
             for (int i = 0; i < np; i++)
-                src[i] = parts[i] + (size_t)c * g->oc + k0;
-            if (nk < CB) { /* a partial block: through zero-padded copies */
-                for (int i = 0; i < np; i++) {
-                    memset(in[i], 0, sizeof in[i]);
-                    for (int xi = 0; xi < a2; xi++)
-                        memcpy(in[i][xi], src[i] + xi * ck, sizeof(float) * nk);
-                    src[i] = in[i][0];
-                }
-                stride = CB;
-            }
-            if (J->p->f == &F4)
-                kernel_in_adjoint(&F4, dg, src, np, stride);
-            else
-                kernel_in_adjoint(&F2, dg, src, np, stride);
+                src[i] = parts[i] + at;
+            vf dg[9];
+            DISPATCH(J->p->f, nk, kernel_in_adjoint, dg, src, np, CK);
             for (int t = 0; t < 9; t++) {
-                float *d = F->step ? F->w + t * ck + (size_t)c * g->oc + k0 : F->dw + t * ck + (size_t)c * g->oc + k0;
-                if (F->step) {
-                    const float lr = F->step->lr, keep = F->step->keep;
-                    for (int e = 0; e < nk; e++)
-                        d[e] = keep * d[e] - lr * dg[t][e];
-                } else {
-                    for (int e = 0; e < nk; e++)
-                        d[e] += dg[t][e];
-                }
+                float *d = (F->step ? F->w : F->dw) + t * CK + at;
+                vf v = vload(d, nk);
+                if (F->step)
+                    v = F->step->keep * v - F->step->lr * dg[t];
+                else
+                    v += dg[t];
+                vstore(d, v, nk);
             }
         }
 }

@@ -1,0 +1,147 @@
+/* Unit tests of nn's worker pool (src/nn/pool.c) and of the winograd backend's use of it at several thread
+ * counts: run under ThreadSanitizer too (make test), since they are nn's only threads of its own. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "nn_testing.h"
+
+/* Each worker adds its index + 1 into its own slot, and counts the calls. */
+typedef struct tally {
+    int calls[8];
+    long sum[8];
+    int workers_seen[8];
+} tally;
+
+static void count_task(void *arg, int worker, int workers)
+{
+    tally *t = arg;
+    t->calls[worker]++;
+    t->sum[worker] += worker + 1;
+    t->workers_seen[worker] = workers;
+}
+
+static void every_worker_runs_each_task_once(void **state)
+{
+    (void)state;
+    vt_err err;
+    assert_int_equal(nn_pool_start(4, &err), VT_OK);
+    tally t;
+    memset(&t, 0, sizeof t);
+    const int rounds = 500;
+    for (int r = 0; r < rounds; r++) {
+        int n = 1 + r % 4; /* 1..4 workers, changing from task to task */
+        assert_int_equal(nn_pool_run(count_task, &t, n), n);
+    }
+    /* Worker w takes part in the rounds whose n exceeds w: rounds / 4 of each n. */
+    for (int w = 0; w < 4; w++) {
+        assert_int_equal(t.calls[w], rounds / 4 * (4 - w));
+        assert_int_equal(t.sum[w], (long)(w + 1) * t.calls[w]);
+    }
+    assert_int_equal(t.calls[4], 0);
+    /* More workers than started are capped at what runs; none is a single call on the caller. */
+    memset(&t, 0, sizeof t);
+    assert_int_equal(nn_pool_run(count_task, &t, 64), 4);
+    assert_int_equal(t.workers_seen[0], 4);
+    assert_int_equal(t.workers_seen[3], 4);
+    assert_int_equal(nn_pool_run(count_task, &t, 0), 1);
+    assert_int_equal(t.calls[0], 2);
+}
+
+/* A worker's writes are visible to the caller when nn_pool_run returns (and TSan sees the ordering). */
+typedef struct fill {
+    float *data;
+    size_t n;
+} fill;
+
+static void fill_task(void *arg, int worker, int workers)
+{
+    fill *f = arg;
+    size_t lo = f->n * (size_t)worker / (size_t)workers, hi = f->n * (size_t)(worker + 1) / (size_t)workers;
+    for (size_t i = lo; i < hi; i++)
+        f->data[i] += (float)i;
+}
+
+static void results_are_visible_after_the_run(void **state)
+{
+    (void)state;
+    assert_int_equal(nn_pool_start(3, NULL), VT_OK);
+    fill f = {calloc(10007, sizeof(float)), 10007};
+    assert_non_null(f.data);
+    for (int r = 0; r < 20; r++)
+        nn_pool_run(fill_task, &f, 3);
+    for (size_t i = 0; i < f.n; i++)
+        if (f.data[i] != 20.0f * (float)i)
+            fail_msg("element %zu is %g after 20 runs, expected %g", i, (double)f.data[i], 20.0 * (double)i);
+    free(f.data);
+}
+
+/* The winograd backend at 1, 2 and 3 workers against the naive loops, and the same bits at a fixed count. */
+static void winograd_at_several_thread_counts(void **state)
+{
+    (void)state;
+    const int n = 5, h = 6, w = 7, c = 8, k = 12;
+    conv_geom g;
+    conv_geom_init(&g, n, h, w, c, k, 3, 3, 1, 1);
+    size_t xs = (size_t)n * h * w * c, os = (size_t)n * h * w * k, ws = (size_t)9 * c * k;
+    float *x = randf(xs, 1, -1, 1), *wt = randf(ws, 2, -0.3f, 0.3f), *b = randf((size_t)k, 3, -0.1f, 0.1f);
+    float *r = randf(os, 4, -1, 1), *ref = malloc(sizeof(float) * os), *dref = malloc(sizeof(float) * xs);
+    float *dwref = calloc(ws, sizeof(float)), *dbref = calloc((size_t)k, sizeof(float));
+    float *d = malloc(sizeof(float) * os);
+    conv2d_forward_naive(ref, x, wt, b, &g, 1);
+    memcpy(d, r, sizeof(float) * os);
+    conv2d_backward_naive(dref, dwref, dbref, d, ref, x, wt, &g, 1);
+    float *first_dw = NULL;
+    for (int algo = CONV_ALGO_F2; algo <= CONV_ALGO_F4; algo++)
+        for (int threads = 1; threads <= 3; threads++) {
+            nn_set_threads(threads);
+            for (int again = 0; again < 2; again++) {
+                conv_layer cl;
+                memset(&cl, 0, sizeof cl);
+                cl.g = g;
+                cl.relu = 1;
+                cl.be = conv_backend_find("winograd");
+                cl.algo = algo;
+                vt_err err;
+                assert_int_equal(cl.be->plan(&cl, &err), VT_OK);
+                float *col = calloc(cl.be->workspace(&g) + 1, sizeof(float)), *out = malloc(sizeof(float) * os);
+                float *dx = malloc(sizeof(float) * xs), *dw = calloc(ws, sizeof(float));
+                float *db = calloc((size_t)k, sizeof(float));
+                cl.be->forward(&cl, out, col, x, wt, b, n);
+                assert_close("forward", out, ref, os, 2e-3);
+                memcpy(d, r, sizeof(float) * os);
+                cl.be->backward(&cl, dx, (float *)wt, b, dw, db, col, d, out, x, n, NULL);
+                assert_close("dx", dx, dref, xs, 2e-3);
+                assert_close("dw", dw, dwref, ws, 2e-3);
+                assert_close("db", db, dbref, (size_t)k, 2e-3);
+                if (again == 0) {
+                    free(first_dw);
+                    first_dw = dw;
+                } else {
+                    assert_memory_equal(dw, first_dw, sizeof(float) * ws); /* the same bits at this count */
+                    free(dw);
+                }
+                cl.be->release(&cl);
+                free(col), free(out), free(dx), free(db);
+            }
+        }
+    nn_set_threads(1);
+    free(first_dw);
+    free(x), free(wt), free(b), free(r), free(ref), free(dref), free(dwref), free(dbref), free(d);
+}
+
+int main(int argc, char **argv)
+{
+    (void)argc;
+    nn_testing_start(argv);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(every_worker_runs_each_task_once),
+        cmocka_unit_test(results_are_visible_after_the_run),
+        cmocka_unit_test(winograd_at_several_thread_counts),
+    };
+    return cmocka_run_group_tests_name("nn_pool", tests, NULL, NULL);
+}
