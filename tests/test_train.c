@@ -458,6 +458,105 @@ static void layer_vanishing_rule(void **state)
     assert_int_equal(run_layer_vanishing(rows, 6, 0), 1);
 }
 
+/* layers.csv and per_class.csv: every number range-checked before anything computes with it, each bad row one
+ * line naming the line and the field; a damaged row is dropped when the next epoch rewrites the file. */
+static void epoch_rows_files_check_their_numbers(void **state)
+{
+    (void)state;
+    char dir[256];
+    make_dir(dir, sizeof dir, "rowsfiles");
+    static const struct {
+        const char *file, *row, *why; /* why NULL: the row is good */
+    } cases[] = {
+        {RUN_LAYERS, "1,fc1,24.8,2.6,0.001,0.5,0.18,0.29", NULL},
+        {RUN_LAYERS, "1,predictions,4.4,1.4,0.003,nan,-0.04,0.46", NULL},
+        {RUN_LAYERS, "1,fc1,1e300,1e-320,0,0,-1e300,0", NULL},
+        {RUN_LAYERS, "4294967297,fc1,24.8,2.6,0.001,0.5,0.18,0.29", "line 2: the epoch is not a whole number"},
+        {RUN_LAYERS, "0,fc1,24.8,2.6,0.001,0.5,0.18,0.29", "line 2: the epoch"},
+        {RUN_LAYERS, "1,fc1,24.8,2.6,0.001,-5,0.18,0.29", "line 2: dead_relu is not a number in 0..1"},
+        {RUN_LAYERS, "1,fc1,24.8,2.6,0.001,1.5,0.18,0.29", "line 2: dead_relu"},
+        {RUN_LAYERS, "1,fc1,-1e308,2.6,0.001,0.5,0.18,0.29", "line 2: weight_norm"},
+        {RUN_LAYERS, "1,fc1,24.8,inf,0.001,0.5,0.18,0.29", "line 2: grad_norm"},
+        {RUN_LAYERS, "1,fc1,24.8,2.6,0.001,0.5,0.18,-1", "line 2: act_std"},
+        {RUN_LAYERS, "1,f\033]0;x\007,24.8,2.6,0.001,0.5,0.18,0.29", "line 2: the layer name: byte 2 is a control"},
+        {RUN_LAYERS, "1,fc1,24.8,2.6,0.001,0.5,0.18,0.29,", "line 2: act_std"},
+        {RUN_PER_CLASS, "1,0,0.33333333,0.5,0.4,8", NULL},
+        {RUN_PER_CLASS, "1,0,0.3,0.5,0.4,9223372036854775807", "line 2: support is not a whole number"},
+        {RUN_PER_CLASS, "1,0,0.3,0.5,0.4,99999999999999999999999", "line 2: support"},
+        {RUN_PER_CLASS, "4294967297,0,0.3,0.5,0.4,8", "line 2: the epoch"},
+        {RUN_PER_CLASS, "1,4294967296,0.3,0.5,0.4,8", "line 2: the class is not a whole number in 0..999"},
+        {RUN_PER_CLASS, "1,0,nan,0.5,0.4,8", "line 2: precision"},
+        {RUN_PER_CLASS, "1,0,0.3,0.5,0.4,8\n1,0,0.3,0.5,0.4,8", "epoch 1 has class 0 twice"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[512];
+        int layers = strcmp(cases[i].file, RUN_LAYERS) == 0;
+        snprintf(text, sizeof text, "%s\n%s\n", layers ? LAYERS_HEADER : PER_CLASS_HEADER, cases[i].row);
+        write_text(dir, cases[i].file, text);
+        void *rows = NULL;
+        long n = -1;
+        vt_err err = {0, ""};
+        int rc = layers ? run_read_layers(dir, (run_layer_row **)&rows, &n, &err)
+                        : run_read_per_class(dir, (run_class_row **)&rows, &n, &err);
+        if (!cases[i].why) {
+            if (rc != VT_OK)
+                fail_msg("%s: %s: %s", cases[i].file, cases[i].row, err.msg);
+            assert_int_equal(n, 1);
+        } else {
+            if (rc != VT_EUSAGE || !strstr(err.msg, cases[i].why) || !strstr(err.msg, cases[i].file))
+                fail_msg("%s: %s: rc %d, '%s' (expected '%s')", cases[i].file, cases[i].row, rc, err.msg,
+                         cases[i].why);
+            assert_null(rows);
+        }
+        free(rows);
+    }
+    /* At most RUN_MAX_LAYERS rows an epoch (what the engine writes), so a file of many small rows cannot make
+     * the reader and the Layers screen allocate for all of them. */
+    char many[RUN_MAX_LAYERS * 40 + 200];
+    int len = snprintf(many, sizeof many, "%s\n", LAYERS_HEADER);
+    for (int i = 0; i <= RUN_MAX_LAYERS; i++)
+        len += snprintf(many + len, sizeof many - (size_t)len, "1,l%d,1,1,0,0.5,0,1\n", i);
+    write_text(dir, RUN_LAYERS, many);
+    run_layer_row *lrows = NULL;
+    long ln;
+    vt_err lerr;
+    assert_int_equal(run_read_layers(dir, &lrows, &ln, &lerr), VT_EUSAGE);
+    assert_non_null(strstr(lerr.msg, "line 66: more than 64 rows of epoch 1"));
+    assert_null(lrows);
+    /* The next epoch's write keeps the good rows of earlier epochs and drops a damaged one. */
+    write_text(dir, RUN_LAYERS, LAYERS_HEADER "\n1,fc1,1,1,0,0.5,0,1\n1,fc2,1,1,0,-7,0,1\n2,fc1,1,1,0,0.5,0,1\n");
+    run_layer_row now = {2, "fc1", 3, 2, 0.01, 0.25, 0, 1};
+    vt_err err;
+    assert_int_equal(run_write_layers(dir, 2, &now, 1, &err), VT_OK);
+    run_layer_row *rows;
+    long n;
+    assert_int_equal(run_read_layers(dir, &rows, &n, &err), VT_OK);
+    assert_int_equal(n, 2);
+    assert_true(rows[0].epoch == 1 && strcmp(rows[0].layer, "fc1") == 0);
+    assert_true(rows[1].epoch == 2 && rows[1].weight_norm == 3);
+    free(rows);
+}
+
+/* vggtop reads back the predictions it writes, a subnormal probability too (a softmax whose logits are more
+ * than 87 apart gives one): strtof's ERANGE for it is no error. */
+static void predictions_read_back_subnormal_probabilities(void **state)
+{
+    (void)state;
+    char dir[256];
+    make_dir(dir, sizeof dir, "subnormal");
+    static const int y[2] = {0, 1};
+    const float tiny = 6.05e-39f; /* below FLT_MIN */
+    const float probs[4] = {1 - tiny, tiny, 1e-45f, 1};
+    vt_err err;
+    assert_int_equal(run_write_evaluation(dir, 1, 0, 0, y, probs, 2, 2, NULL, &err), VT_OK);
+    run_data r;
+    if (run_load(dir, RUN_PART_PREDICTIONS, &r, &err) != VT_OK)
+        fail_msg("%s", err.msg);
+    assert_int_equal(r.n_pred, 2);
+    assert_true(r.probs[1] == tiny && r.probs[2] == 1e-45f);
+    run_free(&r);
+}
+
 static void missing_files_are_absent_parts(void **state)
 {
     (void)state;
@@ -814,6 +913,19 @@ static void curve_file_reads_back(void **state)
     assert_int_equal(run_read_curve(dir, &epoch, b, l, a, 4, &n, &err), VT_EUSAGE);
     assert_non_null(strstr(err.msg, "curve.csv: line 3"));
     assert_int_equal(n, 0);
+    /* Numbers are checked before they reach a float (1e300 would not fit one). */
+    const char *huge = "epoch,batch,loss,acc\n3,1,1e300,0.125\n";
+    assert_int_equal(vt_write_file_atomic(path, huge, strlen(huge), &err), VT_OK);
+    assert_int_equal(run_read_curve(dir, &epoch, b, l, a, 4, &n, &err), VT_EUSAGE);
+    assert_non_null(strstr(err.msg, "curve.csv: line 2: loss is not a number"));
+    /* A FIFO in its place (vggtop watch reads it) is refused at once, not waited on; the alarm fails the test
+     * instead of hanging it if it ever is. */
+    unlink(path);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    alarm(20);
+    assert_int_equal(run_read_curve(dir, &epoch, b, l, a, 4, &n, &err), VT_EUSAGE);
+    alarm(0);
+    assert_non_null(strstr(err.msg, "FIFO"));
     unlink(path);
     rmdir(dir);
 }
@@ -906,6 +1018,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(summary_for_the_setup_screen),
         cmocka_unit_test(estimate_can_be_cancelled),
         cmocka_unit_test(run_load_reads_every_part),
+        cmocka_unit_test(epoch_rows_files_check_their_numbers),
+        cmocka_unit_test(predictions_read_back_subnormal_probabilities),
         cmocka_unit_test(progress_carries_the_running_top5),
         cmocka_unit_test(predictions_record_their_epoch),
         cmocka_unit_test(layer_vanishing_rule),

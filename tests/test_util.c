@@ -76,6 +76,25 @@ static void atomic_write_replaces_whole_file(void **state)
     assert_string_equal(data, "second");
     assert_int_equal(len, 6);
     free(data);
+    /* The temporary file's name is predictable: a link there is not written through (the file it points at
+     * stays as it was), a FIFO there is not waited on (the alarm fails the test if it ever is). */
+    char tmp[300], victim[256];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    snprintf(victim, sizeof victim, "%s/victim", dir);
+    assert_int_equal(vt_write_file_atomic(victim, "precious", 8, &err), VT_OK);
+    assert_int_equal(symlink(victim, tmp), 0);
+    assert_int_equal(vt_write_file_atomic(path, "third", 5, &err), VT_EIO);
+    assert_non_null(strstr(err.msg, "cannot create"));
+    assert_int_equal(vt_read_file(victim, 0, &data, &len, &err), VT_OK);
+    assert_string_equal(data, "precious");
+    free(data);
+    unlink(tmp);
+    assert_int_equal(mkfifo(tmp, 0600), 0);
+    alarm(20);
+    assert_int_equal(vt_write_file_atomic(path, "third", 5, &err), VT_EIO);
+    alarm(0);
+    unlink(tmp);
+    unlink(victim);
     unlink(path);
     rmdir(dir);
 }

@@ -85,8 +85,11 @@ int model_set_batch(model *m, int max_batch, vt_err *err);
  * Parameters, gradients and SGD velocity stay in Keras' layout whatever the backend, so checkpoints move
  * freely between them. */
 
-/* The backend names, "naive", "gemm", "onednn"; NULL-terminated. */
+/* The backend names, "naive", "gemm", "onednn", "winograd"; NULL-terminated. */
 extern const char *const conv_backend_names[];
+/* Every entry a choice may hold, for messages and help texts. */
+#define NN_CONV_CHOICES                                                                                         \
+    "auto, timed, onednn, onednn:direct, onednn:winograd, winograd, winograd:f2, winograd:f4, gemm or naive"
 /* The choice a new model starts with: the VGGTOP_CONV environment variable when set, else "auto". The one
  * place nn reads that variable. */
 const char *nn_conv_default(void);

@@ -54,7 +54,12 @@
 #define RUN_MAX_HISTORY_BYTES (4LL << 20)
 #define RUN_MAX_PROGRESS_BYTES (1LL << 20)
 #define RUN_MAX_PREDICTIONS_BYTES (1LL << 30)
-#define RUN_MAX_PER_CLASS_BYTES (256LL << 20)
+#define RUN_MAX_PER_CLASS_BYTES (64LL << 20) /* 1000 epochs of 1000 classes */
+#define RUN_MAX_LAYERS_BYTES (16LL << 20)    /* 1000 epochs of RUN_MAX_LAYERS layers */
+/* The most weighted layers of a model that layers.csv has a row of, each epoch. */
+#define RUN_MAX_LAYERS 64
+/* The most test images of one class per_class.csv may count (so an epoch's VT_MAX_CLASSES sum in a long). */
+#define RUN_MAX_SUPPORT 1000000000000000L
 
 /* ---- settings ------------------------------------------------------------------------------------ */
 
@@ -228,6 +233,9 @@ int train_field_doc(const train_field *f, char *buf, size_t size);
  * included; malloc'ed, NULL when out of memory. */
 char *train_fields_help(void);
 char *train_fields_man(void);
+/* One option line of a --help in that layout: the flag in 20 columns, the text wrapped to 100 (for the other
+ * commands whose options are settings, so a setting's text is written once). */
+void train_help_entry(vt_buf *b, const char *flag, const char *text);
 
 /* Every row's default: the seed's (epochs 10, batch 32, SGD lr 0.01, momentum 0, seed 1, resize auto,
  * threads 0, runs "runs"), and model "cnn" (the CLI requires --model; the front end starts there). */

@@ -50,27 +50,35 @@ enum { DATA_BATCH_IMAGES = 20000 };
 
 static void usage(FILE *out)
 {
-    char names[128];
+    char names[128], models[160], conv[800];
     model_names_join(names, sizeof names, ", ");
+    snprintf(models, sizeof models, "%s, or all (default all)", names);
+    /* --conv is vggtop train's setting: its row's text, so the backend list is written once. */
+    train_field_doc(train_field_find("conv"), conv, sizeof conv);
+    const char *const options[][2] = {
+        {"--model NAME|all", models},
+        {"--batch-size N", "images per step (default 32)"},
+        {"--steps N", "timed steps per model (default: 5 for the VGGs, 30 cnn, 100 mlp)"},
+        {"--warmup N", "untimed steps before them (default 1)"},
+        {"--threads N", "OpenBLAS, oneDNN and nn's own threads (default 0: as many as cores)"},
+        {"--data DIR", "the data set for the pipeline timing (default: as vggtop train finds it)"},
+        {"--skip PARTS", "leave out some of: sgemm, models, data, metrics (comma-separated)"},
+        {"--layers", "also time every layer of each model, forward and backward (a profile)"},
+        {"--conv BACKENDS", conv},
+        {"--dist", "also project each model's data-parallel efficiency (ring allreduce) at 8, 32 and 128 ranks "
+                   "on 10, 25 and 100 Gbit/s links from its measured step"},
+    };
+    vt_buf b = {0};
+    for (size_t i = 0; i < sizeof options / sizeof options[0]; i++)
+        train_help_entry(&b, options[i][0], options[i][1]);
+    char *text = vt_buf_take(&b);
     fprintf(out,
             "usage: vggtop bench [--model NAME|all] [--batch-size N] [--steps N] [--warmup N] [--threads N]\n"
             "                    [--data DIR] [--skip PART[,PART...]] [--layers] [--conv BACKENDS] [--dist]\n"
             "Measures this machine: the cblas_sgemm reference, training and inference speed of each model on\n"
-            "random inputs, the data pipeline and the metrics.\n\n"
-            "  --model NAME|all   %s, or all (default all)\n"
-            "  --batch-size N     images per step (default 32)\n"
-            "  --steps N          timed steps per model (default: 5 for the VGGs, 30 cnn, 100 mlp)\n"
-            "  --warmup N         untimed steps before them (default 1)\n"
-            "  --threads N        OpenBLAS and oneDNN threads (default 0: as many as cores)\n"
-            "  --data DIR         the data set for the pipeline timing (default: as vggtop train finds it)\n"
-            "  --skip PARTS       leave out some of: sgemm, models, data, metrics (comma-separated)\n"
-            "  --layers           also time every layer of each model, forward and backward (a profile)\n"
-            "  --conv BACKENDS    convolution backends: auto, timed, onednn, onednn:direct, onednn:winograd,\n"
-            "                     winograd, winograd:f2, winograd:f4, gemm, naive, or one per Conv2D layer,\n"
-            "                     comma-separated (default: $VGGTOP_CONV, else auto)\n"
-            "  --dist             also project each model's data-parallel efficiency (ring allreduce) at 8, 32\n"
-            "                     and 128 ranks on 10, 25 and 100 Gbit/s links from its measured step\n",
-            names);
+            "random inputs, the data pipeline and the metrics.\n\n%s",
+            text ? text : "");
+    free(text);
 }
 
 /* Default timed steps: enough for a stable median, few enough that `vggtop bench` takes about a minute. */

@@ -171,7 +171,7 @@ static int load_run(const char *cmd, const char *dir, int parts, run_data *run)
     if (run_load(dir, parts, run, &err) != VT_OK) {
         fprintf(stderr, "vggtop %s: %s\n", cmd, err.msg);
         run_free(run);
-        return 2;
+        return vt_exit_status(err.code);
     }
     run_progress *p = &run->progress;
     if (run_is_dead(run, p->message, sizeof p->message))
@@ -288,7 +288,7 @@ static int report_per_class(const char *cmd, const char *dir, const run_opts *o)
     if (run_read_per_class(dir, &rows, &n, &err) != VT_OK) {
         fprintf(stderr, "vggtop %s: %s\n", cmd, err.msg);
         run_free(&run);
-        return 2;
+        return vt_exit_status(err.code);
     }
     int cls = o->history ? find_class(&run, o->history) : -1;
     rc = 0;
@@ -669,7 +669,7 @@ int cli_compare(int argc, char **argv)
         if (run_load(dir, RUN_PART_CONFIG | RUN_PART_HISTORY, &runs[kept], &err) != VT_OK) {
             fprintf(stderr, "vggtop compare: %s\n", err.msg);
             run_free(&runs[kept]);
-            rc = 2;
+            rc = vt_exit_status(err.code);
             break;
         }
         if (runs[kept].n_history == 0) {
@@ -748,7 +748,7 @@ int cli_layers(int argc, char **argv)
     vt_err err;
     if (run_read_layers(dir, &rows, &n, &err) != VT_OK) {
         fprintf(stderr, "vggtop layers: %s\n", err.msg);
-        return 2;
+        return vt_exit_status(err.code);
     }
     int last = 0;
     for (long i = 0; i < n; i++)

@@ -220,7 +220,7 @@ static int parse(int argc, char **argv, train_config *cfg)
         }
         if (train_config_load(resume, cfg, &err) != VT_OK) {
             fprintf(stderr, "vggtop train: --resume: %s\n", err.msg);
-            return 2;
+            return vt_exit_status(err.code);
         }
         cfg->resume = 1;
     } else if (!values[train_field_find("model") - train_fields]) {
@@ -260,7 +260,7 @@ int cli_train(int argc, char **argv)
     train_dist *d;
     if (train_dist_start(&d, &err) != VT_OK) {
         fprintf(stderr, "vggtop train: %s\n", err.msg);
-        return 1;
+        return vt_exit_status(err.code);
     }
     train_config cfg;
     int status = train_dist_rank(d) == 0 ? parse(argc, argv, &cfg) : -1;

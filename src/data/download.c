@@ -138,8 +138,12 @@ static CURLcode attempt(fetch *F, long *http)
     F->rate_t = vt_now();
     F->rate_b = F->offset;
     *http = 0;
-    if (!(F->f = fopen(F->part, "ab"))) {
+    /* O_NOFOLLOW: the part file is the download's own (checked when it was locked), never a link's target. */
+    int fd = open(F->part, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0 || !(F->f = fdopen(fd, "ab"))) {
         F->write_errno = errno;
+        if (fd >= 0)
+            close(fd);
         return CURLE_WRITE_ERROR;
     }
     CURL *c = F->curl;
@@ -657,10 +661,20 @@ static int fetch_run(fetch *F, vt_err *err)
     snprintf(parent, sizeof parent, "%s", dirname(copy));
     if ((rc = vt_mkdirs(parent, err)))
         return rc;
-    /* One vggtop at a time per target: the lock is on the part file itself. */
-    int lock = open(F->part, O_RDWR | O_CREAT, 0644);
+    /* One vggtop at a time per target: the lock is on the part file itself, which must be a regular file of its
+     * own: a link there would have the download appended to (and truncated, deleted) whatever it points at,
+     * a FIFO would take the bytes away. */
+    int lock = open(F->part, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+    if (lock < 0 && (errno == ELOOP || errno == EISDIR))
+        return vt_fail(err, VT_EUSAGE, "%s: %s, not a partial download (remove it)", F->part,
+                       errno == ELOOP ? "a symbolic link" : "a directory");
     if (lock < 0)
         return vt_fail(err, VT_EIO, "%s: cannot create: %s", F->part, strerror(errno));
+    struct stat st;
+    if (fstat(lock, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(lock);
+        return vt_fail(err, VT_EUSAGE, "%s: not a regular file, not a partial download (remove it)", F->part);
+    }
     if (flock(lock, LOCK_EX | LOCK_NB) != 0) {
         close(lock);
         return vt_fail(err, VT_EUSAGE, "%s: another vggtop is downloading into it", F->part);

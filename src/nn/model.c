@@ -554,8 +554,7 @@ static int conv_count(const model *m)
     return k;
 }
 
-#define CONV_CHOICE_HELP                                                                                        \
-    "auto, timed, naive, gemm, onednn, onednn:direct, onednn:winograd, winograd, winograd:f2 or winograd:f4"
+#define CONV_CHOICE_HELP NN_CONV_CHOICES
 
 /* The entries of a comma-separated choice string: the first MAX_LAYERS into picks, their count in *count. */
 static int parse_list(const char *choice, conv_pick *picks, int *count, vt_err *err)

@@ -2,8 +2,6 @@
  * the run later (vggtop watch after a reattach) draws the whole epoch, not only what came after it. The
  * engine rewrites it with progress.json; it holds the snapshot's curve, which is bounded (TRAIN_CURVE_MAX
  * points) and thinned by halving as an epoch grows, so the file never exceeds ~20 KB. */
-#include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,47 +25,52 @@ int run_write_curve(const char *dir, const train_snapshot *s, vt_err *err)
     return vt_afile_commit(&af, err);
 }
 
+/* One curve.csv row. */
+typedef struct curve_row {
+    int epoch;
+    long batch;
+    double loss, acc;
+} curve_row;
+
+static int parse_curve_row(const char *line, void *row, char *why, size_t size)
+{
+    curve_row r;
+    const char *p = line;
+    long epoch;
+    if (!run_field_whole(&p, 0, "the epoch", 1, TRAIN_MAX_EPOCHS, &epoch, why, size) ||
+        !run_field_whole(&p, 0, "the batch", 1, 1000000000000000L, &r.batch, why, size) ||
+        !run_field_number(&p, 0, "loss", 0, 1e30, 0, &r.loss, why, size) ||
+        !run_field_number(&p, 1, "acc", 0, 1, 0, &r.acc, why, size))
+        return 0;
+    r.epoch = (int)epoch;
+    *(curve_row *)row = r;
+    return 1;
+}
+
+static const rows_kind curve_rows = {RUN_CURVE, curve_header, sizeof(curve_row), TRAIN_CURVE_MAX,
+                                     parse_curve_row};
+
 int run_read_curve(const char *dir, int *epoch, long *batch, float *loss, float *acc, int max, int *n, vt_err *err)
 {
     *n = 0;
     *epoch = 0;
-    char path[4200];
-    int rc = run_path(path, sizeof path, dir, RUN_CURVE, err);
-    if (rc)
-        return rc;
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return errno == ENOENT ? VT_OK : vt_fail(err, VT_EIO, "%s: %s", path, strerror(errno));
-    char line[256];
-    int lineno = 0, count = 0;
-    rc = VT_OK;
-    while (fgets(line, sizeof line, f)) {
-        lineno++;
-        if (lineno == 1) {
-            if (strncmp(line, curve_header, sizeof curve_header - 1) != 0)
-                rc = vt_fail(err, VT_EUSAGE, "%s: line 1: expected the header %s", path, curve_header);
-            if (rc)
-                break;
-            continue;
-        }
-        int e, used = 0;
-        long b;
-        double l, a;
-        if (sscanf(line, "%d,%ld,%lf,%lf%n", &e, &b, &l, &a, &used) != 4 || (line[used] != '\n' && line[used]) ||
-            e < 1 || e > TRAIN_MAX_EPOCHS || b < 1 || (count && (e != *epoch || b <= batch[count - 1]))) {
-            rc = vt_fail(err, VT_EUSAGE, "%s: line %d: expected epoch,batch,loss,acc with growing batches", path,
-                         lineno);
-            break;
-        }
-        if (count == max)
-            break; /* more than asked for: keep the first max */
-        *epoch = e;
-        batch[count] = b;
-        loss[count] = (float)l;
-        acc[count] = (float)a;
-        count++;
+    void *out;
+    long count;
+    int rc = run_read_rows(dir, &curve_rows, &out, &count, err);
+    const curve_row *rows = out;
+    for (long i = 1; !rc && i < count; i++)
+        if (rows[i].epoch != rows[0].epoch || rows[i].batch <= rows[i - 1].batch)
+            rc = vt_fail(err, VT_EUSAGE, "%s/%s: line %ld: expected the same epoch and growing batches", dir,
+                         RUN_CURVE, i + 2); /* the header, then a row a line (the writer leaves no blank one) */
+    for (long i = 0; !rc && i < count && i < max; i++) {
+        *epoch = rows[i].epoch;
+        batch[i] = rows[i].batch;
+        loss[i] = (float)rows[i].loss;
+        acc[i] = (float)rows[i].acc;
+        *n = (int)i + 1; /* more than asked for: the first max */
     }
-    fclose(f);
-    *n = rc ? 0 : count;
+    free(out);
+    if (rc)
+        *epoch = 0;
     return rc;
 }

@@ -84,8 +84,8 @@ typedef struct job {
      * without an update measures each weighted layer; the epoch's means go to layers.csv. */
     int n_layers;
     int layer_samples;
-    layer_stats layer_now[64];
-    double layer_sum[64][4]; /* grad norm, dead share, activation mean, activation std */
+    layer_stats layer_now[RUN_MAX_LAYERS];
+    double layer_sum[RUN_MAX_LAYERS][4]; /* grad norm, dead share, activation mean, activation std */
     int early_stopped;      /* early stopping ended the run */
     char cb_reason[256];
     dataset *ds;
@@ -348,11 +348,12 @@ static int take_blob(job *j, const char *path, vt_err *err)
     if (h.batch_pos < 0 || h.batch_pos > j->batches || h.n < 0 || h.correct < 0 || h.correct > h.n ||
         !isfinite(h.loss_sum) || !isfinite(h.mse_sum) || !(h.epoch_seconds >= 0 && h.epoch_seconds < 1e12))
         return vt_fail(err, VT_EUSAGE, "%s: training state out of range (position, sums or time)", path);
+    /* The rate now, not the one set: the setting's range, but 0 too, where a cosine schedule ends. */
     const train_field *lr_rule = train_field_find("lr");
-    if (!train_field_in_range(lr_rule, h.lr)) {
+    if (!(h.lr == 0 || train_field_in_range(lr_rule, h.lr))) {
         char what[256];
         train_field_describe(lr_rule, what, sizeof what);
-        return vt_fail(err, VT_EUSAGE, "%s: its learning rate %g is not %s", path, h.lr, what);
+        return vt_fail(err, VT_EUSAGE, "%s: its learning rate %g is neither 0 nor %s", path, h.lr, what);
     }
     for (int64_t e = 0; e < h.epochs_done; e++) {
         const train_epoch row = j->history[e];
@@ -387,8 +388,8 @@ static void sample_layers(job *j, int n)
     vt_err ignored;
     if (model_loss_grad(j->m, j->x, j->y, n, NULL, NULL, &ignored) != VT_OK)
         return; /* a non-finite loss: the step itself says so */
-    int k = model_layer_stats(j->m, n, j->layer_now, 64);
-    j->n_layers = k < 64 ? k : 64;
+    int k = model_layer_stats(j->m, n, j->layer_now, RUN_MAX_LAYERS);
+    j->n_layers = k < RUN_MAX_LAYERS ? k : RUN_MAX_LAYERS;
     for (int i = 0; i < j->n_layers; i++) {
         const layer_stats *s = &j->layer_now[i];
         const double v[4] = {s->g_norm, s->dead, s->act_mean, s->act_std};
@@ -403,9 +404,9 @@ static int write_layers(job *j, int epoch, vt_err *err)
 {
     if (!j->layer_samples)
         return VT_OK;
-    layer_stats end[64];
-    int k = model_layer_stats(j->m, 0, end, 64);
-    run_layer_row rows[64];
+    layer_stats end[RUN_MAX_LAYERS];
+    int k = model_layer_stats(j->m, 0, end, RUN_MAX_LAYERS);
+    run_layer_row rows[RUN_MAX_LAYERS];
     for (int i = 0; i < j->n_layers && i < k; i++) {
         double d = j->layer_samples;
         rows[i] = (run_layer_row){epoch, "", end[i].w_norm, j->layer_sum[i][0] / d, 0, j->layer_sum[i][1] / d,

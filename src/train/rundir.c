@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -130,13 +131,12 @@ int run_write_progress(const char *dir, const train_snapshot *s, vt_err *err)
 static int read_optional(const char *dir, const char *name, char *path, size_t size, char **text, vt_err *err);
 static char *next_line(char **cursor);
 
-/* A per-epoch file (per_class.csv, layers.csv): header, the rows of earlier epochs kept (later ones, left by a
- * run killed after writing them, go), then this epoch's rows; written atomically. */
-static int write_epoch_rows(const char *dir, const char *name, const char *header, int epoch, const char *rows,
-                            vt_err *err)
+/* A per-epoch file: header, the rows of earlier epochs kept (later ones, left by a run killed after writing
+ * them, go, and so does a line that is not a row), then this epoch's rows; written atomically. */
+static int write_epoch_rows(const char *dir, const rows_kind *k, int epoch, const char *rows, vt_err *err)
 {
     char path[4200], *old = NULL;
-    int rc = read_optional(dir, name, path, sizeof path, &old, err);
+    int rc = read_optional(dir, k->name, path, sizeof path, &old, err);
     if (rc)
         return rc;
     vt_afile af;
@@ -144,15 +144,22 @@ static int write_epoch_rows(const char *dir, const char *name, const char *heade
         free(old);
         return rc;
     }
-    fprintf(af.f, "%s\n", header);
+    fprintf(af.f, "%s\n", k->header);
     char *cursor = old, *line = old ? next_line(&cursor) : NULL; /* the old header */
+    union {
+        run_class_row c;
+        run_layer_row l;
+    } row;
+    char why[128];
     while (line && (line = next_line(&cursor)))
-        if (atoi(line) >= 1 && atoi(line) < epoch)
+        if (k->parse(line, &row, why, sizeof why) && row.c.epoch < epoch)
             fprintf(af.f, "%s\n", line);
     fputs(rows, af.f);
     free(old);
     return vt_afile_commit(&af, err);
 }
+
+static const rows_kind per_class_rows, layer_rows;
 
 /* per_class.csv's rows of an epoch: sklearn's precision, recall, F1 and support of every class
  * (labels=range(C), zero_division=0), from the confusion matrix. */
@@ -169,66 +176,86 @@ static int write_per_class(const char *dir, int epoch, const long *cm, int C, vt
     char *rows = vt_buf_take(&b);
     if (!rows)
         return vt_fail(err, VT_EIO, "%s/%s: out of memory", dir, RUN_PER_CLASS);
-    int rc = write_epoch_rows(dir, RUN_PER_CLASS, PER_CLASS_HEADER, epoch, rows, err);
+    int rc = write_epoch_rows(dir, &per_class_rows, epoch, rows, err);
     free(rows);
     return rc;
 }
 
-/* The prologue of a rows file (layers.csv, per_class.csv): read it (absent: *text NULL), check its header,
- * count the lines after it (at most one row each: the file bounds the allocation). */
-static int open_rows(const char *dir, const char *name, const char *header, char *path, size_t size, char **text,
-                     char **cursor, long *lines, vt_err *err)
-{
-    int rc = read_optional(dir, name, path, size, text, err);
-    if (rc || !*text)
-        return rc;
-    *cursor = *text;
-    char *line = next_line(cursor);
-    if (!line || strcmp(line, header) != 0) {
-        free(*text);
-        *text = NULL;
-        return vt_fail(err, VT_EUSAGE, "%s: line 1: expected the header \"%s\"", path, header);
-    }
-    *lines = 1;
-    for (const char *p = *cursor; *p; p++)
-        *lines += *p == '\n';
-    return VT_OK;
-}
-
-/* Reads a rows file (open_rows' header, then one row per line; blank lines skipped) into *rows, an array of
- * row_size-byte rows that parse fills from one line, returning 0 for a line that is not a row. */
-static int read_rows(const char *dir, const char *name, const char *header, size_t row_size,
-                     int (*parse)(char *line, void *row), void **rows, long *n, vt_err *err)
+int run_read_rows(const char *dir, const rows_kind *k, void **rows, long *n, vt_err *err)
 {
     *rows = NULL;
     *n = 0;
     char path[4200], *text, *cursor, *line;
-    long cap = 0;
-    int rc = open_rows(dir, name, header, path, sizeof path, &text, &cursor, &cap, err);
+    int rc = read_optional(dir, k->name, path, sizeof path, &text, err);
     if (rc || !text)
         return rc;
-    char *out = malloc(row_size * (size_t)cap);
-    if (!out) {
+    cursor = text;
+    line = next_line(&cursor);
+    if (!line || strcmp(line, k->header) != 0) {
         free(text);
-        return vt_fail(err, VT_EIO, "%s: out of memory", path);
+        return vt_fail(err, VT_EUSAGE, "%s: line 1: expected the header \"%s\"", path, k->header);
     }
-    long k = 0;
+    /* At most a row a line, and at most per_epoch rows of each epoch: the lesser bounds the allocation. */
+    long cap = 1, most = (long)k->per_epoch * TRAIN_MAX_EPOCHS;
+    for (const char *p = cursor; *p; p++)
+        cap += *p == '\n';
+    cap = cap < most ? cap : most;
+    char *out = malloc(k->row_size * (size_t)cap);
+    int *per = calloc(TRAIN_MAX_EPOCHS + 1, sizeof *per);
+    long count = 0;
     int lineno = 1;
-    while ((line = next_line(&cursor))) {
+    char why[160];
+    while (!rc && out && per && (line = next_line(&cursor))) {
         lineno++;
         if (!*line)
             continue;
-        if (k == cap || !parse(line, out + (size_t)k * row_size)) {
-            free(out);
-            free(text);
-            return vt_fail(err, VT_EUSAGE, "%s: line %d: expected %s", path, lineno, header);
-        }
-        k++;
+        char *row = out + (size_t)count * k->row_size;
+        if (count == cap)
+            rc = vt_fail(err, VT_EUSAGE, "%s: line %d: more than %ld rows", path, lineno, cap);
+        else if (!k->parse(line, row, why, sizeof why))
+            rc = vt_fail(err, VT_EUSAGE, "%s: line %d: %s", path, lineno, why);
+        else if (++per[*(const int *)row] > k->per_epoch)
+            rc = vt_fail(err, VT_EUSAGE, "%s: line %d: more than %d rows of epoch %d", path, lineno, k->per_epoch,
+                         *(const int *)row);
+        else
+            count++;
     }
+    if (!rc && (!out || !per))
+        rc = vt_fail(err, VT_EIO, "%s: out of memory", path);
+    free(per);
     free(text);
+    if (rc) {
+        free(out);
+        return rc;
+    }
     *rows = out;
-    *n = k;
+    *n = count;
     return VT_OK;
+}
+
+int run_field_whole(const char **p, int last, const char *name, long lo, long hi, long *out, char *why,
+                       size_t size)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(*p, &end, 10);
+    if (end == *p || errno || *end != (last ? '\0' : ',') || v < lo || v > hi)
+        return snprintf(why, size, "%s is not a whole number in %ld..%ld", name, lo, hi), 0;
+    *out = v;
+    *p = end + !last;
+    return 1;
+}
+
+int run_field_number(const char **p, int last, const char *name, double lo, double hi, int nan_ok, double *out,
+                        char *why, size_t size)
+{
+    char *end;
+    double v = strtod(*p, &end); /* underflow (a subnormal) is a number, not an error: errno is not asked */
+    if (end == *p || *end != (last ? '\0' : ',') || (isnan(v) ? !nan_ok : !(v >= lo && v <= hi)))
+        return snprintf(why, size, "%s is not a number in %g..%g%s", name, lo, hi, nan_ok ? " (or nan)" : ""), 0;
+    *out = v;
+    *p = end + !last;
+    return 1;
 }
 
 int run_write_layers(const char *dir, int epoch, const run_layer_row *rows, int n, vt_err *err)
@@ -240,44 +267,48 @@ int run_write_layers(const char *dir, int epoch, const run_layer_row *rows, int 
     char *text = vt_buf_take(&b);
     if (!text)
         return vt_fail(err, VT_EIO, "%s/%s: out of memory", dir, RUN_LAYERS);
-    int rc = write_epoch_rows(dir, RUN_LAYERS, LAYERS_HEADER, epoch, text, err);
+    int rc = write_epoch_rows(dir, &layer_rows, epoch, text, err);
     free(text);
     return rc;
 }
 
-/* One layers.csv row. */
-static int parse_layer_row(char *line, void *row)
+/* One layers.csv row: norms and ratios at least 0, a share of dead ReLUs in 0..1, NaN where there is none. */
+static int parse_layer_row(const char *line, void *row, char *why, size_t size)
 {
-    run_layer_row *rp = row, r;
-    /* NaN is a value here (no ReLU, no gradient yet): read the numbers with strtod, which takes "nan". */
-    char *p = line, *end;
-    r.epoch = (int)strtol(p, &end, 10);
-    int ok = end != p && *end == ',' && r.epoch >= 1 && r.epoch <= TRAIN_MAX_EPOCHS;
-    p = end + 1;
-    size_t len = ok ? strcspn(p, ",") : 0;
-    ok = ok && len > 0 && len < sizeof r.layer && p[len] == ',';
-    if (ok) {
-        memcpy(r.layer, p, len);
-        r.layer[len] = '\0';
-        char why[64];
-        ok = vt_check_label(r.layer, why, sizeof why) == 0;
-        p += len + 1;
-    }
-    double *v[6] = {&r.weight_norm, &r.grad_norm, &r.update_ratio, &r.dead_relu, &r.act_mean, &r.act_std};
-    for (int q = 0; ok && q < 6; q++) {
-        *v[q] = strtod(p, &end);
-        ok = end != p && (q == 5 ? *end == '\0' : *end == ',') && !isinf(*v[q]);
-        p = end + 1;
-    }
-    if (ok)
-        *rp = r;
-    return ok;
+    run_layer_row r;
+    const char *p = line;
+    long epoch;
+    if (!run_field_whole(&p, 0, "the epoch", 1, TRAIN_MAX_EPOCHS, &epoch, why, size))
+        return 0;
+    r.epoch = (int)epoch;
+    size_t len = strcspn(p, ",");
+    if (len == 0 || len >= sizeof r.layer || p[len] != ',')
+        return snprintf(why, size, "the layer name is not 1 to %zu bytes", sizeof r.layer - 1), 0;
+    memcpy(r.layer, p, len);
+    r.layer[len] = '\0';
+    char bad[96];
+    if (vt_check_label(r.layer, bad, sizeof bad) != 0)
+        return snprintf(why, size, "the layer name: %s", bad), 0;
+    p += len + 1;
+    const double big = DBL_MAX;
+    if (!run_field_number(&p, 0, "weight_norm", 0, big, 1, &r.weight_norm, why, size) ||
+        !run_field_number(&p, 0, "grad_norm", 0, big, 1, &r.grad_norm, why, size) ||
+        !run_field_number(&p, 0, "update_ratio", 0, big, 1, &r.update_ratio, why, size) ||
+        !run_field_number(&p, 0, "dead_relu", 0, 1, 1, &r.dead_relu, why, size) ||
+        !run_field_number(&p, 0, "act_mean", -big, big, 1, &r.act_mean, why, size) ||
+        !run_field_number(&p, 1, "act_std", 0, big, 1, &r.act_std, why, size))
+        return 0;
+    *(run_layer_row *)row = r;
+    return 1;
 }
+
+static const rows_kind layer_rows = {RUN_LAYERS, LAYERS_HEADER, sizeof(run_layer_row), RUN_MAX_LAYERS,
+                                     parse_layer_row};
 
 int run_read_layers(const char *dir, run_layer_row **rows, long *n, vt_err *err)
 {
     void *out;
-    int rc = read_rows(dir, RUN_LAYERS, LAYERS_HEADER, sizeof **rows, parse_layer_row, &out, n, err);
+    int rc = run_read_rows(dir, &layer_rows, &out, n, err);
     *rows = out;
     return rc;
 }
@@ -407,7 +438,7 @@ static long long run_file_max(const char *name)
         {RUN_PROGRESS, RUN_MAX_PROGRESS_BYTES},
         {RUN_PREDICTIONS, RUN_MAX_PREDICTIONS_BYTES},
         {RUN_PER_CLASS, RUN_MAX_PER_CLASS_BYTES},
-        {RUN_LAYERS, RUN_MAX_PER_CLASS_BYTES},
+        {RUN_LAYERS, RUN_MAX_LAYERS_BYTES},
     };
     for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++)
         if (strcmp(limits[i].name, name) == 0)
@@ -686,8 +717,9 @@ static int read_predictions(const char *dir, run_data *run, vt_err *err)
         lineno++;
         if (!*line)
             continue;
+        /* errno is not asked: the ranges catch an overflow, and a subnormal probability (ERANGE from strtof)
+         * is one the softmax gave. */
         char *p = line, *end;
-        errno = 0;
         long idx = strtol(p, &end, 10);
         int ok = end != p && *end == ',' && idx == n;
         long t = ok ? strtol(p = end + 1, &end, 10) : -1;
@@ -701,7 +733,7 @@ static int read_predictions(const char *dir, run_data *run, vt_err *err)
             ok = ok && end != p && v >= 0.0f && v <= 1.0f;
             probs[(size_t)n * (size_t)C + (size_t)c] = v;
         }
-        if (!ok || *end || errno) {
+        if (!ok || *end) {
             rc = vt_fail(err, VT_EUSAGE, "%s: line %d: expected %ld,true,pred and %d probabilities in [0, 1]", path,
                          lineno, n, C);
             break;
@@ -868,25 +900,50 @@ int run_list(const char *runs_dir, run_entry **entries, int *n, vt_err *err)
     return VT_OK;
 }
 
-/* One per_class.csv row. */
-static int parse_class_row(char *line, void *row)
+/* One per_class.csv row: scores in 0..1 and a support of at most RUN_MAX_SUPPORT images. */
+static int parse_class_row(const char *line, void *row, char *why, size_t size)
 {
     run_class_row r;
-    int used = 0;
-    if (sscanf(line, "%d,%d,%lf,%lf,%lf,%ld%n", &r.epoch, &r.cls, &r.precision, &r.recall, &r.f1, &r.support,
-               &used) != 6 || line[used] || r.epoch < 1 || r.epoch > TRAIN_MAX_EPOCHS || r.cls < 0 ||
-        r.cls >= VT_MAX_CLASSES || !(r.precision >= 0 && r.precision <= 1) || !(r.recall >= 0 && r.recall <= 1) ||
-        !(r.f1 >= 0 && r.f1 <= 1) || r.support < 0)
+    const char *p = line;
+    long epoch, cls;
+    if (!run_field_whole(&p, 0, "the epoch", 1, TRAIN_MAX_EPOCHS, &epoch, why, size) ||
+        !run_field_whole(&p, 0, "the class", 0, VT_MAX_CLASSES - 1, &cls, why, size) ||
+        !run_field_number(&p, 0, "precision", 0, 1, 0, &r.precision, why, size) ||
+        !run_field_number(&p, 0, "recall", 0, 1, 0, &r.recall, why, size) ||
+        !run_field_number(&p, 0, "f1", 0, 1, 0, &r.f1, why, size) ||
+        !run_field_whole(&p, 1, "support", 0, RUN_MAX_SUPPORT, &r.support, why, size))
         return 0;
+    r.epoch = (int)epoch;
+    r.cls = (int)cls;
     *(run_class_row *)row = r;
     return 1;
 }
 
+static const rows_kind per_class_rows = {RUN_PER_CLASS, PER_CLASS_HEADER, sizeof(run_class_row), VT_MAX_CLASSES,
+                                         parse_class_row};
+
+/* An epoch's report sums its classes' supports: each class once (at most VT_MAX_CLASSES of RUN_MAX_SUPPORT). */
 int run_read_per_class(const char *dir, run_class_row **rows, long *n, vt_err *err)
 {
     void *out;
-    int rc = read_rows(dir, RUN_PER_CLASS, PER_CLASS_HEADER, sizeof **rows, parse_class_row, &out, n, err);
+    int rc = run_read_rows(dir, &per_class_rows, &out, n, err);
     *rows = out;
+    unsigned char *seen = rc ? NULL : calloc((size_t)(TRAIN_MAX_EPOCHS + 1) * VT_MAX_CLASSES / 8 + 1, 1);
+    if (!rc && !seen)
+        rc = vt_fail(err, VT_EIO, "%s/%s: out of memory", dir, RUN_PER_CLASS);
+    for (long i = 0; !rc && i < *n; i++) {
+        size_t bit = (size_t)(*rows)[i].epoch * VT_MAX_CLASSES + (size_t)(*rows)[i].cls;
+        if (seen[bit / 8] & (1u << (bit % 8)))
+            rc = vt_fail(err, VT_EUSAGE, "%s/%s: epoch %d has class %d twice", dir, RUN_PER_CLASS, (*rows)[i].epoch,
+                         (*rows)[i].cls);
+        seen[bit / 8] |= (unsigned char)(1u << (bit % 8));
+    }
+    free(seen);
+    if (rc) {
+        free(*rows);
+        *rows = NULL;
+        *n = 0;
+    }
     return rc;
 }
 
@@ -1009,15 +1066,18 @@ static const char *jstr(jctx *c, const cJSON *obj, const char *key)
     return item ? item->valuestring : "";
 }
 
+/* A string of the file into dst: it fits, and is printable text (it may be shown, and is written back as JSON). */
 static void jcopy(jctx *c, char *dst, size_t size, const char *src, const char *key)
 {
     if (c->rc)
         return;
-    if (strlen(src) >= size) {
+    char why[128];
+    if (strlen(src) >= size)
         c->rc = vt_fail(c->err, VT_EUSAGE, "%s: \"%s\" is too long", c->path, key);
-        return;
-    }
-    strcpy(dst, src);
+    else if (vt_check_text(src, size, why, sizeof why) != 0)
+        c->rc = vt_fail(c->err, VT_EUSAGE, "%s: \"%s\": %s", c->path, key, why);
+    else
+        strcpy(dst, src);
 }
 
 static char **jnames(jctx *c, const cJSON *obj, const char *key, int n)
@@ -1110,11 +1170,6 @@ int run_read_config(const char *dir, run_data *run, vt_err *err)
     cJSON *data = jget(&c, root, "data", cJSON_IsObject, "an object");
     jcopy(&c, run->dataset, sizeof run->dataset, jstr(&c, data, "name"), "data.name");
     jcopy(&c, run->dataset_path, sizeof run->dataset_path, jstr(&c, data, "path"), "data.path");
-    char why[128];
-    if (!c.rc && vt_check_text(run->dataset, sizeof run->dataset, why, sizeof why) != 0)
-        c.rc = vt_fail(err, VT_EUSAGE, "%s: \"data.name\": %s", path, why);
-    if (!c.rc && vt_check_text(run->dataset_path, sizeof run->dataset_path, why, sizeof why) != 0)
-        c.rc = vt_fail(err, VT_EUSAGE, "%s: \"data.path\": %s", path, why);
     run->n_train = (long)jnum(&c, data, "n_train", 0, 1e10);
     run->n_test = (long)jnum(&c, data, "n_test", 0, 1e10);
     if (!c.rc)
@@ -1151,8 +1206,8 @@ int run_read_config(const char *dir, run_data *run, vt_err *err)
     }
 
     cJSON_Delete(root);
-    if (!c.rc)
-        jcopy(&c, cfg->run_dir, sizeof cfg->run_dir, dir, "run_dir");
+    if (!c.rc && snprintf(cfg->run_dir, sizeof cfg->run_dir, "%s", dir) >= (int)sizeof cfg->run_dir)
+        c.rc = vt_fail(err, VT_EUSAGE, "%s: path too long", dir);
     if (c.rc) {
         free_names(run->class_names, run->classes);
         free_names(run->coarse_names, run->coarse_classes);

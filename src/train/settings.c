@@ -71,8 +71,7 @@ const train_field train_fields[] = {
     {"threads", "Threads", TRAIN_FIELD_INT, NULL, "N", "threads of the computation (OpenBLAS, oneDNN, nn's own)", TRAIN_STORE_INT, AT(threads), 0, 256,
      TRAIN_F_RESUMABLE, "0", "training.threads", "0, one per core", NULL, NULL},
     {"conv", "Convolutions", TRAIN_FIELD_TEXT, NULL, "LIST",
-     "the convolution backends: auto, timed, onednn, onednn:direct, onednn:winograd, winograd, winograd:f2, "
-     "winograd:f4, gemm or naive, or one a Conv2D layer, comma-separated",
+     "the convolution backends: " NN_CONV_CHOICES ", or one a Conv2D layer, comma-separated",
      TRAIN_STORE_TEXT, AT(conv), 0, 0, TRAIN_F_NEWER | TRAIN_F_RESUMABLE, "", "training.conv",
      "$VGGTOP_CONV, else auto",
      "A run records the choice each layer resolved to, and --resume uses it again unless --conv is given, so a "
@@ -268,8 +267,11 @@ static void store_number(train_config *cfg, const train_field *f, double v)
 static int parse_into(train_config *cfg, const train_field *f, const char *value, int check_path, char *why,
                       size_t size)
 {
-    char what[256];
+    char what[256], bad[128];
     train_field_describe(f, what, sizeof what);
+    /* Printable text before a message quotes it: config.json's values reach the terminal this way. */
+    if (vt_check_text(value, strlen(value), bad, sizeof bad) != 0)
+        return snprintf(why, size, "not printable text (%s)", bad), -1;
     double v;
     int b;
     switch (f->kind) {
@@ -278,9 +280,6 @@ static int parse_into(train_config *cfg, const train_field *f, const char *value
             return snprintf(why, size, "longer than %zu characters", f->size - 1), -1;
         if ((f->flags & TRAIN_F_NONEMPTY) && !*value)
             return snprintf(why, size, "'' is not %s", what), -1;
-        char bad[128];
-        if (vt_check_text(value, f->size, bad, sizeof bad) != 0)
-            return snprintf(why, size, "not printable text (%s)", bad), -1;
         if (f->check && f->check(value, why, size) != 0)
             return -1;
         if ((f->flags & TRAIN_F_EXISTS) && check_path && *value) {
@@ -599,7 +598,7 @@ void train_resume_usage(char *buf, size_t size)
 #define HELP_INDENT 23
 #define HELP_WIDTH 100
 
-static void help_entry(vt_buf *b, const char *flag, const char *text)
+void train_help_entry(vt_buf *b, const char *flag, const char *text)
 {
     int col = HELP_INDENT;
     vt_buf_printf(b, "  %-20s", flag);
@@ -639,12 +638,12 @@ char *train_fields_help(void)
     for (int i = 0; train_fields[i].name; i++) {
         flag_text(&train_fields[i], flag, sizeof flag);
         train_field_doc(&train_fields[i], text, sizeof text);
-        help_entry(&b, flag, text);
+        train_help_entry(&b, flag, text);
     }
     train_resumable_names(list, sizeof list);
     snprintf(text, sizeof text, "continue a stopped or killed run from its checkpoint (only %s may be given with it)",
              list);
-    help_entry(&b, "--resume RUN_DIR", text);
+    train_help_entry(&b, "--resume RUN_DIR", text);
     return vt_buf_take(&b);
 }
 

@@ -34,6 +34,26 @@ int train_settings_to_json(const train_config *cfg, struct cJSON *root);
 /* Reads every row's key back into cfg through the row's own validator; VT_EUSAGE naming path and the key. */
 int train_settings_from_json(const struct cJSON *root, train_config *cfg, const char *path, vt_err *err);
 
+/* A rows file of a run directory (per_class.csv, layers.csv, curve.csv): its name, its header, and the parser of
+ * one line into a row_size-byte row (0 with the reason in why for a line that is not one). Every row struct
+ * starts with its epoch (an int). */
+typedef struct rows_kind {
+    const char *name, *header;
+    size_t row_size;
+    int per_epoch; /* the most rows an epoch may have */
+    int (*parse)(const char *line, void *row, char *why, size_t size);
+} rows_kind;
+/* Reads one (absent: 0 rows) into *rows, malloc'ed: the header, then at most one row a line (blank lines
+ * skipped) and per_epoch rows an epoch, so both the file and the limit bound the allocation; VT_EUSAGE naming
+ * the file, the line and the reason. */
+int run_read_rows(const char *dir, const rows_kind *k, void **rows, long *n, vt_err *err);
+/* A row's fields, left to right, each range-checked before anything computes with it: *p moves past the field
+ * and its comma (the last field must end the line); 0 with "NAME is not a ... in LO..HI" in why. A whole
+ * number; a number (NaN, written "nan", only when nan_ok; a subnormal is a number). */
+int run_field_whole(const char **p, int last, const char *name, long lo, long hi, long *out, char *why, size_t size);
+int run_field_number(const char **p, int last, const char *name, double lo, double hi, int nan_ok, double *out,
+                     char *why, size_t size);
+
 /* Parses config.json into run->config and the data set's description in run. */
 int run_read_config(const char *dir, run_data *run, vt_err *err);
 

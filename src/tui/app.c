@@ -1037,7 +1037,9 @@ static int detach(app *a)
             posix_spawnattr_setsigmask(&at, &none);
             posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
             posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-            posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+            /* Never through a link into another file, nor blocking on a FIFO (the spawn would wait on it). */
+            posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, log,
+                                             O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK, 0644);
             posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
             if (posix_spawn(&pid, "/proc/self/exe", &fa, &at, argv, environ) != 0)
                 pid = -1;

@@ -42,11 +42,12 @@ void layers_load(app *a)
         a->lay.n = 0;
         return;
     }
-    size_t n = (size_t)(a->lay.n > 0 ? a->lay.n : 1);
+    /* The table shows one epoch: its texts for at most the rows an epoch may have, not for the whole file. */
+    size_t n = (size_t)(a->lay.n > 0 ? a->lay.n : 1), shown = (size_t)(a->lay.n < RUN_MAX_LAYERS ? n : RUN_MAX_LAYERS);
     a->lay.flag = calloc(n, 1);
-    a->lay.text = malloc(sizeof *a->lay.text * n);
-    a->lay.cells = malloc(sizeof *a->lay.cells * 6 * n);
-    a->lay.roles = malloc(sizeof *a->lay.roles * n);
+    a->lay.text = malloc(sizeof *a->lay.text * shown);
+    a->lay.cells = malloc(sizeof *a->lay.cells * 6 * shown);
+    a->lay.roles = malloc(sizeof *a->lay.roles * shown);
     if (!a->lay.flag || !a->lay.text || !a->lay.cells || !a->lay.roles) {
         layers_free(a);
         return;

@@ -96,9 +96,22 @@ int vt_afile_open(vt_afile *af, const char *path, vt_err *err)
         return vt_fail(err, VT_EUSAGE, "%s: path too long", path);
     strcpy(af->path, path);
     snprintf(af->tmp, sizeof af->tmp, "%s.tmp.%ld", path, (long)getpid());
-    af->f = fopen(af->tmp, "wb");
-    if (!af->f)
-        return vt_fail(err, VT_EIO, "%s: cannot create: %s", af->tmp, strerror(errno));
+    /* The name is predictable: a link or a FIFO put there is neither followed nor waited on. */
+    int fd = open(af->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+    struct stat st;
+    if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+        close(fd);
+        fd = -1;
+        errno = EEXIST;
+    }
+    if (fd >= 0)
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    if (fd < 0 || !(af->f = fdopen(fd, "wb"))) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return vt_fail(err, VT_EIO, "%s: cannot create: %s", af->tmp, strerror(e));
+    }
     return VT_OK;
 }
 

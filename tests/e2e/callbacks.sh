@@ -34,6 +34,12 @@ awk -v a="$best" -v b="$got" 'BEGIN { exit !((a - b) ^ 2 < 1e-8) }' || fail "eva
 want=$(sed 1d whole/history.csv | awk -F, -v b="$best" '$6 == b { print NR; exit }')
 grep -q "\"epoch\": $want," whole/predictions.json ||
     fail "evaluate --best: predictions.json says $(cat whole/predictions.json), best.bin is of epoch $want"
+# A cosine schedule ends at its minimum, 0 by default: the checkpoint's rate 0 is no damage, and the finished
+# run takes more epochs (the checkpoint check refused it as "not a number in (0, 10]").
+"$VGGTOP" train --model mlp --limit-train 100 --limit-test 50 --batch-size 50 --threads 1 --epochs 2 \
+    --schedule cosine --run-dir cos >cos.out 2>&1 || fail "cosine run exited $? ($(tail -1 cos.out))"
+"$VGGTOP" train --resume cos --epochs 3 >cos2.out 2>&1 || fail "resume of a cosine run: $(tail -1 cos2.out)"
+[ "$(wc -l <cos/history.csv)" -eq 4 ] || fail "the resumed cosine run did not add its epoch"
 # Settings that exclude each other are refused with one line.
 "$VGGTOP" train --model mlp --schedule step --reduce-lr val_loss >x.out 2>&1
 [ $? -eq 2 ] && grep -q "exclude each other" x.out || fail "--schedule with --reduce-lr: $(cat x.out)"

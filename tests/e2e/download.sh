@@ -171,6 +171,17 @@ refuse not-a-tarball.tar.gz "not a gzip'ed tar file"
 [ -e evil.txt ] || [ -e bad-evil-dotdot.tar.gz/evil.txt ] || [ -e /tmp/vggtop-evil-absolute.txt ] &&
     fail "an evil member was written"
 
+# A link or a FIFO in place of the partial download: refused, the link's target untouched (the download
+# used to be appended to it), nothing installed.
+mkdir -p link fifo && echo precious >victim.txt && ln -s "$tmp/victim.txt" link/cifar-100-binary.tar.gz.part
+expect_error 2 "link/cifar-100-binary.tar.gz.part: a symbolic link, not a partial download" data --download \
+    --url "file://$tmp/www/cifar-100-binary.tar.gz" --md5 "$good" --data link/cifar-100-binary
+[ "$(cat victim.txt)" = precious ] || fail "the link's target was written"
+[ -e link/cifar-100-binary ] && fail "link: something was installed"
+mkfifo fifo/cifar-100-binary.tar.gz.part
+expect_error 2 "fifo/cifar-100-binary.tar.gz.part: not a regular file" data --download \
+    --url "file://$tmp/www/cifar-100-binary.tar.gz" --md5 "$good" --data fifo/cifar-100-binary
+
 # 10. A folder in the way, and the flags.
 mkdir -p busy/cifar-100-binary && echo hi >busy/cifar-100-binary/notes.txt
 expect_error 2 "busy/cifar-100-binary exists and does not hold CIFAR-100" data --download \

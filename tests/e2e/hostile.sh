@@ -50,6 +50,7 @@ run_case() { # bin status phrase setup command...
     [ "$want" -eq 0 ] || [ "$(grep -c . err)" -eq 1 ] || fail "$what: stderr is not one line: $(head -c 400 err)"
     grep -q -- "$phrase" err out || fail "$what: no '$phrase' in: $(head -c 300 err)"
     grep -q -E 'Sanitizer|runtime error' err && fail "$what: sanitizer report: $(grep -m2 -E 'Sanitizer|runtime error' err)"
+    grep -q "$(printf '\033')" err out && fail "$what: an escape sequence from a file reached the terminal"
     for f in $precious_files; do cmp -s "r/$f" "keep.$f" || fail "$what: changed $f"; done
 }
 
@@ -87,6 +88,13 @@ inf_lr() {
     recrc
     precious progress.json history.csv
 }
+# The files of issue 14's screens and commands (per_class.csv, layers.csv, predictions.json).
+fifo_layers() { rm r/layers.csv; mkfifo r/layers.csv; }
+fifo_pred_epoch() { rm r/predictions.json; mkfifo r/predictions.json; }
+# Supports whose sum overflows a long (a signed overflow, UBSan's report, before they were bounded).
+per_class_huge() { sed -i '2s/[0-9]*$/9223372036854775807/; 3s/[0-9]*$/9223372036854775807/' r/per_class.csv; }
+layers_dead_share() { sed -i '2s/^\(1,[^,]*,[^,]*,[^,]*,[^,]*\),[^,]*,/\1,-5,/' r/layers.csv; }
+escape_model() { sed -i 's#"mlp"#"m\\u001b[2J"#' r/config.json; }
 finished() { precious progress.json history.csv checkpoint.bin; }
 nothing() { :; }
 
@@ -109,6 +117,7 @@ table() { # the binary
     # 9. class names that would drive a terminal or break JSON
     run_case "$b" 2 "control character" escape_names -- report RUN
     run_case "$b" 2 "not UTF-8" bad_utf8_name -- report RUN
+    run_case "$b" 2 '"model": not printable text' escape_model -- history RUN
     # 13. a bad superclass map is refused without a leak (LeakSanitizer in the ASan binary)
     run_case "$b" 2 "fine_to_coarse" bad_fine_to_coarse -- report RUN
     # 4. checkpoints that pass the CRC but hold nonsense, named, with nothing replaced
@@ -121,6 +130,11 @@ table() { # the binary
     run_case "$b" 2 "is a directory" dir_checkpoint -- evaluate RUN
     run_case "$b" 2 "loop of symbolic links" loop_history -- history RUN
     run_case "$b" 2 "--digits is not an option of history" nothing -- history RUN --digits 3
+    # per_class.csv, layers.csv and predictions.json: the same bounded reads, every number checked
+    run_case "$b" 2 "FIFO" fifo_layers -- layers RUN
+    run_case "$b" 2 "FIFO" fifo_pred_epoch -- report RUN
+    run_case "$b" 2 "line 2: support is not a whole number" per_class_huge -- report RUN --epoch 1
+    run_case "$b" 2 "line 2: dead_relu is not a number in 0..1" layers_dead_share -- layers RUN
 }
 table "$VGGTOP"
 table "$ASAN_BIN"
@@ -133,7 +147,8 @@ while [ $i -lt 65 ]; do set -- "$@" base; i=$((i + 1)); done
 [ $? -eq 2 ] && grep -q "more than the 64" err || fail "compare of 65 runs: $(cat err)"
 
 # 10. lost output is a failure
-for cmd in "report base" "confusion base" "roc base" "history base" "compare base"; do
+for cmd in "report base" "confusion base" "roc base" "history base" "compare base" "layers base" \
+    "report base --epoch 1" "report base --history 1"; do
     $VGGTOP $cmd >/dev/full 2>err
     st=$?
     [ $st -eq 1 ] && grep -q "cannot write the output" err || fail "$cmd >/dev/full: exit $st ($(cat err))"

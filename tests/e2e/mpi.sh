@@ -130,8 +130,10 @@ wait $mp
 status=$?
 [ "$status" -eq 0 ] || { cat stopped.out >&2; fail "2 ranks stopped for 5 s and continued: mpirun exited $status"; }
 [ "$(strip two)" = "$(strip stopped)" ] || fail "the run stopped and continued has another history"
-VGGTOP_DIST_TIMEOUT=0 $MPIRUN -x VGGTOP_DIST_TIMEOUT "$VGGTOP" train $ARGS --run-dir badenv >badenv.out 2>&1 &&
-    fail "VGGTOP_DIST_TIMEOUT=0 was taken"
+# A bad setting is a usage error, status 2 (mpirun passes the ranks' status on), as every other one.
+VGGTOP_DIST_TIMEOUT=0 $MPIRUN -x VGGTOP_DIST_TIMEOUT "$VGGTOP" train $ARGS --run-dir badenv >badenv.out 2>&1
+status=$?
+[ "$status" -eq 2 ] || fail "VGGTOP_DIST_TIMEOUT=0: mpirun exited $status, expected 2"
 grep -q "VGGTOP_DIST_TIMEOUT: '0' is not a number of seconds" badenv.out || { cat badenv.out >&2; fail "no line on a bad VGGTOP_DIST_TIMEOUT"; }
 
 # A stop asked for (vggtop ctl) during the test-set evaluation is taken there by both ranks, not after it:

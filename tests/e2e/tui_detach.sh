@@ -52,4 +52,25 @@ end=$(($(date +%s) + 30))
 while kill -0 "$bg" 2>/dev/null && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
 kill -0 "$bg" 2>/dev/null && { echo "FAIL: the background run did not stop" >&2; exit 1; }
 bg=
+
+# A FIFO in train.log's place: the background process cannot start (its output would block it, and the
+# spawn with it: the front end hung), so the front end says how to go on, with the run's checkpoint kept.
+runs2="$TMP/runs2"
+tui_start f 100 30 --runs "$runs2"
+tui_wait f "Model and settings" 10
+tui_keys f Right
+tui_field f 4 500
+tui_field f 11 10000
+tui_field f 12 200
+tui_keys f Enter
+tui_wait f "live training" 30
+dir2=$(ls -d "$runs2"/*-mlp 2>/dev/null | head -1)
+mkfifo "$dir2/train.log"
+tui_keys f D
+end=$(($(date +%s) + 30))
+while [ ! -s "$TMP/f.exit" ] && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
+[ -s "$TMP/f.exit" ] || tui_fail f "the front end hung detaching onto a FIFO train.log"
+grep -q "could not start the background process; continue the run with vggtop train --resume $dir2" \
+    "$TMP/f.err" || tui_fail f "no line saying how to go on: $(cat "$TMP/f.err")"
+[ -e "$dir2/checkpoint.bin" ] || tui_fail f "no checkpoint to go on from"
 echo "tui_detach: all passed"
