@@ -102,6 +102,16 @@ for conv in gemm onednn; do
         fail "vggtop bench --conv $conv exited $? ($(head -c 300 "$tmp/err"))"
     fi
 done
+# The winograd backend: cnn's maps (32x32, 16x16) are all 8x8 or larger, so F(4x4) on each layer.
+if "$VG" bench --model cnn --steps 1 --warmup 0 --layers --conv winograd --skip sgemm,data,metrics \
+    >"$tmp/conv" 2>"$tmp/err"; then
+    grep -q "^  conv: winograd:f4,winograd:f4,winograd:f4,winograd:f4 (planned in" "$tmp/conv" ||
+        fail "--conv winograd: the conv: line does not give F(4x4) on the four layers"
+    awk '$2 == "Conv2D" && NF == 9 && $4 == "winograd:f4" && $5 + 0 > 0 && $6 + 0 > 0 { n++ } END { exit n != 4 }' \
+        "$tmp/conv" || fail "--conv winograd: not four timed Conv2D rows on winograd:f4"
+else
+    fail "vggtop bench --conv winograd exited $? ($(head -c 300 "$tmp/err"))"
+fi
 VGGTOP_CONV=gemm "$VG" bench --model cnn --steps 1 --warmup 0 --skip sgemm,data,metrics >"$tmp/conv" 2>&1
 grep -q '^  conv: gemm,gemm,gemm,gemm ' "$tmp/conv" || fail "VGGTOP_CONV=gemm: the conv: line does not say gemm"
 
