@@ -1,5 +1,6 @@
-/* Unit tests of nn's worker pool (src/nn/pool.c) and of the winograd backend's use of it at several thread
- * counts: run under ThreadSanitizer too (make test), since they are nn's only threads of its own. */
+/* Unit tests of nn's worker pool (src/nn/pool.c), of the winograd backend's use of it at several thread
+ * counts (run under ThreadSanitizer too, in make test: they are nn's only threads of its own), and of the
+ * transformed kernels it keeps while the weights stay the same. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -134,6 +135,90 @@ static void winograd_at_several_thread_counts(void **state)
     free(x), free(wt), free(b), free(r), free(ref), free(dref), free(dwref), free(dbref), free(d);
 }
 
+/* The winograd backend keeps its transformed kernel while the weights generation stays: the same
+ * generation reuses it (a kernel changed behind its back is not seen), a new one derives it anew. */
+static void winograd_kernel_kept_per_generation(void **state)
+{
+    (void)state;
+    conv_geom g;
+    conv_geom_init(&g, 2, 8, 8, 16, 8, 3, 3, 1, 1);
+    size_t xs = (size_t)2 * 64 * 16, os = (size_t)2 * 64 * 8, ws = (size_t)9 * 16 * 8;
+    float *x = randf(xs, 7, -1, 1), *w = randf(ws, 8, -0.3f, 0.3f), *b = randf(8, 9, -0.1f, 0.1f);
+    float *a = malloc(sizeof(float) * os), *c = malloc(sizeof(float) * os), *r = malloc(sizeof(float) * os);
+    conv_layer cl;
+    memset(&cl, 0, sizeof cl);
+    cl.g = g;
+    cl.be = conv_backend_find("winograd");
+    cl.algo = CONV_ALGO_F4;
+    assert_int_equal(cl.be->plan(&cl, NULL), VT_OK);
+    float *col = calloc(cl.be->workspace(&g) + 1, sizeof(float));
+    cl.wgen = 7;
+    cl.be->forward(&cl, a, col, x, w, b, 2);
+    for (size_t i = 0; i < ws; i++)
+        w[i] *= 2.0f;
+    cl.be->forward(&cl, c, col, x, w, b, 2); /* generation 7 still: the kernel of the first pass */
+    assert_memory_equal(a, c, sizeof(float) * os);
+    cl.wgen = 8;
+    cl.be->forward(&cl, c, col, x, w, b, 2);
+    conv2d_forward_naive(r, x, w, b, &g, 0);
+    assert_close("forward after a new generation", c, r, os, 2e-3);
+    cl.wgen = 0; /* unknown: always anew */
+    for (size_t i = 0; i < ws; i++)
+        w[i] *= 0.5f;
+    cl.be->forward(&cl, c, col, x, w, b, 2);
+    assert_close("forward at generation 0", c, a, os, 2e-3);
+    cl.be->release(&cl);
+    free(x), free(w), free(b), free(a), free(c), free(r), free(col);
+}
+
+/* Through a model: weights written through model_params (as a checkpoint load does) are what the next
+ * predictions use, and a training step's change is seen by the next pass. */
+static void model_sees_new_weights(void **state)
+{
+    (void)state;
+    model_config cfg;
+    assert_int_equal(model_config_default(&cfg, "cnn", NULL), VT_OK);
+    cfg.height = cfg.width = 8;
+    cfg.classes = 5;
+    const int n = 4;
+    float *x = randf((size_t)n * 64 * 3, 11, 0, 1);
+    float p1[20], p2[20], p3[20];
+    model *m, *fresh;
+    assert_int_equal(model_create(&cfg, &m, NULL), VT_OK);
+    assert_int_equal(model_create(&cfg, &fresh, NULL), VT_OK);
+    assert_int_equal(model_set_conv(m, "winograd", NULL), VT_OK);
+    assert_int_equal(model_set_batch(m, n, NULL), VT_OK);
+    assert_int_equal(model_set_batch(fresh, n, NULL), VT_OK);
+    assert_int_equal(model_predict(m, x, n, p1, NULL), VT_OK);
+    /* Scale every weight, as loading another checkpoint would change them. */
+    const size_t P = (size_t)model_param_count(m);
+    float *w = model_params(m);
+    for (size_t i = 0; i < P; i++)
+        w[i] *= 1.5f;
+    memcpy(model_params(fresh), w, sizeof(float) * P);
+    assert_int_equal(model_predict(m, x, n, p2, NULL), VT_OK);
+    assert_int_equal(model_predict(fresh, x, n, p3, NULL), VT_OK);
+    assert_close("predictions after new weights", p2, p3, 20, 2e-3);
+    double moved = 0;
+    for (int i = 0; i < 20; i++)
+        moved = fmax(moved, fabs(p2[i] - p1[i]));
+    assert_true(moved > 1e-4); /* the new weights did change the predictions */
+    /* A training step changes the weights inside nn: the next prediction is of the new ones. */
+    int y[4] = {0, 1, 2, 3};
+    sgd_config s;
+    sgd_config_default(&s);
+    s.lr = 0.5f;
+    step_stats st = {0};
+    assert_int_equal(model_train_step(m, x, y, n, &s, &st, NULL), VT_OK);
+    assert_int_equal(model_predict(m, x, n, p2, NULL), VT_OK);
+    memcpy(model_params(fresh), model_params(m), sizeof(float) * P);
+    assert_int_equal(model_predict(fresh, x, n, p3, NULL), VT_OK);
+    assert_close("predictions after a step", p2, p3, 20, 2e-3);
+    model_destroy(m);
+    model_destroy(fresh);
+    free(x);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -142,6 +227,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(every_worker_runs_each_task_once),
         cmocka_unit_test(results_are_visible_after_the_run),
         cmocka_unit_test(winograd_at_several_thread_counts),
+        cmocka_unit_test(winograd_kernel_kept_per_generation),
+        cmocka_unit_test(model_sees_new_weights),
     };
     return cmocka_run_group_tests_name("nn_pool", tests, NULL, NULL);
 }

@@ -214,8 +214,12 @@ int checkpoint_load(const char *path, model *m, void *extra, size_t extra_cap, s
 /* ---- lower-level access (tests, tools) -------------------------------------------------------------- */
 
 /* The parameter and gradient blocks: every layer's kernel then bias, in layer order, Keras' layouts
- * (Conv2D kernel (kh, kw, cin, cout), Dense kernel (in, out)). */
+ * (Conv2D kernel (kh, kw, cin, cout), Dense kernel (in, out)).
+ * Backends keep what they derive from the weights (the winograd backend's transformed kernels) while the
+ * weights stay the same: asking for model_params counts as changing them, and a caller that keeps the
+ * pointer and writes through it after a pass calls model_weights_changed before the next one. */
 float *model_params(model *m);
+void model_weights_changed(model *m);
 float *model_grads(model *m);
 /* The SGD velocity block (same layout; zero until a step with momentum > 0). */
 float *model_velocity(model *m);

@@ -386,6 +386,7 @@ struct model {
     const float *outs[MAX_LAYERS]; /* this pass's output of each layer (input and Flatten alias others) */
     char conv_req[CONV_CHOICE_MAX]; /* the convolution backends as asked for (model_set_conv) */
     conv_layer convs[MAX_LAYERS];   /* per layer index: be is NULL but for planned Conv2D layers */
+    unsigned long wgen;             /* the weights' generation: bumped whenever they may have changed */
     char conv_label[MAX_LAYERS][24]; /* each planned Conv2D's backend, "onednn:direct" */
     double *prof_fwd, *prof_bwd;    /* model_train_step_timed's per-layer seconds, NULL otherwise */
     int slice_of;                   /* model_grad_slice: the whole batch the pass's images are a slice of */
@@ -452,6 +453,7 @@ int model_create(const model_config *cfg, model **out, vt_err *err)
             m->max_per_image = sz;
     }
     init_params(m);
+    m->wgen = 1;
     snprintf(m->conv_req, sizeof m->conv_req, "%s", nn_conv_default());
     *out = m;
     return VT_OK;
@@ -494,7 +496,14 @@ void model_destroy(model *m)
 
 const model_config *model_get_config(const model *m) { return &m->cfg; }
 long long model_param_count(const model *m) { return (long long)m->nparams; }
-float *model_params(model *m) { return m->params; }
+/* Whoever asks for the weights may change them (a checkpoint, another rank's copy): a new generation. */
+float *model_params(model *m)
+{
+    m->wgen++;
+    return m->params;
+}
+
+void model_weights_changed(model *m) { m->wgen++; }
 float *model_grads(model *m) { return m->grads; }
 float *model_velocity(model *m) { return m->velocity; }
 
@@ -937,6 +946,7 @@ static void forward(model *m, const float *x, int n)
         switch (l->kind) {
         case L_CONV: {
             conv_layer *cl = &m->convs[i];
+            cl->wgen = m->wgen;
             cl->be->forward(cl, out, m->col, in, w, b, n);
             break;
         }
@@ -995,6 +1005,7 @@ static void backward(model *m, const int *y, int n, float *dx, const sgd_config 
         switch (l->kind) {
         case L_CONV: {
             conv_layer *cl = &m->convs[i];
+            cl->wgen = m->wgen; /* the forward's: the kernel before this backward's step */
             cl->be->backward(cl, target, w, b, gw, gb, m->col, d, m->outs[i], in, n, step ? &cstep : NULL);
             break;
         }
@@ -1185,6 +1196,7 @@ int model_train_step(model *m, const float *x, const int *y, int n, const sgd_co
         if ((rc = forward_checked(m, x, y, n, &local, err)) != VT_OK)
             return rc;
         backward(m, y, n, NULL, sgd);
+        m->wgen++;
         if (!m->grads_zero) { /* left over from a model_loss_grad */
             memset(m->grads, 0, sizeof(float) * m->nparams);
             m->grads_zero = 1;
@@ -1195,6 +1207,7 @@ int model_train_step(model *m, const float *x, const int *y, int n, const sgd_co
         if (m->was_cancelled)
             return VT_OK;
         sgd_update(m->params, m->grads, m->velocity, m->nparams, sgd);
+        m->wgen++;
         m->grads_zero = 1;
     }
     step_stats_add(stats, &local);
@@ -1207,6 +1220,7 @@ int model_apply_grads(model *m, const sgd_config *sgd, vt_err *err)
     if (rc)
         return rc;
     sgd_update(m->params, m->grads, m->velocity, m->nparams, sgd);
+    m->wgen++;
     m->grads_zero = 1;
     return VT_OK;
 }

@@ -35,6 +35,9 @@ typedef struct conv_layer {
     int pool_after;    /* a 2x2 max pooling follows and runs inside the backend (chain_out is then 1) */
     struct conv_layer *prev, *next; /* neighbours in a chain (NULL at its ends) */
     void *state;       /* the backend's plan */
+    /* The model's weights generation at this pass (model.c bumps it whenever the weights may have changed):
+     * a backend may reuse what it derived from the kernel while it is unchanged. 0: unknown, derive anew. */
+    unsigned long wgen;
 } conv_layer;
 
 /* Variants: oneDNN's direct and Winograd algorithms; the winograd backend's output tile sides (F(2x2, 3x3)

@@ -14,6 +14,10 @@
  * tiles) and dg = G^T dU G for the kernel, dV[xi] = dM[xi] U[xi]^T and dd = B dV B^T (added over the
  * overlapping input tiles) for the input.
  *
+ * The transformed kernel U is the layer's own and is kept while the model's weights generation stays the
+ * same (conv_layer.wgen): computed once per training step for forward and backward, and once for a whole
+ * inference pass.
+ *
  * Work is split by images over nn's workers (src/nn/pool.c). Each worker takes its images a chunk at a
  * time, a chunk's tiles small enough that its V and M stay in cache between the transforms and the
  * gemms, and calls sgemm single-threaded (OpenBLAS is set to one thread for the duration). The kernel
@@ -65,6 +69,8 @@ typedef struct wino_plan {
     size_t u;         /* floats of U: a*a*c*k */
     size_t kpad;      /* floats of a worker's bias-gradient sum (k rounded up) */
     size_t chunk;     /* floats of a worker's V and M */
+    float *U;         /* the transformed kernel (a*a, c, k), the layer's own: kept while the weights stay */
+    unsigned long ugen; /* the weights generation U is of (conv_layer.wgen); 0: none */
 } wino_plan;
 
 static const wino_mats *mats_of(int algo) { return algo == CONV_ALGO_F4 ? &F4 : &F2; }
@@ -92,8 +98,8 @@ static int plan_workers(void)
     return n < 1 ? 1 : n > 64 ? 64 : n;
 }
 
-/* Workspace: U, then per worker its kernel-gradient sum dU, its bias-gradient sum and its chunk. */
-static size_t plan_floats(const wino_plan *p) { return p->u + (size_t)p->workers * (p->u + p->kpad + p->chunk); }
+/* Workspace: per worker its kernel-gradient sum dU, its bias-gradient sum and its chunk. */
+static size_t plan_floats(const wino_plan *p) { return (size_t)p->workers * (p->u + p->kpad + p->chunk); }
 
 static int wino_supports(const conv_geom *g, int algo)
 {
@@ -114,12 +120,18 @@ static int wino_plan_layer(conv_layer *cl, vt_err *err)
 {
     if (cl->algo == CONV_ALGO_ANY)
         cl->algo = CONV_ALGO_F4;
-    wino_plan *p = malloc(sizeof *p);
+    wino_plan *p = calloc(1, sizeof *p);
     if (!p)
         return vt_fail(err, VT_EIO, "out of memory for a Winograd plan");
     plan_layout(p, &cl->g, cl->algo, plan_workers());
+    if (!(p->U = malloc(sizeof(float) * p->u))) {
+        const size_t u = p->u;
+        free(p);
+        return vt_fail(err, VT_EIO, "out of memory for a Winograd kernel of %zu floats", u);
+    }
     int rc = nn_pool_start(p->workers, err);
     if (rc) {
+        free(p->U);
         free(p);
         return rc;
     }
@@ -129,6 +141,9 @@ static int wino_plan_layer(conv_layer *cl, vt_err *err)
 
 static void wino_release(conv_layer *cl)
 {
+    wino_plan *p = cl->state;
+    if (p)
+        free(p->U);
     free(cl->state);
     cl->state = NULL;
 }
@@ -341,16 +356,13 @@ typedef struct wino_job {
     int used[64]; /* backward: the workers that summed into their dU */
 } wino_job;
 
-static float *ws_u(const wino_job *J) { return J->ws; }
-static float *ws_du(const wino_job *J, int wk) { return J->ws + J->p->u + (size_t)wk * J->p->u; }
-static float *ws_db(const wino_job *J, int wk)
-{
-    return J->ws + J->p->u * (1 + (size_t)J->p->workers) + (size_t)wk * J->p->kpad;
-}
+static float *ws_u(const wino_job *J) { return J->p->U; }
+static float *ws_du(const wino_job *J, int wk) { return J->ws + (size_t)wk * J->p->u; }
+static float *ws_db(const wino_job *J, int wk) { return J->ws + J->p->u * (size_t)J->p->workers + (size_t)wk * J->p->kpad; }
 static float *ws_chunk(const wino_job *J, int wk)
 {
     const wino_plan *p = J->p;
-    return J->ws + p->u * (1 + (size_t)p->workers) + (size_t)p->workers * p->kpad + (size_t)wk * p->chunk;
+    return J->ws + p->u * (size_t)p->workers + (size_t)p->workers * p->kpad + (size_t)wk * p->chunk;
 }
 
 /* The share [lo, hi) of count items of worker wk of nw. */
@@ -539,11 +551,22 @@ static void finish_task(void *arg, int wk, int nw)
         }
 }
 
+/* U for the kernel w, unless the plan holds it already: same weights generation (inference batch after
+ * batch, the backward after its forward). A generation of 0 is unknown: always derived anew. */
+static void kernel_ready(conv_layer *cl, wino_job *J)
+{
+    wino_plan *p = cl->state;
+    if (cl->wgen != 0 && p->ugen == cl->wgen)
+        return;
+    nn_pool_run(kernel_task, J, p->workers);
+    p->ugen = cl->wgen;
+}
+
 static void wino_forward(conv_layer *cl, float *out, float *ws, const float *x, const float *w, const float *b, int n)
 {
     wino_job J = {.cl = cl, .p = cl->state, .x = x, .w = w, .b = b, .y = out, .ws = ws, .n = n};
     openblas_set_num_threads(1);
-    nn_pool_run(kernel_task, &J, J.p->workers);
+    kernel_ready(cl, &J);
     nn_pool_run(forward_task, &J, J.p->workers);
     openblas_set_num_threads(nn_threads());
 }
@@ -553,10 +576,12 @@ static void wino_backward(conv_layer *cl, float *dx, float *w, float *b, float *
 {
     wino_job J = {.cl = cl, .p = cl->state, .x = x, .w = w, .dout = dout, .out = out, .dx = dx, .ws = ws, .n = n};
     openblas_set_num_threads(1);
-    nn_pool_run(kernel_task, &J, J.p->workers); /* U of the kernel before the step */
+    kernel_ready(cl, &J); /* U of the kernel before the step */
     nn_pool_run(backward_task, &J, J.p->workers);
     wino_finish F = {&J, w, dw, step};
     nn_pool_run(finish_task, &F, J.p->workers);
+    if (step) /* the kernel has changed: U is stale whatever the generation says */
+        ((wino_plan *)cl->state)->ugen = 0;
     openblas_set_num_threads(nn_threads());
     /* The bias gradient, the workers' sums added in a fixed order. */
     const int oc = cl->g.oc;
