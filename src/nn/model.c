@@ -684,10 +684,12 @@ static double time_candidate(model *m, int i, const conv_backend *be, int algo)
 /* The winograd backend (src/nn/winograd.c) on this project's AVX2 machine (2-core Zen 3, batch 32, with
  * OpenBLAS's Zen sgemm): F(4x4) 1.6-2.6x faster than oneDNN's direct convolution on 8x8 to 48x48 maps,
  * F(2x2) 1.5-2x on 6x6 down to 2x2 (where F(4x4)'s tile is mostly padding, and its transformed kernel,
- * 36 c x k floats, outweighs the few tiles). Inputs of few channels (the first layer's 3) leave its
- * products no depth: oneDNN's direct convolution or gemm there. */
+ * 36 c x k floats, outweighs the few tiles). Inputs of few channels leave its products no depth: on the
+ * first layer's 3 it is slower than oneDNN, and on cnn's 32 (32x32 and 16x16 maps) it trained 3% faster
+ * but inferred 8% slower than oneDNN's chain (medians of three interleaved runs): oneDNN's direct
+ * convolution or gemm there. */
 #define WINOGRAD_F4_MIN_SIDE 8
-#define WINOGRAD_MIN_CHANNELS 16
+#define WINOGRAD_MIN_CHANNELS 64
 
 static conv_pick winograd_pick(const conv_geom *g)
 {
