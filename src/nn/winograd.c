@@ -374,15 +374,13 @@ static void share(int count, int wk, int nw, int *lo, int *hi)
 
 /* The pixels of tile r (row-major over th x tw) of an image (h, w, c) at base, from its corner y0, x0 =
  * (tile position) * m - pad: side x side pointers, NULL outside the image. */
-static void tile_pixels(const float **px, const float *base, const conv_geom *g, int h, int w, int c, int y0, int x0,
-                        int side)
+static void tile_pixels(const float **px, const float *base, int h, int w, int c, int y0, int x0, int side)
 {
     for (int p = 0; p < side; p++)
         for (int q = 0; q < side; q++) {
             const int y = y0 + p, x = x0 + q;
             px[p * side + q] = y >= 0 && y < h && x >= 0 && x < w ? base + ((size_t)y * w + x) * c : NULL;
         }
-    (void)g;
 }
 
 /* U (a*a, c, k) for the input channels of this worker's share. */
@@ -411,7 +409,7 @@ static void chunk_in(const wino_job *J, float *V, int n0, int cnt)
     for (int t = 0; t < cnt * per_image; t++) {
         const int r = t % per_image;
         const float *px[36];
-        tile_pixels(px, J->x + (size_t)(n0 + t / per_image) * g->h * g->w * g->c, g, g->h, g->w, g->c,
+        tile_pixels(px, J->x + (size_t)(n0 + t / per_image) * g->h * g->w * g->c, g->h, g->w, g->c,
                     (r / p->tw) * m - g->pad_top, (r % p->tw) * m - g->pad_left, a);
         for (int c0 = 0; c0 < g->c; c0 += VL) {
             const int nc = g->c - c0 < VL ? g->c - c0 : VL;
@@ -440,7 +438,7 @@ static void forward_task(void *arg, int wk, int nw)
         for (int t = 0; t < tiles; t++) {
             const int r = t % per_image;
             float *px[16];
-            tile_pixels((const float **)px, J->y + (size_t)(n0 + t / per_image) * g->oh * g->ow * g->oc, g, g->oh,
+            tile_pixels((const float **)px, J->y + (size_t)(n0 + t / per_image) * g->oh * g->ow * g->oc, g->oh,
                         g->ow, g->oc, (r / p->tw) * m, (r % p->tw) * m, m);
             const float *src = M + (size_t)t * a2 * g->oc;
             for (int k0 = 0; k0 < g->oc; k0 += VL) {
@@ -474,8 +472,8 @@ static void backward_task(void *arg, int wk, int nw)
             const size_t img = (size_t)(n0 + t / per_image) * g->oh * g->ow * g->oc;
             const float *dy[16], *out[16];
             const int y0 = (r / p->tw) * m, x0 = (r % p->tw) * m;
-            tile_pixels(dy, J->dout + img, g, g->oh, g->ow, g->oc, y0, x0, m);
-            tile_pixels(out, J->out + img, g, g->oh, g->ow, g->oc, y0, x0, m);
+            tile_pixels(dy, J->dout + img, g->oh, g->ow, g->oc, y0, x0, m);
+            tile_pixels(out, J->out + img, g->oh, g->ow, g->oc, y0, x0, m);
             float *dst = dM + (size_t)t * a2 * g->oc;
             for (int k0 = 0; k0 < g->oc; k0 += VL) {
                 const int nk = g->oc - k0 < VL ? g->oc - k0 : VL;
@@ -497,7 +495,7 @@ static void backward_task(void *arg, int wk, int nw)
         for (int t = 0; t < tiles; t++) {
             const int r = t % per_image;
             float *px[36];
-            tile_pixels((const float **)px, J->dx + (size_t)(n0 + t / per_image) * g->h * g->w * g->c, g, g->h, g->w,
+            tile_pixels((const float **)px, J->dx + (size_t)(n0 + t / per_image) * g->h * g->w * g->c, g->h, g->w,
                         g->c, (r / p->tw) * m - g->pad_top, (r % p->tw) * m - g->pad_left, a);
             const float *src = V + (size_t)t * a2 * g->c;
             for (int c0 = 0; c0 < g->c; c0 += VL) {
