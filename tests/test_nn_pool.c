@@ -81,11 +81,11 @@ static void results_are_visible_after_the_run(void **state)
     free(f.data);
 }
 
-/* The winograd backend at 1, 2 and 3 workers against the naive loops, and the same bits at a fixed count. */
-static void winograd_at_several_thread_counts(void **state)
+/* The winograd backend at 1, 2 and 3 workers against the naive loops, and the same bits at a fixed count,
+ * for a small map (every worker's images in one chunk: the kernel gradient's products split between the
+ * workers) and a large one (several chunks a worker: a kernel-gradient sum per worker). */
+static void winograd_case(int n, int h, int w, int c, int k)
 {
-    (void)state;
-    const int n = 5, h = 6, w = 7, c = 8, k = 12;
     conv_geom g;
     conv_geom_init(&g, n, h, w, c, k, 3, 3, 1, 1);
     size_t xs = (size_t)n * h * w * c, os = (size_t)n * h * w * k, ws = (size_t)9 * c * k;
@@ -133,6 +133,13 @@ static void winograd_at_several_thread_counts(void **state)
     nn_set_threads(1);
     free(first_dw);
     free(x), free(wt), free(b), free(r), free(ref), free(dref), free(dwref), free(dbref), free(d);
+}
+
+static void winograd_at_several_thread_counts(void **state)
+{
+    (void)state;
+    winograd_case(5, 6, 7, 8, 12);
+    winograd_case(6, 40, 40, 4, 4); /* F(4x4): 100 tiles an image, 2 images a chunk */
 }
 
 /* The winograd backend keeps its transformed kernel while the weights generation stays: the same

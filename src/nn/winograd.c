@@ -353,7 +353,8 @@ typedef struct wino_job {
     const float *x, *w, *b, *dout, *out;
     float *y, *dx, *ws;
     int n;
-    int used[64]; /* backward: the workers that summed into their dU */
+    int used[64];        /* backward: the workers whose dU holds a part of the kernel gradient */
+    int lo[64], hi[64];  /* backward: each worker's share of the images */
 } wino_job;
 
 static float *ws_u(const wino_job *J) { return J->p->U; }
@@ -449,60 +450,146 @@ static void forward_task(void *arg, int wk, int nw)
     }
 }
 
+/* dM (tiles, a*a, k) of images n0..n0+cnt-1 from the output gradient (masked by the ReLU), and its sums
+ * over the pixels added to db. */
+static void chunk_out_adjoint(const wino_job *J, float *dM, float *db, int n0, int cnt)
+{
+    const conv_geom *g = &J->cl->g;
+    const wino_plan *p = J->p;
+    const int a2 = p->f->a * p->f->a, m = p->f->m, per_image = p->th * p->tw;
+    for (int t = 0; t < cnt * per_image; t++) {
+        const int r = t % per_image;
+        const size_t img = (size_t)(n0 + t / per_image) * g->oh * g->ow * g->oc;
+        const float *dy[16], *out[16];
+        const int y0 = (r / p->tw) * m, x0 = (r % p->tw) * m;
+        tile_pixels(dy, J->dout + img, g->oh, g->ow, g->oc, y0, x0, m);
+        tile_pixels(out, J->out + img, g->oh, g->ow, g->oc, y0, x0, m);
+        float *dst = dM + (size_t)t * a2 * g->oc;
+        for (int k0 = 0; k0 < g->oc; k0 += VL) {
+            const int nk = g->oc - k0 < VL ? g->oc - k0 : VL;
+            vf s = vload(db + k0, VL);
+            DISPATCH(p->f, nk, tile_out_adjoint, dst + k0, (size_t)g->oc, &s, dy, out, J->cl->relu, k0);
+            vstore(db + k0, s, VL);
+        }
+    }
+}
+
+/* The input gradient of images n0..n0+cnt-1: dV = dM U^T over V (its last use was the kernel gradient),
+ * then B dV B^T added into dx. */
+static void chunk_dgrad(const wino_job *J, float *V, const float *dM, int n0, int cnt)
+{
+    const conv_geom *g = &J->cl->g;
+    const wino_plan *p = J->p;
+    const int a2 = p->f->a * p->f->a, m = p->f->m, a = p->f->a, per_image = p->th * p->tw, tiles = cnt * per_image;
+    const float *U = ws_u(J);
+    for (int xi = 0; xi < a2; xi++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, tiles, g->c, g->oc, 1.0f, dM + (size_t)xi * g->oc,
+                    a2 * g->oc, U + (size_t)xi * g->c * g->oc, g->oc, 0.0f, V + (size_t)xi * g->c, a2 * g->c);
+    for (int t = 0; t < tiles; t++) {
+        const int r = t % per_image;
+        float *px[36];
+        tile_pixels((const float **)px, J->dx + (size_t)(n0 + t / per_image) * g->h * g->w * g->c, g->h, g->w, g->c,
+                    (r / p->tw) * m - g->pad_top, (r % p->tw) * m - g->pad_left, a);
+        const float *src = V + (size_t)t * a2 * g->c;
+        for (int c0 = 0; c0 < g->c; c0 += VL) {
+            const int nc = g->c - c0 < VL ? g->c - c0 : VL;
+            DISPATCH(p->f, nc, tile_in_adjoint, px, src + c0, (size_t)g->c, c0);
+        }
+    }
+}
+
+/* The start of a worker's backward: its share [lo, hi) of the images, its bias-gradient sum cleared and
+ * its part of dx zeroed. */
+static void backward_start(wino_job *J, int wk, int nw)
+{
+    const conv_geom *g = &J->cl->g;
+    share(J->n, wk, nw, &J->lo[wk], &J->hi[wk]);
+    const int lo = J->lo[wk], hi = J->hi[wk];
+    memset(ws_db(J, wk), 0, sizeof(float) * J->p->kpad);
+    if (J->dx && lo < hi)
+        memset(J->dx + (size_t)lo * g->h * g->w * g->c, 0, sizeof(float) * (size_t)(hi - lo) * g->h * g->w * g->c);
+}
+
+/* Backward chunk by chunk: each worker sums the kernel gradient of its images into its own dU. */
 static void backward_task(void *arg, int wk, int nw)
 {
     wino_job *J = arg;
     const conv_geom *g = &J->cl->g;
     const wino_plan *p = J->p;
-    const int a2 = p->f->a * p->f->a, m = p->f->m, a = p->f->a, per_image = p->th * p->tw;
-    int lo, hi;
-    share(J->n, wk, nw, &lo, &hi);
+    const int a2 = p->f->a * p->f->a, per_image = p->th * p->tw;
+    backward_start(J, wk, nw);
+    const int lo = J->lo[wk], hi = J->hi[wk];
     float *V = ws_chunk(J, wk), *dU = ws_du(J, wk), *db = ws_db(J, wk);
-    const float *U = ws_u(J);
-    memset(db, 0, sizeof(float) * p->kpad);
     J->used[wk] = lo < hi;
-    if (J->dx && lo < hi)
-        memset(J->dx + (size_t)lo * g->h * g->w * g->c, 0, sizeof(float) * (size_t)(hi - lo) * g->h * g->w * g->c);
     for (int n0 = lo; n0 < hi; n0 += p->ipc) {
         const int cnt = hi - n0 < p->ipc ? hi - n0 : p->ipc, tiles = cnt * per_image;
         float *dM = V + (size_t)a2 * tiles * g->c;
         chunk_in(J, V, n0, cnt);
-        for (int t = 0; t < tiles; t++) {
-            const int r = t % per_image;
-            const size_t img = (size_t)(n0 + t / per_image) * g->oh * g->ow * g->oc;
-            const float *dy[16], *out[16];
-            const int y0 = (r / p->tw) * m, x0 = (r % p->tw) * m;
-            tile_pixels(dy, J->dout + img, g->oh, g->ow, g->oc, y0, x0, m);
-            tile_pixels(out, J->out + img, g->oh, g->ow, g->oc, y0, x0, m);
-            float *dst = dM + (size_t)t * a2 * g->oc;
-            for (int k0 = 0; k0 < g->oc; k0 += VL) {
-                const int nk = g->oc - k0 < VL ? g->oc - k0 : VL;
-                vf s = vload(db + k0, VL);
-                DISPATCH(p->f, nk, tile_out_adjoint, dst + k0, (size_t)g->oc, &s, dy, out, J->cl->relu, k0);
-                vstore(db + k0, s, VL);
-            }
-        }
+        chunk_out_adjoint(J, dM, db, n0, cnt);
         const float beta = n0 == lo ? 0.0f : 1.0f;
         for (int xi = 0; xi < a2; xi++)
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g->c, g->oc, tiles, 1.0f, V + (size_t)xi * g->c,
                         a2 * g->c, dM + (size_t)xi * g->oc, a2 * g->oc, beta, dU + (size_t)xi * g->c * g->oc, g->oc);
-        if (!J->dx)
-            continue;
-        /* dV overwrites V, whose last use was the kernel gradient above. */
-        for (int xi = 0; xi < a2; xi++)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, tiles, g->c, g->oc, 1.0f, dM + (size_t)xi * g->oc,
-                        a2 * g->oc, U + (size_t)xi * g->c * g->oc, g->oc, 0.0f, V + (size_t)xi * g->c, a2 * g->c);
-        for (int t = 0; t < tiles; t++) {
-            const int r = t % per_image;
-            float *px[36];
-            tile_pixels((const float **)px, J->dx + (size_t)(n0 + t / per_image) * g->h * g->w * g->c, g->h, g->w,
-                        g->c, (r / p->tw) * m - g->pad_top, (r % p->tw) * m - g->pad_left, a);
-            const float *src = V + (size_t)t * a2 * g->c;
-            for (int c0 = 0; c0 < g->c; c0 += VL) {
-                const int nc = g->c - c0 < VL ? g->c - c0 : VL;
-                DISPATCH(p->f, nc, tile_in_adjoint, px, src + c0, (size_t)g->c, c0);
-            }
+        if (J->dx)
+            chunk_dgrad(J, V, dM, n0, cnt);
+    }
+}
+
+/* Backward when every worker's images fit one chunk (the small maps of the deep layers, where a chunk's
+ * tiles are few and the kernel gradient, a*a c x k floats, is large): the workers first transform their
+ * images and output gradients (one_chunk_start), then split the a*a kernel-gradient products between them,
+ * each over every worker's tiles, into one dU (one_chunk_kernel), then take their input gradients
+ * (one_chunk_input). One dU, written once and read once, instead of one per worker added up. */
+static void one_chunk_start(void *arg, int wk, int nw)
+{
+    wino_job *J = arg;
+    backward_start(J, wk, nw);
+    const int lo = J->lo[wk], hi = J->hi[wk];
+    if (lo < hi) {
+        const wino_plan *p = J->p;
+        const size_t tiles = (size_t)(hi - lo) * p->th * p->tw, a2 = (size_t)p->f->a * p->f->a;
+        float *V = ws_chunk(J, wk);
+        chunk_in(J, V, lo, hi - lo);
+        chunk_out_adjoint(J, V + a2 * tiles * J->cl->g.c, ws_db(J, wk), lo, hi - lo);
+    }
+    J->used[wk] = wk == 0; /* the one dU is worker 0's */
+}
+
+static void one_chunk_kernel(void *arg, int wk, int nw)
+{
+    wino_job *J = arg;
+    const conv_geom *g = &J->cl->g;
+    const wino_plan *p = J->p;
+    const int a2 = p->f->a * p->f->a;
+    float *dU = ws_du(J, 0);
+    int x0, x1;
+    share(a2, wk, nw, &x0, &x1);
+    for (int xi = x0; xi < x1; xi++) {
+        float beta = 0.0f;
+        for (int q = 0; q < p->workers; q++) { /* every worker's tiles, in a fixed order */
+            const int tiles = (J->hi[q] - J->lo[q]) * p->th * p->tw;
+            if (tiles == 0)
+                continue;
+            const float *V = ws_chunk(J, q), *dM = V + (size_t)a2 * tiles * g->c;
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g->c, g->oc, tiles, 1.0f, V + (size_t)xi * g->c,
+                        a2 * g->c, dM + (size_t)xi * g->oc, a2 * g->oc, beta, dU + (size_t)xi * g->c * g->oc, g->oc);
+            beta = 1.0f;
         }
+        if (beta == 0.0f) /* no images at all */
+            memset(dU + (size_t)xi * g->c * g->oc, 0, sizeof(float) * g->c * g->oc);
+    }
+}
+
+static void one_chunk_input(void *arg, int wk, int nw)
+{
+    (void)nw;
+    wino_job *J = arg;
+    const int lo = J->lo[wk], hi = J->hi[wk];
+    if (lo < hi) {
+        const wino_plan *p = J->p;
+        const size_t tiles = (size_t)(hi - lo) * p->th * p->tw, a2 = (size_t)p->f->a * p->f->a;
+        float *V = ws_chunk(J, wk);
+        chunk_dgrad(J, V, V + a2 * tiles * J->cl->g.c, lo, hi - lo);
     }
 }
 
@@ -575,7 +662,15 @@ static void wino_backward(conv_layer *cl, float *dx, float *w, float *b, float *
     wino_job J = {.cl = cl, .p = cl->state, .x = x, .w = w, .dout = dout, .out = out, .dx = dx, .ws = ws, .n = n};
     openblas_set_num_threads(1);
     kernel_ready(cl, &J); /* U of the kernel before the step */
-    nn_pool_run(backward_task, &J, J.p->workers);
+    const int per_worker = (n + J.p->workers - 1) / J.p->workers;
+    if (per_worker <= J.p->ipc && J.p->workers > 1) {
+        nn_pool_run(one_chunk_start, &J, J.p->workers);
+        nn_pool_run(one_chunk_kernel, &J, J.p->workers);
+        if (dx)
+            nn_pool_run(one_chunk_input, &J, J.p->workers);
+    } else {
+        nn_pool_run(backward_task, &J, J.p->workers);
+    }
     wino_finish F = {&J, w, dw, step};
     nn_pool_run(finish_task, &F, J.p->workers);
     if (step) /* the kernel has changed: U is stale whatever the generation says */
@@ -585,8 +680,8 @@ static void wino_backward(conv_layer *cl, float *dx, float *w, float *b, float *
     const int oc = cl->g.oc;
     for (int k = 0; k < oc; k++) {
         float s = 0.0f;
-        for (int i = 0; i < J.p->workers; i++)
-            s += J.used[i] ? ws_db(&J, i)[k] : 0.0f;
+        for (int i = 0; i < J.p->workers; i++) /* each cleared its sum, images or not */
+            s += ws_db(&J, i)[k];
         if (step)
             b[k] = step->keep * b[k] - step->lr * s;
         else
