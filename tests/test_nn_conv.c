@@ -340,6 +340,17 @@ static void models_on_onednn_match_gemm(void **state)
 
 /* ---- the choice API --------------------------------------------------------------------------------- */
 
+/* model_set_conv(m, choice) is taken and resolves to want. */
+static void expect_choice(model *m, const char *choice, const char *want)
+{
+    vt_err err;
+    char buf[256];
+    if (model_set_conv(m, choice, &err) != VT_OK)
+        fail_msg("model_set_conv(%s): %s", choice, err.msg);
+    model_conv_choice(m, buf, sizeof buf);
+    assert_string_equal(buf, want);
+}
+
 static void choice_api(void **state)
 {
     (void)state;
@@ -409,21 +420,15 @@ static void choice_api(void **state)
     /* The winograd backend: F(4x4) from 8x8 maps up, F(2x2) below; "auto" takes it where the input has
      * 64 channels or more (here block2_conv2 alone: 3, 32, 32, 64), unless oneDNN's own Winograd is there,
      * and otherwise resolves as "onednn" does. */
-    assert_int_equal(model_set_conv(m, "winograd", &err), VT_OK);
-    model_conv_choice(m, buf, sizeof buf);
-    assert_string_equal(buf, "winograd:f4,winograd:f4,winograd:f2,winograd:f2");
+    expect_choice(m, "winograd", "winograd:f4,winograd:f4,winograd:f2,winograd:f2");
     assert_int_equal(model_set_conv(m, "onednn", &err), VT_OK);
     char want[300];
     model_conv_choice(m, want, sizeof want);
     char *last = strrchr(want, ',');
     assert_non_null(last);
     snprintf(last, sizeof want - (size_t)(last - want), ",winograd:f2");
-    assert_int_equal(model_set_conv(m, "auto", &err), VT_OK);
-    model_conv_choice(m, buf, sizeof buf);
-    assert_string_equal(buf, want);
-    assert_int_equal(model_set_conv(m, "winograd:f2,winograd:f4,gemm,winograd:f4", &err), VT_OK);
-    model_conv_choice(m, buf, sizeof buf);
-    assert_string_equal(buf, "winograd:f2,winograd:f4,gemm,winograd:f4");
+    expect_choice(m, "auto", want);
+    expect_choice(m, "winograd:f2,winograd:f4,gemm,winograd:f4", "winograd:f2,winograd:f4,gemm,winograd:f4");
     assert_int_equal(model_set_conv(m, "winograd:f3", &err), VT_EUSAGE);
     assert_non_null(strstr(err.msg, "'winograd:f3'"));
     assert_int_equal(model_set_conv(m, "onednn:f4", &err), VT_EUSAGE);
