@@ -374,10 +374,7 @@ static void compare_opens_another_run_while_one_trains(void **state)
     free(a->parked_snap);
     free(a->cm);
     free(a->rv.drawn);
-    free(a->rpt.order);
-    free(a->rpt.text);
-    free(a->rpt.cells);
-    free(a->rpt.roles);
+    report_free(a);
     done(a);
     char cmd[8300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", runs);
@@ -805,10 +802,7 @@ static void done_report(app *a)
     remove_run_dir(a, RUN_PER_CLASS);
     report_free_history(a);
     metrics_report_free(&a->rep);
-    free(a->rpt.order);
-    free(a->rpt.text);
-    free(a->rpt.cells);
-    free(a->rpt.roles);
+    report_free(a);
     a->cm = NULL;
     a->names = NULL;
     done(a);

@@ -1236,10 +1236,7 @@ int tui_run(const tui_options *opt, int *exit_status, vt_err *err)
         run_free(&a->run);
     free_derived(a);
     free(a->rv.drawn);
-    free(a->rpt.order);
-    free(a->rpt.text);
-    free(a->rpt.cells);
-    free(a->rpt.roles);
+    report_free(a);
     report_free_history(a);
     layers_free(a);
     compare_free(a);

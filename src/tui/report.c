@@ -127,7 +127,7 @@ static void score_cell(const app *a, char *buf, size_t size, double v, int trend
         snprintf(buf, size, "%.4f", v);
 }
 
-void report_reset(app *a)
+void report_free(app *a)
 {
     free(a->rpt.order);
     free(a->rpt.text);
@@ -137,6 +137,11 @@ void report_reset(app *a)
     a->rpt.text = NULL;
     a->rpt.cells = NULL;
     a->rpt.roles = NULL;
+}
+
+void report_reset(app *a)
+{
+    report_free(a);
     if (!a->have_rep)
         return;
     /* Everything the table needs, sized once per report (the draw used to malloc it every frame). */
@@ -146,8 +151,7 @@ void report_reset(app *a)
     a->rpt.cells = malloc(sizeof *a->rpt.cells * 6 * n);
     a->rpt.roles = malloc(sizeof *a->rpt.roles * n);
     if (!a->rpt.order || !a->rpt.text || !a->rpt.cells || !a->rpt.roles) {
-        free(a->rpt.order);
-        a->rpt.order = NULL;
+        report_free(a);
         return;
     }
     for (int i = 0; i < a->rep.n_labels; i++)

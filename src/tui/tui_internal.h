@@ -323,6 +323,8 @@ int dash_key(app *a, int key, tui_action act);
 void report_draw(app *a, tui_rect body);
 int report_key(app *a, int key, tui_action act);
 void report_reset(app *a);
+/* Frees the table's buffers report_reset built (NULL after). */
+void report_free(app *a);
 void confusion_enter(app *a);
 void confusion_reset(app *a);
 
