@@ -13,8 +13,6 @@
 
 #include "nn_internal.h"
 
-#define POOL_MAX 64
-
 static struct {
     pthread_mutex_t lock;
     pthread_cond_t wake, done;
@@ -24,7 +22,7 @@ static struct {
     int pending;        /* of those, how many have not finished it */
     nn_task fn;
     void *arg;
-    unsigned long born[POOL_MAX]; /* gen when worker i was started: it takes every task after that */
+    unsigned long born[NN_POOL_MAX]; /* gen when worker i was started: it takes every task after that */
 } pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, NULL, NULL, {0}};
 
 static void *worker_main(void *p)
@@ -65,8 +63,8 @@ static void register_fork(void) { pthread_atfork(NULL, NULL, pool_after_fork); }
 int nn_pool_start(int workers, vt_err *err)
 {
     pthread_once(&fork_once, register_fork);
-    if (workers > POOL_MAX)
-        workers = POOL_MAX;
+    if (workers > NN_POOL_MAX)
+        workers = NN_POOL_MAX;
     pthread_mutex_lock(&pool.lock);
     int rc = VT_OK;
     while (pool.started + 1 < workers) {
