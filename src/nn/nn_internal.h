@@ -88,7 +88,7 @@ extern const conv_backend conv_backend_winograd;
 /* nn's own worker threads (src/nn/pool.c). nn_pool_start makes sure workers - 1 threads run beside the
  * caller (call it when planning, not in a step); nn_pool_run runs fn(arg, worker, n) on the caller (worker
  * 0) and n - 1 of them at once, n = min(workers, threads started + 1), and returns n when all are done. */
-#define NN_POOL_MAX 64 /* workers at most, the caller included */
+#define NN_WORKERS_MAX 64 /* workers at most, the caller included */
 typedef void (*nn_task)(void *arg, int worker, int workers);
 int nn_pool_start(int workers, vt_err *err);
 int nn_pool_run(nn_task fn, void *arg, int workers);

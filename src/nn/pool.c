@@ -22,7 +22,7 @@ static struct {
     int pending;        /* of those, how many have not finished it */
     nn_task fn;
     void *arg;
-    unsigned long born[NN_POOL_MAX]; /* gen when worker i was started: it takes every task after that */
+    unsigned long born[NN_WORKERS_MAX]; /* gen when worker i was started: it takes every task after that */
 } pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, NULL, NULL, {0}};
 
 static void *worker_main(void *p)
@@ -63,8 +63,8 @@ static void register_fork(void) { pthread_atfork(NULL, NULL, pool_after_fork); }
 int nn_pool_start(int workers, vt_err *err)
 {
     pthread_once(&fork_once, register_fork);
-    if (workers > NN_POOL_MAX)
-        workers = NN_POOL_MAX;
+    if (workers > NN_WORKERS_MAX)
+        workers = NN_WORKERS_MAX;
     pthread_mutex_lock(&pool.lock);
     int rc = VT_OK;
     while (pool.started + 1 < workers) {

@@ -95,7 +95,7 @@ static void plan_layout(wino_plan *p, const conv_geom *g, int algo, int workers)
 static int plan_workers(void)
 {
     int n = nn_threads();
-    return n < 1 ? 1 : n > NN_POOL_MAX ? NN_POOL_MAX : n;
+    return n < 1 ? 1 : n > NN_WORKERS_MAX ? NN_WORKERS_MAX : n;
 }
 
 /* Workspace: per worker its kernel-gradient sum dU, its bias-gradient sum and its chunk. */
@@ -353,8 +353,8 @@ typedef struct wino_job {
     const float *x, *w, *b, *dout, *out;
     float *y, *dx, *ws;
     int n;
-    int used[NN_POOL_MAX];       /* backward: the workers whose dU holds a part of the kernel gradient */
-    int lo[NN_POOL_MAX], hi[NN_POOL_MAX]; /* backward: each worker's share of the images */
+    int used[NN_WORKERS_MAX];       /* backward: the workers whose dU holds a part of the kernel gradient */
+    int lo[NN_WORKERS_MAX], hi[NN_WORKERS_MAX]; /* backward: each worker's share of the images */
 } wino_job;
 
 static float *ws_u(const wino_job *J) { return J->p->U; }
@@ -607,7 +607,7 @@ static void finish_task(void *arg, int wk, int nw)
     const wino_job *J = F->J;
     const conv_geom *g = &J->cl->g;
     const size_t CK = (size_t)g->c * g->oc;
-    float *parts[NN_POOL_MAX], *src[NN_POOL_MAX];
+    float *parts[NN_WORKERS_MAX], *src[NN_WORKERS_MAX];
     int np = 0;
     for (int i = 0; i < J->p->workers; i++)
         if (J->used[i])
