@@ -685,11 +685,12 @@ static double time_candidate(model *m, int i, const conv_backend *be, int algo)
  * OpenBLAS's Zen sgemm): F(4x4) 1.6-2.6x faster than oneDNN's direct convolution on 8x8 to 48x48 maps,
  * F(2x2) 1.5-2x on 6x6 down to 2x2 (where F(4x4)'s tile is mostly padding, and its transformed kernel,
  * 36 c x k floats, outweighs the few tiles). Inputs of few channels leave its products no depth: on the
- * first layer's 3 it is slower than oneDNN, and on cnn's 32 (32x32 and 16x16 maps) it trained 3% faster
- * but inferred 8% slower than oneDNN's chain (medians of three interleaved runs): oneDNN's direct
- * convolution or gemm there. */
+ * first layer's 3 it is 3-4x slower than oneDNN. On cnn's 32 (32x32 and 16x16 maps), with its own AVX2
+ * forward kernel, it is faster than oneDNN's direct convolution both ways (block1_conv2: forward 4.0
+ * against 4.6 ms, backward 10.1 against 12.6; block2_conv1: 2.0 against 2.9, 4.3 against 6.2). Below 32
+ * channels: oneDNN's direct convolution or gemm. */
 #define WINOGRAD_F4_MIN_SIDE 8
-#define WINOGRAD_MIN_CHANNELS 64
+#define WINOGRAD_MIN_CHANNELS 32
 
 static conv_pick winograd_pick(const conv_geom *g)
 {

@@ -20,7 +20,11 @@
  *
  * Work is split by images over nn's workers (src/nn/pool.c). Each worker takes its images a chunk at a
  * time, a chunk's tiles small enough that its V and M stay in cache between the transforms and the
- * gemms, and calls sgemm single-threaded (OpenBLAS is set to one thread for the duration). The kernel
+ * gemms, and calls sgemm single-threaded (OpenBLAS is set to one thread for the duration). Where the CPU
+ * has AVX2 and FMA and the layer's input at most SIMD_MAX_CHANNELS channels, the forward's products are
+ * the backend's own (points_simd): OpenBLAS would pack both operands and clear the result at every call,
+ * a fifth of the layer's time at 32 to 64 channels, while this kernel reads V as the transform left it
+ * and U from a copy blocked once per weights generation, in chunks of tiles that fit the L2 cache. The kernel
  * gradient is summed per worker and added up at the end, in a fixed order: a run is repeatable at a fixed
  * thread count. Shapes:
  *   x (n, h, w, c), out and dout (n, h, w, k), kernel (3, 3, c, k) (Keras), U and dU (a*a, c, k),
@@ -30,6 +34,14 @@
 #include <string.h>
 
 #include "nn_internal.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define WINO_X86 1
+#define AVX2_FMA __attribute__((target("avx2,fma")))
+#else
+#define WINO_X86 0
+#endif
 
 typedef struct wino_mats {
     int m, a;
@@ -58,8 +70,19 @@ static const wino_mats F4 = {4, 6,
                               {0, 0, 1}},
                              {{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}}};
 
-/* Tiles per chunk a worker aims for: the gemms want rows, the cache wants few. */
+/* Tiles per chunk a worker aims for: the gemms want rows, the cache wants few. OpenBLAS packs its
+ * operands at every call, so its chunks are large; the forward's own kernel (below) reads them as they
+ * are, and its chunk is what fits the cache: V and M of a chunk in about FWD_CHUNK_BYTES (a multiple of
+ * its six rows; on vgg16's 64- and 128-channel layers 128 KB was 10-20% faster than 384 KB or whole
+ * images).
+ *
+ * The own kernel streams a point's U from cache for every six tiles; above 128 input channels that
+ * outgrows the L1 and L2 caches and OpenBLAS's packed, cache-blocked sgemm is faster (vgg16 block3, 256
+ * channels: 22-26 against 19 ms; block4, 512: 42 against 24), so SIMD_MAX_CHANNELS bounds it. */
 #define CHUNK_TILES 192
+#define FWD_CHUNK_BYTES (128 * 1024)
+#define KB 16 /* output channels per block of the forward's own kernel */
+#define SIMD_MAX_CHANNELS 128
 
 typedef struct wino_plan {
     const wino_mats *f;
@@ -71,7 +94,28 @@ typedef struct wino_plan {
     size_t chunk;     /* floats of a worker's V and M */
     float *U;         /* the transformed kernel (a*a, c, k), the layer's own: kept while the weights stay */
     unsigned long ugen; /* the weights generation U is of (conv_layer.wgen); 0: none */
+    /* The forward's own kernel (AVX2 and FMA): U again, in blocks of KB output channels (a*a, kp / KB, c,
+     * KB), kp = k rounded up to KB with zero columns; and the forward's images per chunk. */
+    int simd;
+    size_t kp;
+    float *Up;
+    int ftiles; /* tiles per chunk of that forward */
 } wino_plan;
+
+/* Whether the forward may use its own AVX2 kernel where the CPU has it (the tests turn it off to check
+ * the portable path, which multiplies through OpenBLAS). */
+static int simd_allowed = 1;
+
+void winograd_set_simd(int on) { simd_allowed = on; }
+
+static int cpu_simd(void)
+{
+#if WINO_X86
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
 
 static const wino_mats *mats_of(int algo) { return algo == CONV_ALGO_F4 ? &F4 : &F2; }
 
@@ -90,6 +134,12 @@ static void plan_layout(wino_plan *p, const conv_geom *g, int algo, int workers)
     p->u = a2 * g->c * g->oc;
     p->kpad = ((size_t)g->oc + 15) & ~(size_t)15;
     p->chunk = a2 * (size_t)p->ipc * per_image * ((size_t)g->c + g->oc);
+    p->simd = simd_allowed && cpu_simd() && g->c <= SIMD_MAX_CHANNELS;
+    p->kp = ((size_t)g->oc + KB - 1) / KB * KB;
+    const size_t tile_bytes = sizeof(float) * a2 * ((size_t)g->c + g->oc);
+    size_t ft = FWD_CHUNK_BYTES / tile_bytes / 6 * 6;
+    const size_t most = (size_t)p->ipc * per_image; /* what the workspace's chunk holds */
+    p->ftiles = (int)(ft < 6 ? 6 : ft > most ? most : ft);
 }
 
 static int plan_workers(void)
@@ -124,14 +174,22 @@ static int wino_plan_layer(conv_layer *cl, vt_err *err)
     if (!p)
         return vt_fail(err, VT_EIO, "out of memory for a Winograd plan");
     plan_layout(p, &cl->g, cl->algo, plan_workers());
-    if (!(p->U = malloc(sizeof(float) * p->u))) {
-        const size_t u = p->u;
+    const size_t up = p->simd ? (size_t)p->f->a * p->f->a * cl->g.c * p->kp : 0;
+    p->U = malloc(sizeof(float) * p->u);
+    p->Up = up ? aligned_alloc(64, sizeof(float) * up) : NULL;
+    if (!p->U || (up && !p->Up)) {
+        const size_t u = p->u + up;
+        free(p->U);
+        free(p->Up);
         free(p);
         return vt_fail(err, VT_EIO, "out of memory for a Winograd kernel of %zu floats", u);
     }
+    if (up)
+        memset(p->Up, 0, sizeof(float) * up); /* the padding columns stay zero */
     int rc = nn_pool_start(p->workers, err);
     if (rc) {
         free(p->U);
+        free(p->Up);
         free(p);
         return rc;
     }
@@ -142,8 +200,10 @@ static int wino_plan_layer(conv_layer *cl, vt_err *err)
 static void wino_release(conv_layer *cl)
 {
     wino_plan *p = cl->state;
-    if (p)
+    if (p) {
         free(p->U);
+        free(p->Up);
+    }
     free(cl->state);
     cl->state = NULL;
 }
@@ -302,8 +362,9 @@ TF void tile_out_adjoint(const wino_mats *f, float *dM, size_t K, vf *db, const 
         vstore(dM + e * K, v[e], nk);
 }
 
-/* U[xi * CK] = G g G^T for the kernel taps w[t * CK] (t < 9, (kh, kw) order), at one (c, k0..) spot. */
-TF void kernel_in(const wino_mats *f, float *U, const float *w, size_t CK, int nk)
+/* U[xi * CK] = G g G^T for the kernel taps w[t * CK] (t < 9, (kh, kw) order), at one (c, k0..) spot; and
+ * the same into Up[xi * CKp] unless Up is NULL (the blocked copy). */
+TF void kernel_in(const wino_mats *f, float *U, float *Up, const float *w, size_t CK, size_t CKp, int nk)
 {
     const int a2 = f->a * f->a;
     vf g[9], v[36];
@@ -314,6 +375,10 @@ TF void kernel_in(const wino_mats *f, float *U, const float *w, size_t CK, int n
 #pragma GCC unroll 36
     for (int e = 0; e < a2; e++)
         vstore(U + e * CK, v[e], nk);
+    if (Up)
+#pragma GCC unroll 36
+        for (int e = 0; e < a2; e++)
+            vstore(Up + e * CKp, v[e], nk);
 }
 
 /* The adjoint of kernel_in over the workers' parts: dg = G^T (sum of dU[i][xi * CK]) G, at one spot. */
@@ -389,28 +454,31 @@ static void kernel_task(void *arg, int wk, int nw)
 {
     const wino_job *J = arg;
     const conv_geom *g = &J->cl->g;
-    const size_t CK = (size_t)g->c * g->oc;
+    const wino_plan *p = J->p;
+    const size_t CK = (size_t)g->c * g->oc, CKp = (size_t)g->c * p->kp;
     int c0, c1;
     share(g->c, wk, nw, &c0, &c1);
     for (int c = c0; c < c1; c++)
         for (int k0 = 0; k0 < g->oc; k0 += VL) {
             const int nk = g->oc - k0 < VL ? g->oc - k0 : VL;
             const size_t at = (size_t)c * g->oc + k0;
-            DISPATCH(J->p->f, nk, kernel_in, ws_u(J) + at, J->w + at, CK);
+            float *up = p->Up ? p->Up + (size_t)(k0 / KB) * g->c * KB + (size_t)c * KB + k0 % KB : NULL;
+            DISPATCH(p->f, nk, kernel_in, ws_u(J) + at, up, J->w + at, CK, CKp);
         }
 }
 
-/* Every tile of images n0..n0+cnt-1 of x into V (tiles, a*a, c). */
-static void chunk_in(const wino_job *J, float *V, int n0, int cnt)
+/* Tiles t0..t0+cnt-1 of x (counted over the images, row-major in each) into V (tiles, a*a, c). */
+static void tiles_in(const wino_job *J, float *V, long t0, int cnt)
 {
     const conv_geom *g = &J->cl->g;
     const wino_plan *p = J->p;
     const int per_image = p->th * p->tw, m = p->f->m, a = p->f->a;
     const size_t tile = (size_t)a * a * g->c;
-    for (int t = 0; t < cnt * per_image; t++) {
-        const int r = t % per_image;
+    for (int t = 0; t < cnt; t++) {
+        const long T = t0 + t;
+        const int r = (int)(T % per_image);
         const float *px[36];
-        tile_pixels(px, J->x + (size_t)(n0 + t / per_image) * g->h * g->w * g->c, g->h, g->w, g->c,
+        tile_pixels(px, J->x + (size_t)(T / per_image) * g->h * g->w * g->c, g->h, g->w, g->c,
                     (r / p->tw) * m - g->pad_top, (r % p->tw) * m - g->pad_left, a);
         for (int c0 = 0; c0 < g->c; c0 += VL) {
             const int nc = g->c - c0 < VL ? g->c - c0 : VL;
@@ -419,6 +487,74 @@ static void chunk_in(const wino_job *J, float *V, int n0, int cnt)
     }
 }
 
+/* Every tile of images n0..n0+cnt-1 of x into V. */
+static void chunk_in(const wino_job *J, float *V, int n0, int cnt)
+{
+    const long per_image = (long)J->p->th * J->p->tw;
+    tiles_in(J, V, n0 * per_image, (int)(cnt * per_image));
+}
+
+#if WINO_X86
+/* o[i][0..nk) = sum over c < C of a[i][c] * u[c * KB + 0..nk), for the rows i < nr (nr <= 6, nk <= KB): one
+ * point's products for six tiles and a block of KB output channels, in twelve AVX registers. Rows past nr
+ * are read (a[] points them at a real row) but not written. */
+AVX2_FMA static void rows6(int C, const float *const *a, const float *u, float *const *o, int nr, int nk)
+{
+    const float *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3], *a4 = a[4], *a5 = a[5];
+    __m256 s00 = _mm256_setzero_ps(), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00,
+           s31 = s00, s40 = s00, s41 = s00, s50 = s00, s51 = s00;
+    for (int c = 0; c < C; c++, u += KB) {
+        const __m256 b0 = _mm256_loadu_ps(u), b1 = _mm256_loadu_ps(u + 8);
+        __m256 x;
+#define ROW(i)                                                                                                    \
+    x = _mm256_broadcast_ss(a##i + c);                                                                          \
+    s##i##0 = _mm256_fmadd_ps(x, b0, s##i##0);                                                                  \
+    s##i##1 = _mm256_fmadd_ps(x, b1, s##i##1);
+        ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5)
+#undef ROW
+    }
+    __m256 s[6][2] = {{s00, s01}, {s10, s11}, {s20, s21}, {s30, s31}, {s40, s41}, {s50, s51}};
+    if (nk == KB) {
+        for (int i = 0; i < nr; i++) {
+            _mm256_storeu_ps(o[i], s[i][0]);
+            _mm256_storeu_ps(o[i] + 8, s[i][1]);
+        }
+        return;
+    }
+    float part[KB];
+    for (int i = 0; i < nr; i++) {
+        _mm256_storeu_ps(part, s[i][0]);
+        _mm256_storeu_ps(part + 8, s[i][1]);
+        memcpy(o[i], part, sizeof(float) * (size_t)nk);
+    }
+}
+
+/* M[t][xi] (k floats) = V[t][xi] (c floats) U[xi] for every tile t < tiles and point xi < a2 of a chunk,
+ * U as the blocked Up (a2, kp / KB, c, KB): the forward's products without OpenBLAS, which would pack V and
+ * U at every call and clear M first (at 32 to 64 channels, a fifth of the layer's time). */
+AVX2_FMA static void points_simd(const float *V, const float *Up, float *M, int tiles, int a2, int C, int K, int kp)
+{
+    const size_t vrow = (size_t)a2 * C, mrow = (size_t)a2 * K;
+    for (int xi = 0; xi < a2; xi++)
+        for (int k0 = 0; k0 < K; k0 += KB) {
+            const float *u = Up + ((size_t)xi * kp + k0) * C;
+            const int nk = K - k0 < KB ? K - k0 : KB;
+            for (int t = 0; t < tiles; t += 6) {
+                const int nr = tiles - t < 6 ? tiles - t : 6;
+                const float *a[6];
+                float *o[6];
+                for (int i = 0; i < 6; i++) {
+                    const int row = t + (i < nr ? i : nr - 1);
+                    a[i] = V + row * vrow + (size_t)xi * C;
+                    o[i] = M + row * mrow + (size_t)xi * K + k0;
+                }
+                rows6(C, a, u, o, nr, nk);
+            }
+        }
+}
+#endif
+
+/* Forward, chunk by chunk of the worker's share of the tiles: V, the products M, then the output tiles. */
 static void forward_task(void *arg, int wk, int nw)
 {
     const wino_job *J = arg;
@@ -429,18 +565,26 @@ static void forward_task(void *arg, int wk, int nw)
     share(J->n, wk, nw, &lo, &hi);
     float *V = ws_chunk(J, wk);
     const float *U = ws_u(J);
-    for (int n0 = lo; n0 < hi; n0 += p->ipc) {
-        const int cnt = hi - n0 < p->ipc ? hi - n0 : p->ipc, tiles = cnt * per_image;
+    const int step = p->simd ? p->ftiles : p->ipc * per_image;
+    for (long t0 = (long)lo * per_image; t0 < (long)hi * per_image; t0 += step) {
+        const int tiles = (long)hi * per_image - t0 < step ? (int)((long)hi * per_image - t0) : step;
         float *M = V + (size_t)a2 * tiles * g->c;
-        chunk_in(J, V, n0, cnt);
-        for (int xi = 0; xi < a2; xi++)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, tiles, g->oc, g->c, 1.0f, V + (size_t)xi * g->c,
-                        a2 * g->c, U + (size_t)xi * g->c * g->oc, g->oc, 0.0f, M + (size_t)xi * g->oc, a2 * g->oc);
+        tiles_in(J, V, t0, tiles);
+#if WINO_X86
+        if (p->simd)
+            points_simd(V, p->Up, M, tiles, a2, g->c, g->oc, (int)p->kp);
+        else
+#endif
+            for (int xi = 0; xi < a2; xi++)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, tiles, g->oc, g->c, 1.0f,
+                            V + (size_t)xi * g->c, a2 * g->c, U + (size_t)xi * g->c * g->oc, g->oc, 0.0f,
+                            M + (size_t)xi * g->oc, a2 * g->oc);
         for (int t = 0; t < tiles; t++) {
-            const int r = t % per_image;
+            const long T = t0 + t;
+            const int r = (int)(T % per_image);
             float *px[16];
-            tile_pixels((const float **)px, J->y + (size_t)(n0 + t / per_image) * g->oh * g->ow * g->oc, g->oh,
-                        g->ow, g->oc, (r / p->tw) * m, (r % p->tw) * m, m);
+            tile_pixels((const float **)px, J->y + (size_t)(T / per_image) * g->oh * g->ow * g->oc, g->oh, g->ow,
+                        g->oc, (r / p->tw) * m, (r % p->tw) * m, m);
             const float *src = M + (size_t)t * a2 * g->oc;
             for (int k0 = 0; k0 < g->oc; k0 += VL) {
                 const int nk = g->oc - k0 < VL ? g->oc - k0 : VL;
