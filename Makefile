@@ -77,6 +77,11 @@ $(OUT)/obj/%.o: src/%.c
 # leaves scalar; the dynamic model vectorises them (element-wise loops only: results stay bit-identical).
 $(OUT)/obj/nn/%.o: ALL_CFLAGS += -fvect-cost-model=dynamic
 
+# The winograd backend's second copy, for CPUs with AVX2 and FMA (src/nn/winograd.c chooses at run time).
+ifeq ($(shell uname -m),x86_64)
+$(OUT)/obj/nn/winograd_avx2.o: ALL_CFLAGS += -mavx2 -mfma
+endif
+
 $(OUT)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<

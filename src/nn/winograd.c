@@ -35,12 +35,16 @@
 
 #include "nn_internal.h"
 
-#if defined(__x86_64__)
+/* The file is compiled twice: as itself, the portable backend (SSE-width transforms, every product through
+ * OpenBLAS), and as src/nn/winograd_avx2.c, which defines WINO_AVX2 and is compiled with AVX2 and FMA:
+ * eight-channel transforms and, up to SIMD_MAX_CHANNELS input channels, the forward's own kernel. The
+ * portable copy holds the row and the plans, and passes a layer to the AVX2 copy's two entry points when
+ * the CPU has AVX2 and FMA. */
+#ifdef WINO_AVX2
 #include <immintrin.h>
-#define WINO_X86 1
-#define AVX2_FMA __attribute__((target("avx2,fma")))
+#define VL 8
 #else
-#define WINO_X86 0
+#define VL 4
 #endif
 
 typedef struct wino_mats {
@@ -96,21 +100,29 @@ typedef struct wino_plan {
     unsigned long ugen; /* the weights generation U is of (conv_layer.wgen); 0: none */
     /* The forward's own kernel (AVX2 and FMA): U again, in blocks of KB output channels (a*a, kp / KB, c,
      * KB), kp = k rounded up to KB with zero columns; and the forward's images per chunk. */
-    int simd;
+    int simd;   /* the layer runs in the AVX2 copy */
+    int own;    /* and its forward multiplies with the own kernel */
     size_t kp;
     float *Up;
     int ftiles; /* tiles per chunk of that forward */
 } wino_plan;
 
-/* Whether the forward may use its own AVX2 kernel where the CPU has it (the tests turn it off to check
- * the portable path, which multiplies through OpenBLAS). */
+/* The AVX2 copy's passes (src/nn/winograd_avx2.c), for a layer whose plan says simd. */
+void winograd_avx2_forward(conv_layer *cl, float *out, float *ws, const float *x, const float *w, const float *b,
+                           int n);
+void winograd_avx2_backward(conv_layer *cl, float *dx, float *w, float *b, float *dw, float *db, float *ws,
+                            float *dout, const float *out, const float *x, int n, const conv_step *step);
+
+#ifndef WINO_AVX2
+/* Whether layers may run in the AVX2 copy where the CPU has AVX2 and FMA (the tests turn it off to check
+ * the portable one). */
 static int simd_allowed = 1;
 
 void winograd_set_simd(int on) { simd_allowed = on; }
 
 static int cpu_simd(void)
 {
-#if WINO_X86
+#if defined(__x86_64__)
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #else
     return 0;
@@ -134,7 +146,8 @@ static void plan_layout(wino_plan *p, const conv_geom *g, int algo, int workers)
     p->u = a2 * g->c * g->oc;
     p->kpad = ((size_t)g->oc + 15) & ~(size_t)15;
     p->chunk = a2 * (size_t)p->ipc * per_image * ((size_t)g->c + g->oc);
-    p->simd = simd_allowed && cpu_simd() && g->c <= SIMD_MAX_CHANNELS;
+    p->simd = simd_allowed && cpu_simd();
+    p->own = p->simd && g->c <= SIMD_MAX_CHANNELS;
     p->kp = ((size_t)g->oc + KB - 1) / KB * KB;
     const size_t tile_bytes = sizeof(float) * a2 * ((size_t)g->c + g->oc);
     size_t ft = FWD_CHUNK_BYTES / tile_bytes / 6 * 6;
@@ -174,7 +187,7 @@ static int wino_plan_layer(conv_layer *cl, vt_err *err)
     if (!p)
         return vt_fail(err, VT_EIO, "out of memory for a Winograd plan");
     plan_layout(p, &cl->g, cl->algo, plan_workers());
-    const size_t up = p->simd ? (size_t)p->f->a * p->f->a * cl->g.c * p->kp : 0;
+    const size_t up = p->own ? (size_t)p->f->a * p->f->a * cl->g.c * p->kp : 0;
     p->U = malloc(sizeof(float) * p->u);
     p->Up = up ? aligned_alloc(64, sizeof(float) * up) : NULL;
     if (!p->U || (up && !p->Up)) {
@@ -208,12 +221,14 @@ static void wino_release(conv_layer *cl)
     cl->state = NULL;
 }
 
-/* ---- the transforms, four channels at a time ------------------------------------------------------- */
+#endif /* !WINO_AVX2 */
 
-/* Four channels, one SSE register on any x86-64 (and what the compiler makes of it elsewhere). */
-typedef float vf __attribute__((vector_size(16)));
-typedef int vi __attribute__((vector_size(16)));
-#define VL 4
+/* ---- the transforms, VL channels at a time ----------------------------------------------------------- */
+
+/* VL channels: one SSE register on any x86-64 (and what the compiler makes of it elsewhere), one AVX
+ * register in the AVX2 copy. */
+typedef float vf __attribute__((vector_size(VL * 4)));
+typedef int vi __attribute__((vector_size(VL * 4)));
 
 /* Each transform is inlined into callers that pass the matrices (&F2 or &F4) and the channel count as
  * compile-time constants, so the small loops unroll, zero coefficients drop out and the tile lives in
@@ -222,7 +237,7 @@ typedef int vi __attribute__((vector_size(16)));
 
 TF vf vload(const float *p, int nc)
 {
-    vf v = {0.0f, 0.0f, 0.0f, 0.0f};
+    vf v = {0};
     memcpy(&v, p, sizeof(float) * (size_t)nc);
     return v;
 }
@@ -232,7 +247,7 @@ TF void vstore(float *p, vf v, int nc) { memcpy(p, &v, sizeof(float) * (size_t)n
 /* v where keep > 0, else 0 (the ReLU and its gradient's mask). */
 TF vf vpositive(vf v, vf keep)
 {
-    const vf zero = {0.0f, 0.0f, 0.0f, 0.0f};
+    const vf zero = {0};
     return (vf)((vi)v & (keep > zero));
 }
 
@@ -241,7 +256,7 @@ TF void tf1(const float *m, int ld, int rows, int cols, int t, vf *o, const vf *
 {
 #pragma GCC unroll 6
     for (int r = 0; r < rows; r++) {
-        vf acc = {0.0f, 0.0f, 0.0f, 0.0f};
+        vf acc = {0};
         int any = 0;
 #pragma GCC unroll 6
         for (int c = 0; c < cols; c++) {
@@ -291,7 +306,7 @@ TF void tile_in(const wino_mats *f, float *V, size_t C, const float *const *src,
     vf d[36], v[36];
 #pragma GCC unroll 36
     for (int e = 0; e < a2; e++)
-        d[e] = src[e] ? vload(src[e] + c0, nc) : (vf){0.0f, 0.0f, 0.0f, 0.0f};
+        d[e] = src[e] ? vload(src[e] + c0, nc) : (vf){0};
     tf2(TF_IN(f), v, d);
 #pragma GCC unroll 36
     for (int e = 0; e < a2; e++)
@@ -343,7 +358,7 @@ TF void tile_out_adjoint(const wino_mats *f, float *dM, size_t K, vf *db, const 
 {
     const int a2 = f->a * f->a, m2 = f->m * f->m;
     vf g[16], v[36];
-    const vf zero = {0.0f, 0.0f, 0.0f, 0.0f};
+    const vf zero = {0};
 #pragma GCC unroll 16
     for (int e = 0; e < m2; e++) {
         if (!dy[e]) {
@@ -399,9 +414,9 @@ TF void kernel_in_adjoint(const wino_mats *f, vf *dg, float *const *dU, int part
 /* Calls fn's inlined copy for the layer's matrices and a whole or partial channel block (nc, last). */
 #define DISPATCH(f, nc, fn, ...)                                                                                \
     do {                                                                                                     \
-        if ((f) == &F4 && (nc) == VL)                                                                        \
+        if ((f)->m == 4 && (nc) == VL)                                                                       \
             fn(&F4, __VA_ARGS__, VL);                                                                        \
-        else if ((f) == &F4)                                                                                 \
+        else if ((f)->m == 4)                                                                                \
             fn(&F4, __VA_ARGS__, nc);                                                                        \
         else if ((nc) == VL)                                                                                 \
             fn(&F2, __VA_ARGS__, VL);                                                                        \
@@ -494,11 +509,11 @@ static void chunk_in(const wino_job *J, float *V, int n0, int cnt)
     tiles_in(J, V, n0 * per_image, (int)(cnt * per_image));
 }
 
-#if WINO_X86
+#ifdef WINO_AVX2
 /* o[i][0..nk) = sum over c < C of a[i][c] * u[c * KB + 0..nk), for the rows i < nr (nr <= 6, nk <= KB): one
  * point's products for six tiles and a block of KB output channels, in twelve AVX registers. Rows past nr
  * are read (a[] points them at a real row) but not written. */
-AVX2_FMA static void rows6(int C, const float *const *a, const float *u, float *const *o, int nr, int nk)
+static void rows6(int C, const float *const *a, const float *u, float *const *o, int nr, int nk)
 {
     const float *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3], *a4 = a[4], *a5 = a[5];
     __m256 s00 = _mm256_setzero_ps(), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00,
@@ -532,7 +547,7 @@ AVX2_FMA static void rows6(int C, const float *const *a, const float *u, float *
 /* M[t][xi] (k floats) = V[t][xi] (c floats) U[xi] for every tile t < tiles and point xi < a2 of a chunk,
  * U as the blocked Up (a2, kp / KB, c, KB): the forward's products without OpenBLAS, which would pack V and
  * U at every call and clear M first (at 32 to 64 channels, a fifth of the layer's time). */
-AVX2_FMA static void points_simd(const float *V, const float *Up, float *M, int tiles, int a2, int C, int K, int kp)
+static void points_simd(const float *V, const float *Up, float *M, int tiles, int a2, int C, int K, int kp)
 {
     const size_t vrow = (size_t)a2 * C, mrow = (size_t)a2 * K;
     for (int xi = 0; xi < a2; xi++)
@@ -565,13 +580,18 @@ static void forward_task(void *arg, int wk, int nw)
     share(J->n, wk, nw, &lo, &hi);
     float *V = ws_chunk(J, wk);
     const float *U = ws_u(J);
-    const int step = p->simd ? p->ftiles : p->ipc * per_image;
+#ifdef WINO_AVX2
+    const int own = p->own;
+#else
+    const int own = 0;
+#endif
+    const int step = own ? p->ftiles : p->ipc * per_image;
     for (long t0 = (long)lo * per_image; t0 < (long)hi * per_image; t0 += step) {
         const int tiles = (long)hi * per_image - t0 < step ? (int)((long)hi * per_image - t0) : step;
         float *M = V + (size_t)a2 * tiles * g->c;
         tiles_in(J, V, t0, tiles);
-#if WINO_X86
-        if (p->simd)
+#ifdef WINO_AVX2
+        if (own)
             points_simd(V, p->Up, M, tiles, a2, g->c, g->oc, (int)p->kp);
         else
 #endif
@@ -791,7 +811,7 @@ static void kernel_ready(conv_layer *cl, wino_job *J)
     p->ugen = cl->wgen;
 }
 
-static void wino_forward(conv_layer *cl, float *out, float *ws, const float *x, const float *w, const float *b, int n)
+static void forward_impl(conv_layer *cl, float *out, float *ws, const float *x, const float *w, const float *b, int n)
 {
     wino_job J = {.cl = cl, .p = cl->state, .x = x, .w = w, .b = b, .y = out, .ws = ws, .n = n};
     openblas_set_num_threads(1);
@@ -800,7 +820,7 @@ static void wino_forward(conv_layer *cl, float *out, float *ws, const float *x, 
     openblas_set_num_threads(nn_threads());
 }
 
-static void wino_backward(conv_layer *cl, float *dx, float *w, float *b, float *dw, float *db, float *ws,
+static void backward_impl(conv_layer *cl, float *dx, float *w, float *b, float *dw, float *db, float *ws,
                           float *dout, const float *out, const float *x, int n, const conv_step *step)
 {
     wino_job J = {.cl = cl, .p = cl->state, .x = x, .w = w, .dout = dout, .out = out, .dx = dx, .ws = ws, .n = n};
@@ -833,5 +853,36 @@ static void wino_backward(conv_layer *cl, float *dx, float *w, float *b, float *
     }
 }
 
+#ifdef WINO_AVX2
+void winograd_avx2_forward(conv_layer *cl, float *out, float *ws, const float *x, const float *w, const float *b,
+                           int n)
+{
+    forward_impl(cl, out, ws, x, w, b, n);
+}
+
+void winograd_avx2_backward(conv_layer *cl, float *dx, float *w, float *b, float *dw, float *db, float *ws,
+                            float *dout, const float *out, const float *x, int n, const conv_step *step)
+{
+    backward_impl(cl, dx, w, b, dw, db, ws, dout, out, x, n, step);
+}
+#else
+static void wino_forward(conv_layer *cl, float *out, float *ws, const float *x, const float *w, const float *b, int n)
+{
+    if (((const wino_plan *)cl->state)->simd)
+        winograd_avx2_forward(cl, out, ws, x, w, b, n);
+    else
+        forward_impl(cl, out, ws, x, w, b, n);
+}
+
+static void wino_backward(conv_layer *cl, float *dx, float *w, float *b, float *dw, float *db, float *ws,
+                          float *dout, const float *out, const float *x, int n, const conv_step *step)
+{
+    if (((const wino_plan *)cl->state)->simd)
+        winograd_avx2_backward(cl, dx, w, b, dw, db, ws, dout, out, x, n, step);
+    else
+        backward_impl(cl, dx, w, b, dw, db, ws, dout, out, x, n, step);
+}
+
 const conv_backend conv_backend_winograd = {"winograd", wino_supports, wino_workspace, wino_plan_layer,
                                             wino_release, wino_forward, wino_backward};
+#endif
