@@ -159,8 +159,9 @@ static void layer_case_tiles(int N, int n, int h, int w, int c, int oc, int relu
             continue;
         variant_case(cv, &ref, N);
     }
-    /* The winograd backend's forward multiplies with its own AVX2 kernel up to 128 input channels and
-     * through OpenBLAS above (and on CPUs without AVX2): the odd shapes run the OpenBLAS path too. */
+    /* The winograd backend runs its AVX2 copy where the CPU has AVX2 and FMA (eight-channel transforms,
+     * and its own forward kernel up to 128 input channels), else its portable copy (four channels,
+     * OpenBLAS for every product): the odd shapes run the portable copy too. */
     winograd_set_simd(0);
     for (int v = 0; v < CONV_VARIANTS && !one_tile; v++)
         if (strcmp(conv_variants[v].backend, "winograd") == 0)

@@ -83,9 +83,9 @@ static void results_are_visible_after_the_run(void **state)
 
 /* The winograd backend at 1, 2 and 3 workers against the naive loops, and the same bits at a fixed count,
  * for a small map (every worker's images in one chunk: the kernel gradient's products split between the
- * workers) and a large one (several chunks a worker: a kernel-gradient sum per worker), with the forward's
- * own AVX2 kernel and without it (OpenBLAS). The own kernel sums each output in a fixed order whatever the
- * chunks, so its forward is the same bits at every worker count. */
+ * workers) and a large one (several chunks a worker: a kernel-gradient sum per worker), in the backend's
+ * AVX2 copy and its portable one. The AVX2 copy's own forward kernel sums each output in a fixed order
+ * whatever the chunks, so its forward is the same bits at every worker count. */
 static void winograd_case(int n, int h, int w, int c, int k)
 {
     conv_geom g;
