@@ -1,6 +1,8 @@
-/* Unit tests of nn's worker pool (src/nn/pool.c), of the winograd backend's use of it at several thread
- * counts (run under ThreadSanitizer too, in make test: they are nn's only threads of its own), and of the
- * transformed kernels it keeps while the weights stay the same. */
+/* Unit tests of nn's worker pool (src/nn/pool.c), of its users at several thread counts (the winograd
+ * backend and the 2x2 max pooling; run under ThreadSanitizer too, in make test: they are nn's only threads
+ * of its own), of two callers at once, and of the transformed kernels the winograd backend keeps while the
+ * weights stay the same. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -235,6 +237,97 @@ static void model_sees_new_weights(void **state)
     free(x);
 }
 
+/* 2x2 stride-2 max pooling split by rows over 1, 2 and 3 workers, against loops written here: each output
+ * the largest of its window, its gradient to the first pixel (row-major) holding it and 0 elsewhere, the
+ * odd last row and column 0. Values are small integers, so windows tie often; the map (3 x 33 x 31 x 37) is
+ * large enough to be split and has a channel count that leaves a tail past the four-wide loop. */
+static void pooling_at_several_thread_counts(void **state)
+{
+    (void)state;
+    const int n = 3, h = 33, w = 31, c = 37, oh = h / 2, ow = w / 2;
+    const size_t xs = (size_t)n * h * w * c, os = (size_t)n * oh * ow * c;
+    float *x = randf(xs, 11, 0.0f, 1.0f), *d = randf(os, 12, -1.0f, 1.0f);
+    for (size_t i = 0; i < xs; i++)
+        x[i] = (float)(int)(x[i] * 5.0f); /* 0..4 */
+    float *want = malloc(sizeof(float) * os), *dwant = calloc(xs, sizeof(float));
+    for (int b = 0; b < n; b++)
+        for (int oy = 0; oy < oh; oy++)
+            for (int ox = 0; ox < ow; ox++)
+                for (int ch = 0; ch < c; ch++) {
+                    size_t best = 0;
+                    float m = 0;
+                    for (int k = 0; k < 4; k++) {
+                        size_t at = (((size_t)b * h + 2 * oy + k / 2) * w + 2 * ox + k % 2) * c + ch;
+                        if (k == 0 || x[at] > m)
+                            m = x[at], best = at;
+                    }
+                    size_t o = (((size_t)b * oh + oy) * ow + ox) * c + ch;
+                    want[o] = m;
+                    dwant[best] = d[o];
+                }
+    vt_err err;
+    assert_int_equal(nn_pool_start(3, &err), VT_OK);
+    float *out = malloc(sizeof(float) * os), *dx = malloc(sizeof(float) * xs);
+    for (int threads = 1; threads <= 3; threads++) {
+        nn_set_threads(threads);
+        memset(out, 0xff, sizeof(float) * os); /* NaN: whatever is not written shows */
+        memset(dx, 0xff, sizeof(float) * xs);
+        maxpool2d_forward(out, x, n, h, w, c, 2, 2);
+        maxpool2d_backward(dx, d, x, n, h, w, c, 2, 2);
+        assert_memory_equal(out, want, sizeof(float) * os);
+        assert_memory_equal(dx, dwant, sizeof(float) * xs);
+    }
+    nn_set_threads(1);
+    free(x), free(d), free(want), free(dwant), free(out), free(dx);
+}
+
+/* Two threads calling nn_pool_run at once (a model trained while another is timed): the run lock takes one
+ * task at a time, and each sees its own workers finish. */
+typedef struct caller {
+    long sums[3];
+    int bad;
+} caller;
+
+static void add_task(void *arg, int worker, int workers)
+{
+    caller *c = arg;
+    (void)workers;
+    c->sums[worker] += worker + 1;
+}
+
+static void *call_many(void *arg)
+{
+    caller *c = arg;
+    for (int r = 0; r < 300; r++) {
+        long before = c->sums[0] + c->sums[1] + c->sums[2];
+        int got = nn_pool_run(add_task, c, 3);
+        long after = c->sums[0] + c->sums[1] + c->sums[2];
+        if (after - before != (long)got * (got + 1) / 2)
+            c->bad++;
+    }
+    return NULL;
+}
+
+static void two_callers_take_turns(void **state)
+{
+    (void)state;
+    vt_err err;
+    assert_int_equal(nn_pool_start(3, &err), VT_OK);
+    caller a, b;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, call_many, &a), 0);
+    call_many(&b);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(a.bad, 0);
+    assert_int_equal(b.bad, 0);
+    assert_int_equal(a.sums[0], 300);
+    assert_int_equal(b.sums[0], 300);
+    assert_int_equal(a.sums[2], 900); /* every task had its three workers */
+    assert_int_equal(b.sums[2], 900);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -245,6 +338,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(winograd_at_several_thread_counts),
         cmocka_unit_test(winograd_kernel_kept_per_generation),
         cmocka_unit_test(model_sees_new_weights),
+        cmocka_unit_test(pooling_at_several_thread_counts),
+        cmocka_unit_test(two_callers_take_turns),
     };
     return cmocka_run_group_tests_name("nn_pool", tests, NULL, NULL);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "vggtop/nn.h"
+#include "nn_internal.h"
 
 /* Four floats at a time with GCC's vector extensions (SSE on any x86-64), for the element-wise loops that
  * -O2 leaves scalar: comparisons give all-ones or zero lanes, so a ReLU or a "which pixel was the maximum"
@@ -528,9 +529,75 @@ void conv2d_backward_naive(float *dx, float *dw, float *db, float *dout, const f
 
 /* ---- MaxPooling2D --------------------------------------------------------------------------------- */
 
+/* The models' pooling, 2x2 with stride 2: output rows [r0, r1) of the n * (h / 2) rows, each output the
+ * maximum of its window's four pixels taken in row-major order (the general loop's order and comparisons,
+ * so the same bits, NaN included). */
+static void maxpool2x2_rows(float *out, const float *x, int h, int w, int c, long r0, long r1)
+{
+    const int oh = h / 2, ow = w / 2, c4 = c & ~3;
+    for (long r = r0; r < r1; r++) {
+        const long b = r / oh;
+        const int oy = (int)(r % oh);
+        for (int ox = 0; ox < ow; ox++) {
+            float *o = out + ((size_t)r * ow + ox) * c;
+            const float *p0 = x + (((size_t)b * h + 2 * oy) * w + 2 * ox) * c, *p1 = p0 + c, *p2 = p0 + (size_t)w * c;
+            const float *p3 = p2 + c;
+            int ch = 0;
+            for (; ch < c4; ch += 4) {
+                v4f m = v4_load(p0 + ch);
+                m = v4_max(v4_load(p1 + ch), m);
+                m = v4_max(v4_load(p2 + ch), m);
+                m = v4_max(v4_load(p3 + ch), m);
+                v4_store(o + ch, m);
+            }
+            for (; ch < c; ch++) {
+                float m = p0[ch];
+                m = p1[ch] > m ? p1[ch] : m;
+                m = p2[ch] > m ? p2[ch] : m;
+                o[ch] = p3[ch] > m ? p3[ch] : m;
+            }
+        }
+    }
+}
+
+/* A pooling pass split by output rows over nn's workers; maps under POOL_SPLIT_FLOATS input floats run on
+ * the caller alone (waking the workers would cost more than they save). */
+#define POOL_SPLIT_FLOATS (64 * 1024)
+
+typedef struct pool_job {
+    float *out, *dx;
+    const float *x, *dout;
+    int n, h, w, c;
+} pool_job;
+
+static void pool_rows(const pool_job *J, int wk, int nw, long *r0, long *r1)
+{
+    const long rows = (long)J->n * (J->h / 2);
+    *r0 = rows * wk / nw;
+    *r1 = rows * (wk + 1) / nw;
+}
+
+static int pool_workers(const pool_job *J)
+{
+    return (size_t)J->n * J->h * J->w * J->c < POOL_SPLIT_FLOATS ? 1 : nn_threads();
+}
+
+static void pool_forward_task(void *arg, int wk, int nw)
+{
+    const pool_job *J = arg;
+    long r0, r1;
+    pool_rows(J, wk, nw, &r0, &r1);
+    maxpool2x2_rows(J->out, J->x, J->h, J->w, J->c, r0, r1);
+}
+
 /* x: (n, h, w, c) -> out: (n, oh, ow, c), each output the maximum of a size x size window. */
 void maxpool2d_forward(float *out, const float *x, int n, int h, int w, int c, int size, int stride)
 {
+    if (size == 2 && stride == 2) {
+        pool_job J = {.out = out, .x = x, .n = n, .h = h, .w = w, .c = c};
+        nn_pool_run(pool_forward_task, &J, pool_workers(&J));
+        return;
+    }
     const int oh = (h - size) / stride + 1, ow = (w - size) / stride + 1;
     for (int b = 0; b < n; b++)
         for (int oy = 0; oy < oh; oy++)
@@ -550,43 +617,52 @@ void maxpool2d_forward(float *out, const float *x, int n, int h, int w, int c, i
 /* The common 2x2, stride 2 case: each window's four pixels in row-major order, and the gradient g goes to
  * the first one equal to the maximum (what is left of g after a pixel is g - given: exactly g or 0).
  * Windows do not overlap, so each covered pixel is written once; an odd last row or column is zeroed. */
-static void maxpool2x2_backward(float *dx, const float *dout, const float *x, int n, int h, int w, int c)
+static void maxpool2x2_backward_rows(float *dx, const float *dout, const float *x, int h, int w, int c, long r0,
+                                     long r1)
 {
     const int oh = h / 2, ow = w / 2, c4 = c & ~3;
-    if ((h & 1) || (w & 1))
-        memset(dx, 0, sizeof(float) * (size_t)n * h * w * c);
-    for (int b = 0; b < n; b++)
-        for (int oy = 0; oy < oh; oy++)
-            for (int ox = 0; ox < ow; ox++) {
-                const float *d = dout + (((size_t)b * oh + oy) * ow + ox) * c;
-                const size_t o0 = (((size_t)b * h + 2 * oy) * w + 2 * ox) * c;
-                const size_t off[4] = {o0, o0 + c, o0 + (size_t)w * c, o0 + (size_t)w * c + c};
-                int ch = 0;
-                for (; ch < c4; ch += 4) {
-                    v4f p[4], m, g = v4_load(d + ch);
-                    for (int k = 0; k < 4; k++)
-                        p[k] = v4_load(x + off[k] + ch);
-                    m = v4_max(v4_max(p[0], p[1]), v4_max(p[2], p[3]));
-                    for (int k = 0; k < 4; k++) {
-                        v4f a = v4_select(p[k] == m, g);
-                        v4_store(dx + off[k] + ch, a);
-                        g -= a;
-                    }
-                }
-                for (; ch < c; ch++) {
-                    float p[4], m, g = d[ch];
-                    for (int k = 0; k < 4; k++)
-                        p[k] = x[off[k] + ch];
-                    m = p[0];
-                    for (int k = 1; k < 4; k++)
-                        m = p[k] > m ? p[k] : m;
-                    for (int k = 0; k < 4; k++) {
-                        float a = p[k] == m ? g : 0.0f;
-                        dx[off[k] + ch] = a;
-                        g -= a;
-                    }
+    for (long r = r0; r < r1; r++) {
+        const long b = r / oh;
+        const int oy = (int)(r % oh);
+        for (int ox = 0; ox < ow; ox++) {
+            const float *d = dout + (((size_t)b * oh + oy) * ow + ox) * c;
+            const size_t o0 = (((size_t)b * h + 2 * oy) * w + 2 * ox) * c;
+            const size_t off[4] = {o0, o0 + c, o0 + (size_t)w * c, o0 + (size_t)w * c + c};
+            int ch = 0;
+            for (; ch < c4; ch += 4) {
+                v4f p[4], m, g = v4_load(d + ch);
+                for (int k = 0; k < 4; k++)
+                    p[k] = v4_load(x + off[k] + ch);
+                m = v4_max(v4_max(p[0], p[1]), v4_max(p[2], p[3]));
+                for (int k = 0; k < 4; k++) {
+                    v4f a = v4_select(p[k] == m, g);
+                    v4_store(dx + off[k] + ch, a);
+                    g -= a;
                 }
             }
+            for (; ch < c; ch++) {
+                float p[4], m, g = d[ch];
+                for (int k = 0; k < 4; k++)
+                    p[k] = x[off[k] + ch];
+                m = p[0];
+                for (int k = 1; k < 4; k++)
+                    m = p[k] > m ? p[k] : m;
+                for (int k = 0; k < 4; k++) {
+                    float a = p[k] == m ? g : 0.0f;
+                    dx[off[k] + ch] = a;
+                    g -= a;
+                }
+            }
+        }
+    }
+}
+
+static void pool_backward_task(void *arg, int wk, int nw)
+{
+    const pool_job *J = arg;
+    long r0, r1;
+    pool_rows(J, wk, nw, &r0, &r1);
+    maxpool2x2_backward_rows(J->dx, J->dout, J->x, J->h, J->w, J->c, r0, r1);
 }
 
 /* dx (n, h, w, c) = 0, then each dout goes to the first (row-major) maximum of its window in x. */
@@ -594,7 +670,10 @@ void maxpool2d_backward(float *dx, const float *dout, const float *x, int n, int
                         int stride)
 {
     if (size == 2 && stride == 2) {
-        maxpool2x2_backward(dx, dout, x, n, h, w, c);
+        if ((h & 1) || (w & 1)) /* the odd last row or column no window covers */
+            memset(dx, 0, sizeof(float) * (size_t)n * h * w * c);
+        pool_job J = {.dx = dx, .dout = dout, .x = x, .n = n, .h = h, .w = w, .c = c};
+        nn_pool_run(pool_backward_task, &J, pool_workers(&J));
         return;
     }
     const int oh = (h - size) / stride + 1, ow = (w - size) / stride + 1;

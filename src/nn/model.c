@@ -912,7 +912,8 @@ int model_set_batch(model *m, int max_batch, vt_err *err)
                        m->cfg.name, max_batch);
     }
     m->max_batch = max_batch;
-    if ((rc = plan_convs(m, err)) != VT_OK) {
+    /* nn's workers, for the pooling layers and the winograd backend (started once, here, not in a step). */
+    if ((rc = nn_pool_start(nn_threads(), err)) != VT_OK || (rc = plan_convs(m, err)) != VT_OK) {
         free_batch_buffers(m);
         return rc;
     }

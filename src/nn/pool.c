@@ -6,7 +6,8 @@
  * Workers are started by nn_pool_start (at planning time, never inside a training step, so a step
  * allocates nothing) and live for the rest of the process. A task runs on the caller (worker 0) and on
  * workers 1..n-1 at once; nn_pool_run returns when all are done. One task at a time: nn's passes run on
- * the thread that trains. */
+ * the thread that trains, and a second thread's model (the Setup screen's timing, say) waits its turn on
+ * the run lock. */
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
@@ -24,6 +25,9 @@ static struct {
     void *arg;
     unsigned long born[NN_WORKERS_MAX]; /* gen when worker i was started: it takes every task after that */
 } pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, NULL, NULL, {0}};
+
+/* Held for the whole of a task: one caller at a time. */
+static pthread_mutex_t run_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void *worker_main(void *p)
 {
@@ -51,6 +55,7 @@ static void *worker_main(void *p)
 /* A forked child has the parent's memory but none of its threads: it starts its own when it needs them. */
 static void pool_after_fork(void)
 {
+    pthread_mutex_init(&run_lock, NULL);
     pthread_mutex_init(&pool.lock, NULL);
     pthread_cond_init(&pool.wake, NULL);
     pthread_cond_init(&pool.done, NULL);
@@ -84,6 +89,7 @@ int nn_pool_start(int workers, vt_err *err)
 
 int nn_pool_run(nn_task fn, void *arg, int workers)
 {
+    pthread_mutex_lock(&run_lock);
     pthread_mutex_lock(&pool.lock);
     if (workers > pool.started + 1)
         workers = pool.started + 1;
@@ -105,5 +111,6 @@ int nn_pool_run(nn_task fn, void *arg, int workers)
             pthread_cond_wait(&pool.done, &pool.lock);
         pthread_mutex_unlock(&pool.lock);
     }
+    pthread_mutex_unlock(&run_lock);
     return workers;
 }
