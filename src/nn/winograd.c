@@ -104,7 +104,13 @@ typedef struct wino_plan {
     int own;    /* and its forward multiplies with the own kernel */
     size_t kp;
     float *Up;
-    int ftiles; /* tiles per chunk of that forward */
+    int ftiles; /* tiles per chunk of that forward (and of the input gradient's own products) */
+    /* The input gradient's own products (dV = dM U^T, depth k): U transposed, in blocks of KB input
+     * channels (a*a, cp / KB, k, KB), cp = c rounded up to KB with zero columns; where k is at most
+     * SIMD_MAX_CHANNELS and the layer has an input gradient. */
+    int own_dx;
+    size_t cp;
+    float *Ut;
 } wino_plan;
 
 /* The AVX2 copy's passes (src/nn/winograd_avx2.c), for a layer whose plan says simd. */
@@ -149,6 +155,8 @@ static void plan_layout(wino_plan *p, const conv_geom *g, int algo, int workers)
     p->simd = simd_allowed && cpu_simd();
     p->own = p->simd && g->c <= SIMD_MAX_CHANNELS;
     p->kp = ((size_t)g->oc + KB - 1) / KB * KB;
+    p->own_dx = p->simd && g->oc <= SIMD_MAX_CHANNELS;
+    p->cp = ((size_t)g->c + KB - 1) / KB * KB;
     const size_t tile_bytes = sizeof(float) * a2 * ((size_t)g->c + g->oc);
     size_t ft = FWD_CHUNK_BYTES / tile_bytes / 6 * 6;
     const size_t most = (size_t)p->ipc * per_image; /* what the workspace's chunk holds */
@@ -187,25 +195,26 @@ static int wino_plan_layer(conv_layer *cl, vt_err *err)
     if (!p)
         return vt_fail(err, VT_EIO, "out of memory for a Winograd plan");
     plan_layout(p, &cl->g, cl->algo, plan_workers());
-    const size_t up = p->own ? (size_t)p->f->a * p->f->a * cl->g.c * p->kp : 0;
+    p->own_dx = p->own_dx && !cl->first;
+    const size_t a2 = (size_t)p->f->a * p->f->a;
+    const size_t up = p->own ? a2 * cl->g.c * p->kp : 0, ut = p->own_dx ? a2 * p->cp * cl->g.oc : 0;
     p->U = malloc(sizeof(float) * p->u);
     p->Up = up ? aligned_alloc(64, sizeof(float) * up) : NULL;
-    if (!p->U || (up && !p->Up)) {
-        const size_t u = p->u + up;
-        free(p->U);
-        free(p->Up);
-        free(p);
-        return vt_fail(err, VT_EIO, "out of memory for a Winograd kernel of %zu floats", u);
-    }
-    if (up)
-        memset(p->Up, 0, sizeof(float) * up); /* the padding columns stay zero */
-    int rc = nn_pool_start(p->workers, err);
+    p->Ut = ut ? aligned_alloc(64, sizeof(float) * ut) : NULL;
+    int rc = !p->U || (up && !p->Up) || (ut && !p->Ut)
+                 ? vt_fail(err, VT_EIO, "out of memory for a Winograd kernel of %zu floats", p->u + up + ut)
+                 : nn_pool_start(p->workers, err);
     if (rc) {
         free(p->U);
         free(p->Up);
+        free(p->Ut);
         free(p);
         return rc;
     }
+    if (up) /* the padding columns stay zero */
+        memset(p->Up, 0, sizeof(float) * up);
+    if (ut)
+        memset(p->Ut, 0, sizeof(float) * ut);
     cl->state = p;
     return VT_OK;
 }
@@ -216,6 +225,7 @@ static void wino_release(conv_layer *cl)
     if (p) {
         free(p->U);
         free(p->Up);
+        free(p->Ut);
     }
     free(cl->state);
     cl->state = NULL;
@@ -378,8 +388,10 @@ TF void tile_out_adjoint(const wino_mats *f, float *dM, size_t K, vf *db, const 
 }
 
 /* U[xi * CK] = G g G^T for the kernel taps w[t * CK] (t < 9, (kh, kw) order), at one (c, k0..) spot; and
- * the same into Up[xi * CKp] unless Up is NULL (the blocked copy). */
-TF void kernel_in(const wino_mats *f, float *U, float *Up, const float *w, size_t CK, size_t CKp, int nk)
+ * the same into Up[xi * CKp] unless Up is NULL (the blocked copy), and lane j into Ut[xi * CKt + j * KB]
+ * unless Ut is NULL (the blocked transpose). */
+TF void kernel_in(const wino_mats *f, float *U, float *Up, float *Ut, const float *w, size_t CK, size_t CKp,
+                  size_t CKt, int nk)
 {
     const int a2 = f->a * f->a;
     vf g[9], v[36];
@@ -394,6 +406,10 @@ TF void kernel_in(const wino_mats *f, float *U, float *Up, const float *w, size_
 #pragma GCC unroll 36
         for (int e = 0; e < a2; e++)
             vstore(Up + e * CKp, v[e], nk);
+    if (Ut)
+        for (int e = 0; e < a2; e++)
+            for (int j = 0; j < nk; j++)
+                Ut[e * CKt + (size_t)j * KB] = v[e][j];
 }
 
 /* The adjoint of kernel_in over the workers' parts: dg = G^T (sum of dU[i][xi * CK]) G, at one spot. */
@@ -470,7 +486,7 @@ static void kernel_task(void *arg, int wk, int nw)
     const wino_job *J = arg;
     const conv_geom *g = &J->cl->g;
     const wino_plan *p = J->p;
-    const size_t CK = (size_t)g->c * g->oc, CKp = (size_t)g->c * p->kp;
+    const size_t CK = (size_t)g->c * g->oc, CKp = (size_t)g->c * p->kp, CKt = p->cp * g->oc;
     int c0, c1;
     share(g->c, wk, nw, &c0, &c1);
     for (int c = c0; c < c1; c++)
@@ -478,7 +494,8 @@ static void kernel_task(void *arg, int wk, int nw)
             const int nk = g->oc - k0 < VL ? g->oc - k0 : VL;
             const size_t at = (size_t)c * g->oc + k0;
             float *up = p->Up ? p->Up + (size_t)(k0 / KB) * g->c * KB + (size_t)c * KB + k0 % KB : NULL;
-            DISPATCH(p->f, nk, kernel_in, ws_u(J) + at, up, J->w + at, CK, CKp);
+            float *ut = p->Ut ? p->Ut + (size_t)(c / KB) * g->oc * KB + (size_t)k0 * KB + c % KB : NULL;
+            DISPATCH(p->f, nk, kernel_in, ws_u(J) + at, up, ut, J->w + at, CK, CKp, CKt);
         }
 }
 
@@ -646,18 +663,37 @@ static void chunk_dgrad(const wino_job *J, float *V, const float *dM, int n0, in
     const wino_plan *p = J->p;
     const int a2 = p->f->a * p->f->a, m = p->f->m, a = p->f->a, per_image = p->th * p->tw, tiles = cnt * per_image;
     const float *U = ws_u(J);
-    for (int xi = 0; xi < a2; xi++)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, tiles, g->c, g->oc, 1.0f, dM + (size_t)xi * g->oc,
-                    a2 * g->oc, U + (size_t)xi * g->c * g->oc, g->oc, 0.0f, V + (size_t)xi * g->c, a2 * g->c);
-    for (int t = 0; t < tiles; t++) {
-        const int r = t % per_image;
-        float *px[36];
-        tile_pixels((const float **)px, J->dx + (size_t)(n0 + t / per_image) * g->h * g->w * g->c, g->h, g->w, g->c,
-                    (r / p->tw) * m - g->pad_top, (r % p->tw) * m - g->pad_left, a);
-        const float *src = V + (size_t)t * a2 * g->c;
-        for (int c0 = 0; c0 < g->c; c0 += VL) {
-            const int nc = g->c - c0 < VL ? g->c - c0 : VL;
-            DISPATCH(p->f, nc, tile_in_adjoint, px, src + c0, (size_t)g->c, c0);
+#ifdef WINO_AVX2
+    const int own = p->own_dx;
+#else
+    const int own = 0;
+#endif
+    /* With the own kernel, the products and the adjoint transform go a cache-sized part of the chunk at a
+     * time; OpenBLAS takes the whole chunk's products first. */
+    const int step = own ? p->ftiles : tiles;
+    for (int t0 = 0; t0 < tiles; t0 += step) {
+        const int part = tiles - t0 < step ? tiles - t0 : step;
+        float *Vp = V + (size_t)t0 * a2 * g->c;
+        const float *dMp = dM + (size_t)t0 * a2 * g->oc;
+#ifdef WINO_AVX2
+        if (own)
+            points_simd(dMp, p->Ut, Vp, part, a2, g->oc, g->c, (int)p->cp);
+        else
+#endif
+            for (int xi = 0; xi < a2; xi++)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, part, g->c, g->oc, 1.0f,
+                            dMp + (size_t)xi * g->oc, a2 * g->oc, U + (size_t)xi * g->c * g->oc, g->oc, 0.0f,
+                            Vp + (size_t)xi * g->c, a2 * g->c);
+        for (int t = t0; t < t0 + part; t++) {
+            const int r = t % per_image;
+            float *px[36];
+            tile_pixels((const float **)px, J->dx + (size_t)(n0 + t / per_image) * g->h * g->w * g->c, g->h, g->w,
+                        g->c, (r / p->tw) * m - g->pad_top, (r % p->tw) * m - g->pad_left, a);
+            const float *src = V + (size_t)t * a2 * g->c;
+            for (int c0 = 0; c0 < g->c; c0 += VL) {
+                const int nc = g->c - c0 < VL ? g->c - c0 : VL;
+                DISPATCH(p->f, nc, tile_in_adjoint, px, src + c0, (size_t)g->c, c0);
+            }
         }
     }
 }
