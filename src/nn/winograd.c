@@ -24,7 +24,10 @@
  * has AVX2 and FMA and the layer's input at most SIMD_MAX_CHANNELS channels, the forward's products are
  * the backend's own (points_simd): OpenBLAS would pack both operands and clear the result at every call,
  * a fifth of the layer's time at 32 to 64 channels, while this kernel reads V as the transform left it
- * and U from a copy blocked once per weights generation, in chunks of tiles that fit the L2 cache. The kernel
+ * and U from a copy blocked once per weights generation, in chunks of tiles that fit the L2 cache. The
+ * input gradient's products (dV = dM U^T) take the same kernel where the layer has at most
+ * SIMD_MAX_CHANNELS output channels, with U transposed and blocked; the kernel gradient's (a sum over
+ * tiles) stay with OpenBLAS. The kernel
  * gradient is summed per worker and added up at the end, in a fixed order: a run is repeatable at a fixed
  * thread count. Shapes:
  *   x (n, h, w, c), out and dout (n, h, w, k), kernel (3, 3, c, k) (Keras), U and dU (a*a, c, k),
