@@ -297,7 +297,17 @@ static int report_per_class(const char *cmd, const char *dir, const run_opts *o)
                 o->history, dir, run.classes - 1);
         rc = 2;
     } else if (o->history) {
+        long found = 0;
+        for (long i = 0; i < n; i++)
+            found += rows[i].cls == cls;
         char b[16];
+        if (found == 0) { /* no per_class.csv (a run from before it), or none of this class's rows */
+            fprintf(stderr, "vggtop %s: %s: no evaluation of class %s in %s\n", cmd, dir,
+                    class_name(&run, cls, b, sizeof b), RUN_PER_CLASS);
+            free(rows);
+            run_free(&run);
+            return 2;
+        }
         printf("%s (class %d) by epoch\n%5s %9s %9s %9s %9s\n", class_name(&run, cls, b, sizeof b), cls, "epoch",
                "precision", "recall", "f1-score", "support");
         double prev = NAN;

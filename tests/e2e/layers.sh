@@ -45,4 +45,11 @@ done
 [ "$(grep -c '^ *[12] ' h)" -eq 2 ] || fail "report --history: $(cat h)"
 "$VGGTOP" report r --history Unicorn >h 2>err
 [ $? -eq 2 ] && grep -q "Unicorn" err || fail "report --history Unicorn: $(cat err)"
+# A run without per_class.csv (written before it existed): --epoch and --history say so, exit 2.
+cp -r r old && rm old/per_class.csv
+for q in "--epoch 2" "--history Bag"; do
+    "$VGGTOP" report old $q >h 2>err
+    [ $? -eq 2 ] && [ ! -s h ] && [ "$(grep -c . err)" -eq 1 ] && grep -q per_class.csv err ||
+        fail "report $q without per_class.csv: $(cat h err)"
+done
 echo "layers.sh: all passed"
