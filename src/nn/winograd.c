@@ -589,6 +589,28 @@ static void points_simd(const float *V, const float *Up, float *M, int tiles, in
 }
 #endif
 
+/* The a*a products of a chunk's tiles with the kernel: the forward's M[t][xi] = V[t][xi] U[xi] (k floats
+ * from c), or (transposed) the input gradient's dV[t][xi] = dM[t][xi] U[xi]^T (c floats from k); with the
+ * own kernel (own, AVX2 copy only) on U's blocked copy for that direction, else through OpenBLAS. */
+static void products(const wino_job *J, int own, int transposed, const float *in, float *out, int tiles)
+{
+    const wino_plan *p = J->p;
+    const int a2 = p->f->a * p->f->a, C = J->cl->g.c, K = J->cl->g.oc;
+    const int depth = transposed ? K : C, width = transposed ? C : K;
+#ifdef WINO_AVX2
+    if (own) {
+        points_simd(in, transposed ? p->Ut : p->Up, out, tiles, a2, depth, width, (int)(transposed ? p->cp : p->kp));
+        return;
+    }
+#else
+    (void)own;
+#endif
+    for (int xi = 0; xi < a2; xi++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, transposed ? CblasTrans : CblasNoTrans, tiles, width, depth, 1.0f,
+                    in + (size_t)xi * depth, a2 * depth, ws_u(J) + (size_t)xi * C * K, K, 0.0f,
+                    out + (size_t)xi * width, a2 * width);
+}
+
 /* Forward, chunk by chunk of the worker's share of the tiles: V, the products M, then the output tiles. */
 static void forward_task(void *arg, int wk, int nw)
 {
@@ -599,7 +621,6 @@ static void forward_task(void *arg, int wk, int nw)
     int lo, hi;
     share(J->n, wk, nw, &lo, &hi);
     float *V = ws_chunk(J, wk);
-    const float *U = ws_u(J);
 #ifdef WINO_AVX2
     const int own = p->own;
 #else
@@ -610,15 +631,7 @@ static void forward_task(void *arg, int wk, int nw)
         const int tiles = (long)hi * per_image - t0 < step ? (int)((long)hi * per_image - t0) : step;
         float *M = V + (size_t)a2 * tiles * g->c;
         tiles_in(J, V, t0, tiles);
-#ifdef WINO_AVX2
-        if (own)
-            points_simd(V, p->Up, M, tiles, a2, g->c, g->oc, (int)p->kp);
-        else
-#endif
-            for (int xi = 0; xi < a2; xi++)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, tiles, g->oc, g->c, 1.0f,
-                            V + (size_t)xi * g->c, a2 * g->c, U + (size_t)xi * g->c * g->oc, g->oc, 0.0f,
-                            M + (size_t)xi * g->oc, a2 * g->oc);
+        products(J, own, 0, V, M, tiles);
         for (int t = 0; t < tiles; t++) {
             const long T = t0 + t;
             const int r = (int)(T % per_image);
@@ -665,7 +678,6 @@ static void chunk_dgrad(const wino_job *J, float *V, const float *dM, int n0, in
     const conv_geom *g = &J->cl->g;
     const wino_plan *p = J->p;
     const int a2 = p->f->a * p->f->a, m = p->f->m, a = p->f->a, per_image = p->th * p->tw, tiles = cnt * per_image;
-    const float *U = ws_u(J);
 #ifdef WINO_AVX2
     const int own = p->own_dx;
 #else
@@ -678,15 +690,7 @@ static void chunk_dgrad(const wino_job *J, float *V, const float *dM, int n0, in
         const int part = tiles - t0 < step ? tiles - t0 : step;
         float *Vp = V + (size_t)t0 * a2 * g->c;
         const float *dMp = dM + (size_t)t0 * a2 * g->oc;
-#ifdef WINO_AVX2
-        if (own)
-            points_simd(dMp, p->Ut, Vp, part, a2, g->oc, g->c, (int)p->cp);
-        else
-#endif
-            for (int xi = 0; xi < a2; xi++)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, part, g->c, g->oc, 1.0f,
-                            dMp + (size_t)xi * g->oc, a2 * g->oc, U + (size_t)xi * g->c * g->oc, g->oc, 0.0f,
-                            Vp + (size_t)xi * g->c, a2 * g->c);
+        products(J, own, 1, dMp, Vp, part);
         for (int t = t0; t < t0 + part; t++) {
             const int r = t % per_image;
             float *px[36];
