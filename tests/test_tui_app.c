@@ -1079,11 +1079,17 @@ static void dashboard_system_line_and_top5(void **state)
     draw(a);
     reject(a, "val_top5"); /* no room at 80 columns */
 
-    /* Sampling a followed run's process (this one): at most once a second. */
+    /* Sampling a followed run's process (this one, as the holder of its lock): at most once a second; the
+     * pid progress.json claims is not the one sampled. */
     a->dash.have_sys = 0;
     a->have_run = 1;
     a->run.parts = RUN_PART_PROGRESS;
-    a->run.progress.pid = (long)getpid();
+    a->run.progress.pid = 4000000;
+    a->holder_pid = 0;
+    a->dash.next = 0;
+    assert_int_equal(dash_sample(a, 99.0), 0); /* nobody holds the lock */
+    assert_int_equal(a->dash.have_sys, 0);
+    a->holder_pid = (long)getpid();
     a->dash.next = 0;
     assert_int_equal(dash_sample(a, 100.0), 1);
     assert_int_equal(a->dash.have_sys, 1);

@@ -329,6 +329,9 @@ static void synthesise_snapshot(app *a)
     for (int i = 0; i < s->n_history; i++)
         s->history[i] = r->history[i];
     s->epochs_done = s->n_history;
+    /* The writer's pid comes from the lock it holds, not from progress.json (which a copied or stale
+     * directory can fill with anyone's): run_live_pid. */
+    a->holder_pid = r->parts & RUN_PART_PROGRESS ? run_live_pid(r->dir) : 0;
     if (r->parts & RUN_PART_PROGRESS) {
         s->state = p->state;
         snprintf(s->message, sizeof s->message, "%s", p->message);
@@ -645,7 +648,7 @@ void app_send_command(app *a, run_command *c)
     a->cmd_seq = c->seq;
     snprintf(a->cmd_name, sizeof a->cmd_name, "%s", run_command_name(c->kind));
     app_set_status(a, ROLE_DIM, "sent %s to process %ld: it takes it between two steps", a->cmd_name,
-                   a->run.progress.pid);
+                   a->holder_pid > 0 ? a->holder_pid : a->run.progress.pid);
 }
 
 /* Watch mode: says so once the run's progress.json acknowledges the command sent. */
@@ -733,7 +736,7 @@ static void draw_header(app *a)
         tui_grid_text(g, 1, 0, -1, ROLE_DIM, 0, "no run yet: pick a model and press Enter to train (? lists every key)");
         return;
     }
-    long pid = a->live ? (long)getpid() : (a->have_run && (a->run.parts & RUN_PART_PROGRESS)) ? a->run.progress.pid : 0;
+    long pid = a->live ? (long)getpid() : a->have_run ? a->holder_pid : 0;
     char facts[256], pidtext[48] = "";
     if (pid > 0 && (a->live || is_running(s->state)))
         snprintf(pidtext, sizeof pidtext, " · pid %ld", pid);

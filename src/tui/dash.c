@@ -81,10 +81,9 @@ int dash_sample(app *a, double now)
         return 0;
     a->dash.next = now + 1.0;
     const train_snapshot *s = a->snap;
-    /* The training process: this one for a live run; a watched run's from progress.json while it runs. */
+    /* The training process: this one for a live run; a watched run's, the holder of its lock, while it runs. */
     long pid = a->tr && a->live ? (long)getpid()
-               : a->following && a->have_run && (a->run.parts & RUN_PART_PROGRESS) && state_running(s->state)
-                   ? a->run.progress.pid : 0;
+               : a->following && a->have_run && state_running(s->state) ? a->holder_pid : 0;
     if (pid <= 0) {
         a->dash.have_sys = 0;
         a->dash.rate.n = 0;

@@ -195,6 +195,7 @@ typedef struct app {
     train_snapshot *snap; /* the copy the screens draw from (synthesised from files in watch mode) */
     char dir[4096];       /* the run directory shown ("" before any run) */
     int following;        /* dir is re-read when its files change */
+    long holder_pid;      /* the process holding dir's run.lock at the last look (> 0), else 0 or -1 */
     struct timespec mt_config, mt_history, mt_progress, mt_pred;
     double next_poll;
     double tick;          /* the loop's last turn, for vt_stop_watch_tick (Ctrl-Z) */

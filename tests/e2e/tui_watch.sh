@@ -36,6 +36,13 @@ tui_wait w "the run took pause" 30
 tui_expect w "p Resume"
 tui_expect w "paused: no time passes"
 grep -q '"paused"' "$run/progress.json" || tui_fail w "progress.json does not say paused"
+# The process shown is the holder of run.lock, not whatever pid progress.json claims (a copied directory's).
+sed 's/"pid":[[:space:]]*[0-9]*/"pid": 4000000/' "$run/progress.json" > "$TMP/forged" && mv "$TMP/forged" "$run/progress.json"
+grep -q '"pid": 4000000' "$run/progress.json" || tui_fail w "could not forge progress.json's pid"
+sleep 2
+grep -q '"pid": 4000000' "$run/progress.json" || tui_fail w "the paused trainer rewrote progress.json"
+tui_reject w "pid 4000000"
+tui_expect w "pid $trainer"
 # The epoch's whole curve so far is in curve.csv, from its first step (none when the pause came first).
 at=$(sed -n 's/^[[:space:]]*"batch":[[:space:]]*\([0-9]*\),$/\1/p' "$run/progress.json")
 case "$at" in
