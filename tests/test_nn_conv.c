@@ -466,6 +466,17 @@ static void choice_api(void **state)
     snprintf(want, sizeof want, "%s,%s,winograd:f2,winograd:f2", onednn,
              strcmp(second + 1, "onednn:winograd") == 0 ? "onednn:winograd" : "winograd:f4");
     expect_choice(m, "auto", want);
+    /* On maps under 4 a side (here 4, 4, 2, 2) "auto" gives the deep layers gemm, not F(2x2). */
+    model_config tiny = config("cnn", 4, 3);
+    model *t;
+    assert_int_equal(model_create(&tiny, &t, NULL), VT_OK);
+    assert_int_equal(model_set_batch(t, 2, &err), VT_OK);
+    assert_int_equal(model_set_conv(t, "onednn", &err), VT_OK);
+    model_conv_choice(t, onednn, sizeof onednn);
+    *strchr(onednn, ',') = '\0';
+    snprintf(want, sizeof want, "%s,winograd:f2,gemm,gemm", onednn);
+    expect_choice(t, "auto", want);
+    model_destroy(t);
     expect_choice(m, "winograd:f2,winograd:f4,gemm,winograd:f4", "winograd:f2,winograd:f4,gemm,winograd:f4");
     assert_int_equal(model_set_conv(m, "winograd:f3", &err), VT_EUSAGE);
     assert_non_null(strstr(err.msg, "'winograd:f3'"));

@@ -688,9 +688,16 @@ static double time_candidate(model *m, int i, const conv_backend *be, int algo)
  * first layer's 3 it is 3-4x slower than oneDNN. On cnn's 32 (32x32 and 16x16 maps), with its own AVX2
  * forward kernel, it is faster than oneDNN's direct convolution both ways (block1_conv2: forward 4.0
  * against 4.6 ms, backward 10.1 against 12.6; block2_conv1: 2.0 against 2.9, 4.3 against 6.2). Below 32
- * channels: oneDNN's direct convolution or gemm. */
+ * channels: oneDNN's direct convolution or gemm.
+ *
+ * Maps under 4 a side (vgg16's 3x3 block5 at 48x48, vgg16-nopool's 2x2) leave F(2x2) one to four tiles an
+ * image, too few rows for its products against a transformed kernel of 16 c x k floats: im2col and one
+ * sgemm over the whole batch beat it there (interleaved, vgg16-nopool trained 17-24% faster with gemm on
+ * its 2x2 block5, three rounds; vgg16's 3x3 block5 layers 11-13 against 15-22 ms forward, 24-31 against
+ * 34-45 backward), and oneDNN's direct convolution was slower still (15-21, 42-67). */
 #define WINOGRAD_F4_MIN_SIDE 8
 #define WINOGRAD_MIN_CHANNELS 32
+#define WINOGRAD_OWN_MIN_SIDE 4
 
 static conv_pick winograd_pick(const conv_geom *g)
 {
@@ -701,9 +708,10 @@ static conv_pick winograd_pick(const conv_geom *g)
 /* Resolves a pick for layer i into a backend and variant.
  *   "auto", a fixed rule (the same choice on every run, so a resumed run computes what the first did):
  *     oneDNN's Winograd where it has it and the output map is at least WINOGRAD_MIN_SIDE a side, else
- *     the winograd backend where the input has at least WINOGRAD_MIN_CHANNELS channels (F(4x4) from
- *     WINOGRAD_F4_MIN_SIDE up, else F(2x2)), else oneDNN's direct convolution where it has an optimised
- *     (not reference) kernel for all three passes, else gemm;
+ *     where the input has at least WINOGRAD_MIN_CHANNELS channels the winograd backend on maps of
+ *     WINOGRAD_OWN_MIN_SIDE and up (F(4x4) from WINOGRAD_F4_MIN_SIDE up, else F(2x2)) and gemm on
+ *     smaller ones, else oneDNN's direct convolution where it has an optimised (not reference) kernel
+ *     for all three passes, else gemm;
  *   "onednn": oneDNN's Winograd or direct convolution as above, gemm where oneDNN has only its reference
  *     kernels;
  *   "winograd": F(4x4) or F(2x2) by the output side, as above;
@@ -720,6 +728,8 @@ static int resolve_pick(model *m, int i, conv_pick *p, vt_err *err)
         int side = g.oh < g.ow ? g.oh : g.ow;
         if (side >= WINOGRAD_MIN_SIDE && onednn->supports(&g, CONV_ALGO_WINOGRAD))
             *p = (conv_pick){onednn, CONV_ALGO_WINOGRAD, 0};
+        else if (g.c >= WINOGRAD_MIN_CHANNELS && side < WINOGRAD_OWN_MIN_SIDE)
+            *p = (conv_pick){gemm, CONV_ALGO_ANY, 0};
         else if (g.c >= WINOGRAD_MIN_CHANNELS && wino->supports(&g, CONV_ALGO_ANY))
             *p = winograd_pick(&g);
         else if (onednn->supports(&g, CONV_ALGO_DIRECT))
