@@ -84,8 +84,9 @@ void onednn_apply_threads(void);
 
 /* The Winograd backend's row (src/nn/winograd.c). */
 extern const conv_backend conv_backend_winograd;
-/* Whether layers planned from now on may multiply with the backend's own AVX2 kernel in forward (where
- * the CPU has AVX2 and FMA; on by default). The tests turn it off to check the portable OpenBLAS path. */
+/* Whether layers planned from now on may run in the backend's AVX2 copy (src/nn/winograd_avx2.c: eight-
+ * channel transforms and its own product kernel) where the CPU has AVX2 and FMA; on by default. The tests
+ * turn it off to check the portable copy (four channels, every product through OpenBLAS). */
 void winograd_set_simd(int on);
 
 /* nn's own worker threads (src/nn/pool.c). nn_pool_start makes sure workers - 1 threads run beside the

@@ -1,5 +1,5 @@
 /* pool: nn's own worker threads, for the passes nn parallelises itself (the Winograd backend's transforms
- * and its per-thread gemms, src/nn/winograd.c). OpenBLAS and oneDNN keep their own pools for their own
+ * and its per-thread products, src/nn/winograd.c; the 2x2 max pooling, src/nn/layers.c). OpenBLAS and oneDNN keep their own pools for their own
  * calls; these workers sleep on a condition variable between tasks, so the pools never spin against each
  * other.
  *
