@@ -27,11 +27,10 @@
  * and U from a copy blocked once per weights generation, in chunks of tiles that fit the L2 cache. The
  * input gradient's products (dV = dM U^T) take the same kernel where the layer has at most
  * SIMD_MAX_CHANNELS output channels, with U transposed and blocked; the kernel gradient's (a sum over
- * tiles) stay with OpenBLAS. The kernel
- * gradient is summed per worker and added up at the end, in a fixed order: a run is repeatable at a fixed
- * thread count. Shapes:
+ * tiles) stay with OpenBLAS. The kernel gradient is summed per worker and added up at the end, in a fixed
+ * order: a run is repeatable at a fixed thread count. Shapes:
  *   x (n, h, w, c), out and dout (n, h, w, k), kernel (3, 3, c, k) (Keras), U and dU (a*a, c, k),
- *   a chunk's V (a*a, tiles, c) and M (a*a, tiles, k). */
+ *   a chunk's V (tiles, a*a, c) and M (tiles, a*a, k). */
 #include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +39,7 @@
 
 /* The file is compiled twice: as itself, the portable backend (SSE-width transforms, every product through
  * OpenBLAS), and as src/nn/winograd_avx2.c, which defines WINO_AVX2 and is compiled with AVX2 and FMA:
- * eight-channel transforms and, up to SIMD_MAX_CHANNELS input channels, the forward's own kernel. The
+ * eight-channel transforms and, up to SIMD_MAX_CHANNELS channels, its own product kernel. The
  * portable copy holds the row and the plans, and passes a layer to the AVX2 copy's two entry points when
  * the CPU has AVX2 and FMA. */
 #ifdef WINO_AVX2
