@@ -336,7 +336,7 @@ static void synthesise_snapshot(app *a)
         s->state = p->state;
         snprintf(s->message, sizeof s->message, "%s", p->message);
         /* A run that says it is training but whose process is gone was killed: say so, and how to go on. */
-        if (run_is_dead(r, s->message, sizeof s->message))
+        if (a->holder_pid == 0 && run_is_dead(r, s->message, sizeof s->message)) /* held: live, no second look */
             s->state = TRAIN_STOPPED;
         s->epoch = p->epoch;
         s->epochs = p->epochs;
