@@ -204,13 +204,11 @@ int layers_key(app *a, int key, tui_action act)
     if (k == 0)
         return H_NONE;
     int page = lay_visible(a) > 1 ? lay_visible(a) - 1 : 1;
+    if (app_list_move(&a->lay.sel, act, k, page)) {
+        a->lay.top = app_follow(a->lay.top, a->lay.sel, table_rows(a, first, k));
+        return H_REDRAW;
+    }
     switch (act) {
-    case ACT_UP: a->lay.sel--; break;
-    case ACT_DOWN: a->lay.sel++; break;
-    case ACT_PGUP: a->lay.sel -= page; break;
-    case ACT_PGDN: a->lay.sel += page; break;
-    case ACT_HOME: a->lay.sel = 0; break;
-    case ACT_END: a->lay.sel = k - 1; break;
     case ACT_LEFT:
     case ACT_RIGHT: {
         /* The nearest epoch with rows that way (a resumed run's file may skip none, an edited one may). */

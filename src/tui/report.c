@@ -412,13 +412,11 @@ int report_key(app *a, int key, tui_action act)
         return H_REDRAW;
     }
     int page = rep_visible(a) > 1 ? rep_visible(a) - 1 : 1;
+    if (app_list_move(&a->rpt.sel, act, a->rep.n_labels, page)) {
+        rep_follow(a);
+        return H_REDRAW;
+    }
     switch (act) {
-    case ACT_UP: a->rpt.sel--; break;
-    case ACT_DOWN: a->rpt.sel++; break;
-    case ACT_PGUP: a->rpt.sel -= page; break;
-    case ACT_PGDN: a->rpt.sel += page; break;
-    case ACT_HOME: a->rpt.sel = 0; break;
-    case ACT_END: a->rpt.sel = a->rep.n_labels - 1; break;
     case ACT_SORT:
         a->rpt.sort = (a->rpt.sort + 1) % 6;
         a->rpt.desc = a->rpt.sort >= 2; /* numbers: the largest first */

@@ -65,13 +65,11 @@ int roc_key(app *a, int key, tui_action act)
     if (!a->have_roc)
         return H_NONE;
     int page = app_body_height(a) - 4;
+    if (app_list_move(&a->rv.sel, act, a->C, page)) {
+        a->rv.top = app_follow(a->rv.top, a->rv.sel, app_body_height(a) - 3);
+        return H_REDRAW;
+    }
     switch (act) {
-    case ACT_UP: a->rv.sel--; break;
-    case ACT_DOWN: a->rv.sel++; break;
-    case ACT_PGUP: a->rv.sel -= page; break;
-    case ACT_PGDN: a->rv.sel += page; break;
-    case ACT_HOME: a->rv.sel = 0; break;
-    case ACT_END: a->rv.sel = a->C - 1; break;
     case ACT_ZOOM: a->rv.zoom = !a->rv.zoom; break;
     case ACT_ALL: memset(a->rv.drawn, 0, (size_t)a->C); break;
     case ACT_TOGGLE: {
@@ -87,10 +85,6 @@ int roc_key(app *a, int key, tui_action act)
     }
     default: return H_NONE;
     }
-    if (a->rv.sel < 0)
-        a->rv.sel = 0;
-    if (a->rv.sel >= a->C)
-        a->rv.sel = a->C - 1;
     a->rv.top = app_follow(a->rv.top, a->rv.sel, app_body_height(a) - 3);
     return H_REDRAW;
 }

@@ -275,6 +275,8 @@ int app_start_run(app *a, const train_config *cfg);
 int app_body_height(const app *a);
 /* Handles one key (the loop's dispatch: confirmations, editing, help, screens); H_* flags. */
 int app_handle_key(app *a, int key);
+
+/* widgets.c: what the screens draw and move with */
 /* The one line editor (Setup's fields, Report's search): Backspace, Ctrl-U (clear) and printable ASCII,
  * within size bytes. Returns 1 when it took the key, 0 for a key it leaves to the caller (Enter, Esc, ...). */
 int app_line_edit(char *buf, size_t size, int key);
@@ -294,6 +296,15 @@ int app_follow(int top, int sel, int rows);
 void app_draw_table(app *a, tui_rect r, tui_table t);
 /* Word-wraps text (at spaces, and at '\n') into r; returns the rows used. */
 int app_draw_wrapped(tui_grid *g, tui_rect r, const char *text, int role);
+/* Columns of a UTF-8 text: one per character, as the grid counts them. */
+int app_text_columns(const char *text);
+/* The one cursor rule of lists: Up/Down a row, PgUp/PgDn a page, Home/End the first and last of n rows, the
+ * cursor kept in [0, n). 1 when act is one of these (moved or not), 0 for another action. */
+int app_list_move(int *sel, tui_action act, int n, int page);
+/* the "nothing to show yet" line, and whether charts use braille (which tells
+ * series apart by colour alone, so not without colour). */
+void app_no_data(app *a, tui_rect body, const char *what);
+int app_chart_utf8(const app *a);
 
 /* setup.c */
 void setup_init(app *a);
@@ -314,10 +325,6 @@ typedef struct screen_ops {
 } screen_ops;
 extern const screen_ops app_screens[TUI_N_SCREENS];
 
-/* Shared by the screens (app.c): the "nothing to show yet" line, and whether charts use braille (which tells
- * series apart by colour alone, so not without colour). */
-void app_no_data(app *a, tui_rect body, const char *what);
-int app_chart_utf8(const app *a);
 
 void dash_draw(app *a, tui_rect body);
 int dash_key(app *a, int key, tui_action act);
