@@ -93,7 +93,14 @@ int dash_sample(app *a, double now)
     dash_rate_add(&a->dash.rate, now,
                   (double)(s->epoch > 1 ? s->epoch - 1 : 0) * (double)s->n_train + (double)s->samples);
     a->dash.have_sys = tui_sysinfo_sample(pid, &a->dash.prev, &a->dash.sys) == 0;
-    return a->screen == 2;
+    return a->screen == TUI_SCREEN_DASHBOARD;
+}
+
+void dash_forget(app *a)
+{
+    a->dash.have_sys = 0;
+    a->dash.rate.n = 0;
+    a->dash.prev.valid = 0;
 }
 
 static int dash_best(const train_snapshot *s)

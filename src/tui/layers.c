@@ -32,11 +32,11 @@ void layers_load(app *a)
 {
     int was_last = a->lay.epoch >= a->lay.last; /* showing the latest epoch: go on showing the latest */
     layers_free(a);
+    a->lay.err[0] = '\0';
+    if (!a->dir[0])
+        return; /* no run shown (yet) */
     a->lay.last = 0;
     vt_err err;
-    if (!a->dir[0])
-        return;
-    a->lay.err[0] = '\0';
     if (run_read_layers(a->dir, &a->lay.rows, &a->lay.n, &err) != VT_OK) {
         snprintf(a->lay.err, sizeof a->lay.err, "%s", err.msg);
         a->lay.n = 0;

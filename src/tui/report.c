@@ -78,9 +78,9 @@ void report_load_history(app *a)
     run_class_row *rows = NULL;
     long n = 0;
     vt_err err;
+    a->rpt.err[0] = '\0';
     if (!a->dir[0])
         return;
-    a->rpt.err[0] = '\0';
     if (run_read_per_class(a->dir, &rows, &n, &err) != VT_OK) {
         snprintf(a->rpt.err, sizeof a->rpt.err, "%s", err.msg);
         return;
@@ -139,8 +139,15 @@ void report_free(app *a)
     a->rpt.roles = NULL;
 }
 
-void report_reset(app *a)
+void report_close(app *a)
 {
+    report_free(a);
+    report_free_history(a);
+}
+
+void report_reset(app *a, int classes_changed)
+{
+    (void)classes_changed; /* the table is sized for every new report */
     report_free(a);
     if (!a->have_rep)
         return;

@@ -14,6 +14,26 @@
 #define ROC_LIST 30
 #define ROC_MAX_DRAWN 5
 
+/* The ROC curves take a sort per class: computed when the screen first needs them (derived.c). */
+void roc_enter(app *a) { derived_roc(a); }
+
+void roc_reset(app *a, int classes_changed)
+{
+    if (!classes_changed)
+        return;
+    free(a->rv.drawn);
+    a->rv.drawn = calloc((size_t)a->C, 1);
+    for (int i = 0; a->rv.drawn && i < a->C && i < 3; i++)
+        a->rv.drawn[i] = 1;
+    a->rv.sel = a->rv.top = 0;
+}
+
+void roc_close(app *a)
+{
+    free(a->rv.drawn);
+    a->rv.drawn = NULL;
+}
+
 void roc_draw(app *a, tui_rect body)
 {
     tui_grid *g = &a->grid;

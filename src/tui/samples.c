@@ -39,6 +39,19 @@ void samples_enter(app *a)
     }
 }
 
+void samples_reset(app *a, int classes_changed)
+{
+    if (classes_changed)
+        a->smp.sample = 0;
+}
+
+void samples_close(app *a)
+{
+    if (a->smp.test)
+        data_destroy(a->smp.test);
+    a->smp.test = NULL;
+}
+
 static long samples_count(const app *a)
 {
     long n = a->run.n_pred;

@@ -186,6 +186,13 @@ void setup_draw(app *a, tui_rect body)
     }
 }
 
+void setup_close(app *a)
+{
+    /* A download still running is cancelled (its partial file kept for the next one) and joined. */
+    data_fetch_destroy(a->fetch);
+    a->fetch = NULL;
+}
+
 void setup_fetch_update(app *a)
 {
     if (!a->fetch)
