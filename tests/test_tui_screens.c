@@ -1,5 +1,5 @@
 /* Unit tests of the front end's seams (no terminal, no engine): the screen table agrees with the enum, the tabs'
- * names and the digit keys (dispatch and help come from its rows); app_list_move, the one cursor rule of lists;
+ * names, the digit keys and where the shared moving keys work (dispatch and help come from its rows); app_list_move, the one cursor rule of lists;
  * the screens' reset hooks when the predictions' classes change; and the run follower's per-screen files (a
  * run_file is read when another run is shown and again only when it changes). */
 #include <fcntl.h>
@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <curses.h>
 
 #include "../src/tui/tui_internal.h"
 
@@ -80,6 +81,36 @@ static void digit_keys_follow_the_table(void **state)
     assert_true(strstr(help, "  1      Setup") < strstr(help, "  Tab"));
     free(help);
     free(man);
+}
+
+/* Where the shared moving keys work follows from what each row takes: Up/Down where a screen takes rows,
+ * PgUp/Home where it takes pages, h/l where it takes a cursor; as the key table said before the rows did. */
+static void moving_keys_follow_the_rows(void **state)
+{
+    (void)state;
+    for (int i = 0; i < TUI_N_SCREENS; i++) {
+        const screen_ops *sc = &app_screens[i];
+        assert_int_equal(tui_key_action(KEY_UP, sc->id), sc->keys & TUI_KEYS_ROWS ? ACT_UP : ACT_NONE);
+        assert_int_equal(tui_key_action('j', sc->id), sc->keys & TUI_KEYS_ROWS ? ACT_DOWN : ACT_NONE);
+        assert_int_equal(tui_key_action(KEY_HOME, sc->id), sc->keys & TUI_KEYS_PAGES ? ACT_HOME : ACT_NONE);
+        assert_int_equal(tui_key_action('h', sc->id), sc->keys & TUI_KEYS_CURSOR ? ACT_LEFT : ACT_NONE);
+    }
+    unsigned up = 0, page = 0, cursor = 0;
+    for (int i = 0; i < tui_n_keys; i++) {
+        if (tui_keys[i].key == KEY_UP)
+            up = tui_key_screens(&tui_keys[i]);
+        if (tui_keys[i].key == KEY_PPAGE)
+            page = tui_key_screens(&tui_keys[i]);
+        if (tui_keys[i].key == 'l')
+            cursor = tui_key_screens(&tui_keys[i]);
+    }
+    assert_int_equal(up, TUI_ALL_SCREENS & ~TUI_SCREEN_BIT(TUI_SCREEN_SAMPLES));
+    assert_int_equal(page, TUI_ALL_SCREENS & ~TUI_SCREEN_BIT(TUI_SCREEN_DASHBOARD));
+    assert_int_equal(cursor, TUI_SCREEN_BIT(TUI_SCREEN_REPORT) | TUI_SCREEN_BIT(TUI_SCREEN_CONFUSION) |
+                                 TUI_SCREEN_BIT(TUI_SCREEN_SAMPLES) | TUI_SCREEN_BIT(TUI_SCREEN_LAYERS));
+    /* Setup's own Left (a choice), not the cursor's. */
+    assert_int_equal(tui_key_action(KEY_LEFT, TUI_SCREEN_SETUP), ACT_LEFT);
+    assert_int_equal(tui_key_action('h', TUI_SCREEN_SETUP), ACT_NONE);
 }
 
 static void list_move_keeps_the_cursor_in_the_list(void **state)
@@ -182,6 +213,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(screen_table_rows_agree_with_the_enum),
         cmocka_unit_test(digit_keys_follow_the_table),
+        cmocka_unit_test(moving_keys_follow_the_rows),
         cmocka_unit_test(list_move_keeps_the_cursor_in_the_list),
         cmocka_unit_test(resets_follow_the_classes),
         cmocka_unit_test(follower_reads_a_screens_file_when_it_changes),

@@ -230,7 +230,15 @@ typedef struct tui_key {
     const char *brief;  /* the footer's word ("Quit"), NULL: not in the footer */
     const char *help;   /* one line */
     unsigned screens;   /* bit n-1 for screen n */
+    unsigned takers;    /* TUI_KEYS_*: also on the screens whose row in the screen table takes these keys */
 } tui_key;
+
+/* The moving keys that several screens share; each screen's row in the screen table says which it takes, so a
+ * new screen needs no edit here: rows (Up/Down, k/j), pages (PgUp/PgDn, Home/End), a cursor (Left/Right, h/l:
+ * a cell, an image or an epoch) and the mouse wheel. */
+enum { TUI_KEYS_ROWS = 1, TUI_KEYS_PAGES = 2, TUI_KEYS_CURSOR = 4, TUI_KEYS_WHEEL = 8 };
+/* The screens where k works: its own bits and the screens that take its kind of key. */
+unsigned tui_key_screens(const tui_key *k);
 
 extern const tui_key tui_keys[];
 extern const int tui_n_keys;

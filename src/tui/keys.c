@@ -13,10 +13,6 @@
 
 #define S(n) TUI_SCREEN_BIT(n)
 #define ALL TUI_ALL_SCREENS
-#define SCROLLING \
-    (S(TUI_SCREEN_SETUP) | S(TUI_SCREEN_REPORT) | S(TUI_SCREEN_COMPARE) | S(TUI_SCREEN_SUMMARY) | S(TUI_SCREEN_LAYERS))
-/* Left/Right move a cursor, an image or an epoch */
-#define CURSOR (S(TUI_SCREEN_REPORT) | S(TUI_SCREEN_CONFUSION) | S(TUI_SCREEN_SAMPLES) | S(TUI_SCREEN_LAYERS))
 #define SETUP S(TUI_SCREEN_SETUP)
 #define DASH S(TUI_SCREEN_DASHBOARD)
 #define REPORT S(TUI_SCREEN_REPORT)
@@ -26,63 +22,63 @@
 
 const tui_key tui_keys[] = {
     /* everywhere (after the digit keys) */
-    {'\t', ACT_NEXT_SCREEN, "Tab", "Next", "next screen", ALL},
-    {KEY_BTAB, ACT_PREV_SCREEN, "S-Tab", NULL, "previous screen", ALL},
-    {'?', ACT_HELP, "?", "Help", "show every key (any key closes it)", ALL},
-    {KEY_F(1), ACT_HELP, "F1", NULL, "show every key", ALL},
-    {'q', ACT_QUIT, "q", "Quit", "quit (asks first while a run is live)", ALL},
+    {'\t', ACT_NEXT_SCREEN, "Tab", "Next", "next screen", ALL, 0},
+    {KEY_BTAB, ACT_PREV_SCREEN, "S-Tab", NULL, "previous screen", ALL, 0},
+    {'?', ACT_HELP, "?", "Help", "show every key (any key closes it)", ALL, 0},
+    {KEY_F(1), ACT_HELP, "F1", NULL, "show every key", ALL, 0},
+    {'q', ACT_QUIT, "q", "Quit", "quit (asks first while a run is live)", ALL, 0},
     {'D', ACT_DETACH, "D", "Detach", "quit and leave the run training (in the background), printing the vggtop watch "
-     "line to come back with", ALL},
+     "line to come back with", ALL, 0},
     /* moving */
-    {KEY_UP, ACT_UP, "Up", NULL, "previous field, row, class or run", ALL & ~S(TUI_SCREEN_SAMPLES)},
-    {'k', ACT_UP, "k", NULL, "the same as Up", ALL & ~S(TUI_SCREEN_SAMPLES)},
-    {KEY_DOWN, ACT_DOWN, "Down", NULL, "next field, row, class or run", ALL & ~S(TUI_SCREEN_SAMPLES)},
-    {'j', ACT_DOWN, "j", NULL, "the same as Down", ALL & ~S(TUI_SCREEN_SAMPLES)},
-    {KEY_PPAGE, ACT_PGUP, "PgUp", NULL, "one page up (Samples: 10 images back)", ALL & ~DASH},
-    {KEY_NPAGE, ACT_PGDN, "PgDn", NULL, "one page down (Samples: 10 images on)", ALL & ~DASH},
-    {KEY_HOME, ACT_HOME, "Home", NULL, "the first row, cell or image", ALL & ~DASH},
-    {KEY_END, ACT_END, "End", NULL, "the last row, cell or image", ALL & ~DASH},
-    {KEY_MOUSE, ACT_NONE, "Wheel", NULL, "the mouse wheel scrolls as Up and Down", SCROLLING | S(TUI_SCREEN_CONFUSION) | S(TUI_SCREEN_ROC)},
+    {KEY_UP, ACT_UP, "Up", NULL, "previous field, row, class or run", 0, TUI_KEYS_ROWS},
+    {'k', ACT_UP, "k", NULL, "the same as Up", 0, TUI_KEYS_ROWS},
+    {KEY_DOWN, ACT_DOWN, "Down", NULL, "next field, row, class or run", 0, TUI_KEYS_ROWS},
+    {'j', ACT_DOWN, "j", NULL, "the same as Down", 0, TUI_KEYS_ROWS},
+    {KEY_PPAGE, ACT_PGUP, "PgUp", NULL, "one page up (Samples: 10 images back)", 0, TUI_KEYS_PAGES},
+    {KEY_NPAGE, ACT_PGDN, "PgDn", NULL, "one page down (Samples: 10 images on)", 0, TUI_KEYS_PAGES},
+    {KEY_HOME, ACT_HOME, "Home", NULL, "the first row, cell or image", 0, TUI_KEYS_PAGES},
+    {KEY_END, ACT_END, "End", NULL, "the last row, cell or image", 0, TUI_KEYS_PAGES},
+    {KEY_MOUSE, ACT_NONE, "Wheel", NULL, "the mouse wheel scrolls as Up and Down", 0, TUI_KEYS_WHEEL},
     /* Setup */
-    {KEY_LEFT, ACT_LEFT, "Left", NULL, "Setup: previous choice of the field (model, labels, yes/no)", SETUP},
-    {KEY_RIGHT, ACT_RIGHT, "Right", NULL, "Setup: next choice of the field", SETUP},
-    {' ', ACT_RIGHT, "Space", NULL, "Setup: next choice of the field", SETUP},
-    {'e', ACT_TOGGLE, "e", "Edit", "Setup: edit the field: type, Enter accepts a valid value, Esc cancels", SETUP},
-    {'\n', ACT_ENTER, "Enter", "Train", "Setup: start training with these settings", SETUP},
-    {'t', ACT_REFRESH, "t", "Time", "Setup: measure the time per epoch of these settings now", SETUP},
-    {'d', ACT_DOWNLOAD, "d", "Get CIFAR", "Setup: download CIFAR-100 into ./data/cifar-100-binary and switch to it", SETUP},
-    {'c', ACT_CANCEL, "c", NULL, "Setup: cancel the download (the next d resumes it)", SETUP},
+    {KEY_LEFT, ACT_LEFT, "Left", NULL, "Setup: previous choice of the field (model, labels, yes/no)", SETUP, 0},
+    {KEY_RIGHT, ACT_RIGHT, "Right", NULL, "Setup: next choice of the field", SETUP, 0},
+    {' ', ACT_RIGHT, "Space", NULL, "Setup: next choice of the field", SETUP, 0},
+    {'e', ACT_TOGGLE, "e", "Edit", "Setup: edit the field: type, Enter accepts a valid value, Esc cancels", SETUP, 0},
+    {'\n', ACT_ENTER, "Enter", "Train", "Setup: start training with these settings", SETUP, 0},
+    {'t', ACT_REFRESH, "t", "Time", "Setup: measure the time per epoch of these settings now", SETUP, 0},
+    {'d', ACT_DOWNLOAD, "d", "Get CIFAR", "Setup: download CIFAR-100 into ./data/cifar-100-binary and switch to it", SETUP, 0},
+    {'c', ACT_CANCEL, "c", NULL, "Setup: cancel the download (the next d resumes it)", SETUP, 0},
     /* Dashboard */
-    {'p', ACT_PAUSE, "p", "Pause", "Dashboard: pause or resume training (also a run another vggtop trains)", DASH},
-    {'S', ACT_STOP, "S", "Stop", "Dashboard: stop after this step and save a checkpoint (asks first)", DASH},
-    {'\n', ACT_RESUME_RUN, "Enter", "Resume", "Dashboard: resume a stopped or killed run from its checkpoint", DASH},
-    {'+', ACT_LR_UP, "+", "LR*2", "Dashboard: double the learning rate", DASH},
-    {'-', ACT_LR_DOWN, "-", "LR/2", "Dashboard: halve the learning rate", DASH},
+    {'p', ACT_PAUSE, "p", "Pause", "Dashboard: pause or resume training (also a run another vggtop trains)", DASH, 0},
+    {'S', ACT_STOP, "S", "Stop", "Dashboard: stop after this step and save a checkpoint (asks first)", DASH, 0},
+    {'\n', ACT_RESUME_RUN, "Enter", "Resume", "Dashboard: resume a stopped or killed run from its checkpoint", DASH, 0},
+    {'+', ACT_LR_UP, "+", "LR*2", "Dashboard: double the learning rate", DASH, 0},
+    {'-', ACT_LR_DOWN, "-", "LR/2", "Dashboard: halve the learning rate", DASH, 0},
     /* Report */
-    {'s', ACT_SORT, "s", "Sort", "Report: sort by the next column", REPORT},
-    {'r', ACT_REVERSE, "r", "Reverse", "Report: reverse the sort order", REPORT},
-    {'/', ACT_SEARCH, "/", "Search", "Report: find a class by name (Enter keeps, Esc cancels)", REPORT},
-    {'n', ACT_SEARCH_NEXT, "n", "Next", "Report: the next class matching the search", REPORT},
-    {'v', ACT_VIEW, "v", "Heatmap", "Report: the table or the class x epoch heatmap (from per_class.csv)", REPORT},
-    {'m', ACT_METRIC, "m", "Metric", "Report: the heatmap and the trend marks show F1 or recall", REPORT},
+    {'s', ACT_SORT, "s", "Sort", "Report: sort by the next column", REPORT, 0},
+    {'r', ACT_REVERSE, "r", "Reverse", "Report: reverse the sort order", REPORT, 0},
+    {'/', ACT_SEARCH, "/", "Search", "Report: find a class by name (Enter keeps, Esc cancels)", REPORT, 0},
+    {'n', ACT_SEARCH_NEXT, "n", "Next", "Report: the next class matching the search", REPORT, 0},
+    {'v', ACT_VIEW, "v", "Heatmap", "Report: the table or the class x epoch heatmap (from per_class.csv)", REPORT, 0},
+    {'m', ACT_METRIC, "m", "Metric", "Report: the heatmap and the trend marks show F1 or recall", REPORT, 0},
     /* Confusion, Samples, Report's heatmap, Layers */
     {KEY_LEFT, ACT_LEFT, "Left", NULL, "previous cell, image or epoch (Confusion, Samples, Report's heatmap, Layers)",
-     CURSOR},
-    {KEY_RIGHT, ACT_RIGHT, "Right", NULL, "next cell, image or epoch", CURSOR},
-    {'h', ACT_LEFT, "h", NULL, "the same as Left", CURSOR},
-    {'l', ACT_RIGHT, "l", NULL, "the same as Right", CURSOR},
-    {'n', ACT_NORMALIZE, "n", "Norm", "Confusion: counts or row-normalised shares", S(TUI_SCREEN_CONFUSION)},
-    {'f', ACT_FOLD, "f", "Fold", "Confusion: fold CIFAR-100 to its 20 superclasses", S(TUI_SCREEN_CONFUSION)},
+     0, TUI_KEYS_CURSOR},
+    {KEY_RIGHT, ACT_RIGHT, "Right", NULL, "next cell, image or epoch", 0, TUI_KEYS_CURSOR},
+    {'h', ACT_LEFT, "h", NULL, "the same as Left", 0, TUI_KEYS_CURSOR},
+    {'l', ACT_RIGHT, "l", NULL, "the same as Right", 0, TUI_KEYS_CURSOR},
+    {'n', ACT_NORMALIZE, "n", "Norm", "Confusion: counts or row-normalised shares", S(TUI_SCREEN_CONFUSION), 0},
+    {'f', ACT_FOLD, "f", "Fold", "Confusion: fold CIFAR-100 to its 20 superclasses", S(TUI_SCREEN_CONFUSION), 0},
     /* ROC */
-    {' ', ACT_TOGGLE, "Space", "Draw", "ROC: draw or hide the selected class; Compare: the selected run", S(TUI_SCREEN_ROC) | S(TUI_SCREEN_COMPARE)},
-    {'a', ACT_ALL, "a", "None", "ROC: hide every class curve (micro and macro stay)", S(TUI_SCREEN_ROC)},
-    {'z', ACT_ZOOM, "z", "Zoom", "ROC: zoom on the upper-left corner (FPR 0-0.2, TPR 0.8-1)", S(TUI_SCREEN_ROC)},
+    {' ', ACT_TOGGLE, "Space", "Draw", "ROC: draw or hide the selected class; Compare: the selected run", S(TUI_SCREEN_ROC) | S(TUI_SCREEN_COMPARE), 0},
+    {'a', ACT_ALL, "a", "None", "ROC: hide every class curve (micro and macro stay)", S(TUI_SCREEN_ROC), 0},
+    {'z', ACT_ZOOM, "z", "Zoom", "ROC: zoom on the upper-left corner (FPR 0-0.2, TPR 0.8-1)", S(TUI_SCREEN_ROC), 0},
     /* Compare */
-    {'m', ACT_METRIC, "m", "Metric", "Compare: chart val_acc, val_loss or val_mse", S(TUI_SCREEN_COMPARE)},
-    {'\n', ACT_ENTER, "Enter", "Open", "Compare: open the selected run on every screen", S(TUI_SCREEN_COMPARE)},
-    {'r', ACT_REFRESH, "r", "Rescan", "Compare: read the runs directory again", S(TUI_SCREEN_COMPARE)},
+    {'m', ACT_METRIC, "m", "Metric", "Compare: chart val_acc, val_loss or val_mse", S(TUI_SCREEN_COMPARE), 0},
+    {'\n', ACT_ENTER, "Enter", "Open", "Compare: open the selected run on every screen", S(TUI_SCREEN_COMPARE), 0},
+    {'r', ACT_REFRESH, "r", "Rescan", "Compare: read the runs directory again", S(TUI_SCREEN_COMPARE), 0},
     /* Samples */
-    {'m', ACT_MISSED, "m", "Missed", "Samples: step through every image or only the misclassified", S(TUI_SCREEN_SAMPLES)},
+    {'m', ACT_MISSED, "m", "Missed", "Samples: step through every image or only the misclassified", S(TUI_SCREEN_SAMPLES), 0},
 };
 
 const int tui_n_keys = (int)(sizeof tui_keys / sizeof tui_keys[0]);
@@ -94,7 +90,7 @@ tui_action tui_key_action(int key, int screen)
     if (key >= '1' && key < '1' + N_DIGITS)
         return (tui_action)(ACT_SCREEN1 + (key - '1'));
     for (int i = 0; i < tui_n_keys; i++)
-        if (tui_keys[i].key == key && (tui_keys[i].screens & S(screen)))
+        if (tui_keys[i].key == key && (tui_key_screens(&tui_keys[i]) & S(screen)))
             return tui_keys[i].action;
     return ACT_NONE;
 }
@@ -103,15 +99,29 @@ tui_action tui_key_action(int key, int screen)
  * most screens, then each screen's own keys. */
 enum { GROUP_ALL = 0, GROUP_MOVING = TUI_N_SCREENS + 1, N_GROUPS = TUI_N_SCREENS + 2 };
 
-static int is_moving(const tui_key *k) { return k->screens != ALL && __builtin_popcount(k->screens) >= 4; }
+unsigned tui_key_screens(const tui_key *k)
+{
+    unsigned screens = k->screens;
+    for (int i = 0; k->takers && i < TUI_N_SCREENS; i++)
+        if (app_screens[i].keys & k->takers)
+            screens |= S(app_screens[i].id);
+    return screens;
+}
+
+static int is_moving(const tui_key *k)
+{
+    unsigned screens = tui_key_screens(k);
+    return screens != ALL && __builtin_popcount(screens) >= 4;
+}
 
 static int in_group(const tui_key *k, int group)
 {
     if (group == GROUP_ALL)
-        return k->screens == ALL;
+        return tui_key_screens(k) == ALL;
     if (group == GROUP_MOVING)
         return is_moving(k);
-    return k->screens != ALL && !is_moving(k) && (k->screens & S(group));
+    unsigned screens = tui_key_screens(k);
+    return screens != ALL && !is_moving(k) && (screens & S(group));
 }
 
 /* Groups in the order shown: everywhere, moving, then screens 1..TUI_N_SCREENS. */
@@ -219,8 +229,9 @@ void tui_footer_draw(tui_grid *g, int row, int screen, const char *(*brief)(cons
     for (int pass = 0; pass < 2; pass++)
         for (int i = 0; i < tui_n_keys; i++) {
             const tui_key *k = &tui_keys[i];
-            int global = k->screens == ALL;
-            if (!k->brief || !(k->screens & S(screen)) || global != (pass == 1))
+            unsigned screens = tui_key_screens(k);
+            int global = screens == ALL;
+            if (!k->brief || !(screens & S(screen)) || global != (pass == 1))
                 continue;
             const char *word = brief ? brief(k, ctx) : k->brief;
             if (!word)

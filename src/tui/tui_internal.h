@@ -362,6 +362,7 @@ typedef struct screen_ops {
     tui_screen id;
     const char *name;   /* the tab's and the help's */
     const char *about;  /* its digit key's help, after the name */
+    unsigned keys;      /* TUI_KEYS_*: the shared moving keys it takes */
     void (*draw)(app *a, tui_rect body);
     int (*key)(app *a, int key, tui_action act);
     void (*enter)(app *a);
