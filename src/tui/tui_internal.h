@@ -253,15 +253,24 @@ typedef struct app {
 } app;
 
 /* app.c: the screen manager */
-void app_set_status(app *a, int role, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-int app_body_top(const app *a);
-int app_body_height(const app *a);
 /* Handles one key (the loop's dispatch: confirmations, editing, help, screens); H_* flags. */
 int app_handle_key(app *a, int key);
-/* Draws the frame and the screen shown (its enter has run: the loop calls app_enter first). */
-void app_draw(app *a);
 /* Prepares what the screen shown draws (its enter): before a draw or a key, never inside a draw. */
 void app_enter(app *a);
+
+/* frame.c: around the screen shown */
+/* A message on the status line, for a few seconds (errors twice as long). */
+void app_set_status(app *a, int role, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Clears a message whose time is up; 1 when one was cleared (a redraw is due). */
+int app_status_expire(app *a, double now);
+/* The body's first row (under the tabs, the header and the status line, which a long message makes taller)
+ * and its rows (above the footer). */
+int app_body_top(const app *a);
+int app_body_height(const app *a);
+/* The help overlay's text, made once when ? is first pressed (a key handler: the draw only reads it). */
+const char *app_help_text(app *a);
+/* Draws the frame and the screen shown (its enter has run: the loop calls app_enter first). */
+void app_draw(app *a);
 
 /* follow.c: the run follower */
 /* Shows run directory dir (follow: re-read as it changes). */
