@@ -120,20 +120,8 @@ void app_draw_table(app *a, tui_rect r, tui_table t)
 int app_scroll(int *top, tui_action act, int n, int visible)
 {
     int page = visible > 2 ? visible - 1 : 1, last = n - visible > 0 ? n - visible : 0;
-    switch (act) {
-    case ACT_UP: *top -= 1; break;
-    case ACT_DOWN: *top += 1; break;
-    case ACT_PGUP: *top -= page; break;
-    case ACT_PGDN: *top += page; break;
-    case ACT_HOME: *top = 0; break;
-    case ACT_END: *top = last; break;
-    default: return H_NONE;
-    }
-    if (*top > last)
-        *top = last;
-    if (*top < 0)
-        *top = 0;
-    return H_REDRAW;
+    /* A text scrolls as a cursor moves through the list of its first lines that can be shown, 0..last. */
+    return app_list_move(top, act, last + 1, page) ? H_REDRAW : H_NONE;
 }
 
 void app_no_data(app *a, tui_rect body, const char *what)
