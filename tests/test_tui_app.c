@@ -788,7 +788,7 @@ static app *fake_report(void)
     a->names = names;
     assert_int_equal(metrics_report(cm, 3, 0, &a->rep), 0);
     a->have_rep = 1;
-    report_reset(a);
+    report_reset(a, 0);
     /* F1: apple 0.2 -> 0.5 (up), bee 0.6 -> 0.4 (down), camel 0.5 -> 0.5; recall: apple down, camel up. */
     write_run_file(a, RUN_PER_CLASS, PER_CLASS_HEADER "\n"
                    "1,0,0.1,0.3,0.2,3\n1,1,0.7,0.5,0.6,4\n1,2,0.5,0.5,0.5,3\n"
@@ -916,7 +916,7 @@ static void report_keys_follow_and_the_draw_changes_nothing(void **state)
     a->names = names;
     assert_int_equal(metrics_report(cm, C, 0, &a->rep), 0);
     a->have_rep = 1;
-    report_reset(a);
+    report_reset(a, 0);
     static char csv[C * 2 * 64 + 256];
     int len = snprintf(csv, sizeof csv, "%s\n", PER_CLASS_HEADER);
     for (int e = 1; e <= 2; e++)

@@ -212,9 +212,16 @@ typedef enum tui_action {
     ACT_COUNT
 } tui_action;
 
-/* The screens, numbered 1..TUI_N_SCREENS (their number keys); where a key works: a bit per screen
- * (1 << (n - 1)), TUI_ALL_SCREENS everywhere. */
-enum { TUI_N_SCREENS = 9, TUI_ALL_SCREENS = (1 << TUI_N_SCREENS) - 1 };
+/* The screens, numbered from 1 in tab order: the digit keys 1-9 show the first nine. Each has a row in the screen
+ * table (src/tui/screens.c: its name, its digit key's help and its handlers), which the tabs, the digit keys
+ * and the help read. Where a key works: a bit per screen (TUI_SCREEN_BIT), TUI_ALL_SCREENS everywhere. */
+typedef enum tui_screen {
+    TUI_SCREEN_SETUP = 1, TUI_SCREEN_DASHBOARD, TUI_SCREEN_REPORT, TUI_SCREEN_CONFUSION, TUI_SCREEN_ROC,
+    TUI_SCREEN_COMPARE, TUI_SCREEN_SAMPLES, TUI_SCREEN_SUMMARY, TUI_SCREEN_LAYERS,
+    TUI_SCREEN_END /* one past the last */
+} tui_screen;
+enum { TUI_N_SCREENS = TUI_SCREEN_END - 1, TUI_ALL_SCREENS = (1 << TUI_N_SCREENS) - 1 };
+#define TUI_SCREEN_BIT(s) (1u << ((s) - 1))
 
 typedef struct tui_key {
     int key;            /* a curses key code or character */
@@ -223,13 +230,24 @@ typedef struct tui_key {
     const char *brief;  /* the footer's word ("Quit"), NULL: not in the footer */
     const char *help;   /* one line */
     unsigned screens;   /* bit n-1 for screen n */
+    unsigned takers;    /* TUI_KEYS_*: also on the screens whose row in the screen table takes these keys */
 } tui_key;
+
+/* The moving keys that several screens share; each screen's row in the screen table says which it takes, so a
+ * new screen needs no edit here: rows (Up/Down, k/j), pages (PgUp/PgDn, Home/End), a cursor (Left/Right, h/l:
+ * a cell, an image or an epoch) and the mouse wheel. */
+enum { TUI_KEYS_ROWS = 1, TUI_KEYS_PAGES = 2, TUI_KEYS_CURSOR = 4, TUI_KEYS_WHEEL = 8 };
+/* The screens where k works: its own bits and the screens that take its kind of key. */
+unsigned tui_key_screens(const tui_key *k);
 
 extern const tui_key tui_keys[];
 extern const int tui_n_keys;
-extern const char *const tui_screen_names[TUI_N_SCREENS]; /* "Setup", "Dashboard", ... */
+/* A screen's name ("Setup", "Dashboard", ...: its tab), from the screen table. */
+const char *tui_screen_name(tui_screen s);
 
-/* The action of key on screen (1..TUI_N_SCREENS), ACT_NONE when the key does nothing there. */
+/* The action of key on screen (1..TUI_N_SCREENS), ACT_NONE when the key does nothing there. The digit keys,
+ * which show a screen, are not rows of tui_keys: they follow from the screen table (the help and the man page
+ * list them from it too). */
 tui_action tui_key_action(int key, int screen);
 /* The man page's key list (roff), generated from the table: the same text is in man/vggtop.1 (a test
  * checks). malloc'ed. */

@@ -189,13 +189,11 @@ int compare_key(app *a, int key, tui_action act)
     if (a->cmp.n == 0)
         return H_NONE;
     int rows = list_height(a, app_body_height(a)) - 1, page = rows;
+    if (app_list_move(&a->cmp.sel, act, a->cmp.n, page)) {
+        a->cmp.top = app_follow(a->cmp.top, a->cmp.sel, rows);
+        return H_REDRAW;
+    }
     switch (act) {
-    case ACT_UP: a->cmp.sel--; break;
-    case ACT_DOWN: a->cmp.sel++; break;
-    case ACT_PGUP: a->cmp.sel -= page; break;
-    case ACT_PGDN: a->cmp.sel += page; break;
-    case ACT_HOME: a->cmp.sel = 0; break;
-    case ACT_END: a->cmp.sel = a->cmp.n - 1; break;
     case ACT_TOGGLE: {
         int shown = 0;
         for (int i = 0; i < a->cmp.n; i++)
@@ -233,10 +231,6 @@ int compare_key(app *a, int key, tui_action act)
     }
     default: return H_NONE;
     }
-    if (a->cmp.sel < 0)
-        a->cmp.sel = 0;
-    if (a->cmp.sel >= a->cmp.n)
-        a->cmp.sel = a->cmp.n - 1;
     a->cmp.top = app_follow(a->cmp.top, a->cmp.sel, rows);
     return H_REDRAW;
 }

@@ -31,6 +31,13 @@ void confusion_reset(app *a)
     v->built = v->K = v->n_pairs = 0;
 }
 
+void confusion_changed(app *a, int classes_changed)
+{
+    confusion_reset(a);
+    if (classes_changed)
+        a->conf.row = a->conf.col = a->conf.row0 = a->conf.col0 = 0;
+}
+
 void confusion_enter(app *a)
 {
     confusion_view *v = &a->conf;

@@ -93,7 +93,14 @@ int dash_sample(app *a, double now)
     dash_rate_add(&a->dash.rate, now,
                   (double)(s->epoch > 1 ? s->epoch - 1 : 0) * (double)s->n_train + (double)s->samples);
     a->dash.have_sys = tui_sysinfo_sample(pid, &a->dash.prev, &a->dash.sys) == 0;
-    return a->screen == 2;
+    return a->screen == TUI_SCREEN_DASHBOARD;
+}
+
+void dash_forget(app *a)
+{
+    a->dash.have_sys = 0;
+    a->dash.rate.n = 0;
+    a->dash.prev.valid = 0;
 }
 
 static int dash_best(const train_snapshot *s)
@@ -143,33 +150,38 @@ static void dash_table(app *a, tui_rect r)
     tui_table_draw(&a->grid, (tui_rect){r.top + 1, r.left, shown + 1, r.width}, &t, a->utf8);
 }
 
-void dash_draw(app *a, tui_rect body)
+/* The epoch's Keras progress line and its running means (before the first step: "-", not nan, which reads
+ * as divergence); returns the next row. */
+static int draw_epoch(app *a, int y, int w, int running)
 {
     tui_grid *g = &a->grid;
     const train_snapshot *s = a->snap;
-    if (!a->live && !a->dir[0]) {
-        app_no_data(a, body, "Dashboard");
-        return;
-    }
-    int y = body.top, w = body.width, running = state_running(s->state);
     int started = s->batch > 0 && isfinite(s->loss);
-    char prog[256], eta[32], ela[32], l[32], ac[32], ms[64], line[512];
+    char prog[256], l[32], ac[32], mse[32], t5[32];
     long batches = s->batches > 0 ? s->batches : 1;
     int bar = w >= 100 ? 30 : 20;
-    if (running && s->state != TRAIN_PAUSED) {
+    if (running && s->state != TRAIN_PAUSED)
         tui_progress_text(prog, sizeof prog, s->batch, batches, bar, s->epoch_elapsed, s->eta);
-    } else {
+    else
         vt_fmt_progbar(prog, sizeof prog, s->batch, batches, bar); /* no ETA: the clock does not run */
-    }
     tui_grid_printf(g, y, 1, w - 2, ROLE_VALUE, 0, "Epoch %d/%d", s->epoch, s->epochs);
     tui_grid_text(g, y, 14, w - 15, ROLE_DEFAULT, 0, prog);
     y++;
-    /* Before the first step of an epoch there is no mean yet: "-", not nan (which reads as divergence). */
-    char mse[32], t5[32];
     tui_grid_printf(g, y++, 1, w - 2, ROLE_DEFAULT, 0, "loss: %s - acc: %s - top5: %s - mse: %s - lr: %g",
                     vt_fmt_metric(l, sizeof l, started ? s->loss : NAN), vt_fmt_metric(ac, sizeof ac, started ? s->acc : NAN),
                     vt_fmt_metric(t5, sizeof t5, started ? s->top5 : NAN),
                     vt_fmt_metric(mse, sizeof mse, started ? s->mse : NAN), s->lr);
+    return y;
+}
+
+/* The state, the rate and the elapsed time; then the whole run: the test-set pass while it runs, the epochs
+ * done, the time left and the wall-clock finish. Returns the next row. */
+static int draw_run(app *a, int y, int w, int running)
+{
+    tui_grid *g = &a->grid;
+    const train_snapshot *s = a->snap;
+    int started = s->batch > 0 && isfinite(s->loss);
+    char ela[32], ms[64], eta[32], line[512];
     vt_fmt_eta(ela, sizeof ela, s->elapsed);
     char ranks[32] = ""; /* a data-parallel run: the rate is all ranks' together */
     if (s->ranks > 1)
@@ -181,7 +193,6 @@ void dash_draw(app *a, tui_rect body)
     int role = s->state == TRAIN_FAILED ? ROLE_BAD : s->state == TRAIN_PAUSED || s->state == TRAIN_STOPPED ? ROLE_WARN
                                                                                                             : ROLE_LABEL;
     tui_grid_printf(g, y++, 1, w - 2, role, 0, "%s - %s - elapsed %s", train_state_name(s->state), ms, ela);
-    /* The whole run: the test-set pass while it runs, the time left and the wall-clock finish. */
     int n = 0;
     if (s->state == TRAIN_EVALUATING && s->eval_batches > 0) {
         n += snprintf(line + n, sizeof line - (size_t)n, "test set: ");
@@ -197,28 +208,17 @@ void dash_draw(app *a, tui_rect body)
         snprintf(line + n, sizeof line - (size_t)n, " - paused: no time passes");
     }
     tui_grid_text(g, y++, 1, w - 2, ROLE_VALUE, 0, line);
-    /* The training process beside it (while one runs), sampled outside the draw. */
-    if (a->dash.have_sys) {
-        char sys[512];
-        tui_grid_text(g, y, 1, w - 2, ROLE_LABEL, 0, "system:");
-        tui_grid_text(g, y++, 9, w - 10, ROLE_DIM, 0,
-                      tui_sysinfo_line(sys, sizeof sys, &a->dash.sys, dash_rate_get(&a->dash.rate)));
-    }
-    /* The engine's last word (a hint after a failure, how a stopped run resumes): wrapped, never cut. */
-    y += app_draw_wrapped(g, (tui_rect){y, 1, 3, w - 2}, s->message,
-                          s->state == TRAIN_FAILED || s->state == TRAIN_STOPPED ? ROLE_WARN : ROLE_DIM);
+    return y;
+}
 
-    int h = body.top + body.height - y;
-    int table_rows = s->n_history > 0 ? (h >= 24 ? 8 : h >= 18 ? 5 : 4) : 0;
-    if (table_rows > s->n_history + 2)
-        table_rows = s->n_history + 2;
-    if (table_rows) {
-        dash_table(a, (tui_rect){y, 1, table_rows, w - 2});
-        y += table_rows;
-        h -= table_rows;
-    }
-    int two_rows = h >= 16;
-    int top_h = two_rows ? h * 1 / 2 : h, bot_h = h - top_h;
+/* The charts in r: loss and accuracy per epoch, and (tall enough) the epoch's running loss and accuracy by
+ * step under them. */
+static void draw_charts(app *a, tui_rect r)
+{
+    tui_grid *g = &a->grid;
+    const train_snapshot *s = a->snap;
+    int two_rows = r.height >= 16, y = r.top, w = r.width, half = w / 2;
+    int top_h = two_rows ? r.height * 1 / 2 : r.height, bot_h = r.height - top_h;
     int n_h = s->n_history;
     for (int i = 0; i < n_h; i++) {
         hist_buf[0][i] = s->history[i].loss;
@@ -232,32 +232,64 @@ void dash_draw(app *a, tui_rect body)
                          {"val_acc", NULL, hist_buf[3], n_h, ROLE_SERIES0 + 1, 'o'}};
     tui_chart cl = {"Loss per epoch", loss, 2, 0, 0, 0, 0, 0, 0, 3, 1, 1, "epoch", 1};
     tui_chart ca = {"Accuracy per epoch", acc, 2, 0, 1, 0, 0, 0, 1, 2, 1, 1, "epoch", 1};
+    if (!two_rows && top_h < 5)
+        return;
+    /* Short terminals: loss and accuracy per epoch only (the running curves need the room of a taller one). */
+    tui_chart_draw(g, (tui_rect){y, 0, top_h, half - 1}, &cl, app_chart_utf8(a));
+    tui_chart_draw(g, (tui_rect){y, half, top_h, w - half}, &ca, app_chart_utf8(a));
+    if (!two_rows)
+        return;
+    y += top_h;
     int m = s->n_curve;
     for (int i = 0; i < m; i++) {
         curve_x[i] = (double)s->curve_batch[i];
         curve_l[i] = s->curve_loss[i];
         curve_a[i] = s->curve_acc[i];
     }
+    double batches = (double)(s->batches > 0 ? s->batches : 1);
     char tl[64], ta[64];
     snprintf(tl, sizeof tl, "Epoch %d: running loss by step", s->epoch);
     snprintf(ta, sizeof ta, "Epoch %d: running acc by step", s->epoch);
     tui_series rl = {"loss", curve_x, curve_l, m, ROLE_SERIES0 + 2, '*'};
     tui_series ra = {"acc", curve_x, curve_a, m, ROLE_SERIES0 + 2, '*'};
-    tui_chart cr1 = {tl, &rl, 1, 1, 0, 0, (double)batches, 0, 0, 3, 0, 0, "step", 0};
+    tui_chart cr1 = {tl, &rl, 1, 1, 0, 0, batches, 0, 0, 3, 0, 0, "step", 0};
     /* Accuracy lives in [0, 1]: a fixed range, so one point does not get an axis of 0.900..1.100. */
-    tui_chart cr2 = {ta, &ra, 1, 1, 1, 0, (double)batches, 0, 1, 2, 0, 0, "step", 0};
-    int half = w / 2;
-    if (two_rows) {
-        tui_chart_draw(g, (tui_rect){y, 0, top_h, half - 1}, &cl, app_chart_utf8(a));
-        tui_chart_draw(g, (tui_rect){y, half, top_h, w - half}, &ca, app_chart_utf8(a));
-        y += top_h;
-        tui_chart_draw(g, (tui_rect){y, 0, bot_h, half - 1}, &cr1, app_chart_utf8(a));
-        tui_chart_draw(g, (tui_rect){y, half, bot_h, w - half}, &cr2, app_chart_utf8(a));
-    } else if (top_h >= 5) {
-        /* Short terminals: loss and accuracy per epoch (the running curves need the room of a taller one). */
-        tui_chart_draw(g, (tui_rect){y, 0, top_h, half - 1}, &cl, app_chart_utf8(a));
-        tui_chart_draw(g, (tui_rect){y, half, top_h, w - half}, &ca, app_chart_utf8(a));
+    tui_chart cr2 = {ta, &ra, 1, 1, 1, 0, batches, 0, 1, 2, 0, 0, "step", 0};
+    tui_chart_draw(g, (tui_rect){y, 0, bot_h, half - 1}, &cr1, app_chart_utf8(a));
+    tui_chart_draw(g, (tui_rect){y, half, bot_h, w - half}, &cr2, app_chart_utf8(a));
+}
+
+void dash_draw(app *a, tui_rect body)
+{
+    tui_grid *g = &a->grid;
+    const train_snapshot *s = a->snap;
+    if (!a->live && !a->dir[0]) {
+        app_no_data(a, body, "Dashboard");
+        return;
     }
+    int w = body.width, running = state_running(s->state);
+    int y = draw_epoch(a, body.top, w, running);
+    y = draw_run(a, y, w, running);
+    /* The training process beside it (while one runs), sampled outside the draw. */
+    if (a->dash.have_sys) {
+        char sys[512];
+        tui_grid_text(g, y, 1, w - 2, ROLE_LABEL, 0, "system:");
+        tui_grid_text(g, y++, 9, w - 10, ROLE_DIM, 0,
+                      tui_sysinfo_line(sys, sizeof sys, &a->dash.sys, dash_rate_get(&a->dash.rate)));
+    }
+    /* The engine's last word (a hint after a failure, how a stopped run resumes): wrapped, never cut. */
+    y += app_draw_wrapped(g, (tui_rect){y, 1, 3, w - 2}, s->message,
+                          s->state == TRAIN_FAILED || s->state == TRAIN_STOPPED ? ROLE_WARN : ROLE_DIM);
+    int h = body.top + body.height - y;
+    int table_rows = s->n_history > 0 ? (h >= 24 ? 8 : h >= 18 ? 5 : 4) : 0;
+    if (table_rows > s->n_history + 2)
+        table_rows = s->n_history + 2;
+    if (table_rows) {
+        dash_table(a, (tui_rect){y, 1, table_rows, w - 2});
+        y += table_rows;
+        h -= table_rows;
+    }
+    draw_charts(a, (tui_rect){y, 0, h, w});
 }
 
 int dash_key(app *a, int key, tui_action act)

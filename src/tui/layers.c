@@ -32,11 +32,11 @@ void layers_load(app *a)
 {
     int was_last = a->lay.epoch >= a->lay.last; /* showing the latest epoch: go on showing the latest */
     layers_free(a);
+    a->lay.err[0] = '\0';
+    if (!a->dir[0])
+        return; /* no run shown (yet) */
     a->lay.last = 0;
     vt_err err;
-    if (!a->dir[0])
-        return;
-    a->lay.err[0] = '\0';
     if (run_read_layers(a->dir, &a->lay.rows, &a->lay.n, &err) != VT_OK) {
         snprintf(a->lay.err, sizeof a->lay.err, "%s", err.msg);
         a->lay.n = 0;
@@ -204,13 +204,11 @@ int layers_key(app *a, int key, tui_action act)
     if (k == 0)
         return H_NONE;
     int page = lay_visible(a) > 1 ? lay_visible(a) - 1 : 1;
+    if (app_list_move(&a->lay.sel, act, k, page)) {
+        a->lay.top = app_follow(a->lay.top, a->lay.sel, table_rows(a, first, k));
+        return H_REDRAW;
+    }
     switch (act) {
-    case ACT_UP: a->lay.sel--; break;
-    case ACT_DOWN: a->lay.sel++; break;
-    case ACT_PGUP: a->lay.sel -= page; break;
-    case ACT_PGDN: a->lay.sel += page; break;
-    case ACT_HOME: a->lay.sel = 0; break;
-    case ACT_END: a->lay.sel = k - 1; break;
     case ACT_LEFT:
     case ACT_RIGHT: {
         /* The nearest epoch with rows that way (a resumed run's file may skip none, an edited one may). */

@@ -153,19 +153,17 @@ static int span_free(tui_grid *g, int row, int col, int len)
     return 1;
 }
 
-void tui_chart_draw(tui_grid *g, tui_rect r, const tui_chart *c, int utf8)
-{
-    tui_grid_fill(g, r, ' ', ROLE_DEFAULT, 0);
-    int row = r.top;
-    if (c->title) {
-        tui_grid_text(g, row, r.left, r.width, ROLE_TITLE, TUI_BOLD, c->title);
-        row++;
-    }
-    int ph = r.top + r.height - row - 2 - (c->legend ? 1 : 0);
-    if (ph < 1 || r.width < 8)
-        return;
+/* Where a chart's parts go in its rect: the plot's first row and size (ph x pw cells), the y labels' width,
+ * the axis column, the x labels' row, and the data box shown, {xmin, xmax, ymin, ymax}. */
+typedef struct chart_layout {
+    int row, ph, pw, lw, axis_col, plot_left, lrow;
+    double box[4];
+} chart_layout;
 
-    double xmin = c->xmin, xmax = c->xmax, ymin = c->ymin, ymax = c->ymax;
+/* The box: the fixed bounds, or the data's (finite points only; none: 0..1), a single y value padded. */
+static void chart_box(const tui_chart *c, double box[4])
+{
+    box[0] = c->xmin, box[1] = c->xmax, box[2] = c->ymin, box[3] = c->ymax;
     if (!c->fixed_x || !c->fixed_y) {
         double ax = INFINITY, bx = -INFINITY, ay = INFINITY, by = -INFINITY;
         for (int k = 0; k < c->n_series; k++)
@@ -182,89 +180,107 @@ void tui_chart_draw(tui_grid *g, tui_rect r, const tui_chart *c, int utf8)
             ax = ay = 0;
             bx = by = 1;
         }
-        if (!c->fixed_x) {
-            xmin = ax;
-            xmax = bx;
-        }
-        if (!c->fixed_y) {
-            ymin = ay;
-            ymax = by;
-        }
+        if (!c->fixed_x)
+            box[0] = ax, box[1] = bx;
+        if (!c->fixed_y)
+            box[2] = ay, box[3] = by;
     }
-    if (ymax - ymin < 1e-12) {
+    if (box[3] - box[2] < 1e-12) {
         /* one value (a single epoch): centre it, with a margin in proportion to it */
-        double pad = fabs(ymax) > 1e-12 ? fabs(ymax) * 0.1 : 0.5;
-        ymin -= pad;
-        ymax += pad;
+        double pad = fabs(box[3]) > 1e-12 ? fabs(box[3]) * 0.1 : 0.5;
+        box[2] -= pad;
+        box[3] += pad;
     }
+}
 
-    /* y labels: top, bottom and (tall enough) middle row, right-aligned in the widest label's width. */
+/* y labels: top, bottom and (tall enough) middle row, right-aligned in the widest label's width; then the axes.
+ * Fills l's columns; 0 when the plot has no room. */
+static int chart_y_axis(tui_grid *g, tui_rect r, const tui_chart *c, int utf8, chart_layout *l)
+{
     char top_l[32], bot_l[32], mid_l[32];
+    double ymin = l->box[2], ymax = l->box[3];
     fmt_axis(top_l, sizeof top_l, ymax, c->y_decimals);
     fmt_axis(bot_l, sizeof bot_l, ymin, c->y_decimals);
     fmt_axis(mid_l, sizeof mid_l, (ymin + ymax) / 2, c->y_decimals);
-    int lw = (int)strlen(top_l);
+    int lw = (int)strlen(top_l), ph = l->ph, row = l->row;
     if ((int)strlen(bot_l) > lw)
         lw = (int)strlen(bot_l);
     if (ph >= 5 && (int)strlen(mid_l) > lw)
         lw = (int)strlen(mid_l);
     int pw = r.width - lw - 1;
     if (pw < 2)
-        return;
-    int axis_col = r.left + lw, plot_left = axis_col + 1;
+        return 0;
+    l->lw = lw;
+    l->pw = pw;
+    l->axis_col = r.left + lw;
+    l->plot_left = l->axis_col + 1;
+    l->lrow = row + ph + 1;
     tui_grid_printf(g, row, r.left, lw, ROLE_LABEL, 0, "%*s", lw, top_l);
     tui_grid_printf(g, row + ph - 1, r.left, lw, ROLE_LABEL, 0, "%*s", lw, bot_l);
     if (ph >= 5)
         tui_grid_printf(g, row + (ph - 1) / 2, r.left, lw, ROLE_LABEL, 0, "%*s", lw, mid_l);
     for (int y = 0; y < ph; y++)
-        tui_grid_put(g, row + y, axis_col, utf8 ? 0x2502 : '|', ROLE_FRAME, 0);
-    tui_grid_put(g, row + ph, axis_col, utf8 ? 0x2514 : '+', ROLE_FRAME, 0);
+        tui_grid_put(g, row + y, l->axis_col, utf8 ? 0x2502 : '|', ROLE_FRAME, 0);
+    tui_grid_put(g, row + ph, l->axis_col, utf8 ? 0x2514 : '+', ROLE_FRAME, 0);
     for (int x = 0; x < pw; x++)
-        tui_grid_put(g, row + ph, plot_left + x, utf8 ? 0x2500 : '-', ROLE_FRAME, 0);
+        tui_grid_put(g, row + ph, l->plot_left + x, utf8 ? 0x2500 : '-', ROLE_FRAME, 0);
+    return 1;
+}
 
-    /* x labels under the axis: the first at the left, the last right-aligned at the right; with x_ticks a
-     * label (and a tick on the axis) at every whole x whose place is free, and one x alone (a one-epoch
-     * chart) in the middle, under its point. */
-    char xl[32], xr[32];
-    int lrow = row + ph + 1;
-    if (c->x_ticks && !(xmax > xmin)) {
-        double v = xmin;
-        xmin = v - 1;
-        xmax = v + 1;
-        snprintf(xl, sizeof xl, "%g", v);
-        int col = plot_left + to_unit(v, xmin, xmax, pw, 0) - (int)strlen(xl) / 2;
-        tui_grid_text(g, lrow, col > plot_left ? col : plot_left, pw, ROLE_LABEL, 0, xl);
-        tui_grid_put(g, row + ph, plot_left + to_unit(v, xmin, xmax, pw, 0), utf8 ? 0x252c : '+', ROLE_FRAME, 0);
-    } else {
-        snprintf(xl, sizeof xl, "%g", xmin);
-        snprintf(xr, sizeof xr, "%g", xmax);
-        tui_grid_text(g, lrow, plot_left, pw, ROLE_LABEL, 0, xl);
-        int right_at = plot_left + pw - (int)strlen(xr);
-        if (xmax != xmin && (int)(strlen(xl) + strlen(xr)) < pw)
-            tui_grid_text(g, lrow, right_at, -1, ROLE_LABEL, 0, xr);
-        if (c->x_ticks) {
-            /* The step: 1, 2, 5, 10, 20, 50, ... whole x, the smallest that leaves a free column between two. */
-            int widest = (int)strlen(xr) > (int)strlen(xl) ? (int)strlen(xr) : (int)strlen(xl);
-            double cols_per_x = (double)(pw - 1) / (xmax - xmin), step = 1;
-            for (int k = 0; k < 30 && step * cols_per_x < widest + 1; k++)
-                step *= k % 3 == 1 ? 2.5 : 2;
-            int last_end = plot_left + (int)strlen(xl);
-            for (double v = ceil(xmin / step) * step; v < xmax; v += step) {
-                char t[32];
-                snprintf(t, sizeof t, "%g", v);
-                int at = plot_left + to_unit(v, xmin, xmax, pw, 0), col = at - (int)strlen(t) / 2;
-                if (v <= xmin || col <= last_end || col + (int)strlen(t) >= right_at)
-                    continue;
-                tui_grid_text(g, lrow, col, -1, ROLE_LABEL, 0, t);
-                tui_grid_put(g, row + ph, at, utf8 ? 0x252c : '+', ROLE_FRAME, 0);
-                last_end = col + (int)strlen(t);
-            }
-        }
+/* With x_ticks, a label (and a tick on the axis) at every whole x whose place is free, between the first
+ * label (ending at last_end) and the last (from right_at). */
+static void chart_x_ticks(tui_grid *g, const chart_layout *l, int utf8, int last_end, int right_at, int widest)
+{
+    double xmin = l->box[0], xmax = l->box[1];
+    /* The step: 1, 2, 5, 10, 20, 50, ... whole x, the smallest that leaves a free column between two. */
+    double cols_per_x = (double)(l->pw - 1) / (xmax - xmin), step = 1;
+    for (int k = 0; k < 30 && step * cols_per_x < widest + 1; k++)
+        step *= k % 3 == 1 ? 2.5 : 2;
+    for (double v = ceil(xmin / step) * step; v < xmax; v += step) {
+        char t[32];
+        snprintf(t, sizeof t, "%g", v);
+        int at = l->plot_left + to_unit(v, xmin, xmax, l->pw, 0), col = at - (int)strlen(t) / 2;
+        if (v <= xmin || col <= last_end || col + (int)strlen(t) >= right_at)
+            continue;
+        tui_grid_text(g, l->lrow, col, -1, ROLE_LABEL, 0, t);
+        tui_grid_put(g, l->row + l->ph, at, utf8 ? 0x252c : '+', ROLE_FRAME, 0);
+        last_end = col + (int)strlen(t);
     }
+}
 
-    plot_area p = {g, row, plot_left, ph, pw, utf8, c->overlap, 0};
-    int ux = utf8 ? pw * 2 : pw, uy = utf8 ? ph * 4 : ph; /* plot units */
-    const double box[4] = {xmin, xmax, ymin, ymax};
+/* x labels under the axis: the first at the left, the last right-aligned at the right (and the ticks between);
+ * one x alone (a one-epoch chart, with x_ticks) in the middle, under its point, the box widened around it. */
+static void chart_x_labels(tui_grid *g, const tui_chart *c, int utf8, chart_layout *l)
+{
+    char xl[32], xr[32];
+    int pw = l->pw, plot_left = l->plot_left, lrow = l->lrow;
+    if (c->x_ticks && !(l->box[1] > l->box[0])) {
+        double v = l->box[0];
+        l->box[0] = v - 1;
+        l->box[1] = v + 1;
+        snprintf(xl, sizeof xl, "%g", v);
+        int at = plot_left + to_unit(v, l->box[0], l->box[1], pw, 0), col = at - (int)strlen(xl) / 2;
+        tui_grid_text(g, lrow, col > plot_left ? col : plot_left, pw, ROLE_LABEL, 0, xl);
+        tui_grid_put(g, l->row + l->ph, at, utf8 ? 0x252c : '+', ROLE_FRAME, 0);
+        return;
+    }
+    snprintf(xl, sizeof xl, "%g", l->box[0]);
+    snprintf(xr, sizeof xr, "%g", l->box[1]);
+    tui_grid_text(g, lrow, plot_left, pw, ROLE_LABEL, 0, xl);
+    int right_at = plot_left + pw - (int)strlen(xr);
+    if (l->box[1] != l->box[0] && (int)(strlen(xl) + strlen(xr)) < pw)
+        tui_grid_text(g, lrow, right_at, -1, ROLE_LABEL, 0, xr);
+    if (c->x_ticks) {
+        int widest = (int)strlen(xr) > (int)strlen(xl) ? (int)strlen(xr) : (int)strlen(xl);
+        chart_x_ticks(g, l, utf8, plot_left + (int)strlen(xl), right_at, widest);
+    }
+}
+
+/* Each series' points and the segments between them (a NaN is a gap), clipped to the box. */
+static void chart_series(plot_area *p, const tui_chart *c, const double box[4])
+{
+    int ux = p->utf8 ? p->w * 2 : p->w, uy = p->utf8 ? p->h * 4 : p->h; /* plot units */
+    double xmin = box[0], xmax = box[1], ymin = box[2], ymax = box[3];
     for (int k = 0; k < c->n_series; k++) {
         const tui_series *s = &c->series[k];
         int have = 0;
@@ -279,42 +295,63 @@ void tui_chart_draw(tui_grid *g, tui_rect r, const tui_chart *c, int utf8)
                 /* the segment from the previous point, clipped to the visible box (a zoom cuts curves) */
                 double x0 = lx, y0 = ly, x1 = x, y1 = y;
                 if (clip_segment(&x0, &y0, &x1, &y1, box))
-                    plot_line(&p, to_unit(x0, xmin, xmax, ux, 0), to_unit(y0, ymin, ymax, uy, 1),
+                    plot_line(p, to_unit(x0, xmin, xmax, ux, 0), to_unit(y0, ymin, ymax, uy, 1),
                               to_unit(x1, xmin, xmax, ux, 0), to_unit(y1, ymin, ymax, uy, 1), s);
             } else if (x >= xmin && x <= xmax && y >= ymin && y <= ymax) {
-                plot_point(&p, to_unit(x, xmin, xmax, ux, 0), to_unit(y, ymin, ymax, uy, 1), s);
+                plot_point(p, to_unit(x, xmin, xmax, ux, 0), to_unit(y, ymin, ymax, uy, 1), s);
             }
             have = 1;
             lx = x;
             ly = y;
         }
     }
+}
 
-    int legend_end = r.left;
-    if (c->legend) {
-        int x = r.left, ly = row + ph + 2;
-        for (int k = 0; k < c->n_series && x < r.left + r.width; k++) {
-            const tui_series *s = &c->series[k];
-            if (!s->name)
-                continue;
-            tui_grid_put(g, ly, x, utf8 ? 0x25a0 : (uint32_t)(unsigned char)s->marker, s->role, 0);
-            x += 2;
-            x += tui_grid_text(g, ly, x, r.left + r.width - x, ROLE_DEFAULT, 0, s->name);
-            x += 2;
-        }
-        if (p.overlaps && x + 6 <= r.left + r.width) {
-            tui_grid_put(g, ly, x, utf8 ? 0x25a0 : OVERLAP_MARK, OVERLAP_ROLE, TUI_BOLD);
-            x += 2 + tui_grid_text(g, ly, x + 2, r.left + r.width - x - 2, ROLE_DEFAULT, 0, "both");
-        }
-        legend_end = x;
+/* The legend row: each named series' marker and name, and "both" when two series met; returns its end. */
+static int chart_legend(tui_grid *g, tui_rect r, const tui_chart *c, int utf8, int ly, int overlaps)
+{
+    int x = r.left;
+    for (int k = 0; k < c->n_series && x < r.left + r.width; k++) {
+        const tui_series *s = &c->series[k];
+        if (!s->name)
+            continue;
+        tui_grid_put(g, ly, x, utf8 ? 0x25a0 : (uint32_t)(unsigned char)s->marker, s->role, 0);
+        x += 2;
+        x += tui_grid_text(g, ly, x, r.left + r.width - x, ROLE_DEFAULT, 0, s->name);
+        x += 2;
     }
+    if (overlaps && x + 6 <= r.left + r.width) {
+        tui_grid_put(g, ly, x, utf8 ? 0x25a0 : OVERLAP_MARK, OVERLAP_ROLE, TUI_BOLD);
+        x += 2 + tui_grid_text(g, ly, x + 2, r.left + r.width - x - 2, ROLE_DEFAULT, 0, "both");
+    }
+    return x;
+}
+
+void tui_chart_draw(tui_grid *g, tui_rect r, const tui_chart *c, int utf8)
+{
+    tui_grid_fill(g, r, ' ', ROLE_DEFAULT, 0);
+    chart_layout l = {.row = r.top};
+    if (c->title) {
+        tui_grid_text(g, l.row, r.left, r.width, ROLE_TITLE, TUI_BOLD, c->title);
+        l.row++;
+    }
+    l.ph = r.top + r.height - l.row - 2 - (c->legend ? 1 : 0);
+    if (l.ph < 1 || r.width < 8)
+        return;
+    chart_box(c, l.box);
+    if (!chart_y_axis(g, r, c, utf8, &l))
+        return;
+    chart_x_labels(g, c, utf8, &l);
+    plot_area p = {g, l.row, l.plot_left, l.ph, l.pw, utf8, c->overlap, 0};
+    chart_series(&p, c, l.box);
+    int legend_end = c->legend ? chart_legend(g, r, c, utf8, l.row + l.ph + 2, p.overlaps) : r.left;
     /* The x axis' title: centred on the label row when that is free, else at the legend row's right end. */
     if (c->x_title) {
-        int len = (int)strlen(c->x_title), at = plot_left + (pw - len) / 2;
-        if (span_free(g, lrow, at - 1, len + 2))
-            tui_grid_text(g, lrow, at, len, ROLE_DIM, 0, c->x_title);
+        int len = (int)strlen(c->x_title), at = l.plot_left + (l.pw - len) / 2;
+        if (span_free(g, l.lrow, at - 1, len + 2))
+            tui_grid_text(g, l.lrow, at, len, ROLE_DIM, 0, c->x_title);
         else if (c->legend && r.left + r.width - len - 1 >= legend_end)
-            tui_grid_text(g, row + ph + 2, r.left + r.width - len, len, ROLE_DIM, 0, c->x_title);
+            tui_grid_text(g, l.row + l.ph + 2, r.left + r.width - len, len, ROLE_DIM, 0, c->x_title);
     }
 }
 

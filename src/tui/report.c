@@ -78,9 +78,9 @@ void report_load_history(app *a)
     run_class_row *rows = NULL;
     long n = 0;
     vt_err err;
+    a->rpt.err[0] = '\0';
     if (!a->dir[0])
         return;
-    a->rpt.err[0] = '\0';
     if (run_read_per_class(a->dir, &rows, &n, &err) != VT_OK) {
         snprintf(a->rpt.err, sizeof a->rpt.err, "%s", err.msg);
         return;
@@ -139,8 +139,15 @@ void report_free(app *a)
     a->rpt.roles = NULL;
 }
 
-void report_reset(app *a)
+void report_close(app *a)
 {
+    report_free(a);
+    report_free_history(a);
+}
+
+void report_reset(app *a, int classes_changed)
+{
+    (void)classes_changed; /* the table is sized for every new report */
     report_free(a);
     if (!a->have_rep)
         return;
@@ -412,13 +419,11 @@ int report_key(app *a, int key, tui_action act)
         return H_REDRAW;
     }
     int page = rep_visible(a) > 1 ? rep_visible(a) - 1 : 1;
+    if (app_list_move(&a->rpt.sel, act, a->rep.n_labels, page)) {
+        rep_follow(a);
+        return H_REDRAW;
+    }
     switch (act) {
-    case ACT_UP: a->rpt.sel--; break;
-    case ACT_DOWN: a->rpt.sel++; break;
-    case ACT_PGUP: a->rpt.sel -= page; break;
-    case ACT_PGDN: a->rpt.sel += page; break;
-    case ACT_HOME: a->rpt.sel = 0; break;
-    case ACT_END: a->rpt.sel = a->rep.n_labels - 1; break;
     case ACT_SORT:
         a->rpt.sort = (a->rpt.sort + 1) % 6;
         a->rpt.desc = a->rpt.sort >= 2; /* numbers: the largest first */

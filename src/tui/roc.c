@@ -14,6 +14,26 @@
 #define ROC_LIST 30
 #define ROC_MAX_DRAWN 5
 
+/* The ROC curves take a sort per class: computed when the screen first needs them (derived.c). */
+void roc_enter(app *a) { derived_roc(a); }
+
+void roc_reset(app *a, int classes_changed)
+{
+    if (!classes_changed)
+        return;
+    free(a->rv.drawn);
+    a->rv.drawn = calloc((size_t)a->C, 1);
+    for (int i = 0; a->rv.drawn && i < a->C && i < 3; i++)
+        a->rv.drawn[i] = 1;
+    a->rv.sel = a->rv.top = 0;
+}
+
+void roc_close(app *a)
+{
+    free(a->rv.drawn);
+    a->rv.drawn = NULL;
+}
+
 void roc_draw(app *a, tui_rect body)
 {
     tui_grid *g = &a->grid;
@@ -65,13 +85,11 @@ int roc_key(app *a, int key, tui_action act)
     if (!a->have_roc)
         return H_NONE;
     int page = app_body_height(a) - 4;
+    if (app_list_move(&a->rv.sel, act, a->C, page)) {
+        a->rv.top = app_follow(a->rv.top, a->rv.sel, app_body_height(a) - 3);
+        return H_REDRAW;
+    }
     switch (act) {
-    case ACT_UP: a->rv.sel--; break;
-    case ACT_DOWN: a->rv.sel++; break;
-    case ACT_PGUP: a->rv.sel -= page; break;
-    case ACT_PGDN: a->rv.sel += page; break;
-    case ACT_HOME: a->rv.sel = 0; break;
-    case ACT_END: a->rv.sel = a->C - 1; break;
     case ACT_ZOOM: a->rv.zoom = !a->rv.zoom; break;
     case ACT_ALL: memset(a->rv.drawn, 0, (size_t)a->C); break;
     case ACT_TOGGLE: {
@@ -87,10 +105,6 @@ int roc_key(app *a, int key, tui_action act)
     }
     default: return H_NONE;
     }
-    if (a->rv.sel < 0)
-        a->rv.sel = 0;
-    if (a->rv.sel >= a->C)
-        a->rv.sel = a->C - 1;
     a->rv.top = app_follow(a->rv.top, a->rv.sel, app_body_height(a) - 3);
     return H_REDRAW;
 }

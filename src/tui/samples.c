@@ -39,6 +39,19 @@ void samples_enter(app *a)
     }
 }
 
+void samples_reset(app *a, int classes_changed)
+{
+    if (classes_changed)
+        a->smp.sample = 0;
+}
+
+void samples_close(app *a)
+{
+    if (a->smp.test)
+        data_destroy(a->smp.test);
+    a->smp.test = NULL;
+}
+
 static long samples_count(const app *a)
 {
     long n = a->run.n_pred;
@@ -48,6 +61,42 @@ static long samples_count(const app *a)
 }
 
 static int missed(const app *a, long i) { return a->run.y_true[i] != a->run.y_pred[i]; }
+
+/* Image i's five most probable classes, each with its probability as a bar (the true class in green); returns
+ * the next row. */
+static int draw_top5(app *a, int y, int x, int tw, long i)
+{
+    tui_grid *g = &a->grid;
+    int t = a->run.y_true[i];
+    tui_grid_text(g, y++, x, tw, ROLE_LABEL, 0, "top 5:");
+    const float *pr = a->run.probs + (size_t)i * (size_t)a->C;
+    int top[5], k5 = a->C < 5 ? a->C : 5;
+    for (int k = 0; k < k5; k++) {
+        int best = -1;
+        for (int c = 0; c < a->C; c++) {
+            int used = 0;
+            for (int j = 0; j < k; j++)
+                used |= top[j] == c;
+            if (!used && (best < 0 || pr[c] > pr[best]))
+                best = c;
+        }
+        top[k] = best;
+        char bar[3 * 20 + 5 + 20]; /* full blocks in UTF-8 mode, '#' in ASCII; padded to 20 columns */
+        int len = (int)lrint(pr[best] * 20), at = 0;
+        if (len < 0)
+            len = 0;
+        if (len > 20)
+            len = 20;
+        for (int b = 0; b < len; b++)
+            at += a->utf8 ? tui_utf8_encode(0x2588, bar + at) : (bar[at] = '#', 1);
+        for (int b = len; b < 20; b++)
+            bar[at++] = ' ';
+        bar[at] = '\0';
+        tui_grid_printf(g, y++, x, tw, best == t ? ROLE_GOOD : ROLE_DEFAULT, 0, "%6.4f %s %s", pr[best], bar,
+                        app_class_name(a, best));
+    }
+    return y;
+}
 
 void samples_draw(app *a, tui_rect body)
 {
@@ -95,34 +144,7 @@ void samples_draw(app *a, tui_rect body)
     tui_grid_printf(g, y++, x, tw, t == p ? ROLE_GOOD : ROLE_BAD, TUI_BOLD, "predicted: %s (%d)%s", app_class_name(a, p),
                     p, t == p ? "" : "  - wrong");
     y++;
-    tui_grid_text(g, y++, x, tw, ROLE_LABEL, 0, "top 5:");
-    const float *pr = a->run.probs + (size_t)i * (size_t)a->C;
-    int top[5], k5 = a->C < 5 ? a->C : 5;
-    for (int k = 0; k < k5; k++) {
-        int best = -1;
-        for (int c = 0; c < a->C; c++) {
-            int used = 0;
-            for (int j = 0; j < k; j++)
-                used |= top[j] == c;
-            if (!used && (best < 0 || pr[c] > pr[best]))
-                best = c;
-        }
-        top[k] = best;
-        char bar[3 * 20 + 5 + 20]; /* full blocks in UTF-8 mode, '#' in ASCII; padded to 20 columns */
-        int len = (int)lrint(pr[best] * 20), at = 0;
-        if (len < 0)
-            len = 0;
-        if (len > 20)
-            len = 20;
-        for (int b = 0; b < len; b++)
-            at += a->utf8 ? tui_utf8_encode(0x2588, bar + at) : (bar[at] = '#', 1);
-        for (int b = len; b < 20; b++)
-            bar[at++] = ' ';
-        bar[at] = '\0';
-        tui_grid_printf(g, y++, x, tw, best == t ? ROLE_GOOD : ROLE_DEFAULT, 0, "%6.4f %s %s", pr[best], bar,
-                        app_class_name(a, best));
-    }
-    y++;
+    y = draw_top5(a, y, x, tw, i) + 1;
     /* Two short lines: one long one lost its end at 80 columns. */
     tui_grid_text(g, y++, x, tw, ROLE_DIM, 0, "Left/Right: previous/next image");
     tui_grid_text(g, y++, x, tw, ROLE_DIM, 0, a->smp.missed_only ? "m: every image" : "m: only the misclassified");

@@ -51,11 +51,32 @@ static void fmt_seconds(char *buf, size_t size, double s)
         snprintf(buf, size, "%.1f h", s / 3600);
 }
 
-void setup_draw(app *a, tui_rect body)
+/* The form's width at this body width: 36 columns at 80, at most 44. */
+static int form_width(tui_rect body) { return body.width * 9 / 20 < 44 ? body.width * 9 / 20 : 44; }
+
+/* A field's value as the form shows it: the text being edited, or the setting (a choice between arrows). */
+static void field_value(const app *a, const train_field *tf, int editing, char *value, size_t size)
+{
+    if (editing) {
+        snprintf(value, size, "%s_", a->form.edit);
+        return;
+    }
+    train_config_get(&a->cfg, tf->name, value, 4200);
+    if (!value[0])
+        snprintf(value, size, "%s", strcmp(tf->name, "data") == 0 ? "(default)" :
+                                    strcmp(tf->name, "run-dir") == 0 ? "(new)" : "");
+    if (tf->kind == TRAIN_FIELD_CHOICE || tf->kind == TRAIN_FIELD_BOOL) {
+        char tmp[4300];
+        snprintf(tmp, sizeof tmp, "%s %.4200s %s", a->utf8 ? "\u25c2" : "<", value, a->utf8 ? "\u25b8" : ">");
+        snprintf(value, size, "%.4290s", tmp);
+    }
+}
+
+/* Left: the fields, then the help of the selected one or why the typed value is refused. */
+static void draw_form(app *a, tui_rect body, int lw)
 {
     tui_grid *g = &a->grid;
     int nf = n_fields();
-    int lw = body.width * 9 / 20 < 44 ? body.width * 9 / 20 : 44; /* 36 columns at 80 */
     tui_grid_text(g, body.top, 1, lw, ROLE_TITLE, TUI_BOLD,
                   read_only(a) ? "The run's settings (read-only)" : "Model and settings"); /* fits 36 */
     int rows = body.height - 4; /* title, then fields, then two lines of help/error */
@@ -63,31 +84,15 @@ void setup_draw(app *a, tui_rect body)
     for (int i = 0; i < rows && top + i < nf; i++) {
         int f = top + i, y = body.top + 1 + i;
         const train_field *tf = &train_fields[f];
-        int sel = f == a->form.field;
+        int sel = f == a->form.field, editing = sel && a->form.editing;
         tui_grid_printf(g, y, 1, 15, sel ? ROLE_SELECT : ROLE_LABEL, 0, "%-15s", tf->label);
         char value[4300];
-        int role = ROLE_VALUE;
-        if (sel && a->form.editing) {
-            snprintf(value, sizeof value, "%s_", a->form.edit);
-            role = a->form.edit_err[0] ? ROLE_BAD : ROLE_CURSOR;
-        } else {
-            train_config_get(&a->cfg, tf->name, value, 4200);
-            if (!value[0])
-                snprintf(value, sizeof value, "%s", strcmp(tf->name, "data") == 0 ? "(default)" :
-                                                    strcmp(tf->name, "run-dir") == 0 ? "(new)" : "");
-            if (tf->kind == TRAIN_FIELD_CHOICE || tf->kind == TRAIN_FIELD_BOOL) {
-                char tmp[4300];
-                snprintf(tmp, sizeof tmp, "%s %.4200s %s", a->utf8 ? "\u25c2" : "<", value, a->utf8 ? "\u25b8" : ">");
-                snprintf(value, sizeof value, "%.4290s", tmp);
-            }
-            if (sel)
-                role = ROLE_SELECT;
-        }
+        field_value(a, tf, editing, value, sizeof value);
+        int role = editing ? (a->form.edit_err[0] ? ROLE_BAD : ROLE_CURSOR) : sel ? ROLE_SELECT : ROLE_VALUE;
         /* Long values (paths) show their end, where the interesting part is, cut by columns with "…". */
         tui_grid_fill(g, (tui_rect){y, 17, 1, lw - 17}, ' ', role, 0);
         app_draw_tail(a, y, 17, lw - 17, role, 0, value);
     }
-    /* The help of the field, or why the typed value is refused. */
     tui_rect msg = {body.top + body.height - 3, 1, 3, lw - 1};
     if (a->form.editing && a->form.edit_err[0])
         app_draw_wrapped(g, msg, a->form.edit_err, ROLE_BAD);
@@ -98,39 +103,45 @@ void setup_draw(app *a, tui_rect body)
         train_field_doc(&train_fields[a->form.field], doc, sizeof doc);
         app_draw_wrapped(g, msg, doc, ROLE_DIM);
     }
+}
 
-    /* Right: the data set, the model and the estimate. */
-    int x = lw + 1, w = body.width - x - 1, y = body.top;
-    tui_rect right = {y, x, body.height, w};
-    const probe_result *f = &a->facts;
-    int fresh = f->generation == a->probe_gen;
-    if (read_only(a)) {
-        tui_grid_printf(g, y++, x, w, ROLE_LABEL, 0, "Run: %s", a->dir);
-        tui_grid_printf(g, y++, x, w, ROLE_DEFAULT, 0, "Data: %s %dx%dx%d, %d classes", a->run.dataset,
-                        a->run.height, a->run.width, a->run.channels, a->run.classes);
-        char pc[32];
-        vt_fmt_thousands(pc, sizeof pc, a->run.params);
-        tui_grid_printf(g, y++, x, w, ROLE_DEFAULT, 0, "Model: %s, %s parameters", a->run.config.model, pc);
-        tui_grid_text(g, y + 1, x, w, ROLE_DIM, 0, "Screen 8 shows the model summary.");
-        return;
-    }
-    int bottom = right.top + right.height;
+/* Right, when watching: the run's own facts (its settings are on the left). */
+static void draw_run_facts(app *a, int y, int x, int w)
+{
+    tui_grid *g = &a->grid;
+    tui_grid_printf(g, y++, x, w, ROLE_LABEL, 0, "Run: %s", a->dir);
+    tui_grid_printf(g, y++, x, w, ROLE_DEFAULT, 0, "Data: %s %dx%dx%d, %d classes", a->run.dataset, a->run.height,
+                    a->run.width, a->run.channels, a->run.classes);
+    char pc[32];
+    vt_fmt_thousands(pc, sizeof pc, a->run.params);
+    tui_grid_printf(g, y++, x, w, ROLE_DEFAULT, 0, "Model: %s, %s parameters", a->run.config.model, pc);
+    tui_grid_text(g, y + 1, x, w, ROLE_DIM, 0, "Screen 8 shows the model summary.");
+}
+
+/* The download's progress, from the snapshot setup_fetch_update took; returns the next row. */
+static int draw_download(app *a, int y, int x, int w)
+{
+    tui_grid *g = &a->grid;
+    const data_fetch_progress *p = &a->fetch_st.progress;
     char line[1200];
-    const data_fetch_status *fs = &a->fetch_st;
-    if (a->fetch) {
-        /* The download's progress, from the snapshot setup_fetch_update took. */
-        const data_fetch_progress *p = &fs->progress;
-        tui_grid_text(g, y++, x, w, ROLE_TITLE, TUI_BOLD, "Downloading CIFAR-100 (c cancels)");
-        if (p->phase == FETCH_DOWNLOADING) {
-            int bar = w - 4 > 30 ? 30 : w - 4 > 8 ? w - 4 : 0; /* the numbers wrap under it when narrow */
-            vt_fmt_transfer(line, sizeof line, p->done, p->total, p->rate, p->eta, bar);
-            y += app_draw_wrapped(g, (tui_rect){y, x, 2, w}, line, ROLE_VALUE);
-        } else {
-            y += app_draw_wrapped(g, (tui_rect){y, x, 3, w}, p->message[0] ? p->message : "starting...",
-                                  p->phase == FETCH_RETRYING ? ROLE_WARN : ROLE_DIM);
-        }
-        y++;
+    tui_grid_text(g, y++, x, w, ROLE_TITLE, TUI_BOLD, "Downloading CIFAR-100 (c cancels)");
+    if (p->phase == FETCH_DOWNLOADING) {
+        int bar = w - 4 > 30 ? 30 : w - 4 > 8 ? w - 4 : 0; /* the numbers wrap under it when narrow */
+        vt_fmt_transfer(line, sizeof line, p->done, p->total, p->rate, p->eta, bar);
+        y += app_draw_wrapped(g, (tui_rect){y, x, 2, w}, line, ROLE_VALUE);
+    } else {
+        y += app_draw_wrapped(g, (tui_rect){y, x, 3, w}, p->message[0] ? p->message : "starting...",
+                              p->phase == FETCH_RETRYING ? ROLE_WARN : ROLE_DIM);
     }
+    return y + 1;
+}
+
+/* The data set the settings read, from the probe; returns the next row. */
+static int draw_data_facts(app *a, int y, int x, int w)
+{
+    tui_grid *g = &a->grid;
+    const probe_result *f = &a->facts;
+    char line[1200];
     if (!f->done_data) {
         tui_grid_text(g, y++, x, w, ROLE_DIM, 0, "looking for the data set...");
     } else if (f->error[0] && !f->dataset[0]) {
@@ -149,6 +160,15 @@ void setup_draw(app *a, tui_rect body)
     if (!a->fetch && f->done_data && strcmp(f->dataset, "CIFAR-100") != 0)
         y += app_draw_wrapped(g, (tui_rect){y, x, 2, w}, "d downloads CIFAR-100 (168.5 MB) and switches to it",
                               ROLE_KEY);
+    return y;
+}
+
+/* The model's parameter count and the time an epoch takes, from the probe; returns the next row. */
+static int draw_model_facts(app *a, int y, int x, int w)
+{
+    tui_grid *g = &a->grid;
+    const probe_result *f = &a->facts;
+    int fresh = f->generation == a->probe_gen;
     /* Facts of an earlier request (another model, until the probe answers the new one) are not shown under the
      * new name: they said the previous model's parameter count for up to a second. */
     if (!fresh) {
@@ -166,7 +186,7 @@ void setup_draw(app *a, tui_rect body)
         tui_grid_text(g, y++, x, w, ROLE_DIM, 0, "Estimate: measuring a few training steps...");
     } else if (isfinite(f->seconds)) {
         /* The test-set pass after each epoch counts too (minutes for a VGG on 10,000 images). */
-        char one[32], all[32];
+        char one[32], all[32], line[256];
         long n_train = a->cfg.limit_train > 0 && a->cfg.limit_train < f->n_train ? a->cfg.limit_train : f->n_train;
         long n_test = a->cfg.limit_test > 0 && a->cfg.limit_test < f->n_test ? a->cfg.limit_test : f->n_test;
         double epoch = f->seconds + train_eval_seconds(f->seconds, n_train, n_test);
@@ -176,14 +196,37 @@ void setup_draw(app *a, tui_rect body)
                  a->cfg.epochs);
         y += app_draw_wrapped(g, (tui_rect){y, x, 2, w}, line, epoch > 600 ? ROLE_WARN : ROLE_GOOD);
     }
-    if (y < bottom)
-        y += app_draw_wrapped(g, (tui_rect){y, x, 2, w}, "Enter trains, e edits a field, Left/Right change a choice",
-                              ROLE_DIM);
-    y++;
-    if (fresh && f->summary && y < bottom) {
-        tui_rect sr = {y, x, bottom - y, w};
-        tui_text_draw(g, sr, f->summary, a->form.summary_top, ROLE_DEFAULT);
+    return y;
+}
+
+void setup_draw(app *a, tui_rect body)
+{
+    int lw = form_width(body);
+    draw_form(a, body, lw);
+    /* Right: the data set, the model and the estimate, then the model's summary. */
+    int x = lw + 1, w = body.width - x - 1, y = body.top, bottom = body.top + body.height;
+    if (read_only(a)) {
+        draw_run_facts(a, y, x, w);
+        return;
     }
+    if (a->fetch)
+        y = draw_download(a, y, x, w);
+    y = draw_data_facts(a, y, x, w);
+    y = draw_model_facts(a, y, x, w);
+    if (y < bottom)
+        y += app_draw_wrapped(&a->grid, (tui_rect){y, x, 2, w},
+                              "Enter trains, e edits a field, Left/Right change a choice", ROLE_DIM);
+    y++;
+    const probe_result *f = &a->facts;
+    if (f->generation == a->probe_gen && f->summary && y < bottom)
+        tui_text_draw(&a->grid, (tui_rect){y, x, bottom - y, w}, f->summary, a->form.summary_top, ROLE_DEFAULT);
+}
+
+void setup_close(app *a)
+{
+    /* A download still running is cancelled (its partial file kept for the next one) and joined. */
+    data_fetch_destroy(a->fetch);
+    a->fetch = NULL;
 }
 
 void setup_fetch_update(app *a)
@@ -292,6 +335,73 @@ static int edit_key(app *a, int key)
     return H_REDRAW;
 }
 
+/* e: edit the field (a choice or yes/no steps to its next value instead). */
+static void edit_start(app *a)
+{
+    if (read_only(a)) {
+        app_set_status(a, ROLE_DIM, "watching a run: its settings cannot change");
+        return;
+    }
+    const train_field *tf = &train_fields[a->form.field];
+    if (tf->kind == TRAIN_FIELD_CHOICE || tf->kind == TRAIN_FIELD_BOOL) {
+        cycle(a, 1);
+        return;
+    }
+    train_config_get(&a->cfg, tf->name, a->form.edit, sizeof a->form.edit);
+    a->form.editing = 1;
+    validate_edit(a);
+}
+
+/* d: download CIFAR-100 on the data module's thread (the screen draws its snapshots). */
+static void download_start(app *a)
+{
+    if (read_only(a)) {
+        app_set_status(a, ROLE_DIM, "watching a run: download CIFAR-100 from vggtop without watch");
+        return;
+    }
+    if (a->fetch) {
+        app_set_status(a, ROLE_DIM, "CIFAR-100 is downloading already (c cancels)");
+        return;
+    }
+    if (a->facts.done_data && strcmp(a->facts.dataset, "CIFAR-100") == 0) {
+        app_set_status(a, ROLE_DIM, "the data set in use is CIFAR-100 already");
+        return;
+    }
+    data_fetch_options o = {0}; /* the default: ./data/cifar-100-binary, the published tarball */
+    vt_err err;
+    vt_err_clear(&err);
+    memset(&a->fetch_st, 0, sizeof a->fetch_st);
+    if (data_fetch_start(&o, &a->fetch, &err) != VT_OK)
+        app_set_status(a, ROLE_BAD, "cannot download: %s", err.msg);
+    else
+        app_set_status(a, ROLE_DIM, "downloading CIFAR-100 into " DATA_DEFAULT_DIR "...");
+}
+
+/* Enter: train with these settings. */
+static int train_start(app *a)
+{
+    if (read_only(a)) {
+        app_set_status(a, ROLE_DIM, "watching a run: start new runs from vggtop without watch");
+        return H_REDRAW;
+    }
+    /* Settings the helper already found unusable (no data set, coarse labels without CIFAR-100) would start a
+     * run that fails at once and show an empty Dashboard: say why here instead. */
+    if (a->facts.generation == a->probe_gen && a->facts.done_data && a->facts.error[0]) {
+        app_set_status(a, ROLE_BAD, "cannot train: %s", a->facts.error);
+        return H_REDRAW;
+    }
+    return app_start_training(a);
+}
+
+/* PgUp/PgDn scroll the model's summary by 10 lines, not past its last line. */
+static void summary_scroll(app *a, int lines)
+{
+    int top = a->form.summary_top + lines, last = app_count_lines(a->facts.summary) - 1;
+    if (lines > 0)
+        top = top < last ? top : last;
+    a->form.summary_top = top > 0 ? top : 0;
+}
+
 int setup_key(app *a, int key, tui_action act)
 {
     if (a->form.editing)
@@ -302,57 +412,16 @@ int setup_key(app *a, int key, tui_action act)
     case ACT_DOWN: a->form.field = (a->form.field + 1) % nf; break;
     case ACT_HOME: a->form.field = 0; break;
     case ACT_END: a->form.field = nf - 1; break;
-    case ACT_PGUP: a->form.summary_top = a->form.summary_top > 10 ? a->form.summary_top - 10 : 0; break;
-    case ACT_PGDN: {
-        int last = app_count_lines(a->facts.summary) - 1; /* not past the summary's last line */
-        a->form.summary_top = a->form.summary_top + 10 < last ? a->form.summary_top + 10 : last > 0 ? last : 0;
-        break;
-    }
+    case ACT_PGUP: summary_scroll(a, -10); break;
+    case ACT_PGDN: summary_scroll(a, 10); break;
     case ACT_LEFT:
     case ACT_RIGHT:
-        if (read_only(a))
-            break;
-        cycle(a, act == ACT_LEFT ? -1 : 1);
+        if (!read_only(a))
+            cycle(a, act == ACT_LEFT ? -1 : 1);
         break;
-    case ACT_TOGGLE: {
-        if (read_only(a)) {
-            app_set_status(a, ROLE_DIM, "watching a run: its settings cannot change");
-            break;
-        }
-        const train_field *tf = &train_fields[a->form.field];
-        if (tf->kind == TRAIN_FIELD_CHOICE || tf->kind == TRAIN_FIELD_BOOL) {
-            cycle(a, 1);
-            break;
-        }
-        train_config_get(&a->cfg, tf->name, a->form.edit, sizeof a->form.edit);
-        a->form.editing = 1;
-        validate_edit(a);
-        break;
-    }
+    case ACT_TOGGLE: edit_start(a); break;
     case ACT_REFRESH: reprobe(a); break;
-    case ACT_DOWNLOAD: {
-        if (read_only(a)) {
-            app_set_status(a, ROLE_DIM, "watching a run: download CIFAR-100 from vggtop without watch");
-            break;
-        }
-        if (a->fetch) {
-            app_set_status(a, ROLE_DIM, "CIFAR-100 is downloading already (c cancels)");
-            break;
-        }
-        if (a->facts.done_data && strcmp(a->facts.dataset, "CIFAR-100") == 0) {
-            app_set_status(a, ROLE_DIM, "the data set in use is CIFAR-100 already");
-            break;
-        }
-        data_fetch_options o = {0}; /* the default: ./data/cifar-100-binary, the published tarball */
-        vt_err err;
-        vt_err_clear(&err);
-        memset(&a->fetch_st, 0, sizeof a->fetch_st);
-        if (data_fetch_start(&o, &a->fetch, &err) != VT_OK)
-            app_set_status(a, ROLE_BAD, "cannot download: %s", err.msg);
-        else
-            app_set_status(a, ROLE_DIM, "downloading CIFAR-100 into " DATA_DEFAULT_DIR "...");
-        break;
-    }
+    case ACT_DOWNLOAD: download_start(a); break;
     case ACT_CANCEL:
         if (!a->fetch) {
             app_set_status(a, ROLE_DIM, "no download to cancel");
@@ -361,18 +430,7 @@ int setup_key(app *a, int key, tui_action act)
         data_fetch_cancel(a->fetch);
         app_set_status(a, ROLE_DIM, "cancelling the download...");
         break;
-    case ACT_ENTER:
-        if (read_only(a)) {
-            app_set_status(a, ROLE_DIM, "watching a run: start new runs from vggtop without watch");
-            break;
-        }
-        /* Settings the helper already found unusable (no data set, coarse labels without CIFAR-100) would
-         * start a run that fails at once and show an empty Dashboard: say why here instead. */
-        if (a->facts.generation == a->probe_gen && a->facts.done_data && a->facts.error[0]) {
-            app_set_status(a, ROLE_BAD, "cannot train: %s", a->facts.error);
-            break;
-        }
-        return app_start_training(a);
+    case ACT_ENTER: return train_start(a);
     default: return H_NONE;
     }
     a->form.field_top = app_follow(a->form.field_top, a->form.field, app_body_height(a) - 4);

@@ -33,6 +33,12 @@ void summary_prepare(app *a)
     snprintf(a->sum.model_text_for, sizeof a->sum.model_text_for, "%s", key);
 }
 
+void summary_close(app *a)
+{
+    free(a->sum.model_text);
+    a->sum.model_text = NULL;
+}
+
 /* The text shown: the run's model (summary_prepare), else the Setup screen's choice. */
 static const char *summary_current(const app *a)
 {

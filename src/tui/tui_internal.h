@@ -1,5 +1,7 @@
 /* tui internals: the front end's state (one struct app), the terminal layer (term.c), the Setup probe
- * thread (probe.c) and the screens (one file each, an entry each in app_screens). Not a public header: only src/tui includes it. */
+ * thread (probe.c), the screen manager (app.c) and what feeds it (live.c, follow.c, derived.c), the shared
+ * widgets (widgets.c) and the screens (one file each, a row each in the screen table, screens.c). Not a public
+ * header: only src/tui includes it. */
 #ifndef VGGTOP_TUI_INTERNAL_H
 #define VGGTOP_TUI_INTERNAL_H
 
@@ -196,7 +198,7 @@ typedef struct app {
     char dir[4096];       /* the run directory shown ("" before any run) */
     int following;        /* dir is re-read when its files change */
     long holder_pid;      /* the process holding dir's run.lock at the last look (> 0), else 0 or -1 */
-    struct timespec mt_config, mt_history, mt_progress, mt_pred;
+    struct timespec mt_parts[4]; /* follow.c: the mtimes of config, history, progress and predictions read */
     double next_poll;
     double tick;          /* the loop's last turn, for vt_stop_watch_tick (Ctrl-Z) */
     run_data run;         /* config and predictions (and in watch mode history and progress) of dir */
@@ -245,14 +247,53 @@ typedef struct app {
     summary_view sum;
 
     layers_view lay;
-    struct timespec mt_per_class, mt_layers;
+    struct timespec mt_files[TUI_N_SCREENS]; /* follow.c: the mtime of each screen's run_file read last */
 
     dash_view dash;
 } app;
 
-/* app.c */
+/* app.c: the screen manager */
+/* Handles one key (the loop's dispatch: confirmations, editing, help, screens); H_* flags. */
+int app_handle_key(app *a, int key);
+/* Prepares what the screen shown draws (its enter): before a draw or a key, never inside a draw. */
+void app_enter(app *a);
+
+/* frame.c: around the screen shown */
+/* A message on the status line, for a few seconds (errors twice as long). */
 void app_set_status(app *a, int role, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Clears a message whose time is up; 1 when one was cleared (a redraw is due). */
+int app_status_expire(app *a, double now);
+/* The body's first row (under the tabs, the header and the status line, which a long message makes taller)
+ * and its rows (above the footer). */
+int app_body_top(const app *a);
+int app_body_height(const app *a);
+/* The help overlay's text, made once when ? is first pressed (a key handler: the draw only reads it). */
+const char *app_help_text(app *a);
+/* Draws the frame and the screen shown (its enter has run: the loop calls app_enter first). */
+void app_draw(app *a);
+
+/* follow.c: the run follower */
+/* Shows run directory dir (follow: re-read as it changes). */
 int app_open_dir(app *a, const char *dir, int follow, vt_err *err);
+/* Re-reads the followed run's files that changed, when the next look is due; 1 when it looked. */
+int follow_poll(app *a);
+/* Re-reads the screens' run files (app_screens' run_file) that changed. */
+void follow_files(app *a);
+/* Another run is shown (a->dir, "" for none): every screen's files hook, run files read afresh. */
+void follow_forget(app *a);
+/* A state in which a run's process is at work (or will be: idle before it starts). */
+int app_state_running(train_state s);
+
+/* derived.c: what is computed from the predictions */
+/* Frees the matrix, report, names and curves (the screens' resets drop their views of them). */
+void derived_free(app *a);
+/* Computes them again from a->run's predictions. */
+void derived_compute(app *a);
+/* The ROC curves, once per predictions (they take a sort per class). */
+void derived_roc(app *a);
+const char *app_class_name(const app *a, int cls);
+
+/* live.c: a live run of this process */
 /* Shows dir's files (followed, read-only as vggtop watch shows them); a live run of this process is parked
  * meanwhile and trains on. */
 int app_browse(app *a, const char *dir, vt_err *err);
@@ -261,8 +302,6 @@ void app_return_live(app *a);
 /* Whether this process trains a run, shown or parked. */
 int app_training(const app *a);
 int app_start_training(app *a);
-const char *app_class_name(const app *a, int cls);
-int app_body_top(const app *a);
 /* Whether the Dashboard's p, S, + and - act on the run shown: a live run of this process, or a followed run
  * that another live process trains (through commands.json). */
 int app_can_control(const app *a);
@@ -272,9 +311,16 @@ void app_send_command(app *a, run_command *c);
 int app_can_resume(const app *a);
 /* Starts training cfg (a new run, or cfg->resume). */
 int app_start_run(app *a, const train_config *cfg);
-int app_body_height(const app *a);
-/* Handles one key (the loop's dispatch: confirmations, editing, help, screens); H_* flags. */
-int app_handle_key(app *a, int key);
+/* Takes the engine's snapshot (the one copy the loop draws from); reloads the run files an evaluation rewrote. */
+void live_update(app *a);
+/* The parked run trains on unseen: its end is said when it comes. */
+void live_watch_parked(app *a);
+/* SIGHUP: leaves the terminal and lets a live run finish; the exit status. */
+int live_hang_up(app *a);
+/* D: the run goes on in the background; tui_run prints how to come back. */
+int live_detach(app *a);
+
+/* widgets.c: what the screens draw and move with */
 /* The one line editor (Setup's fields, Report's search): Backspace, Ctrl-U (clear) and printable ASCII,
  * within size bytes. Returns 1 when it took the key, 0 for a key it leaves to the caller (Enter, Esc, ...). */
 int app_line_edit(char *buf, size_t size, int key);
@@ -294,6 +340,15 @@ int app_follow(int top, int sel, int rows);
 void app_draw_table(app *a, tui_rect r, tui_table t);
 /* Word-wraps text (at spaces, and at '\n') into r; returns the rows used. */
 int app_draw_wrapped(tui_grid *g, tui_rect r, const char *text, int role);
+/* Columns of a UTF-8 text: one per character, as the grid counts them. */
+int app_text_columns(const char *text);
+/* The one cursor rule of lists: Up/Down a row, PgUp/PgDn a page, Home/End the first and last of n rows, the
+ * cursor kept in [0, n). 1 when act is one of these (moved or not), 0 for another action. */
+int app_list_move(int *sel, tui_action act, int n, int page);
+/* the "nothing to show yet" line, and whether charts use braille (which tells
+ * series apart by colour alone, so not without colour). */
+void app_no_data(app *a, tui_rect body, const char *what);
+int app_chart_utf8(const app *a);
 
 /* setup.c */
 void setup_init(app *a);
@@ -303,60 +358,106 @@ int setup_key(app *a, int key, tui_action act);
  * switches Setup to the CIFAR-100 it installed, or says why it failed. */
 void setup_fetch_update(app *a);
 
-/* The screens, one file each (setup.c, dash.c, report.c, confusion.c, roc.c, compare.c, samples.c,
- * summary.c, layers.c), one entry each in app_screens (names: tui_screen_names). draw only draws from what the app
- * holds; key returns H_* reactions (H_DASHBOARD asks the app to show the Dashboard: a screen never switches
- * screens itself); enter (may be NULL) prepares what the screen shows before it is drawn or gets a key. */
+/* The screen table (screens.c): a row per screen, app_screens[id - 1], each screen's code in its own file.
+ * draw only draws from what the app holds; key returns H_* reactions (H_DASHBOARD asks the app to show the
+ * Dashboard: a screen never switches screens itself). The other hooks may be NULL:
+ * - enter prepares what the screen shows before it is drawn or gets a key (the loop calls it, never a draw);
+ * - reset: the run's predictions changed (what is derived from them was freed or rebuilt; classes_changed:
+ *   their number of classes too): drop what was built from them;
+ * - files: the run shown changed, or run_file (a file of its directory the screen reads itself) did: re-read it
+ *   (a->dir "" when no run is shown);
+ * - free: the front end ends: free everything the screen holds. */
 typedef struct screen_ops {
+    tui_screen id;
+    const char *name;   /* the tab's and the help's */
+    const char *about;  /* its digit key's help, after the name */
+    unsigned keys;      /* TUI_KEYS_*: the shared moving keys it takes */
     void (*draw)(app *a, tui_rect body);
     int (*key)(app *a, int key, tui_action act);
     void (*enter)(app *a);
+    void (*reset)(app *a, int classes_changed);
+    const char *run_file;
+    void (*files)(app *a);
+    void (*free)(app *a);
 } screen_ops;
 extern const screen_ops app_screens[TUI_N_SCREENS];
+/* The row of the screen shown. */
+const screen_ops *app_screen(const app *a);
+/* Calls every screen's reset, or free. */
+void app_screens_reset(app *a, int classes_changed);
+void app_screens_close(app *a);
 
-/* Shared by the screens (app.c): the "nothing to show yet" line, and whether charts use braille (which tells
- * series apart by colour alone, so not without colour). */
-void app_no_data(app *a, tui_rect body, const char *what);
-int app_chart_utf8(const app *a);
 
+/* setup.c (its draw and keys above); free: the download, when one runs. */
+void setup_close(app *a);
+
+/* dash.c */
 void dash_draw(app *a, tui_rect body);
 int dash_key(app *a, int key, tui_action act);
+/* Samples the process training the run shown (when due: at most once a second) for the system line; 1 when
+ * the Dashboard shows something new. */
+int dash_sample(app *a, double now);
+/* Another run is shown: the system line's samples were another process's. */
+void dash_forget(app *a);
+
+/* report.c */
 void report_draw(app *a, tui_rect body);
 int report_key(app *a, int key, tui_action act);
-void report_reset(app *a);
+void report_enter(app *a);
+/* Sizes the table for the report of the predictions (none: frees it). */
+void report_reset(app *a, int classes_changed);
 /* Frees the table's buffers report_reset built (NULL after). */
 void report_free(app *a);
-void confusion_enter(app *a);
-void confusion_reset(app *a);
-
-void report_enter(app *a);
 /* (Re)reads per_class.csv of the run shown (an absent file: no history). */
 void report_load_history(app *a);
 void report_free_history(app *a);
+/* Both. */
+void report_close(app *a);
+
+/* confusion.c */
+void confusion_draw(app *a, tui_rect body);
+int confusion_key(app *a, int key, tui_action act);
+void confusion_enter(app *a);
+/* Drops what confusion_enter built (it builds again on the next enter). */
+void confusion_reset(app *a);
+/* confusion_reset, and the cursor back to the corner when the classes changed. */
+void confusion_changed(app *a, int classes_changed);
+
+/* roc.c */
+void roc_draw(app *a, tui_rect body);
+int roc_key(app *a, int key, tui_action act);
+void roc_enter(app *a);
+/* New classes: the first three drawn, the cursor on the first. */
+void roc_reset(app *a, int classes_changed);
+void roc_close(app *a);
+
+/* compare.c */
+void compare_draw(app *a, tui_rect body);
+int compare_key(app *a, int key, tui_action act);
+void compare_scan(app *a);
+void compare_free(app *a);
+
+/* samples.c */
+void samples_enter(app *a);
+void samples_draw(app *a, tui_rect body);
+int samples_key(app *a, int key, tui_action act);
+/* New classes: back to the first image. */
+void samples_reset(app *a, int classes_changed);
+void samples_close(app *a);
+
+/* summary.c */
+/* Builds (once per model) the summary text of the run shown. */
+void summary_prepare(app *a);
+void summary_draw(app *a, tui_rect body);
+int summary_key(app *a, int key, tui_action act);
+void summary_close(app *a);
+
+/* layers.c */
 /* (Re)reads layers.csv of the run shown. */
 void layers_load(app *a);
 void layers_free(app *a);
 void layers_enter(app *a);
 void layers_draw(app *a, tui_rect body);
 int layers_key(app *a, int key, tui_action act);
-/* Samples the process training the run shown (when due: at most once a second) for the system line; 1 when
- * the Dashboard shows something new. */
-int dash_sample(app *a, double now);
-void confusion_draw(app *a, tui_rect body);
-int confusion_key(app *a, int key, tui_action act);
-void roc_enter(app *a);
-void roc_draw(app *a, tui_rect body);
-int roc_key(app *a, int key, tui_action act);
-void compare_draw(app *a, tui_rect body);
-int compare_key(app *a, int key, tui_action act);
-void compare_scan(app *a);
-void compare_free(app *a);
-void samples_enter(app *a);
-void samples_draw(app *a, tui_rect body);
-int samples_key(app *a, int key, tui_action act);
-/* Builds (once per model) the summary text of the run shown. */
-void summary_prepare(app *a);
-void summary_draw(app *a, tui_rect body);
-int summary_key(app *a, int key, tui_action act);
 
 #endif
