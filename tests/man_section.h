@@ -31,7 +31,7 @@ static inline void assert_man_section(const char *begin_marker, const char *end_
     int same = len == strlen(want) && memcmp(begin, want, len) == 0;
     free(want);
     if (!same) {
-        print_error("man/vggtop.1 between '%s' and '%s' differs from its table; regenerate with tests/gen-man.sh\n",
+        print_error("man/vggtop.1 between '%s' and '%s' differs from its table; regenerate with tests/tools/gen-man.sh\n",
                     begin_marker, end_marker);
         fail();
     }

@@ -1,4 +1,4 @@
-/* Unit tests of metrics against scikit-learn 1.2.1: the committed fixtures of tests/metrics_fixtures.py
+/* Unit tests of metrics against scikit-learn 1.2.1: the committed fixtures of tests/tools/metrics_fixtures.py
  * (report text byte for byte, confusion matrices, curves point for point, AUCs), plus hand-derived cases. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -53,7 +53,7 @@ else
     echo "data.sh: dataset-fashion-mnist is not installed; skipping the fallback check"
 fi
 
-# 2. The copies Keras and torchvision users have (the python version, tests/cifar100_pickles.py's fixtures),
+# 2. The copies Keras and torchvision users have (the python version, tests/tools/cifar100_pickles.py's fixtures),
 # found after ./data/cifar-100-binary in this order: Keras's cache, torchvision's ./data, then either's tarball.
 fix=$src/tests/fixtures/data
 mkdir -p data "$HOME/.keras/datasets"

@@ -1,6 +1,6 @@
 #!/bin/sh
-# End-to-end tests of `vggtop data --download` against a local HTTP server on 127.0.0.1 (tests/http_server.py)
-# serving made-up tarballs (tests/cifar100_tarballs.py): a complete download into the default folder, one cut
+# End-to-end tests of `vggtop data --download` against a local HTTP server on 127.0.0.1 (tests/tools/http_server.py)
+# serving made-up tarballs (tests/tools/cifar100_tarballs.py): a complete download into the default folder, one cut
 # halfway and resumed by the retry, a Ctrl-C then a resume by the next run, a server ignoring Range, a
 # transient 503, file://, a wrong MD5, a stall, a 404, a refused connection, tarballs with "..", absolute,
 # link and unexpected members, bad records, and the flag errors. Nothing may be left half installed.
@@ -26,8 +26,8 @@ mkdir -p "$HOME"
 fails=0
 fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
 
-python3 "$src/tests/cifar100_tarballs.py" www || { echo "download.sh: cannot make the tarballs" >&2; exit 1; }
-python3 "$src/tests/http_server.py" www port requests.log &
+python3 "$src/tests/tools/cifar100_tarballs.py" www || { echo "download.sh: cannot make the tarballs" >&2; exit 1; }
+python3 "$src/tests/tools/http_server.py" www port requests.log &
 server=$!
 i=0
 while [ ! -s port ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done

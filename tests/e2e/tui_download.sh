@@ -12,8 +12,8 @@ trap 'tmux -L "$SOCK" kill-server 2>/dev/null; [ -n "$server" ] && kill "$server
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy NO_PROXY no_proxy VGGTOP_DATA
 export HOME="$TMP/home"
 mkdir -p "$HOME"
-python3 "$src/tests/cifar100_tarballs.py" "$TMP/www" || tui_fail none "cannot make the tarballs"
-python3 "$src/tests/http_server.py" "$TMP/www" "$TMP/port" "$TMP/requests.log" &
+python3 "$src/tests/tools/cifar100_tarballs.py" "$TMP/www" || tui_fail none "cannot make the tarballs"
+python3 "$src/tests/tools/http_server.py" "$TMP/www" "$TMP/port" "$TMP/requests.log" &
 server=$!
 i=0
 while [ ! -s "$TMP/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done

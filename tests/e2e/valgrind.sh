@@ -85,7 +85,7 @@ mkdir "$tmp/evil" && cp "$fix/cifar-100-python/"* "$tmp/evil/" && cp "$fix/pickl
 vg 2 data --data "$tmp/evil"
 expect "global 'os.system' is refused" "$err" "data on a pickle that calls code"
 # A download (libcurl, libcrypto, libarchive) from a local file:// tarball, then one with a wrong MD5.
-if command -v python3 >/dev/null 2>&1 && python3 tests/cifar100_tarballs.py "$tmp/www"; then
+if command -v python3 >/dev/null 2>&1 && python3 tests/tools/cifar100_tarballs.py "$tmp/www"; then
     md5=$(md5sum "$tmp/www/cifar-100-binary.tar.gz" | cut -d' ' -f1)
     vg 0 data --download --url "file://$tmp/www/cifar-100-binary.tar.gz" --md5 "$md5" --data "$tmp/dl/cifar-100-binary"
     expect 'CIFAR-100 is in' "$out" "data --download"
@@ -93,7 +93,7 @@ if command -v python3 >/dev/null 2>&1 && python3 tests/cifar100_tarballs.py "$tm
         cut -d' ' -f1)" --data "$tmp/dl2/cifar-100-binary"
     expect 'leaves the directory' "$err" "data --download of a tarball with ../"
 else
-    fail "python3 tests/cifar100_tarballs.py failed: the download was not checked"
+    fail "python3 tests/tools/cifar100_tarballs.py failed: the download was not checked"
 fi
 
 # ---- bench: one step of mlp, and the metrics workload (the sgemm reference is too big for valgrind) ---------

@@ -10,7 +10,7 @@
   anything else  404
 
 Picks a free port and writes it to PORT_FILE once listening; logs "METHOD PATH range=VALUE" per request
-to LOG_FILE. Standard library only: python3 tests/http_server.py ROOT PORT_FILE LOG_FILE
+to LOG_FILE. Standard library only: python3 tests/tools/http_server.py ROOT PORT_FILE LOG_FILE
 """
 import http.server
 import os
