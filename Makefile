@@ -144,9 +144,13 @@ unit-tsan: $(TSAN_BINS)
 	@sh tests/tools/run-unit.sh $(TSAN_BINS)
 tsan-bins: $(TSAN_BINS)
 
-## e2e: end-to-end tests of the CLI (golden outputs) and of the front end (tmux)
+# E=tui limits the end-to-end scripts to one area (tests/e2e/tui.sh and tests/e2e/tui_*.sh; E="tui mpi" to
+# two); the default runs them all.
+E ?=
+
+## e2e: end-to-end tests of the CLI (golden outputs) and of the front end (tmux) (E=area for one area)
 e2e: all $(MPI_STEP)
-	@sh tests/tools/run-e2e.sh
+	@sh tests/tools/run-e2e.sh $(E)
 
 ## fuzz: run the libFuzzer harnesses of the data loaders (FUZZ_SECONDS=N each, default 60)
 fuzz:

@@ -12,7 +12,7 @@
 #include "../src/nn/nn_internal.h"
 
 /* First thing in main: the OpenBLAS kernel the binary would run (nn_blas_choose_kernel may restart the test
- * binary with OPENBLAS_CORETYPE set), named on stderr so tests/e2e/blas_kernels.sh can check which ran. */
+ * binary with OPENBLAS_CORETYPE set), named on stderr so tests/e2e/nn_blas_kernels.sh can check which ran. */
 static inline void nn_testing_start(char **argv)
 {
     nn_blas_choose_kernel(argv);

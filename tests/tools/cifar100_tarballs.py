@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Writes made-up CIFAR-100 binary tarballs for the download tests (tests/e2e/download.sh) into OUTDIR.
+"""Writes made-up CIFAR-100 binary tarballs for the download tests (tests/e2e/data_download.sh and
+tui_download.sh) into OUTDIR.
 
 Made at test time, never committed: a few records, not CIFAR-100's 168 MB. The layout is the real
 tarball's, a cifar-100-binary/ folder holding train.bin, test.bin (records of a coarse label byte, a fine

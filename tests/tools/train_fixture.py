@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes tests/fixtures/train/run/: a small run directory (config.json, history.csv, predictions.csv) made
-from a seeded random case, and the outputs scikit-learn gives for it (golden files for tests/e2e/runs.sh):
+from a seeded random case, and the outputs scikit-learn gives for it (golden files for tests/e2e/cli_runs.sh):
 classification_report at 2 and 3 digits with the class names, the confusion matrix, and the per-class,
 micro and macro (the seed's interpolation recipe) ROC AUCs and roc_auc_score's macro mean.
 
