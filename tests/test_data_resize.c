@@ -12,6 +12,7 @@
 
 #include "../src/data/data_internal.h"
 #include "vggtop/data.h"
+#include "testing.h"
 
 #define FIXTURE "tests/fixtures/data/resize_cv2.bin"
 

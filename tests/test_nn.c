@@ -14,6 +14,7 @@
 
 #include "vggtop/nn.h"
 #include "nn_testing.h"
+#include "testing.h"
 
 
 static float *zerof(size_t n)

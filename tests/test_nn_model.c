@@ -14,6 +14,7 @@
 
 #include "vggtop/nn.h"
 #include "nn_testing.h"
+#include "testing.h"
 
 
 static int *randlabels(int n, int classes, uint64_t seed)
