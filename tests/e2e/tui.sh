@@ -140,9 +140,7 @@ scenario() {
     tui_expect "$s" "val_acc per epoch"
     tui_expect "$s" "1:mlp"
     tui_keys "$s" q
-    end=$(($(date +%s) + 20))
-    while [ ! -s "$TMP/$s.exit" ] && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
-    [ "$(cat "$TMP/$s.exit" 2>/dev/null)" = 0 ] || tui_fail "$s" "vggtop did not exit 0 after q"
+    [ "$(tui_exited "$s" 20)" = 0 ] || tui_fail "$s" "vggtop did not exit 0 after q"
 
     # The run directory holds the stopped run: at least one epoch, and a checkpoint to resume from.
     [ "$(wc -l < "$dir/history.csv")" -ge 2 ] || fail "$dir/history.csv has no epoch"

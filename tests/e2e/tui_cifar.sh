@@ -60,9 +60,7 @@ tui_keys w m
 tui_expect w "Misclassified image 1 of $missed (test image $first of 100)"
 
 tui_keys w q
-end=$(($(date +%s) + 10))
-while [ ! -s "$TMP/w.exit" ] && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
-[ "$(cat "$TMP/w.exit" 2>/dev/null)" = 0 ] || tui_fail w "vggtop watch did not exit 0 after q"
+[ "$(tui_exited w 10)" = 0 ] || tui_fail w "vggtop watch did not exit 0 after q"
 # The data set moves: Samples still shows the predictions and says why there is no image; --data finds it.
 mv "$data" "$data.moved"
 tui_start m 80 24 watch "$run"

@@ -21,9 +21,7 @@ tui_expect ui "D Detach"
 dir=$(ls -d "$runs"/*-mlp 2>/dev/null | head -1)
 [ -n "$dir" ] || tui_fail ui "no run directory in $runs"
 tui_keys ui D
-end=$(($(date +%s) + 60))
-while [ ! -s "$TMP/ui.exit" ] && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
-[ "$(cat "$TMP/ui.exit" 2>/dev/null)" = 0 ] || tui_fail ui "the front end did not exit 0 after d"
+[ "$(tui_exited ui 60)" = 0 ] || tui_fail ui "the front end did not exit 0 after d"
 grep -q "come back with:" "$TMP/ui.err" || tui_fail ui "no line to come back with"
 grep -q "vggtop watch $dir" "$TMP/ui.err" || tui_fail ui "the watch line does not name $dir"
 bg=$(sed -n 's/.*the run goes on in process \([0-9]*\).*/\1/p' "$TMP/ui.err")
@@ -40,9 +38,7 @@ tui_expect w "pid $bg"
 "$VGGTOP" ctl "$dir" pause > "$TMP/ctl.out" 2>&1 || fail "ctl pause: $(cat "$TMP/ctl.out")"
 tui_wait w "watching paused" 20
 tui_keys w D
-end=$(($(date +%s) + 20))
-while [ ! -s "$TMP/w.exit" ] && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
-[ "$(cat "$TMP/w.exit" 2>/dev/null)" = 0 ] || tui_fail w "vggtop watch did not exit 0 after d"
+[ "$(tui_exited w 20)" = 0 ] || tui_fail w "vggtop watch did not exit 0 after d"
 grep -q "vggtop watch $dir" "$TMP/w.err" || tui_fail w "watch's D does not print the line to come back with"
 kill -0 "$bg" 2>/dev/null || fail "the run ended when the watcher detached"
 "$VGGTOP" ctl "$dir" stop > "$TMP/ctl.out" 2>&1 || fail "ctl stop: $(cat "$TMP/ctl.out")"
@@ -65,9 +61,7 @@ tui_wait f "live training" 30
 dir2=$(ls -d "$runs2"/*-mlp 2>/dev/null | head -1)
 mkfifo "$dir2/train.log"
 tui_keys f D
-end=$(($(date +%s) + 30))
-while [ ! -s "$TMP/f.exit" ] && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
-[ -s "$TMP/f.exit" ] || tui_fail f "the front end hung detaching onto a FIFO train.log"
+[ -n "$(tui_exited f 30)" ] || tui_fail f "the front end hung detaching onto a FIFO train.log"
 grep -q "could not start the background process; continue the run with vggtop train --resume $dir2" \
     "$TMP/f.err" || tui_fail f "no line saying how to go on: $(cat "$TMP/f.err")"
 [ -e "$dir2/checkpoint.bin" ] || tui_fail f "no checkpoint to go on from"

@@ -46,9 +46,7 @@ tui_expect w "Test image 1 of 200"
 tui_keys w 1
 tui_expect w "The run's settings (read-only)"
 tui_keys w q
-end=$(($(date +%s) + 10))
-while [ ! -s "$TMP/w.exit" ] && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
-[ "$(cat "$TMP/w.exit" 2>/dev/null)" = 0 ] || tui_fail w "vggtop watch did not exit 0 after q"
+[ "$(tui_exited w 10)" = 0 ] || tui_fail w "vggtop watch did not exit 0 after q"
 
 # After the hang-up, SIGTERM still stops the headless run the clean way: after the batch, with a checkpoint.
 runs2="$TMP/runs2"

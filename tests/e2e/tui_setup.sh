@@ -29,7 +29,5 @@ tui_keys s Home Down Down Right
 tui_expect s "coarse labels are CIFAR-100's 20 superclasses: Fashion-MNIST has none"
 tui_expect s "Labels          ◂ fine ▸"
 tui_keys s q
-end=$(($(date +%s) + 20))
-while [ ! -s "$TMP/s.exit" ] && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
-[ "$(cat "$TMP/s.exit" 2>/dev/null)" = 0 ] || tui_fail s "vggtop did not exit 0 after q"
+[ "$(tui_exited s 20)" = 0 ] || tui_fail s "vggtop did not exit 0 after q"
 finish

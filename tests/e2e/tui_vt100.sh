@@ -10,9 +10,7 @@ tmux -L "$SOCK" new-session -d -s v -x 80 -y 24 \
     "cd '$TMP' && TERM=vt100 LANG=C LC_ALL=C '$VGGTOP' --runs '$TMP/runs' 2> '$TMP/v.err'; echo \$? > '$TMP/v.exit'; sleep 600"
 tui_wait v "Model and settings" 10
 tui_keys v q
-end=$(($(date +%s) + 20))
-while [ ! -s "$TMP/v.exit" ] && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
-[ "$(cat "$TMP/v.exit" 2>/dev/null)" = 0 ] || tui_fail v "vggtop did not exit 0 after q"
+[ "$(tui_exited v 20)" = 0 ] || tui_fail v "vggtop did not exit 0 after q"
 tui_reject v "Model and settings"
 tui_reject v "Tab Next"
 
@@ -51,7 +49,5 @@ tui_wait h "1 layer receives almost no gradient" 5
 tui_screen h | grep -q -E '^ fc2 .* vanishing *$' || tui_fail h "fc2 is not flagged"
 tui_expect h "vgg16-nopool"
 tui_keys h q
-end=$(($(date +%s) + 20))
-while [ ! -s "$TMP/h.exit" ] && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
-[ "$(cat "$TMP/h.exit" 2>/dev/null)" = 0 ] || tui_fail h "vggtop watch did not exit 0 after q"
+[ "$(tui_exited h 20)" = 0 ] || tui_fail h "vggtop watch did not exit 0 after q"
 finish

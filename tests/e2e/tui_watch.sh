@@ -85,8 +85,6 @@ tui_wait w "live training" 60
 tui_keys w q
 tui_expect w "Quit and stop it"
 tui_keys w y
-end=$(($(date +%s) + 60))
-while [ ! -s "$TMP/w.exit" ] && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
-[ "$(cat "$TMP/w.exit" 2>/dev/null)" = 0 ] || tui_fail w "vggtop watch did not exit 0 after q"
+[ "$(tui_exited w 60)" = 0 ] || tui_fail w "vggtop watch did not exit 0 after q"
 grep -q '"stopped"' "$run/progress.json" || { cat "$run/progress.json" >&2; fail "the resumed run did not stop with q (its progress.json above)"; }
 finish

@@ -47,6 +47,14 @@ tui_wait() {
     tui_fail "$1" "waited $3 s for '$2'"
 }
 
+# tui_exited NAME SECONDS: waits until vggtop in session NAME has exited and prints its exit status (nothing
+# if it is still running after SECONDS).
+tui_exited() {
+    end=$(($(date +%s) + $2))
+    while [ ! -s "$TMP/$1.exit" ] && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
+    cat "$TMP/$1.exit" 2>/dev/null
+}
+
 # tui_expect NAME TEXT: TEXT is on the screen now (after a short settle).
 tui_expect() { tui_wait "$1" "$2" 5; }
 
