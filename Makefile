@@ -126,7 +126,7 @@ unit-all:
 	@$(MAKE) --no-print-directory -j$(JOBS) all unit-bins
 	@$(MAKE) --no-print-directory -j$(JOBS) VARIANT=asan unit-bins
 	@$(MAKE) --no-print-directory -j$(JOBS) VARIANT=tsan tsan-bins
-	@sh tests/run-unit.sh -j $(JOBS) $(ALL_UNIT_BINS)
+	@sh tests/tools/run-unit.sh -j $(JOBS) $(ALL_UNIT_BINS)
 
 # T=nn limits the unit tests to one module (test_nn*.c); the default runs them all.
 T ?=
@@ -134,19 +134,23 @@ UNIT_BINS = $(if $(T),$(filter $(OUT)/tests/test_$(T) $(OUT)/tests/test_$(T)_%,$
 
 ## unit: build and run the cmocka unit tests in this VARIANT (T=module for one module)
 unit: $(UNIT_BINS)
-	@sh tests/run-unit.sh $(UNIT_BINS)
+	@sh tests/tools/run-unit.sh $(UNIT_BINS)
 unit-bins: $(UNIT_BINS)
 
 # The threaded code (the training engine, the download job) also runs under ThreadSanitizer.
 TSAN_BINS = $(filter $(OUT)/tests/test_train% $(OUT)/tests/test_data_download $(OUT)/tests/test_nn_pool,$(TEST_BINS))
 ## unit-tsan: run the threaded tests under ThreadSanitizer (use with VARIANT=tsan)
 unit-tsan: $(TSAN_BINS)
-	@sh tests/run-unit.sh $(TSAN_BINS)
+	@sh tests/tools/run-unit.sh $(TSAN_BINS)
 tsan-bins: $(TSAN_BINS)
 
-## e2e: end-to-end tests of the CLI (golden outputs) and of the front end (tmux)
+# E=tui limits the end-to-end scripts to one area (tests/e2e/tui.sh and tests/e2e/tui_*.sh; E="tui mpi" to
+# two); the default runs them all.
+E ?=
+
+## e2e: end-to-end tests of the CLI (golden outputs) and of the front end (tmux) (E=area for one area)
 e2e: all $(MPI_STEP)
-	@sh tests/run-e2e.sh
+	@sh tests/tools/run-e2e.sh $(E)
 
 ## fuzz: run the libFuzzer harnesses of the data loaders (FUZZ_SECONDS=N each, default 60)
 fuzz:

@@ -1,5 +1,6 @@
-/* Helpers shared by the test binaries that run nn (tests/test_nn*.c, tests/test_train*.c); include after
- * <cmocka.h>. */
+/* Helpers shared by the test binaries that run nn (tests/test_nn*.c, tests/test_train*.c), on top of
+ * testing.h's (which this includes): the OpenBLAS kernel named at start, random arrays, the convolution
+ * variants every backend test runs, and a tolerance check. Include after <cmocka.h>. */
 #ifndef VGGTOP_TESTS_NN_TESTING_H
 #define VGGTOP_TESTS_NN_TESTING_H
 
@@ -10,9 +11,10 @@
 #include "vggtop/nn.h"
 #include "vggtop/util.h"
 #include "../src/nn/nn_internal.h"
+#include "testing.h"
 
 /* First thing in main: the OpenBLAS kernel the binary would run (nn_blas_choose_kernel may restart the test
- * binary with OPENBLAS_CORETYPE set), named on stderr so tests/e2e/blas_kernels.sh can check which ran. */
+ * binary with OPENBLAS_CORETYPE set), named on stderr so tests/e2e/nn_blas_kernels.sh can check which ran. */
 static inline void nn_testing_start(char **argv)
 {
     nn_blas_choose_kernel(argv);

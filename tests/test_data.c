@@ -19,31 +19,21 @@
 #include "../src/data/data_internal.h"
 #include "vggtop/data.h"
 
-#include "data_testing.h"
+#include "testing.h"
 
 /* ---- helpers ----------------------------------------------------------------------------------------- */
 
 static int setup(void **state)
 {
     (void)state;
-    if (tmp_root_make("/tmp/vggtop-data-XXXXXX") != 0)
+    if (test_dir_make("data") != 0)
         return -1;
     unsetenv("VGGTOP_DATA");
-    setenv("HOME", root, 1); /* the machine's Keras cache (~/.keras/datasets) must not be found */
+    setenv("HOME", test_dir, 1); /* the machine's Keras cache (~/.keras/datasets) must not be found */
     return 0;
 }
 
 static void mkdir_at(const char *name) { assert_int_equal(mkdir(at(name), 0755), 0); }
-
-static void write_bytes(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
-}
-
-static void write_text(const char *path, const char *text) { write_bytes(path, text, strlen(text)); }
 
 /* The pixel a test file holds at record r, channel ch, row y, column x. */
 static uint8_t pixel(long r, int ch, int y, int x) { return (uint8_t)(r * 7 + ch * 50 + y * 3 + x * 5); }
@@ -72,7 +62,7 @@ static void write_cifar(const char *path, int label_bytes, long first, long n)
                 for (int x = 0; x < 32; x++)
                     p[label_bytes + ch * 1024 + y * 32 + x] = pixel(r, ch, y, x);
     }
-    write_bytes(path, buf, rec * (size_t)n);
+    write_file(path, buf, rec * (size_t)n);
     free(buf);
 }
 
@@ -191,12 +181,12 @@ static dataset *open_dir(const char *dir, int coarse, int resize, int min_size)
 static void cifar100_fine_labels_and_hwc_pixels(void **state)
 {
     (void)state;
-    make_cifar100(root, 7, 3);
-    dataset *ds = open_dir(root, 0, 0, 0);
+    make_cifar100(test_dir, 7, 3);
+    dataset *ds = open_dir(test_dir, 0, 0, 0);
     assert_string_equal(ds->name, "CIFAR-100");
     assert_int_equal(ds->format, DATA_CIFAR100);
     assert_int_equal(ds->source, DATA_FROM_FLAG);
-    assert_string_equal(ds->path, root);
+    assert_string_equal(ds->path, test_dir);
     assert_int_equal(ds->height, 32);
     assert_int_equal(ds->width, 32);
     assert_int_equal(ds->channels, 3);
@@ -229,8 +219,8 @@ static void cifar100_fine_labels_and_hwc_pixels(void **state)
 static void cifar100_coarse_labels(void **state)
 {
     (void)state;
-    make_cifar100(root, 5, 4);
-    dataset *ds = open_dir(root, 1, 0, 0);
+    make_cifar100(test_dir, 5, 4);
+    dataset *ds = open_dir(test_dir, 1, 0, 0);
     assert_int_equal(ds->classes, 20);
     assert_int_equal(ds->coarse, 1);
     for (long r = 0; r < 5; r++)
@@ -245,13 +235,13 @@ static void cifar100_coarse_labels(void **state)
 static void cifar100_names_from_its_files(void **state)
 {
     (void)state;
-    make_cifar100(root, 2, 2);
+    make_cifar100(test_dir, 2, 2);
     char text[2000] = "";
     for (int i = 0; i < 100; i++)
         snprintf(text + strlen(text), sizeof text - strlen(text), "fine%d\r\n", i);
     strcat(text, "\n\n"); /* blank lines at the end are fine */
     write_text(at("fine_label_names.txt"), text);
-    dataset *ds = open_dir(root, 0, 0, 0);
+    dataset *ds = open_dir(test_dir, 0, 0, 0);
     assert_string_equal(ds->class_names[42], "fine42");
     assert_string_equal(ds->class_names[99], "fine99");
     data_destroy(ds);
@@ -260,8 +250,8 @@ static void cifar100_names_from_its_files(void **state)
 static void cifar100_limits_take_the_first(void **state)
 {
     (void)state;
-    make_cifar100(root, 9, 6);
-    data_options opt = {.path = root, .limit_train = 4, .limit_test = 100};
+    make_cifar100(test_dir, 9, 6);
+    data_options opt = {.path = test_dir, .limit_train = 4, .limit_test = 100};
     dataset *ds;
     vt_err err;
     assert_int_equal(data_open(&opt, &ds, &err), VT_OK);
@@ -276,8 +266,8 @@ static void cifar100_limits_take_the_first(void **state)
 static void cifar100_resized_at_load_time(void **state)
 {
     (void)state;
-    make_cifar100(root, 3, 2);
-    dataset *ds = open_dir(root, 0, 48, 32);
+    make_cifar100(test_dir, 3, 2);
+    dataset *ds = open_dir(test_dir, 0, 48, 32);
     assert_int_equal(ds->height, 48);
     assert_int_equal(ds->width, 48);
     assert_int_equal(ds->orig_height, 32);
@@ -297,9 +287,9 @@ static void cifar100_resized_at_load_time(void **state)
 static void cifar10_batches_and_meta_names(void **state)
 {
     (void)state;
-    make_cifar10(root, 3, 4);
+    make_cifar10(test_dir, 3, 4);
     write_text(at("batches.meta.txt"), "a0\na1\na2\na3\na4\na5\na6\na7\na8\na9\n\n");
-    dataset *ds = open_dir(root, 0, 0, 0);
+    dataset *ds = open_dir(test_dir, 0, 0, 0);
     assert_string_equal(ds->name, "CIFAR-10");
     assert_int_equal(ds->format, DATA_CIFAR10);
     assert_int_equal(ds->classes, 10);
@@ -315,7 +305,7 @@ static void cifar10_batches_and_meta_names(void **state)
     data_destroy(ds);
     /* Without the meta file: the built-in names. A limit spans batches. */
     unlink(at("batches.meta.txt"));
-    data_options opt = {.path = root, .limit_train = 5};
+    data_options opt = {.path = test_dir, .limit_train = 5};
     vt_err err;
     assert_int_equal(data_open(&opt, &ds, &err), VT_OK);
     assert_string_equal(ds->class_names[3], "cat");
@@ -367,14 +357,14 @@ static void idx_raw_and_gzip_fashion_names_and_upscale(void **state)
 static void idx_unknown_set_counts_its_classes(void **state)
 {
     (void)state;
-    make_idx(root, 8, 4, 4, 1);
-    dataset *ds = open_dir(root, 0, 0, 0);
+    make_idx(test_dir, 8, 4, 4, 1);
+    dataset *ds = open_dir(test_dir, 0, 0, 0);
     assert_string_equal(ds->name, "IDX");
     assert_int_equal(ds->classes, 4);
     assert_string_equal(ds->class_names[3], "3");
     data_destroy(ds);
     /* The first 2 training images show labels 0 and 1 only; the set still has 4 classes. */
-    data_options opt = {.path = root, .limit_train = 2};
+    data_options opt = {.path = test_dir, .limit_train = 2};
     vt_err err;
     assert_int_equal(data_open(&opt, &ds, &err), VT_OK);
     assert_int_equal(ds->n_train, 2);
@@ -401,7 +391,7 @@ static void idx_four_dims_hold_channels(void **state)
     write_idx(at("train-labels-idx1-ubyte"), 0x08, 1, dims, lab, 2, 0);
     write_idx(at("t10k-images-idx3-ubyte"), 0x08, 4, dims, img, sizeof img, 0);
     write_idx(at("t10k-labels-idx1-ubyte"), 0x08, 1, dims, lab, 2, 0);
-    dataset *ds = open_dir(root, 0, 0, 0);
+    dataset *ds = open_dir(test_dir, 0, 0, 0);
     assert_int_equal(ds->channels, 3);
     assert_int_equal(ds->height, 3);
     assert_int_equal(ds->width, 5);
@@ -462,7 +452,7 @@ static void locate_order_flag_env_default_package(void **state)
     assert_non_null(getcwd(cwd, sizeof cwd));
     mkdir_at("flag");
     mkdir_at("env");
-    assert_int_equal(chdir(root), 0);
+    assert_int_equal(chdir(test_dir), 0);
     data_options opt = {.path = at("flag")};
     char dir[4096];
     data_source src;
@@ -514,7 +504,7 @@ static void parent_folder_stands_for_the_unpacked_archive(void **state)
     (void)state;
     mkdir_at("cifar-100-binary");
     make_cifar100(at("cifar-100-binary"), 2, 2);
-    dataset *ds = open_dir(root, 0, 0, 0);
+    dataset *ds = open_dir(test_dir, 0, 0, 0);
     assert_string_equal(ds->name, "CIFAR-100");
     assert_string_equal(ds->path, at("cifar-100-binary"));
     assert_string_equal(data_format_name(ds->format), "CIFAR-100 binary");
@@ -522,7 +512,7 @@ static void parent_folder_stands_for_the_unpacked_archive(void **state)
     /* Two data sets below: which one is meant is not clear, so neither is taken. */
     mkdir_at("cifar-10-batches-bin");
     make_cifar10(at("cifar-10-batches-bin"), 1, 1);
-    expect_dir_failure(root, "no data set here", NULL);
+    expect_dir_failure(test_dir, "no data set here", NULL);
 }
 
 /* ---- bad input: one line naming the file, VT_EUSAGE, nothing half-made ------------------------------- */
@@ -540,56 +530,56 @@ static void bad_directory(void **state)
 static void bad_cifar_sizes(void **state)
 {
     (void)state;
-    make_cifar100(root, 3, 2);
+    make_cifar100(test_dir, 3, 2);
     /* truncated: a record count that is not whole */
     assert_int_equal(truncate(at("train.bin"), 3 * 3074 - 100), 0);
-    expect_dir_failure(root, "train.bin", "not a whole number");
+    expect_dir_failure(test_dir, "train.bin", "not a whole number");
     /* empty */
     assert_int_equal(truncate(at("train.bin"), 0), 0);
-    expect_dir_failure(root, "train.bin", "empty");
+    expect_dir_failure(test_dir, "train.bin", "empty");
     /* oversized: more records than CIFAR-100's test.bin has (a sparse file: nothing is read) */
-    make_cifar100(root, 3, 2);
+    make_cifar100(test_dir, 3, 2);
     assert_int_equal(truncate(at("test.bin"), 10001L * 3074), 0);
-    expect_dir_failure(root, "test.bin", "more than the 10000");
+    expect_dir_failure(test_dir, "test.bin", "more than the 10000");
     /* unreadable: not a regular file */
     unlink(at("test.bin"));
     mkdir_at("test.bin");
-    expect_dir_failure(root, "test.bin", "not a regular file");
+    expect_dir_failure(test_dir, "test.bin", "not a regular file");
     /* unreadable: no permission (root reads anything, so only as another user) */
     if (geteuid() != 0) {
         rmdir(at("test.bin"));
-        make_cifar100(root, 3, 2);
+        make_cifar100(test_dir, 3, 2);
         assert_int_equal(chmod(at("train.bin"), 0), 0);
-        expect_dir_failure(root, "train.bin", "Permission denied");
+        expect_dir_failure(test_dir, "train.bin", "Permission denied");
     }
 }
 
 static void bad_cifar_labels(void **state)
 {
     (void)state;
-    make_cifar100(root, 4, 2);
+    make_cifar100(test_dir, 4, 2);
     FILE *f = fopen(at("train.bin"), "r+b");
     assert_non_null(f);
     assert_int_equal(fseek(f, 2 * 3074 + 1, SEEK_SET), 0); /* record 2's fine label */
     fputc(100, f);
     fclose(f);
-    expect_dir_failure(root, "train.bin", "record 2: fine label 100 is out of range 0..99");
-    make_cifar100(root, 4, 2);
+    expect_dir_failure(test_dir, "train.bin", "record 2: fine label 100 is out of range 0..99");
+    make_cifar100(test_dir, 4, 2);
     f = fopen(at("test.bin"), "r+b");
     assert_non_null(f);
     assert_int_equal(fseek(f, 3074, SEEK_SET), 0); /* record 1's coarse label */
     fputc(20, f);
     fclose(f);
-    expect_dir_failure(root, "test.bin", "coarse label 20 is out of range 0..19");
+    expect_dir_failure(test_dir, "test.bin", "coarse label 20 is out of range 0..19");
     /* A fine class under two superclasses: the coarse labels disagree with the fine ones. */
-    make_cifar100(root, 4, 2);
+    make_cifar100(test_dir, 4, 2);
     f = fopen(at("test.bin"), "r+b");
     assert_non_null(f);
     uint8_t two[2] = {(uint8_t)((names_cifar100_fine_to_coarse[fine_of(2)] + 1) % 20), (uint8_t)fine_of(2)};
     assert_int_equal(fseek(f, 3074, SEEK_SET), 0);
     fwrite(two, 1, 2, f);
     fclose(f);
-    expect_dir_failure(root, "test.bin", "superclass");
+    expect_dir_failure(test_dir, "test.bin", "superclass");
     /* CIFAR-10: label 10 */
     char dir10[512];
     snprintf(dir10, sizeof dir10, "%s", at("c10"));
@@ -609,88 +599,88 @@ static void bad_cifar_labels(void **state)
 static void bad_names_files(void **state)
 {
     (void)state;
-    make_cifar100(root, 2, 2);
+    make_cifar100(test_dir, 2, 2);
     write_text(at("coarse_label_names.txt"), "a\nb\nc\n");
-    expect_dir_failure(root, "coarse_label_names.txt", "3 class names, but the images have 20 classes");
+    expect_dir_failure(test_dir, "coarse_label_names.txt", "3 class names, but the images have 20 classes");
     unlink(at("coarse_label_names.txt"));
     char text[2000] = "";
     for (int i = 0; i < 100; i++)
         snprintf(text + strlen(text), sizeof text - strlen(text), "%s%d\n", i == 50 ? "\n" : "", i);
     write_text(at("fine_label_names.txt"), text);
-    expect_dir_failure(root, "fine_label_names.txt", "blank line");
-    write_bytes(at("fine_label_names.txt"), "a\0b\n", 4);
-    expect_dir_failure(root, "fine_label_names.txt", "NUL");
+    expect_dir_failure(test_dir, "fine_label_names.txt", "blank line");
+    write_file(at("fine_label_names.txt"), "a\0b\n", 4);
+    expect_dir_failure(test_dir, "fine_label_names.txt", "NUL");
     char *big = malloc(70000);
     assert_non_null(big);
     memset(big, 'x', 70000);
-    write_bytes(at("fine_label_names.txt"), big, 70000);
+    write_file(at("fine_label_names.txt"), big, 70000);
     free(big);
-    expect_dir_failure(root, "fine_label_names.txt", "too large");
+    expect_dir_failure(test_dir, "fine_label_names.txt", "too large");
     unlink(at("fine_label_names.txt"));
     mkdir_at("fine_label_names.txt");
-    expect_dir_failure(root, "fine_label_names.txt", "not a regular file");
+    expect_dir_failure(test_dir, "fine_label_names.txt", "not a regular file");
 }
 
 static void bad_idx_headers(void **state)
 {
     (void)state;
-    make_idx(root, 4, 2, 10, 0);
+    make_idx(test_dir, 4, 2, 10, 0);
     uint32_t dims[3] = {4, 28, 28};
     uint8_t zeros[4 * 28 * 28] = {0};
     /* wrong magic */
-    write_bytes(at("train-images-idx3-ubyte"), "\x1f\x00\x08\x03", 4);
-    expect_dir_failure(root, "train-images-idx3-ubyte", "not an IDX file");
+    write_file(at("train-images-idx3-ubyte"), "\x1f\x00\x08\x03", 4);
+    expect_dir_failure(test_dir, "train-images-idx3-ubyte", "not an IDX file");
     /* wrong dimension count: images with 2 */
     write_idx(at("train-images-idx3-ubyte"), 0x08, 2, dims, zeros, 4 * 28, 0);
-    expect_dir_failure(root, "train-images-idx3-ubyte", "2 dimensions, expected 3");
+    expect_dir_failure(test_dir, "train-images-idx3-ubyte", "2 dimensions, expected 3");
     /* labels with 3 */
-    make_idx(root, 4, 2, 10, 0);
+    make_idx(test_dir, 4, 2, 10, 0);
     write_idx(at("t10k-labels-idx1-ubyte"), 0x08, 3, dims, zeros, sizeof zeros, 0);
-    expect_dir_failure(root, "t10k-labels-idx1-ubyte", "3 dimensions, expected 1");
+    expect_dir_failure(test_dir, "t10k-labels-idx1-ubyte", "3 dimensions, expected 1");
     /* wrong element type (0x0D: float) */
-    make_idx(root, 4, 2, 10, 0);
+    make_idx(test_dir, 4, 2, 10, 0);
     write_idx(at("train-images-idx3-ubyte"), 0x0D, 3, dims, zeros, sizeof zeros, 0);
-    expect_dir_failure(root, "train-images-idx3-ubyte", "element type 0x0d");
+    expect_dir_failure(test_dir, "train-images-idx3-ubyte", "element type 0x0d");
     /* a header promising no images */
     uint32_t none[3] = {0, 28, 28};
     write_idx(at("train-images-idx3-ubyte"), 0x08, 3, none, NULL, 0, 0);
-    expect_dir_failure(root, "train-images-idx3-ubyte", "holds no images");
+    expect_dir_failure(test_dir, "train-images-idx3-ubyte", "holds no images");
     /* a header promising more than 2 GiB: refused before allocating */
     uint32_t huge[3] = {9000000, 4000, 4000};
     write_idx(at("train-images-idx3-ubyte"), 0x08, 3, huge, zeros, 16, 0);
-    expect_dir_failure(root, "train-images-idx3-ubyte", "more than 2 GiB");
+    expect_dir_failure(test_dir, "train-images-idx3-ubyte", "more than 2 GiB");
     uint32_t zero_side[3] = {4, 0, 28};
     write_idx(at("train-images-idx3-ubyte"), 0x08, 3, zero_side, zeros, 16, 0);
-    expect_dir_failure(root, "train-images-idx3-ubyte", "dimension 2 is 0");
+    expect_dir_failure(test_dir, "train-images-idx3-ubyte", "dimension 2 is 0");
     /* empty */
-    write_bytes(at("train-images-idx3-ubyte"), "", 0);
-    expect_dir_failure(root, "train-images-idx3-ubyte", "empty");
+    write_file(at("train-images-idx3-ubyte"), "", 0);
+    expect_dir_failure(test_dir, "train-images-idx3-ubyte", "empty");
     /* a labels file missing */
-    make_idx(root, 4, 2, 10, 0);
+    make_idx(test_dir, 4, 2, 10, 0);
     unlink(at("t10k-labels-idx1-ubyte"));
-    expect_dir_failure(root, "t10k-labels-idx1-ubyte", "missing");
+    expect_dir_failure(test_dir, "t10k-labels-idx1-ubyte", "missing");
 }
 
 static void bad_idx_data(void **state)
 {
     (void)state;
     /* labels that disagree with the images: 4 images, 3 labels */
-    make_idx(root, 4, 2, 10, 0);
+    make_idx(test_dir, 4, 2, 10, 0);
     uint32_t three[1] = {3};
     uint8_t lab[3] = {0, 1, 2};
     write_idx(at("train-labels-idx1-ubyte"), 0x08, 1, three, lab, 3, 0);
-    expect_dir_failure(root, "train-labels-idx1-ubyte", "3 labels, but");
+    expect_dir_failure(test_dir, "train-labels-idx1-ubyte", "3 labels, but");
     /* truncated: the header says 4 images, the file holds 3.5 */
-    make_idx(root, 4, 2, 10, 0);
+    make_idx(test_dir, 4, 2, 10, 0);
     assert_int_equal(truncate(at("train-images-idx3-ubyte"), 16 + 784 * 3 + 392), 0);
-    expect_dir_failure(root, "train-images-idx3-ubyte", "truncated");
+    expect_dir_failure(test_dir, "train-images-idx3-ubyte", "truncated");
     /* oversized: bytes past what the header says */
-    make_idx(root, 4, 2, 10, 0);
+    make_idx(test_dir, 4, 2, 10, 0);
     FILE *f = fopen(at("t10k-images-idx3-ubyte"), "ab");
     assert_non_null(f);
     fputs("extra", f);
     fclose(f);
-    expect_dir_failure(root, "t10k-images-idx3-ubyte", "longer than its header says");
+    expect_dir_failure(test_dir, "t10k-images-idx3-ubyte", "longer than its header says");
     /* labels out of range for Fashion-MNIST's 10 classes */
     mkdir_at("fashion");
     make_idx(at("fashion"), 4, 2, 10, 1);
@@ -699,21 +689,21 @@ static void bad_idx_data(void **state)
     write_idx(at("fashion/train-labels-idx1-ubyte.gz"), 0x08, 1, four, bad, 4, 1);
     expect_dir_failure(at("fashion"), "train-labels-idx1-ubyte.gz", "label 10 of image 2 is out of range 0..9");
     /* an unknown IDX set: test labels beyond the training ones */
-    make_idx(root, 4, 2, 3, 0);
+    make_idx(test_dir, 4, 2, 3, 0);
     uint32_t two[1] = {2};
     uint8_t hi[2] = {0, 5};
     write_idx(at("t10k-labels-idx1-ubyte"), 0x08, 1, two, hi, 2, 0);
-    expect_dir_failure(root, "t10k-labels-idx1-ubyte", "label 5 of image 1 is out of range 0..2");
+    expect_dir_failure(test_dir, "t10k-labels-idx1-ubyte", "label 5 of image 1 is out of range 0..2");
     /* test images of another size than the training images */
-    make_idx(root, 4, 2, 3, 0);
-    make_idx_split(root, "t10k", 0, 2, 20, 28, 3, 0);
-    expect_dir_failure(root, "test images are 20x28x1", NULL);
+    make_idx(test_dir, 4, 2, 3, 0);
+    make_idx_split(test_dir, "t10k", 0, 2, 20, 28, 3, 0);
+    expect_dir_failure(test_dir, "test images are 20x28x1", NULL);
 }
 
 static void bad_gzip_streams(void **state)
 {
     (void)state;
-    make_idx(root, 40, 2, 10, 1);
+    make_idx(test_dir, 40, 2, 10, 1);
     char *gz;
     size_t len;
     vt_err err;
@@ -725,24 +715,24 @@ static void bad_gzip_streams(void **state)
     memcpy(bad, gz, len);
     for (size_t i = len / 2; i < len / 2 + 16; i++)
         bad[i] = (char)(bad[i] ^ 0x5a);
-    write_bytes(at("train-images-idx3-ubyte.gz"), bad, len);
-    expect_dir_failure(root, "train-images-idx3-ubyte.gz", "gzip");
+    write_file(at("train-images-idx3-ubyte.gz"), bad, len);
+    expect_dir_failure(test_dir, "train-images-idx3-ubyte.gz", "gzip");
     /* a bad CRC in the trailer only */
     memcpy(bad, gz, len);
     bad[len - 6] = (char)(bad[len - 6] ^ 1);
-    write_bytes(at("train-images-idx3-ubyte.gz"), bad, len);
-    expect_dir_failure(root, "train-images-idx3-ubyte.gz", "gzip");
+    write_file(at("train-images-idx3-ubyte.gz"), bad, len);
+    expect_dir_failure(test_dir, "train-images-idx3-ubyte.gz", "gzip");
     /* truncated: the stream cut short */
-    write_bytes(at("train-images-idx3-ubyte.gz"), gz, len - 40);
-    expect_dir_failure(root, "train-images-idx3-ubyte.gz", NULL);
+    write_file(at("train-images-idx3-ubyte.gz"), gz, len - 40);
+    expect_dir_failure(test_dir, "train-images-idx3-ubyte.gz", NULL);
     /* a tiny gzip file whose header promises 784 MB: refused before allocating */
     uint32_t many[3] = {1000000, 28, 28};
     write_idx(at("train-images-idx3-ubyte.gz"), 0x08, 3, many, (const uint8_t *)"0123456789abcdef", 16, 1);
     write_idx(at("train-labels-idx1-ubyte.gz"), 0x08, 1, many, (const uint8_t *)"0123", 4, 1);
-    expect_dir_failure(root, "train-images-idx3-ubyte.gz", "compressed bytes can hold");
+    expect_dir_failure(test_dir, "train-images-idx3-ubyte.gz", "compressed bytes can hold");
     /* not gzip at all under a .gz name: read as it is, so its header is judged */
     write_text(at("train-images-idx3-ubyte.gz"), "PK\3\4 a zip file");
-    expect_dir_failure(root, "train-images-idx3-ubyte.gz", "not an IDX file");
+    expect_dir_failure(test_dir, "train-images-idx3-ubyte.gz", "not an IDX file");
     free(bad);
     free(gz);
 }
@@ -750,12 +740,12 @@ static void bad_gzip_streams(void **state)
 static void bad_options(void **state)
 {
     (void)state;
-    make_idx(root, 4, 2, 10, 0);
-    data_options opt = {.path = root, .coarse = 1};
+    make_idx(test_dir, 4, 2, 10, 0);
+    data_options opt = {.path = test_dir, .coarse = 1};
     expect_failure(&opt, "--labels coarse", "only CIFAR-100");
-    data_options small = {.path = root, .resize = 16, .min_size = 32};
+    data_options small = {.path = test_dir, .resize = 16, .min_size = 32};
     expect_failure(&small, "--resize 16", "minimum");
-    data_options neg = {.path = root, .limit_test = -1};
+    data_options neg = {.path = test_dir, .limit_test = -1};
     expect_failure(&neg, "--limit-test", NULL);
 }
 
@@ -973,26 +963,26 @@ static void fill_batch_augments_training_images_only(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(cifar100_fine_labels_and_hwc_pixels, setup, teardown),
-        cmocka_unit_test_setup_teardown(cifar100_coarse_labels, setup, teardown),
-        cmocka_unit_test_setup_teardown(cifar100_names_from_its_files, setup, teardown),
-        cmocka_unit_test_setup_teardown(cifar100_limits_take_the_first, setup, teardown),
-        cmocka_unit_test_setup_teardown(cifar100_resized_at_load_time, setup, teardown),
-        cmocka_unit_test_setup_teardown(cifar10_batches_and_meta_names, setup, teardown),
-        cmocka_unit_test_setup_teardown(idx_raw_and_gzip_fashion_names_and_upscale, setup, teardown),
-        cmocka_unit_test_setup_teardown(idx_unknown_set_counts_its_classes, setup, teardown),
-        cmocka_unit_test_setup_teardown(idx_four_dims_hold_channels, setup, teardown),
-        cmocka_unit_test_setup_teardown(debian_fashion_mnist_package, setup, teardown),
-        cmocka_unit_test_setup_teardown(locate_order_flag_env_default_package, setup, teardown),
-        cmocka_unit_test_setup_teardown(parent_folder_stands_for_the_unpacked_archive, setup, teardown),
-        cmocka_unit_test_setup_teardown(bad_directory, setup, teardown),
-        cmocka_unit_test_setup_teardown(bad_cifar_sizes, setup, teardown),
-        cmocka_unit_test_setup_teardown(bad_cifar_labels, setup, teardown),
-        cmocka_unit_test_setup_teardown(bad_names_files, setup, teardown),
-        cmocka_unit_test_setup_teardown(bad_idx_headers, setup, teardown),
-        cmocka_unit_test_setup_teardown(bad_idx_data, setup, teardown),
-        cmocka_unit_test_setup_teardown(bad_gzip_streams, setup, teardown),
-        cmocka_unit_test_setup_teardown(bad_options, setup, teardown),
+        cmocka_unit_test_setup_teardown(cifar100_fine_labels_and_hwc_pixels, setup, test_dir_teardown),
+        cmocka_unit_test_setup_teardown(cifar100_coarse_labels, setup, test_dir_teardown),
+        cmocka_unit_test_setup_teardown(cifar100_names_from_its_files, setup, test_dir_teardown),
+        cmocka_unit_test_setup_teardown(cifar100_limits_take_the_first, setup, test_dir_teardown),
+        cmocka_unit_test_setup_teardown(cifar100_resized_at_load_time, setup, test_dir_teardown),
+        cmocka_unit_test_setup_teardown(cifar10_batches_and_meta_names, setup, test_dir_teardown),
+        cmocka_unit_test_setup_teardown(idx_raw_and_gzip_fashion_names_and_upscale, setup, test_dir_teardown),
+        cmocka_unit_test_setup_teardown(idx_unknown_set_counts_its_classes, setup, test_dir_teardown),
+        cmocka_unit_test_setup_teardown(idx_four_dims_hold_channels, setup, test_dir_teardown),
+        cmocka_unit_test_setup_teardown(debian_fashion_mnist_package, setup, test_dir_teardown),
+        cmocka_unit_test_setup_teardown(locate_order_flag_env_default_package, setup, test_dir_teardown),
+        cmocka_unit_test_setup_teardown(parent_folder_stands_for_the_unpacked_archive, setup, test_dir_teardown),
+        cmocka_unit_test_setup_teardown(bad_directory, setup, test_dir_teardown),
+        cmocka_unit_test_setup_teardown(bad_cifar_sizes, setup, test_dir_teardown),
+        cmocka_unit_test_setup_teardown(bad_cifar_labels, setup, test_dir_teardown),
+        cmocka_unit_test_setup_teardown(bad_names_files, setup, test_dir_teardown),
+        cmocka_unit_test_setup_teardown(bad_idx_headers, setup, test_dir_teardown),
+        cmocka_unit_test_setup_teardown(bad_idx_data, setup, test_dir_teardown),
+        cmocka_unit_test_setup_teardown(bad_gzip_streams, setup, test_dir_teardown),
+        cmocka_unit_test_setup_teardown(bad_options, setup, test_dir_teardown),
         cmocka_unit_test(embedded_names_agree_with_assets),
         cmocka_unit_test(fine_to_coarse_is_the_published_table),
         cmocka_unit_test(shuffle_is_a_permutation_of_seed_and_epoch),

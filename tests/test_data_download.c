@@ -25,12 +25,12 @@
 #include "../src/data/data_internal.h"
 #include "vggtop/data.h"
 
-#include "data_testing.h"
+#include "testing.h"
 
 static int setup(void **state)
 {
     (void)state;
-    return tmp_root_make("/tmp/vggtop-dl-XXXXXX");
+    return test_dir_make("dl");
 }
 
 static int exists(const char *path)
@@ -163,9 +163,7 @@ static void unpack_writes_the_members(void **state)
 static void expect_refused(const tmember *m, int n, const char *words)
 {
     write_tarball(at("bad.tar.gz"), m, n);
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s/out' && mkdir '%s/out'", root, root);
-    assert_int_equal(system(cmd), 0);
+    sh("rm -rf '%s/out' && mkdir '%s/out'", test_dir, test_dir);
     vt_err err;
     vt_err_clear(&err);
     int rc = data_unpack_cifar100(at("bad.tar.gz"), "URL", at("out"), &err);
@@ -352,9 +350,7 @@ static void fetch_refuses_and_leaves_nothing(void **state)
     o = (data_fetch_options){.dir = at("l/cifar-100-binary"), .url = url, .md5 = md5};
     assert_int_equal(data_fetch(&o, NULL, 0, &err), VT_EUSAGE);
     assert_non_null(strstr(err.msg, "fine label 100 is out of range"));
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "test -z \"$(ls -A '%s/l')\"", root);
-    assert_int_equal(system(cmd), 0); /* no part, no .tmp folder, no target */
+    sh("test -z \"$(ls -A '%s/l')\"", test_dir); /* no part, no .tmp folder, no target */
 }
 
 static void fetch_resumes_a_partial_file(void **state)
@@ -379,10 +375,8 @@ static void fetch_resumes_a_partial_file(void **state)
         fail_msg("%s", err.msg);
     assert_file_equals(at("cifar-100-binary/train.bin"), train_rec, train_len);
     /* A partial file of another tarball: the resumed file fails its MD5, and one fresh start fixes it. */
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s/cifar-100-binary' && head -c 200 /dev/urandom >'%s/cifar-100-binary.tar.gz.part'",
-             root, root);
-    assert_int_equal(system(cmd), 0);
+    sh("rm -rf '%s/cifar-100-binary' && head -c 200 /dev/urandom >'%s/cifar-100-binary.tar.gz.part'", test_dir,
+       test_dir);
     if (data_fetch(&o, NULL, 0, &err) != VT_OK)
         fail_msg("%s", err.msg);
     assert_file_equals(at("cifar-100-binary/test.bin"), test_rec, test_len);
@@ -459,13 +453,13 @@ static void job_cancels_a_stalled_download(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(unpack_writes_the_members, setup, teardown),
-        cmocka_unit_test_setup_teardown(unpack_refuses_what_is_not_the_data_set, setup, teardown),
-        cmocka_unit_test_setup_teardown(fetch_file_url_installs_and_then_leaves_alone, setup, teardown),
-        cmocka_unit_test_setup_teardown(fetch_refuses_and_leaves_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(fetch_resumes_a_partial_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(job_downloads_on_its_thread, setup, teardown),
-        cmocka_unit_test_setup_teardown(job_cancels_a_stalled_download, setup, teardown),
+        cmocka_unit_test_setup_teardown(unpack_writes_the_members, setup, test_dir_teardown),
+        cmocka_unit_test_setup_teardown(unpack_refuses_what_is_not_the_data_set, setup, test_dir_teardown),
+        cmocka_unit_test_setup_teardown(fetch_file_url_installs_and_then_leaves_alone, setup, test_dir_teardown),
+        cmocka_unit_test_setup_teardown(fetch_refuses_and_leaves_nothing, setup, test_dir_teardown),
+        cmocka_unit_test_setup_teardown(fetch_resumes_a_partial_file, setup, test_dir_teardown),
+        cmocka_unit_test_setup_teardown(job_downloads_on_its_thread, setup, test_dir_teardown),
+        cmocka_unit_test_setup_teardown(job_cancels_a_stalled_download, setup, test_dir_teardown),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     free(train_rec);

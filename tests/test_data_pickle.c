@@ -1,5 +1,5 @@
 /* Unit tests of the CIFAR-100 python version (src/data/pickle.c) and where it is looked for. The fixtures in
- * tests/fixtures/data/ come from tests/cifar100_pickles.py: the Python 2 protocol 2 files as cPickle wrote
+ * tests/fixtures/data/ come from tests/tools/cifar100_pickles.py: the Python 2 protocol 2 files as cPickle wrote
  * them, the same dicts re-pickled by Python 3 at protocols 3, 4 and 5, the tarball, the same images in the
  * binary version, and train files that must be refused. Every python copy must load equal to the binary
  * one; every bad file, truncation and byte flip must fail with one line, never crash (ASan). */
@@ -18,44 +18,31 @@
 #include "../src/data/data_internal.h"
 #include "vggtop/data.h"
 
+#include "testing.h"
+
 #define FIX "tests/fixtures/data"
 
-static char root[64], repo[256], home[200];
+static char repo[256], home[200];
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(root, sizeof root, "/tmp/vggtop-pickle-XXXXXX");
-    if (!mkdtemp(root) || !getcwd(repo, sizeof repo))
+    if (test_dir_make("pickle") != 0 || !getcwd(repo, sizeof repo))
         return -1;
     /* No VGGTOP_DATA, and a $HOME of our own: the machine's Keras cache must not count. */
     unsetenv("VGGTOP_DATA");
-    snprintf(home, sizeof home, "%s/home", root);
+    snprintf(home, sizeof home, "%s/home", test_dir);
     mkdir(home, 0755);
     setenv("HOME", home, 1);
     return 0;
 }
 
+/* Back to the top folder first: some tests work inside test_dir. */
 static int teardown(void **state)
 {
-    (void)state;
     if (chdir(repo) != 0)
         return -1;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void sh(const char *fmt, ...)
-{
-    char cmd[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    if (system(cmd) != 0)
-        fail_msg("command failed: %s", cmd);
+    return test_dir_teardown(state);
 }
 
 static dataset *open_ok(const char *path, int coarse, long limit_train)
@@ -131,9 +118,9 @@ static void limits_and_the_parent_folder(void **state)
     data_destroy(py);
     data_destroy(bin);
     /* A folder holding only cifar-100-python stands for it (as ~/.keras/datasets does). */
-    sh("mkdir -p '%s/keras' && cp -r " FIX "/cifar-100-python '%s/keras/'", root, root);
+    sh("mkdir -p '%s/keras' && cp -r " FIX "/cifar-100-python '%s/keras/'", test_dir, test_dir);
     char path[256];
-    snprintf(path, sizeof path, "%s/keras", root);
+    snprintf(path, sizeof path, "%s/keras", test_dir);
     py = open_ok(path, 0, 0);
     assert_int_equal(py->format, DATA_CIFAR100_PYTHON);
     assert_non_null(strstr(py->path, "keras/cifar-100-python"));
@@ -159,9 +146,9 @@ static void locate(const char *want_dir_end, data_source want_source)
 static void search_order_binary_keras_torchvision_tarballs(void **state)
 {
     (void)state;
-    sh("mkdir -p '%s/work/data' '%s/.keras/datasets'", root, home);
+    sh("mkdir -p '%s/work/data' '%s/.keras/datasets'", test_dir, home);
     char work[256];
-    snprintf(work, sizeof work, "%s/work", root);
+    snprintf(work, sizeof work, "%s/work", test_dir);
     assert_int_equal(chdir(work), 0);
     /* From the last resort to the first: each new copy wins over the ones before. */
     sh("cp '%s/" FIX "/cifar-100-python.tar.gz' data/", repo);
@@ -207,15 +194,15 @@ static void search_order_binary_keras_torchvision_tarballs(void **state)
 /* Loads a folder holding the good test and meta and `train` as given: must fail with words in one line. */
 static void expect_bad_train(const void *train, size_t len, const char *words)
 {
-    sh("rm -rf '%s/bad' && cp -r '%s/" FIX "/cifar-100-python' '%s/bad'", root, repo, root);
+    sh("rm -rf '%s/bad' && cp -r '%s/" FIX "/cifar-100-python' '%s/bad'", test_dir, repo, test_dir);
     char path[256];
-    snprintf(path, sizeof path, "%s/bad/train", root);
+    snprintf(path, sizeof path, "%s/bad/train", test_dir);
     FILE *f = fopen(path, "wb");
     assert_non_null(f);
     if (len)
         assert_int_equal(fwrite(train, 1, len, f), len);
     fclose(f);
-    snprintf(path, sizeof path, "%s/bad", root);
+    snprintf(path, sizeof path, "%s/bad", test_dir);
     data_options o = {.path = path};
     dataset *ds = NULL;
     vt_err err;
@@ -278,10 +265,10 @@ static void bad_variants_are_refused_with_the_reason(void **state)
         free(buf);
     }
     /* A missing meta, and an empty train. */
-    sh("rm -rf '%s/nometa' && cp -r '%s/" FIX "/cifar-100-python' '%s/nometa' && rm '%s/nometa/meta'", root, repo,
-       root, root);
+    sh("rm -rf '%s/nometa' && cp -r '%s/" FIX "/cifar-100-python' '%s/nometa' && rm '%s/nometa/meta'", test_dir, repo,
+       test_dir, test_dir);
     char path[256];
-    snprintf(path, sizeof path, "%s/nometa", root);
+    snprintf(path, sizeof path, "%s/nometa", test_dir);
     data_options o = {.path = path};
     dataset *ds;
     vt_err err;

@@ -1,5 +1,5 @@
 /* Unit tests of the bicubic resize against OpenCV: tests/fixtures/data/resize_cv2.bin holds random and
- * smooth images and cv2.resize(INTER_CUBIC)'s output for them (made by tests/data_resize_fixture.py). */
+ * smooth images and cv2.resize(INTER_CUBIC)'s output for them (made by tests/tools/data_resize_fixture.py). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +12,7 @@
 
 #include "../src/data/data_internal.h"
 #include "vggtop/data.h"
+#include "testing.h"
 
 #define FIXTURE "tests/fixtures/data/resize_cv2.bin"
 

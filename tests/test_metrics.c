@@ -1,4 +1,4 @@
-/* Unit tests of metrics against scikit-learn 1.2.1: the committed fixtures of tests/metrics_fixtures.py
+/* Unit tests of metrics against scikit-learn 1.2.1: the committed fixtures of tests/tools/metrics_fixtures.py
  * (report text byte for byte, confusion matrices, curves point for point, AUCs), plus hand-derived cases. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +19,7 @@
 #include "vggtop/train.h"
 
 #include "../src/train/train_internal.h"
+#include "testing.h"
 
 #define FIXTURES "tests/fixtures/metrics/"
 
@@ -202,8 +203,8 @@ static void expect_json_report(const char *ours, const cJSON *want, const char *
 static void per_class_equals_sklearn(const int *y, const float *probs, long n, int C, const cJSON *dict,
                                      const char *name)
 {
-    char dir[] = "/tmp/vggtop-per-class-XXXXXX";
-    assert_non_null(mkdtemp(dir));
+    char dir[TMPDIR_SIZE];
+    assert_int_equal(tmpdir_make(dir, "per-class"), 0);
     vt_err err;
     assert_int_equal(run_write_evaluation(dir, 3, 0, 1, y, probs, n, C, NULL, &err), VT_OK);
     run_class_row *rows;
@@ -223,14 +224,7 @@ static void per_class_equals_sklearn(const int *y, const float *probs, long n, i
                      rows[i].precision, rows[i].recall, rows[i].f1, rows[i].support, p, r, f);
     }
     free(rows);
-    static const char *const files[] = {"per_class.csv", "predictions.csv", "predictions.json", "confusion.csv",
-                                        "report.txt"};
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        char path[128];
-        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-        unlink(path);
-    }
-    rmdir(dir);
+    tmpdir_remove(dir);
 }
 
 /* ---- one fixture case -------------------------------------------------------------------------------- */

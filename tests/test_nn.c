@@ -1,6 +1,6 @@
 /* Unit tests of nn's layer kernels: every backward against central finite differences of its forward,
  * the im2col convolution against the naive loops, softmax and cross-entropy against hand-derived values,
- * and a conv+pool+dense stack against PyTorch (tests/nn_torch_fixture.py). */
+ * and a conv+pool+dense stack against PyTorch (tests/tools/nn_torch_fixture.py). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +14,7 @@
 
 #include "vggtop/nn.h"
 #include "nn_testing.h"
+#include "testing.h"
 
 
 static float *zerof(size_t n)
@@ -555,7 +556,7 @@ static void softmax_crossentropy_grad(void **state)
 
 /* ---- PyTorch reference ---------------------------------------------------------------------------- */
 
-/* tests/fixtures/nn/torch_stack.txt, written by tests/nn_torch_fixture.py: named float arrays of a
+/* tests/fixtures/nn/torch_stack.txt, written by tests/tools/nn_torch_fixture.py: named float arrays of a
  * Conv2D(3x3 same, ReLU) -> MaxPool 2x2 -> Flatten -> Dense -> softmax cross-entropy stack, NHWC and
  * Keras layouts, with PyTorch's loss and gradients. */
 static float *fixture_array(FILE *f, const char *name, size_t *count)

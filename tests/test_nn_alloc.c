@@ -26,6 +26,7 @@
 #include "vggtop/nn.h"
 
 #include "nn_testing.h"
+#include "testing.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define COUNTING 0

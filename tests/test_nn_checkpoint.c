@@ -16,9 +16,10 @@
 #include "vggtop/nn.h"
 
 #include "nn_testing.h"
+#include "testing.h"
 
 typedef struct fixture {
-    char dir[64];
+    char dir[TMPDIR_SIZE];
     char path[128];
     model *m;         /* trained a few steps with momentum, saved to path */
     unsigned char *bytes; /* the saved file */
@@ -40,8 +41,7 @@ static model_config small_config(const char *name, int classes)
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/vggtop-nn-ck-XXXXXX");
-    if (!mkdtemp(f->dir))
+    if (tmpdir_make(f->dir, "nn-ck") != 0)
         return -1;
     snprintf(f->path, sizeof f->path, "%s/model.ck", f->dir);
     model_config cfg = small_config("cnn", 5);
@@ -74,9 +74,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    if (system(cmd) != 0)
+    if (tmpdir_remove(f->dir) != 0)
         return -1;
     model_destroy(f->m);
     free(f->bytes);

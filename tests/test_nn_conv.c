@@ -17,6 +17,7 @@
 
 #include "vggtop/nn.h"
 #include "nn_testing.h"
+#include "testing.h"
 
 /* ---- one layer against the naive loops ------------------------------------------------------------ */
 

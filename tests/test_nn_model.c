@@ -14,6 +14,7 @@
 
 #include "vggtop/nn.h"
 #include "nn_testing.h"
+#include "testing.h"
 
 
 static int *randlabels(int n, int classes, uint64_t seed)
@@ -153,7 +154,7 @@ static void summary_text_matches_keras_layout(void **state)
     assert_non_null(strstr(text, "Total params: 34,006,948\nTrainable params: 34,006,948\n"
                                  "Non-trainable params: 0\n"));
     free(text);
-    /* Whole texts against tests/fixtures/nn/ (tests/nn_summary_fixture.py lays Keras' table out on its own;
+    /* Whole texts against tests/fixtures/nn/ (tests/tools/nn_summary_fixture.py lays Keras' table out on its own;
      * the vgg16 one wraps a long layer name onto a second line as Keras does). */
     model_config cnn = config("cnn", 28, 28, 1, 10);
     expect_summary(&cnn, "tests/fixtures/nn/summary_cnn.txt");

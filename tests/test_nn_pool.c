@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "nn_testing.h"
+#include "testing.h"
 
 /* Each worker adds its index + 1 into its own slot, and counts the calls. */
 typedef struct tally {

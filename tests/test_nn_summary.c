@@ -14,6 +14,7 @@
 
 #include "../src/cli/summary.c"
 #include "nn_testing.h"
+#include "testing.h"
 
 typedef struct result {
     int status;

@@ -20,39 +20,20 @@
 #include <cJSON.h>
 
 #include "../src/train/train_internal.h"
-#include "man_section.h"
 #include "nn_testing.h"
+#include "testing.h"
 
-static char tmpdir[64];
-
-static int make_tmp(void **state)
-{
-    (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/vggtop-train-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int remove_tmp(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static void write_text(const char *dir, const char *name, const char *text)
+/* Writes text to dir/name. */
+static void write_in(const char *dir, const char *name, const char *text)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
+    write_text(path, text);
 }
 
 static void make_dir(char *out, size_t size, const char *name)
 {
-    snprintf(out, size, "%s/%s", tmpdir, name);
+    snprintf(out, size, "%s/%s", test_dir, name);
     mkdir(out, 0755);
 }
 
@@ -310,10 +291,10 @@ static const char predictions_csv[] = "index,true,pred,p0,p1,p2\n"
 
 static void write_good_run(const char *dir)
 {
-    write_text(dir, "config.json", config_json);
-    write_text(dir, "history.csv", history_csv);
-    write_text(dir, "progress.json", progress_json);
-    write_text(dir, "predictions.csv", predictions_csv);
+    write_in(dir, "config.json", config_json);
+    write_in(dir, "history.csv", history_csv);
+    write_in(dir, "progress.json", progress_json);
+    write_in(dir, "predictions.csv", predictions_csv);
 }
 
 static void run_load_reads_every_part(void **state)
@@ -436,7 +417,7 @@ static void predictions_record_their_epoch(void **state)
     assert_int_equal(r.n_pred, 4);
     assert_int_equal(r.pred_epoch, -1);
     run_free(&r);
-    write_text(dir, RUN_PRED_EPOCH, "{\"epoch\": \"seven\"}\n");
+    write_in(dir, RUN_PRED_EPOCH, "{\"epoch\": \"seven\"}\n");
     assert_int_equal(run_load(dir, RUN_PART_PREDICTIONS, &r, &err), VT_EUSAGE);
     assert_non_null(strstr(err.msg, "predictions.json"));
     run_free(&r);
@@ -492,7 +473,7 @@ static void epoch_rows_files_check_their_numbers(void **state)
         char text[512];
         int layers = strcmp(cases[i].file, RUN_LAYERS) == 0;
         snprintf(text, sizeof text, "%s\n%s\n", layers ? LAYERS_HEADER : PER_CLASS_HEADER, cases[i].row);
-        write_text(dir, cases[i].file, text);
+        write_in(dir, cases[i].file, text);
         void *rows = NULL;
         long n = -1;
         vt_err err = {0, ""};
@@ -516,7 +497,7 @@ static void epoch_rows_files_check_their_numbers(void **state)
     int len = snprintf(many, sizeof many, "%s\n", LAYERS_HEADER);
     for (int i = 0; i <= RUN_MAX_LAYERS; i++)
         len += snprintf(many + len, sizeof many - (size_t)len, "1,l%d,1,1,0,0.5,0,1\n", i);
-    write_text(dir, RUN_LAYERS, many);
+    write_in(dir, RUN_LAYERS, many);
     run_layer_row *lrows = NULL;
     long ln;
     vt_err lerr;
@@ -524,7 +505,7 @@ static void epoch_rows_files_check_their_numbers(void **state)
     assert_non_null(strstr(lerr.msg, "line 66: more than 64 rows of epoch 1"));
     assert_null(lrows);
     /* The next epoch's write keeps the good rows of earlier epochs and drops a damaged one. */
-    write_text(dir, RUN_LAYERS, LAYERS_HEADER "\n1,fc1,1,1,0,0.5,0,1\n1,fc2,1,1,0,-7,0,1\n2,fc1,1,1,0,0.5,0,1\n");
+    write_in(dir, RUN_LAYERS, LAYERS_HEADER "\n1,fc1,1,1,0,0.5,0,1\n1,fc2,1,1,0,-7,0,1\n2,fc1,1,1,0,0.5,0,1\n");
     run_layer_row now = {2, "fc1", 3, 2, 0.01, 0.25, 0, 1};
     vt_err err;
     assert_int_equal(run_write_layers(dir, 2, &now, 1, &err), VT_OK);
@@ -562,7 +543,7 @@ static void missing_files_are_absent_parts(void **state)
     (void)state;
     char dir[256];
     make_dir(dir, sizeof dir, "partial");
-    write_text(dir, "history.csv", "epoch,loss,acc,mse,val_loss,val_acc,val_mse,lr,seconds\n");
+    write_in(dir, "history.csv", "epoch,loss,acc,mse,val_loss,val_acc,val_mse,lr,seconds\n");
     run_data r;
     vt_err err;
     assert_int_equal(run_load(dir, RUN_PART_ALL, &r, &err), VT_OK);
@@ -610,7 +591,7 @@ static void malformed_files_give_one_clear_line(void **state)
         char dir[256], name[32];
         snprintf(name, sizeof name, "bad%zu", i);
         make_dir(dir, sizeof dir, name);
-        write_text(dir, cases[i][0], cases[i][1]);
+        write_in(dir, cases[i][0], cases[i][1]);
         run_data r;
         vt_err err;
         vt_err_clear(&err);
@@ -627,7 +608,7 @@ static void malformed_files_give_one_clear_line(void **state)
     strcpy(text, config_json);
     char *key = strstr(text, "\"batch_size\"");
     memcpy(key, "\"batch_sixe\"", 12);
-    write_text(dir, "config.json", text);
+    write_in(dir, "config.json", text);
     run_data r;
     vt_err err;
     assert_int_equal(run_load(dir, RUN_PART_CONFIG, &r, &err), VT_EUSAGE);
@@ -635,15 +616,15 @@ static void malformed_files_give_one_clear_line(void **state)
     run_free(&r);
     /* Predictions with another class count than config.json. */
     make_dir(dir, sizeof dir, "mismatch");
-    write_text(dir, "config.json", config_json);
-    write_text(dir, "predictions.csv", "index,true,pred,p0,p1\n0,0,0,0.5,0.5\n");
+    write_in(dir, "config.json", config_json);
+    write_in(dir, "predictions.csv", "index,true,pred,p0,p1\n0,0,0,0.5,0.5\n");
     assert_int_equal(run_load(dir, RUN_PART_ALL, &r, &err), VT_EUSAGE);
     assert_non_null(strstr(err.msg, "classes"));
     run_free(&r);
     /* Predictions cut at a line end: 3 rows where config.json says 4 test images. */
     make_dir(dir, sizeof dir, "shortpred");
-    write_text(dir, "config.json", config_json);
-    write_text(dir, "predictions.csv", "index,true,pred,p0,p1,p2\n0,0,0,0.7,0.2,0.1\n1,1,2,0.1,0.3,0.6\n"
+    write_in(dir, "config.json", config_json);
+    write_in(dir, "predictions.csv", "index,true,pred,p0,p1,p2\n0,0,0,0.7,0.2,0.1\n1,1,2,0.1,0.3,0.6\n"
                                        "2,2,2,0,0.25,0.75\n");
     assert_int_equal(run_load(dir, RUN_PART_ALL, &r, &err), VT_EUSAGE);
     assert_non_null(strstr(err.msg, "predictions.csv"));
@@ -664,8 +645,8 @@ static void run_list_sorts_and_summarises(void **state)
     mkdir(b, 0755);
     mkdir(junk, 0755);
     write_good_run(b);
-    write_text(a, "config.json", config_json);
-    write_text(a, "history.csv", "epoch,loss,acc,mse,val_loss,val_acc,val_mse,lr,seconds\n");
+    write_in(a, "config.json", config_json);
+    write_in(a, "history.csv", "epoch,loss,acc,mse,val_loss,val_acc,val_mse,lr,seconds\n");
     run_entry *e;
     int n;
     vt_err err;
@@ -849,8 +830,8 @@ static void settings_round_trip_through_config_json(void **state)
 static void the_run_lock_lets_one_in(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/vggtop-lock-XXXXXX";
-    assert_non_null(mkdtemp(dir));
+    char dir[TMPDIR_SIZE];
+    assert_int_equal(tmpdir_make(dir, "lock"), 0);
     assert_int_equal(run_live_pid(dir), 0);
     int fd, fd2;
     long holder;
@@ -865,14 +846,14 @@ static void the_run_lock_lets_one_in(void **state)
     assert_int_equal(run_lock_take(dir, "trained", &fd2, NULL, &err), VT_OK);
     run_lock_release(fd2);
     /* A FIFO in its place is refused, not waited on. */
-    char lock[64];
+    char lock[TMPDIR_SIZE + 16];
     snprintf(lock, sizeof lock, "%s/run.lock", dir);
     unlink(lock);
     assert_int_equal(mkfifo(lock, 0600), 0);
     assert_int_equal(run_lock_take(dir, "trained", &fd, NULL, &err), VT_EUSAGE);
     assert_int_equal(run_live_pid(dir), 0);
     unlink(lock);
-    rmdir(dir);
+    tmpdir_remove(dir);
 }
 
 /* The test-set pass's estimate (Setup and the whole-run ETA before the first evaluation): 60 s for 1000
@@ -891,8 +872,8 @@ static void eval_estimate_counts_the_test_set(void **state)
 static void curve_file_reads_back(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/vggtop-curve-XXXXXX";
-    assert_non_null(mkdtemp(dir));
+    char dir[TMPDIR_SIZE];
+    assert_int_equal(tmpdir_make(dir, "curve"), 0);
     char path[128];
     snprintf(path, sizeof path, "%s/curve.csv", dir);
     long b[4];
@@ -927,7 +908,7 @@ static void curve_file_reads_back(void **state)
     alarm(0);
     assert_non_null(strstr(err.msg, "FIFO"));
     unlink(path);
-    rmdir(dir);
+    tmpdir_remove(dir);
 }
 
 /* ---- data-parallel arithmetic (split.c) ------------------------------------------------------------- */
@@ -1034,5 +1015,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(threads_split_the_host),
         cmocka_unit_test(ring_allreduce_time),
     };
-    return cmocka_run_group_tests_name("train", tests, make_tmp, remove_tmp);
+    return cmocka_run_group_tests_name("train", tests, test_dir_setup, test_dir_teardown);
 }

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "vggtop/train.h"
+#include "testing.h"
 
 static train_epoch with(double val_loss, double val_acc)
 {

@@ -22,10 +22,10 @@
 #include "vggtop/train.h"
 
 #include "nn_testing.h"
+#include "testing.h"
 
 #define FASHION "/usr/share/datasets/fashion-mnist"
 
-static char tmpdir[64];
 static train_snapshot snap; /* 80 KB: static, not on the stack */
 
 static int setup(void **state)
@@ -35,16 +35,7 @@ static int setup(void **state)
      * team (libgomp is not built with TSan, so its barriers look like races); at one thread nn_set_threads
      * keeps oneDNN on the calling thread, where TSan sees every access. */
     nn_set_threads(1);
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/vggtop-engine-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return test_dir_make("engine");
 }
 
 static void tiny_config(train_config *c, const char *name)
@@ -58,7 +49,7 @@ static void tiny_config(train_config *c, const char *name)
     c->batch_size = 32;
     c->threads = 1;
     c->seed = 5;
-    snprintf(c->run_dir, sizeof c->run_dir, "%s/%s", tmpdir, name);
+    snprintf(c->run_dir, sizeof c->run_dir, "%s/%s", test_dir, name);
 }
 
 /* Runs a config to its end; returns the final state. */
@@ -198,7 +189,7 @@ static void stopped_and_resumed_equals_uninterrupted(void **state)
     assert_int_equal(run_to_end(&whole, &err), TRAIN_FINISHED);
 
     part = whole;
-    snprintf(part.run_dir, sizeof part.run_dir, "%s/part", tmpdir);
+    snprintf(part.run_dir, sizeof part.run_dir, "%s/part", test_dir);
     trainer *t;
     assert_int_equal(trainer_create(&part, &t, &err), VT_OK);
     assert_int_equal(trainer_start(t, &err), VT_OK);
@@ -307,7 +298,7 @@ static void a_stop_during_evaluation_is_prompt_and_resumable(void **state)
     assert_int_equal(run_to_end(&whole, &err), TRAIN_FINISHED);
 
     part = whole;
-    snprintf(part.run_dir, sizeof part.run_dir, "%s/eval-stop", tmpdir);
+    snprintf(part.run_dir, sizeof part.run_dir, "%s/eval-stop", test_dir);
     trainer *t;
     assert_int_equal(trainer_create(&part, &t, &err), VT_OK);
     assert_int_equal(trainer_start(t, &err), VT_OK);
@@ -432,7 +423,8 @@ static void commands_reach_the_engine(void **state)
     trainer_destroy(NULL);
 }
 
-static void write_text(const char *dir, const char *name, const char *text)
+/* Writes text to dir/name through a rename, as the engine may read the file at any moment (commands.json). */
+static void write_atomically(const char *dir, const char *name, const char *text)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -472,7 +464,7 @@ static void the_commands_file_reaches_the_engine(void **state)
     trainer_pause(t);
     assert_int_equal(trainer_start(t, &err), VT_OK);
     wait_for(t, is_paused);
-    write_text(cfg.run_dir, RUN_COMMANDS, "{\"seq\": 1, \"command\": \"lr\", \"lr\": 0.0625}\n");
+    write_atomically(cfg.run_dir, RUN_COMMANDS, "{\"seq\": 1, \"command\": \"lr\", \"lr\": 0.0625}\n");
     want_ack = 1;
     wait_for(t, acked);
     assert_int_equal(snap.command_ack, 1);
@@ -481,7 +473,7 @@ static void the_commands_file_reaches_the_engine(void **state)
     assert_int_equal(run_command_read(cfg.run_dir, &c, &err), VT_OK);
     assert_int_equal(c.seq, 1);
     /* A malformed file: the reader says what is wrong, the engine stays paused. */
-    write_text(cfg.run_dir, RUN_COMMANDS, "{\"seq\": 2, \"command\": \"dance\"}");
+    write_atomically(cfg.run_dir, RUN_COMMANDS, "{\"seq\": 2, \"command\": \"dance\"}");
     assert_int_equal(run_command_read(cfg.run_dir, &c, &err), VT_EUSAGE);
     assert_non_null(strstr(err.msg, RUN_COMMANDS));
     usleep(700000);
@@ -493,7 +485,7 @@ static void the_commands_file_reaches_the_engine(void **state)
     assert_int_equal(run_load(cfg.run_dir, RUN_PART_PROGRESS, &r, &err), VT_OK);
     assert_int_equal(r.progress.command_ack, 1);
     run_free(&r);
-    write_text(cfg.run_dir, RUN_COMMANDS, "{\"seq\": 3, \"command\": \"stop\"}");
+    write_atomically(cfg.run_dir, RUN_COMMANDS, "{\"seq\": 3, \"command\": \"stop\"}");
     assert_int_equal(trainer_join(t), TRAIN_STOPPED);
     trainer_snapshot(t, &snap);
     assert_int_equal(snap.command_ack, 3);
@@ -595,7 +587,7 @@ static void bad_checkpoints_fail_clearly(void **state)
 
     char ck[4200], saved[512], other_ck[4200];
     snprintf(ck, sizeof ck, "%s/checkpoint.bin", c.run_dir);
-    snprintf(saved, sizeof saved, "%s/saved.bin", tmpdir);
+    snprintf(saved, sizeof saved, "%s/saved.bin", test_dir);
     snprintf(other_ck, sizeof other_ck, "%s/checkpoint.bin", other.run_dir);
     copy_file(ck, saved);
     train_config r;
@@ -694,7 +686,7 @@ static void bad_data_and_divergence_fail_clearly(void **state)
     vt_err err;
     train_config c;
     tiny_config(&c, "no-data");
-    strcpy(c.data, tmpdir); /* a directory with no data set in it */
+    strcpy(c.data, test_dir); /* a directory with no data set in it */
     assert_int_equal(run_to_end(&c, &err), TRAIN_FAILED);
     assert_int_equal(err.code, VT_EUSAGE);
     assert_true(strlen(err.msg) > 0);
@@ -704,7 +696,7 @@ static void bad_data_and_divergence_fail_clearly(void **state)
     struct stat st;
     assert_int_equal(stat(c.run_dir, &st), -1);
     char made[300], prog[340];
-    snprintf(made, sizeof made, "%s/made-by-user", tmpdir);
+    snprintf(made, sizeof made, "%s/made-by-user", test_dir);
     assert_int_equal(mkdir(made, 0755), 0);
     strcpy(c.run_dir, made);
     assert_int_equal(run_to_end(&c, &err), TRAIN_FAILED);
@@ -713,7 +705,7 @@ static void bad_data_and_divergence_fail_clearly(void **state)
     assert_int_equal(stat(prog, &st), -1);
     /* A default directory under runs/: the same, and a runs folder that cannot be made names --runs. */
     c.run_dir[0] = '\0';
-    snprintf(c.runs, sizeof c.runs, "%s/runs-parent", tmpdir);
+    snprintf(c.runs, sizeof c.runs, "%s/runs-parent", test_dir);
     assert_int_equal(run_to_end(&c, &err), TRAIN_FAILED);
     assert_int_equal(rmdir(c.runs), 0); /* empty: the run's own folder is gone */
     trainer *bad;
@@ -722,7 +714,7 @@ static void bad_data_and_divergence_fail_clearly(void **state)
     assert_true(strncmp(err.msg, "--runs:", 7) == 0);
     /* An exact run directory must be new or empty: the runs folder itself is refused. */
     tiny_config(&c, "");
-    c.run_dir[strlen(c.run_dir) - 1] = '\0'; /* tmpdir, which holds the other tests' runs */
+    c.run_dir[strlen(c.run_dir) - 1] = '\0'; /* test_dir, which holds the other tests' runs */
     assert_int_equal(trainer_create(&c, &bad, &err), VT_EUSAGE);
     assert_non_null(strstr(err.msg, "not empty"));
     assert_non_null(strstr(err.msg, "--runs"));
@@ -812,5 +804,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(bad_checkpoints_fail_clearly),
         cmocka_unit_test(bad_data_and_divergence_fail_clearly),
     };
-    return cmocka_run_group_tests_name("train", tests, setup, teardown);
+    return cmocka_run_group_tests_name("train", tests, setup, test_dir_teardown);
 }

@@ -15,7 +15,7 @@
 
 #include "vggtop/tui.h"
 
-#include "man_section.h"
+#include "testing.h"
 
 /* main.c defines it in the binary; the engine objects linked here refer to it. */
 const char vggtop_version[] = "test";

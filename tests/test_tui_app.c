@@ -22,6 +22,7 @@
 #include <curses.h>
 
 #include "../src/tui/tui_internal.h"
+#include "testing.h"
 
 const char vggtop_version[] = "test";
 
@@ -280,15 +281,12 @@ static void compare_shows_dashes_for_a_run_without_epochs(void **state)
 static void compare_shows_its_first_choice_at_80x24(void **state)
 {
     (void)state;
-    char runs[] = "/tmp/vggtop-cmp-XXXXXX";
-    assert_non_null(mkdtemp(runs));
-    char cmd[8300];
+    char runs[TMPDIR_SIZE];
+    assert_int_equal(tmpdir_make(runs, "cmp"), 0);
     for (int i = 1; i <= 9; i++) {
-        snprintf(cmd, sizeof cmd, "cp -r tests/fixtures/train/run %s/2026120%dT000000Z-mlp%s", runs, i,
-                 i == 3 || i == 6 || i == 8 ? " && rm %s/2026120%dT000000Z-mlp/history.csv" : "");
-        char full[8400];
-        snprintf(full, sizeof full, cmd, runs, i);
-        assert_int_equal(system(full), 0);
+        sh("cp -r tests/fixtures/train/run %s/2026120%dT000000Z-mlp", runs, i);
+        if (i == 3 || i == 6 || i == 8)
+            sh("rm %s/2026120%dT000000Z-mlp/history.csv", runs, i);
     }
     app *a = fake(TRAIN_FINISHED);
     a->rows = 24;
@@ -312,8 +310,7 @@ static void compare_shows_its_first_choice_at_80x24(void **state)
     expect(a, "[x]  9  20261209T000000Z"); /* the stamp: the name's first 17 columns at 80 */
     compare_free(a);
     done(a);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", runs);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(tmpdir_remove(runs), 0);
 }
 
 /* Compare's Enter on another run while this process trains one: the other run's files are shown and the live
@@ -322,8 +319,8 @@ static void compare_shows_its_first_choice_at_80x24(void **state)
 static void compare_opens_another_run_while_one_trains(void **state)
 {
     (void)state;
-    char runs[] = "/tmp/vggtop-browse-XXXXXX";
-    assert_non_null(mkdtemp(runs));
+    char runs[TMPDIR_SIZE];
+    assert_int_equal(tmpdir_make(runs, "browse"), 0);
     app *a = fake(TRAIN_TRAINING);
     a->following = 0;
     train_config cfg;
@@ -376,9 +373,7 @@ static void compare_opens_another_run_while_one_trains(void **state)
     free(a->rv.drawn);
     report_free(a);
     done(a);
-    char cmd[8300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", runs);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(tmpdir_remove(runs), 0);
 }
 
 /* Confusion: the most confused pairs with whole names and the share of the true class (names were cut at 11
@@ -568,14 +563,11 @@ static void setup_says_limited_only_when_the_limit_cuts(void **state)
 static void setup_refuses_a_used_run_dir_as_you_type(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/vggtop-rundir-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char file[64], cmd[128];
+    char dir[TMPDIR_SIZE];
+    assert_int_equal(tmpdir_make(dir, "rundir"), 0);
+    char file[TMPDIR_SIZE + 16];
     snprintf(file, sizeof file, "%s/notes.txt", dir);
-    FILE *f = fopen(file, "w");
-    assert_non_null(f);
-    fputs("x\n", f);
-    fclose(f);
+    write_text(file, "x\n");
     app *a = fake(TRAIN_IDLE);
     a->dir[0] = '\0';
     a->following = 0;
@@ -599,8 +591,7 @@ static void setup_refuses_a_used_run_dir_as_you_type(void **state)
         app_handle_key(a, *p);
     assert_string_equal(a->form.edit_err, "");
     done(a);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(tmpdir_remove(dir), 0);
 }
 
 /* Wrapping: a word longer than the row (a URL) breaks after a '/' or '-', not at the width mid-word. */
@@ -756,24 +747,14 @@ static const char *row_with(app *a, const char *word)
 static void write_run_file(app *a, const char *name, const char *text)
 {
     if (!a->dir[0] || strncmp(a->dir, "/tmp/", 5) != 0) {
-        snprintf(a->dir, sizeof a->dir, "/tmp/vggtop-test-tui-XXXXXX");
-        assert_non_null(mkdtemp(a->dir));
+        assert_int_equal(tmpdir_make(a->dir, "test-tui"), 0);
     }
     char path[4200];
     snprintf(path, sizeof path, "%s/%s", a->dir, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
+    write_text(path, text);
 }
 
-static void remove_run_dir(app *a, const char *name)
-{
-    char path[4200];
-    snprintf(path, sizeof path, "%s/%s", a->dir, name);
-    unlink(path);
-    rmdir(a->dir);
-}
+static void remove_run_dir(app *a) { tmpdir_remove(a->dir); }
 
 /* Three classes; the report (of the latest predictions) from a confusion matrix, the history of two epochs. */
 static app *fake_report(void)
@@ -799,7 +780,7 @@ static app *fake_report(void)
 
 static void done_report(app *a)
 {
-    remove_run_dir(a, RUN_PER_CLASS);
+    remove_run_dir(a);
     report_free_history(a);
     metrics_report_free(&a->rep);
     report_free(a);
@@ -1008,7 +989,7 @@ static void layers_table_flags_vanishing_gradients(void **state)
     layers_load(a);
     draw_screen(a);
     expect(a, "layers.csv: line 1: expected the header");
-    remove_run_dir(a, RUN_LAYERS);
+    remove_run_dir(a);
     layers_free(a);
     done(a);
 }
@@ -1038,7 +1019,7 @@ static void layers_keys_follow_and_the_draw_changes_nothing(void **state)
     layers_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
     assert_memory_equal(&before, &a->lay, sizeof before);
     expect(a, "dense_25 ");
-    remove_run_dir(a, RUN_LAYERS);
+    remove_run_dir(a);
     layers_free(a);
     done(a);
 }

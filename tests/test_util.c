@@ -1,4 +1,8 @@
-/* Unit tests of util: the random generator, atomic files, parsing and formatting. */
+/* Unit tests of util: the random generator (same seed, same stream; bounded draws cover their range), whole
+ * files (atomic replacement, sizes and reads that name what is wrong, FIFOs, loops and oversized files refused
+ * at once), the UTC stamp, number parsing and formatting (thousands separators, Keras' progress line, bytes
+ * and transfer rates), exit statuses, growing strings, the wake pipe, and label text checks. Expected values
+ * are written here by hand. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +18,7 @@
 #include <cmocka.h>
 
 #include "vggtop/util.h"
+#include "testing.h"
 
 static void rng_same_seed_same_stream(void **state)
 {
@@ -51,8 +56,8 @@ static void rng_below_is_in_range_and_covers(void **state)
 static void atomic_write_replaces_whole_file(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/vggtop-util-XXXXXX";
-    assert_non_null(mkdtemp(dir));
+    char dir[TMPDIR_SIZE];
+    assert_int_equal(tmpdir_make(dir, "util"), 0);
     char path[256];
     snprintf(path, sizeof path, "%s/a.txt", dir);
     vt_err err;
@@ -93,10 +98,7 @@ static void atomic_write_replaces_whole_file(void **state)
     alarm(20);
     assert_int_equal(vt_write_file_atomic(path, "third", 5, &err), VT_EIO);
     alarm(0);
-    unlink(tmp);
-    unlink(victim);
-    unlink(path);
-    rmdir(dir);
+    tmpdir_remove(dir);
 }
 
 static void read_missing_file_names_it(void **state)
@@ -112,8 +114,8 @@ static void read_missing_file_names_it(void **state)
 static void file_size_names_what_is_wrong(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/vggtop-util-XXXXXX";
-    assert_non_null(mkdtemp(dir));
+    char dir[TMPDIR_SIZE];
+    assert_int_equal(tmpdir_make(dir, "util"), 0);
     char path[256];
     long long size = -1;
     vt_err err;
@@ -129,7 +131,7 @@ static void file_size_names_what_is_wrong(void **state)
     unlink(path);
     assert_int_equal(vt_file_size(path, &size, &err), VT_EUSAGE);
     assert_non_null(strstr(err.msg, path));
-    rmdir(dir);
+    tmpdir_remove(dir);
 }
 
 static void utc_stamp_has_the_format(void **state)
@@ -280,9 +282,9 @@ static void wake_pipe_wakes_and_drains(void **state)
 static void special_files_are_refused_at_once(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/vggtop-util-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char fifo[64], big[64], loop[64];
+    char dir[TMPDIR_SIZE];
+    assert_int_equal(tmpdir_make(dir, "util"), 0);
+    char fifo[TMPDIR_SIZE + 8], big[TMPDIR_SIZE + 8], loop[TMPDIR_SIZE + 8];
     snprintf(fifo, sizeof fifo, "%s/fifo", dir);
     snprintf(big, sizeof big, "%s/big", dir);
     snprintf(loop, sizeof loop, "%s/loop", dir);
@@ -306,10 +308,7 @@ static void special_files_are_refused_at_once(void **state)
     assert_int_equal(vt_read_file(big, 10, &data, &len, &err), VT_OK);
     assert_int_equal(len, 10);
     free(data);
-    unlink(fifo);
-    unlink(big);
-    unlink(loop);
-    rmdir(dir);
+    tmpdir_remove(dir);
 }
 
 static void labels_must_be_printable_utf8(void **state)

@@ -3,7 +3,7 @@
  * float32 as the model emits them; every sum is accumulated in double.
  *
  * The reference is Debian 12's scikit-learn 1.2.1 (with numpy 1.24) given the same float32 arrays:
- * tests/metrics_fixtures.py generates the fixtures the unit tests compare against. Where numpy sums an
+ * tests/tools/metrics_fixtures.py generates the fixtures the unit tests compare against. Where numpy sums an
  * array (means, weighted averages, the trapezoidal rule) we sum in numpy's pairwise order, so the numbers
  * are the same bits, not only close. Where sklearn raises (a class without positives in roc_auc_score)
  * we skip that class and say so below. */

@@ -43,7 +43,7 @@ static int parse(int argc, char **argv, tui_options *opt, int watch)
         case 'm':
         case 'o': {
             /* Prints the man page's key list from the key table, or its list of vggtop train's options from the
-             * settings table (how man/vggtop.1 is regenerated: tests/gen-man.sh). */
+             * settings table (how man/vggtop.1 is regenerated: tests/tools/gen-man.sh). */
             char *text = c == 'm' ? tui_keys_man() : train_fields_man();
             if (!text)
                 return 1;

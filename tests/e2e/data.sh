@@ -2,20 +2,11 @@
 # End-to-end tests of `vggtop data`: what it reports for the Debian Fashion-MNIST fallback, for tiny
 # CIFAR-100 / CIFAR-10 folders written here in the exact binary formats (golden outputs), for
 # $VGGTOP_DATA, and the one-line errors and exit status 2 of bad folders, files and flags.
-set -u
-bin=${VGGTOP:-./vggtop}
-case $bin in /*) ;; *) bin=$(pwd)/$bin ;; esac
-[ -x "$bin" ] || { echo "data.sh: $bin is not built" >&2; exit 1; }
-tmp=$(mktemp -d /tmp/vggtop-e2e-data-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-src=$(pwd)
-cd "$tmp" || exit 1
-unset VGGTOP_DATA
+. "$(dirname "$0")/lib/prologue.sh"
+cd "$TMP" || exit 1
 # A $HOME of our own: a Keras cache of the machine's user must not be found.
-export HOME="$tmp/home"
+export HOME="$TMP/home"
 mkdir -p "$HOME"
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
 
 # One CIFAR record: label bytes (octal escapes) then 3,072 pixel bytes.
 record() { printf "$1"; head -c 3072 /dev/zero | tr '\000' "$2"; }
@@ -23,7 +14,7 @@ record() { printf "$1"; head -c 3072 /dev/zero | tr '\000' "$2"; }
 # expect STATUS WORD... -- ARGS: runs vggtop, checks the exit status, that stderr is one line, and words in it.
 expect_error() {
     want=$1 word=$2; shift 2
-    "$bin" "$@" >out.txt 2>err.txt
+    "$VGGTOP" "$@" >out.txt 2>err.txt
     got=$?
     [ "$got" -eq "$want" ] || fail "vggtop $*: exit $got, expected $want"
     [ "$(wc -l <err.txt)" -eq 1 ] || fail "vggtop $*: stderr is not one line: $(cat err.txt)"
@@ -34,7 +25,7 @@ expect_error() {
 
 # 1. Nothing here: Debian's Fashion-MNIST, and how to get CIFAR-100.
 if [ -d /usr/share/datasets/fashion-mnist ]; then
-    "$bin" data >out.txt 2>err.txt || fail "vggtop data with no CIFAR-100: exit $?"
+    "$VGGTOP" data >out.txt 2>err.txt || fail "vggtop data with no CIFAR-100: exit $?"
     cat >want.txt <<'GOLD'
 data set     Fashion-MNIST
 format       IDX
@@ -50,15 +41,15 @@ note: Using Fashion-MNIST from Debian's dataset-fashion-mnist package, not CIFAR
 GOLD
     diff want.txt out.txt >/dev/null || { fail "Fashion-MNIST fallback output differs:"; diff want.txt out.txt >&2; }
 else
-    echo "data.sh: dataset-fashion-mnist is not installed; skipping the fallback check"
+    echo "$E2E_NAME: dataset-fashion-mnist is not installed; skipping the fallback check"
 fi
 
-# 2. The copies Keras and torchvision users have (the python version, tests/cifar100_pickles.py's fixtures),
+# 2. The copies Keras and torchvision users have (the python version, tests/tools/cifar100_pickles.py's fixtures),
 # found after ./data/cifar-100-binary in this order: Keras's cache, torchvision's ./data, then either's tarball.
-fix=$src/tests/fixtures/data
+fix=$TOP/tests/fixtures/data
 mkdir -p data "$HOME/.keras/datasets"
 cp "$fix/cifar-100-python.tar.gz" data/
-"$bin" data >out.txt 2>err.txt || fail "vggtop data on ./data/cifar-100-python.tar.gz: exit $? ($(cat err.txt))"
+"$VGGTOP" data >out.txt 2>err.txt || fail "vggtop data on ./data/cifar-100-python.tar.gz: exit $? ($(cat err.txt))"
 cat >want.txt <<'GOLD'
 data set     CIFAR-100, fine labels
 format       CIFAR-100 python
@@ -73,11 +64,11 @@ superclasses aquatic_mammals, fish, flowers, food_containers, fruit_and_vegetabl
 GOLD
 diff want.txt out.txt >/dev/null || { fail "python tarball output differs:"; diff want.txt out.txt >&2; }
 cp "$fix/cifar-100-python.tar.gz" "$HOME/.keras/datasets/"
-"$bin" data 2>&1 | grep -q "^path         $HOME/.keras/datasets/cifar-100-python.tar.gz$" || fail "Keras's tarball not found"
+"$VGGTOP" data 2>&1 | grep -q "^path         $HOME/.keras/datasets/cifar-100-python.tar.gz$" || fail "Keras's tarball not found"
 cp -r "$fix/cifar-100-python" data/
-"$bin" data 2>&1 | grep -q "^path         ./data/cifar-100-python$" || fail "torchvision's folder not found"
+"$VGGTOP" data 2>&1 | grep -q "^path         ./data/cifar-100-python$" || fail "torchvision's folder not found"
 cp -r "$fix/cifar-100-python-p4" "$HOME/.keras/datasets/cifar-100-python"
-"$bin" data >out.txt 2>&1 || fail "vggtop data on Keras's cache: exit $?"
+"$VGGTOP" data >out.txt 2>&1 || fail "vggtop data on Keras's cache: exit $?"
 grep -q "^path         $HOME/.keras/datasets/cifar-100-python$" out.txt || fail "Keras's cache not found: $(cat out.txt)"
 grep -q "^found by     Keras's cache ~/.keras/datasets$" out.txt || fail "Keras's cache: source not said"
 grep -q "^format       CIFAR-100 python$" out.txt || fail "Keras's cache: format not said"
@@ -93,7 +84,7 @@ mkdir -p data/cifar-100-binary
     record '\013\023' '\004'; record '\021\057' '\005'
 } >data/cifar-100-binary/train.bin
 { record '\004\000' '\006'; record '\015\143' '\007'; } >data/cifar-100-binary/test.bin
-"$bin" data >out.txt 2>err.txt || fail "vggtop data on ./data/cifar-100-binary: exit $?"
+"$VGGTOP" data >out.txt 2>err.txt || fail "vggtop data on ./data/cifar-100-binary: exit $?"
 cat >want.txt <<'GOLD'
 data set     CIFAR-100, fine labels
 format       CIFAR-100 binary
@@ -109,7 +100,7 @@ GOLD
 diff want.txt out.txt >/dev/null || { fail "CIFAR-100 fine output differs:"; diff want.txt out.txt >&2; }
 [ -s err.txt ] && fail "CIFAR-100: unexpected stderr: $(cat err.txt)"
 
-"$bin" data --data data --labels coarse --resize 48 >out.txt 2>err.txt || fail "vggtop data --labels coarse: exit $?"
+"$VGGTOP" data --data data --labels coarse --resize 48 >out.txt 2>err.txt || fail "vggtop data --labels coarse: exit $?"
 cat >want.txt <<'GOLD'
 data set     CIFAR-100, coarse labels
 format       CIFAR-100 binary
@@ -125,13 +116,13 @@ diff want.txt out.txt >/dev/null || { fail "CIFAR-100 coarse output differs:"; d
 
 # The data set's own names file wins over the built-in list.
 i=0; while [ $i -lt 100 ]; do echo "class$i"; i=$((i + 1)); done >data/cifar-100-binary/fine_label_names.txt
-"$bin" data | grep -q '^class names  class0, class1, class2' || fail "fine_label_names.txt not used"
+"$VGGTOP" data | grep -q '^class names  class0, class1, class2' || fail "fine_label_names.txt not used"
 
 # 4. $VGGTOP_DATA beats ./data; a CIFAR-10 folder (5 batches of 1 record, labels 3 = cat).
 mkdir c10
 for b in 1 2 3 4 5; do record '\003' '\011' >c10/data_batch_$b.bin; done
 record '\003' '\011' >c10/test_batch.bin
-VGGTOP_DATA=c10 "$bin" data >out.txt 2>&1 || fail "vggtop data with \$VGGTOP_DATA: exit $?"
+VGGTOP_DATA=c10 "$VGGTOP" data >out.txt 2>&1 || fail "vggtop data with \$VGGTOP_DATA: exit $?"
 grep -q '^data set     CIFAR-10$' out.txt || fail "\$VGGTOP_DATA: not CIFAR-10: $(head -1 out.txt)"
 grep -q '^found by     \$VGGTOP_DATA$' out.txt || fail "\$VGGTOP_DATA: source not reported"
 grep -q '^class names  airplane, automobile, bird, cat, deer' out.txt || fail "CIFAR-10 names missing"
@@ -156,8 +147,7 @@ head -c 5000 data/cifar-100-binary/train.bin >short.bin && mv short.bin data/cif
 expect_error 2 "data/cifar-100-binary/train.bin: 5000 bytes is not a whole number of 3074-byte CIFAR-100 records" data
 { record '\004\000' '\001'; record '\004\144' '\001'; } >data/cifar-100-binary/train.bin
 expect_error 2 "train.bin: record 1: fine label 100 is out of range 0..99" data
-"$bin" data --help >out.txt 2>&1 || fail "vggtop data --help: exit $?"
+"$VGGTOP" data --help >out.txt 2>&1 || fail "vggtop data --help: exit $?"
 grep -q '^usage: vggtop data' out.txt || fail "vggtop data --help: no usage line"
 
-[ "$fails" -eq 0 ] || { echo "data.sh: $fails failure(s)" >&2; exit 1; }
-echo "data.sh: all passed"
+finish

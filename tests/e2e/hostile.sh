@@ -5,22 +5,11 @@
 # The table runs against the release binary and again against the ASan+UBSan one (any sanitizer report is
 # a failure there). Faults that need a small file system (a full disk, no inodes, read-only) mount a tmpfs
 # of their own, which needs root (as CI runs); elsewhere those cases are skipped and said so.
-set -u
-VGGTOP="${VGGTOP:-./vggtop}"
-top=$(pwd)
-tmp=$(mktemp -d /tmp/vggtop-e2e-hostile-XXXXXX)
+. "$(dirname "$0")/lib/prologue.sh"
+top=$TOP tmp=$TMP
 pids=""
 mounts=""
-cleanup() {
-    for p in $pids; do kill -9 "$p" 2>/dev/null; done
-    for m in $mounts; do umount "$m" 2>/dev/null; done
-    [ -n "${KEEP:-}" ] && echo "kept $tmp" || rm -rf "$tmp"
-}
-trap cleanup EXIT
-fails=0
-fail() { echo "hostile.sh: FAIL: $*" >&2; fails=$((fails + 1)); }
-unset VGGTOP_DATA
-case "$VGGTOP" in /*) ;; *) VGGTOP="$top/$VGGTOP" ;; esac
+at_exit 'for p in $pids; do kill -9 "$p" 2>/dev/null; done; for m in $mounts; do umount "$m" 2>/dev/null; done'
 ASAN_BIN="$top/build/asan/vggtop"
 make --no-print-directory -s VARIANT=asan build/asan/vggtop >/dev/null || { echo "hostile.sh: FAIL: cannot build $ASAN_BIN" >&2; exit 1; }
 cd "$tmp" || exit 1

@@ -3,10 +3,7 @@
 # stop it from showing; a run still loading its data set (progress.json, no config.json yet) can be
 # watched; a terminal that cannot move the cursor is refused with one clear line; a run directory deleted
 # while it is watched leaves the front end responsive.
-set -u
-. tests/e2e/tui_lib.inc
-tui_setup
-unset VGGTOP_DATA
+. "$(dirname "$0")/lib/tui.sh"
 mkdir -p "$TMP/runs"
 "$VGGTOP" train --model mlp --limit-train 300 --limit-test 60 --epochs 1 --threads 1 --run-dir "$TMP/runs/good" \
     >/dev/null 2>&1 || { echo "FAIL: the good run exited $?" >&2; exit 1; }

@@ -14,17 +14,13 @@
 # - a stop (vggtop ctl) during the test-set evaluation is taken there by both ranks.
 # About 30 s on a 2-core machine.
 # Runs the release binary: under ASan, Open MPI reports leaks of its own.
-set -u
-VGGTOP="${VGGTOP:-./vggtop}"
+. "$(dirname "$0")/lib/prologue.sh"
+FAIL_FAST=1
 MPI_STEP="${MPI_STEP:-build/release/tests/mpi_step}"
-tmp=$(mktemp -d /tmp/vggtop-e2e-mpi-XXXXXX)
+case "$MPI_STEP" in /*) ;; *) MPI_STEP="$TOP/$MPI_STEP" ;; esac
 pids=""
-trap 'for p in $pids; do kill -9 $p 2>/dev/null; done; rm -rf "$tmp"' EXIT
-fail() { echo "mpi.sh: FAIL: $*" >&2; exit 1; }
-unset VGGTOP_DATA
-case "$VGGTOP" in /*) ;; *) VGGTOP="$PWD/$VGGTOP" ;; esac
-case "$MPI_STEP" in /*) ;; *) MPI_STEP="$PWD/$MPI_STEP" ;; esac
-cd "$tmp" || exit 1
+at_exit 'for p in $pids; do kill -9 $p 2>/dev/null; done'
+cd "$TMP" || exit 1
 # CI runs as root, which mpirun refuses unless told; 2 ranks on 2 (or fewer) cores need --oversubscribe.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 MPIRUN="mpirun --oversubscribe -np 2"
@@ -179,4 +175,4 @@ grep -q '"state":[[:space:]]*"stopped"' ev/progress.json || fail "after the stop
 [ -f ev/checkpoint.bin ] || fail "no checkpoint after a stop during the evaluation"
 [ ! -f ev/predictions.csv ] || fail "the evaluation went on to its end after the stop"
 [ ! -f ev/history.csv ] || [ "$(wc -l <ev/history.csv)" -eq 1 ] || fail "history.csv has an epoch after a stop during its evaluation"
-echo "mpi.sh: ok"
+finish

@@ -2,14 +2,9 @@
 # End-to-end: `vggtop train` on the default data (Fashion-MNIST from Debian when there is no CIFAR-100)
 # writes a complete run directory that report, confusion, roc, history, compare and evaluate read; the
 # log output is Keras-style with one line per epoch; bad flags and bad checkpoints get exit 2 and one line.
-set -u
-VGGTOP="${VGGTOP:-./vggtop}"
-tmp=$(mktemp -d /tmp/vggtop-e2e-train-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "train.sh: FAIL: $*" >&2; exit 1; }
-unset VGGTOP_DATA
-cd "$tmp" || exit 1 # no ./data/cifar-100-binary here: the default data set is Fashion-MNIST
-case "$VGGTOP" in /*) ;; *) VGGTOP="$OLDPWD/$VGGTOP" ;; esac
+. "$(dirname "$0")/lib/prologue.sh"
+FAIL_FAST=1
+cd "$TMP" || exit 1 # no ./data/cifar-100-binary here: the default data set is Fashion-MNIST
 
 # The issue's run, smaller so the test stays quick: a cnn, 2 epochs, on the default data.
 "$VGGTOP" train --model cnn --limit-train 500 --limit-test 200 --epochs 2 --threads 1 --runs runs >out 2>err ||
@@ -134,4 +129,4 @@ for o in model data labels epochs batch-size lr momentum nesterov weight-decay r
     grep -q -- "--$o" h || fail "train --help does not list --$o"
 done
 "$VGGTOP" --help | grep -q 'train' || fail "vggtop --help"
-echo "train.sh: ok"
+finish

@@ -3,13 +3,9 @@
 # byte, a fine label byte, 3072 pixel bytes per record): fine labels keep the 100 class names and the 20
 # superclasses in config.json, so `confusion --coarse` works from the run directory alone; --labels coarse
 # trains on the 20 superclasses.
-set -u
-VGGTOP="${VGGTOP:-./vggtop}"
-tmp=$(mktemp -d /tmp/vggtop-e2e-cifar-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "train_cifar.sh: FAIL: $*" >&2; exit 1; }
-cd "$tmp" || exit 1
-case "$VGGTOP" in /*) ;; *) VGGTOP="$OLDPWD/$VGGTOP" ;; esac
+. "$(dirname "$0")/lib/prologue.sh"
+FAIL_FAST=1
+cd "$TMP" || exit 1
 
 # Five real CIFAR-100 classes with their superclasses: apple/fruit and vegetables (0/4), aquarium
 # fish/fish (1/1), baby/people (2/14), bear/large carnivores (3/8), beaver/aquatic mammals (4/0).
@@ -48,4 +44,4 @@ grep -q '"coarse_names"' fine/config.json && grep -q '"fine_to_coarse"' fine/con
 [ "$(head -1 coarse/predictions.csv | tr ',' '\n' | grep -c '^p[0-9]')" -eq 20 ] || fail "coarse predictions are not 20 classes"
 grep -q '"labels":.*"coarse"' coarse/config.json || fail "config.json labels"
 grep -q '"aquatic_mammals"\|"aquatic mammals"' coarse/config.json || fail "config.json lacks the superclass names"
-echo "train_cifar.sh: ok"
+finish

@@ -3,15 +3,11 @@
 # history.csv (every column but seconds) as the same run left alone; SIGINT stops after the batch with a
 # whole checkpoint and exit 130 (SIGTERM: 143), and the stopped run resumes to the same history too; a
 # second SIGINT exits at once without half-written files; SIGHUP does not end a run.
-set -u
-VGGTOP="${VGGTOP:-./vggtop}"
-tmp=$(mktemp -d /tmp/vggtop-e2e-resume-XXXXXX)
+. "$(dirname "$0")/lib/prologue.sh"
+FAIL_FAST=1
 pids=""
-trap 'for p in $pids; do kill -9 $p 2>/dev/null; done; rm -rf "$tmp"' EXIT
-fail() { echo "train_resume.sh: FAIL: $*" >&2; exit 1; }
-unset VGGTOP_DATA
-cd "$tmp" || exit 1
-case "$VGGTOP" in /*) ;; *) VGGTOP="$OLDPWD/$VGGTOP" ;; esac
+at_exit 'for p in $pids; do kill -9 $p 2>/dev/null; done'
+cd "$TMP" || exit 1
 
 # A small mlp on Fashion-MNIST: 20,000 images, about a second per epoch since nn got faster (4,000 took
 # 0.2 s, and the run could end before progress.json, written twice a second, ever showed epoch 2).
@@ -103,4 +99,4 @@ diff -u a d || fail "two SIGINTs + resumed history differs"
 wait $hup; rc=$?
 [ $rc -eq 0 ] || fail "SIGHUP: exit $rc, expected 0"
 [ "$(wc -l <hup/history.csv)" -eq 4 ] || fail "SIGHUP: the run did not finish its epochs"
-echo "train_resume.sh: ok"
+finish

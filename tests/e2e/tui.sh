@@ -6,9 +6,7 @@
 # screen, sort and scroll the report, search it, see its history heatmap, move the confusion heatmap's cursor, step through samples, stop the run
 # (S), quit; then check the run directory. Mid-run, an earlier run is opened from Compare and the live one
 # comes back.
-set -u
-. "$(dirname "$0")/tui_lib.inc"
-tui_setup
+. "$(dirname "$0")/lib/tui.sh"
 
 scenario() {
     s=$1 w=$2 h=$3
@@ -134,7 +132,7 @@ scenario() {
     fi
     tui_keys "$s" y
     dir=$(ls -d "$runs"/*-mlp 2>/dev/null | head -1)
-    [ -n "$dir" ] || { echo "FAIL: no run directory in $runs" >&2; exit 1; }
+    [ -n "$dir" ] || fail "no run directory in $runs"
     end=$(($(date +%s) + 30))
     until grep -qE '"(stopped|finished)"' "$dir/progress.json" 2>/dev/null || [ "$(date +%s)" -gt "$end" ]; do sleep 0.2; done
     grep -qE '"(stopped|finished)"' "$dir/progress.json" || tui_fail "$s" "S did not stop the run within 30 s"
@@ -142,18 +140,16 @@ scenario() {
     tui_expect "$s" "val_acc per epoch"
     tui_expect "$s" "1:mlp"
     tui_keys "$s" q
-    end=$(($(date +%s) + 20))
-    while [ ! -s "$TMP/$s.exit" ] && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
-    [ "$(cat "$TMP/$s.exit" 2>/dev/null)" = 0 ] || tui_fail "$s" "vggtop did not exit 0 after q"
+    [ "$(tui_exited "$s" 20)" = 0 ] || tui_fail "$s" "vggtop did not exit 0 after q"
 
     # The run directory holds the stopped run: at least one epoch, and a checkpoint to resume from.
-    [ "$(wc -l < "$dir/history.csv")" -ge 2 ] || { echo "FAIL: $dir/history.csv has no epoch" >&2; exit 1; }
-    [ -s "$dir/checkpoint.bin" ] || { echo "FAIL: no checkpoint.bin in $dir" >&2; exit 1; }
-    grep -q '"mlp"' "$dir/config.json" || { echo "FAIL: config.json does not name mlp" >&2; exit 1; }
-    [ "$(wc -l < "$dir/predictions.csv")" -eq 201 ] || { echo "FAIL: predictions.csv should have 200 rows" >&2; exit 1; }
-    echo "ok: front end at ${w}x${h}"
+    [ "$(wc -l < "$dir/history.csv")" -ge 2 ] || fail "$dir/history.csv has no epoch"
+    [ -s "$dir/checkpoint.bin" ] || fail "no checkpoint.bin in $dir"
+    grep -q '"mlp"' "$dir/config.json" || fail "config.json does not name mlp"
+    [ "$(wc -l < "$dir/predictions.csv")" -eq 201 ] || fail "predictions.csv should have 200 rows"
+    echo "$E2E_NAME: ok: front end at ${w}x${h}"
 }
 
 scenario big 120 40
 scenario small 80 24
-echo "tui: all passed"
+finish

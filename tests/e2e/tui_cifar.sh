@@ -3,9 +3,7 @@
 # pixels, fine label i % 100, superclass fine / 5), a one-epoch headless run on it, then `vggtop watch` on
 # that run: the report scrolls to its last class, the 100x100 heatmap scrolls with its cursor and folds to
 # 20 superclasses, and the samples show 32x32 colour images.
-set -u
-. "$(dirname "$0")/tui_lib.inc"
-tui_setup
+. "$(dirname "$0")/lib/tui.sh"
 
 data="$TMP/cifar-100-binary"
 mkdir -p "$data"
@@ -23,7 +21,7 @@ make_split "$data/test.bin" 100
 
 run="$TMP/run"
 "$VGGTOP" train --model mlp --data "$data" --epochs 1 --limit-train 200 --limit-test 100 --run-dir "$run" \
-    > "$TMP/train.log" 2>&1 || { echo "FAIL: vggtop train on the made-up CIFAR-100:" >&2; cat "$TMP/train.log" >&2; exit 1; }
+    > "$TMP/train.log" 2>&1 || { cat "$TMP/train.log" >&2; fail "vggtop train on the made-up CIFAR-100 failed (its log above)"; }
 
 tui_start w 80 24 watch "$run"
 tui_wait w "1/1 epochs done" 15
@@ -62,9 +60,7 @@ tui_keys w m
 tui_expect w "Misclassified image 1 of $missed (test image $first of 100)"
 
 tui_keys w q
-end=$(($(date +%s) + 10))
-while [ ! -s "$TMP/w.exit" ] && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
-[ "$(cat "$TMP/w.exit" 2>/dev/null)" = 0 ] || tui_fail w "vggtop watch did not exit 0 after q"
+[ "$(tui_exited w 10)" = 0 ] || tui_fail w "vggtop watch did not exit 0 after q"
 # The data set moves: Samples still shows the predictions and says why there is no image; --data finds it.
 mv "$data" "$data.moved"
 tui_start m 80 24 watch "$run"
@@ -80,4 +76,4 @@ tui_keys d 7
 tui_wait d "Test image 1 of 100" 10
 tui_reject d "No image:"
 tui_keys d q
-echo "tui_cifar: all passed"
+finish

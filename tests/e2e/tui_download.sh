@@ -2,18 +2,16 @@
 # End-to-end (tmux): the Setup screen's d key downloads CIFAR-100 (from a local 127.0.0.1 server, through
 # $VGGTOP_CIFAR100_URL and $VGGTOP_CIFAR100_MD5) with its progress on screen; c cancels and keeps the partial
 # file; the next d resumes it, and when it is in place Setup switches to CIFAR-100.
-set -u
-. "$(dirname "$0")/tui_lib.inc"
-tui_setup
-command -v python3 >/dev/null || { echo "FAIL: python3 is needed (src/install-deps.sh)" >&2; exit 1; }
-src=$(pwd)
+. "$(dirname "$0")/lib/tui.sh"
+command -v python3 >/dev/null || fatal "python3 is needed (src/install-deps.sh)"
 server=
-trap 'tmux -L "$SOCK" kill-server 2>/dev/null; [ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$TMP"' EXIT
+at_exit '[ -n "$server" ] && kill "$server" 2>/dev/null'
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy NO_PROXY no_proxy VGGTOP_DATA
 export HOME="$TMP/home"
 mkdir -p "$HOME"
-python3 "$src/tests/cifar100_tarballs.py" "$TMP/www" || tui_fail none "cannot make the tarballs"
-python3 "$src/tests/http_server.py" "$TMP/www" "$TMP/port" "$TMP/requests.log" &
+python3 "$TOP/tests/tools/cifar100_tarballs.py" "$TMP/www" || tui_fail none "cannot make the tarballs"
+python3 "$TOP/tests/tools/http_server.py" "$TMP/www" "$TMP/port" "$TMP/requests.log" &
+# shellcheck disable=SC2034 # read by the exit hook
 server=$!
 i=0
 while [ ! -s "$TMP/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
@@ -58,4 +56,4 @@ tui_keys "$s" d
 tui_expect "$s" "the data set in use is CIFAR-100 already"
 tui_keys "$s" q
 sleep 0.5
-echo "tui_download.sh: ok"
+finish

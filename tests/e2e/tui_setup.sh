@@ -3,9 +3,7 @@
 # above Fashion-MNIST's 60,000 training images says it changes nothing), and the estimate counts the
 # test-set pass after each epoch; switching the model shows no stale facts under the new name; coarse labels
 # are not offered for a data set without superclasses.
-set -u
-. "$(dirname "$0")/tui_lib.inc"
-tui_setup
+. "$(dirname "$0")/lib/tui.sh"
 
 tui_start s 120 30 --runs "$TMP/runs"
 tui_wait s "Model and settings" 10
@@ -31,7 +29,5 @@ tui_keys s Home Down Down Right
 tui_expect s "coarse labels are CIFAR-100's 20 superclasses: Fashion-MNIST has none"
 tui_expect s "Labels          ◂ fine ▸"
 tui_keys s q
-end=$(($(date +%s) + 20))
-while [ ! -s "$TMP/s.exit" ] && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
-[ "$(cat "$TMP/s.exit" 2>/dev/null)" = 0 ] || tui_fail s "vggtop did not exit 0 after q"
-echo "tui_setup: all passed"
+[ "$(tui_exited s 20)" = 0 ] || tui_fail s "vggtop did not exit 0 after q"
+finish

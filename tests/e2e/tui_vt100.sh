@@ -4,23 +4,19 @@
 # NO_COLOR, vggtop watch on a finished 3-epoch mlp run: the Report's ASCII trend marks and its class x epoch
 # heatmap in the density ramp, and the Layers screen, which re-reads layers.csv when it changes (a made-up
 # vanishing fc2: flagged, with what to try).
-set -u
-. "$(dirname "$0")/tui_lib.inc"
-tui_setup
+. "$(dirname "$0")/lib/tui.sh"
 
 tmux -L "$SOCK" new-session -d -s v -x 80 -y 24 \
     "cd '$TMP' && TERM=vt100 LANG=C LC_ALL=C '$VGGTOP' --runs '$TMP/runs' 2> '$TMP/v.err'; echo \$? > '$TMP/v.exit'; sleep 600"
 tui_wait v "Model and settings" 10
 tui_keys v q
-end=$(($(date +%s) + 20))
-while [ ! -s "$TMP/v.exit" ] && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
-[ "$(cat "$TMP/v.exit" 2>/dev/null)" = 0 ] || tui_fail v "vggtop did not exit 0 after q"
+[ "$(tui_exited v 20)" = 0 ] || tui_fail v "vggtop did not exit 0 after q"
 tui_reject v "Model and settings"
 tui_reject v "Tab Next"
 
 run="$TMP/run"
 "$VGGTOP" train --model mlp --epochs 3 --limit-train 600 --limit-test 100 --threads 1 --run-dir "$run" \
-    >"$TMP/train.log" 2>&1 || { echo "FAIL: vggtop train:" >&2; cat "$TMP/train.log" >&2; exit 1; }
+    >"$TMP/train.log" 2>&1 || { cat "$TMP/train.log" >&2; fail "vggtop train failed (its log above)"; }
 tmux -L "$SOCK" new-session -d -s h -x 80 -y 24 \
     "cd '$TMP' && TERM=vt100 LANG=C LC_ALL=C NO_COLOR=1 '$VGGTOP' watch '$run' 2> '$TMP/h.err'; echo \$? > '$TMP/h.exit'; sleep 600"
 tui_wait h "watching finished" 10
@@ -53,7 +49,5 @@ tui_wait h "1 layer receives almost no gradient" 5
 tui_screen h | grep -q -E '^ fc2 .* vanishing *$' || tui_fail h "fc2 is not flagged"
 tui_expect h "vgg16-nopool"
 tui_keys h q
-end=$(($(date +%s) + 20))
-while [ ! -s "$TMP/h.exit" ] && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
-[ "$(cat "$TMP/h.exit" 2>/dev/null)" = 0 ] || tui_fail h "vggtop watch did not exit 0 after q"
-echo "tui_vt100: all passed"
+[ "$(tui_exited h 20)" = 0 ] || tui_fail h "vggtop watch did not exit 0 after q"
+finish

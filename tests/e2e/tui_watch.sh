@@ -5,18 +5,16 @@
 # messages expire, the per-step curve of the epoch is in curve.csv for a later reattach, and a stopped run
 # resumes from the watcher's Dashboard (Enter). Independent of the machine's speed: the run has far more
 # epochs than the test lets it train, and it is paused before anything is compared.
-set -u
-. "$(dirname "$0")/tui_lib.inc"
-tui_setup
+. "$(dirname "$0")/lib/tui.sh"
 trainer=
-trap '[ -n "$trainer" ] && kill "$trainer" 2>/dev/null && wait "$trainer"; tmux -L "$SOCK" kill-server 2>/dev/null; rm -rf "$TMP"' EXIT
+at_exit '[ -n "$trainer" ] && kill "$trainer" 2>/dev/null && wait "$trainer"'
 
 run="$TMP/run"
 "$VGGTOP" train --model mlp --epochs 500 --limit-train 10000 --limit-test 200 --run-dir "$run" > "$TMP/train.log" 2>&1 &
 trainer=$!
 end=$(($(date +%s) + 30))
 while [ ! -f "$run/config.json" ] && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
-[ -f "$run/config.json" ] || { echo "FAIL: vggtop train wrote no config.json:" >&2; cat "$TMP/train.log" >&2; exit 1; }
+[ -f "$run/config.json" ] || { cat "$TMP/train.log" >&2; fail "vggtop train wrote no config.json (its log above)"; }
 
 tui_start w 100 30 watch "$run"
 tui_wait w "/500 epochs done" 20
@@ -74,7 +72,7 @@ tui_keys w y
 wait "$trainer"
 rc=$?
 trainer=
-[ "$rc" -eq 0 ] || { echo "FAIL: the headless run exited $rc after a stop from watch, not 0:" >&2; cat "$TMP/train.log" >&2; exit 1; }
+[ "$rc" -eq 0 ] || { cat "$TMP/train.log" >&2; fail "the headless run exited $rc after a stop from watch, not 0 (its log above)"; }
 tui_wait w "watching stopped" 30
 tui_reject w "p Pause"
 tui_reject w "ETA"
@@ -87,8 +85,6 @@ tui_wait w "live training" 60
 tui_keys w q
 tui_expect w "Quit and stop it"
 tui_keys w y
-end=$(($(date +%s) + 60))
-while [ ! -s "$TMP/w.exit" ] && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
-[ "$(cat "$TMP/w.exit" 2>/dev/null)" = 0 ] || tui_fail w "vggtop watch did not exit 0 after q"
-grep -q '"stopped"' "$run/progress.json" || { echo "FAIL: the resumed run did not stop with q:" >&2; cat "$run/progress.json" >&2; exit 1; }
-echo "tui_watch: all passed"
+[ "$(tui_exited w 60)" = 0 ] || tui_fail w "vggtop watch did not exit 0 after q"
+grep -q '"stopped"' "$run/progress.json" || { cat "$run/progress.json" >&2; fail "the resumed run did not stop with q (its progress.json above)"; }
+finish

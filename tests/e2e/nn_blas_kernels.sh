@@ -4,14 +4,13 @@
 # vggtop differ and OpenBLAS picks a different kernel on each. This is the one test that sets
 # OPENBLAS_CORETYPE, on purpose. A core whose instructions the CPU lacks is skipped (OpenBLAS would die of
 # SIGILL), and so is one this OpenBLAS build does not have (it then runs another: the binaries print which).
-set -u
-fails=0; ran=0
-fail() { echo "blas_kernels.sh: FAIL: $*" >&2; fails=$((fails + 1)); }
+. "$(dirname "$0")/lib/prologue.sh"
+ran=0
 
 OUT=build/release/tests
 BINS="$OUT/test_nn $OUT/test_nn_alloc $OUT/test_nn_checkpoint $OUT/test_nn_model"
 # shellcheck disable=SC2086
-make --no-print-directory -s $BINS || { echo "blas_kernels.sh: FAIL: cannot build the nn tests" >&2; exit 1; }
+make --no-print-directory -s $BINS || fatal "cannot build the nn tests"
 
 flags=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | cut -d: -f2)
 has() { for f in "$@"; do case " $flags " in *" $f "*) ;; *) return 1 ;; esac; done; return 0; }
@@ -20,16 +19,16 @@ has() { for f in "$@"; do case " $flags " in *" $f "*) ;; *) return 1 ;; esac; d
 while read -r core needs; do
     # shellcheck disable=SC2086
     if ! has $needs; then
-        echo "blas_kernels.sh: skip $core: this CPU lacks some of: $needs"
+        echo "$E2E_NAME: skip $core: this CPU lacks some of: $needs"
         continue
     fi
     for t in $BINS; do
-        log=$(mktemp)
+        log=$TMP/log
         OPENBLAS_CORETYPE=$core "$t" >"$log" 2>&1
         rc=$?
         got=$(sed -n 's/^OpenBLAS core: \([A-Za-z0-9_]*\).*/\1/p' "$log" | head -n 1)
         if [ "$got" != "$core" ]; then
-            echo "blas_kernels.sh: skip $core: this OpenBLAS build runs ${got:-nothing} when asked for it"
+            echo "$E2E_NAME: skip $core: this OpenBLAS build runs ${got:-nothing} when asked for it"
             rm -f "$log"
             continue 2
         fi
@@ -39,7 +38,7 @@ while read -r core needs; do
         fi
         rm -f "$log"
     done
-    echo "blas_kernels.sh: the nn tests ran under $core"
+    echo "$E2E_NAME: the nn tests ran under $core"
     ran=$((ran + 1))
 done <<'EOF'
 Prescott pni
@@ -51,7 +50,7 @@ EOF
 
 case "$(uname -m)" in
 x86_64 | i?86) [ "$ran" -gt 0 ] || fail "no OpenBLAS core could run here, not even Prescott" ;;
-*) echo "blas_kernels.sh: not an x86 CPU: the x86 cores do not apply" ;;
+*) echo "$E2E_NAME: not an x86 CPU: the x86 cores do not apply" ;;
 esac
-[ "$fails" -eq 0 ] && echo "blas_kernels.sh: all passed ($ran cores)"
-[ "$fails" -eq 0 ]
+echo "$E2E_NAME: the nn tests ran under $ran cores"
+finish

@@ -3,8 +3,8 @@
 
 Run with Debian's interpreter (python3-torch 1.13), never the pyenv one on PATH:
 
-    /usr/bin/python3 tests/torch_reference.py                 # vgg16-nopool, both memory formats
-    /usr/bin/python3 tests/torch_reference.py --model all --steps 10
+    /usr/bin/python3 tests/tools/torch_reference.py                 # vgg16-nopool, both memory formats
+    /usr/bin/python3 tests/tools/torch_reference.py --model all --steps 10
 
 For each model it builds the Keras-equivalent architecture (3x3 'same' convolutions, 2x2 max pooling,
 Flatten, Dense layers; NCHW in PyTorch, so Flatten's order differs from Keras' NHWC but not its cost),

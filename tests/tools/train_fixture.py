@@ -1,17 +1,17 @@
 #!/usr/bin/python3
 """Writes tests/fixtures/train/run/: a small run directory (config.json, history.csv, predictions.csv) made
-from a seeded random case, and the outputs scikit-learn gives for it (golden files for tests/e2e/runs.sh):
+from a seeded random case, and the outputs scikit-learn gives for it (golden files for tests/e2e/cli_runs.sh):
 classification_report at 2 and 3 digits with the class names, the confusion matrix, and the per-class,
 micro and macro (the seed's interpolation recipe) ROC AUCs and roc_auc_score's macro mean.
 
-Run with Debian's python: /usr/bin/python3 tests/train_fixture.py"""
+Run with Debian's python: /usr/bin/python3 tests/tools/train_fixture.py"""
 import json
 import os
 
 import numpy as np
 from sklearn.metrics import auc, classification_report, confusion_matrix, roc_auc_score, roc_curve
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # tests/, this folder's parent
 OUT = os.path.join(HERE, "fixtures", "train", "run")
 NAMES = ["cat", "dog", "red fox", "owl"]
 C, N = len(NAMES), 60

@@ -3,14 +3,9 @@
 # layer by its Keras name, every epoch) and per_class.csv; vggtop layers prints an epoch's table and flags a
 # layer whose gradient vanishes (made up here: block1_conv1's gradient a thousandth of the others') with the
 # hint; report --epoch and --history read per_class.csv; bad requests exit 2 with one line.
-set -u
-VGGTOP="${VGGTOP:-./vggtop}"
-tmp=$(mktemp -d /tmp/vggtop-e2e-layers-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "layers.sh: FAIL: $*" >&2; exit 1; }
-unset VGGTOP_DATA
-case "$VGGTOP" in /*) ;; *) VGGTOP="$(pwd)/$VGGTOP" ;; esac
-cd "$tmp" || exit 1
+. "$(dirname "$0")/lib/prologue.sh"
+FAIL_FAST=1
+cd "$TMP" || exit 1
 "$VGGTOP" train --model cnn --limit-train 600 --limit-test 100 --epochs 2 --threads 1 --run-dir r >out 2>&1 ||
     fail "train exited $? ($(tail -2 out))"
 [ "$(head -1 r/layers.csv)" = "epoch,layer,weight_norm,grad_norm,update_ratio,dead_relu,act_mean,act_std" ] ||
@@ -52,4 +47,4 @@ for q in "--epoch 2" "--history Bag"; do
     [ $? -eq 2 ] && [ ! -s h ] && [ "$(grep -c . err)" -eq 1 ] && grep -q per_class.csv err ||
         fail "report $q without per_class.csv: $(cat h err)"
 done
-echo "layers.sh: all passed"
+finish

@@ -8,18 +8,8 @@
 # until the process ends. No suppressions are needed today; if OpenBLAS or libc ever report false errors,
 # tests/e2e/valgrind.supp may name their internals (never vggtop's code) and is then used automatically.
 # The workloads are tiny because memcheck runs the program some 30 times slower.
-set -u
-VGGTOP="${VGGTOP:-./vggtop}"
-tmp=$(mktemp -d /tmp/vggtop-e2e-valgrind-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' HUP INT TERM # so that the EXIT trap cleans up when the test is stopped
-fails=0
-fail() { echo "valgrind.sh: FAIL: $*" >&2; fails=$((fails + 1)); }
-
-if ! command -v valgrind >/dev/null 2>&1; then
-    echo "valgrind.sh: FAIL: valgrind is not installed (make deps installs it)" >&2
-    exit 1
-fi
+. "$(dirname "$0")/lib/prologue.sh"
+command -v valgrind >/dev/null 2>&1 || fatal "valgrind is not installed (make deps installs it)"
 supp=
 [ -f tests/e2e/valgrind.supp ] && supp=--suppressions=tests/e2e/valgrind.supp
 
@@ -37,7 +27,7 @@ n=0
 vg() {
     want=$1; shift
     n=$((n + 1))
-    log="$tmp/vg.$lane.$n.log"
+    log="$TMP/vg.$lane.$n.log"
     # shellcheck disable=SC2086 # $coretype and $supp are empty or one word, $restart three
     env -u OPENBLAS_CORETYPE $coretype $restart valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
         --error-exitcode=99 --track-fds=yes $supp --log-file="$log" "$VGGTOP" "$@" >"$out" 2>"$err"
@@ -56,7 +46,7 @@ vg() {
     # --track-fds lists every descriptor open at exit; one not "<inherited from parent>" is ours, leaked.
     awk '/Open file descriptor/ { pending = $0; next }
          pending != "" { if ($0 !~ /inherited from parent/) { print pending; print; bad = 1 }; pending = "" }
-         END { exit bad }' "$log" >"$tmp/fds.$lane" || { fail "vggtop $*: file descriptor left open at exit:"; cat "$tmp/fds.$lane" >&2; }
+         END { exit bad }' "$log" >"$TMP/fds.$lane" || { fail "vggtop $*: file descriptor left open at exit:"; cat "$TMP/fds.$lane" >&2; }
 }
 # expect PATTERN FILE WHAT: the command did what it is for (so a clean run is not an empty one).
 expect() { grep -q -- "$1" "$2" || fail "$3: no '$1' in its output: $(head -c 300 "$2")"; }
@@ -73,7 +63,7 @@ vg 2 summary --model vgg16 --input 16x16x3
 expect 'too small' "$err" "summary of a 16x16 vgg16"
 vg 0 data
 expect '^classes ' "$out" "data"
-vg 2 data --data "$tmp/no-such-dir"
+vg 2 data --data "$TMP/no-such-dir"
 expect 'no-such-dir' "$err" "data --data with a missing folder"
 # The CIFAR-100 python version (the pickle reader, and the tarball through libarchive), good and refused.
 fix=$(pwd)/tests/fixtures/data
@@ -81,19 +71,19 @@ vg 0 data --data "$fix/cifar-100-python.tar.gz"
 expect '^format       CIFAR-100 python$' "$out" "data on the python tarball"
 vg 0 data --data "$fix/cifar-100-python-p5" --labels coarse
 expect '^classes      20$' "$out" "data on a protocol 5 copy"
-mkdir "$tmp/evil" && cp "$fix/cifar-100-python/"* "$tmp/evil/" && cp "$fix/pickle-bad/global_os_system" "$tmp/evil/train"
-vg 2 data --data "$tmp/evil"
+mkdir "$TMP/evil" && cp "$fix/cifar-100-python/"* "$TMP/evil/" && cp "$fix/pickle-bad/global_os_system" "$TMP/evil/train"
+vg 2 data --data "$TMP/evil"
 expect "global 'os.system' is refused" "$err" "data on a pickle that calls code"
 # A download (libcurl, libcrypto, libarchive) from a local file:// tarball, then one with a wrong MD5.
-if command -v python3 >/dev/null 2>&1 && python3 tests/cifar100_tarballs.py "$tmp/www"; then
-    md5=$(md5sum "$tmp/www/cifar-100-binary.tar.gz" | cut -d' ' -f1)
-    vg 0 data --download --url "file://$tmp/www/cifar-100-binary.tar.gz" --md5 "$md5" --data "$tmp/dl/cifar-100-binary"
+if command -v python3 >/dev/null 2>&1 && python3 tests/tools/cifar100_tarballs.py "$TMP/www"; then
+    md5=$(md5sum "$TMP/www/cifar-100-binary.tar.gz" | cut -d' ' -f1)
+    vg 0 data --download --url "file://$TMP/www/cifar-100-binary.tar.gz" --md5 "$md5" --data "$TMP/dl/cifar-100-binary"
     expect 'CIFAR-100 is in' "$out" "data --download"
-    vg 2 data --download --url "file://$tmp/www/evil-dotdot.tar.gz" --md5 "$(md5sum "$tmp/www/evil-dotdot.tar.gz" |
-        cut -d' ' -f1)" --data "$tmp/dl2/cifar-100-binary"
+    vg 2 data --download --url "file://$TMP/www/evil-dotdot.tar.gz" --md5 "$(md5sum "$TMP/www/evil-dotdot.tar.gz" |
+        cut -d' ' -f1)" --data "$TMP/dl2/cifar-100-binary"
     expect 'leaves the directory' "$err" "data --download of a tarball with ../"
 else
-    fail "python3 tests/cifar100_tarballs.py failed: the download was not checked"
+    fail "python3 tests/tools/cifar100_tarballs.py failed: the download was not checked"
 fi
 
 # ---- bench: one step of mlp, and the metrics workload (the sgemm reference is too big for valgrind) ---------
@@ -104,11 +94,11 @@ expect '^mlp ' "$out" "bench"
 
 lane_run() {
 # ---- a tiny training run, then every command that reads its run directory ---------------------------------
-run="$tmp/run"
+run="$TMP/run"
 vg 0 train --model mlp --limit-train 64 --limit-test 32 --epochs 1 --threads 1 --run-dir "$run"
 expect '^Finished: 1 epoch' "$out" "train"
 if [ -f "$run/checkpoint.bin" ]; then
-    cp -R "$run" "$tmp/run2"
+    cp -R "$run" "$TMP/run2"
     vg 0 history "$run"
     expect '1 of 1 epoch' "$out" "history"
     vg 0 report "$run"
@@ -116,16 +106,16 @@ if [ -f "$run/checkpoint.bin" ]; then
     vg 0 confusion "$run"
     vg 0 roc "$run"
     expect '^macro' "$out" "roc"
-    vg 0 compare "$run" "$tmp/run2"
+    vg 0 compare "$run" "$TMP/run2"
     expect 'val_acc per epoch' "$out" "compare"
     vg 0 evaluate "$run"
     expect 'val_acc' "$out" "evaluate"
     # Resuming for a second epoch, on OpenBLAS's default thread pool this time.
-    vg 0 train --resume "$tmp/run2" --epochs 2
+    vg 0 train --resume "$TMP/run2" --epochs 2
     expect '^Finished: 2 epochs' "$out" "train --resume"
 
     # Corrupt checkpoints are refused (exit 2) without leaking what was read so far.
-    bad="$tmp/bad"
+    bad="$TMP/bad"
     mkdir "$bad"
     cp "$run/config.json" "$run/history.csv" "$bad/"
     head -c 1000 "$run/checkpoint.bin" >"$bad/checkpoint.bin"
@@ -145,9 +135,9 @@ fi
 
 for lane in plain run; do
     (
-        out="$tmp/$lane.out" err="$tmp/$lane.err"
+        out="$TMP/$lane.out" err="$TMP/$lane.err"
         "lane_$lane"
-        echo "$n" >"$tmp/$lane.count"
+        echo "$n" >"$TMP/$lane.count"
         exit "$fails"
     ) &
     eval "pid_$lane=\$!"
@@ -156,9 +146,6 @@ done
 wait "$pid_plain" || fails=$((fails + $?))
 # shellcheck disable=SC2154
 wait "$pid_run" || fails=$((fails + $?))
-n=$(($(cat "$tmp/plain.count" 2>/dev/null || echo 0) + $(cat "$tmp/run.count" 2>/dev/null || echo 0)))
-if [ "$fails" -ne 0 ]; then
-    echo "valgrind.sh: $fails check(s) failed" >&2
-    exit 1
-fi
-echo "valgrind.sh: ok ($n commands under memcheck)"
+n=$(($(cat "$TMP/plain.count" 2>/dev/null || echo 0) + $(cat "$TMP/run.count" 2>/dev/null || echo 0)))
+echo "$E2E_NAME: $n commands ran under memcheck"
+finish

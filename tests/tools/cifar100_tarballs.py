@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Writes made-up CIFAR-100 binary tarballs for the download tests (tests/e2e/download.sh) into OUTDIR.
+"""Writes made-up CIFAR-100 binary tarballs for the download tests (tests/e2e/data_download.sh and
+tui_download.sh) into OUTDIR.
 
 Made at test time, never committed: a few records, not CIFAR-100's 168 MB. The layout is the real
 tarball's, a cifar-100-binary/ folder holding train.bin, test.bin (records of a coarse label byte, a fine
@@ -14,7 +15,7 @@ label byte and 3,072 bytes of R, G, B planes), fine_label_names.txt and coarse_l
   OUTDIR/bad-labels.tar.gz         a fine label of 100 in train.bin (unpacks, then fails the data check)
   OUTDIR/not-a-tarball.tar.gz      gzip'ed text
 
-Standard library only: python3 tests/cifar100_tarballs.py OUTDIR
+Standard library only: python3 tests/tools/cifar100_tarballs.py OUTDIR
 """
 import gzip
 import io
@@ -22,7 +23,7 @@ import os
 import sys
 import tarfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # tests/, this folder's parent
 # The published fine -> coarse table (the same as names_cifar100_fine_to_coarse in src/data/names.c).
 COARSE = [4, 1, 14, 8, 0, 6, 7, 7, 18, 3, 3, 14, 9, 18, 7, 11, 3, 9, 7, 11, 6, 11, 5, 10, 7, 6, 13, 15, 3, 15,
           0, 11, 1, 10, 12, 14, 16, 9, 11, 5, 5, 19, 8, 8, 15, 13, 14, 17, 18, 10, 16, 4, 17, 4, 2, 0, 17, 4,

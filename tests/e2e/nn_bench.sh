@@ -2,12 +2,8 @@
 # End-to-end test of `vggtop bench`: a quick run on the small mlp model prints every section with the
 # documented columns and positive numbers, and bad flags exit 2 with exactly one line on stderr.
 # Never asserts on speeds: only that the numbers are there and make sense.
-set -u
-VG="${VGGTOP:-./vggtop}"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-fail() { echo "bench.sh: FAIL: $*" >&2; fails=$((fails + 1)); }
+. "$(dirname "$0")/lib/prologue.sh"
+VG=$VGGTOP tmp=$TMP
 
 # ---- a quick full run ------------------------------------------------------------------------------------
 if ! "$VG" bench --model mlp --steps 2 --warmup 1 --threads 1 >"$tmp/out" 2>"$tmp/err"; then

@@ -4,14 +4,9 @@
 # through or stops after epoch 5 and is resumed: the callbacks' state (waits, best values, cooldown) comes
 # back from the history, as Keras' BackupAndRestore does not. The rate is cut at least once, so the test
 # would see a lost state.
-set -u
-VGGTOP="${VGGTOP:-./vggtop}"
-tmp=$(mktemp -d /tmp/vggtop-e2e-callbacks-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "callbacks.sh: FAIL: $*" >&2; exit 1; }
-unset VGGTOP_DATA
-case "$VGGTOP" in /*) ;; *) VGGTOP="$(pwd)/$VGGTOP" ;; esac
-cd "$tmp" || exit 1
+. "$(dirname "$0")/lib/prologue.sh"
+FAIL_FAST=1
+cd "$TMP" || exit 1
 
 ARGS="--model mlp --limit-train 2000 --limit-test 300 --batch-size 50 --seed 3 --threads 1 --lr 0.05
       --reduce-lr val_loss --lr-patience 1 --lr-factor 0.5 --lr-min-delta 0.02
@@ -43,4 +38,4 @@ grep -q "\"epoch\": $want," whole/predictions.json ||
 # Settings that exclude each other are refused with one line.
 "$VGGTOP" train --model mlp --schedule step --reduce-lr val_loss >x.out 2>&1
 [ $? -eq 2 ] && grep -q "exclude each other" x.out || fail "--schedule with --reduce-lr: $(cat x.out)"
-echo "callbacks.sh: all passed"
+finish

@@ -5,9 +5,7 @@
 # UTF-8 charts with distinguishable series; vggtop watch shows a run's
 # read-only settings with the title whole and the parameter count as everywhere else (1,234,567), and
 # the Samples screen's key hints whole.
-set -u
-. "$(dirname "$0")/tui_lib.inc"
-tui_setup
+. "$(dirname "$0")/lib/tui.sh"
 
 runs="$TMP/runs"
 for m in mlp cnn vgg16-nopool; do

@@ -2,13 +2,10 @@
 # End-to-end test of a suspended run (Ctrl-Z, here SIGSTOP/SIGCONT as a shell's job control sends them to a
 # background `vggtop train`): the 5 s it spends stopped count neither as elapsed nor as step time. Independent
 # of the machine's speed: elapsed is compared with the wall time the test measures itself, less the stop.
-set -u
-VGGTOP=${VGGTOP:-./vggtop}
-case $VGGTOP in /*) ;; *) VGGTOP=$(pwd)/$VGGTOP ;; esac
-TMP=$(mktemp -d)
+. "$(dirname "$0")/lib/prologue.sh"
+FAIL_FAST=1
 trainer=
-trap '[ -n "$trainer" ] && kill -CONT "$trainer" 2>/dev/null && kill "$trainer" 2>/dev/null && wait "$trainer"; rm -rf "$TMP"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+at_exit '[ -n "$trainer" ] && kill -CONT "$trainer" 2>/dev/null && kill "$trainer" 2>/dev/null && wait "$trainer"'
 field() { sed -n "s/.*\"$1\":[[:space:]]*\\([^,]*\\),*\$/\\1/p" "$run/progress.json" | tr -d '"' | head -1; }
 
 run="$TMP/run"
@@ -32,4 +29,4 @@ awk -v e="$elapsed" -v s="$start" -v n="$now" 'BEGIN { exit !(e + 3.5 < n - s) }
 "$VGGTOP" ctl "$run" stop > /dev/null || fail "ctl stop failed"
 wait "$trainer"
 trainer=
-echo "suspend: all passed"
+finish

@@ -3,14 +3,11 @@
 # print "state: training" for a dead run, and for one killed before its first epoch "no history.csv yet
 # (it appears after the first epoch)", which never happens; and --resume was suggested where there is no
 # checkpoint to resume from. Now: stopped, with the command that resumes it when there is a checkpoint.
-set -u
-VGGTOP="${VGGTOP:-./vggtop}"
-case "$VGGTOP" in /*) ;; *) VGGTOP="$(pwd)/$VGGTOP" ;; esac
-tmp=$(mktemp -d /tmp/vggtop-e2e-killed-XXXXXX)
+. "$(dirname "$0")/lib/prologue.sh"
+FAIL_FAST=1
 pid=
-trap '[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
-fail() { echo "qa_killed.sh: FAIL: $*" >&2; exit 1; }
-cd "$tmp" || exit 1
+at_exit '[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null'
+cd "$TMP" || exit 1
 
 # wait_for FILE PATTERN SECONDS
 wait_for() {

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""A small HTTP server on 127.0.0.1 for the download tests (tests/e2e/download.sh), misbehaving on request.
+"""A small HTTP server on 127.0.0.1 for the download tests (tests/e2e/data_download.sh and tui_download.sh),
+misbehaving on request.
 
   /files/NAME    ROOT/NAME, honouring "Range: bytes=N-" (206, or 416 past the end)
   /norange/NAME  ROOT/NAME whole (200), whatever Range says
@@ -10,7 +11,7 @@
   anything else  404
 
 Picks a free port and writes it to PORT_FILE once listening; logs "METHOD PATH range=VALUE" per request
-to LOG_FILE. Standard library only: python3 tests/http_server.py ROOT PORT_FILE LOG_FILE
+to LOG_FILE. Standard library only: python3 tests/tools/http_server.py ROOT PORT_FILE LOG_FILE
 """
 import http.server
 import os

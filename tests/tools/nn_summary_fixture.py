@@ -5,7 +5,7 @@ C code:
     summary_cnn.txt          cnn, 28x28x1, 10 classes
     summary_vgg16_notop.txt  vgg16, 48x48x3, 100 classes, include_top 0, pooling avg
 
-    /usr/bin/python3 tests/nn_summary_fixture.py
+    /usr/bin/python3 tests/tools/nn_summary_fixture.py
 
 The layout is tf.keras 2.9-2.12's for a sequential-like model: line length 65, fields ending at
 int(65 * .45) = 29, int(65 * .85) = 55 and 65, each field cut to its width minus 2 (the last to its full
@@ -15,7 +15,7 @@ layer rows; the totals use thousands separators. The architectures are README's 
 import os
 
 POSITIONS = [29, 55, 65]
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # tests/, this folder's parent
 
 
 def rows_of(fields):

@@ -2,11 +2,9 @@
 # End-to-end: the front end's options before a command. `vggtop --ascii watch RUN_DIR` used to fail with
 # "unexpected argument 'watch'"; it now means `vggtop watch --ascii RUN_DIR` (here without a terminal, so
 # it gets as far as saying the front end needs one). Any other word there says that a command comes first.
-set -u
-VGGTOP="${VGGTOP:-./vggtop}"
-fail() { echo "qa_cli.sh: FAIL: $*" >&2; exit 1; }
-tmp=$(mktemp -d /tmp/vggtop-e2e-cli-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/lib/prologue.sh"
+FAIL_FAST=1
+tmp=$TMP
 
 "$VGGTOP" --ascii watch "$tmp" </dev/null >/dev/null 2>"$tmp/err"; rc=$?
 [ $rc -eq 2 ] || fail "--ascii watch exited $rc: $(cat "$tmp/err")"

@@ -3,7 +3,7 @@
 Conv2D(3x3, 'same', ReLU) -> MaxPool 2x2 -> Flatten -> Dense -> softmax cross-entropy stack, for
 tests/test_nn.c to hold the C kernels to.
 
-Run with Debian's interpreter (python3-torch):  /usr/bin/python3 tests/nn_torch_fixture.py
+Run with Debian's interpreter (python3-torch):  /usr/bin/python3 tests/tools/nn_torch_fixture.py
 
 Everything is written in vggtop's layouts: activations NHWC, the conv kernel (kh, kw, cin, cout) and the
 dense kernel (in, out) as Keras stores them. PyTorch computes in NCHW, so the input and kernels are
@@ -39,7 +39,7 @@ def main():
     loss = torch.nn.functional.cross_entropy(z, y)                                  # mean over the batch
     loss.backward()
 
-    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures', 'nn', 'torch_stack.txt')
+    out = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'fixtures', 'nn', 'torch_stack.txt')
     os.makedirs(os.path.dirname(out), exist_ok=True)
     arrays = [
         ('dims', torch.tensor([N, H, W, C, K, CLASSES], dtype=torch.float64)),

@@ -2,7 +2,7 @@
 """Generates tests/fixtures/data/resize_cv2.bin: random uint8 images and what OpenCV's
 cv2.resize(..., interpolation=cv2.INTER_CUBIC) makes of them, for tests/test_data_resize.c.
 
-Run once with Debian's python3-opencv (/usr/bin/python3 tests/data_resize_fixture.py); the output is
+Run once with Debian's python3-opencv (/usr/bin/python3 tests/tools/data_resize_fixture.py); the output is
 committed. Format, little-endian: magic b"VTRSZ1\\0\\0", uint32 case count, then per case six uint16
 (sh, sw, c, dh, dw, kind) followed by sh*sw*c source bytes and dh*dw*c OpenCV bytes, both HWC.
 kind 0 is uniform noise (overshoot and saturation everywhere), 1 a smooth gradient with a sharp edge.

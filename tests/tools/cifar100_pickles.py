@@ -21,7 +21,7 @@ are the pickler's, not ours. No numpy is needed.
   cifar-100-python.tar.gz      cifar-100-python/{train,test,meta} plus file.txt~, as the real tarball
   pickle-bad/NAME              train files that must be refused (see BAD below)
 
-Standard library only: python3 tests/cifar100_pickles.py [OUTDIR]   (default tests/fixtures/data)
+Standard library only: python3 tests/tools/cifar100_pickles.py [OUTDIR]   (default tests/fixtures/data)
 """
 import io
 import os
@@ -31,7 +31,7 @@ import sys
 import tarfile
 import types
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # tests/, this folder's parent
 COARSE = [4, 1, 14, 8, 0, 6, 7, 7, 18, 3, 3, 14, 9, 18, 7, 11, 3, 9, 7, 11, 6, 11, 5, 10, 7, 6, 13, 15, 3, 15,
           0, 11, 1, 10, 12, 14, 16, 9, 11, 5, 5, 19, 8, 8, 15, 13, 14, 17, 18, 10, 16, 4, 17, 4, 2, 0, 17, 4,
           18, 17, 10, 3, 2, 12, 12, 16, 12, 1, 9, 19, 2, 10, 0, 1, 16, 12, 9, 13, 15, 13, 16, 19, 2, 4, 6, 19,

@@ -2,7 +2,7 @@
 """Generates tests/fixtures/metrics/: seeded random cases and what scikit-learn says about them.
 
 Run with Debian's python3 (sklearn 1.2.1, numpy 1.24), from the repository root:
-    /usr/bin/python3 tests/metrics_fixtures.py
+    /usr/bin/python3 tests/tools/metrics_fixtures.py
 sklearn is the reference only; vggtop never imports it. For each case it writes
   <case>.bin.gz  the inputs and the curves, little-endian:
                  int32 n, int32 C, int32 probs_format, int32 curves_full, int32 y_true[n],
@@ -30,7 +30,7 @@ from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import (auc, classification_report, confusion_matrix, log_loss, roc_auc_score,
                              roc_curve, top_k_accuracy_score)
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "metrics")
+OUT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures", "metrics")
 
 CIFAR100 = ("apple aquarium_fish baby bear beaver bed bee beetle bicycle bottle bowl boy bridge bus butterfly "
             "camel can castle caterpillar cattle chair chimpanzee clock cloud cockroach couch crab crocodile cup "

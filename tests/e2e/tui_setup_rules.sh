@@ -3,9 +3,7 @@
 # below 32 is refused for vgg16 while typing (it used to be accepted and the run to fail later), and
 # switching the model to vgg16 while such a resize is set is refused with the reason, leaving the model as
 # it was. Settings the Setup screen already knows to be unusable are refused by Enter with the reason.
-set -u
-. "$(dirname "$0")/tui_lib.inc"
-tui_setup
+. "$(dirname "$0")/lib/tui.sh"
 
 s=setup
 tui_start "$s" 120 40 --runs "$TMP/runs"

@@ -4,13 +4,11 @@
 # on, stop ends the run with a checkpoint (exit 0, no signal). A run no process trains, a bad command and a bad
 # rate are one line each and exit 2. Independent of the machine's speed: the run has far more epochs than
 # the test lets it train.
-set -u
-VGGTOP=${VGGTOP:-./vggtop}
-case $VGGTOP in /*) ;; *) VGGTOP=$(pwd)/$VGGTOP ;; esac
-TMP=$(mktemp -d)
+. "$(dirname "$0")/lib/prologue.sh"
+FAIL_FAST=1
 trainer=
-trap '[ -n "$trainer" ] && kill "$trainer" 2>/dev/null && wait "$trainer"; rm -rf "$TMP"' EXIT
-fail() { echo "FAIL: $*" >&2; [ -f "$TMP/train.log" ] && tail -5 "$TMP/train.log" >&2; exit 1; }
+at_exit '[ -n "$trainer" ] && kill "$trainer" 2>/dev/null && wait "$trainer"'
+at_exit '[ "$fails" -eq 0 ] || { [ -f "$TMP/train.log" ] && tail -5 "$TMP/train.log" >&2; }'
 field() { sed -n "s/.*\"$1\":[[:space:]]*\\([^,]*\\),*\$/\\1/p" "$run/progress.json" | tr -d '"' | head -1; }
 
 run="$TMP/run"
@@ -61,4 +59,4 @@ trainer=
 [ "$rc" -eq 2 ] && [ "$(wc -l < "$TMP/out")" -eq 1 ] && grep -q "no process is training" "$TMP/out" || fail "ctl on an ended run: exit $rc: $(cat "$TMP/out")"
 "$VGGTOP" ctl "$TMP/nope" pause > "$TMP/out" 2>&1; rc=$?
 [ "$rc" -eq 2 ] && grep -q "nope" "$TMP/out" || fail "ctl on a missing directory: exit $rc: $(cat "$TMP/out")"
-echo "ctl: all passed"
+finish

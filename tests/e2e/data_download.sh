@@ -1,37 +1,25 @@
 #!/bin/sh
-# End-to-end tests of `vggtop data --download` against a local HTTP server on 127.0.0.1 (tests/http_server.py)
-# serving made-up tarballs (tests/cifar100_tarballs.py): a complete download into the default folder, one cut
+# End-to-end tests of `vggtop data --download` against a local HTTP server on 127.0.0.1 (tests/tools/http_server.py)
+# serving made-up tarballs (tests/tools/cifar100_tarballs.py): a complete download into the default folder, one cut
 # halfway and resumed by the retry, a Ctrl-C then a resume by the next run, a server ignoring Range, a
 # transient 503, file://, a wrong MD5, a stall, a 404, a refused connection, tarballs with "..", absolute,
 # link and unexpected members, bad records, and the flag errors. Nothing may be left half installed.
-set -u
-src=$(pwd)
-bin=${VGGTOP:-./vggtop}
-case $bin in /*) ;; *) bin=$src/$bin ;; esac
-[ -x "$bin" ] || { echo "download.sh: $bin is not built" >&2; exit 1; }
-command -v python3 >/dev/null || { echo "download.sh: python3 is needed (src/install-deps.sh)" >&2; exit 1; }
-tmp=$(mktemp -d /tmp/vggtop-e2e-download-XXXXXX)
+. "$(dirname "$0")/lib/prologue.sh"
+command -v python3 >/dev/null || fatal "python3 is needed (src/install-deps.sh)"
 server=
-cleanup() {
-    [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
-    rm -rf "$tmp" /tmp/vggtop-evil-absolute.txt
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-cd "$tmp" || exit 1
+at_exit '[ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null; rm -rf /tmp/vggtop-evil-absolute.txt'
+cd "$TMP" || exit 1
 # Only 127.0.0.1: no proxy may take the requests elsewhere, and no Keras cache of the machine's user counts.
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy NO_PROXY no_proxy VGGTOP_DATA
-export HOME="$tmp/home"
+export HOME="$TMP/home"
 mkdir -p "$HOME"
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
 
-python3 "$src/tests/cifar100_tarballs.py" www || { echo "download.sh: cannot make the tarballs" >&2; exit 1; }
-python3 "$src/tests/http_server.py" www port requests.log &
+python3 "$TOP/tests/tools/cifar100_tarballs.py" www || fatal "cannot make the tarballs"
+python3 "$TOP/tests/tools/http_server.py" www port requests.log &
 server=$!
 i=0
 while [ ! -s port ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-[ -s port ] || { echo "download.sh: the test server did not start" >&2; exit 1; }
+[ -s port ] || fatal "the test server did not start"
 url=http://127.0.0.1:$(cat port)
 md5() { md5sum "www/$1" | cut -d' ' -f1; }
 good=$(md5 cifar-100-binary.tar.gz)
@@ -54,7 +42,7 @@ nothing_left() {
 # expect_error STATUS WORDS ARGS...: exit status, one line on stderr saying WORDS.
 expect_error() {
     want=$1 word=$2; shift 2
-    "$bin" "$@" >out.txt 2>err.txt
+    "$VGGTOP" "$@" >out.txt 2>err.txt
     got=$?
     [ "$got" -eq "$want" ] || fail "vggtop $*: exit $got, expected $want ($(cat err.txt))"
     [ "$(wc -l <err.txt)" -eq 1 ] || fail "vggtop $*: stderr is not one line: $(cat err.txt)"
@@ -64,7 +52,7 @@ expect_error() {
 requests() { grep -c "$1" requests.log; }
 
 # 1. The default folder ./data/cifar-100-binary, plain progress lines (stdout is not a terminal).
-"$bin" data --download --url "$url/files/cifar-100-binary.tar.gz" --md5 "$good" >out.txt 2>err.txt ||
+"$VGGTOP" data --download --url "$url/files/cifar-100-binary.tar.gz" --md5 "$good" >out.txt 2>err.txt ||
     fail "complete download: exit $? ($(cat err.txt))"
 same_files data/cifar-100-binary
 [ -e data/cifar-100-binary.tar.gz.part ] && fail "complete download: the tarball was left"
@@ -72,18 +60,18 @@ grep -q "^downloading: 100%" out.txt || fail "complete download: no plain progre
 grep -q "CIFAR-100 is in ./data/cifar-100-binary" out.txt || fail "complete download: no closing line"
 grep -q '\[' out.txt && fail "complete download: a bar was drawn on a non-terminal"
 [ -s err.txt ] && fail "complete download: stderr: $(cat err.txt)"
-"$bin" data >out.txt 2>&1 || fail "vggtop data after the download: exit $?"
+"$VGGTOP" data >out.txt 2>&1 || fail "vggtop data after the download: exit $?"
 grep -q '^data set     CIFAR-100, fine labels$' out.txt || fail "vggtop data does not find the download: $(head -3 out.txt)"
 grep -q '^train        5 images$' out.txt || fail "vggtop data: not the tarball's 5 images"
 # Again: it is there, nothing is fetched.
 n=$(requests "GET")
-"$bin" data --download --url "$url/files/cifar-100-binary.tar.gz" --md5 "$good" >out.txt 2>&1 ||
+"$VGGTOP" data --download --url "$url/files/cifar-100-binary.tar.gz" --md5 "$good" >out.txt 2>&1 ||
     fail "second download: exit $?"
 grep -q "already holds CIFAR-100" out.txt || fail "second download: does not say it is there: $(cat out.txt)"
 [ "$(requests GET)" -eq "$n" ] || fail "second download: it asked the server again"
 
 # 2. Cut halfway: the retry resumes with a Range from where the cut left it.
-"$bin" data --download --url "$url/cut/cifar-100-binary.tar.gz" --md5 "$good" --data cut/cifar-100-binary \
+"$VGGTOP" data --download --url "$url/cut/cifar-100-binary.tar.gz" --md5 "$good" --data cut/cifar-100-binary \
     >out.txt 2>err.txt || fail "cut download: exit $? ($(cat err.txt))"
 same_files cut/cifar-100-binary
 grep -q "GET /cut/cifar-100-binary.tar.gz range=bytes=$((size / 2))-" requests.log ||
@@ -91,7 +79,7 @@ grep -q "GET /cut/cifar-100-binary.tar.gz range=bytes=$((size / 2))-" requests.l
 grep -q "connection was cut" out.txt || fail "cut download: the retry is not reported: $(cat out.txt)"
 
 # 3. Ctrl-C during a download keeps the partial file; the next run resumes it.
-"$bin" data --download --url "$url/stall/cifar-100-binary.tar.gz" --md5 "$good" --data int/cifar-100-binary \
+"$VGGTOP" data --download --url "$url/stall/cifar-100-binary.tar.gz" --md5 "$good" --data int/cifar-100-binary \
     >out.txt 2>err.txt &
 pid=$!
 i=0
@@ -106,7 +94,7 @@ got=$?
 grep -q "interrupted" err.txt || fail "Ctrl-C: no 'interrupted' message: $(cat err.txt)"
 [ "$(wc -c <int/cifar-100-binary.tar.gz.part)" -eq $((size / 2)) ] || fail "Ctrl-C: the partial file was not kept"
 [ -e int/cifar-100-binary ] && fail "Ctrl-C: something was installed"
-"$bin" data --download --url "$url/files/cifar-100-binary.tar.gz" --md5 "$good" --data int/cifar-100-binary \
+"$VGGTOP" data --download --url "$url/files/cifar-100-binary.tar.gz" --md5 "$good" --data int/cifar-100-binary \
     >out.txt 2>err.txt || fail "resume after Ctrl-C: exit $? ($(cat err.txt))"
 same_files int/cifar-100-binary
 grep -q "GET /files/cifar-100-binary.tar.gz range=bytes=$((size / 2))-" requests.log ||
@@ -116,17 +104,17 @@ grep -q "(resuming at $((size / 2)) B)" out.txt || fail "resume after Ctrl-C: no
 # 4. A server that ignores Range: the partial file (garbage here) is started over.
 mkdir norange
 head -c 300 /dev/urandom >norange/cifar-100-binary.tar.gz.part
-"$bin" data --download --url "$url/norange/cifar-100-binary.tar.gz" --md5 "$good" --data norange/cifar-100-binary \
+"$VGGTOP" data --download --url "$url/norange/cifar-100-binary.tar.gz" --md5 "$good" --data norange/cifar-100-binary \
     >out.txt 2>err.txt || fail "server without Range: exit $? ($(cat err.txt))"
 same_files norange/cifar-100-binary
 grep -q "does not resume downloads: starting over" out.txt || fail "server without Range: not said: $(cat out.txt)"
 
 # 5. A transient 503 is retried; a file:// URL works too.
-"$bin" data --download --url "$url/flaky/cifar-100-binary.tar.gz" --md5 "$good" --data flaky/cifar-100-binary \
+"$VGGTOP" data --download --url "$url/flaky/cifar-100-binary.tar.gz" --md5 "$good" --data flaky/cifar-100-binary \
     >out.txt 2>err.txt || fail "503 then 200: exit $? ($(cat err.txt))"
 same_files flaky/cifar-100-binary
 grep -q "HTTP 503; retrying in 1 s (attempt 2 of 3)" out.txt || fail "503: the retry is not reported: $(cat out.txt)"
-"$bin" data --download --url "file://$tmp/www/cifar-100-binary.tar.gz" --md5 "$good" --data file/cifar-100-binary \
+"$VGGTOP" data --download --url "file://$TMP/www/cifar-100-binary.tar.gz" --md5 "$good" --data file/cifar-100-binary \
     >out.txt 2>err.txt || fail "file:// download: exit $? ($(cat err.txt))"
 same_files file/cifar-100-binary
 
@@ -159,7 +147,7 @@ nothing_left refused/cifar-100-binary
 
 # 9. Tarballs that must be refused before anything lands outside the temporary folder (file:// from here).
 refuse() {
-    expect_error 2 "$2" data --download --url "file://$tmp/www/$1" --md5 "$(md5 "$1")" --data "bad-$1/cifar-100-binary"
+    expect_error 2 "$2" data --download --url "file://$TMP/www/$1" --md5 "$(md5 "$1")" --data "bad-$1/cifar-100-binary"
     nothing_left "bad-$1/cifar-100-binary"
 }
 refuse evil-dotdot.tar.gz "member 'cifar-100-binary/../evil.txt' leaves the directory (..): refused"
@@ -173,25 +161,24 @@ refuse not-a-tarball.tar.gz "not a gzip'ed tar file"
 
 # A link or a FIFO in place of the partial download: refused, the link's target untouched (the download
 # used to be appended to it), nothing installed.
-mkdir -p link fifo && echo precious >victim.txt && ln -s "$tmp/victim.txt" link/cifar-100-binary.tar.gz.part
+mkdir -p link fifo && echo precious >victim.txt && ln -s "$TMP/victim.txt" link/cifar-100-binary.tar.gz.part
 expect_error 2 "link/cifar-100-binary.tar.gz.part: a symbolic link, not a partial download" data --download \
-    --url "file://$tmp/www/cifar-100-binary.tar.gz" --md5 "$good" --data link/cifar-100-binary
+    --url "file://$TMP/www/cifar-100-binary.tar.gz" --md5 "$good" --data link/cifar-100-binary
 [ "$(cat victim.txt)" = precious ] || fail "the link's target was written"
 [ -e link/cifar-100-binary ] && fail "link: something was installed"
 mkfifo fifo/cifar-100-binary.tar.gz.part
 expect_error 2 "fifo/cifar-100-binary.tar.gz.part: not a regular file" data --download \
-    --url "file://$tmp/www/cifar-100-binary.tar.gz" --md5 "$good" --data fifo/cifar-100-binary
+    --url "file://$TMP/www/cifar-100-binary.tar.gz" --md5 "$good" --data fifo/cifar-100-binary
 
 # 10. A folder in the way, and the flags.
 mkdir -p busy/cifar-100-binary && echo hi >busy/cifar-100-binary/notes.txt
 expect_error 2 "busy/cifar-100-binary exists and does not hold CIFAR-100" data --download \
-    --url "file://$tmp/www/cifar-100-binary.tar.gz" --md5 "$good" --data busy/cifar-100-binary
+    --url "file://$TMP/www/cifar-100-binary.tar.gz" --md5 "$good" --data busy/cifar-100-binary
 expect_error 2 "--md5 'abc': expected 32 hexadecimal digits" data --download --md5 abc
 expect_error 2 "--url goes with --download" data --url "$url/x"
 expect_error 2 "--labels does not go with --download" data --download --labels coarse
 expect_error 2 "--timeout: '0' is not a whole number in 1..3600 (seconds)" data --download --timeout 0
 expect_error 2 "not supported" data --download --url "ftp://127.0.0.1/x" --data ftp/cifar-100-binary
-"$bin" data --help | grep -q -- "--download" || fail "vggtop data --help does not mention --download"
+"$VGGTOP" data --help | grep -q -- "--download" || fail "vggtop data --help does not mention --download"
 
-[ "$fails" -eq 0 ] || { echo "download.sh: $fails failure(s)" >&2; exit 1; }
-echo "download.sh: all passed"
+finish

@@ -1,16 +1,15 @@
-# Helpers for the tmux-driven front-end tests, sourced by tests/e2e/tui*.sh (a .inc, so run-e2e.sh does not
-# run it as a test).
-# Each test gets its own tmux server (-L), a private runs directory, TERM=xterm-256color and LANG=C.UTF-8.
-
-tui_setup() {
-    VGGTOP=${VGGTOP:-./vggtop}
-    case $VGGTOP in /*) ;; *) VGGTOP=$(pwd)/$VGGTOP ;; esac
-    [ -x "$VGGTOP" ] || { echo "FAIL: $VGGTOP is not built" >&2; exit 1; }
-    command -v tmux >/dev/null || { echo "FAIL: tmux is not installed (make deps)" >&2; exit 1; }
-    TMP=$(mktemp -d)
-    SOCK="vggtop-e2e-$$"
-    trap 'tmux -L "$SOCK" kill-server 2>/dev/null; rm -rf "$TMP"' EXIT
-}
+# Helpers for the front-end scripts, which drive vggtop in tmux (tests/e2e/tui_*.sh, hostile_tui.sh), sourced
+# instead of the prologue:
+#     . "$(dirname "$0")/lib/tui.sh"
+# It sources lib/prologue.sh (VGGTOP, TMP, fail, finish...) and sets FAIL_FAST=1: a screen that is not
+# as expected makes the following steps meaningless. Each script gets its own tmux server (-L $SOCK, killed
+# on exit), TERM=xterm-256color and LANG=C.UTF-8.
+. "$(dirname "$0")/lib/prologue.sh"
+# shellcheck disable=SC2034 # read by fail (prologue.sh)
+FAIL_FAST=1
+command -v tmux >/dev/null || fail "tmux is not installed (make deps)"
+SOCK="vggtop-e2e-$$"
+at_exit 'tmux -L "$SOCK" kill-server 2>/dev/null'
 
 # tui_start NAME WIDTH HEIGHT ARGS...: runs vggtop ARGS in a new tmux session; its exit status goes to
 # $TMP/NAME.exit. With TUI_EXEC=1 vggtop replaces the pane's shell (so it alone gets the SIGHUP of a
@@ -29,11 +28,12 @@ tui_start() {
 
 tui_screen() { tmux -L "$SOCK" capture-pane -p -t "$1"; }
 
+# tui_fail NAME MSG: fails (and stops) with the screen of session NAME and what vggtop wrote on stderr.
 tui_fail() {
-    echo "FAIL: $2" >&2
     echo "---- screen of $1:" >&2
     tui_screen "$1" >&2
-    [ -s "$TMP/$1.err" ] && { echo "---- stderr:" >&2; cat "$TMP/$1.err" >&2; }
+    [ -s "$TMP/$1.err" ] && { echo "---- stderr of $1:" >&2; cat "$TMP/$1.err" >&2; }
+    fail "$2"
     exit 1
 }
 
@@ -45,6 +45,14 @@ tui_wait() {
         sleep 0.2
     done
     tui_fail "$1" "waited $3 s for '$2'"
+}
+
+# tui_exited NAME SECONDS: waits until vggtop in session NAME has exited and prints its exit status (nothing
+# if it is still running after SECONDS).
+tui_exited() {
+    end=$(($(date +%s) + $2))
+    while [ ! -s "$TMP/$1.exit" ] && [ "$(date +%s)" -le "$end" ]; do sleep 0.2; done
+    cat "$TMP/$1.exit" 2>/dev/null
 }
 
 # tui_expect NAME TEXT: TEXT is on the screen now (after a short settle).

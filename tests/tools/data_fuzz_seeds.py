@@ -4,8 +4,8 @@
 Layout of an input (tests/fuzz/fuzz_common.h): one option byte, three little-endian uint16 lengths of
 parts 0-2, then the parts' bytes (part 3 is the rest). Each seed is a small valid data set, so the
 fuzzer starts from inputs that load, and mutates towards every way a file can be wrong.
-Standard library only: /usr/bin/python3 tests/data_fuzz_seeds.py (cifar100_python's seeds come from
-tests/cifar100_pickles.py: the Python 2 protocol 2 format and a protocol 5 re-pickle)
+Standard library only: /usr/bin/python3 tests/tools/data_fuzz_seeds.py (cifar100_python's seeds come from
+tests/tools/cifar100_pickles.py: the Python 2 protocol 2 format and a protocol 5 re-pickle)
 """
 import gzip
 import os
