@@ -775,7 +775,7 @@ int cli_bench(int argc, char **argv)
     if (o.data && !(o.skip & PART_DATA)) { /* a wrong --data is a usage error: say so before measuring */
         data_options opt = {0};
         opt.path = o.data;
-        char dir[4096];
+        char dir[VT_PATH_MAX];
         data_source source;
         vt_err err;
         if (data_locate(&opt, dir, sizeof dir, &source, &err) != VT_OK) {

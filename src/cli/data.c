@@ -125,7 +125,7 @@ static int data_download(const data_fetch_options *fo)
     o.progress = show_progress;
     o.cancelled = interrupted;
     o.arg = &s;
-    char dir[4096];
+    char dir[VT_PATH_MAX];
     vt_err err;
     vt_err_clear(&err);
     int rc = data_fetch(&o, dir, sizeof dir, &err);
