@@ -29,7 +29,7 @@ static void slurp(FILE *f, char *buf, size_t cap)
     fclose(f);
 }
 
-/* Runs cli_summary on a NULL-terminated argument list with stdout and stderr captured. */
+/* Runs vggtop summary on a NULL-terminated argument list with stdout and stderr captured. */
 static void run(result *r, const char *arg0, ...)
 {
     char *argv[16];
@@ -48,7 +48,7 @@ static void run(result *r, const char *arg0, ...)
     int so = dup(1), se = dup(2);
     dup2(fileno(o), 1);
     dup2(fileno(e), 2);
-    r->status = cli_summary(argc, argv);
+    r->status = cli_command_run(&cli_summary_command, argc, argv);
     fflush(stdout);
     fflush(stderr);
     dup2(so, 1);

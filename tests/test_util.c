@@ -309,6 +309,11 @@ static void growing_strings(void **state)
     assert_string_equal(s + 2000, "end");
     free(s);
     assert_null(b.s);
+    /* man page text: a minus the reader can type, a backslash that prints as one */
+    vt_buf_roff(&b, "--run-dir a\\b");
+    s = vt_buf_take(&b);
+    assert_string_equal(s, "\\-\\-run\\-dir a\\eb");
+    free(s);
 }
 
 static void wake_pipe_wakes_and_drains(void **state)

@@ -166,6 +166,8 @@ typedef struct vt_buf {
 
 void vt_buf_printf(vt_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void vt_buf_add(vt_buf *b, const char *text);
+/* Appends text for a man page: every minus as \- (a minus the reader can type), every backslash as \e. */
+void vt_buf_roff(vt_buf *b, const char *text);
 /* The text ("" when nothing was appended), or NULL after a failed allocation; b is empty afterwards. */
 char *vt_buf_take(vt_buf *b);
 

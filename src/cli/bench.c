@@ -18,7 +18,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "vggtop/cli.h"
+#include "cli_internal.h"
 #include "vggtop/data.h"
 #include "vggtop/metrics.h"
 #include "vggtop/nn.h"
@@ -48,38 +48,32 @@ enum { METRICS_N = 10000, METRICS_C = 100, METRICS_REPS = 3 };
 /* Images batched when timing data_fill_batch (at most: fewer when the training set is smaller). */
 enum { DATA_BATCH_IMAGES = 20000 };
 
-static void usage(FILE *out)
+static void model_doc(char *buf, size_t size)
 {
-    char names[128], models[160], conv[800];
+    char names[128];
     model_names_join(names, sizeof names, ", ");
-    snprintf(models, sizeof models, "%s, or all (default all)", names);
-    /* --conv is vggtop train's setting: its row's text, so the backend list is written once. */
-    train_field_doc(train_field_find("conv"), conv, sizeof conv);
-    const char *const options[][2] = {
-        {"--model NAME|all", models},
-        {"--batch-size N", "images per step (default 32)"},
-        {"--steps N", "timed steps per model (default: 5 for the VGGs, 30 cnn, 100 mlp)"},
-        {"--warmup N", "untimed steps before them (default 1)"},
-        {"--threads N", "OpenBLAS, oneDNN and nn's own threads (default 0: as many as cores)"},
-        {"--data DIR", "the data set for the pipeline timing (default: as vggtop train finds it)"},
-        {"--skip PARTS", "leave out some of: sgemm, models, data, metrics (comma-separated)"},
-        {"--layers", "also time every layer of each model, forward and backward (a profile)"},
-        {"--conv BACKENDS", conv},
-        {"--dist", "also project each model's data-parallel efficiency (ring allreduce) at 8, 32 and 128 ranks "
-                   "on 10, 25 and 100 Gbit/s links from its measured step"},
-    };
-    vt_buf b = {0};
-    for (size_t i = 0; i < sizeof options / sizeof options[0]; i++)
-        train_help_entry(&b, options[i][0], options[i][1]);
-    char *text = vt_buf_take(&b);
-    fprintf(out,
-            "usage: vggtop bench [--model NAME|all] [--batch-size N] [--steps N] [--warmup N] [--threads N]\n"
-            "                    [--data DIR] [--skip PART[,PART...]] [--layers] [--conv BACKENDS] [--dist]\n"
-            "Measures this machine: the cblas_sgemm reference, training and inference speed of each model on\n"
-            "random inputs, the data pipeline and the metrics.\n\n%s",
-            text ? text : "");
-    free(text);
+    snprintf(buf, size, "%s, or all (default all)", names);
 }
+
+/* --conv is vggtop train's setting: its row's text, so the backend list is written once. */
+static void conv_doc(char *buf, size_t size) { train_field_doc(train_field_find("conv"), buf, size); }
+
+static const cli_option options[] = {
+    {"model", 'm', "NAME|all", NULL, NULL, model_doc},
+    {"batch-size", 'b', "N", "images per step (default 32)", NULL, NULL},
+    {"steps", 's', "N", "timed steps per model (default: 5 for the VGGs, 30 cnn, 100 mlp)", NULL, NULL},
+    {"warmup", 'w', "N", "untimed steps before them (default 1)", NULL, NULL},
+    {"threads", 't', "N", "OpenBLAS, oneDNN and nn's own threads (default 0: as many as cores)", NULL, NULL},
+    {"data", 'd', "DIR", "the data set for the pipeline timing (default: as vggtop train finds it); a directory that "
+                         "cannot be used is a usage error", NULL, NULL},
+    {"skip", 'k', "PARTS", "leave out some of: sgemm, models, data, metrics (comma-separated); without the reference "
+                           "the %sgemm columns show -", NULL, NULL},
+    {"layers", 'l', NULL, "also time every layer of each model, forward and backward (a profile)", NULL, NULL},
+    {"conv", 'c', "BACKENDS", NULL, NULL, conv_doc},
+    {"dist", 'D', NULL, "also project each model's data-parallel efficiency (ring allreduce) at 8, 32 and 128 ranks "
+                        "on 10, 25 and 100 Gbit/s links from its measured step", NULL, NULL},
+    {NULL, 0, NULL, NULL, NULL, NULL},
+};
 
 /* Default timed steps: enough for a stable median, few enough that `vggtop bench` takes about a minute. */
 static int default_steps(const char *name)
@@ -640,33 +634,7 @@ done:
 
 /* ---- the command ------------------------------------------------------------------------------------- */
 
-/* A whole-number flag into an int, with vt_flag_long's message; --batch-size and --threads take the rules of
- * vggtop train's settings of the same name. */
-static int parse_int_flag(const char *flag, const char *arg, long lo, long hi, int *out)
-{
-    long v;
-    vt_err err;
-    if (vt_flag_long(flag, arg, lo, hi, &v, &err) != VT_OK) {
-        fprintf(stderr, "vggtop bench: %s\n", err.msg);
-        return VT_EUSAGE;
-    }
-    *out = (int)v;
-    return VT_OK;
-}
-
-static int parse_setting_flag(const char *setting, const char *flag, const char *arg, int *out)
-{
-    double v;
-    vt_err err;
-    if (train_setting_parse(setting, flag, arg, &v, &err) != VT_OK) {
-        fprintf(stderr, "vggtop bench: %s\n", err.msg);
-        return VT_EUSAGE;
-    }
-    *out = (int)v;
-    return VT_OK;
-}
-
-static int parse_skip(const char *arg, int *skip)
+static int parse_skip(const char *arg, int *skip, vt_err *err)
 {
     static const struct { const char *name; int bit; } parts[] = {
         {"sgemm", PART_SGEMM}, {"models", PART_MODELS}, {"data", PART_DATA}, {"metrics", PART_METRICS}};
@@ -679,181 +647,167 @@ static int parse_skip(const char *arg, int *skip)
                 *skip |= parts[i].bit;
                 found = 1;
             }
-        if (!found) {
-            fprintf(stderr, "vggtop bench: --skip: unknown part '%.*s' (sgemm, models, data or metrics)\n",
-                    (int)len, p);
-            return VT_EUSAGE;
-        }
+        if (!found)
+            return vt_fail(err, VT_EUSAGE, "--skip: unknown part '%.*s' (sgemm, models, data or metrics)", (int)len, p);
         p += len + (p[len] == ',');
     }
     return VT_OK;
 }
 
-static int check_model_name(const char *name)
+static int check_model_name(const char *name, vt_err *err)
 {
     for (int i = 0; model_names[i]; i++)
         if (strcmp(name, model_names[i]) == 0)
             return VT_OK;
     char list[128];
     model_names_join(list, sizeof list, ", ");
-    fprintf(stderr, "vggtop bench: --model: unknown model '%s' (one of %s, all)\n", name, list);
-    return VT_EUSAGE;
+    return vt_fail(err, VT_EUSAGE, "--model: unknown model '%s' (one of %s, all)", name, list);
 }
 
-/* Parses argv into o; returns VT_OK, VT_EUSAGE after printing one line, or -1 for --help (printed). */
-static int parse_args(int argc, char **argv, bench_opts *o)
+static int set_option(void *ctx, int key, const char *value, vt_err *err)
 {
-    static const struct option longs[] = {
-        {"model", required_argument, NULL, 'm'},   {"batch-size", required_argument, NULL, 'b'},
-        {"steps", required_argument, NULL, 's'},   {"warmup", required_argument, NULL, 'w'},
-        {"threads", required_argument, NULL, 't'}, {"data", required_argument, NULL, 'd'},
-        {"skip", required_argument, NULL, 'k'},    {"layers", no_argument, NULL, 'l'},
-        {"conv", required_argument, NULL, 'c'},    {"dist", no_argument, NULL, 'D'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    bench_opts *o = ctx;
+    vt_err why;
+    switch (key) {
+    case 'm':
+        o->model = strcmp(value, "all") == 0 ? NULL : value;
+        return o->model ? check_model_name(value, err) : VT_OK;
+    case 'b': return cli_flag_setting("batch-size", "--batch-size", value, &o->batch, err);
+    case 's': return vt_flag_int("--steps", value, 1, 100000, &o->steps, err);
+    case 'w': return vt_flag_int("--warmup", value, 0, 100000, &o->warmup, err);
+    case 't': return cli_flag_setting("threads", "--threads", value, &o->threads, err);
+    case 'd': return vt_flag_path("--data", value, &o->data, err);
+    case 'k': return parse_skip(value, &o->skip, err);
+    case 'l': o->layers = 1; return VT_OK;
+    case 'D': o->dist = 1; return VT_OK;
+    case 'c':
+        if (nn_conv_check(value, &why) != VT_OK)
+            return vt_fail(err, VT_EUSAGE, "--conv: %s", why.msg);
+        o->conv = value;
+        return VT_OK;
+    }
+    return vt_fail(err, VT_EINTERNAL, "option %d has no parser", key);
+}
+
+static int parse_args(int argc, char **argv, bench_opts *o, int *done, vt_err *err)
+{
     memset(o, 0, sizeof *o);
     o->batch = 32;
     o->warmup = 1;
-    opterr = 0;
-    optind = 0; /* GNU: rescan from argv[1], so the command can run more than once in a process */
-    int ch, rc = VT_OK;
-    while (rc == VT_OK && (ch = getopt_long(argc, argv, ":h", longs, NULL)) != -1) {
-        switch (ch) {
-        case 'm':
-            if (strcmp(optarg, "all") == 0)
-                o->model = NULL;
-            else if ((rc = check_model_name(optarg)) == VT_OK)
-                o->model = optarg;
-            break;
-        case 'b': rc = parse_setting_flag("batch-size", "--batch-size", optarg, &o->batch); break;
-        case 's': rc = parse_int_flag("--steps", optarg, 1, 100000, &o->steps); break;
-        case 'w': rc = parse_int_flag("--warmup", optarg, 0, 100000, &o->warmup); break;
-        case 't': rc = parse_setting_flag("threads", "--threads", optarg, &o->threads); break;
-        case 'd': o->data = optarg; break;
-        case 'k': rc = parse_skip(optarg, &o->skip); break;
-        case 'l': o->layers = 1; break;
-        case 'D': o->dist = 1; break;
-        case 'c': {
-            vt_err err;
-            if (nn_conv_check(optarg, &err) != VT_OK) {
-                fprintf(stderr, "vggtop bench: --conv: %s\n", err.msg);
-                return VT_EUSAGE;
-            }
-            o->conv = optarg;
-            break;
-        }
-        case 'h': usage(stdout); return -1;
-        case ':':
-            fprintf(stderr, "vggtop bench: %s needs a value (try vggtop bench --help)\n", argv[optind - 1]);
-            return VT_EUSAGE;
-        default:
-            fprintf(stderr, "vggtop bench: unknown option '%s' (try vggtop bench --help)\n", argv[optind - 1]);
-            return VT_EUSAGE;
-        }
-    }
-    if (rc == VT_OK && optind < argc) {
-        fprintf(stderr, "vggtop bench: unexpected argument '%s' (try vggtop bench --help)\n", argv[optind]);
-        return VT_EUSAGE;
-    }
-    return rc;
-}
-
-/* Says what went wrong and gives the exit status of its code. */
-static int exit_status(const vt_err *err)
-{
-    fprintf(stderr, "vggtop bench: %s\n", err->msg);
-    return vt_exit_status(err->code);
-}
-
-int cli_bench(int argc, char **argv)
-{
-    bench_opts o;
-    int rc = parse_args(argc, argv, &o);
-    if (rc != VT_OK)
-        return rc < 0 ? 0 : 2;
-
-    if (o.data && !(o.skip & PART_DATA)) { /* a wrong --data is a usage error: say so before measuring */
+    int rc = cli_parse(&cli_bench_command, options, argc, argv, set_option, o, done, err);
+    if (rc != VT_OK || *done)
+        return rc;
+    if ((rc = cli_positional(&cli_bench_command, argc, argv, 0, 0, NULL, err)) != VT_OK)
+        return rc;
+    if (o->data && !(o->skip & PART_DATA)) { /* a wrong --data is a usage error: say so before measuring */
         data_options opt = {0};
-        opt.path = o.data;
+        opt.path = o->data;
         char dir[VT_PATH_MAX];
         data_source source;
-        vt_err err;
-        if (data_locate(&opt, dir, sizeof dir, &source, &err) != VT_OK) {
-            fprintf(stderr, "vggtop bench: %s\n", err.msg);
-            return 2;
-        }
+        if (data_locate(&opt, dir, sizeof dir, &source, err) != VT_OK)
+            return VT_EUSAGE;
     }
-    nn_set_threads(o.threads);
-    /* The kernel decides the model speeds more than anything in vggtop: say which one runs and who chose it. */
-    const char *chooser = nn_blas_chooser();
+    return VT_OK;
+}
+
+/* The first lines: the BLAS kernel (it decides the model speeds more than anything in vggtop: which one runs
+ * and who chose it) and a busy machine. Returns the load average at the start. */
+static double print_preamble(const bench_opts *o, long cores)
+{
     printf("vggtop bench: OpenBLAS core %s (%s), %d threads; batch %d; random inputs; medians after %d warm-up "
            "step%s\n",
-           nn_blas_core(), chooser, nn_get_threads(), o.batch, o.warmup, o.warmup == 1 ? "" : "s");
+           nn_blas_core(), nn_blas_chooser(), nn_get_threads(), o->batch, o->warmup, o->warmup == 1 ? "" : "s");
     const char *better = nn_blas_suggest_core();
     if (better)
         printf("note: OpenBLAS runs its generic %s kernel, but this CPU can run %s, several times faster: "
                "unset VGGTOP_BLAS_AUTO (vggtop then picks it) or set OPENBLAS_CORETYPE=%s\n",
                nn_blas_core(), better, better);
-    double load_start = load_average();
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    if (cores > 0 && load_start > 0.5 * (double)cores)
+    double load = load_average();
+    if (cores > 0 && load > 0.5 * (double)cores)
         printf("note: load average %.2f on %ld cores: other processes compete for the CPUs, so the rates are "
-               "lower and noisier than on an idle machine\n", load_start, cores);
+               "lower and noisier than on an idle machine\n", load, cores);
+    return load;
+}
+
+/* Every model asked for, a row each; *side gets the largest input (what the data pipeline resizes to). */
+static int bench_models(const bench_opts *o, double sgemm, int *side, vt_err *err)
+{
+    printf("\n");
+    print_model_header();
+    for (int i = 0; model_names[i]; i++) {
+        if (o->model && strcmp(o->model, model_names[i]) != 0)
+            continue;
+        model_result res;
+        int rc = bench_model(model_names[i], o, sgemm, &res, err);
+        if (rc != VT_OK)
+            return rc;
+        if (res.cfg.height > *side)
+            *side = res.cfg.height;
+    }
+    printf("GFLOP/s: model_flops_per_image x img/s (a multiply-add = 2 FLOPs, training = 3x forward); "
+           "%%sgemm: share of the reference.\n");
+    printf("peak_MiB: %s\n\n",
+           hwm_resettable == 1
+               ? "the process's VmHWM (/proc/self/status) while the model ran, reset before each model"
+               : "getrusage ru_maxrss, the process's peak so far (not per model: no /proc/self/clear_refs)");
+    return VT_OK;
+}
+
+/* The data pipeline at side (0: the models were skipped, so the largest input of those asked for). */
+static int bench_pipeline(const bench_opts *o, int side, vt_err *err)
+{
+    for (int i = 0; side == 0 && model_names[i]; i++) {
+        model_config cfg;
+        if ((!o->model || strcmp(o->model, model_names[i]) == 0) &&
+            model_config_default(&cfg, model_names[i], NULL) == VT_OK && cfg.height > side)
+            side = cfg.height;
+    }
+    int rc = bench_data(o, side, err);
+    if (rc != VT_OK && o->data) /* the set asked for by name is broken: a data error */
+        return rc;
+    if (rc != VT_OK) { /* No data set found is not a failure of the bench: say why, measure the rest. */
+        printf("data: not measured: %s\n", err->msg);
+        vt_err_clear(err);
+    }
+    printf("\n");
+    return VT_OK;
+}
+
+static int run(int argc, char **argv, vt_err *err)
+{
+    bench_opts o;
+    int done;
+    int rc = parse_args(argc, argv, &o, &done, err);
+    if (rc != VT_OK || done)
+        return rc;
+    nn_set_threads(o.threads);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    double load_start = print_preamble(&o, cores);
     double sgemm = -1;
     if (!(o.skip & PART_SGEMM)) {
-        sgemm = bench_sgemm(SGEMM_N);
-        if (sgemm < 0) {
-            fprintf(stderr, "vggtop bench: out of memory for the %dx%d sgemm\n", SGEMM_N, SGEMM_N);
-            return 1;
-        }
+        if ((sgemm = bench_sgemm(SGEMM_N)) < 0)
+            return vt_fail(err, VT_EIO, "out of memory for the %dx%d sgemm", SGEMM_N, SGEMM_N);
         printf("reference: cblas_sgemm %dx%dx%d: %.1f GFLOP/s (median of %d)\n", SGEMM_N, SGEMM_N, SGEMM_N,
                sgemm, SGEMM_REPS);
     }
-
-    vt_err err;
-    vt_err_clear(&err);
-    int side = 0; /* largest model input: what the data pipeline resizes to */
-    if (!(o.skip & PART_MODELS)) {
-        printf("\n");
-        print_model_header();
-        for (int i = 0; model_names[i]; i++) {
-            if (o.model && strcmp(o.model, model_names[i]) != 0)
-                continue;
-            model_result res;
-            if (bench_model(model_names[i], &o, sgemm, &res, &err) != VT_OK)
-                return exit_status(&err);
-            if (res.cfg.height > side)
-                side = res.cfg.height;
-        }
-        printf("GFLOP/s: model_flops_per_image x img/s (a multiply-add = 2 FLOPs, training = 3x forward); "
-               "%%sgemm: share of the reference.\n");
-        printf("peak_MiB: %s\n\n",
-               hwm_resettable == 1
-                   ? "the process's VmHWM (/proc/self/status) while the model ran, reset before each model"
-                   : "getrusage ru_maxrss, the process's peak so far (not per model: no /proc/self/clear_refs)");
-    }
-
-    if (!(o.skip & PART_DATA)) {
-        if (side == 0) { /* models skipped: resize for the models that were asked for */
-            for (int i = 0; model_names[i]; i++) {
-                model_config cfg;
-                if ((!o.model || strcmp(o.model, model_names[i]) == 0) &&
-                    model_config_default(&cfg, model_names[i], NULL) == VT_OK && cfg.height > side)
-                    side = cfg.height;
-            }
-        }
-        if (bench_data(&o, side, &err) != VT_OK) {
-            if (o.data) /* the set asked for by name is broken: a data error */
-                return exit_status(&err);
-            /* No data set found is not a failure of the bench: say why, measure the rest. */
-            printf("data: not measured: %s\n", err.msg);
-            vt_err_clear(&err);
-        }
-        printf("\n");
-    }
-
-    if (!(o.skip & PART_METRICS) && bench_metrics(&err) != VT_OK)
-        return exit_status(&err);
+    int side = 0;
+    if (!(o.skip & PART_MODELS) && (rc = bench_models(&o, sgemm, &side, err)) != VT_OK)
+        return rc;
+    if (!(o.skip & PART_DATA) && (rc = bench_pipeline(&o, side, err)) != VT_OK)
+        return rc;
+    if (!(o.skip & PART_METRICS) && (rc = bench_metrics(err)) != VT_OK)
+        return rc;
     printf("load average: %.2f at the start, %.2f at the end (%ld cores)\n", load_start, load_average(), cores);
-    return 0;
+    return VT_OK;
 }
+
+const cli_command cli_bench_command = {
+    .name = "bench",
+    .run = run,
+    .summary = "measure training and inference speed on this machine",
+    .usage = "usage: vggtop bench [--model NAME|all] [--batch-size N] [--steps N] [--warmup N] [--threads N]\n"
+             "                    [--data DIR] [--skip PART[,PART...]] [--layers] [--conv BACKENDS] [--dist]\n",
+    .about = "Measures this machine: the cblas_sgemm reference, training and inference speed of each model on\n"
+             "random inputs, the data pipeline and the metrics.\n",
+    .options = options,
+};

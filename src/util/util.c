@@ -438,6 +438,12 @@ void vt_buf_add(vt_buf *b, const char *text)
     b->len += n;
 }
 
+void vt_buf_roff(vt_buf *b, const char *text)
+{
+    for (const char *p = text; *p; p++)
+        vt_buf_add(b, *p == '-' ? "\\-" : *p == '\\' ? "\\e" : (char[2]){*p, '\0'});
+}
+
 char *vt_buf_take(vt_buf *b)
 {
     if (!b->s && buf_reserve(b, 0) == 0)
