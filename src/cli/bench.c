@@ -773,7 +773,7 @@ static int bench_pipeline(const bench_opts *o, int side, vt_err *err)
     return VT_OK;
 }
 
-static int run(int argc, char **argv, vt_err *err)
+static int cmd_bench(int argc, char **argv, vt_err *err)
 {
     bench_opts o;
     int done;
@@ -803,7 +803,7 @@ static int run(int argc, char **argv, vt_err *err)
 
 const cli_command cli_bench_command = {
     .name = "bench",
-    .run = run,
+    .run = cmd_bench,
     .summary = "measure training and inference speed on this machine",
     .usage = "usage: vggtop bench [--model NAME|all] [--batch-size N] [--steps N] [--warmup N] [--threads N]\n"
              "                    [--data DIR] [--skip PART[,PART...]] [--layers] [--conv BACKENDS] [--dist]\n",

@@ -145,7 +145,7 @@ static void print_table(const run_data *runs, int n)
     }
 }
 
-static int run(int argc, char **argv, vt_err *err)
+static int cmd_compare(int argc, char **argv, vt_err *err)
 {
     run_opts o;
     int done;
@@ -168,7 +168,7 @@ static int run(int argc, char **argv, vt_err *err)
 
 const cli_command cli_compare_command = {
     .name = "compare",
-    .run = run,
+    .run = cmd_compare,
     .summary = "compare the histories of several runs",
     .usage = "usage: vggtop compare RUN_DIR... [--metric NAME]\n",
     .about = "A table of each run's best and last val_acc and val_loss, then an ASCII chart of one metric per epoch\n"

@@ -42,7 +42,7 @@ static void print_pairs(const long *cm, int C, char *const *names, confused_pair
         printf("  (none: every test image is classified correctly)\n");
 }
 
-static int run(int argc, char **argv, vt_err *err)
+static int cmd_confusion(int argc, char **argv, vt_err *err)
 {
     run_opts o;
     int done;
@@ -86,7 +86,7 @@ static int run(int argc, char **argv, vt_err *err)
 
 const cli_command cli_confusion_command = {
     .name = "confusion",
-    .run = run,
+    .run = cmd_confusion,
     .summary = "print a run's most confused pairs or its confusion matrix",
     .usage = "usage: vggtop confusion RUN_DIR [--top N] [--csv] [--coarse]\n",
     .about = "The most confused pairs of the run's last evaluation (true -> predicted, count, share of the true\n"

@@ -65,7 +65,7 @@ static int wait_for_ack(const char *dir, const char *verb, const run_command *cm
                    "in commands.json)", dir, verb, wait);
 }
 
-static int run(int argc, char **argv, vt_err *err)
+static int cmd_ctl(int argc, char **argv, vt_err *err)
 {
     double wait = 120;
     int done;
@@ -89,7 +89,7 @@ static int run(int argc, char **argv, vt_err *err)
 
 const cli_command cli_ctl_command = {
     .name = "ctl",
-    .run = run,
+    .run = cmd_ctl,
     .summary = "pause, resume, stop or change the learning rate of a live run",
     .usage = "usage: vggtop ctl [--wait SECONDS] RUN_DIR pause|resume|stop|lr RATE\n",
     .about = "Controls the run that another vggtop (train, or the front end) is training in RUN_DIR, through\n"

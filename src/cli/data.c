@@ -210,7 +210,7 @@ static void print_dataset(const dataset *ds)
         printf("\nnote: %s\n", ds->notice);
 }
 
-static int run(int argc, char **argv, vt_err *err)
+static int cmd_data(int argc, char **argv, vt_err *err)
 {
     data_opts o;
     int done;
@@ -231,7 +231,7 @@ static int run(int argc, char **argv, vt_err *err)
 
 const cli_command cli_data_command = {
     .name = "data",
-    .run = run,
+    .run = cmd_data,
     .summary = "show which data set is found and what it holds",
     .usage = "usage: vggtop data [--data DIR] [--labels fine|coarse] [--resize N]\n"
              "       vggtop data --download [--data DIR] [--url URL] [--md5 HEX] [--timeout S]\n",

@@ -15,7 +15,7 @@ static const cli_option options[] = {
     {NULL, 0, NULL, NULL, NULL, NULL},
 };
 
-static int run(int argc, char **argv, vt_err *err)
+static int cmd_evaluate(int argc, char **argv, vt_err *err)
 {
     run_opts o;
     int done;
@@ -34,7 +34,7 @@ static int run(int argc, char **argv, vt_err *err)
 
 const cli_command cli_evaluate_command = {
     .name = "evaluate",
-    .run = run,
+    .run = cmd_evaluate,
     .summary = "re-evaluate a run's checkpoint on the test set",
     .usage = "usage: vggtop evaluate RUN_DIR [--threads N] [--best] [--data DIR]\n",
     .about = "Loads the run's checkpoint and data set, predicts the test set again, rewrites predictions.csv,\n"

@@ -32,7 +32,7 @@ static void print_table(const run_data *run)
                run->progress.message);
 }
 
-static int run(int argc, char **argv, vt_err *err)
+static int cmd_history(int argc, char **argv, vt_err *err)
 {
     run_opts o;
     int done;
@@ -52,7 +52,7 @@ static int run(int argc, char **argv, vt_err *err)
 
 const cli_command cli_history_command = {
     .name = "history",
-    .run = run,
+    .run = cmd_history,
     .summary = "print a run's per-epoch history",
     .usage = "usage: vggtop history RUN_DIR [--csv]\n",
     .about = "The run's per-epoch history (history.csv): loss, acc, mse and their val_ twins, learning rate, seconds.\n",

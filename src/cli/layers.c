@@ -35,7 +35,7 @@ static void print_health(const char *dir, const run_layer_row *rows, long n, int
         printf("\n%s\n", run_layers_advice(advice, sizeof advice, flagged));
 }
 
-static int run(int argc, char **argv, vt_err *err)
+static int cmd_layers(int argc, char **argv, vt_err *err)
 {
     run_opts o;
     int done;
@@ -72,7 +72,7 @@ static int run(int argc, char **argv, vt_err *err)
 
 const cli_command cli_layers_command = {
     .name = "layers",
-    .run = run,
+    .run = cmd_layers,
     .summary = "print a run's layer health per epoch (gradient norms, dead ReLUs)",
     .usage = "usage: vggtop layers RUN_DIR [--epoch N] [--csv]\n",
     .about = "Layer health of an epoch (default the last) from layers.csv: per weighted layer its weight and gradient\n"

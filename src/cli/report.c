@@ -133,7 +133,7 @@ static int report_per_class(const char *dir, const run_opts *o, vt_err *err)
     return rc;
 }
 
-static int run(int argc, char **argv, vt_err *err)
+static int cmd_report(int argc, char **argv, vt_err *err)
 {
     run_opts o;
     int done;
@@ -163,7 +163,7 @@ static int run(int argc, char **argv, vt_err *err)
 
 const cli_command cli_report_command = {
     .name = "report",
-    .run = run,
+    .run = cmd_report,
     .summary = "print a run's per-class classification report",
     .usage = "usage: vggtop report RUN_DIR [--digits N] [--csv | --json] [--all] [--epoch N | --history CLASS]\n",
     .about = "The classification report of the run's last evaluation (predictions.csv), as scikit-learn's\n"

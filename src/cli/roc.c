@@ -35,7 +35,7 @@ static void print_aucs(const run_data *run, const roc_curve *curves, int C, doub
     printf("mean of per-class AUCs:         %.*f\n", digits, metrics_auc_macro_mean(curves, C));
 }
 
-static int run(int argc, char **argv, vt_err *err)
+static int cmd_roc(int argc, char **argv, vt_err *err)
 {
     run_opts o;
     int done;
@@ -73,7 +73,7 @@ static int run(int argc, char **argv, vt_err *err)
 
 const cli_command cli_roc_command = {
     .name = "roc",
-    .run = run,
+    .run = cmd_roc,
     .summary = "print a run's per-class, micro and macro ROC AUC",
     .usage = "usage: vggtop roc RUN_DIR [--digits N]\n",
     .about = "One-vs-rest ROC AUC of every class from the run's last evaluation (predictions.csv), the micro\n"

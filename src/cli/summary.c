@@ -71,7 +71,7 @@ static int parse_input(const char *s, int *h, int *w, int *c)
     return 0;
 }
 
-static int run(int argc, char **argv, vt_err *err)
+static int cmd_summary(int argc, char **argv, vt_err *err)
 {
     summary_opts o = {NULL, NULL, 100, 0, -1};
     int done;
@@ -103,7 +103,7 @@ static int run(int argc, char **argv, vt_err *err)
 
 const cli_command cli_summary_command = {
     .name = "summary",
-    .run = run,
+    .run = cmd_summary,
     .summary = "print the Keras-style summary of a model",
     .usage = "usage: vggtop summary --model NAME [--input HxWxC] [--classes N] [--no-top] [--pooling avg|max]\n",
     .about = "Prints the Keras-style summary of a model: each layer, its output shape and parameters.\n",

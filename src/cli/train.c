@@ -225,7 +225,7 @@ static int parse(int argc, char **argv, train_config *cfg, int *done, vt_err *er
 static int train_run(const train_config *cfg, train_dist *d, vt_err *err);
 
 /* Under mpirun every rank runs this; rank 0 reads the command line for all, and alone prints. */
-static int run(int argc, char **argv, vt_err *err)
+static int cmd_train(int argc, char **argv, vt_err *err)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -371,7 +371,7 @@ static int train_run(const train_config *cfg, train_dist *d, vt_err *err)
 
 const cli_command cli_train_command = {
     .name = "train",
-    .run = run,
+    .run = cmd_train,
     .summary = "train a model headless (Keras-style progress), writing a run directory",
     .help = usage,
     .man_options = train_fields_man,
