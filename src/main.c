@@ -7,8 +7,6 @@
 #include "vggtop/cli.h"
 #include "vggtop/nn.h"
 
-const char vggtop_version[] = "0.1.0";
-
 /* Output that could not be written is a failure, never a success: every command's standard output goes
  * through here at the end (a full disk, a closed pipe, /dev/full), and a lost write turns status 0 into 1. */
 static int finish_output(int status)

@@ -7,7 +7,7 @@
 
 int cli_main(int argc, char **argv);
 
-/* The program's version string, e.g. "0.1.0" (src/main.c). */
+/* The program's version string, e.g. "0.1.0" (src/cli/commands.c). */
 extern const char vggtop_version[];
 
 #endif
