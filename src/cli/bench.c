@@ -58,20 +58,30 @@ static void model_doc(char *buf, size_t size)
 /* --conv is vggtop train's setting: its row's text, so the backend list is written once. */
 static void conv_doc(char *buf, size_t size) { train_field_doc(train_field_find("conv"), buf, size); }
 
+enum { O_MODEL = CLI_LONG_ONLY, O_BATCH, O_STEPS, O_WARMUP, O_THREADS, O_DATA, O_SKIP, O_LAYERS, O_CONV, O_DIST };
+
 static const cli_option options[] = {
-    {"model", 'm', "NAME|all", NULL, NULL, model_doc},
-    {"batch-size", 'b', "N", "images per step (default 32)", NULL, NULL},
-    {"steps", 's', "N", "timed steps per model (default: 5 for the VGGs, 30 cnn, 100 mlp)", NULL, NULL},
-    {"warmup", 'w', "N", "untimed steps before them (default 1)", NULL, NULL},
-    {"threads", 't', "N", "OpenBLAS, oneDNN and nn's own threads (default 0: as many as cores)", NULL, NULL},
-    {"data", 'd', "DIR", "the data set for the pipeline timing (default: as vggtop train finds it); a directory that "
-                         "cannot be used is a usage error", NULL, NULL},
-    {"skip", 'k', "PARTS", "leave out some of: sgemm, models, data, metrics (comma-separated); without the reference "
-                           "the %sgemm columns show -", NULL, NULL},
-    {"layers", 'l', NULL, "also time every layer of each model, forward and backward (a profile)", NULL, NULL},
-    {"conv", 'c', "BACKENDS", NULL, NULL, conv_doc},
-    {"dist", 'D', NULL, "also project each model's data-parallel efficiency (ring allreduce) at 8, 32 and 128 ranks "
-                        "on 10, 25 and 100 Gbit/s links from its measured step", NULL, NULL},
+    {"model", O_MODEL, "NAME|all", NULL, NULL, model_doc},
+    {"batch-size", O_BATCH, "N", "images per step (default 32)", NULL, NULL},
+    {"steps", O_STEPS, "N", "timed steps per model (default: 5 for the VGGs, 30 cnn, 100 mlp)", NULL, NULL},
+    {"warmup", O_WARMUP, "N", "untimed steps before them (default 1)", NULL, NULL},
+    {"threads", O_THREADS, "N", "OpenBLAS, oneDNN and nn's own threads (default 0: as many as cores)", NULL, NULL},
+    {"data", O_DATA, "DIR",
+     "the data set for the pipeline timing (default: as vggtop train finds it); a directory that cannot be used is a "
+     "usage error", NULL, NULL},
+    {"skip", O_SKIP, "PARTS",
+     "leave out some of: sgemm, models, data, metrics (comma-separated); without the reference the %sgemm columns "
+     "show -", NULL, NULL},
+    {"layers", O_LAYERS, NULL, "also time every layer of each model, forward and backward (a profile)",
+     "The profile: training steps (the default SGD, whose backward passes include the weight update) timed layer by "
+     "layer inside the step, on the backends the model chose: each layer's backend, forward and backward "
+     "milliseconds per batch and GFLOP/s, totals per layer type, and the rest of the step (softmax, loss) as the step "
+     "minus the layers. Reorders at the ends of a oneDNN chain count in the layer that does them.",
+     NULL},
+    {"conv", O_CONV, "BACKENDS", NULL, NULL, conv_doc},
+    {"dist", O_DIST, NULL,
+     "also project each model's data-parallel efficiency (ring allreduce) at 8, 32 and 128 ranks on 10, 25 and 100 "
+     "Gbit/s links from its measured step", NULL, NULL},
     {NULL, 0, NULL, NULL, NULL, NULL},
 };
 
@@ -669,18 +679,18 @@ static int set_option(void *ctx, int key, const char *value, vt_err *err)
     bench_opts *o = ctx;
     vt_err why;
     switch (key) {
-    case 'm':
+    case O_MODEL:
         o->model = strcmp(value, "all") == 0 ? NULL : value;
         return o->model ? check_model_name(value, err) : VT_OK;
-    case 'b': return cli_flag_setting("batch-size", "--batch-size", value, &o->batch, err);
-    case 's': return vt_flag_int("--steps", value, 1, 100000, &o->steps, err);
-    case 'w': return vt_flag_int("--warmup", value, 0, 100000, &o->warmup, err);
-    case 't': return cli_flag_setting("threads", "--threads", value, &o->threads, err);
-    case 'd': return vt_flag_path("--data", value, &o->data, err);
-    case 'k': return parse_skip(value, &o->skip, err);
-    case 'l': o->layers = 1; return VT_OK;
-    case 'D': o->dist = 1; return VT_OK;
-    case 'c':
+    case O_BATCH: return cli_flag_setting("batch-size", "--batch-size", value, &o->batch, err);
+    case O_STEPS: return vt_flag_int("--steps", value, 1, 100000, &o->steps, err);
+    case O_WARMUP: return vt_flag_int("--warmup", value, 0, 100000, &o->warmup, err);
+    case O_THREADS: return cli_flag_setting("threads", "--threads", value, &o->threads, err);
+    case O_DATA: return vt_flag_path("--data", value, &o->data, err);
+    case O_SKIP: return parse_skip(value, &o->skip, err);
+    case O_LAYERS: o->layers = 1; return VT_OK;
+    case O_DIST: o->dist = 1; return VT_OK;
+    case O_CONV:
         if (nn_conv_check(value, &why) != VT_OK)
             return vt_fail(err, VT_EUSAGE, "--conv: %s", why.msg);
         o->conv = value;

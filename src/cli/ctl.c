@@ -10,7 +10,8 @@
 #include "vggtop/train.h"
 
 static const cli_option options[] = {
-    {"wait", 'w', "SECONDS", "how long to wait for the acknowledgement (default 120; 0: do not wait)", NULL, NULL},
+    {"wait", 'w' + CLI_LONG_ONLY, "SECONDS", "how long to wait for the acknowledgement (default 120; 0: do not wait)",
+     NULL, NULL},
     {NULL, 0, NULL, NULL, NULL, NULL},
 };
 

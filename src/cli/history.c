@@ -55,6 +55,7 @@ const cli_command cli_history_command = {
     .run = cmd_history,
     .summary = "print a run's per-epoch history",
     .usage = "usage: vggtop history RUN_DIR [--csv]\n",
-    .about = "The run's per-epoch history (history.csv): loss, acc, mse and their val_ twins, learning rate, seconds.\n",
+    .about = "The run's per-epoch history (history.csv): loss, acc, mse and their val_ twins, learning rate,\n"
+             "seconds.\n",
     .options = options,
 };

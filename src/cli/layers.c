@@ -75,9 +75,9 @@ const cli_command cli_layers_command = {
     .run = cmd_layers,
     .summary = "print a run's layer health per epoch (gradient norms, dead ReLUs)",
     .usage = "usage: vggtop layers RUN_DIR [--epoch N] [--csv]\n",
-    .about = "Layer health of an epoch (default the last) from layers.csv: per weighted layer its weight and gradient\n"
-             "norms, the update ratio (lr x gradient / weight), the share of dead (zero) ReLU outputs and the mean and\n"
-             "std of its outputs. A layer is flagged as vanishing when its gradient norm is below 1% of the largest\n"
-             "layer's that epoch, or below 1% of its own in the first epoch.\n",
+    .about = "Layer health of an epoch (default the last) from layers.csv: per weighted layer its weight and\n"
+             "gradient norms, the update ratio (lr x gradient / weight), the share of dead (zero) ReLU outputs and\n"
+             "the mean and std of its outputs. A layer is flagged as vanishing when its gradient norm is below 1% of\n"
+             "the largest layer's that epoch, or below 1% of its own in the first epoch.\n",
     .options = options,
 };

@@ -188,8 +188,10 @@ char *cli_options_man(const cli_command *c)
             vt_buf_add(&b, "\"");
         }
         vt_buf_add(&b, "\n");
-        vt_buf_roff(&b, help_of(o, doc, sizeof doc));
-        vt_buf_add(&b, "\n");
+        const char *help = help_of(o, doc, sizeof doc);
+        vt_buf_roff(&b, help);
+        /* --help's line has no full stop; the man page's further sentences need one after it */
+        vt_buf_add(&b, o->more && help[0] && help[strlen(help) - 1] != '.' ? ".\n" : "\n");
         if (o->more) {
             vt_buf_roff(&b, o->more);
             vt_buf_add(&b, "\n");

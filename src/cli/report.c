@@ -16,9 +16,10 @@ static const cli_option options[] = {
     {"json", RUN_O_JSON, NULL, "scikit-learn's output_dict shape", NULL, NULL},
     {"all", RUN_O_ALL, NULL, "a row for every class, even one absent from the test set (labels=range(C))", NULL,
      NULL},
-    {"epoch", RUN_O_EPOCH, "N", "the report of epoch N's evaluation, from per_class.csv (every class: labels=range(C))",
-     NULL, NULL},
-    {"history", RUN_O_HISTORY, "CLASS", "one class (its name or number) epoch by epoch: precision, recall, F1, support",
+    {"epoch", RUN_O_EPOCH, "N",
+     "the report of epoch N's evaluation, from per_class.csv (every class: labels=range(C))", NULL, NULL},
+    {"history", RUN_O_HISTORY, "CLASS",
+     "one class (its name or number) epoch by epoch: precision, recall, F1, support",
      "Either of --epoch and --history exits with status 2 when per_class.csv has no such epoch or class (a run from "
      "before the file existed has none).",
      NULL},

@@ -26,7 +26,8 @@ static void print_aucs(const run_data *run, const roc_curve *curves, int C, doub
     printf("%5s  %-*s  %s\n", "class", width, "name", "auc");
     for (int c = 0; c < C; c++) {
         if (isnan(curves[c].auc))
-            printf("%5d  %-*s  n/a (no positive or no negative samples)\n", c, width, cli_class_name(run, c, b, sizeof b));
+            printf("%5d  %-*s  n/a (no positive or no negative samples)\n", c, width,
+                   cli_class_name(run, c, b, sizeof b));
         else
             printf("%5d  %-*s  %.*f\n", c, width, cli_class_name(run, c, b, sizeof b), digits, curves[c].auc);
     }

@@ -9,7 +9,7 @@
 #include "vggtop/tui.h"
 
 static const cli_option options[] = {
-    {"ascii", 'a', NULL, "plain ASCII drawing (no UTF-8 blocks or braille)", NULL, NULL},
+    {"ascii", 'a' + CLI_LONG_ONLY, NULL, "plain ASCII drawing (no UTF-8 blocks or braille)", NULL, NULL},
     {"runs", 'r' + CLI_LONG_ONLY, "DIR", "where new runs go and the Compare screen looks (default runs)", NULL, NULL},
     {"data", 'd' + CLI_LONG_ONLY, "DIR", "the data set of the runs shown, when it is no longer where they were "
                                          "trained (the Samples screen's images)", NULL, NULL},
@@ -20,7 +20,7 @@ static int set_option(void *ctx, int key, const char *value, vt_err *err)
 {
     tui_options *opt = ctx;
     switch (key) {
-    case 'a': opt->ascii = 1; return VT_OK;
+    case 'a' + CLI_LONG_ONLY: opt->ascii = 1; return VT_OK;
     case 'r' + CLI_LONG_ONLY: return vt_flag_path("--runs", value, &opt->runs_dir, err);
     case 'd' + CLI_LONG_ONLY: return vt_flag_path("--data", value, &opt->data_dir, err);
     }
