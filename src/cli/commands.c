@@ -11,9 +11,20 @@ const char vggtop_version[] = "0.1.0";
 
 /* vggtop --help's order. The front end (cli_ui_command) is no command: vggtop without one. */
 const cli_command *const cli_commands[] = {
-    &cli_train_command,   &cli_watch_command,     &cli_ctl_command, &cli_summary_command, &cli_data_command,
-    &cli_evaluate_command, &cli_report_command,   &cli_confusion_command, &cli_roc_command, &cli_history_command,
-    &cli_compare_command, &cli_layers_command,    &cli_bench_command, NULL,
+    &cli_train_command,
+    &cli_watch_command,
+    &cli_ctl_command,
+    &cli_summary_command,
+    &cli_data_command,
+    &cli_evaluate_command,
+    &cli_report_command,
+    &cli_confusion_command,
+    &cli_roc_command,
+    &cli_history_command,
+    &cli_compare_command,
+    &cli_layers_command,
+    &cli_bench_command,
+    NULL,
 };
 
 const cli_command *cli_command_find(const char *name)
