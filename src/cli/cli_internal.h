@@ -73,6 +73,9 @@ void cli_help(const cli_command *c, FILE *out);
 /* Its options as --help lists them, or as the man page does (roff); malloc'ed, NULL when out of memory. */
 char *cli_options_help(const cli_option *opts);
 char *cli_options_man(const cli_command *c);
+/* Its synopsis (the usage lines) as the man page's text: flags and literal words bold, placeholders italic,
+ * a .br between the forms; malloc'ed, NULL when the command has none or out of memory. */
+char *cli_synopsis_man(const cli_command *c);
 
 /* "vggtop report", or "vggtop" for the front end: what starts its messages. */
 const char *cli_who(const cli_command *c, char *buf, size_t size);

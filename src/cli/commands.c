@@ -50,7 +50,7 @@ static void usage(FILE *out)
 
 /* How man/vggtop.1 is regenerated (tests/gen-man.sh): `vggtop --man-keys` prints the key list from the front
  * end's key table, `vggtop --man-options [COMMAND]` a command's option list (train's by default; "" for the
- * front end's). */
+ * front end's) and `vggtop --man-synopsis COMMAND` its synopsis. */
 static int print_man(int argc, char **argv)
 {
     char *text = NULL;
@@ -59,10 +59,10 @@ static int print_man(int argc, char **argv)
     else {
         const cli_command *c = cli_command_find(argc > 2 ? argv[2] : "train");
         if (!c) {
-            fprintf(stderr, "vggtop: --man-options: unknown command '%s'\n", argv[2]);
+            fprintf(stderr, "vggtop: %s: unknown command '%s'\n", argv[1], argv[2]);
             return 2;
         }
-        text = cli_options_man(c);
+        text = strcmp(argv[1], "--man-options") == 0 ? cli_options_man(c) : cli_synopsis_man(c);
     }
     if (!text)
         return 1;
@@ -88,7 +88,8 @@ int cli_main(int argc, char **argv)
         printf("vggtop %s\n", vggtop_version);
         return 0;
     }
-    if (argc >= 2 && (strcmp(argv[1], "--man-keys") == 0 || strcmp(argv[1], "--man-options") == 0))
+    if (argc >= 2 && (strcmp(argv[1], "--man-keys") == 0 || strcmp(argv[1], "--man-options") == 0 ||
+                      strcmp(argv[1], "--man-synopsis") == 0))
         return print_man(argc, argv);
     return cli_command_run(&cli_ui_command, argc, argv);
 }

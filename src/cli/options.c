@@ -199,3 +199,59 @@ char *cli_options_man(const cli_command *c)
     }
     return vt_buf_take(&b);
 }
+
+/* One word of a synopsis in its font: a flag or a literal word bold, a placeholder (RUN_DIR, N, HxWxC) italic. */
+static void synopsis_word(vt_buf *b, const char *word, size_t len)
+{
+    char w[128];
+    snprintf(w, sizeof w, "%.*s", (int)len, word);
+    size_t dots = len > 3 && strcmp(w + len - 3, "...") == 0 ? 3 : 0; /* RUN_DIR...: the dots are roman */
+    w[len - dots] = '\0';
+    vt_buf_add(b, w[0] >= 'A' && w[0] <= 'Z' ? "\\fI" : "\\fB");
+    vt_buf_roff(b, w);
+    vt_buf_add(b, dots ? "\\fR..." : "\\fR");
+}
+
+char *cli_synopsis_man(const cli_command *c)
+{
+    if (!c->usage)
+        return NULL;
+    vt_buf b = {0};
+    const char *p = c->usage;
+    if (strncmp(p, "usage: ", 7) == 0)
+        p += 7;
+    for (int first = 1; *p; first = 0) {
+        size_t len = strcspn(p, "\n");
+        const char *q = p, *end = p + len;
+        while (q < end && *q == ' ')
+            q++;
+        /* A line of its own for each form (it starts with "vggtop"); a continuation joins the line before. */
+        if (!first)
+            vt_buf_add(&b, strncmp(q, "vggtop", 6) == 0 ? "\n.br\n" : " ");
+        /* "vggtop report" in one bold run, then word by word. */
+        size_t head = strncmp(q, "vggtop ", 7) == 0 && c->name[0] ? 7 + strlen(c->name) : 0;
+        if (head) {
+            vt_buf_add(&b, "\\fB");
+            vt_buf_roff(&b, "vggtop ");
+            vt_buf_roff(&b, c->name);
+            vt_buf_add(&b, "\\fR");
+            q += head;
+        }
+        while (q < end) {
+            size_t sep = strspn(q, " []|,");
+            if (sep > (size_t)(end - q))
+                sep = (size_t)(end - q);
+            vt_buf_printf(&b, "%.*s", (int)sep, q);
+            q += sep;
+            size_t word = strcspn(q, " []|,\n");
+            if (word > (size_t)(end - q))
+                word = (size_t)(end - q);
+            if (word)
+                synopsis_word(&b, q, word);
+            q += word;
+        }
+        p = *end ? end + 1 : end;
+    }
+    vt_buf_add(&b, "\n");
+    return vt_buf_take(&b);
+}
