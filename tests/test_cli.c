@@ -88,6 +88,19 @@ static void option_tables_are_well_formed(void **state)
             }
         }
     }
+    /* A flag named in a synopsis is one of the command's options. */
+    for (int i = 0; cli_commands[i]; i++) {
+        const cli_command *c = cli_commands[i];
+        for (const char *p = c->usage; p && (p = strstr(p, "--")); p += 2) {
+            size_t len = strcspn(p + 2, " ]|\n");
+            const cli_option *o = c->options;
+            while (o->name && !(strlen(o->name) == len && strncmp(o->name, p + 2, len) == 0))
+                o++;
+            if (!o->name)
+                fail_msg("vggtop %s: its usage names --%.*s, which is not in its option table", c->name, (int)len,
+                         p + 2);
+        }
+    }
     assert_null(cli_command_find("nosuch"));
     assert_ptr_equal(cli_command_find(""), &cli_ui_command);
 }
