@@ -8,45 +8,25 @@
  *    assembly (data_fill_batch);
  * 4. the metrics: confusion matrix, classification report and every ROC curve on 10,000 x 100 random
  *    probabilities.
+ * Parts 3 and 4 (what does not train) are in bench_data.c; this file has the rest and the command.
  * Every rate is a median over repeated timings, so a brief stall on a shared machine does not move it. */
 #include <cblas.h>
 #include <getopt.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "bench_internal.h"
 #include "cli_internal.h"
 #include "vggtop/data.h"
-#include "vggtop/metrics.h"
 #include "vggtop/nn.h"
 #include "vggtop/train.h"
 #include "vggtop/util.h"
 
-/* The parts of a bench run, for --skip. */
-enum { PART_SGEMM = 1, PART_MODELS = 2, PART_DATA = 4, PART_METRICS = 8 };
-
-typedef struct bench_opts {
-    const char *model; /* one model name, or NULL for all of them */
-    int batch;
-    int steps;  /* timed steps per model; 0: each model's default (default_steps) */
-    int warmup; /* untimed steps before them */
-    int threads; /* OpenBLAS threads; 0: as many as cores */
-    const char *data; /* --data DIR, NULL: the default search */
-    int skip;   /* PART_* bits */
-    int layers; /* --layers: also time each layer of the models, forward and backward */
-    const char *conv; /* --conv: the convolution backends (model_set_conv); NULL: nn_conv_default() */
-    int dist;   /* --dist: project data-parallel scaling from each model's measured step */
-} bench_opts;
-
 /* Side of the square sgemm reference product and how many times it is timed (after one warm-up). */
 enum { SGEMM_N = 2048, SGEMM_REPS = 5 };
-/* Metrics workload: random probabilities for this many samples and classes, timed this many times. */
-enum { METRICS_N = 10000, METRICS_C = 100, METRICS_REPS = 3 };
-/* Images batched when timing data_fill_batch (at most: fewer when the training set is smaller). */
-enum { DATA_BATCH_IMAGES = 20000 };
 
 static void model_doc(char *buf, size_t size)
 {
@@ -101,8 +81,7 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Median of v[0..n), n >= 1; sorts v. */
-static double median(double *v, int n)
+double bench_median(double *v, int n)
 {
     qsort(v, (size_t)n, sizeof *v, cmp_double);
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
@@ -183,7 +162,7 @@ static double bench_sgemm(int n)
             if (r >= 0)
                 t[r] = vt_now() - t0;
         }
-        gflops = 2.0 * n * n * (double)n / median(t, SGEMM_REPS) / 1e9;
+        gflops = 2.0 * n * n * (double)n / bench_median(t, SGEMM_REPS) / 1e9;
     }
     free(a);
     free(b);
@@ -260,7 +239,7 @@ static int bench_model(const char *name, const bench_opts *o, double sgemm, mode
         if (s >= 0)
             t[s] = vt_now() - t0;
     }
-    res->train_ips = o->batch / median(t, res->steps);
+    res->train_ips = o->batch / bench_median(t, res->steps);
 
     for (int s = -o->warmup; s < res->steps; s++) {
         double t0 = vt_now();
@@ -269,7 +248,7 @@ static int bench_model(const char *name, const bench_opts *o, double sgemm, mode
         if (s >= 0)
             t[s] = vt_now() - t0;
     }
-    res->infer_ips = o->batch / median(t, res->steps);
+    res->infer_ips = o->batch / bench_median(t, res->steps);
     res->peak_mib = peak_mib();
     print_model_row(res, sgemm);
     if (o->dist)
@@ -402,7 +381,7 @@ static int bench_layers(model *m, const model_config *cfg, const bench_opts *o, 
         }
     }
 
-    double step_secs = median(tstep, steps);
+    double step_secs = bench_median(tstep, steps);
     printf("\nlayers of %s, batch %d: milliseconds per batch, median of %d training steps; GFLOP/s of the "
            "layer's multiply-adds (backward: 2x forward, 1x for the first layer)\n", cfg->name, n, steps);
     printf("  %-14s %-13s %-15s %-16s %9s %9s %8s %8s %7s\n", "layer", "type", "output", "backend", "fwd_ms",
@@ -410,7 +389,7 @@ static int bench_layers(model *m, const model_config *cfg, const bench_opts *o, 
     double by_type[LT_COUNT][2] = {{0}}, sum = 0;
     for (int i = 1; i < nrows; i++) {
         const layer_info *r = &rows[i];
-        double f = median(tf + (size_t)i * steps, steps), bk = median(tb + (size_t)i * steps, steps);
+        double f = bench_median(tf + (size_t)i * steps, steps), bk = bench_median(tb + (size_t)i * steps, steps);
         int type = layer_type(r->type);
         by_type[type][0] += f;
         by_type[type][1] += bk;
@@ -444,201 +423,6 @@ done:
     free(tb);
     free(tstep);
     free(col);
-    return rc;
-}
-
-/* ---- 3. the data pipeline ---------------------------------------------------------------------------- */
-
-/* Seconds to assemble `count` training images in batches of o->batch with preprocessing pp. */
-static double time_fill(const dataset *ds, const bench_opts *o, const preprocess *pp, long count)
-{
-    long *order = malloc((size_t)ds->n_train * sizeof *order);
-    size_t per_image = (size_t)ds->height * ds->width * ds->channels;
-    float *x = malloc((size_t)o->batch * per_image * sizeof *x);
-    int *y = malloc((size_t)o->batch * sizeof *y);
-    double secs = -1;
-    if (order && x && y) {
-        vt_rng rng;
-        vt_rng_seed(&rng, 3);
-        data_shuffle(order, ds->n_train, 1, 0);
-        double t0 = vt_now();
-        for (long i = 0; i < count; i += o->batch) {
-            int n = count - i < o->batch ? (int)(count - i) : o->batch;
-            data_fill_batch(ds, DATA_TRAIN, order + i, n, pp, x, y);
-        }
-        secs = vt_now() - t0;
-    }
-    free(order);
-    free(x);
-    free(y);
-    return secs;
-}
-
-static void print_stage(const char *what, double secs, double images)
-{
-    char rate[32] = "-";
-    if (secs > 0)
-        vt_fmt_thousands(rate, sizeof rate, llround(images / secs));
-    printf("  %-48s %9.3f %12s\n", what, secs, rate);
-}
-
-/* The pipeline of `vggtop train`: data_open (load), data_open with the resize the models need (load +
- * bicubic resize), then data_fill_batch (normalise + batch). `side` is the largest model input benched.
- * Returns VT_OK, or the code of a data set that cannot be opened (then err says why). */
-static int bench_data(const bench_opts *o, int side, vt_err *err)
-{
-    data_options opt = {0};
-    opt.path = o->data;
-    dataset *ds = NULL;
-    double t0 = vt_now();
-    int rc = data_open(&opt, &ds, err);
-    double t_load = vt_now() - t0;
-    if (rc != VT_OK)
-        return rc;
-    char ntr[32], nte[32];
-    double images = (double)(ds->n_train + ds->n_test);
-    printf("data: %s (%s) from %s: %s train + %s test images, %dx%dx%d\n", ds->name, data_source_name(ds->source),
-           ds->path, vt_fmt_thousands(ntr, sizeof ntr, ds->n_train), vt_fmt_thousands(nte, sizeof nte, ds->n_test),
-           ds->height, ds->width, ds->channels);
-    printf("  %-48s %9s %12s\n", "stage", "seconds", "img/s");
-    print_stage("load (data_open, default options)", t_load, images);
-    data_destroy(ds);
-    ds = NULL;
-
-    opt.resize = side;
-    t0 = vt_now();
-    rc = data_open(&opt, &ds, err);
-    double t_resize = vt_now() - t0;
-    if (rc != VT_OK)
-        return rc;
-    char what[96];
-    snprintf(what, sizeof what, "load + bicubic resize to %dx%d", side, side);
-    print_stage(what, t_resize, images);
-
-    long count = ds->n_train < DATA_BATCH_IMAGES ? ds->n_train : DATA_BATCH_IMAGES;
-    preprocess plain = {0};
-    double t_plain = time_fill(ds, o, &plain, count);
-    snprintf(what, sizeof what, "batch %dx%d, x/255 (data_fill_batch)", side, side);
-    print_stage(what, t_plain, (double)count);
-
-    preprocess full = {0};
-    full.standardize = 1;
-    full.augment = 1;
-    data_channel_stats(ds, full.mean, full.std);
-    double t_full = time_fill(ds, o, &full, count);
-    snprintf(what, sizeof what, "batch %dx%d, standardize + augment", side, side);
-    print_stage(what, t_full, (double)count);
-
-    /* One epoch of the whole pipeline: every image loaded and resized, the training set batched. */
-    if (t_plain > 0) {
-        double epoch = t_resize + t_plain * (double)ds->n_train / (double)count;
-        print_stage("pipeline: load + resize + one epoch of batches", epoch, (double)ds->n_train);
-    }
-    if (ds->notice[0])
-        printf("  note: %s\n", ds->notice);
-    data_destroy(ds);
-    return VT_OK;
-}
-
-/* ---- 4. the metrics ---------------------------------------------------------------------------------- */
-
-enum { MS_CONFUSION, MS_REPORT, MS_ROC_CLASS, MS_ROC_MICRO, MS_ROC_MACRO, MS_COUNT };
-
-/* One timed pass of the metrics on probs (n, c); secs[MS_*] gets each stage's seconds. */
-static int metrics_pass(const float *probs, const int *y, long n, int c, int *pred, long *cm, roc_curve *curves,
-                        double secs[MS_COUNT])
-{
-    double t0 = vt_now();
-    metrics_argmax(probs, n, c, pred);
-    metrics_confusion(y, pred, n, c, cm);
-    double t1 = vt_now();
-    report r;
-    if (metrics_report(cm, c, 1, &r) != 0)
-        return -1;
-    char *text = metrics_report_text(&r, NULL, 2);
-    metrics_report_free(&r);
-    if (!text)
-        return -1;
-    free(text);
-    double t2 = vt_now();
-    int rc = 0;
-    int made = 0;
-    for (; made < c && rc == 0; made++)
-        rc = metrics_roc_class(probs, y, n, c, made, &curves[made]);
-    double t3 = vt_now();
-    roc_curve micro = {0}, macro = {0};
-    if (rc == 0)
-        rc = metrics_roc_micro(probs, y, n, c, &micro);
-    double t4 = vt_now();
-    if (rc == 0)
-        rc = metrics_roc_macro(curves, c, &macro);
-    double t5 = vt_now();
-    metrics_roc_free(&micro);
-    metrics_roc_free(&macro);
-    for (int k = 0; k < made; k++)
-        metrics_roc_free(&curves[k]);
-    secs[MS_CONFUSION] = t1 - t0;
-    secs[MS_REPORT] = t2 - t1;
-    secs[MS_ROC_CLASS] = t3 - t2;
-    secs[MS_ROC_MICRO] = t4 - t3;
-    secs[MS_ROC_MACRO] = t5 - t4;
-    return rc;
-}
-
-static int bench_metrics(vt_err *err)
-{
-    const long n = METRICS_N;
-    const int c = METRICS_C;
-    float *probs = malloc((size_t)n * c * sizeof *probs);
-    int *y = malloc((size_t)n * sizeof *y), *pred = malloc((size_t)n * sizeof *pred);
-    long *cm = malloc((size_t)c * c * sizeof *cm);
-    roc_curve *curves = calloc((size_t)c, sizeof *curves);
-    int rc = VT_OK;
-    if (!probs || !y || !pred || !cm || !curves) {
-        rc = vt_fail(err, VT_EIO, "bench: out of memory for the metrics workload");
-        goto done;
-    }
-    /* Each row: positive random scores scaled to sum to 1, like a softmax output. */
-    vt_rng rng;
-    vt_rng_seed(&rng, 11);
-    for (long i = 0; i < n; i++) {
-        double sum = 0;
-        for (int k = 0; k < c; k++)
-            sum += probs[i * c + k] = (float)(vt_rng_uniform(&rng) + 1e-6);
-        for (int k = 0; k < c; k++)
-            probs[i * c + k] = (float)(probs[i * c + k] / sum);
-        y[i] = (int)vt_rng_below(&rng, (uint32_t)c);
-    }
-    double secs[MS_COUNT][METRICS_REPS];
-    for (int r = 0; r < METRICS_REPS; r++) {
-        double one[MS_COUNT];
-        if (metrics_pass(probs, y, n, c, pred, cm, curves, one) != 0) {
-            rc = vt_fail(err, VT_EIO, "bench: the metrics failed (out of memory)");
-            goto done;
-        }
-        for (int s = 0; s < MS_COUNT; s++)
-            secs[s][r] = one[s];
-    }
-    char ns[32];
-    printf("metrics: %s samples x %d classes, random probabilities, median of %d\n",
-           vt_fmt_thousands(ns, sizeof ns, n), c, METRICS_REPS);
-    printf("  %-48s %9s\n", "stage", "seconds");
-    static const char *const names[MS_COUNT] = {
-        "argmax + confusion matrix", "classification report (+ text)", "ROC curves, one per class",
-        "ROC micro average", "ROC macro average"};
-    double total = 0;
-    for (int s = 0; s < MS_COUNT; s++) {
-        double med = median(secs[s], METRICS_REPS);
-        total += med;
-        printf("  %-48s %9.3f\n", names[s], med);
-    }
-    printf("  %-48s %9.3f\n", "total", total);
-done:
-    free(probs);
-    free(y);
-    free(pred);
-    free(cm);
-    free(curves);
     return rc;
 }
 
