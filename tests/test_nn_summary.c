@@ -1,6 +1,6 @@
-/* Unit tests of `vggtop summary` (src/cli/summary.c, compiled into this binary so it links against nn and
- * util only): the three reference models' totals, and every invalid input giving exit status 2 with one
- * line on stderr. */
+/* Unit tests of `vggtop summary` (src/cli/summary.c, compiled into this binary and run through
+ * cli_command_run, which prints its error line and gives the exit status): the three reference models'
+ * totals, and every invalid input giving exit status 2 with one line on stderr. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
