@@ -48,7 +48,7 @@ int vt_flag_double(const char *flag, const char *value, double lo, double hi, co
                    vt_err *err);
 /* One of the NULL-terminated names: *out gets its index ("--metric: 'x' is not one of loss, acc, mse"). */
 int vt_flag_choice(const char *flag, const char *value, const char *const *names, int *out, vt_err *err);
-/* A path: not empty and shorter than VT_PATH_MAX (*out points into value). */
+/* A path shorter than VT_PATH_MAX (*out is value; "" stays allowed: the commands read it as not given). */
 int vt_flag_path(const char *flag, const char *value, const char **out, vt_err *err);
 
 /* xoshiro256** seeded through splitmix64: the same seed gives the same stream on every machine. */

@@ -512,8 +512,6 @@ int vt_flag_choice(const char *flag, const char *value, const char *const *names
 
 int vt_flag_path(const char *flag, const char *value, const char **out, vt_err *err)
 {
-    if (!value[0])
-        return vt_fail(err, VT_EUSAGE, "%s: the path is empty", flag);
     if (strlen(value) >= VT_PATH_MAX)
         return vt_fail(err, VT_EUSAGE, "%s: the path is longer than %d bytes", flag, VT_PATH_MAX - 1);
     *out = value;
