@@ -1,6 +1,6 @@
-/* Unit tests of `vggtop summary` (src/cli/summary.c, compiled into this binary so it links against nn and
- * util only): the three reference models' totals, and every invalid input giving exit status 2 with one
- * line on stderr. */
+/* Unit tests of `vggtop summary` (src/cli/summary.c, compiled into this binary and run through
+ * cli_command_run, which prints its error line and gives the exit status): the three reference models'
+ * totals, and every invalid input giving exit status 2 with one line on stderr. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -30,7 +30,7 @@ static void slurp(FILE *f, char *buf, size_t cap)
     fclose(f);
 }
 
-/* Runs cli_summary on a NULL-terminated argument list with stdout and stderr captured. */
+/* Runs vggtop summary on a NULL-terminated argument list with stdout and stderr captured. */
 static void run(result *r, const char *arg0, ...)
 {
     char *argv[16];
@@ -49,7 +49,7 @@ static void run(result *r, const char *arg0, ...)
     int so = dup(1), se = dup(2);
     dup2(fileno(o), 1);
     dup2(fileno(e), 2);
-    r->status = cli_summary(argc, argv);
+    r->status = cli_command_run(&cli_summary_command, argc, argv);
     fflush(stdout);
     fflush(stderr);
     dup2(so, 1);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -186,6 +187,57 @@ static void exit_statuses_as_documented(void **state)
     assert_int_equal(v, 7);
     assert_int_equal(vt_flag_long("--top", "x", 1, 10, &v, &err), VT_EUSAGE);
     assert_string_equal(err.msg, "--top: 'x' is not a whole number in 1..10");
+    assert_int_equal(vt_exit_status(VT_ESIGINT), 130);
+    assert_int_equal(vt_exit_status(VT_ESIGTERM), 143);
+    assert_int_equal(vt_signal_code(SIGINT), VT_ESIGINT);
+    assert_int_equal(vt_signal_code(SIGTERM), VT_ESIGTERM);
+}
+
+/* The flag parsers every command shares: the value in range is taken, anything else is VT_EUSAGE with one
+ * line naming the flag, and the output is left alone. */
+static void flag_parsers_check_ranges(void **state)
+{
+    (void)state;
+    vt_err err;
+    int i = -7;
+    assert_int_equal(vt_flag_int("--digits", "10", 0, 10, &i, &err), VT_OK);
+    assert_int_equal(i, 10);
+    assert_int_equal(vt_flag_int("--digits", "11", 0, 10, &i, &err), VT_EUSAGE);
+    assert_int_equal(vt_flag_int("--digits", "3x", 0, 10, &i, &err), VT_EUSAGE);
+    assert_int_equal(vt_flag_int("--digits", "", 0, 10, &i, &err), VT_EUSAGE);
+    assert_int_equal(i, 10);
+    assert_string_equal(err.msg, "--digits: '' is not a whole number in 0..10");
+
+    double d = -1;
+    assert_int_equal(vt_flag_double("--wait", "0.5", 0, 86400, "a number of seconds", &d, &err), VT_OK);
+    assert_true(d == 0.5);
+    assert_int_equal(vt_flag_double("--wait", "-1", 0, 86400, "a number of seconds", &d, &err), VT_EUSAGE);
+    assert_string_equal(err.msg, "--wait: '-1' is not a number of seconds in 0..86400");
+    assert_int_equal(vt_flag_double("--wait", "nan", 0, 86400, NULL, &d, &err), VT_EUSAGE);
+    assert_string_equal(err.msg, "--wait: 'nan' is not a number in 0..86400");
+    assert_true(d == 0.5);
+
+    static const char *const names[] = {"loss", "acc", "val_acc", NULL};
+    int k = -1;
+    assert_int_equal(vt_flag_choice("--metric", "val_acc", names, &k, &err), VT_OK);
+    assert_int_equal(k, 2);
+    assert_int_equal(vt_flag_choice("--metric", "val", names, &k, &err), VT_EUSAGE);
+    assert_string_equal(err.msg, "--metric: 'val' is not one of loss, acc, val_acc");
+    assert_int_equal(k, 2);
+
+    const char *p = NULL;
+    assert_int_equal(vt_flag_path("--data", "d", &p, &err), VT_OK);
+    assert_string_equal(p, "d");
+    assert_int_equal(vt_flag_path("--data", "", &p, &err), VT_OK); /* --data "": the default search */
+    assert_string_equal(p, "");
+    char *long_path = malloc(VT_PATH_MAX + 1);
+    assert_non_null(long_path);
+    memset(long_path, 'a', VT_PATH_MAX);
+    long_path[VT_PATH_MAX] = '\0';
+    assert_int_equal(vt_flag_path("--data", long_path, &p, &err), VT_EUSAGE);
+    long_path[VT_PATH_MAX - 1] = '\0';
+    assert_int_equal(vt_flag_path("--data", long_path, &p, &err), VT_OK);
+    free(long_path);
 }
 
 /* Keras' Progbar, by hand from its source: '%d' of a float truncates, the ranges compare the float. */
@@ -260,6 +312,11 @@ static void growing_strings(void **state)
     assert_string_equal(s + 2000, "end");
     free(s);
     assert_null(b.s);
+    /* man page text: a minus the reader can type, a backslash that prints as one */
+    vt_buf_roff(&b, "--run-dir a\\b");
+    s = vt_buf_take(&b);
+    assert_string_equal(s, "\\-\\-run\\-dir a\\eb");
+    free(s);
 }
 
 static void wake_pipe_wakes_and_drains(void **state)
@@ -347,6 +404,7 @@ int main(void)
         cmocka_unit_test(thousands_separators),
         cmocka_unit_test(parsing_rejects_garbage),
         cmocka_unit_test(exit_statuses_as_documented),
+        cmocka_unit_test(flag_parsers_check_ranges),
         cmocka_unit_test(keras_progress_formats),
         cmocka_unit_test(bytes_and_transfer_lines),
         cmocka_unit_test(growing_strings),

@@ -39,7 +39,7 @@ typedef struct data_options {
 
 typedef struct dataset {
     char name[32];        /* "CIFAR-100", "CIFAR-10", "Fashion-MNIST", "MNIST", "IDX" */
-    char path[4096];      /* the directory loaded (or cifar-100-python.tar.gz) */
+    char path[VT_PATH_MAX];     /* the directory loaded (or cifar-100-python.tar.gz) */
     data_format format;
     data_source source;
     char notice[1024];    /* what the user should be told, one line: an upscale, and how to get
@@ -132,7 +132,7 @@ typedef struct data_fetch_status {
     int finished;        /* the thread is done: rc, err and installed are final */
     int rc;
     vt_err err;
-    char installed[4096];
+    char installed[VT_PATH_MAX];
 } data_fetch_status;
 
 int data_fetch_start(const data_fetch_options *opt, data_fetch_job **out, vt_err *err);

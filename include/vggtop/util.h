@@ -13,7 +13,14 @@ enum {
     VT_EIO = 1,       /* the system failed us: cannot write, out of memory */
     VT_EUSAGE = 2,    /* the user's input is wrong: a flag, a file, a checkpoint (exit status 2) */
     VT_EINTERNAL = 3, /* a bug */
+    VT_ESIGINT = 4,   /* stopped by SIGINT (Ctrl-C) after saving what it had (exit status 130) */
+    VT_ESIGTERM = 5,  /* stopped by SIGTERM (exit status 143) */
 };
+
+/* The size of every path buffer. Buffers that hold a path plus a suffix (".tmp.<pid>", "/train.bin") are
+ * VT_PATH_MAX + VT_PATH_EXTRA, so a path that fits VT_PATH_MAX always fits with its suffix. */
+#define VT_PATH_MAX 4096
+#define VT_PATH_EXTRA 256
 
 /* One error: a code and a single line that names what is wrong (a file, a flag) and, where it helps, a hint. */
 typedef struct vt_err {
@@ -26,12 +33,23 @@ int vt_fail(vt_err *err, int code, const char *fmt, ...) __attribute__((format(p
 void vt_err_clear(vt_err *err);
 
 /* The process exit status of an error code, as the man page documents it: VT_OK 0, VT_EUSAGE 2 (a usage or
- * data error), VT_EIO and VT_EINTERNAL 1 (the system failed us, or a bug did). Every command maps through it. */
+ * data error), VT_EIO and VT_EINTERNAL 1 (the system failed us, or a bug did), VT_ESIGINT 130 and
+ * VT_ESIGTERM 143 (128 + the signal, as a shell reports it). Every command maps through it. */
 int vt_exit_status(int code);
+/* The code of a stop by signal sig: VT_ESIGTERM for SIGTERM, else VT_ESIGINT. */
+int vt_signal_code(int sig);
 
-/* Parses a whole number for a command-line flag: VT_EUSAGE with one line, "--top: 'x' is not a whole number
- * in 1..100000", when value is not one in [lo, hi]. */
+/* The command-line flag parsers: each fills *out, or returns VT_EUSAGE with one line naming the flag and
+ * what it takes ("--top: 'x' is not a whole number in 1..100000") and leaves *out alone. */
 int vt_flag_long(const char *flag, const char *value, long lo, long hi, long *out, vt_err *err);
+int vt_flag_int(const char *flag, const char *value, int lo, int hi, int *out, vt_err *err);
+/* what names the unit in the message ("a number of seconds in 0..86400"); NULL: "a number". */
+int vt_flag_double(const char *flag, const char *value, double lo, double hi, const char *what, double *out,
+                   vt_err *err);
+/* One of the NULL-terminated names: *out gets its index ("--metric: 'x' is not one of loss, acc, mse"). */
+int vt_flag_choice(const char *flag, const char *value, const char *const *names, int *out, vt_err *err);
+/* A path shorter than VT_PATH_MAX (*out is value; "" stays allowed: the commands read it as not given). */
+int vt_flag_path(const char *flag, const char *value, const char **out, vt_err *err);
 
 /* xoshiro256** seeded through splitmix64: the same seed gives the same stream on every machine. */
 typedef struct vt_rng {
@@ -51,8 +69,8 @@ uint64_t vt_seed_mix(uint64_t seed, uint64_t stream);
  * on commit, so a reader (or a crash) sees either the old file whole or the new one whole. */
 typedef struct vt_afile {
     FILE *f;
-    char path[4096];
-    char tmp[4200];
+    char path[VT_PATH_MAX];
+    char tmp[VT_PATH_MAX + VT_PATH_EXTRA];
 } vt_afile;
 
 int vt_afile_open(vt_afile *af, const char *path, vt_err *err);
@@ -148,6 +166,8 @@ typedef struct vt_buf {
 
 void vt_buf_printf(vt_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void vt_buf_add(vt_buf *b, const char *text);
+/* Appends text for a man page: every minus as \- (a minus the reader can type), every backslash as \e. */
+void vt_buf_roff(vt_buf *b, const char *text);
 /* The text ("" when nothing was appended), or NULL after a failed allocation; b is empty afterwards. */
 char *vt_buf_take(vt_buf *b);
 

@@ -8,78 +8,62 @@
  *    assembly (data_fill_batch);
  * 4. the metrics: confusion matrix, classification report and every ROC curve on 10,000 x 100 random
  *    probabilities.
+ * Parts 3 and 4 (what does not train) are in bench_data.c; this file has the rest and the command.
  * Every rate is a median over repeated timings, so a brief stall on a shared machine does not move it. */
 #include <cblas.h>
 #include <getopt.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "vggtop/cli.h"
+#include "bench_internal.h"
+#include "cli_internal.h"
 #include "vggtop/data.h"
-#include "vggtop/metrics.h"
 #include "vggtop/nn.h"
 #include "vggtop/train.h"
 #include "vggtop/util.h"
 
-/* The parts of a bench run, for --skip. */
-enum { PART_SGEMM = 1, PART_MODELS = 2, PART_DATA = 4, PART_METRICS = 8 };
-
-typedef struct bench_opts {
-    const char *model; /* one model name, or NULL for all of them */
-    int batch;
-    int steps;  /* timed steps per model; 0: each model's default (default_steps) */
-    int warmup; /* untimed steps before them */
-    int threads; /* OpenBLAS threads; 0: as many as cores */
-    const char *data; /* --data DIR, NULL: the default search */
-    int skip;   /* PART_* bits */
-    int layers; /* --layers: also time each layer of the models, forward and backward */
-    const char *conv; /* --conv: the convolution backends (model_set_conv); NULL: nn_conv_default() */
-    int dist;   /* --dist: project data-parallel scaling from each model's measured step */
-} bench_opts;
-
 /* Side of the square sgemm reference product and how many times it is timed (after one warm-up). */
 enum { SGEMM_N = 2048, SGEMM_REPS = 5 };
-/* Metrics workload: random probabilities for this many samples and classes, timed this many times. */
-enum { METRICS_N = 10000, METRICS_C = 100, METRICS_REPS = 3 };
-/* Images batched when timing data_fill_batch (at most: fewer when the training set is smaller). */
-enum { DATA_BATCH_IMAGES = 20000 };
 
-static void usage(FILE *out)
+static void model_doc(char *buf, size_t size)
 {
-    char names[128], models[160], conv[800];
+    char names[128];
     model_names_join(names, sizeof names, ", ");
-    snprintf(models, sizeof models, "%s, or all (default all)", names);
-    /* --conv is vggtop train's setting: its row's text, so the backend list is written once. */
-    train_field_doc(train_field_find("conv"), conv, sizeof conv);
-    const char *const options[][2] = {
-        {"--model NAME|all", models},
-        {"--batch-size N", "images per step (default 32)"},
-        {"--steps N", "timed steps per model (default: 5 for the VGGs, 30 cnn, 100 mlp)"},
-        {"--warmup N", "untimed steps before them (default 1)"},
-        {"--threads N", "OpenBLAS, oneDNN and nn's own threads (default 0: as many as cores)"},
-        {"--data DIR", "the data set for the pipeline timing (default: as vggtop train finds it)"},
-        {"--skip PARTS", "leave out some of: sgemm, models, data, metrics (comma-separated)"},
-        {"--layers", "also time every layer of each model, forward and backward (a profile)"},
-        {"--conv BACKENDS", conv},
-        {"--dist", "also project each model's data-parallel efficiency (ring allreduce) at 8, 32 and 128 ranks "
-                   "on 10, 25 and 100 Gbit/s links from its measured step"},
-    };
-    vt_buf b = {0};
-    for (size_t i = 0; i < sizeof options / sizeof options[0]; i++)
-        train_help_entry(&b, options[i][0], options[i][1]);
-    char *text = vt_buf_take(&b);
-    fprintf(out,
-            "usage: vggtop bench [--model NAME|all] [--batch-size N] [--steps N] [--warmup N] [--threads N]\n"
-            "                    [--data DIR] [--skip PART[,PART...]] [--layers] [--conv BACKENDS] [--dist]\n"
-            "Measures this machine: the cblas_sgemm reference, training and inference speed of each model on\n"
-            "random inputs, the data pipeline and the metrics.\n\n%s",
-            text ? text : "");
-    free(text);
+    snprintf(buf, size, "%s, or all (default all)", names);
 }
+
+/* --conv is vggtop train's setting: its row's text, so the backend list is written once. */
+static void conv_doc(char *buf, size_t size) { train_field_doc(train_field_find("conv"), buf, size); }
+
+enum { O_MODEL = CLI_LONG_ONLY, O_BATCH, O_STEPS, O_WARMUP, O_THREADS, O_DATA, O_SKIP, O_LAYERS, O_CONV, O_DIST };
+
+static const cli_option options[] = {
+    {"model", O_MODEL, "NAME|all", NULL, NULL, model_doc},
+    {"batch-size", O_BATCH, "N", "images per step (default 32)", NULL, NULL},
+    {"steps", O_STEPS, "N", "timed steps per model (default: 5 for the VGGs, 30 cnn, 100 mlp)", NULL, NULL},
+    {"warmup", O_WARMUP, "N", "untimed steps before them (default 1)", NULL, NULL},
+    {"threads", O_THREADS, "N", "OpenBLAS, oneDNN and nn's own threads (default 0: as many as cores)", NULL, NULL},
+    {"data", O_DATA, "DIR",
+     "the data set for the pipeline timing (default: as vggtop train finds it); a directory that cannot be used is a "
+     "usage error", NULL, NULL},
+    {"skip", O_SKIP, "PARTS",
+     "leave out some of: sgemm, models, data, metrics (comma-separated); without the reference the %sgemm columns "
+     "show -", NULL, NULL},
+    {"layers", O_LAYERS, NULL, "also time every layer of each model, forward and backward (a profile)",
+     "The profile: training steps (the default SGD, whose backward passes include the weight update) timed layer by "
+     "layer inside the step, on the backends the model chose: each layer's backend, forward and backward "
+     "milliseconds per batch and GFLOP/s, totals per layer type, and the rest of the step (softmax, loss) as the step "
+     "minus the layers. Reorders at the ends of a oneDNN chain count in the layer that does them.",
+     NULL},
+    {"conv", O_CONV, "BACKENDS", NULL, NULL, conv_doc},
+    {"dist", O_DIST, NULL,
+     "also project each model's data-parallel efficiency (ring allreduce) at 8, 32 and 128 ranks on 10, 25 and 100 "
+     "Gbit/s links from its measured step", NULL, NULL},
+    {NULL, 0, NULL, NULL, NULL, NULL},
+};
 
 /* Default timed steps: enough for a stable median, few enough that `vggtop bench` takes about a minute. */
 static int default_steps(const char *name)
@@ -97,8 +81,7 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Median of v[0..n), n >= 1; sorts v. */
-static double median(double *v, int n)
+double bench_median(double *v, int n)
 {
     qsort(v, (size_t)n, sizeof *v, cmp_double);
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
@@ -179,7 +162,7 @@ static double bench_sgemm(int n)
             if (r >= 0)
                 t[r] = vt_now() - t0;
         }
-        gflops = 2.0 * n * n * (double)n / median(t, SGEMM_REPS) / 1e9;
+        gflops = 2.0 * n * n * (double)n / bench_median(t, SGEMM_REPS) / 1e9;
     }
     free(a);
     free(b);
@@ -256,7 +239,7 @@ static int bench_model(const char *name, const bench_opts *o, double sgemm, mode
         if (s >= 0)
             t[s] = vt_now() - t0;
     }
-    res->train_ips = o->batch / median(t, res->steps);
+    res->train_ips = o->batch / bench_median(t, res->steps);
 
     for (int s = -o->warmup; s < res->steps; s++) {
         double t0 = vt_now();
@@ -265,7 +248,7 @@ static int bench_model(const char *name, const bench_opts *o, double sgemm, mode
         if (s >= 0)
             t[s] = vt_now() - t0;
     }
-    res->infer_ips = o->batch / median(t, res->steps);
+    res->infer_ips = o->batch / bench_median(t, res->steps);
     res->peak_mib = peak_mib();
     print_model_row(res, sgemm);
     if (o->dist)
@@ -398,7 +381,7 @@ static int bench_layers(model *m, const model_config *cfg, const bench_opts *o, 
         }
     }
 
-    double step_secs = median(tstep, steps);
+    double step_secs = bench_median(tstep, steps);
     printf("\nlayers of %s, batch %d: milliseconds per batch, median of %d training steps; GFLOP/s of the "
            "layer's multiply-adds (backward: 2x forward, 1x for the first layer)\n", cfg->name, n, steps);
     printf("  %-14s %-13s %-15s %-16s %9s %9s %8s %8s %7s\n", "layer", "type", "output", "backend", "fwd_ms",
@@ -406,7 +389,7 @@ static int bench_layers(model *m, const model_config *cfg, const bench_opts *o, 
     double by_type[LT_COUNT][2] = {{0}}, sum = 0;
     for (int i = 1; i < nrows; i++) {
         const layer_info *r = &rows[i];
-        double f = median(tf + (size_t)i * steps, steps), bk = median(tb + (size_t)i * steps, steps);
+        double f = bench_median(tf + (size_t)i * steps, steps), bk = bench_median(tb + (size_t)i * steps, steps);
         int type = layer_type(r->type);
         by_type[type][0] += f;
         by_type[type][1] += bk;
@@ -443,230 +426,9 @@ done:
     return rc;
 }
 
-/* ---- 3. the data pipeline ---------------------------------------------------------------------------- */
-
-/* Seconds to assemble `count` training images in batches of o->batch with preprocessing pp. */
-static double time_fill(const dataset *ds, const bench_opts *o, const preprocess *pp, long count)
-{
-    long *order = malloc((size_t)ds->n_train * sizeof *order);
-    size_t per_image = (size_t)ds->height * ds->width * ds->channels;
-    float *x = malloc((size_t)o->batch * per_image * sizeof *x);
-    int *y = malloc((size_t)o->batch * sizeof *y);
-    double secs = -1;
-    if (order && x && y) {
-        vt_rng rng;
-        vt_rng_seed(&rng, 3);
-        data_shuffle(order, ds->n_train, 1, 0);
-        double t0 = vt_now();
-        for (long i = 0; i < count; i += o->batch) {
-            int n = count - i < o->batch ? (int)(count - i) : o->batch;
-            data_fill_batch(ds, DATA_TRAIN, order + i, n, pp, x, y);
-        }
-        secs = vt_now() - t0;
-    }
-    free(order);
-    free(x);
-    free(y);
-    return secs;
-}
-
-static void print_stage(const char *what, double secs, double images)
-{
-    char rate[32] = "-";
-    if (secs > 0)
-        vt_fmt_thousands(rate, sizeof rate, llround(images / secs));
-    printf("  %-48s %9.3f %12s\n", what, secs, rate);
-}
-
-/* The pipeline of `vggtop train`: data_open (load), data_open with the resize the models need (load +
- * bicubic resize), then data_fill_batch (normalise + batch). `side` is the largest model input benched.
- * Returns VT_OK, or the code of a data set that cannot be opened (then err says why). */
-static int bench_data(const bench_opts *o, int side, vt_err *err)
-{
-    data_options opt = {0};
-    opt.path = o->data;
-    dataset *ds = NULL;
-    double t0 = vt_now();
-    int rc = data_open(&opt, &ds, err);
-    double t_load = vt_now() - t0;
-    if (rc != VT_OK)
-        return rc;
-    char ntr[32], nte[32];
-    double images = (double)(ds->n_train + ds->n_test);
-    printf("data: %s (%s) from %s: %s train + %s test images, %dx%dx%d\n", ds->name, data_source_name(ds->source),
-           ds->path, vt_fmt_thousands(ntr, sizeof ntr, ds->n_train), vt_fmt_thousands(nte, sizeof nte, ds->n_test),
-           ds->height, ds->width, ds->channels);
-    printf("  %-48s %9s %12s\n", "stage", "seconds", "img/s");
-    print_stage("load (data_open, default options)", t_load, images);
-    data_destroy(ds);
-    ds = NULL;
-
-    opt.resize = side;
-    t0 = vt_now();
-    rc = data_open(&opt, &ds, err);
-    double t_resize = vt_now() - t0;
-    if (rc != VT_OK)
-        return rc;
-    char what[96];
-    snprintf(what, sizeof what, "load + bicubic resize to %dx%d", side, side);
-    print_stage(what, t_resize, images);
-
-    long count = ds->n_train < DATA_BATCH_IMAGES ? ds->n_train : DATA_BATCH_IMAGES;
-    preprocess plain = {0};
-    double t_plain = time_fill(ds, o, &plain, count);
-    snprintf(what, sizeof what, "batch %dx%d, x/255 (data_fill_batch)", side, side);
-    print_stage(what, t_plain, (double)count);
-
-    preprocess full = {0};
-    full.standardize = 1;
-    full.augment = 1;
-    data_channel_stats(ds, full.mean, full.std);
-    double t_full = time_fill(ds, o, &full, count);
-    snprintf(what, sizeof what, "batch %dx%d, standardize + augment", side, side);
-    print_stage(what, t_full, (double)count);
-
-    /* One epoch of the whole pipeline: every image loaded and resized, the training set batched. */
-    if (t_plain > 0) {
-        double epoch = t_resize + t_plain * (double)ds->n_train / (double)count;
-        print_stage("pipeline: load + resize + one epoch of batches", epoch, (double)ds->n_train);
-    }
-    if (ds->notice[0])
-        printf("  note: %s\n", ds->notice);
-    data_destroy(ds);
-    return VT_OK;
-}
-
-/* ---- 4. the metrics ---------------------------------------------------------------------------------- */
-
-enum { MS_CONFUSION, MS_REPORT, MS_ROC_CLASS, MS_ROC_MICRO, MS_ROC_MACRO, MS_COUNT };
-
-/* One timed pass of the metrics on probs (n, c); secs[MS_*] gets each stage's seconds. */
-static int metrics_pass(const float *probs, const int *y, long n, int c, int *pred, long *cm, roc_curve *curves,
-                        double secs[MS_COUNT])
-{
-    double t0 = vt_now();
-    metrics_argmax(probs, n, c, pred);
-    metrics_confusion(y, pred, n, c, cm);
-    double t1 = vt_now();
-    report r;
-    if (metrics_report(cm, c, 1, &r) != 0)
-        return -1;
-    char *text = metrics_report_text(&r, NULL, 2);
-    metrics_report_free(&r);
-    if (!text)
-        return -1;
-    free(text);
-    double t2 = vt_now();
-    int rc = 0;
-    int made = 0;
-    for (; made < c && rc == 0; made++)
-        rc = metrics_roc_class(probs, y, n, c, made, &curves[made]);
-    double t3 = vt_now();
-    roc_curve micro = {0}, macro = {0};
-    if (rc == 0)
-        rc = metrics_roc_micro(probs, y, n, c, &micro);
-    double t4 = vt_now();
-    if (rc == 0)
-        rc = metrics_roc_macro(curves, c, &macro);
-    double t5 = vt_now();
-    metrics_roc_free(&micro);
-    metrics_roc_free(&macro);
-    for (int k = 0; k < made; k++)
-        metrics_roc_free(&curves[k]);
-    secs[MS_CONFUSION] = t1 - t0;
-    secs[MS_REPORT] = t2 - t1;
-    secs[MS_ROC_CLASS] = t3 - t2;
-    secs[MS_ROC_MICRO] = t4 - t3;
-    secs[MS_ROC_MACRO] = t5 - t4;
-    return rc;
-}
-
-static int bench_metrics(vt_err *err)
-{
-    const long n = METRICS_N;
-    const int c = METRICS_C;
-    float *probs = malloc((size_t)n * c * sizeof *probs);
-    int *y = malloc((size_t)n * sizeof *y), *pred = malloc((size_t)n * sizeof *pred);
-    long *cm = malloc((size_t)c * c * sizeof *cm);
-    roc_curve *curves = calloc((size_t)c, sizeof *curves);
-    int rc = VT_OK;
-    if (!probs || !y || !pred || !cm || !curves) {
-        rc = vt_fail(err, VT_EIO, "bench: out of memory for the metrics workload");
-        goto done;
-    }
-    /* Each row: positive random scores scaled to sum to 1, like a softmax output. */
-    vt_rng rng;
-    vt_rng_seed(&rng, 11);
-    for (long i = 0; i < n; i++) {
-        double sum = 0;
-        for (int k = 0; k < c; k++)
-            sum += probs[i * c + k] = (float)(vt_rng_uniform(&rng) + 1e-6);
-        for (int k = 0; k < c; k++)
-            probs[i * c + k] = (float)(probs[i * c + k] / sum);
-        y[i] = (int)vt_rng_below(&rng, (uint32_t)c);
-    }
-    double secs[MS_COUNT][METRICS_REPS];
-    for (int r = 0; r < METRICS_REPS; r++) {
-        double one[MS_COUNT];
-        if (metrics_pass(probs, y, n, c, pred, cm, curves, one) != 0) {
-            rc = vt_fail(err, VT_EIO, "bench: the metrics failed (out of memory)");
-            goto done;
-        }
-        for (int s = 0; s < MS_COUNT; s++)
-            secs[s][r] = one[s];
-    }
-    char ns[32];
-    printf("metrics: %s samples x %d classes, random probabilities, median of %d\n",
-           vt_fmt_thousands(ns, sizeof ns, n), c, METRICS_REPS);
-    printf("  %-48s %9s\n", "stage", "seconds");
-    static const char *const names[MS_COUNT] = {
-        "argmax + confusion matrix", "classification report (+ text)", "ROC curves, one per class",
-        "ROC micro average", "ROC macro average"};
-    double total = 0;
-    for (int s = 0; s < MS_COUNT; s++) {
-        double med = median(secs[s], METRICS_REPS);
-        total += med;
-        printf("  %-48s %9.3f\n", names[s], med);
-    }
-    printf("  %-48s %9.3f\n", "total", total);
-done:
-    free(probs);
-    free(y);
-    free(pred);
-    free(cm);
-    free(curves);
-    return rc;
-}
-
 /* ---- the command ------------------------------------------------------------------------------------- */
 
-/* A whole-number flag into an int, with vt_flag_long's message; --batch-size and --threads take the rules of
- * vggtop train's settings of the same name. */
-static int parse_int_flag(const char *flag, const char *arg, long lo, long hi, int *out)
-{
-    long v;
-    vt_err err;
-    if (vt_flag_long(flag, arg, lo, hi, &v, &err) != VT_OK) {
-        fprintf(stderr, "vggtop bench: %s\n", err.msg);
-        return VT_EUSAGE;
-    }
-    *out = (int)v;
-    return VT_OK;
-}
-
-static int parse_setting_flag(const char *setting, const char *flag, const char *arg, int *out)
-{
-    double v;
-    vt_err err;
-    if (train_setting_parse(setting, flag, arg, &v, &err) != VT_OK) {
-        fprintf(stderr, "vggtop bench: %s\n", err.msg);
-        return VT_EUSAGE;
-    }
-    *out = (int)v;
-    return VT_OK;
-}
-
-static int parse_skip(const char *arg, int *skip)
+static int parse_skip(const char *arg, int *skip, vt_err *err)
 {
     static const struct { const char *name; int bit; } parts[] = {
         {"sgemm", PART_SGEMM}, {"models", PART_MODELS}, {"data", PART_DATA}, {"metrics", PART_METRICS}};
@@ -679,181 +441,167 @@ static int parse_skip(const char *arg, int *skip)
                 *skip |= parts[i].bit;
                 found = 1;
             }
-        if (!found) {
-            fprintf(stderr, "vggtop bench: --skip: unknown part '%.*s' (sgemm, models, data or metrics)\n",
-                    (int)len, p);
-            return VT_EUSAGE;
-        }
+        if (!found)
+            return vt_fail(err, VT_EUSAGE, "--skip: unknown part '%.*s' (sgemm, models, data or metrics)", (int)len, p);
         p += len + (p[len] == ',');
     }
     return VT_OK;
 }
 
-static int check_model_name(const char *name)
+static int check_model_name(const char *name, vt_err *err)
 {
     for (int i = 0; model_names[i]; i++)
         if (strcmp(name, model_names[i]) == 0)
             return VT_OK;
     char list[128];
     model_names_join(list, sizeof list, ", ");
-    fprintf(stderr, "vggtop bench: --model: unknown model '%s' (one of %s, all)\n", name, list);
-    return VT_EUSAGE;
+    return vt_fail(err, VT_EUSAGE, "--model: unknown model '%s' (one of %s, all)", name, list);
 }
 
-/* Parses argv into o; returns VT_OK, VT_EUSAGE after printing one line, or -1 for --help (printed). */
-static int parse_args(int argc, char **argv, bench_opts *o)
+static int set_option(void *ctx, int key, const char *value, vt_err *err)
 {
-    static const struct option longs[] = {
-        {"model", required_argument, NULL, 'm'},   {"batch-size", required_argument, NULL, 'b'},
-        {"steps", required_argument, NULL, 's'},   {"warmup", required_argument, NULL, 'w'},
-        {"threads", required_argument, NULL, 't'}, {"data", required_argument, NULL, 'd'},
-        {"skip", required_argument, NULL, 'k'},    {"layers", no_argument, NULL, 'l'},
-        {"conv", required_argument, NULL, 'c'},    {"dist", no_argument, NULL, 'D'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    bench_opts *o = ctx;
+    vt_err why;
+    switch (key) {
+    case O_MODEL:
+        o->model = strcmp(value, "all") == 0 ? NULL : value;
+        return o->model ? check_model_name(value, err) : VT_OK;
+    case O_BATCH: return cli_flag_setting("batch-size", "--batch-size", value, &o->batch, err);
+    case O_STEPS: return vt_flag_int("--steps", value, 1, 100000, &o->steps, err);
+    case O_WARMUP: return vt_flag_int("--warmup", value, 0, 100000, &o->warmup, err);
+    case O_THREADS: return cli_flag_setting("threads", "--threads", value, &o->threads, err);
+    case O_DATA: return vt_flag_path("--data", value, &o->data, err);
+    case O_SKIP: return parse_skip(value, &o->skip, err);
+    case O_LAYERS: o->layers = 1; return VT_OK;
+    case O_DIST: o->dist = 1; return VT_OK;
+    case O_CONV:
+        if (nn_conv_check(value, &why) != VT_OK)
+            return vt_fail(err, VT_EUSAGE, "--conv: %s", why.msg);
+        o->conv = value;
+        return VT_OK;
+    }
+    return vt_fail(err, VT_EINTERNAL, "option %d has no parser", key);
+}
+
+static int parse_args(int argc, char **argv, bench_opts *o, int *done, vt_err *err)
+{
     memset(o, 0, sizeof *o);
     o->batch = 32;
     o->warmup = 1;
-    opterr = 0;
-    optind = 0; /* GNU: rescan from argv[1], so the command can run more than once in a process */
-    int ch, rc = VT_OK;
-    while (rc == VT_OK && (ch = getopt_long(argc, argv, ":h", longs, NULL)) != -1) {
-        switch (ch) {
-        case 'm':
-            if (strcmp(optarg, "all") == 0)
-                o->model = NULL;
-            else if ((rc = check_model_name(optarg)) == VT_OK)
-                o->model = optarg;
-            break;
-        case 'b': rc = parse_setting_flag("batch-size", "--batch-size", optarg, &o->batch); break;
-        case 's': rc = parse_int_flag("--steps", optarg, 1, 100000, &o->steps); break;
-        case 'w': rc = parse_int_flag("--warmup", optarg, 0, 100000, &o->warmup); break;
-        case 't': rc = parse_setting_flag("threads", "--threads", optarg, &o->threads); break;
-        case 'd': o->data = optarg; break;
-        case 'k': rc = parse_skip(optarg, &o->skip); break;
-        case 'l': o->layers = 1; break;
-        case 'D': o->dist = 1; break;
-        case 'c': {
-            vt_err err;
-            if (nn_conv_check(optarg, &err) != VT_OK) {
-                fprintf(stderr, "vggtop bench: --conv: %s\n", err.msg);
-                return VT_EUSAGE;
-            }
-            o->conv = optarg;
-            break;
-        }
-        case 'h': usage(stdout); return -1;
-        case ':':
-            fprintf(stderr, "vggtop bench: %s needs a value (try vggtop bench --help)\n", argv[optind - 1]);
-            return VT_EUSAGE;
-        default:
-            fprintf(stderr, "vggtop bench: unknown option '%s' (try vggtop bench --help)\n", argv[optind - 1]);
-            return VT_EUSAGE;
-        }
-    }
-    if (rc == VT_OK && optind < argc) {
-        fprintf(stderr, "vggtop bench: unexpected argument '%s' (try vggtop bench --help)\n", argv[optind]);
-        return VT_EUSAGE;
-    }
-    return rc;
-}
-
-/* Says what went wrong and gives the exit status of its code. */
-static int exit_status(const vt_err *err)
-{
-    fprintf(stderr, "vggtop bench: %s\n", err->msg);
-    return vt_exit_status(err->code);
-}
-
-int cli_bench(int argc, char **argv)
-{
-    bench_opts o;
-    int rc = parse_args(argc, argv, &o);
-    if (rc != VT_OK)
-        return rc < 0 ? 0 : 2;
-
-    if (o.data && !(o.skip & PART_DATA)) { /* a wrong --data is a usage error: say so before measuring */
+    int rc = cli_parse(&cli_bench_command, options, argc, argv, set_option, o, done, err);
+    if (rc != VT_OK || *done)
+        return rc;
+    if ((rc = cli_positional(&cli_bench_command, argc, argv, 0, 0, NULL, err)) != VT_OK)
+        return rc;
+    if (o->data && !(o->skip & PART_DATA)) { /* a wrong --data is a usage error: say so before measuring */
         data_options opt = {0};
-        opt.path = o.data;
-        char dir[4096];
+        opt.path = o->data;
+        char dir[VT_PATH_MAX];
         data_source source;
-        vt_err err;
-        if (data_locate(&opt, dir, sizeof dir, &source, &err) != VT_OK) {
-            fprintf(stderr, "vggtop bench: %s\n", err.msg);
-            return 2;
-        }
+        if (data_locate(&opt, dir, sizeof dir, &source, err) != VT_OK)
+            return VT_EUSAGE;
     }
-    nn_set_threads(o.threads);
-    /* The kernel decides the model speeds more than anything in vggtop: say which one runs and who chose it. */
-    const char *chooser = nn_blas_chooser();
+    return VT_OK;
+}
+
+/* The first lines: the BLAS kernel (it decides the model speeds more than anything in vggtop: which one runs
+ * and who chose it) and a busy machine. Returns the load average at the start. */
+static double print_preamble(const bench_opts *o, long cores)
+{
     printf("vggtop bench: OpenBLAS core %s (%s), %d threads; batch %d; random inputs; medians after %d warm-up "
            "step%s\n",
-           nn_blas_core(), chooser, nn_get_threads(), o.batch, o.warmup, o.warmup == 1 ? "" : "s");
+           nn_blas_core(), nn_blas_chooser(), nn_get_threads(), o->batch, o->warmup, o->warmup == 1 ? "" : "s");
     const char *better = nn_blas_suggest_core();
     if (better)
         printf("note: OpenBLAS runs its generic %s kernel, but this CPU can run %s, several times faster: "
                "unset VGGTOP_BLAS_AUTO (vggtop then picks it) or set OPENBLAS_CORETYPE=%s\n",
                nn_blas_core(), better, better);
-    double load_start = load_average();
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    if (cores > 0 && load_start > 0.5 * (double)cores)
+    double load = load_average();
+    if (cores > 0 && load > 0.5 * (double)cores)
         printf("note: load average %.2f on %ld cores: other processes compete for the CPUs, so the rates are "
-               "lower and noisier than on an idle machine\n", load_start, cores);
+               "lower and noisier than on an idle machine\n", load, cores);
+    return load;
+}
+
+/* Every model asked for, a row each; *side gets the largest input (what the data pipeline resizes to). */
+static int bench_models(const bench_opts *o, double sgemm, int *side, vt_err *err)
+{
+    printf("\n");
+    print_model_header();
+    for (int i = 0; model_names[i]; i++) {
+        if (o->model && strcmp(o->model, model_names[i]) != 0)
+            continue;
+        model_result res;
+        int rc = bench_model(model_names[i], o, sgemm, &res, err);
+        if (rc != VT_OK)
+            return rc;
+        if (res.cfg.height > *side)
+            *side = res.cfg.height;
+    }
+    printf("GFLOP/s: model_flops_per_image x img/s (a multiply-add = 2 FLOPs, training = 3x forward); "
+           "%%sgemm: share of the reference.\n");
+    printf("peak_MiB: %s\n\n",
+           hwm_resettable == 1
+               ? "the process's VmHWM (/proc/self/status) while the model ran, reset before each model"
+               : "getrusage ru_maxrss, the process's peak so far (not per model: no /proc/self/clear_refs)");
+    return VT_OK;
+}
+
+/* The data pipeline at side (0: the models were skipped, so the largest input of those asked for). */
+static int bench_pipeline(const bench_opts *o, int side, vt_err *err)
+{
+    for (int i = 0; side == 0 && model_names[i]; i++) {
+        model_config cfg;
+        if ((!o->model || strcmp(o->model, model_names[i]) == 0) &&
+            model_config_default(&cfg, model_names[i], NULL) == VT_OK && cfg.height > side)
+            side = cfg.height;
+    }
+    int rc = bench_data(o, side, err);
+    if (rc != VT_OK && o->data) /* the set asked for by name is broken: a data error */
+        return rc;
+    if (rc != VT_OK) { /* No data set found is not a failure of the bench: say why, measure the rest. */
+        printf("data: not measured: %s\n", err->msg);
+        vt_err_clear(err);
+    }
+    printf("\n");
+    return VT_OK;
+}
+
+static int cmd_bench(int argc, char **argv, vt_err *err)
+{
+    bench_opts o;
+    int done;
+    int rc = parse_args(argc, argv, &o, &done, err);
+    if (rc != VT_OK || done)
+        return rc;
+    nn_set_threads(o.threads);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    double load_start = print_preamble(&o, cores);
     double sgemm = -1;
     if (!(o.skip & PART_SGEMM)) {
-        sgemm = bench_sgemm(SGEMM_N);
-        if (sgemm < 0) {
-            fprintf(stderr, "vggtop bench: out of memory for the %dx%d sgemm\n", SGEMM_N, SGEMM_N);
-            return 1;
-        }
+        if ((sgemm = bench_sgemm(SGEMM_N)) < 0)
+            return vt_fail(err, VT_EIO, "out of memory for the %dx%d sgemm", SGEMM_N, SGEMM_N);
         printf("reference: cblas_sgemm %dx%dx%d: %.1f GFLOP/s (median of %d)\n", SGEMM_N, SGEMM_N, SGEMM_N,
                sgemm, SGEMM_REPS);
     }
-
-    vt_err err;
-    vt_err_clear(&err);
-    int side = 0; /* largest model input: what the data pipeline resizes to */
-    if (!(o.skip & PART_MODELS)) {
-        printf("\n");
-        print_model_header();
-        for (int i = 0; model_names[i]; i++) {
-            if (o.model && strcmp(o.model, model_names[i]) != 0)
-                continue;
-            model_result res;
-            if (bench_model(model_names[i], &o, sgemm, &res, &err) != VT_OK)
-                return exit_status(&err);
-            if (res.cfg.height > side)
-                side = res.cfg.height;
-        }
-        printf("GFLOP/s: model_flops_per_image x img/s (a multiply-add = 2 FLOPs, training = 3x forward); "
-               "%%sgemm: share of the reference.\n");
-        printf("peak_MiB: %s\n\n",
-               hwm_resettable == 1
-                   ? "the process's VmHWM (/proc/self/status) while the model ran, reset before each model"
-                   : "getrusage ru_maxrss, the process's peak so far (not per model: no /proc/self/clear_refs)");
-    }
-
-    if (!(o.skip & PART_DATA)) {
-        if (side == 0) { /* models skipped: resize for the models that were asked for */
-            for (int i = 0; model_names[i]; i++) {
-                model_config cfg;
-                if ((!o.model || strcmp(o.model, model_names[i]) == 0) &&
-                    model_config_default(&cfg, model_names[i], NULL) == VT_OK && cfg.height > side)
-                    side = cfg.height;
-            }
-        }
-        if (bench_data(&o, side, &err) != VT_OK) {
-            if (o.data) /* the set asked for by name is broken: a data error */
-                return exit_status(&err);
-            /* No data set found is not a failure of the bench: say why, measure the rest. */
-            printf("data: not measured: %s\n", err.msg);
-            vt_err_clear(&err);
-        }
-        printf("\n");
-    }
-
-    if (!(o.skip & PART_METRICS) && bench_metrics(&err) != VT_OK)
-        return exit_status(&err);
+    int side = 0;
+    if (!(o.skip & PART_MODELS) && (rc = bench_models(&o, sgemm, &side, err)) != VT_OK)
+        return rc;
+    if (!(o.skip & PART_DATA) && (rc = bench_pipeline(&o, side, err)) != VT_OK)
+        return rc;
+    if (!(o.skip & PART_METRICS) && (rc = bench_metrics(err)) != VT_OK)
+        return rc;
     printf("load average: %.2f at the start, %.2f at the end (%ld cores)\n", load_start, load_average(), cores);
-    return 0;
+    return VT_OK;
 }
+
+const cli_command cli_bench_command = {
+    .name = "bench",
+    .run = cmd_bench,
+    .summary = "measure training and inference speed on this machine",
+    .usage = "usage: vggtop bench [--model NAME|all] [--batch-size N] [--steps N] [--warmup N] [--threads N]\n"
+             "                    [--data DIR] [--skip PART[,PART...]] [--layers] [--conv BACKENDS] [--dist]\n",
+    .about = "Measures this machine: the cblas_sgemm reference, training and inference speed of each model on\n"
+             "random inputs, the data pipeline and the metrics.\n",
+    .options = options,
+};

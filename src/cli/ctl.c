@@ -4,112 +4,100 @@
  * trains, 1 when the run did not answer in time. */
 #include <getopt.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
-#include "vggtop/cli.h"
+#include "cli_internal.h"
 #include "vggtop/train.h"
 
-static void usage(FILE *out)
+static const cli_option options[] = {
+    {"wait", 'w' + CLI_LONG_ONLY, "SECONDS", "how long to wait for the acknowledgement (default 120; 0: do not wait)",
+     NULL, NULL},
+    {NULL, 0, NULL, NULL, NULL, NULL},
+};
+
+static int set_option(void *ctx, int key, const char *value, vt_err *err)
 {
-    fprintf(out, "usage: vggtop ctl [--wait SECONDS] RUN_DIR pause|resume|stop|lr RATE\n\n"
-                 "Controls the run that another vggtop (train, or the front end) is training in RUN_DIR, through\n"
-                 "its commands.json: pause, resume, stop after the current step with a checkpoint (continue it\n"
-                 "with vggtop train --resume RUN_DIR), or change the learning rate from the next step on.\n"
-                 "Waits until the run acknowledges the command (the engine takes commands between steps).\n\n"
-                 "  --wait SECONDS  how long to wait for the acknowledgement (default 120; 0: do not wait)\n"
-                 "  -h, --help      this help\n\n"
-                 "exit status: 0 taken, 1 not acknowledged in time, 2 bad command or no live run\n");
+    (void)key; /* --wait is the only one */
+    return vt_flag_double("--wait", value, 0, 86400, "a number of seconds", ctx, err);
 }
 
-int cli_ctl(int argc, char **argv)
+/* Taken, and (pause, resume, stop) in effect: the engine acts on it at the same step boundary. 1 taken, 0 not
+ * yet, -1 the run ended before it took the command. */
+static int acknowledged(const run_command *cmd, const run_progress *p)
 {
-    static const struct option longs[] = {
-        {"wait", required_argument, NULL, 'w'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    double wait = 120;
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "+:h", longs, NULL)) != -1) {
-        switch (c) {
-        case 'h': usage(stdout); return 0;
-        case 'w': {
-            char *end;
-            wait = strtod(optarg, &end);
-            if (end == optarg || *end || !(wait >= 0 && wait <= 86400)) {
-                fprintf(stderr, "vggtop ctl: --wait: '%s' is not a number of seconds in 0..86400\n", optarg);
-                return 2;
-            }
-            break;
-        }
-        case ':':
-            fprintf(stderr, "vggtop ctl: %s needs a value (see vggtop ctl --help)\n", argv[optind - 1]);
-            return 2;
-        default:
-            fprintf(stderr, "vggtop ctl: unknown option '%s' (see vggtop ctl --help)\n", argv[optind - 1]);
-            return 2;
-        }
-    }
-    int left = argc - optind;
-    if (left < 2 || left > 3) {
-        fprintf(stderr, "vggtop ctl: give RUN_DIR and a command: pause, resume, stop or lr RATE (see vggtop ctl "
-                "--help)\n");
-        return 2;
-    }
-    const char *dir = argv[optind], *verb = argv[optind + 1], *value = left == 3 ? argv[optind + 2] : NULL;
-    vt_err err;
-    run_command cmd;
-    int rc = run_command_parse(verb, value, &cmd, &err);
-    if (rc == VT_OK)
-        rc = run_command_send(dir, &cmd, &err);
-    if (rc != VT_OK) {
-        fprintf(stderr, "vggtop ctl: %s\n", err.msg);
-        return vt_exit_status(rc);
-    }
-    if (wait == 0) {
-        printf("sent %s to %s\n", verb, dir);
-        return 0;
-    }
+    int ended = p->state == TRAIN_STOPPED || p->state == TRAIN_FINISHED || p->state == TRAIN_FAILED;
+    int effect = cmd->kind == RUN_CMD_PAUSE    ? p->state == TRAIN_PAUSED
+                 : cmd->kind == RUN_CMD_RESUME ? p->state != TRAIN_PAUSED
+                 : cmd->kind == RUN_CMD_STOP   ? ended
+                                               : 1;
+    if (p->command_ack >= cmd->seq && effect)
+        return 1;
+    return ended && p->command_ack < cmd->seq ? -1 : 0;
+}
+
+/* Polls progress.json until the run takes cmd or wait seconds pass. */
+static int wait_for_ack(const char *dir, const char *verb, const run_command *cmd, double wait, vt_err *err)
+{
     double end = vt_now() + wait;
     for (;;) {
         run_data run;
         vt_err ignored;
+        int ack = 0;
         if (run_load(dir, RUN_PART_PROGRESS, &run, &ignored) == VT_OK && (run.parts & RUN_PART_PROGRESS)) {
             const run_progress *p = &run.progress;
-            int ended = p->state == TRAIN_STOPPED || p->state == TRAIN_FINISHED || p->state == TRAIN_FAILED;
-            /* Taken, and (pause, resume, stop) in effect: the engine acts on it at the same step boundary. */
-            int effect = cmd.kind == RUN_CMD_PAUSE    ? p->state == TRAIN_PAUSED
-                         : cmd.kind == RUN_CMD_RESUME ? p->state != TRAIN_PAUSED
-                         : cmd.kind == RUN_CMD_STOP   ? ended
-                                                      : 1;
-            if (p->command_ack >= cmd.seq && effect) {
-                if (cmd.kind == RUN_CMD_LR)
-                    printf("%s: learning rate %g from the next step\n", dir, cmd.lr);
-                else if (cmd.kind == RUN_CMD_STOP)
-                    printf("%s: %s; continue it with vggtop train --resume %s\n", dir, train_state_name(p->state),
-                           dir);
-                else
-                    printf("%s: %s\n", dir, train_state_name(p->state));
-                run_free(&run);
-                return 0;
-            }
-            if (ended && p->command_ack < cmd.seq) {
-                fprintf(stderr, "vggtop ctl: %s: the run %s before it took the command\n", dir,
-                        train_state_name(p->state));
-                run_free(&run);
-                return 2;
-            }
+            ack = acknowledged(cmd, p);
+            if (ack > 0 && cmd->kind == RUN_CMD_LR)
+                printf("%s: learning rate %g from the next step\n", dir, cmd->lr);
+            else if (ack > 0 && cmd->kind == RUN_CMD_STOP)
+                printf("%s: %s; continue it with vggtop train --resume %s\n", dir, train_state_name(p->state), dir);
+            else if (ack > 0)
+                printf("%s: %s\n", dir, train_state_name(p->state));
+            else if (ack < 0)
+                vt_fail(err, VT_EUSAGE, "%s: the run %s before it took the command", dir, train_state_name(p->state));
         }
         run_free(&run);
+        if (ack)
+            return ack > 0 ? VT_OK : VT_EUSAGE;
         if (vt_now() > end)
             break;
         usleep(100000);
     }
-    fprintf(stderr, "vggtop ctl: %s: the run has not acknowledged %s within %g s (a step may take longer; it is "
-            "still in commands.json)\n", dir, verb, wait);
-    return 1;
+    return vt_fail(err, VT_EIO, "%s: the run has not acknowledged %s within %g s (a step may take longer; it is still "
+                   "in commands.json)", dir, verb, wait);
 }
+
+static int cmd_ctl(int argc, char **argv, vt_err *err)
+{
+    double wait = 120;
+    int done;
+    int rc = cli_parse(&cli_ctl_command, options, argc, argv, set_option, &wait, &done, err);
+    if (rc != VT_OK || done)
+        return rc;
+    int left = argc - optind;
+    if (left < 2 || left > 3)
+        return vt_fail(err, VT_EUSAGE, "give RUN_DIR and a command: pause, resume, stop or lr RATE (see vggtop ctl "
+                       "--help)");
+    const char *dir = argv[optind], *verb = argv[optind + 1], *value = left == 3 ? argv[optind + 2] : NULL;
+    run_command cmd;
+    if ((rc = run_command_parse(verb, value, &cmd, err)) != VT_OK || (rc = run_command_send(dir, &cmd, err)) != VT_OK)
+        return rc;
+    if (wait == 0) {
+        printf("sent %s to %s\n", verb, dir);
+        return VT_OK;
+    }
+    return wait_for_ack(dir, verb, &cmd, wait, err);
+}
+
+const cli_command cli_ctl_command = {
+    .name = "ctl",
+    .run = cmd_ctl,
+    .summary = "pause, resume, stop or change the learning rate of a live run",
+    .usage = "usage: vggtop ctl [--wait SECONDS] RUN_DIR pause|resume|stop|lr RATE\n",
+    .about = "Controls the run that another vggtop (train, or the front end) is training in RUN_DIR, through\n"
+             "its commands.json: pause, resume, stop after the current step with a checkpoint (continue it\n"
+             "with vggtop train --resume RUN_DIR), or change the learning rate from the next step on.\n"
+             "Waits until the run acknowledges the command (the engine takes commands between steps).\n",
+    .options = options,
+    .notes = "exit status: 0 taken, 1 not acknowledged in time, 2 bad command or no live run\n",
+    .flags = CLI_IN_ORDER,
+};

@@ -1,4 +1,4 @@
-/* vggtop data: which data set the program finds and what it holds. It loads the whole set, so it also
+/* cli/data: `vggtop data`, which data set the program finds and what it holds. It loads the whole set, so it also
  * checks every file (a bad file gives the same one-line error training would). With --download it
  * fetches CIFAR-100 first (data_fetch), showing its progress as a bar on a terminal and as plain lines
  * otherwise. */
@@ -8,42 +8,39 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vggtop/cli.h"
+#include "cli_internal.h"
 #include "vggtop/data.h"
 #include "vggtop/train.h"
 
 enum { SHOWN_NAMES = 10 };
 
-static void data_usage(FILE *out)
+static void resize_doc(char *buf, size_t size)
 {
-    fprintf(out, "usage: vggtop data [--data DIR] [--labels fine|coarse] [--resize N]\n"
-                 "       vggtop data --download [--data DIR] [--url URL] [--md5 HEX] [--timeout S]\n"
-                 "\n"
-                 "Shows which data set vggtop finds and what it holds: format, path, where the path came from,\n"
-                 "image shape, classes, training and test sizes and the first class names. It reads every file,\n"
-                 "so it also checks them.\n"
-                 "\n"
-                 "  -d, --data DIR       a CIFAR-100 (binary or python), CIFAR-10 or IDX (Fashion-MNIST, MNIST)\n"
-                 "                       folder; without it: $VGGTOP_DATA, " DATA_DEFAULT_DIR ",\n"
-                 "                       ~/.keras/datasets/cifar-100-python, ./data/cifar-100-python, the\n"
-                 "                       cifar-100-python.tar.gz of either, then " DATA_PACKAGE_DIR "\n"
-                 "                       (Debian's dataset-fashion-mnist)\n"
-                 "  -l, --labels L       CIFAR-100 only: fine (100 classes, the default) or coarse (20 superclasses)\n"
-                 "  -r, --resize N       show the images as resized to N x N (bicubic, as OpenCV's INTER_CUBIC)\n"
-                 "  -h, --help           this help\n"
-                 "\n"
-                 "Download (CIFAR-100's binary version, 168.5 MB, into " DATA_DEFAULT_DIR " or --data DIR):\n"
-                 "  -D, --download       fetch, check (size, MD5, every file) and unpack it; Ctrl-C or a cut\n"
-                 "                       connection keeps the partial file, and the next run resumes it\n"
-                 "  -u, --url URL        a mirror or a local copy (http, https or file://); default\n"
-                 "                       " DATA_CIFAR100_URL "\n"
-                 "  -m, --md5 HEX        the tarball's MD5 when a mirror repackaged it (then its size is not\n"
-                 "                       checked); default " DATA_CIFAR100_MD5 "\n"
-                 "  -t, --timeout S      give an attempt up after S seconds without connecting or without a byte\n"
-                 "                       (default 30); a timeout, a cut connection or an HTTP 5xx is tried\n"
-                 "                       again, 3 attempts in a row without progress in all\n"
-                 "Proxies: libcurl's http_proxy, https_proxy, ALL_PROXY and NO_PROXY variables.\n");
+    const train_field *rule = train_field_find("resize");
+    snprintf(buf, size, "show the images as resized to N x N (bicubic, as OpenCV's INTER_CUBIC), %g to %g as vggtop "
+             "train takes", rule->lo, rule->hi);
 }
+
+static const cli_option options[] = {
+    {"data", 'd', "DIR", "a CIFAR-100 (binary or python), CIFAR-10 or IDX (Fashion-MNIST, MNIST) folder; without it: "
+                         "$VGGTOP_DATA, " DATA_DEFAULT_DIR ", ~/.keras/datasets/cifar-100-python, "
+                         "./data/cifar-100-python, the cifar-100-python.tar.gz of either, then " DATA_PACKAGE_DIR
+                         " (Debian's dataset-fashion-mnist); with --download: where to install it", NULL, NULL},
+    {"labels", 'l', "fine|coarse", "CIFAR-100 only: fine (100 classes, the default) or coarse (20 superclasses)", NULL,
+     NULL},
+    {"resize", 'r', "N", NULL, NULL, resize_doc},
+    {"download", 'D', NULL, "fetch CIFAR-100's binary version (168.5 MB) into " DATA_DEFAULT_DIR " or --data DIR, "
+                            "check it (size, MD5, every file) and unpack it; Ctrl-C or a cut connection keeps the "
+                            "partial file, and the next run resumes it", NULL, NULL},
+    {"url", 'u', "URL", "with --download: a mirror or a local copy (http, https or file://); default "
+                        DATA_CIFAR100_URL, NULL, NULL},
+    {"md5", 'm', "HEX", "with --download: the tarball's MD5 when a mirror repackaged it (then its size is not "
+                        "checked); default " DATA_CIFAR100_MD5, NULL, NULL},
+    {"timeout", 't', "S", "with --download: give an attempt up after S seconds without connecting or without a byte "
+                          "(default 30); a timeout, a cut connection or an HTTP 5xx, 408 or 429 is tried again after 1 "
+                          "and 2 seconds, 3 attempts in a row without progress in all", NULL, NULL},
+    {NULL, 0, NULL, NULL, NULL, NULL},
+};
 
 /* "apple, aquarium_fish, ... (90 more)" */
 static void print_names(const char *label, char **names, int n)
@@ -112,7 +109,7 @@ static void show_progress(const data_fetch_progress *p, void *arg)
     fflush(stdout);
 }
 
-static int data_download(const data_fetch_options *fo)
+static int data_download(const data_fetch_options *fo, vt_err *err)
 {
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);
@@ -125,115 +122,73 @@ static int data_download(const data_fetch_options *fo)
     o.progress = show_progress;
     o.cancelled = interrupted;
     o.arg = &s;
-    char dir[4096];
-    vt_err err;
-    vt_err_clear(&err);
-    int rc = data_fetch(&o, dir, sizeof dir, &err);
+    char dir[VT_PATH_MAX];
+    int rc = data_fetch(&o, dir, sizeof dir, err);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     if (s.bar_open)
         printf("\n");
     fflush(stdout);
-    if (rc) {
-        fprintf(stderr, "vggtop data: %s\n", err.msg);
-        if (got_signal)
-            return got_signal == SIGTERM ? 143 : 130;
-        return vt_exit_status(rc);
-    }
-    return 0;
+    if (rc != VT_OK && got_signal)
+        return vt_signal_code(got_signal); /* err says what was kept for the next run */
+    return rc;
 }
 
-int cli_data(int argc, char **argv)
-{
-    static const struct option opts[] = {
-        {"data", required_argument, NULL, 'd'},
-        {"labels", required_argument, NULL, 'l'},
-        {"resize", required_argument, NULL, 'r'},
-        {"help", no_argument, NULL, 'h'},
-        {"download", no_argument, NULL, 'D'},
-        {"url", required_argument, NULL, 'u'},
-        {"md5", required_argument, NULL, 'm'},
-        {"timeout", required_argument, NULL, 't'},
-        {NULL, 0, NULL, 0},
-    };
-    data_options o = {0};
-    data_fetch_options fo = {0};
-    int download = 0;
-    const char *fetch_only = NULL, *view_only = NULL; /* a flag of one mode, for the mix-up message */
-    long resize = 0, timeout = 0;
-    vt_err err;
-    int opt;
-    optind = 1;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":d:l:r:hDu:m:t:", opts, NULL)) != -1) {
-        switch (opt) {
-        case 'd': o.path = optarg; break;
-        case 'D': download = 1; break;
-        case 'u': fo.url = optarg; fetch_only = "--url"; break;
-        case 'm': fo.md5 = optarg; fetch_only = "--md5"; break;
-        case 't':
-            if (vt_flag_long("--timeout", optarg, 1, 3600, &timeout, &err) != VT_OK) {
-                fprintf(stderr, "vggtop data: %s (seconds)\n", err.msg);
-                return 2;
-            }
-            fo.timeout = (int)timeout;
-            fetch_only = "--timeout";
-            break;
-        case 'l': {
-            double coarse;
-            if (train_setting_parse("labels", "--labels", optarg, &coarse, &err) != VT_OK) {
-                fprintf(stderr, "vggtop data: %s\n", err.msg);
-                return 2;
-            }
-            o.coarse = coarse != 0;
-            view_only = "--labels";
-            break;
-        }
-        case 'r': {
-            /* A side in vggtop train's range for --resize (without a model, auto and 0 mean nothing here). */
-            const train_field *rule = train_field_find("resize");
-            if (vt_flag_long("--resize", optarg, (long)rule->lo, (long)rule->hi, &resize, &err) != VT_OK) {
-                fprintf(stderr, "vggtop data: %s\n", err.msg);
-                return 2;
-            }
-            o.resize = (int)resize;
-            view_only = "--resize";
-            break;
-        }
-        case 'h': data_usage(stdout); return 0;
-        case ':':
-            fprintf(stderr, "vggtop data: %s needs a value (try vggtop data --help)\n", argv[optind - 1]);
-            return 2;
-        default:
-            fprintf(stderr, "vggtop data: unknown option '%s' (try vggtop data --help)\n", argv[optind - 1]);
-            return 2;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "vggtop data: unexpected argument '%s' (the folder goes after --data)\n", argv[optind]);
-        return 2;
-    }
-    if (!download && fetch_only) {
-        fprintf(stderr, "vggtop data: %s goes with --download\n", fetch_only);
-        return 2;
-    }
-    if (download && view_only) {
-        fprintf(stderr, "vggtop data: %s does not go with --download (run vggtop data %s after it)\n", view_only,
-                view_only);
-        return 2;
-    }
-    if (download) {
-        fo.dir = o.path;
-        return data_download(&fo);
-    }
+typedef struct data_opts {
+    data_options view;
+    data_fetch_options fetch;
+    int download;
+    const char *fetch_only, *view_only; /* a flag of one mode, for the mix-up message */
+} data_opts;
 
-    dataset *ds;
-    vt_err_clear(&err);
-    int rc = data_open(&o, &ds, &err);
-    if (rc) {
-        fprintf(stderr, "vggtop data: %s\n", err.msg);
-        return vt_exit_status(rc);
+static int set_option(void *ctx, int key, const char *value, vt_err *err)
+{
+    data_opts *o = ctx;
+    int rc = VT_OK;
+    double coarse;
+    switch (key) {
+    case 'd': return vt_flag_path("--data", value, &o->view.path, err);
+    case 'D': o->download = 1; return VT_OK;
+    case 'u': o->fetch.url = value; o->fetch_only = "--url"; return VT_OK;
+    case 'm': o->fetch.md5 = value; o->fetch_only = "--md5"; return VT_OK;
+    case 't':
+        if (vt_flag_int("--timeout", value, 1, 3600, &o->fetch.timeout, err) != VT_OK)
+            return vt_fail(err, VT_EUSAGE, "--timeout: '%.200s' is not a whole number in 1..3600 (seconds)", value);
+        o->fetch_only = "--timeout";
+        return VT_OK;
+    case 'l':
+        if ((rc = train_setting_parse("labels", "--labels", value, &coarse, err)) == VT_OK)
+            o->view.coarse = coarse != 0;
+        o->view_only = "--labels";
+        return rc;
+    case 'r':
+        /* A side in vggtop train's range for --resize (without a model, auto and 0 mean nothing here). */
+        rc = vt_flag_int("--resize", value, (int)train_field_find("resize")->lo, (int)train_field_find("resize")->hi,
+                         &o->view.resize, err);
+        o->view_only = "--resize";
+        return rc;
     }
+    return vt_fail(err, VT_EINTERNAL, "option %d has no parser", key);
+}
+
+static int parse(int argc, char **argv, data_opts *o, int *done, vt_err *err)
+{
+    memset(o, 0, sizeof *o);
+    int rc = cli_parse(&cli_data_command, options, argc, argv, set_option, o, done, err);
+    if (rc != VT_OK || *done)
+        return rc;
+    if (optind < argc)
+        return vt_fail(err, VT_EUSAGE, "unexpected argument '%s' (the folder goes after --data)", argv[optind]);
+    if (!o->download && o->fetch_only)
+        return vt_fail(err, VT_EUSAGE, "%s goes with --download", o->fetch_only);
+    if (o->download && o->view_only)
+        return vt_fail(err, VT_EUSAGE, "%s does not go with --download (run vggtop data %s after it)", o->view_only,
+                       o->view_only);
+    return VT_OK;
+}
+
+static void print_dataset(const dataset *ds)
+{
     char a[32], b[32];
     printf("%-13s%s", "data set", ds->name);
     if (ds->coarse_classes > 0)
@@ -253,6 +208,36 @@ int cli_data(int argc, char **argv)
         print_names("superclasses", ds->coarse_names, ds->coarse_classes);
     if (ds->notice[0])
         printf("\nnote: %s\n", ds->notice);
-    data_destroy(ds);
-    return 0;
 }
+
+static int cmd_data(int argc, char **argv, vt_err *err)
+{
+    data_opts o;
+    int done;
+    int rc = parse(argc, argv, &o, &done, err);
+    if (rc != VT_OK || done)
+        return rc;
+    if (o.download) {
+        o.fetch.dir = o.view.path;
+        return data_download(&o.fetch, err);
+    }
+    dataset *ds;
+    if ((rc = data_open(&o.view, &ds, err)) != VT_OK)
+        return rc;
+    print_dataset(ds);
+    data_destroy(ds);
+    return VT_OK;
+}
+
+const cli_command cli_data_command = {
+    .name = "data",
+    .run = cmd_data,
+    .summary = "show which data set is found and what it holds",
+    .usage = "usage: vggtop data [--data DIR] [--labels fine|coarse] [--resize N]\n"
+             "       vggtop data --download [--data DIR] [--url URL] [--md5 HEX] [--timeout S]\n",
+    .about = "Shows which data set vggtop finds and what it holds: format, path, where the path came from,\n"
+             "image shape, classes, training and test sizes and the first class names. It reads every file,\n"
+             "so it also checks them. With --download it fetches CIFAR-100 first.\n",
+    .options = options,
+    .notes = "Proxies: libcurl's http_proxy, https_proxy, ALL_PROXY and NO_PROXY variables.\n",
+};

@@ -1,28 +1,49 @@
-/* vggtop summary: prints the Keras `model.summary()` table of a model without allocating its weights. */
+/* cli/summary: `vggtop summary`, the Keras `model.summary()` table of a model, without allocating its
+ * weights. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "vggtop/cli.h"
+#include "cli_internal.h"
 #include "vggtop/nn.h"
 
-static void summary_usage(FILE *out)
+static void model_doc(char *buf, size_t size) { model_names_join(buf, size, " or "); }
+
+static const cli_option options[] = {
+    {"model", 'm', "NAME", NULL, NULL, model_doc},
+    {"input", 'i', "HxWxC", "input size (default 48x48x3 for vgg16/vgg19, 32x32x3 otherwise; the VGGs need at least "
+                            "32x32, channels 1 to 4)", NULL, NULL},
+    {"classes", 'c', "N", "classes of the softmax output (default 100)", NULL, NULL},
+    {"no-top", 'T' + CLI_LONG_ONLY, NULL, "drop fc1 and fc2 (a Dense softmax output is kept so it can train)", NULL,
+     NULL},
+    {"pooling", 'p' + CLI_LONG_ONLY, "avg|max", "with --no-top: avg or max global pooling instead of Flatten", NULL,
+     NULL},
+    {NULL, 0, NULL, NULL, NULL, NULL},
+};
+
+typedef struct summary_opts {
+    const char *model, *input;
+    int classes, no_top, pooling; /* pooling: -1 not given, else an nn pooling */
+} summary_opts;
+
+static int set_option(void *ctx, int key, const char *value, vt_err *err)
 {
-    char names[128];
-    model_names_join(names, sizeof names, " or ");
-    fprintf(out, "usage: vggtop summary --model NAME [--input HxWxC] [--classes N] [--no-top] [--pooling avg|max]\n"
-                 "\n"
-                 "Prints the Keras-style summary of a model: each layer, its output shape and parameters.\n"
-                 "\n"
-                 "  -m, --model NAME     %s\n"
-                 "  -i, --input HxWxC    input size (default 48x48x3 for vgg16/vgg19, 32x32x3 otherwise;\n"
-                 "                       the VGGs need at least 32x32, channels 1 to 4)\n"
-                 "  -c, --classes N      classes of the softmax output (default 100)\n"
-                 "      --no-top         drop fc1 and fc2 (a Dense softmax output is kept so it can train)\n"
-                 "      --pooling P      with --no-top: avg or max global pooling instead of Flatten\n"
-                 "  -h, --help           this help\n",
-            names);
+    static const char *const poolings[] = {"avg", "max", NULL};
+    summary_opts *o = ctx;
+    int i;
+    switch (key) {
+    case 'm': o->model = value; return VT_OK;
+    case 'i': o->input = value; return VT_OK;
+    case 'c': return vt_flag_int("--classes", value, 1, 100000, &o->classes, err);
+    case 'T' + CLI_LONG_ONLY: o->no_top = 1; return VT_OK;
+    case 'p' + CLI_LONG_ONLY:
+        if (vt_flag_choice("--pooling", value, poolings, &i, err) != VT_OK)
+            return vt_fail(err, VT_EUSAGE, "--pooling '%s': expected avg or max", value);
+        o->pooling = i == 0 ? NN_POOL_AVG : NN_POOL_MAX;
+        return VT_OK;
+    }
+    return vt_fail(err, VT_EINTERNAL, "option %d has no parser", key);
 }
 
 /* "48x48x3" -> h, w, c; -1 unless it is exactly three positive decimal numbers joined by 'x'. */
@@ -50,78 +71,41 @@ static int parse_input(const char *s, int *h, int *w, int *c)
     return 0;
 }
 
-int cli_summary(int argc, char **argv)
+static int cmd_summary(int argc, char **argv, vt_err *err)
 {
-    static const struct option opts[] = {
-        {"model", required_argument, NULL, 'm'},   {"input", required_argument, NULL, 'i'},
-        {"classes", required_argument, NULL, 'c'}, {"no-top", no_argument, NULL, 'T'},
-        {"pooling", required_argument, NULL, 'p'}, {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *name = NULL, *input = NULL, *pooling = NULL;
-    long classes = 100;
-    int no_top = 0, opt;
-    optind = 1;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":m:i:c:h", opts, NULL)) != -1) {
-        switch (opt) {
-        case 'm': name = optarg; break;
-        case 'i': input = optarg; break;
-        case 'c':
-            if (vt_parse_long(optarg, 1, 100000, &classes) != 0) {
-                fprintf(stderr, "vggtop summary: --classes '%s': expected a whole number from 1 to 100000\n", optarg);
-                return 2;
-            }
-            break;
-        case 'T': no_top = 1; break;
-        case 'p': pooling = optarg; break;
-        case 'h': summary_usage(stdout); return 0;
-        case ':':
-            fprintf(stderr, "vggtop summary: %s needs a value (try vggtop summary --help)\n", argv[optind - 1]);
-            return 2;
-        default:
-            fprintf(stderr, "vggtop summary: unknown option '%s' (try vggtop summary --help)\n", argv[optind - 1]);
-            return 2;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "vggtop summary: unexpected argument '%s' (try vggtop summary --help)\n", argv[optind]);
-        return 2;
-    }
-    if (!name) {
+    summary_opts o = {NULL, NULL, 100, 0, -1};
+    int done;
+    int rc = cli_parse(&cli_summary_command, options, argc, argv, set_option, &o, &done, err);
+    if (rc != VT_OK || done || (rc = cli_positional(&cli_summary_command, argc, argv, 0, 0, NULL, err)) != VT_OK)
+        return rc;
+    if (!o.model) {
         char names[128];
         model_names_join(names, sizeof names, ", ");
-        fprintf(stderr, "vggtop summary: --model is required (%s)\n", names);
-        return 2;
+        return vt_fail(err, VT_EUSAGE, "--model is required (%s)", names);
     }
     model_config cfg;
-    vt_err err;
-    if (model_config_default(&cfg, name, &err) != VT_OK) {
-        fprintf(stderr, "vggtop summary: --model: %s\n", err.msg);
-        return 2;
-    }
-    if (input && parse_input(input, &cfg.height, &cfg.width, &cfg.channels) != 0) {
-        fprintf(stderr, "vggtop summary: --input '%s': expected HxWxC, e.g. 48x48x3\n", input);
-        return 2;
-    }
-    cfg.classes = (int)classes;
-    cfg.include_top = !no_top;
-    if (pooling) {
-        if (strcmp(pooling, "avg") == 0)
-            cfg.pooling = NN_POOL_AVG;
-        else if (strcmp(pooling, "max") == 0)
-            cfg.pooling = NN_POOL_MAX;
-        else {
-            fprintf(stderr, "vggtop summary: --pooling '%s': expected avg or max\n", pooling);
-            return 2;
-        }
-    }
+    vt_err why;
+    if (model_config_default(&cfg, o.model, &why) != VT_OK)
+        return vt_fail(err, VT_EUSAGE, "--model: %s", why.msg);
+    if (o.input && parse_input(o.input, &cfg.height, &cfg.width, &cfg.channels) != 0)
+        return vt_fail(err, VT_EUSAGE, "--input '%s': expected HxWxC, e.g. 48x48x3", o.input);
+    cfg.classes = o.classes;
+    cfg.include_top = !o.no_top;
+    if (o.pooling >= 0)
+        cfg.pooling = o.pooling;
     char *text;
-    if (model_summary_text(&cfg, &text, &err) != VT_OK) {
-        fprintf(stderr, "vggtop summary: %s\n", err.msg);
-        return vt_exit_status(err.code);
-    }
+    if ((rc = model_summary_text(&cfg, &text, err)) != VT_OK)
+        return rc;
     fputs(text, stdout);
     free(text);
-    return 0;
+    return VT_OK;
 }
+
+const cli_command cli_summary_command = {
+    .name = "summary",
+    .run = cmd_summary,
+    .summary = "print the Keras-style summary of a model",
+    .usage = "usage: vggtop summary --model NAME [--input HxWxC] [--classes N] [--no-top] [--pooling avg|max]\n",
+    .about = "Prints the Keras-style summary of a model: each layer, its output shape and parameters.\n",
+    .options = options,
+};

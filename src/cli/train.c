@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vggtop/cli.h"
+#include "cli_internal.h"
 #include "vggtop/train.h"
 
 static volatile sig_atomic_t got_int, got_term;
@@ -142,110 +142,90 @@ static void print_start(const train_config *cfg, const train_snapshot *s)
     fflush(stdout);
 }
 
-/* The getopt table, one long option per row of train_fields (BOOL rows are bare flags), then --resume and
- * --help. A row's getopt value is OPT_BASE plus its index in train_fields. */
-enum { OPT_BASE = 256, MAX_OPTIONS = 64 };
+/* The option table, one row per row of train_fields (BOOL rows are bare flags) with the key FIELD + its index,
+ * then --resume. Its text is the settings table's, through usage() and train_fields_man. */
+enum { FIELD = CLI_LONG_ONLY, RESUME = CLI_LONG_ONLY + CLI_MAX_OPTIONS };
 
-static void build_options(struct option *opts)
+static void build_options(cli_option *opts)
 {
     int n = 0;
-    for (int i = 0; train_fields[i].name && n < MAX_OPTIONS - 3; i++)
-        opts[n++] = (struct option){train_fields[i].name,
-                                    train_fields[i].kind == TRAIN_FIELD_BOOL ? no_argument : required_argument, NULL,
-                                    OPT_BASE + i};
-    opts[n++] = (struct option){"resume", required_argument, NULL, 'R'};
-    opts[n++] = (struct option){"help", no_argument, NULL, 'h'};
-    opts[n] = (struct option){NULL, 0, NULL, 0};
+    for (int i = 0; train_fields[i].name && n < CLI_MAX_OPTIONS - 2; i++)
+        opts[n++] = (cli_option){train_fields[i].name, FIELD + i,
+                                 train_fields[i].kind == TRAIN_FIELD_BOOL ? NULL : "VALUE", NULL, NULL, NULL};
+    opts[n++] = (cli_option){"resume", RESUME, "RUN_DIR", NULL, NULL, NULL};
+    opts[n] = (cli_option){NULL, 0, NULL, NULL, NULL, NULL};
 }
 
-/* Parses argv into cfg. Returns -1 to go on, else the exit status. */
-static int parse(int argc, char **argv, train_config *cfg)
+typedef struct train_args {
+    const char *resume;
+    const char *values[CLI_MAX_OPTIONS]; /* by train_fields index: the value given, NULL when not given */
+} train_args;
+
+static int set_option(void *ctx, int key, const char *value, vt_err *err)
+{
+    train_args *a = ctx;
+    (void)err;
+    if (key == RESUME)
+        a->resume = value;
+    else
+        a->values[key - FIELD] = value ? value : "yes";
+    return VT_OK;
+}
+
+static const char *given(const train_args *a, const char *name)
+{
+    return a->values[train_field_find(name) - train_fields];
+}
+
+/* A resumed run keeps its settings; only the rows marked resumable (more epochs, another thread count) may
+ * change. */
+static int load_resumed(const train_args *a, train_config *cfg, vt_err *err)
+{
+    for (int i = 0; train_fields[i].name; i++) {
+        if (a->values[i] && !(train_fields[i].flags & TRAIN_F_RESUMABLE)) {
+            char list[256];
+            train_resumable_names(list, sizeof list);
+            return vt_fail(err, VT_EUSAGE, "--%s cannot change a resumed run (only %s can)", train_fields[i].name,
+                           list);
+        }
+    }
+    vt_err why;
+    if (train_config_load(a->resume, cfg, &why) != VT_OK)
+        return vt_fail(err, why.code, "--resume: %s", why.msg);
+    cfg->resume = 1;
+    return VT_OK;
+}
+
+/* Parses argv into cfg; *done after --help. */
+static int parse(int argc, char **argv, train_config *cfg, int *done, vt_err *err)
 {
     train_config_default(cfg);
-    struct option options[MAX_OPTIONS];
+    cli_option options[CLI_MAX_OPTIONS];
     build_options(options);
-    const char *resume = NULL;
-    const char *values[MAX_OPTIONS] = {0}; /* by train_fields index: the value given, NULL when not given */
-    vt_err err;
-    opterr = 0;
-    optind = 1;
-    int c, li = -1;
-    while ((c = getopt_long(argc, argv, ":h", options, &li)) != -1) {
-        if (c == 'h') {
-            usage(stdout);
-            return 0;
-        }
-        /* "--model --epochs 2": getopt takes "--epochs" as the model, and "2" would be blamed instead. */
-        if (optarg && li >= 0 && options[li].has_arg == required_argument && strncmp(optarg, "--", 2) == 0 &&
-            optarg[2]) {
-            fprintf(stderr, "vggtop train: --%s needs a value, not the option '%s' (see vggtop train --help)\n",
-                    options[li].name, optarg);
-            return 2;
-        }
-        li = -1;
-        if (c == 'R') {
-            resume = optarg;
-            continue;
-        }
-        if (c == ':') {
-            fprintf(stderr, "vggtop train: %s needs a value (see vggtop train --help)\n", argv[optind - 1]);
-            return 2;
-        }
-        if (c == '?' || c < OPT_BASE || c >= OPT_BASE + MAX_OPTIONS) {
-            fprintf(stderr, "vggtop train: unknown option '%s' (see vggtop train --help)\n", argv[optind - 1]);
-            return 2;
-        }
-        values[c - OPT_BASE] = optarg ? optarg : "yes";
-    }
-    if (optind < argc) {
-        fprintf(stderr, "vggtop train: unexpected argument '%s' (see vggtop train --help)\n", argv[optind]);
-        return 2;
-    }
-    const train_field *runs = train_field_find("runs"), *run_dir = train_field_find("run-dir");
-    if (values[runs - train_fields] && values[run_dir - train_fields]) {
-        fprintf(stderr, "vggtop train: --runs and --run-dir exclude each other\n");
-        return 2;
-    }
-    if (resume) {
-        /* A resumed run keeps its settings; only the rows marked resumable (more epochs, another thread count)
-         * may change. */
-        for (int i = 0; train_fields[i].name; i++) {
-            if (values[i] && !(train_fields[i].flags & TRAIN_F_RESUMABLE)) {
-                char list[256];
-                train_resumable_names(list, sizeof list);
-                fprintf(stderr, "vggtop train: --%s cannot change a resumed run (only %s can)\n",
-                        train_fields[i].name, list);
-                return 2;
-            }
-        }
-        if (train_config_load(resume, cfg, &err) != VT_OK) {
-            fprintf(stderr, "vggtop train: --resume: %s\n", err.msg);
-            return vt_exit_status(err.code);
-        }
-        cfg->resume = 1;
-    } else if (!values[train_field_find("model") - train_fields]) {
+    train_args a;
+    memset(&a, 0, sizeof a);
+    int rc = cli_parse(&cli_train_command, options, argc, argv, set_option, &a, done, err);
+    if (rc != VT_OK || *done || (rc = cli_positional(&cli_train_command, argc, argv, 0, 0, NULL, err)) != VT_OK)
+        return rc;
+    if (given(&a, "runs") && given(&a, "run-dir"))
+        return vt_fail(err, VT_EUSAGE, "--runs and --run-dir exclude each other");
+    if (a.resume && (rc = load_resumed(&a, cfg, err)) != VT_OK)
+        return rc;
+    if (!a.resume && !given(&a, "model")) {
         char names[256];
         train_field_describe(train_field_find("model"), names, sizeof names);
-        fprintf(stderr, "vggtop train: --model is required (%s)\n", names);
-        return 2;
+        return vt_fail(err, VT_EUSAGE, "--model is required (%s)", names);
     }
-    for (int i = 0; train_fields[i].name; i++) {
-        if (values[i] && train_config_set(cfg, train_fields[i].name, values[i], &err) != VT_OK) {
-            fprintf(stderr, "vggtop train: %s\n", err.msg);
-            return 2;
-        }
-    }
-    if (train_config_check(cfg, &err) != VT_OK) {
-        fprintf(stderr, "vggtop train: %s\n", err.msg);
-        return 2;
-    }
-    return -1;
+    for (int i = 0; train_fields[i].name; i++)
+        if (a.values[i] && (rc = train_config_set(cfg, train_fields[i].name, a.values[i], err)) != VT_OK)
+            return VT_EUSAGE;
+    return train_config_check(cfg, err) == VT_OK ? VT_OK : VT_EUSAGE;
 }
 
-static int train_run(train_config *cfg, train_dist *d);
+static int train_run(const train_config *cfg, train_dist *d, vt_err *err);
 
 /* Under mpirun every rank runs this; rank 0 reads the command line for all, and alone prints. */
-int cli_train(int argc, char **argv)
+static int cmd_train(int argc, char **argv, vt_err *err)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -256,126 +236,143 @@ int cli_train(int argc, char **argv)
     signal(SIGHUP, SIG_IGN);
     signal(SIGPIPE, SIG_IGN);
 
-    vt_err err;
     train_dist *d;
-    if (train_dist_start(&d, &err) != VT_OK) {
-        fprintf(stderr, "vggtop train: %s\n", err.msg);
-        return vt_exit_status(err.code);
-    }
+    int rc = train_dist_start(&d, err);
+    if (rc != VT_OK)
+        return rc;
     train_config cfg;
-    int status = train_dist_rank(d) == 0 ? parse(argc, argv, &cfg) : -1;
-    if (d && train_dist_share_config(d, &status, &cfg, &err) != VT_OK) {
-        fprintf(stderr, "vggtop train: %s\n", err.msg);
-        status = 1;
-    }
-    if (status < 0)
-        status = train_run(&cfg, d);
+    /* What every rank does: -1 go on, else stop with this code (rank 0 alone has the message). */
+    int status = -1, done = 0;
+    if (train_dist_rank(d) == 0 && ((rc = parse(argc, argv, &cfg, &done, err)) != VT_OK || done))
+        status = rc;
+    if (d && train_dist_share_config(d, &status, &cfg, err) != VT_OK)
+        status = VT_EIO;
+    rc = status >= 0 ? status : train_run(&cfg, d, err);
     train_dist_end(d);
-    return status;
+    return rc;
 }
 
-static int train_run(train_config *cfg_in, train_dist *d)
+/* What one look at the snapshot prints: the start, finished epochs, the next epoch's header, and on a terminal
+ * the progress bar in place (in a log, a line every 10 s of a long evaluation). */
+typedef struct printer {
+    int tty, started, printed_rows, header;
+    double last_bar, last_eval_line;
+} printer;
+
+static void print_snapshot(printer *p, const train_config *cfg, const train_snapshot *s, int done)
 {
-    train_config cfg = *cfg_in;
-    vt_err err;
-    trainer *t;
-    /* The other ranks print only their errors; rank 0 prints the run. */
-    int quiet = train_dist_rank(d) > 0;
-    if (trainer_create_dist(&cfg, d, &t, &err) != VT_OK || trainer_start(t, &err) != VT_OK) {
-        if (err.msg[0])
-            fprintf(stderr, "vggtop train: %s\n", err.msg);
-        return vt_exit_status(err.code);
+    if (!p->started && s->classes > 0) {
+        print_start(cfg, s);
+        p->started = 1;
+        p->printed_rows = p->header = s->resumed_epochs;
     }
-    int tty = !quiet && isatty(STDOUT_FILENO);
-    train_snapshot *s = malloc(sizeof *s);
-    if (!s) {
-        trainer_destroy(t);
-        fprintf(stderr, "vggtop train: out of memory\n");
-        return 1;
+    if (!p->started)
+        return;
+    while (p->printed_rows < s->n_history) {
+        if (p->header < p->printed_rows + 1)
+            printf("Epoch %d/%d\n", ++p->header, s->epochs);
+        print_epoch_line(s, &s->history[p->printed_rows], p->tty);
+        p->printed_rows++;
+        if (s->note_epoch == p->printed_rows && s->note[0])
+            printf("%s\n", s->note);
     }
-    int started = 0, printed_rows = 0, header = 0, stop_sent = 0;
-    double last_bar = 0, last_eval_line = 0;
-    struct pollfd pfd = {trainer_wake_fd(t), POLLIN, 0};
-    vt_stop_watch_install();
-    double tick = 0;
-    for (;;) {
-        poll(&pfd, 1, 250);
-        trainer_suspended(t, vt_stop_watch_tick(&tick, 0.5)); /* Ctrl-Z: no step time */
-        if ((got_int || got_term) && !stop_sent) {
-            trainer_stop(t);
-            stop_sent = 1;
-            if (!quiet)
-                fprintf(stderr, "%svggtop train: stopping after this step and saving a checkpoint%s\n", tty ? "\n" : "",
-                    got_int ? " (Ctrl-C again quits at once)" : "");
-        }
-        trainer_snapshot(t, s);
-        int done = s->state == TRAIN_FINISHED || s->state == TRAIN_STOPPED || s->state == TRAIN_FAILED;
-        if (quiet)
-            ; /* nothing to print */
-        else if (!started && s->classes > 0) {
-            print_start(&cfg, s);
-            started = 1;
-            printed_rows = header = s->resumed_epochs;
-        }
-        if (started && !quiet) {
-            while (printed_rows < s->n_history) {
-                if (header < printed_rows + 1)
-                    printf("Epoch %d/%d\n", ++header, s->epochs);
-                print_epoch_line(s, &s->history[printed_rows], tty);
-                printed_rows++;
-                if (s->note_epoch == printed_rows && s->note[0])
-                    printf("%s\n", s->note);
-            }
-            if (!done && s->epoch > printed_rows && s->epoch > header) {
-                header = s->epoch;
-                printf("Epoch %d/%d\n", header, s->epochs);
-                fflush(stdout);
-            }
-            int evaluating = s->state == TRAIN_EVALUATING && s->eval_batches > 0;
-            if (!evaluating)
-                last_eval_line = 0;
-            if (evaluating && !tty && last_eval_line == 0)
-                last_eval_line = vt_now(); /* the first log line after 10 s: short passes print none */
-            if (evaluating && (tty ? vt_now() - last_bar > 0.1 : vt_now() - last_eval_line >= 10)) {
-                print_eval_progress(s, tty);
-                last_bar = last_eval_line = vt_now();
-            } else if (tty && !done && !evaluating && s->epoch == header && s->epoch > printed_rows &&
-                       vt_now() - last_bar > 0.1) {
-                print_progress(s, tty);
-                last_bar = vt_now();
-            }
-        }
-        if (done)
-            break;
+    if (!done && s->epoch > p->printed_rows && s->epoch > p->header) {
+        p->header = s->epoch;
+        printf("Epoch %d/%d\n", p->header, s->epochs);
+        fflush(stdout);
     }
-    train_state final = trainer_join(t);
-    trainer_error(t, &err);
-    trainer_snapshot(t, s);
-    if (tty && header > printed_rows)
-        printf("\n");
-    int rc = 0;
+    int evaluating = s->state == TRAIN_EVALUATING && s->eval_batches > 0;
+    if (!evaluating)
+        p->last_eval_line = 0;
+    if (evaluating && !p->tty && p->last_eval_line == 0)
+        p->last_eval_line = vt_now(); /* the first log line after 10 s: short passes print none */
+    if (evaluating && (p->tty ? vt_now() - p->last_bar > 0.1 : vt_now() - p->last_eval_line >= 10)) {
+        print_eval_progress(s, p->tty);
+        p->last_bar = p->last_eval_line = vt_now();
+    } else if (p->tty && !done && !evaluating && s->epoch == p->header && s->epoch > p->printed_rows &&
+               vt_now() - p->last_bar > 0.1) {
+        print_progress(s, p->tty);
+        p->last_bar = vt_now();
+    }
+}
+
+/* The code of a run that ended in state final: a stop by signal is 130/143, a stop asked for through the run
+ * directory (vggtop ctl, vggtop watch) is no signal: it succeeded. */
+static int finish(const train_config *cfg, const train_snapshot *s, train_state final, int quiet, vt_err *err)
+{
     if (s->ranks > 1 && !quiet && !isnan(s->allreduce_wait))
         printf("Ranks: %d; waiting for the gradient allreduce after the backward pass: %.1f%% of the step time\n",
                s->ranks, 100.0 * s->allreduce_wait);
-    if (final == TRAIN_FAILED) {
-        if (err.msg[0]) /* empty on a rank that failed because another did: that one says why */
-            fprintf(stderr, "vggtop train: %s\n", err.msg);
-        rc = vt_exit_status(err.code);
-    } else if (quiet)
-        rc = final == TRAIN_STOPPED ? (got_int ? 130 : got_term ? 143 : 0) : 0;
-    else if (final == TRAIN_STOPPED) {
-        fprintf(stderr, "vggtop train: %s\n", s->message);
-        /* A stop asked for through the run directory (vggtop ctl, vggtop watch) is no signal: it succeeded. */
-        rc = got_int ? 130 : got_term ? 143 : 0;
-    } else if (cfg.resume && s->resumed_epochs == s->n_history)
+    int stopped = got_int ? VT_ESIGINT : got_term ? VT_ESIGTERM : VT_OK;
+    if (final == TRAIN_FAILED) /* err is empty on a rank that failed because another did: that one says why */
+        return err->code;
+    vt_err_clear(err);
+    if (final == TRAIN_STOPPED) {
+        if (!quiet)
+            fprintf(stderr, "vggtop train: %s\n", s->message);
+        return stopped;
+    }
+    if (quiet)
+        return VT_OK;
+    if (cfg->resume && s->resumed_epochs == s->n_history)
         printf("Nothing to do: %s\n", s->message);
     else if (s->n_history < s->epochs)
         printf("Finished: %d of %d epochs in %s (stopped early, as the line above says)\n", s->n_history, s->epochs,
                s->run_dir);
     else
         printf("Finished: %d epoch%s in %s\n", s->n_history, s->n_history == 1 ? "" : "s", s->run_dir);
+    return VT_OK;
+}
+
+static int train_run(const train_config *cfg, train_dist *d, vt_err *err)
+{
+    trainer *t;
+    /* The other ranks print only their errors; rank 0 prints the run. */
+    int quiet = train_dist_rank(d) > 0;
+    int rc = trainer_create_dist(cfg, d, &t, err);
+    if (rc != VT_OK || (rc = trainer_start(t, err)) != VT_OK)
+        return rc;
+    train_snapshot *s = malloc(sizeof *s);
+    if (!s) {
+        trainer_destroy(t);
+        return vt_fail(err, VT_EIO, "out of memory");
+    }
+    printer p = {.tty = !quiet && isatty(STDOUT_FILENO)};
+    int stop_sent = 0;
+    struct pollfd pfd = {trainer_wake_fd(t), POLLIN, 0};
+    vt_stop_watch_install();
+    double tick = 0;
+    for (int done = 0; !done;) {
+        poll(&pfd, 1, 250);
+        trainer_suspended(t, vt_stop_watch_tick(&tick, 0.5)); /* Ctrl-Z: no step time */
+        if ((got_int || got_term) && !stop_sent) {
+            trainer_stop(t);
+            stop_sent = 1;
+            if (!quiet)
+                fprintf(stderr, "%svggtop train: stopping after this step and saving a checkpoint%s\n",
+                        p.tty ? "\n" : "", got_int ? " (Ctrl-C again quits at once)" : "");
+        }
+        trainer_snapshot(t, s);
+        done = s->state == TRAIN_FINISHED || s->state == TRAIN_STOPPED || s->state == TRAIN_FAILED;
+        if (!quiet)
+            print_snapshot(&p, cfg, s, done);
+    }
+    train_state final = trainer_join(t);
+    trainer_error(t, err);
+    trainer_snapshot(t, s);
+    if (p.tty && p.header > p.printed_rows)
+        printf("\n");
+    rc = finish(cfg, s, final, quiet, err);
     fflush(stdout);
     free(s);
     trainer_destroy(t);
     return rc;
 }
+
+const cli_command cli_train_command = {
+    .name = "train",
+    .run = cmd_train,
+    .summary = "train a model headless (Keras-style progress), writing a run directory",
+    .help = usage,
+    .man_options = train_fields_man,
+};

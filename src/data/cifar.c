@@ -127,7 +127,7 @@ static int split_alloc(raw_split *s, long n, int with_coarse, const char *path, 
 int cifar100_load(const char *dir, data_split split, long limit, raw_split *s, vt_err *err)
 {
     memset(s, 0, sizeof *s);
-    char path[4200];
+    char path[VT_PATH_MAX + VT_PATH_EXTRA];
     snprintf(path, sizeof path, "%s/%s", dir, split == DATA_TRAIN ? "train.bin" : "test.bin");
     long records;
     int rc = cifar_count(path, &K100, split == DATA_TRAIN ? 50000 : 10000, &records, err);
@@ -146,7 +146,7 @@ int cifar10_load(const char *dir, data_split split, long limit, raw_split *s, vt
 {
     memset(s, 0, sizeof *s);
     enum { MAX_FILES = 5 };
-    char paths[MAX_FILES][4200];
+    char paths[MAX_FILES][VT_PATH_MAX + VT_PATH_EXTRA];
     long records[MAX_FILES], total = 0;
     int files = split == DATA_TRAIN ? MAX_FILES : 1;
     /* Check every file before reading any, so a bad fifth batch fails fast. */

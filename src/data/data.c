@@ -46,7 +46,7 @@ static int home_path(char *out, size_t size, const char *tilde)
  * which its loader then names, not a sign that no data set is there. */
 static int exists(const char *dir, const char *name)
 {
-    char path[4200];
+    char path[VT_PATH_MAX + VT_PATH_EXTRA];
     struct stat st;
     snprintf(path, sizeof path, "%s/%s", dir, name);
     return lstat(path, &st) == 0;
@@ -167,7 +167,7 @@ static void descend_into_known_folder(char *dir, size_t size)
                                           "fashion-mnist"};
     if (data_detect(dir))
         return;
-    char found[4200] = "", path[4200];
+    char found[VT_PATH_MAX + VT_PATH_EXTRA] = "", path[VT_PATH_MAX + VT_PATH_EXTRA];
     int count = 0;
     for (size_t i = 0; i < sizeof folders / sizeof folders[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, folders[i]);
@@ -183,7 +183,7 @@ static void descend_into_known_folder(char *dir, size_t size)
 /* MNIST and Fashion-MNIST share a format; only the folder name tells them apart (and gives the names). */
 static const char *idx_identity(const char *dir)
 {
-    char lower[4096];
+    char lower[VT_PATH_MAX];
     size_t i = 0;
     for (; dir[i] && i < sizeof lower - 1; i++)
         lower[i] = (char)tolower((unsigned char)dir[i]);
@@ -264,7 +264,7 @@ static int derive_fine_to_coarse(const raw_split *tr, const raw_split *te, const
 static int class_names(const char *dir, const char *file, const char *const *builtin, int n, char ***out,
                        vt_err *err)
 {
-    char path[4200];
+    char path[VT_PATH_MAX + VT_PATH_EXTRA];
     snprintf(path, sizeof path, "%s/%s", dir, file);
     int rc = names_read(path, n, out, err);
     if (rc)

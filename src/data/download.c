@@ -51,7 +51,7 @@ typedef struct fetch {
     char md5[33];            /* expected, lower case */
     long long expect_size;   /* 0: unknown (a --md5 of a mirror's own tarball) */
     int timeout;
-    char target[4096], part[4200], tmpdir[4200];
+    char target[VT_PATH_MAX], part[VT_PATH_MAX + VT_PATH_EXTRA], tmpdir[VT_PATH_MAX + VT_PATH_EXTRA];
     CURL *curl;
     FILE *f;
     long long offset;        /* bytes on disk when this attempt started */
@@ -375,7 +375,7 @@ static int verify(fetch *F, vt_err *err)
 /* Removes what unpacking may have written (only the members' names) and the folder. */
 static void remove_tmpdir(const char *dir)
 {
-    char path[4400];
+    char path[VT_PATH_MAX + 2 * VT_PATH_EXTRA];
     for (int i = 0; i < N_MEMBERS; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, members[i].name);
         unlink(path);
@@ -551,7 +551,7 @@ int data_unpack_cifar100(const char *tarball, const char *label, const char *dir
                          label, name, (long long)archive_entry_size(e), members[idx].max);
             break;
         }
-        char path[4400];
+        char path[VT_PATH_MAX + 2 * VT_PATH_EXTRA];
         snprintf(path, sizeof path, "%s/%s", dir, members[idx].name);
         if ((rc = write_member(ar, label, path, name, members[idx].max, err)))
             break;
@@ -656,7 +656,7 @@ static int fetch_run(fetch *F, vt_err *err)
         report(F, FETCH_DONE, "%s already holds CIFAR-100: nothing to download", F->target);
         return VT_OK;
     }
-    char copy[4096], parent[4096];
+    char copy[VT_PATH_MAX], parent[VT_PATH_MAX];
     snprintf(copy, sizeof copy, "%s", F->target);
     snprintf(parent, sizeof parent, "%s", dirname(copy));
     if ((rc = vt_mkdirs(parent, err)))
@@ -785,7 +785,7 @@ struct data_fetch_job {
     pthread_mutex_t mu;
     int cancel;
     data_fetch_status st;    /* what the thread publishes */
-    char dir[4096], url[4096], md5[64];
+    char dir[VT_PATH_MAX], url[VT_PATH_MAX], md5[64];
     data_fetch_options opt;
     int pipe_fd[2];
 };
@@ -815,7 +815,7 @@ static void *job_main(void *arg)
     data_fetch_job *j = arg;
     vt_err err;
     vt_err_clear(&err);
-    char installed[4096] = "";
+    char installed[VT_PATH_MAX] = "";
     int rc = data_fetch(&j->opt, installed, sizeof installed, &err);
     pthread_mutex_lock(&j->mu);
     j->st.rc = rc;

@@ -22,7 +22,7 @@ enum {
 #define MAX_BYTES (2048.0 * 1024 * 1024) /* 2 GiB of pixels: beyond any data set this program trains on */
 
 typedef struct idx_file {
-    char path[4200];
+    char path[VT_PATH_MAX + VT_PATH_EXTRA];
     gzFile gz;
     long long size; /* bytes on disk */
     int ndims;
@@ -178,7 +178,7 @@ int idx_load(const char *dir, data_split split, long limit, int classes, raw_spl
 {
     memset(s, 0, sizeof *s);
     const char *prefix = split == DATA_TRAIN ? "train" : "t10k";
-    char ipath[4200], lpath[4200];
+    char ipath[VT_PATH_MAX + VT_PATH_EXTRA], lpath[VT_PATH_MAX + VT_PATH_EXTRA];
     if (!idx_find(dir, prefix, "images", 3, ipath, sizeof ipath))
         return vt_fail(err, VT_EUSAGE, "%s: missing (the %s images of an IDX data set)", ipath,
                        split == DATA_TRAIN ? "training" : "test");

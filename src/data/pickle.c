@@ -820,7 +820,7 @@ static int from_tarball(const char *path, py_set *ps, vt_err *err)
         }
         if (which < 0 || archive_entry_filetype(e) != AE_IFREG)
             continue;
-        char label[4300];
+        char label[VT_PATH_MAX + VT_PATH_EXTRA];
         snprintf(label, sizeof label, "%s:%s", path, name);
         if (ps->seen & (1u << which)) {
             rc = vt_fail(err, VT_EUSAGE, "%s: appears twice", label);
@@ -875,7 +875,7 @@ int cifar100_python_load(const char *path, long limit_train, long limit_test, ra
                              py_files[k]);
     } else {
         for (int k = 0; rc == VT_OK && k < 3; k++) {
-            char file[4200];
+            char file[VT_PATH_MAX + VT_PATH_EXTRA];
             snprintf(file, sizeof file, "%s/%s", path, py_files[k]);
             long long size;
             char *buf;

@@ -117,7 +117,7 @@ int vt_afile_open(vt_afile *af, const char *path, vt_err *err)
 
 static void fsync_dir_of(const char *path)
 {
-    char dir[4096];
+    char dir[VT_PATH_MAX];
     snprintf(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');
     if (slash == dir)
@@ -371,7 +371,7 @@ int vt_parse_double(const char *s, double lo, double hi, double *out)
 
 int vt_mkdirs(const char *path, vt_err *err)
 {
-    char buf[4096];
+    char buf[VT_PATH_MAX];
     if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
         return vt_fail(err, VT_EUSAGE, "%s: path too long", path);
     for (char *p = buf + 1;; p++) {
@@ -438,6 +438,12 @@ void vt_buf_add(vt_buf *b, const char *text)
     b->len += n;
 }
 
+void vt_buf_roff(vt_buf *b, const char *text)
+{
+    for (const char *p = text; *p; p++)
+        vt_buf_add(b, *p == '-' ? "\\-" : *p == '\\' ? "\\e" : (char[2]){*p, '\0'});
+}
+
 char *vt_buf_take(vt_buf *b)
 {
     if (!b->s && buf_reserve(b, 0) == 0)
@@ -456,6 +462,8 @@ int vt_exit_status(int code)
     switch (code) {
     case VT_OK: return 0;
     case VT_EUSAGE: return 2;
+    case VT_ESIGINT: return 128 + SIGINT;
+    case VT_ESIGTERM: return 128 + SIGTERM;
     default: return 1; /* VT_EIO, VT_EINTERNAL and anything unknown: not the user's input */
     }
 }
@@ -464,6 +472,49 @@ int vt_flag_long(const char *flag, const char *value, long lo, long hi, long *ou
 {
     if (vt_parse_long(value, lo, hi, out) != 0)
         return vt_fail(err, VT_EUSAGE, "%s: '%.200s' is not a whole number in %ld..%ld", flag, value, lo, hi);
+    return VT_OK;
+}
+
+int vt_signal_code(int sig) { return sig == SIGTERM ? VT_ESIGTERM : VT_ESIGINT; }
+
+int vt_flag_int(const char *flag, const char *value, int lo, int hi, int *out, vt_err *err)
+{
+    long v;
+    int rc = vt_flag_long(flag, value, lo, hi, &v, err);
+    if (rc == VT_OK)
+        *out = (int)v;
+    return rc;
+}
+
+int vt_flag_double(const char *flag, const char *value, double lo, double hi, const char *what, double *out,
+                   vt_err *err)
+{
+    if (vt_parse_double(value, lo, hi, out) != 0)
+        return vt_fail(err, VT_EUSAGE, "%s: '%.200s' is not %s in %g..%g", flag, value, what ? what : "a number", lo,
+                       hi);
+    return VT_OK;
+}
+
+int vt_flag_choice(const char *flag, const char *value, const char *const *names, int *out, vt_err *err)
+{
+    char list[400] = "";
+    size_t len = 0;
+    for (int i = 0; names[i]; i++) {
+        if (strcmp(value, names[i]) == 0) {
+            *out = i;
+            return VT_OK;
+        }
+        if (len < sizeof list)
+            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "", names[i]);
+    }
+    return vt_fail(err, VT_EUSAGE, "%s: '%.200s' is not one of %s", flag, value, list);
+}
+
+int vt_flag_path(const char *flag, const char *value, const char **out, vt_err *err)
+{
+    if (strlen(value) >= VT_PATH_MAX)
+        return vt_fail(err, VT_EUSAGE, "%s: the path is longer than %d bytes", flag, VT_PATH_MAX - 1);
+    *out = value;
     return VT_OK;
 }
 
