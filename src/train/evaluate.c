@@ -1,4 +1,5 @@
-/* train/evaluate: `vggtop evaluate RUN_DIR`: the checkpoint of a run, predicted again on its test set. */
+/* train/evaluate: the test-set pass and its metrics (the engine's after every epoch, and `vggtop evaluate
+ * RUN_DIR`'s: the checkpoint of a run, predicted again on its test set). */
 #include <math.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -6,6 +7,63 @@
 #include <string.h>
 
 #include "train_internal.h"
+
+void train_val_metrics(const float *probs, const int *y, long n, int C, train_epoch *row)
+{
+    /* Keras: cross-entropy with probabilities clipped to [1e-7, 1 - 1e-7]; accuracy of the argmax (first
+     * maximum on ties); mse as the mean over samples and classes of (onehot - p)^2; top-5 as in_top_k (fewer
+     * than 5 classes strictly above the true one). */
+    double l = 0, m = 0;
+    long correct = 0, correct5 = 0;
+    for (long i = 0; i < n; i++) {
+        const float *p = probs + (size_t)i * (size_t)C;
+        double q = p[y[i]];
+        q = q < 1e-7 ? 1e-7 : q > 1 - 1e-7 ? 1 - 1e-7 : q;
+        l -= log(q);
+        int best = 0, above = 0;
+        double row_se = 0;
+        for (int c = 0; c < C; c++) {
+            if (p[c] > p[best])
+                best = c;
+            above += p[c] > p[y[i]];
+            double d = (c == y[i]) - (double)p[c];
+            row_se += d * d;
+        }
+        m += row_se / C;
+        correct += best == y[i];
+        correct5 += above < 5;
+    }
+    row->val_loss = n ? l / n : NAN;
+    row->val_acc = n ? (double)correct / n : NAN;
+    row->val_mse = n ? m / n : NAN;
+    row->val_top5 = n ? (double)correct5 / n : NAN;
+}
+
+int train_predict_test(model *m, const dataset *ds, long from, long to, int batch, float *x_buf, float *probs,
+                       int (*stop)(void *), void *arg, int *stopped, vt_err *err)
+{
+    if (stopped)
+        *stopped = 0;
+    long idx[4096];
+    int y[4096];
+    preprocess pp = {0};
+    if (batch > 4096)
+        batch = 4096;
+    for (long start = from; start < to; start += batch) {
+        if (stop && stop(arg)) {
+            *stopped = 1;
+            return VT_OK;
+        }
+        int n = (int)(to - start < batch ? to - start : batch);
+        for (int i = 0; i < n; i++)
+            idx[i] = start + i;
+        data_fill_batch(ds, DATA_TEST, idx, n, &pp, x_buf, y);
+        int rc = model_predict(m, x_buf, n, probs + (size_t)start * (size_t)ds->classes, err);
+        if (rc)
+            return rc;
+    }
+    return VT_OK;
+}
 
 int run_evaluate(const char *dir, const char *data, int threads, const char *checkpoint, train_epoch *out,
                  long *n_test, vt_err *err)
