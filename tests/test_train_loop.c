@@ -168,8 +168,19 @@ static void mem_discard(recorder *r) { record(r, EV_DISCARD); }
 static void mem_destroy(recorder *r) { (void)r; }
 
 static const recorder_ops mem_ops = {
-    mem_open, mem_check, mem_resume, mem_config, mem_progress, mem_layers, mem_evaluation, mem_history,
-    mem_checkpoint, mem_restore, mem_command, mem_discard, mem_destroy,
+    .open = mem_open,
+    .check = mem_check,
+    .resume = mem_resume,
+    .config = mem_config,
+    .progress = mem_progress,
+    .layers = mem_layers,
+    .evaluation = mem_evaluation,
+    .history = mem_history,
+    .checkpoint = mem_checkpoint,
+    .restore = mem_restore,
+    .command = mem_command,
+    .discard = mem_discard,
+    .destroy = mem_destroy,
 };
 
 /* ---- fixtures ------------------------------------------------------------------------------------------ */

@@ -248,8 +248,19 @@ static void dir_destroy(recorder *base)
 }
 
 static const recorder_ops dir_ops = {
-    dir_open, dir_check, dir_resume, dir_config, dir_progress, dir_layers, dir_evaluation, dir_history,
-    dir_checkpoint, dir_restore, dir_command, dir_discard, dir_destroy,
+    .open = dir_open,
+    .check = dir_check,
+    .resume = dir_resume,
+    .config = dir_config,
+    .progress = dir_progress,
+    .layers = dir_layers,
+    .evaluation = dir_evaluation,
+    .history = dir_history,
+    .checkpoint = dir_checkpoint,
+    .restore = dir_restore,
+    .command = dir_command,
+    .discard = dir_discard,
+    .destroy = dir_destroy,
 };
 
 int recorder_dir_create(recorder **out, vt_err *err)
@@ -314,8 +325,19 @@ static int null_command(recorder *r, run_command *c, vt_err *err)
 static void null_nothing(recorder *r) { (void)r; }
 
 static const recorder_ops null_ops = {
-    null_open, null_check, null_resume, null_config, null_progress, null_layers, null_evaluation, null_history,
-    null_checkpoint, null_restore, null_command, null_nothing, null_nothing,
+    .open = null_open,
+    .check = null_check,
+    .resume = null_resume,
+    .config = null_config,
+    .progress = null_progress,
+    .layers = null_layers,
+    .evaluation = null_evaluation,
+    .history = null_history,
+    .checkpoint = null_checkpoint,
+    .restore = null_restore,
+    .command = null_command,
+    .discard = null_nothing,
+    .destroy = null_nothing,
 };
 
 recorder *recorder_null(void)

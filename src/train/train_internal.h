@@ -34,6 +34,25 @@ int train_settings_to_json(const train_config *cfg, struct cJSON *root);
 /* Reads every row's key back into cfg through the row's own validator; VT_EUSAGE naming path and the key. */
 int train_settings_from_json(const struct cJSON *root, train_config *cfg, const char *path, vt_err *err);
 
+struct cJSON;
+
+/* ---- the run directory's files (rundir.c and one file per family) ---------------------------------------- */
+
+/* The largest size file `name` of a run may have (RUN_MAX_*_BYTES; progress.json's for a name not listed). */
+long long run_file_max(const char *name);
+/* Reads file `name` of dir when it is there: VT_OK with *text NULL when it is not (as lstat sees it); its path
+ * into path. */
+int run_read_optional(const char *dir, const char *name, char *path, size_t size, char **text, vt_err *err);
+/* Writes root as text (and a final newline) to path atomically, and frees root. */
+int run_write_json(const char *path, struct cJSON *root, vt_err *err);
+/* Splits the next line off *cursor (NUL-terminating it, a CR before the LF dropped); NULL at the end. */
+char *run_next_line(char **cursor);
+/* The readers of run_load's parts: each sets its RUN_PART_* bit in run->parts when its file is there. */
+int run_read_history(const char *dir, run_data *run, vt_err *err);
+int run_read_progress(const char *dir, run_data *run, vt_err *err);
+/* predictions.csv and predictions.json. */
+int run_read_predictions(const char *dir, run_data *run, vt_err *err);
+
 /* A rows file of a run directory (per_class.csv, layers.csv, curve.csv): its name, its header, and the parser of
  * one line into a row_size-byte row (0 with the reason in why for a line that is not one). Every row struct
  * starts with its epoch (an int). */
@@ -43,6 +62,9 @@ typedef struct rows_kind {
     int per_epoch; /* the most rows an epoch may have */
     int (*parse)(const char *line, void *row, char *why, size_t size);
 } rows_kind;
+/* Writes an epoch's rows (lines of text) into k's file: the header, the rows of earlier epochs kept (later ones,
+ * left by a run killed after writing them, go, and so does a line that is not a row), then these; atomically. */
+int run_write_rows(const char *dir, const rows_kind *k, int epoch, const char *rows, vt_err *err);
 /* Reads one (absent: 0 rows) into *rows, malloc'ed: the header, then at most one row a line (blank lines
  * skipped) and per_epoch rows an epoch, so both the file and the limit bound the allocation; VT_EUSAGE naming
  * the file, the line and the reason. */
@@ -54,7 +76,7 @@ int run_field_whole(const char **p, int last, const char *name, long lo, long hi
 int run_field_number(const char **p, int last, const char *name, double lo, double hi, int nan_ok, double *out,
                      char *why, size_t size);
 
-/* Parses config.json into run->config and the data set's description in run. */
+/* Parses config.json into run->config and the data set's description in run (run_config.c, as the writer below). */
 int run_read_config(const char *dir, run_data *run, vt_err *err);
 
 /* The ranks of a data-parallel run, for config.json: n of them, each one's host and threads. */
@@ -71,7 +93,8 @@ typedef struct run_ranks {
 int train_write_config(const char *dir, const train_config *cfg, const dataset *ds, const model_config *mc,
                        long long params, const char *created, const run_ranks *ranks, vt_err *err);
 
-/* Run-directory writers (all atomic). */
+/* Run-directory writers (all atomic), each beside its file's reader: run_history.c, run_progress.c, curve.c,
+ * run_predictions.c. */
 int run_write_history(const char *dir, const train_epoch *rows, int n, vt_err *err);
 int run_write_progress(const char *dir, const train_snapshot *snap, vt_err *err);
 /* curve.csv from the snapshot's running curve (src/train/curve.c). */
@@ -116,9 +139,9 @@ void train_snapshot_eval(train_snapshot *s, long done, long total, double spent,
 
 /* The engine never names a run-directory file itself: config.json, progress.json and curve.csv, layers.csv,
  * the evaluation files, history.csv, the checkpoints, the directory itself and its removal all go through
- * one of these. The directory recorder writes them (through rundir.c's writers), the null recorder of an
+ * one of these. The directory recorder writes them (through the run files' writers), the null recorder of an
  * MPI rank other than 0 writes nothing, and a test's recorder keeps them in memory. A new run file is one
- * entry here, its writer in rundir.c, and one call in the engine. */
+ * entry here, its writer beside its reader (run_*.c, a row of rundir.c's table), and one call in the engine. */
 typedef struct recorder recorder;
 typedef struct recorder_ops {
     /* The run directory of a new run (cfg->run_dir picked when empty, made, refused when it holds a run) or
