@@ -127,8 +127,8 @@ static int load_model(const train_config *cfg, const dataset *ds, const char *pa
     return rc;
 }
 
-/* The test set through m, its metrics into out (and its size into *n_test), and the evaluation files (only when the predictions are
- * finite numbers: good files are never replaced by bad ones). */
+/* The test set through m, its metrics into out (and its size into *n_test), and the evaluation files (only
+ * when the predictions are finite numbers: good files are never replaced by bad ones). */
 static int predict_and_write(const char *dir, const char *path, const train_config *cfg, const dataset *ds, model *m,
                              int epoch, long batch, train_epoch *out, long *n_test, vt_err *err)
 {

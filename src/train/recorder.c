@@ -287,7 +287,10 @@ static int null_config(recorder *r, const train_config *cfg, const dataset *ds, 
     return (void)r, (void)cfg, (void)ds, (void)mc, (void)params, (void)created, (void)ranks, (void)err, VT_OK;
 }
 
-static int null_progress(recorder *r, const train_snapshot *s, vt_err *err) { return (void)r, (void)s, (void)err, VT_OK; }
+static int null_progress(recorder *r, const train_snapshot *s, vt_err *err)
+{
+    return (void)r, (void)s, (void)err, VT_OK;
+}
 
 static int null_layers(recorder *r, int epoch, const run_layer_row *rows, int n, vt_err *err)
 {
