@@ -16,22 +16,21 @@ int run_write_rows(const char *dir, const rows_kind *k, int epoch, const char *r
     int rc = run_read_optional(dir, k->name, path, sizeof path, &old, err);
     if (rc)
         return rc;
+    void *row = malloc(k->row_size); /* an old line parsed, to keep it or not: any kind's row fits */
     vt_afile af;
-    if ((rc = vt_afile_open(&af, path, err))) {
+    if (!row || (rc = vt_afile_open(&af, path, err))) {
+        free(row);
         free(old);
-        return rc;
+        return rc ? rc : vt_fail(err, VT_EIO, "%s: out of memory", path);
     }
     fprintf(af.f, "%s\n", k->header);
     char *cursor = old, *line = old ? run_next_line(&cursor) : NULL; /* the old header */
-    union {
-        run_class_row c;
-        run_layer_row l;
-    } row;
     char why[128];
     while (line && (line = run_next_line(&cursor)))
-        if (k->parse(line, &row, why, sizeof why) && row.c.epoch < epoch)
+        if (k->parse(line, row, why, sizeof why) && *(const int *)row < epoch)
             fprintf(af.f, "%s\n", line);
     fputs(rows, af.f);
+    free(row);
     free(old);
     return vt_afile_commit(&af, err);
 }
