@@ -1,7 +1,8 @@
 /* Unit tests of train's settings and run-directory reading: the field validator (every field, good and bad
  * values, the message naming the field), config.json round trips, and run_load / run_list on run
  * directories written by hand here (expected values are the ones written, never the reader's output),
- * including every kind of malformed file. The engine itself is tested in test_train_engine.c. */
+ * including every kind of malformed file. The engine itself is tested in test_train_engine.c, its epoch loop
+ * in test_train_loop.c. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>

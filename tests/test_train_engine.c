@@ -23,34 +23,9 @@
 
 #include "nn_testing.h"
 #include "testing.h"
-
-#define FASHION "/usr/share/datasets/fashion-mnist"
+#include "train_testing.h"
 
 static train_snapshot snap; /* 80 KB: static, not on the stack */
-
-static int setup(void **state)
-{
-    (void)state;
-    /* One thread: OpenBLAS's own threads would only confuse ThreadSanitizer, and so would oneDNN's OpenMP
-     * team (libgomp is not built with TSan, so its barriers look like races); at one thread nn_set_threads
-     * keeps oneDNN on the calling thread, where TSan sees every access. */
-    nn_set_threads(1);
-    return test_dir_make("engine");
-}
-
-static void tiny_config(train_config *c, const char *name)
-{
-    train_config_default(c);
-    strcpy(c->model, "mlp");
-    strcpy(c->data, FASHION);
-    c->limit_train = 256;
-    c->limit_test = 100;
-    c->epochs = 2;
-    c->batch_size = 32;
-    c->threads = 1;
-    c->seed = 5;
-    snprintf(c->run_dir, sizeof c->run_dir, "%s/%s", test_dir, name);
-}
 
 /* Runs a config to its end; returns the final state. */
 static train_state run_to_end(const train_config *c, vt_err *err)
@@ -788,12 +763,8 @@ static void bad_data_and_divergence_fail_clearly(void **state)
 int main(int argc, char **argv)
 {
     (void)argc;
-    nn_testing_start(argv);
-    if (access(FASHION "/train-images-idx3-ubyte.gz", R_OK) != 0) {
-        fprintf(stderr, "test_train_engine: %s is missing: apt-get install dataset-fashion-mnist (make deps)\n",
-                FASHION);
+    if (train_testing_start(argv))
         return 1;
-    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_run_writes_a_complete_run_directory),
         cmocka_unit_test(stopped_and_resumed_equals_uninterrupted),
@@ -804,5 +775,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(bad_checkpoints_fail_clearly),
         cmocka_unit_test(bad_data_and_divergence_fail_clearly),
     };
-    return cmocka_run_group_tests_name("train", tests, setup, test_dir_teardown);
+    return cmocka_run_group_tests_name("train", tests, train_testing_setup, test_dir_teardown);
 }

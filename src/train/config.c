@@ -1,6 +1,6 @@
 /* train/config: what a run's settings mean for the data set and the model (resize, minimum input, the model
  * config), the default run directory, and the model summary and time estimate the Setup screen shows. The
- * settings themselves are the table in settings.c; config.json is read and written by rundir.c. */
+ * settings themselves are the table in settings.c; config.json is read and written by run_config.c. */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>

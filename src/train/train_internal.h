@@ -34,6 +34,25 @@ int train_settings_to_json(const train_config *cfg, struct cJSON *root);
 /* Reads every row's key back into cfg through the row's own validator; VT_EUSAGE naming path and the key. */
 int train_settings_from_json(const struct cJSON *root, train_config *cfg, const char *path, vt_err *err);
 
+struct cJSON;
+
+/* ---- the run directory's files (rundir.c and one file per family) ---------------------------------------- */
+
+/* The largest size file `name` of a run may have (RUN_MAX_*_BYTES; progress.json's for a name not listed). */
+long long run_file_max(const char *name);
+/* Reads file `name` of dir when it is there: VT_OK with *text NULL when it is not (as lstat sees it); its path
+ * into path. */
+int run_read_optional(const char *dir, const char *name, char *path, size_t size, char **text, vt_err *err);
+/* Writes root as text (and a final newline) to path atomically, and frees root. */
+int run_write_json(const char *path, struct cJSON *root, vt_err *err);
+/* Splits the next line off *cursor (NUL-terminating it, a CR before the LF dropped); NULL at the end. */
+char *run_next_line(char **cursor);
+/* The readers of run_load's parts: each sets its RUN_PART_* bit in run->parts when its file is there. */
+int run_read_history(const char *dir, run_data *run, vt_err *err);
+int run_read_progress(const char *dir, run_data *run, vt_err *err);
+/* predictions.csv and predictions.json. */
+int run_read_predictions(const char *dir, run_data *run, vt_err *err);
+
 /* A rows file of a run directory (per_class.csv, layers.csv, curve.csv): its name, its header, and the parser of
  * one line into a row_size-byte row (0 with the reason in why for a line that is not one). Every row struct
  * starts with its epoch (an int). */
@@ -43,6 +62,9 @@ typedef struct rows_kind {
     int per_epoch; /* the most rows an epoch may have */
     int (*parse)(const char *line, void *row, char *why, size_t size);
 } rows_kind;
+/* Writes an epoch's rows (lines of text) into k's file: the header, the rows of earlier epochs kept (later ones,
+ * left by a run killed after writing them, go, and so does a line that is not a row), then these; atomically. */
+int run_write_rows(const char *dir, const rows_kind *k, int epoch, const char *rows, vt_err *err);
 /* Reads one (absent: 0 rows) into *rows, malloc'ed: the header, then at most one row a line (blank lines
  * skipped) and per_epoch rows an epoch, so both the file and the limit bound the allocation; VT_EUSAGE naming
  * the file, the line and the reason. */
@@ -54,7 +76,7 @@ int run_field_whole(const char **p, int last, const char *name, long lo, long hi
 int run_field_number(const char **p, int last, const char *name, double lo, double hi, int nan_ok, double *out,
                      char *why, size_t size);
 
-/* Parses config.json into run->config and the data set's description in run. */
+/* Parses config.json into run->config and the data set's description in run (run_config.c, as the writer below). */
 int run_read_config(const char *dir, run_data *run, vt_err *err);
 
 /* The ranks of a data-parallel run, for config.json: n of them, each one's host and threads. */
@@ -71,7 +93,8 @@ typedef struct run_ranks {
 int train_write_config(const char *dir, const train_config *cfg, const dataset *ds, const model_config *mc,
                        long long params, const char *created, const run_ranks *ranks, vt_err *err);
 
-/* Run-directory writers (all atomic). */
+/* Run-directory writers (all atomic), each beside its file's reader: run_history.c, run_progress.c, curve.c,
+ * run_predictions.c. */
 int run_write_history(const char *dir, const train_epoch *rows, int n, vt_err *err);
 int run_write_progress(const char *dir, const train_snapshot *snap, vt_err *err);
 /* curve.csv from the snapshot's running curve (src/train/curve.c). */
@@ -84,6 +107,86 @@ int run_write_evaluation(const char *dir, int epoch, long batch, int history, co
 /* The position a checkpoint's extra blob records (its first 32 bytes are enough): finished epochs and batches
  * of the next. -1 when the blob is not the engine's. */
 int train_blob_position(const void *blob, size_t len, int *epochs_done, long *batch_pos);
+
+/* ---- the snapshot's derived numbers (snapshot.c): rates, ETAs and the running curve, in one place ---- */
+
+/* Where the epoch loop is after a batch, for train_snapshot_batch. */
+typedef struct train_clock {
+    int epoch, epochs;         /* 0-based epoch in progress, of epochs */
+    long batch, batches;       /* batches done of it (a count: b + 1), of batches an epoch */
+    long done_here;            /* of them, done in this session (a resumed epoch began at batch - done_here) */
+    long samples_here;         /* images trained in this session's part of the epoch (all ranks) */
+    double busy;               /* seconds those batches took (filling and stepping) */
+    double eval_seconds;       /* the last test-set pass (0: none yet) */
+    double last_epoch_seconds; /* the previous epoch's length, evaluation included (epoch > 0) */
+    long n_test;
+} train_clock;
+
+/* An epoch's start (e 0-based, from batch first, samples done before this session): the running numbers
+ * cleared and the curve emptied; the run's time left from the last epoch's length (nothing before the first
+ * epoch's first batch), so the header keeps an ETA over every epoch start. */
+void train_snapshot_epoch(train_snapshot *s, int e, int epochs, long first, long samples, double last_epoch_seconds);
+/* After a batch: the running means of sums (top-5 NaN when unknown), img/s and ms per step, the epoch's and
+ * the run's time left, and the curve's point (every curve_every batches; a full curve keeps every other point
+ * and doubles the stride). Returns the seconds a later epoch is expected to take, its test-set pass included
+ * (before the first pass: a third of a training step's time per test image). */
+double train_snapshot_batch(train_snapshot *s, const step_stats *sums, int top5_unknown, const train_clock *c);
+/* During a test-set pass: done of total steps after spent seconds; the run's time left adds later_epochs
+ * epochs of per_epoch seconds. */
+void train_snapshot_eval(train_snapshot *s, long done, long total, double spent, int later_epochs, double per_epoch);
+
+/* ---- the recorder: every write of the engine into its run directory (recorder.c) ------------------------- */
+
+/* The engine never names a run-directory file itself: config.json, progress.json and curve.csv, layers.csv,
+ * the evaluation files, history.csv, the checkpoints, the directory itself and its removal all go through
+ * one of these. The directory recorder writes them (through the run files' writers), the null recorder of an
+ * MPI rank other than 0 writes nothing, and a test's recorder keeps them in memory. A new run file is one
+ * entry here, its writer beside its reader (run_*.c, a row of rundir.c's table), and one call in the engine. */
+typedef struct recorder recorder;
+typedef struct recorder_ops {
+    /* The run directory of a new run (cfg->run_dir picked when empty, made, refused when it holds a run) or
+     * of a run to resume (checked), locked for this process; on the caller's thread, before the engine's. */
+    int (*open)(recorder *r, train_config *cfg, vt_err *err);
+    /* VT_OK while the directory is still the one locked; VT_EIO naming it once it was removed or replaced
+     * (from then on every write fails so). */
+    int (*check)(recorder *r, vt_err *err);
+    /* A resume whose checkpoint was taken, before its first write: leftovers of a killed writer go; the run's
+     * creation stamp (from config.json; "" when unknown) into created. */
+    void (*resume)(recorder *r, char *created, size_t size);
+    int (*config)(recorder *r, const train_config *cfg, const dataset *ds, const model_config *mc,
+                  long long params, const char *created, const run_ranks *ranks, vt_err *err);
+    /* progress.json and the running curve (curve.csv) of the snapshot. */
+    int (*progress)(recorder *r, const train_snapshot *s, vt_err *err);
+    int (*layers)(recorder *r, int epoch, const run_layer_row *rows, int n, vt_err *err);
+    /* An epoch's evaluation: n test predictions of C classes (run_write_evaluation with its history rows). */
+    int (*evaluation)(recorder *r, int epoch, const int *y_true, const float *probs, long n, int C,
+                      const char *const *names, vt_err *err);
+    int (*history)(recorder *r, const train_epoch *rows, int n, vt_err *err);
+    /* Checkpoint `name` (RUN_CHECKPOINT, RUN_BEST, RUN_ES_BEST) of m with the engine's blob. */
+    int (*checkpoint)(recorder *r, const char *name, const model *m, const void *blob, size_t len, vt_err *err);
+    /* Checkpoint `name` into m (checked to be of m's shape) and its blob into blob (cap bytes): *len 0 when
+     * this recorder holds no checkpoints (the null recorder: rank 0 shares its own). */
+    int (*restore)(recorder *r, const char *name, model *m, void *blob, size_t cap, size_t *len, vt_err *err);
+    /* The newest command another process left (run_command_read); kind NONE and seq 0 when there is none. */
+    int (*command)(recorder *r, run_command *c, vt_err *err);
+    /* A new run that failed before its config.json was written is no run: its files and directory go. */
+    void (*discard)(recorder *r);
+    /* Releases the lock and frees the recorder. */
+    void (*destroy)(recorder *r);
+} recorder_ops;
+
+struct recorder {
+    const recorder_ops *ops;
+    int keeps; /* 0: nothing is kept (the null recorder): the engine skips measurements only a record reads */
+};
+
+/* The recorder of a run directory (cfg->run_dir once opened). */
+int recorder_dir_create(recorder **out, vt_err *err);
+/* The recorder that writes nothing (one shared instance; destroy does nothing). */
+recorder *recorder_null(void);
+/* trainer_create_dist with the run's records going to rec (opened here, destroyed with the trainer, also when
+ * this fails). */
+int trainer_create_recorded(const train_config *cfg, train_dist *d, recorder *rec, trainer **out, vt_err *err);
 
 /* Keras' categorical cross-entropy, accuracy, mse and top-5 accuracy of n predictions, into row's val_loss,
  * val_acc, val_mse and val_top5. */
