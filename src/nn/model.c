@@ -514,47 +514,6 @@ static void layer_conv_geom(const nn_layer *l, int n, conv_geom *g)
 
 /* ---- convolution backends per layer ------------------------------------------------------------- */
 
-/* One entry of a choice: a backend and its variant, or (be NULL) "auto" or "timed". */
-typedef struct conv_pick {
-    const conv_backend *be;
-    int algo;
-    int timed; /* with be NULL: "timed" rather than "auto" */
-} conv_pick;
-
-static const char *const algo_names[] = {"", "direct", "winograd", "f2", "f4"};
-
-/* Parses one entry, "auto", "gemm", "onednn", "onednn:direct", ... of length len. */
-static int parse_pick(const char *p, size_t len, conv_pick *out)
-{
-    char name[32];
-    if (len == 0 || len >= sizeof name)
-        return -1;
-    memcpy(name, p, len);
-    name[len] = '\0';
-    out->be = NULL;
-    out->algo = CONV_ALGO_ANY;
-    out->timed = strcmp(name, "timed") == 0;
-    if (out->timed || strcmp(name, "auto") == 0)
-        return 0;
-    char *colon = strchr(name, ':');
-    if (colon) { /* oneDNN's algorithms, the winograd backend's tile sizes */
-        *colon = '\0';
-        const int onednn = strcmp(name, "onednn") == 0, wino = strcmp(name, "winograd") == 0;
-        if (onednn && strcmp(colon + 1, "direct") == 0)
-            out->algo = CONV_ALGO_DIRECT;
-        else if (onednn && strcmp(colon + 1, "winograd") == 0)
-            out->algo = CONV_ALGO_WINOGRAD;
-        else if (wino && strcmp(colon + 1, "f2") == 0)
-            out->algo = CONV_ALGO_F2;
-        else if (wino && strcmp(colon + 1, "f4") == 0)
-            out->algo = CONV_ALGO_F4;
-        else
-            return -1;
-    }
-    out->be = conv_backend_find(name);
-    return out->be ? 0 : -1;
-}
-
 static int conv_count(const model *m)
 {
     int k = 0;
@@ -562,8 +521,6 @@ static int conv_count(const model *m)
         k += m->layers[i].kind == L_CONV;
     return k;
 }
-
-#define CONV_CHOICE_HELP NN_CONV_CHOICES
 
 /* The entries of a comma-separated choice string: the first MAX_LAYERS into picks, their count in *count. */
 static int parse_list(const char *choice, conv_pick *picks, int *count, vt_err *err)
@@ -575,9 +532,9 @@ static int parse_list(const char *choice, conv_pick *picks, int *count, vt_err *
     for (;;) {
         size_t len = strcspn(p, ",");
         conv_pick pick;
-        if (parse_pick(p, len, &pick) != 0)
+        if (conv_pick_parse(p, len, &pick) != 0)
             return vt_fail(err, VT_EUSAGE, "unknown convolution backend '%.*s' (%s)", (int)len, p,
-                           CONV_CHOICE_HELP);
+                           NN_CONV_CHOICES);
         if (k < MAX_LAYERS)
             picks[k] = pick;
         k++;
@@ -620,159 +577,18 @@ static void layer_conv_setup(const model *m, int i, conv_layer *cl)
     cl->relu = l->relu;
 }
 
-/* Seconds of one forward + backward (with a fused step) of a standalone plan of be/algo at layer i, the
- * best of a few runs on random data, or -1 when it cannot run. Called only at model_set_batch. */
-static double time_candidate(model *m, int i, const conv_backend *be, int algo)
-{
-    conv_layer cl;
-    layer_conv_setup(m, i, &cl);
-    cl.be = be;
-    cl.algo = algo;
-    if (!be->supports(&cl.g, algo) || be->plan(&cl, NULL) != VT_OK)
-        return -1.0;
-    const conv_geom *g = &cl.g;
-    size_t xs = (size_t)g->n * g->h * g->w * g->c, os = (size_t)g->n * g->oh * g->ow * g->oc;
-    size_t ws = (size_t)9 * g->c * g->oc, wsz = be->workspace(g);
-    float *x = malloc(sizeof(float) * xs), *dx = malloc(sizeof(float) * xs), *out = malloc(sizeof(float) * os);
-    float *dout = malloc(sizeof(float) * os), *w = malloc(sizeof(float) * ws), *dw = calloc(ws, sizeof(float));
-    float *b = calloc((size_t)g->oc, sizeof(float)), *db = calloc((size_t)g->oc, sizeof(float));
-    float *col = malloc(sizeof(float) * (wsz ? wsz : 1));
-    double best = -1.0;
-    if (x && dx && out && dout && w && dw && b && db && col) {
-        vt_rng rng;
-        vt_rng_seed(&rng, 99);
-        for (size_t k = 0; k < xs; k++)
-            x[k] = (float)vt_rng_uniform(&rng);
-        for (size_t k = 0; k < ws; k++)
-            w[k] = 0.05f * ((float)vt_rng_uniform(&rng) - 0.5f);
-        const conv_step step = {0.0f, 1.0f}; /* lr 0: the timing leaves the weights as they are */
-        const double budget = 0.25;          /* seconds per candidate, at most a few runs */
-        double spent = 0.0;
-        for (int r = 0; r < 4 && spent < budget; r++) {
-            for (size_t k = 0; k < os; k++)
-                dout[k] = 1e-3f * (float)((k * 2654435761u) % 1000) - 0.5e-3f;
-            double t0 = vt_now();
-            be->forward(&cl, out, col, x, w, b, g->n);
-            be->backward(&cl, i == 1 ? NULL : dx, w, b, dw, db, col, dout, out, x, g->n, &step);
-            double t = vt_now() - t0;
-            spent += t;
-            if (r > 0 && (best < 0 || t < best)) /* r == 0 warms up */
-                best = t;
-        }
-        if (best < 0)
-            best = spent;
-    }
-    free(x);
-    free(dx);
-    free(out);
-    free(dout);
-    free(w);
-    free(dw);
-    free(b);
-    free(db);
-    free(col);
-    be->release(&cl);
-    return best;
-}
-
-/* Winograd F(4x4, 3x3) works on 4x4 output tiles, 6x6 input tiles: on small maps most of a tile is
- * padding. The issue's measurement with oneDNN 2.6 on AVX-512 (2-core Xeon, vgg16-nopool, batch 32):
- * Winograd 2-3x faster than direct from 32x32 down to 8x8 maps, 3x slower on 2x2. "auto" uses it from 8x8
- * up; 4x4 and below stay direct. */
-#define WINOGRAD_MIN_SIDE 8
-
-/* The winograd backend (src/nn/winograd.c) on this project's AVX2 machine (2-core Zen 3, batch 32, with
- * OpenBLAS's Zen sgemm): F(4x4) 1.6-2.6x faster than oneDNN's direct convolution on 8x8 to 48x48 maps,
- * F(2x2) 1.5-2x on 6x6 down to 2x2 (where F(4x4)'s tile is mostly padding, and its transformed kernel,
- * 36 c x k floats, outweighs the few tiles). Inputs of few channels leave its products no depth: on the
- * first layer's 3 it is 3-4x slower than oneDNN. On cnn's 32 (32x32 and 16x16 maps), with its own AVX2
- * forward kernel, it is faster than oneDNN's direct convolution both ways (block1_conv2: forward 4.0
- * against 4.6 ms, backward 10.1 against 12.6; block2_conv1: 2.0 against 2.9, 4.3 against 6.2). Below 32
- * channels: oneDNN's direct convolution or gemm.
- *
- * Maps under 4 a side (vgg16's 3x3 block5 at 48x48, vgg16-nopool's 2x2) leave F(2x2) one to four tiles an
- * image, too few rows for its products against a transformed kernel of 16 c x k floats: im2col and one
- * sgemm over the whole batch beat it there (interleaved, vgg16-nopool trained 17-24% faster with gemm on
- * its 2x2 block5, three rounds; vgg16's 3x3 block5 layers 11-13 against 15-22 ms forward, 24-31 against
- * 34-45 backward), and oneDNN's direct convolution was slower still (15-21, 42-67). */
-#define WINOGRAD_F4_MIN_SIDE 8
-#define WINOGRAD_MIN_CHANNELS 32
-#define WINOGRAD_OWN_MIN_SIDE 4
-
-static conv_pick winograd_pick(const conv_geom *g)
-{
-    int side = g->oh < g->ow ? g->oh : g->ow;
-    return (conv_pick){conv_backend_find("winograd"), side >= WINOGRAD_F4_MIN_SIDE ? CONV_ALGO_F4 : CONV_ALGO_F2, 0};
-}
-
-/* Resolves a pick for layer i into a backend and variant.
- *   "auto", a fixed rule (the same choice on every run, so a resumed run computes what the first did):
- *     oneDNN's Winograd where it has it and the output map is at least WINOGRAD_MIN_SIDE a side, else
- *     where the input has at least WINOGRAD_MIN_CHANNELS channels the winograd backend on maps of
- *     WINOGRAD_OWN_MIN_SIDE and up (F(4x4) from WINOGRAD_F4_MIN_SIDE up, else F(2x2)) and gemm on
- *     smaller ones, else oneDNN's direct convolution where it has an optimised (not reference) kernel
- *     for all three passes, else gemm;
- *   "onednn": oneDNN's Winograd or direct convolution as above, gemm where oneDNN has only its reference
- *     kernels;
- *   "winograd": F(4x4) or F(2x2) by the output side, as above;
- *   "timed": each candidate (gemm, oneDNN's direct and Winograd, the winograd backend's two tiles) timed
- *     on the layer for a few iterations, the fastest kept (noisy on a shared machine: record the result
- *     and reuse it). */
+/* Resolves a pick for layer i into a backend and variant (conv_resolve: "auto" and a backend named alone
+ * by the rows' ranks, "timed" by timing them); a named variant that cannot run the layer is an error. */
 static int resolve_pick(model *m, int i, conv_pick *p, vt_err *err)
 {
-    conv_geom g;
-    layer_conv_geom(&m->layers[i], m->max_batch, &g);
-    const conv_backend *onednn = conv_backend_find("onednn"), *gemm = conv_backend_find("gemm");
-    const conv_backend *wino = conv_backend_find("winograd");
-    if (!p->be && !p->timed) {
-        int side = g.oh < g.ow ? g.oh : g.ow;
-        if (side >= WINOGRAD_MIN_SIDE && onednn->supports(&g, CONV_ALGO_WINOGRAD))
-            *p = (conv_pick){onednn, CONV_ALGO_WINOGRAD, 0};
-        else if (g.c >= WINOGRAD_MIN_CHANNELS && side < WINOGRAD_OWN_MIN_SIDE)
-            *p = (conv_pick){gemm, CONV_ALGO_ANY, 0};
-        else if (g.c >= WINOGRAD_MIN_CHANNELS && wino->supports(&g, CONV_ALGO_ANY))
-            *p = winograd_pick(&g);
-        else if (onednn->supports(&g, CONV_ALGO_DIRECT))
-            *p = (conv_pick){onednn, CONV_ALGO_DIRECT, 0};
-        else
-            *p = (conv_pick){gemm, CONV_ALGO_ANY, 0};
+    conv_layer tmpl;
+    layer_conv_setup(m, i, &tmpl);
+    if (conv_resolve(p, &tmpl, i == 1) == 0)
         return VT_OK;
-    }
-    if (p->be == onednn && p->algo == CONV_ALGO_ANY) {
-        int side = g.oh < g.ow ? g.oh : g.ow;
-        if (side >= WINOGRAD_MIN_SIDE && onednn->supports(&g, CONV_ALGO_WINOGRAD))
-            *p = (conv_pick){onednn, CONV_ALGO_WINOGRAD, 0};
-        else if (onednn->supports(&g, CONV_ALGO_DIRECT))
-            *p = (conv_pick){onednn, CONV_ALGO_DIRECT, 0};
-        else /* "onednn": gemm where it has no optimised kernel */
-            *p = (conv_pick){gemm, CONV_ALGO_ANY, 0};
-        return VT_OK;
-    }
-    if (p->be == wino && p->algo == CONV_ALGO_ANY && wino->supports(&g, CONV_ALGO_ANY)) {
-        *p = winograd_pick(&g);
-        return VT_OK;
-    }
-    if (p->be) {
-        if (!p->be->supports(&g, p->algo))
-            return vt_fail(err, VT_EUSAGE, "%s: the %s%s%s convolution backend cannot run layer %s here%s",
-                           m->cfg.name, p->be->name, p->algo ? ":" : "", algo_names[p->algo], m->layers[i].name,
-                           p->algo == CONV_ALGO_WINOGRAD
-                               ? " (oneDNN 2.x has Winograd only with AVX-512; try onednn:direct or auto)"
-                               : p->be == onednn ? " (oneDNN has only its reference kernels for it; try auto)" : "");
-        return VT_OK;
-    }
-    const conv_pick cands[] = {{gemm, CONV_ALGO_ANY, 0},  {onednn, CONV_ALGO_DIRECT, 0}, {onednn, CONV_ALGO_WINOGRAD, 0},
-                               {wino, CONV_ALGO_F2, 0}, {wino, CONV_ALGO_F4, 0}};
-    double best = -1.0;
-    *p = cands[0];
-    for (size_t k = 0; k < sizeof cands / sizeof cands[0]; k++) {
-        double t = time_candidate(m, i, cands[k].be, cands[k].algo);
-        if (t >= 0 && (best < 0 || t < best)) {
-            best = t;
-            *p = cands[k];
-        }
-    }
-    return VT_OK;
+    char label[32];
+    conv_label(label, sizeof label, p->be, p->algo);
+    return vt_fail(err, VT_EUSAGE, "%s: the %s convolution backend cannot run layer %s here%s", m->cfg.name, label,
+                   m->layers[i].name, conv_pick_hint(p));
 }
 
 /* Plans every Conv2D layer for m->max_batch from m->conv_req: resolves the picks, links consecutive
@@ -825,8 +641,7 @@ static int plan_convs(model *m, vt_err *err)
             release_convs(m);
             return rc;
         }
-        snprintf(m->conv_label[i], sizeof m->conv_label[i], "%s%s%s", cl->be->name, cl->algo ? ":" : "",
-                 algo_names[cl->algo]);
+        conv_label(m->conv_label[i], sizeof m->conv_label[i], cl->be, cl->algo);
         if (cl->be->workspace(&cl->g) > ws)
             ws = cl->be->workspace(&cl->g);
     }

@@ -3,8 +3,9 @@
  * Every Conv2D layer of a sized model (model_set_batch) is a conv_layer: its geometry at the model's
  * largest batch, the backend that runs it and that backend's plan (its state: oneDNN primitives and
  * memories, created once, so a training step allocates nothing). Backends are rows of one table
- * (conv_backends, src/nn/conv.c): {name, supports, plan, release, forward, backward}; a new backend is a
- * row plus its own file.
+ * (conv_backends, src/nn/conv.c): {name, variants (each with how "auto" ranks it), supports, workspace,
+ * plan, release, forward, backward}; parsing a choice, "auto", "timed", the names and the tests' list of
+ * variants are loops over the rows, so a new backend is its own file plus a row in conv_backends.
  *
  * Tensors at the seam are the model's: NHWC activations, Keras kernels (kh, kw, cin, cout). A backend may
  * keep a layer's input or output in a layout of its own between layers of the same backend (oneDNN's
@@ -44,8 +45,37 @@ typedef struct conv_layer {
  * and F(4x4, 3x3)). */
 enum { CONV_ALGO_ANY = 0, CONV_ALGO_DIRECT = 1, CONV_ALGO_WINOGRAD = 2, CONV_ALGO_F2 = 3, CONV_ALGO_F4 = 4 };
 
+/* The output map's smaller side, what the ranks look at. */
+static inline int conv_min_side(const conv_geom *g) { return g->oh < g->ow ? g->oh : g->ow; }
+
+/* One variant of a backend: what a choice names "backend:name" and conv_layer.algo holds.
+ *
+ * How "auto" chooses (the one place the rule lives; nn.h points here): every variant's rank at the layer's
+ * geometry, the highest rank among the variants that can run the layer here (supports) wins, ties to the
+ * first in table order. A rank is a number on one scale across backends, so a variant's rank function
+ * says where it stands against the others and why (the measurements are beside it, in its backend's
+ * file). A backend named alone ("onednn", "winograd") takes its own variant of the highest rank with
+ * alone set, which may drop a condition that is about the other backends. */
+typedef struct conv_variant {
+    const char *name; /* after the colon ("direct", "f4"); NULL: the backend's only variant, named alone */
+    int algo;         /* CONV_ALGO_* */
+    /* Its rank at g, 0 where it is not to be taken; NULL: never chosen by "auto" or "timed", only named (the
+     * reference loops). */
+    int (*rank)(const conv_geom *g, int alone);
+    /* Its agreement with the naive loops that the tests hold it to: the error allowed, times the largest
+     * magnitude of the reference (float rounding for direct sums; Winograd's transforms multiply it). */
+    double tol;
+    /* Appended to "cannot run layer X here" when it was named and cannot (why, and what to try). */
+    const char *hint;
+} conv_variant;
+
 typedef struct conv_backend {
     const char *name;
+    const conv_variant *variants; /* nvariants, in the order "timed" tries them */
+    int nvariants;
+    /* Named alone, the layers none of its variants can run go to gemm (oneDNN's reference-only shapes);
+     * else that is an error. */
+    int alone_falls_back;
     /* Can this backend (with algo) run g here? algo CONV_ALGO_ANY asks for any variant. */
     int (*supports)(const conv_geom *g, int algo);
     /* Floats of the model's shared workspace the layer needs at g (0 for none). */
@@ -62,9 +92,46 @@ typedef struct conv_backend {
                      const float *out, const float *x, int n, const conv_step *step);
 } conv_backend;
 
-/* The table, NULL-terminated, in the order of conv_backend_names. */
+/* The table, NULL-terminated: naive, gemm, then the rows of the backends' own files. */
 extern const conv_backend *const conv_backends[];
 const conv_backend *conv_backend_find(const char *name);
+
+/* One entry of a choice: a backend and its variant; be NULL is "auto" (or "timed"); a backend of several
+ * variants with algo CONV_ALGO_ANY is that backend named alone. */
+typedef struct conv_pick {
+    const conv_backend *be;
+    int algo;
+    int timed;
+} conv_pick;
+
+/* Parses one entry of a choice, len characters at s: "auto", "timed", "gemm", "onednn", "onednn:direct",
+ * ... Returns 0, or -1 for a name no row has. */
+int conv_pick_parse(const char *s, size_t len, conv_pick *out);
+/* "onednn:direct", "gemm": the name a choice gives the variant; returns what snprintf does. */
+int conv_label(char *buf, size_t cap, const conv_backend *be, int algo);
+/* Every variant "auto" and "timed" may choose (rank not NULL), in table order, into out (up to max); returns
+ * how many there are. The tests run each. */
+int conv_variants_ranked(conv_pick *out, int max);
+/* The choices a model_set_conv entry may name, "auto, timed, onednn, onednn:direct, ..., gemm or naive",
+ * into buf: NN_CONV_CHOICES must say the same (a test checks). */
+void conv_choices_join(char *buf, size_t cap);
+
+/* Whether a variant can run g: be->supports in a model (conv_supported), a made-up CPU in the tests. */
+typedef int (*conv_can_fn)(void *ctx, const conv_backend *be, int algo, const conv_geom *g);
+int conv_supported(void *ctx, const conv_backend *be, int algo, const conv_geom *g);
+/* The ranking: the variant of the highest rank at g among those `can` allows, over every row ("auto": only
+ * NULL) or over only's variants (only named alone). Returns 0 with *out set, or -1 when none can. */
+int conv_rank_pick(const conv_geom *g, const conv_backend *only, conv_can_fn can, void *ctx, conv_pick *out);
+/* Resolves p at g but for "timed": "auto" and a backend named alone by the ranking, a named variant as it
+ * is; can says what runs here. Returns 0, or -1 when p names a variant that cannot run g. */
+int conv_choose(conv_pick *p, const conv_geom *g, conv_can_fn can, void *ctx);
+/* Resolves p for a layer planned like tmpl (geometry at the model's batch, relu; first: the model's first
+ * layer, no input gradient): "auto" and a backend named alone by the ranking, "timed" by timing every
+ * ranked variant on the layer for a few runs (the fastest kept), a named variant as it is. Returns 0, or -1
+ * when p names a variant that cannot run the layer here (conv_pick_hint says why). */
+int conv_resolve(conv_pick *p, const conv_layer *tmpl, int first);
+/* The hint of a named variant that cannot run a layer ("" for none). */
+const char *conv_pick_hint(const conv_pick *p);
 
 /* The oneDNN backend's row and its pooling inside a chain (src/nn/onednn.c). */
 extern const conv_backend conv_backend_onednn;

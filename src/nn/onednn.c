@@ -704,5 +704,46 @@ static void onednn_backward(conv_layer *cl, float *dx, float *w, float *b, float
     }
 }
 
-const conv_backend conv_backend_onednn = {"onednn", onednn_supports, onednn_workspace, onednn_plan,
-                                          onednn_release, onednn_forward, onednn_backward};
+/* ---- the row ------------------------------------------------------------------------------------- */
+
+/* Winograd F(4x4, 3x3) works on 4x4 output tiles, 6x6 input tiles: on small maps most of a tile is
+ * padding. Measured with oneDNN 2.6 on AVX-512 (2-core Xeon, vgg16-nopool, batch 32): Winograd 2-3x faster
+ * than direct from 32x32 down to 8x8 maps, 3x slower on 2x2. So it ranks first of all from 8x8 up, where
+ * oneDNN has it (AVX-512); 4x4 and below are left to the others. */
+#define WINOGRAD_MIN_SIDE 8
+
+static int winograd_rank(const conv_geom *g, int alone)
+{
+    (void)alone;
+    return conv_min_side(g) >= WINOGRAD_MIN_SIDE ? 50 : 0;
+}
+
+/* The direct convolution, where oneDNN has optimised kernels for it (supports), ranks below the winograd
+ * backend and gemm's small maps, above gemm elsewhere. */
+static int direct_rank(const conv_geom *g, int alone)
+{
+    (void)g;
+    (void)alone;
+    return 20;
+}
+
+static const conv_variant onednn_variants[] = {
+    {"direct", CONV_ALGO_DIRECT, direct_rank, 1e-4, " (oneDNN has only its reference kernels for it; try auto)"},
+    /* Winograd's transforms (coefficients up to 5.25 / 8) multiply the rounding error by 10 to 100 (Lavin &
+     * Gray 2016, and oneDNN's own test tolerances for it). */
+    {"winograd", CONV_ALGO_WINOGRAD, winograd_rank, 2e-3,
+     " (oneDNN 2.x has Winograd only with AVX-512; try onednn:direct or auto)"},
+};
+
+const conv_backend conv_backend_onednn = {
+    .name = "onednn",
+    .variants = onednn_variants,
+    .nvariants = 2,
+    .alone_falls_back = 1, /* "onednn": gemm where it has only its reference kernels */
+    .supports = onednn_supports,
+    .workspace = onednn_workspace,
+    .plan = onednn_plan,
+    .release = onednn_release,
+    .forward = onednn_forward,
+    .backward = onednn_backward,
+};
