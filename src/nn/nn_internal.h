@@ -1,4 +1,5 @@
-/* nn_internal: what the nn sources share and nothing outside nn sees: the convolution backend seam.
+/* nn_internal: what the nn sources share and nothing outside nn sees: the layer list, SGD's update, and
+ * the convolution backend seam.
  *
  * Every Conv2D layer of a sized model (model_set_batch) is a conv_layer: its geometry at the model's
  * largest batch, the backend that runs it and that backend's plan (its state: oneDNN primitives and
@@ -18,6 +19,38 @@
 
 #include "vggtop/nn.h"
 
+/* ---- the layer list (arch.c builds it from a config; model.c runs it; summary.c prints it) ---------- */
+
+#define NN_MAX_LAYERS 64
+
+typedef enum { L_INPUT, L_CONV, L_POOL, L_FLATTEN, L_DENSE, L_GAP, L_GMP } layer_kind;
+
+typedef struct nn_layer {
+    layer_kind kind;
+    char name[40];
+    int in_h, in_w, in_c; /* input, NHWC (rank 2 layers: in_h = in_w = 1) */
+    int h, w, c;          /* output */
+    int rank;             /* Keras output rank: 4 or 2 */
+    int relu;
+    int k, stride;        /* L_CONV: kernel side ('same' padding) and stride; L_POOL: window side and stride */
+    size_t w_off, b_off, w_count, b_count; /* in the parameter block */
+    size_t act_off;       /* this layer's output in the activation block, per image (L_CONV, L_POOL, ...) */
+} nn_layer;
+
+/* The layer list of a checked config into ls (NN_MAX_LAYERS rows): shapes, parameter and activation
+ * offsets. Returns the number of layers. */
+int arch_build_layers(const model_config *cfg, nn_layer *ls);
+size_t arch_param_count(const nn_layer *ls, int count);
+
+/* ---- SGD (sgd.c) --------------------------------------------------------------------------------- */
+
+/* VT_EUSAGE for settings out of range. */
+int sgd_check(const sgd_config *sgd, vt_err *err);
+/* One Keras SGD update of count parameters w from gradients g (velocity v), zeroing g as it goes. */
+void sgd_update(float *restrict w, float *restrict g, float *restrict v, size_t count, const sgd_config *s);
+
+/* ---- the convolution backend seam ----------------------------------------------------------------- */
+
 /* A momentum-free SGD step fused into a backward pass: w = keep * w - lr * dL/dw (keep = 1 - lr * wd). */
 typedef struct conv_step {
     float lr, keep;
@@ -33,7 +66,8 @@ typedef struct conv_layer {
     int first;         /* the model's first layer: its input gradient is never asked for */
     int chain_in;      /* the input comes from the previous layer in the backend's own layout */
     int chain_out;     /* the output stays in the backend's layout for the next layer (or pooling) */
-    int pool_after;    /* a 2x2 max pooling follows and runs inside the backend (chain_out is then 1) */
+    int pool_after;    /* a max pooling follows and runs inside the backend (chain_out is then 1) */
+    int pool_size, pool_stride; /* its window side and stride */
     struct conv_layer *prev, *next; /* neighbours in a chain (NULL at its ends) */
     void *state;       /* the backend's plan */
     /* The model's weights generation at this pass (model.c bumps it whenever the weights may have changed):
@@ -135,8 +169,8 @@ const char *conv_pick_hint(const conv_pick *p);
 
 /* The oneDNN backend's row and its pooling inside a chain (src/nn/onednn.c). */
 extern const conv_backend conv_backend_onednn;
-/* 2x2 stride-2 max pooling of the blocked output of cl (cl->pool_after): forward keeps the result in
- * cl's pool memory (and writes NHWC out (n, oh/2, ow/2, oc) when the chain ends there: !cl->chain_out is
+/* The max pooling of the blocked output of cl (cl->pool_after, cl->pool_size, cl->pool_stride): forward keeps
+ * the result in cl's pool memory (and writes NHWC out (n, pooled oh, pooled ow, oc) when the chain ends there: !cl->chain_out is
  * about the pool's output then); backward takes dout of the pool (NHWC when the chain ends there) into
  * cl's blocked diff_dst. */
 void onednn_pool_forward(conv_layer *cl, float *out, int n);

@@ -2,7 +2,7 @@
  *
  * Each layer's plan holds oneDNN primitives created once, at model_set_batch, for the model's largest
  * batch N: convolution forward (bias and ReLU fused as a post-op), backward data and backward weights,
- * and when a 2x2 max pooling follows, its forward and backward. Activations live in the layout oneDNN
+ * and when a max pooling follows, its forward and backward. Activations live in the layout oneDNN
  * prefers (blocked, nChw8c with AVX2, nChw16c with AVX-512): consecutive oneDNN layers share memories
  * (layer i's output, or its pooling's, is layer i+1's input; layer i+1's input gradient is layer i's output
  * gradient), so the model's NHWC tensors are reordered only where a chain starts (the input) and ends
@@ -491,13 +491,15 @@ static int onednn_plan(conv_layer *cl, vt_err *err)
         p->has_dx = 1;
     }
 
-    /* The 2x2 max pooling after the layer, in the same layout. */
+    /* The max pooling after the layer ('valid', cl->pool_size at cl->pool_stride), in the same layout. */
     dnnl_dims_t od;
     memcpy(od, dd, sizeof od);
     const dnnl_memory_desc_t *out_md = dst_md;
     if (cl->pool_after) {
-        dnnl_dims_t pdims = {dd[0], dd[1], dd[2] / 2, dd[3] / 2}, pst = {2, 2}, ker = {2, 2}, zero = {0, 0};
-        dnnl_dims_t ppr = {(pdims[2] - 1) * 2 + 2 - dd[2], (pdims[3] - 1) * 2 + 2 - dd[3]};
+        const int ps = cl->pool_size, pt = cl->pool_stride;
+        dnnl_dims_t pdims = {dd[0], dd[1], (dd[2] - ps) / pt + 1, (dd[3] - ps) / pt + 1};
+        dnnl_dims_t pst = {pt, pt}, ker = {ps, ps}, zero = {0, 0};
+        dnnl_dims_t ppr = {(pdims[2] - 1) * pt + ps - dd[2], (pdims[3] - 1) * pt + ps - dd[3]};
         dnnl_memory_desc_t pdst;
         dnnl_memory_desc_init_by_tag(&pdst, 4, pdims, dnnl_f32, dnnl_format_tag_any);
         dnnl_pooling_desc_t pdesc;
