@@ -474,6 +474,25 @@ static dnnl_status_t plan_weights(dn_plan *p, const conv_geom *g, plan_fail *f)
     return dnnl_success;
 }
 
+/* One side of a chain link: the neighbour's memory theirs where its layout is md, else a memory of our
+ * own (*own set) and a reorder *link between the two (from theirs when in, else to theirs; *other: theirs). */
+static dnnl_status_t chain_link(dnnl_memory_t theirs, const dnnl_memory_desc_t *md, int in, dnnl_memory_t *mine,
+                                int *own, dnnl_primitive_t *link, dnnl_memory_t *other)
+{
+    const dnnl_memory_desc_t *their_md;
+    dnnl_memory_get_memory_desc(theirs, &their_md);
+    if (dnnl_memory_desc_equal(their_md, md)) {
+        *mine = theirs;
+        return dnnl_success;
+    }
+    dnnl_status_t s = new_memory(mine, md);
+    if (s != dnnl_success)
+        return s;
+    *own = 1;
+    *other = theirs;
+    return in ? new_reorder(link, their_md, md) : new_reorder(link, md, their_md);
+}
+
 /* The input and its gradient: the previous layer's memories in a chain (through a link reorder where its
  * layout is not ours), else our own, with boundaries from and to the model's NHWC tensors. */
 static dnnl_status_t plan_input(dn_plan *p, const conv_layer *cl, plan_fail *f)
@@ -494,26 +513,9 @@ static dnnl_status_t plan_input(dn_plan *p, const conv_layer *cl, plan_fail *f)
         p->has_dx = 1;
         return dnnl_success;
     }
-    dnnl_memory_t from = chain_out_mem(cl->prev), back = chain_diff_mem(cl->prev);
-    const dnnl_memory_desc_t *from_md, *back_md;
-    dnnl_memory_get_memory_desc(from, &from_md);
-    dnnl_memory_get_memory_desc(back, &back_md);
-    if (dnnl_memory_desc_equal(from_md, src_md)) {
-        p->src = from;
-    } else {
-        TRY(new_memory(&p->src, src_md));
-        p->src_own = 1;
-        p->link_in_from = from;
-        TRY(new_reorder(&p->link_in, from_md, src_md));
-    }
-    if (dnnl_memory_desc_equal(back_md, bwdd_src_md)) {
-        p->diff_src = back;
-    } else {
-        TRY(new_memory(&p->diff_src, bwdd_src_md));
-        p->diff_src_own = 1;
-        p->link_back_to = back;
-        TRY(new_reorder(&p->link_back, bwdd_src_md, back_md));
-    }
+    TRY(chain_link(chain_out_mem(cl->prev), src_md, 1, &p->src, &p->src_own, &p->link_in, &p->link_in_from));
+    TRY(chain_link(chain_diff_mem(cl->prev), bwdd_src_md, 0, &p->diff_src, &p->diff_src_own, &p->link_back,
+                   &p->link_back_to));
     return dnnl_success;
 }
 
