@@ -238,7 +238,8 @@ static int resolve_pick(model *m, int i, conv_pick *p, vt_err *err)
 }
 
 /* Plans every Conv2D layer for m->max_batch from m->conv_req: resolves the picks, links consecutive
- * layers of a backend that chains (oneDNN) and the max pooling between them, then plans in layer order. */
+ * layers of a backend that chains (pool_forward set: oneDNN) and the max pooling between them, then plans
+ * in layer order. */
 static int plan_convs(model *m, vt_err *err)
 {
     conv_pick picks[NN_MAX_LAYERS];
@@ -246,7 +247,6 @@ static int plan_convs(model *m, vt_err *err)
     if (rc)
         return rc;
     release_convs(m);
-    const conv_backend *onednn = conv_backend_find("onednn");
     int k = 0;
     for (int i = 0; i < m->nlayers; i++) {
         if (m->layers[i].kind != L_CONV)
@@ -259,11 +259,11 @@ static int plan_convs(model *m, vt_err *err)
         cl->be = p.be;
         cl->algo = p.algo;
     }
-    /* Chains: a oneDNN layer whose output (or that of the max pooling right after it) feeds another oneDNN
-     * layer hands it over in the blocked layout. */
+    /* Chains: a layer of a chaining backend whose output (or that of the max pooling right after it) feeds
+     * another layer of the same backend hands it over in the backend's layout. */
     for (int i = 0; i < m->nlayers; i++) {
         conv_layer *cl = &m->convs[i];
-        if (!cl->be || cl->be != onednn)
+        if (!cl->be || !cl->be->pool_forward)
             continue;
         int j = i + 1;
         if (j < m->nlayers && m->layers[j].kind == L_POOL) {
@@ -272,7 +272,7 @@ static int plan_convs(model *m, vt_err *err)
             cl->pool_stride = m->layers[j].stride;
             j++;
         }
-        if (j < m->nlayers && m->convs[j].be == onednn) {
+        if (j < m->nlayers && m->convs[j].be == cl->be) {
             cl->chain_out = 1;
             cl->next = &m->convs[j];
             m->convs[j].chain_in = 1;
@@ -431,7 +431,7 @@ static void forward(model *m, const float *x, int n)
         }
         case L_POOL:
             if (m->convs[i - 1].pool_after) /* the pooling runs in the convolution's backend */
-                onednn_pool_forward(&m->convs[i - 1], out, n);
+                m->convs[i - 1].be->pool_forward(&m->convs[i - 1], out, n);
             else
                 maxpool2d_forward(out, in, n, l->in_h, l->in_w, l->in_c, l->k, l->stride);
             break;
@@ -490,7 +490,7 @@ static void backward(model *m, const int *y, int n, float *dx, const sgd_config 
         }
         case L_POOL:
             if (m->convs[i - 1].pool_after)
-                onednn_pool_backward(&m->convs[i - 1], d, n);
+                m->convs[i - 1].be->pool_backward(&m->convs[i - 1], d, n);
             else if (target)
                 maxpool2d_backward(target, d, in, n, l->in_h, l->in_w, l->in_c, l->k, l->stride);
             break;
@@ -709,8 +709,8 @@ int model_layer_stats(const model *m, int n, layer_stats *out, int max)
             size_t count = (size_t)n * (size_t)l->h * (size_t)l->w * (size_t)l->c;
             const float *o = m->outs[i];
             const conv_layer *cl = &m->convs[i];
-            if (o && cl->be && cl->be == conv_backend_find("onednn") && (cl->chain_out || cl->pool_after))
-                onednn_output_nhwc((conv_layer *)cl, (float *)o, n);
+            if (o && cl->be && cl->be->output_nhwc && (cl->chain_out || cl->pool_after))
+                cl->be->output_nhwc((conv_layer *)cl, (float *)o, n);
             double sum = 0, sq = 0;
             size_t zeros = 0;
             for (size_t j = 0; o && j < count; j++) {

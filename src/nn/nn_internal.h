@@ -124,6 +124,18 @@ typedef struct conv_backend {
      * are scratch (zero on entry, left zero). dx (n, h, w, c) = dL/dx unless NULL (cl->first). */
     void (*backward)(conv_layer *cl, float *dx, float *w, float *b, float *dw, float *db, float *ws, float *dout,
                      const float *out, const float *x, int n, const conv_step *step);
+    /* A backend that chains (oneDNN; NULL for the others): consecutive layers of it, and the max pooling
+     * right after one, hand over in its own layout (chain_in, chain_out, pool_after), and these run the
+     * pooling of such a layer (cl->pool_size at cl->pool_stride). pool_forward keeps the result in the
+     * backend's layout (and writes NHWC out (n, pooled oh, pooled ow, oc) when the chain ends there:
+     * !cl->chain_out is about the pool's output then); pool_backward takes dout of the pool (NHWC when the
+     * chain ends there) back to the layer's output gradient. */
+    void (*pool_forward)(conv_layer *cl, float *out, int n);
+    void (*pool_backward)(conv_layer *cl, const float *dout, int n);
+    /* The last forward's output of cl (n images) into out (n, oh, ow, oc) where the chain keeps it in its own
+     * layout (chain_out or pool_after); returns 0 when forward wrote out itself already. Not for training
+     * steps: for model_layer_stats. */
+    int (*output_nhwc)(conv_layer *cl, float *out, int n);
 } conv_backend;
 
 /* The table, NULL-terminated: naive, gemm, then the rows of the backends' own files. */
@@ -167,18 +179,8 @@ int conv_resolve(conv_pick *p, const conv_layer *tmpl, int first);
 /* The hint of a named variant that cannot run a layer ("" for none). */
 const char *conv_pick_hint(const conv_pick *p);
 
-/* The oneDNN backend's row and its pooling inside a chain (src/nn/onednn.c). */
+/* The oneDNN backend's row (src/nn/onednn.c). */
 extern const conv_backend conv_backend_onednn;
-/* The max pooling of the blocked output of cl (cl->pool_after, cl->pool_size, cl->pool_stride): forward keeps
- * the result in cl's pool memory (and writes NHWC out (n, pooled oh, pooled ow, oc) when the chain ends there: !cl->chain_out is
- * about the pool's output then); backward takes dout of the pool (NHWC when the chain ends there) into
- * cl's blocked diff_dst. */
-void onednn_pool_forward(conv_layer *cl, float *out, int n);
-void onednn_pool_backward(conv_layer *cl, const float *dout, int n);
-/* The last forward's output of cl (n images) into out (n, oh, ow, oc) where the chain keeps it blocked
- * (chain_out or pool_after); returns 0 when forward wrote out itself already. Not for training steps: for
- * model_layer_stats. */
-int onednn_output_nhwc(conv_layer *cl, float *out, int n);
 /* oneDNN's OpenMP threads for the calling thread (nn_set_threads records the count; every oneDNN call
  * applies it, since OpenMP's thread count is per calling thread). */
 void onednn_apply_threads(void);

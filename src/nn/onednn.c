@@ -685,7 +685,7 @@ static void onednn_forward(conv_layer *cl, float *out, float *ws, const float *x
     dnnl_stream_wait(p->stream);
 }
 
-int onednn_output_nhwc(conv_layer *cl, float *out, int n)
+static int onednn_output_nhwc(conv_layer *cl, float *out, int n)
 {
     dn_plan *p = cl->state;
     if (!p->has_peek)
@@ -696,7 +696,7 @@ int onednn_output_nhwc(conv_layer *cl, float *out, int n)
     return 1;
 }
 
-void onednn_pool_forward(conv_layer *cl, float *out, int n)
+static void onednn_pool_forward(conv_layer *cl, float *out, int n)
 {
     dn_plan *p = cl->state;
     onednn_apply_threads();
@@ -708,7 +708,7 @@ void onednn_pool_forward(conv_layer *cl, float *out, int n)
     dnnl_stream_wait(p->stream);
 }
 
-void onednn_pool_backward(conv_layer *cl, const float *dout, int n)
+static void onednn_pool_backward(conv_layer *cl, const float *dout, int n)
 {
     dn_plan *p = cl->state;
     onednn_apply_threads();
@@ -822,4 +822,7 @@ const conv_backend conv_backend_onednn = {
     .release = onednn_release,
     .forward = onednn_forward,
     .backward = onednn_backward,
+    .pool_forward = onednn_pool_forward,
+    .pool_backward = onednn_pool_backward,
+    .output_nhwc = onednn_output_nhwc,
 };
