@@ -76,16 +76,11 @@ int model_set_batch(model *m, int max_batch, vt_err *err);
 
 /* ---- convolution backends ------------------------------------------------------------------------ */
 /* Each Conv2D layer runs on one of a table of backends, chosen when the model is sized (model_set_batch).
- * The table, each backend's variants and how "auto" ranks them live in one place: conv_backends in
- * src/nn/conv.c and the rows' own files (src/nn/nn_internal.h says how a rank works). Today:
- *   naive   the reference loops (slow; for tests);
- *   gemm    im2col / shifted sgemm over OpenBLAS;
- *   onednn  oneDNN (Intel's deep-learning library), its "direct" and "winograd" algorithms: consecutive
- *           oneDNN layers, and the max pooling between them, keep their activations in oneDNN's blocked
- *           layout, reordered only where the chain starts and ends;
- *   winograd vggtop's own Winograd F(2x2, 3x3) and F(4x4, 3x3), tiles "f2" and "f4".
- * Parameters, gradients and SGD velocity stay in Keras' layout whatever the backend, so checkpoints move
- * freely between them. */
+ * The backends, their variants and how "auto" ranks them are rows of one table, in one place:
+ * conv_backends in src/nn/conv.c, each row in its backend's own file (src/nn/nn_internal.h says how a rank
+ * works; tests/test_nn_backends.c shows what the ranking gives on made-up CPUs). The names a choice may
+ * hold are NN_CONV_CHOICES. Parameters, gradients and SGD velocity stay in Keras' layout whatever the
+ * backend, so checkpoints move freely between them. */
 
 /* Every entry a choice may hold, for messages and help texts (static tables need it as a literal): the
  * rows' names, which a unit test checks it against. */
@@ -100,8 +95,8 @@ const char *nn_conv_default(void);
  *   "timed"   each variant "auto" may choose timed on the layer for a few iterations at model_set_batch (a
  *             few seconds for a VGG), the fastest kept: the choice then varies between runs, so record it
  *             (model_conv_choice) and set it again on resume;
- *   a backend alone ("onednn", "winograd"): its own variants ranked as "auto" ranks them ("onednn" puts
- *             the layers where oneDNN has only its reference kernels on gemm);
+ *   a backend of several variants named alone ("onednn"): the best of its own variants by its row's
+ *             ranks; the layers none of them can run go to gemm where its row says so, else are an error;
  *   "backend:variant", "gemm", "naive": exactly that, an error if it cannot run a layer here;
  * one entry for every layer, or a comma-separated list with one entry per Conv2D layer in order (what
  * model_conv_choice gives: reuse it on resume). A sized model is planned again at once. VT_EUSAGE with a
