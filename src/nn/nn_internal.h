@@ -5,8 +5,10 @@
  * largest batch, the backend that runs it and that backend's plan (its state: oneDNN primitives and
  * memories, created once, so a training step allocates nothing). Backends are rows of one table
  * (conv_backends, src/nn/conv.c): {name, variants (each with how "auto" ranks it), supports, workspace,
- * plan, release, forward, backward}; parsing a choice, "auto", "timed", the names and the tests' list of
- * variants are loops over the rows, so a new backend is its own file plus a row in conv_backends.
+ * plan, release, forward, backward, and for a backend that chains its pooling}; parsing a choice, "auto",
+ * "timed", the names and the tests' list of variants are loops over the rows. So a new backend is its own
+ * file, its row in conv_backends (declared below), and its names in NN_CONV_CHOICES (test_nn_backends
+ * fails until they are there; then regenerate the man page, as test_train asks).
  *
  * Tensors at the seam are the model's: NHWC activations, Keras kernels (kh, kw, cin, cout). A backend may
  * keep a layer's input or output in a layout of its own between layers of the same backend (oneDNN's
@@ -76,7 +78,8 @@ typedef struct conv_layer {
 } conv_layer;
 
 /* Variants: oneDNN's direct and Winograd algorithms; the winograd backend's output tile sides (F(2x2, 3x3)
- * and F(4x4, 3x3)). */
+ * and F(4x4, 3x3)). An id only has to be distinct within its backend (and not CONV_ALGO_ANY, which names a
+ * backend alone): a new backend may number its own. */
 enum { CONV_ALGO_ANY = 0, CONV_ALGO_DIRECT = 1, CONV_ALGO_WINOGRAD = 2, CONV_ALGO_F2 = 3, CONV_ALGO_F4 = 4 };
 
 /* The output map's smaller side, what the ranks look at. */
@@ -105,7 +108,7 @@ typedef struct conv_variant {
 
 typedef struct conv_backend {
     const char *name;
-    const conv_variant *variants; /* nvariants, in the order "timed" tries them */
+    const conv_variant *variants; /* nvariants of them */
     int nvariants;
     /* Named alone, the layers none of its variants can run go to gemm (oneDNN's reference-only shapes);
      * else that is an error. */
