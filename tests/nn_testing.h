@@ -13,14 +13,6 @@
 #include "../src/nn/nn_internal.h"
 #include "testing.h"
 
-/* First thing in main: the OpenBLAS kernel the binary would run (nn_blas_choose_kernel may restart the test
- * binary with OPENBLAS_CORETYPE set), named on stderr so tests/e2e/nn_blas_kernels.sh can check which ran. */
-static inline void nn_testing_start(char **argv)
-{
-    nn_blas_choose_kernel(argv);
-    fprintf(stderr, "OpenBLAS core: %s (%s)\n", nn_blas_core(), nn_blas_chooser());
-}
-
 /* n floats uniform in [lo, hi) from seed; the caller frees. */
 static inline float *randf(size_t n, uint64_t seed, float lo, float hi)
 {
@@ -33,34 +25,69 @@ static inline float *randf(size_t n, uint64_t seed, float lo, float hi)
     return p;
 }
 
-/* The convolution backends and variants every backend test runs: each that this machine supports at g
- * (oneDNN's Winograd only with AVX-512). The naive reference is not in the list: it is what they are held
- * to. */
-typedef struct conv_variant {
-    const char *label; /* as model_set_conv takes it */
+/* The convolution backends and variants every backend test runs: every variant the rows of conv_backends
+ * let "auto" or "timed" choose (conv_variants_ranked), so a new backend's row is tested without an edit
+ * here; each test skips those this machine cannot run at its shape (oneDNN's Winograd only with AVX-512).
+ * The naive reference is not in the list: it is what they are held to, within each variant's tol (its
+ * row's: float rounding for direct sums, ten to a hundred times that through Winograd's transforms; a wrong
+ * kernel, an offset, a transpose or a missed tap, is off by the order of the values themselves). */
+typedef struct conv_test_variant {
+    char label[32]; /* as model_set_conv takes it */
     const char *backend;
     int algo;
     double tol; /* allowed error, times the largest |value| of the reference */
-} conv_variant;
+} conv_test_variant;
 
-/* The tolerances, relative to the largest magnitude of the reference array: gemm and oneDNN's direct
- * convolution sum the same products as the naive loops in float, in another order (blocked over channels,
- * split across threads), and the reference sums in double: their difference is float rounding over sums of
- * up to 9 * 512 terms for an output, or batch * pixels (thousands) for a kernel gradient entry, a few 1e-6
- * of the largest value, so 1e-4 leaves room. Winograd F(4x4, 3x3) transforms tiles with coefficients up to
- * 5.25 / 8 and back, which multiplies the rounding error by about 10 to 100 (Lavin & Gray 2016, and oneDNN's
- * own test tolerances for it): 2e-3. A wrong kernel (an offset, a transpose, a missed tap) is off by the
- * order of the values themselves. */
-static const conv_variant conv_variants[] __attribute__((unused)) = {
-    {"gemm", "gemm", CONV_ALGO_ANY, 1e-4},
-    {"onednn:direct", "onednn", CONV_ALGO_DIRECT, 1e-4},
-    {"onednn:winograd", "onednn", CONV_ALGO_WINOGRAD, 2e-3},
-    {"winograd:f2", "winograd", CONV_ALGO_F2, 2e-3},
-    {"winograd:f4", "winograd", CONV_ALGO_F4, 2e-3},
-};
-#define CONV_VARIANTS ((int)(sizeof conv_variants / sizeof conv_variants[0]))
+#define CONV_VARIANTS_MAX 32
+static conv_test_variant conv_variants[CONV_VARIANTS_MAX] __attribute__((unused));
+static int conv_variants_n __attribute__((unused));
+#define CONV_VARIANTS conv_variants_n
 
-static inline const conv_backend *conv_variant_backend(const conv_variant *v, const conv_geom *g)
+/* Fills conv_variants from the rows (nn_testing_start does). */
+static inline void conv_variants_load(void)
+{
+    conv_pick picks[CONV_VARIANTS_MAX];
+    int n = conv_variants_ranked(picks, CONV_VARIANTS_MAX);
+    if (n < 1 || n > CONV_VARIANTS_MAX) {
+        fprintf(stderr, "%d ranked convolution variants: raise CONV_VARIANTS_MAX\n", n);
+        exit(1);
+    }
+    for (int i = 0; i < n; i++) {
+        conv_test_variant *v = &conv_variants[i];
+        conv_label(v->label, sizeof v->label, picks[i].be, picks[i].algo);
+        v->backend = picks[i].be->name;
+        v->algo = picks[i].algo;
+        for (int k = 0; k < picks[i].be->nvariants; k++)
+            if (picks[i].be->variants[k].algo == v->algo)
+                v->tol = picks[i].be->variants[k].tol;
+        if (!(v->tol > 0.0)) {
+            fprintf(stderr, "%s: no tolerance in its row\n", v->label);
+            exit(1);
+        }
+    }
+    conv_variants_n = n;
+}
+
+/* First thing in main: the OpenBLAS kernel the binary would run (nn_blas_choose_kernel may restart the test
+ * binary with OPENBLAS_CORETYPE set), named on stderr so tests/e2e/nn_blas_kernels.sh can check which ran; then
+ * the convolution variants to test. */
+static inline void nn_testing_start(char **argv)
+{
+    nn_blas_choose_kernel(argv);
+    fprintf(stderr, "OpenBLAS core: %s (%s)\n", nn_blas_core(), nn_blas_chooser());
+    conv_variants_load();
+}
+
+/* The loosest tolerance of them all. */
+static inline double conv_variants_max_tol(void)
+{
+    double t = 0.0;
+    for (int i = 0; i < conv_variants_n; i++)
+        t = conv_variants[i].tol > t ? conv_variants[i].tol : t;
+    return t;
+}
+
+static inline const conv_backend *conv_variant_backend(const conv_test_variant *v, const conv_geom *g)
 {
     const conv_backend *be = conv_backend_find(v->backend);
     assert_non_null(be);

@@ -75,35 +75,29 @@ long long model_param_count(const model *m);
 int model_set_batch(model *m, int max_batch, vt_err *err);
 
 /* ---- convolution backends ------------------------------------------------------------------------ */
-/* Each Conv2D layer runs on one of a table of backends, chosen when the model is sized (model_set_batch):
- *   naive   the reference loops (slow; for tests);
- *   gemm    im2col / shifted sgemm over OpenBLAS;
- *   onednn  oneDNN (Intel's deep-learning library): consecutive oneDNN layers, and the max pooling
- *           between them, keep their activations in oneDNN's blocked layout, reordered only where the
- *           chain starts and ends; the algorithm is "direct" or "winograd" (Winograd needs AVX-512 in
- *           oneDNN 2.x), "onednn" alone lets vggtop choose per layer.
- * Parameters, gradients and SGD velocity stay in Keras' layout whatever the backend, so checkpoints move
- * freely between them. */
+/* Each Conv2D layer runs on one of a table of backends, chosen when the model is sized (model_set_batch).
+ * The backends, their variants and how "auto" ranks them are rows of one table, in one place:
+ * conv_backends in src/nn/conv.c, each row in its backend's own file (src/nn/nn_internal.h says how a rank
+ * works; tests/test_nn_backends.c shows what the ranking gives on made-up CPUs). The names a choice may
+ * hold are NN_CONV_CHOICES. Parameters, gradients and SGD velocity stay in Keras' layout whatever the
+ * backend, so checkpoints move freely between them. */
 
-/* The backend names, "naive", "gemm", "onednn", "winograd"; NULL-terminated. */
-extern const char *const conv_backend_names[];
-/* Every entry a choice may hold, for messages and help texts. */
+/* Every entry a choice may hold, for messages and help texts (static tables need it as a literal): the
+ * rows' names, which a unit test checks it against. */
 #define NN_CONV_CHOICES                                                                                         \
     "auto, timed, onednn, onednn:direct, onednn:winograd, winograd, winograd:f2, winograd:f4, gemm or naive"
 /* The choice a new model starts with: the VGGTOP_CONV environment variable when set, else "auto". The one
  * place nn reads that variable. */
 const char *nn_conv_default(void);
 /* Chooses the convolutions' backends, per Conv2D layer:
- *   "auto"   a fixed rule, the same on every run: oneDNN's Winograd where oneDNN has it (AVX-512) and the
- *            output map is 8x8 or larger, else oneDNN's direct convolution where it has optimised kernels
- *            for the forward and both backward passes, else gemm;
- *   "timed"  gemm and oneDNN's variants each timed on the layer for a few iterations at model_set_batch
- *            (a few seconds for a VGG), the fastest kept: the choice then varies between runs, so record it
- *            (model_conv_choice) and set it again on resume;
- *   "onednn" oneDNN wherever it has optimised kernels (Winograd or direct as "auto" picks them), gemm
- *            on the other layers (today the same as "auto");
- *   "onednn:direct", "onednn:winograd", "gemm", "naive": exactly that, an error if it cannot run a layer
- *            here;
+ *   "auto"    the ranking of the rows (src/nn/conv.c), a fixed rule of the layer's shape and of what this
+ *             CPU's libraries can run, the same on every run here (it may differ on another CPU);
+ *   "timed"   each variant "auto" may choose timed on the layer for a few iterations at model_set_batch (a
+ *             few seconds for a VGG), the fastest kept: the choice then varies between runs, so record it
+ *             (model_conv_choice) and set it again on resume;
+ *   a backend of several variants named alone ("onednn"): the best of its own variants by its row's
+ *             ranks; the layers none of them can run go to gemm where its row says so, else are an error;
+ *   "backend:variant", "gemm", "naive": exactly that, an error if it cannot run a layer here;
  * one entry for every layer, or a comma-separated list with one entry per Conv2D layer in order (what
  * model_conv_choice gives: reuse it on resume). A sized model is planned again at once. VT_EUSAGE with a
  * message naming the bad entry; then the model keeps its previous choice. */

@@ -136,16 +136,10 @@ static int fail_ck(ck_file *ck, vt_err *err, const char *path, const char *what)
     return vt_fail(err, VT_EUSAGE, "%s: not a usable vggtop checkpoint: %s", path, what);
 }
 
-static int ck_open(ck_file *ck, const char *path, vt_err *err)
+/* The header h (read already): magic, version, the config and the sizes, checked against the model the
+ * config gives and against file_size. */
+static int ck_check_header(ck_file *ck, const unsigned char *h, long long file_size, const char *path, vt_err *err)
 {
-    memset(ck, 0, sizeof *ck);
-    long long file_size;
-    int rc = vt_fopen_regular(path, 0, &ck->f, &file_size, err);
-    if (rc)
-        return rc;
-    unsigned char h[CK_HEADER];
-    if (fread(h, 1, CK_HEADER, ck->f) != CK_HEADER)
-        return fail_ck(ck, err, path, "truncated header");
     if (memcmp(h, CK_MAGIC, 8) != 0)
         return fail_ck(ck, err, path, "wrong magic (expected \"VGGTOPCK\")");
     uint32_t version = get_u32(h + 8);
@@ -186,8 +180,13 @@ static int ck_open(ck_file *ck, const char *path, vt_err *err)
         return fail_ck(ck, err, path, "truncated");
     if ((uint64_t)file_size > size)
         return fail_ck(ck, err, path, "trailing bytes after the checksum");
+    return VT_OK;
+}
 
-    /* Pass 1: the checksum over everything before the last 4 bytes. */
+/* Pass 1 over the rest of the file: the checksum over everything before the last 4 bytes (the header h
+ * included), and the parameters and velocity all finite. */
+static int ck_check_body(ck_file *ck, const unsigned char *h, const char *path, vt_err *err)
+{
     uLong crc = crc32(0L, Z_NULL, 0);
     crc = crc32(crc, h, CK_HEADER);
     static const size_t chunk = 1 << 20;
@@ -197,7 +196,7 @@ static int ck_open(ck_file *ck, const char *path, vt_err *err)
         ck->f = NULL;
         return vt_fail(err, VT_EIO, "%s: out of memory", path);
     }
-    uint64_t left = size - CK_HEADER - 4, floats = 2 * ck->params, at = 0, bad = UINT64_MAX;
+    uint64_t left = 8 * ck->params + ck->extra, floats = 2 * ck->params, at = 0, bad = UINT64_MAX;
     while (left > 0) {
         size_t want = left < chunk ? (size_t)left : chunk;
         if (fread(buf, 1, want, ck->f) != want) {
@@ -229,6 +228,21 @@ static int ck_open(ck_file *ck, const char *path, vt_err *err)
         return fail_ck(ck, err, path, what);
     }
     return VT_OK;
+}
+
+static int ck_open(ck_file *ck, const char *path, vt_err *err)
+{
+    memset(ck, 0, sizeof *ck);
+    long long file_size;
+    int rc = vt_fopen_regular(path, 0, &ck->f, &file_size, err);
+    if (rc)
+        return rc;
+    unsigned char h[CK_HEADER];
+    if (fread(h, 1, CK_HEADER, ck->f) != CK_HEADER)
+        return fail_ck(ck, err, path, "truncated header");
+    if ((rc = ck_check_header(ck, h, file_size, path, err)) != VT_OK)
+        return rc;
+    return ck_check_body(ck, h, path, err);
 }
 
 int checkpoint_read_config(const char *path, model_config *cfg, vt_err *err)

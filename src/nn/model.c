@@ -1,6 +1,6 @@
-/* model: the five architectures as data tables, their Keras-style plan and summary, and the model object
- * that owns parameters, gradients, SGD velocity, activations and the im2col workspace; the forward and
- * backward passes over the layer list, the SGD step and inference. */
+/* model: the model object that owns parameters, gradients, SGD velocity, activations and the im2col
+ * workspace; the backend of each Conv2D layer (model_set_conv: choosing is conv.c's); the forward and
+ * backward passes over the layer list (arch.c builds it), the training step and inference. */
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -10,368 +10,14 @@
 
 #include "nn_internal.h"
 
-/* ---- architectures as data ------------------------------------------------------------------------ */
-
-#define POOL 0  /* a 2x2 stride-2 max pooling in a features table */
-#define END (-1)
-
-typedef struct arch {
-    const char *name;
-    int default_side; /* default input: side x side x 3 */
-    int min_side;     /* Keras' minimum input for the VGGs; for the others what the pooling needs */
-    int resize;       /* the side the seed upscales images to for this model (48 for VGG-16/19), 0: native */
-    int has_base;     /* a convolutional base: include_top 0 and pooling are allowed */
-    const int *features; /* filters of each 3x3 'same' ReLU Conv2D, POOL markers, END */
-    int hidden[2];    /* the top's hidden Dense ReLU widths (fc1, fc2), 0 for none */
-} arch;
-
-static const int vgg16_features[] = {64,  64,  POOL, 128, 128, POOL, 256, 256, 256, POOL,
-                                     512, 512, 512,  POOL, 512, 512, 512, POOL, END};
-static const int vgg19_features[] = {64,  64,  POOL, 128, 128, POOL, 256, 256, 256, 256, POOL, 512, 512,
-                                     512, 512, POOL, 512, 512, 512, 512, POOL, END};
-static const int vgg16_nopool_features[] = {64,  64,  POOL, 128, 128, POOL, 256, 256, 256, POOL,
-                                            512, 512, 512,  POOL, 512, 512, 512, END};
-static const int cnn_features[] = {32, 32, POOL, 64, 64, POOL, END};
-static const int mlp_features[] = {END};
-
-static const arch archs[] = {
-    {"vgg16", 48, 32, 48, 1, vgg16_features, {4096, 4096}},
-    {"vgg19", 48, 32, 48, 1, vgg19_features, {4096, 4096}},
-    {"vgg16-nopool", 32, 32, 0, 1, vgg16_nopool_features, {4096, 4096}},
-    {"cnn", 32, 4, 0, 1, cnn_features, {512, 0}},
-    {"mlp", 32, 1, 0, 0, mlp_features, {512, 256}},
-};
-
-const char *const model_names[] = {"vgg16", "vgg19", "vgg16-nopool", "cnn", "mlp", NULL};
-
-#define MAX_SIDE 4096
-#define MAX_CLASSES VT_MAX_CLASSES
-#define MAX_LAYERS 64
 #define CONV_CHOICE_MAX 1024
-
-static const arch *find_arch(const char *name)
-{
-    for (size_t i = 0; i < sizeof archs / sizeof archs[0]; i++)
-        if (strcmp(archs[i].name, name) == 0)
-            return &archs[i];
-    return NULL;
-}
-
-int model_min_side(const char *name)
-{
-    const arch *a = find_arch(name);
-    return a ? a->min_side : 0;
-}
-
-int model_default_resize(const char *name)
-{
-    const arch *a = find_arch(name);
-    return a ? a->resize : 0;
-}
-
-void model_names_join(char *buf, size_t size, const char *last)
-{
-    size_t n = 0;
-    if (size)
-        buf[0] = '\0';
-    for (int i = 0; model_names[i] && n < size; i++)
-        n += (size_t)snprintf(buf + n, size - n, "%s%s", i == 0 ? "" : model_names[i + 1] ? ", " : last,
-                              model_names[i]);
-}
-
-/* ---- the layer list ------------------------------------------------------------------------------- */
-
-typedef enum { L_INPUT, L_CONV, L_POOL, L_FLATTEN, L_DENSE, L_GAP, L_GMP } layer_kind;
-
-typedef struct nn_layer {
-    layer_kind kind;
-    char name[40];
-    int in_h, in_w, in_c; /* input, NHWC (rank 2 layers: in_h = in_w = 1) */
-    int h, w, c;          /* output */
-    int rank;             /* Keras output rank: 4 or 2 */
-    int relu;
-    size_t w_off, b_off, w_count, b_count; /* in the parameter block */
-    size_t act_off;       /* this layer's output in the activation block, per image (L_CONV, L_POOL, ...) */
-} nn_layer;
-
-static void add_layer(nn_layer *ls, int *count, layer_kind kind, const char *name, int h, int w, int c, int rank)
-{
-    if (*count < MAX_LAYERS) {
-        nn_layer *l = &ls[*count];
-        memset(l, 0, sizeof *l);
-        l->kind = kind;
-        snprintf(l->name, sizeof l->name, "%s", name);
-        if (*count > 0) {
-            l->in_h = ls[*count - 1].h;
-            l->in_w = ls[*count - 1].w;
-            l->in_c = ls[*count - 1].c;
-        }
-        l->h = h;
-        l->w = w;
-        l->c = c;
-        l->rank = rank;
-    }
-    (*count)++;
-}
-
-/* Builds the layer list of a checked config. Returns the number of layers. */
-static int build_layers(const model_config *cfg, nn_layer *ls)
-{
-    const arch *a = find_arch(cfg->name);
-    int count = 0, h = cfg->height, w = cfg->width, c = cfg->channels;
-    char name[40];
-    add_layer(ls, &count, L_INPUT, "input_1", h, w, c, 4);
-    int block = 1, conv = 1;
-    for (const int *f = a->features; *f != END; f++) {
-        if (*f == POOL) {
-            h /= 2;
-            w /= 2;
-            snprintf(name, sizeof name, "block%d_pool", block);
-            add_layer(ls, &count, L_POOL, name, h, w, c, 4);
-            block++;
-            conv = 1;
-        } else {
-            c = *f;
-            snprintf(name, sizeof name, "block%d_conv%d", block, conv++);
-            add_layer(ls, &count, L_CONV, name, h, w, c, 4);
-            ls[count - 1].relu = 1;
-        }
-    }
-    if (cfg->include_top || cfg->pooling == NN_POOL_NONE) {
-        add_layer(ls, &count, L_FLATTEN, "flatten", 1, 1, h * w * c, 2);
-        c = h * w * c;
-    } else if (cfg->pooling == NN_POOL_AVG) {
-        add_layer(ls, &count, L_GAP, "global_average_pooling2d", 1, 1, c, 2);
-    } else {
-        add_layer(ls, &count, L_GMP, "global_max_pooling2d", 1, 1, c, 2);
-    }
-    if (cfg->include_top) {
-        for (int i = 0; i < 2 && a->hidden[i]; i++) {
-            snprintf(name, sizeof name, "fc%d", i + 1);
-            add_layer(ls, &count, L_DENSE, name, 1, 1, a->hidden[i], 2);
-            ls[count - 1].relu = 1;
-        }
-    }
-    add_layer(ls, &count, L_DENSE, "predictions", 1, 1, cfg->classes, 2);
-
-    /* Parameter and activation offsets. */
-    size_t poff = 0, aoff = 0;
-    for (int i = 0; i < count; i++) {
-        nn_layer *l = &ls[i];
-        if (l->kind == L_CONV) {
-            l->w_count = (size_t)9 * l->in_c * l->c;
-            l->b_count = (size_t)l->c;
-        } else if (l->kind == L_DENSE) {
-            l->w_count = (size_t)l->in_h * l->in_w * l->in_c * l->c;
-            l->b_count = (size_t)l->c;
-        }
-        l->w_off = poff;
-        l->b_off = poff + l->w_count;
-        poff += l->w_count + l->b_count;
-        if (l->kind != L_INPUT && l->kind != L_FLATTEN) {
-            l->act_off = aoff;
-            aoff += (size_t)l->h * l->w * l->c;
-        }
-    }
-    return count;
-}
-
-static size_t layers_param_count(const nn_layer *ls, int count)
-{
-    size_t total = 0;
-    for (int i = 0; i < count; i++)
-        total += ls[i].w_count + ls[i].b_count;
-    return total;
-}
-
-/* ---- configs -------------------------------------------------------------------------------------- */
-
-int model_config_default(model_config *cfg, const char *name, vt_err *err)
-{
-    memset(cfg, 0, sizeof *cfg);
-    const arch *a = find_arch(name);
-    if (!a) {
-        char names[128];
-        model_names_join(names, sizeof names, ", ");
-        return vt_fail(err, VT_EUSAGE, "unknown model '%s' (models: %s)", name, names);
-    }
-    snprintf(cfg->name, sizeof cfg->name, "%s", name);
-    cfg->height = cfg->width = a->default_side;
-    cfg->channels = 3;
-    cfg->classes = 100;
-    cfg->include_top = 1;
-    cfg->pooling = NN_POOL_NONE;
-    cfg->seed = 1;
-    return VT_OK;
-}
-
-int model_config_check(const model_config *cfg, vt_err *err)
-{
-    if (memchr(cfg->name, '\0', sizeof cfg->name) == NULL)
-        return vt_fail(err, VT_EUSAGE, "model name is not terminated");
-    const arch *a = find_arch(cfg->name);
-    if (!a) {
-        char names[128];
-        model_names_join(names, sizeof names, ", ");
-        return vt_fail(err, VT_EUSAGE, "unknown model '%s' (models: %s)", cfg->name, names);
-    }
-    if (cfg->channels < 1 || cfg->channels > 4)
-        return vt_fail(err, VT_EUSAGE, "%s: %d input channels; 1 to 4 are supported", cfg->name, cfg->channels);
-    if (cfg->height < 1 || cfg->width < 1 || cfg->height > MAX_SIDE || cfg->width > MAX_SIDE)
-        return vt_fail(err, VT_EUSAGE, "%s: input %dx%d is out of range (1 to %d pixels a side)", cfg->name,
-                       cfg->height, cfg->width, MAX_SIDE);
-    if (cfg->height < a->min_side || cfg->width < a->min_side)
-        return vt_fail(err, VT_EUSAGE, "%s: input %dx%d is too small; the minimum is %dx%d%s", cfg->name,
-                       cfg->height, cfg->width, a->min_side, a->min_side,
-                       a->min_side == 32 ? " (keras.applications' rule)" : " (its pooling would leave nothing)");
-    if (cfg->classes < 1 || cfg->classes > MAX_CLASSES)
-        return vt_fail(err, VT_EUSAGE, "%s: %d classes; 1 to %d are supported", cfg->name, cfg->classes,
-                       MAX_CLASSES);
-    if (cfg->include_top != 0 && cfg->include_top != 1)
-        return vt_fail(err, VT_EUSAGE, "%s: include_top must be 0 or 1", cfg->name);
-    if (cfg->pooling != NN_POOL_NONE && cfg->pooling != NN_POOL_AVG && cfg->pooling != NN_POOL_MAX)
-        return vt_fail(err, VT_EUSAGE, "%s: unknown pooling %d", cfg->name, (int)cfg->pooling);
-    if (!a->has_base && !cfg->include_top)
-        return vt_fail(err, VT_EUSAGE, "%s has no convolutional base, so it always has its top (no --no-top)",
-                       cfg->name);
-    if (cfg->include_top && cfg->pooling != NN_POOL_NONE)
-        return vt_fail(err, VT_EUSAGE, "%s: global pooling replaces the top; use it with --no-top", cfg->name);
-    /* Every dense kernel must stay addressable: in * out below 2^31 keeps sgemm's int sizes valid. */
-    nn_layer ls[MAX_LAYERS];
-    int count = build_layers(cfg, ls);
-    for (int i = 0; i < count; i++) {
-        size_t in = (size_t)ls[i].in_h * ls[i].in_w * ls[i].in_c;
-        if (ls[i].kind == L_DENSE && in * (size_t)ls[i].c >= (size_t)1 << 31)
-            return vt_fail(err, VT_EUSAGE, "%s: input %dx%dx%d makes %s too large (%zu x %d weights); use a "
-                           "smaller input", cfg->name, cfg->height, cfg->width, cfg->channels, ls[i].name, in,
-                           ls[i].c);
-    }
-    return VT_OK;
-}
-
-/* ---- plan, summary, FLOPs ------------------------------------------------------------------------- */
-
-static const char *kind_class(layer_kind k)
-{
-    switch (k) {
-    case L_INPUT: return "InputLayer";
-    case L_CONV: return "Conv2D";
-    case L_POOL: return "MaxPooling2D";
-    case L_FLATTEN: return "Flatten";
-    case L_DENSE: return "Dense";
-    case L_GAP: return "GlobalAveragePooling2D";
-    case L_GMP: return "GlobalMaxPooling2D";
-    }
-    return "?";
-}
-
-int model_plan(const model_config *cfg, layer_info *rows, int max, long long *total, vt_err *err)
-{
-    int rc = model_config_check(cfg, err);
-    if (rc)
-        return -rc;
-    nn_layer ls[MAX_LAYERS];
-    int count = build_layers(cfg, ls);
-    for (int i = 0; i < count && i < max; i++) {
-        layer_info *r = &rows[i];
-        memset(r, 0, sizeof *r);
-        snprintf(r->name, sizeof r->name, "%s", ls[i].name);
-        snprintf(r->type, sizeof r->type, "%s", kind_class(ls[i].kind));
-        r->rank = ls[i].rank;
-        r->h = ls[i].h;
-        r->w = ls[i].w;
-        r->c = ls[i].c;
-        r->params = (long long)(ls[i].w_count + ls[i].b_count);
-    }
-    if (total)
-        *total = (long long)layers_param_count(ls, count);
-    return count;
-}
-
-/* Appends to a growing string; on allocation failure the buffer is dropped and later appends do nothing. */
-/* Keras' layout for a sequential-like model (tf.keras 2.9 - 2.12): 65 columns, fields ending at 29, 55
- * and 65, each cut to its width less 2 (the last to its full width); text that does not fit continues on
- * the next line; a leading space; a blank line between layers. */
-#define SUMMARY_WIDTH 65
-
-static void sb_row(vt_buf *b, const char *name, const char *shape, const char *params)
-{
-    static const int cut[3] = {27, 24, 10};
-    const char *left[3] = {name, shape, params};
-    while (*left[0] || *left[1] || *left[2]) {
-        int len[3];
-        for (int i = 0; i < 3; i++)
-            len[i] = (int)strnlen(left[i], (size_t)cut[i]);
-        /* Columns: a space, the name in 1..28, the shape in 29..54, the parameters in 55..64. */
-        vt_buf_printf(b, " %-28.*s%-26.*s%-10.*s\n", len[0], left[0], len[1], left[1], len[2], left[2]);
-        for (int i = 0; i < 3; i++)
-            left[i] += len[i];
-    }
-}
-
-int model_summary_text(const model_config *cfg, char **text, vt_err *err)
-{
-    *text = NULL;
-    int rc = model_config_check(cfg, err);
-    if (rc)
-        return rc;
-    nn_layer ls[MAX_LAYERS];
-    int count = build_layers(cfg, ls);
-    char rule[SUMMARY_WIDTH + 1], dbl[SUMMARY_WIDTH + 1];
-    memset(rule, '_', SUMMARY_WIDTH);
-    memset(dbl, '=', SUMMARY_WIDTH);
-    rule[SUMMARY_WIDTH] = dbl[SUMMARY_WIDTH] = '\0';
-
-    vt_buf b = {0};
-    vt_buf_printf(&b, "Model: \"%s\"\n%s\n", cfg->name, rule);
-    sb_row(&b, "Layer (type)", "Output Shape", "Param #");
-    vt_buf_printf(&b, "%s\n", dbl);
-    for (int i = 0; i < count; i++) {
-        const nn_layer *l = &ls[i];
-        char name[96], shape[64], params[32];
-        snprintf(name, sizeof name, "%s (%s)", l->name, kind_class(l->kind));
-        if (l->kind == L_INPUT)
-            snprintf(shape, sizeof shape, "[(None, %d, %d, %d)]", l->h, l->w, l->c);
-        else if (l->rank == 4)
-            snprintf(shape, sizeof shape, "(None, %d, %d, %d)", l->h, l->w, l->c);
-        else
-            snprintf(shape, sizeof shape, "(None, %d)", l->c);
-        snprintf(params, sizeof params, "%zu", l->w_count + l->b_count);
-        if (i > 0)
-            vt_buf_printf(&b, "%*s\n", SUMMARY_WIDTH, "");
-        sb_row(&b, name, shape, params);
-    }
-    char num[32];
-    long long total = (long long)layers_param_count(ls, count);
-    vt_buf_printf(&b, "%s\n", dbl);
-    vt_buf_printf(&b, "Total params: %s\n", vt_fmt_thousands(num, sizeof num, total));
-    vt_buf_printf(&b, "Trainable params: %s\n", vt_fmt_thousands(num, sizeof num, total));
-    vt_buf_printf(&b, "Non-trainable params: 0\n%s\n", rule);
-    *text = vt_buf_take(&b);
-    if (!*text)
-        return vt_fail(err, VT_EIO, "out of memory formatting the summary of %s", cfg->name);
-    return VT_OK;
-}
-
-double model_flops_per_image(const model_config *cfg)
-{
-    if (model_config_check(cfg, NULL))
-        return 0.0;
-    nn_layer ls[MAX_LAYERS];
-    int count = build_layers(cfg, ls);
-    double flops = 0.0;
-    for (int i = 0; i < count; i++)
-        if (ls[i].kind == L_CONV || ls[i].kind == L_DENSE)
-            flops += 2.0 * (double)ls[i].w_count * ls[i].h * ls[i].w;
-    return flops;
-}
 
 /* ---- the model object ----------------------------------------------------------------------------- */
 
 struct model {
     model_config cfg;
     int nlayers;
-    nn_layer layers[MAX_LAYERS];
+    nn_layer layers[NN_MAX_LAYERS];
     size_t nparams;
     float *params, *grads, *velocity;
     int grads_zero;        /* the gradient block is all zero (fresh, or cleared by the last SGD update) */
@@ -383,11 +29,11 @@ struct model {
     float *col;            /* the shared convolution workspace (im2col), for the largest layer */
     size_t col_floats;
     float *probs;          /* (max_batch, classes) */
-    const float *outs[MAX_LAYERS]; /* this pass's output of each layer (input and Flatten alias others) */
+    const float *outs[NN_MAX_LAYERS]; /* this pass's output of each layer (input and Flatten alias others) */
     char conv_req[CONV_CHOICE_MAX]; /* the convolution backends as asked for (model_set_conv) */
-    conv_layer convs[MAX_LAYERS];   /* per layer index: be is NULL but for planned Conv2D layers */
+    conv_layer convs[NN_MAX_LAYERS];   /* per layer index: be is NULL but for planned Conv2D layers */
     unsigned long wgen;             /* the weights' generation: bumped whenever they may have changed */
-    char conv_label[MAX_LAYERS][24]; /* each planned Conv2D's backend, "onednn:direct" */
+    char conv_label[NN_MAX_LAYERS][24]; /* each planned Conv2D's backend, "onednn:direct" */
     double *prof_fwd, *prof_bwd;    /* model_train_step_timed's per-layer seconds, NULL otherwise */
     int slice_of;                   /* model_grad_slice: the whole batch the pass's images are a slice of */
     nn_grads_ready ready;           /* and its hook, called as each layer's gradients are final */
@@ -408,8 +54,8 @@ static void init_params(model *m)
             continue;
         double fan_in, fan_out;
         if (l->kind == L_CONV) {
-            fan_in = 9.0 * l->in_c;
-            fan_out = 9.0 * l->c;
+            fan_in = (double)l->k * l->k * l->in_c;
+            fan_out = (double)l->k * l->k * l->c;
         } else {
             fan_in = (double)l->in_h * l->in_w * l->in_c;
             fan_out = l->c;
@@ -433,8 +79,8 @@ int model_create(const model_config *cfg, model **out, vt_err *err)
     if (!m)
         return vt_fail(err, VT_EIO, "out of memory creating %s", cfg->name);
     m->cfg = *cfg;
-    m->nlayers = build_layers(cfg, m->layers);
-    m->nparams = layers_param_count(m->layers, m->nlayers);
+    m->nlayers = arch_build_layers(cfg, m->layers);
+    m->nparams = arch_param_count(m->layers, m->nlayers);
     m->params = malloc(sizeof(float) * m->nparams);
     m->grads = calloc(m->nparams, sizeof(float));
     m->velocity = calloc(m->nparams, sizeof(float));
@@ -509,51 +155,10 @@ float *model_velocity(model *m) { return m->velocity; }
 
 static void layer_conv_geom(const nn_layer *l, int n, conv_geom *g)
 {
-    conv_geom_init(g, n, l->in_h, l->in_w, l->in_c, l->c, 3, 3, 1, 1);
+    conv_geom_init(g, n, l->in_h, l->in_w, l->in_c, l->c, l->k, l->k, l->stride, 1);
 }
 
 /* ---- convolution backends per layer ------------------------------------------------------------- */
-
-/* One entry of a choice: a backend and its variant, or (be NULL) "auto" or "timed". */
-typedef struct conv_pick {
-    const conv_backend *be;
-    int algo;
-    int timed; /* with be NULL: "timed" rather than "auto" */
-} conv_pick;
-
-static const char *const algo_names[] = {"", "direct", "winograd", "f2", "f4"};
-
-/* Parses one entry, "auto", "gemm", "onednn", "onednn:direct", ... of length len. */
-static int parse_pick(const char *p, size_t len, conv_pick *out)
-{
-    char name[32];
-    if (len == 0 || len >= sizeof name)
-        return -1;
-    memcpy(name, p, len);
-    name[len] = '\0';
-    out->be = NULL;
-    out->algo = CONV_ALGO_ANY;
-    out->timed = strcmp(name, "timed") == 0;
-    if (out->timed || strcmp(name, "auto") == 0)
-        return 0;
-    char *colon = strchr(name, ':');
-    if (colon) { /* oneDNN's algorithms, the winograd backend's tile sizes */
-        *colon = '\0';
-        const int onednn = strcmp(name, "onednn") == 0, wino = strcmp(name, "winograd") == 0;
-        if (onednn && strcmp(colon + 1, "direct") == 0)
-            out->algo = CONV_ALGO_DIRECT;
-        else if (onednn && strcmp(colon + 1, "winograd") == 0)
-            out->algo = CONV_ALGO_WINOGRAD;
-        else if (wino && strcmp(colon + 1, "f2") == 0)
-            out->algo = CONV_ALGO_F2;
-        else if (wino && strcmp(colon + 1, "f4") == 0)
-            out->algo = CONV_ALGO_F4;
-        else
-            return -1;
-    }
-    out->be = conv_backend_find(name);
-    return out->be ? 0 : -1;
-}
 
 static int conv_count(const model *m)
 {
@@ -563,9 +168,7 @@ static int conv_count(const model *m)
     return k;
 }
 
-#define CONV_CHOICE_HELP NN_CONV_CHOICES
-
-/* The entries of a comma-separated choice string: the first MAX_LAYERS into picks, their count in *count. */
+/* The entries of a comma-separated choice string: the first NN_MAX_LAYERS into picks, their count in *count. */
 static int parse_list(const char *choice, conv_pick *picks, int *count, vt_err *err)
 {
     if (strlen(choice) >= CONV_CHOICE_MAX)
@@ -575,10 +178,10 @@ static int parse_list(const char *choice, conv_pick *picks, int *count, vt_err *
     for (;;) {
         size_t len = strcspn(p, ",");
         conv_pick pick;
-        if (parse_pick(p, len, &pick) != 0)
+        if (conv_pick_parse(p, len, &pick) != 0)
             return vt_fail(err, VT_EUSAGE, "unknown convolution backend '%.*s' (%s)", (int)len, p,
-                           CONV_CHOICE_HELP);
-        if (k < MAX_LAYERS)
+                           NN_CONV_CHOICES);
+        if (k < NN_MAX_LAYERS)
             picks[k] = pick;
         k++;
         if (!p[len])
@@ -607,7 +210,7 @@ static int parse_choice(const model *m, const char *choice, conv_pick *picks, vt
 
 int nn_conv_check(const char *choice, vt_err *err)
 {
-    conv_pick picks[MAX_LAYERS];
+    conv_pick picks[NN_MAX_LAYERS];
     int k;
     return parse_list(choice, picks, &k, err);
 }
@@ -620,171 +223,30 @@ static void layer_conv_setup(const model *m, int i, conv_layer *cl)
     cl->relu = l->relu;
 }
 
-/* Seconds of one forward + backward (with a fused step) of a standalone plan of be/algo at layer i, the
- * best of a few runs on random data, or -1 when it cannot run. Called only at model_set_batch. */
-static double time_candidate(model *m, int i, const conv_backend *be, int algo)
-{
-    conv_layer cl;
-    layer_conv_setup(m, i, &cl);
-    cl.be = be;
-    cl.algo = algo;
-    if (!be->supports(&cl.g, algo) || be->plan(&cl, NULL) != VT_OK)
-        return -1.0;
-    const conv_geom *g = &cl.g;
-    size_t xs = (size_t)g->n * g->h * g->w * g->c, os = (size_t)g->n * g->oh * g->ow * g->oc;
-    size_t ws = (size_t)9 * g->c * g->oc, wsz = be->workspace(g);
-    float *x = malloc(sizeof(float) * xs), *dx = malloc(sizeof(float) * xs), *out = malloc(sizeof(float) * os);
-    float *dout = malloc(sizeof(float) * os), *w = malloc(sizeof(float) * ws), *dw = calloc(ws, sizeof(float));
-    float *b = calloc((size_t)g->oc, sizeof(float)), *db = calloc((size_t)g->oc, sizeof(float));
-    float *col = malloc(sizeof(float) * (wsz ? wsz : 1));
-    double best = -1.0;
-    if (x && dx && out && dout && w && dw && b && db && col) {
-        vt_rng rng;
-        vt_rng_seed(&rng, 99);
-        for (size_t k = 0; k < xs; k++)
-            x[k] = (float)vt_rng_uniform(&rng);
-        for (size_t k = 0; k < ws; k++)
-            w[k] = 0.05f * ((float)vt_rng_uniform(&rng) - 0.5f);
-        const conv_step step = {0.0f, 1.0f}; /* lr 0: the timing leaves the weights as they are */
-        const double budget = 0.25;          /* seconds per candidate, at most a few runs */
-        double spent = 0.0;
-        for (int r = 0; r < 4 && spent < budget; r++) {
-            for (size_t k = 0; k < os; k++)
-                dout[k] = 1e-3f * (float)((k * 2654435761u) % 1000) - 0.5e-3f;
-            double t0 = vt_now();
-            be->forward(&cl, out, col, x, w, b, g->n);
-            be->backward(&cl, i == 1 ? NULL : dx, w, b, dw, db, col, dout, out, x, g->n, &step);
-            double t = vt_now() - t0;
-            spent += t;
-            if (r > 0 && (best < 0 || t < best)) /* r == 0 warms up */
-                best = t;
-        }
-        if (best < 0)
-            best = spent;
-    }
-    free(x);
-    free(dx);
-    free(out);
-    free(dout);
-    free(w);
-    free(dw);
-    free(b);
-    free(db);
-    free(col);
-    be->release(&cl);
-    return best;
-}
-
-/* Winograd F(4x4, 3x3) works on 4x4 output tiles, 6x6 input tiles: on small maps most of a tile is
- * padding. The issue's measurement with oneDNN 2.6 on AVX-512 (2-core Xeon, vgg16-nopool, batch 32):
- * Winograd 2-3x faster than direct from 32x32 down to 8x8 maps, 3x slower on 2x2. "auto" uses it from 8x8
- * up; 4x4 and below stay direct. */
-#define WINOGRAD_MIN_SIDE 8
-
-/* The winograd backend (src/nn/winograd.c) on this project's AVX2 machine (2-core Zen 3, batch 32, with
- * OpenBLAS's Zen sgemm): F(4x4) 1.6-2.6x faster than oneDNN's direct convolution on 8x8 to 48x48 maps,
- * F(2x2) 1.5-2x on 6x6 down to 2x2 (where F(4x4)'s tile is mostly padding, and its transformed kernel,
- * 36 c x k floats, outweighs the few tiles). Inputs of few channels leave its products no depth: on the
- * first layer's 3 it is 3-4x slower than oneDNN. On cnn's 32 (32x32 and 16x16 maps), with its own AVX2
- * forward kernel, it is faster than oneDNN's direct convolution both ways (block1_conv2: forward 4.0
- * against 4.6 ms, backward 10.1 against 12.6; block2_conv1: 2.0 against 2.9, 4.3 against 6.2). Below 32
- * channels: oneDNN's direct convolution or gemm.
- *
- * Maps under 4 a side (vgg16's 3x3 block5 at 48x48, vgg16-nopool's 2x2) leave F(2x2) one to four tiles an
- * image, too few rows for its products against a transformed kernel of 16 c x k floats: im2col and one
- * sgemm over the whole batch beat it there (interleaved, vgg16-nopool trained 17-24% faster with gemm on
- * its 2x2 block5, three rounds; vgg16's 3x3 block5 layers 11-13 against 15-22 ms forward, 24-31 against
- * 34-45 backward), and oneDNN's direct convolution was slower still (15-21, 42-67). */
-#define WINOGRAD_F4_MIN_SIDE 8
-#define WINOGRAD_MIN_CHANNELS 32
-#define WINOGRAD_OWN_MIN_SIDE 4
-
-static conv_pick winograd_pick(const conv_geom *g)
-{
-    int side = g->oh < g->ow ? g->oh : g->ow;
-    return (conv_pick){conv_backend_find("winograd"), side >= WINOGRAD_F4_MIN_SIDE ? CONV_ALGO_F4 : CONV_ALGO_F2, 0};
-}
-
-/* Resolves a pick for layer i into a backend and variant.
- *   "auto", a fixed rule (the same choice on every run, so a resumed run computes what the first did):
- *     oneDNN's Winograd where it has it and the output map is at least WINOGRAD_MIN_SIDE a side, else
- *     where the input has at least WINOGRAD_MIN_CHANNELS channels the winograd backend on maps of
- *     WINOGRAD_OWN_MIN_SIDE and up (F(4x4) from WINOGRAD_F4_MIN_SIDE up, else F(2x2)) and gemm on
- *     smaller ones, else oneDNN's direct convolution where it has an optimised (not reference) kernel
- *     for all three passes, else gemm;
- *   "onednn": oneDNN's Winograd or direct convolution as above, gemm where oneDNN has only its reference
- *     kernels;
- *   "winograd": F(4x4) or F(2x2) by the output side, as above;
- *   "timed": each candidate (gemm, oneDNN's direct and Winograd, the winograd backend's two tiles) timed
- *     on the layer for a few iterations, the fastest kept (noisy on a shared machine: record the result
- *     and reuse it). */
+/* Resolves a pick for layer i into a backend and variant (conv_resolve: "auto" and a backend named alone
+ * by the rows' ranks, "timed" by timing them); a named variant that cannot run the layer is an error. */
 static int resolve_pick(model *m, int i, conv_pick *p, vt_err *err)
 {
-    conv_geom g;
-    layer_conv_geom(&m->layers[i], m->max_batch, &g);
-    const conv_backend *onednn = conv_backend_find("onednn"), *gemm = conv_backend_find("gemm");
-    const conv_backend *wino = conv_backend_find("winograd");
-    if (!p->be && !p->timed) {
-        int side = g.oh < g.ow ? g.oh : g.ow;
-        if (side >= WINOGRAD_MIN_SIDE && onednn->supports(&g, CONV_ALGO_WINOGRAD))
-            *p = (conv_pick){onednn, CONV_ALGO_WINOGRAD, 0};
-        else if (g.c >= WINOGRAD_MIN_CHANNELS && side < WINOGRAD_OWN_MIN_SIDE)
-            *p = (conv_pick){gemm, CONV_ALGO_ANY, 0};
-        else if (g.c >= WINOGRAD_MIN_CHANNELS && wino->supports(&g, CONV_ALGO_ANY))
-            *p = winograd_pick(&g);
-        else if (onednn->supports(&g, CONV_ALGO_DIRECT))
-            *p = (conv_pick){onednn, CONV_ALGO_DIRECT, 0};
-        else
-            *p = (conv_pick){gemm, CONV_ALGO_ANY, 0};
+    conv_layer tmpl;
+    layer_conv_setup(m, i, &tmpl);
+    if (conv_resolve(p, &tmpl, i == 1) == 0)
         return VT_OK;
-    }
-    if (p->be == onednn && p->algo == CONV_ALGO_ANY) {
-        int side = g.oh < g.ow ? g.oh : g.ow;
-        if (side >= WINOGRAD_MIN_SIDE && onednn->supports(&g, CONV_ALGO_WINOGRAD))
-            *p = (conv_pick){onednn, CONV_ALGO_WINOGRAD, 0};
-        else if (onednn->supports(&g, CONV_ALGO_DIRECT))
-            *p = (conv_pick){onednn, CONV_ALGO_DIRECT, 0};
-        else /* "onednn": gemm where it has no optimised kernel */
-            *p = (conv_pick){gemm, CONV_ALGO_ANY, 0};
-        return VT_OK;
-    }
-    if (p->be == wino && p->algo == CONV_ALGO_ANY && wino->supports(&g, CONV_ALGO_ANY)) {
-        *p = winograd_pick(&g);
-        return VT_OK;
-    }
-    if (p->be) {
-        if (!p->be->supports(&g, p->algo))
-            return vt_fail(err, VT_EUSAGE, "%s: the %s%s%s convolution backend cannot run layer %s here%s",
-                           m->cfg.name, p->be->name, p->algo ? ":" : "", algo_names[p->algo], m->layers[i].name,
-                           p->algo == CONV_ALGO_WINOGRAD
-                               ? " (oneDNN 2.x has Winograd only with AVX-512; try onednn:direct or auto)"
-                               : p->be == onednn ? " (oneDNN has only its reference kernels for it; try auto)" : "");
-        return VT_OK;
-    }
-    const conv_pick cands[] = {{gemm, CONV_ALGO_ANY, 0},  {onednn, CONV_ALGO_DIRECT, 0}, {onednn, CONV_ALGO_WINOGRAD, 0},
-                               {wino, CONV_ALGO_F2, 0}, {wino, CONV_ALGO_F4, 0}};
-    double best = -1.0;
-    *p = cands[0];
-    for (size_t k = 0; k < sizeof cands / sizeof cands[0]; k++) {
-        double t = time_candidate(m, i, cands[k].be, cands[k].algo);
-        if (t >= 0 && (best < 0 || t < best)) {
-            best = t;
-            *p = cands[k];
-        }
-    }
-    return VT_OK;
+    char label[32];
+    conv_label(label, sizeof label, p->be, p->algo);
+    return vt_fail(err, VT_EUSAGE, "%s: the %s convolution backend cannot run layer %s here%s", m->cfg.name, label,
+                   m->layers[i].name, conv_pick_hint(p));
 }
 
 /* Plans every Conv2D layer for m->max_batch from m->conv_req: resolves the picks, links consecutive
- * layers of a backend that chains (oneDNN) and the max pooling between them, then plans in layer order. */
+ * layers of a backend that chains (pool_forward set: oneDNN) and the max pooling between them, then plans
+ * in layer order. */
 static int plan_convs(model *m, vt_err *err)
 {
-    conv_pick picks[MAX_LAYERS];
+    conv_pick picks[NN_MAX_LAYERS];
     int rc = parse_choice(m, m->conv_req, picks, err);
     if (rc)
         return rc;
     release_convs(m);
-    const conv_backend *onednn = conv_backend_find("onednn");
     int k = 0;
     for (int i = 0; i < m->nlayers; i++) {
         if (m->layers[i].kind != L_CONV)
@@ -797,18 +259,20 @@ static int plan_convs(model *m, vt_err *err)
         cl->be = p.be;
         cl->algo = p.algo;
     }
-    /* Chains: a oneDNN layer whose output (or that of the max pooling right after it) feeds another oneDNN
-     * layer hands it over in the blocked layout. */
+    /* Chains: a layer of a chaining backend whose output (or that of the max pooling right after it) feeds
+     * another layer of the same backend hands it over in the backend's layout. */
     for (int i = 0; i < m->nlayers; i++) {
         conv_layer *cl = &m->convs[i];
-        if (!cl->be || cl->be != onednn)
+        if (!cl->be || !cl->be->pool_forward)
             continue;
         int j = i + 1;
         if (j < m->nlayers && m->layers[j].kind == L_POOL) {
             cl->pool_after = 1;
+            cl->pool_size = m->layers[j].k;
+            cl->pool_stride = m->layers[j].stride;
             j++;
         }
-        if (j < m->nlayers && m->convs[j].be == onednn) {
+        if (j < m->nlayers && m->convs[j].be == cl->be) {
             cl->chain_out = 1;
             cl->next = &m->convs[j];
             m->convs[j].chain_in = 1;
@@ -825,8 +289,7 @@ static int plan_convs(model *m, vt_err *err)
             release_convs(m);
             return rc;
         }
-        snprintf(m->conv_label[i], sizeof m->conv_label[i], "%s%s%s", cl->be->name, cl->algo ? ":" : "",
-                 algo_names[cl->algo]);
+        conv_label(m->conv_label[i], sizeof m->conv_label[i], cl->be, cl->algo);
         if (cl->be->workspace(&cl->g) > ws)
             ws = cl->be->workspace(&cl->g);
     }
@@ -846,7 +309,7 @@ static int plan_convs(model *m, vt_err *err)
 
 int model_set_conv(model *m, const char *choice, vt_err *err)
 {
-    conv_pick picks[MAX_LAYERS];
+    conv_pick picks[NN_MAX_LAYERS];
     int rc = parse_choice(m, choice, picks, err);
     if (rc)
         return rc;
@@ -897,16 +360,18 @@ int model_set_batch(model *m, int max_batch, vt_err *err)
     if (max_batch == m->max_batch)
         return VT_OK;
     /* sgemm takes int sizes: the rows of every layer's matrices (batch x pixels) and its im2col columns
-     * times rows must stay below 2^31. */
+     * (kh * kw * c + oc) times rows must stay below 2^31; the other layers are held to the bound of a 3x3
+     * convolution's, as they always were. */
     for (int i = 0; i < m->nlayers; i++) {
         const nn_layer *l = &m->layers[i];
-        size_t rows = (size_t)max_batch * l->h * l->w, cols = (size_t)9 * l->in_c + l->c;
+        const size_t taps = l->kind == L_CONV ? (size_t)l->k * l->k : 9;
+        size_t rows = (size_t)max_batch * l->h * l->w, cols = taps * l->in_c + l->c;
         if (rows * cols >= (size_t)INT_MAX)
             return vt_fail(err, VT_EUSAGE, "batch size %d is too large for %s at %dx%dx%d (layer %s); use a "
                            "smaller batch", max_batch, m->cfg.name, m->cfg.height, m->cfg.width, m->cfg.channels,
                            l->name);
     }
-    conv_pick picks[MAX_LAYERS];
+    conv_pick picks[NN_MAX_LAYERS];
     int rc = parse_choice(m, m->conv_req, picks, err);
     if (rc)
         return rc;
@@ -966,9 +431,9 @@ static void forward(model *m, const float *x, int n)
         }
         case L_POOL:
             if (m->convs[i - 1].pool_after) /* the pooling runs in the convolution's backend */
-                onednn_pool_forward(&m->convs[i - 1], out, n);
+                m->convs[i - 1].be->pool_forward(&m->convs[i - 1], out, n);
             else
-                maxpool2d_forward(out, in, n, l->in_h, l->in_w, l->in_c, 2, 2);
+                maxpool2d_forward(out, in, n, l->in_h, l->in_w, l->in_c, l->k, l->stride);
             break;
         case L_FLATTEN:
             out = (float *)in; /* NHWC is already flat; the pointer is never written through */
@@ -1025,9 +490,9 @@ static void backward(model *m, const int *y, int n, float *dx, const sgd_config 
         }
         case L_POOL:
             if (m->convs[i - 1].pool_after)
-                onednn_pool_backward(&m->convs[i - 1], d, n);
+                m->convs[i - 1].be->pool_backward(&m->convs[i - 1], d, n);
             else if (target)
-                maxpool2d_backward(target, d, in, n, l->in_h, l->in_w, l->in_c, 2, 2);
+                maxpool2d_backward(target, d, in, n, l->in_h, l->in_w, l->in_c, l->k, l->stride);
             break;
         case L_FLATTEN:
             if (i == 1 && dx)
@@ -1140,55 +605,6 @@ int model_grad_slice(model *m, const float *x, const int *y, int n, int total, n
 }
 
 
-void sgd_config_default(sgd_config *sgd)
-{
-    sgd->lr = 0.01f;
-    sgd->momentum = 0.0f;
-    sgd->nesterov = 0;
-    sgd->weight_decay = 0.0f;
-}
-
-/* Keras' SGD (tf.keras.optimizers.SGD, TF >= 2.11): with decay first w -= lr * wd * w, then
- *   momentum 0:  w -= lr * g
- *   momentum:    v = momentum * v - lr * g;  w += v                      (classic)
- *                                            w += momentum * v - lr * g  (Nesterov)
- * One loop per case, free of branches so the compiler can vectorise it. It is bound by memory bandwidth,
- * so it also zeroes each gradient once used: the next step then needs no separate pass to clear them. */
-static void sgd_update(float *restrict w, float *restrict g, float *restrict v, size_t count, const sgd_config *s)
-{
-    const float lr = s->lr, mom = s->momentum, decay = s->lr * s->weight_decay;
-    if (decay != 0.0f)
-        for (size_t i = 0; i < count; i++)
-            w[i] -= decay * w[i];
-    if (mom == 0.0f) {
-        for (size_t i = 0; i < count; i++) {
-            w[i] -= lr * g[i];
-            g[i] = 0.0f;
-        }
-    } else if (!s->nesterov) {
-        for (size_t i = 0; i < count; i++) {
-            v[i] = mom * v[i] - lr * g[i];
-            w[i] += v[i];
-            g[i] = 0.0f;
-        }
-    } else {
-        for (size_t i = 0; i < count; i++) {
-            v[i] = mom * v[i] - lr * g[i];
-            w[i] += mom * v[i] - lr * g[i];
-            g[i] = 0.0f;
-        }
-    }
-}
-
-static int sgd_check(const sgd_config *sgd, vt_err *err)
-{
-    if (!isfinite(sgd->lr) || sgd->lr < 0.0f || !isfinite(sgd->momentum) || sgd->momentum < 0.0f ||
-        sgd->momentum >= 1.0f || !isfinite(sgd->weight_decay) || sgd->weight_decay < 0.0f)
-        return vt_fail(err, VT_EUSAGE, "SGD settings out of range: lr %g, momentum %g (0 to <1), weight decay %g",
-                       (double)sgd->lr, (double)sgd->momentum, (double)sgd->weight_decay);
-    return VT_OK;
-}
-
 void step_stats_add(step_stats *sum, const step_stats *part)
 {
     sum->loss_sum += part->loss_sum;
@@ -1293,8 +709,8 @@ int model_layer_stats(const model *m, int n, layer_stats *out, int max)
             size_t count = (size_t)n * (size_t)l->h * (size_t)l->w * (size_t)l->c;
             const float *o = m->outs[i];
             const conv_layer *cl = &m->convs[i];
-            if (o && cl->be && cl->be == conv_backend_find("onednn") && (cl->chain_out || cl->pool_after))
-                onednn_output_nhwc((conv_layer *)cl, (float *)o, n);
+            if (o && cl->be && cl->be->output_nhwc && (cl->chain_out || cl->pool_after))
+                cl->be->output_nhwc((conv_layer *)cl, (float *)o, n);
             double sum = 0, sq = 0;
             size_t zeros = 0;
             for (size_t j = 0; o && j < count; j++) {

@@ -1,10 +1,14 @@
-/* nn_internal: what the nn sources share and nothing outside nn sees: the convolution backend seam.
+/* nn_internal: what the nn sources share and nothing outside nn sees: the layer list, SGD's update, and
+ * the convolution backend seam.
  *
  * Every Conv2D layer of a sized model (model_set_batch) is a conv_layer: its geometry at the model's
  * largest batch, the backend that runs it and that backend's plan (its state: oneDNN primitives and
  * memories, created once, so a training step allocates nothing). Backends are rows of one table
- * (conv_backends, src/nn/conv.c): {name, supports, plan, release, forward, backward}; a new backend is a
- * row plus its own file.
+ * (conv_backends, src/nn/conv.c): {name, variants (each with how "auto" ranks it), supports, workspace,
+ * plan, release, forward, backward, and for a backend that chains its pooling}; parsing a choice, "auto",
+ * "timed", the names and the tests' list of variants are loops over the rows. So a new backend is its own
+ * file, its row in conv_backends (declared below), and its names in NN_CONV_CHOICES (test_nn_backends
+ * fails until they are there; then regenerate the man page, as test_train asks).
  *
  * Tensors at the seam are the model's: NHWC activations, Keras kernels (kh, kw, cin, cout). A backend may
  * keep a layer's input or output in a layout of its own between layers of the same backend (oneDNN's
@@ -16,6 +20,38 @@
 #include <stddef.h>
 
 #include "vggtop/nn.h"
+
+/* ---- the layer list (arch.c builds it from a config; model.c runs it; summary.c prints it) ---------- */
+
+#define NN_MAX_LAYERS 64
+
+typedef enum { L_INPUT, L_CONV, L_POOL, L_FLATTEN, L_DENSE, L_GAP, L_GMP } layer_kind;
+
+typedef struct nn_layer {
+    layer_kind kind;
+    char name[40];
+    int in_h, in_w, in_c; /* input, NHWC (rank 2 layers: in_h = in_w = 1) */
+    int h, w, c;          /* output */
+    int rank;             /* Keras output rank: 4 or 2 */
+    int relu;
+    int k, stride;        /* L_CONV: kernel side ('same' padding) and stride; L_POOL: window side and stride */
+    size_t w_off, b_off, w_count, b_count; /* in the parameter block */
+    size_t act_off;       /* this layer's output in the activation block, per image (L_CONV, L_POOL, ...) */
+} nn_layer;
+
+/* The layer list of a checked config into ls (NN_MAX_LAYERS rows): shapes, parameter and activation
+ * offsets. Returns the number of layers. */
+int arch_build_layers(const model_config *cfg, nn_layer *ls);
+size_t arch_param_count(const nn_layer *ls, int count);
+
+/* ---- SGD (sgd.c) --------------------------------------------------------------------------------- */
+
+/* VT_EUSAGE for settings out of range. */
+int sgd_check(const sgd_config *sgd, vt_err *err);
+/* One Keras SGD update of count parameters w from gradients g (velocity v), zeroing g as it goes. */
+void sgd_update(float *restrict w, float *restrict g, float *restrict v, size_t count, const sgd_config *s);
+
+/* ---- the convolution backend seam ----------------------------------------------------------------- */
 
 /* A momentum-free SGD step fused into a backward pass: w = keep * w - lr * dL/dw (keep = 1 - lr * wd). */
 typedef struct conv_step {
@@ -32,7 +68,8 @@ typedef struct conv_layer {
     int first;         /* the model's first layer: its input gradient is never asked for */
     int chain_in;      /* the input comes from the previous layer in the backend's own layout */
     int chain_out;     /* the output stays in the backend's layout for the next layer (or pooling) */
-    int pool_after;    /* a 2x2 max pooling follows and runs inside the backend (chain_out is then 1) */
+    int pool_after;    /* a max pooling follows and runs inside the backend (chain_out is then 1) */
+    int pool_size, pool_stride; /* its window side and stride */
     struct conv_layer *prev, *next; /* neighbours in a chain (NULL at its ends) */
     void *state;       /* the backend's plan */
     /* The model's weights generation at this pass (model.c bumps it whenever the weights may have changed):
@@ -41,11 +78,41 @@ typedef struct conv_layer {
 } conv_layer;
 
 /* Variants: oneDNN's direct and Winograd algorithms; the winograd backend's output tile sides (F(2x2, 3x3)
- * and F(4x4, 3x3)). */
+ * and F(4x4, 3x3)). An id only has to be distinct within its backend (and not CONV_ALGO_ANY, which names a
+ * backend alone): a new backend may number its own. */
 enum { CONV_ALGO_ANY = 0, CONV_ALGO_DIRECT = 1, CONV_ALGO_WINOGRAD = 2, CONV_ALGO_F2 = 3, CONV_ALGO_F4 = 4 };
+
+/* The output map's smaller side, what the ranks look at. */
+static inline int conv_min_side(const conv_geom *g) { return g->oh < g->ow ? g->oh : g->ow; }
+
+/* One variant of a backend: what a choice names "backend:name" and conv_layer.algo holds.
+ *
+ * How "auto" chooses (the one place the rule lives; nn.h points here): every variant's rank at the layer's
+ * geometry, the highest rank among the variants that can run the layer here (supports) wins, ties to the
+ * first in table order. A rank is a number on one scale across backends, so a variant's rank function
+ * says where it stands against the others and why (the measurements are beside it, in its backend's
+ * file). A backend named alone ("onednn", "winograd") takes its own variant of the highest rank with
+ * alone set, which may drop a condition that is about the other backends. */
+typedef struct conv_variant {
+    const char *name; /* after the colon ("direct", "f4"); NULL: the backend's only variant, named alone */
+    int algo;         /* CONV_ALGO_* */
+    /* Its rank at g, 0 where it is not to be taken; NULL: never chosen by "auto" or "timed", only named (the
+     * reference loops). */
+    int (*rank)(const conv_geom *g, int alone);
+    /* Its agreement with the naive loops that the tests hold it to: the error allowed, times the largest
+     * magnitude of the reference (float rounding for direct sums; Winograd's transforms multiply it). */
+    double tol;
+    /* Appended to "cannot run layer X here" when it was named and cannot (why, and what to try). */
+    const char *hint;
+} conv_variant;
 
 typedef struct conv_backend {
     const char *name;
+    const conv_variant *variants; /* nvariants of them */
+    int nvariants;
+    /* Named alone, the layers none of its variants can run go to gemm (oneDNN's reference-only shapes);
+     * else that is an error. */
+    int alone_falls_back;
     /* Can this backend (with algo) run g here? algo CONV_ALGO_ANY asks for any variant. */
     int (*supports)(const conv_geom *g, int algo);
     /* Floats of the model's shared workspace the layer needs at g (0 for none). */
@@ -60,24 +127,63 @@ typedef struct conv_backend {
      * are scratch (zero on entry, left zero). dx (n, h, w, c) = dL/dx unless NULL (cl->first). */
     void (*backward)(conv_layer *cl, float *dx, float *w, float *b, float *dw, float *db, float *ws, float *dout,
                      const float *out, const float *x, int n, const conv_step *step);
+    /* A backend that chains (oneDNN; NULL for the others): consecutive layers of it, and the max pooling
+     * right after one, hand over in its own layout (chain_in, chain_out, pool_after), and these run the
+     * pooling of such a layer (cl->pool_size at cl->pool_stride). pool_forward keeps the result in the
+     * backend's layout (and writes NHWC out (n, pooled oh, pooled ow, oc) when the chain ends there:
+     * !cl->chain_out is about the pool's output then); pool_backward takes dout of the pool (NHWC when the
+     * chain ends there) back to the layer's output gradient. */
+    void (*pool_forward)(conv_layer *cl, float *out, int n);
+    void (*pool_backward)(conv_layer *cl, const float *dout, int n);
+    /* The last forward's output of cl (n images) into out (n, oh, ow, oc) where the chain keeps it in its own
+     * layout (chain_out or pool_after); returns 0 when forward wrote out itself already. Not for training
+     * steps: for model_layer_stats. */
+    int (*output_nhwc)(conv_layer *cl, float *out, int n);
 } conv_backend;
 
-/* The table, NULL-terminated, in the order of conv_backend_names. */
+/* The table, NULL-terminated: naive, gemm, then the rows of the backends' own files. */
 extern const conv_backend *const conv_backends[];
 const conv_backend *conv_backend_find(const char *name);
 
-/* The oneDNN backend's row and its pooling inside a chain (src/nn/onednn.c). */
+/* One entry of a choice: a backend and its variant; be NULL is "auto" (or "timed"); a backend of several
+ * variants with algo CONV_ALGO_ANY is that backend named alone. */
+typedef struct conv_pick {
+    const conv_backend *be;
+    int algo;
+    int timed;
+} conv_pick;
+
+/* Parses one entry of a choice, len characters at s: "auto", "timed", "gemm", "onednn", "onednn:direct",
+ * ... Returns 0, or -1 for a name no row has. */
+int conv_pick_parse(const char *s, size_t len, conv_pick *out);
+/* "onednn:direct", "gemm": the name a choice gives the variant; returns what snprintf does. */
+int conv_label(char *buf, size_t cap, const conv_backend *be, int algo);
+/* Every variant "auto" and "timed" may choose (rank not NULL), in table order, into out (up to max); returns
+ * how many there are. The tests run each. */
+int conv_variants_ranked(conv_pick *out, int max);
+/* The choices a model_set_conv entry may name, "auto, timed, onednn, onednn:direct, ..., gemm or naive",
+ * into buf: NN_CONV_CHOICES must say the same (a test checks). */
+void conv_choices_join(char *buf, size_t cap);
+
+/* Whether a variant can run g: be->supports in a model (conv_supported), a made-up CPU in the tests. */
+typedef int (*conv_can_fn)(void *ctx, const conv_backend *be, int algo, const conv_geom *g);
+int conv_supported(void *ctx, const conv_backend *be, int algo, const conv_geom *g);
+/* The ranking: the variant of the highest rank at g among those `can` allows, over every row ("auto": only
+ * NULL) or over only's variants (only named alone). Returns 0 with *out set, or -1 when none can. */
+int conv_rank_pick(const conv_geom *g, const conv_backend *only, conv_can_fn can, void *ctx, conv_pick *out);
+/* Resolves p at g but for "timed": "auto" and a backend named alone by the ranking, a named variant as it
+ * is; can says what runs here. Returns 0, or -1 when p names a variant that cannot run g. */
+int conv_choose(conv_pick *p, const conv_geom *g, conv_can_fn can, void *ctx);
+/* Resolves p for a layer planned like tmpl (geometry at the model's batch, relu; first: the model's first
+ * layer, no input gradient): "auto" and a backend named alone by the ranking, "timed" by timing every
+ * ranked variant on the layer for a few runs (the fastest kept), a named variant as it is. Returns 0, or -1
+ * when p names a variant that cannot run the layer here (conv_pick_hint says why). */
+int conv_resolve(conv_pick *p, const conv_layer *tmpl, int first);
+/* The hint of a named variant that cannot run a layer ("" for none). */
+const char *conv_pick_hint(const conv_pick *p);
+
+/* The oneDNN backend's row (src/nn/onednn.c). */
 extern const conv_backend conv_backend_onednn;
-/* 2x2 stride-2 max pooling of the blocked output of cl (cl->pool_after): forward keeps the result in
- * cl's pool memory (and writes NHWC out (n, oh/2, ow/2, oc) when the chain ends there: !cl->chain_out is
- * about the pool's output then); backward takes dout of the pool (NHWC when the chain ends there) into
- * cl's blocked diff_dst. */
-void onednn_pool_forward(conv_layer *cl, float *out, int n);
-void onednn_pool_backward(conv_layer *cl, const float *dout, int n);
-/* The last forward's output of cl (n images) into out (n, oh, ow, oc) where the chain keeps it blocked
- * (chain_out or pool_after); returns 0 when forward wrote out itself already. Not for training steps: for
- * model_layer_stats. */
-int onednn_output_nhwc(conv_layer *cl, float *out, int n);
 /* oneDNN's OpenMP threads for the calling thread (nn_set_threads records the count; every oneDNN call
  * applies it, since OpenMP's thread count is per calling thread). */
 void onednn_apply_threads(void);

@@ -2,7 +2,7 @@
  *
  * Each layer's plan holds oneDNN primitives created once, at model_set_batch, for the model's largest
  * batch N: convolution forward (bias and ReLU fused as a post-op), backward data and backward weights,
- * and when a 2x2 max pooling follows, its forward and backward. Activations live in the layout oneDNN
+ * and when a max pooling follows, its forward and backward. Activations live in the layout oneDNN
  * prefers (blocked, nChw8c with AVX2, nChw16c with AVX-512): consecutive oneDNN layers share memories
  * (layer i's output, or its pooling's, is layer i+1's input; layer i+1's input gradient is layer i's output
  * gradient), so the model's NHWC tensors are reordered only where a chain starts (the input) and ends
@@ -89,13 +89,20 @@ typedef struct dn_plan {
     size_t src_bytes;              /* of the blocked input */
 } dn_plan;
 
+/* Where planning failed: the call, as written, and oneDNN's status; each step of onednn_plan fills it. */
+typedef struct plan_fail {
+    const char *what;
+    dnnl_status_t status;
+} plan_fail;
+
+/* In a plan step (with a plan_fail *f): a failing call ends the step with its status, named in *f. */
 #define TRY(call)                                                                                             \
     do {                                                                                                      \
         dnnl_status_t st_ = (call);                                                                           \
         if (st_ != dnnl_success) {                                                                            \
-            what = #call;                                                                                     \
-            status = st_;                                                                                     \
-            goto fail;                                                                                        \
+            f->what = #call;                                                                                  \
+            f->status = st_;                                                                                  \
+            return st_;                                                                                       \
         }                                                                                                     \
     } while (0)
 
@@ -341,40 +348,32 @@ static dnnl_memory_t chain_diff_mem(const conv_layer *prev)
 
 static void onednn_release(conv_layer *cl);
 
-static int onednn_plan(conv_layer *cl, vt_err *err)
+/* A primitive attribute with the scratchpad left to the plan (one shared memory, see plan_scratchpad). */
+static dnnl_status_t user_scratchpad_attr(dnnl_primitive_attr_t *attr)
+{
+    dnnl_status_t s = dnnl_primitive_attr_create(attr);
+    if (s == dnnl_success)
+        dnnl_primitive_attr_set_scratchpad_mode(*attr, dnnl_scratchpad_mode_user);
+    return s;
+}
+
+/* The convolution's three passes: forward (bias and ReLU fused), then backward data and weights hinted by
+ * it, layouts left to oneDNN; the backward passes must read the forward's layouts (the chain shares them). */
+static dnnl_status_t plan_passes(dn_plan *p, const conv_layer *cl, plan_fail *f)
 {
     const conv_geom *g = &cl->g;
-    const char *what = "the oneDNN CPU engine";
-    dnnl_status_t status = dnnl_runtime_error;
-    dn_plan *p = calloc(1, sizeof *p);
-    if (!p)
-        return vt_fail(err, VT_EIO, "out of memory planning a oneDNN convolution");
-    cl->state = p;
-    p->n = g->n;
-    p->w_count = (size_t)g->kh * g->kw * g->c * g->oc;
-    if (!get_engine())
-        goto fail;
-    onednn_apply_threads();
-    TRY(dnnl_stream_create(&p->stream, get_engine(), dnnl_stream_default_flags));
     dnnl_dims_t sd, wd, bd, dd, st, pl, pr;
     geom_dims(g, g->n, sd, wd, bd, dd, st, pl, pr);
-
-    /* Forward. */
     TRY(make_fwd_pd(&p->fwd_pd, g, g->n, cl->algo, cl->relu));
     TRY(dnnl_primitive_create(&p->fwd, p->fwd_pd));
     const dnnl_memory_desc_t *src_md = pd_md(p->fwd_pd, dnnl_query_src_md);
-    const dnnl_memory_desc_t *wei_md = pd_md(p->fwd_pd, dnnl_query_weights_md);
     const dnnl_memory_desc_t *dst_md = pd_md(p->fwd_pd, dnnl_query_dst_md);
-
-    /* Backward data and weights, hinted by the forward; oneDNN picks their layouts. */
-    dnnl_memory_desc_t any_src, any_wei, any_dst, bias_md;
+    dnnl_memory_desc_t any_src, any_wei, bias_md;
     dnnl_memory_desc_init_by_tag(&any_src, 4, sd, dnnl_f32, dnnl_format_tag_any);
     dnnl_memory_desc_init_by_tag(&any_wei, 4, wd, dnnl_f32, dnnl_format_tag_any);
-    dnnl_memory_desc_init_by_tag(&any_dst, 4, dd, dnnl_f32, dnnl_format_tag_any);
     dnnl_memory_desc_init_by_tag(&bias_md, 1, bd, dnnl_f32, dnnl_x);
     dnnl_primitive_attr_t attr;
-    TRY(dnnl_primitive_attr_create(&attr));
-    dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
+    TRY(user_scratchpad_attr(&attr));
     dnnl_convolution_desc_t bdesc;
     dnnl_status_t s1 = dnnl_convolution_backward_data_desc_init(&bdesc, alg_of(cl->algo), &any_src, &any_wei,
                                                                 dst_md, st, pl, pr);
@@ -392,95 +391,118 @@ static int onednn_plan(conv_layer *cl, vt_err *err)
     if (!dnnl_memory_desc_equal(pd_md(p->bwdd_pd, dnnl_query_diff_dst_md), dst_md) ||
         !dnnl_memory_desc_equal(pd_md(p->bwdw_pd, dnnl_query_diff_dst_md), dst_md) ||
         !dnnl_memory_desc_equal(pd_md(p->bwdw_pd, dnnl_query_src_md), src_md)) {
-        what = "oneDNN's backward layouts (they differ from the forward's)";
-        status = dnnl_unimplemented;
-        goto fail;
+        f->what = "oneDNN's backward layouts (they differ from the forward's)";
+        return f->status = dnnl_unimplemented;
     }
+    return dnnl_success;
+}
 
-    /* The ReLU's gradient, in place on the output gradient and from the output (dst > 0), on oneDNN's
-     * threads. oneDNN wants a forward eltwise descriptor as the hint. */
-    if (cl->relu) {
-        dnnl_eltwise_desc_t edesc;
-        dnnl_primitive_desc_t hint = NULL;
-        TRY(dnnl_eltwise_forward_desc_init(&edesc, dnnl_forward_training, dnnl_eltwise_relu_use_dst_for_bwd, dst_md,
-                                           0.0f, 0.0f));
-        TRY(dnnl_primitive_desc_create(&hint, &edesc, NULL, get_engine(), NULL));
-        dnnl_status_t s = dnnl_eltwise_backward_desc_init(&edesc, dnnl_eltwise_relu_use_dst_for_bwd, dst_md, dst_md,
-                                                          0.0f, 0.0f);
-        if (s == dnnl_success) {
-            TRY(dnnl_primitive_attr_create(&attr));
-            dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
-            s = dnnl_primitive_desc_create(&p->relu_pd, &edesc, attr, get_engine(), hint);
-            dnnl_primitive_attr_destroy(attr);
-        }
-        dnnl_primitive_desc_destroy(hint);
-        TRY(s);
-        TRY(dnnl_primitive_create(&p->relu_bwd, p->relu_pd));
+/* The ReLU's gradient, in place on the output gradient and from the output (dst > 0), on oneDNN's threads.
+ * oneDNN wants a forward eltwise descriptor as the hint. */
+static dnnl_status_t plan_relu(dn_plan *p, plan_fail *f)
+{
+    const dnnl_memory_desc_t *dst_md = pd_md(p->fwd_pd, dnnl_query_dst_md);
+    dnnl_eltwise_desc_t edesc;
+    dnnl_primitive_desc_t hint = NULL;
+    TRY(dnnl_eltwise_forward_desc_init(&edesc, dnnl_forward_training, dnnl_eltwise_relu_use_dst_for_bwd, dst_md,
+                                       0.0f, 0.0f));
+    TRY(dnnl_primitive_desc_create(&hint, &edesc, NULL, get_engine(), NULL));
+    dnnl_status_t s = dnnl_eltwise_backward_desc_init(&edesc, dnnl_eltwise_relu_use_dst_for_bwd, dst_md, dst_md,
+                                                      0.0f, 0.0f);
+    dnnl_primitive_attr_t attr;
+    if (s == dnnl_success && (s = user_scratchpad_attr(&attr)) == dnnl_success) {
+        s = dnnl_primitive_desc_create(&p->relu_pd, &edesc, attr, get_engine(), hint);
+        dnnl_primitive_attr_destroy(attr);
     }
+    dnnl_primitive_desc_destroy(hint);
+    TRY(s);
+    TRY(dnnl_primitive_create(&p->relu_bwd, p->relu_pd));
+    return dnnl_success;
+}
 
-    /* Memories: the output, its gradient, the kernel copies, the bias, the scratchpad. */
+/* A reorder from md a to md b that adds into b (a sum post-op). */
+static dnnl_status_t new_add_reorder(dnnl_primitive_t *r, const dnnl_memory_desc_t *a, const dnnl_memory_desc_t *b)
+{
+    dnnl_primitive_attr_t attr;
+    dnnl_post_ops_t po;
+    dnnl_primitive_desc_t pd;
+    dnnl_status_t s = dnnl_primitive_attr_create(&attr);
+    if (s != dnnl_success)
+        return s;
+    dnnl_post_ops_create(&po);
+    dnnl_post_ops_append_sum(po, 1.0f);
+    dnnl_primitive_attr_set_post_ops(attr, po);
+    s = dnnl_reorder_primitive_desc_create(&pd, a, get_engine(), b, get_engine(), attr);
+    dnnl_post_ops_destroy(po);
+    dnnl_primitive_attr_destroy(attr);
+    if (s != dnnl_success)
+        return s;
+    s = dnnl_primitive_create(r, pd);
+    dnnl_primitive_desc_destroy(pd);
+    return s;
+}
+
+/* The layer's own memories: the output and its gradient, the kernel's blocked copies and their reorders
+ * from Keras' hwio (the backward data pass may want another layout than the forward), the kernel
+ * gradient's reorders back (overwriting, or adding), the bias and its gradient. */
+static dnnl_status_t plan_weights(dn_plan *p, const conv_geom *g, plan_fail *f)
+{
+    dnnl_dims_t sd, wd, bd, dd, st, pl, pr;
+    geom_dims(g, g->n, sd, wd, bd, dd, st, pl, pr);
+    const dnnl_memory_desc_t *dst_md = pd_md(p->fwd_pd, dnnl_query_dst_md);
+    const dnnl_memory_desc_t *wei_md = pd_md(p->fwd_pd, dnnl_query_weights_md);
+    const dnnl_memory_desc_t *bwdd_wei_md = pd_md(p->bwdd_pd, dnnl_query_weights_md);
+    const dnnl_memory_desc_t *dwei_md = pd_md(p->bwdw_pd, dnnl_query_diff_weights_md);
+    dnnl_memory_desc_t hwio, bias_md;
+    dnnl_memory_desc_init_by_tag(&hwio, 4, wd, dnnl_f32, dnnl_hwio);
+    dnnl_memory_desc_init_by_tag(&bias_md, 1, bd, dnnl_f32, dnnl_x);
     TRY(new_memory(&p->dst, dst_md));
     TRY(new_memory(&p->diff_dst, dst_md));
     TRY(new_memory(&p->wei, wei_md));
-    const dnnl_memory_desc_t *bwdd_wei_md = pd_md(p->bwdd_pd, dnnl_query_weights_md);
-    dnnl_memory_desc_t hwio;
-    dnnl_memory_desc_init_by_tag(&hwio, 4, wd, dnnl_f32, dnnl_hwio);
     TRY(dnnl_memory_create(&p->user_w, &hwio, get_engine(), DNNL_MEMORY_NONE));
     TRY(new_reorder(&p->w_reorder, &hwio, wei_md));
     if (!dnnl_memory_desc_equal(bwdd_wei_md, wei_md)) {
         TRY(new_memory(&p->bwdd_wei, bwdd_wei_md));
         TRY(new_reorder(&p->bwdd_w_reorder, &hwio, bwdd_wei_md));
     }
-    const dnnl_memory_desc_t *dwei_md = pd_md(p->bwdw_pd, dnnl_query_diff_weights_md);
     TRY(new_memory(&p->diff_wei, dwei_md));
     TRY(dnnl_memory_create(&p->user_dw, &hwio, get_engine(), DNNL_MEMORY_NONE));
     TRY(new_reorder(&p->dw_reorder, dwei_md, &hwio));
-    {
-        dnnl_primitive_attr_t sum_attr;
-        dnnl_post_ops_t po;
-        dnnl_primitive_desc_t rpd;
-        TRY(dnnl_primitive_attr_create(&sum_attr));
-        dnnl_post_ops_create(&po);
-        dnnl_post_ops_append_sum(po, 1.0f);
-        dnnl_primitive_attr_set_post_ops(sum_attr, po);
-        dnnl_status_t s = dnnl_reorder_primitive_desc_create(&rpd, dwei_md, get_engine(), &hwio, get_engine(),
-                                                             sum_attr);
-        dnnl_post_ops_destroy(po);
-        dnnl_primitive_attr_destroy(sum_attr);
-        TRY(s);
-        s = dnnl_primitive_create(&p->dw_add_reorder, rpd);
-        dnnl_primitive_desc_destroy(rpd);
-        TRY(s);
-    }
+    TRY(new_add_reorder(&p->dw_add_reorder, dwei_md, &hwio));
     TRY(dnnl_memory_create(&p->bias, &bias_md, get_engine(), DNNL_MEMORY_NONE));
     TRY(new_memory(&p->diff_bias, &bias_md));
+    return dnnl_success;
+}
 
-    /* The input: the previous layer's memory in a chain (through a link reorder if its layout is not
-     * ours), else our own, filled from the model's NHWC tensor. */
+/* One side of a chain link: the neighbour's memory theirs where its layout is md, else a memory of our
+ * own (*own set) and a reorder *link between the two (from theirs when in, else to theirs; *other: theirs). */
+static dnnl_status_t chain_link(dnnl_memory_t theirs, const dnnl_memory_desc_t *md, int in, dnnl_memory_t *mine,
+                                int *own, dnnl_primitive_t *link, dnnl_memory_t *other)
+{
+    const dnnl_memory_desc_t *their_md;
+    dnnl_memory_get_memory_desc(theirs, &their_md);
+    if (dnnl_memory_desc_equal(their_md, md)) {
+        *mine = theirs;
+        return dnnl_success;
+    }
+    dnnl_status_t s = new_memory(mine, md);
+    if (s != dnnl_success)
+        return s;
+    *own = 1;
+    *other = theirs;
+    return in ? new_reorder(link, their_md, md) : new_reorder(link, md, their_md);
+}
+
+/* The input and its gradient: the previous layer's memories in a chain (through a link reorder where its
+ * layout is not ours), else our own, with boundaries from and to the model's NHWC tensors. */
+static dnnl_status_t plan_input(dn_plan *p, const conv_layer *cl, plan_fail *f)
+{
+    dnnl_dims_t sd, wd, bd, dd, st, pl, pr;
+    geom_dims(&cl->g, cl->g.n, sd, wd, bd, dd, st, pl, pr);
+    const dnnl_memory_desc_t *src_md = pd_md(p->fwd_pd, dnnl_query_src_md);
     const dnnl_memory_desc_t *bwdd_src_md = pd_md(p->bwdd_pd, dnnl_query_diff_src_md);
     p->src_bytes = dnnl_memory_desc_get_size(src_md);
-    if (cl->chain_in) {
-        dnnl_memory_t from = chain_out_mem(cl->prev), back = chain_diff_mem(cl->prev);
-        const dnnl_memory_desc_t *from_md, *back_md;
-        dnnl_memory_get_memory_desc(from, &from_md);
-        dnnl_memory_get_memory_desc(back, &back_md);
-        if (dnnl_memory_desc_equal(from_md, src_md)) {
-            p->src = from;
-        } else {
-            TRY(new_memory(&p->src, src_md));
-            p->src_own = 1;
-            p->link_in_from = from;
-            TRY(new_reorder(&p->link_in, from_md, src_md));
-        }
-        if (dnnl_memory_desc_equal(back_md, bwdd_src_md)) {
-            p->diff_src = back;
-        } else {
-            TRY(new_memory(&p->diff_src, bwdd_src_md));
-            p->diff_src_own = 1;
-            p->link_back_to = back;
-            TRY(new_reorder(&p->link_back, bwdd_src_md, back_md));
-        }
-    } else {
+    if (!cl->chain_in) {
         TRY(new_memory(&p->src, src_md));
         p->src_own = 1;
         TRY(boundary_init(&p->in, p->src, sd, 4, dnnl_nhwc, 1, 1));
@@ -489,56 +511,74 @@ static int onednn_plan(conv_layer *cl, vt_err *err)
         p->diff_src_own = 1;
         TRY(boundary_init(&p->dx, p->diff_src, sd, 4, dnnl_nhwc, 0, 1));
         p->has_dx = 1;
+        return dnnl_success;
     }
+    TRY(chain_link(chain_out_mem(cl->prev), src_md, 1, &p->src, &p->src_own, &p->link_in, &p->link_in_from));
+    TRY(chain_link(chain_diff_mem(cl->prev), bwdd_src_md, 0, &p->diff_src, &p->diff_src_own, &p->link_back,
+                   &p->link_back_to));
+    return dnnl_success;
+}
 
-    /* The 2x2 max pooling after the layer, in the same layout. */
-    dnnl_dims_t od;
-    memcpy(od, dd, sizeof od);
-    const dnnl_memory_desc_t *out_md = dst_md;
-    if (cl->pool_after) {
-        dnnl_dims_t pdims = {dd[0], dd[1], dd[2] / 2, dd[3] / 2}, pst = {2, 2}, ker = {2, 2}, zero = {0, 0};
-        dnnl_dims_t ppr = {(pdims[2] - 1) * 2 + 2 - dd[2], (pdims[3] - 1) * 2 + 2 - dd[3]};
-        dnnl_memory_desc_t pdst;
-        dnnl_memory_desc_init_by_tag(&pdst, 4, pdims, dnnl_f32, dnnl_format_tag_any);
-        dnnl_pooling_desc_t pdesc;
-        TRY(dnnl_pooling_forward_desc_init(&pdesc, dnnl_forward_training, dnnl_pooling_max, dst_md, &pdst, pst,
-                                           ker, zero, ppr));
-        TRY(dnnl_primitive_attr_create(&attr));
-        dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
-        dnnl_status_t s = dnnl_primitive_desc_create(&p->pfwd_pd, &pdesc, attr, get_engine(), NULL);
-        if (s == dnnl_success) {
-            const dnnl_memory_desc_t *pout = pd_md(p->pfwd_pd, dnnl_query_dst_md);
-            s = dnnl_pooling_backward_desc_init(&pdesc, dnnl_pooling_max, dst_md, pout, pst, ker, zero, ppr);
-            if (s == dnnl_success)
-                s = dnnl_primitive_desc_create(&p->pbwd_pd, &pdesc, attr, get_engine(), p->pfwd_pd);
-        }
-        dnnl_primitive_attr_destroy(attr);
-        TRY(s);
-        TRY(dnnl_primitive_create(&p->pfwd, p->pfwd_pd));
-        TRY(dnnl_primitive_create(&p->pbwd, p->pbwd_pd));
-        out_md = pd_md(p->pfwd_pd, dnnl_query_dst_md);
-        TRY(new_memory(&p->pool_dst, out_md));
-        TRY(new_memory(&p->pool_ws, pd_md(p->pfwd_pd, dnnl_query_workspace_md)));
-        TRY(new_memory(&p->pool_diff_dst, out_md));
-        p->pool_diff_dst_own = 1;
-        memcpy(od, pdims, sizeof od);
+/* The max pooling after the layer ('valid', cl->pool_size at cl->pool_stride), in the same layout: its two
+ * passes, its output, workspace and output gradient. */
+static dnnl_status_t plan_pool(dn_plan *p, const conv_layer *cl, plan_fail *f)
+{
+    const dnnl_memory_desc_t *dst_md = pd_md(p->fwd_pd, dnnl_query_dst_md);
+    const dnnl_dim_t *dd = dst_md->dims;
+    const int ps = cl->pool_size, pt = cl->pool_stride;
+    dnnl_dims_t pdims = {dd[0], dd[1], (dd[2] - ps) / pt + 1, (dd[3] - ps) / pt + 1};
+    dnnl_dims_t pst = {pt, pt}, ker = {ps, ps}, zero = {0, 0};
+    dnnl_dims_t ppr = {(pdims[2] - 1) * pt + ps - dd[2], (pdims[3] - 1) * pt + ps - dd[3]};
+    dnnl_memory_desc_t pdst;
+    dnnl_memory_desc_init_by_tag(&pdst, 4, pdims, dnnl_f32, dnnl_format_tag_any);
+    dnnl_pooling_desc_t pdesc;
+    TRY(dnnl_pooling_forward_desc_init(&pdesc, dnnl_forward_training, dnnl_pooling_max, dst_md, &pdst, pst, ker,
+                                       zero, ppr));
+    dnnl_primitive_attr_t attr;
+    TRY(user_scratchpad_attr(&attr));
+    dnnl_status_t s = dnnl_primitive_desc_create(&p->pfwd_pd, &pdesc, attr, get_engine(), NULL);
+    if (s == dnnl_success) {
+        const dnnl_memory_desc_t *pout = pd_md(p->pfwd_pd, dnnl_query_dst_md);
+        s = dnnl_pooling_backward_desc_init(&pdesc, dnnl_pooling_max, dst_md, pout, pst, ker, zero, ppr);
+        if (s == dnnl_success)
+            s = dnnl_primitive_desc_create(&p->pbwd_pd, &pdesc, attr, get_engine(), p->pfwd_pd);
     }
-    /* The end of a chain: the output goes back to NHWC, the output gradient comes from it. */
+    dnnl_primitive_attr_destroy(attr);
+    TRY(s);
+    TRY(dnnl_primitive_create(&p->pfwd, p->pfwd_pd));
+    TRY(dnnl_primitive_create(&p->pbwd, p->pbwd_pd));
+    const dnnl_memory_desc_t *out_md = pd_md(p->pfwd_pd, dnnl_query_dst_md);
+    TRY(new_memory(&p->pool_dst, out_md));
+    TRY(new_memory(&p->pool_ws, pd_md(p->pfwd_pd, dnnl_query_workspace_md)));
+    TRY(new_memory(&p->pool_diff_dst, out_md));
+    p->pool_diff_dst_own = 1;
+    return dnnl_success;
+}
+
+/* The end of a chain: the output (the pooling's, when it pools) goes back to NHWC and the output gradient
+ * comes from it; where the output stays blocked, a way to read it as NHWC (onednn_output_nhwc). */
+static dnnl_status_t plan_output(dn_plan *p, const conv_layer *cl, plan_fail *f)
+{
+    const dnnl_dim_t *dd = pd_md(p->fwd_pd, dnnl_query_dst_md)->dims;
     if (!cl->chain_out) {
         dnnl_memory_t outm = cl->pool_after ? p->pool_dst : p->dst;
         dnnl_memory_t doutm = cl->pool_after ? p->pool_diff_dst : p->diff_dst;
+        const dnnl_dim_t *od = cl->pool_after ? pd_md(p->pfwd_pd, dnnl_query_dst_md)->dims : dd;
         TRY(boundary_init(&p->out, outm, od, 4, dnnl_nhwc, 0, 1));
         p->has_out = 1;
         TRY(boundary_init(&p->dout, doutm, od, 4, dnnl_nhwc, 1, 1));
         p->has_dout = 1;
     }
-    (void)out_md;
     if (cl->chain_out || cl->pool_after) {
         TRY(boundary_init(&p->peek, p->dst, dd, 4, dnnl_nhwc, 0, 1));
         p->has_peek = 1;
     }
+    return dnnl_success;
+}
 
-    /* One scratchpad for all of the layer's primitives (they run one after another). */
+/* One scratchpad for all of the layer's primitives (they run one after another). */
+static dnnl_status_t plan_scratchpad(dn_plan *p, plan_fail *f)
+{
     size_t scratch = scratch_size(p->fwd_pd);
     const_dnnl_primitive_desc_t pds[5] = {p->bwdd_pd, p->bwdw_pd, p->pfwd_pd, p->pbwd_pd, p->relu_pd};
     for (int k = 0; k < 5; k++)
@@ -548,13 +588,49 @@ static int onednn_plan(conv_layer *cl, vt_err *err)
     dnnl_memory_desc_t smd;
     dnnl_memory_desc_init_by_tag(&smd, 1, sdims, dnnl_u8, dnnl_x);
     TRY(new_memory(&p->scratch, &smd));
-    return VT_OK;
+    return dnnl_success;
+}
 
-fail:
+/* The stream the layer's primitives run on, with oneDNN's threads applied first. */
+static dnnl_status_t plan_stream(dn_plan *p, plan_fail *f)
+{
+    onednn_apply_threads();
+    TRY(dnnl_stream_create(&p->stream, get_engine(), dnnl_stream_default_flags));
+    return dnnl_success;
+}
+
+/* The layer's plan, step by step; a failed step leaves nothing behind and names the oneDNN call. */
+static int onednn_plan(conv_layer *cl, vt_err *err)
+{
+    const conv_geom *g = &cl->g;
+    plan_fail fl = {"the oneDNN CPU engine", dnnl_runtime_error}, *f = &fl;
+    dn_plan *p = calloc(1, sizeof *p);
+    if (!p)
+        return vt_fail(err, VT_EIO, "out of memory planning a oneDNN convolution");
+    cl->state = p;
+    p->n = g->n;
+    p->w_count = (size_t)g->kh * g->kw * g->c * g->oc;
+    dnnl_status_t s = get_engine() ? plan_stream(p, f) : dnnl_runtime_error;
+    if (s == dnnl_success)
+        s = plan_passes(p, cl, f);
+    if (s == dnnl_success && cl->relu)
+        s = plan_relu(p, f);
+    if (s == dnnl_success)
+        s = plan_weights(p, g, f);
+    if (s == dnnl_success)
+        s = plan_input(p, cl, f);
+    if (s == dnnl_success && cl->pool_after)
+        s = plan_pool(p, cl, f);
+    if (s == dnnl_success)
+        s = plan_output(p, cl, f);
+    if (s == dnnl_success)
+        s = plan_scratchpad(p, f);
+    if (s == dnnl_success)
+        return VT_OK;
     onednn_release(cl);
     return vt_fail(err, VT_EUSAGE, "oneDNN cannot run a %dx%dx%d -> %d convolution%s: %s failed (%s)", g->h, g->w,
-                   g->c, g->oc, cl->algo == CONV_ALGO_WINOGRAD ? " with Winograd" : "", what,
-                   dnnl_status2str(status));
+                   g->c, g->oc, cl->algo == CONV_ALGO_WINOGRAD ? " with Winograd" : "", fl.what,
+                   dnnl_status2str(fl.status));
 }
 
 static void onednn_release(conv_layer *cl)
@@ -609,7 +685,7 @@ static void onednn_forward(conv_layer *cl, float *out, float *ws, const float *x
     dnnl_stream_wait(p->stream);
 }
 
-int onednn_output_nhwc(conv_layer *cl, float *out, int n)
+static int onednn_output_nhwc(conv_layer *cl, float *out, int n)
 {
     dn_plan *p = cl->state;
     if (!p->has_peek)
@@ -620,7 +696,7 @@ int onednn_output_nhwc(conv_layer *cl, float *out, int n)
     return 1;
 }
 
-void onednn_pool_forward(conv_layer *cl, float *out, int n)
+static void onednn_pool_forward(conv_layer *cl, float *out, int n)
 {
     dn_plan *p = cl->state;
     onednn_apply_threads();
@@ -632,7 +708,7 @@ void onednn_pool_forward(conv_layer *cl, float *out, int n)
     dnnl_stream_wait(p->stream);
 }
 
-void onednn_pool_backward(conv_layer *cl, const float *dout, int n)
+static void onednn_pool_backward(conv_layer *cl, const float *dout, int n)
 {
     dn_plan *p = cl->state;
     onednn_apply_threads();
@@ -704,5 +780,49 @@ static void onednn_backward(conv_layer *cl, float *dx, float *w, float *b, float
     }
 }
 
-const conv_backend conv_backend_onednn = {"onednn", onednn_supports, onednn_workspace, onednn_plan,
-                                          onednn_release, onednn_forward, onednn_backward};
+/* ---- the row ------------------------------------------------------------------------------------- */
+
+/* Winograd F(4x4, 3x3) works on 4x4 output tiles, 6x6 input tiles: on small maps most of a tile is
+ * padding. Measured with oneDNN 2.6 on AVX-512 (2-core Xeon, vgg16-nopool, batch 32): Winograd 2-3x faster
+ * than direct from 32x32 down to 8x8 maps, 3x slower on 2x2. So it ranks first of all from 8x8 up, where
+ * oneDNN has it (AVX-512); 4x4 and below are left to the others. */
+#define WINOGRAD_MIN_SIDE 8
+
+static int winograd_rank(const conv_geom *g, int alone)
+{
+    (void)alone;
+    return conv_min_side(g) >= WINOGRAD_MIN_SIDE ? 50 : 0;
+}
+
+/* The direct convolution, where oneDNN has optimised kernels for it (supports), ranks below the winograd
+ * backend and gemm's small maps, above gemm elsewhere. */
+static int direct_rank(const conv_geom *g, int alone)
+{
+    (void)g;
+    (void)alone;
+    return 20;
+}
+
+static const conv_variant onednn_variants[] = {
+    {"direct", CONV_ALGO_DIRECT, direct_rank, 1e-4, " (oneDNN has only its reference kernels for it; try auto)"},
+    /* Winograd's transforms (coefficients up to 5.25 / 8) multiply the rounding error by 10 to 100 (Lavin &
+     * Gray 2016, and oneDNN's own test tolerances for it). */
+    {"winograd", CONV_ALGO_WINOGRAD, winograd_rank, 2e-3,
+     " (oneDNN 2.x has Winograd only with AVX-512; try onednn:direct or auto)"},
+};
+
+const conv_backend conv_backend_onednn = {
+    .name = "onednn",
+    .variants = onednn_variants,
+    .nvariants = 2,
+    .alone_falls_back = 1, /* "onednn": gemm where it has only its reference kernels */
+    .supports = onednn_supports,
+    .workspace = onednn_workspace,
+    .plan = onednn_plan,
+    .release = onednn_release,
+    .forward = onednn_forward,
+    .backward = onednn_backward,
+    .pool_forward = onednn_pool_forward,
+    .pool_backward = onednn_pool_backward,
+    .output_nhwc = onednn_output_nhwc,
+};
