@@ -86,8 +86,9 @@ void onednn_apply_threads(void);
 extern const conv_backend conv_backend_winograd;
 /* Whether layers planned from now on may run in the backend's AVX2 copy (src/nn/winograd_avx2.c: eight-
  * channel transforms and its own product kernel) where the CPU has AVX2 and FMA; on by default. The tests
- * turn it off to check the portable copy (four channels, every product through OpenBLAS). */
-void winograd_set_simd(int on);
+ * turn it off to check the portable copy (four channels, every product through OpenBLAS). Returns whether
+ * they will run in the AVX2 copy: on, and this CPU has AVX2 and FMA. */
+int winograd_set_simd(int on);
 
 /* nn's own worker threads (src/nn/pool.c). nn_pool_start makes sure workers - 1 threads run beside the
  * caller (call it when planning, not in a step); nn_pool_run runs fn(arg, worker, n) on the caller (worker

@@ -126,8 +126,6 @@ void winograd_avx2_backward(conv_layer *cl, float *dx, float *w, float *b, float
  * the portable one). */
 static int simd_allowed = 1;
 
-void winograd_set_simd(int on) { simd_allowed = on; }
-
 static int cpu_simd(void)
 {
 #if defined(__x86_64__)
@@ -135,6 +133,12 @@ static int cpu_simd(void)
 #else
     return 0;
 #endif
+}
+
+int winograd_set_simd(int on)
+{
+    simd_allowed = on;
+    return on && cpu_simd();
 }
 
 static const wino_mats *mats_of(int algo) { return algo == CONV_ALGO_F4 ? &F4 : &F2; }
