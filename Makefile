@@ -96,6 +96,9 @@ $(MPI_STEP): $(OUT)/tests/mpi_step.o $(LIB)
 
 # The allocation test counts oneDNN's own allocations apart (see tests/test_nn_alloc.c).
 $(OUT)/tests/test_nn_alloc: LDFLAGS += -Wl,--wrap=dnnl_primitive_execute
+# The threads test keeps OpenBLAS's thread count where ThreadSanitizer sees it (see tests/test_train_threads.c).
+$(OUT)/tests/test_train_threads: LDFLAGS += \
+    -Wl,--wrap=openblas_set_num_threads,--wrap=openblas_get_num_threads,--wrap=cblas_sgemm
 
 ## deps: install the Debian packages the build and tests need (apt-get only for what is missing)
 deps:

@@ -1,5 +1,5 @@
 /* Helpers shared by the test binaries that run nn (tests/test_nn*.c, tests/test_train*.c), on top of
- * testing.h's (which this includes): the OpenBLAS kernel named at start, random arrays, the convolution
+ * testing.h's (which this includes): the OpenBLAS kernel and oneDNN ISA named at start, random arrays, the convolution
  * variants every backend test runs, and a tolerance check. Include after <cmocka.h>. */
 #ifndef VGGTOP_TESTS_NN_TESTING_H
 #define VGGTOP_TESTS_NN_TESTING_H
@@ -8,10 +8,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <dnnl.h>
+
 #include "vggtop/nn.h"
 #include "vggtop/util.h"
 #include "../src/nn/nn_internal.h"
 #include "testing.h"
+
+/* The highest instruction set oneDNN dispatches to here: what the CPU has, lowered by ONEDNN_MAX_CPU_ISA (or
+ * DNNL_MAX_CPU_ISA) when set. */
+static inline const char *nn_testing_onednn_isa(void)
+{
+    switch (dnnl_get_effective_cpu_isa()) {
+    case dnnl_cpu_isa_sse41: return "sse41";
+    case dnnl_cpu_isa_avx: return "avx";
+    case dnnl_cpu_isa_avx2: return "avx2";
+    case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni";
+    case dnnl_cpu_isa_avx512_mic: return "avx512_mic";
+    case dnnl_cpu_isa_avx512_mic_4ops: return "avx512_mic_4ops";
+    case dnnl_cpu_isa_avx512_core: return "avx512_core";
+    case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx";
+    default: return "other";
+    }
+}
 
 /* n floats uniform in [lo, hi) from seed; the caller frees. */
 static inline float *randf(size_t n, uint64_t seed, float lo, float hi)
@@ -69,12 +90,13 @@ static inline void conv_variants_load(void)
 }
 
 /* First thing in main: the OpenBLAS kernel the binary would run (nn_blas_choose_kernel may restart the test
- * binary with OPENBLAS_CORETYPE set), named on stderr so tests/e2e/nn_blas_kernels.sh can check which ran; then
- * the convolution variants to test. */
+ * binary with OPENBLAS_CORETYPE set) and oneDNN's instruction set, named on stderr so tests/e2e/nn_kernels.sh
+ * can check which ran; then the convolution variants to test. */
 static inline void nn_testing_start(char **argv)
 {
     nn_blas_choose_kernel(argv);
     fprintf(stderr, "OpenBLAS core: %s (%s)\n", nn_blas_core(), nn_blas_chooser());
+    fprintf(stderr, "oneDNN ISA: %s\n", nn_testing_onednn_isa());
     conv_variants_load();
 }
 

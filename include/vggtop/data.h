@@ -69,7 +69,8 @@ typedef struct dataset {
  * a few threads, joined before returning. A limit reads only the first N records of a CIFAR file. */
 int data_open(const data_options *opt, dataset **out, vt_err *err);
 void data_destroy(dataset *ds);
-/* The directory data_open would use for opt, and where it came from, without loading anything. */
+/* The directory data_open would use for opt, and where it came from, without loading anything. Any thread
+ * may call it (and data_open) while others do: it keeps nothing between calls. */
 int data_locate(const data_options *opt, char *dir, size_t size, data_source *source, vt_err *err);
 const char *data_source_name(data_source source); /* "--data", "$VGGTOP_DATA", ... */
 const char *data_format_name(data_format format);  /* "CIFAR-100 binary", "CIFAR-100 python", ... */

@@ -94,6 +94,9 @@ int data_locate(const data_options *opt, char *dir, size_t size, data_source *so
 {
     const char *env = getenv("VGGTOP_DATA");
     const char *path;
+    /* The Keras cache's folder and tarball under $HOME: this call's own, since the engine, the Setup screen's
+     * probe and the download all locate data sets on threads of their own at once. */
+    char keras_dir[4096], keras_tar[4096];
     int rc = VT_OK;
     if (opt && opt->path && *opt->path) {
         path = opt->path;
@@ -108,7 +111,6 @@ int data_locate(const data_options *opt, char *dir, size_t size, data_source *so
         *source = DATA_FROM_DEFAULT_DIR;
     } else {
         /* The python version: unpacked first (Keras's cache, torchvision's folder), then either's tarball. */
-        static char keras_dir[4096], keras_tar[4096];
         int home = home_path(keras_dir, sizeof keras_dir, DATA_KERAS_DIR) &&
                    home_path(keras_tar, sizeof keras_tar, "~/.keras/datasets/" DATA_PYTHON_TARBALL);
         path = NULL;

@@ -1,6 +1,7 @@
-/* blas: the thread count of nn's two pools (OpenBLAS's, oneDNN's OpenMP), the OpenBLAS kernel name and
- * kernel choice. All of nn's parallelism is inside sgemm and oneDNN's primitives. */
+/* blas: the thread count of nn's two pools (OpenBLAS's, oneDNN's OpenMP), the one door to OpenBLAS's sgemm
+ * (nn_sgemm) and to its thread count, the OpenBLAS kernel name and kernel choice. */
 #include <cblas.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,13 +17,45 @@ static int cores(void)
 /* What nn_set_threads last chose; 0 until then (OpenBLAS and OpenMP both start with one per core). */
 static int threads_chosen;
 
+/* OpenBLAS 0.3.21 (pthread build) keeps its thread count in one global that openblas_set_num_threads writes
+ * and every sgemm reads, with no lock and no per-call count. Held shared by each sgemm nn calls and
+ * exclusively by whatever changes the count, so a gemm layer, a Setup timing or a run's start on one thread
+ * never meets the one-thread count of a winograd pass on another, and never changes it under that pass.
+ * Writers first: a train of sgemm calls on one thread cannot keep a waiting pass out. */
+static pthread_rwlock_t blas_lock = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
+/* The count a single-threaded pass restores (under blas_lock held exclusively). */
+static int count_before_single;
+
 void nn_set_threads(int n)
 {
     if (n <= 0)
         n = cores();
+    pthread_rwlock_wrlock(&blas_lock);
     openblas_set_num_threads(n);
     __atomic_store_n(&threads_chosen, n, __ATOMIC_RELAXED);
+    pthread_rwlock_unlock(&blas_lock);
     onednn_apply_threads();
+}
+
+void nn_sgemm(CBLAS_ORDER order, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, float alpha,
+              const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc)
+{
+    pthread_rwlock_rdlock(&blas_lock);
+    cblas_sgemm(order, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    pthread_rwlock_unlock(&blas_lock);
+}
+
+void nn_blas_single_begin(void)
+{
+    pthread_rwlock_wrlock(&blas_lock);
+    count_before_single = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+}
+
+void nn_blas_single_end(void)
+{
+    openblas_set_num_threads(count_before_single);
+    pthread_rwlock_unlock(&blas_lock);
 }
 
 int nn_threads(void)
@@ -31,7 +64,13 @@ int nn_threads(void)
     return n > 0 ? n : cores();
 }
 
-int nn_get_threads(void) { return openblas_get_num_threads(); }
+int nn_get_threads(void)
+{
+    pthread_rwlock_rdlock(&blas_lock);
+    int n = openblas_get_num_threads();
+    pthread_rwlock_unlock(&blas_lock);
+    return n;
+}
 
 const char *nn_blas_core(void)
 {

@@ -323,9 +323,9 @@ static void conv_forward_shift(float *out, float *ws, const float *x, const floa
         for (int ky = 0; ky < g->kh; ky++)
             for (int kx = 0; kx < g->kw; kx++) {
                 int t = ky * g->kw + kx;
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, oc, c, 1.0f,
-                            xpad + ((size_t)ky * wp + kx) * c, c, w + (size_t)t * c * oc, oc, t == 0 ? 0.0f : 1.0f,
-                            grid, oc);
+                nn_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, oc, c, 1.0f,
+                         xpad + ((size_t)ky * wp + kx) * c, c, w + (size_t)t * c * oc, oc, t == 0 ? 0.0f : 1.0f,
+                         grid, oc);
             }
         for (int j = 0; j < k; j++)
             for (int oy = 0; oy < g->oh; oy++) {
@@ -356,8 +356,8 @@ static void conv_dx_shift(float *dx, float *ws, const float *dout, const float *
         for (int ky = 0; ky < g->kh; ky++)
             for (int kx = 0; kx < g->kw; kx++) {
                 int t = ky * g->kw + kx;
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, c, oc, 1.0f, grid, oc,
-                            w + (size_t)t * c * oc, oc, 1.0f, dxpad + ((size_t)ky * wp + kx) * c, c);
+                nn_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, c, oc, 1.0f, grid, oc,
+                         w + (size_t)t * c * oc, oc, 1.0f, dxpad + ((size_t)ky * wp + kx) * c, c);
             }
         for (int j = 0; j < k; j++)
             for (int iy = 0; iy < g->h; iy++)
@@ -374,8 +374,8 @@ void conv2d_forward(float *out, float *col, const float *x, const float *w, cons
 {
     const int K = g->kh * g->kw * g->c, N = g->oc;
     if (conv_is_pointwise(g)) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->n * g->oh * g->ow, N, K, 1.0f, x, K, w, N, 0.0f,
-                    out, N);
+        nn_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->n * g->oh * g->ow, N, K, 1.0f, x, K, w, N, 0.0f,
+                 out, N);
         bias_act(out, b, (size_t)g->n * g->oh * g->ow, N, relu);
         return;
     }
@@ -389,7 +389,7 @@ void conv2d_forward(float *out, float *col, const float *x, const float *w, cons
         const int cnt = lines - l < per ? lines - l : per;
         float *o = out + l * line_out;
         im2col_lines(col, x, g, l, cnt);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cnt * g->ow, N, K, 1.0f, col, K, w, N, 0.0f, o, N);
+        nn_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cnt * g->ow, N, K, 1.0f, col, K, w, N, 0.0f, o, N);
         bias_act(o, b, (size_t)cnt * g->ow, N, relu);
     }
 }
@@ -404,8 +404,8 @@ static void conv_backward_weights(float *dx, float *dw, float dw_alpha, float dw
     if (conv_is_pointwise(g)) {
         const int P = g->n * g->oh * g->ow;
         if (dx)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, P, K, N, 1.0f, dout, N, w, N, 0.0f, dx, K);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, P, dw_alpha, x, K, dout, N, dw_beta, dw, N);
+            nn_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, P, K, N, 1.0f, dout, N, w, N, 0.0f, dx, K);
+        nn_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, P, dw_alpha, x, K, dout, N, dw_beta, dw, N);
         return;
     }
     const int lines = g->n * g->oh, per = conv_chunk_lines(g);
@@ -416,8 +416,8 @@ static void conv_backward_weights(float *dx, float *dw, float dw_alpha, float dw
         memset(dx, 0, sizeof(float) * g->n * g->h * g->w * g->c);
         for (int l = 0; l < lines; l += per) {
             const int cnt = lines - l < per ? lines - l : per;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cnt * g->ow, K, N, 1.0f, dout + l * line_out, N,
-                        w, N, 0.0f, col, K);
+            nn_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cnt * g->ow, K, N, 1.0f, dout + l * line_out, N,
+                     w, N, 0.0f, col, K);
             col2im_add_lines(dx, col, g, l, cnt);
         }
     }
@@ -426,8 +426,8 @@ static void conv_backward_weights(float *dx, float *dw, float dw_alpha, float dw
     for (int l = 0; l < lines; l += dper) {
         const int cnt = lines - l < dper ? lines - l : dper;
         im2col_lines(col, x, g, l, cnt);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, cnt * g->ow, dw_alpha, col, K,
-                    dout + l * line_out, N, l == 0 ? dw_beta : 1.0f, dw, N);
+        nn_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, cnt * g->ow, dw_alpha, col, K,
+                 dout + l * line_out, N, l == 0 ? dw_beta : 1.0f, dw, N);
     }
 }
 
@@ -701,8 +701,8 @@ void maxpool2d_backward(float *dx, const float *dout, const float *x, int n, int
 void dense_forward(float *out, const float *x, const float *w, const float *b, int n, int in_dim, int out_dim,
                    int relu)
 {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, out_dim, in_dim, 1.0f, x, in_dim, w, out_dim, 0.0f,
-                out, out_dim);
+    nn_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, out_dim, in_dim, 1.0f, x, in_dim, w, out_dim, 0.0f,
+             out, out_dim);
     bias_act(out, b, (size_t)n, out_dim, relu);
 }
 
@@ -711,10 +711,10 @@ void dense_backward(float *dx, float *dw, float *db, float *dout, const float *o
 {
     bias_act_backward(db, dout, out, (size_t)n, out_dim, relu);
     if (dx)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, in_dim, out_dim, 1.0f, dout, out_dim, w, out_dim,
-                    0.0f, dx, in_dim);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in_dim, out_dim, n, 1.0f, x, in_dim, dout, out_dim, 1.0f,
-                dw, out_dim);
+        nn_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, in_dim, out_dim, 1.0f, dout, out_dim, w, out_dim,
+                 0.0f, dx, in_dim);
+    nn_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in_dim, out_dim, n, 1.0f, x, in_dim, dout, out_dim, 1.0f,
+             dw, out_dim);
 }
 
 void dense_backward_sgd(float *dx, float *w, float *b, float *db, float *dout, const float *out, const float *x,
@@ -726,10 +726,10 @@ void dense_backward_sgd(float *dx, float *w, float *b, float *db, float *dout, c
         b[j] = keep * b[j] - lr * db[j];
     /* dx from the weights before the step, then the step inside the gradient's gemm. */
     if (dx)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, in_dim, out_dim, 1.0f, dout, out_dim, w, out_dim,
-                    0.0f, dx, in_dim);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in_dim, out_dim, n, -lr, x, in_dim, dout, out_dim, keep, w,
-                out_dim);
+        nn_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, in_dim, out_dim, 1.0f, dout, out_dim, w, out_dim,
+                 0.0f, dx, in_dim);
+    nn_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in_dim, out_dim, n, -lr, x, in_dim, dout, out_dim, keep, w,
+             out_dim);
 }
 
 /* ---- Softmax and categorical cross-entropy -------------------------------------------------------- */

@@ -17,6 +17,7 @@
 #ifndef VGGTOP_NN_INTERNAL_H
 #define VGGTOP_NN_INTERNAL_H
 
+#include <cblas.h>
 #include <stddef.h>
 
 #include "vggtop/nn.h"
@@ -192,8 +193,9 @@ void onednn_apply_threads(void);
 extern const conv_backend conv_backend_winograd;
 /* Whether layers planned from now on may run in the backend's AVX2 copy (src/nn/winograd_avx2.c: eight-
  * channel transforms and its own product kernel) where the CPU has AVX2 and FMA; on by default. The tests
- * turn it off to check the portable copy (four channels, every product through OpenBLAS). */
-void winograd_set_simd(int on);
+ * turn it off to check the portable copy (four channels, every product through OpenBLAS). Returns whether
+ * they will run in the AVX2 copy: on, and this CPU has AVX2 and FMA. */
+int winograd_set_simd(int on);
 
 /* nn's own worker threads (src/nn/pool.c). nn_pool_start makes sure workers - 1 threads run beside the
  * caller (call it when planning, not in a step); nn_pool_run runs fn(arg, worker, n) on the caller (worker
@@ -205,5 +207,18 @@ int nn_pool_run(nn_task fn, void *arg, int workers);
 
 /* The thread count nn_set_threads chose (blas.c). */
 int nn_threads(void);
+
+/* OpenBLAS's thread count is one process-wide variable (blas.c), and the training thread, the Setup
+ * screen's timing and the engine's start may all run nn at once: every change to the count and every
+ * sgemm nn calls go through these, so no call runs with a count another thread set for its own pass.
+ *   nn_sgemm: cblas_sgemm with the count as nn_set_threads left it (waits while another thread's
+ *     single-threaded pass runs). Every sgemm of nn's layers goes through it.
+ *   nn_blas_single_begin ... nn_blas_single_end: OpenBLAS at one thread, for a pass whose products run on
+ *     nn's own workers at once (the winograd backend); other threads' sgemm and nn_set_threads wait for its
+ *     end. Inside it, the workers call cblas_sgemm itself: nn_sgemm would wait for the pass's own end. */
+void nn_sgemm(CBLAS_ORDER order, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, float alpha,
+              const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc);
+void nn_blas_single_begin(void);
+void nn_blas_single_end(void);
 
 #endif

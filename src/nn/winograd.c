@@ -20,7 +20,8 @@
  *
  * Work is split by images over nn's workers (src/nn/pool.c). Each worker takes its images a chunk at a
  * time, a chunk's tiles small enough that its V and M stay in cache between the transforms and the
- * gemms, and calls sgemm single-threaded (OpenBLAS is set to one thread for the duration). Where the CPU
+ * gemms, and calls sgemm single-threaded (OpenBLAS is set to one thread for the duration, under the lock
+ * that keeps other threads' sgemm calls and thread counts out meanwhile: nn_blas_single_begin). Where the CPU
  * has AVX2 and FMA and the layer's input at most SIMD_MAX_CHANNELS channels, the forward's products are
  * the backend's own (points_simd): OpenBLAS would pack both operands and clear the result at every call,
  * a fifth of the layer's time at 32 to 64 channels, while this kernel reads V as the transform left it
@@ -126,8 +127,6 @@ void winograd_avx2_backward(conv_layer *cl, float *dx, float *w, float *b, float
  * the portable one). */
 static int simd_allowed = 1;
 
-void winograd_set_simd(int on) { simd_allowed = on; }
-
 static int cpu_simd(void)
 {
 #if defined(__x86_64__)
@@ -135,6 +134,12 @@ static int cpu_simd(void)
 #else
     return 0;
 #endif
+}
+
+int winograd_set_simd(int on)
+{
+    simd_allowed = on;
+    return on && cpu_simd();
 }
 
 static const wino_mats *mats_of(int algo) { return algo == CONV_ALGO_F4 ? &F4 : &F2; }
@@ -856,17 +861,17 @@ static void kernel_ready(conv_layer *cl, wino_job *J)
 static void forward_impl(conv_layer *cl, float *out, float *ws, const float *x, const float *w, const float *b, int n)
 {
     wino_job J = {.cl = cl, .p = cl->state, .x = x, .w = w, .b = b, .y = out, .ws = ws, .n = n};
-    openblas_set_num_threads(1);
+    nn_blas_single_begin();
     kernel_ready(cl, &J);
     nn_pool_run(forward_task, &J, J.p->workers);
-    openblas_set_num_threads(nn_threads());
+    nn_blas_single_end();
 }
 
 static void backward_impl(conv_layer *cl, float *dx, float *w, float *b, float *dw, float *db, float *ws,
                           float *dout, const float *out, const float *x, int n, const conv_step *step)
 {
     wino_job J = {.cl = cl, .p = cl->state, .x = x, .w = w, .dout = dout, .out = out, .dx = dx, .ws = ws, .n = n};
-    openblas_set_num_threads(1);
+    nn_blas_single_begin();
     kernel_ready(cl, &J); /* U of the kernel before the step */
     const int per_worker = (n + J.p->workers - 1) / J.p->workers;
     if (per_worker <= J.p->ipc && J.p->workers > 1) {
@@ -881,7 +886,7 @@ static void backward_impl(conv_layer *cl, float *dx, float *w, float *b, float *
     nn_pool_run(finish_task, &F, J.p->workers);
     if (step) /* the kernel has changed: U is stale whatever the generation says */
         ((wino_plan *)cl->state)->ugen = 0;
-    openblas_set_num_threads(nn_threads());
+    nn_blas_single_end();
     /* The bias gradient, the workers' sums added in a fixed order. */
     const int oc = cl->g.oc;
     for (int k = 0; k < oc; k++) {
