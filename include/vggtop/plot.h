@@ -13,6 +13,8 @@
 
 #include <stddef.h>
 
+#include "vggtop/data.h"
+#include "vggtop/train.h"
 #include "vggtop/util.h"
 
 typedef enum { PLOT_PNG = 0, PLOT_SVG, PLOT_PDF } plot_format;
@@ -120,5 +122,81 @@ int plot_images(plot_doc *d, const char *title, const plot_image *images, int n,
 
 /* Text as PLplot draws it: '#' is PLplot's escape character, doubled here. At most size - 1 bytes. */
 void plot_text(char *buf, size_t size, const char *s);
+
+/* ---- figures of run directories ------------------------------------------------------------------------ */
+
+typedef enum {
+    PLOT_FIG_ACCURACY = 0, /* per run: train against validation per epoch */
+    PLOT_FIG_LOSS,
+    PLOT_FIG_MSE,
+    PLOT_FIG_TOP5,
+    PLOT_FIG_CONFUSION,    /* per run, from predictions.csv */
+    PLOT_FIG_ROC,
+    PLOT_FIG_ROC_ZOOM,
+    PLOT_FIG_SAMPLES,      /* also needs the run's test images */
+    PLOT_FIG_F1,
+    PLOT_FIG_VAL_ACC,      /* across runs */
+    PLOT_FIG_VAL_LOSS,
+    PLOT_FIG_VAL_MSE,
+    PLOT_FIG_COUNT,
+} plot_figure;
+
+/* The figures' names (file names and --what), by plot_figure; NULL-terminated. */
+extern const char *const plot_figure_names[];
+#define PLOT_MASK(fig) (1u << (fig))
+#define PLOT_ALL_RUN (PLOT_MASK(PLOT_FIG_VAL_ACC) - 1u)
+#define PLOT_ALL_COMPARE (PLOT_MASK(PLOT_FIG_VAL_ACC) | PLOT_MASK(PLOT_FIG_VAL_LOSS) | PLOT_MASK(PLOT_FIG_VAL_MSE))
+#define PLOT_WHAT_ALL PLOT_MASK(PLOT_FIG_COUNT) /* "all": what a run lacks is skipped quietly, comparisons need 2 runs */
+/* "accuracy,roc", "history" (accuracy, loss, mse, top5), "compare" (val_acc, val_loss, val_mse) or "all" into a
+ * mask of PLOT_MASK bits; VT_EUSAGE naming flag and the names otherwise. */
+int plot_what_parse(const char *flag, const char *list, unsigned *mask, vt_err *err);
+
+#define PLOT_MAX_ROC 16      /* classes drawn on one ROC figure */
+#define PLOT_MAX_SAMPLES 36  /* images on the samples figure */
+#define PLOT_LABEL 200       /* a legend label of a run */
+
+/* How a figure is shown: the command line's defaults, or what a front-end screen shows right now. */
+typedef struct plot_view {
+    int normalize;                     /* confusion: rows normalised (recall) instead of counts */
+    int fold;                          /* confusion: CIFAR-100's 20 superclasses */
+    int roc_classes[PLOT_MAX_ROC];     /* the classes drawn on the ROC figures (default 0, 1, 2 as the seed) */
+    int n_roc_classes;
+    long samples_first;                /* the first test image of the samples figure */
+    int samples_count;                 /* how many (default 16) */
+    int misclassified;                 /* only misclassified images */
+    const char *data_dir;              /* where the run's data set is now (--data), NULL: where it was */
+} plot_view;
+
+void plot_view_default(plot_view *v);
+/* Whether a run has what figure fig needs (history rows with its values, or predictions): 0 with why naming
+ * the file that is missing. */
+int plot_run_has(const run_data *run, plot_figure fig, char *why, size_t size);
+/* Draws one figure of one run on a new page of d. The run must be loaded with the parts it needs (config,
+ * history; predictions for the confusion, ROC, samples and F1 figures). */
+int plot_run_figure(plot_doc *d, plot_figure fig, const run_data *run, const plot_view *v, vt_err *err);
+/* Draws a comparison (PLOT_FIG_VAL_*) of n runs: one series per run, labelled by plot_run_labels. */
+int plot_compare_figure(plot_doc *d, plot_figure fig, const run_data *runs, int n, vt_err *err);
+/* Labels that tell the runs apart: the model, then every setting that differs (lr, batch, ...). */
+void plot_run_labels(const run_data *runs, int n, char (*labels)[PLOT_LABEL]);
+/* The run's test images as the run saw them (data_dir: where they are now). */
+int plot_open_test_images(const run_data *run, const char *data_dir, dataset **out, vt_err *err);
+
+/* What `vggtop plot` does, without its flags. */
+typedef struct plot_job {
+    const char *const *runs;   /* run directories */
+    int n_runs;
+    const char *out;           /* the folder; NULL: the run's figures/ for one run, ./figures for several */
+    plot_opts opts;
+    plot_view view;
+    unsigned what;             /* PLOT_MASK bits (plot_what_parse) */
+} plot_job;
+
+/* Told each file written (note 0: its path) and each figure skipped (note 1: why, naming the file). */
+typedef void (*plot_report_fn)(void *ctx, const char *text, int note);
+/* Writes every figure asked for, each its own file named <figure>.<format> (prefixed by the run's folder name
+ * when several runs or --out share a folder; comparisons compare-<metric>.<format>). A figure a run lacks the
+ * files for is skipped with a note; VT_EUSAGE when nothing could be written, when a figure asked for by name
+ * was skipped, for a run directory that cannot be read or a folder that cannot be written. */
+int plot_write(const plot_job *job, plot_report_fn report, void *ctx, vt_err *err);
 
 #endif

@@ -321,8 +321,10 @@ static void draw_series(const plot_series *s, int colour)
         if (!ok && start >= 0) {
             if (k - start > 1)
                 plline((PLINT)(k - start), s->x + start, s->y + start);
-            if (s->markers || k - start == 1)
-                plstring((PLINT)(k - start), s->x + start, s->y + start, "#(210)");
+            if (s->markers || k - start == 1) {
+                plssym(0, 0.8);
+                plpoin((PLINT)(k - start), s->x + start, s->y + start, 17); /* Hershey 17: a filled circle */
+            }
             start = -1;
         }
     }
