@@ -397,13 +397,17 @@ void plot_run_labels(const run_data *runs, int n, char (*labels)[PLOT_LABEL])
             snprintf(labels[i] + len, PLOT_LABEL - len, ", %s", part);
         }
     }
-    for (int i = 0; i < n; i++)
+    /* Labels still equal get the run's creation time (all of a colliding group, found before any is changed). */
+    int *same = calloc((size_t)n, sizeof *same);
+    for (int i = 0; same && i < n; i++)
         for (int j = 0; j < n; j++)
-            if (i != j && strcmp(labels[i], labels[j]) == 0) {
-                size_t len = strlen(labels[i]);
-                snprintf(labels[i] + len, PLOT_LABEL - len, ", %s", runs[i].created[0] ? runs[i].created : runs[i].dir);
-                break;
-            }
+            same[i] |= i != j && strcmp(labels[i], labels[j]) == 0;
+    for (int i = 0; same && i < n; i++)
+        if (same[i]) {
+            size_t len = strlen(labels[i]);
+            snprintf(labels[i] + len, PLOT_LABEL - len, ", %s", runs[i].created[0] ? runs[i].created : runs[i].dir);
+        }
+    free(same);
 }
 
 int plot_compare_figure(plot_doc *d, plot_figure fig, const run_data *runs, int n, vt_err *err)

@@ -150,7 +150,10 @@ int plot_open(plot_doc **out, const char *path, const plot_opts *o, vt_err *err)
     if (rc != VT_OK) {
         pthread_mutex_unlock(&doc_lock);
         free(d);
-        return rc;
+        /* A place the user named that cannot take the file (missing, read-only, not a folder): a usage error. */
+        if (err)
+            err->code = VT_EUSAGE;
+        return VT_EUSAGE;
     }
     /* PLplot closes the stream it is given at plend, so it gets its own descriptor of the temporary file;
      * vt_afile_commit then fsyncs and renames through ours. */
