@@ -358,45 +358,13 @@ int plot_run_figure(plot_doc *d, plot_figure fig, const run_data *run, const plo
 
 /* ---- across runs -------------------------------------------------------------------------------------- */
 
-/* Legend labels that tell runs apart: the model, then each setting that differs between the runs (learning
- * rate, batch size, momentum, weight decay, input size, augmentation, seed), and the creation date when the
- * labels would still be equal. */
+/* Legend labels that tell runs apart: the model, then each setting that differs between the runs
+ * (run_settings_label), and the creation date when the labels would still be equal. */
 void plot_run_labels(const run_data *runs, int n, char (*labels)[PLOT_LABEL])
 {
+    unsigned mask = run_settings_differing(runs, n);
     for (int i = 0; i < n; i++)
-        snprintf(labels[i], PLOT_LABEL, "%s", runs[i].config.model);
-    char part[80];
-    for (int f = 0; f < 7; f++) {
-        int differs = 0;
-        for (int i = 1; i < n; i++) {
-            const train_config *a = &runs[0].config, *b = &runs[i].config;
-            switch (f) {
-            case 0: differs |= a->lr != b->lr; break;
-            case 1: differs |= a->batch_size != b->batch_size; break;
-            case 2: differs |= a->momentum != b->momentum; break;
-            case 3: differs |= a->weight_decay != b->weight_decay; break;
-            case 4: differs |= runs[0].height != runs[i].height; break;
-            case 5: differs |= a->augment != b->augment; break;
-            default: differs |= a->seed != b->seed; break;
-            }
-        }
-        if (!differs)
-            continue;
-        for (int i = 0; i < n; i++) {
-            const train_config *c = &runs[i].config;
-            switch (f) {
-            case 0: snprintf(part, sizeof part, "lr %g", c->lr); break;
-            case 1: snprintf(part, sizeof part, "batch %d", c->batch_size); break;
-            case 2: snprintf(part, sizeof part, "momentum %g", c->momentum); break;
-            case 3: snprintf(part, sizeof part, "decay %g", c->weight_decay); break;
-            case 4: snprintf(part, sizeof part, "%dx%d", runs[i].height, runs[i].width); break;
-            case 5: snprintf(part, sizeof part, "%saugment", c->augment ? "" : "no "); break;
-            default: snprintf(part, sizeof part, "seed %llu", (unsigned long long)c->seed); break;
-            }
-            size_t len = strlen(labels[i]);
-            snprintf(labels[i] + len, PLOT_LABEL - len, ", %s", part);
-        }
-    }
+        run_settings_label(&runs[i], mask, labels[i], PLOT_LABEL);
     /* Labels still equal get the run's creation time (all of a colliding group, found before any is changed). */
     int *same = calloc((size_t)n, sizeof *same);
     for (int i = 0; same && i < n; i++)

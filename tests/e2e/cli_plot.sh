@@ -4,7 +4,9 @@
 # text), PNG (signature and size read from the header, --size and --dpi obeyed) and PDF (header, one page), into
 # the run's figures/ folder or --out, the comparisons with one series per run; a run whose predictions.csv is
 # gone still gets its history figures and one line naming the file; bad flags, a run without epochs and a
-# folder that cannot be written exit 2 with one line and leave no file, temporary or not.
+# folder that cannot be written exit 2 with one line and leave no file, temporary or not. Then `vggtop export`:
+# the runs' histories as one CSV and as JSON lines (read back with Python's csv and json, every value equal to
+# history.csv's), per_class.csv the same way, and its bad input.
 . "$(dirname "$0")/lib/prologue.sh"
 cd "$TMP" || exit 1
 
@@ -126,4 +128,46 @@ chmod 755 empty
 expect_refused "cannot make the folder" a --out "$TMP/no/such/folder"
 "$VGGTOP" plot --help >out 2>&1 || fail "plot --help exited $?"
 grep -q -- "--what LIST" out || fail "plot --help does not list --what"
+
+# vggtop export: one tidy table of both runs.
+"$VGGTOP" export a b --csv table.csv 2>err || fail "export --csv exited $? ($(cat err))"
+"$VGGTOP" export a b --json - >table.jsonl 2>err || fail "export --json - exited $? ($(cat err))"
+"$VGGTOP" export a b --csv - --per-class >classes.csv 2>err || fail "export --per-class exited $? ($(cat err))"
+python3 - <<'PY' || fail "the exported tables do not hold the runs' histories"
+import csv, json, math
+rows = list(csv.DictReader(open("table.csv")))
+lines = [json.loads(l) for l in open("table.jsonl")]
+assert len(rows) == 4 and len(lines) == 4, (len(rows), len(lines))
+assert list(rows[0])[:4] == ["run", "model", "learning_rate", "epoch"], list(rows[0])
+for run, lr in (("a", 0.01), ("b", 0.05)):
+    hist = list(csv.DictReader(open(run + "/history.csv")))
+    mine = [r for r in rows if r["run"] == run]
+    js = [l for l in lines if l["run"] == run]
+    assert len(mine) == len(hist) == len(js) == 2
+    for h, r, j in zip(hist, mine, js):
+        assert r["model"] == "mlp" and float(r["learning_rate"]) == lr and j["learning_rate"] == lr
+        assert int(r["epoch"]) == int(h["epoch"]) == j["epoch"]
+        for k in ("loss", "acc", "mse", "val_loss", "val_acc", "val_mse", "lr", "seconds"):
+            assert math.isclose(float(r[k]), float(h[k]), rel_tol=1e-6, abs_tol=1e-9), (k, r[k], h[k])
+            assert math.isclose(j[k], float(h[k]), rel_tol=1e-6, abs_tol=1e-9), (k, j[k], h[k])
+per = list(csv.DictReader(open("classes.csv")))
+assert len(per) == 2 * 2 * 100, len(per)
+assert per[0]["class_name"] == "apple" and per[0]["class"] == "0", per[0]
+src = list(csv.DictReader(open("a/per_class.csv")))
+assert [float(p["f1"]) for p in per[:200]] == [float(s["f1"]) for s in src]
+PY
+expect_refused_export() { # WANT ARGS...
+    want=$1
+    shift
+    "$VGGTOP" export "$@" >out 2>err
+    st=$?
+    [ $st -eq 2 ] || fail "export $*: exit $st, not 2"
+    grep -q -- "$want" err || fail "export $*: '$want' not in: $(cat err)"
+}
+expect_refused_export "say where the table goes" a
+expect_refused_export "give one of --csv and --json" a --csv x --json y
+expect_refused_export "give at least one run directory" --csv x
+expect_refused_export "missing" "$TMP/missing" --csv x
+expect_refused_export "cannot create" a --csv "$TMP/no/such/table.csv"
+[ ! -e x ] || fail "a refused export wrote x"
 finish
