@@ -114,7 +114,7 @@ expect_refused "is not a size" a --out empty --size 8by6
 expect_refused "pixels is larger than" a --out empty --size 100x100 --dpi 1200
 expect_refused "--dpi" a --out empty --dpi 0
 expect_refused "unknown option" a --out empty --colour red
-expect_refused "give at least one run directory" --out empty
+expect_refused "expected at least one RUN_DIR" --out empty
 expect_refused "missing" "$TMP/missing" --out empty
 mkdir noepochs && cp a/config.json noepochs/
 expect_refused "no figure written" noepochs --out empty
@@ -166,7 +166,7 @@ expect_refused_export() { # WANT ARGS...
 }
 expect_refused_export "say where the table goes" a
 expect_refused_export "give one of --csv and --json" a --csv x --json y
-expect_refused_export "give at least one run directory" --csv x
+expect_refused_export "expected at least one RUN_DIR" --csv x
 expect_refused_export "missing" "$TMP/missing" --csv x
 expect_refused_export "cannot create" a --csv "$TMP/no/such/table.csv"
 [ ! -e x ] || fail "a refused export wrote x"
