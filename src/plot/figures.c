@@ -179,7 +179,7 @@ static int confusion_figure(plot_doc *d, const run_data *run, const plot_view *v
                            values,
                            names,
                            names,
-                           K <= 20,
+                           K <= 12, /* numbers in the cells while they fit */
                            v->normalize ? "%.2f" : "%.0f"};
     rc = plot_heatmap(d, &h, err);
 done:

@@ -11,22 +11,70 @@
 /* Names along one side of a grid of n cells, left (horizontal text) or bottom (turned 90 degrees, reading
  * downwards), every k-th where all would not fit at a readable size. Returns the depth they take in
  * character heights of the default size, for the axis label beyond them. */
+/* A name as an axis shows it: at most NAME_CHARS characters, a longer one cut with an ellipsis. */
+#define NAME_CHARS 22
+static void axis_name(char *buf, size_t size, const char *const *names, int i)
+{
+    char raw[160];
+    if (names)
+        plot_text(raw, sizeof raw, names[i]);
+    else
+        snprintf(raw, sizeof raw, "%d", i);
+    /* Count characters, not bytes (UTF-8 continuation bytes are 10xxxxxx). */
+    size_t chars = 0, cut = 0;
+    for (size_t k = 0; raw[k]; k++)
+        if (((unsigned char)raw[k] & 0xc0) != 0x80 && ++chars == NAME_CHARS)
+            cut = k;
+    if (chars > NAME_CHARS)
+        snprintf(buf, size, "%.*s\u2026", (int)cut, raw);
+    else
+        snprintf(buf, size, "%s", raw);
+}
+
+/* How many characters the longest name of n takes on an axis. */
+static int longest_name(const char *const *names, int n)
+{
+    int longest = 0;
+    for (int i = 0; i < n; i++) {
+        char text[200];
+        axis_name(text, sizeof text, names, i);
+        int chars = 0;
+        for (const char *p = text; *p; p++)
+            chars += ((unsigned char)*p & 0xc0) != 0x80;
+        longest = chars > longest ? chars : longest;
+    }
+    return longest;
+}
+
+/* The scale of the names on an axis of cells cell_mm apart. */
+static double name_scale(double cell_mm) { return cell_mm >= 4.0 ? 0.7 : 0.5; }
+
+/* The share of the page's width (horizontal 1) or height that names of `chars` characters at scale take, with
+ * room for the axis label beyond them: the margin a viewport keeps for them. A character is about 0.8 of
+ * PLplot's nominal height wide, measured on the cairo and SVG output. */
+static double name_margin(int chars, double scale, int horizontal)
+{
+    PLFLT def, ht, x0, x1, y0, y1;
+    plgchr(&def, &ht);
+    plgspa(&x0, &x1, &y0, &y1);
+    double mm = def * (scale * (0.8 * chars + 1.0) + 3.0);
+    double share = mm / (horizontal ? x1 - x0 : y1 - y0);
+    return share < 0.1 ? 0.1 : share > 0.45 ? 0.45 : share;
+}
+
+/* Names along one side of a grid of n cells, left (horizontal text) or bottom (turned 90 degrees, reading
+ * downwards), every k-th where all would not fit at a readable size. Returns the depth they take in
+ * character heights of the default size, for the axis label beyond them. */
 static double cell_names(const char *const *names, int n, int left, double cell_mm)
 {
     /* At 0.5 of PLplot's default size a name is about 2 mm high: below 2.6 mm a cell only every k-th. */
-    double scale = cell_mm >= 4.0 ? 0.7 : 0.5;
+    double scale = name_scale(cell_mm);
     int every = cell_mm >= 2.6 ? 1 : (int)ceil(2.6 / cell_mm);
-    size_t longest = 0;
     plschr(0, scale);
     plcol0(1);
     for (int i = 0; i < n; i += every) {
-        char text[160];
-        if (names)
-            plot_text(text, sizeof text, names[i]);
-        else
-            snprintf(text, sizeof text, "%d", i);
-        size_t len = strlen(text);
-        longest = len > longest ? len : longest;
+        char text[200];
+        axis_name(text, sizeof text, names, i);
         double pos = (i + 0.5) / n;
         if (left)
             plmtex("lv", 0.5, 1.0 - pos, 1.0, text);
@@ -34,8 +82,7 @@ static double cell_names(const char *const *names, int n, int left, double cell_
             plmtex("bv", 0.5, pos, 1.0, text);
     }
     plschr(0, 1.0);
-    /* A character is about 0.8 of PLplot's nominal height wide, measured on the cairo and SVG output. */
-    return scale * (0.8 * (double)longest + 1.0);
+    return scale * (0.8 * longest_name(names, n) + 1.0);
 }
 
 /* A sequential colour map for cmap1, white to dark blue (like matplotlib's "Blues"). */
@@ -67,8 +114,14 @@ int plot_heatmap(plot_doc *d, const plot_heatmap_spec *h, vt_err *err)
         lo = 0, hi = 1;
     if (hi <= lo)
         hi = lo + 1;
-    /* Room on the left and below for the names, on the right for the colour bar; square cells. */
-    plvpas(0.22, 0.80, 0.24, 0.92, (double)h->rows / h->cols);
+    /* Room on the left and below for the names (as long as they are), on the right for the colour bar. The
+     * cells' size is guessed from the page before the viewport exists: a square grid in about 60% of it. */
+    PLFLT sx0, sx1, sy0, sy1;
+    plgspa(&sx0, &sx1, &sy0, &sy1);
+    double guess_mm = 0.6 * (sy1 - sy0) / (h->rows > h->cols ? h->rows : h->cols);
+    double left = name_margin(longest_name(h->row_names, h->rows), name_scale(guess_mm), 1);
+    double bottom = name_margin(longest_name(h->col_names, h->cols), name_scale(guess_mm), 0);
+    plvpas(left, 0.80, bottom, 0.92, (double)h->rows / h->cols);
     plwind(0, h->cols, 0, h->rows);
     blues();
     /* Row 0 at the top. Each cell a filled rectangle in colour map 1 (PLplot's plimage draws small matrices
@@ -110,7 +163,7 @@ int plot_heatmap(plot_doc *d, const plot_heatmap_spec *h, vt_err *err)
     plgspa(&xmin_mm, &xmax_mm, &ymin_mm, &ymax_mm);
     PLFLT vx0, vx1, vy0, vy1;
     plgvpd(&vx0, &vx1, &vy0, &vy1);
-    double left = cell_names(h->row_names, h->rows, 1, (vy1 - vy0) * (ymax_mm - ymin_mm) / h->rows);
+    double names_left = cell_names(h->row_names, h->rows, 1, (vy1 - vy0) * (ymax_mm - ymin_mm) / h->rows);
     double below = cell_names(h->col_names, h->cols, 0, (vx1 - vx0) * (xmax_mm - xmin_mm) / h->cols);
     char t[512], x[256], y[256];
     plot_text(t, sizeof t, plot_title(d, h->title));
@@ -118,7 +171,7 @@ int plot_heatmap(plot_doc *d, const plot_heatmap_spec *h, vt_err *err)
     plot_text(y, sizeof y, h->ylabel);
     plmtex("t", 1.5, 0.5, 0.5, t);
     plmtex("b", below + 1.5, 0.5, 0.5, x);
-    plmtex("l", left + 1.0, 0.5, 0.5, y);
+    plmtex("l", names_left + 1.0, 0.5, 0.5, y);
 
     PLFLT w, hgt;
     PLINT label_opts[] = {PL_COLORBAR_LABEL_RIGHT};
