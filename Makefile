@@ -10,7 +10,7 @@ OUT     := $(BUILD)/$(VARIANT)
 
 CC      ?= cc
 # ompi-c: Open MPI, for data-parallel training (src/train/dist.c; MPI is only initialised under mpirun).
-PKGS    := openblas ncursesw zlib libcjson libcurl libarchive libcrypto ompi-c
+PKGS    := openblas ncursesw zlib libcjson libcurl libarchive libcrypto ompi-c plplot
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -38,7 +38,7 @@ LIBS    := $(PKG_LIBS) $(DNNL_LIBS) -lpthread -lm
 
 # Modules, lowest first. Every module goes into one static library, libvggtop.a, which the binary (main.o)
 # and each cmocka test binary tests/test_<module>[_<part>].c link.
-MODULES := util nn data metrics train tui cli
+MODULES := util nn data metrics train plot tui cli
 
 srcs_of = $(wildcard src/$(1)/*.c)
 objs_of = $(patsubst src/%.c,$(OUT)/obj/%.o,$(call srcs_of,$(1)))

@@ -8,10 +8,12 @@ set -u
 # download: libcurl (HTTP), libarchive (tar.gz), libcrypto (MD5) for vggtop data --download and the
 #           Keras cache; python3 runs the tests' local HTTP server and fixture scripts
 # data:  Fashion-MNIST, the data set a new user gets when no CIFAR-100 is on the machine
+# plot:  PLplot with its cairo driver, for figure files (vggtop plot, the front end's save key)
 # mpi:   Open MPI's library and mpirun, for data-parallel training (mpirun -np N vggtop train) and its test
 PACKAGES="gcc make pkg-config libc6-dev libncursesw5-dev libopenblas-dev libdnnl-dev zlib1g-dev libcjson-dev
 libcurl4-openssl-dev libarchive-dev libssl-dev python3
 libopenmpi-dev openmpi-bin
+libplplot-dev plplot-driver-cairo
 libcmocka-dev tmux clang libclang-rt-14-dev valgrind locales dataset-fashion-mnist"
 
 missing=""

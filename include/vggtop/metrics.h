@@ -93,6 +93,12 @@ int metrics_roc_macro(const roc_curve *per_class, int C, roc_curve *out);
  * skipped (sklearn raises instead); NaN when no class has both positives and negatives. */
 double metrics_auc_macro_mean(const roc_curve *per_class, int C);
 void metrics_roc_free(roc_curve *c);
+
+/* Every curve of a run's predictions at once: the C per-class curves (malloc'ed, *per_class), the micro and
+ * the macro average. 0, or -1 as the functions above (nothing left allocated). Free with metrics_roc_all_free. */
+int metrics_roc_all(const float *probs, const int *y_true, long n, int C, roc_curve **per_class, roc_curve *micro,
+                    roc_curve *macro);
+void metrics_roc_all_free(roc_curve *per_class, int C, roc_curve *micro, roc_curve *macro);
 /* Area under any (x, y) polyline by the trapezoidal rule (sklearn.metrics.auc): x increasing or
  * decreasing; NaN when x is neither or n < 2. */
 double metrics_auc(const double *x, const double *y, long n);

@@ -556,6 +556,19 @@ char *run_layers_advice(char *buf, size_t size, int flagged);
  * columns when any row has them). */
 void run_history_csv(FILE *f, const train_epoch *rows, int n);
 
+/* The settings that tell runs apart (lr, batch size, momentum, weight decay, input size, augmentation, seed):
+ * a mask of those that differ between the n runs; and a run's label of its model and those settings
+ * ("cnn, lr 0.05, batch 64"), for legends. */
+unsigned run_settings_differing(const run_data *runs, int n);
+void run_settings_label(const run_data *run, unsigned mask, char *buf, size_t size);
+/* The runs' history as one tidy table: a row per run and epoch with the run's folder, model and the settings
+ * that differ, then epoch and every metric (lr, seconds), as CSV with a header or (json 1) JSON lines, a NaN
+ * (not recorded) empty or null. Runs loaded with RUN_PART_CONFIG | RUN_PART_HISTORY. */
+void run_export_history(FILE *f, const run_data *runs, int n, int json);
+/* The same for per_class.csv: a row per run, epoch and class (number and name) with precision, recall, F1 and
+ * support. VT_EUSAGE naming a damaged per_class.csv. */
+int run_export_per_class(FILE *f, const run_data *runs, int n, int json, vt_err *err);
+
 /* Lists the run directories (those holding a config.json) of runs_dir, sorted by name (oldest first).
  * A missing runs_dir gives 0 entries. *entries is malloc'ed (free with free). */
 int run_list(const char *runs_dir, run_entry **entries, int *n, vt_err *err);

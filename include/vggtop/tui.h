@@ -208,7 +208,7 @@ typedef enum tui_action {
     ACT_PAUSE, ACT_STOP, ACT_LR_UP, ACT_LR_DOWN, ACT_RUNS,
     ACT_SORT, ACT_REVERSE, ACT_SEARCH, ACT_SEARCH_NEXT,
     ACT_NORMALIZE, ACT_FOLD, ACT_ZOOM, ACT_TOGGLE, ACT_ALL, ACT_MISSED,
-    ACT_METRIC, ACT_VIEW, ACT_REFRESH, ACT_DETACH, ACT_RESUME_RUN, ACT_DOWNLOAD, ACT_CANCEL,
+    ACT_METRIC, ACT_VIEW, ACT_REFRESH, ACT_DETACH, ACT_RESUME_RUN, ACT_DOWNLOAD, ACT_CANCEL, ACT_SAVE_FIGURE,
     ACT_COUNT
 } tui_action;
 
@@ -236,7 +236,8 @@ typedef struct tui_key {
 /* The moving keys that several screens share; each screen's row in the screen table says which it takes, so a
  * new screen needs no edit here: rows (Up/Down, k/j), pages (PgUp/PgDn, Home/End), a cursor (Left/Right, h/l:
  * a cell, an image or an epoch) and the mouse wheel. */
-enum { TUI_KEYS_ROWS = 1, TUI_KEYS_PAGES = 2, TUI_KEYS_CURSOR = 4, TUI_KEYS_WHEEL = 8 };
+enum { TUI_KEYS_ROWS = 1, TUI_KEYS_PAGES = 2, TUI_KEYS_CURSOR = 4, TUI_KEYS_WHEEL = 8,
+       TUI_KEYS_FIGURE = 16 /* the screens with a chart to save (a save hook in the screen table) */ };
 /* The screens where k works: its own bits and the screens that take its kind of key. */
 unsigned tui_key_screens(const tui_key *k);
 

@@ -23,6 +23,8 @@ const cli_command *const cli_commands[] = {
     &cli_history_command,
     &cli_compare_command,
     &cli_layers_command,
+    &cli_plot_command,
+    &cli_export_command,
     &cli_bench_command,
     NULL,
 };

@@ -71,6 +71,35 @@ void metrics_roc_free(roc_curve *c)
     roc_empty(c);
 }
 
+int metrics_roc_all(const float *probs, const int *y_true, long n, int C, roc_curve **per_class, roc_curve *micro,
+                    roc_curve *macro)
+{
+    roc_empty(micro);
+    roc_empty(macro);
+    *per_class = C > 0 ? calloc((size_t)C, sizeof **per_class) : NULL;
+    int bad = !*per_class;
+    for (int c = 0; !bad && c < C; c++)
+        bad = metrics_roc_class(probs, y_true, n, C, c, &(*per_class)[c]) != 0;
+    bad = bad || metrics_roc_micro(probs, y_true, n, C, micro) != 0 || metrics_roc_macro(*per_class, C, macro) != 0;
+    if (bad) {
+        metrics_roc_all_free(*per_class, C, micro, macro);
+        *per_class = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+void metrics_roc_all_free(roc_curve *per_class, int C, roc_curve *micro, roc_curve *macro)
+{
+    for (int c = 0; per_class && c < C; c++)
+        metrics_roc_free(&per_class[c]);
+    free(per_class);
+    if (micro)
+        metrics_roc_free(micro);
+    if (macro)
+        metrics_roc_free(macro);
+}
+
 static int roc_alloc(roc_curve *c, long n, int with_thresholds)
 {
     roc_empty(c);

@@ -129,6 +129,7 @@ int app_handle_key(app *a, int key)
     case ACT_PREV_SCREEN: a->screen = (a->screen + TUI_N_SCREENS - 2) % TUI_N_SCREENS + 1; return H_REDRAW;
     case ACT_HELP: a->help = 1; a->help_top = 0; app_help_text(a); return H_REDRAW;
     case ACT_QUIT: return ask_quit(a);
+    case ACT_SAVE_FIGURE: return app_save_figure(a);
     case ACT_DETACH:
         if (a->live || a->following)
             return H_DETACH;

@@ -77,6 +77,9 @@ const tui_key tui_keys[] = {
     {'m', ACT_METRIC, "m", "Metric", "Compare: chart val_acc, val_loss or val_mse", S(TUI_SCREEN_COMPARE), 0},
     {'\n', ACT_ENTER, "Enter", "Open", "Compare: open the selected run on every screen", S(TUI_SCREEN_COMPARE), 0},
     {'r', ACT_REFRESH, "r", "Rescan", "Compare: read the runs directory again", S(TUI_SCREEN_COMPARE), 0},
+    {'P', ACT_SAVE_FIGURE, "P", NULL,
+     "save the chart as shown as a PNG file in the run's figures/ folder (the status line names it)", 0,
+     TUI_KEYS_FIGURE},
     /* Samples */
     {'m', ACT_MISSED, "m", "Missed", "Samples: step through every image or only the misclassified", S(TUI_SCREEN_SAMPLES), 0},
 };
@@ -103,7 +106,7 @@ unsigned tui_key_screens(const tui_key *k)
 {
     unsigned screens = k->screens;
     for (int i = 0; k->takers && i < TUI_N_SCREENS; i++)
-        if (app_screens[i].keys & k->takers)
+        if ((app_screens[i].keys & k->takers) || ((k->takers & TUI_KEYS_FIGURE) && app_screens[i].save))
             screens |= S(app_screens[i].id);
     return screens;
 }
@@ -129,7 +132,7 @@ static int group_at(int i) { return i == 0 ? GROUP_ALL : i == 1 ? GROUP_MOVING :
 
 static const char *group_title(int group)
 {
-    return group == GROUP_ALL ? "Everywhere" : group == GROUP_MOVING ? "Moving" : tui_screen_name(group);
+    return group == GROUP_ALL ? "Everywhere" : group == GROUP_MOVING ? "On most screens" : tui_screen_name(group);
 }
 
 static int group_empty(int group)

@@ -379,6 +379,8 @@ typedef struct screen_ops {
     const char *run_file;
     void (*files)(app *a);
     void (*free)(app *a);
+    /* P: saves the screen's chart as shown into <run>/figures (figure.c), its path in out; NULL: no chart. */
+    int (*save)(app *a, char *out, size_t size, vt_err *err);
 } screen_ops;
 extern const screen_ops app_screens[TUI_N_SCREENS];
 /* The row of the screen shown. */
@@ -387,6 +389,15 @@ const screen_ops *app_screen(const app *a);
 void app_screens_reset(app *a, int classes_changed);
 void app_screens_close(app *a);
 
+
+/* figure.c: P, the chart of the screen shown as a PNG file (the screen's save hook); H_* flags. */
+int app_save_figure(app *a);
+int dash_save_figure(app *a, char *out, size_t size, vt_err *err);
+int report_save_figure(app *a, char *out, size_t size, vt_err *err);
+int confusion_save_figure(app *a, char *out, size_t size, vt_err *err);
+int roc_save_figure(app *a, char *out, size_t size, vt_err *err);
+int compare_save_figure(app *a, char *out, size_t size, vt_err *err);
+int samples_save_figure(app *a, char *out, size_t size, vt_err *err);
 
 /* setup.c (its draw and keys above); free: the download, when one runs. */
 void setup_close(app *a);

@@ -3,6 +3,9 @@
 # 'N passed, N failed' line. With -j N, N binaries run at once (make test runs the release, ASan and TSan
 # binaries this way, two at a time: most of them use one core): each one's output is printed whole when it
 # ends, never interleaved with another's.
+# Other libraries' process-wide caches (fontconfig's, through PLplot's cairo driver) are not leaks of ours.
+LSAN_OPTIONS="suppressions=$(cd "$(dirname "$0")/.." && pwd)/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+export LSAN_OPTIONS
 jobs=1
 if [ "${1:-}" = -j ]; then
     jobs=$2

@@ -1,0 +1,105 @@
+/* cli/export: `vggtop export RUN... --csv FILE|-` (or --json), every run's per-epoch numbers as one tidy table
+ * (the work is run_export_history and run_export_per_class in src/train/export.c). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_internal.h"
+#include "vggtop/train.h"
+
+enum { O_CSV = CLI_LONG_ONLY, O_JSON, O_PER_CLASS };
+
+static const cli_option options[] = {
+    {"csv", O_CSV, "FILE", "CSV with a header line ('-': standard output; a metric a run did not record is empty)",
+     NULL, NULL},
+    {"json", O_JSON, "FILE", "JSON lines, one object a row ('-': standard output; null where not recorded)", NULL,
+     NULL},
+    {"per-class", O_PER_CLASS, NULL,
+     "per_class.csv instead: a row per run, epoch and class with precision, recall, F1 and support", NULL, NULL},
+    {NULL, 0, NULL, NULL, NULL, NULL},
+};
+
+typedef struct export_args {
+    const char *out;
+    int json, per_class;
+    char **runs;
+    int n_runs;
+} export_args;
+
+static int set_option(void *ctx, int key, const char *value, vt_err *err)
+{
+    export_args *a = ctx;
+    switch (key) {
+    case O_CSV:
+    case O_JSON:
+        if (a->out)
+            return vt_fail(err, VT_EUSAGE, "give one of --csv and --json");
+        if (!*value)
+            return vt_fail(err, VT_EUSAGE, "--%s: give a file name or '-'", key == O_JSON ? "json" : "csv");
+        a->out = value;
+        a->json = key == O_JSON;
+        return VT_OK;
+    case O_PER_CLASS: a->per_class = 1; return VT_OK;
+    }
+    return vt_fail(err, VT_EINTERNAL, "option %d has no parser", key);
+}
+
+static int write_table(FILE *f, const export_args *a, const run_data *runs, vt_err *err)
+{
+    if (a->per_class)
+        return run_export_per_class(f, runs, a->n_runs, a->json, err);
+    run_export_history(f, runs, a->n_runs, a->json);
+    return VT_OK;
+}
+
+static int cmd_export(int argc, char **argv, vt_err *err)
+{
+    export_args a;
+    memset(&a, 0, sizeof a);
+    int done;
+    int rc = cli_parse(&cli_export_command, options, argc, argv, set_option, &a, &done, err);
+    if (rc != VT_OK || done)
+        return rc;
+    if (!a.out)
+        return vt_fail(err, VT_EUSAGE, "say where the table goes: --csv FILE or --json FILE ('-' for standard output)");
+    if ((rc = cli_positional(&cli_export_command, argc, argv, 1, 4096, "at least one RUN_DIR", err)) != VT_OK)
+        return rc;
+    a.runs = argv + optind;
+    a.n_runs = argc - optind;
+    run_data *runs = calloc((size_t)a.n_runs, sizeof *runs);
+    int loaded = 0;
+    if (!runs)
+        return vt_fail(err, VT_EIO, "out of memory");
+    for (; rc == VT_OK && loaded < a.n_runs; loaded++)
+        rc = run_load(a.runs[loaded], RUN_PART_CONFIG | RUN_PART_HISTORY, &runs[loaded], err);
+    if (rc == VT_OK && strcmp(a.out, "-") == 0) {
+        rc = write_table(stdout, &a, runs, err);
+    } else if (rc == VT_OK) {
+        vt_afile af;
+        if (vt_afile_open(&af, a.out, err) != VT_OK)
+            rc = err->code = VT_EUSAGE; /* a place the user named that cannot take the file */
+        else if ((rc = write_table(af.f, &a, runs, err)) != VT_OK)
+            vt_afile_abort(&af);
+        else
+            rc = vt_afile_commit(&af, err);
+    }
+    for (int i = 0; i < loaded; i++)
+        run_free(&runs[i]);
+    free(runs);
+    return rc;
+}
+
+const cli_command cli_export_command = {
+    .name = "export",
+    .run = cmd_export,
+    .summary = "write every run's per-epoch numbers as one CSV or JSON-lines table",
+    .usage = "usage: vggtop export RUN_DIR... --csv FILE|- [--per-class]\n"
+             "       vggtop export RUN_DIR... --json FILE|- [--per-class]\n",
+    .about = "Writes the runs' numbers as one table: a row per run and epoch with the run's folder, its model, the\n"
+             "settings that differ between the runs (learning_rate, batch_size, ...), the epoch and every metric of\n"
+             "history.csv (loss, acc, mse, val_loss, val_acc, val_mse, top-5, lr, seconds). A file is written whole\n"
+             "or not at all.\n",
+    .options = options,
+    .notes = "Exit status 2 for a bad flag, a run directory that cannot be read or a file that cannot be made.\n",
+};
