@@ -366,6 +366,8 @@ void plot_run_labels(const run_data *runs, int n, char (*labels)[PLOT_LABEL])
     for (int i = 0; i < n; i++)
         run_settings_label(&runs[i], mask, labels[i], PLOT_LABEL);
     /* Labels still equal get the run's creation time (all of a colliding group, found before any is changed). */
+    if (n < 2)
+        return;
     int *same = calloc((size_t)n, sizeof *same);
     for (int i = 0; same && i < n; i++)
         for (int j = 0; j < n; j++)
