@@ -268,6 +268,48 @@ static void one_place_prints_and_maps(void **state)
     assert_string_equal(cli_who(&cli_watch_command, who, sizeof who), "vggtop watch");
 }
 
+/* ---- vggtop ctl: options after the command words ---------------------------------------------------------- */
+
+/* ctl's error line for argv (a directory that is no run: the command words got as far as the run). */
+static void ctl_says(const char *want, const char *dir, const char *verb, const char *value, const char *opt,
+                     const char *optval)
+{
+    char *argv[8] = {"ctl", (char *)dir, (char *)verb}, *copy[8];
+    int argc = 3;
+    if (value)
+        argv[argc++] = (char *)value;
+    if (opt)
+        argv[argc++] = (char *)opt;
+    if (optval)
+        argv[argc++] = (char *)optval;
+    memcpy(copy, argv, sizeof argv);
+    vt_err err;
+    vt_err_clear(&err);
+    int rc = cli_ctl_command.run(argc, argv, &err);
+    assert_int_equal(rc, VT_EUSAGE);
+    if (!strstr(err.msg, want))
+        fail_msg("ctl %s %s %s %s: '%s', expected '%s'", verb, value ? value : "", opt ? opt : "",
+                 optval ? optval : "", err.msg, want);
+    assert_memory_equal(copy, argv, sizeof argv); /* argv is given back as it came */
+}
+
+/* "ctl RUN_DIR lr RATE --wait 10", the man page's form, reaches the run; "lr -1" is still a (bad) rate. */
+static void ctl_takes_options_after_the_command(void **state)
+{
+    (void)state;
+    const char *dir = "/nonexistent-vggtop-run";
+    ctl_says("no progress.json", dir, "lr", "0.5", "--wait", "10");
+    ctl_says("no progress.json", dir, "lr", "0.5", "--wait=0", NULL);
+    ctl_says("no progress.json", dir, "pause", "--wait", "3", NULL);
+    ctl_says("lr: '-1'", dir, "lr", "-1", "--wait", "0");
+    ctl_says("lr: '-1'", dir, "lr", "-1", NULL, NULL);
+    ctl_says("lr needs the new learning rate", dir, "lr", "--wait", "0", NULL);
+    ctl_says("pause takes no value (got 'now')", dir, "pause", "now", NULL, NULL);
+    ctl_says("unexpected argument 'x'", dir, "lr", "0.5", "x", NULL);
+    ctl_says("--wait: ", dir, "stop", "--wait", "-5", NULL);
+    ctl_says("--digits is not an option of ctl", dir, "stop", "--digits", "3", NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -277,6 +319,7 @@ int main(void)
         cmocka_unit_test(parse_follows_the_convention),
         cmocka_unit_test(help_sets_done),
         cmocka_unit_test(one_place_prints_and_maps),
+        cmocka_unit_test(ctl_takes_options_after_the_command),
     };
     return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }

@@ -4,6 +4,7 @@
  * trains, 1 when the run did not answer in time. */
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cli_internal.h"
@@ -66,6 +67,21 @@ static int wait_for_ack(const char *dir, const char *verb, const run_command *cm
                    "in commands.json)", dir, verb, wait);
 }
 
+/* The words RUN_DIR VERB [VALUE] start at argv[at]: lr takes the next word whatever it looks like ("lr -1" is
+ * a rate, refused as one), the others a next word that is no option (which they refuse). Returns how many
+ * words they are (2 or 3), or 0 when fewer than two. */
+static int command_words(int argc, char **argv, int at)
+{
+    if (argc - at < 2)
+        return 0;
+    if (argc - at == 2)
+        return 2;
+    return strcmp(argv[at + 1], "lr") == 0 || argv[at + 2][0] != '-' ? 3 : 2;
+}
+
+/* Options go anywhere, as in every other command, yet the rate after lr is a value even when it starts with
+ * '-': options are parsed in order up to RUN_DIR, the command words are taken, and what follows them is
+ * parsed again as options (argv[0] stands in for the command's name). */
 static int cmd_ctl(int argc, char **argv, vt_err *err)
 {
     double wait = 120;
@@ -73,11 +89,23 @@ static int cmd_ctl(int argc, char **argv, vt_err *err)
     int rc = cli_parse(&cli_ctl_command, options, argc, argv, set_option, &wait, &done, err);
     if (rc != VT_OK || done)
         return rc;
-    int left = argc - optind;
-    if (left < 2 || left > 3)
+    int at = optind, words = command_words(argc, argv, at);
+    if (!words)
         return vt_fail(err, VT_EUSAGE, "give RUN_DIR and a command: pause, resume, stop or lr RATE (see vggtop ctl "
                        "--help)");
-    const char *dir = argv[optind], *verb = argv[optind + 1], *value = left == 3 ? argv[optind + 2] : NULL;
+    const char *dir = argv[at], *verb = argv[at + 1], *value = words == 3 ? argv[at + 2] : NULL;
+    if (value && strncmp(value, "--", 2) == 0)
+        value = NULL; /* "lr --wait 10": the rate is missing, not "--wait" */
+    int rest = argc - at - (value ? words : 2);
+    char **tail = &argv[argc - rest - 1], *saved = *tail;
+    *tail = argv[0];
+    rc = cli_parse(&cli_ctl_command, options, rest + 1, tail, set_option, &wait, &done, err);
+    if (rc == VT_OK && !done && optind < rest + 1)
+        rc = vt_fail(err, VT_EUSAGE, "unexpected argument '%s' after the command (see vggtop ctl --help)",
+                     tail[optind]);
+    *tail = saved;
+    if (rc != VT_OK || done)
+        return rc;
     run_command cmd;
     if ((rc = run_command_parse(verb, value, &cmd, err)) != VT_OK || (rc = run_command_send(dir, &cmd, err)) != VT_OK)
         return rc;
@@ -92,7 +120,7 @@ const cli_command cli_ctl_command = {
     .name = "ctl",
     .run = cmd_ctl,
     .summary = "pause, resume, stop or change the learning rate of a live run",
-    .usage = "usage: vggtop ctl [--wait SECONDS] RUN_DIR pause|resume|stop|lr RATE\n",
+    .usage = "usage: vggtop ctl RUN_DIR pause|resume|stop|lr RATE [--wait SECONDS]\n",
     .about = "Controls the run that another vggtop (train, or the front end) is training in RUN_DIR, through\n"
              "its commands.json: pause, resume, stop after the current step with a checkpoint (continue it\n"
              "with vggtop train --resume RUN_DIR), or change the learning rate from the next step on.\n"
