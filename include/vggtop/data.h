@@ -58,6 +58,11 @@ typedef struct dataset {
     long n_train_file, n_test_file; /* images the files hold */
     uint8_t *train_x, *test_x; /* (n, height, width, channels) */
     int *train_y, *test_y;     /* in [0, classes) */
+    /* Which data set this is, cheaply: FNV-1a over the files' image counts, the native size, and the first
+     * training image and the first and last test image kept (native pixels, with their labels). Two sets of
+     * one format and size differ in it; the same set read with the same labels and --limit-test, at any
+     * --resize or --limit-train gives the same value (a run's config.json keeps it to refuse another set). */
+    uint64_t fingerprint;
 } dataset;
 
 /* Finds, checks and loads a data set. Every problem (missing directory, truncated file, bad IDX magic,

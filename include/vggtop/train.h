@@ -159,6 +159,10 @@ typedef struct train_config {
     char run_dir[4096];    /* an exact run directory; "": <runs>/<UTC timestamp>-<model> */
     int resume;            /* 1: continue the run in run_dir from its checkpoint (config from config.json) */
     train_callbacks cb;    /* all off by default */
+    /* The data set a run was made with, from its config.json (data.path, absolute, and data.fingerprint as 16
+     * hex digits); no flag sets them. "" for a new run and for runs made before the check. */
+    char made_data[4096];
+    char made_fingerprint[24];
 } train_config;
 
 /* ---- the settings table ------------------------------------------------------------------------------ */
@@ -250,6 +254,11 @@ int train_config_get(const train_config *cfg, const char *name, char *buf, size_
 /* Checks the whole config against the table, and what depends on several fields (--resize below a VGG's
  * 32). */
 int train_config_check(const train_config *cfg, vt_err *err);
+/* Whether ds is the data set the run of cfg was made with (cfg->made_fingerprint): VT_OK, or VT_EUSAGE with one
+ * line naming both places and --data. A run made before the check passes, with note (when not NULL) saying
+ * the check could not be made; else note is "" (ds NULL: the note alone). */
+struct dataset;
+int train_data_check(const train_config *cfg, const struct dataset *ds, char *note, size_t size, vt_err *err);
 /* Reads a run directory's config.json into cfg (resume = 0, run_dir = dir). */
 int train_config_load(const char *run_dir, train_config *cfg, vt_err *err);
 

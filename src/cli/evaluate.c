@@ -10,7 +10,7 @@ static const cli_option options[] = {
     {"best", RUN_O_BEST, NULL, "the best epoch's checkpoint (best.bin, kept by vggtop train --save-best) instead of "
                                "the last", NULL, NULL},
     {"data", RUN_O_DATA, "DIR", "the run's data set at another path (it moved since training, or this machine keeps "
-                                "it elsewhere)", "Its test split must have as many images as when the run was made.",
+                                "it elsewhere)", "It must be the data set the run was made with (config.json keeps its fingerprint), with as many test images as then.",
      NULL},
     {NULL, 0, NULL, NULL, NULL, NULL},
 };
@@ -27,6 +27,12 @@ static int cmd_evaluate(int argc, char **argv, vt_err *err)
     rc = run_evaluate(argv[optind], o.data, o.threads, o.best ? RUN_BEST : RUN_CHECKPOINT, &m, &n, err);
     if (rc != VT_OK)
         return rc;
+    train_config cfg;
+    char note[200];
+    vt_err ignored;
+    if (train_config_load(argv[optind], &cfg, &ignored) == VT_OK &&
+        train_data_check(&cfg, NULL, note, sizeof note, &ignored) == VT_OK && note[0])
+        fprintf(stderr, "vggtop evaluate: %s\n", note);
     printf("%ld test images - val_loss: %.4f - val_acc: %.4f - val_mse: %.4f - val_top_k_categorical_accuracy: %.4f\n",
            n, m.val_loss, m.val_acc, m.val_mse, m.val_top5);
     return VT_OK;

@@ -290,6 +290,33 @@ static char **numbered_names(int n)
     return names;
 }
 
+/* FNV-1a 64 over len bytes, from h. */
+static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* dataset.fingerprint of the splits before resizing: record i of s is its label and h*w*c pixels. */
+static uint64_t fingerprint(const raw_split *tr, const raw_split *te)
+{
+    long head[5] = {tr->n_file, te->n_file, tr->h, tr->w, tr->c};
+    uint64_t h = fnv1a(0xcbf29ce484222325ull, head, sizeof head);
+    const raw_split *splits[3] = {tr, te, te};
+    for (int k = 0; k < 3; k++) {
+        const raw_split *s = splits[k];
+        long i = k == 2 ? s->n - 1 : 0; /* the first training, the first and the last test image */
+        size_t per = (size_t)s->h * (size_t)s->w * (size_t)s->c;
+        if (s->n < 1)
+            continue;
+        h = fnv1a(h, &s->y[i], sizeof s->y[i]);
+        h = fnv1a(h, s->x + (size_t)i * per, per);
+    }
+    return h;
+}
+
 static int open_checked(const data_options *opt, dataset *ds, raw_split *tr, raw_split *te, vt_err *err)
 {
     data_options none = {0};
@@ -397,6 +424,7 @@ static int open_checked(const data_options *opt, dataset *ds, raw_split *tr, raw
         return vt_fail(err, VT_EUSAGE, "%s: the test images are %dx%dx%d but the training images %dx%dx%d", dir,
                        te->h, te->w, te->c, tr->h, tr->w, tr->c);
 
+    ds->fingerprint = fingerprint(tr, te);
     /* The size the model gets: --resize, else native, upscaled to the model's minimum when smaller. */
     ds->orig_height = tr->h;
     ds->orig_width = tr->w;

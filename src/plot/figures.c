@@ -295,7 +295,12 @@ int plot_open_test_images(const run_data *run, const char *data_dir, dataset **o
     /* --data says where the data set is now, when it has moved since the run was trained. */
     const char *path = data_dir ? data_dir : run->dataset_path[0] ? run->dataset_path : NULL;
     data_options opt = {path, run->config.coarse, 0, 0, 1, run->config.limit_test};
-    return data_open(&opt, out, err);
+    int rc = data_open(&opt, out, err);
+    if (!rc && (rc = train_data_check(&run->config, *out, NULL, 0, err))) {
+        data_destroy(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 static int samples_figure(plot_doc *d, const run_data *run, const plot_view *v, vt_err *err)

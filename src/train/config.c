@@ -133,3 +133,36 @@ int train_estimate_epoch_seconds(const train_config *cfg, int height, int width,
     model_destroy(m);
     return rc;
 }
+
+void train_path_absolute(const char *path, char *buf, size_t size)
+{
+    char *abs = realpath(path, NULL);
+    snprintf(buf, size, "%s", abs ? abs : path);
+    free(abs);
+}
+
+void train_data_fingerprint(const dataset *ds, char *buf, size_t size)
+{
+    snprintf(buf, size, "%016llx", (unsigned long long)ds->fingerprint);
+}
+
+int train_data_check(const train_config *cfg, const dataset *ds, char *note, size_t size, vt_err *err)
+{
+    if (note && size)
+        note[0] = '\0';
+    if (!cfg->made_fingerprint[0]) {
+        if (note)
+            snprintf(note, size, "The data set could not be checked against the run's: its %s predates the data "
+                     "set's fingerprint.", RUN_CONFIG);
+        return VT_OK;
+    }
+    if (!ds)
+        return VT_OK;
+    char found[24], here[4096];
+    train_data_fingerprint(ds, found, sizeof found);
+    if (strcmp(found, cfg->made_fingerprint) == 0)
+        return VT_OK;
+    train_path_absolute(ds->path, here, sizeof here);
+    return vt_fail(err, VT_EUSAGE, "%.1500s is not the data set this run was made with (%.1500s): give --data the "
+                   "place of that one", here, cfg->made_data[0] ? cfg->made_data : "its path is not recorded");
+}

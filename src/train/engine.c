@@ -345,13 +345,15 @@ static void publish_end(job *j, train_state final, const vt_err *err)
     const size_t size = sizeof t->snap.message;
     const int n = j->epochs_done;
     const char *es = n == 1 ? "" : "s";
+    char dir[sizeof j->cfg.run_dir]; /* the command works from any folder */
+    train_path_absolute(j->cfg.run_dir, dir, sizeof dir);
     pthread_mutex_lock(&t->mu);
     if (final == TRAIN_FAILED) {
         t->error = *err;
         snprintf(msg, size, "%s", err->msg);
     } else if (final == TRAIN_STOPPED)
         snprintf(msg, size, "stopped after %d epoch%s and %ld step%s; continue with vggtop train --resume %.400s", n,
-                 es, j->batch_pos, j->batch_pos == 1 ? "" : "s", j->cfg.run_dir);
+                 es, j->batch_pos, j->batch_pos == 1 ? "" : "s", dir);
     else if (j->early_stopped)
         snprintf(msg, size, "finished after %d epoch%s: %s", n, es, j->cb_reason);
     else if (j->cfg.resume && t->snap.resumed_epochs == n)
@@ -371,10 +373,10 @@ static void end_run(job *j, train_state final, vt_err *err)
 {
     trainer *t = j->t;
     if (final == TRAIN_FAILED && j->d && dist_broken(j->d) && train_dist_rank(j->d) == 0) {
-        char why[sizeof err->msg];
+        char why[sizeof err->msg], dir[sizeof j->cfg.run_dir];
         snprintf(why, sizeof why, "%s", err->msg);
-        vt_fail(err, err->code, "%s; continue from the last checkpoint with vggtop train --resume %s", why,
-                j->cfg.run_dir);
+        train_path_absolute(j->cfg.run_dir, dir, sizeof dir);
+        vt_fail(err, err->code, "%s; continue from the last checkpoint with vggtop train --resume %.1000s", why, dir);
     }
     publish_end(j, final, err);
     vt_err ignored;

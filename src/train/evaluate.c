@@ -180,7 +180,8 @@ int run_evaluate(const char *dir, const char *data, int threads, const char *che
         run_lock_release(lock_fd);
         return rc;
     }
-    if (ds->n_test != expect_test)
+    rc = train_data_check(&cfg, ds, NULL, 0, err);
+    if (!rc && ds->n_test != expect_test)
         rc = vt_fail(err, VT_EUSAGE, "%s: %ld test images now, %ld when the run was made (was --data or the data set "
                      "changed?)", ds->path, ds->n_test, expect_test);
     if (!rc)

@@ -102,6 +102,15 @@ static int prepare_model(job *j, vt_err *err)
     dataset *ds = j->ds;
     if (ds->n_train < 1 || ds->n_test < 1)
         return vt_fail(err, VT_EUSAGE, "%s: no training or no test images", ds->path);
+    /* A resumed run goes on with the data set it was made with, or not at all; the notice says when a run
+     * from before the check could not be checked. */
+    char note[200];
+    if (cfg->resume && (rc = train_data_check(cfg, ds, note, sizeof note, err)))
+        return rc;
+    if (cfg->resume && note[0]) {
+        size_t len = strlen(ds->notice);
+        snprintf(ds->notice + len, sizeof ds->notice - len, "%s%s", len ? " " : "", note);
+    }
     if ((rc = make_model(j, err)))
         return rc;
     j->batches = (ds->n_train + cfg->batch_size - 1) / cfg->batch_size;

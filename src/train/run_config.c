@@ -46,7 +46,11 @@ int train_write_config(const char *dir, const train_config *cfg, const dataset *
 
     cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "data");
     cJSON_AddStringToObject(data, "name", ds->name);
-    cJSON_AddStringToObject(data, "path", ds->path);
+    char abs[4096], print[24];
+    train_path_absolute(ds->path, abs, sizeof abs);
+    train_data_fingerprint(ds, print, sizeof print);
+    cJSON_AddStringToObject(data, "path", abs);
+    cJSON_AddStringToObject(data, "fingerprint", print);
     int orig[2] = {ds->orig_height, ds->orig_width};
     cJSON_AddItemToObject(data, "native_size", cJSON_CreateIntArray(orig, 2));
     cJSON_AddNumberToObject(data, "n_train", (double)ds->n_train);
@@ -222,6 +226,23 @@ static void read_coarse(jctx *c, const cJSON *data, run_data *run)
         run->coarse_classes = k;
 }
 
+/* data.fingerprint, in runs made since the check: the data set to find again, at data.path (absolute), where
+ * --resume and evaluate look first (a relative --data, or the search from another folder, finds another). */
+static void read_made(jctx *c, const cJSON *data, run_data *run)
+{
+    train_config *cfg = &run->config;
+    const cJSON *print = cJSON_GetObjectItemCaseSensitive(data, "fingerprint");
+    if (c->rc || !print)
+        return;
+    jcopy(c, cfg->made_fingerprint, sizeof cfg->made_fingerprint, jstr(c, data, "fingerprint"), "data.fingerprint");
+    if (!c->rc && (strlen(cfg->made_fingerprint) != 16 || strspn(cfg->made_fingerprint, "0123456789abcdef") != 16))
+        c->rc = vt_fail(c->err, VT_EUSAGE, "%s: \"data.fingerprint\" is not 16 hex digits", c->path);
+    if (!c->rc && run->dataset_path[0] == '/') {
+        memcpy(cfg->made_data, run->dataset_path, sizeof cfg->made_data);
+        memcpy(cfg->data, run->dataset_path, sizeof cfg->data);
+    }
+}
+
 /* Parses config.json into run (the config and the data set's description). */
 int run_read_config(const char *dir, run_data *run, vt_err *err)
 {
@@ -252,6 +273,7 @@ int run_read_config(const char *dir, run_data *run, vt_err *err)
     cJSON *data = jget(&c, root, "data", cJSON_IsObject, "an object");
     jcopy(&c, run->dataset, sizeof run->dataset, jstr(&c, data, "name"), "data.name");
     jcopy(&c, run->dataset_path, sizeof run->dataset_path, jstr(&c, data, "path"), "data.path");
+    read_made(&c, data, run);
     run->n_train = (long)jnum(&c, data, "n_train", 0, 1e10);
     run->n_test = (long)jnum(&c, data, "n_test", 0, 1e10);
     if (!c.rc)

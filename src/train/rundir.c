@@ -269,8 +269,10 @@ int run_is_dead(const run_data *run, char *msg, size_t size)
     if (!(run->parts & RUN_PART_PROGRESS) || p->state == TRAIN_STOPPED || p->state == TRAIN_FINISHED ||
         p->state == TRAIN_FAILED || p->state == TRAIN_IDLE || run_live_pid(run->dir) != 0)
         return 0;
+    char dir[sizeof run->dir]; /* the command works from any folder */
+    train_path_absolute(run->dir, dir, sizeof dir);
     if (run->has_checkpoint)
-        snprintf(msg, size, "its process %ld is gone: vggtop train --resume %.400s", p->pid, run->dir);
+        snprintf(msg, size, "its process %ld is gone: vggtop train --resume %.400s", p->pid, dir);
     else /* killed before its first checkpoint: nothing to resume from */
         snprintf(msg, size, "its process %ld is gone before writing a checkpoint; start the run again", p->pid);
     return 1;

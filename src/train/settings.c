@@ -38,7 +38,7 @@ const train_field train_fields[] = {
     {"model", "Model", TRAIN_FIELD_CHOICE, model_names, "NAME", "the network to train", TRAIN_STORE_TEXT, AT(model),
      0, 0, 0, "cnn", "model", "required for a new run", NULL, NULL},
     {"data", "Data set", TRAIN_FIELD_TEXT, NULL, "PATH", "the data directory", TRAIN_STORE_TEXT, AT(data), 0, 0,
-     TRAIN_F_EXISTS | TRAIN_F_LATER, "", "data.flag",
+     TRAIN_F_EXISTS | TRAIN_F_LATER | TRAIN_F_RESUMABLE, "", "data.flag",
      "$VGGTOP_DATA, ./data/cifar-100-binary, Keras's and torchvision's cifar-100-python, then Fashion-MNIST",
      NULL, NULL},
     {"labels", "Labels", TRAIN_FIELD_CHOICE, label_choices, NULL, "CIFAR-100's 100 fine classes or 20 superclasses",

@@ -21,6 +21,10 @@ void run_lock_release(int fd);
 /* The data options a config asks for: resize resolved ("auto": 48 for vgg16/vgg19, native otherwise) and
  * the model's minimum side (32 for vgg16/vgg19). path points into cfg. */
 void train_data_options(const train_config *cfg, data_options *opt);
+/* A path made absolute (as it is, when realpath fails: a message still names it), and a data set's
+ * fingerprint as config.json keeps it. */
+void train_path_absolute(const char *path, char *buf, size_t size);
+void train_data_fingerprint(const dataset *ds, char *buf, size_t size);
 /* The side a data set of native side n is given to cfg's model (resize and minimum applied). */
 int train_input_side(const train_config *cfg, int native);
 /* The model config of cfg for images of height x width x channels and `classes` classes. */

@@ -36,6 +36,10 @@ void samples_enter(app *a)
     if (data_open(&opt, &a->smp.test, &err) != VT_OK) {
         a->smp.test = NULL;
         snprintf(a->smp.test_err, sizeof a->smp.test_err, "%s", err.msg);
+    } else if (train_data_check(&a->run.config, a->smp.test, NULL, 0, &err) != VT_OK) {
+        data_destroy(a->smp.test); /* another set's images beside this run's predictions would mislead */
+        a->smp.test = NULL;
+        snprintf(a->smp.test_err, sizeof a->smp.test_err, "%s", err.msg);
     }
 }
 

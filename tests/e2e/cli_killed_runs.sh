@@ -36,7 +36,7 @@ wait_for second/history.csv '^1,' 120
 kill -9 "$pid"; wait "$pid" 2>/dev/null; pid=
 "$VGGTOP" history second >out 2>err || fail "history exited $?: $(cat err)"
 grep -q "^ *1 " out || fail "history lacks epoch 1: $(cat out)"
-grep -q "^state: stopped: its process [0-9]* is gone: vggtop train --resume second$" out || fail "history: $(cat out)"
+grep -q "^state: stopped: its process [0-9]* is gone: vggtop train --resume $(pwd -P)/second$" out || fail "history: $(cat out)"
 grep -q "state: training" out && fail "a dead run shows as training"
 "$VGGTOP" train --resume second --threads 1 >/dev/null 2>err || fail "resume exited $?: $(cat err)"
 echo "qa_killed.sh: ok"
