@@ -310,6 +310,44 @@ static void ctl_takes_options_after_the_command(void **state)
     ctl_says("--digits is not an option of ctl", dir, "stop", "--digits", "3", NULL);
 }
 
+/* ---- vggtop train's progress bar fits the terminal ----------------------------------------------------------- */
+
+#include "vggtop/train.h"
+
+/* At 200 columns every field; at 100 and 80 a line shorter than the terminal (a line as wide wraps and the
+ * next '\r' redraws below it), keeping the steps, the ETA and the loss. */
+static void progress_line_fits_the_width(void **state)
+{
+    (void)state;
+    static train_snapshot s; /* large: static */
+    s.batch = 1234;
+    s.batches = 1563;
+    s.eta = 3725;
+    s.samples = 39488;
+    s.loss = 4.1234;
+    s.acc = 0.0612;
+    s.mse = 0.0098;
+    s.top5 = 0.2113;
+    char line[512];
+    int widths[] = {200, 130, 100, 80, 60, 40, 20};
+    for (int i = 0; i < 7; i++) {
+        int n = cli_progress_line(line, sizeof line, &s, widths[i]);
+        assert_int_equal(n, (int)strlen(line));
+        if (n >= widths[i])
+            fail_msg("at %d columns the bar is %d wide: %s", widths[i], n, line);
+        if (widths[i] >= 40 && (!strstr(line, "1234/1563") || !strstr(line, "ETA: ") || !strstr(line, "loss: ")))
+            fail_msg("at %d columns the steps, ETA or loss went: %s", widths[i], line);
+    }
+    cli_progress_line(line, sizeof line, &s, 200);
+    assert_non_null(strstr(line, " - top_k_categorical_accuracy: 0.2113"));
+    assert_non_null(strstr(line, "1234/1563 [="));
+    cli_progress_line(line, sizeof line, &s, 80);
+    assert_non_null(strstr(line, " - acc: 0.0612")); /* 80 columns still have room for acc */
+    int all = cli_progress_line(line, sizeof line, &s, 0); /* no limit: every field */
+    assert_int_equal(all, (int)strlen(line));
+    assert_non_null(strstr(line, "top_k_categorical_accuracy"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -320,6 +358,7 @@ int main(void)
         cmocka_unit_test(help_sets_done),
         cmocka_unit_test(one_place_prints_and_maps),
         cmocka_unit_test(ctl_takes_options_after_the_command),
+        cmocka_unit_test(progress_line_fits_the_width),
     };
     return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }

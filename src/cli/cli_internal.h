@@ -50,6 +50,11 @@ typedef struct cli_command {
 extern const cli_command *const cli_commands[];
 const cli_command *cli_command_find(const char *name);
 
+/* vggtop train's in-place progress bar of the epoch in progress, fitted to width columns (0: no limit): the
+ * line is shorter than width, fields dropped as Keras' bar would. Returns its length. */
+struct train_snapshot;
+int cli_progress_line(char *buf, size_t size, const struct train_snapshot *s, int width);
+
 /* The rows of src/cli/<name>.c. */
 extern const cli_command cli_train_command, cli_watch_command, cli_ctl_command, cli_summary_command,
     cli_data_command, cli_evaluate_command, cli_report_command, cli_confusion_command, cli_roc_command,

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "cli_internal.h"
@@ -29,6 +30,14 @@ static void on_signal(int sig)
         got_term = 1;
 }
 
+/* --progress: how the epoch in progress is shown. auto: a bar in place on a terminal of one process, lines
+ * otherwise (under mpirun each rank's output is a pty, so isatty says yes even with the log in a file). */
+typedef enum { PROGRESS_AUTO, PROGRESS_BAR, PROGRESS_LINES } progress_mode;
+static const char *const progress_names[] = {"auto", "bar", "lines", NULL};
+#define PROGRESS_HELP                                                                                              \
+    "how the epoch in progress is shown: bar (redrawn in place), lines (a line per epoch, for logs) or auto (a bar "\
+    "on a terminal, lines in a log and whenever mpirun starts more than one process) (default auto)"
+
 static void usage(FILE *out)
 {
     char resume[256];
@@ -42,6 +51,11 @@ static void usage(FILE *out)
     char *options = train_fields_help();
     fputs(options ? options : "  (out of memory listing the options)\n", out);
     free(options);
+    vt_buf b = {0};
+    train_help_entry(&b, "--progress MODE", PROGRESS_HELP);
+    char *progress = vt_buf_take(&b);
+    fputs(progress ? progress : "", out);
+    free(progress);
     fprintf(out, "  -h, --help           this help\n\n"
                  "Ctrl-C or SIGTERM stops after the current step with a checkpoint (exit 130/143); a second Ctrl-C\n"
                  "exits at once. SIGHUP is ignored: the run survives a dropped SSH session.\n\n"
@@ -57,22 +71,51 @@ static void fmt_metric(char *buf, size_t size, const char *name, double v)
     snprintf(buf, size, " - %s: %s", name, vt_fmt_metric(num, sizeof num, v));
 }
 
+/* The in-place bar of the epoch in progress, fitted to width columns (0: no limit) so that it never wraps
+ * (a wrapped line scrolls: '\r' goes back to its last row only). Fields go in the order Keras' own bar can
+ * spare them: the long top-k name, then mse, a shorter bar, acc, the bar itself; the steps, the ETA and the
+ * loss stay, cut at width - 1 as a last resort. */
+int cli_progress_line(char *buf, size_t size, const train_snapshot *s, int width)
+{
+    const char *names[] = {"loss", "acc", "mse", "top_k_categorical_accuracy"};
+    const double values[] = {s->loss, s->acc, s->mse, s->top5};
+    /* stage: 0 all, 1 no top-k, 2 no mse, 3 bar of 10, 4 no acc, 5 no bar */
+    static const int metrics_of[] = {4, 3, 2, 2, 1, 1}, bar_of[] = {30, 30, 30, 10, 10, 0};
+    int n = 0;
+    for (int stage = 0; stage < 6; stage++) {
+        char part[64];
+        n = bar_of[stage] ? vt_fmt_progbar(buf, size, s->batch, s->batches, bar_of[stage])
+                          : snprintf(buf, size, "%ld/%ld", s->batch, s->batches);
+        vt_fmt_eta(part, sizeof part, s->eta);
+        n += snprintf(buf + n, size - (size_t)n, " - ETA: %s", part);
+        for (int i = 0; s->samples > 0 && i < metrics_of[stage] && n < (int)size; i++) {
+            fmt_metric(part, sizeof part, names[i], values[i]);
+            n += snprintf(buf + n, size - (size_t)n, "%s", part);
+        }
+        if (n >= (int)size)
+            n = (int)size - 1;
+        if (width <= 0 || n < width)
+            return n;
+    }
+    if (width - 1 < n)
+        buf[n = width - 1] = '\0';
+    return n;
+}
+
+/* The terminal's width, or 0 when it is not known (a log: no limit). */
+static int terminal_width(void)
+{
+    struct winsize ws;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    const char *cols = getenv("COLUMNS");
+    return cols && atoi(cols) > 0 ? atoi(cols) : 0;
+}
+
 static void print_progress(const train_snapshot *s, int tty)
 {
-    char line[512], part[64];
-    int n = vt_fmt_progbar(line, sizeof line, s->batch, s->batches, 30);
-    vt_fmt_eta(part, sizeof part, s->eta);
-    n += snprintf(line + n, sizeof line - (size_t)n, " - ETA: %s", part);
-    if (s->samples > 0) {
-        fmt_metric(part, sizeof part, "loss", s->loss);
-        n += snprintf(line + n, sizeof line - (size_t)n, "%s", part);
-        fmt_metric(part, sizeof part, "acc", s->acc);
-        n += snprintf(line + n, sizeof line - (size_t)n, "%s", part);
-        fmt_metric(part, sizeof part, "mse", s->mse);
-        n += snprintf(line + n, sizeof line - (size_t)n, "%s", part);
-        fmt_metric(part, sizeof part, "top_k_categorical_accuracy", s->top5);
-        snprintf(line + n, sizeof line - (size_t)n, "%s", part);
-    }
+    char line[512];
+    cli_progress_line(line, sizeof line, s, terminal_width());
     if (tty) {
         printf("\r%s\033[K", line);
         fflush(stdout);
@@ -84,9 +127,16 @@ static void print_progress(const train_snapshot *s, int tty)
 static void print_eval_progress(const train_snapshot *s, int tty)
 {
     char line[256], eta[32];
-    int n = snprintf(line, sizeof line, "evaluating on the test set: ");
-    n += vt_fmt_progbar(line + n, sizeof line - (size_t)n, s->eval_batch, s->eval_batches, 30);
-    snprintf(line + n, sizeof line - (size_t)n, " steps - ETA: %s", vt_fmt_eta(eta, sizeof eta, s->eval_eta));
+    int width = tty ? terminal_width() : 0, n = 0;
+    for (int bar = 30; bar > 0; bar = bar == 30 ? 10 : 0) { /* a shorter bar where 30 would wrap */
+        n = snprintf(line, sizeof line, "evaluating on the test set: ");
+        n += vt_fmt_progbar(line + n, sizeof line - (size_t)n, s->eval_batch, s->eval_batches, bar);
+        n += snprintf(line + n, sizeof line - (size_t)n, " steps - ETA: %s", vt_fmt_eta(eta, sizeof eta, s->eval_eta));
+        if (width <= 0 || n < width)
+            break;
+    }
+    if (width > 0 && n >= width && n < (int)sizeof line)
+        line[width - 1] = '\0';
     if (tty)
         printf("\r%s\033[K", line);
     else
@@ -144,27 +194,35 @@ static void print_start(const train_config *cfg, const train_snapshot *s)
 
 /* The option table, one row per row of train_fields (BOOL rows are bare flags) with the key FIELD + its index,
  * then --resume. Its text is the settings table's, through usage() and train_fields_man. */
-enum { FIELD = CLI_LONG_ONLY, RESUME = CLI_LONG_ONLY + CLI_MAX_OPTIONS };
+enum { FIELD = CLI_LONG_ONLY, RESUME = CLI_LONG_ONLY + CLI_MAX_OPTIONS, PROGRESS };
+
 
 static void build_options(cli_option *opts)
 {
     int n = 0;
-    for (int i = 0; train_fields[i].name && n < CLI_MAX_OPTIONS - 2; i++)
+    for (int i = 0; train_fields[i].name && n < CLI_MAX_OPTIONS - 3; i++)
         opts[n++] = (cli_option){train_fields[i].name, FIELD + i,
                                  train_fields[i].kind == TRAIN_FIELD_BOOL ? NULL : "VALUE", NULL, NULL, NULL};
     opts[n++] = (cli_option){"resume", RESUME, "RUN_DIR", NULL, NULL, NULL};
+    opts[n++] = (cli_option){"progress", PROGRESS, "bar|lines|auto", NULL, NULL, NULL};
     opts[n] = (cli_option){NULL, 0, NULL, NULL, NULL, NULL};
 }
 
 typedef struct train_args {
     const char *resume;
+    int progress; /* progress_mode */
     const char *values[CLI_MAX_OPTIONS]; /* by train_fields index: the value given, NULL when not given */
 } train_args;
 
 static int set_option(void *ctx, int key, const char *value, vt_err *err)
 {
     train_args *a = ctx;
-    (void)err;
+    if (key == PROGRESS) {
+        for (a->progress = 0; progress_names[a->progress]; a->progress++)
+            if (strcmp(value, progress_names[a->progress]) == 0)
+                return VT_OK;
+        return vt_fail(err, VT_EUSAGE, "--progress: '%s' is not bar, lines or auto", value);
+    }
     if (key == RESUME)
         a->resume = value;
     else
@@ -196,8 +254,8 @@ static int load_resumed(const train_args *a, train_config *cfg, vt_err *err)
     return VT_OK;
 }
 
-/* Parses argv into cfg; *done after --help. */
-static int parse(int argc, char **argv, train_config *cfg, int *done, vt_err *err)
+/* Parses argv into cfg and *progress (a progress_mode); *done after --help. */
+static int parse(int argc, char **argv, train_config *cfg, int *progress, int *done, vt_err *err)
 {
     train_config_default(cfg);
     cli_option options[CLI_MAX_OPTIONS];
@@ -205,6 +263,7 @@ static int parse(int argc, char **argv, train_config *cfg, int *done, vt_err *er
     train_args a;
     memset(&a, 0, sizeof a);
     int rc = cli_parse(&cli_train_command, options, argc, argv, set_option, &a, done, err);
+    *progress = a.progress;
     if (rc != VT_OK || *done || (rc = cli_positional(&cli_train_command, argc, argv, 0, 0, NULL, err)) != VT_OK)
         return rc;
     if (given(&a, "runs") && given(&a, "run-dir"))
@@ -222,7 +281,7 @@ static int parse(int argc, char **argv, train_config *cfg, int *done, vt_err *er
     return train_config_check(cfg, err) == VT_OK ? VT_OK : VT_EUSAGE;
 }
 
-static int train_run(const train_config *cfg, train_dist *d, vt_err *err);
+static int train_run(const train_config *cfg, train_dist *d, int progress, vt_err *err);
 
 /* Under mpirun every rank runs this; rank 0 reads the command line for all, and alone prints. */
 static int cmd_train(int argc, char **argv, vt_err *err)
@@ -242,12 +301,12 @@ static int cmd_train(int argc, char **argv, vt_err *err)
         return rc;
     train_config cfg;
     /* What every rank does: -1 go on, else stop with this code (rank 0 alone has the message). */
-    int status = -1, done = 0;
-    if (train_dist_rank(d) == 0 && ((rc = parse(argc, argv, &cfg, &done, err)) != VT_OK || done))
+    int status = -1, done = 0, progress = PROGRESS_AUTO;
+    if (train_dist_rank(d) == 0 && ((rc = parse(argc, argv, &cfg, &progress, &done, err)) != VT_OK || done))
         status = rc;
     if (d && train_dist_share_config(d, &status, &cfg, err) != VT_OK)
         status = VT_EIO;
-    rc = status >= 0 ? status : train_run(&cfg, d, err);
+    rc = status >= 0 ? status : train_run(&cfg, d, progress, err);
     train_dist_end(d);
     return rc;
 }
@@ -324,7 +383,7 @@ static int finish(const train_config *cfg, const train_snapshot *s, train_state 
     return VT_OK;
 }
 
-static int train_run(const train_config *cfg, train_dist *d, vt_err *err)
+static int train_run(const train_config *cfg, train_dist *d, int progress, vt_err *err)
 {
     trainer *t;
     /* The other ranks print only their errors; rank 0 prints the run. */
@@ -337,7 +396,9 @@ static int train_run(const train_config *cfg, train_dist *d, vt_err *err)
         trainer_destroy(t);
         return vt_fail(err, VT_EIO, "out of memory");
     }
-    printer p = {.tty = !quiet && isatty(STDOUT_FILENO)};
+    int bar = progress == PROGRESS_BAR ||
+              (progress == PROGRESS_AUTO && isatty(STDOUT_FILENO) && train_dist_size(d) <= 1);
+    printer p = {.tty = !quiet && bar};
     int stop_sent = 0;
     struct pollfd pfd = {trainer_wake_fd(t), POLLIN, 0};
     vt_stop_watch_install();
