@@ -27,13 +27,15 @@
 
 static train_snapshot snap; /* 80 KB: static, not on the stack */
 
-/* Runs a config to its end; returns the final state. */
+/* Runs a config to its end; returns the final state. An ended run is nobody's: the trainer (which a front end
+ * keeps to show the result) no longer holds its lock. */
 static train_state run_to_end(const train_config *c, vt_err *err)
 {
     trainer *t;
     assert_int_equal(trainer_create(c, &t, err), VT_OK);
     assert_int_equal(trainer_start(t, err), VT_OK);
     train_state s = trainer_join(t);
+    assert_int_equal(run_live_pid(c->run_dir), 0);
     trainer_error(t, err);
     trainer_destroy(t);
     return s;
@@ -173,8 +175,10 @@ static void stopped_and_resumed_equals_uninterrupted(void **state)
     trainer_pause(t);
     wait_for(t, is_paused);
     assert_int_equal(snap.state, TRAIN_PAUSED);
+    assert_int_equal(run_live_pid(part.run_dir), (long)getpid()); /* a paused run is still this process's */
     trainer_stop(t);
     assert_int_equal(trainer_join(t), TRAIN_STOPPED);
+    assert_int_equal(run_live_pid(part.run_dir), 0); /* a stopped one is anyone's to resume */
     trainer_snapshot(t, &snap);
     long stopped_at = snap.batch;
     int stopped_epochs = snap.epochs_done; /* 1 unless the pause landed after epoch 2's last batch */

@@ -180,6 +180,7 @@ static const recorder_ops mem_ops = {
     .restore = mem_restore,
     .command = mem_command,
     .discard = mem_discard,
+    .release = mem_destroy,
     .destroy = mem_destroy,
 };
 

@@ -389,6 +389,7 @@ static void end_run(job *j, train_state final, vt_err *err)
      * directory behind to clutter the runs folder and the Compare screen. */
     if (final == TRAIN_FAILED && !j->cfg.resume)
         j->rec->ops->discard(j->rec);
+    j->rec->ops->release(j->rec);
     pthread_mutex_lock(&t->mu);
     job_wake_locked(t, 1);
     pthread_mutex_unlock(&t->mu);

@@ -240,11 +240,17 @@ static void dir_discard(recorder *base)
         rmdir(r->dir);
 }
 
-static void dir_destroy(recorder *base)
+static void dir_release(recorder *base)
 {
     dir_recorder *r = (dir_recorder *)base;
     run_lock_release(r->lock_fd);
-    free(r);
+    r->lock_fd = -1;
+}
+
+static void dir_destroy(recorder *base)
+{
+    dir_release(base);
+    free(base);
 }
 
 static const recorder_ops dir_ops = {
@@ -260,6 +266,7 @@ static const recorder_ops dir_ops = {
     .restore = dir_restore,
     .command = dir_command,
     .discard = dir_discard,
+    .release = dir_release,
     .destroy = dir_destroy,
 };
 
@@ -340,6 +347,7 @@ static const recorder_ops null_ops = {
     .restore = null_restore,
     .command = null_command,
     .discard = null_nothing,
+    .release = null_nothing,
     .destroy = null_nothing,
 };
 

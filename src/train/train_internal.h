@@ -175,7 +175,11 @@ typedef struct recorder_ops {
     int (*command)(recorder *r, run_command *c, vt_err *err);
     /* A new run that failed before its config.json was written is no run: its files and directory go. */
     void (*discard)(recorder *r);
-    /* Releases the lock and frees the recorder. */
+    /* The run has ended (finished, stopped or failed) and nothing more is written: the lock goes now, not when
+     * the process that trained it (a front end showing the result) lets the trainer go, so that `evaluate`
+     * and `train --resume` from another shell are let in. */
+    void (*release)(recorder *r);
+    /* Releases the lock (when release has not) and frees the recorder. */
     void (*destroy)(recorder *r);
 } recorder_ops;
 
