@@ -163,6 +163,11 @@ typedef struct train_config {
      * hex digits); no flag sets them. "" for a new run and for runs made before the check. */
     char made_data[4096];
     char made_fingerprint[24];
+    /* A --resume that changes settings (no setting of the table: set by vggtop train and the engine). */
+    int resume_lr;          /* --lr given: it replaces the rate the checkpoint holds (a plateau's cut, ctl lr) */
+    int allow_batch_change; /* --allow-batch-change: another --batch-size, from the start of an epoch */
+    int resume_epoch;       /* the epochs done and the steps of the next when this session took the run up: */
+    long resume_batch;      /* config.json's "changes" say from where a changed setting holds */
 } train_config;
 
 /* ---- the settings table ------------------------------------------------------------------------------ */
@@ -228,8 +233,6 @@ int train_setting_parse(const char *setting, const char *flag, const char *value
 int train_field_in_range(const train_field *f, double v);
 /* The flags --resume may change (TRAIN_F_RESUMABLE rows), as text: "--epochs and --threads". */
 void train_resumable_names(char *buf, size_t size);
-/* The same as a usage synopsis: "[--epochs N] [--threads N] [--conv LIST]". */
-void train_resume_usage(char *buf, size_t size);
 /* A setting's one-line documentation: its help, range and default ("passes over the training set, 1 to 1000
  * (default 10)"), as --help, the man page and the Setup form show it. */
 int train_field_doc(const train_field *f, char *buf, size_t size);

@@ -38,20 +38,22 @@ static const char *const progress_names[] = {"auto", "bar", "lines", NULL};
     "how the epoch in progress is shown: bar (redrawn in place), lines (a line per epoch, for logs) or auto (a bar "\
     "on a terminal, lines in a log and whenever mpirun starts more than one process) (default auto)"
 
+#define ALLOW_BATCH_HELP                                                                                           \
+    "with --resume: let --batch-size change, from the start of an epoch (the steps of an epoch change, and with "  \
+    "them what a learning rate does)"
+
 static void usage(FILE *out)
 {
-    char resume[256];
-    train_resume_usage(resume, sizeof resume);
     fprintf(out, "usage: vggtop train --model NAME [OPTIONS]\n"
-                 "       vggtop train --resume RUN_DIR %s\n\n"
+                 "       vggtop train --resume RUN_DIR [--epochs N] [--lr F] [OPTIONS]\n\n"
                  "Trains a model with SGD, evaluating on the test set after every epoch, and writes a run directory\n"
                  "(config.json, history.csv, progress.json, checkpoint.bin, predictions.csv, report.txt, confusion.csv).\n\n"
-                 "options:\n",
-            resume);
+                 "options:\n");
     char *options = train_fields_help();
     fputs(options ? options : "  (out of memory listing the options)\n", out);
     free(options);
     vt_buf b = {0};
+    train_help_entry(&b, "--allow-batch-change", ALLOW_BATCH_HELP);
     train_help_entry(&b, "--progress MODE", PROGRESS_HELP);
     char *progress = vt_buf_take(&b);
     fputs(progress ? progress : "", out);
@@ -194,23 +196,25 @@ static void print_start(const train_config *cfg, const train_snapshot *s)
 
 /* The option table, one row per row of train_fields (BOOL rows are bare flags) with the key FIELD + its index,
  * then --resume. Its text is the settings table's, through usage() and train_fields_man. */
-enum { FIELD = CLI_LONG_ONLY, RESUME = CLI_LONG_ONLY + CLI_MAX_OPTIONS, PROGRESS };
+enum { FIELD = CLI_LONG_ONLY, RESUME = CLI_LONG_ONLY + CLI_MAX_OPTIONS, PROGRESS, ALLOW_BATCH };
 
 
 static void build_options(cli_option *opts)
 {
     int n = 0;
-    for (int i = 0; train_fields[i].name && n < CLI_MAX_OPTIONS - 3; i++)
+    for (int i = 0; train_fields[i].name && n < CLI_MAX_OPTIONS - 4; i++)
         opts[n++] = (cli_option){train_fields[i].name, FIELD + i,
                                  train_fields[i].kind == TRAIN_FIELD_BOOL ? NULL : "VALUE", NULL, NULL, NULL};
     opts[n++] = (cli_option){"resume", RESUME, "RUN_DIR", NULL, NULL, NULL};
     opts[n++] = (cli_option){"progress", PROGRESS, "bar|lines|auto", NULL, NULL, NULL};
+    opts[n++] = (cli_option){"allow-batch-change", ALLOW_BATCH, NULL, NULL, NULL, NULL};
     opts[n] = (cli_option){NULL, 0, NULL, NULL, NULL, NULL};
 }
 
 typedef struct train_args {
     const char *resume;
     int progress; /* progress_mode */
+    int allow_batch;
     const char *values[CLI_MAX_OPTIONS]; /* by train_fields index: the value given, NULL when not given */
 } train_args;
 
@@ -223,7 +227,9 @@ static int set_option(void *ctx, int key, const char *value, vt_err *err)
                 return VT_OK;
         return vt_fail(err, VT_EUSAGE, "--progress: '%s' is not bar, lines or auto", value);
     }
-    if (key == RESUME)
+    if (key == ALLOW_BATCH)
+        a->allow_batch = 1;
+    else if (key == RESUME)
         a->resume = value;
     else
         a->values[key - FIELD] = value ? value : "yes";
@@ -235,22 +241,33 @@ static const char *given(const train_args *a, const char *name)
     return a->values[train_field_find(name) - train_fields];
 }
 
-/* A resumed run keeps its settings; only the rows marked resumable (more epochs, another thread count) may
- * change. */
+/* A resumed run keeps what makes it the run it is (model, data set, labels, resize, seed, batch size unless
+ * --allow-batch-change); the rows marked resumable (epochs, the optimiser's numbers, callbacks, threads) may
+ * change, and config.json lists each change with the epoch it holds from. A flag that repeats the run's own
+ * value changes nothing and is taken. */
 static int load_resumed(const train_args *a, train_config *cfg, vt_err *err)
 {
-    for (int i = 0; train_fields[i].name; i++) {
-        if (a->values[i] && !(train_fields[i].flags & TRAIN_F_RESUMABLE)) {
-            char list[256];
-            train_resumable_names(list, sizeof list);
-            return vt_fail(err, VT_EUSAGE, "--%s cannot change a resumed run (only %s can)", train_fields[i].name,
-                           list);
-        }
-    }
     vt_err why;
     if (train_config_load(a->resume, cfg, &why) != VT_OK)
         return vt_fail(err, why.code, "--resume: %s", why.msg);
+    for (int i = 0; train_fields[i].name; i++) {
+        const char *name = train_fields[i].name;
+        int batch = strcmp(name, "batch-size") == 0;
+        if (!a->values[i] || (train_fields[i].flags & TRAIN_F_RESUMABLE) || (batch && a->allow_batch))
+            continue;
+        static train_config same; /* 20 kB: off the stack */
+        char now[4096], asked[4096];
+        same = *cfg;
+        if (train_config_set(&same, name, a->values[i], &why) == VT_OK && train_config_get(cfg, name, now, sizeof now) == 0 &&
+            train_config_get(&same, name, asked, sizeof asked) == 0 && strcmp(now, asked) == 0)
+            continue;
+        return vt_fail(err, VT_EUSAGE, "--%s cannot change a resumed run: it would make it another run (%s)", name,
+                       batch ? "--allow-batch-change lets it change from the start of an epoch"
+                             : "vggtop train --help lists what --resume may change");
+    }
     cfg->resume = 1;
+    cfg->resume_lr = given(a, "lr") != NULL;
+    cfg->allow_batch_change = a->allow_batch;
     return VT_OK;
 }
 
@@ -268,6 +285,8 @@ static int parse(int argc, char **argv, train_config *cfg, int *progress, int *d
         return rc;
     if (given(&a, "runs") && given(&a, "run-dir"))
         return vt_fail(err, VT_EUSAGE, "--runs and --run-dir exclude each other");
+    if (a.allow_batch && !a.resume)
+        return vt_fail(err, VT_EUSAGE, "--allow-batch-change goes with --resume (a new run takes any --batch-size)");
     if (a.resume && (rc = load_resumed(&a, cfg, err)) != VT_OK)
         return rc;
     if (!a.resume && !given(&a, "model")) {

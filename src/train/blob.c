@@ -98,7 +98,14 @@ static int read_blob(job *j, const char *path, blob_header *h, vt_err *err)
 /* Whether the blob's numbers belong to this run and are in range. */
 static int check_blob(const job *j, const char *path, const blob_header *h, vt_err *err)
 {
-    if (h->seed != j->cfg.seed || h->batch_size != j->cfg.batch_size || h->n_train != j->ds->n_train ||
+    /* Another batch size (--allow-batch-change) only from the start of an epoch: a position inside one counts
+     * batches of the old size. */
+    int new_batch = h->batch_size != j->cfg.batch_size && j->cfg.allow_batch_change;
+    if (new_batch && h->batch_pos != 0)
+        return vt_fail(err, VT_EUSAGE, "--batch-size: the run stopped inside epoch %lld, after %lld steps of %lld; "
+                       "another batch size can start only with an epoch (resume it to the epoch's end first)",
+                       (long long)h->epochs_done + 1, (long long)h->batch_pos, (long long)h->batch_size);
+    if (h->seed != j->cfg.seed || (h->batch_size != j->cfg.batch_size && !new_batch) || h->n_train != j->ds->n_train ||
         h->classes != j->ds->classes)
         return vt_fail(err, VT_EUSAGE, "%s: made with seed %llu, batch size %lld, %lld training images, %lld classes; "
                        "the run now has %llu, %d, %ld, %d (same data and settings are needed to resume)",
@@ -140,8 +147,8 @@ int job_take_blob(job *j, const char *path, vt_err *err)
     j->batch_pos = (long)h.batch_pos;
     j->sums = (step_stats){h.loss_sum, h.mse_sum, h.correct, h.correct5, h.n};
     j->top5_unknown = h.version == 1 && h.n > 0; /* a version 1 partial epoch never counted its top-5 hits */
-    j->lr = h.lr;
-    j->sgd.lr = (float)h.lr;
+    j->lr = j->cfg.resume_lr ? j->cfg.lr : h.lr; /* --resume --lr: the rate given from now on */
+    j->sgd.lr = (float)j->lr;
     j->epoch_seconds = h.epoch_seconds;
     return VT_OK;
 }

@@ -142,6 +142,8 @@ static int resume(job *j, char *created, size_t size, vt_err *err)
         (j->d && (rc = ranks_agree(j, share_position(j, err), err))))
         return rc;
     j->may_write = 1;
+    j->cfg.resume_epoch = j->epochs_done; /* where changed settings start, for config.json */
+    j->cfg.resume_batch = j->batch_pos;
     callbacks_replay(&j->cfg.cb, &j->cbs, j->history, j->epochs_done);
     j->rec->ops->resume(j->rec, created, size);
     return j->rec->ops->history(j->rec, j->history, j->epochs_done, err);

@@ -21,6 +21,43 @@ static cJSON *string_array(char *const *names, int n)
     return a;
 }
 
+/* config.json's "changes": those of the file being replaced, then a row for every setting this --resume
+ * changed ({"epoch": epochs done, "batch": steps of the next, "setting", "from", "to"}, values as typed). The
+ * data set's path is no setting here (a moved set is the same set: its fingerprint says so). */
+static cJSON *resume_changes(const char *path, const train_config *cfg)
+{
+    cJSON *changes = NULL, *old = NULL;
+    char *text = NULL;
+    vt_err ignored;
+    train_config before;
+    train_config_default(&before);
+    if (cfg->resume && vt_read_file(path, run_file_max(RUN_CONFIG), &text, NULL, &ignored) == VT_OK)
+        old = cJSON_Parse(text);
+    free(text);
+    const cJSON *kept = cJSON_GetObjectItemCaseSensitive(old, "changes");
+    changes = cJSON_IsArray(kept) ? cJSON_Duplicate(kept, 1) : cJSON_CreateArray();
+    if (!old || train_settings_from_json(old, &before, path, &ignored) != VT_OK) {
+        cJSON_Delete(old);
+        return changes;
+    }
+    for (int i = 0; changes && train_fields[i].name; i++) {
+        const train_field *f = &train_fields[i];
+        char from[4096], to[4096];
+        if (!f->json || strcmp(f->name, "data") == 0 || train_config_get(&before, f->name, from, sizeof from) != 0 ||
+            train_config_get(cfg, f->name, to, sizeof to) != 0 || strcmp(from, to) == 0)
+            continue;
+        cJSON *row = cJSON_CreateObject();
+        cJSON_AddNumberToObject(row, "epoch", cfg->resume_epoch);
+        cJSON_AddNumberToObject(row, "batch", (double)cfg->resume_batch);
+        cJSON_AddStringToObject(row, "setting", f->name);
+        cJSON_AddStringToObject(row, "from", from);
+        cJSON_AddStringToObject(row, "to", to);
+        cJSON_AddItemToArray(changes, row);
+    }
+    cJSON_Delete(old);
+    return changes;
+}
+
 int train_write_config(const char *dir, const train_config *cfg, const dataset *ds, const model_config *mc,
                        long long params, const char *created, const run_ranks *ranks, vt_err *err)
 {
@@ -60,6 +97,11 @@ int train_write_config(const char *dir, const train_config *cfg, const dataset *
         cJSON_AddItemToObject(data, "coarse_names", string_array(ds->coarse_names, ds->coarse_classes));
         cJSON_AddItemToObject(data, "fine_to_coarse", cJSON_CreateIntArray(ds->fine_to_coarse, ds->classes));
     }
+    cJSON *changes = resume_changes(path, cfg);
+    if (changes && cJSON_GetArraySize(changes) > 0)
+        cJSON_AddItemToObject(root, "changes", changes);
+    else
+        cJSON_Delete(changes);
     cJSON *opt = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "training"), "optimizer");
     cJSON_AddStringToObject(opt, "name", "SGD");
     if (ranks) {

@@ -52,13 +52,13 @@ const train_field train_fields[] = {
     {"batch-size", "Batch size", TRAIN_FIELD_INT, NULL, "N", "images per SGD step", TRAIN_STORE_INT, AT(batch_size),
      1, 4096, 0, "32", "training.batch_size", NULL, NULL, NULL},
     {"lr", "Learning rate", TRAIN_FIELD_FLOAT, NULL, "F", "the SGD learning rate", TRAIN_STORE_DOUBLE, AT(lr), 0, 10,
-     TRAIN_F_LO_OPEN, "0.01", "training.optimizer.lr", NULL, NULL, NULL},
+     TRAIN_F_LO_OPEN | TRAIN_F_RESUMABLE, "0.01", "training.optimizer.lr", NULL, NULL, NULL},
     {"momentum", "Momentum", TRAIN_FIELD_FLOAT, NULL, "F", "SGD momentum", TRAIN_STORE_DOUBLE, AT(momentum), 0, 1,
-     TRAIN_F_HI_OPEN, "0", "training.optimizer.momentum", NULL, NULL, NULL},
+     TRAIN_F_HI_OPEN | TRAIN_F_RESUMABLE, "0", "training.optimizer.momentum", NULL, NULL, NULL},
     {"nesterov", "Nesterov", TRAIN_FIELD_BOOL, NULL, NULL, "Nesterov momentum", TRAIN_STORE_INT, AT(nesterov), 0, 1,
-     0, "no", "training.optimizer.nesterov", NULL, NULL, NULL},
+     TRAIN_F_RESUMABLE, "no", "training.optimizer.nesterov", NULL, NULL, NULL},
     {"weight-decay", "Weight decay", TRAIN_FIELD_FLOAT, NULL, "F", "decoupled weight decay", TRAIN_STORE_DOUBLE,
-     AT(weight_decay), 0, 1, 0, "0", "training.optimizer.weight_decay", NULL, NULL, NULL},
+     AT(weight_decay), 0, 1, TRAIN_F_RESUMABLE, "0", "training.optimizer.weight_decay", NULL, NULL, NULL},
     {"augment", "Augment", TRAIN_FIELD_BOOL, NULL, NULL,
      "random crop with 4-pixel padding and horizontal flip of the training images", TRAIN_STORE_INT, AT(augment), 0,
      1, 0, "no", "data.augment", NULL, NULL, NULL},
@@ -85,59 +85,59 @@ const train_field train_fields[] = {
     /* Callbacks: Keras' names and defaults (src/train/callbacks.c); absent from runs made before them. */
     {"early-stop", "Early stop", TRAIN_FIELD_CHOICE, train_monitor_names, NULL,
      "stop when this value stops improving (Keras' EarlyStopping)", TRAIN_STORE_INDEX, AT(cb.es_monitor), 0, 0,
-     TRAIN_F_NEWER, "none", "training.callbacks.early_stopping.monitor", NULL, NULL, NULL},
+     TRAIN_F_NEWER | TRAIN_F_RESUMABLE, "none", "training.callbacks.early_stopping.monitor", NULL, NULL, NULL},
     {"patience", "Patience", TRAIN_FIELD_INT, NULL, "N", "epochs without improvement before early stopping",
-     TRAIN_STORE_INT, AT(cb.es_patience), 0, TRAIN_MAX_EPOCHS, TRAIN_F_NEWER, "0",
+     TRAIN_STORE_INT, AT(cb.es_patience), 0, TRAIN_MAX_EPOCHS, TRAIN_F_NEWER | TRAIN_F_RESUMABLE, "0",
      "training.callbacks.early_stopping.patience", NULL, NULL, NULL},
     {"min-delta", "Min delta", TRAIN_FIELD_FLOAT, NULL, "F", "the smallest change early stopping counts as better",
-     TRAIN_STORE_DOUBLE, AT(cb.es_min_delta), 0, 1e6, TRAIN_F_NEWER, "0",
+     TRAIN_STORE_DOUBLE, AT(cb.es_min_delta), 0, 1e6, TRAIN_F_NEWER | TRAIN_F_RESUMABLE, "0",
      "training.callbacks.early_stopping.min_delta", NULL, NULL, NULL},
     {"mode", "Stop mode", TRAIN_FIELD_CHOICE, mode_choices, NULL,
      "whether lower or higher is better for early stopping (auto: higher for acc)", TRAIN_STORE_INDEX,
-     AT(cb.es_mode), 0, 0, TRAIN_F_NEWER, "auto", "training.callbacks.early_stopping.mode", NULL, NULL, NULL},
+     AT(cb.es_mode), 0, 0, TRAIN_F_NEWER | TRAIN_F_RESUMABLE, "auto", "training.callbacks.early_stopping.mode", NULL, NULL, NULL},
     {"restore-best", "Restore best", TRAIN_FIELD_BOOL, NULL, NULL,
      "when early stopping ends the run, go back to the weights of its best epoch", TRAIN_STORE_INT,
-     AT(cb.es_restore), 0, 1, TRAIN_F_NEWER, "no", "training.callbacks.early_stopping.restore_best_weights", NULL,
+     AT(cb.es_restore), 0, 1, TRAIN_F_NEWER | TRAIN_F_RESUMABLE, "no", "training.callbacks.early_stopping.restore_best_weights", NULL,
      NULL, NULL},
     {"reduce-lr", "Reduce LR on", TRAIN_FIELD_CHOICE, train_monitor_names, NULL,
      "cut the learning rate when this value stalls (Keras' ReduceLROnPlateau)", TRAIN_STORE_INDEX,
-     AT(cb.rp_monitor), 0, 0, TRAIN_F_NEWER, "none", "training.callbacks.reduce_lr.monitor", NULL, NULL, NULL},
+     AT(cb.rp_monitor), 0, 0, TRAIN_F_NEWER | TRAIN_F_RESUMABLE, "none", "training.callbacks.reduce_lr.monitor", NULL, NULL, NULL},
     {"lr-factor", "LR factor", TRAIN_FIELD_FLOAT, NULL, "F", "what each cut multiplies the rate by",
-     TRAIN_STORE_DOUBLE, AT(cb.rp_factor), 0, 1, TRAIN_F_NEWER | TRAIN_F_LO_OPEN | TRAIN_F_HI_OPEN, "0.1",
+     TRAIN_STORE_DOUBLE, AT(cb.rp_factor), 0, 1, TRAIN_F_NEWER | TRAIN_F_RESUMABLE | TRAIN_F_LO_OPEN | TRAIN_F_HI_OPEN, "0.1",
      "training.callbacks.reduce_lr.factor", NULL, NULL, NULL},
     {"lr-patience", "LR patience", TRAIN_FIELD_INT, NULL, "N", "epochs without improvement before a cut",
-     TRAIN_STORE_INT, AT(cb.rp_patience), 0, TRAIN_MAX_EPOCHS, TRAIN_F_NEWER, "10",
+     TRAIN_STORE_INT, AT(cb.rp_patience), 0, TRAIN_MAX_EPOCHS, TRAIN_F_NEWER | TRAIN_F_RESUMABLE, "10",
      "training.callbacks.reduce_lr.patience", NULL, NULL, NULL},
     {"lr-min-delta", "LR min delta", TRAIN_FIELD_FLOAT, NULL, "F", "the smallest change a cut counts as better",
-     TRAIN_STORE_DOUBLE, AT(cb.rp_min_delta), 0, 1e6, TRAIN_F_NEWER, "0.0001",
+     TRAIN_STORE_DOUBLE, AT(cb.rp_min_delta), 0, 1e6, TRAIN_F_NEWER | TRAIN_F_RESUMABLE, "0.0001",
      "training.callbacks.reduce_lr.min_delta", NULL, NULL, NULL},
     {"lr-cooldown", "LR cooldown", TRAIN_FIELD_INT, NULL, "N", "epochs after a cut before waiting again",
-     TRAIN_STORE_INT, AT(cb.rp_cooldown), 0, TRAIN_MAX_EPOCHS, TRAIN_F_NEWER, "0",
+     TRAIN_STORE_INT, AT(cb.rp_cooldown), 0, TRAIN_MAX_EPOCHS, TRAIN_F_NEWER | TRAIN_F_RESUMABLE, "0",
      "training.callbacks.reduce_lr.cooldown", NULL, NULL, NULL},
     {"min-lr", "Min LR", TRAIN_FIELD_FLOAT, NULL, "F", "the lowest rate a cut goes to", TRAIN_STORE_DOUBLE,
-     AT(cb.rp_min_lr), 0, 10, TRAIN_F_NEWER, "0", "training.callbacks.reduce_lr.min_lr", NULL, NULL, NULL},
+     AT(cb.rp_min_lr), 0, 10, TRAIN_F_NEWER | TRAIN_F_RESUMABLE, "0", "training.callbacks.reduce_lr.min_lr", NULL, NULL, NULL},
     {"lr-mode", "LR mode", TRAIN_FIELD_CHOICE, mode_choices, NULL,
      "whether lower or higher is better for the cuts (auto: higher for acc)", TRAIN_STORE_INDEX, AT(cb.rp_mode), 0,
-     0, TRAIN_F_NEWER, "auto", "training.callbacks.reduce_lr.mode", NULL, NULL, NULL},
+     0, TRAIN_F_NEWER | TRAIN_F_RESUMABLE, "auto", "training.callbacks.reduce_lr.mode", NULL, NULL, NULL},
     {"schedule", "LR schedule", TRAIN_FIELD_CHOICE, schedule_choices, NULL,
      "the rate of each epoch: step (times the factor every N epochs), exponential (factor^(epoch/N)) or cosine "
      "(down to its minimum, after a warm-up)",
-     TRAIN_STORE_INDEX, AT(cb.schedule), 0, 0, TRAIN_F_NEWER, "none", "training.callbacks.schedule.name", NULL,
+     TRAIN_STORE_INDEX, AT(cb.schedule), 0, 0, TRAIN_F_NEWER | TRAIN_F_RESUMABLE, "none", "training.callbacks.schedule.name", NULL,
      NULL, NULL},
     {"schedule-every", "Sched. every", TRAIN_FIELD_INT, NULL, "N", "step and exponential: epochs per factor",
-     TRAIN_STORE_INT, AT(cb.sched_every), 1, TRAIN_MAX_EPOCHS, TRAIN_F_NEWER, "10", "training.callbacks.schedule.every",
+     TRAIN_STORE_INT, AT(cb.sched_every), 1, TRAIN_MAX_EPOCHS, TRAIN_F_NEWER | TRAIN_F_RESUMABLE, "10", "training.callbacks.schedule.every",
      NULL, NULL, NULL},
     {"schedule-factor", "Sched. factor", TRAIN_FIELD_FLOAT, NULL, "F", "step and exponential: the factor",
-     TRAIN_STORE_DOUBLE, AT(cb.sched_factor), 0, 1, TRAIN_F_NEWER | TRAIN_F_LO_OPEN, "0.5",
+     TRAIN_STORE_DOUBLE, AT(cb.sched_factor), 0, 1, TRAIN_F_NEWER | TRAIN_F_RESUMABLE | TRAIN_F_LO_OPEN, "0.5",
      "training.callbacks.schedule.factor", NULL, NULL, NULL},
     {"warmup", "Warm-up", TRAIN_FIELD_INT, NULL, "N", "cosine: epochs of linear warm-up first", TRAIN_STORE_INT,
-     AT(cb.sched_warmup), 0, TRAIN_MAX_EPOCHS, TRAIN_F_NEWER, "0", "training.callbacks.schedule.warmup", NULL, NULL, NULL},
+     AT(cb.sched_warmup), 0, TRAIN_MAX_EPOCHS, TRAIN_F_NEWER | TRAIN_F_RESUMABLE, "0", "training.callbacks.schedule.warmup", NULL, NULL, NULL},
     {"schedule-min-lr", "Sched. min LR", TRAIN_FIELD_FLOAT, NULL, "F", "cosine: the rate of the last epoch",
-     TRAIN_STORE_DOUBLE, AT(cb.sched_min_lr), 0, 10, TRAIN_F_NEWER, "0", "training.callbacks.schedule.min_lr", NULL,
+     TRAIN_STORE_DOUBLE, AT(cb.sched_min_lr), 0, 10, TRAIN_F_NEWER | TRAIN_F_RESUMABLE, "0", "training.callbacks.schedule.min_lr", NULL,
      NULL, NULL},
     {"save-best", "Save best", TRAIN_FIELD_CHOICE, train_monitor_names, NULL,
      "keep best.bin, the checkpoint of the best epoch by this value (Keras' ModelCheckpoint)", TRAIN_STORE_INDEX,
-     AT(cb.best_monitor), 0, 0, TRAIN_F_NEWER, "none", "training.callbacks.model_checkpoint.monitor", NULL, NULL, NULL},
+     AT(cb.best_monitor), 0, 0, TRAIN_F_NEWER | TRAIN_F_RESUMABLE, "none", "training.callbacks.model_checkpoint.monitor", NULL, NULL, NULL},
     {NULL, NULL, 0, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -566,9 +566,9 @@ static void flag_text(const train_field *f, char *buf, size_t size)
 /* "--epochs and --threads" */
 static void resumable_list(char *buf, size_t size, const char *bold_open, const char *bold_close)
 {
-    const char *names[32];
+    const char *names[64];
     int n = 0;
-    for (int i = 0; train_fields[i].name && n < 32; i++)
+    for (int i = 0; train_fields[i].name && n < 64; i++)
         if (train_fields[i].flags & TRAIN_F_RESUMABLE)
             names[n++] = train_fields[i].name;
     size_t len = 0;
@@ -581,18 +581,6 @@ static void resumable_list(char *buf, size_t size, const char *bold_open, const 
 static void flag_text(const train_field *f, char *buf, size_t size);
 
 void train_resumable_names(char *buf, size_t size) { resumable_list(buf, size, "", ""); }
-
-void train_resume_usage(char *buf, size_t size)
-{
-    size_t n = 0;
-    buf[0] = '\0';
-    for (int i = 0; train_fields[i].name && n < size; i++)
-        if (train_fields[i].flags & TRAIN_F_RESUMABLE) {
-            char flag[300];
-            flag_text(&train_fields[i], flag, sizeof flag);
-            n += (size_t)snprintf(buf + n, size - n, "%s[%s]", n ? " " : "", flag);
-        }
-}
 
 /* One option of --help: the flag in 20 columns, then the text wrapped at word ends to 100 columns. */
 #define HELP_INDENT 23
@@ -634,15 +622,15 @@ int train_field_doc(const train_field *f, char *buf, size_t size)
 char *train_fields_help(void)
 {
     vt_buf b = {0};
-    char flag[300], list[256], text[800];
+    char flag[300], list[1024], text[1200];
     for (int i = 0; train_fields[i].name; i++) {
         flag_text(&train_fields[i], flag, sizeof flag);
         train_field_doc(&train_fields[i], text, sizeof text);
         train_help_entry(&b, flag, text);
     }
     train_resumable_names(list, sizeof list);
-    snprintf(text, sizeof text, "continue a stopped or killed run from its checkpoint (only %s may be given with it)",
-             list);
+    snprintf(text, sizeof text, "continue a stopped or killed run from its checkpoint with its own settings, of which "
+             "only %s may change (config.json lists each change with its epoch)", list);
     train_help_entry(&b, "--resume RUN_DIR", text);
     return vt_buf_take(&b);
 }
@@ -663,7 +651,7 @@ static void roff(vt_buf *b, const char *s)
 char *train_fields_man(void)
 {
     vt_buf b = {0};
-    char text[800], list[256];
+    char text[800], list[2048];
     for (int i = 0; train_fields[i].name; i++) {
         const train_field *f = &train_fields[i];
         vt_buf_printf(&b, ".TP\n");
@@ -690,10 +678,10 @@ char *train_fields_man(void)
     }
     resumable_list(list, sizeof list, "\\fB", "\\fR");
     vt_buf_printf(&b, ".TP\n.BI \\-\\-resume \" RUN_DIR\"\n");
-    vt_buf_printf(&b, "continue a stopped or killed run from its checkpoint with its own settings; only ");
+    vt_buf_printf(&b, "continue a stopped or killed run from its checkpoint with its own settings, of which only ");
     for (const char *p = list; *p; p++)
         vt_buf_printf(&b, *p == '-' ? "\\-" : "%c", *p);
-    vt_buf_printf(&b, " may be given with it\n");
+    vt_buf_printf(&b, " may change (config.json lists each change with its epoch)\n");
     return vt_buf_take(&b);
 }
 
