@@ -639,8 +639,9 @@ static void cnn_overfits_64_samples(void **state)
     overfit_64("cnn", 8, 60, 0.02f);
 }
 
-/* "auto" times the convolution backends of each model it sizes, so two models may choose differently:
- * runs are repeatable at a fixed choice, which b takes from a here as `vggtop train --resume` does. */
+/* A choice such as "timed" may resolve differently for two models ("auto" is a fixed rule, but the rule's inputs
+ * are this CPU's): runs are repeatable at a fixed per-layer choice, which b takes from a here as
+ * `vggtop train --resume` does. */
 static void same_conv_choice(model *b, const model *a)
 {
     char choice[1024];

@@ -7,7 +7,6 @@
 #define PLOT_SCRATCH 4        /* colour map 0 entry for one-off colours (pixels, bars) */
 #define PLOT_SERIES0 16       /* the first entry for series colours */
 #define PLOT_MAX_SERIES 48    /* series with their own colour on one page (and legend entries) */
-#define PLOT_PATH 4096        /* a path */
 
 struct plot_doc {
     vt_afile af;

@@ -96,87 +96,77 @@ static void blues(void)
     plscmap1l(1, 5, pos, r, g, b, NULL);
 }
 
-int plot_heatmap(plot_doc *d, const plot_heatmap_spec *h, vt_err *err)
+/* The title above the viewport, and the axis labels beyond names that take `below` and `left` character
+ * heights (as cell_names returns them). */
+static void margin_labels(const plot_doc *d, const char *title, const char *xlabel, const char *ylabel, double below,
+                          double left)
 {
-    if (h->rows < 1 || h->cols < 1)
-        return vt_fail(err, VT_EINTERNAL, "%s: a heatmap needs cells", d->af.path);
-    int rc = plot_page_begin(d, err);
-    if (rc != VT_OK)
-        return rc;
-    double lo = INFINITY, hi = -INFINITY;
-    long cells = (long)h->rows * h->cols;
-    for (long i = 0; i < cells; i++)
+    char t[512], x[256], y[256];
+    plot_text(t, sizeof t, plot_title(d, title));
+    plot_text(x, sizeof x, xlabel);
+    plot_text(y, sizeof y, ylabel);
+    plcol0(1);
+    plmtex("t", 1.5, 0.5, 0.5, t);
+    plmtex("b", below + 1.5, 0.5, 0.5, x);
+    plmtex("l", left + 1.0, 0.5, 0.5, y);
+}
+
+/* The finite values' range (0..1 when there are none; a flat one widened by 1). */
+static void heat_range(const plot_heatmap_spec *h, double *lo, double *hi)
+{
+    *lo = INFINITY;
+    *hi = -INFINITY;
+    for (long i = 0; i < (long)h->rows * h->cols; i++)
         if (isfinite(h->values[i])) {
-            lo = fmin(lo, h->values[i]);
-            hi = fmax(hi, h->values[i]);
+            *lo = fmin(*lo, h->values[i]);
+            *hi = fmax(*hi, h->values[i]);
         }
-    if (!isfinite(lo))
-        lo = 0, hi = 1;
-    if (hi <= lo)
-        hi = lo + 1;
-    /* Room on the left and below for the names (as long as they are), on the right for the colour bar. The
-     * cells' size is guessed from the page before the viewport exists: a square grid in about 60% of it. */
-    PLFLT sx0, sx1, sy0, sy1;
-    plgspa(&sx0, &sx1, &sy0, &sy1);
-    double guess_mm = 0.6 * (sy1 - sy0) / (h->rows > h->cols ? h->rows : h->cols);
-    double left = name_margin(longest_name(h->row_names, h->rows), name_scale(guess_mm), 1);
-    double bottom = name_margin(longest_name(h->col_names, h->cols), name_scale(guess_mm), 0);
-    plvpas(left, 0.80, bottom, 0.92, (double)h->rows / h->cols);
-    plwind(0, h->cols, 0, h->rows);
-    blues();
-    /* Row 0 at the top. Each cell a filled rectangle in colour map 1 (PLplot's plimage draws small matrices
-     * off by a cell); runs of equal cells in a row are one rectangle, so a mostly empty 100 x 100 confusion
-     * matrix stays a small SVG. NaN cells are left white. */
+    if (!isfinite(*lo))
+        *lo = 0, *hi = 1;
+    if (*hi <= *lo)
+        *hi = *lo + 1;
+}
+
+/* Row 0 at the top. Each cell a filled rectangle in colour map 1 (PLplot's plimage draws small matrices off by
+ * a cell); runs of equal cells in a row are one rectangle, so a mostly empty 100 x 100 confusion matrix stays a
+ * small SVG. NaN cells are left white. With annotate, each cell's number, white on dark cells. */
+static void heat_cells(const plot_heatmap_spec *h, double lo, double hi)
+{
     for (int r = 0; r < h->rows; r++) {
-        int c = 0;
-        while (c < h->cols) {
-            double v = h->values[(long)r * h->cols + c];
-            int end = c + 1;
-            while (end < h->cols && (h->values[(long)r * h->cols + end] == v ||
-                                     (isnan(v) && isnan(h->values[(long)r * h->cols + end]))))
-                end++;
+        const double *row = h->values + (long)r * h->cols;
+        for (int c = 0, end; c < h->cols; c = end) {
+            double v = row[c];
+            for (end = c + 1; end < h->cols && (row[end] == v || (isnan(v) && isnan(row[end]))); end++)
+                ;
             if (isfinite(v)) {
                 double y0 = h->rows - 1 - r;
                 PLFLT x[] = {c, end, end, c}, y[] = {y0, y0, y0 + 1, y0 + 1};
                 plcol1((v - lo) / (hi - lo));
                 plfill(4, x, y);
             }
-            c = end;
         }
     }
-    if (h->annotate && (long)h->rows * h->cols <= 400) {
-        plschr(0, h->rows > 12 ? 0.45 : 0.7);
-        for (int r = 0; r < h->rows; r++)
-            for (int c = 0; c < h->cols; c++) {
-                double v = h->values[(long)r * h->cols + c];
-                char text[32];
-                snprintf(text, sizeof text, h->annotate_format ? h->annotate_format : "%.0f", v);
-                /* Dark cells get white numbers. */
-                plcol0((v - lo) / (hi - lo) > 0.6 ? 0 : 1);
-                plptex(c + 0.5, h->rows - 1 - r + 0.5, 1, 0, 0.5, text);
-            }
-        plschr(0, 1.0);
-    }
-    plcol0(1);
-    plbox("bc", 0, 0, "bc", 0, 0);
-    PLFLT xmin_mm, xmax_mm, ymin_mm, ymax_mm;
-    plgspa(&xmin_mm, &xmax_mm, &ymin_mm, &ymax_mm);
-    PLFLT vx0, vx1, vy0, vy1;
-    plgvpd(&vx0, &vx1, &vy0, &vy1);
-    double names_left = cell_names(h->row_names, h->rows, 1, (vy1 - vy0) * (ymax_mm - ymin_mm) / h->rows);
-    double below = cell_names(h->col_names, h->cols, 0, (vx1 - vx0) * (xmax_mm - xmin_mm) / h->cols);
-    char t[512], x[256], y[256];
-    plot_text(t, sizeof t, plot_title(d, h->title));
-    plot_text(x, sizeof x, h->xlabel);
-    plot_text(y, sizeof y, h->ylabel);
-    plmtex("t", 1.5, 0.5, 0.5, t);
-    plmtex("b", below + 1.5, 0.5, 0.5, x);
-    plmtex("l", names_left + 1.0, 0.5, 0.5, y);
+    if (!h->annotate || (long)h->rows * h->cols > 400)
+        return;
+    plschr(0, h->rows > 12 ? 0.45 : 0.7);
+    for (int r = 0; r < h->rows; r++)
+        for (int c = 0; c < h->cols; c++) {
+            double v = h->values[(long)r * h->cols + c];
+            char text[32];
+            snprintf(text, sizeof text, h->annotate_format ? h->annotate_format : "%.0f", v);
+            plcol0((v - lo) / (hi - lo) > 0.6 ? 0 : 1);
+            plptex(c + 0.5, h->rows - 1 - r + 0.5, 1, 0, 0.5, text);
+        }
+    plschr(0, 1.0);
+}
 
+/* The colour scale right of the viewport, lo to hi, titled label. */
+static void colour_bar(const char *label, double lo, double hi)
+{
     PLFLT w, hgt;
     PLINT label_opts[] = {PL_COLORBAR_LABEL_RIGHT};
     char scale[160];
-    plot_text(scale, sizeof scale, h->scale_label ? h->scale_label : "");
+    plot_text(scale, sizeof scale, label ? label : "");
     const char *labels[] = {scale};
     const char *axis_opts[] = {"bcvtm"};
     PLFLT ticks[] = {0}; /* automatic */
@@ -189,6 +179,46 @@ int plot_heatmap(plot_doc *d, const plot_heatmap_spec *h, vt_err *err)
                0, 0.04, 1.0, 0, 1, 1, 0, 0, 0, 0, 1, label_opts, labels, 1, axis_opts, ticks, sub_ticks, n_values,
                (PLFLT_MATRIX)values);
     plschr(0, 1.0);
+}
+
+/* The viewport's size in mm per cell of a rows x cols grid, across (x) and down (y; 0 for no rows). */
+static void cell_size(int rows, int cols, double *x_mm, double *y_mm)
+{
+    PLFLT xmin_mm, xmax_mm, ymin_mm, ymax_mm, vx0, vx1, vy0, vy1;
+    plgspa(&xmin_mm, &xmax_mm, &ymin_mm, &ymax_mm);
+    plgvpd(&vx0, &vx1, &vy0, &vy1);
+    *x_mm = (vx1 - vx0) * (xmax_mm - xmin_mm) / cols;
+    *y_mm = rows > 0 ? (vy1 - vy0) * (ymax_mm - ymin_mm) / rows : 0;
+}
+
+int plot_heatmap(plot_doc *d, const plot_heatmap_spec *h, vt_err *err)
+{
+    if (h->rows < 1 || h->cols < 1)
+        return vt_fail(err, VT_EINTERNAL, "%s: a heatmap needs cells", d->af.path);
+    int rc = plot_page_begin(d, err);
+    if (rc != VT_OK)
+        return rc;
+    double lo, hi;
+    heat_range(h, &lo, &hi);
+    /* Room on the left and below for the names (as long as they are), on the right for the colour bar. The
+     * cells' size is guessed from the page before the viewport exists: a square grid in about 60% of it. */
+    PLFLT sx0, sx1, sy0, sy1;
+    plgspa(&sx0, &sx1, &sy0, &sy1);
+    double guess_mm = 0.6 * (sy1 - sy0) / (h->rows > h->cols ? h->rows : h->cols);
+    double left = name_margin(longest_name(h->row_names, h->rows), name_scale(guess_mm), 1);
+    double bottom = name_margin(longest_name(h->col_names, h->cols), name_scale(guess_mm), 0);
+    plvpas(left, 0.80, bottom, 0.92, (double)h->rows / h->cols);
+    plwind(0, h->cols, 0, h->rows);
+    blues();
+    heat_cells(h, lo, hi);
+    plcol0(1);
+    plbox("bc", 0, 0, "bc", 0, 0);
+    double x_mm, y_mm;
+    cell_size(h->rows, h->cols, &x_mm, &y_mm);
+    double names_left = cell_names(h->row_names, h->rows, 1, y_mm);
+    double below = cell_names(h->col_names, h->cols, 0, x_mm);
+    margin_labels(d, h->title, h->xlabel, h->ylabel, below, names_left);
+    colour_bar(h->scale_label, lo, hi);
     return plot_page_end(d, err);
 }
 
@@ -217,17 +247,10 @@ int plot_bars(plot_doc *d, const plot_bars_spec *b, vt_err *err)
     }
     plcol0(1);
     plbox("bc", 0, 0, "bcnstv", 0, 0);
-    PLFLT xmin_mm, xmax_mm, ymin_mm, ymax_mm, vx0, vx1, vy0, vy1;
-    plgspa(&xmin_mm, &xmax_mm, &ymin_mm, &ymax_mm);
-    plgvpd(&vx0, &vx1, &vy0, &vy1);
-    double below = cell_names(b->names, b->n, 0, (vx1 - vx0) * (xmax_mm - xmin_mm) / b->n);
-    char t[512], x[256], y[256];
-    plot_text(t, sizeof t, plot_title(d, b->title));
-    plot_text(x, sizeof x, b->xlabel);
-    plot_text(y, sizeof y, b->ylabel);
-    plmtex("t", 1.5, 0.5, 0.5, t);
-    plmtex("b", below + 1.5, 0.5, 0.5, x);
-    plmtex("l", 4.0, 0.5, 0.5, y);
+    double x_mm, y_mm;
+    cell_size(0, b->n, &x_mm, &y_mm);
+    double below = cell_names(b->names, b->n, 0, x_mm);
+    margin_labels(d, b->title, b->xlabel, b->ylabel, below, 3.0);
     return plot_page_end(d, err);
 }
 

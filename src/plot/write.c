@@ -35,7 +35,7 @@ static int out_dir(const plot_job *job, char *dir, size_t size, vt_err *err)
 /* "<dir>/<prefix><name>.<ext>"; prefix is the run's folder name when several runs share the folder. */
 static void figure_path(char *buf, size_t size, const char *dir, const char *run, const char *name, plot_format f)
 {
-    char copy[PLOT_PATH], *base = "";
+    char copy[VT_PATH_MAX], *base = "";
     if (run) {
         snprintf(copy, sizeof copy, "%s", run);
         size_t len = strlen(copy);
@@ -73,7 +73,7 @@ int plot_write(const plot_job *job, plot_report_fn report, void *ctx, vt_err *er
     int rc = VT_OK, loaded = 0;
     for (; loaded < job->n_runs && rc == VT_OK; loaded++)
         rc = run_load(job->runs[loaded], RUN_PART_CONFIG | RUN_PART_HISTORY | RUN_PART_PREDICTIONS, &runs[loaded], err);
-    char dir[PLOT_PATH], path[PLOT_PATH + 64], why[700];
+    char dir[VT_PATH_MAX], path[VT_PATH_MAX + VT_PATH_EXTRA], why[700];
     if (rc == VT_OK)
         rc = out_dir(job, dir, sizeof dir, err);
     int written = 0, skipped_named = 0;

@@ -29,7 +29,7 @@ typedef int (*draw_fn)(plot_doc *d, void *ctx, vt_err *err);
 
 static int save_one(app *a, const char *name, draw_fn draw, void *ctx, char *out, size_t size, vt_err *err)
 {
-    char dir[4200];
+    char dir[VT_PATH_MAX + VT_PATH_EXTRA];
     int rc = figures_dir(a, dir, sizeof dir, err);
     if (rc != VT_OK)
         return rc;
@@ -98,11 +98,11 @@ int dash_save_figure(app *a, char *out, size_t size, vt_err *err)
 {
     /* The Dashboard's two charts: accuracy and loss per epoch. */
     plot_view v = view_default(a);
-    char first[4300];
+    char first[VT_PATH_MAX + VT_PATH_EXTRA];
     int rc = save_run_figure(a, PLOT_FIG_ACCURACY, "accuracy", &v, first, sizeof first, err);
     if (rc != VT_OK)
         return rc;
-    char second[4300];
+    char second[VT_PATH_MAX + VT_PATH_EXTRA];
     if ((rc = save_run_figure(a, PLOT_FIG_LOSS, "loss", &v, second, sizeof second, err)) != VT_OK)
         return rc;
     snprintf(out, size, "%s and loss.png", first);
@@ -240,7 +240,7 @@ int app_save_figure(app *a)
     const screen_ops *sc = app_screen(a);
     if (!sc->save)
         return H_NONE;
-    char path[4400];
+    char path[VT_PATH_MAX + VT_PATH_EXTRA];
     vt_err err;
     vt_err_clear(&err);
     if (sc->save(a, path, sizeof path, &err) == VT_OK)

@@ -11,18 +11,7 @@
 cd "$TMP" || exit 1
 
 data="$TMP/cifar-100-binary"
-mkdir -p "$data"
-make_split() { # FILE RECORDS
-    i=0
-    while [ "$i" -lt "$2" ]; do
-        fine=$((i % 100))
-        printf "$(printf '\\%03o\\%03o' $((fine / 5)) "$fine")"
-        head -c 3072 /dev/urandom
-        i=$((i + 1))
-    done >"$1"
-}
-make_split "$data/train.bin" 200
-make_split "$data/test.bin" 100
+made_up_cifar100 "$data" 200 100
 for r in a b; do
     lr=0.01
     [ $r = b ] && lr=0.05
@@ -98,34 +87,34 @@ cp -r a nopred && rm -rf nopred/predictions.csv nopred/figures
 
 # Bad input: one line, exit 2, and nothing left in the folder.
 mkdir empty
-expect_refused() { # WANT ARGS...
-    want=$1
-    shift
-    "$VGGTOP" plot "$@" >out 2>err
+expect_refused() { # COMMAND WANT ARGS...
+    cmd=$1 want=$2
+    shift 2
+    "$VGGTOP" "$cmd" "$@" >out 2>err
     st=$?
-    [ $st -eq 2 ] || fail "plot $*: exit $st, not 2"
-    [ "$(wc -l <err)" -ge 1 ] || fail "plot $*: nothing on stderr"
-    grep -q -- "$want" err || fail "plot $*: '$want' not in: $(cat err)"
-    [ -z "$(ls empty)" ] || fail "plot $* left files: $(ls empty)"
+    [ $st -eq 2 ] || fail "$cmd $*: exit $st, not 2"
+    [ "$(wc -l <err)" -ge 1 ] || fail "$cmd $*: nothing on stderr"
+    grep -q -- "$want" err || fail "$cmd $*: '$want' not in: $(cat err)"
+    [ -z "$(ls empty)" ] || fail "$cmd $* left files: $(ls empty)"
 }
-expect_refused "'jpeg' is not a format" a --out empty --format jpeg
-expect_refused "'bars' is not a list of figures" a --out empty --what bars
-expect_refused "is not a size" a --out empty --size 8by6
-expect_refused "pixels is larger than" a --out empty --size 100x100 --dpi 1200
-expect_refused "--dpi" a --out empty --dpi 0
-expect_refused "unknown option" a --out empty --colour red
-expect_refused "expected at least one RUN_DIR" --out empty
-expect_refused "missing" "$TMP/missing" --out empty
+expect_refused plot "'jpeg' is not a format" a --out empty --format jpeg
+expect_refused plot "'bars' is not a list of figures" a --out empty --what bars
+expect_refused plot "is not a size" a --out empty --size 8by6
+expect_refused plot "pixels is larger than" a --out empty --size 100x100 --dpi 1200
+expect_refused plot "--dpi" a --out empty --dpi 0
+expect_refused plot "unknown option" a --out empty --colour red
+expect_refused plot "expected at least one RUN_DIR" --out empty
+expect_refused plot "missing" "$TMP/missing" --out empty
 mkdir noepochs && cp a/config.json noepochs/
-expect_refused "no figure written" noepochs --out empty
+expect_refused plot "no figure written" noepochs --out empty
 touch afile
-expect_refused "not a folder" a --out afile
+expect_refused plot "not a folder" a --out afile
 chmod 555 empty
 if [ "$(id -u)" -ne 0 ]; then
-    expect_refused "cannot write" a --out empty
+    expect_refused plot "cannot write" a --out empty
 fi
 chmod 755 empty
-expect_refused "cannot make the folder" a --out "$TMP/no/such/folder"
+expect_refused plot "cannot make the folder" a --out "$TMP/no/such/folder"
 "$VGGTOP" plot --help >out 2>&1 || fail "plot --help exited $?"
 grep -q -- "--what LIST" out || fail "plot --help does not list --what"
 
@@ -156,18 +145,10 @@ assert per[0]["class_name"] == "apple" and per[0]["class"] == "0", per[0]
 src = list(csv.DictReader(open("a/per_class.csv")))
 assert [float(p["f1"]) for p in per[:200]] == [float(s["f1"]) for s in src]
 PY
-expect_refused_export() { # WANT ARGS...
-    want=$1
-    shift
-    "$VGGTOP" export "$@" >out 2>err
-    st=$?
-    [ $st -eq 2 ] || fail "export $*: exit $st, not 2"
-    grep -q -- "$want" err || fail "export $*: '$want' not in: $(cat err)"
-}
-expect_refused_export "say where the table goes" a
-expect_refused_export "give one of --csv and --json" a --csv x --json y
-expect_refused_export "expected at least one RUN_DIR" --csv x
-expect_refused_export "missing" "$TMP/missing" --csv x
-expect_refused_export "cannot create" a --csv "$TMP/no/such/table.csv"
+expect_refused export "say where the table goes" a
+expect_refused export "give one of --csv and --json" a --csv x --json y
+expect_refused export "expected at least one RUN_DIR" --csv x
+expect_refused export "missing" "$TMP/missing" --csv x
+expect_refused export "cannot create" a --csv "$TMP/no/such/table.csv"
 [ ! -e x ] || fail "a refused export wrote x"
 finish

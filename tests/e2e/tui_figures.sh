@@ -7,18 +7,7 @@
 . "$(dirname "$0")/lib/tui.sh"
 
 data="$TMP/cifar-100-binary"
-mkdir -p "$data"
-make_split() { # FILE RECORDS
-    i=0
-    while [ "$i" -lt "$2" ]; do
-        fine=$((i % 100))
-        printf "$(printf '\\%03o\\%03o' $((fine / 5)) "$fine")"
-        head -c 3072 /dev/urandom
-        i=$((i + 1))
-    done >"$1"
-}
-make_split "$data/train.bin" 200
-make_split "$data/test.bin" 100
+made_up_cifar100 "$data" 200 100
 for r in a b; do
     "$VGGTOP" train --model mlp --data "$data" --epochs 2 --threads 1 --run-dir "$TMP/runs/$r" \
         >"$TMP/train-$r.log" 2>&1 || fatal "train $r exited $? ($(tail -2 "$TMP/train-$r.log"))"

@@ -67,3 +67,19 @@ finish() {
     echo "$E2E_NAME: all passed"
     exit 0
 }
+
+# made_up_cifar100 DIR N_TRAIN N_TEST: a CIFAR-100-shaped binary data set in DIR (train.bin, test.bin) of random
+# pixels, fine label i % 100 and superclass fine / 5, for the 100-class screens and figures.
+made_up_cifar100() {
+    mkdir -p "$1"
+    for split in "train.bin $2" "test.bin $3"; do
+        set -- "$1" $split
+        i=0
+        while [ "$i" -lt "$3" ]; do
+            fine=$((i % 100))
+            printf "$(printf '\\%03o\\%03o' $((fine / 5)) "$fine")"
+            head -c 3072 /dev/urandom
+            i=$((i + 1))
+        done >"$1/$2"
+    done
+}
