@@ -93,7 +93,7 @@ expect_error "not empty" "$VGGTOP" train --model mlp --run-dir "$(dirname "$run"
 expect_error "--data" "$VGGTOP" train --model mlp --data /nonexistent/data
 expect_error "already holds a run" "$VGGTOP" train --model mlp --run-dir "$run"
 expect_error "--resume" "$VGGTOP" train --resume /nonexistent/run
-expect_error "--lr" "$VGGTOP" train --resume "$run" --lr 0.1
+expect_error "--seed cannot change a resumed run" "$VGGTOP" train --resume "$run" --seed 99 # --lr may (train_resume_changes.sh)
 expect_error "--epochs" "$VGGTOP" train --resume "$run" --epochs 1
 mkdir empty
 expect_error "IDX\|CIFAR\|data" "$VGGTOP" train --model mlp --data empty --run-dir r-empty

@@ -4,32 +4,18 @@
 # config.json, so `evaluate` and `train --resume` from the second folder use the first set (they used the
 # folder's own, and rewrote predictions.csv from the wrong images with exit 0), and `--data` pointing at the
 # other set is refused with one line naming both and --data. The same set at another place is taken; a run
-# from before the fingerprint still evaluates, saying it could not be checked; the resume command a killed
+# from before the fingerprint still evaluates, saying it could not be checked; the resume command a stopped
 # run shows is absolute.
 . "$(dirname "$0")/lib/prologue.sh"
 FAIL_FAST=1
 cd "$TMP" || exit 1
 
-# make_set DIR SEED: 200 training and 50 test records of random pixels and labels (CIFAR-100 binary).
-make_set() {
-    python3 - "$1" "$2" <<'PY'
-import os, random, sys
-out, seed = sys.argv[1], int(sys.argv[2])
-os.makedirs(out, exist_ok=True)
-rng = random.Random(seed)
-for name, n in (("train.bin", 200), ("test.bin", 50)):
-    with open(os.path.join(out, name), "wb") as f:
-        for i in range(n):
-            fine = rng.randrange(100)
-            f.write(bytes([fine // 5, fine]) + bytes(rng.randrange(256) for _ in range(3072)))
-PY
-}
-make_set a/data/cifar-100-binary 1
-make_set b/data/cifar-100-binary 2
+# Two sets of the same size and labels, their pixels random: only the images tell them apart.
+made_up_cifar100 a/data/cifar-100-binary 200 50
+made_up_cifar100 b/data/cifar-100-binary 200 50
 ARGS="--model mlp --epochs 1 --batch-size 50 --threads 1 --seed 3"
 
 (cd a && "$VGGTOP" train $ARGS --run-dir run >train.out 2>&1) || fail "training in a: $(tail -2 a/train.out)"
-run=$(pwd -P)/a/run
 adata=$(pwd -P)/a/data/cifar-100-binary
 bdata=$(pwd -P)/b/data/cifar-100-binary
 grep -q "\"path\":[[:space:]]*\"$adata\"" a/run/config.json || fail "config.json lacks the absolute data path"
