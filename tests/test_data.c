@@ -284,6 +284,41 @@ static void cifar100_resized_at_load_time(void **state)
     data_destroy(ds);
 }
 
+/* The fingerprint tells two sets of one size apart by a pixel of the last test image, and is the same for
+ * one set opened at another --resize or --limit-train (what Samples and a resumed run open it with). */
+static void fingerprint_tells_sets_apart(void **state)
+{
+    (void)state;
+    make_cifar100(test_dir, 6, 4);
+    dataset *ds = open_dir(test_dir, 0, 0, 1);
+    uint64_t print = ds->fingerprint;
+    data_destroy(ds);
+    ds = open_dir(test_dir, 0, 48, 32);
+    assert_true(ds->fingerprint == print);
+    data_destroy(ds);
+    data_options opt = {.path = test_dir, .limit_train = 2, .min_size = 1};
+    vt_err err;
+    assert_int_equal(data_open(&opt, &ds, &err), VT_OK);
+    assert_true(ds->fingerprint == print);
+    data_destroy(ds);
+    ds = open_dir(test_dir, 1, 0, 1); /* coarse labels: another view */
+    assert_true(ds->fingerprint != print);
+    data_destroy(ds);
+    /* One byte of the last test image's last pixel. */
+    char path[1024];
+    snprintf(path, sizeof path, "%s/test.bin", test_dir);
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 4 * 3074 - 1, SEEK_SET), 0);
+    int c = fgetc(f);
+    assert_int_equal(fseek(f, 4 * 3074 - 1, SEEK_SET), 0);
+    fputc(c ^ 1, f);
+    fclose(f);
+    ds = open_dir(test_dir, 0, 0, 1);
+    assert_true(ds->fingerprint != print);
+    data_destroy(ds);
+}
+
 static void cifar10_batches_and_meta_names(void **state)
 {
     (void)state;
@@ -968,6 +1003,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(cifar100_names_from_its_files, setup, test_dir_teardown),
         cmocka_unit_test_setup_teardown(cifar100_limits_take_the_first, setup, test_dir_teardown),
         cmocka_unit_test_setup_teardown(cifar100_resized_at_load_time, setup, test_dir_teardown),
+        cmocka_unit_test_setup_teardown(fingerprint_tells_sets_apart, setup, test_dir_teardown),
         cmocka_unit_test_setup_teardown(cifar10_batches_and_meta_names, setup, test_dir_teardown),
         cmocka_unit_test_setup_teardown(idx_raw_and_gzip_fashion_names_and_upscale, setup, test_dir_teardown),
         cmocka_unit_test_setup_teardown(idx_unknown_set_counts_its_classes, setup, test_dir_teardown),
