@@ -44,4 +44,18 @@ printf '%s\n' "1 0 lr 0.01 0.05" "1 0 momentum 0 0.9" "1 0 epochs 1 2" "1 0 redu
     "2 0 epochs 2 3" "2 0 batch-size 50 64" | sort >want
 sort got | diff -u want - || fail "config.json's changes after the second resume"
 grep -q '"batch_size":[[:space:]]*64' r/config.json || fail "config.json does not hold the new batch size"
+
+# A run stopped inside an epoch keeps its batch size: the position counts steps of it.
+"$VGGTOP" train --model mlp --limit-train 20000 --limit-test 100 --threads 1 --epochs 50 --run-dir mid >out 2>&1 &
+pid=$!
+i=0
+until grep -q '"state":[[:space:]]*"training"' mid/progress.json 2>/dev/null && ! grep -q '"batch":[[:space:]]*0,' mid/progress.json; do
+    i=$((i + 1)); [ $i -lt 600 ] || { kill $pid; fatal "the run never trained"; }
+    sleep 0.1
+done
+"$VGGTOP" ctl mid stop >/dev/null 2>&1 || fail "ctl stop failed"
+wait $pid
+"$VGGTOP" train --resume mid --batch-size 64 --allow-batch-change >out 2>err; rc=$?
+[ $rc -eq 2 ] && [ "$(wc -l <err)" -eq 1 ] && grep -q "another batch size can start only with an epoch" err ||
+    fail "a mid-epoch batch change: exit $rc, $(cat err)"
 finish
