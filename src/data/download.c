@@ -1,7 +1,7 @@
 /* data/download: getting CIFAR-100 the way keras.datasets does, without hand-written HTTP, tar or MD5:
  * libcurl fetches the tarball into "<dir>.tar.gz.part" (resuming with a Range request what an earlier
  * attempt or run left), libcrypto's EVP checks its MD5, libarchive reads it, and the members are written
- * into a temporary folder next to dir that becomes dir (one rename) only once everything checked out.
+ * into a new temporary folder of its own next to dir that becomes dir (one rename) only once everything checked out.
  * data_fetch runs on the caller's thread (the CLI); data_fetch_start runs it on a thread of its own and
  * publishes its progress under a mutex (the front end). */
 #include "data_internal.h"
@@ -372,14 +372,28 @@ static int verify(fetch *F, vt_err *err)
 
 /* ---- unpacking --------------------------------------------------------------------------------------- */
 
-/* Removes what unpacking may have written (only the members' names) and the folder. */
+/* The temporary folder next to the target, "<target>.tmp.XXXXXX": made by mkdtemp, so it is new and ours
+ * (a name planted there, a link to someone's data, is never reused nor followed), then opened to 0755. */
+static int make_tmpdir(fetch *F, vt_err *err)
+{
+    snprintf(F->tmpdir, sizeof F->tmpdir, "%s.tmp.XXXXXX", F->target);
+    if (!mkdtemp(F->tmpdir))
+        return vt_fail(err, VT_EIO, "%s: cannot create: %s", F->tmpdir, strerror(errno));
+    if (chmod(F->tmpdir, 0755) != 0)
+        return vt_fail(err, VT_EIO, "%s: cannot open it to others: %s", F->tmpdir, strerror(errno));
+    return VT_OK;
+}
+
+/* Removes what unpacking may have written (only the members' names) and the folder, through the folder
+ * itself: if a link has taken its place, nothing is followed and nothing outside it removed. */
 static void remove_tmpdir(const char *dir)
 {
-    char path[VT_PATH_MAX + 2 * VT_PATH_EXTRA];
-    for (int i = 0; i < N_MEMBERS; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, members[i].name);
-        unlink(path);
-    }
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    for (int i = 0; i < N_MEMBERS; i++)
+        unlinkat(fd, members[i].name, 0);
+    close(fd);
     rmdir(dir);
 }
 
@@ -708,11 +722,9 @@ static int fetch_run(fetch *F, vt_err *err)
         return rc;
     }
     report(F, FETCH_EXTRACTING, "unpacking %s", F->part);
-    snprintf(F->tmpdir, sizeof F->tmpdir, "%s.tmp.%ld", F->target, (long)getpid());
-    remove_tmpdir(F->tmpdir);
-    if (mkdir(F->tmpdir, 0755) != 0) {
+    if ((rc = make_tmpdir(F, err))) {
         close(lock);
-        return vt_fail(err, VT_EIO, "%s: cannot create: %s", F->tmpdir, strerror(errno));
+        return rc;
     }
     vt_err why;
     vt_err_clear(&why);
