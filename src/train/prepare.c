@@ -132,9 +132,10 @@ static int resume(job *j, char *created, size_t size, vt_err *err)
     if ((rc = ranks_agree(j, job_load_checkpoint(j, err), err)) ||
         (j->d && (rc = ranks_agree(j, share_position(j, err), err))))
         return rc;
+    if ((rc = ranks_agree(j, j->rec->ops->resume(j->rec, created, size, err), err)))
+        return rc;
     j->may_write = 1;
     callbacks_replay(&j->cfg.cb, &j->cbs, j->history, j->epochs_done);
-    j->rec->ops->resume(j->rec, created, size);
     return j->rec->ops->history(j->rec, j->history, j->epochs_done, err);
 }
 

@@ -59,7 +59,7 @@ static int open_lock(const char *dir, int create, int *fd, vt_err *err)
     return VT_OK;
 }
 
-int run_lock_take(const char *dir, const char *role, int *fd, long *holder, vt_err *err)
+int run_lock_take(const char *dir, int *fd, long *holder, vt_err *err)
 {
     *fd = -1;
     if (holder)
@@ -82,14 +82,16 @@ int run_lock_take(const char *dir, const char *role, int *fd, long *holder, vt_e
                            what, pid);
         return vt_fail(err, VT_EUSAGE, "%s is in use by another vggtop (one process at a time: stop it first)", dir);
     }
+    *fd = f;
+    return VT_OK;
+}
+
+int run_lock_claim(int fd, const char *dir, const char *role, vt_err *err)
+{
     char line[64];
     int len = snprintf(line, sizeof line, "%ld %s\n", (long)getpid(), role);
-    if (ftruncate(f, 0) != 0 || pwrite(f, line, (size_t)len, 0) != len) {
-        int e = errno;
-        close(f);
-        return vt_fail(err, VT_EIO, "%s: cannot write the run's lock: %s", dir, strerror(e));
-    }
-    *fd = f;
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, line, (size_t)len, 0) != len)
+        return vt_fail(err, VT_EIO, "%s: cannot write the run's lock: %s", dir, strerror(errno));
     return VT_OK;
 }
 

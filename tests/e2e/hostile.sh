@@ -20,7 +20,10 @@ ARGS="--model mlp --limit-train 600 --limit-test 100 --batch-size 50 --threads 1
 # ---- the table ----------------------------------------------------------------------------------------------
 # expect STATUS PHRASE SETUP -- COMMAND...: SETUP (a shell function) damages a fresh copy of the base run in
 # ./r, then COMMAND runs (RUN stands for the copy) with at most 20 s; its status and message are checked, and
-# files the case marks as precious (precious FILE...) must be byte-identical afterwards.
+# files the case marks as precious (precious FILE...) must be byte-identical afterwards. Whatever refuses (a
+# status other than 0) leaves the whole run directory as it found it, byte for byte, run.lock included.
+# shape DIR: every entry's name, type and size, and every regular file's checksum (FIFOs are not opened).
+shape() { (cd "$1" && find . -printf '%p %y %s\n' | sort && find . -type f -exec cksum {} + | sort); }
 precious_files=""
 precious() { precious_files="$*"; for f in $*; do cp "r/$f" "keep.$f"; done; }
 run_case() { # bin status phrase setup command...
@@ -30,6 +33,7 @@ run_case() { # bin status phrase setup command...
     cp -r base r
     precious_files=""
     $setup
+    shape r >before.shape
     set -- $(echo "$@" | sed "s#RUN#$tmp/r#g")
     timeout 20 "$bin" "$@" >out 2>err </dev/null
     got=$?
@@ -41,6 +45,8 @@ run_case() { # bin status phrase setup command...
     grep -q -E 'Sanitizer|runtime error' err && fail "$what: sanitizer report: $(grep -m2 -E 'Sanitizer|runtime error' err)"
     grep -q "$(printf '\033')" err out && fail "$what: an escape sequence from a file reached the terminal"
     for f in $precious_files; do cmp -s "r/$f" "keep.$f" || fail "$what: changed $f"; done
+    [ "$want" -eq 0 ] || { shape r | cmp -s before.shape - || fail "$what: refused, but changed the run: $(shape r |
+        diff before.shape - | grep '^[<>]' | head -4 | tr '\n' ' ')"; }
 }
 
 # Damages. Each works on ./r, a copy of a finished 2-epoch run.
@@ -83,6 +89,9 @@ fifo_pred_epoch() { rm r/predictions.json; mkfifo r/predictions.json; }
 # Supports whose sum overflows a long (a signed overflow, UBSan's report, before they were bounded).
 per_class_huge() { sed -i '2s/[0-9]*$/9223372036854775807/; 3s/[0-9]*$/9223372036854775807/' r/per_class.csv; }
 layers_dead_share() { sed -i '2s/^\(1,[^,]*,[^,]*,[^,]*,[^,]*\),[^,]*,/\1,-5,/' r/layers.csv; }
+dir_history() { rm r/history.csv; mkdir r/history.csv; }
+wrong_model() { sed -i 's#"mlp"#"cnn"#' r/config.json; }
+no_data() { sed -i 's#"flag":[[:space:]]*""#"flag": "/nowhere"#' r/config.json; }
 escape_model() { sed -i 's#"mlp"#"m\\u001b[2J"#' r/config.json; }
 finished() { precious progress.json history.csv checkpoint.bin; }
 nothing() { :; }
@@ -115,6 +124,12 @@ table() { # the binary
     run_case "$b" 2 "learning rate inf" inf_lr -- train --resume RUN --epochs 3
     # 3. a refused resume writes nothing
     run_case "$b" 2 "already done 2" finished -- train --resume RUN --epochs 1
+    # issue 22 2. refusals that once still wrote (curve.csv, run.lock's pid): the run is left as it was
+    run_case "$b" 2 "history.csv: is a directory" dir_history -- train --resume RUN --epochs 3
+    run_case "$b" 2 "holds a mlp" wrong_model -- evaluate RUN
+    run_case "$b" 2 "holds a mlp" wrong_model -- train --resume RUN --epochs 3
+    run_case "$b" 2 "nowhere" no_data -- evaluate RUN
+    run_case "$b" 2 "nowhere" no_data -- train --resume RUN --epochs 3
     # 12. messages that name the real cause
     run_case "$b" 2 "is a directory" dir_checkpoint -- evaluate RUN
     run_case "$b" 2 "loop of symbolic links" loop_history -- history RUN
