@@ -513,6 +513,8 @@ typedef struct run_entry {
  * process was killed: the kernel drops the lock with the process). This, never a pid from progress.json,
  * decides whether a run is live. */
 long run_live_pid(const char *dir);
+/* run_live_pid, and what the holder does ("trained", "evaluated"; "" when it has not said) into role. */
+long run_live_holder(const char *dir, char *role, size_t size);
 
 /* Whether a run whose progress.json says it is loading, training, evaluating or paused was killed (nobody
  * holds its lock): 1, with msg saying how to go on (resume, or start again when it never wrote a
@@ -599,9 +601,18 @@ const char *run_command_name(run_command_kind kind);
 /* Parses a command as `vggtop ctl` takes it: verb "pause", "resume", "stop", or "lr" with value (the lr
  * setting's rule). VT_EUSAGE with one line otherwise. */
 int run_command_parse(const char *verb, const char *value, run_command *out, vt_err *err);
-/* Sends cmd to the run training in dir: VT_EUSAGE when no live process trains it (ended, killed, or not a
- * run directory); otherwise writes commands.json atomically with the next seq (also set in cmd). */
+/* Sends cmd to the run training in dir: VT_EUSAGE when no live process trains it (ended, killed, evaluated,
+ * or not a run directory); otherwise writes commands.json atomically with the next seq (also set in cmd).
+ * Senders take turns (a lock on the run directory), so no two write the same seq. */
 int run_command_send(const char *dir, run_command *cmd, vt_err *err);
+/* The same, and other senders are kept out until run_command_finish: a sender that waits for the
+ * acknowledgement holds the channel, so the command acknowledged is its own. */
+int run_command_send_held(const char *dir, run_command *cmd, vt_err *err);
+/* Ends a held send. A command the run did not take (taken 0) is taken back: commands.json is left as it was
+ * before it was sent. */
+void run_command_finish(const char *dir, const run_command *cmd, int taken);
+/* The largest seq; the next after it is 1 again (the engine takes any seq other than the last it took). */
+#define RUN_COMMAND_SEQ_MAX 999999999999999L
 /* Reads commands.json; a missing file gives kind NONE and seq 0. VT_EUSAGE when it is malformed. */
 int run_command_read(const char *dir, run_command *out, vt_err *err);
 

@@ -95,7 +95,7 @@ int job_take_command_file(job *j)
     j->cmd_next = now + 0.2;
     run_command c;
     vt_err err;
-    if (j->rec->ops->command(j->rec, &c, &err) != VT_OK || c.seq <= j->cmd_seen)
+    if (j->rec->ops->command(j->rec, &c, &err) != VT_OK || c.seq == 0 || c.seq == j->cmd_seen)
         return 0;
     j->cmd_seen = c.seq;
     trainer *t = j->t;

@@ -183,11 +183,6 @@ int job_prepare(job *j, vt_err *err)
     if (rc)
         return rc;
     callbacks_begin(&j->cfg.cb, &j->cbs);
-    /* A command left from an earlier session was taken then (or superseded): only newer ones count. */
-    run_command old_cmd;
-    vt_err cmd_err;
-    if (j->rec->ops->command(j->rec, &old_cmd, &cmd_err) == VT_OK)
-        j->cmd_seen = old_cmd.seq;
     char created[32] = "";
     if ((j->cfg.resume && (rc = resume(j, created, sizeof created, err))) || (rc = record_config(j, created, err)))
         return rc;

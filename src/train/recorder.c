@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "train_internal.h"
@@ -20,6 +21,7 @@ typedef struct dir_recorder {
     dev_t dev;    /* the directory locked: every write checks it is still the one */
     ino_t ino;
     int lost;     /* it was removed or replaced: nothing more is written */
+    struct timespec opened; /* when the lock was taken: a command written before is an earlier session's */
 } dir_recorder;
 
 /* Whether dir holds anything but the run's lock. */
@@ -120,6 +122,7 @@ static int dir_open(recorder *base, train_config *cfg, vt_err *err)
 {
     dir_recorder *r = (dir_recorder *)base;
     r->resumed = cfg->resume;
+    clock_gettime(CLOCK_REALTIME_COARSE, &r->opened); /* the clock file times are stamped with */
     int rc = cfg->resume ? open_resumed(r, cfg, err) : open_new(r, cfg, err);
     if (rc)
         return rc;
@@ -241,9 +244,20 @@ static int dir_restore(recorder *base, const char *name, model *m, void *blob, s
     return checkpoint_load(path, m, blob, cap, len, err);
 }
 
+/* The command another process sent this session: from the moment the run's lock was taken (a command sent
+ * while the data loads is taken once training starts); one from before is an earlier session's, taken or
+ * given up then, and reads as none. */
 static int dir_command(recorder *base, run_command *c, vt_err *err)
 {
-    return run_command_read(((dir_recorder *)base)->dir, c, err);
+    dir_recorder *r = (dir_recorder *)base;
+    char path[4200];
+    struct stat st;
+    int rc = run_command_read(r->dir, c, err);
+    if (!rc && c->seq && !run_path(path, sizeof path, r->dir, RUN_COMMANDS, err) && stat(path, &st) == 0 &&
+        (st.st_mtim.tv_sec < r->opened.tv_sec ||
+         (st.st_mtim.tv_sec == r->opened.tv_sec && st.st_mtim.tv_nsec < r->opened.tv_nsec)))
+        *c = (run_command){0, RUN_CMD_NONE, 0};
+    return rc;
 }
 
 static void dir_discard(recorder *base)

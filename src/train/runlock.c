@@ -5,6 +5,7 @@
  * for the messages only; the lock, not the pid, decides. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,19 +102,29 @@ void run_lock_release(int fd)
         close(fd); /* closing the last descriptor drops the flock */
 }
 
-long run_live_pid(const char *dir)
+long run_live_holder(const char *dir, char *role, size_t size)
 {
     int f;
     vt_err ignored;
-    if (open_lock(dir, 0, &f, &ignored) != VT_OK || f < 0)
-        return 0;
+    char what[16] = "";
     long live = 0;
-    char what[16];
-    if (flock(f, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
-        live = lock_pid(f, what, sizeof what);
-        if (!live)
-            live = -1; /* held, by a process that has not written its pid yet */
+    if (open_lock(dir, 0, &f, &ignored) == VT_OK && f >= 0) {
+        if (flock(f, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
+            live = lock_pid(f, what, sizeof what);
+            /* The pid of an earlier holder, still in the file while the holder now has not claimed the run
+             * (run_lock_claim) yet, names a process that is gone. */
+            if (live > 0 && kill((pid_t)live, 0) != 0 && errno == ESRCH)
+                live = 0;
+            if (!live) {
+                live = -1; /* held, by a process that has not written its pid yet */
+                what[0] = '\0';
+            }
+        }
+        close(f); /* also drops the shared lock, if it was taken */
     }
-    close(f); /* also drops the shared lock, if it was taken */
+    if (role && size)
+        snprintf(role, size, "%s", live > 0 ? what : "");
     return live;
 }
+
+long run_live_pid(const char *dir) { return run_live_holder(dir, NULL, 0); }
