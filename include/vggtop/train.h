@@ -130,8 +130,11 @@ void callbacks_begin(const train_callbacks *cb, callbacks_state *st);
 /* After epoch `epoch` (0-based) with its history row, trained at rate lr. */
 void callbacks_epoch_end(const train_callbacks *cb, callbacks_state *st, int epoch, const train_epoch *row,
                          double lr, callbacks_actions *out);
-/* The state after the first n history rows, as if they had just been trained (resume). */
-void callbacks_replay(const train_callbacks *cb, callbacks_state *st, const train_epoch *rows, int n);
+/* The state after the first n history rows, as if they had just been trained (resume). 1 when they ended in
+ * an early stop, which is part of the state: the run is over (its reason into reason), as it was when it
+ * stopped; 0 otherwise. */
+int callbacks_replay(const train_callbacks *cb, callbacks_state *st, const train_epoch *rows, int n, char *reason,
+                     size_t size);
 /* The rate of epoch `epoch` (0-based) of `epochs` under the schedule (lr0: the configured rate); lr_now when
  * there is no schedule. */
 double callbacks_epoch_lr(const train_callbacks *cb, double lr0, double lr_now, int epoch, int epochs);

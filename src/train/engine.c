@@ -322,6 +322,8 @@ static train_state end_epoch(job *j, const epoch_run *er, vt_err *err)
 /* Runs the epochs. Returns the final state; err filled when FAILED. */
 static train_state job_train(job *j, vt_err *err)
 {
+    if (j->early_stopped) /* a resumed run that early stopping had ended */
+        return TRAIN_FINISHED;
     for (int e = j->epochs_done; e < j->cfg.epochs; e++) {
         epoch_run er = {.e = e, .first = j->batch_pos, .start = vt_now()};
         begin_epoch(j, e);

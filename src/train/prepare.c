@@ -135,7 +135,10 @@ static int resume(job *j, char *created, size_t size, vt_err *err)
     if ((rc = ranks_agree(j, j->rec->ops->resume(j->rec, created, size, err), err)))
         return rc;
     j->may_write = 1;
-    callbacks_replay(&j->cfg.cb, &j->cbs, j->history, j->epochs_done);
+    /* A run that early stopping ended stays ended, however it was stopped after that (killed after the
+     * stopping epoch's checkpoint, or resumed when finished). */
+    j->early_stopped = callbacks_replay(&j->cfg.cb, &j->cbs, j->history, j->epochs_done, j->cb_reason,
+                                        sizeof j->cb_reason);
     return j->rec->ops->history(j->rec, j->history, j->epochs_done, err);
 }
 
