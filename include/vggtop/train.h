@@ -455,6 +455,8 @@ enum {
 typedef struct run_data {
     char dir[4096];
     int parts;             /* RUN_PART_* bits of the files found and read */
+    int damaged;           /* run_load_sound: RUN_PART_* bits of files present but unusable (not in parts) */
+    char damage[600];      /* ... the first one's reason, naming the file ("" when none) */
     int has_checkpoint;
 
     /* config.json */
@@ -495,6 +497,10 @@ typedef struct run_data {
  * A directory that does not exist, or has none of the files, is VT_EUSAGE. run_free out afterwards even
  * on error (what was read stays usable). */
 int run_load(const char *dir, int parts, run_data *out, vt_err *err);
+/* The same for a reader that uses what is sound: the parts in need as run_load reads them (a damaged one is
+ * the error), those in want read when they can be: a damaged one is left out of out->parts, its bit set in
+ * out->damaged and its reason in out->damage, for the caller to name. */
+int run_load_sound(const char *dir, int need, int want, run_data *out, vt_err *err);
 void run_free(run_data *run);
 
 /* One run of a runs directory, for the Compare screen. */

@@ -101,7 +101,7 @@ table() { # the binary
     # 5. special files never hang a reader, and are named for what they are
     run_case "$b" 2 "FIFO" fifo_config -- report RUN
     run_case "$b" 2 "FIFO" fifo_history -- history RUN
-    run_case "$b" 2 "FIFO" fifo_progress -- history RUN
+    run_case "$b" 0 "FIFO" fifo_progress -- history RUN
     run_case "$b" 2 "FIFO" fifo_predictions -- roc RUN
     run_case "$b" 2 "FIFO" fifo_checkpoint -- evaluate RUN
     run_case "$b" 2 "FIFO" fifo_checkpoint -- train --resume RUN --epochs 3
@@ -110,8 +110,9 @@ table() { # the binary
     # 6. sizes are not taken on trust
     run_case "$b" 2 "1 to 1000 classes" classes_20000 -- report RUN
     # 8. numbers from files are checked before arithmetic
-    run_case "$b" 2 '"epoch" is 1e+300' progress_huge -- history RUN
-    run_case "$b" 2 '"pid" is 4.29497e+09' progress_pid_max -- history RUN
+    # (issue 22 1: history needs only history.csv; a damaged progress.json is named and done without)
+    run_case "$b" 0 '"epoch" is 1e+300' progress_huge -- history RUN
+    run_case "$b" 0 '"pid" is 4.29497e+09' progress_pid_max -- history RUN
     # 9. class names that would drive a terminal or break JSON
     run_case "$b" 2 "control character" escape_names -- report RUN
     run_case "$b" 2 "not UTF-8" bad_utf8_name -- report RUN
