@@ -768,27 +768,18 @@ static int name_list(unpickler *u, const pnode *d, const char *key, int n, char 
         return vt_fail(u->err, VT_EUSAGE, "%s: no '%s' in the dict", u->label, key);
     if (l->kind != PV_LIST || (int)l->n != n)
         return vt_fail(u->err, VT_EUSAGE, "%s: '%s' is not a list of %d names", u->label, key, n);
-    char **names = calloc((size_t)n, sizeof *names);
-    if (!names)
-        return oom(u);
+    /* n <= 100: the names' bytes, escaped and cut as every data set's are (names.c). */
+    char *raw[100];
+    size_t lens[100];
     for (int k = 0; k < n; k++) {
         const pnode *x = at_(u, l->items[k]);
-        if ((x->kind != PV_BYTES && x->kind != PV_STR) || x->len == 0 || memchr(x->p, '\0', x->len)) {
-            names_free(names, n);
+        if ((x->kind != PV_BYTES && x->kind != PV_STR) || x->len == 0)
             return vt_fail(u->err, VT_EUSAGE, "%s: '%s'[%d] is not a name", u->label, key, k);
-        }
-        if (!(names[k] = strndup((const char *)x->p, x->len))) {
-            names_free(names, n);
-            return oom(u);
-        }
-        /* Printed and written to config.json: printable UTF-8 only, as every names file. */
-        char why[128];
-        if (vt_check_label(names[k], why, sizeof why) != 0) {
-            names_free(names, n);
-            return vt_fail(u->err, VT_EUSAGE, "%s: '%s'[%d]: %s", u->label, key, k, why);
-        }
+        raw[k] = (char *)x->p;
+        lens[k] = x->len;
     }
-    *out = names;
+    if (!(*out = names_escape_all(raw, lens, n)))
+        return oom(u);
     return VT_OK;
 }
 

@@ -159,7 +159,8 @@ for cmd in "report base" "confusion base" "roc base" "history base" "compare bas
     [ $st -eq 1 ] && grep -q "cannot write the output" err || fail "$cmd >/dev/full: exit $st ($(cat err))"
 done
 
-# 9. names files: an escape sequence in a data set's names is refused at load, naming the file (a made-up
+# 9. names files: an escape sequence in a data set's names is escaped as ls shows it, never sent raw to the
+# terminal, and the data set trains (issue 22: it was refused) with config.json strict UTF-8 JSON (a made-up
 # CIFAR-100 of 10 black images a split, every label 0, with its own fine_label_names.txt)
 mkdir -p esc
 head -c $((10 * 3074)) /dev/zero >esc/train.bin
@@ -171,8 +172,13 @@ while [ $i -le 100 ]; do
 done >esc/fine_label_names.txt
 "$VGGTOP" data --data esc >out 2>err
 st=$?
-[ $st -eq 2 ] && grep -q "fine_label_names.txt: line 10: byte 2 is a control character" err ||
-    fail "fine_label_names.txt with ESC [2J: exit $st ($(cat err))"
+[ $st -eq 0 ] || fail "fine_label_names.txt with ESC [2J: exit $st ($(cat err))"
+"$VGGTOP" train --data esc --model mlp --epochs 1 --batch-size 10 --threads 1 --run-dir esc-run >out 2>err ||
+    fail "training on a data set with an odd class name: exit $? ($(tail -1 err))"
+grep -q "$(printf '\033')" out err && fail "a raw escape from a names file reached the terminal"
+python3 -c 'import json, sys; json.load(open(sys.argv[1], encoding="utf-8", errors="strict"))' esc-run/config.json ||
+    fail "config.json is not strict UTF-8 JSON"
+grep -qF '"x\\e[2Jy"' esc-run/config.json || fail "the odd name is not in config.json as x\\e[2Jy"
 grep -q "$(printf '\033')" out err && fail "fine_label_names.txt: the escape sequence reached the terminal"
 
 # A FIFO in place of a data file is refused at once.
