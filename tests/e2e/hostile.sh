@@ -83,6 +83,11 @@ inf_lr() {
     recrc
     precious progress.json history.csv
 }
+zero_lr() { # a learning rate of 0 in a run without a cosine schedule (issue 22: it was resumed)
+    p=$(od -An -tu8 -j80 -N8 r/checkpoint.bin | tr -d ' ')
+    printf '\000\000\000\000\000\000\000\000' | dd of=r/checkpoint.bin bs=1 seek=$((96 + 8 * p + 96)) conv=notrunc 2>/dev/null
+    recrc
+}
 # The files of issue 14's screens and commands (per_class.csv, layers.csv, predictions.json).
 fifo_layers() { rm r/layers.csv; mkfifo r/layers.csv; }
 fifo_pred_epoch() { rm r/predictions.json; mkfifo r/predictions.json; }
@@ -123,6 +128,7 @@ table() { # the binary
     run_case "$b" 2 "checkpoint.bin: not a usable vggtop checkpoint: parameter 0 is not a finite" nan_weight -- evaluate RUN
     run_case "$b" 2 "checkpoint.bin: not a usable vggtop checkpoint: parameter 0" nan_weight -- train --resume RUN --epochs 3
     run_case "$b" 2 "learning rate inf" inf_lr -- train --resume RUN --epochs 3
+    run_case "$b" 2 "learning rate 0 is not" zero_lr -- train --resume RUN --epochs 3
     # 3. a refused resume writes nothing
     run_case "$b" 2 "already done 2" finished -- train --resume RUN --epochs 1
     # issue 22 2. refusals that once still wrote (curve.csv, run.lock's pid): the run is left as it was
