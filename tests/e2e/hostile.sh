@@ -156,6 +156,12 @@ i=0
 while [ $i -lt 65 ]; do set -- "$@" base; i=$((i + 1)); done
 "$VGGTOP" compare "$@" >out 2>err
 [ $? -eq 2 ] && grep -q "more than the 64" err || fail "compare of 65 runs: $(cat err)"
+# Runs without a finished epoch: one line on stderr (it was a note and an error), naming none kept.
+for d in noep1 noep2; do cp -r base $d; rm $d/history.csv; done
+"$VGGTOP" compare noep1 noep2 >out 2>err
+st=$?
+[ $st -eq 2 ] && [ "$(grep -c . err)" -eq 1 ] && grep -q "none of the runs has a finished epoch" err ||
+    fail "compare of runs without epochs: exit $st, stderr: $(cat err)"
 
 # 10. lost output is a failure
 for cmd in "report base" "confusion base" "roc base" "history base" "compare base" "layers base" \
