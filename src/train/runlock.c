@@ -39,6 +39,16 @@ static long lock_pid(int fd, char *role, size_t size)
     return pid;
 }
 
+/* The pid of a held lock's holder (lock_pid), 0 when the file names a process that is gone: an earlier
+ * holder's, still there while the holder now has not claimed the run (run_lock_claim) yet. */
+static long holder_pid(int fd, char *role, size_t size)
+{
+    long pid = lock_pid(fd, role, size);
+    if (pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+        pid = 0;
+    return pid;
+}
+
 static int open_lock(const char *dir, int create, int *fd, vt_err *err)
 {
     char path[4200];
@@ -72,7 +82,7 @@ int run_lock_take(const char *dir, int *fd, long *holder, vt_err *err)
     if (flock(f, LOCK_EX | LOCK_NB) != 0) {
         int e = errno;
         char what[16];
-        long pid = lock_pid(f, what, sizeof what);
+        long pid = holder_pid(f, what, sizeof what);
         close(f);
         if (e != EWOULDBLOCK)
             return vt_fail(err, VT_EIO, "%s: cannot lock the run: %s", dir, strerror(e));
@@ -110,11 +120,7 @@ long run_live_holder(const char *dir, char *role, size_t size)
     long live = 0;
     if (open_lock(dir, 0, &f, &ignored) == VT_OK && f >= 0) {
         if (flock(f, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
-            live = lock_pid(f, what, sizeof what);
-            /* The pid of an earlier holder, still in the file while the holder now has not claimed the run
-             * (run_lock_claim) yet, names a process that is gone. */
-            if (live > 0 && kill((pid_t)live, 0) != 0 && errno == ESRCH)
-                live = 0;
+            live = holder_pid(f, what, sizeof what);
             if (!live) {
                 live = -1; /* held, by a process that has not written its pid yet */
                 what[0] = '\0';
