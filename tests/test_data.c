@@ -247,6 +247,55 @@ static void cifar100_names_from_its_files(void **state)
     data_destroy(ds);
 }
 
+/* Odd names do not refuse the data set: they are escaped as ls shows odd file names, and a long one is cut
+ * with an ellipsis, so every name is printable UTF-8 of at most 256 bytes. */
+static void odd_names_are_escaped_and_cut(void **state)
+{
+    (void)state;
+    make_cifar100(test_dir, 2, 2);
+    char text[4000] = "";
+    for (int i = 0; i < 100; i++) {
+        const char *odd = i == 9 ? "x\033[2Jy" : i == 10 ? "caf\xff" : i == 11 ? "tab\there" : i == 12 ? "a\\b" : NULL;
+        if (odd)
+            snprintf(text + strlen(text), sizeof text - strlen(text), "%s\n", odd);
+        else if (i == 13) {
+            size_t at = strlen(text);
+            memset(text + at, 'w', 300);
+            strcpy(text + at + 300, "\n");
+        } else
+            snprintf(text + strlen(text), sizeof text - strlen(text), "fine%d\n", i);
+    }
+    write_text(at("fine_label_names.txt"), text);
+    dataset *ds = open_dir(test_dir, 0, 0, 0);
+    assert_string_equal(ds->class_names[9], "x\\e[2Jy");
+    assert_string_equal(ds->class_names[10], "caf\\xff");
+    assert_string_equal(ds->class_names[11], "tab\\there");
+    assert_string_equal(ds->class_names[12], "a\\\\b");
+    const char *cut = ds->class_names[13];
+    assert_int_equal(strlen(cut), VT_MAX_LABEL);
+    assert_string_equal(cut + strlen(cut) - 3, "\xe2\x80\xa6");
+    assert_int_equal(strspn(cut, "w"), VT_MAX_LABEL - 3);
+    char why[128];
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(vt_check_label(ds->class_names[i], why, sizeof why), 0);
+    data_destroy(ds);
+    /* The cut never splits a character, nor an escape. */
+    char e[260];
+    for (int k = 0; k < 260; k += 2)
+        e[k] = (char)0xc3, e[k + 1] = (char)0xa9; /* 130 times U+00E9 */
+    char *s = vt_label_escape(e, sizeof e);
+    assert_non_null(s);
+    assert_int_equal(vt_check_label(s, why, sizeof why), 0);
+    assert_int_equal(strlen(s), 2 * 126 + 3); /* 126 characters of 2 bytes and the ellipsis */
+    free(s);
+    char ff[200];
+    memset(ff, 0xff, sizeof ff);
+    s = vt_label_escape(ff, sizeof ff); /* 4 bytes an escape: 63 of them, then the ellipsis */
+    assert_int_equal(strlen(s), 4 * 63 + 3);
+    assert_int_equal(vt_check_label(s, why, sizeof why), 0);
+    free(s);
+}
+
 static void cifar100_limits_take_the_first(void **state)
 {
     (void)state;
@@ -1000,6 +1049,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(cifar100_fine_labels_and_hwc_pixels, setup, test_dir_teardown),
         cmocka_unit_test_setup_teardown(cifar100_coarse_labels, setup, test_dir_teardown),
+        cmocka_unit_test_setup_teardown(odd_names_are_escaped_and_cut, setup, test_dir_teardown),
         cmocka_unit_test_setup_teardown(cifar100_names_from_its_files, setup, test_dir_teardown),
         cmocka_unit_test_setup_teardown(cifar100_limits_take_the_first, setup, test_dir_teardown),
         cmocka_unit_test_setup_teardown(cifar100_resized_at_load_time, setup, test_dir_teardown),

@@ -353,6 +353,49 @@ static void fetch_refuses_and_leaves_nothing(void **state)
     sh("test -z \"$(ls -A '%s/l')\"", test_dir); /* no part, no .tmp folder, no target */
 }
 
+/* A link planted where the temporary folder of an older vggtop was (<target>.tmp.<pid>) and pointing at
+ * someone's data: the download makes a folder of its own, follows no link and removes nothing outside it. */
+static void fetch_follows_no_planted_link(void **state)
+{
+    (void)state;
+    good_tarball(at("c.tar.gz"), NULL, 0);
+    char url[600], md5[33], link[600], victim[600];
+    snprintf(url, sizeof url, "file://%s", at("c.tar.gz"));
+    md5_hex(at("c.tar.gz"), md5);
+    snprintf(victim, sizeof victim, "%s", at("victim"));
+    sh("mkdir -p '%s' && cd '%s' && for f in train.bin test.bin fine_label_names.txt coarse_label_names.txt; do "
+       "echo mine > $f; done", victim, victim);
+    snprintf(link, sizeof link, "%s/p/cifar-100-binary.tmp.%ld", test_dir, (long)getpid());
+    sh("mkdir -p '%s/p' && ln -s '%s' '%s'", test_dir, victim, link);
+    char target[600];
+    snprintf(target, sizeof target, "%s/p/cifar-100-binary", test_dir);
+    data_fetch_options o = {.dir = target, .url = url, .md5 = md5};
+    vt_err err;
+    vt_err_clear(&err);
+    if (data_fetch(&o, NULL, 0, &err) != VT_OK)
+        fail_msg("%s", err.msg);
+    sh("cd '%s' && for f in train.bin test.bin fine_label_names.txt coarse_label_names.txt; do "
+       "test \"$(cat $f)\" = mine || exit 1; done", victim);
+    sh("test -L '%s'", link); /* the link itself is not ours either */
+    char path[700];
+    snprintf(path, sizeof path, "%s/train.bin", target);
+    assert_file_equals(path, train_rec, train_len);
+    /* And when unpacking is refused, the removal of the temporary folder spares the link's target too. */
+    sh("rm -rf '%s'", target);
+    size_t tl;
+    uint8_t *tr = records(0, 2, &tl);
+    tr[1] = 100;
+    tmember m[] = {{"cifar-100-binary/train.bin", AE_IFREG, tr, tl, NULL},
+                   {"cifar-100-binary/test.bin", AE_IFREG, tr + 3074, 3074, NULL}};
+    write_tarball(at("labels.tar.gz"), m, 2);
+    free(tr);
+    md5_hex(at("labels.tar.gz"), md5);
+    snprintf(url, sizeof url, "file://%s", at("labels.tar.gz"));
+    assert_int_equal(data_fetch(&o, NULL, 0, &err), VT_EUSAGE);
+    sh("cd '%s' && test \"$(cat train.bin)\" = mine", victim);
+    sh("test -L '%s' && test \"$(ls '%s/p' | wc -l)\" = 1", link, test_dir); /* only the link is left */
+}
+
 static void fetch_resumes_a_partial_file(void **state)
 {
     (void)state;
@@ -457,6 +500,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(unpack_refuses_what_is_not_the_data_set, setup, test_dir_teardown),
         cmocka_unit_test_setup_teardown(fetch_file_url_installs_and_then_leaves_alone, setup, test_dir_teardown),
         cmocka_unit_test_setup_teardown(fetch_refuses_and_leaves_nothing, setup, test_dir_teardown),
+        cmocka_unit_test_setup_teardown(fetch_follows_no_planted_link, setup, test_dir_teardown),
         cmocka_unit_test_setup_teardown(fetch_resumes_a_partial_file, setup, test_dir_teardown),
         cmocka_unit_test_setup_teardown(job_downloads_on_its_thread, setup, test_dir_teardown),
         cmocka_unit_test_setup_teardown(job_cancels_a_stalled_download, setup, test_dir_teardown),

@@ -304,6 +304,131 @@ static void truncations_and_flips_never_crash(void **state)
     free(buf);
 }
 
+/* ---- memory: generated pickles ---------------------------------------------------------------------------- */
+
+/* A pickle buffer the tests write opcode by opcode. */
+typedef struct pbuf {
+    uint8_t *b;
+    size_t n, cap;
+} pbuf;
+
+static void put(pbuf *p, const void *bytes, size_t n)
+{
+    if (p->n + n > p->cap) {
+        p->cap = (p->n + n) * 2;
+        p->b = realloc(p->b, p->cap);
+        assert_non_null(p->b);
+    }
+    memcpy(p->b + p->n, bytes, n);
+    p->n += n;
+}
+
+static void put_s(pbuf *p, const char *s) { put(p, s, strlen(s)); }
+
+/* SHORT_BINBYTES of s */
+static void put_short_bytes(pbuf *p, const char *s)
+{
+    uint8_t h[2] = {'C', (uint8_t)strlen(s)};
+    put(p, h, 2);
+    put_s(p, s);
+}
+
+/* A protocol-5 train file of one image, its pixels as _frombuffer(bytes, dtype('u1'), (1, 3072), 'C'), after
+ * `pad` throwaway values (NONE, POP): the pad moves the array node onto every growth step of the reader. */
+static void frombuffer_pickle(pbuf *p, size_t pad)
+{
+    p->n = 0;
+    put(p, "\x80\x05}", 3);
+    for (size_t k = 0; k < pad; k++)
+        put_s(p, "N0");
+    put_s(p, "(");
+    put_short_bytes(p, "data");
+    put_s(p, "cnumpy.core.numeric\n_frombuffer\n(");
+    uint8_t len[5] = {'B', 0x00, 0x0c, 0, 0}; /* BINBYTES of 3072 */
+    put(p, len, 5);
+    for (int k = 0; k < 3072; k++)
+        put(p, &(uint8_t){(uint8_t)k}, 1);
+    put_s(p, "cnumpy\ndtype\n");
+    put_short_bytes(p, "u1");
+    put(p, "\x85R", 2);                  /* TUPLE1, REDUCE: the dtype */
+    put(p, "K\x01M\x00\x0c\x86", 6);     /* (1, 3072) */
+    put(p, "\x8c\x01" "C", 3);           /* 'C' */
+    put_s(p, "tR");                      /* the four arguments, REDUCE: the array */
+    put_short_bytes(p, "fine_labels");
+    put(p, "]K\x03" "a", 4);
+    put_short_bytes(p, "coarse_labels");
+    put(p, "]K\x04" "a", 4);
+    put_s(p, "u.");
+}
+
+/* The array of _frombuffer is made while its arguments are read: with the reader's value storage growing at
+ * that very node, every pad from 0 to 300 must load the one image unchanged (ASan sees any stale pointer). */
+static void frombuffer_at_every_growth_step(void **state)
+{
+    (void)state;
+    pbuf p = {0};
+    for (size_t pad = 0; pad < 300; pad++) {
+        frombuffer_pickle(&p, pad);
+        sh("rm -rf '%s/fb' && cp -r '%s/" FIX "/cifar-100-python' '%s/fb'", test_dir, repo, test_dir);
+        char path[256];
+        snprintf(path, sizeof path, "%s/fb/train", test_dir);
+        write_file(path, p.b, p.n);
+        snprintf(path, sizeof path, "%s/fb", test_dir);
+        dataset *ds = open_ok(path, 0, 0);
+        assert_int_equal(ds->n_train, 1);
+        assert_int_equal(ds->train_y[0], 3);
+        assert_int_equal(ds->train_x[0], 0);     /* red (0, 0) is byte 0 */
+        assert_int_equal(ds->train_x[3], 1);     /* red (0, 1) is byte 1 */
+        data_destroy(ds);
+    }
+    free(p.b);
+}
+
+/* Values that no CIFAR-100 file holds are refused when they are read, long before the file is done: each
+ * NONE is a one-byte opcode that once cost a ~90-byte value; so does a stack of marks, and a list grown by
+ * the same value over and over. */
+static void values_beyond_a_cifar_file_are_refused_early(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *unit, *words;
+    } floods[] = {
+        {"N0", "more values than a CIFAR-100 file holds"},
+        {"(", "a stack deeper than a CIFAR-100 file needs"},
+        {"h\x00" "a", "more list and dict items than a CIFAR-100 file holds"},
+    };
+    pbuf p = {0};
+    for (size_t f = 0; f < sizeof floods / sizeof floods[0]; f++) {
+        p.n = 0;
+        put(&p, "\x80\x02]q\x00", 5); /* a memoized list to append to */
+        size_t unit = f == 2 ? 3 : strlen(floods[f].unit);
+        for (int k = 0; k < 2000000; k++)
+            put(&p, floods[f].unit, unit);
+        put_s(&p, ".");
+        expect_bad_train(p.b, p.n, floods[f].words);
+    }
+    free(p.b);
+}
+
+/* A tarball member larger than the file it names can be is refused from its header, before it is read: a
+ * small .tar.gz of zeros inflates to any size. */
+static void tarball_members_bounded_by_their_file(void **state)
+{
+    (void)state;
+    sh("cd '%s' && rm -rf z && mkdir -p z/cifar-100-python && truncate -s 40M z/cifar-100-python/meta && "
+       "tar czf cifar-100-python.tar.gz -C z cifar-100-python",
+       test_dir);
+    char path[256];
+    snprintf(path, sizeof path, "%s/cifar-100-python.tar.gz", test_dir);
+    data_options o = {.path = path};
+    dataset *ds = NULL;
+    vt_err err;
+    vt_err_clear(&err);
+    assert_int_equal(data_open(&o, &ds, &err), VT_EUSAGE);
+    if (!strstr(err.msg, "cifar-100-python/meta: larger than"))
+        fail_msg("%s", err.msg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -312,6 +437,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(search_order_binary_keras_torchvision_tarballs, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_variants_are_refused_with_the_reason, setup, teardown),
         cmocka_unit_test_setup_teardown(truncations_and_flips_never_crash, setup, teardown),
+        cmocka_unit_test_setup_teardown(frombuffer_at_every_growth_step, setup, teardown),
+        cmocka_unit_test_setup_teardown(values_beyond_a_cifar_file_are_refused_early, setup, teardown),
+        cmocka_unit_test_setup_teardown(tarball_members_bounded_by_their_file, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

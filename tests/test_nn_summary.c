@@ -86,6 +86,13 @@ static void reference_models(void **state)
     run(&r, "summary", "--help", NULL);
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "usage: vggtop summary"));
+    assert_non_null(strstr(r.out, "1 to 87381"));
+    /* ImageNet-21k's classes, and up to the limit (the model once refused more than 1000) */
+    run(&r, "summary", "--model", "vgg16", "--classes", "21841", NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "(None, 21841)"));
+    run(&r, "summary", "--model", "vgg16", "--classes", "87381", NULL);
+    assert_int_equal(r.status, 0);
 }
 
 static void invalid_input_exits_2(void **state)
@@ -100,6 +107,8 @@ static void invalid_input_exits_2(void **state)
         {{"--model", "alexnet"}, "unknown model 'alexnet'"},
         {{"--model", "vgg16", "--classes", "0"}, "--classes"},
         {{"--model", "vgg16", "--classes", "ten"}, "--classes"},
+        /* one limit, the flag's and the model's: past it the flag says so, not the model */
+        {{"--model", "vgg16", "--classes", "87382"}, "--classes: '87382'"},
         {{"--model", "vgg16", "--input", "48x48"}, "--input '48x48'"},
         {{"--model", "vgg16", "--input", "48x48x3x"}, "--input"},
         {{"--model", "vgg16", "--input", "48xx48x3"}, "--input"},

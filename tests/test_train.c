@@ -837,21 +837,26 @@ static void the_run_lock_lets_one_in(void **state)
     int fd, fd2;
     long holder;
     vt_err err;
-    assert_int_equal(run_lock_take(dir, "trained", &fd, NULL, &err), VT_OK);
+    assert_int_equal(run_lock_take(dir, &fd, NULL, &err), VT_OK);
+    /* Held but not claimed (a process that may still refuse): in use, by nobody named; the file untouched. */
+    assert_int_equal(run_live_pid(dir), -1);
+    assert_int_equal(run_lock_take(dir, &fd2, &holder, &err), VT_EUSAGE);
+    assert_int_equal(holder, -1);
+    assert_int_equal(run_lock_claim(fd, dir, "trained", &err), VT_OK);
     assert_int_equal(run_live_pid(dir), (long)getpid());
-    assert_int_equal(run_lock_take(dir, "trained", &fd2, &holder, &err), VT_EUSAGE);
+    assert_int_equal(run_lock_take(dir, &fd2, &holder, &err), VT_EUSAGE);
     assert_int_equal(holder, (long)getpid());
     assert_non_null(strstr(err.msg, "is being trained by process"));
     run_lock_release(fd);
     assert_int_equal(run_live_pid(dir), 0);
-    assert_int_equal(run_lock_take(dir, "trained", &fd2, NULL, &err), VT_OK);
+    assert_int_equal(run_lock_take(dir, &fd2, NULL, &err), VT_OK);
     run_lock_release(fd2);
     /* A FIFO in its place is refused, not waited on. */
     char lock[TMPDIR_SIZE + 16];
     snprintf(lock, sizeof lock, "%s/run.lock", dir);
     unlink(lock);
     assert_int_equal(mkfifo(lock, 0600), 0);
-    assert_int_equal(run_lock_take(dir, "trained", &fd, NULL, &err), VT_EUSAGE);
+    assert_int_equal(run_lock_take(dir, &fd, NULL, &err), VT_EUSAGE);
     assert_int_equal(run_live_pid(dir), 0);
     unlink(lock);
     tmpdir_remove(dir);

@@ -187,16 +187,34 @@ static void replay_equals_uninterrupted(void **state)
     callbacks_state live, replayed;
     callbacks_begin(&cb, &live);
     double lr = 0.1;
+    int stopped = 0;
     for (int e = 0; e < 9; e++) {
         rows[e] = with(loss[e], acc[e]);
         rows[e].lr = lr;
         callbacks_actions a;
         callbacks_epoch_end(&cb, &live, e, &rows[e], lr, &a);
         lr = a.lr;
-        callbacks_replay(&cb, &replayed, rows, e + 1);
+        stopped |= a.stop;
+        char why[256] = "";
+        assert_int_equal(callbacks_replay(&cb, &replayed, rows, e + 1, why, sizeof why), stopped);
         assert_memory_equal(&live, &replayed, sizeof live);
     }
     assert_true(lr < 0.1); /* the sequence did cut the rate: the replay covered a cooldown */
+    /* A history that ended in an early stop replays as stopped, with the stop's reason. */
+    cb.es_patience = 1;
+    callbacks_begin(&cb, &live);
+    int stop_at = -1;
+    for (int e = 0; e < 9 && stop_at < 0; e++) {
+        callbacks_actions a;
+        callbacks_epoch_end(&cb, &live, e, &rows[e], rows[e].lr, &a);
+        if (a.stop)
+            stop_at = e;
+    }
+    assert_true(stop_at > 0);
+    char why[256] = "";
+    assert_int_equal(callbacks_replay(&cb, &replayed, rows, stop_at, why, sizeof why), 0);
+    assert_int_equal(callbacks_replay(&cb, &replayed, rows, stop_at + 1, why, sizeof why), 1);
+    assert_non_null(strstr(why, "early stopping at epoch"));
 }
 
 int main(void)

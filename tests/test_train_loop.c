@@ -78,7 +78,10 @@ static int mem_open(recorder *r, train_config *cfg, vt_err *err)
 }
 
 static int mem_check(recorder *r, vt_err *err) { return (void)r, (void)err, VT_OK; }
-static void mem_resume(recorder *r, char *created, size_t size) { (void)r, (void)created, (void)size; }
+static int mem_resume(recorder *r, char *created, size_t size, vt_err *err)
+{
+    return (void)r, (void)created, (void)size, (void)err, VT_OK;
+}
 
 static int mem_config(recorder *r, const train_config *cfg, const dataset *ds, const model_config *mc,
                       long long params, const char *created, const run_ranks *ranks, vt_err *err)

@@ -18,6 +18,12 @@
 
 typedef enum { NN_POOL_NONE = 0, NN_POOL_AVG, NN_POOL_MAX } nn_pooling;
 
+/* The most classes a model's softmax may have, from what memory allows: the largest top (VGG's 4096-wide
+ * fc2) to that many classes, with its gradients and momentum in float, stays under 4 GiB (4096 x 87381 x 12
+ * bytes). ImageNet-21k's 21,841 fit. A data set, and so a run, has at most VT_MAX_CLASSES. */
+#define NN_MAX_CLASSES 87381
+#define NN_MAX_CLASSES_TEXT "87381"
+
 typedef struct model_config {
     char name[32];   /* "vgg16", "vgg19", "vgg16-nopool", "cnn", "mlp" */
     int height, width, channels;

@@ -130,8 +130,11 @@ void callbacks_begin(const train_callbacks *cb, callbacks_state *st);
 /* After epoch `epoch` (0-based) with its history row, trained at rate lr. */
 void callbacks_epoch_end(const train_callbacks *cb, callbacks_state *st, int epoch, const train_epoch *row,
                          double lr, callbacks_actions *out);
-/* The state after the first n history rows, as if they had just been trained (resume). */
-void callbacks_replay(const train_callbacks *cb, callbacks_state *st, const train_epoch *rows, int n);
+/* The state after the first n history rows, as if they had just been trained (resume). 1 when they ended in
+ * an early stop, which is part of the state: the run is over (its reason into reason), as it was when it
+ * stopped; 0 otherwise. */
+int callbacks_replay(const train_callbacks *cb, callbacks_state *st, const train_epoch *rows, int n, char *reason,
+                     size_t size);
 /* The rate of epoch `epoch` (0-based) of `epochs` under the schedule (lr0: the configured rate); lr_now when
  * there is no schedule. */
 double callbacks_epoch_lr(const train_callbacks *cb, double lr0, double lr_now, int epoch, int epochs);
@@ -464,6 +467,8 @@ enum {
 typedef struct run_data {
     char dir[4096];
     int parts;             /* RUN_PART_* bits of the files found and read */
+    int damaged;           /* run_load_sound: RUN_PART_* bits of files present but unusable (not in parts) */
+    char damage[600];      /* ... the first one's reason, naming the file ("" when none) */
     int has_checkpoint;
 
     /* config.json */
@@ -504,6 +509,10 @@ typedef struct run_data {
  * A directory that does not exist, or has none of the files, is VT_EUSAGE. run_free out afterwards even
  * on error (what was read stays usable). */
 int run_load(const char *dir, int parts, run_data *out, vt_err *err);
+/* The same for a reader that uses what is sound: the parts in need as run_load reads them (a damaged one is
+ * the error), those in want read when they can be: a damaged one is left out of out->parts, its bit set in
+ * out->damaged and its reason in out->damage, for the caller to name. */
+int run_load_sound(const char *dir, int need, int want, run_data *out, vt_err *err);
 void run_free(run_data *run);
 
 /* One run of a runs directory, for the Compare screen. */
@@ -525,6 +534,8 @@ typedef struct run_entry {
  * process was killed: the kernel drops the lock with the process). This, never a pid from progress.json,
  * decides whether a run is live. */
 long run_live_pid(const char *dir);
+/* run_live_pid, and what the holder does ("trained", "evaluated"; "" when it has not said) into role. */
+long run_live_holder(const char *dir, char *role, size_t size);
 
 /* Whether a run whose progress.json says it is loading, training, evaluating or paused was killed (nobody
  * holds its lock): 1, with msg saying how to go on (resume, or start again when it never wrote a
@@ -611,9 +622,18 @@ const char *run_command_name(run_command_kind kind);
 /* Parses a command as `vggtop ctl` takes it: verb "pause", "resume", "stop", or "lr" with value (the lr
  * setting's rule). VT_EUSAGE with one line otherwise. */
 int run_command_parse(const char *verb, const char *value, run_command *out, vt_err *err);
-/* Sends cmd to the run training in dir: VT_EUSAGE when no live process trains it (ended, killed, or not a
- * run directory); otherwise writes commands.json atomically with the next seq (also set in cmd). */
+/* Sends cmd to the run training in dir: VT_EUSAGE when no live process trains it (ended, killed, evaluated,
+ * or not a run directory); otherwise writes commands.json atomically with the next seq (also set in cmd).
+ * Senders take turns (a lock on the run directory), so no two write the same seq. */
 int run_command_send(const char *dir, run_command *cmd, vt_err *err);
+/* The same, and other senders are kept out until run_command_finish: a sender that waits for the
+ * acknowledgement holds the channel, so the command acknowledged is its own. */
+int run_command_send_held(const char *dir, run_command *cmd, vt_err *err);
+/* Ends a held send. A command the run did not take (taken 0) is taken back: commands.json is left as it was
+ * before it was sent. */
+void run_command_finish(const char *dir, const run_command *cmd, int taken);
+/* The largest seq; the next after it is 1 again (the engine takes any seq other than the last it took). */
+#define RUN_COMMAND_SEQ_MAX 999999999999999L
 /* Reads commands.json; a missing file gives kind NONE and seq 0. VT_EUSAGE when it is malformed. */
 int run_command_read(const char *dir, run_command *out, vt_err *err);
 

@@ -94,6 +94,10 @@ int vt_fopen_regular(const char *path, long long max, FILE **f, long long *size,
  * (0x1b)"). */
 #define VT_MAX_LABEL 256
 int vt_check_label(const char *s, char *why, size_t size);
+/* A label made fit from len raw bytes (a data set's class name): what is not printable UTF-8 escaped as ls
+ * shows odd file names (\e, \t, \n, \r, \xff; a backslash as \\), cut with an ellipsis to VT_MAX_LABEL bytes,
+ * so it passes vt_check_label. Allocated (free it); NULL when out of memory. */
+char *vt_label_escape(const void *s, size_t len);
 /* The same for any text read from a file that will be printed (a data set's name, a path): at most max
  * bytes. */
 int vt_check_text(const char *s, size_t max, char *why, size_t size);

@@ -119,6 +119,9 @@ struct run_data;
 /* run_load with what the commands need: a killed run reads as stopped, and predictions or a finished epoch,
  * when parts asks for them, must be there (VT_EUSAGE saying when they appear). run is freed on failure. */
 int cli_load_run(const char *dir, int parts, struct run_data *run, vt_err *err);
+/* The same with the parts in want used only when sound (run_load_sound): a damaged one is named in one line
+ * on stderr and left out. */
+int cli_load_run_sound(const char *dir, int need, int want, struct run_data *run, vt_err *err);
 /* names[c] when there is one, else the class number written into buf. */
 const char *cli_name_or_number(char *const *names, int c, char *buf, size_t size);
 const char *cli_class_name(const struct run_data *run, int c, char *buf, size_t size);

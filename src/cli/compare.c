@@ -88,10 +88,12 @@ static void print_chart(run_data *runs, int n, const char *metric)
 }
 
 /* Loads the runs that have a finished epoch into runs (kept of them); the others are left out with a note:
- * `vggtop compare runs/<all>` meets runs just started or stopped early, which is no failure of the whole. */
+ * `vggtop compare runs/<all>` meets runs just started or stopped early, which is no failure of the whole.
+ * When none is left, that is the one line said (the notes would only repeat it). */
 static int load_runs(char **dirs, int n, run_data *runs, int *kept, vt_err *err)
 {
     *kept = 0;
+    int left_out[MAX_RUNS], n_left = 0;
     for (int i = 0; i < n; i++) {
         int rc = cli_load_run(dirs[i], RUN_PART_CONFIG, &runs[*kept], err);
         if (rc)
@@ -102,14 +104,17 @@ static int load_runs(char **dirs, int n, run_data *runs, int *kept, vt_err *err)
             return rc;
         }
         if (runs[*kept].n_history == 0) {
-            fprintf(stderr, "vggtop compare: note: %s has no finished epoch yet; left out\n", dirs[i]);
+            left_out[n_left++] = i;
             run_free(&runs[*kept]);
             continue;
         }
         (*kept)++;
     }
     if (*kept == 0)
-        return vt_fail(err, VT_EUSAGE, "none of the runs has a finished epoch yet");
+        return vt_fail(err, VT_EUSAGE, "none of the runs has a finished epoch yet%s%s", n == 1 ? ": " : "",
+                       n == 1 ? dirs[0] : "");
+    for (int k = 0; k < n_left; k++)
+        fprintf(stderr, "vggtop compare: note: %s has no finished epoch yet; left out\n", dirs[left_out[k]]);
     return VT_OK;
 }
 

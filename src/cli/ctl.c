@@ -31,9 +31,9 @@ static int acknowledged(const run_command *cmd, const run_progress *p)
                  : cmd->kind == RUN_CMD_RESUME ? p->state != TRAIN_PAUSED
                  : cmd->kind == RUN_CMD_STOP   ? ended
                                                : 1;
-    if (p->command_ack >= cmd->seq && effect)
+    if (p->command_ack == cmd->seq && effect)
         return 1;
-    return ended && p->command_ack < cmd->seq ? -1 : 0;
+    return ended && p->command_ack != cmd->seq ? -1 : 0;
 }
 
 /* Polls progress.json until the run takes cmd or wait seconds pass. */
@@ -44,7 +44,11 @@ static int wait_for_ack(const char *dir, const char *verb, const run_command *cm
         run_data run;
         vt_err ignored;
         int ack = 0;
-        if (run_load(dir, RUN_PART_PROGRESS, &run, &ignored) == VT_OK && (run.parts & RUN_PART_PROGRESS)) {
+        /* Only the session that holds the run answers (a progress.json of an earlier one, while a resume still
+         * loads, is no answer), or the last one once nobody holds it. */
+        long holder = run_live_pid(dir);
+        if (run_load(dir, RUN_PART_PROGRESS, &run, &ignored) == VT_OK && (run.parts & RUN_PART_PROGRESS) &&
+            (holder == 0 || run.progress.pid == holder)) {
             const run_progress *p = &run.progress;
             ack = acknowledged(cmd, p);
             if (ack > 0 && cmd->kind == RUN_CMD_LR)
@@ -63,8 +67,8 @@ static int wait_for_ack(const char *dir, const char *verb, const run_command *cm
             break;
         usleep(100000);
     }
-    return vt_fail(err, VT_EIO, "%s: the run has not acknowledged %s within %g s (a step may take longer; it is still "
-                   "in commands.json)", dir, verb, wait);
+    return vt_fail(err, VT_EIO, "%s: the run has not acknowledged %s within %g s (a step may take longer; the command "
+                   "was taken back)", dir, verb, wait);
 }
 
 /* The words RUN_DIR VERB [VALUE] start at argv[at]: lr takes the next word whatever it looks like ("lr -1" is
@@ -107,13 +111,19 @@ static int cmd_ctl(int argc, char **argv, vt_err *err)
     if (rc != VT_OK || done)
         return rc;
     run_command cmd;
-    if ((rc = run_command_parse(verb, value, &cmd, err)) != VT_OK || (rc = run_command_send(dir, &cmd, err)) != VT_OK)
+    if ((rc = run_command_parse(verb, value, &cmd, err)) != VT_OK)
         return rc;
     if (wait == 0) {
-        printf("sent %s to %s\n", verb, dir);
-        return VT_OK;
+        if ((rc = run_command_send(dir, &cmd, err)) == VT_OK)
+            printf("sent %s to %s\n", verb, dir);
+        return rc;
     }
-    return wait_for_ack(dir, verb, &cmd, wait, err);
+    /* The channel is this process's until the run takes the command; one it did not take is taken back. */
+    if ((rc = run_command_send_held(dir, &cmd, err)) != VT_OK)
+        return rc;
+    rc = wait_for_ack(dir, verb, &cmd, wait, err);
+    run_command_finish(dir, &cmd, rc == VT_OK);
+    return rc;
 }
 
 const cli_command cli_ctl_command = {

@@ -36,9 +36,9 @@ static const cli_option options[] = {
                         DATA_CIFAR100_URL, NULL, NULL},
     {"md5", 'm', "HEX", "with --download: the tarball's MD5 when a mirror repackaged it (then its size is not "
                         "checked); default " DATA_CIFAR100_MD5, NULL, NULL},
-    {"timeout", 't', "S", "with --download: give an attempt up after S seconds without connecting or without a byte "
+    {"timeout", 't', "S", "with --download: give an attempt up after S seconds without connecting or under 1 kB/s "
                           "(default 30); a timeout, a cut connection or an HTTP 5xx, 408 or 429 is tried again after 1 "
-                          "and 2 seconds, 3 attempts in a row without progress in all", NULL, NULL},
+                          "and 2 seconds, 3 attempts in a row without progress (new bytes kept) in all", NULL, NULL},
     {NULL, 0, NULL, NULL, NULL, NULL},
 };
 

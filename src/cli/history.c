@@ -40,7 +40,8 @@ static int cmd_history(int argc, char **argv, vt_err *err)
     if (rc != VT_OK || done)
         return rc;
     run_data run;
-    if ((rc = cli_load_run(argv[optind], RUN_PART_CONFIG | RUN_PART_HISTORY | RUN_PART_PROGRESS, &run, err)))
+    /* history.csv is what it shows; a damaged config.json or progress.json is named and done without. */
+    if ((rc = cli_load_run_sound(argv[optind], RUN_PART_HISTORY, RUN_PART_CONFIG | RUN_PART_PROGRESS, &run, err)))
         return rc;
     if (o.csv)
         run_history_csv(stdout, run.history, run.n_history);

@@ -57,11 +57,19 @@ int cli_run_parse(const cli_command *c, int argc, char **argv, int min_dirs, int
 
 int cli_load_run(const char *dir, int parts, run_data *run, vt_err *err)
 {
-    int rc = run_load(dir, parts, run, err);
+    return cli_load_run_sound(dir, parts, 0, run, err);
+}
+
+int cli_load_run_sound(const char *dir, int need, int want, run_data *run, vt_err *err)
+{
+    int parts = need;
+    int rc = run_load_sound(dir, need, want, run, err);
     if (rc != VT_OK) {
         run_free(run);
         return rc;
     }
+    if (run->damaged)
+        fprintf(stderr, "vggtop: %s (not used; the rest is shown)\n", run->damage);
     /* A progress.json that says the run is busy while its process is gone (killed) reads as stopped, with the
      * command that resumes it, as the front end shows it. */
     run_progress *p = &run->progress;

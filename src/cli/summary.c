@@ -14,7 +14,8 @@ static const cli_option options[] = {
     {"model", 'm', "NAME", NULL, NULL, model_doc},
     {"input", 'i', "HxWxC", "input size (default 48x48x3 for vgg16/vgg19, 32x32x3 otherwise; the VGGs need at least "
                             "32x32, channels 1 to 4)", NULL, NULL},
-    {"classes", 'c', "N", "classes of the softmax output (default 100)", NULL, NULL},
+    {"classes", 'c', "N", "classes of the softmax output, 1 to " NN_MAX_CLASSES_TEXT " (default 100; the most whose "
+                          "4096-wide top, with its gradients and momentum, fits in 4 GiB)", NULL, NULL},
     {"no-top", 'T' + CLI_LONG_ONLY, NULL, "drop fc1 and fc2 (a Dense softmax output is kept so it can train)", NULL,
      NULL},
     {"pooling", 'p' + CLI_LONG_ONLY, "avg|max", "with --no-top: avg or max global pooling instead of Flatten", NULL,
@@ -35,7 +36,7 @@ static int set_option(void *ctx, int key, const char *value, vt_err *err)
     switch (key) {
     case 'm': o->model = value; return VT_OK;
     case 'i': o->input = value; return VT_OK;
-    case 'c': return vt_flag_int("--classes", value, 1, 100000, &o->classes, err);
+    case 'c': return vt_flag_int("--classes", value, 1, NN_MAX_CLASSES, &o->classes, err);
     case 'T' + CLI_LONG_ONLY: o->no_top = 1; return VT_OK;
     case 'p' + CLI_LONG_ONLY:
         if (vt_flag_choice("--pooling", value, poolings, &i, err) != VT_OK)

@@ -88,6 +88,10 @@ data_format data_detect(const char *dir);
  * names. *names is NULL when the file does not exist (then the embedded list is used). */
 int names_read(const char *path, int expect, char ***names, vt_err *err);
 char **names_copy(const char *const *names, int n);
+/* n names made fit to show and to write as JSON from raw bytes (lens[i] bytes each, or NUL-terminated when
+ * lens is NULL): printable UTF-8 kept, the rest escaped, long ones cut (vt_label_escape). NULL when out of
+ * memory. */
+char **names_escape_all(char *const *raw, const size_t *lens, int n);
 void names_free(char **names, int n);
 
 #endif

@@ -1,7 +1,7 @@
 /* data/download: getting CIFAR-100 the way keras.datasets does, without hand-written HTTP, tar or MD5:
  * libcurl fetches the tarball into "<dir>.tar.gz.part" (resuming with a Range request what an earlier
  * attempt or run left), libcrypto's EVP checks its MD5, libarchive reads it, and the members are written
- * into a temporary folder next to dir that becomes dir (one rename) only once everything checked out.
+ * into a new temporary folder of its own next to dir that becomes dir (one rename) only once everything checked out.
  * data_fetch runs on the caller's thread (the CLI); data_fetch_start runs it on a thread of its own and
  * publishes its progress under a mutex (the front end). */
 #include "data_internal.h"
@@ -26,7 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { ATTEMPTS = 3, DEFAULT_TIMEOUT = 30 };
+/* FLOOR: the slowest transfer kept going (bytes/s): below it for the timeout, an attempt is given up. */
+enum { ATTEMPTS = 3, DEFAULT_TIMEOUT = 30, FLOOR = 1024 };
 #define MAX_UNKNOWN_SIZE (1LL << 30) /* a mirror's tarball of unknown size: no CIFAR-100 copy is near 1 GiB */
 
 /* The members a CIFAR-100 binary tarball may hold (under its cifar-100-binary/ folder), with the most bytes
@@ -56,6 +57,7 @@ typedef struct fetch {
     FILE *f;
     long long offset;        /* bytes on disk when this attempt started */
     long long written;       /* bytes this attempt wrote */
+    long long best;          /* the most bytes the part file has held: progress is going past it */
     int write_errno, too_big;
     data_fetch_progress p;
     double last_report, rate_t, started;
@@ -163,8 +165,8 @@ static CURLcode attempt(fetch *F, long *http)
     curl_easy_setopt(c, CURLOPT_USERAGENT, "vggtop");
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM for DNS timeouts */
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)F->timeout);
-    /* A stall: under 1 byte/s for `timeout` seconds ends the attempt. */
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    /* A stall or a trickle: under the floor rate for `timeout` seconds ends the attempt. */
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, (long)FLOOR);
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)F->timeout);
     curl_easy_setopt(c, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)F->offset);
     /* Proxies: libcurl reads http_proxy, https_proxy, ALL_PROXY and NO_PROXY itself. */
@@ -219,8 +221,10 @@ static void describe(const fetch *F, CURLcode rc, long http, char *buf, size_t s
         if (connect == 0 && F->written == 0 && http == 0)
             snprintf(buf, size, "could not connect within %d s (offline, or a proxy needed? libcurl reads "
                      "https_proxy)", F->timeout);
-        else
+        else if (F->written == 0)
             snprintf(buf, size, "the download stalled: nothing received for %d s", F->timeout);
+        else
+            snprintf(buf, size, "the download stalled: under %d kB/s for %d s", FLOOR / 1024, F->timeout);
     } else if (rc == CURLE_HTTP_RETURNED_ERROR) {
         snprintf(buf, size, "the server answered HTTP %ld", http);
     } else if (rc == CURLE_PARTIAL_FILE || rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING) {
@@ -258,10 +262,48 @@ static void drop_part_if_empty(const fetch *F)
         unlink(F->part);
 }
 
+/* Whether a failed attempt made progress: new bytes kept, past the most the part file ever held (a server
+ * that ignores Range and cuts sends the same first bytes again and again), and, for an attempt given up
+ * under the floor rate, at least a timeout's worth at that rate (a server that trickles a byte now and then
+ * keeps "new" bytes forever). */
+static int made_progress(fetch *F, CURLcode rc)
+{
+    long long have = F->offset + F->written;
+    int progress = have > F->best &&
+                   (rc != CURLE_OPERATION_TIMEDOUT || have - F->best >= (long long)FLOOR * F->timeout);
+    if (have > F->best)
+        F->best = have;
+    return progress;
+}
+
+/* Whether url is a file:// URL naming something other than a regular file (a FIFO would block the open
+ * forever, a device never end). */
+static int file_url_not_regular(const char *url)
+{
+    CURLU *u = curl_url();
+    char *scheme = NULL, *path = NULL;
+    int bad = 0;
+    if (u && curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK && strcmp(scheme, "file") == 0 &&
+        curl_url_get(u, CURLUPART_PATH, &path, CURLU_URLDECODE) == CURLUE_OK) {
+        struct stat st;
+        bad = stat(path, &st) == 0 && !S_ISREG(st.st_mode);
+    }
+    curl_free(scheme);
+    curl_free(path);
+    curl_url_cleanup(u);
+    return bad;
+}
+
 /* Downloads until the part file holds the whole tarball (as far as the server says). */
 static int download(fetch *F, vt_err *err)
 {
     int fails = 0;
+    F->best = file_size_or_0(F->part);
+    if (file_url_not_regular(F->url)) {
+        drop_part_if_empty(F);
+        return vt_fail(err, VT_EUSAGE, "%s: not a regular file (check --url)", F->url);
+    }
     char why[600], kept[32];
     for (;;) {
         long http = 0;
@@ -306,7 +348,7 @@ static int download(fetch *F, vt_err *err)
                            rc == CURLE_HTTP_RETURNED_ERROR || rc == CURLE_FILE_COULDNT_READ_FILE
                                ? " (check --url)" : "");
         }
-        fails = F->written > 0 ? 1 : fails + 1;
+        fails = made_progress(F, rc) ? 1 : fails + 1;
         if (fails >= ATTEMPTS) {
             long long have = file_size_or_0(F->part);
             drop_part_if_empty(F);
@@ -372,14 +414,28 @@ static int verify(fetch *F, vt_err *err)
 
 /* ---- unpacking --------------------------------------------------------------------------------------- */
 
-/* Removes what unpacking may have written (only the members' names) and the folder. */
+/* The temporary folder next to the target, "<target>.tmp.XXXXXX": made by mkdtemp, so it is new and ours
+ * (a name planted there, a link to someone's data, is never reused nor followed), then opened to 0755. */
+static int make_tmpdir(fetch *F, vt_err *err)
+{
+    snprintf(F->tmpdir, sizeof F->tmpdir, "%s.tmp.XXXXXX", F->target);
+    if (!mkdtemp(F->tmpdir))
+        return vt_fail(err, VT_EIO, "%s: cannot create: %s", F->tmpdir, strerror(errno));
+    if (chmod(F->tmpdir, 0755) != 0)
+        return vt_fail(err, VT_EIO, "%s: cannot open it to others: %s", F->tmpdir, strerror(errno));
+    return VT_OK;
+}
+
+/* Removes what unpacking may have written (only the members' names) and the folder, through the folder
+ * itself: if a link has taken its place, nothing is followed and nothing outside it removed. */
 static void remove_tmpdir(const char *dir)
 {
-    char path[VT_PATH_MAX + 2 * VT_PATH_EXTRA];
-    for (int i = 0; i < N_MEMBERS; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, members[i].name);
-        unlink(path);
-    }
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    for (int i = 0; i < N_MEMBERS; i++)
+        unlinkat(fd, members[i].name, 0);
+    close(fd);
     rmdir(dir);
 }
 
@@ -708,11 +764,9 @@ static int fetch_run(fetch *F, vt_err *err)
         return rc;
     }
     report(F, FETCH_EXTRACTING, "unpacking %s", F->part);
-    snprintf(F->tmpdir, sizeof F->tmpdir, "%s.tmp.%ld", F->target, (long)getpid());
-    remove_tmpdir(F->tmpdir);
-    if (mkdir(F->tmpdir, 0755) != 0) {
+    if ((rc = make_tmpdir(F, err))) {
         close(lock);
-        return vt_fail(err, VT_EIO, "%s: cannot create: %s", F->tmpdir, strerror(errno));
+        return rc;
     }
     vt_err why;
     vt_err_clear(&why);

@@ -1,6 +1,7 @@
 /* names: the class names of the data sets we know, embedded so the binary needs no files at run time
- * (assets/ holds the same lists as text, for people and for the test that compares the two), and the
- * reader of a data set's own names file. */
+ * (assets/ holds the same lists as text, for people and for the test that compares the two), the reader of
+ * a data set's own names file, and the one place every data set's names are made fit to show and to write
+ * as JSON: an odd name is escaped and cut (vt_label_escape), never a reason to refuse the data set. */
 #include "data_internal.h"
 
 #include <errno.h>
@@ -113,12 +114,6 @@ int names_read(const char *path, int expect, char ***names, vt_err *err)
                 free(text);
                 return vt_fail(err, VT_EUSAGE, "%s: more than the %d class names the images have", path, expect);
             }
-            char why[128];
-            if (vt_check_label(line, why, sizeof why) != 0) {
-                free(text);
-                return vt_fail(err, VT_EUSAGE, "%s: line %d: %s (class names are shown in terminals and written to "
-                               "JSON)", path, lineno, why);
-            }
             lines[n++] = line;
         }
         line = nl ? nl + 1 : NULL;
@@ -127,9 +122,20 @@ int names_read(const char *path, int expect, char ***names, vt_err *err)
         free(text);
         return vt_fail(err, VT_EUSAGE, "%s: %d class names, but the images have %d classes", path, n, expect);
     }
-    *names = names_copy((const char *const *)lines, n);
+    *names = names_escape_all(lines, NULL, n);
     free(text);
     if (!*names)
         return vt_fail(err, VT_EIO, "%s: out of memory", path);
     return VT_OK;
+}
+
+char **names_escape_all(char *const *raw, const size_t *lens, int n)
+{
+    char **out = calloc((size_t)n, sizeof *out);
+    for (int i = 0; out && i < n; i++)
+        if (!(out[i] = vt_label_escape(raw[i], lens ? lens[i] : strlen(raw[i])))) {
+            names_free(out, i);
+            out = NULL;
+        }
+    return out;
 }

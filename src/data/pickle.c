@@ -8,9 +8,13 @@
  * accepts are numpy's array reconstructors and dtype, which it recognises by name and evaluates itself
  * (REDUCE and BUILD are accepted on those and nothing else); every other global or opcode is a data error.
  *
- * Values live in one growing array of nodes referred to by index (the stack, the memo and containers hold
- * indexes), so nothing is recursive and shared references cost nothing. Byte strings point into the file's
- * buffer. */
+ * Values are nodes referred to by index (the stack, the memo and containers hold indexes), so nothing is
+ * recursive and shared references cost nothing. Nodes live in blocks that never move: a pointer to a node
+ * stays good while more nodes are made. Byte strings point into the file's buffer.
+ *
+ * Memory is bounded by what the file may legitimately hold: a file's size by its role (train, test, meta),
+ * and its values, stack depth and container items by its images (a CIFAR-100 file holds a few values per
+ * image), checked as they are made, so a hostile file is refused long before it costs more than a real one. */
 #include "data_internal.h"
 
 #include <archive.h>
@@ -27,6 +31,7 @@
 enum { SIDE = 32, PLANE = SIDE * SIDE, PIXELS = 3 * PLANE };
 #define MARK_SLOT UINT32_MAX
 #define MAX_MEMO (1u << 24)
+enum { BLOCK = 4096 }; /* nodes per block */
 
 typedef enum {
     PV_NONE = 1, PV_BOOL, PV_INT, PV_BYTES, PV_STR, PV_TUPLE, PV_LIST, PV_DICT, PV_GLOBAL, PV_ARRAY, PV_DTYPE,
@@ -67,8 +72,10 @@ typedef struct unpickler {
     const char *label;     /* for messages: the file (or tarball:member) */
     const uint8_t *buf;
     size_t len, at, op_at;
-    pnode *nodes;
-    size_t n_nodes, cap_nodes;
+    pnode **blocks;        /* node k is blocks[k / BLOCK][k % BLOCK] */
+    size_t n_nodes, cap_blocks;
+    size_t max_values;     /* nodes, stack slots and container items at most (values_for) */
+    size_t n_items;        /* container items so far */
     uint32_t *stack;
     size_t sp, cap_stack;
     uint32_t *memo;        /* key -> node, MARK_SLOT where unset */
@@ -105,14 +112,21 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
     return 0;
 }
 
+static pnode *node_at(const unpickler *u, uint32_t idx) { return &u->blocks[idx / BLOCK][idx % BLOCK]; }
+
 /* A new node of kind; its index in *idx. */
 static int node_new(unpickler *u, pv_kind kind, uint32_t *idx)
 {
-    if (u->n_nodes >= UINT32_MAX - 1)
-        return bad(u, "too many values");
-    if (grow((void **)&u->nodes, &u->cap_nodes, u->n_nodes + 1, sizeof *u->nodes))
-        return oom(u);
-    pnode *n = &u->nodes[u->n_nodes];
+    if (u->n_nodes >= u->max_values)
+        return bad(u, "more values than a CIFAR-100 file holds (%zu)", u->max_values);
+    if (u->n_nodes % BLOCK == 0) {
+        size_t b = u->n_nodes / BLOCK;
+        if (grow((void **)&u->blocks, &u->cap_blocks, b + 1, sizeof *u->blocks))
+            return oom(u);
+        if (!(u->blocks[b] = malloc(BLOCK * sizeof *u->blocks[b])))
+            return oom(u);
+    }
+    pnode *n = node_at(u, (uint32_t)u->n_nodes);
     memset(n, 0, sizeof *n);
     n->kind = (uint8_t)kind;
     *idx = (uint32_t)u->n_nodes++;
@@ -121,6 +135,8 @@ static int node_new(unpickler *u, pv_kind kind, uint32_t *idx)
 
 static int push(unpickler *u, uint32_t idx)
 {
+    if (u->sp >= u->max_values)
+        return bad(u, "a stack deeper than a CIFAR-100 file needs (%zu)", u->max_values);
     if (grow((void **)&u->stack, &u->cap_stack, u->sp + 1, sizeof *u->stack))
         return oom(u);
     u->stack[u->sp++] = idx;
@@ -133,7 +149,7 @@ static int push_new(unpickler *u, pv_kind kind, pnode **out)
     int rc = node_new(u, kind, &idx);
     if (rc || (rc = push(u, idx)))
         return rc;
-    *out = &u->nodes[idx];
+    *out = node_at(u, idx);
     return VT_OK;
 }
 
@@ -159,8 +175,20 @@ static int since_mark(unpickler *u, size_t *from, size_t *n)
     return VT_OK;
 }
 
+/* Counts n container items against the file's bound. */
+static int items_take(unpickler *u, size_t n)
+{
+    if (n > 2 * u->max_values - u->n_items)
+        return bad(u, "more list and dict items than a CIFAR-100 file holds (%zu)", 2 * u->max_values);
+    u->n_items += n;
+    return VT_OK;
+}
+
 static int add_item(unpickler *u, pnode *c, uint32_t item)
 {
+    int rc = items_take(u, 1);
+    if (rc)
+        return rc;
     if (grow((void **)&c->items, &c->cap, c->n + 1, sizeof *c->items))
         return oom(u);
     c->items[c->n++] = item;
@@ -177,9 +205,9 @@ static int collect(unpickler *u, pv_kind kind)
     if (kind == PV_DICT && n % 2)
         return bad(u, "a dict from an odd number of values");
     uint32_t idx;
-    if ((rc = node_new(u, kind, &idx)))
+    if ((rc = node_new(u, kind, &idx)) || (rc = items_take(u, n)))
         return rc;
-    pnode *c = &u->nodes[idx];
+    pnode *c = node_at(u, idx);
     if (n && !(c->items = malloc(n * sizeof *c->items)))
         return oom(u);
     if (n)
@@ -198,9 +226,9 @@ static int tuple_of(unpickler *u, size_t n)
             return bad(u, "a MARK inside a tuple");
     uint32_t idx;
     int rc = node_new(u, PV_TUPLE, &idx);
-    if (rc)
+    if (rc || (rc = items_take(u, n)))
         return rc;
-    pnode *c = &u->nodes[idx];
+    pnode *c = node_at(u, idx);
     if (n && !(c->items = malloc(n * sizeof *c->items)))
         return oom(u);
     if (n)
@@ -319,7 +347,7 @@ static int push_global(unpickler *u, const uint8_t *module, size_t ml, const uin
     return bad(u, "global '%s' is refused (a CIFAR-100 pickle holds numpy arrays, lists and strings only)", shown);
 }
 
-static const pnode *at_(const unpickler *u, uint32_t idx) { return &u->nodes[idx]; }
+static const pnode *at_(const unpickler *u, uint32_t idx) { return node_at(u, idx); }
 
 /* A shape tuple of 1 to 4 non-negative ints. */
 static int read_shape(unpickler *u, const pnode *t, pnode *arr)
@@ -365,7 +393,7 @@ static int op_reduce(unpickler *u)
         int u1 = text_is(at_(u, args->items[0]), "u1") || text_is(at_(u, args->items[0]), "|u1");
         if ((rc = node_new(u, PV_DTYPE, &idx)))
             return rc;
-        u->nodes[idx].sub = (uint8_t)u1;
+        node_at(u, idx)->sub = (uint8_t)u1;
         return push(u, idx);
     }
     case G_FROMBUFFER: {
@@ -377,14 +405,13 @@ static int op_reduce(unpickler *u)
             return bad(u, "_frombuffer's arguments are not (bytes, dtype, shape, 'C' or 'F')");
         if ((rc = node_new(u, PV_ARRAY, &idx)))
             return rc;
-        pnode *arr = &u->nodes[idx];
+        pnode *arr = node_at(u, idx);
         if ((rc = read_shape(u, at_(u, args->items[2]), arr)))
             return rc;
-        arr = &u->nodes[idx];
-        arr->p = at_(u, args->items[0])->p;
-        arr->len = at_(u, args->items[0])->len;
-        arr->fortran = text_is(at_(u, args->items[3]), "F");
-        arr->i = at_(u, args->items[1])->sub; /* dtype is uint8 */
+        arr->p = b->p;
+        arr->len = b->len;
+        arr->fortran = text_is(order, "F");
+        arr->i = dt->sub; /* dtype is uint8 */
         arr->sub = 1;
         return push(u, idx);
     }
@@ -401,7 +428,7 @@ static int op_build(unpickler *u)
         return rc;
     if (u->sp == 0 || u->stack[u->sp - 1] == MARK_SLOT)
         return bad(u, "BUILD without an object");
-    pnode *obj = &u->nodes[u->stack[u->sp - 1]];
+    pnode *obj = node_at(u, u->stack[u->sp - 1]);
     const pnode *st = at_(u, si);
     if (obj->kind == PV_DTYPE) {
         if (st->kind != PV_TUPLE)
@@ -431,11 +458,11 @@ static int op_build(unpickler *u)
 
 static int append_to(unpickler *u, uint32_t target, const uint32_t *items, size_t n)
 {
-    pnode *c = &u->nodes[target];
+    pnode *c = node_at(u, target);
     if (c->kind != PV_LIST)
         return bad(u, "APPEND to a %s", kind_names[c->kind]);
     for (size_t k = 0; k < n; k++) {
-        int rc = add_item(u, &u->nodes[target], items[k]);
+        int rc = add_item(u, c, items[k]);
         if (rc)
             return rc;
     }
@@ -444,12 +471,13 @@ static int append_to(unpickler *u, uint32_t target, const uint32_t *items, size_
 
 static int setitems_to(unpickler *u, uint32_t target, const uint32_t *items, size_t n)
 {
-    if (u->nodes[target].kind != PV_DICT)
-        return bad(u, "SETITEM on a %s", kind_names[u->nodes[target].kind]);
+    pnode *c = node_at(u, target);
+    if (c->kind != PV_DICT)
+        return bad(u, "SETITEM on a %s", kind_names[c->kind]);
     if (n % 2)
         return bad(u, "SETITEMS with an odd number of values");
     for (size_t k = 0; k < n; k++) {
-        int rc = add_item(u, &u->nodes[target], items[k]);
+        int rc = add_item(u, c, items[k]);
         if (rc)
             return rc;
     }
@@ -624,8 +652,10 @@ static int unpickle(unpickler *u, uint32_t *top)
 static void unpickler_free(unpickler *u)
 {
     for (size_t k = 0; k < u->n_nodes; k++)
-        free(u->nodes[k].items);
-    free(u->nodes);
+        free(node_at(u, (uint32_t)k)->items);
+    for (size_t b = 0; b * BLOCK < u->n_nodes; b++)
+        free(u->blocks[b]);
+    free(u->blocks);
     free(u->stack);
     free(u->memo);
 }
@@ -738,27 +768,18 @@ static int name_list(unpickler *u, const pnode *d, const char *key, int n, char 
         return vt_fail(u->err, VT_EUSAGE, "%s: no '%s' in the dict", u->label, key);
     if (l->kind != PV_LIST || (int)l->n != n)
         return vt_fail(u->err, VT_EUSAGE, "%s: '%s' is not a list of %d names", u->label, key, n);
-    char **names = calloc((size_t)n, sizeof *names);
-    if (!names)
-        return oom(u);
+    /* n <= 100: the names' bytes, escaped and cut as every data set's are (names.c). */
+    char *raw[100];
+    size_t lens[100];
     for (int k = 0; k < n; k++) {
         const pnode *x = at_(u, l->items[k]);
-        if ((x->kind != PV_BYTES && x->kind != PV_STR) || x->len == 0 || memchr(x->p, '\0', x->len)) {
-            names_free(names, n);
+        if ((x->kind != PV_BYTES && x->kind != PV_STR) || x->len == 0)
             return vt_fail(u->err, VT_EUSAGE, "%s: '%s'[%d] is not a name", u->label, key, k);
-        }
-        if (!(names[k] = strndup((const char *)x->p, x->len))) {
-            names_free(names, n);
-            return oom(u);
-        }
-        /* Printed and written to config.json: printable UTF-8 only, as every names file. */
-        char why[128];
-        if (vt_check_label(names[k], why, sizeof why) != 0) {
-            names_free(names, n);
-            return vt_fail(u->err, VT_EUSAGE, "%s: '%s'[%d]: %s", u->label, key, k, why);
-        }
+        raw[k] = (char *)x->p;
+        lens[k] = x->len;
     }
-    *out = names;
+    if (!(*out = names_escape_all(raw, lens, n)))
+        return oom(u);
     return VT_OK;
 }
 
@@ -772,9 +793,17 @@ typedef struct py_set {
 
 static const char *const py_files[3] = {"train", "test", "meta"};
 
+/* What each file may hold: its images (meta holds 120 names), so its values (a few per image: the pixels,
+ * two labels and a file name) and its bytes (the pixels, and room for the rest). */
+static const long py_images[3] = {50000, 10000, 1000};
+
+static size_t values_for(int which) { return 4 * (size_t)py_images[which] + 4096; }
+
+static long long bytes_for(int which) { return (long long)py_images[which] * (PIXELS + 320) + (1LL << 20); }
+
 static int py_take(py_set *ps, int which, const char *label, const uint8_t *buf, size_t len, vt_err *err)
 {
-    unpickler u = {.label = label, .buf = buf, .len = len, .err = err};
+    unpickler u = {.label = label, .buf = buf, .len = len, .max_values = values_for(which), .err = err};
     uint32_t top = 0;
     int rc = unpickle(&u, &top);
     if (rc == VT_OK) {
@@ -826,10 +855,12 @@ static int from_tarball(const char *path, py_set *ps, vt_err *err)
             rc = vt_fail(err, VT_EUSAGE, "%s: appears twice", label);
             break;
         }
-        /* The pickled train file is about 155 MB; nothing this reader accepts is near 512 MB. */
+        /* Refused from the header, before a byte is inflated: a small .tar.gz may inflate to any size. */
         la_int64_t size = archive_entry_size_is_set(e) ? archive_entry_size(e) : -1;
-        if (size < 0 || size > (512LL << 20)) {
-            rc = vt_fail(err, VT_EUSAGE, "%s: %s", label, size < 0 ? "no size in the tarball" : "larger than 512 MB");
+        if (size < 0 || size > bytes_for(which)) {
+            rc = size < 0 ? vt_fail(err, VT_EUSAGE, "%s: no size in the tarball", label)
+                          : vt_fail(err, VT_EUSAGE, "%s: larger than %lld bytes: not a CIFAR-100 python %s file",
+                                    label, bytes_for(which), py_files[which]);
             break;
         }
         uint8_t *buf = malloc(size ? (size_t)size : 1);
@@ -882,11 +913,12 @@ int cifar100_python_load(const char *path, long limit_train, long limit_test, ra
             size_t len;
             if ((rc = vt_file_size(file, &size, err)))
                 break;
-            if (size > (512LL << 20)) {
-                rc = vt_fail(err, VT_EUSAGE, "%s: larger than 512 MB: not a CIFAR-100 python file", file);
+            if (size > bytes_for(k)) {
+                rc = vt_fail(err, VT_EUSAGE, "%s: larger than %lld bytes: not a CIFAR-100 python %s file", file,
+                             bytes_for(k), py_files[k]);
                 break;
             }
-            if ((rc = vt_read_file(file, 512LL << 20, &buf, &len, err)))
+            if ((rc = vt_read_file(file, bytes_for(k), &buf, &len, err)))
                 break;
             rc = py_take(&ps, k, file, (const uint8_t *)buf, len, err);
             free(buf);

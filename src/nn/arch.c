@@ -41,7 +41,7 @@ static const arch archs[] = {
 const char *const model_names[] = {"vgg16", "vgg19", "vgg16-nopool", "cnn", "mlp", NULL};
 
 #define MAX_SIDE 4096
-#define MAX_CLASSES VT_MAX_CLASSES
+#define MAX_CLASSES NN_MAX_CLASSES
 
 static const arch *find_arch(const char *name)
 {

@@ -95,6 +95,33 @@ static int read_blob(job *j, const char *path, blob_header *h, vt_err *err)
     return VT_OK;
 }
 
+/* A rate the run may be at: the --lr setting's range, or 0 where the run's schedule ends there (cosine down to
+ * --min-lr 0), as the flags would have it. */
+static int rate_in_range(const train_config *cfg, double lr)
+{
+    if (lr == 0)
+        return cfg->cb.schedule == TRAIN_SCHEDULE_COSINE && cfg->cb.sched_min_lr == 0;
+    return train_field_in_range(train_field_find("lr"), lr);
+}
+
+/* An epoch's row as an epoch makes it: fractions in [0, 1] (top-5 NaN when unmeasured), losses and errors not
+ * negative, a rate the run may be at, a time. */
+static int row_in_range(const train_config *cfg, const train_epoch *r)
+{
+    const double frac[] = {r->acc, r->val_acc};
+    const double pos[] = {r->loss, r->val_loss, r->mse, r->val_mse};
+    for (size_t k = 0; k < 2; k++)
+        if (!(frac[k] >= 0 && frac[k] <= 1))
+            return 0;
+    for (size_t k = 0; k < 4; k++)
+        if (!(pos[k] >= 0 && isfinite(pos[k])))
+            return 0;
+    if (!(isnan(r->top5) || (r->top5 >= 0 && r->top5 <= 1)) || !(isnan(r->val_top5) || (r->val_top5 >= 0 &&
+                                                                                         r->val_top5 <= 1)))
+        return 0;
+    return rate_in_range(cfg, r->lr) && r->seconds >= 0 && r->seconds < 1e12;
+}
+
 /* Whether the blob's numbers belong to this run and are in range. */
 static int check_blob(const job *j, const char *path, const blob_header *h, vt_err *err)
 {
@@ -113,24 +140,23 @@ static int check_blob(const job *j, const char *path, const blob_header *h, vt_e
                        (long long)h->classes, (unsigned long long)j->cfg.seed, j->cfg.batch_size, j->ds->n_train,
                        j->ds->classes);
     /* batch_pos == batches: the epoch trained, stopped during its evaluation (resuming evaluates it). */
-    if (h->batch_pos < 0 || h->batch_pos > j->batches || h->n < 0 || h->correct < 0 || h->correct > h->n ||
-        !isfinite(h->loss_sum) || !isfinite(h->mse_sum) || !(h->epoch_seconds >= 0 && h->epoch_seconds < 1e12))
+    if (h->batch_pos < 0 || h->batch_pos > j->batches || h->n < 0 || h->n > (int64_t)j->ds->n_train ||
+        h->correct < 0 || h->correct > h->n || h->correct5 < 0 || h->correct5 > h->n || !isfinite(h->loss_sum) ||
+        h->loss_sum < 0 || !isfinite(h->mse_sum) || h->mse_sum < 0 ||
+        !(h->epoch_seconds >= 0 && h->epoch_seconds < 1e12))
         return vt_fail(err, VT_EUSAGE, "%s: training state out of range (position, sums or time)", path);
-    /* The rate now, not the one set: the setting's range, but 0 too, where a cosine schedule ends. */
-    const train_field *lr_rule = train_field_find("lr");
-    if (!(h->lr == 0 || train_field_in_range(lr_rule, h->lr))) {
+    /* The rate now, not the one set: checked as --lr is, 0 only where the run's cosine schedule ends. */
+    if (!rate_in_range(&j->cfg, h->lr)) {
         char what[256];
-        train_field_describe(lr_rule, what, sizeof what);
-        return vt_fail(err, VT_EUSAGE, "%s: its learning rate %g is neither 0 nor %s", path, h->lr, what);
+        train_field_describe(train_field_find("lr"), what, sizeof what);
+        return vt_fail(err, VT_EUSAGE, "%s: its learning rate %g is not %s%s", path, h->lr, what,
+                       h->lr == 0 ? " (0 only where a cosine schedule ends)" : "");
     }
-    for (int64_t e = 0; e < h->epochs_done; e++) {
-        const train_epoch row = j->history[e];
-        const double v[] = {row.loss, row.acc, row.mse, row.val_loss, row.val_acc, row.val_mse, row.lr, row.seconds};
-        for (size_t k = 0; k < sizeof v / sizeof v[0]; k++)
-            if (!isfinite(v[k]))
-                return vt_fail(err, VT_EUSAGE, "%s: the history of epoch %lld holds a value that is not finite", path,
-                               (long long)e + 1);
-    }
+    for (int64_t e = 0; e < h->epochs_done; e++)
+        if (!row_in_range(&j->cfg, &j->history[e]))
+            return vt_fail(err, VT_EUSAGE, "%s: the history of epoch %lld holds a value out of range (a fraction "
+                           "outside 0..1, a negative or infinite loss, a rate --lr would refuse)", path,
+                           (long long)e + 1);
     if (h->epochs_done > j->cfg.epochs)
         return vt_fail(err, VT_EUSAGE, "--epochs: %d, but the run has already done %lld (give at least that many)",
                        j->cfg.epochs, (long long)h->epochs_done);

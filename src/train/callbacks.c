@@ -133,10 +133,17 @@ void callbacks_epoch_end(const train_callbacks *cb, callbacks_state *st, int epo
     }
 }
 
-void callbacks_replay(const train_callbacks *cb, callbacks_state *st, const train_epoch *rows, int n)
+int callbacks_replay(const train_callbacks *cb, callbacks_state *st, const train_epoch *rows, int n, char *reason,
+                     size_t size)
 {
     callbacks_begin(cb, st);
-    callbacks_actions ignored;
-    for (int e = 0; e < n; e++)
-        callbacks_epoch_end(cb, st, e, &rows[e], rows[e].lr, &ignored);
+    callbacks_actions act;
+    int stopped = 0;
+    for (int e = 0; e < n; e++) {
+        callbacks_epoch_end(cb, st, e, &rows[e], rows[e].lr, &act);
+        if (act.stop && !stopped && reason && size)
+            snprintf(reason, size, "%s", act.reason);
+        stopped |= act.stop;
+    }
+    return stopped;
 }

@@ -1,13 +1,17 @@
 /* train/control: the command channel through a run directory. Any process (vggtop ctl, vggtop watch) writes
  * commands.json atomically, {"seq": N, "command": "pause", "lr": X, "pid": P}; the engine that trains the
- * run reads it between batches (and while paused or evaluating), takes a seq it has not seen, and says so
- * in progress.json's "command_ack". One file holding only the latest command is enough: a sender waits
- * for the acknowledgement before it sends the next one, and a later command supersedes an earlier one. */
+ * run reads it between batches (and while paused or evaluating), takes a seq other than the last it took, and
+ * says so in progress.json's "command_ack". One file holding only the latest command is enough: senders take
+ * turns (an flock on the run directory), and `vggtop ctl` keeps its turn until its command is acknowledged,
+ * so a command is never overwritten before the engine took it; one not taken is taken back. A file older than
+ * the process that trains the run is an earlier session's, never taken (recorder.c). */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -72,7 +76,8 @@ int run_command_read(const char *dir, run_command *out, vt_err *err)
     cJSON *cmd = cJSON_GetObjectItemCaseSensitive(o, "command");
     cJSON *lr = cJSON_GetObjectItemCaseSensitive(o, "lr");
     run_command c = {0, RUN_CMD_NONE, 0};
-    if (!cJSON_IsObject(o) || !cJSON_IsNumber(seq) || !(seq->valuedouble >= 1 && seq->valuedouble < 1e15) ||
+    if (!cJSON_IsObject(o) || !cJSON_IsNumber(seq) ||
+        !(seq->valuedouble >= 1 && seq->valuedouble <= (double)RUN_COMMAND_SEQ_MAX) ||
         !cJSON_IsString(cmd) || kind_from_name(cmd->valuestring, &c.kind) != 0) {
         cJSON_Delete(o);
         return vt_fail(err, VT_EUSAGE, "%s: expected {\"seq\": N, \"command\": \"pause|resume|stop|lr\"}", path);
@@ -91,7 +96,56 @@ int run_command_read(const char *dir, run_command *out, vt_err *err)
     return VT_OK;
 }
 
-int run_command_send(const char *dir, run_command *cmd, vt_err *err)
+/* The hold a sender keeps on the channel: an flock on the run directory itself (no file of its own), from
+ * reading the last seq until its command is taken or given up; and commands.json as it was before, to put
+ * back a command that was not taken. One per process (a front end sends one command at a time). */
+static struct {
+    int fd;
+    int had;           /* commands.json existed */
+    size_t len;
+    char before[4097];
+} held = {-1, 0, 0, ""};
+
+enum { SENDER_WAIT_MS = 10000 }; /* how long a sender waits for another one's turn to end */
+
+static int hold_channel(const char *dir, vt_err *err)
+{
+    if (held.fd >= 0)
+        close(held.fd); /* this process's previous command: its turn is over */
+    held.fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (held.fd < 0)
+        return vt_fail(err, VT_EUSAGE, "%s: %s", dir, strerror(errno));
+    for (int waited = 0; flock(held.fd, LOCK_EX | LOCK_NB) != 0; waited += 50) {
+        if (errno != EWOULDBLOCK || waited >= SENDER_WAIT_MS) {
+            int e = errno;
+            close(held.fd);
+            held.fd = -1;
+            return e == EWOULDBLOCK ? vt_fail(err, VT_EIO, "%s: another vggtop has been sending it a command for %d s "
+                                              "(try again once it is done)", dir, SENDER_WAIT_MS / 1000)
+                                    : vt_fail(err, VT_EIO, "%s: cannot lock its commands: %s", dir, strerror(e));
+        }
+        usleep(50000);
+    }
+    return VT_OK;
+}
+
+/* commands.json's bytes as they are now, to put back (held.before; held.had 0 when there is none). */
+static void keep_before(const char *path)
+{
+    char *text = NULL;
+    size_t len = 0;
+    vt_err ignored;
+    held.had = held.len = 0;
+    if (access(path, F_OK) == 0 && vt_read_file(path, 4096, &text, &len, &ignored) == VT_OK) {
+        held.had = 1;
+        held.len = len;
+        memcpy(held.before, text, len);
+    } else
+        held.had = access(path, F_OK) == 0 ? -1 : 0; /* there, but unreadable: left alone */
+    free(text);
+}
+
+int run_command_send_held(const char *dir, run_command *cmd, vt_err *err)
 {
     char path[4200];
     int rc = run_path(path, sizeof path, dir, RUN_PROGRESS, err);
@@ -99,10 +153,18 @@ int run_command_send(const char *dir, run_command *cmd, vt_err *err)
         return rc;
     if (access(path, F_OK) != 0)
         return vt_fail(err, VT_EUSAGE, "%s: no %s: not a run directory", dir, RUN_PROGRESS);
-    if (run_live_pid(dir) <= 0)
+    /* A run being started holds its lock before it names itself (-1): its commands wait for it. */
+    char role[16];
+    long holder = run_live_holder(dir, role, sizeof role);
+    if (holder == 0)
         return vt_fail(err, VT_EUSAGE, "%s: no process is training this run (it ended or was killed; a stopped run "
                        "continues with vggtop train --resume %s)", dir, dir);
-    /* The next number after the last one sent; an unreadable old file starts again after the engine's ack. */
+    if (holder > 0 && strcmp(role, "evaluated") == 0)
+        return vt_fail(err, VT_EUSAGE, "%s: is being evaluated by process %ld, not trained: there is nothing to "
+                       "control", dir, holder);
+    if ((rc = hold_channel(dir, err)))
+        return rc;
+    /* The next number after the last one sent or taken; after the largest, 1 again. */
     run_command last;
     vt_err ignored;
     long seq = run_command_read(dir, &last, &ignored) == VT_OK ? last.seq : 0;
@@ -110,9 +172,10 @@ int run_command_send(const char *dir, run_command *cmd, vt_err *err)
     if (run_load(dir, RUN_PART_PROGRESS, &run, &ignored) == VT_OK && run.progress.command_ack > seq)
         seq = run.progress.command_ack;
     run_free(&run);
-    cmd->seq = seq + 1;
+    cmd->seq = seq >= RUN_COMMAND_SEQ_MAX ? 1 : seq + 1;
     if ((rc = run_path(path, sizeof path, dir, RUN_COMMANDS, err)))
         return rc;
+    keep_before(path);
     char text[256];
     int len;
     if (cmd->kind == RUN_CMD_LR)
@@ -121,5 +184,33 @@ int run_command_send(const char *dir, run_command *cmd, vt_err *err)
     else
         len = snprintf(text, sizeof text, "{\"seq\": %ld, \"command\": \"%s\", \"pid\": %ld}\n", cmd->seq,
                        run_command_name(cmd->kind), (long)getpid());
-    return vt_write_file_atomic(path, text, (size_t)len, err);
+    if ((rc = vt_write_file_atomic(path, text, (size_t)len, err)))
+        run_command_finish(dir, cmd, 1);
+    return rc;
+}
+
+void run_command_finish(const char *dir, const run_command *cmd, int taken)
+{
+    char path[4200];
+    vt_err ignored;
+    run_command now;
+    /* Taken back only while commands.json still holds this command (the channel is still held). */
+    if (!taken && held.fd >= 0 && held.had >= 0 && !run_path(path, sizeof path, dir, RUN_COMMANDS, &ignored) &&
+        run_command_read(dir, &now, &ignored) == VT_OK && now.seq == cmd->seq) {
+        if (held.had)
+            vt_write_file_atomic(path, held.before, held.len, &ignored);
+        else
+            unlink(path);
+    }
+    if (held.fd >= 0)
+        close(held.fd);
+    held.fd = -1;
+}
+
+int run_command_send(const char *dir, run_command *cmd, vt_err *err)
+{
+    int rc = run_command_send_held(dir, cmd, err);
+    if (!rc)
+        run_command_finish(dir, cmd, 1);
+    return rc;
 }

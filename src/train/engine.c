@@ -95,7 +95,7 @@ int job_take_command_file(job *j)
     j->cmd_next = now + 0.2;
     run_command c;
     vt_err err;
-    if (j->rec->ops->command(j->rec, &c, &err) != VT_OK || c.seq <= j->cmd_seen)
+    if (j->rec->ops->command(j->rec, &c, &err) != VT_OK || c.seq == 0 || c.seq == j->cmd_seen)
         return 0;
     j->cmd_seen = c.seq;
     trainer *t = j->t;
@@ -322,6 +322,8 @@ static train_state end_epoch(job *j, const epoch_run *er, vt_err *err)
 /* Runs the epochs. Returns the final state; err filled when FAILED. */
 static train_state job_train(job *j, vt_err *err)
 {
+    if (j->early_stopped) /* a resumed run that early stopping had ended */
+        return TRAIN_FINISHED;
     for (int e = j->epochs_done; e < j->cfg.epochs; e++) {
         epoch_run er = {.e = e, .first = j->batch_pos, .start = vt_now()};
         begin_epoch(j, e);

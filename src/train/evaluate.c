@@ -78,7 +78,7 @@ static int open_run(const char *dir, const char *checkpoint, train_config *cfg, 
     /* The run is this process's while it evaluates: a training process (which evaluates each epoch itself)
      * or another evaluate holds the lock, and is named. */
     if (!rc)
-        rc = run_lock_take(dir, "evaluated", lock_fd, NULL, err);
+        rc = run_lock_take(dir, lock_fd, NULL, err);
     struct stat st;
     if (!rc)
         rc = run_path(path, size, dir, checkpoint, err);
@@ -129,8 +129,9 @@ static int load_model(const train_config *cfg, const dataset *ds, const char *pa
 
 /* The test set through m, its metrics into out (and its size into *n_test), and the evaluation files (only
  * when the predictions are finite numbers: good files are never replaced by bad ones). */
-static int predict_and_write(const char *dir, const char *path, const train_config *cfg, const dataset *ds, model *m,
-                             int epoch, long batch, train_epoch *out, long *n_test, vt_err *err)
+static int predict_and_write(const char *dir, int lock_fd, const char *path, const train_config *cfg,
+                             const dataset *ds, model *m, int epoch, long batch, train_epoch *out, long *n_test,
+                             vt_err *err)
 {
     size_t per = (size_t)ds->height * (size_t)ds->width * (size_t)ds->channels;
     float *x = malloc(sizeof(float) * per * (size_t)cfg->batch_size);
@@ -144,7 +145,7 @@ static int predict_and_write(const char *dir, const char *path, const train_conf
         if (!isfinite(out->val_loss) || !isfinite(out->val_mse))
             rc = vt_fail(err, VT_EUSAGE, "%s: its predictions are not finite numbers (the weights overflow); %s, "
                          "%s and %s were left as they were", path, RUN_PREDICTIONS, RUN_REPORT, RUN_CONFUSION);
-        else
+        else if (!(rc = run_lock_claim(lock_fd, dir, "evaluated", err)))
             rc = run_write_evaluation(dir, epoch, batch, 0, ds->test_y, probs, ds->n_test, ds->classes,
                                       (const char *const *)ds->class_names, err);
     }
@@ -187,7 +188,7 @@ int run_evaluate(const char *dir, const char *data, int threads, const char *che
     if (!rc)
         rc = load_model(&cfg, ds, path, &m, &epoch, &batch, err);
     if (!rc)
-        rc = predict_and_write(dir, path, &cfg, ds, m, epoch, batch, out, n_test, err);
+        rc = predict_and_write(dir, lock_fd, path, &cfg, ds, m, epoch, batch, out, n_test, err);
     if (m)
         model_destroy(m);
     data_destroy(ds);

@@ -98,7 +98,7 @@ typedef struct job {
     double paused_total;    /* seconds paused in this session: not part of elapsed */
     double eval_seconds;    /* the last test-set pass, for the whole-run ETA (0: none yet) */
     double per_epoch;       /* the ETA's seconds per later epoch, evaluation included */
-    long cmd_seen;          /* the last commands.json seq taken */
+    long cmd_seen;          /* the last commands.json seq taken (0: none yet in this session) */
     double suspended_seen;  /* of t->suspended, what was already taken off */
     double cmd_next;        /* when to look at commands.json again */
     train_snapshot progress_copy;   /* the engine's copy for progress.json */

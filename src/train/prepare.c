@@ -141,11 +141,15 @@ static int resume(job *j, char *created, size_t size, vt_err *err)
     if ((rc = ranks_agree(j, job_load_checkpoint(j, err), err)) ||
         (j->d && (rc = ranks_agree(j, share_position(j, err), err))))
         return rc;
+    if ((rc = ranks_agree(j, j->rec->ops->resume(j->rec, created, size, err), err)))
+        return rc;
     j->may_write = 1;
     j->cfg.resume_epoch = j->epochs_done; /* where changed settings start, for config.json */
     j->cfg.resume_batch = j->batch_pos;
-    callbacks_replay(&j->cfg.cb, &j->cbs, j->history, j->epochs_done);
-    j->rec->ops->resume(j->rec, created, size);
+    /* A run that early stopping ended stays ended, however it was stopped after that (killed after the
+     * stopping epoch's checkpoint, or resumed when finished). */
+    j->early_stopped = callbacks_replay(&j->cfg.cb, &j->cbs, j->history, j->epochs_done, j->cb_reason,
+                                        sizeof j->cb_reason);
     return j->rec->ops->history(j->rec, j->history, j->epochs_done, err);
 }
 
@@ -193,11 +197,6 @@ int job_prepare(job *j, vt_err *err)
     if (rc)
         return rc;
     callbacks_begin(&j->cfg.cb, &j->cbs);
-    /* A command left from an earlier session was taken then (or superseded): only newer ones count. */
-    run_command old_cmd;
-    vt_err cmd_err;
-    if (j->rec->ops->command(j->rec, &old_cmd, &cmd_err) == VT_OK)
-        j->cmd_seen = old_cmd.seq;
     char created[32] = "";
     if ((j->cfg.resume && (rc = resume(j, created, sizeof created, err))) || (rc = record_config(j, created, err)))
         return rc;

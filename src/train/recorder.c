@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "train_internal.h"
@@ -20,6 +21,7 @@ typedef struct dir_recorder {
     dev_t dev;    /* the directory locked: every write checks it is still the one */
     ino_t ino;
     int lost;     /* it was removed or replaced: nothing more is written */
+    struct timespec opened; /* when the lock was taken: a command written before is an earlier session's */
 } dir_recorder;
 
 /* Whether dir holds anything but the run's lock. */
@@ -70,7 +72,7 @@ static int open_resumed(dir_recorder *r, const train_config *cfg, vt_err *err)
         return vt_fail(err, VT_EUSAGE, "--resume: %s: no %s yet (the run never finished an epoch or stopped)",
                        cfg->run_dir, RUN_CHECKPOINT);
     /* Two processes writing one run directory would interleave their files: the lock lets one in. */
-    return run_lock_take(cfg->run_dir, "trained", &r->lock_fd, NULL, err);
+    return run_lock_take(cfg->run_dir, &r->lock_fd, NULL, err);
 }
 
 /* A new run: its directory picked (under --runs) or checked, made, and locked. */
@@ -98,7 +100,9 @@ static int open_new(dir_recorder *r, train_config *cfg, vt_err *err)
                        mk.msg);
     }
     r->made = !existed;
-    rc = run_lock_take(cfg->run_dir, "trained", &r->lock_fd, NULL, err);
+    rc = run_lock_take(cfg->run_dir, &r->lock_fd, NULL, err);
+    if (!rc)
+        rc = run_lock_claim(r->lock_fd, cfg->run_dir, "trained", err);
     /* Checked again under the lock: another process may have started a run there since. */
     if (!rc && holds_files(cfg->run_dir)) {
         run_lock_release(r->lock_fd);
@@ -118,6 +122,7 @@ static int dir_open(recorder *base, train_config *cfg, vt_err *err)
 {
     dir_recorder *r = (dir_recorder *)base;
     r->resumed = cfg->resume;
+    clock_gettime(CLOCK_REALTIME_COARSE, &r->opened); /* the clock file times are stamped with */
     int rc = cfg->resume ? open_resumed(r, cfg, err) : open_new(r, cfg, err);
     if (rc)
         return rc;
@@ -145,15 +150,36 @@ static int dir_check(recorder *base, vt_err *err)
                    "written to it (the run stops)", r->dir);
 }
 
-static void dir_resume(recorder *base, char *created, size_t size)
+/* The files a run's writers replace (by a rename, which a directory in the way makes fail). */
+static const char *const written[] = {RUN_CONFIG,      RUN_HISTORY, RUN_PROGRESS,  RUN_CURVE,      RUN_PREDICTIONS,
+                                      RUN_PRED_EPOCH,  RUN_REPORT,  RUN_CONFUSION, RUN_PER_CLASS,  RUN_LAYERS,
+                                      RUN_CHECKPOINT,  RUN_BEST,    RUN_ES_BEST,   RUN_COMMANDS};
+
+/* The run to resume, checked and claimed before its first write: a run whose records could not all be written
+ * (a directory in the place of one) is refused as it is, and only then does run.lock name this process. */
+static int dir_resume(recorder *base, char *created, size_t size, vt_err *err)
 {
     dir_recorder *r = (dir_recorder *)base;
+    char path[4200];
+    for (size_t i = 0; i < sizeof written / sizeof written[0]; i++) {
+        struct stat st;
+        int rc = run_path(path, sizeof path, r->dir, written[i], err);
+        if (rc)
+            return rc;
+        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+            return vt_fail(err, VT_EUSAGE, "--resume: %s: is a directory, where the run keeps a file (remove it)",
+                           path);
+    }
+    int rc = run_lock_claim(r->lock_fd, r->dir, "trained", err);
+    if (rc)
+        return rc;
     run_clean_temporaries(r->dir);
     run_data old;
     vt_err ignored;
     if (run_load(r->dir, RUN_PART_CONFIG, &old, &ignored) == VT_OK)
         snprintf(created, size, "%s", old.created);
     run_free(&old);
+    return VT_OK;
 }
 
 static int dir_config(recorder *base, const train_config *cfg, const dataset *ds, const model_config *mc,
@@ -218,9 +244,20 @@ static int dir_restore(recorder *base, const char *name, model *m, void *blob, s
     return checkpoint_load(path, m, blob, cap, len, err);
 }
 
+/* The command another process sent this session: from the moment the run's lock was taken (a command sent
+ * while the data loads is taken once training starts); one from before is an earlier session's, taken or
+ * given up then, and reads as none. */
 static int dir_command(recorder *base, run_command *c, vt_err *err)
 {
-    return run_command_read(((dir_recorder *)base)->dir, c, err);
+    dir_recorder *r = (dir_recorder *)base;
+    char path[4200];
+    struct stat st;
+    int rc = run_command_read(r->dir, c, err);
+    if (!rc && c->seq && !run_path(path, sizeof path, r->dir, RUN_COMMANDS, err) && stat(path, &st) == 0 &&
+        (st.st_mtim.tv_sec < r->opened.tv_sec ||
+         (st.st_mtim.tv_sec == r->opened.tv_sec && st.st_mtim.tv_nsec < r->opened.tv_nsec)))
+        *c = (run_command){0, RUN_CMD_NONE, 0};
+    return rc;
 }
 
 static void dir_discard(recorder *base)
@@ -286,7 +323,10 @@ int recorder_dir_create(recorder **out, vt_err *err)
 
 static int null_open(recorder *r, train_config *cfg, vt_err *err) { return (void)r, (void)cfg, (void)err, VT_OK; }
 static int null_check(recorder *r, vt_err *err) { return (void)r, (void)err, VT_OK; }
-static void null_resume(recorder *r, char *created, size_t size) { (void)r, (void)created, (void)size; }
+static int null_resume(recorder *r, char *created, size_t size, vt_err *err)
+{
+    return (void)r, (void)created, (void)size, (void)err, VT_OK;
+}
 
 static int null_config(recorder *r, const train_config *cfg, const dataset *ds, const model_config *mc,
                        long long params, const char *created, const run_ranks *ranks, vt_err *err)

@@ -130,8 +130,23 @@ char *run_next_line(char **cursor)
     return s;
 }
 
+/* A wanted part that could not be read: left out, and named (the first reason kept). */
+static void set_damaged(run_data *out, int part, const vt_err *why)
+{
+    out->parts &= ~part;
+    if (!out->damaged)
+        snprintf(out->damage, sizeof out->damage, "%s", why->msg);
+    out->damaged |= part;
+}
+
 int run_load(const char *dir, int parts, run_data *out, vt_err *err)
 {
+    return run_load_sound(dir, parts, 0, out, err);
+}
+
+int run_load_sound(const char *dir, int need, int want, run_data *out, vt_err *err)
+{
+    int parts = need | want;
     memset(out, 0, sizeof *out);
     struct stat st;
     if (stat(dir, &st) != 0)
@@ -149,20 +164,38 @@ int run_load(const char *dir, int parts, run_data *out, vt_err *err)
      * read, not taken for "no checkpoint yet". */
     struct stat ck;
     out->has_checkpoint = lstat(path, &ck) == 0;
-    for (size_t i = 0; !rc && i < sizeof run_files / sizeof run_files[0]; i++)
-        if (parts & run_files[i].part)
-            rc = run_files[i].read(dir, out, err);
+    for (size_t i = 0; !rc && i < sizeof run_files / sizeof run_files[0]; i++) {
+        int part = run_files[i].part;
+        if (!(parts & part))
+            continue;
+        vt_err why;
+        vt_err_clear(&why);
+        rc = run_files[i].read(dir, out, &why);
+        if (rc && !(need & part)) {
+            set_damaged(out, part, &why);
+            rc = VT_OK;
+        } else if (rc)
+            *err = why;
+    }
     if (rc)
         return rc;
-    /* Predictions must agree with the config's class count (an edited or foreign file otherwise). */
+    /* Predictions must agree with the config's class count (an edited or foreign file otherwise), and a file
+     * cut at a line end parses cleanly: only the test-set size in config.json catches it. */
+    vt_err why;
+    vt_err_clear(&why);
     if ((out->parts & RUN_PART_CONFIG) && (out->parts & RUN_PART_PREDICTIONS) && out->pred_classes != out->classes)
-        return vt_fail(err, VT_EUSAGE, "%s/%s: %d classes, but %s says %d", dir, RUN_PREDICTIONS, out->pred_classes,
-                       RUN_CONFIG, out->classes);
-    /* A file cut at a line end parses cleanly: only the test-set size in config.json catches it. */
-    if ((out->parts & RUN_PART_CONFIG) && (out->parts & RUN_PART_PREDICTIONS) && out->n_test > 0 &&
-        out->n_pred != out->n_test)
-        return vt_fail(err, VT_EUSAGE, "%s/%s: %ld rows, but %s says %ld test images (truncated? vggtop evaluate %s "
-                       "writes it again)", dir, RUN_PREDICTIONS, out->n_pred, RUN_CONFIG, out->n_test, dir);
+        vt_fail(&why, VT_EUSAGE, "%s/%s: %d classes, but %s says %d", dir, RUN_PREDICTIONS, out->pred_classes,
+                RUN_CONFIG, out->classes);
+    else if ((out->parts & RUN_PART_CONFIG) && (out->parts & RUN_PART_PREDICTIONS) && out->n_test > 0 &&
+             out->n_pred != out->n_test)
+        vt_fail(&why, VT_EUSAGE, "%s/%s: %ld rows, but %s says %ld test images (truncated? vggtop evaluate %s "
+                "writes it again)", dir, RUN_PREDICTIONS, out->n_pred, RUN_CONFIG, out->n_test, dir);
+    if (why.msg[0] && (need & RUN_PART_PREDICTIONS))
+        return *err = why, why.code;
+    if (why.msg[0])
+        set_damaged(out, RUN_PART_PREDICTIONS, &why);
+    if (!out->parts && !out->has_checkpoint && out->damaged)
+        return vt_fail(err, VT_EUSAGE, "%s", out->damage);
     if (!out->parts && !out->has_checkpoint)
         return vt_fail(err, VT_EUSAGE, "%s: no %s, %s or %s here: not a run directory", dir, RUN_CONFIG, RUN_HISTORY,
                        RUN_PROGRESS);

@@ -5,6 +5,7 @@
  * for the messages only; the lock, not the pid, decides. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,16 @@ static long lock_pid(int fd, char *role, size_t size)
     return pid;
 }
 
+/* The pid of a held lock's holder (lock_pid), 0 when the file names a process that is gone: an earlier
+ * holder's, still there while the holder now has not claimed the run (run_lock_claim) yet. */
+static long holder_pid(int fd, char *role, size_t size)
+{
+    long pid = lock_pid(fd, role, size);
+    if (pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+        pid = 0;
+    return pid;
+}
+
 static int open_lock(const char *dir, int create, int *fd, vt_err *err)
 {
     char path[4200];
@@ -59,7 +70,7 @@ static int open_lock(const char *dir, int create, int *fd, vt_err *err)
     return VT_OK;
 }
 
-int run_lock_take(const char *dir, const char *role, int *fd, long *holder, vt_err *err)
+int run_lock_take(const char *dir, int *fd, long *holder, vt_err *err)
 {
     *fd = -1;
     if (holder)
@@ -71,7 +82,7 @@ int run_lock_take(const char *dir, const char *role, int *fd, long *holder, vt_e
     if (flock(f, LOCK_EX | LOCK_NB) != 0) {
         int e = errno;
         char what[16];
-        long pid = lock_pid(f, what, sizeof what);
+        long pid = holder_pid(f, what, sizeof what);
         close(f);
         if (e != EWOULDBLOCK)
             return vt_fail(err, VT_EIO, "%s: cannot lock the run: %s", dir, strerror(e));
@@ -82,14 +93,16 @@ int run_lock_take(const char *dir, const char *role, int *fd, long *holder, vt_e
                            what, pid);
         return vt_fail(err, VT_EUSAGE, "%s is in use by another vggtop (one process at a time: stop it first)", dir);
     }
+    *fd = f;
+    return VT_OK;
+}
+
+int run_lock_claim(int fd, const char *dir, const char *role, vt_err *err)
+{
     char line[64];
     int len = snprintf(line, sizeof line, "%ld %s\n", (long)getpid(), role);
-    if (ftruncate(f, 0) != 0 || pwrite(f, line, (size_t)len, 0) != len) {
-        int e = errno;
-        close(f);
-        return vt_fail(err, VT_EIO, "%s: cannot write the run's lock: %s", dir, strerror(e));
-    }
-    *fd = f;
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, line, (size_t)len, 0) != len)
+        return vt_fail(err, VT_EIO, "%s: cannot write the run's lock: %s", dir, strerror(errno));
     return VT_OK;
 }
 
@@ -99,19 +112,25 @@ void run_lock_release(int fd)
         close(fd); /* closing the last descriptor drops the flock */
 }
 
-long run_live_pid(const char *dir)
+long run_live_holder(const char *dir, char *role, size_t size)
 {
     int f;
     vt_err ignored;
-    if (open_lock(dir, 0, &f, &ignored) != VT_OK || f < 0)
-        return 0;
+    char what[16] = "";
     long live = 0;
-    char what[16];
-    if (flock(f, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
-        live = lock_pid(f, what, sizeof what);
-        if (!live)
-            live = -1; /* held, by a process that has not written its pid yet */
+    if (open_lock(dir, 0, &f, &ignored) == VT_OK && f >= 0) {
+        if (flock(f, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
+            live = holder_pid(f, what, sizeof what);
+            if (!live) {
+                live = -1; /* held, by a process that has not written its pid yet */
+                what[0] = '\0';
+            }
+        }
+        close(f); /* also drops the shared lock, if it was taken */
     }
-    close(f); /* also drops the shared lock, if it was taken */
+    if (role && size)
+        snprintf(role, size, "%s", live > 0 ? what : "");
     return live;
 }
+
+long run_live_pid(const char *dir) { return run_live_holder(dir, NULL, 0); }

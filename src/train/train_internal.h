@@ -11,11 +11,14 @@
 
 /* "<dir>/<name>" into buf; VT_EUSAGE when it does not fit. */
 int run_path(char *buf, size_t size, const char *dir, const char *name, vt_err *err);
-/* Takes the run's lock (<dir>/run.lock, created when missing) for this process, which will have the run
- * `role` ("trained" or "evaluated", for the messages): VT_OK with *fd to keep open for as long as the process
- * writes the run; VT_EUSAGE naming the holder's pid and role ("is being trained by process 123") when another
- * process holds it (*holder: its pid, -1 when unknown). */
-int run_lock_take(const char *dir, const char *role, int *fd, long *holder, vt_err *err);
+/* Takes the run's lock (<dir>/run.lock, created when missing) for this process: VT_OK with *fd to keep open
+ * for as long as the process writes the run; VT_EUSAGE naming the holder's pid and role ("is being trained by
+ * process 123") when another process holds it (*holder: its pid, -1 when unknown). The file's contents are
+ * left alone: a process that then refuses leaves the run as it found it. */
+int run_lock_take(const char *dir, int *fd, long *holder, vt_err *err);
+/* Writes this process's pid and `role` ("trained" or "evaluated", for the messages) into the lock held in fd:
+ * called once the process is sure to write the run. */
+int run_lock_claim(int fd, const char *dir, const char *role, vt_err *err);
 void run_lock_release(int fd);
 
 /* The data options a config asks for: resize resolved ("auto": 48 for vgg16/vgg19, native otherwise) and
@@ -156,7 +159,7 @@ typedef struct recorder_ops {
     int (*check)(recorder *r, vt_err *err);
     /* A resume whose checkpoint was taken, before its first write: leftovers of a killed writer go; the run's
      * creation stamp (from config.json; "" when unknown) into created. */
-    void (*resume)(recorder *r, char *created, size_t size);
+    int (*resume)(recorder *r, char *created, size_t size, vt_err *err);
     int (*config)(recorder *r, const train_config *cfg, const dataset *ds, const model_config *mc,
                   long long params, const char *created, const run_ranks *ranks, vt_err *err);
     /* progress.json and the running curve (curve.csv) of the snapshot. */

@@ -197,15 +197,18 @@ static void poll_dir(app *a)
     /* Read everything asked for into a fresh run_data, then keep the old parts that did not change. */
     run_data fresh;
     vt_err err;
-    int rc = run_load(a->dir, parts, &fresh, &err);
+    /* What is sound is used; a damaged file is named and its last good reading kept (until it changes). */
+    int rc = run_load_sound(a->dir, 0, parts, &fresh, &err);
     if (rc != VT_OK) {
         app_set_status(a, ROLE_BAD, "%s", err.msg);
         run_free(&fresh);
         return; /* a half-written file: the next look will retry */
     }
+    if (fresh.damaged)
+        app_set_status(a, ROLE_BAD, "%s (the rest is shown)", fresh.damage);
     memcpy(a->mt_parts, now, sizeof a->mt_parts);
     if (a->have_run)
-        keep_unchanged(&fresh, &a->run, parts);
+        keep_unchanged(&fresh, &a->run, parts & ~fresh.damaged);
     a->run = fresh;
     a->have_run = 1;
     if (!a->live && (parts & RUN_PART_PROGRESS) && (a->run.parts & RUN_PART_PROGRESS))
@@ -248,9 +251,12 @@ void follow_forget(app *a)
 int app_open_dir(app *a, const char *dir, int follow, vt_err *err)
 {
     run_data probe_run;
-    int rc = run_load(dir, RUN_PART_CONFIG | RUN_PART_PROGRESS, &probe_run, err);
-    /* A run still loading its data set has written progress.json but no config.json yet: follow it. */
+    int rc = run_load_sound(dir, 0, RUN_PART_CONFIG | RUN_PART_PROGRESS, &probe_run, err);
+    /* A run still loading its data set has written progress.json but no config.json yet: follow it; so is one
+     * whose config.json or progress.json is damaged (the other is shown, the damage named). */
     int ok = rc == VT_OK && (probe_run.parts & (RUN_PART_CONFIG | RUN_PART_PROGRESS));
+    if (rc == VT_OK && !ok && probe_run.damaged)
+        rc = vt_fail(err, VT_EUSAGE, "%s", probe_run.damage);
     run_free(&probe_run);
     if (rc != VT_OK)
         return rc;

@@ -768,3 +768,52 @@ void vt_scrub_text(char *s)
 
 int vt_check_label(const char *s, char *why, size_t size) { return vt_check_text(s, VT_MAX_LABEL, why, size); }
 
+/* The piece that shows the character at in[i]: itself when printable (its length in *n), else one byte
+ * escaped as ls escapes it. The piece's length. */
+static int label_piece(const unsigned char *in, size_t i, int *n, char piece[8])
+{
+    char why[8];
+    *n = in[i] == '\\' ? 0 : printable_at(in, i, why, sizeof why);
+    if (*n > 0) {
+        memcpy(piece, in + i, (size_t)*n);
+        return *n;
+    }
+    *n = 1;
+    const char *named = in[i] == 0x1b ? "\\e" : in[i] == '\t' ? "\\t" : in[i] == '\n' ? "\\n"
+                        : in[i] == '\r' ? "\\r" : in[i] == '\\' ? "\\\\" : NULL;
+    return named ? snprintf(piece, 8, "%s", named) : snprintf(piece, 8, "\\x%02x", in[i]);
+}
+
+char *vt_label_escape(const void *s, size_t len)
+{
+    /* A NUL-terminated copy: printable_at reads a sequence's continuation bytes up to the terminator. */
+    unsigned char *in = malloc(len + 1);
+    char *out = malloc(VT_MAX_LABEL + 1);
+    if (!in || !out) {
+        free(in);
+        free(out);
+        return NULL;
+    }
+    memcpy(in, s, len);
+    in[len] = '\0';
+    static const char ellipsis[] = "\xe2\x80\xa6"; /* U+2026 */
+    size_t o = 0, fits = 0; /* fits: the longest text so far that leaves room for the ellipsis */
+    for (size_t i = 0; i < len;) {
+        char piece[8];
+        int n, w = label_piece(in, i, &n, piece);
+        if (o + (size_t)w > VT_MAX_LABEL) {
+            memcpy(out + fits, ellipsis, sizeof ellipsis);
+            free(in);
+            return out;
+        }
+        memcpy(out + o, piece, (size_t)w);
+        o += (size_t)w;
+        i += (size_t)n;
+        if (o + sizeof ellipsis - 1 <= VT_MAX_LABEL)
+            fits = o;
+    }
+    out[o] = '\0';
+    free(in);
+    return out;
+}
+

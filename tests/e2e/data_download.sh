@@ -39,10 +39,13 @@ nothing_left() {
     ls -d "$1".tmp.* >/dev/null 2>&1 && fail "a temporary folder $1.tmp.* was left"
     return 0
 }
-# expect_error STATUS WORDS ARGS...: exit status, one line on stderr saying WORDS.
+# expect_error STATUS WORDS ARGS...: exit status, one line on stderr saying WORDS ($within: a command to run it
+# under, as "timeout 60").
+within=
 expect_error() {
     want=$1 word=$2; shift 2
-    "$VGGTOP" "$@" >out.txt 2>err.txt
+    # shellcheck disable=SC2086
+    $within "$VGGTOP" "$@" >out.txt 2>err.txt
     got=$?
     [ "$got" -eq "$want" ] || fail "vggtop $*: exit $got, expected $want ($(cat err.txt))"
     [ "$(wc -l <err.txt)" -eq 1 ] || fail "vggtop $*: stderr is not one line: $(cat err.txt)"
@@ -133,6 +136,23 @@ expect_error 1 "the download stalled: nothing received for 1 s (3 attempts)" dat
 [ $(($(date +%s) - start)) -lt 30 ] || fail "stall: took $(($(date +%s) - start)) s"
 grep -q "kept in stall/cifar-100-binary.tar.gz.part" err.txt || fail "stall: the partial file is not named"
 [ -e stall/cifar-100-binary ] && fail "stall: something was installed"
+
+# 7b. Downloads that never end once did: a server that ignores Range and cuts every answer (each attempt
+# "progressed" from 0 again), one that trickles a byte every 0.4 s (above libcurl's old 1 B/s floor), a file://
+# naming a FIFO. Progress is new bytes kept; under 1 kB/s for the timeout gives an attempt up; file:// reads
+# regular files only.
+within="timeout 60"
+expect_error 1 "(3 attempts)" data --download --url "$url/cutall/cifar-100-binary.tar.gz" \
+    --md5 "$good" --data cutall/cifar-100-binary --timeout 1
+start=$(date +%s)
+expect_error 1 "the download stalled: under 1 kB/s for 1 s (3 attempts)" data --download \
+    --url "$url/drip/cifar-100-binary.tar.gz" --md5 "$good" --data drip/cifar-100-binary --timeout 1
+[ $(($(date +%s) - start)) -lt 30 ] || fail "drip: took $(($(date +%s) - start)) s"
+mkfifo fifo.tar.gz
+expect_error 2 "fifo.tar.gz: not a regular file (check --url)" data --download \
+    --url "file://$TMP/fifo.tar.gz" --md5 "$good" --data fifo/cifar-100-binary --timeout 1
+within=
+nothing_left fifo/cifar-100-binary
 
 # 8. A 404 and a refused connection.
 expect_error 2 "the server answered HTTP 404 (check --url)" data --download --url "$url/files/nothing.tar.gz" \

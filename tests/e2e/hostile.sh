@@ -20,7 +20,10 @@ ARGS="--model mlp --limit-train 600 --limit-test 100 --batch-size 50 --threads 1
 # ---- the table ----------------------------------------------------------------------------------------------
 # expect STATUS PHRASE SETUP -- COMMAND...: SETUP (a shell function) damages a fresh copy of the base run in
 # ./r, then COMMAND runs (RUN stands for the copy) with at most 20 s; its status and message are checked, and
-# files the case marks as precious (precious FILE...) must be byte-identical afterwards.
+# files the case marks as precious (precious FILE...) must be byte-identical afterwards. Whatever refuses (a
+# status other than 0) leaves the whole run directory as it found it, byte for byte, run.lock included.
+# shape DIR: every entry's name, type and size, and every regular file's checksum (FIFOs are not opened).
+shape() { (cd "$1" && find . -printf '%p %y %s\n' | sort && find . -type f -exec cksum {} + | sort); }
 precious_files=""
 precious() { precious_files="$*"; for f in $*; do cp "r/$f" "keep.$f"; done; }
 run_case() { # bin status phrase setup command...
@@ -30,6 +33,7 @@ run_case() { # bin status phrase setup command...
     cp -r base r
     precious_files=""
     $setup
+    shape r >before.shape
     set -- $(echo "$@" | sed "s#RUN#$tmp/r#g")
     timeout 20 "$bin" "$@" >out 2>err </dev/null
     got=$?
@@ -41,6 +45,8 @@ run_case() { # bin status phrase setup command...
     grep -q -E 'Sanitizer|runtime error' err && fail "$what: sanitizer report: $(grep -m2 -E 'Sanitizer|runtime error' err)"
     grep -q "$(printf '\033')" err out && fail "$what: an escape sequence from a file reached the terminal"
     for f in $precious_files; do cmp -s "r/$f" "keep.$f" || fail "$what: changed $f"; done
+    [ "$want" -eq 0 ] || { shape r | cmp -s before.shape - || fail "$what: refused, but changed the run: $(shape r |
+        diff before.shape - | grep '^[<>]' | head -4 | tr '\n' ' ')"; }
 }
 
 # Damages. Each works on ./r, a copy of a finished 2-epoch run.
@@ -77,12 +83,20 @@ inf_lr() {
     recrc
     precious progress.json history.csv
 }
+zero_lr() { # a learning rate of 0 in a run without a cosine schedule (issue 22: it was resumed)
+    p=$(od -An -tu8 -j80 -N8 r/checkpoint.bin | tr -d ' ')
+    printf '\000\000\000\000\000\000\000\000' | dd of=r/checkpoint.bin bs=1 seek=$((96 + 8 * p + 96)) conv=notrunc 2>/dev/null
+    recrc
+}
 # The files of issue 14's screens and commands (per_class.csv, layers.csv, predictions.json).
 fifo_layers() { rm r/layers.csv; mkfifo r/layers.csv; }
 fifo_pred_epoch() { rm r/predictions.json; mkfifo r/predictions.json; }
 # Supports whose sum overflows a long (a signed overflow, UBSan's report, before they were bounded).
 per_class_huge() { sed -i '2s/[0-9]*$/9223372036854775807/; 3s/[0-9]*$/9223372036854775807/' r/per_class.csv; }
 layers_dead_share() { sed -i '2s/^\(1,[^,]*,[^,]*,[^,]*,[^,]*\),[^,]*,/\1,-5,/' r/layers.csv; }
+dir_history() { rm r/history.csv; mkdir r/history.csv; }
+wrong_model() { sed -i 's#"mlp"#"cnn"#' r/config.json; }
+no_data() { sed -i 's#"flag":[[:space:]]*""#"flag": "/nowhere"#' r/config.json; }
 escape_model() { sed -i 's#"mlp"#"m\\u001b[2J"#' r/config.json; }
 finished() { precious progress.json history.csv checkpoint.bin; }
 nothing() { :; }
@@ -92,29 +106,39 @@ table() { # the binary
     # 5. special files never hang a reader, and are named for what they are
     run_case "$b" 2 "FIFO" fifo_config -- report RUN
     run_case "$b" 2 "FIFO" fifo_history -- history RUN
-    run_case "$b" 2 "FIFO" fifo_progress -- history RUN
+    run_case "$b" 0 "FIFO" fifo_progress -- history RUN
     run_case "$b" 2 "FIFO" fifo_predictions -- roc RUN
     run_case "$b" 2 "FIFO" fifo_checkpoint -- evaluate RUN
     run_case "$b" 2 "FIFO" fifo_checkpoint -- train --resume RUN --epochs 3
     run_case "$b" 2 "character device" zero_predictions -- report RUN
-    run_case "$b" 2 "more than the" huge_config -- history RUN
+    run_case "$b" 2 "more than the" huge_config -- report RUN
+    run_case "$b" 0 "more than the" huge_config -- history RUN
     # 6. sizes are not taken on trust
     run_case "$b" 2 "1 to 1000 classes" classes_20000 -- report RUN
     # 8. numbers from files are checked before arithmetic
-    run_case "$b" 2 '"epoch" is 1e+300' progress_huge -- history RUN
-    run_case "$b" 2 '"pid" is 4.29497e+09' progress_pid_max -- history RUN
+    # (issue 22 1: history needs only history.csv; a damaged progress.json is named and done without)
+    run_case "$b" 0 '"epoch" is 1e+300' progress_huge -- history RUN
+    run_case "$b" 0 '"pid" is 4.29497e+09' progress_pid_max -- history RUN
     # 9. class names that would drive a terminal or break JSON
     run_case "$b" 2 "control character" escape_names -- report RUN
     run_case "$b" 2 "not UTF-8" bad_utf8_name -- report RUN
-    run_case "$b" 2 '"model": not printable text' escape_model -- history RUN
+    run_case "$b" 2 '"model": not printable text' escape_model -- report RUN
+    run_case "$b" 0 '"model": not printable text' escape_model -- history RUN
     # 13. a bad superclass map is refused without a leak (LeakSanitizer in the ASan binary)
     run_case "$b" 2 "fine_to_coarse" bad_fine_to_coarse -- report RUN
     # 4. checkpoints that pass the CRC but hold nonsense, named, with nothing replaced
     run_case "$b" 2 "checkpoint.bin: not a usable vggtop checkpoint: parameter 0 is not a finite" nan_weight -- evaluate RUN
     run_case "$b" 2 "checkpoint.bin: not a usable vggtop checkpoint: parameter 0" nan_weight -- train --resume RUN --epochs 3
     run_case "$b" 2 "learning rate inf" inf_lr -- train --resume RUN --epochs 3
+    run_case "$b" 2 "learning rate 0 is not" zero_lr -- train --resume RUN --epochs 3
     # 3. a refused resume writes nothing
     run_case "$b" 2 "already done 2" finished -- train --resume RUN --epochs 1
+    # issue 22 2. refusals that once still wrote (curve.csv, run.lock's pid): the run is left as it was
+    run_case "$b" 2 "history.csv: is a directory" dir_history -- train --resume RUN --epochs 3
+    run_case "$b" 2 "holds a mlp" wrong_model -- evaluate RUN
+    run_case "$b" 2 "holds a mlp" wrong_model -- train --resume RUN --epochs 3
+    run_case "$b" 2 "nowhere" no_data -- evaluate RUN
+    run_case "$b" 2 "nowhere" no_data -- train --resume RUN --epochs 3
     # 12. messages that name the real cause
     run_case "$b" 2 "is a directory" dir_checkpoint -- evaluate RUN
     run_case "$b" 2 "loop of symbolic links" loop_history -- history RUN
@@ -134,6 +158,12 @@ i=0
 while [ $i -lt 65 ]; do set -- "$@" base; i=$((i + 1)); done
 "$VGGTOP" compare "$@" >out 2>err
 [ $? -eq 2 ] && grep -q "more than the 64" err || fail "compare of 65 runs: $(cat err)"
+# Runs without a finished epoch: one line on stderr (it was a note and an error), naming none kept.
+for d in noep1 noep2; do cp -r base $d; rm $d/history.csv; done
+"$VGGTOP" compare noep1 noep2 >out 2>err
+st=$?
+[ $st -eq 2 ] && [ "$(grep -c . err)" -eq 1 ] && grep -q "none of the runs has a finished epoch" err ||
+    fail "compare of runs without epochs: exit $st, stderr: $(cat err)"
 
 # 10. lost output is a failure
 for cmd in "report base" "confusion base" "roc base" "history base" "compare base" "layers base" \
@@ -143,7 +173,8 @@ for cmd in "report base" "confusion base" "roc base" "history base" "compare bas
     [ $st -eq 1 ] && grep -q "cannot write the output" err || fail "$cmd >/dev/full: exit $st ($(cat err))"
 done
 
-# 9. names files: an escape sequence in a data set's names is refused at load, naming the file (a made-up
+# 9. names files: an escape sequence in a data set's names is escaped as ls shows it, never sent raw to the
+# terminal, and the data set trains (issue 22: it was refused) with config.json strict UTF-8 JSON (a made-up
 # CIFAR-100 of 10 black images a split, every label 0, with its own fine_label_names.txt)
 mkdir -p esc
 head -c $((10 * 3074)) /dev/zero >esc/train.bin
@@ -155,8 +186,13 @@ while [ $i -le 100 ]; do
 done >esc/fine_label_names.txt
 "$VGGTOP" data --data esc >out 2>err
 st=$?
-[ $st -eq 2 ] && grep -q "fine_label_names.txt: line 10: byte 2 is a control character" err ||
-    fail "fine_label_names.txt with ESC [2J: exit $st ($(cat err))"
+[ $st -eq 0 ] || fail "fine_label_names.txt with ESC [2J: exit $st ($(cat err))"
+"$VGGTOP" train --data esc --model mlp --epochs 1 --batch-size 10 --threads 1 --run-dir esc-run >out 2>err ||
+    fail "training on a data set with an odd class name: exit $? ($(tail -1 err))"
+grep -q "$(printf '\033')" out err && fail "a raw escape from a names file reached the terminal"
+python3 -c 'import json, sys; json.load(open(sys.argv[1], encoding="utf-8", errors="strict"))' esc-run/config.json ||
+    fail "config.json is not strict UTF-8 JSON"
+grep -qF '"x\\e[2Jy"' esc-run/config.json || fail "the odd name is not in config.json as x\\e[2Jy"
 grep -q "$(printf '\033')" out err && fail "fine_label_names.txt: the escape sequence reached the terminal"
 
 # A FIFO in place of a data file is refused at once.

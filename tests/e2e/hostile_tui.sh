@@ -1,8 +1,9 @@
 #!/bin/sh
 # Adversarial front-end cases (issue 15), through tmux: a damaged run beside the one being watched does not
 # stop it from showing; a run still loading its data set (progress.json, no config.json yet) can be
-# watched; a terminal that cannot move the cursor is refused with one clear line; a run directory deleted
-# while it is watched leaves the front end responsive.
+# watched, and so can one with a damaged progress.json or config.json (the damage named); a terminal that
+# cannot move the cursor is refused with one clear line; a run directory deleted while it is watched leaves the
+# front end responsive.
 . "$(dirname "$0")/lib/tui.sh"
 mkdir -p "$TMP/runs"
 "$VGGTOP" train --model mlp --limit-train 300 --limit-test 60 --epochs 1 --threads 1 --run-dir "$TMP/runs/good" \
@@ -43,6 +44,24 @@ tui_wait load "loading" 10
 tui_screen load | grep -q "not a run directory" && tui_fail load "a loading run was refused"
 pkill -P $holder 2>/dev/null
 kill $holder 2>/dev/null
+
+# One damaged file of the watched run (issue 22): progress.json garbage, a FIFO or with numbers out of range,
+# config.json with a class name over 256 bytes. The front end stays up, shows what is sound and names the file.
+long=$(printf '%0300d' 0)
+for damage in garbage fifo range longname; do
+    cp -r "$TMP/runs/good" "$TMP/runs/d-$damage"
+    d="$TMP/runs/d-$damage"
+    case $damage in
+    garbage) printf 'not json at all' >"$d/progress.json"; file=progress.json ;;
+    fifo) rm "$d/progress.json"; mkfifo "$d/progress.json"; file=progress.json ;;
+    range) sed -i 's/"pid":[^,]*/"pid": 4294967295/' "$d/progress.json"; file=progress.json ;;
+    longname) sed -i "s#\"T-shirt/top\"#\"$long\"#" "$d/config.json"; file=config.json ;;
+    esac
+    tui_start "d$damage" 140 30 watch "runs/d-$damage"
+    tui_wait "d$damage" "$file" 10
+    [ -s "$TMP/d$damage.exit" ] && tui_fail "d$damage" "watch exited $(cat "$TMP/d$damage.exit") on a damaged $file"
+    tui_quit "d$damage" "with a damaged $file"
+done
 
 # TERM=dumb: one line that says why and what to use instead, status 2.
 tmux -L "$SOCK" new-session -d -s dumb -x 100 -y 30 \

@@ -35,6 +35,16 @@ grep -q "\"epoch\": $want," whole/predictions.json ||
     --schedule cosine --run-dir cos >cos.out 2>&1 || fail "cosine run exited $? ($(tail -1 cos.out))"
 "$VGGTOP" train --resume cos --epochs 3 >cos2.out 2>&1 || fail "resume of a cosine run: $(tail -1 cos2.out)"
 [ "$(wc -l <cos/history.csv)" -eq 4 ] || fail "the resumed cosine run did not add its epoch"
+# Early stopping is part of the state a resume replays: a run it ended trains nothing more when resumed (it
+# trained one extra epoch), and says why it is over. (loss, higher is better: no epoch after the first
+# improves, so patience 1 stops after epoch 2.)
+"$VGGTOP" train --model mlp --limit-train 100 --limit-test 50 --batch-size 50 --threads 1 --epochs 6 \
+    --early-stop loss --mode max --patience 1 --run-dir es >es.out 2>&1 || fail "early-stopped run exited $?"
+n=$(wc -l <es/history.csv)
+[ "$n" -lt 7 ] || fail "early stopping did not stop the run ($(tail -1 es.out))"
+"$VGGTOP" train --resume es --epochs 6 >es2.out 2>&1 || fail "resume of an early-stopped run exited $?"
+[ "$(wc -l <es/history.csv)" -eq "$n" ] || fail "the resumed run trained past its early stop: $(tail -2 es2.out)"
+grep -q "early stopping at epoch" es2.out || fail "the resume does not say early stopping ended it: $(tail -1 es2.out)"
 # Settings that exclude each other are refused with one line.
 "$VGGTOP" train --model mlp --schedule step --reduce-lr val_loss >x.out 2>&1
 [ $? -eq 2 ] && grep -q "exclude each other" x.out || fail "--schedule with --reduce-lr: $(cat x.out)"

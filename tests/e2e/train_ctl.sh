@@ -59,4 +59,35 @@ trainer=
 [ "$rc" -eq 2 ] && [ "$(wc -l < "$TMP/out")" -eq 1 ] && grep -q "no process is training" "$TMP/out" || fail "ctl on an ended run: exit $rc: $(cat "$TMP/out")"
 "$VGGTOP" ctl "$TMP/nope" pause > "$TMP/out" 2>&1; rc=$?
 [ "$rc" -eq 2 ] && grep -q "nope" "$TMP/out" || fail "ctl on a missing directory: exit $rc: $(cat "$TMP/out")"
+
+# The channel against other senders and between sessions (issue 22). An earlier session's commands.json with
+# the largest seq jams nothing; a command sent while a resume still loads its data is taken, not dropped.
+printf '{"seq": 999999999999999, "command": "pause", "pid": 1}\n' > "$run/commands.json"
+"$VGGTOP" train --resume "$run" --epochs 500 > "$TMP/train.log" 2>&1 &
+trainer=$!
+end=$(($(date +%s) + 30))
+while flock -n "$run/run.lock" true 2>/dev/null && [ "$(date +%s)" -le "$end" ]; do sleep 0.01; done
+out=$("$VGGTOP" ctl --wait 60 "$run" lr 0.021 2>&1) || fail "ctl lr while the resume loads exited $?: $out"
+[ "$(field lr)" = 0.021 ] || fail "ctl lr while the resume loads: acknowledged, but the rate is $(field lr): $out"
+[ "$(field state)" = training ] || fail "the stale pause was taken: $(field state)"
+# Two senders at once: each command is its own seq, and each one reported taken was taken.
+ack=$(field command_ack)
+"$VGGTOP" ctl "$run" lr 0.031 > "$TMP/out1" 2>&1 & p1=$!
+"$VGGTOP" ctl "$run" lr 0.032 > "$TMP/out2" 2>&1 & p2=$!
+wait $p1 || fail "ctl lr 0.031 beside another: exit $? $(cat "$TMP/out1")"
+wait $p2 || fail "ctl lr 0.032 beside another: exit $? $(cat "$TMP/out2")"
+[ "$(field command_ack)" -eq $((ack + 2)) ] || fail "two senders: ack went from $ack to $(field command_ack), not by 2"
+"$VGGTOP" ctl "$run" stop > "$TMP/out" 2>&1 || fail "ctl stop after the resume: $(cat "$TMP/out")"
+wait "$trainer"
+trainer=
+# A run held by evaluate is not controlled, and the refused command leaves nothing behind.
+cp "$run/commands.json" "$TMP/commands.before"
+printf '%d evaluated\n' $$ > "$run/run.lock"
+flock "$run/run.lock" sleep 5 &
+holder=$!
+sleep 0.3
+"$VGGTOP" ctl --wait 2 "$run" pause > "$TMP/out" 2>&1; rc=$?
+kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
+[ "$rc" -eq 2 ] && grep -q "being evaluated" "$TMP/out" || fail "ctl on a run held by evaluate: exit $rc: $(cat "$TMP/out")"
+cmp -s "$run/commands.json" "$TMP/commands.before" || fail "a refused ctl changed commands.json"
 finish

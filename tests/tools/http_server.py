@@ -8,6 +8,8 @@ misbehaving on request.
                  with Range: as /files/ (so a retry resumes)
   /stall/NAME    without Range: half the bytes, then nothing for 60 s; with Range: the headers, then nothing
   /flaky/NAME    503 to the first request for NAME, then as /files/
+  /cutall/NAME   whatever Range says: 200, the full Content-Length promised, half the bytes sent, closed
+  /drip/NAME     whatever Range says: 200, the full Content-Length promised, then one byte every 0.4 s
   anything else  404
 
 Picks a free port and writes it to PORT_FILE once listening; logs "METHOD PATH range=VALUE" per request
@@ -41,7 +43,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         rng = self.headers.get("Range", "")
         with log_lock, open(LOG_FILE, "a") as f:
             f.write("GET %s range=%s\n" % (self.path, rng or "-"))
-        m = re.match(r"^/(files|norange|cut|stall|flaky)/([A-Za-z0-9._-]+)$", self.path)
+        m = re.match(r"^/(files|norange|cut|stall|flaky|cutall|drip)/([A-Za-z0-9._-]+)$", self.path)
         path = os.path.join(ROOT, m.group(2)) if m else ""
         if not m or not os.path.isfile(path):
             self.send_error(404)
@@ -55,7 +57,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         start = 0
         r = re.match(r"^bytes=(\d+)-$", rng)
-        if r and mode != "norange":
+        if r and mode not in ("norange", "cutall", "drip"):
             start = int(r.group(1))
             if start >= len(data):
                 self.send_response(416)
@@ -63,6 +65,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
+        if mode == "drip":
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            try:
+                for k in range(len(data)):
+                    self.wfile.write(data[k:k + 1])
+                    self.wfile.flush()
+                    time.sleep(0.4)
+            except OSError:
+                pass
+            return
         if mode == "stall":
             self.send_response(206 if start else 200)
             if start:
@@ -74,7 +88,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.wfile.flush()
             time.sleep(60)
             return
-        if mode == "cut" and not start:
+        if mode == "cutall" or (mode == "cut" and not start):
             self.send_response(200)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
