@@ -22,6 +22,7 @@ const cli_command *const cli_commands[] = {
     &cli_roc_command,
     &cli_history_command,
     &cli_compare_command,
+    &cli_diff_command,
     &cli_layers_command,
     &cli_plot_command,
     &cli_export_command,
