@@ -159,6 +159,10 @@ typedef struct train_config {
     char run_dir[4096];    /* an exact run directory; "": <runs>/<UTC timestamp>-<model> */
     int resume;            /* 1: continue the run in run_dir from its checkpoint (config from config.json) */
     train_callbacks cb;    /* all off by default */
+    /* Alerts of this session (not part of the run: config.json does not keep them; src/train/notify.c). */
+    int notify;            /* a terminal notification and a log line at each event */
+    char on_event[1024];   /* a command run at each event ("": none), split by notify_split */
+    int hook_timeout;      /* seconds on_event may run before it is killed */
 } train_config;
 
 /* ---- the settings table ------------------------------------------------------------------------------ */
@@ -350,6 +354,11 @@ typedef struct train_snapshot {
     /* Incremented each time predictions.csv, report.txt and confusion.csv are rewritten: reload them. */
     unsigned long eval_generation;
     double last_val_acc, best_val_acc;
+
+    /* What ended the run besides its state, for the alerts: the epoch (1-based) whose loss was not finite
+     * (the run then fails), and whether a callback stopped it early. 0 when not. */
+    int diverged;
+    int early_stopped;
 } train_snapshot;
 
 typedef struct trainer trainer;
@@ -607,5 +616,72 @@ int run_command_read(const char *dir, run_command *out, vt_err *err);
 
 /* "<runs>/<YYYYMMDDTHHMMSSZ>-<model>" for now, UTC. */
 void run_default_dir(const train_config *cfg, char *buf, size_t size);
+
+/* ---- alerts: the events of a run, told to the terminal and to a command (src/train/notify.c) ------------- */
+
+typedef enum {
+    NOTIFY_FINISHED,   /* every epoch done */
+    NOTIFY_EARLY_STOP, /* finished before the last epoch: a callback stopped it */
+    NOTIFY_STOPPED,    /* stopped (a signal, vggtop ctl stop); --resume continues it */
+    NOTIFY_FAILED,
+    NOTIFY_NONFINITE,  /* the loss was not finite (the run fails too: both are told) */
+    NOTIFY_STALL,      /* no step for 5x the median step time (told once until the steps go on) */
+} notify_kind;
+
+/* The events' names as --on-event's VGGTOP_EVENT gives them: "finished", "early-stop", "stopped", "failed",
+ * "nonfinite", "stall". */
+extern const char *const notify_names[];
+
+typedef struct notify_event {
+    notify_kind kind;
+    char text[320]; /* one line: what happened, for the notification and the log */
+} notify_event;
+
+/* A watcher of successive snapshots: plain state, start from {0}. */
+#define NOTIFY_STEPS 64
+typedef struct notify_watch {
+    int seen;            /* a snapshot was observed */
+    long step;           /* steps done when last seen (epochs_done * batches + batch) */
+    double step_time;    /* when that count last grew (vt_now seconds) */
+    double per_step[NOTIFY_STEPS]; /* seconds per step of the last NOTIFY_STEPS observed increases */
+    int n_per_step, next;
+    int stalled, nonfinite, ended; /* told already */
+} notify_watch;
+
+/* The events snapshot s shows at time now (seconds, any clock) after the ones observed before, into out (at
+ * most max); returns how many. The end (finished, early stop, stopped, failed) is told once; a stall once
+ * until the steps go on; a stall is only judged while training with at least 3 step times measured. */
+int notify_observe(notify_watch *w, const train_snapshot *s, double now, notify_event *out, int max);
+/* The median of the step times measured (seconds); 0 when none. */
+double notify_median_step(const notify_watch *w);
+
+/* The bytes that make a terminal show a notification: OSC 9 (iTerm2, Windows Terminal, kitty...), OSC 777
+ * (rxvt, foot, VTE...), each ended by BEL, then a lone BEL (a terminal that knows neither rings). Inside tmux
+ * (tmux nonzero) each OSC is wrapped in tmux's passthrough (ESC P tmux; ... ESC \, every ESC doubled). title
+ * and body are cleaned: control characters and ';' become spaces, so data never ends or forges a sequence.
+ * Returns the length (at most size - 1, NUL-terminated). */
+size_t notify_terminal_bytes(char *buf, size_t size, const char *title, const char *body, int tmux);
+
+/* A command line split into words without a shell: words are separated by blanks; '...' keeps everything
+ * inside as it is; "..." too, except that \" and \\ stand for " and \; outside quotes \ keeps the next
+ * character. No variables, globs, pipes or redirections. *argv is malloc'ed (free with free(*argv): one block),
+ * NULL-terminated. VT_EUSAGE naming the problem for an empty command or an open quote. */
+int notify_split(const char *cmd, char ***argv, vt_err *err);
+/* Whether name runs: with a '/', an executable file; else one found in a directory of $PATH. */
+int notify_program_found(const char *name);
+
+/* The --on-event commands under way: each starts in its own process group with the event in its environment
+ * (VGGTOP_EVENT, VGGTOP_MESSAGE, VGGTOP_RUN_DIR, VGGTOP_EPOCH, VGGTOP_EPOCHS, VGGTOP_LOSS, VGGTOP_ACC,
+ * VGGTOP_VAL_LOSS, VGGTOP_VAL_ACC: the last finished epoch's, empty before one) and stdin from /dev/null, and
+ * is killed (SIGKILL to its group) once it runs past its time limit. Nothing waits for it in between. */
+typedef struct notify_hooks notify_hooks;
+int notify_hooks_create(const char *cmd, double timeout, notify_hooks **out, vt_err *err);
+void notify_hooks_destroy(notify_hooks *h);
+/* Starts the command for e; VT_EIO with the reason when it could not start (the run goes on). */
+int notify_hook_start(notify_hooks *h, const notify_event *e, const train_snapshot *s, vt_err *err);
+/* Reaps the commands that ended and kills those past their limit at time now (vt_now); the count killed. */
+int notify_hooks_poll(notify_hooks *h, double now);
+/* Waits for every command still running, each at most until its limit (then killed); the count killed. */
+int notify_hooks_wait(notify_hooks *h);
 
 #endif
