@@ -2,8 +2,9 @@
 # End-to-end test of the alerts of vggtop train (--notify, --on-event): inside tmux the notification's bytes
 # reach the terminal as OSC 9 and OSC 777 wrapped in tmux's passthrough (read raw from the pane with
 # pipe-pane), the log says the event, and a hook records its environment (the event, the run directory and
-# the last epoch's metrics, those of history.csv); headless, the log has the line and no escape bytes; a hook
-# that hangs is killed at its limit and the run still ends well; a hook that cannot run is refused at once.
+# the last epoch's metrics, those of history.csv); headless, the log has the line and no escape bytes; an early
+# stop is told as one; a hook that hangs is killed at its limit and the run still ends well; a hook that cannot
+# run is refused at once.
 . "$(dirname "$0")/lib/tui.sh"
 cd "$TMP" || exit 1
 ARGS="--model mlp --limit-train 300 --limit-test 100 --batch-size 50 --epochs 2 --threads 1"
@@ -36,6 +37,12 @@ awk -v a="$want" -v b="$got" 'BEGIN { exit !(b != "" && (a - b) ^ 2 < 1e-12) }' 
 "$VGGTOP" train $ARGS --run-dir h --notify </dev/null >h.log 2>&1 || fail "headless --notify exited $?"
 grep -q '^Event: finished: finished 2 epochs' h.log || fail "the log has no Event line: $(tail -3 h.log)"
 tr -d '\n' <h.log | grep -q "$(printf '\033')" && fail "escape bytes in the log"
+
+# An early stop is its own event (and the hook is told it): the engine's snapshot says why the run ended.
+"$VGGTOP" train $ARGS --epochs 5 --early-stop val_loss --patience 0 --min-delta 10 --run-dir es --notify \
+    --on-event "sh -c 'echo \"\$VGGTOP_EVENT \$VGGTOP_EPOCH\" > es.event'" >es.log 2>&1 || fail "early stop: exit $?"
+grep -q '^Event: early-stop: stopped early after 2 of 5 epochs' es.log || fail "no early-stop event: $(tail -3 es.log)"
+[ "$(cat es.event)" = "early-stop 2" ] || fail "the hook of the early stop got '$(cat es.event)'"
 
 # A hook that hangs is killed at its limit (1 s, not the 97 s it sleeps); the run ends as it would.
 start=$(date +%s)
