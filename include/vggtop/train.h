@@ -684,4 +684,60 @@ int notify_hooks_poll(notify_hooks *h, double now);
 /* Waits for every command still running, each at most until its limit (then killed); the count killed. */
 int notify_hooks_wait(notify_hooks *h);
 
+/* ---- sweeps: many runs of one plan (src/train/sweep.c) --------------------------------------------------- */
+
+#define SWEEP_MAX_VALUES 1000  /* values of one list */
+#define SWEEP_MAX_TRIALS 10000 /* trials of one sweep */
+#define SWEEP_MAX_AXES 16
+#define SWEEP_PLAN "sweep.json"   /* in the sweep folder: the plan and each trial's state */
+
+typedef enum { SWEEP_LIST = 0, SWEEP_LOG, SWEEP_UNIFORM, SWEEP_INT } sweep_kind;
+
+/* A swept setting: a list ("0.1,0.03,0.01") or, for random sweeps, a distribution ("log:1e-4:1e-1",
+ * "uniform:0:0.9", "int:16:128"). values point into the plan's copy of the arguments. */
+typedef struct sweep_axis {
+    const char *flag;   /* the setting's name, "lr" */
+    sweep_kind kind;
+    int n;              /* SWEEP_LIST: its values */
+    char **values;
+    double lo, hi;
+} sweep_axis;
+
+typedef struct sweep_plan {
+    int random;         /* --method random: each trial draws every axis from the seed; else the grid */
+    int trials;         /* grid: the product of the lists; random: --trials */
+    uint64_t seed;      /* train's --seed when given (one value), else 1 */
+    int argc;           /* the train flags as given (axes and fixed settings), copied */
+    char **argv;
+    int n_axes;
+    sweep_axis axes[SWEEP_MAX_AXES];
+} sweep_plan;
+
+/* The plan of train flags argv[0..argc) ("--lr", "0.1,0.01", "--model", "mlp", ...; a BOOL setting is a bare
+ * flag): every value checked with train's rules (a list's each value), lists of at most SWEEP_MAX_VALUES
+ * (refused with the count), at most SWEEP_MAX_TRIALS trials; --run-dir, --runs and --resume belong to the
+ * sweep. random_trials: 0 for a grid, else the trials of a random sweep. VT_EUSAGE with one line. */
+int sweep_plan_make(int argc, char **argv, int random_trials, sweep_plan *p, vt_err *err);
+void sweep_plan_free(sweep_plan *p);
+/* Trial t's value of axis a (grid: mixed radix, the last axis fastest; random: drawn from the seed and t
+ * alone, so a trial is the same whatever ran before it), as train takes it. */
+void sweep_value(const sweep_plan *p, int t, int a, char *buf, size_t size);
+/* Trial t's train flags (the fixed ones as given, the axes' values), malloc'ed NULL-terminated (one block,
+ * free it whole); NULL when out of memory. */
+char **sweep_trial_args(const sweep_plan *p, int t);
+
+/* The state of the trials, as sweep.json keeps them. */
+typedef enum { SWEEP_PENDING = 0, SWEEP_RUNNING, SWEEP_DONE, SWEEP_FAILED } sweep_state;
+extern const char *const sweep_state_names[]; /* "pending", "running", "done", "failed" */
+
+/* sweep.json in dir, atomically: the plan's arguments, method and trials, and each trial's state. */
+int sweep_save(const char *dir, const sweep_plan *p, const sweep_state *states, vt_err *err);
+/* Reads it back: the plan made again from its arguments and *states (malloc'ed, p->trials). VT_EUSAGE naming
+ * the file for one edited by hand into something else. */
+int sweep_load(const char *dir, sweep_plan *p, sweep_state **states, vt_err *err);
+/* The sweep folder's lock (held while a sweep runs in it): VT_EUSAGE naming the holder when another has it. */
+int sweep_lock(const char *dir, int *fd, vt_err *err);
+/* The directory of trial t: dir/trial-NNN. */
+void sweep_trial_dir(const char *dir, int t, char *buf, size_t size);
+
 #endif
