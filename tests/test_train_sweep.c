@@ -1,7 +1,8 @@
 /* Unit tests of a sweep's plan (src/train/sweep.c): the grid's order (the last axis fastest), random trials
  * that repeat from the seed and do not depend on which ran before, distributions within their ends, the
  * refusals (a list of 10,000 values with its count, a distribution in a grid, a setting that is not one,
- * --run-dir, a value train refuses), and sweep.json written and read back, or refused when edited by hand. */
+ * --run-dir, a value train refuses), sweep.json written and read back, or refused when edited by hand, the
+ * folder's lock, and the median pruner. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -157,6 +158,8 @@ static void plan_file_round_trips(void **state)
         "{\"args\": [\"--lr\", \"0.1\"], \"states\": [\"done\", \"done\"], \"method\": \"grid\", \"trials\": 2}",
         "{\"args\": [\"--lr\", \"fast\"], \"states\": [\"done\"], \"method\": \"grid\", \"trials\": 1}",
         "{\"args\": [\"--lr\", \"0.1,0.01\"], \"states\": [\"done\", \"done\"], \"method\": \"bayes\", \"trials\": 2}",
+        "{\"args\": [\"--lr\", \"0.1,0.01\"], \"states\": [\"done\", \"done\"], \"method\": \"grid\", \"trials\": 2, "
+        "\"prune\": \"mean\"}",
         "{\"args\": [\"--lr\", ",
     };
     for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
@@ -175,6 +178,32 @@ static void plan_file_round_trips(void **state)
     sweep_plan_free(&p);
 }
 
+/* Optuna's median pruner: below the median of the finished trials at that epoch, with at least 2 of them. */
+static void median_pruner(void **state)
+{
+    (void)state;
+    const double three[] = {0.5, 0.9, 0.7}, four[] = {0.5, 0.9, 0.7, 0.6};
+    assert_true(sweep_prune_median(0.69, three, 3));
+    assert_false(sweep_prune_median(0.7, three, 3));  /* at the median: kept */
+    assert_true(sweep_prune_median(0.64, four, 4));   /* median (0.6 + 0.7) / 2 */
+    assert_false(sweep_prune_median(0.65, four, 4));
+    assert_false(sweep_prune_median(0.0, three, 1));  /* one finished trial: nothing to judge by */
+    /* The pruner is part of the plan's file. */
+    char *argv[] = {"--lr", "0.1,0.01"};
+    sweep_plan p, q;
+    vt_err err;
+    assert_int_equal(sweep_plan_make(2, argv, 0, &p, &err), VT_OK);
+    p.prune = 1;
+    sweep_state st[2] = {SWEEP_PRUNED, SWEEP_DONE}, *back;
+    assert_int_equal(sweep_save(test_dir, &p, st, &err), VT_OK);
+    assert_int_equal(sweep_load(test_dir, &q, &back, &err), VT_OK);
+    assert_int_equal(q.prune, 1);
+    assert_int_equal(back[0], SWEEP_PRUNED);
+    free(back);
+    sweep_plan_free(&q);
+    sweep_plan_free(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -182,6 +211,7 @@ int main(void)
         cmocka_unit_test(random_repeats_from_the_seed),
         cmocka_unit_test(refusals),
         cmocka_unit_test(plan_file_round_trips),
+        cmocka_unit_test(median_pruner),
     };
     return cmocka_run_group_tests_name("train_sweep", tests, test_dir_setup, test_dir_teardown);
 }

@@ -705,6 +705,7 @@ typedef struct sweep_axis {
 
 typedef struct sweep_plan {
     int random;         /* --method random: each trial draws every axis from the seed; else the grid */
+    int prune;          /* --prune median: stop a trial below the median of the trials done at an epoch */
     int trials;         /* grid: the product of the lists; random: --trials */
     uint64_t seed;      /* train's --seed when given (one value), else 1 */
     int argc;           /* the train flags as given (axes and fixed settings), copied */
@@ -727,16 +728,19 @@ void sweep_value(const sweep_plan *p, int t, int a, char *buf, size_t size);
 char **sweep_trial_args(const sweep_plan *p, int t);
 
 /* The state of the trials, as sweep.json keeps them. */
-typedef enum { SWEEP_PENDING = 0, SWEEP_RUNNING, SWEEP_DONE, SWEEP_FAILED } sweep_state;
-extern const char *const sweep_state_names[]; /* "pending", "running", "done", "failed" */
+typedef enum { SWEEP_PENDING = 0, SWEEP_RUNNING, SWEEP_DONE, SWEEP_FAILED, SWEEP_PRUNED } sweep_state;
+extern const char *const sweep_state_names[]; /* "pending", "running", "done", "failed", "pruned" */
 
-/* sweep.json in dir, atomically: the plan's arguments, method and trials, and each trial's state. */
+/* sweep.json in dir, atomically: the plan's arguments, method, trials and pruner, and each trial's state. */
 int sweep_save(const char *dir, const sweep_plan *p, const sweep_state *states, vt_err *err);
 /* Reads it back: the plan made again from its arguments and *states (malloc'ed, p->trials). VT_EUSAGE naming
  * the file for one edited by hand into something else. */
 int sweep_load(const char *dir, sweep_plan *p, sweep_state **states, vt_err *err);
 /* The sweep folder's lock (held while a sweep runs in it): VT_EUSAGE naming the holder when another has it. */
 int sweep_lock(const char *dir, int *fd, vt_err *err);
+/* Optuna's median pruner: whether a trial whose val_acc at an epoch is v should stop, given the val_acc at that
+ * epoch of the n trials finished before (others); it needs at least 2 of them. */
+int sweep_prune_median(double v, const double *others, int n);
 /* The directory of trial t: dir/trial-NNN. */
 void sweep_trial_dir(const char *dir, int t, char *buf, size_t size);
 

@@ -1,10 +1,12 @@
 /* cli/sweep: `vggtop sweep`, many runs of one plan in one folder. The plan (src/train/sweep.c) expands the
  * train flags' lists (a grid) or distributions (random trials); each trial is an ordinary run directory,
- * DIR/trial-NNN, trained by a child `vggtop train`, one after another. sweep.json keeps the plan and each
+ * DIR/trial-NNN, trained by a child `vggtop train`, one after another or --parallel N at once (the cores split
+ * between them), optionally pruned (--prune median). sweep.json keeps the plan and each
  * trial's state (written atomically before and after each trial), so `--resume DIR` after a kill, a reboot or
  * Ctrl-C continues: a trial that was running resumes from its checkpoint (or starts again when it had none),
  * finished trials are never run again. `--status DIR` prints the leaderboard. */
 #include <errno.h>
+#include <math.h>
 #include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,12 +15,13 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli_internal.h"
 #include "vggtop/train.h"
 
-enum { O_RUNS = CLI_LONG_ONLY, O_METHOD, O_TRIALS, O_RESUME, O_STATUS };
+enum { O_RUNS = CLI_LONG_ONLY, O_METHOD, O_TRIALS, O_RESUME, O_STATUS, O_PARALLEL, O_PRUNE };
 
 static const cli_option options[] = {
     {"runs", O_RUNS, "DIR", "the sweep's folder (new): its plan, sweep.json, and one run directory per trial", NULL,
@@ -28,12 +31,22 @@ static const cli_option options[] = {
     {"trials", O_TRIALS, "N", "random: how many trials (default 10)", NULL, NULL},
     {"resume", O_RESUME, "DIR", "continue the sweep in DIR after a kill, a reboot or Ctrl-C", NULL, NULL},
     {"status", O_STATUS, "DIR", "the leaderboard of the sweep in DIR, best val_acc first, and exit", NULL, NULL},
+    {"parallel", O_PARALLEL, "N",
+     "trials at once (default 1), the cores split between them: each gets --threads cores/N unless the plan "
+     "sets --threads, and more threads than cores in all is refused",
+     NULL, NULL},
+    {"prune", O_PRUNE, "none|median",
+     "median: stop a trial whose val_acc at an epoch is below the median of the finished trials' at that epoch "
+     "(Optuna's median pruner; it waits for 2 finished trials); it is marked pruned and keeps its files",
+     NULL, NULL},
     {NULL, 0, NULL, NULL, NULL, NULL},
 };
 
+enum { MAX_PARALLEL = 64 }; /* trials at once */
+
 typedef struct sweep_args {
     const char *runs, *resume, *status;
-    int random, trials;
+    int random, trials, parallel, prune;
     int first_train; /* argv index of the first train flag */
 } sweep_args;
 
@@ -43,9 +56,10 @@ static void on_signal(int sig) { got_signal = sig; }
 /* The sweep's own options first, then the train flags (the first argument that is not one of its own). */
 static int parse(int argc, char **argv, sweep_args *a, int *done, vt_err *err)
 {
-    static const char *const methods[] = {"grid", "random", NULL};
+    static const char *const methods[] = {"grid", "random", NULL}, *const pruners[] = {"none", "median", NULL};
     memset(a, 0, sizeof *a);
     a->trials = 10;
+    a->parallel = 1;
     *done = 0;
     int i = 1;
     for (; i < argc; i += 2) {
@@ -70,6 +84,8 @@ static int parse(int argc, char **argv, sweep_args *a, int *done, vt_err *err)
         case O_RESUME: rc = vt_flag_path("--resume", v, &a->resume, err); break;
         case O_STATUS: rc = vt_flag_path("--status", v, &a->status, err); break;
         case O_TRIALS: rc = vt_flag_int("--trials", v, 1, SWEEP_MAX_TRIALS, &a->trials, err); break;
+        case O_PARALLEL: rc = vt_flag_int("--parallel", v, 1, MAX_PARALLEL, &a->parallel, err); break;
+        case O_PRUNE: rc = vt_flag_choice("--prune", v, pruners, &a->prune, err); break;
         case O_METHOD:
             if ((rc = vt_flag_choice("--method", v, methods, &m, err)) == VT_OK)
                 a->random = m == 1;
@@ -82,6 +98,10 @@ static int parse(int argc, char **argv, sweep_args *a, int *done, vt_err *err)
     int modes = !!a->runs + !!a->resume + !!a->status;
     if (modes != 1)
         return vt_fail(err, VT_EUSAGE, "give one of --runs DIR (a new sweep), --resume DIR or --status DIR");
+    if (!a->runs && a->prune)
+        return vt_fail(err, VT_EUSAGE, "--prune belongs to a new sweep (--runs): the plan keeps it");
+    if (a->status && a->parallel > 1)
+        return vt_fail(err, VT_EUSAGE, "--status runs nothing: --parallel belongs to --runs and --resume");
     if (!a->runs && i < argc)
         return vt_fail(err, VT_EUSAGE, "--%s takes no train flags: the sweep's plan has them (%s)",
                        a->resume ? "resume" : "status", argv[i]);
@@ -98,7 +118,7 @@ static int remove_entry(const char *path, const struct stat *st, int type, struc
 
 /* Trial t's command: train --resume when its directory has a checkpoint; else train anew (a directory left
  * by a trial killed before its first checkpoint holds nothing to keep: it goes). */
-static int trial_argv(const char *dir, int t, char **args, char ***out, char *tdir, size_t size)
+static int trial_argv(const char *dir, int t, char **args, int threads, char ***out, char *tdir, size_t size)
 {
     sweep_trial_dir(dir, t, tdir, size);
     char ck[VT_PATH_MAX + 128];
@@ -109,7 +129,7 @@ static int trial_argv(const char *dir, int t, char **args, char ***out, char *td
     int n = 0;
     while (!resume && args[n])
         n++;
-    char **v = malloc(sizeof *v * (size_t)(n + 5));
+    char **v = malloc(sizeof *v * (size_t)(n + 7) + 16);
     if (!v)
         return -1;
     int k = 0;
@@ -117,6 +137,12 @@ static int trial_argv(const char *dir, int t, char **args, char ***out, char *td
     v[k++] = "train";
     for (int i = 0; i < n; i++)
         v[k++] = args[i];
+    if (threads > 0) { /* --parallel's share of the cores (a resume may change the threads too) */
+        char *num = (char *)(v + n + 7);
+        snprintf(num, 16, "%d", threads);
+        v[k++] = "--threads";
+        v[k++] = num;
+    }
     v[k++] = resume ? "--resume" : "--run-dir";
     v[k++] = tdir;
     v[k] = NULL;
@@ -124,67 +150,146 @@ static int trial_argv(const char *dir, int t, char **args, char ***out, char *td
     return resume;
 }
 
-/* Runs one trial as a child vggtop train (which dies with the sweep); its exit status, or -sig. */
-static int run_child(char **v)
+/* Starts trial t's child vggtop train (which dies with the sweep): its pid, or -1. */
+static pid_t start_child(char **v)
 {
     pid_t pid = fork();
     if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM); /* a killed sweep takes its trial down; --resume continues both */
+        prctl(PR_SET_PDEATHSIG, SIGTERM); /* a killed sweep takes its trials down; --resume continues them */
         execv("/proc/self/exe", v);
         _exit(127);
     }
-    if (pid < 0)
-        return 1;
-    int status, forwarded = 0;
-    while (waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR)
-            return 1;
-        if (got_signal && !forwarded) { /* a signal sent to the sweep alone: the trial stops with a checkpoint */
-            kill(pid, got_signal == SIGINT ? SIGINT : SIGTERM);
-            forwarded = 1;
-        }
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+    return pid;
 }
 
-static int run_trials(const char *dir, sweep_plan *p, sweep_state *states, vt_err *err)
+/* The trials under way: at most parallel at once. */
+typedef struct pool {
+    const char *dir;
+    sweep_plan *p;
+    sweep_state *states;
+    int parallel, threads; /* threads: each trial's --threads when the plan gives none (0: train's own) */
+    pid_t pid[MAX_PARALLEL];
+    int trial[MAX_PARALLEL], pruned[MAX_PARALLEL], seen_epochs[MAX_PARALLEL];
+    int forwarded;
+} pool;
+
+/* Trial t started in slot k: its line, its state saved first. */
+static int pool_start(pool *pl, int k, int t, vt_err *err)
 {
-    int rc = VT_OK;
-    for (int t = 0; t < p->trials && rc == VT_OK && !got_signal; t++) {
-        if (states[t] == SWEEP_DONE || states[t] == SWEEP_FAILED)
-            continue;
-        char **args = sweep_trial_args(p, t), **v = NULL, tdir[VT_PATH_MAX + 64];
-        int resume = args ? trial_argv(dir, t, args, &v, tdir, sizeof tdir) : -1;
-        if (resume < 0) {
-            free(args);
-            return vt_fail(err, VT_EIO, "out of memory");
-        }
-        printf("Trial %d/%d%s:", t + 1, p->trials, resume ? " (resumed)" : "");
-        for (int a = 0; a < p->n_axes; a++) {
-            char val[64];
-            sweep_value(p, t, a, val, sizeof val);
-            printf(" --%s %s", p->axes[a].flag, val);
-        }
-        printf(" (%s)\n", tdir);
-        fflush(stdout);
-        states[t] = SWEEP_RUNNING;
-        if ((rc = sweep_save(dir, p, states, err)) == VT_OK) {
-            int code = run_child(v);
-            /* Stopped by a signal (130/143, or killed): it stays running, for --resume. */
-            if (code == 0)
-                states[t] = SWEEP_DONE;
-            else if (code != 130 && code != 143 && code > 0)
-                states[t] = SWEEP_FAILED;
-            else
-                got_signal = got_signal ? got_signal : SIGTERM;
-            rc = sweep_save(dir, p, states, err);
-        }
-        free(v);
+    char **args = sweep_trial_args(pl->p, t), **v = NULL, tdir[VT_PATH_MAX + 64];
+    int resume = args ? trial_argv(pl->dir, t, args, pl->threads, &v, tdir, sizeof tdir) : -1;
+    if (resume < 0) {
         free(args);
+        return vt_fail(err, VT_EIO, "out of memory");
+    }
+    printf("Trial %d/%d%s:", t + 1, pl->p->trials, resume ? " (resumed)" : "");
+    for (int a = 0; a < pl->p->n_axes; a++) {
+        char val[64];
+        sweep_value(pl->p, t, a, val, sizeof val);
+        printf(" --%s %s", pl->p->axes[a].flag, val);
+    }
+    printf(" (%s)\n", tdir);
+    fflush(stdout);
+    pl->states[t] = SWEEP_RUNNING;
+    int rc = sweep_save(pl->dir, pl->p, pl->states, err);
+    pid_t pid = rc == VT_OK ? start_child(v) : -1;
+    free(v);
+    free(args);
+    if (rc == VT_OK && pid < 0)
+        rc = vt_fail(err, VT_EIO, "cannot start trial %d: %s", t + 1, strerror(errno));
+    pl->pid[k] = pid > 0 ? pid : 0;
+    pl->trial[k] = t;
+    pl->pruned[k] = pl->seen_epochs[k] = 0;
+    return rc;
+}
+
+/* The val_acc of epoch e (1-based) of trial t's run, NaN when it has none yet. */
+static double val_acc_at(const char *dir, int t, int e)
+{
+    char tdir[VT_PATH_MAX + 64];
+    sweep_trial_dir(dir, t, tdir, sizeof tdir);
+    run_data run;
+    vt_err err;
+    double v = NAN;
+    if (run_load(tdir, RUN_PART_HISTORY, &run, &err) == VT_OK && run.n_history >= e)
+        v = run.history[e - 1].val_acc;
+    run_free(&run);
+    return v;
+}
+
+/* --prune median: a running trial's newest epoch against the trials done (the median of theirs at that
+ * epoch); below it, the trial is stopped with SIGTERM (it keeps its files and checkpoint) and marked pruned. */
+static void pool_prune(pool *pl, int k)
+{
+    int t = pl->trial[k], e = pl->seen_epochs[k] + 1;
+    double v = val_acc_at(pl->dir, t, e);
+    if (isnan(v))
+        return;
+    pl->seen_epochs[k] = e;
+    double *others = malloc(sizeof *others * (size_t)pl->p->trials);
+    int n = 0;
+    for (int u = 0; others && u < pl->p->trials; u++)
+        if (u != t && pl->states[u] == SWEEP_DONE && !isnan(others[n] = val_acc_at(pl->dir, u, e)))
+            n++;
+    if (others && sweep_prune_median(v, others, n)) {
+        printf("Trial %d pruned at epoch %d: val_acc %.4f is below the median of %d finished trials\n", t + 1, e, v, n);
+        fflush(stdout);
+        kill(pl->pid[k], SIGTERM);
+        pl->pruned[k] = 1;
+    }
+    free(others);
+}
+
+/* A child that ended: its trial's state (a signal's stop stays running, for --resume; so does the sweep). */
+static void pool_ended(pool *pl, int k, int status)
+{
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+    sweep_state *st = &pl->states[pl->trial[k]];
+    if (pl->pruned[k])
+        *st = SWEEP_PRUNED;
+    else if (code == 0)
+        *st = SWEEP_DONE;
+    else if (code != 130 && code != 143 && code > 0)
+        *st = SWEEP_FAILED;
+    else if (!got_signal)
+        got_signal = SIGTERM;
+    pl->pid[k] = 0;
+}
+
+static int run_trials(pool *pl, vt_err *err)
+{
+    int rc = VT_OK, next = 0, running = 1;
+    while (running) {
+        running = 0;
+        for (int k = 0; k < pl->parallel; k++) {
+            while (!pl->pid[k] && rc == VT_OK && !got_signal && next < pl->p->trials) {
+                if (pl->states[next] == SWEEP_PENDING || pl->states[next] == SWEEP_RUNNING)
+                    rc = pool_start(pl, k, next, err);
+                next++;
+            }
+            running += pl->pid[k] != 0;
+        }
+        if (got_signal && !pl->forwarded) { /* a signal to the sweep alone: each trial stops with a checkpoint */
+            for (int k = 0; k < pl->parallel; k++)
+                if (pl->pid[k])
+                    kill(pl->pid[k], got_signal == SIGINT ? SIGINT : SIGTERM);
+            pl->forwarded = 1;
+        }
+        for (int k = 0; k < pl->parallel; k++) {
+            int status;
+            if (pl->pid[k] && waitpid(pl->pid[k], &status, WNOHANG) == pl->pid[k]) {
+                pool_ended(pl, k, status);
+                int saved = sweep_save(pl->dir, pl->p, pl->states, err);
+                rc = rc == VT_OK ? saved : rc;
+            } else if (pl->pid[k] && pl->p->prune && !pl->pruned[k])
+                pool_prune(pl, k);
+        }
+        if (running)
+            nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
     }
     if (rc == VT_OK && got_signal)
         return vt_fail(err, got_signal == SIGINT ? VT_ESIGINT : VT_ESIGTERM,
-                       "stopped; vggtop sweep --resume %s continues it", dir);
+                       "stopped; vggtop sweep --resume %s continues it", pl->dir);
     return rc;
 }
 
@@ -269,6 +374,28 @@ static int print_status(const char *dir, vt_err *err)
     return VT_OK;
 }
 
+/* Each trial's threads under --parallel: the cores over the trials when the plan sets none; the plan's own
+ * when they fit (all of its values times the trials at once within the cores); -1 (err filled) when not. */
+static int trial_threads(const sweep_plan *p, int parallel, vt_err *err)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    cores = cores > 0 ? cores : 1;
+    if (parallel > cores)
+        return vt_fail(err, VT_EUSAGE, "--parallel %d: more trials at once than the %ld cores", parallel, cores), -1;
+    for (int i = 0; i + 1 < p->argc; i++) {
+        if (strcmp(p->argv[i], "--threads") != 0)
+            continue;
+        for (const char *v = p->argv[i + 1]; *v; v += *v == ',') {
+            long n = strtol(v, (char **)&v, 10);
+            if (parallel > 1 && (n == 0 || n * parallel > cores))
+                return vt_fail(err, VT_EUSAGE, "--threads %s with --parallel %d: more threads than the %ld cores "
+                               "(leave --threads out to split them)", p->argv[i + 1], parallel, cores), -1;
+        }
+        return 0;
+    }
+    return parallel > 1 ? (int)(cores / parallel) : 0;
+}
+
 /* A new sweep: its folder made (or an empty one taken) and locked, the plan saved, then the trials. */
 static int start_or_resume(const sweep_args *a, int argc, char **argv, vt_err *err)
 {
@@ -286,7 +413,14 @@ static int start_or_resume(const sweep_args *a, int argc, char **argv, vt_err *e
                      : sweep_load(dir, &p, &states, err);
     if (rc != VT_OK)
         return rc;
-    int fd = -1;
+    if (a->runs)
+        p.prune = a->prune;
+    int threads = trial_threads(&p, a->parallel, err), fd = -1;
+    if (threads < 0) {
+        free(states);
+        sweep_plan_free(&p);
+        return VT_EUSAGE;
+    }
     if (a->runs && !(states = calloc((size_t)p.trials, sizeof *states)))
         rc = vt_fail(err, VT_EIO, "out of memory");
     else if ((a->runs && (rc = vt_mkdirs(dir, err)) != VT_OK) || (rc = sweep_lock(dir, &fd, err)) != VT_OK)
@@ -297,7 +431,8 @@ static int start_or_resume(const sweep_args *a, int argc, char **argv, vt_err *e
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
         signal(SIGHUP, SIG_IGN);
-        rc = run_trials(dir, &p, states, err);
+        pool pl = {.dir = dir, .p = &p, .states = states, .parallel = a->parallel, .threads = threads};
+        rc = run_trials(&pl, err);
         if (rc == VT_OK)
             print_status(dir, err);
     }
@@ -322,8 +457,9 @@ const cli_command cli_sweep_command = {
     .name = "sweep",
     .run = cmd_sweep,
     .summary = "train many runs of one plan (a grid or random trials), resumable",
-    .usage = "usage: vggtop sweep --runs DIR [--method grid|random] [--trials N] TRAIN_FLAGS...\n"
-             "       vggtop sweep --resume DIR\n"
+    .usage = "usage: vggtop sweep --runs DIR [--method grid|random] [--trials N] [--parallel N] [--prune none|median] "
+             "TRAIN_FLAGS...\n"
+             "       vggtop sweep --resume DIR [--parallel N]\n"
              "       vggtop sweep --status DIR\n",
     .about = "Any train flag may take a list (--lr 0.1,0.03,0.01 --model mlp,cnn); with --method random also a\n"
              "distribution (--lr log:1e-4:1e-1, uniform:LO:HI, int:LO:HI). Each trial is a run directory,\n"

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vggtop/train.h"
+#include "train_internal.h"
 
 extern char **environ;
 
@@ -29,15 +29,21 @@ static int by_value(const void *x, const void *y)
     return (a > b) - (a < b);
 }
 
+double train_median(double *v, int n)
+{
+    if (n < 1)
+        return NAN;
+    qsort(v, (size_t)n, sizeof v[0], by_value);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 double notify_median_step(const notify_watch *w)
 {
     if (w->n_per_step == 0)
         return 0;
     double v[NOTIFY_STEPS];
     memcpy(v, w->per_step, sizeof v[0] * (size_t)w->n_per_step);
-    qsort(v, (size_t)w->n_per_step, sizeof v[0], by_value);
-    int n = w->n_per_step;
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    return train_median(v, w->n_per_step);
 }
 
 static int add(notify_event *out, int n, int max, notify_kind kind, const char *fmt, ...)

@@ -11,7 +11,7 @@
 
 #include "train_internal.h"
 
-const char *const sweep_state_names[] = {"pending", "running", "done", "failed", NULL};
+const char *const sweep_state_names[] = {"pending", "running", "done", "failed", "pruned", NULL};
 
 static const char *const dist_prefix[] = {"", "log:", "uniform:", "int:"};
 
@@ -243,6 +243,7 @@ int sweep_save(const char *dir, const sweep_plan *p, const sweep_state *states, 
     cJSON_AddItemToObject(j, "states", st);
     cJSON_AddStringToObject(j, "method", p->random ? "random" : "grid");
     cJSON_AddNumberToObject(j, "trials", p->trials);
+    cJSON_AddStringToObject(j, "prune", p->prune ? "median" : "none");
     for (int i = 0; i < p->argc; i++)
         cJSON_AddItemToArray(args, cJSON_CreateString(p->argv[i]));
     for (int t = 0; t < p->trials; t++)
@@ -273,6 +274,27 @@ static int load_states(const cJSON *st, const sweep_plan *p, sweep_state *states
     return 0;
 }
 
+/* sweep.json's "prune": absent or "none" 0, "median" 1, else -1. */
+static int prune_of(const cJSON *v)
+{
+    if (!v || (cJSON_IsString(v) && strcmp(v->valuestring, "none") == 0))
+        return 0;
+    return cJSON_IsString(v) && strcmp(v->valuestring, "median") == 0 ? 1 : -1;
+}
+
+int sweep_prune_median(double v, const double *others, int n)
+{
+    if (n < 2)
+        return 0;
+    double *s = malloc(sizeof *s * (size_t)n);
+    if (!s)
+        return 0;
+    memcpy(s, others, sizeof *s * (size_t)n);
+    double median = train_median(s, n);
+    free(s);
+    return v < median;
+}
+
 int sweep_load(const char *dir, sweep_plan *p, sweep_state **states, vt_err *err)
 {
     memset(p, 0, sizeof *p);
@@ -298,7 +320,10 @@ int sweep_load(const char *dir, sweep_plan *p, sweep_state **states, vt_err *err
     vt_err why;
     if (!ok || (rc = sweep_plan_make(n, argv, random ? (int)trials->valuedouble : 0, p, &why)) != VT_OK)
         rc = vt_fail(err, VT_EUSAGE, "%s: not a sweep's plan (%s)", path, ok ? why.msg : "edited by hand?");
-    else if (!(*states = malloc(sizeof **states * (size_t)p->trials)) ||
+    else if ((p->prune = prune_of(cJSON_GetObjectItemCaseSensitive(j, "prune"))) < 0) {
+        rc = vt_fail(err, VT_EUSAGE, "%s: \"prune\" is none or median (edited by hand?)", path);
+        sweep_plan_free(p);
+    } else if (!(*states = malloc(sizeof **states * (size_t)p->trials)) ||
              load_states(cJSON_GetObjectItemCaseSensitive(j, "states"), p, *states) != 0) {
         rc = vt_fail(err, VT_EUSAGE, "%s: its states do not match its %d trials (edited by hand?)", path, p->trials);
         free(*states);

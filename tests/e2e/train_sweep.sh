@@ -1,8 +1,9 @@
 #!/bin/sh
 # End-to-end test of vggtop sweep: a 2x2 grid of mlp runs on the small fixture, its whole process group killed
 # with SIGKILL mid-trial and resumed, ends with each trial exactly once, every history equal (all but the
-# seconds) to the same trial run alone; --status's leaderboard; random sweeps repeat from the seed; and the
-# refusals: a list of 10,000 values, a hand-edited sweep.json, a second sweep in the same folder at once.
+# seconds) to the same trial run alone; --status's leaderboard; random sweeps repeat from the seed; median
+# pruning stops a trial made worse; --parallel 2 splits the cores; and the refusals: a list of 10,000 values,
+# a hand-edited sweep.json, a second sweep in the same folder at once, more threads than cores.
 . "$(dirname "$0")/lib/prologue.sh"
 FAIL_FAST=1
 cd "$TMP" || exit 1
@@ -52,6 +53,34 @@ done
 grep '^Trial' r1.log | sed 's/ (r1[^)]*)$//' >a
 grep '^Trial' r2.log | sed 's/ (r2[^)]*)$//' >b
 [ "$(wc -l <a)" -eq 3 ] && cmp -s a b || fail "random sweeps of one seed differ: $(diff a b)"
+
+# --prune median: a trial made worse (a tiny learning rate) is stopped at its first epoch below the median of
+# the two finished ones; it is marked pruned and keeps its run directory and checkpoint.
+"$VGGTOP" sweep --runs pr --prune median --model mlp --limit-train 2000 --limit-test 200 --batch-size 20 \
+    --epochs 3 --threads 1 --lr 0.05,0.04,0.00001 >pr.log 2>&1 || fatal "pruned sweep exited $? ($(tail -3 pr.log))"
+grep -q '^Trial 3 pruned at epoch 1: val_acc .* below the median of 2 finished trials$' pr.log ||
+    fail "trial 3 was not pruned: $(grep -i prun pr.log)"
+states=$(tr -d ' \t\n' <pr/sweep.json | sed 's/.*"states":\[\([^]]*\)\].*/\1/')
+[ "$states" = '"done","done","pruned"' ] || fail "pruned sweep's states: $states"
+[ -f pr/trial-003/checkpoint.bin ] && [ "$(sed 1d pr/trial-003/history.csv | wc -l)" -eq 1 ] ||
+    fail "the pruned trial did not keep its files"
+"$VGGTOP" sweep --status pr | grep -q '^ *3  *0.00001  *pruned ' || fail "status of the pruned trial: $("$VGGTOP" sweep --status pr)"
+
+# --parallel 2: two trials at once, the cores split between them (never more threads than cores).
+cores=$(nproc)
+if [ "$cores" -ge 2 ]; then
+    "$VGGTOP" sweep --runs par --parallel 2 --model mlp --limit-train 500 --limit-test 50 --epochs 1 \
+        --lr 0.05,0.01 >par.log 2>&1 || fatal "parallel sweep exited $? ($(tail -3 par.log))"
+    for t in 1 2; do
+        th=$(sed -n 's/.*"threads":[^0-9]*\([0-9]*\).*/\1/p' par/trial-00$t/config.json)
+        [ "$th" -eq $((cores / 2)) ] || fail "trial $t of --parallel 2 trained with $th threads on $cores cores"
+    done
+fi
+expect_usage_error "more trials at once than the $cores cores" "$VGGTOP" sweep --runs over --parallel $((cores + 1)) \
+    --model mlp --lr 0.1,0.2
+expect_usage_error "more threads than the $cores cores" "$VGGTOP" sweep --runs over --parallel 2 --model mlp \
+    --threads "$cores" --lr 0.1,0.2
+[ -e over ] && fail "a refused sweep left its folder"
 
 # Refusals: exit 2, one line.
 expect_usage_error "10000 values, more than the 1000" "$VGGTOP" sweep --runs big --model mlp \
