@@ -269,10 +269,13 @@ static int run_trials(pool *pl, vt_err *err)
             }
             running += pl->pid[k] != 0;
         }
-        if (got_signal && !pl->forwarded) { /* a signal to the sweep alone: each trial stops with a checkpoint */
+        /* A signal to the sweep alone reaches the trials this way: each stops with a checkpoint. SIGTERM also
+         * after a Ctrl-C, which the trials got from the terminal already: a second SIGINT would make train
+         * exit at once, without its checkpoint. */
+        if (got_signal && !pl->forwarded) {
             for (int k = 0; k < pl->parallel; k++)
                 if (pl->pid[k])
-                    kill(pl->pid[k], got_signal == SIGINT ? SIGINT : SIGTERM);
+                    kill(pl->pid[k], SIGTERM);
             pl->forwarded = 1;
         }
         for (int k = 0; k < pl->parallel; k++) {

@@ -102,4 +102,14 @@ wait $long; rc=$?
 [ "$rc" -eq 143 ] || fail "a sweep stopped by SIGTERM exited $rc"
 grep -q "vggtop sweep --resume long continues it" long.log || fail "the stopped sweep does not say how to go on"
 grep -q '"running"' long/sweep.json || fail "the stopped trial is not marked running: $(cat long/sweep.json)"
+# Ctrl-C at a terminal reaches the sweep and its trial at once (one process group): the trial still stops with
+# its checkpoint (the sweep passes SIGTERM on, not a second SIGINT, which would make train quit at once).
+setsid "$VGGTOP" sweep --resume long >ctrlc.log 2>&1 &
+sweep=$!
+until grep -q '^Epoch 1/' ctrlc.log 2>/dev/null; do sleep 0.05; done
+kill -s INT -- "-$sweep"
+wait $sweep; rc=$?
+[ "$rc" -eq 130 ] || fail "a sweep stopped by Ctrl-C exited $rc"
+grep -q 'stopped after .* continue with vggtop train --resume long/trial-001' ctrlc.log ||
+    fail "the trial did not stop with its checkpoint on Ctrl-C: $(tail -3 ctrlc.log)"
 finish
