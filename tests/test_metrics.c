@@ -1,5 +1,7 @@
 /* Unit tests of metrics against scikit-learn 1.2.1: the committed fixtures of tests/tools/metrics_fixtures.py
- * (report text byte for byte, confusion matrices, curves point for point, AUCs), plus hand-derived cases. */
+ * (report text byte for byte, confusion matrices, curves point for point, AUCs) and of tests/tools/diff_fixtures.py
+ * (two runs compared: both reports, the changes, the pairs that grew and shrank, fine and folded), plus
+ * hand-derived cases. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -606,6 +608,168 @@ static void scalars_by_hand(void **state)
     assert_true(metrics_accuracy(y2, same, 2) == 0.5);
 }
 
+/* ---- two runs compared (vggtop diff) --------------------------------------------------------------------- */
+
+/* An int array of a fixture as a malloc'ed C array of *n ints. */
+static int *json_ints(const cJSON *obj, const char *key, long *n)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(obj, key);
+    assert_true(cJSON_IsArray(a));
+    *n = cJSON_GetArraySize(a);
+    int *out = malloc(sizeof *out * (size_t)(*n ? *n : 1));
+    assert_non_null(out);
+    long i = 0;
+    for (const cJSON *v = a->child; v; v = v->next)
+        out[i++] = v->valueint;
+    return out;
+}
+
+/* The same double as sklearn's, bit for bit (the reports are; a change is the same subtraction). */
+static void expect_same(double got, double want, const char *what, int i)
+{
+    if (got != want)
+        fail_msg("%s of row %d: %.17g, sklearn %.17g", what, i, got, want);
+}
+
+/* The pairs vggtop lists against the fixture's: [true, predicted, count in A, count in B] each. */
+static void expect_pairs(const pair_change *p, int n, int n_all, const cJSON *want, const cJSON *exp, const char *key)
+{
+    char all_key[16];
+    snprintf(all_key, sizeof all_key, "n_%s", key);
+    assert_int_equal(n_all, (int)json_num(exp, all_key));
+    assert_int_equal(n, cJSON_GetArraySize(want));
+    for (int i = 0; i < n; i++) {
+        const cJSON *v = cJSON_GetArrayItem(want, i);
+        const long got[4] = {p[i].true_class, p[i].pred_class, p[i].a, p[i].b};
+        for (int k = 0; k < 4; k++)
+            if (got[k] != (long)cJSON_GetArrayItem(v, k)->valuedouble)
+                fail_msg("%s pair %d field %d: %ld, sklearn %g", key, i, k, got[k], cJSON_GetArrayItem(v, k)->valuedouble);
+    }
+}
+
+/* One diff against a fixture's "expect": every class row in sklearn's order, the summary, the pairs. */
+static void expect_diff(const long *cm_a, const long *cm_b, int C, const cJSON *exp)
+{
+    metrics_diff d;
+    assert_int_equal(metrics_diff_runs(cm_a, cm_b, C, 40, &d), 0);
+    const cJSON *rows = cJSON_GetObjectItemCaseSensitive(exp, "rows");
+    assert_int_equal(cJSON_GetArraySize(rows), C);
+    for (int i = 0; i < C; i++) {
+        const cJSON *r = cJSON_GetArrayItem(rows, i);
+        const class_change *g = &d.classes[i];
+        assert_int_equal(g->cls, (int)json_num(r, "class"));
+        const cJSON *ja = cJSON_GetObjectItemCaseSensitive(r, "a"), *jb = cJSON_GetObjectItemCaseSensitive(r, "b");
+        const cJSON *jc = cJSON_GetObjectItemCaseSensitive(r, "change");
+        const double got[9] = {g->a.precision, g->a.recall, g->a.f1, g->b.precision, g->b.recall, g->b.f1,
+                               g->precision, g->recall, g->f1};
+        static const char *const what[3] = {"precision", "recall", "f1"};
+        for (int k = 0; k < 3; k++) {
+            expect_same(got[k], cJSON_GetArrayItem(ja, k)->valuedouble, what[k], i);
+            expect_same(got[3 + k], cJSON_GetArrayItem(jb, k)->valuedouble, what[k], i);
+            expect_same(got[6 + k], cJSON_GetArrayItem(jc, k)->valuedouble, what[k], i);
+        }
+        assert_int_equal(g->a.support, (long)cJSON_GetArrayItem(ja, 3)->valuedouble);
+        assert_int_equal(g->b.support, (long)cJSON_GetArrayItem(jb, 3)->valuedouble);
+    }
+    const double sums[6] = {d.a.accuracy, d.b.accuracy, d.a.macro.f1, d.b.macro.f1, d.a.weighted.f1, d.b.weighted.f1};
+    static const char *const keys[3] = {"accuracy", "macro_f1", "weighted_f1"};
+    for (int k = 0; k < 3; k++)
+        for (int run = 0; run < 2; run++)
+            expect_same(sums[2 * k + run],
+                        cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(exp, keys[k]), run)->valuedouble, keys[k],
+                        run);
+    expect_pairs(d.grew, d.n_grew, d.n_grew_all, cJSON_GetObjectItemCaseSensitive(exp, "grew"), exp, "grew");
+    expect_pairs(d.shrank, d.n_shrank, d.n_shrank_all, cJSON_GetObjectItemCaseSensitive(exp, "shrank"), exp, "shrank");
+    metrics_diff_free(&d);
+}
+
+/* tests/tools/diff_fixtures.py's cases: two runs' predictions of the same test set, and with a fine -> coarse
+ * map the same compared after folding both matrices (the superclass view). */
+static void diff_fixture_case(void **state)
+{
+    char path[256];
+    snprintf(path, sizeof path, FIXTURES "diff_%s.json", (const char *)*state);
+    cJSON *j = read_json(path);
+    int C = (int)json_num(j, "C");
+    long n, na, nb, nm;
+    int *y = json_ints(j, "y", &n), *a = json_ints(j, "a", &na), *b = json_ints(j, "b", &nb);
+    assert_true(na == n && nb == n);
+    long *cm_a = calloc((size_t)C * (size_t)C, sizeof *cm_a), *cm_b = calloc((size_t)C * (size_t)C, sizeof *cm_b);
+    assert_true(cm_a && cm_b);
+    metrics_confusion(y, a, n, C, cm_a);
+    metrics_confusion(y, b, n, C, cm_b);
+    expect_diff(cm_a, cm_b, C, cJSON_GetObjectItemCaseSensitive(j, "expect"));
+    if (cJSON_GetObjectItemCaseSensitive(j, "map")) {
+        int K = (int)json_num(j, "K");
+        int *map = json_ints(j, "map", &nm);
+        assert_int_equal(nm, C);
+        long *fa = calloc((size_t)K * (size_t)K, sizeof *fa), *fb = calloc((size_t)K * (size_t)K, sizeof *fb);
+        assert_true(fa && fb);
+        metrics_confusion_fold(cm_a, C, map, K, fa);
+        metrics_confusion_fold(cm_b, C, map, K, fb);
+        expect_diff(fa, fb, K, cJSON_GetObjectItemCaseSensitive(j, "expect_coarse"));
+        free(fa);
+        free(fb);
+        free(map);
+    }
+    free(cm_a);
+    free(cm_b);
+    free(y);
+    free(a);
+    free(b);
+    cJSON_Delete(j);
+}
+
+/* A hand-made pair: ties in the F1 change go to the lower class, --top cuts the pairs, and the text, CSV and
+ * JSON say what the struct holds. */
+static void diff_by_hand(void **state)
+{
+    (void)state;
+    /* rows = true. A: cat 8 right, 2 as dog; dog 10 right; owl 5 right, 5 as cat.
+     *              B: cat 8 right, 2 as owl; dog 10 right; owl 5 right, 5 as dog. */
+    const long cm_a[9] = {8, 2, 0, 0, 10, 0, 5, 0, 5}, cm_b[9] = {8, 0, 2, 0, 10, 0, 0, 5, 5};
+    const char *const names[3] = {"cat", "dog", "owl"};
+    metrics_diff d;
+    assert_int_equal(metrics_diff_runs(cm_a, cm_b, 3, 1, &d), 0);
+    /* cat: p 8/13 -> 8/8; dog: p 10/12 -> 10/15; owl: p 5/5 -> 5/7. */
+    assert_int_equal(d.classes[0].cls, 0);
+    assert_true(d.classes[0].precision == 1.0 - 8.0 / 13 && d.classes[0].recall == 0.0);
+    assert_int_equal(d.classes[2].cls, 1);
+    assert_true(d.classes[2].f1 < d.classes[1].f1);
+    assert_int_equal(d.n_grew_all, 2); /* cat -> owl +2, owl -> dog +5 */
+    assert_int_equal(d.n_grew, 1);
+    assert_int_equal(d.grew[0].true_class, 2);
+    assert_int_equal(d.grew[0].pred_class, 1);
+    assert_int_equal(d.n_shrank_all, 2);
+    assert_int_equal(d.shrank[0].true_class, 2); /* owl -> cat -5 before cat -> dog -2 */
+    assert_int_equal(d.shrank[0].pred_class, 0);
+    char *text = metrics_diff_text(&d, names, 2, 5), *csv = metrics_diff_csv(&d, names);
+    char *json = metrics_diff_json(&d, names);
+    assert_true(text && csv && json);
+    assert_non_null(strstr(text, "  owl -> dog      0 -> 5        +5\n"));
+    assert_non_null(strstr(text, "  owl -> cat      5 -> 0        -5\n  (1 more)\n"));
+    assert_non_null(strstr(text, "better most: cat +"));
+    assert_non_null(strstr(text, "worse most:  dog -"));
+    assert_true(strncmp(csv, "class,precision_a,", 18) == 0 && strstr(csv, "\ncat,0.6153846153846154,1,"));
+    cJSON *j = cJSON_Parse(json);
+    assert_non_null(j);
+    const cJSON *grew = cJSON_GetObjectItemCaseSensitive(j, "grew");
+    assert_int_equal(cJSON_GetArraySize(grew), 1);
+    assert_int_equal((int)json_num(cJSON_GetArrayItem(grew, 0), "change"), 5);
+    assert_true(json_num(cJSON_GetObjectItemCaseSensitive(j, "accuracy"), "change") == 0.0);
+    cJSON_Delete(j);
+    free(text);
+    free(csv);
+    free(json);
+    metrics_diff_free(&d);
+    /* Nothing changed: no pairs either way; unusable input is refused. */
+    assert_int_equal(metrics_diff_runs(cm_a, cm_a, 3, 20, &d), 0);
+    assert_true(d.n_grew_all == 0 && d.n_shrank_all == 0 && d.grew == NULL);
+    metrics_diff_free(&d);
+    assert_int_equal(metrics_diff_runs(cm_a, cm_b, 0, 20, &d), -1);
+    assert_int_equal(metrics_diff_runs(cm_a, cm_b, 3, -1, &d), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -624,6 +788,9 @@ int main(void)
         cmocka_unit_test(report_by_hand),
         cmocka_unit_test(confusion_views_fold_and_pairs),
         cmocka_unit_test(scalars_by_hand),
+        {"diff fixture random10", diff_fixture_case, NULL, NULL, (void *)"random10"},
+        {"diff fixture fine100 (and its 20 superclasses)", diff_fixture_case, NULL, NULL, (void *)"fine100"},
+        cmocka_unit_test(diff_by_hand),
     };
     return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);
 }

@@ -83,6 +83,8 @@ static void every_field_round_trips(void **state)
         {"schedule-factor", "0.9", "0.9"},    {"warmup", "2", "2"},
         {"schedule-min-lr", "0.0001", "0.0001"}, {"save-best", "val_loss", "val_loss"},
         {"conv", "gemm", "gemm"},
+        {"notify", "yes", "yes"},             {"on-event", "sh -c 'exit 0'", "sh -c 'exit 0'"},
+        {"hook-timeout", "5", "5"},
     };
     train_config c;
     train_config_default(&c);
@@ -104,7 +106,7 @@ static void every_field_round_trips(void **state)
         assert_non_null(train_fields[f].help);
         covered++;
     }
-    assert_int_equal(covered, 36); /* the 17 of the first version, the callbacks' 18 and conv */
+    assert_int_equal(covered, 39); /* the 17 of the first version, the callbacks' 18, conv and the alerts' 3 */
     assert_int_equal(c.coarse, 1);
     assert_int_equal(c.nesterov, 1);
     assert_int_equal(c.augment, 1);

@@ -733,6 +733,8 @@ static void bad_data_and_divergence_fail_clearly(void **state)
     assert_int_equal(snap.state, TRAIN_FAILED);
     assert_string_equal(snap.message, err.msg);
     assert_true(snap.epochs_done >= 1 && snap.epochs_done < 3);
+    assert_int_equal(snap.diverged, snap.epochs_done + 1); /* the alerts' "nonfinite": the epoch that failed */
+    assert_int_equal(snap.early_stopped, 0);
     run_data d;
     assert_int_equal(run_load(c.run_dir, RUN_PART_HISTORY | RUN_PART_PROGRESS, &d, &err), VT_OK);
     assert_int_equal(d.n_history, snap.epochs_done);

@@ -130,4 +130,44 @@ typedef struct confused_pair {
 /* The off-diagonal cells by count (ties: by true then predicted class), at most max; returns how many. */
 int metrics_confused_pairs(const long *cm, int C, confused_pair *out, int max);
 
+/* ---- two runs compared (vggtop diff) ------------------------------------------------------------------- */
+
+/* One class in run A and run B: its rows of both reports (labels=range(C)) and the changes, B - A. */
+typedef struct class_change {
+    int cls;
+    class_scores a, b;
+    double precision, recall, f1;
+} class_change;
+
+/* One off-diagonal cell of the confusion matrices (true_class predicted as pred_class) in both runs. */
+typedef struct pair_change {
+    int true_class, pred_class;
+    long a, b; /* the counts; the change is b - a */
+} pair_change;
+
+typedef struct metrics_diff {
+    int C;
+    report a, b;           /* each run's whole report, every class a row (labels=range(C)) */
+    class_change *classes; /* C rows sorted by the F1 change, the most improved first (ties: by class) */
+    /* The cells that grew (b > a, largest growth first) and shrank (b < a, largest fall first), ties by true
+     * then predicted class; at most the top asked for, of n_grew_all and n_shrank_all. */
+    pair_change *grew, *shrank;
+    int n_grew, n_shrank, n_grew_all, n_shrank_all;
+} metrics_diff;
+
+/* Run A's and run B's C*C confusion matrices (the same classes; their test sets may differ) compared: every
+ * class's precision, recall and F1 in both and their change, sorted by the change of F1, and the top confusion
+ * pairs that grew and shrank. Returns 0, or -1 when out of memory or C < 1 or top < 0 (*out then empty). */
+int metrics_diff_runs(const long *cm_a, const long *cm_b, int C, int top, metrics_diff *out);
+void metrics_diff_free(metrics_diff *d);
+/* The diff as text: the accuracy and the macro and weighted F1 of both runs, the per-class table (digits
+ * decimals), the `named` classes that got better and worse most, and the pairs ("cat -> dog  3 -> 17  +14").
+ * names: NULL or C names indexed by class. malloc'ed; NULL when out of memory. */
+char *metrics_diff_text(const metrics_diff *d, const char *const *names, int digits, int named);
+/* CSV: class,precision_a,precision_b,precision_change,recall_a,...,f1_change,support_a,support_b in the sorted
+ * order; JSON: {"accuracy": {"a", "b", "change"}, "macro_f1", "weighted_f1", "classes": [...], "grew": [...],
+ * "shrank": [...]}. Numbers with the fewest digits that read back to the same double. malloc'ed or NULL. */
+char *metrics_diff_csv(const metrics_diff *d, const char *const *names);
+char *metrics_diff_json(const metrics_diff *d, const char *const *names);
+
 #endif

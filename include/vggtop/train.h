@@ -171,6 +171,10 @@ typedef struct train_config {
     int allow_batch_change; /* --allow-batch-change: another --batch-size, from the start of an epoch */
     int resume_epoch;       /* the epochs done and the steps of the next when this session took the run up: */
     long resume_batch;      /* config.json's "changes" say from where a changed setting holds */
+    /* Alerts of this session (not part of the run: config.json does not keep them; src/train/notify.c). */
+    int notify;            /* a terminal notification and a log line at each event */
+    char on_event[1024];   /* a command run at each event ("": none), split by notify_split */
+    int hook_timeout;      /* seconds on_event may run before it is killed */
 } train_config;
 
 /* ---- the settings table ------------------------------------------------------------------------------ */
@@ -365,6 +369,11 @@ typedef struct train_snapshot {
     /* Incremented each time predictions.csv, report.txt and confusion.csv are rewritten: reload them. */
     unsigned long eval_generation;
     double last_val_acc, best_val_acc;
+
+    /* What ended the run besides its state, for the alerts: the epoch (1-based) whose loss was not finite
+     * (the run then fails), and whether a callback stopped it early. 0 when not. */
+    int diverged;
+    int early_stopped;
 } train_snapshot;
 
 typedef struct trainer trainer;
@@ -639,5 +648,132 @@ int run_command_read(const char *dir, run_command *out, vt_err *err);
 
 /* "<runs>/<YYYYMMDDTHHMMSSZ>-<model>" for now, UTC. */
 void run_default_dir(const train_config *cfg, char *buf, size_t size);
+
+/* ---- alerts: the events of a run, told to the terminal and to a command (src/train/notify.c) ------------- */
+
+typedef enum {
+    NOTIFY_FINISHED,   /* every epoch done */
+    NOTIFY_EARLY_STOP, /* finished before the last epoch: a callback stopped it */
+    NOTIFY_STOPPED,    /* stopped (a signal, vggtop ctl stop); --resume continues it */
+    NOTIFY_FAILED,
+    NOTIFY_NONFINITE,  /* the loss was not finite (the run fails too: both are told) */
+    NOTIFY_STALL,      /* no step for 5x the median step time (told once until the steps go on) */
+} notify_kind;
+
+/* The events' names as --on-event's VGGTOP_EVENT gives them: "finished", "early-stop", "stopped", "failed",
+ * "nonfinite", "stall". */
+extern const char *const notify_names[];
+
+typedef struct notify_event {
+    notify_kind kind;
+    char text[320]; /* one line: what happened, for the notification and the log */
+} notify_event;
+
+/* A watcher of successive snapshots: plain state, start from {0}. */
+#define NOTIFY_STEPS 64
+typedef struct notify_watch {
+    int seen;            /* a snapshot was observed */
+    long step;           /* steps done when last seen (epochs_done * batches + batch) */
+    double step_time;    /* when that count last grew (vt_now seconds) */
+    double per_step[NOTIFY_STEPS]; /* seconds per step of the last NOTIFY_STEPS observed increases */
+    int n_per_step, next;
+    int stalled, nonfinite, ended; /* told already */
+} notify_watch;
+
+/* The events snapshot s shows at time now (seconds, any clock) after the ones observed before, into out (at
+ * most max); returns how many. The end (finished, early stop, stopped, failed) is told once; a stall once
+ * until the steps go on; a stall is only judged while training with at least 3 step times measured. */
+int notify_observe(notify_watch *w, const train_snapshot *s, double now, notify_event *out, int max);
+/* The median of the step times measured (seconds); 0 when none. */
+double notify_median_step(const notify_watch *w);
+
+/* The bytes that make a terminal show a notification: OSC 9 (iTerm2, Windows Terminal, kitty...), OSC 777
+ * (rxvt, foot, VTE...), each ended by BEL, then a lone BEL (a terminal that knows neither rings). Inside tmux
+ * (tmux nonzero) each OSC is wrapped in tmux's passthrough (ESC P tmux; ... ESC \, every ESC doubled). title
+ * and body are cleaned: control characters and ';' become spaces, so data never ends or forges a sequence.
+ * Returns the length (at most size - 1, NUL-terminated). */
+size_t notify_terminal_bytes(char *buf, size_t size, const char *title, const char *body, int tmux);
+
+/* A command line split into words without a shell: words are separated by blanks; '...' keeps everything
+ * inside as it is; "..." too, except that \" and \\ stand for " and \; outside quotes \ keeps the next
+ * character. No variables, globs, pipes or redirections. *argv is malloc'ed (free with free(*argv): one block),
+ * NULL-terminated. VT_EUSAGE naming the problem for an empty command or an open quote. */
+int notify_split(const char *cmd, char ***argv, vt_err *err);
+/* Whether name runs: with a '/', an executable file; else one found in a directory of $PATH. */
+int notify_program_found(const char *name);
+
+/* The --on-event commands under way: each starts in its own process group with the event in its environment
+ * (VGGTOP_EVENT, VGGTOP_MESSAGE, VGGTOP_RUN_DIR, VGGTOP_EPOCH, VGGTOP_EPOCHS, VGGTOP_LOSS, VGGTOP_ACC,
+ * VGGTOP_VAL_LOSS, VGGTOP_VAL_ACC: the last finished epoch's, empty before one) and stdin from /dev/null, and
+ * is killed (SIGKILL to its group) once it runs past its time limit. Nothing waits for it in between. */
+typedef struct notify_hooks notify_hooks;
+int notify_hooks_create(const char *cmd, double timeout, notify_hooks **out, vt_err *err);
+void notify_hooks_destroy(notify_hooks *h);
+/* Starts the command for e; VT_EIO with the reason when it could not start (the run goes on). */
+int notify_hook_start(notify_hooks *h, const notify_event *e, const train_snapshot *s, vt_err *err);
+/* Reaps the commands that ended and kills those past their limit at time now (vt_now); the count killed. */
+int notify_hooks_poll(notify_hooks *h, double now);
+/* Waits for every command still running, each at most until its limit (then killed); the count killed. */
+int notify_hooks_wait(notify_hooks *h);
+
+/* ---- sweeps: many runs of one plan (src/train/sweep.c) --------------------------------------------------- */
+
+#define SWEEP_MAX_VALUES 1000  /* values of one list */
+#define SWEEP_MAX_TRIALS 10000 /* trials of one sweep */
+#define SWEEP_MAX_AXES 16
+#define SWEEP_PLAN "sweep.json"   /* in the sweep folder: the plan and each trial's state */
+
+typedef enum { SWEEP_LIST = 0, SWEEP_LOG, SWEEP_UNIFORM, SWEEP_INT } sweep_kind;
+
+/* A swept setting: a list ("0.1,0.03,0.01") or, for random sweeps, a distribution ("log:1e-4:1e-1",
+ * "uniform:0:0.9", "int:16:128"). values point into the plan's copy of the arguments. */
+typedef struct sweep_axis {
+    const char *flag;   /* the setting's name, "lr" */
+    sweep_kind kind;
+    int n;              /* SWEEP_LIST: its values */
+    char **values;
+    double lo, hi;
+} sweep_axis;
+
+typedef struct sweep_plan {
+    int random;         /* --method random: each trial draws every axis from the seed; else the grid */
+    int prune;          /* --prune median: stop a trial below the median of the trials done at an epoch */
+    int trials;         /* grid: the product of the lists; random: --trials */
+    uint64_t seed;      /* train's --seed when given (one value), else 1 */
+    int argc;           /* the train flags as given (axes and fixed settings), copied */
+    char **argv;
+    int n_axes;
+    sweep_axis axes[SWEEP_MAX_AXES];
+} sweep_plan;
+
+/* The plan of train flags argv[0..argc) ("--lr", "0.1,0.01", "--model", "mlp", ...; a BOOL setting is a bare
+ * flag): every value checked with train's rules (a list's each value), lists of at most SWEEP_MAX_VALUES
+ * (refused with the count), at most SWEEP_MAX_TRIALS trials; --run-dir, --runs and --resume belong to the
+ * sweep. random_trials: 0 for a grid, else the trials of a random sweep. VT_EUSAGE with one line. */
+int sweep_plan_make(int argc, char **argv, int random_trials, sweep_plan *p, vt_err *err);
+void sweep_plan_free(sweep_plan *p);
+/* Trial t's value of axis a (grid: mixed radix, the last axis fastest; random: drawn from the seed and t
+ * alone, so a trial is the same whatever ran before it), as train takes it. */
+void sweep_value(const sweep_plan *p, int t, int a, char *buf, size_t size);
+/* Trial t's train flags (the fixed ones as given, the axes' values), malloc'ed NULL-terminated (one block,
+ * free it whole); NULL when out of memory. */
+char **sweep_trial_args(const sweep_plan *p, int t);
+
+/* The state of the trials, as sweep.json keeps them. */
+typedef enum { SWEEP_PENDING = 0, SWEEP_RUNNING, SWEEP_DONE, SWEEP_FAILED, SWEEP_PRUNED } sweep_state;
+extern const char *const sweep_state_names[]; /* "pending", "running", "done", "failed", "pruned" */
+
+/* sweep.json in dir, atomically: the plan's arguments, method, trials and pruner, and each trial's state. */
+int sweep_save(const char *dir, const sweep_plan *p, const sweep_state *states, vt_err *err);
+/* Reads it back: the plan made again from its arguments and *states (malloc'ed, p->trials). VT_EUSAGE naming
+ * the file for one edited by hand into something else. */
+int sweep_load(const char *dir, sweep_plan *p, sweep_state **states, vt_err *err);
+/* The sweep folder's lock (held while a sweep runs in it): VT_EUSAGE naming the holder when another has it. */
+int sweep_lock(const char *dir, int *fd, vt_err *err);
+/* Optuna's median pruner: whether a trial whose val_acc at an epoch is v should stop, given the val_acc at that
+ * epoch of the n trials finished before (others); it needs at least 2 of them. */
+int sweep_prune_median(double v, const double *others, int n);
+/* The directory of trial t: dir/trial-NNN. */
+void sweep_trial_dir(const char *dir, int t, char *buf, size_t size);
 
 #endif

@@ -12,6 +12,7 @@ const char vggtop_version[] = "0.1.0";
 /* vggtop --help's order. The front end (cli_ui_command) is no command: vggtop without one. */
 const cli_command *const cli_commands[] = {
     &cli_train_command,
+    &cli_sweep_command,
     &cli_watch_command,
     &cli_ctl_command,
     &cli_summary_command,
@@ -22,6 +23,7 @@ const cli_command *const cli_commands[] = {
     &cli_roc_command,
     &cli_history_command,
     &cli_compare_command,
+    &cli_diff_command,
     &cli_layers_command,
     &cli_plot_command,
     &cli_export_command,

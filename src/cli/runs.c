@@ -1,5 +1,5 @@
 /* cli/runs: what the commands that read run directories share (evaluate, report, confusion, roc, history,
- * compare, layers; one file each): their option parser and loading a run with the errors they all give.
+ * compare, diff, layers; one file each): their option parser and loading a run with the errors they all give.
  * Everything but evaluate works from the run directory's files alone (predictions.csv, config.json,
  * history.csv), so a run can be inspected on a machine without its data set. */
 #include <getopt.h>
@@ -51,8 +51,10 @@ int cli_run_parse(const cli_command *c, int argc, char **argv, int min_dirs, int
     int dirs = argc - optind;
     if (dirs > max_dirs && max_dirs > 1)
         return vt_fail(err, VT_EUSAGE, "%d run directories, more than the %d it compares at once", dirs, max_dirs);
-    return cli_positional(c, argc, argv, min_dirs, max_dirs, max_dirs == 1 ? "one RUN_DIR" : "one or more RUN_DIRs",
-                          err);
+    const char *what = max_dirs == 1                     ? "one RUN_DIR"
+                       : min_dirs == 2 && max_dirs == 2 ? "two run directories, RUN_A and RUN_B"
+                                                        : "one or more RUN_DIRs";
+    return cli_positional(c, argc, argv, min_dirs, max_dirs, what, err);
 }
 
 int cli_load_run(const char *dir, int parts, run_data *run, vt_err *err)

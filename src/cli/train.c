@@ -5,6 +5,7 @@
  * exits at once (every file is written atomically, so none is left half-written); SIGHUP is ignored so a
  * dropped SSH session does not end the run. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <poll.h>
@@ -402,6 +403,78 @@ static int finish(const train_config *cfg, const train_snapshot *s, train_state 
     return VT_OK;
 }
 
+/* --notify and --on-event (src/train/notify.c): the events each look at the snapshot shows, told as a log line,
+ * a terminal notification and the hook's command; the hooks reaped, and killed past their limit, as the loop
+ * goes (the run never waits for them until it ended). */
+typedef struct alerts {
+    int on;
+    notify_watch watch;
+    notify_hooks *hooks;
+    int term_fd, close_fd, tmux;
+    double timeout;
+} alerts;
+
+/* The terminal the notification goes to: stdout or stderr when either is one, else the process's terminal
+ * (a log redirected, the user still at the terminal); -1 when there is none. */
+static void alerts_open(alerts *a, const train_config *cfg, int quiet, vt_err *err)
+{
+    memset(a, 0, sizeof *a);
+    a->term_fd = a->close_fd = -1;
+    a->on = !quiet && (cfg->notify || cfg->on_event[0]);
+    if (!a->on)
+        return;
+    if (cfg->notify) {
+        a->term_fd = isatty(STDOUT_FILENO) ? STDOUT_FILENO : isatty(STDERR_FILENO) ? STDERR_FILENO : -1;
+        if (a->term_fd < 0)
+            a->term_fd = a->close_fd = open("/dev/tty", O_WRONLY | O_NOCTTY | O_CLOEXEC);
+        const char *tmux = getenv("TMUX");
+        a->tmux = tmux && *tmux;
+    }
+    a->timeout = cfg->hook_timeout;
+    if (cfg->on_event[0] && notify_hooks_create(cfg->on_event, cfg->hook_timeout, &a->hooks, err) != VT_OK) {
+        fprintf(stderr, "vggtop train: %s; no command runs at the events\n", err->msg);
+        vt_err_clear(err);
+    }
+}
+
+static void alerts_tick(alerts *a, const train_snapshot *s, int tty)
+{
+    if (!a->on)
+        return;
+    notify_event ev[8];
+    int n = notify_observe(&a->watch, s, vt_now(), ev, 8);
+    for (int i = 0; i < n; i++) {
+        /* The log line first (over an in-place bar on a terminal), then the terminal's notification. */
+        printf("%sEvent: %s: %s\n", tty ? "\r\033[K" : "", notify_names[ev[i].kind], ev[i].text);
+        fflush(stdout);
+        char bytes[2048];
+        size_t len = a->term_fd >= 0 ? notify_terminal_bytes(bytes, sizeof bytes, "vggtop", ev[i].text, a->tmux) : 0;
+        if (len && write(a->term_fd, bytes, len) < 0)
+            a->term_fd = -1; /* the terminal went away (a dropped SSH session): the log lines go on */
+        vt_err err;
+        if (a->hooks && notify_hook_start(a->hooks, &ev[i], s, &err) != VT_OK)
+            printf("Event: %s\n", err.msg);
+    }
+    int killed = a->hooks ? notify_hooks_poll(a->hooks, vt_now()) : 0;
+    if (killed)
+        printf("Event: the --on-event command ran past its %g s limit and was killed; the run goes on\n", a->timeout);
+}
+
+/* The last look: the end's events, then the hooks waited for (each at most until its limit). */
+static void alerts_close(alerts *a, const train_snapshot *s)
+{
+    if (!a->on)
+        return;
+    alerts_tick(a, s, 0);
+    int killed = a->hooks ? notify_hooks_wait(a->hooks) : 0;
+    if (killed)
+        printf("Event: the --on-event command ran past its %g s limit and was killed\n", a->timeout);
+    notify_hooks_destroy(a->hooks);
+    if (a->close_fd >= 0)
+        close(a->close_fd);
+    fflush(stdout);
+}
+
 static int train_run(const train_config *cfg, train_dist *d, int progress, vt_err *err)
 {
     trainer *t;
@@ -418,6 +491,8 @@ static int train_run(const train_config *cfg, train_dist *d, int progress, vt_er
     int bar = progress == PROGRESS_BAR ||
               (progress == PROGRESS_AUTO && isatty(STDOUT_FILENO) && train_dist_size(d) <= 1);
     printer p = {.tty = !quiet && bar};
+    alerts al;
+    alerts_open(&al, cfg, quiet, err);
     int stop_sent = 0;
     struct pollfd pfd = {trainer_wake_fd(t), POLLIN, 0};
     vt_stop_watch_install();
@@ -436,6 +511,7 @@ static int train_run(const train_config *cfg, train_dist *d, int progress, vt_er
         done = s->state == TRAIN_FINISHED || s->state == TRAIN_STOPPED || s->state == TRAIN_FAILED;
         if (!quiet)
             print_snapshot(&p, cfg, s, done);
+        alerts_tick(&al, s, p.tty && p.header > p.printed_rows);
     }
     train_state final = trainer_join(t);
     trainer_error(t, err);
@@ -443,6 +519,7 @@ static int train_run(const train_config *cfg, train_dist *d, int progress, vt_er
     if (p.tty && p.header > p.printed_rows)
         printf("\n");
     rc = finish(cfg, s, final, quiet, err);
+    alerts_close(&al, s);
     fflush(stdout);
     free(s);
     trainer_destroy(t);

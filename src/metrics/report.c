@@ -159,8 +159,7 @@ void metrics_report_free(report *r)
     r->n_labels = 0;
 }
 
-/* Characters of a UTF-8 string as Python's len counts them (code points: bytes not of form 10xxxxxx). */
-static int utf8_width(const char *s)
+int metrics_utf8_width(const char *s)
 {
     int w = 0;
     for (; *s; s++)
@@ -168,15 +167,13 @@ static int utf8_width(const char *s)
     return w;
 }
 
-/* Python's "{:>{width}s}": the name right-aligned in width code points. */
-static void sb_right(vt_buf *b, const char *s, int width)
+void metrics_put_right(vt_buf *b, const char *s, int width)
 {
-    int pad = width - utf8_width(s);
+    int pad = width - metrics_utf8_width(s);
     vt_buf_printf(b, "%*s%s", pad > 0 ? pad : 0, "", s);
 }
 
-/* The row heading of class index c: its name, or the number as sklearn's "%s" % label. */
-static const char *row_name(const char *const *names, int c, char *num, size_t size)
+const char *metrics_class_name(const char *const *names, int c, char *num, size_t size)
 {
     if (names && names[c])
         return names[c];
@@ -187,7 +184,7 @@ static const char *row_name(const char *const *names, int c, char *num, size_t s
 /* One row: heading, then " {:>9.{digits}f}" three times and " {:>9}" for the support. */
 static void text_row(vt_buf *b, const char *name, int width, int digits, const class_scores *s)
 {
-    sb_right(b, name, width);
+    metrics_put_right(b, name, width);
     vt_buf_printf(b, "  %9.*f %9.*f %9.*f %9ld\n", digits, s->precision, digits, s->recall, digits, s->f1, s->support);
 }
 
@@ -198,7 +195,7 @@ char *metrics_report_text(const report *r, const char *const *names, int digits)
     char num[16];
     int width = (int)strlen("weighted avg");
     for (int i = 0; i < r->n_labels; i++) {
-        int w = utf8_width(row_name(names, r->labels[i], num, sizeof num));
+        int w = metrics_utf8_width(metrics_class_name(names, r->labels[i], num, sizeof num));
         if (w > width)
             width = w;
     }
@@ -208,11 +205,11 @@ char *metrics_report_text(const report *r, const char *const *names, int digits)
     vt_buf b = {0};
     vt_buf_printf(&b, "%*s  %9s %9s %9s %9s\n\n", width, "", "precision", "recall", "f1-score", "support");
     for (int i = 0; i < r->n_labels; i++)
-        text_row(&b, row_name(names, r->labels[i], num, sizeof num), width, digits, &r->rows[i]);
+        text_row(&b, metrics_class_name(names, r->labels[i], num, sizeof num), width, digits, &r->rows[i]);
     vt_buf_printf(&b, "\n");
     if (r->micro_is_accuracy) {
         /* sklearn prints the micro F1, which is the accuracy up to the last bit of 2pr / (p + r). */
-        sb_right(&b, "accuracy", width);
+        metrics_put_right(&b, "accuracy", width);
         vt_buf_printf(&b, "  %9s %9s %9.*f %9ld\n", "", "", digits, f1_of(r->accuracy, r->accuracy), r->total);
     } else {
         class_scores micro = {r->accuracy, r->accuracy, f1_of(r->accuracy, r->accuracy), r->total};
@@ -231,8 +228,7 @@ char *metrics_report_text(const report *r, const char *const *names, int digits)
     return vt_buf_take(&b);
 }
 
-/* The shortest "%.*g" that reads back as the same double, as Python's repr chooses. */
-static void sb_number(vt_buf *b, double v)
+void metrics_put_number(vt_buf *b, double v)
 {
     char tmp[40];
     for (int prec = 1; prec <= 17; prec++) {
@@ -243,8 +239,7 @@ static void sb_number(vt_buf *b, double v)
     vt_buf_printf(b, "%s", tmp);
 }
 
-/* A CSV field, quoted (RFC 4180) when it holds a comma, a quote or a line break. */
-static void sb_csv_field(vt_buf *b, const char *s)
+void metrics_put_csv_field(vt_buf *b, const char *s)
 {
     if (!strpbrk(s, ",\"\r\n")) {
         vt_buf_printf(b, "%s", s);
@@ -258,13 +253,13 @@ static void sb_csv_field(vt_buf *b, const char *s)
 
 static void csv_row(vt_buf *b, const char *name, const class_scores *s)
 {
-    sb_csv_field(b, name);
+    metrics_put_csv_field(b, name);
     vt_buf_printf(b, ",");
-    sb_number(b, s->precision);
+    metrics_put_number(b, s->precision);
     vt_buf_printf(b, ",");
-    sb_number(b, s->recall);
+    metrics_put_number(b, s->recall);
     vt_buf_printf(b, ",");
-    sb_number(b, s->f1);
+    metrics_put_number(b, s->f1);
     vt_buf_printf(b, ",%ld\n", s->support);
 }
 
@@ -274,10 +269,10 @@ char *metrics_report_csv(const report *r, const char *const *names)
     vt_buf b = {0};
     vt_buf_printf(&b, "class,precision,recall,f1-score,support\n");
     for (int i = 0; i < r->n_labels; i++)
-        csv_row(&b, row_name(names, r->labels[i], num, sizeof num), &r->rows[i]);
+        csv_row(&b, metrics_class_name(names, r->labels[i], num, sizeof num), &r->rows[i]);
     if (r->micro_is_accuracy) {
         vt_buf_printf(&b, "accuracy,,,");
-        sb_number(&b, r->accuracy);
+        metrics_put_number(&b, r->accuracy);
         vt_buf_printf(&b, ",%ld\n", r->total);
     } else {
         class_scores micro = {r->accuracy, r->accuracy, f1_of(r->accuracy, r->accuracy), r->total};
@@ -288,8 +283,7 @@ char *metrics_report_csv(const report *r, const char *const *names)
     return vt_buf_take(&b);
 }
 
-/* A JSON string: quotes, backslashes and control characters escaped; UTF-8 passes through. */
-static void sb_json_string(vt_buf *b, const char *s)
+void metrics_put_json_string(vt_buf *b, const char *s)
 {
     vt_buf_printf(b, "\"");
     for (; *s; s++) {
@@ -309,13 +303,13 @@ static void sb_json_string(vt_buf *b, const char *s)
 static void json_row(vt_buf *b, const char *name, const class_scores *s, int last)
 {
     vt_buf_printf(b, "  ");
-    sb_json_string(b, name);
+    metrics_put_json_string(b, name);
     vt_buf_printf(b, ": {\"precision\": ");
-    sb_number(b, s->precision);
+    metrics_put_number(b, s->precision);
     vt_buf_printf(b, ", \"recall\": ");
-    sb_number(b, s->recall);
+    metrics_put_number(b, s->recall);
     vt_buf_printf(b, ", \"f1-score\": ");
-    sb_number(b, s->f1);
+    metrics_put_number(b, s->f1);
     vt_buf_printf(b, ", \"support\": %ld}%s\n", s->support, last ? "" : ",");
 }
 
@@ -325,10 +319,10 @@ char *metrics_report_json(const report *r, const char *const *names)
     vt_buf b = {0};
     vt_buf_printf(&b, "{\n");
     for (int i = 0; i < r->n_labels; i++)
-        json_row(&b, row_name(names, r->labels[i], num, sizeof num), &r->rows[i], 0);
+        json_row(&b, metrics_class_name(names, r->labels[i], num, sizeof num), &r->rows[i], 0);
     if (r->micro_is_accuracy) {
         vt_buf_printf(&b, "  \"accuracy\": ");
-        sb_number(&b, r->accuracy);
+        metrics_put_number(&b, r->accuracy);
         vt_buf_printf(&b, ",\n");
     } else {
         class_scores micro = {r->accuracy, r->accuracy, f1_of(r->accuracy, r->accuracy), r->total};

@@ -98,10 +98,14 @@ static int epoch_row(job *j, int e, train_epoch *row, vt_err *err)
     row->lr = j->lr;
     /* Weights that overflowed give NaN outputs on the test set even when the clipped training loss stayed
      * finite: that is divergence too, and the checkpoint of the last good epoch must not be replaced. */
-    if (!isfinite(row->val_loss) || !isfinite(row->loss))
+    if (!isfinite(row->val_loss) || !isfinite(row->loss)) {
+        pthread_mutex_lock(&j->t->mu); /* for the alerts: the failure's cause, as data */
+        j->t->snap.diverged = e + 1;
+        pthread_mutex_unlock(&j->t->mu);
         return vt_fail(err, VT_EUSAGE, "epoch %d (lr %g): the %s loss is not finite (training diverged); lower the "
                        "learning rate (--lr); the run stopped, its last good checkpoint is kept", e + 1, j->lr,
                        isfinite(row->loss) ? "validation" : "training");
+    }
     return VT_OK;
 }
 
@@ -155,6 +159,7 @@ static void publish_epoch(job *j, int e, const train_epoch *row)
         snprintf(s->message, sizeof s->message, "epoch %d: val_loss %.4f, val_acc %.4f", e + 1, row->val_loss,
                  row->val_acc);
     s->lr = j->lr;
+    s->early_stopped = j->early_stopped;
     job_wake_locked(t, 1);
     pthread_mutex_unlock(&t->mu);
 }

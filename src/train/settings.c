@@ -27,6 +27,23 @@ static int conv_check(const char *value, char *why, size_t size)
     snprintf(why, size, "%s", err.msg);
     return -1;
 }
+/* --on-event: a command line that splits (notify_split) and names a program that can run. */
+static int on_event_check(const char *value, char *why, size_t size)
+{
+    if (!*value)
+        return 0;
+    char **argv;
+    vt_err err;
+    if (notify_split(value, &argv, &err) != VT_OK) {
+        snprintf(why, size, "%s", err.msg);
+        return -1;
+    }
+    int ok = notify_program_found(argv[0]);
+    if (!ok)
+        snprintf(why, size, "'%s' is not a program found on PATH or an executable file", argv[0]);
+    free(argv);
+    return ok ? 0 : -1;
+}
 static const char *const mode_choices[] = {"auto", "min", "max", NULL};
 static const char *const schedule_choices[] = {"none", "step", "exponential", "cosine", NULL};
 
@@ -138,6 +155,23 @@ const train_field train_fields[] = {
     {"save-best", "Save best", TRAIN_FIELD_CHOICE, train_monitor_names, NULL,
      "keep best.bin, the checkpoint of the best epoch by this value (Keras' ModelCheckpoint)", TRAIN_STORE_INDEX,
      AT(cb.best_monitor), 0, 0, TRAIN_F_NEWER | TRAIN_F_RESUMABLE, "none", "training.callbacks.model_checkpoint.monitor", NULL, NULL, NULL},
+    /* Alerts (src/train/notify.c): of this session, not of the run; config.json does not keep them. */
+    {"notify", "Notify", TRAIN_FIELD_BOOL, NULL, NULL,
+     "at the end, a failure, a non-finite loss, an early stop or a stall: a terminal notification and a log line",
+     TRAIN_STORE_INT, AT(notify), 0, 1, TRAIN_F_NEWER | TRAIN_F_RESUMABLE, "no", NULL, NULL,
+     "The notification is OSC 9 and OSC 777 (wrapped for tmux's passthrough inside tmux) and a BEL, written to the "
+     "terminal; a stall is no step for 5 times the median step time.",
+     NULL},
+    {"on-event", "On event", TRAIN_FIELD_TEXT, NULL, "CMD",
+     "a command run at each of those events, with the event in its environment", TRAIN_STORE_TEXT, AT(on_event), 0,
+     0, TRAIN_F_NEWER | TRAIN_F_RESUMABLE, "", NULL, "none",
+     "Split into words without a shell (blanks separate, quotes group, a backslash keeps the next character); it "
+     "gets VGGTOP_EVENT, VGGTOP_MESSAGE, VGGTOP_RUN_DIR, VGGTOP_EPOCH, VGGTOP_EPOCHS and the last epoch's "
+     "VGGTOP_LOSS, VGGTOP_ACC, VGGTOP_VAL_LOSS and VGGTOP_VAL_ACC, and is killed past --hook-timeout.",
+     on_event_check},
+    {"hook-timeout", "Hook timeout", TRAIN_FIELD_INT, NULL, "SECONDS",
+     "how long the --on-event command may run before it is killed (the run goes on)", TRAIN_STORE_INT,
+     AT(hook_timeout), 1, 3600, TRAIN_F_NEWER | TRAIN_F_RESUMABLE, "30", NULL, NULL, NULL, NULL},
     {NULL, NULL, 0, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL},
 };
 

@@ -266,4 +266,7 @@ void dist_set_bucket_floats(train_dist *d, size_t floats);
 /* Whether the ranks lost each other (a collective failed or timed out). */
 int dist_broken(const train_dist *d);
 
+/* The median of v[0..n) (sorted in place), NaN when n < 1 (notify.c: the step times; sweep.c: the pruner). */
+double train_median(double *v, int n);
+
 #endif

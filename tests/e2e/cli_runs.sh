@@ -45,23 +45,16 @@ grep -q '^ *[0-9.]*|.*&' "$TMP/c" || fail "compare: no '&' where the runs meet"
 "$VGGTOP" compare "$RUN" --metric val_loss | grep -q 'val_loss per epoch' || fail "compare --metric"
 
 # Usage and data errors: exit 2, one line on stderr naming the problem.
-expect_error() { # expected-fragment command...
-    want="$1"; shift
-    "$@" >"$TMP/out" 2>"$TMP/err"; rc=$?
-    [ "$rc" -eq 2 ] || fail "'$*' exited $rc, expected 2"
-    [ "$(wc -l <"$TMP/err")" -eq 1 ] || fail "'$*' printed $(wc -l <"$TMP/err") lines on stderr"
-    grep -q -- "$want" "$TMP/err" || fail "'$*': '$(cat "$TMP/err")' does not mention $want"
-}
-expect_error "RUN_DIR" "$VGGTOP" report
-expect_error "/nonexistent" "$VGGTOP" report /nonexistent/run
-expect_error "--digits" "$VGGTOP" report "$RUN" --digits 11
-expect_error "--bogus" "$VGGTOP" roc "$RUN" --bogus
-expect_error "exclude" "$VGGTOP" report "$RUN" --csv --json
-expect_error "--metric" "$VGGTOP" compare "$RUN" --metric speed
-expect_error "--coarse" "$VGGTOP" confusion "$RUN" --coarse
+expect_usage_error "RUN_DIR" "$VGGTOP" report
+expect_usage_error "/nonexistent" "$VGGTOP" report /nonexistent/run
+expect_usage_error "--digits" "$VGGTOP" report "$RUN" --digits 11
+expect_usage_error "--bogus" "$VGGTOP" roc "$RUN" --bogus
+expect_usage_error "exclude" "$VGGTOP" report "$RUN" --csv --json
+expect_usage_error "--metric" "$VGGTOP" compare "$RUN" --metric speed
+expect_usage_error "--coarse" "$VGGTOP" confusion "$RUN" --coarse
 mkdir "$TMP/bad"
 cp "$RUN/config.json" "$TMP/bad/"
-expect_error "predictions.csv" "$VGGTOP" report "$TMP/bad"
+expect_usage_error "predictions.csv" "$VGGTOP" report "$TMP/bad"
 # A run with no finished epoch yet is left out of a comparison with a note (runs/* meets such runs), not an
 # error of the whole command; with nothing left to compare it is one.
 "$VGGTOP" compare "$RUN" "$TMP/bad" >"$TMP/out" 2>"$TMP/err" || fail "compare with an epoch-less run exited $?"
@@ -71,8 +64,8 @@ grep -q "^ *[*+ox#] *$TMP/bad" "$TMP/out" && fail "compare charted the epoch-les
 "$VGGTOP" compare "$TMP/bad" >"$TMP/out" 2>"$TMP/err"; rc=$?
 [ "$rc" -eq 2 ] && grep -q "none of the runs has a finished epoch" "$TMP/err" || fail "compare of epoch-less runs only: exit $rc"
 head -c 100 "$RUN/predictions.csv" >"$TMP/bad/predictions.csv"
-expect_error "predictions.csv: line 3" "$VGGTOP" roc "$TMP/bad"
-expect_error "checkpoint.bin" "$VGGTOP" evaluate "$RUN"
+expect_usage_error "predictions.csv: line 3" "$VGGTOP" roc "$TMP/bad"
+expect_usage_error "checkpoint.bin" "$VGGTOP" evaluate "$RUN"
 for cmd in evaluate report confusion roc history compare; do
     "$VGGTOP" "$cmd" --help | grep -q "usage: vggtop $cmd" || fail "$cmd --help"
 done

@@ -12,6 +12,7 @@
 #   unless FAIL_FAST=1 (set by a script whose later steps build on the earlier ones, and by lib/tui.sh;
 #   or by whoever runs the script, to stop every script at its first failure);
 # - fatal MSG: the same, and stops the script whatever FAIL_FAST says (nothing after it can work);
+# - expect_usage_error FRAGMENT CMD...: CMD exits 2 with one line on stderr that mentions FRAGMENT;
 # - finish: the script's last line: "NAME: all passed" and status 0, or "NAME: N check(s) failed" and 1.
 # VGGTOP_DATA is unset: the scripts expect the default data set, or say which they use. HUP, INT and TERM
 # exit through the same cleanup.
@@ -57,6 +58,14 @@ fail() {
 fatal() {
     FAIL_FAST=1
     fail "$@"
+}
+
+expect_usage_error() {
+    e2e_want="$1"; shift
+    "$@" >"$TMP/usage.out" 2>"$TMP/usage.err"; e2e_rc=$?
+    [ "$e2e_rc" -eq 2 ] || fail "'$*' exited $e2e_rc, expected 2 ($(cat "$TMP/usage.err"))"
+    [ "$(wc -l <"$TMP/usage.err")" -eq 1 ] || fail "'$*' printed $(wc -l <"$TMP/usage.err") lines on stderr"
+    grep -q -- "$e2e_want" "$TMP/usage.err" || fail "'$*': '$(cat "$TMP/usage.err")' does not mention $e2e_want"
 }
 
 finish() {

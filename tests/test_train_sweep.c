@@ -1,0 +1,217 @@
+/* Unit tests of a sweep's plan (src/train/sweep.c): the grid's order (the last axis fastest), random trials
+ * that repeat from the seed and do not depend on which ran before, distributions within their ends, the
+ * refusals (a list of 10,000 values with its count, a distribution in a grid, a setting that is not one,
+ * --run-dir, a value train refuses), sweep.json written and read back, or refused when edited by hand, the
+ * folder's lock, and the median pruner. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "vggtop/train.h"
+#include "testing.h"
+
+#define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+static void grid_order(void **state)
+{
+    (void)state;
+    char *argv[] = {"--model", "mlp,cnn", "--epochs", "2", "--lr", "0.1,0.03,0.01", "--nesterov"};
+    sweep_plan p;
+    vt_err err;
+    assert_int_equal(sweep_plan_make(ARGC(argv), argv, 0, &p, &err), VT_OK);
+    assert_int_equal(p.trials, 6);
+    assert_int_equal(p.n_axes, 2);
+    static const char *const want[6][2] = {{"mlp", "0.1"}, {"mlp", "0.03"}, {"mlp", "0.01"},
+                                           {"cnn", "0.1"}, {"cnn", "0.03"}, {"cnn", "0.01"}};
+    for (int t = 0; t < 6; t++) {
+        char **v = sweep_trial_args(&p, t);
+        assert_non_null(v);
+        const char *expect[] = {"--model", want[t][0], "--epochs", "2", "--lr", want[t][1], "--nesterov", NULL};
+        for (int i = 0; expect[i] || v[i]; i++) {
+            assert_non_null(v[i]);
+            assert_non_null(expect[i]);
+            assert_string_equal(v[i], expect[i]);
+        }
+        free(v);
+    }
+    sweep_plan_free(&p);
+}
+
+static void random_repeats_from_the_seed(void **state)
+{
+    (void)state;
+    char *argv[] = {"--lr", "log:1e-4:1e-1", "--momentum", "uniform:0:0.9", "--batch-size", "int:16:20",
+                    "--model", "mlp,cnn", "--seed", "7"};
+    sweep_plan p, q;
+    vt_err err;
+    assert_int_equal(sweep_plan_make(ARGC(argv), argv, 50, &p, &err), VT_OK);
+    assert_int_equal(sweep_plan_make(ARGC(argv), argv, 5, &q, &err), VT_OK);
+    assert_int_equal(p.trials, 50);
+    assert_true(p.seed == 7);
+    int seen_int[5] = {0}, models[2] = {0};
+    char first[4][64] = {{0}};
+    for (int t = 0; t < 50; t++) {
+        char v[4][64];
+        for (int a = 0; a < 4; a++)
+            sweep_value(&p, t, a, v[a], sizeof v[a]);
+        if (t == 0)
+            memcpy(first, v, sizeof first);
+        double lr = atof(v[0]), mom = atof(v[1]);
+        int bs = atoi(v[2]);
+        assert_true(lr >= 1e-4 * 0.999 && lr <= 0.1 * 1.001);
+        assert_true(mom >= 0 && mom <= 0.9);
+        assert_true(bs >= 16 && bs <= 20);
+        seen_int[bs - 16]++;
+        models[strcmp(v[3], "cnn") == 0]++;
+        if (t < 5) /* a plan of fewer trials draws the same values for the trials it has */
+            for (int a = 0; a < 4; a++) {
+                char w[64];
+                sweep_value(&q, t, a, w, sizeof w);
+                assert_string_equal(v[a], w);
+            }
+    }
+    for (int i = 0; i < 5; i++)
+        assert_true(seen_int[i] > 0);
+    assert_true(models[0] > 0 && models[1] > 0);
+    /* Another seed, other values. */
+    argv[9] = "8";
+    sweep_plan r;
+    assert_int_equal(sweep_plan_make(ARGC(argv), argv, 50, &r, &err), VT_OK);
+    char v0[64];
+    sweep_value(&r, 0, 0, v0, sizeof v0);
+    assert_string_not_equal(v0, first[0]);
+    sweep_plan_free(&p);
+    sweep_plan_free(&q);
+    sweep_plan_free(&r);
+}
+
+static void refusals(void **state)
+{
+    (void)state;
+    sweep_plan p;
+    vt_err err;
+    char *big = malloc(10000 * 6 + 1);
+    assert_non_null(big);
+    big[0] = '\0';
+    for (int i = 0; i < 10000; i++)
+        strcat(big, i ? ",0.01" : "0.01");
+    char *list[] = {"--lr", big};
+    assert_int_equal(sweep_plan_make(2, list, 0, &p, &err), VT_EUSAGE);
+    assert_non_null(strstr(err.msg, "10000 values, more than the 1000"));
+    free(big);
+    char *dist[] = {"--lr", "log:1e-4:1e-1"};
+    assert_int_equal(sweep_plan_make(2, dist, 0, &p, &err), VT_EUSAGE);
+    assert_non_null(strstr(err.msg, "--method random"));
+    char *bad_dist[] = {"--lr", "log:0:1"};
+    assert_int_equal(sweep_plan_make(2, bad_dist, 3, &p, &err), VT_EUSAGE);
+    char *out_of_range[] = {"--lr", "uniform:0.1:50"};
+    assert_int_equal(sweep_plan_make(2, out_of_range, 3, &p, &err), VT_EUSAGE);
+    assert_non_null(strstr(err.msg, "--lr"));
+    char *unknown[] = {"--speed", "3"};
+    assert_int_equal(sweep_plan_make(2, unknown, 0, &p, &err), VT_EUSAGE);
+    assert_non_null(strstr(err.msg, "--speed"));
+    char *rundir[] = {"--run-dir", "x"};
+    assert_int_equal(sweep_plan_make(2, rundir, 0, &p, &err), VT_EUSAGE);
+    char *bad_value[] = {"--epochs", "2,zero"};
+    assert_int_equal(sweep_plan_make(2, bad_value, 0, &p, &err), VT_EUSAGE);
+    assert_non_null(strstr(err.msg, "in the list of --epochs"));
+    char *missing[] = {"--epochs"};
+    assert_int_equal(sweep_plan_make(1, missing, 0, &p, &err), VT_EUSAGE);
+    char *grid[] = {"--lr", "1,2,3,4,5,6,7,8,9,10", "--momentum", "0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9",
+                    "--epochs", "1,2,3,4,5,6,7,8,9,10", "--batch-size", "1,2,3,4,5,6,7,8,9,10,11"};
+    assert_int_equal(sweep_plan_make(ARGC(grid), grid, 0, &p, &err), VT_EUSAGE);
+    assert_non_null(strstr(err.msg, "11000 trials"));
+}
+
+static void plan_file_round_trips(void **state)
+{
+    (void)state;
+    char *argv[] = {"--model", "mlp", "--lr", "0.1,0.01", "--epochs", "1,2"};
+    sweep_plan p, q;
+    vt_err err;
+    assert_int_equal(sweep_plan_make(ARGC(argv), argv, 0, &p, &err), VT_OK);
+    sweep_state st[4] = {SWEEP_DONE, SWEEP_RUNNING, SWEEP_FAILED, SWEEP_PENDING}, *back;
+    assert_int_equal(sweep_save(test_dir, &p, st, &err), VT_OK);
+    assert_int_equal(sweep_load(test_dir, &q, &back, &err), VT_OK);
+    assert_int_equal(q.trials, 4);
+    assert_memory_equal(back, st, sizeof st);
+    char a[64], b[64];
+    for (int t = 0; t < 4; t++)
+        for (int x = 0; x < 2; x++) {
+            sweep_value(&p, t, x, a, sizeof a);
+            sweep_value(&q, t, x, b, sizeof b);
+            assert_string_equal(a, b);
+        }
+    free(back);
+    sweep_plan_free(&q);
+    /* Edited by hand: a state that is none, a list that no longer gives the trials, not JSON. */
+    const char *edits[] = {
+        "{\"args\": [\"--lr\", \"0.1,0.01\"], \"states\": [\"done\", \"maybe\"], \"method\": \"grid\", \"trials\": 2}",
+        "{\"args\": [\"--lr\", \"0.1\"], \"states\": [\"done\", \"done\"], \"method\": \"grid\", \"trials\": 2}",
+        "{\"args\": [\"--lr\", \"fast\"], \"states\": [\"done\"], \"method\": \"grid\", \"trials\": 1}",
+        "{\"args\": [\"--lr\", \"0.1,0.01\"], \"states\": [\"done\", \"done\"], \"method\": \"bayes\", \"trials\": 2}",
+        "{\"args\": [\"--lr\", \"0.1,0.01\"], \"states\": [\"done\", \"done\"], \"method\": \"grid\", \"trials\": 2, "
+        "\"prune\": \"mean\"}",
+        "{\"args\": [\"--lr\", ",
+    };
+    for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
+        write_text(at(SWEEP_PLAN), edits[i]);
+        assert_int_equal(sweep_load(test_dir, &q, &back, &err), VT_EUSAGE);
+        assert_non_null(strstr(err.msg, SWEEP_PLAN));
+        assert_null(back);
+    }
+    /* The folder's lock: one sweep at a time. */
+    int fd, fd2;
+    assert_int_equal(sweep_lock(test_dir, &fd, &err), VT_OK);
+    assert_int_equal(sweep_lock(test_dir, &fd2, &err), VT_EUSAGE); /* flock: per open file, even in one process */
+    close(fd);
+    assert_int_equal(sweep_lock(test_dir, &fd2, &err), VT_OK);
+    close(fd2);
+    sweep_plan_free(&p);
+}
+
+/* Optuna's median pruner: below the median of the finished trials at that epoch, with at least 2 of them. */
+static void median_pruner(void **state)
+{
+    (void)state;
+    const double three[] = {0.5, 0.9, 0.7}, four[] = {0.5, 0.9, 0.7, 0.6};
+    assert_true(sweep_prune_median(0.69, three, 3));
+    assert_false(sweep_prune_median(0.7, three, 3));  /* at the median: kept */
+    assert_true(sweep_prune_median(0.64, four, 4));   /* median (0.6 + 0.7) / 2 */
+    assert_false(sweep_prune_median(0.65, four, 4));
+    assert_false(sweep_prune_median(0.0, three, 1));  /* one finished trial: nothing to judge by */
+    /* The pruner is part of the plan's file. */
+    char *argv[] = {"--lr", "0.1,0.01"};
+    sweep_plan p, q;
+    vt_err err;
+    assert_int_equal(sweep_plan_make(2, argv, 0, &p, &err), VT_OK);
+    p.prune = 1;
+    sweep_state st[2] = {SWEEP_PRUNED, SWEEP_DONE}, *back;
+    assert_int_equal(sweep_save(test_dir, &p, st, &err), VT_OK);
+    assert_int_equal(sweep_load(test_dir, &q, &back, &err), VT_OK);
+    assert_int_equal(q.prune, 1);
+    assert_int_equal(back[0], SWEEP_PRUNED);
+    free(back);
+    sweep_plan_free(&q);
+    sweep_plan_free(&p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(grid_order),
+        cmocka_unit_test(random_repeats_from_the_seed),
+        cmocka_unit_test(refusals),
+        cmocka_unit_test(plan_file_round_trips),
+        cmocka_unit_test(median_pruner),
+    };
+    return cmocka_run_group_tests_name("train_sweep", tests, test_dir_setup, test_dir_teardown);
+}
