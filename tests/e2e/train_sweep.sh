@@ -110,6 +110,6 @@ until grep -q '^Epoch 1/' ctrlc.log 2>/dev/null; do sleep 0.05; done
 kill -s INT -- "-$sweep"
 wait $sweep; rc=$?
 [ "$rc" -eq 130 ] || fail "a sweep stopped by Ctrl-C exited $rc"
-grep -q 'stopped after .* continue with vggtop train --resume long/trial-001' ctrlc.log ||
+grep -q 'stopped after .* continue with vggtop train --resume .*long/trial-001' ctrlc.log ||
     fail "the trial did not stop with its checkpoint on Ctrl-C: $(tail -3 ctrlc.log)"
 finish
