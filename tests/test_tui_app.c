@@ -267,9 +267,9 @@ static void compare_shows_dashes_for_a_run_without_epochs(void **state)
     a->cmp.runs[1].seconds = 125;
     tui_grid_clear(&a->grid);
     compare_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
-    expect(a, "     -      -   0/5          -        -");
+    expect(a, "     -      -   0/5              -            -");
     /* the time column: seconds per epoch and in all (Keras' ETA format) */
-    expect(a, "   125   2:05   1/1     0.8125   0.8125");
+    expect(a, "   125   2:05   1/1         0.8125       0.8125");
     reject(a, "nan");
     compare_free(a);
     done(a);
@@ -313,6 +313,62 @@ static void compare_shows_its_first_choice_at_80x24(void **state)
     assert_int_equal(tmpdir_remove(runs), 0);
 }
 
+/* Compare (issue 21): a state column tells a live, a killed and a finished run apart at 80 and 100 columns;
+ * the total time is rounded (10.775 s is 11s, it said 10s); m reaches val_top5; the newest runs are the ones
+ * that wrote last, whatever their names; a resize to a taller terminal shows the rows scrolled off. A runs
+ * folder of 9 copies of the fixture run, run 1 the one written last. */
+static void compare_states_times_and_the_newest_by_time(void **state)
+{
+    (void)state;
+    char runs[TMPDIR_SIZE];
+    assert_int_equal(tmpdir_make(runs, "cmpt"), 0);
+    for (int i = 1; i <= 9; i++) {
+        sh("cp -r tests/fixtures/train/run %s/2026120%dT000000Z-mlp", runs, i);
+        sh("touch -d '2026-12-0%d 12:00' %s/2026120%dT000000Z-mlp/history.csv", i, runs, i);
+    }
+    sh("touch -d '2026-12-20 12:00' %s/20261201T000000Z-mlp/history.csv", runs);
+    app *a = small(fake(TRAIN_FINISHED));
+    a->opt.runs_dir = runs;
+    compare_scan(a);
+    assert_int_equal(a->cmp.n, 9);
+    assert_int_equal(a->cmp.sel, 0); /* run 1 wrote last (the name order picked run 9) */
+    assert_true(a->cmp.shown[0]);
+    snprintf(a->cmp.runs[0].state, sizeof a->cmp.runs[0].state, "live");
+    snprintf(a->cmp.runs[1].state, sizeof a->cmp.runs[1].state, "killed");
+    snprintf(a->cmp.runs[2].state, sizeof a->cmp.runs[2].state, "finished");
+    a->cmp.runs[2].seconds = 10.775;
+    a->cmp.runs[2].epochs_done = 3;
+    tui_grid_clear(&a->grid);
+    compare_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    expect(a, "state");
+    expect(a, "best val_acc");
+    expect(a, "20261201T000000Z-mlp live");
+    expect(a, "20261202T000000Z-mlp killed");
+    expect(a, "20261203T000000Z-mlp finished    11s   3/4");
+    /* m: val_acc, val_loss, val_mse, then val_top5 */
+    a->screen = 6;
+    for (int k = 0; k < 3; k++)
+        app_handle_key(a, 'm');
+    tui_grid_clear(&a->grid);
+    compare_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    expect(a, "val_top5 per epoch");
+    /* scrolled to the last run at 80x24, then the terminal grows: all nine rows show */
+    a->cmp.sel = 8;
+    app_handle_key(a, KEY_DOWN);
+    assert_true(a->cmp.top > 0);
+    a->rows = 40;
+    a->cols = 100;
+    tui_grid_resize(&a->grid, a->rows, a->cols);
+    tui_grid_clear(&a->grid);
+    compare_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    expect(a, "  1  20261201T000000Z-mlp");
+    expect(a, "  9  20261209T000000Z-mlp");
+    expect(a, "mlp          finished"); /* the model column from 100 columns */
+    compare_free(a);
+    done(a);
+    assert_int_equal(tmpdir_remove(runs), 0);
+}
+
 /* Compare's Enter on another run while this process trains one: the other run's files are shown and the live
  * run is parked, training on (it was refused: "browse other runs when it has finished"); Enter on the live
  * run's row brings it back. The trainer is created, not started: it stays in a running state (idle). */
@@ -350,6 +406,8 @@ static void compare_opens_another_run_while_one_trains(void **state)
     assert_true(app_training(a));
     assert_int_equal(a->C, 4); /* the fixture's predictions */
     assert_non_null(strstr(a->status, "the live run trains on"));
+    /* named by its row in the table (2), not by the screen's key (6) */
+    assert_non_null(strstr(a->status, "Enter on its row, 2, returns"));
     /* a new run is refused while the parked one trains */
     app_start_run(a, &cfg);
     assert_non_null(strstr(a->status, "a run is live"));
@@ -1094,6 +1152,7 @@ int main(void)
         cmocka_unit_test(compare_shows_dashes_for_a_run_without_epochs),
         cmocka_unit_test(compare_opens_another_run_while_one_trains),
         cmocka_unit_test(compare_shows_its_first_choice_at_80x24),
+        cmocka_unit_test(compare_states_times_and_the_newest_by_time),
         cmocka_unit_test(confusion_names_shares_and_scale),
         cmocka_unit_test(confusion_numbers_its_columns_when_names_do_not_fit),
         cmocka_unit_test(samples_without_images_show_the_predictions),
