@@ -616,6 +616,33 @@ static void setup_says_limited_only_when_the_limit_cuts(void **state)
     done(a);
 }
 
+/* Setup's estimate of a fast model (issue 21): tenths, or "<1 s", where it said "0 s per epoch ... 2 s for 5
+ * epochs"; and "1 epoch", not "1 epochs". */
+static void setup_estimate_shows_tenths_and_under_a_second(void **state)
+{
+    (void)state;
+    app *a = fake(TRAIN_IDLE);
+    a->dir[0] = '\0';
+    a->following = 0;
+    setup_init(a);
+    a->facts.done_estimate = 1;
+    a->facts.seconds = 0.3;
+    a->cfg.epochs = 5;
+    tui_grid_clear(&a->grid);
+    setup_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    expect(a, "Estimate: <1 s per epoch");
+    expect(a, "pass, 1.5 s"); /* the line wraps after it at 100 columns */
+    expect(a, "for 5 epochs");
+    a->cfg.epochs = 1;
+    a->facts.seconds = 2.34;
+    tui_grid_clear(&a->grid);
+    setup_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    expect(a, "Estimate: 2.3 s per epoch");
+    expect(a, "s for 1 epoch ");
+    reject(a, "1 epochs");
+    done(a);
+}
+
 /* Setup's run-directory field refuses, as it is typed, a file and a folder with files in it (they were taken
  * and refused only when Enter started the run); a new folder is fine. */
 static void setup_refuses_a_used_run_dir_as_you_type(void **state)
@@ -1153,6 +1180,7 @@ int main(void)
         cmocka_unit_test(compare_opens_another_run_while_one_trains),
         cmocka_unit_test(compare_shows_its_first_choice_at_80x24),
         cmocka_unit_test(compare_states_times_and_the_newest_by_time),
+        cmocka_unit_test(setup_estimate_shows_tenths_and_under_a_second),
         cmocka_unit_test(confusion_names_shares_and_scale),
         cmocka_unit_test(confusion_numbers_its_columns_when_names_do_not_fit),
         cmocka_unit_test(samples_without_images_show_the_predictions),

@@ -43,7 +43,11 @@ static void reprobe(app *a)
 
 static void fmt_seconds(char *buf, size_t size, double s)
 {
-    if (s < 90)
+    if (s < 0.95) /* an mlp's epoch: "0 s" read as nothing measured */
+        snprintf(buf, size, "<1 s");
+    else if (s < 9.95)
+        snprintf(buf, size, "%.1f s", s);
+    else if (s < 90)
         snprintf(buf, size, "%.0f s", s);
     else if (s < 5400)
         snprintf(buf, size, "%.0f min", s / 60);
@@ -192,8 +196,8 @@ static int draw_model_facts(app *a, int y, int x, int w)
         double epoch = f->seconds + train_eval_seconds(f->seconds, n_train, n_test);
         fmt_seconds(one, sizeof one, epoch);
         fmt_seconds(all, sizeof all, epoch * a->cfg.epochs);
-        snprintf(line, sizeof line, "Estimate: %s per epoch with its test-set pass, %s for %d epochs", one, all,
-                 a->cfg.epochs);
+        snprintf(line, sizeof line, "Estimate: %s per epoch with its test-set pass, %s for %d epoch%s", one, all,
+                 a->cfg.epochs, a->cfg.epochs == 1 ? "" : "s");
         y += app_draw_wrapped(g, (tui_rect){y, x, 2, w}, line, epoch > 600 ? ROLE_WARN : ROLE_GOOD);
     }
     return y;
