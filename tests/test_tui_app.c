@@ -151,6 +151,32 @@ static void the_table_marks_the_best_val_acc_and_keeps_small_mse(void **state)
     done(a);
 }
 
+/* The Dashboard's accuracy chart is fitted to its data (issue 21: CIFAR-100's first epochs, acc 0.006-0.05,
+ * were one flat row on the 0.00 line of a 0-1 axis); z shows 0-1 and back. */
+static void dashboard_accuracy_is_fitted_and_z_shows_0_to_1(void **state)
+{
+    (void)state;
+    app *a = fake(TRAIN_TRAINING);
+    train_snapshot *s = a->snap;
+    double acc[3] = {0.006, 0.02, 0.05}, val[3] = {0.01, 0.03, 0.04};
+    for (int i = 0; i < 3; i++)
+        s->history[i] = (train_epoch){4.6 - 0.1 * i, acc[i], 0.01, 4.5, val[i], 0.01, 0.01, 12.5, NAN, NAN};
+    s->n_history = s->epochs_done = 3;
+    s->epoch = 4;
+    draw(a);
+    expect(a, "0.05│");
+    expect(a, "0.01│");
+    a->screen = 2;
+    app_handle_key(a, 'z');
+    draw(a);
+    reject(a, "0.05│");
+    expect(a, "0.00│");
+    app_handle_key(a, 'z');
+    draw(a);
+    expect(a, "0.05│");
+    done(a);
+}
+
 static void the_test_set_pass_shows_its_progress(void **state)
 {
     (void)state;
@@ -1181,6 +1207,7 @@ int main(void)
         cmocka_unit_test(compare_shows_its_first_choice_at_80x24),
         cmocka_unit_test(compare_states_times_and_the_newest_by_time),
         cmocka_unit_test(setup_estimate_shows_tenths_and_under_a_second),
+        cmocka_unit_test(dashboard_accuracy_is_fitted_and_z_shows_0_to_1),
         cmocka_unit_test(confusion_names_shares_and_scale),
         cmocka_unit_test(confusion_numbers_its_columns_when_names_do_not_fit),
         cmocka_unit_test(samples_without_images_show_the_predictions),

@@ -231,7 +231,9 @@ static void draw_charts(app *a, tui_rect r)
     tui_series acc[2] = {{"acc", NULL, hist_buf[2], n_h, ROLE_SERIES0, '*'},
                          {"val_acc", NULL, hist_buf[3], n_h, ROLE_SERIES0 + 1, 'o'}};
     tui_chart cl = {"Loss per epoch", loss, 2, 0, 0, 0, 0, 0, 0, 3, 1, 1, "epoch", 1};
-    tui_chart ca = {"Accuracy per epoch", acc, 2, 0, 1, 0, 0, 0, 1, 2, 1, 1, "epoch", 1};
+    /* Accuracy fitted to its data as the loss is (CIFAR-100's first epochs, 0.006-0.05, were one flat row on
+     * 0.00 of a 0-1 axis); z shows 0-1. */
+    tui_chart ca = {"Accuracy per epoch", acc, 2, 0, a->acc_full, 0, 0, 0, 1, 2, 1, 1, "epoch", 1};
     if (!two_rows && top_h < 5)
         return;
     /* Short terminals: loss and accuracy per epoch only (the running curves need the room of a taller one). */
@@ -253,8 +255,7 @@ static void draw_charts(app *a, tui_rect r)
     tui_series rl = {"loss", curve_x, curve_l, m, ROLE_SERIES0 + 2, '*'};
     tui_series ra = {"acc", curve_x, curve_a, m, ROLE_SERIES0 + 2, '*'};
     tui_chart cr1 = {tl, &rl, 1, 1, 0, 0, batches, 0, 0, 3, 0, 0, "step", 0};
-    /* Accuracy lives in [0, 1]: a fixed range, so one point does not get an axis of 0.900..1.100. */
-    tui_chart cr2 = {ta, &ra, 1, 1, 1, 0, batches, 0, 1, 2, 0, 0, "step", 0};
+    tui_chart cr2 = {ta, &ra, 1, 1, a->acc_full, 0, batches, 0, 1, 2, 0, 0, "step", 0};
     tui_chart_draw(g, (tui_rect){y, 0, bot_h, half - 1}, &cr1, app_chart_utf8(a));
     tui_chart_draw(g, (tui_rect){y, half, bot_h, w - half}, &cr2, app_chart_utf8(a));
 }
@@ -307,6 +308,12 @@ int dash_key(app *a, int key, tui_action act)
         cfg.resume = 1;
         snprintf(cfg.run_dir, sizeof cfg.run_dir, "%s", a->dir);
         return app_start_run(a, &cfg);
+    }
+    if (act == ACT_ZOOM) {
+        a->acc_full = !a->acc_full;
+        app_set_status(a, ROLE_DIM, "accuracy charts: %s",
+                       a->acc_full ? "0-1 (z: fitted to the data)" : "fitted to the data (z: 0-1)");
+        return H_REDRAW;
     }
     if (act != ACT_PAUSE && act != ACT_STOP && act != ACT_LR_UP && act != ACT_LR_DOWN)
         return H_NONE;

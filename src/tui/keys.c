@@ -54,6 +54,8 @@ const tui_key tui_keys[] = {
     {'\n', ACT_RESUME_RUN, "Enter", "Resume", "Dashboard: resume a stopped or killed run from its checkpoint", DASH, 0},
     {'+', ACT_LR_UP, "+", "LR*2", "Dashboard: double the learning rate", DASH, 0},
     {'-', ACT_LR_DOWN, "-", "LR/2", "Dashboard: halve the learning rate", DASH, 0},
+    {'z', ACT_ZOOM, "z", NULL, "Dashboard: the accuracy charts' axis fitted to the data (as the loss chart's) or 0-1",
+     DASH, 0},
     /* Report */
     {'s', ACT_SORT, "s", "Sort", "Report: sort by the next column", REPORT, 0},
     {'r', ACT_REVERSE, "r", "Reverse", "Report: reverse the sort order", REPORT, 0},

@@ -185,6 +185,7 @@ typedef struct app {
     tui_grid grid;
     int screen;           /* 1..TUI_N_SCREENS */
     int help, help_top;   /* the ? overlay and its scroll */
+    int acc_full;         /* Dashboard: the accuracy charts span 0-1 (z); 0: fitted to the data */
     char *help_text;      /* its text, made by the first ? (tui_keys_help), for the process's life */
     int confirm;          /* CONFIRM_*: the question the next key answers */
     char status[1024];    /* a message for the user, shown until the next key or for a few seconds */
