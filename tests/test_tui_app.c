@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -23,6 +24,7 @@
 
 #include "../src/tui/tui_internal.h"
 #include "testing.h"
+#include "vggtop/nn.h"
 
 const char vggtop_version[] = "test";
 
@@ -391,6 +393,60 @@ static void compare_states_times_and_the_newest_by_time(void **state)
     expect(a, "  9  20261209T000000Z-mlp");
     expect(a, "mlp          finished"); /* the model column from 100 columns */
     compare_free(a);
+    done(a);
+    assert_int_equal(tmpdir_remove(runs), 0);
+}
+
+/* A run this process trained shows its last epoch once it ends (issue 21: the loop stopped looking at the
+ * screens' files the moment the run ended, just after the engine renamed the last epoch's layers.csv and
+ * per_class.csv into place: Layers said "epoch 1 of 1" of a run of 2). A tiny mlp on Fashion-MNIST runs to
+ * its end; the screens' files count as read (their mtimes taken) with nothing loaded, as a loop that looked
+ * just before the rename leaves them; the end's live_update reads them. */
+static void the_last_epoch_is_read_when_the_run_ends(void **state)
+{
+    (void)state;
+    char runs[TMPDIR_SIZE];
+    assert_int_equal(tmpdir_make(runs, "lastepoch"), 0);
+    nn_set_threads(1);
+    train_config cfg;
+    train_config_default(&cfg);
+    snprintf(cfg.model, sizeof cfg.model, "mlp");
+    snprintf(cfg.data, sizeof cfg.data, "/usr/share/datasets/fashion-mnist");
+    cfg.limit_train = 64;
+    cfg.limit_test = 32;
+    cfg.epochs = 2;
+    cfg.batch_size = 32;
+    cfg.threads = 1;
+    snprintf(cfg.run_dir, sizeof cfg.run_dir, "%s/run", runs);
+    app *a = fake(TRAIN_TRAINING);
+    a->following = 0;
+    vt_err err;
+    assert_int_equal(trainer_create(&cfg, &a->tr, &err), VT_OK);
+    assert_int_equal(trainer_start(a->tr, &err), VT_OK);
+    assert_int_equal(trainer_join(a->tr), TRAIN_FINISHED);
+    a->live = 1;
+    snprintf(a->dir, sizeof a->dir, "%s", cfg.run_dir);
+    for (int i = 0; i < TUI_N_SCREENS; i++) {
+        struct stat st;
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", a->dir, app_screens[i].run_file ? app_screens[i].run_file : "-");
+        if (app_screens[i].run_file && stat(path, &st) == 0)
+            a->mt_files[i] = st.st_mtim;
+    }
+    live_update(a);
+    assert_int_equal(a->live, 0);
+    assert_int_equal(a->lay.last, 2);
+    assert_int_equal(a->lay.epoch, 2);
+    assert_int_equal(a->rpt.epochs, 2);
+    trainer_destroy(a->tr);
+    compare_free(a);
+    layers_free(a);
+    report_free_history(a);
+    if (a->have_run)
+        run_free(&a->run);
+    free(a->cm);
+    free(a->rv.drawn);
+    report_free(a);
     done(a);
     assert_int_equal(tmpdir_remove(runs), 0);
 }
@@ -1208,6 +1264,7 @@ int main(void)
         cmocka_unit_test(compare_states_times_and_the_newest_by_time),
         cmocka_unit_test(setup_estimate_shows_tenths_and_under_a_second),
         cmocka_unit_test(dashboard_accuracy_is_fitted_and_z_shows_0_to_1),
+        cmocka_unit_test(the_last_epoch_is_read_when_the_run_ends),
         cmocka_unit_test(confusion_names_shares_and_scale),
         cmocka_unit_test(confusion_numbers_its_columns_when_names_do_not_fit),
         cmocka_unit_test(samples_without_images_show_the_predictions),

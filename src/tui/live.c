@@ -158,6 +158,10 @@ void live_update(app *a)
     }
     if (!app_state_running(a->snap->state)) {
         a->live = 0;
+        /* The engine renamed the last epoch's per_class.csv and layers.csv into place just before it ended,
+         * after this loop's last look: read every screen's file once more (Layers said "epoch 3 of 3" of a
+         * run of 4, the Report's trend marks compared the two epochs before the last). */
+        follow_forget(a);
         if (a->snap->state == TRAIN_FAILED)
             app_set_status(a, ROLE_BAD, "%s", a->snap->message[0] ? a->snap->message : "the run failed");
         else
