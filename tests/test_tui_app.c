@@ -451,6 +451,30 @@ static void the_last_epoch_is_read_when_the_run_ends(void **state)
     assert_int_equal(tmpdir_remove(runs), 0);
 }
 
+/* A terminal smaller than the front end needs gets its notice whole (issue 21: at 40x10 the line was cut). */
+static void the_small_terminal_notice_is_whole_at_40x10(void **state)
+{
+    (void)state;
+    app *a = fake(TRAIN_IDLE);
+    a->rows = 10;
+    a->cols = 40;
+    tui_grid_resize(&a->grid, a->rows, a->cols);
+    tui_grid_clear(&a->grid);
+    app_draw_too_small(a);
+    const char *t = text_of(a);
+    for (const char *w = "enlarge the terminal to at least 80x24 (now 40x10)"; *w;) {
+        size_t n = strcspn(w, " ");
+        char word[64];
+        snprintf(word, sizeof word, "%.*s", (int)n, w);
+        if (!strstr(t, word)) {
+            print_error("'%s' is not on the screen:\n%s", word, t);
+            fail();
+        }
+        w += n + (w[n] == ' ');
+    }
+    done(a);
+}
+
 /* Compare's Enter on another run while this process trains one: the other run's files are shown and the live
  * run is parked, training on (it was refused: "browse other runs when it has finished"); Enter on the live
  * run's row brings it back. The trainer is created, not started: it stays in a running state (idle). */
@@ -1265,6 +1289,7 @@ int main(void)
         cmocka_unit_test(setup_estimate_shows_tenths_and_under_a_second),
         cmocka_unit_test(dashboard_accuracy_is_fitted_and_z_shows_0_to_1),
         cmocka_unit_test(the_last_epoch_is_read_when_the_run_ends),
+        cmocka_unit_test(the_small_terminal_notice_is_whole_at_40x10),
         cmocka_unit_test(confusion_names_shares_and_scale),
         cmocka_unit_test(confusion_numbers_its_columns_when_names_do_not_fit),
         cmocka_unit_test(samples_without_images_show_the_predictions),

@@ -140,8 +140,7 @@ static double metric_of(const train_epoch *h, int metric)
     return metric == 0 ? h->val_acc : metric == 1 ? h->val_loss : metric == 2 ? h->val_mse : h->val_top5;
 }
 
-/* The table's row of the run this process trains (1-based, as the table numbers them), 0 when none is listed. */
-static int live_row(const app *a)
+int compare_live_row(const app *a)
 {
     const char *live = a->parked ? a->parked_dir : a->live ? a->dir : NULL;
     for (int i = 0; live && i < a->cmp.n; i++)
@@ -279,7 +278,7 @@ int compare_key(app *a, int key, tui_action act)
         }
         if (a->parked)
             app_set_status(a, ROLE_GOOD, "opened %s; the live run trains on (Enter on its row, %d, returns)", path,
-                           live_row(a));
+                           compare_live_row(a));
         else
             app_set_status(a, ROLE_GOOD, "opened %s", path);
         return H_REDRAW | H_DASHBOARD; /* the app switches; a screen never does */

@@ -79,10 +79,18 @@ static void draw_header(app *a)
     char facts[256], pidtext[48] = "";
     if (pid > 0 && (a->live || app_state_running(s->state)))
         snprintf(pidtext, sizeof pidtext, " · pid %ld", pid);
-    /* Browsing another run: the parked live run stays one key away (6, Enter on its row). */
-    snprintf(facts, sizeof facts, "%s%s · %s · %s%s%s", a->live ? "live " : a->parked ? "browsing " :
-             a->following ? "watching " : "", train_state_name(s->state), s->model[0] ? s->model : "?",
-             s->dataset[0] ? s->dataset : "data set ?", pidtext, a->parked ? " · live run: 6, Enter" : "");
+    /* Browsing another run: the parked live run stays a few keys away (6 Compare, Enter on its row, named by
+     * the row's number: the screen's key is not the row). A model or data set not known yet (the run still
+     * loads) is left out, not shown as "?". */
+    char live_run[64] = "", model[48] = "", dataset[48] = "";
+    if (a->parked)
+        snprintf(live_run, sizeof live_run, " · live run: row %d of 6 Compare, Enter", compare_live_row(a));
+    if (s->model[0])
+        snprintf(model, sizeof model, " · %s", s->model);
+    if (s->dataset[0])
+        snprintf(dataset, sizeof dataset, " · %s", s->dataset);
+    snprintf(facts, sizeof facts, "%s%s%s%s%s%s", a->live ? "live " : a->parked ? "browsing " :
+             a->following ? "watching " : "", train_state_name(s->state), model, dataset, pidtext, live_run);
     int role = s->state == TRAIN_FAILED ? ROLE_BAD : s->state == TRAIN_PAUSED || s->state == TRAIN_STOPPED
                                                         ? ROLE_WARN : ROLE_LABEL;
     /* The folder first; when it and the facts do not fit, its head gives way ("…" marks the cut). */
@@ -156,6 +164,22 @@ static const char *footer_brief(const tui_key *k, void *ctx)
     }
 }
 
+void app_draw_too_small(app *a)
+{
+    char msg[128];
+    snprintf(msg, sizeof msg, "enlarge the terminal to at least %dx%d (now %dx%d)", MIN_COLS, MIN_ROWS, a->cols,
+             a->rows);
+    /* One centred line where it fits; else wrapped at spaces over the middle rows (at 40x10 the line was cut). */
+    int len = (int)strlen(msg);
+    if (len <= a->cols) {
+        tui_grid_text(&a->grid, a->rows / 2, (a->cols - len) / 2, -1, ROLE_WARN, TUI_BOLD, msg);
+        return;
+    }
+    int rows = app_draw_wrapped(NULL, (tui_rect){0, 0, a->rows, a->cols}, msg, ROLE_WARN);
+    int top = a->rows > rows ? (a->rows - rows) / 2 : 0;
+    app_draw_wrapped(&a->grid, (tui_rect){top, 0, a->rows - top, a->cols}, msg, ROLE_WARN);
+}
+
 void app_draw(app *a)
 {
     tui_grid *g = &a->grid;
@@ -163,12 +187,7 @@ void app_draw(app *a)
         tui_grid_resize(g, a->rows, a->cols);
     tui_grid_clear(g);
     if (a->rows < MIN_ROWS || a->cols < MIN_COLS) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "enlarge the terminal to at least %dx%d (now %dx%d)", MIN_COLS, MIN_ROWS,
-                 a->cols, a->rows);
-        int len = (int)strlen(msg);
-        int x = a->cols > len ? (a->cols - len) / 2 : 0;
-        tui_grid_text(g, a->rows / 2, x, -1, ROLE_WARN, TUI_BOLD, msg);
+        app_draw_too_small(a);
         term_blit(g, a->depth);
         return;
     }

@@ -68,8 +68,11 @@ int app_start_training(app *a) { return app_start_run(a, &a->cfg); }
 int app_start_run(app *a, const train_config *cfg)
 {
     if (app_training(a)) {
-        app_set_status(a, ROLE_WARN, "%s", a->parked ? "a run is live: stop it first (6, Enter on its row, then S)"
-                                                     : "a run is live: stop it first (Dashboard, S)");
+        if (a->parked)
+            app_set_status(a, ROLE_WARN, "a run is live: stop it first (6 Compare, Enter on its row, %d, then S)",
+                           compare_live_row(a));
+        else
+            app_set_status(a, ROLE_WARN, "a run is live: stop it first (Dashboard, S)");
         return H_REDRAW;
     }
     vt_err err;

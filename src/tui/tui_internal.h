@@ -339,6 +339,8 @@ int app_follow(int top, int sel, int rows);
 /* Draws table t into r, its first row moved to show the selection on t, a copy (the keys keep the first row;
  * after a resize the copy shows the selection). */
 void app_draw_table(app *a, tui_rect r, tui_table t);
+/* The notice of a terminal smaller than the front end needs, into a's grid (whole at any size). */
+void app_draw_too_small(app *a);
 /* Word-wraps text (at spaces, and at '\n') into r; returns the rows used. */
 int app_draw_wrapped(tui_grid *g, tui_rect r, const char *text, int role);
 /* Columns of a UTF-8 text: one per character, as the grid counts them. */
@@ -447,6 +449,8 @@ void roc_close(app *a);
 void compare_draw(app *a, tui_rect body);
 int compare_key(app *a, int key, tui_action act);
 void compare_scan(app *a);
+/* The Compare table's row (1-based) of the run this process trains, live or parked; 0 when it is not listed. */
+int compare_live_row(const app *a);
 void compare_free(app *a);
 
 /* samples.c */

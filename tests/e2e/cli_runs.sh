@@ -18,8 +18,8 @@ diff -u "$FIX/confusion.csv" "$TMP/cm" || fail "confusion matrix differs from sc
 
 # roc: "<class> <auc>" lines and the three averages, as the golden file lists them.
 "$VGGTOP" roc "$RUN" >"$TMP/roc" || fail "roc exited $?"
-awk '/^ *[0-9]+  /{print $1, $NF} /^micro/{print "micro", $NF} /^macro/{print "macro", $NF}
-     /^mean/{print "mean", $NF}' "$TMP/roc" >"$TMP/roc.short"
+awk '/^ *[0-9]+  /{print $1, $NF} /^micro AUC/{print "micro", $NF} /^macro AUC \(interpolated\)/{print "macro", $NF}
+     /^macro AUC \(mean\)/{print "mean", $NF}' "$TMP/roc" >"$TMP/roc.short"
 diff -u "$FIX/roc.txt" "$TMP/roc.short" || fail "roc AUCs differ from scikit-learn's"
 
 # report --csv/--json carry the class names; confusion's text lists the largest off-diagonal cell first.

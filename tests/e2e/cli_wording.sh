@@ -1,0 +1,25 @@
+#!/bin/sh
+# End-to-end: the small wording defects of issue 21 in the CLI: `vggtop --ascii watch /missing` names watch
+# in its error (it said "vggtop:"); `vggtop layers` ends no line with blanks; the --conv help reads "one per
+# Conv2D layer" (it said "or one a Conv2D layer").
+. "$(dirname "$0")/lib/prologue.sh"
+"$VGGTOP" --ascii watch /missing >"$TMP/out" 2>"$TMP/err"; rc=$?
+[ "$rc" -eq 2 ] || fail "vggtop --ascii watch /missing exited $rc"
+grep -q '^vggtop watch: /missing' "$TMP/err" || fail "watch's error is not named watch: $(cat "$TMP/err")"
+
+cp -R tests/fixtures/train/run "$TMP/run"
+cat >"$TMP/run/layers.csv" <<CSV
+epoch,layer,weight_norm,grad_norm,update_ratio,dead_relu,act_mean,act_std
+1,dense,1.5,0.02,0.0001,0.25,0.1,0.2
+1,dense_1,1.2,1e-9,1e-12,0.5,0.1,0.2
+CSV
+"$VGGTOP" layers "$TMP/run" >"$TMP/layers" 2>"$TMP/err" || fail "layers exited $? ($(cat "$TMP/err"))"
+grep -q ' $' "$TMP/layers" && fail "layers: lines end with blanks: $(grep -n ' $' "$TMP/layers" | cat -A | head -3)"
+grep -q '^dense  ' "$TMP/layers" || fail "layers: no row of dense: $(cat "$TMP/layers")"
+
+"$VGGTOP" train --help >"$TMP/help" || fail "train --help exited $?"
+# (the help wraps: read it as one line)
+tr -s ' \n' '  ' <"$TMP/help" >"$TMP/help1"
+grep -q "one a Conv2D" "$TMP/help1" && fail "train --help: 'or one a Conv2D layer'"
+grep -q "one per Conv2D layer" "$TMP/help1" || fail "train --help: --conv does not say 'one per Conv2D layer'"
+finish
