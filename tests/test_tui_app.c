@@ -558,12 +558,17 @@ static void confusion_names_shares_and_scale(void **state)
     confusion_enter(a);
     tui_grid_clear(&a->grid);
     confusion_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
-    expect(a, "aquarium_fish_long > sweet_pepper_red 2 (50%)");
-    expect(a, "bee > sweet_pepper_red 1 (25%)");
+    /* one arrow style (ASCII here: ->, as the cursor's line and vggtop confusion) */
+    expect(a, "Most confused (true -> pred)");
+    expect(a, "aquarium_fish_long -> sweet_pepper_red 2 (50%)");
+    expect(a, "bee -> sweet_pepper_red 1 (25%)");
+    /* the row labels whole: as wide as the longest name (they were cut at 12) */
+    expect(a, "\naquarium_fish_long ");
+    expect(a, "\nsweet_pepper_red ");
     /* the ramp of the nine levels, two columns each, between 0 and the largest count (4) */
     expect(a, "0 ..::--==++**##%%@@ 4");
     /* column labels: 6-column cells at 100 columns, names cut to 5 (the sixth holds the cursor's marker) */
-    expect(a, "predicted    aquar");
+    expect(a, "predicted          aquar");
     expect(a, "bee   sweet");
     app_handle_key(a, 'n');
     tui_grid_clear(&a->grid);
@@ -571,6 +576,14 @@ static void confusion_names_shares_and_scale(void **state)
     expect(a, "row-normalised (%)");
     expect(a, "@@ 100%");
     expect(a, "50"); /* row 0's share of class 2, in its cell */
+    /* every image right: the list says so (it was empty, without a word) */
+    static long right[9] = {2, 0, 0, 0, 3, 0, 0, 0, 4};
+    confusion_reset(a);
+    a->cm = right;
+    confusion_enter(a);
+    tui_grid_clear(&a->grid);
+    confusion_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    expect(a, "none: every test image is");
     confusion_reset(a);
     a->cm = NULL; /* static: not the app's to free */
     a->names = NULL;
