@@ -1133,6 +1133,19 @@ static void report_keys_follow_and_the_draw_changes_nothing(void **state)
     assert_memory_equal(&before, &a->rpt, sizeof before);
     expect(a, "k31, epoch 2: F1 0.4000");
     expect(a, " k31 ");
+    /* a search that stops matching leaves the cursor where the search started (issue 21: "k3" went to k30,
+     * then "k3x" matched nothing and the list stayed moved) */
+    app_handle_key(a, 'v');
+    a->rpt.sel = 20;
+    app_handle_key(a, '/');
+    app_handle_key(a, 'k');
+    app_handle_key(a, '3');
+    assert_int_equal(a->rpt.sel, 30);
+    app_handle_key(a, 'x');
+    assert_int_equal(a->rpt.sel, 20);
+    app_handle_key(a, '\n');
+    assert_int_equal(a->rpt.sel, 20);
+    assert_non_null(strstr(a->status, "no class matches 'k3x'"));
     a->cm = NULL;
     done_report(a);
 }
