@@ -117,7 +117,8 @@ static void before_the_first_step_shows_dashes_and_the_time_left(void **state)
     s->eta_run = 4800;
     s->epochs_done = 1;
     draw(a);
-    expect(a, "loss: - - acc: - - top5: - - mse: - - lr: 0.01");
+    expect(a, "loss, acc, top5 and mse: after the first step - lr: 0.01");
+    reject(a, "loss: -");
     expect(a, "- ms/step");
     expect(a, "1/5 epochs done - 1 h 20 min left · done ≈ ");
     reject(a, "nan");
@@ -193,6 +194,30 @@ static void the_test_set_pass_shows_its_progress(void **state)
     expect(a, "test set: 120/313 [");
     expect(a, "] steps - ETA: 31s");
     expect(a, "10 min left");
+    /* the epoch's bar is full during the pass (it stayed at the step before the last: 39/40) */
+    s->batch = 39;
+    draw(a);
+    expect(a, "40/40 [");
+    reject(a, "39/40");
+    done(a);
+}
+
+/* While the data set loads there is no epoch and no step: the Dashboard says so (issue 21: "Epoch 0/5 0/1
+ * [...] ETA: 0s"), and the header leaves out the data set it does not know yet ("data set ?"). */
+static void loading_shows_no_placeholders(void **state)
+{
+    (void)state;
+    app *a = fake(TRAIN_LOADING);
+    train_snapshot *s = a->snap;
+    s->epoch = 0;
+    s->batches = 0;
+    s->batch = 0;
+    s->loss = s->acc = s->mse = s->top5 = NAN;
+    draw(a);
+    expect(a, "Epoch -/5");
+    expect(a, "loading the data set...");
+    reject(a, "0/1");
+    reject(a, "ETA: 0s");
     done(a);
 }
 
@@ -1316,6 +1341,7 @@ int main(void)
         cmocka_unit_test(dashboard_accuracy_is_fitted_and_z_shows_0_to_1),
         cmocka_unit_test(the_last_epoch_is_read_when_the_run_ends),
         cmocka_unit_test(the_small_terminal_notice_is_whole_at_40x10),
+        cmocka_unit_test(loading_shows_no_placeholders),
         cmocka_unit_test(confusion_names_shares_and_scale),
         cmocka_unit_test(confusion_numbers_its_columns_when_names_do_not_fit),
         cmocka_unit_test(samples_without_images_show_the_predictions),

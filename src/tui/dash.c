@@ -159,18 +159,27 @@ static int draw_epoch(app *a, int y, int w, int running)
     int started = s->batch > 0 && isfinite(s->loss);
     char prog[256], l[32], ac[32], mse[32], t5[32];
     long batches = s->batches > 0 ? s->batches : 1;
+    /* The test-set pass comes after the epoch's last step: its bar is full (it stayed at 19/20). */
+    long batch = s->state == TRAIN_EVALUATING && s->batches > 0 ? s->batches : s->batch;
     int bar = w >= 100 ? 30 : 20;
-    if (running && s->state != TRAIN_PAUSED)
-        tui_progress_text(prog, sizeof prog, s->batch, batches, bar, s->epoch_elapsed, s->eta);
+    if (s->epoch <= 0 || s->batches <= 0) /* loading: no epoch, no steps to count yet ("Epoch 0/5 0/1 ... 0s") */
+        snprintf(prog, sizeof prog, "%s", s->state == TRAIN_LOADING ? "loading the data set..." : "no step yet");
+    else if (running && s->state != TRAIN_PAUSED)
+        tui_progress_text(prog, sizeof prog, batch, batches, bar, s->epoch_elapsed, s->eta);
     else
-        vt_fmt_progbar(prog, sizeof prog, s->batch, batches, bar); /* no ETA: the clock does not run */
-    tui_grid_printf(g, y, 1, w - 2, ROLE_VALUE, 0, "Epoch %d/%d", s->epoch, s->epochs);
-    tui_grid_text(g, y, 14, w - 15, ROLE_DEFAULT, 0, prog);
+        vt_fmt_progbar(prog, sizeof prog, batch, batches, bar); /* no ETA: the clock does not run */
+    if (s->epoch > 0)
+        tui_grid_printf(g, y, 1, w - 2, ROLE_VALUE, 0, "Epoch %d/%d", s->epoch, s->epochs);
+    else
+        tui_grid_printf(g, y, 1, w - 2, ROLE_VALUE, 0, "Epoch -/%d", s->epochs);
+    tui_grid_text(g, y, 14, w - 15, s->epoch > 0 && s->batches > 0 ? ROLE_DEFAULT : ROLE_DIM, 0, prog);
     y++;
-    tui_grid_printf(g, y++, 1, w - 2, ROLE_DEFAULT, 0, "loss: %s - acc: %s - top5: %s - mse: %s - lr: %g",
-                    vt_fmt_metric(l, sizeof l, started ? s->loss : NAN), vt_fmt_metric(ac, sizeof ac, started ? s->acc : NAN),
-                    vt_fmt_metric(t5, sizeof t5, started ? s->top5 : NAN),
-                    vt_fmt_metric(mse, sizeof mse, started ? s->mse : NAN), s->lr);
+    if (!started) /* "loss: - - acc: -" read as a list of dashes */
+        tui_grid_printf(g, y++, 1, w - 2, ROLE_DIM, 0, "loss, acc, top5 and mse: after the first step - lr: %g", s->lr);
+    else
+        tui_grid_printf(g, y++, 1, w - 2, ROLE_DEFAULT, 0, "loss: %s - acc: %s - top5: %s - mse: %s - lr: %g",
+                        vt_fmt_metric(l, sizeof l, s->loss), vt_fmt_metric(ac, sizeof ac, s->acc),
+                        vt_fmt_metric(t5, sizeof t5, s->top5), vt_fmt_metric(mse, sizeof mse, s->mse), s->lr);
     return y;
 }
 
