@@ -1295,8 +1295,10 @@ static void dashboard_system_line_and_top5(void **state)
     draw(a);
     expect(a, "system: cpu 50% 25% - rss 2 MiB - 7 threads - 200 img/s over the last minute");
     expect(a, "top5: 0.6250");
-    expect(a, "top5 val_top5");
-    expect(a, "0.3750   0.7500");
+    /* vggtop history's order (issue 21: the Dashboard had top5 and val_top5 last) */
+    expect(a, "epoch    loss    acc        mse   top5 val_loss  val_acc    val_mse val_top5");
+    expect(a, "0.3750");
+    expect(a, "0.7500");
     a->cols = 80;
     tui_grid_resize(&a->grid, a->rows, a->cols);
     draw(a);

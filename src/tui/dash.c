@@ -42,7 +42,8 @@ static void fmt_time_left(char *buf, size_t size, double left, int utf8)
 }
 
 /* The table of the last epochs: as many as fit in `rows` (header included), the best val_acc marked; the
- * top-5 columns where the width allows. */
+ * top-5 columns where the width allows. The columns in history.csv's order; dash_table shows them in
+ * `vggtop history`'s. */
 static const tui_column dash_cols[11] = {
     {"epoch", 5, 1}, {"loss", 7, 1}, {"acc", 6, 1}, {"mse", 10, 1}, {"val_loss", 8, 1},
     {"val_acc", 8, 1}, {"val_mse", 10, 1}, {"lr", 8, 1}, {"seconds", 7, 1}, {"top5", 6, 1}, {"val_top5", 8, 1},
@@ -125,7 +126,14 @@ static void dash_table(app *a, tui_rect r)
     tui_grid_printf(&a->grid, r.top, r.left, r.width, ROLE_TITLE, TUI_BOLD,
                     "Last %d epoch%s - best val_acc %.4f at epoch %d (*)", shown, shown == 1 ? "" : "s",
                     s->history[best].val_acc, best + 1);
-    int nc = r.width >= 93 ? 11 : 9; /* the width of all eleven columns and their gaps */
+    /* `vggtop history`'s order (Keras' History: the metrics, then their val_ twins, then lr): top5 after mse and
+     * val_top5 after val_mse where the width of all eleven columns and their gaps allows, else without them. */
+    static const int wide[11] = {0, 1, 2, 3, 9, 4, 5, 6, 10, 7, 8}, narrow[9] = {0, 1, 2, 3, 4, 5, 6, 7, 8};
+    int nc = r.width >= 93 ? 11 : 9;
+    const int *order = nc == 11 ? wide : narrow;
+    tui_column cols[11];
+    for (int c = 0; c < nc; c++)
+        cols[c] = dash_cols[order[c]];
     const char *cells[8 * 11];
     int roles[8];
     for (int k = 0; k < shown; k++) {
@@ -143,10 +151,10 @@ static void dash_table(app *a, tui_rect r)
         for (int c = 9; c < 11; c++)
             vt_fmt_metric(dash_text[k][c], 24, v[c]);
         for (int c = 0; c < nc; c++)
-            cells[k * nc + c] = dash_text[k][c];
+            cells[k * nc + c] = dash_text[k][order[c]];
         roles[k] = e == best ? ROLE_GOOD : ROLE_DEFAULT;
     }
-    tui_table t = {dash_cols, nc, cells, roles, shown, NULL, 0, -1, 0, 0, -1};
+    tui_table t = {cols, nc, cells, roles, shown, NULL, 0, -1, 0, 0, -1};
     tui_table_draw(&a->grid, (tui_rect){r.top + 1, r.left, shown + 1, r.width}, &t, a->utf8);
 }
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # End-to-end: the small wording defects of issue 21 in the CLI: `vggtop --ascii watch /missing` names watch
 # in its error (it said "vggtop:"); `vggtop layers` ends no line with blanks; the --conv help reads "one per
-# Conv2D layer" (it said "or one a Conv2D layer").
+# Conv2D layer" (it said "or one a Conv2D layer"); `vggtop history` of a one-epoch run says "1 epoch".
 . "$(dirname "$0")/lib/prologue.sh"
 "$VGGTOP" --ascii watch /missing >"$TMP/out" 2>"$TMP/err"; rc=$?
 [ "$rc" -eq 2 ] || fail "vggtop --ascii watch /missing exited $rc"
@@ -22,4 +22,9 @@ grep -q '^dense  ' "$TMP/layers" || fail "layers: no row of dense: $(cat "$TMP/l
 tr -s ' \n' '  ' <"$TMP/help" >"$TMP/help1"
 grep -q "one a Conv2D" "$TMP/help1" && fail "train --help: 'or one a Conv2D layer'"
 grep -q "one per Conv2D layer" "$TMP/help1" || fail "train --help: --conv does not say 'one per Conv2D layer'"
+mkdir "$TMP/one"
+sed 's/"epochs": 4,/"epochs": 1,/' tests/fixtures/train/run/config.json >"$TMP/one/config.json"
+head -2 tests/fixtures/train/run/history.csv >"$TMP/one/history.csv"
+"$VGGTOP" history "$TMP/one" >"$TMP/h" 2>"$TMP/err" || fail "history exited $? ($(cat "$TMP/err"))"
+grep -q ': 1 of 1 epoch$' "$TMP/h" || fail "history of a one-epoch run: $(head -1 "$TMP/h")"
 finish
