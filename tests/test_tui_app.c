@@ -500,6 +500,47 @@ static void the_small_terminal_notice_is_whole_at_40x10(void **state)
     done(a);
 }
 
+/* The footer offers only keys that work (issue 21): while a Setup field is edited the table's keys type into
+ * it, so it offers Enter and Esc (it offered q Quit and t Time); a watched run that has ended has nothing to
+ * detach from (it offered D Detach). */
+static void footer_offers_only_keys_that_work(void **state)
+{
+    (void)state;
+    app *a = fake(TRAIN_IDLE);
+    a->dir[0] = '\0';
+    a->following = 0;
+    setup_init(a);
+    a->screen = 1;
+    while (strcmp(train_fields[a->form.field].name, "epochs") != 0)
+        a->form.field++;
+    app_handle_key(a, 'e');
+    assert_int_equal(a->form.editing, 1);
+    tui_grid_clear(&a->grid);
+    app_draw_footer(a);
+    expect(a, "Enter Accept Esc Cancel");
+    reject(a, "q Quit");
+    reject(a, "t Time");
+    app_handle_key(a, 27);
+    tui_grid_clear(&a->grid);
+    app_draw_footer(a);
+    expect(a, "q Quit");
+    done(a);
+
+    a = fake(TRAIN_FINISHED); /* watching a finished run */
+    a->following = 1;
+    a->have_run = 1;
+    a->run.parts = RUN_PART_PROGRESS;
+    a->screen = 2;
+    tui_grid_clear(&a->grid);
+    app_draw_footer(a);
+    reject(a, "D Detach");
+    a->snap->state = TRAIN_TRAINING; /* and one that trains: D leaves it training */
+    tui_grid_clear(&a->grid);
+    app_draw_footer(a);
+    expect(a, "D Detach");
+    done(a);
+}
+
 /* Compare's Enter on another run while this process trains one: the other run's files are shown and the live
  * run is parked, training on (it was refused: "browse other runs when it has finished"); Enter on the live
  * run's row brings it back. The trainer is created, not started: it stays in a running state (idle). */
@@ -725,7 +766,12 @@ static void setup_form_scrolls_in_the_keys(void **state)
         nf++;
     app_handle_key(a, KEY_END);
     assert_int_equal(a->form.field, nf - 1);
-    assert_int_equal(a->form.field_top, nf - 16);
+    /* 20 body rows: the title, the fields, and the last field's help in as many rows as it takes (at least 3;
+     * it was cut at 3) in the form's 35 columns */
+    char doc[800];
+    train_field_doc(&train_fields[nf - 1], doc, sizeof doc);
+    int need = app_draw_wrapped(NULL, (tui_rect){0, 1, 20, 35}, doc, ROLE_DIM);
+    assert_int_equal(a->form.field_top, nf - (20 - 1 - (need < 3 ? 3 : need)));
     a->form.field_top = 0; /* the draw follows the cursor in a copy */
     tui_grid_clear(&a->grid);
     setup_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
@@ -811,6 +857,15 @@ static void setup_refuses_a_used_run_dir_as_you_type(void **state)
     assert_non_null(strstr(a->form.edit_err, "is not empty"));
     app_handle_key(a, '\n'); /* refused: still editing */
     assert_int_equal(a->form.editing, 1);
+    /* the whole message, its fix at the end included, under the fields at 80x24 (it was cut at three rows) */
+    small(a);
+    tui_grid_clear(&a->grid);
+    setup_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    {
+        const char *err = a->form.edit_err, *last = strrchr(err, ' ');
+        assert_non_null(last);
+        expect(a, last + 1);
+    }
     for (const char *p = "/notes.txt"; *p; p++)
         app_handle_key(a, *p);
     assert_non_null(strstr(a->form.edit_err, "is a file"));
@@ -1344,6 +1399,7 @@ int main(void)
         cmocka_unit_test(the_last_epoch_is_read_when_the_run_ends),
         cmocka_unit_test(the_small_terminal_notice_is_whole_at_40x10),
         cmocka_unit_test(loading_shows_no_placeholders),
+        cmocka_unit_test(footer_offers_only_keys_that_work),
         cmocka_unit_test(confusion_names_shares_and_scale),
         cmocka_unit_test(confusion_numbers_its_columns_when_names_do_not_fit),
         cmocka_unit_test(samples_without_images_show_the_predictions),

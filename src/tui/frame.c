@@ -153,8 +153,8 @@ static const char *footer_brief(const tui_key *k, void *ctx)
         return app_can_control(a) ? k->brief : NULL;
     case ACT_RESUME_RUN:
         return app_can_resume(a) ? k->brief : NULL;
-    case ACT_DETACH:
-        return a->live || a->following ? k->brief : NULL;
+    case ACT_DETACH: /* a watched run that has ended (finished, stopped, killed) has nothing to leave running */
+        return a->live || (a->following && app_can_control(a)) ? k->brief : NULL;
     case ACT_VIEW:
         return a->rpt.heatmap ? "Table" : k->brief; /* Report: what v goes to */
     case ACT_ENTER:
@@ -162,6 +162,28 @@ static const char *footer_brief(const tui_key *k, void *ctx)
     default:
         return k->brief;
     }
+}
+
+void app_draw_footer(app *a)
+{
+    /* A field being edited or a search being typed takes every key: the table's keys would type into it (q, t),
+     * so the footer offers what works there. */
+    int editing = a->screen == TUI_SCREEN_SETUP && a->form.editing;
+    if (!editing && !(a->screen == TUI_SCREEN_REPORT && a->rpt.searching)) {
+        tui_footer_draw(&a->grid, a->rows - 1, a->screen, footer_brief, a);
+        return;
+    }
+    static const char *const keys[2][2] = {{"Enter", "Accept"}, {"Esc", "Cancel"}};
+    tui_grid *g = &a->grid;
+    int row = a->rows - 1, x = 0;
+    tui_grid_fill(g, (tui_rect){row, 0, 1, g->cols}, ' ', ROLE_KEYLABEL, 0);
+    for (int i = 0; i < 2; i++) {
+        x += tui_grid_text(g, row, x, -1, ROLE_KEY, 0, keys[i][0]);
+        x += tui_grid_text(g, row, x, -1, ROLE_KEYLABEL, 0, " ");
+        x += tui_grid_text(g, row, x, -1, ROLE_KEYLABEL, 0, i == 0 && !editing ? "Keep" : keys[i][1]);
+        x += 1;
+    }
+    tui_grid_text(g, row, x, -1, ROLE_KEYLABEL, 0, editing ? "(typing edits the field)" : "(typing searches)");
 }
 
 void app_draw_too_small(app *a)
@@ -199,6 +221,6 @@ void app_draw(app *a)
         draw_help(a, body);
     else
         app_screen(a)->draw(a, body);
-    tui_footer_draw(g, a->rows - 1, a->screen, footer_brief, a);
+    app_draw_footer(a);
     term_blit(g, a->depth);
 }

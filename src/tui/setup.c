@@ -76,6 +76,34 @@ static void field_value(const app *a, const train_field *tf, int editing, char *
     }
 }
 
+/* The text under the fields: why the typed value is refused, how an edit ends, or the selected field's help;
+ * its role into *role. doc: room for the help. */
+static const char *form_message(const app *a, char *doc, size_t size, int *role)
+{
+    *role = ROLE_DIM;
+    if (a->form.editing && a->form.edit_err[0]) {
+        *role = ROLE_BAD;
+        return a->form.edit_err;
+    }
+    if (a->form.editing)
+        return "Enter accepts, Esc cancels";
+    train_field_doc(&train_fields[a->form.field], doc, size);
+    return doc;
+}
+
+/* The rows of fields in body: what the title and the message under them leave. The message takes the rows it
+ * needs (the fix of a refused run directory was cut at three), at least three; at least three fields stay. */
+static int form_rows(const app *a, tui_rect body, int *msg_h)
+{
+    char doc[800];
+    int role, lw = form_width(body);
+    const char *text = form_message(a, doc, sizeof doc, &role);
+    int need = app_draw_wrapped(NULL, (tui_rect){0, 1, body.height, lw - 1}, text, role);
+    int most = body.height - 1 - 3;
+    *msg_h = need < 3 ? 3 : need > most ? (most > 0 ? most : 0) : need;
+    return body.height - 1 - *msg_h;
+}
+
 /* Left: the fields, then the help of the selected one or why the typed value is refused. */
 static void draw_form(app *a, tui_rect body, int lw)
 {
@@ -83,7 +111,7 @@ static void draw_form(app *a, tui_rect body, int lw)
     int nf = n_fields();
     tui_grid_text(g, body.top, 1, lw, ROLE_TITLE, TUI_BOLD,
                   read_only(a) ? "The run's settings (read-only)" : "Model and settings"); /* fits 36 */
-    int rows = body.height - 4; /* title, then fields, then two lines of help/error */
+    int msg_h, rows = form_rows(a, body, &msg_h); /* title, then fields, then the help or error */
     int top = app_follow(a->form.field_top, a->form.field, rows); /* the keys keep field_top */
     for (int i = 0; i < rows && top + i < nf; i++) {
         int f = top + i, y = body.top + 1 + i;
@@ -97,16 +125,10 @@ static void draw_form(app *a, tui_rect body, int lw)
         tui_grid_fill(g, (tui_rect){y, 17, 1, lw - 17}, ' ', role, 0);
         app_draw_tail(a, y, 17, lw - 17, role, 0, value);
     }
-    tui_rect msg = {body.top + body.height - 3, 1, 3, lw - 1};
-    if (a->form.editing && a->form.edit_err[0])
-        app_draw_wrapped(g, msg, a->form.edit_err, ROLE_BAD);
-    else if (a->form.editing)
-        app_draw_wrapped(g, msg, "Enter accepts, Esc cancels", ROLE_DIM);
-    else {
-        char doc[800];
-        train_field_doc(&train_fields[a->form.field], doc, sizeof doc);
-        app_draw_wrapped(g, msg, doc, ROLE_DIM);
-    }
+    char doc[800];
+    int role;
+    const char *text = form_message(a, doc, sizeof doc, &role);
+    app_draw_wrapped(g, (tui_rect){body.top + body.height - msg_h, 1, msg_h, lw - 1}, text, role);
 }
 
 /* Right, when watching: the run's own facts (its settings are on the left). */
@@ -437,6 +459,8 @@ int setup_key(app *a, int key, tui_action act)
     case ACT_ENTER: return train_start(a);
     default: return H_NONE;
     }
-    a->form.field_top = app_follow(a->form.field_top, a->form.field, app_body_height(a) - 4);
+    int msg_h;
+    a->form.field_top = app_follow(a->form.field_top, a->form.field,
+                                   form_rows(a, (tui_rect){0, 0, app_body_height(a), a->cols}, &msg_h));
     return H_REDRAW;
 }

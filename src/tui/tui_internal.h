@@ -339,6 +339,9 @@ int app_follow(int top, int sel, int rows);
 /* Draws table t into r, its first row moved to show the selection on t, a copy (the keys keep the first row;
  * after a resize the copy shows the selection). */
 void app_draw_table(app *a, tui_rect r, tui_table t);
+/* The footer row: the keys of the screen that work now (from the key table), or, while a field is edited or a
+ * search typed, the keys that end it. */
+void app_draw_footer(app *a);
 /* The notice of a terminal smaller than the front end needs, into a's grid (whole at any size). */
 void app_draw_too_small(app *a);
 /* Word-wraps text (at spaces, and at '\n') into r; returns the rows used. */
