@@ -3,6 +3,7 @@
  * overlay and the "enlarge the terminal" notice; and the body's place between them. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -124,10 +125,44 @@ static void draw_status(app *a)
         app_draw_wrapped(g, (tui_rect){row, 0, STATUS_MAX_ROWS, g->cols}, a->status, a->status_role);
 }
 
+/* text with its lines longer than width broken at spaces, the rest indented under a key's help (9 columns:
+ * "  Enter  ..."); malloc'ed, NULL when out of memory. The ? overlay cut them at 80 columns. */
+static char *wrap_help(const char *text, int width)
+{
+    enum { INDENT = 9 };
+    vt_buf b = {0};
+    if (width < INDENT + 10)
+        width = INDENT + 10;
+    while (*text) {
+        size_t len = strcspn(text, "\n");
+        const char *p = text, *end = text + len;
+        int room = width;
+        while (end - p > room) {
+            const char *cut = p + room;
+            while (cut > p && *cut != ' ')
+                cut--;
+            if (cut == p) /* one word longer than the row: cut it there */
+                cut = p + room;
+            vt_buf_printf(&b, "%.*s\n%*s", (int)(cut - p), p, INDENT, "");
+            p = *cut == ' ' ? cut + 1 : cut;
+            room = width - INDENT;
+        }
+        vt_buf_printf(&b, "%.*s\n", (int)(end - p), p);
+        text = *end ? end + 1 : end;
+    }
+    return vt_buf_take(&b);
+}
+
 const char *app_help_text(app *a)
 {
-    if (!a->help_text)
-        a->help_text = tui_keys_help();
+    int width = a->cols - 2; /* the overlay's text: one column in, one free at the right */
+    if (a->help_text && a->help_cols == width)
+        return a->help_text;
+    free(a->help_text);
+    char *text = tui_keys_help();
+    a->help_text = text ? wrap_help(text, width) : NULL;
+    a->help_cols = width;
+    free(text);
     return a->help_text ? a->help_text : "";
 }
 
@@ -137,7 +172,7 @@ static void draw_help(app *a, tui_rect body)
     tui_grid_text(&a->grid, body.top, body.left, -1, ROLE_TITLE, TUI_BOLD,
                   "Keys (Up/Down/PgUp/PgDn scroll, any other key closes)");
     tui_rect r = {body.top + 1, body.left + 1, body.height - 1, body.width - 1};
-    tui_text_draw(&a->grid, r, a->help_text ? a->help_text : "", a->help_top, ROLE_DEFAULT);
+    tui_text_draw(&a->grid, r, app_help_text(a), a->help_top, ROLE_DEFAULT);
 }
 
 /* The footer's word for a key in the current mode, or NULL to leave the key out (it would do nothing). */

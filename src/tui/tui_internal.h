@@ -186,7 +186,8 @@ typedef struct app {
     int screen;           /* 1..TUI_N_SCREENS */
     int help, help_top;   /* the ? overlay and its scroll */
     int acc_full;         /* Dashboard: the accuracy charts span 0-1 (z); 0: fitted to the data */
-    char *help_text;      /* its text, made by the first ? (tui_keys_help), for the process's life */
+    char *help_text;      /* its text (tui_keys_help) wrapped to help_cols columns, made again at another width */
+    int help_cols;
     int confirm;          /* CONFIRM_*: the question the next key answers */
     char status[1024];    /* a message for the user, shown until the next key or for a few seconds */
     int status_role;
@@ -268,7 +269,8 @@ int app_status_expire(app *a, double now);
  * and its rows (above the footer). */
 int app_body_top(const app *a);
 int app_body_height(const app *a);
-/* The help overlay's text, made once when ? is first pressed (a key handler: the draw only reads it). */
+/* The help overlay's text wrapped to the terminal's width: made when ? is first pressed, and again by the
+ * draw after a resize. */
 const char *app_help_text(app *a);
 /* Draws the frame and the screen shown (its enter has run: the loop calls app_enter first). */
 void app_draw(app *a);
