@@ -838,6 +838,36 @@ static void setup_estimate_shows_tenths_and_under_a_second(void **state)
     done(a);
 }
 
+/* Setup's model summary at 80x24 keeps its Param # column (issue 21: the 65-column Keras table was cut at the
+ * right panel's 42 columns): the layer rows are squeezed, each with its parameter count. */
+static void setup_summary_keeps_its_params(void **state)
+{
+    (void)state;
+    FILE *f = fopen("tests/fixtures/nn/summary_cnn.txt", "r");
+    assert_non_null(f);
+    static char text[8192];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    app *a = small(fake(TRAIN_IDLE));
+    a->dir[0] = '\0';
+    a->following = 0;
+    setup_init(a);
+    a->rows = 40; /* tall enough for the summary's first layers under the facts */
+    tui_grid_resize(&a->grid, a->rows, a->cols);
+    a->facts.done_summary = 1;
+    a->facts.summary = text;
+    tui_grid_clear(&a->grid);
+    setup_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    a->facts.summary = NULL;
+    expect(a, "Param #");
+    expect(a, "(28, 28, 32)    9248 \n");
+    expect(a, "(512) 1606144 \n"); /* fc1: the widest count, whole */
+    expect(a, " block1_conv2  "); /* its type left out: the row keeps its count */
+    expect(a, " fc1 (Dense) "); /* a short name keeps its type */
+    done(a);
+}
+
 /* Setup's run-directory field refuses, as it is typed, a file and a folder with files in it (they were taken
  * and refused only when Enter started the run); a new folder is fine. */
 static void setup_refuses_a_used_run_dir_as_you_type(void **state)
@@ -1405,6 +1435,7 @@ int main(void)
         cmocka_unit_test(the_small_terminal_notice_is_whole_at_40x10),
         cmocka_unit_test(loading_shows_no_placeholders),
         cmocka_unit_test(footer_offers_only_keys_that_work),
+        cmocka_unit_test(setup_summary_keeps_its_params),
         cmocka_unit_test(confusion_names_shares_and_scale),
         cmocka_unit_test(confusion_numbers_its_columns_when_names_do_not_fit),
         cmocka_unit_test(samples_without_images_show_the_predictions),

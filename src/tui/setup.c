@@ -225,6 +225,67 @@ static int draw_model_facts(app *a, int y, int x, int w)
     return y;
 }
 
+/* The part of line (len bytes) between columns from and to, blanks at both ends dropped, into out. */
+static void column_text(const char *line, int len, int from, int to, char *out, size_t size)
+{
+    if (from > len)
+        from = len;
+    if (to > len)
+        to = len;
+    while (from < to && line[from] == ' ')
+        from++;
+    while (to > from && line[to - 1] == ' ')
+        to--;
+    snprintf(out, size, "%.*s", to - from, line + from);
+}
+
+/* The Keras summary for a panel of width columns: as it is where it fits; else each layer row squeezed to
+ * "name (Type)  shape  params" with the shape's "None, " dropped, the type dropped and then the name cut when
+ * the row still does not fit, so the Param # column stays (it went off the panel's right edge). The columns
+ * are where the header row puts "Output Shape" and "Param #". malloc'ed; NULL: draw the text as it is. */
+static char *summary_narrow(const char *text, int width)
+{
+    const char *head = strstr(text, "Output Shape"), *param = strstr(text, "Param #");
+    int widest = 0;
+    for (const char *p = text; *p;) {
+        int len = (int)strcspn(p, "\n");
+        widest = len > widest ? len : widest;
+        p += len + (p[len] == '\n');
+    }
+    if (widest <= width || !head || !param || width < 24)
+        return NULL;
+    const char *line0 = head;
+    while (line0 > text && line0[-1] != '\n')
+        line0--;
+    int c_shape = (int)(head - line0), c_param = (int)(param - line0), pw = 7; /* "Param #" */
+    vt_buf b = {0};
+    for (const char *p = text; *p;) {
+        int len = (int)strcspn(p, "\n");
+        char name[128], shape[128], params[64];
+        column_text(p, len, 0, c_shape, name, sizeof name);
+        column_text(p, len, c_shape, c_param, shape, sizeof shape);
+        column_text(p, len, c_param, len, params, sizeof params);
+        int rule = len > 0 && (int)strspn(p, p[0] == '=' ? "=" : "_") == len;
+        if (len > width && !rule && (shape[0] || params[0])) { /* a row of the table: squeezed */
+            if (strncmp(shape, "(None, ", 7) == 0)
+                memmove(shape + 1, shape + 7, strlen(shape + 7) + 1);
+            else if (strncmp(shape, "[(None, ", 8) == 0)
+                memmove(shape + 2, shape + 8, strlen(shape + 8) + 1);
+            int room = width - 3 - (int)strlen(shape) - pw; /* " name shape params" */
+            char *type = strstr(name, " (");
+            if ((int)strlen(name) > room && type)
+                *type = '\0';
+            vt_buf_printf(&b, " %-*.*s %s %*s\n", room > 0 ? room : 0, room > 0 ? room : 0, name, shape, pw, params);
+        } else if (len > width) { /* a rule (___ or ===): the panel's width of it */
+            vt_buf_printf(&b, "%.*s\n", width, p);
+        } else {
+            vt_buf_printf(&b, "%.*s\n", len, p);
+        }
+        p += len + (p[len] == '\n');
+    }
+    return vt_buf_take(&b);
+}
+
 void setup_draw(app *a, tui_rect body)
 {
     int lw = form_width(body);
@@ -244,8 +305,12 @@ void setup_draw(app *a, tui_rect body)
                               "Enter trains, e edits a field, Left/Right change a choice", ROLE_DIM);
     y++;
     const probe_result *f = &a->facts;
-    if (f->generation == a->probe_gen && f->summary && y < bottom)
-        tui_text_draw(&a->grid, (tui_rect){y, x, bottom - y, w}, f->summary, a->form.summary_top, ROLE_DEFAULT);
+    if (f->generation == a->probe_gen && f->summary && y < bottom) {
+        char *narrow = summary_narrow(f->summary, w);
+        tui_text_draw(&a->grid, (tui_rect){y, x, bottom - y, w}, narrow ? narrow : f->summary, a->form.summary_top,
+                      ROLE_DEFAULT);
+        free(narrow);
+    }
 }
 
 void setup_close(app *a)
