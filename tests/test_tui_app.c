@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -529,6 +531,14 @@ static void footer_offers_only_keys_that_work(void **state)
     tui_grid_clear(&a->grid);
     app_draw_footer(a);
     expect(a, "q Quit");
+    /* e on a choice (the model) changes nothing and says how it changes (it stepped it silently) */
+    a->form.field = 0;
+    char model[32];
+    snprintf(model, sizeof model, "%s", a->cfg.model);
+    app_handle_key(a, 'e');
+    assert_string_equal(a->cfg.model, model);
+    assert_int_equal(a->form.editing, 0);
+    assert_non_null(strstr(a->status, "is a choice: Left/Right or Space change it"));
     done(a);
 
     a = fake(TRAIN_FINISHED); /* watching a finished run */
@@ -543,6 +553,69 @@ static void footer_offers_only_keys_that_work(void **state)
     tui_grid_clear(&a->grid);
     app_draw_footer(a);
     expect(a, "D Detach");
+    done(a);
+}
+
+/* A progress.json of a run in state st whose last command taken is ack (pid 1: never a trainer here). */
+static void write_progress(const char *dir, const char *st, long ack)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/progress.json", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "{\"state\": \"%s\", \"message\": \"\", \"epoch\": 2, \"epochs\": 4, \"epochs_done\": 1, "
+               "\"batch\": 3, \"batches\": 8, \"samples\": 96, \"loss\": 1, \"acc\": 0.5, \"mse\": 0.1, "
+               "\"img_per_s\": 100, \"ms_per_step\": 10, \"elapsed\": 5, \"eta\": 5, \"lr\": 0.01, \"pid\": 1, "
+               "\"command_ack\": %ld}\n", st, ack);
+    fclose(f);
+    usleep(20000); /* the next write gets another mtime */
+}
+
+/* vggtop watch (issue 21): after p resumes a paused run, the report names the state it led to (it said "took
+ * resume (now paused)": the engine acknowledges before its state changes); a watched run directory that is
+ * deleted stops reading "watching training". The run's lock is held here, as its trainer would. */
+static void watch_reports_the_state_a_command_led_to_and_a_deleted_dir(void **state)
+{
+    (void)state;
+    char dir[TMPDIR_SIZE];
+    assert_int_equal(tmpdir_make(dir, "watchack"), 0);
+    sh("cp tests/fixtures/train/run/* %s/", dir);
+    write_progress(dir, "paused", 0);
+    char lock[4200];
+    snprintf(lock, sizeof lock, "%s/run.lock", dir);
+    int fd = open(lock, O_RDWR | O_CREAT, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX), 0);
+    app *a = fake(TRAIN_IDLE);
+    vt_err err;
+    assert_int_equal(app_open_dir(a, dir, 1, &err), VT_OK);
+    assert_int_equal(a->snap->state, TRAIN_PAUSED);
+    a->cmd_seq = 7;
+    snprintf(a->cmd_name, sizeof a->cmd_name, "%s", run_command_name(RUN_CMD_RESUME));
+    write_progress(dir, "paused", 7); /* acknowledged, still paused */
+    a->next_poll = 0;
+    follow_poll(a);
+    assert_null(strstr(a->status, "took resume (now paused)"));
+    write_progress(dir, "training", 7);
+    a->next_poll = 0;
+    follow_poll(a);
+    assert_non_null(strstr(a->status, "the run took resume (now training)"));
+    assert_int_equal(a->snap->state, TRAIN_TRAINING);
+    /* the directory deleted (its process gone with it) */
+    close(fd);
+    sh("rm -rf %s", dir);
+    a->next_poll = 0;
+    follow_poll(a);
+    assert_int_equal(a->snap->state, TRAIN_STOPPED);
+    assert_non_null(strstr(a->status, "is gone (deleted or moved)"));
+    derived_free(a);
+    layers_free(a);
+    report_free_history(a);
+    if (a->have_run)
+        run_free(&a->run);
+    free(a->cm);
+    free(a->rv.drawn);
+    report_free(a);
     done(a);
 }
 
@@ -1436,6 +1509,7 @@ int main(void)
         cmocka_unit_test(loading_shows_no_placeholders),
         cmocka_unit_test(footer_offers_only_keys_that_work),
         cmocka_unit_test(setup_summary_keeps_its_params),
+        cmocka_unit_test(watch_reports_the_state_a_command_led_to_and_a_deleted_dir),
         cmocka_unit_test(confusion_names_shares_and_scale),
         cmocka_unit_test(confusion_numbers_its_columns_when_names_do_not_fit),
         cmocka_unit_test(samples_without_images_show_the_predictions),

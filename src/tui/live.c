@@ -115,6 +115,7 @@ void app_send_command(app *a, run_command *c)
         return;
     }
     a->cmd_seq = c->seq;
+    a->cmd_acked = 0;
     snprintf(a->cmd_name, sizeof a->cmd_name, "%s", run_command_name(c->kind));
     app_set_status(a, ROLE_DIM, "sent %s to process %ld: it takes it between two steps", a->cmd_name,
                    a->holder_pid > 0 ? a->holder_pid : a->run.progress.pid);

@@ -426,7 +426,7 @@ static int edit_key(app *a, int key)
     return H_REDRAW;
 }
 
-/* e: edit the field (a choice or yes/no steps to its next value instead). */
+/* e: edit the field (a choice or yes/no says how it changes instead). */
 static void edit_start(app *a)
 {
     if (read_only(a)) {
@@ -435,7 +435,9 @@ static void edit_start(app *a)
     }
     const train_field *tf = &train_fields[a->form.field];
     if (tf->kind == TRAIN_FIELD_CHOICE || tf->kind == TRAIN_FIELD_BOOL) {
-        cycle(a, 1);
+        /* Not changed behind the user's back (e stepped it silently, and the letters typed next acted as keys) */
+        app_set_status(a, ROLE_WARN, "%s is a choice: Left/Right or Space change it (e edits typed values)",
+                       tf->label);
         return;
     }
     train_config_get(&a->cfg, tf->name, a->form.edit, sizeof a->form.edit);

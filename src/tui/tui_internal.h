@@ -209,6 +209,7 @@ typedef struct app {
     int curve_epoch;      /* watch mode: the epoch the synthesised curve belongs to */
     long cmd_seq;         /* watch mode: the last command sent through commands.json (0: none), */
     char cmd_name[16];    /* its name, until progress.json acknowledges it */
+    double cmd_acked;     /* when progress.json acknowledged it (0: not yet): the state it leads to may follow */
     int detached;         /* d was pressed: the run goes on without this front end */
     /* Parked: this process's live run while the screens show another run's files (Compare's Enter on it):
      * it trains on, and app_return_live (Compare's Enter on its row, or quitting) brings it back. */
