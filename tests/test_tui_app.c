@@ -71,6 +71,22 @@ static void done(app *a)
     free(a);
 }
 
+/* done, for a fake that opened a run: its trainer (if any), the screens' views of the run and the run. */
+static void done_with_run(app *a)
+{
+    trainer_destroy(a->tr);
+    compare_free(a);
+    layers_free(a);
+    report_free_history(a);
+    if (a->have_run)
+        run_free(&a->run);
+    free(a->parked_snap);
+    free(a->cm);
+    free(a->rv.drawn);
+    report_free(a);
+    done(a);
+}
+
 /* The whole grid as text, rows joined by '\n'. */
 static char screen[40 * (100 * 4 + 1) + 1];
 static const char *text_of(app *a)
@@ -205,7 +221,7 @@ static void the_test_set_pass_shows_its_progress(void **state)
 }
 
 /* While the data set loads there is no epoch and no step: the Dashboard says so (issue 21: "Epoch 0/5 0/1
- * [...] ETA: 0s"), and the header leaves out the data set it does not know yet ("data set ?"). */
+ * [...] ETA: 0s"). */
 static void loading_shows_no_placeholders(void **state)
 {
     (void)state;
@@ -470,16 +486,7 @@ static void the_last_epoch_is_read_when_the_run_ends(void **state)
     assert_int_equal(a->lay.last, 2);
     assert_int_equal(a->lay.epoch, 2);
     assert_int_equal(a->rpt.epochs, 2);
-    trainer_destroy(a->tr);
-    compare_free(a);
-    layers_free(a);
-    report_free_history(a);
-    if (a->have_run)
-        run_free(&a->run);
-    free(a->cm);
-    free(a->rv.drawn);
-    report_free(a);
-    done(a);
+    done_with_run(a);
     assert_int_equal(tmpdir_remove(runs), 0);
 }
 
@@ -609,14 +616,7 @@ static void watch_reports_the_state_a_command_led_to_and_a_deleted_dir(void **st
     assert_int_equal(a->snap->state, TRAIN_STOPPED);
     assert_non_null(strstr(a->status, "is gone (deleted or moved)"));
     derived_free(a);
-    layers_free(a);
-    report_free_history(a);
-    if (a->have_run)
-        run_free(&a->run);
-    free(a->cm);
-    free(a->rv.drawn);
-    report_free(a);
-    done(a);
+    done_with_run(a);
 }
 
 /* Compare's Enter on another run while this process trains one: the other run's files are shown and the live
@@ -670,17 +670,7 @@ static void compare_opens_another_run_while_one_trains(void **state)
     assert_string_equal(a->dir, a->cmp.runs[1].path);
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", a->dir);
-    trainer_destroy(a->tr);
-    compare_free(a);
-    layers_free(a);
-    report_free_history(a);
-    if (a->have_run)
-        run_free(&a->run);
-    free(a->parked_snap);
-    free(a->cm);
-    free(a->rv.drawn);
-    report_free(a);
-    done(a);
+    done_with_run(a);
     assert_int_equal(tmpdir_remove(runs), 0);
 }
 
