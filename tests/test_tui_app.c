@@ -75,6 +75,7 @@ static void done(app *a)
 static void done_with_run(app *a)
 {
     trainer_destroy(a->tr);
+    derived_free(a);
     compare_free(a);
     layers_free(a);
     report_free_history(a);
@@ -615,7 +616,6 @@ static void watch_reports_the_state_a_command_led_to_and_a_deleted_dir(void **st
     follow_poll(a);
     assert_int_equal(a->snap->state, TRAIN_STOPPED);
     assert_non_null(strstr(a->status, "is gone (deleted or moved)"));
-    derived_free(a);
     done_with_run(a);
 }
 
