@@ -1,7 +1,7 @@
 #!/bin/sh
 # End-to-end (tmux): the Compare screen at 80x24 with three runs of different models keeps every column
-# on screen (the run-name column used to push "best acc" and "last acc" off the right edge), with its
-# header over its columns, under LANG=C and NO_COLOR (ASCII drawing, no colour), and NO_COLOR in
+# on screen (the run-name column used to push the accuracies off the right edge), with its header over its
+# columns, under LANG=C and NO_COLOR (ASCII drawing, no colour), and NO_COLOR in
 # UTF-8 charts with distinguishable series; vggtop watch shows a run's
 # read-only settings with the title whole and the parameter count as everywhere else (1,234,567), and
 # the Samples screen's key hints whole.
