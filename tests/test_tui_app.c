@@ -213,11 +213,18 @@ static void the_test_set_pass_shows_its_progress(void **state)
     expect(a, "test set: 120/313 [");
     expect(a, "] steps - ETA: 31s");
     expect(a, "10 min left");
-    /* the epoch's bar is full during the pass (it stayed at the step before the last: 39/40) */
+    /* the epoch's bar is full during the pass (it stayed at the step before the last: 39/40), without a time
+     * per step that counts the pass's time as training's; the rate beside the state says it is training's */
     s->batch = 39;
+    s->epoch_elapsed = 100;
+    s->ms_per_step = 12.5;
+    s->loss = 0.5;
+    s->img_per_s = 2560;
     draw(a);
     expect(a, "40/40 [");
     reject(a, "39/40");
+    reject(a, "2s/step");
+    expect(a, "evaluating - training: 12.5 ms/step - 2560 img/s");
     done(a);
 }
 

@@ -172,10 +172,10 @@ static int draw_epoch(app *a, int y, int w, int running)
     int bar = w >= 100 ? 30 : 20;
     if (s->epoch <= 0 || s->batches <= 0) /* loading: no epoch, no steps to count yet ("Epoch 0/5 0/1 ... 0s") */
         snprintf(prog, sizeof prog, "%s", s->state == TRAIN_LOADING ? "loading the data set..." : "no step yet");
-    else if (running && s->state != TRAIN_PAUSED)
+    else if (running && s->state != TRAIN_PAUSED && s->state != TRAIN_EVALUATING)
         tui_progress_text(prog, sizeof prog, batch, batches, bar, s->epoch_elapsed, s->eta);
-    else
-        vt_fmt_progbar(prog, sizeof prog, batch, batches, bar); /* no ETA: the clock does not run */
+    else /* no ETA: the clock does not run; nor a time per step while the test-set pass runs (its time would */
+        vt_fmt_progbar(prog, sizeof prog, batch, batches, bar); /* count as training's, beside training's own) */
     if (s->epoch > 0)
         tui_grid_printf(g, y, 1, w - 2, ROLE_VALUE, 0, "Epoch %d/%d", s->epoch, s->epochs);
     else
@@ -203,8 +203,9 @@ static int draw_run(app *a, int y, int w, int running)
     char ranks[32] = ""; /* a data-parallel run: the rate is all ranks' together */
     if (s->ranks > 1)
         snprintf(ranks, sizeof ranks, " on %d ranks", s->ranks);
-    if (started && s->ms_per_step > 0)
-        snprintf(ms, sizeof ms, "%.1f ms/step - %.0f img/s%s", s->ms_per_step, s->img_per_s, ranks);
+    if (started && s->ms_per_step > 0) /* training's rate, said so while the test set is evaluated */
+        snprintf(ms, sizeof ms, "%s%.1f ms/step - %.0f img/s%s", s->state == TRAIN_EVALUATING ? "training: " : "",
+                 s->ms_per_step, s->img_per_s, ranks);
     else
         snprintf(ms, sizeof ms, "- ms/step - - img/s");
     int role = s->state == TRAIN_FAILED ? ROLE_BAD : s->state == TRAIN_PAUSED || s->state == TRAIN_STOPPED ? ROLE_WARN
