@@ -59,6 +59,14 @@ static void compare_shows_dashes_for_a_run_without_epochs(void **state)
     done(a);
 }
 
+/* A runs folder (made in runs) of 9 copies of the fixture run, 2026120<i>T000000Z-mlp for i = 1..9. */
+static void nine_runs(char runs[TMPDIR_SIZE], const char *name)
+{
+    assert_int_equal(tmpdir_make(runs, name), 0);
+    for (int i = 1; i <= 9; i++)
+        sh("cp -r tests/fixtures/train/run %s/2026120%dT000000Z-mlp", runs, i);
+}
+
 /* Compare at 80x24: the runs chosen for the chart at first are on the table's 5 rows, the newest selected
  * (the newest five sat below the rows shown, off screen). A runs folder of 9 copies of the fixture run, runs
  * 3, 6 and 8 without an epoch. */
@@ -66,12 +74,10 @@ static void compare_shows_its_first_choice_at_80x24(void **state)
 {
     (void)state;
     char runs[TMPDIR_SIZE];
-    assert_int_equal(tmpdir_make(runs, "cmp"), 0);
-    for (int i = 1; i <= 9; i++) {
-        sh("cp -r tests/fixtures/train/run %s/2026120%dT000000Z-mlp", runs, i);
-        if (i == 3 || i == 6 || i == 8)
-            sh("rm %s/2026120%dT000000Z-mlp/history.csv", runs, i);
-    }
+    nine_runs(runs, "cmp");
+    static const int no_epoch[3] = {3, 6, 8};
+    for (int k = 0; k < 3; k++)
+        sh("rm %s/2026120%dT000000Z-mlp/history.csv", runs, no_epoch[k]);
     app *a = fake(TRAIN_FINISHED);
     a->rows = 24;
     a->cols = 80;
@@ -105,11 +111,9 @@ static void compare_states_times_and_the_newest_by_time(void **state)
 {
     (void)state;
     char runs[TMPDIR_SIZE];
-    assert_int_equal(tmpdir_make(runs, "cmpt"), 0);
-    for (int i = 1; i <= 9; i++) {
-        sh("cp -r tests/fixtures/train/run %s/2026120%dT000000Z-mlp", runs, i);
+    nine_runs(runs, "cmpt");
+    for (int i = 1; i <= 9; i++)
         sh("touch -d '2026-12-0%d 12:00' %s/2026120%dT000000Z-mlp/history.csv", i, runs, i);
-    }
     sh("touch -d '2026-12-20 12:00' %s/20261201T000000Z-mlp/history.csv", runs);
     app *a = small(fake(TRAIN_FINISHED));
     a->opt.runs_dir = runs;
