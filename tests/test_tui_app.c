@@ -147,6 +147,12 @@ static void loading_shows_no_placeholders(void **state)
     expect(a, "loading the data set...");
     reject(a, "0/1");
     reject(a, "ETA: 0s");
+    /* the header leaves out the data set it does not know yet (it said "data set ?") */
+    a->live = 1;
+    tui_grid_clear(&a->grid);
+    app_draw_header(a);
+    expect(a, "live loading · mlp");
+    reject(a, "?");
     done(a);
 }
 

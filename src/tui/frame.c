@@ -68,7 +68,7 @@ static void draw_tabs(app *a)
 
 /* Row 1, always: which run the screens show (its folder, data set, state and process), so a message on the
  * status line never hides it. */
-static void draw_header(app *a)
+void app_draw_header(app *a)
 {
     tui_grid *g = &a->grid;
     const train_snapshot *s = a->snap;
@@ -249,7 +249,7 @@ void app_draw(app *a)
         return;
     }
     draw_tabs(a);
-    draw_header(a);
+    app_draw_header(a);
     draw_status(a);
     tui_rect body = {app_body_top(a), 0, app_body_height(a), a->cols};
     if (a->help)

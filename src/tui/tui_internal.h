@@ -342,6 +342,9 @@ int app_follow(int top, int sel, int rows);
 /* Draws table t into r, its first row moved to show the selection on t, a copy (the keys keep the first row;
  * after a resize the copy shows the selection). */
 void app_draw_table(app *a, tui_rect r, tui_table t);
+/* Row 1: which run the screens show (its folder, state, model, data set and process; a fact not known yet left
+ * out). */
+void app_draw_header(app *a);
 /* The footer row: the keys of the screen that work now (from the key table), or, while a field is edited or a
  * search typed, the keys that end it. */
 void app_draw_footer(app *a);
