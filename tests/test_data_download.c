@@ -316,6 +316,7 @@ static void fetch_refuses_and_leaves_nothing(void **state)
     o.md5 = NULL;
     assert_int_equal(data_fetch(&o, NULL, 0, &err), VT_EUSAGE);
     assert_non_null(strstr(err.msg, "not the 168.5 MB of cifar-100-binary.tar.gz"));
+    assert_non_null(strstr(err.msg, "needs --md5")); /* a mirror of another size: what to give */
     assert_false(exists(at("cifar-100-binary.tar.gz.part")));
     /* Bad options and targets. */
     o.md5 = "xyz";
@@ -487,6 +488,14 @@ static void job_cancels_a_stalled_download(void **state)
     assert_true(vt_now() - t0 < 5);
     assert_int_equal(st.rc, VT_EIO);
     assert_non_null(strstr(st.err.msg, "download interrupted"));
+    /* the command it suggests resumes this download: its folder, URL and MD5 kept (issue 21) */
+    char again[700];
+    snprintf(again, sizeof again, "run vggtop data --download --data %s --url %s --md5 %s again", o.dir, url,
+             DATA_CIFAR100_MD5);
+    if (!strstr(st.err.msg, again)) {
+        print_error("'%s' does not suggest '%s'\n", st.err.msg, again);
+        fail();
+    }
     data_fetch_destroy(job);
     close(s);
     assert_false(exists(at("cifar-100-binary")));

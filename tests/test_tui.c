@@ -76,6 +76,27 @@ static tui_chart one_series_chart(tui_series *s)
     return (tui_chart){NULL, s, 1, 0, 1, 0, 0, 0, 1, 1, 1, 0, NULL, 0};
 }
 
+/* The y labels get as many digits as tell them apart (issue 21: Compare's val_mse axis read 0.0099 at top and
+ * bottom): 0.00986..0.00994 with 4 decimals asked shows 5. */
+static void chart_labels_have_digits_enough_to_differ(void **state)
+{
+    (void)state;
+    static const double y[3] = {0.00994, 0.00990, 0.00986};
+    tui_grid g;
+    tui_grid_init(&g, 8, 30);
+    tui_series s = {"val_mse", NULL, y, 3, ROLE_SERIES0, '*'};
+    tui_chart c = {NULL, &s, 1, 0, 0, 0, 0, 0, 0, 4, 1, 0, NULL, 0};
+    tui_chart_draw(&g, (tui_rect){0, 0, 8, 30}, &c, 0);
+    char top[256], mid[256], bottom[256];
+    tui_grid_row_utf8(&g, 0, top);
+    tui_grid_row_utf8(&g, 2, mid);
+    tui_grid_row_utf8(&g, 4, bottom);
+    assert_memory_equal(top, "0.00994|", 8);
+    assert_memory_equal(mid, "0.00990|", 8); /* the middle row of 5 */
+    assert_memory_equal(bottom, "0.00986|", 8);
+    tui_grid_free(&g);
+}
+
 static void chart_ascii_exact(void **state)
 {
     (void)state;
@@ -721,6 +742,7 @@ int main(void)
         cmocka_unit_test(man_page_keys_match_table),
         cmocka_unit_test(help_and_footer_come_from_table),
         cmocka_unit_test(footer_follows_the_mode),
+        cmocka_unit_test(chart_labels_have_digits_enough_to_differ),
     };
     return cmocka_run_group_tests_name("tui", tests, NULL, NULL);
 }

@@ -535,6 +535,8 @@ typedef struct run_entry {
     double last_val_loss;
     double seconds;        /* the finished epochs' time, in all (0 with none) */
     int has_checkpoint;
+    char state[16];        /* run_state_word: "live", "killed", "finished", "stopped", "failed" or "-" */
+    double mtime;          /* when the run last wrote its history (else its config), seconds since 1970 */
     char damage[512];      /* "" for a readable run; else why it could not be read (it is listed, not shown) */
 } run_entry;
 
@@ -550,6 +552,11 @@ long run_live_holder(const char *dir, char *role, size_t size);
  * holds its lock): 1, with msg saying how to go on (resume, or start again when it never wrote a
  * checkpoint); the caller shows it as stopped. */
 int run_is_dead(const run_data *run, char *msg, size_t size);
+
+/* A run's state in one word for the tables that list runs (compare, the Compare screen): "live" while a
+ * process holds its lock, "killed" when progress.json says busy and nobody holds it, else progress.json's
+ * state ("finished", "stopped", "failed"), "-" without one. run was loaded with RUN_PART_PROGRESS. */
+const char *run_state_word(const run_data *run);
 
 /* One row of per_class.csv: a class's scores after an epoch (sklearn's definitions, zero_division = 0). */
 typedef struct run_class_row {

@@ -1,6 +1,7 @@
 /* cli/compare: `vggtop compare RUN_DIR...`, each run's best and last val_acc and val_loss and its time, then
  * one metric of all runs per epoch as an ASCII chart (the front end's chart, drawn to text). */
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,8 @@
 enum { MAX_RUNS = 64 };
 
 static const cli_option options[] = {
-    {"metric", RUN_O_METRIC, "NAME", "the charted metric: val_acc (default), val_loss, val_mse, acc, loss or mse", NULL,
+    {"metric", RUN_O_METRIC, "NAME", "the charted metric: val_acc (default), val_loss, val_mse, val_top5, acc, loss, mse or top5",
+     NULL,
      NULL},
     {NULL, 0, NULL, NULL, NULL, NULL},
 };
@@ -30,6 +32,10 @@ static double metric_of(const train_epoch *r, const char *metric)
         return r->val_loss;
     if (strcmp(metric, "val_mse") == 0)
         return r->val_mse;
+    if (strcmp(metric, "top5") == 0)
+        return r->top5;
+    if (strcmp(metric, "val_top5") == 0)
+        return r->val_top5;
     return r->val_acc;
 }
 
@@ -99,7 +105,8 @@ static int load_runs(char **dirs, int n, run_data *runs, int *kept, vt_err *err)
         if (rc)
             return rc;
         run_free(&runs[*kept]);
-        if ((rc = run_load(dirs[i], RUN_PART_CONFIG | RUN_PART_HISTORY, &runs[*kept], err)) != VT_OK) {
+        if ((rc = run_load(dirs[i], RUN_PART_CONFIG | RUN_PART_HISTORY | RUN_PART_PROGRESS, &runs[*kept], err)) !=
+            VT_OK) {
             run_free(&runs[*kept]);
             return rc;
         }
@@ -124,8 +131,8 @@ static void print_table(const run_data *runs, int n)
     for (int i = 0; i < n; i++)
         if ((int)strlen(runs[i].dir) > width)
             width = (int)strlen(runs[i].dir);
-    printf("%-*s  %-12s %6s  %14s %8s  %15s %8s  %7s %8s\n", width, "run", "model", "epochs", "best val_acc", "last",
-           "best val_loss", "last", "s/epoch", "total");
+    printf("%-*s  %-12s %-8s %6s  %-14s %8s  %-15s %8s  %7s %8s\n", width, "run", "model", "state", "epochs",
+           "best val_acc", "last", "best val_loss", "last", "s/epoch", "total");
     for (int i = 0; i < n; i++) {
         const run_data *r = &runs[i];
         int ba = 0, bl = 0;
@@ -142,11 +149,13 @@ static void print_table(const run_data *runs, int n)
         double seconds = 0;
         for (int e = 0; e < r->n_history; e++)
             seconds += r->history[e].seconds;
-        char total[32];
-        vt_fmt_eta(total, sizeof total, seconds);
-        printf("%-*s  %-12s %6s  %8.4f (%3d) %8.4f  %9.4f (%3d) %8.4f  %7.1f %8s\n", width, r->dir,
-               (r->parts & RUN_PART_CONFIG) ? r->config.model : "?", epochs, r->history[ba].val_acc, ba + 1,
-               last->val_acc, r->history[bl].val_loss, bl + 1, last->val_loss, seconds / r->n_history, total);
+        char total[32], best_acc[40], best_loss[40];
+        vt_fmt_eta(total, sizeof total, round(seconds)); /* 10.775 s is 11s; the ETA's format truncates */
+        snprintf(best_acc, sizeof best_acc, "%.4f (%d)", r->history[ba].val_acc, ba + 1);
+        snprintf(best_loss, sizeof best_loss, "%.4f (%d)", r->history[bl].val_loss, bl + 1);
+        printf("%-*s  %-12s %-8s %6s  %-14s %8.4f  %-15s %8.4f  %7.1f %8s\n", width, r->dir,
+               (r->parts & RUN_PART_CONFIG) ? r->config.model : "?", run_state_word(r), epochs, best_acc,
+               last->val_acc, best_loss, last->val_loss, seconds / r->n_history, total);
     }
 }
 
@@ -176,7 +185,8 @@ const cli_command cli_compare_command = {
     .run = cmd_compare,
     .summary = "compare the histories of several runs",
     .usage = "usage: vggtop compare RUN_DIR... [--metric NAME]\n",
-    .about = "A table of each run's best and last val_acc and val_loss, then an ASCII chart of one metric per epoch\n"
-             "for all runs (one symbol per run, with a legend), as the seed's final comparison charts.\n",
+    .about = "A table of each run's state (live, killed, finished...), best and last val_acc and val_loss and its\n"
+             "time, then an ASCII chart of one metric per epoch for all runs (one symbol per run, with a legend), as\n"
+             "the seed's final comparison charts.\n",
     .options = options,
 };

@@ -14,7 +14,8 @@ static const cli_option options[] = {
 static void print_table(const run_data *run)
 {
     if (run->parts & RUN_PART_CONFIG)
-        printf("%s on %s: %d of %d epochs\n", run->config.model, run->dataset, run->n_history, run->config.epochs);
+        printf("%s on %s: %d of %d epoch%s\n", run->config.model, run->dataset, run->n_history, run->config.epochs,
+               run->config.epochs == 1 ? "" : "s");
     printf("%5s %8s %7s %7s %7s %9s %8s %8s %8s %9s %8s\n", "epoch", "loss", "acc", "mse", "top5", "val_loss",
            "val_acc", "val_mse", "val_top5", "lr", "seconds");
     for (int i = 0; i < run->n_history; i++) {

@@ -15,8 +15,8 @@ static const cli_option options[] = {
 
 static void print_health(const char *dir, const run_layer_row *rows, long n, int epoch)
 {
-    printf("epoch %d of %s\n%-16s %10s %10s %10s %8s %10s %10s  %s\n", epoch, dir, "layer", "weight", "gradient",
-           "update", "dead", "act mean", "act std", "");
+    printf("epoch %d of %s\n%-16s %10s %10s %10s %8s %10s %10s\n", epoch, dir, "layer", "weight", "gradient", "update",
+           "dead", "act mean", "act std");
     int flagged = 0;
     for (long i = 0; i < n; i++) {
         if (rows[i].epoch != epoch)
@@ -26,9 +26,10 @@ static void print_health(const char *dir, const run_layer_row *rows, long n, int
         char dead[16] = "-";
         if (!isnan(rows[i].dead_relu))
             snprintf(dead, sizeof dead, "%.1f%%", 100 * rows[i].dead_relu);
-        printf("%-16s %10.4g %10.4g %10.3g %8s %10.4g %10.4g  %s\n", rows[i].layer, rows[i].weight_norm,
+        /* the flag only where it is: no trailing blanks on the other rows */
+        printf("%-16s %10.4g %10.4g %10.3g %8s %10.4g %10.4g%s\n", rows[i].layer, rows[i].weight_norm,
                rows[i].grad_norm, rows[i].update_ratio, dead, rows[i].act_mean, rows[i].act_std,
-               vanishing ? "vanishing" : "");
+               vanishing ? "  vanishing" : "");
     }
     char advice[512];
     if (flagged)

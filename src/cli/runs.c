@@ -11,7 +11,7 @@
 
 static int set_option(void *ctx, int key, const char *value, vt_err *err)
 {
-    static const char *const metrics[] = {"loss", "acc", "mse", "val_loss", "val_acc", "val_mse", NULL};
+    static const char *const metrics[] = {"loss", "acc", "mse", "top5", "val_loss", "val_acc", "val_mse", "val_top5", NULL};
     run_opts *o = ctx;
     int metric;
     switch (key) {

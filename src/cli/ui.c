@@ -51,7 +51,15 @@ static int run_ui(const cli_command *c, int argc, char **argv, vt_err *err)
     tui_options opt = {0, NULL, NULL, NULL};
     int done, status = 0;
     int rc = parse(c, argc, argv, &opt, &done, err);
-    if (rc != VT_OK || done || (rc = tui_run(&opt, &status, err)) != VT_OK)
+    if (rc == VT_OK && !done)
+        rc = tui_run(&opt, &status, err);
+    if (rc != VT_OK && c != &cli_watch_command && opt.watch_dir && err->msg[0]) {
+        /* `vggtop --ascii watch RUN_DIR`: its errors are watch's and say so, as `vggtop watch` itself does */
+        char who[64];
+        fprintf(stderr, "%s: %s\n", cli_who(&cli_watch_command, who, sizeof who), err->msg);
+        err->msg[0] = '\0';
+    }
+    if (rc != VT_OK || done)
         return rc;
     /* tui_run's status: 0, or 128 + the signal that ended it */
     return status == 0 ? VT_OK : status == 128 + SIGINT || status == 128 + SIGTERM ? vt_signal_code(status - 128)

@@ -295,6 +295,21 @@ static int file_url_not_regular(const char *url)
     return bad;
 }
 
+/* The command that resumes this download, with the --data, --url and --md5 it was given (the hint said only
+ * "vggtop data --download", which fetched the published tarball into the default folder instead). */
+static const char *again_command(const fetch *F, char *buf, size_t size)
+{
+    const data_fetch_options *o = F->opt;
+    int n = snprintf(buf, size, "vggtop data --download");
+    if (o->dir && *o->dir && strcmp(o->dir, DATA_DEFAULT_DIR) != 0 && n < (int)size)
+        n += snprintf(buf + n, size - (size_t)n, " --data %s", o->dir);
+    if (o->url && *o->url && n < (int)size)
+        n += snprintf(buf + n, size - (size_t)n, " --url %s", o->url);
+    if (o->md5 && *o->md5 && n < (int)size)
+        snprintf(buf + n, size - (size_t)n, " --md5 %s", o->md5);
+    return buf;
+}
+
 /* Downloads until the part file holds the whole tarball (as far as the server says). */
 static int download(fetch *F, vt_err *err)
 {
@@ -304,7 +319,7 @@ static int download(fetch *F, vt_err *err)
         drop_part_if_empty(F);
         return vt_fail(err, VT_EUSAGE, "%s: not a regular file (check --url)", F->url);
     }
-    char why[600], kept[32];
+    char why[600], kept[32], again[3 * VT_PATH_MAX];
     for (;;) {
         long http = 0;
         F->p.attempt = fails + 1;
@@ -327,8 +342,8 @@ static int download(fetch *F, vt_err *err)
         if (cancelled(F) || rc == CURLE_ABORTED_BY_CALLBACK) {
             vt_fmt_bytes(kept, sizeof kept, file_size_or_0(F->part));
             drop_part_if_empty(F);
-            return vt_fail(err, VT_EIO, "download interrupted: %s kept in %s; run vggtop data --download again to "
-                           "resume", kept, F->part);
+            return vt_fail(err, VT_EIO, "download interrupted: %s kept in %s; run %s again to resume", kept, F->part,
+                           again_command(F, again, sizeof again));
         }
         if (F->write_errno)
             return vt_fail(err, VT_EIO, "%s: cannot write: %s", F->part, strerror(F->write_errno));
@@ -353,9 +368,9 @@ static int download(fetch *F, vt_err *err)
             long long have = file_size_or_0(F->part);
             drop_part_if_empty(F);
             if (have > 0)
-                return vt_fail(err, VT_EIO, "%s: %s (%d attempts); %s kept in %s: run vggtop data --download "
-                               "again to resume", F->url, why, ATTEMPTS, vt_fmt_bytes(kept, sizeof kept, have),
-                               F->part);
+                return vt_fail(err, VT_EIO, "%s: %s (%d attempts); %s kept in %s: run %s again to resume", F->url,
+                               why, ATTEMPTS, vt_fmt_bytes(kept, sizeof kept, have), F->part,
+                               again_command(F, again, sizeof again));
             return vt_fail(err, VT_EIO, "%s: %s (%d attempts)", F->url, why, ATTEMPTS);
         }
         int delay = 1 << (fails - 1);
@@ -364,8 +379,8 @@ static int download(fetch *F, vt_err *err)
         if (wait_or_cancel(F, delay)) {
             vt_fmt_bytes(kept, sizeof kept, file_size_or_0(F->part));
             drop_part_if_empty(F);
-            return vt_fail(err, VT_EIO, "download interrupted: %s kept in %s; run vggtop data --download again to "
-                           "resume", kept, F->part);
+            return vt_fail(err, VT_EIO, "download interrupted: %s kept in %s; run %s again to resume", kept, F->part,
+                           again_command(F, again, sizeof again));
         }
     }
 }
@@ -379,8 +394,9 @@ static int verify(fetch *F, vt_err *err)
     report(F, FETCH_VERIFYING, "checking the MD5 of %s", F->part);
     if (F->expect_size && size != F->expect_size) {
         drop_part(F);
-        return vt_fail(err, VT_EUSAGE, "%s: %s downloaded, not the %s of cifar-100-binary.tar.gz (deleted; run "
-                       "again)", F->url, vt_fmt_bytes(a, sizeof a, size), vt_fmt_bytes(b, sizeof b, F->expect_size));
+        return vt_fail(err, VT_EUSAGE, "%s: %s downloaded, not the %s of cifar-100-binary.tar.gz (deleted; a mirror "
+                       "whose tarball differs needs --md5 with its MD5)", F->url, vt_fmt_bytes(a, sizeof a, size),
+                       vt_fmt_bytes(b, sizeof b, F->expect_size));
     }
     FILE *f;
     int rc = vt_fopen_regular(F->part, 0, &f, NULL, err);

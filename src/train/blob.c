@@ -158,8 +158,9 @@ static int check_blob(const job *j, const char *path, const blob_header *h, vt_e
                            "outside 0..1, a negative or infinite loss, a rate --lr would refuse)", path,
                            (long long)e + 1);
     if (h->epochs_done > j->cfg.epochs)
-        return vt_fail(err, VT_EUSAGE, "--epochs: %d, but the run has already done %lld (give at least that many)",
-                       j->cfg.epochs, (long long)h->epochs_done);
+        return vt_fail(err, VT_EUSAGE, "--epochs: %d, but the run has already done %lld (to train further, give "
+                       "more: --epochs %lld or more)", j->cfg.epochs, (long long)h->epochs_done,
+                       (long long)h->epochs_done + 1); /* "at least that many" trained nothing when given */
     return VT_OK;
 }
 

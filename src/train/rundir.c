@@ -222,6 +222,18 @@ void run_free(run_data *run)
     memset(run, 0, sizeof *run);
 }
 
+/* The modification time of dir/name in seconds (0 when absent): "the newest runs" are the ones that wrote last,
+ * whatever their names say. */
+static double mtime_of(const char *dir, const char *name)
+{
+    char path[4200];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (stat(path, &st) != 0)
+        return 0;
+    return (double)st.st_mtim.tv_sec + (double)st.st_mtim.tv_nsec * 1e-9;
+}
+
 static int entry_cmp(const void *a, const void *b)
 {
     return strcmp(((const run_entry *)a)->name, ((const run_entry *)b)->name);
@@ -253,7 +265,7 @@ int run_list(const char *runs_dir, run_entry **entries, int *n, vt_err *err)
         vt_err_clear(&why);
         /* A damaged run is listed as damaged (model "?", the reason in damage) and nothing else is read from
          * it, so one bad folder never stops the others from showing. */
-        int bad = run_load(path, RUN_PART_CONFIG | RUN_PART_HISTORY, &run, &why);
+        int bad = run_load(path, RUN_PART_CONFIG | RUN_PART_HISTORY | RUN_PART_PROGRESS, &run, &why);
         if (*n == cap) {
             run_entry *bigger = realloc(*entries, sizeof **entries * (size_t)(cap = cap ? cap * 2 : 16));
             if (!bigger) {
@@ -277,6 +289,10 @@ int run_list(const char *runs_dir, run_entry **entries, int *n, vt_err *err)
         r->epochs = run.config.epochs;
         r->epochs_done = run.n_history;
         r->has_checkpoint = run.has_checkpoint;
+        snprintf(r->state, sizeof r->state, "%s", bad ? "-" : run_state_word(&run));
+        r->mtime = mtime_of(path, RUN_HISTORY);
+        if (r->mtime == 0)
+            r->mtime = mtime_of(path, RUN_CONFIG);
         r->best_val_acc = r->last_val_acc = r->last_val_loss = NAN;
         r->seconds = 0;
         for (int i = 0; i < run.n_history; i++) {
@@ -309,6 +325,18 @@ int run_is_dead(const run_data *run, char *msg, size_t size)
     else /* killed before its first checkpoint: nothing to resume from */
         snprintf(msg, size, "its process %ld is gone before writing a checkpoint; start the run again", p->pid);
     return 1;
+}
+
+const char *run_state_word(const run_data *run)
+{
+    char msg[512];
+    if (run_live_pid(run->dir) != 0)
+        return "live";
+    if (run_is_dead(run, msg, sizeof msg))
+        return "killed";
+    if (!(run->parts & RUN_PART_PROGRESS))
+        return "-";
+    return train_state_name(run->progress.state);
 }
 
 int train_config_load(const char *run_dir, train_config *cfg, vt_err *err)

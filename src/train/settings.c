@@ -88,7 +88,7 @@ const train_field train_fields[] = {
     {"threads", "Threads", TRAIN_FIELD_INT, NULL, "N", "threads of the computation (OpenBLAS, oneDNN, nn's own)", TRAIN_STORE_INT, AT(threads), 0, 256,
      TRAIN_F_RESUMABLE, "0", "training.threads", "0, one per core", NULL, NULL},
     {"conv", "Convolutions", TRAIN_FIELD_TEXT, NULL, "LIST",
-     "the convolution backends: " NN_CONV_CHOICES ", or one a Conv2D layer, comma-separated",
+     "the convolution backends: " NN_CONV_CHOICES ", or one per Conv2D layer, comma-separated",
      TRAIN_STORE_TEXT, AT(conv), 0, 0, TRAIN_F_NEWER | TRAIN_F_RESUMABLE, "", "training.conv",
      "$VGGTOP_CONV, else auto",
      "A run records the choice each layer resolved to, and --resume uses it again unless --conv is given, so a "

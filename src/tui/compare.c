@@ -35,6 +35,16 @@ static int list_height(const app *a, int body_h)
     return list_h < 4 ? 4 : list_h;
 }
 
+/* The table's first row for the selection and rows rows: the selection in view, and no empty rows below the
+ * last run while runs above are scrolled off (a resize to a taller terminal left them scrolled). */
+static int view_top(const app *a, int rows)
+{
+    int top = app_follow(a->cmp.top, a->cmp.sel, rows);
+    if (top + rows > a->cmp.n)
+        top = a->cmp.n - rows > 0 ? a->cmp.n - rows : 0;
+    return top;
+}
+
 static void compare_load(app *a, int i)
 {
     if (a->cmp.hist[i])
@@ -84,31 +94,83 @@ void compare_scan(app *a)
                 compare_load(a, i);
             }
     free(kept);
-    /* ... and on the table too: at 80x24 it has 5 rows, and the newest runs (the list is oldest first) were
-     * below them, off screen. The chosen ones fit in the rows together, the newest selected, the table
-     * scrolled to show them all. */
-    int rows = list_height(a, app_body_height(a)) - 1, newest = -1;
-    for (int i = a->cmp.n - 1, k = 0; i >= 0 && k < 5 && n_kept == 0; i--) {
-        if (a->cmp.runs[i].epochs_done <= 0)
-            continue;
-        if (newest >= 0 && newest - i + 1 > rows)
+    /* ... and on the table too: at 80x24 it has 5 rows. The newest are the runs that wrote last (names need
+     * not be stamps), taken newest first while they fit in the rows together with the ones taken; the newest
+     * is selected, the table scrolled to show them all. */
+    int rows = list_height(a, app_body_height(a)) - 1, newest = -1, lo = a->cmp.n, hi = -1;
+    for (int k = 0; k < 5 && n_kept == 0; k++) {
+        int best = -1;
+        for (int i = 0; i < a->cmp.n; i++)
+            if (a->cmp.runs[i].epochs_done > 0 && !a->cmp.shown[i] &&
+                (best < 0 || a->cmp.runs[i].mtime > a->cmp.runs[best].mtime))
+                best = i;
+        if (best < 0)
             break;
+        int l = best < lo ? best : lo, h = best > hi ? best : hi;
+        if (h - l + 1 > rows) {
+            a->cmp.shown[best] = 2; /* passed over: not chosen, not looked at again */
+            k--;
+            continue;
+        }
+        lo = l;
+        hi = h;
         if (newest < 0)
-            newest = i;
-        a->cmp.shown[i] = 1;
-        compare_load(a, i);
-        k++;
+            newest = best;
+        a->cmp.shown[best] = 1;
+        compare_load(a, best);
     }
+    for (int i = 0; i < a->cmp.n; i++)
+        a->cmp.shown[i] = a->cmp.shown[i] == 1;
     if (newest >= 0) {
         a->cmp.sel = newest;
-        a->cmp.top = newest - rows + 1 > 0 ? newest - rows + 1 : 0;
+        a->cmp.top = hi - rows + 1 > 0 ? hi - rows + 1 : 0;
+        if (a->cmp.top > lo)
+            a->cmp.top = lo;
     }
     if (a->cmp.sel >= a->cmp.n)
         a->cmp.sel = a->cmp.n > 0 ? a->cmp.n - 1 : 0;
-    a->cmp.top = app_follow(a->cmp.top, a->cmp.sel, rows);
+    a->cmp.top = view_top(a, rows);
 }
 
-static const char *const cmp_metric_name[3] = {"val_acc", "val_loss", "val_mse"};
+enum { CMP_METRICS = 4 };
+static const char *const cmp_metric_name[CMP_METRICS] = {"val_acc", "val_loss", "val_mse", "val_top5"};
+
+static double metric_of(const train_epoch *h, int metric)
+{
+    return metric == 0 ? h->val_acc : metric == 1 ? h->val_loss : metric == 2 ? h->val_mse : h->val_top5;
+}
+
+int compare_live_row(const app *a)
+{
+    const char *live = a->parked ? a->parked_dir : a->live ? a->dir : NULL;
+    for (int i = 0; live && i < a->cmp.n; i++)
+        if (strcmp(a->cmp.runs[i].path, live) == 0)
+            return i + 1;
+    return 0;
+}
+
+/* One row of the table into line: the wide form (from 100 columns) has the model and the seconds per epoch;
+ * the narrow one leaves them out (the run's name ends with its model) so the state and both val_acc fit. */
+static void format_row(const app *a, int i, int wide, int name_w, char *line, size_t size)
+{
+    const run_entry *e = &a->cmp.runs[i];
+    char best[32], last[32], per[16], total[16], model[16] = "";
+    if (e->epochs_done > 0) { /* "-" for a run with no finished epoch, not "nan" */
+        snprintf(per, sizeof per, "%.0f", e->seconds / e->epochs_done);
+        vt_fmt_eta(total, sizeof total, round(e->seconds)); /* 10.775 s is 11s, not 10s */
+    } else {
+        snprintf(per, sizeof per, "-");
+        snprintf(total, sizeof total, "-");
+    }
+    if (wide)
+        snprintf(model, sizeof model, " %-12.12s", e->model);
+    int n = snprintf(line, size, "[%c] %2d  %-*.*s%s %-8.8s", a->cmp.shown[i] ? 'x' : ' ', i + 1, name_w, name_w,
+                     e->name, model, e->state[0] ? e->state : "-");
+    if (wide)
+        n += snprintf(line + n, size - (size_t)n, " %5s", per);
+    snprintf(line + n, size - (size_t)n, " %6s %3d/%-3d %12s %12s", total, e->epochs_done, e->epochs,
+             vt_fmt_metric(best, sizeof best, e->best_val_acc), vt_fmt_metric(last, sizeof last, e->last_val_acc));
+}
 
 void compare_draw(app *a, tui_rect body)
 {
@@ -131,10 +193,8 @@ void compare_draw(app *a, tui_rect body)
         if (!a->cmp.shown[i])
             continue;
         int m = a->cmp.hist_n[i] < TRAIN_MAX_EPOCHS ? a->cmp.hist_n[i] : TRAIN_MAX_EPOCHS;
-        for (int e = 0; e < m; e++) {
-            const train_epoch *h = &a->cmp.hist[i][e];
-            ys[n][e] = a->cmp.metric == 0 ? h->val_acc : a->cmp.metric == 1 ? h->val_loss : h->val_mse;
-        }
+        for (int e = 0; e < m; e++)
+            ys[n][e] = metric_of(&a->cmp.hist[i][e], a->cmp.metric);
         snprintf(names[n], sizeof names[n], "%d:%s", i + 1, a->cmp.runs[i].model);
         s[n] = (tui_series){names[n], NULL, ys[n], m, ROLE_SERIES0 + n, markers[n]};
         n++;
@@ -144,33 +204,26 @@ void compare_draw(app *a, tui_rect body)
     tui_chart c = {title, s, n, 0, 0, 0, 0, 0, 0, a->cmp.metric == 2 ? 4 : 3, 1, 1, "epoch", 1};
     tui_chart_draw(g, (tui_rect){body.top, 0, chart_h, body.width}, &c, app_chart_utf8(a));
     int y = body.top + chart_h;
-    /* The run's name takes what the fixed columns leave (61 of them): at 80 columns the last ones used to be
-     * cut off. Its first 17 characters, the UTC stamp, are what tells runs apart. */
-    int name_w = body.width - 2 - 61;
+    /* The run's name takes what the fixed columns leave: its first 17 characters, the UTC stamp, are what
+     * tells runs apart. The state tells a live run from a killed and a finished one. */
+    int wide = body.width >= 100;
+    int name_w = body.width - 2 - (wide ? 78 : 58);
     name_w = name_w < 17 ? 17 : name_w > 40 ? 40 : name_w;
-    /* Time per epoch and in all (half of the seed's comparison) where the data set's name was: runs of one
-     * comparison share their data set, and the header names the one shown. */
-    tui_grid_printf(g, y++, 1, body.width - 2, ROLE_HEADER, 0, "     #  %-*s %-12s %6s %6s %7s %8s %8s", name_w, "run",
-                    "model", "s/ep", "total", "epochs", "best acc", "last acc");
-    int rows = list_h - 1, top = app_follow(a->cmp.top, a->cmp.sel, rows); /* the keys keep cmp.top */
+    char line[512];
+    int n_head = snprintf(line, sizeof line, "     #  %-*s%s %-8s", name_w, "run", wide ? " model       " : "", "state");
+    if (wide)
+        n_head += snprintf(line + n_head, sizeof line - (size_t)n_head, " %5s", "s/ep");
+    snprintf(line + n_head, sizeof line - (size_t)n_head, " %6s %7s %12s %12s", "total", "epochs", "best val_acc",
+             "last val_acc");
+    tui_grid_text(g, y++, 1, body.width - 2, ROLE_HEADER, 0, line);
+    int rows = list_h - 1, top = view_top(a, rows); /* the keys keep cmp.top */
     for (int k = 0; k < rows && top + k < a->cmp.n; k++) {
         int i = top + k;
         const run_entry *e = &a->cmp.runs[i];
         int role = i == a->cmp.sel ? ROLE_SELECT : strcmp(e->path, a->dir) == 0 ? ROLE_VALUE
                    : a->parked && strcmp(e->path, a->parked_dir) == 0 ? ROLE_GOOD : ROLE_DEFAULT;
-        char best[32], last[32]; /* "-" for a run with no finished epoch, not "nan" */
-        char per[16], total[16];
-        if (e->epochs_done > 0) {
-            snprintf(per, sizeof per, "%.0f", e->seconds / e->epochs_done);
-            vt_fmt_eta(total, sizeof total, e->seconds);
-        } else {
-            snprintf(per, sizeof per, "-");
-            snprintf(total, sizeof total, "-");
-        }
-        tui_grid_printf(g, y++, 1, body.width - 2, role, 0, "[%c] %2d  %-*.*s %-12.12s %6s %6s %3d/%-3d %8s %8s",
-                        a->cmp.shown[i] ? 'x' : ' ', i + 1, name_w, name_w, e->name, e->model, per, total,
-                        e->epochs_done, e->epochs, vt_fmt_metric(best, sizeof best, e->best_val_acc),
-                        vt_fmt_metric(last, sizeof last, e->last_val_acc));
+        format_row(a, i, wide, name_w, line, sizeof line);
+        tui_grid_text(g, y++, 1, body.width - 2, role, 0, line);
     }
 }
 
@@ -183,14 +236,14 @@ int compare_key(app *a, int key, tui_action act)
         return H_REDRAW;
     }
     if (act == ACT_METRIC) {
-        a->cmp.metric = (a->cmp.metric + 1) % 3;
+        a->cmp.metric = (a->cmp.metric + 1) % CMP_METRICS;
         return H_REDRAW;
     }
     if (a->cmp.n == 0)
         return H_NONE;
     int rows = list_height(a, app_body_height(a)) - 1, page = rows;
     if (app_list_move(&a->cmp.sel, act, a->cmp.n, page)) {
-        a->cmp.top = app_follow(a->cmp.top, a->cmp.sel, rows);
+        a->cmp.top = view_top(a, rows);
         return H_REDRAW;
     }
     switch (act) {
@@ -224,13 +277,14 @@ int compare_key(app *a, int key, tui_action act)
             return H_REDRAW;
         }
         if (a->parked)
-            app_set_status(a, ROLE_GOOD, "opened %s; the live run trains on (6, Enter on its row returns)", path);
+            app_set_status(a, ROLE_GOOD, "opened %s; the live run trains on (Enter on its row, %d, returns)", path,
+                           compare_live_row(a));
         else
             app_set_status(a, ROLE_GOOD, "opened %s", path);
         return H_REDRAW | H_DASHBOARD; /* the app switches; a screen never does */
     }
     default: return H_NONE;
     }
-    a->cmp.top = app_follow(a->cmp.top, a->cmp.sel, rows);
+    a->cmp.top = view_top(a, rows);
     return H_REDRAW;
 }

@@ -11,7 +11,7 @@
 
 /* ---- 4 Confusion --------------------------------------------------------------------------------------- */
 
-#define CM_LABEL 12
+#define CM_LABEL 12 /* the row labels' least width; they widen to the longest name, to a third of the room */
 #define CM_PANEL 30
 
 static int can_fold(const app *a)
@@ -84,19 +84,27 @@ static const char *const *view_names(const app *a)
  * columns show. The keys use it too, to keep the cursor in view. */
 typedef struct cm_layout {
     tui_rect map;
-    int cw, vis_r, vis_c;
+    int lw, cw, vis_r, vis_c; /* the row labels' width, a cell's */
 } cm_layout;
 
 static cm_layout layout(const app *a, tui_rect body)
 {
     int K = a->conf.K, avail = body.width - CM_PANEL - 1;
     cm_layout l;
-    l.cw = (avail - CM_LABEL - 1) / K;
+    /* Row labels as wide as the longest name (CIFAR-100's "aquarium_fish" was cut at 12), at most a third of
+     * the room, at least CM_LABEL. */
+    const char *const *names = view_names(a);
+    int longest = 0, most = avail / 3 > CM_LABEL ? avail / 3 : CM_LABEL;
+    for (int i = 0; names && i < K; i++)
+        if (names[i] && app_text_columns(names[i]) > longest)
+            longest = app_text_columns(names[i]);
+    l.lw = longest < CM_LABEL ? CM_LABEL : longest > most ? most : longest;
+    l.cw = (avail - l.lw - 1) / K;
     l.cw = l.cw > 6 ? 6 : l.cw < 1 ? 1 : l.cw;
-    int need = CM_LABEL + 1 + K * l.cw;
+    int need = l.lw + 1 + K * l.cw;
     l.map = (tui_rect){body.top + 3, 0, body.height - 3, need < avail ? need : avail};
     l.vis_r = K < l.map.height ? K : l.map.height;
-    l.vis_c = K < (l.map.width - CM_LABEL - 1) / l.cw ? K : (l.map.width - CM_LABEL - 1) / l.cw;
+    l.vis_c = K < (l.map.width - l.lw - 1) / l.cw ? K : (l.map.width - l.lw - 1) / l.cw;
     return l;
 }
 
@@ -104,7 +112,7 @@ static tui_heatmap heatmap_of(const app *a, const cm_layout *l, int nd)
 {
     const confusion_view *v = &a->conf;
     int room = a->depth == TUI_COLOR_256 ? l->cw - 1 : l->cw - 2;
-    tui_heatmap h = {v->cells, v->K, v->K, 0, v->row, v->col, v->row0, v->col0, view_names(a), CM_LABEL, l->cw,
+    tui_heatmap h = {v->cells, v->K, v->K, 0, v->row, v->col, v->row0, v->col0, view_names(a), l->lw, l->cw,
                      nd <= room, v->norm};
     tui_heatmap_follow(&h, l->vis_r, l->vis_c);
     return h;
@@ -119,17 +127,17 @@ static void column_labels(app *a, const cm_layout *l, const tui_heatmap *h, int 
     int room = l->cw - 1, digits = a->conf.K > 100 ? 3 : a->conf.K > 10 ? 2 : 1;
     int by_name = room >= 3, by_number = !by_name && room >= digits;
     if (by_name || by_number)
-        tui_grid_text(g, y, 0, CM_LABEL, ROLE_DIM, 0, "predicted");
+        tui_grid_text(g, y, 0, l->lw, ROLE_DIM, 0, "predicted");
     else
-        tui_grid_printf(g, y, 0, CM_LABEL, ROLE_DIM, 0, "pred %d..", h->col0);
+        tui_grid_printf(g, y, 0, l->lw, ROLE_DIM, 0, "pred %d..", h->col0);
     for (int j = 0; (by_name || by_number) && j < l->vis_c; j++) {
-        int c = h->col0 + j, x = CM_LABEL + 1 + j * l->cw, role = c == a->conf.col ? ROLE_CURSOR : ROLE_LABEL;
+        int c = h->col0 + j, x = l->lw + 1 + j * l->cw, role = c == a->conf.col ? ROLE_CURSOR : ROLE_LABEL;
         if (by_name)
             tui_grid_text(g, y, x, room, role, 0, names[c]);
         else
             tui_grid_printf(g, y, x, room, role, 0, "%*d", room, c);
     }
-    tui_grid_put(g, y, CM_LABEL + 1 + (a->conf.col - h->col0) * l->cw + l->cw - 1, a->utf8 ? 0x25bc : 'v',
+    tui_grid_put(g, y, l->lw + 1 + (a->conf.col - h->col0) * l->cw + l->cw - 1, a->utf8 ? 0x25bc : 'v',
                  ROLE_CURSOR, 0);
 }
 
@@ -166,15 +174,22 @@ void confusion_draw(app *a, tui_rect body)
     column_labels(a, &l, &h, body.top + 2);
 
     int px = l.map.left + l.map.width + 2, pw = body.width - px - 1;
-    tui_grid_text(g, body.top + 3, px, pw, ROLE_LABEL, TUI_BOLD, "Most confused (true > pred)");
+    /* One arrow everywhere: → in UTF-8, -> in ASCII (the cursor's line and vggtop confusion's). */
+    const char *arrow = a->utf8 ? "\u2192" : "->";
+    char title[64];
+    snprintf(title, sizeof title, "Most confused (true %s pred)", arrow);
+    tui_grid_text(g, body.top + 3, px, pw, ROLE_LABEL, TUI_BOLD, title);
     /* Whole names (a long pair wraps onto a second row) and the share of the true class, as the CLI's
      * vggtop confusion prints it; the scale's legend under them. */
     int bottom = body.top + body.height - 2, y = body.top + 4;
+    if (v->n_pairs == 0) /* an empty list said nothing */
+        app_draw_wrapped(g, (tui_rect){y, px, bottom - y, pw}, "none: every test image is classified correctly",
+                         ROLE_DIM);
     for (int i = 0; i < v->n_pairs && y < bottom; i++) {
         const confused_pair *p = &v->pairs[i];
         char line[600];
-        snprintf(line, sizeof line, "%s > %s %ld (%.0f%%)", names[p->true_class], names[p->pred_class], p->count,
-                 100.0 * p->share);
+        snprintf(line, sizeof line, "%s %s %s %ld (%.0f%%)", names[p->true_class], arrow, names[p->pred_class],
+                 p->count, 100.0 * p->share);
         y += app_draw_wrapped(g, (tui_rect){y, px, bottom - y, pw}, line, ROLE_DEFAULT);
     }
     /* The scale: the nine levels, from the least to the most (the largest cell). */

@@ -42,7 +42,8 @@ static void fmt_time_left(char *buf, size_t size, double left, int utf8)
 }
 
 /* The table of the last epochs: as many as fit in `rows` (header included), the best val_acc marked; the
- * top-5 columns where the width allows. */
+ * top-5 columns where the width allows. The columns in history.csv's order; dash_table shows them in
+ * `vggtop history`'s. */
 static const tui_column dash_cols[11] = {
     {"epoch", 5, 1}, {"loss", 7, 1}, {"acc", 6, 1}, {"mse", 10, 1}, {"val_loss", 8, 1},
     {"val_acc", 8, 1}, {"val_mse", 10, 1}, {"lr", 8, 1}, {"seconds", 7, 1}, {"top5", 6, 1}, {"val_top5", 8, 1},
@@ -125,7 +126,14 @@ static void dash_table(app *a, tui_rect r)
     tui_grid_printf(&a->grid, r.top, r.left, r.width, ROLE_TITLE, TUI_BOLD,
                     "Last %d epoch%s - best val_acc %.4f at epoch %d (*)", shown, shown == 1 ? "" : "s",
                     s->history[best].val_acc, best + 1);
-    int nc = r.width >= 93 ? 11 : 9; /* the width of all eleven columns and their gaps */
+    /* `vggtop history`'s order (Keras' History: the metrics, then their val_ twins, then lr): top5 after mse and
+     * val_top5 after val_mse where the width of all eleven columns and their gaps allows, else without them. */
+    static const int wide[11] = {0, 1, 2, 3, 9, 4, 5, 6, 10, 7, 8}, narrow[9] = {0, 1, 2, 3, 4, 5, 6, 7, 8};
+    int nc = r.width >= 93 ? 11 : 9;
+    const int *order = nc == 11 ? wide : narrow;
+    tui_column cols[11];
+    for (int c = 0; c < nc; c++)
+        cols[c] = dash_cols[order[c]];
     const char *cells[8 * 11];
     int roles[8];
     for (int k = 0; k < shown; k++) {
@@ -143,10 +151,10 @@ static void dash_table(app *a, tui_rect r)
         for (int c = 9; c < 11; c++)
             vt_fmt_metric(dash_text[k][c], 24, v[c]);
         for (int c = 0; c < nc; c++)
-            cells[k * nc + c] = dash_text[k][c];
+            cells[k * nc + c] = dash_text[k][order[c]];
         roles[k] = e == best ? ROLE_GOOD : ROLE_DEFAULT;
     }
-    tui_table t = {dash_cols, nc, cells, roles, shown, NULL, 0, -1, 0, 0, -1};
+    tui_table t = {cols, nc, cells, roles, shown, NULL, 0, -1, 0, 0, -1};
     tui_table_draw(&a->grid, (tui_rect){r.top + 1, r.left, shown + 1, r.width}, &t, a->utf8);
 }
 
@@ -159,18 +167,27 @@ static int draw_epoch(app *a, int y, int w, int running)
     int started = s->batch > 0 && isfinite(s->loss);
     char prog[256], l[32], ac[32], mse[32], t5[32];
     long batches = s->batches > 0 ? s->batches : 1;
+    /* The test-set pass comes after the epoch's last step: its bar is full (it stayed at 19/20). */
+    long batch = s->state == TRAIN_EVALUATING && s->batches > 0 ? s->batches : s->batch;
     int bar = w >= 100 ? 30 : 20;
-    if (running && s->state != TRAIN_PAUSED)
-        tui_progress_text(prog, sizeof prog, s->batch, batches, bar, s->epoch_elapsed, s->eta);
+    if (s->epoch <= 0 || s->batches <= 0) /* loading: no epoch, no steps to count yet ("Epoch 0/5 0/1 ... 0s") */
+        snprintf(prog, sizeof prog, "%s", s->state == TRAIN_LOADING ? "loading the data set..." : "no step yet");
+    else if (running && s->state != TRAIN_PAUSED && s->state != TRAIN_EVALUATING)
+        tui_progress_text(prog, sizeof prog, batch, batches, bar, s->epoch_elapsed, s->eta);
+    else /* no ETA: the clock does not run; nor a time per step while the test-set pass runs (its time would */
+        vt_fmt_progbar(prog, sizeof prog, batch, batches, bar); /* count as training's, beside training's own) */
+    if (s->epoch > 0)
+        tui_grid_printf(g, y, 1, w - 2, ROLE_VALUE, 0, "Epoch %d/%d", s->epoch, s->epochs);
     else
-        vt_fmt_progbar(prog, sizeof prog, s->batch, batches, bar); /* no ETA: the clock does not run */
-    tui_grid_printf(g, y, 1, w - 2, ROLE_VALUE, 0, "Epoch %d/%d", s->epoch, s->epochs);
-    tui_grid_text(g, y, 14, w - 15, ROLE_DEFAULT, 0, prog);
+        tui_grid_printf(g, y, 1, w - 2, ROLE_VALUE, 0, "Epoch -/%d", s->epochs);
+    tui_grid_text(g, y, 14, w - 15, s->epoch > 0 && s->batches > 0 ? ROLE_DEFAULT : ROLE_DIM, 0, prog);
     y++;
-    tui_grid_printf(g, y++, 1, w - 2, ROLE_DEFAULT, 0, "loss: %s - acc: %s - top5: %s - mse: %s - lr: %g",
-                    vt_fmt_metric(l, sizeof l, started ? s->loss : NAN), vt_fmt_metric(ac, sizeof ac, started ? s->acc : NAN),
-                    vt_fmt_metric(t5, sizeof t5, started ? s->top5 : NAN),
-                    vt_fmt_metric(mse, sizeof mse, started ? s->mse : NAN), s->lr);
+    if (!started) /* "loss: - - acc: -" read as a list of dashes */
+        tui_grid_printf(g, y++, 1, w - 2, ROLE_DIM, 0, "loss, acc, top5 and mse: after the first step - lr: %g", s->lr);
+    else
+        tui_grid_printf(g, y++, 1, w - 2, ROLE_DEFAULT, 0, "loss: %s - acc: %s - top5: %s - mse: %s - lr: %g",
+                        vt_fmt_metric(l, sizeof l, s->loss), vt_fmt_metric(ac, sizeof ac, s->acc),
+                        vt_fmt_metric(t5, sizeof t5, s->top5), vt_fmt_metric(mse, sizeof mse, s->mse), s->lr);
     return y;
 }
 
@@ -186,8 +203,9 @@ static int draw_run(app *a, int y, int w, int running)
     char ranks[32] = ""; /* a data-parallel run: the rate is all ranks' together */
     if (s->ranks > 1)
         snprintf(ranks, sizeof ranks, " on %d ranks", s->ranks);
-    if (started && s->ms_per_step > 0)
-        snprintf(ms, sizeof ms, "%.1f ms/step - %.0f img/s%s", s->ms_per_step, s->img_per_s, ranks);
+    if (started && s->ms_per_step > 0) /* training's rate, said so while the test set is evaluated */
+        snprintf(ms, sizeof ms, "%s%.1f ms/step - %.0f img/s%s", s->state == TRAIN_EVALUATING ? "training: " : "",
+                 s->ms_per_step, s->img_per_s, ranks);
     else
         snprintf(ms, sizeof ms, "- ms/step - - img/s");
     int role = s->state == TRAIN_FAILED ? ROLE_BAD : s->state == TRAIN_PAUSED || s->state == TRAIN_STOPPED ? ROLE_WARN
@@ -231,7 +249,9 @@ static void draw_charts(app *a, tui_rect r)
     tui_series acc[2] = {{"acc", NULL, hist_buf[2], n_h, ROLE_SERIES0, '*'},
                          {"val_acc", NULL, hist_buf[3], n_h, ROLE_SERIES0 + 1, 'o'}};
     tui_chart cl = {"Loss per epoch", loss, 2, 0, 0, 0, 0, 0, 0, 3, 1, 1, "epoch", 1};
-    tui_chart ca = {"Accuracy per epoch", acc, 2, 0, 1, 0, 0, 0, 1, 2, 1, 1, "epoch", 1};
+    /* Accuracy fitted to its data as the loss is (CIFAR-100's first epochs, 0.006-0.05, were one flat row on
+     * 0.00 of a 0-1 axis); z shows 0-1. */
+    tui_chart ca = {"Accuracy per epoch", acc, 2, 0, a->acc_full, 0, 0, 0, 1, 2, 1, 1, "epoch", 1};
     if (!two_rows && top_h < 5)
         return;
     /* Short terminals: loss and accuracy per epoch only (the running curves need the room of a taller one). */
@@ -253,8 +273,7 @@ static void draw_charts(app *a, tui_rect r)
     tui_series rl = {"loss", curve_x, curve_l, m, ROLE_SERIES0 + 2, '*'};
     tui_series ra = {"acc", curve_x, curve_a, m, ROLE_SERIES0 + 2, '*'};
     tui_chart cr1 = {tl, &rl, 1, 1, 0, 0, batches, 0, 0, 3, 0, 0, "step", 0};
-    /* Accuracy lives in [0, 1]: a fixed range, so one point does not get an axis of 0.900..1.100. */
-    tui_chart cr2 = {ta, &ra, 1, 1, 1, 0, batches, 0, 1, 2, 0, 0, "step", 0};
+    tui_chart cr2 = {ta, &ra, 1, 1, a->acc_full, 0, batches, 0, 1, 2, 0, 0, "step", 0};
     tui_chart_draw(g, (tui_rect){y, 0, bot_h, half - 1}, &cr1, app_chart_utf8(a));
     tui_chart_draw(g, (tui_rect){y, half, bot_h, w - half}, &cr2, app_chart_utf8(a));
 }
@@ -307,6 +326,12 @@ int dash_key(app *a, int key, tui_action act)
         cfg.resume = 1;
         snprintf(cfg.run_dir, sizeof cfg.run_dir, "%s", a->dir);
         return app_start_run(a, &cfg);
+    }
+    if (act == ACT_ZOOM) {
+        a->acc_full = !a->acc_full;
+        app_set_status(a, ROLE_DIM, "accuracy charts: %s",
+                       a->acc_full ? "0-1 (z: fitted to the data)" : "fitted to the data (z: 0-1)");
+        return H_REDRAW;
     }
     if (act != ACT_PAUSE && act != ACT_STOP && act != ACT_LR_UP && act != ACT_LR_DOWN)
         return H_NONE;

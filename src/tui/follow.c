@@ -2,6 +2,7 @@
  * on Compare, another process's live run) is polled: a file whose mtime changed is read again (config.json,
  * history.csv, progress.json, predictions.csv through run_load; curve.csv; each screen's own run_file), and
  * the Dashboard's snapshot is made from them as the engine would publish it. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,6 +188,17 @@ static void read_curve(app *a)
 /* Re-reads the files of the followed directory that changed since the last look. */
 static void poll_dir(app *a)
 {
+    struct stat st;
+    if (stat(a->dir, &st) != 0 && errno == ENOENT) {
+        /* The run directory was deleted or moved: nothing trains there any more (the header kept saying
+         * "watching training"). Said once; the files already read stay on the screens. */
+        if (strcmp(a->snap->message, "the run directory is gone") != 0)
+            app_set_status(a, ROLE_WARN, "%s is gone (deleted or moved): nothing to watch there now", a->dir);
+        a->snap->state = TRAIN_STOPPED;
+        a->holder_pid = 0;
+        snprintf(a->snap->message, sizeof a->snap->message, "the run directory is gone");
+        return;
+    }
     struct timespec now[4];
     int parts = changed_parts(a, now);
     if (!parts) {
@@ -277,13 +289,24 @@ int app_open_dir(app *a, const char *dir, int follow, vt_err *err)
     return VT_OK;
 }
 
-/* Watch mode: says so once the run's progress.json acknowledges the command sent. */
+/* Watch mode: says so once the run's progress.json acknowledges the command sent, with the state it led to:
+ * the engine acknowledges a pause or a resume before its state changes, so the report waits for the state
+ * (for at most 2 s) instead of saying "took resume (now paused)". */
 static void check_ack(app *a)
 {
     if (!a->cmd_seq || a->live || a->snap->command_ack < a->cmd_seq)
         return;
-    app_set_status(a, ROLE_GOOD, "the run took %s (now %s)", a->cmd_name, train_state_name(a->snap->state));
+    train_state st = a->snap->state;
+    int resume = strcmp(a->cmd_name, run_command_name(RUN_CMD_RESUME)) == 0;
+    int pause = strcmp(a->cmd_name, run_command_name(RUN_CMD_PAUSE)) == 0;
+    int pending = app_state_running(st) && ((resume && st == TRAIN_PAUSED) || (pause && st != TRAIN_PAUSED));
+    if (a->cmd_acked == 0)
+        a->cmd_acked = vt_now();
+    if (pending && vt_now() - a->cmd_acked < 2)
+        return;
+    app_set_status(a, ROLE_GOOD, "the run took %s (now %s)", a->cmd_name, train_state_name(st));
     a->cmd_seq = 0;
+    a->cmd_acked = 0;
 }
 
 int follow_poll(app *a)

@@ -3,6 +3,7 @@
  * overlay and the "enlarge the terminal" notice; and the body's place between them. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -67,7 +68,7 @@ static void draw_tabs(app *a)
 
 /* Row 1, always: which run the screens show (its folder, data set, state and process), so a message on the
  * status line never hides it. */
-static void draw_header(app *a)
+void app_draw_header(app *a)
 {
     tui_grid *g = &a->grid;
     const train_snapshot *s = a->snap;
@@ -79,10 +80,18 @@ static void draw_header(app *a)
     char facts[256], pidtext[48] = "";
     if (pid > 0 && (a->live || app_state_running(s->state)))
         snprintf(pidtext, sizeof pidtext, " · pid %ld", pid);
-    /* Browsing another run: the parked live run stays one key away (6, Enter on its row). */
-    snprintf(facts, sizeof facts, "%s%s · %s · %s%s%s", a->live ? "live " : a->parked ? "browsing " :
-             a->following ? "watching " : "", train_state_name(s->state), s->model[0] ? s->model : "?",
-             s->dataset[0] ? s->dataset : "data set ?", pidtext, a->parked ? " · live run: 6, Enter" : "");
+    /* Browsing another run: the parked live run stays a few keys away (6 Compare, Enter on its row, named by
+     * the row's number: the screen's key is not the row). A model or data set not known yet (the run still
+     * loads) is left out, not shown as "?". */
+    char live_run[64] = "", model[48] = "", dataset[48] = "";
+    if (a->parked)
+        snprintf(live_run, sizeof live_run, " · live run: row %d of 6 Compare, Enter", compare_live_row(a));
+    if (s->model[0])
+        snprintf(model, sizeof model, " · %s", s->model);
+    if (s->dataset[0])
+        snprintf(dataset, sizeof dataset, " · %s", s->dataset);
+    snprintf(facts, sizeof facts, "%s%s%s%s%s%s", a->live ? "live " : a->parked ? "browsing " :
+             a->following ? "watching " : "", train_state_name(s->state), model, dataset, pidtext, live_run);
     int role = s->state == TRAIN_FAILED ? ROLE_BAD : s->state == TRAIN_PAUSED || s->state == TRAIN_STOPPED
                                                         ? ROLE_WARN : ROLE_LABEL;
     /* The folder first; when it and the facts do not fit, its head gives way ("…" marks the cut). */
@@ -116,10 +125,44 @@ static void draw_status(app *a)
         app_draw_wrapped(g, (tui_rect){row, 0, STATUS_MAX_ROWS, g->cols}, a->status, a->status_role);
 }
 
+/* text with its lines longer than width broken at spaces, the rest indented under a key's help (9 columns:
+ * "  Enter  ..."); malloc'ed, NULL when out of memory. The ? overlay cut them at 80 columns. */
+static char *wrap_help(const char *text, int width)
+{
+    enum { INDENT = 9 };
+    vt_buf b = {0};
+    if (width < INDENT + 10)
+        width = INDENT + 10;
+    while (*text) {
+        size_t len = strcspn(text, "\n");
+        const char *p = text, *end = text + len;
+        int room = width;
+        while (end - p > room) {
+            const char *cut = p + room;
+            while (cut > p && *cut != ' ')
+                cut--;
+            if (cut == p) /* one word longer than the row: cut it there */
+                cut = p + room;
+            vt_buf_printf(&b, "%.*s\n%*s", (int)(cut - p), p, INDENT, "");
+            p = *cut == ' ' ? cut + 1 : cut;
+            room = width - INDENT;
+        }
+        vt_buf_printf(&b, "%.*s\n", (int)(end - p), p);
+        text = *end ? end + 1 : end;
+    }
+    return vt_buf_take(&b);
+}
+
 const char *app_help_text(app *a)
 {
-    if (!a->help_text)
-        a->help_text = tui_keys_help();
+    int width = a->cols - 2; /* the overlay's text: one column in, one free at the right */
+    if (a->help_text && a->help_cols == width)
+        return a->help_text;
+    free(a->help_text);
+    char *text = tui_keys_help();
+    a->help_text = text ? wrap_help(text, width) : NULL;
+    a->help_cols = width;
+    free(text);
     return a->help_text ? a->help_text : "";
 }
 
@@ -129,7 +172,7 @@ static void draw_help(app *a, tui_rect body)
     tui_grid_text(&a->grid, body.top, body.left, -1, ROLE_TITLE, TUI_BOLD,
                   "Keys (Up/Down/PgUp/PgDn scroll, any other key closes)");
     tui_rect r = {body.top + 1, body.left + 1, body.height - 1, body.width - 1};
-    tui_text_draw(&a->grid, r, a->help_text ? a->help_text : "", a->help_top, ROLE_DEFAULT);
+    tui_text_draw(&a->grid, r, app_help_text(a), a->help_top, ROLE_DEFAULT);
 }
 
 /* The footer's word for a key in the current mode, or NULL to leave the key out (it would do nothing). */
@@ -145,8 +188,8 @@ static const char *footer_brief(const tui_key *k, void *ctx)
         return app_can_control(a) ? k->brief : NULL;
     case ACT_RESUME_RUN:
         return app_can_resume(a) ? k->brief : NULL;
-    case ACT_DETACH:
-        return a->live || a->following ? k->brief : NULL;
+    case ACT_DETACH: /* a watched run that has ended (finished, stopped, killed) has nothing to leave running */
+        return a->live || (a->following && app_can_control(a)) ? k->brief : NULL;
     case ACT_VIEW:
         return a->rpt.heatmap ? "Table" : k->brief; /* Report: what v goes to */
     case ACT_ENTER:
@@ -156,6 +199,44 @@ static const char *footer_brief(const tui_key *k, void *ctx)
     }
 }
 
+void app_draw_footer(app *a)
+{
+    /* A field being edited or a search being typed takes every key: the table's keys would type into it (q, t),
+     * so the footer offers what works there. */
+    int editing = a->screen == TUI_SCREEN_SETUP && a->form.editing;
+    if (!editing && !(a->screen == TUI_SCREEN_REPORT && a->rpt.searching)) {
+        tui_footer_draw(&a->grid, a->rows - 1, a->screen, footer_brief, a);
+        return;
+    }
+    static const char *const keys[2][2] = {{"Enter", "Accept"}, {"Esc", "Cancel"}};
+    tui_grid *g = &a->grid;
+    int row = a->rows - 1, x = 0;
+    tui_grid_fill(g, (tui_rect){row, 0, 1, g->cols}, ' ', ROLE_KEYLABEL, 0);
+    for (int i = 0; i < 2; i++) {
+        x += tui_grid_text(g, row, x, -1, ROLE_KEY, 0, keys[i][0]);
+        x += tui_grid_text(g, row, x, -1, ROLE_KEYLABEL, 0, " ");
+        x += tui_grid_text(g, row, x, -1, ROLE_KEYLABEL, 0, i == 0 && !editing ? "Keep" : keys[i][1]);
+        x += 1;
+    }
+    tui_grid_text(g, row, x, -1, ROLE_KEYLABEL, 0, editing ? "(typing edits the field)" : "(typing searches)");
+}
+
+void app_draw_too_small(app *a)
+{
+    char msg[128];
+    snprintf(msg, sizeof msg, "enlarge the terminal to at least %dx%d (now %dx%d)", MIN_COLS, MIN_ROWS, a->cols,
+             a->rows);
+    /* One centred line where it fits; else wrapped at spaces over the middle rows (at 40x10 the line was cut). */
+    int len = (int)strlen(msg);
+    if (len <= a->cols) {
+        tui_grid_text(&a->grid, a->rows / 2, (a->cols - len) / 2, -1, ROLE_WARN, TUI_BOLD, msg);
+        return;
+    }
+    int rows = app_draw_wrapped(NULL, (tui_rect){0, 0, a->rows, a->cols}, msg, ROLE_WARN);
+    int top = a->rows > rows ? (a->rows - rows) / 2 : 0;
+    app_draw_wrapped(&a->grid, (tui_rect){top, 0, a->rows - top, a->cols}, msg, ROLE_WARN);
+}
+
 void app_draw(app *a)
 {
     tui_grid *g = &a->grid;
@@ -163,23 +244,18 @@ void app_draw(app *a)
         tui_grid_resize(g, a->rows, a->cols);
     tui_grid_clear(g);
     if (a->rows < MIN_ROWS || a->cols < MIN_COLS) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "enlarge the terminal to at least %dx%d (now %dx%d)", MIN_COLS, MIN_ROWS,
-                 a->cols, a->rows);
-        int len = (int)strlen(msg);
-        int x = a->cols > len ? (a->cols - len) / 2 : 0;
-        tui_grid_text(g, a->rows / 2, x, -1, ROLE_WARN, TUI_BOLD, msg);
+        app_draw_too_small(a);
         term_blit(g, a->depth);
         return;
     }
     draw_tabs(a);
-    draw_header(a);
+    app_draw_header(a);
     draw_status(a);
     tui_rect body = {app_body_top(a), 0, app_body_height(a), a->cols};
     if (a->help)
         draw_help(a, body);
     else
         app_screen(a)->draw(a, body);
-    tui_footer_draw(g, a->rows - 1, a->screen, footer_brief, a);
+    app_draw_footer(a);
     term_blit(g, a->depth);
 }

@@ -54,6 +54,8 @@ const tui_key tui_keys[] = {
     {'\n', ACT_RESUME_RUN, "Enter", "Resume", "Dashboard: resume a stopped or killed run from its checkpoint", DASH, 0},
     {'+', ACT_LR_UP, "+", "LR*2", "Dashboard: double the learning rate", DASH, 0},
     {'-', ACT_LR_DOWN, "-", "LR/2", "Dashboard: halve the learning rate", DASH, 0},
+    {'z', ACT_ZOOM, "z", NULL, "Dashboard: the accuracy charts' axis fitted to the data (as the loss chart's) or 0-1",
+     DASH, 0},
     /* Report */
     {'s', ACT_SORT, "s", "Sort", "Report: sort by the next column", REPORT, 0},
     {'r', ACT_REVERSE, "r", "Reverse", "Report: reverse the sort order", REPORT, 0},
@@ -74,7 +76,7 @@ const tui_key tui_keys[] = {
     {'a', ACT_ALL, "a", "None", "ROC: hide every class curve (micro and macro stay)", S(TUI_SCREEN_ROC), 0},
     {'z', ACT_ZOOM, "z", "Zoom", "ROC: zoom on the upper-left corner (FPR 0-0.2, TPR 0.8-1)", S(TUI_SCREEN_ROC), 0},
     /* Compare */
-    {'m', ACT_METRIC, "m", "Metric", "Compare: chart val_acc, val_loss or val_mse", S(TUI_SCREEN_COMPARE), 0},
+    {'m', ACT_METRIC, "m", "Metric", "Compare: chart val_acc, val_loss, val_mse or val_top5", S(TUI_SCREEN_COMPARE), 0},
     {'\n', ACT_ENTER, "Enter", "Open", "Compare: open the selected run on every screen", S(TUI_SCREEN_COMPARE), 0},
     {'r', ACT_REFRESH, "r", "Rescan", "Compare: read the runs directory again", S(TUI_SCREEN_COMPARE), 0},
     {'P', ACT_SAVE_FIGURE, "P", NULL,

@@ -68,8 +68,11 @@ int app_start_training(app *a) { return app_start_run(a, &a->cfg); }
 int app_start_run(app *a, const train_config *cfg)
 {
     if (app_training(a)) {
-        app_set_status(a, ROLE_WARN, "%s", a->parked ? "a run is live: stop it first (6, Enter on its row, then S)"
-                                                     : "a run is live: stop it first (Dashboard, S)");
+        if (a->parked)
+            app_set_status(a, ROLE_WARN, "a run is live: stop it first (6 Compare, Enter on its row, %d, then S)",
+                           compare_live_row(a));
+        else
+            app_set_status(a, ROLE_WARN, "a run is live: stop it first (Dashboard, S)");
         return H_REDRAW;
     }
     vt_err err;
@@ -112,6 +115,7 @@ void app_send_command(app *a, run_command *c)
         return;
     }
     a->cmd_seq = c->seq;
+    a->cmd_acked = 0;
     snprintf(a->cmd_name, sizeof a->cmd_name, "%s", run_command_name(c->kind));
     app_set_status(a, ROLE_DIM, "sent %s to process %ld: it takes it between two steps", a->cmd_name,
                    a->holder_pid > 0 ? a->holder_pid : a->run.progress.pid);
@@ -158,6 +162,10 @@ void live_update(app *a)
     }
     if (!app_state_running(a->snap->state)) {
         a->live = 0;
+        /* The engine renamed the last epoch's per_class.csv and layers.csv into place just before it ended,
+         * after this loop's last look: read every screen's file once more (Layers said "epoch 3 of 3" of a
+         * run of 4, the Report's trend marks compared the two epochs before the last). */
+        follow_forget(a);
         if (a->snap->state == TRAIN_FAILED)
             app_set_status(a, ROLE_BAD, "%s", a->snap->message[0] ? a->snap->message : "the run failed");
         else

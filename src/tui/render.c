@@ -199,9 +199,15 @@ static int chart_y_axis(tui_grid *g, tui_rect r, const tui_chart *c, int utf8, c
 {
     char top_l[32], bot_l[32], mid_l[32];
     double ymin = l->box[2], ymax = l->box[3];
-    fmt_axis(top_l, sizeof top_l, ymax, c->y_decimals);
-    fmt_axis(bot_l, sizeof bot_l, ymin, c->y_decimals);
-    fmt_axis(mid_l, sizeof mid_l, (ymin + ymax) / 2, c->y_decimals);
+    /* As many digits as tell the labels apart (a val_mse axis of 0.00985..0.00994 read 0.0099 at top and
+     * bottom), from the chart's own; at most 8 more. */
+    for (int d = c->y_decimals; d <= c->y_decimals + 8; d++) {
+        fmt_axis(top_l, sizeof top_l, ymax, d);
+        fmt_axis(bot_l, sizeof bot_l, ymin, d);
+        fmt_axis(mid_l, sizeof mid_l, (ymin + ymax) / 2, d);
+        if (strcmp(top_l, bot_l) != 0 && (l->ph < 5 || (strcmp(mid_l, top_l) != 0 && strcmp(mid_l, bot_l) != 0)))
+            break;
+    }
     int lw = (int)strlen(top_l), ph = l->ph, row = l->row;
     if ((int)strlen(bot_l) > lw)
         lw = (int)strlen(bot_l);

@@ -408,12 +408,12 @@ int report_key(app *a, int key, tui_action act)
         } else {
             app_line_edit(a->rpt.search, sizeof a->rpt.search, key);
         }
-        if (a->rpt.searching && a->rpt.search[0]) {
-            int i = rep_find(a, 0);
-            if (i >= 0)
-                a->rpt.sel = i;
-        }
-        if (!a->rpt.searching && a->rpt.search[0] && rep_find(a, 0) < 0)
+        /* The cursor goes to the first match as the search is typed; with none (or an empty search) it goes
+         * back to where the search started, not to an earlier prefix's match. */
+        int found = a->rpt.search[0] ? rep_find(a, 0) : -1;
+        if (key != 27)
+            a->rpt.sel = found >= 0 ? found : a->rpt.saved_sel;
+        if (!a->rpt.searching && a->rpt.search[0] && found < 0)
             app_set_status(a, ROLE_WARN, "no class matches '%s'", a->rpt.search);
         rep_follow(a);
         return H_REDRAW;

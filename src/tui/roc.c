@@ -11,7 +11,7 @@
 
 /* ---- 5 ROC ------------------------------------------------------------------------------------------------- */
 
-#define ROC_LIST 30
+#define ROC_LIST 31
 #define ROC_MAX_DRAWN 5
 
 /* The ROC curves take a sort per class: computed when the screen first needs them (derived.c). */
@@ -41,8 +41,11 @@ void roc_draw(app *a, tui_rect body)
         app_no_data(a, body, "ROC curves");
         return;
     }
-    tui_grid_printf(g, body.top, 1, ROC_LIST, ROLE_LABEL, 0, "micro-average AUC %.4f", a->micro.auc);
-    tui_grid_printf(g, body.top + 1, 1, ROC_LIST, ROLE_LABEL, 0, "macro-average AUC %.4f", a->macro.auc);
+    /* The names of `vggtop roc` and the man page. */
+    tui_grid_printf(g, body.top, 1, ROC_LIST, ROLE_LABEL, 0, "micro AUC %.4f", a->micro.auc);
+    tui_grid_printf(g, body.top + 1, 1, ROC_LIST, ROLE_LABEL, 0, "macro AUC (interpolated) %.4f", a->macro.auc);
+    tui_grid_printf(g, body.top + 2, 1, ROC_LIST, ROLE_LABEL, 0, "macro AUC (mean) %.4f",
+                    metrics_auc_macro_mean(a->roc, a->C));
     int list_h = body.height - 3, top = app_follow(a->rv.top, a->rv.sel, list_h); /* the keys keep rv.top */
     /* The list is the classes' legend: a drawn class shows its curve's letter (in its colour), so the chart's
      * own legend keeps to micro, macro and chance and fits 80 columns. */

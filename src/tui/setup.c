@@ -43,7 +43,11 @@ static void reprobe(app *a)
 
 static void fmt_seconds(char *buf, size_t size, double s)
 {
-    if (s < 90)
+    if (s < 0.95) /* an mlp's epoch: "0 s" read as nothing measured */
+        snprintf(buf, size, "<1 s");
+    else if (s < 9.95)
+        snprintf(buf, size, "%.1f s", s);
+    else if (s < 90)
         snprintf(buf, size, "%.0f s", s);
     else if (s < 5400)
         snprintf(buf, size, "%.0f min", s / 60);
@@ -72,6 +76,34 @@ static void field_value(const app *a, const train_field *tf, int editing, char *
     }
 }
 
+/* The text under the fields: why the typed value is refused, how an edit ends, or the selected field's help;
+ * its role into *role. doc: room for the help. */
+static const char *form_message(const app *a, char *doc, size_t size, int *role)
+{
+    *role = ROLE_DIM;
+    if (a->form.editing && a->form.edit_err[0]) {
+        *role = ROLE_BAD;
+        return a->form.edit_err;
+    }
+    if (a->form.editing)
+        return "Enter accepts, Esc cancels";
+    train_field_doc(&train_fields[a->form.field], doc, size);
+    return doc;
+}
+
+/* The rows of fields in body: what the title and the message under them leave. The message takes the rows it
+ * needs (the fix of a refused run directory was cut at three), at least three; at least three fields stay. */
+static int form_rows(const app *a, tui_rect body, int *msg_h)
+{
+    char doc[800];
+    int role, lw = form_width(body);
+    const char *text = form_message(a, doc, sizeof doc, &role);
+    int need = app_draw_wrapped(NULL, (tui_rect){0, 1, body.height, lw - 1}, text, role);
+    int most = body.height - 1 - 3;
+    *msg_h = need < 3 ? 3 : need > most ? (most > 0 ? most : 0) : need;
+    return body.height - 1 - *msg_h;
+}
+
 /* Left: the fields, then the help of the selected one or why the typed value is refused. */
 static void draw_form(app *a, tui_rect body, int lw)
 {
@@ -79,7 +111,7 @@ static void draw_form(app *a, tui_rect body, int lw)
     int nf = n_fields();
     tui_grid_text(g, body.top, 1, lw, ROLE_TITLE, TUI_BOLD,
                   read_only(a) ? "The run's settings (read-only)" : "Model and settings"); /* fits 36 */
-    int rows = body.height - 4; /* title, then fields, then two lines of help/error */
+    int msg_h, rows = form_rows(a, body, &msg_h); /* title, then fields, then the help or error */
     int top = app_follow(a->form.field_top, a->form.field, rows); /* the keys keep field_top */
     for (int i = 0; i < rows && top + i < nf; i++) {
         int f = top + i, y = body.top + 1 + i;
@@ -93,16 +125,10 @@ static void draw_form(app *a, tui_rect body, int lw)
         tui_grid_fill(g, (tui_rect){y, 17, 1, lw - 17}, ' ', role, 0);
         app_draw_tail(a, y, 17, lw - 17, role, 0, value);
     }
-    tui_rect msg = {body.top + body.height - 3, 1, 3, lw - 1};
-    if (a->form.editing && a->form.edit_err[0])
-        app_draw_wrapped(g, msg, a->form.edit_err, ROLE_BAD);
-    else if (a->form.editing)
-        app_draw_wrapped(g, msg, "Enter accepts, Esc cancels", ROLE_DIM);
-    else {
-        char doc[800];
-        train_field_doc(&train_fields[a->form.field], doc, sizeof doc);
-        app_draw_wrapped(g, msg, doc, ROLE_DIM);
-    }
+    char doc[800];
+    int role;
+    const char *text = form_message(a, doc, sizeof doc, &role);
+    app_draw_wrapped(g, (tui_rect){body.top + body.height - msg_h, 1, msg_h, lw - 1}, text, role);
 }
 
 /* Right, when watching: the run's own facts (its settings are on the left). */
@@ -192,11 +218,72 @@ static int draw_model_facts(app *a, int y, int x, int w)
         double epoch = f->seconds + train_eval_seconds(f->seconds, n_train, n_test);
         fmt_seconds(one, sizeof one, epoch);
         fmt_seconds(all, sizeof all, epoch * a->cfg.epochs);
-        snprintf(line, sizeof line, "Estimate: %s per epoch with its test-set pass, %s for %d epochs", one, all,
-                 a->cfg.epochs);
+        snprintf(line, sizeof line, "Estimate: %s per epoch with its test-set pass, %s for %d epoch%s", one, all,
+                 a->cfg.epochs, a->cfg.epochs == 1 ? "" : "s");
         y += app_draw_wrapped(g, (tui_rect){y, x, 2, w}, line, epoch > 600 ? ROLE_WARN : ROLE_GOOD);
     }
     return y;
+}
+
+/* The part of line (len bytes) between columns from and to, blanks at both ends dropped, into out. */
+static void column_text(const char *line, int len, int from, int to, char *out, size_t size)
+{
+    if (from > len)
+        from = len;
+    if (to > len)
+        to = len;
+    while (from < to && line[from] == ' ')
+        from++;
+    while (to > from && line[to - 1] == ' ')
+        to--;
+    snprintf(out, size, "%.*s", to - from, line + from);
+}
+
+/* The Keras summary for a panel of width columns: as it is where it fits; else each layer row squeezed to
+ * "name (Type)  shape  params" with the shape's "None, " dropped, the type dropped and then the name cut when
+ * the row still does not fit, so the Param # column stays (it went off the panel's right edge). The columns
+ * are where the header row puts "Output Shape" and "Param #". malloc'ed; NULL: draw the text as it is. */
+static char *summary_narrow(const char *text, int width)
+{
+    const char *head = strstr(text, "Output Shape"), *param = strstr(text, "Param #");
+    int widest = 0;
+    for (const char *p = text; *p;) {
+        int len = (int)strcspn(p, "\n");
+        widest = len > widest ? len : widest;
+        p += len + (p[len] == '\n');
+    }
+    if (widest <= width || !head || !param || width < 24)
+        return NULL;
+    const char *line0 = head;
+    while (line0 > text && line0[-1] != '\n')
+        line0--;
+    int c_shape = (int)(head - line0), c_param = (int)(param - line0), pw = 7; /* "Param #" */
+    vt_buf b = {0};
+    for (const char *p = text; *p;) {
+        int len = (int)strcspn(p, "\n");
+        char name[128], shape[128], params[64];
+        column_text(p, len, 0, c_shape, name, sizeof name);
+        column_text(p, len, c_shape, c_param, shape, sizeof shape);
+        column_text(p, len, c_param, len, params, sizeof params);
+        int rule = len > 0 && (int)strspn(p, p[0] == '=' ? "=" : "_") == len;
+        if (len > width && !rule && (shape[0] || params[0])) { /* a row of the table: squeezed */
+            if (strncmp(shape, "(None, ", 7) == 0)
+                memmove(shape + 1, shape + 7, strlen(shape + 7) + 1);
+            else if (strncmp(shape, "[(None, ", 8) == 0)
+                memmove(shape + 2, shape + 8, strlen(shape + 8) + 1);
+            int room = width - 3 - (int)strlen(shape) - pw; /* " name shape params" */
+            char *type = strstr(name, " (");
+            if ((int)strlen(name) > room && type)
+                *type = '\0';
+            vt_buf_printf(&b, " %-*.*s %s %*s\n", room > 0 ? room : 0, room > 0 ? room : 0, name, shape, pw, params);
+        } else if (len > width) { /* a rule (___ or ===): the panel's width of it */
+            vt_buf_printf(&b, "%.*s\n", width, p);
+        } else {
+            vt_buf_printf(&b, "%.*s\n", len, p);
+        }
+        p += len + (p[len] == '\n');
+    }
+    return vt_buf_take(&b);
 }
 
 void setup_draw(app *a, tui_rect body)
@@ -218,8 +305,12 @@ void setup_draw(app *a, tui_rect body)
                               "Enter trains, e edits a field, Left/Right change a choice", ROLE_DIM);
     y++;
     const probe_result *f = &a->facts;
-    if (f->generation == a->probe_gen && f->summary && y < bottom)
-        tui_text_draw(&a->grid, (tui_rect){y, x, bottom - y, w}, f->summary, a->form.summary_top, ROLE_DEFAULT);
+    if (f->generation == a->probe_gen && f->summary && y < bottom) {
+        char *narrow = summary_narrow(f->summary, w);
+        tui_text_draw(&a->grid, (tui_rect){y, x, bottom - y, w}, narrow ? narrow : f->summary, a->form.summary_top,
+                      ROLE_DEFAULT);
+        free(narrow);
+    }
 }
 
 void setup_close(app *a)
@@ -335,7 +426,7 @@ static int edit_key(app *a, int key)
     return H_REDRAW;
 }
 
-/* e: edit the field (a choice or yes/no steps to its next value instead). */
+/* e: edit the field (a choice or yes/no says how it changes instead). */
 static void edit_start(app *a)
 {
     if (read_only(a)) {
@@ -344,7 +435,9 @@ static void edit_start(app *a)
     }
     const train_field *tf = &train_fields[a->form.field];
     if (tf->kind == TRAIN_FIELD_CHOICE || tf->kind == TRAIN_FIELD_BOOL) {
-        cycle(a, 1);
+        /* Not changed behind the user's back (e stepped it silently, and the letters typed next acted as keys) */
+        app_set_status(a, ROLE_WARN, "%s is a choice: Left/Right or Space change it (e edits typed values)",
+                       tf->label);
         return;
     }
     train_config_get(&a->cfg, tf->name, a->form.edit, sizeof a->form.edit);
@@ -433,6 +526,8 @@ int setup_key(app *a, int key, tui_action act)
     case ACT_ENTER: return train_start(a);
     default: return H_NONE;
     }
-    a->form.field_top = app_follow(a->form.field_top, a->form.field, app_body_height(a) - 4);
+    int msg_h;
+    a->form.field_top = app_follow(a->form.field_top, a->form.field,
+                                   form_rows(a, (tui_rect){0, 0, app_body_height(a), a->cols}, &msg_h));
     return H_REDRAW;
 }

@@ -185,7 +185,9 @@ typedef struct app {
     tui_grid grid;
     int screen;           /* 1..TUI_N_SCREENS */
     int help, help_top;   /* the ? overlay and its scroll */
-    char *help_text;      /* its text, made by the first ? (tui_keys_help), for the process's life */
+    int acc_full;         /* Dashboard: the accuracy charts span 0-1 (z); 0: fitted to the data */
+    char *help_text;      /* its text (tui_keys_help) wrapped to help_cols columns, made again at another width */
+    int help_cols;
     int confirm;          /* CONFIRM_*: the question the next key answers */
     char status[1024];    /* a message for the user, shown until the next key or for a few seconds */
     int status_role;
@@ -207,6 +209,7 @@ typedef struct app {
     int curve_epoch;      /* watch mode: the epoch the synthesised curve belongs to */
     long cmd_seq;         /* watch mode: the last command sent through commands.json (0: none), */
     char cmd_name[16];    /* its name, until progress.json acknowledges it */
+    double cmd_acked;     /* when progress.json acknowledged it (0: not yet): the state it leads to may follow */
     int detached;         /* d was pressed: the run goes on without this front end */
     /* Parked: this process's live run while the screens show another run's files (Compare's Enter on it):
      * it trains on, and app_return_live (Compare's Enter on its row, or quitting) brings it back. */
@@ -267,7 +270,8 @@ int app_status_expire(app *a, double now);
  * and its rows (above the footer). */
 int app_body_top(const app *a);
 int app_body_height(const app *a);
-/* The help overlay's text, made once when ? is first pressed (a key handler: the draw only reads it). */
+/* The help overlay's text wrapped to the terminal's width: made when ? is first pressed, and again by the
+ * draw after a resize. */
 const char *app_help_text(app *a);
 /* Draws the frame and the screen shown (its enter has run: the loop calls app_enter first). */
 void app_draw(app *a);
@@ -338,6 +342,14 @@ int app_follow(int top, int sel, int rows);
 /* Draws table t into r, its first row moved to show the selection on t, a copy (the keys keep the first row;
  * after a resize the copy shows the selection). */
 void app_draw_table(app *a, tui_rect r, tui_table t);
+/* Row 1: which run the screens show (its folder, state, model, data set and process; a fact not known yet left
+ * out). */
+void app_draw_header(app *a);
+/* The footer row: the keys of the screen that work now (from the key table), or, while a field is edited or a
+ * search typed, the keys that end it. */
+void app_draw_footer(app *a);
+/* The notice of a terminal smaller than the front end needs, into a's grid (whole at any size). */
+void app_draw_too_small(app *a);
 /* Word-wraps text (at spaces, and at '\n') into r; returns the rows used. */
 int app_draw_wrapped(tui_grid *g, tui_rect r, const char *text, int role);
 /* Columns of a UTF-8 text: one per character, as the grid counts them. */
@@ -446,6 +458,8 @@ void roc_close(app *a);
 void compare_draw(app *a, tui_rect body);
 int compare_key(app *a, int key, tui_action act);
 void compare_scan(app *a);
+/* The Compare table's row (1-based) of the run this process trains, live or parked; 0 when it is not listed. */
+int compare_live_row(const app *a);
 void compare_free(app *a);
 
 /* samples.c */

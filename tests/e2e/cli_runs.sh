@@ -18,8 +18,8 @@ diff -u "$FIX/confusion.csv" "$TMP/cm" || fail "confusion matrix differs from sc
 
 # roc: "<class> <auc>" lines and the three averages, as the golden file lists them.
 "$VGGTOP" roc "$RUN" >"$TMP/roc" || fail "roc exited $?"
-awk '/^ *[0-9]+  /{print $1, $NF} /^micro/{print "micro", $NF} /^macro/{print "macro", $NF}
-     /^mean/{print "mean", $NF}' "$TMP/roc" >"$TMP/roc.short"
+awk '/^ *[0-9]+  /{print $1, $NF} /^micro AUC/{print "micro", $NF} /^macro AUC \(interpolated\)/{print "macro", $NF}
+     /^macro AUC \(mean\)/{print "mean", $NF}' "$TMP/roc" >"$TMP/roc.short"
 diff -u "$FIX/roc.txt" "$TMP/roc.short" || fail "roc AUCs differ from scikit-learn's"
 
 # report --csv/--json carry the class names; confusion's text lists the largest off-diagonal cell first.
@@ -34,7 +34,7 @@ grep -q '3 of 4 epochs' "$TMP/h" || fail "history header"
 [ "$(grep -c '^ *[123] ' "$TMP/h")" -eq 3 ] || fail "history rows"
 "$VGGTOP" history --csv "$RUN" | diff -u "$RUN/history.csv" - || fail "history --csv differs from history.csv"
 "$VGGTOP" compare "$RUN" "$RUN" >"$TMP/c" || fail "compare exited $?"
-grep -q '0.6167 (  2)' "$TMP/c" || fail "compare: best val_acc"
+grep -q '0.6167 (2)' "$TMP/c" || fail "compare: best val_acc"
 # The time per epoch and in all, from history.csv's seconds column.
 want=$(awk -F, 'NR > 1 { s += $9; n++ } END { printf "%.1f", s / n }' "$RUN/history.csv")
 grep -q "s/epoch" "$TMP/c" && grep -q " $want " "$TMP/c" || fail "compare: no s/epoch $want: $(head -3 "$TMP/c")"
@@ -59,7 +59,7 @@ expect_usage_error "predictions.csv" "$VGGTOP" report "$TMP/bad"
 # error of the whole command; with nothing left to compare it is one.
 "$VGGTOP" compare "$RUN" "$TMP/bad" >"$TMP/out" 2>"$TMP/err" || fail "compare with an epoch-less run exited $?"
 grep -q "note: $TMP/bad has no finished epoch yet; left out" "$TMP/err" || fail "compare: no note: $(cat "$TMP/err")"
-grep -q '0.6167 (  2)' "$TMP/out" || fail "compare left out the run with epochs"
+grep -q '0.6167 (2)' "$TMP/out" || fail "compare left out the run with epochs"
 grep -q "^ *[*+ox#] *$TMP/bad" "$TMP/out" && fail "compare charted the epoch-less run"
 "$VGGTOP" compare "$TMP/bad" >"$TMP/out" 2>"$TMP/err"; rc=$?
 [ "$rc" -eq 2 ] && grep -q "none of the runs has a finished epoch" "$TMP/err" || fail "compare of epoch-less runs only: exit $rc"

@@ -56,7 +56,7 @@ last=$(awk -F, 'END {printf "%.4f", $6}' "$run/history.csv")
 "$VGGTOP" report "$run" >rep && diff -u "$run/report.txt" rep >/dev/null || fail "report differs from report.txt"
 "$VGGTOP" confusion "$run" | grep -q 'most confused' || fail "confusion"
 "$VGGTOP" confusion --csv "$run" | diff -u "$run/confusion.csv" - >/dev/null || fail "confusion --csv vs confusion.csv"
-"$VGGTOP" roc "$run" | grep -q 'micro-average AUC' || fail "roc"
+"$VGGTOP" roc "$run" | grep -q 'micro AUC' || fail "roc"
 "$VGGTOP" history "$run" | grep -q '2 of 2 epochs' || fail "history"
 "$VGGTOP" compare "$run" "$run" | grep -q 'val_acc per epoch' || fail "compare"
 # evaluate: the checkpoint predicts the test set again and gives the history's last val_acc.

@@ -83,7 +83,7 @@ scenario() {
     # still asks about the live run; Enter on the live run's row (the newest, last) shows it again.
     tui_keys "$s" 6 Home Enter
     tui_expect "$s" "browsing finished"
-    tui_expect "$s" "live run: 6, Enter"
+    tui_expect "$s" "live run: row 2 of 6 Compare, Enter"
     tui_keys "$s" q
     tui_expect "$s" "A run is live. Quit and stop it"
     tui_keys "$s" n
@@ -101,7 +101,7 @@ scenario() {
     tui_expect "$s" "Most confused"
 
     tui_keys "$s" 5
-    tui_expect "$s" "micro-average AUC"
+    tui_expect "$s" "micro AUC"
     tui_keys "$s" z
     tui_expect "$s" "zoomed"
 

@@ -29,7 +29,9 @@ tui_keys w 4
 tui_expect w "true apple → predicted apple"
 tui_keys w End
 tui_expect w "true worm → predicted worm"
-tui_expect w "pred 64.."   # scrolled: 36 columns fit at 80x24, so the first shown is 99 - 35
+# scrolled: beside row labels as wide as "aquarium_fish" (13; they were cut at 12), 35 columns fit at 80x24,
+# so the first shown is 99 - 34
+tui_expect w "pred 65.."
 tui_keys w Left Left Up
 tui_expect w "true woman → predicted wolf"
 tui_keys w f

@@ -1,7 +1,7 @@
 #!/bin/sh
 # End-to-end (tmux): the Compare screen at 80x24 with three runs of different models keeps every column
-# on screen (the run-name column used to push "best acc" and "last acc" off the right edge), with its
-# header over its columns, under LANG=C and NO_COLOR (ASCII drawing, no colour), and NO_COLOR in
+# on screen (the run-name column used to push the accuracies off the right edge), with its header over its
+# columns, under LANG=C and NO_COLOR (ASCII drawing, no colour), and NO_COLOR in
 # UTF-8 charts with distinguishable series; vggtop watch shows a run's
 # read-only settings with the title whole and the parameter count as everywhere else (1,234,567), and
 # the Samples screen's key hints whole.
@@ -18,7 +18,7 @@ tmux -L "$SOCK" new-session -d -s "$s" -x 80 -y 24 \
     "cd '$TMP' && TERM=xterm-256color LANG=C LC_ALL=C NO_COLOR=1 '$VGGTOP' --runs '$runs' 2> '$TMP/$s.err'; echo \$? > '$TMP/$s.exit'; sleep 600"
 tui_wait "$s" "Model and settings" 10
 tui_keys "$s" 6
-tui_wait "$s" "last acc" 5
+tui_wait "$s" "last val_acc" 5
 tui_expect "$s" "3:vgg16-nopool"
 # Every run's row ends with its last val_acc (a number in [0, 1] with 4 decimals) inside the 80 columns.
 rows=$(tui_screen "$s" | grep -c -E '^ \[x\] +[123] .* [01]\.[0-9]{4} +[01]\.[0-9]{4} *$')

@@ -44,7 +44,7 @@ save z roc-zoom.png
 save 7 samples-1.png
 # Compare: both runs on the chart.
 tui_keys "$s" 6
-tui_wait "$s" "last acc" 5
+tui_wait "$s" "last val_acc" 5
 save "" compare-val_acc.png
 # Summary has no chart: P says nothing and writes nothing.
 tui_keys "$s" 8
