@@ -125,6 +125,9 @@ typedef struct data_fetch_options {
  * failures after the retries, a cancel and the disk (the partial file is kept); one line in err. */
 int data_fetch(const data_fetch_options *opt, char *installed, size_t size, vt_err *err);
 
+/* The MD5 of a regular file as 32 lower-case hex digits (libcrypto's EVP, as the download checks). */
+int data_file_md5(const char *path, char hex[33], vt_err *err);
+
 /* The same on a thread of its own, for the front end: it copies opt's strings (progress, cancelled and arg
  * are ignored) and publishes its progress under a mutex; the UI polls a snapshot. A self-pipe wakes it. */
 typedef struct data_fetch_job data_fetch_job;
@@ -154,6 +157,8 @@ void data_shuffle(long *order, long n, uint64_t seed, int epoch);
 
 typedef struct preprocess {
     int standardize;        /* 0: x / 255 (the seed's); 1: per-channel (x/255 - mean) / std */
+    int caffe;              /* Keras' "caffe" mode, what ImageNet VGG weights expect (3 channels): RGB -> BGR,
+                               the ImageNet means (B 103.939, G 116.779, R 123.68) subtracted, no / 255 */
     float mean[4], std[4];  /* per channel, of the training set, from data_channel_stats */
     int augment;            /* random crop with 4-pixel padding and horizontal flip (training only) */
     uint64_t aug_stream;    /* with augment: the epoch's stream (vt_seed_mix(seed, epoch) or the like); each

@@ -504,13 +504,20 @@ void data_fill_batch(const dataset *ds, data_split split, const long *idx, int n
     /* The value of every byte in every channel, so the per-pixel work is one lookup. x / 255 is divided,
      * not multiplied by 1/255, to be the same float as the seed's x.astype('float32') / 255. */
     float lut[4][256];
+    static const float bgr_mean[3] = {103.939f, 116.779f, 123.68f};
+    const int caffe = pp && pp->caffe && C == 3;
+    int from[4] = {0, 1, 2, 3}; /* the source channel of each output channel: reversed for caffe's BGR */
     for (int k = 0; k < C; k++)
         for (int v = 0; v < 256; v++) {
             float f = (float)v / 255.0f;
-            if (pp && pp->standardize)
+            if (caffe)
+                f = (float)v - bgr_mean[k];
+            else if (pp && pp->standardize)
                 f = pp->std[k] > 0 ? (f - pp->mean[k]) / pp->std[k] : f - pp->mean[k];
             lut[k][v] = f;
         }
+    if (caffe)
+        from[0] = 2, from[2] = 0;
     const int augment = pp && pp->augment && split == DATA_TRAIN;
     enum { PAD = 4 };
     for (int i = 0; i < n; i++) {
@@ -521,7 +528,7 @@ void data_fill_batch(const dataset *ds, data_split split, const long *idx, int n
         if (!augment) {
             for (size_t p = 0; p < (size_t)H * (size_t)W; p++)
                 for (int k = 0; k < C; k++)
-                    dst[p * (size_t)C + (size_t)k] = lut[k][src[p * (size_t)C + (size_t)k]];
+                    dst[p * (size_t)C + (size_t)k] = lut[k][src[p * (size_t)C + (size_t)from[k]]];
             continue;
         }
         /* Crop an H x W window at (dy, dx) of the image padded by PAD zero pixels on every side, then
@@ -538,7 +545,7 @@ void data_fill_batch(const dataset *ds, data_split split, const long *idx, int n
                 const uint8_t *s = src + ((size_t)(inside ? sy : 0) * (size_t)W + (size_t)(inside ? sx : 0)) * (size_t)C;
                 float *d = dst + ((size_t)r * (size_t)W + (size_t)col) * (size_t)C;
                 for (int k = 0; k < C; k++)
-                    d[k] = lut[k][inside ? s[k] : 0];
+                    d[k] = lut[k][inside ? s[from[k]] : 0];
             }
     }
 }

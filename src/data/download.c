@@ -328,20 +328,10 @@ static int download(fetch *F, vt_err *err)
     }
 }
 
-/* Size and MD5 of the part file against what is expected. VT_EUSAGE (and the file deleted) when wrong. */
-static int verify(fetch *F, vt_err *err)
+int data_file_md5(const char *path, char hex[33], vt_err *err)
 {
-    long long size = file_size_or_0(F->part);
-    char a[32], b[32];
-    F->p.done = F->p.total = size;
-    report(F, FETCH_VERIFYING, "checking the MD5 of %s", F->part);
-    if (F->expect_size && size != F->expect_size) {
-        drop_part(F);
-        return vt_fail(err, VT_EUSAGE, "%s: %s downloaded, not the %s of cifar-100-binary.tar.gz (deleted; run "
-                       "again)", F->url, vt_fmt_bytes(a, sizeof a, size), vt_fmt_bytes(b, sizeof b, F->expect_size));
-    }
     FILE *f;
-    int rc = vt_fopen_regular(F->part, 0, &f, NULL, err);
+    int rc = vt_fopen_regular(path, 0, &f, NULL, err);
     if (rc)
         return rc;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -358,10 +348,28 @@ static int verify(fetch *F, vt_err *err)
     free(buf);
     fclose(f);
     if (!ok)
-        return vt_fail(err, VT_EIO, "%s: cannot compute its MD5%s", F->part, read_error ? " (read error)" : "");
-    char hex[33];
+        return vt_fail(err, VT_EIO, "%s: cannot compute its MD5%s", path, read_error ? " (read error)" : "");
     for (int i = 0; i < 16; i++)
         snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    return VT_OK;
+}
+
+/* Size and MD5 of the part file against what is expected. VT_EUSAGE (and the file deleted) when wrong. */
+static int verify(fetch *F, vt_err *err)
+{
+    long long size = file_size_or_0(F->part);
+    char a[32], b[32];
+    F->p.done = F->p.total = size;
+    report(F, FETCH_VERIFYING, "checking the MD5 of %s", F->part);
+    if (F->expect_size && size != F->expect_size) {
+        drop_part(F);
+        return vt_fail(err, VT_EUSAGE, "%s: %s downloaded, not the %s of cifar-100-binary.tar.gz (deleted; run "
+                       "again)", F->url, vt_fmt_bytes(a, sizeof a, size), vt_fmt_bytes(b, sizeof b, F->expect_size));
+    }
+    char hex[33];
+    int rc = data_file_md5(F->part, hex, err);
+    if (rc)
+        return rc;
     if (strcmp(hex, F->md5) != 0) {
         drop_part(F);
         return vt_fail(err, VT_EUSAGE, "%s: MD5 %s, expected %s: not the tarball asked for (deleted; a mirror "

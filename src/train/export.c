@@ -1,12 +1,13 @@
 /* train/export: several runs' numbers as one tidy table, for pandas and spreadsheets: a row per run and epoch
  * (history.csv with the run's folder, model and the settings that differ between the runs), or per run, epoch
  * and class (per_class.csv), as CSV or JSON lines. Also the settings that tell runs apart, which the figures'
- * legends use too. */
+ * legends use too; and a run's weights as a Keras HDF5 file. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "vggtop/nn.h"
 #include "vggtop/train.h"
 
 /* The settings that can tell runs apart, in the order they are named. */
@@ -239,4 +240,23 @@ int run_export_per_class(FILE *f, const run_data *runs, int n, int json, vt_err 
         free(rows);
     }
     return VT_OK;
+}
+
+int run_export_keras(const char *dir, int best, const char *out, vt_err *err)
+{
+    char path[VT_PATH_MAX + VT_PATH_EXTRA];
+    snprintf(path, sizeof path, "%s/%s", dir, best ? RUN_BEST : RUN_CHECKPOINT);
+    model_config mc;
+    model *m = NULL;
+    unsigned char extra[32]; /* the engine's state is not needed: the loader takes what fits */
+    size_t len;
+    int rc = checkpoint_read_config(path, &mc, err);
+    if (!rc)
+        rc = model_create(&mc, &m, err);
+    if (!rc)
+        rc = checkpoint_load(path, m, extra, sizeof extra, &len, err);
+    if (!rc)
+        rc = keras_h5_save(out, m, err);
+    model_destroy(m);
+    return rc;
 }
