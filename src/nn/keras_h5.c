@@ -40,25 +40,26 @@ static void h5_quiet(void)
 
 /* ---- writing --------------------------------------------------------------------------------------- */
 
-/* A fixed-length, null-padded string attribute (numpy's 'S' dtype, what h5py makes of bytes): one string
- * (scalar) when n == 0, else an array of n. */
+/* A string attribute as h5py makes one of Keras' bytes: an array of n fixed-length, null-padded ASCII
+ * strings (numpy's 'S' dtype, sized to the longest), or with n == 0 one variable-length string (a scalar). */
 static int put_strings(hid_t obj, const char *name, const char *const *s, int n)
 {
     size_t len = 1;
-    int count = n ? n : 1;
-    for (int i = 0; i < count; i++)
+    for (int i = 0; i < n; i++)
         if (strlen(s[i]) > len)
             len = strlen(s[i]);
-    char *buf = calloc((size_t)count, len);
-    if (!buf)
+    char *buf = n ? calloc((size_t)n, len) : NULL;
+    if (n && !buf)
         return -1;
-    for (int i = 0; i < count; i++)
+    for (int i = 0; i < n; i++)
         memcpy(buf + (size_t)i * len, s[i], strlen(s[i]));
     hsize_t dim = (hsize_t)n;
     hid_t type = H5Tcopy(H5T_C_S1), space = n ? H5Screate_simple(1, &dim, NULL) : H5Screate(H5S_SCALAR);
-    int ok = type >= 0 && space >= 0 && H5Tset_size(type, len) >= 0 && H5Tset_strpad(type, H5T_STR_NULLPAD) >= 0;
+    int ok = type >= 0 && space >= 0 &&
+             (n ? H5Tset_size(type, len) >= 0 && H5Tset_strpad(type, H5T_STR_NULLPAD) >= 0
+                : H5Tset_size(type, H5T_VARIABLE) >= 0);
     hid_t a = ok ? H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT) : -1;
-    ok = a >= 0 && H5Awrite(a, type, buf) >= 0;
+    ok = a >= 0 && H5Awrite(a, type, n ? (const void *)buf : (const void *)s) >= 0;
     if (a >= 0)
         H5Aclose(a);
     if (space >= 0)
