@@ -109,6 +109,9 @@ typedef struct data_fetch_options {
     const char *md5;     /* 32 hex digits; NULL: $VGGTOP_CIFAR100_MD5, else DATA_CIFAR100_MD5 (and then the
                             size is checked too) */
     int timeout;         /* seconds to connect and without a byte before giving up an attempt; 0: 30 */
+    int file;            /* 1: one file, not the data set: dir is its path, url and md5 are required, and the
+                            verified download ("<dir>.part", resumed as the tarball is) is renamed to it
+                            without unpacking (keras.applications' weights); an existing file is refused */
     /* Called from the downloading thread, at most about 10 times a second and at each phase change. */
     void (*progress)(const data_fetch_progress *p, void *arg);
     /* Polled as it goes; nonzero stops the download (the partial file is kept for a resume). */

@@ -204,7 +204,8 @@ int train_predict_test(model *m, const dataset *ds, const preprocess *pp, long f
 /* The images' preparation a run's settings ask for: x / 255, or Keras' caffe mode with ImageNet weights. */
 void train_preprocess(const train_config *cfg, preprocess *pp);
 /* --weights: loads a Keras HDF5 file into m (by layer name; --skip-mismatch), or for "imagenet" the
- * keras.applications file of m's model from the Keras cache (~/.keras/models, checked against its MD5).
+ * keras.applications file of m's model from the Keras cache (~/.keras/models; downloaded there when it is
+ * not, from keras.applications' address or $VGGTOP_IMAGENET_URL), checked against its MD5.
  * Nothing when cfg->weights is empty. VT_EUSAGE with one line. */
 int train_load_weights(const train_config *cfg, model *m, vt_err *err);
 

@@ -1,11 +1,13 @@
 /* train/weights: where a new run's weights start (--weights) and how its images are prepared to match them.
  * A Keras HDF5 file is nn's keras_h5_load; "imagenet" is keras.applications' published file for vgg16 or
- * vgg19, found in the Keras cache (~/.keras/models, where keras.utils.get_file keeps it) and checked
- * against the MD5 keras.applications checks. ImageNet weights expect Keras' caffe preprocessing, which
+ * vgg19, found in the Keras cache (~/.keras/models, where keras.utils.get_file keeps it) or downloaded there
+ * (data_fetch, as vggtop data --download: resumed, MD5 checked) and checked against the MD5
+ * keras.applications checks. ImageNet weights expect Keras' caffe preprocessing, which
  * train_preprocess then applies to every image of the run (config.json records the weights, so evaluate
  * prepares its images the same way). */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "train_internal.h"
 
@@ -45,7 +47,19 @@ static const imagenet_file *imagenet_for(const model_config *mc)
     return NULL;
 }
 
-/* The cached file of f, checked against its MD5 ($VGGTOP_IMAGENET_MD5 replaces it, for the tests' fixture). */
+/* keras.applications' own address for f (where keras.utils.get_file fetches it from), or a folder of
+ * $VGGTOP_IMAGENET_URL's (a mirror; the tests' file:// fixture). */
+static void imagenet_url(const imagenet_file *f, char *url, size_t size)
+{
+    const char *env = getenv("VGGTOP_IMAGENET_URL");
+    if (env && *env)
+        snprintf(url, size, "%s/%s", env, f->name);
+    else
+        snprintf(url, size, "https://storage.googleapis.com/tensorflow/keras-applications/%s/%s", f->model, f->name);
+}
+
+/* f in the Keras cache, downloaded there first when it is not (as keras.utils.get_file does), checked
+ * against its MD5 ($VGGTOP_IMAGENET_MD5 replaces it, for the tests' fixture). */
 static int imagenet_path(const imagenet_file *f, char *path, size_t size, vt_err *err)
 {
     const char *home = getenv("HOME");
@@ -55,11 +69,20 @@ static int imagenet_path(const imagenet_file *f, char *path, size_t size, vt_err
         return vt_fail(err, VT_EUSAGE, "--weights imagenet: $HOME is too long");
     const char *env = getenv("VGGTOP_IMAGENET_MD5");
     const char *want = env && *env ? env : f->md5;
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        char url[VT_PATH_MAX];
+        imagenet_url(f, url, sizeof url);
+        data_fetch_options opt = {.dir = path, .url = url, .md5 = want, .file = 1};
+        vt_err why;
+        if (data_fetch(&opt, NULL, 0, &why) != VT_OK)
+            return vt_fail(err, VT_EUSAGE, "--weights imagenet: %s is not in the Keras cache and the download "
+                           "failed: %.600s", f->name, why.msg);
+    }
     char have[33];
-    vt_err why;
-    if (data_file_md5(path, have, &why) != VT_OK)
-        return vt_fail(err, VT_EUSAGE, "--weights imagenet: %s (download it once with keras.applications, or "
-                       "put keras.applications' file there)", why.msg);
+    int rc = data_file_md5(path, have, err);
+    if (rc)
+        return rc;
     if (strcmp(have, want) != 0)
         return vt_fail(err, VT_EUSAGE, "%s: MD5 %s, expected %s: not keras.applications' file", path, have, want);
     return VT_OK;

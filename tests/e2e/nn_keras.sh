@@ -5,7 +5,8 @@
 # convolutional base comes out of an epoch bit for bit as it went in while the top trains; export --keras
 # writes the layout h5py writes for Keras (compared attribute by attribute with a reference file), and
 # numpy on the exported file gives vggtop's predictions within 1e-4 relative; --weights imagenet takes
-# keras.applications' file from the Keras cache (a fixture with its own MD5), applies caffe preprocessing
+# keras.applications' file from the Keras cache (a fixture with its own MD5; downloaded there from a file://
+# mirror when it is missing), applies caffe preprocessing
 # (numpy with caffe's BGR and means gives the run's predictions) and records it; hostile files (truncated,
 # not HDF5, a kernel of another shape or type, a layer missing, a kernel declared as 2^40 floats, three
 # weights) exit 2 with one line naming the file and leave no run directory.
@@ -92,6 +93,17 @@ grep -q '"preprocessing":.*"caffe"' inet/config.json || fail "config.json does n
 # (1e-3: float32 through 13 convolutions of inputs up to 150; x / 255 instead of caffe would be far off.)
 "$PY" "$TOOL" forward inet.h5 --data "$DATA" --caffe --rtol 1e-3 --predictions inet/predictions.csv >fw ||
     fail "numpy with caffe preprocessing disagrees with the imagenet run: $(cat fw)"
+# Not in the cache: downloaded there (a file:// mirror here), MD5 checked, then used.
+mkdir -p mirror home2
+cp "$notop" mirror/
+HOME=$TMP/home2 VGGTOP_IMAGENET_URL=file://$TMP/mirror VGGTOP_IMAGENET_MD5=$sum train --model vgg16 --resize 32 \
+    --run-dir inet3 --weights imagenet >/dev/null 2>err || fail "--weights imagenet with a download: $(cat err)"
+cmp -s "$notop" "home2/.keras/models/${notop##*/}" || fail "the download is not in the Keras cache"
+ls home2/.keras/models | grep -q '\.part$' && fail "the download left its part file"
+HOME=$TMP/home3 VGGTOP_IMAGENET_URL=file://$TMP/mirror VGGTOP_IMAGENET_MD5=00000000000000000000000000000000 \
+    train --model vgg16 --resize 32 --run-dir inet4 --weights imagenet >/dev/null 2>err
+[ $? -eq 2 ] && grep -q "MD5 $sum, expected 0000" err || fail "a download of another MD5: $(cat err)"
+[ -e "home3/.keras/models/${notop##*/}" ] && fail "a download of another MD5 was kept"
 HOME=$TMP/home VGGTOP_IMAGENET_MD5=$sum train --model cnn --run-dir inet2 --weights imagenet 2>err
 [ $? -eq 2 ] && grep -q "vgg16 and vgg19, not cnn" err || fail "imagenet for a cnn: $(cat err)"
 finish
