@@ -93,6 +93,10 @@ grep -q '"preprocessing":.*"caffe"' inet/config.json || fail "config.json does n
 # (1e-3: float32 through 13 convolutions of inputs up to 150; x / 255 instead of caffe would be far off.)
 "$PY" "$TOOL" forward inet.h5 --data "$DATA" --caffe --rtol 1e-3 --predictions inet/predictions.csv >fw ||
     fail "numpy with caffe preprocessing disagrees with the imagenet run: $(cat fw)"
+# evaluate prepares the test images as the run did (config.json's weights): the same predictions.
+cp inet/predictions.csv inet-predictions.csv
+HOME=$TMP/home "$VGGTOP" evaluate inet >/dev/null 2>err || fail "evaluate of the imagenet run: $(cat err)"
+cmp -s inet/predictions.csv inet-predictions.csv || fail "evaluate predicts otherwise than the run (caffe lost?)"
 # Not in the cache: downloaded there (a file:// mirror here), MD5 checked, then used.
 mkdir -p mirror home2
 cp "$notop" mirror/
