@@ -10,9 +10,10 @@ OUT     := $(BUILD)/$(VARIANT)
 
 CC      ?= cc
 # ompi-c: Open MPI, for data-parallel training (src/train/dist.c; MPI is only initialised under mpirun).
-# hdf5: Keras weights files (src/nn/keras_h5.c); Debian names its pkg-config file hdf5-serial.
+# hdf5: Keras weights files (src/nn/keras_h5.c); Debian names its pkg-config file hdf5-serial. libpng and
+# libjpeg: vggtop predict's images (src/data/image.c).
 HDF5_PC := $(shell pkg-config --exists hdf5-serial 2>/dev/null && echo hdf5-serial || echo hdf5)
-PKGS    := openblas ncursesw zlib libcjson libcurl libarchive libcrypto ompi-c plplot $(HDF5_PC)
+PKGS    := openblas ncursesw zlib libcjson libcurl libarchive libcrypto ompi-c plplot $(HDF5_PC) libpng libjpeg
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)

@@ -154,6 +154,13 @@ void data_fetch_destroy(data_fetch_job *job);                     /* cancels, jo
  * out of memory for its coefficient tables (dst untouched). */
 int image_resize_bicubic(const uint8_t *src, int sh, int sw, int c, uint8_t *dst, int dh, int dw);
 
+/* A PNG or JPEG file (told apart by its first bytes) as *rgb (h, w, 3) 8-bit RGB, malloc'ed, converted as
+ * OpenCV's imread(IMREAD_COLOR): greyscale to three equal channels, a palette expanded, alpha dropped,
+ * 16-bit samples to their high byte. More than max_pixels (w * h, from the header) is refused before any
+ * pixel is allocated; so is a truncated or damaged file. VT_EUSAGE with one line naming the file. */
+#define IMAGE_MAX_PIXELS (64LL << 20)
+int image_read(const char *path, long long max_pixels, uint8_t **rgb, int *h, int *w, vt_err *err);
+
 /* The order of the training set in one epoch: a permutation of [0, n) that depends only on (seed, epoch),
  * so a resumed run sees the same batches. */
 void data_shuffle(long *order, long n, uint64_t seed, int epoch);
@@ -170,6 +177,10 @@ typedef struct preprocess {
 
 /* Per-channel mean and (population) standard deviation of the training images scaled to [0, 1]. */
 void data_channel_stats(const dataset *ds, float *mean, float *std);
+
+/* n images src (n, height, width, channels) uint8 into x as data_fill_batch prepares test images (pp's
+ * normalisation, never augmentation): for images that are not a data set's (vggtop predict). */
+void data_fill_images(const uint8_t *src, int n, int height, int width, int channels, const preprocess *pp, float *x);
 
 /* Assembles a batch: x gets (n, height, width, channels) floats, y the n labels of the images idx[0..n)
  * of split (y may be NULL). pp NULL means x / 255. Augmentation applies to DATA_TRAIN only: image idx[i]

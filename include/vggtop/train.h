@@ -571,9 +571,18 @@ void run_export_history(FILE *f, const run_data *runs, int n, int json);
 /* The same for per_class.csv: a row per run, epoch and class (number and name) with precision, recall, F1 and
  * support. VT_EUSAGE naming a damaged per_class.csv. */
 int run_export_per_class(FILE *f, const run_data *runs, int n, int json, vt_err *err);
+/* A CSV field into f: quoted when it holds a comma, quote or line break (RFC 4180). */
+void run_csv_field(FILE *f, const char *s);
 /* A run's weights (RUN_CHECKPOINT, or RUN_BEST with best) as a Keras HDF5 weights file at out (nn's
  * keras_h5_save: atomic). VT_EUSAGE for a run without that checkpoint or a damaged one. */
 int run_export_keras(const char *dir, int best, const char *out, vt_err *err);
+/* The n image files (PNG or JPEG, any size) through a run's model (best: best.bin): each converted to the
+ * model's channels (greyscale as OpenCV's cvtColor), resized to its input with the bicubic resize training
+ * uses and prepared as the run's test images are (x / 255, or caffe with ImageNet weights). probs gets
+ * (n, run classes), malloc'ed; *classes the class count. The first file that cannot be read stops it:
+ * VT_EUSAGE with one line naming it. */
+int run_predict_files(const char *dir, int best, const char *const *files, int n, float **probs, int *classes,
+                      vt_err *err);
 
 /* Lists the run directories (those holding a config.json) of runs_dir, sorted by name (oldest first).
  * A missing runs_dir gives 0 entries. *entries is malloc'ed (free with free). */

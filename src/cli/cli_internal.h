@@ -54,7 +54,7 @@ const cli_command *cli_command_find(const char *name);
 extern const cli_command cli_train_command, cli_watch_command, cli_ctl_command, cli_summary_command,
     cli_data_command, cli_evaluate_command, cli_report_command, cli_confusion_command, cli_roc_command,
     cli_history_command, cli_compare_command, cli_layers_command, cli_bench_command, cli_ui_command,
-    cli_plot_command, cli_export_command;
+    cli_plot_command, cli_export_command, cli_predict_command;
 
 /* Gets each option's value (NULL for a bare flag); returns a vt code with err filled. */
 typedef int (*cli_set_fn)(void *ctx, int key, const char *value, vt_err *err);

@@ -494,19 +494,15 @@ void data_channel_stats(const dataset *ds, float *mean, float *std)
     }
 }
 
-void data_fill_batch(const dataset *ds, data_split split, const long *idx, int n, const preprocess *pp, float *x,
-                     int *y)
+/* The value of every byte in every channel, so the per-pixel work is one lookup, and the source channel of
+ * each output channel (reversed for caffe's BGR). x / 255 is divided, not multiplied by 1/255, to be the
+ * same float as the seed's x.astype('float32') / 255. */
+static void build_lut(const preprocess *pp, int C, float lut[4][256], int from[4])
 {
-    const int H = ds->height, W = ds->width, C = ds->channels;
-    const size_t image = (size_t)H * (size_t)W * (size_t)C;
-    const uint8_t *base = split == DATA_TRAIN ? ds->train_x : ds->test_x;
-    const int *labels = split == DATA_TRAIN ? ds->train_y : ds->test_y;
-    /* The value of every byte in every channel, so the per-pixel work is one lookup. x / 255 is divided,
-     * not multiplied by 1/255, to be the same float as the seed's x.astype('float32') / 255. */
-    float lut[4][256];
     static const float bgr_mean[3] = {103.939f, 116.779f, 123.68f};
     const int caffe = pp && pp->caffe && C == 3;
-    int from[4] = {0, 1, 2, 3}; /* the source channel of each output channel: reversed for caffe's BGR */
+    for (int k = 0; k < 4; k++)
+        from[k] = caffe && k < 3 ? 2 - k : k;
     for (int k = 0; k < C; k++)
         for (int v = 0; v < 256; v++) {
             float f = (float)v / 255.0f;
@@ -516,8 +512,29 @@ void data_fill_batch(const dataset *ds, data_split split, const long *idx, int n
                 f = pp->std[k] > 0 ? (f - pp->mean[k]) / pp->std[k] : f - pp->mean[k];
             lut[k][v] = f;
         }
-    if (caffe)
-        from[0] = 2, from[2] = 0;
+}
+
+void data_fill_images(const uint8_t *src, int n, int height, int width, int channels, const preprocess *pp, float *x)
+{
+    float lut[4][256];
+    int from[4];
+    build_lut(pp, channels, lut, from);
+    const size_t pixels = (size_t)n * (size_t)height * (size_t)width, C = (size_t)channels;
+    for (size_t p = 0; p < pixels; p++)
+        for (size_t k = 0; k < C; k++)
+            x[p * C + k] = lut[k][src[p * C + (size_t)from[k]]];
+}
+
+void data_fill_batch(const dataset *ds, data_split split, const long *idx, int n, const preprocess *pp, float *x,
+                     int *y)
+{
+    const int H = ds->height, W = ds->width, C = ds->channels;
+    const size_t image = (size_t)H * (size_t)W * (size_t)C;
+    const uint8_t *base = split == DATA_TRAIN ? ds->train_x : ds->test_x;
+    const int *labels = split == DATA_TRAIN ? ds->train_y : ds->test_y;
+    float lut[4][256];
+    int from[4];
+    build_lut(pp, C, lut, from);
     const int augment = pp && pp->augment && split == DATA_TRAIN;
     enum { PAD = 4 };
     for (int i = 0; i < n; i++) {

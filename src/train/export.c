@@ -7,8 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vggtop/nn.h"
-#include "vggtop/train.h"
+#include "train_internal.h"
 
 /* The settings that can tell runs apart, in the order they are named. */
 typedef enum { S_LR, S_BATCH, S_MOMENTUM, S_DECAY, S_INPUT, S_AUGMENT, S_SEED, S_COUNT } setting;
@@ -71,8 +70,7 @@ void run_settings_label(const run_data *run, unsigned mask, char *buf, size_t si
 
 /* ---- the tables --------------------------------------------------------------------------------------- */
 
-/* A CSV field: quoted when it holds a comma, quote or line break (RFC 4180). */
-static void csv_field(FILE *f, const char *s)
+void run_csv_field(FILE *f, const char *s)
 {
     if (!strpbrk(s, ",\"\r\n")) {
         fputs(s, f);
@@ -136,7 +134,7 @@ static void cell_text(FILE *f, int json, int first, const char *name, const char
         fputs(": ", f);
         json_string(f, v);
     } else {
-        csv_field(f, v);
+        run_csv_field(f, v);
     }
 }
 
@@ -244,17 +242,8 @@ int run_export_per_class(FILE *f, const run_data *runs, int n, int json, vt_err 
 
 int run_export_keras(const char *dir, int best, const char *out, vt_err *err)
 {
-    char path[VT_PATH_MAX + VT_PATH_EXTRA];
-    snprintf(path, sizeof path, "%s/%s", dir, best ? RUN_BEST : RUN_CHECKPOINT);
-    model_config mc;
     model *m = NULL;
-    unsigned char extra[32]; /* the engine's state is not needed: the loader takes what fits */
-    size_t len;
-    int rc = checkpoint_read_config(path, &mc, err);
-    if (!rc)
-        rc = model_create(&mc, &m, err);
-    if (!rc)
-        rc = checkpoint_load(path, m, extra, sizeof extra, &len, err);
+    int rc = train_load_run_model(dir, best, &m, err);
     if (!rc)
         rc = keras_h5_save(out, m, err);
     model_destroy(m);

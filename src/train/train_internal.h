@@ -199,6 +199,12 @@ void train_val_metrics(const float *probs, const int *y, long n, int C, train_ep
 int train_predict_test(model *m, const dataset *ds, const preprocess *pp, long from, long to, int batch,
                        float *x_buf, float *probs, int (*stop)(void *), void *arg, int *stopped, vt_err *err);
 
+/* ---- a run's model outside training (predict.c) ---------------------------------------------------------- */
+
+/* The model of a run's RUN_CHECKPOINT (RUN_BEST with best) with its weights, created from the config the
+ * checkpoint holds (no data set needed). VT_EUSAGE naming a missing or damaged checkpoint. */
+int train_load_run_model(const char *dir, int best, model **m, vt_err *err);
+
 /* ---- starting weights (weights.c) ---------------------------------------------------------------------- */
 
 /* The images' preparation a run's settings ask for: x / 255, or Keras' caffe mode with ImageNet weights. */
