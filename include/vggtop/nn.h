@@ -228,6 +228,14 @@ int keras_h5_save(const char *path, const model *m, vt_err *err);
  * refused file leaves m as it was. *loaded (may be NULL) gets the number of layers read. VT_EUSAGE. */
 int keras_h5_load(const char *path, model *m, unsigned flags, int *loaded, vt_err *err);
 
+/* ---- ONNX (onnx.c) ------------------------------------------------------------------------------------ */
+
+/* The model as an ONNX file (opset 13): input "input" (N, H, W, C) float32, prepared as for model_predict;
+ * output "probabilities" (N, classes), the softmax. doc goes into the model's and graph's doc strings (how
+ * to prepare the input), and nmeta key/value pairs into its metadata_props. Written atomically. */
+int onnx_save(const char *path, const model *m, const char *doc, const char *const *keys,
+              const char *const *values, int nmeta, vt_err *err);
+
 /* ---- lower-level access (tests, tools) -------------------------------------------------------------- */
 
 /* The parameter and gradient blocks: every layer's kernel then bias, in layer order, Keras' layouts

@@ -576,6 +576,9 @@ void run_csv_field(FILE *f, const char *s);
 /* A run's weights (RUN_CHECKPOINT, or RUN_BEST with best) as a Keras HDF5 weights file at out (nn's
  * keras_h5_save: atomic). VT_EUSAGE for a run without that checkpoint or a damaged one. */
 int run_export_keras(const char *dir, int best, const char *out, vt_err *err);
+/* The run's model as an ONNX graph at out (nn's onnx_save), its preparation of the input in the doc string and
+ * class_names (a JSON array), preprocessing and input_layout in the metadata. */
+int run_export_onnx(const char *dir, int best, const char *out, vt_err *err);
 /* The n image files (PNG or JPEG, any size) through a run's model (best: best.bin): each converted to the
  * model's channels (greyscale as OpenCV's cvtColor), resized to its input with the bicubic resize training
  * uses and prepared as the run's test images are (x / 255, or caffe with ImageNet weights). probs gets

@@ -9,7 +9,7 @@
 #include "cli_internal.h"
 #include "vggtop/train.h"
 
-enum { O_CSV = CLI_LONG_ONLY, O_JSON, O_PER_CLASS, O_KERAS, O_BEST };
+enum { O_CSV = CLI_LONG_ONLY, O_JSON, O_PER_CLASS, O_KERAS, O_ONNX, O_BEST };
 
 static const cli_option options[] = {
     {"csv", O_CSV, "FILE", "CSV with a header line ('-': standard output; a metric a run did not record is empty)",
@@ -21,14 +21,16 @@ static const cli_option options[] = {
     {"keras", O_KERAS, "FILE",
      "the run's weights as a Keras HDF5 weights file instead (model.load_weights reads it; one RUN_DIR)", NULL,
      NULL},
-    {"best", O_BEST, NULL, "with --keras: the weights of best.bin (--save-best) instead of the last checkpoint",
+    {"onnx", O_ONNX, "FILE",
+     "the run's model as an ONNX graph instead (opset 13: onnxruntime, OpenCV's dnn; one RUN_DIR)", NULL, NULL},
+    {"best", O_BEST, NULL, "with --keras or --onnx: the weights of best.bin (--save-best) instead of the last checkpoint",
      NULL, NULL},
     {NULL, 0, NULL, NULL, NULL, NULL},
 };
 
 typedef struct export_args {
     const char *out;
-    const char *keras;
+    const char *keras, *onnx;
     int json, per_class, best;
     char **runs;
     int n_runs;
@@ -49,9 +51,12 @@ static int set_option(void *ctx, int key, const char *value, vt_err *err)
         return VT_OK;
     case O_PER_CLASS: a->per_class = 1; return VT_OK;
     case O_KERAS:
+    case O_ONNX:
         if (!*value)
-            return vt_fail(err, VT_EUSAGE, "--keras: give a file name");
-        a->keras = value;
+            return vt_fail(err, VT_EUSAGE, "--%s: give a file name", key == O_ONNX ? "onnx" : "keras");
+        if (a->keras || a->onnx)
+            return vt_fail(err, VT_EUSAGE, "give one of --keras and --onnx");
+        *(key == O_ONNX ? &a->onnx : &a->keras) = value;
         return VT_OK;
     case O_BEST: a->best = 1; return VT_OK;
     }
@@ -66,15 +71,19 @@ static int write_table(FILE *f, const export_args *a, const run_data *runs, vt_e
     return VT_OK;
 }
 
-/* --keras: one run's weights; the table's flags do not mix with it. */
-static int export_keras(int argc, char **argv, const export_args *a, vt_err *err)
+/* --keras, --onnx: one run's model; the table's flags do not mix with them. */
+static int export_model(int argc, char **argv, const export_args *a, vt_err *err)
 {
-    if (!a->keras)
-        return vt_fail(err, VT_EUSAGE, "--best goes with --keras FILE");
+    if (!a->keras && !a->onnx)
+        return vt_fail(err, VT_EUSAGE, "--best goes with --keras FILE or --onnx FILE");
     if (a->out || a->per_class)
-        return vt_fail(err, VT_EUSAGE, "--keras writes weights, not a table: leave out --csv, --json and --per-class");
+        return vt_fail(err, VT_EUSAGE, "--%s writes a model, not a table: leave out --csv, --json and --per-class",
+                       a->keras ? "keras" : "onnx");
     int rc = cli_positional(&cli_export_command, argc, argv, 1, 1, "one RUN_DIR", err);
-    return rc ? rc : run_export_keras(argv[optind], a->best, a->keras, err);
+    if (rc)
+        return rc;
+    return a->keras ? run_export_keras(argv[optind], a->best, a->keras, err)
+                    : run_export_onnx(argv[optind], a->best, a->onnx, err);
 }
 
 static int cmd_export(int argc, char **argv, vt_err *err)
@@ -85,8 +94,8 @@ static int cmd_export(int argc, char **argv, vt_err *err)
     int rc = cli_parse(&cli_export_command, options, argc, argv, set_option, &a, &done, err);
     if (rc != VT_OK || done)
         return rc;
-    if (a.keras || a.best)
-        return export_keras(argc, argv, &a, err);
+    if (a.keras || a.onnx || a.best)
+        return export_model(argc, argv, &a, err);
     if (!a.out)
         return vt_fail(err, VT_EUSAGE, "say where the table goes: --csv FILE or --json FILE ('-' for standard output)");
     if ((rc = cli_positional(&cli_export_command, argc, argv, 1, 4096, "at least one RUN_DIR", err)) != VT_OK)
@@ -119,17 +128,20 @@ static int cmd_export(int argc, char **argv, vt_err *err)
 const cli_command cli_export_command = {
     .name = "export",
     .run = cmd_export,
-    .summary = "write every run's per-epoch numbers as one CSV or JSON-lines table, or a run's weights for Keras",
+    .summary = "write every run's per-epoch numbers as one CSV or JSON-lines table, or a run's model for Keras or ONNX",
     .usage = "usage: vggtop export RUN_DIR... --csv FILE|- [--per-class]\n"
              "       vggtop export RUN_DIR... --json FILE|- [--per-class]\n"
-             "       vggtop export RUN_DIR --keras FILE.h5 [--best]\n",
+             "       vggtop export RUN_DIR --keras FILE.h5 [--best]\n"
+             "       vggtop export RUN_DIR --onnx FILE.onnx [--best]\n",
     .about = "Writes the runs' numbers as one table: a row per run and epoch with the run's folder, its model, the\n"
              "settings that differ between the runs (learning_rate, batch_size, ...), the epoch and every metric of\n"
              "history.csv (loss, acc, mse, val_loss, val_acc, val_mse, top-5, lr, seconds). A file is written whole\n"
              "or not at all.\n"
              "With --keras, the run's weights in the HDF5 layout Keras' save_weights writes (layer groups named as\n"
              "keras.applications names them, kernel:0 and bias:0): keras.applications.VGG16(weights=None,\n"
-             "input_shape=(48, 48, 3), classes=100).load_weights(FILE) then predicts as vggtop does.\n",
+             "input_shape=(48, 48, 3), classes=100).load_weights(FILE) then predicts as vggtop does.\n"
+             "With --onnx, the model as an ONNX graph (opset 13) taking an NHWC batch prepared as its doc string\n"
+             "says and giving the softmax, the class names in its metadata.\n",
     .options = options,
     .notes = "Exit status 2 for a bad flag, a run directory (or checkpoint) that cannot be read or a file that cannot be\n"
              "made.\n",
