@@ -41,14 +41,7 @@ static int set_option(void *ctx, int key, const char *value, vt_err *err)
     export_args *a = ctx;
     switch (key) {
     case O_CSV:
-    case O_JSON:
-        if (a->out)
-            return vt_fail(err, VT_EUSAGE, "give one of --csv and --json");
-        if (!*value)
-            return vt_fail(err, VT_EUSAGE, "--%s: give a file name or '-'", key == O_JSON ? "json" : "csv");
-        a->out = value;
-        a->json = key == O_JSON;
-        return VT_OK;
+    case O_JSON: return cli_table_flag(value, key == O_JSON, &a->out, &a->json, err);
     case O_PER_CLASS: a->per_class = 1; return VT_OK;
     case O_KERAS:
     case O_ONNX:
@@ -63,11 +56,17 @@ static int set_option(void *ctx, int key, const char *value, vt_err *err)
     return vt_fail(err, VT_EINTERNAL, "option %d has no parser", key);
 }
 
-static int write_table(FILE *f, const export_args *a, const run_data *runs, vt_err *err)
+typedef struct table {
+    const export_args *a;
+    const run_data *runs;
+} table;
+
+static int write_table(FILE *f, void *ctx, vt_err *err)
 {
-    if (a->per_class)
-        return run_export_per_class(f, runs, a->n_runs, a->json, err);
-    run_export_history(f, runs, a->n_runs, a->json);
+    const table *t = ctx;
+    if (t->a->per_class)
+        return run_export_per_class(f, t->runs, t->a->n_runs, t->a->json, err);
+    run_export_history(f, t->runs, t->a->n_runs, t->a->json);
     return VT_OK;
 }
 
@@ -108,17 +107,9 @@ static int cmd_export(int argc, char **argv, vt_err *err)
         return vt_fail(err, VT_EIO, "out of memory");
     for (; rc == VT_OK && loaded < a.n_runs; loaded++)
         rc = run_load(a.runs[loaded], RUN_PART_CONFIG | RUN_PART_HISTORY, &runs[loaded], err);
-    if (rc == VT_OK && strcmp(a.out, "-") == 0) {
-        rc = write_table(stdout, &a, runs, err);
-    } else if (rc == VT_OK) {
-        vt_afile af;
-        if (vt_afile_open(&af, a.out, err) != VT_OK)
-            rc = err->code = VT_EUSAGE; /* a place the user named that cannot take the file */
-        else if ((rc = write_table(af.f, &a, runs, err)) != VT_OK)
-            vt_afile_abort(&af);
-        else
-            rc = vt_afile_commit(&af, err);
-    }
+    table t = {&a, runs};
+    if (rc == VT_OK)
+        rc = cli_write_to(a.out, write_table, &t, err);
     for (int i = 0; i < loaded; i++)
         run_free(&runs[i]);
     free(runs);

@@ -39,14 +39,7 @@ static int set_option(void *ctx, int key, const char *value, vt_err *err)
     case O_BEST: a->best = 1; return VT_OK;
     case O_TOP: return vt_flag_int("--top", value, 1, 100, &a->top, err);
     case O_CSV:
-    case O_JSON:
-        if (a->out)
-            return vt_fail(err, VT_EUSAGE, "give one of --csv and --json");
-        if (!*value)
-            return vt_fail(err, VT_EUSAGE, "--%s: give a file name or '-'", key == O_JSON ? "json" : "csv");
-        a->out = value;
-        a->json = key == O_JSON;
-        return VT_OK;
+    case O_JSON: return cli_table_flag(value, key == O_JSON, &a->out, &a->json, err);
     }
     return vt_fail(err, VT_EINTERNAL, "option %d has no parser", key);
 }
@@ -116,8 +109,21 @@ static void top_k(const float *p, int classes, int k, int *idx)
     }
 }
 
-static void write_results(FILE *f, const predict_args *a, const float *probs, int classes, char **names)
+typedef struct results {
+    const predict_args *a;
+    const float *probs;
+    int classes;
+    char **names;
+} results;
+
+static int write_results(FILE *f, void *ctx, vt_err *err)
 {
+    (void)err;
+    const results *res = ctx;
+    const predict_args *a = res->a;
+    const float *probs = res->probs;
+    const int classes = res->classes;
+    char **names = res->names;
     int k = a->top < classes ? a->top : classes, idx[100];
     if (a->out && !a->json) {
         fprintf(f, "file");
@@ -159,6 +165,7 @@ static void write_results(FILE *f, const predict_args *a, const float *probs, in
                 fprintf(f, "  %d. %-24s %6.2f%%\n", r + 1, names[idx[r]], 100.0 * p[idx[r]]);
         }
     }
+    return VT_OK;
 }
 
 static int predict_and_write(const char *dir, predict_args *a, vt_err *err)
@@ -172,20 +179,31 @@ static int predict_and_write(const char *dir, predict_args *a, vt_err *err)
     rc = run_predict_files(dir, a->best, (const char *const *)a->files, a->n, &probs, &classes, err);
     if (rc == VT_OK && (classes != run.classes || !run.class_names))
         rc = vt_fail(err, VT_EUSAGE, "%s: the checkpoint has %d classes, config.json %d", dir, classes, run.classes);
-    if (rc == VT_OK && (!a->out || strcmp(a->out, "-") == 0)) {
-        write_results(stdout, a, probs, classes, run.class_names);
-    } else if (rc == VT_OK) {
-        vt_afile af;
-        if (vt_afile_open(&af, a->out, err) != VT_OK) {
-            rc = err->code = VT_EUSAGE; /* a place the user named that cannot take the file */
-        } else {
-            write_results(af.f, a, probs, classes, run.class_names);
-            rc = vt_afile_commit(&af, err);
-        }
-    }
+    results res = {a, probs, classes, run.class_names};
+    if (rc == VT_OK)
+        rc = cli_write_to(a->out, write_results, &res, err);
     free(probs);
     run_free(&run);
     return rc;
+}
+
+/* RUN_DIR as it is, or a run's checkpoint file: its folder, and best.bin sets best. */
+static int run_of(const char *arg, char *dir, size_t size, int *best, vt_err *err)
+{
+    struct stat st;
+    snprintf(dir, size, "%s", arg);
+    if (stat(arg, &st) != 0 || !S_ISREG(st.st_mode))
+        return VT_OK;
+    char *slash = strrchr(dir, '/');
+    const char *base = slash ? slash + 1 : dir;
+    if (strcmp(base, RUN_BEST) != 0 && strcmp(base, RUN_CHECKPOINT) != 0)
+        return vt_fail(err, VT_EUSAGE, "%s: give a run directory, or its %s or %s", arg, RUN_CHECKPOINT, RUN_BEST);
+    *best |= strcmp(base, RUN_BEST) == 0;
+    if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, size, ".");
+    return VT_OK;
 }
 
 static int cmd_predict(int argc, char **argv, vt_err *err)
@@ -201,8 +219,11 @@ static int cmd_predict(int argc, char **argv, vt_err *err)
         return rc;
     for (int i = optind + 1; rc == VT_OK && i < argc; i++)
         rc = add_argument(&a, argv[i], err);
+    char dir[VT_PATH_MAX];
     if (rc == VT_OK)
-        rc = predict_and_write(argv[optind], &a, err);
+        rc = run_of(argv[optind], dir, sizeof dir, &a.best, err);
+    if (rc == VT_OK)
+        rc = predict_and_write(dir, &a, err);
     for (int i = 0; i < a.n; i++)
         free(a.files[i]);
     free(a.files);
@@ -213,12 +234,13 @@ const cli_command cli_predict_command = {
     .name = "predict",
     .run = cmd_predict,
     .summary = "classify your own PNG and JPEG images with a run's model",
-    .usage = "usage: vggtop predict RUN_DIR IMAGE|FOLDER... [--best] [--top N] [--csv FILE|- | --json FILE|-]\n",
+    .usage = "usage: vggtop predict RUN_DIR|CHECKPOINT IMAGE|FOLDER... [--best] [--top N] [--csv FILE|- | --json FILE|-]\n",
     .about = "Prints each image's most probable classes. An image of any size is converted as OpenCV's imread\n"
              "converts (greyscale to colour or colour to greyscale as the model takes it, alpha dropped, 16-bit\n"
              "to 8), resized to the model's input with the bicubic resize training uses and prepared as the run's\n"
              "test images were (x / 255, or caffe's with ImageNet weights), so an image of the test set gives the\n"
-             "probabilities evaluate gives it. A folder stands for its .png, .jpg and .jpeg files.\n",
+             "probabilities evaluate gives it. A folder stands for its .png, .jpg and .jpeg files; a run's\n"
+             "checkpoint.bin or best.bin stands for its run.\n",
     .options = options,
     .notes = "Exit status 2 for a bad flag, a run that cannot be read, or an image that is not a PNG or JPEG,\n"
              "is truncated or damaged, or has more than 64 Mpx; nothing is written then.\n",

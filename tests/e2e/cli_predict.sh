@@ -55,6 +55,9 @@ for m, r in zip(mine, rows):
 if len(mine) != 2:
     sys.exit("not two predictions")
 EOF
+# A run's checkpoint file stands for the run.
+"$VGGTOP" predict run/checkpoint.bin images/test0.png images/test1.png --json ck.json 2>err &&
+    cmp -s out.json ck.json || fail "predict CHECKPOINT: $(cat err)"
 # JPEG: within its compression loss.
 "$VGGTOP" predict run test0.jpg test1.jpg --json jpg.json 2>err || fail "predict JPEG: $(cat err)"
 "$PY" - <<'EOF' || fail "JPEG predictions too far from the run's"
