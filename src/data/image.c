@@ -166,6 +166,8 @@ static int read_jpeg(FILE *f, const char *path, long long max, uint8_t **rgb, in
         JSAMPROW row = pixels + (size_t)cinfo.output_scanline * cinfo.output_width * 3;
         jpeg_read_scanlines(&cinfo, &row, 1);
     }
+    if (!rc)
+        jpeg_finish_decompress(&cinfo); /* may still fail (longjmp): the pixels are handed over only after it */
     if (!rc && s.warnings)
         rc = vt_fail(err, VT_EUSAGE, "%s: a truncated or damaged JPEG (the decoder had to make up pixels)", path);
     if (!rc) {
@@ -173,7 +175,6 @@ static int read_jpeg(FILE *f, const char *path, long long max, uint8_t **rgb, in
         *h = (int)cinfo.output_height;
         *w = (int)cinfo.output_width;
         pixels = NULL;
-        jpeg_finish_decompress(&cinfo);
     }
     free(pixels);
     jpeg_destroy_decompress(&cinfo);
