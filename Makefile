@@ -54,7 +54,8 @@ ALL_OBJS := $(foreach m,$(MODULES),$(call objs_of,$(m)))
 ONNX_PROTO ?= /usr/lib/python3/dist-packages/onnx/onnx.proto
 GEN := $(OUT)/gen
 ALL_OBJS += $(OUT)/obj/gen/onnx.pb-c.o
-$(GEN)/onnx.pb-c.c $(GEN)/onnx.pb-c.h: $(ONNX_PROTO)
+# A pattern rule, so that make knows one protoc-c run makes both files (no second run racing it under -j).
+$(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: $(dir $(ONNX_PROTO))%.proto
 	@mkdir -p $(GEN)
 	protoc-c --c_out=$(GEN) --proto_path=$(dir $(ONNX_PROTO)) $(notdir $(ONNX_PROTO))
 $(OUT)/obj/gen/onnx.pb-c.o: $(GEN)/onnx.pb-c.c
