@@ -10,7 +10,10 @@ OUT     := $(BUILD)/$(VARIANT)
 
 CC      ?= cc
 # ompi-c: Open MPI, for data-parallel training (src/train/dist.c; MPI is only initialised under mpirun).
-PKGS    := openblas ncursesw zlib libcjson libcurl libarchive libcrypto ompi-c plplot
+# hdf5: Keras weights files (src/nn/keras_h5.c); Debian names its pkg-config file hdf5-serial. libpng and
+# libjpeg: vggtop predict's images (src/data/image.c).
+HDF5_PC := $(shell pkg-config --exists hdf5-serial 2>/dev/null && echo hdf5-serial || echo hdf5)
+PKGS    := openblas ncursesw zlib libcjson libcurl libarchive libcrypto ompi-c plplot $(HDF5_PC) libpng libjpeg libprotobuf-c
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -44,6 +47,22 @@ srcs_of = $(wildcard src/$(1)/*.c)
 objs_of = $(patsubst src/%.c,$(OUT)/obj/%.o,$(call srcs_of,$(1)))
 
 ALL_OBJS := $(foreach m,$(MODULES),$(call objs_of,$(m)))
+
+# ONNX export (src/nn/onnx.c) serialises through protobuf-c's code for ONNX's own onnx.proto, generated here by
+# protoc-c (Debian: protobuf-c-compiler; the .proto comes with python3-onnx) and compiled without our warning
+# flags (generated code is not ours to fix).
+ONNX_PROTO ?= /usr/lib/python3/dist-packages/onnx/onnx.proto
+GEN := $(OUT)/gen
+ALL_OBJS += $(OUT)/obj/gen/onnx.pb-c.o
+# A pattern rule, so that make knows one protoc-c run makes both files (no second run racing it under -j).
+$(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: $(dir $(ONNX_PROTO))%.proto
+	@mkdir -p $(GEN)
+	protoc-c --c_out=$(GEN) --proto_path=$(dir $(ONNX_PROTO)) $(notdir $(ONNX_PROTO))
+$(OUT)/obj/gen/onnx.pb-c.o: $(GEN)/onnx.pb-c.c
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out $(WARN),$(ALL_CFLAGS)) -I$(GEN) -c -o $@ $<
+$(OUT)/obj/nn/onnx.o: ALL_CFLAGS += -I$(GEN)
+$(OUT)/obj/nn/onnx.o: $(GEN)/onnx.pb-c.h
 LIB      := $(OUT)/libvggtop.a
 BIN      := $(OUT)/vggtop
 

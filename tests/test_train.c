@@ -82,7 +82,8 @@ static void every_field_round_trips(void **state)
         {"schedule", "cosine", "cosine"},     {"schedule-every", "5", "5"},
         {"schedule-factor", "0.9", "0.9"},    {"warmup", "2", "2"},
         {"schedule-min-lr", "0.0001", "0.0001"}, {"save-best", "val_loss", "val_loss"},
-        {"conv", "gemm", "gemm"},
+        {"conv", "gemm", "gemm"},             {"weights", "imagenet", "imagenet"},
+        {"skip-mismatch", "yes", "yes"},      {"freeze-base", "on", "yes"},
         {"notify", "yes", "yes"},             {"on-event", "sh -c 'exit 0'", "sh -c 'exit 0'"},
         {"hook-timeout", "5", "5"},
     };
@@ -106,10 +107,12 @@ static void every_field_round_trips(void **state)
         assert_non_null(train_fields[f].help);
         covered++;
     }
-    assert_int_equal(covered, 39); /* the 17 of the first version, the callbacks' 18, conv and the alerts' 3 */
+    assert_int_equal(covered, 42); /* the 17 of the first version, the callbacks' 18, conv, the alerts' 3 and issue 24's 3 */
     assert_int_equal(c.coarse, 1);
     assert_int_equal(c.nesterov, 1);
     assert_int_equal(c.augment, 1);
+    assert_int_equal(c.skip_mismatch, 1);
+    assert_int_equal(c.freeze_base, 1);
     assert_true(c.seed == 9007199254740991ULL);
     char buf[8];
     assert_int_equal(train_config_get(&c, "no-such-field", buf, sizeof buf), -1);

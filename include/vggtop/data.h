@@ -114,6 +114,9 @@ typedef struct data_fetch_options {
     const char *md5;     /* 32 hex digits; NULL: $VGGTOP_CIFAR100_MD5, else DATA_CIFAR100_MD5 (and then the
                             size is checked too) */
     int timeout;         /* seconds to connect and without a byte before giving up an attempt; 0: 30 */
+    int file;            /* 1: one file, not the data set: dir is its path, url and md5 are required, and the
+                            verified download ("<dir>.part", resumed as the tarball is) is renamed to it
+                            without unpacking (keras.applications' weights); an existing file is refused */
     /* Called from the downloading thread, at most about 10 times a second and at each phase change. */
     void (*progress)(const data_fetch_progress *p, void *arg);
     /* Polled as it goes; nonzero stops the download (the partial file is kept for a resume). */
@@ -129,6 +132,9 @@ typedef struct data_fetch_options {
  * an HTTP error, a wrong checksum or tarball (nothing installed, the tarball deleted); VT_EIO for network
  * failures after the retries, a cancel and the disk (the partial file is kept); one line in err. */
 int data_fetch(const data_fetch_options *opt, char *installed, size_t size, vt_err *err);
+
+/* The MD5 of a regular file as 32 lower-case hex digits (libcrypto's EVP, as the download checks). */
+int data_file_md5(const char *path, char hex[33], vt_err *err);
 
 /* The same on a thread of its own, for the front end: it copies opt's strings (progress, cancelled and arg
  * are ignored) and publishes its progress under a mutex; the UI polls a snapshot. A self-pipe wakes it. */
@@ -153,12 +159,21 @@ void data_fetch_destroy(data_fetch_job *job);                     /* cancels, jo
  * out of memory for its coefficient tables (dst untouched). */
 int image_resize_bicubic(const uint8_t *src, int sh, int sw, int c, uint8_t *dst, int dh, int dw);
 
+/* A PNG or JPEG file (told apart by its first bytes) as *rgb (h, w, 3) 8-bit RGB, malloc'ed, converted as
+ * OpenCV's imread(IMREAD_COLOR): greyscale to three equal channels, a palette expanded, alpha dropped,
+ * 16-bit samples to their high byte. More than max_pixels (w * h, from the header) is refused before any
+ * pixel is allocated; so is a truncated or damaged file. VT_EUSAGE with one line naming the file. */
+#define IMAGE_MAX_PIXELS (64LL << 20)
+int image_read(const char *path, long long max_pixels, uint8_t **rgb, int *h, int *w, vt_err *err);
+
 /* The order of the training set in one epoch: a permutation of [0, n) that depends only on (seed, epoch),
  * so a resumed run sees the same batches. */
 void data_shuffle(long *order, long n, uint64_t seed, int epoch);
 
 typedef struct preprocess {
     int standardize;        /* 0: x / 255 (the seed's); 1: per-channel (x/255 - mean) / std */
+    int caffe;              /* Keras' "caffe" mode, what ImageNet VGG weights expect (3 channels): RGB -> BGR,
+                               the ImageNet means (B 103.939, G 116.779, R 123.68) subtracted, no / 255 */
     float mean[4], std[4];  /* per channel, of the training set, from data_channel_stats */
     int augment;            /* random crop with 4-pixel padding and horizontal flip (training only) */
     uint64_t aug_stream;    /* with augment: the epoch's stream (vt_seed_mix(seed, epoch) or the like); each
@@ -167,6 +182,10 @@ typedef struct preprocess {
 
 /* Per-channel mean and (population) standard deviation of the training images scaled to [0, 1]. */
 void data_channel_stats(const dataset *ds, float *mean, float *std);
+
+/* n images src (n, height, width, channels) uint8 into x as data_fill_batch prepares test images (pp's
+ * normalisation, never augmentation): for images that are not a data set's (vggtop predict). */
+void data_fill_images(const uint8_t *src, int n, int height, int width, int channels, const preprocess *pp, float *x);
 
 /* Assembles a batch: x gets (n, height, width, channels) floats, y the n labels of the images idx[0..n)
  * of split (y may be NULL). pp NULL means x / 255. Augmentation applies to DATA_TRAIN only: image idx[i]

@@ -32,6 +32,10 @@ typedef struct model_config {
     nn_pooling pooling; /* with include_top == 0: none, global avg or global max; then a softmax
                            Dense(classes) head is still added so the model can train (documented) */
     uint64_t seed;   /* weight initialisation: same seed, same weights, bit for bit */
+    int freeze_base; /* 1: the Conv2D layers (the convolutional base) do not train, as Keras' base.trainable =
+                        False: training steps leave their weights bit for bit as they are (no gradient, no
+                        update, no weight decay) and the summary counts them as non-trainable. Not stored in
+                        checkpoints (a training setting: config.json records it) */
 } model_config;
 
 /* The model names, in the order the UI lists them; NULL-terminated. */
@@ -65,7 +69,7 @@ typedef struct layer_info {
  * (which may exceed max), or a negative vt error code. total may be NULL. */
 int model_plan(const model_config *cfg, layer_info *rows, int max, long long *total, vt_err *err);
 /* The Keras `model.summary()` text (Model: "vgg16", the table, Total/Trainable/Non-trainable params with
- * thousands separators), malloc'ed. */
+ * thousands separators; the base's as non-trainable with freeze_base), malloc'ed. */
 int model_summary_text(const model_config *cfg, char **text, vt_err *err);
 /* Forward FLOPs of one image (a multiply-add counts 2). Training is taken as 3x this. */
 double model_flops_per_image(const model_config *cfg);
@@ -77,6 +81,8 @@ int model_create(const model_config *cfg, model **out, vt_err *err);
 void model_destroy(model *m);
 const model_config *model_get_config(const model *m);
 long long model_param_count(const model *m);
+/* The parameters of a model of cfg that training updates: all, or with freeze_base those of the top. */
+long long model_trainable_count(const model_config *cfg);
 /* Sizes activations and the workspace for batches of up to max_batch (call again to change it). */
 int model_set_batch(model *m, int max_batch, vt_err *err);
 
@@ -210,6 +216,31 @@ int checkpoint_read_config(const char *path, model_config *cfg, vt_err *err);
  * stored length. Truncated, corrupt, other-version or other-model files give VT_EUSAGE and leave m as
  * it was. */
 int checkpoint_load(const char *path, model *m, void *extra, size_t extra_cap, size_t *extra_len, vt_err *err);
+
+/* ---- Keras HDF5 weights (keras_h5.c) ------------------------------------------------------------------ */
+
+/* The weights as the legacy Keras HDF5 file `model.save_weights("x.h5")` writes (Keras 2; Keras 3 loads it):
+ * root attributes layer_names, backend, keras_version; a group per layer named as keras.applications names
+ * it, with its weight_names attribute and datasets "<layer>/kernel:0" and "<layer>/bias:0" in Keras'
+ * layouts. Written atomically. */
+int keras_h5_save(const char *path, const model *m, vt_err *err);
+
+#define NN_H5_SKIP_MISMATCH 1u /* layers missing from the file or of other shapes are left as they are */
+#define NN_H5_BASE_ONLY 2u     /* only the Conv2D layers are read (a "notop" file into a model with a top) */
+/* Loads such a file by layer name (Keras' by_name=True; also a whole-model file's /model_weights). A model
+ * layer with weights that is missing from the file, or whose kernel or bias has another shape, is refused
+ * with one line naming the file, the layer and both shapes, unless NN_H5_SKIP_MISMATCH; so is a file that
+ * is not HDF5, truncated, or holds non-float weights. Every shape is checked before a float is read, and a
+ * refused file leaves m as it was. *loaded (may be NULL) gets the number of layers read. VT_EUSAGE. */
+int keras_h5_load(const char *path, model *m, unsigned flags, int *loaded, vt_err *err);
+
+/* ---- ONNX (onnx.c) ------------------------------------------------------------------------------------ */
+
+/* The model as an ONNX file (opset 13): input "input" (N, H, W, C) float32, prepared as for model_predict;
+ * output "probabilities" (N, classes), the softmax. doc goes into the model's and graph's doc strings (how
+ * to prepare the input), and nmeta key/value pairs into its metadata_props. Written atomically. */
+int onnx_save(const char *path, const model *m, const char *doc, const char *const *keys,
+              const char *const *values, int nmeta, vt_err *err);
 
 /* ---- lower-level access (tests, tools) -------------------------------------------------------------- */
 

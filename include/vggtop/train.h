@@ -158,6 +158,9 @@ typedef struct train_config {
     int threads;           /* OpenBLAS and oneDNN threads; 0: one per core */
     char conv[512];        /* the convolution backends (nn's model_set_conv): "" for $VGGTOP_CONV or auto; after
                               the run starts, the choice per layer it resolved to (what --resume reuses) */
+    char weights[4096];    /* --weights: a Keras HDF5 file or "imagenet" to start from; "": none */
+    int skip_mismatch;     /* --skip-mismatch: layers the file lacks or shapes differently stay as initialised */
+    int freeze_base;       /* --freeze-base: only the top (Dense layers) trains */
     char runs[4096];       /* parent of new run directories ("runs") */
     char run_dir[4096];    /* an exact run directory; "": <runs>/<UTC timestamp>-<model> */
     int resume;            /* 1: continue the run in run_dir from its checkpoint (config from config.json) */
@@ -223,8 +226,8 @@ typedef struct train_field {
 } train_field;
 
 /* The settings in form order, terminated by a row whose name is NULL: model, data, labels, resize, epochs,
- * batch-size, lr, momentum, nesterov, weight-decay, augment, limit-train, limit-test, seed, threads,
- * runs, run-dir. */
+ * batch-size, lr, momentum, nesterov, weight-decay, augment, limit-train, limit-test, seed, threads, conv,
+ * weights, skip-mismatch, freeze-base, runs, run-dir, then the callbacks'. */
 extern const train_field train_fields[];
 
 /* The row of a setting, or NULL. */
@@ -607,6 +610,21 @@ void run_export_history(FILE *f, const run_data *runs, int n, int json);
 /* The same for per_class.csv: a row per run, epoch and class (number and name) with precision, recall, F1 and
  * support. VT_EUSAGE naming a damaged per_class.csv. */
 int run_export_per_class(FILE *f, const run_data *runs, int n, int json, vt_err *err);
+/* A CSV field into f: quoted when it holds a comma, quote or line break (RFC 4180). */
+void run_csv_field(FILE *f, const char *s);
+/* A run's weights (RUN_CHECKPOINT, or RUN_BEST with best) as a Keras HDF5 weights file at out (nn's
+ * keras_h5_save: atomic). VT_EUSAGE for a run without that checkpoint or a damaged one. */
+int run_export_keras(const char *dir, int best, const char *out, vt_err *err);
+/* The run's model as an ONNX graph at out (nn's onnx_save), its preparation of the input in the doc string and
+ * class_names (a JSON array), preprocessing and input_layout in the metadata. */
+int run_export_onnx(const char *dir, int best, const char *out, vt_err *err);
+/* The n image files (PNG or JPEG, any size) through a run's model (best: best.bin): each converted to the
+ * model's channels (greyscale as OpenCV's cvtColor), resized to its input with the bicubic resize training
+ * uses and prepared as the run's test images are (x / 255, or caffe with ImageNet weights). probs gets
+ * (n, run classes), malloc'ed; *classes the class count. The first file that cannot be read stops it:
+ * VT_EUSAGE with one line naming it. */
+int run_predict_files(const char *dir, int best, const char *const *files, int n, float **probs, int *classes,
+                      vt_err *err);
 
 /* Lists the run directories (those holding a config.json) of runs_dir, sorted by name (oldest first).
  * A missing runs_dir gives 0 entries. *entries is malloc'ed (free with free). */

@@ -59,7 +59,15 @@ int cli_progress_line(char *buf, size_t size, const struct train_snapshot *s, in
 extern const cli_command cli_train_command, cli_watch_command, cli_ctl_command, cli_summary_command,
     cli_data_command, cli_evaluate_command, cli_report_command, cli_confusion_command, cli_roc_command,
     cli_history_command, cli_compare_command, cli_diff_command, cli_layers_command, cli_bench_command, cli_ui_command,
-    cli_plot_command, cli_export_command, cli_sweep_command;
+    cli_plot_command, cli_export_command, cli_sweep_command, cli_predict_command;
+
+
+/* --csv FILE or --json FILE (json 1) of a command that writes one table: *out and *is_json set; VT_EUSAGE when
+ * one was given already or the name is empty. */
+int cli_table_flag(const char *value, int json, const char **out, int *is_json, vt_err *err);
+/* write(f, ctx, err) into standard output (out NULL or "-") or into the file out, whole or not at all (a
+ * place that cannot take the file is VT_EUSAGE). */
+int cli_write_to(const char *out, int (*write)(FILE *f, void *ctx, vt_err *err), void *ctx, vt_err *err);
 
 /* Gets each option's value (NULL for a bare flag); returns a vt code with err filled. */
 typedef int (*cli_set_fn)(void *ctx, int key, const char *value, vt_err *err);

@@ -27,6 +27,7 @@ const cli_command *const cli_commands[] = {
     &cli_layers_command,
     &cli_plot_command,
     &cli_export_command,
+    &cli_predict_command,
     &cli_bench_command,
     NULL,
 };

@@ -1,6 +1,6 @@
 /* cli/options: what every command shares: parsing its option table with getopt_long, its --help and man
- * page option list from the same table, and the one place a command's error line is printed and turned
- * into the exit status. */
+ * page option list from the same table, the one place a command's error line is printed and turned into
+ * the exit status, and the --csv/--json output of the commands that write one table. */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -254,4 +254,30 @@ char *cli_synopsis_man(const cli_command *c)
     }
     vt_buf_add(&b, "\n");
     return vt_buf_take(&b);
+}
+
+int cli_table_flag(const char *value, int json, const char **out, int *is_json, vt_err *err)
+{
+    if (*out)
+        return vt_fail(err, VT_EUSAGE, "give one of --csv and --json");
+    if (!*value)
+        return vt_fail(err, VT_EUSAGE, "--%s: give a file name or '-'", json ? "json" : "csv");
+    *out = value;
+    *is_json = json;
+    return VT_OK;
+}
+
+int cli_write_to(const char *out, int (*write)(FILE *f, void *ctx, vt_err *err), void *ctx, vt_err *err)
+{
+    if (!out || strcmp(out, "-") == 0)
+        return write(stdout, ctx, err);
+    vt_afile af;
+    if (vt_afile_open(&af, out, err) != VT_OK)
+        return err->code = VT_EUSAGE; /* a place the user named that cannot take the file */
+    int rc = write(af.f, ctx, err);
+    if (rc != VT_OK) {
+        vt_afile_abort(&af);
+        return rc;
+    }
+    return vt_afile_commit(&af, err);
 }

@@ -522,6 +522,37 @@ void data_channel_stats(const dataset *ds, float *mean, float *std)
     }
 }
 
+/* The value of every byte in every channel, so the per-pixel work is one lookup, and the source channel of
+ * each output channel (reversed for caffe's BGR). x / 255 is divided, not multiplied by 1/255, to be the
+ * same float as the seed's x.astype('float32') / 255. */
+static void build_lut(const preprocess *pp, int C, float lut[4][256], int from[4])
+{
+    static const float bgr_mean[3] = {103.939f, 116.779f, 123.68f};
+    const int caffe = pp && pp->caffe && C == 3;
+    for (int k = 0; k < 4; k++)
+        from[k] = caffe && k < 3 ? 2 - k : k;
+    for (int k = 0; k < C; k++)
+        for (int v = 0; v < 256; v++) {
+            float f = (float)v / 255.0f;
+            if (caffe)
+                f = (float)v - bgr_mean[k];
+            else if (pp && pp->standardize)
+                f = pp->std[k] > 0 ? (f - pp->mean[k]) / pp->std[k] : f - pp->mean[k];
+            lut[k][v] = f;
+        }
+}
+
+void data_fill_images(const uint8_t *src, int n, int height, int width, int channels, const preprocess *pp, float *x)
+{
+    float lut[4][256];
+    int from[4];
+    build_lut(pp, channels, lut, from);
+    const size_t pixels = (size_t)n * (size_t)height * (size_t)width, C = (size_t)channels;
+    for (size_t p = 0; p < pixels; p++)
+        for (size_t k = 0; k < C; k++)
+            x[p * C + k] = lut[k][src[p * C + (size_t)from[k]]];
+}
+
 void data_fill_batch(const dataset *ds, data_split split, const long *idx, int n, const preprocess *pp, float *x,
                      int *y)
 {
@@ -529,16 +560,9 @@ void data_fill_batch(const dataset *ds, data_split split, const long *idx, int n
     const size_t image = (size_t)H * (size_t)W * (size_t)C;
     const uint8_t *base = split == DATA_TRAIN ? ds->train_x : ds->test_x;
     const int *labels = split == DATA_TRAIN ? ds->train_y : ds->test_y;
-    /* The value of every byte in every channel, so the per-pixel work is one lookup. x / 255 is divided,
-     * not multiplied by 1/255, to be the same float as the seed's x.astype('float32') / 255. */
     float lut[4][256];
-    for (int k = 0; k < C; k++)
-        for (int v = 0; v < 256; v++) {
-            float f = (float)v / 255.0f;
-            if (pp && pp->standardize)
-                f = pp->std[k] > 0 ? (f - pp->mean[k]) / pp->std[k] : f - pp->mean[k];
-            lut[k][v] = f;
-        }
+    int from[4];
+    build_lut(pp, C, lut, from);
     const int augment = pp && pp->augment && split == DATA_TRAIN;
     enum { PAD = 4 };
     for (int i = 0; i < n; i++) {
@@ -549,7 +573,7 @@ void data_fill_batch(const dataset *ds, data_split split, const long *idx, int n
         if (!augment) {
             for (size_t p = 0; p < (size_t)H * (size_t)W; p++)
                 for (int k = 0; k < C; k++)
-                    dst[p * (size_t)C + (size_t)k] = lut[k][src[p * (size_t)C + (size_t)k]];
+                    dst[p * (size_t)C + (size_t)k] = lut[k][src[p * (size_t)C + (size_t)from[k]]];
             continue;
         }
         /* Crop an H x W window at (dy, dx) of the image padded by PAD zero pixels on every side, then
@@ -566,7 +590,7 @@ void data_fill_batch(const dataset *ds, data_split split, const long *idx, int n
                 const uint8_t *s = src + ((size_t)(inside ? sy : 0) * (size_t)W + (size_t)(inside ? sx : 0)) * (size_t)C;
                 float *d = dst + ((size_t)r * (size_t)W + (size_t)col) * (size_t)C;
                 for (int k = 0; k < C; k++)
-                    d[k] = lut[k][inside ? s[k] : 0];
+                    d[k] = lut[k][inside ? s[from[k]] : 0];
             }
     }
 }

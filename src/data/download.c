@@ -385,21 +385,10 @@ static int download(fetch *F, vt_err *err)
     }
 }
 
-/* Size and MD5 of the part file against what is expected. VT_EUSAGE (and the file deleted) when wrong. */
-static int verify(fetch *F, vt_err *err)
+int data_file_md5(const char *path, char hex[33], vt_err *err)
 {
-    long long size = file_size_or_0(F->part);
-    char a[32], b[32];
-    F->p.done = F->p.total = size;
-    report(F, FETCH_VERIFYING, "checking the MD5 of %s", F->part);
-    if (F->expect_size && size != F->expect_size) {
-        drop_part(F);
-        return vt_fail(err, VT_EUSAGE, "%s: %s downloaded, not the %s of cifar-100-binary.tar.gz (deleted; a mirror "
-                       "whose tarball differs needs --md5 with its MD5)", F->url, vt_fmt_bytes(a, sizeof a, size),
-                       vt_fmt_bytes(b, sizeof b, F->expect_size));
-    }
     FILE *f;
-    int rc = vt_fopen_regular(F->part, 0, &f, NULL, err);
+    int rc = vt_fopen_regular(path, 0, &f, NULL, err);
     if (rc)
         return rc;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -416,14 +405,34 @@ static int verify(fetch *F, vt_err *err)
     free(buf);
     fclose(f);
     if (!ok)
-        return vt_fail(err, VT_EIO, "%s: cannot compute its MD5%s", F->part, read_error ? " (read error)" : "");
-    char hex[33];
+        return vt_fail(err, VT_EIO, "%s: cannot compute its MD5%s", path, read_error ? " (read error)" : "");
     for (int i = 0; i < 16; i++)
         snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    return VT_OK;
+}
+
+/* Size and MD5 of the part file against what is expected. VT_EUSAGE (and the file deleted) when wrong. */
+static int verify(fetch *F, vt_err *err)
+{
+    long long size = file_size_or_0(F->part);
+    char a[32], b[32];
+    F->p.done = F->p.total = size;
+    report(F, FETCH_VERIFYING, "checking the MD5 of %s", F->part);
+    if (F->expect_size && size != F->expect_size) {
+        drop_part(F);
+        return vt_fail(err, VT_EUSAGE, "%s: %s downloaded, not the %s of cifar-100-binary.tar.gz (deleted; a mirror "
+                       "whose tarball differs needs --md5 with its MD5)", F->url, vt_fmt_bytes(a, sizeof a, size),
+                       vt_fmt_bytes(b, sizeof b, F->expect_size));
+    }
+    char hex[33];
+    int rc = data_file_md5(F->part, hex, err);
+    if (rc)
+        return rc;
     if (strcmp(hex, F->md5) != 0) {
         drop_part(F);
-        return vt_fail(err, VT_EUSAGE, "%s: MD5 %s, expected %s: not the tarball asked for (deleted; a mirror "
-                       "that repackaged it needs --md5)", F->url, hex, F->md5);
+        return vt_fail(err, VT_EUSAGE, "%s: MD5 %s, expected %s: not the %s asked for (deleted%s)", F->url, hex,
+                       F->md5, F->opt->file ? "file" : "tarball",
+                       F->opt->file ? "" : "; a mirror that repackaged it needs --md5");
     }
     return VT_OK;
 }
@@ -688,6 +697,8 @@ static int check_target(fetch *F, int *present, vt_err *err)
     *present = 0;
     if (stat(F->target, &st) != 0)
         return errno == ENOENT ? VT_OK : vt_fail(err, VT_EIO, "%s: %s", F->target, strerror(errno));
+    if (F->opt->file)
+        return vt_fail(err, VT_EUSAGE, "%s exists already: move it away to download it again", F->target);
     if (!S_ISDIR(st.st_mode))
         return vt_fail(err, VT_EUSAGE, "%s exists and is not a folder: move it away or give another --data",
                        F->target);
@@ -715,6 +726,35 @@ static int fsync_dir(const char *dir)
         return -1;
     int rc = fsync(fd);
     close(fd);
+    return rc;
+}
+
+/* The part file downloaded (resumed where it can be) and verified, on the caller's lock. */
+static int download_verified(fetch *F, vt_err *err)
+{
+    int rc = VT_OK;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, curl_init_once);
+    if (!(F->curl = curl_easy_init()))
+        return vt_fail(err, VT_EIO, "cannot start libcurl");
+    F->started = vt_now();
+    /* A resumed download that does not verify may have resumed someone else's file: once more from zero. */
+    for (int round = 0; round < 2; round++) {
+        long long had = file_size_or_0(F->part);
+        if ((rc = download(F, err)))
+            break;
+        vt_err why;
+        vt_err_clear(&why);
+        if ((rc = verify(F, &why)) == VT_OK)
+            break;
+        if (rc != VT_EUSAGE || had == 0 || round == 1) {
+            *err = why;
+            break;
+        }
+        report(F, FETCH_RETRYING, "the resumed download did not verify; starting over");
+    }
+    curl_easy_cleanup(F->curl);
+    F->curl = NULL;
     return rc;
 }
 
@@ -751,32 +791,18 @@ static int fetch_run(fetch *F, vt_err *err)
         close(lock);
         return vt_fail(err, VT_EUSAGE, "%s: another vggtop is downloading into it", F->part);
     }
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, curl_init_once);
-    if (!(F->curl = curl_easy_init())) {
+    if ((rc = download_verified(F, err))) {
         close(lock);
-        return vt_fail(err, VT_EIO, "cannot start libcurl");
+        return rc;
     }
-    F->started = vt_now();
-    /* A resumed download that does not verify may have resumed someone else's file: once more from zero. */
-    for (int round = 0; round < 2; round++) {
-        long long had = file_size_or_0(F->part);
-        if ((rc = download(F, err)))
-            break;
-        vt_err why;
-        vt_err_clear(&why);
-        if ((rc = verify(F, &why)) == VT_OK)
-            break;
-        if (rc != VT_EUSAGE || had == 0 || round == 1) {
-            *err = why;
-            break;
-        }
-        report(F, FETCH_RETRYING, "the resumed download did not verify; starting over");
-    }
-    curl_easy_cleanup(F->curl);
-    F->curl = NULL;
-    if (rc) {
+    if (F->opt->file) { /* a single file (Keras' weights): the verified part file becomes it */
+        if (rename(F->part, F->target) != 0)
+            rc = vt_fail(err, VT_EIO, "%s: cannot rename %s to it: %s", F->target, F->part, strerror(errno));
+        else
+            fsync_dir(parent);
         close(lock);
+        if (!rc)
+            report(F, FETCH_DONE, "downloaded %s", F->target);
         return rc;
     }
     report(F, FETCH_EXTRACTING, "unpacking %s", F->part);
@@ -811,12 +837,35 @@ static int fetch_run(fetch *F, vt_err *err)
     return VT_OK;
 }
 
+/* data_fetch of one file (opt->file): url and md5 are the caller's, dir the file's path. Frees F. */
+static int fetch_file(fetch *F, char *installed, size_t size, vt_err *err)
+{
+    const data_fetch_options *opt = F->opt;
+    F->url = opt->url ? opt->url : "";
+    F->timeout = opt->timeout > 0 ? opt->timeout : DEFAULT_TIMEOUT;
+    F->p.eta = -1;
+    int rc = parse_md5(opt->md5 ? opt->md5 : "", "the file's MD5", F->md5, err);
+    if (!rc && (!opt->dir || !*opt->dir || strlen(opt->dir) >= 4000 || !*F->url))
+        rc = vt_fail(err, VT_EUSAGE, "a file download needs a URL and a path shorter than 4000 bytes");
+    if (!rc) {
+        snprintf(F->target, sizeof F->target, "%s", opt->dir);
+        snprintf(F->part, sizeof F->part, "%s.part", F->target);
+        rc = fetch_run(F, err);
+    }
+    if (rc == VT_OK && installed)
+        snprintf(installed, size, "%s", F->target);
+    free(F);
+    return rc;
+}
+
 int data_fetch(const data_fetch_options *opt, char *installed, size_t size, vt_err *err)
 {
     fetch *F = calloc(1, sizeof *F);
     if (!F)
         return vt_fail(err, VT_EIO, "out of memory");
     F->opt = opt;
+    if (opt->file)
+        return fetch_file(F, installed, size, err);
     /* A mirror for every download of this environment (the front end's too), unless the caller names one. */
     const char *env_url = getenv("VGGTOP_CIFAR100_URL"), *env_md5 = getenv("VGGTOP_CIFAR100_MD5");
     const char *md5 = opt->md5 && *opt->md5 ? opt->md5 : env_md5 && *env_md5 ? env_md5 : NULL;
@@ -906,7 +955,8 @@ int data_fetch_start(const data_fetch_options *opt, data_fetch_job **out, vt_err
     snprintf(j->dir, sizeof j->dir, "%s", opt->dir ? opt->dir : "");
     snprintf(j->url, sizeof j->url, "%s", opt->url ? opt->url : "");
     snprintf(j->md5, sizeof j->md5, "%s", opt->md5 ? opt->md5 : "");
-    j->opt = (data_fetch_options){j->dir, j->url, j->md5, opt->timeout, job_progress, job_cancelled, j};
+    j->opt = (data_fetch_options){.dir = j->dir, .url = j->url, .md5 = j->md5, .timeout = opt->timeout,
+                                  .progress = job_progress, .cancelled = job_cancelled, .arg = j};
     j->st.progress.eta = -1;
     int rc = vt_wake_open(j->pipe_fd, err);
     if (rc) {

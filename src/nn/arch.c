@@ -197,6 +197,24 @@ int model_config_default(model_config *cfg, const char *name, vt_err *err)
     return VT_OK;
 }
 
+size_t arch_frozen_count(const model_config *cfg, const nn_layer *ls, int count)
+{
+    size_t n = 0;
+    for (int i = 0; cfg->freeze_base && i < count; i++)
+        if (ls[i].kind == L_CONV)
+            n += ls[i].w_count + ls[i].b_count;
+    return n;
+}
+
+long long model_trainable_count(const model_config *cfg)
+{
+    nn_layer ls[NN_MAX_LAYERS];
+    if (model_config_check(cfg, NULL))
+        return 0;
+    int count = arch_build_layers(cfg, ls);
+    return (long long)(arch_param_count(ls, count) - arch_frozen_count(cfg, ls, count));
+}
+
 int model_config_check(const model_config *cfg, vt_err *err)
 {
     if (memchr(cfg->name, '\0', sizeof cfg->name) == NULL)
@@ -226,6 +244,10 @@ int model_config_check(const model_config *cfg, vt_err *err)
     if (!a->has_base && !cfg->include_top)
         return vt_fail(err, VT_EUSAGE, "%s has no convolutional base, so it always has its top (no --no-top)",
                        cfg->name);
+    if (cfg->freeze_base != 0 && cfg->freeze_base != 1)
+        return vt_fail(err, VT_EUSAGE, "%s: freeze_base must be 0 or 1", cfg->name);
+    if (!a->has_base && cfg->freeze_base)
+        return vt_fail(err, VT_EUSAGE, "%s has no convolutional base to freeze (no --freeze-base)", cfg->name);
     if (cfg->include_top && cfg->pooling != NN_POOL_NONE)
         return vt_fail(err, VT_EUSAGE, "%s: global pooling replaces the top; use it with --no-top", cfg->name);
     /* Every dense kernel must stay addressable: in * out below 2^31 keeps sgemm's int sizes valid. */

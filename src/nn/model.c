@@ -19,6 +19,7 @@ struct model {
     int nlayers;
     nn_layer layers[NN_MAX_LAYERS];
     size_t nparams;
+    size_t frozen;         /* the first `frozen` parameters (a frozen base's) never train */
     float *params, *grads, *velocity;
     int grads_zero;        /* the gradient block is all zero (fresh, or cleared by the last SGD update) */
     int max_batch;
@@ -81,6 +82,7 @@ int model_create(const model_config *cfg, model **out, vt_err *err)
     m->cfg = *cfg;
     m->nlayers = arch_build_layers(cfg, m->layers);
     m->nparams = arch_param_count(m->layers, m->nlayers);
+    m->frozen = arch_frozen_count(cfg, m->layers, m->nlayers);
     m->params = malloc(sizeof(float) * m->nparams);
     m->grads = calloc(m->nparams, sizeof(float));
     m->velocity = calloc(m->nparams, sizeof(float));
@@ -476,6 +478,12 @@ static void backward(model *m, const int *y, int n, float *dx, const sgd_config 
         if (cancel_now(m))
             return;
         const nn_layer *l = &m->layers[i];
+        if (l->w_count && l->w_off < m->frozen && !dx) {
+            /* A frozen base: nothing below this layer trains, so the pass ends; their gradients stay zero. */
+            if (m->ready)
+                m->ready(m->ready_ctx, 0);
+            return;
+        }
         const float *in = m->outs[i - 1];
         float *target = i == 1 ? dx : (d == m->dbuf[0] ? m->dbuf[1] : m->dbuf[0]);
         float *gw = m->grads + l->w_off, *gb = m->grads + l->b_off;
@@ -614,6 +622,18 @@ void step_stats_add(step_stats *sum, const step_stats *part)
     sum->n += part->n;
 }
 
+/* SGD from the gradient block, past a frozen base (whose weights take no step, not even weight decay's);
+ * consumes the block. */
+static void update(model *m, const sgd_config *sgd)
+{
+    const size_t f = m->frozen;
+    sgd_update(m->params + f, m->grads + f, m->velocity + f, m->nparams - f, sgd);
+    if (f)
+        memset(m->grads, 0, sizeof(float) * f); /* model_loss_grad's dx pass may have filled them */
+    m->wgen++;
+    m->grads_zero = 1;
+}
+
 int model_train_step(model *m, const float *x, const int *y, int n, const sgd_config *sgd, step_stats *stats,
                      vt_err *err)
 {
@@ -636,9 +656,7 @@ int model_train_step(model *m, const float *x, const int *y, int n, const sgd_co
             return rc;
         if (m->was_cancelled)
             return VT_OK;
-        sgd_update(m->params, m->grads, m->velocity, m->nparams, sgd);
-        m->wgen++;
-        m->grads_zero = 1;
+        update(m, sgd);
     }
     step_stats_add(stats, &local);
     return VT_OK;
@@ -649,9 +667,7 @@ int model_apply_grads(model *m, const sgd_config *sgd, vt_err *err)
     int rc = sgd_check(sgd, err);
     if (rc)
         return rc;
-    sgd_update(m->params, m->grads, m->velocity, m->nparams, sgd);
-    m->wgen++;
-    m->grads_zero = 1;
+    update(m, sgd);
     return VT_OK;
 }
 

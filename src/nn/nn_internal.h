@@ -44,6 +44,9 @@ typedef struct nn_layer {
  * offsets. Returns the number of layers. */
 int arch_build_layers(const model_config *cfg, nn_layer *ls);
 size_t arch_param_count(const nn_layer *ls, int count);
+/* The parameters a frozen base holds (0 without freeze_base): every Conv2D layer's, which come first in the
+ * parameter block, so the frozen ones are its first arch_frozen_count floats. */
+size_t arch_frozen_count(const model_config *cfg, const nn_layer *ls, int count);
 
 /* ---- SGD (sgd.c) --------------------------------------------------------------------------------- */
 

@@ -99,8 +99,9 @@ int model_summary_text(const model_config *cfg, char **text, vt_err *err)
     long long total = (long long)arch_param_count(ls, count);
     vt_buf_printf(&b, "%s\n", dbl);
     vt_buf_printf(&b, "Total params: %s\n", vt_fmt_thousands(num, sizeof num, total));
-    vt_buf_printf(&b, "Trainable params: %s\n", vt_fmt_thousands(num, sizeof num, total));
-    vt_buf_printf(&b, "Non-trainable params: 0\n%s\n", rule);
+    long long frozen = (long long)arch_frozen_count(cfg, ls, count);
+    vt_buf_printf(&b, "Trainable params: %s\n", vt_fmt_thousands(num, sizeof num, total - frozen));
+    vt_buf_printf(&b, "Non-trainable params: %s\n%s\n", vt_fmt_thousands(num, sizeof num, frozen), rule);
     *text = vt_buf_take(&b);
     if (!*text)
         return vt_fail(err, VT_EIO, "out of memory formatting the summary of %s", cfg->name);

@@ -44,6 +44,7 @@ int train_model_config(const train_config *cfg, int height, int width, int chann
     mc->channels = channels;
     mc->classes = classes;
     mc->seed = cfg->seed;
+    mc->freeze_base = cfg->freeze_base;
     return model_config_check(mc, err);
 }
 

@@ -67,7 +67,7 @@ static int test_pass(job *j, int e, int *stopped, vt_err *err)
     job_set_state(t, TRAIN_EVALUATING, "evaluating on the test set");
     vt_err ignored;
     job_write_progress(j, 1, &ignored);
-    int rc = train_predict_test(j->m, ds, from, to, j->step_batch, j->x, j->probs, stop_wanted, &ev, stopped, err);
+    int rc = train_predict_test(j->m, ds, &j->pp, from, to, j->step_batch, j->x, j->probs, stop_wanted, &ev, stopped, err);
     if (!rc && ev.rc) {
         *err = ev.err;
         *stopped = 0;

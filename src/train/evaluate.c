@@ -39,14 +39,13 @@ void train_val_metrics(const float *probs, const int *y, long n, int C, train_ep
     row->val_top5 = n ? (double)correct5 / n : NAN;
 }
 
-int train_predict_test(model *m, const dataset *ds, long from, long to, int batch, float *x_buf, float *probs,
-                       int (*stop)(void *), void *arg, int *stopped, vt_err *err)
+int train_predict_test(model *m, const dataset *ds, const preprocess *pp, long from, long to, int batch,
+                       float *x_buf, float *probs, int (*stop)(void *), void *arg, int *stopped, vt_err *err)
 {
     if (stopped)
         *stopped = 0;
     long idx[4096];
     int y[4096];
-    preprocess pp = {0};
     if (batch > 4096)
         batch = 4096;
     for (long start = from; start < to; start += batch) {
@@ -57,7 +56,7 @@ int train_predict_test(model *m, const dataset *ds, long from, long to, int batc
         int n = (int)(to - start < batch ? to - start : batch);
         for (int i = 0; i < n; i++)
             idx[i] = start + i;
-        data_fill_batch(ds, DATA_TEST, idx, n, &pp, x_buf, y);
+        data_fill_batch(ds, DATA_TEST, idx, n, pp, x_buf, y);
         int rc = model_predict(m, x_buf, n, probs + (size_t)start * (size_t)ds->classes, err);
         if (rc)
             return rc;
@@ -137,8 +136,10 @@ static int predict_and_write(const char *dir, int lock_fd, const char *path, con
     float *x = malloc(sizeof(float) * per * (size_t)cfg->batch_size);
     float *probs = malloc(sizeof(float) * (size_t)ds->n_test * (size_t)ds->classes);
     int rc = x && probs ? VT_OK : vt_fail(err, VT_EIO, "out of memory for %ld test predictions", ds->n_test);
+    preprocess pp;
+    train_preprocess(cfg, &pp);
     if (!rc)
-        rc = train_predict_test(m, ds, 0, ds->n_test, cfg->batch_size, x, probs, NULL, NULL, NULL, err);
+        rc = train_predict_test(m, ds, &pp, 0, ds->n_test, cfg->batch_size, x, probs, NULL, NULL, NULL, err);
     if (!rc) {
         train_val_metrics(probs, ds->test_y, ds->n_test, ds->classes, out);
         *n_test = ds->n_test;

@@ -1,13 +1,15 @@
 /* train/export: several runs' numbers as one tidy table, for pandas and spreadsheets: a row per run and epoch
  * (history.csv with the run's folder, model and the settings that differ between the runs), or per run, epoch
  * and class (per_class.csv), as CSV or JSON lines. Also the settings that tell runs apart, which the figures'
- * legends use too. */
+ * legends use too; and a run's weights as a Keras HDF5 file or its model as an ONNX graph. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "vggtop/train.h"
+#include <cJSON.h>
+
+#include "train_internal.h"
 
 /* The settings that can tell runs apart, in the order they are named. */
 typedef enum { S_LR, S_BATCH, S_MOMENTUM, S_DECAY, S_INPUT, S_AUGMENT, S_SEED, S_COUNT } setting;
@@ -70,8 +72,7 @@ void run_settings_label(const run_data *run, unsigned mask, char *buf, size_t si
 
 /* ---- the tables --------------------------------------------------------------------------------------- */
 
-/* A CSV field: quoted when it holds a comma, quote or line break (RFC 4180). */
-static void csv_field(FILE *f, const char *s)
+void run_csv_field(FILE *f, const char *s)
 {
     if (!strpbrk(s, ",\"\r\n")) {
         fputs(s, f);
@@ -135,7 +136,7 @@ static void cell_text(FILE *f, int json, int first, const char *name, const char
         fputs(": ", f);
         json_string(f, v);
     } else {
-        csv_field(f, v);
+        run_csv_field(f, v);
     }
 }
 
@@ -239,4 +240,52 @@ int run_export_per_class(FILE *f, const run_data *runs, int n, int json, vt_err 
         free(rows);
     }
     return VT_OK;
+}
+
+int run_export_keras(const char *dir, int best, const char *out, vt_err *err)
+{
+    model *m = NULL;
+    int rc = train_load_run_model(dir, best, &m, err);
+    if (!rc)
+        rc = keras_h5_save(out, m, err);
+    model_destroy(m);
+    return rc;
+}
+
+int run_export_onnx(const char *dir, int best, const char *out, vt_err *err)
+{
+    run_data run;
+    int rc = run_load(dir, RUN_PART_CONFIG, &run, err);
+    if (rc)
+        return rc;
+    model *m = NULL;
+    rc = train_load_run_model(dir, best, &m, err);
+    preprocess pp;
+    train_preprocess(&run.config, &pp);
+    char *names = NULL;
+    cJSON *list = cJSON_CreateArray();
+    for (int c = 0; list && run.class_names && c < run.classes; c++)
+        cJSON_AddItemToArray(list, cJSON_CreateString(run.class_names[c]));
+    if (!rc && !(names = list ? cJSON_PrintUnformatted(list) : NULL))
+        rc = vt_fail(err, VT_EIO, "out of memory");
+    char doc[1024];
+    const model_config *mc = m ? model_get_config(m) : NULL;
+    if (!rc) {
+        snprintf(doc, sizeof doc, "vggtop %s trained on %s. Input 'input': float32 (N, %d, %d, %d), NHWC (Keras' "
+                 "channels_last), the image resized to %dx%d with bicubic interpolation, %s. Output "
+                 "'probabilities': (N, %d) softmax, class i named by the metadata's class_names[i].",
+                 mc->name, run.dataset, mc->height, mc->width, mc->channels, mc->height, mc->width,
+                 pp.caffe ? "channels in BGR order with the ImageNet means 103.939, 116.779, 123.68 subtracted "
+                            "(Keras' caffe preprocessing, pixel values 0 to 255)"
+                          : "pixel values divided by 255 (0 to 1)",
+                 mc->classes);
+        const char *keys[] = {"class_names", "preprocessing", "input_layout"};
+        const char *values[] = {names, pp.caffe ? "caffe" : "x / 255", "NHWC"};
+        rc = onnx_save(out, m, doc, keys, values, 3, err);
+    }
+    free(names);
+    cJSON_Delete(list);
+    model_destroy(m);
+    run_free(&run);
+    return rc;
 }

@@ -74,6 +74,7 @@ static int make_model(job *j, vt_err *err)
     int rc;
     if ((rc = train_model_config(cfg, ds->height, ds->width, ds->channels, ds->classes, &j->mc, err)) ||
         (rc = model_create(&j->mc, &j->m, err)) ||
+        (!cfg->resume && (rc = train_load_weights(cfg, j->m, err))) ||
         (rc = model_set_conv(j->m, cfg->conv[0] ? cfg->conv : nn_conv_default(), err)) ||
         (rc = model_set_batch(j->m, j->step_batch, err)))
         return rc;
@@ -128,7 +129,7 @@ static int prepare_model(job *j, vt_err *err)
     j->sgd.momentum = (float)cfg->momentum;
     j->sgd.nesterov = cfg->nesterov;
     j->sgd.weight_decay = (float)cfg->weight_decay;
-    j->pp.augment = cfg->augment;
+    train_preprocess(cfg, &j->pp);
     return VT_OK;
 }
 

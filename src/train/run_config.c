@@ -80,6 +80,7 @@ int train_write_config(const char *dir, const train_config *cfg, const dataset *
     cJSON_AddItemToObject(root, "input_shape", cJSON_CreateIntArray(shape, 3));
     cJSON_AddNumberToObject(root, "classes", mc->classes);
     cJSON_AddNumberToObject(root, "params", (double)params);
+    cJSON_AddNumberToObject(root, "trainable_params", (double)model_trainable_count(mc));
 
     cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "data");
     cJSON_AddStringToObject(data, "name", ds->name);
@@ -92,6 +93,9 @@ int train_write_config(const char *dir, const train_config *cfg, const dataset *
     cJSON_AddItemToObject(data, "native_size", cJSON_CreateIntArray(orig, 2));
     cJSON_AddNumberToObject(data, "n_train", (double)ds->n_train);
     cJSON_AddNumberToObject(data, "n_test", (double)ds->n_test);
+    preprocess pp;
+    train_preprocess(cfg, &pp);
+    cJSON_AddStringToObject(data, "preprocessing", pp.caffe ? "caffe" : "x / 255"); /* what the weights expect */
     cJSON_AddItemToObject(data, "class_names", string_array(ds->class_names, ds->classes));
     if (ds->coarse_classes > 0 && ds->coarse_names && ds->fine_to_coarse && !cfg->coarse) {
         cJSON_AddItemToObject(data, "coarse_names", string_array(ds->coarse_names, ds->coarse_classes));

@@ -94,6 +94,21 @@ const train_field train_fields[] = {
      "A run records the choice each layer resolved to, and --resume uses it again unless --conv is given, so a "
      "run stays bit for bit reproducible; checkpoints move between backends.",
      conv_check},
+    /* Starting weights (nn's keras_h5_load; src/train/weights.c). */
+    {"weights", "Weights", TRAIN_FIELD_TEXT, NULL, "FILE",
+     "start from a Keras HDF5 weights file, or 'imagenet' (vgg16, vgg19) for keras.applications' ImageNet weights",
+     TRAIN_STORE_TEXT, AT(weights), 0, 0, TRAIN_F_NEWER | TRAIN_F_LATER, "", "training.weights", "none",
+     "Layers are matched by name (Keras' by_name=True); a model layer missing from the file or of another shape "
+     "is refused unless --skip-mismatch. With imagenet the images get Keras' caffe preprocessing (BGR, ImageNet "
+     "means subtracted, no /255).",
+     NULL},
+    {"skip-mismatch", "Skip mismatch", TRAIN_FIELD_BOOL, NULL, NULL,
+     "with --weights: leave layers missing from the file or of other shapes as initialised", TRAIN_STORE_INT,
+     AT(skip_mismatch), 0, 1, TRAIN_F_NEWER, "no", "training.skip_mismatch", NULL, NULL, NULL},
+    {"freeze-base", "Freeze base", TRAIN_FIELD_BOOL, NULL, NULL,
+     "train only the top: the convolutional base's weights stay as loaded (Keras' base.trainable = False)",
+     TRAIN_STORE_INT, AT(freeze_base), 0, 1, TRAIN_F_NEWER | TRAIN_F_RESUMABLE, "no", "training.freeze_base", NULL,
+     NULL, NULL},
     {"runs", "Runs directory", TRAIN_FIELD_TEXT, NULL, "DIR", "the parent of new run directories", TRAIN_STORE_TEXT,
      AT(runs), 0, 0, TRAIN_F_NONEMPTY, "runs", "training.runs", NULL, NULL, NULL},
     {"run-dir", "Run directory", TRAIN_FIELD_TEXT, NULL, "DIR", "the exact run directory, new or empty",

@@ -204,10 +204,27 @@ int trainer_create_recorded(const train_config *cfg, train_dist *d, recorder *re
 void train_val_metrics(const float *probs, const int *y, long n, int C, train_epoch *row);
 
 /* Predicts images [from, to) of split DATA_TEST of ds with m in batches of batch (m sized for it) into their
- * rows of probs (n_test, classes). stop (may be NULL) is asked before every batch; when it says so,
- * *stopped is set and the rest is left. */
-int train_predict_test(model *m, const dataset *ds, long from, long to, int batch, float *x_buf, float *probs,
-                       int (*stop)(void *), void *arg, int *stopped, vt_err *err);
+ * rows of probs (n_test, classes), the images prepared by pp (train_preprocess's; its augmentation applies to
+ * training images only). stop (may be NULL) is asked before every batch; when it says so, *stopped is set
+ * and the rest is left. */
+int train_predict_test(model *m, const dataset *ds, const preprocess *pp, long from, long to, int batch,
+                       float *x_buf, float *probs, int (*stop)(void *), void *arg, int *stopped, vt_err *err);
+
+/* ---- a run's model outside training (predict.c) ---------------------------------------------------------- */
+
+/* The model of a run's RUN_CHECKPOINT (RUN_BEST with best) with its weights, created from the config the
+ * checkpoint holds (no data set needed). VT_EUSAGE naming a missing or damaged checkpoint. */
+int train_load_run_model(const char *dir, int best, model **m, vt_err *err);
+
+/* ---- starting weights (weights.c) ---------------------------------------------------------------------- */
+
+/* The images' preparation a run's settings ask for: x / 255, or Keras' caffe mode with ImageNet weights. */
+void train_preprocess(const train_config *cfg, preprocess *pp);
+/* --weights: loads a Keras HDF5 file into m (by layer name; --skip-mismatch), or for "imagenet" the
+ * keras.applications file of m's model from the Keras cache (~/.keras/models; downloaded there when it is
+ * not, from keras.applications' address or $VGGTOP_IMAGENET_URL), checked against its MD5.
+ * Nothing when cfg->weights is empty. VT_EUSAGE with one line. */
+int train_load_weights(const train_config *cfg, model *m, vt_err *err);
 
 /* Removes "<name>.tmp.<pid>" leftovers of a process killed while writing (never another live writer's:
  * only files whose pid is not running). */

@@ -1,7 +1,8 @@
 #!/bin/sh
 # End-to-end: "no leaks in valgrind on the CLI paths". Runs the vggtop commands under valgrind's memcheck
 # (--help, summary, data, a tiny mlp train on the default data set, the run-reading commands and evaluate
-# on its run directory, the usage and data errors, a corrupt checkpoint, a one-step bench) and fails on
+# on its run directory, export --keras/--onnx, train --weights, predict, the usage and data errors, a corrupt
+# checkpoint, a one-step bench) and fails on
 # any memory error, any definitely or indirectly lost block, a file descriptor left open at exit, or an
 # exit status other than the expected one.
 # "Still reachable" and "possibly lost" blocks are not counted: OpenBLAS keeps its thread pool's buffers
@@ -113,6 +114,25 @@ if [ -f "$run/checkpoint.bin" ]; then
     # Resuming for a second epoch, on OpenBLAS's default thread pool this time.
     vg 0 train --resume "$TMP/run2" --epochs 2
     expect '^Finished: 2 epochs' "$out" "train --resume"
+
+    # The model out as Keras HDF5 and ONNX, back in with --weights, refused when truncated; predict on a PNG
+    # and refused on a truncated one (issue 24).
+    vg 0 export "$run" --keras "$TMP/w.h5"
+    vg 0 export "$run" --onnx "$TMP/w.onnx"
+    vg 0 train --model mlp --limit-train 32 --limit-test 16 --epochs 1 --threads 1 --run-dir "$TMP/run3" \
+        --weights "$TMP/w.h5"
+    expect '^Finished: 1 epoch' "$out" "train --weights"
+    head -c 3000 "$TMP/w.h5" >"$TMP/cut.h5"
+    vg 2 train --model mlp --epochs 1 --threads 1 --run-dir "$TMP/run4" --weights "$TMP/cut.h5"
+    expect 'truncated' "$err" "train --weights of a truncated file"
+    printf '\211PNG\r\n\032\n' >"$TMP/cut.png"
+    vg 2 predict "$run" "$TMP/cut.png"
+    expect 'cut.png' "$err" "predict of a truncated PNG"
+    if /usr/bin/python3 -c 'from PIL import Image; Image.new("RGB", (40, 30), (200, 100, 50)).save("'"$TMP"'/i.png")'
+    then
+        vg 0 predict "$run" "$TMP/i.png"
+        expect '  1\. ' "$out" "predict"
+    fi
 
     # Corrupt checkpoints are refused (exit 2) without leaking what was read so far.
     bad="$TMP/bad"

@@ -9,16 +9,17 @@ cd "$(dirname "$0")/../.." || exit 1
 secs=${1:-60}
 out=${FUZZ_BUILD:-build/fuzz}
 cc=${FUZZ_CC:-clang}
-harnesses="cifar100 cifar100_python cifar10 idx"
+harnesses="cifar100 cifar100_python cifar10 idx image"
 
 if ! command -v "$cc" >/dev/null 2>&1; then
     echo "run-fuzz.sh: $cc not found (apt-get install clang libclang-rt-14-dev)" >&2
     exit 1
 fi
 mkdir -p "$out/obj"
-# The data module links zlib, and for downloads and the CIFAR-100 python tarball libcurl, libarchive, libcrypto.
-libs=$(pkg-config --libs zlib libcurl libarchive libcrypto) || { echo "run-fuzz.sh: pkg-config failed" >&2; exit 1; }
-flags="-std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -Iinclude -fno-sanitize-recover=all"
+# The data module links zlib, and for downloads and the CIFAR-100 python tarball libcurl, libarchive, libcrypto;
+# for images (vggtop predict) libpng and libjpeg.
+libs=$(pkg-config --libs zlib libcurl libarchive libcrypto libpng libjpeg) || { echo "run-fuzz.sh: pkg-config failed" >&2; exit 1; }
+flags="-std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -Iinclude $(pkg-config --cflags libpng) -fno-sanitize-recover=all"
 # The loaders once, instrumented for coverage; then one small link per harness.
 objs=""
 for src in src/data/*.c src/util/util.c; do
