@@ -96,7 +96,9 @@ per_class_huge() { sed -i '2s/[0-9]*$/9223372036854775807/; 3s/[0-9]*$/922337203
 layers_dead_share() { sed -i '2s/^\(1,[^,]*,[^,]*,[^,]*,[^,]*\),[^,]*,/\1,-5,/' r/layers.csv; }
 dir_history() { rm r/history.csv; mkdir r/history.csv; }
 wrong_model() { sed -i 's#"mlp"#"cnn"#' r/config.json; }
-no_data() { sed -i 's#"flag":[[:space:]]*""#"flag": "/nowhere"#' r/config.json; }
+# The data set the run was made with is gone: config.json's absolute data.path (what the run remembers) names
+# a place that holds nothing.
+no_data() { sed -i 's#"path":[[:space:]]*"[^"]*"#"path": "/nowhere"#' r/config.json; }
 escape_model() { sed -i 's#"mlp"#"m\\u001b[2J"#' r/config.json; }
 finished() { precious progress.json history.csv checkpoint.bin; }
 nothing() { :; }
