@@ -115,13 +115,21 @@ const char *model_layer_backend(const model *m, int layer);
 
 /* ---- training -------------------------------------------------------------------------------------- */
 
-/* SGD as Keras: lr 0.01, momentum 0, no Nesterov by default. weight_decay is Keras' decoupled form
- * (w -= lr * wd * w each step). */
+/* The optimisers, Keras' names (src/nn/optim.c has their update rules). */
+typedef enum nn_optimizer { NN_OPT_SGD, NN_OPT_ADAM, NN_OPT_RMSPROP } nn_optimizer;
+
+/* The optimiser and its settings, Keras' defaults: SGD with lr 0.01, momentum 0, no Nesterov; Adam's
+ * beta_1 0.9, beta_2 0.999; RMSprop's rho 0.9 (and momentum, shared with SGD's); epsilon 1e-7 for both.
+ * weight_decay is Keras' decoupled form for all three (w -= lr * wd * w before each update). */
 typedef struct sgd_config {
     float lr;
     float momentum;
     int nesterov;
     float weight_decay;
+    nn_optimizer kind;
+    float beta1, beta2; /* Adam */
+    float rho;          /* RMSprop */
+    float epsilon;      /* Adam (added to sqrt(v)) and RMSprop (added to v under the root), as Keras */
 } sgd_config;
 
 void sgd_config_default(sgd_config *sgd);
@@ -215,8 +223,17 @@ int checkpoint_load(const char *path, model *m, void *extra, size_t extra_cap, s
 float *model_params(model *m);
 void model_weights_changed(model *m);
 float *model_grads(model *m);
-/* The SGD velocity block (same layout; zero until a step with momentum > 0). */
+/* The SGD velocity block (same layout; zero until a step with momentum > 0); Adam's first moment m and
+ * RMSprop's momentum live there too. */
 float *model_velocity(model *m);
+/* The second moment block (same layout): Adam's v, RMSprop's mean square; NULL when the model's
+ * optimiser never needed one (checkpoints then leave it out). */
+float *model_moment2(model *m);
+/* Makes the second moment block (zeroed) if there is none. */
+int model_need_moment2(model *m, vt_err *err);
+/* The optimiser steps taken (Keras' iterations: Adam's bias correction counts them). */
+long long model_iterations(const model *m);
+void model_set_iterations(model *m, long long iterations);
 /* Forward and backward without an update: zeroes the gradient block, fills it with the gradient of the
  * mean loss over the batch, and (when dx is not NULL) writes dL/dx, (n, H, W, C), too. *loss gets the
  * mean categorical cross-entropy (may be NULL). Non-finite loss gives VT_EUSAGE. */

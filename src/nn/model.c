@@ -1,4 +1,4 @@
-/* model: the model object that owns parameters, gradients, SGD velocity, activations and the im2col
+/* model: the model object that owns parameters, gradients, optimiser state, activations and the im2col
  * workspace; the backend of each Conv2D layer (model_set_conv: choosing is conv.c's); the forward and
  * backward passes over the layer list (arch.c builds it), the training step and inference. */
 #include <limits.h>
@@ -20,6 +20,8 @@ struct model {
     nn_layer layers[NN_MAX_LAYERS];
     size_t nparams;
     float *params, *grads, *velocity;
+    float *moment2;        /* Adam's v, RMSprop's mean square: made by the first step that needs it */
+    long long iterations;  /* optimiser steps taken (Keras' iterations) */
     int grads_zero;        /* the gradient block is all zero (fresh, or cleared by the last SGD update) */
     int max_batch;
     size_t act_per_image;  /* floats of all layer outputs of one image */
@@ -137,6 +139,7 @@ void model_destroy(model *m)
     free(m->params);
     free(m->grads);
     free(m->velocity);
+    free(m->moment2);
     free(m);
 }
 
@@ -152,6 +155,25 @@ float *model_params(model *m)
 void model_weights_changed(model *m) { m->wgen++; }
 float *model_grads(model *m) { return m->grads; }
 float *model_velocity(model *m) { return m->velocity; }
+float *model_moment2(model *m) { return m->moment2; }
+long long model_iterations(const model *m) { return m->iterations; }
+void model_set_iterations(model *m, long long iterations) { m->iterations = iterations; }
+
+int model_need_moment2(model *m, vt_err *err)
+{
+    if (!m->moment2 && !(m->moment2 = calloc(m->nparams, sizeof(float))))
+        return vt_fail(err, VT_EIO, "out of memory allocating the optimizer's second moments of %s", m->cfg.name);
+    return VT_OK;
+}
+
+/* The optimiser's check, and the second moment block for Adam and RMSprop. */
+static int optim_ready(model *m, const sgd_config *sgd, vt_err *err)
+{
+    int rc = sgd_check(sgd, err);
+    if (!rc && sgd->kind != NN_OPT_SGD)
+        rc = model_need_moment2(m, err);
+    return rc;
+}
 
 static void layer_conv_geom(const nn_layer *l, int n, conv_geom *g)
 {
@@ -618,10 +640,10 @@ int model_train_step(model *m, const float *x, const int *y, int n, const sgd_co
                      vt_err *err)
 {
     step_stats local = {0};
-    int rc = sgd_check(sgd, err);
+    int rc = optim_ready(m, sgd, err);
     if (rc)
         return rc;
-    if (sgd->momentum == 0.0f) {
+    if (sgd->kind == NN_OPT_SGD && sgd->momentum == 0.0f) {
         /* Plain SGD needs no velocity and no gradient block: each layer steps inside its backward pass. */
         if ((rc = forward_checked(m, x, y, n, &local, err)) != VT_OK)
             return rc;
@@ -636,20 +658,21 @@ int model_train_step(model *m, const float *x, const int *y, int n, const sgd_co
             return rc;
         if (m->was_cancelled)
             return VT_OK;
-        sgd_update(m->params, m->grads, m->velocity, m->nparams, sgd);
+        optim_update(m->params, m->grads, m->velocity, m->moment2, m->nparams, sgd, m->iterations + 1);
         m->wgen++;
         m->grads_zero = 1;
     }
+    m->iterations++;
     step_stats_add(stats, &local);
     return VT_OK;
 }
 
 int model_apply_grads(model *m, const sgd_config *sgd, vt_err *err)
 {
-    int rc = sgd_check(sgd, err);
+    int rc = optim_ready(m, sgd, err);
     if (rc)
         return rc;
-    sgd_update(m->params, m->grads, m->velocity, m->nparams, sgd);
+    optim_update(m->params, m->grads, m->velocity, m->moment2, m->nparams, sgd, ++m->iterations);
     m->wgen++;
     m->grads_zero = 1;
     return VT_OK;

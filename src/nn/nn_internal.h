@@ -45,12 +45,17 @@ typedef struct nn_layer {
 int arch_build_layers(const model_config *cfg, nn_layer *ls);
 size_t arch_param_count(const nn_layer *ls, int count);
 
-/* ---- SGD (sgd.c) --------------------------------------------------------------------------------- */
+/* ---- SGD (sgd.c) and the other optimisers (optim.c) ------------------------------------------------ */
 
 /* VT_EUSAGE for settings out of range. */
 int sgd_check(const sgd_config *sgd, vt_err *err);
 /* One Keras SGD update of count parameters w from gradients g (velocity v), zeroing g as it goes. */
 void sgd_update(float *restrict w, float *restrict g, float *restrict v, size_t count, const sgd_config *s);
+/* One update by s->kind of count parameters w from gradients g, zeroing g: v is the velocity block (SGD's
+ * velocity, Adam's m, RMSprop's momentum), v2 the second moment (Adam's v, RMSprop's mean square; NULL for
+ * SGD), t the step's number from 1 (Adam's bias correction). */
+void optim_update(float *restrict w, float *restrict g, float *restrict v, float *restrict v2, size_t count,
+                  const sgd_config *s, long long t);
 
 /* ---- the convolution backend seam ----------------------------------------------------------------- */
 
