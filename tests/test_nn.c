@@ -564,7 +564,8 @@ static void matches_pytorch_stack(void **state)
     (void)state;
     FILE *f = fopen("tests/fixtures/nn/torch_stack.txt", "r");
     assert_non_null(f);
-    size_t nx, nw1, nb1, nw2, nb2, ny, nl, ndw1, ndb1, ndw2, ndb2, ndx, ndims;
+    size_t nx = 0, nw1 = 0, nb1 = 0, nw2 = 0, nb2 = 0, ny = 0, nl = 0, ndw1 = 0, ndb1 = 0, ndw2 = 0, ndb2 = 0,
+           ndx = 0, ndims = 0;
     float *dims = nn_fixture_array(f, "dims", &ndims); /* n h w c filters classes */
     assert_int_equal(ndims, 6);
     int n = (int)dims[0], h = (int)dims[1], w = (int)dims[2], c = (int)dims[3], k = (int)dims[4],

@@ -52,6 +52,9 @@ static void defaults_are_the_seeds(void **state)
     assert_true(c.momentum == 0.0);
     assert_int_equal(c.nesterov, 0);
     assert_true(c.weight_decay == 0.0);
+    /* Keras' optimizer defaults (Adam's beta_1, beta_2, RMSprop's rho, their epsilon), SGD chosen. */
+    assert_int_equal(c.optimizer, NN_OPT_SGD);
+    assert_true(c.beta1 == 0.9 && c.beta2 == 0.999 && c.rho == 0.9 && c.epsilon == 1e-7);
     assert_int_equal(c.resize, -1);
     assert_string_equal(c.runs, "runs");
     assert_string_equal(c.run_dir, "");
@@ -83,6 +86,9 @@ static void every_field_round_trips(void **state)
         {"schedule-factor", "0.9", "0.9"},    {"warmup", "2", "2"},
         {"schedule-min-lr", "0.0001", "0.0001"}, {"save-best", "val_loss", "val_loss"},
         {"conv", "gemm", "gemm"},
+        {"optimizer", "adam", "Adam"},        {"beta1", "0.8", "0.8"},
+        {"beta2", "0.99", "0.99"},            {"rho", "0.95", "0.95"},
+        {"epsilon", "1e-08", "1e-08"},        {"optimizer", "RMSprop", "RMSprop"},
     };
     train_config c;
     train_config_default(&c);
@@ -104,7 +110,9 @@ static void every_field_round_trips(void **state)
         assert_non_null(train_fields[f].help);
         covered++;
     }
-    assert_int_equal(covered, 36); /* the 17 of the first version, the callbacks' 18 and conv */
+    assert_int_equal(covered, 41); /* the 17 of the first version, the callbacks' 18, conv and the optimizer's 5 */
+    assert_int_equal(c.optimizer, NN_OPT_RMSPROP);
+    assert_true(c.epsilon == 1e-8);
     assert_int_equal(c.coarse, 1);
     assert_int_equal(c.nesterov, 1);
     assert_int_equal(c.augment, 1);
@@ -125,6 +133,8 @@ static void bad_values_are_refused_and_named(void **state)
         {"augment", "2"},       {"limit-train", "-1"},  {"limit-test", "1e3"},  {"seed", "-1"},
         {"seed", "9007199254740992"}, {"threads", "257"}, {"runs", ""},
         {"data", "/nonexistent/vggtop-data"}, {"conv", "fast"}, {"conv", "gemm,warp"},
+        {"optimizer", "adamw"}, {"beta1", "1"},         {"beta2", "-0.1"},      {"rho", "1"},
+        {"epsilon", "0"},       {"epsilon", "2"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         train_config c, before;
@@ -320,6 +330,8 @@ static void run_load_reads_every_part(void **state)
     assert_true(r.config.lr == 0.02);
     assert_true(r.config.momentum == 0.9);
     assert_int_equal(r.config.nesterov, 1);
+    assert_int_equal(r.config.optimizer, NN_OPT_SGD); /* "name": "SGD", and no Adam or RMSprop keys: defaults */
+    assert_true(r.config.beta2 == 0.999 && r.config.epsilon == 1e-7);
     assert_int_equal(r.config.augment, 1);
     assert_true(r.config.seed == 77);
     assert_int_equal(r.config.limit_test, 4);

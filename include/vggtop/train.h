@@ -159,6 +159,11 @@ typedef struct train_config {
     char run_dir[4096];    /* an exact run directory; "": <runs>/<UTC timestamp>-<model> */
     int resume;            /* 1: continue the run in run_dir from its checkpoint (config from config.json) */
     train_callbacks cb;    /* all off by default */
+    /* The optimiser, Keras' names and defaults (nn's sgd_config; momentum and weight_decay above are shared) */
+    int optimizer;         /* nn_optimizer: 0 sgd, 1 adam, 2 rmsprop */
+    double beta1, beta2;   /* Adam: 0.9, 0.999 */
+    double rho;            /* RMSprop: 0.9 */
+    double epsilon;        /* Adam and RMSprop: 1e-7 */
 } train_config;
 
 /* ---- the settings table ------------------------------------------------------------------------------ */
@@ -183,6 +188,7 @@ typedef enum {
 #define TRAIN_F_EXISTS 32u   /* a path that must exist when given (on the command line and in the form) */
 #define TRAIN_F_LATER 64u    /* not part of train_config_check: checked when used */
 #define TRAIN_F_NEWER 128u   /* added after the first config.json files: a file without it means the default */
+#define TRAIN_F_ANY_CASE 256u /* a CHOICE matched whatever the case ("adam" for Keras' "Adam") */
 
 /* One setting of `vggtop train`: one row of train_fields drives its flag, its validation, its form field,
  * its place in config.json, its --help line and its man-page entry. */
@@ -207,7 +213,7 @@ typedef struct train_field {
 } train_field;
 
 /* The settings in form order, terminated by a row whose name is NULL: model, data, labels, resize, epochs,
- * batch-size, lr, momentum, nesterov, weight-decay, augment, limit-train, limit-test, seed, threads,
+ * batch-size, lr, momentum, nesterov, weight-decay, optimizer, beta1, beta2, rho, epsilon, augment, limit-train, limit-test, seed, threads,
  * runs, run-dir. */
 extern const train_field train_fields[];
 

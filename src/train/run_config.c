@@ -56,8 +56,6 @@ int train_write_config(const char *dir, const train_config *cfg, const dataset *
         cJSON_AddItemToObject(data, "coarse_names", string_array(ds->coarse_names, ds->coarse_classes));
         cJSON_AddItemToObject(data, "fine_to_coarse", cJSON_CreateIntArray(ds->fine_to_coarse, ds->classes));
     }
-    cJSON *opt = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "training"), "optimizer");
-    cJSON_AddStringToObject(opt, "name", "SGD");
     if (ranks) {
         cJSON *dist = cJSON_AddObjectToObject(root, "distributed");
         cJSON_AddNumberToObject(dist, "ranks", ranks->n);
