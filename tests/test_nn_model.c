@@ -828,6 +828,54 @@ static void layer_stats_equal_naive_reference(void **state)
     model_destroy(m);
 }
 
+/* model_grad_norms gives model_loss_grad's gradient norms bit for bit, without writing the gradient block:
+ * on cnn (Conv2D kernels in the scratch) and mlp (a 432-row Dense kernel, formed 256 rows at a time). */
+static void grad_norms_equal_loss_grads_without_the_block(void **state)
+{
+    (void)state;
+    const char *const names[] = {"cnn", "mlp"};
+    for (int c = 0; c < 2; c++) {
+        model_config cfg;
+        assert_int_equal(model_config_default(&cfg, names[c], NULL), VT_OK);
+        cfg.height = cfg.width = 12;
+        cfg.channels = 3;
+        cfg.classes = 7;
+        model *m;
+        assert_int_equal(model_create(&cfg, &m, NULL), VT_OK);
+        assert_int_equal(model_set_batch(m, 4, NULL), VT_OK);
+        const int n = 4;
+        float *x = randf((size_t)n * 12 * 12 * 3, 5 + (uint64_t)c, -1, 1);
+        const int y[4] = {1, 3, 6, 2};
+        layer_stats a[16], b[16];
+        assert_int_equal(model_grad_norms(m, x, y, n, NULL), VT_OK);
+        int k = model_layer_stats(m, n, a, 16);
+        const size_t P = (size_t)model_param_count(m);
+        const float *g = model_grads(m);
+        for (size_t i = 0; i < P; i++)
+            if (g[i] != 0.0f)
+                fail_msg("%s: model_grad_norms wrote gradient %zu", names[c], i);
+        assert_int_equal(model_loss_grad(m, x, y, n, NULL, NULL, NULL), VT_OK);
+        assert_int_equal(model_layer_stats(m, n, b, 16), k);
+        for (int i = 0; i < k; i++) {
+            assert_true(a[i].g_norm > 0);
+            if (memcmp(&a[i].g_norm, &b[i].g_norm, sizeof(double)) != 0)
+                fail_msg("%s, %s: gradient norm %.17g, model_loss_grad's %.17g", names[c], a[i].name, a[i].g_norm,
+                         b[i].g_norm);
+        }
+        /* The norms last until the next pass: after a prediction there are none. */
+        assert_int_equal(model_grad_norms(m, x, y, n, NULL), VT_OK);
+        assert_int_equal(model_predict(m, x, n, (float[28]){0}, NULL), VT_OK);
+        sgd_config s;
+        sgd_config_default(&s);
+        step_stats st = {0};
+        assert_int_equal(model_train_step(m, x, y, n, &s, &st, NULL), VT_OK);
+        model_layer_stats(m, n, a, 16);
+        assert_true(isnan(a[0].g_norm));
+        free(x);
+        model_destroy(m);
+    }
+}
+
 static void threads_and_core(void **state)
 {
     (void)state;
@@ -918,6 +966,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(predict_in_chunks_equals_whole),
         cmocka_unit_test(threads_and_core),
         cmocka_unit_test(layer_stats_equal_naive_reference),
+        cmocka_unit_test(grad_norms_equal_loss_grads_without_the_block),
         cmocka_unit_test(a_step_stops_at_a_layer_when_cancelled),
     };
     return cmocka_run_group_tests_name("nn", tests, NULL, NULL);

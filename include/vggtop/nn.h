@@ -190,7 +190,8 @@ typedef struct layer_stats {
     char name[40];      /* Keras' layer name */
     double w_norm;      /* L2 norm of its kernel */
     double g_norm;      /* L2 norm of the kernel's gradient of the mean loss (NaN unless the last call was
-                           model_loss_grad: the fused plain-SGD step never forms the gradient) */
+                           model_loss_grad or model_grad_norms: the fused plain-SGD step never forms the
+                           gradient) */
     int relu;
     double dead;        /* share of its ReLU outputs that are 0 over the pass's images (NaN without ReLU) */
     double act_mean, act_std; /* of its output over the pass's images */
@@ -238,6 +239,11 @@ void model_set_iterations(model *m, long long iterations);
  * mean loss over the batch, and (when dx is not NULL) writes dL/dx, (n, H, W, C), too. *loss gets the
  * mean categorical cross-entropy (may be NULL). Non-finite loss gives VT_EUSAGE. */
 int model_loss_grad(model *m, const float *x, const int *y, int n, float *dx, double *loss, vt_err *err);
+/* model_loss_grad for layer health (model_layer_stats' g_norm), without the gradient block: each layer's
+ * kernel gradient is formed in one scratch buffer the size of the largest Conv2D's (a Dense kernel's rows
+ * at a time) and only its norm kept, so a training run that samples its layers makes no more of its memory
+ * resident than its steps do. The norms equal model_loss_grad's bit for bit. */
+int model_grad_norms(model *m, const float *x, const int *y, int n, vt_err *err);
 
 /* ---- layers ---------------------------------------------------------------------------------------- */
 /* Plain kernels over float *: outputs first, then inputs, then sizes. Activations are NHWC. Backward
@@ -293,7 +299,8 @@ void maxpool2d_backward(float *dx, const float *dout, const float *x, int n, int
 /* out (n, out_dim) = x (n, in_dim) . w (in_dim, out_dim) + b, then max(0, .) when relu. */
 void dense_forward(float *out, const float *x, const float *w, const float *b, int n, int in_dim, int out_dim,
                    int relu);
-/* dout (n, out_dim) masked in place when relu; dw += x^T . dout; db += column sums; dx = dout . w^T (or NULL). */
+/* dout (n, out_dim) masked in place when relu; dw += x^T . dout (or NULL); db += column sums; dx = dout . w^T
+ * (or NULL). */
 void dense_backward(float *dx, float *dw, float *db, float *dout, const float *out, const float *x, const float *w,
                     int n, int in_dim, int out_dim, int relu);
 

@@ -45,6 +45,10 @@ typedef struct nn_layer {
 int arch_build_layers(const model_config *cfg, nn_layer *ls);
 size_t arch_param_count(const nn_layer *ls, int count);
 
+/* The squared norm of a dense layer's kernel gradient, computed rows at a time in ws (layers.c). */
+double dense_grad_norm2(const float *dout, const float *x, int n, int in_dim, int out_dim, float *ws,
+                        size_t ws_floats);
+
 /* ---- SGD (sgd.c) and the other optimisers (optim.c) ------------------------------------------------ */
 
 /* VT_EUSAGE for settings out of range. */
