@@ -138,16 +138,21 @@ static void header_layout(void **state)
                                         (uint32_t)t[3] << 24);
 }
 
+static void write_bytes(const char *path, const unsigned char *bytes, size_t len)
+{
+    FILE *out = fopen(path, "wb");
+    assert_non_null(out);
+    assert_int_equal(fwrite(bytes, 1, len, out), len);
+    fclose(out);
+}
+
 /* Writes bytes to a file in the fixture's folder, tries to read and load it, and expects VT_EUSAGE with one
  * line naming the file and containing needle, with the target model unchanged. */
 static void expect_rejected(fixture *f, const unsigned char *bytes, size_t len, const char *needle, model *target)
 {
     char path[160];
     snprintf(path, sizeof path, "%s/bad.ck", f->dir);
-    FILE *out = fopen(path, "wb");
-    assert_non_null(out);
-    assert_int_equal(fwrite(bytes, 1, len, out), len);
-    fclose(out);
+    write_bytes(path, bytes, len);
     size_t P = (size_t)model_param_count(target);
     float *before = malloc(sizeof(float) * P), *vbefore = malloc(sizeof(float) * P);
     memcpy(before, model_params(target), sizeof(float) * P);
@@ -253,10 +258,7 @@ static void version_1_loads(void **state)
         b[len - 4 + i] = (unsigned char)(crc >> (8 * i));
     char path[160];
     snprintf(path, sizeof path, "%s/v1.ck", f->dir);
-    FILE *out = fopen(path, "wb");
-    assert_non_null(out);
-    assert_int_equal(fwrite(b, 1, len, out), len);
-    fclose(out);
+    write_bytes(path, b, len);
     model_config cfg = small_config("cnn", 5);
     model *m2;
     assert_int_equal(model_create(&cfg, &m2, NULL), VT_OK);
@@ -270,10 +272,7 @@ static void version_1_loads(void **state)
     assert_null(model_moment2(m2));
     assert_string_equal(extra, blob);
     b[68] = 1; /* a version 1 file has no second moments */
-    out = fopen(path, "wb");
-    assert_non_null(out);
-    assert_int_equal(fwrite(b, 1, len, out), len);
-    fclose(out);
+    write_bytes(path, b, len);
     assert_int_equal(checkpoint_load(path, m2, extra, sizeof extra, NULL, &err), VT_EUSAGE);
     model_destroy(m2);
     free(b);
