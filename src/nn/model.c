@@ -788,7 +788,7 @@ int model_layer_stats(const model *m, int n, layer_stats *out, int max)
              * left it in its blocked layout: it is reordered into the first gradient buffer (max_batch *
              * max_per_image floats, free between passes, hence the casts), not into the layer's slot of the
              * activation block, which training never touches for such a layer: filling those slots made
-             * ~90 MB of vgg16's activation block resident for the sampling alone. */
+             * 53 MB of vgg16's activation block resident for the sampling alone. */
             size_t count = (size_t)n * (size_t)l->h * (size_t)l->w * (size_t)l->c;
             const float *o = m->outs[i];
             const conv_layer *cl = &m->convs[i];
