@@ -213,7 +213,7 @@ typedef struct train_field {
 } train_field;
 
 /* The settings in form order, terminated by a row whose name is NULL: model, data, labels, resize, epochs,
- * batch-size, lr, momentum, nesterov, weight-decay, optimizer, beta1, beta2, rho, epsilon, augment, limit-train, limit-test, seed, threads,
+ * batch-size, lr, momentum, nesterov, weight-decay, augment, limit-train, limit-test, seed, threads,
  * runs, run-dir. */
 extern const train_field train_fields[];
 

@@ -61,23 +61,6 @@ const train_field train_fields[] = {
      0, "no", "training.optimizer.nesterov", NULL, NULL, NULL},
     {"weight-decay", "Weight decay", TRAIN_FIELD_FLOAT, NULL, "F", "decoupled weight decay", TRAIN_STORE_DOUBLE,
      AT(weight_decay), 0, 1, 0, "0", "training.optimizer.weight_decay", NULL, NULL, NULL},
-    /* The optimiser: Keras' names, defaults and rules (src/nn/optim.c); absent from runs made before them. */
-    {"optimizer", "Optimizer", TRAIN_FIELD_CHOICE, optimizer_choices, NULL,
-     "the optimizer: Keras' SGD, Adam or RMSprop (which uses --momentum too)", TRAIN_STORE_INDEX, AT(optimizer),
-     0, 0, TRAIN_F_NEWER | TRAIN_F_ANY_CASE, "SGD", "training.optimizer.name", NULL,
-     "Any case will do (adam). Keras' Adam and RMSprop default to a learning rate of 0.001; --lr's default stays "
-     "SGD's 0.01, so give it.",
-     NULL},
-    {"beta1", "Beta 1", TRAIN_FIELD_FLOAT, NULL, "F", "Adam's decay of the first moment (beta_1)", TRAIN_STORE_DOUBLE,
-     AT(beta1), 0, 1, TRAIN_F_NEWER | TRAIN_F_HI_OPEN, "0.9", "training.optimizer.beta_1", NULL, NULL, NULL},
-    {"beta2", "Beta 2", TRAIN_FIELD_FLOAT, NULL, "F", "Adam's decay of the second moment (beta_2)",
-     TRAIN_STORE_DOUBLE, AT(beta2), 0, 1, TRAIN_F_NEWER | TRAIN_F_HI_OPEN, "0.999", "training.optimizer.beta_2",
-     NULL, NULL, NULL},
-    {"rho", "Rho", TRAIN_FIELD_FLOAT, NULL, "F", "RMSprop's decay of the mean square", TRAIN_STORE_DOUBLE, AT(rho), 0,
-     1, TRAIN_F_NEWER | TRAIN_F_HI_OPEN, "0.9", "training.optimizer.rho", NULL, NULL, NULL},
-    {"epsilon", "Epsilon", TRAIN_FIELD_FLOAT, NULL, "F",
-     "Adam's and RMSprop's epsilon (as Keras: added to sqrt(v), under RMSprop's root)", TRAIN_STORE_DOUBLE,
-     AT(epsilon), 0, 1, TRAIN_F_NEWER | TRAIN_F_LO_OPEN, "1e-07", "training.optimizer.epsilon", NULL, NULL, NULL},
     {"augment", "Augment", TRAIN_FIELD_BOOL, NULL, NULL,
      "random crop with 4-pixel padding and horizontal flip of the training images", TRAIN_STORE_INT, AT(augment), 0,
      1, 0, "no", "data.augment", NULL, NULL, NULL},
@@ -157,6 +140,24 @@ const train_field train_fields[] = {
     {"save-best", "Save best", TRAIN_FIELD_CHOICE, train_monitor_names, NULL,
      "keep best.bin, the checkpoint of the best epoch by this value (Keras' ModelCheckpoint)", TRAIN_STORE_INDEX,
      AT(cb.best_monitor), 0, 0, TRAIN_F_NEWER, "none", "training.callbacks.model_checkpoint.monitor", NULL, NULL, NULL},
+    /* The optimiser: Keras' names, defaults and rules (src/nn/optim.c); absent from runs made before them;
+     * last, so the form's rows before them keep their places. */
+    {"optimizer", "Optimizer", TRAIN_FIELD_CHOICE, optimizer_choices, NULL,
+     "the optimizer: Keras' SGD, Adam or RMSprop (which uses --momentum too)", TRAIN_STORE_INDEX, AT(optimizer),
+     0, 0, TRAIN_F_NEWER | TRAIN_F_ANY_CASE, "SGD", "training.optimizer.name", NULL,
+     "Any case will do (adam). Keras' Adam and RMSprop default to a learning rate of 0.001; --lr's default stays "
+     "SGD's 0.01, so give it.",
+     NULL},
+    {"beta1", "Beta 1", TRAIN_FIELD_FLOAT, NULL, "F", "Adam's decay of the first moment (beta_1)", TRAIN_STORE_DOUBLE,
+     AT(beta1), 0, 1, TRAIN_F_NEWER | TRAIN_F_HI_OPEN, "0.9", "training.optimizer.beta_1", NULL, NULL, NULL},
+    {"beta2", "Beta 2", TRAIN_FIELD_FLOAT, NULL, "F", "Adam's decay of the second moment (beta_2)",
+     TRAIN_STORE_DOUBLE, AT(beta2), 0, 1, TRAIN_F_NEWER | TRAIN_F_HI_OPEN, "0.999", "training.optimizer.beta_2",
+     NULL, NULL, NULL},
+    {"rho", "Rho", TRAIN_FIELD_FLOAT, NULL, "F", "RMSprop's decay of the mean square", TRAIN_STORE_DOUBLE, AT(rho), 0,
+     1, TRAIN_F_NEWER | TRAIN_F_HI_OPEN, "0.9", "training.optimizer.rho", NULL, NULL, NULL},
+    {"epsilon", "Epsilon", TRAIN_FIELD_FLOAT, NULL, "F",
+     "Adam's and RMSprop's epsilon (as Keras: added to sqrt(v), under RMSprop's root)", TRAIN_STORE_DOUBLE,
+     AT(epsilon), 0, 1, TRAIN_F_NEWER | TRAIN_F_LO_OPEN, "1e-07", "training.optimizer.epsilon", NULL, NULL, NULL},
     {NULL, NULL, 0, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL},
 };
 
