@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <dnnl.h>
 
@@ -126,6 +127,28 @@ static inline void assert_close(const char *what, const float *got, const float 
         if (!(fabs((double)got[i] - want[i]) <= tol * mx))
             fail_msg("%s[%zu]: %.7g, expected %.7g (allowed %.3g: %.1e of the largest, %.3g)", what, i,
                      (double)got[i], (double)want[i], tol * mx, tol, mx);
+}
+
+/* The array called name in a fixture file of the PyTorch scripts (tests/tools/nn_*fixture.py): lines
+ * `name count` then count numbers, for each array. Fails the test when it is missing; the caller frees. */
+static inline float *nn_fixture_array(FILE *f, const char *name, size_t *count)
+{
+    rewind(f);
+    char key[64];
+    size_t n;
+    while (fscanf(f, "%63s %zu", key, &n) == 2) {
+        float *a = malloc(sizeof(float) * (n ? n : 1));
+        assert_non_null(a);
+        for (size_t i = 0; i < n; i++)
+            assert_int_equal(fscanf(f, "%f", &a[i]), 1);
+        if (strcmp(key, name) == 0) {
+            *count = n;
+            return a;
+        }
+        free(a);
+    }
+    fail_msg("fixture array %s missing", name);
+    return NULL;
 }
 
 #endif

@@ -558,43 +558,24 @@ static void softmax_crossentropy_grad(void **state)
 
 /* tests/fixtures/nn/torch_stack.txt, written by tests/tools/nn_torch_fixture.py: named float arrays of a
  * Conv2D(3x3 same, ReLU) -> MaxPool 2x2 -> Flatten -> Dense -> softmax cross-entropy stack, NHWC and
- * Keras layouts, with PyTorch's loss and gradients. */
-static float *fixture_array(FILE *f, const char *name, size_t *count)
-{
-    rewind(f);
-    char key[64];
-    size_t n;
-    while (fscanf(f, "%63s %zu", key, &n) == 2) {
-        float *a = malloc(sizeof(float) * (n ? n : 1));
-        assert_non_null(a);
-        for (size_t i = 0; i < n; i++)
-            assert_int_equal(fscanf(f, "%f", &a[i]), 1);
-        if (strcmp(key, name) == 0) {
-            *count = n;
-            return a;
-        }
-        free(a);
-    }
-    fail_msg("fixture array %s missing", name);
-    return NULL;
-}
-
+ * Keras layouts, with PyTorch's loss and gradients (read by nn_fixture_array). */
 static void matches_pytorch_stack(void **state)
 {
     (void)state;
     FILE *f = fopen("tests/fixtures/nn/torch_stack.txt", "r");
     assert_non_null(f);
-    size_t nx, nw1, nb1, nw2, nb2, ny, nl, ndw1, ndb1, ndw2, ndb2, ndx, ndims;
-    float *dims = fixture_array(f, "dims", &ndims); /* n h w c filters classes */
+    size_t nx = 0, nw1 = 0, nb1 = 0, nw2 = 0, nb2 = 0, ny = 0, nl = 0, ndw1 = 0, ndb1 = 0, ndw2 = 0, ndb2 = 0,
+           ndx = 0, ndims = 0;
+    float *dims = nn_fixture_array(f, "dims", &ndims); /* n h w c filters classes */
     assert_int_equal(ndims, 6);
     int n = (int)dims[0], h = (int)dims[1], w = (int)dims[2], c = (int)dims[3], k = (int)dims[4],
         classes = (int)dims[5];
-    float *x = fixture_array(f, "x", &nx), *w1 = fixture_array(f, "conv_w", &nw1);
-    float *b1 = fixture_array(f, "conv_b", &nb1), *w2 = fixture_array(f, "dense_w", &nw2);
-    float *b2 = fixture_array(f, "dense_b", &nb2), *yf = fixture_array(f, "y", &ny);
-    float *loss = fixture_array(f, "loss", &nl), *tdw1 = fixture_array(f, "conv_dw", &ndw1);
-    float *tdb1 = fixture_array(f, "conv_db", &ndb1), *tdw2 = fixture_array(f, "dense_dw", &ndw2);
-    float *tdb2 = fixture_array(f, "dense_db", &ndb2), *tdx = fixture_array(f, "dx", &ndx);
+    float *x = nn_fixture_array(f, "x", &nx), *w1 = nn_fixture_array(f, "conv_w", &nw1);
+    float *b1 = nn_fixture_array(f, "conv_b", &nb1), *w2 = nn_fixture_array(f, "dense_w", &nw2);
+    float *b2 = nn_fixture_array(f, "dense_b", &nb2), *yf = nn_fixture_array(f, "y", &ny);
+    float *loss = nn_fixture_array(f, "loss", &nl), *tdw1 = nn_fixture_array(f, "conv_dw", &ndw1);
+    float *tdb1 = nn_fixture_array(f, "conv_db", &ndb1), *tdw2 = nn_fixture_array(f, "dense_dw", &ndw2);
+    float *tdb2 = nn_fixture_array(f, "dense_db", &ndb2), *tdx = nn_fixture_array(f, "dx", &ndx);
     fclose(f);
     assert_int_equal(nx, (size_t)n * h * w * c);
     int ph = h / 2, pw = w / 2, flat = ph * pw * k;

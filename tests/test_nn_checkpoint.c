@@ -123,17 +123,27 @@ static void header_layout(void **state)
 {
     fixture *f = *state;
     size_t P = (size_t)model_param_count(f->m);
-    assert_int_equal(f->len, 96 + 8 * P + sizeof blob + 4);
+    assert_int_equal(f->len, 96 + 8 * P + 8 + sizeof blob + 4); /* SGD's: no second moments */
     assert_memory_equal(f->bytes, "VGGTOPCK", 8);
-    assert_int_equal(f->bytes[8], 1); /* version 1, little-endian */
+    assert_int_equal(f->bytes[8], 2); /* version 2, little-endian */
     assert_int_equal(f->bytes[9] | f->bytes[10] | f->bytes[11], 0);
     assert_string_equal((const char *)f->bytes + 12, "cnn");
     assert_memory_equal(f->bytes + 96, model_params(f->m), 4 * P);
+    assert_int_equal(f->bytes[68] | f->bytes[69] | f->bytes[70] | f->bytes[71], 0); /* no second moments */
+    assert_int_equal(f->bytes[96 + 8 * P], 2); /* the optimiser's steps (two in setup) */
     /* The stored CRC is zlib's crc32 of everything before it. */
     uLong crc = crc32(0L, f->bytes, (uInt)(f->len - 4));
     const unsigned char *t = f->bytes + f->len - 4;
     assert_int_equal((uint32_t)crc, (uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 |
                                         (uint32_t)t[3] << 24);
+}
+
+static void write_bytes(const char *path, const unsigned char *bytes, size_t len)
+{
+    FILE *out = fopen(path, "wb");
+    assert_non_null(out);
+    assert_int_equal(fwrite(bytes, 1, len, out), len);
+    fclose(out);
 }
 
 /* Writes bytes to a file in the fixture's folder, tries to read and load it, and expects VT_EUSAGE with one
@@ -142,10 +152,7 @@ static void expect_rejected(fixture *f, const unsigned char *bytes, size_t len, 
 {
     char path[160];
     snprintf(path, sizeof path, "%s/bad.ck", f->dir);
-    FILE *out = fopen(path, "wb");
-    assert_non_null(out);
-    assert_int_equal(fwrite(bytes, 1, len, out), len);
-    fclose(out);
+    write_bytes(path, bytes, len);
     size_t P = (size_t)model_param_count(target);
     float *before = malloc(sizeof(float) * P), *vbefore = malloc(sizeof(float) * P);
     memcpy(before, model_params(target), sizeof(float) * P);
@@ -189,8 +196,11 @@ static void corrupt_files_rejected(void **state)
     expect_rejected(f, b, f->len, "magic", m2);
 
     memcpy(b, f->bytes, f->len);
-    b[8] = 2;
-    expect_rejected(f, b, f->len, "version 2", m2);
+    b[8] = 3;
+    expect_rejected(f, b, f->len, "version 3", m2);
+    memcpy(b, f->bytes, f->len);
+    b[68] = 2; /* two second moment blocks */
+    expect_rejected(f, b, f->len, "moment blocks", m2);
 
     /* One flipped bit anywhere in the body: parameters, velocity, blob, the checksum itself. */
     const size_t spots[] = {96, 96 + 4 * P / 2, 96 + 4 * P + 3, 96 + 8 * P + 2, f->len - 1};
@@ -233,6 +243,41 @@ static void corrupt_files_rejected(void **state)
     model_destroy(m2);
 }
 
+/* A version 1 file (before the optimiser state: no step count) still loads, as SGD's at step 0. */
+static void version_1_loads(void **state)
+{
+    fixture *f = *state;
+    const size_t P = (size_t)model_param_count(f->m), body = 96 + 8 * P;
+    size_t len = f->len - 8;
+    unsigned char *b = malloc(len);
+    memcpy(b, f->bytes, body);
+    memcpy(b + body, f->bytes + body + 8, sizeof blob);
+    b[8] = 1;
+    uLong crc = crc32(0L, b, (uInt)(len - 4));
+    for (int i = 0; i < 4; i++)
+        b[len - 4 + i] = (unsigned char)(crc >> (8 * i));
+    char path[160];
+    snprintf(path, sizeof path, "%s/v1.ck", f->dir);
+    write_bytes(path, b, len);
+    model_config cfg = small_config("cnn", 5);
+    model *m2;
+    assert_int_equal(model_create(&cfg, &m2, NULL), VT_OK);
+    model_set_iterations(m2, 9);
+    char extra[64] = {0};
+    vt_err err;
+    assert_int_equal(checkpoint_load(path, m2, extra, sizeof extra, NULL, &err), VT_OK);
+    assert_memory_equal(model_params(m2), model_params(f->m), sizeof(float) * P);
+    assert_memory_equal(model_velocity(m2), model_velocity(f->m), sizeof(float) * P);
+    assert_int_equal(model_iterations(m2), 0);
+    assert_null(model_moment2(m2));
+    assert_string_equal(extra, blob);
+    b[68] = 1; /* a version 1 file has no second moments */
+    write_bytes(path, b, len);
+    assert_int_equal(checkpoint_load(path, m2, extra, sizeof extra, NULL, &err), VT_EUSAGE);
+    model_destroy(m2);
+    free(b);
+}
+
 static void save_failure_leaves_old_file(void **state)
 {
     fixture *f = *state;
@@ -264,6 +309,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(round_trip),
         cmocka_unit_test(header_layout),
         cmocka_unit_test(corrupt_files_rejected),
+        cmocka_unit_test(version_1_loads),
         cmocka_unit_test(save_failure_leaves_old_file),
     };
     return cmocka_run_group_tests_name("nn", tests, setup, teardown);

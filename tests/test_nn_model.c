@@ -1,6 +1,7 @@
 /* Unit tests of nn's models: parameter counts (Keras' published numbers and hand sums), configs and their
  * errors, whole-model gradients against finite differences, SGD against Keras' update formulas, overfitting
  * a fixed batch, bit-for-bit determinism, and inference. */
+#include <malloc.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -828,6 +831,111 @@ static void layer_stats_equal_naive_reference(void **state)
     model_destroy(m);
 }
 
+/* model_grad_norms gives model_loss_grad's gradient norms bit for bit, without writing the gradient block:
+ * on cnn (Conv2D kernels in the scratch) and mlp (a 432-row Dense kernel, formed 256 rows at a time). */
+static void grad_norms_equal_loss_grads_without_the_block(void **state)
+{
+    (void)state;
+    const char *const names[] = {"cnn", "mlp"};
+    for (int c = 0; c < 2; c++) {
+        model_config cfg;
+        assert_int_equal(model_config_default(&cfg, names[c], NULL), VT_OK);
+        cfg.height = cfg.width = 12;
+        cfg.channels = 3;
+        cfg.classes = 7;
+        model *m;
+        assert_int_equal(model_create(&cfg, &m, NULL), VT_OK);
+        assert_int_equal(model_set_batch(m, 4, NULL), VT_OK);
+        const int n = 4;
+        float *x = randf((size_t)n * 12 * 12 * 3, 5 + (uint64_t)c, -1, 1);
+        const int y[4] = {1, 3, 6, 2};
+        layer_stats a[16], b[16];
+        assert_int_equal(model_grad_norms(m, x, y, n, NULL), VT_OK);
+        int k = model_layer_stats(m, n, a, 16);
+        const size_t P = (size_t)model_param_count(m);
+        const float *g = model_grads(m);
+        for (size_t i = 0; i < P; i++)
+            if (g[i] != 0.0f)
+                fail_msg("%s: model_grad_norms wrote gradient %zu", names[c], i);
+        assert_int_equal(model_loss_grad(m, x, y, n, NULL, NULL, NULL), VT_OK);
+        assert_int_equal(model_layer_stats(m, n, b, 16), k);
+        for (int i = 0; i < k; i++) {
+            assert_true(a[i].g_norm > 0);
+            if (memcmp(&a[i].g_norm, &b[i].g_norm, sizeof(double)) != 0)
+                fail_msg("%s, %s: gradient norm %.17g, model_loss_grad's %.17g", names[c], a[i].name, a[i].g_norm,
+                         b[i].g_norm);
+        }
+        /* The norms last until the next pass: after a prediction there are none. */
+        assert_int_equal(model_grad_norms(m, x, y, n, NULL), VT_OK);
+        assert_int_equal(model_predict(m, x, n, (float[28]){0}, NULL), VT_OK);
+        sgd_config s;
+        sgd_config_default(&s);
+        step_stats st = {0};
+        assert_int_equal(model_train_step(m, x, y, n, &s, &st, NULL), VT_OK);
+        model_layer_stats(m, n, a, 16);
+        assert_true(isnan(a[0].g_norm));
+        free(x);
+        model_destroy(m);
+    }
+}
+
+/* The pages of [p, p + bytes) that are resident, leaving out the first and last 2 MiB (a transparent huge page
+ * around malloc's chunk header may be). */
+static size_t resident_pages(const void *p, size_t bytes)
+{
+    const size_t page = (size_t)sysconf(_SC_PAGESIZE), skip = (size_t)2 << 20;
+    uintptr_t lo = ((uintptr_t)p + skip + page - 1) / page * page, hi = ((uintptr_t)p + bytes - skip) / page * page;
+    assert_true(hi > lo);
+    size_t pages = (hi - lo) / page, resident = 0;
+    unsigned char *vec = malloc(pages);
+    assert_non_null(vec);
+    assert_int_equal(mincore((void *)lo, hi - lo, vec), 0);
+    for (size_t i = 0; i < pages; i++)
+        resident += vec[i] & 1;
+    free(vec);
+    return resident;
+}
+
+/* The memory goal of layer health in training (issue 21): a sampling pass and its stats leave the gradient
+ * block (vgg16's 136 MB) untouched, so not resident, where plain SGD's fused steps never touch it either;
+ * model_loss_grad, which layer health used before, makes it all resident. The block is mmap'ed (the
+ * threshold fixed at 1 MiB), so its pages are resident only once written. */
+static void grad_norms_leave_the_block_unmapped(void **state)
+{
+    (void)state;
+    mallopt(M_MMAP_THRESHOLD, 1 << 20); /* (a sanitizer's allocator maps large blocks by itself) */
+    model_config cfg;
+    assert_int_equal(model_config_default(&cfg, "vgg16", NULL), VT_OK);
+    cfg.height = cfg.width = 32;
+    cfg.classes = 10;
+    model *m;
+    assert_int_equal(model_create(&cfg, &m, NULL), VT_OK);
+    assert_int_equal(model_set_batch(m, 2, NULL), VT_OK);
+    float *x = randf(2 * 32 * 32 * 3, 3, 0, 1);
+    const int y[2] = {4, 7};
+    const size_t bytes = sizeof(float) * (size_t)model_param_count(m);
+    sgd_config s;
+    sgd_config_default(&s);
+    step_stats st = {0};
+    layer_stats ls[32];
+    assert_int_equal(model_train_step(m, x, y, 2, &s, &st, NULL), VT_OK);
+    /* What the fused steps leave: at most the conv kernels a oneDNN layer writes there, never the Dense. */
+    size_t before = resident_pages(model_grads(m), bytes);
+    assert_true(before < bytes / (size_t)sysconf(_SC_PAGESIZE) / 2);
+    assert_int_equal(model_grad_norms(m, x, y, 2, NULL), VT_OK);
+    assert_true(model_layer_stats(m, 2, ls, 32) > 0 && ls[0].g_norm > 0);
+    assert_int_equal(model_train_step(m, x, y, 2, &s, &st, NULL), VT_OK);
+    assert_int_equal(resident_pages(model_grads(m), bytes), before);
+    assert_int_equal(model_loss_grad(m, x, y, 2, NULL, NULL, NULL), VT_OK);
+    size_t after = resident_pages(model_grads(m), bytes);
+    if (!(after > before))
+        fail_msg("the check cannot see the block's pages: %zu resident before, %zu after model_loss_grad", before,
+                 after);
+    free(x);
+    model_destroy(m);
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+}
+
 static void threads_and_core(void **state)
 {
     (void)state;
@@ -918,6 +1026,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(predict_in_chunks_equals_whole),
         cmocka_unit_test(threads_and_core),
         cmocka_unit_test(layer_stats_equal_naive_reference),
+        cmocka_unit_test(grad_norms_equal_loss_grads_without_the_block),
+        cmocka_unit_test(grad_norms_leave_the_block_unmapped),
         cmocka_unit_test(a_step_stops_at_a_layer_when_cancelled),
     };
     return cmocka_run_group_tests_name("nn", tests, NULL, NULL);

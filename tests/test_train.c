@@ -52,6 +52,9 @@ static void defaults_are_the_seeds(void **state)
     assert_true(c.momentum == 0.0);
     assert_int_equal(c.nesterov, 0);
     assert_true(c.weight_decay == 0.0);
+    /* Keras' optimizer defaults (Adam's beta_1, beta_2, RMSprop's rho, their epsilon), SGD chosen. */
+    assert_int_equal(c.optimizer, NN_OPT_SGD);
+    assert_true(c.beta1 == 0.9 && c.beta2 == 0.999 && c.rho == 0.9 && c.epsilon == 1e-7);
     assert_int_equal(c.resize, -1);
     assert_string_equal(c.runs, "runs");
     assert_string_equal(c.run_dir, "");
@@ -86,6 +89,9 @@ static void every_field_round_trips(void **state)
         {"skip-mismatch", "yes", "yes"},      {"freeze-base", "on", "yes"},
         {"notify", "yes", "yes"},             {"on-event", "sh -c 'exit 0'", "sh -c 'exit 0'"},
         {"hook-timeout", "5", "5"},
+        {"optimizer", "adam", "Adam"},        {"beta1", "0.8", "0.8"},
+        {"beta2", "0.99", "0.99"},            {"rho", "0.95", "0.95"},
+        {"epsilon", "1e-08", "1e-08"},        {"optimizer", "RMSprop", "RMSprop"},
     };
     train_config c;
     train_config_default(&c);
@@ -107,7 +113,10 @@ static void every_field_round_trips(void **state)
         assert_non_null(train_fields[f].help);
         covered++;
     }
-    assert_int_equal(covered, 42); /* the 17 of the first version, the callbacks' 18, conv, the alerts' 3 and issue 24's 3 */
+    assert_int_equal(covered, 47); /* the 17 of the first version, the callbacks' 18, conv, the alerts' 3, issue 24's 3 and the
+                                     * optimizer's 5 */
+    assert_int_equal(c.optimizer, NN_OPT_RMSPROP);
+    assert_true(c.epsilon == 1e-8);
     assert_int_equal(c.coarse, 1);
     assert_int_equal(c.nesterov, 1);
     assert_int_equal(c.augment, 1);
@@ -130,6 +139,8 @@ static void bad_values_are_refused_and_named(void **state)
         {"augment", "2"},       {"limit-train", "-1"},  {"limit-test", "1e3"},  {"seed", "-1"},
         {"seed", "9007199254740992"}, {"threads", "257"}, {"runs", ""},
         {"data", "/nonexistent/vggtop-data"}, {"conv", "fast"}, {"conv", "gemm,warp"},
+        {"optimizer", "adamw"}, {"beta1", "1"},         {"beta2", "-0.1"},      {"rho", "1"},
+        {"epsilon", "0"},       {"epsilon", "2"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         train_config c, before;
@@ -325,6 +336,8 @@ static void run_load_reads_every_part(void **state)
     assert_true(r.config.lr == 0.02);
     assert_true(r.config.momentum == 0.9);
     assert_int_equal(r.config.nesterov, 1);
+    assert_int_equal(r.config.optimizer, NN_OPT_SGD); /* "name": "SGD", and no Adam or RMSprop keys: defaults */
+    assert_true(r.config.beta2 == 0.999 && r.config.epsilon == 1e-7);
     assert_int_equal(r.config.augment, 1);
     assert_true(r.config.seed == 77);
     assert_int_equal(r.config.limit_test, 4);

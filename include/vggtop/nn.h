@@ -127,13 +127,21 @@ const char *model_layer_backend(const model *m, int layer);
 
 /* ---- training -------------------------------------------------------------------------------------- */
 
-/* SGD as Keras: lr 0.01, momentum 0, no Nesterov by default. weight_decay is Keras' decoupled form
- * (w -= lr * wd * w each step). */
+/* The optimisers, Keras' names (src/nn/optim.c has their update rules). */
+typedef enum nn_optimizer { NN_OPT_SGD, NN_OPT_ADAM, NN_OPT_RMSPROP } nn_optimizer;
+
+/* The optimiser and its settings, Keras' defaults: SGD with lr 0.01, momentum 0, no Nesterov; Adam's
+ * beta_1 0.9, beta_2 0.999; RMSprop's rho 0.9 (and momentum, shared with SGD's); epsilon 1e-7 for both.
+ * weight_decay is Keras' decoupled form for all three (w -= lr * wd * w before each update). */
 typedef struct sgd_config {
     float lr;
     float momentum;
     int nesterov;
     float weight_decay;
+    nn_optimizer kind;
+    float beta1, beta2; /* Adam */
+    float rho;          /* RMSprop */
+    float epsilon;      /* Adam (added to sqrt(v)) and RMSprop (added to v under the root), as Keras */
 } sgd_config;
 
 void sgd_config_default(sgd_config *sgd);
@@ -194,7 +202,8 @@ typedef struct layer_stats {
     char name[40];      /* Keras' layer name */
     double w_norm;      /* L2 norm of its kernel */
     double g_norm;      /* L2 norm of the kernel's gradient of the mean loss (NaN unless the last call was
-                           model_loss_grad: the fused plain-SGD step never forms the gradient) */
+                           model_loss_grad or model_grad_norms: the fused plain-SGD step never forms the
+                           gradient) */
     int relu;
     double dead;        /* share of its ReLU outputs that are 0 over the pass's images (NaN without ReLU) */
     double act_mean, act_std; /* of its output over the pass's images */
@@ -252,12 +261,26 @@ int onnx_save(const char *path, const model *m, const char *doc, const char *con
 float *model_params(model *m);
 void model_weights_changed(model *m);
 float *model_grads(model *m);
-/* The SGD velocity block (same layout; zero until a step with momentum > 0). */
+/* The SGD velocity block (same layout; zero until a step with momentum > 0); Adam's first moment m and
+ * RMSprop's momentum live there too. */
 float *model_velocity(model *m);
+/* The second moment block (same layout): Adam's v, RMSprop's mean square; NULL when the model's
+ * optimiser never needed one (checkpoints then leave it out). */
+float *model_moment2(model *m);
+/* Makes the second moment block (zeroed) if there is none. */
+int model_need_moment2(model *m, vt_err *err);
+/* The optimiser steps taken (Keras' iterations: Adam's bias correction counts them). */
+long long model_iterations(const model *m);
+void model_set_iterations(model *m, long long iterations);
 /* Forward and backward without an update: zeroes the gradient block, fills it with the gradient of the
  * mean loss over the batch, and (when dx is not NULL) writes dL/dx, (n, H, W, C), too. *loss gets the
  * mean categorical cross-entropy (may be NULL). Non-finite loss gives VT_EUSAGE. */
 int model_loss_grad(model *m, const float *x, const int *y, int n, float *dx, double *loss, vt_err *err);
+/* model_loss_grad for layer health (model_layer_stats' g_norm), without the gradient block: each layer's
+ * kernel gradient is formed in one scratch buffer the size of the largest Conv2D's (a Dense kernel's rows
+ * at a time) and only its norm kept, so a training run that samples its layers makes no more of its memory
+ * resident than its steps do. The norms equal model_loss_grad's bit for bit. */
+int model_grad_norms(model *m, const float *x, const int *y, int n, vt_err *err);
 
 /* ---- layers ---------------------------------------------------------------------------------------- */
 /* Plain kernels over float *: outputs first, then inputs, then sizes. Activations are NHWC. Backward
@@ -313,7 +336,8 @@ void maxpool2d_backward(float *dx, const float *dout, const float *x, int n, int
 /* out (n, out_dim) = x (n, in_dim) . w (in_dim, out_dim) + b, then max(0, .) when relu. */
 void dense_forward(float *out, const float *x, const float *w, const float *b, int n, int in_dim, int out_dim,
                    int relu);
-/* dout (n, out_dim) masked in place when relu; dw += x^T . dout; db += column sums; dx = dout . w^T (or NULL). */
+/* dout (n, out_dim) masked in place when relu; dw += x^T . dout (or NULL); db += column sums; dx = dout . w^T
+ * (or NULL). */
 void dense_backward(float *dx, float *dw, float *db, float *dout, const float *out, const float *x, const float *w,
                     int n, int in_dim, int out_dim, int relu);
 

@@ -178,6 +178,11 @@ typedef struct train_config {
     int notify;            /* a terminal notification and a log line at each event */
     char on_event[1024];   /* a command run at each event ("": none), split by notify_split */
     int hook_timeout;      /* seconds on_event may run before it is killed */
+    /* The optimiser, Keras' names and defaults (nn's sgd_config; momentum and weight_decay above are shared) */
+    int optimizer;         /* nn_optimizer: 0 sgd, 1 adam, 2 rmsprop */
+    double beta1, beta2;   /* Adam: 0.9, 0.999 */
+    double rho;            /* RMSprop: 0.9 */
+    double epsilon;        /* Adam and RMSprop: 1e-7 */
 } train_config;
 
 /* ---- the settings table ------------------------------------------------------------------------------ */
@@ -202,6 +207,7 @@ typedef enum {
 #define TRAIN_F_EXISTS 32u   /* a path that must exist when given (on the command line and in the form) */
 #define TRAIN_F_LATER 64u    /* not part of train_config_check: checked when used */
 #define TRAIN_F_NEWER 128u   /* added after the first config.json files: a file without it means the default */
+#define TRAIN_F_ANY_CASE 256u /* a CHOICE matched whatever the case ("adam" for Keras' "Adam") */
 
 /* One setting of `vggtop train`: one row of train_fields drives its flag, its validation, its form field,
  * its place in config.json, its --help line and its man-page entry. */

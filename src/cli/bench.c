@@ -240,6 +240,12 @@ static int bench_model(const char *name, const bench_opts *o, double sgemm, mode
             t[s] = vt_now() - t0;
     }
     res->train_ips = o->batch / bench_median(t, res->steps);
+    /* Untimed: the layer-health pass train makes on one batch in 200 (layers.csv), so the peak is a training
+     * run's too (it once made the whole gradient block resident: 136 MB more for vgg16). */
+    layer_stats health[RUN_MAX_LAYERS];
+    if ((rc = model_grad_norms(m, x, y, o->batch, err)) != VT_OK)
+        goto done;
+    model_layer_stats(m, o->batch, health, RUN_MAX_LAYERS);
 
     for (int s = -o->warmup; s < res->steps; s++) {
         double t0 = vt_now();

@@ -1,15 +1,18 @@
-/* checkpoint: a model's config, parameters and SGD velocity plus the caller's opaque blob, in one file:
+/* checkpoint: a model's config, parameters and optimiser state plus the caller's opaque blob, in one file:
  *
  *   offset  size  field (integers little-endian)
  *        0     8  magic "VGGTOPCK"
- *        8     4  format version (1)
+ *        8     4  format version (2; version 1 is read too)
  *       12    32  model name, NUL-padded
- *       44    28  height, width, channels, classes, include_top, pooling, reserved 0 (int32 each)
+ *       44    28  height, width, channels, classes, include_top, pooling (int32 each), then the count M
+ *                 (0 or 1) of second moment blocks (version 1: reserved 0)
  *       72     8  seed (uint64)
  *       80     8  parameter count P (uint64)
  *       88     8  extra length E (uint64)
  *       96   4*P  parameters (float32, the model's block order)
- *          4*P  velocity (float32, same order)
+ *          4*P  velocity (float32, same order; SGD's velocity, Adam's m, RMSprop's momentum)
+ *        M*4*P  second moments (Adam's v, RMSprop's mean square)
+ *            8  optimiser steps taken (uint64; version 2 only: a version 1 file is SGD's, its count 0)
  *            E  extra
  *            4  CRC-32 (zlib) of every byte before it
  *
@@ -31,7 +34,7 @@
 #endif
 
 #define CK_MAGIC "VGGTOPCK"
-#define CK_VERSION 1u
+#define CK_VERSION 2u
 #define CK_HEADER 96
 
 static void put_u32(unsigned char *p, uint32_t v)
@@ -62,14 +65,14 @@ static uint64_t get_u64(const unsigned char *p)
     return v;
 }
 
-static void encode_header(unsigned char *h, const model_config *cfg, uint64_t params, uint64_t extra)
+static void encode_header(unsigned char *h, const model_config *cfg, uint64_t params, uint64_t extra, int moments)
 {
     memset(h, 0, CK_HEADER);
     memcpy(h, CK_MAGIC, 8);
     put_u32(h + 8, CK_VERSION);
     memcpy(h + 12, cfg->name, strnlen(cfg->name, 31));
     const int32_t fields[7] = {cfg->height, cfg->width, cfg->channels, cfg->classes, cfg->include_top,
-                               (int32_t)cfg->pooling, 0};
+                               (int32_t)cfg->pooling, moments};
     for (int i = 0; i < 7; i++)
         put_u32(h + 44 + 4 * i, (uint32_t)fields[i]);
     put_u64(h + 72, cfg->seed);
@@ -98,7 +101,10 @@ int checkpoint_save(const char *path, const model *m, const void *extra, size_t 
     const model_config *cfg = model_get_config(m);
     uint64_t count = (uint64_t)model_param_count(m);
     unsigned char header[CK_HEADER];
-    encode_header(header, cfg, count, extra_len);
+    float *moment2 = model_moment2(mm);
+    encode_header(header, cfg, count, extra_len, moment2 != NULL);
+    unsigned char steps[8];
+    put_u64(steps, (uint64_t)model_iterations(m));
     vt_afile af;
     int rc = vt_afile_open(&af, path, err);
     if (rc)
@@ -106,6 +112,7 @@ int checkpoint_save(const char *path, const model *m, const void *extra, size_t 
     uLong crc = crc32(0L, Z_NULL, 0);
     if (write_crc(af.f, header, sizeof header, &crc) || write_crc(af.f, model_params(mm), 4 * count, &crc) ||
         write_crc(af.f, model_velocity(mm), 4 * count, &crc) ||
+        (moment2 && write_crc(af.f, moment2, 4 * count, &crc)) || write_crc(af.f, steps, sizeof steps, &crc) ||
         (extra_len && write_crc(af.f, extra, extra_len, &crc))) {
         int saved = errno;
         vt_afile_abort(&af);
@@ -126,6 +133,8 @@ typedef struct ck_file {
     FILE *f;
     model_config cfg;
     uint64_t params, extra;
+    uint32_t version;
+    int moments; /* second moment blocks (0 or 1) */
 } ck_file;
 
 static int fail_ck(ck_file *ck, vt_err *err, const char *path, const char *what)
@@ -136,6 +145,11 @@ static int fail_ck(ck_file *ck, vt_err *err, const char *path, const char *what)
     return vt_fail(err, VT_EUSAGE, "%s: not a usable vggtop checkpoint: %s", path, what);
 }
 
+/* The float32 arrays after the header (parameters, velocity, second moments), and the bytes of the step
+ * count after them. */
+static uint64_t ck_floats(const ck_file *ck) { return (2 + (uint64_t)ck->moments) * ck->params; }
+static uint64_t ck_steps_len(const ck_file *ck) { return ck->version == 1 ? 0 : 8; }
+
 /* The header h (read already): magic, version, the config and the sizes, checked against the model the
  * config gives and against file_size. */
 static int ck_check_header(ck_file *ck, const unsigned char *h, long long file_size, const char *path, vt_err *err)
@@ -143,9 +157,10 @@ static int ck_check_header(ck_file *ck, const unsigned char *h, long long file_s
     if (memcmp(h, CK_MAGIC, 8) != 0)
         return fail_ck(ck, err, path, "wrong magic (expected \"VGGTOPCK\")");
     uint32_t version = get_u32(h + 8);
-    if (version != CK_VERSION) {
+    if (version != 1 && version != CK_VERSION) {
         char what[96];
-        snprintf(what, sizeof what, "format version %u, this vggtop reads version %u", version, CK_VERSION);
+        snprintf(what, sizeof what, "format version %u, this vggtop reads versions 1 and %u", version,
+                 CK_VERSION);
         return fail_ck(ck, err, path, what);
     }
     if (memchr(h + 12, '\0', 32) == NULL)
@@ -160,6 +175,10 @@ static int ck_check_header(ck_file *ck, const unsigned char *h, long long file_s
     ck->cfg.classes = fields[3];
     ck->cfg.include_top = fields[4];
     ck->cfg.pooling = (nn_pooling)fields[5];
+    ck->version = version;
+    if (fields[6] < 0 || fields[6] > (version == 1 ? 0 : 1))
+        return fail_ck(ck, err, path, "bad count of optimizer moment blocks");
+    ck->moments = fields[6];
     ck->cfg.seed = get_u64(h + 72);
     ck->params = get_u64(h + 80);
     ck->extra = get_u64(h + 88);
@@ -175,7 +194,7 @@ static int ck_check_header(ck_file *ck, const unsigned char *h, long long file_s
         return fail_ck(ck, err, path, "parameter count does not match its model");
     if (ck->extra > ((uint64_t)1 << 40))
         return fail_ck(ck, err, path, "implausible extra length");
-    uint64_t size = CK_HEADER + 8 * ck->params + ck->extra + 4;
+    uint64_t size = CK_HEADER + ck_floats(ck) * 4 + ck_steps_len(ck) + ck->extra + 4;
     if ((uint64_t)file_size < size)
         return fail_ck(ck, err, path, "truncated");
     if ((uint64_t)file_size > size)
@@ -196,7 +215,7 @@ static int ck_check_body(ck_file *ck, const unsigned char *h, const char *path, 
         ck->f = NULL;
         return vt_fail(err, VT_EIO, "%s: out of memory", path);
     }
-    uint64_t left = 8 * ck->params + ck->extra, floats = 2 * ck->params, at = 0, bad = UINT64_MAX;
+    uint64_t floats = ck_floats(ck), left = 4 * floats + ck_steps_len(ck) + ck->extra, at = 0, bad = UINT64_MAX;
     while (left > 0) {
         size_t want = left < chunk ? (size_t)left : chunk;
         if (fread(buf, 1, want, ck->f) != want) {
@@ -223,8 +242,8 @@ static int ck_check_body(ck_file *ck, const unsigned char *h, const char *path, 
     if (bad != UINT64_MAX) {
         char what[128];
         snprintf(what, sizeof what, "%s %llu is not a finite number (NaN or infinite)",
-                 bad < ck->params ? "parameter" : "velocity value",
-                 (unsigned long long)(bad < ck->params ? bad : bad - ck->params));
+                 bad < ck->params ? "parameter" : bad < 2 * ck->params ? "velocity value" : "second moment",
+                 (unsigned long long)(bad % ck->params));
         return fail_ck(ck, err, path, what);
     }
     return VT_OK;
@@ -282,13 +301,26 @@ int checkpoint_load(const char *path, model *m, void *extra, size_t extra_cap, s
     /* Pass 2: the file verified, copy it in. */
     size_t count = (size_t)ck.params;
     size_t keep = ck.extra < extra_cap ? (size_t)ck.extra : extra_cap;
+    if (ck.moments && (rc = model_need_moment2(m, err)) != VT_OK) {
+        fclose(ck.f);
+        return rc;
+    }
+    float *moment2 = model_moment2(m);
+    unsigned char steps[8] = {0};
+    size_t steps_len = (size_t)ck_steps_len(&ck);
     if (fseek(ck.f, CK_HEADER, SEEK_SET) != 0 || fread(model_params(m), 4, count, ck.f) != count ||
         fread(model_velocity(m), 4, count, ck.f) != count ||
+        (ck.moments && fread(moment2, 4, count, ck.f) != count) ||
+        (steps_len && fread(steps, 1, steps_len, ck.f) != steps_len) ||
         (keep && fread(extra, 1, keep, ck.f) != keep)) {
         fclose(ck.f);
         return vt_fail(err, VT_EIO, "%s: read failed after verification (the file changed?)", path);
     }
     fclose(ck.f);
+    /* A file without second moments (SGD's, or version 1) leaves none behind from before the load. */
+    if (!ck.moments && moment2)
+        memset(moment2, 0, sizeof(float) * count);
+    model_set_iterations(m, (long long)(get_u64(steps) & INT64_MAX));
     if (extra_len)
         *extra_len = (size_t)ck.extra;
     return VT_OK;

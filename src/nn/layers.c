@@ -713,8 +713,27 @@ void dense_backward(float *dx, float *dw, float *db, float *dout, const float *o
     if (dx)
         nn_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, in_dim, out_dim, 1.0f, dout, out_dim, w, out_dim,
                  0.0f, dx, in_dim);
-    nn_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in_dim, out_dim, n, 1.0f, x, in_dim, dout, out_dim, 1.0f,
-             dw, out_dim);
+    if (dw)
+        nn_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in_dim, out_dim, n, 1.0f, x, in_dim, dout, out_dim, 1.0f,
+                 dw, out_dim);
+}
+
+/* The squared norm of dense_backward's kernel gradient x^T . dout (in_dim, out_dim) for dout as it left it,
+ * without the whole gradient: rows of it at a time in ws (ws_floats, at least out_dim), summed in the order
+ * a loop over the whole gradient would (each element computed as the full gemm computes it). */
+double dense_grad_norm2(const float *dout, const float *x, int n, int in_dim, int out_dim, float *ws,
+                        size_t ws_floats)
+{
+    const int rows = (int)(ws_floats / (size_t)out_dim);
+    double sum = 0;
+    for (int r0 = 0; r0 < in_dim; r0 += rows) {
+        const int m = in_dim - r0 < rows ? in_dim - r0 : rows;
+        nn_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, out_dim, n, 1.0f, x + r0, in_dim, dout, out_dim, 0.0f,
+                 ws, out_dim);
+        for (size_t j = 0; j < (size_t)m * (size_t)out_dim; j++)
+            sum += (double)ws[j] * ws[j];
+    }
+    return sum;
 }
 
 void dense_backward_sgd(float *dx, float *w, float *b, float *db, float *dout, const float *out, const float *x,

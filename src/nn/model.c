@@ -1,4 +1,4 @@
-/* model: the model object that owns parameters, gradients, SGD velocity, activations and the im2col
+/* model: the model object that owns parameters, gradients, optimiser state, activations and the im2col
  * workspace; the backend of each Conv2D layer (model_set_conv: choosing is conv.c's); the forward and
  * backward passes over the layer list (arch.c builds it), the training step and inference. */
 #include <limits.h>
@@ -21,6 +21,8 @@ struct model {
     size_t nparams;
     size_t frozen;         /* the first `frozen` parameters (a frozen base's) never train */
     float *params, *grads, *velocity;
+    float *moment2;        /* Adam's v, RMSprop's mean square: made by the first step that needs it */
+    long long iterations;  /* optimiser steps taken (Keras' iterations) */
     int grads_zero;        /* the gradient block is all zero (fresh, or cleared by the last SGD update) */
     int max_batch;
     size_t act_per_image;  /* floats of all layer outputs of one image */
@@ -42,6 +44,12 @@ struct model {
     int (*cancelled)(void *);       /* model_set_cancel's question, asked before each layer of a step */
     void *cancel_arg;
     int was_cancelled;              /* the step in progress was cancelled */
+    /* model_grad_norms: while norms_only, backward forms each kernel gradient in gscratch (gscratch_floats)
+     * and keeps its squared norm in gnorm2[layer]; gnorm_valid until the next forward pass */
+    int norms_only, gnorm_valid;
+    float *gscratch;
+    size_t gscratch_floats;
+    double gnorm2[NN_MAX_LAYERS];
 };
 
 /* Glorot uniform: U(-limit, limit), limit = sqrt(6 / (fan_in + fan_out)); each layer draws from its own
@@ -139,6 +147,8 @@ void model_destroy(model *m)
     free(m->params);
     free(m->grads);
     free(m->velocity);
+    free(m->moment2);
+    free(m->gscratch);
     free(m);
 }
 
@@ -154,6 +164,25 @@ float *model_params(model *m)
 void model_weights_changed(model *m) { m->wgen++; }
 float *model_grads(model *m) { return m->grads; }
 float *model_velocity(model *m) { return m->velocity; }
+float *model_moment2(model *m) { return m->moment2; }
+long long model_iterations(const model *m) { return m->iterations; }
+void model_set_iterations(model *m, long long iterations) { m->iterations = iterations; }
+
+int model_need_moment2(model *m, vt_err *err)
+{
+    if (!m->moment2 && !(m->moment2 = calloc(m->nparams, sizeof(float))))
+        return vt_fail(err, VT_EIO, "out of memory allocating the optimizer's second moments of %s", m->cfg.name);
+    return VT_OK;
+}
+
+/* The optimiser's check, and the second moment block for Adam and RMSprop. */
+static int optim_ready(model *m, const sgd_config *sgd, vt_err *err)
+{
+    int rc = sgd_check(sgd, err);
+    if (!rc && sgd->kind != NN_OPT_SGD)
+        rc = model_need_moment2(m, err);
+    return rc;
+}
 
 static void layer_conv_geom(const nn_layer *l, int n, conv_geom *g)
 {
@@ -411,10 +440,20 @@ void model_set_cancel(model *m, int (*cancelled)(void *), void *arg)
     m->cancel_arg = arg;
 }
 
+/* The sum of squares of a[0..count), in order, in double (layer health's norms). */
+static double sum_squares(const float *a, size_t count)
+{
+    double s = 0;
+    for (size_t j = 0; j < count; j++)
+        s += (double)a[j] * a[j];
+    return s;
+}
+
 /* Runs the layers on x (n, H, W, C); leaves each output in m->outs and the softmax in m->probs. */
 static void forward(model *m, const float *x, int n)
 {
     m->was_cancelled = 0; /* a pass starts: forward, then the backward of the same step */
+    m->gnorm_valid = 0;
     m->outs[0] = x;
     for (int i = 1; i < m->nlayers; i++) {
         if (cancel_now(m))
@@ -488,6 +527,11 @@ static void backward(model *m, const int *y, int n, float *dx, const sgd_config 
         float *target = i == 1 ? dx : (d == m->dbuf[0] ? m->dbuf[1] : m->dbuf[0]);
         float *gw = m->grads + l->w_off, *gb = m->grads + l->b_off;
         float *w = m->params + l->w_off, *b = m->params + l->b_off;
+        if (m->norms_only && l->w_count) { /* the kernel's gradient (conv) or the bias's (dense) in the scratch */
+            gw = m->gscratch;
+            gb = l->kind == L_CONV ? gw + l->w_count : gw;
+            memset(gw, 0, sizeof(float) * (l->kind == L_CONV ? l->w_count + l->b_count : l->b_count));
+        }
         double t0 = m->prof_bwd ? vt_now() : 0.0;
         switch (l->kind) {
         case L_CONV: {
@@ -512,8 +556,11 @@ static void backward(model *m, const int *y, int n, float *dx, const sgd_config 
                 dense_backward_sgd(target, w, b, gb, d, m->outs[i], in, n, l->in_h * l->in_w * l->in_c, l->c,
                                    l->relu, lr, keep);
             else
-                dense_backward(target, gw, gb, d, m->outs[i], in, w, n, l->in_h * l->in_w * l->in_c, l->c,
-                               l->relu);
+                dense_backward(target, m->norms_only ? NULL : gw, gb, d, m->outs[i], in, w, n,
+                               l->in_h * l->in_w * l->in_c, l->c, l->relu);
+            if (m->norms_only)
+                m->gnorm2[i] = dense_grad_norm2(d, in, n, l->in_h * l->in_w * l->in_c, l->c, m->gscratch,
+                                                m->gscratch_floats);
             break;
         case L_GAP:
             if (target)
@@ -528,6 +575,8 @@ static void backward(model *m, const int *y, int n, float *dx, const sgd_config 
         }
         if (step && l->kind == L_DENSE)
             memset(gb, 0, sizeof(float) * l->b_count); /* the bias scratch (a backend clears its own) */
+        if (m->norms_only && l->kind == L_CONV)
+            m->gnorm2[i] = sum_squares(gw, l->w_count);
         if (m->prof_bwd)
             m->prof_bwd[i] = vt_now() - t0;
         if (m->ready && l->w_count + l->b_count > 0)
@@ -586,6 +635,39 @@ int model_loss_grad(model *m, const float *x, const int *y, int n, float *dx, do
     return rc;
 }
 
+/* The scratch of model_grad_norms: the largest Conv2D's kernel and bias, and at least 256 rows of the widest
+ * Dense kernel (its gradient is formed rows at a time). */
+static int make_gscratch(model *m, vt_err *err)
+{
+    if (m->gscratch)
+        return VT_OK;
+    size_t floats = 1;
+    for (int i = 0; i < m->nlayers; i++) {
+        const nn_layer *l = &m->layers[i];
+        size_t need = l->kind == L_CONV ? l->w_count + l->b_count : l->kind == L_DENSE ? (size_t)l->c * 256 : 0;
+        floats = need > floats ? need : floats;
+    }
+    if (!(m->gscratch = malloc(sizeof(float) * floats)))
+        return vt_fail(err, VT_EIO, "out of memory for the gradient norms of %s", m->cfg.name);
+    m->gscratch_floats = floats;
+    return VT_OK;
+}
+
+int model_grad_norms(model *m, const float *x, const int *y, int n, vt_err *err)
+{
+    step_stats local = {0};
+    int rc = make_gscratch(m, err);
+    if (!rc)
+        rc = forward_checked(m, x, y, n, &local, err);
+    if (rc)
+        return rc;
+    m->norms_only = 1;
+    backward(m, y, n, NULL, NULL);
+    m->norms_only = 0;
+    m->gnorm_valid = !m->was_cancelled;
+    return VT_OK;
+}
+
 int model_grad_slice(model *m, const float *x, const int *y, int n, int total, nn_grads_ready ready, void *ctx,
                      step_stats *stats, vt_err *err)
 {
@@ -624,10 +706,12 @@ void step_stats_add(step_stats *sum, const step_stats *part)
 
 /* SGD from the gradient block, past a frozen base (whose weights take no step, not even weight decay's);
  * consumes the block. */
-static void update(model *m, const sgd_config *sgd)
+/* The optimizer's step t on the trainable parameters (a frozen base, the first `frozen`, takes none). */
+static void update(model *m, const sgd_config *sgd, long long t)
 {
     const size_t f = m->frozen;
-    sgd_update(m->params + f, m->grads + f, m->velocity + f, m->nparams - f, sgd);
+    optim_update(m->params + f, m->grads + f, m->velocity + f, m->moment2 ? m->moment2 + f : NULL, m->nparams - f, sgd,
+                 t);
     if (f)
         memset(m->grads, 0, sizeof(float) * f); /* model_loss_grad's dx pass may have filled them */
     m->wgen++;
@@ -638,10 +722,10 @@ int model_train_step(model *m, const float *x, const int *y, int n, const sgd_co
                      vt_err *err)
 {
     step_stats local = {0};
-    int rc = sgd_check(sgd, err);
+    int rc = optim_ready(m, sgd, err);
     if (rc)
         return rc;
-    if (sgd->momentum == 0.0f) {
+    if (sgd->kind == NN_OPT_SGD && sgd->momentum == 0.0f) {
         /* Plain SGD needs no velocity and no gradient block: each layer steps inside its backward pass. */
         if ((rc = forward_checked(m, x, y, n, &local, err)) != VT_OK)
             return rc;
@@ -656,18 +740,19 @@ int model_train_step(model *m, const float *x, const int *y, int n, const sgd_co
             return rc;
         if (m->was_cancelled)
             return VT_OK;
-        update(m, sgd);
+        update(m, sgd, m->iterations + 1);
     }
+    m->iterations++;
     step_stats_add(stats, &local);
     return VT_OK;
 }
 
 int model_apply_grads(model *m, const sgd_config *sgd, vt_err *err)
 {
-    int rc = sgd_check(sgd, err);
+    int rc = optim_ready(m, sgd, err);
     if (rc)
         return rc;
-    update(m, sgd);
+    update(m, sgd, ++m->iterations);
     return VT_OK;
 }
 
@@ -711,22 +796,23 @@ int model_layer_stats(const model *m, int n, layer_stats *out, int max)
             layer_stats *s = &out[k];
             memset(s, 0, sizeof *s);
             snprintf(s->name, sizeof s->name, "%s", l->name);
-            const float *w = m->params + l->w_off, *g = m->grads + l->w_off;
-            double ww = 0, gg = 0;
-            for (size_t j = 0; j < l->w_count; j++) {
-                ww += (double)w[j] * w[j];
-                gg += (double)g[j] * g[j];
-            }
-            s->w_norm = sqrt(ww);
-            s->g_norm = m->grads_zero ? NAN : sqrt(gg); /* only after model_loss_grad */
+            const float *w = m->params + l->w_off;
+            s->w_norm = sqrt(sum_squares(w, l->w_count));
+            /* only after model_grad_norms, or model_loss_grad (whose gradients are in the block) */
+            s->g_norm = m->gnorm_valid ? sqrt(m->gnorm2[i])
+                      : m->grads_zero  ? NAN
+                                       : sqrt(sum_squares(m->grads + l->w_off, l->w_count));
             /* The layer's output for the last pass's n images: (n, h, w, c). A oneDNN layer inside a chain
-             * left it in its blocked layout: it is reordered into the layer's slot of the activation block
-             * (scratch that no pass reads for such a layer, hence the cast). */
+             * left it in its blocked layout: it is reordered into the first gradient buffer (max_batch *
+             * max_per_image floats, free between passes, hence the casts), not into the layer's slot of the
+             * activation block, which training never touches for such a layer: filling those slots made
+             * 53 MB of vgg16's activation block resident for the sampling alone. */
             size_t count = (size_t)n * (size_t)l->h * (size_t)l->w * (size_t)l->c;
             const float *o = m->outs[i];
             const conv_layer *cl = &m->convs[i];
-            if (o && cl->be && cl->be->output_nhwc && (cl->chain_out || cl->pool_after))
-                cl->be->output_nhwc((conv_layer *)cl, (float *)o, n);
+            if (o && cl->be && cl->be->output_nhwc && (cl->chain_out || cl->pool_after) &&
+                cl->be->output_nhwc((conv_layer *)cl, m->dbuf[0], n))
+                o = m->dbuf[0];
             double sum = 0, sq = 0;
             size_t zeros = 0;
             for (size_t j = 0; o && j < count; j++) {

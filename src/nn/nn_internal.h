@@ -48,12 +48,21 @@ size_t arch_param_count(const nn_layer *ls, int count);
  * parameter block, so the frozen ones are its first arch_frozen_count floats. */
 size_t arch_frozen_count(const model_config *cfg, const nn_layer *ls, int count);
 
-/* ---- SGD (sgd.c) --------------------------------------------------------------------------------- */
+/* The squared norm of a dense layer's kernel gradient, computed rows at a time in ws (layers.c). */
+double dense_grad_norm2(const float *dout, const float *x, int n, int in_dim, int out_dim, float *ws,
+                        size_t ws_floats);
+
+/* ---- SGD (sgd.c) and the other optimisers (optim.c) ------------------------------------------------ */
 
 /* VT_EUSAGE for settings out of range. */
 int sgd_check(const sgd_config *sgd, vt_err *err);
 /* One Keras SGD update of count parameters w from gradients g (velocity v), zeroing g as it goes. */
 void sgd_update(float *restrict w, float *restrict g, float *restrict v, size_t count, const sgd_config *s);
+/* One update by s->kind of count parameters w from gradients g, zeroing g: v is the velocity block (SGD's
+ * velocity, Adam's m, RMSprop's momentum), v2 the second moment (Adam's v, RMSprop's mean square; NULL for
+ * SGD), t the step's number from 1 (Adam's bias correction). */
+void optim_update(float *restrict w, float *restrict g, float *restrict v, float *restrict v2, size_t count,
+                  const sgd_config *s, long long t);
 
 /* ---- the convolution backend seam ----------------------------------------------------------------- */
 

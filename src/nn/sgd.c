@@ -1,4 +1,4 @@
-/* sgd: the optimiser, Keras' SGD (momentum, Nesterov, decoupled weight decay): its defaults, its check and
+/* sgd: Keras' SGD (momentum, Nesterov, decoupled weight decay), and every optimiser's defaults and check, and
  * the update over the whole parameter block. The momentum-free step that layers fuse into their backward
  * passes is conv_step (nn_internal.h). */
 #include <math.h>
@@ -11,6 +11,11 @@ void sgd_config_default(sgd_config *sgd)
     sgd->momentum = 0.0f;
     sgd->nesterov = 0;
     sgd->weight_decay = 0.0f;
+    sgd->kind = NN_OPT_SGD;
+    sgd->beta1 = 0.9f;
+    sgd->beta2 = 0.999f;
+    sgd->rho = 0.9f;
+    sgd->epsilon = 1e-7f;
 }
 
 /* Keras' SGD (tf.keras.optimizers.SGD, TF >= 2.11): with decay first w -= lr * wd * w, then
@@ -51,6 +56,13 @@ int sgd_check(const sgd_config *sgd, vt_err *err)
         sgd->momentum >= 1.0f || !isfinite(sgd->weight_decay) || sgd->weight_decay < 0.0f)
         return vt_fail(err, VT_EUSAGE, "SGD settings out of range: lr %g, momentum %g (0 to <1), weight decay %g",
                        (double)sgd->lr, (double)sgd->momentum, (double)sgd->weight_decay);
+    if (sgd->kind < NN_OPT_SGD || sgd->kind > NN_OPT_RMSPROP)
+        return vt_fail(err, VT_EUSAGE, "no optimizer number %d", (int)sgd->kind);
+    if (!(sgd->beta1 >= 0.0f && sgd->beta1 < 1.0f) || !(sgd->beta2 >= 0.0f && sgd->beta2 < 1.0f) ||
+        !(sgd->rho >= 0.0f && sgd->rho < 1.0f) || !(sgd->epsilon > 0.0f && sgd->epsilon <= 1.0f))
+        return vt_fail(err, VT_EUSAGE, "optimizer settings out of range: beta_1 %g, beta_2 %g, rho %g (0 to <1), "
+                       "epsilon %g (>0 to 1)", (double)sgd->beta1, (double)sgd->beta2, (double)sgd->rho,
+                       (double)sgd->epsilon);
     return VT_OK;
 }
 

@@ -129,6 +129,11 @@ static int prepare_model(job *j, vt_err *err)
     j->sgd.momentum = (float)cfg->momentum;
     j->sgd.nesterov = cfg->nesterov;
     j->sgd.weight_decay = (float)cfg->weight_decay;
+    j->sgd.kind = (nn_optimizer)cfg->optimizer;
+    j->sgd.beta1 = (float)cfg->beta1;
+    j->sgd.beta2 = (float)cfg->beta2;
+    j->sgd.rho = (float)cfg->rho;
+    j->sgd.epsilon = (float)cfg->epsilon;
     train_preprocess(cfg, &j->pp);
     return VT_OK;
 }

@@ -106,8 +106,6 @@ int train_write_config(const char *dir, const train_config *cfg, const dataset *
         cJSON_AddItemToObject(root, "changes", changes);
     else
         cJSON_Delete(changes);
-    cJSON *opt = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "training"), "optimizer");
-    cJSON_AddStringToObject(opt, "name", "SGD");
     if (ranks) {
         cJSON *dist = cJSON_AddObjectToObject(root, "distributed");
         cJSON_AddNumberToObject(dist, "ranks", ranks->n);

@@ -46,6 +46,8 @@ static int on_event_check(const char *value, char *why, size_t size)
 }
 static const char *const mode_choices[] = {"auto", "min", "max", NULL};
 static const char *const schedule_choices[] = {"none", "step", "exponential", "cosine", NULL};
+/* Keras' class names (config.json said "SGD" before there was a choice), in nn_optimizer's order. */
+static const char *const optimizer_choices[] = {"SGD", "Adam", "RMSprop", NULL};
 
 #define AT(member) offsetof(train_config, member), sizeof(((train_config *)0)->member)
 
@@ -70,7 +72,7 @@ const train_field train_fields[] = {
      1, 4096, 0, "32", "training.batch_size", NULL, NULL, NULL},
     {"lr", "Learning rate", TRAIN_FIELD_FLOAT, NULL, "F", "the SGD learning rate", TRAIN_STORE_DOUBLE, AT(lr), 0, 10,
      TRAIN_F_LO_OPEN | TRAIN_F_RESUMABLE, "0.01", "training.optimizer.lr", NULL, NULL, NULL},
-    {"momentum", "Momentum", TRAIN_FIELD_FLOAT, NULL, "F", "SGD momentum", TRAIN_STORE_DOUBLE, AT(momentum), 0, 1,
+    {"momentum", "Momentum", TRAIN_FIELD_FLOAT, NULL, "F", "SGD's and RMSprop's momentum", TRAIN_STORE_DOUBLE, AT(momentum), 0, 1,
      TRAIN_F_HI_OPEN | TRAIN_F_RESUMABLE, "0", "training.optimizer.momentum", NULL, NULL, NULL},
     {"nesterov", "Nesterov", TRAIN_FIELD_BOOL, NULL, NULL, "Nesterov momentum", TRAIN_STORE_INT, AT(nesterov), 0, 1,
      TRAIN_F_RESUMABLE, "no", "training.optimizer.nesterov", NULL, NULL, NULL},
@@ -187,6 +189,24 @@ const train_field train_fields[] = {
     {"hook-timeout", "Hook timeout", TRAIN_FIELD_INT, NULL, "SECONDS",
      "how long the --on-event command may run before it is killed (the run goes on)", TRAIN_STORE_INT,
      AT(hook_timeout), 1, 3600, TRAIN_F_NEWER | TRAIN_F_RESUMABLE, "30", NULL, NULL, NULL, NULL},
+    /* The optimiser: Keras' names, defaults and rules (src/nn/optim.c); absent from runs made before them;
+     * last, so the form's rows before them keep their places. */
+    {"optimizer", "Optimizer", TRAIN_FIELD_CHOICE, optimizer_choices, NULL,
+     "the optimizer: Keras' SGD, Adam or RMSprop (which uses --momentum too)", TRAIN_STORE_INDEX, AT(optimizer),
+     0, 0, TRAIN_F_NEWER | TRAIN_F_ANY_CASE, "SGD", "training.optimizer.name", NULL,
+     "Any case will do (adam). Keras' Adam and RMSprop default to a learning rate of 0.001; --lr's default stays "
+     "SGD's 0.01, so give it.",
+     NULL},
+    {"beta1", "Beta 1", TRAIN_FIELD_FLOAT, NULL, "F", "Adam's decay of the first moment (beta_1)", TRAIN_STORE_DOUBLE,
+     AT(beta1), 0, 1, TRAIN_F_NEWER | TRAIN_F_HI_OPEN | TRAIN_F_RESUMABLE, "0.9", "training.optimizer.beta_1", NULL, NULL, NULL},
+    {"beta2", "Beta 2", TRAIN_FIELD_FLOAT, NULL, "F", "Adam's decay of the second moment (beta_2)",
+     TRAIN_STORE_DOUBLE, AT(beta2), 0, 1, TRAIN_F_NEWER | TRAIN_F_HI_OPEN | TRAIN_F_RESUMABLE, "0.999", "training.optimizer.beta_2",
+     NULL, NULL, NULL},
+    {"rho", "Rho", TRAIN_FIELD_FLOAT, NULL, "F", "RMSprop's decay of the mean square", TRAIN_STORE_DOUBLE, AT(rho), 0,
+     1, TRAIN_F_NEWER | TRAIN_F_HI_OPEN | TRAIN_F_RESUMABLE, "0.9", "training.optimizer.rho", NULL, NULL, NULL},
+    {"epsilon", "Epsilon", TRAIN_FIELD_FLOAT, NULL, "F",
+     "Adam's and RMSprop's epsilon (as Keras: added to sqrt(v), under RMSprop's root)", TRAIN_STORE_DOUBLE,
+     AT(epsilon), 0, 1, TRAIN_F_NEWER | TRAIN_F_LO_OPEN | TRAIN_F_RESUMABLE, "1e-07", "training.optimizer.epsilon", NULL, NULL, NULL},
     {NULL, NULL, 0, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -204,7 +224,7 @@ static const void *cslot(const train_config *cfg, const train_field *f) { return
 static int choice_index(const train_field *f, const char *value)
 {
     for (int i = 0; f->choices[i]; i++)
-        if (strcmp(f->choices[i], value) == 0)
+        if ((f->flags & TRAIN_F_ANY_CASE ? strcasecmp : strcmp)(f->choices[i], value) == 0)
             return i;
     return -1;
 }

@@ -78,8 +78,10 @@ nan_weight() {
     precious predictions.csv report.txt confusion.csv progress.json history.csv
 }
 inf_lr() {
-    p=$(od -An -tu8 -j80 -N8 r/checkpoint.bin | tr -d ' ')
-    printf '\000\000\000\000\000\000\360\177' | dd of=r/checkpoint.bin bs=1 seek=$((96 + 8 * p + 96)) conv=notrunc 2>/dev/null
+    # The blob (its length E at offset 88) ends 4 bytes (the CRC) before the end; the rate is its 96th byte on.
+    e=$(od -An -tu8 -j88 -N8 r/checkpoint.bin | tr -d ' ')
+    printf '\000\000\000\000\000\000\360\177' |
+        dd of=r/checkpoint.bin bs=1 seek=$(($(stat -c %s r/checkpoint.bin) - 4 - e + 96)) conv=notrunc 2>/dev/null
     recrc
     precious progress.json history.csv
 }

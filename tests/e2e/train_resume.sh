@@ -99,4 +99,19 @@ diff -u a d || fail "two SIGINTs + resumed history differs"
 wait $hup; rc=$?
 [ $rc -eq 0 ] || fail "SIGHUP: exit $rc, expected 0"
 [ "$(wc -l <hup/history.csv)" -eq 4 ] || fail "SIGHUP: the run did not finish its epochs"
+
+# Adam's and RMSprop's state (moments, step count) goes through the checkpoint: 2 epochs and a resume to 3 end
+# as 3 straight; config.json names the optimizer as Keras does.
+OPT="--model mlp --limit-train 2000 --limit-test 200 --batch-size 32 --seed 5 --threads 1 --lr 0.001"
+for o in "adam --beta2 0.99" "RMSprop --momentum 0.5"; do
+    "$VGGTOP" train $OPT --optimizer $o --epochs 3 --run-dir o3 >/dev/null 2>&1 || fail "--optimizer $o: exit $?"
+    "$VGGTOP" train $OPT --optimizer $o --epochs 2 --run-dir o2 >/dev/null 2>&1 || fail "--optimizer $o: exit $?"
+    "$VGGTOP" train --resume o2 --epochs 3 >/dev/null 2>&1 || fail "--optimizer $o: resume exited $?"
+    strip o3 >a; strip o2 >b
+    diff -u a b || fail "--optimizer $o: 2 epochs + resume differ from 3 straight"
+    rm -rf o2 o3
+done
+"$VGGTOP" train $OPT --optimizer adam --epochs 1 --run-dir o1 >/dev/null 2>&1 || fail "--optimizer adam: exit $?"
+grep -q '"name":[[:space:]]*"Adam"' o1/config.json || fail "config.json does not name Adam"
+grep -q '"beta_2":[[:space:]]*0.999' o1/config.json || fail "config.json lacks Adam's beta_2"
 finish
