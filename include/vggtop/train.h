@@ -142,7 +142,7 @@ double callbacks_epoch_lr(const train_callbacks *cb, double lr0, double lr_now, 
 /* Every setting of `vggtop train`. Strings are fixed arrays so a config can be copied by value. */
 typedef struct train_config {
     char model[32];        /* "vgg16", "vgg19", "vgg16-nopool", "cnn", "mlp" */
-    char data[4096];       /* --data; "": $VGGTOP_DATA, then the places of data.h's search */
+    char data[VT_PATH_MAX];       /* --data; "": $VGGTOP_DATA, then the places of data.h's search */
     int coarse;            /* --labels coarse: CIFAR-100's 20 superclasses */
     int resize;            /* -1: the model's default (48 for vgg16/vgg19, native otherwise); 0: native */
     int epochs;            /* 10 */
@@ -158,16 +158,16 @@ typedef struct train_config {
     int threads;           /* OpenBLAS and oneDNN threads; 0: one per core */
     char conv[512];        /* the convolution backends (nn's model_set_conv): "" for $VGGTOP_CONV or auto; after
                               the run starts, the choice per layer it resolved to (what --resume reuses) */
-    char weights[4096];    /* --weights: a Keras HDF5 file or "imagenet" to start from; "": none */
+    char weights[VT_PATH_MAX];    /* --weights: a Keras HDF5 file or "imagenet" to start from; "": none */
     int skip_mismatch;     /* --skip-mismatch: layers the file lacks or shapes differently stay as initialised */
     int freeze_base;       /* --freeze-base: only the top (Dense layers) trains */
-    char runs[4096];       /* parent of new run directories ("runs") */
-    char run_dir[4096];    /* an exact run directory; "": <runs>/<UTC timestamp>-<model> */
+    char runs[VT_PATH_MAX];       /* parent of new run directories ("runs") */
+    char run_dir[VT_PATH_MAX];    /* an exact run directory; "": <runs>/<UTC timestamp>-<model> */
     int resume;            /* 1: continue the run in run_dir from its checkpoint (config from config.json) */
     train_callbacks cb;    /* all off by default */
     /* The data set a run was made with, from its config.json (data.path, absolute, and data.fingerprint as 16
      * hex digits); no flag sets them. "" for a new run and for runs made before the check. */
-    char made_data[4096];
+    char made_data[VT_PATH_MAX];
     char made_fingerprint[24];
     /* A --resume that changes settings (no setting of the table: set by vggtop train and the engine). */
     int resume_lr;          /* --lr given: it replaces the rate the checkpoint holds (a plateau's cut, ctl lr) */
@@ -327,7 +327,7 @@ typedef struct train_snapshot {
     char dataset[32];      /* "CIFAR-100", "Fashion-MNIST", ... ("" until loaded) */
     char conv[512];        /* the convolution backend of each Conv2D layer ("" until loaded) */
     char notice[1024];     /* the data set's notice (what is in use, how to get CIFAR-100) */
-    char run_dir[4096];
+    char run_dir[VT_PATH_MAX];
     int height, width, channels, classes; /* the model's input and outputs (0 until loaded) */
     long long params;
     long n_train, n_test;
@@ -483,7 +483,7 @@ enum {
 };
 
 typedef struct run_data {
-    char dir[4096];
+    char dir[VT_PATH_MAX];
     int parts;             /* RUN_PART_* bits of the files found and read */
     int damaged;           /* run_load_sound: RUN_PART_* bits of files present but unusable (not in parts) */
     char damage[600];      /* ... the first one's reason, naming the file ("" when none) */
@@ -494,7 +494,7 @@ typedef struct run_data {
     char version[32];      /* of the program that wrote it */
     char created[32];      /* UTC ISO 8601 */
     char dataset[32];
-    char dataset_path[4096];
+    char dataset_path[VT_PATH_MAX];
     int height, width, channels; /* the model's input */
     int classes;
     long long params;
@@ -536,7 +536,7 @@ void run_free(run_data *run);
 /* One run of a runs directory, for the Compare screen. */
 typedef struct run_entry {
     char name[256];        /* the directory name: "20261127T201500Z-cnn" */
-    char path[4096];
+    char path[VT_PATH_MAX];
     char model[32];
     char dataset[32];
     int epochs_done, epochs;

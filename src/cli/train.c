@@ -257,7 +257,7 @@ static int load_resumed(const train_args *a, train_config *cfg, vt_err *err)
         if (!a->values[i] || (train_fields[i].flags & TRAIN_F_RESUMABLE) || (batch && a->allow_batch))
             continue;
         static train_config same; /* 20 kB: off the stack */
-        char now[4096], asked[4096];
+        char now[VT_PATH_MAX], asked[VT_PATH_MAX];
         same = *cfg;
         if (train_config_set(&same, name, a->values[i], &why) == VT_OK && train_config_get(cfg, name, now, sizeof now) == 0 &&
             train_config_get(&same, name, asked, sizeof asked) == 0 && strcmp(now, asked) == 0)

@@ -96,7 +96,7 @@ int data_locate(const data_options *opt, char *dir, size_t size, data_source *so
     const char *path;
     /* The Keras cache's folder and tarball under $HOME: this call's own, since the engine, the Setup screen's
      * probe and the download all locate data sets on threads of their own at once. */
-    char keras_dir[4096], keras_tar[4096];
+    char keras_dir[VT_PATH_MAX], keras_tar[VT_PATH_MAX];
     int rc = VT_OK;
     if (opt && opt->path && *opt->path) {
         path = opt->path;

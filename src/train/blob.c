@@ -58,7 +58,7 @@ int job_load_checkpoint(job *j, vt_err *err)
     int rc = j->rec->ops->restore(j->rec, RUN_CHECKPOINT, j->m, j->blob, BLOB_MAX, &j->blob_len, err);
     if (rc || !j->blob_len)
         return rc;
-    char path[4200];
+    char path[VT_PATH_MAX + VT_PATH_EXTRA];
     if ((rc = run_path(path, sizeof path, j->cfg.run_dir, RUN_CHECKPOINT, err)))
         return rc;
     j->blob_taken = 1;

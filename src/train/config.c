@@ -159,7 +159,7 @@ int train_data_check(const train_config *cfg, const dataset *ds, char *note, siz
     }
     if (!ds)
         return VT_OK;
-    char found[24], here[4096];
+    char found[24], here[VT_PATH_MAX];
     train_data_fingerprint(ds, found, sizeof found);
     if (strcmp(found, cfg->made_fingerprint) == 0)
         return VT_OK;

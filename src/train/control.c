@@ -57,7 +57,7 @@ int run_command_parse(const char *verb, const char *value, run_command *out, vt_
 int run_command_read(const char *dir, run_command *out, vt_err *err)
 {
     memset(out, 0, sizeof *out);
-    char path[4200];
+    char path[VT_PATH_MAX + VT_PATH_EXTRA];
     int rc = run_path(path, sizeof path, dir, RUN_COMMANDS, err);
     if (rc)
         return rc;
@@ -147,7 +147,7 @@ static void keep_before(const char *path)
 
 int run_command_send_held(const char *dir, run_command *cmd, vt_err *err)
 {
-    char path[4200];
+    char path[VT_PATH_MAX + VT_PATH_EXTRA];
     int rc = run_path(path, sizeof path, dir, RUN_PROGRESS, err);
     if (rc)
         return rc;
@@ -191,7 +191,7 @@ int run_command_send_held(const char *dir, run_command *cmd, vt_err *err)
 
 void run_command_finish(const char *dir, const run_command *cmd, int taken)
 {
-    char path[4200];
+    char path[VT_PATH_MAX + VT_PATH_EXTRA];
     vt_err ignored;
     run_command now;
     /* Taken back only while commands.json still holds this command (the channel is still held). */

@@ -12,7 +12,7 @@ static const char curve_header[] = "epoch,batch,loss,acc";
 
 int run_write_curve(const char *dir, const train_snapshot *s, vt_err *err)
 {
-    char path[4200];
+    char path[VT_PATH_MAX + VT_PATH_EXTRA];
     int rc = run_path(path, sizeof path, dir, RUN_CURVE, err);
     vt_afile af;
     if (rc || (rc = vt_afile_open(&af, path, err)))

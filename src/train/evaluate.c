@@ -163,7 +163,7 @@ int run_evaluate(const char *dir, const char *data, int threads, const char *che
     train_config cfg;
     long expect_test;
     int lock_fd;
-    char path[4200];
+    char path[VT_PATH_MAX + VT_PATH_EXTRA];
     int rc = open_run(dir, checkpoint, &cfg, &expect_test, &lock_fd, path, sizeof path, err);
     if (rc)
         return rc;

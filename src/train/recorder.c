@@ -39,7 +39,7 @@ static int holds_files(const char *dir)
 
 int train_check_new_run_dir(const char *dir, const char *flag, vt_err *err)
 {
-    char cfgpath[4200], ckpath[4200];
+    char cfgpath[VT_PATH_MAX + VT_PATH_EXTRA], ckpath[VT_PATH_MAX + VT_PATH_EXTRA];
     if (run_path(cfgpath, sizeof cfgpath, dir, RUN_CONFIG, err) ||
         run_path(ckpath, sizeof ckpath, dir, RUN_CHECKPOINT, err))
         return VT_EUSAGE;
@@ -60,7 +60,7 @@ int train_check_new_run_dir(const char *dir, const char *flag, vt_err *err)
 /* The run to resume: it has a config and a checkpoint; locked. */
 static int open_resumed(dir_recorder *r, const train_config *cfg, vt_err *err)
 {
-    char cfgpath[4200], ckpath[4200];
+    char cfgpath[VT_PATH_MAX + VT_PATH_EXTRA], ckpath[VT_PATH_MAX + VT_PATH_EXTRA];
     if (run_path(cfgpath, sizeof cfgpath, cfg->run_dir, RUN_CONFIG, err) ||
         run_path(ckpath, sizeof ckpath, cfg->run_dir, RUN_CHECKPOINT, err))
         return VT_EUSAGE;
@@ -80,7 +80,7 @@ static int open_new(dir_recorder *r, train_config *cfg, vt_err *err)
 {
     const char *flag = cfg->run_dir[0] ? "--run-dir" : "--runs";
     if (!cfg->run_dir[0]) {
-        char base[4096];
+        char base[VT_PATH_MAX];
         run_default_dir(cfg, base, sizeof base);
         snprintf(cfg->run_dir, sizeof cfg->run_dir, "%s", base);
         /* Two runs started in the same second get -2, -3, ... */
@@ -110,7 +110,7 @@ static int open_new(dir_recorder *r, train_config *cfg, vt_err *err)
         rc = vt_fail(err, VT_EUSAGE, "%s: %s was taken by another run just now", flag, cfg->run_dir);
     }
     if (rc && r->made) {
-        char lockpath[4200];
+        char lockpath[VT_PATH_MAX + VT_PATH_EXTRA];
         if (!run_path(lockpath, sizeof lockpath, cfg->run_dir, RUN_LOCK, &mk) && !holds_files(cfg->run_dir))
             unlink(lockpath), rmdir(cfg->run_dir);
         r->made = 0;
@@ -160,7 +160,7 @@ static const char *const written[] = {RUN_CONFIG,      RUN_HISTORY, RUN_PROGRESS
 static int dir_resume(recorder *base, char *created, size_t size, vt_err *err)
 {
     dir_recorder *r = (dir_recorder *)base;
-    char path[4200];
+    char path[VT_PATH_MAX + VT_PATH_EXTRA];
     for (size_t i = 0; i < sizeof written / sizeof written[0]; i++) {
         struct stat st;
         int rc = run_path(path, sizeof path, r->dir, written[i], err);
@@ -219,7 +219,7 @@ static int dir_checkpoint(recorder *base, const char *name, const model *m, cons
                           vt_err *err)
 {
     dir_recorder *r = (dir_recorder *)base;
-    char path[4200];
+    char path[VT_PATH_MAX + VT_PATH_EXTRA];
     int rc = dir_check(base, err);
     if (rc || (rc = run_path(path, sizeof path, r->dir, name, err)))
         return rc;
@@ -229,7 +229,7 @@ static int dir_checkpoint(recorder *base, const char *name, const model *m, cons
 static int dir_restore(recorder *base, const char *name, model *m, void *blob, size_t cap, size_t *len, vt_err *err)
 {
     dir_recorder *r = (dir_recorder *)base;
-    char path[4200];
+    char path[VT_PATH_MAX + VT_PATH_EXTRA];
     model_config stored;
     int rc = run_path(path, sizeof path, r->dir, name, err);
     if (rc || (rc = checkpoint_read_config(path, &stored, err)))
@@ -250,7 +250,7 @@ static int dir_restore(recorder *base, const char *name, model *m, void *blob, s
 static int dir_command(recorder *base, run_command *c, vt_err *err)
 {
     dir_recorder *r = (dir_recorder *)base;
-    char path[4200];
+    char path[VT_PATH_MAX + VT_PATH_EXTRA];
     struct stat st;
     int rc = run_command_read(r->dir, c, err);
     if (!rc && c->seq && !run_path(path, sizeof path, r->dir, RUN_COMMANDS, err) && stat(path, &st) == 0 &&
@@ -263,7 +263,7 @@ static int dir_command(recorder *base, run_command *c, vt_err *err)
 static void dir_discard(recorder *base)
 {
     dir_recorder *r = (dir_recorder *)base;
-    char cfgpath[4200], path[4200];
+    char cfgpath[VT_PATH_MAX + VT_PATH_EXTRA], path[VT_PATH_MAX + VT_PATH_EXTRA];
     vt_err ignored;
     if (r->resumed || r->lost || run_path(cfgpath, sizeof cfgpath, r->dir, RUN_CONFIG, &ignored) ||
         access(cfgpath, F_OK) == 0)

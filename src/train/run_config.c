@@ -61,7 +61,7 @@ static cJSON *resume_changes(const char *path, const train_config *cfg)
 int train_write_config(const char *dir, const train_config *cfg, const dataset *ds, const model_config *mc,
                        long long params, const char *created, const run_ranks *ranks, vt_err *err)
 {
-    char path[4200], stamp[32];
+    char path[VT_PATH_MAX + VT_PATH_EXTRA], stamp[32];
     int rc = run_path(path, sizeof path, dir, RUN_CONFIG, err);
     if (rc)
         return rc;
@@ -84,7 +84,7 @@ int train_write_config(const char *dir, const train_config *cfg, const dataset *
 
     cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "data");
     cJSON_AddStringToObject(data, "name", ds->name);
-    char abs[4096], print[24];
+    char abs[VT_PATH_MAX], print[24];
     train_path_absolute(ds->path, abs, sizeof abs);
     train_data_fingerprint(ds, print, sizeof print);
     cJSON_AddStringToObject(data, "path", abs);
@@ -290,7 +290,7 @@ static void read_made(jctx *c, const cJSON *data, run_data *run)
 /* Parses config.json into run (the config and the data set's description). */
 int run_read_config(const char *dir, run_data *run, vt_err *err)
 {
-    char path[4200];
+    char path[VT_PATH_MAX + VT_PATH_EXTRA];
     int rc = run_path(path, sizeof path, dir, RUN_CONFIG, err);
     if (rc)
         return rc;

@@ -29,7 +29,7 @@ void run_history_csv(FILE *f, const train_epoch *rows, int n)
 
 int run_write_history(const char *dir, const train_epoch *rows, int n, vt_err *err)
 {
-    char path[4200];
+    char path[VT_PATH_MAX + VT_PATH_EXTRA];
     int rc = run_path(path, sizeof path, dir, RUN_HISTORY, err);
     vt_afile af;
     if (rc || (rc = vt_afile_open(&af, path, err)))
@@ -40,7 +40,7 @@ int run_write_history(const char *dir, const train_epoch *rows, int n, vt_err *e
 
 int run_read_history(const char *dir, run_data *run, vt_err *err)
 {
-    char path[4200], *text;
+    char path[VT_PATH_MAX + VT_PATH_EXTRA], *text;
     int rc = run_read_optional(dir, RUN_HISTORY, path, sizeof path, &text, err);
     if (rc || !text)
         return rc;

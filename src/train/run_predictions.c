@@ -79,7 +79,7 @@ static int write_per_class(const char *dir, int epoch, const long *cm, int C, vt
 int run_write_evaluation(const char *dir, int epoch, long batch, int history, const int *y_true, const float *probs,
                          long n, int C, const char *const *names, vt_err *err)
 {
-    char path[4200];
+    char path[VT_PATH_MAX + VT_PATH_EXTRA];
     int rc = VT_OK;
     int *y_pred = malloc(sizeof(int) * (size_t)(n ? n : 1));
     long *cm = calloc((size_t)C * (size_t)C, sizeof *cm);
@@ -143,7 +143,7 @@ int run_write_evaluation(const char *dir, int epoch, long batch, int history, co
 /* predictions.json: absent (runs made before it) is an unknown epoch. */
 static int read_pred_epoch(const char *dir, run_data *run, vt_err *err)
 {
-    char path[4200], *text;
+    char path[VT_PATH_MAX + VT_PATH_EXTRA], *text;
     run->pred_epoch = -1;
     run->pred_batch = 0;
     int rc = run_read_optional(dir, RUN_PRED_EPOCH, path, sizeof path, &text, err);
@@ -208,7 +208,7 @@ static int parse_prediction(char *line, long n, int C, int *t, int *pred, float 
 
 int run_read_predictions(const char *dir, run_data *run, vt_err *err)
 {
-    char path[4200], *text;
+    char path[VT_PATH_MAX + VT_PATH_EXTRA], *text;
     int rc = run_read_optional(dir, RUN_PREDICTIONS, path, sizeof path, &text, err);
     if (rc || !text)
         return rc;

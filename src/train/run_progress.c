@@ -31,7 +31,7 @@ static int state_from_name(const char *name, train_state *out)
 
 int run_write_progress(const char *dir, const train_snapshot *s, vt_err *err)
 {
-    char path[4200], stamp[32];
+    char path[VT_PATH_MAX + VT_PATH_EXTRA], stamp[32];
     int rc = run_path(path, sizeof path, dir, RUN_PROGRESS, err);
     if (rc)
         return rc;
@@ -145,7 +145,7 @@ static void read_optional_numbers(const cJSON *o, run_progress *p)
 
 int run_read_progress(const char *dir, run_data *run, vt_err *err)
 {
-    char path[4200], *text;
+    char path[VT_PATH_MAX + VT_PATH_EXTRA], *text;
     int rc = run_read_optional(dir, RUN_PROGRESS, path, sizeof path, &text, err);
     if (rc || !text)
         return rc;

@@ -12,7 +12,7 @@
  * them, go, and so does a line that is not a row), then this epoch's rows; written atomically. */
 int run_write_rows(const char *dir, const rows_kind *k, int epoch, const char *rows, vt_err *err)
 {
-    char path[4200], *old = NULL;
+    char path[VT_PATH_MAX + VT_PATH_EXTRA], *old = NULL;
     int rc = run_read_optional(dir, k->name, path, sizeof path, &old, err);
     if (rc)
         return rc;
@@ -39,7 +39,7 @@ int run_read_rows(const char *dir, const rows_kind *k, void **rows, long *n, vt_
 {
     *rows = NULL;
     *n = 0;
-    char path[4200], *text, *cursor, *line;
+    char path[VT_PATH_MAX + VT_PATH_EXTRA], *text, *cursor, *line;
     int rc = run_read_optional(dir, k->name, path, sizeof path, &text, err);
     if (rc || !text)
         return rc;

@@ -53,7 +53,7 @@ void run_clean_temporaries(const char *dir)
          * is nobody (and kill() of it would mean something else), a live one may be a vggtop ctl's. */
         if (pid <= 4194304 && (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
             continue;
-        char path[4400];
+        char path[VT_PATH_MAX + VT_PATH_EXTRA];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         unlink(path);
     }
@@ -63,7 +63,7 @@ void run_clean_temporaries(const char *dir)
 /* The config's reader for run_load: a run without config.json yet (killed before it) is not an error. */
 static int read_config_part(const char *dir, run_data *run, vt_err *err)
 {
-    char path[4200];
+    char path[VT_PATH_MAX + VT_PATH_EXTRA];
     int rc = run_path(path, sizeof path, dir, RUN_CONFIG, err);
     if (rc || access(path, F_OK) != 0)
         return rc;
@@ -156,7 +156,7 @@ int run_load_sound(const char *dir, int need, int want, run_data *out, vt_err *e
     if (strlen(dir) >= sizeof out->dir)
         return vt_fail(err, VT_EUSAGE, "%s: path too long", dir);
     strcpy(out->dir, dir);
-    char path[4200];
+    char path[VT_PATH_MAX + VT_PATH_EXTRA];
     int rc = run_path(path, sizeof path, dir, RUN_CHECKPOINT, err);
     if (rc)
         return rc;
@@ -226,7 +226,7 @@ void run_free(run_data *run)
  * whatever their names say. */
 static double mtime_of(const char *dir, const char *name)
 {
-    char path[4200];
+    char path[VT_PATH_MAX + VT_PATH_EXTRA];
     struct stat st;
     snprintf(path, sizeof path, "%s/%s", dir, name);
     if (stat(path, &st) != 0)
@@ -254,7 +254,7 @@ int run_list(const char *runs_dir, run_entry **entries, int *n, vt_err *err)
     while ((e = readdir(d))) {
         if (e->d_name[0] == '.' || strlen(e->d_name) >= sizeof((run_entry *)0)->name)
             continue;
-        char path[4096], cfgpath[4200];
+        char path[VT_PATH_MAX], cfgpath[VT_PATH_MAX + VT_PATH_EXTRA];
         if (snprintf(path, sizeof path, "%s/%s", runs_dir, e->d_name) >= (int)sizeof path)
             continue;
         snprintf(cfgpath, sizeof cfgpath, "%s/%s", path, RUN_CONFIG);

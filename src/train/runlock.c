@@ -51,7 +51,7 @@ static long holder_pid(int fd, char *role, size_t size)
 
 static int open_lock(const char *dir, int create, int *fd, vt_err *err)
 {
-    char path[4200];
+    char path[VT_PATH_MAX + VT_PATH_EXTRA];
     int rc = run_path(path, sizeof path, dir, RUN_LOCK, err);
     if (rc)
         return rc;

@@ -459,7 +459,7 @@ void train_config_default(train_config *cfg)
 /* A field's stored value against its row, without a round trip through text (which %g would round). */
 static int check_field(const train_config *cfg, const train_field *f, char *why, size_t size)
 {
-    char text[4200];
+    char text[VT_PATH_MAX + VT_PATH_EXTRA];
     if (f->kind == TRAIN_FIELD_FLOAT || (f->kind == TRAIN_FIELD_INT && f->store != TRAIN_STORE_INDEX)) {
         double v = number_of(cfg, f);
         int ok = train_field_in_range(f, v) || ((f->flags & TRAIN_F_AUTO) && (v == -1 || v == 0));
@@ -529,7 +529,7 @@ int train_settings_to_json(const train_config *cfg, cJSON *root)
         cJSON *obj = json_parent(root, f->json, 1, &leaf);
         if (!obj)
             return -1;
-        char text[4200];
+        char text[VT_PATH_MAX + VT_PATH_EXTRA];
         cJSON *item;
         switch (f->kind) {
         case TRAIN_FIELD_TEXT:

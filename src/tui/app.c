@@ -278,7 +278,7 @@ static int run_loop(app *a)
 /* The runs directory of vggtop watch runs/<run> without --runs: runs/, to compare the run with its siblings. */
 static const char *runs_parent(const char *watch_dir)
 {
-    static char parent[4096];
+    static char parent[VT_PATH_MAX];
     snprintf(parent, sizeof parent, "%s", watch_dir);
     size_t len = strlen(parent);
     while (len > 1 && parent[len - 1] == '/')

@@ -270,7 +270,7 @@ int compare_key(app *a, int key, tui_action act)
         /* Another run, even while this process trains one: its files are shown read-only and the live run
          * trains on, parked (Enter on its row brings it back). */
         vt_err err;
-        char path[4096];
+        char path[VT_PATH_MAX];
         snprintf(path, sizeof path, "%s", e->path);
         if (app_browse(a, path, &err) != VT_OK) {
             app_set_status(a, ROLE_BAD, "%s", err.msg);

@@ -13,7 +13,7 @@
 
 static struct timespec mtime_of(const char *dir, const char *name)
 {
-    char path[4200];
+    char path[VT_PATH_MAX + VT_PATH_EXTRA];
     struct stat st;
     snprintf(path, sizeof path, "%s/%s", dir, name);
     if (stat(path, &st) != 0)

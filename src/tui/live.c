@@ -229,7 +229,7 @@ int live_detach(app *a)
     a->tr = NULL;
     if (st != TRAIN_STOPPED)
         return 0; /* it finished (or failed) in that step: nothing goes on */
-    char log[4200];
+    char log[VT_PATH_MAX + VT_PATH_EXTRA];
     snprintf(log, sizeof log, "%s/train.log", a->dir);
     /* posix_spawn, not fork: no atfork handlers run (OpenBLAS's would stop its thread pool), and the child
      * starts in its own session (no terminal, so no SIGHUP), stdin from /dev/null, output to train.log. */

@@ -70,7 +70,7 @@ static void field_value(const app *a, const train_field *tf, int editing, char *
         snprintf(value, size, "%s", strcmp(tf->name, "data") == 0 ? "(default)" :
                                     strcmp(tf->name, "run-dir") == 0 ? "(new)" : "");
     if (tf->kind == TRAIN_FIELD_CHOICE || tf->kind == TRAIN_FIELD_BOOL) {
-        char tmp[4300];
+        char tmp[VT_PATH_MAX + 2 * VT_PATH_EXTRA];
         snprintf(tmp, sizeof tmp, "%s %.4200s %s", a->utf8 ? "\u25c2" : "<", value, a->utf8 ? "\u25b8" : ">");
         snprintf(value, size, "%.4290s", tmp);
     }
@@ -118,7 +118,7 @@ static void draw_form(app *a, tui_rect body, int lw)
         const train_field *tf = &train_fields[f];
         int sel = f == a->form.field, editing = sel && a->form.editing;
         tui_grid_printf(g, y, 1, 15, sel ? ROLE_SELECT : ROLE_LABEL, 0, "%-15s", tf->label);
-        char value[4300];
+        char value[VT_PATH_MAX + 2 * VT_PATH_EXTRA];
         field_value(a, tf, editing, value, sizeof value);
         int role = editing ? (a->form.edit_err[0] ? ROLE_BAD : ROLE_CURSOR) : sel ? ROLE_SELECT : ROLE_VALUE;
         /* Long values (paths) show their end, where the interesting part is, cut by columns with "…". */

@@ -75,7 +75,7 @@ typedef struct confusion_view {
  * "" when it is fine) and the model summary's scroll. */
 typedef struct setup_view {
     int field, editing, field_top;
-    char edit[4200];
+    char edit[VT_PATH_MAX + VT_PATH_EXTRA];
     char edit_err[512];
     int summary_top;
 } setup_view;
@@ -102,7 +102,7 @@ typedef struct compare_view {
  * the image shown and whether only the misclassified are stepped through. */
 typedef struct samples_view {
     dataset *test;
-    char test_dir[4096]; /* the run they belong to */
+    char test_dir[VT_PATH_MAX]; /* the run they belong to */
     char test_err[512];
     long sample;
     int missed_only;
@@ -197,7 +197,7 @@ typedef struct app {
     trainer *tr;
     int live;             /* tr is running (not yet finished) */
     train_snapshot *snap; /* the copy the screens draw from (synthesised from files in watch mode) */
-    char dir[4096];       /* the run directory shown ("" before any run) */
+    char dir[VT_PATH_MAX];       /* the run directory shown ("" before any run) */
     int following;        /* dir is re-read when its files change */
     long holder_pid;      /* the process holding dir's run.lock at the last look (> 0), else 0 or -1 */
     struct timespec mt_parts[4]; /* follow.c: the mtimes of config, history, progress and predictions read */
@@ -215,7 +215,7 @@ typedef struct app {
      * it trains on, and app_return_live (Compare's Enter on its row, or quitting) brings it back. */
     trainer *parked;
     train_snapshot *parked_snap;
-    char parked_dir[4096];
+    char parked_dir[VT_PATH_MAX];
     long detached_pid;    /* the background vggtop train --resume (-1: could not start it) */
 
     /* Derived from the predictions. */
