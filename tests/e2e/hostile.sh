@@ -86,8 +86,11 @@ inf_lr() {
     precious progress.json history.csv
 }
 zero_lr() { # a learning rate of 0 in a run without a cosine schedule (issue 22: it was resumed)
-    p=$(od -An -tu8 -j80 -N8 r/checkpoint.bin | tr -d ' ')
-    printf '\000\000\000\000\000\000\000\000' | dd of=r/checkpoint.bin bs=1 seek=$((96 + 8 * p + 96)) conv=notrunc 2>/dev/null
+    # The rate's place found as inf_lr finds it: from the blob's stored length, whatever precedes the blob
+    # (checkpoint version 2 puts the optimizer's step count and moments there).
+    e=$(od -An -tu8 -j88 -N8 r/checkpoint.bin | tr -d ' ')
+    printf '\000\000\000\000\000\000\000\000' |
+        dd of=r/checkpoint.bin bs=1 seek=$(($(stat -c %s r/checkpoint.bin) - 4 - e + 96)) conv=notrunc 2>/dev/null
     recrc
 }
 # The files of issue 14's screens and commands (per_class.csv, layers.csv, predictions.json).
