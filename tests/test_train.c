@@ -880,6 +880,36 @@ static void the_run_lock_lets_one_in(void **state)
     tmpdir_remove(dir);
 }
 
+/* A refusal leaves a run without run.lock as it found it (issue 22): a lock file the process made and never
+ * claimed goes with the lock; one it found, or claimed, stays. */
+static void an_unclaimed_lock_gives_its_file_back(void **state)
+{
+    (void)state;
+    char dir[TMPDIR_SIZE], lock[TMPDIR_SIZE + 16];
+    assert_int_equal(tmpdir_make(dir, "lock"), 0);
+    snprintf(lock, sizeof lock, "%s/run.lock", dir);
+    int fd;
+    vt_err err;
+    struct stat st;
+    assert_int_equal(run_lock_take(dir, &fd, NULL, &err), VT_OK);
+    assert_int_equal(stat(lock, &st), 0); /* made to be locked */
+    run_lock_release(fd);                 /* refused: never claimed */
+    assert_int_not_equal(stat(lock, &st), 0);
+    assert_int_equal(errno, ENOENT);
+    /* Claimed: the file stays, as it must for the run's next holder and the messages. */
+    assert_int_equal(run_lock_take(dir, &fd, NULL, &err), VT_OK);
+    assert_int_equal(run_lock_claim(fd, dir, "trained", &err), VT_OK);
+    run_lock_release(fd);
+    assert_int_equal(stat(lock, &st), 0);
+    /* Found there, not made: a refusal leaves it (and what it says) as it was. */
+    assert_int_equal(run_lock_take(dir, &fd, NULL, &err), VT_OK);
+    run_lock_release(fd);
+    assert_int_equal(stat(lock, &st), 0);
+    assert_true(st.st_size > 0);
+    unlink(lock);
+    tmpdir_remove(dir);
+}
+
 /* The test-set pass's estimate (Setup and the whole-run ETA before the first evaluation): 60 s for 1000
  * training images is 60 ms an image; 500 test images at a third of that: 60 / 1000 * 500 / 3 = 10 s.
  * Nothing to estimate from gives 0. */
@@ -1018,6 +1048,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(man_page_options_match_table),
         cmocka_unit_test(settings_round_trip_through_config_json),
         cmocka_unit_test(the_run_lock_lets_one_in),
+        cmocka_unit_test(an_unclaimed_lock_gives_its_file_back),
         cmocka_unit_test(check_catches_cross_field_errors),
         cmocka_unit_test(model_names_listed),
         cmocka_unit_test(summary_for_the_setup_screen),

@@ -101,6 +101,8 @@ per_class_huge() { sed -i '2s/[0-9]*$/9223372036854775807/; 3s/[0-9]*$/922337203
 layers_dead_share() { sed -i '2s/^\(1,[^,]*,[^,]*,[^,]*,[^,]*\),[^,]*,/\1,-5,/' r/layers.csv; }
 dir_history() { rm r/history.csv; mkdir r/history.csv; }
 wrong_model() { sed -i 's#"mlp"#"cnn"#' r/config.json; }
+# The same on a run without run.lock (copied, or made before the lock existed): the refusal makes none.
+wrong_model_no_lock() { wrong_model; rm -f r/run.lock; }
 # The data set the run was made with is gone: config.json's absolute data.path (what the run remembers) names
 # a place that holds nothing.
 no_data() { sed -i 's#"path":[[:space:]]*"[^"]*"#"path": "/nowhere"#' r/config.json; }
@@ -144,6 +146,8 @@ table() { # the binary
     run_case "$b" 2 "history.csv: is a directory" dir_history -- train --resume RUN --epochs 3
     run_case "$b" 2 "holds a mlp" wrong_model -- evaluate RUN
     run_case "$b" 2 "holds a mlp" wrong_model -- train --resume RUN --epochs 3
+    run_case "$b" 2 "holds a mlp" wrong_model_no_lock -- evaluate RUN
+    run_case "$b" 2 "holds a mlp" wrong_model_no_lock -- train --resume RUN --epochs 3
     run_case "$b" 2 "nowhere" no_data -- evaluate RUN
     run_case "$b" 2 "nowhere" no_data -- train --resume RUN --epochs 3
     # 12. messages that name the real cause
