@@ -522,6 +522,9 @@ typedef struct run_data {
     long pred_batch;
 } run_data;
 
+/* Class c's name in a run ("apple"), or its number written into buf when the run has no name for it. */
+const char *run_class_name(const run_data *run, int c, char *buf, size_t size);
+
 /* Reads the parts asked for (RUN_PART_* bits) of a run directory. A missing file is not an error (its
  * bit stays clear in out->parts); a malformed one is VT_EUSAGE with one line naming the file and line.
  * A directory that does not exist, or has none of the files, is VT_EUSAGE. run_free out afterwards even

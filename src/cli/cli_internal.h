@@ -132,6 +132,5 @@ int cli_load_run(const char *dir, int parts, struct run_data *run, vt_err *err);
 int cli_load_run_sound(const char *dir, int need, int want, struct run_data *run, vt_err *err);
 /* names[c] when there is one, else the class number written into buf. */
 const char *cli_name_or_number(char *const *names, int c, char *buf, size_t size);
-const char *cli_class_name(const struct run_data *run, int c, char *buf, size_t size);
 
 #endif

@@ -68,9 +68,9 @@ static int class_history(const char *dir, const run_data *run, const run_class_r
         found += rows[i].cls == cls;
     char b[16];
     if (found == 0) /* no per_class.csv (a run from before it), or none of this class's rows */
-        return vt_fail(err, VT_EUSAGE, "%s: no evaluation of class %s in %s", dir, cli_class_name(run, cls, b, sizeof b),
+        return vt_fail(err, VT_EUSAGE, "%s: no evaluation of class %s in %s", dir, run_class_name(run, cls, b, sizeof b),
                        RUN_PER_CLASS);
-    printf("%s (class %d) by epoch\n%5s %9s %9s %9s %9s\n", cli_class_name(run, cls, b, sizeof b), cls, "epoch",
+    printf("%s (class %d) by epoch\n%5s %9s %9s %9s %9s\n", run_class_name(run, cls, b, sizeof b), cls, "epoch",
            "precision", "recall", "f1-score", "support");
     int d = o->digits < 0 ? 4 : o->digits;
     double prev = NAN;

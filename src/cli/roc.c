@@ -22,7 +22,7 @@ static void print_aucs(const run_data *run, const roc_curve *curves, int C, doub
     int width = 5;
     char b[16];
     for (int c = 0; c < C; c++) {
-        int len = (int)strlen(cli_class_name(run, c, b, sizeof b));
+        int len = (int)strlen(run_class_name(run, c, b, sizeof b));
         if (len > width)
             width = len;
     }
@@ -30,9 +30,9 @@ static void print_aucs(const run_data *run, const roc_curve *curves, int C, doub
     for (int c = 0; c < C; c++) {
         if (isnan(curves[c].auc))
             printf("%5d  %-*s  n/a (no positive or no negative samples)\n", c, width,
-                   cli_class_name(run, c, b, sizeof b));
+                   run_class_name(run, c, b, sizeof b));
         else
-            printf("%5d  %-*s  %.*f\n", c, width, cli_class_name(run, c, b, sizeof b), digits, curves[c].auc);
+            printf("%5d  %-*s  %.*f\n", c, width, run_class_name(run, c, b, sizeof b), digits, curves[c].auc);
     }
     printf("\nmicro AUC:                      %.*f\n", digits, micro);
     printf("macro AUC (interpolated):       %.*f\n", digits, macro);
@@ -77,7 +77,7 @@ static void print_points(const run_data *run, const roc_curve *curves, int C, co
     char b[16];
     printf("class,fpr,tpr,threshold\n");
     for (int c = 0; c < C; c++)
-        print_curve_rows(cli_class_name(run, c, b, sizeof b), &curves[c]);
+        print_curve_rows(run_class_name(run, c, b, sizeof b), &curves[c]);
     print_curve_rows("micro", micro);
     print_curve_rows("macro", macro);
 }

@@ -100,7 +100,3 @@ const char *cli_name_or_number(char *const *names, int c, char *buf, size_t size
     return buf;
 }
 
-const char *cli_class_name(const run_data *run, int c, char *buf, size_t size)
-{
-    return cli_name_or_number(c < run->classes ? run->class_names : NULL, c, buf, size);
-}

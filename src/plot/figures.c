@@ -189,13 +189,11 @@ done:
     return rc;
 }
 
+/* A class's name into buf (the run's name for it, or its number). */
 static void class_label(const run_data *run, int c, char *buf, size_t size)
 {
-    const char *const *names = class_names(run);
-    if (names)
-        snprintf(buf, size, "%s", names[c]);
-    else
-        snprintf(buf, size, "%d", c);
+    char num[16];
+    snprintf(buf, size, "%s", run_class_name(run, c, num, sizeof num));
 }
 
 static int roc_figure(plot_doc *d, const run_data *run, const plot_view *v, int zoom, vt_err *err)

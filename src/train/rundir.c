@@ -351,3 +351,10 @@ int train_config_load(const char *run_dir, train_config *cfg, vt_err *err)
     return rc;
 }
 
+const char *run_class_name(const run_data *run, int c, char *buf, size_t size)
+{
+    if (run->class_names && c >= 0 && c < run->classes && run->class_names[c] && run->class_names[c][0])
+        return run->class_names[c];
+    snprintf(buf, size, "%d", c);
+    return buf;
+}
