@@ -1,6 +1,7 @@
 /* vggtop bench: how fast this machine trains and evaluates, in one run.
  *
- * 1. the reference: cblas_sgemm GFLOP/s on a large square product (what the BLAS can do here);
+ * 1. the references: cblas_sgemm GFLOP/s on a large square product (what the BLAS can do here) and the FMA
+ *    limit (what the cores can issue at all, bench_fma.c);
  * 2. per model, on random inputs: training img/s (forward + backward + SGD step), inference img/s, the
  *    achieved GFLOP/s (model_flops_per_image, a multiply-add = 2 FLOPs, training = 3x forward) and that as
  *    a share of the sgemm reference, and the peak resident memory while the model ran;
@@ -27,6 +28,9 @@
 
 /* Side of the square sgemm reference product and how many times it is timed (after one warm-up). */
 enum { SGEMM_N = 2048, SGEMM_REPS = 5 };
+
+/* The FMA limit of this CPU at the bench's thread count (bench_fma_limit), GFLOP/s; 0 when not measured. */
+static double fma_limit;
 
 static void model_doc(char *buf, size_t size)
 {
@@ -55,7 +59,8 @@ static const cli_option options[] = {
     {"layers", O_LAYERS, NULL, "also time every layer of each model, forward and backward (a profile)",
      "The profile: training steps (the default SGD, whose backward passes include the weight update) timed layer by "
      "layer inside the step, on the backends the model chose: each layer's backend, forward and backward "
-     "milliseconds per batch and GFLOP/s, totals per layer type, and the rest of the step (softmax, loss) as the step "
+     "milliseconds per batch and GFLOP/s, the share of the CPU's FMA limit (%FMA: direct-convolution FLOPs, so "
+     "Winograd layers can pass 100), totals per layer type, and the rest of the step (softmax, loss) as the step "
      "minus the layers. Reorders at the ends of a oneDNN chain count in the layer that does them.",
      NULL},
     {"conv", O_CONV, "BACKENDS", NULL, NULL, conv_doc},
@@ -390,8 +395,8 @@ static int bench_layers(model *m, const model_config *cfg, const bench_opts *o, 
     double step_secs = bench_median(tstep, steps);
     printf("\nlayers of %s, batch %d: milliseconds per batch, median of %d training steps; GFLOP/s of the "
            "layer's multiply-adds (backward: 2x forward, 1x for the first layer)\n", cfg->name, n, steps);
-    printf("  %-14s %-13s %-15s %-16s %9s %9s %8s %8s %7s\n", "layer", "type", "output", "backend", "fwd_ms",
-           "bwd_ms", "fwd_GF/s", "bwd_GF/s", "%step");
+    printf("  %-14s %-13s %-15s %-16s %9s %9s %8s %8s %6s %7s\n", "layer", "type", "output", "backend", "fwd_ms",
+           "bwd_ms", "fwd_GF/s", "bwd_GF/s", "%FMA", "%step");
     double by_type[LT_COUNT][2] = {{0}}, sum = 0;
     for (int i = 1; i < nrows; i++) {
         const layer_info *r = &rows[i];
@@ -400,7 +405,7 @@ static int bench_layers(model *m, const model_config *cfg, const bench_opts *o, 
         by_type[type][0] += f;
         by_type[type][1] += bk;
         sum += f + bk;
-        char shape[48], gf[16] = "-", gb[16] = "-";
+        char shape[48], gf[16] = "-", gb[16] = "-", pf[16] = "-";
         if (r->rank == 4)
             snprintf(shape, sizeof shape, "(%d,%d,%d)", r->h, r->w, r->c);
         else
@@ -409,20 +414,27 @@ static int bench_layers(model *m, const model_config *cfg, const bench_opts *o, 
         if (macs > 0 && f > 0 && bk > 0) {
             snprintf(gf, sizeof gf, "%.1f", 2 * macs / f / 1e9);
             snprintf(gb, sizeof gb, "%.1f", (i == 1 ? 2 : 4) * macs / bk / 1e9);
+            if (fma_limit > 0) /* the layer's forward + backward FLOPs a second, as a share of the limit */
+                snprintf(pf, sizeof pf, "%.1f", 100.0 * (i == 1 ? 4 : 6) * macs / (f + bk) / 1e9 / fma_limit);
         }
         const char *be = model_layer_backend(m, i);
-        printf("  %-14s %-13s %-15s %-16s %9.2f %9.2f %8s %8s %7.1f\n", r->name, r->type, shape, be ? be : "-",
-               1e3 * f, 1e3 * bk, gf, gb, 100 * (f + bk) / step_secs);
+        printf("  %-14s %-13s %-15s %-16s %9.2f %9.2f %8s %8s %6s %7.1f\n", r->name, r->type, shape,
+               be ? be : "-", 1e3 * f, 1e3 * bk, gf, gb, pf, 100 * (f + bk) / step_secs);
     }
     printf("  by type:\n");
     for (int t = 0; t < LT_COUNT; t++)
         if (by_type[t][0] + by_type[t][1] > 0)
-            printf("  %-14s %-13s %-15s %-16s %9.2f %9.2f %8s %8s %7.1f\n", "", layer_type_names[t], "", "",
-                   1e3 * by_type[t][0], 1e3 * by_type[t][1], "", "", 100 * (by_type[t][0] + by_type[t][1]) / step_secs);
-    printf("  %-61s %9.2f %28s %7.1f\n", "layers, forward + backward", 1e3 * sum, "", 100 * sum / step_secs);
-    printf("  %-61s %9.2f %28s %7.1f\n", "rest of the step (softmax, loss, checks)", 1e3 * (step_secs - sum), "",
+            printf("  %-14s %-13s %-15s %-16s %9.2f %9.2f %8s %8s %6s %7.1f\n", "", layer_type_names[t], "", "",
+                   1e3 * by_type[t][0], 1e3 * by_type[t][1], "", "", "",
+                   100 * (by_type[t][0] + by_type[t][1]) / step_secs);
+    printf("  %-61s %9.2f %35s %7.1f\n", "layers, forward + backward", 1e3 * sum, "", 100 * sum / step_secs);
+    printf("  %-61s %9.2f %35s %7.1f\n", "rest of the step (softmax, loss, checks)", 1e3 * (step_secs - sum), "",
            100 * (step_secs - sum) / step_secs);
     printf("  %-61s %9.2f\n", "training step (model_train_step, median)", 1e3 * step_secs);
+    if (fma_limit > 0)
+        printf("  %%FMA: the layer's forward + backward FLOPs a second as a share of this CPU's FMA limit, "
+               "%.0f GFLOP/s; FLOPs of the direct convolution, so Winograd layers, which do fewer, can pass 100\n",
+               fma_limit);
     fflush(stdout);
 done:
     free(tf);
@@ -529,9 +541,22 @@ static double print_preamble(const bench_opts *o, long cores)
     return load;
 }
 
+/* The seed's experiment at these rates: 10 epochs of vgg16 at 48x48, each training on CIFAR-100's 50,000
+ * images and evaluating its 10,000 (the data pipeline and the per-epoch metrics left out: bench's data part
+ * shows they are a small share). The seed's own GPU took 171-173 s an epoch, 29 minutes. */
+static void print_seed_estimate(const model_result *r, int batch)
+{
+    enum { EPOCHS = 10, TRAIN_IMAGES = 50000, TEST_IMAGES = 10000 };
+    double train = EPOCHS * TRAIN_IMAGES / r->train_ips, val = EPOCHS * TEST_IMAGES / r->infer_ips;
+    printf("the seed's experiment (10 epochs of vgg16 at 48x48, 50,000 + 10,000 images, batch %d) at these "
+           "rates: %.0f min (training %.0f, validation %.0f); the seed's GPU took 29 min\n",
+           batch, (train + val) / 60, train / 60, val / 60);
+}
+
 /* Every model asked for, a row each; *side gets the largest input (what the data pipeline resizes to). */
 static int bench_models(const bench_opts *o, double sgemm, int *side, vt_err *err)
 {
+    model_result seed = {0};
     printf("\n");
     print_model_header();
     for (int i = 0; model_names[i]; i++) {
@@ -541,11 +566,15 @@ static int bench_models(const bench_opts *o, double sgemm, int *side, vt_err *er
         int rc = bench_model(model_names[i], o, sgemm, &res, err);
         if (rc != VT_OK)
             return rc;
+        if (strcmp(res.cfg.name, "vgg16") == 0)
+            seed = res;
         if (res.cfg.height > *side)
             *side = res.cfg.height;
     }
     printf("GFLOP/s: model_flops_per_image x img/s (a multiply-add = 2 FLOPs, training = 3x forward); "
            "%%sgemm: share of the reference.\n");
+    if (seed.train_ips > 0 && seed.infer_ips > 0)
+        print_seed_estimate(&seed, o->batch);
     printf("peak_MiB: %s\n\n",
            hwm_resettable == 1
                ? "the process's VmHWM (/proc/self/status) while the model ran, reset before each model"
@@ -589,6 +618,12 @@ static int cmd_bench(int argc, char **argv, vt_err *err)
             return vt_fail(err, VT_EIO, "out of memory for the %dx%d sgemm", SGEMM_N, SGEMM_N);
         printf("reference: cblas_sgemm %dx%dx%d: %.1f GFLOP/s (median of %d)\n", SGEMM_N, SGEMM_N, SGEMM_N,
                sgemm, SGEMM_REPS);
+    }
+    if (!(o.skip & PART_SGEMM) || o.layers) {
+        const char *isa;
+        fma_limit = bench_fma_limit(nn_get_threads(), &isa);
+        printf("reference: FMA limit, %d thread%s of %s fused multiply-adds: %.1f GFLOP/s (best of 3)\n",
+               nn_get_threads(), nn_get_threads() == 1 ? "" : "s", isa, fma_limit);
     }
     int side = 0;
     if (!(o.skip & PART_MODELS) && (rc = bench_models(&o, sgemm, &side, err)) != VT_OK)

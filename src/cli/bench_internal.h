@@ -24,6 +24,10 @@ typedef struct bench_opts {
 /* Median of v[0..n), n >= 1; sorts v. */
 double bench_median(double *v, int n);
 
+/* The FMA limit: GFLOP/s of fused multiply-adds on the widest vectors this CPU has, threads at once (the best
+ * of a few timings); *isa names those vectors. In bench_fma.c. */
+double bench_fma_limit(int threads, const char **isa);
+
 /* 3. The data pipeline at side x side: VT_OK, or the code of a data set that cannot be opened (err says why). */
 int bench_data(const bench_opts *o, int side, vt_err *err);
 /* 4. The metrics on METRICS_N x METRICS_C random probabilities; VT_EIO when out of memory. */

@@ -18,6 +18,12 @@ grep -q '^vggtop bench: OpenBLAS core [A-Za-z0-9_]* (.*), 1 threads; batch 32;' 
 awk '/^reference: cblas_sgemm 2048x2048x2048: / { found = 1; if (!($4 + 0 > 0) || $5 != "GFLOP/s") bad = 1 }
      END { exit !(found && !bad) }' "$tmp/out" || fail "sgemm reference line missing or not positive"
 
+# reference: FMA limit, N thread(s) of ISA fused multiply-adds: X GFLOP/s (best of 3), at most a generous bound
+# of 64 FLOPs a cycle (two AVX-512 FMA pipes) at 6 GHz a thread, so a miscount of lanes or threads shows.
+awk '/^reference: FMA limit, 1 thread of (AVX-512|AVX2\+FMA|SSE \(no FMA\)) fused multiply-adds: / {
+         found = 1; g = $(NF - 4) + 0; if (!(g > 0 && g < 64 * 6) || $(NF - 3) != "GFLOP/s") bad = 1 }
+     END { exit !(found && !bad) }' "$tmp/out" || fail "FMA limit line missing, not positive or past 384 GFLOP/s"
+
 header='model         input          params GFLOP/img steps train_img/s GFLOP/s %sgemm infer_img/s GFLOP/s %sgemm peak_MiB'
 grep -qxF "$header" "$tmp/out" || fail "model table header differs from: $header"
 
@@ -77,12 +83,32 @@ fi
 if "$VG" bench --model mlp --steps 2 --warmup 0 --layers --skip sgemm,data,metrics >"$tmp/layers" 2>"$tmp/err"; then
     grep -q '^layers of mlp, batch 32: ' "$tmp/layers" || fail "--layers: no 'layers of mlp' title"
     for layer in fc1 fc2 predictions; do
-        awk -v l="$layer" '$1 == l && $2 == "Dense" && NF == 9 && $4 == "-" && $5 + 0 > 0 && $6 + 0 > 0 { ok = 1 }
-                           END { exit !ok }' "$tmp/layers" || fail "--layers: no timed row for $layer"
+        awk -v l="$layer" '$1 == l && $2 == "Dense" && NF == 10 && $4 == "-" && $5 + 0 > 0 && $6 + 0 > 0 &&
+                           $9 + 0 > 0 { ok = 1 } END { exit !ok }' "$tmp/layers" ||
+            fail "--layers: no timed row for $layer with its %FMA"
     done
+    # --layers measures the FMA limit even when --skip sgemm leaves the sgemm reference out
+    grep -q '^reference: FMA limit, ' "$tmp/layers" || fail "--layers --skip sgemm: no FMA limit"
+    grep -q '^reference: cblas_sgemm' "$tmp/layers" && fail "--layers --skip sgemm ran the sgemm reference"
+    grep -q '^  %FMA: .* [0-9][0-9]* GFLOP/s;' "$tmp/layers" || fail "--layers: no %FMA footnote"
+    # the seed's experiment is estimated only when vgg16 was benched
+    grep -q "^the seed's experiment" "$tmp/layers" && fail "--model mlp printed the seed's vgg16 estimate"
     grep -q '^  training step (model_train_step, median) *[0-9.]*$' "$tmp/layers" || fail "--layers: no step line"
 else
     fail "vggtop bench --layers exited $?"
+fi
+
+# ---- the seed's experiment, estimated from vgg16's row: 10 x (50,000 / train + 10,000 / infer) seconds ------
+if "$VG" bench --model vgg16 --steps 1 --warmup 0 --skip sgemm,data,metrics >"$tmp/seed" 2>"$tmp/err"; then
+    awk '$1 == "vgg16" { t = $6; v = $9 }
+         /^the seed.s experiment/ { total = $(NF - 11); tr = $(NF - 8) + 0; va = $(NF - 6) + 0 }
+         END { want = 10 * (50000 / t + 10000 / v) / 60; wt = 10 * 50000 / t / 60
+               # within 1% + 1 min: the row's rates are printed to a tenth, the minutes rounded
+               exit !(t > 0 && v > 0 && total - want < 1 + want / 100 && want - total < 1 + want / 100 &&
+                      tr - wt < 1 + wt / 100 && wt - tr < 1 + wt / 100 && va >= 0) }' "$tmp/seed" ||
+        fail "seed estimate missing or not 10 x (50,000/train + 10,000/infer): $(grep -i seed "$tmp/seed")"
+else
+    fail "vggtop bench --model vgg16 exited $?"
 fi
 
 # ---- --conv: the backend of each Conv2D layer, in the conv: line and the profile's backend column --------
@@ -113,7 +139,7 @@ for conv in gemm onednn; do
             fail "--conv $conv: the conv: line does not give the four layers $conv: $(grep '^  conv: ' "$tmp/conv")"
         grep -q "^  conv: $want,$want,$want,$want (planned in [0-9.]* s)\$" "$tmp/conv" ||
             fail "--conv $conv: the conv: line does not give $want on the four layers: $(grep '^  conv: ' "$tmp/conv")"
-        awk -v c="$conv" '$1 == "block1_conv1" && $2 == "Conv2D" && NF == 9 && index($4, c) == 1 && $5 + 0 > 0 { ok = 1 }
+        awk -v c="$conv" '$1 == "block1_conv1" && $2 == "Conv2D" && NF == 10 && index($4, c) == 1 && $5 + 0 > 0 { ok = 1 }
                           END { exit !ok }' "$tmp/conv" || fail "--conv $conv: no block1_conv1 row on $conv"
     else
         fail "vggtop bench --conv $conv exited $? ($(head -c 300 "$tmp/err"))"
@@ -124,7 +150,7 @@ if "$VG" bench --model cnn --steps 1 --warmup 0 --layers --conv winograd --skip 
     >"$tmp/conv" 2>"$tmp/err"; then
     grep -q "^  conv: winograd:f4,winograd:f4,winograd:f4,winograd:f4 (planned in" "$tmp/conv" ||
         fail "--conv winograd: the conv: line does not give F(4x4) on the four layers"
-    awk '$2 == "Conv2D" && NF == 9 && $4 == "winograd:f4" && $5 + 0 > 0 && $6 + 0 > 0 { n++ } END { exit n != 4 }' \
+    awk '$2 == "Conv2D" && NF == 10 && $4 == "winograd:f4" && $5 + 0 > 0 && $6 + 0 > 0 { n++ } END { exit n != 4 }' \
         "$tmp/conv" || fail "--conv winograd: not four timed Conv2D rows on winograd:f4"
 else
     fail "vggtop bench --conv winograd exited $? ($(head -c 300 "$tmp/err"))"
