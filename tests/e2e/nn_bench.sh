@@ -103,7 +103,7 @@ if "$VG" bench --model vgg16 --steps 1 --warmup 0 --skip sgemm,data,metrics >"$t
     awk '$1 == "vgg16" { t = $6; v = $9 }
          /^the seed.s experiment/ { total = $(NF - 11); tr = $(NF - 8) + 0; va = $(NF - 6) + 0 }
          END { want = 10 * (50000 / t + 10000 / v) / 60; wt = 10 * 50000 / t / 60
-               # within 1% + 1 min: the row's rates are printed to a tenth, the minutes rounded
+               # within 1% + 1 min: the rates are printed to a tenth, the minutes rounded
                exit !(t > 0 && v > 0 && total - want < 1 + want / 100 && want - total < 1 + want / 100 &&
                       tr - wt < 1 + wt / 100 && wt - tr < 1 + wt / 100 && va >= 0) }' "$tmp/seed" ||
         fail "seed estimate missing or not 10 x (50,000/train + 10,000/infer): $(grep -i seed "$tmp/seed")"
