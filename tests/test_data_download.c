@@ -397,6 +397,41 @@ static void fetch_follows_no_planted_link(void **state)
     sh("test -L '%s' && test \"$(ls '%s/p' | wc -l)\" = 1", link, test_dir); /* only the link is left */
 }
 
+/* A download killed while unpacking leaves "<target>.tmp.XXXXXX" behind. The next download of that target
+ * removes such folders when no process holds them (flock), and leaves alone one a live download holds, a
+ * name that only looks like one, a folder holding something else, and a link. */
+static void fetch_sweeps_what_a_killed_download_left(void **state)
+{
+    (void)state;
+    good_tarball(at("c.tar.gz"), NULL, 0);
+    char url[600], md5[33], target[600], live[700];
+    snprintf(url, sizeof url, "file://%s", at("c.tar.gz"));
+    md5_hex(at("c.tar.gz"), md5);
+    snprintf(target, sizeof target, "%s/p/cifar-100-binary", test_dir);
+    sh("mkdir -p '%s/p/cifar-100-binary.tmp.Ab12Z9' '%s/p/cifar-100-binary.tmp.zz' '%s/p/cifar-100-binary.tmp.KEEPME' "
+       "'%s/victim' && echo x > '%s/p/cifar-100-binary.tmp.Ab12Z9/train.bin' && "
+       "echo mine > '%s/p/cifar-100-binary.tmp.KEEPME/notes.txt' && echo mine > '%s/victim/train.bin' && "
+       "ln -s '%s/victim' '%s/p/cifar-100-binary.tmp.LnK000'",
+       test_dir, test_dir, test_dir, test_dir, test_dir, test_dir, test_dir, test_dir, test_dir);
+    int held;
+    vt_err err;
+    vt_err_clear(&err);
+    assert_int_equal(data_tmpdir_make(target, live, sizeof live, &held, &err), VT_OK);
+    data_fetch_options o = {.dir = target, .url = url, .md5 = md5};
+    if (data_fetch(&o, NULL, 0, &err) != VT_OK)
+        fail_msg("%s", err.msg);
+    assert_false(exists(at("p/cifar-100-binary.tmp.Ab12Z9"))); /* the killed one's, with its file */
+    assert_true(exists(live));                                 /* held by a live download */
+    assert_true(exists(at("p/cifar-100-binary.tmp.zz")));      /* not a mkdtemp name */
+    assert_true(exists(at("p/cifar-100-binary.tmp.KEEPME/notes.txt"))); /* not only the data set's files */
+    sh("test -L '%s/p/cifar-100-binary.tmp.LnK000' && test \"$(cat '%s/victim/train.bin')\" = mine", test_dir,
+       test_dir);
+    /* once its holder is gone, the live one is a leftover too */
+    close(held);
+    assert_int_equal(data_tmpdir_sweep(target), 1);
+    assert_false(exists(live));
+}
+
 static void fetch_resumes_a_partial_file(void **state)
 {
     (void)state;
@@ -510,6 +545,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(fetch_file_url_installs_and_then_leaves_alone, setup, test_dir_teardown),
         cmocka_unit_test_setup_teardown(fetch_refuses_and_leaves_nothing, setup, test_dir_teardown),
         cmocka_unit_test_setup_teardown(fetch_follows_no_planted_link, setup, test_dir_teardown),
+        cmocka_unit_test_setup_teardown(fetch_sweeps_what_a_killed_download_left, setup, test_dir_teardown),
         cmocka_unit_test_setup_teardown(fetch_resumes_a_partial_file, setup, test_dir_teardown),
         cmocka_unit_test_setup_teardown(job_downloads_on_its_thread, setup, test_dir_teardown),
         cmocka_unit_test_setup_teardown(job_cancels_a_stalled_download, setup, test_dir_teardown),

@@ -67,7 +67,16 @@ int cifar100_python_load(const char *path, long limit_train, long limit_test, ra
 /* classes: labels must be below it (0: any byte). */
 int idx_load(const char *dir, data_split split, long limit, int classes, raw_split *s, vt_err *err);
 
-/* download.c: unpacks a cifar-100-binary.tar.gz into dir (an empty folder), writing only the data set's
+/* unpack.c: a new "<target>.tmp.XXXXXX" folder (dir, size bytes) next to target, made by mkdtemp, opened to
+ * 0755 and locked through *fd (flock, held until the caller closes *fd) while a download unpacks into it. */
+int data_tmpdir_make(const char *target, char *dir, size_t size, int *fd, vt_err *err);
+/* Removes what unpacking may have written in dir (only the data set's file names) and dir itself, through
+ * the folder: a link in its place is not followed. */
+void data_tmpdir_remove(const char *dir);
+/* Removes the "<target>.tmp.XXXXXX" folders no download holds locked (left by one killed mid-unpack), and
+ * returns how many went. */
+int data_tmpdir_sweep(const char *target);
+/* unpack.c: unpacks a cifar-100-binary.tar.gz into dir (an empty folder), writing only the data set's
  * files (messages name the tarball as label, e.g. its URL); every other member (absolute, "..", a link, an unexpected name or type, a duplicate, one larger
  * than CIFAR-100's) is refused with one line. On error dir may hold some of the files (the caller removes
  * it). */

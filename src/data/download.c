@@ -1,13 +1,11 @@
 /* data/download: getting CIFAR-100 the way keras.datasets does, without hand-written HTTP, tar or MD5:
  * libcurl fetches the tarball into "<dir>.tar.gz.part" (resuming with a Range request what an earlier
- * attempt or run left), libcrypto's EVP checks its MD5, libarchive reads it, and the members are written
- * into a new temporary folder of its own next to dir that becomes dir (one rename) only once everything checked out.
+ * attempt or run left), libcrypto's EVP checks its MD5, and unpack.c writes its members into a new
+ * temporary folder next to dir that becomes dir (one rename) only once everything checked out.
  * data_fetch runs on the caller's thread (the CLI); data_fetch_start runs it on a thread of its own and
  * publishes its progress under a mutex (the front end). */
 #include "data_internal.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
@@ -30,19 +28,6 @@
 enum { ATTEMPTS = 3, DEFAULT_TIMEOUT = 30, FLOOR = 1024 };
 #define MAX_UNKNOWN_SIZE (1LL << 30) /* a mirror's tarball of unknown size: no CIFAR-100 copy is near 1 GiB */
 
-/* The members a CIFAR-100 binary tarball may hold (under its cifar-100-binary/ folder), with the most bytes
- * each may have: the records of the official files, and a few kB of names. */
-static const struct member {
-    const char *name;
-    long long max;
-} members[] = {
-    {"train.bin", 50000LL * 3074},
-    {"test.bin", 10000LL * 3074},
-    {"fine_label_names.txt", 65536},
-    {"coarse_label_names.txt", 65536},
-};
-enum { N_MEMBERS = sizeof members / sizeof members[0] };
-#define TOP_FOLDER "cifar-100-binary"
 
 /* ---- one download ------------------------------------------------------------------------------------ */
 
@@ -437,215 +422,6 @@ static int verify(fetch *F, vt_err *err)
     return VT_OK;
 }
 
-/* ---- unpacking --------------------------------------------------------------------------------------- */
-
-/* The temporary folder next to the target, "<target>.tmp.XXXXXX": made by mkdtemp, so it is new and ours
- * (a name planted there, a link to someone's data, is never reused nor followed), then opened to 0755. */
-static int make_tmpdir(fetch *F, vt_err *err)
-{
-    snprintf(F->tmpdir, sizeof F->tmpdir, "%s.tmp.XXXXXX", F->target);
-    if (!mkdtemp(F->tmpdir))
-        return vt_fail(err, VT_EIO, "%s: cannot create: %s", F->tmpdir, strerror(errno));
-    if (chmod(F->tmpdir, 0755) != 0)
-        return vt_fail(err, VT_EIO, "%s: cannot open it to others: %s", F->tmpdir, strerror(errno));
-    return VT_OK;
-}
-
-/* Removes what unpacking may have written (only the members' names) and the folder, through the folder
- * itself: if a link has taken its place, nothing is followed and nothing outside it removed. */
-static void remove_tmpdir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    for (int i = 0; i < N_MEMBERS; i++)
-        unlinkat(fd, members[i].name, 0);
-    close(fd);
-    rmdir(dir);
-}
-
-static int has_dotdot(const char *path)
-{
-    for (const char *p = path; *p;) {
-        const char *end = strchr(p, '/');
-        size_t n = end ? (size_t)(end - p) : strlen(p);
-        if (n == 2 && p[0] == '.' && p[1] == '.')
-            return 1;
-        p += n;
-        while (*p == '/')
-            p++;
-    }
-    return 0;
-}
-
-/* Which of the expected files a member is: its index, -2 for the top folder itself, -1 for none. */
-static int member_index(const char *name)
-{
-    while (name[0] == '.' && name[1] == '/')
-        name += 2;
-    size_t top = strlen(TOP_FOLDER);
-    if (strncmp(name, TOP_FOLDER, top) != 0)
-        return -1;
-    const char *rest = name + top;
-    if (rest[0] == '\0' || (rest[0] == '/' && rest[1] == '\0'))
-        return -2;
-    if (rest[0] != '/')
-        return -1;
-    rest++;
-    size_t n = strlen(rest);
-    while (n > 0 && rest[n - 1] == '/') /* a folder named like a file is caught as not a regular file */
-        n--;
-    for (int i = 0; i < N_MEMBERS; i++)
-        if (strlen(members[i].name) == n && strncmp(rest, members[i].name, n) == 0)
-            return i;
-    return -1;
-}
-
-/* Writes the current member's data to path, at most max bytes. */
-static int write_member(struct archive *ar, const char *label, const char *path, const char *name, long long max,
-                        vt_err *err)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644);
-    if (fd < 0 && errno == EEXIST)
-        return vt_fail(err, VT_EUSAGE, "%s: member '%s' appears twice: refused", label, name);
-    if (fd < 0)
-        return vt_fail(err, VT_EIO, "%s: cannot create: %s", path, strerror(errno));
-    char buf[1 << 16];
-    long long total = 0;
-    int rc = VT_OK;
-    for (;;) {
-        la_ssize_t n = archive_read_data(ar, buf, sizeof buf);
-        if (n == 0)
-            break;
-        if (n < 0) {
-            rc = vt_fail(err, VT_EUSAGE, "%s: member '%s': %s", label, name, archive_error_string(ar));
-            break;
-        }
-        total += n;
-        if (total > max) {
-            rc = vt_fail(err, VT_EUSAGE, "%s: member '%s': more than %lld bytes, larger than CIFAR-100's: refused",
-                         label, name, max);
-            break;
-        }
-        for (la_ssize_t off = 0; off < n;) {
-            ssize_t w = write(fd, buf + off, (size_t)(n - off));
-            if (w < 0) {
-                rc = vt_fail(err, VT_EIO, "%s: cannot write: %s", path, strerror(errno));
-                break;
-            }
-            off += w;
-        }
-        if (rc)
-            break;
-    }
-    if (rc == VT_OK && fsync(fd) != 0)
-        rc = vt_fail(err, VT_EIO, "%s: cannot write: %s", path, strerror(errno));
-    if (close(fd) != 0 && rc == VT_OK)
-        rc = vt_fail(err, VT_EIO, "%s: cannot write: %s", path, strerror(errno));
-    return rc;
-}
-
-int data_tar_open(const char *path, const char *label, struct archive **out, int *fd, vt_err *err)
-{
-    *out = NULL;
-    struct archive *ar = archive_read_new();
-    if (!ar)
-        return vt_fail(err, VT_EIO, "out of memory");
-    archive_read_support_filter_gzip(ar);
-    archive_read_support_format_tar(ar);
-    int rc = vt_open_regular(path, 0, fd, NULL, err);
-    if (rc) {
-        archive_read_free(ar);
-        return rc;
-    }
-    if (archive_read_open_fd(ar, *fd, 1 << 16) != ARCHIVE_OK) {
-        rc = vt_fail(err, VT_EUSAGE, "%s: not a gzip'ed tar file: %s", label, archive_error_string(ar));
-        archive_read_free(ar);
-        close(*fd);
-        return rc;
-    }
-    *out = ar;
-    return VT_OK;
-}
-
-int data_tar_next(struct archive *ar, const char *label, struct archive_entry **e, vt_err *err)
-{
-    int r = archive_read_next_header(ar, e);
-    if (r == ARCHIVE_EOF)
-        return 0;
-    if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
-        return -vt_fail(err, VT_EUSAGE, "%s: not a valid gzip'ed tar file: %s", label, archive_error_string(ar));
-    return 1;
-}
-
-int data_unpack_cifar100(const char *tarball, const char *label, const char *dir, vt_err *err)
-{
-    struct archive *ar;
-    int fd;
-    int rc = data_tar_open(tarball, label, &ar, &fd, err);
-    if (rc)
-        return rc;
-    unsigned seen = 0;
-    for (;;) {
-        struct archive_entry *e;
-        int r = data_tar_next(ar, label, &e, err);
-        if (r <= 0) {
-            rc = -r;
-            break;
-        }
-        const char *name = archive_entry_pathname(e);
-        if (!name || !*name) {
-            rc = vt_fail(err, VT_EUSAGE, "%s: a member without a name: refused", label);
-            break;
-        }
-        if (name[0] == '/') {
-            rc = vt_fail(err, VT_EUSAGE, "%s: member '%s' has an absolute path: refused", label, name);
-            break;
-        }
-        if (has_dotdot(name)) {
-            rc = vt_fail(err, VT_EUSAGE, "%s: member '%s' leaves the directory (..): refused", label, name);
-            break;
-        }
-        const char *link = archive_entry_hardlink(e);
-        if (!link && archive_entry_filetype(e) == AE_IFLNK)
-            link = archive_entry_symlink(e);
-        if (link) {
-            int leaves = link[0] == '/' || has_dotdot(link);
-            rc = vt_fail(err, VT_EUSAGE, "%s: member '%s' is a link to '%s'%s: refused", label, name, link,
-                         leaves ? ", which leaves the directory" : " (CIFAR-100 holds plain files only)");
-            break;
-        }
-        int idx = member_index(name);
-        if (idx == -2 && archive_entry_filetype(e) == AE_IFDIR)
-            continue;
-        if (idx < 0) {
-            rc = vt_fail(err, VT_EUSAGE, "%s: member '%s' is not one of CIFAR-100's files (" TOP_FOLDER "/train.bin, "
-                         "test.bin, fine_label_names.txt, coarse_label_names.txt): refused", label, name);
-            break;
-        }
-        if (archive_entry_filetype(e) != AE_IFREG) {
-            rc = vt_fail(err, VT_EUSAGE, "%s: member '%s' is not a regular file: refused", label, name);
-            break;
-        }
-        if (archive_entry_size_is_set(e) && archive_entry_size(e) > members[idx].max) {
-            rc = vt_fail(err, VT_EUSAGE, "%s: member '%s' is %lld bytes, more than CIFAR-100's %lld: refused",
-                         label, name, (long long)archive_entry_size(e), members[idx].max);
-            break;
-        }
-        char path[VT_PATH_MAX + 2 * VT_PATH_EXTRA];
-        snprintf(path, sizeof path, "%s/%s", dir, members[idx].name);
-        if ((rc = write_member(ar, label, path, name, members[idx].max, err)))
-            break;
-        seen |= 1u << idx;
-    }
-    archive_read_free(ar);
-    close(fd);
-    if (rc == VT_OK && (seen & 3u) != 3u)
-        rc = vt_fail(err, VT_EUSAGE, "%s: no " TOP_FOLDER "/%s in it: not the CIFAR-100 binary version", label,
-                     (seen & 1u) ? "test.bin" : "train.bin");
-    return rc;
-}
-
 /* ---- the whole job ----------------------------------------------------------------------------------- */
 
 static int parse_md5(const char *s, const char *what, char *out, vt_err *err)
@@ -791,6 +567,11 @@ static int fetch_run(fetch *F, vt_err *err)
         close(lock);
         return vt_fail(err, VT_EUSAGE, "%s: another vggtop is downloading into it", F->part);
     }
+    /* The one download of this target now: an unpacking folder left beside it is a killed run's. */
+    int stale = F->opt->file ? 0 : data_tmpdir_sweep(F->target);
+    if (stale > 0)
+        report(F, FETCH_CONNECTING, "removed %d unpacking folder%s a killed download left beside %s", stale,
+               stale == 1 ? "" : "s", F->target);
     if ((rc = download_verified(F, err))) {
         close(lock);
         return rc;
@@ -806,7 +587,8 @@ static int fetch_run(fetch *F, vt_err *err)
         return rc;
     }
     report(F, FETCH_EXTRACTING, "unpacking %s", F->part);
-    if ((rc = make_tmpdir(F, err))) {
+    int tmpfd;
+    if ((rc = data_tmpdir_make(F->target, F->tmpdir, sizeof F->tmpdir, &tmpfd, err))) {
         close(lock);
         return rc;
     }
@@ -824,8 +606,10 @@ static int fetch_run(fetch *F, vt_err *err)
                 fsync_dir(parent);
         }
     }
+    if (rc)
+        data_tmpdir_remove(F->tmpdir);
+    close(tmpfd);
     if (rc) {
-        remove_tmpdir(F->tmpdir);
         if (rc == VT_EUSAGE)
             drop_part(F); /* a tarball that does not unpack or load will not get better */
         close(lock);
