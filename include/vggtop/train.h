@@ -672,6 +672,9 @@ int run_command_send(const char *dir, run_command *cmd, vt_err *err);
 /* The same, and other senders are kept out until run_command_finish: a sender that waits for the
  * acknowledgement holds the channel, so the command acknowledged is its own. */
 int run_command_send_held(const char *dir, run_command *cmd, vt_err *err);
+/* run_command_send_held without waiting for another sender's turn to end (VT_EIO at once, one line): for a
+ * front end, whose screen must not freeze while `vggtop ctl` waits for its own acknowledgement. */
+int run_command_send_nowait(const char *dir, run_command *cmd, vt_err *err);
 /* Ends a held send. A command the run did not take (taken 0) is taken back: commands.json is left as it was
  * before it was sent. */
 void run_command_finish(const char *dir, const run_command *cmd, int taken);

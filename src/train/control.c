@@ -108,7 +108,7 @@ static struct {
 
 enum { SENDER_WAIT_MS = 10000 }; /* how long a sender waits for another one's turn to end */
 
-static int hold_channel(const char *dir, vt_err *err)
+static int hold_channel(const char *dir, int wait_ms, vt_err *err)
 {
     if (held.fd >= 0)
         close(held.fd); /* this process's previous command: its turn is over */
@@ -116,12 +116,15 @@ static int hold_channel(const char *dir, vt_err *err)
     if (held.fd < 0)
         return vt_fail(err, VT_EUSAGE, "%s: %s", dir, strerror(errno));
     for (int waited = 0; flock(held.fd, LOCK_EX | LOCK_NB) != 0; waited += 50) {
-        if (errno != EWOULDBLOCK || waited >= SENDER_WAIT_MS) {
+        if (errno != EWOULDBLOCK || waited >= wait_ms) {
             int e = errno;
             close(held.fd);
             held.fd = -1;
+            if (e == EWOULDBLOCK && wait_ms == 0)
+                return vt_fail(err, VT_EIO, "%s: another vggtop is sending it a command (try again in a moment)",
+                               dir);
             return e == EWOULDBLOCK ? vt_fail(err, VT_EIO, "%s: another vggtop has been sending it a command for %d s "
-                                              "(try again once it is done)", dir, SENDER_WAIT_MS / 1000)
+                                              "(try again once it is done)", dir, wait_ms / 1000)
                                     : vt_fail(err, VT_EIO, "%s: cannot lock its commands: %s", dir, strerror(e));
         }
         usleep(50000);
@@ -145,7 +148,7 @@ static void keep_before(const char *path)
     free(text);
 }
 
-int run_command_send_held(const char *dir, run_command *cmd, vt_err *err)
+static int send_held(const char *dir, run_command *cmd, int wait_ms, vt_err *err)
 {
     char path[VT_PATH_MAX + VT_PATH_EXTRA];
     int rc = run_path(path, sizeof path, dir, RUN_PROGRESS, err);
@@ -162,7 +165,7 @@ int run_command_send_held(const char *dir, run_command *cmd, vt_err *err)
     if (holder > 0 && strcmp(role, "evaluated") == 0)
         return vt_fail(err, VT_EUSAGE, "%s: is being evaluated by process %ld, not trained: there is nothing to "
                        "control", dir, holder);
-    if ((rc = hold_channel(dir, err)))
+    if ((rc = hold_channel(dir, wait_ms, err)))
         return rc;
     /* The next number after the last one sent or taken; after the largest, 1 again. */
     run_command last;
@@ -205,6 +208,16 @@ void run_command_finish(const char *dir, const run_command *cmd, int taken)
     if (held.fd >= 0)
         close(held.fd);
     held.fd = -1;
+}
+
+int run_command_send_held(const char *dir, run_command *cmd, vt_err *err)
+{
+    return send_held(dir, cmd, SENDER_WAIT_MS, err);
+}
+
+int run_command_send_nowait(const char *dir, run_command *cmd, vt_err *err)
+{
+    return send_held(dir, cmd, 0, err);
 }
 
 int run_command_send(const char *dir, run_command *cmd, vt_err *err)

@@ -336,6 +336,7 @@ static int run_terminal(app *a)
 
 static void app_destroy(app *a)
 {
+    app_command_end(a, 0); /* quitting before the run took a command: taken back */
     /* Waits for a stopping run to write its checkpoint. */
     trainer_destroy(a->tr);
     trainer_destroy(a->parked);

@@ -274,6 +274,8 @@ int app_open_dir(app *a, const char *dir, int follow, vt_err *err)
         return rc;
     if (!ok)
         return vt_fail(err, VT_EUSAGE, "%s: no %s: not a run directory", dir, RUN_CONFIG);
+    app_command_end(a, 0); /* a command still waiting for the run left: taken back */
+    a->cmd_seq = 0;
     if (a->have_run)
         run_free(&a->run);
     a->have_run = 0;
@@ -294,14 +296,23 @@ int app_open_dir(app *a, const char *dir, int follow, vt_err *err)
  * (for at most 2 s) instead of saying "took resume (now paused)". */
 static void check_ack(app *a)
 {
+    if (a->cmd_seq && a->cmd_sent > 0 && a->snap->command_ack < a->cmd_seq &&
+        vt_now() - a->cmd_sent > CMD_TAKE_SECS) {
+        app_command_end(a, 0);
+        app_set_status(a, ROLE_BAD, "the run did not take %s in %d s: taken back", a->cmd_name, CMD_TAKE_SECS);
+        a->cmd_seq = 0;
+        return;
+    }
     if (!a->cmd_seq || a->live || a->snap->command_ack < a->cmd_seq)
         return;
     train_state st = a->snap->state;
     int resume = strcmp(a->cmd_name, run_command_name(RUN_CMD_RESUME)) == 0;
     int pause = strcmp(a->cmd_name, run_command_name(RUN_CMD_PAUSE)) == 0;
     int pending = app_state_running(st) && ((resume && st == TRAIN_PAUSED) || (pause && st != TRAIN_PAUSED));
-    if (a->cmd_acked == 0)
+    if (a->cmd_acked == 0) {
         a->cmd_acked = vt_now();
+        app_command_end(a, 1);
+    }
     if (pending && vt_now() - a->cmd_acked < 2)
         return;
     app_set_status(a, ROLE_GOOD, "the run took %s (now %s)", a->cmd_name, train_state_name(st));

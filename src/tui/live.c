@@ -39,6 +39,7 @@ void app_return_live(app *a)
     a->parked = NULL;
     a->live = 1;
     a->following = 0;
+    app_command_end(a, 0);
     a->cmd_seq = 0;
     snprintf(a->dir, sizeof a->dir, "%s", a->parked_dir);
     if (a->have_run)
@@ -90,6 +91,7 @@ int app_start_run(app *a, const train_config *cfg)
         app_set_status(a, ROLE_BAD, "%s", err.msg);
         return H_REDRAW;
     }
+    app_command_end(a, 0); /* before the followed run's dir is forgotten */
     a->live = 1;
     a->following = 0;
     a->dir[0] = '\0';
@@ -107,13 +109,24 @@ int app_start_run(app *a, const train_config *cfg)
     return H_REDRAW;
 }
 
+void app_command_end(app *a, int taken)
+{
+    if (a->cmd_sent == 0)
+        return;
+    run_command_finish(a->dir, &a->cmd, taken);
+    a->cmd_sent = 0;
+}
+
 void app_send_command(app *a, run_command *c)
 {
     vt_err err;
-    if (run_command_send(a->dir, c, &err) != VT_OK) {
+    app_command_end(a, 1); /* an earlier command still unacknowledged: the new one replaces it */
+    if (run_command_send_nowait(a->dir, c, &err) != VT_OK) {
         app_set_status(a, ROLE_BAD, "%s", err.msg);
         return;
     }
+    a->cmd = *c;
+    a->cmd_sent = vt_now();
     a->cmd_seq = c->seq;
     a->cmd_acked = 0;
     snprintf(a->cmd_name, sizeof a->cmd_name, "%s", run_command_name(c->kind));

@@ -210,6 +210,8 @@ typedef struct app {
     long cmd_seq;         /* watch mode: the last command sent through commands.json (0: none), */
     char cmd_name[16];    /* its name, until progress.json acknowledges it */
     double cmd_acked;     /* when progress.json acknowledged it (0: not yet): the state it leads to may follow */
+    run_command cmd;      /* the command sent, while this process holds the channel (as ctl does) until the */
+    double cmd_sent;      /* run takes it or CMD_TAKE_SECS pass; cmd_sent 0: nothing held */
     int detached;         /* d was pressed: the run goes on without this front end */
     /* Parked: this process's live run while the screens show another run's files (Compare's Enter on it):
      * it trains on, and app_return_live (Compare's Enter on its row, or quitting) brings it back. */
@@ -309,8 +311,13 @@ int app_start_training(app *a);
 /* Whether the Dashboard's p, S, + and - act on the run shown: a live run of this process, or a followed run
  * that another live process trains (through commands.json). */
 int app_can_control(const app *a);
-/* Sends c to the followed run's process through commands.json (status line says what happened). */
+/* Sends c to the followed run's process through commands.json (status line says what happened), holding the
+ * channel until the run takes it (app_command_end), never waiting for another sender's turn. */
 void app_send_command(app *a, run_command *c);
+/* Gives the channel back: the command was taken (taken 1), or is taken back (0: the run did not take it in
+ * CMD_TAKE_SECS, or the front end leaves the run). Nothing when no command is held. */
+void app_command_end(app *a, int taken);
+enum { CMD_TAKE_SECS = 10 };
 /* Whether the run shown has stopped (or its process was killed) with a checkpoint to resume from. */
 int app_can_resume(const app *a);
 /* Starts training cfg (a new run, or cfg->resume). */

@@ -54,6 +54,16 @@ tui_reject w "the run took pause"
 tui_keys w +
 tui_wait w "the run took lr" 30
 tui_expect w "lr: 0.02"
+# Another sender's turn (a vggtop ctl waiting for its acknowledgement holds it): the front end does not wait
+# it out with a frozen screen (it did, for up to 10 s), it says so at once and sends nothing.
+flock -o "$run" sleep 8 &
+holder=$!
+sleep 0.5
+tui_keys w -
+tui_wait w "another vggtop is sending it a command" 3
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
+tui_expect w "lr: 0.02"
 tui_keys w p
 tui_wait w "the run took resume" 30
 tui_keys w 3
