@@ -28,6 +28,55 @@ void resize_plan_run(resize_plan *p, const uint8_t *src, uint8_t *dst);
 /* Resizes n images, on up to `threads` threads (1: the calling thread only). 0, or -1 when out of memory. */
 int resize_images(const uint8_t *src, long n, int sh, int sw, int c, uint8_t *dst, int dh, int dw, int threads);
 
+/* ---- unpickle.c: the pickle reader of pickle.c --------------------------------------------------- */
+
+typedef enum {
+    PV_NONE = 1, PV_BOOL, PV_INT, PV_BYTES, PV_STR, PV_TUPLE, PV_LIST, PV_DICT, PV_GLOBAL, PV_ARRAY, PV_DTYPE,
+} pv_kind;
+
+typedef struct pnode {
+    uint8_t kind;
+    uint8_t sub;           /* PV_GLOBAL: pv_global; PV_ARRAY: 1 once built; PV_DTYPE: 1 when uint8 */
+    uint8_t fortran;       /* PV_ARRAY */
+    uint8_t ndim;          /* PV_ARRAY */
+    int64_t i;             /* PV_INT, PV_BOOL */
+    const uint8_t *p;      /* PV_BYTES, PV_STR, PV_ARRAY (its bytes) */
+    size_t len;
+    int64_t shape[4];      /* PV_ARRAY */
+    uint32_t *items;       /* PV_TUPLE, PV_LIST: the items; PV_DICT: key, value, key, value ... */
+    size_t n, cap;
+} pnode;
+
+typedef struct unpickler {
+    const char *label;     /* for messages: the file (or tarball:member) */
+    const uint8_t *buf;
+    size_t len, at, op_at;
+    pnode **blocks;        /* node k is blocks[k / BLOCK][k % BLOCK] */
+    size_t n_nodes, cap_blocks;
+    size_t max_values;     /* nodes, stack slots and container items at most (values_for) */
+    size_t n_items;        /* container items so far */
+    uint32_t *stack;
+    size_t sp, cap_stack;
+    uint32_t *memo;        /* key -> node, MARK_SLOT where unset */
+    size_t n_memo;
+    size_t memo_count;     /* keys set: MEMOIZE's next key, as len(memo) in Python */
+    vt_err *err;
+} unpickler;
+#define MARK_SLOT UINT32_MAX
+
+/* Reads the pickle in u->buf (u set up with label, buf, len, max_values and err; the rest zero): *top is the
+ * node of its one value. VT_EUSAGE with one line naming u->label and the offset for anything else. */
+int unpickle_run(unpickler *u, uint32_t *top);
+void unpickle_free(unpickler *u);
+/* Node idx (stays valid while more are made). */
+const pnode *unpickle_node(const unpickler *u, uint32_t idx);
+/* Whether n is a bytes or str value equal to s. */
+int unpickle_text_is(const pnode *n, const char *s);
+/* VT_EIO "<label>: out of memory". */
+int unpickle_oom(unpickler *u);
+/* "None", "bool", ... "numpy dtype" by pv_kind. */
+extern const char *const unpickle_kind_names[PV_DTYPE + 1];
+
 /* ---- names.c ------------------------------------------------------------------------------------- */
 
 /* The class names of the known data sets, embedded so the binary finds them from anywhere. The text
