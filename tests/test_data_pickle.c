@@ -1,8 +1,9 @@
 /* Unit tests of the CIFAR-100 python version (src/data/pickle.c and its reader, unpickle.c) and where it is
- * looked for. The fixtures in tests/fixtures/data/ come from tests/tools/cifar100_pickles.py: the Python 2 protocol 2 files as cPickle wrote
- * them, the same dicts re-pickled by Python 3 at protocols 3, 4 and 5, the tarball, the same images in the
- * binary version, and train files that must be refused. Every python copy must load equal to the binary
- * one; every bad file, truncation and byte flip must fail with one line, never crash (ASan). */
+ * looked for. The fixtures in tests/fixtures/data/ come from tests/tools/cifar100_pickles.py: the Python 2
+ * protocol 2 files as cPickle wrote them, the same dicts re-pickled by Python 3 at protocols 3, 4 and 5, the
+ * tarball, the same images in the binary version, and train files that must be refused. Every python copy must
+ * load equal to the binary one; every bad file, truncation and byte flip must fail with one line, never crash
+ * (ASan). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

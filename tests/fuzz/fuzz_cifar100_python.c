@@ -1,6 +1,7 @@
-/* libFuzzer harness of the CIFAR-100 python loader (src/data/pickle.c and its reader, unpickle.c): parts 0,
- * 1 and 2 are the pickles train, test and meta of a cifar-100-python folder. Bit 0: coarse labels; bit 1: keep only the first
- * training image; bits 3-4: resize to native, 16, 40 or 48. Any input must load or fail with one line. */
+/* libFuzzer harness of the CIFAR-100 python loader (src/data/pickle.c and its reader, unpickle.c): parts 0, 1
+ * and 2 are the pickles train, test and meta of a cifar-100-python folder. Bit 0: coarse labels; bit 1: keep
+ * only the first training image; bits 3-4: resize to native, 16, 40 or 48. Any input must load or fail with one
+ * line. */
 #include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
