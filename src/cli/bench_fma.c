@@ -21,56 +21,29 @@ typedef struct fma_job {
     float sink; /* keeps the accumulators alive */
 } fma_job;
 
-__attribute__((target("avx512f"))) static float fma_loop_avx512(long iters)
-{
-    __m512 acc[ACC], a = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-7f);
-    for (int k = 0; k < ACC; k++)
-        acc[k] = _mm512_set1_ps((float)k);
-    for (long i = 0; i < iters; i++)
-#pragma GCC unroll 12
-        for (int k = 0; k < ACC; k++)
-            acc[k] = _mm512_fmadd_ps(acc[k], a, b);
-    __m512 s = acc[0];
-    for (int k = 1; k < ACC; k++)
-        s = _mm512_add_ps(s, acc[k]);
-    return _mm512_reduce_add_ps(s);
-}
+/* One loop per vector width: ACC accumulators, each x = x * a + b per iteration (x shrinks towards a fixed
+ * point, so nothing overflows or goes subnormal); the first lane of each is summed so none is dead code. */
+#define FMA_LOOP(name, isa, vec, set1, step)                                                               \
+    __attribute__((target(isa))) static float name(long iters)                                                \
+    {                                                                                                         \
+        vec acc[ACC], a = set1(0.999999f), b = set1(1e-7f);                                                   \
+        for (int k = 0; k < ACC; k++)                                                                         \
+            acc[k] = set1((float)k);                                                                          \
+        for (long i = 0; i < iters; i++) {                                                                    \
+            _Pragma("GCC unroll 12") for (int k = 0; k < ACC; k++) acc[k] = step(acc[k], a, b);               \
+        }                                                                                                     \
+        float s = 0, lane;                                                                                    \
+        for (int k = 0; k < ACC; k++) {                                                                       \
+            memcpy(&lane, &acc[k], sizeof lane);                                                              \
+            s += lane;                                                                                        \
+        }                                                                                                     \
+        return s;                                                                                             \
+    }
 
-__attribute__((target("avx2,fma"))) static float fma_loop_avx2(long iters)
-{
-    __m256 acc[ACC], a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-7f);
-    for (int k = 0; k < ACC; k++)
-        acc[k] = _mm256_set1_ps((float)k);
-    for (long i = 0; i < iters; i++)
-#pragma GCC unroll 12
-        for (int k = 0; k < ACC; k++)
-            acc[k] = _mm256_fmadd_ps(acc[k], a, b);
-    float out[8], s = 0;
-    for (int k = 1; k < ACC; k++)
-        acc[0] = _mm256_add_ps(acc[0], acc[k]);
-    _mm256_storeu_ps(out, acc[0]);
-    for (int j = 0; j < 8; j++)
-        s += out[j];
-    return s;
-}
-
-static float fma_loop_sse(long iters)
-{
-    __m128 acc[ACC], a = _mm_set1_ps(0.999999f), b = _mm_set1_ps(1e-7f);
-    for (int k = 0; k < ACC; k++)
-        acc[k] = _mm_set1_ps((float)k);
-    for (long i = 0; i < iters; i++)
-#pragma GCC unroll 12
-        for (int k = 0; k < ACC; k++)
-            acc[k] = _mm_add_ps(_mm_mul_ps(acc[k], a), b);
-    float out[4], s = 0;
-    for (int k = 1; k < ACC; k++)
-        acc[0] = _mm_add_ps(acc[0], acc[k]);
-    _mm_storeu_ps(out, acc[0]);
-    for (int j = 0; j < 4; j++)
-        s += out[j];
-    return s;
-}
+#define SSE_MUL_ADD(x, a, b) _mm_add_ps(_mm_mul_ps(x, a), b)
+FMA_LOOP(fma_loop_avx512, "avx512f", __m512, _mm512_set1_ps, _mm512_fmadd_ps)
+FMA_LOOP(fma_loop_avx2, "avx2,fma", __m256, _mm256_set1_ps, _mm256_fmadd_ps)
+FMA_LOOP(fma_loop_sse, "sse2", __m128, _mm_set1_ps, SSE_MUL_ADD)
 
 /* The widest loop this CPU runs and its floats per vector. */
 static float (*fma_pick(int *lanes, const char **isa))(long)
