@@ -30,8 +30,8 @@ void samples_enter(app *a)
     a->smp.test_err[0] = '\0';
     snprintf(a->smp.test_dir, sizeof a->smp.test_dir, "%s", a->dir);
     /* --data says where the data set is now, when it has moved since the run was trained. */
-    const char *path = a->opt.data_dir ? a->opt.data_dir : a->run.dataset_path[0] ? a->run.dataset_path : NULL;
-    data_options opt = {path, a->run.config.coarse, 0, 0, 1, a->run.config.limit_test};
+    data_options opt;
+    train_data_view_options(&a->run, a->opt.data_dir, &opt);
     vt_err err;
     if (data_open(&opt, &a->smp.test, &err) != VT_OK) {
         a->smp.test = NULL;
