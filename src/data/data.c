@@ -180,7 +180,7 @@ static void descend_into_known_folder(char *dir, size_t size)
         }
     }
     if (count == 1 && strlen(found) < size)
-        snprintf(dir, size, "%s", found);
+        memcpy(dir, found, strlen(found) + 1);
 }
 
 /* MNIST and Fashion-MNIST share a format; only the folder name tells them apart (and gives the names). */
@@ -464,7 +464,7 @@ static int open_checked(const data_options *opt, dataset *ds, raw_split *tr, raw
     ds->height = h;
     ds->width = w;
     if (ds->format == DATA_FOLDER)
-        snprintf(ds->notice, sizeof ds->notice, "%s%s", upscale, folder_notice);
+        snprintf(ds->notice, sizeof ds->notice, "%s%.800s", upscale, folder_notice);
     else if (ds->format != DATA_CIFAR100 && ds->format != DATA_CIFAR100_PYTHON)
         snprintf(ds->notice, sizeof ds->notice,
                  "%sUsing %s from %.200s, not CIFAR-100. For CIFAR-100, run vggtop data --download (it fetches "
