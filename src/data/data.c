@@ -318,6 +318,19 @@ static uint64_t fingerprint(const raw_split *tr, const raw_split *te)
     return h;
 }
 
+/* A folder of class folders (folder.c); the folder's own name stands for the data set ("flowers"), cut to fit
+ * and made printable. */
+static int open_folder(const data_options *opt, dataset *ds, raw_split *tr, raw_split *te, char *notice,
+                       size_t size, vt_err *err)
+{
+    const char *base = strrchr(ds->path, '/');
+    base = base && base[1] ? base + 1 : ds->path;
+    char *shown = vt_label_escape(base, strlen(base));
+    snprintf(ds->name, sizeof ds->name, "%s", shown ? shown : "image folder");
+    free(shown);
+    return folder_load(opt, ds->path, tr, te, &ds->class_names, &ds->classes, &ds->fingerprint, notice, size, err);
+}
+
 static int open_checked(const data_options *opt, dataset *ds, raw_split *tr, raw_split *te, vt_err *err)
 {
     data_options none = {0};
@@ -418,18 +431,10 @@ static int open_checked(const data_options *opt, dataset *ds, raw_split *tr, raw
             return vt_fail(err, VT_EIO, "out of memory for class names");
         break;
     }
-    case DATA_FOLDER: {
-        /* The folder's own name stands for the data set ("flowers"), cut to fit and made printable. */
-        const char *base = strrchr(dir, '/');
-        base = base && base[1] ? base + 1 : dir;
-        char *shown = vt_label_escape(base, strlen(base));
-        snprintf(ds->name, sizeof ds->name, "%s", shown ? shown : "image folder");
-        free(shown);
-        if ((rc = folder_load(opt, dir, tr, te, &ds->class_names, &ds->classes, &ds->fingerprint, folder_notice,
-                              sizeof folder_notice, err)))
+    case DATA_FOLDER:
+        if ((rc = open_folder(opt, ds, tr, te, folder_notice, sizeof folder_notice, err)))
             return rc;
         break;
-    }
     default:
         return vt_fail(err, VT_EUSAGE,
                        "%s (from %s): no data set here: expected CIFAR-100 (train.bin, test.bin), CIFAR-10 "
