@@ -260,10 +260,12 @@ const cli_command cli_data_command = {
     .run = cmd_data,
     .summary = "show which data set is found and what it holds",
     .usage = "usage: vggtop data [--data DIR] [--labels fine|coarse] [--resize N]\n"
+             "       vggtop data --data DIR [--validation-split F [--seed N] | --val-data DIR] [--resize N]\n"
              "       vggtop data --download [--data DIR] [--url URL] [--md5 HEX] [--timeout S]\n",
     .about = "Shows which data set vggtop finds and what it holds: format, path, where the path came from,\n"
              "image shape, classes, training and test sizes and the first class names. It reads every file,\n"
-             "so it also checks them. With --download it fetches CIFAR-100 first.\n",
+             "so it also checks them. With --download it fetches CIFAR-100 first. A folder of class folders\n"
+             "(your own images) needs its validation images chosen as vggtop train does.\n",
     .options = options,
     .notes = "Proxies: libcurl's http_proxy, https_proxy, ALL_PROXY and NO_PROXY variables.\n",
 };
