@@ -3,7 +3,8 @@
 # (cv2.imwrite, PNG and JPEG of odd sizes, a stray text file) trains an mlp and a cnn for an epoch with
 # --validation-split, is cached once in the folder (the second run reads the cache), evaluates from another
 # folder (config.json keeps the absolute path and the fingerprint) to the numbers training wrote, and predicts
-# one of its own images by the folder's class names; `vggtop data` describes it; the train/test layout and
+# one of its own images by the folder's class names; `vggtop data` describes it; the samples figure reads
+# the cache of the run's side; the train/test layout and
 # --val-data train too; a changed folder is refused by evaluate and --resume; hostile folders (no validation
 # images, a corrupt image, an empty class folder, a single class) exit 2 with one line naming what is wrong
 # and leave no run directory.
@@ -67,6 +68,16 @@ cmp -s trained.csv run-cnn/predictions.csv || fail "evaluate's predictions diffe
 # predict one of the folder's own images: the top classes are the folder's names.
 "$VGGTOP" predict run-cnn shapes/square/004.png >pred.out 2>err || fail "predict: $(cat err)"
 grep -Eq "^  1\. (circle|square|triangle) " pred.out || fail "predict says: $(cat pred.out)"
+
+# Another side gets a cache of its own; the samples figure (as the Samples screen) reads the run's side's.
+"$VGGTOP" train --model cnn --data shapes --validation-split 0.25 --resize 40 --epochs 1 --threads 1 \
+    --run-dir run-40 >/dev/null 2>err || fail "train --resize 40: $(cat err)"
+[ -f shapes/.vggtop-cache-40.bin ] || fail "no cache of side 40"
+mv shapes/.vggtop-cache-32.bin cache-32.bin
+"$VGGTOP" plot run-40 --what samples --out figs >/dev/null 2>err && [ -s figs/run-40-samples.png ] ||
+    fail "the samples figure of a folder run: $(cat err)"
+[ ! -e shapes/.vggtop-cache-32.bin ] || fail "the samples figure decoded the folder again at another side"
+mv cache-32.bin shapes/.vggtop-cache-32.bin
 
 # The train/test layout and --val-data.
 mkdir -p split && cp -r shapes split/train && cp -r shapes split/test && rm split/test/*/01* # 010..019: 14 of 24 left per class
