@@ -2,7 +2,7 @@
  * by hand, no terminal, no engine); Compare and the run follower are in test_tui_runs.c. Confusion (column
  * labels as wide as the names, cells built on enter, one arrow, "none"), Setup (values cut by columns, the run
  * directory checked as typed, "(limited)", help and errors in the rows they need, the estimate in tenths, the
- * summary squeezed with its Param #, e on a choice), Samples (scaled image), ROC (the list follows in the
+ * summary squeezed with its Param #, e on a choice), Samples (scaled image, your own image first), ROC (the list follows in the
  * keys), Report and Layers (the keys keep the cursor in view, the draw changes no state; Report's title names
  * the predictions' epoch; a search that stops matching), wrapping. Dashboard: what it shows while loading and
  * before an epoch's first step, the whole-run time left, the test-set pass, the table of the last epochs in
@@ -431,6 +431,67 @@ static void samples_without_images_show_the_predictions(void **state)
     tui_grid_clear(&a->grid);
     samples_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
     expect(a, "predicted: apple (0)  - wrong");
+    a->names = NULL;
+    a->run.y_true = a->run.y_pred = NULL;
+    a->run.probs = NULL;
+    done(a);
+}
+
+/* Samples with --image: the user's own image comes first, with the top 5 the run gives it and no true class;
+ * Right goes on to the test images, Left and Home come back; an image that could not be predicted says why. */
+static void samples_show_your_own_image_first(void **state)
+{
+    (void)state;
+    app *a = fake(TRAIN_FINISHED);
+    a->screen = 7;
+    static int yt[2] = {1, 2}, yp[2] = {1, 0};
+    static float probs[6] = {0.1f, 0.7f, 0.2f, 0.5f, 0.2f, 0.3f};
+    static char n0[] = "apple", n1[] = "bee", n2[] = "camel";
+    static char *names[3] = {n0, n1, n2};
+    a->C = 3;
+    a->names = names;
+    a->run.n_pred = 2;
+    a->run.y_true = yt;
+    a->run.y_pred = yp;
+    a->run.probs = probs;
+    a->opt.image = "photos/cat.png";
+    samples_reset(a, 1);
+    assert_int_equal(a->smp.sample, -1);
+    a->smp.image = calloc(8 * 8 * 3, 1);
+    a->smp.image_probs = malloc(3 * sizeof(float));
+    assert_non_null(a->smp.image);
+    assert_non_null(a->smp.image_probs);
+    a->smp.image_probs[0] = 0.25f, a->smp.image_probs[1] = 0.15f, a->smp.image_probs[2] = 0.6f;
+    a->smp.image_classes = 3;
+    a->smp.image_h = a->smp.image_w = 8;
+    tui_grid_clear(&a->grid);
+    samples_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    expect(a, "Your image: photos/cat.png");
+    expect(a, "predicted: camel (2)");
+    expect(a, "0.6000");
+    expect(a, "0.2500");
+    reject(a, "true:");
+    assert_int_equal(samples_key(a, 0, ACT_LEFT), H_REDRAW); /* nothing before it */
+    assert_int_equal(a->smp.sample, -1);
+    assert_int_equal(samples_key(a, 0, ACT_RIGHT), H_REDRAW);
+    tui_grid_clear(&a->grid);
+    samples_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    expect(a, "Test image 1 of 2");
+    expect(a, "true:      bee (1)");
+    assert_int_equal(samples_key(a, 0, ACT_RIGHT), H_REDRAW);
+    assert_int_equal(samples_key(a, 0, ACT_HOME), H_REDRAW);
+    assert_int_equal(a->smp.sample, -1);
+    /* In misclassified-only mode Right from it goes to the first misclassified image. */
+    assert_int_equal(samples_key(a, 0, ACT_MISSED), H_REDRAW);
+    assert_int_equal(a->smp.sample, 1);
+    samples_close(a);
+    assert_null(a->smp.image);
+    snprintf(a->smp.image_err, sizeof a->smp.image_err, "photos/cat.png: not a PNG or JPEG image");
+    a->smp.sample = -1;
+    tui_grid_clear(&a->grid);
+    samples_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    expect(a, "No prediction: photos/cat.png: not a PNG or JPEG image");
+    expect(a, "Right: the run's test images");
     a->names = NULL;
     a->run.y_true = a->run.y_pred = NULL;
     a->run.probs = NULL;
@@ -1139,6 +1200,7 @@ int main(void)
         cmocka_unit_test(confusion_names_shares_and_scale),
         cmocka_unit_test(confusion_numbers_its_columns_when_names_do_not_fit),
         cmocka_unit_test(samples_without_images_show_the_predictions),
+        cmocka_unit_test(samples_show_your_own_image_first),
         cmocka_unit_test(line_editor),
         cmocka_unit_test(roc_list_follows_the_cursor_in_the_keys),
         cmocka_unit_test(samples_scale_the_image_up_on_a_large_terminal),
