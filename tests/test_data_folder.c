@@ -316,7 +316,10 @@ static void hostile_folders_are_refused_naming_what_is_wrong(void **state)
         sh("chmod 000 '%s/bee'", dir);
         snprintf(want, sizeof want, "%s/bee: Permission denied", dir);
         refused(&o, want);
-        sh("chmod 755 '%s/bee'", dir);
+        sh("chmod 755 '%s/bee' && chmod 000 '%s'", dir, dir);
+        snprintf(want, sizeof want, "%s: Permission denied", dir);
+        refused(&o, want);
+        sh("chmod 755 '%s'", dir);
     }
 }
 

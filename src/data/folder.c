@@ -122,7 +122,7 @@ static int walk_class(folder_list *l, const char *rel, int label, int depth, vt_
         if (e->d_name[0] == '.')
             continue;
         if ((size_t)snprintf(sub, sizeof sub, "%s/%s", rel, e->d_name) >= sizeof sub) {
-            rc = vt_fail(err, VT_EUSAGE, "%s/%s: path too long", path, e->d_name);
+            rc = vt_fail(err, VT_EUSAGE, "%s/%s/%.100s...: path too long", l->root, rel, e->d_name);
             break;
         }
         snprintf(path, sizeof path, "%s/%s", l->root, sub);
@@ -453,7 +453,7 @@ static int holds_image(const char *dir, int depth, int *budget)
 {
     DIR *d = opendir(dir);
     if (!d)
-        return 0;
+        return depth == 1 && errno == EACCES; /* a folder it may not read: the loader names the reason */
     int found = 0;
     struct dirent *e;
     char path[VT_PATH_MAX + VT_PATH_EXTRA];
