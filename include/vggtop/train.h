@@ -234,7 +234,8 @@ typedef struct train_field {
 } train_field;
 
 /* The settings in form order, terminated by a row whose name is NULL: model, data, labels, resize, epochs,
- * batch-size, lr, momentum, nesterov, weight-decay, augment, limit-train, limit-test, seed, threads, conv,
+ * batch-size, lr, momentum, nesterov, weight-decay, augment, limit-train, limit-test, validation-split,
+ * val-data, seed, threads, conv,
  * weights, skip-mismatch, freeze-base, runs, run-dir, then the callbacks'. */
 extern const train_field train_fields[];
 
