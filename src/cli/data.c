@@ -22,7 +22,8 @@ static void resize_doc(char *buf, size_t size)
 }
 
 static const cli_option options[] = {
-    {"data", 'd', "DIR", "a CIFAR-100 (binary or python), CIFAR-10 or IDX (Fashion-MNIST, MNIST) folder; without it: "
+    {"data", 'd', "DIR", "a CIFAR-100 (binary or python), CIFAR-10 or IDX (Fashion-MNIST, MNIST) folder, or a folder "
+                         "of class folders of PNG and JPEG images (your own); without it: "
                          "$VGGTOP_DATA, " DATA_DEFAULT_DIR ", ~/.keras/datasets/cifar-100-python, "
                          "./data/cifar-100-python, the cifar-100-python.tar.gz of either, then " DATA_PACKAGE_DIR
                          " (Debian's dataset-fashion-mnist); with --download: where to install it", NULL, NULL},
