@@ -16,19 +16,23 @@
 
 /* --image FILE for the run shown: its pixels at the model's input size (what the model sees) and the run's
  * probabilities (run_predict_files, as vggtop predict); a file that cannot be read or a run without a
- * checkpoint leaves the reason in image_err, shown in the image's place. Once per run. */
+ * checkpoint leaves the reason in image_err, shown in the image's place. Once per run, and again after the
+ * run's predictions were reloaded (a watched run's new epoch, with its new checkpoint). */
 static void samples_load_image(app *a)
 {
     samples_view *v = &a->smp;
-    if (!a->opt.image || strcmp(v->image_dir, a->dir) == 0)
+    int same_run = strcmp(v->image_dir, a->dir) == 0;
+    if (!a->opt.image || (same_run && !v->image_stale))
         return;
+    v->image_stale = 0;
     free(v->image);
     free(v->image_probs);
     v->image = NULL;
     v->image_probs = NULL;
     v->image_err[0] = '\0';
     snprintf(v->image_dir, sizeof v->image_dir, "%s", a->dir);
-    v->sample = -1; /* shown first */
+    if (!same_run)
+        v->sample = -1; /* shown first */
     vt_err err;
     uint8_t *rgb = NULL;
     int h, w, side_h = a->run.height > 0 ? a->run.height : 32, side_w = a->run.width > 0 ? a->run.width : 32;
@@ -89,6 +93,7 @@ void samples_reset(app *a, int classes_changed)
 {
     if (classes_changed)
         a->smp.sample = samples_first(a);
+    a->smp.image_stale = 1;
 }
 
 void samples_close(app *a)

@@ -114,6 +114,7 @@ typedef struct samples_view {
     float *image_probs;
     int image_classes;
     char image_err[512];
+    int image_stale;       /* the run's predictions were reloaded (a new epoch): predict it again on enter */
 } samples_view;
 
 /* ROC (roc.c): the class list's cursor and first row, the zoom, and which classes' curves are drawn (C flags,

@@ -41,10 +41,12 @@ tui_reject s "No image:"
 tui_keys s Left
 tui_wait s "Your image:" 5
 tui_keys s q
+[ "$(tui_exited s 20)" = 0 ] || tui_fail s "vggtop watch did not exit 0 after q"
 
 printf 'not an image' >"$TMP/bad.png"
 tui_start b 100 30 watch --image "$TMP/bad.png" "$TMP/run"
 tui_keys b 7
 tui_wait b "No prediction: $TMP/bad.png: not a PNG or JPEG image" 10
 tui_keys b q
+[ "$(tui_exited b 20)" = 0 ] || tui_fail b "vggtop watch did not exit 0 after q"
 finish
