@@ -13,27 +13,8 @@ PY=/usr/bin/python3
 "$PY" -c 'import cv2, numpy' 2>/dev/null || fatal "$PY has no cv2 or numpy (python3-opencv, python3-numpy)"
 cd "$TMP" || exit 1
 
-# Three shapes, 24 images each, 20..59 pixels a side; even ones PNG, odd ones JPEG.
-"$PY" - <<'PYEOF' || fatal "writing the images"
-import os
-import cv2
-import numpy as np
-rng = np.random.default_rng(21)
-for c in ["circle", "square", "triangle"]:
-    os.makedirs(f"shapes/{c}")
-    for i in range(24):
-        h, w = (int(v) for v in rng.integers(20, 60, 2))
-        img = np.full((h, w, 3), int(rng.integers(0, 80)), np.uint8)
-        col = tuple(int(v) for v in rng.integers(128, 256, 3))
-        if c == "circle":
-            cv2.circle(img, (w // 2, h // 2), min(h, w) // 3, col, -1)
-        elif c == "square":
-            cv2.rectangle(img, (w // 4, h // 4), (3 * w // 4, 3 * h // 4), col, -1)
-        else:
-            cv2.fillPoly(img, [np.array([[w // 2, h // 5], [w // 5, 4 * h // 5], [4 * w // 5, 4 * h // 5]])], col)
-        cv2.imwrite(f"shapes/{c}/{i:03d}.{'png' if i % 2 == 0 else 'jpg'}", img)
-open("shapes/circle/notes.txt", "w").write("not an image\n")
-PYEOF
+# Three shapes, 24 images each, 20..59 pixels a side; even ones PNG, odd ones JPEG; a stray notes.txt.
+"$PY" "$TOP/tests/tools/shapes_folder.py" shapes --classes 3 --per 24 || fatal "writing the images"
 
 "$VGGTOP" data --data shapes --validation-split 0.25 >out 2>err || fail "data: $(cat err)"
 grep -q "^format *image folder" out && grep -q "^classes *3" out && grep -q "^train *54 images" out &&

@@ -7,30 +7,16 @@
 PY=/usr/bin/python3
 "$PY" -c 'import cv2, numpy' 2>/dev/null || fatal "$PY has no cv2 or numpy (python3-opencv, python3-numpy)"
 cd "$TMP" || exit 1
-"$PY" - <<'PYEOF' || fatal "writing the images"
-import os
-import cv2
-import numpy as np
-rng = np.random.default_rng(24)
-for c in ["circle", "square"]:
-    os.makedirs(f"shapes/{c}")
-    for i in range(12):
-        img = np.full((40, 30, 3), int(rng.integers(0, 60)), np.uint8)
-        if c == "circle":
-            cv2.circle(img, (15, 20), 10, (200, 220, 90), -1)
-        else:
-            cv2.rectangle(img, (6, 10), (24, 30), (90, 200, 220), -1)
-        cv2.imwrite(f"shapes/{c}/{i:02d}.png", img)
-PYEOF
+"$PY" "$TOP/tests/tools/shapes_folder.py" shapes --classes 2 --per 12 || fatal "writing the images"
 "$VGGTOP" train --model cnn --data shapes --validation-split 0.25 --epochs 1 --threads 1 --run-dir run \
     >/dev/null 2>err || fatal "train: $(cat err)"
-"$VGGTOP" predict run shapes/square/03.png >pred.out 2>err || fatal "predict: $(cat err)"
+"$VGGTOP" predict run shapes/square/004.png >pred.out 2>err || fatal "predict: $(cat err)"
 top=$(sed -n 's/^  1\. \([a-z]*\) .*/\1/p' pred.out)
 [ -n "$top" ] || fatal "predict says: $(cat pred.out)"
 
-tui_start s 100 30 watch --image "$TMP/shapes/square/03.png" "$TMP/run"
+tui_start s 100 30 watch --image "$TMP/shapes/square/004.png" "$TMP/run"
 tui_keys s 7
-tui_wait s "Your image: $TMP/shapes/square/03.png" 10
+tui_wait s "Your image: $TMP/shapes/square/004.png" 10
 tui_expect s "predicted: $top"
 tui_expect s "top 5:"
 tui_expect s "Right: the run's test images"
