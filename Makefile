@@ -160,7 +160,7 @@ unit: $(UNIT_BINS)
 unit-bins: $(UNIT_BINS)
 
 # The threaded code (the training engine, the download job) also runs under ThreadSanitizer.
-TSAN_BINS = $(filter $(OUT)/tests/test_train% $(OUT)/tests/test_data_download $(OUT)/tests/test_nn_pool,$(TEST_BINS))
+TSAN_BINS = $(filter $(OUT)/tests/test_train% $(OUT)/tests/test_data_download $(OUT)/tests/test_data_folder $(OUT)/tests/test_nn_pool,$(TEST_BINS))
 ## unit-tsan: run the threaded tests under ThreadSanitizer (use with VARIANT=tsan)
 unit-tsan: $(TSAN_BINS)
 	@sh tests/tools/run-unit.sh $(TSAN_BINS)

@@ -10,7 +10,8 @@ set -u
 # data:  Fashion-MNIST, the data set a new user gets when no CIFAR-100 is on the machine
 # plot:  PLplot with its cairo driver, for figure files (vggtop plot, the front end's save key)
 # keras: libhdf5 for Keras weights files (export --keras, train --weights); h5py and numpy make and check the
-#        tests' HDF5 fixtures; libpng and libjpeg-turbo read vggtop predict's images (PIL writes the tests')
+#        tests' HDF5 fixtures, and PyTorch (python3-torch) builds their reference model; libpng and
+#        libjpeg-turbo read vggtop predict's images (OpenCV writes the tests', PIL the fuzzing seeds)
 # onnx:  protobuf-c and its compiler serialise export --onnx from python3-onnx's onnx.proto; onnx.checker and
 #        OpenCV's dnn module (python3-opencv) check the files in the tests
 # mpi:   Open MPI's library and mpirun, for data-parallel training (mpirun -np N vggtop train) and its test
@@ -18,7 +19,7 @@ PACKAGES="gcc make pkg-config libc6-dev libncursesw5-dev libopenblas-dev libdnnl
 libcurl4-openssl-dev libarchive-dev libssl-dev python3
 libopenmpi-dev openmpi-bin
 libplplot-dev plplot-driver-cairo
-libhdf5-dev python3-h5py python3-numpy libpng-dev libjpeg62-turbo-dev python3-pil
+libhdf5-dev python3-h5py python3-numpy python3-torch libpng-dev libjpeg62-turbo-dev python3-pil
 libprotobuf-c-dev protobuf-c-compiler python3-onnx python3-opencv
 libcmocka-dev tmux clang libclang-rt-14-dev valgrind locales dataset-fashion-mnist"
 

@@ -92,6 +92,7 @@ static void every_field_round_trips(void **state)
         {"optimizer", "adam", "Adam"},        {"beta1", "0.8", "0.8"},
         {"beta2", "0.99", "0.99"},            {"rho", "0.95", "0.95"},
         {"epsilon", "1e-08", "1e-08"},        {"optimizer", "RMSprop", "RMSprop"},
+        {"validation-split", "0.2", "0.2"},   {"val-data", "/tmp", "/tmp"},
     };
     train_config c;
     train_config_default(&c);
@@ -113,8 +114,10 @@ static void every_field_round_trips(void **state)
         assert_non_null(train_fields[f].help);
         covered++;
     }
-    assert_int_equal(covered, 47); /* the 17 of the first version, the callbacks' 18, conv, the alerts' 3, issue 24's 3 and the
-                                     * optimizer's 5 */
+    assert_int_equal(covered, 49); /* the 17 of the first version, the callbacks' 18, conv, the alerts' 3, issue 24's 3, the
+                                     * optimizer's 5 and an image folder's validation 2 */
+    assert_true(c.validation_split == 0.2);
+    assert_string_equal(c.val_data, "/tmp");
     assert_int_equal(c.optimizer, NN_OPT_RMSPROP);
     assert_true(c.epsilon == 1e-8);
     assert_int_equal(c.coarse, 1);

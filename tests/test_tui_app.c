@@ -2,7 +2,7 @@
  * by hand, no terminal, no engine); Compare and the run follower are in test_tui_runs.c. Confusion (column
  * labels as wide as the names, cells built on enter, one arrow, "none"), Setup (values cut by columns, the run
  * directory checked as typed, "(limited)", help and errors in the rows they need, the estimate in tenths, the
- * summary squeezed with its Param #, e on a choice), Samples (scaled image), ROC (the list follows in the
+ * summary squeezed with its Param #, e on a choice), Samples (scaled image, your own image first), ROC (the list follows in the
  * keys), Report and Layers (the keys keep the cursor in view, the draw changes no state; Report's title names
  * the predictions' epoch; a search that stops matching), wrapping. Dashboard: what it shows while loading and
  * before an epoch's first step, the whole-run time left, the test-set pass, the table of the last epochs in
@@ -403,11 +403,10 @@ static void confusion_numbers_its_columns_when_names_do_not_fit(void **state)
     done(a);
 }
 
-/* Samples without the images (the data set moved): true, predicted and top-5 still come from the run's
- * predictions, with a line saying why there is no picture (it showed only the error). */
-static void samples_without_images_show_the_predictions(void **state)
+/* A finished run on the Samples screen with two test images' predictions (3 classes: apple, bee, camel;
+ * image 1 right, image 2 wrong) and no images of its data set. */
+static app *samples_fake(void)
 {
-    (void)state;
     app *a = fake(TRAIN_FINISHED);
     a->screen = 7;
     static int yt[2] = {1, 2}, yp[2] = {1, 0};
@@ -420,6 +419,23 @@ static void samples_without_images_show_the_predictions(void **state)
     a->run.y_true = yt;
     a->run.y_pred = yp;
     a->run.probs = probs;
+    return a;
+}
+
+static void samples_fake_done(app *a)
+{
+    a->names = NULL;
+    a->run.y_true = a->run.y_pred = NULL;
+    a->run.probs = NULL;
+    done(a);
+}
+
+/* Samples without the images (the data set moved): true, predicted and top-5 still come from the run's
+ * predictions, with a line saying why there is no picture (it showed only the error). */
+static void samples_without_images_show_the_predictions(void **state)
+{
+    (void)state;
+    app *a = samples_fake();
     snprintf(a->smp.test_err, sizeof a->smp.test_err, "/gone/data: no such directory");
     tui_grid_clear(&a->grid);
     samples_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
@@ -431,10 +447,54 @@ static void samples_without_images_show_the_predictions(void **state)
     tui_grid_clear(&a->grid);
     samples_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
     expect(a, "predicted: apple (0)  - wrong");
-    a->names = NULL;
-    a->run.y_true = a->run.y_pred = NULL;
-    a->run.probs = NULL;
-    done(a);
+    samples_fake_done(a);
+}
+
+/* Samples with --image: the user's own image comes first, with the top 5 the run gives it and no true class;
+ * Right goes on to the test images, Left and Home come back; an image that could not be predicted says why. */
+static void samples_show_your_own_image_first(void **state)
+{
+    (void)state;
+    app *a = samples_fake();
+    a->opt.image = "photos/cat.png";
+    samples_reset(a, 1);
+    assert_int_equal(a->smp.sample, -1);
+    a->smp.image = calloc(8 * 8 * 3, 1);
+    a->smp.image_probs = malloc(3 * sizeof(float));
+    assert_non_null(a->smp.image);
+    assert_non_null(a->smp.image_probs);
+    a->smp.image_probs[0] = 0.25f, a->smp.image_probs[1] = 0.15f, a->smp.image_probs[2] = 0.6f;
+    a->smp.image_classes = 3;
+    a->smp.image_h = a->smp.image_w = 8;
+    tui_grid_clear(&a->grid);
+    samples_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    expect(a, "Your image: photos/cat.png");
+    expect(a, "predicted: camel (2)");
+    expect(a, "0.6000");
+    expect(a, "0.2500");
+    reject(a, "true:");
+    assert_int_equal(samples_key(a, 0, ACT_LEFT), H_REDRAW); /* nothing before it */
+    assert_int_equal(a->smp.sample, -1);
+    assert_int_equal(samples_key(a, 0, ACT_RIGHT), H_REDRAW);
+    tui_grid_clear(&a->grid);
+    samples_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    expect(a, "Test image 1 of 2");
+    expect(a, "true:      bee (1)");
+    assert_int_equal(samples_key(a, 0, ACT_RIGHT), H_REDRAW);
+    assert_int_equal(samples_key(a, 0, ACT_HOME), H_REDRAW);
+    assert_int_equal(a->smp.sample, -1);
+    /* In misclassified-only mode Right from it goes to the first misclassified image. */
+    assert_int_equal(samples_key(a, 0, ACT_MISSED), H_REDRAW);
+    assert_int_equal(a->smp.sample, 1);
+    samples_close(a);
+    assert_null(a->smp.image);
+    snprintf(a->smp.image_err, sizeof a->smp.image_err, "photos/cat.png: not a PNG or JPEG image");
+    a->smp.sample = -1;
+    tui_grid_clear(&a->grid);
+    samples_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    expect(a, "No prediction: photos/cat.png: not a PNG or JPEG image");
+    expect(a, "Right: the run's test images");
+    samples_fake_done(a);
 }
 
 /* Setup: a long value keeps its end, cut at whole characters with "…" for its head (cut by bytes, a split
@@ -640,15 +700,11 @@ static void wrapping_breaks_a_url_at_a_slash(void **state)
 static void samples_scale_the_image_up_on_a_large_terminal(void **state)
 {
     (void)state;
-    app *a = fake(TRAIN_FINISHED);
+    app *a = samples_fake(); /* its first image, with the data set's one test image */
     a->rows = 40;
     a->cols = 120;
     tui_grid_free(&a->grid);
     assert_int_equal(tui_grid_init(&a->grid, a->rows, a->cols), 0);
-    static int yt[1] = {1}, yp[1] = {1};
-    static float probs[3] = {0.1f, 0.7f, 0.2f};
-    static char n0[] = "apple", n1[] = "bee", n2[] = "camel";
-    static char *names[3] = {n0, n1, n2};
     static uint8_t pixels[32 * 32 * 3];
     static dataset ds;
     ds.height = ds.width = 32;
@@ -656,12 +712,6 @@ static void samples_scale_the_image_up_on_a_large_terminal(void **state)
     ds.n_test = 1;
     ds.test_x = pixels;
     a->smp.test = &ds;
-    a->C = 3;
-    a->names = names;
-    a->run.n_pred = 1;
-    a->run.y_true = yt;
-    a->run.y_pred = yp;
-    a->run.probs = probs;
     tui_grid_clear(&a->grid);
     samples_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
     char row[120 * 4 + 1];
@@ -673,10 +723,7 @@ static void samples_scale_the_image_up_on_a_large_terminal(void **state)
         col += ((unsigned char)*p & 0xc0) != 0x80;
     assert_int_equal(col, 2 * 32 + 3);
     a->smp.test = NULL;
-    a->names = NULL;
-    a->run.y_true = a->run.y_pred = NULL;
-    a->run.probs = NULL;
-    done(a);
+    samples_fake_done(a);
 }
 
 /* ROC: the class list follows its cursor through the key handler, and its draw changes no state (it moved
@@ -1139,6 +1186,7 @@ int main(void)
         cmocka_unit_test(confusion_names_shares_and_scale),
         cmocka_unit_test(confusion_numbers_its_columns_when_names_do_not_fit),
         cmocka_unit_test(samples_without_images_show_the_predictions),
+        cmocka_unit_test(samples_show_your_own_image_first),
         cmocka_unit_test(line_editor),
         cmocka_unit_test(roc_list_follows_the_cursor_in_the_keys),
         cmocka_unit_test(samples_scale_the_image_up_on_a_large_terminal),

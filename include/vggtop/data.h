@@ -9,7 +9,7 @@
 
 #include "vggtop/util.h"
 
-typedef enum { DATA_CIFAR100 = 1, DATA_CIFAR10, DATA_IDX, DATA_CIFAR100_PYTHON } data_format;
+typedef enum { DATA_CIFAR100 = 1, DATA_CIFAR10, DATA_IDX, DATA_CIFAR100_PYTHON, DATA_FOLDER } data_format;
 typedef enum { DATA_TRAIN = 0, DATA_TEST = 1 } data_split;
 
 /* Where the data set came from, in the order they are tried. */
@@ -35,6 +35,12 @@ typedef struct data_options {
                           and data_open says so in dataset.notice */
     long limit_train;  /* 0: all; N: the first N */
     long limit_test;
+    /* A folder of class folders (DATA_FOLDER, a user's own images): where its validation images come from and
+     * the side its images are resized to. Other formats ignore these. */
+    double validation_split; /* F in (0, 1): the last F of the files, shuffled by seed, as Keras; 0: none */
+    const char *val_path;    /* a second folder of the same class folders for validation; NULL: none */
+    uint64_t seed;           /* the shuffle of --validation-split (a run's seed) */
+    int folder_side;         /* the side images are resized to; 0: resize, else 32 or min_size if larger */
 } data_options;
 
 typedef struct dataset {
@@ -65,7 +71,15 @@ typedef struct dataset {
     uint64_t fingerprint;
 } dataset;
 
-/* Finds, checks and loads a data set. Every problem (missing directory, truncated file, bad IDX magic,
+/* A folder of class folders is a data set too (one sub-folder per class, sorted by name: the class index;
+ * PNG and JPEG files below each, other files ignored and counted): its images are decoded and resized to
+ * data_options.folder_side once, cached as one binary file in the folder (.vggtop-cache-<side>.bin, or under
+ * $XDG_CACHE_HOME/vggtop, ~/.cache/vggtop when the folder is read-only) and read from there while no file's
+ * name, size or time has changed. Its fingerprint covers every file's name, label and size, the split, and the
+ * bytes of the first training and the first and last test file. An empty class folder, a single class, a file
+ * that does not decode and a folder that cannot be read are refused with one line naming them.
+ *
+ * Finds, checks and loads a data set. Every problem (missing directory, truncated file, bad IDX magic,
  * labels out of range, corrupt gzip, a pickle that is not plain data, ...) is one line in err naming the
  * file, VT_EUSAGE, nothing leaked (VT_EIO when out of memory). The format is judged by the files a directory
  * holds (train.bin + test.bin, train + test + meta, data_batch_N.bin + test_batch.bin,
@@ -74,6 +88,9 @@ typedef struct dataset {
  * a few threads, joined before returning. A limit reads only the first N records of a CIFAR file. */
 int data_open(const data_options *opt, dataset **out, vt_err *err);
 void data_destroy(dataset *ds);
+/* The side an image folder's images are resized to under opt: folder_side, else resize, else 32 (CIFAR's) or
+ * min_size when larger. */
+int data_folder_side(const data_options *opt);
 /* The directory data_open would use for opt, and where it came from, without loading anything. Any thread
  * may call it (and data_open) while others do: it keeps nothing between calls. */
 int data_locate(const data_options *opt, char *dir, size_t size, data_source *source, vt_err *err);

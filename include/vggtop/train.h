@@ -144,6 +144,8 @@ typedef struct train_config {
     char model[32];        /* "vgg16", "vgg19", "vgg16-nopool", "cnn", "mlp" */
     char data[VT_PATH_MAX];       /* --data; "": $VGGTOP_DATA, then the places of data.h's search */
     int coarse;            /* --labels coarse: CIFAR-100's 20 superclasses */
+    double validation_split;      /* --validation-split: a folder of class folders' held-out fraction (0: none) */
+    char val_data[VT_PATH_MAX];   /* --val-data: its validation folder ("": none); absolute once a run starts */
     int resize;            /* -1: the model's default (48 for vgg16/vgg19, native otherwise); 0: native */
     int epochs;            /* 10 */
     int batch_size;        /* 32 */
@@ -232,7 +234,8 @@ typedef struct train_field {
 } train_field;
 
 /* The settings in form order, terminated by a row whose name is NULL: model, data, labels, resize, epochs,
- * batch-size, lr, momentum, nesterov, weight-decay, augment, limit-train, limit-test, seed, threads, conv,
+ * batch-size, lr, momentum, nesterov, weight-decay, augment, limit-train, limit-test, validation-split,
+ * val-data, seed, threads, conv,
  * weights, skip-mismatch, freeze-base, runs, run-dir, then the callbacks'. */
 extern const train_field train_fields[];
 
@@ -521,6 +524,15 @@ typedef struct run_data {
     int pred_epoch;
     long pred_batch;
 } run_data;
+
+/* The data options that open a run's test images as the run saw them, to show them (the Samples screen, the
+ * samples figure): native size (an image folder at the run's input side, where its cache is), one training
+ * image, the run's labels, --limit-test and validation images; data_dir (--data) when the set has moved. */
+struct data_options;
+/* The data options a config asks for: resize resolved ("auto": 48 for vgg16/vgg19, native otherwise), the
+ * model's minimum side (32 for vgg16/vgg19), an image folder's validation images. path points into cfg. */
+void train_data_options(const train_config *cfg, struct data_options *opt);
+void train_data_view_options(const run_data *run, const char *data_dir, struct data_options *opt);
 
 /* Class c's name in a run ("apple"), or its number written into buf when the run has no name for it. */
 const char *run_class_name(const run_data *run, int c, char *buf, size_t size);

@@ -267,6 +267,7 @@ typedef struct tui_options {
     const char *runs_dir;  /* --runs: where new runs go and the Compare screen looks ("runs") */
     const char *watch_dir; /* vggtop watch RUN_DIR: follow this run, no Setup */
     const char *data_dir;  /* --data DIR: where the runs' test images are now (Samples), when they moved */
+    const char *image;     /* --image FILE: a PNG or JPEG the Samples screen shows first, with the run's top 5 */
 } tui_options;
 
 /* Runs the front end until the user quits. On SIGHUP it leaves the terminal, lets a live run finish and

@@ -22,13 +22,20 @@ static void resize_doc(char *buf, size_t size)
 }
 
 static const cli_option options[] = {
-    {"data", 'd', "DIR", "a CIFAR-100 (binary or python), CIFAR-10 or IDX (Fashion-MNIST, MNIST) folder; without it: "
+    {"data", 'd', "DIR", "a CIFAR-100 (binary or python), CIFAR-10 or IDX (Fashion-MNIST, MNIST) folder, or a folder "
+                         "of class folders of PNG and JPEG images (your own); without it: "
                          "$VGGTOP_DATA, " DATA_DEFAULT_DIR ", ~/.keras/datasets/cifar-100-python, "
                          "./data/cifar-100-python, the cifar-100-python.tar.gz of either, then " DATA_PACKAGE_DIR
                          " (Debian's dataset-fashion-mnist); with --download: where to install it", NULL, NULL},
     {"labels", 'l', "fine|coarse", "CIFAR-100 only: fine (100 classes, the default) or coarse (20 superclasses)", NULL,
      NULL},
     {"resize", 'r', "N", NULL, NULL, resize_doc},
+    {"validation-split", 'v', "F", "a folder of class folders: hold out F of its images for validation, as vggtop "
+                                   "train --validation-split does", NULL, NULL},
+    {"val-data", 'V', "DIR", "a folder of class folders: its validation images, from this folder of the same classes",
+     NULL, NULL},
+    {"seed", 's', "N", "with --validation-split: the seed that picks the images held out (default 1, as train's)", NULL,
+     NULL},
     {"download", 'D', NULL, "fetch CIFAR-100's binary version (168.5 MB) into " DATA_DEFAULT_DIR " or --data DIR, "
                             "check it (size, MD5, every file) and unpack it; Ctrl-C or a cut connection keeps the "
                             "partial file, and the next run resumes it", NULL, NULL},
@@ -161,6 +168,25 @@ static int set_option(void *ctx, int key, const char *value, vt_err *err)
             o->view.coarse = coarse != 0;
         o->view_only = "--labels";
         return rc;
+    case 'v':
+    case 's': {
+        /* The rules of vggtop train's settings of the same name. */
+        double v;
+        const char *name = key == 'v' ? "validation-split" : "seed";
+        char flag[32];
+        snprintf(flag, sizeof flag, "--%s", name);
+        if ((rc = train_setting_parse(name, flag, value, &v, err)) != VT_OK)
+            return rc;
+        if (key == 'v')
+            o->view.validation_split = v;
+        else
+            o->view.seed = (uint64_t)v;
+        o->view_only = key == 'v' ? "--validation-split" : "--seed";
+        return VT_OK;
+    }
+    case 'V':
+        o->view_only = "--val-data";
+        return vt_flag_path("--val-data", value, &o->view.val_path, err);
     case 'r':
         /* A side in vggtop train's range for --resize (without a model, auto and 0 mean nothing here). */
         rc = vt_flag_int("--resize", value, (int)train_field_find("resize")->lo, (int)train_field_find("resize")->hi,
@@ -174,6 +200,7 @@ static int set_option(void *ctx, int key, const char *value, vt_err *err)
 static int parse(int argc, char **argv, data_opts *o, int *done, vt_err *err)
 {
     memset(o, 0, sizeof *o);
+    o->view.seed = 1; /* vggtop train's default */
     int rc = cli_parse(&cli_data_command, options, argc, argv, set_option, o, done, err);
     if (rc != VT_OK || *done)
         return rc;
@@ -234,10 +261,12 @@ const cli_command cli_data_command = {
     .run = cmd_data,
     .summary = "show which data set is found and what it holds",
     .usage = "usage: vggtop data [--data DIR] [--labels fine|coarse] [--resize N]\n"
+             "       vggtop data --data DIR [--validation-split F [--seed N] | --val-data DIR] [--resize N]\n"
              "       vggtop data --download [--data DIR] [--url URL] [--md5 HEX] [--timeout S]\n",
     .about = "Shows which data set vggtop finds and what it holds: format, path, where the path came from,\n"
              "image shape, classes, training and test sizes and the first class names. It reads every file,\n"
-             "so it also checks them. With --download it fetches CIFAR-100 first.\n",
+             "so it also checks them. With --download it fetches CIFAR-100 first. A folder of class folders\n"
+             "(your own images) needs its validation images chosen as vggtop train does.\n",
     .options = options,
     .notes = "Proxies: libcurl's http_proxy, https_proxy, ALL_PROXY and NO_PROXY variables.\n",
 };

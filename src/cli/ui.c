@@ -13,6 +13,8 @@ static const cli_option options[] = {
     {"runs", 'r' + CLI_LONG_ONLY, "DIR", "where new runs go and the Compare screen looks (default runs)", NULL, NULL},
     {"data", 'd' + CLI_LONG_ONLY, "DIR", "the data set of the runs shown, when it is no longer where they were "
                                          "trained (the Samples screen's images)", NULL, NULL},
+    {"image", 'i' + CLI_LONG_ONLY, "FILE", "a PNG or JPEG of your own the Samples screen shows first, with the top 5 "
+                                           "classes the run's model gives it (as vggtop predict)", NULL, NULL},
     {NULL, 0, NULL, NULL, NULL, NULL},
 };
 
@@ -23,6 +25,7 @@ static int set_option(void *ctx, int key, const char *value, vt_err *err)
     case 'a' + CLI_LONG_ONLY: opt->ascii = 1; return VT_OK;
     case 'r' + CLI_LONG_ONLY: return vt_flag_path("--runs", value, &opt->runs_dir, err);
     case 'd' + CLI_LONG_ONLY: return vt_flag_path("--data", value, &opt->data_dir, err);
+    case 'i' + CLI_LONG_ONLY: return vt_flag_path("--image", value, &opt->image, err);
     }
     return vt_fail(err, VT_EINTERNAL, "option %d has no parser", key);
 }
@@ -48,7 +51,7 @@ static int parse(const cli_command *c, int argc, char **argv, tui_options *opt, 
 
 static int run_ui(const cli_command *c, int argc, char **argv, vt_err *err)
 {
-    tui_options opt = {0, NULL, NULL, NULL};
+    tui_options opt = {0, NULL, NULL, NULL, NULL};
     int done, status = 0;
     int rc = parse(c, argc, argv, &opt, &done, err);
     if (rc == VT_OK && !done)
@@ -69,8 +72,8 @@ static int run_ui(const cli_command *c, int argc, char **argv, vt_err *err)
 static int run_front_end(int argc, char **argv, vt_err *err) { return run_ui(&cli_ui_command, argc, argv, err); }
 static int run_watch(int argc, char **argv, vt_err *err) { return run_ui(&cli_watch_command, argc, argv, err); }
 
-static const char usage[] = "usage: vggtop [--ascii] [--runs DIR] [--data DIR]\n"
-                            "       vggtop watch [--ascii] [--runs DIR] [--data DIR] RUN_DIR\n";
+static const char usage[] = "usage: vggtop [--ascii] [--runs DIR] [--data DIR] [--image FILE]\n"
+                            "       vggtop watch [--ascii] [--runs DIR] [--data DIR] [--image FILE] RUN_DIR\n";
 static const char notes[] = "Keys: ? in the front end lists them all; see man vggtop.\n";
 
 const cli_command cli_ui_command = {

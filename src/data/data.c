@@ -72,6 +72,7 @@ const char *data_format_name(data_format format)
     case DATA_CIFAR10: return "CIFAR-10 binary";
     case DATA_CIFAR100_PYTHON: return "CIFAR-100 python";
     case DATA_IDX: return "IDX";
+    case DATA_FOLDER: return "image folder";
     }
     return "?";
 }
@@ -179,7 +180,7 @@ static void descend_into_known_folder(char *dir, size_t size)
         }
     }
     if (count == 1 && strlen(found) < size)
-        snprintf(dir, size, "%s", found);
+        memcpy(dir, found, strlen(found) + 1);
 }
 
 /* MNIST and Fashion-MNIST share a format; only the folder name tells them apart (and gives the names). */
@@ -317,6 +318,19 @@ static uint64_t fingerprint(const raw_split *tr, const raw_split *te)
     return h;
 }
 
+/* A folder of class folders (folder.c); the folder's own name stands for the data set ("flowers"), cut to fit
+ * and made printable. */
+static int open_folder(const data_options *opt, dataset *ds, raw_split *tr, raw_split *te, char *notice,
+                       size_t size, vt_err *err)
+{
+    const char *base = strrchr(ds->path, '/');
+    base = base && base[1] ? base + 1 : ds->path;
+    char *shown = vt_label_escape(base, strlen(base));
+    snprintf(ds->name, sizeof ds->name, "%s", shown ? shown : "image folder");
+    free(shown);
+    return folder_load(opt, ds->path, tr, te, &ds->class_names, &ds->classes, &ds->fingerprint, notice, size, err);
+}
+
 static int open_checked(const data_options *opt, dataset *ds, raw_split *tr, raw_split *te, vt_err *err)
 {
     data_options none = {0};
@@ -338,7 +352,10 @@ static int open_checked(const data_options *opt, dataset *ds, raw_split *tr, raw
     descend_into_known_folder(ds->path, sizeof ds->path);
     const char *dir = ds->path;
     ds->format = data_detect(dir);
+    if (!ds->format && folder_detect(dir))
+        ds->format = DATA_FOLDER;
     ds->coarse = 0;
+    char folder_notice[sizeof ds->notice] = "";
     if (opt->coarse && ds->format && ds->format != DATA_CIFAR100 && ds->format != DATA_CIFAR100_PYTHON)
         return vt_fail(err, VT_EUSAGE, "--labels coarse: only CIFAR-100 has coarse labels, and %s is %s", dir,
                        data_format_name(ds->format));
@@ -414,17 +431,23 @@ static int open_checked(const data_options *opt, dataset *ds, raw_split *tr, raw
             return vt_fail(err, VT_EIO, "out of memory for class names");
         break;
     }
+    case DATA_FOLDER:
+        if ((rc = open_folder(opt, ds, tr, te, folder_notice, sizeof folder_notice, err)))
+            return rc;
+        break;
     default:
         return vt_fail(err, VT_EUSAGE,
                        "%s (from %s): no data set here: expected CIFAR-100 (train.bin, test.bin), CIFAR-10 "
-                       "(data_batch_1..5.bin, test_batch.bin) or IDX (train-images-idx3-ubyte[.gz] ...)",
+                       "(data_batch_1..5.bin, test_batch.bin), IDX (train-images-idx3-ubyte[.gz] ...) or a "
+                       "folder of class folders holding PNG or JPEG images",
                        dir, data_source_name(ds->source));
     }
     if (te->h != tr->h || te->w != tr->w || te->c != tr->c)
         return vt_fail(err, VT_EUSAGE, "%s: the test images are %dx%dx%d but the training images %dx%dx%d", dir,
                        te->h, te->w, te->c, tr->h, tr->w, tr->c);
 
-    ds->fingerprint = fingerprint(tr, te);
+    if (ds->format != DATA_FOLDER)
+        ds->fingerprint = fingerprint(tr, te);
     /* The size the model gets: --resize, else native, upscaled to the model's minimum when smaller. */
     ds->orig_height = tr->h;
     ds->orig_width = tr->w;
@@ -445,7 +468,9 @@ static int open_checked(const data_options *opt, dataset *ds, raw_split *tr, raw
         return rc;
     ds->height = h;
     ds->width = w;
-    if (ds->format != DATA_CIFAR100 && ds->format != DATA_CIFAR100_PYTHON)
+    if (ds->format == DATA_FOLDER)
+        snprintf(ds->notice, sizeof ds->notice, "%s%.800s", upscale, folder_notice);
+    else if (ds->format != DATA_CIFAR100 && ds->format != DATA_CIFAR100_PYTHON)
         snprintf(ds->notice, sizeof ds->notice,
                  "%sUsing %s from %.200s, not CIFAR-100. For CIFAR-100, run vggtop data --download (it fetches "
                  "and checks cifar-100-binary.tar.gz into " DATA_DEFAULT_DIR "), or pass --data DIR.",

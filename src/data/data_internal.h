@@ -139,6 +139,15 @@ int data_tar_open(const char *path, const char *label, struct archive **out, int
 struct archive_entry;
 int data_tar_next(struct archive *ar, const char *label, struct archive_entry **e, vt_err *err);
 
+/* folder.c: a folder of class folders (data.h's DATA_FOLDER). folder_detect: whether dir looks like one (an
+ * image two or three levels below it). folder_load: both
+ * splits at that side, the class names (escaped), the data set's fingerprint and a one-line notice (how the
+ * validation images were chosen, whether the cache was used, files ignored); one line in err naming the
+ * folder or file on error. */
+int folder_detect(const char *dir);
+int folder_load(const data_options *opt, const char *dir, raw_split *tr, raw_split *te, char ***names, int *classes,
+                uint64_t *print, char *notice, size_t size, vt_err *err);
+
 /* Which format dir holds (0 when none), judged by the files present. */
 data_format data_detect(const char *dir);
 

@@ -291,8 +291,8 @@ done:
 int plot_open_test_images(const run_data *run, const char *data_dir, dataset **out, vt_err *err)
 {
     /* --data says where the data set is now, when it has moved since the run was trained. */
-    const char *path = data_dir ? data_dir : run->dataset_path[0] ? run->dataset_path : NULL;
-    data_options opt = {path, run->config.coarse, 0, 0, 1, run->config.limit_test};
+    data_options opt;
+    train_data_view_options(run, data_dir, &opt);
     int rc = data_open(&opt, out, err);
     if (!rc && (rc = train_data_check(&run->config, *out, NULL, 0, err))) {
         data_destroy(*out);

@@ -23,6 +23,19 @@ void train_data_options(const train_config *cfg, data_options *opt)
     opt->min_size = min_side(cfg->model);
     opt->limit_train = cfg->limit_train;
     opt->limit_test = cfg->limit_test;
+    opt->validation_split = cfg->validation_split;
+    opt->val_path = cfg->val_data[0] ? cfg->val_data : NULL;
+    opt->seed = cfg->seed;
+}
+
+void train_data_view_options(const run_data *run, const char *data_dir, data_options *opt)
+{
+    train_data_options(&run->config, opt);
+    opt->path = data_dir ? data_dir : run->dataset_path[0] ? run->dataset_path : NULL;
+    opt->resize = 0;
+    opt->min_size = 0;
+    opt->limit_train = 1;
+    opt->folder_side = run->height;
 }
 
 int train_input_side(const train_config *cfg, int native)

@@ -95,6 +95,12 @@ static int prepare_model(job *j, vt_err *err)
 {
     train_config *cfg = &j->cfg;
     nn_set_threads(cfg->threads ? cfg->threads : j->d ? dist_threads_default(j->d) : 0);
+    /* config.json keeps the validation folder absolute, as data.path, for evaluate and --resume from elsewhere. */
+    if (cfg->val_data[0]) {
+        char abs[VT_PATH_MAX];
+        train_path_absolute(cfg->val_data, abs, sizeof abs);
+        memcpy(cfg->val_data, abs, sizeof abs);
+    }
     data_options opt;
     train_data_options(cfg, &opt);
     int rc = data_open(&opt, &j->ds, err);

@@ -85,6 +85,15 @@ const train_field train_fields[] = {
      TRAIN_STORE_LONG, AT(limit_train), 0, 1e9, 0, "0", "data.limit_train", "0, all", NULL, NULL},
     {"limit-test", "Limit test", TRAIN_FIELD_INT, NULL, "N", "use only the first N test images", TRAIN_STORE_LONG,
      AT(limit_test), 0, 1e9, 0, "0", "data.limit_test", "0, all", NULL, NULL},
+    /* A folder of class folders' validation images (data.h's DATA_FOLDER); the CIFAR formats ignore both. */
+    {"validation-split", "Validation split", TRAIN_FIELD_FLOAT, NULL, "F",
+     "a folder of class folders: the fraction of its images held out for validation", TRAIN_STORE_DOUBLE,
+     AT(validation_split), 0, 1, TRAIN_F_HI_OPEN | TRAIN_F_NEWER, "0", "data.validation_split", "0, none",
+     "As Keras' validation_split with its seed: the files shuffled by --seed, the last F of them. Not needed with "
+     "--val-data or a folder holding train/ and test/.", NULL},
+    {"val-data", "Validation data", TRAIN_FIELD_TEXT, NULL, "DIR",
+     "a folder of the same class folders, for validation", TRAIN_STORE_TEXT, AT(val_data), 0, 0,
+     TRAIN_F_EXISTS | TRAIN_F_LATER | TRAIN_F_NEWER, "", "data.val_data", "none", NULL, NULL},
     {"seed", "Seed", TRAIN_FIELD_INT, NULL, "N", "the seed of the weights, the shuffling and the augmentation",
      TRAIN_STORE_U64, AT(seed), 0, SEED_MAX, 0, "1", "training.seed", NULL, NULL, NULL},
     {"threads", "Threads", TRAIN_FIELD_INT, NULL, "N", "threads of the computation (OpenBLAS, oneDNN, nn's own)", TRAIN_STORE_INT, AT(threads), 0, 256,

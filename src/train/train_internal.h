@@ -21,9 +21,6 @@ int run_lock_take(const char *dir, int *fd, long *holder, vt_err *err);
 int run_lock_claim(int fd, const char *dir, const char *role, vt_err *err);
 void run_lock_release(int fd);
 
-/* The data options a config asks for: resize resolved ("auto": 48 for vgg16/vgg19, native otherwise) and
- * the model's minimum side (32 for vgg16/vgg19). path points into cfg. */
-void train_data_options(const train_config *cfg, data_options *opt);
 /* A path made absolute (as it is, when realpath fails: a message still names it), and a data set's
  * fingerprint as config.json keeps it. */
 void train_path_absolute(const char *path, char *buf, size_t size);

@@ -62,7 +62,11 @@ static void answer(probe *p, const train_config *cfg, int estimate, unsigned lon
     vt_err_clear(&err);
     /* The test split as the run will use it (its size goes into the estimate: the test-set pass after each
      * epoch); it is a fifth of CIFAR-100's training split, quick to read. */
-    data_options opt = {cfg->data[0] ? cfg->data : NULL, cfg->coarse, 0, 0, cfg->limit_train, cfg->limit_test};
+    data_options opt;
+    train_data_options(cfg, &opt);
+    opt.folder_side = data_folder_side(&opt); /* an image folder at the side training gives it (its cache) */
+    opt.resize = 0;
+    opt.min_size = 0;
     dataset *ds = NULL;
     if (data_open(&opt, &ds, &err) != VT_OK) {
         snprintf(r.error, sizeof r.error, "%s", err.msg);

@@ -104,8 +104,17 @@ typedef struct samples_view {
     dataset *test;
     char test_dir[VT_PATH_MAX]; /* the run they belong to */
     char test_err[512];
-    long sample;
+    long sample;           /* the test image shown; -1: the user's own image (--image) */
     int missed_only;
+    /* --image FILE, loaded on enter for the run in image_dir: its pixels as the model gets them (image_h, image_w,
+     * 3) and the run's probabilities (image_classes), or why not (image_err). */
+    char image_dir[VT_PATH_MAX];
+    uint8_t *image;
+    int image_h, image_w;
+    float *image_probs;
+    int image_classes;
+    char image_err[512];
+    int image_stale;       /* the run's predictions were reloaded (a new epoch): predict it again on enter */
 } samples_view;
 
 /* ROC (roc.c): the class list's cursor and first row, the zoom, and which classes' curves are drawn (C flags,

@@ -1,14 +1,14 @@
 #!/bin/sh
-# End-to-end: `vggtop predict RUN IMAGE...` (issue 24). The run's own test images written as PNG and JPEG
-# (by PIL: OpenCV's python3-opencv is not on the test machines; PIL writes the same standard files) give the
-# probabilities of the run's predictions.csv: PNG exactly (float for float), JPEG within its compression
-# loss. A folder gives one CSV; --json gives every probability; images of another size, greyscale, with
-# alpha or 16-bit samples are converted, not refused; hostile files (not an image, a truncated JPEG or PNG, a
-# PNG declaring 100,000 x 100,000 pixels) exit 2 with one line naming the file and write nothing.
+# End-to-end: `vggtop predict RUN IMAGE...` (issue 24). The run's own test images written as PNG and JPEG by
+# OpenCV (cv2.imwrite) give the probabilities of the run's predictions.csv: PNG exactly (float for float),
+# JPEG within its compression loss. A folder gives one CSV; --json gives every probability; images of another
+# size, greyscale, with alpha or 16-bit samples are converted as OpenCV's imread(IMREAD_COLOR) converts them
+# (each predicts as the 8-bit colour PNG of what imread made of it); hostile files (not an image, a truncated
+# JPEG or PNG, a PNG declaring 100,000 x 100,000 pixels) exit 2 with one line naming the file and write nothing.
 . "$(dirname "$0")/lib/prologue.sh"
 PY=/usr/bin/python3
 DATA=$TOP/tests/fixtures/data/cifar-100-python # 2 test images, 32x32x3
-"$PY" -c 'import PIL, numpy' 2>/dev/null || fatal "$PY has no PIL or numpy (python3-pil, python3-numpy)"
+"$PY" -c 'import cv2, numpy' 2>/dev/null || fatal "$PY has no cv2 or numpy (python3-opencv, python3-numpy)"
 cd "$TMP" || exit 1
 
 "$VGGTOP" train --model cnn --data "$DATA" --epochs 1 --threads 1 --run-dir run >/dev/null 2>err ||
@@ -16,17 +16,21 @@ cd "$TMP" || exit 1
 mkdir images
 "$PY" - "$DATA" <<'EOF' || fatal "writing the images"
 import pickle, struct, sys, zlib
+import cv2
 import numpy as np
-from PIL import Image
 d = pickle.load(open(sys.argv[1] + "/test", "rb"), encoding="bytes")
 x = np.asarray(d[b"data"], np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
-for i, im in enumerate(x):
-    Image.fromarray(im).save(f"images/test{i}.png")
-    Image.fromarray(im).save(f"test{i}.jpg", quality=95)
-Image.fromarray(x[0]).convert("RGBA").save("alpha.png")
-Image.fromarray(x[0]).convert("L").save("grey.png")
-Image.fromarray((x[0][..., 0].astype(np.uint16) * 257)).save("deep.png")  # 16-bit greyscale
-Image.fromarray(x[0]).resize((100, 80), Image.BICUBIC).save("large.jpg")
+bgr = [np.ascontiguousarray(im[..., ::-1]) for im in x]  # OpenCV's channel order
+for i, im in enumerate(bgr):
+    assert cv2.imwrite(f"images/test{i}.png", im)
+    assert cv2.imwrite(f"test{i}.jpg", im, [cv2.IMWRITE_JPEG_QUALITY, 95])
+assert cv2.imwrite("alpha.png", cv2.cvtColor(bgr[0], cv2.COLOR_BGR2BGRA))
+assert cv2.imwrite("grey.png", cv2.cvtColor(bgr[0], cv2.COLOR_BGR2GRAY))
+assert cv2.imwrite("deep.png", bgr[0].astype(np.uint16) * 256 + 0x33)  # 16-bit colour; imread keeps the high byte
+assert cv2.imwrite("large.jpg", cv2.resize(bgr[0], (100, 80), interpolation=cv2.INTER_CUBIC))
+# What imread(IMREAD_COLOR) makes of the converted files, as plain 8-bit colour PNGs to compare with.
+for name in ["alpha.png", "grey.png", "deep.png"]:
+    assert cv2.imwrite("as-read-" + name, cv2.imread(name, cv2.IMREAD_COLOR))
 open("text.png", "w").write("not an image\n")
 jpg = open("test0.jpg", "rb").read()
 open("cut.jpg", "wb").write(jpg[: len(jpg) // 2])
@@ -83,6 +87,12 @@ EOF
 import json, sys
 a, b = [json.loads(l)["probabilities"] for l in open("a.json")]
 sys.exit(a != b)' || fail "alpha is not dropped"
+for f in alpha.png grey.png deep.png; do
+    "$VGGTOP" predict run "$f" "as-read-$f" --json conv.json 2>err && "$PY" -c '
+import json, sys
+a, b = [json.loads(l)["probabilities"] for l in open("conv.json")]
+sys.exit(a != b)' || fail "$f is not converted as imread(IMREAD_COLOR) converts it $(cat err)"
+done
 
 # Hostile files: one line naming the file, exit 2, nothing written.
 hostile() { # FILE EXPECTED-TEXT

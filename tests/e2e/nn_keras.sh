@@ -1,7 +1,8 @@
 #!/bin/sh
 # End-to-end: Keras HDF5 weights out and in (issue 24). Fixture files are made here with h5py in Keras'
-# own layout (tests/tools/keras_h5.py, random weights; no Keras or PyTorch on the test machines: numpy is the
-# reference forward pass). Covers: a Keras-layout file loads (train --weights) and, with --freeze-base, the
+# own layout (tests/tools/keras_h5.py, random weights; no Keras on the test machines: a PyTorch model built
+# from the file and numpy are the reference forward passes). Covers: a Keras-layout file loads (train
+# --weights) and gives the predictions PyTorch gives on the same file; with --freeze-base, the
 # convolutional base comes out of an epoch bit for bit as it went in while the top trains; export --keras
 # writes the layout h5py writes for Keras (compared attribute by attribute with a reference file), and
 # numpy on the exported file gives vggtop's predictions within 1e-4 relative; --weights imagenet takes
@@ -31,6 +32,18 @@ grep -q '"trainable_params":.*2148964' run/config.json || fail "config.json trai
 "$PY" "$TOOL" same in.h5 out.h5 --layers dense --expect differ || fail "the top did not train"
 "$PY" "$TOOL" forward out.h5 --data "$DATA" --predictions run/predictions.csv >fw ||
     fail "numpy on the exported weights disagrees with vggtop's predictions: $(cat fw)"
+"$PY" "$TOOL" torch out.h5 --data "$DATA" --predictions run/predictions.csv >tw ||
+    fail "PyTorch on the exported weights disagrees with vggtop's predictions: $(cat tw)"
+# Imported as they are (a rate too small to move a float32 weight): the run's predictions are those of a
+# PyTorch model built from the same file, for the cnn and the mlp.
+for model in cnn mlp; do
+    "$PY" "$TOOL" make "as-is-$model.h5" --model $model --input 32,32,3 --classes 100 --seed 5 ||
+        fatal "keras_h5.py make as-is-$model"
+    train --model $model --run-dir "as-is-$model" --weights "as-is-$model.h5" --lr 1e-30 >/dev/null 2>err ||
+        fail "train --weights as-is-$model.h5: $(cat err)"
+    "$PY" "$TOOL" torch "as-is-$model.h5" --data "$DATA" --predictions "as-is-$model/predictions.csv" >tw ||
+        fail "PyTorch on the imported $model file disagrees with vggtop's predictions: $(cat tw)"
+done
 # Keras' layout, attribute by attribute, against a file h5py wrote the way Keras does.
 "$PY" "$TOOL" make ref.h5 --model cnn --input 32,32,3 --classes 100 --seed 9 || fatal "keras_h5.py make ref"
 "$PY" "$TOOL" layout out.h5 ref.h5 || fail "the exported layout differs from Keras'"

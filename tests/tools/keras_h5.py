@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""Keras HDF5 weights files for tests/e2e/nn_keras.sh, made and read with h5py and numpy alone (no Keras,
-no PyTorch on the test machines): the layout is the one Keras 2's save_weights writes, written here the way
+"""Keras HDF5 weights files for tests/e2e/nn_keras.sh, made and read with h5py and numpy (no Keras on the
+test machines; PyTorch, python3-torch, for the reference model of `torch`): the layout is the one Keras 2's save_weights writes, written here the way
 Keras' own code writes it (save_attributes_to_hdf5_group: numpy arrays of bytes, an empty list for a layer
 without weights; datasets "<layer>/kernel:0" and "<layer>/bias:0" under the layer's group).
 
@@ -17,6 +17,10 @@ Run with Debian's python (python3-h5py, python3-numpy):
                                  the model of FILE in numpy (float64) on DIR's test images (a
                                  cifar-100-python folder), its softmax against CSV's p columns: exit 1 when
                                  any differs by more than R (1e-4) relative (1e-7 absolute for tiny ones)
+    keras_h5.py torch FILE --data DIR --predictions CSV [--caffe] [--rtol R]
+                                 the same check against a PyTorch model (torch.nn, float64) built from FILE:
+                                 Conv2d from the HWIO kernels, Linear from the in x out ones, the flatten in
+                                 Keras' NHWC order
 """
 import argparse
 import csv
@@ -161,11 +165,78 @@ def conv3x3(x, k, b):
     return out + b
 
 
-def forward(args):
+def test_images(args):
+    """DIR's test images (n, 32, 32, 3) NHWC float64, prepared as vggtop prepares them."""
     with open(f"{args.data}/test", "rb") as fh:
         d = pickle.load(fh, encoding="bytes")
     x = np.asarray(d[b"data"], np.float64).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)  # NHWC, RGB
-    x = x[..., ::-1] - np.array([103.939, 116.779, 123.68]) if args.caffe else x / 255.0
+    return x[..., ::-1] - np.array([103.939, 116.779, 123.68]) if args.caffe else x / 255.0
+
+
+def compare(probs, args, who):
+    """Exit status: 1 when CSV's probabilities differ from probs by more than args.rtol relative."""
+    with open(args.predictions) as fh:
+        rows = list(csv.DictReader(fh))
+    theirs = np.array([[float(r[f"p{c}"]) for c in range(probs.shape[1])] for r in rows])
+    if theirs.shape != probs.shape:
+        print(f"{who}: {theirs.shape} predictions, {probs.shape} from the reference", file=sys.stderr)
+        return 1
+    err = np.abs(theirs - probs) / np.maximum(np.abs(probs), 1e-3)
+    print(f"{who}: largest relative difference {err.max():.3g} over {probs.size} probabilities")
+    return 1 if (np.abs(theirs - probs) > np.maximum(args.rtol * np.abs(probs), 1e-7)).any() else 0
+
+
+def torch_model(path):
+    """A torch.nn.Sequential (float64) with FILE's weights, in its layer order; it takes NHWC."""
+    import torch
+    from torch import nn
+
+    class NHWCtoNCHW(nn.Module):
+        def forward(self, x):
+            return x.permute(0, 3, 1, 2)
+
+    class FlattenNHWC(nn.Module):  # Keras flattens (h, w, c) rows: back to NHWC first
+        def forward(self, x):
+            return x.permute(0, 2, 3, 1).flatten(1)
+
+    mods = [NHWCtoNCHW()]
+    with h5py.File(path, "r") as f:
+        for name in (n.decode() for n in f.attrs["layer_names"]):
+            wn = [n.decode() for n in f[name].attrs["weight_names"]]
+            if "_conv" in name:
+                k = torch.from_numpy(np.asarray(f[name][wn[0]], np.float64))  # (3, 3, in, out)
+                conv = nn.Conv2d(k.shape[2], k.shape[3], 3, padding=1).double()
+                with torch.no_grad():
+                    conv.weight.copy_(k.permute(3, 2, 0, 1))
+                    conv.bias.copy_(torch.from_numpy(np.asarray(f[name][wn[1]], np.float64)))
+                mods += [conv, nn.ReLU()]
+            elif name.endswith("_pool"):
+                mods.append(nn.MaxPool2d(2))
+            elif name == "flatten":
+                mods.append(FlattenNHWC())
+            elif wn:
+                k = torch.from_numpy(np.asarray(f[name][wn[0]], np.float64))  # (in, out)
+                dense = nn.Linear(k.shape[0], k.shape[1]).double()
+                with torch.no_grad():
+                    dense.weight.copy_(k.t())
+                    dense.bias.copy_(torch.from_numpy(np.asarray(f[name][wn[1]], np.float64)))
+                mods.append(dense)
+                if name != "predictions":
+                    mods.append(nn.ReLU())
+    mods.append(nn.Softmax(dim=1))
+    return nn.Sequential(*mods)
+
+
+def torch_forward(args):
+    import torch
+    model = torch_model(args.file).eval()
+    with torch.no_grad():
+        probs = model(torch.from_numpy(np.ascontiguousarray(test_images(args)))).numpy()
+    return compare(probs, args, "torch")
+
+
+def forward(args):
+    x = test_images(args)
     with h5py.File(args.file, "r") as f:
         for name in f.attrs["layer_names"]:
             name = name.decode()
@@ -182,16 +253,7 @@ def forward(args):
                 if name != "predictions":
                     x = np.maximum(x, 0)
     e = np.exp(x - x.max(axis=1, keepdims=True))
-    probs = e / e.sum(axis=1, keepdims=True)
-    with open(args.predictions) as fh:
-        rows = list(csv.DictReader(fh))
-    theirs = np.array([[float(r[f"p{c}"]) for c in range(probs.shape[1])] for r in rows])
-    if theirs.shape != probs.shape:
-        print(f"forward: {theirs.shape} predictions, {probs.shape} from numpy", file=sys.stderr)
-        return 1
-    err = np.abs(theirs - probs) / np.maximum(np.abs(probs), 1e-3)
-    print(f"forward: largest relative difference {err.max():.3g} over {probs.size} probabilities")
-    return 1 if (np.abs(theirs - probs) > np.maximum(args.rtol * np.abs(probs), 1e-7)).any() else 0
+    return compare(e / e.sum(axis=1, keepdims=True), args, "forward")
 
 
 def main():
@@ -213,14 +275,15 @@ def main():
     s.add_argument("b")
     s.add_argument("--layers", choices=["conv", "dense"], required=True)
     s.add_argument("--expect", choices=["same", "differ"], required=True)
-    fw = sub.add_parser("forward")
-    fw.add_argument("file")
-    fw.add_argument("--data", required=True)
-    fw.add_argument("--predictions", required=True)
-    fw.add_argument("--caffe", action="store_true")
-    fw.add_argument("--rtol", type=float, default=1e-4)
+    for cmd in ["forward", "torch"]:
+        fw = sub.add_parser(cmd)
+        fw.add_argument("file")
+        fw.add_argument("--data", required=True)
+        fw.add_argument("--predictions", required=True)
+        fw.add_argument("--caffe", action="store_true")
+        fw.add_argument("--rtol", type=float, default=1e-4)
     args = ap.parse_args()
-    return {"make": make, "layout": layout, "same": same, "forward": forward}[args.cmd](args) or 0
+    return {"make": make, "layout": layout, "same": same, "forward": forward, "torch": torch_forward}[args.cmd](args) or 0
 
 
 if __name__ == "__main__":
