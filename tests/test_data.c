@@ -831,6 +831,11 @@ static void bad_options(void **state)
     expect_failure(&small, "--resize 16", "minimum");
     data_options neg = {.path = test_dir, .limit_test = -1};
     expect_failure(&neg, "--limit-test", NULL);
+    /* A set with its own test split takes no held-out or second validation folder (once ignored silently). */
+    data_options split = {.path = test_dir, .validation_split = 0.2};
+    expect_failure(&split, "--validation-split", "own test set");
+    data_options val = {.path = test_dir, .val_path = test_dir};
+    expect_failure(&val, "--val-data", "only a folder of class folders");
 }
 
 /* ---- names ------------------------------------------------------------------------------------------- */

@@ -331,11 +331,9 @@ static int open_folder(const data_options *opt, dataset *ds, raw_split *tr, raw_
     return folder_load(opt, ds->path, tr, te, &ds->class_names, &ds->classes, &ds->fingerprint, notice, size, err);
 }
 
-static int open_checked(const data_options *opt, dataset *ds, raw_split *tr, raw_split *te, vt_err *err)
+/* The options that are wrong whatever the data set. */
+static int check_options(const data_options *opt, vt_err *err)
 {
-    data_options none = {0};
-    if (!opt)
-        opt = &none;
     if (opt->resize < 0 || opt->resize > 1024)
         return vt_fail(err, VT_EUSAGE, "--resize %d: expected 0 (native size) or a side of 1..1024 pixels",
                        opt->resize);
@@ -346,109 +344,88 @@ static int open_checked(const data_options *opt, dataset *ds, raw_split *tr, raw
         return vt_fail(err, VT_EUSAGE, "--limit-%s %ld: expected 0 (all) or a positive count",
                        opt->limit_train < 0 ? "train" : "test",
                        opt->limit_train < 0 ? opt->limit_train : opt->limit_test);
-    int rc = data_locate(opt, ds->path, sizeof ds->path, &ds->source, err);
-    if (rc)
-        return rc;
-    descend_into_known_folder(ds->path, sizeof ds->path);
-    const char *dir = ds->path;
-    ds->format = data_detect(dir);
-    if (!ds->format && folder_detect(dir))
-        ds->format = DATA_FOLDER;
-    ds->coarse = 0;
-    char folder_notice[sizeof ds->notice] = "";
-    if (opt->coarse && ds->format && ds->format != DATA_CIFAR100 && ds->format != DATA_CIFAR100_PYTHON)
-        return vt_fail(err, VT_EUSAGE, "--labels coarse: only CIFAR-100 has coarse labels, and %s is %s", dir,
-                       data_format_name(ds->format));
-    switch (ds->format) {
-    case DATA_CIFAR100:
-    case DATA_CIFAR100_PYTHON: {
-        int python = ds->format == DATA_CIFAR100_PYTHON;
-        char **fine = NULL; /* the python version's meta names */
-        snprintf(ds->name, sizeof ds->name, "CIFAR-100");
-        if (python) {
-            if ((rc = cifar100_python_load(dir, opt->limit_train, opt->limit_test, tr, te, &fine, &ds->coarse_names,
-                                           err)))
-                return rc;
-        } else if ((rc = cifar100_load(dir, DATA_TRAIN, opt->limit_train, tr, err)) ||
-                   (rc = cifar100_load(dir, DATA_TEST, opt->limit_test, te, err))) {
-            return rc;
-        }
-        ds->coarse_classes = 20;
-        if (!(ds->fine_to_coarse = malloc(100 * sizeof *ds->fine_to_coarse)) ||
-            (rc = derive_fine_to_coarse(tr, te, dir, python, ds->fine_to_coarse, err)) ||
-            (!python &&
-             (rc = class_names(dir, "coarse_label_names.txt", names_cifar100_coarse, 20, &ds->coarse_names, err)))) {
-            names_free(fine, fine ? 100 : 0);
-            return rc ? rc : vt_fail(err, VT_EIO, "out of memory");
-        }
-        if (opt->coarse) {
-            ds->coarse = 1;
-            ds->classes = 20;
-            for (long i = 0; i < tr->n; i++)
-                tr->y[i] = tr->coarse[i];
-            for (long i = 0; i < te->n; i++)
-                te->y[i] = te->coarse[i];
-            names_free(fine, fine ? 100 : 0);
-            if (!(ds->class_names = names_copy((const char *const *)ds->coarse_names, 20)))
-                return vt_fail(err, VT_EIO, "out of memory");
-        } else {
-            ds->classes = 100;
-            if (python)
-                ds->class_names = fine;
-            else if ((rc = class_names(dir, "fine_label_names.txt", names_cifar100_fine, 100, &ds->class_names, err)))
-                return rc;
-        }
-        break;
-    }
-    case DATA_CIFAR10:
-        snprintf(ds->name, sizeof ds->name, "CIFAR-10");
-        if ((rc = cifar10_load(dir, DATA_TRAIN, opt->limit_train, tr, err)) ||
-            (rc = cifar10_load(dir, DATA_TEST, opt->limit_test, te, err)))
-            return rc;
-        ds->classes = 10;
-        if ((rc = class_names(dir, "batches.meta.txt", names_cifar10, 10, &ds->class_names, err)))
-            return rc;
-        break;
-    case DATA_IDX: {
-        const char *id = idx_identity(dir);
-        snprintf(ds->name, sizeof ds->name, "%s", id);
-        int known = strcmp(id, "IDX") != 0; /* MNIST and Fashion-MNIST have 10 classes */
-        if ((rc = idx_load(dir, DATA_TRAIN, opt->limit_train, known ? 10 : 0, tr, err)))
-            return rc;
-        if (known) {
-            ds->classes = 10;
-        } else {
-            /* An unknown IDX set has as many classes as its training labels show (all of them, not only
-             * the first --limit-train). */
-            ds->classes = tr->label_max + 1;
-        }
-        if ((rc = idx_load(dir, DATA_TEST, opt->limit_test, ds->classes, te, err)))
-            return rc;
-        ds->class_names = !known                        ? numbered_names(ds->classes)
-                          : strcmp(id, "MNIST") == 0    ? names_copy(names_mnist, 10)
-                                                        : names_copy(names_fashion_mnist, 10);
-        if (!ds->class_names)
-            return vt_fail(err, VT_EIO, "out of memory for class names");
-        break;
-    }
-    case DATA_FOLDER:
-        if ((rc = open_folder(opt, ds, tr, te, folder_notice, sizeof folder_notice, err)))
-            return rc;
-        break;
-    default:
-        return vt_fail(err, VT_EUSAGE,
-                       "%s (from %s): no data set here: expected CIFAR-100 (train.bin, test.bin), CIFAR-10 "
-                       "(data_batch_1..5.bin, test_batch.bin), IDX (train-images-idx3-ubyte[.gz] ...) or a "
-                       "folder of class folders holding PNG or JPEG images",
-                       dir, data_source_name(ds->source));
-    }
-    if (te->h != tr->h || te->w != tr->w || te->c != tr->c)
-        return vt_fail(err, VT_EUSAGE, "%s: the test images are %dx%dx%d but the training images %dx%dx%d", dir,
-                       te->h, te->w, te->c, tr->h, tr->w, tr->c);
+    return VT_OK;
+}
 
-    if (ds->format != DATA_FOLDER)
-        ds->fingerprint = fingerprint(tr, te);
-    /* The size the model gets: --resize, else native, upscaled to the model's minimum when smaller. */
+/* CIFAR-100, binary or python: its fine (or with --labels coarse, coarse) labels and names, and the map from
+ * fine to coarse classes. */
+static int open_cifar100(const data_options *opt, dataset *ds, raw_split *tr, raw_split *te, vt_err *err)
+{
+    const char *dir = ds->path;
+    int rc;
+    int python = ds->format == DATA_CIFAR100_PYTHON;
+    char **fine = NULL; /* the python version's meta names */
+    snprintf(ds->name, sizeof ds->name, "CIFAR-100");
+    if (python) {
+        if ((rc = cifar100_python_load(dir, opt->limit_train, opt->limit_test, tr, te, &fine, &ds->coarse_names,
+                                       err)))
+            return rc;
+    } else if ((rc = cifar100_load(dir, DATA_TRAIN, opt->limit_train, tr, err)) ||
+               (rc = cifar100_load(dir, DATA_TEST, opt->limit_test, te, err))) {
+        return rc;
+    }
+    ds->coarse_classes = 20;
+    if (!(ds->fine_to_coarse = malloc(100 * sizeof *ds->fine_to_coarse)) ||
+        (rc = derive_fine_to_coarse(tr, te, dir, python, ds->fine_to_coarse, err)) ||
+        (!python &&
+         (rc = class_names(dir, "coarse_label_names.txt", names_cifar100_coarse, 20, &ds->coarse_names, err)))) {
+        names_free(fine, fine ? 100 : 0);
+        return rc ? rc : vt_fail(err, VT_EIO, "out of memory");
+    }
+    if (opt->coarse) {
+        ds->coarse = 1;
+        ds->classes = 20;
+        for (long i = 0; i < tr->n; i++)
+            tr->y[i] = tr->coarse[i];
+        for (long i = 0; i < te->n; i++)
+            te->y[i] = te->coarse[i];
+        names_free(fine, fine ? 100 : 0);
+        if (!(ds->class_names = names_copy((const char *const *)ds->coarse_names, 20)))
+            return vt_fail(err, VT_EIO, "out of memory");
+    } else {
+        ds->classes = 100;
+        if (python)
+            ds->class_names = fine;
+        else if ((rc = class_names(dir, "fine_label_names.txt", names_cifar100_fine, 100, &ds->class_names, err)))
+            return rc;
+    }
+    return VT_OK;
+}
+
+/* MNIST, Fashion-MNIST or another IDX set (as many classes as its training labels show). */
+static int open_idx(const data_options *opt, dataset *ds, raw_split *tr, raw_split *te, vt_err *err)
+{
+    const char *dir = ds->path;
+    int rc;
+    const char *id = idx_identity(dir);
+    snprintf(ds->name, sizeof ds->name, "%s", id);
+    int known = strcmp(id, "IDX") != 0; /* MNIST and Fashion-MNIST have 10 classes */
+    if ((rc = idx_load(dir, DATA_TRAIN, opt->limit_train, known ? 10 : 0, tr, err)))
+        return rc;
+    if (known) {
+        ds->classes = 10;
+    } else {
+        /* An unknown IDX set has as many classes as its training labels show (all of them, not only
+         * the first --limit-train). */
+        ds->classes = tr->label_max + 1;
+    }
+    if ((rc = idx_load(dir, DATA_TEST, opt->limit_test, ds->classes, te, err)))
+        return rc;
+    ds->class_names = !known                        ? numbered_names(ds->classes)
+                      : strcmp(id, "MNIST") == 0    ? names_copy(names_mnist, 10)
+                                                    : names_copy(names_fashion_mnist, 10);
+    if (!ds->class_names)
+        return vt_fail(err, VT_EIO, "out of memory for class names");
+    return VT_OK;
+}
+
+/* The size the model gets (--resize, else native, upscaled to the model's minimum when smaller), both splits
+ * resized to it, and the notice of what was done (folder: the folder's own notice after it). */
+static int fit_size(const data_options *opt, dataset *ds, raw_split *tr, raw_split *te, const char *folder_notice,
+                    vt_err *err)
+{
+    const char *dir = ds->path;
+    int rc;
     ds->orig_height = tr->h;
     ds->orig_width = tr->w;
     ds->channels = tr->c;
@@ -478,6 +455,70 @@ static int open_checked(const data_options *opt, dataset *ds, raw_split *tr, raw
     else
         snprintf(ds->notice, sizeof ds->notice, "%.*s", upscale[0] ? (int)strlen(upscale) - 1 : 0, upscale);
     return VT_OK;
+}
+
+static int open_checked(const data_options *opt, dataset *ds, raw_split *tr, raw_split *te, vt_err *err)
+{
+    data_options none = {0};
+    if (!opt)
+        opt = &none;
+    int rc = check_options(opt, err);
+    if (rc)
+        return rc;
+    rc = data_locate(opt, ds->path, sizeof ds->path, &ds->source, err);
+    if (rc)
+        return rc;
+    descend_into_known_folder(ds->path, sizeof ds->path);
+    const char *dir = ds->path;
+    ds->format = data_detect(dir);
+    if (!ds->format && folder_detect(dir))
+        ds->format = DATA_FOLDER;
+    ds->coarse = 0;
+    char folder_notice[sizeof ds->notice] = "";
+    if ((opt->validation_split > 0 || opt->val_path) && ds->format && ds->format != DATA_FOLDER)
+        return vt_fail(err, VT_EUSAGE, "%s: only a folder of class folders takes %s; %s brings its own test set, "
+                       "which is the validation data", dir, opt->val_path ? "--val-data" : "--validation-split",
+                       data_format_name(ds->format));
+    if (opt->coarse && ds->format && ds->format != DATA_CIFAR100 && ds->format != DATA_CIFAR100_PYTHON)
+        return vt_fail(err, VT_EUSAGE, "--labels coarse: only CIFAR-100 has coarse labels, and %s is %s", dir,
+                       data_format_name(ds->format));
+    switch (ds->format) {
+    case DATA_CIFAR100:
+    case DATA_CIFAR100_PYTHON:
+        if ((rc = open_cifar100(opt, ds, tr, te, err)))
+            return rc;
+        break;
+    case DATA_CIFAR10:
+        snprintf(ds->name, sizeof ds->name, "CIFAR-10");
+        if ((rc = cifar10_load(dir, DATA_TRAIN, opt->limit_train, tr, err)) ||
+            (rc = cifar10_load(dir, DATA_TEST, opt->limit_test, te, err)))
+            return rc;
+        ds->classes = 10;
+        if ((rc = class_names(dir, "batches.meta.txt", names_cifar10, 10, &ds->class_names, err)))
+            return rc;
+        break;
+    case DATA_IDX:
+        if ((rc = open_idx(opt, ds, tr, te, err)))
+            return rc;
+        break;
+    case DATA_FOLDER:
+        if ((rc = open_folder(opt, ds, tr, te, folder_notice, sizeof folder_notice, err)))
+            return rc;
+        break;
+    default:
+        return vt_fail(err, VT_EUSAGE,
+                       "%s (from %s): no data set here: expected CIFAR-100 (train.bin, test.bin), CIFAR-10 "
+                       "(data_batch_1..5.bin, test_batch.bin), IDX (train-images-idx3-ubyte[.gz] ...) or a "
+                       "folder of class folders holding PNG or JPEG images",
+                       dir, data_source_name(ds->source));
+    }
+    if (te->h != tr->h || te->w != tr->w || te->c != tr->c)
+        return vt_fail(err, VT_EUSAGE, "%s: the test images are %dx%dx%d but the training images %dx%dx%d", dir,
+                       te->h, te->w, te->c, tr->h, tr->w, tr->c);
+
+    if (ds->format != DATA_FOLDER)
+        ds->fingerprint = fingerprint(tr, te);
+    return fit_size(opt, ds, tr, te, folder_notice, err);
 }
 
 int data_open(const data_options *opt, dataset **out, vt_err *err)

@@ -90,7 +90,8 @@ const train_field train_fields[] = {
      "a folder of class folders: the fraction of its images held out for validation", TRAIN_STORE_DOUBLE,
      AT(validation_split), 0, 1, TRAIN_F_HI_OPEN | TRAIN_F_NEWER, "0", "data.validation_split", "0, none",
      "As Keras' validation_split with its seed: the files shuffled by --seed, the last F of them. Not needed with "
-     "--val-data or a folder holding train/ and test/.", NULL},
+     "--val-data or a folder holding train/ and test/; refused for a data set with its own test split (CIFAR, "
+     "IDX).", NULL},
     {"val-data", "Validation data", TRAIN_FIELD_TEXT, NULL, "DIR",
      "a folder of the same class folders, for validation", TRAIN_STORE_TEXT, AT(val_data), 0, 0,
      TRAIN_F_EXISTS | TRAIN_F_LATER | TRAIN_F_NEWER, "", "data.val_data", "none", NULL, NULL},
