@@ -158,6 +158,7 @@ typedef struct train_config {
     int threads;           /* OpenBLAS and oneDNN threads; 0: one per core */
     char conv[512];        /* the convolution backends (nn's model_set_conv): "" for $VGGTOP_CONV or auto; after
                               the run starts, the choice per layer it resolved to (what --resume reuses) */
+    int precision;         /* nn_precision: 0 float32, 1 mixed_bfloat16 (Keras' dtype policy names) */
     char weights[VT_PATH_MAX];    /* --weights: a Keras HDF5 file or "imagenet" to start from; "": none */
     int skip_mismatch;     /* --skip-mismatch: layers the file lacks or shapes differently stay as initialised */
     int freeze_base;       /* --freeze-base: only the top (Dense layers) trains */
@@ -233,7 +234,7 @@ typedef struct train_field {
 
 /* The settings in form order, terminated by a row whose name is NULL: model, data, labels, resize, epochs,
  * batch-size, lr, momentum, nesterov, weight-decay, augment, limit-train, limit-test, seed, threads, conv,
- * weights, skip-mismatch, freeze-base, runs, run-dir, then the callbacks'. */
+ * precision, weights, skip-mismatch, freeze-base, runs, run-dir, then the callbacks'. */
 extern const train_field train_fields[];
 
 /* The row of a setting, or NULL. */
