@@ -327,6 +327,7 @@ typedef struct train_snapshot {
     char model[32];
     char dataset[32];      /* "CIFAR-100", "Fashion-MNIST", ... ("" until loaded) */
     char conv[512];        /* the convolution backend of each Conv2D layer ("" until loaded) */
+    char precision[16];    /* the run's precision setting as train_config_get gives it ("float32", ...) */
     char notice[1024];     /* the data set's notice (what is in use, how to get CIFAR-100) */
     char run_dir[VT_PATH_MAX];
     int height, width, channels, classes; /* the model's input and outputs (0 until loaded) */
