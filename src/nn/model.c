@@ -290,7 +290,7 @@ static int plan_convs(model *m, vt_err *err)
         layer_conv_setup(m, i, cl);
         cl->be = p.be;
         cl->algo = p.algo;
-        if (m->prec == NN_PREC_MIXED_BF16 && onednn_bf16_takes(&cl->g)) {
+        if (m->prec == NN_PREC_MIXED_BF16 && precision_takes_bf16(&cl->g)) {
             cl->be = &conv_backend_onednn;
             cl->algo = CONV_ALGO_BF16;
         }

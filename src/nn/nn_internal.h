@@ -207,9 +207,10 @@ extern const conv_backend conv_backend_onednn;
 /* oneDNN's OpenMP threads for the calling thread (nn_set_threads records the count; every oneDNN call
  * applies it, since OpenMP's thread count is per calling thread). */
 void onednn_apply_threads(void);
-/* Whether a layer of g runs in bfloat16 in a mixed_bfloat16 model: oneDNN has optimised bf16 kernels for it
- * here and they beat the float32 backends there (the measured rule is beside the row). */
-int onednn_bf16_takes(const conv_geom *g);
+/* Whether a layer of g runs in bfloat16 (the onednn row's bf16 variant) in a mixed_bfloat16 model: oneDNN has
+ * optimised bf16 kernels for it here, and they are not far slower than the float32 backends there (the
+ * measured rule is in precision.c). */
+int precision_takes_bf16(const conv_geom *g);
 
 /* The Winograd backend's row (src/nn/winograd.c). */
 extern const conv_backend conv_backend_winograd;

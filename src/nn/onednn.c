@@ -823,20 +823,6 @@ static const conv_variant onednn_variants[] = {
      " (oneDNN has bfloat16 kernels only on CPUs with AVX512_BF16 or AMX; try --precision float32)"},
 };
 
-/* Measured with oneDNN 2.6 on a 2-core Zen 5 (AVX512_BF16), vgg16 at batch 32, on a busy machine: the bf16
- * direct convolution runs forward and backward about 3x as fast as the float32 direct one (130-170 GFLOP/s
- * against 45-60), except its kernel gradient with 512 input and 512 output channels on maps of 6x6 and
- * below: 100-450 ms a layer inside training steps (5-25 GFLOP/s), 10-40x its forward, where the float32
- * backends take 40-90 ms. (The same primitive timed alone took 15-40 ms: it seems to suffer from the
- * machine's load far more than the others, which was not pinned down.) Those layers keep their float32
- * backend. */
-int onednn_bf16_takes(const conv_geom *g)
-{
-    if (g->c >= 512 && g->oc >= 512 && conv_min_side(g) <= 6)
-        return 0;
-    return onednn_supports(g, CONV_ALGO_BF16);
-}
-
 const conv_backend conv_backend_onednn = {
     .name = "onednn",
     .variants = onednn_variants,

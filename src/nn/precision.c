@@ -1,5 +1,6 @@
-/* precision: Keras' dtype policies (float32, mixed_bfloat16), their names, and whether this CPU can run
- * them. What a policy changes in a pass is model.c's (plan_convs) and the oneDNN row's (its bf16 variant). */
+/* precision: Keras' dtype policies (float32, mixed_bfloat16), their names, whether this CPU can run them,
+ * and which convolutions mixed_bfloat16 runs in bf16 (the rule plan_convs in model.c asks; the bf16 kernels
+ * are the oneDNN row's bf16 variant, src/nn/onednn.c). */
 #include <cpuid.h>
 #include <string.h>
 
@@ -56,4 +57,18 @@ int nn_precision_check(nn_precision p, vt_err *err)
                        "--precision mixed_bfloat16: oneDNN has no optimised bfloat16 convolution here (is "
                        "ONEDNN_MAX_CPU_ISA set below AVX512_CORE_BF16?); use float32");
     return VT_OK;
+}
+
+/* Measured with oneDNN 2.6 on a 2-core Zen 5 (AVX512_BF16), vgg16 at batch 32, on a busy machine: the bf16
+ * direct convolution runs forward and backward about 3x as fast as the float32 direct one (130-170 GFLOP/s
+ * against 45-60), except its kernel gradient with 512 input and 512 output channels on maps of 6x6 and
+ * below: 100-450 ms a layer inside training steps (5-25 GFLOP/s), 10-40x its forward, where the float32
+ * backends take 40-90 ms. (The same primitive timed alone took 15-40 ms: it seems to suffer from the
+ * machine's load far more than the others, which was not pinned down.) Those layers keep their float32
+ * backend. */
+int precision_takes_bf16(const conv_geom *g)
+{
+    if (g->c >= 512 && g->oc >= 512 && conv_min_side(g) <= 6)
+        return 0;
+    return conv_backend_onednn.supports(g, CONV_ALGO_BF16);
 }
