@@ -130,12 +130,14 @@ const char *model_layer_backend(const model *m, int layer);
  * (AVX512_BF16 or AMX): the convolutions run in bfloat16 on oneDNN (inputs, kernels and outputs rounded to
  * bf16, sums in float32), while the parameters (the master weights), gradients, optimiser state, the Dense
  * layers, softmax and loss stay float32, as Keras' policy keeps variables, softmax and loss in float32.
- * Only the layers where oneDNN's bf16 kernels beat the float32 choice take bf16 (the rule is beside the
- * onednn row, src/nn/onednn.c); the others keep their float32 backend. Checkpoints hold float32 either
- * way, so they move freely between precisions. */
+ * The layers where oneDNN has no optimised bf16 kernel, or one far slower than float32's, keep their
+ * float32 backend (the measured rule: precision_takes_bf16 in src/nn/precision.c). Checkpoints hold float32
+ * either way, so they move freely between precisions. */
 typedef enum nn_precision { NN_PREC_FLOAT32 = 0, NN_PREC_MIXED_BF16 } nn_precision;
 
 #define NN_PRECISION_CHOICES "float32 or mixed_bfloat16"
+/* The policy names in nn_precision's order, NULL-terminated (the train setting's choices). */
+extern const char *const nn_precision_names[];
 /* "float32", "mixed_bfloat16". */
 const char *nn_precision_name(nn_precision p);
 /* Parses a policy name: VT_EUSAGE naming `what` (a flag or a settings key) and the choices. */

@@ -6,17 +6,17 @@
 
 #include "nn_internal.h"
 
-static const char *const precision_names[] = {"float32", "mixed_bfloat16"};
+const char *const nn_precision_names[] = {"float32", "mixed_bfloat16", NULL};
 
 const char *nn_precision_name(nn_precision p)
 {
-    return p == NN_PREC_MIXED_BF16 ? precision_names[1] : precision_names[0];
+    return p == NN_PREC_MIXED_BF16 ? nn_precision_names[1] : nn_precision_names[0];
 }
 
 int nn_precision_parse(const char *name, nn_precision *out, const char *what, vt_err *err)
 {
     for (int k = 0; k < 2; k++)
-        if (name && strcmp(name, precision_names[k]) == 0) {
+        if (name && strcmp(name, nn_precision_names[k]) == 0) {
             *out = (nn_precision)k;
             return VT_OK;
         }

@@ -44,8 +44,6 @@ static int on_event_check(const char *value, char *why, size_t size)
     free(argv);
     return ok ? 0 : -1;
 }
-/* Keras' dtype policy names, in nn_precision's order. */
-static const char *const precision_choices[] = {"float32", "mixed_bfloat16", NULL};
 static const char *const mode_choices[] = {"auto", "min", "max", NULL};
 static const char *const schedule_choices[] = {"none", "step", "exponential", "cosine", NULL};
 /* Keras' class names (config.json said "SGD" before there was a choice), in nn_optimizer's order. */
@@ -98,7 +96,7 @@ const train_field train_fields[] = {
      "A run records the choice each layer resolved to, and --resume uses it again unless --conv is given, so a "
      "run stays bit for bit reproducible; checkpoints move between backends.",
      conv_check},
-    {"precision", "Precision", TRAIN_FIELD_CHOICE, precision_choices, NULL,
+    {"precision", "Precision", TRAIN_FIELD_CHOICE, nn_precision_names, NULL,
      "Keras' dtype policy: mixed_bfloat16 runs the convolutions in bfloat16 and keeps the weights, loss and "
      "softmax in float32 (CPUs with AVX512_BF16 or AMX)",
      TRAIN_STORE_INDEX, AT(precision), 0, 0, TRAIN_F_NEWER, "float32", "training.precision", NULL,
