@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <dnnl.h>
 
@@ -127,6 +128,32 @@ static inline void assert_close(const char *what, const float *got, const float 
         if (!(fabs((double)got[i] - want[i]) <= tol * mx))
             fail_msg("%s[%zu]: %.7g, expected %.7g (allowed %.3g: %.1e of the largest, %.3g)", what, i,
                      (double)got[i], (double)want[i], tol * mx, tol, mx);
+}
+
+/* A checkpoint carried from a to b (of one config, on other backends or precisions): two steps of s on a,
+ * its checkpoint (in a temporary file) loaded into b gives b a's parameters and velocity bit for bit; then
+ * one more step on each, whose losses must agree within loss_tol (relative). x, y: a batch of n. */
+static inline void checkpoint_carries_over(model *a, model *b, const float *x, const int *y, int n,
+                                           const sgd_config *s, double loss_tol)
+{
+    char path[] = "/tmp/vggtop-test-checkpoint-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    step_stats st = {0};
+    for (int t = 0; t < 2; t++)
+        assert_int_equal(model_train_step(a, x, y, n, s, &st, NULL), VT_OK);
+    vt_err err;
+    size_t len, P = (size_t)model_param_count(a);
+    assert_int_equal(checkpoint_save(path, a, NULL, 0, &err), VT_OK);
+    assert_int_equal(checkpoint_load(path, b, NULL, 0, &len, &err), VT_OK);
+    unlink(path);
+    assert_memory_equal(model_params(a), model_params(b), sizeof(float) * P);
+    assert_memory_equal(model_velocity(a), model_velocity(b), sizeof(float) * P);
+    step_stats sa = {0}, sb = {0};
+    assert_int_equal(model_train_step(a, x, y, n, s, &sa, NULL), VT_OK);
+    assert_int_equal(model_train_step(b, x, y, n, s, &sb, NULL), VT_OK);
+    assert_true(fabs(sa.loss_sum - sb.loss_sum) < loss_tol * sa.loss_sum);
 }
 
 /* The array called name in a fixture file of the PyTorch scripts (tests/tools/nn_*fixture.py): lines

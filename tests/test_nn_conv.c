@@ -547,30 +547,13 @@ static void checkpoint_moves_between_backends(void **state)
     sgd_config_default(&s);
     s.momentum = 0.9f; /* so the velocity is saved too */
     for (size_t k = 0; k < sizeof pairs / sizeof pairs[0]; k++) {
-        char path[] = "/tmp/vggtop-test-conv-XXXXXX";
-        int fd = mkstemp(path);
-        assert_true(fd >= 0);
-        close(fd);
         model *a = sized(&cfg, pairs[k][0], N), *b = sized(&cfg, pairs[k][1], N);
-        step_stats st = {0};
-        for (int t = 0; t < 2; t++)
-            assert_int_equal(model_train_step(a, x, y, N, &s, &st, NULL), VT_OK);
-        vt_err err;
-        assert_int_equal(checkpoint_save(path, a, NULL, 0, &err), VT_OK);
-        size_t len;
-        assert_int_equal(checkpoint_load(path, b, NULL, 0, &len, &err), VT_OK);
-        size_t P = (size_t)model_param_count(a);
-        assert_memory_equal(model_params(a), model_params(b), sizeof(float) * P);
-        assert_memory_equal(model_velocity(a), model_velocity(b), sizeof(float) * P);
         /* Both continue alike: the same step on either backend gives the same weights within rounding. */
-        step_stats sa = {0}, sb = {0};
-        assert_int_equal(model_train_step(a, x, y, N, &s, &sa, NULL), VT_OK);
-        assert_int_equal(model_train_step(b, x, y, N, &s, &sb, NULL), VT_OK);
-        assert_true(fabs(sa.loss_sum - sb.loss_sum) < 1e-4 * sa.loss_sum);
+        checkpoint_carries_over(a, b, x, y, N, &s, 1e-4);
+        size_t P = (size_t)model_param_count(a);
         assert_close("weights after a step on the other backend", model_params(b), model_params(a), P, 1e-4);
         model_destroy(a);
         model_destroy(b);
-        unlink(path);
     }
     free(x);
     free(y);

@@ -86,6 +86,7 @@ static void every_field_round_trips(void **state)
         {"schedule-factor", "0.9", "0.9"},    {"warmup", "2", "2"},
         {"schedule-min-lr", "0.0001", "0.0001"}, {"save-best", "val_loss", "val_loss"},
         {"conv", "gemm", "gemm"},             {"weights", "imagenet", "imagenet"},
+        {"precision", "mixed_bfloat16", "mixed_bfloat16"},
         {"skip-mismatch", "yes", "yes"},      {"freeze-base", "on", "yes"},
         {"notify", "yes", "yes"},             {"on-event", "sh -c 'exit 0'", "sh -c 'exit 0'"},
         {"hook-timeout", "5", "5"},
@@ -114,8 +115,8 @@ static void every_field_round_trips(void **state)
         assert_non_null(train_fields[f].help);
         covered++;
     }
-    assert_int_equal(covered, 49); /* the 17 of the first version, the callbacks' 18, conv, the alerts' 3, issue 24's 3, the
-                                     * optimizer's 5 and an image folder's validation 2 */
+    assert_int_equal(covered, 50); /* the 17 of the first version, the callbacks' 18, conv, the alerts' 3, issue
+                                     * 24's 3, the optimizer's 5, an image folder's validation 2 and precision */
     assert_true(c.validation_split == 0.2);
     assert_string_equal(c.val_data, "/tmp");
     assert_int_equal(c.optimizer, NN_OPT_RMSPROP);

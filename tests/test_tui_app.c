@@ -153,6 +153,12 @@ static void loading_shows_no_placeholders(void **state)
     app_draw_header(a);
     expect(a, "live loading · mlp");
     reject(a, "?");
+    reject(a, "float32"); /* the default precision goes unsaid */
+    /* a mixed_bfloat16 run names its precision beside the model */
+    snprintf(s->precision, sizeof s->precision, "mixed_bfloat16");
+    tui_grid_clear(&a->grid);
+    app_draw_header(a);
+    expect(a, "live loading · mlp mixed_bfloat16");
     done(a);
 }
 

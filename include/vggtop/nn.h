@@ -97,7 +97,7 @@ int model_set_batch(model *m, int max_batch, vt_err *err);
 /* Every entry a choice may hold, for messages and help texts (static tables need it as a literal): the
  * rows' names, which a unit test checks it against. */
 #define NN_CONV_CHOICES                                                                                         \
-    "auto, timed, onednn, onednn:direct, onednn:winograd, winograd, winograd:f2, winograd:f4, gemm or naive"
+    "auto, timed, onednn, onednn:direct, onednn:winograd, onednn:bf16, winograd, winograd:f2, winograd:f4, gemm or naive"
 /* The choice a new model starts with: the VGGTOP_CONV environment variable when set, else "auto". The one
  * place nn reads that variable. */
 const char *nn_conv_default(void);
@@ -124,6 +124,32 @@ int model_conv_choice(const model *m, char *buf, size_t cap);
 /* The backend of row `layer` of model_plan ("onednn:direct", "gemm", ...), NULL for a row that is not a
  * Conv2D or before model_set_batch. */
 const char *model_layer_backend(const model *m, int layer);
+
+/* ---- precision (precision.c) ---------------------------------------------------------------------- */
+/* Keras' dtype policies: "float32", and "mixed_bfloat16" where the CPU has bfloat16 instructions
+ * (AVX512_BF16 or AMX): the convolutions run in bfloat16 on oneDNN (inputs, kernels and outputs rounded to
+ * bf16, sums in float32), while the parameters (the master weights), gradients, optimiser state, the Dense
+ * layers, softmax and loss stay float32, as Keras' policy keeps variables, softmax and loss in float32.
+ * The layers where oneDNN has no optimised bf16 kernel, or one far slower than float32's, keep their
+ * float32 backend (the measured rule: precision_takes_bf16 in src/nn/precision.c). Checkpoints hold float32
+ * either way, so they move freely between precisions. */
+typedef enum nn_precision { NN_PREC_FLOAT32 = 0, NN_PREC_MIXED_BF16 } nn_precision;
+
+#define NN_PRECISION_CHOICES "float32 or mixed_bfloat16"
+/* The policy names in nn_precision's order, NULL-terminated (the train setting's choices). */
+extern const char *const nn_precision_names[];
+/* "float32", "mixed_bfloat16". */
+const char *nn_precision_name(nn_precision p);
+/* Parses a policy name: VT_EUSAGE naming `what` (a flag or a settings key) and the choices. */
+int nn_precision_parse(const char *name, nn_precision *out, const char *what, vt_err *err);
+/* Whether p can run on this CPU: float32 always; mixed_bfloat16 where the CPU has AVX512_BF16 or AMX-BF16
+ * (cpuid) and oneDNN agrees to create optimised bf16 convolutions (not with ONEDNN_MAX_CPU_ISA below
+ * AVX512_CORE_BF16). VT_EUSAGE with one line saying which is missing. */
+int nn_precision_check(nn_precision p, vt_err *err);
+/* Sets the model's precision (after nn_precision_check; VT_EUSAGE as it gives); a sized model is planned
+ * again at once. */
+int model_set_precision(model *m, nn_precision p, vt_err *err);
+nn_precision model_get_precision(const model *m);
 
 /* ---- training -------------------------------------------------------------------------------------- */
 

@@ -160,6 +160,7 @@ typedef struct train_config {
     int threads;           /* OpenBLAS and oneDNN threads; 0: one per core */
     char conv[512];        /* the convolution backends (nn's model_set_conv): "" for $VGGTOP_CONV or auto; after
                               the run starts, the choice per layer it resolved to (what --resume reuses) */
+    int precision;         /* nn_precision: 0 float32, 1 mixed_bfloat16 (Keras' dtype policy names) */
     char weights[VT_PATH_MAX];    /* --weights: a Keras HDF5 file or "imagenet" to start from; "": none */
     int skip_mismatch;     /* --skip-mismatch: layers the file lacks or shapes differently stay as initialised */
     int freeze_base;       /* --freeze-base: only the top (Dense layers) trains */
@@ -235,8 +236,8 @@ typedef struct train_field {
 
 /* The settings in form order, terminated by a row whose name is NULL: model, data, labels, resize, epochs,
  * batch-size, lr, momentum, nesterov, weight-decay, augment, limit-train, limit-test, validation-split,
- * val-data, seed, threads, conv,
- * weights, skip-mismatch, freeze-base, runs, run-dir, then the callbacks'. */
+ * val-data, seed, threads, conv, precision, weights, skip-mismatch, freeze-base, runs, run-dir, then the
+ * callbacks'. */
 extern const train_field train_fields[];
 
 /* The row of a setting, or NULL. */
@@ -329,6 +330,7 @@ typedef struct train_snapshot {
     char model[32];
     char dataset[32];      /* "CIFAR-100", "Fashion-MNIST", ... ("" until loaded) */
     char conv[512];        /* the convolution backend of each Conv2D layer ("" until loaded) */
+    char precision[16];    /* the run's precision setting as train_config_get gives it ("float32", ...) */
     char notice[1024];     /* the data set's notice (what is in use, how to get CIFAR-100) */
     char run_dir[VT_PATH_MAX];
     int height, width, channels, classes; /* the model's input and outputs (0 until loaded) */

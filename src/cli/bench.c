@@ -41,8 +41,10 @@ static void model_doc(char *buf, size_t size)
 
 /* --conv is vggtop train's setting: its row's text, so the backend list is written once. */
 static void conv_doc(char *buf, size_t size) { train_field_doc(train_field_find("conv"), buf, size); }
+/* --precision likewise, so float32 and mixed_bfloat16 can be compared on one machine. */
+static void precision_doc(char *buf, size_t size) { train_field_doc(train_field_find("precision"), buf, size); }
 
-enum { O_MODEL = CLI_LONG_ONLY, O_BATCH, O_STEPS, O_WARMUP, O_THREADS, O_DATA, O_SKIP, O_LAYERS, O_CONV, O_DIST };
+enum { O_MODEL = CLI_LONG_ONLY, O_BATCH, O_STEPS, O_WARMUP, O_THREADS, O_DATA, O_SKIP, O_LAYERS, O_CONV, O_PRECISION, O_DIST };
 
 static const cli_option options[] = {
     {"model", O_MODEL, "NAME|all", NULL, NULL, model_doc},
@@ -64,6 +66,7 @@ static const cli_option options[] = {
      "minus the layers. Reorders at the ends of a oneDNN chain count in the layer that does them.",
      NULL},
     {"conv", O_CONV, "BACKENDS", NULL, NULL, conv_doc},
+    {"precision", O_PRECISION, "POLICY", NULL, NULL, precision_doc},
     {"dist", O_DIST, NULL,
      "also project each model's data-parallel efficiency (ring allreduce) at 8, 32 and 128 ranks on 10, 25 and 100 "
      "Gbit/s links from its measured step", NULL, NULL},
@@ -225,7 +228,8 @@ static int bench_model(const char *name, const bench_opts *o, double sgemm, mode
 
     if ((rc = model_create(cfg, &m, err)) != VT_OK)
         goto done;
-    if (o->conv && (rc = model_set_conv(m, o->conv, err)) != VT_OK)
+    if ((rc = model_set_precision(m, o->precision, err)) != VT_OK ||
+        (o->conv && (rc = model_set_conv(m, o->conv, err)) != VT_OK))
         goto done;
     double t_plan = vt_now();
     if ((rc = model_set_batch(m, o->batch, err)) != VT_OK)
@@ -497,6 +501,13 @@ static int set_option(void *ctx, int key, const char *value, vt_err *err)
             return vt_fail(err, VT_EUSAGE, "--conv: %s", why.msg);
         o->conv = value;
         return VT_OK;
+    case O_PRECISION: {
+        nn_precision p;
+        int rc = nn_precision_parse(value, &p, "--precision", err);
+        if (rc == VT_OK && (rc = nn_precision_check(p, err)) == VT_OK)
+            o->precision = p;
+        return rc;
+    }
     }
     return vt_fail(err, VT_EINTERNAL, "option %d has no parser", key);
 }
@@ -526,9 +537,10 @@ static int parse_args(int argc, char **argv, bench_opts *o, int *done, vt_err *e
  * and who chose it) and a busy machine. Returns the load average at the start. */
 static double print_preamble(const bench_opts *o, long cores)
 {
-    printf("vggtop bench: OpenBLAS core %s (%s), %d threads; batch %d; random inputs; medians after %d warm-up "
-           "step%s\n",
-           nn_blas_core(), nn_blas_chooser(), nn_get_threads(), o->batch, o->warmup, o->warmup == 1 ? "" : "s");
+    printf("vggtop bench: OpenBLAS core %s (%s), %d threads; batch %d; %s; random inputs; medians after %d "
+           "warm-up step%s\n",
+           nn_blas_core(), nn_blas_chooser(), nn_get_threads(), o->batch, nn_precision_name(o->precision), o->warmup,
+           o->warmup == 1 ? "" : "s");
     const char *better = nn_blas_suggest_core();
     if (better)
         printf("note: OpenBLAS runs its generic %s kernel, but this CPU can run %s, several times faster: "
@@ -641,7 +653,8 @@ const cli_command cli_bench_command = {
     .run = cmd_bench,
     .summary = "measure training and inference speed on this machine",
     .usage = "usage: vggtop bench [--model NAME|all] [--batch-size N] [--steps N] [--warmup N] [--threads N]\n"
-             "                    [--data DIR] [--skip PART[,PART...]] [--layers] [--conv BACKENDS] [--dist]\n",
+             "                    [--data DIR] [--skip PART[,PART...]] [--layers] [--conv BACKENDS]\n"
+             "                    [--precision POLICY] [--dist]\n",
     .about = "Measures this machine: the cblas_sgemm reference, training and inference speed of each model on\n"
              "random inputs, the data pipeline and the metrics.\n",
     .options = options,

@@ -18,6 +18,7 @@ typedef struct bench_opts {
     int skip;   /* PART_* bits */
     int layers; /* --layers: also time each layer of the models, forward and backward */
     const char *conv; /* --conv: the convolution backends (model_set_conv); NULL: nn_conv_default() */
+    int precision;    /* --precision: nn_precision (float32 unless asked) */
     int dist;   /* --dist: project data-parallel scaling from each model's measured step */
 } bench_opts;
 

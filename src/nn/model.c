@@ -34,6 +34,7 @@ struct model {
     float *probs;          /* (max_batch, classes) */
     const float *outs[NN_MAX_LAYERS]; /* this pass's output of each layer (input and Flatten alias others) */
     char conv_req[CONV_CHOICE_MAX]; /* the convolution backends as asked for (model_set_conv) */
+    nn_precision prec;              /* mixed_bfloat16: plan_convs puts the layers bf16 suits on oneDNN's bf16 */
     conv_layer convs[NN_MAX_LAYERS];   /* per layer index: be is NULL but for planned Conv2D layers */
     unsigned long wgen;             /* the weights' generation: bumped whenever they may have changed */
     char conv_label[NN_MAX_LAYERS][24]; /* each planned Conv2D's backend, "onednn:direct" */
@@ -289,6 +290,10 @@ static int plan_convs(model *m, vt_err *err)
         layer_conv_setup(m, i, cl);
         cl->be = p.be;
         cl->algo = p.algo;
+        if (m->prec == NN_PREC_MIXED_BF16 && precision_takes_bf16(&cl->g)) {
+            cl->be = &conv_backend_onednn;
+            cl->algo = CONV_ALGO_BF16;
+        }
     }
     /* Chains: a layer of a chaining backend whose output (or that of the max pooling right after it) feeds
      * another layer of the same backend hands it over in the backend's layout. */
@@ -356,6 +361,27 @@ int model_set_conv(model *m, const char *choice, vt_err *err)
             free_batch_buffers(m);
     }
     return rc;
+}
+
+int model_set_precision(model *m, nn_precision p, vt_err *err)
+{
+    int rc = nn_precision_check(p, err);
+    if (rc != VT_OK || p == m->prec)
+        return rc;
+    nn_precision old = m->prec;
+    m->prec = p;
+    if (m->max_batch == 0 || (rc = plan_convs(m, err)) == VT_OK)
+        return rc;
+    vt_err ignore;
+    m->prec = old;
+    if (plan_convs(m, &ignore) != VT_OK) /* as model_set_conv: the old plan worked, only memory can fail it */
+        free_batch_buffers(m);
+    return rc;
+}
+
+nn_precision model_get_precision(const model *m)
+{
+    return m->prec;
 }
 
 int model_conv_choice(const model *m, char *buf, size_t cap)

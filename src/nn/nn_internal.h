@@ -93,7 +93,14 @@ typedef struct conv_layer {
 /* Variants: oneDNN's direct and Winograd algorithms; the winograd backend's output tile sides (F(2x2, 3x3)
  * and F(4x4, 3x3)). An id only has to be distinct within its backend (and not CONV_ALGO_ANY, which names a
  * backend alone): a new backend may number its own. */
-enum { CONV_ALGO_ANY = 0, CONV_ALGO_DIRECT = 1, CONV_ALGO_WINOGRAD = 2, CONV_ALGO_F2 = 3, CONV_ALGO_F4 = 4 };
+enum {
+    CONV_ALGO_ANY = 0,
+    CONV_ALGO_DIRECT = 1,
+    CONV_ALGO_WINOGRAD = 2,
+    CONV_ALGO_F2 = 3,
+    CONV_ALGO_F4 = 4,
+    CONV_ALGO_BF16 = 5 /* oneDNN's direct convolution in bfloat16 (mixed precision) */
+};
 
 /* The output map's smaller side, what the ranks look at. */
 static inline int conv_min_side(const conv_geom *g) { return g->oh < g->ow ? g->oh : g->ow; }
@@ -200,6 +207,10 @@ extern const conv_backend conv_backend_onednn;
 /* oneDNN's OpenMP threads for the calling thread (nn_set_threads records the count; every oneDNN call
  * applies it, since OpenMP's thread count is per calling thread). */
 void onednn_apply_threads(void);
+/* Whether a layer of g runs in bfloat16 (the onednn row's bf16 variant) in a mixed_bfloat16 model: oneDNN has
+ * optimised bf16 kernels for it here, and they are not far slower than the float32 backends there (the
+ * measured rule is in precision.c). */
+int precision_takes_bf16(const conv_geom *g);
 
 /* The Winograd backend's row (src/nn/winograd.c). */
 extern const conv_backend conv_backend_winograd;

@@ -124,16 +124,23 @@ static dnnl_alg_kind_t alg_of(int algo)
     return algo == CONV_ALGO_WINOGRAD ? dnnl_convolution_winograd : dnnl_convolution_direct;
 }
 
+/* The activations' and kernel's type inside the primitives: bfloat16 for the bf16 variant (mixed
+ * precision: the bias, the kernel gradient and the model's tensors stay float32), else float32. */
+static dnnl_data_type_t dt_of(int algo)
+{
+    return algo == CONV_ALGO_BF16 ? dnnl_bf16 : dnnl_f32;
+}
+
 /* The forward primitive descriptor for g at batch n, layouts left to oneDNN, bias + ReLU fused. */
 static dnnl_status_t make_fwd_pd(dnnl_primitive_desc_t *pd, const conv_geom *g, int n, int algo, int relu)
 {
     dnnl_dims_t sd, wd, bd, dd, st, pl, pr;
     geom_dims(g, n, sd, wd, bd, dd, st, pl, pr);
     dnnl_memory_desc_t src, wei, bias, dst;
-    dnnl_memory_desc_init_by_tag(&src, 4, sd, dnnl_f32, dnnl_format_tag_any);
-    dnnl_memory_desc_init_by_tag(&wei, 4, wd, dnnl_f32, dnnl_format_tag_any);
+    dnnl_memory_desc_init_by_tag(&src, 4, sd, dt_of(algo), dnnl_format_tag_any);
+    dnnl_memory_desc_init_by_tag(&wei, 4, wd, dt_of(algo), dnnl_format_tag_any);
     dnnl_memory_desc_init_by_tag(&bias, 1, bd, dnnl_f32, dnnl_x);
-    dnnl_memory_desc_init_by_tag(&dst, 4, dd, dnnl_f32, dnnl_format_tag_any);
+    dnnl_memory_desc_init_by_tag(&dst, 4, dd, dt_of(algo), dnnl_format_tag_any);
     dnnl_convolution_desc_t desc;
     dnnl_status_t s = dnnl_convolution_forward_desc_init(&desc, dnnl_forward_training, alg_of(algo), &src, &wei,
                                                          &bias, &dst, st, pl, pr);
@@ -165,31 +172,47 @@ static int is_reference(const_dnnl_primitive_desc_t pd)
     return !impl || strncmp(impl, "ref", 3) == 0;
 }
 
+/* The backward data and backward weights descriptors of g hinted by the forward fwd, layouts left to oneDNN:
+ * the input gradient and the kernel in the forward's type, the kernel and bias gradients in float32 (the
+ * model's gradient block; oneDNN accumulates them in float32 whatever the type of the inputs). */
+static dnnl_status_t make_bwd_pds(const_dnnl_primitive_desc_t fwd, const conv_geom *g, int algo,
+                                  const_dnnl_primitive_attr_t attr, dnnl_primitive_desc_t *bwdd,
+                                  dnnl_primitive_desc_t *bwdw)
+{
+    dnnl_dims_t sd, wd, bd, dd, st, pl, pr;
+    geom_dims(g, g->n, sd, wd, bd, dd, st, pl, pr);
+    dnnl_memory_desc_t any_src, any_wei, any_dwei, bias_md;
+    dnnl_memory_desc_init_by_tag(&any_src, 4, sd, dt_of(algo), dnnl_format_tag_any);
+    dnnl_memory_desc_init_by_tag(&any_wei, 4, wd, dt_of(algo), dnnl_format_tag_any);
+    dnnl_memory_desc_init_by_tag(&any_dwei, 4, wd, dnnl_f32, dnnl_format_tag_any);
+    dnnl_memory_desc_init_by_tag(&bias_md, 1, bd, dnnl_f32, dnnl_x);
+    const dnnl_memory_desc_t *src_md = pd_md(fwd, dnnl_query_src_md), *dst_md = pd_md(fwd, dnnl_query_dst_md);
+    dnnl_convolution_desc_t d;
+    dnnl_status_t s = dnnl_convolution_backward_data_desc_init(&d, alg_of(algo), &any_src, &any_wei, dst_md, st, pl,
+                                                               pr);
+    if (s == dnnl_success)
+        s = dnnl_primitive_desc_create(bwdd, &d, attr, get_engine(), fwd);
+    if (s == dnnl_success)
+        s = dnnl_convolution_backward_weights_desc_init(&d, alg_of(algo), src_md, &any_dwei, &bias_md, dst_md, st,
+                                                        pl, pr);
+    if (s == dnnl_success)
+        s = dnnl_primitive_desc_create(bwdw, &d, attr, get_engine(), fwd);
+    return s;
+}
+
 /* Whether oneDNN has an optimised (not reference) implementation of the forward pass and both backward
  * passes of g: its reference loops are orders of magnitude slower than gemm (block5's 2x2 maps' kernel
- * gradient takes 8 s at batch 32 on AVX2). */
+ * gradient takes 8 s at batch 32 on AVX2). For the bf16 variant this is also where a CPU without bf16
+ * instructions (or oneDNN capped below them, ONEDNN_MAX_CPU_ISA=AVX2) says no: oneDNN 2.x then has only
+ * its reference bf16 kernels. */
 static int onednn_supports(const conv_geom *g, int algo)
 {
     if (!get_engine() || algo == CONV_ALGO_ANY)
         return 0;
     dnnl_primitive_desc_t fwd = NULL, bwdd = NULL, bwdw = NULL;
-    int ok = make_fwd_pd(&fwd, g, g->n, algo, 1) == dnnl_success && !is_reference(fwd);
-    if (ok) {
-        dnnl_dims_t sd, wd, bd, dd, st, pl, pr;
-        geom_dims(g, g->n, sd, wd, bd, dd, st, pl, pr);
-        dnnl_memory_desc_t any_src, any_wei, bias_md;
-        dnnl_memory_desc_init_by_tag(&any_src, 4, sd, dnnl_f32, dnnl_format_tag_any);
-        dnnl_memory_desc_init_by_tag(&any_wei, 4, wd, dnnl_f32, dnnl_format_tag_any);
-        dnnl_memory_desc_init_by_tag(&bias_md, 1, bd, dnnl_f32, dnnl_x);
-        const dnnl_memory_desc_t *src_md = pd_md(fwd, dnnl_query_src_md), *dst_md = pd_md(fwd, dnnl_query_dst_md);
-        dnnl_convolution_desc_t d;
-        ok = dnnl_convolution_backward_data_desc_init(&d, alg_of(algo), &any_src, &any_wei, dst_md, st, pl, pr) ==
-                 dnnl_success &&
-             dnnl_primitive_desc_create(&bwdd, &d, NULL, get_engine(), fwd) == dnnl_success && !is_reference(bwdd) &&
-             dnnl_convolution_backward_weights_desc_init(&d, alg_of(algo), src_md, &any_wei, &bias_md, dst_md, st,
-                                                         pl, pr) == dnnl_success &&
-             dnnl_primitive_desc_create(&bwdw, &d, NULL, get_engine(), fwd) == dnnl_success && !is_reference(bwdw);
-    }
+    int ok = make_fwd_pd(&fwd, g, g->n, algo, 1) == dnnl_success && !is_reference(fwd) &&
+             make_bwd_pds(fwd, g, algo, NULL, &bwdd, &bwdw) == dnnl_success && !is_reference(bwdd) &&
+             !is_reference(bwdw);
     dnnl_primitive_desc_destroy(bwdw);
     dnnl_primitive_desc_destroy(bwdd);
     dnnl_primitive_desc_destroy(fwd);
@@ -213,7 +236,7 @@ static int image_view(const dnnl_memory_desc_t *md, dnnl_memory_desc_t *one)
         if (b->inner_idxs[k] == 0)
             return 0;
     size_t size = dnnl_memory_desc_get_size(md);
-    if (md->padded_dims[0] != md->dims[0] || (size_t)b->strides[0] * sizeof(float) * md->dims[0] != size)
+    if (md->padded_dims[0] != md->dims[0] || (size_t)b->strides[0] * dnnl_data_type_size(md->data_type) * md->dims[0] != size)
         return 0;
     *one = *md;
     one->dims[0] = one->padded_dims[0] = 1;
@@ -361,31 +384,15 @@ static dnnl_status_t user_scratchpad_attr(dnnl_primitive_attr_t *attr)
  * it, layouts left to oneDNN; the backward passes must read the forward's layouts (the chain shares them). */
 static dnnl_status_t plan_passes(dn_plan *p, const conv_layer *cl, plan_fail *f)
 {
-    const conv_geom *g = &cl->g;
-    dnnl_dims_t sd, wd, bd, dd, st, pl, pr;
-    geom_dims(g, g->n, sd, wd, bd, dd, st, pl, pr);
-    TRY(make_fwd_pd(&p->fwd_pd, g, g->n, cl->algo, cl->relu));
+    TRY(make_fwd_pd(&p->fwd_pd, &cl->g, cl->g.n, cl->algo, cl->relu));
     TRY(dnnl_primitive_create(&p->fwd, p->fwd_pd));
     const dnnl_memory_desc_t *src_md = pd_md(p->fwd_pd, dnnl_query_src_md);
     const dnnl_memory_desc_t *dst_md = pd_md(p->fwd_pd, dnnl_query_dst_md);
-    dnnl_memory_desc_t any_src, any_wei, bias_md;
-    dnnl_memory_desc_init_by_tag(&any_src, 4, sd, dnnl_f32, dnnl_format_tag_any);
-    dnnl_memory_desc_init_by_tag(&any_wei, 4, wd, dnnl_f32, dnnl_format_tag_any);
-    dnnl_memory_desc_init_by_tag(&bias_md, 1, bd, dnnl_f32, dnnl_x);
     dnnl_primitive_attr_t attr;
     TRY(user_scratchpad_attr(&attr));
-    dnnl_convolution_desc_t bdesc;
-    dnnl_status_t s1 = dnnl_convolution_backward_data_desc_init(&bdesc, alg_of(cl->algo), &any_src, &any_wei,
-                                                                dst_md, st, pl, pr);
-    if (s1 == dnnl_success)
-        s1 = dnnl_primitive_desc_create(&p->bwdd_pd, &bdesc, attr, get_engine(), p->fwd_pd);
-    dnnl_status_t s2 = dnnl_convolution_backward_weights_desc_init(&bdesc, alg_of(cl->algo), src_md, &any_wei,
-                                                                   &bias_md, dst_md, st, pl, pr);
-    if (s2 == dnnl_success)
-        s2 = dnnl_primitive_desc_create(&p->bwdw_pd, &bdesc, attr, get_engine(), p->fwd_pd);
+    dnnl_status_t s = make_bwd_pds(p->fwd_pd, &cl->g, cl->algo, attr, &p->bwdd_pd, &p->bwdw_pd);
     dnnl_primitive_attr_destroy(attr);
-    TRY(s1);
-    TRY(s2);
+    TRY(s);
     TRY(dnnl_primitive_create(&p->bwdd, p->bwdd_pd));
     TRY(dnnl_primitive_create(&p->bwdw, p->bwdw_pd));
     if (!dnnl_memory_desc_equal(pd_md(p->bwdd_pd, dnnl_query_diff_dst_md), dst_md) ||
@@ -530,7 +537,7 @@ static dnnl_status_t plan_pool(dn_plan *p, const conv_layer *cl, plan_fail *f)
     dnnl_dims_t pst = {pt, pt}, ker = {ps, ps}, zero = {0, 0};
     dnnl_dims_t ppr = {(pdims[2] - 1) * pt + ps - dd[2], (pdims[3] - 1) * pt + ps - dd[3]};
     dnnl_memory_desc_t pdst;
-    dnnl_memory_desc_init_by_tag(&pdst, 4, pdims, dnnl_f32, dnnl_format_tag_any);
+    dnnl_memory_desc_init_by_tag(&pdst, 4, pdims, dst_md->data_type, dnnl_format_tag_any);
     dnnl_pooling_desc_t pdesc;
     TRY(dnnl_pooling_forward_desc_init(&pdesc, dnnl_forward_training, dnnl_pooling_max, dst_md, &pdst, pst, ker,
                                        zero, ppr));
@@ -809,12 +816,17 @@ static const conv_variant onednn_variants[] = {
      * Gray 2016, and oneDNN's own test tolerances for it). */
     {"winograd", CONV_ALGO_WINOGRAD, winograd_rank, 2e-3,
      " (oneDNN 2.x has Winograd only with AVX-512; try onednn:direct or auto)"},
+    /* The direct convolution in bfloat16 (mixed precision): never ranked, what a model at mixed_bfloat16
+     * runs (model.c). bf16 keeps 8 significant bits: its products are off by up to 2^-8 relative, and the
+     * float32 sums of them by about that times the largest term. */
+    {"bf16", CONV_ALGO_BF16, NULL, 3e-2,
+     " (oneDNN has bfloat16 kernels only on CPUs with AVX512_BF16 or AMX; try --precision float32)"},
 };
 
 const conv_backend conv_backend_onednn = {
     .name = "onednn",
     .variants = onednn_variants,
-    .nvariants = 2,
+    .nvariants = 3,
     .alone_falls_back = 1, /* "onednn": gemm where it has only its reference kernels */
     .supports = onednn_supports,
     .workspace = onednn_workspace,

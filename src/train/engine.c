@@ -463,6 +463,7 @@ static void snapshot_init(trainer *t)
     train_snapshot *s = &t->snap;
     s->state = TRAIN_IDLE;
     snprintf(s->model, sizeof s->model, "%s", t->cfg.model);
+    train_config_get(&t->cfg, "precision", s->precision, sizeof s->precision);
     snprintf(s->run_dir, sizeof s->run_dir, "%s", t->cfg.run_dir);
     s->epochs = t->cfg.epochs;
     s->lr = t->cfg.lr;

@@ -75,6 +75,7 @@ static int make_model(job *j, vt_err *err)
     if ((rc = train_model_config(cfg, ds->height, ds->width, ds->channels, ds->classes, &j->mc, err)) ||
         (rc = model_create(&j->mc, &j->m, err)) ||
         (!cfg->resume && (rc = train_load_weights(cfg, j->m, err))) ||
+        (rc = model_set_precision(j->m, (nn_precision)cfg->precision, err)) ||
         (rc = model_set_conv(j->m, cfg->conv[0] ? cfg->conv : nn_conv_default(), err)) ||
         (rc = model_set_batch(j->m, j->step_batch, err)))
         return rc;

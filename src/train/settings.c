@@ -106,6 +106,13 @@ const train_field train_fields[] = {
      "A run records the choice each layer resolved to, and --resume uses it again unless --conv is given, so a "
      "run stays bit for bit reproducible; checkpoints move between backends.",
      conv_check},
+    {"precision", "Precision", TRAIN_FIELD_CHOICE, nn_precision_names, NULL,
+     "Keras' dtype policy: mixed_bfloat16 runs the convolutions in bfloat16 and keeps the weights, loss and "
+     "softmax in float32 (CPUs with AVX512_BF16 or AMX)",
+     TRAIN_STORE_INDEX, AT(precision), 0, 0, TRAIN_F_NEWER, "float32", "training.precision", NULL,
+     "A CPU without bfloat16 instructions refuses mixed_bfloat16 when the run starts; checkpoints hold float32 "
+     "weights either way, so they load at either precision.",
+     NULL},
     /* Starting weights (nn's keras_h5_load; src/train/weights.c). */
     {"weights", "Weights", TRAIN_FIELD_TEXT, NULL, "FILE",
      "start from a Keras HDF5 weights file, or 'imagenet' (vgg16, vgg19) for keras.applications' ImageNet weights",

@@ -36,6 +36,7 @@ static void synthesise_snapshot(app *a)
     const run_data *r = &a->run;
     const run_progress *p = &r->progress;
     snprintf(s->model, sizeof s->model, "%s", r->config.model);
+    train_config_get(&r->config, "precision", s->precision, sizeof s->precision);
     snprintf(s->dataset, sizeof s->dataset, "%s", r->dataset);
     snprintf(s->run_dir, sizeof s->run_dir, "%s", a->dir);
     s->height = r->height;

@@ -83,11 +83,12 @@ void app_draw_header(app *a)
     /* Browsing another run: the parked live run stays a few keys away (6 Compare, Enter on its row, named by
      * the row's number: the screen's key is not the row). A model or data set not known yet (the run still
      * loads) is left out, not shown as "?". */
-    char live_run[64] = "", model[48] = "", dataset[48] = "";
+    char live_run[64] = "", model[64] = "", dataset[48] = "";
     if (a->parked)
         snprintf(live_run, sizeof live_run, " · live run: row %d of 6 Compare, Enter", compare_live_row(a));
+    const int mixed = s->precision[0] && strcmp(s->precision, "float32") != 0; /* named where not the default */
     if (s->model[0])
-        snprintf(model, sizeof model, " · %s", s->model);
+        snprintf(model, sizeof model, " · %s%s%s", s->model, mixed ? " " : "", mixed ? s->precision : "");
     if (s->dataset[0])
         snprintf(dataset, sizeof dataset, " · %s", s->dataset);
     snprintf(facts, sizeof facts, "%s%s%s%s%s%s", a->live ? "live " : a->parked ? "browsing " :

@@ -20,7 +20,7 @@ ran=0; cores_not_run=""; onednn_not_run=""
 OUT=build/release/tests
 BLAS_BINS="$OUT/test_nn $OUT/test_nn_alloc $OUT/test_nn_checkpoint $OUT/test_nn_model"
 # The unit tests that run oneDNN's convolutions (about 25 s on a 2-core machine).
-CONV_BINS="$OUT/test_nn_conv $OUT/test_nn_model $OUT/test_nn $OUT/test_nn_alloc $OUT/test_nn_checkpoint \
+CONV_BINS="$OUT/test_nn_conv $OUT/test_nn_bf16 $OUT/test_nn_model $OUT/test_nn $OUT/test_nn_alloc $OUT/test_nn_checkpoint \
 $OUT/test_nn_pool $OUT/test_train_engine"
 # shellcheck disable=SC2086
 make --no-print-directory -s $BLAS_BINS $CONV_BINS || fatal "cannot build the nn tests"
