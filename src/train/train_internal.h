@@ -264,6 +264,10 @@ int dist_allreduce(train_dist *d, double *v, int n, int max, const char *what, v
 int dist_barrier(train_dist *d, const char *what, vt_err *err);
 int dist_gather_rows(train_dist *d, float *rows, long n, int width, vt_err *err);
 int dist_ranks_describe(train_dist *d, int threads, char (*hosts)[DIST_HOST_MAX], int *thread_counts, vt_err *err);
+/* After a step each rank took on its own (opening the data set, which may be missing on one host): rc is this
+ * rank's result, and every rank returns the error of the lowest failing rank, rank 0 with its message (prefixed
+ * "rank R of N on host H: " when R is another rank), the others with an empty one, so that one line is printed. */
+int dist_agree(train_dist *d, int rc, vt_err *err);
 /* Compares a checksum of the weights over the ranks: VT_EINTERNAL with a clear line when they differ. */
 int dist_check_weights(train_dist *d, const float *params, size_t count, long step, vt_err *err);
 /* One SGD step of a global batch of total images of which x, y hold this rank's n: the slice's gradient,

@@ -7,7 +7,8 @@
 # - netns_require: skips the script (exit 77, one line) without root, network namespaces, unshare or mpirun;
 # - netns_up N: hosts h1..hN and the switch, torn down at exit (also on failure);
 # - netns_mpirun NP HOSTS ARGS...: mpirun started on h1 with --host HOSTS, Open MPI's TCP transport only, on
-#   eth0 only (no shared memory between hosts, no other interface), session files under $TMP;
+#   eth0 only (no shared memory between hosts, no other interface), session files under $TMP; its link to
+#   each daemon is probed every second (TCP keepalive), so a host cut off is noticed in about 4 s, not 8 min;
 # - netns_shape GBITS: every cable shaped to GBITS Gbit/s both ways with tbf (1, 10, 25);
 # - netns_link HOST up|down: HOST's cable plugged in or pulled out (no netem on this kernel: a cut is a link
 #   down, which drops every packet as netem's loss 100% would);
@@ -65,6 +66,7 @@ netns_mpirun() {
         mpirun -np "$np" --host "$hosts" --oversubscribe \
         --mca plm_rsh_agent "$TOP/tests/tools/netns-rsh.sh" --mca plm_rsh_no_tree_spawn 1 \
         --mca btl tcp,self --mca btl_tcp_if_include eth0 --mca oob_tcp_if_include eth0 \
+        --mca oob_tcp_keepalive_time 1 --mca oob_tcp_keepalive_intvl 1 --mca oob_tcp_keepalive_probes 3 \
         --mca orte_tmpdir_base "$TMP/ompi" "$@"
 }
 
@@ -88,7 +90,7 @@ netns_rank_pid() {
     i=1
     while [ "$i" -le "$netns_hosts" ]; do
         for pid in $(ip netns pids "${NETNS}h$i"); do
-            [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = vggtop ] || continue
+            case $(readlink "/proc/$pid/exe" 2>/dev/null) in */vggtop) ;; *) continue ;; esac
             if tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$1"; then
                 echo "$pid"
                 return 0
