@@ -92,6 +92,7 @@ static void every_field_round_trips(void **state)
         {"optimizer", "adam", "Adam"},        {"beta1", "0.8", "0.8"},
         {"beta2", "0.99", "0.99"},            {"rho", "0.95", "0.95"},
         {"epsilon", "1e-08", "1e-08"},        {"optimizer", "RMSprop", "RMSprop"},
+        {"allreduce-precision", "bf16", "bf16"}, {"allreduce-precision", "fp16", "fp16"},
     };
     train_config c;
     train_config_default(&c);
@@ -113,9 +114,10 @@ static void every_field_round_trips(void **state)
         assert_non_null(train_fields[f].help);
         covered++;
     }
-    assert_int_equal(covered, 47); /* the 17 of the first version, the callbacks' 18, conv, the alerts' 3, issue 24's 3 and the
-                                     * optimizer's 5 */
+    assert_int_equal(covered, 48); /* the 17 of the first version, the callbacks' 18, conv, the alerts' 3, issue 24's 3, the
+                                     * optimizer's 5 and allreduce-precision */
     assert_int_equal(c.optimizer, NN_OPT_RMSPROP);
+    assert_int_equal(c.allreduce_precision, DIST_FP16);
     assert_true(c.epsilon == 1e-8);
     assert_int_equal(c.coarse, 1);
     assert_int_equal(c.nesterov, 1);

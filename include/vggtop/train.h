@@ -183,6 +183,7 @@ typedef struct train_config {
     double beta1, beta2;   /* Adam: 0.9, 0.999 */
     double rho;            /* RMSprop: 0.9 */
     double epsilon;        /* Adam and RMSprop: 1e-7 */
+    int allreduce_precision; /* the width gradients travel at between ranks: 0 float32, 1 bf16, 2 fp16 */
 } train_config;
 
 /* ---- the settings table ------------------------------------------------------------------------------ */

@@ -38,6 +38,12 @@ struct train_dist {
     double timeout;       /* DIST_TIMEOUT or VGGTOP_DIST_TIMEOUT */
     double sigkill_after; /* mpirun's SIGKILL follows its SIGTERM after this many seconds (odls_base_sigkill_timeout) */
     size_t bucket_floats; /* DIST_BUCKET_FLOATS unless a test asks for smaller buckets */
+    /* --allreduce-precision: the buckets travel as 16-bit values (half, the size of the gradient block) and
+     * are added by half_op (float32 sums rounded back); DIST_FLOAT32 sends the gradients themselves. */
+    dist_precision precision;
+    uint16_t *half;
+    size_t half_cap;
+    MPI_Op half_op[3];
     /* the step in flight */
     MPI_Request req[DIST_MAX_REQ];
     int nreq;
@@ -130,6 +136,19 @@ static int check_usable(train_dist *d, vt_err *err)
                      : VT_OK;
 }
 
+/* The MPI operations of the half-width buckets: MPI_UINT16_T values, added in float32 and rounded back. */
+static void sum_bf16(void *in, void *inout, int *len, MPI_Datatype *type)
+{
+    (void)type;
+    dist_half_sum(DIST_BF16, in, inout, (size_t)*len);
+}
+
+static void sum_fp16(void *in, void *inout, int *len, MPI_Datatype *type)
+{
+    (void)type;
+    dist_half_sum(DIST_FP16, in, inout, (size_t)*len);
+}
+
 /* ---- the process ---------------------------------------------------------------------------------------- */
 
 int train_dist_start(train_dist **out, vt_err *err)
@@ -167,6 +186,8 @@ int train_dist_start(train_dist **out, vt_err *err)
     d->sigkill_after = kill_after && atof(kill_after) >= 1 ? atof(kill_after) : 1.0;
     MPI_Comm_dup(MPI_COMM_WORLD, &d->comm);
     MPI_Comm_set_errhandler(d->comm, MPI_ERRORS_RETURN);
+    MPI_Op_create(sum_bf16, 1, &d->half_op[DIST_BF16]);
+    MPI_Op_create(sum_fp16, 1, &d->half_op[DIST_FP16]);
     MPI_Comm_rank(d->comm, &d->rank);
     MPI_Comm_size(d->comm, &d->size);
     MPI_Comm local;
@@ -198,10 +219,13 @@ void train_dist_end(train_dist *d)
         return;
     /* After a lost rank MPI_Finalize would wait for it forever: the process just exits. */
     if (!d->broken) {
+        MPI_Op_free(&d->half_op[DIST_BF16]);
+        MPI_Op_free(&d->half_op[DIST_FP16]);
         MPI_Comm_free(&d->comm);
         MPI_Finalize();
     }
     free(d->peer_pid);
+    free(d->half);
     free(d);
 }
 
@@ -387,8 +411,15 @@ static void grads_ready(void *ctx, size_t from)
                 ;
             d->nreq = 0;
         }
-        if (MPI_Iallreduce(MPI_IN_PLACE, d->grads + off, n, MPI_FLOAT, MPI_SUM, d->comm, &d->req[d->nreq++]) !=
-            MPI_SUCCESS)
+        int sent;
+        if (d->precision == DIST_FLOAT32)
+            sent = MPI_Iallreduce(MPI_IN_PLACE, d->grads + off, n, MPI_FLOAT, MPI_SUM, d->comm, &d->req[d->nreq++]);
+        else {
+            dist_half_encode(d->precision, d->grads + off, d->half + off, (size_t)n);
+            sent = MPI_Iallreduce(MPI_IN_PLACE, d->half + off, n, MPI_UINT16_T, d->half_op[d->precision], d->comm,
+                                  &d->req[d->nreq++]);
+        }
+        if (sent != MPI_SUCCESS)
             d->failed = 1;
         off += (size_t)n;
         count -= (size_t)n;
@@ -409,6 +440,13 @@ int dist_train_step(train_dist *d, model *m, const float *x, const int *y, int n
     d->nreq = 0;
     d->failed = 0;
     const size_t nparams = (size_t)model_param_count(m);
+    if (d->precision != DIST_FLOAT32 && d->half_cap < nparams) {
+        uint16_t *half = realloc(d->half, sizeof *half * nparams);
+        if (!half)
+            return vt_fail(err, VT_EIO, "out of memory for the %zu half-width gradients", nparams);
+        d->half = half;
+        d->half_cap = nparams;
+    }
     grad_buckets_begin(&d->buckets, nparams, d->bucket_floats);
     step_stats local = {0};
     /* Every rank goes through the allreduces even when its own loss is not finite: the others would wait for it.
@@ -428,6 +466,8 @@ int dist_train_step(train_dist *d, model *m, const float *x, const int *y, int n
         return lost(d, "the gradient allreduce", "Open MPI refused an allreduce", err);
     if ((rc = dist_wait(d, d->req, d->nreq, "the gradient allreduce", err)))
         return rc;
+    if (d->precision != DIST_FLOAT32)
+        dist_half_decode(d->precision, d->half, d->grads, nparams);
     double t2 = vt_now();
     d->nreq = 0;
     if (!isfinite(sums[0])) {
@@ -456,6 +496,7 @@ int dist_train_step(train_dist *d, model *m, const float *x, const int *y, int n
 
 dist_timing dist_get_timing(const train_dist *d) { return d->timing; }
 void dist_set_bucket_floats(train_dist *d, size_t floats) { d->bucket_floats = floats; }
+void dist_set_precision(train_dist *d, dist_precision p) { d->precision = p; }
 int dist_broken(const train_dist *d) { return d->broken; }
 
 int train_dist_share_config(train_dist *d, int *status, train_config *cfg, vt_err *err)

@@ -138,6 +138,8 @@ static int prepare_model(job *j, vt_err *err)
     j->sgd.rho = (float)cfg->rho;
     j->sgd.epsilon = (float)cfg->epsilon;
     train_preprocess(cfg, &j->pp);
+    if (j->d)
+        dist_set_precision(j->d, (dist_precision)cfg->allreduce_precision);
     return VT_OK;
 }
 

@@ -249,6 +249,17 @@ void grad_buckets_begin(grad_buckets *b, size_t total, size_t cap);
  * more. from == 0 sends all that is left. */
 size_t grad_buckets_ready(grad_buckets *b, size_t from, size_t *off);
 
+/* --allreduce-precision: the width the gradient buckets travel at (the order of the setting's choices). */
+typedef enum { DIST_FLOAT32, DIST_BF16, DIST_FP16 } dist_precision;
+/* One float32 to bf16 or fp16 and back (half.c): round to nearest, ties to even; fp16 keeps subnormals,
+ * overflows to infinity past 65504; a NaN stays a NaN. */
+uint16_t dist_half_from_float(dist_precision p, float f);
+float dist_half_to_float(dist_precision p, uint16_t h);
+/* n of them: x to h, h to x; inout[i] = the rounded float32 sum of in[i] and inout[i] (the MPI operation). */
+void dist_half_encode(dist_precision p, const float *x, uint16_t *h, size_t n);
+void dist_half_decode(dist_precision p, const uint16_t *h, float *x, size_t n);
+void dist_half_sum(dist_precision p, const uint16_t *in, uint16_t *inout, size_t n);
+
 /* ---- data-parallel training: the MPI side (dist.c) -------------------------------------------------- */
 
 /* The threads a rank takes by default (dist_threads_per_rank of this host; d may be NULL). */
@@ -282,6 +293,8 @@ typedef struct dist_timing {
     double step_seconds, wait_seconds;
 } dist_timing;
 dist_timing dist_get_timing(const train_dist *d);
+/* --allreduce-precision: the width of the buckets from the next step on (float32 by default). */
+void dist_set_precision(train_dist *d, dist_precision p);
 /* The floats an allreduce bucket gathers (1 Mi floats, 4 MB, by default; tests make them small). */
 void dist_set_bucket_floats(train_dist *d, size_t floats);
 /* Whether the ranks lost each other (a collective failed or timed out). */

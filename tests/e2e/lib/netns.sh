@@ -12,6 +12,7 @@
 # - netns_shape GBITS: every cable shaped to GBITS Gbit/s both ways with tbf (1, 10, 25);
 # - netns_link HOST up|down: HOST's cable plugged in or pulled out (no netem on this kernel: a cut is a link
 #   down, which drops every packet as netem's loss 100% would);
+# - netns_tx_bytes HOST: the bytes HOST has sent on its cable so far;
 # - netns_rank_pid RANK: the pid of the vggtop process of that MPI rank, on whichever host it runs.
 NETNS=vggtop$$
 netns_hosts=0
@@ -84,6 +85,10 @@ netns_shape() {
 
 netns_link() {
     ip -n "${NETNS}sw" link set "p${1#h}" "$2" && ip -n "${NETNS}$1" link set eth0 "$2" || fatal "link $1 $2"
+}
+
+netns_tx_bytes() {
+    ip netns exec "${NETNS}$1" cat /sys/class/net/eth0/statistics/tx_bytes
 }
 
 netns_rank_pid() {
