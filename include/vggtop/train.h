@@ -347,6 +347,7 @@ typedef struct train_snapshot {
     int ranks;             /* processes of a data-parallel run (mpirun -np N); 1 alone */
     double allreduce_wait; /* with ranks: the share of the step time spent waiting for the gradient allreduce
                               after the backward pass (what overlapping did not hide); NaN alone */
+    double dist_step_ms;   /* with ranks: the mean step (slice gradient, allreduce, update) in ms; NaN alone */
     double ms_per_step;
     double elapsed;        /* seconds the run has worked, over every session (--resume continues it; time
                             * paused does not count) */
