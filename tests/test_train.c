@@ -1037,6 +1037,21 @@ static void ring_allreduce_time(void **state)
     assert_true(train_ring_seconds(1e9, 1, 8, 1e-3) == 0);
 }
 
+/* bench --dist's efficiency: 1 GB round 4 ranks at half of 16 Gbit/s takes 1.5 s; a step of 1 s hides half
+ * a second of it, or a whole second, or all of it when the ring is short enough. */
+static void dist_efficiency_hides_the_overlap(void **state)
+{
+    (void)state;
+    const train_link_model half = {0.5, 0.5, 0}, whole = {0.5, 1, 0};
+    assert_true(fabs(train_dist_efficiency(1, 1e9, 4, 16, &half) - 0.5) < 1e-12);
+    assert_true(fabs(train_dist_efficiency(1, 1e9, 4, 16, &whole) - 1 / 1.5) < 1e-12);
+    assert_true(train_dist_efficiency(1, 1e6, 4, 16, &whole) == 1);
+    assert_true(train_dist_efficiency(1, 1e9, 1, 16, &half) == 1);
+    /* the fitted model is a model: a share of the link, an overlap of the step, a latency */
+    assert_true(train_link_fitted.share > 0 && train_link_fitted.share <= 1);
+    assert_true(train_link_fitted.overlap >= 0 && train_link_fitted.overlap <= 1 && train_link_fitted.hop >= 0);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -1071,6 +1086,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(buckets_send_each_gradient_once),
         cmocka_unit_test(threads_split_the_host),
         cmocka_unit_test(ring_allreduce_time),
+        cmocka_unit_test(dist_efficiency_hides_the_overlap),
     };
     return cmocka_run_group_tests_name("train", tests, test_dir_setup, test_dir_teardown);
 }

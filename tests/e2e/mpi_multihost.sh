@@ -7,6 +7,8 @@
 #   config.json names the hosts, and each rank, alone on its host, takes all its cores by default;
 # - --allreduce-precision bf16 and fp16: the same 16 steps, within 1e-3, at most 0.6 of float32's bytes on
 #   the wire;
+# - bench --dist prints the projection at 8, 32 and 128 ranks on 1, 10, 25 and 100 Gbit/s and, for cnn, the
+#   efficiencies measured over the emulated links (tests/tools/multihost_links.sh).
 # About 15 s on a 2-core machine. Needs root (as CI runs); elsewhere it says so in one line and is skipped (status 77).
 . "$(dirname "$0")/lib/prologue.sh"
 . "$(dirname "$0")/lib/netns.sh"
@@ -60,4 +62,12 @@ CNN="--model cnn --limit-train 512 --limit-test 200 --epochs 1 --batch-size 32 -
 netns_mpirun 3 h1,h2,h3 "$VGGTOP" train $CNN --run-dir cnn3 >cnn3.out 2>&1 ||
     { cat cnn3.out >&2; fail "3-host cnn run exited $?"; }
 close cnn1 cnn3 || { strip cnn1 >&2; strip cnn3 >&2; fail "cnn on 3 hosts ends 16 steps away from 1 process"; }
+# bench --dist: the fitted projection at 8, 32 and 128 ranks on each link, and cnn's measured efficiencies.
+"$VGGTOP" bench --model cnn --steps 1 --warmup 0 --skip sgemm,data,metrics --dist >bench.out 2>&1 ||
+    { cat bench.out >&2; fail "bench --dist exited $?"; }
+grep -q '^  ranks  *1 Gbit/s  *10 Gbit/s  *25 Gbit/s  *100 Gbit/s$' bench.out &&
+    [ "$(awk '($1 == 8 || $1 == 32 || $1 == 128) && NF == 13 && $3 == "/" && $13 ~ /%$/' bench.out | wc -l)" -eq 3 ] ||
+    { cat bench.out >&2; fail "bench --dist: no projection at 8, 32 and 128 ranks on 4 links"; }
+[ "$(grep -c '^  measured, [23] ranks on emulated hosts.*25 Gbit/s [0-9]*%$' bench.out)" -eq 2 ] ||
+    { cat bench.out >&2; fail "bench --dist: cnn's measured efficiencies are missing"; }
 finish

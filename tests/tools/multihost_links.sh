@@ -7,7 +7,8 @@
 # shares this machine's cores, so the step includes the other ranks' competition for them: compare a link
 # with the unshaped run of the same ranks (tests/tools/fit_dist.py does, and fits bench --dist's model).
 # Not a test (minutes): its numbers go into docs/SCALING.md.
-#     sh tests/tools/multihost_links.sh [MODEL:BATCH_PER_RANK:STEPS ...]
+#     [RANKS="2 3"] [LINKS="0 1 10 25"] [PRECISION=float32] sh tests/tools/multihost_links.sh [MODEL:BATCH_PER_RANK:STEPS ...]
+# (PRECISION is --allreduce-precision).
 . "$(dirname "$0")/../e2e/lib/prologue.sh"
 . "$(dirname "$0")/../e2e/lib/netns.sh"
 netns_require
@@ -17,15 +18,16 @@ echo "model ranks gbit params step_ms wait_ms"
 for spec in "$@"; do
     model=${spec%%:*} rest=${spec#*:}
     batch=${rest%%:*} steps=${rest#*:}
-    for ranks in 2 3; do
+    for ranks in ${RANKS:-2 3}; do
         hosts=h1,h2
         [ "$ranks" -eq 2 ] || hosts=h1,h2,h3
         global=$((batch * ranks))
-        for gbit in 0 1 10 25; do
+        for gbit in ${LINKS:-0 1 10 25}; do
             if [ "$gbit" -gt 0 ]; then netns_shape "$gbit"; fi
             out=$TMP/$model-$ranks-$gbit
             netns_mpirun "$ranks" "$hosts" "$VGGTOP" train --model "$model" --batch-size "$global" \
                 --limit-train $((global * steps)) --limit-test "$ranks" --epochs 1 --threads 1 --run-dir "$out" \
+                --allreduce-precision "${PRECISION:-float32}" \
                 >"$out.out" 2>&1 || { cat "$out.out" >&2; fatal "$model on $ranks hosts at $gbit Gbit/s"; }
             params=$(sed -n 's/.*"params":[[:space:]]*\([0-9]*\).*/\1/p' "$out/config.json" | head -1)
             sed -n 's/^Ranks: .*(\([0-9.]*\) of \([0-9.]*\) ms)$/\2 \1/p' "$out.out" |
