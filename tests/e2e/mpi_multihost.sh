@@ -12,22 +12,11 @@
 # About 15 s on a 2-core machine. Needs root (as CI runs); elsewhere it says so in one line and is skipped (status 77).
 . "$(dirname "$0")/lib/prologue.sh"
 . "$(dirname "$0")/lib/netns.sh"
+. "$(dirname "$0")/lib/mpi.sh"
 FAIL_FAST=1
 netns_require
 netns_up 3
 cd "$TMP" || exit 1
-
-# history.csv without the seconds column (epoch, the train and test metrics, lr, top-5)
-strip() { cut -d, -f1-8,10- "$1/history.csv"; }
-# Whether every number of two stripped histories agrees within 1e-3 (as in mpi.sh: a few steps, where the
-# order of the sums cannot yet have grown into anything visible).
-close() {
-    strip "$1" >a.csv
-    strip "$2" >b.csv
-    [ "$(wc -l <a.csv)" -eq "$(wc -l <b.csv)" ] || return 1
-    paste -d, a.csv b.csv | awk -F, 'NR > 1 { h = NF / 2; for (i = 1; i <= h; i++) { d = $i - $(i + h);
-        if (d < 0) d = -d; if (d > 1e-3) bad = 1 } } END { exit bad }'
-}
 
 SHORT="--model mlp --limit-train 512 --limit-test 200 --epochs 1 --batch-size 32 --seed 7 --augment --momentum 0.9"
 "$VGGTOP" train $SHORT --threads 1 --run-dir one16 >one16.out 2>&1 || fail "1-process run of 16 steps exited $?"

@@ -16,6 +16,7 @@
 # About 45 s on a 2-core machine. Needs root (as CI runs); elsewhere it says so in one line and is skipped.
 . "$(dirname "$0")/lib/prologue.sh"
 . "$(dirname "$0")/lib/netns.sh"
+. "$(dirname "$0")/lib/mpi.sh"
 FAIL_FAST=1
 netns_require
 netns_up 2
@@ -23,18 +24,6 @@ cd "$TMP" || exit 1
 pids=""
 at_exit 'for p in $pids; do kill -9 $p 2>/dev/null; done'
 
-strip() { cut -d, -f1-8,10- "$1/history.csv"; }
-# Waits (at most 60 s) until the run has finished its first epoch: the next moment is early in epoch 2.
-wait_epoch_1() { # dir
-    i=0
-    while [ $i -lt 1200 ]; do
-        [ -f "$1/history.csv" ] && [ "$(wc -l <"$1/history.csv")" -ge 2 ] && return 0
-        sleep 0.05
-        i=$((i + 1))
-    done
-    cat "$1.out" >&2
-    fail "$1 never finished its first epoch"
-}
 # Waits (at most $2 s) for process $1 to end.
 gone_within() {
     i=0

@@ -23,6 +23,8 @@ netns_require() {
         why="needs root (network namespaces)"
     elif ! command -v unshare >/dev/null || ! command -v mpirun >/dev/null || ! command -v tc >/dev/null; then
         why="needs unshare, tc and mpirun"
+    elif ! unshare --uts --mount --propagation private true 2>/dev/null; then
+        why="this kernel or container gives no UTS or mount namespaces"
     elif ! ip netns add "${NETNS}probe" 2>/dev/null; then
         why="this kernel or container gives no network namespaces"
     else
