@@ -2,8 +2,10 @@
 # Open MPI's remote shell (--mca plm_rsh_agent) for the emulated hosts of tests/e2e/lib/netns.sh:
 #     netns-rsh.sh HOST COMMAND...
 # runs COMMAND (the orted line mpirun builds, one shell string) inside the network namespace
-# $VGGTOP_NETNS$HOST, with a UTS namespace whose host name is HOST (Open MPI tells hosts apart by name: two
-# ranks under one name would be one node to it). Per host, the test may also set
+# $VGGTOP_NETNS$HOST, with a UTS namespace whose host name is HOST, so that config.json and the lines that
+# name a host say h2, not this machine's name for every rank. (Open MPI tells nodes apart by their daemons,
+# not by host name: without the UTS namespaces the ranks still used TCP, their shared-memory transport found
+# no peer on its node; the tests force --mca btl tcp,self anyway.) Per host, the test may also set
 #     VGGTOP_NETNS_ENV_<HOST>="VAR=value ..."  variables the daemon (and so the ranks) of HOST get;
 #     VGGTOP_NETNS_HIDE_<HOST>=PATH           an empty tmpfs over PATH in a mount namespace of HOST's own,
 #                                             so PATH has nothing in it there (a data set missing on one host).
