@@ -186,6 +186,7 @@ typedef struct train_config {
     double beta1, beta2;   /* Adam: 0.9, 0.999 */
     double rho;            /* RMSprop: 0.9 */
     double epsilon;        /* Adam and RMSprop: 1e-7 */
+    int allreduce_precision; /* the width gradients travel at between ranks: 0 float32, 1 bf16, 2 fp16 */
 } train_config;
 
 /* ---- the settings table ------------------------------------------------------------------------------ */
@@ -351,6 +352,7 @@ typedef struct train_snapshot {
     int ranks;             /* processes of a data-parallel run (mpirun -np N); 1 alone */
     double allreduce_wait; /* with ranks: the share of the step time spent waiting for the gradient allreduce
                               after the backward pass (what overlapping did not hide); NaN alone */
+    double dist_step_ms;   /* with ranks: the mean step (slice gradient, allreduce, update) in ms; NaN alone */
     double ms_per_step;
     double elapsed;        /* seconds the run has worked, over every session (--resume continues it; time
                             * paused does not count) */
@@ -457,8 +459,17 @@ int trainer_create_dist(const train_config *cfg, train_dist *d, trainer **out, v
 /* Seconds a ring allreduce of bytes takes over ranks joined by links of gbit_s, with latency seconds per
  * hop: 2 (N - 1) steps, each sending bytes / N (reduce-scatter, then allgather). 0 for one rank. */
 double train_ring_seconds(double bytes, int ranks, double gbit_s, double latency);
-/* The hop latency `vggtop bench --dist` assumes: TCP over Ethernet, as Open MPI's tcp transport runs. */
-#define TRAIN_RING_HOP_LATENCY 25e-6
+/* `vggtop bench --dist`'s model of a data-parallel step: the ring runs at `share` of the link's rate with
+ * `hop` seconds per hop, and hides behind `overlap` of the step's compute (the backward pass it overlaps). */
+typedef struct train_link_model {
+    double share, overlap, hop;
+} train_link_model;
+/* The model fitted to steps measured over emulated links (tests/tools/fit_dist.py, docs/SCALING.md), and
+ * the one before any measurement (the whole link, two thirds of the step, 25 us). */
+extern const train_link_model train_link_fitted, train_link_assumed;
+/* The efficiency of a step of `step` seconds of compute whose bytes of gradients go round a ring of ranks
+ * over links of gbit_s: step / (step + what of the ring the overlap does not hide); 1 for one rank. */
+double train_dist_efficiency(double step, double bytes, int ranks, double gbit_s, const train_link_model *m);
 
 /* ---- run directories (read side: the UI, `vggtop watch` and the CLI commands) ----------------------- */
 

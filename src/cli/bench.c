@@ -68,8 +68,12 @@ static const cli_option options[] = {
     {"conv", O_CONV, "BACKENDS", NULL, NULL, conv_doc},
     {"precision", O_PRECISION, "POLICY", NULL, NULL, precision_doc},
     {"dist", O_DIST, NULL,
-     "also project each model's data-parallel efficiency (ring allreduce) at 8, 32 and 128 ranks on 10, 25 and 100 "
-     "Gbit/s links from its measured step", NULL, NULL},
+     "also project each model's data-parallel efficiency (ring allreduce) at 8, 32 and 128 ranks on 1, 10, 25 and "
+     "100 Gbit/s links from its measured step, and print the efficiency measured over emulated links where there is "
+     "one",
+     "The model's link share, hop latency and overlap are fitted to steps measured over emulated links (network "
+     "namespaces shaped by tbf, without added latency: the test kernel has no netem); docs/SCALING.md has the runs.",
+     NULL},
     {NULL, 0, NULL, NULL, NULL, NULL},
 };
 
@@ -305,31 +309,61 @@ static void print_model_row(const model_result *r, double sgemm)
 
 /* ---- 2a. data-parallel projection (--dist) ------------------------------------------------------------ */
 
+/* Efficiencies measured over emulated links (tests/tools/multihost_links.sh: hosts as network namespaces on
+ * one 2-core machine, cables shaped by tbf, a batch of 32 (cnn) or 8 (vgg16-nopool) per rank): the compute
+ * of the same ranks on an unshaped cable over the step. docs/SCALING.md has the runs. */
+static const struct {
+    const char *model;
+    int ranks;
+    double gbit, efficiency;
+} measured_dist[] = {
+    {"cnn", 2, 1, 0.54},           {"cnn", 2, 10, 0.90},          {"cnn", 2, 25, 0.83},
+    {"cnn", 3, 1, 0.36},           {"cnn", 3, 10, 0.72},          {"cnn", 3, 25, 0.70},
+    {"vgg16-nopool", 2, 1, 0.26},  {"vgg16-nopool", 2, 10, 0.74}, {"vgg16-nopool", 2, 25, 0.75},
+    {"vgg16-nopool", 3, 1, 0.17},  {"vgg16-nopool", 3, 10, 0.65}, {"vgg16-nopool", 3, 25, 0.65},
+};
+
 /* What `mpirun -np N vggtop train` would make of this model on a cluster: each rank computes the measured
  * step on --batch-size images (the global batch grows with N), then the gradients (params x 4 bytes) are
- * summed by ring allreduce (train_ring_seconds). Without overlap the allreduce adds to the step; vggtop
- * starts it during the backward pass, about two thirds of the step, so at best only what exceeds that
- * shows. */
+ * summed by ring allreduce (train_ring_seconds) at the share of the link, with the hop latency, and the
+ * overlap of the backward pass that train_link_fitted has from the measurements; then the measured
+ * efficiencies of this model, where there are some. */
 static void print_dist_projection(const model_result *r, int batch)
 {
     static const int ranks[] = {8, 32, 128};
-    static const double gbits[] = {10, 25, 100};
-    const double step = batch / r->train_ips, bytes = 4.0 * (double)r->params, backward = step * 2.0 / 3.0;
-    printf("  dist: %.1f MB of gradients, %.1f ms per step of %d images per rank; ring allreduce at %.0f us per "
-           "hop; efficiency without / with overlap:\n",
-           bytes / 1e6, 1e3 * step, batch, 1e6 * TRAIN_RING_HOP_LATENCY);
+    static const double gbits[] = {1, 10, 25, 100};
+    const size_t ng = sizeof gbits / sizeof gbits[0];
+    const train_link_model *fit = &train_link_fitted;
+    /* the fitted link with the overlap assumed before the measurements: what hiding the allreduce would give */
+    const train_link_model hidden = {fit->share, train_link_assumed.overlap, fit->hop};
+    const double step = batch / r->train_ips, bytes = 4.0 * (double)r->params;
+    printf("  dist: %.1f MB of gradients, %.1f ms per step of %d images per rank; ring allreduce at %.0f%% of the "
+           "link and %.0f us per hop, %.0f%% of the step hiding it (fitted to emulated links); efficiency as fitted "
+           "/ with %.0f%% of the step hiding it:\n",
+           bytes / 1e6, 1e3 * step, batch, 100 * fit->share, 1e6 * fit->hop, 100 * fit->overlap, 100 * hidden.overlap);
     printf("  %-6s", "ranks");
-    for (size_t g = 0; g < sizeof gbits / sizeof gbits[0]; g++)
+    for (size_t g = 0; g < ng; g++)
         printf(" %10.0f Gbit/s", gbits[g]);
     printf("\n");
     for (size_t k = 0; k < sizeof ranks / sizeof ranks[0]; k++) {
         printf("  %-6d", ranks[k]);
-        for (size_t g = 0; g < sizeof gbits / sizeof gbits[0]; g++) {
-            double t = train_ring_seconds(bytes, ranks[k], gbits[g], TRAIN_RING_HOP_LATENCY);
-            double hidden = t > backward ? t - backward : 0;
-            printf("   %5.1f%% / %5.1f%%", 100.0 * step / (step + t), 100.0 * step / (step + hidden));
-        }
+        for (size_t g = 0; g < ng; g++)
+            printf("   %5.1f%% / %5.1f%%", 100 * train_dist_efficiency(step, bytes, ranks[k], gbits[g], fit),
+                   100 * train_dist_efficiency(step, bytes, ranks[k], gbits[g], &hidden));
         printf("\n");
+    }
+    for (int n = 2; n <= 3; n++) {
+        int shown = 0;
+        for (size_t i = 0; i < sizeof measured_dist / sizeof measured_dist[0]; i++) {
+            if (strcmp(measured_dist[i].model, r->cfg.name) != 0 || measured_dist[i].ranks != n)
+                continue;
+            if (!shown++)
+                printf("  measured, %d ranks on emulated hosts sharing 2 cores:", n);
+            printf("%s %.0f Gbit/s %.0f%%", shown > 1 ? "," : "", measured_dist[i].gbit,
+                   100 * measured_dist[i].efficiency);
+        }
+        if (shown)
+            printf("\n");
     }
     fflush(stdout);
 }

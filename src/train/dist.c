@@ -26,6 +26,7 @@
 #define DIST_TIMEOUT 60.0                 /* seconds a collective may wait beyond 10 of the slowest steps
                                              (VGGTOP_DIST_TIMEOUT sets another) */
 #define DIST_STOP_GRACE 0.5 /* after a stop was asked, beyond 2 of the slowest steps: mpirun sends SIGKILL 1 s after its SIGTERM */
+#define DIST_KILL_MARGIN 0.3 /* a rank told to stop gives up this long before mpirun's SIGKILL, to say why first */
 
 struct train_dist {
     MPI_Comm comm;        /* a copy of MPI_COMM_WORLD whose errors return instead of aborting */
@@ -35,7 +36,14 @@ struct train_dist {
     void *stop_arg;
     double slowest;       /* the slowest step so far (the deadlines grow with it) */
     double timeout;       /* DIST_TIMEOUT or VGGTOP_DIST_TIMEOUT */
+    double sigkill_after; /* mpirun's SIGKILL follows its SIGTERM after this many seconds (odls_base_sigkill_timeout) */
     size_t bucket_floats; /* DIST_BUCKET_FLOATS unless a test asks for smaller buckets */
+    /* --allreduce-precision: the buckets travel as 16-bit values (half, the size of the gradient block) and
+     * are added by half_op (float32 sums rounded back); DIST_FLOAT32 sends the gradients themselves. */
+    dist_precision precision;
+    uint16_t *half;
+    size_t half_cap;
+    MPI_Op half_op[3];
     /* the step in flight */
     MPI_Request req[DIST_MAX_REQ];
     int nreq;
@@ -100,6 +108,10 @@ static int dist_wait(train_dist *d, MPI_Request *reqs, int n, const char *what, 
             if (stop_at == 0)
                 stop_at = now;
             double grace = stop_at + DIST_STOP_GRACE + 2 * d->slowest;
+            /* A peer dead on another host (no pid here to watch) shows only as mpirun's SIGTERM: the wait
+             * ends before the SIGKILL that follows it, so that this rank still says what happened. */
+            double killed = stop_at + d->sigkill_after - DIST_KILL_MARGIN;
+            grace = killed < grace ? killed : grace;
             limit = grace < limit ? grace : limit;
         }
         if (now > limit) {
@@ -122,6 +134,19 @@ static int check_usable(train_dist *d, vt_err *err)
 {
     return d->broken ? vt_fail(err, VT_EIO, "rank %d of %d: the ranks lost each other earlier", d->rank, d->size)
                      : VT_OK;
+}
+
+/* The MPI operations of the half-width buckets: MPI_UINT16_T values, added in float32 and rounded back. */
+static void sum_bf16(void *in, void *inout, int *len, MPI_Datatype *type)
+{
+    (void)type;
+    dist_half_sum(DIST_BF16, in, inout, (size_t)*len);
+}
+
+static void sum_fp16(void *in, void *inout, int *len, MPI_Datatype *type)
+{
+    (void)type;
+    dist_half_sum(DIST_FP16, in, inout, (size_t)*len);
 }
 
 /* ---- the process ---------------------------------------------------------------------------------------- */
@@ -156,8 +181,13 @@ int train_dist_start(train_dist **out, vt_err *err)
     }
     d->bucket_floats = DIST_BUCKET_FLOATS;
     d->timeout = timeout;
+    /* mpirun passes its --mca settings on as OMPI_MCA_* variables; Open MPI's default is 1 s. */
+    const char *kill_after = getenv("OMPI_MCA_odls_base_sigkill_timeout");
+    d->sigkill_after = kill_after && atof(kill_after) >= 1 ? atof(kill_after) : 1.0;
     MPI_Comm_dup(MPI_COMM_WORLD, &d->comm);
     MPI_Comm_set_errhandler(d->comm, MPI_ERRORS_RETURN);
+    MPI_Op_create(sum_bf16, 1, &d->half_op[DIST_BF16]);
+    MPI_Op_create(sum_fp16, 1, &d->half_op[DIST_FP16]);
     MPI_Comm_rank(d->comm, &d->rank);
     MPI_Comm_size(d->comm, &d->size);
     MPI_Comm local;
@@ -189,10 +219,13 @@ void train_dist_end(train_dist *d)
         return;
     /* After a lost rank MPI_Finalize would wait for it forever: the process just exits. */
     if (!d->broken) {
+        MPI_Op_free(&d->half_op[DIST_BF16]);
+        MPI_Op_free(&d->half_op[DIST_FP16]);
         MPI_Comm_free(&d->comm);
         MPI_Finalize();
     }
     free(d->peer_pid);
+    free(d->half);
     free(d);
 }
 
@@ -213,18 +246,65 @@ void dist_set_stop_probe(train_dist *d, int (*stop_asked)(void *), void *arg)
 
 /* ---- collectives ---------------------------------------------------------------------------------------- */
 
-int dist_bcast(train_dist *d, void *buf, size_t bytes, const char *what, vt_err *err)
+/* root's bytes to every rank, in pieces an int counts. */
+static int bcast_from(train_dist *d, int root, void *buf, size_t bytes, const char *what, vt_err *err)
 {
     int rc = check_usable(d, err);
     for (size_t off = 0; !rc && off < bytes;) {
         int n = bytes - off > INT_MAX / 2 ? INT_MAX / 2 : (int)(bytes - off);
         MPI_Request r;
-        if (MPI_Ibcast((char *)buf + off, n, MPI_BYTE, 0, d->comm, &r) != MPI_SUCCESS)
+        if (MPI_Ibcast((char *)buf + off, n, MPI_BYTE, root, d->comm, &r) != MPI_SUCCESS)
             return lost(d, what, "Open MPI refused a broadcast", err);
         rc = dist_wait(d, &r, 1, what, err);
         off += (size_t)n;
     }
     return rc;
+}
+
+int dist_bcast(train_dist *d, void *buf, size_t bytes, const char *what, vt_err *err)
+{
+    return bcast_from(d, 0, buf, bytes, what, err);
+}
+
+/* This host's name as Open MPI knows it (the UTS name), cut to DIST_HOST_MAX - 1 bytes: it only labels. */
+static void host_name(char out[DIST_HOST_MAX])
+{
+    char name[MPI_MAX_PROCESSOR_NAME + 1] = "";
+    int len = 0;
+    MPI_Get_processor_name(name, &len);
+    size_t n = strnlen(name, DIST_HOST_MAX - 1);
+    memcpy(out, name, n);
+    out[n] = '\0';
+}
+
+int dist_agree(train_dist *d, int rc, vt_err *err)
+{
+    /* The maximum of size - rank over the failing ranks picks the lowest of them. */
+    double v = rc ? (double)(d->size - d->rank) : 0;
+    vt_err lost;
+    if (dist_allreduce(d, &v, 1, 1, "the start", &lost))
+        return rc ? rc : (*err = lost, lost.code);
+    if (v == 0)
+        return VT_OK;
+    const int root = d->size - (int)v;
+    struct {
+        int code;
+        char host[DIST_HOST_MAX];
+        char msg[sizeof err->msg];
+    } why;
+    memset(&why, 0, sizeof why);
+    if (d->rank == root) {
+        why.code = rc;
+        host_name(why.host);
+        snprintf(why.msg, sizeof why.msg, "%s", err->msg);
+    }
+    if (bcast_from(d, root, &why, sizeof why, "the start", &lost))
+        return rc ? rc : (*err = lost, lost.code);
+    if (d->rank != 0)
+        return vt_fail(err, why.code, "%s", "");
+    if (root == 0)
+        return rc;
+    return vt_fail(err, why.code, "rank %d of %d on host %s: %s", root, d->size, why.host, why.msg);
 }
 
 int dist_allreduce(train_dist *d, double *v, int n, int max, const char *what, vt_err *err)
@@ -283,12 +363,8 @@ int dist_ranks_describe(train_dist *d, int threads, char (*hosts)[DIST_HOST_MAX]
     int rc = check_usable(d, err);
     if (rc)
         return rc;
-    char mine[DIST_HOST_MAX] = "";
-    char name[MPI_MAX_PROCESSOR_NAME + 1] = "";
-    int len = 0;
-    MPI_Get_processor_name(name, &len);
-    size_t n = strnlen(name, sizeof mine - 1); /* a longer name is cut: it only labels config.json */
-    memcpy(mine, name, n);
+    char mine[DIST_HOST_MAX];
+    host_name(mine);
     MPI_Request req[2];
     if (MPI_Igather(mine, DIST_HOST_MAX, MPI_CHAR, hosts, DIST_HOST_MAX, MPI_CHAR, 0, d->comm, &req[0]) !=
             MPI_SUCCESS ||
@@ -335,8 +411,15 @@ static void grads_ready(void *ctx, size_t from)
                 ;
             d->nreq = 0;
         }
-        if (MPI_Iallreduce(MPI_IN_PLACE, d->grads + off, n, MPI_FLOAT, MPI_SUM, d->comm, &d->req[d->nreq++]) !=
-            MPI_SUCCESS)
+        int sent;
+        if (d->precision == DIST_FLOAT32)
+            sent = MPI_Iallreduce(MPI_IN_PLACE, d->grads + off, n, MPI_FLOAT, MPI_SUM, d->comm, &d->req[d->nreq++]);
+        else {
+            dist_half_encode(d->precision, d->grads + off, d->half + off, (size_t)n);
+            sent = MPI_Iallreduce(MPI_IN_PLACE, d->half + off, n, MPI_UINT16_T, d->half_op[d->precision], d->comm,
+                                  &d->req[d->nreq++]);
+        }
+        if (sent != MPI_SUCCESS)
             d->failed = 1;
         off += (size_t)n;
         count -= (size_t)n;
@@ -357,6 +440,13 @@ int dist_train_step(train_dist *d, model *m, const float *x, const int *y, int n
     d->nreq = 0;
     d->failed = 0;
     const size_t nparams = (size_t)model_param_count(m);
+    if (d->precision != DIST_FLOAT32 && d->half_cap < nparams) {
+        uint16_t *half = realloc(d->half, sizeof *half * nparams);
+        if (!half)
+            return vt_fail(err, VT_EIO, "out of memory for the %zu half-width gradients", nparams);
+        d->half = half;
+        d->half_cap = nparams;
+    }
     grad_buckets_begin(&d->buckets, nparams, d->bucket_floats);
     step_stats local = {0};
     /* Every rank goes through the allreduces even when its own loss is not finite: the others would wait for it.
@@ -376,6 +466,8 @@ int dist_train_step(train_dist *d, model *m, const float *x, const int *y, int n
         return lost(d, "the gradient allreduce", "Open MPI refused an allreduce", err);
     if ((rc = dist_wait(d, d->req, d->nreq, "the gradient allreduce", err)))
         return rc;
+    if (d->precision != DIST_FLOAT32)
+        dist_half_decode(d->precision, d->half, d->grads, nparams);
     double t2 = vt_now();
     d->nreq = 0;
     if (!isfinite(sums[0])) {
@@ -404,6 +496,7 @@ int dist_train_step(train_dist *d, model *m, const float *x, const int *y, int n
 
 dist_timing dist_get_timing(const train_dist *d) { return d->timing; }
 void dist_set_bucket_floats(train_dist *d, size_t floats) { d->bucket_floats = floats; }
+void dist_set_precision(train_dist *d, dist_precision p) { d->precision = p; }
 int dist_broken(const train_dist *d) { return d->broken; }
 
 int train_dist_share_config(train_dist *d, int *status, train_config *cfg, vt_err *err)

@@ -272,6 +272,7 @@ static int publish_batch(job *j, const epoch_run *er, long b, vt_err *err)
     if (j->d) {
         dist_timing tm = dist_get_timing(j->d);
         s->allreduce_wait = tm.step_seconds > 0 ? tm.wait_seconds / tm.step_seconds : NAN;
+        s->dist_step_ms = tm.steps > 0 ? 1e3 * tm.step_seconds / (double)tm.steps : NAN;
     }
     s->elapsed = job_elapsed(j);
     s->epoch_elapsed = j->epoch_seconds + vt_now() - er->start - er->paused;
@@ -471,7 +472,7 @@ static void snapshot_init(trainer *t)
     s->best_val_acc = s->last_val_acc = NAN;
     s->curve_every = 1;
     s->ranks = train_dist_size(t->dist);
-    s->allreduce_wait = NAN;
+    s->allreduce_wait = s->dist_step_ms = NAN;
     t->final_state = TRAIN_IDLE;
 }
 

@@ -6,19 +6,11 @@
 
 #include "job.h"
 
-/* Whether every rank got here without error: a failure on one (rank 0 refusing a checkpoint) fails all, the
- * others with an empty message (the failing rank says why). */
+/* Whether every rank got here without error: a failure on one (rank 0 refusing a checkpoint, a data set
+ * missing on another host) fails all, and rank 0 alone says why (dist_agree). */
 static int ranks_agree(job *j, int rc, vt_err *err)
 {
-    if (!j->d)
-        return rc;
-    double v = rc ? 1 : 0;
-    vt_err lost;
-    if (dist_allreduce(j->d, &v, 1, 1, "the start", &lost))
-        return rc ? rc : (*err = lost, lost.code);
-    if (!rc && v > 0)
-        return vt_fail(err, VT_EUSAGE, "%s", "");
-    return rc;
+    return j->d ? dist_agree(j->d, rc, err) : rc;
 }
 
 int job_share_weights(job *j, vt_err *err)
@@ -64,20 +56,29 @@ static int record_config(job *j, const char *created, vt_err *err)
     return rc;
 }
 
-/* The model for the data set, its convolutions as rank 0 resolved them. */
-static int make_model(job *j, vt_err *err)
+/* The model for the data set and its batch, on this rank alone. */
+static int build_model(job *j, vt_err *err)
 {
-    train_config *cfg = &j->cfg;
+    const train_config *cfg = &j->cfg;
     const dataset *ds = j->ds;
-    const int ranks = train_dist_size(j->d);
-    j->step_batch = (cfg->batch_size + ranks - 1) / ranks;
     int rc;
     if ((rc = train_model_config(cfg, ds->height, ds->width, ds->channels, ds->classes, &j->mc, err)) ||
         (rc = model_create(&j->mc, &j->m, err)) ||
         (!cfg->resume && (rc = train_load_weights(cfg, j->m, err))) ||
         (rc = model_set_precision(j->m, (nn_precision)cfg->precision, err)) ||
-        (rc = model_set_conv(j->m, cfg->conv[0] ? cfg->conv : nn_conv_default(), err)) ||
-        (rc = model_set_batch(j->m, j->step_batch, err)))
+        (rc = model_set_conv(j->m, cfg->conv[0] ? cfg->conv : nn_conv_default(), err)))
+        return rc;
+    return model_set_batch(j->m, j->step_batch, err);
+}
+
+/* The model for the data set, its convolutions as rank 0 resolved them. */
+static int make_model(job *j, vt_err *err)
+{
+    train_config *cfg = &j->cfg;
+    j->step_batch = (cfg->batch_size + train_dist_size(j->d) - 1) / train_dist_size(j->d);
+    /* --weights may be missing on one host: every rank stops here, before the broadcast below. */
+    int rc = ranks_agree(j, build_model(j, err), err);
+    if (rc)
         return rc;
     /* The choice each layer resolved to: config.json records it, --resume sets it again (bit for bit), and
      * every rank takes rank 0's (a timed choice may differ between ranks, and so would their arithmetic). */
@@ -85,10 +86,11 @@ static int make_model(job *j, vt_err *err)
     if (model_conv_choice(j->m, choice, sizeof choice) < (int)sizeof choice)
         snprintf(cfg->conv, sizeof cfg->conv, "%s", choice);
     memcpy(mine, cfg->conv, sizeof mine);
-    if (j->d && ((rc = dist_bcast(j->d, cfg->conv, sizeof cfg->conv, "the start", err)) ||
-                 (strcmp(mine, cfg->conv) != 0 && cfg->conv[0] && (rc = model_set_conv(j->m, cfg->conv, err)))))
+    if (!j->d || (rc = dist_bcast(j->d, cfg->conv, sizeof cfg->conv, "the start", err)))
         return rc;
-    return VT_OK;
+    /* Rank 0's choice may be one this host's CPU cannot run: then every rank stops, and rank 0 says which. */
+    rc = strcmp(mine, cfg->conv) != 0 && cfg->conv[0] ? model_set_conv(j->m, cfg->conv, err) : VT_OK;
+    return ranks_agree(j, rc, err);
 }
 
 /* The data set, the model and the buffers. */
@@ -104,7 +106,8 @@ static int prepare_model(job *j, vt_err *err)
     }
     data_options opt;
     train_data_options(cfg, &opt);
-    int rc = data_open(&opt, &j->ds, err);
+    /* The data set may be missing (or unreadable) on one host: every rank stops here, before any training. */
+    int rc = ranks_agree(j, data_open(&opt, &j->ds, err), err);
     if (rc)
         return rc;
     dataset *ds = j->ds;
@@ -142,6 +145,8 @@ static int prepare_model(job *j, vt_err *err)
     j->sgd.rho = (float)cfg->rho;
     j->sgd.epsilon = (float)cfg->epsilon;
     train_preprocess(cfg, &j->pp);
+    if (j->d)
+        dist_set_precision(j->d, (dist_precision)cfg->allreduce_precision);
     return VT_OK;
 }
 

@@ -46,6 +46,8 @@ static int on_event_check(const char *value, char *why, size_t size)
 }
 static const char *const mode_choices[] = {"auto", "min", "max", NULL};
 static const char *const schedule_choices[] = {"none", "step", "exponential", "cosine", NULL};
+/* --allreduce-precision, in dist_precision's order. */
+static const char *const allreduce_choices[] = {"float32", "bf16", "fp16", NULL};
 /* Keras' class names (config.json said "SGD" before there was a choice), in nn_optimizer's order. */
 static const char *const optimizer_choices[] = {"SGD", "Adam", "RMSprop", NULL};
 
@@ -224,6 +226,16 @@ const train_field train_fields[] = {
     {"epsilon", "Epsilon", TRAIN_FIELD_FLOAT, NULL, "F",
      "Adam's and RMSprop's epsilon (as Keras: added to sqrt(v), under RMSprop's root)", TRAIN_STORE_DOUBLE,
      AT(epsilon), 0, 1, TRAIN_F_NEWER | TRAIN_F_LO_OPEN | TRAIN_F_RESUMABLE, "1e-07", "training.optimizer.epsilon", NULL, NULL, NULL},
+    /* Data-parallel runs only (mpirun); last, as the optimiser's rows. */
+    {"allreduce-precision", "Allreduce width", TRAIN_FIELD_CHOICE, allreduce_choices, NULL,
+     "the width the gradients travel at between ranks (mpirun): float32, or bf16 or fp16 at half the bytes",
+     TRAIN_STORE_INDEX, AT(allreduce_precision), 0, 0, TRAIN_F_NEWER | TRAIN_F_RESUMABLE, "float32",
+     "training.allreduce_precision", NULL,
+     "Each rank rounds its gradient buckets to the narrow type; an Open MPI operation of vggtop's own adds two "
+     "of them in float32 and rounds the sum back, so each step of the allreduce rounds once (N - 1 times for N "
+     "ranks). bf16 keeps float32's range; fp16 keeps 3 more bits but flushes gradients below 6e-8 to zero and "
+     "overflows past 65504. One process ignores it.",
+     NULL},
     {NULL, NULL, 0, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL},
 };
 

@@ -246,6 +246,17 @@ void grad_buckets_begin(grad_buckets *b, size_t total, size_t cap);
  * more. from == 0 sends all that is left. */
 size_t grad_buckets_ready(grad_buckets *b, size_t from, size_t *off);
 
+/* --allreduce-precision: the width the gradient buckets travel at (the order of the setting's choices). */
+typedef enum { DIST_FLOAT32, DIST_BF16, DIST_FP16 } dist_precision;
+/* One float32 to bf16 or fp16 and back (half.c): round to nearest, ties to even; fp16 keeps subnormals,
+ * overflows to infinity past 65504; a NaN stays a NaN. */
+uint16_t dist_half_from_float(dist_precision p, float f);
+float dist_half_to_float(dist_precision p, uint16_t h);
+/* n of them: x to h, h to x; inout[i] = the rounded float32 sum of in[i] and inout[i] (the MPI operation). */
+void dist_half_encode(dist_precision p, const float *x, uint16_t *h, size_t n);
+void dist_half_decode(dist_precision p, const uint16_t *h, float *x, size_t n);
+void dist_half_sum(dist_precision p, const uint16_t *in, uint16_t *inout, size_t n);
+
 /* ---- data-parallel training: the MPI side (dist.c) -------------------------------------------------- */
 
 /* The threads a rank takes by default (dist_threads_per_rank of this host; d may be NULL). */
@@ -261,6 +272,10 @@ int dist_allreduce(train_dist *d, double *v, int n, int max, const char *what, v
 int dist_barrier(train_dist *d, const char *what, vt_err *err);
 int dist_gather_rows(train_dist *d, float *rows, long n, int width, vt_err *err);
 int dist_ranks_describe(train_dist *d, int threads, char (*hosts)[DIST_HOST_MAX], int *thread_counts, vt_err *err);
+/* After a step each rank took on its own (opening the data set, which may be missing on one host): rc is this
+ * rank's result, and every rank returns the error of the lowest failing rank, rank 0 with its message (prefixed
+ * "rank R of N on host H: " when R is another rank), the others with an empty one, so that one line is printed. */
+int dist_agree(train_dist *d, int rc, vt_err *err);
 /* Compares a checksum of the weights over the ranks: VT_EINTERNAL with a clear line when they differ. */
 int dist_check_weights(train_dist *d, const float *params, size_t count, long step, vt_err *err);
 /* One SGD step of a global batch of total images of which x, y hold this rank's n: the slice's gradient,
@@ -275,6 +290,8 @@ typedef struct dist_timing {
     double step_seconds, wait_seconds;
 } dist_timing;
 dist_timing dist_get_timing(const train_dist *d);
+/* --allreduce-precision: the width of the buckets from the next step on (float32 by default). */
+void dist_set_precision(train_dist *d, dist_precision p);
 /* The floats an allreduce bucket gathers (1 Mi floats, 4 MB, by default; tests make them small). */
 void dist_set_bucket_floats(train_dist *d, size_t floats);
 /* Whether the ranks lost each other (a collective failed or timed out). */

@@ -16,6 +16,7 @@
 # About 30 s on a 2-core machine.
 # Runs the release binary: under ASan, Open MPI reports leaks of its own.
 . "$(dirname "$0")/lib/prologue.sh"
+. "$(dirname "$0")/lib/mpi.sh"
 FAIL_FAST=1
 MPI_STEP="${MPI_STEP:-build/release/tests/mpi_step}"
 case "$MPI_STEP" in /*) ;; *) MPI_STEP="$TOP/$MPI_STEP" ;; esac
@@ -32,18 +33,6 @@ $MPIRUN "$MPI_STEP" >step.out 2>&1 || { cat step.out >&2; fail "mpi_step: one st
 # Fashion-MNIST's mlp: 4,096 images, about half a second per epoch on 2 ranks.
 ARGS="--model mlp --limit-train 4096 --limit-test 200 --epochs 3 --batch-size 32 --seed 7 --augment --momentum 0.9"
 
-# history.csv without the seconds column (epoch, the train and test metrics, lr, top-5)
-strip() { cut -d, -f1-8,10- "$1/history.csv"; }
-# Whether every number of two stripped histories agrees within 1e-3: for runs of a few steps, where the
-# order of floating-point sums (one batch of 32 against two slices of 16, which every BLAS kernel rounds in
-# its own way) cannot yet have grown into anything visible.
-close() {
-    strip "$1" >a.csv
-    strip "$2" >b.csv
-    [ "$(wc -l <a.csv)" -eq "$(wc -l <b.csv)" ] || return 1
-    paste -d, a.csv b.csv | awk -F, 'NR > 1 { h = NF / 2; for (i = 1; i <= h; i++) { d = $i - $(i + h);
-        if (d < 0) d = -d; if (d > 1e-3) bad = 1 } } END { exit bad }'
-}
 # Whether two histories of several epochs learned alike: the losses within 5% of each other and the training
 # accuracy within 0.03 (4,096 images). Over hundreds of steps with momentum a rounding difference of 1e-7 can
 # flip a ReLU and the two runs then part like two seeds (seen on an AVX-512 OpenBLAS kernel: val_loss 0.864
@@ -56,19 +45,6 @@ alike() {
               if (a - b > 0.05 * b || b - a > 0.05 * b) bad = 1 }
           a = $col["acc"]; b = $(col["acc"] + h); if (a - b > 0.03 || b - a > 0.03) bad = 1 }
         END { exit bad }'
-}
-# Waits (at most 60 s) until the run has finished its first epoch (history.csv has its row, so its
-# checkpoint is written): the next moment is early in epoch 2. (progress.json, written twice a second, can
-# miss a whole epoch of these small runs.)
-wait_epoch_1() { # dir
-    i=0
-    while [ $i -lt 600 ]; do
-        [ -f "$1/history.csv" ] && [ "$(wc -l <"$1/history.csv")" -ge 2 ] && return 0
-        sleep 0.05
-        i=$((i + 1))
-    done
-    cat "$1.out" >&2
-    fail "$1 never finished its first epoch"
 }
 # The pid of rank $2 among mpirun $1's children.
 rank_pid() {

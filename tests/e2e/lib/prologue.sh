@@ -13,6 +13,8 @@
 #   or by whoever runs the script, to stop every script at its first failure);
 # - fatal MSG: the same, and stops the script whatever FAIL_FAST says (nothing after it can work);
 # - expect_usage_error FRAGMENT CMD...: CMD exits 2 with one line on stderr that mentions FRAGMENT;
+# - skip WHY: the script cannot run here (no root, no network namespaces): "NAME: SKIP: WHY" and status 77,
+#   which tests/tools/run-e2e.sh counts as skipped, not failed;
 # - finish: the script's last line: "NAME: all passed" and status 0, or "NAME: N check(s) failed" and 1.
 # VGGTOP_DATA is unset: the scripts expect the default data set, or say which they use. HUP, INT and TERM
 # exit through the same cleanup.
@@ -66,6 +68,11 @@ expect_usage_error() {
     [ "$e2e_rc" -eq 2 ] || fail "'$*' exited $e2e_rc, expected 2 ($(cat "$TMP/usage.err"))"
     [ "$(wc -l <"$TMP/usage.err")" -eq 1 ] || fail "'$*' printed $(wc -l <"$TMP/usage.err") lines on stderr"
     grep -q -- "$e2e_want" "$TMP/usage.err" || fail "'$*': '$(cat "$TMP/usage.err")' does not mention $e2e_want"
+}
+
+skip() {
+    echo "$E2E_NAME: SKIP: $*"
+    exit 77
 }
 
 finish() {
