@@ -2,7 +2,7 @@
  * that repeat from the seed and do not depend on which ran before, distributions within their ends, the
  * refusals (a list of 10,000 values with its count, a distribution in a grid, a setting that is not one,
  * --run-dir, a value train refuses), sweep.json written and read back, or refused when edited by hand, the
- * folder's lock, and the median pruner. */
+ * folder's lock, the median pruner, and the leaderboard (each trial's row from its run, the sort by any column). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +17,7 @@
 
 #include "vggtop/train.h"
 #include "testing.h"
+#include "sweep_testing.h"
 
 #define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
@@ -204,6 +205,49 @@ static void median_pruner(void **state)
     sweep_plan_free(&p);
 }
 
+/* The leaderboard: a row per trial from its run (best val_acc, its epoch, epochs, time; none for a trial not
+ * started), sorted by any column: numbers as numbers (8 < 16 < 64, where text has "16" < "64" < "8"), words as
+ * text, trials without an epoch last whichever way the best is sorted, ties by trial. */
+static void leaderboard_rows_and_sort(void **state)
+{
+    (void)state;
+    char *argv[] = {"--model", "mlp,cnn", "--batch-size", "64,8,16"};
+    sweep_state st[6] = {SWEEP_DONE, SWEEP_DONE, SWEEP_PRUNED, SWEEP_RUNNING, SWEEP_PENDING, SWEEP_FAILED};
+    const double acc[6][SWEEP_FIXTURE_EPOCHS] = {{0.2, 0.5, 0.4}, {0.3, 0.6, 0.7}, {0.1}, {0.5, 0.5}, {0}, {0}};
+    const int epochs[6] = {3, 3, 1, 2, 0, 0};
+    sweep_plan p;
+    sweep_fixture(at("board"), ARGC(argv), argv, st, acc, epochs, &p);
+    sweep_row rows[6];
+    for (int t = 0; t < 6; t++)
+        sweep_row_read(at("board"), t, st[t], &rows[t]);
+    assert_int_equal(rows[0].epochs, 3);
+    assert_float_equal(rows[0].best, 0.5, 1e-12);
+    assert_int_equal(rows[0].best_epoch, 2);
+    assert_float_equal(rows[0].seconds, 6, 1e-12);
+    assert_int_equal(rows[3].best_epoch, 1); /* the first of equal bests */
+    assert_int_equal(rows[4].epochs, 0);
+    assert_true(isnan(rows[4].best));
+    assert_int_equal(rows[5].state, SWEEP_FAILED);
+    int n_axes = p.n_axes;
+    struct { int col, desc, order[6]; } cases[] = {
+        {SWEEP_COL_BEST(n_axes), 1, {1, 0, 3, 2, 4, 5}},
+        {SWEEP_COL_BEST(n_axes), 0, {2, 0, 3, 1, 4, 5}},
+        {SWEEP_COL_EPOCH(n_axes), 1, {1, 0, 2, 3, 4, 5}},
+        {SWEEP_COL_AXIS + 1, 0, {1, 4, 2, 5, 0, 3}}, /* batch size 8, 8, 16, 16, 64, 64 */
+        {SWEEP_COL_AXIS, 0, {3, 4, 5, 0, 1, 2}},     /* cnn before mlp */
+        {SWEEP_COL_STATE(n_axes), 0, {0, 1, 5, 4, 2, 3}},
+        {SWEEP_COL_TIME(n_axes), 1, {0, 1, 3, 2, 4, 5}},
+        {SWEEP_COL_TRIAL, 1, {5, 4, 3, 2, 1, 0}},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        sweep_rows_sort(rows, 6, &p, cases[c].col, cases[c].desc);
+        for (int i = 0; i < 6; i++)
+            if (rows[i].t != cases[c].order[i])
+                fail_msg("case %zu: row %d is trial %d, not %d", c, i, rows[i].t, cases[c].order[i]);
+    }
+    sweep_plan_free(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -212,6 +256,7 @@ int main(void)
         cmocka_unit_test(refusals),
         cmocka_unit_test(plan_file_round_trips),
         cmocka_unit_test(median_pruner),
+        cmocka_unit_test(leaderboard_rows_and_sort),
     };
     return cmocka_run_group_tests_name("train_sweep", tests, test_dir_setup, test_dir_teardown);
 }

@@ -810,4 +810,33 @@ int sweep_prune_median(double v, const double *others, int n);
 /* The directory of trial t: dir/trial-NNN. */
 void sweep_trial_dir(const char *dir, int t, char *buf, size_t size);
 
+/* ---- a sweep's leaderboard (src/train/sweep_board.c): `vggtop sweep --status` and the Sweep screen ---- */
+
+/* One trial as the leaderboard shows it, read from its run directory (a trial not started: no epochs). */
+typedef struct sweep_row {
+    int t;              /* the trial, 0-based */
+    sweep_state state;  /* as sweep.json keeps it */
+    int epochs, of;     /* epochs finished, of the run's --epochs (0 and 0 before its config.json) */
+    double best;        /* the best val_acc (NaN with no finished epoch) and its epoch (1-based) */
+    int best_epoch;
+    double seconds;     /* the finished epochs' time */
+} sweep_row;
+
+/* Trial t's row of the sweep in dir. */
+void sweep_row_read(const char *dir, int t, sweep_state state, sweep_row *r);
+
+/* The leaderboard's columns in order, the sort keys: the trial, each swept value (SWEEP_COL_AXIS + a), the
+ * best val_acc, its epoch, the state, the time. */
+enum { SWEEP_COL_TRIAL = 0, SWEEP_COL_AXIS = 1 };
+/* The column of the best val_acc, its epoch, the state and the time for a plan of n_axes axes. */
+#define SWEEP_COL_BEST(n_axes) (SWEEP_COL_AXIS + (n_axes))
+#define SWEEP_COL_EPOCH(n_axes) (SWEEP_COL_AXIS + (n_axes) + 1)
+#define SWEEP_COL_STATE(n_axes) (SWEEP_COL_AXIS + (n_axes) + 2)
+#define SWEEP_COL_TIME(n_axes) (SWEEP_COL_AXIS + (n_axes) + 3)
+#define SWEEP_COLS(n_axes) (SWEEP_COL_AXIS + (n_axes) + 4)
+/* Sorts rows by column col (desc: largest first): swept values as numbers when both are, else as text; a
+ * trial with no finished epoch after every trial with one when sorting by its best val_acc or epoch (either
+ * way); ties by trial. */
+void sweep_rows_sort(sweep_row *rows, int n, const sweep_plan *p, int col, int desc);
+
 #endif

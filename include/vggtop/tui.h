@@ -218,6 +218,7 @@ typedef enum tui_action {
 typedef enum tui_screen {
     TUI_SCREEN_SETUP = 1, TUI_SCREEN_DASHBOARD, TUI_SCREEN_REPORT, TUI_SCREEN_CONFUSION, TUI_SCREEN_ROC,
     TUI_SCREEN_COMPARE, TUI_SCREEN_SAMPLES, TUI_SCREEN_SUMMARY, TUI_SCREEN_LAYERS,
+    TUI_SCREEN_SWEEP, /* past the digits: Tab and S-Tab reach it, and vggtop watch SWEEP_DIR opens on it */
     TUI_SCREEN_END /* one past the last */
 } tui_screen;
 enum { TUI_N_SCREENS = TUI_SCREEN_END - 1, TUI_ALL_SCREENS = (1 << TUI_N_SCREENS) - 1 };

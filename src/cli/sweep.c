@@ -296,46 +296,6 @@ static int run_trials(pool *pl, vt_err *err)
     return rc;
 }
 
-/* One row of the leaderboard: a trial's best val_acc and its epoch, epochs done and time, from its run. */
-typedef struct board_row {
-    int t;
-    double best;
-    int best_epoch, epochs, of;
-    double seconds;
-} board_row;
-
-static int by_best(const void *x, const void *y)
-{
-    const board_row *a = x, *b = y;
-    int ha = a->epochs > 0, hb = b->epochs > 0;
-    if (ha != hb)
-        return hb - ha;
-    if (ha && a->best != b->best)
-        return a->best > b->best ? -1 : 1;
-    return a->t - b->t;
-}
-
-static void board_fill(const char *dir, int t, board_row *r)
-{
-    char tdir[VT_PATH_MAX + 64];
-    sweep_trial_dir(dir, t, tdir, sizeof tdir);
-    *r = (board_row){t, 0, 0, 0, 0, 0};
-    run_data run;
-    vt_err err;
-    if (access(tdir, F_OK) != 0 || run_load(tdir, RUN_PART_CONFIG | RUN_PART_HISTORY, &run, &err) != VT_OK)
-        return;
-    r->of = run.config.epochs;
-    r->epochs = run.n_history;
-    for (int e = 0; e < run.n_history; e++) {
-        r->seconds += run.history[e].seconds;
-        if (e == 0 || run.history[e].val_acc > r->best) {
-            r->best = run.history[e].val_acc;
-            r->best_epoch = e + 1;
-        }
-    }
-    run_free(&run);
-}
-
 static int print_status(const char *dir, vt_err *err)
 {
     sweep_plan p;
@@ -343,21 +303,21 @@ static int print_status(const char *dir, vt_err *err)
     int rc = sweep_load(dir, &p, &states, err);
     if (rc != VT_OK)
         return rc;
-    board_row *rows = malloc(sizeof *rows * (size_t)p.trials);
+    sweep_row *rows = malloc(sizeof *rows * (size_t)p.trials);
     if (!rows) {
         free(states);
         sweep_plan_free(&p);
         return vt_fail(err, VT_EIO, "out of memory");
     }
     for (int t = 0; t < p.trials; t++)
-        board_fill(dir, t, &rows[t]);
-    qsort(rows, (size_t)p.trials, sizeof *rows, by_best);
+        sweep_row_read(dir, t, states[t], &rows[t]);
+    sweep_rows_sort(rows, p.trials, &p, SWEEP_COL_BEST(p.n_axes), 1);
     printf("%s: %s sweep of %d trials, best val_acc first\n%5s", dir, p.random ? "random" : "grid", p.trials, "trial");
     for (int a = 0; a < p.n_axes; a++)
         printf("  %12s", p.axes[a].flag);
     printf("  %-8s %13s %7s %8s\n", "state", "best val_acc", "epochs", "time");
     for (int i = 0; i < p.trials; i++) {
-        const board_row *r = &rows[i];
+        const sweep_row *r = &rows[i];
         printf("%5d", r->t + 1);
         for (int a = 0; a < p.n_axes; a++) {
             char val[64];
@@ -369,7 +329,7 @@ static int print_status(const char *dir, vt_err *err)
         snprintf(epochs, sizeof epochs, "%d/%d", r->epochs, r->of);
         if (r->epochs > 0)
             snprintf(best, sizeof best, "%.4f (%3d)", r->best, r->best_epoch);
-        printf("  %-8s %13s %7s %8s\n", sweep_state_names[states[r->t]], best, epochs, r->epochs ? time : "-");
+        printf("  %-8s %13s %7s %8s\n", sweep_state_names[r->state], best, epochs, r->epochs ? time : "-");
     }
     free(rows);
     free(states);

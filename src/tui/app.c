@@ -185,6 +185,7 @@ static int loop_update(app *a)
     if (a->live || a->following)
         follow_files(a);
     redraw |= dash_sample(a, vt_now());
+    redraw |= sweep_poll(a, vt_now());
     redraw |= follow_poll(a);
     redraw |= app_status_expire(a, vt_now());
     if (a->pr && a->facts.generation != a->probe_gen) {
@@ -362,10 +363,17 @@ int tui_run(const tui_options *opt, int *exit_status, vt_err *err)
     a->screen = TUI_SCREEN_SETUP;
     a->curve_epoch = -1;
     int rc = a->snap ? VT_OK : vt_fail(err, VT_EIO, "out of memory");
+    /* vggtop watch SWEEP_DIR: the sweep's leaderboard, and its trials (runs of that folder) on Compare;
+     * --runs SWEEP_DIR shows it on the Sweep screen too. */
+    int sweep = opt->watch_dir && sweep_open(a, opt->watch_dir);
     if (opt->watch_dir && !opt->runs_dir)
-        a->opt.runs_dir = runs_parent(opt->watch_dir);
+        a->opt.runs_dir = sweep ? opt->watch_dir : runs_parent(opt->watch_dir);
+    if (!sweep && opt->runs_dir)
+        sweep_open(a, opt->runs_dir);
     setup_init(a);
-    if (!rc && opt->watch_dir) {
+    if (sweep)
+        a->screen = TUI_SCREEN_SWEEP;
+    else if (!rc && opt->watch_dir) {
         rc = app_open_dir(a, opt->watch_dir, 1, err);
         a->screen = TUI_SCREEN_DASHBOARD;
         if (!rc) {

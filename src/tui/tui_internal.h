@@ -176,6 +176,39 @@ typedef struct dash_view {
     dash_rate rate;
 } dash_view;
 
+/* Sweep (sweep.c): the sweep folder shown (vggtop watch SWEEP_DIR, or --runs SWEEP_DIR; "" none), its plan and
+ * a row per trial (read by sweep_poll about once a second, never in a draw) in the order shown, the sort
+ * column and direction, the cursor (the trial it is on stays under it across re-sorts) and first row, and what
+ * the draw shows, made by sweep_enter when dirty: the table's texts and each swept setting's panel (a point
+ * per trial with an epoch: x its value, y its best val_acc). */
+#define SWEEP_TEXT 24
+typedef struct sweep_panel {
+    int categorical;   /* x is the value's place (1, 2, ...) among the list's values: not all are numbers */
+    int log;           /* x is log10 of the value: the values span a decade or more */
+    char title[160];
+    double *x, *y;     /* 2 slots per trial: a point, then NaN (a gap: points, not a line) */
+    int n;             /* slots used */
+    double sel_x, sel_y; /* the selected trial's point (NaN: it has none) */
+    int fixed_x;       /* log: x spans whole decades, xmin..xmax, so its labels are round */
+    double xmin, xmax;
+} sweep_panel;
+
+typedef struct sweep_view {
+    char dir[VT_PATH_MAX];
+    int have_plan;
+    sweep_plan plan;
+    sweep_row *rows;
+    int n;
+    int sort, desc, sel, top;
+    int dirty;
+    double next;               /* vt_now() of the next look at the folder */
+    char err[512];             /* why sweep.json could not be read ("" when it could) */
+    char (*text)[SWEEP_TEXT];  /* n x SWEEP_COLS(n_axes) */
+    const char **cells;
+    int *roles;
+    sweep_panel panels[SWEEP_MAX_AXES];
+} sweep_view;
+
 /* ---- the front end's state ---- */
 typedef struct app {
     tui_options opt;
@@ -253,6 +286,8 @@ typedef struct app {
     struct timespec mt_files[TUI_N_SCREENS]; /* follow.c: the mtime of each screen's run_file read last */
 
     dash_view dash;
+
+    sweep_view swp;
 } app;
 
 /* app.c: the screen manager */
@@ -476,6 +511,17 @@ void summary_prepare(app *a);
 void summary_draw(app *a, tui_rect body);
 int summary_key(app *a, int key, tui_action act);
 void summary_close(app *a);
+
+/* sweep.c */
+/* Shows the sweep in dir on the Sweep screen when dir holds one (its sweep.json): 1, else 0. */
+int sweep_open(app *a, const char *dir);
+/* Reads the sweep folder again when the next look is due (about once a second); 1 when what it shows changed. */
+int sweep_poll(app *a, double now);
+/* Makes what the draw shows (the table's texts, the panels) when the rows or the cursor changed. */
+void sweep_enter(app *a);
+void sweep_draw(app *a, tui_rect body);
+int sweep_key(app *a, int key, tui_action act);
+void sweep_close(app *a);
 
 /* layers.c */
 /* (Re)reads layers.csv of the run shown. */
