@@ -750,6 +750,29 @@ int notify_hooks_poll(notify_hooks *h, double now);
 /* Waits for every command still running, each at most until its limit (then killed); the count killed. */
 int notify_hooks_wait(notify_hooks *h);
 
+/* Where a session's events go (vggtop train, watch and the front end, sweep): with notify, the terminal's
+ * notification (notify_terminal_bytes, wrapped for tmux when $TMUX is set) written to term_fd; with a command,
+ * the hooks. The caller writes its own log line (a log, the front end's status line) and, with curses, calls
+ * notify_sink_tell after its screen is flushed, so the bytes never land inside curses' output. */
+typedef struct notify_sink {
+    int term_fd, close_fd, tmux; /* -1: no terminal; close_fd: /dev/tty, opened here */
+    notify_hooks *hooks;
+    double timeout;
+} notify_sink;
+/* The terminal: stdout or stderr when either is one, else the process's terminal (a log redirected, the user
+ * still at the terminal), none without. cmd "" or NULL: no hooks. VT_OK; the command's error (err filled)
+ * leaves the sink without hooks, usable. */
+int notify_sink_open(notify_sink *k, int notify, const char *cmd, double timeout, vt_err *err);
+/* Tells e: the terminal's bytes (a terminal gone, e.g. a dropped SSH session: no more), then the command with
+ * s's run directory and last epoch. VT_EIO with why the command did not start. */
+int notify_sink_tell(notify_sink *k, const notify_event *e, const train_snapshot *s, vt_err *err);
+/* The commands reaped, those past their limit killed (the count); _close waits for the rest, then frees. */
+int notify_sink_poll(notify_sink *k);
+int notify_sink_close(notify_sink *k);
+/* Starts watching a run another process trains from its first snapshot s: what s shows already (a run that
+ * ended, a loss that was not finite) is not news and is not told. */
+void notify_watch_begin(notify_watch *w, const train_snapshot *s, double now);
+
 /* ---- sweeps: many runs of one plan (src/train/sweep.c) --------------------------------------------------- */
 
 #define SWEEP_MAX_VALUES 1000  /* values of one list */

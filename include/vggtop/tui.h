@@ -268,6 +268,9 @@ typedef struct tui_options {
     const char *runs_dir;  /* --runs: where new runs go and the Compare screen looks ("runs") */
     const char *watch_dir; /* vggtop watch RUN_DIR: follow this run, no Setup */
     const char *data_dir;  /* --data DIR: where the runs' test images are now (Samples), when they moved */
+    int notify;            /* --notify: the run shown's events as terminal notifications (as vggtop train's) */
+    const char *on_event;  /* --on-event CMD: run at each event (NULL: none) */
+    int hook_timeout;      /* --hook-timeout SECONDS: its limit */
 } tui_options;
 
 /* Runs the front end until the user quits. On SIGHUP it leaves the terminal, lets a live run finish and

@@ -187,6 +187,7 @@ static int loop_update(app *a)
     redraw |= dash_sample(a, vt_now());
     redraw |= sweep_poll(a, vt_now());
     redraw |= follow_poll(a);
+    redraw |= alerts_observe(a, vt_now()); /* after the snapshot and the files: the events they show */
     redraw |= app_status_expire(a, vt_now());
     if (a->pr && a->facts.generation != a->probe_gen) {
         probe_get(a->pr, &a->facts);
@@ -266,6 +267,7 @@ static int run_loop(app *a)
             app_enter(a); /* what the screen shows is prepared here, so the draw only draws */
             app_draw(a);
         }
+        alerts_flush(a); /* the frame is on the terminal: a notification's bytes go after it */
         redraw = 0;
         int woke = loop_wait(a);
         if (woke < 0)
@@ -348,6 +350,7 @@ static void app_destroy(app *a)
         run_free(&a->run);
     derived_free(a);
     app_screens_close(a); /* a download still running is cancelled (its partial file kept) and joined */
+    alerts_close(a);
     free(a->snap);
     free(a);
 }
@@ -383,6 +386,8 @@ int tui_run(const tui_options *opt, int *exit_status, vt_err *err)
     }
     if (!rc && !opt->watch_dir)
         rc = probe_create(&a->pr, err);
+    if (!rc)
+        rc = alerts_open(a, err);
     if (!rc)
         rc = term_open(opt->ascii, &a->depth, &a->utf8, err);
     int status = rc ? 0 : run_terminal(a);

@@ -209,6 +209,18 @@ typedef struct sweep_view {
     sweep_panel panels[SWEEP_MAX_AXES];
 } sweep_view;
 
+/* --notify and --on-event (alerts.c): the sink, the watcher of the run shown (begun afresh when another run is
+ * shown: dir) and the events seen but not yet told (told after the frame is on the terminal). */
+#define ALERTS_PENDING 8
+typedef struct tui_alerts {
+    int on, begun;
+    notify_sink sink;
+    notify_watch watch;
+    char dir[VT_PATH_MAX];
+    notify_event pending[ALERTS_PENDING];
+    int n_pending;
+} tui_alerts;
+
 /* ---- the front end's state ---- */
 typedef struct app {
     tui_options opt;
@@ -288,6 +300,8 @@ typedef struct app {
     dash_view dash;
 
     sweep_view swp;
+
+    tui_alerts alerts;
 } app;
 
 /* app.c: the screen manager */
@@ -511,6 +525,16 @@ void summary_prepare(app *a);
 void summary_draw(app *a, tui_rect body);
 int summary_key(app *a, int key, tui_action act);
 void summary_close(app *a);
+
+/* alerts.c */
+/* The sink of --notify and --on-event (the options'): VT_OK, or the command's error. */
+int alerts_open(app *a, vt_err *err);
+/* The run shown's events since the last look: said on the status line, kept to be told; 1 when there were. */
+int alerts_observe(app *a, double now);
+/* Tells the kept events (after the frame is drawn and flushed): notification bytes and hooks. */
+void alerts_flush(app *a);
+/* Waits for the hooks (each at most until its limit). */
+void alerts_close(app *a);
 
 /* sweep.c */
 /* Shows the sweep in dir on the Sweep screen when dir holds one (its sweep.json): 1, else 0. */
