@@ -692,10 +692,12 @@ typedef enum {
     NOTIFY_FAILED,
     NOTIFY_NONFINITE,  /* the loss was not finite (the run fails too: both are told) */
     NOTIFY_STALL,      /* no step for 5x the median step time (told once until the steps go on) */
+    NOTIFY_PRUNED,     /* vggtop sweep: a trial stopped by its pruner (its trials' ends are the kinds above) */
+    NOTIFY_SWEEP_END,  /* vggtop sweep: every trial of the plan ran */
 } notify_kind;
 
 /* The events' names as --on-event's VGGTOP_EVENT gives them: "finished", "early-stop", "stopped", "failed",
- * "nonfinite", "stall". */
+ * "nonfinite", "stall", "pruned", "sweep-finished". */
 extern const char *const notify_names[];
 
 typedef struct notify_event {

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <ftw.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,8 @@
 #include "cli_internal.h"
 #include "vggtop/train.h"
 
-enum { O_RUNS = CLI_LONG_ONLY, O_METHOD, O_TRIALS, O_RESUME, O_STATUS, O_PARALLEL, O_PRUNE };
+enum { O_RUNS = CLI_LONG_ONLY, O_METHOD, O_TRIALS, O_RESUME, O_STATUS, O_PARALLEL, O_PRUNE, O_NOTIFY, O_ON_EVENT,
+       O_HOOK_TIMEOUT };
 
 static const cli_option options[] = {
     {"runs", O_RUNS, "DIR", "the sweep's folder (new): its plan, sweep.json, and one run directory per trial", NULL,
@@ -39,6 +41,15 @@ static const cli_option options[] = {
      "median: stop a trial whose val_acc at an epoch is below the median of the finished trials' at that epoch "
      "(Optuna's median pruner; it waits for 2 finished trials); it is marked pruned and keeps its files",
      NULL, NULL},
+    {"notify", O_NOTIFY, NULL,
+     "the sweep's events as terminal notifications (through SSH and tmux, as vggtop train --notify's) and log "
+     "lines: a trial finished, failed or pruned, the sweep finished (of this session: sweep.json does not keep it)",
+     NULL, NULL},
+    {"on-event", O_ON_EVENT, "CMD",
+     "run CMD at each of those events, as vggtop train --on-event does (VGGTOP_EVENT finished, failed, pruned "
+     "or sweep-finished; VGGTOP_RUN_DIR the trial's run, or the sweep's folder at its end)", NULL, NULL},
+    {"hook-timeout", O_HOOK_TIMEOUT, "SECONDS", "how long the --on-event command may run before it is killed "
+     "(default 30)", NULL, NULL},
     {NULL, 0, NULL, NULL, NULL, NULL},
 };
 
@@ -47,6 +58,8 @@ enum { MAX_PARALLEL = 64 }; /* trials at once */
 typedef struct sweep_args {
     const char *runs, *resume, *status;
     int random, trials, parallel, prune;
+    int notify, hook_timeout; /* the alerts: --notify, --on-event (NULL none), --hook-timeout */
+    const char *on_event;
     int first_train; /* argv index of the first train flag */
 } sweep_args;
 
@@ -60,9 +73,12 @@ static int parse(int argc, char **argv, sweep_args *a, int *done, vt_err *err)
     memset(a, 0, sizeof *a);
     a->trials = 10;
     a->parallel = 1;
+    static train_config scratch; /* --on-event and --hook-timeout by train's rules */
+    train_config_default(&scratch);
+    a->hook_timeout = scratch.hook_timeout;
     *done = 0;
     int i = 1;
-    for (; i < argc; i += 2) {
+    for (int used = 2; i < argc; i += used) {
         const char *o = argv[i];
         if (strcmp(o, "--help") == 0 || strcmp(o, "-h") == 0) {
             cli_help(&cli_sweep_command, stdout);
@@ -75,6 +91,11 @@ static int parse(int argc, char **argv, sweep_args *a, int *done, vt_err *err)
                 own = options[k].key;
         if (own < 0)
             break;
+        used = own == O_NOTIFY ? 1 : 2;
+        if (own == O_NOTIFY) {
+            a->notify = 1;
+            continue;
+        }
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v)
             return vt_fail(err, VT_EUSAGE, "%s needs a value", o);
@@ -86,6 +107,14 @@ static int parse(int argc, char **argv, sweep_args *a, int *done, vt_err *err)
         case O_TRIALS: rc = vt_flag_int("--trials", v, 1, SWEEP_MAX_TRIALS, &a->trials, err); break;
         case O_PARALLEL: rc = vt_flag_int("--parallel", v, 1, MAX_PARALLEL, &a->parallel, err); break;
         case O_PRUNE: rc = vt_flag_choice("--prune", v, pruners, &a->prune, err); break;
+        case O_ON_EVENT:
+            if ((rc = train_config_set(&scratch, "on-event", v, err)) == VT_OK)
+                a->on_event = v;
+            break;
+        case O_HOOK_TIMEOUT:
+            if ((rc = train_config_set(&scratch, "hook-timeout", v, err)) == VT_OK)
+                a->hook_timeout = scratch.hook_timeout;
+            break;
         case O_METHOD:
             if ((rc = vt_flag_choice("--method", v, methods, &m, err)) == VT_OK)
                 a->random = m == 1;
@@ -102,6 +131,8 @@ static int parse(int argc, char **argv, sweep_args *a, int *done, vt_err *err)
         return vt_fail(err, VT_EUSAGE, "--prune belongs to a new sweep (--runs): the plan keeps it");
     if (a->status && a->parallel > 1)
         return vt_fail(err, VT_EUSAGE, "--status runs nothing: --parallel belongs to --runs and --resume");
+    if (a->status && (a->notify || a->on_event))
+        return vt_fail(err, VT_EUSAGE, "--status runs nothing: --notify and --on-event belong to --runs and --resume");
     if (!a->runs && i < argc)
         return vt_fail(err, VT_EUSAGE, "--%s takes no train flags: the sweep's plan has them (%s)",
                        a->resume ? "resume" : "status", argv[i]);
@@ -171,7 +202,54 @@ typedef struct pool {
     pid_t pid[MAX_PARALLEL];
     int trial[MAX_PARALLEL], pruned[MAX_PARALLEL], seen_epochs[MAX_PARALLEL];
     int forwarded;
+    notify_sink *sink; /* --notify, --on-event: NULL when neither */
 } pool;
+
+/* One event of the sweep: its log line, then the terminal's notification and the hook (with the trial's run,
+ * t >= 0, or the sweep's folder, t < 0: its directory and, for a trial, its last epoch). */
+static void tell(pool *pl, notify_kind kind, int t, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void tell(pool *pl, notify_kind kind, int t, const char *fmt, ...)
+{
+    if (!pl->sink)
+        return;
+    notify_event e = {.kind = kind};
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e.text, sizeof e.text, fmt, ap);
+    va_end(ap);
+    printf("Event: %s: %s\n", notify_names[kind], e.text);
+    fflush(stdout);
+    train_snapshot *s = calloc(1, sizeof *s);
+    run_data run;
+    vt_err err;
+    if (!s)
+        return;
+    if (t >= 0) {
+        sweep_trial_dir(pl->dir, t, s->run_dir, sizeof s->run_dir);
+        if (run_load(s->run_dir, RUN_PART_CONFIG | RUN_PART_HISTORY, &run, &err) == VT_OK) {
+            s->epochs = run.config.epochs;
+            s->n_history = run.n_history < TRAIN_MAX_EPOCHS ? run.n_history : TRAIN_MAX_EPOCHS;
+            memcpy(s->history, run.history, sizeof *s->history * (size_t)s->n_history);
+        }
+        run_free(&run);
+    } else
+        snprintf(s->run_dir, sizeof s->run_dir, "%s", pl->dir);
+    if (notify_sink_tell(pl->sink, &e, s, &err) != VT_OK)
+        printf("Event: %s\n", err.msg);
+    free(s);
+}
+
+/* Trial t's swept values as its flags ("--lr 0.1 --momentum 0"). */
+static void trial_values(const sweep_plan *p, int t, char *buf, size_t size)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int a = 0; a < p->n_axes && n < size; a++) {
+        char val[64];
+        sweep_value(p, t, a, val, sizeof val);
+        n += (size_t)snprintf(buf + n, size - n, "%s--%s %s", a ? " " : "", p->axes[a].flag, val);
+    }
+}
 
 /* Trial t started in slot k: its line, its state saved first. */
 static int pool_start(pool *pl, int k, int t, vt_err *err)
@@ -243,8 +321,8 @@ static void pool_prune(pool *pl, int k)
 /* A child that ended: its trial's state (a signal's stop stays running, for --resume; so does the sweep). */
 static void pool_ended(pool *pl, int k, int status)
 {
-    int code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-    sweep_state *st = &pl->states[pl->trial[k]];
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status), t = pl->trial[k];
+    sweep_state *st = &pl->states[t];
     if (pl->pruned[k])
         *st = SWEEP_PRUNED;
     else if (code == 0)
@@ -254,6 +332,41 @@ static void pool_ended(pool *pl, int k, int status)
     else if (!got_signal)
         got_signal = SIGTERM;
     pl->pid[k] = 0;
+    if (*st == SWEEP_RUNNING)
+        return;
+    char values[512];
+    trial_values(pl->p, t, values, sizeof values);
+    sweep_row r;
+    sweep_row_read(pl->dir, t, *st, &r);
+    if (*st == SWEEP_FAILED)
+        tell(pl, NOTIFY_FAILED, t, "trial %d/%d (%s) failed with status %d", t + 1, pl->p->trials, values, code);
+    else if (*st == SWEEP_PRUNED)
+        tell(pl, NOTIFY_PRUNED, t, "trial %d/%d (%s) pruned after %d epochs, best val_acc %.4f", t + 1,
+             pl->p->trials, values, r.epochs, r.best);
+    else
+        tell(pl, NOTIFY_FINISHED, t, "trial %d/%d (%s) finished, best val_acc %.4f at epoch %d", t + 1,
+             pl->p->trials, values, r.best, r.best_epoch);
+}
+
+/* Every trial of the plan ran: the sweep's own event, with its best trial. */
+static void tell_end(pool *pl)
+{
+    int count[SWEEP_PRUNED + 1] = {0}, best = -1;
+    double best_acc = 0;
+    for (int t = 0; t < pl->p->trials; t++) {
+        count[pl->states[t]]++;
+        sweep_row r;
+        sweep_row_read(pl->dir, t, pl->states[t], &r);
+        if (r.epochs > 0 && (best < 0 || r.best > best_acc)) {
+            best = t;
+            best_acc = r.best;
+        }
+    }
+    char values[512] = "";
+    if (best >= 0)
+        trial_values(pl->p, best, values, sizeof values);
+    tell(pl, NOTIFY_SWEEP_END, -1, "sweep %s finished: %d done, %d failed, %d pruned; best trial %d (%s), val_acc %.4f",
+         pl->dir, count[SWEEP_DONE], count[SWEEP_FAILED], count[SWEEP_PRUNED], best + 1, values, best_acc);
 }
 
 static int run_trials(pool *pl, vt_err *err)
@@ -278,6 +391,9 @@ static int run_trials(pool *pl, vt_err *err)
                     kill(pl->pid[k], SIGTERM);
             pl->forwarded = 1;
         }
+        if (pl->sink && notify_sink_poll(pl->sink))
+            printf("Event: the --on-event command ran past its %g s limit and was killed; the sweep goes on\n",
+                   pl->sink->timeout);
         for (int k = 0; k < pl->parallel; k++) {
             int status;
             if (pl->pid[k] && waitpid(pl->pid[k], &status, WNOHANG) == pl->pid[k]) {
@@ -293,6 +409,8 @@ static int run_trials(pool *pl, vt_err *err)
     if (rc == VT_OK && got_signal)
         return vt_fail(err, got_signal == SIGINT ? VT_ESIGINT : VT_ESIGTERM,
                        "stopped; vggtop sweep --resume %s continues it", pl->dir);
+    if (rc == VT_OK)
+        tell_end(pl);
     return rc;
 }
 
@@ -395,7 +513,16 @@ static int start_or_resume(const sweep_args *a, int argc, char **argv, vt_err *e
         sigaction(SIGTERM, &sa, NULL);
         signal(SIGHUP, SIG_IGN);
         pool pl = {.dir = dir, .p = &p, .states = states, .parallel = a->parallel, .threads = threads};
+        notify_sink sink;
+        if (a->notify || a->on_event) {
+            vt_err why;
+            if (notify_sink_open(&sink, a->notify, a->on_event, a->hook_timeout, &why) != VT_OK)
+                fprintf(stderr, "vggtop sweep: %s; no command runs at the events\n", why.msg);
+            pl.sink = &sink;
+        }
         rc = run_trials(&pl, err);
+        if (pl.sink && notify_sink_close(pl.sink))
+            printf("Event: the --on-event command ran past its %g s limit and was killed\n", sink.timeout);
         if (rc == VT_OK)
             print_status(dir, err);
     }
@@ -421,8 +548,8 @@ const cli_command cli_sweep_command = {
     .run = cmd_sweep,
     .summary = "train many runs of one plan (a grid or random trials), resumable",
     .usage = "usage: vggtop sweep --runs DIR [--method grid|random] [--trials N] [--parallel N] [--prune none|median] "
-             "TRAIN_FLAGS...\n"
-             "       vggtop sweep --resume DIR [--parallel N]\n"
+             "[--notify] [--on-event CMD] TRAIN_FLAGS...\n"
+             "       vggtop sweep --resume DIR [--parallel N] [--notify] [--on-event CMD]\n"
              "       vggtop sweep --status DIR\n",
     .about = "Any train flag may take a list (--lr 0.1,0.03,0.01 --model mlp,cnn); with --method random also a\n"
              "distribution (--lr log:1e-4:1e-1, uniform:LO:HI, int:LO:HI). Each trial is a run directory,\n"

@@ -19,7 +19,8 @@
 
 extern char **environ;
 
-const char *const notify_names[] = {"finished", "early-stop", "stopped", "failed", "nonfinite", "stall", NULL};
+const char *const notify_names[] = {"finished", "early-stop", "stopped", "failed", "nonfinite", "stall", "pruned",
+                                    "sweep-finished", NULL};
 
 /* ---- events ------------------------------------------------------------------------------------------------ */
 
