@@ -796,13 +796,15 @@ typedef struct sweep_axis {
 
 typedef struct sweep_plan {
     int random;         /* --method random: each trial draws every axis from the seed; else the grid */
-    int prune;          /* --prune median: stop a trial below the median of the trials done at an epoch */
+    int prune;          /* SWEEP_PRUNE_*: --prune none, median or halving */
     int trials;         /* grid: the product of the lists; random: --trials */
     uint64_t seed;      /* train's --seed when given (one value), else 1 */
     int argc;           /* the train flags as given (axes and fixed settings), copied */
     char **argv;
     int n_axes;
     sweep_axis axes[SWEEP_MAX_AXES];
+    int paused;         /* vggtop ctl DIR pause: no trial starts (the running sweep's, saved for ctl to see) */
+    long command_ack;   /* the last command of the folder's channel the sweep took (0: none) */
 } sweep_plan;
 
 /* The plan of train flags argv[0..argc) ("--lr", "0.1,0.01", "--model", "mlp", ...; a BOOL setting is a bare
@@ -829,11 +831,41 @@ int sweep_save(const char *dir, const sweep_plan *p, const sweep_state *states, 
 int sweep_load(const char *dir, sweep_plan *p, sweep_state **states, vt_err *err);
 /* The sweep folder's lock (held while a sweep runs in it): VT_EUSAGE naming the holder when another has it. */
 int sweep_lock(const char *dir, int *fd, vt_err *err);
+/* The pruners of --prune, as sweep.json names them: "none", "median", "halving" (NULL-terminated). */
+enum { SWEEP_PRUNE_NONE = 0, SWEEP_PRUNE_MEDIAN, SWEEP_PRUNE_HALVING };
+extern const char *const sweep_prune_names[];
+/* Successive halving over epochs (Hyperband's inner loop, asynchronous as Optuna's SuccessiveHalvingPruner):
+ * the rungs are epochs SWEEP_HALVING_MIN x SWEEP_HALVING_ETA^k (1, 3, 9, 27, ...); a trial that reaches a rung
+ * goes on when its val_acc there, v, is among the top 1/eta of the values of every trial that reached that rung
+ * (others, n of them, and its own; at least the best one goes on), and stops otherwise. */
+#define SWEEP_HALVING_MIN 1
+#define SWEEP_HALVING_ETA 3
+int sweep_halving_rung(int epoch);
+int sweep_prune_halving(double v, const double *others, int n);
 /* Optuna's median pruner: whether a trial whose val_acc at an epoch is v should stop, given the val_acc at that
  * epoch of the n trials finished before (others); it needs at least 2 of them. */
 int sweep_prune_median(double v, const double *others, int n);
 /* The directory of trial t: dir/trial-NNN. */
 void sweep_trial_dir(const char *dir, int t, char *buf, size_t size);
+
+/* ---- controlling a sweep (src/train/sweep_control.c): vggtop ctl SWEEP_DIR ------------------------------ */
+
+typedef enum { SWEEP_CMD_NONE = 0, SWEEP_CMD_PAUSE, SWEEP_CMD_RESUME, SWEEP_CMD_STOP, SWEEP_CMD_MORE } sweep_command_kind;
+typedef struct sweep_command {
+    long seq;           /* 1, 2, ...: the next after the last sent or taken */
+    sweep_command_kind kind;
+    int more;           /* SWEEP_CMD_MORE: trials to add */
+} sweep_command;
+/* "pause", "resume", "stop", or "more" with a count (1..SWEEP_MAX_TRIALS). VT_EUSAGE with one line else. */
+int sweep_command_parse(const char *verb, const char *value, sweep_command *out, vt_err *err);
+/* Sends cmd to the sweep running in dir through dir/commands.json (written atomically, its seq set):
+ * VT_EUSAGE when no sweep runs there. Senders take turns (an flock on the folder). */
+int sweep_command_send(const char *dir, sweep_command *cmd, vt_err *err);
+/* Reads dir/commands.json; none gives kind NONE and seq 0. VT_EUSAGE when malformed. */
+int sweep_command_read(const char *dir, sweep_command *out, vt_err *err);
+/* Adds n pending trials to a random sweep's plan (*states grown): VT_EUSAGE for a grid (its trials are its
+ * lists' product) or past SWEEP_MAX_TRIALS, with the count. */
+int sweep_add_trials(sweep_plan *p, sweep_state **states, int n, vt_err *err);
 
 /* ---- a sweep's leaderboard (src/train/sweep_board.c): `vggtop sweep --status` and the Sweep screen ---- */
 

@@ -1,7 +1,7 @@
 /* cli/sweep: `vggtop sweep`, many runs of one plan in one folder. The plan (src/train/sweep.c) expands the
  * train flags' lists (a grid) or distributions (random trials); each trial is an ordinary run directory,
  * DIR/trial-NNN, trained by a child `vggtop train`, one after another or --parallel N at once (the cores split
- * between them), optionally pruned (--prune median). sweep.json keeps the plan and each
+ * between them), optionally pruned (--prune median or halving). sweep.json keeps the plan and each
  * trial's state (written atomically before and after each trial), so `--resume DIR` after a kill, a reboot or
  * Ctrl-C continues: a trial that was running resumes from its checkpoint (or starts again when it had none),
  * finished trials are never run again. `--status DIR` prints the leaderboard. */
@@ -37,9 +37,11 @@ static const cli_option options[] = {
      "trials at once (default 1), the cores split between them: each gets --threads cores/N unless the plan "
      "sets --threads, and more threads than cores in all is refused",
      NULL, NULL},
-    {"prune", O_PRUNE, "none|median",
+    {"prune", O_PRUNE, "none|median|halving",
      "median: stop a trial whose val_acc at an epoch is below the median of the finished trials' at that epoch "
-     "(Optuna's median pruner; it waits for 2 finished trials); it is marked pruned and keeps its files",
+     "(Optuna's median pruner; it waits for 2 finished trials); halving: successive halving over epochs "
+     "(Hyperband's inner loop, asynchronous as Optuna's): at epochs 1, 3, 9, 27, ... only the top third of the "
+     "trials that reached that epoch go on (at least the best); a stopped trial is marked pruned and keeps its files",
      NULL, NULL},
     {"notify", O_NOTIFY, NULL,
      "the sweep's events as terminal notifications (through SSH and tmux, as vggtop train --notify's) and log "
@@ -69,7 +71,7 @@ static void on_signal(int sig) { got_signal = sig; }
 /* The sweep's own options first, then the train flags (the first argument that is not one of its own). */
 static int parse(int argc, char **argv, sweep_args *a, int *done, vt_err *err)
 {
-    static const char *const methods[] = {"grid", "random", NULL}, *const pruners[] = {"none", "median", NULL};
+    static const char *const methods[] = {"grid", "random", NULL};
     memset(a, 0, sizeof *a);
     a->trials = 10;
     a->parallel = 1;
@@ -106,7 +108,7 @@ static int parse(int argc, char **argv, sweep_args *a, int *done, vt_err *err)
         case O_STATUS: rc = vt_flag_path("--status", v, &a->status, err); break;
         case O_TRIALS: rc = vt_flag_int("--trials", v, 1, SWEEP_MAX_TRIALS, &a->trials, err); break;
         case O_PARALLEL: rc = vt_flag_int("--parallel", v, 1, MAX_PARALLEL, &a->parallel, err); break;
-        case O_PRUNE: rc = vt_flag_choice("--prune", v, pruners, &a->prune, err); break;
+        case O_PRUNE: rc = vt_flag_choice("--prune", v, sweep_prune_names, &a->prune, err); break;
         case O_ON_EVENT:
             if ((rc = train_config_set(&scratch, "on-event", v, err)) == VT_OK)
                 a->on_event = v;
@@ -203,6 +205,8 @@ typedef struct pool {
     int trial[MAX_PARALLEL], pruned[MAX_PARALLEL], seen_epochs[MAX_PARALLEL];
     int forwarded;
     notify_sink *sink; /* --notify, --on-event: NULL when neither */
+    int pause_sent[MAX_PARALLEL]; /* vggtop ctl pause: the trial in slot k took it */
+    double pause_next;            /* when to try again the trials that did not yet (still loading) */
 } pool;
 
 /* One event of the sweep: its log line, then the terminal's notification and the hook (with the trial's run,
@@ -277,7 +281,7 @@ static int pool_start(pool *pl, int k, int t, vt_err *err)
         rc = vt_fail(err, VT_EIO, "cannot start trial %d: %s", t + 1, strerror(errno));
     pl->pid[k] = pid > 0 ? pid : 0;
     pl->trial[k] = t;
-    pl->pruned[k] = pl->seen_epochs[k] = 0;
+    pl->pruned[k] = pl->seen_epochs[k] = pl->pause_sent[k] = 0;
     return rc;
 }
 
@@ -295,22 +299,32 @@ static double val_acc_at(const char *dir, int t, int e)
     return v;
 }
 
-/* --prune median: a running trial's newest epoch against the trials done (the median of theirs at that
- * epoch); below it, the trial is stopped with SIGTERM (it keeps its files and checkpoint) and marked pruned. */
+/* --prune: a running trial's newest epoch judged against the others at that epoch. median: below the median of
+ * the finished trials'; halving: at a rung (epochs 1, 3, 9, ...), not among the top 1/3 of every trial that
+ * reached it (running, pruned or finished). Stopped with SIGTERM (it keeps its files and checkpoint) and marked
+ * pruned. */
 static void pool_prune(pool *pl, int k)
 {
-    int t = pl->trial[k], e = pl->seen_epochs[k] + 1;
+    int t = pl->trial[k], e = pl->seen_epochs[k] + 1, halving = pl->p->prune == SWEEP_PRUNE_HALVING;
     double v = val_acc_at(pl->dir, t, e);
     if (isnan(v))
         return;
     pl->seen_epochs[k] = e;
+    if (halving && !sweep_halving_rung(e))
+        return;
     double *others = malloc(sizeof *others * (size_t)pl->p->trials);
     int n = 0;
     for (int u = 0; others && u < pl->p->trials; u++)
-        if (u != t && pl->states[u] == SWEEP_DONE && !isnan(others[n] = val_acc_at(pl->dir, u, e)))
+        if (u != t && (halving ? pl->states[u] != SWEEP_PENDING : pl->states[u] == SWEEP_DONE) &&
+            !isnan(others[n] = val_acc_at(pl->dir, u, e)))
             n++;
-    if (others && sweep_prune_median(v, others, n)) {
+    int prune = others && (halving ? sweep_prune_halving(v, others, n) : sweep_prune_median(v, others, n));
+    if (prune && halving)
+        printf("Trial %d pruned at rung epoch %d: val_acc %.4f is not among the top 1/%d of the %d trials there\n",
+               t + 1, e, v, SWEEP_HALVING_ETA, n + 1);
+    else if (prune)
         printf("Trial %d pruned at epoch %d: val_acc %.4f is below the median of %d finished trials\n", t + 1, e, v, n);
+    if (prune) {
         fflush(stdout);
         kill(pl->pid[k], SIGTERM);
         pl->pruned[k] = 1;
@@ -369,13 +383,75 @@ static void tell_end(pool *pl)
          pl->dir, count[SWEEP_DONE], count[SWEEP_FAILED], count[SWEEP_PRUNED], best + 1, values, best_acc);
 }
 
+/* Sends pause (or resume) on to the trial of slot k through its run's commands.json; 1 when it was sent. */
+static int pass_on(pool *pl, int k, run_command_kind kind)
+{
+    char tdir[VT_PATH_MAX + 64];
+    sweep_trial_dir(pl->dir, pl->trial[k], tdir, sizeof tdir);
+    run_command c = {0, kind, 0};
+    vt_err ignored;
+    return run_command_send(tdir, &c, &ignored) == VT_OK;
+}
+
+/* While paused, the running trials are paused too: each as soon as it takes commands (a trial still loading its
+ * data does not yet); tried again every half second. */
+static void pool_pause_trials(pool *pl)
+{
+    if (!pl->p->paused || vt_now() < pl->pause_next)
+        return;
+    pl->pause_next = vt_now() + 0.5;
+    for (int k = 0; k < pl->parallel; k++)
+        if (pl->pid[k] && !pl->pause_sent[k])
+            pl->pause_sent[k] = pass_on(pl, k, RUN_CMD_PAUSE);
+}
+
+/* A command of vggtop ctl SWEEP_DIR, taken once (its seq acknowledged in sweep.json): pause (no trial starts;
+ * the running ones pause), resume, stop (as SIGTERM: the trials stop with their checkpoints), more N. */
+static int pool_command(pool *pl, vt_err *err)
+{
+    sweep_command c;
+    vt_err why;
+    if (sweep_command_read(pl->dir, &c, &why) != VT_OK || c.kind == SWEEP_CMD_NONE || c.seq == pl->p->command_ack)
+        return VT_OK;
+    int running = 0;
+    for (int k = 0; k < pl->parallel; k++)
+        running += pl->pid[k] != 0;
+    if (c.kind == SWEEP_CMD_PAUSE && !pl->p->paused) {
+        pl->p->paused = 1;
+        memset(pl->pause_sent, 0, sizeof pl->pause_sent);
+        pl->pause_next = 0;
+        printf("Paused: no trial starts until vggtop ctl %s resume; %d running trial%s pause\n", pl->dir, running,
+               running == 1 ? "" : "s");
+    } else if (c.kind == SWEEP_CMD_RESUME && pl->p->paused) {
+        pl->p->paused = 0;
+        for (int k = 0; k < pl->parallel; k++)
+            if (pl->pid[k] && pl->pause_sent[k])
+                pass_on(pl, k, RUN_CMD_RESUME);
+        printf("Resumed\n");
+    } else if (c.kind == SWEEP_CMD_STOP) {
+        printf("Stopping: the running trials stop with their checkpoints\n");
+        got_signal = SIGTERM;
+    } else if (c.kind == SWEEP_CMD_MORE) {
+        if (sweep_add_trials(pl->p, &pl->states, c.more, &why) == VT_OK)
+            printf("%d more trials: %d in all\n", c.more, pl->p->trials);
+        else
+            printf("Not taken: %s\n", why.msg);
+    }
+    fflush(stdout);
+    pool_pause_trials(pl);
+    pl->p->command_ack = c.seq;
+    return sweep_save(pl->dir, pl->p, pl->states, err);
+}
+
 static int run_trials(pool *pl, vt_err *err)
 {
     int rc = VT_OK, next = 0, running = 1;
-    while (running) {
+    while (running || (pl->p->paused && !got_signal && rc == VT_OK && next < pl->p->trials)) {
         running = 0;
+        rc = rc == VT_OK ? pool_command(pl, err) : rc;
+        pool_pause_trials(pl);
         for (int k = 0; k < pl->parallel; k++) {
-            while (!pl->pid[k] && rc == VT_OK && !got_signal && next < pl->p->trials) {
+            while (!pl->pid[k] && rc == VT_OK && !got_signal && !pl->p->paused && next < pl->p->trials) {
                 if (pl->states[next] == SWEEP_PENDING || pl->states[next] == SWEEP_RUNNING)
                     rc = pool_start(pl, k, next, err);
                 next++;
@@ -403,7 +479,7 @@ static int run_trials(pool *pl, vt_err *err)
             } else if (pl->pid[k] && pl->p->prune && !pl->pruned[k])
                 pool_prune(pl, k);
         }
-        if (running)
+        if (running || pl->p->paused)
             nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
     }
     if (rc == VT_OK && got_signal)
@@ -496,6 +572,7 @@ static int start_or_resume(const sweep_args *a, int argc, char **argv, vt_err *e
         return rc;
     if (a->runs)
         p.prune = a->prune;
+    p.paused = 0; /* a pause was the session's that ended (its trials stopped with it) */
     int threads = trial_threads(&p, a->parallel, err), fd = -1;
     if (threads < 0) {
         free(states);
@@ -521,6 +598,7 @@ static int start_or_resume(const sweep_args *a, int argc, char **argv, vt_err *e
             pl.sink = &sink;
         }
         rc = run_trials(&pl, err);
+        states = pl.states; /* vggtop ctl more: grown */
         if (pl.sink && notify_sink_close(pl.sink))
             printf("Event: the --on-event command ran past its %g s limit and was killed\n", sink.timeout);
         if (rc == VT_OK)
@@ -547,7 +625,7 @@ const cli_command cli_sweep_command = {
     .name = "sweep",
     .run = cmd_sweep,
     .summary = "train many runs of one plan (a grid or random trials), resumable",
-    .usage = "usage: vggtop sweep --runs DIR [--method grid|random] [--trials N] [--parallel N] [--prune none|median] "
+    .usage = "usage: vggtop sweep --runs DIR [--method grid|random] [--trials N] [--parallel N] [--prune none|median|halving] "
              "[--notify] [--on-event CMD] TRAIN_FLAGS...\n"
              "       vggtop sweep --resume DIR [--parallel N] [--notify] [--on-event CMD]\n"
              "       vggtop sweep --status DIR\n",

@@ -2,8 +2,9 @@
 # End-to-end test of vggtop sweep: a 2x2 grid of mlp runs on the small fixture, its whole process group killed
 # with SIGKILL mid-trial and resumed, ends with each trial exactly once, every history equal (all but the
 # seconds) to the same trial run alone; --status's leaderboard; random sweeps repeat from the seed; median
-# pruning stops a trial made worse; --parallel 2 splits the cores; and the refusals: a list of 10,000 values,
-# a hand-edited sweep.json, a second sweep in the same folder at once, more threads than cores.
+# pruning and successive halving stop a trial made worse; --parallel 2 splits the cores; and the refusals: a
+# list of 10,000 values, a hand-edited sweep.json, a second sweep in the same folder at once, more threads
+# than cores.
 . "$(dirname "$0")/lib/prologue.sh"
 FAIL_FAST=1
 cd "$TMP" || exit 1
@@ -65,6 +66,19 @@ states=$(tr -d ' \t\n' <pr/sweep.json | sed 's/.*"states":\[\([^]]*\)\].*/\1/')
 [ -f pr/trial-003/checkpoint.bin ] && [ "$(sed 1d pr/trial-003/history.csv | wc -l)" -eq 1 ] ||
     fail "the pruned trial did not keep its files"
 "$VGGTOP" sweep --status pr | grep -q '^ *3  *0.00001  *pruned ' || fail "status of the pruned trial: $("$VGGTOP" sweep --status pr)"
+
+# --prune halving: at the rung of epoch 1 only the top third of the trials there go on (at least the best); the
+# trial made worse is not the best of the two: pruned at epoch 1, marked, its files kept.
+"$VGGTOP" sweep --runs hv --prune halving --model mlp --limit-train 2000 --limit-test 200 --batch-size 20 \
+    --epochs 3 --threads 1 --lr 0.05,0.00001 >hv.log 2>&1 || fatal "halving sweep exited $? ($(tail -3 hv.log))"
+grep -q '^Trial 2 pruned at rung epoch 1: val_acc .* is not among the top 1/3 of the 2 trials there$' hv.log ||
+    fail "trial 2 was not pruned by halving: $(grep -i prun hv.log)"
+states=$(tr -d ' \t\n' <hv/sweep.json | sed 's/.*"states":\[\([^]]*\)\].*/\1/')
+[ "$states" = '"done","pruned"' ] || fail "halving sweep's states: $states"
+grep -q '"prune":[[:space:]]*"halving"' hv/sweep.json || fail "sweep.json does not keep the pruner"
+[ -f hv/trial-002/checkpoint.bin ] && [ "$(sed 1d hv/trial-002/history.csv | wc -l)" -eq 1 ] ||
+    fail "the trial pruned by halving did not keep its files"
+[ "$(sed 1d hv/trial-001/history.csv | wc -l)" -eq 3 ] || fail "the best trial did not run its 3 epochs"
 
 # --parallel 2: two trials at once, the cores split between them (never more threads than cores).
 cores=$(nproc)
