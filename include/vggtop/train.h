@@ -444,6 +444,9 @@ int train_dist_size(const train_dist *d);
 /* Rank 0's *status (-1: go on, else the exit status every rank returns) and, to go on, its config to every
  * rank (only rank 0 reads the command line and, on --resume, config.json). */
 int train_dist_share_config(train_dist *d, int *status, train_config *cfg, vt_err *err);
+/* Rank 0's *status to every rank and, when it is -1, rank 0's words (*words, NULL-terminated: a command line)
+ * too: the others get a copy, malloc'ed in one block (free(*words)); vggtop sweep's trials under mpirun. */
+int train_dist_share_words(train_dist *d, int *status, char ***words, vt_err *err);
 /* trainer_create for one rank of d (NULL: trainer_create): rank 0 picks, creates and locks the run
  * directory and tells the others its name. A failure on rank 0 fails every rank (the others with an empty
  * message: rank 0 says why). */

@@ -1,26 +1,17 @@
-/* cli/sweep: `vggtop sweep`, many runs of one plan in one folder. The plan (src/train/sweep.c) expands the
- * train flags' lists (a grid) or distributions (random trials); each trial is an ordinary run directory,
- * DIR/trial-NNN, trained by a child `vggtop train`, one after another or --parallel N at once (the cores split
- * between them), optionally pruned (--prune median or halving). sweep.json keeps the plan and each
- * trial's state (written atomically before and after each trial), so `--resume DIR` after a kill, a reboot or
- * Ctrl-C continues: a trial that was running resumes from its checkpoint (or starts again when it had none),
- * finished trials are never run again. `--status DIR` prints the leaderboard. */
-#include <errno.h>
-#include <math.h>
-#include <ftw.h>
-#include <signal.h>
-#include <stdarg.h>
+/* cli/sweep: `vggtop sweep`, many runs of one plan in one folder: its options, the plan made (src/train/sweep.c
+ * expands the train flags' lists into a grid, or distributions into random trials) or read back, the folder
+ * locked, and the leaderboard (--status). Each trial is an ordinary run directory, DIR/trial-NNN, trained by the
+ * runner (sweep_run.c: a child `vggtop train` each, --parallel N at once, or under mpirun data-parallel on every
+ * rank), optionally pruned (--prune median or halving). sweep.json keeps the plan and each trial's state
+ * (written atomically before and after each trial), so `--resume DIR` after a kill, a reboot or Ctrl-C
+ * continues: a trial that was running resumes from its checkpoint (or starts again when it had none), finished
+ * trials are never run again. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "cli_internal.h"
-#include "vggtop/train.h"
+#include "sweep_internal.h"
 
 enum { O_RUNS = CLI_LONG_ONLY, O_METHOD, O_TRIALS, O_RESUME, O_STATUS, O_PARALLEL, O_PRUNE, O_NOTIFY, O_ON_EVENT,
        O_HOOK_TIMEOUT };
@@ -55,7 +46,6 @@ static const cli_option options[] = {
     {NULL, 0, NULL, NULL, NULL, NULL},
 };
 
-enum { MAX_PARALLEL = 64 }; /* trials at once */
 
 typedef struct sweep_args {
     const char *runs, *resume, *status;
@@ -65,8 +55,6 @@ typedef struct sweep_args {
     int first_train; /* argv index of the first train flag */
 } sweep_args;
 
-static volatile sig_atomic_t got_signal;
-static void on_signal(int sig) { got_signal = sig; }
 
 /* The sweep's own options first, then the train flags (the first argument that is not one of its own). */
 static int parse(int argc, char **argv, sweep_args *a, int *done, vt_err *err)
@@ -143,353 +131,6 @@ static int parse(int argc, char **argv, sweep_args *a, int *done, vt_err *err)
     return VT_OK;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-    (void)st, (void)type, (void)ftw;
-    return remove(path);
-}
-
-/* Trial t's command: train --resume when its directory has a checkpoint; else train anew (a directory left
- * by a trial killed before its first checkpoint holds nothing to keep: it goes). */
-static int trial_argv(const char *dir, int t, char **args, int threads, char ***out, char *tdir, size_t size)
-{
-    sweep_trial_dir(dir, t, tdir, size);
-    char ck[VT_PATH_MAX + 128];
-    snprintf(ck, sizeof ck, "%s/%s", tdir, RUN_CHECKPOINT);
-    int resume = access(ck, F_OK) == 0;
-    if (!resume && access(tdir, F_OK) == 0)
-        nftw(tdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-    int n = 0;
-    while (!resume && args[n])
-        n++;
-    char **v = malloc(sizeof *v * (size_t)(n + 7) + 16);
-    if (!v)
-        return -1;
-    int k = 0;
-    v[k++] = "vggtop";
-    v[k++] = "train";
-    for (int i = 0; i < n; i++)
-        v[k++] = args[i];
-    if (threads > 0) { /* --parallel's share of the cores (a resume may change the threads too) */
-        char *num = (char *)(v + n + 7);
-        snprintf(num, 16, "%d", threads);
-        v[k++] = "--threads";
-        v[k++] = num;
-    }
-    v[k++] = resume ? "--resume" : "--run-dir";
-    v[k++] = tdir;
-    v[k] = NULL;
-    *out = v;
-    return resume;
-}
-
-/* Starts trial t's child vggtop train (which dies with the sweep): its pid, or -1. */
-static pid_t start_child(char **v)
-{
-    pid_t pid = fork();
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM); /* a killed sweep takes its trials down; --resume continues them */
-        execv("/proc/self/exe", v);
-        _exit(127);
-    }
-    return pid;
-}
-
-/* The trials under way: at most parallel at once. */
-typedef struct pool {
-    const char *dir;
-    sweep_plan *p;
-    sweep_state *states;
-    int parallel, threads; /* threads: each trial's --threads when the plan gives none (0: train's own) */
-    pid_t pid[MAX_PARALLEL];
-    int trial[MAX_PARALLEL], pruned[MAX_PARALLEL], seen_epochs[MAX_PARALLEL];
-    int forwarded;
-    notify_sink *sink; /* --notify, --on-event: NULL when neither */
-    int pause_sent[MAX_PARALLEL]; /* vggtop ctl pause: the trial in slot k took it */
-    double pause_next;            /* when to try again the trials that did not yet (still loading) */
-} pool;
-
-/* One event of the sweep: its log line, then the terminal's notification and the hook (with the trial's run,
- * t >= 0, or the sweep's folder, t < 0: its directory and, for a trial, its last epoch). */
-static void tell(pool *pl, notify_kind kind, int t, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void tell(pool *pl, notify_kind kind, int t, const char *fmt, ...)
-{
-    if (!pl->sink)
-        return;
-    notify_event e = {.kind = kind};
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(e.text, sizeof e.text, fmt, ap);
-    va_end(ap);
-    printf("Event: %s: %s\n", notify_names[kind], e.text);
-    fflush(stdout);
-    train_snapshot *s = calloc(1, sizeof *s);
-    run_data run;
-    vt_err err;
-    if (!s)
-        return;
-    if (t >= 0) {
-        sweep_trial_dir(pl->dir, t, s->run_dir, sizeof s->run_dir);
-        if (run_load(s->run_dir, RUN_PART_CONFIG | RUN_PART_HISTORY, &run, &err) == VT_OK) {
-            s->epochs = run.config.epochs;
-            s->n_history = run.n_history < TRAIN_MAX_EPOCHS ? run.n_history : TRAIN_MAX_EPOCHS;
-            memcpy(s->history, run.history, sizeof *s->history * (size_t)s->n_history);
-        }
-        run_free(&run);
-    } else
-        snprintf(s->run_dir, sizeof s->run_dir, "%s", pl->dir);
-    if (notify_sink_tell(pl->sink, &e, s, &err) != VT_OK)
-        printf("Event: %s\n", err.msg);
-    free(s);
-}
-
-/* Trial t's swept values as its flags ("--lr 0.1 --momentum 0"). */
-static void trial_values(const sweep_plan *p, int t, char *buf, size_t size)
-{
-    size_t n = 0;
-    buf[0] = '\0';
-    for (int a = 0; a < p->n_axes && n < size; a++) {
-        char val[64];
-        sweep_value(p, t, a, val, sizeof val);
-        n += (size_t)snprintf(buf + n, size - n, "%s--%s %s", a ? " " : "", p->axes[a].flag, val);
-    }
-}
-
-/* Trial t started in slot k: its line, its state saved first. */
-static int pool_start(pool *pl, int k, int t, vt_err *err)
-{
-    char **args = sweep_trial_args(pl->p, t), **v = NULL, tdir[VT_PATH_MAX + 64];
-    int resume = args ? trial_argv(pl->dir, t, args, pl->threads, &v, tdir, sizeof tdir) : -1;
-    if (resume < 0) {
-        free(args);
-        return vt_fail(err, VT_EIO, "out of memory");
-    }
-    printf("Trial %d/%d%s:", t + 1, pl->p->trials, resume ? " (resumed)" : "");
-    for (int a = 0; a < pl->p->n_axes; a++) {
-        char val[64];
-        sweep_value(pl->p, t, a, val, sizeof val);
-        printf(" --%s %s", pl->p->axes[a].flag, val);
-    }
-    printf(" (%s)\n", tdir);
-    fflush(stdout);
-    pl->states[t] = SWEEP_RUNNING;
-    int rc = sweep_save(pl->dir, pl->p, pl->states, err);
-    pid_t pid = rc == VT_OK ? start_child(v) : -1;
-    free(v);
-    free(args);
-    if (rc == VT_OK && pid < 0)
-        rc = vt_fail(err, VT_EIO, "cannot start trial %d: %s", t + 1, strerror(errno));
-    pl->pid[k] = pid > 0 ? pid : 0;
-    pl->trial[k] = t;
-    pl->pruned[k] = pl->seen_epochs[k] = pl->pause_sent[k] = 0;
-    return rc;
-}
-
-/* The val_acc of epoch e (1-based) of trial t's run, NaN when it has none yet. */
-static double val_acc_at(const char *dir, int t, int e)
-{
-    char tdir[VT_PATH_MAX + 64];
-    sweep_trial_dir(dir, t, tdir, sizeof tdir);
-    run_data run;
-    vt_err err;
-    double v = NAN;
-    if (run_load(tdir, RUN_PART_HISTORY, &run, &err) == VT_OK && run.n_history >= e)
-        v = run.history[e - 1].val_acc;
-    run_free(&run);
-    return v;
-}
-
-/* --prune: a running trial's newest epoch judged against the others at that epoch. median: below the median of
- * the finished trials'; halving: at a rung (epochs 1, 3, 9, ...), not among the top 1/3 of every trial that
- * reached it (running, pruned or finished). Stopped with SIGTERM (it keeps its files and checkpoint) and marked
- * pruned. */
-static void pool_prune(pool *pl, int k)
-{
-    int t = pl->trial[k], e = pl->seen_epochs[k] + 1, halving = pl->p->prune == SWEEP_PRUNE_HALVING;
-    double v = val_acc_at(pl->dir, t, e);
-    if (isnan(v))
-        return;
-    pl->seen_epochs[k] = e;
-    if (halving && !sweep_halving_rung(e))
-        return;
-    double *others = malloc(sizeof *others * (size_t)pl->p->trials);
-    int n = 0;
-    for (int u = 0; others && u < pl->p->trials; u++)
-        if (u != t && (halving ? pl->states[u] != SWEEP_PENDING : pl->states[u] == SWEEP_DONE) &&
-            !isnan(others[n] = val_acc_at(pl->dir, u, e)))
-            n++;
-    int prune = others && (halving ? sweep_prune_halving(v, others, n) : sweep_prune_median(v, others, n));
-    if (prune && halving)
-        printf("Trial %d pruned at rung epoch %d: val_acc %.4f is not among the top 1/%d of the %d trials there\n",
-               t + 1, e, v, SWEEP_HALVING_ETA, n + 1);
-    else if (prune)
-        printf("Trial %d pruned at epoch %d: val_acc %.4f is below the median of %d finished trials\n", t + 1, e, v, n);
-    if (prune) {
-        fflush(stdout);
-        kill(pl->pid[k], SIGTERM);
-        pl->pruned[k] = 1;
-    }
-    free(others);
-}
-
-/* A child that ended: its trial's state (a signal's stop stays running, for --resume; so does the sweep). */
-static void pool_ended(pool *pl, int k, int status)
-{
-    int code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status), t = pl->trial[k];
-    sweep_state *st = &pl->states[t];
-    if (pl->pruned[k])
-        *st = SWEEP_PRUNED;
-    else if (code == 0)
-        *st = SWEEP_DONE;
-    else if (code != 130 && code != 143 && code > 0)
-        *st = SWEEP_FAILED;
-    else if (!got_signal)
-        got_signal = SIGTERM;
-    pl->pid[k] = 0;
-    if (*st == SWEEP_RUNNING)
-        return;
-    char values[512];
-    trial_values(pl->p, t, values, sizeof values);
-    sweep_row r;
-    sweep_row_read(pl->dir, t, *st, &r);
-    if (*st == SWEEP_FAILED)
-        tell(pl, NOTIFY_FAILED, t, "trial %d/%d (%s) failed with status %d", t + 1, pl->p->trials, values, code);
-    else if (*st == SWEEP_PRUNED)
-        tell(pl, NOTIFY_PRUNED, t, "trial %d/%d (%s) pruned after %d epochs, best val_acc %.4f", t + 1,
-             pl->p->trials, values, r.epochs, r.best);
-    else
-        tell(pl, NOTIFY_FINISHED, t, "trial %d/%d (%s) finished, best val_acc %.4f at epoch %d", t + 1,
-             pl->p->trials, values, r.best, r.best_epoch);
-}
-
-/* Every trial of the plan ran: the sweep's own event, with its best trial. */
-static void tell_end(pool *pl)
-{
-    int count[SWEEP_PRUNED + 1] = {0}, best = -1;
-    double best_acc = 0;
-    for (int t = 0; t < pl->p->trials; t++) {
-        count[pl->states[t]]++;
-        sweep_row r;
-        sweep_row_read(pl->dir, t, pl->states[t], &r);
-        if (r.epochs > 0 && (best < 0 || r.best > best_acc)) {
-            best = t;
-            best_acc = r.best;
-        }
-    }
-    char values[512] = "";
-    if (best >= 0)
-        trial_values(pl->p, best, values, sizeof values);
-    tell(pl, NOTIFY_SWEEP_END, -1, "sweep %s finished: %d done, %d failed, %d pruned; best trial %d (%s), val_acc %.4f",
-         pl->dir, count[SWEEP_DONE], count[SWEEP_FAILED], count[SWEEP_PRUNED], best + 1, values, best_acc);
-}
-
-/* Sends pause (or resume) on to the trial of slot k through its run's commands.json; 1 when it was sent. */
-static int pass_on(pool *pl, int k, run_command_kind kind)
-{
-    char tdir[VT_PATH_MAX + 64];
-    sweep_trial_dir(pl->dir, pl->trial[k], tdir, sizeof tdir);
-    run_command c = {0, kind, 0};
-    vt_err ignored;
-    return run_command_send(tdir, &c, &ignored) == VT_OK;
-}
-
-/* While paused, the running trials are paused too: each as soon as it takes commands (a trial still loading its
- * data does not yet); tried again every half second. */
-static void pool_pause_trials(pool *pl)
-{
-    if (!pl->p->paused || vt_now() < pl->pause_next)
-        return;
-    pl->pause_next = vt_now() + 0.5;
-    for (int k = 0; k < pl->parallel; k++)
-        if (pl->pid[k] && !pl->pause_sent[k])
-            pl->pause_sent[k] = pass_on(pl, k, RUN_CMD_PAUSE);
-}
-
-/* A command of vggtop ctl SWEEP_DIR, taken once (its seq acknowledged in sweep.json): pause (no trial starts;
- * the running ones pause), resume, stop (as SIGTERM: the trials stop with their checkpoints), more N. */
-static int pool_command(pool *pl, vt_err *err)
-{
-    sweep_command c;
-    vt_err why;
-    if (sweep_command_read(pl->dir, &c, &why) != VT_OK || c.kind == SWEEP_CMD_NONE || c.seq == pl->p->command_ack)
-        return VT_OK;
-    int running = 0;
-    for (int k = 0; k < pl->parallel; k++)
-        running += pl->pid[k] != 0;
-    if (c.kind == SWEEP_CMD_PAUSE && !pl->p->paused) {
-        pl->p->paused = 1;
-        memset(pl->pause_sent, 0, sizeof pl->pause_sent);
-        pl->pause_next = 0;
-        printf("Paused: no trial starts until vggtop ctl %s resume; %d running trial%s pause\n", pl->dir, running,
-               running == 1 ? "" : "s");
-    } else if (c.kind == SWEEP_CMD_RESUME && pl->p->paused) {
-        pl->p->paused = 0;
-        for (int k = 0; k < pl->parallel; k++)
-            if (pl->pid[k] && pl->pause_sent[k])
-                pass_on(pl, k, RUN_CMD_RESUME);
-        printf("Resumed\n");
-    } else if (c.kind == SWEEP_CMD_STOP) {
-        printf("Stopping: the running trials stop with their checkpoints\n");
-        got_signal = SIGTERM;
-    } else if (c.kind == SWEEP_CMD_MORE) {
-        if (sweep_add_trials(pl->p, &pl->states, c.more, &why) == VT_OK)
-            printf("%d more trials: %d in all\n", c.more, pl->p->trials);
-        else
-            printf("Not taken: %s\n", why.msg);
-    }
-    fflush(stdout);
-    pool_pause_trials(pl);
-    pl->p->command_ack = c.seq;
-    return sweep_save(pl->dir, pl->p, pl->states, err);
-}
-
-static int run_trials(pool *pl, vt_err *err)
-{
-    int rc = VT_OK, next = 0, running = 1;
-    while (running || (pl->p->paused && !got_signal && rc == VT_OK && next < pl->p->trials)) {
-        running = 0;
-        rc = rc == VT_OK ? pool_command(pl, err) : rc;
-        pool_pause_trials(pl);
-        for (int k = 0; k < pl->parallel; k++) {
-            while (!pl->pid[k] && rc == VT_OK && !got_signal && !pl->p->paused && next < pl->p->trials) {
-                if (pl->states[next] == SWEEP_PENDING || pl->states[next] == SWEEP_RUNNING)
-                    rc = pool_start(pl, k, next, err);
-                next++;
-            }
-            running += pl->pid[k] != 0;
-        }
-        /* A signal to the sweep alone reaches the trials this way: each stops with a checkpoint. SIGTERM also
-         * after a Ctrl-C, which the trials got from the terminal already: a second SIGINT would make train
-         * exit at once, without its checkpoint. */
-        if (got_signal && !pl->forwarded) {
-            for (int k = 0; k < pl->parallel; k++)
-                if (pl->pid[k])
-                    kill(pl->pid[k], SIGTERM);
-            pl->forwarded = 1;
-        }
-        if (pl->sink && notify_sink_poll(pl->sink))
-            printf("Event: the --on-event command ran past its %g s limit and was killed; the sweep goes on\n",
-                   pl->sink->timeout);
-        for (int k = 0; k < pl->parallel; k++) {
-            int status;
-            if (pl->pid[k] && waitpid(pl->pid[k], &status, WNOHANG) == pl->pid[k]) {
-                pool_ended(pl, k, status);
-                int saved = sweep_save(pl->dir, pl->p, pl->states, err);
-                rc = rc == VT_OK ? saved : rc;
-            } else if (pl->pid[k] && pl->p->prune && !pl->pruned[k])
-                pool_prune(pl, k);
-        }
-        if (running || pl->p->paused)
-            nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
-    }
-    if (rc == VT_OK && got_signal)
-        return vt_fail(err, got_signal == SIGINT ? VT_ESIGINT : VT_ESIGTERM,
-                       "stopped; vggtop sweep --resume %s continues it", pl->dir);
-    if (rc == VT_OK)
-        tell_end(pl);
-    return rc;
-}
-
 static int print_status(const char *dir, vt_err *err)
 {
     sweep_plan p;
@@ -554,7 +195,7 @@ static int trial_threads(const sweep_plan *p, int parallel, vt_err *err)
 }
 
 /* A new sweep: its folder made (or an empty one taken) and locked, the plan saved, then the trials. */
-static int start_or_resume(const sweep_args *a, int argc, char **argv, vt_err *err)
+static int start_or_resume(const sweep_args *a, int argc, char **argv, struct train_dist *d, vt_err *err)
 {
     const char *dir = a->runs ? a->runs : a->resume;
     char plan[VT_PATH_MAX + 32];
@@ -584,12 +225,8 @@ static int start_or_resume(const sweep_args *a, int argc, char **argv, vt_err *e
     else if ((a->runs && (rc = vt_mkdirs(dir, err)) != VT_OK) || (rc = sweep_lock(dir, &fd, err)) != VT_OK)
         ;
     else if (!a->runs || (rc = sweep_save(dir, &p, states, err)) == VT_OK) {
-        struct sigaction sa = {0};
-        sa.sa_handler = on_signal; /* no SA_RESTART: the wait for the trial wakes to forward it */
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
-        signal(SIGHUP, SIG_IGN);
-        pool pl = {.dir = dir, .p = &p, .states = states, .parallel = a->parallel, .threads = threads};
+        sweep_run_signals();
+        pool pl = {.dir = dir, .p = &p, .states = states, .parallel = a->parallel, .threads = threads, .d = d};
         notify_sink sink;
         if (a->notify || a->on_event) {
             vt_err why;
@@ -597,7 +234,7 @@ static int start_or_resume(const sweep_args *a, int argc, char **argv, vt_err *e
                 fprintf(stderr, "vggtop sweep: %s; no command runs at the events\n", why.msg);
             pl.sink = &sink;
         }
-        rc = run_trials(&pl, err);
+        rc = sweep_run_trials(&pl, err);
         states = pl.states; /* vggtop ctl more: grown */
         if (pl.sink && notify_sink_close(pl.sink))
             printf("Event: the --on-event command ran past its %g s limit and was killed\n", sink.timeout);
@@ -611,6 +248,29 @@ static int start_or_resume(const sweep_args *a, int argc, char **argv, vt_err *e
     return rc;
 }
 
+/* `mpirun -np N vggtop sweep ...`: every rank parsed the same command line; the trials run one after another,
+ * each data-parallel over the N ranks. */
+static int sweep_ranks(const sweep_args *a, int argc, char **argv, vt_err *err)
+{
+    if (a->parallel > 1 || a->prune)
+        return vt_fail(err, VT_EUSAGE, "under mpirun each trial takes every rank: --%s is for a sweep without mpirun",
+                       a->parallel > 1 ? "parallel" : "prune");
+    struct train_dist *d;
+    int rc = train_dist_start(&d, err);
+    if (rc != VT_OK)
+        return rc;
+    if (train_dist_rank(d) > 0)
+        rc = sweep_run_worker(d, err);
+    else {
+        rc = start_or_resume(a, argc, argv, d, err);
+        int end = rc; /* >= 0: the others end too */
+        vt_err ignored;
+        train_dist_share_words(d, &end, NULL, &ignored);
+    }
+    train_dist_end(d);
+    return rc;
+}
+
 static int cmd_sweep(int argc, char **argv, vt_err *err)
 {
     sweep_args a;
@@ -618,7 +278,16 @@ static int cmd_sweep(int argc, char **argv, vt_err *err)
     int rc = parse(argc, argv, &a, &done, err);
     if (rc != VT_OK || done)
         return rc;
-    return a.status ? print_status(a.status, err) : start_or_resume(&a, argc, argv, err);
+    /* Under mpirun each trial is data-parallel over the ranks (a child train would start MPI in a world it is
+     * no rank of); rank 0 alone speaks. */
+    const char *ranks = getenv("OMPI_COMM_WORLD_SIZE"), *rank = getenv("OMPI_COMM_WORLD_RANK");
+    if (!a.status && ranks && atoi(ranks) > 1) {
+        rc = sweep_ranks(&a, argc, argv, err);
+        if (rank && atoi(rank) > 0 && rc == VT_EUSAGE)
+            err->msg[0] = '\0';
+        return rc;
+    }
+    return a.status ? print_status(a.status, err) : start_or_resume(&a, argc, argv, NULL, err);
 }
 
 const cli_command cli_sweep_command = {
@@ -631,7 +300,8 @@ const cli_command cli_sweep_command = {
              "       vggtop sweep --status DIR\n",
     .about = "Any train flag may take a list (--lr 0.1,0.03,0.01 --model mlp,cnn); with --method random also a\n"
              "distribution (--lr log:1e-4:1e-1, uniform:LO:HI, int:LO:HI). Each trial is a run directory,\n"
-             "DIR/trial-NNN, trained in turn; sweep.json keeps the plan and each trial's state.\n",
+             "DIR/trial-NNN, trained in turn; sweep.json keeps the plan and each trial's state. Under Open MPI\n"
+             "(mpirun -np N vggtop sweep ...) each trial is trained data-parallel by the N processes.\n",
     .options = options,
     .notes = "The sweep's own options come first, then the train flags. Ctrl-C stops the running trial with a\n"
              "checkpoint; --resume DIR continues with it, and runs no finished trial again.\n",

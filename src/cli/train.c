@@ -304,7 +304,7 @@ static int parse(int argc, char **argv, train_config *cfg, int *progress, int *d
 static int train_run(const train_config *cfg, train_dist *d, int progress, vt_err *err);
 
 /* Under mpirun every rank runs this; rank 0 reads the command line for all, and alone prints. */
-static int cmd_train(int argc, char **argv, vt_err *err)
+static int train_ranks(train_dist *d, int argc, char **argv, vt_err *err)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -314,22 +314,28 @@ static int cmd_train(int argc, char **argv, vt_err *err)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGHUP, SIG_IGN);
     signal(SIGPIPE, SIG_IGN);
-
-    train_dist *d;
-    int rc = train_dist_start(&d, err);
-    if (rc != VT_OK)
-        return rc;
     train_config cfg;
     /* What every rank does: -1 go on, else stop with this code (rank 0 alone has the message). */
-    int status = -1, done = 0, progress = PROGRESS_AUTO;
+    int status = -1, done = 0, progress = PROGRESS_AUTO, rc;
     if (train_dist_rank(d) == 0 && ((rc = parse(argc, argv, &cfg, &progress, &done, err)) != VT_OK || done))
         status = rc;
     if (d && train_dist_share_config(d, &status, &cfg, err) != VT_OK)
         status = VT_EIO;
-    rc = status >= 0 ? status : train_run(&cfg, d, progress, err);
+    return status >= 0 ? status : train_run(&cfg, d, progress, err);
+}
+
+static int cmd_train(int argc, char **argv, vt_err *err)
+{
+    train_dist *d;
+    int rc = train_dist_start(&d, err);
+    if (rc != VT_OK)
+        return rc;
+    rc = train_ranks(d, argc, argv, err);
     train_dist_end(d);
     return rc;
 }
+
+int cli_train_in(train_dist *d, int argc, char **argv, vt_err *err) { return train_ranks(d, argc, argv, err); }
 
 /* What one look at the snapshot prints: the start, finished epochs, the next epoch's header, and on a terminal
  * the progress bar in place (in a log, a line every 10 s of a long evaluation). */

@@ -105,6 +105,13 @@ sed 's/"done"/"maybe"/' sw/sweep.json >edited.json
 mkdir ed && cp edited.json ed/sweep.json
 expect_usage_error "ed/sweep.json" "$VGGTOP" sweep --resume ed
 expect_usage_error "ed/sweep.json" "$VGGTOP" sweep --status ed
+# Under mpirun (its environment, as mpirun sets it) each trial takes every rank: --parallel and --prune are
+# refused before MPI starts, rank 0 saying why, the others silent (the sweep itself: tests/e2e/mpi_sweep.sh).
+expect_usage_error "each trial takes every rank: --parallel" env OMPI_COMM_WORLD_SIZE=2 OMPI_COMM_WORLD_RANK=0 \
+    "$VGGTOP" sweep --runs mp --parallel 2 --model mlp --lr 0.1,0.2
+OMPI_COMM_WORLD_SIZE=2 OMPI_COMM_WORLD_RANK=1 "$VGGTOP" sweep --runs mp --prune median --model mlp --lr 0.1,0.2 \
+    >mp.out 2>mp.err
+[ $? -eq 2 ] && [ ! -s mp.err ] && [ ! -e mp ] || fail "rank 1 under mpirun: $(cat mp.err)"
 # A second sweep in a folder another one runs in refuses, as a second resume of a run does.
 "$VGGTOP" sweep --runs long $COMMON --epochs 50 --lr 0.05,0.01 >long.log 2>&1 &
 long=$!
