@@ -225,6 +225,12 @@ static int start_or_resume(const sweep_args *a, int argc, char **argv, struct tr
     else if ((a->runs && (rc = vt_mkdirs(dir, err)) != VT_OK) || (rc = sweep_lock(dir, &fd, err)) != VT_OK)
         ;
     else if (!a->runs || (rc = sweep_save(dir, &p, states, err)) == VT_OK) {
+        /* A command left in the folder's channel is an earlier session's (ctl sends only to a running sweep): it
+         * is never taken. */
+        sweep_command stale;
+        vt_err ignored;
+        if (sweep_command_read(dir, &stale, &ignored) == VT_OK && stale.seq)
+            p.command_ack = stale.seq;
         sweep_run_signals();
         pool pl = {.dir = dir, .p = &p, .states = states, .parallel = a->parallel, .threads = threads, .d = d};
         notify_sink sink;

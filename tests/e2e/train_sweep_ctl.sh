@@ -3,7 +3,8 @@
 # more N while it runs (the plan grows atomically), resume (the trial trains on), stop (the trials stop with
 # their checkpoints, status 143, --resume continues); more N with no sweep running grows the plan itself; a
 # grid refuses more; a folder no sweep runs in refuses pause. Hostile: two sweep --resume at once (the second
-# refuses, naming the folder), a half-written sweep.json (refused by --resume, --status and ctl, naming it).
+# refuses, naming the folder), a half-written sweep.json (refused by --resume, --status and ctl, naming it), a
+# command an earlier session left (not taken).
 # Independent of the machine's speed: the trial has far more epochs than the test lets it train.
 . "$(dirname "$0")/lib/prologue.sh"
 FAIL_FAST=1
@@ -58,7 +59,9 @@ grep -q '^rs: 1 more trials, 5 in all; vggtop sweep --resume rs runs them' more2
 "$VGGTOP" sweep --runs grid $COMMON --epochs 1 --limit-train 200 --lr 0.05,0.01 >grid.log 2>&1 || fatal "grid exited $?"
 expect_usage_error "a grid's trials are every combination" "$VGGTOP" ctl grid more 2
 
-# Two resumes at once: the second refuses while the first runs.
+# Two resumes at once: the second refuses while the first runs. A command left in the channel by an earlier
+# session (here a stop) is not taken by the resumed sweep.
+printf '{"seq": 99, "command": "stop", "n": 0}\n' >rs/commands.json
 "$VGGTOP" sweep --resume rs >r1.log 2>&1 &
 sweep=$!
 wait_for "grep -q '^Trial 1/5 (resumed)' r1.log" 30
