@@ -215,6 +215,11 @@ static int start_or_resume(const sweep_args *a, int argc, char **argv, struct tr
         p.prune = a->prune;
     p.paused = 0; /* a pause was the session's that ended (its trials stopped with it) */
     int threads = trial_threads(&p, a->parallel, err), fd = -1;
+    if (threads >= 0 && d && p.prune) {
+        vt_fail(err, VT_EUSAGE, "%s: its plan prunes (--prune %s), which a sweep under mpirun does not: resume it "
+                "without mpirun", dir, sweep_prune_names[p.prune]);
+        threads = -1;
+    }
     if (threads < 0) {
         free(states);
         sweep_plan_free(&p);

@@ -364,7 +364,7 @@ static int trials_over(pool *pl, int rc, vt_err *err)
 }
 
 /* Under mpirun: the trials one after another, each trained in this process by every rank (rank 0 here, the
- * others in trial_worker), its command line shared; vggtop ctl's commands taken between trials (a pause there
+ * others in sweep_run_worker), its command line shared; vggtop ctl's commands taken between trials (a pause there
  * keeps the other ranks waiting, told so every second, under their timeout). */
 static int run_trials_dist(pool *pl, vt_err *err)
 {

@@ -3,8 +3,8 @@
 # by both ranks in-process (no child train), one trial after another; a trial's history is the same as the same
 # run trained alone under mpirun -np 2 (a repeated 2-rank run has the same history to the last digit, mpi.sh);
 # SIGINT to mpirun mid-trial stops the sweep with the trial's checkpoint, and a --resume under mpirun ends the
-# sweep with every trial done. About 15 s on a 2-core machine. Runs the release binary (under ASan, Open MPI
-# reports leaks of its own).
+# sweep with every trial done; a plan that prunes is refused there. About 20 s on a 2-core machine. Runs the
+# release binary (under ASan, Open MPI reports leaks of its own).
 . "$(dirname "$0")/lib/prologue.sh"
 FAIL_FAST=1
 mp=
@@ -43,4 +43,11 @@ $MPIRUN "$VGGTOP" sweep --resume int >int2.log 2>&1 || fatal "--resume under mpi
 grep -q '^Trial 1/2 (resumed)' int2.log || fail "trial 1 was not resumed: $(grep Trial int2.log)"
 [ "$(sed 1d int/trial-001/history.csv | wc -l)" -eq 6 ] || fail "trial 1 did not end with its 6 epochs"
 [ "$(grep -o '"done"' int/sweep.json | wc -l)" -eq 2 ] || fail "after --resume: $(cat int/sweep.json)"
+
+# A plan that prunes is not resumed under mpirun (its trials would go unjudged): refused, saying so.
+"$VGGTOP" sweep --runs pr --prune median $ARGS --epochs 1 --limit-train 200 --lr 0.05,0.01 >pr.log 2>&1 ||
+    fatal "the pruned sweep exited $?"
+$MPIRUN "$VGGTOP" sweep --resume pr >pr2.log 2>&1 && fail "a pruning plan was resumed under mpirun"
+grep -q "pr: its plan prunes (--prune median), which a sweep under mpirun does not" pr2.log ||
+    fail "no word on the pruning plan: $(cat pr2.log)"
 finish
