@@ -3,7 +3,7 @@
  * the order) keeping the cursor on its trial, the panels' points (a list of words on a categorical x, a
  * learning rate on log10, numbers as they are; only trials with an epoch; the selected one marked), the folder
  * read again only when it changed (and a hand-broken sweep.json named while the last rows stay), Enter on a
- * trial not started, and the screen without a sweep. */
+ * trial not started, the screen without a sweep, and the trials' ends and the sweep's told to the alerts. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -188,6 +188,48 @@ static void enter_and_no_sweep(void **state)
     done(a);
 }
 
+/* With --notify or --on-event (alerts on), the trials that ended since the last look are told as vggtop sweep
+ * tells them, and the sweep's end once none is left; the first look tells nothing (old news). */
+static void ends_are_told(void **state)
+{
+    (void)state;
+    app *a = open_fixture("tell");
+    a->alerts.on = 1; /* no terminal, no hook: the kept events are what is checked */
+    a->alerts.sink.term_fd = a->alerts.sink.close_fd = -1;
+    assert_int_equal(a->alerts.n_pending, 0);
+    sweep_plan p;
+    sweep_state *st;
+    vt_err err;
+    assert_int_equal(sweep_load(at("tell"), &p, &st, &err), VT_OK);
+    st[3] = SWEEP_DONE;
+    assert_int_equal(sweep_save(at("tell"), &p, st, &err), VT_OK);
+    double now = vt_now() + 10;
+    assert_int_equal(sweep_poll(a, now), 1);
+    assert_int_equal(a->alerts.n_pending, 1);
+    assert_int_equal(a->alerts.pending[0].kind, NOTIFY_FINISHED);
+    assert_int_equal(a->alerts.trial[0], 3);
+    assert_string_equal(a->alerts.pending[0].text, "trial 4/6 (--lr 0.01 --model cnn) finished, best val_acc 0.4000 at epoch 2");
+    assert_non_null(strstr(a->status, "finished: trial 4/6"));
+    a->alerts.n_pending = 0;
+    st[4] = SWEEP_FAILED;
+    st[5] = SWEEP_PRUNED;
+    assert_int_equal(sweep_save(at("tell"), &p, st, &err), VT_OK);
+    assert_int_equal(sweep_poll(a, now + 2), 1);
+    assert_int_equal(a->alerts.n_pending, 3);
+    assert_int_equal(a->alerts.pending[0].kind + a->alerts.pending[1].kind, NOTIFY_FAILED + NOTIFY_PRUNED);
+    assert_int_equal(a->alerts.pending[2].kind, NOTIFY_SWEEP_END);
+    assert_int_equal(a->alerts.trial[2], -1);
+    assert_non_null(strstr(a->alerts.pending[2].text, "finished: 3 done, 1 failed, 2 pruned; best trial 2 (--lr 0.1 "
+                                                      "--model cnn), val_acc 0.8000"));
+    a->alerts.n_pending = 0;
+    assert_int_equal(sweep_poll(a, now + 4), 0); /* nothing new: nothing told */
+    assert_int_equal(a->alerts.n_pending, 0);
+    free(st);
+    sweep_plan_free(&p);
+    sweep_close(a);
+    done(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -196,6 +238,7 @@ int main(void)
         cmocka_unit_test(panels_place_the_trials),
         cmocka_unit_test(poll_reads_changes),
         cmocka_unit_test(enter_and_no_sweep),
+        cmocka_unit_test(ends_are_told),
     };
     return cmocka_run_group_tests_name("tui_sweep", tests, test_dir_setup, test_dir_teardown);
 }

@@ -898,5 +898,15 @@ enum { SWEEP_COL_TRIAL = 0, SWEEP_COL_AXIS = 1 };
  * trial with no finished epoch after every trial with one when sorting by its best val_acc or epoch (either
  * way); ties by trial. */
 void sweep_rows_sort(sweep_row *rows, int n, const sweep_plan *p, int col, int desc);
+/* The events of a sweep as vggtop sweep --notify and the front end watching a sweep tell them. A trial's end
+ * from its row: finished, failed (code: its exit status, 0 when not known) or pruned, "trial 3/12 (--lr 0.1)
+ * finished, best val_acc 0.8250 at epoch 3"; 0 for a trial that has not ended, else 1. */
+int sweep_trial_event(const sweep_plan *p, const sweep_row *r, int code, notify_event *e);
+/* The sweep's end from its rows (any order): "sweep DIR finished: 9 done, 1 failed, 2 pruned; best trial 4
+ * (--lr 0.1), val_acc 0.8300". */
+void sweep_end_event(const char *dir, const sweep_plan *p, const sweep_row *rows, int n, notify_event *e);
+/* What an event's hook is given: trial t's run (its directory, epochs and history), or for t < 0 the folder;
+ * malloc'ed, NULL out of memory. */
+train_snapshot *sweep_event_snapshot(const char *dir, int t);
 
 #endif

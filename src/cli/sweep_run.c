@@ -7,7 +7,6 @@
 #include <ftw.h>
 #include <math.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,53 +86,19 @@ void sweep_run_signals(void)
 
 /* One event of the sweep: its log line, then the terminal's notification and the hook (with the trial's run,
  * t >= 0, or the sweep's folder, t < 0: its directory and, for a trial, its last epoch). */
-static void tell(pool *pl, notify_kind kind, int t, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void tell(pool *pl, notify_kind kind, int t, const char *fmt, ...)
+static void tell(pool *pl, const notify_event *e, int t)
 {
     if (!pl->sink)
         return;
-    notify_event e = {.kind = kind};
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(e.text, sizeof e.text, fmt, ap);
-    va_end(ap);
-    printf("Event: %s: %s\n", notify_names[kind], e.text);
+    printf("Event: %s: %s\n", notify_names[e->kind], e->text);
     fflush(stdout);
-    train_snapshot *s = calloc(1, sizeof *s);
-    run_data run;
+    train_snapshot *s = sweep_event_snapshot(pl->dir, t);
     vt_err err;
-    if (!s)
-        return;
-    if (t >= 0) {
-        sweep_trial_dir(pl->dir, t, s->run_dir, sizeof s->run_dir);
-        if (run_load(s->run_dir, RUN_PART_CONFIG | RUN_PART_HISTORY, &run, &err) == VT_OK) {
-            s->epochs = run.config.epochs;
-            s->n_history = run.n_history < TRAIN_MAX_EPOCHS ? run.n_history : TRAIN_MAX_EPOCHS;
-            memcpy(s->history, run.history, sizeof *s->history * (size_t)s->n_history);
-        }
-        run_free(&run);
-    } else
-        snprintf(s->run_dir, sizeof s->run_dir, "%s", pl->dir);
-    if (notify_sink_tell(pl->sink, &e, s, &err) != VT_OK)
+    if (s && notify_sink_tell(pl->sink, e, s, &err) != VT_OK)
         printf("Event: %s\n", err.msg);
     free(s);
 }
 
-/* Trial t's swept values as its flags ("--lr 0.1 --momentum 0"). */
-static void trial_values(const sweep_plan *p, int t, char *buf, size_t size)
-{
-    size_t n = 0;
-    buf[0] = '\0';
-    for (int a = 0; a < p->n_axes && n < size; a++) {
-        char val[64];
-        sweep_value(p, t, a, val, sizeof val);
-        n += (size_t)snprintf(buf + n, size - n, "%s--%s %s", a ? " " : "", p->axes[a].flag, val);
-    }
-}
-
-/* Trial t started in slot k: its line, its state saved first. */
-/* Trial t begins: its command line (*v, "vggtop", "train", ...; free it), its line printed, its state saved
- * running first. */
 /* A NULL-terminated list of words as one block (the list, then the texts): free it whole; NULL out of memory. */
 static char **words_copy(char **w)
 {
@@ -249,18 +214,11 @@ static void trial_end(pool *pl, int t, int code, int pruned)
         got_signal = SIGTERM;
     if (*st == SWEEP_RUNNING)
         return;
-    char values[512];
-    trial_values(pl->p, t, values, sizeof values);
     sweep_row r;
+    notify_event e;
     sweep_row_read(pl->dir, t, *st, &r);
-    if (*st == SWEEP_FAILED)
-        tell(pl, NOTIFY_FAILED, t, "trial %d/%d (%s) failed with status %d", t + 1, pl->p->trials, values, code);
-    else if (*st == SWEEP_PRUNED)
-        tell(pl, NOTIFY_PRUNED, t, "trial %d/%d (%s) pruned after %d epochs, best val_acc %.4f", t + 1,
-             pl->p->trials, values, r.epochs, r.best);
-    else
-        tell(pl, NOTIFY_FINISHED, t, "trial %d/%d (%s) finished, best val_acc %.4f at epoch %d", t + 1,
-             pl->p->trials, values, r.best, r.best_epoch);
+    if (sweep_trial_event(pl->p, &r, code, &e))
+        tell(pl, &e, t);
 }
 
 /* The child of slot k ended with status (waitpid's). */
@@ -274,22 +232,15 @@ static void pool_ended(pool *pl, int k, int status)
 /* Every trial of the plan ran: the sweep's own event, with its best trial. */
 static void tell_end(pool *pl)
 {
-    int count[SWEEP_PRUNED + 1] = {0}, best = -1;
-    double best_acc = 0;
-    for (int t = 0; t < pl->p->trials; t++) {
-        count[pl->states[t]]++;
-        sweep_row r;
-        sweep_row_read(pl->dir, t, pl->states[t], &r);
-        if (r.epochs > 0 && (best < 0 || r.best > best_acc)) {
-            best = t;
-            best_acc = r.best;
-        }
-    }
-    char values[512] = "";
-    if (best >= 0)
-        trial_values(pl->p, best, values, sizeof values);
-    tell(pl, NOTIFY_SWEEP_END, -1, "sweep %s finished: %d done, %d failed, %d pruned; best trial %d (%s), val_acc %.4f",
-         pl->dir, count[SWEEP_DONE], count[SWEEP_FAILED], count[SWEEP_PRUNED], best + 1, values, best_acc);
+    sweep_row *rows = pl->sink ? malloc(sizeof *rows * (size_t)pl->p->trials) : NULL;
+    if (!rows)
+        return;
+    for (int t = 0; t < pl->p->trials; t++)
+        sweep_row_read(pl->dir, t, pl->states[t], &rows[t]);
+    notify_event e;
+    sweep_end_event(pl->dir, pl->p, rows, pl->p->trials, &e);
+    tell(pl, &e, -1);
+    free(rows);
 }
 
 /* Sends pause (or resume) on to the trial of slot k through its run's commands.json; 1 when it was sent. */

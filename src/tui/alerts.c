@@ -4,8 +4,10 @@
  * watched one), as train's notify_observe names them for vggtop train. Each is said on the status line, and
  * once the frame is on the terminal (curses has flushed it) its notification bytes are written and the hook is
  * started: the bytes never land inside curses' output. A run shown afresh is watched from how it is then:
- * opening a finished run is not news. */
+ * opening a finished run is not news. A sweep watched (the Sweep screen) tells its trials' ends and its own,
+ * as vggtop sweep --notify does (sweep.c finds them, alerts_tell keeps them). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -37,11 +39,23 @@ int alerts_observe(app *a, double now)
     int n = room > 0 ? notify_observe(&al->watch, a->snap, now, al->pending + al->n_pending, room) : 0;
     for (int i = 0; i < n; i++) {
         const notify_event *e = &al->pending[al->n_pending + i];
+        al->trial[al->n_pending + i] = ALERTS_RUN_SHOWN;
         app_set_status(a, e->kind == NOTIFY_FINISHED ? ROLE_GOOD : ROLE_WARN, "%s: %s", notify_names[e->kind],
                        e->text);
     }
     al->n_pending += n;
     return n > 0;
+}
+
+void alerts_tell(app *a, const notify_event *e, int trial)
+{
+    tui_alerts *al = &a->alerts;
+    if (!al->on || al->n_pending == ALERTS_PENDING)
+        return;
+    al->pending[al->n_pending] = *e;
+    al->trial[al->n_pending++] = trial;
+    app_set_status(a, e->kind == NOTIFY_FINISHED || e->kind == NOTIFY_SWEEP_END ? ROLE_GOOD : ROLE_WARN, "%s: %s",
+                   notify_names[e->kind], e->text);
 }
 
 void alerts_flush(app *a)
@@ -52,8 +66,12 @@ void alerts_flush(app *a)
     fflush(stdout); /* whatever curses left buffered goes first */
     for (int i = 0; i < al->n_pending; i++) {
         vt_err err;
-        if (notify_sink_tell(&al->sink, &al->pending[i], a->snap, &err) != VT_OK)
+        /* A sweep's event gives the hook its trial's run (or the folder), not the run shown. */
+        train_snapshot *s = al->trial[i] == ALERTS_RUN_SHOWN ? a->snap : sweep_event_snapshot(a->swp.dir, al->trial[i]);
+        if (s && notify_sink_tell(&al->sink, &al->pending[i], s, &err) != VT_OK)
             app_set_status(a, ROLE_BAD, "%s", err.msg);
+        if (s != a->snap)
+            free(s);
     }
     al->n_pending = 0;
     if (notify_sink_poll(&al->sink))

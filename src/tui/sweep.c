@@ -3,7 +3,8 @@
  * sweep_board, the ones `vggtop sweep --status` prints), sortable by any column (s, r), Enter opening the
  * trial's run on the Dashboard; under it a panel per swept setting with a point per trial (x its value, y its
  * best val_acc), so which value mattered shows at a glance. The folder is read by sweep_poll about once a
- * second (train writes sweep.json and each trial's history atomically), never in a draw. */
+ * second (train writes sweep.json and each trial's history atomically), never in a draw; the trials that ended
+ * since the last look are told to the alerts (--notify, --on-event). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +75,32 @@ static int read_folder(sweep_view *v, sweep_plan *p, sweep_row **rows, vt_err *e
     return VT_OK;
 }
 
+/* The trials that ended since the last look (the shown rows are the last look's) and, when they were the last,
+ * the sweep's end: told by the alerts (--notify, --on-event) as vggtop sweep tells them. */
+static void tell_ends(app *a, const sweep_plan *p, const sweep_row *rows, int n)
+{
+    const sweep_view *v = &a->swp;
+    int ended = 0, open = 0;
+    for (int i = 0; i < n; i++) {
+        sweep_state before = SWEEP_PENDING;
+        for (int k = 0; k < v->n; k++)
+            if (v->rows[k].t == rows[i].t)
+                before = v->rows[k].state;
+        int was_open = before == SWEEP_PENDING || before == SWEEP_RUNNING;
+        open += rows[i].state == SWEEP_PENDING || rows[i].state == SWEEP_RUNNING;
+        notify_event e;
+        if (was_open && sweep_trial_event(p, &rows[i], 0, &e)) {
+            alerts_tell(a, &e, rows[i].t);
+            ended++;
+        }
+    }
+    notify_event e;
+    if (ended && !open) {
+        sweep_end_event(v->dir, p, rows, n, &e);
+        alerts_tell(a, &e, -1);
+    }
+}
+
 int sweep_poll(app *a, double now)
 {
     sweep_view *v = &a->swp;
@@ -96,6 +123,8 @@ int sweep_poll(app *a, double now)
         free(rows);
         return 0;
     }
+    if (v->have_plan)
+        tell_ends(a, &p, rows, p.trials);
     int sort = v->sort, desc = v->desc, top = v->top;
     free_view(v);
     v->plan = p;

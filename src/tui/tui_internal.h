@@ -218,8 +218,10 @@ typedef struct tui_alerts {
     notify_watch watch;
     char dir[VT_PATH_MAX];
     notify_event pending[ALERTS_PENDING];
+    int trial[ALERTS_PENDING]; /* whose: ALERTS_RUN_SHOWN, a sweep's trial, or -1 the sweep's own end */
     int n_pending;
 } tui_alerts;
+enum { ALERTS_RUN_SHOWN = -2 };
 
 /* ---- the front end's state ---- */
 typedef struct app {
@@ -531,6 +533,8 @@ void summary_close(app *a);
 int alerts_open(app *a, vt_err *err);
 /* The run shown's events since the last look: said on the status line, kept to be told; 1 when there were. */
 int alerts_observe(app *a, double now);
+/* Keeps a sweep's event (of trial t, or t -1 the sweep's end) to be told, and says it on the status line. */
+void alerts_tell(app *a, const notify_event *e, int trial);
 /* Tells the kept events (after the frame is drawn and flushed): notification bytes and hooks. */
 void alerts_flush(app *a);
 /* Waits for the hooks (each at most until its limit). */

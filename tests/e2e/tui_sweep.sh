@@ -3,7 +3,8 @@
 # same trial first as `vggtop sweep --status`), with a panel of val_acc per swept setting; s sorts by the
 # next column, r reverses; Enter opens the selected trial's run on the Dashboard and S-Tab twice comes back;
 # at 80x24 the ten tabs fit without their gaps. Then a sweep under way: its running trial is shown running and
-# the leaderboard follows it to its end. Independent of the machine's speed: it waits for states, not times.
+# the leaderboard follows it to its end, its trials' ends and its own told by --notify and --on-event.
+# Independent of the machine's speed: it waits for states, not times.
 . "$(dirname "$0")/lib/tui.sh"
 sweeper=
 at_exit '[ -n "$sweeper" ] && kill "$sweeper" 2>/dev/null && wait "$sweeper"'
@@ -49,11 +50,17 @@ tui_keys w q
 sweeper=$!
 end=$(($(date +%s) + 30))
 while [ ! -f live/sweep.json ] && [ "$(date +%s)" -le "$end" ]; do sleep 0.1; done
-tui_start l 100 30 watch live
+tui_start l 100 30 watch --notify --on-event "\"sh -c 'echo \\\"\\\$VGGTOP_EVENT \\\$VGGTOP_RUN_DIR\\\" >> live.events'\"" live
 tui_wait l "1 running" 20
 tui_wait l "running " 5
 tui_wait l "grid sweep of 2 trials: 2 done, 0 running" 180
 wait "$sweeper" || fail "the live sweep exited $? ($(tail -3 live.log))"
 sweeper=
+# --notify: the trials' ends seen while watching (trial 2's at least: trial 1 may have ended before the first
+# look, which is not told) and the sweep's, told to the hook with the trial's run and the folder.
+tui_wait l "sweep-finished: sweep live finished: 2 done" 5
+sleep 1
+grep -q '^finished live/trial-002$' live.events && grep -q '^sweep-finished live$' live.events ||
+    fail "the hook was told: $(cat live.events 2>/dev/null)"
 tui_keys l q
 finish
