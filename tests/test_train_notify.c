@@ -1,5 +1,6 @@
 /* Unit tests of the alerts (src/train/notify.c): the events successive snapshots show (the end told once, a
- * non-finite loss, a stall at 5x the median step and not while paused), the terminal's bytes (OSC 9 and 777,
+ * non-finite loss, a stall at 5x the median step and not while paused; a watcher begun on a run that ended is
+ * not told its end), the terminal's bytes (OSC 9 and 777,
  * tmux's passthrough, data that cannot end a sequence), the shell-free split of --on-event, and the hook
  * itself: the environment it gets (recorded by a hook to a file) and a hook that hangs, killed at its limit
  * with what it started while the caller never waits for it. */
@@ -241,11 +242,34 @@ static void a_hanging_hook_is_killed_at_its_limit(void **state)
     free(s);
 }
 
+/* A watcher begun on a run as it is (vggtop watch, a run opened in the front end): an end or a non-finite loss
+ * already there is not told; an end that comes later is. */
+static void a_watch_begins_without_old_news(void **state)
+{
+    (void)state;
+    train_snapshot *s = snap_new();
+    notify_watch w;
+    notify_event ev[8];
+    s->state = TRAIN_FINISHED;
+    s->diverged = 2;
+    notify_watch_begin(&w, s, 1);
+    assert_int_equal(observe(&w, s, 2, ev), 0);
+    s->state = TRAIN_TRAINING;
+    s->diverged = 0;
+    notify_watch_begin(&w, s, 3);
+    assert_int_equal(observe(&w, s, 4, ev), 0);
+    s->state = TRAIN_STOPPED;
+    assert_int_equal(observe(&w, s, 5, ev), 1);
+    assert_int_equal(ev[0].kind, NOTIFY_STOPPED);
+    free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(the_end_is_told_once),
         cmocka_unit_test(a_stall_is_five_median_steps),
+        cmocka_unit_test(a_watch_begins_without_old_news),
         cmocka_unit_test(terminal_bytes),
         cmocka_unit_test(split_without_a_shell),
         cmocka_unit_test(the_hook_records_its_environment),

@@ -2,7 +2,8 @@
  * that repeat from the seed and do not depend on which ran before, distributions within their ends, the
  * refusals (a list of 10,000 values with its count, a distribution in a grid, a setting that is not one,
  * --run-dir, a value train refuses), sweep.json written and read back, or refused when edited by hand, the
- * folder's lock, and the median pruner. */
+ * folder's lock, the median pruner, the leaderboard (each trial's row from its run, the sort by any column), and
+ * the halving pruner's rungs and cut, the commands of vggtop ctl on a sweep (the channel's file, a random plan grown, a grid refusing more). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 
 #include "vggtop/train.h"
 #include "testing.h"
+#include "sweep_testing.h"
 
 #define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
@@ -204,6 +206,150 @@ static void median_pruner(void **state)
     sweep_plan_free(&p);
 }
 
+/* The leaderboard: a row per trial from its run (best val_acc, its epoch, epochs, time; none for a trial not
+ * started), sorted by any column: numbers as numbers (8 < 16 < 64, where text has "16" < "64" < "8"), words as
+ * text, trials without an epoch last whichever way the best is sorted, ties by trial. */
+static void leaderboard_rows_and_sort(void **state)
+{
+    (void)state;
+    char *argv[] = {"--model", "mlp,cnn", "--batch-size", "64,8,16"};
+    sweep_state st[6] = {SWEEP_DONE, SWEEP_DONE, SWEEP_PRUNED, SWEEP_RUNNING, SWEEP_PENDING, SWEEP_FAILED};
+    const double acc[6][SWEEP_FIXTURE_EPOCHS] = {{0.2, 0.5, 0.4}, {0.3, 0.6, 0.7}, {0.1}, {0.5, 0.5}, {0}, {0}};
+    const int epochs[6] = {3, 3, 1, 2, 0, 0};
+    sweep_plan p;
+    sweep_fixture(at("board"), ARGC(argv), argv, st, acc, epochs, &p);
+    sweep_row rows[6];
+    for (int t = 0; t < 6; t++)
+        sweep_row_read(at("board"), t, st[t], &rows[t]);
+    assert_int_equal(rows[0].epochs, 3);
+    assert_float_equal(rows[0].best, 0.5, 1e-12);
+    assert_int_equal(rows[0].best_epoch, 2);
+    assert_float_equal(rows[0].seconds, 6, 1e-12);
+    assert_int_equal(rows[3].best_epoch, 1); /* the first of equal bests */
+    assert_int_equal(rows[4].epochs, 0);
+    assert_true(isnan(rows[4].best));
+    assert_int_equal(rows[5].state, SWEEP_FAILED);
+    int n_axes = p.n_axes;
+    struct { int col, desc, order[6]; } cases[] = {
+        {SWEEP_COL_BEST(n_axes), 1, {1, 0, 3, 2, 4, 5}},
+        {SWEEP_COL_BEST(n_axes), 0, {2, 0, 3, 1, 4, 5}},
+        {SWEEP_COL_EPOCH(n_axes), 1, {1, 0, 2, 3, 4, 5}},
+        {SWEEP_COL_AXIS + 1, 0, {1, 4, 2, 5, 0, 3}}, /* batch size 8, 8, 16, 16, 64, 64 */
+        {SWEEP_COL_AXIS, 0, {3, 4, 5, 0, 1, 2}},     /* cnn before mlp */
+        {SWEEP_COL_STATE(n_axes), 0, {0, 1, 5, 4, 2, 3}},
+        {SWEEP_COL_TIME(n_axes), 1, {0, 1, 3, 2, 4, 5}},
+        {SWEEP_COL_TRIAL, 1, {5, 4, 3, 2, 1, 0}},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        sweep_rows_sort(rows, 6, &p, cases[c].col, cases[c].desc);
+        for (int i = 0; i < 6; i++)
+            if (rows[i].t != cases[c].order[i])
+                fail_msg("case %zu: row %d is trial %d, not %d", c, i, rows[i].t, cases[c].order[i]);
+    }
+    sweep_plan_free(&p);
+}
+
+/* vggtop ctl on a sweep: the commands parsed (more takes a count), the channel's file read back or refused, a
+ * random plan grown by more trials (pending; its earlier trials' values unchanged), a grid and too many trials
+ * refused with the count; "paused" and "command_ack" kept in sweep.json, and refused when edited into others. */
+static void sweep_commands(void **state)
+{
+    (void)state;
+    sweep_command c;
+    vt_err err;
+    assert_int_equal(sweep_command_parse("pause", NULL, &c, &err), VT_OK);
+    assert_int_equal(c.kind, SWEEP_CMD_PAUSE);
+    assert_int_equal(sweep_command_parse("more", "3", &c, &err), VT_OK);
+    assert_int_equal(c.more, 3);
+    assert_int_equal(sweep_command_parse("more", NULL, &c, &err), VT_EUSAGE);
+    assert_int_equal(sweep_command_parse("more", "0", &c, &err), VT_EUSAGE);
+    assert_int_equal(sweep_command_parse("stop", "now", &c, &err), VT_EUSAGE);
+    assert_int_equal(sweep_command_parse("lr", "0.1", &c, &err), VT_EUSAGE);
+    char *dir = test_dir;
+    write_text(at(RUN_COMMANDS), "{\"seq\": 7, \"command\": \"more\", \"n\": 2}");
+    assert_int_equal(sweep_command_read(dir, &c, &err), VT_OK);
+    assert_true(c.seq == 7 && c.kind == SWEEP_CMD_MORE && c.more == 2);
+    write_text(at(RUN_COMMANDS), "{\"seq\": 8, \"command\": \"more\"}");
+    assert_int_equal(sweep_command_read(dir, &c, &err), VT_EUSAGE);
+    write_text(at(RUN_COMMANDS), "{\"seq\": 8, \"command\": \"explode\"}");
+    assert_int_equal(sweep_command_read(dir, &c, &err), VT_EUSAGE);
+    unlink(at(RUN_COMMANDS));
+    assert_int_equal(sweep_command_read(dir, &c, &err), VT_OK);
+    assert_int_equal(c.kind, SWEEP_CMD_NONE);
+    /* no sweep holds the folder: nothing to send to */
+    c.kind = SWEEP_CMD_PAUSE;
+    assert_int_equal(sweep_command_send(dir, &c, &err), VT_EUSAGE);
+    assert_non_null(strstr(err.msg, "no sweep runs"));
+
+    char *argv[] = {"--lr", "log:1e-3:1e-1", "--seed", "3"};
+    sweep_plan p, q;
+    sweep_state *st = calloc(2, sizeof *st), *back;
+    assert_non_null(st);
+    assert_int_equal(sweep_plan_make(ARGC(argv), argv, 2, &p, &err), VT_OK);
+    char before[64], after[64];
+    sweep_value(&p, 1, 0, before, sizeof before);
+    st[0] = SWEEP_DONE;
+    assert_int_equal(sweep_add_trials(&p, &st, 3, &err), VT_OK);
+    assert_int_equal(p.trials, 5);
+    assert_int_equal(st[0], SWEEP_DONE);
+    assert_int_equal(st[4], SWEEP_PENDING);
+    sweep_value(&p, 1, 0, after, sizeof after);
+    assert_string_equal(before, after);
+    assert_int_equal(sweep_add_trials(&p, &st, SWEEP_MAX_TRIALS, &err), VT_EUSAGE);
+    assert_non_null(strstr(err.msg, "10005 trials"));
+    p.paused = 1;
+    p.command_ack = 12;
+    assert_int_equal(sweep_save(dir, &p, st, &err), VT_OK);
+    assert_int_equal(sweep_load(dir, &q, &back, &err), VT_OK);
+    assert_int_equal(q.trials, 5);
+    assert_int_equal(q.paused, 1);
+    assert_true(q.command_ack == 12);
+    free(back);
+    sweep_plan_free(&q);
+    write_text(at(SWEEP_PLAN), "{\"args\": [\"--lr\", \"0.1\"], \"states\": [\"done\"], \"method\": \"grid\", "
+                               "\"trials\": 1, \"paused\": \"yes\"}");
+    assert_int_equal(sweep_load(dir, &q, &back, &err), VT_EUSAGE);
+    assert_non_null(strstr(err.msg, "paused"));
+    free(st);
+    sweep_plan_free(&p);
+    char *grid[] = {"--lr", "0.1,0.01"};
+    st = calloc(2, sizeof *st);
+    assert_int_equal(sweep_plan_make(2, grid, 0, &p, &err), VT_OK);
+    assert_int_equal(sweep_add_trials(&p, &st, 1, &err), VT_EUSAGE);
+    assert_non_null(strstr(err.msg, "a grid's trials are every combination of its lists (2)"));
+    free(st);
+    sweep_plan_free(&p);
+}
+
+/* Successive halving: rungs at epochs 1, 3, 9, ...; at a rung only the top 1/3 of the trials there go on (at
+ * least the best: the second trial at a rung goes on only when it is the better one); the pruner's name kept in
+ * sweep.json. */
+static void halving_pruner(void **state)
+{
+    (void)state;
+    assert_true(sweep_halving_rung(1) && sweep_halving_rung(3) && sweep_halving_rung(9) && sweep_halving_rung(27));
+    assert_false(sweep_halving_rung(2) || sweep_halving_rung(4) || sweep_halving_rung(6) || sweep_halving_rung(0));
+    const double one[] = {0.9}, five[] = {0.9, 0.8, 0.7, 0.2, 0.1};
+    assert_false(sweep_prune_halving(0.5, NULL, 0)); /* alone at the rung */
+    assert_true(sweep_prune_halving(0.5, one, 1));
+    assert_false(sweep_prune_halving(0.95, one, 1));
+    assert_false(sweep_prune_halving(0.85, five, 5)); /* 6 at the rung: the top 2 go on */
+    assert_true(sweep_prune_halving(0.75, five, 5));
+    assert_false(sweep_prune_halving(0.9, five, 5)); /* a tie with the best is not below it */
+    char *argv[] = {"--lr", "0.1,0.01"};
+    sweep_plan p, q;
+    vt_err err;
+    assert_int_equal(sweep_plan_make(2, argv, 0, &p, &err), VT_OK);
+    p.prune = SWEEP_PRUNE_HALVING;
+    sweep_state st[2] = {SWEEP_PRUNED, SWEEP_DONE}, *back;
+    assert_int_equal(sweep_save(test_dir, &p, st, &err), VT_OK);
+    assert_int_equal(sweep_load(test_dir, &q, &back, &err), VT_OK);
+    assert_int_equal(q.prune, SWEEP_PRUNE_HALVING);
+    free(back);
+    sweep_plan_free(&q);
+    sweep_plan_free(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -212,6 +358,9 @@ int main(void)
         cmocka_unit_test(refusals),
         cmocka_unit_test(plan_file_round_trips),
         cmocka_unit_test(median_pruner),
+        cmocka_unit_test(leaderboard_rows_and_sort),
+        cmocka_unit_test(sweep_commands),
+        cmocka_unit_test(halving_pruner),
     };
     return cmocka_run_group_tests_name("train_sweep", tests, test_dir_setup, test_dir_teardown);
 }

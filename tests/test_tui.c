@@ -558,7 +558,8 @@ static void key_dispatch(void **state)
         assert_int_equal(tui_key_action('q', s), ACT_QUIT);
         assert_int_equal(tui_key_action('?', s), ACT_HELP);
         assert_int_equal(tui_key_action('\t', s), ACT_NEXT_SCREEN);
-        assert_int_equal(tui_key_action('1' + s - 1, 1), ACT_SCREEN1 + s - 1);
+        if (s <= 9) /* the digit keys show the first nine (tui.h); a tenth screen is Tab's */
+            assert_int_equal(tui_key_action('1' + s - 1, 1), ACT_SCREEN1 + s - 1);
     }
     assert_int_equal(tui_key_action('s', 3), ACT_SORT);
     assert_int_equal(tui_key_action('s', 2), ACT_NONE);

@@ -451,6 +451,9 @@ int train_dist_size(const train_dist *d);
 /* Rank 0's *status (-1: go on, else the exit status every rank returns) and, to go on, its config to every
  * rank (only rank 0 reads the command line and, on --resume, config.json). */
 int train_dist_share_config(train_dist *d, int *status, train_config *cfg, vt_err *err);
+/* Rank 0's *status to every rank and, when it is -1, rank 0's words (*words, NULL-terminated: a command line)
+ * too: the others get a copy, malloc'ed in one block (free(*words)); vggtop sweep's trials under mpirun. */
+int train_dist_share_words(train_dist *d, int *status, char ***words, vt_err *err);
 /* trainer_create for one rank of d (NULL: trainer_create): rank 0 picks, creates and locks the run
  * directory and tells the others its name. A failure on rank 0 fails every rank (the others with an empty
  * message: rank 0 says why). */
@@ -720,10 +723,12 @@ typedef enum {
     NOTIFY_FAILED,
     NOTIFY_NONFINITE,  /* the loss was not finite (the run fails too: both are told) */
     NOTIFY_STALL,      /* no step for 5x the median step time (told once until the steps go on) */
+    NOTIFY_PRUNED,     /* vggtop sweep: a trial stopped by its pruner (its trials' ends are the kinds above) */
+    NOTIFY_SWEEP_END,  /* vggtop sweep: every trial of the plan ran */
 } notify_kind;
 
 /* The events' names as --on-event's VGGTOP_EVENT gives them: "finished", "early-stop", "stopped", "failed",
- * "nonfinite", "stall". */
+ * "nonfinite", "stall", "pruned", "sweep-finished". */
 extern const char *const notify_names[];
 
 typedef struct notify_event {
@@ -778,6 +783,29 @@ int notify_hooks_poll(notify_hooks *h, double now);
 /* Waits for every command still running, each at most until its limit (then killed); the count killed. */
 int notify_hooks_wait(notify_hooks *h);
 
+/* Where a session's events go (vggtop train, watch and the front end, sweep): with notify, the terminal's
+ * notification (notify_terminal_bytes, wrapped for tmux when $TMUX is set) written to term_fd; with a command,
+ * the hooks. The caller writes its own log line (a log, the front end's status line) and, with curses, calls
+ * notify_sink_tell after its screen is flushed, so the bytes never land inside curses' output. */
+typedef struct notify_sink {
+    int term_fd, close_fd, tmux; /* -1: no terminal; close_fd: /dev/tty, opened here */
+    notify_hooks *hooks;
+    double timeout;
+} notify_sink;
+/* The terminal: stdout or stderr when either is one, else the process's terminal (a log redirected, the user
+ * still at the terminal), none without. cmd "" or NULL: no hooks. VT_OK; the command's error (err filled)
+ * leaves the sink without hooks, usable. */
+int notify_sink_open(notify_sink *k, int notify, const char *cmd, double timeout, vt_err *err);
+/* Tells e: the terminal's bytes (a terminal gone, e.g. a dropped SSH session: no more), then the command with
+ * s's run directory and last epoch. VT_EIO with why the command did not start. */
+int notify_sink_tell(notify_sink *k, const notify_event *e, const train_snapshot *s, vt_err *err);
+/* The commands reaped, those past their limit killed (the count); _close waits for the rest, then frees. */
+int notify_sink_poll(notify_sink *k);
+int notify_sink_close(notify_sink *k);
+/* Starts watching a run another process trains from its first snapshot s: what s shows already (a run that
+ * ended, a loss that was not finite) is not news and is not told. */
+void notify_watch_begin(notify_watch *w, const train_snapshot *s, double now);
+
 /* ---- sweeps: many runs of one plan (src/train/sweep.c) --------------------------------------------------- */
 
 #define SWEEP_MAX_VALUES 1000  /* values of one list */
@@ -799,13 +827,15 @@ typedef struct sweep_axis {
 
 typedef struct sweep_plan {
     int random;         /* --method random: each trial draws every axis from the seed; else the grid */
-    int prune;          /* --prune median: stop a trial below the median of the trials done at an epoch */
+    int prune;          /* SWEEP_PRUNE_*: --prune none, median or halving */
     int trials;         /* grid: the product of the lists; random: --trials */
     uint64_t seed;      /* train's --seed when given (one value), else 1 */
     int argc;           /* the train flags as given (axes and fixed settings), copied */
     char **argv;
     int n_axes;
     sweep_axis axes[SWEEP_MAX_AXES];
+    int paused;         /* vggtop ctl DIR pause: no trial starts (the running sweep's, saved for ctl to see) */
+    long command_ack;   /* the last command of the folder's channel the sweep took (0: none) */
 } sweep_plan;
 
 /* The plan of train flags argv[0..argc) ("--lr", "0.1,0.01", "--model", "mlp", ...; a BOOL setting is a bare
@@ -832,10 +862,79 @@ int sweep_save(const char *dir, const sweep_plan *p, const sweep_state *states, 
 int sweep_load(const char *dir, sweep_plan *p, sweep_state **states, vt_err *err);
 /* The sweep folder's lock (held while a sweep runs in it): VT_EUSAGE naming the holder when another has it. */
 int sweep_lock(const char *dir, int *fd, vt_err *err);
+/* The pruners of --prune, as sweep.json names them: "none", "median", "halving" (NULL-terminated). */
+enum { SWEEP_PRUNE_NONE = 0, SWEEP_PRUNE_MEDIAN, SWEEP_PRUNE_HALVING };
+extern const char *const sweep_prune_names[];
+/* Successive halving over epochs (Hyperband's inner loop, asynchronous as Optuna's SuccessiveHalvingPruner):
+ * the rungs are epochs SWEEP_HALVING_MIN x SWEEP_HALVING_ETA^k (1, 3, 9, 27, ...); a trial that reaches a rung
+ * goes on when its val_acc there, v, is among the top 1/eta of the values of every trial that reached that rung
+ * (others, n of them, and its own; at least the best one goes on), and stops otherwise. */
+#define SWEEP_HALVING_MIN 1
+#define SWEEP_HALVING_ETA 3
+int sweep_halving_rung(int epoch);
+int sweep_prune_halving(double v, const double *others, int n);
 /* Optuna's median pruner: whether a trial whose val_acc at an epoch is v should stop, given the val_acc at that
  * epoch of the n trials finished before (others); it needs at least 2 of them. */
 int sweep_prune_median(double v, const double *others, int n);
 /* The directory of trial t: dir/trial-NNN. */
 void sweep_trial_dir(const char *dir, int t, char *buf, size_t size);
+
+/* ---- controlling a sweep (src/train/sweep_control.c): vggtop ctl SWEEP_DIR ------------------------------ */
+
+typedef enum { SWEEP_CMD_NONE = 0, SWEEP_CMD_PAUSE, SWEEP_CMD_RESUME, SWEEP_CMD_STOP, SWEEP_CMD_MORE } sweep_command_kind;
+typedef struct sweep_command {
+    long seq;           /* 1, 2, ...: the next after the last sent or taken */
+    sweep_command_kind kind;
+    int more;           /* SWEEP_CMD_MORE: trials to add */
+} sweep_command;
+/* "pause", "resume", "stop", or "more" with a count (1..SWEEP_MAX_TRIALS). VT_EUSAGE with one line else. */
+int sweep_command_parse(const char *verb, const char *value, sweep_command *out, vt_err *err);
+/* Sends cmd to the sweep running in dir through dir/commands.json (written atomically, its seq set):
+ * VT_EUSAGE when no sweep runs there. Senders take turns (an flock on the folder). */
+int sweep_command_send(const char *dir, sweep_command *cmd, vt_err *err);
+/* Reads dir/commands.json; none gives kind NONE and seq 0. VT_EUSAGE when malformed. */
+int sweep_command_read(const char *dir, sweep_command *out, vt_err *err);
+/* Adds n pending trials to a random sweep's plan (*states grown): VT_EUSAGE for a grid (its trials are its
+ * lists' product) or past SWEEP_MAX_TRIALS, with the count. */
+int sweep_add_trials(sweep_plan *p, sweep_state **states, int n, vt_err *err);
+
+/* ---- a sweep's leaderboard (src/train/sweep_board.c): `vggtop sweep --status` and the Sweep screen ---- */
+
+/* One trial as the leaderboard shows it, read from its run directory (a trial not started: no epochs). */
+typedef struct sweep_row {
+    int t;              /* the trial, 0-based */
+    sweep_state state;  /* as sweep.json keeps it */
+    int epochs, of;     /* epochs finished, of the run's --epochs (0 and 0 before its config.json) */
+    double best;        /* the best val_acc (NaN with no finished epoch) and its epoch (1-based) */
+    int best_epoch;
+    double seconds;     /* the finished epochs' time */
+} sweep_row;
+
+/* Trial t's row of the sweep in dir. */
+void sweep_row_read(const char *dir, int t, sweep_state state, sweep_row *r);
+
+/* The leaderboard's columns in order, the sort keys: the trial, each swept value (SWEEP_COL_AXIS + a), the
+ * best val_acc, its epoch, the state, the time. */
+enum { SWEEP_COL_TRIAL = 0, SWEEP_COL_AXIS = 1 };
+/* The column of the best val_acc, its epoch, the state and the time for a plan of n_axes axes. */
+#define SWEEP_COL_BEST(n_axes) (SWEEP_COL_AXIS + (n_axes))
+#define SWEEP_COL_EPOCH(n_axes) (SWEEP_COL_AXIS + (n_axes) + 1)
+#define SWEEP_COL_STATE(n_axes) (SWEEP_COL_AXIS + (n_axes) + 2)
+#define SWEEP_COL_TIME(n_axes) (SWEEP_COL_AXIS + (n_axes) + 3)
+#define SWEEP_COLS(n_axes) (SWEEP_COL_AXIS + (n_axes) + 4)
+/* Sorts rows by column col (desc: largest first): swept values as numbers when both are, else as text; a
+ * trial with no finished epoch after every trial with one when sorting by its best val_acc or epoch (either
+ * way); ties by trial. */
+void sweep_rows_sort(sweep_row *rows, int n, const sweep_plan *p, int col, int desc);
+/* The events of a sweep as vggtop sweep --notify and the front end watching a sweep tell them. A trial's end
+ * from its row: finished, failed (code: its exit status, 0 when not known) or pruned, "trial 3/12 (--lr 0.1)
+ * finished, best val_acc 0.8250 at epoch 3"; 0 for a trial that has not ended, else 1. */
+int sweep_trial_event(const sweep_plan *p, const sweep_row *r, int code, notify_event *e);
+/* The sweep's end from its rows (any order): "sweep DIR finished: 9 done, 1 failed, 2 pruned; best trial 4
+ * (--lr 0.1), val_acc 0.8300". */
+void sweep_end_event(const char *dir, const sweep_plan *p, const sweep_row *rows, int n, notify_event *e);
+/* What an event's hook is given: trial t's run (its directory, epochs and history), or for t < 0 the folder;
+ * malloc'ed, NULL out of memory. */
+train_snapshot *sweep_event_snapshot(const char *dir, int t);
 
 #endif

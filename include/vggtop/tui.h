@@ -218,6 +218,7 @@ typedef enum tui_action {
 typedef enum tui_screen {
     TUI_SCREEN_SETUP = 1, TUI_SCREEN_DASHBOARD, TUI_SCREEN_REPORT, TUI_SCREEN_CONFUSION, TUI_SCREEN_ROC,
     TUI_SCREEN_COMPARE, TUI_SCREEN_SAMPLES, TUI_SCREEN_SUMMARY, TUI_SCREEN_LAYERS,
+    TUI_SCREEN_SWEEP, /* past the digits: Tab and S-Tab reach it, and vggtop watch SWEEP_DIR opens on it */
     TUI_SCREEN_END /* one past the last */
 } tui_screen;
 enum { TUI_N_SCREENS = TUI_SCREEN_END - 1, TUI_ALL_SCREENS = (1 << TUI_N_SCREENS) - 1 };
@@ -268,6 +269,9 @@ typedef struct tui_options {
     const char *watch_dir; /* vggtop watch RUN_DIR: follow this run, no Setup */
     const char *data_dir;  /* --data DIR: where the runs' test images are now (Samples), when they moved */
     const char *image;     /* --image FILE: a PNG or JPEG the Samples screen shows first, with the run's top 5 */
+    int notify;            /* --notify: the run shown's events as terminal notifications (as vggtop train's) */
+    const char *on_event;  /* --on-event CMD: run at each event (NULL: none) */
+    int hook_timeout;      /* --hook-timeout SECONDS: its limit */
 } tui_options;
 
 /* Runs the front end until the user quits. On SIGHUP it leaves the terminal, lets a live run finish and

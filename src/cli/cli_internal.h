@@ -133,4 +133,13 @@ int cli_load_run_sound(const char *dir, int need, int want, struct run_data *run
 /* names[c] when there is one, else the class number written into buf. */
 const char *cli_name_or_number(char *const *names, int c, char *buf, size_t size);
 
+/* train.c: vggtop train's command line (argv[0] the command's name) trained in this process by every rank of
+ * d (NULL: alone), as `mpirun vggtop train` does: vggtop sweep's trials under mpirun. */
+struct train_dist;
+int cli_train_in(struct train_dist *d, int argc, char **argv, vt_err *err);
+
+/* sweep_ctl.c: vggtop ctl on a sweep folder (pause, resume, stop, more N), waiting at most wait seconds for the
+ * sweep to take it (0: not at all). */
+int cli_sweep_ctl(const char *dir, const char *verb, const char *value, double wait, vt_err *err);
+
 #endif

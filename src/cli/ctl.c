@@ -1,5 +1,5 @@
 /* cli/ctl: `vggtop ctl RUN_DIR pause|resume|stop|lr RATE`, control of a live run from scripts and other
- * terminals. It writes the run directory's commands.json (train.h's command channel) and waits until the
+ * terminals (and of a sweep: `vggtop ctl SWEEP_DIR pause|resume|stop|more N`, src/cli/sweep_ctl.c). It writes the run directory's commands.json (train.h's command channel) and waits until the
  * engine acknowledges it in progress.json: exit 0 when taken, 2 for a bad command or a run no process
  * trains, 1 when the run did not answer in time. */
 #include <getopt.h>
@@ -110,6 +110,10 @@ static int cmd_ctl(int argc, char **argv, vt_err *err)
     *tail = saved;
     if (rc != VT_OK || done)
         return rc;
+    char plan[VT_PATH_MAX + 32];
+    snprintf(plan, sizeof plan, "%s/%s", dir, SWEEP_PLAN);
+    if (access(plan, F_OK) == 0) /* a sweep's folder */
+        return cli_sweep_ctl(dir, verb, value, wait, err);
     run_command cmd;
     if ((rc = run_command_parse(verb, value, &cmd, err)) != VT_OK)
         return rc;
@@ -130,11 +134,15 @@ const cli_command cli_ctl_command = {
     .name = "ctl",
     .run = cmd_ctl,
     .summary = "pause, resume, stop or change the learning rate of a live run",
-    .usage = "usage: vggtop ctl RUN_DIR pause|resume|stop|lr RATE [--wait SECONDS]\n",
+    .usage = "usage: vggtop ctl RUN_DIR pause|resume|stop|lr RATE [--wait SECONDS]\n"
+             "       vggtop ctl SWEEP_DIR pause|resume|stop|more N [--wait SECONDS]\n",
     .about = "Controls the run that another vggtop (train, or the front end) is training in RUN_DIR, through\n"
              "its commands.json: pause, resume, stop after the current step with a checkpoint (continue it\n"
              "with vggtop train --resume RUN_DIR), or change the learning rate from the next step on.\n"
-             "Waits until the run acknowledges the command (the engine takes commands between steps).\n",
+             "Waits until the run acknowledges the command (the engine takes commands between steps).\n"
+             "On a sweep's folder: pause (no trial starts; the running ones pause), resume, stop (the\n"
+             "trials with their checkpoints; vggtop sweep --resume continues), or more N trials of a random\n"
+             "sweep (its plan grown atomically; with no sweep running, --resume then runs them).\n",
     .options = options,
     .notes = "exit status: 0 taken, 1 not acknowledged in time, 2 bad command or no live run\n",
     .flags = CLI_IN_ORDER,

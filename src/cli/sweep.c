@@ -1,27 +1,20 @@
-/* cli/sweep: `vggtop sweep`, many runs of one plan in one folder. The plan (src/train/sweep.c) expands the
- * train flags' lists (a grid) or distributions (random trials); each trial is an ordinary run directory,
- * DIR/trial-NNN, trained by a child `vggtop train`, one after another or --parallel N at once (the cores split
- * between them), optionally pruned (--prune median). sweep.json keeps the plan and each
- * trial's state (written atomically before and after each trial), so `--resume DIR` after a kill, a reboot or
- * Ctrl-C continues: a trial that was running resumes from its checkpoint (or starts again when it had none),
- * finished trials are never run again. `--status DIR` prints the leaderboard. */
-#include <errno.h>
-#include <math.h>
-#include <ftw.h>
-#include <signal.h>
+/* cli/sweep: `vggtop sweep`, many runs of one plan in one folder: its options, the plan made (src/train/sweep.c
+ * expands the train flags' lists into a grid, or distributions into random trials) or read back, the folder
+ * locked, and the leaderboard (--status). Each trial is an ordinary run directory, DIR/trial-NNN, trained by the
+ * runner (sweep_run.c: a child `vggtop train` each, --parallel N at once, or under mpirun data-parallel on every
+ * rank), optionally pruned (--prune median or halving). sweep.json keeps the plan and each trial's state
+ * (written atomically before and after each trial), so `--resume DIR` after a kill, a reboot or Ctrl-C
+ * continues: a trial that was running resumes from its checkpoint (or starts again when it had none), finished
+ * trials are never run again. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "cli_internal.h"
-#include "vggtop/train.h"
+#include "sweep_internal.h"
 
-enum { O_RUNS = CLI_LONG_ONLY, O_METHOD, O_TRIALS, O_RESUME, O_STATUS, O_PARALLEL, O_PRUNE };
+enum { O_RUNS = CLI_LONG_ONLY, O_METHOD, O_TRIALS, O_RESUME, O_STATUS, O_PARALLEL, O_PRUNE, O_NOTIFY, O_ON_EVENT,
+       O_HOOK_TIMEOUT };
 
 static const cli_option options[] = {
     {"runs", O_RUNS, "DIR", "the sweep's folder (new): its plan, sweep.json, and one run directory per trial", NULL,
@@ -35,34 +28,47 @@ static const cli_option options[] = {
      "trials at once (default 1), the cores split between them: each gets --threads cores/N unless the plan "
      "sets --threads, and more threads than cores in all is refused",
      NULL, NULL},
-    {"prune", O_PRUNE, "none|median",
+    {"prune", O_PRUNE, "none|median|halving",
      "median: stop a trial whose val_acc at an epoch is below the median of the finished trials' at that epoch "
-     "(Optuna's median pruner; it waits for 2 finished trials); it is marked pruned and keeps its files",
+     "(Optuna's median pruner; it waits for 2 finished trials); halving: successive halving over epochs "
+     "(Hyperband's inner loop, asynchronous as Optuna's): at epochs 1, 3, 9, 27, ... only the top third of the "
+     "trials that reached that epoch go on (at least the best); a stopped trial is marked pruned and keeps its files",
      NULL, NULL},
+    {"notify", O_NOTIFY, NULL,
+     "the sweep's events as terminal notifications (through SSH and tmux, as vggtop train --notify's) and log "
+     "lines: a trial finished, failed or pruned, the sweep finished (of this session: sweep.json does not keep it)",
+     NULL, NULL},
+    {"on-event", O_ON_EVENT, "CMD",
+     "run CMD at each of those events, as vggtop train --on-event does (VGGTOP_EVENT finished, failed, pruned "
+     "or sweep-finished; VGGTOP_RUN_DIR the trial's run, or the sweep's folder at its end)", NULL, NULL},
+    {"hook-timeout", O_HOOK_TIMEOUT, "SECONDS", "how long the --on-event command may run before it is killed "
+     "(default 30)", NULL, NULL},
     {NULL, 0, NULL, NULL, NULL, NULL},
 };
 
-enum { MAX_PARALLEL = 64 }; /* trials at once */
 
 typedef struct sweep_args {
     const char *runs, *resume, *status;
     int random, trials, parallel, prune;
+    int notify, hook_timeout; /* the alerts: --notify, --on-event (NULL none), --hook-timeout */
+    const char *on_event;
     int first_train; /* argv index of the first train flag */
 } sweep_args;
 
-static volatile sig_atomic_t got_signal;
-static void on_signal(int sig) { got_signal = sig; }
 
 /* The sweep's own options first, then the train flags (the first argument that is not one of its own). */
 static int parse(int argc, char **argv, sweep_args *a, int *done, vt_err *err)
 {
-    static const char *const methods[] = {"grid", "random", NULL}, *const pruners[] = {"none", "median", NULL};
+    static const char *const methods[] = {"grid", "random", NULL};
     memset(a, 0, sizeof *a);
     a->trials = 10;
     a->parallel = 1;
+    static train_config scratch; /* --on-event and --hook-timeout by train's rules */
+    train_config_default(&scratch);
+    a->hook_timeout = scratch.hook_timeout;
     *done = 0;
     int i = 1;
-    for (; i < argc; i += 2) {
+    for (int used = 2; i < argc; i += used) {
         const char *o = argv[i];
         if (strcmp(o, "--help") == 0 || strcmp(o, "-h") == 0) {
             cli_help(&cli_sweep_command, stdout);
@@ -75,6 +81,11 @@ static int parse(int argc, char **argv, sweep_args *a, int *done, vt_err *err)
                 own = options[k].key;
         if (own < 0)
             break;
+        used = own == O_NOTIFY ? 1 : 2;
+        if (own == O_NOTIFY) {
+            a->notify = 1;
+            continue;
+        }
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v)
             return vt_fail(err, VT_EUSAGE, "%s needs a value", o);
@@ -85,7 +96,15 @@ static int parse(int argc, char **argv, sweep_args *a, int *done, vt_err *err)
         case O_STATUS: rc = vt_flag_path("--status", v, &a->status, err); break;
         case O_TRIALS: rc = vt_flag_int("--trials", v, 1, SWEEP_MAX_TRIALS, &a->trials, err); break;
         case O_PARALLEL: rc = vt_flag_int("--parallel", v, 1, MAX_PARALLEL, &a->parallel, err); break;
-        case O_PRUNE: rc = vt_flag_choice("--prune", v, pruners, &a->prune, err); break;
+        case O_PRUNE: rc = vt_flag_choice("--prune", v, sweep_prune_names, &a->prune, err); break;
+        case O_ON_EVENT:
+            if ((rc = train_config_set(&scratch, "on-event", v, err)) == VT_OK)
+                a->on_event = v;
+            break;
+        case O_HOOK_TIMEOUT:
+            if ((rc = train_config_set(&scratch, "hook-timeout", v, err)) == VT_OK)
+                a->hook_timeout = scratch.hook_timeout;
+            break;
         case O_METHOD:
             if ((rc = vt_flag_choice("--method", v, methods, &m, err)) == VT_OK)
                 a->random = m == 1;
@@ -102,238 +121,14 @@ static int parse(int argc, char **argv, sweep_args *a, int *done, vt_err *err)
         return vt_fail(err, VT_EUSAGE, "--prune belongs to a new sweep (--runs): the plan keeps it");
     if (a->status && a->parallel > 1)
         return vt_fail(err, VT_EUSAGE, "--status runs nothing: --parallel belongs to --runs and --resume");
+    if (a->status && (a->notify || a->on_event))
+        return vt_fail(err, VT_EUSAGE, "--status runs nothing: --notify and --on-event belong to --runs and --resume");
     if (!a->runs && i < argc)
         return vt_fail(err, VT_EUSAGE, "--%s takes no train flags: the sweep's plan has them (%s)",
                        a->resume ? "resume" : "status", argv[i]);
     if (a->runs && i == argc)
         return vt_fail(err, VT_EUSAGE, "no train flags to sweep (vggtop sweep --runs DIR --model mlp --lr 0.1,0.01)");
     return VT_OK;
-}
-
-static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-    (void)st, (void)type, (void)ftw;
-    return remove(path);
-}
-
-/* Trial t's command: train --resume when its directory has a checkpoint; else train anew (a directory left
- * by a trial killed before its first checkpoint holds nothing to keep: it goes). */
-static int trial_argv(const char *dir, int t, char **args, int threads, char ***out, char *tdir, size_t size)
-{
-    sweep_trial_dir(dir, t, tdir, size);
-    char ck[VT_PATH_MAX + 128];
-    snprintf(ck, sizeof ck, "%s/%s", tdir, RUN_CHECKPOINT);
-    int resume = access(ck, F_OK) == 0;
-    if (!resume && access(tdir, F_OK) == 0)
-        nftw(tdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-    int n = 0;
-    while (!resume && args[n])
-        n++;
-    char **v = malloc(sizeof *v * (size_t)(n + 7) + 16);
-    if (!v)
-        return -1;
-    int k = 0;
-    v[k++] = "vggtop";
-    v[k++] = "train";
-    for (int i = 0; i < n; i++)
-        v[k++] = args[i];
-    if (threads > 0) { /* --parallel's share of the cores (a resume may change the threads too) */
-        char *num = (char *)(v + n + 7);
-        snprintf(num, 16, "%d", threads);
-        v[k++] = "--threads";
-        v[k++] = num;
-    }
-    v[k++] = resume ? "--resume" : "--run-dir";
-    v[k++] = tdir;
-    v[k] = NULL;
-    *out = v;
-    return resume;
-}
-
-/* Starts trial t's child vggtop train (which dies with the sweep): its pid, or -1. */
-static pid_t start_child(char **v)
-{
-    pid_t pid = fork();
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM); /* a killed sweep takes its trials down; --resume continues them */
-        execv("/proc/self/exe", v);
-        _exit(127);
-    }
-    return pid;
-}
-
-/* The trials under way: at most parallel at once. */
-typedef struct pool {
-    const char *dir;
-    sweep_plan *p;
-    sweep_state *states;
-    int parallel, threads; /* threads: each trial's --threads when the plan gives none (0: train's own) */
-    pid_t pid[MAX_PARALLEL];
-    int trial[MAX_PARALLEL], pruned[MAX_PARALLEL], seen_epochs[MAX_PARALLEL];
-    int forwarded;
-} pool;
-
-/* Trial t started in slot k: its line, its state saved first. */
-static int pool_start(pool *pl, int k, int t, vt_err *err)
-{
-    char **args = sweep_trial_args(pl->p, t), **v = NULL, tdir[VT_PATH_MAX + 64];
-    int resume = args ? trial_argv(pl->dir, t, args, pl->threads, &v, tdir, sizeof tdir) : -1;
-    if (resume < 0) {
-        free(args);
-        return vt_fail(err, VT_EIO, "out of memory");
-    }
-    printf("Trial %d/%d%s:", t + 1, pl->p->trials, resume ? " (resumed)" : "");
-    for (int a = 0; a < pl->p->n_axes; a++) {
-        char val[64];
-        sweep_value(pl->p, t, a, val, sizeof val);
-        printf(" --%s %s", pl->p->axes[a].flag, val);
-    }
-    printf(" (%s)\n", tdir);
-    fflush(stdout);
-    pl->states[t] = SWEEP_RUNNING;
-    int rc = sweep_save(pl->dir, pl->p, pl->states, err);
-    pid_t pid = rc == VT_OK ? start_child(v) : -1;
-    free(v);
-    free(args);
-    if (rc == VT_OK && pid < 0)
-        rc = vt_fail(err, VT_EIO, "cannot start trial %d: %s", t + 1, strerror(errno));
-    pl->pid[k] = pid > 0 ? pid : 0;
-    pl->trial[k] = t;
-    pl->pruned[k] = pl->seen_epochs[k] = 0;
-    return rc;
-}
-
-/* The val_acc of epoch e (1-based) of trial t's run, NaN when it has none yet. */
-static double val_acc_at(const char *dir, int t, int e)
-{
-    char tdir[VT_PATH_MAX + 64];
-    sweep_trial_dir(dir, t, tdir, sizeof tdir);
-    run_data run;
-    vt_err err;
-    double v = NAN;
-    if (run_load(tdir, RUN_PART_HISTORY, &run, &err) == VT_OK && run.n_history >= e)
-        v = run.history[e - 1].val_acc;
-    run_free(&run);
-    return v;
-}
-
-/* --prune median: a running trial's newest epoch against the trials done (the median of theirs at that
- * epoch); below it, the trial is stopped with SIGTERM (it keeps its files and checkpoint) and marked pruned. */
-static void pool_prune(pool *pl, int k)
-{
-    int t = pl->trial[k], e = pl->seen_epochs[k] + 1;
-    double v = val_acc_at(pl->dir, t, e);
-    if (isnan(v))
-        return;
-    pl->seen_epochs[k] = e;
-    double *others = malloc(sizeof *others * (size_t)pl->p->trials);
-    int n = 0;
-    for (int u = 0; others && u < pl->p->trials; u++)
-        if (u != t && pl->states[u] == SWEEP_DONE && !isnan(others[n] = val_acc_at(pl->dir, u, e)))
-            n++;
-    if (others && sweep_prune_median(v, others, n)) {
-        printf("Trial %d pruned at epoch %d: val_acc %.4f is below the median of %d finished trials\n", t + 1, e, v, n);
-        fflush(stdout);
-        kill(pl->pid[k], SIGTERM);
-        pl->pruned[k] = 1;
-    }
-    free(others);
-}
-
-/* A child that ended: its trial's state (a signal's stop stays running, for --resume; so does the sweep). */
-static void pool_ended(pool *pl, int k, int status)
-{
-    int code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-    sweep_state *st = &pl->states[pl->trial[k]];
-    if (pl->pruned[k])
-        *st = SWEEP_PRUNED;
-    else if (code == 0)
-        *st = SWEEP_DONE;
-    else if (code != 130 && code != 143 && code > 0)
-        *st = SWEEP_FAILED;
-    else if (!got_signal)
-        got_signal = SIGTERM;
-    pl->pid[k] = 0;
-}
-
-static int run_trials(pool *pl, vt_err *err)
-{
-    int rc = VT_OK, next = 0, running = 1;
-    while (running) {
-        running = 0;
-        for (int k = 0; k < pl->parallel; k++) {
-            while (!pl->pid[k] && rc == VT_OK && !got_signal && next < pl->p->trials) {
-                if (pl->states[next] == SWEEP_PENDING || pl->states[next] == SWEEP_RUNNING)
-                    rc = pool_start(pl, k, next, err);
-                next++;
-            }
-            running += pl->pid[k] != 0;
-        }
-        /* A signal to the sweep alone reaches the trials this way: each stops with a checkpoint. SIGTERM also
-         * after a Ctrl-C, which the trials got from the terminal already: a second SIGINT would make train
-         * exit at once, without its checkpoint. */
-        if (got_signal && !pl->forwarded) {
-            for (int k = 0; k < pl->parallel; k++)
-                if (pl->pid[k])
-                    kill(pl->pid[k], SIGTERM);
-            pl->forwarded = 1;
-        }
-        for (int k = 0; k < pl->parallel; k++) {
-            int status;
-            if (pl->pid[k] && waitpid(pl->pid[k], &status, WNOHANG) == pl->pid[k]) {
-                pool_ended(pl, k, status);
-                int saved = sweep_save(pl->dir, pl->p, pl->states, err);
-                rc = rc == VT_OK ? saved : rc;
-            } else if (pl->pid[k] && pl->p->prune && !pl->pruned[k])
-                pool_prune(pl, k);
-        }
-        if (running)
-            nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
-    }
-    if (rc == VT_OK && got_signal)
-        return vt_fail(err, got_signal == SIGINT ? VT_ESIGINT : VT_ESIGTERM,
-                       "stopped; vggtop sweep --resume %s continues it", pl->dir);
-    return rc;
-}
-
-/* One row of the leaderboard: a trial's best val_acc and its epoch, epochs done and time, from its run. */
-typedef struct board_row {
-    int t;
-    double best;
-    int best_epoch, epochs, of;
-    double seconds;
-} board_row;
-
-static int by_best(const void *x, const void *y)
-{
-    const board_row *a = x, *b = y;
-    int ha = a->epochs > 0, hb = b->epochs > 0;
-    if (ha != hb)
-        return hb - ha;
-    if (ha && a->best != b->best)
-        return a->best > b->best ? -1 : 1;
-    return a->t - b->t;
-}
-
-static void board_fill(const char *dir, int t, board_row *r)
-{
-    char tdir[VT_PATH_MAX + 64];
-    sweep_trial_dir(dir, t, tdir, sizeof tdir);
-    *r = (board_row){t, 0, 0, 0, 0, 0};
-    run_data run;
-    vt_err err;
-    if (access(tdir, F_OK) != 0 || run_load(tdir, RUN_PART_CONFIG | RUN_PART_HISTORY, &run, &err) != VT_OK)
-        return;
-    r->of = run.config.epochs;
-    r->epochs = run.n_history;
-    for (int e = 0; e < run.n_history; e++) {
-        r->seconds += run.history[e].seconds;
-        if (e == 0 || run.history[e].val_acc > r->best) {
-            r->best = run.history[e].val_acc;
-            r->best_epoch = e + 1;
-        }
-    }
-    run_free(&run);
 }
 
 static int print_status(const char *dir, vt_err *err)
@@ -343,21 +138,21 @@ static int print_status(const char *dir, vt_err *err)
     int rc = sweep_load(dir, &p, &states, err);
     if (rc != VT_OK)
         return rc;
-    board_row *rows = malloc(sizeof *rows * (size_t)p.trials);
+    sweep_row *rows = malloc(sizeof *rows * (size_t)p.trials);
     if (!rows) {
         free(states);
         sweep_plan_free(&p);
         return vt_fail(err, VT_EIO, "out of memory");
     }
     for (int t = 0; t < p.trials; t++)
-        board_fill(dir, t, &rows[t]);
-    qsort(rows, (size_t)p.trials, sizeof *rows, by_best);
+        sweep_row_read(dir, t, states[t], &rows[t]);
+    sweep_rows_sort(rows, p.trials, &p, SWEEP_COL_BEST(p.n_axes), 1);
     printf("%s: %s sweep of %d trials, best val_acc first\n%5s", dir, p.random ? "random" : "grid", p.trials, "trial");
     for (int a = 0; a < p.n_axes; a++)
         printf("  %12s", p.axes[a].flag);
     printf("  %-8s %13s %7s %8s\n", "state", "best val_acc", "epochs", "time");
     for (int i = 0; i < p.trials; i++) {
-        const board_row *r = &rows[i];
+        const sweep_row *r = &rows[i];
         printf("%5d", r->t + 1);
         for (int a = 0; a < p.n_axes; a++) {
             char val[64];
@@ -369,7 +164,7 @@ static int print_status(const char *dir, vt_err *err)
         snprintf(epochs, sizeof epochs, "%d/%d", r->epochs, r->of);
         if (r->epochs > 0)
             snprintf(best, sizeof best, "%.4f (%3d)", r->best, r->best_epoch);
-        printf("  %-8s %13s %7s %8s\n", sweep_state_names[states[r->t]], best, epochs, r->epochs ? time : "-");
+        printf("  %-8s %13s %7s %8s\n", sweep_state_names[r->state], best, epochs, r->epochs ? time : "-");
     }
     free(rows);
     free(states);
@@ -400,7 +195,7 @@ static int trial_threads(const sweep_plan *p, int parallel, vt_err *err)
 }
 
 /* A new sweep: its folder made (or an empty one taken) and locked, the plan saved, then the trials. */
-static int start_or_resume(const sweep_args *a, int argc, char **argv, vt_err *err)
+static int start_or_resume(const sweep_args *a, int argc, char **argv, struct train_dist *d, vt_err *err)
 {
     const char *dir = a->runs ? a->runs : a->resume;
     char plan[VT_PATH_MAX + 32];
@@ -418,7 +213,13 @@ static int start_or_resume(const sweep_args *a, int argc, char **argv, vt_err *e
         return rc;
     if (a->runs)
         p.prune = a->prune;
+    p.paused = 0; /* a pause was the session's that ended (its trials stopped with it) */
     int threads = trial_threads(&p, a->parallel, err), fd = -1;
+    if (threads >= 0 && d && p.prune) {
+        vt_fail(err, VT_EUSAGE, "%s: its plan prunes (--prune %s), which a sweep under mpirun does not: resume it "
+                "without mpirun", dir, sweep_prune_names[p.prune]);
+        threads = -1;
+    }
     if (threads < 0) {
         free(states);
         sweep_plan_free(&p);
@@ -429,13 +230,25 @@ static int start_or_resume(const sweep_args *a, int argc, char **argv, vt_err *e
     else if ((a->runs && (rc = vt_mkdirs(dir, err)) != VT_OK) || (rc = sweep_lock(dir, &fd, err)) != VT_OK)
         ;
     else if (!a->runs || (rc = sweep_save(dir, &p, states, err)) == VT_OK) {
-        struct sigaction sa = {0};
-        sa.sa_handler = on_signal; /* no SA_RESTART: the wait for the trial wakes to forward it */
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
-        signal(SIGHUP, SIG_IGN);
-        pool pl = {.dir = dir, .p = &p, .states = states, .parallel = a->parallel, .threads = threads};
-        rc = run_trials(&pl, err);
+        /* A command left in the folder's channel is an earlier session's (ctl sends only to a running sweep): it
+         * is never taken. */
+        sweep_command stale;
+        vt_err ignored;
+        if (sweep_command_read(dir, &stale, &ignored) == VT_OK && stale.seq)
+            p.command_ack = stale.seq;
+        sweep_run_signals();
+        pool pl = {.dir = dir, .p = &p, .states = states, .parallel = a->parallel, .threads = threads, .d = d};
+        notify_sink sink;
+        if (a->notify || a->on_event) {
+            vt_err why;
+            if (notify_sink_open(&sink, a->notify, a->on_event, a->hook_timeout, &why) != VT_OK)
+                fprintf(stderr, "vggtop sweep: %s; no command runs at the events\n", why.msg);
+            pl.sink = &sink;
+        }
+        rc = sweep_run_trials(&pl, err);
+        states = pl.states; /* vggtop ctl more: grown */
+        if (pl.sink && notify_sink_close(pl.sink))
+            printf("Event: the --on-event command ran past its %g s limit and was killed\n", sink.timeout);
         if (rc == VT_OK)
             print_status(dir, err);
     }
@@ -446,6 +259,29 @@ static int start_or_resume(const sweep_args *a, int argc, char **argv, vt_err *e
     return rc;
 }
 
+/* `mpirun -np N vggtop sweep ...`: every rank parsed the same command line; the trials run one after another,
+ * each data-parallel over the N ranks. */
+static int sweep_ranks(const sweep_args *a, int argc, char **argv, vt_err *err)
+{
+    if (a->parallel > 1 || a->prune)
+        return vt_fail(err, VT_EUSAGE, "under mpirun each trial takes every rank: --%s is for a sweep without mpirun",
+                       a->parallel > 1 ? "parallel" : "prune");
+    struct train_dist *d;
+    int rc = train_dist_start(&d, err);
+    if (rc != VT_OK)
+        return rc;
+    if (train_dist_rank(d) > 0)
+        rc = sweep_run_worker(d, err);
+    else {
+        rc = start_or_resume(a, argc, argv, d, err);
+        int end = rc; /* >= 0: the others end too */
+        vt_err ignored;
+        train_dist_share_words(d, &end, NULL, &ignored);
+    }
+    train_dist_end(d);
+    return rc;
+}
+
 static int cmd_sweep(int argc, char **argv, vt_err *err)
 {
     sweep_args a;
@@ -453,20 +289,30 @@ static int cmd_sweep(int argc, char **argv, vt_err *err)
     int rc = parse(argc, argv, &a, &done, err);
     if (rc != VT_OK || done)
         return rc;
-    return a.status ? print_status(a.status, err) : start_or_resume(&a, argc, argv, err);
+    /* Under mpirun each trial is data-parallel over the ranks (a child train would start MPI in a world it is
+     * no rank of); rank 0 alone speaks. */
+    const char *ranks = getenv("OMPI_COMM_WORLD_SIZE"), *rank = getenv("OMPI_COMM_WORLD_RANK");
+    if (!a.status && ranks && atoi(ranks) > 1) {
+        rc = sweep_ranks(&a, argc, argv, err);
+        if (rank && atoi(rank) > 0 && rc == VT_EUSAGE)
+            err->msg[0] = '\0';
+        return rc;
+    }
+    return a.status ? print_status(a.status, err) : start_or_resume(&a, argc, argv, NULL, err);
 }
 
 const cli_command cli_sweep_command = {
     .name = "sweep",
     .run = cmd_sweep,
     .summary = "train many runs of one plan (a grid or random trials), resumable",
-    .usage = "usage: vggtop sweep --runs DIR [--method grid|random] [--trials N] [--parallel N] [--prune none|median] "
-             "TRAIN_FLAGS...\n"
-             "       vggtop sweep --resume DIR [--parallel N]\n"
+    .usage = "usage: vggtop sweep --runs DIR [--method grid|random] [--trials N] [--parallel N] [--prune none|median|halving] "
+             "[--notify] [--on-event CMD] TRAIN_FLAGS...\n"
+             "       vggtop sweep --resume DIR [--parallel N] [--notify] [--on-event CMD]\n"
              "       vggtop sweep --status DIR\n",
     .about = "Any train flag may take a list (--lr 0.1,0.03,0.01 --model mlp,cnn); with --method random also a\n"
              "distribution (--lr log:1e-4:1e-1, uniform:LO:HI, int:LO:HI). Each trial is a run directory,\n"
-             "DIR/trial-NNN, trained in turn; sweep.json keeps the plan and each trial's state.\n",
+             "DIR/trial-NNN, trained in turn; sweep.json keeps the plan and each trial's state. Under Open MPI\n"
+             "(mpirun -np N vggtop sweep ...) each trial is trained data-parallel by the N processes.\n",
     .options = options,
     .notes = "The sweep's own options come first, then the train flags. Ctrl-C stops the running trial with a\n"
              "checkpoint; --resume DIR continues with it, and runs no finished trial again.\n",

@@ -304,7 +304,7 @@ static int parse(int argc, char **argv, train_config *cfg, int *progress, int *d
 static int train_run(const train_config *cfg, train_dist *d, int progress, vt_err *err);
 
 /* Under mpirun every rank runs this; rank 0 reads the command line for all, and alone prints. */
-static int cmd_train(int argc, char **argv, vt_err *err)
+static int train_ranks(train_dist *d, int argc, char **argv, vt_err *err)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -314,22 +314,28 @@ static int cmd_train(int argc, char **argv, vt_err *err)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGHUP, SIG_IGN);
     signal(SIGPIPE, SIG_IGN);
-
-    train_dist *d;
-    int rc = train_dist_start(&d, err);
-    if (rc != VT_OK)
-        return rc;
     train_config cfg;
     /* What every rank does: -1 go on, else stop with this code (rank 0 alone has the message). */
-    int status = -1, done = 0, progress = PROGRESS_AUTO;
+    int status = -1, done = 0, progress = PROGRESS_AUTO, rc;
     if (train_dist_rank(d) == 0 && ((rc = parse(argc, argv, &cfg, &progress, &done, err)) != VT_OK || done))
         status = rc;
     if (d && train_dist_share_config(d, &status, &cfg, err) != VT_OK)
         status = VT_EIO;
-    rc = status >= 0 ? status : train_run(&cfg, d, progress, err);
+    return status >= 0 ? status : train_run(&cfg, d, progress, err);
+}
+
+static int cmd_train(int argc, char **argv, vt_err *err)
+{
+    train_dist *d;
+    int rc = train_dist_start(&d, err);
+    if (rc != VT_OK)
+        return rc;
+    rc = train_ranks(d, argc, argv, err);
     train_dist_end(d);
     return rc;
 }
+
+int cli_train_in(train_dist *d, int argc, char **argv, vt_err *err) { return train_ranks(d, argc, argv, err); }
 
 /* What one look at the snapshot prints: the start, finished epochs, the next epoch's header, and on a terminal
  * the progress bar in place (in a log, a line every 10 s of a long evaluation). */
@@ -410,29 +416,14 @@ static int finish(const train_config *cfg, const train_snapshot *s, train_state 
 typedef struct alerts {
     int on;
     notify_watch watch;
-    notify_hooks *hooks;
-    int term_fd, close_fd, tmux;
-    double timeout;
+    notify_sink sink;
 } alerts;
 
-/* The terminal the notification goes to: stdout or stderr when either is one, else the process's terminal
- * (a log redirected, the user still at the terminal); -1 when there is none. */
 static void alerts_open(alerts *a, const train_config *cfg, int quiet, vt_err *err)
 {
     memset(a, 0, sizeof *a);
-    a->term_fd = a->close_fd = -1;
     a->on = !quiet && (cfg->notify || cfg->on_event[0]);
-    if (!a->on)
-        return;
-    if (cfg->notify) {
-        a->term_fd = isatty(STDOUT_FILENO) ? STDOUT_FILENO : isatty(STDERR_FILENO) ? STDERR_FILENO : -1;
-        if (a->term_fd < 0)
-            a->term_fd = a->close_fd = open("/dev/tty", O_WRONLY | O_NOCTTY | O_CLOEXEC);
-        const char *tmux = getenv("TMUX");
-        a->tmux = tmux && *tmux;
-    }
-    a->timeout = cfg->hook_timeout;
-    if (cfg->on_event[0] && notify_hooks_create(cfg->on_event, cfg->hook_timeout, &a->hooks, err) != VT_OK) {
+    if (a->on && notify_sink_open(&a->sink, cfg->notify, cfg->on_event, cfg->hook_timeout, err) != VT_OK) {
         fprintf(stderr, "vggtop train: %s; no command runs at the events\n", err->msg);
         vt_err_clear(err);
     }
@@ -448,17 +439,13 @@ static void alerts_tick(alerts *a, const train_snapshot *s, int tty)
         /* The log line first (over an in-place bar on a terminal), then the terminal's notification. */
         printf("%sEvent: %s: %s\n", tty ? "\r\033[K" : "", notify_names[ev[i].kind], ev[i].text);
         fflush(stdout);
-        char bytes[2048];
-        size_t len = a->term_fd >= 0 ? notify_terminal_bytes(bytes, sizeof bytes, "vggtop", ev[i].text, a->tmux) : 0;
-        if (len && write(a->term_fd, bytes, len) < 0)
-            a->term_fd = -1; /* the terminal went away (a dropped SSH session): the log lines go on */
         vt_err err;
-        if (a->hooks && notify_hook_start(a->hooks, &ev[i], s, &err) != VT_OK)
+        if (notify_sink_tell(&a->sink, &ev[i], s, &err) != VT_OK)
             printf("Event: %s\n", err.msg);
     }
-    int killed = a->hooks ? notify_hooks_poll(a->hooks, vt_now()) : 0;
-    if (killed)
-        printf("Event: the --on-event command ran past its %g s limit and was killed; the run goes on\n", a->timeout);
+    if (notify_sink_poll(&a->sink))
+        printf("Event: the --on-event command ran past its %g s limit and was killed; the run goes on\n",
+               a->sink.timeout);
 }
 
 /* The last look: the end's events, then the hooks waited for (each at most until its limit). */
@@ -467,12 +454,8 @@ static void alerts_close(alerts *a, const train_snapshot *s)
     if (!a->on)
         return;
     alerts_tick(a, s, 0);
-    int killed = a->hooks ? notify_hooks_wait(a->hooks) : 0;
-    if (killed)
-        printf("Event: the --on-event command ran past its %g s limit and was killed\n", a->timeout);
-    notify_hooks_destroy(a->hooks);
-    if (a->close_fd >= 0)
-        close(a->close_fd);
+    if (notify_sink_close(&a->sink))
+        printf("Event: the --on-event command ran past its %g s limit and was killed\n", a->sink.timeout);
     fflush(stdout);
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli_internal.h"
+#include "vggtop/train.h"
 #include "vggtop/tui.h"
 
 static const cli_option options[] = {
@@ -15,14 +16,37 @@ static const cli_option options[] = {
                                          "trained (the Samples screen's images)", NULL, NULL},
     {"image", 'i' + CLI_LONG_ONLY, "FILE", "a PNG or JPEG of your own the Samples screen shows first, with the top 5 "
                                            "classes the run's model gives it (as vggtop predict)", NULL, NULL},
+    {"notify", 'n' + CLI_LONG_ONLY, NULL, "the run shown's events (finished, early stop, stopped or killed, failed, "
+     "a non-finite loss, a stall) as terminal notifications through SSH and tmux, as vggtop train --notify's, and "
+     "on the status line; a run opened when it has ended already is not news", NULL, NULL},
+    {"on-event", 'e' + CLI_LONG_ONLY, "CMD", "run CMD at each of those events, as vggtop train --on-event does", NULL,
+     NULL},
+    {"hook-timeout", 't' + CLI_LONG_ONLY, "SECONDS", "how long the --on-event command may run before it is killed "
+     "(default 30)", NULL, NULL},
     {NULL, 0, NULL, NULL, NULL, NULL},
 };
+
+/* --on-event and --hook-timeout by train's rules (the same checks and messages as vggtop train's). */
+static int set_alert(tui_options *opt, const char *name, const char *value, vt_err *err)
+{
+    static train_config scratch;
+    train_config_default(&scratch);
+    int rc = train_config_set(&scratch, name, value, err);
+    if (rc == VT_OK && strcmp(name, "on-event") == 0)
+        opt->on_event = value;
+    else if (rc == VT_OK)
+        opt->hook_timeout = scratch.hook_timeout;
+    return rc;
+}
 
 static int set_option(void *ctx, int key, const char *value, vt_err *err)
 {
     tui_options *opt = ctx;
     switch (key) {
     case 'a' + CLI_LONG_ONLY: opt->ascii = 1; return VT_OK;
+    case 'n' + CLI_LONG_ONLY: opt->notify = 1; return VT_OK;
+    case 'e' + CLI_LONG_ONLY: return set_alert(opt, "on-event", value, err);
+    case 't' + CLI_LONG_ONLY: return set_alert(opt, "hook-timeout", value, err);
     case 'r' + CLI_LONG_ONLY: return vt_flag_path("--runs", value, &opt->runs_dir, err);
     case 'd' + CLI_LONG_ONLY: return vt_flag_path("--data", value, &opt->data_dir, err);
     case 'i' + CLI_LONG_ONLY: return vt_flag_path("--image", value, &opt->image, err);
@@ -51,7 +75,9 @@ static int parse(const cli_command *c, int argc, char **argv, tui_options *opt, 
 
 static int run_ui(const cli_command *c, int argc, char **argv, vt_err *err)
 {
-    tui_options opt = {0, NULL, NULL, NULL, NULL};
+    train_config defaults;
+    train_config_default(&defaults);
+    tui_options opt = {.hook_timeout = defaults.hook_timeout};
     int done, status = 0;
     int rc = parse(c, argc, argv, &opt, &done, err);
     if (rc == VT_OK && !done)
@@ -72,8 +98,10 @@ static int run_ui(const cli_command *c, int argc, char **argv, vt_err *err)
 static int run_front_end(int argc, char **argv, vt_err *err) { return run_ui(&cli_ui_command, argc, argv, err); }
 static int run_watch(int argc, char **argv, vt_err *err) { return run_ui(&cli_watch_command, argc, argv, err); }
 
-static const char usage[] = "usage: vggtop [--ascii] [--runs DIR] [--data DIR] [--image FILE]\n"
-                            "       vggtop watch [--ascii] [--runs DIR] [--data DIR] [--image FILE] RUN_DIR\n";
+static const char usage[] = "usage: vggtop [--ascii] [--runs DIR] [--data DIR] [--image FILE] [--notify] "
+                            "[--on-event CMD]\n"
+                            "       vggtop watch [--ascii] [--runs DIR] [--data DIR] [--image FILE] [--notify]\n"
+                            "                    [--on-event CMD] RUN_DIR|SWEEP_DIR\n";
 static const char notes[] = "Keys: ? in the front end lists them all; see man vggtop.\n";
 
 const cli_command cli_ui_command = {

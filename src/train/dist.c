@@ -506,3 +506,39 @@ int train_dist_share_config(train_dist *d, int *status, train_config *cfg, vt_er
         rc = dist_bcast(d, cfg, sizeof *cfg, "the start", err);
     return rc;
 }
+
+int train_dist_share_words(train_dist *d, int *status, char ***words, vt_err *err)
+{
+    int rc = dist_bcast(d, status, sizeof *status, "the next trial", err);
+    if (rc || *status != -1)
+        return rc;
+    /* The words as one text, each ended by its NUL: its length, then the text. */
+    long len = 0, n = 0;
+    for (char **w = d->rank == 0 ? *words : NULL; w && *w; w++, n++)
+        len += (long)strlen(*w) + 1;
+    long size[2] = {n, len};
+    if ((rc = dist_bcast(d, size, sizeof size, "the next trial", err)))
+        return rc;
+    char *text = malloc((size_t)size[1] + 1);
+    if (!text)
+        return vt_fail(err, VT_EIO, "out of memory");
+    for (char **w = d->rank == 0 ? *words : NULL, *at = text; w && *w; w++)
+        at = stpcpy(at, *w) + 1;
+    if ((rc = dist_bcast(d, text, (size_t)size[1], "the next trial", err)) || d->rank == 0) {
+        free(text);
+        return rc;
+    }
+    char **v = malloc(sizeof *v * (size_t)(size[0] + 1) + (size_t)size[1]);
+    if (!v) {
+        free(text);
+        return vt_fail(err, VT_EIO, "out of memory");
+    }
+    char *copy = (char *)(v + size[0] + 1);
+    memcpy(copy, text, (size_t)size[1]);
+    free(text);
+    for (long i = 0; i < size[0]; i++, copy += strlen(copy) + 1)
+        v[i] = copy;
+    v[size[0]] = NULL;
+    *words = v;
+    return VT_OK;
+}

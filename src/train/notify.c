@@ -19,7 +19,8 @@
 
 extern char **environ;
 
-const char *const notify_names[] = {"finished", "early-stop", "stopped", "failed", "nonfinite", "stall", NULL};
+const char *const notify_names[] = {"finished", "early-stop", "stopped", "failed", "nonfinite", "stall", "pruned",
+                                    "sweep-finished", NULL};
 
 /* ---- events ------------------------------------------------------------------------------------------------ */
 
@@ -417,4 +418,50 @@ int notify_hooks_wait(notify_hooks *h)
             return killed;
         nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
     }
+}
+
+/* ---- the sink: terminal and hooks of a session ------------------------------------------------------------- */
+
+int notify_sink_open(notify_sink *k, int notify, const char *cmd, double timeout, vt_err *err)
+{
+    memset(k, 0, sizeof *k);
+    k->term_fd = k->close_fd = -1;
+    k->timeout = timeout;
+    if (notify) {
+        k->term_fd = isatty(STDOUT_FILENO) ? STDOUT_FILENO : isatty(STDERR_FILENO) ? STDERR_FILENO : -1;
+        if (k->term_fd < 0)
+            k->term_fd = k->close_fd = open("/dev/tty", O_WRONLY | O_NOCTTY | O_CLOEXEC);
+        const char *tmux = getenv("TMUX");
+        k->tmux = tmux && *tmux;
+    }
+    return cmd && cmd[0] ? notify_hooks_create(cmd, timeout, &k->hooks, err) : VT_OK;
+}
+
+int notify_sink_tell(notify_sink *k, const notify_event *e, const train_snapshot *s, vt_err *err)
+{
+    char bytes[2048];
+    size_t len = k->term_fd >= 0 ? notify_terminal_bytes(bytes, sizeof bytes, "vggtop", e->text, k->tmux) : 0;
+    if (len && write(k->term_fd, bytes, len) < 0)
+        k->term_fd = -1;
+    return k->hooks ? notify_hook_start(k->hooks, e, s, err) : VT_OK;
+}
+
+int notify_sink_poll(notify_sink *k) { return k->hooks ? notify_hooks_poll(k->hooks, vt_now()) : 0; }
+
+int notify_sink_close(notify_sink *k)
+{
+    int killed = k->hooks ? notify_hooks_wait(k->hooks) : 0;
+    notify_hooks_destroy(k->hooks);
+    if (k->close_fd >= 0)
+        close(k->close_fd);
+    k->hooks = NULL;
+    k->term_fd = k->close_fd = -1;
+    return killed;
+}
+
+void notify_watch_begin(notify_watch *w, const train_snapshot *s, double now)
+{
+    notify_event ignored[8];
+    memset(w, 0, sizeof *w);
+    notify_observe(w, s, now, ignored, 8);
 }

@@ -12,6 +12,7 @@
 #include "train_internal.h"
 
 const char *const sweep_state_names[] = {"pending", "running", "done", "failed", "pruned", NULL};
+const char *const sweep_prune_names[] = {"none", "median", "halving", NULL};
 
 static const char *const dist_prefix[] = {"", "log:", "uniform:", "int:"};
 
@@ -244,7 +245,9 @@ int sweep_save(const char *dir, const sweep_plan *p, const sweep_state *states, 
     cJSON_AddItemToObject(j, "states", st);
     cJSON_AddStringToObject(j, "method", p->random ? "random" : "grid");
     cJSON_AddNumberToObject(j, "trials", p->trials);
-    cJSON_AddStringToObject(j, "prune", p->prune ? "median" : "none");
+    cJSON_AddStringToObject(j, "prune", sweep_prune_names[p->prune]);
+    cJSON_AddBoolToObject(j, "paused", p->paused);
+    cJSON_AddNumberToObject(j, "command_ack", (double)p->command_ack);
     for (int i = 0; i < p->argc; i++)
         cJSON_AddItemToArray(args, cJSON_CreateString(p->argv[i]));
     for (int t = 0; t < p->trials; t++)
@@ -275,12 +278,47 @@ static int load_states(const cJSON *st, const sweep_plan *p, sweep_state *states
     return 0;
 }
 
-/* sweep.json's "prune": absent or "none" 0, "median" 1, else -1. */
+/* sweep.json's "prune": absent (a sweep made before the pruners) SWEEP_PRUNE_NONE, else its name's; -1 for
+ * another. */
 static int prune_of(const cJSON *v)
 {
-    if (!v || (cJSON_IsString(v) && strcmp(v->valuestring, "none") == 0))
+    if (!v)
+        return SWEEP_PRUNE_NONE;
+    for (int k = 0; cJSON_IsString(v) && sweep_prune_names[k]; k++)
+        if (strcmp(v->valuestring, sweep_prune_names[k]) == 0)
+            return k;
+    return -1;
+}
+
+/* sweep.json's "paused" and "command_ack" (absent in a sweep made before ctl knew sweeps: false and 0); 0 when
+ * either is something else. */
+static int read_control(const cJSON *j, sweep_plan *p)
+{
+    const cJSON *paused = cJSON_GetObjectItemCaseSensitive(j, "paused");
+    const cJSON *ack = cJSON_GetObjectItemCaseSensitive(j, "command_ack");
+    if ((paused && !cJSON_IsBool(paused)) ||
+        (ack && !(cJSON_IsNumber(ack) && ack->valuedouble >= 0 && ack->valuedouble <= 1e15)))
         return 0;
-    return cJSON_IsString(v) && strcmp(v->valuestring, "median") == 0 ? 1 : -1;
+    p->paused = cJSON_IsTrue(paused);
+    p->command_ack = ack ? (long)ack->valuedouble : 0;
+    return 1;
+}
+
+int sweep_halving_rung(int epoch)
+{
+    for (long r = SWEEP_HALVING_MIN; r <= epoch; r *= SWEEP_HALVING_ETA)
+        if (r == epoch)
+            return 1;
+    return 0;
+}
+
+int sweep_prune_halving(double v, const double *others, int n)
+{
+    int above = 0; /* the values better than v: v goes on while fewer than the rung's top 1/eta are */
+    for (int i = 0; i < n; i++)
+        above += others[i] > v;
+    int kept = (n + 1) / SWEEP_HALVING_ETA;
+    return above >= (kept > 0 ? kept : 1);
 }
 
 int sweep_prune_median(double v, const double *others, int n)
@@ -296,17 +334,29 @@ int sweep_prune_median(double v, const double *others, int n)
     return v < median;
 }
 
+int sweep_json_read(const char *dir, const char *name, size_t limit, cJSON **out, char *path, size_t size,
+                    vt_err *err)
+{
+    char *text;
+    *out = NULL;
+    snprintf(path, size, "%s/%s", dir, name);
+    int rc = vt_read_file(path, limit, &text, NULL, err);
+    if (rc != VT_OK)
+        return rc;
+    *out = cJSON_Parse(text);
+    free(text);
+    return VT_OK;
+}
+
 int sweep_load(const char *dir, sweep_plan *p, sweep_state **states, vt_err *err)
 {
     memset(p, 0, sizeof *p);
     *states = NULL;
-    char path[VT_PATH_MAX + 32], *text;
-    snprintf(path, sizeof path, "%s/%s", dir, SWEEP_PLAN);
-    int rc = vt_read_file(path, 16 << 20, &text, NULL, err);
+    char path[VT_PATH_MAX + 32];
+    cJSON *j;
+    int rc = sweep_json_read(dir, SWEEP_PLAN, 16 << 20, &j, path, sizeof path, err);
     if (rc != VT_OK)
         return rc;
-    cJSON *j = cJSON_Parse(text);
-    free(text);
     const cJSON *args = cJSON_GetObjectItemCaseSensitive(j, "args");
     const cJSON *method = cJSON_GetObjectItemCaseSensitive(j, "method");
     const cJSON *trials = cJSON_GetObjectItemCaseSensitive(j, "trials");
@@ -322,7 +372,11 @@ int sweep_load(const char *dir, sweep_plan *p, sweep_state **states, vt_err *err
     if (!ok || (rc = sweep_plan_make(n, argv, random ? (int)trials->valuedouble : 0, p, &why)) != VT_OK)
         rc = vt_fail(err, VT_EUSAGE, "%s: not a sweep's plan (%s)", path, ok ? why.msg : "edited by hand?");
     else if ((p->prune = prune_of(cJSON_GetObjectItemCaseSensitive(j, "prune"))) < 0) {
-        rc = vt_fail(err, VT_EUSAGE, "%s: \"prune\" is none or median (edited by hand?)", path);
+        rc = vt_fail(err, VT_EUSAGE, "%s: \"prune\" is none, median or halving (edited by hand?)", path);
+        sweep_plan_free(p);
+    } else if (!read_control(j, p)) {
+        rc = vt_fail(err, VT_EUSAGE, "%s: \"paused\" is true or false and \"command_ack\" a count (edited by hand?)",
+                     path);
         sweep_plan_free(p);
     } else if (!(*states = malloc(sizeof **states * (size_t)p->trials)) ||
              load_states(cJSON_GetObjectItemCaseSensitive(j, "states"), p, *states) != 0) {

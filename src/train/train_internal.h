@@ -300,4 +300,9 @@ int dist_broken(const train_dist *d);
 /* The median of v[0..n) (sorted in place), NaN when n < 1 (notify.c: the step times; sweep.c: the pruner). */
 double train_median(double *v, int n);
 
+/* A sweep folder's JSON file dir/name (sweep.c's sweep.json, sweep_control.c's commands.json), at most limit
+ * bytes, parsed into *out (NULL when it is not JSON: the caller names what it expected); its path into path. */
+int sweep_json_read(const char *dir, const char *name, size_t limit, struct cJSON **out, char *path, size_t size,
+                    vt_err *err);
+
 #endif

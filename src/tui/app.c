@@ -185,7 +185,9 @@ static int loop_update(app *a)
     if (a->live || a->following)
         follow_files(a);
     redraw |= dash_sample(a, vt_now());
+    redraw |= sweep_poll(a, vt_now());
     redraw |= follow_poll(a);
+    redraw |= alerts_observe(a, vt_now()); /* after the snapshot and the files: the events they show */
     redraw |= app_status_expire(a, vt_now());
     if (a->pr && a->facts.generation != a->probe_gen) {
         probe_get(a->pr, &a->facts);
@@ -265,6 +267,7 @@ static int run_loop(app *a)
             app_enter(a); /* what the screen shows is prepared here, so the draw only draws */
             app_draw(a);
         }
+        alerts_flush(a); /* the frame is on the terminal: a notification's bytes go after it */
         redraw = 0;
         int woke = loop_wait(a);
         if (woke < 0)
@@ -348,6 +351,7 @@ static void app_destroy(app *a)
         run_free(&a->run);
     derived_free(a);
     app_screens_close(a); /* a download still running is cancelled (its partial file kept) and joined */
+    alerts_close(a);
     free(a->snap);
     free(a);
 }
@@ -363,10 +367,17 @@ int tui_run(const tui_options *opt, int *exit_status, vt_err *err)
     a->screen = TUI_SCREEN_SETUP;
     a->curve_epoch = -1;
     int rc = a->snap ? VT_OK : vt_fail(err, VT_EIO, "out of memory");
+    /* vggtop watch SWEEP_DIR: the sweep's leaderboard, and its trials (runs of that folder) on Compare;
+     * --runs SWEEP_DIR shows it on the Sweep screen too. */
+    int sweep = opt->watch_dir && sweep_open(a, opt->watch_dir);
     if (opt->watch_dir && !opt->runs_dir)
-        a->opt.runs_dir = runs_parent(opt->watch_dir);
+        a->opt.runs_dir = sweep ? opt->watch_dir : runs_parent(opt->watch_dir);
+    if (!sweep && opt->runs_dir)
+        sweep_open(a, opt->runs_dir);
     setup_init(a);
-    if (!rc && opt->watch_dir) {
+    if (sweep)
+        a->screen = TUI_SCREEN_SWEEP;
+    else if (!rc && opt->watch_dir) {
         rc = app_open_dir(a, opt->watch_dir, 1, err);
         a->screen = TUI_SCREEN_DASHBOARD;
         if (!rc) {
@@ -376,6 +387,8 @@ int tui_run(const tui_options *opt, int *exit_status, vt_err *err)
     }
     if (!rc && !opt->watch_dir)
         rc = probe_create(&a->pr, err);
+    if (!rc)
+        rc = alerts_open(a, err);
     if (!rc)
         rc = term_open(opt->ascii, &a->depth, &a->utf8, err);
     int status = rc ? 0 : run_terminal(a);

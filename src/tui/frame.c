@@ -54,12 +54,15 @@ static void draw_tabs(app *a)
 {
     tui_grid *g = &a->grid;
     tui_grid_fill(g, (tui_rect){0, 0, 1, g->cols}, ' ', ROLE_TAB, 0);
-    int x = 0;
+    int x = 0, width = 0;
+    for (int i = 0; i < TUI_N_SCREENS; i++)
+        width += snprintf(NULL, 0, "%d%s ", i + 1, app_screens[i].name);
+    int gap = width - 1 <= g->cols; /* without the gaps when they would push the last tabs off (80 columns) */
     for (int i = 0; i < TUI_N_SCREENS; i++) {
         int active = a->screen == i + 1;
         x += tui_grid_printf(g, 0, x, -1, active ? ROLE_TAB_ACTIVE : ROLE_TAB, 0, "%d%s", i + 1,
                              app_screens[i].name);
-        x += 1;
+        x += gap;
     }
     const char *name = "vggtop";
     if ((int)strlen(name) + x + 1 < g->cols)
@@ -72,6 +75,12 @@ void app_draw_header(app *a)
 {
     tui_grid *g = &a->grid;
     const train_snapshot *s = a->snap;
+    if (!a->live && !a->dir[0] && a->swp.dir[0]) {
+        tui_grid_printf(g, 1, 0, -1, ROLE_VALUE, TUI_BOLD, "%s", a->swp.dir);
+        tui_grid_text(g, 1, app_text_columns(a->swp.dir), -1, ROLE_DIM, 0,
+                      " · a sweep: Enter on a trial (Sweep screen, 10) opens its run");
+        return;
+    }
     if (!a->live && !a->dir[0]) {
         tui_grid_text(g, 1, 0, -1, ROLE_DIM, 0, "no run yet: pick a model and press Enter to train (? lists every key)");
         return;

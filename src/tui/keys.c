@@ -82,6 +82,12 @@ const tui_key tui_keys[] = {
     {'P', ACT_SAVE_FIGURE, "P", NULL,
      "save the chart as shown as a PNG file in the run's figures/ folder (the status line names it)", 0,
      TUI_KEYS_FIGURE},
+    /* Sweep */
+    {'s', ACT_SORT, "s", "Sort", "Sweep: sort by the next column (the best val_acc first, the others ascending)",
+     S(TUI_SCREEN_SWEEP), 0},
+    {'r', ACT_REVERSE, "r", "Reverse", "Sweep: reverse the sort order", S(TUI_SCREEN_SWEEP), 0},
+    {'\n', ACT_ENTER, "Enter", "Open", "Sweep: open the selected trial's run on the Dashboard (and every screen)",
+     S(TUI_SCREEN_SWEEP), 0},
     /* Samples */
     {'m', ACT_MISSED, "m", "Missed", "Samples: step through every image or only the misclassified", S(TUI_SCREEN_SAMPLES), 0},
 };

@@ -33,6 +33,8 @@ const screen_ops app_screens[TUI_N_SCREENS] = {
     {TUI_SCREEN_LAYERS, "Layers", "gradient norm and dead ReLUs per layer, vanishing gradients flagged",
      ROWS | PAGES | WHEEL | CURSOR,
      layers_draw, layers_key, layers_enter, NULL, RUN_LAYERS, layers_load, layers_free, NULL},
+    {TUI_SCREEN_SWEEP, "Sweep", "a sweep's leaderboard and val_acc against each swept setting",
+     ROWS | PAGES | WHEEL, sweep_draw, sweep_key, sweep_enter, NULL, NULL, NULL, sweep_close, NULL},
 };
 
 const char *tui_screen_name(tui_screen s)

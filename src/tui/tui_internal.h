@@ -185,6 +185,53 @@ typedef struct dash_view {
     dash_rate rate;
 } dash_view;
 
+/* Sweep (sweep.c): the sweep folder shown (vggtop watch SWEEP_DIR, or --runs SWEEP_DIR; "" none), its plan and
+ * a row per trial (read by sweep_poll about once a second, never in a draw) in the order shown, the sort
+ * column and direction, the cursor (the trial it is on stays under it across re-sorts) and first row, and what
+ * the draw shows, made by sweep_enter when dirty: the table's texts and each swept setting's panel (a point
+ * per trial with an epoch: x its value, y its best val_acc). */
+#define SWEEP_TEXT 24
+typedef struct sweep_panel {
+    int categorical;   /* x is the value's place (1, 2, ...) among the list's values: not all are numbers */
+    int log;           /* x is log10 of the value: the values span a decade or more */
+    char title[160];
+    double *x, *y;     /* 2 slots per trial: a point, then NaN (a gap: points, not a line) */
+    int n;             /* slots used */
+    double sel_x, sel_y; /* the selected trial's point (NaN: it has none) */
+    int fixed_x;       /* log: x spans whole decades, xmin..xmax, so its labels are round */
+    double xmin, xmax;
+} sweep_panel;
+
+typedef struct sweep_view {
+    char dir[VT_PATH_MAX];
+    int have_plan;
+    sweep_plan plan;
+    sweep_row *rows;
+    int n;
+    int sort, desc, sel, top;
+    int dirty;
+    double next;               /* vt_now() of the next look at the folder */
+    char err[512];             /* why sweep.json could not be read ("" when it could) */
+    char (*text)[SWEEP_TEXT];  /* n x SWEEP_COLS(n_axes) */
+    const char **cells;
+    int *roles;
+    sweep_panel panels[SWEEP_MAX_AXES];
+} sweep_view;
+
+/* --notify and --on-event (alerts.c): the sink, the watcher of the run shown (begun afresh when another run is
+ * shown: dir) and the events seen but not yet told (told after the frame is on the terminal). */
+#define ALERTS_PENDING 8
+typedef struct tui_alerts {
+    int on, begun;
+    notify_sink sink;
+    notify_watch watch;
+    char dir[VT_PATH_MAX];
+    notify_event pending[ALERTS_PENDING];
+    int trial[ALERTS_PENDING]; /* whose: ALERTS_RUN_SHOWN, a sweep's trial, or -1 the sweep's own end */
+    int n_pending;
+} tui_alerts;
+enum { ALERTS_RUN_SHOWN = -2 };
+
 /* ---- the front end's state ---- */
 typedef struct app {
     tui_options opt;
@@ -264,6 +311,10 @@ typedef struct app {
     struct timespec mt_files[TUI_N_SCREENS]; /* follow.c: the mtime of each screen's run_file read last */
 
     dash_view dash;
+
+    sweep_view swp;
+
+    tui_alerts alerts;
 } app;
 
 /* app.c: the screen manager */
@@ -492,6 +543,29 @@ void summary_prepare(app *a);
 void summary_draw(app *a, tui_rect body);
 int summary_key(app *a, int key, tui_action act);
 void summary_close(app *a);
+
+/* alerts.c */
+/* The sink of --notify and --on-event (the options'): VT_OK, or the command's error. */
+int alerts_open(app *a, vt_err *err);
+/* The run shown's events since the last look: said on the status line, kept to be told; 1 when there were. */
+int alerts_observe(app *a, double now);
+/* Keeps a sweep's event (of trial t, or t -1 the sweep's end) to be told, and says it on the status line. */
+void alerts_tell(app *a, const notify_event *e, int trial);
+/* Tells the kept events (after the frame is drawn and flushed): notification bytes and hooks. */
+void alerts_flush(app *a);
+/* Waits for the hooks (each at most until its limit). */
+void alerts_close(app *a);
+
+/* sweep.c */
+/* Shows the sweep in dir on the Sweep screen when dir holds one (its sweep.json): 1, else 0. */
+int sweep_open(app *a, const char *dir);
+/* Reads the sweep folder again when the next look is due (about once a second); 1 when what it shows changed. */
+int sweep_poll(app *a, double now);
+/* Makes what the draw shows (the table's texts, the panels) when the rows or the cursor changed. */
+void sweep_enter(app *a);
+void sweep_draw(app *a, tui_rect body);
+int sweep_key(app *a, int key, tui_action act);
+void sweep_close(app *a);
 
 /* layers.c */
 /* (Re)reads layers.csv of the run shown. */

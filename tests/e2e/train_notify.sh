@@ -4,7 +4,8 @@
 # pipe-pane), the log says the event, and a hook records its environment (the event, the run directory and
 # the last epoch's metrics, those of history.csv); headless, the log has the line and no escape bytes; an early
 # stop is told as one; a hook that hangs is killed at its limit and the run still ends well; a hook that cannot
-# run is refused at once.
+# run is refused at once. vggtop sweep --notify --on-event tells each trial's end (finished, pruned) and the
+# sweep's own.
 . "$(dirname "$0")/lib/tui.sh"
 cd "$TMP" || exit 1
 ARGS="--model mlp --limit-train 300 --limit-test 100 --batch-size 50 --epochs 2 --threads 1"
@@ -59,4 +60,19 @@ pgrep -f "sleep 97" >/dev/null && fail "the hanging hook still runs"
 [ -e x ] && fail "a refused run left its directory"
 "$VGGTOP" train $ARGS --run-dir x --on-event "sh -c 'open" >x.out 2>x.err; rc=$?
 [ "$rc" -eq 2 ] && grep -q "open single quote" x.err || fail "an open quote: exit $rc, $(cat x.err)"
+
+# vggtop sweep's own alerts: each trial's end (finished, pruned: a trial made worse by a tiny learning rate) and
+# the sweep's, as log lines and to the hook with the trial's run directory (the folder's at the end).
+"$VGGTOP" sweep --runs sw --prune median --notify --on-event "sh -c 'echo \"\$VGGTOP_EVENT \$VGGTOP_RUN_DIR\" >> sw.events'" \
+    --model mlp --limit-train 2000 --limit-test 200 --batch-size 20 --epochs 3 --threads 1 --lr 0.05,0.04,0.00001 \
+    </dev/null >sw.log 2>&1 || fail "sweep --notify exited $? ($(tail -3 sw.log))"
+grep -q '^Event: finished: trial 1/3 (--lr 0.05) finished, best val_acc' sw.log &&
+    grep -q '^Event: pruned: trial 3/3 (--lr 0.00001) pruned after' sw.log &&
+    grep -q '^Event: sweep-finished: sweep sw finished: 2 done, 0 failed, 1 pruned; best trial' sw.log ||
+    fail "the sweep's Event lines: $(grep Event sw.log)"
+printf 'finished sw/trial-001\nfinished sw/trial-002\npruned sw/trial-003\nsweep-finished sw\n' >want.events
+cmp -s want.events sw.events || fail "the sweep's hook was told: $(cat sw.events)"
+tr -d '\n' <sw.log | grep -q "$(printf '\033')" && fail "escape bytes in the sweep's log"
+"$VGGTOP" sweep --status sw --notify >/dev/null 2>st.err; rc=$?
+[ "$rc" -eq 2 ] && grep -q "belong to --runs and --resume" st.err || fail "--status --notify: exit $rc, $(cat st.err)"
 finish

@@ -2,8 +2,9 @@
 # End-to-end test of vggtop sweep: a 2x2 grid of mlp runs on the small fixture, its whole process group killed
 # with SIGKILL mid-trial and resumed, ends with each trial exactly once, every history equal (all but the
 # seconds) to the same trial run alone; --status's leaderboard; random sweeps repeat from the seed; median
-# pruning stops a trial made worse; --parallel 2 splits the cores; and the refusals: a list of 10,000 values,
-# a hand-edited sweep.json, a second sweep in the same folder at once, more threads than cores.
+# pruning and successive halving stop a trial made worse; --parallel 2 splits the cores; and the refusals: a
+# list of 10,000 values, a hand-edited sweep.json, a second sweep in the same folder at once, more threads
+# than cores.
 . "$(dirname "$0")/lib/prologue.sh"
 FAIL_FAST=1
 cd "$TMP" || exit 1
@@ -66,6 +67,19 @@ states=$(tr -d ' \t\n' <pr/sweep.json | sed 's/.*"states":\[\([^]]*\)\].*/\1/')
     fail "the pruned trial did not keep its files"
 "$VGGTOP" sweep --status pr | grep -q '^ *3  *0.00001  *pruned ' || fail "status of the pruned trial: $("$VGGTOP" sweep --status pr)"
 
+# --prune halving: at the rung of epoch 1 only the top third of the trials there go on (at least the best); the
+# trial made worse is not the best of the two: pruned at epoch 1, marked, its files kept.
+"$VGGTOP" sweep --runs hv --prune halving --model mlp --limit-train 2000 --limit-test 200 --batch-size 20 \
+    --epochs 3 --threads 1 --lr 0.05,0.00001 >hv.log 2>&1 || fatal "halving sweep exited $? ($(tail -3 hv.log))"
+grep -q '^Trial 2 pruned at rung epoch 1: val_acc .* is not among the top 1/3 of the 2 trials there$' hv.log ||
+    fail "trial 2 was not pruned by halving: $(grep -i prun hv.log)"
+states=$(tr -d ' \t\n' <hv/sweep.json | sed 's/.*"states":\[\([^]]*\)\].*/\1/')
+[ "$states" = '"done","pruned"' ] || fail "halving sweep's states: $states"
+grep -q '"prune":[[:space:]]*"halving"' hv/sweep.json || fail "sweep.json does not keep the pruner"
+[ -f hv/trial-002/checkpoint.bin ] && [ "$(sed 1d hv/trial-002/history.csv | wc -l)" -eq 1 ] ||
+    fail "the trial pruned by halving did not keep its files"
+[ "$(sed 1d hv/trial-001/history.csv | wc -l)" -eq 3 ] || fail "the best trial did not run its 3 epochs"
+
 # --parallel 2: two trials at once, the cores split between them (never more threads than cores).
 cores=$(nproc)
 if [ "$cores" -ge 2 ]; then
@@ -91,6 +105,13 @@ sed 's/"done"/"maybe"/' sw/sweep.json >edited.json
 mkdir ed && cp edited.json ed/sweep.json
 expect_usage_error "ed/sweep.json" "$VGGTOP" sweep --resume ed
 expect_usage_error "ed/sweep.json" "$VGGTOP" sweep --status ed
+# Under mpirun (its environment, as mpirun sets it) each trial takes every rank: --parallel and --prune are
+# refused before MPI starts, rank 0 saying why, the others silent (the sweep itself: tests/e2e/mpi_sweep.sh).
+expect_usage_error "each trial takes every rank: --parallel" env OMPI_COMM_WORLD_SIZE=2 OMPI_COMM_WORLD_RANK=0 \
+    "$VGGTOP" sweep --runs mp --parallel 2 --model mlp --lr 0.1,0.2
+OMPI_COMM_WORLD_SIZE=2 OMPI_COMM_WORLD_RANK=1 "$VGGTOP" sweep --runs mp --prune median --model mlp --lr 0.1,0.2 \
+    >mp.out 2>mp.err
+[ $? -eq 2 ] && [ ! -s mp.err ] && [ ! -e mp ] || fail "rank 1 under mpirun: $(cat mp.err)"
 # A second sweep in a folder another one runs in refuses, as a second resume of a run does.
 "$VGGTOP" sweep --runs long $COMMON --epochs 50 --lr 0.05,0.01 >long.log 2>&1 &
 long=$!
