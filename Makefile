@@ -96,9 +96,11 @@ $(OUT)/obj/%.o: src/%.c
 # leaves scalar; the dynamic model vectorises them (element-wise loops only: results stay bit-identical).
 $(OUT)/obj/nn/%.o: ALL_CFLAGS += -fvect-cost-model=dynamic
 
-# The winograd backend's second copy, for CPUs with AVX2 and FMA (src/nn/winograd.c chooses at run time).
+# The winograd backend's other copies, for CPUs with AVX2 and FMA and with AVX-512F (src/nn/winograd.c
+# chooses at plan time).
 ifeq ($(shell uname -m),x86_64)
 $(OUT)/obj/nn/winograd_avx2.o: ALL_CFLAGS += -mavx2 -mfma
+$(OUT)/obj/nn/winograd_avx512.o: ALL_CFLAGS += -mavx512f -mavx2 -mfma
 endif
 
 $(OUT)/tests/%.o: tests/%.c

@@ -44,6 +44,9 @@ static void ref_backward(const layer_ref *c, const float *mask_out, float *dx, f
     free(d);
 }
 
+/* The winograd backend's copy the cases run in (WINO_PORTABLE, WINO_AVX2, WINO_AVX512), for the messages. */
+static int winograd_copy;
+
 /* Plans v for an N-image batch standalone (NHWC in and out), runs it on the case's n <= N images and holds
  * every result to the naive loops. */
 static void variant_case(const conv_test_variant *v, const layer_ref *c, int N)
@@ -72,8 +75,8 @@ static void variant_case(const conv_test_variant *v, const layer_ref *c, int N)
     float *dw = malloc(sizeof(float) * ws), *dwr = malloc(sizeof(float) * ws);
     float *db = malloc(sizeof(float) * oc), *dbr = malloc(sizeof(float) * oc);
     char what[128];
-#define WHAT(part) (snprintf(what, sizeof what, "%s %dx%dx%d->%d n=%d/%d %s", v->label, g->h, g->w, g->c, oc, n, N, \
-                             part), what)
+#define WHAT(part) (snprintf(what, sizeof what, "%.31s (copy %d) %dx%dx%d->%d n=%d/%d %s", v->label, winograd_copy, \
+                             g->h, g->w, g->c, oc, n, N, part), what)
     cl.be->forward(&cl, out, col, c->x, c->w, c->b, n);
     assert_close(WHAT("forward"), out, c->out, os, v->tol);
 
@@ -154,20 +157,23 @@ static void layer_case_tiles(int N, int n, int h, int w, int c, int oc, int relu
     memcpy(ref.db, ref.db0, sizeof(float) * (size_t)oc);
     ref_backward(&ref, ref.out, ref.dx, ref.dw, ref.db);
     const int side = h < w ? h : w, tile = side >= 8 ? CONV_ALGO_F4 : CONV_ALGO_F2;
-    for (int v = 0; v < CONV_VARIANTS; v++) {
-        const conv_test_variant *cv = &conv_variants[v];
-        if (one_tile && strcmp(cv->backend, "winograd") == 0 && cv->algo != tile)
-            continue;
-        variant_case(cv, &ref, N);
+    /* The winograd backend runs the best of its copies the CPU has: AVX-512 (sixteen-channel transforms and
+     * its own product kernel up to 128 channels), AVX2 (eight channels, the same kernel on AVX registers),
+     * or portable (four channels, OpenBLAS for every product). Every shape runs each copy this CPU has,
+     * the best one with every other variant, the lower ones forced. */
+    const int best = winograd_set_isa(WINO_AVX512);
+    for (int isa = best; isa >= WINO_PORTABLE; isa--) {
+        assert_int_equal(winograd_set_isa(isa), isa);
+        winograd_copy = isa;
+        for (int v = 0; v < CONV_VARIANTS; v++) {
+            const conv_test_variant *cv = &conv_variants[v];
+            const int wino = strcmp(cv->backend, "winograd") == 0;
+            if ((one_tile && wino && cv->algo != tile) || (isa != best && !wino))
+                continue;
+            variant_case(cv, &ref, N);
+        }
     }
-    /* The winograd backend runs its AVX2 copy where the CPU has AVX2 and FMA (eight-channel transforms,
-     * and its own forward kernel up to 128 input channels), else its portable copy (four channels,
-     * OpenBLAS for every product): the odd shapes run the portable copy too. */
-    winograd_set_simd(0);
-    for (int v = 0; v < CONV_VARIANTS && !one_tile; v++)
-        if (strcmp(conv_variants[v].backend, "winograd") == 0)
-            variant_case(&conv_variants[v], &ref, N);
-    winograd_set_simd(1);
+    winograd_set_isa(WINO_AVX512);
     free(ref.x), free(ref.w), free(ref.b), free(ref.r), free(ref.dw0), free(ref.db0), free(ref.out);
     free(ref.dx), free(ref.dw), free(ref.db);
 }

@@ -86,10 +86,11 @@ static void results_are_visible_after_the_run(void **state)
 
 /* The winograd backend at 1, 2 and 3 workers against the naive loops, and the same bits at a fixed count,
  * for a small map (every worker's images in one chunk: the kernel gradient's products split between the
- * workers) and a large one (several chunks a worker: a kernel-gradient sum per worker), in the backend's
- * AVX2 copy and its portable one. The AVX2 copy's own forward kernel sums each output in a fixed order
- * whatever the chunks, so its forward is the same bits at every worker count; a CPU without AVX2 and FMA
- * runs the portable copy even when the AVX2 one is allowed, and that promise is not checked there. */
+ * workers) and a large one (several chunks a worker: a kernel-gradient sum per worker), in each of the
+ * backend's copies this CPU has (AVX-512, AVX2, portable). The AVX2 and AVX-512 copies' own forward kernel
+ * sums each output in a fixed order whatever the chunks, so their forward is the same bits at every worker
+ * count; a CPU without AVX2 and FMA runs the portable copy whatever the cap, and that promise is not checked
+ * there. */
 static void winograd_case(int n, int h, int w, int c, int k)
 {
     conv_geom g;
@@ -103,11 +104,11 @@ static void winograd_case(int n, int h, int w, int c, int k)
     memcpy(d, r, sizeof(float) * os);
     conv2d_backward_naive(dref, dwref, dbref, d, ref, x, wt, &g, 1);
     float *first_dw = NULL, *first_out = malloc(sizeof(float) * os);
-    for (int simd = 1; simd >= 0; simd--)
+    for (int cap = WINO_AVX512; cap >= WINO_PORTABLE; cap--)
     for (int algo = CONV_ALGO_F2; algo <= CONV_ALGO_F4; algo++)
         for (int threads = 1; threads <= 3; threads++) {
             nn_set_threads(threads);
-            const int own = winograd_set_simd(simd); /* the AVX2 copy runs: the CPU has AVX2 and FMA */
+            const int own = winograd_set_isa(cap) != WINO_PORTABLE; /* a copy with the own kernel runs */
             for (int again = 0; again < 2; again++) {
                 conv_layer cl;
                 memset(&cl, 0, sizeof cl);
@@ -143,7 +144,7 @@ static void winograd_case(int n, int h, int w, int c, int k)
             }
         }
     nn_set_threads(1);
-    winograd_set_simd(1);
+    winograd_set_isa(WINO_AVX512);
     free(first_dw), free(first_out);
     free(x), free(wt), free(b), free(r), free(ref), free(dref), free(dwref), free(dbref), free(d);
 }

@@ -203,11 +203,15 @@ void onednn_apply_threads(void);
 
 /* The Winograd backend's row (src/nn/winograd.c). */
 extern const conv_backend conv_backend_winograd;
-/* Whether layers planned from now on may run in the backend's AVX2 copy (src/nn/winograd_avx2.c: eight-
- * channel transforms and its own product kernel) where the CPU has AVX2 and FMA; on by default. The tests
- * turn it off to check the portable copy (four channels, every product through OpenBLAS). Returns whether
- * they will run in the AVX2 copy: on, and this CPU has AVX2 and FMA. */
-int winograd_set_simd(int on);
+/* The backend's copies (src/nn/winograd.c): the portable one (four-channel transforms, every product through
+ * OpenBLAS), the AVX2 one (src/nn/winograd_avx2.c: eight channels and its own product kernel, where the CPU
+ * has AVX2 and FMA) and the AVX-512 one (src/nn/winograd_avx512.c: sixteen channels, where it has AVX-512F).
+ * Layers planned from now on run in the best copy this CPU has, but not above cap (WINO_AVX512 by default;
+ * the tests lower it to check the others). Returns the copy they will run in. */
+#define WINO_PORTABLE 0
+#define WINO_AVX2 1
+#define WINO_AVX512 2
+int winograd_set_isa(int cap);
 
 /* nn's own worker threads (src/nn/pool.c). nn_pool_start makes sure workers - 1 threads run beside the
  * caller (call it when planning, not in a step); nn_pool_run runs fn(arg, worker, n) on the caller (worker

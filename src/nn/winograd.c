@@ -38,16 +38,30 @@
 
 #include "nn_internal.h"
 
-/* The file is compiled twice: as itself, the portable backend (SSE-width transforms, every product through
- * OpenBLAS), and as src/nn/winograd_avx2.c, which defines WINO_AVX2 and is compiled with AVX2 and FMA:
- * eight-channel transforms and, up to SIMD_MAX_CHANNELS channels, its own product kernel. The
- * portable copy holds the row and the plans, and passes a layer to the AVX2 copy's two entry points when
- * the CPU has AVX2 and FMA. */
-#ifdef WINO_AVX2
+/* The file is compiled three times: as itself, the portable backend (SSE-width transforms, every product
+ * through OpenBLAS); as src/nn/winograd_avx2.c, which defines WINO_ISA as WINO_AVX2 and is compiled with AVX2
+ * and FMA: eight-channel transforms and, up to SIMD_MAX_CHANNELS channels, its own product kernel; and as
+ * src/nn/winograd_avx512.c (WINO_AVX512, compiled with AVX-512F): sixteen-channel transforms and the product
+ * kernel on 512-bit registers. The portable copy holds the row and the plans, and passes a layer to the copy
+ * its plan names (wino_isa: the best this CPU runs, capped by winograd_set_isa). */
+#ifndef WINO_ISA
+#define WINO_ISA WINO_PORTABLE
+#endif
+/* Output channels per block of the own kernel's blocked U (twelve accumulators: two registers of six
+ * tiles). The plan (portable copy) sizes the blocks by the copy it chooses; each copy reads them by KB. */
+#define KB_AVX2 16
+#define KB_AVX512 32
+#if WINO_ISA == WINO_AVX512
+#include <immintrin.h>
+#define VL 16
+#define KB KB_AVX512
+#elif WINO_ISA == WINO_AVX2
 #include <immintrin.h>
 #define VL 8
+#define KB KB_AVX2
 #else
 #define VL 4
+#define KB KB_AVX2 /* unused: the portable copy has no own kernel */
 #endif
 
 typedef struct wino_mats {
@@ -88,7 +102,6 @@ static const wino_mats F4 = {4, 6,
  * channels: 22-26 against 19 ms; block4, 512: 42 against 24), so SIMD_MAX_CHANNELS bounds it. */
 #define CHUNK_TILES 192
 #define FWD_CHUNK_BYTES (128 * 1024)
-#define KB 16 /* output channels per block of the forward's own kernel */
 #define SIMD_MAX_CHANNELS 128
 
 typedef struct wino_plan {
@@ -101,45 +114,61 @@ typedef struct wino_plan {
     size_t chunk;     /* floats of a worker's V and M */
     float *U;         /* the transformed kernel (a*a, c, k), the layer's own: kept while the weights stay */
     unsigned long ugen; /* the weights generation U is of (conv_layer.wgen); 0: none */
-    /* The forward's own kernel (AVX2 and FMA): U again, in blocks of KB output channels (a*a, kp / KB, c,
-     * KB), kp = k rounded up to KB with zero columns; and the forward's images per chunk. */
-    int simd;   /* the layer runs in the AVX2 copy */
+    /* The forward's own kernel (AVX2 or AVX-512 copy): U again, in blocks of kb output channels (a*a, kp /
+     * kb, c, kb), kb = the copy's KB, kp = k rounded up to kb with zero columns; and the forward's images
+     * per chunk. */
+    int isa;    /* the copy the layer runs in (WINO_PORTABLE, WINO_AVX2, WINO_AVX512) */
     int own;    /* and its forward multiplies with the own kernel */
+    int kb;
     size_t kp;
     float *Up;
     int ftiles; /* tiles per chunk of that forward (and of the input gradient's own products) */
-    /* The input gradient's own products (dV = dM U^T, depth k): U transposed, in blocks of KB input
-     * channels (a*a, cp / KB, k, KB), cp = c rounded up to KB with zero columns; where k is at most
+    /* The input gradient's own products (dV = dM U^T, depth k): U transposed, in blocks of kb input
+     * channels (a*a, cp / kb, k, kb), cp = c rounded up to kb with zero columns; where k is at most
      * SIMD_MAX_CHANNELS and the layer has an input gradient. */
     int own_dx;
     size_t cp;
     float *Ut;
 } wino_plan;
 
-/* The AVX2 copy's passes (src/nn/winograd_avx2.c), for a layer whose plan says simd. */
-void winograd_avx2_forward(conv_layer *cl, float *out, float *ws, const float *x, const float *w, const float *b,
-                           int n);
-void winograd_avx2_backward(conv_layer *cl, float *dx, float *w, float *b, float *dw, float *db, float *ws,
-                            float *dout, const float *out, const float *x, int n, const conv_step *step);
+/* A copy's two passes: each copy defines its own (wino_copies, at the end of the file). */
+typedef struct wino_passes {
+    void (*forward)(conv_layer *cl, float *out, float *ws, const float *x, const float *w, const float *b, int n);
+    void (*backward)(conv_layer *cl, float *dx, float *w, float *b, float *dw, float *db, float *ws, float *dout,
+                     const float *out, const float *x, int n, const conv_step *step);
+} wino_passes;
+#if defined(__x86_64__)
+extern const wino_passes winograd_avx2_passes, winograd_avx512_passes;
+#endif
 
-#ifndef WINO_AVX2
-/* Whether layers may run in the AVX2 copy where the CPU has AVX2 and FMA (the tests turn it off to check
- * the portable one). */
-static int simd_allowed = 1;
+#if WINO_ISA == WINO_PORTABLE
+/* The best copy layers may run in (the tests lower it to check the others). */
+static int isa_cap = WINO_AVX512;
 
-static int cpu_simd(void)
+/* The one rule for which copy a CPU gets: AVX-512F (with AVX2 and FMA, which every such CPU has) the
+ * AVX-512 copy, AVX2 and FMA the AVX2 copy, else the portable one. */
+static int cpu_isa(void)
 {
 #if defined(__x86_64__)
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-    return 0;
+    const int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (avx2 && __builtin_cpu_supports("avx512f"))
+        return WINO_AVX512;
+    if (avx2)
+        return WINO_AVX2;
 #endif
+    return WINO_PORTABLE;
 }
 
-int winograd_set_simd(int on)
+static int wino_isa(void)
 {
-    simd_allowed = on;
-    return on && cpu_simd();
+    const int cpu = cpu_isa();
+    return cpu < isa_cap ? cpu : isa_cap;
+}
+
+int winograd_set_isa(int cap)
+{
+    isa_cap = cap;
+    return wino_isa();
 }
 
 static const wino_mats *mats_of(int algo) { return algo == CONV_ALGO_F4 ? &F4 : &F2; }
@@ -159,11 +188,12 @@ static void plan_layout(wino_plan *p, const conv_geom *g, int algo, int workers)
     p->u = a2 * g->c * g->oc;
     p->kpad = ((size_t)g->oc + 15) & ~(size_t)15;
     p->chunk = a2 * (size_t)p->ipc * per_image * ((size_t)g->c + g->oc);
-    p->simd = simd_allowed && cpu_simd();
-    p->own = p->simd && g->c <= SIMD_MAX_CHANNELS;
-    p->kp = ((size_t)g->oc + KB - 1) / KB * KB;
-    p->own_dx = p->simd && g->oc <= SIMD_MAX_CHANNELS;
-    p->cp = ((size_t)g->c + KB - 1) / KB * KB;
+    p->isa = wino_isa();
+    p->own = p->isa != WINO_PORTABLE && g->c <= SIMD_MAX_CHANNELS;
+    p->kb = p->isa == WINO_AVX512 ? KB_AVX512 : KB_AVX2;
+    p->kp = ((size_t)g->oc + p->kb - 1) / p->kb * p->kb;
+    p->own_dx = p->isa != WINO_PORTABLE && g->oc <= SIMD_MAX_CHANNELS;
+    p->cp = ((size_t)g->c + p->kb - 1) / p->kb * p->kb;
     const size_t tile_bytes = sizeof(float) * a2 * ((size_t)g->c + g->oc);
     size_t ft = FWD_CHUNK_BYTES / tile_bytes / 6 * 6;
     const size_t most = (size_t)p->ipc * per_image; /* what the workspace's chunk holds */
@@ -238,12 +268,12 @@ static void wino_release(conv_layer *cl)
     cl->state = NULL;
 }
 
-#endif /* !WINO_AVX2 */
+#endif /* WINO_ISA == WINO_PORTABLE */
 
 /* ---- the transforms, VL channels at a time ----------------------------------------------------------- */
 
 /* VL channels: one SSE register on any x86-64 (and what the compiler makes of it elsewhere), one AVX
- * register in the AVX2 copy. */
+ * register in the AVX2 copy, one AVX-512 register in the AVX-512 copy. */
 typedef float vf __attribute__((vector_size(VL * 4)));
 typedef int vi __attribute__((vector_size(VL * 4)));
 
@@ -533,7 +563,7 @@ static void chunk_in(const wino_job *J, float *V, int n0, int cnt)
     tiles_in(J, V, n0 * per_image, (int)(cnt * per_image));
 }
 
-#ifdef WINO_AVX2
+#if WINO_ISA == WINO_AVX2
 /* o[i][0..nk) = sum over c < C of a[i][c] * u[c * KB + 0..nk), for the rows i < nr (nr <= 6, nk <= KB): one
  * point's products for six tiles and a block of KB output channels, in twelve AVX registers. Rows past nr
  * are read (a[] points them at a real row) but not written. */
@@ -568,6 +598,36 @@ static void rows6(int C, const float *const *a, const float *u, float *const *o,
     }
 }
 
+#elif WINO_ISA == WINO_AVX512
+/* The same as the AVX2 copy's rows6 on 512-bit registers: six tiles by a block of KB = 32 output channels,
+ * twelve accumulators, each step two loads of u and six broadcasts for twelve FMAs. */
+static void rows6(int C, const float *const *a, const float *u, float *const *o, int nr, int nk)
+{
+    const float *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3], *a4 = a[4], *a5 = a[5];
+    __m512 s00 = _mm512_setzero_ps(), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00,
+           s31 = s00, s40 = s00, s41 = s00, s50 = s00, s51 = s00;
+    for (int c = 0; c < C; c++, u += KB) {
+        const __m512 b0 = _mm512_loadu_ps(u), b1 = _mm512_loadu_ps(u + 16);
+        __m512 x;
+#define ROW(i)                                                                                                    \
+    x = _mm512_set1_ps(a##i[c]);                                                                                \
+    s##i##0 = _mm512_fmadd_ps(x, b0, s##i##0);                                                                  \
+    s##i##1 = _mm512_fmadd_ps(x, b1, s##i##1);
+        ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5)
+#undef ROW
+    }
+    const __m512 s[6][2] = {{s00, s01}, {s10, s11}, {s20, s21}, {s30, s31}, {s40, s41}, {s50, s51}};
+    /* The lanes of each half that exist (nk < KB only in the last block of a layer). */
+    const __mmask16 m0 = nk >= 16 ? 0xffff : (__mmask16)((1u << nk) - 1);
+    const __mmask16 m1 = nk >= 32 ? 0xffff : nk > 16 ? (__mmask16)((1u << (nk - 16)) - 1) : 0;
+    for (int i = 0; i < nr; i++) {
+        _mm512_mask_storeu_ps(o[i], m0, s[i][0]);
+        _mm512_mask_storeu_ps(o[i] + 16, m1, s[i][1]);
+    }
+}
+#endif
+
+#if WINO_ISA != WINO_PORTABLE
 /* M[t][xi] (k floats) = V[t][xi] (c floats) U[xi] for every tile t < tiles and point xi < a2 of a chunk,
  * U as the blocked Up (a2, kp / KB, c, KB): the forward's products without OpenBLAS, which would pack V and
  * U at every call and clear M first (at 32 to 64 channels, a fifth of the layer's time). */
@@ -601,7 +661,7 @@ static void products(const wino_job *J, int own, int transposed, const float *in
     const wino_plan *p = J->p;
     const int a2 = p->f->a * p->f->a, C = J->cl->g.c, K = J->cl->g.oc;
     const int depth = transposed ? K : C, width = transposed ? C : K;
-#ifdef WINO_AVX2
+#if WINO_ISA != WINO_PORTABLE
     if (own) {
         points_simd(in, transposed ? p->Ut : p->Up, out, tiles, a2, depth, width, (int)(transposed ? p->cp : p->kp));
         return;
@@ -625,7 +685,7 @@ static void forward_task(void *arg, int wk, int nw)
     int lo, hi;
     share(J->n, wk, nw, &lo, &hi);
     float *V = ws_chunk(J, wk);
-#ifdef WINO_AVX2
+#if WINO_ISA != WINO_PORTABLE
     const int own = p->own;
 #else
     const int own = 0;
@@ -682,7 +742,7 @@ static void chunk_dgrad(const wino_job *J, float *V, const float *dM, int n0, in
     const conv_geom *g = &J->cl->g;
     const wino_plan *p = J->p;
     const int a2 = p->f->a * p->f->a, m = p->f->m, a = p->f->a, per_image = p->th * p->tw, tiles = cnt * per_image;
-#ifdef WINO_AVX2
+#if WINO_ISA != WINO_PORTABLE
     const int own = p->own_dx;
 #else
     const int own = 0;
@@ -900,34 +960,28 @@ static void backward_impl(conv_layer *cl, float *dx, float *w, float *b, float *
     }
 }
 
-#ifdef WINO_AVX2
-void winograd_avx2_forward(conv_layer *cl, float *out, float *ws, const float *x, const float *w, const float *b,
-                           int n)
-{
-    forward_impl(cl, out, ws, x, w, b, n);
-}
-
-void winograd_avx2_backward(conv_layer *cl, float *dx, float *w, float *b, float *dw, float *db, float *ws,
-                            float *dout, const float *out, const float *x, int n, const conv_step *step)
-{
-    backward_impl(cl, dx, w, b, dw, db, ws, dout, out, x, n, step);
-}
+#if WINO_ISA == WINO_AVX512
+const wino_passes winograd_avx512_passes = {forward_impl, backward_impl};
+#elif WINO_ISA == WINO_AVX2
+const wino_passes winograd_avx2_passes = {forward_impl, backward_impl};
 #else
+/* The copies by WINO_ISA: what a plan's isa says to run. */
+static const wino_passes portable_passes = {forward_impl, backward_impl};
+#if defined(__x86_64__)
+static const wino_passes *const wino_copies[] = {&portable_passes, &winograd_avx2_passes, &winograd_avx512_passes};
+#else
+static const wino_passes *const wino_copies[] = {&portable_passes};
+#endif
+
 static void wino_forward(conv_layer *cl, float *out, float *ws, const float *x, const float *w, const float *b, int n)
 {
-    if (((const wino_plan *)cl->state)->simd)
-        winograd_avx2_forward(cl, out, ws, x, w, b, n);
-    else
-        forward_impl(cl, out, ws, x, w, b, n);
+    wino_copies[((const wino_plan *)cl->state)->isa]->forward(cl, out, ws, x, w, b, n);
 }
 
 static void wino_backward(conv_layer *cl, float *dx, float *w, float *b, float *dw, float *db, float *ws,
                           float *dout, const float *out, const float *x, int n, const conv_step *step)
 {
-    if (((const wino_plan *)cl->state)->simd)
-        winograd_avx2_backward(cl, dx, w, b, dw, db, ws, dout, out, x, n, step);
-    else
-        backward_impl(cl, dx, w, b, dw, db, ws, dout, out, x, n, step);
+    wino_copies[((const wino_plan *)cl->state)->isa]->backward(cl, dx, w, b, dw, db, ws, dout, out, x, n, step);
 }
 
 /* Measured on this project's AVX2 machine (2-core Zen 3, batch 32, with OpenBLAS's Zen sgemm): F(4x4) 1.6-2.6x
