@@ -44,7 +44,7 @@ static void ref_backward(const layer_ref *c, const float *mask_out, float *dx, f
     free(d);
 }
 
-/* The winograd backend's copy the cases run in (WINO_PORTABLE, WINO_AVX2, WINO_AVX512), for the messages. */
+/* The winograd backend's copy the cases run in (NN_ISA_PORTABLE, NN_ISA_AVX2, NN_ISA_AVX512), for the messages. */
 static int winograd_copy;
 
 /* Plans v for an N-image batch standalone (NHWC in and out), runs it on the case's n <= N images and holds
@@ -161,9 +161,9 @@ static void layer_case_tiles(int N, int n, int h, int w, int c, int oc, int relu
      * its own product kernel up to 128 channels), AVX2 (eight channels, the same kernel on AVX registers),
      * or portable (four channels, OpenBLAS for every product). Every shape runs each copy this CPU has,
      * the best one with every other variant, the lower ones forced. */
-    const int best = winograd_set_isa(WINO_AVX512);
-    for (int isa = best; isa >= WINO_PORTABLE; isa--) {
-        assert_int_equal(winograd_set_isa(isa), isa);
+    const int best = nn_set_isa_cap(NN_ISA_AVX512);
+    for (int isa = best; isa >= NN_ISA_PORTABLE; isa--) {
+        assert_int_equal(nn_set_isa_cap(isa), isa);
         winograd_copy = isa;
         for (int v = 0; v < CONV_VARIANTS; v++) {
             const conv_test_variant *cv = &conv_variants[v];
@@ -173,7 +173,7 @@ static void layer_case_tiles(int N, int n, int h, int w, int c, int oc, int relu
             variant_case(cv, &ref, N);
         }
     }
-    winograd_set_isa(WINO_AVX512);
+    nn_set_isa_cap(NN_ISA_AVX512);
     free(ref.x), free(ref.w), free(ref.b), free(ref.r), free(ref.dw0), free(ref.db0), free(ref.out);
     free(ref.dx), free(ref.dw), free(ref.db);
 }
@@ -461,17 +461,14 @@ static void choice_api(void **state)
     }
 
     /* The winograd backend: F(4x4) from 8x8 maps up, F(2x2) below; "auto" takes it where the input has
-     * 32 channels or more (here all but block1_conv1: 3, 32, 32, 64 on maps of 8, 8, 4, 4), unless
-     * oneDNN's own Winograd is there (8x8 and up), and otherwise resolves as "onednn" does. */
+     * 32 channels or more (here all but block1_conv1: 3, 32, 32, 64 on maps of 8, 8, 4, 4), F(4x4) even
+     * where oneDNN's own Winograd is there, and otherwise resolves as "onednn" does. */
     expect_choice(m, "winograd", "winograd:f4,winograd:f4,winograd:f2,winograd:f2");
     assert_int_equal(model_set_conv(m, "onednn", &err), VT_OK);
     char want[400], onednn[300];
     model_conv_choice(m, onednn, sizeof onednn);
-    char *second = strchr(onednn, ','), *third = second ? strchr(second + 1, ',') : NULL;
-    assert_non_null(third);
-    *second = *third = '\0';
-    snprintf(want, sizeof want, "%s,%s,winograd:f2,winograd:f2", onednn,
-             strcmp(second + 1, "onednn:winograd") == 0 ? "onednn:winograd" : "winograd:f4");
+    *strchr(onednn, ',') = '\0';
+    snprintf(want, sizeof want, "%s,winograd:f4,winograd:f2,winograd:f2", onednn);
     expect_choice(m, "auto", want);
     /* On maps under 4 a side (here 4, 4, 2, 2) "auto" gives the deep layers gemm, not F(2x2). */
     model_config tiny = config("cnn", 4, 3);

@@ -104,11 +104,11 @@ static void winograd_case(int n, int h, int w, int c, int k)
     memcpy(d, r, sizeof(float) * os);
     conv2d_backward_naive(dref, dwref, dbref, d, ref, x, wt, &g, 1);
     float *first_dw = NULL, *first_out = malloc(sizeof(float) * os);
-    for (int cap = WINO_AVX512; cap >= WINO_PORTABLE; cap--)
+    for (int cap = NN_ISA_AVX512; cap >= NN_ISA_PORTABLE; cap--)
     for (int algo = CONV_ALGO_F2; algo <= CONV_ALGO_F4; algo++)
         for (int threads = 1; threads <= 3; threads++) {
             nn_set_threads(threads);
-            const int own = winograd_set_isa(cap) != WINO_PORTABLE; /* a copy with the own kernel runs */
+            const int own = nn_set_isa_cap(cap) != NN_ISA_PORTABLE; /* a copy with the own kernel runs */
             for (int again = 0; again < 2; again++) {
                 conv_layer cl;
                 memset(&cl, 0, sizeof cl);
@@ -144,7 +144,7 @@ static void winograd_case(int n, int h, int w, int c, int k)
             }
         }
     nn_set_threads(1);
-    winograd_set_isa(WINO_AVX512);
+    nn_set_isa_cap(NN_ISA_AVX512);
     free(first_dw), free(first_out);
     free(x), free(wt), free(b), free(r), free(ref), free(dref), free(dwref), free(dbref), free(d);
 }

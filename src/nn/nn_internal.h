@@ -203,15 +203,16 @@ void onednn_apply_threads(void);
 
 /* The Winograd backend's row (src/nn/winograd.c). */
 extern const conv_backend conv_backend_winograd;
-/* The backend's copies (src/nn/winograd.c): the portable one (four-channel transforms, every product through
- * OpenBLAS), the AVX2 one (src/nn/winograd_avx2.c: eight channels and its own product kernel, where the CPU
- * has AVX2 and FMA) and the AVX-512 one (src/nn/winograd_avx512.c: sixteen channels, where it has AVX-512F).
- * Layers planned from now on run in the best copy this CPU has, but not above cap (WINO_AVX512 by default;
- * the tests lower it to check the others). Returns the copy they will run in. */
-#define WINO_PORTABLE 0
-#define WINO_AVX2 1
-#define WINO_AVX512 2
-int winograd_set_isa(int cap);
+/* The copies of nn's own SIMD kernels (src/nn/isa.c): portable (SSE-width vectors, what any CPU runs),
+ * AVX2 and FMA, AVX-512F. A backend built in copies (winograd: winograd.c, winograd_avx2.c,
+ * winograd_avx512.c) plans each layer for the copy nn_isa names: the best this CPU runs, but not above the
+ * cap nn_set_isa_cap last set (NN_ISA_AVX512 at start; the tests lower it to check the others). Returns
+ * that copy. */
+#define NN_ISA_PORTABLE 0
+#define NN_ISA_AVX2 1
+#define NN_ISA_AVX512 2
+int nn_isa(void);
+int nn_set_isa_cap(int cap);
 
 /* nn's own worker threads (src/nn/pool.c). nn_pool_start makes sure workers - 1 threads run beside the
  * caller (call it when planning, not in a step); nn_pool_run runs fn(arg, worker, n) on the caller (worker

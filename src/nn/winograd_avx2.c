@@ -4,7 +4,7 @@
  * CPU reports both extensions. */
 #if defined(__x86_64__)
 #include "nn_internal.h"
-#define WINO_ISA WINO_AVX2
+#define WINO_ISA NN_ISA_AVX2
 #include "winograd.c"
 #else
 typedef int winograd_avx2_unused; /* not an x86-64 build: the portable copy alone */
