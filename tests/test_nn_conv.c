@@ -44,8 +44,9 @@ static void ref_backward(const layer_ref *c, const float *mask_out, float *dx, f
     free(d);
 }
 
-/* The winograd backend's copy the cases run in (NN_ISA_PORTABLE, NN_ISA_AVX2, NN_ISA_AVX512), for the messages. */
-static int winograd_copy;
+/* The copy the cases of the backends built in copies run in (NN_ISA_PORTABLE, NN_ISA_AVX2, NN_ISA_AVX512),
+ * for the messages. */
+static int isa_copy;
 
 /* Plans v for an N-image batch standalone (NHWC in and out), runs it on the case's n <= N images and holds
  * every result to the naive loops. */
@@ -75,7 +76,7 @@ static void variant_case(const conv_test_variant *v, const layer_ref *c, int N)
     float *dw = malloc(sizeof(float) * ws), *dwr = malloc(sizeof(float) * ws);
     float *db = malloc(sizeof(float) * oc), *dbr = malloc(sizeof(float) * oc);
     char what[128];
-#define WHAT(part) (snprintf(what, sizeof what, "%.31s (copy %d) %dx%dx%d->%d n=%d/%d %s", v->label, winograd_copy, \
+#define WHAT(part) (snprintf(what, sizeof what, "%.31s (copy %d) %dx%dx%d->%d n=%d/%d %s", v->label, isa_copy, \
                              g->h, g->w, g->c, oc, n, N, part), what)
     cl.be->forward(&cl, out, col, c->x, c->w, c->b, n);
     assert_close(WHAT("forward"), out, c->out, os, v->tol);
@@ -157,18 +158,19 @@ static void layer_case_tiles(int N, int n, int h, int w, int c, int oc, int relu
     memcpy(ref.db, ref.db0, sizeof(float) * (size_t)oc);
     ref_backward(&ref, ref.out, ref.dx, ref.dw, ref.db);
     const int side = h < w ? h : w, tile = side >= 8 ? CONV_ALGO_F4 : CONV_ALGO_F2;
-    /* The winograd backend runs the best of its copies the CPU has: AVX-512 (sixteen-channel transforms and
-     * its own product kernel up to 128 channels), AVX2 (eight channels, the same kernel on AVX registers),
-     * or portable (four channels, OpenBLAS for every product). Every shape runs each copy this CPU has,
-     * the best one with every other variant, the lower ones forced. */
+    /* The backends built in copies (winograd, smallmap) run the best one the CPU has: AVX-512 (sixteen
+     * floats a vector), AVX2 (eight), or portable (four; the winograd backend's products through
+     * OpenBLAS). Every shape runs each copy this CPU has, the best one with every other variant, the lower
+     * ones forced. */
     const int best = nn_set_isa_cap(NN_ISA_AVX512);
     for (int isa = best; isa >= NN_ISA_PORTABLE; isa--) {
         assert_int_equal(nn_set_isa_cap(isa), isa);
-        winograd_copy = isa;
+        isa_copy = isa;
         for (int v = 0; v < CONV_VARIANTS; v++) {
             const conv_test_variant *cv = &conv_variants[v];
             const int wino = strcmp(cv->backend, "winograd") == 0;
-            if ((one_tile && wino && cv->algo != tile) || (isa != best && !wino))
+            const int copies = conv_backend_find(cv->backend)->in_copies;
+            if ((one_tile && wino && cv->algo != tile) || (isa != best && !copies))
                 continue;
             variant_case(cv, &ref, N);
         }

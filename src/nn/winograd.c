@@ -131,14 +131,8 @@ typedef struct wino_plan {
     float *Ut;
 } wino_plan;
 
-/* A copy's two passes: each copy defines its own (wino_copies, at the end of the file). */
-typedef struct wino_passes {
-    void (*forward)(conv_layer *cl, float *out, float *ws, const float *x, const float *w, const float *b, int n);
-    void (*backward)(conv_layer *cl, float *dx, float *w, float *b, float *dw, float *db, float *ws, float *dout,
-                     const float *out, const float *x, int n, const conv_step *step);
-} wino_passes;
 #if defined(__x86_64__)
-extern const wino_passes winograd_avx2_passes, winograd_avx512_passes;
+extern const conv_passes winograd_avx2_passes, winograd_avx512_passes; /* (wino_copies, at the end) */
 #endif
 
 #if WINO_ISA == NN_ISA_PORTABLE
@@ -913,16 +907,16 @@ static void backward_impl(conv_layer *cl, float *dx, float *w, float *b, float *
 }
 
 #if WINO_ISA == NN_ISA_AVX512
-const wino_passes winograd_avx512_passes = {forward_impl, backward_impl};
+const conv_passes winograd_avx512_passes = {forward_impl, backward_impl};
 #elif WINO_ISA == NN_ISA_AVX2
-const wino_passes winograd_avx2_passes = {forward_impl, backward_impl};
+const conv_passes winograd_avx2_passes = {forward_impl, backward_impl};
 #else
 /* The copies by WINO_ISA: what a plan's isa says to run. */
-static const wino_passes portable_passes = {forward_impl, backward_impl};
+static const conv_passes portable_passes = {forward_impl, backward_impl};
 #if defined(__x86_64__)
-static const wino_passes *const wino_copies[] = {&portable_passes, &winograd_avx2_passes, &winograd_avx512_passes};
+static const conv_passes *const wino_copies[] = {&portable_passes, &winograd_avx2_passes, &winograd_avx512_passes};
 #else
-static const wino_passes *const wino_copies[] = {&portable_passes};
+static const conv_passes *const wino_copies[] = {&portable_passes};
 #endif
 
 static void wino_forward(conv_layer *cl, float *out, float *ws, const float *x, const float *w, const float *b, int n)
@@ -980,6 +974,7 @@ const conv_backend conv_backend_winograd = {
     .name = "winograd",
     .variants = wino_variants,
     .nvariants = 2,
+    .in_copies = 1,
     .supports = wino_supports,
     .workspace = wino_workspace,
     .plan = wino_plan_layer,

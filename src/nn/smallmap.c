@@ -1,0 +1,358 @@
+/* smallmap: the "smallmap" convolution backend, a direct 3x3 stride-1 'same' convolution for the deep
+ * layers' small maps (vgg16's 6x6 block4 and 3x3 block5 at 48x48, vgg16-nopool's 4x4 and 2x2), where a
+ * map has too few pixels to carry the vector width: the batch and the channels carry it instead.
+ *
+ * Forward is one matrix product without an im2col copy: the rows are the batch's output pixels, taken as
+ * the same pixel (y, x) of R images at a time, so every row of such a group has the same kernel taps inside
+ * the image (the taps outside are skipped, not multiplied by padding); the depth is the 9 taps times the
+ * input channels, read where the input holds them; the columns are the output channels, KBL (two vector
+ * registers) at a time, from the kernel packed as (k / KBL, 9, c, KBL). A block of R rows by KBL columns
+ * sums in 2R registers. The input gradient is the same product run backwards: rows the input pixels, taps
+ * mirrored, the kernel packed transposed as (c / KBL, 9, k, KBL). The kernel gradient dW[t] (c x k) is a
+ * product over the pixels: a block of R input channels by KBL output channels sums x (R contiguous
+ * floats broadcast) times dy (KBL floats) over every image and pixel where tap t lands inside, and is
+ * written once, added to dw or (a fused step) applied to w.
+ *
+ * The packed kernel goes in the model's shared workspace, packed anew at each pass (9 c k floats, a
+ * fraction of the pass's time), so the backend keeps no memory of its own. Work is split between nn's
+ * workers by column blocks (each worker reads only its blocks of the packed kernel, which stay in its L2
+ * cache across the pixel groups); each output is summed by one worker in a fixed order, so results are
+ * the same bits at any thread count. Shapes: x (n, h, w, c), out and dout (n, h, w, k), kernel (3, 3, c, k)
+ * (Keras).
+ *
+ * The file is compiled three times, like winograd.c: as itself (the portable copy, four-float vectors,
+ * which holds the row), as smallmap_avx2.c (AVX2 and FMA) and smallmap_avx512.c (AVX-512F); a layer's
+ * plan takes the copy nn_isa names (src/nn/isa.c). The copies are compiled with -ffp-contract=fast, so a
+ * multiply-add is one FMA instruction where the CPU has them. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn_internal.h"
+
+#ifndef SM_ISA
+#define SM_ISA NN_ISA_PORTABLE
+#endif
+/* VL floats a vector; R rows (images, or input channels for the kernel gradient) by 2 VL columns a block:
+ * 2R accumulators, two loads and R broadcasts for 2R multiply-adds, within the copy's registers (16 AVX
+ * registers: R = 6; 32 AVX-512 registers: R = 8, which also divides batch 32). */
+#if SM_ISA == NN_ISA_AVX512
+#define VL 16
+#define R 8
+#elif SM_ISA == NN_ISA_AVX2
+#define VL 8
+#define R 6
+#else
+#define VL 4
+#define R 6
+#endif
+#define KBL (2 * VL)
+
+typedef float vf __attribute__((vector_size(VL * 4)));
+typedef int vi __attribute__((vector_size(VL * 4)));
+
+#define TF static inline __attribute__((always_inline))
+
+TF vf vload(const float *p, int n)
+{
+    vf v = {0};
+    memcpy(&v, p, sizeof(float) * (size_t)n);
+    return v;
+}
+
+TF void vstore(float *p, vf v, int n) { memcpy(p, &v, sizeof(float) * (size_t)n); }
+
+TF vf vrelu(vf v)
+{
+    const vf zero = {0};
+    return (vf)((vi)v & (v > zero));
+}
+
+/* A layer's plan: the copy it runs in and how many workers share it. */
+typedef struct sm_plan {
+    int isa, workers;
+} sm_plan;
+
+/* The column blocks of a width at the copy's KBL. */
+static int blocks_of(int width, int kbl) { return (width + kbl - 1) / kbl; }
+
+/* The share [lo, hi) of count items of worker wk of nw. */
+static void share(int count, int wk, int nw, int *lo, int *hi)
+{
+    *lo = (int)((long)count * wk / nw);
+    *hi = (int)((long)count * (wk + 1) / nw);
+}
+
+/* ---- packing the kernel --------------------------------------------------------------------------- */
+
+/* What a pass of the pool needs. */
+typedef struct sm_job {
+    const conv_geom *g;
+    const float *w, *x, *src, *bias; /* the kernel (packing), the input (kernel gradient), the product's */
+    float *dst, *pk;
+    int n, relu, transposed;
+    const conv_step *step;
+} sm_job;
+
+/* pk = the kernel w (9, c, k) packed for the forward, (k / KBL, 9, c, KBL), or transposed for the input
+ * gradient, (c / KBL, 9, k, KBL); zero past the last column. This worker's blocks of columns. */
+static void pack_task(void *arg, int wk, int nw)
+{
+    const sm_job *J = arg;
+    const int C = J->g->c, K = J->g->oc, depth = J->transposed ? K : C, width = J->transposed ? C : K;
+    int b0, b1;
+    share(blocks_of(width, KBL), wk, nw, &b0, &b1);
+    for (int b = b0; b < b1; b++)
+        for (int t = 0; t < 9; t++)
+            for (int d = 0; d < depth; d++) {
+                float *o = J->pk + (((size_t)b * 9 + t) * depth + d) * KBL;
+                for (int j = 0; j < KBL; j++) {
+                    const int col = b * KBL + j;
+                    const int c = J->transposed ? col : d, k = J->transposed ? d : col;
+                    o[j] = col < width ? J->w[((size_t)t * C + c) * K + k] : 0.0f;
+                }
+            }
+}
+
+/* ---- the product over taps: forward and input gradient -------------------------------------------- */
+
+/* acc[r] (R rows by KBL columns) += sum over the taps inside and the depth of a[r][tap][d] * B[tap][d]:
+ * rows r are images n0 + r (rows past nr repeat the last) at pixel (y, x) of a (hs x ws) map whose tap t
+ * reads pixel (y + sign (ky - 1), x + sign (kx - 1)) of src (n, hs, ws, depth); B is one column block of
+ * the packed kernel (9, depth, KBL). */
+TF void taps_block(vf acc[R][2], const float *src, int hs, int ws, int depth, const float *B, int n0, int nr,
+                   int y, int x, int sign)
+{
+    const size_t img = (size_t)hs * ws * depth;
+    for (int t = 0; t < 9; t++) {
+        const int sy = y + sign * (t / 3 - 1), sx = x + sign * (t % 3 - 1);
+        if (sy < 0 || sy >= hs || sx < 0 || sx >= ws)
+            continue;
+        const float *a[R];
+        for (int r = 0; r < R; r++)
+            a[r] = src + (size_t)(n0 + (r < nr ? r : nr - 1)) * img + ((size_t)sy * ws + sx) * depth;
+        const float *b = B + (size_t)t * depth * KBL;
+        for (int d = 0; d < depth; d++, b += KBL) {
+            const vf b0 = vload(b, VL), b1 = vload(b + VL, VL);
+#pragma GCC unroll 8
+            for (int r = 0; r < R; r++) {
+                const vf s = (vf){0} + a[r][d];
+                acc[r][0] += s * b0;
+                acc[r][1] += s * b1;
+            }
+        }
+    }
+}
+
+/* One pass of the product: dst (n, h, w, width) = the taps of src (n, h, w, depth) times the packed kernel
+ * J->pk, plus the bias and the ReLU (forward), for this worker's column blocks; the pixel groups of a block
+ * one after another, so its part of pk stays in cache. */
+static void product_task(void *arg, int wk, int nw)
+{
+    const sm_job *J = arg;
+    const conv_geom *g = J->g;
+    const int depth = J->transposed ? g->oc : g->c, width = J->transposed ? g->c : g->oc;
+    const int sign = J->transposed ? -1 : 1, h = g->h, w = g->w;
+    int b0, b1;
+    share(blocks_of(width, KBL), wk, nw, &b0, &b1);
+    for (int b = b0; b < b1; b++) {
+        const float *B = J->pk + (size_t)b * 9 * depth * KBL;
+        const int col = b * KBL, nk = width - col < KBL ? width - col : KBL;
+        vf bias[2] = {{0}, {0}};
+        if (J->bias) {
+            bias[0] = vload(J->bias + col, nk < VL ? nk : VL);
+            bias[1] = nk > VL ? vload(J->bias + col + VL, nk - VL) : (vf){0};
+        }
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                for (int n0 = 0; n0 < J->n; n0 += R) {
+                    const int nr = J->n - n0 < R ? J->n - n0 : R;
+                    vf acc[R][2];
+                    for (int r = 0; r < R; r++)
+                        acc[r][0] = bias[0], acc[r][1] = bias[1];
+                    taps_block(acc, J->src, h, w, depth, B, n0, nr, y, x, sign);
+                    for (int r = 0; r < nr; r++) {
+                        float *o = J->dst + (((size_t)(n0 + r) * h + y) * w + x) * width + col;
+                        const vf v0 = J->relu ? vrelu(acc[r][0]) : acc[r][0];
+                        const vf v1 = J->relu ? vrelu(acc[r][1]) : acc[r][1];
+                        vstore(o, v0, nk < VL ? nk : VL);
+                        if (nk > VL)
+                            vstore(o + VL, v1, nk - VL);
+                    }
+                }
+    }
+}
+
+/* ---- the kernel gradient -------------------------------------------------------------------------- */
+
+/* acc (R input channels c0.. by KBL output channels col..) = sum over the images and the pixels (y, x) of
+ * dy where tap t lands inside x of x[n, y + ky - 1, x + kx - 1, c0 + r] * dy[n, y, x, col..]; channels past
+ * nr repeat the last, columns past nk read as zero. */
+TF void kernel_block(vf acc[R][2], const sm_job *J, int t, int c0, int nr, int col, int nk)
+{
+    const conv_geom *g = J->g;
+    const int C = g->c, K = g->oc, h = g->h, w = g->w, dy = t / 3 - 1, dx = t % 3 - 1;
+    int off[R];
+    for (int r = 0; r < R; r++)
+        off[r] = c0 + (r < nr ? r : nr - 1);
+    for (int n = 0; n < J->n; n++)
+        for (int y = dy < 0 ? 1 : 0; y < (dy > 0 ? h - 1 : h); y++)
+            for (int x = dx < 0 ? 1 : 0; x < (dx > 0 ? w - 1 : w); x++) {
+                const float *a = J->x + (((size_t)n * h + y + dy) * w + x + dx) * C;
+                const float *d = J->src + (((size_t)n * h + y) * w + x) * K + col;
+                const vf b0 = nk >= VL ? vload(d, VL) : vload(d, nk);
+                const vf b1 = nk >= KBL ? vload(d + VL, VL) : nk > VL ? vload(d + VL, nk - VL) : (vf){0};
+#pragma GCC unroll 8
+                for (int r = 0; r < R; r++) {
+                    const vf s = (vf){0} + a[off[r]];
+                    acc[r][0] += s * b0;
+                    acc[r][1] += s * b1;
+                }
+            }
+}
+
+/* dw (9, c, k) += dL/dw, or with a step w = keep * w - lr * dL/dw (J->dst is dw or w), for this worker's
+ * column blocks, every tap and input channel. */
+static void kernel_task(void *arg, int wk, int nw)
+{
+    const sm_job *J = arg;
+    const int C = J->g->c, K = J->g->oc;
+    int b0, b1;
+    share(blocks_of(K, KBL), wk, nw, &b0, &b1);
+    for (int b = b0; b < b1; b++) {
+        const int col = b * KBL, nk = K - col < KBL ? K - col : KBL;
+        for (int t = 0; t < 9; t++)
+            for (int c0 = 0; c0 < C; c0 += R) {
+                const int nr = C - c0 < R ? C - c0 : R;
+                vf acc[R][2];
+                memset(acc, 0, sizeof acc);
+                if (nk == KBL)
+                    kernel_block(acc, J, t, c0, nr, col, KBL);
+                else
+                    kernel_block(acc, J, t, c0, nr, col, nk);
+                for (int r = 0; r < nr; r++) {
+                    float *o = J->dst + ((size_t)t * C + c0 + r) * K + col;
+                    float g[KBL];
+                    vstore(g, acc[r][0], VL);
+                    vstore(g + VL, acc[r][1], VL);
+                    for (int j = 0; j < nk; j++)
+                        o[j] = J->step ? J->step->keep * o[j] - J->step->lr * g[j] : o[j] + g[j];
+                }
+            }
+    }
+}
+
+/* ---- a layer's passes ----------------------------------------------------------------------------- */
+
+static void forward_impl(conv_layer *cl, float *out, float *ws, const float *x, const float *w, const float *b,
+                         int n)
+{
+    const sm_plan *p = cl->state;
+    sm_job J = {.g = &cl->g, .w = w, .src = x, .bias = b, .dst = out, .pk = ws, .n = n, .relu = cl->relu};
+    nn_pool_run(pack_task, &J, p->workers);
+    nn_pool_run(product_task, &J, p->workers);
+}
+
+static void backward_impl(conv_layer *cl, float *dx, float *w, float *b, float *dw, float *db, float *ws,
+                          float *dout, const float *out, const float *x, int n, const conv_step *step)
+{
+    const sm_plan *p = cl->state;
+    const conv_geom *g = &cl->g;
+    /* dout masked by the ReLU and its sums over the pixels: the bias gradient (db is the scratch with a
+     * step, zero on entry). */
+    bias_act_backward(db, dout, out, (size_t)n * g->oh * g->ow, g->oc, cl->relu);
+    if (step)
+        for (int k = 0; k < g->oc; k++) {
+            b[k] = step->keep * b[k] - step->lr * db[k];
+            db[k] = 0.0f;
+        }
+    if (dx) { /* from the kernel before the step */
+        sm_job D = {.g = g, .w = w, .src = dout, .dst = dx, .pk = ws, .n = n, .transposed = 1};
+        nn_pool_run(pack_task, &D, p->workers);
+        nn_pool_run(product_task, &D, p->workers);
+    }
+    sm_job K = {.g = g, .x = x, .src = dout, .dst = step ? w : dw, .n = n, .step = step};
+    nn_pool_run(kernel_task, &K, p->workers);
+}
+
+#if SM_ISA == NN_ISA_AVX512
+const conv_passes smallmap_avx512_passes = {forward_impl, backward_impl};
+#elif SM_ISA == NN_ISA_AVX2
+const conv_passes smallmap_avx2_passes = {forward_impl, backward_impl};
+#else
+static const conv_passes portable_passes = {forward_impl, backward_impl};
+#if defined(__x86_64__)
+extern const conv_passes smallmap_avx2_passes, smallmap_avx512_passes;
+static const conv_passes *const sm_copies[] = {&portable_passes, &smallmap_avx2_passes, &smallmap_avx512_passes};
+#else
+static const conv_passes *const sm_copies[] = {&portable_passes};
+#endif
+static int sm_supports(const conv_geom *g, int algo)
+{
+    return algo == CONV_ALGO_ANY && g->kh == 3 && g->kw == 3 && g->stride == 1 && g->pad_top == 1 &&
+           g->pad_left == 1 && g->oh == g->h && g->ow == g->w;
+}
+
+/* The packed kernel, for either direction, at the widest copy's blocks (KBL = 32, AVX-512). */
+static size_t sm_workspace(const conv_geom *g)
+{
+    const size_t kp = (size_t)blocks_of(g->oc, 32) * 32, cp = (size_t)blocks_of(g->c, 32) * 32;
+    const size_t fwd = 9 * (size_t)g->c * kp, bwd = 9 * (size_t)g->oc * cp;
+    return fwd > bwd ? fwd : bwd;
+}
+
+static int sm_plan_layer(conv_layer *cl, vt_err *err)
+{
+    sm_plan *p = calloc(1, sizeof *p);
+    if (!p)
+        return vt_fail(err, VT_EIO, "out of memory for a smallmap plan");
+    int n = nn_threads();
+    p->workers = n < 1 ? 1 : n > NN_WORKERS_MAX ? NN_WORKERS_MAX : n;
+    p->isa = nn_isa();
+    int rc = nn_pool_start(p->workers, err);
+    if (rc) {
+        free(p);
+        return rc;
+    }
+    cl->state = p;
+    return VT_OK;
+}
+
+static void sm_release(conv_layer *cl)
+{
+    free(cl->state);
+    cl->state = NULL;
+}
+
+static void sm_forward(conv_layer *cl, float *out, float *ws, const float *x, const float *w, const float *b, int n)
+{
+    sm_copies[((const sm_plan *)cl->state)->isa]->forward(cl, out, ws, x, w, b, n);
+}
+
+static void sm_backward(conv_layer *cl, float *dx, float *w, float *b, float *dw, float *db, float *ws, float *dout,
+                        const float *out, const float *x, int n, const conv_step *step)
+{
+    sm_copies[((const sm_plan *)cl->state)->isa]->backward(cl, dx, w, b, dw, db, ws, dout, out, x, n, step);
+}
+
+static int sm_rank(const conv_geom *g, int alone)
+{
+    (void)g;
+    (void)alone;
+    return 0;
+}
+
+static const conv_variant sm_variants[] = {{NULL, CONV_ALGO_ANY, sm_rank, 1e-4, ""}};
+
+const conv_backend conv_backend_smallmap = {
+    .name = "smallmap",
+    .variants = sm_variants,
+    .nvariants = 1,
+    .in_copies = 1,
+    .supports = sm_supports,
+    .workspace = sm_workspace,
+    .plan = sm_plan_layer,
+    .release = sm_release,
+    .forward = sm_forward,
+    .backward = sm_backward,
+};
+#endif
