@@ -115,130 +115,189 @@ static void pack_task(void *arg, int wk, int nw)
 
 /* ---- the product over taps: forward and input gradient -------------------------------------------- */
 
-/* acc[r] (R rows by KBL columns) += sum over the taps inside and the depth of a[r][tap][d] * B[tap][d]:
- * rows r are images n0 + r (rows past nr repeat the last) at pixel (y, x) of a (hs x ws) map whose tap t
- * reads pixel (y + sign (ky - 1), x + sign (kx - 1)) of src (n, hs, ws, depth); B is one column block of
- * the packed kernel (9, depth, KBL). */
-TF void taps_block(vf acc[R][2], const float *src, int hs, int ws, int depth, const float *B, int n0, int nr,
-                   int y, int x, int sign)
+/* Depth of a sub-panel of the packed kernel: DC x KBL floats (16 KB with AVX-512), which stay in the L1
+ * cache while every pixel group of the batch passes over them; the output block is loaded and stored once
+ * per sub-panel (2R registers for 2R DC multiply-adds). */
+#define DC 128
+
+/* The lanes of a block's column range: full (nk = KBL) or the layer's last, partial one. */
+TF void block_load(vf v[2], const float *p, int nk)
 {
-    const size_t img = (size_t)hs * ws * depth;
-    for (int t = 0; t < 9; t++) {
-        const int sy = y + sign * (t / 3 - 1), sx = x + sign * (t % 3 - 1);
-        if (sy < 0 || sy >= hs || sx < 0 || sx >= ws)
-            continue;
-        const float *a[R];
-        for (int r = 0; r < R; r++)
-            a[r] = src + (size_t)(n0 + (r < nr ? r : nr - 1)) * img + ((size_t)sy * ws + sx) * depth;
-        const float *b = B + (size_t)t * depth * KBL;
-        for (int d = 0; d < depth; d++, b += KBL) {
-            const vf b0 = vload(b, VL), b1 = vload(b + VL, VL);
+    v[0] = vload(p, nk < VL ? nk : VL);
+    v[1] = nk > VL ? vload(p + VL, nk - VL) : (vf){0};
+}
+
+TF void block_store(float *p, const vf v[2], int nk)
+{
+    vstore(p, v[0], nk < VL ? nk : VL);
+    if (nk > VL)
+        vstore(p + VL, v[1], nk - VL);
+}
+
+/* o[r][0..nk) += sum over d < dn of a[r][d] * B[d][0..nk) for the rows r < nr; rows past nr repeat the
+ * last (read, not written). B: a sub-panel (dn, KBL). */
+TF void panel_block(float *const *o, const float *const *a, const float *B, int dn, int nr, int nk)
+{
+    vf acc[R][2];
 #pragma GCC unroll 8
-            for (int r = 0; r < R; r++) {
-                const vf s = (vf){0} + a[r][d];
-                acc[r][0] += s * b0;
-                acc[r][1] += s * b1;
-            }
+    for (int r = 0; r < R; r++)
+        block_load(acc[r], o[r], nk);
+    for (int d = 0; d < dn; d++, B += KBL) {
+        const vf b0 = vload(B, VL), b1 = vload(B + VL, VL);
+#pragma GCC unroll 8
+        for (int r = 0; r < R; r++) {
+            acc[r][0] += b0 * a[r][d];
+            acc[r][1] += b1 * a[r][d];
         }
     }
+    for (int r = 0; r < nr; r++)
+        block_store(o[r], acc[r], nk);
+}
+
+/* A sub-panel (depth d0..d0+dn of tap t) over every pixel group: dst (n, h, w, width) at columns col..
+ * += the tap's pixels of src (n, h, w, depth), which are (y + sign (ky - 1), x + sign (kx - 1)) for output
+ * pixel (y, x), the groups whose tap lies outside skipped. */
+static void panel_pass(const sm_job *J, const float *B, int t, int d0, int dn, int col, int nk)
+{
+    const conv_geom *g = J->g;
+    const int depth = J->transposed ? g->oc : g->c, width = J->transposed ? g->c : g->oc;
+    const int sign = J->transposed ? -1 : 1, h = g->h, w = g->w;
+    const size_t img = (size_t)h * w;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            const int sy = y + sign * (t / 3 - 1), sx = x + sign * (t % 3 - 1);
+            if (sy < 0 || sy >= h || sx < 0 || sx >= w)
+                continue;
+            for (int n0 = 0; n0 < J->n; n0 += R) {
+                const int nr = J->n - n0 < R ? J->n - n0 : R;
+                const float *a[R];
+                float *o[R];
+                for (int r = 0; r < R; r++) {
+                    const size_t i = (size_t)(n0 + (r < nr ? r : nr - 1)) * img;
+                    a[r] = J->src + (i + (size_t)sy * w + sx) * depth + d0;
+                    o[r] = J->dst + (i + (size_t)y * w + x) * width + col;
+                }
+                if (nk == KBL)
+                    panel_block(o, a, B, dn, nr, KBL);
+                else
+                    panel_block(o, a, B, dn, nr, nk);
+            }
+        }
 }
 
 /* One pass of the product: dst (n, h, w, width) = the taps of src (n, h, w, depth) times the packed kernel
- * J->pk, plus the bias and the ReLU (forward), for this worker's column blocks; the pixel groups of a block
- * one after another, so its part of pk stays in cache. */
+ * J->pk, plus the bias and the ReLU (forward), for this worker's column blocks: each block's columns start
+ * at the bias, take the sub-panels one after another, and go through the ReLU at the end. */
 static void product_task(void *arg, int wk, int nw)
 {
     const sm_job *J = arg;
     const conv_geom *g = J->g;
     const int depth = J->transposed ? g->oc : g->c, width = J->transposed ? g->c : g->oc;
-    const int sign = J->transposed ? -1 : 1, h = g->h, w = g->w;
+    const size_t rows = (size_t)J->n * g->h * g->w;
     int b0, b1;
     share(blocks_of(width, KBL), wk, nw, &b0, &b1);
     for (int b = b0; b < b1; b++) {
-        const float *B = J->pk + (size_t)b * 9 * depth * KBL;
         const int col = b * KBL, nk = width - col < KBL ? width - col : KBL;
         vf bias[2] = {{0}, {0}};
-        if (J->bias) {
-            bias[0] = vload(J->bias + col, nk < VL ? nk : VL);
-            bias[1] = nk > VL ? vload(J->bias + col + VL, nk - VL) : (vf){0};
-        }
-        for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++)
-                for (int n0 = 0; n0 < J->n; n0 += R) {
-                    const int nr = J->n - n0 < R ? J->n - n0 : R;
-                    vf acc[R][2];
-                    for (int r = 0; r < R; r++)
-                        acc[r][0] = bias[0], acc[r][1] = bias[1];
-                    taps_block(acc, J->src, h, w, depth, B, n0, nr, y, x, sign);
-                    for (int r = 0; r < nr; r++) {
-                        float *o = J->dst + (((size_t)(n0 + r) * h + y) * w + x) * width + col;
-                        const vf v0 = J->relu ? vrelu(acc[r][0]) : acc[r][0];
-                        const vf v1 = J->relu ? vrelu(acc[r][1]) : acc[r][1];
-                        vstore(o, v0, nk < VL ? nk : VL);
-                        if (nk > VL)
-                            vstore(o + VL, v1, nk - VL);
-                    }
-                }
+        if (J->bias)
+            block_load(bias, J->bias + col, nk);
+        for (size_t i = 0; i < rows; i++)
+            block_store(J->dst + i * width + col, bias, nk);
+        for (int t = 0; t < 9; t++)
+            for (int d0 = 0; d0 < depth; d0 += DC)
+                panel_pass(J, J->pk + ((size_t)b * 9 * depth + (size_t)t * depth + d0) * KBL, t, d0,
+                           depth - d0 < DC ? depth - d0 : DC, col, nk);
+        if (J->relu)
+            for (size_t i = 0; i < rows; i++) {
+                vf v[2];
+                block_load(v, J->dst + i * width + col, nk);
+                v[0] = vrelu(v[0]);
+                v[1] = vrelu(v[1]);
+                block_store(J->dst + i * width + col, v, nk);
+            }
     }
 }
 
 /* ---- the kernel gradient -------------------------------------------------------------------------- */
 
-/* acc (R input channels c0.. by KBL output channels col..) = sum over the images and the pixels (y, x) of
- * dy where tap t lands inside x of x[n, y + ky - 1, x + kx - 1, c0 + r] * dy[n, y, x, col..]; channels past
- * nr repeat the last, columns past nk read as zero. */
-TF void kernel_block(vf acc[R][2], const sm_job *J, int t, int c0, int nr, int col, int nk)
+/* Bytes of the output gradient's block columns a chunk of images may take: they stay in the L1 cache while
+ * every tap and input channel of the block passes over them. */
+#define DY_CHUNK_BYTES (16 * 1024)
+
+/* acc (R input channels c0.. by KBL output channels col..) += sum over images n0..n1-1 and the pixels
+ * (y, x) where tap t lands inside of x[n, y + ky - 1, x + kx - 1, c0 + r] * dy[n, y, x, col..]; channels
+ * past nr repeat the last, columns past nk read as zero. */
+TF void kernel_block(vf acc[R][2], const sm_job *J, int t, int c0, int nr, int n0, int n1, int col, int nk)
 {
     const conv_geom *g = J->g;
     const int C = g->c, K = g->oc, h = g->h, w = g->w, dy = t / 3 - 1, dx = t % 3 - 1;
     int off[R];
     for (int r = 0; r < R; r++)
         off[r] = c0 + (r < nr ? r : nr - 1);
-    for (int n = 0; n < J->n; n++)
-        for (int y = dy < 0 ? 1 : 0; y < (dy > 0 ? h - 1 : h); y++)
-            for (int x = dx < 0 ? 1 : 0; x < (dx > 0 ? w - 1 : w); x++) {
-                const float *a = J->x + (((size_t)n * h + y + dy) * w + x + dx) * C;
-                const float *d = J->src + (((size_t)n * h + y) * w + x) * K + col;
-                const vf b0 = nk >= VL ? vload(d, VL) : vload(d, nk);
-                const vf b1 = nk >= KBL ? vload(d + VL, VL) : nk > VL ? vload(d + VL, nk - VL) : (vf){0};
+    /* The images innermost: on 2x2 to 6x6 maps a row of pixels is too short a loop. */
+    const size_t xi = (size_t)h * w * C, di = (size_t)h * w * K;
+    for (int y = dy < 0 ? 1 : 0; y < (dy > 0 ? h - 1 : h); y++)
+        for (int x = dx < 0 ? 1 : 0; x < (dx > 0 ? w - 1 : w); x++) {
+            const float *a = J->x + (size_t)n0 * xi + ((size_t)(y + dy) * w + x + dx) * C;
+            const float *d = J->src + (size_t)n0 * di + ((size_t)y * w + x) * K + col;
+            for (int n = n0; n < n1; n++, a += xi, d += di) {
+                vf b[2];
+                block_load(b, d, nk);
 #pragma GCC unroll 8
                 for (int r = 0; r < R; r++) {
-                    const vf s = (vf){0} + a[off[r]];
-                    acc[r][0] += s * b0;
-                    acc[r][1] += s * b1;
+                    acc[r][0] += b[0] * a[off[r]];
+                    acc[r][1] += b[1] * a[off[r]];
                 }
             }
+        }
 }
 
-/* dw (9, c, k) += dL/dw, or with a step w = keep * w - lr * dL/dw (J->dst is dw or w), for this worker's
- * column blocks, every tap and input channel. */
+/* The kernel gradient's sums into J->pk (9, c, k), for this worker's column blocks, a chunk of images at a
+ * time: every tap and input channel's block of the chunk added to the sums of the chunks before. */
 static void kernel_task(void *arg, int wk, int nw)
 {
     const sm_job *J = arg;
     const int C = J->g->c, K = J->g->oc;
+    const size_t per_image = (size_t)J->g->h * J->g->w * KBL * sizeof(float);
+    const int chunk = per_image >= DY_CHUNK_BYTES ? 1 : (int)(DY_CHUNK_BYTES / per_image);
     int b0, b1;
     share(blocks_of(K, KBL), wk, nw, &b0, &b1);
     for (int b = b0; b < b1; b++) {
         const int col = b * KBL, nk = K - col < KBL ? K - col : KBL;
-        for (int t = 0; t < 9; t++)
-            for (int c0 = 0; c0 < C; c0 += R) {
-                const int nr = C - c0 < R ? C - c0 : R;
-                vf acc[R][2];
-                memset(acc, 0, sizeof acc);
-                if (nk == KBL)
-                    kernel_block(acc, J, t, c0, nr, col, KBL);
-                else
-                    kernel_block(acc, J, t, c0, nr, col, nk);
-                for (int r = 0; r < nr; r++) {
-                    float *o = J->dst + ((size_t)t * C + c0 + r) * K + col;
-                    float g[KBL];
-                    vstore(g, acc[r][0], VL);
-                    vstore(g + VL, acc[r][1], VL);
-                    for (int j = 0; j < nk; j++)
-                        o[j] = J->step ? J->step->keep * o[j] - J->step->lr * g[j] : o[j] + g[j];
+        for (int n0 = 0; n0 < J->n; n0 += chunk) {
+            const int n1 = J->n - n0 < chunk ? J->n : n0 + chunk;
+            for (int t = 0; t < 9; t++)
+                for (int c0 = 0; c0 < C; c0 += R) {
+                    const int nr = C - c0 < R ? C - c0 : R;
+                    float *o[R];
+                    vf acc[R][2];
+                    for (int r = 0; r < R; r++) {
+                        o[r] = J->pk + ((size_t)t * C + c0 + (r < nr ? r : nr - 1)) * K + col;
+                        if (n0 == 0)
+                            acc[r][0] = acc[r][1] = (vf){0};
+                        else
+                            block_load(acc[r], o[r], nk);
+                    }
+                    if (nk == KBL)
+                        kernel_block(acc, J, t, c0, nr, n0, n1, col, KBL);
+                    else
+                        kernel_block(acc, J, t, c0, nr, n0, n1, col, nk);
+                    for (int r = 0; r < nr; r++)
+                        block_store(o[r], acc[r], nk);
                 }
-            }
+        }
     }
+}
+
+/* The kernel gradient's sums (J->pk) added to dw, or (a step) applied to w: J->dst, this worker's share. */
+static void kernel_apply_task(void *arg, int wk, int nw)
+{
+    const sm_job *J = arg;
+    const size_t count = (size_t)9 * J->g->c * J->g->oc;
+    const size_t lo = count * (size_t)wk / (size_t)nw, hi = count * (size_t)(wk + 1) / (size_t)nw;
+    const conv_step *s = J->step;
+    for (size_t i = lo; i < hi; i++)
+        J->dst[i] = s ? s->keep * J->dst[i] - s->lr * J->pk[i] : J->dst[i] + J->pk[i];
 }
 
 /* ---- a layer's passes ----------------------------------------------------------------------------- */
@@ -270,8 +329,9 @@ static void backward_impl(conv_layer *cl, float *dx, float *w, float *b, float *
         nn_pool_run(pack_task, &D, p->workers);
         nn_pool_run(product_task, &D, p->workers);
     }
-    sm_job K = {.g = g, .x = x, .src = dout, .dst = step ? w : dw, .n = n, .step = step};
+    sm_job K = {.g = g, .x = x, .src = dout, .dst = step ? w : dw, .pk = ws, .n = n, .step = step};
     nn_pool_run(kernel_task, &K, p->workers);
+    nn_pool_run(kernel_apply_task, &K, p->workers);
 }
 
 #if SM_ISA == NN_ISA_AVX512
@@ -334,6 +394,16 @@ static void sm_backward(conv_layer *cl, float *dx, float *w, float *b, float *dw
     sm_copies[((const sm_plan *)cl->state)->isa]->backward(cl, dx, w, b, dw, db, ws, dout, out, x, n, step);
 }
 
+/* Measured on the AVX-512 Zen 5 (batch 32, 512 channels in and out, one thread, CPU time, so that the
+ * machine's other load counts less; best of 3, two rounds), milliseconds forward / backward with dx:
+ *   3x3 (vgg16's block5):        smallmap 12.8 / 29.6, gemm 14.3 / 28.0, winograd:f2 15.0 / 32.0
+ *   2x2 (vgg16-nopool's block5): smallmap  6.5 / 12.3, gemm  6.8 / 12.7
+ *   4x4 (vgg16-nopool's block4): smallmap 22.1 / 52.5, gemm 24.2 / 47.5, winograd:f2 16.0 / 33.2
+ *   6x6 (vgg16's block4):        smallmap 50.2 / 128,  gemm 56.3 / 111,  winograd:f2 35.8 / 71.5
+ * Its inner loop is what it should be (two loads, R broadcasts and 2R FMAs a step), yet it reached about
+ * 110 GF/s of direct multiply-adds on one core, a third of the core's FMA limit: no better than gemm on
+ * the maps under 4x4 and behind F(2x2) from 4x4 up. So "auto" leaves it out (rank 0) until it is clearly
+ * ahead; "timed" times it on every layer with the others, and it can be named. */
 static int sm_rank(const conv_geom *g, int alone)
 {
     (void)g;
