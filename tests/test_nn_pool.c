@@ -169,7 +169,8 @@ static void smallmap_at_several_thread_counts(void **state)
     size_t xs = (size_t)n * h * w * c, os = (size_t)n * h * w * k, ws = (size_t)9 * c * k;
     float *x = randf(xs, 11, -1, 1), *wt = randf(ws, 12, -0.3f, 0.3f), *b = randf((size_t)k, 13, -0.1f, 0.1f);
     float *r = randf(os, 14, -1, 1), *ref = malloc(sizeof(float) * os), *dref = malloc(sizeof(float) * xs);
-    float *dwref = calloc(ws, sizeof(float)), *dbref = calloc((size_t)k, sizeof(float)), *d = malloc(sizeof(float) * os);
+    float *dwref = calloc(ws, sizeof(float)), *dbref = calloc((size_t)k, sizeof(float));
+    float *d = malloc(sizeof(float) * os);
     conv2d_forward_naive(ref, x, wt, b, &g, 1);
     memcpy(d, r, sizeof(float) * os);
     conv2d_backward_naive(dref, dwref, dbref, d, ref, x, wt, &g, 1);

@@ -47,25 +47,7 @@
 #endif
 #define KBL (2 * VL)
 
-typedef float vf __attribute__((vector_size(VL * 4)));
-typedef int vi __attribute__((vector_size(VL * 4)));
-
-#define TF static inline __attribute__((always_inline))
-
-TF vf vload(const float *p, int n)
-{
-    vf v = {0};
-    memcpy(&v, p, sizeof(float) * (size_t)n);
-    return v;
-}
-
-TF void vstore(float *p, vf v, int n) { memcpy(p, &v, sizeof(float) * (size_t)n); }
-
-TF vf vrelu(vf v)
-{
-    const vf zero = {0};
-    return (vf)((vi)v & (v > zero));
-}
+#include "nn_vec.h"
 
 /* A layer's plan: the copy it runs in and how many workers share it. */
 typedef struct sm_plan {
@@ -74,13 +56,6 @@ typedef struct sm_plan {
 
 /* The column blocks of a width at the copy's KBL. */
 static int blocks_of(int width, int kbl) { return (width + kbl - 1) / kbl; }
-
-/* The share [lo, hi) of count items of worker wk of nw. */
-static void share(int count, int wk, int nw, int *lo, int *hi)
-{
-    *lo = (int)((long)count * wk / nw);
-    *hi = (int)((long)count * (wk + 1) / nw);
-}
 
 /* ---- packing the kernel --------------------------------------------------------------------------- */
 
@@ -211,8 +186,8 @@ static void product_task(void *arg, int wk, int nw)
             for (size_t i = 0; i < rows; i++) {
                 vf v[2];
                 block_load(v, J->dst + i * width + col, nk);
-                v[0] = vrelu(v[0]);
-                v[1] = vrelu(v[1]);
+                v[0] = vpositive(v[0], v[0]);
+                v[1] = vpositive(v[1], v[1]);
                 block_store(J->dst + i * width + col, v, nk);
             }
     }

@@ -237,31 +237,7 @@ static void wino_release(conv_layer *cl)
 
 /* ---- the transforms, VL channels at a time ----------------------------------------------------------- */
 
-/* VL channels: one SSE register on any x86-64 (and what the compiler makes of it elsewhere), one AVX
- * register in the AVX2 copy, one AVX-512 register in the AVX-512 copy. */
-typedef float vf __attribute__((vector_size(VL * 4)));
-typedef int vi __attribute__((vector_size(VL * 4)));
-
-/* Each transform is inlined into callers that pass the matrices (&F2 or &F4) and the channel count as
- * compile-time constants, so the small loops unroll, zero coefficients drop out and the tile lives in
- * registers. */
-#define TF static inline __attribute__((always_inline))
-
-TF vf vload(const float *p, int nc)
-{
-    vf v = {0};
-    memcpy(&v, p, sizeof(float) * (size_t)nc);
-    return v;
-}
-
-TF void vstore(float *p, vf v, int nc) { memcpy(p, &v, sizeof(float) * (size_t)nc); }
-
-/* v where keep > 0, else 0 (the ReLU and its gradient's mask). */
-TF vf vpositive(vf v, vf keep)
-{
-    const vf zero = {0};
-    return (vf)((vi)v & (keep > zero));
-}
+#include "nn_vec.h"
 
 /* o[r] = sum_c M[r][c] x[c], r < rows, c < cols, where M[r][c] is m[r * ld + c], or (t) m[c * ld + r]. */
 TF void tf1(const float *m, int ld, int rows, int cols, int t, vf *o, const vf *x)
@@ -462,13 +438,6 @@ static float *ws_chunk(const wino_job *J, int wk)
 {
     const wino_plan *p = J->p;
     return J->ws + p->u * (size_t)p->workers + (size_t)p->workers * p->kpad + (size_t)wk * p->chunk;
-}
-
-/* The share [lo, hi) of count items of worker wk of nw. */
-static void share(int count, int wk, int nw, int *lo, int *hi)
-{
-    *lo = (int)((long)count * wk / nw);
-    *hi = (int)((long)count * (wk + 1) / nw);
 }
 
 /* The pixels of tile r (row-major over th x tw) of an image (h, w, c) at base, from its corner y0, x0 =
