@@ -99,7 +99,10 @@ static const wino_mats F4 = {4, 6,
  *
  * The own kernel streams a point's U from cache for every six tiles; above 128 input channels that
  * outgrows the L1 and L2 caches and OpenBLAS's packed, cache-blocked sgemm is faster (vgg16 block3, 256
- * channels: 22-26 against 19 ms; block4, 512: 42 against 24), so SIMD_MAX_CHANNELS bounds it. */
+ * channels: 22-26 against 19 ms; block4, 512: 42 against 24), so SIMD_MAX_CHANNELS bounds it. The AVX-512
+ * copy's kernel, with its 32-channel blocks and a Zen 5's larger caches, did no better there (one thread,
+ * CPU time, batch 32: 12x12x256 F(4x4) 22.5-23.5 against 21.1-22.8 ms forward, 6x6x512 F(2x2) 37-39
+ * against 32.3-32.5), so the bound is the same. */
 #define CHUNK_TILES 192
 #define FWD_CHUNK_BYTES (128 * 1024)
 #define SIMD_MAX_CHANNELS 128
