@@ -96,9 +96,13 @@ $(OUT)/obj/%.o: src/%.c
 # leaves scalar; the dynamic model vectorises them (element-wise loops only: results stay bit-identical).
 $(OUT)/obj/nn/%.o: ALL_CFLAGS += -fvect-cost-model=dynamic
 
-# The winograd backend's second copy, for CPUs with AVX2 and FMA (src/nn/winograd.c chooses at run time).
+# The winograd and smallmap backends' other copies, for CPUs with AVX2 and FMA and with AVX-512F (src/nn/isa.c
+# says which a CPU runs, at plan time); smallmap's multiply-adds are FMA instructions there.
 ifeq ($(shell uname -m),x86_64)
 $(OUT)/obj/nn/winograd_avx2.o: ALL_CFLAGS += -mavx2 -mfma
+$(OUT)/obj/nn/winograd_avx512.o: ALL_CFLAGS += -mavx512f -mavx2 -mfma
+$(OUT)/obj/nn/smallmap_avx2.o: ALL_CFLAGS += -mavx2 -mfma -ffp-contract=fast
+$(OUT)/obj/nn/smallmap_avx512.o: ALL_CFLAGS += -mavx512f -mavx2 -mfma -ffp-contract=fast
 endif
 
 $(OUT)/tests/%.o: tests/%.c

@@ -85,12 +85,16 @@ typedef struct conv_case {
     conv_geom g;
     int relu;
     float *x, *w, *b, *out, *col, *r;
+    conv_layer *cl; /* a planned backend's layer, or NULL: the gemm kernels */
 } conv_case;
 
 static double conv_loss(void *ctx)
 {
     conv_case *c = ctx;
-    conv2d_forward(c->out, c->col, c->x, c->w, c->b, &c->g, c->relu);
+    if (c->cl)
+        c->cl->be->forward(c->cl, c->out, c->col, c->x, c->w, c->b, c->g.n);
+    else
+        conv2d_forward(c->out, c->col, c->x, c->w, c->b, &c->g, c->relu);
     return dot(c->out, c->r, (size_t)c->g.n * c->g.oh * c->g.ow * c->g.oc);
 }
 
@@ -138,6 +142,53 @@ static void conv_case_run(int n, int h, int w, int ci, int oc, int kh, int kw, i
     free(dw);
     free(db);
     free(dout);
+}
+
+/* Every convolution backend and variant this machine runs (each copy of those built in copies, the lower
+ * ones forced), its backward against central differences of its own forward, on a 3x3 'same' layer small
+ * enough to difference every entry: 2 images of 5x5, 6 channels in, 5 out, with the ReLU. */
+static void backend_grads_match_finite_differences(void **state)
+{
+    (void)state;
+    const int n = 2, h = 5, w = 5, ci = 6, oc = 5;
+    const int best = nn_set_isa_cap(NN_ISA_AVX512);
+    for (int v = 0; v < CONV_VARIANTS; v++)
+        for (int isa = best; isa >= NN_ISA_PORTABLE; isa--) {
+            conv_layer cl;
+            memset(&cl, 0, sizeof cl);
+            conv_geom_init(&cl.g, n, h, w, ci, oc, 3, 3, 1, 1);
+            cl.relu = 1;
+            cl.be = conv_variant_backend(&conv_variants[v], &cl.g);
+            if (!cl.be || (isa != best && !cl.be->in_copies))
+                continue;
+            cl.algo = conv_variants[v].algo;
+            nn_set_isa_cap(isa);
+            vt_err err;
+            assert_int_equal(cl.be->plan(&cl, &err), VT_OK);
+            conv_case c = {.g = cl.g, .relu = 1, .cl = &cl};
+            size_t xs = (size_t)n * h * w * ci, ws = (size_t)9 * ci * oc, os = (size_t)n * h * w * oc;
+            c.x = randf(xs, 70 + v, -1.0f, 1.0f);
+            c.w = randf(ws, 71 + v, -0.5f, 0.5f);
+            c.b = randf((size_t)oc, 72 + v, -0.2f, 0.2f);
+            c.r = randf(os, 73 + v, -1.0f, 1.0f);
+            c.out = zerof(os);
+            c.col = zerof(cl.be->workspace(&cl.g));
+            float *dx = zerof(xs), *dw = zerof(ws), *db = zerof((size_t)oc), *dout = zerof(os);
+            conv_loss(&c);
+            memcpy(dout, c.r, sizeof(float) * os);
+            cl.be->backward(&cl, dx, c.w, c.b, dw, db, c.col, dout, c.out, c.x, n, NULL);
+            char what[64];
+            snprintf(what, sizeof what, "%.31s (copy %d) dx", conv_variants[v].label, isa);
+            check_grad(what, conv_loss, &c, c.x, dx, xs, 1e-3f, 1e-2);
+            snprintf(what, sizeof what, "%.31s (copy %d) dw", conv_variants[v].label, isa);
+            check_grad(what, conv_loss, &c, c.w, dw, ws, 1e-3f, 1e-2);
+            snprintf(what, sizeof what, "%.31s (copy %d) db", conv_variants[v].label, isa);
+            check_grad(what, conv_loss, &c, c.b, db, (size_t)oc, 1e-3f, 1e-2);
+            cl.be->release(&cl);
+            free(c.x), free(c.w), free(c.b), free(c.r), free(c.out), free(c.col);
+            free(dx), free(dw), free(db), free(dout);
+        }
+    nn_set_isa_cap(NN_ISA_AVX512);
 }
 
 static void conv_grad_3x3_same_relu(void **state)
@@ -645,6 +696,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(conv_grad_3x3_same_relu),
         cmocka_unit_test(conv_grad_3x3_same_linear),
         cmocka_unit_test(conv_grad_general_shapes),
+        cmocka_unit_test(backend_grads_match_finite_differences),
         cmocka_unit_test(conv_fast_equals_naive),
         cmocka_unit_test(conv_hand_values),
         cmocka_unit_test(backward_sgd_equals_backward_then_step),

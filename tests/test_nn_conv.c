@@ -44,6 +44,10 @@ static void ref_backward(const layer_ref *c, const float *mask_out, float *dx, f
     free(d);
 }
 
+/* The copy the cases of the backends built in copies run in (NN_ISA_PORTABLE, NN_ISA_AVX2, NN_ISA_AVX512),
+ * for the messages. */
+static int isa_copy;
+
 /* Plans v for an N-image batch standalone (NHWC in and out), runs it on the case's n <= N images and holds
  * every result to the naive loops. */
 static void variant_case(const conv_test_variant *v, const layer_ref *c, int N)
@@ -72,8 +76,8 @@ static void variant_case(const conv_test_variant *v, const layer_ref *c, int N)
     float *dw = malloc(sizeof(float) * ws), *dwr = malloc(sizeof(float) * ws);
     float *db = malloc(sizeof(float) * oc), *dbr = malloc(sizeof(float) * oc);
     char what[128];
-#define WHAT(part) (snprintf(what, sizeof what, "%s %dx%dx%d->%d n=%d/%d %s", v->label, g->h, g->w, g->c, oc, n, N, \
-                             part), what)
+#define WHAT(part) (snprintf(what, sizeof what, "%.31s (copy %d) %dx%dx%d->%d n=%d/%d %s", v->label, isa_copy, \
+                             g->h, g->w, g->c, oc, n, N, part), what)
     cl.be->forward(&cl, out, col, c->x, c->w, c->b, n);
     assert_close(WHAT("forward"), out, c->out, os, v->tol);
 
@@ -154,20 +158,27 @@ static void layer_case_tiles(int N, int n, int h, int w, int c, int oc, int relu
     memcpy(ref.db, ref.db0, sizeof(float) * (size_t)oc);
     ref_backward(&ref, ref.out, ref.dx, ref.dw, ref.db);
     const int side = h < w ? h : w, tile = side >= 8 ? CONV_ALGO_F4 : CONV_ALGO_F2;
-    for (int v = 0; v < CONV_VARIANTS; v++) {
-        const conv_test_variant *cv = &conv_variants[v];
-        if (one_tile && strcmp(cv->backend, "winograd") == 0 && cv->algo != tile)
-            continue;
-        variant_case(cv, &ref, N);
+    /* The backends built in copies (winograd, smallmap) run the best one the CPU has: AVX-512 (sixteen
+     * floats a vector), AVX2 (eight), or portable (four; the winograd backend's products through
+     * OpenBLAS). Every shape runs each copy this CPU has, the best one with every other variant, the lower
+     * ones forced. */
+    const int best = nn_set_isa_cap(NN_ISA_AVX512);
+    /* The portable copy on the models' deepest shapes (256 and 512 channels) runs the code of their 128-
+     * channel ones, four floats at a time: a third of this binary's time for nothing new. */
+    const int lowest = one_tile && (c > 128 || oc > 128) && best > NN_ISA_PORTABLE ? NN_ISA_AVX2 : NN_ISA_PORTABLE;
+    for (int isa = best; isa >= lowest; isa--) {
+        assert_int_equal(nn_set_isa_cap(isa), isa);
+        isa_copy = isa;
+        for (int v = 0; v < CONV_VARIANTS; v++) {
+            const conv_test_variant *cv = &conv_variants[v];
+            const int wino = strcmp(cv->backend, "winograd") == 0;
+            const int copies = conv_backend_find(cv->backend)->in_copies;
+            if ((one_tile && wino && cv->algo != tile) || (isa != best && !copies))
+                continue;
+            variant_case(cv, &ref, N);
+        }
     }
-    /* The winograd backend runs its AVX2 copy where the CPU has AVX2 and FMA (eight-channel transforms,
-     * and its own forward kernel up to 128 input channels), else its portable copy (four channels,
-     * OpenBLAS for every product): the odd shapes run the portable copy too. */
-    winograd_set_simd(0);
-    for (int v = 0; v < CONV_VARIANTS && !one_tile; v++)
-        if (strcmp(conv_variants[v].backend, "winograd") == 0)
-            variant_case(&conv_variants[v], &ref, N);
-    winograd_set_simd(1);
+    nn_set_isa_cap(NN_ISA_AVX512);
     free(ref.x), free(ref.w), free(ref.b), free(ref.r), free(ref.dw0), free(ref.db0), free(ref.out);
     free(ref.dx), free(ref.dw), free(ref.db);
 }
@@ -455,17 +466,14 @@ static void choice_api(void **state)
     }
 
     /* The winograd backend: F(4x4) from 8x8 maps up, F(2x2) below; "auto" takes it where the input has
-     * 32 channels or more (here all but block1_conv1: 3, 32, 32, 64 on maps of 8, 8, 4, 4), unless
-     * oneDNN's own Winograd is there (8x8 and up), and otherwise resolves as "onednn" does. */
+     * 32 channels or more (here all but block1_conv1: 3, 32, 32, 64 on maps of 8, 8, 4, 4), F(4x4) even
+     * where oneDNN's own Winograd is there, and otherwise resolves as "onednn" does. */
     expect_choice(m, "winograd", "winograd:f4,winograd:f4,winograd:f2,winograd:f2");
     assert_int_equal(model_set_conv(m, "onednn", &err), VT_OK);
     char want[400], onednn[300];
     model_conv_choice(m, onednn, sizeof onednn);
-    char *second = strchr(onednn, ','), *third = second ? strchr(second + 1, ',') : NULL;
-    assert_non_null(third);
-    *second = *third = '\0';
-    snprintf(want, sizeof want, "%s,%s,winograd:f2,winograd:f2", onednn,
-             strcmp(second + 1, "onednn:winograd") == 0 ? "onednn:winograd" : "winograd:f4");
+    *strchr(onednn, ',') = '\0';
+    snprintf(want, sizeof want, "%s,winograd:f4,winograd:f2,winograd:f2", onednn);
     expect_choice(m, "auto", want);
     /* On maps under 4 a side (here 4, 4, 2, 2) "auto" gives the deep layers gemm, not F(2x2). */
     model_config tiny = config("cnn", 4, 3);
@@ -538,7 +546,8 @@ static void conv_environment_variable(void **state)
 static void checkpoint_moves_between_backends(void **state)
 {
     (void)state;
-    const char *pairs[][2] = {{"onednn", "gemm"}, {"gemm", "onednn"}, {"winograd", "onednn"}, {"gemm", "winograd"}};
+    const char *pairs[][2] = {{"onednn", "gemm"},   {"gemm", "onednn"},   {"winograd", "onednn"},
+                              {"gemm", "winograd"}, {"smallmap", "gemm"}, {"winograd", "smallmap"}};
     model_config cfg = config("cnn", 16, 10);
     const int N = 8;
     float *x = randf((size_t)N * 16 * 16 * 3, 41, 0, 1);
@@ -612,11 +621,12 @@ static void resume_is_bit_identical_on_winograd(void **state)
 {
     (void)state;
     resume_is_bit_identical_on("winograd");
+    resume_is_bit_identical_on("smallmap");
 }
 
 /* Two identical runs at a fixed backend and thread count give the same bits: oneDNN's direct
- * convolution and the winograd backend split their work over threads by a fixed rule and sum in a fixed
- * order. */
+ * convolution and the winograd and smallmap backends split their work over threads by a fixed rule and sum
+ * in a fixed order. */
 static void same_bits_on(const char *conv)
 {
     nn_set_threads(2);
@@ -653,6 +663,8 @@ static void same_bits_at_fixed_backend_and_threads(void **state)
     (void)state;
     same_bits_on("onednn");
     same_bits_on("winograd");
+    /* smallmap on the small maps only (4x4 and 2x2 at 32x32), where it is meant to run. */
+    same_bits_on("gemm,gemm,gemm,gemm,gemm,gemm,gemm,smallmap,smallmap,smallmap,smallmap,smallmap,smallmap");
 }
 
 int main(int argc, char **argv)

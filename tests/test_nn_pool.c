@@ -1,5 +1,5 @@
-/* Unit tests of nn's worker pool (src/nn/pool.c), of its users at several thread counts (the winograd
- * backend and the 2x2 max pooling; run under ThreadSanitizer too, in make test: they are nn's only threads
+/* Unit tests of nn's worker pool (src/nn/pool.c), of its users at several thread counts (the winograd and
+ * smallmap backends and the 2x2 max pooling; run under ThreadSanitizer too, in make test: they are nn's only threads
  * of its own), of two callers at once, and of the transformed kernels the winograd backend keeps while the
  * weights stay the same. */
 #include <pthread.h>
@@ -86,10 +86,11 @@ static void results_are_visible_after_the_run(void **state)
 
 /* The winograd backend at 1, 2 and 3 workers against the naive loops, and the same bits at a fixed count,
  * for a small map (every worker's images in one chunk: the kernel gradient's products split between the
- * workers) and a large one (several chunks a worker: a kernel-gradient sum per worker), in the backend's
- * AVX2 copy and its portable one. The AVX2 copy's own forward kernel sums each output in a fixed order
- * whatever the chunks, so its forward is the same bits at every worker count; a CPU without AVX2 and FMA
- * runs the portable copy even when the AVX2 one is allowed, and that promise is not checked there. */
+ * workers) and a large one (several chunks a worker: a kernel-gradient sum per worker), in each of the
+ * backend's copies this CPU has (AVX-512, AVX2, portable). The AVX2 and AVX-512 copies' own forward kernel
+ * sums each output in a fixed order whatever the chunks, so their forward is the same bits at every worker
+ * count; a CPU without AVX2 and FMA runs the portable copy whatever the cap, and that promise is not checked
+ * there. */
 static void winograd_case(int n, int h, int w, int c, int k)
 {
     conv_geom g;
@@ -103,11 +104,11 @@ static void winograd_case(int n, int h, int w, int c, int k)
     memcpy(d, r, sizeof(float) * os);
     conv2d_backward_naive(dref, dwref, dbref, d, ref, x, wt, &g, 1);
     float *first_dw = NULL, *first_out = malloc(sizeof(float) * os);
-    for (int simd = 1; simd >= 0; simd--)
+    for (int cap = NN_ISA_AVX512; cap >= NN_ISA_PORTABLE; cap--)
     for (int algo = CONV_ALGO_F2; algo <= CONV_ALGO_F4; algo++)
         for (int threads = 1; threads <= 3; threads++) {
             nn_set_threads(threads);
-            const int own = winograd_set_simd(simd); /* the AVX2 copy runs: the CPU has AVX2 and FMA */
+            const int own = nn_set_isa_cap(cap) != NN_ISA_PORTABLE; /* a copy with the own kernel runs */
             for (int again = 0; again < 2; again++) {
                 conv_layer cl;
                 memset(&cl, 0, sizeof cl);
@@ -143,7 +144,7 @@ static void winograd_case(int n, int h, int w, int c, int k)
             }
         }
     nn_set_threads(1);
-    winograd_set_simd(1);
+    nn_set_isa_cap(NN_ISA_AVX512);
     free(first_dw), free(first_out);
     free(x), free(wt), free(b), free(r), free(ref), free(dref), free(dwref), free(dbref), free(d);
 }
@@ -153,6 +154,71 @@ static void winograd_at_several_thread_counts(void **state)
     (void)state;
     winograd_case(5, 6, 7, 8, 12);
     winograd_case(6, 40, 40, 4, 4); /* F(4x4): 100 tiles an image, 2 images a chunk */
+}
+
+/* The smallmap backend at 1, 2 and 3 workers, in each of its copies this CPU has, with and without a fused
+ * step: against the naive loops, and the same bits at every worker count (each output, input gradient and
+ * kernel gradient entry is summed by one worker in a fixed order). 5 images (not a multiple of any copy's
+ * rows), 40 output channels (a partial column block in every copy). */
+static void smallmap_at_several_thread_counts(void **state)
+{
+    (void)state;
+    const int n = 5, h = 3, w = 4, c = 20, k = 40;
+    conv_geom g;
+    conv_geom_init(&g, n, h, w, c, k, 3, 3, 1, 1);
+    size_t xs = (size_t)n * h * w * c, os = (size_t)n * h * w * k, ws = (size_t)9 * c * k;
+    float *x = randf(xs, 11, -1, 1), *wt = randf(ws, 12, -0.3f, 0.3f), *b = randf((size_t)k, 13, -0.1f, 0.1f);
+    float *r = randf(os, 14, -1, 1), *ref = malloc(sizeof(float) * os), *dref = malloc(sizeof(float) * xs);
+    float *dwref = calloc(ws, sizeof(float)), *dbref = calloc((size_t)k, sizeof(float));
+    float *d = malloc(sizeof(float) * os);
+    conv2d_forward_naive(ref, x, wt, b, &g, 1);
+    memcpy(d, r, sizeof(float) * os);
+    conv2d_backward_naive(dref, dwref, dbref, d, ref, x, wt, &g, 1);
+    const int best = nn_set_isa_cap(NN_ISA_AVX512);
+    for (int isa = best; isa >= NN_ISA_PORTABLE; isa--) {
+        float *first = NULL; /* out, dx, dw, stepped w of one worker */
+        const size_t all = os + xs + 2 * ws;
+        for (int threads = 1; threads <= 3; threads++) {
+            nn_set_threads(threads);
+            nn_set_isa_cap(isa);
+            conv_layer cl;
+            memset(&cl, 0, sizeof cl);
+            cl.g = g;
+            cl.relu = 1;
+            cl.be = conv_backend_find("smallmap");
+            vt_err err;
+            assert_int_equal(cl.be->plan(&cl, &err), VT_OK);
+            float *got = calloc(all, sizeof(float)), *col = calloc(cl.be->workspace(&g) + 1, sizeof(float));
+            float *out = got, *dx = got + os, *dw = dx + xs, *w2 = dw + ws;
+            float *db = calloc((size_t)k, sizeof(float)), *b2 = malloc(sizeof(float) * k);
+            cl.be->forward(&cl, out, col, x, wt, b, n);
+            memcpy(d, r, sizeof(float) * os);
+            cl.be->backward(&cl, dx, wt, b, dw, db, col, d, out, x, n, NULL);
+            assert_close("forward", out, ref, os, 1e-4);
+            assert_close("dx", dx, dref, xs, 1e-4);
+            assert_close("dw", dw, dwref, ws, 1e-4);
+            assert_close("db", db, dbref, (size_t)k, 1e-4);
+            const conv_step step = {0.1f, 0.99f};
+            memcpy(w2, wt, sizeof(float) * ws);
+            memcpy(b2, b, sizeof(float) * k);
+            memset(db, 0, sizeof(float) * k);
+            float *scratch = calloc(ws, sizeof(float));
+            memcpy(d, r, sizeof(float) * os);
+            cl.be->backward(&cl, NULL, w2, b2, scratch, db, col, d, out, x, n, &step);
+            if (!first)
+                first = got;
+            else if (memcmp(got, first, sizeof(float) * all) != 0)
+                fail_msg("copy %d at %d workers: not the same bits as at one", isa, threads);
+            if (got != first)
+                free(got);
+            cl.be->release(&cl);
+            free(col), free(db), free(b2), free(scratch);
+        }
+        free(first);
+    }
+    nn_set_threads(1);
+    nn_set_isa_cap(NN_ISA_AVX512);
+    free(x), free(wt), free(b), free(r), free(ref), free(dref), free(dwref), free(dbref), free(d);
 }
 
 /* The winograd backend keeps its transformed kernel while the weights generation stays: the same
@@ -339,6 +405,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(results_are_visible_after_the_run),
         cmocka_unit_test(winograd_at_several_thread_counts),
         cmocka_unit_test(winograd_kernel_kept_per_generation),
+        cmocka_unit_test(smallmap_at_several_thread_counts),
         cmocka_unit_test(model_sees_new_weights),
         cmocka_unit_test(pooling_at_several_thread_counts),
         cmocka_unit_test(two_callers_take_turns),

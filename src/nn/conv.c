@@ -137,8 +137,8 @@ static const conv_backend gemm_row = {
 };
 
 /* In the order the help lists them (NN_CONV_CHOICES): the fast backends, gemm, the reference. */
-const conv_backend *const conv_backends[] = {&conv_backend_onednn, &conv_backend_winograd, &gemm_row, &naive_row,
-                                             NULL};
+const conv_backend *const conv_backends[] = {&conv_backend_onednn, &conv_backend_winograd, &conv_backend_smallmap,
+                                             &gemm_row, &naive_row, NULL};
 
 const conv_backend *conv_backend_find(const char *name)
 {

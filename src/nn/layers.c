@@ -247,7 +247,7 @@ static void bias_act(float *out, const float *b, size_t rows, int cols, int relu
 }
 
 /* dout (rows, cols): zeroed where the ReLU was off (out <= 0) when relu; db (cols) += column sums. */
-static void bias_act_backward(float *db, float *dout, const float *out, size_t rows, int cols, int relu)
+void bias_act_backward(float *db, float *dout, const float *out, size_t rows, int cols, int relu)
 {
     const int c4 = cols & ~3;
     const v4f zero = {0.0f, 0.0f, 0.0f, 0.0f};

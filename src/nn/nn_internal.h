@@ -133,6 +133,9 @@ typedef struct conv_backend {
     /* Named alone, the layers none of its variants can run go to gemm (oneDNN's reference-only shapes);
      * else that is an error. */
     int alone_falls_back;
+    /* Built in copies, one per nn_isa (winograd, smallmap): a layer runs the copy nn_isa named when it was
+     * planned, and the tests run every copy the CPU has. */
+    int in_copies;
     /* Can this backend (with algo) run g here? algo CONV_ALGO_ANY asks for any variant. */
     int (*supports)(const conv_geom *g, int algo);
     /* Floats of the model's shared workspace the layer needs at g (0 for none). */
@@ -212,13 +215,29 @@ void onednn_apply_threads(void);
  * measured rule is in precision.c). */
 int precision_takes_bf16(const conv_geom *g);
 
-/* The Winograd backend's row (src/nn/winograd.c). */
+/* The Winograd backend's row (src/nn/winograd.c), and the small maps' direct convolution's
+ * (src/nn/smallmap.c). */
 extern const conv_backend conv_backend_winograd;
-/* Whether layers planned from now on may run in the backend's AVX2 copy (src/nn/winograd_avx2.c: eight-
- * channel transforms and its own product kernel) where the CPU has AVX2 and FMA; on by default. The tests
- * turn it off to check the portable copy (four channels, every product through OpenBLAS). Returns whether
- * they will run in the AVX2 copy: on, and this CPU has AVX2 and FMA. */
-int winograd_set_simd(int on);
+extern const conv_backend conv_backend_smallmap;
+/* A backend built in copies (one per nn_isa): each copy's two passes, as its row's. */
+typedef struct conv_passes {
+    void (*forward)(conv_layer *cl, float *out, float *ws, const float *x, const float *w, const float *b, int n);
+    void (*backward)(conv_layer *cl, float *dx, float *w, float *b, float *dw, float *db, float *ws, float *dout,
+                     const float *out, const float *x, int n, const conv_step *step);
+} conv_passes;
+/* A layer's output gradient dout (rows, cols) masked where out was not positive (relu), and its column
+ * sums added to db (src/nn/layers.c). */
+void bias_act_backward(float *db, float *dout, const float *out, size_t rows, int cols, int relu);
+/* The copies of nn's own SIMD kernels (src/nn/isa.c): portable (SSE-width vectors, what any CPU runs),
+ * AVX2 and FMA, AVX-512F. A backend built in copies (winograd: winograd.c, winograd_avx2.c,
+ * winograd_avx512.c) plans each layer for the copy nn_isa names: the best this CPU runs, but not above the
+ * cap nn_set_isa_cap last set (NN_ISA_AVX512 at start; the tests lower it to check the others). Returns
+ * that copy. */
+#define NN_ISA_PORTABLE 0
+#define NN_ISA_AVX2 1
+#define NN_ISA_AVX512 2
+int nn_isa(void);
+int nn_set_isa_cap(int cap);
 
 /* nn's own worker threads (src/nn/pool.c). nn_pool_start makes sure workers - 1 threads run beside the
  * caller (call it when planning, not in a step); nn_pool_run runs fn(arg, worker, n) on the caller (worker

@@ -791,8 +791,9 @@ static void onednn_backward(conv_layer *cl, float *dx, float *w, float *b, float
 
 /* Winograd F(4x4, 3x3) works on 4x4 output tiles, 6x6 input tiles: on small maps most of a tile is
  * padding. Measured with oneDNN 2.6 on AVX-512 (2-core Xeon, vgg16-nopool, batch 32): Winograd 2-3x faster
- * than direct from 32x32 down to 8x8 maps, 3x slower on 2x2. So it ranks first of all from 8x8 up, where
- * oneDNN has it (AVX-512); 4x4 and below are left to the others. */
+ * than direct from 32x32 down to 8x8 maps, 3x slower on 2x2. So it ranks first from 8x8 up, where oneDNN
+ * has it (AVX-512), but for the winograd backend's F(4x4) from 32 input channels (winograd.c: as fast, and
+ * 200-250 MiB less memory); 4x4 and below are left to the others. */
 #define WINOGRAD_MIN_SIDE 8
 
 static int winograd_rank(const conv_geom *g, int alone)

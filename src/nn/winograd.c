@@ -38,16 +38,30 @@
 
 #include "nn_internal.h"
 
-/* The file is compiled twice: as itself, the portable backend (SSE-width transforms, every product through
- * OpenBLAS), and as src/nn/winograd_avx2.c, which defines WINO_AVX2 and is compiled with AVX2 and FMA:
- * eight-channel transforms and, up to SIMD_MAX_CHANNELS channels, its own product kernel. The
- * portable copy holds the row and the plans, and passes a layer to the AVX2 copy's two entry points when
- * the CPU has AVX2 and FMA. */
-#ifdef WINO_AVX2
+/* The file is compiled three times: as itself, the portable backend (SSE-width transforms, every product
+ * through OpenBLAS); as src/nn/winograd_avx2.c, which defines WINO_ISA as NN_ISA_AVX2 and is compiled with AVX2
+ * and FMA: eight-channel transforms and, up to SIMD_MAX_CHANNELS channels, its own product kernel; and as
+ * src/nn/winograd_avx512.c (NN_ISA_AVX512, compiled with AVX-512F): sixteen-channel transforms and the product
+ * kernel on 512-bit registers. The portable copy holds the row and the plans, and passes a layer to the copy
+ * its plan names (nn_isa, src/nn/isa.c). */
+#ifndef WINO_ISA
+#define WINO_ISA NN_ISA_PORTABLE
+#endif
+/* Output channels per block of the own kernel's blocked U (twelve accumulators: two registers of six
+ * tiles). The plan (portable copy) sizes the blocks by the copy it chooses; each copy reads them by KB. */
+#define KB_AVX2 16
+#define KB_AVX512 32
+#if WINO_ISA == NN_ISA_AVX512
+#include <immintrin.h>
+#define VL 16
+#define KB KB_AVX512
+#elif WINO_ISA == NN_ISA_AVX2
 #include <immintrin.h>
 #define VL 8
+#define KB KB_AVX2
 #else
 #define VL 4
+#define KB KB_AVX2 /* unused: the portable copy has no own kernel */
 #endif
 
 typedef struct wino_mats {
@@ -85,10 +99,12 @@ static const wino_mats F4 = {4, 6,
  *
  * The own kernel streams a point's U from cache for every six tiles; above 128 input channels that
  * outgrows the L1 and L2 caches and OpenBLAS's packed, cache-blocked sgemm is faster (vgg16 block3, 256
- * channels: 22-26 against 19 ms; block4, 512: 42 against 24), so SIMD_MAX_CHANNELS bounds it. */
+ * channels: 22-26 against 19 ms; block4, 512: 42 against 24), so SIMD_MAX_CHANNELS bounds it. The AVX-512
+ * copy's kernel, with its 32-channel blocks and a Zen 5's larger caches, did no better there (one thread,
+ * CPU time, batch 32: 12x12x256 F(4x4) 22.5-23.5 against 21.1-22.8 ms forward, 6x6x512 F(2x2) 37-39
+ * against 32.3-32.5), so the bound is the same. */
 #define CHUNK_TILES 192
 #define FWD_CHUNK_BYTES (128 * 1024)
-#define KB 16 /* output channels per block of the forward's own kernel */
 #define SIMD_MAX_CHANNELS 128
 
 typedef struct wino_plan {
@@ -101,47 +117,28 @@ typedef struct wino_plan {
     size_t chunk;     /* floats of a worker's V and M */
     float *U;         /* the transformed kernel (a*a, c, k), the layer's own: kept while the weights stay */
     unsigned long ugen; /* the weights generation U is of (conv_layer.wgen); 0: none */
-    /* The forward's own kernel (AVX2 and FMA): U again, in blocks of KB output channels (a*a, kp / KB, c,
-     * KB), kp = k rounded up to KB with zero columns; and the forward's images per chunk. */
-    int simd;   /* the layer runs in the AVX2 copy */
+    /* The forward's own kernel (AVX2 or AVX-512 copy): U again, in blocks of kb output channels (a*a, kp /
+     * kb, c, kb), kb = the copy's KB, kp = k rounded up to kb with zero columns; and the forward's images
+     * per chunk. */
+    int isa;    /* the copy the layer runs in (NN_ISA_PORTABLE, NN_ISA_AVX2, NN_ISA_AVX512) */
     int own;    /* and its forward multiplies with the own kernel */
+    int kb;
     size_t kp;
     float *Up;
     int ftiles; /* tiles per chunk of that forward (and of the input gradient's own products) */
-    /* The input gradient's own products (dV = dM U^T, depth k): U transposed, in blocks of KB input
-     * channels (a*a, cp / KB, k, KB), cp = c rounded up to KB with zero columns; where k is at most
+    /* The input gradient's own products (dV = dM U^T, depth k): U transposed, in blocks of kb input
+     * channels (a*a, cp / kb, k, kb), cp = c rounded up to kb with zero columns; where k is at most
      * SIMD_MAX_CHANNELS and the layer has an input gradient. */
     int own_dx;
     size_t cp;
     float *Ut;
 } wino_plan;
 
-/* The AVX2 copy's passes (src/nn/winograd_avx2.c), for a layer whose plan says simd. */
-void winograd_avx2_forward(conv_layer *cl, float *out, float *ws, const float *x, const float *w, const float *b,
-                           int n);
-void winograd_avx2_backward(conv_layer *cl, float *dx, float *w, float *b, float *dw, float *db, float *ws,
-                            float *dout, const float *out, const float *x, int n, const conv_step *step);
-
-#ifndef WINO_AVX2
-/* Whether layers may run in the AVX2 copy where the CPU has AVX2 and FMA (the tests turn it off to check
- * the portable one). */
-static int simd_allowed = 1;
-
-static int cpu_simd(void)
-{
 #if defined(__x86_64__)
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-    return 0;
+extern const conv_passes winograd_avx2_passes, winograd_avx512_passes; /* (wino_copies, at the end) */
 #endif
-}
 
-int winograd_set_simd(int on)
-{
-    simd_allowed = on;
-    return on && cpu_simd();
-}
-
+#if WINO_ISA == NN_ISA_PORTABLE
 static const wino_mats *mats_of(int algo) { return algo == CONV_ALGO_F4 ? &F4 : &F2; }
 
 static void plan_layout(wino_plan *p, const conv_geom *g, int algo, int workers)
@@ -159,11 +156,12 @@ static void plan_layout(wino_plan *p, const conv_geom *g, int algo, int workers)
     p->u = a2 * g->c * g->oc;
     p->kpad = ((size_t)g->oc + 15) & ~(size_t)15;
     p->chunk = a2 * (size_t)p->ipc * per_image * ((size_t)g->c + g->oc);
-    p->simd = simd_allowed && cpu_simd();
-    p->own = p->simd && g->c <= SIMD_MAX_CHANNELS;
-    p->kp = ((size_t)g->oc + KB - 1) / KB * KB;
-    p->own_dx = p->simd && g->oc <= SIMD_MAX_CHANNELS;
-    p->cp = ((size_t)g->c + KB - 1) / KB * KB;
+    p->isa = nn_isa();
+    p->own = p->isa != NN_ISA_PORTABLE && g->c <= SIMD_MAX_CHANNELS;
+    p->kb = p->isa == NN_ISA_AVX512 ? KB_AVX512 : KB_AVX2;
+    p->kp = ((size_t)g->oc + p->kb - 1) / p->kb * p->kb;
+    p->own_dx = p->isa != NN_ISA_PORTABLE && g->oc <= SIMD_MAX_CHANNELS;
+    p->cp = ((size_t)g->c + p->kb - 1) / p->kb * p->kb;
     const size_t tile_bytes = sizeof(float) * a2 * ((size_t)g->c + g->oc);
     size_t ft = FWD_CHUNK_BYTES / tile_bytes / 6 * 6;
     const size_t most = (size_t)p->ipc * per_image; /* what the workspace's chunk holds */
@@ -238,35 +236,11 @@ static void wino_release(conv_layer *cl)
     cl->state = NULL;
 }
 
-#endif /* !WINO_AVX2 */
+#endif /* WINO_ISA == NN_ISA_PORTABLE */
 
 /* ---- the transforms, VL channels at a time ----------------------------------------------------------- */
 
-/* VL channels: one SSE register on any x86-64 (and what the compiler makes of it elsewhere), one AVX
- * register in the AVX2 copy. */
-typedef float vf __attribute__((vector_size(VL * 4)));
-typedef int vi __attribute__((vector_size(VL * 4)));
-
-/* Each transform is inlined into callers that pass the matrices (&F2 or &F4) and the channel count as
- * compile-time constants, so the small loops unroll, zero coefficients drop out and the tile lives in
- * registers. */
-#define TF static inline __attribute__((always_inline))
-
-TF vf vload(const float *p, int nc)
-{
-    vf v = {0};
-    memcpy(&v, p, sizeof(float) * (size_t)nc);
-    return v;
-}
-
-TF void vstore(float *p, vf v, int nc) { memcpy(p, &v, sizeof(float) * (size_t)nc); }
-
-/* v where keep > 0, else 0 (the ReLU and its gradient's mask). */
-TF vf vpositive(vf v, vf keep)
-{
-    const vf zero = {0};
-    return (vf)((vi)v & (keep > zero));
-}
+#include "nn_vec.h"
 
 /* o[r] = sum_c M[r][c] x[c], r < rows, c < cols, where M[r][c] is m[r * ld + c], or (t) m[c * ld + r]. */
 TF void tf1(const float *m, int ld, int rows, int cols, int t, vf *o, const vf *x)
@@ -469,13 +443,6 @@ static float *ws_chunk(const wino_job *J, int wk)
     return J->ws + p->u * (size_t)p->workers + (size_t)p->workers * p->kpad + (size_t)wk * p->chunk;
 }
 
-/* The share [lo, hi) of count items of worker wk of nw. */
-static void share(int count, int wk, int nw, int *lo, int *hi)
-{
-    *lo = (int)((long)count * wk / nw);
-    *hi = (int)((long)count * (wk + 1) / nw);
-}
-
 /* The pixels of tile r (row-major over th x tw) of an image (h, w, c) at base, from its corner y0, x0 =
  * (tile position) * m - pad: side x side pointers, NULL outside the image. */
 static void tile_pixels(const float **px, const float *base, int h, int w, int c, int y0, int x0, int side)
@@ -533,41 +500,52 @@ static void chunk_in(const wino_job *J, float *V, int n0, int cnt)
     tiles_in(J, V, n0 * per_image, (int)(cnt * per_image));
 }
 
-#ifdef WINO_AVX2
-/* o[i][0..nk) = sum over c < C of a[i][c] * u[c * KB + 0..nk), for the rows i < nr (nr <= 6, nk <= KB): one
- * point's products for six tiles and a block of KB output channels, in twelve AVX registers. Rows past nr
- * are read (a[] points them at a real row) but not written. */
+#if WINO_ISA != NN_ISA_PORTABLE
+/* The register of the copy's own kernel (VL floats) and its four operations. */
+#if WINO_ISA == NN_ISA_AVX512
+typedef __m512 vreg;
+#define VR_ZERO _mm512_setzero_ps
+#define VR_LOAD _mm512_loadu_ps
+#define VR_STORE _mm512_storeu_ps
+#define VR_FMA_BROADCAST(s, p, b) _mm512_fmadd_ps(_mm512_set1_ps(*(p)), b, s)
+#else
+typedef __m256 vreg;
+#define VR_ZERO _mm256_setzero_ps
+#define VR_LOAD _mm256_loadu_ps
+#define VR_STORE _mm256_storeu_ps
+#define VR_FMA_BROADCAST(s, p, b) _mm256_fmadd_ps(_mm256_broadcast_ss(p), b, s)
+#endif
+
+/* o[i][0..nk) = sum over c < C of a[i][c] * u[c * KB + 0..nk), for the rows i < nr (nr <= 6, nk <= KB =
+ * 2 VL): one point's products for six tiles and a block of KB output channels, in twelve registers, each
+ * step two loads of u and six broadcasts for twelve FMAs. Rows past nr are read (a[] points them at a real
+ * row) but not written. */
 static void rows6(int C, const float *const *a, const float *u, float *const *o, int nr, int nk)
 {
     const float *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3], *a4 = a[4], *a5 = a[5];
-    __m256 s00 = _mm256_setzero_ps(), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00,
-           s31 = s00, s40 = s00, s41 = s00, s50 = s00, s51 = s00;
+    vreg s00 = VR_ZERO(), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00, s31 = s00, s40 = s00,
+         s41 = s00, s50 = s00, s51 = s00;
     for (int c = 0; c < C; c++, u += KB) {
-        const __m256 b0 = _mm256_loadu_ps(u), b1 = _mm256_loadu_ps(u + 8);
-        __m256 x;
+        const vreg b0 = VR_LOAD(u), b1 = VR_LOAD(u + VL);
 #define ROW(i)                                                                                                    \
-    x = _mm256_broadcast_ss(a##i + c);                                                                          \
-    s##i##0 = _mm256_fmadd_ps(x, b0, s##i##0);                                                                  \
-    s##i##1 = _mm256_fmadd_ps(x, b1, s##i##1);
+    s##i##0 = VR_FMA_BROADCAST(s##i##0, a##i + c, b0);                                                          \
+    s##i##1 = VR_FMA_BROADCAST(s##i##1, a##i + c, b1);
         ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5)
 #undef ROW
     }
-    __m256 s[6][2] = {{s00, s01}, {s10, s11}, {s20, s21}, {s30, s31}, {s40, s41}, {s50, s51}};
-    if (nk == KB) {
-        for (int i = 0; i < nr; i++) {
-            _mm256_storeu_ps(o[i], s[i][0]);
-            _mm256_storeu_ps(o[i] + 8, s[i][1]);
-        }
-        return;
-    }
+    const vreg s[6][2] = {{s00, s01}, {s10, s11}, {s20, s21}, {s30, s31}, {s40, s41}, {s50, s51}};
     float part[KB];
     for (int i = 0; i < nr; i++) {
-        _mm256_storeu_ps(part, s[i][0]);
-        _mm256_storeu_ps(part + 8, s[i][1]);
-        memcpy(o[i], part, sizeof(float) * (size_t)nk);
+        float *dst = nk == KB ? o[i] : part; /* the last block of a layer may be partial */
+        VR_STORE(dst, s[i][0]);
+        VR_STORE(dst + VL, s[i][1]);
+        if (nk < KB)
+            memcpy(o[i], part, sizeof(float) * (size_t)nk);
     }
 }
+#endif
 
+#if WINO_ISA != NN_ISA_PORTABLE
 /* M[t][xi] (k floats) = V[t][xi] (c floats) U[xi] for every tile t < tiles and point xi < a2 of a chunk,
  * U as the blocked Up (a2, kp / KB, c, KB): the forward's products without OpenBLAS, which would pack V and
  * U at every call and clear M first (at 32 to 64 channels, a fifth of the layer's time). */
@@ -601,7 +579,7 @@ static void products(const wino_job *J, int own, int transposed, const float *in
     const wino_plan *p = J->p;
     const int a2 = p->f->a * p->f->a, C = J->cl->g.c, K = J->cl->g.oc;
     const int depth = transposed ? K : C, width = transposed ? C : K;
-#ifdef WINO_AVX2
+#if WINO_ISA != NN_ISA_PORTABLE
     if (own) {
         points_simd(in, transposed ? p->Ut : p->Up, out, tiles, a2, depth, width, (int)(transposed ? p->cp : p->kp));
         return;
@@ -625,7 +603,7 @@ static void forward_task(void *arg, int wk, int nw)
     int lo, hi;
     share(J->n, wk, nw, &lo, &hi);
     float *V = ws_chunk(J, wk);
-#ifdef WINO_AVX2
+#if WINO_ISA != NN_ISA_PORTABLE
     const int own = p->own;
 #else
     const int own = 0;
@@ -682,7 +660,7 @@ static void chunk_dgrad(const wino_job *J, float *V, const float *dM, int n0, in
     const conv_geom *g = &J->cl->g;
     const wino_plan *p = J->p;
     const int a2 = p->f->a * p->f->a, m = p->f->m, a = p->f->a, per_image = p->th * p->tw, tiles = cnt * per_image;
-#ifdef WINO_AVX2
+#if WINO_ISA != NN_ISA_PORTABLE
     const int own = p->own_dx;
 #else
     const int own = 0;
@@ -900,34 +878,28 @@ static void backward_impl(conv_layer *cl, float *dx, float *w, float *b, float *
     }
 }
 
-#ifdef WINO_AVX2
-void winograd_avx2_forward(conv_layer *cl, float *out, float *ws, const float *x, const float *w, const float *b,
-                           int n)
-{
-    forward_impl(cl, out, ws, x, w, b, n);
-}
-
-void winograd_avx2_backward(conv_layer *cl, float *dx, float *w, float *b, float *dw, float *db, float *ws,
-                            float *dout, const float *out, const float *x, int n, const conv_step *step)
-{
-    backward_impl(cl, dx, w, b, dw, db, ws, dout, out, x, n, step);
-}
+#if WINO_ISA == NN_ISA_AVX512
+const conv_passes winograd_avx512_passes = {forward_impl, backward_impl};
+#elif WINO_ISA == NN_ISA_AVX2
+const conv_passes winograd_avx2_passes = {forward_impl, backward_impl};
 #else
+/* The copies by WINO_ISA: what a plan's isa says to run. */
+static const conv_passes portable_passes = {forward_impl, backward_impl};
+#if defined(__x86_64__)
+static const conv_passes *const wino_copies[] = {&portable_passes, &winograd_avx2_passes, &winograd_avx512_passes};
+#else
+static const conv_passes *const wino_copies[] = {&portable_passes};
+#endif
+
 static void wino_forward(conv_layer *cl, float *out, float *ws, const float *x, const float *w, const float *b, int n)
 {
-    if (((const wino_plan *)cl->state)->simd)
-        winograd_avx2_forward(cl, out, ws, x, w, b, n);
-    else
-        forward_impl(cl, out, ws, x, w, b, n);
+    wino_copies[((const wino_plan *)cl->state)->isa]->forward(cl, out, ws, x, w, b, n);
 }
 
 static void wino_backward(conv_layer *cl, float *dx, float *w, float *b, float *dw, float *db, float *ws,
                           float *dout, const float *out, const float *x, int n, const conv_step *step)
 {
-    if (((const wino_plan *)cl->state)->simd)
-        winograd_avx2_backward(cl, dx, w, b, dw, db, ws, dout, out, x, n, step);
-    else
-        backward_impl(cl, dx, w, b, dw, db, ws, dout, out, x, n, step);
+    wino_copies[((const wino_plan *)cl->state)->isa]->backward(cl, dx, w, b, dw, db, ws, dout, out, x, n, step);
 }
 
 /* Measured on this project's AVX2 machine (2-core Zen 3, batch 32, with OpenBLAS's Zen sgemm): F(4x4) 1.6-2.6x
@@ -937,14 +909,26 @@ static void wino_backward(conv_layer *cl, float *dx, float *w, float *b, float *
  * oneDNN. On cnn's 32 (32x32 and 16x16 maps), with its own AVX2 forward kernel, it is faster than oneDNN's
  * direct convolution both ways (block1_conv2: forward 4.0 against 4.6 ms, backward 10.1 against 12.6;
  * block2_conv1: 2.0 against 2.9, 4.3 against 6.2). So from MIN_CHANNELS input channels it ranks above
- * oneDNN's direct convolution (below oneDNN's Winograd, and below gemm on maps under 4 a side); F(4x4)
- * from F4_MIN_SIDE up, F(2x2) below, which is also how "winograd" named alone chooses, at any channels. */
+ * oneDNN's direct convolution (and below gemm on maps under 4 a side); F(4x4) from F4_MIN_SIDE up, F(2x2)
+ * below, which is also how "winograd" named alone chooses, at any channels.
+ *
+ * Against oneDNN's Winograd (AVX-512 only in oneDNN 2.x, so where it runs, this backend runs its AVX-512
+ * copy): on the 2-core Zen 5, vgg16 at 48x48, batch 32, blocks 1-3 but the first layer (64 to 256
+ * channels, 48x48 to 12x12), interleaved with `--conv auto` and `--conv winograd`, three rounds on a busy
+ * machine, each round's time of those layers over that of blocks 4-5 (the same backends in both runs):
+ * 0.83, 0.83, 0.83 with F(4x4)'s AVX-512 copy, 0.86, 0.83, 0.86 with oneDNN's Winograd (and 0.94, 0.85,
+ * 0.85 with the AVX2 copy); the quietest round, 166 against 292 ms forward and backward. At least a tie,
+ * and the bench process's peak 460 MiB against 725: oneDNN's Winograd keeps 200-250 MiB of its own. So
+ * F(4x4) from MIN_CHANNELS channels ranks above oneDNN's Winograd (rank 50, onednn.c), which keeps the
+ * first layer (3 channels: no depth for the products). */
 #define WINOGRAD_F4_MIN_SIDE 8
 #define WINOGRAD_MIN_CHANNELS 32
 
 static int f4_rank(const conv_geom *g, int alone)
 {
-    return conv_min_side(g) >= WINOGRAD_F4_MIN_SIDE && (alone || g->c >= WINOGRAD_MIN_CHANNELS) ? 30 : 0;
+    if (conv_min_side(g) < WINOGRAD_F4_MIN_SIDE)
+        return 0;
+    return g->c >= WINOGRAD_MIN_CHANNELS ? 55 : alone ? 30 : 0;
 }
 
 static int f2_rank(const conv_geom *g, int alone)
@@ -962,6 +946,7 @@ const conv_backend conv_backend_winograd = {
     .name = "winograd",
     .variants = wino_variants,
     .nvariants = 2,
+    .in_copies = 1,
     .supports = wino_supports,
     .workspace = wino_workspace,
     .plan = wino_plan_layer,

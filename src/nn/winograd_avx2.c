@@ -3,7 +3,8 @@
  * here runs unless the portable copy (winograd.c) planned the layer for it, which it does only where the
  * CPU reports both extensions. */
 #if defined(__x86_64__)
-#define WINO_AVX2 1
+#include "nn_internal.h"
+#define WINO_ISA NN_ISA_AVX2
 #include "winograd.c"
 #else
 typedef int winograd_avx2_unused; /* not an x86-64 build: the portable copy alone */
