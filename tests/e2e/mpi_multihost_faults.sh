@@ -46,8 +46,14 @@ victim=$(netns_rank_pid 1) || fail "no rank 1 on h2"
 kill -9 "$victim"
 gone_within $mp 30 || fail "mpirun still runs 30 s after rank 1 on h2 was killed"
 wait $mp && fail "mpirun exited 0 after a rank was killed"
-[ "$(grep -c '^vggtop train: .*rank 0 of 2: no answer for [0-9]* s during' killed.out)" -eq 1 ] ||
-    { cat killed.out >&2; fail "rank 0 did not say in one line that it lost rank 1"; }
+# Rank 0 says why: that rank 1 stopped answering, or, when mpirun's SIGTERM (sent as soon as it sees rank 1
+# die) comes first on a loaded machine, that it stops with a checkpoint (then perhaps also the first);
+# mpirun names the dead rank.
+n=$(grep -c '^vggtop train: ' killed.out)
+[ "$n" -ge 1 ] && [ "$n" -le 2 ] &&
+    grep -q '^vggtop train: \(.*rank 0 of 2: no answer for [0-9]* s during\|stopping after this step and saving a checkpoint\)' killed.out ||
+    { cat killed.out >&2; fail "rank 0 did not say why it ended"; }
+grep -q 'process rank 1 .* on node h2 exited on signal 9' killed.out || { cat killed.out >&2; fail "mpirun did not name the dead rank"; }
 netns_mpirun 2 h1,h2 "$VGGTOP" train --resume killed >resumed.out 2>&1 || { cat resumed.out >&2; fail "--resume after the kill exited $?"; }
 [ "$(strip two)" = "$(strip killed)" ] || { strip killed >&2; fail "the resumed run has another history"; }
 
