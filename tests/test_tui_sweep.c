@@ -224,6 +224,18 @@ static void ends_are_told(void **state)
     a->alerts.n_pending = 0;
     assert_int_equal(sweep_poll(a, now + 4), 0); /* nothing new: nothing told */
     assert_int_equal(a->alerts.n_pending, 0);
+    /* A trial opened from the Sweep screen: its end is the sweep's news (told above), not told again as the
+     * run shown's; a run outside the sweep still is. */
+    const char *shown[] = {"tell/trial-001", "elsewhere"};
+    for (int k = 0; k < 2; k++) {
+        snprintf(a->dir, sizeof a->dir, "%s", at(shown[k]));
+        a->snap->state = TRAIN_TRAINING;
+        assert_int_equal(alerts_observe(a, now + 5), 0); /* begins: nothing is news */
+        a->snap->state = TRAIN_FINISHED;
+        assert_int_equal(alerts_observe(a, now + 6), k);
+        assert_int_equal(a->alerts.n_pending, k);
+        a->alerts.n_pending = 0;
+    }
     free(st);
     sweep_plan_free(&p);
     sweep_close(a);

@@ -24,6 +24,19 @@ int alerts_open(app *a, vt_err *err)
     return notify_sink_open(&al->sink, a->opt.notify, a->opt.on_event, a->opt.hook_timeout, err);
 }
 
+/* Whether the run shown is a trial of the sweep watched: its end is then the sweep's news (alerts_tell), and
+ * told once. */
+static int shown_is_trial(const app *a)
+{
+    size_t n = strlen(a->swp.dir);
+    return n > 0 && strncmp(a->dir, a->swp.dir, n) == 0 && a->dir[n] == '/';
+}
+
+static int is_end(notify_kind k)
+{
+    return k == NOTIFY_FINISHED || k == NOTIFY_EARLY_STOP || k == NOTIFY_STOPPED || k == NOTIFY_FAILED;
+}
+
 int alerts_observe(app *a, double now)
 {
     tui_alerts *al = &a->alerts;
@@ -36,10 +49,14 @@ int alerts_observe(app *a, double now)
         return 0;
     }
     int room = ALERTS_PENDING - al->n_pending;
-    int n = room > 0 ? notify_observe(&al->watch, a->snap, now, al->pending + al->n_pending, room) : 0;
-    for (int i = 0; i < n; i++) {
-        const notify_event *e = &al->pending[al->n_pending + i];
-        al->trial[al->n_pending + i] = ALERTS_RUN_SHOWN;
+    int got = room > 0 ? notify_observe(&al->watch, a->snap, now, al->pending + al->n_pending, room) : 0, n = 0;
+    for (int i = 0; i < got; i++) {
+        if (shown_is_trial(a) && is_end(al->pending[al->n_pending + i].kind))
+            continue;
+        int at = al->n_pending + n++;
+        al->pending[at] = al->pending[al->n_pending + i];
+        al->trial[at] = ALERTS_RUN_SHOWN;
+        const notify_event *e = &al->pending[at];
         app_set_status(a, e->kind == NOTIFY_FINISHED ? ROLE_GOOD : ROLE_WARN, "%s: %s", notify_names[e->kind],
                        e->text);
     }
