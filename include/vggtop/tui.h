@@ -209,6 +209,7 @@ typedef enum tui_action {
     ACT_SORT, ACT_REVERSE, ACT_SEARCH, ACT_SEARCH_NEXT,
     ACT_NORMALIZE, ACT_FOLD, ACT_ZOOM, ACT_TOGGLE, ACT_ALL, ACT_MISSED,
     ACT_METRIC, ACT_VIEW, ACT_REFRESH, ACT_DETACH, ACT_RESUME_RUN, ACT_DOWNLOAD, ACT_CANCEL, ACT_SAVE_FIGURE,
+    ACT_MARK, ACT_DIFF, ACT_VERSUS,
     ACT_COUNT
 } tui_action;
 
@@ -219,6 +220,7 @@ typedef enum tui_screen {
     TUI_SCREEN_SETUP = 1, TUI_SCREEN_DASHBOARD, TUI_SCREEN_REPORT, TUI_SCREEN_CONFUSION, TUI_SCREEN_ROC,
     TUI_SCREEN_COMPARE, TUI_SCREEN_SAMPLES, TUI_SCREEN_SUMMARY, TUI_SCREEN_LAYERS,
     TUI_SCREEN_SWEEP, /* past the digits: Tab and S-Tab reach it, and vggtop watch SWEEP_DIR opens on it */
+    TUI_SCREEN_DIFF,  /* past the digits: Tab reaches it, and Compare's and Sweep's d open it */
     TUI_SCREEN_END /* one past the last */
 } tui_screen;
 enum { TUI_N_SCREENS = TUI_SCREEN_END - 1, TUI_ALL_SCREENS = (1 << TUI_N_SCREENS) - 1 };

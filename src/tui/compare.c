@@ -164,8 +164,9 @@ static void format_row(const app *a, int i, int wide, int name_w, char *line, si
     }
     if (wide)
         snprintf(model, sizeof model, " %-12.12s", e->model);
-    int n = snprintf(line, size, "[%c] %2d  %-*.*s%s %-8.8s", a->cmp.shown[i] ? 'x' : ' ', i + 1, name_w, name_w,
-                     e->name, model, e->state[0] ? e->state : "-");
+    int mark = diff_marked(a, e->path); /* A or B: marked for the Diff screen (x) */
+    int n = snprintf(line, size, "[%c] %2d%c %-*.*s%s %-8.8s", a->cmp.shown[i] ? 'x' : ' ', i + 1, mark ? mark : ' ',
+                     name_w, name_w, e->name, model, e->state[0] ? e->state : "-");
     if (wide)
         n += snprintf(line + n, size - (size_t)n, " %5s", per);
     snprintf(line + n, size - (size_t)n, " %6s %3d/%-3d %12s %12s", total, e->epochs_done, e->epochs,
@@ -227,6 +228,19 @@ void compare_draw(app *a, tui_rect body)
     }
 }
 
+/* d: the Diff screen of the two marked runs; with one marked, of it and the selected run (marked then). */
+static int open_diff(app *a)
+{
+    const char *sel = a->cmp.runs[a->cmp.sel].path;
+    if (a->dif.n_marked == 1 && !diff_marked(a, sel))
+        diff_mark(a, sel);
+    if (a->dif.n_marked < 2) {
+        app_set_status(a, ROLE_WARN, "mark two runs with x (A, then B), or one and select another, then d");
+        return H_REDRAW;
+    }
+    return H_REDRAW | H_DIFF;
+}
+
 int compare_key(app *a, int key, tui_action act)
 {
     (void)key;
@@ -259,6 +273,8 @@ int compare_key(app *a, int key, tui_action act)
             compare_load(a, a->cmp.sel);
         break;
     }
+    case ACT_MARK: diff_mark(a, a->cmp.runs[a->cmp.sel].path); break;
+    case ACT_DIFF: return open_diff(a);
     case ACT_ENTER: {
         const run_entry *e = &a->cmp.runs[a->cmp.sel];
         if (a->parked && strcmp(e->path, a->parked_dir) == 0) {

@@ -381,40 +381,17 @@ void report_draw(app *a, tui_rect body)
     app_draw_table(a, (tui_rect){body.top + 1, 1, body.height - 1, body.width - 2}, t);
 }
 
-/* Display position of the first class whose name contains the search, from position `from` on. */
-static int rep_find(const app *a, int from)
-{
-    int n = a->rep.n_labels;
-    for (int k = 0; k < n; k++) {
-        int i = (from + k) % n;
-        if (strcasestr(app_class_name(a, a->rep.labels[a->rpt.order[i]]), a->rpt.search))
-            return i;
-    }
-    return -1;
-}
+/* The class name at display position i (the search's). */
+static const char *rep_name_at(const app *a, int i) { return app_class_name(a, a->rep.labels[a->rpt.order[i]]); }
 
 int report_key(app *a, int key, tui_action act)
 {
     if (!a->have_rep || !a->rpt.order) {
-        a->rpt.searching = 0;
+        a->rpt.search.on = 0;
         return H_NONE;
     }
-    if (a->rpt.searching) {
-        if (key == 27) {
-            a->rpt.searching = 0;
-            a->rpt.sel = a->rpt.saved_sel;
-        } else if (key == '\n' || key == '\r' || key == KEY_ENTER) {
-            a->rpt.searching = 0;
-        } else {
-            app_line_edit(a->rpt.search, sizeof a->rpt.search, key);
-        }
-        /* The cursor goes to the first match as the search is typed; with none (or an empty search) it goes
-         * back to where the search started, not to an earlier prefix's match. */
-        int found = a->rpt.search[0] ? rep_find(a, 0) : -1;
-        if (key != 27)
-            a->rpt.sel = found >= 0 ? found : a->rpt.saved_sel;
-        if (!a->rpt.searching && a->rpt.search[0] && found < 0)
-            app_set_status(a, ROLE_WARN, "no class matches '%s'", a->rpt.search);
+    if (a->rpt.search.on) {
+        app_search_key(a, &a->rpt.search, key, &a->rpt.sel, a->rep.n_labels, rep_name_at);
         rep_follow(a);
         return H_REDRAW;
     }
@@ -448,24 +425,8 @@ int report_key(app *a, int key, tui_action act)
         if (a->rpt.heat_col < 0)
             a->rpt.heat_col = 0;
         break;
-    case ACT_SEARCH:
-        a->rpt.searching = 1;
-        a->rpt.search[0] = '\0';
-        a->rpt.saved_sel = a->rpt.sel;
-        break;
-    case ACT_SEARCH_NEXT:
-        if (!a->rpt.search[0]) {
-            app_set_status(a, ROLE_DIM, "/ starts a search");
-            break;
-        }
-        {
-            int i = rep_find(a, a->rpt.sel + 1);
-            if (i >= 0)
-                a->rpt.sel = i;
-            else
-                app_set_status(a, ROLE_WARN, "no class matches '%s'", a->rpt.search);
-        }
-        break;
+    case ACT_SEARCH: app_search_start(&a->rpt.search, a->rpt.sel); break;
+    case ACT_SEARCH_NEXT: app_search_next(a, &a->rpt.search, &a->rpt.sel, a->rep.n_labels, rep_name_at); break;
     default: return H_NONE;
     }
     rep_follow(a);

@@ -349,6 +349,33 @@ void sweep_draw(app *a, tui_rect body)
         draw_panels(a, (tui_rect){y + th + 1, 1, height - th - 1, body.width - 2});
 }
 
+/* d: row sel's trial (A) against the trial with the best val_acc (B), on the Diff screen: the changes are what
+ * the best did better. */
+static int diff_best(app *a, int sel)
+{
+    const sweep_view *v = &a->swp;
+    int best = -1;
+    for (int i = 0; i < v->n; i++)
+        if (!isnan(v->rows[i].best) && (best < 0 || v->rows[i].best > v->rows[best].best))
+            best = i;
+    if (best < 0 || isnan(v->rows[sel].best)) {
+        app_set_status(a, ROLE_WARN, "%s", best < 0 ? "no trial has finished an epoch yet"
+                                                   : "this trial has no finished epoch to compare");
+        return H_REDRAW;
+    }
+    if (best == sel) {
+        app_set_status(a, ROLE_DIM, "trial %d is the best: select another to compare with it", v->rows[sel].t + 1);
+        return H_REDRAW;
+    }
+    char dirs[2][VT_PATH_MAX];
+    sweep_trial_dir(v->dir, v->rows[sel].t, dirs[0], sizeof dirs[0]);
+    sweep_trial_dir(v->dir, v->rows[best].t, dirs[1], sizeof dirs[1]);
+    diff_set(a, dirs[0], dirs[1]);
+    app_set_status(a, ROLE_GOOD, "trial %d (A) against the best, trial %d (B)", v->rows[sel].t + 1,
+                   v->rows[best].t + 1);
+    return H_REDRAW | H_DIFF;
+}
+
 int sweep_key(app *a, int key, tui_action act)
 {
     (void)key;
@@ -376,6 +403,8 @@ int sweep_key(app *a, int key, tui_action act)
         v->dirty = 1;
         return H_REDRAW;
     }
+    if (act == ACT_DIFF)
+        return diff_best(a, v->sel);
     if (act != ACT_ENTER)
         return H_NONE;
     char tdir[VT_PATH_MAX];
