@@ -5,7 +5,8 @@
  * file (tests/fixtures/metrics/diff_run.csv, computed from scikit-learn's reports) row for row, with the
  * accuracy pinned, the classes that got better and worse most and the pairs that grew and shrank; sort, reverse
  * and search; f on runs with superclasses (a fold of the same predictions counted here) and without; two runs of
- * other tasks named; Sweep's d (the selected trial against the best). */
+ * other tasks named; Sweep's d (the selected trial against the best); Report's and Confusion's c (this run vs
+ * the marked one). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -289,6 +290,80 @@ static void sweep_diffs_against_the_best(void **state)
     finish(a);
 }
 
+/* Report and Confusion, "this run vs that run": run b shown, run a marked on Compare. Report's c adds a's F1
+ * and the change (b's minus a's: vggtop diff a b's f1 change, diff_run.csv), the title names a; Confusion's c
+ * shows b's counts minus a's (owl -> dog: 3 here, 1 there, +2) and the pairs that grew and shrank. */
+static void report_and_confusion_versus(void **state)
+{
+    (void)state;
+    fixture_runs();
+    app *a = fake(TRAIN_FINISHED);
+    vt_err err;
+    assert_int_equal(app_open_dir(a, at("b"), 0, &err), VT_OK);
+    a->screen = TUI_SCREEN_REPORT;
+    /* c with no other run marked: said, nothing shown. */
+    app_handle_key(a, 'c');
+    assert_int_equal(a->vs.on_report, 0);
+    assert_non_null(strstr(a->status, "mark one on Compare"));
+    diff_mark(a, at("b")); /* the run shown is never its own other */
+    assert_null(versus_other(a));
+    diff_mark(a, at("a"));
+    assert_string_equal(versus_other(a), at("a"));
+    app_handle_key(a, 'c');
+    draw_diff(a);
+    char want[200];
+    snprintf(want, sizeof want, "vs %s", at("a"));
+    expect(a, want);
+    expect(a, "f1 vs");
+    /* Sorted by F1 (desc): dog 0.6207 ... The cat row: b's 0.7407, a's 0.6923, +0.0484. */
+    int found = 0;
+    for (int i = 0; i < a->rep.n_labels; i++) {
+        char(*t)[24] = a->rpt.text[i];
+        if (strcmp(t[1], "cat") == 0) {
+            assert_string_equal(t[4], "0.7407");
+            assert_string_equal(t[6], "0.6923");
+            assert_string_equal(t[7], "+0.0484");
+            found = 1;
+        }
+    }
+    assert_true(found);
+    /* s reaches the change column: the largest change first, cat (+0.0484) then owl (+0.0155). */
+    while (a->rpt.sort != 7)
+        app_handle_key(a, 's');
+    draw_diff(a);
+    assert_string_equal(a->rpt.text[0][1], "cat");
+    assert_string_equal(a->rpt.text[1][1], "owl");
+    /* c again: the table as before, and a sort on the gone columns falls back to F1. */
+    app_handle_key(a, 'c');
+    draw_diff(a);
+    reject(a, "f1 vs");
+    assert_int_equal(a->rpt.sort, 4);
+
+    a->screen = TUI_SCREEN_CONFUSION;
+    app_handle_key(a, 'c');
+    a->conf.row = 3; /* owl */
+    a->conf.col = 1; /* dog */
+    draw_diff(a);
+    snprintf(want, sizeof want, "Confusion: this run minus %s, counts", at("a"));
+    expect(a, want);
+    expect(a, "true owl \u2192 predicted dog: 3 here, 1 there, +2");
+    expect(a, "Grew most (here vs there)");
+    expect(a, "owl \u2192 dog +2 (1 \u2192 3)");
+    expect(a, "Shrank most");
+    assert_true(a->conf.versus);
+    assert_true(fabs(a->conf.cells[3 * 4 + 1] - 2) < 1e-12);
+    /* Row shares: the difference of the two rows' shares. */
+    app_handle_key(a, 'n');
+    draw_diff(a);
+    expect(a, "row shares (%)");
+    app_handle_key(a, 'c');
+    draw_diff(a);
+    expect(a, "Confusion matrix: rows true");
+    versus_close(a);
+    confusion_reset(a);
+    finish(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -297,6 +372,7 @@ int main(void)
         cmocka_unit_test(sort_search_and_fold),
         cmocka_unit_test(refusals_are_named),
         cmocka_unit_test(sweep_diffs_against_the_best),
+        cmocka_unit_test(report_and_confusion_versus),
     };
     return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);
 }

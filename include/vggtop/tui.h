@@ -35,6 +35,10 @@ typedef enum tui_role {
     ROLE_SERIES7 = ROLE_SERIES0 + 7,
     ROLE_HEAT0,      /* heatmap levels 0..9, 0 = empty */
     ROLE_HEAT9 = ROLE_HEAT0 + 9,
+    ROLE_ABOVE1,     /* a diverging heatmap's levels 1..3 above 0 and below it */
+    ROLE_ABOVE3 = ROLE_ABOVE1 + 2,
+    ROLE_BELOW1,
+    ROLE_BELOW3 = ROLE_BELOW1 + 2,
     ROLE_COUNT
 } tui_role;
 
@@ -143,6 +147,7 @@ typedef struct tui_heatmap {
     int label_width;
     int cell_width;  /* characters per cell; 0 means 1 */
     int show_values, percent;
+    int diverging;   /* values of either sign: red for above 0, blue for below, by |v| (ASCII: + and -) */
 } tui_heatmap;
 
 extern const char tui_density_ramp[11]; /* " .:-=+*#%@" */

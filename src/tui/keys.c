@@ -70,6 +70,8 @@ const tui_key tui_keys[] = {
     {KEY_RIGHT, ACT_RIGHT, "Right", NULL, "next cell, image or epoch", 0, TUI_KEYS_CURSOR},
     {'h', ACT_LEFT, "h", NULL, "the same as Left", 0, TUI_KEYS_CURSOR},
     {'l', ACT_RIGHT, "l", NULL, "the same as Right", 0, TUI_KEYS_CURSOR},
+    {'c', ACT_VERSUS, "c", "Vs", "Report, Confusion: this run vs the run marked on Compare (Report: its F1 and the change; "
+     "Confusion: this minus that)", REPORT | S(TUI_SCREEN_CONFUSION), 0},
     {'n', ACT_NORMALIZE, "n", "Norm", "Confusion: counts or row-normalised shares", S(TUI_SCREEN_CONFUSION), 0},
     {'f', ACT_FOLD, "f", "Fold", "Confusion, Diff: fold CIFAR-100 to its 20 superclasses", S(TUI_SCREEN_CONFUSION) | DIFF,
      0},

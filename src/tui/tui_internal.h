@@ -70,6 +70,13 @@ typedef struct confusion_view {
     long maxc;              /* the largest count (the scale's top) */
     confused_pair pairs[CM_MAX_PAIRS];
     int n_pairs;
+    /* The vs mode (c): cells hold this run's minus the other run's (vs.cm, folded too when folding: other),
+     * and changed the pairs that grew and shrank from that run to this (the diff of other to counts). */
+    int versus;
+    unsigned long versus_gen;
+    long *other;
+    metrics_diff changed;
+    int have_changed;
 } confusion_view;
 
 /* Setup (setup.c): the form's cursor and first row, the field being edited (its text and why it is refused,
@@ -137,12 +144,15 @@ typedef struct list_search {
  * report_reset, filled by report_enter), the search being typed; the history from per_class.csv (loaded when
  * the file changes: report_load_history): f1 and recall hold epochs x classes scores (epoch-major), NaN where
  * a class has no row; and what the heatmap and the trend marks show (built by report_enter when dirty). */
+enum { REPORT_COLS = 8 }; /* #, class, precision, recall, f1-score, support; in the vs mode the other F1, change */
 typedef struct report_view {
     int sort, desc, sel, top;
     int *order;
-    char (*text)[6][24];
+    char (*text)[REPORT_COLS][24];
     const char **cells;
     int *roles;
+    int versus;               /* the table holds the other run's F1 and the change (c, vs.gen its load) */
+    unsigned long versus_gen;
     list_search search;
     int epochs, classes;
     double *f1, *recall;
@@ -250,6 +260,20 @@ typedef struct diff_view {
     int built;                 /* order and texts are of the view shown */
 } diff_view;
 
+/* "This run vs that run" on Report and Confusion (versus.c): whether each shows it (c), the other run (the run
+ * marked on Compare that is not the run shown), its predictions' confusion matrix (C x C, the classes of the run
+ * shown) and report, read by versus_ready when the other run or the classes change, never in a draw; why it
+ * could not be read. */
+typedef struct versus_view {
+    int on_report, on_confusion;
+    char dir[VT_PATH_MAX];     /* the run loaded ("" none) */
+    int C, have;
+    unsigned long gen;         /* counts the loads (a screen's texts of an older load are stale) */
+    long *cm;
+    report rep;
+    char err[VT_PATH_MAX + 256];
+} versus_view;
+
 /* --notify and --on-event (alerts.c): the sink, the watcher of the run shown (begun afresh when another run is
  * shown: dir) and the events seen but not yet told (told after the frame is on the terminal). */
 #define ALERTS_PENDING 8
@@ -347,6 +371,8 @@ typedef struct app {
     sweep_view swp;
 
     diff_view dif;
+
+    versus_view vs;
 
     tui_alerts alerts;
 } app;
@@ -627,6 +653,18 @@ int diff_key(app *a, int key, tui_action act);
 void diff_close(app *a);
 /* Tab and S-Tab pass the Diff screen by while no two runs are marked. */
 int diff_skipped(const app *a);
+
+/* versus.c */
+/* The run Report and Confusion compare the run shown with: the last marked on Compare that is not the run
+ * shown; NULL when none is. */
+const char *versus_other(const app *a);
+/* c on Report (on points to vs.on_report) or Confusion: the vs mode on or off (on only with another run
+ * marked; the status line says how). H_* flags. */
+int versus_toggle(app *a, int *on);
+/* Reads the other run's predictions when it or the classes of the run shown changed: 1 when vs.cm and vs.rep
+ * hold the other run's (of a->C classes), else 0 with vs.err saying why. */
+int versus_ready(app *a);
+void versus_close(app *a);
 
 /* layers.c */
 /* (Re)reads layers.csv of the run shown. */

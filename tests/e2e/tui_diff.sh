@@ -2,7 +2,7 @@
 # End-to-end (tmux): Compare marks two runs (x on each) and d opens the Diff screen, whose table is what
 # vggtop diff prints for the same two runs: every class's F1, recall and precision in A and B and the change,
 # in vggtop diff --csv's order; f shows the superclasses of two CIFAR-100 runs, again as vggtop diff --coarse
-# prints them. The runs: the committed fixture run (A) and the same run with some predictions changed (B,
+# prints them; Report's and Confusion's c show the run opened against the other marked run. The runs: the committed fixture run (A) and the same run with some predictions changed (B,
 # tests/fixtures/metrics/diff_b_predictions.csv), as in cli_diff.sh, and two tiny CIFAR-100 runs.
 . "$(dirname "$0")/lib/tui.sh"
 FIX=tests/fixtures
@@ -55,6 +55,16 @@ check_table d "$TMP/ab.csv"
 tui_expect d "grew:   owl -> dog +2 (1 -> 3)"
 # Tab from Sweep reaches it too, and the tabs fit at 100 columns.
 tui_expect d "10Sweep 11Diff"
+# This run vs that run: b opened (Compare's Enter), Report's c adds a's F1 and the change, Confusion's c shows
+# b's counts minus a's.
+tui_keys d 6 Home Down Enter
+tui_wait d "watching finished" 5
+tui_keys d 3 c
+tui_expect d "vs $runs/a"
+tui_screen d | grep -q -E '^ +0 cat +0\.7692 +0\.7143 +0\.7407 +14 +0\.6923 +\+0\.0484 *$' || tui_fail d "Report's vs row of cat"
+tui_keys d 4 c
+tui_expect d "Confusion: this run minus $runs/a, counts"
+tui_expect d "owl → dog +2 (1 → 3)"
 tui_keys d q
 [ "$(tui_exited d 20)" = 0 ] || tui_fail d "vggtop did not exit 0 after q"
 
