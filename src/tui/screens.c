@@ -34,7 +34,8 @@ const screen_ops app_screens[TUI_N_SCREENS] = {
      ROWS | PAGES | WHEEL | CURSOR,
      layers_draw, layers_key, layers_enter, NULL, RUN_LAYERS, layers_load, layers_free, NULL, NULL},
     {TUI_SCREEN_SWEEP, "Sweep", "a sweep's leaderboard and val_acc against each swept setting",
-     ROWS | PAGES | WHEEL, sweep_draw, sweep_key, sweep_enter, NULL, NULL, NULL, sweep_close, NULL, NULL},
+     ROWS | PAGES | WHEEL, sweep_draw, sweep_key, sweep_enter, NULL, NULL, NULL, sweep_close, sweep_save_figure,
+     NULL},
     {TUI_SCREEN_DIFF, "Diff", "two runs compared class by class (the runs marked on Compare, or Sweep's d)",
      ROWS | PAGES | WHEEL, diff_draw, diff_key, diff_enter, NULL, NULL, NULL, diff_close, NULL, diff_skipped},
 };

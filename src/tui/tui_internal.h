@@ -549,6 +549,7 @@ int confusion_save_figure(app *a, char *out, size_t size, vt_err *err);
 int roc_save_figure(app *a, char *out, size_t size, vt_err *err);
 int compare_save_figure(app *a, char *out, size_t size, vt_err *err);
 int samples_save_figure(app *a, char *out, size_t size, vt_err *err);
+int sweep_save_figure(app *a, char *out, size_t size, vt_err *err);
 
 /* setup.c (its draw and keys above); free: the download, when one runs. */
 void setup_close(app *a);
