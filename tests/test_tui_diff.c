@@ -6,7 +6,7 @@
  * accuracy pinned, the classes that got better and worse most and the pairs that grew and shrank; sort, reverse
  * and search; f on runs with superclasses (a fold of the same predictions counted here) and without; two runs of
  * other tasks named; Sweep's d (the selected trial against the best); Report's and Confusion's c (this run vs
- * the marked one). */
+ * the marked one); Compare listing a sweep folder's trials. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -364,6 +364,44 @@ static void report_and_confusion_versus(void **state)
     finish(a);
 }
 
+/* Compare pointed at a folder holding runs and a sweep folder lists the sweep's trials too, named
+ * "<sweep>/<trial>" in name order, and they can be marked and compared as any run. */
+static void compare_lists_a_sweeps_trials(void **state)
+{
+    (void)state;
+    sh("rm -rf %s/runs && mkdir -p %s/runs/sw && cp -R tests/fixtures/train/run %s/runs/a && "
+       "cp -R tests/fixtures/train/run %s/runs/sw/trial-001 && cp -R tests/fixtures/train/run %s/runs/sw/trial-002 && "
+       "cp tests/fixtures/metrics/diff_b_predictions.csv %s/runs/sw/trial-002/predictions.csv && "
+       "cp -R tests/fixtures/train/run %s/runs/z && echo '{}' > %s/runs/sw/sweep.json",
+       test_dir, test_dir, test_dir, test_dir, test_dir, test_dir, test_dir, test_dir);
+    app *a = fake(TRAIN_FINISHED);
+    a->opt.runs_dir = at("runs");
+    a->screen = TUI_SCREEN_COMPARE;
+    compare_scan(a);
+    assert_int_equal(a->cmp.n, 4);
+    static const char *const names[4] = {"a", "sw/trial-001", "sw/trial-002", "z"};
+    for (int i = 0; i < 4; i++)
+        assert_string_equal(a->cmp.runs[i].name, names[i]);
+    assert_string_equal(a->cmp.runs[2].path, at("runs/sw/trial-002"));
+    tui_grid_clear(&a->grid);
+    app_draw(a);
+    expect(a, " sw/trial-002 ");
+    /* Without a sweep.json the folder is not a sweep: its runs are not listed. */
+    sh("rm %s/runs/sw/sweep.json", test_dir);
+    compare_scan(a);
+    assert_int_equal(a->cmp.n, 2);
+    sh("echo '{}' > %s/runs/sw/sweep.json", test_dir);
+    compare_scan(a);
+    a->cmp.sel = 1;
+    app_handle_key(a, 'x');
+    a->cmp.sel = 2;
+    app_handle_key(a, 'd');
+    assert_int_equal(a->screen, TUI_SCREEN_DIFF);
+    draw_diff(a);
+    expect(a, "better most: cat +0.0484, owl +0.0155");
+    finish(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -373,6 +411,7 @@ int main(void)
         cmocka_unit_test(refusals_are_named),
         cmocka_unit_test(sweep_diffs_against_the_best),
         cmocka_unit_test(report_and_confusion_versus),
+        cmocka_unit_test(compare_lists_a_sweeps_trials),
     };
     return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);
 }
