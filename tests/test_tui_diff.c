@@ -64,6 +64,13 @@ static void compare_marks_and_opens(void **state)
     a->screen = TUI_SCREEN_COMPARE;
     compare_scan(a);
     assert_int_equal(a->cmp.n, 2);
+    /* Tab passes the Diff screen by while no two runs are marked: from Sweep to Setup, and S-Tab back. */
+    a->screen = TUI_SCREEN_SWEEP;
+    app_handle_key(a, '\t');
+    assert_int_equal(a->screen, TUI_SCREEN_SETUP);
+    app_handle_key(a, KEY_BTAB);
+    assert_int_equal(a->screen, TUI_SCREEN_SWEEP);
+    a->screen = TUI_SCREEN_COMPARE;
     /* d with nothing marked: said, not opened. */
     assert_int_equal(app_handle_key(a, 'd') & H_REDRAW, H_REDRAW);
     assert_int_equal(a->screen, TUI_SCREEN_COMPARE);
@@ -75,6 +82,11 @@ static void compare_marks_and_opens(void **state)
     a->cmp.sel = ib;
     app_handle_key(a, 'x');
     assert_int_equal(diff_marked(a, a->cmp.runs[ib].path), 'B');
+    /* Two marked: Tab reaches the Diff screen. */
+    a->screen = TUI_SCREEN_SWEEP;
+    app_handle_key(a, '\t');
+    assert_int_equal(a->screen, TUI_SCREEN_DIFF);
+    a->screen = TUI_SCREEN_COMPARE;
     /* The rows say which is which. */
     tui_grid_clear(&a->grid);
     app_draw(a);
@@ -97,6 +109,12 @@ static void compare_marks_and_opens(void **state)
     assert_int_equal(diff_marked(a, a->cmp.runs[ia].path), 'B');
     draw_diff(a);
     expect(a, "Diff: 4 classes, change = B - A");
+    /* The tabs: at 100 columns every one numbered; at 80 the gaps go, and the tab past the digit keys that
+     * would not fit drops its number, the last first (Sweep keeps its 10). */
+    expect(a, "9Layers 10Sweep 11Diff");
+    small(a);
+    draw_diff(a);
+    expect(a, "9Layers10SweepDiff");
     finish(a);
 }
 

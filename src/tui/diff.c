@@ -87,7 +87,12 @@ static void loaded_free(diff_view *v)
     table_free(v);
 }
 
-void diff_close(app *a) { loaded_free(&a->dif); }
+/* The front end ends: the diff, and Report's and Confusion's other run (read for the marks kept here). */
+void diff_close(app *a)
+{
+    loaded_free(&a->dif);
+    versus_close(a);
+}
 
 int diff_skipped(const app *a) { return a->dif.n_marked < 2; }
 

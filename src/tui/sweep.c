@@ -383,6 +383,8 @@ int sweep_key(app *a, int key, tui_action act)
         app_set_status(a, ROLE_BAD, "%s", err.msg);
         return H_REDRAW;
     }
-    app_set_status(a, ROLE_GOOD, "opened trial %d, %s (S-Tab twice returns to the Sweep)", trial + 1, tdir);
+    /* From the Dashboard back past Setup, and past Diff when it shows two marked runs. */
+    app_set_status(a, ROLE_GOOD, "opened trial %d, %s (S-Tab %s returns to the Sweep)", trial + 1, tdir,
+                   diff_skipped(a) ? "twice" : "three times");
     return H_REDRAW | H_DASHBOARD;
 }

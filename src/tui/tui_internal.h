@@ -651,6 +651,7 @@ void diff_set(app *a, const char *a_dir, const char *b_dir);
 void diff_enter(app *a);
 void diff_draw(app *a, tui_rect body);
 int diff_key(app *a, int key, tui_action act);
+/* Frees the diff and the vs mode's other run (versus_close). */
 void diff_close(app *a);
 /* Tab and S-Tab pass the Diff screen by while no two runs are marked. */
 int diff_skipped(const app *a);
