@@ -120,7 +120,7 @@ int app_handle_key(app *a, int key)
         return H_REDRAW;
     if (a->confirm)
         return confirm_key(a, key);
-    /* A field being edited (Setup) or a search being typed (Report) takes every key. */
+    /* A field being edited (Setup) or a search being typed (Report, Diff) takes every key. */
     if ((a->screen == TUI_SCREEN_SETUP && a->form.editing) || app_search_typed(a))
         return screen_key(a, key, ACT_NONE) | H_REDRAW;
     if (key == KEY_MOUSE)

@@ -287,6 +287,7 @@ static int open_diff(app *a)
         app_set_status(a, ROLE_WARN, "mark two runs with x (A, then B), or one and select another, then d");
         return H_REDRAW;
     }
+    a->dif.stale = 1; /* read afresh: the runs may have evaluated since */
     return H_REDRAW | H_DIFF;
 }
 
