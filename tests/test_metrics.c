@@ -647,11 +647,11 @@ static void expect_pairs(const pair_change *p, int n, int n_all, const cJSON *wa
     }
 }
 
-/* One diff against a fixture's "expect": every class row in sklearn's order, the summary, the pairs. */
-static void expect_diff(const long *cm_a, const long *cm_b, int C, const cJSON *exp)
+/* One diff (d, of C classes; freed here) against a fixture's "expect": every class row in sklearn's order, the
+ * summary, the pairs. */
+static void expect_diff_of(metrics_diff d, int C, const cJSON *exp)
 {
-    metrics_diff d;
-    assert_int_equal(metrics_diff_runs(cm_a, cm_b, C, 40, &d), 0);
+    assert_int_equal(d.C, C);
     const cJSON *rows = cJSON_GetObjectItemCaseSensitive(exp, "rows");
     assert_int_equal(cJSON_GetArraySize(rows), C);
     for (int i = 0; i < C; i++) {
@@ -683,6 +683,14 @@ static void expect_diff(const long *cm_a, const long *cm_b, int C, const cJSON *
     metrics_diff_free(&d);
 }
 
+/* The same of two confusion matrices (metrics_diff_runs). */
+static void expect_diff(const long *cm_a, const long *cm_b, int C, const cJSON *exp)
+{
+    metrics_diff d;
+    assert_int_equal(metrics_diff_runs(cm_a, cm_b, C, 40, &d), 0);
+    expect_diff_of(d, C, exp);
+}
+
 /* tests/tools/diff_fixtures.py's cases: two runs' predictions of the same test set, and with a fine -> coarse
  * map the same compared after folding both matrices (the superclass view). */
 static void diff_fixture_case(void **state)
@@ -699,6 +707,10 @@ static void diff_fixture_case(void **state)
     metrics_confusion(y, a, n, C, cm_a);
     metrics_confusion(y, b, n, C, cm_b);
     expect_diff(cm_a, cm_b, C, cJSON_GetObjectItemCaseSensitive(j, "expect"));
+    /* From the predictions (vggtop diff's and the Diff screen's way): the same. */
+    metrics_diff d;
+    assert_int_equal(metrics_diff_predictions(y, a, n, y, b, n, C, NULL, 0, 40, &d), 0);
+    expect_diff_of(d, C, cJSON_GetObjectItemCaseSensitive(j, "expect"));
     if (cJSON_GetObjectItemCaseSensitive(j, "map")) {
         int K = (int)json_num(j, "K");
         int *map = json_ints(j, "map", &nm);
@@ -708,6 +720,8 @@ static void diff_fixture_case(void **state)
         metrics_confusion_fold(cm_a, C, map, K, fa);
         metrics_confusion_fold(cm_b, C, map, K, fb);
         expect_diff(fa, fb, K, cJSON_GetObjectItemCaseSensitive(j, "expect_coarse"));
+        assert_int_equal(metrics_diff_predictions(y, a, n, y, b, n, C, map, K, 40, &d), 0);
+        expect_diff_of(d, K, cJSON_GetObjectItemCaseSensitive(j, "expect_coarse"));
         free(fa);
         free(fb);
         free(map);
@@ -730,6 +744,10 @@ static void diff_by_hand(void **state)
     const long cm_a[9] = {8, 2, 0, 0, 10, 0, 5, 0, 5}, cm_b[9] = {8, 0, 2, 0, 10, 0, 0, 5, 5};
     const char *const names[3] = {"cat", "dog", "owl"};
     metrics_diff d;
+    int y[1] = {0};
+    assert_int_equal(metrics_diff_predictions(y, y, 1, y, y, 1, 0, NULL, 0, 1, &d), -1); /* no classes */
+    assert_null(d.classes);
+    assert_int_equal(metrics_diff_predictions(y, y, 1, y, y, 1, 3, y, 0, 1, &d), -1);    /* a map to nothing */
     assert_int_equal(metrics_diff_runs(cm_a, cm_b, 3, 1, &d), 0);
     /* cat: p 8/13 -> 8/8; dog: p 10/12 -> 10/15; owl: p 5/5 -> 5/7. */
     assert_int_equal(d.classes[0].cls, 0);

@@ -19,6 +19,7 @@
 #include <zlib.h>
 
 #include "testing.h"
+#include "sweep_testing.h"
 #include "vggtop/plot.h"
 
 static char *slurp(const char *path, size_t *len)
@@ -402,6 +403,90 @@ static void run_labels_tell_runs_apart(void **state)
     assert_string_equal(labels[1], "cnn, 2026-12-02T10:00:00Z");
 }
 
+/* ---- a sweep's figure ---- */
+
+static void report_nothing(void *ctx, const char *text, int note)
+{
+    (void)note;
+    snprintf(ctx, VT_PATH_MAX, "%s", text);
+}
+
+/* A 3 lr x 2 models grid (trials 5 and 6 not run): vggtop plot SWEEP_DIR's figure has a panel per setting (lr
+ * on log10, the models by place, named in the title), every trial with an epoch a point, and the best trial
+ * (2: 0.8) named and marked; the Sweep screen's x for each value is the figure's. */
+static void sweep_figure_plots_each_setting(void **state)
+{
+    (void)state;
+    static char *grid[] = {"--lr", "0.1,0.01,0.001", "--model", "mlp,cnn", "--epochs", "3"};
+    static const sweep_state states[6] = {SWEEP_DONE, SWEEP_DONE, SWEEP_PRUNED, SWEEP_RUNNING, SWEEP_PENDING,
+                                          SWEEP_PENDING};
+    static const double acc[6][SWEEP_FIXTURE_EPOCHS] = {{0.5, 0.6, 0.55}, {0.7, 0.8, 0.75}, {0.2}, {0.3, 0.4}, {0},
+                                                        {0}};
+    static const int epochs[6] = {3, 3, 1, 2, 0, 0};
+    sweep_plan p;
+    sweep_fixture(at("sw"), 6, grid, states, acc, epochs, &p);
+    int categorical, log;
+    plot_sweep_axis_kind(&p, 0, &categorical, &log);
+    assert_int_equal(categorical, 0);
+    assert_int_equal(log, 1);
+    assert_true(fabs(plot_sweep_x(&p, 0, categorical, log, "0.01") + 2) < 1e-12);
+    plot_sweep_axis_kind(&p, 1, &categorical, &log);
+    assert_int_equal(categorical, 1);
+    assert_true(plot_sweep_x(&p, 1, categorical, log, "cnn") == 2);
+    assert_true(isnan(plot_sweep_x(&p, 1, categorical, log, "vgg16")));
+    sweep_plan_free(&p);
+    assert_int_equal(plot_is_sweep(at("sw")), 1);
+    assert_int_equal(plot_is_sweep(test_dir), 0);
+
+    /* vggtop plot SWEEP_DIR --format svg: sw/figures/sweep.svg. */
+    const char *runs[1] = {at("sw")};
+    plot_job job;
+    memset(&job, 0, sizeof job);
+    plot_opts_default(&job.opts);
+    plot_view_default(&job.view);
+    job.opts.format = PLOT_SVG;
+    job.runs = runs;
+    job.n_runs = 1;
+    job.what = PLOT_ALL_RUN | PLOT_ALL_COMPARE | PLOT_WHAT_ALL;
+    char said[VT_PATH_MAX] = "";
+    vt_err err;
+    assert_int_equal(plot_write(&job, report_nothing, said, &err), VT_OK);
+    assert_string_equal(said, at("sw/figures/sweep.svg"));
+    size_t len;
+    char *svg = slurp(said, &len);
+    char texts[8192];
+    svg_texts(svg, texts, sizeof texts);
+    assert_non_null(strstr(texts, "|val_acc by lr|"));
+    assert_non_null(strstr(texts, "|lr (log10)|"));
+    assert_non_null(strstr(texts, "|val_acc by model (1 mlp, 2 cnn)|"));
+    assert_non_null(strstr(texts, "|best val_acc|"));
+    assert_non_null(strstr(texts, "|trials|best: trial 2 (0.8000)|"));
+    free(svg);
+    /* The screen's P writes the same drawing as a PNG: a page that is not blank, in the best trial's red. */
+    plot_doc *d;
+    plot_opts o;
+    plot_opts_default(&o);
+    assert_int_equal(plot_open(&d, at("sweep.png"), &o, &err), VT_OK);
+    assert_int_equal(plot_sweep_figure(d, at("sw"), &err), VT_OK);
+    assert_int_equal(plot_close(d, &err), VT_OK);
+    unsigned char *png = (unsigned char *)slurp(at("sweep.png"), &len);
+    int w, h;
+    unsigned char *rgb = png_decode(png, len, &w, &h);
+    assert_true(count_near(rgb, (long)w * h, 0xd62728, 30) > 50); /* the best trial's mark and legend sample */
+    assert_true(count_near(rgb, (long)w * h, 0x1f77b4, 30) > 100); /* the trials */
+    free(rgb);
+    free(png);
+
+    /* A sweep with no finished epoch, and a folder that is no sweep, are refused naming why. */
+    static const int none[6] = {0};
+    sweep_fixture(at("empty"), 6, grid, states, acc, none, &p);
+    sweep_plan_free(&p);
+    assert_int_equal(plot_open(&d, at("empty.png"), &o, &err), VT_OK);
+    assert_int_equal(plot_sweep_figure(d, at("empty"), &err), VT_EUSAGE);
+    plot_abort(d);
+    assert_non_null(strstr(err.msg, "no trial has finished an epoch"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -413,6 +498,7 @@ int main(void)
         cmocka_unit_test(flags_are_checked),
         cmocka_unit_test(text_escapes_plplots_escape_character),
         cmocka_unit_test(run_labels_tell_runs_apart),
+        cmocka_unit_test_setup_teardown(sweep_figure_plots_each_setting, test_dir_setup, test_dir_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -307,7 +307,7 @@ static void heatmap_density_with_labels_and_cursor(void **state)
     (void)state;
     tui_grid g;
     tui_grid_init(&g, 3, 7);
-    tui_heatmap h = {heat_v, 2, 3, 0, 1, 1, 0, 0, heat_labels, 2, 0, 0, 0};
+    tui_heatmap h = {heat_v, 2, 3, 0, 1, 1, 0, 0, heat_labels, 2, 0, 0, 0, 0};
     int vr, vc;
     tui_heatmap_draw(&g, (tui_rect){0, 0, 3, 7}, &h, TUI_COLOR_NONE, &vr, &vc);
     static const char *const want[3] = {"ab  :@ ", "de +-  ", "       "};
@@ -326,7 +326,7 @@ static void heatmap_256_uses_background_and_8_uses_glyphs(void **state)
     (void)state;
     tui_grid g;
     tui_grid_init(&g, 2, 3);
-    tui_heatmap h = {heat_v, 2, 3, 0, -1, -1, 0, 0, NULL, 0, 0, 0, 0};
+    tui_heatmap h = {heat_v, 2, 3, 0, -1, -1, 0, 0, NULL, 0, 0, 0, 0, 0};
     tui_heatmap_draw(&g, (tui_rect){0, 0, 2, 3}, &h, TUI_COLOR_256, NULL, NULL);
     assert_row(&g, 0, "   ");
     static const int roles[6] = {0, 2, 9, 5, 3, 0};
@@ -345,7 +345,7 @@ static void heatmap_scrolls_to_cursor(void **state)
     (void)state;
     tui_grid g;
     tui_grid_init(&g, 1, 4);
-    tui_heatmap h = {heat_v, 2, 3, 0, 1, 2, 0, 0, heat_labels, 2, 0, 0, 0};
+    tui_heatmap h = {heat_v, 2, 3, 0, 1, 2, 0, 0, heat_labels, 2, 0, 0, 0, 0};
     int vr, vc;
     tui_heatmap_draw(&g, (tui_rect){0, 0, 1, 4}, &h, TUI_COLOR_NONE, &vr, &vc);
     assert_int_equal(vr, 1);
@@ -367,7 +367,7 @@ static void heatmap_wide_cells_and_values(void **state)
     (void)state;
     tui_grid g;
     tui_grid_init(&g, 2, 15);
-    tui_heatmap h = {heat_v, 2, 3, 0, -1, -1, 0, 0, NULL, 0, 2, 0, 0};
+    tui_heatmap h = {heat_v, 2, 3, 0, -1, -1, 0, 0, NULL, 0, 2, 0, 0, 0};
     int vr, vc;
     tui_heatmap_draw(&g, (tui_rect){0, 0, 2, 15}, &h, TUI_COLOR_NONE, &vr, &vc);
     assert_int_equal(vc, 3);
@@ -375,7 +375,7 @@ static void heatmap_wide_cells_and_values(void **state)
     assert_row(&g, 1, "++--           ");
     /* levels of counts / 100: 12 -> 2 ':', 100 -> 9 '@', 7 and 3 -> 1 '.' */
     static const double counts[6] = {0, 12, 100, 7, 3, 0};
-    tui_heatmap hv = {counts, 2, 3, 0, 0, 2, 0, 0, NULL, 0, 5, 1, 0};
+    tui_heatmap hv = {counts, 2, 3, 0, 0, 2, 0, 0, NULL, 0, 5, 1, 0, 0};
     tui_heatmap_draw(&g, (tui_rect){0, 0, 2, 15}, &hv, TUI_COLOR_NONE, &vr, &vc);
     assert_row(&g, 0, "     :  12@ 100");
     assert_row(&g, 1, ".   7.   3     ");
@@ -384,7 +384,7 @@ static void heatmap_wide_cells_and_values(void **state)
     assert_int_equal(tui_grid_at(&g, 0, 9)->attr, 0);
     /* shares: 0.5 -> '+', 0.25 -> '-', 0.126 -> ':', 0.874 -> '%' (1 + floor(9 v)) */
     static const double shares[6] = {0.5, 0.25, 0.25, 0, 0.126, 0.874};
-    tui_heatmap hp = {shares, 2, 3, 1, -1, -1, 0, 0, NULL, 0, 5, 1, 1};
+    tui_heatmap hp = {shares, 2, 3, 1, -1, -1, 0, 0, NULL, 0, 5, 1, 1, 0};
     tui_heatmap_draw(&g, (tui_rect){0, 0, 2, 15}, &hp, TUI_COLOR_NONE, &vr, &vc);
     assert_row(&g, 0, "+  50-  25-  25");
     assert_row(&g, 1, "     :  13%  87");

@@ -159,6 +159,11 @@ typedef struct metrics_diff {
  * class's precision, recall and F1 in both and their change, sorted by the change of F1, and the top confusion
  * pairs that grew and shrank. Returns 0, or -1 when out of memory or C < 1 or top < 0 (*out then empty). */
 int metrics_diff_runs(const long *cm_a, const long *cm_b, int C, int top, metrics_diff *out);
+/* The same from two runs' predictions (true and predicted labels in [0, C) of n_a and n_b images): their
+ * confusion matrices, folded first into K superclasses by fine_to_coarse (C entries) when it is not NULL, so
+ * out->C is then K. One function for vggtop diff and the front end's Diff screen. 0, or -1 as above. */
+int metrics_diff_predictions(const int *true_a, const int *pred_a, long n_a, const int *true_b, const int *pred_b,
+                             long n_b, int C, const int *fine_to_coarse, int K, int top, metrics_diff *out);
 void metrics_diff_free(metrics_diff *d);
 /* The diff as text: the accuracy and the macro and weighted F1 of both runs, the per-class table (digits
  * decimals), the `named` classes that got better and worse most, and the pairs ("cat -> dog  3 -> 17  +14").

@@ -82,6 +82,9 @@ void plot_axes_init(plot_axes *ax, const char *title, const char *xlabel, const 
 
 /* A page of line series on one pair of axes, a legend of the labelled ones. */
 int plot_lines(plot_doc *d, const plot_axes *ax, const plot_series *series, int n, vt_err *err);
+/* A page of panels side by side, panel i the axes axes[i] with its n[i] series s[i] (as plot_lines draws one). */
+int plot_line_panels(plot_doc *d, const plot_axes *axes, const plot_series *const *s, const int *n, int panels,
+                     vt_err *err);
 
 /* A page with a rows x cols matrix as a heatmap (row 0 at the top, as a confusion matrix is printed), a
  * colour bar titled scale_label, and the row and column names on the axes where they fit (every k-th
@@ -181,6 +184,21 @@ void plot_run_labels(const run_data *runs, int n, char (*labels)[PLOT_LABEL]);
 /* The run's test images as the run saw them (data_dir: where they are now). */
 int plot_open_test_images(const run_data *run, const char *data_dir, dataset **out, vt_err *err);
 
+/* ---- a sweep's figure ------------------------------------------------------------------------------------ */
+
+/* How swept setting a shows on an x axis: categorical (its place among the list's values, 1, 2, ...: not all
+ * are numbers), log (log10 of the value: a log: distribution, or positive values spanning a decade or more),
+ * else the value. The Sweep screen's panels and the figure read their x from these. */
+void plot_sweep_axis_kind(const sweep_plan *p, int a, int *categorical, int *log);
+/* Where value text of setting a lies on that x (NaN: not one of a categorical list's values). */
+double plot_sweep_x(const sweep_plan *p, int a, int categorical, int log, const char *text);
+/* One page: a panel per swept setting, each trial with a finished epoch a point (x its value, y its best
+ * val_acc), the best trial marked; the sweep in dir read through train's sweep readers. VT_EUSAGE naming
+ * sweep.json when dir holds no sweep, or when no trial has finished an epoch. */
+int plot_sweep_figure(plot_doc *d, const char *dir, vt_err *err);
+/* Whether dir holds a sweep (its sweep.json). */
+int plot_is_sweep(const char *dir);
+
 /* What `vggtop plot` does, without its flags. */
 typedef struct plot_job {
     const char *const *runs;   /* run directories */
@@ -193,7 +211,8 @@ typedef struct plot_job {
 
 /* Told each file written (note 0: its path) and each figure skipped (note 1: why, naming the file). */
 typedef void (*plot_report_fn)(void *ctx, const char *text, int note);
-/* Writes every figure asked for, each its own file named <figure>.<format> (prefixed by the run's folder name
+/* A sweep folder alone (plot_is_sweep) gets its one figure, sweep.<format> (plot_sweep_figure). Else: writes
+ * every figure asked for, each its own file named <figure>.<format> (prefixed by the run's folder name
  * when several runs or --out share a folder; comparisons compare-<metric>.<format>). A figure a run lacks the
  * files for is skipped with a note; VT_EUSAGE when nothing could be written, when a figure asked for by name
  * was skipped, for a run directory that cannot be read or a folder that cannot be written. */

@@ -35,6 +35,10 @@ typedef enum tui_role {
     ROLE_SERIES7 = ROLE_SERIES0 + 7,
     ROLE_HEAT0,      /* heatmap levels 0..9, 0 = empty */
     ROLE_HEAT9 = ROLE_HEAT0 + 9,
+    ROLE_ABOVE1,     /* a diverging heatmap's levels 1..3 above 0 and below it */
+    ROLE_ABOVE3 = ROLE_ABOVE1 + 2,
+    ROLE_BELOW1,
+    ROLE_BELOW3 = ROLE_BELOW1 + 2,
     ROLE_COUNT
 } tui_role;
 
@@ -143,6 +147,7 @@ typedef struct tui_heatmap {
     int label_width;
     int cell_width;  /* characters per cell; 0 means 1 */
     int show_values, percent;
+    int diverging;   /* values of either sign: red for above 0, blue for below, by |v| (ASCII: + and -) */
 } tui_heatmap;
 
 extern const char tui_density_ramp[11]; /* " .:-=+*#%@" */
@@ -209,6 +214,7 @@ typedef enum tui_action {
     ACT_SORT, ACT_REVERSE, ACT_SEARCH, ACT_SEARCH_NEXT,
     ACT_NORMALIZE, ACT_FOLD, ACT_ZOOM, ACT_TOGGLE, ACT_ALL, ACT_MISSED,
     ACT_METRIC, ACT_VIEW, ACT_REFRESH, ACT_DETACH, ACT_RESUME_RUN, ACT_DOWNLOAD, ACT_CANCEL, ACT_SAVE_FIGURE,
+    ACT_MARK, ACT_DIFF, ACT_VERSUS,
     ACT_COUNT
 } tui_action;
 
@@ -219,6 +225,7 @@ typedef enum tui_screen {
     TUI_SCREEN_SETUP = 1, TUI_SCREEN_DASHBOARD, TUI_SCREEN_REPORT, TUI_SCREEN_CONFUSION, TUI_SCREEN_ROC,
     TUI_SCREEN_COMPARE, TUI_SCREEN_SAMPLES, TUI_SCREEN_SUMMARY, TUI_SCREEN_LAYERS,
     TUI_SCREEN_SWEEP, /* past the digits: Tab and S-Tab reach it, and vggtop watch SWEEP_DIR opens on it */
+    TUI_SCREEN_DIFF,  /* past the digits: Tab reaches it, and Compare's and Sweep's d open it */
     TUI_SCREEN_END /* one past the last */
 } tui_screen;
 enum { TUI_N_SCREENS = TUI_SCREEN_END - 1, TUI_ALL_SCREENS = (1 << TUI_N_SCREENS) - 1 };

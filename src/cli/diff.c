@@ -53,38 +53,12 @@ static int check_classes(char **dirs, const run_data *a, const run_data *b, int 
     return VT_OK;
 }
 
-/* Each run's confusion matrix, folded into the superclasses with --coarse; *C becomes their count. */
-static int confusions(const run_data *run, int coarse, long **cm, int *C)
-{
-    int n = run->pred_classes;
-    *cm = calloc((size_t)n * (size_t)n, sizeof **cm);
-    if (!*cm)
-        return -1;
-    metrics_confusion(run->y_true, run->y_pred, run->n_pred, n, *cm);
-    *C = n;
-    if (!coarse)
-        return 0;
-    int K = run->coarse_classes;
-    long *folded = calloc((size_t)K * (size_t)K, sizeof *folded);
-    if (folded)
-        metrics_confusion_fold(*cm, n, run->fine_to_coarse, K, folded);
-    free(*cm);
-    *cm = folded;
-    *C = K;
-    return folded ? 0 : -1;
-}
-
 static int print_diff(char **dirs, const run_data *a, const run_data *b, const run_opts *o, vt_err *err)
 {
-    long *cm_a = NULL, *cm_b = NULL;
-    int C = 0;
     metrics_diff d;
-    if (confusions(a, o->coarse, &cm_a, &C) != 0 || confusions(b, o->coarse, &cm_b, &C) != 0 ||
-        metrics_diff_runs(cm_a, cm_b, C, o->top, &d) != 0) {
-        free(cm_a);
-        free(cm_b);
+    if (metrics_diff_predictions(a->y_true, a->y_pred, a->n_pred, b->y_true, b->y_pred, b->n_pred, a->pred_classes,
+                                 o->coarse ? a->fine_to_coarse : NULL, a->coarse_classes, o->top, &d) != 0)
         return vt_fail(err, VT_EIO, "out of memory");
-    }
     const char *const *names = (const char *const *)(o->coarse ? a->coarse_names : a->class_names);
     char *text = o->csv    ? metrics_diff_csv(&d, names)
                  : o->json ? metrics_diff_json(&d, names)
@@ -102,8 +76,6 @@ static int print_diff(char **dirs, const run_data *a, const run_data *b, const r
         fputs(text, stdout);
     free(text);
     metrics_diff_free(&d);
-    free(cm_a);
-    free(cm_b);
     return rc;
 }
 

@@ -104,13 +104,15 @@ const cli_command cli_plot_command = {
     .name = "plot",
     .run = cmd_plot,
     .summary = "write a run's figures (accuracy, loss, confusion, ROC, ...) as PNG, SVG or PDF files",
-    .usage = "usage: vggtop plot RUN_DIR... [--out DIR] [--format png|svg|pdf] [--what LIST] [--size WxH] [--dpi N]\n"
-             "                   [--title TEXT] [--normalize] [--fold] [--classes LIST] [--samples N]\n"
-             "                   [--misclassified] [--data DIR]\n",
+    .usage = "usage: vggtop plot RUN_DIR... | SWEEP_DIR [--out DIR] [--format png|svg|pdf] [--what LIST]\n"
+             "                   [--size WxH] [--dpi N] [--title TEXT] [--normalize] [--fold] [--classes LIST]\n"
+             "                   [--samples N] [--misclassified] [--data DIR]\n",
     .about = "Writes the seed's figures of each run as files and prints each path: accuracy, loss, mse and top-5\n"
              "(train against validation per epoch), the confusion heatmap, ROC curves with the micro and macro\n"
              "averages and their zoom on the upper-left corner, test images with their true and predicted class,\n"
-             "per-class F1 sorted; with several runs, val_acc, val_loss and val_mse of every run on one chart each.\n",
+             "per-class F1 sorted; with several runs, val_acc, val_loss and val_mse of every run on one chart each.\n"
+             "A sweep folder (vggtop sweep's) gets one figure, sweep.<format>: each trial's best val_acc against each\n"
+             "swept setting, a panel a setting, the best trial marked (the Sweep screen's panels; P there saves it).\n",
     .options = options,
     .notes = "A figure a run lacks the file for is skipped with one line naming it. Exit status 2 for a bad flag, a\n"
              "run directory that cannot be read, a folder that cannot be written, or a figure asked for by name\n"

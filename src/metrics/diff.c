@@ -88,6 +88,37 @@ int metrics_diff_runs(const long *cm_a, const long *cm_b, int C, int top, metric
     return 0;
 }
 
+/* A run's C x C confusion matrix, folded into K x K when map is not NULL: malloc'ed, NULL when out of memory. */
+static long *confusion_of(const int *y_true, const int *y_pred, long n, int C, const int *map, int K)
+{
+    long *cm = calloc((size_t)C * (size_t)C, sizeof *cm);
+    if (!cm || !map) {
+        if (cm)
+            metrics_confusion(y_true, y_pred, n, C, cm);
+        return cm;
+    }
+    metrics_confusion(y_true, y_pred, n, C, cm);
+    long *folded = calloc((size_t)K * (size_t)K, sizeof *folded);
+    if (folded)
+        metrics_confusion_fold(cm, C, map, K, folded);
+    free(cm);
+    return folded;
+}
+
+int metrics_diff_predictions(const int *true_a, const int *pred_a, long n_a, const int *true_b, const int *pred_b,
+                             long n_b, int C, const int *fine_to_coarse, int K, int top, metrics_diff *out)
+{
+    memset(out, 0, sizeof *out);
+    if (C < 1 || (fine_to_coarse && K < 1))
+        return -1;
+    long *cm_a = confusion_of(true_a, pred_a, n_a, C, fine_to_coarse, K);
+    long *cm_b = confusion_of(true_b, pred_b, n_b, C, fine_to_coarse, K);
+    int rc = cm_a && cm_b ? metrics_diff_runs(cm_a, cm_b, fine_to_coarse ? K : C, top, out) : -1;
+    free(cm_a);
+    free(cm_b);
+    return rc;
+}
+
 void metrics_diff_free(metrics_diff *d)
 {
     metrics_report_free(&d->a);

@@ -384,11 +384,10 @@ void plot_legend_draw(const char *const *labels, const int *colours, const plot_
     plschr(0, 1.0);
 }
 
-int plot_lines(plot_doc *d, const plot_axes *ax, const plot_series *s, int n, vt_err *err)
+/* One pair of axes with its series and legend, in the viewport vp (x0, x1, y0, y1 of the page, 0-1), or in
+ * PLplot's standard one when vp is NULL. */
+static void lines_panel(plot_doc *d, const plot_axes *ax, const plot_series *s, int n, const double *vp)
 {
-    int rc = plot_page_begin(d, err);
-    if (rc != VT_OK)
-        return rc;
     double x0, x1, y0, y1;
     data_range(s, n, 0, &x0, &x1);
     data_range(s, n, 1, &y0, &y1);
@@ -405,7 +404,9 @@ int plot_lines(plot_doc *d, const plot_axes *ax, const plot_series *s, int n, vt
     if (isfinite(ax->xmax)) x1 = ax->xmax;
     if (isfinite(ax->ymin)) y0 = ax->ymin;
     if (isfinite(ax->ymax)) y1 = ax->ymax;
-    if (ax->legend == PLOT_LEGEND_OUTSIDE)
+    if (vp)
+        plvpor(vp[0], vp[1], vp[2], vp[3]);
+    else if (ax->legend == PLOT_LEGEND_OUTSIDE)
         plvpor(0.1, 0.68, 0.12, 0.9);
     else
         plvsta();
@@ -442,5 +443,30 @@ int plot_lines(plot_doc *d, const plot_axes *ax, const plot_series *s, int n, vt
                        ? PL_POSITION_OUTSIDE | PL_POSITION_RIGHT | PL_POSITION_TOP
                        : corners[best_corner(s, n, x0, x1, y0, y1)];
     plot_legend_draw(labels, colours, dashes, nl, position);
+}
+
+int plot_lines(plot_doc *d, const plot_axes *ax, const plot_series *s, int n, vt_err *err)
+{
+    int rc = plot_page_begin(d, err);
+    if (rc != VT_OK)
+        return rc;
+    lines_panel(d, ax, s, n, NULL);
+    return plot_page_end(d, err);
+}
+
+int plot_line_panels(plot_doc *d, const plot_axes *axes, const plot_series *const *s, const int *n, int panels,
+                     vt_err *err)
+{
+    int rc = plot_page_begin(d, err);
+    if (rc != VT_OK)
+        return rc;
+    /* Side by side, each with room on its left for the y labels; smaller letters for more than two. */
+    double w = 0.88 / panels;
+    for (int i = 0; i < panels; i++) {
+        double vp[4] = {0.1 + i * w, 0.1 + (i + 1) * w - (panels > 1 ? 0.06 : 0.0), 0.14, 0.86};
+        plschr(0, panels > 2 ? 0.7 : panels > 1 ? 0.85 : 1.0); /* each panel: the legend sets it back */
+        lines_panel(d, &axes[i], s[i], n[i], vp);
+    }
+    plschr(0, 1.0);
     return plot_page_end(d, err);
 }

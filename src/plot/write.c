@@ -63,10 +63,32 @@ static int write_one(const plot_job *job, const char *path, plot_figure fig, con
     return plot_close(d, err);
 }
 
+/* A sweep folder's one figure, sweep.<format>: best val_acc against each swept setting. */
+static int write_sweep(const plot_job *job, plot_report_fn report, void *ctx, vt_err *err)
+{
+    char dir[VT_PATH_MAX], path[VT_PATH_MAX + VT_PATH_EXTRA];
+    int rc = out_dir(job, dir, sizeof dir, err);
+    if (rc != VT_OK)
+        return rc;
+    figure_path(path, sizeof path, dir, job->out ? job->runs[0] : NULL, "sweep", job->opts.format);
+    plot_doc *d;
+    if ((rc = plot_open(&d, path, &job->opts, err)) != VT_OK)
+        return rc;
+    if ((rc = plot_sweep_figure(d, job->runs[0], err)) != VT_OK) {
+        plot_abort(d);
+        return rc;
+    }
+    if ((rc = plot_close(d, err)) == VT_OK)
+        report(ctx, path, 0);
+    return rc;
+}
+
 int plot_write(const plot_job *job, plot_report_fn report, void *ctx, vt_err *err)
 {
     if (job->n_runs < 1)
         return vt_fail(err, VT_EUSAGE, "give at least one run directory");
+    if (job->n_runs == 1 && plot_is_sweep(job->runs[0]))
+        return write_sweep(job, report, ctx, err);
     run_data *runs = calloc((size_t)job->n_runs, sizeof *runs);
     if (!runs)
         return vt_fail(err, VT_EIO, "out of memory");

@@ -31,7 +31,9 @@ static int screen_key(app *a, int key, tui_action act)
     int r = sc->key(a, key, act);
     if (r & H_DASHBOARD) /* a reaction: the screen asks, the app switches */
         a->screen = TUI_SCREEN_DASHBOARD;
-    return r & ~H_DASHBOARD;
+    if (r & H_DIFF)
+        a->screen = TUI_SCREEN_DIFF;
+    return r & ~(H_DASHBOARD | H_DIFF);
 }
 
 static int ask_quit(app *a)
@@ -101,14 +103,25 @@ static int help_key(app *a, int key)
     return H_REDRAW;
 }
 
+/* Tab (step 1) and S-Tab (-1): the next or previous screen that is not passed by now. */
+static void tab(app *a, int step)
+{
+    for (int k = 0; k < TUI_N_SCREENS; k++) {
+        a->screen = (a->screen - 1 + step + TUI_N_SCREENS) % TUI_N_SCREENS + 1;
+        const screen_ops *sc = app_screen(a);
+        if (!sc->skipped || !sc->skipped(a))
+            return;
+    }
+}
+
 int app_handle_key(app *a, int key)
 {
     if (key == KEY_RESIZE)
         return H_REDRAW;
     if (a->confirm)
         return confirm_key(a, key);
-    /* A field being edited (Setup) or a search being typed (Report) takes every key. */
-    if ((a->screen == TUI_SCREEN_SETUP && a->form.editing) || (a->screen == TUI_SCREEN_REPORT && a->rpt.searching))
+    /* A field being edited (Setup) or a search being typed (Report, Diff) takes every key. */
+    if ((a->screen == TUI_SCREEN_SETUP && a->form.editing) || app_search_typed(a))
         return screen_key(a, key, ACT_NONE) | H_REDRAW;
     if (key == KEY_MOUSE)
         return mouse_key(a, key);
@@ -125,8 +138,8 @@ int app_handle_key(app *a, int key)
         return H_REDRAW;
     }
     switch (act) {
-    case ACT_NEXT_SCREEN: a->screen = a->screen % TUI_N_SCREENS + 1; return H_REDRAW;
-    case ACT_PREV_SCREEN: a->screen = (a->screen + TUI_N_SCREENS - 2) % TUI_N_SCREENS + 1; return H_REDRAW;
+    case ACT_NEXT_SCREEN:
+    case ACT_PREV_SCREEN: tab(a, act == ACT_NEXT_SCREEN ? 1 : -1); return H_REDRAW;
     case ACT_HELP: a->help = 1; a->help_top = 0; app_help_text(a); return H_REDRAW;
     case ACT_QUIT: return ask_quit(a);
     case ACT_SAVE_FIGURE: return app_save_figure(a);

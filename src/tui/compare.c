@@ -1,11 +1,14 @@
-/* tui/compare: screen 6, the runs of the runs directory: a table and one chart of a validation metric. */
+/* tui/compare: screen 6, the runs of the runs directory (and the trials of the sweep folders in it): a table
+ * and one chart of a validation metric; x marks two runs for the Diff screen, d shows it. */
 #include <curses.h>
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "tui_internal.h"
 
@@ -59,6 +62,52 @@ static void compare_load(app *a, int i)
     run_free(&r);
 }
 
+/* qsort order of the list: by name, so a sweep's trials ("lr/trial-001") sit where the sweep's name sorts. */
+static int by_name(const void *x, const void *y)
+{
+    return strcmp(((const run_entry *)x)->name, ((const run_entry *)y)->name);
+}
+
+/* The runs of dir (run_list's) and the trials of each sweep folder in it (a folder with a sweep.json: its trials
+ * are runs of that folder), those named "<sweep>/<trial>"; sorted by name. */
+static int list_runs(const char *dir, run_entry **out, int *n, vt_err *err)
+{
+    int rc = run_list(dir, out, n, err), own = *n;
+    DIR *d = rc == VT_OK ? opendir(dir) : NULL;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        char sub[VT_PATH_MAX], plan[VT_PATH_MAX + VT_PATH_EXTRA];
+        if (e->d_name[0] == '.' || snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name) >= (int)sizeof sub)
+            continue;
+        snprintf(plan, sizeof plan, "%s/%s", sub, SWEEP_PLAN);
+        run_entry *trials = NULL;
+        int m = 0;
+        if (access(plan, F_OK) != 0 || run_list(sub, &trials, &m, err) != VT_OK || m == 0) {
+            free(trials);
+            continue;
+        }
+        run_entry *all = realloc(*out, sizeof *all * (size_t)(*n + m));
+        if (!all) {
+            free(trials);
+            break;
+        }
+        for (int i = 0; i < m; i++) {
+            char name[sizeof trials[i].name];
+            snprintf(name, sizeof name, "%.100s/%.140s", e->d_name, trials[i].name);
+            snprintf(trials[i].name, sizeof trials[i].name, "%s", name);
+            all[*n + i] = trials[i];
+        }
+        *out = all;
+        *n += m;
+        free(trials);
+    }
+    if (d)
+        closedir(d);
+    if (rc == VT_OK && *n > own) /* trials were added: in run_list's order with the rest */
+        qsort(*out, (size_t)*n, sizeof **out, by_name);
+    return rc;
+}
+
 void compare_scan(app *a)
 {
     /* A rescan (r, or the live run's new epoch) keeps the user's choice of runs on the chart. */
@@ -70,7 +119,7 @@ void compare_scan(app *a)
     compare_free(a);
     vt_err err;
     const char *dir = a->opt.runs_dir ? a->opt.runs_dir : "runs";
-    if (run_list(dir, &a->cmp.runs, &a->cmp.n, &err) != VT_OK) {
+    if (list_runs(dir, &a->cmp.runs, &a->cmp.n, &err) != VT_OK) {
         a->cmp.runs = NULL;
         a->cmp.n = 0;
         free(kept);
@@ -164,8 +213,9 @@ static void format_row(const app *a, int i, int wide, int name_w, char *line, si
     }
     if (wide)
         snprintf(model, sizeof model, " %-12.12s", e->model);
-    int n = snprintf(line, size, "[%c] %2d  %-*.*s%s %-8.8s", a->cmp.shown[i] ? 'x' : ' ', i + 1, name_w, name_w,
-                     e->name, model, e->state[0] ? e->state : "-");
+    int mark = diff_marked(a, e->path); /* A or B: marked for the Diff screen (x) */
+    int n = snprintf(line, size, "[%c] %2d%c %-*.*s%s %-8.8s", a->cmp.shown[i] ? 'x' : ' ', i + 1, mark ? mark : ' ',
+                     name_w, name_w, e->name, model, e->state[0] ? e->state : "-");
     if (wide)
         n += snprintf(line + n, size - (size_t)n, " %5s", per);
     snprintf(line + n, size - (size_t)n, " %6s %3d/%-3d %12s %12s", total, e->epochs_done, e->epochs,
@@ -227,6 +277,20 @@ void compare_draw(app *a, tui_rect body)
     }
 }
 
+/* d: the Diff screen of the two marked runs; with one marked, of it and the selected run (marked then). */
+static int open_diff(app *a)
+{
+    const char *sel = a->cmp.runs[a->cmp.sel].path;
+    if (a->dif.n_marked == 1 && !diff_marked(a, sel))
+        diff_mark(a, sel);
+    if (a->dif.n_marked < 2) {
+        app_set_status(a, ROLE_WARN, "mark two runs with x (A, then B), or one and select another, then d");
+        return H_REDRAW;
+    }
+    a->dif.stale = 1; /* read afresh: the runs may have evaluated since */
+    return H_REDRAW | H_DIFF;
+}
+
 int compare_key(app *a, int key, tui_action act)
 {
     (void)key;
@@ -259,6 +323,8 @@ int compare_key(app *a, int key, tui_action act)
             compare_load(a, a->cmp.sel);
         break;
     }
+    case ACT_MARK: diff_mark(a, a->cmp.runs[a->cmp.sel].path); break;
+    case ACT_DIFF: return open_diff(a);
     case ACT_ENTER: {
         const run_entry *e = &a->cmp.runs[a->cmp.sel];
         if (a->parked && strcmp(e->path, a->parked_dir) == 0) {

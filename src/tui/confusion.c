@@ -25,7 +25,11 @@ void confusion_reset(app *a)
     confusion_view *v = &a->conf;
     free(v->folded);
     free(v->cells);
-    v->folded = NULL;
+    free(v->other);
+    if (v->have_changed)
+        metrics_diff_free(&v->changed);
+    v->have_changed = 0;
+    v->folded = v->other = NULL;
     v->cells = NULL;
     v->counts = NULL;
     v->built = v->K = v->n_pairs = 0;
@@ -38,13 +42,54 @@ void confusion_changed(app *a, int classes_changed)
         a->conf.row = a->conf.col = a->conf.row0 = a->conf.col0 = 0;
 }
 
+/* The vs mode's cells: this run's counts (or row shares) minus the other run's, folded as this run's are, and
+ * the pairs that changed from that run to this. 0, or -1 when out of memory. */
+static int versus_cells(app *a, const long *cm, int K)
+{
+    confusion_view *v = &a->conf;
+    const long *ocm = a->vs.cm;
+    if (v->folded) {
+        if (!(v->other = calloc((size_t)K * (size_t)K, sizeof *v->other)))
+            return -1;
+        metrics_confusion_fold(a->vs.cm, a->C, a->run.fine_to_coarse, K, v->other);
+        ocm = v->other;
+    }
+    if (metrics_diff_runs(ocm, cm, K, CM_MAX_PAIRS, &v->changed) != 0)
+        return -1;
+    v->have_changed = 1;
+    double *theirs = malloc(sizeof *theirs * (size_t)K * (size_t)K);
+    if (!theirs)
+        return -1;
+    v->maxc = 0;
+    for (long i = 0; i < (long)K * K; i++) {
+        v->cells[i] = (double)cm[i];
+        theirs[i] = (double)ocm[i];
+        long d = labs(cm[i] - ocm[i]);
+        v->maxc = d > v->maxc ? d : v->maxc;
+    }
+    if (v->norm) {
+        metrics_confusion_normalize(cm, K, 0, v->cells);
+        metrics_confusion_normalize(ocm, K, 0, theirs);
+    }
+    for (long i = 0; i < (long)K * K; i++)
+        v->cells[i] -= theirs[i];
+    free(theirs);
+    return 0;
+}
+
 void confusion_enter(app *a)
 {
     confusion_view *v = &a->conf;
+    /* Built again when the vs mode (c) or the other run's load changed. */
+    int versus = a->cm && a->vs.on_confusion && versus_ready(a);
+    if (versus != v->versus || (versus && a->vs.gen != v->versus_gen))
+        v->built = 0;
     if (v->built)
         return;
     confusion_reset(a);
     v->built = 1;
+    v->versus = versus;
+    v->versus_gen = a->vs.gen;
     if (!a->cm || a->C <= 0)
         return;
     int K = a->C;
@@ -66,6 +111,11 @@ void confusion_enter(app *a)
     }
     if (v->norm)
         metrics_confusion_normalize(cm, K, 0, v->cells);
+    if (versus && versus_cells(a, cm, K) != 0) {
+        confusion_reset(a);
+        v->built = 1;
+        return;
+    }
     v->n_pairs = metrics_confused_pairs(cm, K, v->pairs, CM_MAX_PAIRS);
     v->counts = cm;
     v->K = K;
@@ -113,7 +163,7 @@ static tui_heatmap heatmap_of(const app *a, const cm_layout *l, int nd)
     const confusion_view *v = &a->conf;
     int room = a->depth == TUI_COLOR_256 ? l->cw - 1 : l->cw - 2;
     tui_heatmap h = {v->cells, v->K, v->K, 0, v->row, v->col, v->row0, v->col0, view_names(a), l->lw, l->cw,
-                     nd <= room, v->norm};
+                     nd <= room, v->norm, v->versus};
     tui_heatmap_follow(&h, l->vis_r, l->vis_c);
     return h;
 }
@@ -141,6 +191,79 @@ static void column_labels(app *a, const cm_layout *l, const tui_heatmap *h, int 
                  ROLE_CURSOR, 0);
 }
 
+/* The cell under the cursor, in words: its count and share of the true class, or in the vs mode its count here
+ * and in the other run and the change. */
+static void cursor_line(app *a, tui_rect body, const char *arrow)
+{
+    const confusion_view *v = &a->conf;
+    const char *const *names = view_names(a);
+    long at = (long)v->row * v->K + v->col, count = v->counts[at];
+    if (v->versus) {
+        long theirs = (v->other ? v->other : a->vs.cm)[at];
+        tui_grid_printf(&a->grid, body.top + 1, 1, body.width - 2, ROLE_VALUE, 0,
+                        "true %s %s predicted %s: %ld here, %ld there, %+ld", names[v->row], arrow, names[v->col],
+                        count, theirs, count - theirs);
+        return;
+    }
+    long support = 0;
+    for (int j = 0; j < v->K; j++)
+        support += v->counts[(long)v->row * v->K + j];
+    tui_grid_printf(&a->grid, body.top + 1, 1, body.width - 2, ROLE_VALUE, 0, "true %s %s predicted %s: %ld, %.0f%% of %s",
+                    names[v->row], arrow, names[v->col], count,
+                    support ? 100.0 * (double)count / (double)support : 0.0, names[v->row]);
+}
+
+/* One list of the panel from row *y: the most confused pairs (count and share of the true class), or in the vs
+ * mode those that grew or shrank (sign) with their counts there and here. */
+static void panel_list(app *a, int px, int pw, int *y, int bottom, int sign)
+{
+    const confusion_view *v = &a->conf;
+    const char *const *names = view_names(a);
+    const char *arrow = a->utf8 ? "\u2192" : "->";
+    char line[600];
+    int n = !v->versus ? v->n_pairs : sign > 0 ? v->changed.n_grew : v->changed.n_shrank;
+    if (n == 0) /* an empty list said nothing */
+        *y += app_draw_wrapped(&a->grid, (tui_rect){*y, px, bottom - *y, pw},
+                               v->versus ? "none" : "none: every test image is classified correctly", ROLE_DIM);
+    for (int i = 0; i < n && *y < bottom; i++) {
+        if (v->versus) {
+            const pair_change *p = &(sign > 0 ? v->changed.grew : v->changed.shrank)[i];
+            snprintf(line, sizeof line, "%s %s %s %+ld (%ld %s %ld)", names[p->true_class], arrow,
+                     names[p->pred_class], p->b - p->a, p->a, arrow, p->b);
+        } else {
+            const confused_pair *p = &v->pairs[i];
+            snprintf(line, sizeof line, "%s %s %s %ld (%.0f%%)", names[p->true_class], arrow, names[p->pred_class],
+                     p->count, 100.0 * p->share);
+        }
+        *y += app_draw_wrapped(&a->grid, (tui_rect){*y, px, bottom - *y, pw}, line, ROLE_DEFAULT);
+    }
+}
+
+/* The scale under the panel: the nine levels from 0 to the largest cell, or in the vs mode three below 0 and
+ * three above, from the largest fall to the largest growth. */
+static void scale_legend(app *a, int px, int pw, int bottom)
+{
+    const confusion_view *v = &a->conf;
+    tui_grid *g = &a->grid;
+    static const double levels[9] = {0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5, 7.5, 8.5}; /* levels 1..9 of 9 */
+    static const double signed_levels[6] = {-9, -5, -1, 1, 5, 9};
+    char low[48], high[48];
+    if (v->norm)
+        snprintf(high, sizeof high, v->versus ? "+100%%" : "100%%");
+    else
+        snprintf(high, sizeof high, v->versus ? "+%ld" : "%ld", v->maxc);
+    snprintf(low, sizeof low, "%s", !v->versus ? "0" : v->norm ? "-100%" : "");
+    if (v->versus && !v->norm)
+        snprintf(low, sizeof low, "-%ld", v->maxc);
+    int lw = (int)strlen(low);
+    tui_grid_text(g, bottom, px, pw, ROLE_DIM, 0, low);
+    tui_heatmap scale = {v->versus ? signed_levels : levels, 1, v->versus ? 6 : 9, 9, -1, -1, 0, 0, NULL, 0,
+                         v->versus ? 3 : 2, 0, 0, v->versus};
+    int sr, sc;
+    tui_heatmap_draw(g, (tui_rect){bottom, px + lw + 1, 1, 18}, &scale, a->depth, &sr, &sc);
+    tui_grid_text(g, bottom, px + lw + 20, pw - lw - 20, ROLE_DIM, 0, high);
+}
+
 void confusion_draw(app *a, tui_rect body)
 {
     tui_grid *g = &a->grid;
@@ -150,23 +273,22 @@ void confusion_draw(app *a, tui_rect body)
         app_no_data(a, body, "Confusion matrix");
         return;
     }
-    const long *cm = v->counts;
-    const char *const *names = view_names(a);
-    tui_grid_printf(g, body.top, 1, body.width - 2, ROLE_TITLE, TUI_BOLD,
-                    "Confusion matrix: rows true, columns predicted, %s%s", v->norm ? "row-normalised (%)" : "counts",
-                    v->folded ? ", 20 superclasses" : "");
-    /* The cell under the cursor, in words. */
-    long support = 0;
-    for (int j = 0; j < K; j++)
-        support += cm[(long)v->row * K + j];
-    long count = cm[(long)v->row * K + v->col];
-    tui_grid_printf(g, body.top + 1, 1, body.width - 2, ROLE_VALUE, 0, "true %s %s predicted %s: %ld, %.0f%% of %s",
-                    names[v->row], a->utf8 ? "\u2192" : "->", names[v->col], count,
-                    support ? 100.0 * (double)count / (double)support : 0.0, names[v->row]);
+    if (v->versus)
+        tui_grid_printf(g, body.top, 1, body.width - 2, ROLE_TITLE, TUI_BOLD,
+                        "Confusion: this run minus %s, %s%s", a->vs.dir, v->norm ? "row shares (%)" : "counts",
+                        v->folded ? ", 20 superclasses" : "");
+    else
+        tui_grid_printf(g, body.top, 1, body.width - 2, ROLE_TITLE, TUI_BOLD,
+                        "Confusion matrix: rows true, columns predicted, %s%s%s",
+                        v->norm ? "row-normalised (%)" : "counts", v->folded ? ", 20 superclasses" : "",
+                        a->vs.on_confusion ? " (vs: no other run to compare with)" : "");
+    /* One arrow everywhere: → in UTF-8, -> in ASCII (the cursor's line and vggtop confusion's). */
+    const char *arrow = a->utf8 ? "\u2192" : "->";
+    cursor_line(a, body, arrow);
     /* Row-normalised cells hold whole percents: two digits (a 100 that does not fit is left out, the colour
-     * says it), so they keep their numbers where counts would not. */
+     * says it), so they keep their numbers where counts would not; the vs mode's have a sign. */
     char digits[32];
-    int nd = v->norm ? 2 : snprintf(digits, sizeof digits, "%ld", v->maxc);
+    int nd = (v->norm ? 2 : snprintf(digits, sizeof digits, "%ld", v->maxc)) + v->versus;
     cm_layout l = layout(a, body);
     tui_heatmap h = heatmap_of(a, &l, nd);
     int vr, vc;
@@ -174,36 +296,20 @@ void confusion_draw(app *a, tui_rect body)
     column_labels(a, &l, &h, body.top + 2);
 
     int px = l.map.left + l.map.width + 2, pw = body.width - px - 1;
-    /* One arrow everywhere: → in UTF-8, -> in ASCII (the cursor's line and vggtop confusion's). */
-    const char *arrow = a->utf8 ? "\u2192" : "->";
     char title[64];
-    snprintf(title, sizeof title, "Most confused (true %s pred)", arrow);
-    tui_grid_text(g, body.top + 3, px, pw, ROLE_LABEL, TUI_BOLD, title);
     /* Whole names (a long pair wraps onto a second row) and the share of the true class, as the CLI's
      * vggtop confusion prints it; the scale's legend under them. */
-    int bottom = body.top + body.height - 2, y = body.top + 4;
-    if (v->n_pairs == 0) /* an empty list said nothing */
-        app_draw_wrapped(g, (tui_rect){y, px, bottom - y, pw}, "none: every test image is classified correctly",
-                         ROLE_DIM);
-    for (int i = 0; i < v->n_pairs && y < bottom; i++) {
-        const confused_pair *p = &v->pairs[i];
-        char line[600];
-        snprintf(line, sizeof line, "%s %s %s %ld (%.0f%%)", names[p->true_class], arrow, names[p->pred_class],
-                 p->count, 100.0 * p->share);
-        y += app_draw_wrapped(g, (tui_rect){y, px, bottom - y, pw}, line, ROLE_DEFAULT);
+    int bottom = body.top + body.height - 2, y = body.top + 3;
+    for (int sign = 1; sign >= (v->versus ? -1 : 1); sign -= 2) {
+        if (v->versus)
+            snprintf(title, sizeof title, "%s most (here vs there)", sign > 0 ? "Grew" : "Shrank");
+        else
+            snprintf(title, sizeof title, "Most confused (true %s pred)", arrow);
+        if (y < bottom)
+            tui_grid_text(g, y++, px, pw, ROLE_LABEL, TUI_BOLD, title);
+        panel_list(a, px, pw, &y, sign > 0 && v->versus ? (y + bottom) / 2 : bottom, sign);
     }
-    /* The scale: the nine levels, from the least to the most (the largest cell). */
-    static const double levels[9] = {0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5, 7.5, 8.5}; /* levels 1..9 of 9 */
-    tui_heatmap scale = {levels, 1, 9, 9, -1, -1, 0, 0, NULL, 0, 2, 0, 0};
-    char top_label[48];
-    if (v->norm)
-        snprintf(top_label, sizeof top_label, "100%%");
-    else
-        snprintf(top_label, sizeof top_label, "%ld", v->maxc);
-    tui_grid_text(g, bottom, px, pw, ROLE_DIM, 0, "0");
-    int sr, sc;
-    tui_heatmap_draw(g, (tui_rect){bottom, px + 2, 1, 18}, &scale, a->depth, &sr, &sc);
-    tui_grid_text(g, bottom, px + 21, pw - 21, ROLE_DIM, 0, top_label);
+    scale_legend(a, px, pw, bottom);
 }
 
 int confusion_key(app *a, int key, tui_action act)
@@ -226,6 +332,7 @@ int confusion_key(app *a, int key, tui_action act)
         v->norm = !v->norm;
         v->built = 0;
         break;
+    case ACT_VERSUS: versus_toggle(a, &a->vs.on_confusion); break;
     case ACT_FOLD:
         if (!can_fold(a)) {
             app_set_status(a, ROLE_DIM, "folding needs CIFAR-100 with fine labels");

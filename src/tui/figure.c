@@ -12,13 +12,14 @@
 #include "tui_internal.h"
 #include "vggtop/plot.h"
 
-/* The folder: the run's figures/ (made when missing); "" and why when there is no run or it cannot be made. */
-static int figures_dir(app *a, char *dir, size_t size, vt_err *err)
+/* The folder: base's figures/ (the run's, or the sweep's; made when missing); why when there is no run or it
+ * cannot be made. */
+static int figures_dir(const char *base, char *dir, size_t size, vt_err *err)
 {
-    if (!a->dir[0])
+    if (!base[0])
         return vt_fail(err, VT_EUSAGE, "no run is shown: nothing to save");
-    if (snprintf(dir, size, "%s/figures", a->dir) >= (int)size)
-        return vt_fail(err, VT_EUSAGE, "%s: the path is too long", a->dir);
+    if (snprintf(dir, size, "%s/figures", base) >= (int)size)
+        return vt_fail(err, VT_EUSAGE, "%s: the path is too long", base);
     if (mkdir(dir, 0777) != 0 && errno != EEXIST)
         return vt_fail(err, VT_EUSAGE, "%s: cannot make the folder: %s", dir, strerror(errno));
     return VT_OK;
@@ -27,10 +28,11 @@ static int figures_dir(app *a, char *dir, size_t size, vt_err *err)
 /* Writes one figure (drawn by draw_fn with ctx) to <run>/figures/<name>.png; the path into out. */
 typedef int (*draw_fn)(plot_doc *d, void *ctx, vt_err *err);
 
-static int save_one(app *a, const char *name, draw_fn draw, void *ctx, char *out, size_t size, vt_err *err)
+/* The same into base's figures/. */
+static int save_in(const char *base, const char *name, draw_fn draw, void *ctx, char *out, size_t size, vt_err *err)
 {
     char dir[VT_PATH_MAX + VT_PATH_EXTRA];
-    int rc = figures_dir(a, dir, sizeof dir, err);
+    int rc = figures_dir(base, dir, sizeof dir, err);
     if (rc != VT_OK)
         return rc;
     if (snprintf(out, size, "%s/%s.png", dir, name) >= (int)size)
@@ -45,6 +47,11 @@ static int save_one(app *a, const char *name, draw_fn draw, void *ctx, char *out
         return rc;
     }
     return plot_close(d, err);
+}
+
+static int save_one(app *a, const char *name, draw_fn draw, void *ctx, char *out, size_t size, vt_err *err)
+{
+    return save_in(a->dir, name, draw, ctx, out, size, err);
 }
 
 /* ---- one run's figures: the run shown, with the history a live run has in its snapshot ---- */
@@ -233,6 +240,17 @@ int compare_save_figure(app *a, char *out, size_t size, vt_err *err)
         run_free(&runs[i]);
     free(runs);
     return rc;
+}
+
+/* ---- the Sweep screen: its panels, from the sweep folder as vggtop plot SWEEP_DIR draws them ---- */
+
+static int draw_sweep(plot_doc *d, void *ctx, vt_err *err) { return plot_sweep_figure(d, ctx, err); }
+
+int sweep_save_figure(app *a, char *out, size_t size, vt_err *err)
+{
+    if (!a->swp.dir[0])
+        return vt_fail(err, VT_EUSAGE, "no sweep is shown: nothing to save");
+    return save_in(a->swp.dir, "sweep", draw_sweep, a->swp.dir, out, size, err);
 }
 
 int app_save_figure(app *a)

@@ -39,7 +39,7 @@ int app_status_expire(app *a, double now)
 static int status_rows(const app *a)
 {
     const char *text = a->status;
-    if (!a->status[0] || a->confirm || a->rpt.searching)
+    if (!a->status[0] || a->confirm || app_search_typed(a))
         return 1;
     int n = app_draw_wrapped(NULL, (tui_rect){0, 0, STATUS_MAX_ROWS, a->cols > 0 ? a->cols : 80}, text, 0);
     return n < 1 ? 1 : n;
@@ -58,10 +58,15 @@ static void draw_tabs(app *a)
     for (int i = 0; i < TUI_N_SCREENS; i++)
         width += snprintf(NULL, 0, "%d%s ", i + 1, app_screens[i].name);
     int gap = width - 1 <= g->cols; /* without the gaps when they would push the last tabs off (80 columns) */
+    /* Tabs past the digit keys drop their numbers, the last first, while the row would not hold them all. */
+    int numbered = TUI_N_SCREENS, need = width - (gap ? 1 : TUI_N_SCREENS);
+    while (numbered > 9 && need > g->cols)
+        need -= snprintf(NULL, 0, "%d", numbered--);
     for (int i = 0; i < TUI_N_SCREENS; i++) {
         int active = a->screen == i + 1;
-        x += tui_grid_printf(g, 0, x, -1, active ? ROLE_TAB_ACTIVE : ROLE_TAB, 0, "%d%s", i + 1,
-                             app_screens[i].name);
+        x += i < numbered ? tui_grid_printf(g, 0, x, -1, active ? ROLE_TAB_ACTIVE : ROLE_TAB, 0, "%d%s", i + 1,
+                                        app_screens[i].name)
+                      : tui_grid_text(g, 0, x, -1, active ? ROLE_TAB_ACTIVE : ROLE_TAB, 0, app_screens[i].name);
         x += gap;
     }
     const char *name = "vggtop";
@@ -126,9 +131,10 @@ static void draw_status(app *a)
                       "Stop the run after this step and save a checkpoint? y/n");
         return;
     }
-    if (a->rpt.searching) {
-        tui_grid_printf(g, row, 0, -1, ROLE_CURSOR, 0, "/%s", a->rpt.search);
-        tui_grid_text(g, row, (int)strlen(a->rpt.search) + 2, -1, ROLE_DIM, 0, "(type a class name, Enter keeps, Esc cancels)");
+    const list_search *search = app_search_typed(a);
+    if (search) {
+        tui_grid_printf(g, row, 0, -1, ROLE_CURSOR, 0, "/%s", search->text);
+        tui_grid_text(g, row, (int)strlen(search->text) + 2, -1, ROLE_DIM, 0, "(type a class name, Enter keeps, Esc cancels)");
         return;
     }
     if (a->status[0])
@@ -214,7 +220,7 @@ void app_draw_footer(app *a)
     /* A field being edited or a search being typed takes every key: the table's keys would type into it (q, t),
      * so the footer offers what works there. */
     int editing = a->screen == TUI_SCREEN_SETUP && a->form.editing;
-    if (!editing && !(a->screen == TUI_SCREEN_REPORT && a->rpt.searching)) {
+    if (!editing && !app_search_typed(a)) {
         tui_footer_draw(&a->grid, a->rows - 1, a->screen, footer_brief, a);
         return;
     }

@@ -47,6 +47,13 @@ const tui_style tui_scheme[ROLE_COUNT] = {
     [ROLE_HEAT0 + 7] = {DEF, 178, YELLOW, DEF, 0, 0},
     [ROLE_HEAT0 + 8] = {DEF, 208, YELLOW, DEF, TUI_BOLD, 0},
     [ROLE_HEAT0 + 9] = {DEF, 196, RED, DEF, TUI_BOLD, 0},
+    /* Diverging: light to deep red above 0, light to deep blue below (256); the glyphs' colour (8). */
+    [ROLE_ABOVE1 + 0] = {DEF, 224, RED, DEF, 0, 0},
+    [ROLE_ABOVE1 + 1] = {DEF, 210, RED, DEF, TUI_BOLD, 0},
+    [ROLE_ABOVE1 + 2] = {DEF, 196, RED, DEF, TUI_BOLD, TUI_BOLD},
+    [ROLE_BELOW1 + 0] = {DEF, 153, BLUE, DEF, 0, 0},
+    [ROLE_BELOW1 + 1] = {DEF, 75, BLUE, DEF, TUI_BOLD, 0},
+    [ROLE_BELOW1 + 2] = {DEF, 27, BLUE, DEF, TUI_BOLD, TUI_BOLD},
 };
 
 int tui_grid_init(tui_grid *g, int rows, int cols)

@@ -16,6 +16,7 @@
 #define SETUP S(TUI_SCREEN_SETUP)
 #define DASH S(TUI_SCREEN_DASHBOARD)
 #define REPORT S(TUI_SCREEN_REPORT)
+#define DIFF S(TUI_SCREEN_DIFF)
 
 /* The screens that have a digit key (1-9, in tab order). */
 #define N_DIGITS (TUI_N_SCREENS < 9 ? TUI_N_SCREENS : 9)
@@ -57,10 +58,10 @@ const tui_key tui_keys[] = {
     {'z', ACT_ZOOM, "z", NULL, "Dashboard: the accuracy charts' axis fitted to the data (as the loss chart's) or 0-1",
      DASH, 0},
     /* Report */
-    {'s', ACT_SORT, "s", "Sort", "Report: sort by the next column", REPORT, 0},
-    {'r', ACT_REVERSE, "r", "Reverse", "Report: reverse the sort order", REPORT, 0},
-    {'/', ACT_SEARCH, "/", "Search", "Report: find a class by name (Enter keeps, Esc cancels)", REPORT, 0},
-    {'n', ACT_SEARCH_NEXT, "n", "Next", "Report: the next class matching the search", REPORT, 0},
+    {'s', ACT_SORT, "s", "Sort", "Report, Diff: sort by the next column", REPORT | DIFF, 0},
+    {'r', ACT_REVERSE, "r", "Reverse", "Report, Diff: reverse the sort order", REPORT | DIFF, 0},
+    {'/', ACT_SEARCH, "/", "Search", "Report, Diff: find a class by name (Enter keeps, Esc cancels)", REPORT | DIFF, 0},
+    {'n', ACT_SEARCH_NEXT, "n", "Next", "Report, Diff: the next class matching the search", REPORT | DIFF, 0},
     {'v', ACT_VIEW, "v", "Heatmap", "Report: the table or the class x epoch heatmap (from per_class.csv)", REPORT, 0},
     {'m', ACT_METRIC, "m", "Metric", "Report: the heatmap and the trend marks show F1 or recall", REPORT, 0},
     /* Confusion, Samples, Report's heatmap, Layers */
@@ -69,8 +70,11 @@ const tui_key tui_keys[] = {
     {KEY_RIGHT, ACT_RIGHT, "Right", NULL, "next cell, image or epoch", 0, TUI_KEYS_CURSOR},
     {'h', ACT_LEFT, "h", NULL, "the same as Left", 0, TUI_KEYS_CURSOR},
     {'l', ACT_RIGHT, "l", NULL, "the same as Right", 0, TUI_KEYS_CURSOR},
+    {'c', ACT_VERSUS, "c", "Vs", "Report, Confusion: this run vs the run marked on Compare (Report: its F1 and the change; "
+     "Confusion: this minus that)", REPORT | S(TUI_SCREEN_CONFUSION), 0},
     {'n', ACT_NORMALIZE, "n", "Norm", "Confusion: counts or row-normalised shares", S(TUI_SCREEN_CONFUSION), 0},
-    {'f', ACT_FOLD, "f", "Fold", "Confusion: fold CIFAR-100 to its 20 superclasses", S(TUI_SCREEN_CONFUSION), 0},
+    {'f', ACT_FOLD, "f", "Fold", "Confusion, Diff: fold CIFAR-100 to its 20 superclasses", S(TUI_SCREEN_CONFUSION) | DIFF,
+     0},
     /* ROC */
     {' ', ACT_TOGGLE, "Space", "Draw", "ROC: draw or hide the selected class; Compare: the selected run", S(TUI_SCREEN_ROC) | S(TUI_SCREEN_COMPARE), 0},
     {'a', ACT_ALL, "a", "None", "ROC: hide every class curve (micro and macro stay)", S(TUI_SCREEN_ROC), 0},
@@ -79,6 +83,10 @@ const tui_key tui_keys[] = {
     {'m', ACT_METRIC, "m", "Metric", "Compare: chart val_acc, val_loss, val_mse or val_top5", S(TUI_SCREEN_COMPARE), 0},
     {'\n', ACT_ENTER, "Enter", "Open", "Compare: open the selected run on every screen", S(TUI_SCREEN_COMPARE), 0},
     {'r', ACT_REFRESH, "r", "Rescan", "Compare: read the runs directory again", S(TUI_SCREEN_COMPARE), 0},
+    {'x', ACT_MARK, "x", "Mark", "Compare: mark the selected run as A, then B, for the Diff screen (x again unmarks)",
+     S(TUI_SCREEN_COMPARE), 0},
+    {'d', ACT_DIFF, "d", "Diff", "Compare: show the Diff screen of the two marked runs (with one marked: it and the "
+     "selected run); Sweep: the selected trial (A) against the best (B)", S(TUI_SCREEN_COMPARE) | S(TUI_SCREEN_SWEEP), 0},
     {'P', ACT_SAVE_FIGURE, "P", NULL,
      "save the chart as shown as a PNG file in the run's figures/ folder (the status line names it)", 0,
      TUI_KEYS_FIGURE},

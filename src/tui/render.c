@@ -379,8 +379,8 @@ void tui_heatmap_draw(tui_grid *g, tui_rect r, const tui_heatmap *h, tui_color_d
     if (!(vmax > 0)) {
         vmax = 0;
         for (long i = 0; i < (long)h->rows * h->cols; i++)
-            if (h->v[i] > vmax)
-                vmax = h->v[i];
+            if ((h->diverging ? fabs(h->v[i]) : h->v[i]) > vmax)
+                vmax = h->diverging ? fabs(h->v[i]) : h->v[i];
     }
     int lw = h->row_labels && h->label_width > 0 ? h->label_width + 1 : 0;
     int cw = h->cell_width > 1 ? h->cell_width : 1;
@@ -401,22 +401,26 @@ void tui_heatmap_draw(tui_grid *g, tui_rect r, const tui_heatmap *h, tui_color_d
         for (int j = 0; j < vc; j++) {
             int mc = h->col0 + j;
             double v = h->v[(long)mr * h->cols + mc];
-            int level = tui_heat_level(v, vmax);
+            int level = tui_heat_level(h->diverging ? fabs(v) : v, vmax), role = ROLE_HEAT0 + level;
             uint32_t ch = depth == TUI_COLOR_256 ? ' ' : (uint32_t)tui_density_ramp[level];
+            if (h->diverging && level > 0) { /* levels 1-3, 4-6, 7-9 of |v| */
+                role = (v > 0 ? ROLE_ABOVE1 : ROLE_BELOW1) + (level - 1) / 3;
+                ch = depth == TUI_COLOR_256 ? ' ' : v > 0 ? '+' : '-';
+            }
             int attr = (mr == h->cursor_row && mc == h->cursor_col) ? TUI_REVERSE : 0;
             int x = r.left + lw + j * cw;
             for (int k = 0; k < cw; k++)
-                tui_grid_put(g, y, x + k, ch, ROLE_HEAT0 + level, attr);
+                tui_grid_put(g, y, x + k, ch, role, attr);
             if (h->show_values) {
                 /* the level's glyph stays in the first column (without 256 colours it is the only cue), the
                  * number is right-aligned after at least one space; zeros stay blank, as empty cells */
                 char num[32];
-                int n = snprintf(num, sizeof num, "%.0f", h->percent ? v * 100 : v);
+                int n = snprintf(num, sizeof num, h->diverging ? "%+.0f" : "%.0f", h->percent ? v * 100 : v);
                 int room = depth == TUI_COLOR_256 ? cw - 1 : cw - 2;
                 for (int k = depth == TUI_COLOR_256 ? 0 : 1; k < cw; k++)
-                    tui_grid_put(g, y, x + k, ' ', ROLE_HEAT0 + level, attr);
+                    tui_grid_put(g, y, x + k, ' ', role, attr);
                 if (level > 0 && n <= room)
-                    tui_grid_text(g, y, x + cw - n, n, ROLE_HEAT0 + level, attr, num);
+                    tui_grid_text(g, y, x + cw - n, n, role, attr, num);
             }
         }
     }

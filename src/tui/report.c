@@ -13,9 +13,16 @@
 
 /* ---- 3 Report ------------------------------------------------------------------------------------------ */
 
-static const tui_column rep_cols[6] = {
-    {"#", 3, 1}, {"class", 20, 0}, {"precision", 9, 1}, {"recall", 9, 1}, {"f1-score", 9, 1}, {"support", 8, 1},
+/* The last two in the vs mode (c) only: the other run's F1 and this run's minus it. */
+static const tui_column rep_cols[REPORT_COLS] = {
+    {"#", 3, 1},        {"class", 20, 0},   {"precision", 9, 1}, {"recall", 9, 1},
+    {"f1-score", 9, 1}, {"support", 8, 1},  {"f1 vs", 8, 1},     {"change", 8, 1},
 };
+
+static int rep_ncols(const app *a) { return a->rpt.versus ? REPORT_COLS : 6; }
+
+/* The other run's F1 of class cls (the vs mode). */
+static double other_f1(const app *a, int cls) { return a->vs.rep.rows[cls].f1; }
 
 static const app *sort_app; /* qsort has no context argument */
 
@@ -27,6 +34,8 @@ static double rep_value(const app *a, int row, int col)
     case 3: return c->recall;
     case 4: return c->f1;
     case 5: return (double)c->support;
+    case 6: return other_f1(a, a->rep.labels[row]);
+    case 7: return c->f1 - other_f1(a, a->rep.labels[row]);
     default: return a->rep.labels[row];
     }
 }
@@ -155,7 +164,7 @@ void report_reset(app *a, int classes_changed)
     size_t n = (size_t)(a->rep.n_labels > 0 ? a->rep.n_labels : 1);
     a->rpt.order = malloc(sizeof *a->rpt.order * n);
     a->rpt.text = malloc(sizeof *a->rpt.text * n);
-    a->rpt.cells = malloc(sizeof *a->rpt.cells * 6 * n);
+    a->rpt.cells = malloc(sizeof *a->rpt.cells * REPORT_COLS * n);
     a->rpt.roles = malloc(sizeof *a->rpt.roles * n);
     if (!a->rpt.order || !a->rpt.text || !a->rpt.cells || !a->rpt.roles) {
         report_free(a);
@@ -210,7 +219,8 @@ static void table_build(app *a)
 {
     const report *r = &a->rep;
     int n = r->n_labels;
-    char(*text)[6][24] = a->rpt.text;
+    char(*text)[REPORT_COLS][24] = a->rpt.text;
+    int nc = rep_ncols(a);
     const char **cells = a->rpt.cells;
     int *roles = a->rpt.roles;
     double macro = r->macro.f1;
@@ -225,8 +235,12 @@ static void table_build(app *a)
         score_cell(a, text[i][3], 24, c->recall, trend, marked && a->rpt.show_recall);
         score_cell(a, text[i][4], 24, c->f1, trend, marked && !a->rpt.show_recall);
         snprintf(text[i][5], 24, "%ld", c->support);
-        for (int k = 0; k < 6; k++)
-            cells[i * 6 + k] = text[i][k];
+        if (a->rpt.versus) {
+            snprintf(text[i][6], 24, "%.4f", other_f1(a, r->labels[row]));
+            snprintf(text[i][7], 24, "%+.4f", c->f1 - other_f1(a, r->labels[row]));
+        }
+        for (int k = 0; k < nc; k++)
+            cells[i * nc + k] = text[i][k];
         /* weak: F1 below half the macro F1; strong: above the midpoint between the macro F1 and 1 */
         roles[i] = c->f1 < 0.5 * macro ? ROLE_BAD : c->f1 > (macro + 1) / 2 ? ROLE_GOOD : ROLE_DEFAULT;
     }
@@ -245,7 +259,7 @@ static tui_heatmap heat_fit(const app *a, tui_rect body, int *vis_r, int *vis_c)
     *vis_r = n < height ? n : height;
     *vis_c = E < avail / cw ? E : avail / cw;
     tui_heatmap h = {a->rpt.heat, n, E, 1, a->rpt.sel, a->rpt.heat_col, a->rpt.heat_row0, a->rpt.heat_col0,
-                     a->rpt.labels, HEAT_LABEL, cw, 0, 0};
+                     a->rpt.labels, HEAT_LABEL, cw, 0, 0, 0};
     tui_heatmap_follow(&h, *vis_r, *vis_c);
     return h;
 }
@@ -271,6 +285,15 @@ static void rep_follow(app *a)
 /* Rebuilds what the screen shows when dirty, and keeps the cursor in view. */
 void report_enter(app *a)
 {
+    /* The vs mode: the other run's columns when it is on and the other run could be read (its load's gen). */
+    int versus = a->have_rep && a->vs.on_report && versus_ready(a);
+    if (versus != a->rpt.versus || (versus && a->vs.gen != a->rpt.versus_gen)) {
+        a->rpt.versus = versus;
+        a->rpt.versus_gen = a->vs.gen;
+        if (a->rpt.sort >= rep_ncols(a))
+            a->rpt.sort = 4;
+        rep_sort_rows(a);
+    }
     if (a->rpt.dirty) {
         a->rpt.dirty = 0;
         history_build(a);
@@ -326,12 +349,27 @@ static void heat_draw(app *a, tui_rect body)
     tui_grid_printf(g, body.top + 2, x0 + (col - h.col0) * cw, len, ROLE_CURSOR, 0, "%d", col + 1);
     /* The scale: the nine levels from 0 to 1. */
     static const double levels[9] = {0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5, 7.5, 8.5};
-    tui_heatmap scale = {levels, 1, 9, 9, -1, -1, 0, 0, NULL, 0, 2, 0, 0};
+    tui_heatmap scale = {levels, 1, 9, 9, -1, -1, 0, 0, NULL, 0, 2, 0, 0, 0};
     int bottom = body.top + body.height - 1;
     tui_grid_text(g, bottom, 1, 2, ROLE_DIM, 0, "0");
     tui_heatmap_draw(g, (tui_rect){bottom, 3, 1, 18}, &scale, a->depth, NULL, NULL);
     tui_grid_printf(g, bottom, 22, body.width - 23, ROLE_DIM, 0, "1   %s; Left/Right: epoch, m: %s, v: the table", metric,
                     a->rpt.show_recall ? "F1" : "recall");
+}
+
+/* The vs mode's words at the title's right end: which run the F1 vs column is, or why there is none; returns
+ * the columns used (at most half the row). */
+static int versus_title(app *a, tui_rect body)
+{
+    char line[sizeof a->vs.err + 16];
+    if (a->rpt.versus)
+        snprintf(line, sizeof line, "vs %s", a->vs.dir);
+    else
+        snprintf(line, sizeof line, "vs: %s", a->vs.err);
+    int w = app_text_columns(line), room = body.width / 2;
+    w = w < room ? w : room;
+    return app_draw_tail(a, body.top, body.left + body.width - 1 - w, w, a->rpt.versus ? ROLE_VALUE : ROLE_BAD,
+                         TUI_BOLD, line);
 }
 
 void report_draw(app *a, tui_rect body)
@@ -356,10 +394,12 @@ void report_draw(app *a, tui_rect body)
         snprintf(which, sizeof which, " (epoch %d + %ld batches)", epoch, batch);
     else if (epoch > 0)
         snprintf(which, sizeof which, " (epoch %d)", epoch);
-    tui_grid_printf(g, body.top, 1, body.width - 2, ROLE_TITLE, TUI_BOLD, "Report: %d classes, %ld images%s, sorted by %s%s",
-                    n, r->total, which, rep_cols[a->rpt.sort].title, a->rpt.desc ? " (desc)" : "");
+    int vs_w = a->vs.on_report ? versus_title(a, body) + 2 : 0;
+    tui_grid_printf(g, body.top, 1, body.width - 2 - vs_w, ROLE_TITLE, TUI_BOLD,
+                    "Report: %d classes, %ld images%s, sorted by %s%s", n, r->total, which, rep_cols[a->rpt.sort].title,
+                    a->rpt.desc ? " (desc)" : "");
     int marked = rep_marked(a);
-    char pin[3][6][24];
+    char pin[3][REPORT_COLS][24];
     snprintf(pin[0][1], 24, "accuracy");
     pin[0][0][0] = pin[0][2][0] = pin[0][3][0] = '\0';
     score_cell(a, pin[0][4], 24, r->accuracy, 0, marked && !a->rpt.show_recall);
@@ -373,48 +413,32 @@ void report_draw(app *a, tui_rect body)
         score_cell(a, pin[k + 1][4], 24, avg[k]->f1, 0, marked && !a->rpt.show_recall);
         snprintf(pin[k + 1][5], 24, "%ld", avg[k]->support);
     }
-    const char *pinned[18];
-    for (int i = 0; i < 18; i++)
-        pinned[i] = pin[i / 6][i % 6];
-    tui_table t = {rep_cols, 6, a->rpt.cells, a->rpt.roles, n, pinned, 3, a->rpt.sort, a->rpt.desc, a->rpt.top,
+    int nc = rep_ncols(a);
+    double other[3] = {a->vs.rep.accuracy, a->vs.rep.macro.f1, a->vs.rep.weighted.f1},
+           mine[3] = {r->accuracy, r->macro.f1, r->weighted.f1};
+    for (int k = 0; a->rpt.versus && k < 3; k++) {
+        snprintf(pin[k][6], 24, "%.4f", other[k]);
+        snprintf(pin[k][7], 24, "%+.4f", mine[k] - other[k]);
+    }
+    const char *pinned[3 * REPORT_COLS];
+    for (int i = 0; i < 3 * nc; i++)
+        pinned[i] = pin[i / nc][i % nc];
+    tui_table t = {rep_cols, nc, a->rpt.cells, a->rpt.roles, n, pinned, 3, a->rpt.sort, a->rpt.desc, a->rpt.top,
                    a->rpt.sel};
     app_draw_table(a, (tui_rect){body.top + 1, 1, body.height - 1, body.width - 2}, t);
 }
 
-/* Display position of the first class whose name contains the search, from position `from` on. */
-static int rep_find(const app *a, int from)
-{
-    int n = a->rep.n_labels;
-    for (int k = 0; k < n; k++) {
-        int i = (from + k) % n;
-        if (strcasestr(app_class_name(a, a->rep.labels[a->rpt.order[i]]), a->rpt.search))
-            return i;
-    }
-    return -1;
-}
+/* The class name at display position i (the search's). */
+static const char *rep_name_at(const app *a, int i) { return app_class_name(a, a->rep.labels[a->rpt.order[i]]); }
 
 int report_key(app *a, int key, tui_action act)
 {
     if (!a->have_rep || !a->rpt.order) {
-        a->rpt.searching = 0;
+        a->rpt.search.on = 0;
         return H_NONE;
     }
-    if (a->rpt.searching) {
-        if (key == 27) {
-            a->rpt.searching = 0;
-            a->rpt.sel = a->rpt.saved_sel;
-        } else if (key == '\n' || key == '\r' || key == KEY_ENTER) {
-            a->rpt.searching = 0;
-        } else {
-            app_line_edit(a->rpt.search, sizeof a->rpt.search, key);
-        }
-        /* The cursor goes to the first match as the search is typed; with none (or an empty search) it goes
-         * back to where the search started, not to an earlier prefix's match. */
-        int found = a->rpt.search[0] ? rep_find(a, 0) : -1;
-        if (key != 27)
-            a->rpt.sel = found >= 0 ? found : a->rpt.saved_sel;
-        if (!a->rpt.searching && a->rpt.search[0] && found < 0)
-            app_set_status(a, ROLE_WARN, "no class matches '%s'", a->rpt.search);
+    if (a->rpt.search.on) {
+        app_search_key(a, &a->rpt.search, key, &a->rpt.sel, a->rep.n_labels, rep_name_at);
         rep_follow(a);
         return H_REDRAW;
     }
@@ -425,7 +449,7 @@ int report_key(app *a, int key, tui_action act)
     }
     switch (act) {
     case ACT_SORT:
-        a->rpt.sort = (a->rpt.sort + 1) % 6;
+        a->rpt.sort = (a->rpt.sort + 1) % rep_ncols(a);
         a->rpt.desc = a->rpt.sort >= 2; /* numbers: the largest first */
         rep_sort_rows(a);
         break;
@@ -434,6 +458,10 @@ int report_key(app *a, int key, tui_action act)
         rep_sort_rows(a);
         break;
     case ACT_VIEW: a->rpt.heatmap = !a->rpt.heatmap; break;
+    case ACT_VERSUS:
+        versus_toggle(a, &a->vs.on_report);
+        report_enter(a);
+        break;
     case ACT_METRIC:
         a->rpt.show_recall = !a->rpt.show_recall;
         a->rpt.dirty = 1;
@@ -448,24 +476,8 @@ int report_key(app *a, int key, tui_action act)
         if (a->rpt.heat_col < 0)
             a->rpt.heat_col = 0;
         break;
-    case ACT_SEARCH:
-        a->rpt.searching = 1;
-        a->rpt.search[0] = '\0';
-        a->rpt.saved_sel = a->rpt.sel;
-        break;
-    case ACT_SEARCH_NEXT:
-        if (!a->rpt.search[0]) {
-            app_set_status(a, ROLE_DIM, "/ starts a search");
-            break;
-        }
-        {
-            int i = rep_find(a, a->rpt.sel + 1);
-            if (i >= 0)
-                a->rpt.sel = i;
-            else
-                app_set_status(a, ROLE_WARN, "no class matches '%s'", a->rpt.search);
-        }
-        break;
+    case ACT_SEARCH: app_search_start(&a->rpt.search, a->rpt.sel); break;
+    case ACT_SEARCH_NEXT: app_search_next(a, &a->rpt.search, &a->rpt.sel, a->rep.n_labels, rep_name_at); break;
     default: return H_NONE;
     }
     rep_follow(a);

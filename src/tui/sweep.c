@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "tui_internal.h"
+#include "vggtop/plot.h"
 
 static void free_view(sweep_view *v)
 {
@@ -174,48 +175,12 @@ static int state_role(sweep_state s)
            : s == SWEEP_PRUNED ? ROLE_WARN : ROLE_DIM;
 }
 
-/* Where value text lies on axis a's x: its place among a list's values (categorical), log10 of it, or it. */
-static double panel_x(const sweep_plan *p, int a, const sweep_panel *pn, const char *text)
-{
-    if (pn->categorical) {
-        for (int i = 0; i < p->axes[a].n; i++)
-            if (strcmp(p->axes[a].values[i], text) == 0)
-                return i + 1;
-        return NAN;
-    }
-    double x = strtod(text, NULL);
-    return pn->log ? log10(x) : x;
-}
-
-/* Axis a's kind of x: categorical unless every value is a number; log when they are positive and span a
- * decade or more (a learning rate), and for a log: distribution. */
-static void panel_kind(const sweep_plan *p, int a, sweep_panel *pn)
-{
-    const sweep_axis *ax = &p->axes[a];
-    pn->categorical = 0;
-    pn->log = ax->kind == SWEEP_LOG;
-    if (ax->kind != SWEEP_LIST)
-        return;
-    double lo = INFINITY, hi = -INFINITY;
-    for (int i = 0; i < ax->n; i++) {
-        char *end;
-        double x = strtod(ax->values[i], &end);
-        if (end == ax->values[i] || *end || !isfinite(x)) {
-            pn->categorical = 1;
-            return;
-        }
-        lo = fmin(lo, x);
-        hi = fmax(hi, x);
-    }
-    pn->log = lo > 0 && hi / lo >= 10;
-}
-
 /* Panel a's points and title: "val_acc by model (1 mlp, 2 cnn)", "val_acc by lr (log10)". */
 static void panel_build(sweep_view *v, int a)
 {
     sweep_panel *pn = &v->panels[a];
     const sweep_plan *p = &v->plan;
-    panel_kind(p, a, pn);
+    plot_sweep_axis_kind(p, a, &pn->categorical, &pn->log);
     int len = snprintf(pn->title, sizeof pn->title, "val_acc by %s%s", p->axes[a].flag, pn->log ? " (log10)" : "");
     for (int i = 0; pn->categorical && i < p->axes[a].n && len < (int)sizeof pn->title; i++)
         len += snprintf(pn->title + len, sizeof pn->title - (size_t)len, "%s%d %s", i ? ", " : " (", i + 1,
@@ -230,7 +195,7 @@ static void panel_build(sweep_view *v, int a)
             continue;
         char value[SWEEP_TEXT];
         sweep_value(p, r->t, a, value, sizeof value);
-        double x = panel_x(p, a, pn, value);
+        double x = plot_sweep_x(p, a, pn->categorical, pn->log, value);
         pn->x[pn->n] = x;
         pn->y[pn->n++] = r->best;
         pn->x[pn->n] = pn->y[pn->n] = NAN;
@@ -349,6 +314,33 @@ void sweep_draw(app *a, tui_rect body)
         draw_panels(a, (tui_rect){y + th + 1, 1, height - th - 1, body.width - 2});
 }
 
+/* d: row sel's trial (A) against the trial with the best val_acc (B), on the Diff screen: the changes are what
+ * the best did better. */
+static int diff_best(app *a, int sel)
+{
+    const sweep_view *v = &a->swp;
+    int best = -1;
+    for (int i = 0; i < v->n; i++)
+        if (!isnan(v->rows[i].best) && (best < 0 || v->rows[i].best > v->rows[best].best))
+            best = i;
+    if (best < 0 || isnan(v->rows[sel].best)) {
+        app_set_status(a, ROLE_WARN, "%s", best < 0 ? "no trial has finished an epoch yet"
+                                                   : "this trial has no finished epoch to compare");
+        return H_REDRAW;
+    }
+    if (best == sel) {
+        app_set_status(a, ROLE_DIM, "trial %d is the best: select another to compare with it", v->rows[sel].t + 1);
+        return H_REDRAW;
+    }
+    char dirs[2][VT_PATH_MAX];
+    sweep_trial_dir(v->dir, v->rows[sel].t, dirs[0], sizeof dirs[0]);
+    sweep_trial_dir(v->dir, v->rows[best].t, dirs[1], sizeof dirs[1]);
+    diff_set(a, dirs[0], dirs[1]);
+    app_set_status(a, ROLE_GOOD, "trial %d (A) against the best, trial %d (B)", v->rows[sel].t + 1,
+                   v->rows[best].t + 1);
+    return H_REDRAW | H_DIFF;
+}
+
 int sweep_key(app *a, int key, tui_action act)
 {
     (void)key;
@@ -376,6 +368,8 @@ int sweep_key(app *a, int key, tui_action act)
         v->dirty = 1;
         return H_REDRAW;
     }
+    if (act == ACT_DIFF)
+        return diff_best(a, v->sel);
     if (act != ACT_ENTER)
         return H_NONE;
     char tdir[VT_PATH_MAX];
@@ -389,6 +383,8 @@ int sweep_key(app *a, int key, tui_action act)
         app_set_status(a, ROLE_BAD, "%s", err.msg);
         return H_REDRAW;
     }
-    app_set_status(a, ROLE_GOOD, "opened trial %d, %s (S-Tab twice returns to the Sweep)", trial + 1, tdir);
+    /* From the Dashboard back past Setup, and past Diff when it shows two marked runs. */
+    app_set_status(a, ROLE_GOOD, "opened trial %d, %s (S-Tab %s returns to the Sweep)", trial + 1, tdir,
+                   diff_skipped(a) ? "twice" : "three times");
     return H_REDRAW | H_DASHBOARD;
 }

@@ -15,7 +15,8 @@
 #include "vggtop/tui.h"
 
 /* Handler results, htop style. */
-enum { H_NONE = 0, H_HANDLED = 1, H_REDRAW = 2, H_QUIT = 4, H_DETACH = 8, H_DASHBOARD = 16 /* show screen 2 */ };
+enum { H_NONE = 0, H_HANDLED = 1, H_REDRAW = 2, H_QUIT = 4, H_DETACH = 8, H_DASHBOARD = 16 /* show screen 2 */,
+       H_DIFF = 32 /* show the Diff screen */ };
 
 /* A question on the status line, answered with y (anything else says no). */
 enum { CONFIRM_NONE = 0, CONFIRM_QUIT, CONFIRM_STOP };
@@ -69,6 +70,13 @@ typedef struct confusion_view {
     long maxc;              /* the largest count (the scale's top) */
     confused_pair pairs[CM_MAX_PAIRS];
     int n_pairs;
+    /* The vs mode (c): cells hold this run's minus the other run's (vs.cm, folded too when folding: other),
+     * and changed the pairs that grew and shrank from that run to this (the diff of other to counts). */
+    int versus;
+    unsigned long versus_gen;
+    long *other;
+    metrics_diff changed;
+    int have_changed;
 } confusion_view;
 
 /* Setup (setup.c): the form's cursor and first row, the field being edited (its text and why it is refused,
@@ -124,19 +132,28 @@ typedef struct roc_view {
     unsigned char *drawn;
 } roc_view;
 
+/* A search typed over a list (Report's and Diff's /, widgets.c): on while it is typed, its text, and the
+ * cursor before it (Esc goes back there). */
+typedef struct list_search {
+    int on;
+    char text[64];
+    int saved_sel;
+} list_search;
+
 /* Report (report.c): the table's sort, cursor and first row, the row order and what the table shows (sized by
  * report_reset, filled by report_enter), the search being typed; the history from per_class.csv (loaded when
  * the file changes: report_load_history): f1 and recall hold epochs x classes scores (epoch-major), NaN where
  * a class has no row; and what the heatmap and the trend marks show (built by report_enter when dirty). */
+enum { REPORT_COLS = 8 }; /* #, class, precision, recall, f1-score, support; in the vs mode the other F1, change */
 typedef struct report_view {
     int sort, desc, sel, top;
     int *order;
-    char (*text)[6][24];
+    char (*text)[REPORT_COLS][24];
     const char **cells;
     int *roles;
-    int searching;
-    char search[64];
-    int saved_sel;            /* the cursor before the search, for Esc */
+    int versus;               /* the table holds the other run's F1 and the change (c, vs.gen its load) */
+    unsigned long versus_gen;
+    list_search search;
     int epochs, classes;
     double *f1, *recall;
     double *heat;             /* the heatmap's matrix: report rows in display order x epochs */
@@ -217,6 +234,45 @@ typedef struct sweep_view {
     int *roles;
     sweep_panel panels[SWEEP_MAX_AXES];
 } sweep_view;
+
+/* Diff (diff.c): two runs compared class by class, the numbers vggtop diff prints (metrics_diff_predictions).
+ * The runs marked on Compare (x: at most two, by path, A the first marked; kept across rescans) or chosen by
+ * Sweep's d; what diff_load read for them (both runs' predictions and the diff of their classes, and of their
+ * superclasses when both have them), made again when the marks change (stale); the view: superclasses or
+ * classes (f), the sort, cursor, first row and search, and the table's texts in display order. */
+enum { DIFF_COLS = 12, DIFF_TEXT = 24, DIFF_PAIRS = 20 };
+typedef struct diff_view {
+    char mark[2][VT_PATH_MAX];
+    int n_marked;
+    int stale;                 /* the marks changed: diff_load reads again on the next enter */
+    char loaded[2][VT_PATH_MAX];
+    int have;                  /* d[0] (and d[1] when have_coarse) hold the diff of loaded[0] and loaded[1] */
+    run_data run[2];
+    metrics_diff d[2];         /* [0] the classes, [1] the superclasses */
+    int have_coarse, coarse;
+    char err[2 * VT_PATH_MAX + 256]; /* why there is no diff ("" when there is, or no runs are marked) */
+    int sort, desc, sel, top;
+    list_search search;
+    int *order;                /* display position -> row of d[coarse].classes */
+    char (*text)[DIFF_COLS][DIFF_TEXT];
+    const char **cells;
+    int *roles;
+    int built;                 /* order and texts are of the view shown */
+} diff_view;
+
+/* "This run vs that run" on Report and Confusion (versus.c): whether each shows it (c), the other run (the run
+ * marked on Compare that is not the run shown), its predictions' confusion matrix (C x C, the classes of the run
+ * shown) and report, read by versus_ready when the other run or the classes change, never in a draw; why it
+ * could not be read. */
+typedef struct versus_view {
+    int on_report, on_confusion;
+    char dir[VT_PATH_MAX];     /* the run loaded ("" none) */
+    int C, have;
+    unsigned long gen;         /* counts the loads (a screen's texts of an older load are stale) */
+    long *cm;
+    report rep;
+    char err[VT_PATH_MAX + 256];
+} versus_view;
 
 /* --notify and --on-event (alerts.c): the sink, the watcher of the run shown (begun afresh when another run is
  * shown: dir) and the events seen but not yet told (told after the frame is on the terminal). */
@@ -313,6 +369,10 @@ typedef struct app {
     dash_view dash;
 
     sweep_view swp;
+
+    diff_view dif;
+
+    versus_view vs;
 
     tui_alerts alerts;
 } app;
@@ -421,6 +481,15 @@ void app_draw_too_small(app *a);
 int app_draw_wrapped(tui_grid *g, tui_rect r, const char *text, int role);
 /* Columns of a UTF-8 text: one per character, as the grid counts them. */
 int app_text_columns(const char *text);
+/* The search typed on the screen shown (Report's, Diff's), or NULL when none is being typed. */
+const list_search *app_search_typed(const app *a);
+/* A key while s is typed: Esc goes back to where it started, Enter keeps the cursor where it is, any other key
+ * edits the text; the cursor goes to the first of n rows whose name (name(a, i), i in display order) holds it
+ * (a warning on the status line when Enter keeps a search that matches none). */
+void app_search_key(app *a, list_search *s, int key, int *sel, int n, const char *(*name)(const app *a, int i));
+/* / and n: starts s at *sel, or moves *sel to the next match after it. */
+void app_search_start(list_search *s, int sel);
+void app_search_next(app *a, list_search *s, int *sel, int n, const char *(*name)(const app *a, int i));
 /* The one cursor rule of lists: Up/Down a row, PgUp/PgDn a page, Home/End the first and last of n rows, the
  * cursor kept in [0, n). 1 when act is one of these (moved or not), 0 for another action. */
 int app_list_move(int *sel, tui_action act, int n, int page);
@@ -460,6 +529,9 @@ typedef struct screen_ops {
     void (*free)(app *a);
     /* P: saves the screen's chart as shown into <run>/figures (figure.c), its path in out; NULL: no chart. */
     int (*save)(app *a, char *out, size_t size, vt_err *err);
+    /* 1 when Tab and S-Tab pass the screen by now (it has nothing to show and opens from another screen); NULL:
+     * never. */
+    int (*skipped)(const app *a);
 } screen_ops;
 extern const screen_ops app_screens[TUI_N_SCREENS];
 /* The row of the screen shown. */
@@ -477,6 +549,7 @@ int confusion_save_figure(app *a, char *out, size_t size, vt_err *err);
 int roc_save_figure(app *a, char *out, size_t size, vt_err *err);
 int compare_save_figure(app *a, char *out, size_t size, vt_err *err);
 int samples_save_figure(app *a, char *out, size_t size, vt_err *err);
+int sweep_save_figure(app *a, char *out, size_t size, vt_err *err);
 
 /* setup.c (its draw and keys above); free: the download, when one runs. */
 void setup_close(app *a);
@@ -566,6 +639,34 @@ void sweep_enter(app *a);
 void sweep_draw(app *a, tui_rect body);
 int sweep_key(app *a, int key, tui_action act);
 void sweep_close(app *a);
+
+/* diff.c */
+/* Compare's x: marks the run at path (A, then B), or unmarks it; a third mark is refused (status line). */
+void diff_mark(app *a, const char *path);
+/* Whether path is marked: 'A' or 'B', 0 when not. */
+int diff_marked(const app *a, const char *path);
+/* Sweep's d and tests: the diff of runs a_dir (A) and b_dir (B), marked in place of the marks. */
+void diff_set(app *a, const char *a_dir, const char *b_dir);
+/* Reads the marked runs and computes their diff when the marks changed (never in a draw). */
+void diff_enter(app *a);
+void diff_draw(app *a, tui_rect body);
+int diff_key(app *a, int key, tui_action act);
+/* Frees the diff and the vs mode's other run (versus_close). */
+void diff_close(app *a);
+/* Tab and S-Tab pass the Diff screen by while no two runs are marked. */
+int diff_skipped(const app *a);
+
+/* versus.c */
+/* The run Report and Confusion compare the run shown with: the last marked on Compare that is not the run
+ * shown; NULL when none is. */
+const char *versus_other(const app *a);
+/* c on Report (on points to vs.on_report) or Confusion: the vs mode on or off (on only with another run
+ * marked; the status line says how). H_* flags. */
+int versus_toggle(app *a, int *on);
+/* Reads the other run's predictions when it or the classes of the run shown changed: 1 when vs.cm and vs.rep
+ * hold the other run's (of a->C classes), else 0 with vs.err saying why. */
+int versus_ready(app *a);
+void versus_close(app *a);
 
 /* layers.c */
 /* (Re)reads layers.csv of the run shown. */

@@ -4,6 +4,7 @@
 #include <curses.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "tui_internal.h"
 
@@ -152,4 +153,59 @@ int app_list_move(int *sel, tui_action act, int n, int page)
     if (*sel < 0)
         *sel = 0;
     return 1;
+}
+
+/* ---- the search of a list (Report's and Diff's /) ---- */
+
+const list_search *app_search_typed(const app *a)
+{
+    const list_search *s = a->screen == TUI_SCREEN_REPORT ? &a->rpt.search
+                           : a->screen == TUI_SCREEN_DIFF ? &a->dif.search
+                                                          : NULL;
+    return s && s->on ? s : NULL;
+}
+
+/* Display position of the first of n rows whose name holds the search, from position `from` on; -1: none. */
+static int search_find(const app *a, const list_search *s, int from, int n, const char *(*name)(const app *a, int i))
+{
+    for (int k = 0; k < n; k++) {
+        int i = (from + k) % n;
+        if (strcasestr(name(a, i), s->text))
+            return i;
+    }
+    return -1;
+}
+
+void app_search_key(app *a, list_search *s, int key, int *sel, int n, const char *(*name)(const app *a, int i))
+{
+    if (key == 27 || key == '\n' || key == '\r' || key == KEY_ENTER)
+        s->on = 0;
+    else
+        app_line_edit(s->text, sizeof s->text, key);
+    /* The cursor goes to the first match as the search is typed; with none (or an empty search) it goes back
+     * to where the search started, not to an earlier prefix's match; Esc goes back. */
+    int found = s->text[0] ? search_find(a, s, 0, n, name) : -1;
+    *sel = found >= 0 && key != 27 ? found : s->saved_sel;
+    if (!s->on && s->text[0] && found < 0)
+        app_set_status(a, ROLE_WARN, "no class matches '%s'", s->text);
+}
+
+void app_search_start(list_search *s, int sel)
+{
+    s->on = 1;
+    s->text[0] = '\0';
+    s->saved_sel = sel;
+}
+
+void app_search_next(app *a, list_search *s, int *sel, int n, const char *(*name)(const app *a, int i))
+{
+    if (!s->text[0]) {
+        app_set_status(a, ROLE_DIM, "/ starts a search");
+        return;
+    }
+    int i = search_find(a, s, *sel + 1, n, name);
+    if (i >= 0)
+        *sel = i;
+    else
+        app_set_status(a, ROLE_WARN, "no class matches '%s'", s->text);
 }

@@ -147,6 +147,23 @@ assert [float(p["f1"]) for p in per[:200]] == [float(s["f1"]) for s in src]
 PY
 expect_refused export "say where the table goes" a
 expect_refused export "give one of --csv and --json" a --csv x --json y
+# A sweep folder: its one figure, best val_acc against each swept setting (a panel each, the best trial named),
+# in sweep/figures or --out; a sweep with no finished epoch is refused with one line.
+"$VGGTOP" sweep --runs sw --model mlp --data "$data" --epochs 1 --threads 1 --lr 0.05,0.001 --momentum 0,0.5 \
+    >sw.log 2>&1 || fatal "sweep exited $? ($(tail -2 sw.log))"
+"$VGGTOP" plot sw >out 2>err || fail "plot SWEEP_DIR exited $? ($(cat err))"
+[ "$(cat out)" = sw/figures/sweep.png ] || fail "plot SWEEP_DIR wrote: $(cat out)"
+[ "$(png_size sw/figures/sweep.png)" = 1200x900 ] || fail "the sweep's PNG is $(png_size sw/figures/sweep.png)"
+"$VGGTOP" plot sw --format svg --out sweepfig >out 2>err || fail "plot SWEEP_DIR --format svg exited $? ($(cat err))"
+[ "$(cat out)" = sweepfig/sw-sweep.svg ] || fail "plot SWEEP_DIR --out wrote: $(cat out)"
+for t in "val_acc by lr" "lr (log10)" "val_acc by momentum" "best val_acc" "trials"; do
+    svg_text sweepfig/sw-sweep.svg | grep -qxF "$t" || fail "the sweep's SVG has no '$t'"
+done
+best=$("$VGGTOP" sweep --status sw | sed -n 3p | awk '{print $1}')
+svg_text sweepfig/sw-sweep.svg | grep -q "^best: trial $best (0\.[0-9]\{4\})$" || fail "the sweep's SVG does not name trial $best as the best"
+mkdir -p sw0
+cp sw/sweep.json sw0/
+expect_refused plot "no trial has finished an epoch" sw0
 expect_refused export "expected at least one RUN_DIR" --csv x
 expect_refused export "missing" "$TMP/missing" --csv x
 expect_refused export "cannot create" a --csv "$TMP/no/such/table.csv"

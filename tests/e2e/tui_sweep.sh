@@ -2,7 +2,8 @@
 # End-to-end test of the Sweep screen: `vggtop watch SWEEP_DIR` opens on a finished sweep's leaderboard (the
 # same trial first as `vggtop sweep --status`), with a panel of val_acc per swept setting; s sorts by the
 # next column, r reverses; Enter opens the selected trial's run on the Dashboard and S-Tab twice comes back;
-# at 80x24 the ten tabs fit without their gaps. Then a sweep under way: its running trial is shown running and
+# at 80x24 the tabs fit without their gaps; P saves the panels as sw/figures/sweep.png and d compares a trial
+# with the best on the Diff screen. Then a sweep under way: its running trial is shown running and
 # the leaderboard follows it to its end, its trials' ends and its own told by --notify and --on-event.
 # Independent of the machine's speed: it waits for states, not times.
 . "$(dirname "$0")/lib/tui.sh"
@@ -41,6 +42,16 @@ tui_keys w BTab BTab
 tui_expect w "grid sweep of 4 trials"
 tmux -L "$SOCK" resize-window -t w -x 80 -y 24
 tui_expect w "9Layers10Sweep"
+# P: the panels as a figure, the one vggtop plot SWEEP_DIR writes (the same file, the same bytes' size class).
+tui_keys w P
+tui_expect w "saved sw/figures/sweep.png"
+[ -s sw/figures/sweep.png ] || tui_fail w "P wrote no sw/figures/sweep.png"
+# d on a trial that is not the best: it (A) against the best (B), on the Diff screen.
+tui_keys w Home d
+sleep 0.5
+tui_screen w | grep -q "is the best" && tui_keys w Down d
+tui_wait w "Diff: 10 classes, change = B - A" 5
+tui_expect w "B sw/trial-00$first"
 tui_keys w q
 [ "$(tui_exited w 10)" = 0 ] || tui_fail w "watch did not quit with status 0"
 
