@@ -2,7 +2,8 @@
  * from float32 round to nearest with ties to even at every boundary (bf16's 16 dropped bits, fp16's 13, its
  * subnormals and its overflow), keep signs, infinities and NaNs, and decode exactly; the MPI operation's sum
  * rounds the float32 sum once. Where the compiler has _Float16, fp16 also agrees with its conversions over a
- * million random floats of every magnitude. */
+ * million random floats of every magnitude. The vector code (AVX2 with F16C, AVX-512: each that this CPU runs)
+ * encodes, sums and decodes to the scalar code's bits, over every special value and random bit patterns. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -143,6 +144,66 @@ static void fp16_agrees_with_the_compiler(void **state)
 }
 #endif
 
+/* Bit patterns for the vector tests: every 16-bit value's float (zeros, subnormals, infinities, NaNs, the
+ * rounding ties of both encodings) and as many random ones; n is no multiple of 16, so the tails run too. */
+#define VEC_N (2 * 65536 + 13)
+static void vector_inputs(dist_precision p, float *x, uint16_t *a, uint16_t *b)
+{
+    uint32_t s = 2024;
+    for (size_t i = 0; i < VEC_N; i++) {
+        s = s * 1664525u + 1013904223u;
+        uint32_t bits = i < 65536 ? (uint32_t)i << 16 | (s >> 16) : s;
+        x[i] = from_bits(i % 3 ? bits : (bits & 0x807fffffu) | ((103u + (s >> 9) % 40u) << 23));
+        a[i] = i < 65536 ? (uint16_t)i : (uint16_t)(s >> 16);
+        b[i] = (uint16_t)(s * 2654435761u >> 16);
+        if (i % 5 == 0) /* neighbours: sums that cancel or carry */
+            b[i] = (uint16_t)(a[i] ^ (p == DIST_FP16 ? 0x8001u : 0x8000u));
+    }
+}
+
+static void the_vector_code_gives_the_scalar_bits(void **state)
+{
+    (void)state;
+    float *x = malloc(sizeof(float) * VEC_N), *fx = malloc(sizeof(float) * VEC_N),
+          *fv = malloc(sizeof(float) * VEC_N);
+    uint16_t *a = malloc(sizeof(uint16_t) * VEC_N), *b = malloc(sizeof(uint16_t) * VEC_N),
+             *hs = malloc(sizeof(uint16_t) * VEC_N), *hv = malloc(sizeof(uint16_t) * VEC_N);
+    assert_non_null(x && fx && fv && a && b && hs && hv);
+    int kinds = 0;
+    for (half_isa isa = HALF_AVX2; isa <= dist_half_isa(); isa++)
+        for (int p = DIST_BF16; p <= DIST_FP16; p++, kinds++) {
+            const dist_precision q = (dist_precision)p;
+            vector_inputs(q, x, a, b);
+            dist_half_encode_isa(HALF_SCALAR, q, x, hs, VEC_N);
+            dist_half_encode_isa(isa, q, x, hv, VEC_N);
+            assert_memory_equal(hs, hv, sizeof(uint16_t) * VEC_N);
+            dist_half_decode_isa(HALF_SCALAR, q, a, fx, VEC_N);
+            dist_half_decode_isa(isa, q, a, fv, VEC_N);
+            for (size_t i = 0; i < VEC_N; i++) /* bits, not values: -0 and NaN payloads count */
+                assert_memory_equal(&fx[i], &fv[i], sizeof(float));
+            memcpy(hs, b, sizeof(uint16_t) * VEC_N);
+            memcpy(hv, b, sizeof(uint16_t) * VEC_N);
+            dist_half_sum_isa(HALF_SCALAR, q, a, hs, VEC_N);
+            dist_half_sum_isa(isa, q, a, hv, VEC_N);
+            for (size_t i = 0; i < VEC_N; i++) {
+                /* Two NaNs: which one's sign and payload the sum keeps is the compiler's choice of operand
+                 * order in the scalar code; it must be a NaN. */
+                if (isnan(dist_half_to_float(q, a[i])) && isnan(dist_half_to_float(q, b[i])))
+                    assert_true(isnan(dist_half_to_float(q, hs[i])) && isnan(dist_half_to_float(q, hv[i])));
+                else if (hs[i] != hv[i])
+                    fail_msg("isa %d, %s: %04x + %04x is %04x, the scalar code's %04x", (int)isa,
+                             q == DIST_FP16 ? "fp16" : "bf16", a[i], b[i], hv[i], hs[i]);
+            }
+        }
+    /* The public functions take the best kind: the scalar bits again. */
+    vector_inputs(DIST_BF16, x, a, b);
+    dist_half_encode(DIST_BF16, x, hv, VEC_N);
+    dist_half_encode_isa(HALF_SCALAR, DIST_BF16, x, hs, VEC_N);
+    assert_memory_equal(hs, hv, sizeof(uint16_t) * VEC_N);
+    print_message("compared %d vector kinds with the scalar code\n", kinds);
+    free(x), free(fx), free(fv), free(a), free(b), free(hs), free(hv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -150,6 +211,7 @@ int main(void)
         cmocka_unit_test(fp16_rounds_to_nearest_even),
         cmocka_unit_test(every_half_survives_a_round_trip),
         cmocka_unit_test(bucket_sums_round_once),
+        cmocka_unit_test(the_vector_code_gives_the_scalar_bits),
 #ifdef __FLT16_MAX__
         cmocka_unit_test(fp16_agrees_with_the_compiler),
 #endif

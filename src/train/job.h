@@ -125,7 +125,7 @@ int job_take_command_file(job *j);
 /* ---- the start (prepare.c) ---- */
 /* Loads data and model, creates or restores the run's records, publishes what was loaded. */
 int job_prepare(job *j, vt_err *err);
-/* Rank 0's weights and SGD velocity to every rank. */
+/* Rank 0's weights and optimiser state (velocity, second moment, step count) to every rank. */
 int job_share_weights(job *j, vt_err *err);
 
 /* ---- one batch (batch.c) ---- */

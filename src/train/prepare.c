@@ -16,8 +16,17 @@ static int ranks_agree(job *j, int rc, vt_err *err)
 int job_share_weights(job *j, vt_err *err)
 {
     size_t bytes = sizeof(float) * (size_t)model_param_count(j->m);
-    int rc = dist_bcast(j->d, model_params(j->m), bytes, "the sharing of the weights", err);
-    return rc ? rc : dist_bcast(j->d, model_velocity(j->m), bytes, "the sharing of the weights", err);
+    /* Adam's and RMSprop's second moment and the step count (Adam's bias correction) as well: with only the
+     * weights and velocity, the other ranks would step otherwise than rank 0 after a resume. */
+    long long state[2] = {model_iterations(j->m), model_moment2(j->m) != NULL};
+    int rc = dist_bcast(j->d, state, sizeof state, "the sharing of the weights", err);
+    if (!rc && state[1])
+        rc = model_need_moment2(j->m, err);
+    if (rc || (rc = dist_bcast(j->d, model_params(j->m), bytes, "the sharing of the weights", err)) ||
+        (rc = dist_bcast(j->d, model_velocity(j->m), bytes, "the sharing of the weights", err)))
+        return rc;
+    model_set_iterations(j->m, state[0]);
+    return state[1] ? dist_bcast(j->d, model_moment2(j->m), bytes, "the sharing of the weights", err) : VT_OK;
 }
 
 /* Rank 0's position in the run (from its checkpoint) to the others, who check it as rank 0 did. */

@@ -256,6 +256,13 @@ float dist_half_to_float(dist_precision p, uint16_t h);
 void dist_half_encode(dist_precision p, const float *x, uint16_t *h, size_t n);
 void dist_half_decode(dist_precision p, const uint16_t *h, float *x, size_t n);
 void dist_half_sum(dist_precision p, const uint16_t *in, uint16_t *inout, size_t n);
+/* The instructions the three above use, the best this CPU has (asked each call): the same bits from each. The
+ * _isa forms take it from the caller, so that a test compares every kind the CPU runs with the scalar code. */
+typedef enum { HALF_SCALAR, HALF_AVX2, HALF_AVX512 } half_isa;
+half_isa dist_half_isa(void);
+void dist_half_encode_isa(half_isa isa, dist_precision p, const float *x, uint16_t *h, size_t n);
+void dist_half_decode_isa(half_isa isa, dist_precision p, const uint16_t *h, float *x, size_t n);
+void dist_half_sum_isa(half_isa isa, dist_precision p, const uint16_t *in, uint16_t *inout, size_t n);
 
 /* ---- data-parallel training: the MPI side (dist.c) -------------------------------------------------- */
 

@@ -10,7 +10,9 @@
 #   30 s; --resume then finishes the run with the history of the uninterrupted one;
 # - Ctrl-C (SIGINT) to mpirun during a run: Open MPI sends the ranks SIGTERM, they stop after the batch with a checkpoint
 #   (mpirun itself exits 1, its own status: Open MPI gives no way to pass 130 on), and a resume with another
-#   rank count (one process) finishes it, its first 3 epochs learning alike with the 2-rank run's.
+#   rank count (one process) finishes it, its first 3 epochs learning alike with the 2-rank run's;
+# - Adam resumed on 2 ranks has the history of the uninterrupted 2-rank run (the second moment and the step
+#   count reach every rank).
 # - both ranks stopped (Ctrl-Z) for longer than their timeout and continued finish the run;
 # - a stop (vggtop ctl) during the test-set evaluation is taken there by both ranks.
 # About 30 s on a 2-core machine.
@@ -93,6 +95,14 @@ grep -q "rank 0 of 2: rank 1 (process $victim on this host) is gone" killed.out 
     { cat killed.out >&2; fail "rank 0 did not say that rank 1 is gone"; }
 $MPIRUN "$VGGTOP" train --resume killed >resumed.out 2>&1 || fail "--resume after the kill exited $?"
 [ "$(strip two)" = "$(strip killed)" ] || { strip killed >&2; fail "the resumed run has another history"; }
+
+# Adam resumed on 2 ranks goes on as if never stopped: rank 0 shares the checkpoint's second moment and step
+# count (Adam's bias correction) with its weights; without them rank 1 stepped otherwise and the ranks parted.
+ADAM="--model mlp --limit-train 512 --limit-test 200 --batch-size 32 --seed 7 --optimizer adam --lr 0.001"
+$MPIRUN "$VGGTOP" train $ADAM --epochs 2 --run-dir adam2 >adam2.out 2>&1 || fail "2-rank Adam run exited $?"
+$MPIRUN "$VGGTOP" train $ADAM --epochs 1 --run-dir adam1 >adam1.out 2>&1 || fail "1-epoch 2-rank Adam run exited $?"
+$MPIRUN "$VGGTOP" train --resume adam1 --epochs 2 >adam1r.out 2>&1 || { cat adam1r.out >&2; fail "--resume of the Adam run exited $?"; }
+[ "$(strip adam2)" = "$(strip adam1)" ] || { strip adam2 >&2; strip adam1 >&2; fail "2 ranks resumed with Adam learn otherwise than uninterrupted"; }
 
 # SIGINT to mpirun after the first epoch, then resumed by one process. Open MPI passes the signal on a
 # second later, so this run has 8 epochs (its first 3 are the 3-epoch run's).
