@@ -7,7 +7,7 @@
 # the cache of the run's side; the train/test layout and
 # --val-data train too; a changed folder is refused by evaluate and --resume; hostile folders (no validation
 # images, a corrupt image, an empty class folder, a single class) exit 2 with one line naming what is wrong
-# and leave no run directory.
+# and leave no run directory. One image per class is enough to train on (and `vggtop data` says "1 image").
 . "$(dirname "$0")/lib/prologue.sh"
 PY=/usr/bin/python3
 "$PY" -c 'import cv2, numpy' 2>/dev/null || fatal "$PY has no cv2 or numpy (python3-opencv, python3-numpy)"
@@ -89,5 +89,10 @@ rmdir shapes/empty
 mkdir -p one && cp -r shapes/circle one/
 expect_usage_error "one class folder (circle)" "$VGGTOP" train --model mlp --data one --validation-split 0.2 \
     --run-dir bad4
+mkdir -p each/circle each/square && cp shapes/circle/000.png each/circle/ && cp shapes/square/001.jpg each/square/
+"$VGGTOP" data --data each --validation-split 0.5 >out 2>err || fail "data on one image per class: $(cat err)"
+grep -q "^train *1 image$" out && grep -q "^test *1 image$" out || fail "data on one image per class says: $(cat out)"
+"$VGGTOP" train --model mlp --data each --validation-split 0.5 --epochs 1 --threads 1 --run-dir run-each >/dev/null \
+    2>err || fail "train on one image per class: $(cat err)"
 for d in bad1 bad2 bad3 bad4; do [ ! -e "$d" ] || fail "$d was left behind"; done
 finish
