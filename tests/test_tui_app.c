@@ -595,6 +595,14 @@ static void setup_says_limited_only_when_the_limit_cuts(void **state)
     tui_grid_clear(&a->grid);
     setup_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
     expect(a, "(limited)");
+    /* --validation-split 0.5 of a folder of one image per class: "1 training image", not "1 training images" */
+    a->cfg.limit_train = 0;
+    a->facts.n_train = a->facts.n_train_file = 1;
+    tui_grid_clear(&a->grid);
+    setup_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    expect(a, "10 classes, 1 training"); /* the line wraps after it at 100 columns */
+    expect(a, " image ");
+    reject(a, "images");
     done(a);
 }
 
