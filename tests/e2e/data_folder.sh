@@ -6,7 +6,7 @@
 # one of its own images by the folder's class names; `vggtop data` describes it; the samples figure reads
 # the cache of the run's side; the train/test layout and
 # --val-data train too; a changed folder is refused by evaluate and --resume; hostile folders (no validation
-# images, a corrupt image, an empty class folder, a single class) exit 2 with one line naming what is wrong
+# images, a corrupt image (its name's control bytes escaped in the line), an empty class folder, a single class) exit 2 with one line naming what is wrong
 # and leave no run directory. One image per class is enough to train on (and `vggtop data` says "1 image").
 . "$(dirname "$0")/lib/prologue.sh"
 PY=/usr/bin/python3
@@ -82,6 +82,12 @@ printf 'not a jpeg' >shapes/square/zzz.jpg
 expect_usage_error "shapes/square/zzz.jpg: not a PNG or JPEG image" "$VGGTOP" train --model mlp --data shapes \
     --validation-split 0.2 --run-dir bad2
 rm shapes/square/zzz.jpg
+esc=$(printf 'z\033[2J.png') # a name that would clear the terminal: the line shows it as ls does
+printf 'not a png' >"shapes/square/$esc"
+expect_usage_error 'shapes/square/z\\e\[2J.png: not a PNG or JPEG image' "$VGGTOP" train --model mlp --data shapes \
+    --validation-split 0.2 --run-dir bad5
+grep -q "$(printf '\033')" "$TMP/usage.err" && fail "the error line holds a raw escape: $(od -c "$TMP/usage.err" | head -3)"
+rm "shapes/square/$esc"
 mkdir shapes/empty
 expect_usage_error "shapes/empty: a class folder without a PNG or JPEG file" "$VGGTOP" train --model mlp \
     --data shapes --validation-split 0.2 --run-dir bad3
@@ -94,5 +100,5 @@ mkdir -p each/circle each/square && cp shapes/circle/000.png each/circle/ && cp 
 grep -q "^train *1 image$" out && grep -q "^test *1 image$" out || fail "data on one image per class says: $(cat out)"
 "$VGGTOP" train --model mlp --data each --validation-split 0.5 --epochs 1 --threads 1 --run-dir run-each >/dev/null \
     2>err || fail "train on one image per class: $(cat err)"
-for d in bad1 bad2 bad3 bad4; do [ ! -e "$d" ] || fail "$d was left behind"; done
+for d in bad1 bad2 bad3 bad4 bad5; do [ ! -e "$d" ] || fail "$d was left behind"; done
 finish
