@@ -75,6 +75,11 @@ expect_usage_error "is not the data set this run was made with" "$VGGTOP" evalua
 expect_usage_error "is not the data set this run was made with" "$VGGTOP" train --resume run-mlp --epochs 2
 rm shapes/circle/000-copy.png
 "$VGGTOP" evaluate run-mlp >/dev/null 2>err || fail "evaluate after the folder came back: $(cat err)"
+# A moved folder: evaluate says the path is the run's, not a --data the user gave, and how to point it.
+mv shapes shapes-moved
+expect_usage_error "the run's data set, from its config.json: give --data DIR" "$VGGTOP" evaluate run-mlp
+"$VGGTOP" evaluate run-mlp --data shapes-moved >/dev/null 2>err || fail "evaluate --data the moved folder: $(cat err)"
+mv shapes-moved shapes
 
 # Hostile folders: one line naming what is wrong, exit 2, no run directory.
 expect_usage_error "needs validation images" "$VGGTOP" train --model mlp --data shapes --run-dir bad1
