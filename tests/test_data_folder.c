@@ -3,7 +3,7 @@
  * sub-folder, and files Keras ignores; made by tests/tools/data_folder_fixture.py) gives OpenCV's
  * imread + resize(INTER_CUBIC) pixels within one grey level, in Keras' order, with the folder names as
  * classes; --validation-split holds out the seed's shuffle's last F; the train/test layout and --val-data give
- * the second folder's images; the cache is written in the folder, read again, rebuilt when a file changes or
+ * the second folder's images (train/, val/ and test/ together are refused, not read as three classes); the cache is written in the folder, read again, rebuilt when a file changes or
  * the cache is damaged, and written under $XDG_CACHE_HOME when the folder has no room for it; the fingerprint
  * ignores the side, --limit-train and a copy's times but not a renamed file or another split; and an empty
  * class folder, a single class, a file that does not decode, a PNG declaring 100,000 x 100,000 pixels and a
@@ -203,6 +203,16 @@ static void a_validation_folder_or_layout_gives_the_test_images(void **state)
     refused(&o, "needs validation images");
     o.validation_split = 0.05; /* int(0.05 * 9) = 0 */
     refused(&o, "leaves no validation image");
+
+    /* train/, val/ and test/: not three classes of every image (they were, with --validation-split), but which
+     * is which, with or without a flag. */
+    sh("cp -r '%s' '%s/val'", val, dir);
+    o = folder_options(dir, 0, 1);
+    char want[1200];
+    snprintf(want, sizeof want, "(--data %s/train --val-data %s/val), not one class each", dir, dir);
+    refused(&o, want);
+    o.validation_split = 0.3;
+    refused(&o, want);
 }
 
 static int cache_says(const data_options *o, const char *want)

@@ -446,6 +446,32 @@ static const char *split_layout(const char *dir)
     return others ? NULL : found;
 }
 
+/* The validation folder to suggest when dir's sub-folders are train/ and two or more of test/, val/,
+ * validation/ and nothing else (a three-way split, which split_layout leaves alone): read as class folders,
+ * they would make classes named "test", "train" and "val" of every image. Else NULL. */
+static const char *three_way_split(const char *dir)
+{
+    static const char *const tests[] = {"val", "validation", "test"};
+    if (!is_subdir(dir, "train"))
+        return NULL;
+    const char *pick = NULL;
+    int found = 0;
+    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
+        if (is_subdir(dir, tests[i])) {
+            found++;
+            pick = pick ? pick : tests[i];
+        }
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && found >= 2 && (e = readdir(d)))
+        if (e->d_name[0] != '.' && is_subdir(dir, e->d_name) && strcmp(e->d_name, "train") != 0 &&
+            strcmp(e->d_name, "val") != 0 && strcmp(e->d_name, "validation") != 0 && strcmp(e->d_name, "test") != 0)
+            found = 0; /* another folder: perhaps a class after all */
+    if (d)
+        closedir(d);
+    return found >= 2 ? pick : NULL;
+}
+
 /* Whether some file at depth 2 or 3 below dir is an image (dir/class/x.png, dir/train/class/x.png,
  * dir/class/sub/x.png): a folder of class folders, as far as format detection goes. Looks at a bounded
  * number of entries. */
@@ -545,6 +571,11 @@ static int folder_lists(const data_options *opt, const char *dir, folder_list *t
     if (val && split > 0)
         return vt_fail(err, VT_EUSAGE, "--validation-split and --val-data both choose the validation images: give "
                        "one");
+    const char *three = test_name ? NULL : three_way_split(dir);
+    if (three)
+        return vt_fail(err, VT_EUSAGE, "%s holds train/ and more than one of val/, validation/ and test/: say which to "
+                       "train on and which validates (--data %s/train --val-data %s/%s), not one class each", dir, dir,
+                       dir, three);
     if (test_name && split > 0)
         return vt_fail(err, VT_EUSAGE, "--validation-split: %s already holds train/ and %s/ (drop the flag, or give "
                        "--data %s/train)", dir, test_name, dir);
