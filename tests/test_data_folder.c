@@ -100,6 +100,16 @@ static void the_split_is_the_seeds_and_the_pixels_opencvs(void **state)
     dataset *ds = open_ok(&o);
     assert_int_equal(ds->format, DATA_FOLDER);
     assert_string_equal(ds->name, "split");
+    /* "split/" and "split/." name it as "split" does (they showed as "split/" and ".", in every header) */
+    static const char *const tails[] = {"/", "/.", "//"};
+    for (size_t k = 0; k < sizeof tails / sizeof tails[0]; k++) {
+        char other[300];
+        snprintf(other, sizeof other, "%s%s", dir, tails[k]);
+        data_options p = folder_options(other, 0.34, 7);
+        dataset *d2 = open_ok(&p);
+        assert_string_equal(d2->name, "split");
+        data_destroy(d2);
+    }
     assert_int_equal(ds->classes, 3);
     assert_string_equal(ds->class_names[0], "ant");
     assert_string_equal(ds->class_names[1], "bee");

@@ -319,15 +319,17 @@ static uint64_t fingerprint(const raw_split *tr, const raw_split *te)
 }
 
 /* A folder of class folders (folder.c); the folder's own name stands for the data set ("flowers"), cut to fit
- * and made printable. */
+ * and made printable; that of its absolute path, so "flowers/" and "." (inside it) are "flowers" too. */
 static int open_folder(const data_options *opt, dataset *ds, raw_split *tr, raw_split *te, char *notice,
                        size_t size, vt_err *err)
 {
-    const char *base = strrchr(ds->path, '/');
-    base = base && base[1] ? base + 1 : ds->path;
+    char *abs = realpath(ds->path, NULL);
+    const char *path = abs ? abs : ds->path, *base = strrchr(path, '/');
+    base = base && base[1] ? base + 1 : path;
     char *shown = vt_label_escape(base, strlen(base));
     snprintf(ds->name, sizeof ds->name, "%s", shown ? shown : "image folder");
     free(shown);
+    free(abs);
     return folder_load(opt, ds->path, tr, te, &ds->class_names, &ds->classes, &ds->fingerprint, notice, size, err);
 }
 
