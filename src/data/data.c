@@ -102,7 +102,12 @@ int data_locate(const data_options *opt, char *dir, size_t size, data_source *so
     if (opt && opt->path && *opt->path) {
         path = opt->path;
         *source = DATA_FROM_FLAG;
-        rc = check_dir("--data", path, err);
+        rc = check_dir(opt->path_what ? opt->path_what : "--data", path, err);
+        if (rc && opt->path_what) { /* a user who gave no --data is told the flag that would fix it */
+            char why[sizeof err->msg];
+            snprintf(why, sizeof why, "%s", err->msg);
+            vt_fail(err, rc, "%.400s (give --data DIR where it is now)", why);
+        }
     } else if (env && *env) {
         path = env;
         *source = DATA_FROM_ENV;

@@ -178,14 +178,10 @@ int run_evaluate(const char *dir, const char *data, int threads, const char *che
     model *m = NULL;
     int epoch = -1;
     long batch = 0;
+    if (!data)
+        opt.path_what = "the run's data set"; /* from its config.json, not from a --data the user gave */
     if ((rc = data_open(&opt, &ds, err))) {
         run_lock_release(lock_fd);
-        if (!data && cfg.data[0]) { /* the path came from config.json, not from the user's --data */
-            char why[sizeof err->msg];
-            snprintf(why, sizeof why, "%s", err->msg);
-            vt_fail(err, rc, "%.700s (the run's data set, from its config.json: give --data DIR where it is now)",
-                    why);
-        }
         return rc;
     }
     rc = train_data_check(&cfg, ds, NULL, 0, err);
