@@ -328,6 +328,10 @@ static void hostile_folders_are_refused_naming_what_is_wrong(void **state)
     sh("rm -r '%s/ant' && mkdir '%s/empty'", dir, dir);
     o.path = at("hostile/empty");
     refused(&o, "no data set here");
+    /* Images without class folders (one class's folder given, or a flat folder): say what layout is needed
+     * (it said "no data set here: expected CIFAR-100 ..."). */
+    sh("cp " FIXTURE "/images/cat/*.png '%s/empty/'", dir);
+    refused(&o, "images with no class folders: put each class's images in a sub-folder named after it");
 
     /* A class folder this process may not read (root reads everything: nothing to see there). */
     if (geteuid() != 0) {

@@ -513,6 +513,10 @@ static int open_checked(const data_options *opt, dataset *ds, raw_split *tr, raw
             return rc;
         break;
     default:
+        if (folder_flat(dir))
+            return vt_fail(err, VT_EUSAGE, "%s (from %s): images with no class folders: put each class's images in a "
+                           "sub-folder named after it (%s/cat/1.jpg, %s/dog/1.jpg, ...)", dir,
+                           data_source_name(ds->source), dir, dir);
         return vt_fail(err, VT_EUSAGE,
                        "%s (from %s): no data set here: expected CIFAR-100 (train.bin, test.bin), CIFAR-10 "
                        "(data_batch_1..5.bin, test_batch.bin), IDX (train-images-idx3-ubyte[.gz] ...) or a "

@@ -505,6 +505,18 @@ int folder_detect(const char *dir)
     return holds_image(dir, 1, &budget);
 }
 
+int folder_flat(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int found = 0, budget = 4096;
+    struct dirent *e;
+    while (d && !found && budget-- > 0 && (e = readdir(d)))
+        found = e->d_name[0] != '.' && is_image_name(e->d_name);
+    if (d)
+        closedir(d);
+    return found;
+}
+
 /* The raw split of the files idx[0..n) of l (their pixels at side), keeping the first `limit` (0: all). */
 static int make_split(const folder_list *l, const uint8_t *pixels, int side, const long *idx, long n, long limit,
                       raw_split *s, vt_err *err)
