@@ -75,10 +75,13 @@ expect_usage_error "is not the data set this run was made with" "$VGGTOP" evalua
 expect_usage_error "is not the data set this run was made with" "$VGGTOP" train --resume run-mlp --epochs 2
 rm shapes/circle/000-copy.png
 "$VGGTOP" evaluate run-mlp >/dev/null 2>err || fail "evaluate after the folder came back: $(cat err)"
-# A moved folder: evaluate says the path is the run's, not a --data the user gave, and how to point it.
+# A moved folder: evaluate, --resume and the samples figure say the path is the run's, not a --data the user
+# gave, and how to point it.
 mv shapes shapes-moved
 expect_usage_error "the run's data set $TMP/shapes: No such file or directory (give --data DIR where it is now)" \
     "$VGGTOP" evaluate run-mlp
+expect_usage_error "the run's data set $TMP/shapes: No such file or directory (give --data DIR" \
+    "$VGGTOP" train --resume run-mlp --epochs 2
 "$VGGTOP" plot run-mlp --what samples --out figs2 >/dev/null 2>err
 grep -q "the run's data set $TMP/shapes: .*(give --data DIR" err || fail "the samples figure of a moved folder: $(cat err)"
 "$VGGTOP" evaluate run-mlp --data shapes-moved >/dev/null 2>err || fail "evaluate --data the moved folder: $(cat err)"
