@@ -7,7 +7,7 @@
 # the cache of the run's side; the train/test layout and
 # --val-data train too; a changed folder is refused by evaluate and --resume; hostile folders (no validation
 # images, a corrupt image (its name's control bytes escaped in the line), an empty class folder, a single class) exit 2 with one line naming what is wrong
-# and leave no run directory. One image per class is enough to train on (and `vggtop data` says "1 image").
+# and leave no run directory. Loading holds the images once, not twice. One image per class is enough to train on (and `vggtop data` says "1 image").
 . "$(dirname "$0")/lib/prologue.sh"
 PY=/usr/bin/python3
 "$PY" -c 'import cv2, numpy' 2>/dev/null || fatal "$PY has no cv2 or numpy (python3-opencv, python3-numpy)"
@@ -86,6 +86,25 @@ expect_usage_error "the run's data set $TMP/shapes: No such file or directory (g
 grep -q "the run's data set $TMP/shapes: .*(give --data DIR" err || fail "the samples figure of a moved folder: $(cat err)"
 "$VGGTOP" evaluate run-mlp --data shapes-moved >/dev/null 2>err || fail "evaluate --data the moved folder: $(cat err)"
 mv shapes-moved shapes
+
+# Memory: the split is made in place, not from a second copy of the images (peak RSS was twice the pixels).
+# 200 images at 512x512 are 150 MiB of pixels; the 40 validation images are copied out (30 MiB).
+"$PY" - "$VGGTOP" <<'PYEOF' || fail "the peak memory of loading a folder"
+import os, resource, subprocess, sys
+import cv2, numpy as np
+r = np.random.RandomState(2)
+for c in range(2):
+    os.makedirs(f"mem/c{c}", exist_ok=True)
+    for i in range(100):
+        cv2.imwrite(f"mem/c{c}/{i:03d}.png", (r.rand(8, 8, 3) * 255).astype(np.uint8))
+subprocess.run([sys.argv[1], "data", "--data", "mem", "--validation-split", "0.2", "--resize", "512"], check=True,
+               stdout=subprocess.DEVNULL)
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+pixels = 200 * 512 * 512 * 3
+if peak > 1.4 * pixels + (40 << 20):
+    sys.exit(f"peak RSS {peak >> 20} MiB for {pixels >> 20} MiB of pixels")
+PYEOF
+rm -r mem
 
 # Hostile folders: one line naming what is wrong, exit 2, no run directory.
 expect_usage_error "needs validation images" "$VGGTOP" train --model mlp --data shapes --run-dir bad1
