@@ -3,7 +3,7 @@
  * sub-folder, and files Keras ignores; made by tests/tools/data_folder_fixture.py) gives OpenCV's
  * imread + resize(INTER_CUBIC) pixels within one grey level, in Keras' order, with the folder names as
  * classes; --validation-split holds out the seed's shuffle's last F; the train/test layout and --val-data give
- * the second folder's images; the cache is written in the folder, read again, rebuilt when a file changes or
+ * the second folder's images (train/, val/ and test/ together are refused, not read as three classes); the cache is written in the folder, read again, rebuilt when a file changes or
  * the cache is damaged, and written under $XDG_CACHE_HOME when the folder has no room for it; the fingerprint
  * ignores the side, --limit-train and a copy's times but not a renamed file or another split; and an empty
  * class folder, a single class, a file that does not decode, a PNG declaring 100,000 x 100,000 pixels and a
@@ -100,6 +100,16 @@ static void the_split_is_the_seeds_and_the_pixels_opencvs(void **state)
     dataset *ds = open_ok(&o);
     assert_int_equal(ds->format, DATA_FOLDER);
     assert_string_equal(ds->name, "split");
+    /* "split/" and "split/." name it as "split" does (they showed as "split/" and ".", in every header) */
+    static const char *const tails[] = {"/", "/.", "//"};
+    for (size_t k = 0; k < sizeof tails / sizeof tails[0]; k++) {
+        char other[300];
+        snprintf(other, sizeof other, "%s%s", dir, tails[k]);
+        data_options p = folder_options(other, 0.34, 7);
+        dataset *d2 = open_ok(&p);
+        assert_string_equal(d2->name, "split");
+        data_destroy(d2);
+    }
     assert_int_equal(ds->classes, 3);
     assert_string_equal(ds->class_names[0], "ant");
     assert_string_equal(ds->class_names[1], "bee");
@@ -203,6 +213,16 @@ static void a_validation_folder_or_layout_gives_the_test_images(void **state)
     refused(&o, "needs validation images");
     o.validation_split = 0.05; /* int(0.05 * 9) = 0 */
     refused(&o, "leaves no validation image");
+
+    /* train/, val/ and test/: not three classes of every image (they were, with --validation-split), but which
+     * is which, with or without a flag. */
+    sh("cp -r '%s' '%s/val'", val, dir);
+    o = folder_options(dir, 0, 1);
+    char want[1200];
+    snprintf(want, sizeof want, "(--data %s/train --val-data %s/val), not one class each", dir, dir);
+    refused(&o, want);
+    o.validation_split = 0.3;
+    refused(&o, want);
 }
 
 static int cache_says(const data_options *o, const char *want)
@@ -308,6 +328,10 @@ static void hostile_folders_are_refused_naming_what_is_wrong(void **state)
     sh("rm -r '%s/ant' && mkdir '%s/empty'", dir, dir);
     o.path = at("hostile/empty");
     refused(&o, "no data set here");
+    /* Images without class folders (one class's folder given, or a flat folder): say what layout is needed
+     * (it said "no data set here: expected CIFAR-100 ..."). */
+    sh("cp " FIXTURE "/images/cat/*.png '%s/empty/'", dir);
+    refused(&o, "images with no class folders: put each class's images in a sub-folder named after it");
 
     /* A class folder this process may not read (root reads everything: nothing to see there). */
     if (geteuid() != 0) {

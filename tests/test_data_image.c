@@ -2,7 +2,8 @@
  * data set (data_fill_images): PNG files written here with libpng in every layout OpenCV's imread converts
  * (RGB, greyscale, alpha, 16-bit, palette) come back as the RGB imread(IMREAD_COLOR) would give (channel
  * order aside: ours is RGB); a JPEG written with libjpeg comes back within its loss and, cut short, is
- * refused; a PNG header declaring 100,000 x 100,000 pixels is refused before any pixel is allocated; a
+ * refused; a CMYK JPEG (Photoshop's inverted samples) gives the RGB cv2.imread gives it (it was refused: "Unsupported
+ * color conversion request"); a PNG header declaring 100,000 x 100,000 pixels is refused before any pixel is allocated; a
  * text file is not an image; x / 255 and caffe's BGR with the ImageNet means are what data_fill_images
  * gives. */
 #include <setjmp.h>
@@ -150,6 +151,58 @@ static void jpeg_within_its_loss_and_refused_cut_short(void **state)
 }
 
 /* A header of 100,000 x 100,000 pixels, a first image chunk and the end: refused by its size alone. */
+/* A 16 x 16 CMYK JPEG of one colour at quality 100. */
+static void write_cmyk_jpeg(const char *path, const uint8_t cmyk[4])
+{
+    struct jpeg_compress_struct c;
+    struct jpeg_error_mgr mgr;
+    c.err = jpeg_std_error(&mgr);
+    jpeg_create_compress(&c);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    jpeg_stdio_dest(&c, f);
+    c.image_width = c.image_height = 16;
+    c.input_components = 4;
+    c.in_color_space = JCS_CMYK;
+    jpeg_set_defaults(&c);
+    jpeg_set_quality(&c, 100, TRUE);
+    jpeg_start_compress(&c, TRUE);
+    unsigned char row[16 * 4];
+    for (int x = 0; x < 16; x++)
+        memcpy(row + 4 * x, cmyk, 4);
+    while (c.next_scanline < 16) {
+        JSAMPROW r = row;
+        jpeg_write_scanlines(&c, &r, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+    fclose(f);
+}
+
+/* What cv2.imread (OpenCV 4.6, libjpeg-turbo) gives for these files, channels reversed to RGB. */
+static void cmyk_jpeg_is_converted_as_opencv(void **state)
+{
+    (void)state;
+    static const struct { uint8_t cmyk[4], rgb[3]; } cases[] = {
+        {{200, 100, 50, 128}, {101, 51, 26}},
+        {{10, 250, 255, 0}, {0, 0, 0}},
+        {{0, 0, 0, 255}, {1, 1, 1}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        write_cmyk_jpeg(at("cmyk.jpg"), cases[i].cmyk);
+        uint8_t *rgb = NULL;
+        int h, w;
+        vt_err err;
+        assert_int_equal(image_read(at("cmyk.jpg"), IMAGE_MAX_PIXELS, &rgb, &h, &w, &err), VT_OK);
+        assert_int_equal(h, 16);
+        assert_int_equal(w, 16);
+        for (int p = 0; p < 16 * 16; p++)
+            for (int k = 0; k < 3; k++)
+                assert_int_equal(rgb[3 * p + k], cases[i].rgb[k]);
+        free(rgb);
+    }
+}
+
 static void a_huge_header_is_refused_before_allocating(void **state)
 {
     (void)state;
@@ -207,6 +260,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(png_layouts_are_converted_as_opencv),
         cmocka_unit_test(jpeg_within_its_loss_and_refused_cut_short),
+        cmocka_unit_test(cmyk_jpeg_is_converted_as_opencv),
         cmocka_unit_test(a_huge_header_is_refused_before_allocating),
         cmocka_unit_test(images_are_prepared_as_test_images),
     };

@@ -62,6 +62,16 @@ static void defaults_are_the_seeds(void **state)
     assert_int_equal(train_config_check(&c, &err), VT_OK);
 }
 
+/* The Setup screen gives a label 15 columns (src/tui/setup.c, draw_form): "Validation split" showed as
+ * "Validation spli". */
+static void every_label_fits_the_form(void **state)
+{
+    (void)state;
+    for (const train_field *f = train_fields; f->name; f++)
+        if (strlen(f->label) > 15)
+            fail_msg("the label '%s' (%s) is wider than the Setup screen's 15 columns", f->label, f->name);
+}
+
 static void every_field_round_trips(void **state)
 {
     (void)state;
@@ -1064,6 +1074,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(defaults_are_the_seeds),
         cmocka_unit_test(every_field_round_trips),
+        cmocka_unit_test(every_label_fits_the_form),
         cmocka_unit_test(bad_values_are_refused_and_named),
         cmocka_unit_test(every_row_is_consistent),
         cmocka_unit_test(help_lists_every_setting),

@@ -60,6 +60,12 @@ static void grid_text_clips_and_decodes_utf8(void **state)
     tui_grid_text(&g, 0, 0, -1, 0, 0, "\xff!");
     assert_int_equal(tui_grid_at(&g, 0, 0)->ch, '?');
     tui_grid_free(&g);
+    /* LANG=C: a class folder named "caf\xc3\xa9" draws as "caf?", not as "caf" and the last frame's cell */
+    assert_int_equal(tui_glyph_shown(0xe9, 0), '?');
+    assert_int_equal(tui_glyph_shown(0x732b, 0), '?');
+    assert_int_equal(tui_glyph_shown('f', 0), 'f');
+    assert_int_equal(tui_glyph_shown(0xb7, 0), '-'); /* the header's "run \xc2\xb7 watching" */
+    assert_int_equal(tui_glyph_shown(0xe9, 1), 0xe9);
 }
 
 /* ---- chart ---------------------------------------------------------------------------------------------- */

@@ -456,6 +456,22 @@ static void samples_without_images_show_the_predictions(void **state)
     samples_fake_done(a);
 }
 
+/* `vggtop --image cat.jpg` with no run yet: Samples says where the image will be (it said only "no run yet"). */
+static void samples_without_a_run_say_where_your_image_goes(void **state)
+{
+    (void)state;
+    app *a = fake(TRAIN_IDLE);
+    a->dir[0] = '\0';
+    a->following = 0;
+    a->screen = 7;
+    a->opt.image = "photos/cat.png";
+    tui_grid_clear(&a->grid);
+    samples_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    expect(a, "Samples: no run yet");
+    expect(a, "Your image (photos/cat.png) comes first here");
+    done(a);
+}
+
 /* Samples with --image: the user's own image comes first, with the top 5 the run gives it and no true class;
  * Right goes on to the test images, Left and Home come back; an image that could not be predicted says why. */
 static void samples_show_your_own_image_first(void **state)
@@ -579,6 +595,14 @@ static void setup_says_limited_only_when_the_limit_cuts(void **state)
     tui_grid_clear(&a->grid);
     setup_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
     expect(a, "(limited)");
+    /* --validation-split 0.5 of a folder of one image per class: "1 training image", not "1 training images" */
+    a->cfg.limit_train = 0;
+    a->facts.n_train = a->facts.n_train_file = 1;
+    tui_grid_clear(&a->grid);
+    setup_draw(a, (tui_rect){3, 0, a->rows - 4, a->cols});
+    expect(a, "10 classes, 1 training"); /* the line wraps after it at 100 columns */
+    expect(a, " image ");
+    reject(a, "images");
     done(a);
 }
 
@@ -1193,6 +1217,7 @@ int main(void)
         cmocka_unit_test(confusion_numbers_its_columns_when_names_do_not_fit),
         cmocka_unit_test(samples_without_images_show_the_predictions),
         cmocka_unit_test(samples_show_your_own_image_first),
+        cmocka_unit_test(samples_without_a_run_say_where_your_image_goes),
         cmocka_unit_test(line_editor),
         cmocka_unit_test(roc_list_follows_the_cursor_in_the_keys),
         cmocka_unit_test(samples_scale_the_image_up_on_a_large_terminal),

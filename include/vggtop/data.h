@@ -29,6 +29,7 @@ typedef enum {
 
 typedef struct data_options {
     const char *path;  /* --data; NULL: $VGGTOP_DATA, then the places above */
+    const char *path_what; /* who named path, for its errors: NULL "--data"; "the run's data set" (config.json) */
     int coarse;        /* CIFAR-100: 1 = 20 coarse labels, 0 = 100 fine labels */
     int resize;        /* 0: native size; N: bicubic resize to N x N at load time */
     int min_size;      /* a model's minimum side (32 for vgg16/vgg19): smaller images are upscaled to it,

@@ -97,6 +97,10 @@ void tui_grid_fill(tui_grid *g, tui_rect r, uint32_t ch, int role, int attr);
 char *tui_grid_row_utf8(const tui_grid *g, int row, char *out);
 /* Encodes one code point as UTF-8 into out (>= 5 bytes); returns the byte count. */
 int tui_utf8_encode(uint32_t cp, char *out);
+/* What a cell's glyph is drawn as on a terminal whose locale can (unicode) or cannot show non-ASCII: for the
+ * latter the header's separator is '-', an ellipsis '~' (as the ASCII drawing's), anything else '?' (curses
+ * draws nothing there, leaving the last frame's character in the cell). */
+uint32_t tui_glyph_shown(uint32_t cp, int unicode);
 
 /* ---- renderers: pure functions into a grid ----------------------------------------------------------- */
 

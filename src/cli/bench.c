@@ -556,6 +556,11 @@ static int parse_args(int argc, char **argv, bench_opts *o, int *done, vt_err *e
         return rc;
     if ((rc = cli_positional(&cli_bench_command, argc, argv, 0, 0, NULL, err)) != VT_OK)
         return rc;
+    if (o->skip == (PART_SGEMM | PART_MODELS | PART_DATA | PART_METRICS))
+        return vt_fail(err, VT_EUSAGE, "--skip %s leaves nothing to measure", "sgemm,models,data,metrics");
+    if ((o->skip & PART_MODELS) && (o->layers || o->dist))
+        return vt_fail(err, VT_EUSAGE, "%s the models, which --skip models leaves out",
+                       o->layers ? "--layers profiles" : "--dist projects");
     if (o->data && !(o->skip & PART_DATA)) { /* a wrong --data is a usage error: say so before measuring */
         data_options opt = {0};
         opt.path = o->data;

@@ -228,8 +228,8 @@ static void print_dataset(const dataset *ds)
     if (ds->height != ds->orig_height || ds->width != ds->orig_width)
         printf(", resized from %dx%d (bicubic)", ds->orig_height, ds->orig_width);
     printf("\n%-13s%d\n", "classes", ds->classes);
-    printf("%-13s%s images\n", "train", vt_fmt_thousands(a, sizeof a, ds->n_train));
-    printf("%-13s%s images\n", "test", vt_fmt_thousands(b, sizeof b, ds->n_test));
+    printf("%-13s%s image%s\n", "train", vt_fmt_thousands(a, sizeof a, ds->n_train), ds->n_train == 1 ? "" : "s");
+    printf("%-13s%s image%s\n", "test", vt_fmt_thousands(b, sizeof b, ds->n_test), ds->n_test == 1 ? "" : "s");
     print_names("class names", ds->class_names, ds->classes);
     if (ds->coarse_classes > 0 && !ds->coarse)
         print_names("superclasses", ds->coarse_names, ds->coarse_classes);

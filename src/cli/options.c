@@ -14,6 +14,20 @@ const char *cli_who(const cli_command *c, char *buf, size_t size)
     return buf;
 }
 
+/* The error line with its control bytes shown as ls shows odd file names (\e, \t, \xNN): a message names
+ * the user's files, and "photos/x\e[2J.png" must not clear the terminal or break the one line. */
+static void print_escaped(FILE *f, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p >= 0x20 && *p != 0x7f)
+            fputc(*p, f);
+        else if (*p == 0x1b || *p == '\t' || *p == '\n' || *p == '\r')
+            fprintf(f, "\\%c", *p == 0x1b ? 'e' : *p == '\t' ? 't' : *p == '\n' ? 'n' : 'r');
+        else
+            fprintf(f, "\\x%02x", *p);
+    }
+}
+
 int cli_command_run(const cli_command *c, int argc, char **argv)
 {
     vt_err err;
@@ -21,7 +35,9 @@ int cli_command_run(const cli_command *c, int argc, char **argv)
     int code = c->run(argc, argv, &err);
     if (code != VT_OK && err.msg[0]) {
         char who[64];
-        fprintf(stderr, "%s: %s\n", cli_who(c, who, sizeof who), err.msg);
+        fprintf(stderr, "%s: ", cli_who(c, who, sizeof who));
+        print_escaped(stderr, err.msg);
+        fputc('\n', stderr);
     }
     return vt_exit_status(code);
 }

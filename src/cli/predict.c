@@ -68,7 +68,8 @@ static int is_image_name(const char *name)
 
 static int by_name(const void *x, const void *y) { return strcmp(*(char *const *)x, *(char *const *)y); }
 
-/* A folder's PNG and JPEG files (by their names), sorted; other arguments as they are. */
+/* A folder's PNG and JPEG files (by their names), sorted; other arguments as they are. Sub-folders are not
+ * read (a folder of class folders is one folder per argument): a folder of only sub-folders says so. */
 static int add_argument(predict_args *a, const char *arg, vt_err *err)
 {
     struct stat st;
@@ -78,15 +79,23 @@ static int add_argument(predict_args *a, const char *arg, vt_err *err)
     if (!d)
         return vt_fail(err, VT_EUSAGE, "%s: cannot read the folder", arg);
     int first = a->n, rc = VT_OK;
+    char sub[256] = "";
     struct dirent *e;
-    while (rc == VT_OK && (e = readdir(d)))
-        if (e->d_name[0] != '.' && is_image_name(e->d_name)) {
-            char path[VT_PATH_MAX + 256];
-            snprintf(path, sizeof path, "%s/%s", arg, e->d_name);
+    while (rc == VT_OK && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[VT_PATH_MAX + 256];
+        snprintf(path, sizeof path, "%s/%s", arg, e->d_name);
+        if (is_image_name(e->d_name))
             rc = add_file(a, path, err);
-        }
+        else if (!sub[0] && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+            snprintf(sub, sizeof sub, "%s", e->d_name);
+    }
     closedir(d);
-    if (rc == VT_OK && a->n == first)
+    if (rc == VT_OK && a->n == first && sub[0])
+        rc = vt_fail(err, VT_EUSAGE, "%s: no .png, .jpg or .jpeg files in the folder (its sub-folders are not read: "
+                     "name them, e.g. %s/%.100s)", arg, arg, sub);
+    else if (rc == VT_OK && a->n == first)
         rc = vt_fail(err, VT_EUSAGE, "%s: no .png, .jpg or .jpeg files in the folder", arg);
     if (rc == VT_OK)
         qsort(a->files + first, (size_t)(a->n - first), sizeof *a->files, by_name);

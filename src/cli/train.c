@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli_internal.h"
@@ -290,6 +291,10 @@ static int parse(int argc, char **argv, train_config *cfg, int *progress, int *d
         return vt_fail(err, VT_EUSAGE, "--allow-batch-change goes with --resume (a new run takes any --batch-size)");
     if (a.resume && (rc = load_resumed(&a, cfg, err)) != VT_OK)
         return rc;
+    struct stat st;
+    if (a.resume && !given(&a, "data") && cfg->data[0] && stat(cfg->data, &st) != 0) /* it said "--data PATH: ..." */
+        return vt_fail(err, VT_EUSAGE, "the run's data set %s: %s (give --data DIR where it is now)", cfg->data,
+                       strerror(errno));
     if (!a.resume && !given(&a, "model")) {
         char names[256];
         train_field_describe(train_field_find("model"), names, sizeof names);

@@ -121,5 +121,6 @@ const cli_command cli_watch_command = {
     .usage = usage,
     .options = options,
     .notes = notes,
-    .flags = CLI_IN_ORDER,
+    .flags = 0, /* options after RUN_DIR too (`vggtop watch RUN --image cat.jpg`); only the bare front end
+                 * stops at its first argument, to find "watch" */
 };

@@ -102,7 +102,12 @@ int data_locate(const data_options *opt, char *dir, size_t size, data_source *so
     if (opt && opt->path && *opt->path) {
         path = opt->path;
         *source = DATA_FROM_FLAG;
-        rc = check_dir("--data", path, err);
+        rc = check_dir(opt->path_what ? opt->path_what : "--data", path, err);
+        if (rc && opt->path_what) { /* a user who gave no --data is told the flag that would fix it */
+            char why[sizeof err->msg];
+            snprintf(why, sizeof why, "%s", err->msg);
+            vt_fail(err, rc, "%.400s (give --data DIR where it is now)", why);
+        }
     } else if (env && *env) {
         path = env;
         *source = DATA_FROM_ENV;
@@ -319,15 +324,17 @@ static uint64_t fingerprint(const raw_split *tr, const raw_split *te)
 }
 
 /* A folder of class folders (folder.c); the folder's own name stands for the data set ("flowers"), cut to fit
- * and made printable. */
+ * and made printable; that of its absolute path, so "flowers/" and "." (inside it) are "flowers" too. */
 static int open_folder(const data_options *opt, dataset *ds, raw_split *tr, raw_split *te, char *notice,
                        size_t size, vt_err *err)
 {
-    const char *base = strrchr(ds->path, '/');
-    base = base && base[1] ? base + 1 : ds->path;
+    char *abs = realpath(ds->path, NULL);
+    const char *path = abs ? abs : ds->path, *base = strrchr(path, '/');
+    base = base && base[1] ? base + 1 : path;
     char *shown = vt_label_escape(base, strlen(base));
     snprintf(ds->name, sizeof ds->name, "%s", shown ? shown : "image folder");
     free(shown);
+    free(abs);
     return folder_load(opt, ds->path, tr, te, &ds->class_names, &ds->classes, &ds->fingerprint, notice, size, err);
 }
 
@@ -506,6 +513,10 @@ static int open_checked(const data_options *opt, dataset *ds, raw_split *tr, raw
             return rc;
         break;
     default:
+        if (folder_flat(dir))
+            return vt_fail(err, VT_EUSAGE, "%s (from %s): images with no class folders: put each class's images in a "
+                           "sub-folder named after it (%s/cat/1.jpg, %s/dog/1.jpg, ...)", dir,
+                           data_source_name(ds->source), dir, dir);
         return vt_fail(err, VT_EUSAGE,
                        "%s (from %s): no data set here: expected CIFAR-100 (train.bin, test.bin), CIFAR-10 "
                        "(data_batch_1..5.bin, test_batch.bin), IDX (train-images-idx3-ubyte[.gz] ...) or a "

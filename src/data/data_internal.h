@@ -140,11 +140,13 @@ struct archive_entry;
 int data_tar_next(struct archive *ar, const char *label, struct archive_entry **e, vt_err *err);
 
 /* folder.c: a folder of class folders (data.h's DATA_FOLDER). folder_detect: whether dir looks like one (an
- * image two or three levels below it). folder_load: both
+ * image two or three levels below it); folder_flat: whether dir holds images itself (one class folder, or
+ * a flat folder: not a data set, but worth saying so). folder_load: both
  * splits at that side, the class names (escaped), the data set's fingerprint and a one-line notice (how the
  * validation images were chosen, whether the cache was used, files ignored); one line in err naming the
  * folder or file on error. */
 int folder_detect(const char *dir);
+int folder_flat(const char *dir);
 int folder_load(const data_options *opt, const char *dir, raw_split *tr, raw_split *te, char ***names, int *classes,
                 uint64_t *print, char *notice, size_t size, vt_err *err);
 

@@ -1,7 +1,8 @@
 /* data/image: a user's PNG or JPEG file as 8-bit RGB pixels (vggtop predict), decoded by libpng and
  * libjpeg-turbo (the libraries OpenCV's imread uses, already on every machine that builds vggtop: PLplot's
  * cairo driver pulls them in) and converted as imread(IMREAD_COLOR) converts: greyscale to three equal
- * channels, a palette expanded, alpha dropped (not composited), 16-bit samples to their high byte. The size
+ * channels, a palette expanded, alpha dropped (not composited), 16-bit samples to their high byte, CMYK (as
+ * Photoshop writes it, inverted) to RGB by OpenCV's rule (cmyk_to_rgb). The size
  * in the header is checked against a cap before a pixel is allocated, and a file the decoder has to guess
  * at (a truncated JPEG, which libjpeg would pad with grey) is refused. */
 #include <setjmp.h>
@@ -134,6 +135,17 @@ static void jpeg_on_message(j_common_ptr cinfo, int level)
         ((jpeg_state *)cinfo->err)->warnings++;
 }
 
+/* One row of CMYK (Adobe's inverted samples: 255 is no ink) to RGB, as OpenCV's JPEG reader converts it:
+ * r = k - (255 - c) * k / 256, rounded down; likewise g from m and b from y. in: (w, 4), out: (w, 3). */
+static void cmyk_to_rgb(const uint8_t *in, uint8_t *out, size_t w)
+{
+    for (size_t x = 0; x < w; x++, in += 4, out += 3) {
+        const int k = in[3];
+        for (int ch = 0; ch < 3; ch++)
+            out[ch] = (uint8_t)(k - (((255 - in[ch]) * k) >> 8));
+    }
+}
+
 static int read_jpeg(FILE *f, const char *path, long long max, uint8_t **rgb, int *h, int *w, vt_err *err)
 {
     struct jpeg_decompress_struct cinfo;
@@ -144,9 +156,10 @@ static int read_jpeg(FILE *f, const char *path, long long max, uint8_t **rgb, in
     cinfo.err = jpeg_std_error(&s.mgr);
     s.mgr.error_exit = jpeg_on_error;
     s.mgr.emit_message = jpeg_on_message;
-    uint8_t *volatile pixels = NULL;
+    uint8_t *volatile pixels = NULL, *volatile cmyk = NULL;
     if (setjmp(s.jmp)) {
         free(pixels);
+        free(cmyk);
         jpeg_destroy_decompress(&cinfo);
         return VT_EUSAGE;
     }
@@ -154,17 +167,24 @@ static int read_jpeg(FILE *f, const char *path, long long max, uint8_t **rgb, in
     jpeg_stdio_src(&cinfo, f);
     jpeg_read_header(&cinfo, TRUE);
     int rc = too_large(path, cinfo.image_width, cinfo.image_height, max, err);
+    const int four = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
     if (!rc) {
-        cinfo.out_color_space = JCS_RGB; /* greyscale and YCbCr alike; CMYK is refused by libjpeg */
+        /* greyscale and YCbCr to RGB by libjpeg; CMYK (and YCCK, CMYK in YCbCr) to CMYK, converted below */
+        cinfo.out_color_space = four ? JCS_CMYK : JCS_RGB;
         jpeg_start_decompress(&cinfo);
-        if (cinfo.output_components != 3)
+        if (cinfo.output_components != (four ? 4 : 3))
             rc = vt_fail(err, VT_EUSAGE, "%s: a JPEG colour space this does not convert", path);
     }
     if (!rc && !(pixels = malloc((size_t)cinfo.output_width * cinfo.output_height * 3)))
         rc = vt_fail(err, VT_EIO, "out of memory for the pixels of %s", path);
+    if (!rc && four && !(cmyk = malloc((size_t)cinfo.output_width * 4)))
+        rc = vt_fail(err, VT_EIO, "out of memory for the pixels of %s", path);
     while (!rc && cinfo.output_scanline < cinfo.output_height) {
-        JSAMPROW row = pixels + (size_t)cinfo.output_scanline * cinfo.output_width * 3;
+        uint8_t *dst = pixels + (size_t)cinfo.output_scanline * cinfo.output_width * 3;
+        JSAMPROW row = four ? cmyk : dst;
         jpeg_read_scanlines(&cinfo, &row, 1);
+        if (four)
+            cmyk_to_rgb(cmyk, dst, cinfo.output_width);
     }
     if (!rc)
         jpeg_finish_decompress(&cinfo); /* may still fail (longjmp): the pixels are handed over only after it */
@@ -177,6 +197,7 @@ static int read_jpeg(FILE *f, const char *path, long long max, uint8_t **rgb, in
         pixels = NULL;
     }
     free(pixels);
+    free(cmyk);
     jpeg_destroy_decompress(&cinfo);
     return rc;
 }

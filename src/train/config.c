@@ -32,6 +32,7 @@ void train_data_view_options(const run_data *run, const char *data_dir, data_opt
 {
     train_data_options(&run->config, opt);
     opt->path = data_dir ? data_dir : run->dataset_path[0] ? run->dataset_path : NULL;
+    opt->path_what = data_dir ? NULL : "the run's data set";
     opt->resize = 0;
     opt->min_size = 0;
     opt->limit_train = 1;

@@ -178,6 +178,8 @@ int run_evaluate(const char *dir, const char *data, int threads, const char *che
     model *m = NULL;
     int epoch = -1;
     long batch = 0;
+    if (!data)
+        opt.path_what = "the run's data set"; /* from its config.json, not from a --data the user gave */
     if ((rc = data_open(&opt, &ds, err))) {
         run_lock_release(lock_fd);
         return rc;

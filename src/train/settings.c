@@ -88,7 +88,7 @@ const train_field train_fields[] = {
     {"limit-test", "Limit test", TRAIN_FIELD_INT, NULL, "N", "use only the first N test images", TRAIN_STORE_LONG,
      AT(limit_test), 0, 1e9, 0, "0", "data.limit_test", "0, all", NULL, NULL},
     /* A folder of class folders' validation images (data.h's DATA_FOLDER); the CIFAR formats ignore both. */
-    {"validation-split", "Validation split", TRAIN_FIELD_FLOAT, NULL, "F",
+    {"validation-split", "Val. split", TRAIN_FIELD_FLOAT, NULL, "F",
      "a folder of class folders: the fraction of its images held out for validation", TRAIN_STORE_DOUBLE,
      AT(validation_split), 0, 1, TRAIN_F_HI_OPEN | TRAIN_F_NEWER, "0", "data.validation_split", "0, none",
      "As Keras' validation_split with its seed: the files shuffled by --seed, the last F of them. Not needed with "

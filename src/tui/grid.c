@@ -193,6 +193,13 @@ int tui_utf8_encode(uint32_t cp, char *out)
     return 4;
 }
 
+uint32_t tui_glyph_shown(uint32_t cp, int unicode)
+{
+    if (cp < 0x80 || unicode)
+        return cp;
+    return cp == 0xb7 ? '-' : cp == 0x2026 ? '~' : '?';
+}
+
 char *tui_grid_row_utf8(const tui_grid *g, int row, char *out)
 {
     char *p = out;

@@ -191,6 +191,12 @@ void samples_draw(app *a, tui_rect body)
     tui_grid *g = &a->grid;
     if (a->C <= 0) {
         app_no_data(a, body, "Samples");
+        if (a->opt.image) { /* `vggtop --image cat.jpg` before any run: say where the image went */
+            char line[VT_PATH_MAX + 96];
+            snprintf(line, sizeof line, "Your image (%s) comes first here, with the top 5 the run's model gives it, "
+                     "once there is a run.", a->opt.image);
+            app_draw_wrapped(g, (tui_rect){body.top + 5, 2, 3, body.width - 4}, line, ROLE_DIM);
+        }
         return;
     }
     /* Without its images (the data set moved, or this machine has none) a run still has its predictions:

@@ -177,8 +177,8 @@ static int draw_data_facts(app *a, int y, int x, int w)
          * and says so. */
         const char *lim = !a->cfg.limit_train ? "" : f->n_train_file <= a->cfg.limit_train ? " (all of them)"
                                                                                            : " (limited)";
-        snprintf(line, sizeof line, "Data: %s %dx%dx%d, %d classes, %ld training images%s", f->dataset, f->height,
-                 f->width, f->channels, f->classes, f->n_train, lim);
+        snprintf(line, sizeof line, "Data: %s %dx%dx%d, %d classes, %ld training image%s%s", f->dataset, f->height,
+                 f->width, f->channels, f->classes, f->n_train, f->n_train == 1 ? "" : "s", lim);
         y += app_draw_wrapped(g, (tui_rect){y, x, 2, w}, line, ROLE_LABEL);
         if (f->notice[0])
             y += app_draw_wrapped(g, (tui_rect){y, x, 7, w}, f->notice, ROLE_DIM);

@@ -14,6 +14,7 @@
 volatile sig_atomic_t term_got_hup, term_got_int, term_got_term;
 static volatile sig_atomic_t term_is_open;
 static SCREEN *term_screen;
+static int term_unicode; /* the locale's codeset is UTF-8 (with --ascii too: a class name may be "café") */
 
 void term_clear(void)
 {
@@ -75,7 +76,8 @@ int term_open(int ascii, tui_color_depth *depth, int *utf8, vt_err *err)
         return vt_fail(err, VT_EUSAGE, "the front end needs a terminal (use vggtop train for logs and pipes)");
     setlocale(LC_ALL, "");
     const char *codeset = nl_langinfo(CODESET);
-    *utf8 = !ascii && codeset && strcmp(codeset, "UTF-8") == 0;
+    term_unicode = codeset && strcmp(codeset, "UTF-8") == 0;
+    *utf8 = !ascii && term_unicode;
     term_screen = newterm(NULL, stdout, stdin);
     if (!term_screen)
         return vt_fail(err, VT_EUSAGE, "cannot use terminal type '%s' (set TERM, e.g. TERM=xterm-256color)",
@@ -161,7 +163,7 @@ void term_blit(const tui_grid *g, tui_color_depth depth)
                         pair = 0;
                 }
             }
-            wchar_t w[2] = {(wchar_t)c->ch, 0};
+            wchar_t w[2] = {(wchar_t)tui_glyph_shown(c->ch, term_unicode), 0};
             cchar_t cc;
             /* ncurses reads the pair number from opts as an int, so pairs above 32767 work too */
             setcchar(&cc, w, curses_attr(attr), 0, &pair);

@@ -1,7 +1,7 @@
 #!/bin/sh
 # End-to-end: `vggtop predict RUN IMAGE...` (issue 24). The run's own test images written as PNG and JPEG by
 # OpenCV (cv2.imwrite) give the probabilities of the run's predictions.csv: PNG exactly (float for float),
-# JPEG within its compression loss. A folder gives one CSV; --json gives every probability; images of another
+# JPEG within its compression loss. A folder gives one CSV (a folder of only sub-folders names one to give); --json gives every probability; images of another
 # size, greyscale, with alpha or 16-bit samples are converted as OpenCV's imread(IMREAD_COLOR) converts them
 # (each predicts as the 8-bit colour PNG of what imread made of it); hostile files (not an image, a truncated
 # JPEG or PNG, a PNG declaring 100,000 x 100,000 pixels) exit 2 with one line naming the file and write nothing.
@@ -107,6 +107,8 @@ hostile cut.jpg "truncated or damaged JPEG"
 hostile cut.png "not a readable PNG"
 hostile huge.png "100000x100000 pixels, more than"
 hostile missing.png "no such file"
+mkdir -p classes/cat && cp images/test0.png classes/cat/ # a folder of class folders: its sub-folders are named
+hostile classes "sub-folders are not read: name them, e.g. classes/cat"
 "$VGGTOP" predict run 2>/dev/null; [ $? -eq 2 ] || fail "no IMAGE: not exit 2"
 "$VGGTOP" predict nowhere images/test0.png 2>/dev/null; [ $? -eq 2 ] || fail "no run: not exit 2"
 finish

@@ -6,8 +6,8 @@
 # one of its own images by the folder's class names; `vggtop data` describes it; the samples figure reads
 # the cache of the run's side; the train/test layout and
 # --val-data train too; a changed folder is refused by evaluate and --resume; hostile folders (no validation
-# images, a corrupt image, an empty class folder, a single class) exit 2 with one line naming what is wrong
-# and leave no run directory.
+# images, a corrupt image (its name's control bytes escaped in the line), an empty class folder, a single class) exit 2 with one line naming what is wrong
+# and leave no run directory. Loading holds the images once, not twice. One image per class is enough to train on (and `vggtop data` says "1 image").
 . "$(dirname "$0")/lib/prologue.sh"
 PY=/usr/bin/python3
 "$PY" -c 'import cv2, numpy' 2>/dev/null || fatal "$PY has no cv2 or numpy (python3-opencv, python3-numpy)"
@@ -75,6 +75,36 @@ expect_usage_error "is not the data set this run was made with" "$VGGTOP" evalua
 expect_usage_error "is not the data set this run was made with" "$VGGTOP" train --resume run-mlp --epochs 2
 rm shapes/circle/000-copy.png
 "$VGGTOP" evaluate run-mlp >/dev/null 2>err || fail "evaluate after the folder came back: $(cat err)"
+# A moved folder: evaluate, --resume and the samples figure say the path is the run's, not a --data the user
+# gave, and how to point it.
+mv shapes shapes-moved
+expect_usage_error "the run's data set $TMP/shapes: No such file or directory (give --data DIR where it is now)" \
+    "$VGGTOP" evaluate run-mlp
+expect_usage_error "the run's data set $TMP/shapes: No such file or directory (give --data DIR" \
+    "$VGGTOP" train --resume run-mlp --epochs 2
+"$VGGTOP" plot run-mlp --what samples --out figs2 >/dev/null 2>err
+grep -q "the run's data set $TMP/shapes: .*(give --data DIR" err || fail "the samples figure of a moved folder: $(cat err)"
+"$VGGTOP" evaluate run-mlp --data shapes-moved >/dev/null 2>err || fail "evaluate --data the moved folder: $(cat err)"
+mv shapes-moved shapes
+
+# Memory: the split is made in place, not from a second copy of the images (peak RSS was twice the pixels).
+# 200 images at 512x512 are 150 MiB of pixels; the 40 validation images are copied out (30 MiB).
+"$PY" - "$VGGTOP" <<'PYEOF' || fail "the peak memory of loading a folder"
+import os, resource, subprocess, sys
+import cv2, numpy as np
+r = np.random.RandomState(2)
+for c in range(2):
+    os.makedirs(f"mem/c{c}", exist_ok=True)
+    for i in range(100):
+        cv2.imwrite(f"mem/c{c}/{i:03d}.png", (r.rand(8, 8, 3) * 255).astype(np.uint8))
+subprocess.run([sys.argv[1], "data", "--data", "mem", "--validation-split", "0.2", "--resize", "512"], check=True,
+               stdout=subprocess.DEVNULL)
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+pixels = 200 * 512 * 512 * 3
+if peak > 1.4 * pixels + (40 << 20):
+    sys.exit(f"peak RSS {peak >> 20} MiB for {pixels >> 20} MiB of pixels")
+PYEOF
+rm -r mem
 
 # Hostile folders: one line naming what is wrong, exit 2, no run directory.
 expect_usage_error "needs validation images" "$VGGTOP" train --model mlp --data shapes --run-dir bad1
@@ -82,6 +112,12 @@ printf 'not a jpeg' >shapes/square/zzz.jpg
 expect_usage_error "shapes/square/zzz.jpg: not a PNG or JPEG image" "$VGGTOP" train --model mlp --data shapes \
     --validation-split 0.2 --run-dir bad2
 rm shapes/square/zzz.jpg
+esc=$(printf 'z\033[2J.png') # a name that would clear the terminal: the line shows it as ls does
+printf 'not a png' >"shapes/square/$esc"
+expect_usage_error 'shapes/square/z\\e\[2J.png: not a PNG or JPEG image' "$VGGTOP" train --model mlp --data shapes \
+    --validation-split 0.2 --run-dir bad5
+grep -q "$(printf '\033')" "$TMP/usage.err" && fail "the error line holds a raw escape: $(od -c "$TMP/usage.err" | head -3)"
+rm "shapes/square/$esc"
 mkdir shapes/empty
 expect_usage_error "shapes/empty: a class folder without a PNG or JPEG file" "$VGGTOP" train --model mlp \
     --data shapes --validation-split 0.2 --run-dir bad3
@@ -89,5 +125,10 @@ rmdir shapes/empty
 mkdir -p one && cp -r shapes/circle one/
 expect_usage_error "one class folder (circle)" "$VGGTOP" train --model mlp --data one --validation-split 0.2 \
     --run-dir bad4
-for d in bad1 bad2 bad3 bad4; do [ ! -e "$d" ] || fail "$d was left behind"; done
+mkdir -p each/circle each/square && cp shapes/circle/000.png each/circle/ && cp shapes/square/001.jpg each/square/
+"$VGGTOP" data --data each --validation-split 0.5 >out 2>err || fail "data on one image per class: $(cat err)"
+grep -q "^train *1 image$" out && grep -q "^test *1 image$" out || fail "data on one image per class says: $(cat out)"
+"$VGGTOP" train --model mlp --data each --validation-split 0.5 --epochs 1 --threads 1 --run-dir run-each >/dev/null \
+    2>err || fail "train on one image per class: $(cat err)"
+for d in bad1 bad2 bad3 bad4 bad5; do [ ! -e "$d" ] || fail "$d was left behind"; done
 finish

@@ -182,6 +182,9 @@ bad "--threads" --threads 300
 bad "--warmup" --warmup ''
 bad "--steps" --steps
 bad "--skip" --skip models,everything
+bad "leaves nothing to measure" --skip sgemm,models,data,metrics # printed a header and exited 0
+bad "--layers profiles the models" --layers --skip models        # measured the FMA limit and stopped
+bad "--dist projects the models" --dist --skip models
 bad "unknown convolution backend 'cudnn'" --conv cudnn
 bad "--conv" --conv gemm,fast
 bad "extra" extra
