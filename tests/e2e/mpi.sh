@@ -15,7 +15,7 @@
 #   count reach every rank).
 # - both ranks stopped (Ctrl-Z) for longer than their timeout and continued finish the run;
 # - a stop (vggtop ctl) during the test-set evaluation is taken there by both ranks.
-# About 30 s on a 2-core machine.
+# About 60 s on a 2-core machine.
 # Runs the release binary: under ASan, Open MPI reports leaks of its own.
 . "$(dirname "$0")/lib/prologue.sh"
 . "$(dirname "$0")/lib/mpi.sh"
