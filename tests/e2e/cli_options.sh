@@ -2,6 +2,7 @@
 # End-to-end: the front end's options before a command. `vggtop --ascii watch RUN_DIR` used to fail with
 # "unexpected argument 'watch'"; it now means `vggtop watch --ascii RUN_DIR` (here without a terminal, so
 # it gets as far as saying the front end needs one). Any other word there says that a command comes first.
+# e2e: concurrent
 . "$(dirname "$0")/lib/prologue.sh"
 FAIL_FAST=1
 tmp=$TMP

@@ -8,6 +8,7 @@
 # --val-data train too; a changed folder is refused by evaluate and --resume; hostile folders (no validation
 # images, a corrupt image, an empty class folder, a single class) exit 2 with one line naming what is wrong
 # and leave no run directory.
+# e2e: concurrent
 . "$(dirname "$0")/lib/prologue.sh"
 PY=/usr/bin/python3
 "$PY" -c 'import cv2, numpy' 2>/dev/null || fatal "$PY has no cv2 or numpy (python3-opencv, python3-numpy)"
