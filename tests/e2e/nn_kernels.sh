@@ -9,9 +9,9 @@
 #    OpenBLAS build does not have (it then runs another: the binaries print which).
 # 2. oneDNN: on a CPU with AVX-512, where oneDNN runs its AVX-512 kernels and its Winograd convolution, the
 #    unit tests that run convolutions (test_nn_conv: its oneDNN cases; nn's own kernels ignore the cap) and
-#    tests/e2e/nn_bench.sh once more with oneDNN capped at AVX2 (ONEDNN_MAX_CPU_ISA=AVX2): the kernels an AVX2
-#    machine runs, no Winograd. oneDNN's own verbose output
-#    and the instruction set each test binary prints check that the cap held.
+#    tests/e2e/nn_bench_conv.sh once more with oneDNN capped at AVX2 (ONEDNN_MAX_CPU_ISA=AVX2): the kernels
+#    an AVX2 machine runs, no Winograd. oneDNN's own verbose output and the instruction set each test binary
+#    prints check that the cap held.
 # One line names the paths this CPU could not run (on an AVX2 machine: the AVX-512 ones).
 # VGGTOP_TEST_CPU_FLAGS, when set, stands for /proc/cpuinfo's flags in this script alone, to check its
 # branches on another CPU's flags (what the tests run and check is always the real CPU's).
@@ -74,7 +74,7 @@ else
         [ "$(basename "$t")" = test_nn_conv ] && only=VGGTOP_TEST_ONEDNN_ONLY=1
         job "$TMP/cap-$(basename "$t")" ONEDNN_MAX_CPU_ISA=AVX2 $only "$t"
     done
-    job "$TMP/cap-nn_bench" ONEDNN_MAX_CPU_ISA=AVX2 sh tests/e2e/nn_bench.sh
+    job "$TMP/cap-nn_bench_conv" ONEDNN_MAX_CPU_ISA=AVX2 sh tests/e2e/nn_bench_conv.sh
 fi
 
 # ---- 1. OpenBLAS's cores: what to run ---------------------------------------------------------------------
@@ -136,9 +136,9 @@ if [ "$capped_run" = 1 ]; then
             failed_lines "$log"
         fi
     done
-    [ "$(rc_of "$TMP/cap-nn_bench")" = 0 ] ||
-        { cat "$TMP/cap-nn_bench" >&2; fail "tests/e2e/nn_bench.sh under ONEDNN_MAX_CPU_ISA=AVX2"; }
-    echo "$E2E_NAME: the convolution tests and nn_bench.sh ran with oneDNN capped at AVX2"
+    [ "$(rc_of "$TMP/cap-nn_bench_conv")" = 0 ] ||
+        { cat "$TMP/cap-nn_bench_conv" >&2; fail "tests/e2e/nn_bench_conv.sh under ONEDNN_MAX_CPU_ISA=AVX2"; }
+    echo "$E2E_NAME: the convolution tests and nn_bench_conv.sh ran with oneDNN capped at AVX2"
 fi
 
 # One line for every path this CPU could not run.
