@@ -137,8 +137,10 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # The unit binaries make test runs, slowest variant first so the two lanes end together: every test under
 # ASan+UBSan, the threaded ones under ThreadSanitizer, every test optimised.
 VARIANT_BINS = $(patsubst tests/%.c,$(BUILD)/$(1)/tests/%,$(TEST_SRCS))
+# The threaded tests, the ones built and run under ThreadSanitizer.
+TSAN_TESTS := test_train% test_data_download test_data_folder test_nn_pool
 ALL_UNIT_BINS = $(call VARIANT_BINS,asan) \
-                $(filter $(BUILD)/tsan/tests/test_train% $(BUILD)/tsan/tests/test_data_download $(BUILD)/tsan/tests/test_nn_pool,$(call VARIANT_BINS,tsan)) \
+                $(filter $(addprefix $(BUILD)/tsan/tests/,$(TSAN_TESTS)),$(call VARIANT_BINS,tsan)) \
                 $(call VARIANT_BINS,release)
 
 ## test: install what is missing, build, run every test (release, ASan+UBSan and TSan unit tests, end-to-end)
@@ -164,7 +166,7 @@ unit: $(UNIT_BINS)
 unit-bins: $(UNIT_BINS)
 
 # The threaded code (the training engine, the download job) also runs under ThreadSanitizer.
-TSAN_BINS = $(filter $(OUT)/tests/test_train% $(OUT)/tests/test_data_download $(OUT)/tests/test_data_folder $(OUT)/tests/test_nn_pool,$(TEST_BINS))
+TSAN_BINS = $(filter $(addprefix $(OUT)/tests/,$(TSAN_TESTS)),$(TEST_BINS))
 ## unit-tsan: run the threaded tests under ThreadSanitizer (use with VARIANT=tsan)
 unit-tsan: $(TSAN_BINS)
 	@sh tests/tools/run-unit.sh $(TSAN_BINS)

@@ -3,6 +3,7 @@
 # changed (B, tests/fixtures/metrics/diff_b_predictions.csv): the per-class CSV equals what
 # tests/tools/diff_fixtures.py computed from scikit-learn's reports of the same predictions; the text lists the
 # classes and pairs that changed most; a run against itself changes nothing; and the refusals (exit 2, one line).
+# e2e: concurrent
 . "$(dirname "$0")/lib/prologue.sh"
 FIX=tests/fixtures
 # Copies: the commands lock the run directories they read (run.lock), and the checkout stays as committed.

@@ -3,6 +3,7 @@
 # "unexpected argument 'watch'"; it now means `vggtop watch --ascii RUN_DIR` (here without a terminal, so
 # it gets as far as saying the front end needs one). Any other word there says that a command comes first.
 # watch's options may follow its RUN_DIR, as README's `vggtop watch RUN --image cat.jpg` puts them.
+# e2e: concurrent
 . "$(dirname "$0")/lib/prologue.sh"
 FAIL_FAST=1
 tmp=$TMP

@@ -7,6 +7,7 @@
 # folder that cannot be written exit 2 with one line and leave no file, temporary or not. Then `vggtop export`:
 # the runs' histories as one CSV and as JSON lines (read back with Python's csv and json, every value equal to
 # history.csv's), per_class.csv the same way, and its bad input.
+# e2e: concurrent
 . "$(dirname "$0")/lib/prologue.sh"
 cd "$TMP" || exit 1
 

@@ -5,6 +5,7 @@
 # size, greyscale, with alpha or 16-bit samples are converted as OpenCV's imread(IMREAD_COLOR) converts them
 # (each predicts as the 8-bit colour PNG of what imread made of it); hostile files (not an image, a truncated
 # JPEG or PNG, a PNG declaring 100,000 x 100,000 pixels) exit 2 with one line naming the file and write nothing.
+# e2e: concurrent
 . "$(dirname "$0")/lib/prologue.sh"
 PY=/usr/bin/python3
 DATA=$TOP/tests/fixtures/data/cifar-100-python # 2 test images, 32x32x3

@@ -3,6 +3,7 @@
 # class,fpr,tpr,threshold for each class (by name), then micro and macro (no thresholds), so the seed's ROC
 # figure can be drawn elsewhere; the area under each class's points (trapezoids) is the AUC `vggtop roc`
 # prints, and the first point of a class's curve is (0, 0), as sklearn's roc_curve.
+# e2e: concurrent
 . "$(dirname "$0")/lib/prologue.sh"
 cp -R tests/fixtures/train/run "$TMP/run"
 RUN=$TMP/run

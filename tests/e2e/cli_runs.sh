@@ -2,6 +2,7 @@
 # End-to-end: the run-reading commands against a committed run directory (tests/fixtures/train/run) and
 # the outputs scikit-learn gives for it (tests/tools/train_fixture.py wrote both): report (2 and 3 digits),
 # confusion --csv, roc AUCs; then history, compare, and the usage and data errors of these commands.
+# e2e: concurrent
 . "$(dirname "$0")/lib/prologue.sh"
 FAIL_FAST=1
 FIX=tests/fixtures/train

@@ -4,6 +4,7 @@
 # Conv2D layer" (it said "or one a Conv2D layer"); `vggtop history` of a one-epoch run says "1 epoch"; a
 # resume with fewer epochs than done names the --epochs that trains further (it said "give at least that
 # many", and that many trained nothing).
+# e2e: concurrent
 . "$(dirname "$0")/lib/prologue.sh"
 "$VGGTOP" --ascii watch /missing >"$TMP/out" 2>"$TMP/err"; rc=$?
 [ "$rc" -eq 2 ] || fail "vggtop --ascii watch /missing exited $rc"

@@ -2,6 +2,7 @@
 # End-to-end tests of `vggtop data`: what it reports for the Debian Fashion-MNIST fallback, for tiny
 # CIFAR-100 / CIFAR-10 folders written here in the exact binary formats (golden outputs), for
 # $VGGTOP_DATA, and the one-line errors and exit status 2 of bad folders, files and flags.
+# e2e: concurrent
 . "$(dirname "$0")/lib/prologue.sh"
 cd "$TMP" || exit 1
 # A $HOME of our own: a Keras cache of the machine's user must not be found.

@@ -6,8 +6,10 @@
 # one of its own images by the folder's class names; `vggtop data` describes it; the samples figure reads
 # the cache of the run's side; the train/test layout and
 # --val-data train too; a changed folder is refused by evaluate and --resume; hostile folders (no validation
-# images, a corrupt image (its name's control bytes escaped in the line), an empty class folder, a single class) exit 2 with one line naming what is wrong
-# and leave no run directory. Loading holds the images once, not twice. One image per class is enough to train on (and `vggtop data` says "1 image").
+# images, a corrupt image (its name's control bytes escaped in the line), an empty class folder, a single
+# class) exit 2 with one line naming what is wrong and leave no run directory. Loading holds the images once,
+# not twice. One image per class is enough to train on (and `vggtop data` says "1 image").
+# e2e: concurrent
 . "$(dirname "$0")/lib/prologue.sh"
 PY=/usr/bin/python3
 "$PY" -c 'import cv2, numpy' 2>/dev/null || fatal "$PY has no cv2 or numpy (python3-opencv, python3-numpy)"

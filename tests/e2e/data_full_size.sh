@@ -2,6 +2,7 @@
 # A CIFAR-100 of the real size (50,000 + 10,000 records of zeros, written here): vggtop data loads it,
 # resized to 48x48 as for vgg16, within 1 GiB of resident memory; one record more than the official
 # train.bin is refused. No timing is asserted (vggtop bench measures speed).
+# e2e: concurrent
 . "$(dirname "$0")/lib/prologue.sh"
 mkdir "$TMP/cifar-100-binary"
 # Zero bytes are valid records: coarse label 0 and fine label 0 in every one, which agree with each other.

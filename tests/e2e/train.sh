@@ -2,6 +2,7 @@
 # End-to-end: `vggtop train` on the default data (Fashion-MNIST from Debian when there is no CIFAR-100)
 # writes a complete run directory that report, confusion, roc, history, compare and evaluate read; the
 # log output is Keras-style with one line per epoch; bad flags and bad checkpoints get exit 2 and one line.
+# e2e: concurrent
 . "$(dirname "$0")/lib/prologue.sh"
 FAIL_FAST=1
 cd "$TMP" || exit 1 # no ./data/cifar-100-binary here: the default data set is Fashion-MNIST

@@ -4,6 +4,7 @@
 # through or stops after epoch 5 and is resumed: the callbacks' state (waits, best values, cooldown) comes
 # back from the history, as Keras' BackupAndRestore does not. The rate is cut at least once, so the test
 # would see a lost state.
+# e2e: concurrent
 . "$(dirname "$0")/lib/prologue.sh"
 FAIL_FAST=1
 cd "$TMP" || exit 1

@@ -3,6 +3,7 @@
 # byte, a fine label byte, 3072 pixel bytes per record): fine labels keep the 100 class names and the 20
 # superclasses in config.json, so `confusion --coarse` works from the run directory alone; --labels coarse
 # trains on the 20 superclasses.
+# e2e: concurrent
 . "$(dirname "$0")/lib/prologue.sh"
 FAIL_FAST=1
 cd "$TMP" || exit 1

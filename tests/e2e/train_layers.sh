@@ -3,6 +3,7 @@
 # layer by its Keras name, every epoch) and per_class.csv; vggtop layers prints an epoch's table and flags a
 # layer whose gradient vanishes (made up here: block1_conv1's gradient a thousandth of the others') with the
 # hint; report --epoch and --history read per_class.csv; bad requests exit 2 with one line.
+# e2e: concurrent
 . "$(dirname "$0")/lib/prologue.sh"
 FAIL_FAST=1
 cd "$TMP" || exit 1
