@@ -233,7 +233,7 @@ static void a_huge_header_is_refused_before_allocating(void **state)
     int h, w;
     vt_err err;
     assert_int_equal(image_read(at("huge.png"), IMAGE_MAX_PIXELS, &rgb, &h, &w, &err), VT_EUSAGE);
-    assert_non_null(strstr(err.msg, "huge.png: 100000x100000 pixels, more than"));
+    assert_non_null(strstr(err.msg, "huge.png: 100000x100000 pixels, more than the 64 megapixels"));
     write_text(at("text.png"), "hello\n");
     assert_int_equal(image_read(at("text.png"), IMAGE_MAX_PIXELS, &rgb, &h, &w, &err), VT_EUSAGE);
     assert_non_null(strstr(err.msg, "text.png: not a PNG or JPEG image"));

@@ -23,7 +23,8 @@ static int too_large(const char *path, long long w, long long h, long long max, 
     if (w < 1 || h < 1)
         return vt_fail(err, VT_EUSAGE, "%s: an image of %lldx%lld pixels", path, w, h);
     if (w * h > max)
-        return vt_fail(err, VT_EUSAGE, "%s: %lldx%lld pixels, more than the %lld this reads", path, w, h, max);
+        return vt_fail(err, VT_EUSAGE, "%s: %lldx%lld pixels, more than the %lld megapixels this reads", path, w, h,
+                       max >> 20);
     return VT_OK;
 }
 
