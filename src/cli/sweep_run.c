@@ -314,6 +314,19 @@ static int trials_over(pool *pl, int rc, vt_err *err)
     return rc;
 }
 
+/* Whether trial t's run says it was stopped (progress.json), rather than finished. */
+static int trial_stopped(const pool *pl, int t)
+{
+    char tdir[VT_PATH_MAX + 64];
+    sweep_trial_dir(pl->dir, t, tdir, sizeof tdir);
+    run_data run;
+    vt_err err;
+    int stopped = run_load(tdir, RUN_PART_PROGRESS, &run, &err) == VT_OK && (run.parts & RUN_PART_PROGRESS) &&
+                  run.progress.state == TRAIN_STOPPED;
+    run_free(&run);
+    return stopped;
+}
+
 /* Under mpirun: the trials one after another, each trained in this process by every rank (rank 0 here, the
  * others in sweep_run_worker), its command line shared; vggtop ctl's commands taken between trials (a pause there
  * keeps the other ranks waiting, told so every second, under their timeout). */
@@ -346,6 +359,10 @@ static int run_trials_dist(pool *pl, vt_err *err)
             fprintf(stderr, "vggtop train: %s\n", why.msg);
         free(v);
         sweep_run_signals(); /* train's were set for the trial */
+        /* A stop that mpirun's signal brought to another rank first ends this rank's trial without a signal of its
+         * own (yet): stopped, not done, and the sweep stops with it. */
+        if (code == 0 && trial_stopped(pl, t))
+            code = 143;
         trial_end(pl, t, code, 0);
         rc = sweep_save(pl->dir, pl->p, pl->states, err);
     }
