@@ -163,8 +163,16 @@ int train_dist_start(train_dist **out, vt_err *err)
         char *end;
         errno = 0;
         timeout = strtod(t, &end);
-        if (errno || *end || !(timeout >= 1 && timeout <= 86400))
+        if (errno || *end || !(timeout >= 1 && timeout <= 86400)) {
+            /* Every rank refuses it; rank 0 alone says so (the ranks' lines would interleave in mpirun's output). */
+            const char *rank = getenv("OMPI_COMM_WORLD_RANK");
+            if (rank && strcmp(rank, "0") != 0) {
+                if (err)
+                    *err = (vt_err){.code = VT_EUSAGE};
+                return VT_EUSAGE;
+            }
             return vt_fail(err, VT_EUSAGE, "VGGTOP_DIST_TIMEOUT: '%.40s' is not a number of seconds in 1..86400", t);
+        }
     }
     int provided = 0;
     if (MPI_Init_thread(NULL, NULL, MPI_THREAD_SERIALIZED, &provided) != MPI_SUCCESS)

@@ -25,7 +25,10 @@ cmp -s a b || fail "trial 2's history differs from the same run alone on 2 ranks
 
 # SIGINT to mpirun after the first trial's first epoch: the sweep stops, the trial keeps its checkpoint and stays
 # running in sweep.json; --resume under mpirun continues it and runs the other.
-$MPIRUN "$VGGTOP" sweep --runs int $ARGS --epochs 6 --lr 0.05,0.01 >int.log 2>&1 &
+# 12,000 images an epoch (about half a second on 2 idle cores): with 2,000, trial 1's six epochs could end
+# before the signal landed, and the sweep rightly went on to trial 2.
+$MPIRUN "$VGGTOP" sweep --runs int $(echo "$ARGS" | sed 's/--limit-train 2000/--limit-train 12000/') --epochs 6 \
+    --lr 0.05,0.01 >int.log 2>&1 &
 mp=$!
 end=$(($(date +%s) + 60))
 until [ -s int/trial-001/history.csv ] && [ "$(wc -l <int/trial-001/history.csv)" -ge 2 ]; do
