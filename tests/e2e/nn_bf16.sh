@@ -31,6 +31,19 @@ case " $flags " in
     exit 0
     ;;
 esac
+# The whole run under a oneDNN cap below bfloat16 (ONEDNN_MAX_CPU_ISA=AVX2 make test, as on an AVX2 machine):
+# refused too.
+case "$(printf %s "${ONEDNN_MAX_CPU_ISA:-ALL}" | tr a-z A-Z)" in
+ALL | *BF16* | *AMX* | *FP16*) capped= ;;
+*) capped=1 ;;
+esac
+if [ -n "$capped" ]; then
+    expect_usage_error "mixed_bfloat16" "$VGGTOP" train --model cnn --data "$FASHION" --limit-train 100 \
+        --epochs 1 --precision mixed_bfloat16 --run-dir "$TMP/refused"
+    echo "$E2E_NAME: oneDNN is capped at $ONEDNN_MAX_CPU_ISA: the refusal checked"
+    finish
+    exit 0
+fi
 
 for p in float32 mixed_bfloat16; do
     "$VGGTOP" train --model cnn --data "$FASHION" --limit-train 3000 --limit-test 200 --epochs 3 --seed 3 \
