@@ -34,10 +34,18 @@ int cli_command_run(const cli_command *c, int argc, char **argv)
     vt_err_clear(&err);
     int code = c->run(argc, argv, &err);
     if (code != VT_OK && err.msg[0]) {
-        char who[64];
-        fprintf(stderr, "%s: ", cli_who(c, who, sizeof who));
-        print_escaped(stderr, err.msg);
-        fputc('\n', stderr);
+        /* The line is put together first and written at once: stderr is unbuffered, and under mpirun a
+         * write per piece let Open MPI's own banner land in the middle of it. */
+        char who[64], *line = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&line, &len);
+        FILE *out = f ? f : stderr;
+        fprintf(out, "%s: ", cli_who(c, who, sizeof who));
+        print_escaped(out, err.msg);
+        fputc('\n', out);
+        if (f && fclose(f) == 0 && line)
+            fwrite(line, 1, len, stderr);
+        free(line);
     }
     return vt_exit_status(code);
 }

@@ -56,6 +56,10 @@ for r in ca cb; do
     "$VGGTOP" train --model mlp --data "$TMP/c100" --epochs 1 --lr 0.0$([ $r = ca ] && echo 1 || echo 5) \
         --threads 1 --run-dir "$TMP/$r" >"$TMP/$r.log" 2>&1 || fatal "train $r exited $? ($(tail -2 "$TMP/$r.log"))"
 done
+# What a one-epoch mlp predicts on made-up pixels depends on the CPU's kernels (on a Zen 4 run B got no
+# superclass right): every third of B's test images is made right by hand, so both sides have hits to count.
+awk -F, 'BEGIN { OFS = "," } NR > 1 && (NR % 3) == 0 { $3 = $2 } { print }' "$TMP/cb/predictions.csv" >"$TMP/cb.csv" &&
+    mv "$TMP/cb.csv" "$TMP/cb/predictions.csv" || fatal "could not edit run B's predictions.csv"
 "$VGGTOP" diff --coarse --csv "$TMP/ca" "$TMP/cb" >"$TMP/coarse" || fail "diff --coarse exited $?"
 [ "$(wc -l <"$TMP/coarse")" -eq 21 ] || fail "diff --coarse: $(wc -l <"$TMP/coarse") lines, not 20 superclasses and a header"
 "$VGGTOP" diff --coarse --json "$TMP/ca" "$TMP/cb" >"$TMP/coarse.json" || fail "diff --coarse --json exited $?"
