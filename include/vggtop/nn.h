@@ -288,6 +288,9 @@ int onnx_save(const char *path, const model *m, const char *doc, const char *con
 float *model_params(model *m);
 void model_weights_changed(model *m);
 float *model_grads(model *m);
+/* The gradient block moves to the caller's memory (nparams floats; another rank's process may read it):
+ * the gradients so far are copied there, and model_destroy leaves it to the caller. */
+void model_use_grads(model *m, float *block);
 /* The SGD velocity block (same layout; zero until a step with momentum > 0); Adam's first moment m and
  * RMSprop's momentum live there too. */
 float *model_velocity(model *m);

@@ -24,6 +24,7 @@ struct model {
     float *moment2;        /* Adam's v, RMSprop's mean square: made by the first step that needs it */
     long long iterations;  /* optimiser steps taken (Keras' iterations) */
     int grads_zero;        /* the gradient block is all zero (fresh, or cleared by the last SGD update) */
+    int grads_lent;        /* the gradient block is the caller's (model_use_grads): not freed here */
     int max_batch;
     size_t act_per_image;  /* floats of all layer outputs of one image */
     size_t max_per_image;  /* floats of the largest activation (input included) of one image */
@@ -146,7 +147,8 @@ void model_destroy(model *m)
         return;
     free_batch_buffers(m);
     free(m->params);
-    free(m->grads);
+    if (!m->grads_lent)
+        free(m->grads);
     free(m->velocity);
     free(m->moment2);
     free(m->gscratch);
@@ -164,6 +166,15 @@ float *model_params(model *m)
 
 void model_weights_changed(model *m) { m->wgen++; }
 float *model_grads(model *m) { return m->grads; }
+
+void model_use_grads(model *m, float *block)
+{
+    memcpy(block, m->grads, sizeof(float) * m->nparams);
+    if (!m->grads_lent)
+        free(m->grads);
+    m->grads = block;
+    m->grads_lent = 1;
+}
 float *model_velocity(model *m) { return m->velocity; }
 float *model_moment2(model *m) { return m->moment2; }
 long long model_iterations(const model *m) { return m->iterations; }

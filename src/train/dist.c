@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "dist_shm.h"
 #include "train_internal.h"
 
 #define DIST_MAX_REQ 256                  /* in-flight requests of one step: buckets and the metric sums */
@@ -56,6 +57,10 @@ struct train_dist {
      * host themselves (pid 0: another host, where mpirun's SIGTERM after the death has to do). */
     int *peer_pid;
     double next_peer_check;
+    /* Every rank on this host: the gradient blocks in a shared window (dist_shm.h); shm_off when
+     * VGGTOP_DIST_SHM=0 asks for MPI's allreduce instead, or a rank could not map its part. */
+    dist_shm *shm;
+    int shm_off;
 };
 
 /* A rank on this host whose process is gone, or -1. */
@@ -152,6 +157,19 @@ static void sum_fp16(void *in, void *inout, int *len, MPI_Datatype *type)
 
 /* ---- the process ---------------------------------------------------------------------------------------- */
 
+/* A bad VGGTOP_DIST_* setting: every rank refuses it, rank 0 alone says so (the ranks' lines would
+ * interleave in mpirun's output). */
+static int env_refused(vt_err *err, const char *fmt, const char *value)
+{
+    const char *rank = getenv("OMPI_COMM_WORLD_RANK");
+    if (rank && strcmp(rank, "0") != 0) {
+        if (err)
+            *err = (vt_err){.code = VT_EUSAGE};
+        return VT_EUSAGE;
+    }
+    return vt_fail(err, VT_EUSAGE, fmt, value);
+}
+
 int train_dist_start(train_dist **out, vt_err *err)
 {
     *out = NULL;
@@ -159,22 +177,17 @@ int train_dist_start(train_dist **out, vt_err *err)
     if (!size || !*size)
         return VT_OK; /* not under mpirun: MPI is never touched */
     double timeout = DIST_TIMEOUT;
-    const char *t = getenv("VGGTOP_DIST_TIMEOUT");
+    const char *t = getenv("VGGTOP_DIST_TIMEOUT"), *shm = getenv("VGGTOP_DIST_SHM");
     if (t && *t) {
         char *end;
         errno = 0;
         timeout = strtod(t, &end);
-        if (errno || *end || !(timeout >= 1 && timeout <= 86400)) {
-            /* Every rank refuses it; rank 0 alone says so (the ranks' lines would interleave in mpirun's output). */
-            const char *rank = getenv("OMPI_COMM_WORLD_RANK");
-            if (rank && strcmp(rank, "0") != 0) {
-                if (err)
-                    *err = (vt_err){.code = VT_EUSAGE};
-                return VT_EUSAGE;
-            }
-            return vt_fail(err, VT_EUSAGE, "VGGTOP_DIST_TIMEOUT: '%.40s' is not a number of seconds in 1..86400", t);
-        }
+        if (errno || *end || !(timeout >= 1 && timeout <= 86400))
+            return env_refused(err, "VGGTOP_DIST_TIMEOUT: '%.40s' is not a number of seconds in 1..86400", t);
     }
+    if (shm && *shm && strcmp(shm, "0") != 0 && strcmp(shm, "1") != 0)
+        return env_refused(err, "VGGTOP_DIST_SHM: '%.40s' is not 0 (MPI's allreduce) or 1 (shared memory, the default)",
+                           shm);
     /* Open MPI's non-blocking allreduce (libnbc) mallocs a scratch copy of every bucket and frees it when the
      * bucket is done. Left to glibc, a 4 MB block is a fresh mmap each time and its first touch faults page by
      * page: on 2 ranks of vgg16-nopool that was 35,000 faults a step and a quarter of the CPU in the kernel.
@@ -197,6 +210,7 @@ int train_dist_start(train_dist **out, vt_err *err)
     }
     d->bucket_floats = DIST_BUCKET_FLOATS;
     d->timeout = timeout;
+    d->shm_off = shm && strcmp(shm, "0") == 0;
     /* mpirun passes its --mca settings on as OMPI_MCA_* variables; Open MPI's default is 1 s. */
     const char *kill_after = getenv("OMPI_MCA_odls_base_sigkill_timeout");
     d->sigkill_after = kill_after && atof(kill_after) >= 1 ? atof(kill_after) : 1.0;
@@ -235,6 +249,7 @@ void train_dist_end(train_dist *d)
         return;
     /* After a lost rank MPI_Finalize would wait for it forever: the process just exits. */
     if (!d->broken) {
+        dist_shm_close(d->shm);
         MPI_Op_free(&d->half_op[DIST_BF16]);
         MPI_Op_free(&d->half_op[DIST_FP16]);
         MPI_Comm_free(&d->comm);
@@ -447,6 +462,58 @@ static void grads_ready(void *ctx, size_t from)
         d->failed = 1;
 }
 
+/* The exchange through MPI: the buckets went out during the backward pass (grads_ready); the metric sums
+ * join them, and all are waited for. */
+static int exchange_mpi(train_dist *d, double *sums, size_t nparams, vt_err *err)
+{
+    grads_ready(d, 0); /* what is left (all of it when the pass failed before its backward) */
+    if (!d->failed && MPI_Iallreduce(MPI_IN_PLACE, sums, 5, MPI_DOUBLE, MPI_SUM, d->comm, &d->req[d->nreq++]) !=
+                          MPI_SUCCESS)
+        d->failed = 1;
+    if (d->failed)
+        return lost(d, "the gradient allreduce", "Open MPI refused an allreduce", err);
+    int rc = dist_wait(d, d->req, d->nreq, "the gradient allreduce", err);
+    if (!rc && d->precision != DIST_FLOAT32)
+        dist_half_decode(d->precision, d->half, d->grads, nparams);
+    d->nreq = 0;
+    return rc;
+}
+
+/* The exchange through the shared window (dist_shm.h): the metric sums' allreduce ends only when every
+ * rank has its gradients; then this rank adds up its part, and a barrier later every block has the sums. */
+static int exchange_shm(train_dist *d, double *sums, vt_err *err)
+{
+    MPI_Request r;
+    dist_shm_sync(d->shm);
+    if (MPI_Iallreduce(MPI_IN_PLACE, sums, 5, MPI_DOUBLE, MPI_SUM, d->comm, &r) != MPI_SUCCESS)
+        return lost(d, "the gradient exchange", "Open MPI refused an allreduce", err);
+    int rc = dist_wait(d, &r, 1, "the gradient exchange", err);
+    if (rc)
+        return rc;
+    dist_shm_sync(d->shm);
+    dist_shm_reduce(d->shm);
+    dist_shm_sync(d->shm);
+    if (MPI_Ibarrier(d->comm, &r) != MPI_SUCCESS)
+        return lost(d, "the gradient exchange", "Open MPI refused a barrier", err);
+    rc = dist_wait(d, &r, 1, "the gradient exchange", err);
+    dist_shm_sync(d->shm);
+    return rc;
+}
+
+/* Whether this step's gradients go through the shared window: float32 gradients, every rank on this host;
+ * the window is made (collectively) for each model the ranks train. */
+static int use_shm(train_dist *d, model *m)
+{
+    if (d->shm_off || d->precision != DIST_FLOAT32 || d->size < 2 || d->local_size != d->size)
+        return 0;
+    if (!dist_shm_holds(d->shm, m)) {
+        dist_shm_close(d->shm);
+        dist_shm_open(d->comm, m, &d->shm);
+        d->shm_off = !d->shm; /* a rank could not map its part: MPI's allreduce from now on, on every rank */
+    }
+    return d->shm != NULL;
+}
+
 int dist_train_step(train_dist *d, model *m, const float *x, const int *y, int n, int total, const sgd_config *sgd,
                     step_stats *stats, vt_err *err)
 {
@@ -454,6 +521,7 @@ int dist_train_step(train_dist *d, model *m, const float *x, const int *y, int n
     if (rc)
         return rc;
     double t0 = vt_now();
+    const int shm = use_shm(d, m);
     d->grads = model_grads(m);
     d->nreq = 0;
     d->failed = 0;
@@ -467,27 +535,18 @@ int dist_train_step(train_dist *d, model *m, const float *x, const int *y, int n
     }
     grad_buckets_begin(&d->buckets, nparams, d->bucket_floats);
     step_stats local = {0};
-    /* Every rank goes through the allreduces even when its own loss is not finite: the others would wait for it.
+    /* Every rank goes through the exchange even when its own loss is not finite: the others would wait for it.
      * The sums then carry the NaN to every rank, and each stops with the same message. */
     vt_err step_err;
     vt_err_clear(&step_err);
-    int step_rc = model_grad_slice(m, x, y, n, total, grads_ready, d, &local, &step_err);
+    int step_rc = model_grad_slice(m, x, y, n, total, shm ? NULL : grads_ready, d, &local, &step_err);
     if (step_rc)
         local.loss_sum = NAN;
-    grads_ready(d, 0); /* what is left (all of it when the pass failed before its backward) */
     double sums[5] = {local.loss_sum, local.mse_sum, (double)local.correct, (double)local.correct5, (double)local.n};
     double t1 = vt_now();
-    if (!d->failed && MPI_Iallreduce(MPI_IN_PLACE, sums, 5, MPI_DOUBLE, MPI_SUM, d->comm, &d->req[d->nreq++]) !=
-                          MPI_SUCCESS)
-        d->failed = 1;
-    if (d->failed)
-        return lost(d, "the gradient allreduce", "Open MPI refused an allreduce", err);
-    if ((rc = dist_wait(d, d->req, d->nreq, "the gradient allreduce", err)))
+    if ((rc = shm ? exchange_shm(d, sums, err) : exchange_mpi(d, sums, nparams, err)))
         return rc;
-    if (d->precision != DIST_FLOAT32)
-        dist_half_decode(d->precision, d->half, d->grads, nparams);
     double t2 = vt_now();
-    d->nreq = 0;
     if (!isfinite(sums[0])) {
         if (step_rc)
             *err = step_err;

@@ -31,6 +31,13 @@ MPIRUN="mpirun --oversubscribe -np 2"
 
 $MPIRUN "$MPI_STEP" >step.out 2>&1 || { cat step.out >&2; fail "mpi_step: one step on 2 ranks is not the one-process step"; }
 [ "$(grep -c 'gradient relative error' step.out)" -eq 8 ] || fail "mpi_step: not every rank checked every model"
+# The ranks all on this host add their gradients up in a shared window (the default, above); 3 ranks split
+# it into uneven parts, and VGGTOP_DIST_SHM=0 takes Open MPI's allreduce instead: each is the one-process step.
+mpirun --oversubscribe -np 3 "$MPI_STEP" >step3.out 2>&1 || { cat step3.out >&2; fail "mpi_step: one step on 3 ranks is not the one-process step"; }
+[ "$(grep -c 'gradient relative error' step3.out)" -eq 12 ] || fail "mpi_step: not every one of 3 ranks checked every model"
+VGGTOP_DIST_SHM=0 $MPIRUN -x VGGTOP_DIST_SHM "$MPI_STEP" >stepmpi.out 2>&1 ||
+    { cat stepmpi.out >&2; fail "mpi_step: one step through MPI's allreduce is not the one-process step"; }
+[ "$(grep -c 'gradient relative error' stepmpi.out)" -eq 8 ] || fail "mpi_step (VGGTOP_DIST_SHM=0): not every rank checked every model"
 
 # Fashion-MNIST's mlp: 4,096 images, about half a second per epoch on 2 ranks.
 ARGS="--model mlp --limit-train 4096 --limit-test 200 --epochs 3 --batch-size 32 --seed 7 --augment --momentum 0.9"
@@ -64,6 +71,15 @@ SHORT="--model mlp --limit-train 512 --limit-test 200 --epochs 1 --batch-size 32
 "$VGGTOP" train $SHORT --threads 1 --run-dir one16 >one16.out 2>&1 || fail "1-process run of 16 steps exited $?"
 $MPIRUN "$VGGTOP" train $SHORT --run-dir two16 >two16.out 2>&1 || { cat two16.out >&2; fail "2-rank run of 16 steps exited $?"; }
 close one16 two16 || { strip one16 >&2; strip two16 >&2; fail "2 ranks end 16 steps away from the 1-process history"; }
+# Two gradients added up are the same float whichever way they travel: the shared window and Open MPI's
+# allreduce give the same history to the last digit.
+VGGTOP_DIST_SHM=0 $MPIRUN -x VGGTOP_DIST_SHM "$VGGTOP" train $SHORT --run-dir mpi16 >mpi16.out 2>&1 ||
+    { cat mpi16.out >&2; fail "2-rank run through MPI's allreduce exited $?"; }
+[ "$(strip two16)" = "$(strip mpi16)" ] || { strip two16 >&2; strip mpi16 >&2; fail "the shared window and MPI's allreduce trained apart"; }
+VGGTOP_DIST_SHM=yes $MPIRUN -x VGGTOP_DIST_SHM "$VGGTOP" train $SHORT --run-dir badshm >badshm.out 2>&1
+status=$?
+[ "$status" -eq 2 ] && [ "$(grep -c "VGGTOP_DIST_SHM: 'yes' is not 0" badshm.out)" -eq 1 ] ||
+    { cat badshm.out >&2; fail "VGGTOP_DIST_SHM=yes: status $status, not one line and status 2"; }
 "$VGGTOP" train $ARGS --threads 1 --run-dir one >one.out 2>&1 || fail "1-process run exited $?"
 $MPIRUN "$VGGTOP" train $ARGS --run-dir two >two.out 2>&1 || { cat two.out >&2; fail "2-rank run exited $?"; }
 [ "$(wc -l <two/history.csv)" -eq 4 ] || fail "2-rank run: $(wc -l <two/history.csv) history lines"

@@ -1,0 +1,103 @@
+/* train/dist_shm: the ranks' gradient blocks in one shared window, added up in place (dist_shm.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dist_shm.h"
+
+#define SHM_ALIGN 16     /* floats: parts start on a 64-byte line, so no two ranks write one cache line */
+#define SHM_BLOCK 8192   /* floats added up at a time: 32 KB of each rank's block stays in L1/L2 for the copies */
+
+struct dist_shm {
+    MPI_Win win;
+    int rank, size;
+    size_t n;     /* floats per rank */
+    float **slot; /* every rank's block, as this process sees it */
+};
+
+void dist_shm_open(MPI_Comm comm, model *m, dist_shm **out)
+{
+    *out = NULL;
+    dist_shm *s = calloc(1, sizeof *s);
+    int bad = !s;
+    if (s) {
+        MPI_Comm_rank(comm, &s->rank);
+        MPI_Comm_size(comm, &s->size);
+        s->n = (size_t)model_param_count(m);
+        s->slot = calloc((size_t)s->size, sizeof *s->slot);
+        bad = !s->slot;
+    }
+    /* Every rank takes part in the window's creation even after a failed calloc, then all learn whether
+     * all made it. Each part is its own page-aligned mapping ("alloc_shared_noncontig"). */
+    MPI_Info info;
+    MPI_Info_create(&info);
+    MPI_Info_set(info, "alloc_shared_noncontig", "true");
+    float *mine = NULL;
+    MPI_Win win = MPI_WIN_NULL;
+    MPI_Aint bytes = bad ? 0 : (MPI_Aint)(sizeof(float) * (s->n ? s->n : 1));
+    int made = MPI_Win_allocate_shared(bytes, (int)sizeof(float), info, comm, &mine, &win) == MPI_SUCCESS;
+    MPI_Info_free(&info);
+    bad = bad || !made || !mine;
+    for (int r = 0; !bad && r < s->size; r++) {
+        MPI_Aint sz;
+        int unit;
+        void *base = NULL;
+        bad = MPI_Win_shared_query(win, r, &sz, &unit, &base) != MPI_SUCCESS || !base ||
+              (size_t)sz < sizeof(float) * s->n;
+        if (!bad)
+            s->slot[r] = base;
+    }
+    int any_bad = 1;
+    MPI_Allreduce(&bad, &any_bad, 1, MPI_INT, MPI_MAX, comm);
+    if (any_bad) {
+        if (made)
+            MPI_Win_free(&win);
+        if (s)
+            free(s->slot);
+        free(s);
+        return;
+    }
+    s->win = win;
+    MPI_Win_lock_all(MPI_MODE_NOCHECK, win);
+    model_use_grads(m, s->slot[s->rank]);
+    *out = s;
+}
+
+void dist_shm_close(dist_shm *s)
+{
+    if (!s)
+        return;
+    MPI_Win_unlock_all(s->win);
+    MPI_Win_free(&s->win);
+    free(s->slot);
+    free(s);
+}
+
+int dist_shm_holds(const dist_shm *s, model *m)
+{
+    return s && (size_t)model_param_count(m) == s->n && model_grads(m) == s->slot[s->rank];
+}
+
+void dist_shm_sync(dist_shm *s) { MPI_Win_sync(s->win); }
+
+static void add_into(float *restrict acc, const float *restrict x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        acc[i] += x[i];
+}
+
+void dist_shm_reduce(dist_shm *s)
+{
+    size_t part = (s->n + (size_t)s->size - 1) / (size_t)s->size;
+    part = (part + SHM_ALIGN - 1) / SHM_ALIGN * SHM_ALIGN;
+    size_t lo = part * (size_t)s->rank, hi = lo + part;
+    if (hi > s->n)
+        hi = s->n;
+    for (size_t b = lo; b < hi; b += SHM_BLOCK) {
+        size_t len = hi - b < SHM_BLOCK ? hi - b : SHM_BLOCK;
+        float *acc = s->slot[0] + b; /* rank 0's block takes the sum: rank order, whoever adds */
+        for (int r = 1; r < s->size; r++)
+            add_into(acc, s->slot[r] + b, len);
+        for (int r = 1; r < s->size; r++)
+            memcpy(s->slot[r] + b, acc, sizeof(float) * len);
+    }
+}
