@@ -353,6 +353,7 @@ typedef struct train_snapshot {
     double allreduce_wait; /* with ranks: the share of the step time spent waiting for the gradient allreduce
                               after the backward pass (what overlapping did not hide); NaN alone */
     double dist_step_ms;   /* with ranks: the mean step (slice gradient, allreduce, update) in ms; NaN alone */
+    int dist_shared;       /* with ranks: the last step's gradients were added up in shared memory (one host) */
     double ms_per_step;
     double elapsed;        /* seconds the run has worked, over every session (--resume continues it; time
                             * paused does not count) */

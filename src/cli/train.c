@@ -391,9 +391,9 @@ static void print_snapshot(printer *p, const train_config *cfg, const train_snap
 static int finish(const train_config *cfg, const train_snapshot *s, train_state final, int quiet, vt_err *err)
 {
     if (s->ranks > 1 && !quiet && !isnan(s->allreduce_wait))
-        printf("Ranks: %d; waiting for the gradient allreduce after the backward pass: %.1f%% of the step time "
-               "(%.1f of %.1f ms)\n", s->ranks, 100.0 * s->allreduce_wait, s->allreduce_wait * s->dist_step_ms,
-               s->dist_step_ms);
+        printf("Ranks: %d; waiting for the gradient %s after the backward pass: %.1f%% of the step time "
+               "(%.1f of %.1f ms)\n", s->ranks, s->dist_shared ? "sums (shared memory)" : "allreduce",
+               100.0 * s->allreduce_wait, s->allreduce_wait * s->dist_step_ms, s->dist_step_ms);
     int stopped = got_int ? VT_ESIGINT : got_term ? VT_ESIGTERM : VT_OK;
     if (final == TRAIN_FAILED) /* err is empty on a rank that failed because another did: that one says why */
         return err->code;

@@ -566,6 +566,7 @@ int dist_train_step(train_dist *d, model *m, const float *x, const int *y, int n
     if (t3 - t0 > d->slowest)
         d->slowest = t3 - t0;
     d->timing.steps++;
+    d->timing.shared = shm;
     d->timing.step_seconds += t3 - t0;
     d->timing.wait_seconds += t2 - t1;
     return VT_OK;

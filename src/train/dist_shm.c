@@ -1,6 +1,7 @@
 /* train/dist_shm: the ranks' gradient blocks in one shared window, added up in place (dist_shm.h). */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include "dist_shm.h"
 
@@ -14,6 +15,18 @@ struct dist_shm {
     float **slot; /* every rank's block, as this process sees it */
 };
 
+/* Whether the folder Open MPI backs shared windows with (/dev/shm unless osc_sm_backing_directory says
+ * otherwise) has room for the window: a tmpfs too small (a container's 64 MB /dev/shm) would take the
+ * sparse backing file and then kill the ranks with SIGBUS on the first write past its size. */
+static int room_for(size_t bytes)
+{
+    const char *dir = getenv("OMPI_MCA_osc_sm_backing_directory");
+    struct statvfs fs;
+    if (statvfs(dir && *dir ? dir : "/dev/shm", &fs) != 0)
+        return 0;
+    return (double)fs.f_bavail * (double)fs.f_frsize >= 1.1 * (double)bytes + (64 << 20);
+}
+
 void dist_shm_open(MPI_Comm comm, model *m, dist_shm **out)
 {
     *out = NULL;
@@ -24,16 +37,25 @@ void dist_shm_open(MPI_Comm comm, model *m, dist_shm **out)
         MPI_Comm_size(comm, &s->size);
         s->n = (size_t)model_param_count(m);
         s->slot = calloc((size_t)s->size, sizeof *s->slot);
-        bad = !s->slot;
+        bad = !s->slot || !room_for(sizeof(float) * s->n * (size_t)s->size);
     }
-    /* Every rank takes part in the window's creation even after a failed calloc, then all learn whether
-     * all made it. Each part is its own page-aligned mapping ("alloc_shared_noncontig"). */
+    /* Every rank learns whether all have room before any maps its part, and again after: any failure sends
+     * all of them back to MPI's allreduce. Each part is its own page-aligned mapping
+     * ("alloc_shared_noncontig"). */
+    int any_bad = 1;
+    MPI_Allreduce(&bad, &any_bad, 1, MPI_INT, MPI_MAX, comm);
+    if (any_bad) {
+        if (s)
+            free(s->slot);
+        free(s);
+        return;
+    }
     MPI_Info info;
     MPI_Info_create(&info);
     MPI_Info_set(info, "alloc_shared_noncontig", "true");
     float *mine = NULL;
     MPI_Win win = MPI_WIN_NULL;
-    MPI_Aint bytes = bad ? 0 : (MPI_Aint)(sizeof(float) * (s->n ? s->n : 1));
+    MPI_Aint bytes = (MPI_Aint)(sizeof(float) * (s->n ? s->n : 1));
     int made = MPI_Win_allocate_shared(bytes, (int)sizeof(float), info, comm, &mine, &win) == MPI_SUCCESS;
     MPI_Info_free(&info);
     bad = bad || !made || !mine;
@@ -46,13 +68,11 @@ void dist_shm_open(MPI_Comm comm, model *m, dist_shm **out)
         if (!bad)
             s->slot[r] = base;
     }
-    int any_bad = 1;
     MPI_Allreduce(&bad, &any_bad, 1, MPI_INT, MPI_MAX, comm);
     if (any_bad) {
         if (made)
             MPI_Win_free(&win);
-        if (s)
-            free(s->slot);
+        free(s->slot);
         free(s);
         return;
     }

@@ -273,6 +273,7 @@ static int publish_batch(job *j, const epoch_run *er, long b, vt_err *err)
         dist_timing tm = dist_get_timing(j->d);
         s->allreduce_wait = tm.step_seconds > 0 ? tm.wait_seconds / tm.step_seconds : NAN;
         s->dist_step_ms = tm.steps > 0 ? 1e3 * tm.step_seconds / (double)tm.steps : NAN;
+        s->dist_shared = tm.shared;
     }
     s->elapsed = job_elapsed(j);
     s->epoch_elapsed = j->epoch_seconds + vt_now() - er->start - er->paused;

@@ -295,6 +295,7 @@ int dist_train_step(train_dist *d, model *m, const float *x, const int *y, int n
 typedef struct dist_timing {
     long steps;
     double step_seconds, wait_seconds;
+    int shared; /* the last step's gradients went through the shared window (dist_shm.h), not MPI's allreduce */
 } dist_timing;
 dist_timing dist_get_timing(const train_dist *d);
 /* --allreduce-precision: the width of the buckets from the next step on (float32 by default). */

@@ -76,6 +76,13 @@ close one16 two16 || { strip one16 >&2; strip two16 >&2; fail "2 ranks end 16 st
 VGGTOP_DIST_SHM=0 $MPIRUN -x VGGTOP_DIST_SHM "$VGGTOP" train $SHORT --run-dir mpi16 >mpi16.out 2>&1 ||
     { cat mpi16.out >&2; fail "2-rank run through MPI's allreduce exited $?"; }
 [ "$(strip two16)" = "$(strip mpi16)" ] || { strip two16 >&2; strip mpi16 >&2; fail "the shared window and MPI's allreduce trained apart"; }
+grep -q '^Ranks: 2; waiting for the gradient sums (shared memory)' two16.out || fail "the ranks on one host did not use shared memory: $(grep '^Ranks' two16.out)"
+grep -q '^Ranks: 2; waiting for the gradient allreduce' mpi16.out || fail "VGGTOP_DIST_SHM=0: $(grep '^Ranks' mpi16.out)"
+# No room for the window (here: its folder is missing): every rank goes back to the allreduce, no crash.
+OMPI_MCA_osc_sm_backing_directory=$TMP/none $MPIRUN -x OMPI_MCA_osc_sm_backing_directory "$VGGTOP" train $SHORT \
+    --run-dir noroom16 >noroom16.out 2>&1 || { cat noroom16.out >&2; fail "2 ranks without room for the window exited $?"; }
+[ "$(strip two16)" = "$(strip noroom16)" ] && grep -q '^Ranks: 2; waiting for the gradient allreduce' noroom16.out ||
+    { cat noroom16.out >&2; fail "without room for the window the ranks did not fall back to the allreduce"; }
 VGGTOP_DIST_SHM=yes $MPIRUN -x VGGTOP_DIST_SHM "$VGGTOP" train $SHORT --run-dir badshm >badshm.out 2>&1
 status=$?
 [ "$status" -eq 2 ] && [ "$(grep -c "VGGTOP_DIST_SHM: 'yes' is not 0" badshm.out)" -eq 1 ] ||
