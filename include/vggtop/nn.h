@@ -291,6 +291,16 @@ float *model_grads(model *m);
 /* The gradient block moves to the caller's memory (nparams floats; another rank's process may read it):
  * the gradients so far are copied there, and model_destroy leaves it to the caller. */
 void model_use_grads(model *m, float *block);
+/* The weights, the velocity and (when the optimiser has one, else NULL) the second moment move to the
+ * caller's memory (nparams floats each), for the ranks of one host to keep one copy between them: with copy
+ * the current values are copied there (one rank does), without it the blocks already hold them. model_destroy
+ * leaves them to the caller. */
+void model_use_state(model *m, float *params, float *velocity, float *moment2, int copy);
+/* The optimiser's step t (from 1), as model_apply_grads takes it, on the parameters [lo, hi) alone, from the
+ * gradients g (hi - lo floats, zeroed after use); a frozen base takes none. When every part of the step is
+ * taken (by whichever rank), model_step_done counts the step on each rank's model. */
+void model_apply_part(model *m, const sgd_config *sgd, float *g, size_t lo, size_t hi, long long t);
+void model_step_done(model *m);
 /* The SGD velocity block (same layout; zero until a step with momentum > 0); Adam's first moment m and
  * RMSprop's momentum live there too. */
 float *model_velocity(model *m);

@@ -25,6 +25,7 @@ struct model {
     long long iterations;  /* optimiser steps taken (Keras' iterations) */
     int grads_zero;        /* the gradient block is all zero (fresh, or cleared by the last SGD update) */
     int grads_lent;        /* the gradient block is the caller's (model_use_grads): not freed here */
+    int state_lent;        /* so are the weights and the optimiser's state (model_use_state) */
     int max_batch;
     size_t act_per_image;  /* floats of all layer outputs of one image */
     size_t max_per_image;  /* floats of the largest activation (input included) of one image */
@@ -146,11 +147,13 @@ void model_destroy(model *m)
     if (!m)
         return;
     free_batch_buffers(m);
-    free(m->params);
     if (!m->grads_lent)
         free(m->grads);
-    free(m->velocity);
-    free(m->moment2);
+    if (!m->state_lent) {
+        free(m->params);
+        free(m->velocity);
+        free(m->moment2);
+    }
     free(m->gscratch);
     free(m);
 }
@@ -174,6 +177,44 @@ void model_use_grads(model *m, float *block)
         free(m->grads);
     m->grads = block;
     m->grads_lent = 1;
+}
+
+void model_use_state(model *m, float *params, float *velocity, float *moment2, int copy)
+{
+    const size_t bytes = sizeof(float) * m->nparams;
+    if (copy) {
+        memcpy(params, m->params, bytes);
+        memcpy(velocity, m->velocity, bytes);
+        if (moment2 && m->moment2)
+            memcpy(moment2, m->moment2, bytes);
+    }
+    if (!m->state_lent) {
+        free(m->params);
+        free(m->velocity);
+        free(m->moment2);
+    }
+    m->params = params;
+    m->velocity = velocity;
+    m->moment2 = moment2;
+    m->state_lent = 1;
+    m->wgen++;
+}
+
+void model_apply_part(model *m, const sgd_config *sgd, float *g, size_t lo, size_t hi, long long t)
+{
+    const size_t from = lo < m->frozen ? (m->frozen < hi ? m->frozen : hi) : lo;
+    if (from > lo)
+        memset(g, 0, sizeof(float) * (from - lo)); /* a frozen base takes no step */
+    if (from < hi)
+        optim_update(m->params + from, g + (from - lo), m->velocity + from, m->moment2 ? m->moment2 + from : NULL,
+                     hi - from, sgd, t);
+}
+
+void model_step_done(model *m)
+{
+    m->iterations++;
+    m->wgen++;
+    m->grads_zero = 1;
 }
 float *model_velocity(model *m) { return m->velocity; }
 float *model_moment2(model *m) { return m->moment2; }

@@ -479,9 +479,10 @@ static int exchange_mpi(train_dist *d, double *sums, size_t nparams, vt_err *err
     return rc;
 }
 
-/* The exchange through the shared window (dist_shm.h): the metric sums' allreduce ends only when every
- * rank has its gradients; then this rank adds up its part, and a barrier later every block has the sums. */
-static int exchange_shm(train_dist *d, double *sums, vt_err *err)
+/* The exchange and the step through the shared windows (dist_shm.h): the metric sums' allreduce ends only
+ * when every rank has its gradients; then this rank adds up and steps its part (unless the loss is not
+ * finite somewhere: then no rank steps), and after a barrier every rank has the whole step. */
+static int exchange_shm(train_dist *d, model *m, const sgd_config *sgd, double *sums, vt_err *err)
 {
     MPI_Request r;
     dist_shm_sync(d->shm);
@@ -490,13 +491,17 @@ static int exchange_shm(train_dist *d, double *sums, vt_err *err)
     int rc = dist_wait(d, &r, 1, "the gradient exchange", err);
     if (rc)
         return rc;
+    if (!isfinite(sums[0]))
+        return VT_OK; /* every rank sees the same sums and stops */
     dist_shm_sync(d->shm);
-    dist_shm_reduce(d->shm);
+    dist_shm_reduce_step(d->shm, m, sgd, model_iterations(m) + 1);
     dist_shm_sync(d->shm);
     if (MPI_Ibarrier(d->comm, &r) != MPI_SUCCESS)
         return lost(d, "the gradient exchange", "Open MPI refused a barrier", err);
     rc = dist_wait(d, &r, 1, "the gradient exchange", err);
     dist_shm_sync(d->shm);
+    if (!rc)
+        model_step_done(m);
     return rc;
 }
 
@@ -521,6 +526,8 @@ int dist_train_step(train_dist *d, model *m, const float *x, const int *y, int n
     if (rc)
         return rc;
     double t0 = vt_now();
+    if (sgd->kind != NN_OPT_SGD && (rc = model_need_moment2(m, err))) /* before the state is shared */
+        return rc;
     const int shm = use_shm(d, m);
     d->grads = model_grads(m);
     d->nreq = 0;
@@ -544,7 +551,7 @@ int dist_train_step(train_dist *d, model *m, const float *x, const int *y, int n
         local.loss_sum = NAN;
     double sums[5] = {local.loss_sum, local.mse_sum, (double)local.correct, (double)local.correct5, (double)local.n};
     double t1 = vt_now();
-    if ((rc = shm ? exchange_shm(d, sums, err) : exchange_mpi(d, sums, nparams, err)))
+    if ((rc = shm ? exchange_shm(d, m, sgd, sums, err) : exchange_mpi(d, sums, nparams, err)))
         return rc;
     double t2 = vt_now();
     if (!isfinite(sums[0])) {
@@ -555,7 +562,7 @@ int dist_train_step(train_dist *d, model *m, const float *x, const int *y, int n
                     "rate (--lr)");
         return VT_EUSAGE;
     }
-    if ((rc = model_apply_grads(m, sgd, err)))
+    if (!shm && (rc = model_apply_grads(m, sgd, err)))
         return rc;
     stats->loss_sum += sums[0];
     stats->mse_sum += sums[1];
@@ -576,6 +583,7 @@ dist_timing dist_get_timing(const train_dist *d) { return d->timing; }
 void dist_set_bucket_floats(train_dist *d, size_t floats) { d->bucket_floats = floats; }
 void dist_set_precision(train_dist *d, dist_precision p) { d->precision = p; }
 int dist_broken(const train_dist *d) { return d->broken; }
+int dist_shares_state(const train_dist *d, model *m) { return d && dist_shm_holds(d->shm, m); }
 
 int train_dist_share_config(train_dist *d, int *status, train_config *cfg, vt_err *err)
 {

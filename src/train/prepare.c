@@ -22,6 +22,12 @@ int job_share_weights(job *j, vt_err *err)
     int rc = dist_bcast(j->d, state, sizeof state, "the sharing of the weights", err);
     if (!rc && state[1])
         rc = model_need_moment2(j->m, err);
+    /* Ranks on one host that keep one copy of the weights (dist_shm.h) already see rank 0's: the bcast above
+     * came after rank 0 wrote them. */
+    if (!rc && dist_shares_state(j->d, j->m)) {
+        model_set_iterations(j->m, state[0]);
+        return VT_OK;
+    }
     if (rc || (rc = dist_bcast(j->d, model_params(j->m), bytes, "the sharing of the weights", err)) ||
         (rc = dist_bcast(j->d, model_velocity(j->m), bytes, "the sharing of the weights", err)))
         return rc;

@@ -304,6 +304,8 @@ void dist_set_precision(train_dist *d, dist_precision p);
 void dist_set_bucket_floats(train_dist *d, size_t floats);
 /* Whether the ranks lost each other (a collective failed or timed out). */
 int dist_broken(const train_dist *d);
+/* Whether m's weights and optimiser state are the one copy the ranks of this host share (dist_shm.h). */
+int dist_shares_state(const train_dist *d, model *m);
 
 /* The median of v[0..n) (sorted in place), NaN when n < 1 (notify.c: the step times; sweep.c: the pruner). */
 double train_median(double *v, int n);
