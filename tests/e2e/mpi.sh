@@ -126,6 +126,10 @@ $MPIRUN "$VGGTOP" train $ADAM --epochs 2 --run-dir adam2 >adam2.out 2>&1 || fail
 $MPIRUN "$VGGTOP" train $ADAM --epochs 1 --run-dir adam1 >adam1.out 2>&1 || fail "1-epoch 2-rank Adam run exited $?"
 $MPIRUN "$VGGTOP" train --resume adam1 --epochs 2 >adam1r.out 2>&1 || { cat adam1r.out >&2; fail "--resume of the Adam run exited $?"; }
 [ "$(strip adam2)" = "$(strip adam1)" ] || { strip adam2 >&2; strip adam1 >&2; fail "2 ranks resumed with Adam learn otherwise than uninterrupted"; }
+# Adam's two moments in the one shared copy step as each rank's own copy does under MPI's allreduce.
+VGGTOP_DIST_SHM=0 $MPIRUN -x VGGTOP_DIST_SHM "$VGGTOP" train $ADAM --epochs 2 --run-dir adam2mpi >adam2mpi.out 2>&1 ||
+    fail "2-rank Adam run through MPI's allreduce exited $?"
+[ "$(strip adam2)" = "$(strip adam2mpi)" ] || { strip adam2 >&2; strip adam2mpi >&2; fail "Adam in shared memory learns otherwise than through the allreduce"; }
 
 # SIGINT to mpirun after the first epoch, then resumed by one process. Open MPI passes the signal on a
 # second later, so this run has 8 epochs (its first 3 are the 3-epoch run's).
