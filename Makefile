@@ -117,6 +117,12 @@ MPI_STEP := $(OUT)/tests/mpi_step
 $(MPI_STEP): $(OUT)/tests/mpi_step.o $(LIB)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# The emulated cable with a delay (tests/e2e/lib/netns.sh on kernels without netem): a test tool, not vggtop.
+WIRE := $(OUT)/tests/wire
+$(WIRE): tests/tools/wire.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $<
+
 # The allocation test counts oneDNN's own allocations apart (see tests/test_nn_alloc.c).
 $(OUT)/tests/test_nn_alloc: LDFLAGS += -Wl,--wrap=dnnl_primitive_execute
 # The threads test keeps OpenBLAS's thread count where ThreadSanitizer sees it (see tests/test_train_threads.c).
@@ -177,7 +183,7 @@ tsan-bins: $(TSAN_BINS)
 E ?=
 
 ## e2e: end-to-end tests of the CLI (golden outputs) and of the front end (tmux) (E=area for one area)
-e2e: all $(MPI_STEP)
+e2e: all $(MPI_STEP) $(WIRE)
 	@sh tests/tools/run-e2e.sh $(E)
 
 ## fuzz: run the libFuzzer harnesses of the data loaders (FUZZ_SECONDS=N each, default 60)

@@ -6,6 +6,9 @@
 # namespaces carry this shell's pid in their names, so two scripts never meet. It gives:
 # - netns_require: skips the script (exit 77, one line) without root, network namespaces, unshare or mpirun;
 # - netns_up N: hosts h1..hN and the switch, torn down at exit (also on failure);
+# - netns_up N DELAY_US [GBIT]: the same hosts cabled instead through tests/tools/wire.c, a switch in one
+#   process that delays every frame by DELAY_US microseconds one way and sends at most GBIT Gbit/s out of
+#   each port (this kernel has no netem to add latency to a veth); netns_shape and netns_link need the bridge;
 # - netns_mpirun NP HOSTS ARGS...: mpirun started on h1 with --host HOSTS, Open MPI's TCP transport only, on
 #   eth0 only (no shared memory between hosts, no other interface), session files under $TMP; its link to
 #   each daemon is probed every second (TCP keepalive), so a host cut off is noticed in about 4 s, not 8 min;
@@ -16,6 +19,8 @@
 # - netns_rank_pid RANK: the pid of the vggtop process of that MPI rank, on whichever host it runs.
 NETNS=vggtop$$
 netns_hosts=0
+netns_wire_pid=
+WIRE="${WIRE:-$TOP/build/release/tests/wire}"
 
 netns_require() {
     why=
@@ -34,6 +39,7 @@ netns_require() {
 }
 
 netns_down() {
+    [ -z "$netns_wire_pid" ] || kill "$netns_wire_pid" 2>/dev/null
     for ns in $(ip netns list 2>/dev/null | awk -v p="$NETNS" 'index($1, p) == 1 { print $1 }'); do
         for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
         ip netns del "$ns" 2>/dev/null
@@ -42,6 +48,10 @@ netns_down() {
 
 netns_up() {
     at_exit netns_down
+    if [ $# -gt 1 ]; then
+        netns_up_wired "$@"
+        return
+    fi
     ip netns add "${NETNS}sw" && ip -n "${NETNS}sw" link add br0 type bridge && ip -n "${NETNS}sw" link set br0 up ||
         fatal "cannot make the switch namespace"
     i=1
@@ -55,6 +65,28 @@ netns_up() {
             ip -n "$ns" addr add "10.27.0.$i/24" dev eth0 &&
             ip -n "$ns" link set eth0 up && ip -n "$ns" link set lo up ||
             fatal "cannot make host h$i"
+        i=$((i + 1))
+    done
+    netns_hosts=$1
+    mkdir -p "$TMP/ompi"
+}
+
+netns_up_wired() {
+    [ -x "$WIRE" ] || fatal "no $WIRE (make build/release/tests/wire)"
+    taps= i=1
+    while [ "$i" -le "$1" ]; do taps="$taps ${NETNS}t$i"; i=$((i + 1)); done
+    # The wire makes the taps and says "ready"; they go with it when it is killed.
+    mkfifo "$TMP/wire.ready" || fatal "mkfifo"
+    "$WIRE" --delay-us "$2" --gbit "${3:-0}" $taps >"$TMP/wire.ready" 2>"$TMP/wire.err" &
+    netns_wire_pid=$!
+    read -r ready <"$TMP/wire.ready"
+    [ "$ready" = ready ] || fatal "the wire did not start: $(cat "$TMP/wire.err")"
+    i=1
+    while [ "$i" -le "$1" ]; do
+        ns=${NETNS}h$i
+        ip netns add "$ns" && ip link set "${NETNS}t$i" netns "$ns" && ip -n "$ns" link set "${NETNS}t$i" name eth0 &&
+            ip -n "$ns" link set eth0 mtu 65000 && ip -n "$ns" addr add "10.27.0.$i/24" dev eth0 &&
+            ip -n "$ns" link set eth0 up && ip -n "$ns" link set lo up || fatal "cannot make host h$i"
         i=$((i + 1))
     done
     netns_hosts=$1
