@@ -40,6 +40,7 @@ netns_require() {
 
 netns_down() {
     [ -z "$netns_wire_pid" ] || kill "$netns_wire_pid" 2>/dev/null
+    netns_wire_pid= netns_hosts=0
     for ns in $(ip netns list 2>/dev/null | awk -v p="$NETNS" 'index($1, p) == 1 { print $1 }'); do
         for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
         ip netns del "$ns" 2>/dev/null
@@ -76,7 +77,7 @@ netns_up_wired() {
     taps= i=1
     while [ "$i" -le "$1" ]; do taps="$taps ${NETNS}t$i"; i=$((i + 1)); done
     # The wire makes the taps and says "ready"; they go with it when it is killed.
-    mkfifo "$TMP/wire.ready" || fatal "mkfifo"
+    rm -f "$TMP/wire.ready" && mkfifo "$TMP/wire.ready" || fatal "mkfifo"
     "$WIRE" --delay-us "$2" --gbit "${3:-0}" $taps >"$TMP/wire.ready" 2>"$TMP/wire.err" &
     netns_wire_pid=$!
     read -r ready <"$TMP/wire.ready"
