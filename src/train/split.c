@@ -45,8 +45,9 @@ double train_ring_seconds(double bytes, int ranks, double gbit_s, double latency
 const train_link_model train_link_assumed = {1.0, 2.0 / 3.0, 25e-6};
 /* Fitted by tests/tools/fit_dist.py to tests/tools/multihost_links.sh's runs (docs/SCALING.md has the table):
  * the ring moved 42% of the shaped rate, and nothing of it hid behind the backward pass (Open MPI has no
- * progress thread, and the ranks shared 2 cores). The hop stays assumed: without netem no latency could be
- * added to the emulated links. */
+ * progress thread, and the ranks shared 2 cores). The hop stays 25 us: cables with a delay
+ * (tests/tools/wire.c) showed a ring hop costing about twice the one-way delay, so this is a cable of about
+ * 12 us one way (docs/SCALING.md, "Latency"). */
 const train_link_model train_link_fitted = {0.42, 0.0, 25e-6};
 
 double train_dist_efficiency(double step, double bytes, int ranks, double gbit_s, const train_link_model *m)
