@@ -69,8 +69,8 @@ static const cli_option options[] = {
     {"precision", O_PRECISION, "POLICY", NULL, NULL, precision_doc},
     {"dist", O_DIST, NULL,
      "also project each model's data-parallel efficiency (ring allreduce) at 8, 32 and 128 ranks on 1, 10, 25 and "
-     "100 Gbit/s links from its measured step, and print the efficiency measured over emulated links where there is "
-     "one",
+     "100 Gbit/s links from its measured step, and print the efficiency measured over emulated links and on one "
+     "host where there is one",
      "The model's link share, hop latency and overlap are fitted to steps measured over emulated links (network "
      "namespaces shaped by tbf, without added latency: the test kernel has no netem); docs/SCALING.md has the runs.",
      NULL},
@@ -323,6 +323,14 @@ static const struct {
     {"vgg16-nopool", 3, 1, 0.17},  {"vgg16-nopool", 3, 10, 0.65}, {"vgg16-nopool", 3, 25, 0.65},
 };
 
+/* 2 ranks sharing one 2-core host (the gradients summed in shared memory), against one process of 2 threads:
+ * the median of three interleaved rounds on a Zen 4 (docs/SCALING.md, "Two ranks on one host"). */
+static const struct {
+    const char *model;
+    int ranks;
+    double efficiency;
+} measured_one_host[] = {{"vgg16-nopool", 2, 0.83}};
+
 /* What `mpirun -np N vggtop train` would make of this model on a cluster: each rank computes the measured
  * step on --batch-size images (the global batch grows with N), then the gradients (params x 4 bytes) are
  * summed by ring allreduce (train_ring_seconds) at the share of the link, with the hop latency, and the
@@ -365,6 +373,10 @@ static void print_dist_projection(const model_result *r, int batch)
         if (shown)
             printf("\n");
     }
+    for (size_t i = 0; i < sizeof measured_one_host / sizeof measured_one_host[0]; i++)
+        if (strcmp(measured_one_host[i].model, r->cfg.name) == 0)
+            printf("  measured, %d ranks on one 2-core host (shared memory): %.0f%% of one process of 2 threads\n",
+                   measured_one_host[i].ranks, 100 * measured_one_host[i].efficiency);
     fflush(stdout);
 }
 
