@@ -793,13 +793,18 @@ static void onednn_backward(conv_layer *cl, float *dx, float *w, float *b, float
  * padding. Measured with oneDNN 2.6 on AVX-512 (2-core Xeon, vgg16-nopool, batch 32): Winograd 2-3x faster
  * than direct from 32x32 down to 8x8 maps, 3x slower on 2x2. So it ranks first from 8x8 up, where oneDNN
  * has it (AVX-512), but for the winograd backend's F(4x4) from 32 input channels (winograd.c: as fast, and
- * 200-250 MiB less memory); 4x4 and below are left to the others. */
+ * 200-250 MiB less memory); 4x4 and below are left to the others. Nor on a layer of fewer than 8 input
+ * channels (the first, on RGB images): its products have 3 terms, and oneDNN's direct convolution was 2-3x
+ * faster there both ways (Zen 4, batch 32: vgg16's block1_conv1 forward 2.2-2.4 against 4.7-5.7 ms, backward
+ * 3.8 against 6.2-6.9; vgg16-nopool's 1.1 against 3.1-3.3 and 1.8 against 3.2; cnn's 0.6 against 2.2 and
+ * 0.8 against 1.7, its inference 28% faster), with 12-30 MiB less memory. */
 #define WINOGRAD_MIN_SIDE 8
+#define WINOGRAD_MIN_CHANNELS 8
 
 static int winograd_rank(const conv_geom *g, int alone)
 {
     (void)alone;
-    return conv_min_side(g) >= WINOGRAD_MIN_SIDE ? 50 : 0;
+    return conv_min_side(g) >= WINOGRAD_MIN_SIDE && g->c >= WINOGRAD_MIN_CHANNELS ? 50 : 0;
 }
 
 /* The direct convolution, where oneDNN has optimised kernels for it (supports), ranks below the winograd
