@@ -482,6 +482,63 @@ static void slices_sum_cnn(void **state)
     slices_sum_to_the_batch_gradient("cnn", 8, 3);
 }
 
+/* ---- the state kept elsewhere, stepped in parts (ranks sharing one host) -------------------------------- */
+
+/* Two models of one seed take two Adam steps with momentum's block from the same batch: one with
+ * model_apply_grads, the other with its weights, velocity and second moment moved into blocks of the test's
+ * (model_use_state) and each step taken in three parts of its gradient block (model_apply_part, then
+ * model_step_done). The weights, both moments and the step count are the same, bit for bit, and the parts
+ * zero the gradients they used. Under ASan this also checks that model_destroy leaves the lent blocks. */
+static void state_stepped_in_parts(void **state)
+{
+    (void)state;
+    model_config cfg = config("cnn", 8, 8, 3, 5);
+    model *a, *b;
+    assert_int_equal(model_create(&cfg, &a, NULL), VT_OK);
+    assert_int_equal(model_create(&cfg, &b, NULL), VT_OK);
+    assert_int_equal(model_set_batch(a, 6, NULL), VT_OK);
+    assert_int_equal(model_set_batch(b, 6, NULL), VT_OK);
+    sgd_config s;
+    sgd_config_default(&s);
+    s.kind = NN_OPT_ADAM;
+    s.lr = 0.01f;
+    s.weight_decay = 0.004f;
+    assert_int_equal(model_need_moment2(a, NULL), VT_OK);
+    assert_int_equal(model_need_moment2(b, NULL), VT_OK);
+    const size_t P = (size_t)model_param_count(a), image = 8 * 8 * 3;
+    float *blocks = malloc(sizeof(float) * 3 * P);
+    model_use_state(b, blocks, blocks + P, blocks + 2 * P, 1);
+    assert_true(model_params(b) == blocks && model_velocity(b) == blocks + P && model_moment2(b) == blocks + 2 * P);
+    assert_memory_equal(model_params(a), blocks, sizeof(float) * P);
+    float *x = randf(6 * image, 41, 0, 1);
+    int *y = randlabels(6, 5, 42);
+    for (int step = 0; step < 2; step++) {
+        assert_int_equal(model_loss_grad(a, x, y, 6, NULL, NULL, NULL), VT_OK);
+        assert_int_equal(model_apply_grads(a, &s, NULL), VT_OK);
+        assert_int_equal(model_loss_grad(b, x, y, 6, NULL, NULL, NULL), VT_OK);
+        float *g = model_grads(b); /* where a rank's sums are: the parts zero them, as model_step_done says */
+        const size_t cut[] = {0, P / 3, P / 2 + 7, P};
+        for (int k = 0; k < 3; k++)
+            model_apply_part(b, &s, g + cut[k], cut[k], cut[k + 1], model_iterations(b) + 1);
+        for (size_t i = 0; i < P; i++)
+            assert_true(g[i] == 0.0f);
+        model_step_done(b);
+    }
+    assert_int_equal(model_iterations(a), 2);
+    assert_int_equal(model_iterations(b), 2);
+    assert_memory_equal(model_params(a), model_params(b), sizeof(float) * P);
+    assert_memory_equal(model_velocity(a), model_velocity(b), sizeof(float) * P);
+    assert_memory_equal(model_moment2(a), model_moment2(b), sizeof(float) * P);
+    model_destroy(a);
+    model_destroy(b);
+    /* The blocks are the test's still: readable after the model is gone. */
+    volatile float keep = blocks[P - 1] + blocks[2 * P];
+    (void)keep;
+    free(blocks);
+    free(x);
+    free(y);
+}
+
 /* ---- SGD ------------------------------------------------------------------------------------------ */
 
 /* One step of model_train_step against Keras' formulas applied by hand in double to the gradient the
@@ -1029,6 +1086,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(grad_norms_equal_loss_grads_without_the_block),
         cmocka_unit_test(grad_norms_leave_the_block_unmapped),
         cmocka_unit_test(a_step_stops_at_a_layer_when_cancelled),
+        cmocka_unit_test(state_stepped_in_parts),
     };
     return cmocka_run_group_tests_name("nn", tests, NULL, NULL);
 }

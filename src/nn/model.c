@@ -142,6 +142,16 @@ static void free_batch_buffers(model *m)
     m->max_batch = 0;
 }
 
+/* The weights and the optimiser's state, unless they are the caller's (model_use_state). */
+static void free_state(model *m)
+{
+    if (!m->state_lent) {
+        free(m->params);
+        free(m->velocity);
+        free(m->moment2);
+    }
+}
+
 void model_destroy(model *m)
 {
     if (!m)
@@ -149,11 +159,7 @@ void model_destroy(model *m)
     free_batch_buffers(m);
     if (!m->grads_lent)
         free(m->grads);
-    if (!m->state_lent) {
-        free(m->params);
-        free(m->velocity);
-        free(m->moment2);
-    }
+    free_state(m);
     free(m->gscratch);
     free(m);
 }
@@ -188,11 +194,7 @@ void model_use_state(model *m, float *params, float *velocity, float *moment2, i
         if (moment2 && m->moment2)
             memcpy(moment2, m->moment2, bytes);
     }
-    if (!m->state_lent) {
-        free(m->params);
-        free(m->velocity);
-        free(m->moment2);
-    }
+    free_state(m);
     m->params = params;
     m->velocity = velocity;
     m->moment2 = moment2;
