@@ -404,6 +404,15 @@ static void model_grad_mlp(void **state)
     check_model_grads(&cfg, 4, 505);
 }
 
+/* Two models of one config (one seed), each sized for batches of up to `batch`. */
+static void twins(const model_config *cfg, int batch, model **a, model **b)
+{
+    assert_int_equal(model_create(cfg, a, NULL), VT_OK);
+    assert_int_equal(model_create(cfg, b, NULL), VT_OK);
+    assert_int_equal(model_set_batch(*a, batch, NULL), VT_OK);
+    assert_int_equal(model_set_batch(*b, batch, NULL), VT_OK);
+}
+
 /* ---- slices of a batch (data-parallel training) ----------------------------------------------------- */
 
 typedef struct ready_log {
@@ -494,10 +503,7 @@ static void state_stepped_in_parts(void **state)
     (void)state;
     model_config cfg = config("cnn", 8, 8, 3, 5);
     model *a, *b;
-    assert_int_equal(model_create(&cfg, &a, NULL), VT_OK);
-    assert_int_equal(model_create(&cfg, &b, NULL), VT_OK);
-    assert_int_equal(model_set_batch(a, 6, NULL), VT_OK);
-    assert_int_equal(model_set_batch(b, 6, NULL), VT_OK);
+    twins(&cfg, 6, &a, &b);
     sgd_config s;
     sgd_config_default(&s);
     s.kind = NN_OPT_ADAM;
@@ -764,10 +770,7 @@ static void same_seed_same_run_two_threads(void **state)
     nn_set_threads(2);
     model_config cfg = config("cnn", 16, 16, 3, 10);
     model *a, *b;
-    assert_int_equal(model_create(&cfg, &a, NULL), VT_OK);
-    assert_int_equal(model_create(&cfg, &b, NULL), VT_OK);
-    assert_int_equal(model_set_batch(a, 16, NULL), VT_OK);
-    assert_int_equal(model_set_batch(b, 16, NULL), VT_OK);
+    twins(&cfg, 16, &a, &b);
     same_conv_choice(b, a);
     float *x = randf(16 * 16 * 16 * 3, 15, 0, 1);
     int *y = randlabels(16, 10, 16);

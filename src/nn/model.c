@@ -784,16 +784,11 @@ void step_stats_add(step_stats *sum, const step_stats *part)
     sum->n += part->n;
 }
 
-/* SGD from the gradient block, past a frozen base (whose weights take no step, not even weight decay's);
- * consumes the block. */
-/* The optimizer's step t on the trainable parameters (a frozen base, the first `frozen`, takes none). */
+/* The optimizer's step t on the whole gradient block, which it consumes (a frozen base, the first `frozen`,
+ * takes none; its gradients, which model_loss_grad's dx pass may have filled, are cleared). */
 static void update(model *m, const sgd_config *sgd, long long t)
 {
-    const size_t f = m->frozen;
-    optim_update(m->params + f, m->grads + f, m->velocity + f, m->moment2 ? m->moment2 + f : NULL, m->nparams - f, sgd,
-                 t);
-    if (f)
-        memset(m->grads, 0, sizeof(float) * f); /* model_loss_grad's dx pass may have filled them */
+    model_apply_part(m, sgd, m->grads, 0, m->nparams, t);
     m->wgen++;
     m->grads_zero = 1;
 }
