@@ -50,29 +50,34 @@ netns_down() {
 netns_up() {
     at_exit netns_down
     if [ $# -gt 1 ]; then
-        netns_up_wired "$@"
-        return
+        netns_wire_start "$@"
+    else
+        ip netns add "${NETNS}sw" && ip -n "${NETNS}sw" link add br0 type bridge &&
+            ip -n "${NETNS}sw" link set br0 up || fatal "cannot make the switch namespace"
     fi
-    ip netns add "${NETNS}sw" && ip -n "${NETNS}sw" link add br0 type bridge && ip -n "${NETNS}sw" link set br0 up ||
-        fatal "cannot make the switch namespace"
     i=1
     while [ "$i" -le "$1" ]; do
         ns=${NETNS}h$i
-        ip netns add "$ns" &&
+        ip netns add "$ns" || fatal "cannot make host h$i"
+        if [ -n "$netns_wire_pid" ]; then # the wire's tap, jumbo frames (a frame is a read and a write there)
+            ip link set "${NETNS}t$i" netns "$ns" && ip -n "$ns" link set "${NETNS}t$i" name eth0 &&
+                ip -n "$ns" link set eth0 mtu 65000 || fatal "cannot cable host h$i to the wire"
+        else # a veth, its other end a port of the bridge
             ip link add "${NETNS}a$i" type veth peer name "${NETNS}b$i" &&
-            ip link set "${NETNS}a$i" netns "$ns" && ip link set "${NETNS}b$i" netns "${NETNS}sw" &&
-            ip -n "$ns" link set "${NETNS}a$i" name eth0 &&
-            ip -n "${NETNS}sw" link set "${NETNS}b$i" name "p$i" master br0 up &&
-            ip -n "$ns" addr add "10.27.0.$i/24" dev eth0 &&
-            ip -n "$ns" link set eth0 up && ip -n "$ns" link set lo up ||
-            fatal "cannot make host h$i"
+                ip link set "${NETNS}a$i" netns "$ns" && ip link set "${NETNS}b$i" netns "${NETNS}sw" &&
+                ip -n "$ns" link set "${NETNS}a$i" name eth0 &&
+                ip -n "${NETNS}sw" link set "${NETNS}b$i" name "p$i" master br0 up || fatal "cannot cable host h$i"
+        fi
+        ip -n "$ns" addr add "10.27.0.$i/24" dev eth0 &&
+            ip -n "$ns" link set eth0 up && ip -n "$ns" link set lo up || fatal "cannot make host h$i"
         i=$((i + 1))
     done
     netns_hosts=$1
     mkdir -p "$TMP/ompi"
 }
 
-netns_up_wired() {
+# The wire with a tap for each of N hosts, DELAY_US and GBIT as netns_up takes them.
+netns_wire_start() {
     [ -x "$WIRE" ] || fatal "no $WIRE (make build/release/tests/wire)"
     taps= i=1
     while [ "$i" -le "$1" ]; do taps="$taps ${NETNS}t$i"; i=$((i + 1)); done
@@ -82,16 +87,6 @@ netns_up_wired() {
     netns_wire_pid=$!
     read -r ready <"$TMP/wire.ready"
     [ "$ready" = ready ] || fatal "the wire did not start: $(cat "$TMP/wire.err")"
-    i=1
-    while [ "$i" -le "$1" ]; do
-        ns=${NETNS}h$i
-        ip netns add "$ns" && ip link set "${NETNS}t$i" netns "$ns" && ip -n "$ns" link set "${NETNS}t$i" name eth0 &&
-            ip -n "$ns" link set eth0 mtu 65000 && ip -n "$ns" addr add "10.27.0.$i/24" dev eth0 &&
-            ip -n "$ns" link set eth0 up && ip -n "$ns" link set lo up || fatal "cannot make host h$i"
-        i=$((i + 1))
-    done
-    netns_hosts=$1
-    mkdir -p "$TMP/ompi"
 }
 
 netns_mpirun() {
