@@ -101,6 +101,7 @@ $(OUT)/obj/nn/%.o: ALL_CFLAGS += -fvect-cost-model=dynamic
 ifeq ($(shell uname -m),x86_64)
 $(OUT)/obj/nn/winograd_avx2.o: ALL_CFLAGS += -mavx2 -mfma
 $(OUT)/obj/nn/winograd_avx512.o: ALL_CFLAGS += -mavx512f -mavx2 -mfma
+$(OUT)/obj/nn/winograd_bf16.o: ALL_CFLAGS += -mavx512f -mavx512bw -mavx512bf16
 $(OUT)/obj/nn/smallmap_avx2.o: ALL_CFLAGS += -mavx2 -mfma -ffp-contract=fast
 $(OUT)/obj/nn/smallmap_avx512.o: ALL_CFLAGS += -mavx512f -mavx2 -mfma -ffp-contract=fast
 endif

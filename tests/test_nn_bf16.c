@@ -73,22 +73,36 @@ static void available_or_refused(void **state)
     model_destroy(m);
 }
 
-/* One bf16 layer (planned for N images, run on n) forward, and backward onto non-zero gradients, against
- * the naive float32 loops. The ReLU's mask comes from the layer's own output (one flipped entry would move dx
- * by a whole |w * dout|, see test_nn_conv). */
-static int layer_case(int N, int n, int h, int w, int c, int oc, int relu, uint64_t seed)
+/* Whether this CPU has the instructions of the winograd backend's bfloat16 products (from cpuid, not from
+ * the backend). */
+static int cpu_has_avx512_bf16(void)
+{
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512bf16");
+}
+
+/* One bf16 layer of be's variant algo (planned for N images, run on n) forward, and backward onto non-zero
+ * gradients, against the naive float32 loops. The ReLU's mask comes from the layer's own output (one
+ * flipped entry would move dx by a whole |w * dout|, see test_nn_conv). Returns 0 where the variant cannot
+ * run the layer. */
+static int layer_case(const conv_backend *be, int algo, int N, int n, int h, int w, int c, int oc, int relu,
+                      uint64_t seed)
 {
     conv_layer cl;
     memset(&cl, 0, sizeof cl);
     conv_geom_init(&cl.g, N, h, w, c, oc, 3, 3, 1, 1);
-    cl.be = &conv_backend_onednn;
-    cl.algo = CONV_ALGO_BF16;
+    cl.be = be;
+    cl.algo = algo;
     cl.relu = relu;
-    if (!cl.be->supports(&cl.g, CONV_ALGO_BF16))
+    if (!cl.be->supports(&cl.g, algo))
         return 0; /* where oneDNN has no optimised bf16 kernel the layer stays float32 in a model */
+    char label[32];
+    conv_label(label, sizeof label, be, algo);
     vt_err err;
     if (cl.be->plan(&cl, &err) != VT_OK)
-        fail_msg("onednn:bf16 %dx%dx%d -> %d: %s", h, w, c, oc, err.msg);
+        fail_msg("%s %dx%dx%d -> %d: %s", label, h, w, c, oc, err.msg);
+    const size_t wsn = be->workspace ? be->workspace(&cl.g) : 0;
+    float *scratch = wsn ? malloc(sizeof(float) * wsn) : NULL;
     conv_geom g;
     conv_geom_init(&g, n, h, w, c, oc, 3, 3, 1, 1);
     size_t xs = (size_t)n * h * w * c, os = (size_t)n * g.oh * g.ow * oc, ws = (size_t)9 * c * oc;
@@ -99,21 +113,22 @@ static int layer_case(int N, int n, int h, int w, int c, int oc, int relu, uint6
     float *dw = malloc(sizeof(float) * ws), *dwr = malloc(sizeof(float) * ws);
     float *db = malloc(sizeof(float) * oc), *dbr = malloc(sizeof(float) * oc);
     char what[128];
-#define WHAT(part) (snprintf(what, sizeof what, "onednn:bf16 %dx%dx%d->%d n=%d/%d %s", h, w, c, oc, n, N, part), what)
+#define WHAT(part) (snprintf(what, sizeof what, "%s %dx%dx%d->%d n=%d/%d %s", label, h, w, c, oc, n, N, part), what)
     conv2d_forward_naive(ref, x, k, b, &g, relu);
-    cl.be->forward(&cl, out, NULL, x, k, b, n);
+    cl.be->forward(&cl, out, scratch, x, k, b, n);
     assert_close(WHAT("forward"), out, ref, os, BF16_TOL);
     memcpy(dw, dw0, sizeof(float) * ws), memcpy(dwr, dw0, sizeof(float) * ws);
     memcpy(db, db0, sizeof(float) * oc), memcpy(dbr, db0, sizeof(float) * oc);
     memcpy(dout, r, sizeof(float) * os);
     conv2d_backward_naive(dxr, dwr, dbr, dout, out, x, k, &g, relu);
     memcpy(dout, r, sizeof(float) * os);
-    cl.be->backward(&cl, dx, k, b, dw, db, NULL, dout, out, x, n, NULL);
+    cl.be->backward(&cl, dx, k, b, dw, db, scratch, dout, out, x, n, NULL);
     assert_close(WHAT("dx"), dx, dxr, xs, BF16_TOL);
     assert_close(WHAT("dw"), dw, dwr, ws, BF16_TOL);
     assert_close(WHAT("db"), db, dbr, (size_t)oc, BF16_TOL);
 #undef WHAT
     cl.be->release(&cl);
+    free(scratch);
     free(x), free(k), free(b), free(r), free(dw0), free(db0), free(out), free(ref), free(dout);
     free(dx), free(dxr), free(dw), free(dwr), free(db), free(dbr);
     return 1;
@@ -136,10 +151,39 @@ static void layers_match_naive(void **state)
     size_t ran = 0;
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         const int *d = shapes[s];
-        ran += (size_t)layer_case(d[0], d[1], d[2], d[3], d[4], d[5], d[6], 3000 + s);
+        ran += (size_t)layer_case(&conv_backend_onednn, CONV_ALGO_BF16, d[0], d[1], d[2], d[3], d[4], d[5], d[6],
+                                  3000 + s);
     }
     fprintf(stderr, "bf16 layers checked: %zu of %zu shapes\n", ran, sizeof shapes / sizeof shapes[0]);
     assert_true(ran >= 9); /* the VGG and cnn shapes at least: oneDNN has bf16 kernels for them here */
+}
+
+/* The winograd backend's bfloat16 products (f2-bf16) on the models' shapes past the first layer
+ * and odd ones: channels that fill no block of 32, tile counts that leave a tile unpaired, a partial batch,
+ * no ReLU, a batch whose images fit one chunk a worker (the small maps' path) and one that takes several.
+ * On a CPU without AVX512_BF16 they are refused (the branch such a CPU runs). */
+static void winograd_bf16_matches_naive(void **state)
+{
+    (void)state;
+    static const int shapes[][7] = {
+        /* N, n, h, w, c, oc, relu */
+        {2, 2, 48, 48, 64, 64, 1},   {2, 2, 24, 24, 64, 128, 1}, {2, 2, 12, 12, 128, 256, 1},
+        {2, 2, 6, 6, 256, 512, 1},   {2, 2, 3, 3, 512, 512, 1},  {2, 2, 16, 16, 32, 64, 1},
+        {5, 3, 8, 8, 16, 8, 1},      {3, 2, 6, 6, 8, 16, 0},     {4, 4, 5, 7, 34, 38, 1},
+        {3, 3, 9, 9, 2, 6, 1},       {16, 16, 6, 6, 64, 96, 1},  {1, 1, 10, 10, 40, 70, 0},
+    };
+    const int runs = cpu_has_avx512_bf16() && nn_isa() == NN_ISA_AVX512;
+    size_t ran = 0;
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const int *d = shapes[s];
+        ran += (size_t)layer_case(&conv_backend_winograd, CONV_ALGO_F2_BF16, d[0], d[1], d[2], d[3], d[4], d[5],
+                                  d[6], 4000 + s);
+    }
+    assert_int_equal(ran, runs ? sizeof shapes / sizeof shapes[0] : 0);
+    /* Odd channel counts have no pairs: refused even where the instructions are. */
+    conv_geom g;
+    conv_geom_init(&g, 1, 8, 8, 3, 64, 3, 3, 1, 1);
+    assert_false(conv_backend_winograd.supports(&g, CONV_ALGO_F2_BF16));
 }
 
 static model *sized(const model_config *cfg, nn_precision p, const char *conv, int batch)
@@ -220,9 +264,12 @@ static void models_match_float32(void **state)
     model_matches_float32(&vgg, "onednn:bf16");
     model_matches_float32(&vgg, "auto");
     model_matches_float32(&nopool, "auto");
-    /* The rule puts vgg16's first layers on bf16 (a test of the rule, not of a pick: bf16 runs here). */
+    /* The rule (a test of the rule, not of a pick: bf16 runs here): the first layer's 3 channels on oneDNN's
+     * bf16, the others on the winograd backend's bfloat16 products where the CPU has AVX512_BF16 (this
+     * test's own look at cpuid), else on oneDNN's. */
     model *m = sized(&vgg, NN_PREC_MIXED_BF16, "auto", 2);
-    assert_string_equal(model_layer_backend(m, 2), "onednn:bf16");
+    assert_string_equal(model_layer_backend(m, 1), "onednn:bf16");
+    assert_string_equal(model_layer_backend(m, 2), cpu_has_avx512_bf16() ? "winograd:f2-bf16" : "onednn:bf16");
     model_destroy(m);
 }
 
@@ -260,6 +307,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(names_parse_back),
         cmocka_unit_test(available_or_refused),
         cmocka_unit_test(layers_match_naive),
+        cmocka_unit_test(winograd_bf16_matches_naive),
         cmocka_unit_test(models_match_float32),
         cmocka_unit_test(checkpoints_move_between_precisions),
     };

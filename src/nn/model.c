@@ -36,7 +36,7 @@ struct model {
     float *probs;          /* (max_batch, classes) */
     const float *outs[NN_MAX_LAYERS]; /* this pass's output of each layer (input and Flatten alias others) */
     char conv_req[CONV_CHOICE_MAX]; /* the convolution backends as asked for (model_set_conv) */
-    nn_precision prec;              /* mixed_bfloat16: plan_convs puts the layers bf16 suits on oneDNN's bf16 */
+    nn_precision prec;              /* mixed_bfloat16: plan_convs puts the layers bf16 suits on a bf16 variant */
     conv_layer convs[NN_MAX_LAYERS];   /* per layer index: be is NULL but for planned Conv2D layers */
     unsigned long wgen;             /* the weights' generation: bumped whenever they may have changed */
     char conv_label[NN_MAX_LAYERS][24]; /* each planned Conv2D's backend, "onednn:direct" */
@@ -344,10 +344,8 @@ static int plan_convs(model *m, vt_err *err)
         layer_conv_setup(m, i, cl);
         cl->be = p.be;
         cl->algo = p.algo;
-        if (m->prec == NN_PREC_MIXED_BF16 && precision_takes_bf16(&cl->g)) {
-            cl->be = &conv_backend_onednn;
-            cl->algo = CONV_ALGO_BF16;
-        }
+        if (m->prec == NN_PREC_MIXED_BF16)
+            precision_bf16_pick(&cl->g, &cl->be, &cl->algo);
     }
     /* Chains: a layer of a chaining backend whose output (or that of the max pooling right after it) feeds
      * another layer of the same backend hands it over in the backend's layout. */

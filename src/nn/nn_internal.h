@@ -99,7 +99,8 @@ enum {
     CONV_ALGO_WINOGRAD = 2,
     CONV_ALGO_F2 = 3,
     CONV_ALGO_F4 = 4,
-    CONV_ALGO_BF16 = 5 /* oneDNN's direct convolution in bfloat16 (mixed precision) */
+    CONV_ALGO_BF16 = 5,   /* oneDNN's direct convolution in bfloat16 (mixed precision) */
+    CONV_ALGO_F2_BF16 = 6 /* the winograd backend's F(2x2) with its products in bfloat16 (mixed precision) */
 };
 
 /* The output map's smaller side, what the ranks look at. */
@@ -210,10 +211,10 @@ extern const conv_backend conv_backend_onednn;
 /* oneDNN's OpenMP threads for the calling thread (nn_set_threads records the count; every oneDNN call
  * applies it, since OpenMP's thread count is per calling thread). */
 void onednn_apply_threads(void);
-/* Whether a layer of g runs in bfloat16 (the onednn row's bf16 variant) in a mixed_bfloat16 model: oneDNN has
- * optimised bf16 kernels for it here, and they are not far slower than the float32 backends there (the
- * measured rule is in precision.c). */
-int precision_takes_bf16(const conv_geom *g);
+/* The bfloat16 variant a layer of g runs in a mixed_bfloat16 model: the winograd backend's f2-bf16 or
+ * oneDNN's bf16 direct convolution, where they run here and are not slower than the float32 backends (the
+ * measured rule is in precision.c); *be and *algo (the float32 choice on entry) are left alone where none is. */
+void precision_bf16_pick(const conv_geom *g, const struct conv_backend **be, int *algo);
 
 /* The Winograd backend's row (src/nn/winograd.c), and the small maps' direct convolution's
  * (src/nn/smallmap.c). */

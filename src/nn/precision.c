@@ -1,6 +1,6 @@
 /* precision: Keras' dtype policies (float32, mixed_bfloat16), their names, whether this CPU can run them,
  * and which convolutions mixed_bfloat16 runs in bf16 (the rule plan_convs in model.c asks; the bf16 kernels
- * are the oneDNN row's bf16 variant, src/nn/onednn.c). */
+ * are the winograd row's f2-bf16 variant, src/nn/winograd.c, and the oneDNN row's bf16, src/nn/onednn.c). */
 #include <cpuid.h>
 #include <string.h>
 
@@ -59,16 +59,26 @@ int nn_precision_check(nn_precision p, vt_err *err)
     return VT_OK;
 }
 
-/* Measured with oneDNN 2.6 on a 2-core Zen 5 (AVX512_BF16), vgg16 at batch 32, on a busy machine: the bf16
- * direct convolution runs forward and backward about 3x as fast as the float32 direct one (130-170 GFLOP/s
- * against 45-60), except its kernel gradient with 512 input and 512 output channels on maps of 6x6 and
- * below: 100-450 ms a layer inside training steps (5-25 GFLOP/s), 10-40x its forward, where the float32
- * backends take 40-90 ms. (The same primitive timed alone took 15-40 ms: it seems to suffer from the
- * machine's load far more than the others, which was not pinned down.) Those layers keep their float32
- * backend. */
-int precision_takes_bf16(const conv_geom *g)
+/* Which bf16 kernel a layer takes. The winograd backend's F(2x2) with bfloat16 products (f2-bf16) first,
+ * wherever it runs (3x3 'same' layers with even channel counts, AVX512_BF16): on a quiet 2-core Zen 4,
+ * vgg16 at 48x48, batch 32, forward + backward per layer, it beat both float32's choice (F(4x4) or F(2x2)
+ * Winograd, gemm on 3x3 maps) and oneDNN's bf16 direct convolution on every layer past the first:
+ * block1_conv2 31.2 ms (float32 31.9, onednn:bf16 37.0), block2 13.7 and 24.5 (15.2 and 28.0; 18.4 and
+ * 34.9), block3 12.9 and 24.4 (14.9 and 29.6; 17.3 and 33.9), block4 13.7 and 26.6 (23.3 and 45.0; 18.3 and
+ * 43.4), block5 15.0 (21.2; 24.0).
+ *
+ * Elsewhere (the first layer's 3 channels) oneDNN's bf16 direct convolution, which there runs about twice
+ * as fast as float32's direct one (vgg16: 2.9 against 6.2 ms), except on the 512-channel maps of 6x6 and
+ * below, where its kernel gradient was measured (oneDNN 2.6, a busy Zen 5) at 100-450 ms a layer inside
+ * training steps, 10-40x its forward, against 40-90 ms for float32's backends: those keep float32. */
+void precision_bf16_pick(const conv_geom *g, const conv_backend **be, int *algo)
 {
-    if (g->c >= 512 && g->oc >= 512 && conv_min_side(g) <= 6)
-        return 0;
-    return conv_backend_onednn.supports(g, CONV_ALGO_BF16);
+    if (conv_backend_winograd.supports(g, CONV_ALGO_F2_BF16)) {
+        *be = &conv_backend_winograd;
+        *algo = CONV_ALGO_F2_BF16;
+    } else if (!(g->c >= 512 && g->oc >= 512 && conv_min_side(g) <= 6) &&
+               conv_backend_onednn.supports(g, CONV_ALGO_BF16)) {
+        *be = &conv_backend_onednn;
+        *algo = CONV_ALGO_BF16;
+    }
 }

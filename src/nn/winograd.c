@@ -37,6 +37,7 @@
 #include <string.h>
 
 #include "nn_internal.h"
+#include "winograd_bf16.h"
 
 /* The file is compiled three times: as itself, the portable backend (SSE-width transforms, every product
  * through OpenBLAS); as src/nn/winograd_avx2.c, which defines WINO_ISA as NN_ISA_AVX2 and is compiled with AVX2
@@ -132,6 +133,12 @@ typedef struct wino_plan {
     int own_dx;
     size_t cp;
     float *Ut;
+    /* mixed_bfloat16 (the f2-bf16 variant, AVX-512 copy with AVX512_BF16): every product in
+     * bfloat16 (src/nn/winograd_bf16.h), U packed as Ub and Utb (Up and Ut unused), and per worker a
+     * workspace part for the kernel gradient's operands in pairs of tiles (pchunk floats). */
+    int bf16;
+    uint32_t *Ub, *Utb;
+    size_t pchunk;
 } wino_plan;
 
 #if defined(__x86_64__)
@@ -139,6 +146,7 @@ extern const conv_passes winograd_avx2_passes, winograd_avx512_passes; /* (wino_
 #endif
 
 #if WINO_ISA == NN_ISA_PORTABLE
+static int algo_bf16(int algo) { return algo == CONV_ALGO_F2_BF16; }
 static const wino_mats *mats_of(int algo) { return algo == CONV_ALGO_F4 ? &F4 : &F2; }
 
 static void plan_layout(wino_plan *p, const conv_geom *g, int algo, int workers)
@@ -156,11 +164,13 @@ static void plan_layout(wino_plan *p, const conv_geom *g, int algo, int workers)
     p->u = a2 * g->c * g->oc;
     p->kpad = ((size_t)g->oc + 15) & ~(size_t)15;
     p->chunk = a2 * (size_t)p->ipc * per_image * ((size_t)g->c + g->oc);
+    p->pchunk = a2 * (((size_t)p->ipc * per_image + 1) / 2) * ((size_t)g->c + g->oc);
     p->isa = nn_isa();
-    p->own = p->isa != NN_ISA_PORTABLE && g->c <= SIMD_MAX_CHANNELS;
+    p->bf16 = algo_bf16(algo);
+    p->own = p->bf16 || (p->isa != NN_ISA_PORTABLE && g->c <= SIMD_MAX_CHANNELS);
     p->kb = p->isa == NN_ISA_AVX512 ? KB_AVX512 : KB_AVX2;
     p->kp = ((size_t)g->oc + p->kb - 1) / p->kb * p->kb;
-    p->own_dx = p->isa != NN_ISA_PORTABLE && g->oc <= SIMD_MAX_CHANNELS;
+    p->own_dx = p->bf16 || (p->isa != NN_ISA_PORTABLE && g->oc <= SIMD_MAX_CHANNELS);
     p->cp = ((size_t)g->c + p->kb - 1) / p->kb * p->kb;
     const size_t tile_bytes = sizeof(float) * a2 * ((size_t)g->c + g->oc);
     size_t ft = FWD_CHUNK_BYTES / tile_bytes / 6 * 6;
@@ -174,22 +184,36 @@ static int plan_workers(void)
     return n < 1 ? 1 : n > NN_WORKERS_MAX ? NN_WORKERS_MAX : n;
 }
 
-/* Workspace: per worker its kernel-gradient sum dU, its bias-gradient sum and its chunk. */
-static size_t plan_floats(const wino_plan *p) { return (size_t)p->workers * (p->u + p->kpad + p->chunk); }
+/* Workspace: per worker its kernel-gradient sum dU, its bias-gradient sum, its chunk and (bf16) its pairs. */
+static size_t plan_floats(const wino_plan *p)
+{
+    return (size_t)p->workers * (p->u + p->kpad + p->chunk + (p->bf16 ? p->pchunk : 0));
+}
+
+/* The bfloat16 variants: the AVX-512 copy on a CPU with AVX512_BF16, channels in pairs. */
+static int bf16_runs(const conv_geom *g)
+{
+    return nn_isa() == NN_ISA_AVX512 && wbf_cpu() && g->c % 2 == 0 && g->oc % 2 == 0;
+}
 
 static int wino_supports(const conv_geom *g, int algo)
 {
-    return (algo == CONV_ALGO_ANY || algo == CONV_ALGO_F2 || algo == CONV_ALGO_F4) && g->kh == 3 && g->kw == 3 &&
-           g->stride == 1 && g->pad_top == 1 && g->pad_left == 1 && g->oh == g->h && g->ow == g->w;
+    const int named = algo == CONV_ALGO_ANY || algo == CONV_ALGO_F2 || algo == CONV_ALGO_F4 ||
+                      (algo_bf16(algo) && bf16_runs(g));
+    return named && g->kh == 3 && g->kw == 3 && g->stride == 1 && g->pad_top == 1 && g->pad_left == 1 &&
+           g->oh == g->h && g->ow == g->w;
 }
 
 static size_t wino_workspace(const conv_geom *g)
 {
-    wino_plan a, b;
-    plan_layout(&a, g, CONV_ALGO_F2, plan_workers());
-    plan_layout(&b, g, CONV_ALGO_F4, plan_workers());
-    size_t fa = plan_floats(&a), fb = plan_floats(&b);
-    return fa > fb ? fa : fb;
+    static const int algos[] = {CONV_ALGO_F2, CONV_ALGO_F4, CONV_ALGO_F2_BF16};
+    size_t most = 0;
+    for (int i = 0; i < (bf16_runs(g) ? 3 : 2); i++) {
+        wino_plan p;
+        plan_layout(&p, g, algos[i], plan_workers());
+        most = plan_floats(&p) > most ? plan_floats(&p) : most;
+    }
+    return most;
 }
 
 static int wino_plan_layer(conv_layer *cl, vt_err *err)
@@ -202,17 +226,24 @@ static int wino_plan_layer(conv_layer *cl, vt_err *err)
     plan_layout(p, &cl->g, cl->algo, plan_workers());
     p->own_dx = p->own_dx && !cl->first;
     const size_t a2 = (size_t)p->f->a * p->f->a;
-    const size_t up = p->own ? a2 * cl->g.c * p->kp : 0, ut = p->own_dx ? a2 * p->cp * cl->g.oc : 0;
-    p->U = malloc(sizeof(float) * p->u);
+    const size_t up = p->own && !p->bf16 ? a2 * cl->g.c * p->kp : 0;
+    const size_t ut = p->own_dx && !p->bf16 ? a2 * p->cp * cl->g.oc : 0;
+    const size_t ub = p->bf16 ? wbf_ub_words((int)a2, cl->g.c, cl->g.oc) : 0;
+    const size_t utb = p->bf16 && p->own_dx ? wbf_utb_words((int)a2, cl->g.c, cl->g.oc) : 0;
+    p->U = p->bf16 ? NULL : malloc(sizeof(float) * p->u); /* bf16: U passes through the workspace */
     p->Up = up ? aligned_alloc(64, sizeof(float) * up) : NULL;
     p->Ut = ut ? aligned_alloc(64, sizeof(float) * ut) : NULL;
-    int rc = !p->U || (up && !p->Up) || (ut && !p->Ut)
+    p->Ub = ub ? aligned_alloc(64, sizeof(uint32_t) * ub) : NULL;
+    p->Utb = utb ? aligned_alloc(64, sizeof(uint32_t) * utb) : NULL;
+    int rc = (!p->bf16 && !p->U) || (up && !p->Up) || (ut && !p->Ut) || (ub && !p->Ub) || (utb && !p->Utb)
                  ? vt_fail(err, VT_EIO, "out of memory for a Winograd kernel of %zu floats", p->u + up + ut)
                  : nn_pool_start(p->workers, err);
     if (rc) {
         free(p->U);
         free(p->Up);
         free(p->Ut);
+        free(p->Ub);
+        free(p->Utb);
         free(p);
         return rc;
     }
@@ -231,6 +262,8 @@ static void wino_release(conv_layer *cl)
         free(p->U);
         free(p->Up);
         free(p->Ut);
+        free(p->Ub);
+        free(p->Utb);
     }
     free(cl->state);
     cl->state = NULL;
@@ -434,14 +467,24 @@ typedef struct wino_job {
     int lo[NN_WORKERS_MAX], hi[NN_WORKERS_MAX]; /* backward: each worker's share of the images */
 } wino_job;
 
-static float *ws_u(const wino_job *J) { return J->p->U; }
 static float *ws_du(const wino_job *J, int wk) { return J->ws + (size_t)wk * J->p->u; }
+/* U: the plan's own, or (bf16, where only its packed forms are kept) worker 0's dU, free until the kernel
+ * gradient's products. */
+static float *ws_u(const wino_job *J) { return J->p->bf16 ? ws_du(J, 0) : J->p->U; }
 static float *ws_db(const wino_job *J, int wk) { return J->ws + J->p->u * (size_t)J->p->workers + (size_t)wk * J->p->kpad; }
 static float *ws_chunk(const wino_job *J, int wk)
 {
     const wino_plan *p = J->p;
     return J->ws + p->u * (size_t)p->workers + (size_t)p->workers * p->kpad + (size_t)wk * p->chunk;
 }
+#if WINO_ISA == NN_ISA_AVX512
+/* bf16: a worker's V and dM in pairs of tiles (wbf_pair_tiles) for the kernel gradient, after the chunks. */
+static uint32_t *ws_pairs(const wino_job *J, int wk)
+{
+    const wino_plan *p = J->p;
+    return (uint32_t *)(J->ws + (size_t)p->workers * (p->u + p->kpad + p->chunk) + (size_t)wk * p->pchunk);
+}
+#endif
 
 /* The pixels of tile r (row-major over th x tw) of an image (h, w, c) at base, from its corner y0, x0 =
  * (tile position) * m - pad: side x side pointers, NULL outside the image. */
@@ -579,6 +622,12 @@ static void products(const wino_job *J, int own, int transposed, const float *in
     const wino_plan *p = J->p;
     const int a2 = p->f->a * p->f->a, C = J->cl->g.c, K = J->cl->g.oc;
     const int depth = transposed ? K : C, width = transposed ? C : K;
+#if WINO_ISA == NN_ISA_AVX512
+    if (p->bf16) { /* in is in bfloat16 already (wbf_to_bf16) */
+        wbf_points((const uint32_t *)in, transposed ? p->Utb : p->Ub, out, tiles, a2, depth, width);
+        return;
+    }
+#endif
 #if WINO_ISA != NN_ISA_PORTABLE
     if (own) {
         points_simd(in, transposed ? p->Ut : p->Up, out, tiles, a2, depth, width, (int)(transposed ? p->cp : p->kp));
@@ -613,6 +662,10 @@ static void forward_task(void *arg, int wk, int nw)
         const int tiles = (long)hi * per_image - t0 < step ? (int)((long)hi * per_image - t0) : step;
         float *M = V + (size_t)a2 * tiles * g->c;
         tiles_in(J, V, t0, tiles);
+#if WINO_ISA == NN_ISA_AVX512
+        if (p->bf16)
+            wbf_to_bf16(V, (size_t)a2 * tiles * g->c);
+#endif
         products(J, own, 0, V, M, tiles);
         for (int t = 0; t < tiles; t++) {
             const long T = t0 + t;
@@ -655,7 +708,7 @@ static void chunk_out_adjoint(const wino_job *J, float *dM, float *db, int n0, i
 
 /* The input gradient of images n0..n0+cnt-1: dV = dM U^T over V (its last use was the kernel gradient),
  * then B dV B^T added into dx. */
-static void chunk_dgrad(const wino_job *J, float *V, const float *dM, int n0, int cnt)
+static void chunk_dgrad(const wino_job *J, float *V, float *dM, int n0, int cnt)
 {
     const conv_geom *g = &J->cl->g;
     const wino_plan *p = J->p;
@@ -668,10 +721,16 @@ static void chunk_dgrad(const wino_job *J, float *V, const float *dM, int n0, in
     /* With the own kernel, the products and the adjoint transform go a cache-sized part of the chunk at a
      * time; OpenBLAS takes the whole chunk's products first. */
     const int step = own ? p->ftiles : tiles;
+    /* bf16: dM in bfloat16, in place, half a float a number. */
+    const size_t dm_tile = p->bf16 ? (size_t)a2 * g->oc / 2 : (size_t)a2 * g->oc;
+#if WINO_ISA == NN_ISA_AVX512
+    if (p->bf16)
+        wbf_to_bf16(dM, (size_t)tiles * a2 * g->oc);
+#endif
     for (int t0 = 0; t0 < tiles; t0 += step) {
         const int part = tiles - t0 < step ? tiles - t0 : step;
         float *Vp = V + (size_t)t0 * a2 * g->c;
-        const float *dMp = dM + (size_t)t0 * a2 * g->oc;
+        const float *dMp = dM + (size_t)t0 * dm_tile;
         products(J, own, 1, dMp, Vp, part);
         for (int t = t0; t < t0 + part; t++) {
             const int r = t % per_image;
@@ -716,6 +775,14 @@ static void backward_task(void *arg, int wk, int nw)
         chunk_in(J, V, n0, cnt);
         chunk_out_adjoint(J, dM, db, n0, cnt);
         const float beta = n0 == lo ? 0.0f : 1.0f;
+#if WINO_ISA == NN_ISA_AVX512
+        if (p->bf16) {
+            uint32_t *VP = ws_pairs(J, wk), *DP = VP + (size_t)a2 * ((tiles + 1) / 2) * g->c;
+            wbf_pair_tiles(V, tiles, a2, g->c, VP);
+            wbf_pair_tiles(dM, tiles, a2, g->oc, DP);
+            wbf_kernel_grad(VP, DP, dU, (tiles + 1) / 2, 0, a2, g->c, g->oc, beta != 0.0f);
+        } else
+#endif
         for (int xi = 0; xi < a2; xi++)
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g->c, g->oc, tiles, 1.0f, V + (size_t)xi * g->c,
                         a2 * g->c, dM + (size_t)xi * g->oc, a2 * g->oc, beta, dU + (size_t)xi * g->c * g->oc, g->oc);
@@ -737,9 +804,16 @@ static void one_chunk_start(void *arg, int wk, int nw)
     if (lo < hi) {
         const wino_plan *p = J->p;
         const size_t tiles = (size_t)(hi - lo) * p->th * p->tw, a2 = (size_t)p->f->a * p->f->a;
-        float *V = ws_chunk(J, wk);
+        float *V = ws_chunk(J, wk), *dM = V + a2 * tiles * J->cl->g.c;
         chunk_in(J, V, lo, hi - lo);
-        chunk_out_adjoint(J, V + a2 * tiles * J->cl->g.c, ws_db(J, wk), lo, hi - lo);
+        chunk_out_adjoint(J, dM, ws_db(J, wk), lo, hi - lo);
+#if WINO_ISA == NN_ISA_AVX512
+        if (p->bf16) {
+            uint32_t *VP = ws_pairs(J, wk);
+            wbf_pair_tiles(V, (int)tiles, (int)a2, J->cl->g.c, VP);
+            wbf_pair_tiles(dM, (int)tiles, (int)a2, J->cl->g.oc, VP + a2 * ((tiles + 1) / 2) * J->cl->g.c);
+        }
+#endif
     }
     J->used[wk] = wk == 0; /* the one dU is worker 0's */
 }
@@ -759,6 +833,15 @@ static void one_chunk_kernel(void *arg, int wk, int nw)
             const int tiles = (J->hi[q] - J->lo[q]) * p->th * p->tw;
             if (tiles == 0)
                 continue;
+#if WINO_ISA == NN_ISA_AVX512
+            if (p->bf16) {
+                const int pairs = (tiles + 1) / 2;
+                const uint32_t *VP = ws_pairs(J, q);
+                wbf_kernel_grad(VP, VP + (size_t)a2 * pairs * g->c, dU, pairs, xi, xi + 1, g->c, g->oc, beta != 0.0f);
+                beta = 1.0f;
+                continue;
+            }
+#endif
             const float *V = ws_chunk(J, q), *dM = V + (size_t)a2 * tiles * g->c;
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g->c, g->oc, tiles, 1.0f, V + (size_t)xi * g->c,
                         a2 * g->c, dM + (size_t)xi * g->oc, a2 * g->oc, beta, dU + (size_t)xi * g->c * g->oc, g->oc);
@@ -825,6 +908,21 @@ static void finish_task(void *arg, int wk, int nw)
         }
 }
 
+#if WINO_ISA == NN_ISA_AVX512
+/* bf16: U packed for the products, points of this worker's share. */
+static void pack_task(void *arg, int wk, int nw)
+{
+    const wino_job *J = arg;
+    const wino_plan *p = J->p;
+    const int c = J->cl->g.c, k = J->cl->g.oc;
+    int x0, x1;
+    share(p->f->a * p->f->a, wk, nw, &x0, &x1);
+    wbf_pack_u(ws_u(J), x0, x1, c, k, p->Ub);
+    if (p->Utb)
+        wbf_pack_ut(ws_u(J), x0, x1, c, k, p->Utb);
+}
+#endif
+
 /* U for the kernel w, unless the plan holds it already: same weights generation (inference batch after
  * batch, the backward after its forward). A generation of 0 is unknown: always derived anew. */
 static void kernel_ready(conv_layer *cl, wino_job *J)
@@ -833,6 +931,10 @@ static void kernel_ready(conv_layer *cl, wino_job *J)
     if (cl->wgen != 0 && p->ugen == cl->wgen)
         return;
     nn_pool_run(kernel_task, J, p->workers);
+#if WINO_ISA == NN_ISA_AVX512
+    if (p->bf16)
+        nn_pool_run(pack_task, J, p->workers);
+#endif
     p->ugen = cl->wgen;
 }
 
@@ -937,15 +1039,21 @@ static int f2_rank(const conv_geom *g, int alone)
 }
 
 /* Both tiles transform with coefficients that multiply float rounding by 10 to 100. */
+#define BF16_HINT " (bfloat16 products need AVX512_BF16 and even channel counts; try --precision float32)"
 static const conv_variant wino_variants[] = {
     {"f2", CONV_ALGO_F2, f2_rank, 2e-3, ""},
     {"f4", CONV_ALGO_F4, f4_rank, 2e-3, ""},
+    /* F(2x2) with its products in bfloat16 (mixed precision): never ranked, what a model at mixed_bfloat16
+     * runs where the precision's rule says (precision.c). Its error against the exact convolution is that
+     * of bf16's rounding, 0.3-0.5% of the largest output (vgg16's shapes); F(4x4)'s transforms multiply
+     * that rounding by about 15 (6-8%), so it has no bf16 form. */
+    {"f2-bf16", CONV_ALGO_F2_BF16, NULL, 3e-2, BF16_HINT},
 };
 
 const conv_backend conv_backend_winograd = {
     .name = "winograd",
     .variants = wino_variants,
-    .nvariants = 2,
+    .nvariants = 3,
     .in_copies = 1,
     .supports = wino_supports,
     .workspace = wino_workspace,

@@ -1,0 +1,52 @@
+/* winograd_bf16: the winograd backend's products in bfloat16 (mixed_bfloat16), for CPUs with AVX512_BF16.
+ * Winograd's transforms stay float32 (src/nn/winograd.c); what goes to bfloat16 are the operands of the a*a
+ * products over channels, which are most of a layer's time, and vdpbf16ps does twice the multiply-adds of
+ * a float32 FMA. It multiplies pairs: each 32-bit lane of its operands holds two bfloat16 numbers, the
+ * pair it sums over, so every operand is laid out with the sum's index paired:
+ *   forward    M[t][xi] (k) = V[t][xi] (c) U[xi]:      V in pairs of channels (its natural order,
+ *                                                       wbf_to_bf16), U as Ub (a*a, kp / 32, c / 2, 32)
+ *   input grad dV[t][xi] (c) = dM[t][xi] (k) U[xi]^T:  dM in pairs of channels, U as Utb (a*a, cp / 32,
+ *                                                       k / 2, 32)
+ *   kernel grad dU[xi] (c, k) += sum over t of V[t][xi]^T dM[t][xi]: V and dM in pairs of tiles
+ *                                                       (wbf_pair_tiles: (a*a, tiles / 2, width))
+ * with sums in float32. Nothing here runs unless wbf_cpu() says the CPU has the instructions. */
+#ifndef VGGTOP_NN_WINOGRAD_BF16_H
+#define VGGTOP_NN_WINOGRAD_BF16_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Output (or input) channels per block of Ub and Utb. */
+#define WBF_KB 32
+
+/* Whether this CPU has AVX512_BF16 (and the AVX-512F and BW it comes with). */
+int wbf_cpu(void);
+
+/* n floats at buf (n even) rounded to bfloat16 (to nearest, ties to even) in place: buf's first n / 2 32-bit
+ * words then hold them in order, pairs of neighbours. */
+void wbf_to_bf16(float *buf, size_t n);
+
+/* X (tiles, a2, width) floats to out (a2, (tiles + 1) / 2, width) words, each the bfloat16 pair of tiles 2p
+ * and 2p + 1 at one point and column (a zero for the missing tile of an odd count). */
+void wbf_pair_tiles(const float *X, int tiles, int a2, int width, uint32_t *out);
+
+/* Ub (xi0..xi1 of a2 points) from U (a2, c, k) floats: Ub[xi][kb][cp][j] the pair of channels 2cp, 2cp + 1
+ * at output channel kb * 32 + j (zero past k). Utb from the same: Utb[xi][cb][kq][j] the pair of output
+ * channels 2kq, 2kq + 1 at input channel cb * 32 + j (zero past c). c and k are even. */
+void wbf_pack_u(const float *U, int xi0, int xi1, int c, int k, uint32_t *Ub);
+void wbf_pack_ut(const float *U, int xi0, int xi1, int c, int k, uint32_t *Utb);
+/* Their sizes in words. */
+size_t wbf_ub_words(int a2, int c, int k);
+size_t wbf_utb_words(int a2, int c, int k);
+
+/* out[t][xi] (width floats) = in[t][xi] (depth / 2 pairs) times the packed kernel P (Ub or Utb of
+ * depth, width) for every tile t < tiles and point xi < a2: the forward's and the input gradient's products.
+ * in's tile rows are a2 * depth / 2 words apart, out's a2 * width floats. */
+void wbf_points(const uint32_t *in, const uint32_t *P, float *out, int tiles, int a2, int depth, int width);
+
+/* dU[xi] (c, k) = beta dU[xi] + sum over the pairs p < pairs of VP[xi][p]^T DP[xi][p], for the points xi0..xi1
+ * (VP (a2, pairs, c), DP (a2, pairs, k) from wbf_pair_tiles; beta 0 or 1). */
+void wbf_kernel_grad(const uint32_t *VP, const uint32_t *DP, float *dU, int pairs, int xi0, int xi1, int c, int k,
+                     int beta);
+
+#endif
