@@ -50,7 +50,7 @@ static void labels_parse_back(void **state)
     assert_string_equal(p.be->name, "naive");
     assert_int_equal(conv_pick_parse("onednn", 6, &p), 0);
     assert_int_equal(p.algo, CONV_ALGO_ANY);
-    const char *bad[] = {"", "cudnn", "gemm:direct", "onednn:", "onednn:f4", "winograd:f3", "timed:x", "auto:f2"};
+    const char *bad[] = {"", "cudnn", "gemm:direct", "onednn:", "onednn:f4", "winograd:f5", "timed:x", "auto:f2"};
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++)
         assert_int_equal(conv_pick_parse(bad[k], strlen(bad[k]), &p), -1);
 }
@@ -92,8 +92,8 @@ typedef struct rank_case {
 /* The rule as it stands (the ranks in the rows): the winograd backend's F(4x4) on output maps of 8x8 or
  * more from 32 input channels; oneDNN's Winograd where oneDNN has it on the other maps of 8x8 or more from 8
  * input channels;
- * gemm on maps under 4x4 with 32+ input channels; the winograd backend's F(2x2) from 32 input channels
- * below 8x8; oneDNN's direct convolution where it has optimised kernels; else gemm. A change of a rank
+ * the winograd backend's F(3x3) on maps of 6x6 and 3x3 from 32 input channels; gemm on the other maps under
+ * 4x4 with 32+ input channels; the winograd backend's F(2x2) from 32 input channels below 8x8; oneDNN's direct convolution where it has optimised kernels; else gemm. A change of a rank
  * that changes a VGG's choice shows here. */
 static const rank_case cases[] = {
     /* AVX-512: the winograd backend's F(4x4) on the large maps from 32 channels, oneDNN's Winograd below */
@@ -103,9 +103,10 @@ static const rank_case cases[] = {
     {&AVX512, 48, 31, 3, 1, "auto", "onednn:winograd"},
     {&AVX512, 48, 64, 3, 1, "auto", "winograd:f4"},
     {&AVX512, 8, 256, 3, 1, "auto", "winograd:f4"},
-    {&AVX512, 6, 256, 3, 1, "auto", "winograd:f2"},
+    {&AVX512, 6, 256, 3, 1, "auto", "winograd:f3"},
     {&AVX512, 4, 512, 3, 1, "auto", "winograd:f2"},
-    {&AVX512, 3, 512, 3, 1, "auto", "gemm"},
+    {&AVX512, 3, 512, 3, 1, "auto", "winograd:f3"},
+    {&AVX512, 3, 16, 3, 1, "auto", "onednn:direct"}, /* too few channels for F(3x3)'s products */
     {&AVX512, 2, 512, 3, 1, "auto", "gemm"},
     {&AVX512, 2, 16, 3, 1, "auto", "onednn:direct"},
     {&AVX512, 6, 3, 3, 1, "auto", "onednn:direct"},
@@ -116,9 +117,9 @@ static const rank_case cases[] = {
     {&AVX2, 32, 32, 3, 1, "auto", "winograd:f4"},
     {&AVX2, 16, 31, 3, 1, "auto", "onednn:direct"},
     {&AVX2, 8, 256, 3, 1, "auto", "winograd:f4"},
-    {&AVX2, 6, 256, 3, 1, "auto", "winograd:f2"},
+    {&AVX2, 6, 256, 3, 1, "auto", "winograd:f3"},
     {&AVX2, 4, 512, 3, 1, "auto", "winograd:f2"},
-    {&AVX2, 3, 512, 3, 1, "auto", "gemm"},
+    {&AVX2, 3, 512, 3, 1, "auto", "winograd:f3"},
     {&AVX2, 2, 512, 3, 1, "auto", "gemm"},
     {&AVX2, 32, 64, 3, 2, "auto", "onednn:direct"}, /* stride 2: no Winograd */
     {&AVX2_DEEP, 32, 3, 3, 1, "auto", "gemm"},
@@ -133,9 +134,11 @@ static const rank_case cases[] = {
     {&AVX2, 48, 64, 3, 1, "onednn", "onednn:direct"},
     {&AVX2_DEEP, 32, 3, 3, 1, "onednn", "gemm"},
     {&NO_ONEDNN, 48, 64, 3, 1, "onednn", "gemm"},
-    /* "winograd" alone: F(4x4) from 8x8, F(2x2) below, at any channels; an error where it cannot run */
+    /* "winograd" alone: F(4x4) from 8x8, F(3x3) on 6x6 and 3x3, F(2x2) on the other maps below 8x8, at any
+     * channels; an error where it cannot run */
     {&AVX2, 48, 3, 3, 1, "winograd", "winograd:f4"},
-    {&AVX2, 6, 3, 3, 1, "winograd", "winograd:f2"},
+    {&AVX2, 6, 3, 3, 1, "winograd", "winograd:f3"},
+    {&AVX2, 5, 3, 3, 1, "winograd", "winograd:f2"},
     {&AVX512, 2, 512, 3, 1, "winograd", "winograd:f2"},
     {&AVX2, 16, 64, 5, 1, "winograd", NULL},
     /* named variants: exactly that, or an error */
@@ -179,10 +182,10 @@ static void models_rank_as_documented(void **state)
     } models[] = {
         {&AVX512, 48,
          "onednn:direct,winograd:f4,winograd:f4,winograd:f4,winograd:f4,winograd:f4,winograd:f4,"
-         "winograd:f2,winograd:f2,winograd:f2,gemm,gemm,gemm"},
+         "winograd:f3,winograd:f3,winograd:f3,winograd:f3,winograd:f3,winograd:f3"},
         {&AVX2, 48,
-         "onednn:direct,winograd:f4,winograd:f4,winograd:f4,winograd:f4,winograd:f4,winograd:f4,winograd:f2,"
-         "winograd:f2,winograd:f2,gemm,gemm,gemm"},
+         "onednn:direct,winograd:f4,winograd:f4,winograd:f4,winograd:f4,winograd:f4,winograd:f4,winograd:f3,"
+         "winograd:f3,winograd:f3,winograd:f3,winograd:f3,winograd:f3"},
         {&AVX2, 32,
          "onednn:direct,winograd:f4,winograd:f4,winograd:f4,winograd:f4,winograd:f4,winograd:f4,winograd:f2,"
          "winograd:f2,winograd:f2,gemm,gemm,gemm"},

@@ -97,8 +97,8 @@ int model_set_batch(model *m, int max_batch, vt_err *err);
 /* Every entry a choice may hold, for messages and help texts (static tables need it as a literal): the
  * rows' names, which a unit test checks it against. */
 #define NN_CONV_CHOICES                                                                                         \
-    "auto, timed, onednn, onednn:direct, onednn:winograd, onednn:bf16, winograd, winograd:f2, winograd:f4, "      \
-    "winograd:f2-bf16, smallmap, gemm or naive"
+    "auto, timed, onednn, onednn:direct, onednn:winograd, onednn:bf16, winograd, winograd:f2, winograd:f3, "      \
+    "winograd:f4, winograd:f2-bf16, smallmap, gemm or naive"
 /* The choice a new model starts with: the VGGTOP_CONV environment variable when set, else "auto". The one
  * place nn reads that variable. */
 const char *nn_conv_default(void);

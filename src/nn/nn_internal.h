@@ -100,7 +100,8 @@ enum {
     CONV_ALGO_F2 = 3,
     CONV_ALGO_F4 = 4,
     CONV_ALGO_BF16 = 5,   /* oneDNN's direct convolution in bfloat16 (mixed precision) */
-    CONV_ALGO_F2_BF16 = 6 /* the winograd backend's F(2x2) with its products in bfloat16 (mixed precision) */
+    CONV_ALGO_F2_BF16 = 6, /* the winograd backend's F(2x2) with its products in bfloat16 (mixed precision) */
+    CONV_ALGO_F3 = 7       /* its F(3x3, 3x3) */
 };
 
 /* The output map's smaller side, what the ranks look at. */

@@ -91,6 +91,18 @@ static const wino_mats F4 = {4, 6,
                               {1.0f / 24, -1.0f / 12, 1.0f / 6},
                               {0, 0, 1}},
                              {{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}}};
+/* F(3x3, 3x3) by the same construction (Toom-Cook at the points 0, 1, -1, 2 and infinity): a 5 x 5 tile for
+ * 3 x 3 outputs, 25 products for 81 of the direct convolution; the 3x3 maps of vgg16's block 5 are one tile
+ * an image. Its transforms multiply bf16's rounding about twice as much as F(2x2)'s, and F(4x4)'s seven
+ * times (simulated: the worst error of a tile over 128 channels 1.5%, 2.8% and 12% of its largest output). */
+static const wino_mats F3 = {3, 5,
+                             {{2, -1, -2, 1, 0}, {0, -2, -1, 1, 0}, {0, 2, -3, 1, 0}, {0, -1, 0, 1, 0}, {0, 2, -1, -2, 1}},
+                             {{1.0f / 2, 0, 0},
+                              {-1.0f / 2, -1.0f / 2, -1.0f / 2},
+                              {-1.0f / 6, 1.0f / 6, -1.0f / 6},
+                              {1.0f / 6, 1.0f / 3, 2.0f / 3},
+                              {0, 0, 1}},
+                             {{1, 1, 1, 1, 0}, {0, 1, -1, 2, 0}, {0, 1, 1, 4, 1}}};
 
 /* Tiles per chunk a worker aims for: the gemms want rows, the cache wants few. OpenBLAS packs its
  * operands at every call, so its chunks are large; the forward's own kernel (below) reads them as they
@@ -139,6 +151,11 @@ typedef struct wino_plan {
     int bf16;
     uint32_t *Ub, *Utb;
     size_t pchunk;
+    /* F(3x3) (the small maps of blocks 4 and 5, 25 c x k floats of U a layer, 26 MB at 512 channels): U is
+     * not kept but derived anew into the shared workspace at each pass (about 1.5 ms a layer at 512
+     * channels), so six such layers cost one U of memory, not six (vgg16 at 48x48: 556 MiB at peak with
+     * them kept). */
+    int u_in_ws;
 } wino_plan;
 
 #if defined(__x86_64__)
@@ -147,7 +164,7 @@ extern const conv_passes winograd_avx2_passes, winograd_avx512_passes; /* (wino_
 
 #if WINO_ISA == NN_ISA_PORTABLE
 static int algo_bf16(int algo) { return algo == CONV_ALGO_F2_BF16; }
-static const wino_mats *mats_of(int algo) { return algo == CONV_ALGO_F4 ? &F4 : &F2; }
+static const wino_mats *mats_of(int algo) { return algo == CONV_ALGO_F4 ? &F4 : algo == CONV_ALGO_F3 ? &F3 : &F2; }
 
 static void plan_layout(wino_plan *p, const conv_geom *g, int algo, int workers)
 {
@@ -167,6 +184,7 @@ static void plan_layout(wino_plan *p, const conv_geom *g, int algo, int workers)
     p->pchunk = a2 * (((size_t)p->ipc * per_image + 1) / 2) * ((size_t)g->c + g->oc);
     p->isa = nn_isa();
     p->bf16 = algo_bf16(algo);
+    p->u_in_ws = algo == CONV_ALGO_F3;
     p->own = p->bf16 || (p->isa != NN_ISA_PORTABLE && g->c <= SIMD_MAX_CHANNELS);
     p->kb = p->isa == NN_ISA_AVX512 ? KB_AVX512 : KB_AVX2;
     p->kp = ((size_t)g->oc + p->kb - 1) / p->kb * p->kb;
@@ -187,7 +205,7 @@ static int plan_workers(void)
 /* Workspace: per worker its kernel-gradient sum dU, its bias-gradient sum, its chunk and (bf16) its pairs. */
 static size_t plan_floats(const wino_plan *p)
 {
-    return (size_t)p->workers * (p->u + p->kpad + p->chunk + (p->bf16 ? p->pchunk : 0));
+    return (size_t)p->workers * (p->u + p->kpad + p->chunk + (p->bf16 ? p->pchunk : 0)) + (p->u_in_ws ? p->u : 0);
 }
 
 /* The bfloat16 variants: the AVX-512 copy on a CPU with AVX512_BF16, channels in pairs. */
@@ -198,7 +216,7 @@ static int bf16_runs(const conv_geom *g)
 
 static int wino_supports(const conv_geom *g, int algo)
 {
-    const int named = algo == CONV_ALGO_ANY || algo == CONV_ALGO_F2 || algo == CONV_ALGO_F4 ||
+    const int named = algo == CONV_ALGO_ANY || algo == CONV_ALGO_F2 || algo == CONV_ALGO_F3 || algo == CONV_ALGO_F4 ||
                       (algo_bf16(algo) && bf16_runs(g));
     return named && g->kh == 3 && g->kw == 3 && g->stride == 1 && g->pad_top == 1 && g->pad_left == 1 &&
            g->oh == g->h && g->ow == g->w;
@@ -206,9 +224,9 @@ static int wino_supports(const conv_geom *g, int algo)
 
 static size_t wino_workspace(const conv_geom *g)
 {
-    static const int algos[] = {CONV_ALGO_F2, CONV_ALGO_F4, CONV_ALGO_F2_BF16};
+    static const int algos[] = {CONV_ALGO_F2, CONV_ALGO_F3, CONV_ALGO_F4, CONV_ALGO_F2_BF16};
     size_t most = 0;
-    for (int i = 0; i < (bf16_runs(g) ? 3 : 2); i++) {
+    for (int i = 0; i < (bf16_runs(g) ? 4 : 3); i++) {
         wino_plan p;
         plan_layout(&p, g, algos[i], plan_workers());
         most = plan_floats(&p) > most ? plan_floats(&p) : most;
@@ -230,12 +248,12 @@ static int wino_plan_layer(conv_layer *cl, vt_err *err)
     const size_t ut = p->own_dx && !p->bf16 ? a2 * p->cp * cl->g.oc : 0;
     const size_t ub = p->bf16 ? wbf_ub_words((int)a2, cl->g.c, cl->g.oc) : 0;
     const size_t utb = p->bf16 && p->own_dx ? wbf_utb_words((int)a2, cl->g.c, cl->g.oc) : 0;
-    p->U = p->bf16 ? NULL : malloc(sizeof(float) * p->u); /* bf16: U passes through the workspace */
+    p->U = p->bf16 || p->u_in_ws ? NULL : malloc(sizeof(float) * p->u); /* else U is in the workspace */
     p->Up = up ? aligned_alloc(64, sizeof(float) * up) : NULL;
     p->Ut = ut ? aligned_alloc(64, sizeof(float) * ut) : NULL;
     p->Ub = ub ? aligned_alloc(64, sizeof(uint32_t) * ub) : NULL;
     p->Utb = utb ? aligned_alloc(64, sizeof(uint32_t) * utb) : NULL;
-    int rc = (!p->bf16 && !p->U) || (up && !p->Up) || (ut && !p->Ut) || (ub && !p->Ub) || (utb && !p->Utb)
+    int rc = (!p->bf16 && !p->u_in_ws && !p->U) || (up && !p->Up) || (ut && !p->Ut) || (ub && !p->Ub) || (utb && !p->Utb)
                  ? vt_fail(err, VT_EIO, "out of memory for a Winograd kernel of %zu floats", p->u + up + ut)
                  : nn_pool_start(p->workers, err);
     if (rc) {
@@ -448,6 +466,10 @@ TF void kernel_in_adjoint(const wino_mats *f, vf *dg, float *const *dU, int part
             fn(&F4, __VA_ARGS__, VL);                                                                        \
         else if ((f)->m == 4)                                                                                \
             fn(&F4, __VA_ARGS__, nc);                                                                        \
+        else if ((f)->m == 3 && (nc) == VL)                                                                  \
+            fn(&F3, __VA_ARGS__, VL);                                                                        \
+        else if ((f)->m == 3)                                                                                \
+            fn(&F3, __VA_ARGS__, nc);                                                                        \
         else if ((nc) == VL)                                                                                 \
             fn(&F2, __VA_ARGS__, VL);                                                                        \
         else                                                                                                 \
@@ -468,9 +490,13 @@ typedef struct wino_job {
 } wino_job;
 
 static float *ws_du(const wino_job *J, int wk) { return J->ws + (size_t)wk * J->p->u; }
-/* U: the plan's own, or (bf16, where only its packed forms are kept) worker 0's dU, free until the kernel
- * gradient's products. */
-static float *ws_u(const wino_job *J) { return J->p->bf16 ? ws_du(J, 0) : J->p->U; }
+/* U: the plan's own; or (bf16, where only its packed forms are kept) worker 0's dU, free until the kernel
+ * gradient's products; or (u_in_ws) its place after the workers' chunks. */
+static float *ws_u(const wino_job *J)
+{
+    const wino_plan *p = J->p;
+    return p->bf16 ? ws_du(J, 0) : p->u_in_ws ? J->ws + (size_t)p->workers * (p->u + p->kpad + p->chunk) : p->U;
+}
 static float *ws_db(const wino_job *J, int wk) { return J->ws + J->p->u * (size_t)J->p->workers + (size_t)wk * J->p->kpad; }
 static float *ws_chunk(const wino_job *J, int wk)
 {
@@ -928,7 +954,7 @@ static void pack_task(void *arg, int wk, int nw)
 static void kernel_ready(conv_layer *cl, wino_job *J)
 {
     wino_plan *p = cl->state;
-    if (cl->wgen != 0 && p->ugen == cl->wgen)
+    if (cl->wgen != 0 && p->ugen == cl->wgen && !p->u_in_ws) /* the workspace is every layer's */
         return;
     nn_pool_run(kernel_task, J, p->workers);
 #if WINO_ISA == NN_ISA_AVX512
@@ -1033,6 +1059,17 @@ static int f4_rank(const conv_geom *g, int alone)
     return g->c >= WINOGRAD_MIN_CHANNELS ? 55 : alone ? 30 : 0;
 }
 
+/* F(3x3) on maps of 3 and 6 a side (vgg16's and vgg19's blocks 4 and 5 at 48x48), where its 5 x 5 tiles
+ * fit the map exactly: 25 products an image at 3x3 (F(2x2): 64; gemm: 81 multiply-adds), 100 at 6x6
+ * (F(2x2): 144). Measured on a quiet 2-core Zen 4 (AVX-512), vgg16, batch 32, forward + backward:
+ * block4 36.9 ms a layer against F(2x2)'s 45.0, block5 16.6 against gemm's 21.2 (which outranks F(2x2)
+ * there, conv.c). On 12x12 F(4x4) stays faster (29.6 against 35). */
+static int f3_rank(const conv_geom *g, int alone)
+{
+    const int side = conv_min_side(g);
+    return side < WINOGRAD_F4_MIN_SIDE && side % 3 == 0 && (alone || g->c >= WINOGRAD_MIN_CHANNELS) ? 45 : 0;
+}
+
 static int f2_rank(const conv_geom *g, int alone)
 {
     return conv_min_side(g) < WINOGRAD_F4_MIN_SIDE && (alone || g->c >= WINOGRAD_MIN_CHANNELS) ? 30 : 0;
@@ -1042,18 +1079,20 @@ static int f2_rank(const conv_geom *g, int alone)
 #define BF16_HINT " (bfloat16 products need AVX512_BF16 and even channel counts; try --precision float32)"
 static const conv_variant wino_variants[] = {
     {"f2", CONV_ALGO_F2, f2_rank, 2e-3, ""},
+    {"f3", CONV_ALGO_F3, f3_rank, 2e-3, ""},
     {"f4", CONV_ALGO_F4, f4_rank, 2e-3, ""},
     /* F(2x2) with its products in bfloat16 (mixed precision): never ranked, what a model at mixed_bfloat16
      * runs where the precision's rule says (precision.c). Its error against the exact convolution is that
-     * of bf16's rounding, 0.3-0.5% of the largest output (vgg16's shapes); F(4x4)'s transforms multiply
-     * that rounding by about 15 (6-8%), so it has no bf16 form. */
+     * of bf16's rounding, 0.3-0.5% of the largest output on vgg16's shapes; the larger tiles' transforms
+     * multiply that rounding (F(3x3) to 2-4%, and 8% in a kernel gradient; F(4x4) to 6-8%), so they have no
+     * bf16 form. */
     {"f2-bf16", CONV_ALGO_F2_BF16, NULL, 3e-2, BF16_HINT},
 };
 
 const conv_backend conv_backend_winograd = {
     .name = "winograd",
     .variants = wino_variants,
-    .nvariants = 3,
+    .nvariants = 4,
     .in_copies = 1,
     .supports = wino_supports,
     .workspace = wino_workspace,
