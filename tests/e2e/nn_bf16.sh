@@ -4,7 +4,9 @@
 # this CPU's own branch, from its flags (avx512_bf16 or amx_bf16 in /proc/cpuinfo): without them the same
 # refusal; with them, the learning check: cnn trains on 3,000 Fashion-MNIST images for 3 epochs at each
 # precision (the same seed) and bfloat16's final training loss must be within LOSS_TOL of float32's; then
-# --resume keeps mixed_bfloat16 (and refuses float32), and evaluate (float32) reads its checkpoint.
+# --resume keeps mixed_bfloat16 (and refuses float32), and evaluate (float32) reads its checkpoint. The first
+# layer (3 channels) runs oneDNN's bf16 convolution; with avx512_bf16 the others run the winograd backend's
+# bfloat16 products (winograd:f2-bf16).
 # tests/tools/bf16_learning.sh is the full check (3 seeds, 5,000 images, 3 epochs): on a 2-core Zen 5 the
 # seeds spread float32's final loss over 0.017 (0.7751 to 0.7918) and mixed_bfloat16's over 0.017, the means
 # were equal to 4 decimals, and each seed's bf16 loss was within 0.0005 of its float32 loss. LOSS_TOL is
@@ -52,6 +54,12 @@ done
 grep -q '"precision":[[:space:]]*"mixed_bfloat16"' "$TMP/mixed_bfloat16/config.json" ||
     fail "config.json does not record the precision"
 grep -q 'onednn:bf16' "$TMP/mixed_bfloat16.out" || fail "no layer ran onednn:bf16: $(grep Convolutions "$TMP/mixed_bfloat16.out")"
+case " $flags " in
+*" avx512_bf16 "*)
+    grep -q 'winograd:f2-bf16' "$TMP/mixed_bfloat16.out" ||
+        fail "no layer ran winograd:f2-bf16: $(grep Convolutions "$TMP/mixed_bfloat16.out")"
+    ;;
+esac
 f32=$(tail -1 "$TMP/float32/history.csv" | cut -d, -f2)
 bf16=$(tail -1 "$TMP/mixed_bfloat16/history.csv" | cut -d, -f2)
 awk -v a="$f32" -v b="$bf16" -v t="$LOSS_TOL" 'BEGIN { d = b - a; exit !(d <= t && -d <= t) }' ||
