@@ -102,6 +102,8 @@ ifeq ($(shell uname -m),x86_64)
 $(OUT)/obj/nn/winograd_avx2.o: ALL_CFLAGS += -mavx2 -mfma
 $(OUT)/obj/nn/winograd_avx512.o: ALL_CFLAGS += -mavx512f -mavx2 -mfma
 $(OUT)/obj/nn/winograd_bf16.o: ALL_CFLAGS += -mavx512f -mavx512bw -mavx512bf16
+$(OUT)/obj/nn/dense_avx2.o: ALL_CFLAGS += -mavx2 -mfma -ffp-contract=fast
+$(OUT)/obj/nn/dense_avx512.o: ALL_CFLAGS += -mavx512f -mavx2 -mfma -ffp-contract=fast
 $(OUT)/obj/nn/smallmap_avx2.o: ALL_CFLAGS += -mavx2 -mfma -ffp-contract=fast
 $(OUT)/obj/nn/smallmap_avx512.o: ALL_CFLAGS += -mavx512f -mavx2 -mfma -ffp-contract=fast
 endif
@@ -145,7 +147,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # ASan+UBSan, the threaded ones under ThreadSanitizer, every test optimised.
 VARIANT_BINS = $(patsubst tests/%.c,$(BUILD)/$(1)/tests/%,$(TEST_SRCS))
 # The threaded tests, the ones built and run under ThreadSanitizer.
-TSAN_TESTS := test_train% test_data_download test_data_folder test_nn_pool
+TSAN_TESTS := test_train% test_data_download test_data_folder test_nn_pool test_nn_dense
 ALL_UNIT_BINS = $(call VARIANT_BINS,asan) \
                 $(filter $(addprefix $(BUILD)/tsan/tests/,$(TSAN_TESTS)),$(call VARIANT_BINS,tsan)) \
                 $(call VARIANT_BINS,release)

@@ -701,8 +701,7 @@ void maxpool2d_backward(float *dx, const float *dout, const float *x, int n, int
 void dense_forward(float *out, const float *x, const float *w, const float *b, int n, int in_dim, int out_dim,
                    int relu)
 {
-    nn_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, out_dim, in_dim, 1.0f, x, in_dim, w, out_dim, 0.0f,
-             out, out_dim);
+    dense_xw(out, x, w, n, in_dim, out_dim);
     bias_act(out, b, (size_t)n, out_dim, relu);
 }
 
@@ -711,11 +710,9 @@ void dense_backward(float *dx, float *dw, float *db, float *dout, const float *o
 {
     bias_act_backward(db, dout, out, (size_t)n, out_dim, relu);
     if (dx)
-        nn_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, in_dim, out_dim, 1.0f, dout, out_dim, w, out_dim,
-                 0.0f, dx, in_dim);
+        dense_dyw(dx, dout, w, n, in_dim, out_dim);
     if (dw)
-        nn_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in_dim, out_dim, n, 1.0f, x, in_dim, dout, out_dim, 1.0f,
-                 dw, out_dim);
+        dense_xdy(dw, x, dout, n, in_dim, out_dim, 1.0f, 1.0f);
 }
 
 /* The squared norm of dense_backward's kernel gradient x^T . dout (in_dim, out_dim) for dout as it left it,
@@ -745,10 +742,8 @@ void dense_backward_sgd(float *dx, float *w, float *b, float *db, float *dout, c
         b[j] = keep * b[j] - lr * db[j];
     /* dx from the weights before the step, then the step inside the gradient's gemm. */
     if (dx)
-        nn_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, in_dim, out_dim, 1.0f, dout, out_dim, w, out_dim,
-                 0.0f, dx, in_dim);
-    nn_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in_dim, out_dim, n, -lr, x, in_dim, dout, out_dim, keep, w,
-             out_dim);
+        dense_dyw(dx, dout, w, n, in_dim, out_dim);
+    dense_xdy(w, x, dout, n, in_dim, out_dim, -lr, keep);
 }
 
 /* ---- Softmax and categorical cross-entropy -------------------------------------------------------- */

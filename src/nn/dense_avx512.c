@@ -1,0 +1,10 @@
+/* dense_avx512: the Dense products' kernels built for AVX-512F (the Makefile's flags for this file). Nothing
+ * here runs unless the portable copy (dense.c) sends a product here, which it does only where nn_isa
+ * (src/nn/isa.c) names this copy. */
+#if defined(__x86_64__)
+#include "nn_internal.h"
+#define DN_ISA NN_ISA_AVX512
+#include "dense.c"
+#else
+typedef int dense_avx512_unused; /* not an x86-64 build: the portable copy alone */
+#endif
