@@ -1,13 +1,13 @@
 /* winograd: the "winograd" convolution backend, 3x3 stride-1 'same' convolutions by Winograd's minimal
- * filtering algorithms F(2x2, 3x3) and F(4x4, 3x3) (Lavin & Gray, "Fast Algorithms for Convolutional
+ * filtering algorithms F(2x2, 3x3), F(3x3, 3x3) and F(4x4, 3x3) (Lavin & Gray, "Fast Algorithms for Convolutional
  * Neural Networks", 2016), on the model's NHWC tensors, for machines where oneDNN has none (oneDNN 2.x
  * offers Winograd only with AVX-512).
  *
- * An output tile of m x m pixels (m = 2 or 4) comes from an input tile of a x a (a = m + 2):
+ * An output tile of m x m pixels (m = 2, 3 or 4) comes from an input tile of a x a (a = m + 2):
  *   Y = A^T [ (G g G^T) (.) (B^T d B) ] A      per channel pair, (.) elementwise over the a x a points
  * so with U = G g G^T (the kernel, per input and output channel) and V = B^T d B (the input, per tile and
  * channel), each of the a*a points xi is one matrix product over channels, M[xi] = V[xi] U[xi]: a*a sgemm
- * calls replace the 9 taps of a direct convolution, 9 m^2 / a^2 = 2.25x (m = 2) or 4x (m = 4) fewer
+ * calls replace the 9 taps of a direct convolution, 9 m^2 / a^2 = 2.25x (m = 2), 3.24x (m = 3) or 4x (m = 4) fewer
  * multiply-adds, for transforms that are passes over memory.
  *
  * Backward is the exact adjoint of that forward: dM = A dY A^T, then dU[xi] = V[xi]^T dM[xi] (summed over
@@ -29,7 +29,8 @@
  * input gradient's products (dV = dM U^T) take the same kernel where the layer has at most
  * SIMD_MAX_CHANNELS output channels, with U transposed and blocked; the kernel gradient's (a sum over
  * tiles) stay with OpenBLAS. The kernel gradient is summed per worker and added up at the end, in a fixed
- * order: a run is repeatable at a fixed thread count. Shapes:
+ * order: a run is repeatable at a fixed thread count. With mixed_bfloat16 (the f2-bf16 variant) every
+ * product runs in bfloat16 instead, in src/nn/winograd_bf16.c's kernels. Shapes:
  *   x (n, h, w, c), out and dout (n, h, w, k), kernel (3, 3, c, k) (Keras), U and dU (a*a, c, k),
  *   a chunk's V (tiles, a*a, c) and M (tiles, a*a, k). */
 #include <cblas.h>
