@@ -110,8 +110,8 @@ typedef struct wino_plan {
     size_t cp;
     float *Ut;
     /* mixed_bfloat16 (the f2-bf16 variant, AVX-512 copy with AVX512_BF16): every product in
-     * bfloat16 (src/nn/winograd_bf16.h), U packed as Ub and Utb (Up and Ut unused), and per worker a
-     * workspace part for the kernel gradient's operands in pairs of tiles (pchunk floats). */
+     * bfloat16 (src/nn/winograd_bf16.h), U only in its packed forms Ub and Utb (U, Up and Ut unused), and
+     * per worker a workspace part for the kernel gradient's operands in pairs of tiles (pchunk floats). */
     int bf16;
     uint32_t *Ub, *Utb;
     size_t pchunk;
@@ -212,7 +212,7 @@ static int wino_plan_layer(conv_layer *cl, vt_err *err)
     const size_t ut = p->own_dx && !p->bf16 ? a2 * p->cp * cl->g.oc : 0;
     const size_t ub = p->bf16 ? wbf_ub_words((int)a2, cl->g.c, cl->g.oc) : 0;
     const size_t utb = p->bf16 && p->own_dx ? wbf_utb_words((int)a2, cl->g.c, cl->g.oc) : 0;
-    p->U = p->bf16 || p->u_in_ws ? NULL : malloc(sizeof(float) * p->u); /* else U is in the workspace */
+    p->U = p->bf16 || p->u_in_ws ? NULL : malloc(sizeof(float) * p->u); /* (bf16: packed only; u_in_ws) */
     p->Up = up ? aligned_alloc(64, sizeof(float) * up) : NULL;
     p->Ut = ut ? aligned_alloc(64, sizeof(float) * ut) : NULL;
     p->Ub = ub ? aligned_alloc(64, sizeof(uint32_t) * ub) : NULL;
@@ -233,6 +233,10 @@ static int wino_plan_layer(conv_layer *cl, vt_err *err)
         memset(p->Up, 0, sizeof(float) * up);
     if (ut)
         memset(p->Ut, 0, sizeof(float) * ut);
+    if (ub) /* and those of the packed forms */
+        memset(p->Ub, 0, sizeof(uint32_t) * ub);
+    if (utb)
+        memset(p->Utb, 0, sizeof(uint32_t) * utb);
     cl->state = p;
     return VT_OK;
 }
@@ -267,12 +271,12 @@ typedef struct wino_job {
 } wino_job;
 
 static float *ws_du(const wino_job *J, int wk) { return J->ws + (size_t)wk * J->p->u; }
-/* U: the plan's own; or (bf16, where only its packed forms are kept) worker 0's dU, free until the kernel
- * gradient's products; or (u_in_ws) its place after the workers' chunks. */
+/* U (float32; bf16 plans have only its packed forms): the plan's own, or (u_in_ws) its place after the
+ * workers' chunks. */
 static float *ws_u(const wino_job *J)
 {
     const wino_plan *p = J->p;
-    return p->bf16 ? ws_du(J, 0) : p->u_in_ws ? J->ws + (size_t)p->workers * (p->u + p->kpad + p->chunk) : p->U;
+    return p->u_in_ws ? J->ws + (size_t)p->workers * (p->u + p->kpad + p->chunk) : p->U;
 }
 static float *ws_db(const wino_job *J, int wk) { return J->ws + J->p->u * (size_t)J->p->workers + (size_t)wk * J->p->kpad; }
 static float *ws_chunk(const wino_job *J, int wk)
@@ -712,17 +716,62 @@ static void finish_task(void *arg, int wk, int nw)
 }
 
 #if WINO_ISA == NN_ISA_AVX512
-/* bf16: U packed for the products, points of this worker's share. */
-static void pack_task(void *arg, int wk, int nw)
+/* bf16: U straight into its packed forms, no float32 copy. Each lane of v to bfloat16 (to nearest, ties to
+ * even; the weights are finite) in its low 16 bits. */
+typedef unsigned vu __attribute__((vector_size(VL * 4)));
+TF vu bf16_bits(vf v)
+{
+    const vu b = (vu)v;
+    return (b + 0x7fffu + ((b >> 16) & 1u)) >> 16;
+}
+
+/* G g G^T of F(2x2) for the input channels c and c + 1 (c even) at output channels k0..k0+nk-1 (k0 a
+ * multiple of VL, nk even): Ub's words pair the two channels, Utb's (where the layer has an input
+ * gradient) pair neighbouring output channels of one input channel. */
+TF void kernel_pair_bf16(const wino_job *J, int c, int k0, int nk)
+{
+    const wino_plan *p = J->p;
+    const int C = J->cl->g.c, K = J->cl->g.oc, nkb = (int)(p->kp / KB), ncb = (int)(p->cp / KB);
+    const size_t CK = (size_t)C * K;
+    vf g0[9], g1[9], v0[16], v1[16];
+    for (int t = 0; t < 9; t++) {
+        g0[t] = vload(J->w + t * CK + (size_t)c * K + k0, nk);
+        g1[t] = vload(J->w + t * CK + (size_t)(c + 1) * K + k0, nk);
+    }
+    tf2(TF_KER(&F2), v0, g0);
+    tf2(TF_KER(&F2), v1, g1);
+    for (int e = 0; e < 16; e++) {
+        const vu r0 = bf16_bits(v0[e]), r1 = bf16_bits(v1[e]), words = r0 | (r1 << 16);
+        memcpy(p->Ub + (((size_t)e * nkb + k0 / KB) * (C / 2) + c / 2) * KB + k0 % KB, &words, sizeof(float) * nk);
+        if (!p->Utb)
+            continue;
+        /* Pairs of neighbouring output channels: the even lanes below, the odd ones above, nk / 2 words
+         * down Utb's column (KB words apart), for c and c + 1 side by side. */
+        uint32_t *col = p->Utb + ((size_t)e * ncb + c / KB) * (K / 2) * KB + (size_t)(k0 / 2) * KB + c % KB;
+        const vu even = {0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14};
+        const vu odd = even + 1;
+        const vu t0 = __builtin_shuffle(r0, even) | (__builtin_shuffle(r0, odd) << 16);
+        const vu t1 = __builtin_shuffle(r1, even) | (__builtin_shuffle(r1, odd) << 16);
+        const __m512i down = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                                _mm512_set1_epi32(KB));
+        const __mmask16 m = (__mmask16)((1u << (nk / 2)) - 1);
+        _mm512_mask_i32scatter_epi32(col, m, down, (__m512i)t0, 4);
+        _mm512_mask_i32scatter_epi32(col + 1, m, down, (__m512i)t1, 4);
+    }
+}
+
+static void kernel_task_bf16(void *arg, int wk, int nw)
 {
     const wino_job *J = arg;
-    const wino_plan *p = J->p;
-    const int c = J->cl->g.c, k = J->cl->g.oc;
-    int x0, x1;
-    share(p->f->a * p->f->a, wk, nw, &x0, &x1);
-    wbf_pack_u(ws_u(J), x0, x1, c, k, p->Ub);
-    if (p->Utb)
-        wbf_pack_ut(ws_u(J), x0, x1, c, k, p->Utb);
+    int p0, p1;
+    share(J->cl->g.c / 2, wk, nw, &p0, &p1);
+    for (int cp = p0; cp < p1; cp++)
+        for (int k0 = 0; k0 < J->cl->g.oc; k0 += VL) {
+            if (J->cl->g.oc - k0 >= VL) /* a constant count: whole loads and stores, no copy loops */
+                kernel_pair_bf16(J, 2 * cp, k0, VL);
+            else
+                kernel_pair_bf16(J, 2 * cp, k0, J->cl->g.oc - k0);
+        }
 }
 #endif
 
@@ -733,11 +782,12 @@ static void kernel_ready(conv_layer *cl, wino_job *J)
     wino_plan *p = cl->state;
     if (cl->wgen != 0 && p->ugen == cl->wgen && !p->u_in_ws) /* the workspace is every layer's */
         return;
-    nn_pool_run(kernel_task, J, p->workers);
 #if WINO_ISA == NN_ISA_AVX512
     if (p->bf16)
-        nn_pool_run(pack_task, J, p->workers);
+        nn_pool_run(kernel_task_bf16, J, p->workers);
+    else
 #endif
+        nn_pool_run(kernel_task, J, p->workers);
     p->ugen = cl->wgen;
 }
 

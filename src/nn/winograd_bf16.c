@@ -42,9 +42,8 @@ void wbf_to_bf16(float *buf, size_t n)
 
 static __mmask16 first(int n) { return n >= 16 ? (__mmask16)0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1); }
 
-/* Up to 16 words from two float rows: word j = bf16(r0[j]) | bf16(r1[j]) << 16 (r1 NULL: zeros), j < n;
- * the words from n to 16 are zero when pad is set, else left alone. */
-static void pair16(const float *r0, const float *r1, int n, uint32_t *dst, int pad)
+/* Up to 16 words from two float rows: word j = bf16(r0[j]) | bf16(r1[j]) << 16 (r1 NULL: zeros), j < n. */
+static void pair16(const float *r0, const float *r1, int n, uint32_t *dst)
 {
     const __mmask16 m = first(n);
     const __m512 a = _mm512_maskz_loadu_ps(m, r0), b = r1 ? _mm512_maskz_loadu_ps(m, r1) : _mm512_setzero_ps();
@@ -52,11 +51,7 @@ static void pair16(const float *r0, const float *r1, int n, uint32_t *dst, int p
     const __m512i both = (__m512i)_mm512_cvtne2ps_pbh(b, a);
     const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6,
                                          21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
-    const __m512i w = _mm512_permutexvar_epi16(idx, both);
-    if (pad)
-        _mm512_storeu_si512(dst, w);
-    else
-        _mm512_mask_storeu_epi32(dst, m, w);
+    _mm512_mask_storeu_epi32(dst, m, _mm512_permutexvar_epi16(idx, both));
 }
 
 void wbf_pair_tiles(const float *X, int tiles, int a2, int width, uint32_t *out)
@@ -68,7 +63,7 @@ void wbf_pair_tiles(const float *X, int tiles, int a2, int width, uint32_t *out)
             const float *r1 = 2 * p + 1 < tiles ? r0 + (size_t)a2 * width : NULL;
             uint32_t *dst = out + ((size_t)xi * pairs + p) * width;
             for (int j = 0; j < width; j += 16)
-                pair16(r0 + j, r1 ? r1 + j : NULL, width - j, dst + j, 0);
+                pair16(r0 + j, r1 ? r1 + j : NULL, width - j, dst + j);
         }
 }
 
@@ -79,50 +74,6 @@ size_t wbf_ub_words(int a2, int c, int k)
 }
 
 size_t wbf_utb_words(int a2, int c, int k) { return wbf_ub_words(a2, k, c); }
-
-void wbf_pack_u(const float *U, int xi0, int xi1, int c, int k, uint32_t *Ub)
-{
-    const int nkb = (k + WBF_KB - 1) / WBF_KB, c2 = c / 2;
-    for (int xi = xi0; xi < xi1; xi++)
-        for (int kb = 0; kb < nkb; kb++)
-            for (int cp = 0; cp < c2; cp++) {
-                const float *r0 = U + ((size_t)xi * c + 2 * cp) * k + kb * WBF_KB;
-                uint32_t *dst = Ub + (((size_t)xi * nkb + kb) * c2 + cp) * WBF_KB;
-                pair16(r0, r0 + k, k - kb * WBF_KB, dst, 1);
-                pair16(r0 + 16, r0 + k + 16, k - kb * WBF_KB - 16, dst + 16, 1);
-            }
-}
-
-void wbf_pack_ut(const float *U, int xi0, int xi1, int c, int k, uint32_t *Utb)
-{
-    const int ncb = (c + WBF_KB - 1) / WBF_KB, k2 = k / 2;
-    const size_t words = wbf_utb_words(1, c, k);
-    for (int xi = xi0; xi < xi1; xi++) {
-        uint32_t *base = Utb + (size_t)xi * words;
-        /* The padding channels of the last block stay zero. */
-        if (c % WBF_KB)
-            for (int kq = 0; kq < k2; kq++)
-                memset(base + ((size_t)(ncb - 1) * k2 + kq) * WBF_KB + c % WBF_KB, 0,
-                       sizeof(uint32_t) * (WBF_KB - c % WBF_KB));
-        for (int ch = 0; ch < c; ch++) {
-            /* A row of U (k floats) in pairs of neighbours is k / 2 words: word kq goes to block ch / 32, row
-             * kq, column ch % 32. */
-            const float *row = U + ((size_t)xi * c + ch) * k;
-            uint32_t *col = base + (size_t)(ch / WBF_KB) * k2 * WBF_KB + ch % WBF_KB;
-            int kq = 0;
-            for (; kq + 16 <= k2; kq += 16) {
-                const __m512i w = (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(row + 2 * kq + 16),
-                                                              _mm512_loadu_ps(row + 2 * kq));
-                const __m512i idx = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4,
-                                                                        3, 2, 1, 0),
-                                                       _mm512_set1_epi32(WBF_KB));
-                _mm512_i32scatter_epi32(col + (size_t)kq * WBF_KB, idx, w, 4);
-            }
-            for (; kq < k2; kq++)
-                col[(size_t)kq * WBF_KB] = (uint32_t)bf16_of(row[2 * kq]) | (uint32_t)bf16_of(row[2 * kq + 1]) << 16;
-        }
-    }
-}
 
 /* o[i][0..nk) (= or +=, beta) sum over s < steps of the pairs a[i][s * as] times u[s * us + 0..nk), for the
  * rows i < nr (nr <= 6, nk <= 32): twelve accumulators, each step two loads of u, six broadcasts and twelve
@@ -209,14 +160,6 @@ void wbf_to_bf16(float *buf, size_t n) { (void)buf, (void)n; }
 void wbf_pair_tiles(const float *X, int tiles, int a2, int width, uint32_t *out)
 {
     (void)X, (void)tiles, (void)a2, (void)width, (void)out;
-}
-void wbf_pack_u(const float *U, int xi0, int xi1, int c, int k, uint32_t *Ub)
-{
-    (void)U, (void)xi0, (void)xi1, (void)c, (void)k, (void)Ub;
-}
-void wbf_pack_ut(const float *U, int xi0, int xi1, int c, int k, uint32_t *Utb)
-{
-    (void)U, (void)xi0, (void)xi1, (void)c, (void)k, (void)Utb;
 }
 size_t wbf_ub_words(int a2, int c, int k) { return (size_t)a2 * c * k; }
 size_t wbf_utb_words(int a2, int c, int k) { return (size_t)a2 * c * k; }

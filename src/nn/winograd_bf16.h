@@ -30,12 +30,9 @@ void wbf_to_bf16(float *buf, size_t n);
  * and 2p + 1 at one point and column (a zero for the missing tile of an odd count). */
 void wbf_pair_tiles(const float *X, int tiles, int a2, int width, uint32_t *out);
 
-/* Ub (xi0..xi1 of a2 points) from U (a2, c, k) floats: Ub[xi][kb][cp][j] the pair of channels 2cp, 2cp + 1
- * at output channel kb * 32 + j (zero past k). Utb from the same: Utb[xi][cb][kq][j] the pair of output
- * channels 2kq, 2kq + 1 at input channel cb * 32 + j (zero past c). c and k are even. */
-void wbf_pack_u(const float *U, int xi0, int xi1, int c, int k, uint32_t *Ub);
-void wbf_pack_ut(const float *U, int xi0, int xi1, int c, int k, uint32_t *Utb);
-/* Their sizes in words. */
+/* The packed kernels' sizes in words (written by the winograd backend, src/nn/winograd.c): Ub[xi][kb][cp][j]
+ * the pair of input channels 2cp, 2cp + 1 at output channel kb * 32 + j (zero past k); Utb[xi][cb][kq][j]
+ * the pair of output channels 2kq, 2kq + 1 at input channel cb * 32 + j (zero past c). c and k are even. */
 size_t wbf_ub_words(int a2, int c, int k);
 size_t wbf_utb_words(int a2, int c, int k);
 
