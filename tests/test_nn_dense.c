@@ -1,8 +1,8 @@
 /* Unit tests of the Dense layers' products (src/nn/dense.c): the forward x W, the input gradient dy W^T and
- * the kernel gradient beta W + alpha x^T dy, in every copy this CPU runs (portable: sgemm; AVX2; AVX-512:
- * nn's own kernels where the kernel has a million weights or more), against sums in double over the
- * models' Dense shapes at their batches and odd ones: column counts that fill no whole block, one row, rows
- * that fill no whole group, and a batch past DENSE_MAX_ROWS (sgemm again). */
+ * the kernel gradient beta W + alpha x^T dy, in every copy this CPU runs (portable: sgemm; AVX2 and
+ * AVX-512: nn's own forward kernel on wide kernels of a million weights or more), against sums in double
+ * over the models' Dense shapes at their batches and odd ones: column counts that fill no whole block, one
+ * row, rows that fill no whole group, and a batch past DENSE_MAX_ROWS (sgemm again). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -87,11 +87,11 @@ static void products_match_double(void **state)
     (void)state;
     static const int shapes[][3] = {
         /* n, in, out */
-        {32, 256, 4096}, {32, 2048, 100}, {32, 2048, 512}, /* fc1's and mlp's kind (a million weights), a top */
-        {32, 256, 128},  {32, 128, 100},                   /* cnn's */
-        /* odd ones past a million weights (the own kernels): columns that fill no whole block, a row,
-         * rows that fill no whole group, 64 rows, 65 (sgemm) */
-        {1, 1031, 1037}, {13, 1024, 1030}, {64, 1030, 1020}, {65, 1030, 1020},
+        {32, 512, 4096}, {32, 2048, 100}, {32, 4096, 512}, /* vgg16's fc1 (48x48) and predictions, cnn's fc1 */
+        {32, 256, 128},  {32, 128, 100},                   /* and cnn's small ones */
+        /* odd ones with the own kernel (a million weights, 2048 columns or more): columns that fill no
+         * whole block, a row, rows that fill no whole group, 64 rows; 65 rows (sgemm) */
+        {1, 257, 4111},  {13, 300, 4100}, {64, 260, 4096}, {65, 260, 4096},
         {13, 7, 5},      {5, 1, 1},
     };
     const int best = nn_set_isa_cap(NN_ISA_AVX512);
@@ -104,7 +104,7 @@ static void products_match_double(void **state)
 static void gradient_adds_up(void **state)
 {
     (void)state;
-    const int n = 32, in = 1100, out = 1000; /* a million weights: the own kernel where the CPU has one */
+    const int n = 32, in = 70, out = 50;
     float *x = randf((size_t)n * in, 1, -1, 1), *dy = randf((size_t)n * out, 2, -1, 1);
     float *once = calloc((size_t)in * out, sizeof(float)), *twice = calloc((size_t)in * out, sizeof(float));
     dense_xdy(once, x, dy, n, in, out, 1.0f, 1.0f);

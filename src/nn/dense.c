@@ -1,19 +1,14 @@
-/* dense: the Dense layers' products at a training batch. OpenBLAS packs all of W (in, out) into its own
- * layout at every call, for only n rows of use (vgg16's fc2: 32 x 4096 against 4096 x 4096, 9.3-10.7 ms
- * forward on a 2-core Zen 4, about half of its square-matrix rate). Here, on nn's own workers, for batches
- * of up to DENSE_MAX_ROWS rows:
- *   forward      y (n, out) = x (n, in) W: x packed (FR rows a column), then for a block of FWD_ROWS rows of
- *                W, every block of 2 VL of its columns in turn for every group of FR rows of x, FR x 2 VL
- *                sums in registers, added over the row blocks in y; W read from memory once, each column
- *                block's next part prefetched (the hardware follows few of the block's streams). fc2:
- *                6.5-7.5 ms against sgemm's 9.3-10.7.
- *   kernel grad  W or dW (in, out) = beta * itself + alpha * x^T dy: SGD's step fused in (W, beta the
- *                weight's keep factor, alpha -lr) or the gradient added up (dW, alpha = beta = 1); dy copied
- *                once into blocks of 2 VL columns (each block's n rows one run), then KR rows of W at a
- *                time, each element read and written once: fc2 7.5-10 ms, sgemm 8-9 (both bound by
- *                W's 128 MB of traffic).
- * The input gradient dx = dy W^T stays with sgemm: a dot-product kernel along W's rows was slower (19 ms
- * against 11.5 on fc2).
+/* dense: the Dense layers' forward product y (n, out) = x (n, in) W at a training or inference batch, where
+ * OpenBLAS is slow: it packs all of W (in, out) into its own layout at every call for only n rows of use
+ * (vgg16's fc2: 32 x 4096 against 4096 x 4096, 9.3-10.7 ms forward on a 2-core Zen 4, about half of its
+ * square-matrix rate). Here, on nn's own workers, for batches of up to DENSE_MAX_ROWS rows: x packed (FR
+ * rows a column), then for a block of FWD_ROWS rows of W, every block of 2 VL of its columns in turn for
+ * every group of FR rows of x, FR x 2 VL sums in registers, added over the row blocks in y; W read from
+ * memory once, each column block's next part prefetched (the hardware follows few of the block's
+ * streams). fc2: 6.6 ms.
+ * The gradients stay with sgemm (dense_dyw, dense_xdy): the input gradient as a dot-product kernel along
+ * W's rows took 19 ms against sgemm's 11.5 on fc2, and the kernel gradient, bound by W's 128 MB of traffic
+ * with SGD's step fused in, was no faster (7.5-10 against 7.5-8.8 ms).
  *
  * The file is compiled three times like the winograd backend (src/nn/isa.c): as itself, the portable copy,
  * which only dispatches (sgemm there); as src/nn/dense_avx2.c (AVX2, FMA) and as src/nn/dense_avx512.c
@@ -21,7 +16,6 @@
  * is repeatable at a fixed thread count and ISA. */
 #include <cblas.h>
 #include <stddef.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "nn_internal.h"
@@ -33,11 +27,9 @@
 #if DN_ISA == NN_ISA_AVX512
 #define VL 16
 #define FR 12 /* forward: rows of x a group, two vectors of columns: 24 sums of 32 registers */
-#define KR 12 /* kernel gradient: rows of W, two vectors of columns */
 #elif DN_ISA == NN_ISA_AVX2
 #define VL 8
 #define FR 6 /* 12 sums of 16 registers */
-#define KR 6
 #else
 #define VL 4
 #endif
@@ -49,7 +41,6 @@
 typedef struct dense_job {
     const float *x, *w, *dy;
     float *y, *dx, *dw;
-    float *dyp; /* kernel gradient: dy by blocks of 2 VL columns (out / 2VL rounded up, n, 2 VL), zero-padded */
     int n, in, out;
     int cols; /* forward: the columns the kernels cover (a multiple of 2 VL); the rest go to sgemm */
     float alpha, beta;
@@ -126,64 +117,6 @@ static void forward_task(void *arg, int wk, int nw)
     }
 }
 
-/* W rows c0..c0+nr-1 (nr <= KR), columns k0..k0+len-1 (len <= 2 VL): beta W + alpha sum over t of x[t][c]
- * dy[t][k]; xt: x's columns c0.. packed row by row, KR floats each. */
-static void kgrad_block(const dense_job *J, const float *xt, int c0, int nr, int k0, int len)
-{
-    vf s[KR][2];
-#pragma GCC unroll 12
-    for (int i = 0; i < KR; i++)
-        s[i][0] = s[i][1] = (vf){0};
-    const int l0 = len < VL ? len : VL, l1 = len - l0;
-    const float *d = J->dyp + (size_t)(k0 / (2 * VL)) * J->n * 2 * VL;
-    for (int t = 0; t < J->n; t++, xt += KR, d += 2 * VL) {
-        vf b0, b1;
-        memcpy(&b0, d, sizeof b0);
-        memcpy(&b1, d + VL, sizeof b1);
-#pragma GCC unroll 12
-        for (int i = 0; i < KR; i++) {
-            const vf a = splat(xt[i]);
-            s[i][0] += a * b0;
-            s[i][1] += a * b1;
-        }
-    }
-    const vf al = splat(J->alpha), be = splat(J->beta);
-    for (int i = 0; i < nr; i++) {
-        float *o = J->dw + (size_t)(c0 + i) * J->out + k0;
-        __builtin_prefetch(o + 2 * VL, 1); /* the next block's part of this row */
-        __builtin_prefetch(o + 2 * VL + 16, 1);
-        if (len == 2 * VL) {
-            vf o0, o1;
-            memcpy(&o0, o, sizeof o0);
-            memcpy(&o1, o + VL, sizeof o1);
-            o0 = be * o0 + al * s[i][0];
-            o1 = be * o1 + al * s[i][1];
-            memcpy(o, &o0, sizeof o0);
-            memcpy(o + VL, &o1, sizeof o1);
-        } else {
-            vstore(o, be * vload(o, l0) + al * s[i][0], l0);
-            if (l1 > 0)
-                vstore(o + VL, be * vload(o + VL, l1) + al * s[i][1], l1);
-        }
-    }
-}
-
-static void kgrad_task(void *arg, int wk, int nw)
-{
-    const dense_job *J = arg;
-    int g0, g1;
-    share((J->in + KR - 1) / KR, wk, nw, &g0, &g1);
-    float xt[DENSE_MAX_ROWS * KR];
-    for (int g = g0; g < g1; g++) {
-        const int c0 = g * KR, nr = J->in - c0 < KR ? J->in - c0 : KR;
-        for (int t = 0; t < J->n; t++)
-            for (int i = 0; i < KR; i++)
-                xt[t * KR + i] = i < nr ? J->x[(size_t)t * J->in + c0 + i] : 0.0f;
-        for (int k0 = 0; k0 < J->out; k0 += 2 * VL)
-            kgrad_block(J, xt, c0, nr, k0, J->out - k0 < 2 * VL ? J->out - k0 : 2 * VL);
-    }
-}
-
 static void forward_impl(float *y, const float *x, const float *w, int n, int in, int out)
 {
     dense_job J = {.x = x, .w = w, .y = y, .n = n, .in = in, .out = out, .cols = out / (2 * VL) * (2 * VL)};
@@ -193,43 +126,26 @@ static void forward_impl(float *y, const float *x, const float *w, int n, int in
                  y + J.cols, out);
 }
 
-static int kgrad_impl(float *dw, const float *x, const float *dy, int n, int in, int out, float alpha, float beta)
-{
-    /* dy in blocks: each block's n x 2 VL floats read as one run, not as n rows out floats apart. */
-    const int nkb = (out + 2 * VL - 1) / (2 * VL);
-    float *dyp = aligned_alloc(64, sizeof(float) * (size_t)nkb * n * 2 * VL);
-    if (!dyp)
-        return -1;
-    for (int kb = 0; kb < nkb; kb++) {
-        const int k0 = kb * 2 * VL, len = out - k0 < 2 * VL ? out - k0 : 2 * VL;
-        for (int t = 0; t < n; t++) {
-            float *o = dyp + ((size_t)kb * n + t) * 2 * VL;
-            memcpy(o, dy + (size_t)t * out + k0, sizeof(float) * len);
-            memset(o + len, 0, sizeof(float) * (size_t)(2 * VL - len));
-        }
-    }
-    dense_job J = {.x = x, .dy = dy, .dyp = dyp, .dw = dw, .n = n, .in = in, .out = out, .alpha = alpha,
-                   .beta = beta};
-    nn_pool_run(kgrad_task, &J, nn_threads());
-    free(dyp);
-    return 0;
-}
 #endif
 
 #if DN_ISA == NN_ISA_AVX512
-const dense_kernels dense_avx512_kernels = {forward_impl, kgrad_impl};
+const dense_kernels dense_avx512_kernels = {forward_impl};
 #elif DN_ISA == NN_ISA_AVX2
-const dense_kernels dense_avx2_kernels = {forward_impl, kgrad_impl};
+const dense_kernels dense_avx2_kernels = {forward_impl};
 #else
 /* Below a million weights sgemm's packing costs little and it was as fast or faster (vgg16's predictions,
- * 4096 x 100: 0.36 against 0.42 ms forward). */
+ * 4096 x 100: 0.21 against 0.22-0.25 ms), and so with few columns, which leave each worker few column blocks
+ * for a packed block of x (cnn's fc1, 4096 x 512: 0.94-1.01 against 1.02-1.79 ms). Measured on a 2-core
+ * Zen 4 (AVX-512): vgg16's fc1 (512 x 4096) 0.85 against 1.08 ms, fc2 6.6 against 9.5. */
 #define DENSE_MIN_WEIGHTS ((size_t)1 << 20)
+#define DENSE_MIN_COLUMNS 2048
 #if defined(__x86_64__)
 extern const dense_kernels dense_avx2_kernels, dense_avx512_kernels;
 static const dense_kernels *kernels(int n, int in, int out)
 {
     const int isa = nn_isa();
-    if (n > DENSE_MAX_ROWS || (size_t)in * out < DENSE_MIN_WEIGHTS || isa == NN_ISA_PORTABLE)
+    if (n > DENSE_MAX_ROWS || (size_t)in * out < DENSE_MIN_WEIGHTS || out < DENSE_MIN_COLUMNS ||
+        isa == NN_ISA_PORTABLE)
         return NULL;
     return isa == NN_ISA_AVX512 ? &dense_avx512_kernels : &dense_avx2_kernels;
 }
@@ -257,8 +173,6 @@ void dense_dyw(float *dx, const float *dy, const float *w, int n, int in, int ou
 
 void dense_xdy(float *dw, const float *x, const float *dy, int n, int in, int out, float alpha, float beta)
 {
-    const dense_kernels *k = kernels(n, in, out);
-    if (!k || k->kgrad(dw, x, dy, n, in, out, alpha, beta) != 0)
-        nn_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in, out, n, alpha, x, in, dy, out, beta, dw, out);
+    nn_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in, out, n, alpha, x, in, dy, out, beta, dw, out);
 }
 #endif

@@ -252,9 +252,9 @@ int nn_pool_run(nn_task fn, void *arg, int workers);
 /* The thread count nn_set_threads chose (blas.c). */
 int nn_threads(void);
 
-/* The Dense layers' products (src/nn/dense.c): the forward and the kernel gradient on nn's workers with
- * the kernels of the copy nn_isa names (AVX2, AVX-512) at batches of up to DENSE_MAX_ROWS rows and kernels
- * of a million weights or more, else (and the input gradient always) sgemm. W is (in, out), row-major.
+/* The Dense layers' products (src/nn/dense.c): the forward on nn's workers with the kernel of the copy
+ * nn_isa names (AVX2, AVX-512) at batches of up to DENSE_MAX_ROWS rows and wide kernels of a million
+ * weights or more, else sgemm; the gradients through sgemm. W is (in, out), row-major.
  *   dense_xw:  y (n, out) = x (n, in) W
  *   dense_dyw: dx (n, in) = dy (n, out) W^T
  *   dense_xdy: dw (in, out) = beta dw + alpha x^T dy */
@@ -262,11 +262,9 @@ int nn_threads(void);
 void dense_xw(float *y, const float *x, const float *w, int n, int in, int out);
 void dense_dyw(float *dx, const float *dy, const float *w, int n, int in, int out);
 void dense_xdy(float *dw, const float *x, const float *dy, int n, int in, int out, float alpha, float beta);
-/* One copy's kernels (dense_avx2.c, dense_avx512.c). */
+/* One copy's kernel (dense_avx2.c, dense_avx512.c). */
 typedef struct dense_kernels {
     void (*forward)(float *y, const float *x, const float *w, int n, int in, int out);
-    /* 0, or -1 when out of memory for its copy of dy (the caller takes sgemm then) */
-    int (*kgrad)(float *dw, const float *x, const float *dy, int n, int in, int out, float alpha, float beta);
 } dense_kernels;
 
 /* OpenBLAS's thread count is one process-wide variable (blas.c), and the training thread, the Setup
