@@ -11,6 +11,7 @@
 # (numpy with caffe's BGR and means gives the run's predictions) and records it; hostile files (truncated,
 # not HDF5, a kernel of another shape or type, a layer missing, a kernel declared as 2^40 floats, three
 # weights) exit 2 with one line naming the file and leave no run directory.
+# e2e: concurrent
 . "$(dirname "$0")/lib/prologue.sh"
 PY=/usr/bin/python3
 TOOL=$TOP/tests/tools/keras_h5.py

@@ -5,6 +5,7 @@
 # probabilities of the run's predictions.csv within 1e-4 relative. The data set is a made-up CIFAR-100
 # binary folder of 32x32 images written here (so --resize 32 leaves them as they are and the test feeds OpenCV
 # exactly what vggtop saw). Needs python3-onnx and python3-opencv (test-only tools).
+# e2e: concurrent
 . "$(dirname "$0")/lib/prologue.sh"
 PY=/usr/bin/python3
 "$PY" -c 'import onnx, cv2, numpy' 2>/dev/null || fatal "$PY has no onnx, cv2 or numpy (python3-onnx, python3-opencv)"
