@@ -407,6 +407,28 @@ static double layer_macs(const layer_info *row, const layer_info *in)
     return 0.0;
 }
 
+/* Layer i's row of the profile: its forward and backward medians f and bk (seconds) at batch n, their
+ * rates and share of the FMA limit, and its share of the step. */
+static void print_layer_row(model *m, const layer_info *rows, int i, int n, double f, double bk, double step_secs)
+{
+    const layer_info *r = &rows[i];
+    char shape[48], gf[16] = "-", gb[16] = "-", pf[16] = "-";
+    if (r->rank == 4)
+        snprintf(shape, sizeof shape, "(%d,%d,%d)", r->h, r->w, r->c);
+    else
+        snprintf(shape, sizeof shape, "(%d)", r->c);
+    double macs = layer_macs(r, &rows[i - 1]) * n;
+    if (macs > 0 && f > 0 && bk > 0) {
+        snprintf(gf, sizeof gf, "%.1f", 2 * macs / f / 1e9);
+        snprintf(gb, sizeof gb, "%.1f", (i == 1 ? 2 : 4) * macs / bk / 1e9);
+        if (fma_limit > 0) /* the layer's forward + backward FLOPs a second, as a share of the limit */
+            snprintf(pf, sizeof pf, "%.1f", 100.0 * (i == 1 ? 4 : 6) * macs / (f + bk) / 1e9 / fma_limit);
+    }
+    const char *be = model_layer_backend(m, i);
+    printf("  %-14s %-13s %-15s %-16s %9.2f %9.2f %8s %8s %6s %7.1f\n", r->name, r->type, shape, be ? be : "-",
+           1e3 * f, 1e3 * bk, gf, gb, pf, 100 * (f + bk) / step_secs);
+}
+
 static int bench_layers(model *m, const model_config *cfg, const bench_opts *o, int steps, const float *x,
                         const int *y, vt_err *err)
 {
@@ -455,21 +477,7 @@ static int bench_layers(model *m, const model_config *cfg, const bench_opts *o, 
         by_type[type][0] += f;
         by_type[type][1] += bk;
         sum += f + bk;
-        char shape[48], gf[16] = "-", gb[16] = "-", pf[16] = "-";
-        if (r->rank == 4)
-            snprintf(shape, sizeof shape, "(%d,%d,%d)", r->h, r->w, r->c);
-        else
-            snprintf(shape, sizeof shape, "(%d)", r->c);
-        double macs = layer_macs(r, &rows[i - 1]) * n;
-        if (macs > 0 && f > 0 && bk > 0) {
-            snprintf(gf, sizeof gf, "%.1f", 2 * macs / f / 1e9);
-            snprintf(gb, sizeof gb, "%.1f", (i == 1 ? 2 : 4) * macs / bk / 1e9);
-            if (fma_limit > 0) /* the layer's forward + backward FLOPs a second, as a share of the limit */
-                snprintf(pf, sizeof pf, "%.1f", 100.0 * (i == 1 ? 4 : 6) * macs / (f + bk) / 1e9 / fma_limit);
-        }
-        const char *be = model_layer_backend(m, i);
-        printf("  %-14s %-13s %-15s %-16s %9.2f %9.2f %8s %8s %6s %7.1f\n", r->name, r->type, shape,
-               be ? be : "-", 1e3 * f, 1e3 * bk, gf, gb, pf, 100 * (f + bk) / step_secs);
+        print_layer_row(m, rows, i, n, f, bk, step_secs);
     }
     printf("  by type:\n");
     for (int t = 0; t < LT_COUNT; t++)

@@ -534,24 +534,11 @@ static int download_verified(fetch *F, vt_err *err)
     return rc;
 }
 
-static int fetch_run(fetch *F, vt_err *err)
+/* One vggtop at a time per target: the lock is on the part file itself, which must be a regular file of its
+ * own: a link there would have the download appended to (and truncated, deleted) whatever it points at, a
+ * FIFO would take the bytes away. *fd: the locked part file, open. */
+static int lock_part(fetch *F, int *fd, vt_err *err)
 {
-    int present;
-    int rc = check_target(F, &present, err);
-    if (rc)
-        return rc;
-    if (present) {
-        report(F, FETCH_DONE, "%s already holds CIFAR-100: nothing to download", F->target);
-        return VT_OK;
-    }
-    char copy[VT_PATH_MAX], parent[VT_PATH_MAX];
-    snprintf(copy, sizeof copy, "%s", F->target);
-    snprintf(parent, sizeof parent, "%s", dirname(copy));
-    if ((rc = vt_mkdirs(parent, err)))
-        return rc;
-    /* One vggtop at a time per target: the lock is on the part file itself, which must be a regular file of its
-     * own: a link there would have the download appended to (and truncated, deleted) whatever it points at,
-     * a FIFO would take the bytes away. */
     int lock = open(F->part, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
     if (lock < 0 && (errno == ELOOP || errno == EISDIR))
         return vt_fail(err, VT_EUSAGE, "%s: %s, not a partial download (remove it)", F->part,
@@ -567,6 +554,28 @@ static int fetch_run(fetch *F, vt_err *err)
         close(lock);
         return vt_fail(err, VT_EUSAGE, "%s: another vggtop is downloading into it", F->part);
     }
+    *fd = lock;
+    return VT_OK;
+}
+
+static int fetch_run(fetch *F, vt_err *err)
+{
+    int present;
+    int rc = check_target(F, &present, err);
+    if (rc)
+        return rc;
+    if (present) {
+        report(F, FETCH_DONE, "%s already holds CIFAR-100: nothing to download", F->target);
+        return VT_OK;
+    }
+    char copy[VT_PATH_MAX], parent[VT_PATH_MAX];
+    snprintf(copy, sizeof copy, "%s", F->target);
+    snprintf(parent, sizeof parent, "%s", dirname(copy));
+    if ((rc = vt_mkdirs(parent, err)))
+        return rc;
+    int lock = -1;
+    if ((rc = lock_part(F, &lock, err)))
+        return rc;
     /* The one download of this target now: an unpacking folder left beside it is a killed run's. */
     int stale = F->opt->file ? 0 : data_tmpdir_sweep(F->target);
     if (stale > 0)

@@ -23,6 +23,34 @@ static double f1_of(double p, double r)
     return 2.0 * p * r / denom;
 }
 
+/* The macro and weighted averages of out's rows, as np.average takes them: pairwise sums of the per-class
+ * values (weighted: of value * support) divided by the count (weighted: by the total support true_sum);
+ * buf: 4 C doubles of scratch. */
+static void report_averages(report *out, double *buf, int C, long true_sum)
+{
+    int L = out->n_labels;
+    double *pv = buf, *rv = buf + C, *fv = buf + 2 * C, *sv = buf + 3 * C;
+    for (int i = 0; i < L; i++) {
+        pv[i] = out->rows[i].precision;
+        rv[i] = out->rows[i].recall;
+        fv[i] = out->rows[i].f1;
+    }
+    out->macro.precision = L ? metrics_pairwise_sum(pv, L) / L : 0.0;
+    out->macro.recall = L ? metrics_pairwise_sum(rv, L) / L : 0.0;
+    out->macro.f1 = L ? metrics_pairwise_sum(fv, L) / L : 0.0;
+    out->macro.support = true_sum;
+    out->weighted.support = true_sum;
+    if (true_sum > 0) {
+        double *vals[3] = {pv, rv, fv};
+        double *dst[3] = {&out->weighted.precision, &out->weighted.recall, &out->weighted.f1};
+        for (int k = 0; k < 3; k++) {
+            for (int i = 0; i < L; i++)
+                sv[i] = vals[k][i] * (double)out->rows[i].support;
+            *dst[k] = metrics_pairwise_sum(sv, L) / (double)true_sum;
+        }
+    }
+}
+
 int metrics_report(const long *cm, int C, int all_labels, report *out)
 {
     memset(out, 0, sizeof *out);
@@ -70,29 +98,7 @@ int metrics_report(const long *cm, int C, int all_labels, report *out)
     /* The "accuracy" of output_dict is the micro precision, tp / predicted samples. */
     out->accuracy = prf_divide(tp_sum, pred_sum);
 
-    /* Averages as np.average does them: pairwise sums of the per-class values (weighted: of value *
-     * support) divided by the count (weighted: by the total support). */
-    int L = out->n_labels;
-    double *pv = buf, *rv = buf + C, *fv = buf + 2 * C, *sv = buf + 3 * C;
-    for (int i = 0; i < L; i++) {
-        pv[i] = out->rows[i].precision;
-        rv[i] = out->rows[i].recall;
-        fv[i] = out->rows[i].f1;
-    }
-    out->macro.precision = L ? metrics_pairwise_sum(pv, L) / L : 0.0;
-    out->macro.recall = L ? metrics_pairwise_sum(rv, L) / L : 0.0;
-    out->macro.f1 = L ? metrics_pairwise_sum(fv, L) / L : 0.0;
-    out->macro.support = true_sum;
-    out->weighted.support = true_sum;
-    if (true_sum > 0) {
-        double *vals[3] = {pv, rv, fv};
-        double *dst[3] = {&out->weighted.precision, &out->weighted.recall, &out->weighted.f1};
-        for (int k = 0; k < 3; k++) {
-            for (int i = 0; i < L; i++)
-                sv[i] = vals[k][i] * (double)out->rows[i].support;
-            *dst[k] = metrics_pairwise_sum(sv, L) / (double)true_sum;
-        }
-    }
+    report_averages(out, buf, C, true_sum);
     free(tp);
     free(pred);
     free(truth);

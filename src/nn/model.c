@@ -576,6 +576,58 @@ static void forward(model *m, const float *x, int n)
     softmax_forward(m->probs, m->outs[m->nlayers - 1], n, m->cfg.classes);
 }
 
+/* Layer i's backward pass from d (its output's gradient) into target (its input's; NULL for the first
+ * layer without dx); returns where the gradient below now is (the same memory for Flatten). gw, gb: where
+ * its kernel and bias gradients go; with step, the step is taken inside. */
+static float *layer_backward(model *m, int i, float *target, float *d, float *dx, float *gw, float *gb, int n,
+                             const sgd_config *step, const conv_step *cstep)
+{
+    const nn_layer *l = &m->layers[i];
+    const float *in = m->outs[i - 1];
+    float *w = m->params + l->w_off, *b = m->params + l->b_off;
+    switch (l->kind) {
+    case L_CONV: {
+        conv_layer *cl = &m->convs[i];
+        cl->wgen = m->wgen; /* the forward's: the kernel before this backward's step */
+        cl->be->backward(cl, target, w, b, gw, gb, m->col, d, m->outs[i], in, n, step ? cstep : NULL);
+        break;
+    }
+    case L_POOL:
+        if (m->convs[i - 1].pool_after)
+            m->convs[i - 1].be->pool_backward(&m->convs[i - 1], d, n);
+        else if (target)
+            maxpool2d_backward(target, d, in, n, l->in_h, l->in_w, l->in_c, l->k, l->stride);
+        break;
+    case L_FLATTEN:
+        if (i == 1 && dx)
+            memcpy(dx, d, sizeof(float) * (size_t)n * l->c);
+        target = d; /* the same memory, read as (n, h, w, c) */
+        break;
+    case L_DENSE:
+        if (step)
+            dense_backward_sgd(target, w, b, gb, d, m->outs[i], in, n, l->in_h * l->in_w * l->in_c, l->c,
+                               l->relu, cstep->lr, cstep->keep);
+        else
+            dense_backward(target, m->norms_only ? NULL : gw, gb, d, m->outs[i], in, w, n,
+                           l->in_h * l->in_w * l->in_c, l->c, l->relu);
+        if (m->norms_only)
+            m->gnorm2[i] = dense_grad_norm2(d, in, n, l->in_h * l->in_w * l->in_c, l->c, m->gscratch,
+                                            m->gscratch_floats);
+        break;
+    case L_GAP:
+        if (target)
+            global_avgpool_backward(target, d, n, l->in_h, l->in_w, l->in_c);
+        break;
+    case L_GMP:
+        if (target)
+            global_maxpool_backward(target, d, in, n, l->in_h, l->in_w, l->in_c);
+        break;
+    case L_INPUT:
+        break;
+    }
+    return target;
+}
+
 /* Back from the loss to the first layer. Without step: adds the gradients into m->grads (which the caller
  * zeroed). With a momentum-free step: applies it layer by layer inside the kernels' gradient gemms (using
  * the bias slots of m->grads as scratch, cleared again after use). dx (n, H, W, C) gets dL/dx when not
@@ -601,56 +653,15 @@ static void backward(model *m, const int *y, int n, float *dx, const sgd_config 
                 m->ready(m->ready_ctx, 0);
             return;
         }
-        const float *in = m->outs[i - 1];
         float *target = i == 1 ? dx : (d == m->dbuf[0] ? m->dbuf[1] : m->dbuf[0]);
         float *gw = m->grads + l->w_off, *gb = m->grads + l->b_off;
-        float *w = m->params + l->w_off, *b = m->params + l->b_off;
         if (m->norms_only && l->w_count) { /* the kernel's gradient (conv) or the bias's (dense) in the scratch */
             gw = m->gscratch;
             gb = l->kind == L_CONV ? gw + l->w_count : gw;
             memset(gw, 0, sizeof(float) * (l->kind == L_CONV ? l->w_count + l->b_count : l->b_count));
         }
         double t0 = m->prof_bwd ? vt_now() : 0.0;
-        switch (l->kind) {
-        case L_CONV: {
-            conv_layer *cl = &m->convs[i];
-            cl->wgen = m->wgen; /* the forward's: the kernel before this backward's step */
-            cl->be->backward(cl, target, w, b, gw, gb, m->col, d, m->outs[i], in, n, step ? &cstep : NULL);
-            break;
-        }
-        case L_POOL:
-            if (m->convs[i - 1].pool_after)
-                m->convs[i - 1].be->pool_backward(&m->convs[i - 1], d, n);
-            else if (target)
-                maxpool2d_backward(target, d, in, n, l->in_h, l->in_w, l->in_c, l->k, l->stride);
-            break;
-        case L_FLATTEN:
-            if (i == 1 && dx)
-                memcpy(dx, d, sizeof(float) * (size_t)n * l->c);
-            target = d; /* the same memory, read as (n, h, w, c) */
-            break;
-        case L_DENSE:
-            if (step)
-                dense_backward_sgd(target, w, b, gb, d, m->outs[i], in, n, l->in_h * l->in_w * l->in_c, l->c,
-                                   l->relu, lr, keep);
-            else
-                dense_backward(target, m->norms_only ? NULL : gw, gb, d, m->outs[i], in, w, n,
-                               l->in_h * l->in_w * l->in_c, l->c, l->relu);
-            if (m->norms_only)
-                m->gnorm2[i] = dense_grad_norm2(d, in, n, l->in_h * l->in_w * l->in_c, l->c, m->gscratch,
-                                                m->gscratch_floats);
-            break;
-        case L_GAP:
-            if (target)
-                global_avgpool_backward(target, d, n, l->in_h, l->in_w, l->in_c);
-            break;
-        case L_GMP:
-            if (target)
-                global_maxpool_backward(target, d, in, n, l->in_h, l->in_w, l->in_c);
-            break;
-        case L_INPUT:
-            break;
-        }
+        target = layer_backward(m, i, target, d, dx, gw, gb, n, step, &cstep);
         if (step && l->kind == L_DENSE)
             memset(gb, 0, sizeof(float) * l->b_count); /* the bias scratch (a backend clears its own) */
         if (m->norms_only && l->kind == L_CONV)
