@@ -39,11 +39,10 @@
 #if DN_ISA != NN_ISA_PORTABLE
 /* What a task of the pool needs. */
 typedef struct dense_job {
-    const float *x, *w, *dy;
-    float *y, *dx, *dw;
+    const float *x, *w;
+    float *y;
     int n, in, out;
-    int cols; /* forward: the columns the kernels cover (a multiple of 2 VL); the rest go to sgemm */
-    float alpha, beta;
+    int cols; /* the columns the kernel covers (a multiple of 2 VL); the rest go to sgemm */
 } dense_job;
 
 /* a in every lane: lane 0 shuffled everywhere, one broadcast (0 + a would be an addition the compiler must
@@ -129,9 +128,15 @@ static void forward_impl(float *y, const float *x, const float *w, int n, int in
 #endif
 
 #if DN_ISA == NN_ISA_AVX512
-const dense_kernels dense_avx512_kernels = {forward_impl};
+void dense_xw_avx512(float *y, const float *x, const float *w, int n, int in, int out)
+{
+    forward_impl(y, x, w, n, in, out);
+}
 #elif DN_ISA == NN_ISA_AVX2
-const dense_kernels dense_avx2_kernels = {forward_impl};
+void dense_xw_avx2(float *y, const float *x, const float *w, int n, int in, int out)
+{
+    forward_impl(y, x, w, n, in, out);
+}
 #else
 /* Below a million weights sgemm's packing costs little and it was as fast or faster (vgg16's predictions,
  * 4096 x 100: 0.21 against 0.22-0.25 ms), and so with few columns, which leave each worker few column blocks
@@ -139,29 +144,27 @@ const dense_kernels dense_avx2_kernels = {forward_impl};
  * Zen 4 (AVX-512): vgg16's fc1 (512 x 4096) 0.85 against 1.08 ms, fc2 6.6 against 9.5. */
 #define DENSE_MIN_WEIGHTS ((size_t)1 << 20)
 #define DENSE_MIN_COLUMNS 2048
-#if defined(__x86_64__)
-extern const dense_kernels dense_avx2_kernels, dense_avx512_kernels;
-static const dense_kernels *kernels(int n, int in, int out)
+/* The copy's kernel for this call, or NULL for sgemm. */
+typedef void (*dense_fn)(float *y, const float *x, const float *w, int n, int in, int out);
+static dense_fn kernel_for(int n, int in, int out)
 {
+#if defined(__x86_64__)
     const int isa = nn_isa();
     if (n > DENSE_MAX_ROWS || (size_t)in * out < DENSE_MIN_WEIGHTS || out < DENSE_MIN_COLUMNS ||
         isa == NN_ISA_PORTABLE)
         return NULL;
-    return isa == NN_ISA_AVX512 ? &dense_avx512_kernels : &dense_avx2_kernels;
-}
+    return isa == NN_ISA_AVX512 ? dense_xw_avx512 : dense_xw_avx2;
 #else
-static const dense_kernels *kernels(int n, int in, int out)
-{
     (void)n, (void)in, (void)out;
     return NULL;
-}
 #endif
+}
 
 void dense_xw(float *y, const float *x, const float *w, int n, int in, int out)
 {
-    const dense_kernels *k = kernels(n, in, out);
+    const dense_fn k = kernel_for(n, in, out);
     if (k)
-        k->forward(y, x, w, n, in, out);
+        k(y, x, w, n, in, out);
     else
         nn_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, out, in, 1.0f, x, in, w, out, 0.0f, y, out);
 }

@@ -1,4 +1,4 @@
-/* dense_avx512: the Dense products' kernels built for AVX-512F (the Makefile's flags for this file). Nothing
+/* dense_avx512: the Dense forward kernel built for AVX-512F (the Makefile's flags for this file). Nothing
  * here runs unless the portable copy (dense.c) sends a product here, which it does only where nn_isa
  * (src/nn/isa.c) names this copy. */
 #if defined(__x86_64__)

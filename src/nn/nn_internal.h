@@ -262,10 +262,9 @@ int nn_threads(void);
 void dense_xw(float *y, const float *x, const float *w, int n, int in, int out);
 void dense_dyw(float *dx, const float *dy, const float *w, int n, int in, int out);
 void dense_xdy(float *dw, const float *x, const float *dy, int n, int in, int out, float alpha, float beta);
-/* One copy's kernel (dense_avx2.c, dense_avx512.c). */
-typedef struct dense_kernels {
-    void (*forward)(float *y, const float *x, const float *w, int n, int in, int out);
-} dense_kernels;
+/* The forward kernel of each copy (dense_avx2.c, dense_avx512.c), which dense_xw picks. */
+void dense_xw_avx2(float *y, const float *x, const float *w, int n, int in, int out);
+void dense_xw_avx512(float *y, const float *x, const float *w, int n, int in, int out);
 
 /* OpenBLAS's thread count is one process-wide variable (blas.c), and the training thread, the Setup
  * screen's timing and the engine's start may all run nn at once: every change to the count and every

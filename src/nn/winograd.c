@@ -218,7 +218,8 @@ static int wino_plan_layer(conv_layer *cl, vt_err *err)
     p->Ub = ub ? aligned_alloc(64, sizeof(uint32_t) * ub) : NULL;
     p->Utb = utb ? aligned_alloc(64, sizeof(uint32_t) * utb) : NULL;
     int rc = (!p->bf16 && !p->u_in_ws && !p->U) || (up && !p->Up) || (ut && !p->Ut) || (ub && !p->Ub) || (utb && !p->Utb)
-                 ? vt_fail(err, VT_EIO, "out of memory for a Winograd kernel of %zu floats", p->u + up + ut)
+                 ? vt_fail(err, VT_EIO, "out of memory for a Winograd kernel of %zu floats",
+                           (!p->bf16 && !p->u_in_ws ? p->u : 0) + up + ut + ub + utb)
                  : nn_pool_start(p->workers, err);
     if (rc) {
         free(p->U);
@@ -731,7 +732,8 @@ TF vu bf16_bits(vf v)
 TF void kernel_pair_bf16(const wino_job *J, int c, int k0, int nk)
 {
     const wino_plan *p = J->p;
-    const int C = J->cl->g.c, K = J->cl->g.oc, nkb = (int)(p->kp / KB), ncb = (int)(p->cp / KB);
+    /* The blocks wbf_points reads (WBF_KB channels, src/nn/winograd_bf16.h). */
+    const int C = J->cl->g.c, K = J->cl->g.oc, nkb = (K + WBF_KB - 1) / WBF_KB, ncb = (C + WBF_KB - 1) / WBF_KB;
     const size_t CK = (size_t)C * K;
     vf g0[9], g1[9], v0[16], v1[16];
     for (int t = 0; t < 9; t++) {
@@ -742,18 +744,20 @@ TF void kernel_pair_bf16(const wino_job *J, int c, int k0, int nk)
     tf2(TF_KER(&F2), v1, g1);
     for (int e = 0; e < 16; e++) {
         const vu r0 = bf16_bits(v0[e]), r1 = bf16_bits(v1[e]), words = r0 | (r1 << 16);
-        memcpy(p->Ub + (((size_t)e * nkb + k0 / KB) * (C / 2) + c / 2) * KB + k0 % KB, &words, sizeof(float) * nk);
+        memcpy(p->Ub + (((size_t)e * nkb + k0 / WBF_KB) * (C / 2) + c / 2) * WBF_KB + k0 % WBF_KB, &words,
+               sizeof(float) * nk);
         if (!p->Utb)
             continue;
         /* Pairs of neighbouring output channels: the even lanes below, the odd ones above, nk / 2 words
-         * down Utb's column (KB words apart), for c and c + 1 side by side. */
-        uint32_t *col = p->Utb + ((size_t)e * ncb + c / KB) * (K / 2) * KB + (size_t)(k0 / 2) * KB + c % KB;
+         * down Utb's column (WBF_KB words apart), for c and c + 1 side by side. */
+        uint32_t *col =
+            p->Utb + ((size_t)e * ncb + c / WBF_KB) * (K / 2) * WBF_KB + (size_t)(k0 / 2) * WBF_KB + c % WBF_KB;
         const vu even = {0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14};
         const vu odd = even + 1;
         const vu t0 = __builtin_shuffle(r0, even) | (__builtin_shuffle(r0, odd) << 16);
         const vu t1 = __builtin_shuffle(r1, even) | (__builtin_shuffle(r1, odd) << 16);
         const __m512i down = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-                                                _mm512_set1_epi32(KB));
+                                                _mm512_set1_epi32(WBF_KB));
         const __mmask16 m = (__mmask16)((1u << (nk / 2)) - 1);
         _mm512_mask_i32scatter_epi32(col, m, down, (__m512i)t0, 4);
         _mm512_mask_i32scatter_epi32(col + 1, m, down, (__m512i)t1, 4);

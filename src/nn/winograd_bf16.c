@@ -2,6 +2,14 @@
  * this file with AVX-512F, BW and BF16; the backend calls it only where wbf_cpu() holds. */
 #include "winograd_bf16.h"
 
+size_t wbf_ub_words(int a2, int c, int k)
+{
+    const size_t kp = ((size_t)k + WBF_KB - 1) / WBF_KB * WBF_KB;
+    return (size_t)a2 * (size_t)(c / 2) * kp;
+}
+
+size_t wbf_utb_words(int a2, int c, int k) { return wbf_ub_words(a2, k, c); }
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include <string.h>
@@ -66,14 +74,6 @@ void wbf_pair_tiles(const float *X, int tiles, int a2, int width, uint32_t *out)
                 pair16(r0 + j, r1 ? r1 + j : NULL, width - j, dst + j);
         }
 }
-
-size_t wbf_ub_words(int a2, int c, int k)
-{
-    const size_t kp = ((size_t)k + WBF_KB - 1) / WBF_KB * WBF_KB;
-    return (size_t)a2 * (size_t)(c / 2) * kp;
-}
-
-size_t wbf_utb_words(int a2, int c, int k) { return wbf_ub_words(a2, k, c); }
 
 /* o[i][0..nk) (= or +=, beta) sum over s < steps of the pairs a[i][s * as] times u[s * us + 0..nk), for the
  * rows i < nr (nr <= 6, nk <= 32): twelve accumulators, each step two loads of u, six broadcasts and twelve
@@ -161,8 +161,6 @@ void wbf_pair_tiles(const float *X, int tiles, int a2, int width, uint32_t *out)
 {
     (void)X, (void)tiles, (void)a2, (void)width, (void)out;
 }
-size_t wbf_ub_words(int a2, int c, int k) { return (size_t)a2 * c * k; }
-size_t wbf_utb_words(int a2, int c, int k) { return (size_t)a2 * c * k; }
 void wbf_points(const uint32_t *in, const uint32_t *P, float *out, int tiles, int a2, int depth, int width)
 {
     (void)in, (void)P, (void)out, (void)tiles, (void)a2, (void)depth, (void)width;
