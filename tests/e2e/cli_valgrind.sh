@@ -9,6 +9,9 @@
 # until the process ends. No suppressions are needed today; if OpenBLAS or libc ever report false errors,
 # tests/e2e/valgrind.supp may name their internals (never vggtop's code) and is then used automatically.
 # The workloads are tiny because memcheck runs the program some 30 times slower.
+# Memcheck runs every thread on one core and nothing here waits on a clock or a signal, so it runs beside
+# another script:
+# e2e: concurrent
 . "$(dirname "$0")/lib/prologue.sh"
 command -v valgrind >/dev/null 2>&1 || fatal "valgrind is not installed (make deps installs it)"
 supp=
