@@ -232,7 +232,7 @@ static void backends_match_naive_model_shapes(void **state)
 }
 
 /* 1 to 4 channels in and out, 2x2 and 3x3 maps (and one odd rectangle), batches 1 and 5, with and without
- * the ReLU; and batches smaller than the planned one (the last batch of an epoch). */
+ * the ReLU; batches smaller than the planned one (the last batch of an epoch); and one deeper layer. */
 static void backends_match_naive_odd_shapes(void **state)
 {
     (void)state;
@@ -241,6 +241,9 @@ static void backends_match_naive_odd_shapes(void **state)
         {1, 1, 2, 2, 1, 1, 1}, {5, 5, 2, 2, 4, 3, 1}, {5, 5, 3, 3, 2, 4, 0}, {1, 1, 3, 3, 3, 2, 1},
         {5, 5, 3, 3, 4, 1, 1}, {5, 5, 5, 7, 3, 2, 1}, {5, 3, 3, 3, 4, 4, 1}, {5, 1, 2, 2, 2, 3, 1},
         {4, 3, 8, 8, 16, 8, 1}, {3, 2, 6, 6, 8, 16, 0},
+        /* Over 128 channels each way (OpenBLAS's products), both workers with images: winograd's one-chunk
+         * passes, every point's product over the two workers' tiles at once. */
+        {4, 3, 3, 3, 136, 132, 1},
     };
     for (size_t s = 0; s < sizeof odd / sizeof odd[0]; s++) {
         const int *d = odd[s];
