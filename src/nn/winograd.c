@@ -679,8 +679,9 @@ static void backward_task(void *arg, int wk, int nw)
 /* Backward when every worker's images fit one chunk (the small maps of the deep layers, where a chunk's
  * tiles are few and the kernel gradient, a*a c x k floats, is large): the workers first transform their
  * images and output gradients (one_chunk_start), then split the a*a kernel-gradient products between them,
- * each over every worker's tiles, into one dU (one_chunk_kernel), then take their input gradients
- * (one_chunk_input). One dU, written once and read once, instead of one per worker added up. */
+ * each over every tile of the batch, into one dU (one_chunk_kernel), then take the input gradient
+ * (one_chunk_input, or one_chunk_dv and one_chunk_dx). One dU, written once and read once, instead of one
+ * per worker added up. */
 static void one_chunk_start(void *arg, int wk, int nw)
 {
     wino_job *J = arg;

@@ -5,10 +5,13 @@
 # run here (it says why in one line; counted as skipped). Each script's wall
 # time is printed, so the slow ones are easy to find (make test has a budget of ~10 minutes).
 # A script with the line `# e2e: concurrent` waits on nothing but its own processes and files (no tmux, no
-# clock, no signal, no timeout): those run first, JOBS at a time (the machine's cores by default), each one's
-# output printed whole when it ends. The others run after them one at a time, with the machine to themselves.
+# clock, no signal, no timeout). The others (tmux, signals, timeouts, mpirun) run one at a time at normal
+# priority; meanwhile the concurrent ones run JOBS at a time (the machine's cores by default) at the lowest
+# priority (nice 19), on the cycles the others leave idle: most of those wait on a terminal, a clock or one
+# thread, and the scheduler gives a niced process about 1.5% of a core a normal one wants. Every script's
+# output goes to its log, printed whole when it ends, never interleaved with another's.
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
-pass=0; fail=0; skipped=0; concurrent=; serial=
+concurrent=; serial=
 for t in tests/e2e/*.sh; do
     [ -f "$t" ] || continue
     if [ $# -gt 0 ]; then
@@ -21,44 +24,41 @@ for t in tests/e2e/*.sh; do
     fi
     if grep -qx '# e2e: concurrent' "$t"; then concurrent="$concurrent $t"; else serial="$serial $t"; fi
 done
-count() { # status: counts one script's exit status
-    case $1 in
+if [ -z "$concurrent$serial" ]; then
+    echo "e2e: no script in tests/e2e/ is named $* or $*_*" >&2
+    exit 1
+fi
+logs=$(mktemp -d /tmp/vggtop-e2e-logs-XXXXXX)
+trap 'rm -rf "$logs"' EXIT
+export logs
+# One script: its output into its log, its status into the log's .rc, then the log printed under the lock.
+# shellcheck disable=SC2016 # expanded by the inner shell
+run_one='t=$1
+log="$logs/$(basename "$t")"
+start=$(date +%s%N)
+{ echo "== $t"; sh "$t" 2>&1; } >"$log"
+rc=$?
+echo "$rc" >"$log.rc"
+[ "$rc" = 0 ] || [ "$rc" = 77 ] || echo "FAILED: $t" >>"$log"
+echo "-- $t: $((($(date +%s%N) - start) / 1000000)) ms" >>"$log"
+flock "$logs/print.lock" cat "$log"'
+background=
+if [ -n "$concurrent" ]; then
+    # shellcheck disable=SC2086 # one script a word
+    printf '%s\n' $concurrent | nice -n 19 xargs -P "$JOBS" -n 1 sh -c "$run_one" sh &
+    background=$!
+fi
+for t in $serial; do
+    sh -c "$run_one" sh "$t"
+done
+[ -z "$background" ] || wait "$background"
+pass=0; fail=0; skipped=0
+for t in $concurrent $serial; do
+    case $(cat "$logs/$(basename "$t").rc" 2>/dev/null || echo 1) in
     0) pass=$((pass + 1)) ;;
     77) skipped=$((skipped + 1)) ;; # the script said why (lib/prologue.sh's skip)
     *) fail=$((fail + 1)) ;;
     esac
-}
-if [ -n "$concurrent" ]; then
-    logs=$(mktemp -d /tmp/vggtop-e2e-logs-XXXXXX)
-    trap 'rm -rf "$logs"' EXIT
-    export logs
-    # shellcheck disable=SC2016,SC2086 # expanded by the inner shell; one script a word
-    printf '%s\n' $concurrent | xargs -P "$JOBS" -n 1 sh -c '
-        t=$1
-        log="$logs/$(basename "$t")"
-        start=$(date +%s%N)
-        { echo "== $t"; sh "$t" 2>&1; } >"$log"
-        rc=$?
-        echo "$rc" >"$log.rc"
-        [ "$rc" = 0 ] || [ "$rc" = 77 ] || echo "FAILED: $t" >>"$log"
-        echo "-- $t: $((($(date +%s%N) - start) / 1000000)) ms" >>"$log"
-        flock "$logs/print.lock" cat "$log"' sh
-    for t in $concurrent; do
-        count "$(cat "$logs/$(basename "$t").rc" 2>/dev/null || echo 1)"
-    done
-fi
-for t in $serial; do
-    echo "== $t"
-    start=$(date +%s%N)
-    sh "$t"
-    rc=$?
-    count $rc
-    [ "$rc" = 0 ] || [ "$rc" = 77 ] || echo "FAILED: $t" >&2
-    echo "-- $t: $((($(date +%s%N) - start) / 1000000)) ms"
 done
-if [ $((pass + fail + skipped)) -eq 0 ]; then
-    echo "e2e: no script in tests/e2e/ is named $* or $*_*" >&2
-    exit 1
-fi
 echo "e2e: $pass passed, $fail failed$([ "$skipped" -eq 0 ] || echo ", $skipped skipped")"
 [ "$fail" -eq 0 ]
