@@ -16,6 +16,7 @@
 #include "vggtop/nn.h"
 #include "nn_testing.h"
 #include "testing.h"
+#include "../src/nn/winograd_bf16.h"
 
 /* bf16 keeps 8 significant bits: inputs and kernels rounded to it put each product off by up to 2^-7
  * relative, and sums of them by about 1% of their largest term; a wrong tap or offset is off by the
@@ -186,6 +187,64 @@ static void winograd_bf16_matches_naive(void **state)
     assert_false(conv_backend_winograd.supports(&g, CONV_ALGO_F2_BF16));
 }
 
+/* What vcvtneps2bf16 makes of f: the bfloat16 nearest to it, ties to the even one, a NaN a NaN, a subnormal a
+ * zero of its sign (the instruction treats them as zeros): of the two bfloat16 numbers around f (its bits
+ * cut to 16, and the next one up in magnitude, 2^128 past the largest), whichever is nearer, in double. */
+static uint16_t nearest_bf16(float f)
+{
+    if (f != f)
+        return 0x7fc0;
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    if ((u & 0x7f800000u) == 0)
+        return (uint16_t)((u >> 16) & 0x8000u);
+    if (isinf(f))
+        return (uint16_t)(u >> 16);
+    const uint32_t lo = u & 0xffff0000u, hi = lo + 0x10000u;
+    float fl, fh;
+    memcpy(&fl, &lo, sizeof fl);
+    memcpy(&fh, &hi, sizeof fh);
+    const double past = (hi & 0x7f800000u) == 0x7f800000u ? copysign(ldexp(1.0, 128), f) : (double)fh;
+    const double dl = fabs((double)f - fl), dh = fabs(past - f);
+    if (dl != dh)
+        return (uint16_t)((dl < dh ? lo : hi) >> 16);
+    return (uint16_t)(((lo >> 16) & 1 ? hi : lo) >> 16);
+}
+
+/* wbf_to_bf16 (in place) on lengths that end inside its 32-float blocks and past them, on ties, the largest
+ * floats, infinities, NaNs, zeros and subnormals, against nearest_bf16. */
+static void rounding_to_bf16(void **state)
+{
+    (void)state;
+    if (!cpu_has_avx512_bf16())
+        return; /* its instructions are not here; nothing in vggtop calls it then */
+    static const uint32_t special[] = {0x3f808000u, 0x3f818000u, 0xbf808000u, 0x7f7fffffu, 0xff7fffffu,
+                                       0x7f800000u, 0xff800000u, 0x7fc00001u, 0xffa00000u, 0x00000000u,
+                                       0x80000000u, 0x00000001u, 0x807fffffu, 0x3f7fffffu, 0x3effff80u};
+    const size_t ns = sizeof special / sizeof special[0];
+    static const size_t lengths[] = {2, 16, 18, 32, 46, 64, 98};
+    vt_rng r;
+    vt_rng_seed(&r, 77);
+    for (size_t l = 0; l < sizeof lengths / sizeof lengths[0]; l++) {
+        const size_t n = lengths[l];
+        float buf[98], want[98];
+        for (size_t i = 0; i < n; i++) {
+            /* The specials last: in the tail of the lengths that have one, in a block of 32 in the others. */
+            uint32_t u = n - i <= ns ? special[n - i - 1] : (uint32_t)vt_rng_next(&r);
+            memcpy(&buf[i], &u, sizeof u);
+            want[i] = buf[i];
+        }
+        wbf_to_bf16(buf, n);
+        const uint16_t *got = (const uint16_t *)buf;
+        for (size_t i = 0; i < n; i++) {
+            const uint16_t w = nearest_bf16(want[i]);
+            const int both_nan = (w & 0x7f80) == 0x7f80 && (w & 0x7f) && (got[i] & 0x7f80) == 0x7f80 && (got[i] & 0x7f);
+            if (got[i] != w && !both_nan)
+                fail_msg("n = %zu, element %zu (%a): bfloat16 0x%04x, expected 0x%04x", n, i, (double)want[i], got[i], w);
+        }
+    }
+}
+
 static model *sized(const model_config *cfg, nn_precision p, const char *conv, int batch)
 {
     model *m;
@@ -308,6 +367,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(available_or_refused),
         cmocka_unit_test(layers_match_naive),
         cmocka_unit_test(winograd_bf16_matches_naive),
+        cmocka_unit_test(rounding_to_bf16),
         cmocka_unit_test(models_match_float32),
         cmocka_unit_test(checkpoints_move_between_precisions),
     };

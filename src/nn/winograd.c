@@ -814,14 +814,9 @@ static void finish_task(void *arg, int wk, int nw)
 }
 
 #if WINO_ISA == NN_ISA_AVX512
-/* bf16: U straight into its packed forms, no float32 copy. Each lane of v to bfloat16 (to nearest, ties to
- * even; the weights are finite) in its low 16 bits. */
+/* bf16: U straight into its packed forms, no float32 copy. */
 typedef unsigned vu __attribute__((vector_size(VL * 4)));
-TF vu bf16_bits(vf v)
-{
-    const vu b = (vu)v;
-    return (b + 0x7fffu + ((b >> 16) & 1u)) >> 16;
-}
+TF vu bf16_bits(vf v) { return (vu)wbf_round((__m512)v); }
 
 /* G g G^T of F(2x2) for the input channels c and c + 1 (c even) at output channels k0..k0+nk-1 (k0 a
  * multiple of VL, nk even): Ub's words pair the two channels, Utb's (where the layer has an input

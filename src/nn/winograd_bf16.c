@@ -25,15 +25,7 @@ int wbf_cpu(void)
            __builtin_cpu_supports("avx512bf16");
 }
 
-/* One float to bfloat16, to nearest, ties to even (NaN stays NaN), as vcvtneps2bf16 does. */
-static uint16_t bf16_of(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    if ((u & 0x7fffffffu) > 0x7f800000u)
-        return (uint16_t)((u >> 16) | 0x40);
-    return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1)) >> 16);
-}
+static __mmask16 first(int n) { return n >= 16 ? (__mmask16)0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1); }
 
 void wbf_to_bf16(float *buf, size_t n)
 {
@@ -44,11 +36,11 @@ void wbf_to_bf16(float *buf, size_t n)
         const __m512 lo = _mm512_loadu_ps(buf + i), hi = _mm512_loadu_ps(buf + i + 16);
         _mm512_storeu_si512(dst + i, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
     }
-    for (; i < n; i++)
-        dst[i] = bf16_of(buf[i]);
+    for (; i < n; i += 16) { /* the same rounding; each block still read before it is written over */
+        const __mmask16 m = first((int)(n - i)); /* n - i < 32 */
+        _mm512_mask_cvtepi32_storeu_epi16(dst + i, m, wbf_round(_mm512_maskz_loadu_ps(m, buf + i)));
+    }
 }
-
-static __mmask16 first(int n) { return n >= 16 ? (__mmask16)0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1); }
 
 /* Up to 16 words from two float rows: word j = bf16(r0[j]) | bf16(r1[j]) << 16 (r1 NULL: zeros), j < n. */
 static void pair16(const float *r0, const float *r1, int n, uint32_t *dst)

@@ -16,6 +16,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+/* Each lane of v to bfloat16 as vcvtneps2bf16 rounds (to nearest, ties to even; a NaN stays a quiet NaN; a
+ * subnormal becomes a zero of its sign), in the low 16 bits of its lane: nn's one copy of that rounding where
+ * the instruction is not at hand (the winograd backend's AVX-512 copy, built without AVX512_BF16, and the
+ * tails of winograd_bf16.c). */
+static inline __attribute__((target("avx512f"), always_inline)) __m512i wbf_round(__m512 v)
+{
+    const __m512i b = _mm512_castps_si512(v), hi = _mm512_srli_epi32(b, 16);
+    const __m512i odd = _mm512_and_si512(hi, _mm512_set1_epi32(1));
+    const __m512i up = _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(b, _mm512_set1_epi32(0x7fff)), odd), 16);
+    const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+    const __mmask16 sub = _mm512_testn_epi32_mask(b, _mm512_set1_epi32(0x7f800000));
+    const __m512i r = _mm512_mask_or_epi32(up, nan, hi, _mm512_set1_epi32(0x40));
+    return _mm512_mask_and_epi32(r, sub, hi, _mm512_set1_epi32(0x8000));
+}
+#endif
+
 /* Output (or input) channels per block of Ub and Utb. */
 #define WBF_KB 32
 
