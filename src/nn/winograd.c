@@ -530,30 +530,43 @@ static void forward_task(void *arg, int wk, int nw)
  * OpenBLAS packs a point's U (c x k) at every call: once a point instead of once a worker and a point, and
  * twice the rows a call (block5 of vgg16 at 48x48, 32 tiles, 25 points at 512 channels, one core: 63
  * GFLOP/s in one call against 48 in two of 16 tiles). */
+/* Worker wk's images' tiles in the one layout: the count (0: it has none) and the first (*t0). */
+static int one_chunk_tiles(const wino_job *J, int wk, long *t0)
+{
+    const long per_image = (long)J->p->th * J->p->tw;
+    *t0 = J->lo[wk] * per_image;
+    return (int)((J->hi[wk] - J->lo[wk]) * per_image);
+}
+
+/* Worker wk's share of the points, over every tile of the batch: the forward's M = V U, or (transposed) the
+ * input gradient's dV = dM U^T, in place of V. */
+static void one_chunk_points(const wino_job *J, int wk, int nw, int transposed)
+{
+    int x0, x1;
+    share(J->p->f->a * J->p->f->a, wk, nw, &x0, &x1);
+    float *V = oc_v(J, 0), *M = oc_m(J, 0);
+    sgemm_points(J, transposed, transposed ? M : V, transposed ? V : M, J->n * J->p->th * J->p->tw, x0, x1);
+}
+
 static void one_chunk_in(void *arg, int wk, int nw)
 {
     wino_job *J = arg;
     share(J->n, wk, nw, &J->lo[wk], &J->hi[wk]);
-    const long per_image = (long)J->p->th * J->p->tw;
-    if (J->lo[wk] < J->hi[wk])
-        tiles_in(J, oc_v(J, wk), J->lo[wk] * per_image, (int)((J->hi[wk] - J->lo[wk]) * per_image));
+    long t0;
+    const int cnt = one_chunk_tiles(J, wk, &t0);
+    if (cnt > 0)
+        tiles_in(J, oc_v(J, wk), t0, cnt);
 }
 
-static void one_chunk_products(void *arg, int wk, int nw)
-{
-    const wino_job *J = arg;
-    int x0, x1;
-    share(J->p->f->a * J->p->f->a, wk, nw, &x0, &x1);
-    sgemm_points(J, 0, oc_v(J, 0), oc_m(J, 0), J->n * J->p->th * J->p->tw, x0, x1);
-}
+static void one_chunk_products(void *arg, int wk, int nw) { one_chunk_points(arg, wk, nw, 0); }
 
 static void one_chunk_out(void *arg, int wk, int nw)
 {
     (void)nw;
-    const wino_job *J = arg;
-    const long per_image = (long)J->p->th * J->p->tw;
-    if (J->lo[wk] < J->hi[wk])
-        tiles_out(J, oc_m(J, wk), J->lo[wk] * per_image, (int)((J->hi[wk] - J->lo[wk]) * per_image));
+    long t0;
+    const int cnt = one_chunk_tiles(arg, wk, &t0);
+    if (cnt > 0)
+        tiles_out(arg, oc_m(arg, wk), t0, cnt);
 }
 
 /* dM (tiles, a*a, k) of images n0..n0+cnt-1 from the output gradient (masked by the ReLU), and its sums
@@ -753,21 +766,15 @@ static void one_chunk_input(void *arg, int wk, int nw)
         chunk_dgrad(J, oc_v(J, wk), oc_m(J, wk), lo, hi - lo);
 }
 
-static void one_chunk_dv(void *arg, int wk, int nw)
-{
-    const wino_job *J = arg;
-    int x0, x1;
-    share(J->p->f->a * J->p->f->a, wk, nw, &x0, &x1);
-    sgemm_points(J, 1, oc_m(J, 0), oc_v(J, 0), J->n * J->p->th * J->p->tw, x0, x1);
-}
+static void one_chunk_dv(void *arg, int wk, int nw) { one_chunk_points(arg, wk, nw, 1); }
 
 static void one_chunk_dx(void *arg, int wk, int nw)
 {
     (void)nw;
-    const wino_job *J = arg;
-    const long per_image = (long)J->p->th * J->p->tw;
-    if (J->lo[wk] < J->hi[wk])
-        tiles_in_adjoint(J, oc_v(J, wk), J->lo[wk] * per_image, (int)((J->hi[wk] - J->lo[wk]) * per_image));
+    long t0;
+    const int cnt = one_chunk_tiles(arg, wk, &t0);
+    if (cnt > 0)
+        tiles_in_adjoint(arg, oc_v(arg, wk), t0, cnt);
 }
 
 /* The kernel gradient from the workers' dU, for input channels of this worker's share: added to dw, or
