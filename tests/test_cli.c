@@ -113,6 +113,7 @@ static const cli_option test_options[] = {
     {"level", K_LEVEL, "N", "a level, 1 to 5", NULL, NULL},
     {"quiet", K_QUIET, NULL, "say less", NULL, NULL},
     {"name", 'n', "NAME", "a name", NULL, NULL},
+    {"out", 'o', "DIR", "a folder", NULL, NULL},
     {NULL, 0, NULL, NULL, NULL, NULL},
 };
 
@@ -128,6 +129,7 @@ static int set_test_option(void *ctx, int key, const char *value, vt_err *err)
     case K_LEVEL: return vt_flag_int("--level", value, 1, 5, &s->level, err);
     case K_QUIET: s->quiet = 1; return VT_OK;
     case 'n': s->name = value; return VT_OK;
+    case 'o': s->name = value; return VT_OK;
     }
     return vt_fail(err, VT_EINTERNAL, "key %d", key);
 }
@@ -138,7 +140,7 @@ static const cli_command test_command = {
     .name = "frob",
     .run = test_run,
     .summary = "a command for the tests",
-    .usage = "usage: vggtop frob [--level N] [--quiet] [-n NAME] ARG\n",
+    .usage = "usage: vggtop frob [--level N] [--quiet] [-n NAME] [-o DIR] ARG\n",
     .options = test_options,
 };
 
@@ -180,6 +182,13 @@ static void parse_follows_the_convention(void **state)
     assert_string_equal(err.msg, "--level needs a value (see vggtop frob --help)");
     assert_int_equal(parse(&s, &done, &left, &err, "--level", "--quiet", NULL), VT_EUSAGE);
     assert_string_equal(err.msg, "--level needs a value, not the option '--quiet' (see vggtop frob --help)");
+    /* An empty folder (an unset shell variable) is refused, not read as no option; an empty name is a name. */
+    assert_int_equal(parse(&s, &done, &left, &err, "--out", "", NULL), VT_EUSAGE);
+    assert_string_equal(err.msg, "--out: '' is no folder: give one, or leave the option out (see vggtop frob --help)");
+    assert_int_equal(parse(&s, &done, &left, &err, "-o", "", NULL), VT_EUSAGE);
+    assert_int_equal(parse(&s, &done, &left, &err, "--out=", NULL), VT_EUSAGE);
+    assert_int_equal(parse(&s, &done, &left, &err, "-n", "", NULL), VT_OK);
+    assert_string_equal(s.name, "");
     /* An option another command has: named, not its value blamed. */
     assert_int_equal(parse(&s, &done, &left, &err, "--digits", "3", NULL), VT_EUSAGE);
     assert_string_equal(err.msg, "--digits is not an option of frob (see vggtop frob --help)");

@@ -228,7 +228,7 @@ static void flag_parsers_check_ranges(void **state)
     const char *p = NULL;
     assert_int_equal(vt_flag_path("--data", "d", &p, &err), VT_OK);
     assert_string_equal(p, "d");
-    assert_int_equal(vt_flag_path("--data", "", &p, &err), VT_OK); /* --data "": the default search */
+    assert_int_equal(vt_flag_path("--data", "", &p, &err), VT_OK); /* the CLI refuses it first (cli_parse) */
     assert_string_equal(p, "");
     char *long_path = malloc(VT_PATH_MAX + 1);
     assert_non_null(long_path);

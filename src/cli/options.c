@@ -96,6 +96,23 @@ static int foreign_option(const char *who, const char *cmd, const char *arg, vt_
     return vt_fail(err, VT_EUSAGE, "unknown option '%s' (see %s --help)", arg, who);
 }
 
+static const cli_option *option_of(const cli_option *opts, int key)
+{
+    for (int i = 0; opts[i].name && i < CLI_MAX_OPTIONS; i++)
+        if (opts[i].key == key)
+            return &opts[i];
+    return NULL;
+}
+
+/* Whether o's value names a folder or a file. "--data ''" (an unset shell variable, say) would read as no
+ * --data at all and quietly take the default, so such an option given an empty value is refused. */
+static int takes_path(const cli_option *o)
+{
+    return o && o->metavar &&
+           (strcmp(o->metavar, "DIR") == 0 || strcmp(o->metavar, "RUN_DIR") == 0 || strcmp(o->metavar, "FILE") == 0 ||
+            strcmp(o->metavar, "PATH") == 0);
+}
+
 int cli_parse(const cli_command *c, const cli_option *opts, int argc, char **argv, cli_set_fn set, void *ctx,
               int *done, vt_err *err)
 {
@@ -127,6 +144,10 @@ int cli_parse(const cli_command *c, const cli_option *opts, int argc, char **arg
                 return foreign_option(who, c->name, arg, err);
             return vt_fail(err, VT_EUSAGE, "unknown option '%s' (see %s --help)", arg, who);
         }
+        const cli_option *o = optarg && !optarg[0] ? option_of(opts, ch) : NULL;
+        if (takes_path(o))
+            return vt_fail(err, VT_EUSAGE, "--%s: '' is no %s: give one, or leave the option out (see %s --help)",
+                           o->name, strcmp(o->metavar, "FILE") == 0 ? "file" : strcmp(o->metavar, "PATH") == 0 ? "path" : "folder", who);
         int rc = set(ctx, ch, optarg, err);
         if (rc != VT_OK)
             return rc;

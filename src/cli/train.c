@@ -206,7 +206,10 @@ static void build_options(cli_option *opts)
     int n = 0;
     for (int i = 0; train_fields[i].name && n < CLI_MAX_OPTIONS - 4; i++)
         opts[n++] = (cli_option){train_fields[i].name, FIELD + i,
-                                 train_fields[i].kind == TRAIN_FIELD_BOOL ? NULL : "VALUE", NULL, NULL, NULL};
+                                 train_fields[i].kind == TRAIN_FIELD_BOOL ? NULL
+                                 : train_fields[i].metavar                ? train_fields[i].metavar
+                                                                          : "VALUE",
+                                 NULL, NULL, NULL};
     opts[n++] = (cli_option){"resume", RESUME, "RUN_DIR", NULL, NULL, NULL};
     opts[n++] = (cli_option){"progress", PROGRESS, "bar|lines|auto", NULL, NULL, NULL};
     opts[n++] = (cli_option){"allow-batch-change", ALLOW_BATCH, NULL, NULL, NULL, NULL};

@@ -92,6 +92,9 @@ expect_error "exclude" "$VGGTOP" train --model mlp --runs a --run-dir b
 expect_error "--model needs a value, not the option '--epochs'" "$VGGTOP" train --model --epochs 2
 expect_error "not empty" "$VGGTOP" train --model mlp --run-dir "$(dirname "$run")"
 expect_error "--data" "$VGGTOP" train --model mlp --data /nonexistent/data
+# An unset variable's empty value is refused, not taken for no --data (the default data set).
+expect_error "--data: '' is no path" "$VGGTOP" train --model mlp --data ""
+expect_error "--resume: '' is no folder" "$VGGTOP" train --resume ""
 expect_error "already holds a run" "$VGGTOP" train --model mlp --run-dir "$run"
 expect_error "--resume" "$VGGTOP" train --resume /nonexistent/run
 expect_error "--seed cannot change a resumed run" "$VGGTOP" train --resume "$run" --seed 99 # --lr may (train_resume_changes.sh)
