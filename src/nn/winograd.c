@@ -524,12 +524,6 @@ static void forward_task(void *arg, int wk, int nw)
     }
 }
 
-/* Forward when every worker's images fit one chunk and OpenBLAS multiplies (deep layers, small maps): the
- * workers transform their images into the one V (one_chunk_in), split the a*a products between them, each
- * over every tile of the batch (one_chunk_products), and write their images' outputs (one_chunk_out).
- * OpenBLAS packs a point's U (c x k) at every call: once a point instead of once a worker and a point, and
- * twice the rows a call (block5 of vgg16 at 48x48, 32 tiles, 25 points at 512 channels, one core: 63
- * GFLOP/s in one call against 48 in two of 16 tiles). */
 /* Worker wk's images' tiles in the one layout: the count (0: it has none) and the first (*t0). */
 static int one_chunk_tiles(const wino_job *J, int wk, long *t0)
 {
@@ -548,6 +542,12 @@ static void one_chunk_points(const wino_job *J, int wk, int nw, int transposed)
     sgemm_points(J, transposed, transposed ? M : V, transposed ? V : M, J->n * J->p->th * J->p->tw, x0, x1);
 }
 
+/* Forward when every worker's images fit one chunk and OpenBLAS multiplies (deep layers, small maps): the
+ * workers transform their images into the one V (one_chunk_in), split the a*a products between them, each
+ * over every tile of the batch (one_chunk_products), and write their images' outputs (one_chunk_out).
+ * OpenBLAS packs a point's U (c x k) at every call: once a point instead of once a worker and a point, and
+ * twice the rows a call (block5 of vgg16 at 48x48, 32 tiles, 25 points at 512 channels, one core: 63
+ * GFLOP/s in one call against 48 in two of 16 tiles). */
 static void one_chunk_in(void *arg, int wk, int nw)
 {
     wino_job *J = arg;
