@@ -240,7 +240,8 @@ static void rounding_to_bf16(void **state)
             const uint16_t w = nearest_bf16(want[i]);
             const int both_nan = (w & 0x7f80) == 0x7f80 && (w & 0x7f) && (got[i] & 0x7f80) == 0x7f80 && (got[i] & 0x7f);
             if (got[i] != w && !both_nan)
-                fail_msg("n = %zu, element %zu (%a): bfloat16 0x%04x, expected 0x%04x", n, i, (double)want[i], got[i], w);
+                fail_msg("n = %zu, element %zu (%a): bfloat16 0x%04x, expected 0x%04x", n, i, (double)want[i], got[i],
+                         w);
         }
     }
 }

@@ -145,9 +145,13 @@ int cli_parse(const cli_command *c, const cli_option *opts, int argc, char **arg
             return vt_fail(err, VT_EUSAGE, "unknown option '%s' (see %s --help)", arg, who);
         }
         const cli_option *o = optarg && !optarg[0] ? option_of(opts, ch) : NULL;
-        if (takes_path(o))
+        if (takes_path(o)) {
+            const char *what = strcmp(o->metavar, "FILE") == 0   ? "file"
+                               : strcmp(o->metavar, "PATH") == 0 ? "path"
+                                                                 : "folder";
             return vt_fail(err, VT_EUSAGE, "--%s: '' is no %s: give one, or leave the option out (see %s --help)",
-                           o->name, strcmp(o->metavar, "FILE") == 0 ? "file" : strcmp(o->metavar, "PATH") == 0 ? "path" : "folder", who);
+                           o->name, what, who);
+        }
         int rc = set(ctx, ch, optarg, err);
         if (rc != VT_OK)
             return rc;

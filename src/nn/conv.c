@@ -1,7 +1,7 @@
 /* conv: the table of convolution backends, the two that need no library of their own (naive, the
  * reference loops of layers.c, and gemm, its im2col / shifted sgemm kernels), and the loops over the rows:
  * parsing a choice, the names, "auto"'s ranking and "timed". The oneDNN and winograd rows live in
- * onednn.c and winograd.c, each variant with its rank. Which layer runs what is model.c's (plan_convs). */
+ * onednn.c and winograd_plan.c, each variant with its rank. Which layer runs what is model.c's (plan_convs). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -217,7 +217,7 @@ void onednn_apply_threads(void);
  * measured rule is in precision.c); *be and *algo (the float32 choice on entry) are left alone where none is. */
 void precision_bf16_pick(const conv_geom *g, const struct conv_backend **be, int *algo);
 
-/* The Winograd backend's row (src/nn/winograd.c), and the small maps' direct convolution's
+/* The Winograd backend's row (src/nn/winograd_plan.c), and the small maps' direct convolution's
  * (src/nn/smallmap.c). */
 extern const conv_backend conv_backend_winograd;
 extern const conv_backend conv_backend_smallmap;

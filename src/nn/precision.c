@@ -1,6 +1,6 @@
 /* precision: Keras' dtype policies (float32, mixed_bfloat16), their names, whether this CPU can run them,
  * and which convolutions mixed_bfloat16 runs in bf16 (the rule plan_convs in model.c asks; the bf16 kernels
- * are the winograd row's f2-bf16 variant, src/nn/winograd.c, and the oneDNN row's bf16, src/nn/onednn.c). */
+ * are the winograd row's f2-bf16 variant, src/nn/winograd_plan.c, and the oneDNN row's bf16, src/nn/onednn.c). */
 #include <cpuid.h>
 #include <string.h>
 

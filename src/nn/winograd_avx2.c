@@ -1,6 +1,6 @@
 /* winograd_avx2: the winograd backend's passes built once more with AVX2 and FMA (the Makefile gives this
  * file -mavx2 -mfma): transforms eight channels at a time and the forward's own product kernel. Nothing
- * here runs unless the portable copy (winograd.c) planned the layer for it, which it does only where the
+ * here runs unless the plan (winograd_plan.c) named this copy for the layer, which it does only where the
  * CPU reports both extensions. */
 #if defined(__x86_64__)
 #include "nn_internal.h"

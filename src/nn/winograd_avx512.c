@@ -1,6 +1,6 @@
 /* winograd_avx512: the winograd backend's passes built once more with AVX-512F (the Makefile gives this
  * file -mavx512f -mavx2 -mfma): transforms sixteen channels at a time and the own product kernel on 512-bit
- * registers. Nothing here runs unless the portable copy (winograd.c) planned the layer for it, which it
+ * registers. Nothing here runs unless the plan (winograd_plan.c) named this copy for the layer, which it
  * does only where the CPU reports AVX-512F (nn_isa, src/nn/isa.c). */
 #if defined(__x86_64__)
 #include "nn_internal.h"

@@ -45,6 +45,7 @@ static const wino_mats F3 = {3, 5,
                              {{1, 1, 1, 1, 0}, {0, 1, -1, 2, 0}, {0, 1, 1, 4, 1}}};
 
 /* ---- the transforms, VL channels at a time ----------------------------------------------------------- */
+#ifdef VL /* (src/nn/winograd_plan.c wants the matrices alone) */
 
 #include "nn_vec.h"
 
@@ -230,5 +231,7 @@ TF void kernel_in_adjoint(const wino_mats *f, vf *dg, float *const *dU, int part
         else                                                                                                 \
             fn(&F2, __VA_ARGS__, nc);                                                                        \
     } while (0)
+
+#endif /* VL */
 
 #endif
