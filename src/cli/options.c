@@ -98,19 +98,23 @@ static int foreign_option(const char *who, const char *cmd, const char *arg, vt_
 
 static const cli_option *option_of(const cli_option *opts, int key)
 {
-    for (int i = 0; opts[i].name && i < CLI_MAX_OPTIONS; i++)
+    for (int i = 0; i < CLI_MAX_OPTIONS && opts[i].name; i++)
         if (opts[i].key == key)
             return &opts[i];
     return NULL;
 }
 
-/* Whether o's value names a folder or a file. "--data ''" (an unset shell variable, say) would read as no
- * --data at all and quietly take the default, so such an option given an empty value is refused. */
-static int takes_path(const cli_option *o)
+/* What o's value names, "folder", "file" or "path", or NULL when it is no path. "--data ''" (an unset shell
+ * variable, say) would read as no --data at all and quietly take the default, so such an option given an
+ * empty value is refused. */
+static const char *path_kind(const cli_option *o)
 {
-    return o && o->metavar &&
-           (strcmp(o->metavar, "DIR") == 0 || strcmp(o->metavar, "RUN_DIR") == 0 || strcmp(o->metavar, "FILE") == 0 ||
-            strcmp(o->metavar, "PATH") == 0);
+    static const char *const kinds[][2] = {
+        {"DIR", "folder"}, {"RUN_DIR", "folder"}, {"FILE", "file"}, {"PATH", "path"}};
+    for (size_t i = 0; o && o->metavar && i < sizeof kinds / sizeof kinds[0]; i++)
+        if (strcmp(o->metavar, kinds[i][0]) == 0)
+            return kinds[i][1];
+    return NULL;
 }
 
 int cli_parse(const cli_command *c, const cli_option *opts, int argc, char **argv, cli_set_fn set, void *ctx,
@@ -144,14 +148,10 @@ int cli_parse(const cli_command *c, const cli_option *opts, int argc, char **arg
                 return foreign_option(who, c->name, arg, err);
             return vt_fail(err, VT_EUSAGE, "unknown option '%s' (see %s --help)", arg, who);
         }
-        const cli_option *o = optarg && !optarg[0] ? option_of(opts, ch) : NULL;
-        if (takes_path(o)) {
-            const char *what = strcmp(o->metavar, "FILE") == 0   ? "file"
-                               : strcmp(o->metavar, "PATH") == 0 ? "path"
-                                                                 : "folder";
+        const char *kind = optarg && !optarg[0] ? path_kind(option_of(opts, ch)) : NULL;
+        if (kind)
             return vt_fail(err, VT_EUSAGE, "--%s: '' is no %s: give one, or leave the option out (see %s --help)",
-                           o->name, what, who);
-        }
+                           option_of(opts, ch)->name, kind, who);
         int rc = set(ctx, ch, optarg, err);
         if (rc != VT_OK)
             return rc;

@@ -534,32 +534,29 @@ static void one_chunk_kernel(void *arg, int wk, int nw)
     float *dU = ws_du(J, 0);
     int x0, x1;
     share(a2, wk, nw, &x0, &x1);
-    const int all = J->n * p->th * p->tw;
-    if (!p->bf16) { /* every tile of the batch in one call */
-        for (int xi = x0; xi < x1; xi++)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g->c, g->oc, all, 1.0f, oc_v(J, 0) + (size_t)xi * g->c,
-                        a2 * g->c, oc_m(J, 0) + (size_t)xi * g->oc, a2 * g->oc, 0.0f, dU + (size_t)xi * g->c * g->oc,
-                        g->oc);
+#if WINO_ISA == NN_ISA_AVX512
+    if (p->bf16) { /* each worker's pairs of tiles in turn, in a fixed order */
+        for (int xi = x0; xi < x1; xi++) {
+            int added = 0;
+            for (int q = 0; q < p->workers; q++) {
+                const int pairs = ((J->hi[q] - J->lo[q]) * p->th * p->tw + 1) / 2;
+                if (pairs == 0)
+                    continue;
+                const uint32_t *VP = ws_pairs(J, q);
+                wbf_kernel_grad(VP, VP + (size_t)a2 * pairs * g->c, dU, pairs, xi, xi + 1, g->c, g->oc, added);
+                added = 1;
+            }
+            if (!added) /* no images at all */
+                memset(dU + (size_t)xi * g->c * g->oc, 0, sizeof(float) * g->c * g->oc);
+        }
         return;
     }
-    for (int xi = x0; xi < x1; xi++) {
-        float beta = 0.0f;
-        for (int q = 0; q < p->workers; q++) { /* every worker's tiles, in a fixed order */
-            const int tiles = (J->hi[q] - J->lo[q]) * p->th * p->tw;
-            if (tiles == 0)
-                continue;
-#if WINO_ISA == NN_ISA_AVX512
-            if (p->bf16) {
-                const int pairs = (tiles + 1) / 2;
-                const uint32_t *VP = ws_pairs(J, q);
-                wbf_kernel_grad(VP, VP + (size_t)a2 * pairs * g->c, dU, pairs, xi, xi + 1, g->c, g->oc, beta != 0.0f);
-                beta = 1.0f;
-            }
 #endif
-        }
-        if (beta == 0.0f) /* no images at all */
-            memset(dU + (size_t)xi * g->c * g->oc, 0, sizeof(float) * g->c * g->oc);
-    }
+    const float *V = oc_v(J, 0), *dM = oc_m(J, 0);
+    for (int xi = x0; xi < x1; xi++) /* every tile of the batch in one call */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g->c, g->oc, J->n * p->th * p->tw, 1.0f,
+                    V + (size_t)xi * g->c, a2 * g->c, dM + (size_t)xi * g->oc, a2 * g->oc, 0.0f,
+                    dU + (size_t)xi * g->c * g->oc, g->oc);
 }
 
 /* The input gradient: each worker its images' (the own kernels, bfloat16), or, where OpenBLAS multiplies,

@@ -12,12 +12,12 @@
 struct wino_mats; /* the tile's matrices (src/nn/winograd_tf.h) */
 
 /* Output channels per block of the own kernel's blocked U (twelve accumulators: two registers of six
- * tiles). The plan (portable copy) sizes the blocks by the copy it chooses; each copy reads them by KB. */
+ * tiles). The plan sizes the blocks by the copy it chooses; each copy reads them by its KB. */
 #define KB_AVX2 16
 #define KB_AVX512 32
 
 /* Tiles per chunk a worker aims for: the gemms want rows, the cache wants few. OpenBLAS packs its
- * operands at every call, so its chunks are large; the forward's own kernel (below) reads them as they
+ * operands at every call, so its chunks are large; the forward's own kernel (winograd.c) reads them as they
  * are, and its chunk is what fits the cache: V and M of a chunk in about FWD_CHUNK_BYTES (a multiple of
  * its six rows; on vgg16's 64- and 128-channel layers 128 KB was 10-20% faster than 384 KB or whole
  * images).
