@@ -1,8 +1,8 @@
 /* Unit tests of the Dense layers' products (src/nn/dense.c): the forward x W, the input gradient dy W^T and
- * the kernel gradient beta W + alpha x^T dy, in every copy this CPU runs (portable: sgemm; AVX2 and
- * AVX-512: nn's own forward kernel on wide kernels of a million weights or more), against sums in double
- * over the models' Dense shapes at their batches and odd ones: column counts that fill no whole block, one
- * row, rows that fill no whole group, and a batch past DENSE_MAX_ROWS (sgemm again). */
+ * the kernel gradient beta W + alpha x^T dy, and both gradients in one pass (dense_step), in every copy this
+ * CPU runs (portable: sgemm; AVX2 and AVX-512: nn's own kernels on a million weights or more), against sums
+ * in double over the models' Dense shapes at their batches and odd ones: column counts that fill no whole
+ * block, one row, rows that fill no whole group, and a batch past each kernel's limit (sgemm again). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -77,6 +77,18 @@ static void products_case(int best, int n, int in, int out, uint64_t seed)
         for (size_t i = 0; i < (size_t)in * out; i++)
             k[i] -= beta * w0[i];
         check("beta W + alpha x^T dy", isa, n, in, out, k, rk, (size_t)in * out);
+        /* Both gradients in one pass: dx from W before the step, the step on W itself (SGD's), on a
+         * gradient beside it, and with beta 0 (t not read: NaN there must not show). */
+        memcpy(k, w, sizeof(float) * in * out);
+        memset(dx, 0xff, sizeof(float) * n * in);
+        dense_step(dx, k, k, x, dy, n, in, out, alpha, beta);
+        check("dense_step: dy W^T", isa, n, in, out, dx, rdx, (size_t)n * in);
+        for (size_t i = 0; i < (size_t)in * out; i++)
+            k[i] -= beta * w[i];
+        check("dense_step: beta W + alpha x^T dy on W", isa, n, in, out, k, rk, (size_t)in * out);
+        memset(k, 0xff, sizeof(float) * in * out);
+        dense_step(NULL, k, w, x, dy, n, in, out, alpha, 0.0f);
+        check("dense_step: alpha x^T dy, beta 0", isa, n, in, out, k, rk, (size_t)in * out);
     }
     nn_set_isa_cap(NN_ISA_AVX512);
     free(x), free(w), free(dy), free(w0), free(y), free(dx), free(k), free(ry), free(rdx), free(rk);
@@ -91,6 +103,9 @@ static void products_match_double(void **state)
         /* odd ones with the own kernel (a million weights, 2048 columns or more): columns that fill no
          * whole block, a row, rows that fill no whole group, 64 rows; and 65 rows (sgemm) */
         {1, 257, 4111}, {13, 256, 4100}, {64, 256, 4096}, {65, 20, 33}, {13, 7, 5}, {5, 1, 1},
+        /* the backward's kernel: batches of 1 to 4 vectors of either copy, rows that fill no block, columns
+         * that fill no panel */
+        {20, 300, 4096}, {32, 4100, 300}, {40, 262, 4097}, {33, 1030, 1030},
     };
     const int best = nn_set_isa_cap(NN_ISA_AVX512);
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)

@@ -709,10 +709,10 @@ void dense_backward(float *dx, float *dw, float *db, float *dout, const float *o
                     int n, int in_dim, int out_dim, int relu)
 {
     bias_act_backward(db, dout, out, (size_t)n, out_dim, relu);
-    if (dx)
-        dense_dyw(dx, dout, w, n, in_dim, out_dim);
     if (dw)
-        dense_xdy(dw, x, dout, n, in_dim, out_dim, 1.0f, 1.0f);
+        dense_step(dx, dw, w, x, dout, n, in_dim, out_dim, 1.0f, 1.0f);
+    else if (dx)
+        dense_dyw(dx, dout, w, n, in_dim, out_dim);
 }
 
 /* The squared norm of dense_backward's kernel gradient x^T . dout (in_dim, out_dim) for dout as it left it,
@@ -740,10 +740,8 @@ void dense_backward_sgd(float *dx, float *w, float *b, float *db, float *dout, c
     bias_act_backward(db, dout, out, (size_t)n, out_dim, relu);
     for (int j = 0; j < out_dim; j++)
         b[j] = keep * b[j] - lr * db[j];
-    /* dx from the weights before the step, then the step inside the gradient's gemm. */
-    if (dx)
-        dense_dyw(dx, dout, w, n, in_dim, out_dim);
-    dense_xdy(w, x, dout, n, in_dim, out_dim, -lr, keep);
+    /* dx from the weights before the step, then the step inside the gradient's product. */
+    dense_step(dx, w, w, x, dout, n, in_dim, out_dim, -lr, keep);
 }
 
 /* ---- Softmax and categorical cross-entropy -------------------------------------------------------- */

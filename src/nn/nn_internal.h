@@ -262,6 +262,16 @@ int nn_threads(void);
 void dense_xw(float *y, const float *x, const float *w, int n, int in, int out);
 void dense_dyw(float *dx, const float *dy, const float *w, int n, int in, int out);
 void dense_xdy(float *dw, const float *x, const float *dy, int n, int in, int out, float alpha, float beta);
+/* The backward of a Dense layer in one pass over W: dx (n, in) = dy W^T from W as it was (none when dx is
+ * NULL), then t = beta t + alpha x^T dy, where t may be W itself (SGD's step) or its gradient. With the
+ * kernel of the copy nn_isa names (which returns -1 to decline) at batches of up to 4 vectors (64 rows in
+ * the AVX-512 copy, 32 in the AVX2 one) and a million weights or more, else dense_dyw and dense_xdy. */
+void dense_step(float *dx, float *t, const float *w, const float *x, const float *dy, int n, int in, int out,
+                float alpha, float beta);
+int dense_step_avx2(float *dx, float *t, const float *w, const float *x, const float *dy, int n, int in, int out,
+                    float alpha, float beta);
+int dense_step_avx512(float *dx, float *t, const float *w, const float *x, const float *dy, int n, int in, int out,
+                      float alpha, float beta);
 /* The forward kernel of each copy (dense_avx2.c, dense_avx512.c), which dense_xw picks. */
 void dense_xw_avx2(float *y, const float *x, const float *w, int n, int in, int out);
 void dense_xw_avx512(float *y, const float *x, const float *w, int n, int in, int out);
