@@ -100,12 +100,12 @@ static void products_match_double(void **state)
     static const int shapes[][3] = {
         /* n, in, out */
         {32, 256, 4096}, {32, 2048, 100}, {32, 256, 128}, {32, 128, 100}, /* the models' kinds of Dense */
-        /* odd ones with the own kernel (a million weights, 2048 columns or more): columns that fill no
+        /* odd ones with the own kernel (a million weights, 512 columns or more): columns that fill no
          * whole block, a row, rows that fill no whole group, 64 rows; and 65 rows (sgemm) */
         {1, 257, 4111}, {13, 256, 4100}, {64, 256, 4096}, {65, 20, 33}, {13, 7, 5}, {5, 1, 1},
         /* the backward's kernel: batches of 1 to 4 vectors of either copy, rows that fill no block, columns
          * that fill no panel */
-        {20, 300, 4096}, {32, 4100, 300}, {40, 262, 4097}, {33, 1030, 1030},
+        {20, 300, 4096}, {32, 4100, 300}, {40, 262, 4097}, {33, 1030, 1030}, {7, 2100, 520},
     };
     const int best = nn_set_isa_cap(NN_ISA_AVX512);
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)

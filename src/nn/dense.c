@@ -392,11 +392,11 @@ void dense_xw_avx2(float *y, const float *x, const float *w, int n, int in, int 
 }
 #else
 /* Below a million weights sgemm's packing costs little and it was as fast or faster (vgg16's predictions,
- * 4096 x 100: 0.21 against 0.22-0.25 ms), and so with few columns, which leave each worker few column blocks
- * for a packed block of x (cnn's fc1, 4096 x 512: 0.94-1.01 against 1.02-1.79 ms). Measured on a 2-core
- * Zen 4 (AVX-512): vgg16's fc1 (512 x 4096) 0.85 against 1.08 ms, fc2 6.6 against 9.5. */
+ * 4096 x 100: 0.21 against 0.22-0.25 ms). Measured on a 2-core Zen 4 (AVX-512): vgg16's fc1 (512 x 4096)
+ * 0.85 against 1.08 ms, fc2 6.6 against 9.5; cnn's fc1 (4096 x 512, 16 column blocks for two workers)
+ * 1.13-1.33 against 1.49-1.53 inside training steps (called alone, with W in the cache, both took 0.9). */
 #define DENSE_MIN_WEIGHTS ((size_t)1 << 20)
-#define DENSE_MIN_COLUMNS 2048
+#define DENSE_MIN_COLUMNS 512
 /* The copy's kernel for this call, or NULL for sgemm. */
 typedef void (*dense_fn)(float *y, const float *x, const float *w, int n, int in, int out);
 static dense_fn kernel_for(int n, int in, int out)
