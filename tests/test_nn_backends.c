@@ -92,8 +92,10 @@ typedef struct rank_case {
 /* The rule as it stands (the ranks in the rows): the winograd backend's F(4x4) on output maps of 8x8 or
  * more from 32 input channels; oneDNN's Winograd where oneDNN has it on the other maps of 8x8 or more from 8
  * input channels;
- * the winograd backend's F(3x3) on maps of 6x6 and 3x3 from 32 input channels; gemm on the other maps under
- * 4x4 with 32+ input channels; the winograd backend's F(2x2) from 32 input channels below 8x8; oneDNN's direct convolution where it has optimised kernels; else gemm. A change of a rank
+ * the winograd backend's F(3x3) on maps of 6x6 and 3x3 from 32 input channels; the unrolled backend on maps of
+ * 2x2 and under with 32+ input channels; gemm on the other maps under 4x4 with 32+ input channels; the
+ * winograd backend's F(2x2) from 32 input channels below 8x8; oneDNN's direct convolution where it has
+ * optimised kernels; else gemm. A change of a rank
  * that changes a VGG's choice shows here. */
 static const rank_case cases[] = {
     /* AVX-512: the winograd backend's F(4x4) on the large maps from 32 channels, oneDNN's Winograd below */
@@ -107,7 +109,8 @@ static const rank_case cases[] = {
     {&AVX512, 4, 512, 3, 1, "auto", "winograd:f2"},
     {&AVX512, 3, 512, 3, 1, "auto", "winograd:f3"},
     {&AVX512, 3, 16, 3, 1, "auto", "onednn:direct"}, /* too few channels for F(3x3)'s products */
-    {&AVX512, 2, 512, 3, 1, "auto", "gemm"},
+    {&AVX512, 2, 512, 3, 1, "auto", "unrolled"},
+    {&AVX512, 1, 512, 3, 1, "auto", "unrolled"},
     {&AVX512, 2, 16, 3, 1, "auto", "onednn:direct"},
     {&AVX512, 6, 3, 3, 1, "auto", "onednn:direct"},
     {&AVX512, 16, 64, 5, 1, "auto", "onednn:direct"}, /* no Winograd for 5x5 kernels */
@@ -120,13 +123,14 @@ static const rank_case cases[] = {
     {&AVX2, 6, 256, 3, 1, "auto", "winograd:f3"},
     {&AVX2, 4, 512, 3, 1, "auto", "winograd:f2"},
     {&AVX2, 3, 512, 3, 1, "auto", "winograd:f3"},
-    {&AVX2, 2, 512, 3, 1, "auto", "gemm"},
+    {&AVX2, 2, 512, 3, 1, "auto", "unrolled"},
     {&AVX2, 32, 64, 3, 2, "auto", "onednn:direct"}, /* stride 2: no Winograd */
     {&AVX2_DEEP, 32, 3, 3, 1, "auto", "gemm"},
     {&AVX2_DEEP, 32, 8, 3, 1, "auto", "onednn:direct"},
     {&NO_ONEDNN, 48, 3, 3, 1, "auto", "gemm"},
     {&NO_ONEDNN, 48, 64, 3, 1, "auto", "winograd:f4"},
     {&NO_ONEDNN, 16, 64, 5, 1, "auto", "gemm"},
+    {&NO_ONEDNN, 2, 64, 3, 1, "auto", "unrolled"},
     /* "onednn" alone: Winograd from 8x8 where it has it, else direct, else gemm */
     {&AVX512, 8, 256, 3, 1, "onednn", "onednn:winograd"},
     {&AVX512, 48, 3, 3, 1, "onednn", "onednn:direct"},
@@ -188,7 +192,7 @@ static void models_rank_as_documented(void **state)
          "winograd:f3,winograd:f3,winograd:f3,winograd:f3,winograd:f3"},
         {&AVX2, 32,
          "onednn:direct,winograd:f4,winograd:f4,winograd:f4,winograd:f4,winograd:f4,winograd:f4,winograd:f2,"
-         "winograd:f2,winograd:f2,gemm,gemm,gemm"},
+         "winograd:f2,winograd:f2,unrolled,unrolled,unrolled"},
     };
     static const int filters[] = {64, 64, 0, 128, 128, 0, 256, 256, 256, 0, 512, 512, 512, 0, 512, 512, 512};
     for (size_t k = 0; k < sizeof models / sizeof models[0]; k++) {
@@ -226,11 +230,11 @@ static void onednn_asked_only_when_it_could_win(void **state)
 {
     (void)state;
     conv_geom g;
-    conv_geom_init(&g, 32, 2, 2, 512, 512, 3, 3, 1, 1); /* gemm outranks oneDNN's direct convolution here */
+    conv_geom_init(&g, 32, 2, 2, 512, 512, 3, 3, 1, 1); /* unrolled outranks oneDNN's direct convolution here */
     int asked = 0;
     conv_pick p = {NULL, CONV_ALGO_ANY, 0};
     assert_int_equal(conv_choose(&p, &g, counting_can, &asked), 0);
-    assert_string_equal(p.be->name, "gemm");
+    assert_string_equal(p.be->name, "unrolled");
     assert_int_equal(asked, 0);
 }
 

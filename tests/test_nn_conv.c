@@ -231,7 +231,7 @@ static void backends_match_naive_model_shapes(void **state)
     }
 }
 
-/* 1 to 4 channels in and out, 2x2 and 3x3 maps (and one odd rectangle), batches 1 and 5, with and without
+/* 1 to 4 channels in and out, 2x2 and 3x3 maps (and odd rectangles), batches 1 and 5, with and without
  * the ReLU; batches smaller than the planned one (the last batch of an epoch); and one deeper layer. */
 static void backends_match_naive_odd_shapes(void **state)
 {
@@ -241,6 +241,8 @@ static void backends_match_naive_odd_shapes(void **state)
         {1, 1, 2, 2, 1, 1, 1}, {5, 5, 2, 2, 4, 3, 1}, {5, 5, 3, 3, 2, 4, 0}, {1, 1, 3, 3, 3, 2, 1},
         {5, 5, 3, 3, 4, 1, 1}, {5, 5, 5, 7, 3, 2, 1}, {5, 3, 3, 3, 4, 4, 1}, {5, 1, 2, 2, 2, 3, 1},
         {4, 3, 8, 8, 16, 8, 1}, {3, 2, 6, 6, 8, 16, 0},
+        /* maps of 1x3 and 1x1 (the unrolled backend's W' with blocks no tap fills, and with one block) */
+        {3, 2, 1, 3, 5, 6, 1}, {2, 2, 1, 1, 3, 4, 0},
         /* Over 128 channels each way (OpenBLAS's products), both workers with images: winograd's one-chunk
          * passes, every point's product over the two workers' tiles at once. */
         {4, 3, 3, 3, 136, 132, 1},
@@ -502,7 +504,7 @@ static void choice_api(void **state)
     *strchr(onednn, ',') = '\0';
     snprintf(want, sizeof want, "%s,winograd:f4,winograd:f2,winograd:f2", onednn);
     expect_choice(m, "auto", want);
-    /* On maps under 4 a side (here 4, 4, 2, 2) "auto" gives the deep layers gemm, not F(2x2). */
+    /* On maps of 2x2 (here 4, 4, 2, 2) "auto" gives the deep layers the unrolled backend, not F(2x2). */
     model_config tiny = config("cnn", 4, 3);
     model *t;
     assert_int_equal(model_create(&tiny, &t, NULL), VT_OK);
@@ -510,7 +512,7 @@ static void choice_api(void **state)
     assert_int_equal(model_set_conv(t, "onednn", &err), VT_OK);
     model_conv_choice(t, onednn, sizeof onednn);
     *strchr(onednn, ',') = '\0';
-    snprintf(want, sizeof want, "%s,winograd:f2,gemm,gemm", onednn);
+    snprintf(want, sizeof want, "%s,winograd:f2,unrolled,unrolled", onednn);
     expect_choice(t, "auto", want);
     model_destroy(t);
     expect_choice(m, "winograd:f2,winograd:f4,gemm,winograd:f4", "winograd:f2,winograd:f4,gemm,winograd:f4");

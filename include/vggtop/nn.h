@@ -98,7 +98,7 @@ int model_set_batch(model *m, int max_batch, vt_err *err);
  * rows' names, which a unit test checks it against. */
 #define NN_CONV_CHOICES                                                                                         \
     "auto, timed, onednn, onednn:direct, onednn:winograd, onednn:bf16, winograd, winograd:f2, winograd:f3, "      \
-    "winograd:f4, winograd:f2-bf16, smallmap, gemm or naive"
+    "winograd:f4, winograd:f2-bf16, smallmap, unrolled, gemm or naive"
 /* The choice a new model starts with: the VGGTOP_CONV environment variable when set, else "auto". The one
  * place nn reads that variable. */
 const char *nn_conv_default(void);

@@ -40,8 +40,7 @@ static void naive_forward(conv_layer *cl, float *out, float *ws, const float *x,
     conv2d_forward_naive(out, x, w, b, &g, cl->relu);
 }
 
-/* w = keep * w - lr * grad over count floats, and the gradient scratch cleared for the next step. */
-static void step_apply(float *w, float *grad, size_t count, const conv_step *s)
+void conv_step_apply(float *w, float *grad, size_t count, const conv_step *s)
 {
     for (size_t i = 0; i < count; i++) {
         w[i] = s->keep * w[i] - s->lr * grad[i];
@@ -57,8 +56,8 @@ static void naive_backward(conv_layer *cl, float *dx, float *w, float *b, float 
     g.n = n;
     conv2d_backward_naive(dx, dw, db, dout, out, x, w, &g, cl->relu);
     if (step) {
-        step_apply(w, dw, (size_t)g.kh * g.kw * g.c * g.oc, step);
-        step_apply(b, db, (size_t)g.oc, step);
+        conv_step_apply(w, dw, (size_t)g.kh * g.kw * g.c * g.oc, step);
+        conv_step_apply(b, db, (size_t)g.oc, step);
     }
 }
 
@@ -138,7 +137,7 @@ static const conv_backend gemm_row = {
 
 /* In the order the help lists them (NN_CONV_CHOICES): the fast backends, gemm, the reference. */
 const conv_backend *const conv_backends[] = {&conv_backend_onednn, &conv_backend_winograd, &conv_backend_smallmap,
-                                             &gemm_row, &naive_row, NULL};
+                                             &conv_backend_unrolled, &gemm_row, &naive_row, NULL};
 
 const conv_backend *conv_backend_find(const char *name)
 {

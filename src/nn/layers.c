@@ -227,8 +227,7 @@ void col2im_add(float *dx, const float *col, const conv_geom *g)
 
 /* ---- bias, ReLU ----------------------------------------------------------------------------------- */
 
-/* out (rows, cols) += b (cols) broadcast over rows, then max(0, .) when relu. */
-static void bias_act(float *out, const float *b, size_t rows, int cols, int relu)
+void bias_act(float *out, const float *b, size_t rows, int cols, int relu)
 {
     const int c4 = cols & ~3;
     const v4f zero = {0.0f, 0.0f, 0.0f, 0.0f};

@@ -70,6 +70,9 @@ void optim_update(float *restrict w, float *restrict g, float *restrict v, float
 typedef struct conv_step {
     float lr, keep;
 } conv_step;
+/* That step on count floats of w from the gradient grad, which it clears for the next step (src/nn/conv.c:
+ * the backends that take the step after their kernel gradient). */
+void conv_step_apply(float *w, float *grad, size_t count, const conv_step *s);
 
 struct conv_backend;
 
@@ -221,14 +224,16 @@ void precision_bf16_pick(const conv_geom *g, const struct conv_backend **be, int
  * (src/nn/smallmap.c). */
 extern const conv_backend conv_backend_winograd;
 extern const conv_backend conv_backend_smallmap;
+extern const conv_backend conv_backend_unrolled;
 /* A backend built in copies (one per nn_isa): each copy's two passes, as its row's. */
 typedef struct conv_passes {
     void (*forward)(conv_layer *cl, float *out, float *ws, const float *x, const float *w, const float *b, int n);
     void (*backward)(conv_layer *cl, float *dx, float *w, float *b, float *dw, float *db, float *ws, float *dout,
                      const float *out, const float *x, int n, const conv_step *step);
 } conv_passes;
-/* A layer's output gradient dout (rows, cols) masked where out was not positive (relu), and its column
- * sums added to db (src/nn/layers.c). */
+/* A layer's output (rows, cols) plus the bias b (cols), then max(0, .) when relu; and its output gradient
+ * dout masked where out was not positive (relu), its column sums added to db (src/nn/layers.c). */
+void bias_act(float *out, const float *b, size_t rows, int cols, int relu);
 void bias_act_backward(float *db, float *dout, const float *out, size_t rows, int cols, int relu);
 /* The copies of nn's own SIMD kernels (src/nn/isa.c): portable (SSE-width vectors, what any CPU runs),
  * AVX2 and FMA, AVX-512F. A backend built in copies (winograd: winograd.c, winograd_avx2.c,
@@ -248,6 +253,12 @@ int nn_set_isa_cap(int cap);
 typedef void (*nn_task)(void *arg, int worker, int workers);
 int nn_pool_start(int workers, vt_err *err);
 int nn_pool_run(nn_task fn, void *arg, int workers);
+/* The share [lo, hi) of count items of worker wk of nw. */
+static inline void share(int count, int wk, int nw, int *lo, int *hi)
+{
+    *lo = (int)((long)count * wk / nw);
+    *hi = (int)((long)count * (wk + 1) / nw);
+}
 
 /* The thread count nn_set_threads chose (blas.c). */
 int nn_threads(void);

@@ -1,8 +1,8 @@
 /* nn_vec: what nn's kernels built in copies (winograd.c, smallmap.c; src/nn/isa.c) share: a vector of VL
  * floats, which the including file defines for its copy (4: one SSE register on any x86-64, and what the
  * compiler makes of it elsewhere; 8: one AVX register; 16: one AVX-512 register), its loads and stores of
- * the first n lanes, the ReLU's mask, and the split of a loop between nn's workers. Included once per copy
- * (each is its own translation unit). */
+ * the first n lanes and the ReLU's mask (the split of a loop between nn's workers is nn_internal.h's
+ * share). Included once per copy (each is its own translation unit). */
 #ifndef VGGTOP_NN_VEC_H
 #define VGGTOP_NN_VEC_H
 
@@ -30,13 +30,6 @@ TF vf vpositive(vf v, vf keep)
 {
     const vf zero = {0};
     return (vf)((vi)v & (keep > zero));
-}
-
-/* The share [lo, hi) of count items of worker wk of nw. */
-static inline void share(int count, int wk, int nw, int *lo, int *hi)
-{
-    *lo = (int)((long)count * wk / nw);
-    *hi = (int)((long)count * (wk + 1) / nw);
 }
 
 #endif
