@@ -158,9 +158,9 @@ typedef struct step_job {
     float alpha, beta;
 } step_job;
 
-/* dst (cols, ld) = src (rows, cols; rows of stride src_ld) transposed, zero from row rows to ld - 1 of src;
- * src read a cache line of columns at a time down the rows. */
-static void transpose(float *dst, int ld, const float *src, int rows, int cols, int src_ld, int c0, int c1)
+/* Columns c0..c1-1 of src (rows of src_ld floats) as rows of dst, ld floats each: the first rows from src's
+ * rows, zeros after them up to ld; src read a cache line of columns at a time down its rows. */
+static void transpose(float *dst, int ld, const float *src, int rows, int src_ld, int c0, int c1)
 {
     for (int k0 = c0; k0 < c1; k0 += 16) {
         const int k1 = c1 - k0 < 16 ? c1 : k0 + 16;
@@ -168,7 +168,6 @@ static void transpose(float *dst, int ld, const float *src, int rows, int cols, 
             for (int k = k0; k < k1; k++)
                 dst[(size_t)k * ld + i] = i < rows ? src[(size_t)i * src_ld + k] : 0.0f;
     }
-    (void)cols;
 }
 
 /* Each worker packs its share of dy's columns, x's columns and the panels. */
@@ -177,9 +176,9 @@ static void step_pack(void *arg, int wk, int nw)
     const step_job *J = arg;
     int a, b;
     share(J->out, wk, nw, &a, &b);
-    transpose(J->dyt, J->nb, J->dy, J->n, J->out, J->out, a, b);
+    transpose(J->dyt, J->nb, J->dy, J->n, J->out, a, b);
     share(J->in, wk, nw, &a, &b);
-    transpose(J->xt, J->n, J->x, J->n, J->in, J->in, a, b);
+    transpose(J->xt, J->n, J->x, J->n, J->in, a, b);
     share(J->panels, wk, nw, &a, &b);
     for (int p = a; p < b; p++) {
         const int k0 = p * SV * VL, m = J->out - k0 < SV * VL ? J->out - k0 : SV * VL;
