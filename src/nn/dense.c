@@ -190,20 +190,48 @@ static void step_pack(void *arg, int wk, int nw)
     }
 }
 
+/* R x V sums of zero. */
+TF void sums_zero(vf (*s)[4], const int R, const int V)
+{
+#pragma GCC unroll 12
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+        for (int v = 0; v < V; v++)
+            s[r][v] = (vf){0};
+}
+
+/* The R rows c0.. of a matrix of stride floats a row, rows past nr (the last block's) repeating row c0. */
+TF void rows_from(const float **row, const float *base, size_t stride, int c0, int nr, const int R)
+{
+#pragma GCC unroll 12
+    for (int r = 0; r < R; r++)
+        row[r] = base + (size_t)(c0 + (r < nr ? r : 0)) * stride;
+}
+
+/* s[r][v] += a[r][i] b[v] for R rows and V vectors of b (from bp): R broadcasts, V loads, R V FMAs. */
+TF void rank1(vf (*s)[4], const float *bp, const float *const *a, int i, const int R, const int V)
+{
+    vf b[4];
+#pragma GCC unroll 4
+    for (int v = 0; v < V; v++)
+        memcpy(&b[v], bp + v * VL, sizeof b[v]);
+#pragma GCC unroll 12
+    for (int r = 0; r < R; r++) {
+        const vf x = splat(a[r][i]);
+#pragma GCC unroll 4
+        for (int v = 0; v < V; v++)
+            s[r][v] += x * b[v];
+    }
+}
+
 /* dx's columns c0..c0+nr-1 (nr <= R): W's rows c0.. dotted with every row of dy over columns kc0..kc1-1,
  * R x NBV sums in registers, stored (kc0 0) or added to dx (rows past nr repeat row c0 and are not stored). */
 TF void step_dx(const step_job *J, int c0, int nr, int kc0, int kc1, const int R, const int NBV)
 {
     vf s[STEP_ROWS_MAX][4];
-#pragma GCC unroll 12
-    for (int r = 0; r < R; r++)
-#pragma GCC unroll 4
-        for (int v = 0; v < NBV; v++)
-            s[r][v] = (vf){0};
+    sums_zero(s, R, NBV);
     const float *wr[STEP_ROWS_MAX];
-#pragma GCC unroll 12
-    for (int r = 0; r < R; r++)
-        wr[r] = J->w + (size_t)(c0 + (r < nr ? r : 0)) * J->out;
+    rows_from(wr, J->w, (size_t)J->out, c0, nr, R);
     const float *d = J->dyt + (size_t)kc0 * NBV * VL;
     for (int k0 = kc0; k0 < kc1; k0 += 16) {
         /* R streams: more than the hardware follows. */
@@ -211,19 +239,8 @@ TF void step_dx(const step_job *J, int c0, int nr, int kc0, int kc1, const int R
         for (int r = 0; r < R; r++)
             __builtin_prefetch(wr[r] + k0 + STEP_PF);
         const int k1 = kc1 - k0 < 16 ? kc1 : k0 + 16;
-        for (int k = k0; k < k1; k++, d += NBV * VL) {
-            vf b[4];
-#pragma GCC unroll 4
-            for (int v = 0; v < NBV; v++)
-                memcpy(&b[v], d + v * VL, sizeof b[v]);
-#pragma GCC unroll 12
-            for (int r = 0; r < R; r++) {
-                const vf a = splat(wr[r][k]);
-#pragma GCC unroll 4
-                for (int v = 0; v < NBV; v++)
-                    s[r][v] += a * b[v];
-            }
-        }
+        for (int k = k0; k < k1; k++, d += NBV * VL)
+            rank1(s, d, wr, k, R, NBV);
     }
     for (int r = 0; r < nr; r++)
         for (int i = 0; i < J->n; i++) {
@@ -237,15 +254,9 @@ TF void step_dx(const step_job *J, int c0, int nr, int kc0, int kc1, const int R
 static inline void step_dw(const step_job *J, int c0, int nr, int p)
 {
     vf s[SW][SV];
-#pragma GCC unroll 12
-    for (int r = 0; r < SW; r++)
-#pragma GCC unroll 4
-        for (int v = 0; v < SV; v++)
-            s[r][v] = (vf){0};
+    sums_zero(s, SW, SV);
     const float *xr[SW];
-#pragma GCC unroll 12
-    for (int r = 0; r < SW; r++)
-        xr[r] = J->xt + (size_t)(c0 + (r < nr ? r : 0)) * J->n;
+    rows_from(xr, J->xt, (size_t)J->n, c0, nr, SW);
     /* The same rows' next panel of t, which the loads below would otherwise wait for (about a third of the
      * tile's time from the L2 cache). */
     if (p + 1 < J->panels) /* (the next chunk's first panel too: the cache keeps it for a while) */
@@ -253,19 +264,8 @@ static inline void step_dw(const step_job *J, int c0, int nr, int p)
             for (int v = 0; v < SV; v++)
                 __builtin_prefetch(J->t + (size_t)(c0 + r) * J->out + (p + 1) * SV * VL + v * VL, 1);
     const float *dp = J->dyp + (size_t)p * J->n * SV * VL;
-    for (int i = 0; i < J->n; i++, dp += SV * VL) {
-        vf d[SV];
-#pragma GCC unroll 4
-        for (int v = 0; v < SV; v++)
-            memcpy(&d[v], dp + v * VL, sizeof d[v]);
-#pragma GCC unroll 12
-        for (int r = 0; r < SW; r++) {
-            const vf a = splat(xr[r][i]);
-#pragma GCC unroll 4
-            for (int v = 0; v < SV; v++)
-                s[r][v] += a * d[v];
-        }
-    }
+    for (int i = 0; i < J->n; i++, dp += SV * VL)
+        rank1(s, dp, xr, i, SW, SV);
     const vf alpha = splat(J->alpha), beta = splat(J->beta);
     const int k0 = p * SV * VL, lanes = J->out - k0 < SV * VL ? J->out - k0 : SV * VL;
     const int keep = J->beta != 0.0f; /* BLAS's rule: beta 0 does not read t */

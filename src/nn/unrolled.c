@@ -58,31 +58,10 @@ static int tap_of(const conv_geom *g, int iy, int ix, int oy, int ox)
 /* dW' for the backward. */
 static size_t un_workspace(const conv_geom *g) { return un_rows(g) * un_cols(g); }
 
-/* W's rows of the input channels in this worker's share, every input pixel: each output pixel's k floats
- * the tap's row of the kernel, or zeros. */
-static void derive_task(void *arg, int wk, int nw)
-{
-    const un_job *J = arg;
-    const conv_geom *g = &J->cl->g;
-    const size_t k = (size_t)g->oc, cols = un_cols(g);
-    int c0, c1;
-    share(g->c, wk, nw, &c0, &c1);
-    for (int p = 0; p < g->h * g->w; p++)
-        for (int c = c0; c < c1; c++) {
-            float *row = J->wu + ((size_t)p * g->c + c) * cols;
-            for (int q = 0; q < g->oh * g->ow; q++) {
-                const int t = tap_of(g, p / g->w, p % g->w, q / g->ow, q % g->ow);
-                if (t < 0)
-                    memset(row + q * k, 0, sizeof(float) * k);
-                else
-                    memcpy(row + q * k, J->w + ((size_t)t * g->c + c) * k, sizeof(float) * k);
-            }
-        }
-}
-
-/* dw (kh, kw, c, k) += the blocks of dW' each tap fills, for the input channels in this worker's share
- * (pixel pairs in a fixed order). */
-static void fold_task(void *arg, int wk, int nw)
+/* For the input channels in this worker's share, every pair of pixels in a fixed order: derive (J->dw
+ * NULL) puts in W' the block of each pair, the row of the tap that joins them or zeros; fold adds each
+ * such block of dW' to its tap's rows of dw (kh, kw, c, k). */
+static void pairs_task(void *arg, int wk, int nw)
 {
     const un_job *J = arg;
     const conv_geom *g = &J->cl->g;
@@ -92,13 +71,18 @@ static void fold_task(void *arg, int wk, int nw)
     for (int p = 0; p < g->h * g->w; p++)
         for (int q = 0; q < g->oh * g->ow; q++) {
             const int t = tap_of(g, p / g->w, p % g->w, q / g->ow, q % g->ow);
-            if (t < 0)
-                continue;
             for (int c = c0; c < c1; c++) {
-                float *d = J->dw + ((size_t)t * g->c + c) * k;
-                const float *s = J->dwu + ((size_t)p * g->c + c) * cols + q * k;
-                for (size_t j = 0; j < k; j++)
-                    d[j] += s[j];
+                const size_t block = ((size_t)p * g->c + c) * cols + q * k, tap = ((size_t)t * g->c + c) * k;
+                if (J->dw && t >= 0) {
+                    float *d = J->dw + tap;
+                    const float *s = J->dwu + block;
+                    for (size_t j = 0; j < k; j++)
+                        d[j] += s[j];
+                } else if (!J->dw && t >= 0) {
+                    memcpy(J->wu + block, J->w + tap, sizeof(float) * k);
+                } else if (!J->dw) {
+                    memset(J->wu + block, 0, sizeof(float) * k);
+                }
             }
         }
 }
@@ -139,7 +123,7 @@ static void derive(conv_layer *cl, const float *w)
     if (cl->wgen != 0 && p->gen == cl->wgen)
         return;
     un_job J = {.cl = cl, .w = w, .wu = p->wu};
-    nn_pool_run(derive_task, &J, nn_threads());
+    nn_pool_run(pairs_task, &J, nn_threads());
     p->gen = cl->wgen;
 }
 
@@ -161,7 +145,7 @@ static void un_backward(conv_layer *cl, float *dx, float *w, float *b, float *dw
     bias_act_backward(db, dout, out, (size_t)n * g->oh * g->ow, g->oc, cl->relu);
     dense_step(dx, ws, p->wu, x, dout, n, (int)un_rows(g), (int)un_cols(g), 1.0f, 0.0f);
     un_job J = {.cl = cl, .dwu = ws, .dw = dw};
-    nn_pool_run(fold_task, &J, nn_threads());
+    nn_pool_run(pairs_task, &J, nn_threads());
     if (step) {
         conv_step_apply(w, dw, (size_t)g->kh * g->kw * g->c * g->oc, step);
         conv_step_apply(b, db, (size_t)g->oc, step);
