@@ -634,11 +634,21 @@ static void nonfinite_loss_leaves_weights(void **state)
     assert_non_null(strstr(err.msg, "not finite"));
     assert_memory_equal(model_params(m), before, sizeof(float) * P);
     assert_int_equal(st.n, 0);
-    /* A label out of range is the caller's data error, caught before anything runs. */
+    assert_int_equal(st.nonfinite, 1); /* what the engine reports as divergence (the alerts' "nonfinite") */
+    /* The same with momentum (the gradient block and the optimizer's step after it). */
+    s.momentum = 0.9f;
+    step_stats sm = {0};
+    assert_int_equal(model_train_step(m, x, y, 2, &s, &sm, &err), VT_EUSAGE);
+    assert_memory_equal(model_params(m), before, sizeof(float) * P);
+    assert_int_equal(sm.nonfinite, 1);
+    s.momentum = 0.0f;
+    /* A label out of range is the caller's data error, caught before anything runs: no divergence. */
     int bad[2] = {0, 3};
     float ok[8] = {0};
-    assert_int_equal(model_train_step(m, ok, bad, 2, &s, &st, &err), VT_EUSAGE);
+    step_stats sb = {0};
+    assert_int_equal(model_train_step(m, ok, bad, 2, &s, &sb, &err), VT_EUSAGE);
     assert_memory_equal(model_params(m), before, sizeof(float) * P);
+    assert_int_equal(sb.nonfinite, 0);
     free(before);
     model_destroy(m);
 }

@@ -362,7 +362,7 @@ static void the_snapshot_derives_rates_and_time_left(void **state)
     assert_int_equal(snap.epoch, 1);
     assert_true(isnan(snap.loss) && snap.eta_run == 0 && snap.n_curve == 0 && snap.curve_every == 1);
     /* 10 of 100 batches done in 0.1 s, 320 images: 10 ms a step, 3200 img/s, 0.9 s left of the epoch. */
-    step_stats sums = {20.0, 1.0, 160, 300, 320};
+    step_stats sums = {.loss_sum = 20.0, .mse_sum = 1.0, .correct = 160, .correct5 = 300, .n = 320};
     train_clock c = {.epoch = 0, .epochs = 3, .batch = 10, .batches = 100, .done_here = 10, .samples_here = 320,
                      .busy = 0.1, .eval_seconds = 0.5, .n_test = 1000};
     double per_epoch = train_snapshot_batch(&snap, &sums, 0, &c);

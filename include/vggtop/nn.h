@@ -181,12 +181,14 @@ typedef struct step_stats {
     long long correct5; /* y among the 5 highest probabilities: fewer than 5 classes above p[y] (Keras'
                            top_k_categorical_accuracy with k = 5, in_top_k: ties at the boundary count in) */
     long long n;
+    int nonfinite; /* set when a step failed because its loss was not finite (training diverged) */
 } step_stats;
 
 /* One SGD step on a batch (the update consumes the gradients: afterwards the gradient block reads zero).
  * x: (n, H, W, C) float, y: n labels in [0, classes), n <= max_batch.
  * Adds this batch into *stats (which the caller zeroes). Returns VT_OK, or VT_EUSAGE with a message when
- * the loss is not finite (the weights are then left as they were before the step). */
+ * the loss is not finite (the weights are then left as they were before the step, and stats->nonfinite is
+ * set), or on a bad batch. */
 int model_train_step(model *m, const float *x, const int *y, int n, const sgd_config *sgd, step_stats *stats,
                      vt_err *err);
 /* A question asked before each layer of a pass, forward or backward (NULL: none). When it answers non-zero the step

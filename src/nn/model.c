@@ -696,9 +696,11 @@ static int forward_checked(model *m, const float *x, const int *y, int n, step_s
     forward(m, x, n);
     if (m->was_cancelled)
         return VT_OK; /* no loss to check: the step ends */
-    if (crossentropy_stats(local, m->probs, y, n, m->cfg.classes))
+    if (crossentropy_stats(local, m->probs, y, n, m->cfg.classes)) {
+        local->nonfinite = 1;
         return vt_fail(err, VT_EUSAGE, "%s: the loss is not finite (training diverged); lower the learning "
                        "rate (--lr)", m->cfg.name);
+    }
     return VT_OK;
 }
 
@@ -791,6 +793,7 @@ void step_stats_add(step_stats *sum, const step_stats *part)
     sum->correct += part->correct;
     sum->correct5 += part->correct5;
     sum->n += part->n;
+    sum->nonfinite |= part->nonfinite;
 }
 
 /* The optimizer's step t on the whole gradient block, which it consumes (a frozen base, the first `frozen`,
@@ -811,8 +814,10 @@ int model_train_step(model *m, const float *x, const int *y, int n, const sgd_co
         return rc;
     if (sgd->kind == NN_OPT_SGD && sgd->momentum == 0.0f) {
         /* Plain SGD needs no velocity and no gradient block: each layer steps inside its backward pass. */
-        if ((rc = forward_checked(m, x, y, n, &local, err)) != VT_OK)
+        if ((rc = forward_checked(m, x, y, n, &local, err)) != VT_OK) {
+            stats->nonfinite |= local.nonfinite;
             return rc;
+        }
         backward(m, y, n, NULL, sgd);
         m->wgen++;
         if (!m->grads_zero) { /* left over from a model_loss_grad */
@@ -820,8 +825,10 @@ int model_train_step(model *m, const float *x, const int *y, int n, const sgd_co
             m->grads_zero = 1;
         }
     } else {
-        if ((rc = loss_and_grads(m, x, y, n, NULL, &local, err)) != VT_OK)
+        if ((rc = loss_and_grads(m, x, y, n, NULL, &local, err)) != VT_OK) {
+            stats->nonfinite |= local.nonfinite;
             return rc;
+        }
         if (m->was_cancelled)
             return VT_OK;
         update(m, sgd, m->iterations + 1);

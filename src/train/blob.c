@@ -172,7 +172,8 @@ int job_take_blob(job *j, const char *path, vt_err *err)
         return rc;
     j->epochs_done = (int)h.epochs_done;
     j->batch_pos = (long)h.batch_pos;
-    j->sums = (step_stats){h.loss_sum, h.mse_sum, h.correct, h.correct5, h.n};
+    j->sums = (step_stats){
+        .loss_sum = h.loss_sum, .mse_sum = h.mse_sum, .correct = h.correct, .correct5 = h.correct5, .n = h.n};
     j->top5_unknown = h.version == 1 && h.n > 0; /* a version 1 partial epoch never counted its top-5 hits */
     j->lr = j->cfg.resume_lr ? j->cfg.lr : h.lr; /* --resume --lr: the rate given from now on */
     j->sgd.lr = (float)j->lr;

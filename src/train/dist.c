@@ -555,6 +555,7 @@ int dist_train_step(train_dist *d, model *m, const float *x, const int *y, int n
         return rc;
     double t2 = vt_now();
     if (!isfinite(sums[0])) {
+        stats->nonfinite = 1;
         if (step_rc)
             *err = step_err;
         else
