@@ -17,9 +17,11 @@
  * (AVX-512F). The sums run in another order than sgemm's, so results differ from it in the last bits; a run
  * is repeatable at a fixed thread count and ISA. */
 #include <cblas.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "nn_internal.h"
 
@@ -353,7 +355,7 @@ static int step_impl(float *dx, float *t, const float *w, const float *x, const 
         return -1;
     const int nb = (n + VL - 1) / VL * VL, panels = (out + SV * VL - 1) / (SV * VL);
     const size_t dyt_n = (size_t)out * nb, xt_n = (size_t)in * n, dyp_n = (size_t)panels * SV * VL * n;
-    float *buf = malloc(sizeof(float) * (dyt_n + xt_n + dyp_n));
+    float *buf = dense_scratch(dyt_n + xt_n + dyp_n);
     if (!buf)
         return -1;
     /* Half of a 1 MB L2 cache for a chunk's two copies of dy. */
@@ -363,7 +365,6 @@ static int step_impl(float *dx, float *t, const float *w, const float *x, const 
                   .chunk = chunk > 0 ? chunk : 1, .alpha = alpha, .beta = beta};
     nn_pool_run(step_pack, &J, nn_threads());
     nn_pool_run(step_task, &J, nn_threads());
-    free(buf);
     return 0;
 }
 
@@ -429,6 +430,50 @@ void dense_dyw(float *dx, const float *dy, const float *w, int n, int in, int ou
 void dense_xdy(float *dw, const float *x, const float *dy, int n, int in, int out, float alpha, float beta)
 {
     nn_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in, out, n, alpha, x, in, dy, out, beta, dw, out);
+}
+
+/* The backward's packed copies, per calling thread: mapped, grown when a call needs more, unmapped when the
+ * thread ends. Not malloc'ed at each call: glibc raises its threshold for mapping to the largest mapped
+ * block freed, and the heap then kept later buffers of up to that size resident after they were freed. */
+typedef struct scratch {
+    void *p;
+    size_t bytes;
+} scratch;
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static int scratch_ok;
+
+static void scratch_drop(void *v)
+{
+    scratch *s = v;
+    munmap(s->p, s->bytes);
+    free(s);
+}
+
+static void scratch_init(void) { scratch_ok = pthread_key_create(&scratch_key, scratch_drop) == 0; }
+
+float *dense_scratch(size_t floats)
+{
+    pthread_once(&scratch_once, scratch_init);
+    if (!scratch_ok)
+        return NULL;
+    scratch *s = pthread_getspecific(scratch_key);
+    if (!s && (!(s = calloc(1, sizeof *s)) || pthread_setspecific(scratch_key, s) != 0)) {
+        free(s);
+        return NULL;
+    }
+    const size_t bytes = sizeof(float) * floats;
+    if (s->bytes < bytes) {
+        if (s->bytes)
+            munmap(s->p, s->bytes);
+        s->bytes = 0;
+        void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+            return NULL;
+        s->p = p;
+        s->bytes = bytes;
+    }
+    return s->p;
 }
 
 void dense_step(float *dx, float *t, const float *w, const float *x, const float *dy, int n, int in, int out,

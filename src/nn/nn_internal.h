@@ -279,6 +279,9 @@ void dense_xdy(float *dw, const float *x, const float *dy, int n, int in, int ou
  * the AVX-512 copy, 32 in the AVX2 one) and a million weights or more, else dense_dyw and dense_xdy. */
 void dense_step(float *dx, float *t, const float *w, const float *x, const float *dy, int n, int in, int out,
                 float alpha, float beta);
+/* floats of the calling thread's scratch for dense_step's copies (kept for its next call, released when the
+ * thread ends), or NULL when it cannot be had. */
+float *dense_scratch(size_t floats);
 int dense_step_avx2(float *dx, float *t, const float *w, const float *x, const float *dy, int n, int in, int out,
                     float alpha, float beta);
 int dense_step_avx512(float *dx, float *t, const float *w, const float *x, const float *dy, int n, int in, int out,
