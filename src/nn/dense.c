@@ -346,12 +346,12 @@ static void step_task(void *arg, int wk, int nw)
     }
 }
 
-/* 0, or -1 for a batch past 4 vectors or when the packed copies do not fit in memory (the caller runs
- * sgemm). */
+/* 0, or -1 for an empty batch, a batch past 4 vectors or when the packed copies do not fit in memory (the
+ * caller runs sgemm). */
 static int step_impl(float *dx, float *t, const float *w, const float *x, const float *dy, int n, int in, int out,
                      float alpha, float beta)
 {
-    if (n > 4 * VL)
+    if (n < 1 || n > 4 * VL)
         return -1;
     const int nb = (n + VL - 1) / VL * VL, panels = (out + SV * VL - 1) / (SV * VL);
     const size_t dyt_n = (size_t)out * nb, xt_n = (size_t)in * n, dyp_n = (size_t)panels * SV * VL * n;
