@@ -73,17 +73,19 @@ static void pairs_task(void *arg, int wk, int nw)
     for (int p = 0; p < g->h * g->w; p++)
         for (int q = 0; q < g->oh * g->ow; q++) {
             const int t = tap_of(g, p / g->w, p % g->w, q / g->ow, q % g->ow);
+            if (t < 0 && J->dw)
+                continue; /* no tap: nothing to fold */
             for (int c = c0; c < c1; c++) {
-                const size_t block = ((size_t)p * g->c + c) * cols + q * k, tap = ((size_t)t * g->c + c) * k;
-                if (J->dw && t >= 0) {
-                    float *d = J->dw + tap;
+                const size_t block = ((size_t)p * g->c + c) * cols + q * k, row = ((size_t)t * g->c + c) * k;
+                if (t < 0) {
+                    memset(J->wu + block, 0, sizeof(float) * k);
+                } else if (!J->dw) {
+                    memcpy(J->wu + block, J->w + row, sizeof(float) * k);
+                } else {
+                    float *d = J->dw + row;
                     const float *s = J->dwu + block;
                     for (size_t j = 0; j < k; j++)
                         d[j] += s[j];
-                } else if (!J->dw && t >= 0) {
-                    memcpy(J->wu + block, J->w + tap, sizeof(float) * k);
-                } else if (!J->dw) {
-                    memset(J->wu + block, 0, sizeof(float) * k);
                 }
             }
         }

@@ -74,11 +74,8 @@ int job_batch(job *j, int e, long b, long first, double *busy, double *paused, v
     *paused += stopped;
     if (!rc && !isfinite(j->sums.loss_sum))
         rc = vt_fail(err, VT_EUSAGE, "the loss is not finite (%g): lower the learning rate (--lr)", j->sums.loss_sum);
-    if (rc && (j->sums.nonfinite || !isfinite(j->sums.loss_sum))) {
-        pthread_mutex_lock(&j->t->mu); /* for the alerts, as at an epoch's end (epoch_end.c) */
-        j->t->snap.diverged = e + 1;
-        pthread_mutex_unlock(&j->t->mu);
-    }
+    if (rc && (j->sums.nonfinite || !isfinite(j->sums.loss_sum)))
+        job_mark_diverged(j, e);
     if (rc) {
         char why[512];
         snprintf(why, sizeof why, "%s", err->msg);

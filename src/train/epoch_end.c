@@ -99,14 +99,19 @@ static int epoch_row(job *j, int e, train_epoch *row, vt_err *err)
     /* Weights that overflowed give NaN outputs on the test set even when the clipped training loss stayed
      * finite: that is divergence too, and the checkpoint of the last good epoch must not be replaced. */
     if (!isfinite(row->val_loss) || !isfinite(row->loss)) {
-        pthread_mutex_lock(&j->t->mu); /* for the alerts: the failure's cause, as data */
-        j->t->snap.diverged = e + 1;
-        pthread_mutex_unlock(&j->t->mu);
+        job_mark_diverged(j, e);
         return vt_fail(err, VT_EUSAGE, "epoch %d (lr %g): the %s loss is not finite (training diverged); lower the "
                        "learning rate (--lr); the run stopped, its last good checkpoint is kept", e + 1, j->lr,
                        isfinite(row->loss) ? "validation" : "training");
     }
     return VT_OK;
+}
+
+void job_mark_diverged(job *j, int e)
+{
+    pthread_mutex_lock(&j->t->mu);
+    j->t->snap.diverged = e + 1;
+    pthread_mutex_unlock(&j->t->mu);
 }
 
 /* The callbacks, as Keras runs them at the epoch's end: best.bin, the early-stopping best, a cut rate, a

@@ -141,6 +141,9 @@ int job_record_layers(job *j, int epoch, vt_err *err);
 /* Evaluates epoch e, records it, runs the callbacks, checkpoints. A stop asked for during the test-set pass
  * leaves it: *stopped is set and nothing is recorded. */
 int job_finish_epoch(job *j, int e, double epoch_start, int *stopped, vt_err *err);
+/* Epoch e (from 0) diverged, at its end or at a batch: the snapshot says so, for the alerts (the failure's
+ * cause, as data). */
+void job_mark_diverged(job *j, int e);
 
 /* ---- the checkpoint (blob.c) ---- */
 /* The run's checkpoint `name` of the model and the engine's position (j->blob as scratch). */
