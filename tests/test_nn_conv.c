@@ -246,6 +246,9 @@ static void backends_match_naive_odd_shapes(void **state)
         /* Over 128 channels each way (OpenBLAS's products), both workers with images: winograd's one-chunk
          * passes, every point's product over the two workers' tiles at once. */
         {4, 3, 3, 3, 136, 132, 1},
+        /* Over 128 channels each way in whole blocks of the own kernel's columns: F(3x3)'s forward on the own
+         * kernel over every tile of the batch (big plans), U blocked in the workspace; on 6x6 and 3x3 maps. */
+        {4, 3, 3, 3, 160, 192, 1}, {3, 3, 6, 6, 192, 160, 0},
     };
     for (size_t s = 0; s < sizeof odd / sizeof odd[0]; s++) {
         const int *d = odd[s];

@@ -28,7 +28,9 @@
  * and U from a copy blocked once per weights generation, in chunks of tiles that fit the L2 cache. The
  * input gradient's products (dV = dM U^T) take the same kernel where the layer has at most
  * SIMD_MAX_CHANNELS output channels, with U transposed and blocked; the kernel gradient's (a sum over
- * tiles) stay with OpenBLAS. The kernel gradient is summed per worker and added up at the end, in a fixed
+ * tiles) stay with OpenBLAS. Above SIMD_MAX_CHANNELS both ways, F(3x3)'s forward (the small maps of the
+ * deep layers) also takes the own kernel, over every tile of the batch at once (a big plan, see
+ * winograd_internal.h), U blocked in the workspace. The kernel gradient is summed per worker and added up at the end, in a fixed
  * order: a run is repeatable at a fixed thread count. With mixed_bfloat16 (the f2-bf16 variant) every
  * product runs in bfloat16 instead, in src/nn/winograd_bf16.c's kernels. Shapes:
  *   x (n, h, w, c), out and dout (n, h, w, k), kernel (3, 3, c, k) (Keras), U and dU (a*a, c, k),
@@ -73,6 +75,7 @@ typedef struct wino_job {
     const wino_plan *p;
     const float *x, *w, *b, *dout, *out;
     float *y, *dx, *ws;
+    float *U, *Up, *Ut; /* the kernel's forms this pass reads (kernel_ready); NULL: not this pass's */
     int n;
     int used[NN_WORKERS_MAX];       /* backward: the workers whose dU holds a part of the kernel gradient */
     int lo[NN_WORKERS_MAX], hi[NN_WORKERS_MAX]; /* backward: each worker's share of the images */
@@ -140,10 +143,27 @@ static void kernel_task(void *arg, int wk, int nw)
         for (int k0 = 0; k0 < g->oc; k0 += VL) {
             const int nk = g->oc - k0 < VL ? g->oc - k0 : VL;
             const size_t at = (size_t)c * g->oc + k0;
-            float *up = p->Up ? p->Up + (size_t)(k0 / KB) * g->c * KB + (size_t)c * KB + k0 % KB : NULL;
-            float *ut = p->Ut ? p->Ut + (size_t)(c / KB) * g->oc * KB + (size_t)k0 * KB + c % KB : NULL;
-            DISPATCH(p->f, nk, kernel_in, ws_u(J) + at, up, ut, J->w + at, CK, CKp, CKt);
+            float *up = J->Up ? J->Up + (size_t)(k0 / KB) * g->c * KB + (size_t)c * KB + k0 % KB : NULL;
+            float *ut = J->Ut ? J->Ut + (size_t)(c / KB) * g->oc * KB + (size_t)k0 * KB + c % KB : NULL;
+            DISPATCH(p->f, nk, kernel_in, J->U ? J->U + at : NULL, up, ut, J->w + at, CK, CKp, CKt);
         }
+}
+
+/* Big plans' forward: Up (a*a, k / KB, c, KB) from the kernel, each worker a share of the column blocks,
+ * written row after row: a*a streams, each going forward (in kernel_task's order, c outer, the writes jump
+ * from block to block, 16 blocks of every point at 512 channels, and took three times as long). */
+static void blocked_task(void *arg, int wk, int nw)
+{
+    const wino_job *J = arg;
+    const conv_geom *g = &J->cl->g;
+    const size_t CK = (size_t)g->c * g->oc;
+    int b0, b1;
+    share(g->oc / KB, wk, nw, &b0, &b1);
+    for (int b = b0; b < b1; b++)
+        for (int c = 0; c < g->c; c++)
+            for (int k = b * KB; k < (b + 1) * KB; k += VL)
+                DISPATCH(J->p->f, VL, kernel_in, NULL, J->Up + ((size_t)b * g->c + c) * KB + k % KB, NULL,
+                         J->w + (size_t)c * g->oc + k, CK, CK, 0);
 }
 
 /* Tiles t0..t0+cnt-1 of x (counted over the images, row-major in each) into V (tiles, a*a, c). */
@@ -219,13 +239,14 @@ static void rows6(int C, const float *const *a, const float *u, float *const *o,
 #endif
 
 #if WINO_ISA != NN_ISA_PORTABLE
-/* M[t][xi] (k floats) = V[t][xi] (c floats) U[xi] for every tile t < tiles and point xi < a2 of a chunk,
+/* M[t][xi] (k floats) = V[t][xi] (c floats) U[xi] for every tile t < tiles and point x0 <= xi < x1 of a chunk,
  * U as the blocked Up (a2, kp / KB, c, KB): the forward's products without OpenBLAS, which would pack V and
  * U at every call and clear M first (at 32 to 64 channels, a fifth of the layer's time). */
-static void points_simd(const float *V, const float *Up, float *M, int tiles, int a2, int C, int K, int kp)
+static void points_simd(const float *V, const float *Up, float *M, int tiles, int x0, int x1, int a2, int C, int K,
+                        int kp)
 {
     const size_t vrow = (size_t)a2 * C, mrow = (size_t)a2 * K;
-    for (int xi = 0; xi < a2; xi++)
+    for (int xi = x0; xi < x1; xi++)
         for (int k0 = 0; k0 < K; k0 += KB) {
             const float *u = Up + ((size_t)xi * kp + k0) * C;
             const int nk = K - k0 < KB ? K - k0 : KB;
@@ -251,7 +272,7 @@ static void sgemm_points(const wino_job *J, int transposed, const float *in, flo
     const int depth = transposed ? K : C, width = transposed ? C : K;
     for (int xi = x0; xi < x1; xi++)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, transposed ? CblasTrans : CblasNoTrans, tiles, width, depth, 1.0f,
-                    in + (size_t)xi * depth, a2 * depth, ws_u(J) + (size_t)xi * C * K, K, 0.0f,
+                    in + (size_t)xi * depth, a2 * depth, J->U + (size_t)xi * C * K, K, 0.0f,
                     out + (size_t)xi * width, a2 * width);
 }
 
@@ -273,7 +294,8 @@ static void products(const wino_job *J, int own, int transposed, const float *in
 #endif
 #if WINO_ISA != NN_ISA_PORTABLE
     if (own) {
-        points_simd(in, transposed ? p->Ut : p->Up, out, tiles, a2, depth, width, (int)(transposed ? p->cp : p->kp));
+        points_simd(in, transposed ? J->Ut : J->Up, out, tiles, 0, a2, a2, depth, width,
+                    (int)(transposed ? p->cp : p->kp));
         return;
     }
 #else
@@ -344,10 +366,18 @@ static int one_chunk_tiles(const wino_job *J, int wk, long *t0)
  * input gradient's dV = dM U^T, in place of V. */
 static void one_chunk_points(const wino_job *J, int wk, int nw, int transposed)
 {
+    const wino_plan *p = J->p;
+    const int a2 = p->f->a * p->f->a, tiles = J->n * p->th * p->tw;
     int x0, x1;
-    share(J->p->f->a * J->p->f->a, wk, nw, &x0, &x1);
+    share(a2, wk, nw, &x0, &x1);
     float *V = oc_v(J, 0), *M = oc_m(J, 0);
-    sgemm_points(J, transposed, transposed ? M : V, transposed ? V : M, J->n * J->p->th * J->p->tw, x0, x1);
+#if WINO_ISA != NN_ISA_PORTABLE
+    if (p->big && !transposed) {
+        points_simd(V, J->Up, M, tiles, x0, x1, a2, J->cl->g.c, J->cl->g.oc, (int)p->kp);
+        return;
+    }
+#endif
+    sgemm_points(J, transposed, transposed ? M : V, transposed ? V : M, tiles, x0, x1);
 }
 
 /* Forward when every worker's images fit one chunk and OpenBLAS multiplies (deep layers, small maps): the
@@ -684,10 +714,29 @@ static void kernel_task_bf16(void *arg, int wk, int nw)
 #endif
 
 /* U for the kernel w, unless the plan holds it already: same weights generation (inference batch after
- * batch, the backward after its forward). A generation of 0 is unknown: always derived anew. */
-static void kernel_ready(conv_layer *cl, wino_job *J)
+ * batch, the backward after its forward). A generation of 0 is unknown: always derived anew. A big plan has
+ * room for one form in the workspace and derives the one its pass reads, form (FORM_UP: its forward's, FORM_U:
+ * its input gradient's, 0: none), at every pass; other plans derive all of theirs, whatever form says. */
+enum { FORM_U = 1, FORM_UP = 2 };
+
+static void kernel_ready(conv_layer *cl, wino_job *J, int form)
 {
     wino_plan *p = cl->state;
+    if (p->big) {
+        float *at = J->ws + (size_t)p->workers * (p->u + p->kpad + p->chunk);
+        J->U = form == FORM_U ? at : NULL;
+        J->Up = form == FORM_UP ? at : NULL;
+        J->Ut = NULL;
+        if (J->Up)
+            nn_pool_run(blocked_task, J, p->workers);
+        else if (J->U)
+            nn_pool_run(kernel_task, J, p->workers);
+        p->ugen = 0;
+        return;
+    }
+    J->U = ws_u(J);
+    J->Up = p->Up;
+    J->Ut = p->Ut;
     if (cl->wgen != 0 && p->ugen == cl->wgen && !p->u_in_ws) /* the workspace is every layer's */
         return;
 #if WINO_ISA == NN_ISA_AVX512
@@ -709,8 +758,8 @@ static void forward_impl(conv_layer *cl, float *out, float *ws, const float *x, 
 {
     wino_job J = {.cl = cl, .p = cl->state, .x = x, .w = w, .b = b, .y = out, .ws = ws, .n = n};
     nn_blas_single_begin();
-    kernel_ready(cl, &J);
-    if (one_chunk(J.p, n) && !J.p->own && !J.p->bf16) {
+    kernel_ready(cl, &J, J.p->own ? FORM_UP : FORM_U);
+    if (one_chunk(J.p, n) && (!J.p->own || J.p->big) && !J.p->bf16) {
         nn_pool_run(one_chunk_in, &J, J.p->workers);
         nn_pool_run(one_chunk_products, &J, J.p->workers);
         nn_pool_run(one_chunk_out, &J, J.p->workers);
@@ -725,7 +774,7 @@ static void backward_impl(conv_layer *cl, float *dx, float *w, float *b, float *
 {
     wino_job J = {.cl = cl, .p = cl->state, .x = x, .w = w, .dout = dout, .out = out, .dx = dx, .ws = ws, .n = n};
     nn_blas_single_begin();
-    kernel_ready(cl, &J); /* U of the kernel before the step */
+    kernel_ready(cl, &J, dx ? FORM_U : 0); /* U of the kernel before the step */
     if (one_chunk(J.p, n)) {
         nn_pool_run(one_chunk_start, &J, J.p->workers);
         nn_pool_run(one_chunk_kernel, &J, J.p->workers);

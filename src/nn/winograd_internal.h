@@ -27,7 +27,11 @@ struct wino_mats; /* the tile's matrices (src/nn/winograd_tf.h) */
  * channels: 22-26 against 19 ms; block4, 512: 42 against 24), so SIMD_MAX_CHANNELS bounds it. The AVX-512
  * copy's kernel, with its 32-channel blocks and a Zen 5's larger caches, did no better there (one thread,
  * CPU time, batch 32: 12x12x256 F(4x4) 22.5-23.5 against 21.1-22.8 ms forward, 6x6x512 F(2x2) 37-39
- * against 32.3-32.5), so the bound is the same. */
+ * against 32.3-32.5), so the bound is the same. That kernel took its chunk of a few tiles at a time, though,
+ * each streaming all of U from memory. Over every tile of the batch at once (big plans, below), it beat
+ * OpenBLAS in F(3x3)'s forward on a 2-core Zen 4 (AVX-512, batch 32, fastest of 21 passes, three interleaved
+ * rounds): 6x6x512 10.7-10.8 against 12.3-12.4 ms, 3x3x512 4.2-5.0 against 5.3-6.2. Its input gradient
+ * (dV = dM U^T, U transposed and blocked) did not (6x6x512 backward 26.6 against 24.9 ms). */
 #define CHUNK_TILES 192
 #define FWD_CHUNK_BYTES (128 * 1024)
 #define SIMD_MAX_CHANNELS 128
@@ -68,6 +72,12 @@ typedef struct wino_plan {
      * channels), so six such layers cost one U of memory, not six (vgg16 at 48x48: 556 MiB at peak with
      * them kept). */
     int u_in_ws;
+    /* A big plan (F(3x3), over SIMD_MAX_CHANNELS channels both ways, whole blocks of KB): the forward
+     * multiplies with the own kernel over every tile of the batch in one chunk, the points split between
+     * the workers, so each point's blocked U is read from memory once a pass, not once every few tiles.
+     * Its Up is not kept but derived into U's place in the workspace at each forward (and U itself at each
+     * backward, whose products stay with OpenBLAS). */
+    int big;
 } wino_plan;
 
 /* The passes of each copy (src/nn/winograd.c); a plan's isa says which runs. */

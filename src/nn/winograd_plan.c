@@ -31,8 +31,10 @@ static void plan_layout(wino_plan *p, const conv_geom *g, int algo, int workers)
     p->isa = nn_isa();
     p->bf16 = algo_bf16(algo);
     p->u_in_ws = algo == CONV_ALGO_F3;
-    p->own = p->bf16 || (p->isa != NN_ISA_PORTABLE && g->c <= SIMD_MAX_CHANNELS);
     p->kb = p->isa == NN_ISA_AVX512 ? KB_AVX512 : KB_AVX2;
+    p->big = !p->bf16 && p->isa != NN_ISA_PORTABLE && p->u_in_ws && g->c > SIMD_MAX_CHANNELS && g->oc > SIMD_MAX_CHANNELS &&
+             g->c % p->kb == 0 && g->oc % p->kb == 0 && workers > 1 && (g->n + workers - 1) / workers <= p->ipc;
+    p->own = p->bf16 || p->big || (p->isa != NN_ISA_PORTABLE && g->c <= SIMD_MAX_CHANNELS);
     p->kp = ((size_t)g->oc + p->kb - 1) / p->kb * p->kb;
     p->own_dx = p->bf16 || (p->isa != NN_ISA_PORTABLE && g->oc <= SIMD_MAX_CHANNELS);
     p->cp = ((size_t)g->c + p->kb - 1) / p->kb * p->kb;
@@ -90,8 +92,8 @@ static int wino_plan_layer(conv_layer *cl, vt_err *err)
     plan_layout(p, &cl->g, cl->algo, plan_workers());
     p->own_dx = p->own_dx && !cl->first;
     const size_t a2 = (size_t)p->f->a * p->f->a;
-    const size_t up = p->own && !p->bf16 ? a2 * cl->g.c * p->kp : 0;
-    const size_t ut = p->own_dx && !p->bf16 ? a2 * p->cp * cl->g.oc : 0;
+    const size_t up = p->own && !p->bf16 && !p->big ? a2 * cl->g.c * p->kp : 0;
+    const size_t ut = p->own_dx && !p->bf16 && !p->big ? a2 * p->cp * cl->g.oc : 0;
     const size_t ub = p->bf16 ? wbf_ub_words((int)a2, cl->g.c, cl->g.oc) : 0;
     const size_t utb = p->bf16 && p->own_dx ? wbf_utb_words((int)a2, cl->g.c, cl->g.oc) : 0;
     p->U = p->bf16 || p->u_in_ws ? NULL : malloc(sizeof(float) * p->u); /* (bf16: packed only; u_in_ws) */

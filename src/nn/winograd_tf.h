@@ -175,8 +175,8 @@ TF void tile_out_adjoint(const wino_mats *f, float *dM, size_t K, vf *db, const 
         vstore(dM + e * K, v[e], nk);
 }
 
-/* U[xi * CK] = G g G^T for the kernel taps w[t * CK] (t < 9, (kh, kw) order), at one (c, k0..) spot; and
- * the same into Up[xi * CKp] unless Up is NULL (the blocked copy), and lane j into Ut[xi * CKt + j * KB]
+/* U[xi * CK] = G g G^T for the kernel taps w[t * CK] (t < 9, (kh, kw) order), at one (c, k0..) spot, unless
+ * U is NULL; the same into Up[xi * CKp] unless Up is NULL (the blocked copy), and lane j into Ut[xi * CKt + j * KB]
  * unless Ut is NULL (the blocked transpose). */
 TF void kernel_in(const wino_mats *f, float *U, float *Up, float *Ut, const float *w, size_t CK, size_t CKp,
                   size_t CKt, int nk)
@@ -187,9 +187,10 @@ TF void kernel_in(const wino_mats *f, float *U, float *Up, float *Ut, const floa
     for (int t = 0; t < 9; t++)
         g[t] = vload(w + t * CK, nk);
     tf2(TF_KER(f), v, g);
+    if (U)
 #pragma GCC unroll 36
-    for (int e = 0; e < a2; e++)
-        vstore(U + e * CK, v[e], nk);
+        for (int e = 0; e < a2; e++)
+            vstore(U + e * CK, v[e], nk);
     if (Up)
 #pragma GCC unroll 36
         for (int e = 0; e < a2; e++)
