@@ -620,6 +620,21 @@ typedef struct wino_finish {
     const conv_step *step;
 } wino_finish;
 
+/* The kernel gradient's nine taps dg at one spot (at, nk channels; the taps CK floats apart): added to dw,
+ * or (a step) applied to w. */
+TF void taps_apply(const wino_finish *F, const vf *dg, size_t at, size_t CK, int nk)
+{
+    for (int t = 0; t < 9; t++) {
+        float *d = (F->step ? F->w : F->dw) + t * CK + at;
+        vf v = vload(d, nk);
+        if (F->step)
+            v = F->step->keep * v - F->step->lr * dg[t];
+        else
+            v += dg[t];
+        vstore(d, v, nk);
+    }
+}
+
 static void finish_task(void *arg, int wk, int nw)
 {
     const wino_finish *F = arg;
@@ -643,15 +658,7 @@ static void finish_task(void *arg, int wk, int nw)
                 src[i] = parts[i] + at;
             vf dg[9];
             DISPATCH(J->p->f, nk, kernel_in_adjoint, dg, src, np, CK);
-            for (int t = 0; t < 9; t++) {
-                float *d = (F->step ? F->w : F->dw) + t * CK + at;
-                vf v = vload(d, nk);
-                if (F->step)
-                    v = F->step->keep * v - F->step->lr * dg[t];
-                else
-                    v += dg[t];
-                vstore(d, v, nk);
-            }
+            taps_apply(F, dg, at, CK, nk);
         }
 }
 
@@ -729,16 +736,7 @@ static void fused_grad_task(void *arg, int wk, int nw)
                     float *src = buf + i * GKB + v;
                     vf dg[9];
                     DISPATCH(p->f, VL, kernel_in_adjoint, dg, &src, 1, (size_t)6 * GKB);
-                    const size_t at = (size_t)(c0 + i) * K + (size_t)b * GKB + v;
-                    for (int t = 0; t < 9; t++) {
-                        float *d = (F->step ? F->w : F->dw) + t * CK + at;
-                        vf x = vload(d, VL);
-                        if (F->step)
-                            x = F->step->keep * x - F->step->lr * dg[t];
-                        else
-                            x += dg[t];
-                        vstore(d, x, VL);
-                    }
+                    taps_apply(F, dg, (size_t)(c0 + i) * K + (size_t)b * GKB + v, CK, VL);
                 }
         }
 }
