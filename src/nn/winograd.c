@@ -712,7 +712,7 @@ static void grad6(int tiles, const float *v, size_t vrow, int nr, const float *d
  * Each block of output channels reads all of V again, a tile's rows a*a c floats apart. On vgg16's 3x3
  * maps at 512 channels (batch 32: 32 tiles, V and dM 3.3 MB) the backward took 9.5-10.1 ms against 10.7-11.3
  * (2-core Zen 4, fastest of 21, three interleaved rounds); on its 6x6 maps (128 tiles, 13 MB) 30-37 against
- * 25-26, with four registers a row and with prefetching alike. */
+ * 25-26, with four registers a row, with prefetching and with V and dM laid out point by point alike. */
 static void fused_grad_task(void *arg, int wk, int nw)
 {
     const wino_finish *F = arg;
