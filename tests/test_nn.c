@@ -191,6 +191,56 @@ static void backend_grads_match_finite_differences(void **state)
     nn_set_isa_cap(NN_ISA_AVX512);
 }
 
+/* The winograd backend's F(3x3) over 128 channels each way (big plans: the forward's products over every tile
+ * of the batch on its own kernel, and on these few tiles the kernel gradient in one pass into dw), on both
+ * ISA copies this machine has, at two threads (the plans split points and column blocks between them). No
+ * ReLU: the loss is linear in every entry, so a large step keeps the rounding of 160 channels' sums out of
+ * the difference. A sample of 150 entries of each array. */
+static void winograd_big_grads_match_finite_differences(void **state)
+{
+    (void)state;
+    static const int shapes[][5] = {{3, 3, 3, 160, 192}, {2, 6, 6, 192, 160}}; /* n, h, w, c, oc */
+    const int best = nn_set_isa_cap(NN_ISA_AVX512);
+    nn_set_threads(2);
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int isa = best; isa >= NN_ISA_PORTABLE; isa--) { /* (the portable copy: OpenBLAS's products) */
+            const int n = shapes[s][0], h = shapes[s][1], w = shapes[s][2], ci = shapes[s][3], oc = shapes[s][4];
+            conv_layer cl;
+            memset(&cl, 0, sizeof cl);
+            conv_geom_init(&cl.g, n + 1, h, w, ci, oc, 3, 3, 1, 1); /* planned for one image more */
+            cl.be = conv_backend_find("winograd");
+            cl.algo = CONV_ALGO_F3;
+            nn_set_isa_cap(isa);
+            vt_err err;
+            assert_int_equal(cl.be->plan(&cl, &err), VT_OK);
+            conv_case c = {.g = cl.g, .relu = 0, .cl = &cl};
+            c.g.n = n;
+            size_t xs = (size_t)n * h * w * ci, ws = (size_t)9 * ci * oc, os = (size_t)n * h * w * oc;
+            c.x = randf(xs, 80 + s, -1.0f, 1.0f);
+            c.w = randf(ws, 81 + s, -0.05f, 0.05f);
+            c.b = randf((size_t)oc, 82 + s, -0.2f, 0.2f);
+            c.r = randf(os, 83 + s, -1.0f, 1.0f);
+            c.out = zerof(os);
+            c.col = zerof(cl.be->workspace(&cl.g));
+            float *dx = zerof(xs), *dw = zerof(ws), *db = zerof((size_t)oc), *dout = zerof(os);
+            conv_loss(&c);
+            memcpy(dout, c.r, sizeof(float) * os);
+            cl.be->backward(&cl, dx, c.w, c.b, dw, db, c.col, dout, c.out, c.x, n, NULL);
+            char what[80];
+            snprintf(what, sizeof what, "winograd:f3 %dx%dx%d->%d (copy %d) dx", h, w, ci, oc, isa);
+            check_grad(what, conv_loss, &c, c.x, dx, xs, 0.05f, 1e-3);
+            snprintf(what, sizeof what, "winograd:f3 %dx%dx%d->%d (copy %d) dw", h, w, ci, oc, isa);
+            check_grad(what, conv_loss, &c, c.w, dw, ws, 0.05f, 1e-3);
+            snprintf(what, sizeof what, "winograd:f3 %dx%dx%d->%d (copy %d) db", h, w, ci, oc, isa);
+            check_grad(what, conv_loss, &c, c.b, db, (size_t)oc, 0.05f, 1e-3);
+            cl.be->release(&cl);
+            free(c.x), free(c.w), free(c.b), free(c.r), free(c.out), free(c.col);
+            free(dx), free(dw), free(db), free(dout);
+        }
+    nn_set_threads(1);
+    nn_set_isa_cap(NN_ISA_AVX512);
+}
+
 static void conv_grad_3x3_same_relu(void **state)
 {
     (void)state;
@@ -697,6 +747,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(conv_grad_3x3_same_linear),
         cmocka_unit_test(conv_grad_general_shapes),
         cmocka_unit_test(backend_grads_match_finite_differences),
+        cmocka_unit_test(winograd_big_grads_match_finite_differences),
         cmocka_unit_test(conv_fast_equals_naive),
         cmocka_unit_test(conv_hand_values),
         cmocka_unit_test(backward_sgd_equals_backward_then_step),
