@@ -30,8 +30,9 @@
  * SIMD_MAX_CHANNELS output channels, with U transposed and blocked; the kernel gradient's (a sum over
  * tiles) stay with OpenBLAS. Above SIMD_MAX_CHANNELS both ways, F(3x3)'s forward (the small maps of the
  * deep layers) also takes the own kernel, over every tile of the batch at once (a big plan, see
- * winograd_internal.h), U blocked in the workspace. The kernel gradient is summed per worker and added up at the end, in a fixed
- * order: a run is repeatable at a fixed thread count. With mixed_bfloat16 (the f2-bf16 variant) every
+ * winograd_internal.h), U blocked in the workspace, and on 3x3 maps its kernel gradient too, in one pass
+ * into the weights (fused_grad_task). The kernel gradient is summed per worker and added up at the end, in
+ * a fixed order: a run is repeatable at a fixed thread count. With mixed_bfloat16 (the f2-bf16 variant) every
  * product runs in bfloat16 instead, in src/nn/winograd_bf16.c's kernels. Shapes:
  *   x (n, h, w, c), out and dout (n, h, w, k), kernel (3, 3, c, k) (Keras), U and dU (a*a, c, k),
  *   a chunk's V (tiles, a*a, c) and M (tiles, a*a, k). */

@@ -30,8 +30,8 @@ struct wino_mats; /* the tile's matrices (src/nn/winograd_tf.h) */
  * against 32.3-32.5), so the bound is the same. That kernel took its chunk of a few tiles at a time, though,
  * each streaming all of U from memory. Over every tile of the batch at once (big plans, below), it beat
  * OpenBLAS in F(3x3)'s forward on a 2-core Zen 4 (AVX-512, batch 32, fastest of 21 passes, three interleaved
- * rounds): 6x6x512 10.7-10.8 against 12.3-12.4 ms, 3x3x512 4.2-5.0 against 5.3-6.2. Its input gradient
- * (dV = dM U^T, U transposed and blocked) did not (6x6x512 backward 26.6 against 24.9 ms). */
+ * rounds): 6x6x512 10.7-11.9 against 12.3-13.4 ms, 3x3x512 4.2-5.9 against 5.2-6.3. Its input gradient
+ * (dV = dM U^T, U transposed and blocked) did not (6x6x512 backward 25.3-26.9 against 25.2-27.3 ms). */
 #define CHUNK_TILES 192
 #define FWD_CHUNK_BYTES (128 * 1024)
 #define SIMD_MAX_CHANNELS 128

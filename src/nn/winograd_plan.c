@@ -32,8 +32,10 @@ static void plan_layout(wino_plan *p, const conv_geom *g, int algo, int workers)
     p->bf16 = algo_bf16(algo);
     p->u_in_ws = algo == CONV_ALGO_F3;
     p->kb = p->isa == NN_ISA_AVX512 ? KB_AVX512 : KB_AVX2;
-    p->big = !p->bf16 && p->isa != NN_ISA_PORTABLE && p->u_in_ws && g->c > SIMD_MAX_CHANNELS && g->oc > SIMD_MAX_CHANNELS &&
-             g->c % p->kb == 0 && g->oc % p->kb == 0 && workers > 1 && (g->n + workers - 1) / workers <= p->ipc;
+    /* (the one-chunk passes: more than one worker, each one's images in one chunk) */
+    p->big = !p->bf16 && p->isa != NN_ISA_PORTABLE && p->u_in_ws && g->c > SIMD_MAX_CHANNELS &&
+             g->oc > SIMD_MAX_CHANNELS && g->c % p->kb == 0 && g->oc % p->kb == 0 && workers > 1 &&
+             (g->n + workers - 1) / workers <= p->ipc;
     p->own = p->bf16 || p->big || (p->isa != NN_ISA_PORTABLE && g->c <= SIMD_MAX_CHANNELS);
     p->kp = ((size_t)g->oc + p->kb - 1) / p->kb * p->kb;
     p->own_dx = p->bf16 || (p->isa != NN_ISA_PORTABLE && g->oc <= SIMD_MAX_CHANNELS);

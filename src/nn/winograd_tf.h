@@ -176,8 +176,8 @@ TF void tile_out_adjoint(const wino_mats *f, float *dM, size_t K, vf *db, const 
 }
 
 /* U[xi * CK] = G g G^T for the kernel taps w[t * CK] (t < 9, (kh, kw) order), at one (c, k0..) spot, unless
- * U is NULL; the same into Up[xi * CKp] unless Up is NULL (the blocked copy), and lane j into Ut[xi * CKt + j * KB]
- * unless Ut is NULL (the blocked transpose). */
+ * U is NULL; the same into Up[xi * CKp] unless Up is NULL (the blocked copy), and lane j into
+ * Ut[xi * CKt + j * KB] unless Ut is NULL (the blocked transpose). */
 TF void kernel_in(const wino_mats *f, float *U, float *Up, float *Ut, const float *w, size_t CK, size_t CKp,
                   size_t CKt, int nk)
 {
