@@ -144,6 +144,35 @@ static void conv_case_run(int n, int h, int w, int ci, int oc, int kh, int kw, i
     free(dout);
 }
 
+/* A planned layer (cl, its ReLU) on n images against central differences of its own forward at step eps
+ * (tol: check_grad's), kernel entries drawn from +-wmax; label names it in the messages. */
+static void planned_grads(conv_layer *cl, int n, float wmax, float eps, double tol, uint64_t seed, const char *label)
+{
+    conv_case c = {.g = cl->g, .relu = cl->relu, .cl = cl};
+    c.g.n = n;
+    const conv_geom *g = &c.g;
+    size_t xs = (size_t)n * g->h * g->w * g->c, ws = (size_t)9 * g->c * g->oc, os = (size_t)n * g->h * g->w * g->oc;
+    c.x = randf(xs, seed, -1.0f, 1.0f);
+    c.w = randf(ws, seed + 1, -wmax, wmax);
+    c.b = randf((size_t)g->oc, seed + 2, -0.2f, 0.2f);
+    c.r = randf(os, seed + 3, -1.0f, 1.0f);
+    c.out = zerof(os);
+    c.col = zerof(cl->be->workspace(&cl->g));
+    float *dx = zerof(xs), *dw = zerof(ws), *db = zerof((size_t)g->oc), *dout = zerof(os);
+    conv_loss(&c);
+    memcpy(dout, c.r, sizeof(float) * os);
+    cl->be->backward(cl, dx, c.w, c.b, dw, db, c.col, dout, c.out, c.x, n, NULL);
+    char what[96];
+    snprintf(what, sizeof what, "%.80s dx", label);
+    check_grad(what, conv_loss, &c, c.x, dx, xs, eps, tol);
+    snprintf(what, sizeof what, "%.80s dw", label);
+    check_grad(what, conv_loss, &c, c.w, dw, ws, eps, tol);
+    snprintf(what, sizeof what, "%.80s db", label);
+    check_grad(what, conv_loss, &c, c.b, db, (size_t)g->oc, eps, tol);
+    free(c.x), free(c.w), free(c.b), free(c.r), free(c.out), free(c.col);
+    free(dx), free(dw), free(db), free(dout);
+}
+
 /* Every convolution backend and variant this machine runs (each copy of those built in copies, the lower
  * ones forced), its backward against central differences of its own forward, on a 3x3 'same' layer small
  * enough to difference every entry: 2 images of 5x5, 6 channels in, 5 out, with the ReLU. */
@@ -165,28 +194,10 @@ static void backend_grads_match_finite_differences(void **state)
             nn_set_isa_cap(isa);
             vt_err err;
             assert_int_equal(cl.be->plan(&cl, &err), VT_OK);
-            conv_case c = {.g = cl.g, .relu = 1, .cl = &cl};
-            size_t xs = (size_t)n * h * w * ci, ws = (size_t)9 * ci * oc, os = (size_t)n * h * w * oc;
-            c.x = randf(xs, 70 + v, -1.0f, 1.0f);
-            c.w = randf(ws, 71 + v, -0.5f, 0.5f);
-            c.b = randf((size_t)oc, 72 + v, -0.2f, 0.2f);
-            c.r = randf(os, 73 + v, -1.0f, 1.0f);
-            c.out = zerof(os);
-            c.col = zerof(cl.be->workspace(&cl.g));
-            float *dx = zerof(xs), *dw = zerof(ws), *db = zerof((size_t)oc), *dout = zerof(os);
-            conv_loss(&c);
-            memcpy(dout, c.r, sizeof(float) * os);
-            cl.be->backward(&cl, dx, c.w, c.b, dw, db, c.col, dout, c.out, c.x, n, NULL);
-            char what[64];
-            snprintf(what, sizeof what, "%.31s (copy %d) dx", conv_variants[v].label, isa);
-            check_grad(what, conv_loss, &c, c.x, dx, xs, 1e-3f, 1e-2);
-            snprintf(what, sizeof what, "%.31s (copy %d) dw", conv_variants[v].label, isa);
-            check_grad(what, conv_loss, &c, c.w, dw, ws, 1e-3f, 1e-2);
-            snprintf(what, sizeof what, "%.31s (copy %d) db", conv_variants[v].label, isa);
-            check_grad(what, conv_loss, &c, c.b, db, (size_t)oc, 1e-3f, 1e-2);
+            char label[64];
+            snprintf(label, sizeof label, "%.31s (copy %d)", conv_variants[v].label, isa);
+            planned_grads(&cl, n, 0.5f, 1e-3f, 1e-2, 70 + (uint64_t)v, label);
             cl.be->release(&cl);
-            free(c.x), free(c.w), free(c.b), free(c.r), free(c.out), free(c.col);
-            free(dx), free(dw), free(db), free(dout);
         }
     nn_set_isa_cap(NN_ISA_AVX512);
 }
@@ -223,29 +234,10 @@ static void winograd_big_grads_match_finite_differences(void **state)
             nn_set_isa_cap(isa);
             vt_err err;
             assert_int_equal(cl.be->plan(&cl, &err), VT_OK);
-            conv_case c = {.g = cl.g, .relu = 0, .cl = &cl};
-            c.g.n = n;
-            size_t xs = (size_t)n * h * w * ci, ws = (size_t)9 * ci * oc, os = (size_t)n * h * w * oc;
-            c.x = randf(xs, 80 + s, -1.0f, 1.0f);
-            c.w = randf(ws, 81 + s, -0.05f, 0.05f);
-            c.b = randf((size_t)oc, 82 + s, -0.2f, 0.2f);
-            c.r = randf(os, 83 + s, -1.0f, 1.0f);
-            c.out = zerof(os);
-            c.col = zerof(cl.be->workspace(&cl.g));
-            float *dx = zerof(xs), *dw = zerof(ws), *db = zerof((size_t)oc), *dout = zerof(os);
-            conv_loss(&c);
-            memcpy(dout, c.r, sizeof(float) * os);
-            cl.be->backward(&cl, dx, c.w, c.b, dw, db, c.col, dout, c.out, c.x, n, NULL);
-            char what[80];
-            snprintf(what, sizeof what, "winograd:f3 %dx%dx%d->%d (copy %d) dx", h, w, ci, oc, isa);
-            check_grad(what, conv_loss, &c, c.x, dx, xs, 0.05f, 1e-3);
-            snprintf(what, sizeof what, "winograd:f3 %dx%dx%d->%d (copy %d) dw", h, w, ci, oc, isa);
-            check_grad(what, conv_loss, &c, c.w, dw, ws, 0.05f, 1e-3);
-            snprintf(what, sizeof what, "winograd:f3 %dx%dx%d->%d (copy %d) db", h, w, ci, oc, isa);
-            check_grad(what, conv_loss, &c, c.b, db, (size_t)oc, 0.05f, 1e-3);
+            char label[64];
+            snprintf(label, sizeof label, "winograd:f3 %dx%dx%d->%d (copy %d)", h, w, ci, oc, isa);
+            planned_grads(&cl, n, 0.05f, 0.05f, 1e-3, 80 + s, label);
             cl.be->release(&cl);
-            free(c.x), free(c.w), free(c.b), free(c.r), free(c.out), free(c.col);
-            free(dx), free(dw), free(db), free(dout);
         }
     nn_set_threads(1);
     nn_set_isa_cap(NN_ISA_AVX512);
