@@ -810,8 +810,8 @@ enum { FORM_U = 1, FORM_UP = 2 };
 static void kernel_ready(conv_layer *cl, wino_job *J, int form)
 {
     wino_plan *p = cl->state;
-    if (p->big) {
-        float *at = J->ws + (size_t)p->workers * (p->u + p->kpad + p->chunk);
+    if (p->big) { /* (a big plan's U is in the workspace: u_in_ws) */
+        float *at = ws_u(J);
         J->U = form == FORM_U ? at : NULL;
         J->Up = form == FORM_UP ? at : NULL;
         J->Ut = NULL;
