@@ -10,6 +10,12 @@
 # priority (nice 19), on the cycles the others leave idle: most of those wait on a terminal, a clock or one
 # thread, and the scheduler gives a niced process about 1.5% of a core a normal one wants. Every script's
 # output goes to its log, printed whole when it ends, never interleaved with another's.
+# Page faults cost microseconds each on the virtual machines make test runs on (a clean run there spent a
+# third of its CPU time in the kernel, most of it faulting in memory the tests had just freed): glibc's malloc
+# is asked to keep freed blocks up to 32 MB for reuse and to back its memory with transparent huge pages. The
+# tests assert the same things either way; a value the caller set is kept.
+: "${GLIBC_TUNABLES=glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824}"
+export GLIBC_TUNABLES
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 concurrent=; serial=
 for t in tests/e2e/*.sh; do
