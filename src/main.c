@@ -1,4 +1,4 @@
-/* main: chooses the BLAS kernel, hands the command line to the cli (src/cli/commands.c dispatches it), and
+/* main: chooses the BLAS kernel for commands that run a model, hands the command line to the cli (src/cli/commands.c dispatches it), and
  * turns output that could not be written into a failure. Only main decides the exit status. */
 #include <errno.h>
 #include <stdio.h>
@@ -23,6 +23,7 @@ static int finish_output(int status)
 
 int main(int argc, char **argv)
 {
-    nn_blas_choose_kernel(argv);
+    if (cli_runs_model(argc, argv))
+        nn_blas_choose_kernel(argv);
     return finish_output(cli_main(argc, argv));
 }

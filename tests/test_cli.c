@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "../src/cli/cli_internal.h"
+#include "vggtop/cli.h"
 #include "testing.h"
 
 /* Every command with an option table has its list and its synopsis in the man page, between their markers,
@@ -357,6 +358,31 @@ static void progress_line_fits_the_width(void **state)
     assert_non_null(strstr(line, "top_k_categorical_accuracy"));
 }
 
+/* Which command lines get the numeric libraries' restart: every one that can run a model, and only those. */
+static int runs(const char *a1, const char *a2)
+{
+    char *argv[] = {"vggtop", (char *)a1, (char *)a2, NULL};
+    return cli_runs_model(a1 ? (a2 ? 3 : 2) : 1, argv);
+}
+
+static void restart_only_where_a_model_runs(void **state)
+{
+    (void)state;
+    assert_true(runs(NULL, NULL));          /* the front end trains */
+    assert_true(runs("--ascii", NULL));     /* so does the front end with options */
+    assert_true(runs("--runs", "dir"));
+    const char *model[] = {"train", "sweep", "evaluate", "predict", "bench", "watch"}; /* watch --image predicts */
+    for (size_t i = 0; i < sizeof model / sizeof model[0]; i++)
+        if (!runs(model[i], "--help"))
+            fail_msg("%s runs a model but would skip the restart", model[i]);
+    const char *none[] = {"report", "ctl", "history", "roc", "confusion", "compare", "diff", "layers", "plot", "summary",
+                          "export", "data", "--help", "-h", "--version", "--man-keys"};
+    for (size_t i = 0; i < sizeof none / sizeof none[0]; i++)
+        if (runs(none[i], "x"))
+            fail_msg("%s runs no model but would restart", none[i]);
+    assert_false(runs("no-such-command", NULL)); /* it fails at once */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -368,6 +394,7 @@ int main(void)
         cmocka_unit_test(one_place_prints_and_maps),
         cmocka_unit_test(ctl_takes_options_after_the_command),
         cmocka_unit_test(progress_line_fits_the_width),
+        cmocka_unit_test(restart_only_where_a_model_runs),
     };
     return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }

@@ -6,6 +6,10 @@
 #define VGGTOP_CLI_H
 
 int cli_main(int argc, char **argv);
+/* Whether the command line runs a model (train, evaluate, bench, the front end...), so that main sets the
+ * numeric libraries' environment first; 0 for commands that only read and draw (report, watch, ctl...) and
+ * for --help and --version. */
+int cli_runs_model(int argc, char **argv);
 
 /* The program's version string, e.g. "0.1.0" (src/cli/commands.c). */
 extern const char vggtop_version[];

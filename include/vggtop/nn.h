@@ -417,9 +417,10 @@ void nn_set_threads(int n);
 int nn_get_threads(void);
 /* The OpenBLAS kernel in use, e.g. "SkylakeX" (openblas_get_corename). */
 const char *nn_blas_core(void);
-/* When OpenBLAS fell back to a generic pre-AVX2 kernel because it does not know this CPU model, the kernel
- * that matches the CPU's features ("SkylakeX" with AVX-512, "Haswell" with AVX2 and FMA); else NULL. The
- * kernel is chosen when the library loads, so only a restart with OPENBLAS_CORETYPE set can apply it. */
+/* When OpenBLAS runs a kernel below what this CPU can run (a generic pre-AVX2 one because it does not know
+ * the CPU model, or an AVX2 one on a CPU with AVX-512), the kernel that matches the CPU's features
+ * ("SkylakeX" with AVX-512, "Haswell" with AVX2 and FMA); else NULL. The kernel is chosen when the library
+ * loads, so only a restart with OPENBLAS_CORETYPE set can apply it. */
 const char *nn_blas_suggest_core(void);
 /* Starts the program once more (execv of /proc/self/exe with argv) with the environment its libraries
  * read only when they load, where it is unset: OPENBLAS_CORETYPE from nn_blas_suggest_core (unless

@@ -605,10 +605,13 @@ static double print_preamble(const bench_opts *o, long cores)
            nn_blas_core(), nn_blas_chooser(), nn_get_threads(), o->batch, nn_precision_name(o->precision), o->warmup,
            o->warmup == 1 ? "" : "s");
     const char *better = nn_blas_suggest_core();
-    if (better)
-        printf("note: OpenBLAS runs its generic %s kernel, but this CPU can run %s, several times faster: "
-               "unset VGGTOP_BLAS_AUTO (vggtop then picks it) or set OPENBLAS_CORETYPE=%s\n",
-               nn_blas_core(), better, better);
+    if (better) {
+        /* Who held the better kernel back: the user's OPENBLAS_CORETYPE, or VGGTOP_BLAS_AUTO=0. */
+        const char *held = getenv("OPENBLAS_CORETYPE") ? "OPENBLAS_CORETYPE" : "VGGTOP_BLAS_AUTO";
+        printf("note: OpenBLAS runs its %s kernel, but this CPU can run %s, up to twice as fast (several times "
+               "against a generic kernel): unset %s (vggtop then picks it) or set OPENBLAS_CORETYPE=%s\n",
+               nn_blas_core(), better, held, better);
+    }
     double load = load_average();
     if (cores > 0 && load > 0.5 * (double)cores)
         printf("note: load average %.2f on %ld cores: other processes compete for the CPUs, so the rates are "

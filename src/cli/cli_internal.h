@@ -32,6 +32,9 @@ typedef struct cli_option {
 } cli_option;
 
 #define CLI_IN_ORDER 1u /* options end at the first argument (ctl's "lr -1" is a value, not a flag) */
+/* Runs no model: main skips the restart that sets the numeric libraries' environment (nn_blas_choose_kernel),
+ * which doubles a command's start (about 40 ms and a thousand page faults on a 2-core Zen 5). */
+#define CLI_NO_MODEL 2u
 
 typedef struct cli_command {
     const char *name;    /* "report"; "" for the front end (vggtop with no command) */
@@ -41,7 +44,7 @@ typedef struct cli_command {
     const char *about;   /* what it does, after the synopsis, or NULL */
     const cli_option *options; /* ended by a row whose name is NULL; NULL: made at run time (train's settings) */
     const char *notes;   /* after the options, or NULL */
-    unsigned flags;      /* CLI_IN_ORDER */
+    unsigned flags;      /* CLI_IN_ORDER, CLI_NO_MODEL */
     void (*help)(FILE *out);   /* the whole --help when it is made at run time (train), else NULL */
     char *(*man_options)(void); /* the man page's option list when options is NULL (train_fields_man) */
 } cli_command;

@@ -76,6 +76,17 @@ static int print_man(int argc, char **argv)
     return 0;
 }
 
+int cli_runs_model(int argc, char **argv)
+{
+    if (argc < 2 || !argv[1][0])
+        return 1; /* the front end: it trains */
+    if (argv[1][0] == '-') /* --help, --version, --man-*: nothing runs; any other option: the front end */
+        return !(strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+                 strcmp(argv[1], "--version") == 0 || strncmp(argv[1], "--man-", 6) == 0);
+    const cli_command *c = cli_command_find(argv[1]);
+    return c && !(c->flags & CLI_NO_MODEL);
+}
+
 int cli_main(int argc, char **argv)
 {
     if (argc >= 2 && argv[1][0] != '-') {

@@ -189,4 +189,5 @@ const cli_command cli_compare_command = {
              "time, then an ASCII chart of one metric per epoch for all runs (one symbol per run, with a legend), as\n"
              "the seed's final comparison charts.\n",
     .options = options,
+    .flags = CLI_NO_MODEL,
 };

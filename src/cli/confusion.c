@@ -92,4 +92,5 @@ const cli_command cli_confusion_command = {
     .about = "The most confused pairs of the run's last evaluation (true -> predicted, count, share of the true\n"
              "class), or with --csv the whole matrix (rows = true class, columns = predicted, as confusion.csv).\n",
     .options = options,
+    .flags = CLI_NO_MODEL,
 };

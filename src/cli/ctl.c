@@ -145,5 +145,5 @@ const cli_command cli_ctl_command = {
              "sweep (its plan grown atomically; with no sweep running, --resume then runs them).\n",
     .options = options,
     .notes = "exit status: 0 taken, 1 not acknowledged in time, 2 bad command or no live run\n",
-    .flags = CLI_IN_ORDER,
+    .flags = CLI_IN_ORDER | CLI_NO_MODEL,
 };

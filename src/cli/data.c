@@ -269,4 +269,5 @@ const cli_command cli_data_command = {
              "(your own images) needs its validation images chosen as vggtop train does.\n",
     .options = options,
     .notes = "Proxies: libcurl's http_proxy, https_proxy, ALL_PROXY and NO_PROXY variables.\n",
+    .flags = CLI_NO_MODEL,
 };

@@ -110,4 +110,5 @@ const cli_command cli_diff_command = {
              "and B with the change (B - A), the most improved F1 first, the classes that got better and worse\n"
              "most, and the confusion pairs (true -> predicted) whose counts grew and shrank most.\n",
     .options = options,
+    .flags = CLI_NO_MODEL,
 };

@@ -136,4 +136,5 @@ const cli_command cli_export_command = {
     .options = options,
     .notes = "Exit status 2 for a bad flag, a run directory (or checkpoint) that cannot be read or a file that cannot be\n"
              "made.\n",
+    .flags = CLI_NO_MODEL,
 };

@@ -60,4 +60,5 @@ const cli_command cli_history_command = {
     .about = "The run's per-epoch history (history.csv): loss, acc, mse and their val_ twins, learning rate,\n"
              "seconds.\n",
     .options = options,
+    .flags = CLI_NO_MODEL,
 };

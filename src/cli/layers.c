@@ -81,4 +81,5 @@ const cli_command cli_layers_command = {
              "the mean and std of its outputs. A layer is flagged as vanishing when its gradient norm is below 1% of\n"
              "the largest layer's that epoch, or below 1% of its own in the first epoch.\n",
     .options = options,
+    .flags = CLI_NO_MODEL,
 };

@@ -117,4 +117,5 @@ const cli_command cli_plot_command = {
     .notes = "A figure a run lacks the file for is skipped with one line naming it. Exit status 2 for a bad flag, a\n"
              "run directory that cannot be read, a folder that cannot be written, or a figure asked for by name\n"
              "that cannot be drawn; a file is written whole or not at all.\n",
+    .flags = CLI_NO_MODEL,
 };

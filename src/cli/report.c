@@ -170,4 +170,5 @@ const cli_command cli_report_command = {
     .about = "The classification report of the run's last evaluation (predictions.csv), as scikit-learn's\n"
              "classification_report prints it, with the class names of config.json.\n",
     .options = options,
+    .flags = CLI_NO_MODEL,
 };

@@ -130,4 +130,5 @@ const cli_command cli_roc_command = {
              "recipe), and the mean of the per-class AUCs (roc_auc_score's macro). --csv prints the curves' points\n"
              "instead (roc_curve's fpr, tpr and thresholds; the macro curve has no thresholds).\n",
     .options = options,
+    .flags = CLI_NO_MODEL,
 };

@@ -109,4 +109,5 @@ const cli_command cli_summary_command = {
     .usage = "usage: vggtop summary --model NAME [--input HxWxC] [--classes N] [--no-top] [--pooling avg|max]\n",
     .about = "Prints the Keras-style summary of a model: each layer, its output shape and parameters.\n",
     .options = options,
+    .flags = CLI_NO_MODEL,
 };

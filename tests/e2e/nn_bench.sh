@@ -99,6 +99,23 @@ else
     fail "vggtop bench --layers exited $?"
 fi
 
+# ---- a weaker kernel from OPENBLAS_CORETYPE: kept, and named in a note on a CPU with AVX-512 -------------
+# The CPU's flags, not what OpenBLAS picks, decide what the note must say: Haswell's kernels are AVX2 ones.
+flags=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null)
+has() { case " $flags " in *" $1 "*) return 0 ;; esac; return 1; }
+if has avx2 && has fma; then
+    OPENBLAS_CORETYPE=Haswell "$VG" bench --model mlp --steps 1 --warmup 0 --threads 1 --skip sgemm,data,metrics \
+        >"$tmp/hw" 2>&1 || fail "bench under OPENBLAS_CORETYPE=Haswell exited $?"
+    grep -q '^vggtop bench: OpenBLAS core Haswell (from OPENBLAS_CORETYPE)' "$tmp/hw" ||
+        fail "OPENBLAS_CORETYPE=Haswell was not kept: $(head -1 "$tmp/hw")"
+    if has avx512f && has avx512bw && has avx512vl && has avx512dq; then
+        grep -q '^note: OpenBLAS runs its Haswell kernel, but this CPU can run SkylakeX.*unset OPENBLAS_CORETYPE' \
+            "$tmp/hw" || fail "no note naming SkylakeX on an AVX-512 CPU: $(head -3 "$tmp/hw")"
+    elif grep -q '^note: OpenBLAS runs' "$tmp/hw"; then
+        fail "a kernel note on a CPU without AVX-512: $(grep '^note: OpenBLAS' "$tmp/hw")"
+    fi
+fi
+
 # ---- --help --------------------------------------------------------------------------------------------
 "$VG" bench --help >"$tmp/help" 2>&1 || fail "bench --help exited $?"
 grep -q '^usage: vggtop bench' "$tmp/help" || fail "bench --help prints no usage"
