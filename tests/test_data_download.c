@@ -3,6 +3,7 @@
  * through file:// URLs, and the threaded job is cancelled while it waits on a 127.0.0.1 socket that never
  * answers. MD5s are computed here with libcrypto, independently of the code under test. Also runs under
  * ThreadSanitizer (make test's unit-tsan). */
+/* unit: timed (it asserts on the clock, so make test runs it at normal priority: tests/tools/run-e2e.sh). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -4,6 +4,7 @@
  * tmux's passthrough, data that cannot end a sequence), the shell-free split of --on-event, and the hook
  * itself: the environment it gets (recorded by a hook to a file) and a hook that hangs, killed at its limit
  * with what it started while the caller never waits for it. */
+/* unit: timed (it asserts on the clock, so make test runs it at normal priority: tests/tools/run-e2e.sh). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>

@@ -16,8 +16,20 @@
 # tests assert the same things either way; a value the caller set is kept.
 : "${GLIBC_TUNABLES=glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824}"
 export GLIBC_TUNABLES
+# `--unit BIN` (repeated, before the areas) adds cmocka unit binaries to the same pools, as make test does:
+# one whose source (tests/NAME.c) says `unit: timed` (it asserts on the clock) runs with the one-at-a-time
+# scripts, the others with the concurrent ones, first (the longest of all are unit binaries under the
+# sanitizers). Their leak checks take the same suppressions as tests/tools/run-unit.sh's.
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
-concurrent=; serial=
+concurrent=; serial=; units=
+while [ "${1:-}" = --unit ] && [ $# -ge 2 ]; do
+    if grep -q 'unit: timed' "tests/$(basename "$2").c" 2>/dev/null; then serial="$serial $2"; else concurrent="$concurrent $2"; fi
+    units="$units $2"
+    shift 2
+done
+LSAN_OPTIONS="suppressions=$(cd "$(dirname "$0")/.." && pwd)/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+export LSAN_OPTIONS
+scripts=0
 for t in tests/e2e/*.sh; do
     [ -f "$t" ] || continue
     if [ $# -gt 0 ]; then
@@ -28,9 +40,10 @@ for t in tests/e2e/*.sh; do
         done
         [ "$picked" = 1 ] || continue
     fi
+    scripts=$((scripts + 1))
     if grep -qx '# e2e: concurrent' "$t"; then concurrent="$concurrent $t"; else serial="$serial $t"; fi
 done
-if [ -z "$concurrent$serial" ]; then
+if [ "$scripts" -eq 0 ]; then
     echo "e2e: no script in tests/e2e/ is named $* or $*_*" >&2
     exit 1
 fi
@@ -40,9 +53,12 @@ export logs
 # One script: its output into its log, its status into the log's .rc, then the log printed under the lock.
 # shellcheck disable=SC2016 # expanded by the inner shell
 run_one='t=$1
-log="$logs/$(basename "$t")"
+log="$logs/$(printf %s "$t" | tr / _)"
 start=$(date +%s%N)
-{ echo "== $t"; sh "$t" 2>&1; } >"$log"
+case $t in
+*.sh) { echo "== $t"; sh "$t" 2>&1; } >"$log" ;;
+*) { echo "== $t"; "$t" 2>&1; } >"$log" ;;
+esac
 rc=$?
 echo "$rc" >"$log.rc"
 [ "$rc" = 0 ] || [ "$rc" = 77 ] || echo "FAILED: $t" >>"$log"
@@ -58,13 +74,18 @@ for t in $serial; do
     sh -c "$run_one" sh "$t"
 done
 [ -z "$background" ] || wait "$background"
-pass=0; fail=0; skipped=0
+pass=0; fail=0; skipped=0; upass=0; ufail=0
 for t in $concurrent $serial; do
-    case $(cat "$logs/$(basename "$t").rc" 2>/dev/null || echo 1) in
+    rc=$(cat "$logs/$(printf %s "$t" | tr / _).rc" 2>/dev/null || echo 1)
+    case " $units " in
+    *" $t "*) if [ "$rc" = 0 ]; then upass=$((upass + 1)); else ufail=$((ufail + 1)); fi; continue ;;
+    esac
+    case $rc in
     0) pass=$((pass + 1)) ;;
     77) skipped=$((skipped + 1)) ;; # the script said why (lib/prologue.sh's skip)
     *) fail=$((fail + 1)) ;;
     esac
 done
+[ -z "$units" ] || echo "unit binaries: $upass passed, $ufail failed"
 echo "e2e: $pass passed, $fail failed$([ "$skipped" -eq 0 ] || echo ", $skipped skipped")"
-[ "$fail" -eq 0 ]
+[ "$fail" -eq 0 ] && [ "$ufail" -eq 0 ]
