@@ -1,8 +1,8 @@
 #!/bin/sh
 # Runs each cmocka test binary given; fails if any fails. Prints each binary's wall time and a closing
-# 'N passed, N failed' line. With -j N, N binaries run at once (make test runs the release, ASan and TSan
-# binaries this way, two at a time: most of them use one core): each one's output is printed whole when it
-# ends, never interleaved with another's.
+# 'N passed, N failed' line. With -j N, N binaries run at once (make unit-all runs the release, ASan and TSan
+# binaries this way, two at a time: most of them use one core; make test runs them in tests/tools/run-e2e.sh's
+# pools instead): each one's output is printed whole when it ends, never interleaved with another's.
 # Other libraries' process-wide caches (fontconfig's, through PLplot's cairo driver) are not leaks of ours.
 # Page faults cost microseconds each on the virtual machines make test runs on (a clean run there spent a
 # third of its CPU time in the kernel, most of it faulting in memory the tests had just freed): glibc's malloc
