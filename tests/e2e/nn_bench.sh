@@ -3,6 +3,7 @@
 # documented columns and positive numbers, and bad flags exit 2 with exactly one line on stderr. Its
 # convolutions (oneDNN's, which tests/e2e/nn_kernels.sh runs again capped at AVX2) are nn_bench_conv.sh's.
 # Never asserts on speeds: only that the numbers are there and make sense.
+# e2e: concurrent
 . "$(dirname "$0")/lib/prologue.sh"
 VG=$VGGTOP tmp=$TMP
 

@@ -3,6 +3,7 @@
 # that tests/e2e/nn_kernels.sh runs it again with oneDNN capped at AVX2): the seed's experiment estimated
 # from vgg16's row, and --conv, the backend of each Conv2D layer in the conv: line and the profile's backend
 # column, and VGGTOP_CONV. Never asserts on speeds: only that the numbers are there and make sense.
+# e2e: concurrent
 . "$(dirname "$0")/lib/prologue.sh"
 VG=$VGGTOP tmp=$TMP
 

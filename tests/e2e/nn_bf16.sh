@@ -12,6 +12,7 @@
 # were equal to 4 decimals, and each seed's bf16 loss was within 0.0005 of its float32 loss. LOSS_TOL is
 # that seed spread, rounded up: bfloat16 must move the loss less than another seed does. A bf16 pass that
 # learned wrongly (a lost gradient, a wrong kernel) ends far from it: untrained, the loss is ln 10 = 2.30.
+# e2e: concurrent
 . "$(dirname "$0")/lib/prologue.sh"
 FASHION=/usr/share/datasets/fashion-mnist
 LOSS_TOL=0.02

@@ -15,6 +15,7 @@
 # One line names the paths this CPU could not run (on an AVX2 machine: the AVX-512 ones).
 # VGGTOP_TEST_CPU_FLAGS, when set, stands for /proc/cpuinfo's flags in this script alone, to check its
 # branches on another CPU's flags (what the tests run and check is always the real CPU's).
+# e2e: concurrent
 . "$(dirname "$0")/lib/prologue.sh"
 ran=0; cores_not_run=""; onednn_not_run=""
 
