@@ -18,12 +18,14 @@
 export GLIBC_TUNABLES
 # `--unit BIN` (repeated, before the areas) adds cmocka unit binaries to the same pools, as make test does:
 # one whose source (tests/NAME.c) says `unit: timed` (it asserts on the clock) runs with the one-at-a-time
-# scripts, the others with the concurrent ones, first (the longest of all are unit binaries under the
-# sanitizers). Their leak checks take the same suppressions as tests/tools/run-unit.sh's.
+# scripts, the others with the concurrent ones: those under the sanitizers first (the longest of all), the
+# optimised ones last (most take under a second: the pool ends on short work). Their leak checks take the
+# same suppressions as tests/tools/run-unit.sh's.
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
-concurrent=; serial=; units=
+concurrent=; serial=; units=; late=
 while [ "${1:-}" = --unit ] && [ $# -ge 2 ]; do
-    if grep -q 'unit: timed' "tests/$(basename "$2").c" 2>/dev/null; then serial="$serial $2"; else concurrent="$concurrent $2"; fi
+    if grep -q 'unit: timed' "tests/$(basename "$2").c" 2>/dev/null; then serial="$serial $2"
+    else case $2 in */release/*) late="$late $2" ;; *) concurrent="$concurrent $2" ;; esac; fi
     units="$units $2"
     shift 2
 done
@@ -43,6 +45,7 @@ for t in tests/e2e/*.sh; do
     scripts=$((scripts + 1))
     if grep -qx '# e2e: concurrent' "$t"; then concurrent="$concurrent $t"; else serial="$serial $t"; fi
 done
+concurrent="$concurrent $late"
 if [ "$scripts" -eq 0 ]; then
     echo "e2e: no script in tests/e2e/ is named $* or $*_*" >&2
     exit 1
