@@ -71,7 +71,7 @@ TEST_BINS := $(patsubst tests/%.c,$(OUT)/tests/%,$(TEST_SRCS))
 
 .DEFAULT_GOAL := all
 .SECONDARY:
-.PHONY: all help deps run test unit-build unit-all unit unit-bins unit-asan unit-tsan tsan-bins e2e fuzz bench clean FORCE
+.PHONY: all help deps run test unit-build sanitizer-bins unit-all unit unit-bins unit-asan unit-tsan tsan-bins e2e fuzz bench clean FORCE
 
 ## all: build the vggtop binary (build/release/vggtop, linked to ./vggtop)
 all: $(BIN)
@@ -176,15 +176,22 @@ ALL_UNIT_BINS = $(call VARIANT_BINS,asan) \
 # The unit binaries run beside the end-to-end scripts, in the same pool as the concurrent ones (at the lowest
 # priority, on the cycles the one-at-a-time scripts leave idle; those scripts use about 0.8 of the 2 cores),
 # but for the few that time themselves, which run one at a time at normal priority (tests/tools/run-e2e.sh).
+# The sanitizer builds (sanitizer-bins) run at the lowest priority beside the first scripts too, and their
+# unit binaries join the pool once built.
 test: deps
-	@$(MAKE) --no-print-directory unit-build
-	@$(MAKE) --no-print-directory e2e E2E_UNIT="$(ALL_UNIT_BINS)"
+	@$(MAKE) --no-print-directory -j$(JOBS) all unit-bins
+	@$(MAKE) --no-print-directory e2e E2E_BUILD=sanitizer-bins E2E_UNIT="$(ALL_UNIT_BINS)"
 	@echo "make test: all tests passed"
 
 ## unit-build: build the binary and every variant's unit tests
 unit-build:
 	@$(MAKE) --no-print-directory -j$(JOBS) all unit-bins
-	@$(MAKE) --no-print-directory -j$(JOBS) VARIANT=asan unit-bins
+	@$(MAKE) --no-print-directory sanitizer-bins
+
+# The ASan build holds a lock: tests/e2e/hostile.sh builds the ASan binary too, maybe at the same time.
+sanitizer-bins:
+	@mkdir -p $(BUILD)
+	@flock $(BUILD)/.asan.lock $(MAKE) --no-print-directory -j$(JOBS) VARIANT=asan unit-bins
 	@$(MAKE) --no-print-directory -j$(JOBS) VARIANT=tsan tsan-bins
 
 ## unit-all: build the binary and every variant's unit tests, and run those JOBS at a time
@@ -212,10 +219,12 @@ tsan-bins: $(TSAN_BINS)
 E ?=
 
 ## e2e: end-to-end tests of the CLI (golden outputs) and of the front end (tmux) (E=area for one area)
-# E2E_UNIT: unit binaries to run in the same pools (make test's).
+# E2E_UNIT: unit binaries to run in the same pools, E2E_BUILD: the target that builds those not built yet
+# (make test's).
 E2E_UNIT ?=
+E2E_BUILD ?=
 e2e: all $(MPI_STEP) $(WIRE)
-	@sh tests/tools/run-e2e.sh $(foreach b,$(E2E_UNIT),--unit $(b)) $(E)
+	@sh tests/tools/run-e2e.sh $(if $(E2E_BUILD),--build $(E2E_BUILD)) $(foreach b,$(E2E_UNIT),--unit $(b)) $(E)
 
 ## fuzz: run the libFuzzer harnesses of the data loaders (FUZZ_SECONDS=N each, default 60)
 fuzz:

@@ -11,7 +11,9 @@ pids=""
 mounts=""
 at_exit 'for p in $pids; do kill -9 "$p" 2>/dev/null; done; for m in $mounts; do umount "$m" 2>/dev/null; done'
 ASAN_BIN="$top/build/asan/vggtop"
-make --no-print-directory -s VARIANT=asan build/asan/vggtop >/dev/null || { echo "hostile.sh: FAIL: cannot build $ASAN_BIN" >&2; exit 1; }
+mkdir -p "$top/build"
+# The lock: make test may be building the ASan variant at this moment (Makefile, sanitizer-bins).
+flock "$top/build/.asan.lock" make --no-print-directory -s VARIANT=asan build/asan/vggtop >/dev/null || { echo "hostile.sh: FAIL: cannot build $ASAN_BIN" >&2; exit 1; }
 cd "$tmp" || exit 1
 
 ARGS="--model mlp --limit-train 600 --limit-test 100 --batch-size 50 --threads 1"

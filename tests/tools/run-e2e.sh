@@ -17,15 +17,20 @@
 : "${GLIBC_TUNABLES=glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824}"
 export GLIBC_TUNABLES
 # `--unit BIN` (repeated, before the areas) adds cmocka unit binaries to the same pools, as make test does:
-# one whose source (tests/NAME.c) says `unit: timed` (it asserts on the clock) runs with the one-at-a-time
-# scripts, the others with the concurrent ones: those under the sanitizers first (the longest of all), the
-# optimised ones last (most take under a second: the pool ends on short work). Their leak checks take the
-# same suppressions as tests/tools/run-unit.sh's.
+# one whose source (tests/NAME.c) says `unit: timed` (it asserts on the clock) runs after the one-at-a-time
+# scripts, at normal priority; the others with the concurrent ones. Their leak checks take the same
+# suppressions as tests/tools/run-unit.sh's.
+# `--build TARGET` (first) makes TARGET at the lowest priority while the scripts start; the unit binaries
+# outside the optimised build wait for it (make test builds the sanitizer variants so).
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
-concurrent=; serial=; units=; late=
+concurrent=; serial=; units=; built=; timed=; build=
+if [ "${1:-}" = --build ] && [ $# -ge 2 ]; then
+    build=$2
+    shift 2
+fi
 while [ "${1:-}" = --unit ] && [ $# -ge 2 ]; do
-    if grep -q 'unit: timed' "tests/$(basename "$2").c" 2>/dev/null; then serial="$serial $2"
-    else case $2 in */release/*) late="$late $2" ;; *) concurrent="$concurrent $2" ;; esac; fi
+    if grep -q 'unit: timed' "tests/$(basename "$2").c" 2>/dev/null; then timed="$timed $2"
+    else case $2 in */release/*) concurrent="$concurrent $2" ;; *) built="$built $2" ;; esac; fi
     units="$units $2"
     shift 2
 done
@@ -45,7 +50,6 @@ for t in tests/e2e/*.sh; do
     scripts=$((scripts + 1))
     if grep -qx '# e2e: concurrent' "$t"; then concurrent="$concurrent $t"; else serial="$serial $t"; fi
 done
-concurrent="$concurrent $late"
 if [ "$scripts" -eq 0 ]; then
     echo "e2e: no script in tests/e2e/ is named $* or $*_*" >&2
     exit 1
@@ -67,18 +71,41 @@ echo "$rc" >"$log.rc"
 [ "$rc" = 0 ] || [ "$rc" = 77 ] || echo "FAILED: $t" >>"$log"
 echo "-- $t: $((($(date +%s%N) - start) / 1000000)) ms" >>"$log"
 flock "$logs/print.lock" cat "$log"'
+# The build, if any, at the lowest priority: its status goes to $logs/build.rc when it ends. Until then the
+# pool takes the scripts and the optimised unit binaries, then the sanitizers' binaries; the timed ones run
+# after the one-at-a-time scripts.
+if [ -n "$build" ]; then
+    nice -n 19 sh -c '${MAKE:-make} --no-print-directory "$1" >"$logs/build.log" 2>&1; echo $? >"$logs/build.rc"' sh "$build" &
+else
+    echo 0 >"$logs/build.rc"
+fi
+built_ready() { # waits for the build; 0 if it succeeded
+    while [ ! -s "$logs/build.rc" ]; do sleep 1; done
+    [ "$(cat "$logs/build.rc")" = 0 ]
+}
 background=
-if [ -n "$concurrent" ]; then
-    # shellcheck disable=SC2086 # one script a word
-    printf '%s\n' $concurrent | nice -n 19 xargs -P "$JOBS" -n 1 sh -c "$run_one" sh &
+if [ -n "$concurrent$built" ]; then
+    # shellcheck disable=SC2086 # one item a word
+    { printf '%s\n' $concurrent; built_ready >/dev/null && [ -n "$built" ] && printf '%s\n' $built; } |
+        nice -n 19 xargs -P "$JOBS" -n 1 sh -c "$run_one" sh &
     background=$!
 fi
 for t in $serial; do
     sh -c "$run_one" sh "$t"
 done
+if [ -n "$timed" ] && built_ready; then
+    for t in $timed; do
+        sh -c "$run_one" sh "$t"
+    done
+fi
 [ -z "$background" ] || wait "$background"
+if ! built_ready; then
+    build_failed=1
+    echo "FAILED: make $build:"
+    cat "$logs/build.log"
+fi
 pass=0; fail=0; skipped=0; upass=0; ufail=0
-for t in $concurrent $serial; do
+for t in $concurrent $built $serial $timed; do
     rc=$(cat "$logs/$(printf %s "$t" | tr / _).rc" 2>/dev/null || echo 1)
     case " $units " in
     *" $t "*) if [ "$rc" = 0 ]; then upass=$((upass + 1)); else ufail=$((ufail + 1)); fi; continue ;;
@@ -91,4 +118,4 @@ for t in $concurrent $serial; do
 done
 [ -z "$units" ] || echo "unit binaries: $upass passed, $ufail failed"
 echo "e2e: $pass passed, $fail failed$([ "$skipped" -eq 0 ] || echo ", $skipped skipped")"
-[ "$fail" -eq 0 ] && [ "$ufail" -eq 0 ]
+[ "$fail" -eq 0 ] && [ "$ufail" -eq 0 ] && [ -z "${build_failed:-}" ]
