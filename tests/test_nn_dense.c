@@ -32,15 +32,15 @@ static void check(const char *what, int isa, int n, int in, int out, const float
                      out, i, (double)got[i], want[i], mx);
 }
 
-/* One shape against sums in double, computed once, in every copy from best down. */
-static void products_case(int best, int n, int in, int out, uint64_t seed)
+/* The sums in double: y = x W, dx = dy W^T and alpha x^T dy. One thread runs them, so ThreadSanitizer has
+ * nothing to check here, and instrumented they were most of this binary's time under it (about a billion
+ * multiply-adds over the shapes). */
+#if defined(__GNUC__)
+__attribute__((no_sanitize("thread")))
+#endif
+static void references(double *ry, double *rdx, double *rk, const float *x, const float *w, const float *dy,
+                       int n, int in, int out, float alpha)
 {
-    float *x = randf((size_t)n * in, seed, -1, 1), *w = randf((size_t)in * out, seed + 1, -1, 1);
-    float *dy = randf((size_t)n * out, seed + 2, -1, 1), *w0 = randf((size_t)in * out, seed + 3, -1, 1);
-    float *y = malloc(sizeof(float) * n * out), *dx = malloc(sizeof(float) * n * in);
-    float *k = malloc(sizeof(float) * in * out);
-    double *ry = malloc(sizeof(double) * n * out), *rdx = malloc(sizeof(double) * n * in);
-    double *rk = malloc(sizeof(double) * in * out);
     for (int t = 0; t < n; t++)
         for (int j = 0; j < out; j++) {
             double s = 0;
@@ -55,8 +55,6 @@ static void products_case(int best, int n, int in, int out, uint64_t seed)
                 s += (double)dy[(size_t)t * out + j] * w[(size_t)c * out + j];
             rdx[(size_t)t * in + c] = s;
         }
-    /* The step's result is mostly beta w0: the alpha x^T dy part is held to the tolerance on its own scale. */
-    const float alpha = -0.01f, beta = 0.999f;
     for (int c = 0; c < in; c++)
         for (int j = 0; j < out; j++) {
             double s = 0;
@@ -64,6 +62,20 @@ static void products_case(int best, int n, int in, int out, uint64_t seed)
                 s += (double)x[(size_t)t * in + c] * dy[(size_t)t * out + j];
             rk[(size_t)c * out + j] = (double)alpha * s;
         }
+}
+
+/* One shape against sums in double, computed once, in every copy from best down. */
+static void products_case(int best, int n, int in, int out, uint64_t seed)
+{
+    float *x = randf((size_t)n * in, seed, -1, 1), *w = randf((size_t)in * out, seed + 1, -1, 1);
+    float *dy = randf((size_t)n * out, seed + 2, -1, 1), *w0 = randf((size_t)in * out, seed + 3, -1, 1);
+    float *y = malloc(sizeof(float) * n * out), *dx = malloc(sizeof(float) * n * in);
+    float *k = malloc(sizeof(float) * in * out);
+    double *ry = malloc(sizeof(double) * n * out), *rdx = malloc(sizeof(double) * n * in);
+    double *rk = malloc(sizeof(double) * in * out);
+    /* The step's result is mostly beta w0: the alpha x^T dy part is held to the tolerance on its own scale. */
+    const float alpha = -0.01f, beta = 0.999f;
+    references(ry, rdx, rk, x, w, dy, n, in, out, alpha);
     for (int isa = best; isa >= NN_ISA_PORTABLE; isa--) {
         nn_set_isa_cap(isa);
         memset(y, 0xff, sizeof(float) * n * out); /* NaN everywhere: every element must be written */
