@@ -22,10 +22,12 @@ WARN    := -Wall -Wextra -Werror
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude $(PKG_CFLAGS) -MMD -MP
 ifeq ($(VARIANT),release)
   OPT := -O2 -g
+# The sanitizer builds keep line tables and function names (-g1: all their reports print) but no variables'
+# descriptions, which made their compiles about 15% longer.
 else ifeq ($(VARIANT),asan)
-  OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+  OPT := -O1 -g1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 else ifeq ($(VARIANT),tsan)
-  OPT := -O1 -g -fsanitize=thread
+  OPT := -O1 -g1 -fsanitize=thread
 else ifeq ($(VARIANT),debug)
   OPT := -O0 -g
 else
