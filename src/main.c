@@ -1,5 +1,6 @@
-/* main: chooses the BLAS kernel for commands that run a model, hands the command line to the cli (src/cli/commands.c dispatches it), and
- * turns output that could not be written into a failure. Only main decides the exit status. */
+/* main: chooses the BLAS kernel for commands that run a model, hands the command line to the cli
+ * (src/cli/commands.c dispatches it), and turns output that could not be written into a failure. Only main
+ * decides the exit status. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>

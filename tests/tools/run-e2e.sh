@@ -10,16 +10,10 @@
 # priority (nice 19), on the cycles the others leave idle: most of those wait on a terminal, a clock or one
 # thread, and the scheduler gives a niced process about 1.5% of a core a normal one wants. Every script's
 # output goes to its log, printed whole when it ends, never interleaved with another's.
-# Page faults cost microseconds each on the virtual machines make test runs on (a clean run there spent a
-# third of its CPU time in the kernel, most of it faulting in memory the tests had just freed): glibc's malloc
-# is asked to keep freed blocks up to 32 MB for reuse and to back its memory with transparent huge pages. The
-# tests assert the same things either way; a value the caller set is kept.
-: "${GLIBC_TUNABLES=glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824}"
-export GLIBC_TUNABLES
+. "$(dirname "$0")/test-env.sh"
 # `--unit BIN` (repeated, before the areas) adds cmocka unit binaries to the same pools, as make test does:
 # one whose source (tests/NAME.c) says `unit: timed` (it asserts on the clock) runs after the one-at-a-time
-# scripts, at normal priority; the others with the concurrent ones. Their leak checks take the same
-# suppressions as tests/tools/run-unit.sh's.
+# scripts, at normal priority; the others with the concurrent ones.
 # `--build TARGET` (first) makes TARGET at the lowest priority while the scripts start; the unit binaries
 # outside the optimised build wait for it (make test builds the sanitizer variants so).
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
@@ -34,8 +28,6 @@ while [ "${1:-}" = --unit ] && [ $# -ge 2 ]; do
     units="$units $2"
     shift 2
 done
-LSAN_OPTIONS="suppressions=$(cd "$(dirname "$0")/.." && pwd)/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
-export LSAN_OPTIONS
 scripts=0
 for t in tests/e2e/*.sh; do
     [ -f "$t" ] || continue

@@ -3,15 +3,7 @@
 # 'N passed, N failed' line. With -j N, N binaries run at once (make unit-all runs the release, ASan and TSan
 # binaries this way, two at a time: most of them use one core; make test runs them in tests/tools/run-e2e.sh's
 # pools instead): each one's output is printed whole when it ends, never interleaved with another's.
-# Other libraries' process-wide caches (fontconfig's, through PLplot's cairo driver) are not leaks of ours.
-# Page faults cost microseconds each on the virtual machines make test runs on (a clean run there spent a
-# third of its CPU time in the kernel, most of it faulting in memory the tests had just freed): glibc's malloc
-# is asked to keep freed blocks up to 32 MB for reuse and to back its memory with transparent huge pages. The
-# tests assert the same things either way; a value the caller set is kept.
-: "${GLIBC_TUNABLES=glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824}"
-export GLIBC_TUNABLES
-LSAN_OPTIONS="suppressions=$(cd "$(dirname "$0")/.." && pwd)/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
-export LSAN_OPTIONS
+. "$(dirname "$0")/test-env.sh"
 jobs=1
 if [ "${1:-}" = -j ]; then
     jobs=$2
